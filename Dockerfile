@@ -1,0 +1,25 @@
+# syntax=docker/dockerfile:1
+# Build a static binary (modernc's SQLite is pure Go, so CGO is off) and ship
+# it alone on a distroless base as a non-root user.
+FROM golang:1.26 AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+ARG VERSION=dev
+RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" \
+      -o /out/queuewrangler ./cmd/queuewrangler \
+ && mkdir -p /out/data
+
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /out/queuewrangler /usr/local/bin/queuewrangler
+# The volume's mount point must belong to the non-root user before it is
+# declared, or a fresh named volume would be root-owned and unwritable.
+COPY --from=build --chown=65532:65532 /out/data /data
+ENV QW_DB_PATH=/data/queuewrangler.db \
+    QW_LISTEN_ADDR=:8080 \
+    QW_LOG_FORMAT=json
+VOLUME /data
+EXPOSE 8080
+USER 65532:65532
+ENTRYPOINT ["/usr/local/bin/queuewrangler", "serve"]

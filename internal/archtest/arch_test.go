@@ -1,0 +1,126 @@
+package archtest
+
+import (
+	"encoding/json"
+	"io"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/queuewrangler/queuewrangler"
+
+// rule says which module packages a package may import, and which
+// third-party module prefixes. A package missing from the table fails the
+// test, so a new package must take a place in the picture.
+type rule struct {
+	internal   []string
+	thirdParty []string
+}
+
+var std = rule{}
+
+var rules = map[string]rule{
+	"balancer":                std,
+	"helpscout":               std,
+	"helpscout/helpscouttest": {internal: []string{"helpscout"}},
+	"metrics":                 {thirdParty: []string{"github.com/prometheus/"}},
+	"internal/config":         {thirdParty: []string{"github.com/kelseyhightower/envconfig"}},
+	"internal/budget":         std,
+	"internal/store":          {thirdParty: []string{"modernc.org/sqlite"}},
+	"internal/roster":         {internal: []string{"balancer"}},
+	"internal/mirror":         {internal: []string{"helpscout", "internal/store", "metrics"}},
+	"internal/rebalance":      {internal: []string{"balancer", "helpscout", "internal/store", "internal/roster", "metrics"}},
+	"internal/httpapi":        {internal: []string{"balancer", "helpscout", "internal/store", "metrics"}, thirdParty: []string{"github.com/prometheus/"}},
+	"internal/sim":            {internal: []string{"balancer", "helpscout", "helpscout/helpscouttest", "internal/rebalance", "internal/roster"}},
+	"internal/archtest":       std,
+	"cmd/queuewrangler": {
+		internal: []string{"*"},
+		thirdParty: []string{"golang.org/x/oauth2", "github.com/hashicorp/go-retryablehttp",
+			"github.com/prometheus/", "github.com/kelseyhightower/envconfig"},
+	},
+}
+
+type pkg struct {
+	ImportPath string
+	Imports    []string
+}
+
+func TestImportDirection(t *testing.T) {
+	if testing.Short() {
+		t.Skip("go list of the whole module is slow under -short")
+	}
+	cmd := exec.Command("go", "list", "-json", module+"/...")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	for {
+		var p pkg
+		if err := dec.Decode(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		rel := strings.TrimPrefix(p.ImportPath, module+"/")
+		r, ok := rules[rel]
+		if !ok {
+			t.Errorf("package %s has no import rule in archtest; add it to the table and to style.md's picture", rel)
+			continue
+		}
+		for _, imp := range p.Imports {
+			if msg := check(rel, r, imp); msg != "" {
+				t.Error(msg)
+			}
+		}
+	}
+}
+
+// check returns a complaint, or "" when rel may import imp.
+func check(rel string, r rule, imp string) string {
+	if strings.HasPrefix(imp, module+"/") {
+		dep := strings.TrimPrefix(imp, module+"/")
+		if dep == "cmd/queuewrangler" {
+			return rel + " imports the command"
+		}
+		if slices.Contains(r.internal, "*") || slices.Contains(r.internal, dep) {
+			return ""
+		}
+		return rel + " must not import " + dep
+	}
+	if !strings.Contains(strings.SplitN(imp, "/", 2)[0], ".") {
+		return "" // the standard library
+	}
+	for _, prefix := range r.thirdParty {
+		if strings.HasPrefix(imp, prefix) {
+			return ""
+		}
+	}
+	return rel + " must not import " + imp
+}
+
+func TestCheck(t *testing.T) {
+	tests := []struct {
+		name, rel, imp string
+		allowed        bool
+	}{
+		{"balancer stdlib", "balancer", "sort", true},
+		{"balancer imports store", "balancer", module + "/internal/store", false},
+		{"helpscout imports oauth2", "helpscout", "golang.org/x/oauth2", false},
+		{"fake imports client", "helpscout/helpscouttest", module + "/helpscout", true},
+		{"store imports sqlite", "internal/store", "modernc.org/sqlite/lib", true},
+		{"mirror imports config", "internal/mirror", module + "/internal/config", false},
+		{"cmd imports anything internal", "cmd/queuewrangler", module + "/internal/mirror", true},
+		{"nobody imports cmd", "internal/httpapi", module + "/cmd/queuewrangler", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := check(tt.rel, rules[tt.rel], tt.imp) == ""
+			if got != tt.allowed {
+				t.Errorf("check(%s -> %s) allowed = %v, want %v", tt.rel, tt.imp, got, tt.allowed)
+			}
+		})
+	}
+}

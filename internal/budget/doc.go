@@ -1,0 +1,11 @@
+// Package budget paces outbound Help Scout requests to a per-minute budget.
+//
+// Help Scout's rate limit is shared by every integration on an account and
+// writes count double, so queuewrangler spends only the part the operator
+// gives it (QW_RATE_LIMIT_PER_MINUTE). The limiter is a sliding window: in
+// any 60-second span the cost sent never exceeds the budget, which also keeps
+// every fixed minute Help Scout may count within it.
+//
+// It does not retry and does not read response headers; retries and the
+// server's Retry-After belong to the retry layer above it.
+package budget

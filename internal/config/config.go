@@ -1,0 +1,181 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"reflect"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/kelseyhightower/envconfig"
+)
+
+// Prefix is the environment prefix of every variable.
+const Prefix = "QW"
+
+// Mode says what the balancer may do.
+type Mode string
+
+// Balancer modes.
+const (
+	ModeOff     Mode = "off"
+	ModePropose Mode = "propose"
+	ModeApply   Mode = "apply"
+)
+
+// Config is every QW_* variable. Field order is the order -h prints.
+type Config struct {
+	HelpScoutClientID     string   `envconfig:"HELPSCOUT_CLIENT_ID" desc:"OAuth2 client-credentials app id (required for serve, sync)"`
+	HelpScoutClientSecret Secret   `envconfig:"HELPSCOUT_CLIENT_SECRET" desc:"OAuth2 app secret (required for serve, sync)"`
+	HelpScoutAPIURL       string   `envconfig:"HELPSCOUT_API_URL" default:"https://api.helpscout.net" desc:"Help Scout API base URL"`
+	WebhookSecret         Secret   `envconfig:"HELPSCOUT_WEBHOOK_SECRET" desc:"webhook secret, at most 40 characters; empty disables webhooks"`
+	Mailboxes             IDList   `envconfig:"MAILBOXES" desc:"comma-separated mailbox ids to mirror and balance; empty = all"`
+	DBPath                string   `envconfig:"DB_PATH" default:"queuewrangler.db" desc:"SQLite file"`
+	ListenAddr            string   `envconfig:"LISTEN_ADDR" default:":8080" desc:"listen address for webhooks, /metrics, health, page and API"`
+	PollInterval          Duration `envconfig:"POLL_INTERVAL" default:"2m" desc:"incremental poll period"`
+	BalanceInterval       Duration `envconfig:"BALANCE_INTERVAL" default:"5m" desc:"balancer period"`
+	Mode                  Mode     `envconfig:"MODE" default:"propose" desc:"off, propose or apply"`
+	RosterFile            string   `envconfig:"ROSTER_FILE" desc:"roster JSON; empty = every user is an ST at level 2"`
+	StuckAfter            Duration `envconfig:"STUCK_AFTER" default:"4h" desc:"customer wait after which an assigned active ticket is stuck"`
+	MaxMovesPerRun        Int      `envconfig:"MAX_MOVES_PER_RUN" default:"5" desc:"cap on moves per balancer run"`
+	AdminToken            Secret   `envconfig:"ADMIN_TOKEN" desc:"bearer token for approve/reject/plan; empty = read-only"`
+	RateLimitPerMinute    Int      `envconfig:"RATE_LIMIT_PER_MINUTE" default:"200" desc:"client-side Help Scout request budget per minute (writes count 2)"`
+	LogFormat             string   `envconfig:"LOG_FORMAT" default:"json" desc:"json or text"`
+	LogLevel              string   `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+}
+
+// Requirement names what a command needs beyond the always-checked values.
+type Requirement int
+
+// Requirements a command may ask Validate to check.
+const (
+	// NeedsHelpScout demands API credentials (serve, sync).
+	NeedsHelpScout Requirement = 1 << iota
+)
+
+// maxWebhookSecret is Help Scout's documented limit for a webhook secret.
+const maxWebhookSecret = 40
+
+// Load reads the QW_ variables from the process environment and applies the
+// defaults. A bad value does not stop it: call Validate for the full list.
+func Load() (*Config, error) {
+	var c Config
+	if err := envconfig.Process(Prefix, &c); err != nil {
+		// Only a structural problem lands here: every field type records
+		// its own value errors.
+		return nil, fmt.Errorf("read environment: %w", err)
+	}
+	return &c, nil
+}
+
+// Keys lists every environment variable name, in -h order.
+func Keys() []string {
+	t := reflect.TypeFor[Config]()
+	keys := make([]string, 0, t.NumField())
+	for i := range t.NumField() {
+		keys = append(keys, Prefix+"_"+t.Field(i).Tag.Get("envconfig"))
+	}
+	return keys
+}
+
+// ValidationError lists every configuration problem found.
+type ValidationError struct{ Problems []string }
+
+func (e *ValidationError) Error() string {
+	return "invalid configuration:\n  - " + strings.Join(e.Problems, "\n  - ")
+}
+
+// Validate checks every value and returns a *ValidationError naming each
+// problem, or nil.
+func (c *Config) Validate(need Requirement) error {
+	var p []string
+	add := func(key, format string, args ...any) {
+		p = append(p, Prefix+"_"+key+": "+fmt.Sprintf(format, args...))
+	}
+	if need&NeedsHelpScout != 0 {
+		if strings.TrimSpace(c.HelpScoutClientID) == "" {
+			add("HELPSCOUT_CLIENT_ID", "required")
+		}
+		if !c.HelpScoutClientSecret.IsSet() {
+			add("HELPSCOUT_CLIENT_SECRET", "required")
+		}
+	}
+	if u, err := url.Parse(c.HelpScoutAPIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		add("HELPSCOUT_API_URL", "%q is not an http(s) URL", c.HelpScoutAPIURL)
+	}
+	if n := len(c.WebhookSecret.Reveal()); n > maxWebhookSecret {
+		add("HELPSCOUT_WEBHOOK_SECRET", "is %d characters; Help Scout allows at most %d", n, maxWebhookSecret)
+	}
+	if c.Mailboxes.err != nil {
+		add("MAILBOXES", "%v", c.Mailboxes.err)
+	}
+	if strings.TrimSpace(c.DBPath) == "" {
+		add("DB_PATH", "must not be empty")
+	}
+	if strings.TrimSpace(c.ListenAddr) == "" {
+		add("LISTEN_ADDR", "must not be empty")
+	}
+	positive := func(key string, d Duration) {
+		switch {
+		case d.err != nil:
+			add(key, "%v", d.err)
+		case d.Duration <= 0:
+			add(key, "must be positive, got %s", d.raw)
+		}
+	}
+	positive("POLL_INTERVAL", c.PollInterval)
+	positive("BALANCE_INTERVAL", c.BalanceInterval)
+	positive("STUCK_AFTER", c.StuckAfter)
+	switch c.Mode {
+	case ModeOff, ModePropose, ModeApply:
+	default:
+		add("MODE", "%q is not one of off, propose, apply", c.Mode)
+	}
+	switch {
+	case c.MaxMovesPerRun.err != nil:
+		add("MAX_MOVES_PER_RUN", "%v", c.MaxMovesPerRun.err)
+	case c.MaxMovesPerRun.N < 0:
+		add("MAX_MOVES_PER_RUN", "must not be negative")
+	}
+	switch {
+	case c.RateLimitPerMinute.err != nil:
+		add("RATE_LIMIT_PER_MINUTE", "%v", c.RateLimitPerMinute.err)
+	case c.RateLimitPerMinute.N < 2:
+		// A write costs 2; a smaller budget could never send one.
+		add("RATE_LIMIT_PER_MINUTE", "must be at least 2, got %d", c.RateLimitPerMinute.N)
+	}
+	switch c.LogFormat {
+	case "json", "text":
+	default:
+		add("LOG_FORMAT", "%q is not json or text", c.LogFormat)
+	}
+	switch strings.ToLower(c.LogLevel) {
+	case "debug", "info", "warn", "error":
+	default:
+		add("LOG_LEVEL", "%q is not debug, info, warn or error", c.LogLevel)
+	}
+	if len(p) == 0 {
+		return nil
+	}
+	return &ValidationError{Problems: p}
+}
+
+// IsValidation reports whether err is a configuration problem (exit code 2).
+func IsValidation(err error) bool {
+	var v *ValidationError
+	return errors.As(err, &v)
+}
+
+// PrintUsage writes every variable with its default and meaning.
+func PrintUsage(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	const format = `{{range .}}  {{usage_key .}}	{{usage_default .}}	{{usage_description .}}
+{{end}}`
+	fmt.Fprintln(tw, "  VARIABLE\tDEFAULT\tMEANING")
+	if err := envconfig.Usagef(Prefix, &Config{}, tw, format); err != nil {
+		return err
+	}
+	return tw.Flush()
+}

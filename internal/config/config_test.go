@@ -1,0 +1,146 @@
+package config
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func load(t *testing.T, env map[string]string) *Config {
+	t.Helper()
+	for _, k := range Keys() {
+		t.Setenv(k, "") // start from a clean slate whatever the host has
+	}
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	c, err := Load()
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	return c
+}
+
+func TestDefaults(t *testing.T) {
+	c := load(t, map[string]string{"QW_HELPSCOUT_API_URL": "https://api.helpscout.net", "QW_DB_PATH": "queuewrangler.db",
+		"QW_LISTEN_ADDR": ":8080", "QW_POLL_INTERVAL": "2m", "QW_BALANCE_INTERVAL": "5m", "QW_MODE": "propose",
+		"QW_STUCK_AFTER": "4h", "QW_MAX_MOVES_PER_RUN": "5", "QW_RATE_LIMIT_PER_MINUTE": "200", "QW_LOG_FORMAT": "json", "QW_LOG_LEVEL": "info"})
+	if err := c.Validate(0); err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	if got, want := c.PollInterval.Duration, 2*time.Minute; got != want {
+		t.Errorf("PollInterval = %v, want %v", got, want)
+	}
+}
+
+func TestDefaultsApplyWhenUnset(t *testing.T) {
+	for _, k := range Keys() {
+		t.Setenv(k, "")
+	}
+	// envconfig treats an empty variable as set; unset them for real.
+	for _, k := range Keys() {
+		unsetenv(t, k)
+	}
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(0); err != nil {
+		t.Fatalf("defaults do not validate: %v", err)
+	}
+	got := map[string]any{
+		"api": c.HelpScoutAPIURL, "db": c.DBPath, "listen": c.ListenAddr, "poll": c.PollInterval.Duration,
+		"balance": c.BalanceInterval.Duration, "mode": c.Mode, "stuck": c.StuckAfter.Duration,
+		"moves": c.MaxMovesPerRun.N, "rate": c.RateLimitPerMinute.N, "logf": c.LogFormat, "logl": c.LogLevel,
+	}
+	want := map[string]any{
+		"api": "https://api.helpscout.net", "db": "queuewrangler.db", "listen": ":8080", "poll": 2 * time.Minute,
+		"balance": 5 * time.Minute, "mode": ModePropose, "stuck": 4 * time.Hour,
+		"moves": 5, "rate": 200, "logf": "json", "logl": "info",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("defaults (-want +got):\n%s", diff)
+	}
+}
+
+func TestValidateReportsEveryProblem(t *testing.T) {
+	c := load(t, map[string]string{
+		"QW_HELPSCOUT_API_URL":        "ftp://x",
+		"QW_HELPSCOUT_WEBHOOK_SECRET": strings.Repeat("s", 41),
+		"QW_MAILBOXES":                "12,abc",
+		"QW_DB_PATH":                  "x.db",
+		"QW_LISTEN_ADDR":              ":0",
+		"QW_POLL_INTERVAL":            "soon",
+		"QW_BALANCE_INTERVAL":         "-5m",
+		"QW_STUCK_AFTER":              "4h",
+		"QW_MODE":                     "yolo",
+		"QW_MAX_MOVES_PER_RUN":        "five",
+		"QW_RATE_LIMIT_PER_MINUTE":    "1",
+		"QW_LOG_FORMAT":               "xml",
+		"QW_LOG_LEVEL":                "loud",
+	})
+	err := c.Validate(NeedsHelpScout)
+	if !IsValidation(err) {
+		t.Fatalf("Validate = %v, want a *ValidationError", err)
+	}
+	var got []string
+	for _, p := range err.(*ValidationError).Problems {
+		got = append(got, strings.SplitN(p, ":", 2)[0])
+	}
+	want := []string{
+		"QW_HELPSCOUT_CLIENT_ID", "QW_HELPSCOUT_CLIENT_SECRET", "QW_HELPSCOUT_API_URL",
+		"QW_HELPSCOUT_WEBHOOK_SECRET", "QW_MAILBOXES", "QW_POLL_INTERVAL", "QW_BALANCE_INTERVAL",
+		"QW_MODE", "QW_MAX_MOVES_PER_RUN", "QW_RATE_LIMIT_PER_MINUTE", "QW_LOG_FORMAT", "QW_LOG_LEVEL",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("problems (-want +got):\n%s\nfull error:\n%v", diff, err)
+	}
+}
+
+func TestMailboxes(t *testing.T) {
+	c := load(t, map[string]string{"QW_MAILBOXES": " 12, 3000000000 ,"})
+	if diff := cmp.Diff([]int64{12, 3000000000}, c.Mailboxes.IDs); diff != "" {
+		t.Errorf("mailboxes (-want +got):\n%s", diff)
+	}
+}
+
+func TestSecretNeverPrints(t *testing.T) {
+	const raw = "hunter2-very-secret"
+	s := Secret(raw)
+	var buf bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&buf, nil))
+	logger.Info("x", "secret", s, "config", Config{AdminToken: s, HelpScoutClientSecret: s, WebhookSecret: s})
+	outputs := map[string]string{
+		"%v": fmt.Sprintf("%v", s), "%s": fmt.Sprintf("%s", s), "%q": fmt.Sprintf("%q", s),
+		"%x": fmt.Sprintf("%x", s), "%#v": fmt.Sprintf("%#v", s), "%+v config": fmt.Sprintf("%+v", Config{AdminToken: s}),
+		"slog": buf.String(),
+	}
+	for name, out := range outputs {
+		if strings.Contains(out, raw) {
+			t.Errorf("%s leaks the secret: %s", name, out)
+		}
+	}
+	if s.Reveal() != raw {
+		t.Errorf("Reveal = %q, want the raw value", s.Reveal())
+	}
+}
+
+func TestUsageListsEveryVariable(t *testing.T) {
+	var buf bytes.Buffer
+	if err := PrintUsage(&buf); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range Keys() {
+		if !strings.Contains(buf.String(), k) {
+			t.Errorf("usage lacks %s", k)
+		}
+	}
+	if !strings.Contains(buf.String(), "QW_POLL_INTERVAL  ") || !strings.Contains(buf.String(), "2m") {
+		t.Errorf("usage lacks a default:\n%s", buf.String())
+	}
+}

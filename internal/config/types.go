@@ -1,0 +1,72 @@
+package config
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The types below implement envconfig.Decoder. Instead of failing, a bad
+// value is kept in err so that Validate can report it beside every other
+// problem; envconfig would otherwise stop at the first one.
+
+// Duration is a time.Duration read from the environment.
+type Duration struct {
+	time.Duration
+	raw string
+	err error
+}
+
+// Decode implements envconfig.Decoder.
+func (d *Duration) Decode(value string) error {
+	d.raw = value
+	v, err := time.ParseDuration(strings.TrimSpace(value))
+	if err != nil {
+		d.err = fmt.Errorf("%q is not a duration (examples: 90s, 5m, 4h)", value)
+		return nil
+	}
+	d.Duration, d.err = v, nil
+	return nil
+}
+
+// Int is an integer read from the environment.
+type Int struct {
+	N   int
+	err error
+}
+
+// Decode implements envconfig.Decoder.
+func (i *Int) Decode(value string) error {
+	v, err := strconv.Atoi(strings.TrimSpace(value))
+	if err != nil {
+		i.err = fmt.Errorf("%q is not a whole number", value)
+		return nil
+	}
+	i.N, i.err = v, nil
+	return nil
+}
+
+// IDList is a comma-separated list of Help Scout ids.
+type IDList struct {
+	IDs []int64
+	err error
+}
+
+// Decode implements envconfig.Decoder.
+func (l *IDList) Decode(value string) error {
+	l.IDs, l.err = nil, nil
+	for _, part := range strings.Split(value, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		id, err := strconv.ParseInt(part, 10, 64)
+		if err != nil || id <= 0 {
+			l.err = fmt.Errorf("%q is not a positive id", part)
+			return nil
+		}
+		l.IDs = append(l.IDs, id)
+	}
+	return nil
+}

@@ -1,0 +1,83 @@
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// SupportTimeBuckets spans one minute to one week, the range in which first
+// response and resolution times of a support team fall.
+var SupportTimeBuckets = []float64{
+	60, 300, 900, 1800, 3600, 2 * 3600, 4 * 3600, 8 * 3600, 12 * 3600,
+	24 * 3600, 2 * 24 * 3600, 3 * 24 * 3600, 5 * 24 * 3600, 7 * 24 * 3600,
+}
+
+// Metrics holds the event instruments: counters and histograms updated as
+// things happen. Current state is computed at scrape time by Collector.
+type Metrics struct {
+	FirstResponse *prometheus.HistogramVec // mailbox_id, agent_id
+	Resolution    *prometheus.HistogramVec // mailbox_id
+
+	Reassignments *prometheus.CounterVec // reason, outcome
+	WebhookEvents *prometheus.CounterVec // event, result
+
+	HelpScoutRequests        *prometheus.CounterVec   // method, code
+	HelpScoutRequestDuration *prometheus.HistogramVec // method
+	HelpScoutRateRemaining   prometheus.Gauge
+
+	Syncs           prometheus.Counter
+	SyncFailures    prometheus.Counter
+	SyncLastSuccess prometheus.Gauge
+}
+
+// New creates the instruments and registers them on reg.
+func New(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		FirstResponse: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "helpscout_first_response_seconds",
+			Help:    "Time from the creation of a customer-started conversation to the first published agent reply, observed once per conversation.",
+			Buckets: SupportTimeBuckets,
+		}, []string{"mailbox_id", "agent_id"}),
+		Resolution: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "helpscout_resolution_seconds",
+			Help:    "Time from creation to the first close that follows at least one agent reply, observed once per conversation.",
+			Buckets: SupportTimeBuckets,
+		}, []string{"mailbox_id"}),
+		Reassignments: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "queuewrangler_reassignments_total",
+			Help: "Reassignments by reason and outcome (proposed, applied, approved, rejected, stale, failed).",
+		}, []string{"reason", "outcome"}),
+		WebhookEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "queuewrangler_webhook_events_total",
+			Help: "Webhook deliveries by event and result.",
+		}, []string{"event", "result"}),
+		HelpScoutRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "queuewrangler_helpscout_requests_total",
+			Help: "Help Scout API requests by method and status code (code is \"error\" when no response arrived).",
+		}, []string{"method", "code"}),
+		HelpScoutRequestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "queuewrangler_helpscout_request_duration_seconds",
+			Help:    "Help Scout API request latency.",
+			Buckets: []float64{.025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"method"}),
+		HelpScoutRateRemaining: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "queuewrangler_helpscout_rate_limit_remaining",
+			Help: "Requests left in Help Scout's current rate-limit minute, from X-RateLimit-Remaining-Minute.",
+		}),
+		Syncs: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "queuewrangler_syncs_total",
+			Help: "Sync attempts with Help Scout.",
+		}),
+		SyncFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "queuewrangler_sync_failures_total",
+			Help: "Sync attempts that failed.",
+		}),
+		SyncLastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "queuewrangler_sync_last_success_timestamp_seconds",
+			Help: "Unix time of the last successful sync.",
+		}),
+	}
+	reg.MustRegister(m.FirstResponse, m.Resolution, m.Reassignments, m.WebhookEvents,
+		m.HelpScoutRequests, m.HelpScoutRequestDuration, m.HelpScoutRateRemaining,
+		m.Syncs, m.SyncFailures, m.SyncLastSuccess)
+	return m
+}
