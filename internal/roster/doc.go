@@ -1,0 +1,14 @@
+// Package roster reads the team roster (QW_ROSTER_FILE, design.md section 7)
+// and answers, for a Help Scout user, the balancing facts Help Scout does not
+// know: role, seniority level, capacity weight, hard cap, escalation
+// eligibility and working hours.
+//
+// Parsing is strict: an unknown field, a bad level or an unparsable shift is
+// an error naming the entry and the field, and every problem is reported at
+// once, because a roster typo would otherwise silently route tickets to the
+// wrong people.
+//
+// Availability combines the roster's hours (in the agent's time zone) with
+// Help Scout's Active/Away status; the caller supplies both and the time, so
+// the package has no clock of its own.
+package roster

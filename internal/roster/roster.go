@@ -1,0 +1,274 @@
+package roster
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+)
+
+// Role is a person's part in the support team.
+type Role string
+
+// Roles, design.md section 7.
+const (
+	RoleST      Role = "st"      // front line
+	RoleSST     Role = "sst"     // front line and escalation target
+	RoleHoS     Role = "hos"     // escalations only, and only when allowed
+	RoleExclude Role = "exclude" // ignored entirely
+)
+
+func (r Role) valid() bool {
+	switch r {
+	case RoleST, RoleSST, RoleHoS, RoleExclude:
+		return true
+	}
+	return false
+}
+
+// levelCapacity is the default capacity weight per seniority level 1-5:
+// juniors are uneven, seniors carry the most, leads and principals spend time
+// on projects.
+var levelCapacity = [...]float64{1: 0.5, 2: 1.0, 3: 1.25, 4: 1.0, 5: 0.75}
+
+// LevelCapacity returns the default capacity weight of a level 1-5.
+func LevelCapacity(level int) float64 {
+	if level < 1 || level >= len(levelCapacity) {
+		return 1
+	}
+	return levelCapacity[level]
+}
+
+// DefaultLevel is the level of a user the roster does not name.
+const DefaultLevel = 2
+
+// entry is one JSON object of the file. Pointers tell "absent" from zero,
+// which matters for defaults.
+type entry struct {
+	ID          int64    `json:"id,omitempty"`
+	Email       string   `json:"email,omitempty"`
+	Name        string   `json:"name,omitempty"`
+	Role        Role     `json:"role,omitempty"`
+	Level       *int     `json:"level,omitempty"`
+	Capacity    *float64 `json:"capacity,omitempty"`
+	MaxOpen     *int     `json:"max_open,omitempty"`
+	Hours       string   `json:"hours,omitempty"`
+	Timezone    string   `json:"timezone,omitempty"`
+	Escalations *bool    `json:"escalations,omitempty"`
+}
+
+type file struct {
+	Defaults entry   `json:"defaults"`
+	Agents   []entry `json:"agents"`
+}
+
+// Profile is what the roster says about one person.
+type Profile struct {
+	Role        Role
+	Level       int
+	Capacity    float64
+	MaxOpen     int // 0 = no cap
+	Escalations bool
+	Schedule    *Schedule // nil = always on shift
+	Timezone    string    // "" = the Help Scout user's own
+	Listed      bool      // named in the roster rather than given the defaults
+}
+
+// Roster maps Help Scout users to profiles.
+type Roster struct {
+	defaults Profile
+	byID     map[int64]Profile
+	byEmail  map[string]Profile
+}
+
+// Default is the roster used when no file is configured: everyone is an ST
+// at level 2.
+func Default() *Roster {
+	return &Roster{
+		defaults: Profile{Role: RoleST, Level: DefaultLevel, Capacity: LevelCapacity(DefaultLevel)},
+		byID:     map[int64]Profile{},
+		byEmail:  map[string]Profile{},
+	}
+}
+
+// Load reads and validates a roster file.
+func Load(path string) (*Roster, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read roster: %w", err)
+	}
+	r, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("roster %s: %w", path, err)
+	}
+	return r, nil
+}
+
+// Error lists every problem found in a roster.
+type Error struct{ Problems []string }
+
+func (e *Error) Error() string {
+	return "invalid roster:\n  - " + strings.Join(e.Problems, "\n  - ")
+}
+
+// Parse validates a roster document.
+func Parse(data []byte) (*Roster, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var f file
+	if err := dec.Decode(&f); err != nil {
+		return nil, &Error{Problems: []string{describeJSONError(data, err)}}
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, &Error{Problems: []string{"unexpected data after the roster object"}}
+	}
+	var problems []string
+	r := Default()
+	def, p := resolve("defaults", f.Defaults, r.defaults, true)
+	problems = append(problems, p...)
+	r.defaults = def
+	seenID := map[int64]string{}
+	seenEmail := map[string]string{}
+	for i, e := range f.Agents {
+		where := describe(i, e)
+		if e.ID == 0 && e.Email == "" {
+			problems = append(problems, where+": needs an id or an email to match a Help Scout user")
+		}
+		if e.ID < 0 {
+			problems = append(problems, fmt.Sprintf("%s: id: %d is not a Help Scout user id", where, e.ID))
+		}
+		email := strings.ToLower(strings.TrimSpace(e.Email))
+		if email != "" && !strings.Contains(email, "@") {
+			problems = append(problems, fmt.Sprintf("%s: email: %q is not an email address", where, e.Email))
+		}
+		if prev, ok := seenID[e.ID]; ok && e.ID != 0 {
+			problems = append(problems, fmt.Sprintf("%s: id: %d is already used by %s", where, e.ID, prev))
+		}
+		if prev, ok := seenEmail[email]; ok && email != "" {
+			problems = append(problems, fmt.Sprintf("%s: email: %s is already used by %s", where, email, prev))
+		}
+		prof, p := resolve(where, e, r.defaults, false)
+		problems = append(problems, p...)
+		prof.Listed = true
+		if e.ID != 0 {
+			seenID[e.ID] = where
+			r.byID[e.ID] = prof
+		}
+		if email != "" {
+			seenEmail[email] = where
+			r.byEmail[email] = prof
+		}
+	}
+	if len(problems) > 0 {
+		return nil, &Error{Problems: problems}
+	}
+	return r, nil
+}
+
+// resolve turns an entry into a profile on top of base, checking each field.
+func resolve(where string, e entry, base Profile, isDefaults bool) (Profile, []string) {
+	var problems []string
+	bad := func(field, format string, args ...any) {
+		problems = append(problems, fmt.Sprintf("%s: %s: %s", where, field, fmt.Sprintf(format, args...)))
+	}
+	p := base
+	p.Listed = false
+	if e.Role != "" {
+		if !e.Role.valid() {
+			bad("role", "%q is not one of st, sst, hos, exclude", e.Role)
+		}
+		p.Role = e.Role
+	}
+	if e.Level != nil {
+		if *e.Level < 1 || *e.Level > 5 {
+			bad("level", "%d is not between 1 (junior) and 5 (principal)", *e.Level)
+		} else {
+			p.Level = *e.Level
+			p.Capacity = LevelCapacity(*e.Level)
+		}
+	}
+	if e.Capacity != nil {
+		if *e.Capacity <= 0 || *e.Capacity > 10 {
+			bad("capacity", "%g is not a weight above 0 and at most 10", *e.Capacity)
+		} else {
+			p.Capacity = *e.Capacity
+		}
+	}
+	if e.MaxOpen != nil {
+		if *e.MaxOpen < 0 {
+			bad("max_open", "%d is negative", *e.MaxOpen)
+		} else {
+			p.MaxOpen = *e.MaxOpen
+		}
+	}
+	if e.Escalations != nil {
+		p.Escalations = *e.Escalations
+	}
+	if e.Timezone != "" {
+		if _, err := time.LoadLocation(e.Timezone); err != nil {
+			bad("timezone", "%q is not an IANA time zone", e.Timezone)
+		} else {
+			p.Timezone = e.Timezone
+		}
+	}
+	if e.Hours != "" {
+		s, err := ParseSchedule(e.Hours)
+		if err != nil {
+			bad("hours", "%v", err)
+		} else {
+			p.Schedule = s
+		}
+	}
+	if isDefaults && (e.ID != 0 || e.Email != "") {
+		bad("id/email", "defaults apply to everyone and cannot name a user")
+	}
+	return p, problems
+}
+
+func describe(i int, e entry) string {
+	switch {
+	case e.Email != "":
+		return fmt.Sprintf("agents[%d] (%s)", i, e.Email)
+	case e.ID != 0:
+		return fmt.Sprintf("agents[%d] (id %d)", i, e.ID)
+	}
+	return fmt.Sprintf("agents[%d]", i)
+}
+
+// describeJSONError names the line and, for type errors, the field.
+func describeJSONError(data []byte, err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return fmt.Sprintf("line %d: %v", lineOf(data, syn.Offset), syn)
+	case errors.As(err, &typ):
+		return fmt.Sprintf("line %d: %s: expected %s, got a JSON %s", lineOf(data, typ.Offset), typ.Field, typ.Type, typ.Value)
+	case strings.HasPrefix(err.Error(), "json: unknown field"):
+		return strings.TrimPrefix(err.Error(), "json: ") + " (allowed: id, email, name, role, level, capacity, max_open, hours, timezone, escalations)"
+	}
+	return err.Error()
+}
+
+func lineOf(data []byte, offset int64) int {
+	if offset > int64(len(data)) {
+		offset = int64(len(data))
+	}
+	return bytes.Count(data[:offset], []byte("\n")) + 1
+}
+
+// Lookup returns the profile for a Help Scout user: by id first, then by
+// email (case-insensitive), else the defaults.
+func (r *Roster) Lookup(id int64, email string) Profile {
+	if p, ok := r.byID[id]; ok {
+		return p
+	}
+	if p, ok := r.byEmail[strings.ToLower(strings.TrimSpace(email))]; ok {
+		return p
+	}
+	return r.defaults
+}

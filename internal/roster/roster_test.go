@@ -1,0 +1,184 @@
+package roster
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+const designExample = `{
+  "defaults": {"role": "st", "level": 2},
+  "agents": [
+    {"email": "sam@example.com", "role": "sst", "level": 3},
+    {"email": "lee@example.com", "role": "hos"},
+    {"id": 256, "level": 1, "capacity": 0.5, "hours": "Mon-Fri 09:00-17:00", "timezone": "Europe/Berlin"},
+    {"email": "bot@example.com", "role": "exclude"}
+  ]
+}`
+
+func TestParseDesignExample(t *testing.T) {
+	r, err := Parse([]byte(designExample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ignoreSchedule := cmpopts.IgnoreFields(Profile{}, "Schedule")
+	tests := []struct {
+		name  string
+		id    int64
+		email string
+		want  Profile
+	}{
+		{"sst by email, level 3 weight", 1, "Sam@Example.com", Profile{Role: RoleSST, Level: 3, Capacity: 1.25, Listed: true}},
+		{"hos keeps default level", 2, "lee@example.com", Profile{Role: RoleHoS, Level: 2, Capacity: 1, Listed: true}},
+		{"by id with capacity override", 256, "", Profile{Role: RoleST, Level: 1, Capacity: 0.5, Timezone: "Europe/Berlin", Listed: true}},
+		{"excluded bot", 9, "bot@example.com", Profile{Role: RoleExclude, Level: 2, Capacity: 1, Listed: true}},
+		{"unknown user gets defaults", 77, "new@example.com", Profile{Role: RoleST, Level: 2, Capacity: 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := r.Lookup(tt.id, tt.email)
+			if diff := cmp.Diff(tt.want, got, ignoreSchedule); diff != "" {
+				t.Errorf("Lookup(%d, %q) (-want +got):\n%s", tt.id, tt.email, diff)
+			}
+		})
+	}
+	if p := r.Lookup(256, ""); p.Schedule == nil || p.Schedule.String() != "Mon-Fri 09:00-17:00" {
+		t.Errorf("schedule of 256 = %v", p.Schedule)
+	}
+}
+
+func TestParseReportsEveryProblemWithEntryAndField(t *testing.T) {
+	doc := `{"defaults": {"role": "boss"}, "agents": [
+	  {"email": "a@example.com", "level": 7},
+	  {"id": 5, "hours": "Mon-Fri 9-5", "timezone": "Mars/Olympus"},
+	  {"role": "st"},
+	  {"email": "a@example.com", "capacity": -1, "max_open": -2}
+	]}`
+	_, err := Parse([]byte(doc))
+	re, ok := err.(*Error)
+	if !ok {
+		t.Fatalf("Parse = %v, want *Error", err)
+	}
+	want := []string{
+		`defaults: role: "boss"`,
+		`agents[0] (a@example.com): level: 7`,
+		`agents[1] (id 5): timezone: "Mars/Olympus"`,
+		`agents[1] (id 5): hours: "9" is not a time of day`,
+		`agents[2]: needs an id or an email`,
+		`agents[3] (a@example.com): email: a@example.com is already used by agents[0]`,
+		`agents[3] (a@example.com): capacity: -1`,
+		`agents[3] (a@example.com): max_open: -2`,
+	}
+	if len(re.Problems) != len(want) {
+		t.Errorf("got %d problems, want %d:\n%s", len(re.Problems), len(want), err)
+	}
+	for _, w := range want {
+		found := false
+		for _, p := range re.Problems {
+			found = found || strings.Contains(p, w)
+		}
+		if !found {
+			t.Errorf("no problem mentions %q:\n%s", w, err)
+		}
+	}
+}
+
+func TestParseRejectsMalformedDocuments(t *testing.T) {
+	tests := []struct{ name, doc, want string }{
+		{"unknown field", `{"agents": [{"email": "a@x.io", "levle": 2}]}`, `unknown field "levle"`},
+		{"wrong type", `{"agents": [{"email": "a@x.io", "level": "two"}]}`, "agents.level: expected int"},
+		{"syntax", "{\n\"agents\": [,]}", "line 2"},
+		{"trailing data", `{"agents": []} {}`, "after the roster"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.doc))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Parse error = %v, want it to mention %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestScheduleOnShift(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Skipf("no tzdata: %v", err)
+	}
+	weekdays, _ := ParseSchedule("Mon-Fri 09:00-17:00")
+	night, _ := ParseSchedule("Sat,Sun 22:00-06:00")
+	tests := []struct {
+		name     string
+		s        *Schedule
+		at       time.Time
+		on       bool
+		offSince time.Time
+	}{
+		// 2026-03-02 is a Monday; Berlin is UTC+1 in winter.
+		{"monday 09:30 berlin", weekdays, time.Date(2026, 3, 2, 8, 30, 0, 0, time.UTC), true, time.Time{}},
+		{"monday 08:59 berlin", weekdays, time.Date(2026, 3, 2, 7, 59, 0, 0, time.UTC), false, time.Date(2026, 2, 27, 16, 0, 0, 0, time.UTC)},
+		{"friday 17:00 is off", weekdays, time.Date(2026, 3, 6, 16, 0, 0, 0, time.UTC), false, time.Date(2026, 3, 6, 16, 0, 0, 0, time.UTC)},
+		// Summer time: UTC+2, so 09:00 local is 07:00 UTC.
+		{"summer monday 09:00", weekdays, time.Date(2026, 7, 6, 7, 0, 0, 0, time.UTC), true, time.Time{}},
+		{"saturday night past midnight", night, time.Date(2026, 3, 8, 3, 0, 0, 0, time.UTC), true, time.Time{}},
+		{"monday after the night shift", night, time.Date(2026, 3, 9, 12, 0, 0, 0, time.UTC), false, time.Date(2026, 3, 9, 5, 0, 0, 0, time.UTC)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			on, since := tt.s.OnShift(tt.at, berlin)
+			if on != tt.on || !since.Equal(tt.offSince) {
+				t.Errorf("OnShift(%v) = %v, %v; want %v, %v", tt.at, on, since, tt.on, tt.offSince)
+			}
+		})
+	}
+}
+
+func TestAvailable(t *testing.T) {
+	s, _ := ParseSchedule("Mon-Fri 09:00-17:00")
+	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC) // Monday
+	awaySince := now.Add(-3 * time.Hour)
+	tests := []struct {
+		name     string
+		p        Profile
+		tz       string
+		presence Presence
+		want     Availability
+	}{
+		{"no hours, active", Profile{}, "", Presence{}, Availability{Available: true, Status: "active"}},
+		{"away in help scout", Profile{}, "", Presence{Away: true, UpdatedAt: awaySince}, Availability{Status: "away", UnavailableSince: awaySince}},
+		{"on shift in user's zone", Profile{Schedule: s}, "Europe/Berlin", Presence{}, Availability{Available: true, Status: "active"}},
+		{"off shift in roster zone", Profile{Schedule: s, Timezone: "America/New_York"}, "Europe/Berlin", Presence{},
+			Availability{Status: "off-shift", UnavailableSince: time.Date(2026, 2, 27, 22, 0, 0, 0, time.UTC)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := tt.p.Available(now, tt.tz, tt.presence)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(designExample))
+	f.Add([]byte(`{"agents":[{"id":1,"hours":"Sat,Sun 22:00-06:00"}]}`))
+	f.Add([]byte(`{"defaults":{"level":9}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := Parse(data)
+		if err != nil {
+			if r != nil {
+				t.Fatal("Parse returned a roster and an error")
+			}
+			return
+		}
+		// Any accepted roster yields sane profiles.
+		p := r.Lookup(1, "a@b.c")
+		if !p.Role.valid() || p.Capacity <= 0 || p.Level < 1 || p.Level > 5 || p.MaxOpen < 0 {
+			t.Fatalf("accepted roster gives an invalid profile %+v", p)
+		}
+	})
+}

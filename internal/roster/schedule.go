@@ -1,0 +1,145 @@
+package roster
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Schedule is a weekly set of shifts, e.g. "Mon-Fri 09:00-17:00" or
+// "Mon-Thu 08:00-16:00; Fri 08:00-12:00". A shift whose end is before its
+// start runs past midnight ("Sat,Sun 22:00-06:00").
+type Schedule struct {
+	shifts []shift
+	text   string
+}
+
+type shift struct {
+	days       [7]bool // indexed by time.Weekday: the day the shift starts
+	start, end int     // minutes after midnight
+}
+
+var dayNames = map[string]time.Weekday{
+	"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday, "wed": time.Wednesday,
+	"thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday,
+}
+
+// ParseSchedule parses shifts separated by ";".
+func ParseSchedule(text string) (*Schedule, error) {
+	s := &Schedule{text: text}
+	for _, clause := range strings.Split(text, ";") {
+		clause = strings.TrimSpace(clause)
+		if clause == "" {
+			continue
+		}
+		fields := strings.Fields(clause)
+		if len(fields) != 2 {
+			return nil, fmt.Errorf("%q is not \"Days HH:MM-HH:MM\" (example: Mon-Fri 09:00-17:00)", clause)
+		}
+		sh, err := parseDays(fields[0])
+		if err != nil {
+			return nil, err
+		}
+		if sh.start, sh.end, err = parseSpan(fields[1]); err != nil {
+			return nil, err
+		}
+		s.shifts = append(s.shifts, sh)
+	}
+	if len(s.shifts) == 0 {
+		return nil, fmt.Errorf("%q has no shifts", text)
+	}
+	return s, nil
+}
+
+func parseDays(text string) (shift, error) {
+	var sh shift
+	for _, part := range strings.Split(text, ",") {
+		from, to, isRange := strings.Cut(part, "-")
+		a, ok := dayNames[strings.ToLower(from)]
+		if !ok {
+			return sh, fmt.Errorf("%q is not a day (Mon, Tue, Wed, Thu, Fri, Sat, Sun)", from)
+		}
+		b := a
+		if isRange {
+			if b, ok = dayNames[strings.ToLower(to)]; !ok {
+				return sh, fmt.Errorf("%q is not a day (Mon, Tue, Wed, Thu, Fri, Sat, Sun)", to)
+			}
+		}
+		for d := a; ; d = (d + 1) % 7 {
+			sh.days[d] = true
+			if d == b {
+				break
+			}
+		}
+	}
+	return sh, nil
+}
+
+func parseSpan(text string) (start, end int, err error) {
+	a, b, ok := strings.Cut(text, "-")
+	if !ok {
+		return 0, 0, fmt.Errorf("%q is not a time span like 09:00-17:00", text)
+	}
+	if start, err = parseClock(a); err != nil {
+		return 0, 0, err
+	}
+	if end, err = parseClock(b); err != nil {
+		return 0, 0, err
+	}
+	if start == end {
+		return 0, 0, fmt.Errorf("%q is an empty shift", text)
+	}
+	return start, end, nil
+}
+
+func parseClock(text string) (int, error) {
+	t, err := time.Parse("15:04", text)
+	if err != nil {
+		if text == "24:00" {
+			return 24 * 60, nil
+		}
+		return 0, fmt.Errorf("%q is not a time of day like 09:00", text)
+	}
+	return t.Hour()*60 + t.Minute(), nil
+}
+
+// String returns the schedule as written.
+func (s *Schedule) String() string { return s.text }
+
+// window returns the shift intervals that touch the local day of t and the
+// day before (for shifts past midnight).
+func (s *Schedule) windows(t time.Time) [][2]time.Time {
+	var out [][2]time.Time
+	y, m, d := t.Date()
+	for back := 7; back >= 0; back-- {
+		day := time.Date(y, m, d-back, 0, 0, 0, 0, t.Location())
+		for _, sh := range s.shifts {
+			if !sh.days[day.Weekday()] {
+				continue
+			}
+			start := day.Add(time.Duration(sh.start) * time.Minute)
+			endDay := day
+			if sh.end <= sh.start {
+				endDay = day.AddDate(0, 0, 1)
+			}
+			end := endDay.Add(time.Duration(sh.end) * time.Minute)
+			out = append(out, [2]time.Time{start, end})
+		}
+	}
+	return out
+}
+
+// OnShift reports whether t falls in a shift, read in loc, and when the
+// agent last went off shift if not (zero if no shift ended in the past week).
+func (s *Schedule) OnShift(t time.Time, loc *time.Location) (on bool, offSince time.Time) {
+	local := t.In(loc)
+	for _, w := range s.windows(local) {
+		if !local.Before(w[0]) && local.Before(w[1]) {
+			return true, time.Time{}
+		}
+		if !w[1].After(local) && w[1].After(offSince) {
+			offSince = w[1]
+		}
+	}
+	return false, offSince.UTC()
+}
