@@ -29,7 +29,7 @@ var rules = map[string]rule{
 	"internal/config":         {thirdParty: []string{"github.com/kelseyhightower/envconfig"}},
 	"internal/budget":         std,
 	"internal/store":          {thirdParty: []string{"modernc.org/sqlite"}},
-	"internal/roster":         std,
+	"internal/roster":         {internal: []string{"balancer"}},
 	"internal/mirror":         {internal: []string{"helpscout", "internal/store", "metrics"}},
 	"internal/rebalance":      {internal: []string{"balancer", "helpscout", "internal/store", "internal/roster", "metrics"}},
 	"internal/httpapi":        {internal: []string{"balancer", "helpscout", "internal/store", "metrics"}, thirdParty: []string{"github.com/prometheus/"}},

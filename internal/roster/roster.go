@@ -9,20 +9,22 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/queuewrangler/queuewrangler/balancer"
 )
 
-// Role is a person's part in the support team.
-type Role string
+// Role is a person's part in the support team; the balancer's roles.
+type Role = balancer.Role
 
 // Roles, design.md section 7.
 const (
-	RoleST      Role = "st"      // front line
-	RoleSST     Role = "sst"     // front line and escalation target
-	RoleHoS     Role = "hos"     // escalations only, and only when allowed
-	RoleExclude Role = "exclude" // ignored entirely
+	RoleST      = balancer.RoleST      // front line
+	RoleSST     = balancer.RoleSST     // front line and escalation target
+	RoleHoS     = balancer.RoleHoS     // escalations only, and only when allowed
+	RoleExclude = balancer.RoleExclude // ignored entirely
 )
 
-func (r Role) valid() bool {
+func validRole(r Role) bool {
 	switch r {
 	case RoleST, RoleSST, RoleHoS, RoleExclude:
 		return true
@@ -30,18 +32,8 @@ func (r Role) valid() bool {
 	return false
 }
 
-// levelCapacity is the default capacity weight per seniority level 1-5:
-// juniors are uneven, seniors carry the most, leads and principals spend time
-// on projects.
-var levelCapacity = [...]float64{1: 0.5, 2: 1.0, 3: 1.25, 4: 1.0, 5: 0.75}
-
-// LevelCapacity returns the default capacity weight of a level 1-5.
-func LevelCapacity(level int) float64 {
-	if level < 1 || level >= len(levelCapacity) {
-		return 1
-	}
-	return levelCapacity[level]
-}
+// LevelCapacity is the balancer's default capacity weight of a level 1-5.
+var LevelCapacity = balancer.LevelCapacity
 
 // DefaultLevel is the level of a user the roster does not name.
 const DefaultLevel = 2
@@ -178,7 +170,7 @@ func resolve(where string, e entry, base Profile, isDefaults bool) (Profile, []s
 	p := base
 	p.Listed = false
 	if e.Role != "" {
-		if !e.Role.valid() {
+		if !validRole(e.Role) {
 			bad("role", "%q is not one of st, sst, hos, exclude", e.Role)
 		}
 		p.Role = e.Role

@@ -177,7 +177,7 @@ func FuzzParse(f *testing.F) {
 		}
 		// Any accepted roster yields sane profiles.
 		p := r.Lookup(1, "a@b.c")
-		if !p.Role.valid() || p.Capacity <= 0 || p.Level < 1 || p.Level > 5 || p.MaxOpen < 0 {
+		if !validRole(p.Role) || p.Capacity <= 0 || p.Level < 1 || p.Level > 5 || p.MaxOpen < 0 {
 			t.Fatalf("accepted roster gives an invalid profile %+v", p)
 		}
 	})

@@ -1,0 +1,107 @@
+// Package balancer is queuewrangler's equitable-load algorithm: given a
+// snapshot of the team and its conversations, Plan says which tickets to
+// move, to whom and why, and Measure gives the fairness figures the queue
+// page and the metrics show.
+//
+// It is pure. It does no I/O, reads no clock (the snapshot carries Now),
+// uses no randomness, takes no context, never logs and imports nothing from
+// the module. Everything with side effects (reading the mirror, storing
+// proposals, writing to Help Scout) belongs to internal/rebalance.
+//
+// # Definitions
+//
+// Front line: agents with role st or sst and a positive capacity. The HoS is
+// counted on the page but is outside the split; excluded agents, agents with
+// an unknown role or bad capacity, and agents or conversations whose id
+// appears twice in the snapshot are ignored (Snapshot.Validate lists them).
+//
+// Open work: a conversation that is assigned and active or pending. Its
+// weight (Weight) is 1 when it is active and the customer is waiting on us
+// (the last message is the customer's), Policy.PendingWeight (0.25) when it
+// is pending or active with an agent speaking last, and 0 when closed or
+// spam. The unassigned queue is the active unassigned conversations,
+// weighed the same way.
+//
+// Load: the sum of the weights of an agent's open work. Utilisation: load ÷
+// capacity, where capacity is the roster's weight (LevelCapacity by level
+// unless overridden).
+//
+// Fair share: the work the available front line holds or is due to take
+// (their own open work, the unassigned queue, and the waiting tickets of
+// agents away beyond Policy.AwayGrace) split among the available front line
+// in proportion to capacity. Work an absent agent keeps (their pending
+// tickets, or anything within the grace period) is not in the split, so an
+// absence does not make everybody else look underloaded. Unavailable agents
+// and the HoS have a fair share of 0. LoadRatio is load ÷ fair share.
+//
+// Imbalance: max utilisation ÷ mean utilisation over the available front
+// line; 1.0 is perfect. Jain's index (Σu)² ÷ (n·Σu²) and the coefficient of
+// variation (population standard deviation ÷ mean) are over the same
+// utilisations. A team with nobody available or no work is perfectly
+// balanced (1, 1, 0).
+//
+// Stuck: assigned, active, the customer waiting on us, and waiting longer
+// than Policy.StuckAfter counted from CustomerWaitingSince (IsStuck).
+//
+// # The rules, in priority order
+//
+//  1. unassigned: the unassigned queue, oldest waiting first, each ticket to
+//     the available front-line agent with the lowest utilisation after
+//     taking it. The customer's previous agent, if available and under fair
+//     share, has their utilisation multiplied by 1 - PreviousAgentBonus for
+//     the comparison.
+//  2. away: the waiting tickets of front-line agents unavailable for at
+//     least AwayGrace, oldest waiting first, to available agents the same
+//     way.
+//  3. stuck: a stuck ticket of an ST goes to the least utilised available
+//     SST; when no SST can take it, to a HoS who takes escalations; else to
+//     the least utilised available front-line agent. A stuck ticket of an
+//     SST is not moved but flagged for the HoS (Result.Flags).
+//  4. overload: while an available front-line agent's load exceeds their
+//     fair share by more than OverloadTolerance (the hysteresis band), take
+//     the most utilised such agent and move the ticket they invested least
+//     in (active, no agent reply yet first, then newest) to the agent with
+//     the lowest utilisation after taking it, provided the move gains enough:
+//     the source's utilisation as a multiple of the mean utilisation (the
+//     figure whose maximum is the imbalance) drops by at least MinGain, and
+//     the target ends no busier than the source. When the source is still
+//     the busiest agent after the move, that is exactly "the imbalance drops
+//     by at least MinGain". Asking that of every move would stall whenever
+//     two agents tie for busiest, since no single move lowers a maximum two
+//     people share; this test lets such a tie be worked down one move at a
+//     time.
+//
+// Each move is applied to a working copy of the loads before the next
+// decision, ties are broken by the lower id, and everything is evaluated in
+// id order, so the plan does not depend on the order of the input slices.
+//
+// # Guarantees
+//
+// For every plan, whatever the snapshot:
+//
+//   - the same snapshot and policy give the same Result, in any input order;
+//   - a move targets only an available st or sst, or, for a stuck
+//     escalation only, an available HoS with Escalations set; never an
+//     unavailable, excluded or ignored agent;
+//   - no ticket of an excluded agent, of the HoS or of an unknown assignee
+//     moves; no pinned ticket, no ticket moved within Cooldown, no ticket with
+//     agent activity within RecentActivity moves (a time in the future counts
+//     as recent);
+//   - no ticket moves twice in one plan;
+//   - at most MaxMovesPerRun moves; at most MaxMovesPerAgent out of and,
+//     separately, into any one agent; an agent's RecentAssignments plus the
+//     moves into them never exceed AssignmentsPerWindow; a move never takes
+//     an agent's open tickets above MaxOpen;
+//   - moves appear in priority order (unassigned, away, stuck, overload);
+//   - every overload move passes the gain test above, so the busiest
+//     utilisation never rises, the imbalance drops by at least MinGain
+//     whenever the source is still the busiest after the move, and the sum
+//     of squared utilisations falls: planning and applying repeatedly
+//     converges instead of churning;
+//   - Result.After equals Measure of the snapshot with the moves applied
+//     (Apply).
+//
+// Cost: a few sorts over the conversations (by id, and the candidates of
+// each rule by waiting time) plus O(agents) per move; no rescans of the
+// conversations per move. See the benchmarks for figures.
+package balancer

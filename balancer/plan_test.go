@@ -1,0 +1,343 @@
+package balancer
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// Small builders for rule tests; the scenarios in testdata tell longer stories.
+
+func st(id int64) Agent {
+	return Agent{ID: id, Role: RoleST, Capacity: 1, Available: true}
+}
+
+// holding returns n tickets held by agent, the customer waiting on each,
+// with ids from first.
+func holding(agent int64, first int64, n int) []Conversation {
+	var out []Conversation
+	for i := range n {
+		out = append(out, Conversation{ID: first + int64(i), Number: first + int64(i), Status: StatusActive,
+			AssigneeID: agent, WaitingOnUs: true, CreatedAt: t0.Add(-time.Duration(i+1) * time.Minute),
+			CustomerWaitingSince: t0.Add(-time.Duration(i+1) * time.Minute)})
+	}
+	return out
+}
+
+func unassignedTicket(id int64, waiting time.Duration) Conversation {
+	return Conversation{ID: id, Number: id, Status: StatusActive, WaitingOnUs: true,
+		CreatedAt: t0.Add(-waiting), CustomerWaitingSince: t0.Add(-waiting)}
+}
+
+// plan runs Plan and the invariant checks, so that every rule test also
+// checks the general guarantees.
+func plan(t *testing.T, s Snapshot, p Policy) Result {
+	t.Helper()
+	r := Plan(s, p)
+	checkPlan(t, s, p, r)
+	return r
+}
+
+func targets(r Result) map[int64]int64 {
+	out := map[int64]int64{}
+	for _, m := range r.Moves {
+		out[m.ConversationID] = m.To
+	}
+	return out
+}
+
+func TestPlanInvalidPolicyMovesNothing(t *testing.T) {
+	t.Parallel()
+	s := Snapshot{Now: t0, Agents: []Agent{st(1)}, Conversations: []Conversation{unassignedTicket(9, time.Hour)}}
+	p := DefaultPolicy()
+	p.MaxMovesPerAgent = 0
+	r := Plan(s, p)
+	if len(r.Moves) != 0 || len(r.Flags) != 0 {
+		t.Errorf("got %d moves, %d flags under an invalid policy, want none", len(r.Moves), len(r.Flags))
+	}
+	if diff := cmp.Diff(Measure(s, p), r.After); diff != "" {
+		t.Errorf("After (-want +got):\n%s", diff)
+	}
+}
+
+func TestPreviousAgentBonus(t *testing.T) {
+	t.Parallel()
+	// Ana (1) holds 1, Ben (2) 2, Cy (3) 6; the queue holds one ticket from
+	// a customer Ben helped before. Fair share is 10/3 each, so Ben is under
+	// it. Without a bonus Ana, with less work, gets the ticket.
+	base := func() Snapshot {
+		c := unassignedTicket(9, time.Hour)
+		c.PreviousAssigneeID = 2
+		convs := append(append(append(holding(1, 100, 1), holding(2, 200, 2)...), holding(3, 300, 6)...), c)
+		return Snapshot{Now: t0, Agents: []Agent{st(1), st(2), st(3)}, Conversations: convs}
+	}
+	tests := []struct {
+		name   string
+		bonus  float64
+		change func(*Snapshot)
+		want   int64
+	}{
+		{"bonus large enough", 0.5, func(*Snapshot) {}, 2},
+		{"default bonus too small to beat a lighter queue", 0.25, func(*Snapshot) {}, 1},
+		{"no bonus", 0, func(*Snapshot) {}, 1},
+		{"previous agent at fair share", 0.5, func(s *Snapshot) {
+			s.Conversations = append(s.Conversations, holding(2, 250, 2)...) // Ben 4 >= fair 12/3
+		}, 1},
+		{"previous agent unavailable", 0.5, func(s *Snapshot) { s.Agents[1].Available = false }, 1},
+		{"previous agent at the window cap", 0.5, func(s *Snapshot) { s.Agents[1].RecentAssignments = 5 }, 1},
+		{"previous agent unknown", 0.5, func(s *Snapshot) { s.Conversations[len(s.Conversations)-1].PreviousAssigneeID = 42 }, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := base()
+			tt.change(&s)
+			p := DefaultPolicy()
+			p.PreviousAgentBonus = tt.bonus
+			p.MaxMovesPerRun = 1 // the handout only, no overload afterwards
+			r := plan(t, s, p)
+			if got := targets(r)[9]; got != tt.want {
+				t.Errorf("ticket went to %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCaps(t *testing.T) {
+	t.Parallel()
+	// Ten unassigned tickets, three agents on shift.
+	base := func() Snapshot {
+		s := Snapshot{Now: t0, Agents: []Agent{st(1), st(2), st(3)}}
+		for i := range 10 {
+			s.Conversations = append(s.Conversations, unassignedTicket(int64(10+i), time.Duration(10-i)*time.Minute))
+		}
+		return s
+	}
+	tests := []struct {
+		name   string
+		policy func(*Policy)
+		change func(*Snapshot)
+		want   map[int64]int // moves per target
+	}{
+		{"per run", func(p *Policy) { p.MaxMovesPerRun = 4 }, func(*Snapshot) {}, map[int64]int{1: 2, 2: 1, 3: 1}},
+		{"per agent", func(p *Policy) { p.MaxMovesPerRun = 10 }, func(*Snapshot) {}, map[int64]int{1: 2, 2: 2, 3: 2}},
+		{"per window", func(p *Policy) { p.MaxMovesPerRun, p.MaxMovesPerAgent = 10, 10 },
+			func(s *Snapshot) { s.Agents[0].RecentAssignments = 4; s.Agents[1].RecentAssignments = 5 },
+			map[int64]int{1: 1, 3: 5}},
+		{"max open", func(p *Policy) { p.MaxMovesPerRun, p.MaxMovesPerAgent = 10, 10 },
+			func(s *Snapshot) {
+				s.Agents[0].MaxOpen = 2
+				s.Agents[1].MaxOpen = 1
+				s.Conversations = append(s.Conversations, holding(2, 100, 1)...)
+			},
+			map[int64]int{1: 2, 3: 5}},
+		{"zero moves per run", func(p *Policy) { p.MaxMovesPerRun = 0 }, func(*Snapshot) {}, map[int64]int{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := base()
+			tt.change(&s)
+			p := DefaultPolicy()
+			tt.policy(&p)
+			r := plan(t, s, p)
+			got := map[int64]int{}
+			for _, m := range r.Moves {
+				got[m.To]++
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("moves per target (-want +got):\n%s", diff)
+			}
+			// oldest waiting first
+			for i, m := range r.Moves {
+				if m.ConversationID != int64(10+i) {
+					t.Errorf("move %d hands out %d, want %d (oldest waiting first)", i, m.ConversationID, 10+i)
+				}
+			}
+		})
+	}
+}
+
+func TestNeverMove(t *testing.T) {
+	t.Parallel()
+	// Ana holds eight tickets and Ben none: without protection, overload
+	// moves two. Each case gives all of Ana's tickets one property.
+	p := DefaultPolicy()
+	tests := []struct {
+		name   string
+		change func(*Conversation)
+		moves  bool
+	}{
+		{"unprotected", func(*Conversation) {}, true},
+		{"pinned", func(c *Conversation) { c.Pinned = true }, false},
+		{"moved within the cooldown", func(c *Conversation) { c.LastMovedAt = t0.Add(-23 * time.Hour) }, false},
+		{"moved before the cooldown", func(c *Conversation) { c.LastMovedAt = t0.Add(-25 * time.Hour) }, true},
+		{"recent agent activity", func(c *Conversation) { c.LastAgentActivityAt = t0.Add(-time.Hour) }, false},
+		{"old agent activity", func(c *Conversation) { c.LastAgentActivityAt = t0.Add(-3 * time.Hour) }, true},
+		{"activity in the future (clock skew)", func(c *Conversation) { c.LastAgentActivityAt = t0.Add(time.Hour) }, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := Snapshot{Now: t0, Agents: []Agent{st(1), st(2)}, Conversations: holding(1, 100, 8)}
+			for i := range s.Conversations {
+				tt.change(&s.Conversations[i])
+			}
+			r := plan(t, s, p)
+			if got := len(r.Moves) > 0; got != tt.moves {
+				t.Errorf("moved %d tickets, want moves: %v", len(r.Moves), tt.moves)
+			}
+		})
+	}
+}
+
+func TestIgnoredAgentsKeepTickets(t *testing.T) {
+	t.Parallel()
+	away := func(a Agent) Agent { a.Available = false; return a }
+	tests := []struct {
+		name  string
+		agent Agent
+	}{
+		{"excluded, away", away(Agent{ID: 1, Role: RoleExclude, Capacity: 1})},
+		{"HoS, away", away(Agent{ID: 1, Role: RoleHoS, Capacity: 1, Escalations: true})},
+		{"HoS, overloaded", Agent{ID: 1, Role: RoleHoS, Capacity: 1, Available: true}},
+		{"unknown role", away(Agent{ID: 1, Role: "manager", Capacity: 1})},
+		{"zero capacity", away(Agent{ID: 1, Role: RoleST})},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			convs := holding(1, 100, 8)
+			convs[0].CustomerWaitingSince = t0.Add(-9 * time.Hour) // stuck too
+			s := Snapshot{Now: t0, Agents: []Agent{tt.agent, st(2)}, Conversations: convs}
+			if r := plan(t, s, DefaultPolicy()); len(r.Moves) != 0 || len(r.Flags) != 0 {
+				t.Errorf("got moves %+v, flags %+v; want none", r.Moves, r.Flags)
+			}
+		})
+	}
+	t.Run("unknown assignee", func(t *testing.T) {
+		s := Snapshot{Now: t0, Agents: []Agent{st(2)}, Conversations: holding(77, 100, 8)}
+		if r := plan(t, s, DefaultPolicy()); len(r.Moves) != 0 {
+			t.Errorf("got moves %+v, want none", r.Moves)
+		}
+	})
+	t.Run("excluded agent is never a target", func(t *testing.T) {
+		s := Snapshot{Now: t0,
+			Agents:        []Agent{{ID: 1, Role: RoleExclude, Capacity: 1, Available: true}, {ID: 2, Role: RoleHoS, Capacity: 1, Available: true}},
+			Conversations: []Conversation{unassignedTicket(9, time.Hour)}}
+		if r := plan(t, s, DefaultPolicy()); len(r.Moves) != 0 {
+			t.Errorf("got moves %+v, want none", r.Moves)
+		}
+	})
+}
+
+func TestDuplicateIDsAreIgnored(t *testing.T) {
+	t.Parallel()
+	s := Snapshot{Now: t0,
+		Agents: []Agent{st(1), st(2), st(2), st(3)},
+		Conversations: []Conversation{
+			unassignedTicket(9, 2*time.Hour), unassignedTicket(9, 2*time.Hour), unassignedTicket(10, time.Hour),
+		}}
+	s.Agents[1].Capacity = 5 // the copies differ: neither can be trusted
+	r := plan(t, s, DefaultPolicy())
+	want := []Move{{ConversationID: 10, Number: 10, To: 1, Reason: ReasonUnassigned, WaitingFor: time.Hour}}
+	if diff := cmp.Diff(want, r.Moves, cmpIgnoreExplanation); diff != "" {
+		t.Errorf("moves (-want +got):\n%s", diff)
+	}
+	for _, a := range r.Before.Agents {
+		if a.ID == 2 {
+			t.Error("agent 2 (duplicated) has stats")
+		}
+	}
+}
+
+var cmpIgnoreExplanation = cmp.FilterPath(func(p cmp.Path) bool { return p.Last().String() == ".Explanation" }, cmp.Ignore())
+
+func TestStuckEscalationOrder(t *testing.T) {
+	t.Parallel()
+	// Ana (ST) holds a stuck ticket. Sam is the SST, Lee the HoS, Ben an ST.
+	sst := Agent{ID: 3, Role: RoleSST, Capacity: 1.25, Available: true}
+	hos := Agent{ID: 5, Role: RoleHoS, Capacity: 1, Available: true, Escalations: true}
+	tests := []struct {
+		name   string
+		change func(sam, lee *Agent)
+		want   int64
+	}{
+		{"to the SST", func(*Agent, *Agent) {}, 3},
+		{"SST away: to the HoS who takes escalations", func(sam, _ *Agent) { sam.Available = false }, 5},
+		{"SST full: to the HoS", func(sam, _ *Agent) { sam.MaxOpen = 1 }, 5},
+		{"SST away, HoS without escalations: to an ST", func(sam, lee *Agent) { sam.Available, lee.Escalations = false, false }, 2},
+		{"SST and HoS away: to an ST", func(sam, lee *Agent) { sam.Available, lee.Available = false, false }, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sam, lee := sst, hos
+			tt.change(&sam, &lee)
+			convs := holding(1, 100, 2)
+			convs[0].CustomerWaitingSince = t0.Add(-5 * time.Hour)
+			convs = append(convs, holding(3, 300, 1)...)
+			s := Snapshot{Now: t0, Agents: []Agent{st(1), st(2), sam, lee}, Conversations: convs}
+			r := plan(t, s, DefaultPolicy())
+			m, ok := movesByConversation(r)[100]
+			if !ok || m.Reason != ReasonStuck || m.To != tt.want {
+				t.Errorf("stuck ticket 100: got %+v (moved %v), want a stuck move to %d", m, ok, tt.want)
+			}
+		})
+	}
+}
+
+// TestOverloadTieDoesNotStall: two agents tie for busiest. No single move
+// lowers the maximum, yet both must be relieved.
+func TestOverloadTieDoesNotStall(t *testing.T) {
+	t.Parallel()
+	convs := append(holding(1, 100, 10), holding(2, 200, 10)...)
+	s := Snapshot{Now: t0, Agents: []Agent{st(1), st(2), st(3), st(4)}, Conversations: convs}
+	p := DefaultPolicy()
+	p.MaxMovesPerRun = 4
+	r := plan(t, s, p)
+	out := map[int64]int{}
+	for _, m := range r.Moves {
+		out[m.From]++
+	}
+	if diff := cmp.Diff(map[int64]int{1: 2, 2: 2}, out); diff != "" {
+		t.Errorf("moves out per agent (-want +got):\n%s", diff)
+	}
+	if r.After.Imbalance >= r.Before.Imbalance {
+		t.Errorf("imbalance %g -> %g, want lower", r.Before.Imbalance, r.After.Imbalance)
+	}
+}
+
+// TestOverloadConverges plans and applies repeatedly with no cooldown, so
+// that tickets could bounce; the gain test must make it stop.
+func TestOverloadConverges(t *testing.T) {
+	t.Parallel()
+	runs := 30
+	if testing.Short() {
+		runs = 5
+	}
+	for seed := range uint64(runs) {
+		r := rand.New(rand.NewPCG(seed, 99))
+		s := genSnapshot(r, genConfig{agents: 2 + r.IntN(10), convs: 50 + r.IntN(150)})
+		// Keep only what overload acts on: everyone available, all work assigned.
+		for i := range s.Agents {
+			s.Agents[i].Available = true
+		}
+		s.Conversations = slices.DeleteFunc(s.Conversations, func(c Conversation) bool { return c.AssigneeID == 0 })
+		p := DefaultPolicy()
+		p.Cooldown, p.RecentActivity, p.StuckAfter = 0, 0, 1000*time.Hour
+		p.MinGain, p.OverloadTolerance = 0, 0
+		p.MaxMovesPerAgent, p.MaxMovesPerRun, p.AssignmentsPerWindow = 1, 3, 1
+		for run := 0; ; run++ {
+			if run == 2000 {
+				t.Fatalf("seed %d: still moving after %d runs", seed, run)
+			}
+			res := plan(t, s, p)
+			if len(res.Moves) == 0 {
+				break
+			}
+			s = Apply(s, res.Moves)
+			for i := range s.Agents {
+				s.Agents[i].RecentAssignments = 0
+			}
+		}
+	}
+}
