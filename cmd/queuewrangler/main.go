@@ -45,6 +45,10 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"serve", "run the daemon: poll, webhooks, metrics, health (configured by QW_ variables)", runServe},
+		{"sync", "one full or incremental sync into the SQLite file, then exit", runSync},
+		{"plan", "compute proposals from the mirror and print them (--json); changes nothing", runPlan},
+		{"fake-helpscout", "serve a simulated Help Scout account (no credentials needed)", runFakeHelpScout},
 		{"version", "print version, commit and Go version", runVersion},
 		{"help", "show this help", nil},
 	}

@@ -30,6 +30,9 @@ type httpOptions struct {
 	Logger       *slog.Logger
 	RetryMax     int           // attempts after the first; 0 means the default
 	MaxWait      time.Duration // cap on one backoff; 0 means the default
+	// Base replaces the default transport at the bottom of the chain;
+	// tests use it to inject failures Help Scout would produce.
+	Base http.RoundTripper
 }
 
 // newHelpScoutHTTPClient builds style.md habit 6, from outside in:
@@ -39,7 +42,10 @@ type httpOptions struct {
 // -> rate budget -> the default transport. The budget sits innermost so
 // that every attempt, retries and re-authentications included, is paced.
 func newHelpScoutHTTPClient(o httpOptions) *http.Client {
-	base := newBaseTransport()
+	var base http.RoundTripper = newBaseTransport()
+	if o.Base != nil {
+		base = o.Base
+	}
 	inner := budget.Transport(base, budget.New(o.PerMinute))
 	if o.Metrics != nil {
 		inner = o.Metrics.InstrumentTransport(inner)
@@ -59,7 +65,14 @@ func newHelpScoutHTTPClient(o httpOptions) *http.Client {
 	}
 
 	rc := retryablehttp.NewClient()
-	rc.HTTPClient = &http.Client{Transport: wholeBody{next: auth}, Timeout: 60 * time.Second}
+	rc.HTTPClient = &http.Client{
+		Transport: wholeBody{next: auth},
+		Timeout:   60 * time.Second,
+		// Never follow a redirect here: the token transport sits below and
+		// would attach the bearer token to whatever host Location names.
+		// helpscout follows a merged conversation's 301 itself, by id.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 	rc.RetryMax = 8
 	if o.RetryMax > 0 {
 		rc.RetryMax = o.RetryMax

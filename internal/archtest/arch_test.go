@@ -33,7 +33,7 @@ var rules = map[string]rule{
 	"internal/mirror":         {internal: []string{"helpscout", "internal/store", "metrics"}},
 	"internal/rebalance":      {internal: []string{"balancer", "helpscout", "internal/store", "internal/roster", "metrics"}},
 	"internal/httpapi":        {internal: []string{"balancer", "helpscout", "internal/store", "metrics"}, thirdParty: []string{"github.com/prometheus/"}},
-	"internal/sim":            {internal: []string{"balancer", "helpscout", "helpscout/helpscouttest", "internal/rebalance", "internal/roster"}},
+	"internal/sim":            {internal: []string{"balancer", "helpscout", "helpscout/helpscouttest", "internal/rebalance", "internal/roster", "internal/store"}},
 	"internal/archtest":       std,
 	"cmd/queuewrangler": {
 		internal: []string{"*"},

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"errors"
+
+	"github.com/queuewrangler/queuewrangler/balancer"
+	"github.com/queuewrangler/queuewrangler/internal/config"
+	"github.com/queuewrangler/queuewrangler/internal/httpapi"
+	"github.com/queuewrangler/queuewrangler/internal/rebalance"
+	"github.com/queuewrangler/queuewrangler/internal/roster"
+	"github.com/queuewrangler/queuewrangler/internal/store"
+)
+
+// loadDaemonConfig reads the environment and the roster it names, and
+// reports every problem of both in one error (exit code 2).
+func loadDaemonConfig(need config.Requirement) (*config.Config, *roster.Roster, error) {
+	cfg, err := config.Load()
+	if err != nil {
+		return nil, nil, err
+	}
+	var problems []string
+	verr := cfg.Validate(need)
+	var ve *config.ValidationError
+	if errors.As(verr, &ve) {
+		problems = append(problems, ve.Problems...)
+	} else if verr != nil {
+		return nil, nil, verr
+	}
+	r := roster.Default()
+	if cfg.RosterFile != "" {
+		loaded, err := roster.Load(cfg.RosterFile)
+		var re *roster.Error
+		switch {
+		case errors.As(err, &re):
+			for _, p := range re.Problems {
+				problems = append(problems, "QW_ROSTER_FILE "+cfg.RosterFile+": "+p)
+			}
+		case err != nil:
+			problems = append(problems, "QW_ROSTER_FILE: "+err.Error())
+		default:
+			r = loaded
+		}
+	}
+	if len(problems) > 0 {
+		return nil, nil, &config.ValidationError{Problems: problems}
+	}
+	return cfg, r, nil
+}
+
+// policyFrom applies the configured knobs to the default policy.
+func policyFrom(cfg *config.Config) balancer.Policy {
+	p := balancer.DefaultPolicy()
+	p.StuckAfter = cfg.StuckAfter.Duration
+	p.MaxMovesPerRun = cfg.MaxMovesPerRun.N
+	return p
+}
+
+// apiAdapter presents the rebalancer to httpapi in the types httpapi
+// declares, so that httpapi depends on nothing above it.
+type apiAdapter struct{ r *rebalance.Rebalancer }
+
+func (a apiAdapter) Agents(ctx context.Context) ([]httpapi.Agent, httpapi.TeamFigures, error) {
+	views, st, err := a.r.Team(ctx)
+	if err != nil {
+		return nil, httpapi.TeamFigures{}, err
+	}
+	out := make([]httpapi.Agent, len(views))
+	for i, v := range views {
+		out[i] = httpapi.Agent(v)
+	}
+	return out, httpapi.TeamFigures{Imbalance: st.Imbalance, Jain: st.Jain}, nil
+}
+
+func (a apiAdapter) Approve(ctx context.Context, id int64, by string) (store.Proposal, error) {
+	return a.r.Approve(ctx, id, by)
+}
+
+func (a apiAdapter) Reject(ctx context.Context, id int64, by string) (store.Proposal, error) {
+	return a.r.Reject(ctx, id, by)
+}
+
+func (a apiAdapter) PlanNow(ctx context.Context) ([]store.Proposal, error) {
+	plan, err := a.r.RunOnce(ctx)
+	return plan.Proposals, err
+}

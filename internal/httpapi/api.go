@@ -1,0 +1,278 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/queuewrangler/queuewrangler/internal/store"
+)
+
+// Agent is one person in /api/v1/agents.
+type Agent struct {
+	ID          int64     `json:"id"`
+	Name        string    `json:"name"`
+	Role        string    `json:"role"`
+	Level       int       `json:"level"`
+	Status      string    `json:"status"`
+	Available   bool      `json:"available"`
+	Open        int       `json:"open"`
+	Waiting     int       `json:"waiting"`
+	Load        float64   `json:"weighted_load"`
+	Capacity    float64   `json:"capacity"`
+	FairShare   float64   `json:"fair_share"`
+	LoadRatio   float64   `json:"load_ratio"`
+	OldestWait  time.Time `json:"oldest_wait,omitzero"`
+	Unavailable time.Time `json:"unavailable_since,omitzero"`
+}
+
+// TeamFigures are the team-wide fairness figures.
+type TeamFigures struct {
+	Imbalance float64 `json:"imbalance_ratio"`
+	Jain      float64 `json:"jain"`
+}
+
+// Team reads the people and their loads.
+type Team interface {
+	Agents(ctx context.Context) ([]Agent, TeamFigures, error)
+}
+
+// Queue reads conversations and proposals from the mirror.
+type Queue interface {
+	OpenConversations(ctx context.Context, f store.OpenFilter) ([]store.OpenConversation, error)
+	ListProposals(ctx context.Context, f store.ProposalFilter) ([]store.Proposal, error)
+}
+
+// Decider acts on proposals and plans on demand.
+type Decider interface {
+	Approve(ctx context.Context, id int64, by string) (store.Proposal, error)
+	Reject(ctx context.Context, id int64, by string) (store.Proposal, error)
+	PlanNow(ctx context.Context) ([]store.Proposal, error)
+}
+
+// APIOptions wires the JSON API.
+type APIOptions struct {
+	Team    Team
+	Queue   Queue
+	Decider Decider
+	// AdminToken guards the write endpoints; empty makes them answer 403.
+	AdminToken string
+	StuckAfter time.Duration
+}
+
+// EnableAPI adds /api/v1 to the server.
+func (s *Server) EnableAPI(o APIOptions) {
+	s.api = o
+	s.mux.HandleFunc("GET /api/v1/agents", s.handleAgents)
+	s.mux.HandleFunc("GET /api/v1/conversations", s.handleConversations)
+	s.mux.HandleFunc("GET /api/v1/proposals", s.handleProposals)
+	s.mux.HandleFunc("POST /api/v1/proposals/{id}/approve", s.requireAdmin(s.handleDecision(true)))
+	s.mux.HandleFunc("POST /api/v1/proposals/{id}/reject", s.requireAdmin(s.handleDecision(false)))
+	s.mux.HandleFunc("POST /api/v1/plan", s.requireAdmin(s.handlePlan))
+}
+
+// tokenMatches compares in constant time. Hashing first makes the
+// comparison independent of the lengths as well.
+func tokenMatches(got, want string) bool {
+	g := sha256.Sum256([]byte(got))
+	w := sha256.Sum256([]byte(want))
+	return subtle.ConstantTimeCompare(g[:], w[:]) == 1
+}
+
+// requireAdmin checks the bearer token: 403 when none is configured (the
+// daemon is read-only), 401 when it is missing or wrong.
+func (s *Server) requireAdmin(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.api.AdminToken == "" {
+			writeError(w, http.StatusForbidden, "read-only: no admin token is configured (QW_ADMIN_TOKEN)")
+			return
+		}
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || !tokenMatches(strings.TrimSpace(token), s.api.AdminToken) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="queuewrangler"`)
+			writeError(w, http.StatusUnauthorized, "missing or invalid admin token")
+			return
+		}
+		next(w, r)
+	}
+}
+
+func (s *Server) handleAgents(w http.ResponseWriter, r *http.Request) {
+	agents, figures, err := s.api.Team.Agents(r.Context())
+	if err != nil {
+		s.internalError(w, "read agents", err)
+		return
+	}
+	if agents == nil {
+		agents = []Agent{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"agents": agents, "team": figures})
+}
+
+// conversationJSON is a conversation in /api/v1/conversations.
+type conversationJSON struct {
+	ID                   int64     `json:"id"`
+	Number               int64     `json:"number"`
+	MailboxID            int64     `json:"mailbox_id"`
+	Status               string    `json:"status"`
+	Subject              string    `json:"subject"`
+	AssigneeID           int64     `json:"assignee_id,omitempty"`
+	CustomerWaiting      bool      `json:"customer_waiting"`
+	CustomerWaitingSince time.Time `json:"customer_waiting_since,omitzero"`
+	CreatedAt            time.Time `json:"created_at"`
+	Pinned               bool      `json:"pinned,omitempty"`
+	URL                  string    `json:"url"`
+}
+
+// ConversationURL is the conversation's page in Help Scout.
+func ConversationURL(id, number int64) string {
+	return "https://secure.helpscout.net/conversation/" + strconv.FormatInt(id, 10) + "/" + strconv.FormatInt(number, 10)
+}
+
+func (s *Server) handleConversations(w http.ResponseWriter, r *http.Request) {
+	f := store.OpenFilter{Limit: 1000}
+	switch state := r.URL.Query().Get("state"); state {
+	case "", "open":
+	case "unassigned":
+		f.Assignment = store.OnlyUnassigned
+	case "stuck":
+		f.Assignment = store.OnlyAssigned
+		f.WaitingBefore = s.opts.Now().Add(-s.api.StuckAfter)
+	default:
+		writeError(w, http.StatusBadRequest, "state must be stuck, unassigned or open")
+		return
+	}
+	convs, err := s.api.Queue.OpenConversations(r.Context(), f)
+	if err != nil {
+		s.internalError(w, "read conversations", err)
+		return
+	}
+	out := make([]conversationJSON, 0, len(convs))
+	for _, c := range convs {
+		if f.Assignment == store.OnlyUnassigned && c.Status != store.StatusActive {
+			continue // the unassigned queue is active tickets
+		}
+		cj := conversationJSON{
+			ID: c.ID, Number: c.Number, MailboxID: c.MailboxID, Status: c.Status, Subject: c.Subject,
+			AssigneeID: c.AssigneeID, CustomerWaiting: c.CustomerWaiting(), CreatedAt: c.CreatedAt,
+			Pinned: c.Pinned, URL: ConversationURL(c.ID, c.Number),
+		}
+		if cj.CustomerWaiting {
+			cj.CustomerWaitingSince = c.CustomerWaitingSince
+		}
+		out = append(out, cj)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"conversations": out})
+}
+
+// proposalJSON is a proposal in the API.
+type proposalJSON struct {
+	ID                 int64     `json:"id"`
+	CreatedAt          time.Time `json:"created_at"`
+	ConversationID     int64     `json:"conversation_id"`
+	ConversationNumber int64     `json:"conversation_number"`
+	URL                string    `json:"url"`
+	From               int64     `json:"from_agent"`
+	To                 int64     `json:"to_agent"`
+	Reason             string    `json:"reason"`
+	Explanation        string    `json:"explanation"`
+	Status             string    `json:"status"`
+	ImbalanceBefore    float64   `json:"imbalance_before"`
+	ImbalanceAfter     float64   `json:"imbalance_after"`
+	DecidedBy          string    `json:"decided_by,omitempty"`
+	DecidedAt          time.Time `json:"decided_at,omitzero"`
+	AppliedAt          time.Time `json:"applied_at,omitzero"`
+	Error              string    `json:"error,omitempty"`
+}
+
+func toProposalJSON(p store.Proposal) proposalJSON {
+	return proposalJSON{
+		ID: p.ID, CreatedAt: p.CreatedAt, ConversationID: p.ConversationID, ConversationNumber: p.ConversationNumber,
+		URL: ConversationURL(p.ConversationID, p.ConversationNumber), From: p.FromAgent, To: p.ToAgent,
+		Reason: p.Reason, Explanation: p.Explanation, Status: string(p.Status),
+		ImbalanceBefore: p.ImbalanceBefore, ImbalanceAfter: p.ImbalanceAfter,
+		DecidedBy: p.DecidedBy, DecidedAt: p.DecidedAt, AppliedAt: p.AppliedAt, Error: p.Error,
+	}
+}
+
+func toProposalsJSON(ps []store.Proposal) []proposalJSON {
+	out := make([]proposalJSON, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, toProposalJSON(p))
+	}
+	return out
+}
+
+var proposalStatuses = map[string]bool{"pending": true, "approved": true, "applying": true, "applied": true, "rejected": true, "stale": true, "failed": true}
+
+func (s *Server) handleProposals(w http.ResponseWriter, r *http.Request) {
+	f := store.ProposalFilter{Limit: 500}
+	if st := r.URL.Query().Get("status"); st != "" {
+		if !proposalStatuses[st] {
+			writeError(w, http.StatusBadRequest, "status must be pending, applied, rejected, stale or failed")
+			return
+		}
+		f.Statuses = []store.ProposalStatus{store.ProposalStatus(st)}
+	}
+	ps, err := s.api.Queue.ListProposals(r.Context(), f)
+	if err != nil {
+		s.internalError(w, "read proposals", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"proposals": toProposalsJSON(ps)})
+}
+
+func (s *Server) handleDecision(approve bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+		if err != nil || id <= 0 {
+			writeError(w, http.StatusBadRequest, "invalid proposal id")
+			return
+		}
+		p, err := s.decide(r.Context(), id, approve, "api")
+		if err != nil {
+			s.decisionError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"proposal": toProposalJSON(p)})
+	}
+}
+
+func (s *Server) decide(ctx context.Context, id int64, approve bool, by string) (store.Proposal, error) {
+	if approve {
+		return s.api.Decider.Approve(ctx, id, by)
+	}
+	return s.api.Decider.Reject(ctx, id, by)
+}
+
+// decisionError is the one place that maps decision errors to statuses.
+func (s *Server) decisionError(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		writeError(w, http.StatusNotFound, "no such proposal")
+	case errors.Is(err, store.ErrConflict):
+		writeError(w, http.StatusConflict, "the proposal is no longer pending")
+	default:
+		s.internalError(w, "decide proposal", err)
+	}
+}
+
+func (s *Server) handlePlan(w http.ResponseWriter, r *http.Request) {
+	ps, err := s.api.Decider.PlanNow(r.Context())
+	if err != nil {
+		s.internalError(w, "plan", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"proposals": toProposalsJSON(ps)})
+}
+
+// internalError logs the detail and answers without it.
+func (s *Server) internalError(w http.ResponseWriter, op string, err error) {
+	s.opts.Logger.Error(op, "err", err)
+	writeError(w, http.StatusInternalServerError, "internal error")
+}

@@ -1,0 +1,189 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/queuewrangler/queuewrangler/internal/store"
+)
+
+const adminToken = "admin-token-that-must-never-be-logged"
+
+// fakeDecider stands in for the rebalancer: proposal 1 is pending, 2 was
+// decided already.
+type fakeDecider struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+func (d *fakeDecider) record(s string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.calls = append(d.calls, s)
+}
+
+func (d *fakeDecider) decide(id int64, to store.ProposalStatus) (store.Proposal, error) {
+	switch id {
+	case 1:
+		return store.Proposal{ID: 1, Status: to, ConversationID: 10, ConversationNumber: 7}, nil
+	case 2:
+		return store.Proposal{}, store.ErrConflict
+	}
+	return store.Proposal{}, store.ErrNotFound
+}
+
+func (d *fakeDecider) Approve(_ context.Context, id int64, _ string) (store.Proposal, error) {
+	d.record("approve")
+	return d.decide(id, store.ProposalApplied)
+}
+
+func (d *fakeDecider) Reject(_ context.Context, id int64, _ string) (store.Proposal, error) {
+	d.record("reject")
+	return d.decide(id, store.ProposalRejected)
+}
+
+func (d *fakeDecider) PlanNow(context.Context) ([]store.Proposal, error) {
+	d.record("plan")
+	return []store.Proposal{{ID: 3, Status: store.ProposalPending, Reason: "overload"}}, nil
+}
+
+type fakeQueue struct{}
+
+func (fakeQueue) OpenConversations(_ context.Context, f store.OpenFilter) ([]store.OpenConversation, error) {
+	cs := []store.OpenConversation{
+		{ID: 10, Number: 7, Status: "active", Subject: "a", AssigneeID: 5, LastMessageBy: store.ByCustomer, CustomerWaitingSince: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{ID: 11, Number: 8, Status: "active", Subject: "b", LastMessageBy: store.ByCustomer},
+		{ID: 12, Number: 9, Status: "pending", Subject: "c"},
+	}
+	var out []store.OpenConversation
+	for _, c := range cs {
+		if f.Assignment == store.OnlyUnassigned && c.AssigneeID != 0 || f.Assignment == store.OnlyAssigned && c.AssigneeID == 0 {
+			continue
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+func (fakeQueue) ListProposals(_ context.Context, f store.ProposalFilter) ([]store.Proposal, error) {
+	return []store.Proposal{{ID: 1, Status: store.ProposalPending, Reason: "unassigned"}}, nil
+}
+
+type fakeTeam struct{}
+
+func (fakeTeam) Agents(context.Context) ([]Agent, TeamFigures, error) {
+	return []Agent{{ID: 5, Name: "Ana", Role: "st", Level: 2, Open: 3, LoadRatio: 1.2}}, TeamFigures{Imbalance: 1.2, Jain: 0.9}, nil
+}
+
+func newAPIServer(t *testing.T, token string, logs *bytes.Buffer) (*Server, *fakeDecider) {
+	t.Helper()
+	d := &fakeDecider{}
+	s := New(Options{Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	s.EnableAPI(APIOptions{Team: fakeTeam{}, Queue: fakeQueue{}, Decider: d, AdminToken: token, StuckAfter: 4 * time.Hour})
+	return s, d
+}
+
+func do(s http.Handler, method, path, auth string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, path, nil)
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	w := httptest.NewRecorder()
+	s.ServeHTTP(w, req)
+	return w
+}
+
+func TestAdminEndpointsAuth(t *testing.T) {
+	tests := []struct {
+		name       string
+		configured string
+		method     string
+		path       string
+		auth       string
+		wantStatus int
+		wantCall   bool
+	}{
+		{"approve without a token", adminToken, "POST", "/api/v1/proposals/1/approve", "", 401, false},
+		{"approve with a wrong token", adminToken, "POST", "/api/v1/proposals/1/approve", "Bearer wrong", 401, false},
+		{"approve with the token as basic auth", adminToken, "POST", "/api/v1/proposals/1/approve", "Basic " + adminToken, 401, false},
+		{"approve with no token configured", "", "POST", "/api/v1/proposals/1/approve", "Bearer " + adminToken, 403, false},
+		{"approve", adminToken, "POST", "/api/v1/proposals/1/approve", "Bearer " + adminToken, 200, true},
+		{"reject", adminToken, "POST", "/api/v1/proposals/1/reject", "Bearer " + adminToken, 200, true},
+		{"approve a decided proposal", adminToken, "POST", "/api/v1/proposals/2/approve", "Bearer " + adminToken, 409, true},
+		{"approve an unknown proposal", adminToken, "POST", "/api/v1/proposals/99/approve", "Bearer " + adminToken, 404, true},
+		{"approve a bad id", adminToken, "POST", "/api/v1/proposals/x/approve", "Bearer " + adminToken, 400, false},
+		{"plan without a token", adminToken, "POST", "/api/v1/plan", "", 401, false},
+		{"plan with no token configured", "", "POST", "/api/v1/plan", "", 403, false},
+		{"plan", adminToken, "POST", "/api/v1/plan", "Bearer " + adminToken, 200, true},
+		{"approve by GET", adminToken, "GET", "/api/v1/proposals/1/approve", "Bearer " + adminToken, 405, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			s, d := newAPIServer(t, tt.configured, &logs)
+			w := do(s, tt.method, tt.path, tt.auth)
+			if w.Code != tt.wantStatus {
+				t.Fatalf("status = %d, want %d; body %s", w.Code, tt.wantStatus, w.Body)
+			}
+			if got := len(d.calls) > 0; got != tt.wantCall {
+				t.Errorf("decider called = %v, want %v", got, tt.wantCall)
+			}
+			var body map[string]any
+			if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
+				t.Errorf("answer is not JSON: %s", w.Body)
+			}
+			if w.Code >= 400 {
+				if _, ok := body["error"]; !ok {
+					t.Errorf("error answer without an error field: %s", w.Body)
+				}
+			}
+			for _, out := range []string{logs.String(), w.Body.String()} {
+				if strings.Contains(out, adminToken) {
+					t.Errorf("the admin token leaked: %s", out)
+				}
+			}
+		})
+	}
+}
+
+func TestReadEndpoints(t *testing.T) {
+	s, _ := newAPIServer(t, adminToken, &bytes.Buffer{})
+	tests := []struct {
+		path       string
+		wantStatus int
+		wantIn     []string
+	}{
+		{"/api/v1/agents", 200, []string{`"name":"Ana"`, `"load_ratio":1.2`, `"imbalance_ratio":1.2`}},
+		{"/api/v1/conversations?state=unassigned", 200, []string{`"id":11`, `"url":"https://secure.helpscout.net/conversation/11/8"`}},
+		{"/api/v1/conversations?state=stuck", 200, []string{`"id":10`}},
+		{"/api/v1/conversations?state=open", 200, []string{`"id":10`, `"id":11`, `"id":12`}},
+		{"/api/v1/conversations?state=bogus", 400, []string{`"error"`}},
+		{"/api/v1/proposals?status=pending", 200, []string{`"status":"pending"`}},
+		{"/api/v1/proposals?status=bogus", 400, []string{`"error"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			w := do(s, "GET", tt.path, "")
+			if w.Code != tt.wantStatus {
+				t.Fatalf("status %d, want %d: %s", w.Code, tt.wantStatus, w.Body)
+			}
+			for _, want := range tt.wantIn {
+				if !strings.Contains(w.Body.String(), want) {
+					t.Errorf("body lacks %s: %s", want, w.Body)
+				}
+			}
+		})
+	}
+	// The unassigned queue holds active tickets only.
+	if w := do(s, "GET", "/api/v1/conversations?state=unassigned", ""); strings.Contains(w.Body.String(), `"id":12`) {
+		t.Errorf("pending ticket listed as unassigned queue: %s", w.Body)
+	}
+}

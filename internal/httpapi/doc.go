@@ -1,0 +1,13 @@
+// Package httpapi is queuewrangler's one inbound HTTP surface (design.md
+// section 6): Help Scout webhooks, health and readiness, /metrics, and (as
+// they land) the queue page and the JSON API.
+//
+// It talks to the rest of the daemon only through the small interfaces it
+// declares (an inbox to store webhook events in, a readiness probe), so it
+// can be tested without a database or Help Scout. Errors leave as JSON
+// {"error": "..."} with no internal detail; the detail goes to the log.
+//
+// A webhook is acknowledged only after its raw bytes are stored durably:
+// Help Scout does not document its retries, so an event must never depend
+// on being delivered twice.
+package httpapi

@@ -1,0 +1,155 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/queuewrangler/queuewrangler/metrics"
+)
+
+// Inbox stores raw webhook events durably.
+type Inbox interface {
+	// AddWebhook stores an event that will be processed; it returns once the
+	// event is committed.
+	AddWebhook(ctx context.Context, event string, body []byte, receivedAt time.Time) (int64, error)
+	// RejectWebhook records a signed event that could not be parsed, so an
+	// operator can see it; it is never processed.
+	RejectWebhook(ctx context.Context, event string, body []byte, receivedAt time.Time, reason string) (int64, error)
+}
+
+// ReadinessFunc reports whether the daemon is ready to serve, and why not.
+type ReadinessFunc func() (ready bool, reason string)
+
+// Options configures the server. Zero values disable the parts they feed.
+type Options struct {
+	Logger  *slog.Logger
+	Metrics *metrics.Metrics
+	// Gatherer serves /metrics; nil means no /metrics route.
+	Gatherer prometheus.Gatherer
+
+	// WebhookSecret is the raw shared secret; empty disables webhooks.
+	WebhookSecret string
+	Inbox         Inbox
+	// WebhookReceived is called after an event is stored, to wake the
+	// processor without waiting for its next tick.
+	WebhookReceived func()
+	// MaxWebhookBytes bounds a webhook body; 0 means DefaultMaxWebhookBytes.
+	MaxWebhookBytes int64
+
+	Ready ReadinessFunc
+	Now   func() time.Time
+}
+
+// DefaultMaxWebhookBytes is well above the largest conversation payload
+// Help Scout sends (a conversation without threads is a few kilobytes).
+const DefaultMaxWebhookBytes = 1 << 20
+
+// Server routes the daemon's HTTP surface.
+type Server struct {
+	opts Options
+	api  APIOptions
+	mux  *http.ServeMux
+}
+
+// New builds the routes.
+func New(opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.MaxWebhookBytes <= 0 {
+		opts.MaxWebhookBytes = DefaultMaxWebhookBytes
+	}
+	s := &Server{opts: opts, mux: http.NewServeMux()}
+	s.mux.HandleFunc("POST /webhooks/helpscout", s.handleWebhook)
+	s.mux.HandleFunc("GET /healthz", s.handleHealth)
+	s.mux.HandleFunc("GET /readyz", s.handleReady)
+	if opts.Gatherer != nil {
+		s.mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{
+			ErrorLog: slog.NewLogLogger(opts.Logger.Handler(), slog.LevelError),
+		}))
+	}
+	return s
+}
+
+// Handle registers an extra route (the page and API add theirs).
+func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// The server names no product or version to strangers.
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	h, pattern := s.mux.Handler(r)
+	if pattern == "" {
+		// No route matched: the mux would answer 404 or 405 in plain text.
+		// Keep its status and Allow header, but answer in JSON like every
+		// other error.
+		probe := &statusProbe{header: http.Header{}}
+		h.ServeHTTP(probe, r)
+		for _, k := range []string{"Allow", "Location"} {
+			if v := probe.header.Get(k); v != "" {
+				w.Header().Set(k, v)
+			}
+		}
+		writeError(w, probe.status, strings.ToLower(http.StatusText(probe.status)))
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// statusProbe records what the mux's fallback handler would answer.
+type statusProbe struct {
+	header http.Header
+	status int
+}
+
+func (p *statusProbe) Header() http.Header { return p.header }
+func (p *statusProbe) Write(b []byte) (int, error) {
+	if p.status == 0 {
+		p.status = http.StatusOK
+	}
+	return len(b), nil
+}
+func (p *statusProbe) WriteHeader(code int) {
+	if p.status == 0 {
+		p.status = code
+	}
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) handleReady(w http.ResponseWriter, _ *http.Request) {
+	if s.opts.Ready == nil {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+		return
+	}
+	if ok, reason := s.opts.Ready(); !ok {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": reason})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// writeJSON writes v; encoding errors are impossible for the maps and
+// structs used here, and the client has the status line either way.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// writeError answers with a public message only.
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}

@@ -1,0 +1,103 @@
+package httpapi
+
+import (
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/queuewrangler/queuewrangler/helpscout"
+)
+
+// Webhook results, the result label of queuewrangler_webhook_events_total.
+const (
+	resultStored       = "stored"
+	resultTest         = "test"
+	resultUnauthorized = "unauthorized"
+	resultTooLarge     = "too_large"
+	resultMalformed    = "malformed"
+	resultError        = "error"
+	resultDisabled     = "disabled"
+)
+
+func (s *Server) countWebhook(event, result string) {
+	if s.opts.Metrics == nil {
+		return
+	}
+	s.opts.Metrics.WebhookEvents.WithLabelValues(eventLabel(event), result).Inc()
+}
+
+// eventLabel keeps the label bounded: the header is attacker-controlled
+// until the signature is checked, so unknown names collapse to "other".
+func eventLabel(event string) string {
+	if knownEvents[event] {
+		return event
+	}
+	return "other"
+}
+
+var knownEvents = map[string]bool{
+	helpscout.EventConvoAssigned: true, helpscout.EventConvoCreated: true, helpscout.EventConvoDeleted: true,
+	helpscout.EventConvoMerged: true, helpscout.EventConvoMoved: true, helpscout.EventConvoStatus: true,
+	helpscout.EventConvoTags: true, helpscout.EventConvoCustomFields: true,
+	helpscout.EventConvoCustomerReplyCreated: true, helpscout.EventConvoAgentReplyCreated: true,
+	helpscout.EventConvoNoteCreated: true, helpscout.EventCustomerCreated: true, helpscout.EventCustomerUpdated: true,
+	helpscout.EventCustomerDeleted: true, helpscout.EventSatisfactionRatings: true, helpscout.EventBeaconChatCreated: true,
+	helpscout.EventBeaconChatCustomerReply: true, helpscout.EventTagCreated: true, helpscout.EventTagUpdated: true,
+	helpscout.EventTagDeleted: true, helpscout.EventSurveyResponseReceived: true, helpscout.EventTest: true,
+}
+
+func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
+	event := r.Header.Get(helpscout.HeaderEvent)
+	if s.opts.WebhookSecret == "" || s.opts.Inbox == nil {
+		s.countWebhook(event, resultDisabled)
+		writeError(w, http.StatusNotFound, "webhooks are disabled")
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxWebhookBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			s.countWebhook(event, resultTooLarge)
+			writeError(w, http.StatusRequestEntityTooLarge, "body too large")
+			return
+		}
+		s.countWebhook(event, resultError)
+		writeError(w, http.StatusBadRequest, "cannot read body")
+		return
+	}
+	// The signature covers the raw bytes; nothing is parsed before it holds.
+	if !helpscout.ValidateSignature(s.opts.WebhookSecret, body, r.Header.Get(helpscout.HeaderSignature)) {
+		s.countWebhook(event, resultUnauthorized)
+		s.opts.Logger.Warn("webhook signature rejected", "event", eventLabel(event), "bytes", len(body))
+		writeError(w, http.StatusUnauthorized, "invalid signature")
+		return
+	}
+	ctx := r.Context()
+	now := s.opts.Now()
+	if event == helpscout.EventTest {
+		s.countWebhook(event, resultTest)
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		return
+	}
+	if _, err := helpscout.ParseWebhook(event, body); err != nil {
+		s.countWebhook(event, resultMalformed)
+		if _, rerr := s.opts.Inbox.RejectWebhook(ctx, event, body, now, err.Error()); rerr != nil {
+			s.opts.Logger.Error("record malformed webhook", "event", eventLabel(event), "err", rerr)
+		}
+		s.opts.Logger.Warn("malformed webhook payload", "event", eventLabel(event), "err", err)
+		writeError(w, http.StatusBadRequest, "malformed payload")
+		return
+	}
+	if _, err := s.opts.Inbox.AddWebhook(ctx, event, body, now); err != nil {
+		// 503 makes Help Scout deliver again; the event was not stored.
+		s.countWebhook(event, resultError)
+		s.opts.Logger.Error("store webhook", "event", eventLabel(event), "err", err)
+		writeError(w, http.StatusServiceUnavailable, "temporarily unable to store the event")
+		return
+	}
+	s.countWebhook(event, resultStored)
+	writeJSON(w, http.StatusOK, map[string]string{"status": "stored"})
+	if s.opts.WebhookReceived != nil {
+		s.opts.WebhookReceived()
+	}
+}

@@ -1,0 +1,212 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha1"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/queuewrangler/queuewrangler/metrics"
+)
+
+const secret = "s3cret-for-tests"
+
+// sign is computed here rather than with helpscout.Sign so that the test
+// checks the verifier against an independent implementation.
+func sign(key, body string) string {
+	mac := hmac.New(sha1.New, []byte(key))
+	mac.Write([]byte(body))
+	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
+}
+
+type storedEvent struct {
+	event, body, reason string
+	rejected            bool
+}
+
+// memInbox records events; it stands in for the SQLite inbox, and the
+// handler must have called it before the response is written.
+type memInbox struct {
+	mu     sync.Mutex
+	events []storedEvent
+	fail   error
+}
+
+func (m *memInbox) AddWebhook(_ context.Context, event string, body []byte, _ time.Time) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fail != nil {
+		return 0, m.fail
+	}
+	m.events = append(m.events, storedEvent{event: event, body: string(body)})
+	return int64(len(m.events)), nil
+}
+
+func (m *memInbox) RejectWebhook(_ context.Context, event string, body []byte, _ time.Time, reason string) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.events = append(m.events, storedEvent{event: event, body: string(body), reason: reason, rejected: true})
+	return int64(len(m.events)), nil
+}
+
+func (m *memInbox) snapshot() []storedEvent {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]storedEvent(nil), m.events...)
+}
+
+// recordingWriter notes what the inbox held at the moment the status was
+// written, which is the durability promise: stored, then acknowledged.
+type recordingWriter struct {
+	*httptest.ResponseRecorder
+	inbox         *memInbox
+	storedAtWrite int
+}
+
+func (r *recordingWriter) WriteHeader(code int) {
+	r.storedAtWrite = len(r.inbox.snapshot())
+	r.ResponseRecorder.WriteHeader(code)
+}
+
+func newTestServer(t *testing.T, inbox *memInbox, secret string) (*Server, *metrics.Metrics) {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	m := metrics.New(reg)
+	return New(Options{Metrics: m, Gatherer: reg, WebhookSecret: secret, Inbox: inbox, MaxWebhookBytes: 4096}), m
+}
+
+func post(s http.Handler, inbox *memInbox, event, body, signature string) *recordingWriter {
+	req := httptest.NewRequest(http.MethodPost, "/webhooks/helpscout", strings.NewReader(body))
+	if event != "" {
+		req.Header.Set("X-HelpScout-Event", event)
+	}
+	if signature != "" {
+		req.Header.Set("X-HelpScout-Signature", signature)
+	}
+	w := &recordingWriter{ResponseRecorder: httptest.NewRecorder(), inbox: inbox}
+	s.ServeHTTP(w, req)
+	return w
+}
+
+const convoBody = `{"id":2201934,"number":48211,"threads":4,"type":"email","status":"active","state":"published","mailboxId":85,"createdAt":"2026-03-02T09:14:05Z","userUpdatedAt":"2026-03-02T10:02:41Z"}`
+
+func TestWebhookResponses(t *testing.T) {
+	big := `{"id":1,"subject":"` + strings.Repeat("x", 5000) + `"}`
+	tests := []struct {
+		name       string
+		event      string
+		body       string
+		signature  string
+		wantStatus int
+		wantStored int
+		wantResult string
+	}{
+		{"valid conversation event", "convo.agent.reply.created", convoBody, sign(secret, convoBody), 200, 1, "stored"},
+		{"valid deletion", "convo.deleted", `{"id":123}`, sign(secret, `{"id":123}`), 200, 1, "stored"},
+		{"signature with surrounding whitespace", "convo.created", convoBody, "\n" + sign(secret, convoBody) + " \n", 200, 1, "stored"},
+		{"missing signature", "convo.created", convoBody, "", 401, 0, "unauthorized"},
+		{"wrong secret", "convo.created", convoBody, sign("other", convoBody), 401, 0, "unauthorized"},
+		{"body changed after signing", "convo.created", convoBody + " ", sign(secret, convoBody), 401, 0, "unauthorized"},
+		{"over the size limit", "convo.created", big, sign(secret, big), 413, 0, "too_large"},
+		{"signed but malformed", "convo.created", `{"id":`, sign(secret, `{"id":`), 400, 1, "malformed"},
+		{"test event", "helpscout.test", `{}`, sign(secret, `{}`), 200, 0, "test"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			inbox := &memInbox{}
+			s, m := newTestServer(t, inbox, secret)
+			w := post(s, inbox, tt.event, tt.body, tt.signature)
+			if w.Code != tt.wantStatus {
+				t.Fatalf("status = %d, want %d (body %s)", w.Code, tt.wantStatus, w.Body)
+			}
+			if got := len(inbox.snapshot()); got != tt.wantStored {
+				t.Errorf("stored %d events, want %d", got, tt.wantStored)
+			}
+			if tt.wantStatus == 200 && w.storedAtWrite != tt.wantStored {
+				t.Errorf("response written with %d events stored, want %d before the answer", w.storedAtWrite, tt.wantStored)
+			}
+			if !strings.Contains(w.Body.String(), `"`) || w.Header().Get("Content-Type") != "application/json" {
+				t.Errorf("answer is not JSON: %q", w.Body)
+			}
+			label := tt.event
+			if got := testutil.ToFloat64(m.WebhookEvents.WithLabelValues(label, tt.wantResult)); got != 1 {
+				t.Errorf("webhook_events_total{event=%q,result=%q} = %v, want 1", label, tt.wantResult, got)
+			}
+		})
+	}
+}
+
+func TestWebhookMalformedIsRecordedAsRejected(t *testing.T) {
+	inbox := &memInbox{}
+	s, _ := newTestServer(t, inbox, secret)
+	post(s, inbox, "convo.created", `{"id":`, sign(secret, `{"id":`))
+	ev := inbox.snapshot()
+	if len(ev) != 1 || !ev[0].rejected || ev[0].reason == "" || ev[0].body != `{"id":` {
+		t.Errorf("inbox = %+v, want one rejected event with its raw body and a reason", ev)
+	}
+}
+
+func TestWebhooksDisabledWithoutSecret(t *testing.T) {
+	inbox := &memInbox{}
+	s, _ := newTestServer(t, inbox, "")
+	// Even a body "signed" with the empty key must not get in.
+	w := post(s, inbox, "convo.created", convoBody, sign("", convoBody))
+	if w.Code != http.StatusNotFound {
+		t.Errorf("status = %d, want 404", w.Code)
+	}
+	if n := len(inbox.snapshot()); n != 0 {
+		t.Errorf("stored %d events with webhooks disabled", n)
+	}
+}
+
+func TestWebhookStoreFailureIsNotAcknowledged(t *testing.T) {
+	inbox := &memInbox{fail: errors.New("disk I/O error: /data/queuewrangler.db")}
+	s, _ := newTestServer(t, inbox, secret)
+	w := post(s, inbox, "convo.created", convoBody, sign(secret, convoBody))
+	if w.Code != http.StatusServiceUnavailable {
+		t.Errorf("status = %d, want 503 so Help Scout retries", w.Code)
+	}
+	if strings.Contains(w.Body.String(), "/data") || strings.Contains(w.Body.String(), "disk") {
+		t.Errorf("error body leaks internal detail: %s", w.Body)
+	}
+}
+
+func TestUnknownEventLabelIsBounded(t *testing.T) {
+	inbox := &memInbox{}
+	s, m := newTestServer(t, inbox, secret)
+	post(s, inbox, "evil.<script>", convoBody, "bad")
+	if got := testutil.ToFloat64(m.WebhookEvents.WithLabelValues("other", "unauthorized")); got != 1 {
+		t.Errorf("unknown event not counted as other: %v", got)
+	}
+}
+
+func TestHealthAndReadiness(t *testing.T) {
+	ready, reason := false, "first sync has not finished"
+	s := New(Options{Ready: func() (bool, string) { return ready, reason }})
+	get := func(path string) *httptest.ResponseRecorder {
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
+		return w
+	}
+	if w := get("/healthz"); w.Code != 200 {
+		t.Errorf("/healthz = %d", w.Code)
+	}
+	w := get("/readyz")
+	if w.Code != 503 || !strings.Contains(w.Body.String(), reason) {
+		t.Errorf("/readyz before ready = %d %s, want 503 with the reason", w.Code, w.Body)
+	}
+	ready = true
+	if w := get("/readyz"); w.Code != 200 {
+		t.Errorf("/readyz when ready = %d", w.Code)
+	}
+}

@@ -1,0 +1,97 @@
+package mirror
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/queuewrangler/queuewrangler/helpscout"
+	"github.com/queuewrangler/queuewrangler/internal/store"
+)
+
+// maxWebhookAttempts bounds retries of one stored event; after that it
+// stays failed in the inbox for an operator, and polling heals the mirror.
+const maxWebhookAttempts = 10
+
+// inboxBatch is how many events one pass takes.
+const inboxBatch = 200
+
+// ProcessInbox applies pending and failed webhook events, oldest first, and
+// returns how many it completed. An event that fails stays in the inbox
+// with its error and is tried again on the next pass.
+func (m *Mirror) ProcessInbox(ctx context.Context) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	done := 0
+	for {
+		events, err := m.db.PendingWebhooks(ctx, maxWebhookAttempts, inboxBatch)
+		if err != nil {
+			return done, fmt.Errorf("read webhook inbox: %w", err)
+		}
+		if len(events) == 0 {
+			break
+		}
+		progress := false
+		for _, e := range events {
+			if err := m.applyEvent(ctx, e); err != nil {
+				if ctx.Err() != nil {
+					return done, ctx.Err()
+				}
+				if merr := m.db.MarkWebhookFailed(ctx, e.ID, err.Error()); merr != nil {
+					return done, fmt.Errorf("record webhook %d failure: %w", e.ID, merr)
+				}
+				m.opts.Logger.Warn("webhook event failed; will retry", "webhook_id", e.ID, "event", e.Event, "err", err)
+				var rl *helpscout.RateLimitError
+				if errors.As(err, &rl) {
+					// Budget spent: the rest would fail the same way.
+					return done, nil
+				}
+				continue
+			}
+			if err := m.db.MarkWebhookDone(ctx, e.ID); err != nil {
+				return done, fmt.Errorf("mark webhook %d done: %w", e.ID, err)
+			}
+			done++
+			progress = true
+		}
+		if !progress || len(events) < inboxBatch {
+			break
+		}
+	}
+	if _, err := m.observe(ctx); err != nil {
+		return done, err
+	}
+	return done, nil
+}
+
+// applyEvent applies one stored event. The store's never-regress rule makes
+// duplicates and late deliveries harmless.
+func (m *Mirror) applyEvent(ctx context.Context, e store.WebhookEvent) error {
+	ev, err := helpscout.ParseWebhook(e.Event, e.Body)
+	if err != nil {
+		return err
+	}
+	switch ev.Kind {
+	case helpscout.WebhookConversationDeleted:
+		if err := m.db.DeleteConversation(ctx, ev.DeletedID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("delete conversation %d: %w", ev.DeletedID, err)
+		}
+		return nil
+	case helpscout.WebhookConversation:
+		c := *ev.Conversation
+		if len(m.opts.Mailboxes) > 0 && !slices.Contains(m.opts.Mailboxes, c.MailboxID) {
+			return nil
+		}
+		var st Stats
+		u, err := m.complete(ctx, c, &st)
+		if err != nil {
+			return err
+		}
+		if _, err := m.db.ApplyConversation(ctx, u); err != nil {
+			return fmt.Errorf("store conversation %d: %w", c.ID, err)
+		}
+		return nil
+	}
+	return nil // test pings and events about other resources
+}

@@ -1,0 +1,410 @@
+package mirror
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/queuewrangler/queuewrangler/helpscout"
+	"github.com/queuewrangler/queuewrangler/internal/store"
+	"github.com/queuewrangler/queuewrangler/metrics"
+)
+
+// CursorConversations names the conversation sync cursor in the store.
+const CursorConversations = "conversations"
+
+// Options tunes the mirror. Zero values take the defaults in New.
+type Options struct {
+	// Mailboxes limits the mirror to these mailbox ids; empty = all.
+	Mailboxes []int64
+	// Overlap is re-read behind the cursor on every poll.
+	Overlap time.Duration
+	// DirectoryEvery is how often users, teams, mailboxes and statuses are
+	// refreshed; they change far less often than conversations.
+	DirectoryEvery time.Duration
+	// ReconcileEvery is how often the open set is compared with Help Scout
+	// to find conversations that vanished.
+	ReconcileEvery time.Duration
+	// MaxRewalks bounds how often one sync walks again after it saw the
+	// listing shift under it.
+	MaxRewalks int
+
+	Logger  *slog.Logger
+	Metrics *metrics.Metrics // nil = no instruments
+	Now     func() time.Time
+}
+
+// Mirror keeps the store equal to Help Scout.
+type Mirror struct {
+	hs   *helpscout.Client
+	db   *store.DB
+	opts Options
+
+	mu            sync.Mutex // serialises SyncOnce, ProcessInbox and Reconcile
+	lastDirectory time.Time
+	lastReconcile time.Time
+	// listedAt is Help Scout's clock (the Date header) when the last
+	// complete walk began. Everything modified more than Overlap before it
+	// was listed by that walk, so the next poll need not read it again even
+	// when the newest change, and so the cursor, is older.
+	listedAt time.Time
+
+	readyMu  sync.Mutex
+	ready    bool
+	notReady string
+
+	wake chan struct{}
+}
+
+// New returns a mirror writing to db from hs.
+func New(hs *helpscout.Client, db *store.DB, opts Options) *Mirror {
+	if opts.Overlap <= 0 {
+		opts.Overlap = 5 * time.Minute
+	}
+	if opts.DirectoryEvery <= 0 {
+		opts.DirectoryEvery = 15 * time.Minute
+	}
+	if opts.ReconcileEvery <= 0 {
+		opts.ReconcileEvery = time.Hour
+	}
+	if opts.MaxRewalks <= 0 {
+		opts.MaxRewalks = 3
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Mirror{hs: hs, db: db, opts: opts, notReady: "the first sync has not finished", wake: make(chan struct{}, 1)}
+}
+
+// Stats says what one sync did.
+type Stats struct {
+	Pages         int // conversation list pages read
+	Conversations int // conversations listed
+	Applied       int // conversations that changed the store
+	ThreadFetches int // conversations whose thread list was fetched
+	Rewalks       int
+	Users         int
+	Teams         int
+	Mailboxes     int
+	Statuses      int
+	Removed       int // vanished conversations removed by reconcile
+	Observed      int // first responses and resolutions observed
+}
+
+// Ready reports whether the first sync has completed, and why not.
+func (m *Mirror) Ready() (bool, string) {
+	m.readyMu.Lock()
+	defer m.readyMu.Unlock()
+	return m.ready, m.notReady
+}
+
+func (m *Mirror) setReady(ok bool, reason string) {
+	m.readyMu.Lock()
+	defer m.readyMu.Unlock()
+	if ok {
+		m.ready = true
+	}
+	m.notReady = reason
+}
+
+// SyncOnce refreshes the directory when due, pulls every conversation
+// modified since the cursor, reconciles the open set when due, and observes
+// new first responses and resolutions.
+func (m *Mirror) SyncOnce(ctx context.Context) (Stats, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.opts.Metrics != nil {
+		m.opts.Metrics.Syncs.Inc()
+	}
+	st, err := m.syncOnce(ctx)
+	if err != nil {
+		if m.opts.Metrics != nil {
+			m.opts.Metrics.SyncFailures.Inc()
+		}
+		if ok, _ := m.Ready(); !ok {
+			m.setReady(false, "the first sync has not finished: "+err.Error())
+		}
+		return st, err
+	}
+	if m.opts.Metrics != nil {
+		m.opts.Metrics.SyncLastSuccess.Set(float64(m.opts.Now().Unix()))
+	}
+	m.setReady(true, "")
+	return st, nil
+}
+
+func (m *Mirror) syncOnce(ctx context.Context) (Stats, error) {
+	var st Stats
+	now := m.opts.Now()
+	if m.lastDirectory.IsZero() || now.Sub(m.lastDirectory) >= m.opts.DirectoryEvery {
+		if err := m.syncDirectory(ctx, &st); err != nil {
+			return st, err
+		}
+		m.lastDirectory = now
+	}
+	if err := m.syncConversations(ctx, &st); err != nil {
+		return st, err
+	}
+	if m.lastReconcile.IsZero() {
+		// The first full walk has just seen everything; start the clock.
+		m.lastReconcile = now
+	} else if now.Sub(m.lastReconcile) >= m.opts.ReconcileEvery {
+		if err := m.reconcile(ctx, &st); err != nil {
+			return st, err
+		}
+		m.lastReconcile = now
+	}
+	n, err := m.observe(ctx)
+	st.Observed += n
+	return st, err
+}
+
+// syncConversations walks the listing from the cursor. Each page is
+// committed with the cursor it reached, in one transaction.
+//
+// Sorting by modifiedAt means a conversation changed during the walk moves
+// to the end, and every later item shifts one place earlier: one item can
+// slip between two pages unseen. Seeing a conversation twice in one walk is
+// the sign of such a shift, and the walk is repeated from the page where the
+// moved conversation first appeared.
+func (m *Mirror) syncConversations(ctx context.Context, st *Stats) error {
+	cur, err := m.db.Cursor(ctx, CursorConversations)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("read sync cursor: %w", err)
+	}
+	from := cur.Value
+	if !from.IsZero() && m.listedAt.After(from) {
+		// An idle account: without this, every poll would re-read the last
+		// Overlap of activity before the newest change, however old.
+		from = m.listedAt
+	}
+	var listedAt time.Time
+	for walk := 0; ; walk++ {
+		again, rewalkFrom, started, err := m.walk(ctx, from, st)
+		if err != nil {
+			return err
+		}
+		if walk == 0 {
+			listedAt = started
+		}
+		if !again || walk >= m.opts.MaxRewalks {
+			m.listedAt = listedAt
+			return nil
+		}
+		st.Rewalks++
+		from = rewalkFrom
+	}
+}
+
+// walk reads every page from cursor from. When the listing shifted under
+// it, again is true and rewalkFrom is the cursor to walk again from.
+// started is the server's Date on the first page (zero when absent).
+func (m *Mirror) walk(ctx context.Context, from time.Time, st *Stats) (again bool, rewalkFrom, started time.Time, err error) {
+	opts := &helpscout.ConversationListOptions{
+		Status:    helpscout.StatusAll,
+		SortField: "modifiedAt",
+		SortOrder: "asc",
+		Embed:     "threads",
+		Mailbox:   m.opts.Mailboxes,
+	}
+	if !from.IsZero() {
+		opts.ModifiedSince = from.Add(-m.opts.Overlap)
+	}
+	cursor := from
+	firstSeenAt := map[int64]time.Time{} // conversation -> cursor before its page
+	for page := 1; ; page++ {
+		opts.Page = page
+		convs, resp, err := m.hs.Conversations.List(ctx, opts)
+		if err != nil {
+			return false, time.Time{}, time.Time{}, fmt.Errorf("list conversations page %d: %w", page, err)
+		}
+		if page == 1 {
+			started = serverTime(resp)
+		}
+		st.Pages++
+		st.Conversations += len(convs)
+		updates := make([]store.ConversationUpdate, 0, len(convs))
+		pageStart := cursor
+		for _, c := range convs {
+			if seen, ok := firstSeenAt[c.ID]; ok && (!again || seen.Before(rewalkFrom)) {
+				again, rewalkFrom = true, seen
+			}
+			firstSeenAt[c.ID] = pageStart
+			u, err := m.complete(ctx, c, st)
+			if err != nil {
+				return false, time.Time{}, time.Time{}, err
+			}
+			updates = append(updates, u)
+			if t := modifiedAt(c); t.After(cursor) {
+				cursor = t
+			}
+		}
+		if len(updates) > 0 {
+			n, err := m.db.CommitPage(ctx, updates, CursorConversations, cursor)
+			if err != nil {
+				return false, time.Time{}, time.Time{}, fmt.Errorf("commit page %d: %w", page, err)
+			}
+			st.Applied += n
+		}
+		if len(convs) == 0 || page >= resp.Page.TotalPages {
+			return again, rewalkFrom, started, nil
+		}
+	}
+}
+
+// serverTime reads the response's Date header: Help Scout's own clock, the
+// one its modification times use, so no local clock skew enters the cursor.
+func serverTime(resp *helpscout.Response) time.Time {
+	if resp == nil || resp.Response == nil {
+		return time.Time{}
+	}
+	t, err := http.ParseTime(resp.Header.Get("Date"))
+	if err != nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+// complete returns the update for c, fetching its thread list when the
+// embedded threads fall short of its thread count (Help Scout truncates
+// embedded chat threads) and the store does not already hold them all.
+func (m *Mirror) complete(ctx context.Context, c helpscout.Conversation, st *Stats) (store.ConversationUpdate, error) {
+	embedded := c.Threads()
+	if embedded != nil && len(embedded) >= c.ThreadCount {
+		return toUpdate(c, embedded, true), nil
+	}
+	stored, threads, err := m.db.Conversation(ctx, c.ID)
+	switch {
+	case err == nil && len(threads) >= c.ThreadCount && stored.ThreadCount == c.ThreadCount &&
+		stored.UserUpdatedAt.Equal(c.UserUpdatedAt.Time) && stored.Status == c.Status:
+		return toUpdate(c, embedded, false), nil
+	case err != nil && !errors.Is(err, store.ErrNotFound):
+		return store.ConversationUpdate{}, fmt.Errorf("read conversation %d: %w", c.ID, err)
+	}
+	all, err := m.threads(ctx, c.ID)
+	if err != nil {
+		return store.ConversationUpdate{}, err
+	}
+	st.ThreadFetches++
+	return toUpdate(c, all, true), nil
+}
+
+func (m *Mirror) threads(ctx context.Context, id int64) ([]helpscout.Thread, error) {
+	var all []helpscout.Thread
+	for t, err := range m.hs.Threads.All(ctx, id) {
+		if err != nil {
+			return nil, fmt.Errorf("list threads of conversation %d: %w", id, err)
+		}
+		all = append(all, t)
+	}
+	return all, nil
+}
+
+// syncDirectory refreshes mailboxes, users (teams included, as Help Scout
+// lists them), teams with their members, and user statuses.
+func (m *Mirror) syncDirectory(ctx context.Context, st *Stats) error {
+	var mailboxes []store.Mailbox
+	for mb, err := range m.hs.Mailboxes.All(ctx) {
+		if err != nil {
+			return fmt.Errorf("list mailboxes: %w", err)
+		}
+		mailboxes = append(mailboxes, toStoreMailbox(mb))
+	}
+	var users []store.User
+	for u, err := range m.hs.Users.All(ctx, nil) {
+		if err != nil {
+			return fmt.Errorf("list users: %w", err)
+		}
+		users = append(users, toStoreUser(u))
+	}
+	var teams []store.Team
+	for t, err := range m.hs.Teams.All(ctx) {
+		if err != nil {
+			return fmt.Errorf("list teams: %w", err)
+		}
+		var members []int64
+		for u, err := range m.hs.Teams.AllMembers(ctx, t.ID) {
+			if err != nil {
+				return fmt.Errorf("list members of team %d: %w", t.ID, err)
+			}
+			members = append(members, u.ID)
+		}
+		teams = append(teams, toStoreTeam(t, members))
+	}
+	var statuses []store.UserStatus
+	for s, err := range m.hs.Users.AllStatuses(ctx) {
+		if err != nil {
+			return fmt.Errorf("list user statuses: %w", err)
+		}
+		statuses = append(statuses, toStoreStatus(s))
+	}
+	if err := m.db.ReplaceMailboxes(ctx, mailboxes); err != nil {
+		return err
+	}
+	if err := m.db.ReplaceUsers(ctx, users); err != nil {
+		return err
+	}
+	if err := m.db.ReplaceTeams(ctx, teams); err != nil {
+		return err
+	}
+	if err := m.db.ReplaceUserStatuses(ctx, statuses); err != nil {
+		return err
+	}
+	st.Mailboxes, st.Users, st.Teams, st.Statuses = len(mailboxes), len(users), len(teams), len(statuses)
+	return nil
+}
+
+// Run syncs now and then every interval, and processes the webhook inbox
+// whenever Wake is called, until ctx ends. Errors are logged and retried at
+// the next tick: a sync failure must not stop the daemon.
+func (m *Mirror) Run(ctx context.Context, every time.Duration) error {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	m.runSync(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+			m.runSync(ctx)
+			m.runInbox(ctx)
+		case <-m.wake:
+			m.runInbox(ctx)
+		}
+	}
+}
+
+func (m *Mirror) runSync(ctx context.Context) {
+	start := time.Now()
+	st, err := m.SyncOnce(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			m.opts.Logger.Error("sync failed", "err", err, "pages", st.Pages, "applied", st.Applied)
+		}
+		return
+	}
+	m.opts.Logger.Info("sync done", "took", time.Since(start).Round(time.Millisecond), "pages", st.Pages,
+		"conversations", st.Conversations, "applied", st.Applied, "thread_fetches", st.ThreadFetches,
+		"removed", st.Removed, "observed", st.Observed)
+}
+
+func (m *Mirror) runInbox(ctx context.Context) {
+	if n, err := m.ProcessInbox(ctx); err != nil && ctx.Err() == nil {
+		m.opts.Logger.Error("process webhooks", "err", err, "processed", n)
+	}
+}
+
+// Wake asks Run to process the inbox now. It never blocks.
+func (m *Mirror) Wake() {
+	select {
+	case m.wake <- struct{}{}:
+	default:
+	}
+}

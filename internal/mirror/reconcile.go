@@ -1,0 +1,79 @@
+package mirror
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/queuewrangler/queuewrangler/helpscout"
+	"github.com/queuewrangler/queuewrangler/internal/store"
+)
+
+// reconcile compares the open set (active and pending) with Help Scout.
+// Polling cannot see a conversation that was deleted or merged away (it
+// simply stops being listed), and a listing shift can hide one; both are
+// found here. The cost is one list page per 25 open conversations per
+// status, without threads.
+func (m *Mirror) reconcile(ctx context.Context, st *Stats) error {
+	local, err := m.db.ConversationIDs(ctx, store.StatusActive, store.StatusPending)
+	if err != nil {
+		return fmt.Errorf("reconcile: %w", err)
+	}
+	remote := map[int64]bool{}
+	for _, status := range []string{helpscout.StatusActive, helpscout.StatusPending} {
+		opts := &helpscout.ConversationListOptions{Status: status, Mailbox: m.opts.Mailboxes}
+		for c, err := range m.hs.Conversations.All(ctx, opts) {
+			if err != nil {
+				return fmt.Errorf("reconcile: list %s conversations: %w", status, err)
+			}
+			remote[c.ID] = true
+		}
+	}
+	localSet := make(map[int64]bool, len(local))
+	for _, id := range local {
+		localSet[id] = true
+		if !remote[id] {
+			if err := m.refresh(ctx, id, st); err != nil {
+				return err
+			}
+		}
+	}
+	for id := range remote {
+		if !localSet[id] {
+			if err := m.refresh(ctx, id, st); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// refresh re-reads one conversation and stores what Help Scout says now:
+// gone (404) removes it, merged (301) replaces it with the survivor.
+func (m *Mirror) refresh(ctx context.Context, id int64, st *Stats) error {
+	c, _, err := m.hs.Conversations.Get(ctx, id, true)
+	switch {
+	case errors.Is(err, helpscout.ErrNotFound):
+		if err := m.db.DeleteConversation(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("remove vanished conversation %d: %w", id, err)
+		}
+		st.Removed++
+		return nil
+	case err != nil:
+		return fmt.Errorf("refresh conversation %d: %w", id, err)
+	}
+	if c.ID != id {
+		if err := m.db.DeleteConversation(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("remove merged conversation %d: %w", id, err)
+		}
+		st.Removed++
+	}
+	u, err := m.complete(ctx, *c, st)
+	if err != nil {
+		return err
+	}
+	if _, err := m.db.ApplyConversation(ctx, u); err != nil {
+		return fmt.Errorf("store conversation %d: %w", c.ID, err)
+	}
+	return nil
+}

@@ -1,0 +1,15 @@
+// Package rebalance runs the balancer against the mirror and carries its
+// moves out: it builds a balancer.Snapshot from the store and the roster,
+// stores every proposed move as a proposal (the audit log), and applies
+// approved proposals through Help Scout.
+//
+// Applying is careful by construction. A proposal is claimed atomically
+// (approved -> applying) so it can never be applied twice; the conversation
+// is re-read first and the move is dropped as stale if its assignee, status
+// or latest customer message changed since the plan; only then is
+// /assignTo patched and a private note added that explains the move in
+// plain words. A failure is recorded with its reason and never retried
+// blindly: the next plan decides afresh.
+//
+// The package decides nothing itself: the rules live in balancer.
+package rebalance

@@ -1,0 +1,375 @@
+package rebalance
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/queuewrangler/queuewrangler/balancer"
+	"github.com/queuewrangler/queuewrangler/helpscout"
+	"github.com/queuewrangler/queuewrangler/internal/roster"
+	"github.com/queuewrangler/queuewrangler/internal/store"
+	"github.com/queuewrangler/queuewrangler/metrics"
+)
+
+// Mode says what a run may do (QW_MODE).
+type Mode string
+
+// Modes.
+const (
+	ModeOff     Mode = "off"     // nothing runs
+	ModePropose Mode = "propose" // proposals wait for an SST's approval
+	ModeApply   Mode = "apply"   // proposals are applied at once, within the caps
+)
+
+// Options configures a Rebalancer.
+type Options struct {
+	Mode   Mode
+	Policy balancer.Policy
+	Roster *roster.Roster // nil = everyone an ST at level 2
+	// ProposalTTL expires pending proposals that nobody decided on: the
+	// queue has moved on since and a new plan will propose afresh.
+	ProposalTTL time.Duration
+	Logger      *slog.Logger
+	Metrics     *metrics.Metrics
+	Now         func() time.Time
+}
+
+// Rebalancer plans, records and applies moves.
+type Rebalancer struct {
+	db   *store.DB
+	hs   *helpscout.Client
+	opts Options
+
+	runMu sync.Mutex // one plan at a time
+
+	lastMu   sync.Mutex
+	lastPlan Plan
+}
+
+// New returns a Rebalancer.
+func New(db *store.DB, hs *helpscout.Client, opts Options) *Rebalancer {
+	if opts.Roster == nil {
+		opts.Roster = roster.Default()
+	}
+	if opts.ProposalTTL <= 0 {
+		opts.ProposalTTL = 2 * time.Hour
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Rebalancer{db: db, hs: hs, opts: opts}
+}
+
+// Plan is the outcome of one run.
+type Plan struct {
+	At        time.Time
+	Proposals []store.Proposal // as stored
+	Flags     []balancer.Flag  // for a human: an SST's stuck ticket
+	Before    balancer.Stats
+	After     balancer.Stats
+}
+
+// LastPlan returns the latest run's plan.
+func (r *Rebalancer) LastPlan() Plan {
+	r.lastMu.Lock()
+	defer r.lastMu.Unlock()
+	return r.lastPlan
+}
+
+// Team returns every agent with the balancer's current figures, without
+// planning anything.
+func (r *Rebalancer) Team(ctx context.Context) ([]AgentView, balancer.Stats, error) {
+	now := r.opts.Now().UTC()
+	snap, err := r.db.Snapshot(ctx, now.Add(-r.opts.Policy.AssignmentWindow))
+	if err != nil {
+		return nil, balancer.Stats{}, fmt.Errorf("read snapshot: %w", err)
+	}
+	t := buildTeam(snap, r.opts.Roster, now)
+	st := balancer.Measure(t.snapshot, r.opts.Policy)
+	return withStats(t.views, st, t.convs), st, nil
+}
+
+// RunOnce plans from the mirror, stores the new proposals and, in apply
+// mode, applies them. In off mode it does nothing.
+func (r *Rebalancer) RunOnce(ctx context.Context) (Plan, error) {
+	if r.opts.Mode == ModeOff {
+		return Plan{}, nil
+	}
+	r.runMu.Lock()
+	defer r.runMu.Unlock()
+	now := r.opts.Now().UTC()
+	if _, err := r.db.ExpirePendingProposals(ctx, now.Add(-r.opts.ProposalTTL), "expired: nobody approved it in time"); err != nil {
+		return Plan{}, fmt.Errorf("expire proposals: %w", err)
+	}
+	snap, err := r.db.Snapshot(ctx, now.Add(-r.opts.Policy.AssignmentWindow))
+	if err != nil {
+		return Plan{}, fmt.Errorf("read snapshot: %w", err)
+	}
+	open, err := r.db.ListProposals(ctx, store.ProposalFilter{Statuses: []store.ProposalStatus{store.ProposalPending, store.ProposalApproved, store.ProposalApplying}})
+	if err != nil {
+		return Plan{}, fmt.Errorf("list open proposals: %w", err)
+	}
+	t := buildTeam(snap, r.opts.Roster, now)
+	res := balancer.Plan(t.snapshot, r.opts.Policy)
+	proposals := r.toProposals(res, t, open, now)
+	stored, err := r.db.InsertProposals(ctx, proposals)
+	if err != nil {
+		return Plan{}, fmt.Errorf("store proposals: %w", err)
+	}
+	for _, p := range stored {
+		r.count(p.Reason, "proposed")
+	}
+	plan := Plan{At: now, Proposals: stored, Flags: res.Flags, Before: res.Before, After: res.After}
+	if r.opts.Mode == ModeApply {
+		for i, p := range stored {
+			applied, err := r.apply(ctx, p.ID)
+			if err != nil {
+				return plan, err
+			}
+			plan.Proposals[i] = applied
+		}
+	}
+	r.lastMu.Lock()
+	r.lastPlan = plan
+	r.lastMu.Unlock()
+	return plan, nil
+}
+
+// toProposals turns moves into proposals, skipping conversations that
+// already have an undecided or in-flight proposal: a second proposal for
+// the same ticket would only confuse the person approving.
+func (r *Rebalancer) toProposals(res balancer.Result, t team, open []store.Proposal, now time.Time) []store.Proposal {
+	busy := map[int64]bool{}
+	for _, p := range open {
+		busy[p.ConversationID] = true
+	}
+	byID := make(map[int64]store.OpenConversation, len(t.convs))
+	for _, c := range t.convs {
+		byID[c.ID] = c
+	}
+	status := store.ProposalPending
+	if r.opts.Mode == ModeApply {
+		status = store.ProposalApproved
+	}
+	var out []store.Proposal
+	for _, m := range res.Moves {
+		if busy[m.ConversationID] {
+			continue
+		}
+		c := byID[m.ConversationID]
+		figures, _ := json.Marshal(map[string]any{"waiting_seconds": int64(m.WaitingFor.Seconds())})
+		out = append(out, store.Proposal{
+			CreatedAt:          now,
+			ConversationID:     m.ConversationID,
+			ConversationNumber: m.Number,
+			MailboxID:          c.MailboxID,
+			FromAgent:          m.From,
+			ToAgent:            m.To,
+			Reason:             string(m.Reason),
+			Explanation:        m.Explanation,
+			ImbalanceBefore:    res.Before.Imbalance,
+			ImbalanceAfter:     res.After.Imbalance,
+			JainBefore:         res.Before.Jain,
+			JainAfter:          res.After.Jain,
+			Figures:            figures,
+			Status:             status,
+			DecidedBy:          decidedBy(r.opts.Mode),
+			Snapshot: store.ProposalSnapshot{
+				AssigneeID:           c.AssigneeID,
+				Status:               c.Status,
+				CustomerWaitingSince: c.CustomerWaitingSince,
+				LastCustomerAt:       c.LastCustomerAt,
+			},
+		})
+	}
+	return out
+}
+
+func decidedBy(m Mode) string {
+	if m == ModeApply {
+		return "queuewrangler (apply mode)"
+	}
+	return ""
+}
+
+func (r *Rebalancer) count(reason, outcome string) {
+	if r.opts.Metrics != nil {
+		r.opts.Metrics.Reassignments.WithLabelValues(reason, outcome).Inc()
+	}
+}
+
+// Approve records an SST's approval and applies the move at once.
+func (r *Rebalancer) Approve(ctx context.Context, id int64, by string) (store.Proposal, error) {
+	p, err := r.db.ApproveProposal(ctx, id, by)
+	if err != nil {
+		return p, err
+	}
+	r.count(p.Reason, "approved")
+	return r.apply(ctx, id)
+}
+
+// Reject records an SST's rejection.
+func (r *Rebalancer) Reject(ctx context.Context, id int64, by string) (store.Proposal, error) {
+	p, err := r.db.RejectProposal(ctx, id, by)
+	if err != nil {
+		return p, err
+	}
+	r.count(p.Reason, "rejected")
+	return p, nil
+}
+
+// apply carries out an approved proposal. Its error is only for failures
+// of the store: a Help Scout failure is recorded on the proposal.
+func (r *Rebalancer) apply(ctx context.Context, id int64) (store.Proposal, error) {
+	p, err := r.db.ClaimProposal(ctx, id)
+	if err != nil {
+		return p, fmt.Errorf("claim proposal %d: %w", id, err)
+	}
+	log := r.opts.Logger.With("proposal", p.ID, "conversation", p.ConversationID)
+	fresh, _, err := r.hs.Conversations.Get(ctx, p.ConversationID, true)
+	switch {
+	case errors.Is(err, helpscout.ErrNotFound):
+		return r.stale(ctx, p, "the conversation no longer exists")
+	case err != nil:
+		return r.fail(ctx, p, fmt.Sprintf("re-read before apply: %v", err))
+	}
+	if fresh.ID != p.ConversationID {
+		return r.stale(ctx, p, fmt.Sprintf("the conversation was merged into %d", fresh.ID))
+	}
+	if why := changedSince(p.Snapshot, *fresh); why != "" {
+		return r.stale(ctx, p, why)
+	}
+	if _, err := r.hs.Conversations.Assign(ctx, p.ConversationID, p.ToAgent); err != nil {
+		return r.fail(ctx, p, fmt.Sprintf("assign: %v", err))
+	}
+	applied, err := r.db.MarkProposalApplied(ctx, p.ID)
+	if err != nil {
+		return applied, fmt.Errorf("record applied proposal %d: %w", p.ID, err)
+	}
+	r.count(p.Reason, "applied")
+	// The note comes after the record: the move has happened either way,
+	// and a note that fails must not make the move look undone.
+	note := r.noteText(ctx, p)
+	if _, _, err := r.hs.Conversations.CreateNote(ctx, p.ConversationID, helpscout.NoteRequest{Text: note}); err != nil {
+		log.Warn("move applied but its note failed", "err", err)
+	}
+	log.Info("move applied", "from", p.FromAgent, "to", p.ToAgent, "reason", p.Reason)
+	return applied, nil
+}
+
+func (r *Rebalancer) stale(ctx context.Context, p store.Proposal, why string) (store.Proposal, error) {
+	out, err := r.db.MarkProposalStale(ctx, p.ID, why)
+	if err != nil {
+		return out, fmt.Errorf("record stale proposal %d: %w", p.ID, err)
+	}
+	r.count(p.Reason, "stale")
+	r.opts.Logger.Info("move skipped: stale", "proposal", p.ID, "conversation", p.ConversationID, "why", why)
+	return out, nil
+}
+
+func (r *Rebalancer) fail(ctx context.Context, p store.Proposal, why string) (store.Proposal, error) {
+	out, err := r.db.MarkProposalFailed(ctx, p.ID, why)
+	if err != nil {
+		return out, fmt.Errorf("record failed proposal %d: %w", p.ID, err)
+	}
+	r.count(p.Reason, "failed")
+	r.opts.Logger.Warn("move failed", "proposal", p.ID, "conversation", p.ConversationID, "why", why)
+	return out, nil
+}
+
+// changedSince says what changed between the plan and now, or "".
+func changedSince(s store.ProposalSnapshot, c helpscout.Conversation) string {
+	assignee := c.Assignee.ID
+	if c.Assignee.Type == helpscout.PersonTeam {
+		assignee = 0
+	}
+	switch {
+	case assignee != s.AssigneeID:
+		return fmt.Sprintf("the assignee changed (now %d)", assignee)
+	case c.Status != s.Status:
+		return fmt.Sprintf("the status changed to %s", c.Status)
+	}
+	var latest time.Time
+	for _, t := range c.Threads() {
+		if t.Kind() == helpscout.ThreadCustomerMessage && t.CreatedAt.After(latest) {
+			latest = t.CreatedAt.Time
+		}
+	}
+	if !latest.IsZero() && latest.After(s.LastCustomerAt) {
+		return "the customer wrote again"
+	}
+	return ""
+}
+
+// noteText is the private note left on a moved ticket, in plain words.
+func (r *Rebalancer) noteText(ctx context.Context, p store.Proposal) string {
+	names := r.names(ctx)
+	from := "the unassigned queue"
+	if p.FromAgent != 0 {
+		from = names(p.FromAgent)
+	}
+	return fmt.Sprintf("Reassigned by queuewrangler from %s to %s (%s): %s", from, names(p.ToAgent), p.Reason, p.Explanation)
+}
+
+func (r *Rebalancer) names(ctx context.Context) func(int64) string {
+	users, err := r.db.Users(ctx)
+	byID := map[int64]string{}
+	if err == nil {
+		for _, u := range users {
+			byID[u.ID] = userName(u)
+		}
+	}
+	return func(id int64) string {
+		if n, ok := byID[id]; ok {
+			return n
+		}
+		return fmt.Sprintf("user %d", id)
+	}
+}
+
+// Run plans every interval until ctx ends. Errors are logged; the next
+// tick tries again.
+func (r *Rebalancer) Run(ctx context.Context, every time.Duration, ready func() (bool, string)) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if ok, _ := ready(); !ok {
+			continue // never plan from a half-built mirror
+		}
+		plan, err := r.RunOnce(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				r.opts.Logger.Error("balancer run failed", "err", err)
+			}
+			continue
+		}
+		r.opts.Logger.Info("balancer run", "proposals", len(plan.Proposals), "flags", len(plan.Flags),
+			"imbalance_before", plan.Before.Imbalance, "imbalance_after", plan.After.Imbalance)
+	}
+}
+
+// DryRun plans from the mirror without storing or applying anything: what
+// `queuewrangler plan` prints.
+func (r *Rebalancer) DryRun(ctx context.Context) (balancer.Result, []AgentView, error) {
+	now := r.opts.Now().UTC()
+	snap, err := r.db.Snapshot(ctx, now.Add(-r.opts.Policy.AssignmentWindow))
+	if err != nil {
+		return balancer.Result{}, nil, fmt.Errorf("read snapshot: %w", err)
+	}
+	t := buildTeam(snap, r.opts.Roster, now)
+	res := balancer.Plan(t.snapshot, r.opts.Policy)
+	return res, withStats(t.views, res.Before, t.convs), nil
+}

@@ -1,0 +1,250 @@
+package rebalance
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/queuewrangler/queuewrangler/balancer"
+	"github.com/queuewrangler/queuewrangler/helpscout"
+	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
+	"github.com/queuewrangler/queuewrangler/internal/mirror"
+	"github.com/queuewrangler/queuewrangler/internal/store"
+)
+
+// bearer adds a token the fake issued, standing in for the OAuth2
+// transport that main wires.
+type bearer struct{ token string }
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.token)
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// world is a small team in the fake, mirrored into a store.
+type world struct {
+	fake     *helpscouttest.Server
+	hs       *helpscout.Client
+	db       *store.DB
+	mir      *mirror.Mirror
+	now      time.Time
+	mailbox  int64
+	customer int64
+	ana, ben int64 // two available STs
+	convs    []int64
+}
+
+func newWorld(t *testing.T, unassigned int) *world {
+	t.Helper()
+	now := time.Now().UTC().Truncate(time.Second)
+	fake, ts := helpscouttest.NewTestServer(t, helpscouttest.Options{Clock: func() time.Time { return now }})
+	hs, err := helpscout.NewClient(&http.Client{Transport: bearer{fake.IssueToken()}}).WithBaseURL(ts.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "qw.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	w := &world{fake: fake, hs: hs, db: db, now: now}
+	mb, err := fake.AddMailbox(helpscouttest.Mailbox{Name: "Support", Email: "support@example.com"})
+	must(t, err)
+	w.mailbox = mb.ID
+	for i, name := range []string{"Ana", "Ben"} {
+		u, err := fake.AddUser(helpscouttest.User{FirstName: name, LastName: "Agent", Email: strings.ToLower(name) + "@example.com", Role: "user", Timezone: "UTC", Status: "active"})
+		must(t, err)
+		if i == 0 {
+			w.ana = u.ID
+		} else {
+			w.ben = u.ID
+		}
+	}
+	cust, err := fake.AddCustomer(helpscouttest.Customer{First: "Sam", Last: "Lee", Email: "sam@example.com"})
+	must(t, err)
+	w.customer = cust.ID
+	for i := range unassigned {
+		c, err := fake.CreateConversation(helpscouttest.NewConversation{
+			MailboxID: w.mailbox, CustomerID: w.customer, Subject: "help", Body: "please",
+			At: now.Add(-time.Duration(30+i) * time.Minute),
+		})
+		must(t, err)
+		w.convs = append(w.convs, c.ID)
+	}
+	w.mir = mirror.New(hs, db, mirror.Options{Now: func() time.Time { return now }})
+	w.sync(t)
+	return w
+}
+
+func (w *world) sync(t *testing.T) {
+	t.Helper()
+	if _, err := w.mir.SyncOnce(context.Background()); err != nil {
+		t.Fatalf("sync: %v", err)
+	}
+}
+
+func (w *world) rebalancer(mode Mode, maxMoves int) *Rebalancer {
+	p := balancer.DefaultPolicy()
+	p.MaxMovesPerRun = maxMoves
+	return New(w.db, w.hs, Options{Mode: mode, Policy: p, Now: func() time.Time { return w.now }})
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestProposeThenApproveWritesAssignmentAndNote(t *testing.T) {
+	w := newWorld(t, 1)
+	r := w.rebalancer(ModePropose, 5)
+	plan, err := r.RunOnce(context.Background())
+	must(t, err)
+	if len(plan.Proposals) != 1 {
+		t.Fatalf("got %d proposals, want 1 for the unassigned ticket", len(plan.Proposals))
+	}
+	p := plan.Proposals[0]
+	if p.Status != store.ProposalPending || p.Reason != string(balancer.ReasonUnassigned) || p.ConversationID != w.convs[0] {
+		t.Fatalf("proposal = %+v", p)
+	}
+	if n := len(w.fake.Patches()); n != 0 {
+		t.Fatalf("propose mode wrote %d patches before approval", n)
+	}
+	// A second run must not propose the same ticket again while pending.
+	again, err := r.RunOnce(context.Background())
+	must(t, err)
+	if len(again.Proposals) != 0 {
+		t.Errorf("second run proposed %d moves for a ticket with a pending proposal", len(again.Proposals))
+	}
+
+	applied, err := r.Approve(context.Background(), p.ID, "sst@example.com")
+	must(t, err)
+	if applied.Status != store.ProposalApplied {
+		t.Fatalf("after approve: status %s (%s)", applied.Status, applied.Error)
+	}
+	patches := w.fake.Patches()
+	if len(patches) != 1 || patches[0].Path != "/assignTo" || patches[0].ConversationID != p.ConversationID ||
+		string(patches[0].Value) != itoa(p.ToAgent) || patches[0].StatusCode != http.StatusNoContent {
+		t.Fatalf("fake saw patches %+v, want one assignTo %d", patches, p.ToAgent)
+	}
+	notes := w.fake.NotesReceived()
+	if len(notes) != 1 || notes[0].ConversationID != p.ConversationID || !strings.HasPrefix(notes[0].Text, "Reassigned by queuewrangler from the unassigned queue to ") {
+		t.Fatalf("fake saw notes %+v", notes)
+	}
+	c, _ := w.fake.Conversation(p.ConversationID)
+	if c.AssigneeID != p.ToAgent {
+		t.Errorf("fake conversation assignee = %d, want %d", c.AssigneeID, p.ToAgent)
+	}
+	// Deciding again is a conflict, and writes nothing more.
+	if _, err := r.Approve(context.Background(), p.ID, "sst"); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("second approve = %v, want ErrConflict", err)
+	}
+	if _, err := r.Reject(context.Background(), p.ID, "sst"); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("reject after apply = %v, want ErrConflict", err)
+	}
+	if len(w.fake.Patches()) != 1 || len(w.fake.NotesReceived()) != 1 {
+		t.Errorf("a repeated decision wrote again")
+	}
+}
+
+func itoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+func TestChangedConversationBecomesStaleWithoutWrite(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(w *world, id int64)
+		want   string
+	}{
+		{"assigned by a human", func(w *world, id int64) { must(t, w.fake.Assign(id, w.ben, w.ben, w.now)) }, "assignee changed"},
+		{"closed", func(w *world, id int64) { must(t, w.fake.SetStatus(id, w.ana, "closed", w.now)) }, "status changed"},
+		{"customer wrote again", func(w *world, id int64) {
+			_, err := w.fake.AddCustomerThread(id, helpscouttest.ThreadInput{Body: "hello?", At: w.now.Add(time.Second)})
+			must(t, err)
+		}, "customer wrote again"},
+		{"deleted", func(w *world, id int64) { must(t, w.fake.Delete(id)) }, "no longer exists"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, 1)
+			r := w.rebalancer(ModePropose, 5)
+			plan, err := r.RunOnce(context.Background())
+			must(t, err)
+			if len(plan.Proposals) != 1 {
+				t.Fatalf("got %d proposals", len(plan.Proposals))
+			}
+			tt.change(w, plan.Proposals[0].ConversationID)
+			got, err := r.Approve(context.Background(), plan.Proposals[0].ID, "sst")
+			must(t, err)
+			if got.Status != store.ProposalStale || !strings.Contains(got.Error, tt.want) {
+				t.Errorf("status %s, error %q; want stale mentioning %q", got.Status, got.Error, tt.want)
+			}
+			for _, p := range w.fake.Patches() {
+				if p.Path == "/assignTo" && p.Op == "replace" && p.ConversationID == plan.Proposals[0].ConversationID && string(p.Value) == itoa(plan.Proposals[0].ToAgent) {
+					t.Errorf("a stale move was written: %+v", p)
+				}
+			}
+			if n := len(w.fake.NotesReceived()); n != 0 {
+				t.Errorf("a stale move left %d notes", n)
+			}
+		})
+	}
+}
+
+func TestApplyModeHoldsThePerRunCap(t *testing.T) {
+	w := newWorld(t, 10)
+	r := w.rebalancer(ModeApply, 3)
+	plan, err := r.RunOnce(context.Background())
+	must(t, err)
+	if len(plan.Proposals) != 3 {
+		t.Fatalf("got %d proposals, want the cap of 3", len(plan.Proposals))
+	}
+	for _, p := range plan.Proposals {
+		if p.Status != store.ProposalApplied {
+			t.Errorf("proposal %d: %s (%s)", p.ID, p.Status, p.Error)
+		}
+	}
+	if n := len(w.fake.Patches()); n != 3 {
+		t.Errorf("fake saw %d patches, want 3", n)
+	}
+	if n := len(w.fake.NotesReceived()); n != 3 {
+		t.Errorf("fake saw %d notes, want 3", n)
+	}
+}
+
+func TestHelpScoutFailureIsRecordedNotRetried(t *testing.T) {
+	w := newWorld(t, 1)
+	r := w.rebalancer(ModePropose, 5)
+	plan, err := r.RunOnce(context.Background())
+	must(t, err)
+	w.fake.SetFaults(helpscouttest.Faults{ErrorProbability: 1, ErrorStatuses: []int{http.StatusInternalServerError}})
+	got, err := r.Approve(context.Background(), plan.Proposals[0].ID, "sst")
+	must(t, err)
+	if got.Status != store.ProposalFailed || got.Error == "" {
+		t.Fatalf("status %s error %q, want failed with a reason", got.Status, got.Error)
+	}
+	w.fake.SetFaults(helpscouttest.Faults{})
+	if _, err := r.Approve(context.Background(), plan.Proposals[0].ID, "sst"); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("a failed proposal could be approved again: %v", err)
+	}
+	if n := len(w.fake.Patches()); n != 0 {
+		t.Errorf("fake saw %d patches", n)
+	}
+}
+
+func TestOffModeDoesNothing(t *testing.T) {
+	w := newWorld(t, 3)
+	plan, err := w.rebalancer(ModeOff, 5).RunOnce(context.Background())
+	must(t, err)
+	ps, err := w.db.ListProposals(context.Background(), store.ProposalFilter{})
+	must(t, err)
+	if len(plan.Proposals) != 0 || len(ps) != 0 || len(w.fake.Patches()) != 0 {
+		t.Errorf("off mode planned %d, stored %d, patched %d", len(plan.Proposals), len(ps), len(w.fake.Patches()))
+	}
+}

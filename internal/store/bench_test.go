@@ -1,0 +1,208 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// Benchmark sizes. QW_STORE_BENCH_CONVERSATIONS overrides the read-model
+// size (default 100,000; 10,000 under -short).
+const (
+	benchAgents    = 500
+	benchMailboxes = 5
+	benchPageSize  = 25 // Help Scout's page of conversations
+)
+
+func benchSize(b *testing.B) int {
+	b.Helper()
+	if v := os.Getenv("QW_STORE_BENCH_CONVERSATIONS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			b.Fatalf("QW_STORE_BENCH_CONVERSATIONS=%q: want a positive integer", v)
+		}
+		return n
+	}
+	if testing.Short() {
+		return 10_000
+	}
+	return 100_000
+}
+
+// benchConversation makes conversation i of a synthetic account with three
+// threads. The mix: 40% active, 10% pending, 45% closed, 5% spam; one active
+// in 50 unassigned; half the tickets have the customer waiting; 1% pinned.
+func benchConversation(i int, version time.Time) ConversationUpdate {
+	id := int64(i + 1)
+	c := Conversation{
+		ID: id, Number: id, MailboxID: int64(1 + i%benchMailboxes), Type: "email", State: StatePublished,
+		Subject: "synthetic", AssigneeID: benchAgent(i), CreatedByType: ByCustomer, CreatedByID: 100_000 + id,
+		CustomerID: 100_000 + id, CustomerEmail: "c@example.com",
+		CreatedAt: t0.Add(-time.Duration(i%5000) * time.Minute), UserUpdatedAt: version, ThreadCount: 3,
+		CustomerWaitingSince: t0.Add(-time.Duration(i%1000) * time.Minute),
+	}
+	switch r := i % 20; {
+	case r < 8:
+		c.Status = StatusActive
+		if i%50 == 0 {
+			c.AssigneeID = 0
+		}
+	case r < 10:
+		c.Status = StatusPending
+	case r < 19:
+		c.Status, c.ClosedAt = StatusClosed, version
+	default:
+		c.Status = StatusSpam
+	}
+	if i%100 == 0 {
+		c.Tags = []string{PinTag}
+	}
+	ts := make([]Thread, 3)
+	for k := range ts {
+		ts[k] = Thread{ID: id*10 + int64(k), Type: ThreadCustomer, State: StatePublished, Status: "nochange",
+			CreatedByType: ByCustomer, CreatedAt: c.CreatedAt.Add(time.Duration(k) * time.Minute)}
+		if k == 1 || (k == 2 && i%2 == 1) {
+			ts[k].Type, ts[k].CreatedByType, ts[k].CreatedByID = ThreadMessage, ByUser, c.AssigneeID
+		}
+	}
+	return ConversationUpdate{Conversation: c, Threads: ts, ThreadsComplete: true}
+}
+
+// benchAgent spreads conversations over the agents independently of the
+// status mix (a plain i%500 would tie agents to statuses).
+func benchAgent(i int) int64 {
+	return int64(1 + (uint32(i)*2654435761>>16)%benchAgents)
+}
+
+// BenchmarkCommitPage measures mirror write throughput: pages of 25
+// conversations with 3 threads each, committed with their cursor.
+func BenchmarkCommitPage(b *testing.B) {
+	for _, mode := range []string{"insert", "update"} {
+		b.Run(mode, func(b *testing.B) {
+			db, _ := openTest(b)
+			ctx := context.Background()
+			version := t0
+			if mode == "update" {
+				// Every page replaces stored conversations with a newer version.
+				for start := 0; start < 10*benchPageSize; start += benchPageSize {
+					if _, err := db.CommitPage(ctx, benchPage(start, version), "bench", version); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ResetTimer()
+			for i := range b.N {
+				start := i * benchPageSize
+				if mode == "update" {
+					start = (i % 10) * benchPageSize
+					version = version.Add(time.Second)
+				}
+				n, err := db.CommitPage(ctx, benchPage(start, version), "bench", version)
+				if err != nil || n != benchPageSize {
+					b.Fatalf("CommitPage = %d, %v", n, err)
+				}
+			}
+			b.ReportMetric(float64(b.N*benchPageSize)/b.Elapsed().Seconds(), "conversations/s")
+		})
+	}
+}
+
+func benchPage(start int, version time.Time) []ConversationUpdate {
+	us := make([]ConversationUpdate, benchPageSize)
+	for k := range us {
+		us[k] = benchConversation(start+k, version)
+	}
+	return us
+}
+
+// BenchmarkReadModels measures the scrape-time and balancer queries on a
+// mirror of benchSize conversations (half of them open), 500 agents and
+// 1,000 applied moves.
+func BenchmarkReadModels(b *testing.B) {
+	n := benchSize(b)
+	db, _ := openTest(b)
+	ctx := context.Background()
+	seedStart := time.Now()
+	const seedPage = 1000
+	for start := 0; start < n; start += seedPage {
+		us := make([]ConversationUpdate, 0, seedPage)
+		for i := start; i < min(start+seedPage, n); i++ {
+			us = append(us, benchConversation(i, t0))
+		}
+		if _, err := db.ApplyConversations(ctx, us); err != nil {
+			b.Fatal(err)
+		}
+	}
+	users := make([]User, benchAgents)
+	statuses := make([]UserStatus, benchAgents)
+	for i := range users {
+		users[i] = User{ID: int64(i + 1), First: fmt.Sprint("agent", i+1), Type: UserTypeUser}
+		statuses[i] = UserStatus{UserID: int64(i + 1), Status: "active"}
+	}
+	if err := db.ReplaceUsers(ctx, users); err != nil {
+		b.Fatal(err)
+	}
+	if err := db.ReplaceUserStatuses(ctx, statuses); err != nil {
+		b.Fatal(err)
+	}
+	for i := range 1000 {
+		p := proposal(int64(i*7%n+1), 1, int64(2+i%benchAgents))
+		p.Status, p.DecidedBy = ProposalApproved, "bench"
+		ps, err := db.InsertProposals(ctx, []Proposal{p})
+		if err == nil {
+			_, err = db.ClaimProposal(ctx, ps[0].ID)
+		}
+		if err == nil {
+			_, err = db.MarkProposalApplied(ctx, ps[0].ID)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	// What the daemon does after its first full sync.
+	if err := db.Optimize(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("seeded %d conversations in %v", n, time.Since(seedStart).Round(time.Millisecond))
+
+	stuckBefore := t0.Add(-4 * time.Hour)
+	queries := []struct {
+		name string
+		run  func() (rows int, err error)
+	}{
+		{"MailboxStats", func() (int, error) { s, err := db.MailboxStats(ctx, stuckBefore); return len(s), err }},
+		{"AgentLoads", func() (int, error) { s, err := db.AgentLoads(ctx); return len(s), err }},
+		{"Agents", func() (int, error) { s, err := db.Agents(ctx); return len(s), err }},
+		{"Scrape", func() (int, error) {
+			// What the metrics collector reads per scrape.
+			s, err := db.MailboxStats(ctx, stuckBefore)
+			if err != nil {
+				return 0, err
+			}
+			a, err := db.Agents(ctx)
+			return len(s) + len(a), err
+		}},
+		{"StuckList", func() (int, error) {
+			s, err := db.OpenConversations(ctx, OpenFilter{Assignment: OnlyAssigned, WaitingBefore: stuckBefore, Limit: 100})
+			return len(s), err
+		}},
+		{"Snapshot", func() (int, error) { s, err := db.Snapshot(ctx, t0.Add(-time.Hour)); return len(s.Conversations), err }},
+		{"UnobservedFirstResponses", func() (int, error) { s, err := db.UnobservedFirstResponses(ctx, 1000); return len(s), err }},
+	}
+	for _, q := range queries {
+		b.Run(q.name, func(b *testing.B) {
+			rows := 0
+			for b.Loop() {
+				r, err := q.run()
+				if err != nil {
+					b.Fatal(err)
+				}
+				rows = r
+			}
+			b.ReportMetric(float64(rows), "rows")
+		})
+	}
+}

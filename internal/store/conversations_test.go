@@ -1,0 +1,533 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// conv is an active, unassigned, customer-started conversation in mailbox 10.
+func conv(id int64, userUpdated time.Time) Conversation {
+	return Conversation{
+		ID: id, Number: 1000 + id, MailboxID: 10, Status: StatusActive, State: StatePublished, Type: "email",
+		Subject: fmt.Sprintf("subject %d", id), CreatedByType: ByCustomer, CreatedByID: 500 + id,
+		CustomerID: 500 + id, CustomerFirst: "Cus", CustomerLast: "Tomer", CustomerEmail: "c@example.com",
+		CreatedAt: t0, CustomerWaitingSince: t0, UserUpdatedAt: userUpdated, ThreadCount: 3,
+	}
+}
+
+// threads returns n threads for conversation convID, ten minutes apart
+// from t0+10m: odd ones from the customer, even ones published replies by
+// user 7.
+func threads(convID int64, n int) []Thread {
+	var ts []Thread
+	for i := 1; i <= n; i++ {
+		t := Thread{ID: convID*100 + int64(i), Type: ThreadCustomer, State: StatePublished, Status: "nochange",
+			CreatedByType: ByCustomer, CreatedByID: 500 + convID, CreatedAt: at(time.Duration(i) * 10 * time.Minute)}
+		if i%2 == 0 {
+			t.Type, t.CreatedByType, t.CreatedByID = ThreadMessage, ByUser, 7
+		}
+		ts = append(ts, t)
+	}
+	return ts
+}
+
+func apply(t *testing.T, db *DB, u ConversationUpdate) bool {
+	t.Helper()
+	ok, err := db.ApplyConversation(context.Background(), u)
+	if err != nil {
+		t.Fatalf("ApplyConversation(%d): %v", u.Conversation.ID, err)
+	}
+	return ok
+}
+
+func read(t *testing.T, db *DB, id int64) (Conversation, []Thread) {
+	t.Helper()
+	c, ts, err := db.Conversation(context.Background(), id)
+	if err != nil {
+		t.Fatalf("Conversation(%d): %v", id, err)
+	}
+	return c, ts
+}
+
+func threadIDs(ts []Thread) []int64 {
+	ids := []int64{}
+	for _, t := range ts {
+		ids = append(ids, t.ID)
+	}
+	return ids
+}
+
+func TestApplyNeverRegresses(t *testing.T) {
+	t.Parallel()
+	base := func() ConversationUpdate {
+		c := conv(1, at(time.Hour))
+		c.Subject = "stored"
+		return ConversationUpdate{Conversation: c, Threads: threads(1, 3), ThreadsComplete: true}
+	}
+	tests := []struct {
+		name        string
+		incoming    func() ConversationUpdate
+		wantApplied bool
+	}{
+		{name: "older user_updated_at is ignored", incoming: func() ConversationUpdate {
+			u := base()
+			u.Conversation.UserUpdatedAt = at(30 * time.Minute)
+			return u
+		}},
+		{name: "same version is a no-op", incoming: base},
+		{name: "same version, different subject, is a no-op", incoming: func() ConversationUpdate {
+			u := base()
+			u.Conversation.Subject = "other"
+			return u
+		}},
+		{name: "same user_updated_at, older latest thread is ignored", incoming: func() ConversationUpdate {
+			u := base()
+			u.Threads = threads(1, 2)
+			return u
+		}},
+		{name: "newer user_updated_at applies", wantApplied: true, incoming: func() ConversationUpdate {
+			u := base()
+			u.Conversation.UserUpdatedAt = at(2 * time.Hour)
+			return u
+		}},
+		{name: "user_updated_at ranks before threads", wantApplied: true, incoming: func() ConversationUpdate {
+			u := base()
+			u.Conversation.UserUpdatedAt = at(2 * time.Hour)
+			u.Threads = threads(1, 1)
+			return u
+		}},
+		{name: "same user_updated_at, newer thread applies", wantApplied: true, incoming: func() ConversationUpdate {
+			u := base()
+			u.Threads = threads(1, 4)
+			u.Conversation.ThreadCount = 4
+			return u
+		}},
+		{name: "same times, higher thread count applies", wantApplied: true, incoming: func() ConversationUpdate {
+			u := base()
+			u.Conversation.ThreadCount = 4
+			return u
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			db, clk := openTest(t)
+			if !apply(t, db, base()) {
+				t.Fatal("first apply reported no change")
+			}
+			before, beforeThreads := read(t, db, 1)
+
+			clk.Set(at(24 * time.Hour)) // a change would move SyncedAt
+			in := tt.incoming()
+			in.Conversation.Subject = "incoming"
+			got := apply(t, db, in)
+			if got != tt.wantApplied {
+				t.Errorf("applied = %v, want %v", got, tt.wantApplied)
+			}
+			after, afterThreads := read(t, db, 1)
+			if !tt.wantApplied {
+				if diff := cmp.Diff(before, after); diff != "" {
+					t.Errorf("ignored update changed the row (-before +after):\n%s", diff)
+				}
+				if diff := cmp.Diff(beforeThreads, afterThreads); diff != "" {
+					t.Errorf("ignored update changed the threads (-before +after):\n%s", diff)
+				}
+				return
+			}
+			if after.Subject != "incoming" || !after.SyncedAt.Equal(at(24*time.Hour)) {
+				t.Errorf("after a newer update: subject %q synced %v, want %q synced %v",
+					after.Subject, after.SyncedAt, "incoming", at(24*time.Hour))
+			}
+		})
+	}
+}
+
+func TestApplyDuplicateTwiceHasOneEffect(t *testing.T) {
+	t.Parallel()
+	db, clk := openTest(t)
+	u := ConversationUpdate{Conversation: conv(1, at(time.Hour)), Threads: threads(1, 3), ThreadsComplete: true}
+	u.Conversation.Tags = []string{"vip"}
+	if !apply(t, db, u) {
+		t.Fatal("first apply reported no change")
+	}
+	first, _ := read(t, db, 1)
+	clk.Set(at(48 * time.Hour))
+	for i := range 2 {
+		if apply(t, db, u) {
+			t.Errorf("repeat %d reported a change", i+1)
+		}
+	}
+	again, _ := read(t, db, 1)
+	if diff := cmp.Diff(first, again); diff != "" {
+		t.Errorf("duplicate changed the row (-first +again):\n%s", diff)
+	}
+}
+
+func TestApplyEqualVersionAddsMissingThreads(t *testing.T) {
+	t.Parallel()
+	db, _ := openTest(t)
+	all := threads(1, 3) // customer, reply, customer
+	partial := ConversationUpdate{Conversation: conv(1, at(time.Hour)), Threads: []Thread{all[0], all[2]}}
+	apply(t, db, partial)
+	c, _ := read(t, db, 1)
+	if !c.FirstReplyAt.IsZero() {
+		t.Fatalf("FirstReplyAt = %v before the reply is known", c.FirstReplyAt)
+	}
+
+	full := ConversationUpdate{Conversation: conv(1, at(time.Hour)), Threads: all, ThreadsComplete: true}
+	if !apply(t, db, full) {
+		t.Error("adding a missing thread at the same version reported no change")
+	}
+	c, ts := read(t, db, 1)
+	if diff := cmp.Diff([]int64{101, 102, 103}, threadIDs(ts)); diff != "" {
+		t.Errorf("threads (-want +got):\n%s", diff)
+	}
+	if want := at(20 * time.Minute); !c.FirstReplyAt.Equal(want) || c.FirstReplyBy != 7 {
+		t.Errorf("first reply = %v by %d, want %v by 7", c.FirstReplyAt, c.FirstReplyBy, want)
+	}
+	if apply(t, db, full) {
+		t.Error("the same full update again reported a change")
+	}
+}
+
+func TestApplyEqualVersionTakesTags(t *testing.T) {
+	t.Parallel()
+	db, _ := openTest(t)
+	u := ConversationUpdate{Conversation: conv(1, at(time.Hour)), Threads: threads(1, 3), ThreadsComplete: true}
+	apply(t, db, u)
+	u.Conversation.Tags = []string{"QW-Pin", "vip", "qw-pin", " "}
+	if !apply(t, db, u) {
+		t.Error("a new tag set at the same version reported no change")
+	}
+	c, _ := read(t, db, 1)
+	if diff := cmp.Diff([]string{"QW-Pin", "vip"}, c.Tags); diff != "" {
+		t.Errorf("tags (-want +got):\n%s", diff)
+	}
+	open, err := db.OpenConversations(context.Background(), OpenFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(open) != 1 || !open[0].Pinned {
+		t.Errorf("open conversations = %+v, want conversation 1 pinned (tags match case-insensitively)", open)
+	}
+	if apply(t, db, u) {
+		t.Error("the same tags again reported a change")
+	}
+}
+
+func TestApplyThreadsCompleteReplacesAndPartialMerges(t *testing.T) {
+	t.Parallel()
+	db, _ := openTest(t)
+	ts := threads(1, 5)
+	apply(t, db, ConversationUpdate{Conversation: conv(1, at(time.Hour)), Threads: ts[:3], ThreadsComplete: true})
+
+	// A complete list without thread 103 drops it.
+	apply(t, db, ConversationUpdate{Conversation: conv(1, at(2*time.Hour)), Threads: []Thread{ts[0], ts[1], ts[3]},
+		ThreadsComplete: true})
+	_, got := read(t, db, 1)
+	if diff := cmp.Diff([]int64{101, 102, 104}, threadIDs(got)); diff != "" {
+		t.Errorf("after a complete list (-want +got):\n%s", diff)
+	}
+
+	// A partial list only adds.
+	apply(t, db, ConversationUpdate{Conversation: conv(1, at(3*time.Hour)), Threads: []Thread{ts[4]}})
+	c, got := read(t, db, 1)
+	if diff := cmp.Diff([]int64{101, 102, 104, 105}, threadIDs(got)); diff != "" {
+		t.Errorf("after a partial list (-want +got):\n%s", diff)
+	}
+	if want := at(50 * time.Minute); !c.LatestThreadAt.Equal(want) || c.LastMessageBy != ByCustomer {
+		t.Errorf("latest thread %v by %q, want %v by customer", c.LatestThreadAt, c.LastMessageBy, want)
+	}
+
+	// A thread that changes state (a draft sent) is updated in place.
+	sent := ts[3]
+	sent.State = StateDraft
+	apply(t, db, ConversationUpdate{Conversation: conv(1, at(4*time.Hour)), Threads: []Thread{sent}})
+	_, got = read(t, db, 1)
+	if got[2].ID != 104 || got[2].State != StateDraft {
+		t.Errorf("thread 104 = %+v, want state draft", got[2])
+	}
+}
+
+func TestApplyTracksPreviousAssignee(t *testing.T) {
+	t.Parallel()
+	db, _ := openTest(t)
+	c := conv(1, at(time.Hour))
+	c.AssigneeID = 7
+	apply(t, db, ConversationUpdate{Conversation: c})
+	c.AssigneeID, c.UserUpdatedAt = 8, at(2*time.Hour)
+	apply(t, db, ConversationUpdate{Conversation: c})
+	got, _ := read(t, db, 1)
+	if got.AssigneeID != 8 || got.PreviousAssigneeID != 7 {
+		t.Errorf("assignee %d previous %d, want 8 previous 7", got.AssigneeID, got.PreviousAssigneeID)
+	}
+	// A later update that keeps the assignee keeps the previous one.
+	c.UserUpdatedAt = at(3 * time.Hour)
+	apply(t, db, ConversationUpdate{Conversation: c})
+	got, _ = read(t, db, 1)
+	if got.PreviousAssigneeID != 7 {
+		t.Errorf("previous assignee after an unrelated update = %d, want 7", got.PreviousAssigneeID)
+	}
+}
+
+func TestApplyRejectsInvalidIDs(t *testing.T) {
+	t.Parallel()
+	db, _ := openTest(t)
+	ctx := context.Background()
+	for _, u := range []ConversationUpdate{
+		{Conversation: conv(0, t0)},
+		{Conversation: conv(1, t0), Threads: []Thread{{ID: 0}}},
+	} {
+		if _, err := db.ApplyConversation(ctx, u); err == nil {
+			t.Errorf("ApplyConversation(%+v) succeeded", u)
+		}
+	}
+	if _, _, err := db.Conversation(ctx, 1); !errors.Is(err, ErrNotFound) {
+		t.Errorf("after rejected updates: Conversation(1) error = %v, want ErrNotFound", err)
+	}
+}
+
+func TestCommitPageStoresCursorOnlyWithItsPage(t *testing.T) {
+	t.Parallel()
+	db, _ := openTest(t)
+	ctx := context.Background()
+	// A trigger fails the insert of conversation 666 inside the transaction,
+	// after conversation 1 of the same page was written.
+	if _, err := db.write.Exec(`CREATE TRIGGER boom BEFORE INSERT ON conversations WHEN NEW.id = 666
+		BEGIN SELECT RAISE(ABORT, 'boom'); END`); err != nil {
+		t.Fatal(err)
+	}
+	page := func(ids ...int64) []ConversationUpdate {
+		var us []ConversationUpdate
+		for _, id := range ids {
+			us = append(us, ConversationUpdate{Conversation: conv(id, at(time.Hour)), Threads: threads(id, 3), ThreadsComplete: true})
+		}
+		return us
+	}
+
+	if _, err := db.CommitPage(ctx, page(1, 666), "conversations", at(time.Hour)); err == nil {
+		t.Fatal("CommitPage with a failing conversation succeeded")
+	}
+	if _, err := db.Cursor(ctx, "conversations"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("cursor after a failed first page: err = %v, want ErrNotFound", err)
+	}
+	if ids, _ := db.ConversationIDs(ctx); len(ids) != 0 {
+		t.Errorf("conversations after a failed page = %v, want none", ids)
+	}
+
+	n, err := db.CommitPage(ctx, page(1, 2), "conversations", at(time.Hour))
+	if err != nil || n != 2 {
+		t.Fatalf("CommitPage = %d, %v; want 2, nil", n, err)
+	}
+	if _, err := db.CommitPage(ctx, page(3, 666), "conversations", at(2*time.Hour)); err == nil {
+		t.Fatal("second failing page succeeded")
+	}
+	cur, err := db.Cursor(ctx, "conversations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cur.Value.Equal(at(time.Hour)) {
+		t.Errorf("cursor after a failed later page = %v, want the last committed %v", cur.Value, at(time.Hour))
+	}
+	ids, err := db.ConversationIDs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]int64{1, 2}, ids); diff != "" {
+		t.Errorf("conversation ids (-want +got):\n%s", diff)
+	}
+}
+
+func TestDeleteConversation(t *testing.T) {
+	t.Parallel()
+	db, clk := openTest(t)
+	ctx := context.Background()
+	u := ConversationUpdate{Conversation: conv(1, at(time.Hour)), Threads: threads(1, 3), ThreadsComplete: true}
+	u.Conversation.Tags = []string{"vip"}
+	apply(t, db, u)
+	if _, err := db.MarkFirstResponseObserved(ctx, 1, at(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.DeleteConversation(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range []string{"conversations", "threads", "conversation_tags"} {
+		var n int
+		if err := db.read.QueryRow("SELECT COUNT(*) FROM " + table).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 {
+			t.Errorf("%s has %d rows after delete, want 0", table, n)
+		}
+	}
+	if err := db.DeleteConversation(ctx, 1); !errors.Is(err, ErrNotFound) {
+		t.Errorf("second delete: %v, want ErrNotFound", err)
+	}
+
+	// A late update at the deleted version must not bring it back...
+	if apply(t, db, u) {
+		t.Error("a late update at the deleted version restored the conversation")
+	}
+	// ...a newer one (Help Scout restored it) does, keeping its marks.
+	clk.Set(at(5 * time.Hour))
+	u.Conversation.UserUpdatedAt = at(2 * time.Hour)
+	if !apply(t, db, u) {
+		t.Fatal("a newer update after delete was ignored")
+	}
+	c, _ := read(t, db, 1)
+	if !c.FirstResponseObservedAt.Equal(at(time.Hour)) {
+		t.Errorf("restored FirstResponseObservedAt = %v, want %v", c.FirstResponseObservedAt, at(time.Hour))
+	}
+	if first, err := db.MarkFirstResponseObserved(ctx, 1, at(6*time.Hour)); err != nil || first {
+		t.Errorf("mark after restore = %v, %v; want false, nil", first, err)
+	}
+}
+
+func TestObservationMarksAreOnceOnly(t *testing.T) {
+	t.Parallel()
+	path := t.TempDir() + "/qw.db"
+	db, _ := openAt(t, path)
+	ctx := context.Background()
+	c := conv(1, at(time.Hour))
+	c.Status, c.ClosedAt = StatusClosed, at(40*time.Minute)
+	apply(t, db, ConversationUpdate{Conversation: c, Threads: threads(1, 3), ThreadsComplete: true})
+
+	type mark func(context.Context, int64, time.Time) (bool, error)
+	for name, m := range map[string]mark{"first response": db.MarkFirstResponseObserved, "resolution": db.MarkResolutionObserved} {
+		// Concurrent observers (a poll and a webhook): exactly one wins.
+		var wg sync.WaitGroup
+		wins := make(chan bool, 8)
+		for range 8 {
+			wg.Go(func() {
+				ok, err := m(ctx, 1, at(time.Hour))
+				if err != nil {
+					t.Errorf("%s: %v", name, err)
+				}
+				wins <- ok
+			})
+		}
+		wg.Wait()
+		close(wins)
+		n := 0
+		for ok := range wins {
+			if ok {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%s: %d concurrent marks won, want 1", name, n)
+		}
+		if _, err := m(ctx, 99, t0); !errors.Is(err, ErrNotFound) {
+			t.Errorf("%s of an unknown conversation: %v, want ErrNotFound", name, err)
+		}
+	}
+	db.Close()
+
+	db2, _ := openAt(t, path)
+	for name, m := range map[string]mark{"first response": db2.MarkFirstResponseObserved, "resolution": db2.MarkResolutionObserved} {
+		if first, err := m(ctx, 1, at(2*time.Hour)); err != nil || first {
+			t.Errorf("%s after reopen = %v, %v; want false, nil", name, first, err)
+		}
+	}
+	got, _ := read(t, db2, 1)
+	if !got.FirstResponseObservedAt.Equal(at(time.Hour)) || !got.ResolutionObservedAt.Equal(at(time.Hour)) {
+		t.Errorf("marks = %v, %v; want both %v", got.FirstResponseObservedAt, got.ResolutionObservedAt, at(time.Hour))
+	}
+	// A sync after the marks must not clear them.
+	c.UserUpdatedAt = at(3 * time.Hour)
+	apply(t, db2, ConversationUpdate{Conversation: c, Threads: threads(1, 3), ThreadsComplete: true})
+	got, _ = read(t, db2, 1)
+	if got.FirstResponseObservedAt.IsZero() || got.ResolutionObservedAt.IsZero() {
+		t.Errorf("a newer sync cleared the marks: %+v", got)
+	}
+}
+
+func TestDeriveFacts(t *testing.T) {
+	t.Parallel()
+	min := func(m int) time.Time { return at(time.Duration(m) * time.Minute) }
+	ms := func(m int) int64 { return min(m).UnixMilli() }
+	cust := func(id int64, m int) Thread {
+		return Thread{ID: id, Type: ThreadCustomer, State: StatePublished, CreatedByType: ByCustomer, CreatedAt: min(m)}
+	}
+	reply := func(id int64, m int, by int64) Thread {
+		return Thread{ID: id, Type: ThreadMessage, State: StatePublished, CreatedByType: ByUser, CreatedByID: by,
+			AssignedToID: by, CreatedAt: min(m)}
+	}
+	with := func(t Thread, f func(*Thread)) Thread { f(&t); return t }
+
+	tests := []struct {
+		name    string
+		in      factsInput
+		threads []Thread
+		want    facts
+	}{
+		{name: "no threads uses the hint", in: factsInput{latestReplyFrom: ByCustomer},
+			want: facts{lastMessageBy: ByCustomer}},
+		{name: "customer waiting after a reply",
+			threads: []Thread{cust(1, 0), reply(2, 5, 7), cust(3, 9)},
+			want: facts{latestThreadAt: ms(9), lastMessageBy: ByCustomer, lastCustomerAt: ms(9),
+				lastAgentActivityAt: ms(5), firstReplyAt: ms(5), firstReplyBy: 7, previousAssigneeID: 7}},
+		{name: "a note is activity, not a reply, and not the last message",
+			in:      factsInput{assigneeID: 7},
+			threads: []Thread{cust(1, 0), with(reply(2, 5, 7), func(t *Thread) { t.Type = ThreadNote })},
+			want: facts{latestThreadAt: ms(5), lastMessageBy: ByCustomer, lastCustomerAt: ms(0),
+				lastAgentActivityAt: ms(5)}},
+		{name: "a draft is neither reply nor activity",
+			threads: []Thread{cust(1, 0), with(reply(2, 5, 7), func(t *Thread) { t.State = StateDraft })},
+			want:    facts{latestThreadAt: ms(5), lastMessageBy: ByCustomer, lastCustomerAt: ms(0), previousAssigneeID: 7}},
+		{name: "line items are ignored for the last message",
+			in: factsInput{assigneeID: 8},
+			threads: []Thread{cust(1, 0), reply(2, 5, 7),
+				{ID: 3, Type: ThreadLineItem, CreatedByType: ByUser, CreatedAt: min(6), AssignedToID: 8}},
+			want: facts{latestThreadAt: ms(6), lastMessageBy: ByUser, lastCustomerAt: ms(0),
+				lastAgentActivityAt: ms(5), firstReplyAt: ms(5), firstReplyBy: 7, previousAssigneeID: 7}},
+		{name: "resolved by the first close after the reply, not the reopen's close",
+			in: factsInput{status: StatusClosed, closedAt: ms(30)},
+			threads: []Thread{
+				with(cust(1, 0), func(t *Thread) { t.Status = StatusClosed }), // closed before any reply
+				reply(2, 5, 7),
+				{ID: 3, Type: ThreadLineItem, Status: StatusClosed, CreatedAt: min(10)},
+				{ID: 4, Type: ThreadLineItem, Status: StatusActive, CreatedAt: min(20)},
+				{ID: 5, Type: ThreadLineItem, Status: StatusClosed, CreatedAt: min(30)},
+			},
+			want: facts{latestThreadAt: ms(30), lastMessageBy: ByUser, lastCustomerAt: ms(0),
+				lastAgentActivityAt: ms(5), firstReplyAt: ms(5), firstReplyBy: 7, resolvedAt: ms(10), previousAssigneeID: 7}},
+		{name: "send and close on one thread",
+			threads: []Thread{cust(1, 0), with(reply(2, 5, 7), func(t *Thread) { t.Status = StatusClosed })},
+			want: facts{latestThreadAt: ms(5), lastMessageBy: ByUser, lastCustomerAt: ms(0),
+				lastAgentActivityAt: ms(5), firstReplyAt: ms(5), firstReplyBy: 7, resolvedAt: ms(5), previousAssigneeID: 7}},
+		{name: "closed without a status thread uses closedAt",
+			in:      factsInput{status: StatusClosed, closedAt: ms(15), assigneeID: 7},
+			threads: []Thread{cust(1, 0), reply(2, 5, 7)},
+			want: facts{latestThreadAt: ms(5), lastMessageBy: ByUser, lastCustomerAt: ms(0),
+				lastAgentActivityAt: ms(5), firstReplyAt: ms(5), firstReplyBy: 7, resolvedAt: ms(15)}},
+		{name: "closed without a reply is not resolved",
+			in:      factsInput{status: StatusClosed, closedAt: ms(15)},
+			threads: []Thread{cust(1, 0)},
+			want:    facts{latestThreadAt: ms(0), lastMessageBy: ByCustomer, lastCustomerAt: ms(0)}},
+		{name: "an observed reassignment beats the threads",
+			in:      factsInput{assigneeID: 9, changedFrom: 8},
+			threads: []Thread{cust(1, 0), reply(2, 5, 7)},
+			want: facts{latestThreadAt: ms(5), lastMessageBy: ByUser, lastCustomerAt: ms(0),
+				lastAgentActivityAt: ms(5), firstReplyAt: ms(5), firstReplyBy: 7, previousAssigneeID: 8}},
+		{name: "ties in time break by id",
+			threads: []Thread{reply(2, 5, 7), cust(1, 5)},
+			want: facts{latestThreadAt: ms(5), lastMessageBy: ByUser, lastCustomerAt: ms(5),
+				lastAgentActivityAt: ms(5), firstReplyAt: ms(5), firstReplyBy: 7, previousAssigneeID: 7}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := deriveFacts(tt.in, tt.threads)
+			if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(facts{})); diff != "" {
+				t.Errorf("deriveFacts (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

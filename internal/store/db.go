@@ -1,0 +1,313 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// busyTimeout is how long a connection waits for a lock held by another
+// process (a second daemon, the sqlite3 shell) before failing with ErrBusy.
+// Within one process the single writer connection already serialises writes.
+const busyTimeout = 5 * time.Second
+
+// DB is the store. It is safe for concurrent use; set Now before sharing it.
+type DB struct {
+	// Now is the clock for every time the store stamps itself. Open sets it
+	// to time.Now; tests replace it.
+	Now func() time.Time
+
+	path  string
+	write *sql.DB // exactly one connection; transactions BEGIN IMMEDIATE
+	read  *sql.DB // read-only pool
+	conv  *convStmts
+}
+
+// Open opens (creating if needed) the SQLite database at path, checks that
+// it is in WAL mode, applies pending migrations and returns the store. A file
+// written by a newer schema than this binary knows fails with ErrSchemaTooNew.
+func Open(ctx context.Context, path string) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("open store: empty path")
+	}
+	if strings.HasPrefix(path, ":memory:") || strings.HasPrefix(path, "file:") {
+		// One writer plus a separate reader pool only works on a real file,
+		// and a URI would bypass the DSN built here.
+		return nil, fmt.Errorf("open store %q: need a plain file path", path)
+	}
+	// Absolute, because a relative path in a file: URI would read as a host.
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	path = abs
+	db := &DB{Now: time.Now, path: path}
+	fail := func(err error) (*DB, error) {
+		db.close(false) // leave a refused file exactly as it was
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+
+	w, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		return fail(err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	db.write = w
+	if err := checkWritable(ctx, w); err != nil {
+		return fail(err)
+	}
+	if err := checkWAL(ctx, w); err != nil {
+		return fail(err)
+	}
+	if err := migrate(ctx, w, migrationFS, db.now); err != nil {
+		return fail(err)
+	}
+	// Refresh the planner's statistics where they are missing or stale, as
+	// SQLite recommends when a long-lived connection opens; analysis_limit
+	// keeps this quick on a large file.
+	if _, err := w.ExecContext(ctx, "PRAGMA optimize = 0x10002"); err != nil {
+		return fail(fmt.Errorf("optimize: %w", classify(err)))
+	}
+	if db.conv, err = prepareConvStmts(ctx, w); err != nil {
+		return fail(err)
+	}
+
+	r, err := sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		return fail(err)
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	db.read = r
+	if err := r.PingContext(ctx); err != nil {
+		return fail(fmt.Errorf("read pool: %w", classify(err)))
+	}
+	return db, nil
+}
+
+// dsn builds the connection string. busy_timeout comes first so that the
+// pragmas after it (journal_mode needs a lock) wait rather than fail. The
+// file: URI form is what lets SQLite see mode=ro; unknown parameters such as
+// _pragma are the driver's and SQLite ignores them.
+func dsn(path string, readOnly bool) string {
+	params := []string{fmt.Sprintf("_pragma=busy_timeout(%d)", busyTimeout.Milliseconds())}
+	if readOnly {
+		params = append(params, "mode=ro", "_pragma=query_only(1)")
+	} else {
+		params = append(params, "_pragma=journal_mode(WAL)", "_pragma=foreign_keys(ON)",
+			"_pragma=synchronous(NORMAL)", "_pragma=analysis_limit(1000)", "_txlock=immediate")
+	}
+	for i, p := range params {
+		k, v, _ := strings.Cut(p, "=")
+		params[i] = k + "=" + url.QueryEscape(v)
+	}
+	u := url.URL{Scheme: "file", Path: path, RawQuery: strings.Join(params, "&")}
+	return u.String()
+}
+
+// checkWritable fails with ErrReadOnly when SQLite had to open the file
+// read-only (file or directory permissions, a read-only mount): it does so
+// silently, and the first write would otherwise fail much later.
+func checkWritable(ctx context.Context, db *sql.DB) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("connect: %w", classify(err))
+	}
+	defer conn.Close()
+	var ro bool
+	err = conn.Raw(func(dc any) error {
+		c, ok := dc.(interface{ IsReadOnly(string) (bool, error) })
+		if !ok {
+			return fmt.Errorf("driver connection %T cannot report read-only", dc)
+		}
+		ro, err = c.IsReadOnly("main")
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if ro {
+		return fmt.Errorf("%w: cannot open the file for writing (check its permissions and the mount)", ErrReadOnly)
+	}
+	return nil
+}
+
+// checkWAL fails unless the database really is in WAL mode: SQLite silently
+// keeps the old journal mode where WAL is impossible (some network file
+// systems, an in-memory database), and the reader pool depends on it.
+func checkWAL(ctx context.Context, db *sql.DB) error {
+	var mode string
+	if err := db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		return fmt.Errorf("read journal mode: %w", classify(err))
+	}
+	if !strings.EqualFold(mode, "wal") {
+		return fmt.Errorf("journal mode is %q, not WAL: the file system must support WAL (shared memory and locks)", mode)
+	}
+	return nil
+}
+
+// Close closes both pools. It does not wait for nor cancel running calls;
+// stop the callers first.
+func (db *DB) Close() error {
+	return db.close(true)
+}
+
+func (db *DB) close(optimize bool) error {
+	var errs []error
+	if db.read != nil {
+		errs = append(errs, db.read.Close())
+	}
+	if db.conv != nil {
+		db.conv.close()
+	}
+	if db.write != nil {
+		if optimize {
+			// Keep the planner's statistics fresh, as SQLite recommends
+			// before closing a long-lived connection.
+			_, _ = db.write.Exec("PRAGMA optimize")
+		}
+		errs = append(errs, db.write.Close())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("close store %s: %w", db.path, err)
+	}
+	return nil
+}
+
+// Optimize refreshes the query planner's statistics (PRAGMA optimize). The
+// daemon calls it after the first full sync and then every few hours; the
+// read models' plans depend on it once the mirror is large.
+func (db *DB) Optimize(ctx context.Context) error {
+	if _, err := db.write.ExecContext(ctx, "PRAGMA optimize"); err != nil {
+		return fmt.Errorf("optimize store: %w", classify(err))
+	}
+	return nil
+}
+
+// Ping checks that both the writer and a reader answer; /readyz uses it.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.write.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping store writer: %w", classify(err))
+	}
+	if err := db.read.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping store reader: %w", classify(err))
+	}
+	return nil
+}
+
+func (db *DB) now() time.Time { return db.Now().UTC() }
+
+// writeTx runs fn in one IMMEDIATE transaction on the writer connection and
+// commits it if fn returns nil. op names the operation in the error.
+func (db *DB) writeTx(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("%s: begin: %w", op, classify(err))
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if err := fn(tx); err != nil {
+		return fmt.Errorf("%s: %w", op, classify(err))
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("%s: commit: %w", op, classify(err))
+	}
+	return nil
+}
+
+// readTx runs fn in one read transaction on the read pool, so a read model
+// made of several queries sees one consistent state.
+func (db *DB) readTx(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("%s: begin: %w", op, classify(err))
+	}
+	defer tx.Rollback() //nolint:errcheck // read-only: nothing to keep
+	if err := fn(tx); err != nil {
+		return fmt.Errorf("%s: %w", op, classify(err))
+	}
+	return nil
+}
+
+// ms converts a time to its stored form: milliseconds since the epoch, or
+// NULL for the zero time.
+func ms(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMilli()
+}
+
+// msInt is ms for comparisons: zero for the zero time.
+func msInt(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// stored returns t as it reads back from the database.
+func stored(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return fromMS(t.UnixMilli())
+}
+
+func fromMS(v int64) time.Time {
+	return time.UnixMilli(v).UTC()
+}
+
+// id converts an optional id to its stored form: NULL for zero.
+func id(v int64) any {
+	if v == 0 {
+		return nil
+	}
+	return v
+}
+
+// timeCol scans a nullable millisecond column into a time.Time.
+type timeCol struct{ t *time.Time }
+
+func (c timeCol) Scan(v any) error {
+	switch v := v.(type) {
+	case nil:
+		*c.t = time.Time{}
+	case int64:
+		*c.t = fromMS(v)
+	default:
+		return fmt.Errorf("scan time: unexpected %T", v)
+	}
+	return nil
+}
+
+// idCol scans a nullable INTEGER column into an int64, NULL as zero.
+type idCol struct{ p *int64 }
+
+func (c idCol) Scan(v any) error {
+	switch v := v.(type) {
+	case nil:
+		*c.p = 0
+	case int64:
+		*c.p = v
+	default:
+		return fmt.Errorf("scan id: unexpected %T", v)
+	}
+	return nil
+}
+
+var (
+	_ sql.Scanner = timeCol{}
+	_ sql.Scanner = idCol{}
+)

@@ -1,0 +1,212 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
+)
+
+// The directory (mailboxes, users, teams, statuses) is small and refreshed
+// whole on a slow cadence, so each Replace call takes the complete list:
+// rows in it are upserted, rows missing from it are deleted, in one
+// transaction.
+
+// ReplaceMailboxes makes the stored mailboxes exactly ms.
+func (db *DB) ReplaceMailboxes(ctx context.Context, ms []Mailbox) error {
+	return db.writeTx(ctx, "replace mailboxes", func(tx *sql.Tx) error {
+		ids := make([]int64, len(ms))
+		for i, m := range ms {
+			ids[i] = m.ID
+			if _, err := tx.ExecContext(ctx, `INSERT INTO mailboxes (id, name, email, slug) VALUES (?, ?, ?, ?)
+				ON CONFLICT (id) DO UPDATE SET name = excluded.name, email = excluded.email, slug = excluded.slug`,
+				m.ID, m.Name, m.Email, m.Slug); err != nil {
+				return fmt.Errorf("mailbox %d: %w", m.ID, err)
+			}
+		}
+		return deleteMissing(ctx, tx, "mailboxes", "id", ids)
+	})
+}
+
+// ReplaceUsers makes the stored users (and teams listed among them) exactly
+// us. An empty Type is stored as UserTypeUser.
+func (db *DB) ReplaceUsers(ctx context.Context, us []User) error {
+	return db.writeTx(ctx, "replace users", func(tx *sql.Tx) error {
+		ids := make([]int64, len(us))
+		for i, u := range us {
+			ids[i] = u.ID
+			typ := u.Type
+			if typ == "" {
+				typ = UserTypeUser
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO users
+				(id, first_name, last_name, email, role, timezone, type, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT (id) DO UPDATE SET first_name = excluded.first_name, last_name = excluded.last_name,
+				  email = excluded.email, role = excluded.role, timezone = excluded.timezone, type = excluded.type,
+				  updated_at = excluded.updated_at`,
+				u.ID, u.First, u.Last, u.Email, u.Role, u.Timezone, typ, ms(u.UpdatedAt)); err != nil {
+				return fmt.Errorf("user %d: %w", u.ID, err)
+			}
+		}
+		return deleteMissing(ctx, tx, "users", "id", ids)
+	})
+}
+
+// ReplaceTeams makes the stored teams and their members exactly ts.
+func (db *DB) ReplaceTeams(ctx context.Context, ts []Team) error {
+	return db.writeTx(ctx, "replace teams", func(tx *sql.Tx) error {
+		ids := make([]int64, len(ts))
+		for i, t := range ts {
+			ids[i] = t.ID
+			if _, err := tx.ExecContext(ctx, `INSERT INTO teams (id, name, timezone, updated_at) VALUES (?, ?, ?, ?)
+				ON CONFLICT (id) DO UPDATE SET name = excluded.name, timezone = excluded.timezone,
+				  updated_at = excluded.updated_at`,
+				t.ID, t.Name, t.Timezone, ms(t.UpdatedAt)); err != nil {
+				return fmt.Errorf("team %d: %w", t.ID, err)
+			}
+			if _, err := tx.ExecContext(ctx, "DELETE FROM team_members WHERE team_id = ?", t.ID); err != nil {
+				return fmt.Errorf("team %d: %w", t.ID, err)
+			}
+			for _, m := range t.Members {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO team_members (team_id, user_id) VALUES (?, ?)
+					ON CONFLICT DO NOTHING`, t.ID, m); err != nil {
+					return fmt.Errorf("team %d member %d: %w", t.ID, m, err)
+				}
+			}
+		}
+		// Members of deleted teams go with them (ON DELETE CASCADE).
+		return deleteMissing(ctx, tx, "teams", "id", ids)
+	})
+}
+
+// ReplaceUserStatuses makes the stored statuses exactly ss.
+func (db *DB) ReplaceUserStatuses(ctx context.Context, ss []UserStatus) error {
+	return db.writeTx(ctx, "replace user statuses", func(tx *sql.Tx) error {
+		ids := make([]int64, len(ss))
+		for i, s := range ss {
+			ids[i] = s.UserID
+			if _, err := tx.ExecContext(ctx, `INSERT INTO user_statuses (user_id, status, updated_at, source)
+				VALUES (?, ?, ?, ?)
+				ON CONFLICT (user_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at,
+				  source = excluded.source`,
+				s.UserID, s.Status, ms(s.UpdatedAt), s.Source); err != nil {
+				return fmt.Errorf("status of user %d: %w", s.UserID, err)
+			}
+		}
+		return deleteMissing(ctx, tx, "user_statuses", "user_id", ids)
+	})
+}
+
+// deleteMissing deletes the rows of table whose key is not in keep. The ids
+// travel as one JSON array, so the statement is the same for any count.
+// table and key are constants of this file, never caller input.
+func deleteMissing(ctx context.Context, tx *sql.Tx, table, key string, keep []int64) error {
+	if keep == nil {
+		keep = []int64{}
+	}
+	js, err := json.Marshal(keep)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, "DELETE FROM "+table+" WHERE "+key+" NOT IN (SELECT value FROM json_each(?))", string(js))
+	if err != nil {
+		return fmt.Errorf("delete missing %s: %w", table, err)
+	}
+	return nil
+}
+
+// Mailboxes lists the stored mailboxes by id.
+func (db *DB) Mailboxes(ctx context.Context) ([]Mailbox, error) {
+	var out []Mailbox
+	err := db.readTx(ctx, "read mailboxes", func(tx *sql.Tx) error {
+		return eachRow(ctx, tx, func(rows *sql.Rows) error {
+			var m Mailbox
+			if err := rows.Scan(&m.ID, &m.Name, &m.Email, &m.Slug); err != nil {
+				return err
+			}
+			out = append(out, m)
+			return nil
+		}, "SELECT id, name, email, slug FROM mailboxes ORDER BY id")
+	})
+	return out, err
+}
+
+// Users lists the stored users and teams-as-users by id.
+func (db *DB) Users(ctx context.Context) ([]User, error) {
+	var out []User
+	err := db.readTx(ctx, "read users", func(tx *sql.Tx) error {
+		var err error
+		out, err = users(ctx, tx)
+		return err
+	})
+	return out, err
+}
+
+func users(ctx context.Context, tx *sql.Tx) ([]User, error) {
+	var out []User
+	err := eachRow(ctx, tx, func(rows *sql.Rows) error {
+		var u User
+		if err := rows.Scan(&u.ID, &u.First, &u.Last, &u.Email, &u.Role, &u.Timezone, &u.Type, timeCol{&u.UpdatedAt}); err != nil {
+			return err
+		}
+		out = append(out, u)
+		return nil
+	}, "SELECT id, first_name, last_name, email, role, timezone, type, updated_at FROM users ORDER BY id")
+	return out, err
+}
+
+// Teams lists the stored teams by id, each with its members.
+func (db *DB) Teams(ctx context.Context) ([]Team, error) {
+	var out []Team
+	err := db.readTx(ctx, "read teams", func(tx *sql.Tx) error {
+		if err := eachRow(ctx, tx, func(rows *sql.Rows) error {
+			var t Team
+			if err := rows.Scan(&t.ID, &t.Name, &t.Timezone, timeCol{&t.UpdatedAt}); err != nil {
+				return err
+			}
+			out = append(out, t)
+			return nil
+		}, "SELECT id, name, timezone, updated_at FROM teams ORDER BY id"); err != nil {
+			return err
+		}
+		return eachRow(ctx, tx, func(rows *sql.Rows) error {
+			var team, user int64
+			if err := rows.Scan(&team, &user); err != nil {
+				return err
+			}
+			i, ok := slices.BinarySearchFunc(out, team, func(t Team, id int64) int {
+				return cmpInt(t.ID, id)
+			})
+			if ok {
+				out[i].Members = append(out[i].Members, user)
+			}
+			return nil
+		}, "SELECT team_id, user_id FROM team_members ORDER BY team_id, user_id")
+	})
+	return out, err
+}
+
+// UserStatuses lists the stored statuses by user id.
+func (db *DB) UserStatuses(ctx context.Context) ([]UserStatus, error) {
+	var out []UserStatus
+	err := db.readTx(ctx, "read user statuses", func(tx *sql.Tx) error {
+		var err error
+		out, err = userStatuses(ctx, tx)
+		return err
+	})
+	return out, err
+}
+
+func userStatuses(ctx context.Context, tx *sql.Tx) ([]UserStatus, error) {
+	var out []UserStatus
+	err := eachRow(ctx, tx, func(rows *sql.Rows) error {
+		var s UserStatus
+		if err := rows.Scan(&s.UserID, &s.Status, timeCol{&s.UpdatedAt}, &s.Source); err != nil {
+			return err
+		}
+		out = append(out, s)
+		return nil
+	}, "SELECT user_id, status, updated_at, source FROM user_statuses ORDER BY user_id")
+	return out, err
+}

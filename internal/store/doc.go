@@ -1,0 +1,92 @@
+// Package store is queuewrangler's SQLite database: the mirror of Help Scout
+// (mailboxes, users, teams, statuses, conversations and their threads), the
+// sync cursors, the durable webhook inbox and the balancer's audit log of
+// proposals. The mirror, the rebalancer, the metrics collector and the web
+// page all read and write through it.
+//
+// # What it must not do
+//
+// It imports nothing else from the module, makes no network calls, never
+// logs and starts no goroutines. It knows Help Scout's vocabulary (statuses,
+// thread types) only as stored strings; converting the API's wire types into
+// these rows is the job of the orchestration packages (their convert.go).
+//
+// # Connections
+//
+// Open sets busy_timeout first in the DSN, then WAL, foreign keys and
+// synchronous=NORMAL, and refuses to continue if WAL did not take. There is
+// one writer connection (every write transaction starts with BEGIN IMMEDIATE,
+// so two writers never deadlock upgrading a read lock) beside a pool of
+// read-only connections (mode=ro, query_only) for the read models. Readers
+// never block the writer and see only committed data. Open refuses a file it
+// cannot write (ErrReadOnly) rather than failing at the first write.
+//
+// synchronous=NORMAL in WAL mode means a committed transaction survives a
+// crash of the process but may be lost with the last few others on a power
+// failure or kernel crash. That is accepted: polling is the source of truth,
+// and the next poll restores anything a lost webhook or page carried.
+//
+// # API shape
+//
+// Every exported method owns its transaction: it commits everything or
+// nothing. Lowercase helpers take a *sql.Tx so that CommitPage can store a
+// page of conversations and the sync cursor in one transaction: a cursor is
+// never stored without its page.
+//
+// # Who calls what
+//
+//   - mirror: CommitPage (a page and its cursor), ApplyConversation(s),
+//     DeleteConversation, ConversationIDs (reconcile), Cursor, the Replace*
+//     directory calls, PendingWebhooks and MarkWebhookDone/Failed, and the
+//     once-only histogram bookkeeping (UnobservedFirstResponses,
+//     UnobservedResolutions, MarkFirstResponseObserved,
+//     MarkResolutionObserved).
+//   - httpapi: AddWebhook and RejectWebhook (its Inbox), Ping, Agents,
+//     OpenConversations, ListProposals, ApproveProposal, RejectProposal.
+//   - rebalance: Snapshot, InsertProposals, ClaimProposal,
+//     MarkProposalApplied/Stale/Failed, ExpirePendingProposals,
+//     AssignmentsSince, LastMoveAt.
+//   - metrics collector: MailboxStats, Agents, AgentLoads.
+//   - main: Open, Optimize (after the first sync, then every few hours),
+//     Close.
+//
+// # Conventions
+//
+//   - Times are stored in UTC as INTEGER milliseconds since the Unix epoch and
+//     come back as UTC time.Time values truncated to the millisecond. The zero
+//     time.Time is stored as NULL and NULL reads back as the zero time.
+//   - Help Scout ids are int64. Zero means "none" and is stored as NULL where
+//     a column is optional (an unassigned conversation has AssigneeID 0).
+//   - DB.Now is the clock for every time the store stamps itself (synced_at,
+//     received_at, decided_at, ...); tests replace it.
+//
+// # Never regress
+//
+// A conversation's version is (UserUpdatedAt, latest thread time, ThreadCount),
+// compared in that order. An update older than the stored version leaves the
+// row untouched; an equal one changes nothing except to add threads the store
+// did not have yet and to take a different tag set (tag edits do not create
+// threads, and a lost qw-pin would let the balancer move a pinned ticket);
+// only a newer one replaces the row. A deleted conversation leaves a
+// tombstone with its last version, so a late, older update cannot bring it
+// back. This makes applying the same update twice, or updates out of order,
+// safe.
+//
+// # Derived facts
+//
+// When a conversation is written, facts the balancer and the metrics need are
+// derived from its stored threads and kept on the row: who wrote the last
+// customer-visible message, the last customer message, the last agent
+// activity (reply or note), the first published agent reply (and who sent it),
+// the resolution (first close at or after that reply) and the previous
+// assignee. Read models therefore never aggregate threads, and stay index
+// backed at 100,000 conversations.
+//
+// # Errors
+//
+// Driver errors are classified by SQLite result code into the sentinels
+// ErrBusy, ErrConflict (constraint), ErrReadOnly and ErrFull; a missing row
+// is ErrNotFound, a transition that is no longer allowed is ErrConflict, and
+// a database written by a newer binary is ErrSchemaTooNew. Match them with
+// errors.Is; the driver error stays reachable with errors.As.
+package store

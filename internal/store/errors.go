@@ -1,0 +1,67 @@
+package store
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Sentinel errors. Every error the store returns that falls in one of these
+// classes wraps the sentinel, so callers branch with errors.Is and never on
+// message text.
+var (
+	// ErrNotFound: the row asked for does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: a constraint was violated, or a state transition is no
+	// longer allowed (a proposal that is not pending any more).
+	ErrConflict = errors.New("conflict")
+	// ErrBusy: the database stayed locked beyond busy_timeout.
+	ErrBusy = errors.New("database busy")
+	// ErrReadOnly: the database (or the connection) cannot be written.
+	ErrReadOnly = errors.New("database is read-only")
+	// ErrFull: the disk (or the database's page limit) is full.
+	ErrFull = errors.New("database or disk is full")
+	// ErrSchemaTooNew: the file was migrated by a newer queuewrangler; this
+	// binary must not touch it.
+	ErrSchemaTooNew = errors.New("database schema is newer than this binary")
+)
+
+// classify maps a driver error onto the sentinels by SQLite result code. The
+// original error stays in the chain, so errors.As(err, *sqlite.Error) still
+// works and the message keeps SQLite's own text.
+func classify(err error) error {
+	if err == nil || alreadyClassified(err) {
+		return err
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%w: %w", ErrNotFound, err)
+	}
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	// Extended result codes carry the primary code in the low byte.
+	switch se.Code() & 0xff {
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+		return fmt.Errorf("%w: %w", ErrBusy, err)
+	case sqlite3.SQLITE_CONSTRAINT:
+		return fmt.Errorf("%w: %w", ErrConflict, err)
+	case sqlite3.SQLITE_READONLY:
+		return fmt.Errorf("%w: %w", ErrReadOnly, err)
+	case sqlite3.SQLITE_FULL:
+		return fmt.Errorf("%w: %w", ErrFull, err)
+	}
+	return err
+}
+
+func alreadyClassified(err error) bool {
+	for _, s := range []error{ErrNotFound, ErrConflict, ErrBusy, ErrReadOnly, ErrFull, ErrSchemaTooNew} {
+		if errors.Is(err, s) {
+			return true
+		}
+	}
+	return false
+}

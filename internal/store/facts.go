@@ -1,0 +1,141 @@
+package store
+
+import (
+	"cmp"
+	"slices"
+)
+
+// factsInput is what deriveFacts needs from the conversation itself.
+type factsInput struct {
+	assigneeID      int64
+	status          string
+	closedAt        int64 // ms
+	latestReplyFrom string
+	// changedFrom is the assignee this write replaces (0 if unchanged or
+	// unassigned before): a directly observed reassignment.
+	changedFrom int64
+	// storedPrevious is the previous assignee already on the row.
+	storedPrevious int64
+}
+
+// facts are the columns derived from a conversation's threads. Times are
+// milliseconds, 0 for none.
+type facts struct {
+	latestThreadAt      int64
+	lastMessageBy       string
+	lastCustomerAt      int64
+	lastAgentActivityAt int64
+	firstReplyAt        int64
+	firstReplyBy        int64
+	resolvedAt          int64
+	previousAssigneeID  int64
+}
+
+// customerVisible reports whether a thread is part of the conversation with
+// the customer. Notes and line items are internal, drafts and held replies
+// (review) were not sent, forwards go to third parties.
+func customerVisible(t Thread) bool {
+	switch t.State {
+	case StateDraft, "review", "underreview":
+		return false
+	}
+	switch t.Type {
+	case ThreadCustomer, ThreadMessage, ThreadChat, ThreadPhone, "beaconchat":
+		return true
+	}
+	return false
+}
+
+// agentActivity reports whether a thread shows an agent working the ticket:
+// a reply or a note by a user (design.md section 8, "never move a ticket an
+// agent replied to or noted").
+func agentActivity(t Thread) bool {
+	if t.CreatedByType != ByUser || t.State == StateDraft {
+		return false
+	}
+	switch t.Type {
+	case ThreadMessage, ThreadNote, ThreadChat, ThreadPhone, "beaconchat", "forwardparent":
+		return true
+	}
+	return false
+}
+
+// agentReply is Help Scout's definition of a response (helpscout-api.md
+// section 6 and 10): a published message thread created by a user. Notes,
+// line items and drafts never count.
+func agentReply(t Thread) bool {
+	return t.Type == ThreadMessage && t.CreatedByType == ByUser && t.State == StatePublished
+}
+
+// deriveFacts computes the derived columns from all stored threads of a
+// conversation. It is pure so that the rules are table-tested apart from
+// SQL.
+func deriveFacts(in factsInput, threads []Thread) facts {
+	ts := slices.Clone(threads)
+	slices.SortFunc(ts, func(a, b Thread) int {
+		if c := cmp.Compare(msInt(a.CreatedAt), msInt(b.CreatedAt)); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	var f facts
+	replied := false
+	lastVisible := -1
+	for i, t := range ts {
+		at := msInt(t.CreatedAt)
+		f.latestThreadAt = max(f.latestThreadAt, at)
+		if customerVisible(t) {
+			lastVisible = i
+			if t.CreatedByType == ByCustomer {
+				f.lastCustomerAt = max(f.lastCustomerAt, at)
+			}
+		}
+		if agentActivity(t) {
+			f.lastAgentActivityAt = max(f.lastAgentActivityAt, at)
+		}
+		if !replied && agentReply(t) {
+			replied = true
+			f.firstReplyAt, f.firstReplyBy = at, t.CreatedByID
+		}
+	}
+	if lastVisible >= 0 {
+		f.lastMessageBy = ts[lastVisible].CreatedByType
+	} else {
+		f.lastMessageBy = in.latestReplyFrom
+	}
+
+	// Resolved: the first close at or after the first reply ("send and
+	// close" puts both on one thread). A reopen and a second close do not
+	// move it. Without a status thread, the conversation's own close counts
+	// if it follows the reply.
+	if replied {
+		for _, t := range ts {
+			if t.Status == StatusClosed && msInt(t.CreatedAt) >= f.firstReplyAt {
+				f.resolvedAt = msInt(t.CreatedAt)
+				break
+			}
+		}
+		if f.resolvedAt == 0 && in.status == StatusClosed && in.closedAt >= f.firstReplyAt {
+			f.resolvedAt = in.closedAt
+		}
+	}
+
+	// Previous assignee: a reassignment seen in this very write is the best
+	// evidence; then the newest thread assigned to someone else; then what
+	// the row already knew.
+	switch {
+	case in.changedFrom != 0:
+		f.previousAssigneeID = in.changedFrom
+	default:
+		for i := len(ts) - 1; i >= 0; i-- {
+			if a := ts[i].AssignedToID; a != 0 && a != in.assigneeID {
+				f.previousAssigneeID = a
+				break
+			}
+		}
+		if f.previousAssigneeID == 0 && in.storedPrevious != in.assigneeID {
+			f.previousAssigneeID = in.storedPrevious
+		}
+	}
+	return f
+}

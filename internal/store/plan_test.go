@@ -1,0 +1,106 @@
+package store
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestReadModelQueriesUseIndexes pins the query plans the benchmarks rely
+// on: at 100,000 conversations a full table scan per scrape would blow the
+// budget, and a partial index silently stops being used when a query's
+// WHERE no longer repeats the index's terms. Plans are checked on a fresh
+// file and again after ANALYZE, since statistics change the planner's mind.
+func TestReadModelQueriesUseIndexes(t *testing.T) {
+	t.Parallel()
+	db, _ := openTest(t)
+	ctx := context.Background()
+	us := make([]ConversationUpdate, 300)
+	for i := range us {
+		us[i] = benchConversation(i, t0)
+	}
+	if _, err := db.ApplyConversations(ctx, us); err != nil {
+		t.Fatal(err)
+	}
+
+	type check struct {
+		name      string
+		query     string
+		args      []any
+		wantIndex string
+	}
+	checks := []check{
+		{"status counts", statusCountsQuery, nil, "conversations_mailbox_status"},
+		{"unassigned", unassignedQuery, nil, "conversations_unassigned"},
+		{"oldest wait", oldestWaitQuery, nil, "conversations_waiting"},
+		{"stuck count", stuckCountQuery, []any{int64(0)}, "conversations_waiting"},
+		{"agent loads", agentLoadQuery, nil, "conversations_open"},
+		{"pinned", pinnedQuery, []any{PinTag}, "conversation_tags_tag"},
+		{"last moves", lastMovesQuery, nil, "proposals_moves"},
+		{"assignments", assignmentsQuery, []any{int64(0)}, "proposals_applied"},
+		{"unobserved first responses", unobservedFirstResponsesQuery, nil, "conversations_first_response_pending"},
+		{"unobserved resolutions", unobservedResolutionsQuery, nil, "conversations_resolution_pending"},
+		{"pending webhooks", pendingWebhooksQuery, []any{3, 3}, "webhook_inbox_work"},
+	}
+	for _, f := range []struct {
+		name string
+		f    OpenFilter
+		idx  string
+	}{
+		{"open: all", OpenFilter{}, "conversations_open_id"},
+		{"open: stuck list", OpenFilter{Assignment: OnlyAssigned, WaitingBefore: t0, Limit: 100}, "conversations_waiting_since"},
+		{"open: one agent", OpenFilter{AssigneeID: 7}, "conversations_open"},
+	} {
+		q, args := openQuery(f.f)
+		checks = append(checks, check{f.name, q, args, f.idx})
+	}
+
+	for _, phase := range []string{"fresh", "analyzed"} {
+		if phase == "analyzed" {
+			if err := db.Optimize(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.write.Exec("ANALYZE"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, c := range checks {
+			t.Run(phase+"/"+c.name, func(t *testing.T) {
+				plan := explain(t, db, c.query, c.args...)
+				if !strings.Contains(plan, c.wantIndex+" ") && !strings.HasSuffix(plan, c.wantIndex) {
+					t.Errorf("plan does not use %s:\n%s", c.wantIndex, plan)
+				}
+				for _, line := range strings.Split(plan, "\n") {
+					if strings.HasPrefix(line, "SCAN ") && !strings.Contains(line, " USING ") {
+						t.Errorf("full table scan %q in plan:\n%s", line, plan)
+					}
+				}
+			})
+		}
+	}
+}
+
+func explain(t *testing.T, db *DB, q string, args ...any) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rows, err := db.read.QueryContext(ctx, "EXPLAIN QUERY PLAN "+q, args...)
+	if err != nil {
+		t.Fatalf("explain %s: %v", q, err)
+	}
+	defer rows.Close()
+	var lines []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(lines, "\n")
+}

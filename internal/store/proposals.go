@@ -1,0 +1,286 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+const proposalColumns = `id, created_at, updated_at, conversation_id, conversation_number, mailbox_id,
+	from_agent, to_agent, reason, explanation, imbalance_before, imbalance_after, jain_before, jain_after,
+	figures, status, decided_by, decided_at, applied_at, error,
+	snap_assignee_id, snap_status, snap_customer_waiting_since, snap_last_customer_at`
+
+func scanProposal(row interface{ Scan(...any) error }) (Proposal, error) {
+	var p Proposal
+	var figures, status string
+	err := row.Scan(&p.ID, timeCol{&p.CreatedAt}, timeCol{&p.UpdatedAt}, &p.ConversationID, &p.ConversationNumber,
+		&p.MailboxID, idCol{&p.FromAgent}, idCol{&p.ToAgent}, &p.Reason, &p.Explanation,
+		&p.ImbalanceBefore, &p.ImbalanceAfter, &p.JainBefore, &p.JainAfter,
+		&figures, &status, &p.DecidedBy, timeCol{&p.DecidedAt}, timeCol{&p.AppliedAt}, &p.Error,
+		idCol{&p.Snapshot.AssigneeID}, &p.Snapshot.Status, timeCol{&p.Snapshot.CustomerWaitingSince},
+		timeCol{&p.Snapshot.LastCustomerAt})
+	p.Figures = json.RawMessage(figures)
+	p.Status = ProposalStatus(status)
+	return p, err
+}
+
+// InsertProposals stores a balancer run's proposals in one transaction and
+// returns them with ID, CreatedAt and UpdatedAt set. Status must be
+// ProposalPending (propose mode) or ProposalApproved (apply mode, with
+// DecidedBy naming the policy); empty means pending. A conversation that
+// already has a live proposal (pending, approved or applying) fails the
+// whole batch with ErrConflict: supersede the old one first
+// (MarkProposalStale) or leave the conversation out of the plan.
+func (db *DB) InsertProposals(ctx context.Context, ps []Proposal) ([]Proposal, error) {
+	out := make([]Proposal, len(ps))
+	now := db.now()
+	err := db.writeTx(ctx, fmt.Sprintf("insert %d proposals", len(ps)), func(tx *sql.Tx) error {
+		for i, p := range ps {
+			switch p.Status {
+			case "":
+				p.Status = ProposalPending
+			case ProposalPending:
+			case ProposalApproved:
+				if p.DecidedAt.IsZero() {
+					p.DecidedAt = now
+				}
+			default:
+				return fmt.Errorf("proposal for conversation %d: cannot insert with status %q", p.ConversationID, p.Status)
+			}
+			if p.ConversationID <= 0 || p.Reason == "" {
+				return fmt.Errorf("proposal for conversation %d: conversation id and reason are required", p.ConversationID)
+			}
+			figures := "{}"
+			if len(p.Figures) > 0 {
+				figures = string(p.Figures)
+			}
+			p.CreatedAt, p.UpdatedAt = now, now
+			err := tx.QueryRowContext(ctx, `INSERT INTO proposals (created_at, updated_at, conversation_id,
+				conversation_number, mailbox_id, from_agent, to_agent, reason, explanation,
+				imbalance_before, imbalance_after, jain_before, jain_after, figures, status, decided_by, decided_at,
+				snap_assignee_id, snap_status, snap_customer_waiting_since, snap_last_customer_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+				now.UnixMilli(), now.UnixMilli(), p.ConversationID, p.ConversationNumber, p.MailboxID,
+				id(p.FromAgent), id(p.ToAgent), p.Reason, p.Explanation,
+				p.ImbalanceBefore, p.ImbalanceAfter, p.JainBefore, p.JainAfter, figures, string(p.Status),
+				p.DecidedBy, ms(p.DecidedAt),
+				id(p.Snapshot.AssigneeID), p.Snapshot.Status, ms(p.Snapshot.CustomerWaitingSince),
+				ms(p.Snapshot.LastCustomerAt)).Scan(&p.ID)
+			if err != nil {
+				return fmt.Errorf("proposal for conversation %d: %w", p.ConversationID, classify(err))
+			}
+			p.Figures = json.RawMessage(figures)
+			// Return what a read would: UTC, millisecond precision.
+			p.DecidedAt, p.CreatedAt = stored(p.DecidedAt), stored(now)
+			p.UpdatedAt = p.CreatedAt
+			p.Snapshot.CustomerWaitingSince = stored(p.Snapshot.CustomerWaitingSince)
+			p.Snapshot.LastCustomerAt = stored(p.Snapshot.LastCustomerAt)
+			out[i] = p
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Proposal returns one proposal, or ErrNotFound.
+func (db *DB) Proposal(ctx context.Context, id int64) (Proposal, error) {
+	var p Proposal
+	err := db.readTx(ctx, fmt.Sprintf("read proposal %d", id), func(tx *sql.Tx) error {
+		var err error
+		p, err = scanProposal(tx.QueryRowContext(ctx, "SELECT "+proposalColumns+" FROM proposals WHERE id = ?", id))
+		return err
+	})
+	return p, err
+}
+
+// ListProposals lists proposals matching f, newest first.
+func (db *DB) ListProposals(ctx context.Context, f ProposalFilter) ([]Proposal, error) {
+	var where []string
+	var args []any
+	if len(f.Statuses) > 0 {
+		where = append(where, "status IN ("+placeholders(len(f.Statuses))+")")
+		for _, s := range f.Statuses {
+			args = append(args, string(s))
+		}
+	}
+	if f.ConversationID != 0 {
+		where = append(where, "conversation_id = ?")
+		args = append(args, f.ConversationID)
+	}
+	q := "SELECT " + proposalColumns + " FROM proposals"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY id DESC"
+	if f.Limit > 0 {
+		q += " LIMIT ?"
+		args = append(args, f.Limit)
+	}
+	var out []Proposal
+	err := db.readTx(ctx, "list proposals", func(tx *sql.Tx) error {
+		return eachRow(ctx, tx, func(rows *sql.Rows) error {
+			p, err := scanProposal(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, p)
+			return nil
+		}, q, args...)
+	})
+	return out, err
+}
+
+// transition moves proposal id to status `to` if, and only if, it is in
+// one of the `from` states, and sets the extra columns. The check and the
+// write are one UPDATE on the single writer connection, so of two
+// concurrent callers exactly one succeeds; the other gets ErrConflict.
+func (db *DB) transition(ctx context.Context, op string, pid int64, to ProposalStatus, from []ProposalStatus,
+	set string, setArgs ...any) (Proposal, error) {
+	var p Proposal
+	err := db.writeTx(ctx, fmt.Sprintf("%s proposal %d", op, pid), func(tx *sql.Tx) error {
+		now := db.now().UnixMilli()
+		args := []any{string(to), now}
+		args = append(args, setArgs...)
+		args = append(args, pid)
+		for _, f := range from {
+			args = append(args, string(f))
+		}
+		q := "UPDATE proposals SET status = ?, updated_at = ?"
+		if set != "" {
+			q += ", " + set
+		}
+		q += " WHERE id = ? AND status IN (" + placeholders(len(from)) + ") RETURNING " + proposalColumns
+		var err error
+		p, err = scanProposal(tx.QueryRowContext(ctx, q, args...))
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		var cur string
+		switch err := tx.QueryRowContext(ctx, "SELECT status FROM proposals WHERE id = ?", pid).Scan(&cur); {
+		case errors.Is(err, sql.ErrNoRows):
+			return ErrNotFound
+		case err != nil:
+			return err
+		}
+		return fmt.Errorf("%w: proposal is %s, not %s", ErrConflict, cur, joinStatuses(from))
+	})
+	return p, err
+}
+
+func joinStatuses(ss []ProposalStatus) string {
+	parts := make([]string, len(ss))
+	for i, s := range ss {
+		parts[i] = string(s)
+	}
+	return strings.Join(parts, " or ")
+}
+
+// ApproveProposal moves a pending proposal to approved, recording who
+// decided. Anything but pending gives ErrConflict (the API's 409).
+func (db *DB) ApproveProposal(ctx context.Context, id int64, by string) (Proposal, error) {
+	return db.transition(ctx, "approve", id, ProposalApproved, []ProposalStatus{ProposalPending},
+		"decided_by = ?, decided_at = ?", by, db.now().UnixMilli())
+}
+
+// RejectProposal moves a pending proposal to rejected. Anything but pending
+// gives ErrConflict.
+func (db *DB) RejectProposal(ctx context.Context, id int64, by string) (Proposal, error) {
+	return db.transition(ctx, "reject", id, ProposalRejected, []ProposalStatus{ProposalPending},
+		"decided_by = ?, decided_at = ?", by, db.now().UnixMilli())
+}
+
+// ClaimProposal moves an approved proposal to applying. Call it before
+// touching Help Scout: only one caller can claim a proposal, which is what
+// makes applying it twice impossible. Anything but approved gives
+// ErrConflict.
+func (db *DB) ClaimProposal(ctx context.Context, id int64) (Proposal, error) {
+	return db.transition(ctx, "claim", id, ProposalApplying, []ProposalStatus{ProposalApproved}, "")
+}
+
+// MarkProposalApplied records that a claimed proposal was written to Help
+// Scout. Anything but applying gives ErrConflict.
+func (db *DB) MarkProposalApplied(ctx context.Context, id int64) (Proposal, error) {
+	return db.transition(ctx, "mark applied", id, ProposalApplied, []ProposalStatus{ProposalApplying},
+		"applied_at = ?, error = ''", db.now().UnixMilli())
+}
+
+// MarkProposalStale records that the conversation changed since the plan
+// (or that a newer plan superseded the proposal), with why. Allowed from
+// pending, approved and applying.
+func (db *DB) MarkProposalStale(ctx context.Context, id int64, why string) (Proposal, error) {
+	return db.transition(ctx, "mark stale", id, ProposalStale,
+		[]ProposalStatus{ProposalPending, ProposalApproved, ProposalApplying}, "error = ?", why)
+}
+
+// MarkProposalFailed records that applying failed, with the error. It is
+// final: a failed proposal is never retried blindly. Allowed from approved
+// and applying.
+func (db *DB) MarkProposalFailed(ctx context.Context, id int64, msg string) (Proposal, error) {
+	return db.transition(ctx, "mark failed", id, ProposalFailed,
+		[]ProposalStatus{ProposalApproved, ProposalApplying}, "error = ?", msg)
+}
+
+// ExpirePendingProposals marks pending proposals created before the given
+// time stale, with why, and returns how many. A balancer run calls it so old
+// proposals nobody approved do not pile up against newer facts.
+func (db *DB) ExpirePendingProposals(ctx context.Context, createdBefore time.Time, why string) (int, error) {
+	var n int64
+	err := db.writeTx(ctx, "expire pending proposals", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE proposals SET status = 'stale', updated_at = ?, error = ?
+			WHERE status = 'pending' AND created_at < ?`, db.now().UnixMilli(), why, createdBefore.UnixMilli())
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return int(n), err
+}
+
+// AssignmentsSince counts the moves applied into each agent since the given
+// time: the balancer's per-window cap on new assignments.
+func (db *DB) AssignmentsSince(ctx context.Context, since time.Time) (map[int64]int, error) {
+	var m map[int64]int
+	err := db.readTx(ctx, "count assignments", func(tx *sql.Tx) error {
+		var err error
+		m, err = assignmentsSince(ctx, tx, since)
+		return err
+	})
+	return m, err
+}
+
+const assignmentsQuery = `SELECT to_agent, COUNT(*) FROM proposals
+	WHERE status = 'applied' AND applied_at >= ? AND to_agent IS NOT NULL GROUP BY to_agent`
+
+func assignmentsSince(ctx context.Context, tx *sql.Tx, since time.Time) (map[int64]int, error) {
+	m := map[int64]int{}
+	err := eachRow(ctx, tx, func(rows *sql.Rows) error {
+		var agent int64
+		var n int
+		if err := rows.Scan(&agent, &n); err != nil {
+			return err
+		}
+		m[agent] = n
+		return nil
+	}, assignmentsQuery, msInt(since))
+	return m, err
+}
+
+// LastMoveAt returns when queuewrangler last moved the conversation (an
+// applied proposal), or the zero time if it never did: the cooldown.
+func (db *DB) LastMoveAt(ctx context.Context, conversationID int64) (time.Time, error) {
+	var t time.Time
+	err := db.readTx(ctx, fmt.Sprintf("read last move of conversation %d", conversationID), func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, `SELECT MAX(applied_at) FROM proposals
+			WHERE conversation_id = ? AND status = 'applied'`, conversationID).Scan(timeCol{&t})
+	})
+	return t, err
+}

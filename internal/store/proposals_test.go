@@ -1,0 +1,294 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func proposal(convID, from, to int64) Proposal {
+	return Proposal{
+		ConversationID: convID, ConversationNumber: 1000 + convID, MailboxID: 10, FromAgent: from, ToAgent: to,
+		Reason: "stuck", Explanation: "customer waiting 6h 10m",
+		ImbalanceBefore: 1.8, ImbalanceAfter: 1.4, JainBefore: 0.7, JainAfter: 0.8,
+		Figures:  json.RawMessage(`{"from_load":14,"fair_share":8}`),
+		Snapshot: ProposalSnapshot{AssigneeID: from, Status: StatusActive, CustomerWaitingSince: t0, LastCustomerAt: t0},
+	}
+}
+
+func insert(t *testing.T, db *DB, ps ...Proposal) []Proposal {
+	t.Helper()
+	out, err := db.InsertProposals(context.Background(), ps)
+	if err != nil {
+		t.Fatalf("InsertProposals: %v", err)
+	}
+	return out
+}
+
+func TestInsertProposalRoundTrip(t *testing.T) {
+	t.Parallel()
+	db, _ := openTest(t)
+	ctx := context.Background()
+	ins := insert(t, db, proposal(1, 7, 8), proposal(2, 0, 9))
+	if ins[0].ID == 0 || ins[1].ID <= ins[0].ID {
+		t.Fatalf("ids = %d, %d; want increasing", ins[0].ID, ins[1].ID)
+	}
+	for _, want := range ins {
+		got, err := db.Proposal(ctx, want.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("Proposal(%d) (-inserted +read):\n%s", want.ID, diff)
+		}
+	}
+	if ins[0].Status != ProposalPending || !ins[0].CreatedAt.Equal(t0) {
+		t.Errorf("inserted = %+v, want pending created at %v", ins[0], t0)
+	}
+
+	// Invalid inserts fail as a batch.
+	for name, p := range map[string]Proposal{
+		"unknown status": {ConversationID: 3, Reason: "stuck", Status: ProposalApplied},
+		"no reason":      {ConversationID: 3},
+		"bad figures":    {ConversationID: 3, Reason: "stuck", Figures: json.RawMessage(`{`)},
+	} {
+		if _, err := db.InsertProposals(ctx, []Proposal{proposal(4, 1, 2), p}); err == nil {
+			t.Errorf("%s: insert succeeded", name)
+		}
+	}
+	if got, _ := db.ListProposals(ctx, ProposalFilter{ConversationID: 4}); len(got) != 0 {
+		t.Errorf("a failed batch left %d proposals", len(got))
+	}
+}
+
+func TestOneLiveProposalPerConversation(t *testing.T) {
+	t.Parallel()
+	db, _ := openTest(t)
+	ctx := context.Background()
+	p := insert(t, db, proposal(1, 7, 8))[0]
+	if _, err := db.InsertProposals(ctx, []Proposal{proposal(1, 7, 9)}); !errors.Is(err, ErrConflict) {
+		t.Errorf("second live proposal for conversation 1: %v, want ErrConflict", err)
+	}
+	if _, err := db.MarkProposalStale(ctx, p.ID, "superseded"); err != nil {
+		t.Fatal(err)
+	}
+	insert(t, db, proposal(1, 7, 9)) // allowed once the first is no longer live
+}
+
+func TestProposalTransitions(t *testing.T) {
+	t.Parallel()
+	type step struct {
+		name string
+		do   func(db *DB, id int64) (Proposal, error)
+	}
+	approve := step{"approve", func(db *DB, id int64) (Proposal, error) { return db.ApproveProposal(context.Background(), id, "sam") }}
+	reject := step{"reject", func(db *DB, id int64) (Proposal, error) { return db.RejectProposal(context.Background(), id, "sam") }}
+	claim := step{"claim", func(db *DB, id int64) (Proposal, error) { return db.ClaimProposal(context.Background(), id) }}
+	applied := step{"applied", func(db *DB, id int64) (Proposal, error) { return db.MarkProposalApplied(context.Background(), id) }}
+	stale := step{"stale", func(db *DB, id int64) (Proposal, error) {
+		return db.MarkProposalStale(context.Background(), id, "assignee changed")
+	}}
+	failed := step{"failed", func(db *DB, id int64) (Proposal, error) {
+		return db.MarkProposalFailed(context.Background(), id, "helpscout: 422")
+	}}
+
+	tests := []struct {
+		name       string
+		path       []step // all must succeed
+		then       step   // must give ErrConflict
+		wantStatus ProposalStatus
+	}{
+		{"approve twice", []step{approve}, approve, ProposalApproved},
+		{"reject after approve", []step{approve}, reject, ProposalApproved},
+		{"approve after reject", []step{reject}, approve, ProposalRejected},
+		{"claim a pending proposal", nil, claim, ProposalPending},
+		{"apply without claim", []step{approve}, applied, ProposalApproved},
+		{"claim twice", []step{approve, claim}, claim, ProposalApplying},
+		{"apply twice", []step{approve, claim, applied}, applied, ProposalApplied},
+		{"claim after applied", []step{approve, claim, applied}, claim, ProposalApplied},
+		{"stale after applied", []step{approve, claim, applied}, stale, ProposalApplied},
+		{"fail a pending proposal", nil, failed, ProposalPending},
+		{"claim after stale", []step{approve, claim, stale}, claim, ProposalStale},
+		{"claim after failed", []step{approve, claim, failed}, claim, ProposalFailed},
+		{"approve a stale proposal", []step{stale}, approve, ProposalStale},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			db, _ := openTest(t)
+			p := insert(t, db, proposal(1, 7, 8))[0]
+			for _, s := range tt.path {
+				if _, err := s.do(db, p.ID); err != nil {
+					t.Fatalf("%s: %v", s.name, err)
+				}
+			}
+			_, err := tt.then.do(db, p.ID)
+			if !errors.Is(err, ErrConflict) {
+				t.Errorf("%s: %v, want ErrConflict", tt.then.name, err)
+			}
+			got, err := db.Proposal(context.Background(), p.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Status != tt.wantStatus {
+				t.Errorf("status = %s, want %s", got.Status, tt.wantStatus)
+			}
+		})
+	}
+}
+
+func TestProposalHappyPathRecordsFacts(t *testing.T) {
+	t.Parallel()
+	db, clk := openTest(t)
+	ctx := context.Background()
+	p := insert(t, db, proposal(1, 7, 8))[0]
+
+	clk.Set(at(time.Minute))
+	got, err := db.ApproveProposal(ctx, p.ID, "sam@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != ProposalApproved || got.DecidedBy != "sam@example.com" || !got.DecidedAt.Equal(at(time.Minute)) {
+		t.Errorf("approved = %+v", got)
+	}
+	clk.Set(at(2 * time.Minute))
+	if _, err := db.ClaimProposal(ctx, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	clk.Set(at(3 * time.Minute))
+	got, err = db.MarkProposalApplied(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := p
+	want.Status, want.DecidedBy, want.DecidedAt = ProposalApplied, "sam@example.com", at(time.Minute)
+	want.AppliedAt, want.UpdatedAt = at(3*time.Minute), at(3*time.Minute)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("applied proposal (-want +got):\n%s", diff)
+	}
+
+	if _, err := db.ApproveProposal(ctx, 999, "sam"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("approve an unknown proposal: %v, want ErrNotFound", err)
+	}
+
+	// Apply mode inserts approved proposals, ready to claim.
+	auto := proposal(2, 7, 9)
+	auto.Status, auto.DecidedBy = ProposalApproved, "queuewrangler"
+	a := insert(t, db, auto)[0]
+	if !a.DecidedAt.Equal(at(3 * time.Minute)) {
+		t.Errorf("auto-approved DecidedAt = %v, want the clock", a.DecidedAt)
+	}
+	if _, err := db.ClaimProposal(ctx, a.ID); err != nil {
+		t.Errorf("claim an auto-approved proposal: %v", err)
+	}
+	f, err := db.MarkProposalFailed(ctx, a.ID, "helpscout: 403")
+	if err != nil || f.Error != "helpscout: 403" || f.Status != ProposalFailed {
+		t.Errorf("failed = %+v, %v", f, err)
+	}
+}
+
+func TestConcurrentApprovalsExactlyOneWins(t *testing.T) {
+	t.Parallel()
+	db, _ := openTest(t)
+	ctx := context.Background()
+	p := insert(t, db, proposal(1, 7, 8))[0]
+
+	const n = 16
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			_, errs[i] = db.ApproveProposal(ctx, p.ID, "sst")
+			if errs[i] == nil {
+				_, errs[i] = db.ClaimProposal(ctx, p.ID)
+			}
+		})
+	}
+	wg.Wait()
+	wins := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			wins++
+		case !errors.Is(err, ErrConflict):
+			t.Errorf("unexpected error: %v", err)
+		}
+	}
+	if wins != 1 {
+		t.Errorf("%d approvals won, want exactly 1", wins)
+	}
+}
+
+func TestProposalQueries(t *testing.T) {
+	t.Parallel()
+	db, clk := openTest(t)
+	ctx := context.Background()
+	applyAt := func(convID, to int64, when time.Time) Proposal {
+		t.Helper()
+		clk.Set(when)
+		p := insert(t, db, proposal(convID, 7, to))[0]
+		for _, err := range []error{
+			func() error { _, err := db.ApproveProposal(ctx, p.ID, "sst"); return err }(),
+			func() error { _, err := db.ClaimProposal(ctx, p.ID); return err }(),
+			func() error { _, err := db.MarkProposalApplied(ctx, p.ID); return err }(),
+		} {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		return p
+	}
+	applyAt(1, 8, at(time.Hour))
+	applyAt(1, 9, at(3*time.Hour)) // conversation 1 moved again
+	applyAt(2, 8, at(4*time.Hour))
+	clk.Set(at(5 * time.Hour))
+	old := insert(t, db, proposal(3, 7, 8))[0]
+	clk.Set(at(6 * time.Hour))
+	fresh := insert(t, db, proposal(4, 7, 8))[0]
+
+	got, err := db.AssignmentsSince(ctx, at(2*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[int64]int{8: 1, 9: 1}, got); diff != "" {
+		t.Errorf("AssignmentsSince (-want +got):\n%s", diff)
+	}
+	last, err := db.LastMoveAt(ctx, 1)
+	if err != nil || !last.Equal(at(3*time.Hour)) {
+		t.Errorf("LastMoveAt(1) = %v, %v; want %v", last, err, at(3*time.Hour))
+	}
+	if last, err := db.LastMoveAt(ctx, 3); err != nil || !last.IsZero() {
+		t.Errorf("LastMoveAt(never moved) = %v, %v; want zero", last, err)
+	}
+
+	n, err := db.ExpirePendingProposals(ctx, at(5*time.Hour+time.Minute), "expired")
+	if err != nil || n != 1 {
+		t.Errorf("ExpirePendingProposals = %d, %v; want 1", n, err)
+	}
+	pend, err := db.ListProposals(ctx, ProposalFilter{Statuses: []ProposalStatus{ProposalPending}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pend) != 1 || pend[0].ID != fresh.ID {
+		t.Errorf("pending = %+v, want only %d", pend, fresh.ID)
+	}
+	if p, _ := db.Proposal(ctx, old.ID); p.Status != ProposalStale || p.Error != "expired" {
+		t.Errorf("expired proposal = %+v", p)
+	}
+	all, err := db.ListProposals(ctx, ProposalFilter{Limit: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 2 || all[0].ID != fresh.ID || all[1].ID != old.ID {
+		t.Errorf("ListProposals(limit 2) = %v, want newest first", all)
+	}
+	byConv, _ := db.ListProposals(ctx, ProposalFilter{ConversationID: 1, Statuses: []ProposalStatus{ProposalApplied}})
+	if len(byConv) != 2 {
+		t.Errorf("applied proposals of conversation 1 = %d, want 2", len(byConv))
+	}
+}

@@ -1,0 +1,449 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// The read models' queries. Each one is served by an index of
+// migrations/0001_init.sql; TestReadModelQueriesUseIndexes keeps it so.
+// Partial indexes are only used when the query repeats their WHERE terms
+// literally, hence the literal statuses.
+const (
+	statusCountsQuery = `SELECT mailbox_id, status, COUNT(*) FROM conversations GROUP BY mailbox_id, status`
+
+	unassignedQuery = `SELECT mailbox_id, COUNT(*) FROM conversations
+		WHERE status = 'active' AND assignee_id IS NULL GROUP BY mailbox_id`
+
+	oldestWaitQuery = `SELECT mailbox_id, MIN(customer_waiting_since) FROM conversations
+		WHERE status = 'active' AND last_message_by = 'customer' GROUP BY mailbox_id`
+
+	stuckCountQuery = `SELECT mailbox_id, COUNT(*) FROM conversations
+		WHERE status = 'active' AND last_message_by = 'customer'
+		  AND customer_waiting_since < ? AND assignee_id IS NOT NULL GROUP BY mailbox_id`
+
+	agentLoadQuery = `SELECT assignee_id, SUM(status = 'active') AS active, SUM(status = 'pending') AS pending,
+		SUM(status = 'active' AND last_message_by = 'customer') AS waiting
+		FROM conversations WHERE status IN ('active', 'pending') AND assignee_id IS NOT NULL
+		GROUP BY assignee_id`
+
+	pinnedQuery = `SELECT conversation_id FROM conversation_tags WHERE tag = ?`
+
+	lastMovesQuery = `SELECT conversation_id, MAX(applied_at) FROM proposals
+		WHERE status = 'applied' GROUP BY conversation_id`
+
+	unobservedFirstResponsesQuery = `SELECT id, mailbox_id, COALESCE(first_reply_by, 0), created_at, first_reply_at
+		FROM conversations
+		WHERE first_response_observed_at IS NULL AND first_reply_at IS NOT NULL
+		  AND created_by_type = 'customer' AND status <> 'spam' AND state <> 'deleted'
+		ORDER BY id`
+
+	unobservedResolutionsQuery = `SELECT id, mailbox_id, COALESCE(assignee_id, 0), created_at, resolved_at
+		FROM conversations
+		WHERE resolution_observed_at IS NULL AND resolved_at IS NOT NULL
+		  AND status <> 'spam' AND state <> 'deleted'
+		ORDER BY id`
+)
+
+// Conversation returns a stored conversation with its tags and its threads
+// (oldest first), or ErrNotFound.
+func (db *DB) Conversation(ctx context.Context, id int64) (Conversation, []Thread, error) {
+	var c Conversation
+	var threads []Thread
+	err := db.readTx(ctx, fmt.Sprintf("read conversation %d", id), func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, "SELECT "+convColumns+" FROM conversations WHERE id = ?", id).Scan(
+			&c.ID, &c.Number, &c.MailboxID, &c.Status, &c.State, &c.Type, &c.Subject, idCol{&c.AssigneeID},
+			&c.CreatedByType, idCol{&c.CreatedByID}, idCol{&c.CustomerID}, &c.CustomerFirst, &c.CustomerLast, &c.CustomerEmail,
+			timeCol{&c.CreatedAt}, timeCol{&c.ClosedAt}, idCol{&c.ClosedBy}, timeCol{&c.CustomerWaitingSince},
+			timeCol{&c.UserUpdatedAt}, &c.ThreadCount, &c.LatestReplyFrom,
+			timeCol{&c.LatestThreadAt}, &c.LastMessageBy, timeCol{&c.LastCustomerAt}, timeCol{&c.LastAgentActivityAt},
+			timeCol{&c.FirstReplyAt}, idCol{&c.FirstReplyBy}, timeCol{&c.ResolvedAt}, idCol{&c.PreviousAssigneeID},
+			timeCol{&c.SyncedAt}, timeCol{&c.FirstResponseObservedAt}, timeCol{&c.ResolutionObservedAt})
+		if err != nil {
+			return err
+		}
+		if c.Tags, err = queryStrings(ctx, tx,
+			"SELECT tag FROM conversation_tags WHERE conversation_id = ? ORDER BY tag", id); err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, "SELECT "+threadColumns+
+			" FROM threads WHERE conversation_id = ? ORDER BY created_at, id", id)
+		if err != nil {
+			return err
+		}
+		threads, err = scanThreads(rows)
+		return err
+	})
+	return c, threads, err
+}
+
+// ConversationIDs lists the ids of stored conversations with one of the
+// given statuses (all conversations when none is given), ascending. The
+// mirror's reconcile compares it with Help Scout's list to find deletions.
+func (db *DB) ConversationIDs(ctx context.Context, statuses ...string) ([]int64, error) {
+	q := "SELECT id FROM conversations"
+	args := make([]any, len(statuses))
+	if len(statuses) > 0 {
+		q += " WHERE status IN (" + placeholders(len(statuses)) + ")"
+		for i, s := range statuses {
+			args[i] = s
+		}
+	}
+	q += " ORDER BY id"
+	var ids []int64
+	err := db.readTx(ctx, "list conversation ids", func(tx *sql.Tx) error {
+		var err error
+		ids, err = queryInts(ctx, tx, q, args...)
+		return err
+	})
+	return ids, err
+}
+
+// OpenConversations lists open conversations (active or pending) matching f,
+// by id, or oldest wait first when f.WaitingBefore is set.
+func (db *DB) OpenConversations(ctx context.Context, f OpenFilter) ([]OpenConversation, error) {
+	var out []OpenConversation
+	err := db.readTx(ctx, "list open conversations", func(tx *sql.Tx) error {
+		var err error
+		out, err = openConversations(ctx, tx, f)
+		return err
+	})
+	return out, err
+}
+
+// openQuery builds the SELECT behind OpenConversations.
+func openQuery(f OpenFilter) (string, []any) {
+	// The literal status IN (...) term matches the partial indexes
+	// conversations_open and conversations_open_id, which SQLite only uses
+	// for the same expression.
+	where := []string{"status IN ('active', 'pending')"}
+	var args []any
+	if f.MailboxID != 0 {
+		where = append(where, "mailbox_id = ?")
+		args = append(args, f.MailboxID)
+	}
+	if f.AssigneeID != 0 {
+		where = append(where, "assignee_id = ?")
+		args = append(args, f.AssigneeID)
+	}
+	switch f.Assignment {
+	case OnlyAssigned:
+		where = append(where, "assignee_id IS NOT NULL")
+	case OnlyUnassigned:
+		where = append(where, "assignee_id IS NULL")
+	}
+	order := "id"
+	if !f.WaitingBefore.IsZero() {
+		where = append(where, "status = 'active'", "last_message_by = 'customer'", "customer_waiting_since < ?")
+		args = append(args, f.WaitingBefore.UnixMilli())
+		order = "customer_waiting_since, id"
+	}
+	q := `SELECT id, number, mailbox_id, status, subject, assignee_id, previous_assignee_id, customer_id,
+		created_by_type, created_at, customer_waiting_since, last_message_by, last_customer_at,
+		first_reply_at IS NOT NULL, last_agent_activity_at, thread_count
+		FROM conversations WHERE ` + strings.Join(where, " AND ") + " ORDER BY " + order
+	if f.Limit > 0 {
+		q += " LIMIT ?"
+		args = append(args, f.Limit)
+	}
+	return q, args
+}
+
+func openConversations(ctx context.Context, tx *sql.Tx, f OpenFilter) ([]OpenConversation, error) {
+	q, args := openQuery(f)
+	pinned, err := pinnedSet(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	moved, err := lastMoves(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []OpenConversation
+	for rows.Next() {
+		var c OpenConversation
+		if err := rows.Scan(&c.ID, &c.Number, &c.MailboxID, &c.Status, &c.Subject, idCol{&c.AssigneeID},
+			idCol{&c.PreviousAssigneeID}, idCol{&c.CustomerID}, &c.CreatedByType, timeCol{&c.CreatedAt},
+			timeCol{&c.CustomerWaitingSince}, &c.LastMessageBy, timeCol{&c.LastCustomerAt}, &c.AgentReplied,
+			timeCol{&c.LastAgentActivityAt}, &c.ThreadCount); err != nil {
+			return nil, err
+		}
+		c.Pinned = pinned[c.ID]
+		if at, ok := moved[c.ID]; ok {
+			c.LastMovedAt = fromMS(at)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// pinnedSet reads the qw-pin tags once instead of probing per row.
+func pinnedSet(ctx context.Context, tx *sql.Tx) (map[int64]bool, error) {
+	ids, err := queryInts(ctx, tx, pinnedQuery, PinTag)
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		m[id] = true
+	}
+	return m, nil
+}
+
+// lastMoves maps each conversation queuewrangler ever moved to the time of
+// the last applied move (ms), for the 24 h cooldown.
+func lastMoves(ctx context.Context, tx *sql.Tx) (map[int64]int64, error) {
+	rows, err := tx.QueryContext(ctx, lastMovesQuery)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	m := make(map[int64]int64)
+	for rows.Next() {
+		var id, at int64
+		if err := rows.Scan(&id, &at); err != nil {
+			return nil, err
+		}
+		m[id] = at
+	}
+	return m, rows.Err()
+}
+
+// Snapshot reads, in one transaction, everything a balancer run needs:
+// users and teams, statuses, every open conversation, and the moves applied
+// into each agent since windowStart.
+func (db *DB) Snapshot(ctx context.Context, windowStart time.Time) (Snapshot, error) {
+	s := Snapshot{TakenAt: db.now()}
+	err := db.readTx(ctx, "read snapshot", func(tx *sql.Tx) error {
+		var err error
+		if s.Users, err = users(ctx, tx); err != nil {
+			return err
+		}
+		if s.Statuses, err = userStatuses(ctx, tx); err != nil {
+			return err
+		}
+		if s.Conversations, err = openConversations(ctx, tx, OpenFilter{}); err != nil {
+			return err
+		}
+		s.RecentAssignments, err = assignmentsSince(ctx, tx, windowStart)
+		return err
+	})
+	return s, err
+}
+
+// MailboxStats computes the per-mailbox gauges in one read transaction:
+// conversations by status, active unassigned, stuck (active, assigned,
+// customer waiting since before stuckBefore; not counted when stuckBefore
+// is zero) and the oldest customer wait. Every mailbox in the mailboxes
+// table is listed, with zeros if it is empty, and so is every mailbox id
+// that conversations carry.
+func (db *DB) MailboxStats(ctx context.Context, stuckBefore time.Time) ([]MailboxStats, error) {
+	stats := map[int64]*MailboxStats{}
+	get := func(id int64) *MailboxStats {
+		s, ok := stats[id]
+		if !ok {
+			s = &MailboxStats{MailboxID: id, ByStatus: map[string]int{}}
+			stats[id] = s
+		}
+		return s
+	}
+	err := db.readTx(ctx, "read mailbox stats", func(tx *sql.Tx) error {
+		ids, err := queryInts(ctx, tx, "SELECT id FROM mailboxes")
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			get(id)
+		}
+		if err := eachRow(ctx, tx, func(rows *sql.Rows) error {
+			var id int64
+			var status string
+			var n int
+			if err := rows.Scan(&id, &status, &n); err != nil {
+				return err
+			}
+			get(id).ByStatus[status] = n
+			return nil
+		}, statusCountsQuery); err != nil {
+			return err
+		}
+		if err := eachRow(ctx, tx, func(rows *sql.Rows) error {
+			var id int64
+			var n int
+			if err := rows.Scan(&id, &n); err != nil {
+				return err
+			}
+			get(id).Unassigned = n
+			return nil
+		}, unassignedQuery); err != nil {
+			return err
+		}
+		if err := eachRow(ctx, tx, func(rows *sql.Rows) error {
+			var id int64
+			var oldest sql.NullInt64
+			if err := rows.Scan(&id, &oldest); err != nil {
+				return err
+			}
+			if oldest.Valid {
+				get(id).OldestWaitingSince = fromMS(oldest.Int64)
+			}
+			return nil
+		}, oldestWaitQuery); err != nil {
+			return err
+		}
+		if stuckBefore.IsZero() {
+			return nil
+		}
+		return eachRow(ctx, tx, func(rows *sql.Rows) error {
+			var id int64
+			var n int
+			if err := rows.Scan(&id, &n); err != nil {
+				return err
+			}
+			get(id).Stuck = n
+			return nil
+		}, stuckCountQuery, stuckBefore.UnixMilli())
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]MailboxStats, 0, len(stats))
+	for _, s := range stats {
+		out = append(out, *s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].MailboxID < out[j].MailboxID })
+	return out, nil
+}
+
+// AgentLoads counts the open tickets of every assignee, known user or not,
+// by assignee id.
+func (db *DB) AgentLoads(ctx context.Context) ([]AgentLoad, error) {
+	var out []AgentLoad
+	err := db.readTx(ctx, "read agent loads", func(tx *sql.Tx) error {
+		return eachRow(ctx, tx, func(rows *sql.Rows) error {
+			var l AgentLoad
+			if err := rows.Scan(&l.AgentID, &l.Active, &l.Pending, &l.Waiting); err != nil {
+				return err
+			}
+			out = append(out, l)
+			return nil
+		}, agentLoadQuery+" ORDER BY assignee_id")
+	})
+	return out, err
+}
+
+// Agents lists the users (not teams) with their Help Scout status and open
+// tickets, by id. Tickets assigned to an id missing from the users table
+// are in AgentLoads only.
+func (db *DB) Agents(ctx context.Context) ([]Agent, error) {
+	var out []Agent
+	err := db.readTx(ctx, "read agents", func(tx *sql.Tx) error {
+		return eachRow(ctx, tx, func(rows *sql.Rows) error {
+			var a Agent
+			if err := rows.Scan(&a.ID, &a.First, &a.Last, &a.Email, &a.Role, &a.Timezone, &a.Type,
+				timeCol{&a.UpdatedAt}, &a.Status, timeCol{&a.StatusUpdatedAt},
+				&a.Load.Active, &a.Load.Pending, &a.Load.Waiting); err != nil {
+				return err
+			}
+			a.Load.AgentID = a.ID
+			out = append(out, a)
+			return nil
+		}, `SELECT u.id, u.first_name, u.last_name, u.email, u.role, u.timezone, u.type, u.updated_at,
+				COALESCE(s.status, ''), s.updated_at,
+				COALESCE(l.active, 0), COALESCE(l.pending, 0), COALESCE(l.waiting, 0)
+			FROM users u
+			LEFT JOIN user_statuses s ON s.user_id = u.id
+			LEFT JOIN (`+agentLoadQuery+`) l
+				ON l.assignee_id = u.id
+			WHERE u.type = 'user'
+			ORDER BY u.id`)
+	})
+	return out, err
+}
+
+// UnobservedFirstResponses lists customer-started conversations that have a
+// first agent reply not yet observed into the first-response histogram,
+// skipping spam and deleted ones, by id. limit <= 0 means no limit.
+func (db *DB) UnobservedFirstResponses(ctx context.Context, limit int) ([]Observation, error) {
+	return db.observations(ctx, "list unobserved first responses", unobservedFirstResponsesQuery, limit)
+}
+
+// UnobservedResolutions lists resolved conversations (ResolvedAt set) whose
+// resolution is not yet observed, skipping spam and deleted ones, by id.
+func (db *DB) UnobservedResolutions(ctx context.Context, limit int) ([]Observation, error) {
+	return db.observations(ctx, "list unobserved resolutions", unobservedResolutionsQuery, limit)
+}
+
+func (db *DB) observations(ctx context.Context, op, q string, limit int) ([]Observation, error) {
+	var args []any
+	if limit > 0 {
+		q += " LIMIT ?"
+		args = append(args, limit)
+	}
+	var out []Observation
+	err := db.readTx(ctx, op, func(tx *sql.Tx) error {
+		return eachRow(ctx, tx, func(rows *sql.Rows) error {
+			var o Observation
+			if err := rows.Scan(&o.ConversationID, &o.MailboxID, &o.AgentID, timeCol{&o.CreatedAt}, timeCol{&o.At}); err != nil {
+				return err
+			}
+			out = append(out, o)
+			return nil
+		}, q, args...)
+	})
+	return out, err
+}
+
+// eachRow runs q and calls fn for each row.
+func eachRow(ctx context.Context, tx *sql.Tx, fn func(*sql.Rows) error, q string, args ...any) error {
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func queryInts(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]int64, error) {
+	var out []int64
+	err := eachRow(ctx, tx, func(rows *sql.Rows) error {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
+			return err
+		}
+		out = append(out, v)
+		return nil
+	}, q, args...)
+	return out, err
+}
+
+func queryStrings(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]string, error) {
+	var out []string
+	err := eachRow(ctx, tx, func(rows *sql.Rows) error {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return err
+		}
+		out = append(out, v)
+		return nil
+	}, q, args...)
+	return out, err
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}

@@ -1,0 +1,326 @@
+package store
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// seedTeam writes a small account:
+//
+//	mailbox 10: 1 active, assigned 7, customer waiting since t0 (stuck after 30m)
+//	            2 active, assigned 7, agent replied last; moved by queuewrangler at t0+1h
+//	            3 active, unassigned, customer waiting since t0+1h
+//	mailbox 20: 4 pending, assigned 8, pinned, started by an agent
+//	            5 closed, assigned 8, replied and resolved
+//	            6 spam
+//	            7 active, assigned 99 (not a known user), customer waiting since t0+2h
+//	mailbox 30: empty
+func seedTeam(t *testing.T) (*DB, *clock) {
+	t.Helper()
+	db, clk := openTest(t)
+	ctx := context.Background()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(db.ReplaceMailboxes(ctx, []Mailbox{{ID: 10, Name: "Support"}, {ID: 20, Name: "Billing"}, {ID: 30, Name: "Empty"}}))
+	must(db.ReplaceUsers(ctx, []User{
+		{ID: 7, First: "Ana", Last: "A", Email: "ana@example.com", Role: "user", Timezone: "UTC", UpdatedAt: t0},
+		{ID: 8, First: "Ben", Last: "B", Email: "ben@example.com", Role: "admin", Timezone: "Europe/Berlin"},
+		{ID: 9, First: "Tier 2", Type: UserTypeTeam},
+	}))
+	must(db.ReplaceUserStatuses(ctx, []UserStatus{
+		{UserID: 7, Status: "active", UpdatedAt: t0, Source: "ui"},
+		{UserID: 8, Status: "away", UpdatedAt: t0, Source: "api"},
+	}))
+
+	var us []ConversationUpdate
+	add := func(c Conversation, ts []Thread) {
+		us = append(us, ConversationUpdate{Conversation: c, Threads: ts, ThreadsComplete: true})
+	}
+	c1 := conv(1, at(time.Hour))
+	c1.AssigneeID = 7
+	add(c1, threads(1, 3))
+
+	c2 := conv(2, at(time.Hour))
+	c2.AssigneeID = 7
+	add(c2, threads(2, 2))
+
+	c3 := conv(3, at(time.Hour))
+	c3.CustomerWaitingSince = at(time.Hour)
+	add(c3, threads(3, 1))
+
+	c4 := conv(4, at(time.Hour))
+	c4.MailboxID, c4.Status, c4.AssigneeID, c4.CreatedByType, c4.CreatedByID = 20, StatusPending, 8, ByUser, 8
+	c4.Tags = []string{PinTag, "vip"}
+	add(c4, threads(4, 2)[1:]) // the agent's opening message only
+
+	c5 := conv(5, at(time.Hour))
+	c5.MailboxID, c5.Status, c5.AssigneeID, c5.ClosedAt, c5.ClosedBy = 20, StatusClosed, 8, at(30*time.Minute), 8
+	add(c5, threads(5, 2))
+
+	c6 := conv(6, at(time.Hour))
+	c6.MailboxID, c6.Status = 20, StatusSpam
+	add(c6, threads(6, 2))
+
+	c7 := conv(7, at(time.Hour))
+	c7.MailboxID, c7.AssigneeID, c7.CustomerWaitingSince = 20, 99, at(2*time.Hour)
+	add(c7, threads(7, 1))
+
+	if _, err := db.ApplyConversations(ctx, us); err != nil {
+		t.Fatal(err)
+	}
+
+	clk.Set(at(time.Hour))
+	p := insert(t, db, proposal(2, 8, 7))[0]
+	for _, step := range []func() (Proposal, error){
+		func() (Proposal, error) { return db.ApproveProposal(ctx, p.ID, "sst") },
+		func() (Proposal, error) { return db.ClaimProposal(ctx, p.ID) },
+		func() (Proposal, error) { return db.MarkProposalApplied(ctx, p.ID) },
+	} {
+		if _, err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return db, clk
+}
+
+func TestConversationReadsBackWhatWasWritten(t *testing.T) {
+	t.Parallel()
+	db, _ := seedTeam(t)
+	got, ts := read(t, db, 5)
+	want := conv(5, at(time.Hour))
+	want.MailboxID, want.Status, want.AssigneeID, want.ClosedAt, want.ClosedBy = 20, StatusClosed, 8, at(30*time.Minute), 8
+	want.Tags = nil
+	want.LatestThreadAt = at(20 * time.Minute)
+	want.LastMessageBy = ByUser
+	want.LastCustomerAt = at(10 * time.Minute)
+	want.LastAgentActivityAt = at(20 * time.Minute)
+	want.FirstReplyAt, want.FirstReplyBy = at(20*time.Minute), 7
+	want.ResolvedAt = at(30 * time.Minute)
+	want.PreviousAssigneeID = 0
+	want.SyncedAt = t0
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Conversation(5) (-want +got):\n%s", diff)
+	}
+	wantThreads := threads(5, 2)
+	for i := range wantThreads {
+		wantThreads[i].ConversationID = 5
+	}
+	if diff := cmp.Diff(wantThreads, ts); diff != "" {
+		t.Errorf("threads (-want +got):\n%s", diff)
+	}
+}
+
+func TestOpenConversations(t *testing.T) {
+	t.Parallel()
+	db, _ := seedTeam(t)
+	ctx := context.Background()
+
+	all, err := db.OpenConversations(ctx, OpenFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[int64]OpenConversation{}
+	var ids []int64
+	for _, c := range all {
+		byID[c.ID] = c
+		ids = append(ids, c.ID)
+	}
+	if diff := cmp.Diff([]int64{1, 2, 3, 4, 7}, ids); diff != "" {
+		t.Fatalf("open ids (-want +got):\n%s", diff)
+	}
+	want1 := OpenConversation{ID: 1, Number: 1001, MailboxID: 10, Status: StatusActive, Subject: "subject 1",
+		AssigneeID: 7, CustomerID: 501, CreatedByType: ByCustomer, CreatedAt: t0, CustomerWaitingSince: t0,
+		LastMessageBy: ByCustomer, LastCustomerAt: at(30 * time.Minute), AgentReplied: true,
+		LastAgentActivityAt: at(20 * time.Minute), ThreadCount: 3}
+	if diff := cmp.Diff(want1, byID[1]); diff != "" {
+		t.Errorf("conversation 1 (-want +got):\n%s", diff)
+	}
+	if !byID[1].CustomerWaiting() || byID[2].CustomerWaiting() || byID[4].CustomerWaiting() {
+		t.Errorf("CustomerWaiting: 1=%v 2=%v 4=%v, want true false false",
+			byID[1].CustomerWaiting(), byID[2].CustomerWaiting(), byID[4].CustomerWaiting())
+	}
+	if !byID[2].LastMovedAt.Equal(at(time.Hour)) || !byID[1].LastMovedAt.IsZero() {
+		t.Errorf("LastMovedAt: 2=%v 1=%v, want %v and zero", byID[2].LastMovedAt, byID[1].LastMovedAt, at(time.Hour))
+	}
+	if !byID[4].Pinned || byID[1].Pinned {
+		t.Errorf("Pinned: 4=%v 1=%v, want true false", byID[4].Pinned, byID[1].Pinned)
+	}
+
+	tests := []struct {
+		name string
+		f    OpenFilter
+		want []int64
+	}{
+		{"unassigned", OpenFilter{Assignment: OnlyUnassigned}, []int64{3}},
+		{"assigned", OpenFilter{Assignment: OnlyAssigned}, []int64{1, 2, 4, 7}},
+		{"one agent", OpenFilter{AssigneeID: 7}, []int64{1, 2}},
+		{"one mailbox", OpenFilter{MailboxID: 20}, []int64{4, 7}},
+		{"stuck: assigned, waiting since before t0+30m", OpenFilter{Assignment: OnlyAssigned, WaitingBefore: at(30 * time.Minute)}, []int64{1}},
+		{"waiting longest first", OpenFilter{WaitingBefore: at(3 * time.Hour)}, []int64{1, 3, 7}},
+		{"limit", OpenFilter{Limit: 2}, []int64{1, 2}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := db.OpenConversations(ctx, tt.f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids := []int64{}
+			for _, c := range got {
+				ids = append(ids, c.ID)
+			}
+			if diff := cmp.Diff(tt.want, ids); diff != "" {
+				t.Errorf("ids (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestSnapshot(t *testing.T) {
+	t.Parallel()
+	db, clk := seedTeam(t)
+	clk.Set(at(10 * time.Hour))
+	s, err := db.Snapshot(context.Background(), at(30*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.TakenAt.Equal(at(10 * time.Hour)) {
+		t.Errorf("TakenAt = %v", s.TakenAt)
+	}
+	if len(s.Users) != 3 || len(s.Statuses) != 2 || len(s.Conversations) != 5 {
+		t.Errorf("snapshot has %d users, %d statuses, %d conversations; want 3, 2, 5",
+			len(s.Users), len(s.Statuses), len(s.Conversations))
+	}
+	if diff := cmp.Diff(map[int64]int{7: 1}, s.RecentAssignments); diff != "" {
+		t.Errorf("RecentAssignments (-want +got):\n%s", diff)
+	}
+	later, err := db.Snapshot(context.Background(), at(2*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(later.RecentAssignments) != 0 {
+		t.Errorf("RecentAssignments after the move's window = %v, want none", later.RecentAssignments)
+	}
+}
+
+func TestMailboxStats(t *testing.T) {
+	t.Parallel()
+	db, _ := seedTeam(t)
+	got, err := db.MailboxStats(context.Background(), at(30*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []MailboxStats{
+		{MailboxID: 10, ByStatus: map[string]int{StatusActive: 3}, Unassigned: 1, Stuck: 1, OldestWaitingSince: t0},
+		{MailboxID: 20, ByStatus: map[string]int{StatusActive: 1, StatusPending: 1, StatusClosed: 1, StatusSpam: 1},
+			OldestWaitingSince: at(2 * time.Hour)},
+		{MailboxID: 30, ByStatus: map[string]int{}},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("MailboxStats (-want +got):\n%s", diff)
+	}
+}
+
+func TestAgentReadModels(t *testing.T) {
+	t.Parallel()
+	db, _ := seedTeam(t)
+	ctx := context.Background()
+	loads, err := db.AgentLoads(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantLoads := []AgentLoad{
+		{AgentID: 7, Active: 2, Waiting: 1},
+		{AgentID: 8, Pending: 1},
+		{AgentID: 99, Active: 1, Waiting: 1},
+	}
+	if diff := cmp.Diff(wantLoads, loads); diff != "" {
+		t.Errorf("AgentLoads (-want +got):\n%s", diff)
+	}
+
+	agents, err := db.Agents(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantAgents := []Agent{
+		{User: User{ID: 7, First: "Ana", Last: "A", Email: "ana@example.com", Role: "user", Timezone: "UTC",
+			Type: UserTypeUser, UpdatedAt: t0}, Status: "active", StatusUpdatedAt: t0, Load: wantLoads[0]},
+		{User: User{ID: 8, First: "Ben", Last: "B", Email: "ben@example.com", Role: "admin", Timezone: "Europe/Berlin",
+			Type: UserTypeUser}, Status: "away", StatusUpdatedAt: t0, Load: wantLoads[1]},
+	}
+	if diff := cmp.Diff(wantAgents, agents); diff != "" {
+		t.Errorf("Agents (-want +got):\n%s", diff)
+	}
+}
+
+func TestUnobservedObservations(t *testing.T) {
+	t.Parallel()
+	db, _ := seedTeam(t)
+	ctx := context.Background()
+	fr, err := db.UnobservedFirstResponses(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 4 is agent-started and 6 is spam: neither has a first response.
+	reply := at(20 * time.Minute)
+	wantFR := []Observation{
+		{ConversationID: 1, MailboxID: 10, AgentID: 7, CreatedAt: t0, At: reply},
+		{ConversationID: 2, MailboxID: 10, AgentID: 7, CreatedAt: t0, At: reply},
+		{ConversationID: 5, MailboxID: 20, AgentID: 7, CreatedAt: t0, At: reply},
+	}
+	if diff := cmp.Diff(wantFR, fr); diff != "" {
+		t.Errorf("UnobservedFirstResponses (-want +got):\n%s", diff)
+	}
+	res, err := db.UnobservedResolutions(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRes := []Observation{{ConversationID: 5, MailboxID: 20, AgentID: 8, CreatedAt: t0, At: at(30 * time.Minute)}}
+	if diff := cmp.Diff(wantRes, res); diff != "" {
+		t.Errorf("UnobservedResolutions (-want +got):\n%s", diff)
+	}
+
+	if _, err := db.MarkFirstResponseObserved(ctx, 1, at(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.MarkResolutionObserved(ctx, 5, at(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	fr, _ = db.UnobservedFirstResponses(ctx, 1)
+	if len(fr) != 1 || fr[0].ConversationID != 2 {
+		t.Errorf("after marking 1, limit 1: %+v, want conversation 2", fr)
+	}
+	if res, _ := db.UnobservedResolutions(ctx, 0); len(res) != 0 {
+		t.Errorf("after marking 5: %+v, want none", res)
+	}
+}
+
+func TestConversationIDs(t *testing.T) {
+	t.Parallel()
+	db, _ := seedTeam(t)
+	ctx := context.Background()
+	tests := []struct {
+		statuses []string
+		want     []int64
+	}{
+		{nil, []int64{1, 2, 3, 4, 5, 6, 7}},
+		{[]string{StatusActive}, []int64{1, 2, 3, 7}},
+		{[]string{StatusActive, StatusPending}, []int64{1, 2, 3, 4, 7}},
+	}
+	for _, tt := range tests {
+		got, err := db.ConversationIDs(ctx, tt.statuses...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("ConversationIDs(%v) (-want +got):\n%s", tt.statuses, diff)
+		}
+	}
+}

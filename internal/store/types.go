@@ -1,0 +1,347 @@
+package store
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Help Scout values the store's queries depend on. Other values are stored
+// as they come.
+const (
+	// Conversation statuses.
+	StatusActive  = "active"
+	StatusPending = "pending"
+	StatusClosed  = "closed"
+	StatusSpam    = "spam"
+
+	// Who created something: a conversation, a thread, the last message.
+	ByCustomer = "customer"
+	ByUser     = "user"
+
+	// User types: Help Scout lists teams among users.
+	UserTypeUser = "user"
+	UserTypeTeam = "team"
+
+	// Thread types and states that the derived facts look at.
+	ThreadCustomer = "customer"
+	ThreadMessage  = "message" // an agent reply, as listed by the API
+	ThreadNote     = "note"
+	ThreadLineItem = "lineitem"
+	ThreadChat     = "chat"
+	ThreadPhone    = "phone"
+
+	StatePublished = "published"
+	StateDraft     = "draft"
+	StateDeleted   = "deleted"
+
+	// PinTag keeps the balancer's hands off a conversation.
+	PinTag = "qw-pin"
+)
+
+// Mailbox is a Help Scout mailbox (an "inbox" in today's UI).
+type Mailbox struct {
+	ID    int64
+	Name  string
+	Email string
+	Slug  string
+}
+
+// User is a Help Scout user, or a team when Type is UserTypeTeam.
+type User struct {
+	ID        int64
+	First     string
+	Last      string
+	Email     string
+	Role      string // owner, admin, user
+	Timezone  string // IANA name
+	Type      string // UserTypeUser or UserTypeTeam; empty is stored as user
+	UpdatedAt time.Time
+}
+
+// Team is a Help Scout team and its members' user ids.
+type Team struct {
+	ID        int64
+	Name      string
+	Timezone  string
+	UpdatedAt time.Time
+	Members   []int64 // sorted ascending on read
+}
+
+// UserStatus is a user's Help Scout availability (email channel).
+type UserStatus struct {
+	UserID    int64
+	Status    string // active or away
+	UpdatedAt time.Time
+	Source    string // ui, api, presence_detection
+}
+
+// Conversation is a mirrored Help Scout conversation.
+//
+// The fields down to LatestReplyFrom come from Help Scout and are written by
+// ApplyConversation. The fields after them are set by the store: derived from
+// the stored threads on every write, or stamped by it; they are ignored on
+// write.
+type Conversation struct {
+	ID                   int64
+	Number               int64
+	MailboxID            int64
+	Status               string // active, pending, closed, spam
+	State                string // published, draft, deleted
+	Type                 string // email, chat, phone
+	Subject              string
+	AssigneeID           int64  // 0 = unassigned
+	CreatedByType        string // customer or user
+	CreatedByID          int64
+	CustomerID           int64 // primary customer
+	CustomerFirst        string
+	CustomerLast         string
+	CustomerEmail        string
+	CreatedAt            time.Time
+	ClosedAt             time.Time
+	ClosedBy             int64 // 0 = none (Help Scout sends closedBy: 0)
+	CustomerWaitingSince time.Time
+	UserUpdatedAt        time.Time
+	ThreadCount          int      // Help Scout's "threads" count, not the stored rows
+	Tags                 []string // sorted on read
+	// LatestReplyFrom is customerWaitingSince.latestReplyFrom (customer or
+	// user) when Help Scout sends it. It is only used for LastMessageBy
+	// while no threads are stored.
+	LatestReplyFrom string
+
+	// Set by the store.
+	LatestThreadAt          time.Time // newest stored thread
+	LastMessageBy           string    // ByCustomer, ByUser, or "" when unknown
+	LastCustomerAt          time.Time // newest customer-written thread
+	LastAgentActivityAt     time.Time // newest reply or note by a user
+	FirstReplyAt            time.Time // first published agent reply
+	FirstReplyBy            int64     // the user who sent it
+	ResolvedAt              time.Time // first close at or after FirstReplyAt
+	PreviousAssigneeID      int64     // the assignee before the current one, 0 if unknown
+	SyncedAt                time.Time // last time an update changed the row
+	FirstResponseObservedAt time.Time
+	ResolutionObservedAt    time.Time
+}
+
+// Thread is one thread of a conversation.
+type Thread struct {
+	ID             int64
+	ConversationID int64  // set by the store from the update
+	Type           string // customer, message, note, lineitem, chat, phone, ...
+	State          string // published, draft, hidden, review
+	Status         string // the conversation status this thread set, or nochange
+	CreatedByType  string // customer or user
+	CreatedByID    int64
+	AssignedToID   int64 // assignee after this thread, 0 if none
+	CreatedAt      time.Time
+}
+
+// ConversationUpdate is one conversation as Help Scout returned it, with the
+// threads that came along. ThreadsComplete says the list is all of the
+// conversation's threads (so stored threads missing from it are dropped);
+// otherwise the threads are merged into what is stored.
+type ConversationUpdate struct {
+	Conversation    Conversation
+	Threads         []Thread
+	ThreadsComplete bool
+}
+
+// SyncCursor is a named position of an incremental sync.
+type SyncCursor struct {
+	Name      string
+	Value     time.Time
+	UpdatedAt time.Time
+}
+
+// OpenConversation is an open ticket (active or pending) with the facts the
+// balancer, the page and the JSON API need.
+type OpenConversation struct {
+	ID                   int64
+	Number               int64
+	MailboxID            int64
+	Status               string
+	Subject              string
+	AssigneeID           int64 // 0 = unassigned
+	PreviousAssigneeID   int64
+	CustomerID           int64
+	CreatedByType        string
+	CreatedAt            time.Time
+	CustomerWaitingSince time.Time
+	LastMessageBy        string // ByCustomer, ByUser or ""
+	LastCustomerAt       time.Time
+	AgentReplied         bool
+	LastAgentActivityAt  time.Time
+	LastMovedAt          time.Time // last applied queuewrangler move, zero if never
+	Pinned               bool      // tagged qw-pin
+	ThreadCount          int
+}
+
+// CustomerWaiting reports whether the customer is waiting on us: the ticket
+// is active and the last customer-visible message is the customer's.
+func (c OpenConversation) CustomerWaiting() bool {
+	return c.Status == StatusActive && c.LastMessageBy == ByCustomer
+}
+
+// Assignment selects open conversations by whether they have an assignee.
+type Assignment int
+
+const (
+	AnyAssignment Assignment = iota
+	OnlyAssigned
+	OnlyUnassigned
+)
+
+// OpenFilter narrows OpenConversations. The zero value selects every open
+// conversation.
+type OpenFilter struct {
+	MailboxID  int64 // 0 = all mailboxes
+	AssigneeID int64 // 0 = any assignee
+	Assignment Assignment
+	// WaitingBefore, when set, keeps only active tickets whose customer is
+	// waiting (LastMessageBy customer) since before this time, oldest first:
+	// the stuck list is OnlyAssigned with WaitingBefore = now - stuck_after.
+	WaitingBefore time.Time
+	Limit         int // 0 = no limit
+}
+
+// Snapshot is one consistent view of the mirror for a balancer run.
+type Snapshot struct {
+	TakenAt       time.Time
+	Users         []User // users and teams, by id
+	Statuses      []UserStatus
+	Conversations []OpenConversation // by id
+	// RecentAssignments counts queuewrangler moves applied into each agent
+	// since the window start given to Snapshot.
+	RecentAssignments map[int64]int
+}
+
+// MailboxStats are the per-mailbox gauges of the metrics collector.
+type MailboxStats struct {
+	MailboxID int64
+	ByStatus  map[string]int // conversations by status
+	// Unassigned counts active tickets without an assignee.
+	Unassigned int
+	// Stuck counts active, assigned tickets whose customer has been waiting
+	// since before the stuckBefore time given to MailboxStats.
+	Stuck int
+	// OldestWaitingSince is the longest current customer wait on an active
+	// ticket, as its start; zero when nobody waits.
+	OldestWaitingSince time.Time
+}
+
+// AgentLoad counts an assignee's open tickets.
+type AgentLoad struct {
+	AgentID int64
+	Active  int // active tickets (helpscout_agent_open_conversations)
+	Pending int
+	Waiting int // active tickets whose customer wrote last
+}
+
+// Agent is a user with their Help Scout status and open tickets.
+type Agent struct {
+	User
+	Status          string // active, away, or "" when unknown
+	StatusUpdatedAt time.Time
+	Load            AgentLoad
+}
+
+// Observation is a first response or a resolution waiting to be observed into
+// its histogram.
+type Observation struct {
+	ConversationID int64
+	MailboxID      int64
+	// AgentID is the user who sent the first reply (first responses) or the
+	// current assignee (resolutions).
+	AgentID   int64
+	CreatedAt time.Time // the conversation's creation
+	At        time.Time // the first reply, or the resolution
+}
+
+// WebhookStatus is the processing state of an inbox entry.
+type WebhookStatus string
+
+const (
+	WebhookPending WebhookStatus = "pending"
+	WebhookDone    WebhookStatus = "done"
+	WebhookFailed  WebhookStatus = "failed" // retriable
+	// WebhookRejected marks a signed event that could not be parsed: kept
+	// for an operator to see, never processed.
+	WebhookRejected WebhookStatus = "rejected"
+)
+
+// WebhookEvent is one stored webhook delivery.
+type WebhookEvent struct {
+	ID          int64
+	ReceivedAt  time.Time
+	Event       string // X-HelpScout-Event
+	Body        []byte // the raw body, exactly as received
+	SignatureOK bool
+	Status      WebhookStatus
+	Attempts    int
+	LastError   string
+	ProcessedAt time.Time
+}
+
+// ProposalStatus is where a proposal is in its life.
+//
+//	pending  --approve--> approved --claim--> applying --> applied | stale | failed
+//	pending  --reject---> rejected
+//	pending | approved --> stale          (superseded or expired before apply)
+//	approved           --> failed
+//
+// In apply mode the rebalancer inserts proposals already approved. Claiming
+// is the step that makes a double apply impossible: only one caller can move
+// a proposal from approved to applying.
+type ProposalStatus string
+
+const (
+	ProposalPending  ProposalStatus = "pending"
+	ProposalApproved ProposalStatus = "approved"
+	ProposalApplying ProposalStatus = "applying"
+	ProposalApplied  ProposalStatus = "applied"
+	ProposalRejected ProposalStatus = "rejected"
+	ProposalStale    ProposalStatus = "stale"
+	ProposalFailed   ProposalStatus = "failed"
+)
+
+// ProposalSnapshot holds the facts of the conversation when the move was
+// planned; apply compares them with a fresh read to detect a stale move.
+type ProposalSnapshot struct {
+	AssigneeID           int64
+	Status               string
+	CustomerWaitingSince time.Time
+	LastCustomerAt       time.Time
+}
+
+// Proposal is one move in the balancer's audit log.
+type Proposal struct {
+	ID                 int64 // set by InsertProposals
+	CreatedAt          time.Time
+	UpdatedAt          time.Time // last transition
+	ConversationID     int64
+	ConversationNumber int64
+	MailboxID          int64
+	FromAgent          int64 // 0 = unassigned
+	ToAgent            int64 // 0 = nobody (a flag for a human, not a move)
+	Reason             string
+	Explanation        string
+	ImbalanceBefore    float64
+	ImbalanceAfter     float64
+	JainBefore         float64
+	JainAfter          float64
+	// Figures is any further plan figures (loads, fair shares) as a JSON
+	// object; the store keeps it verbatim. Empty is stored as {}.
+	Figures   json.RawMessage
+	Status    ProposalStatus
+	DecidedBy string // who approved or rejected
+	DecidedAt time.Time
+	AppliedAt time.Time
+	Error     string // why it failed or went stale
+	Snapshot  ProposalSnapshot
+}
+
+// ProposalFilter narrows ListProposals.
+type ProposalFilter struct {
+	Statuses       []ProposalStatus // empty = all
+	ConversationID int64            // 0 = all
+	Limit          int              // 0 = no limit
+}
