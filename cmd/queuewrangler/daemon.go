@@ -91,6 +91,13 @@ func newHelpScout(cfg *config.Config, m *metrics.Metrics, logger *slog.Logger) (
 // run is the daemon: it owns every long-lived goroutine and stops them in
 // reverse order of start: HTTP intake first, then the loops, then the store.
 func run(ctx context.Context, cfg *config.Config, ros *roster.Roster, ln net.Listener, logger *slog.Logger) error {
+	return runWith(ctx, cfg, ros, ln, logger, time.Now)
+}
+
+// runWith is run on a given clock. The demo passes the simulation's
+// accelerated clock so that waits and cooldowns are measured in the same
+// time the simulated team works in.
+func runWith(ctx context.Context, cfg *config.Config, ros *roster.Roster, ln net.Listener, logger *slog.Logger, now func() time.Time) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := metrics.New(reg)
@@ -101,6 +108,7 @@ func run(ctx context.Context, cfg *config.Config, ros *roster.Roster, ln net.Lis
 		return fmt.Errorf("open database %s: %w", cfg.DBPath, err)
 	}
 	defer db.Close()
+	db.Now = now
 
 	hs, err := newHelpScout(cfg, m, logger)
 	if err != nil {
@@ -111,6 +119,7 @@ func run(ctx context.Context, cfg *config.Config, ros *roster.Roster, ln net.Lis
 		Mailboxes: cfg.Mailboxes.IDs,
 		Logger:    logger.With("component", "mirror"),
 		Metrics:   m,
+		Now:       now,
 	})
 
 	webhookSecret := cfg.WebhookSecret.Reveal()
@@ -125,6 +134,7 @@ func run(ctx context.Context, cfg *config.Config, ros *roster.Roster, ln net.Lis
 		Inbox:           db,
 		WebhookReceived: mir.Wake,
 		Ready:           mir.Ready,
+		Now:             now,
 	})
 	reb := rebalance.New(db, hs, rebalance.Options{
 		Mode:    rebalance.Mode(cfg.Mode),
@@ -132,6 +142,7 @@ func run(ctx context.Context, cfg *config.Config, ros *roster.Roster, ln net.Lis
 		Roster:  ros,
 		Logger:  logger.With("component", "balancer"),
 		Metrics: m,
+		Now:     now,
 	})
 	adapter := apiAdapter{reb}
 	api.EnableAPI(httpapi.APIOptions{

@@ -45,6 +45,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"demo", "the whole product on a simulated Help Scout account, no credentials needed", runDemo},
 		{"serve", "run the daemon: poll, webhooks, metrics, health (configured by QW_ variables)", runServe},
 		{"sync", "one full or incremental sync into the SQLite file, then exit", runSync},
 		{"plan", "compute proposals from the mirror and print them (--json); changes nothing", runPlan},

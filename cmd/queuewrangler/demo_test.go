@@ -1,0 +1,112 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestDemoNewcomersRun is the newcomer's run: `queuewrangler demo` on a
+// fresh machine shows the simulated team with load, moves, and first
+// response counts. The deadline bounds a functional wait, not a speed.
+func TestDemoNewcomersRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the whole demo")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, []string{"demo", "--addr", "127.0.0.1:0", "--seed", "3"}, pw, io.Discard)
+		pw.Close()
+	}()
+	base := ""
+	sc := bufio.NewScanner(pr)
+	pageLine := regexp.MustCompile(`queue page\s+(http://\S+)/`)
+	for sc.Scan() {
+		if m := pageLine.FindStringSubmatch(sc.Text()); m != nil {
+			base = m[1]
+			break
+		}
+	}
+	if base == "" {
+		t.Fatal("demo printed no queue page URL")
+	}
+	go io.Copy(io.Discard, pr)
+
+	deadline := time.Now().Add(90 * time.Second)
+	var loaded, moved, frt bool
+	for time.Now().Before(deadline) && !(loaded && moved && frt) {
+		time.Sleep(time.Second)
+		var agents struct {
+			Agents []struct {
+				Name string  `json:"name"`
+				Load float64 `json:"weighted_load"`
+			} `json:"agents"`
+		}
+		if getJSON(t, base+"/api/v1/agents", &agents) {
+			for _, a := range agents.Agents {
+				loaded = loaded || a.Load > 0
+			}
+		}
+		var props struct {
+			Proposals []struct{ Status string } `json:"proposals"`
+		}
+		if getJSON(t, base+"/api/v1/proposals", &props) {
+			moved = moved || len(props.Proposals) > 0
+		}
+		frt = frt || firstResponseCount(t, base+"/metrics") > 0
+	}
+	if !loaded || !moved || !frt {
+		t.Errorf("after the deadline: agents with load %v, proposals %v, first response observations %v", loaded, moved, frt)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("demo exit code %d after Ctrl-C, want 0", code)
+		}
+	case <-time.After(30 * time.Second):
+		t.Error("demo did not stop after cancellation")
+	}
+}
+
+func getJSON(t *testing.T, url string, v any) bool {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	return resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(v) == nil
+}
+
+// firstResponseCount sums helpscout_first_response_seconds_count.
+func firstResponseCount(t *testing.T, url string) float64 {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	var sum float64
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, "helpscout_first_response_seconds_count") {
+			continue
+		}
+		if v, err := strconv.ParseFloat(line[strings.LastIndex(line, " ")+1:], 64); err == nil {
+			sum += v
+		}
+	}
+	return sum
+}
