@@ -1,0 +1,72 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/queuewrangler/queuewrangler/internal/config"
+)
+
+// clearEnv removes every QW_ variable for the test, whatever the host has.
+func clearEnv(t *testing.T) {
+	t.Helper()
+	for _, k := range config.Keys() {
+		t.Setenv(k, "")
+		os.Unsetenv(k)
+	}
+}
+
+func TestServeReportsEveryConfigProblemAtOnce(t *testing.T) {
+	clearEnv(t)
+	roster := filepath.Join(t.TempDir(), "roster.json")
+	if err := os.WriteFile(roster, []byte(`{"agents":[{"email":"sam@example.com","level":9},{"id":5,"role":"boss"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("QW_ROSTER_FILE", roster)
+	t.Setenv("QW_MODE", "yolo")
+	t.Setenv("QW_HELPSCOUT_CLIENT_SECRET", "topsecret-value")
+	code, _, stderr := runMain(t, "serve")
+	if code != exitUsage {
+		t.Fatalf("exit code %d, want %d; stderr %s", code, exitUsage, stderr)
+	}
+	for _, want := range []string{
+		"QW_HELPSCOUT_CLIENT_ID: required",
+		"QW_MODE",
+		"agents[0] (sam@example.com): level: 9",
+		"agents[1] (id 5): role: \"boss\"",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if strings.Contains(stderr, "topsecret-value") {
+		t.Errorf("the client secret leaked into the error: %s", stderr)
+	}
+}
+
+func TestMissingRosterFileIsAConfigError(t *testing.T) {
+	clearEnv(t)
+	t.Setenv("QW_ROSTER_FILE", filepath.Join(t.TempDir(), "nope.json"))
+	code, _, stderr := runMain(t, "plan")
+	if code != exitUsage || !strings.Contains(stderr, "QW_ROSTER_FILE") {
+		t.Errorf("exit code %d, stderr %q; want 2 naming QW_ROSTER_FILE", code, stderr)
+	}
+}
+
+func TestFlagErrorsAreUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"fake-helpscout", "--conversations", "-1"},
+		{"fake-helpscout", "--webhook-url", "http://x"},
+		{"demo", "--speed", "0"},
+		{"plan", "--nope"},
+		{"sync", "extra"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			if code, _, stderr := runMain(t, args...); code != exitUsage {
+				t.Errorf("exit code %d, want %d; stderr %s", code, exitUsage, stderr)
+			}
+		})
+	}
+}
