@@ -144,6 +144,7 @@ func runWith(ctx context.Context, cfg *config.Config, ros *roster.Roster, ln net
 		Metrics: m,
 		Now:     now,
 	})
+	reg.MustRegister(metrics.NewCollector(reb, metrics.CollectorOptions{OnError: func(err error) { logger.Warn("metrics collector", logKeyErr, err) }}))
 	adapter := apiAdapter{reb}
 	api.EnableAPI(httpapi.APIOptions{
 		Team:       adapter,
@@ -151,6 +152,15 @@ func runWith(ctx context.Context, cfg *config.Config, ros *roster.Roster, ln net
 		Decider:    adapter,
 		AdminToken: cfg.AdminToken.Reveal(),
 		StuckAfter: cfg.StuckAfter.Duration,
+	})
+	api.EnablePage(httpapi.PageOptions{
+		Team:           adapter,
+		Queue:          db,
+		Decider:        adapter,
+		Customers:      db,
+		FirstResponses: db,
+		AdminToken:     cfg.AdminToken.Reveal(),
+		StuckAfter:     cfg.StuckAfter.Duration,
 	})
 	srv := newHTTPServer(api, logger)
 

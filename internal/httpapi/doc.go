@@ -1,6 +1,7 @@
 // Package httpapi is queuewrangler's one inbound HTTP surface (design.md
-// section 6): Help Scout webhooks, health and readiness, /metrics, and (as
-// they land) the queue page and the JSON API.
+// section 6): Help Scout webhooks, health and readiness, /metrics, the JSON
+// API, and the SSTs' queue page (server-rendered, no JavaScript, login with
+// the admin token into a session cookie, CSRF-checked forms).
 //
 // It talks to the rest of the daemon only through the small interfaces it
 // declares (an inbox to store webhook events in, a readiness probe), so it

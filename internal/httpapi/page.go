@@ -1,0 +1,457 @@
+package httpapi
+
+// The queue page (design.md section 6, issue 7): one server-rendered page
+// for the SSTs, usable with JavaScript off and on a phone.
+//
+// What it must not do: put Help Scout text (subjects, names, notes) into a
+// template.HTML or any other trusted type (html/template's escaping is the
+// only thing between a customer's subject line and the SST's browser);
+// write the admin token anywhere after the login form (not into a cookie,
+// a URL or a log); change anything on GET.
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/queuewrangler/queuewrangler/internal/store"
+)
+
+//go:embed templates/*.html static/*.css
+var pageFiles embed.FS
+
+// PageQueue is what the queue page reads from the mirror.
+type PageQueue interface {
+	OpenConversations(ctx context.Context, f store.OpenFilter) ([]store.OpenConversation, error)
+	ListProposals(ctx context.Context, f store.ProposalFilter) ([]store.Proposal, error)
+}
+
+// CustomerNames names the primary customer of conversations, by
+// conversation id ("First Last", or the email when Help Scout has no name).
+// The page asks only for the rows it shows.
+type CustomerNames interface {
+	CustomerNames(ctx context.Context, conversationIDs []int64) (map[int64]string, error)
+}
+
+// FirstResponses lists the first response times (first agent reply minus
+// creation) of customer-started conversations whose first reply was sent
+// at or after since.
+type FirstResponses interface {
+	FirstResponseTimes(ctx context.Context, since time.Time) ([]time.Duration, error)
+}
+
+// PageOptions wires the queue page (GET /) and its login and actions.
+type PageOptions struct {
+	Team    Team
+	Queue   PageQueue
+	Decider Decider
+	// Customers names the customers of the listed tickets; nil shows
+	// their Help Scout customer id instead.
+	Customers CustomerNames
+	// FirstResponses feeds "first response today"; nil leaves it out.
+	FirstResponses FirstResponses
+
+	// AdminToken is what the login form checks; empty makes the page
+	// read-only (no login, no forms).
+	AdminToken string
+	StuckAfter time.Duration
+	// SecureCookie marks the session cookie Secure even on plain-HTTP
+	// requests: for a daemon behind a proxy that terminates TLS. Requests
+	// that arrive over TLS always get a Secure cookie.
+	SecureCookie bool
+
+	// Location is the zone of absolute times and of "today"; nil is UTC.
+	Location *time.Location
+	// RefreshEvery is the auto-refresh period; 0 means 30 s.
+	RefreshEvery time.Duration
+	// SessionTTL is how long a login lasts; 0 means 12 h.
+	SessionTTL time.Duration
+	// MaxLoginFailures per remote address per minute; 0 means 5.
+	MaxLoginFailures int
+	// MaxRows caps each ticket list; 0 means 200. The JSON API has them all.
+	MaxRows int
+	// RecentMoves is how many decided proposals to show; 0 means 30.
+	RecentMoves int
+}
+
+// page serves the queue page. Its state (sessions, failed logins) lives
+// here, owned by the Server that EnablePage was called on.
+type page struct {
+	o        PageOptions
+	now      func() time.Time
+	log      *slog.Logger
+	tmpl     *template.Template
+	css      []byte
+	sessions *sessions
+	limiter  *loginLimiter
+}
+
+// EnablePage adds the queue page: GET /, GET and POST /login, POST /logout,
+// POST /proposals/{id}/approve and /reject, POST /plan, and the stylesheet.
+//
+// Team and Queue are required, and Decider is when AdminToken is set: a
+// missing one is a wiring bug, so EnablePage panics at startup rather than
+// on the first SST's click.
+func (s *Server) EnablePage(o PageOptions) {
+	if o.Team == nil || o.Queue == nil || (o.AdminToken != "" && o.Decider == nil) {
+		panic("httpapi: EnablePage needs Team and Queue, and a Decider when AdminToken is set")
+	}
+	p := newPage(o, s.opts.Now, s.opts.Logger)
+	// Cross-origin browser POSTs are refused before the CSRF token is even
+	// looked at; the token covers browsers that send neither Origin nor
+	// Sec-Fetch-Site.
+	cop := http.NewCrossOriginProtection()
+	post := func(h http.HandlerFunc) http.Handler { return cop.Handler(h) }
+
+	s.mux.HandleFunc("GET /{$}", p.handlePage)
+	s.mux.HandleFunc("GET /static/page.css", p.handleCSS)
+	s.mux.HandleFunc("GET /login", p.handleLoginForm)
+	s.mux.Handle("POST /login", post(p.handleLogin))
+	s.mux.Handle("POST /logout", post(p.handleLogout))
+	s.mux.Handle("POST /proposals/{id}/approve", post(p.handleDecide(true)))
+	s.mux.Handle("POST /proposals/{id}/reject", post(p.handleDecide(false)))
+	s.mux.Handle("POST /plan", post(p.handlePlan))
+}
+
+func newPage(o PageOptions, now func() time.Time, log *slog.Logger) *page {
+	if o.Location == nil {
+		o.Location = time.UTC
+	}
+	if o.RefreshEvery <= 0 {
+		o.RefreshEvery = 30 * time.Second
+	}
+	if o.SessionTTL <= 0 {
+		o.SessionTTL = 12 * time.Hour
+	}
+	if o.MaxLoginFailures <= 0 {
+		o.MaxLoginFailures = 5
+	}
+	if o.MaxRows <= 0 {
+		o.MaxRows = 200
+	}
+	if o.RecentMoves <= 0 {
+		o.RecentMoves = 30
+	}
+	if now == nil {
+		now = time.Now
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &page{
+		o:        o,
+		now:      now,
+		log:      log,
+		tmpl:     template.Must(template.New("").ParseFS(pageFiles, "templates/*.html")),
+		css:      pageCSS(),
+		sessions: newSessions(o.SessionTTL, now),
+		limiter:  newLoginLimiter(o.MaxLoginFailures, time.Minute, now),
+	}
+}
+
+// pageCSS is the embedded stylesheet plus one class per whole percent for
+// the load bars. Classes instead of style attributes let the page run
+// under a Content-Security-Policy that forbids inline styles.
+func pageCSS() []byte {
+	base, err := pageFiles.ReadFile("static/page.css")
+	if err != nil {
+		panic(err) // embedded at build time
+	}
+	var b bytes.Buffer
+	b.Write(base)
+	b.WriteString("\n/* generated: bar widths and fair-share marks */\n")
+	for i := 0; i <= 100; i++ {
+		fmt.Fprintf(&b, ".w%d{width:%d%%}.m%d{left:%d%%}\n", i, i, i, i)
+	}
+	return b.Bytes()
+}
+
+func (p *page) readOnly() bool { return p.o.AdminToken == "" }
+
+// setPageHeaders applies to every HTML answer: nothing cached (the page
+// carries a CSRF token), nothing framed, no script at all.
+func setPageHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "same-origin")
+}
+
+// render executes a template into a buffer first, so a template error
+// never leaves half a page behind a 200.
+func (p *page) render(w http.ResponseWriter, status int, name string, data any) {
+	var buf bytes.Buffer
+	if err := p.tmpl.ExecuteTemplate(&buf, name, data); err != nil {
+		p.log.Error("render page", "template", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	setPageHeaders(w)
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+func (p *page) handleCSS(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	_, _ = w.Write(p.css)
+}
+
+// currentSession returns the request's live session, if any.
+func (p *page) currentSession(r *http.Request) (string, session, bool) {
+	if p.readOnly() {
+		return "", session{}, false
+	}
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return "", session{}, false
+	}
+	sess, ok := p.sessions.get(c.Value)
+	if !ok {
+		return "", session{}, false
+	}
+	return c.Value, sess, true
+}
+
+func (p *page) handlePage(w http.ResponseWriter, r *http.Request) {
+	now := p.now()
+	refresh := r.URL.Query().Get("refresh") == "on"
+	v := p.collect(r.Context(), now)
+	v.Refresh = refresh
+	v.RefreshSeconds = int(p.o.RefreshEvery / time.Second)
+	v.ReadOnly = p.readOnly()
+	if sid, sess, ok := p.currentSession(r); ok {
+		v.LoggedIn = true
+		v.CSRF = sess.csrf
+		v.Who = sess.who
+		v.Flash = p.sessions.takeFlash(sid)
+	}
+	status := http.StatusOK
+	if len(v.Errors) > 0 {
+		status = http.StatusInternalServerError
+	}
+	p.render(w, status, "page.html", v)
+}
+
+// loginView feeds login.html.
+type loginView struct {
+	Error   string
+	Refresh bool
+}
+
+func (p *page) handleLoginForm(w http.ResponseWriter, r *http.Request) {
+	if p.readOnly() {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	p.render(w, http.StatusOK, "login.html", loginView{Refresh: r.URL.Query().Get("refresh") == "on"})
+}
+
+// maxFormBytes bounds every form the page accepts; its largest is a token
+// and a name.
+const maxFormBytes = 8 << 10
+
+// maxWhoLen bounds the name that goes into the audit log.
+const maxWhoLen = 64
+
+func (p *page) handleLogin(w http.ResponseWriter, r *http.Request) {
+	if p.readOnly() {
+		p.forbidden(w, "This queuewrangler is read-only: no admin token is configured (QW_ADMIN_TOKEN).")
+		return
+	}
+	addr := remoteAddr(r)
+	if ok, wait := p.limiter.allow(addr); !ok {
+		secs := int(wait.Round(time.Second) / time.Second)
+		if secs < 1 {
+			secs = 1
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		p.render(w, http.StatusTooManyRequests, "login.html",
+			loginView{Error: fmt.Sprintf("Too many failed logins from your address. Try again in %d seconds.", secs)})
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		p.render(w, http.StatusBadRequest, "login.html", loginView{Error: "The form could not be read."})
+		return
+	}
+	refresh := r.PostForm.Get("refresh") == "on"
+	if !tokenMatches(r.PostForm.Get("token"), p.o.AdminToken) {
+		p.limiter.fail(addr)
+		p.log.Warn("page login failed", "remote", addr)
+		p.render(w, http.StatusUnauthorized, "login.html", loginView{Error: "That is not the admin token.", Refresh: refresh})
+		return
+	}
+	who := strings.TrimSpace(r.PostForm.Get("who"))
+	if len([]rune(who)) > maxWhoLen {
+		who = string([]rune(who)[:maxWhoLen])
+	}
+	id, _ := p.sessions.create(who)
+	http.SetCookie(w, &http.Cookie{
+		Name:     sessionCookie,
+		Value:    id,
+		Path:     "/",
+		MaxAge:   int(p.o.SessionTTL / time.Second),
+		HttpOnly: true,
+		Secure:   r.TLS != nil || p.o.SecureCookie,
+		SameSite: http.SameSiteStrictMode,
+	})
+	p.sessions.setFlash(id, flash{Text: "Logged in. You can approve and reject proposals."})
+	p.log.Info("page login", "remote", addr, "who", who)
+	redirectBack(w, r, refresh, "")
+}
+
+func (p *page) handleLogout(w http.ResponseWriter, r *http.Request) {
+	id, _, ok := p.checkForm(w, r)
+	if !ok {
+		return
+	}
+	p.sessions.delete(id)
+	http.SetCookie(w, &http.Cookie{
+		Name: sessionCookie, Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: r.TLS != nil || p.o.SecureCookie, SameSite: http.SameSiteStrictMode,
+	})
+	redirectBack(w, r, r.PostForm.Get("refresh") == "on", "")
+}
+
+// checkForm admits a state-changing POST: the page must be writable, the
+// browser logged in, and the form's CSRF token the session's own. On
+// failure it has answered 403 and nothing may change.
+func (p *page) checkForm(w http.ResponseWriter, r *http.Request) (string, session, bool) {
+	if p.readOnly() {
+		p.forbidden(w, "This queuewrangler is read-only: no admin token is configured (QW_ADMIN_TOKEN).")
+		return "", session{}, false
+	}
+	id, sess, ok := p.currentSession(r)
+	if !ok {
+		p.forbidden(w, "You are not logged in, or your session has expired. Log in and try again.")
+		return "", session{}, false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		p.forbidden(w, "The form could not be read.")
+		return "", session{}, false
+	}
+	if !tokenMatches(r.PostForm.Get("csrf"), sess.csrf) {
+		p.log.Warn("page form refused: bad csrf token", "remote", remoteAddr(r), "path", r.URL.Path)
+		p.forbidden(w, "This form is out of date or did not come from this page. Reload the page and try again.")
+		return "", session{}, false
+	}
+	return id, sess, true
+}
+
+// messageView feeds message.html.
+type messageView struct {
+	Title     string
+	Text      string
+	LoginLink bool
+}
+
+func (p *page) forbidden(w http.ResponseWriter, msg string) {
+	p.render(w, http.StatusForbidden, "message.html", messageView{Title: "forbidden", Text: msg, LoginLink: !p.readOnly()})
+}
+
+// redirectBack answers a form with 303 to the page, keeping auto-refresh.
+func redirectBack(w http.ResponseWriter, r *http.Request, refresh bool, fragment string) {
+	u := url.URL{Path: "/", Fragment: fragment}
+	if refresh {
+		u.RawQuery = "refresh=on"
+	}
+	http.Redirect(w, r, u.String(), http.StatusSeeOther)
+}
+
+// decidedBy is what the audit log records for a page decision.
+func decidedBy(sess session) string {
+	if sess.who == "" {
+		return "page"
+	}
+	return "page: " + sess.who
+}
+
+func (p *page) handleDecide(approve bool) http.HandlerFunc {
+	verb, done := "reject", "rejected"
+	if approve {
+		verb, done = "approve", "approved"
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+		if err != nil || id <= 0 {
+			http.Error(w, "invalid proposal id", http.StatusBadRequest)
+			return
+		}
+		sid, sess, ok := p.checkForm(w, r)
+		if !ok {
+			return
+		}
+		var prop store.Proposal
+		if approve {
+			prop, err = p.o.Decider.Approve(r.Context(), id, decidedBy(sess))
+		} else {
+			prop, err = p.o.Decider.Reject(r.Context(), id, decidedBy(sess))
+		}
+		var f flash
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			f = flash{Text: fmt.Sprintf("Proposal %d does not exist.", id), Error: true}
+		case errors.Is(err, store.ErrConflict):
+			f = flash{Text: fmt.Sprintf("Proposal %d is no longer pending: someone or something decided it first.", id), Error: true}
+		case err != nil:
+			p.log.Error("page "+verb+" proposal", "proposal", id, "err", err)
+			f = flash{Text: fmt.Sprintf("Could not %s proposal %d (internal error; the daemon log has the detail).", verb, id), Error: true}
+		default:
+			f = flash{Text: decisionFlash(prop, done)}
+			p.log.Info("page decision", "proposal", id, "decision", done, "by", decidedBy(sess), "status", string(prop.Status))
+		}
+		p.sessions.setFlash(sid, f)
+		redirectBack(w, r, r.PostForm.Get("refresh") == "on", "moves")
+	}
+}
+
+// decisionFlash says what became of the decided proposal: approving one
+// may apply it at once, or find it stale.
+func decisionFlash(prop store.Proposal, done string) string {
+	msg := fmt.Sprintf("Proposal %d (ticket #%d) %s", prop.ID, prop.ConversationNumber, done)
+	if string(prop.Status) != done {
+		msg += "; now " + string(prop.Status)
+	}
+	if prop.Error != "" {
+		msg += ": " + prop.Error
+	}
+	return msg + "."
+}
+
+func (p *page) handlePlan(w http.ResponseWriter, r *http.Request) {
+	sid, sess, ok := p.checkForm(w, r)
+	if !ok {
+		return
+	}
+	props, err := p.o.Decider.PlanNow(r.Context())
+	var f flash
+	if err != nil {
+		p.log.Error("page plan", "err", err)
+		f = flash{Text: "Planning failed (internal error; the daemon log has the detail).", Error: true}
+	} else {
+		switch len(props) {
+		case 0:
+			f = flash{Text: "Planned: nothing to move right now."}
+		case 1:
+			f = flash{Text: "Planned: 1 new proposal."}
+		default:
+			f = flash{Text: fmt.Sprintf("Planned: %d new proposals.", len(props))}
+		}
+		p.log.Info("page plan", "proposals", len(props), "by", decidedBy(sess))
+	}
+	p.sessions.setFlash(sid, f)
+	redirectBack(w, r, r.PostForm.Get("refresh") == "on", "proposals")
+}

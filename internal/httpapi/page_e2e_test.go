@@ -1,0 +1,198 @@
+package httpapi
+
+import (
+	"context"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	cdppage "github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/queuewrangler/queuewrangler/internal/store"
+)
+
+// TestPageInBrowser drives the page in Debian's headless Chromium: load,
+// find the agents, log in, approve a proposal, see it applied in the
+// recent moves, and check hostile Help Scout text in the live DOM, all with
+// JavaScript turned off in the page. It saves
+// a desktop and a phone screenshot to the test's artifact directory (kept
+// with `go test -artifacts -outputdir DIR`).
+//
+// It runs only with QW_E2E=1, as it needs a browser and a few seconds.
+func TestPageInBrowser(t *testing.T) {
+	if os.Getenv("QW_E2E") != "1" {
+		t.Skip("set QW_E2E=1 to run the browser test")
+	}
+	browser, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Skip("no chromium on PATH: install Debian's package \"chromium\" (apt-get install chromium)")
+	}
+
+	clock := newPageClock()
+	w := newWorld(clock.Now)
+	const hostile = `<script>alert(1)</script>`
+	w.convs = append(w.convs, store.OpenConversation{ID: 2001, Number: 601, Status: store.StatusActive, Subject: hostile, CustomerID: 9100,
+		CreatedAt: pageNow.Add(-time.Hour), CustomerWaitingSince: pageNow.Add(-time.Hour), LastMessageBy: store.ByCustomer})
+	w.customers[2001] = `Mallory "><img src=x onerror=alert(1)>`
+	ts := httptest.NewServer(newPageServer(t, w, pageToken, clock))
+	defer ts.Close()
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(browser),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.NoSandbox, // the tests run as root in a container
+		chromedp.DisableGPU,
+		// The machine has no network beyond loopback: without these,
+		// Chromium keeps dialling Google's services.
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.WindowSize(1280, 900),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	ctx, cancelCtx := chromedp.NewContext(allocCtx, chromedp.WithLogf(t.Logf))
+	defer cancelCtx()
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+
+	dir := t.ArtifactDir()
+	t.Logf("screenshots in %s", dir)
+	shot := func(name string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			png, err := chromedp.FullScreenshot(100)(ctx, tg)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(dir, name), png, 0o644)
+		})
+	}
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("read %s: %v", sel, err)
+		}
+		return strings.TrimSpace(s)
+	}
+	eval := func(js string) any {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[any](js))
+		if err != nil {
+			t.Fatalf("evaluate %s: %v", js, err)
+		}
+		return v
+	}
+
+	// submitAndLoad clicks a form's button and waits for the page that
+	// the POST's redirect loads.
+	submitAndLoad := func(button string) error {
+		_, err := chromedp.Run(ctx, chromedp.WaitEvent(cdppage.LoadEventFired, nil, chromedp.Click(chromedp.CSS(button))))
+		return err
+	}
+
+	// The page must work with JavaScript off: the whole run has it off.
+	if _, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
+		t.Fatalf("turn JavaScript off: %v", err)
+	}
+
+	// 1-2. Load the page and find the agents.
+	if err := chromedp.Do(ctx,
+		chromedp.EmulateViewport(1280, 900),
+		chromedp.Navigate(ts.URL+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`#team tbody`)),
+	); err != nil {
+		t.Fatalf("load the page: %v", err)
+	}
+	team := text(`#team tbody`)
+	for _, a := range w.agents {
+		if !strings.Contains(team, a.Name) {
+			t.Errorf("agent %q is not on the page", a.Name)
+		}
+	}
+
+	// Hostile Help Scout text is text in the live DOM, not markup.
+	if n := eval(`document.querySelectorAll('script, img, iframe').length`); n != float64(0) {
+		t.Errorf("%v script/img/iframe elements in the DOM, want 0", n)
+	}
+	subject := eval(`Array.from(document.querySelectorAll('#unassigned td.subject')).map(e => e.textContent).find(s => s.includes('alert')) || ''`)
+	if subject != hostile {
+		t.Errorf("the hostile subject reads %q in the DOM, want the literal %q", subject, hostile)
+	}
+	customer := eval(`Array.from(document.querySelectorAll('#unassigned td')).map(e => e.textContent).find(s => s.includes('Mallory')) || ''`)
+	if customer != w.customers[2001] {
+		t.Errorf("the hostile customer reads %q in the DOM, want the literal %q", customer, w.customers[2001])
+	}
+
+	// 3. Log in through the form.
+	if err := chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.ID(`login-token`), pageToken),
+		chromedp.SendKeys(chromedp.ID(`login-who`), "E2E Wrangler"),
+	); err != nil {
+		t.Fatalf("fill the login form: %v", err)
+	}
+	if err := submitAndLoad(`form[action="/login"] button`); err != nil {
+		t.Fatalf("log in: %v", err)
+	}
+	if flash := text(`#flash`); !strings.Contains(flash, "Logged in") {
+		t.Errorf("after login the page says %q", flash)
+	}
+
+	// 4-5. Approve proposal 7 and see it applied in the recent moves.
+	if err := submitAndLoad(`#proposal-7 button.approve`); err != nil {
+		t.Fatalf("approve: %v", err)
+	}
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID(`move-7`)), shot("desktop-1280.png")); err != nil {
+		t.Fatalf("after approve: %v", err)
+	}
+	if outcome := text(`#move-7 .outcome`); outcome != "applied" {
+		t.Errorf("proposal 7's outcome reads %q, want applied", outcome)
+	}
+	if flash := text(`#flash`); !strings.Contains(flash, "approved; now applied") {
+		t.Errorf("flash after approve: %q", flash)
+	}
+	if url, err := chromedp.Run(ctx, chromedp.Location()); err != nil || strings.Contains(url, pageToken) {
+		t.Errorf("location %q (%v): want one without the token", url, err)
+	}
+	want := []pageDecision{{ID: 7, Approve: true, By: "page: E2E Wrangler"}}
+	if diff := cmp.Diff(want, w.Decisions()); diff != "" {
+		t.Errorf("decisions (-want +got):\n%s", diff)
+	}
+	if n := eval(`document.querySelectorAll('#proposal-7').length`); n != float64(0) {
+		t.Error("proposal 7 is still listed as pending")
+	}
+
+	// Plan now runs the balancer. The page before the click has a flash
+	// too, so wait for the page the form's redirect loads.
+	if err := submitAndLoad(`form[action="/plan"] button`); err != nil {
+		t.Fatalf("plan now: %v", err)
+	}
+	if flash := text(`#flash`); flash != "Planned: nothing to move right now." {
+		t.Errorf("flash after Plan now: %q", flash)
+	}
+	w.mu.Lock()
+	plans := w.plans
+	w.mu.Unlock()
+	if plans != 1 {
+		t.Errorf("the balancer ran %d times, want 1", plans)
+	}
+
+	// The phone layout: no sideways scrolling at 375 px.
+	if err := chromedp.Do(ctx,
+		chromedp.EmulateViewport(375, 812, chromedp.EmulateScale(2), chromedp.EmulateMobile),
+		chromedp.Navigate(ts.URL+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`#team tbody`)),
+		shot("phone-375.png"),
+	); err != nil {
+		t.Fatalf("phone layout: %v", err)
+	}
+	if sw := eval(`document.documentElement.scrollWidth`); sw.(float64) > 375 {
+		t.Errorf("the page is %v px wide on a 375 px phone; want no horizontal scrolling", sw)
+	}
+}

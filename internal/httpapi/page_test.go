@@ -1,0 +1,770 @@
+package httpapi
+
+import (
+	"crypto/tls"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/queuewrangler/queuewrangler/internal/store"
+)
+
+// The store is what the daemon wires into the page.
+var (
+	_ PageQueue      = (*store.DB)(nil)
+	_ CustomerNames  = (*store.DB)(nil)
+	_ FirstResponses = (*store.DB)(nil)
+)
+
+func TestPageShowsTheQueue(t *testing.T) {
+	t.Parallel()
+	clock := newPageClock()
+	s := newPageServer(t, newWorld(clock.Now), pageToken, clock)
+	rec := pageGet(t, s, "/")
+	if rec.Code != http.StatusOK {
+		t.Fatalf("status %d, want 200; body %s", rec.Code, rec.Body)
+	}
+	body := rec.Body.String()
+	tests := []struct {
+		name string
+		want []string
+	}{
+		{"agents with role, level and status", []string{
+			">Ana Front<", "ST · L2", `<span class="status active">Active</span>`,
+			">Walt Away<", `<span class="status away">Away</span>`,
+			">Olga Night<", `<span class="status off-shift">Off shift</span>`,
+			">Sam Senior<", "SST · L4",
+		}},
+		{"load against fair share as a bar", []string{
+			// Ana: 11.5 of a scale of 11.5 (the team maximum), fair share 6.
+			`<span class="fill w100"></span><span class="mark m52"></span>`,
+			"11.5 / 6 (192%)", `class="agent over"`,
+			"(no fair share)",
+		}},
+		{"oldest wait, relative and absolute", []string{
+			`<time datetime="2026-11-24T08:50:00Z" title="since 08:50 UTC">6h 10m</time>`,
+		}},
+		{"stuck ticket linked to Help Scout", []string{
+			`<a href="https://secure.helpscout.net/conversation/1001/501"`, "Refund for order 77", "Carla Customer",
+		}},
+		{"unassigned queue, longest wait first", []string{
+			`<a href="https://secure.helpscout.net/conversation/1003/503"`, "Erin Early",
+			`<a href="https://secure.helpscout.net/conversation/1004/504"`, "finn@example.com",
+		}},
+		{"pending proposals with the explanation", []string{
+			`id="proposal-7"`, "customer waiting 6h 10m", `<span class="badge reason">stuck</span>`,
+			`id="proposal-8"`, `<span class="from">Unassigned</span>`,
+		}},
+		{"recent moves with outcomes", []string{
+			`<span class="outcome applied">applied</span>`, `<span class="outcome stale">stale</span>`,
+			`<span class="outcome failed">failed</span>`, `<span class="outcome rejected">rejected</span>`,
+			"the assignee changed", "by page: Sam",
+		}},
+		{"team figures", []string{
+			"<dt>Imbalance</dt><dd>1.40", "<dt>Jain's index</dt><dd>0.81",
+			"p50 20m · p90 2h", "(5 since 00:00 UTC)",
+			"<dd>2 of 4</dd>", "<dd>22 / 12</dd>", "<dd>1 / 2</dd>",
+		}},
+		{"a login form with real labels and no token in any URL", []string{
+			`<form method="post" action="/login"`, `<label for="login-token">Admin token</label>`,
+			`<input id="login-token" name="token" type="password"`,
+		}},
+		{"the auto-refresh switch, off", []string{`<a href="/?refresh=on" id="refresh-toggle">`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, w := range tt.want {
+				if !strings.Contains(body, w) {
+					t.Errorf("page lacks %q", w)
+				}
+			}
+		})
+	}
+	t.Run("no approve buttons before login", func(t *testing.T) {
+		if strings.Contains(body, "/approve") || strings.Contains(body, `name="csrf"`) {
+			t.Error("the page offers approve forms to a visitor who is not logged in")
+		}
+	})
+	t.Run("pending unassigned tickets are not in the queue", func(t *testing.T) {
+		if strings.Contains(body, "conversation/1005/505") {
+			t.Error("a pending ticket is listed in the unassigned queue")
+		}
+	})
+	t.Run("unassigned order", func(t *testing.T) {
+		if strings.Index(body, "conversation/1003/503") > strings.Index(body, "conversation/1004/504") {
+			t.Error("the longer wait (#503) is not listed first")
+		}
+	})
+	t.Run("headers", func(t *testing.T) {
+		h := rec.Result().Header
+		for k, want := range map[string]string{
+			"Content-Type":  "text/html; charset=utf-8",
+			"Cache-Control": "no-store",
+		} {
+			if got := h.Get(k); got != want {
+				t.Errorf("%s = %q, want %q", k, got, want)
+			}
+		}
+		if csp := h.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") || strings.Contains(csp, "unsafe-inline") {
+			t.Errorf("Content-Security-Policy = %q, want a strict policy", csp)
+		}
+	})
+}
+
+func TestPageAutoRefresh(t *testing.T) {
+	t.Parallel()
+	clock := newPageClock()
+	s := newPageServer(t, newWorld(clock.Now), pageToken, clock)
+	tests := []struct {
+		path      string
+		wantMeta  bool
+		wantLink  string
+		wantLogin string
+	}{
+		{"/", false, `<a href="/?refresh=on" id="refresh-toggle">`, ""},
+		{"/?refresh=on", true, `<a href="/" id="refresh-toggle">`, `<input type="hidden" name="refresh" value="on">`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			body := pageGet(t, s, tt.path).Body.String()
+			if got := strings.Contains(body, `<meta http-equiv="refresh" content="30">`); got != tt.wantMeta {
+				t.Errorf("meta refresh present = %v, want %v", got, tt.wantMeta)
+			}
+			if !strings.Contains(body, tt.wantLink) {
+				t.Errorf("page lacks the toggle %q", tt.wantLink)
+			}
+			if tt.wantLogin != "" && !strings.Contains(body, tt.wantLogin) {
+				t.Errorf("the login form does not keep auto-refresh")
+			}
+		})
+	}
+}
+
+func TestPageLogin(t *testing.T) {
+	t.Parallel()
+	t.Run("right token sets a strict session cookie", func(t *testing.T) {
+		t.Parallel()
+		clock := newPageClock()
+		s := newPageServer(t, newWorld(clock.Now), pageToken, clock)
+		rec := pagePost(t, s, "/login", url.Values{"token": {pageToken}, "who": {"Sam"}, "refresh": {"on"}})
+		if rec.Code != http.StatusSeeOther {
+			t.Fatalf("status %d, want 303", rec.Code)
+		}
+		if got, want := rec.Header().Get("Location"), "/?refresh=on"; got != want {
+			t.Errorf("Location = %q, want %q", got, want)
+		}
+		cookies := rec.Result().Cookies()
+		if len(cookies) != 1 {
+			t.Fatalf("got %d cookies, want 1", len(cookies))
+		}
+		c := cookies[0]
+		if c.Name != sessionCookie || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Path != "/" || c.Secure {
+			t.Errorf("cookie %+v: want %s, HttpOnly, SameSite=Strict, Path=/, not Secure over plain HTTP", c, sessionCookie)
+		}
+		if strings.Contains(c.Value, pageToken) || len(c.Value) < 20 {
+			t.Errorf("cookie value %q: want a random session id, never the token", c.Value)
+		}
+		if strings.Contains(rec.Header().Get("Location"), pageToken) {
+			t.Error("the token is in the redirect URL")
+		}
+		body := pageGet(t, s, "/", &http.Cookie{Name: c.Name, Value: c.Value}).Body.String()
+		for _, want := range []string{"Logged in as <strong>Sam</strong>", `action="/proposals/7/approve"`, `action="/proposals/8/reject"`, `action="/plan"`, "Logged in. You can approve"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("page after login lacks %q", want)
+			}
+		}
+	})
+	t.Run("over TLS the cookie is Secure", func(t *testing.T) {
+		t.Parallel()
+		clock := newPageClock()
+		s := newPageServer(t, newWorld(clock.Now), pageToken, clock)
+		req := httptest.NewRequest(http.MethodPost, "/login", strings.NewReader(url.Values{"token": {pageToken}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.TLS = &tls.ConnectionState{}
+		rec := pageDo(t, s, req)
+		cookies := rec.Result().Cookies()
+		if len(cookies) != 1 || !cookies[0].Secure {
+			t.Errorf("cookies %+v: want one Secure cookie", cookies)
+		}
+	})
+	t.Run("wrong token: 401 and no session", func(t *testing.T) {
+		t.Parallel()
+		clock := newPageClock()
+		s := newPageServer(t, newWorld(clock.Now), pageToken, clock)
+		for _, token := range []string{"", "wrong", pageToken + "x", strings.ToUpper(pageToken)} {
+			rec := pagePost(t, s, "/login", url.Values{"token": {token}})
+			if rec.Code != http.StatusUnauthorized {
+				t.Errorf("token %q: status %d, want 401", token, rec.Code)
+			}
+			if c := rec.Result().Cookies(); len(c) != 0 {
+				t.Errorf("token %q: cookies %v, want none", token, c)
+			}
+			if !strings.Contains(rec.Body.String(), "That is not the admin token.") {
+				t.Errorf("token %q: the page does not say why", token)
+			}
+		}
+	})
+	t.Run("a made-up session id is no session", func(t *testing.T) {
+		t.Parallel()
+		clock := newPageClock()
+		s := newPageServer(t, newWorld(clock.Now), pageToken, clock)
+		body := pageGet(t, s, "/", &http.Cookie{Name: sessionCookie, Value: "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}).Body.String()
+		if strings.Contains(body, `name="csrf"`) {
+			t.Error("an unknown session id got forms")
+		}
+	})
+	t.Run("sessions expire", func(t *testing.T) {
+		t.Parallel()
+		clock := newPageClock()
+		s := newPageServer(t, newWorld(clock.Now), pageToken, clock)
+		cookie, csrf := pageLogin(t, s)
+		clock.Advance(12*time.Hour + time.Second)
+		rec := pagePost(t, s, "/proposals/7/approve", url.Values{"csrf": {csrf}}, cookie)
+		if rec.Code != http.StatusForbidden {
+			t.Errorf("status %d, want 403 after expiry", rec.Code)
+		}
+	})
+	t.Run("logout ends the session", func(t *testing.T) {
+		t.Parallel()
+		clock := newPageClock()
+		w := newWorld(clock.Now)
+		s := newPageServer(t, w, pageToken, clock)
+		cookie, csrf := pageLogin(t, s)
+		rec := pagePost(t, s, "/logout", url.Values{"csrf": {csrf}}, cookie)
+		if rec.Code != http.StatusSeeOther {
+			t.Fatalf("logout: status %d, want 303", rec.Code)
+		}
+		if c := rec.Result().Cookies(); len(c) != 1 || c[0].MaxAge >= 0 {
+			t.Errorf("logout cookies %+v, want the session cookie cleared", c)
+		}
+		rec = pagePost(t, s, "/proposals/7/approve", url.Values{"csrf": {csrf}}, cookie)
+		if rec.Code != http.StatusForbidden {
+			t.Errorf("approve after logout: status %d, want 403", rec.Code)
+		}
+		if d := w.Decisions(); len(d) != 0 {
+			t.Errorf("decisions after logout: %v", d)
+		}
+	})
+}
+
+func TestPageForgedRequests(t *testing.T) {
+	t.Parallel()
+	clock := newPageClock()
+	w := newWorld(clock.Now)
+	s := newPageServer(t, w, pageToken, clock)
+	mine, _ := pageLogin(t, s)
+	_, theirs := pageLogin(t, s)
+	tests := []struct {
+		name    string
+		path    string
+		form    url.Values
+		cookies []*http.Cookie
+		header  map[string]string
+	}{
+		{"approve without a session", "/proposals/7/approve", url.Values{}, nil, nil},
+		{"approve without the token", "/proposals/7/approve", url.Values{}, []*http.Cookie{mine}, nil},
+		{"approve with an empty token", "/proposals/7/approve", url.Values{"csrf": {""}}, []*http.Cookie{mine}, nil},
+		{"approve with another session's token", "/proposals/7/approve", url.Values{"csrf": {theirs}}, []*http.Cookie{mine}, nil},
+		{"reject with another session's token", "/proposals/7/reject", url.Values{"csrf": {theirs}}, []*http.Cookie{mine}, nil},
+		{"plan with another session's token", "/plan", url.Values{"csrf": {theirs}}, []*http.Cookie{mine}, nil},
+		{"logout without the token", "/logout", url.Values{}, []*http.Cookie{mine}, nil},
+		{"token in the query string only", "/proposals/7/approve?csrf=" + theirs, url.Values{}, []*http.Cookie{mine}, nil},
+		{"cross-site browser post", "/proposals/7/approve", url.Values{"csrf": {theirs}}, []*http.Cookie{mine},
+			map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodPost, tt.path, strings.NewReader(tt.form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			for k, v := range tt.header {
+				req.Header.Set(k, v)
+			}
+			for _, c := range tt.cookies {
+				req.AddCookie(c)
+			}
+			rec := pageDo(t, s, req)
+			if rec.Code != http.StatusForbidden {
+				t.Errorf("status %d, want 403", rec.Code)
+			}
+		})
+	}
+	if d := w.Decisions(); len(d) != 0 {
+		t.Errorf("the decider was called: %v", d)
+	}
+	if w.plans != 0 {
+		t.Errorf("the balancer ran %d times", w.plans)
+	}
+	// The session survived every forged logout.
+	if body := pageGet(t, s, "/", mine).Body.String(); !strings.Contains(body, "Logged in as") {
+		t.Error("a forged logout ended the session")
+	}
+}
+
+func TestPageDecisions(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name         string
+		path         string
+		wantDecision []pageDecision
+		wantPlans    int
+		wantLocation string
+		wantFlash    string
+		wantStatus   string // in recent moves afterwards
+	}{
+		{"approve", "/proposals/7/approve", []pageDecision{{ID: 7, Approve: true, By: "page: Sam"}}, 0, "/#moves",
+			"Proposal 7 (ticket #501) approved; now applied.", `<tr class="move-row" id="move-7">`},
+		{"reject", "/proposals/8/reject", []pageDecision{{ID: 8, Approve: false, By: "page: Sam"}}, 0, "/#moves",
+			"Proposal 8 (ticket #503) rejected.", `<span class="outcome rejected">rejected</span> <span class="muted">by page: Sam</span>`},
+		{"no longer pending", "/proposals/1/approve", []pageDecision{{ID: 1, Approve: true, By: "page: Sam"}}, 0, "/#moves",
+			"Proposal 1 is no longer pending", ""},
+		{"no such proposal", "/proposals/999/reject", []pageDecision{{ID: 999, Approve: false, By: "page: Sam"}}, 0, "/#moves",
+			"Proposal 999 does not exist.", ""},
+		{"plan now", "/plan", nil, 1, "/#proposals", "Planned: nothing to move right now.", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			clock := newPageClock()
+			w := newWorld(clock.Now)
+			s := newPageServer(t, w, pageToken, clock)
+			cookie, csrf := pageLogin(t, s)
+			rec := pagePost(t, s, tt.path, url.Values{"csrf": {csrf}}, cookie)
+			if rec.Code != http.StatusSeeOther {
+				t.Fatalf("status %d, want 303; body %s", rec.Code, rec.Body)
+			}
+			if got := rec.Header().Get("Location"); got != tt.wantLocation {
+				t.Errorf("Location = %q, want %q", got, tt.wantLocation)
+			}
+			if diff := cmp.Diff(tt.wantDecision, w.Decisions()); diff != "" {
+				t.Errorf("decisions (-want +got):\n%s", diff)
+			}
+			if w.plans != tt.wantPlans {
+				t.Errorf("plans = %d, want %d", w.plans, tt.wantPlans)
+			}
+			body := pageGet(t, s, "/", cookie).Body.String()
+			if !strings.Contains(body, tt.wantFlash) {
+				t.Errorf("page lacks the flash %q", tt.wantFlash)
+			}
+			if tt.wantStatus != "" && !strings.Contains(body, tt.wantStatus) {
+				t.Errorf("recent moves lack %q", tt.wantStatus)
+			}
+			// The flash is shown once.
+			if again := pageGet(t, s, "/", cookie).Body.String(); strings.Contains(again, tt.wantFlash) {
+				t.Error("the flash message is shown twice")
+			}
+		})
+	}
+}
+
+func TestPageReadOnly(t *testing.T) {
+	t.Parallel()
+	clock := newPageClock()
+	w := newWorld(clock.Now)
+	s := newPageServer(t, w, "", clock)
+	rec := pageGet(t, s, "/")
+	body := rec.Body.String()
+	if rec.Code != http.StatusOK {
+		t.Fatalf("status %d, want 200", rec.Code)
+	}
+	if !strings.Contains(body, "<strong>Read-only.</strong> No admin token is configured") {
+		t.Error("the page does not say it is read-only")
+	}
+	if strings.Contains(body, "<form") || strings.Contains(body, "<button") || strings.Contains(body, "<input") {
+		t.Error("a read-only page has forms")
+	}
+	if !strings.Contains(body, `id="proposal-7"`) {
+		t.Error("a read-only page still lists the proposals")
+	}
+	for _, path := range []string{"/login", "/proposals/7/approve", "/proposals/7/reject", "/plan", "/logout"} {
+		t.Run(path, func(t *testing.T) {
+			rec := pagePost(t, s, path, url.Values{"token": {""}, "csrf": {""}})
+			if rec.Code != http.StatusForbidden {
+				t.Errorf("POST %s: status %d, want 403", path, rec.Code)
+			}
+			if len(rec.Result().Cookies()) != 0 {
+				t.Errorf("POST %s set a cookie", path)
+			}
+		})
+	}
+	if d := w.Decisions(); len(d) != 0 {
+		t.Errorf("decisions in read-only mode: %v", d)
+	}
+	if got := pageGet(t, s, "/login"); got.Code != http.StatusSeeOther {
+		t.Errorf("GET /login: status %d, want 303 to the page", got.Code)
+	}
+}
+
+func TestPageLoginRateLimit(t *testing.T) {
+	t.Parallel()
+	clock := newPageClock()
+	s := newPageServer(t, newWorld(clock.Now), pageToken, clock)
+	try := func(addr, token string) *httptest.ResponseRecorder {
+		t.Helper()
+		req := httptest.NewRequest(http.MethodPost, "/login", strings.NewReader(url.Values{"token": {token}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.RemoteAddr = addr
+		return pageDo(t, s, req)
+	}
+	const guesser = "203.0.113.9:5555"
+	for i := range 5 {
+		if rec := try(guesser, "guess"); rec.Code != http.StatusUnauthorized {
+			t.Fatalf("failure %d: status %d, want 401", i+1, rec.Code)
+		}
+	}
+	rec := try(guesser, pageToken)
+	if rec.Code != http.StatusTooManyRequests {
+		t.Fatalf("sixth try with the right token: status %d, want 429", rec.Code)
+	}
+	if ra := rec.Header().Get("Retry-After"); ra != "60" {
+		t.Errorf("Retry-After = %q, want 60", ra)
+	}
+	if len(rec.Result().Cookies()) != 0 {
+		t.Error("a rate-limited login set a cookie")
+	}
+	// Another address is not punished for the guesser.
+	if rec := try("198.51.100.7:1234", pageToken); rec.Code != http.StatusSeeOther {
+		t.Errorf("other address: status %d, want 303", rec.Code)
+	}
+	// Failures age out of the one-minute window.
+	clock.Advance(61 * time.Second)
+	if rec := try(guesser, pageToken); rec.Code != http.StatusSeeOther {
+		t.Errorf("after a minute: status %d, want 303", rec.Code)
+	}
+}
+
+func TestPageReadErrors(t *testing.T) {
+	t.Parallel()
+	clock := newPageClock()
+	w := newWorld(clock.Now)
+	w.failReads = true
+	s := newPageServer(t, w, pageToken, clock)
+	rec := pageGet(t, s, "/")
+	if rec.Code != http.StatusInternalServerError {
+		t.Errorf("status %d, want 500", rec.Code)
+	}
+	body := rec.Body.String()
+	if !strings.Contains(body, "Could not read the team; the daemon log has the detail.") {
+		t.Error("the page does not say what failed")
+	}
+	if strings.Contains(body, "disk on fire") {
+		t.Error("the page leaks the internal error")
+	}
+	if !strings.Contains(body, "conversation/1001/501") {
+		t.Error("the sections that could be read are missing")
+	}
+}
+
+// TestPageEscapesHelpScoutText feeds hostile text into every field that
+// comes from Help Scout and checks the raw HTML: the payloads appear only
+// escaped, and the document has no element but the page's own.
+func TestPageEscapesHelpScoutText(t *testing.T) {
+	t.Parallel()
+	const (
+		subject  = `<script>alert(1)</script>`
+		customer = `Mallory "><img src=x onerror=alert(1)>`
+		agent    = `Eve <b onmouseover=alert(2)>Agent</b>`
+		note     = `moved </p><iframe src=javascript:alert(3)></iframe>`
+	)
+	clock := newPageClock()
+	w := newWorld(clock.Now)
+	w.convs = append(w.convs, store.OpenConversation{ID: 2001, Number: 601, Status: store.StatusActive, Subject: subject, CustomerID: 9100,
+		CreatedAt: pageNow.Add(-time.Hour), CustomerWaitingSince: pageNow.Add(-time.Hour), LastMessageBy: store.ByCustomer})
+	w.customers[2001] = customer
+	w.agents = append(w.agents, Agent{ID: 15, Name: agent, Role: "st", Level: 1, Status: `away"><script>x</script>`, Available: true, Load: 1, FairShare: 1})
+	w.proposals = append(w.proposals, store.Proposal{ID: 20, ConversationID: 2001, ConversationNumber: 601, ToAgent: 15,
+		Reason: `<svg onload=alert(4)>`, Explanation: note, Status: store.ProposalPending, CreatedAt: pageNow},
+		store.Proposal{ID: 21, ConversationID: 2001, ConversationNumber: 601, FromAgent: 15, ToAgent: 11,
+			Reason: "overload", Explanation: note, Status: store.ProposalFailed, Error: customer, DecidedBy: "page: " + agent, UpdatedAt: pageNow})
+	s := newPageServer(t, w, pageToken, clock)
+	cookie, _ := pageLogin(t, s)
+	for _, tc := range []struct {
+		name    string
+		cookies []*http.Cookie
+	}{{"visitor", nil}, {"logged in", []*http.Cookie{cookie}}} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := pageGet(t, s, "/", tc.cookies...).Body.String()
+			for _, want := range []string{
+				`&lt;script&gt;alert(1)&lt;/script&gt;`,
+				`Mallory &#34;&gt;&lt;img src=x onerror=alert(1)&gt;`,
+				`Eve &lt;b onmouseover=alert(2)&gt;Agent&lt;/b&gt;`,
+				`moved &lt;/p&gt;&lt;iframe src=javascript:alert(3)&gt;&lt;/iframe&gt;`,
+				`&lt;svg onload=alert(4)&gt;`,
+			} {
+				if !strings.Contains(body, want) {
+					t.Errorf("page lacks the escaped text %q", want)
+				}
+			}
+			if got := tagNames(body); !isSubset(got, pageTags) {
+				t.Errorf("elements outside the page's own: %v", difference(got, pageTags))
+			}
+			for _, bad := range []string{"<script", "<img", "<iframe", "<svg", "<b "} {
+				if strings.Contains(strings.ToLower(body), bad) {
+					t.Errorf("raw %q in the page", bad)
+				}
+			}
+			// Attribute values: no payload broke out of a quoted attribute.
+			if m := regexp.MustCompile(`\son[a-z]+=`).FindString(stripText(body)); m != "" {
+				t.Errorf("an event handler attribute %q in the markup", m)
+			}
+		})
+	}
+}
+
+// pageTags are the elements page.html itself writes.
+var pageTags = []string{
+	"a", "body", "br", "button", "code", "dd", "div", "dl", "dt", "footer", "form", "h1", "h2", "head", "header", "html",
+	"input", "label", "li", "link", "main", "meta", "p", "section", "span", "strong", "table", "tbody", "td", "th",
+	"thead", "time", "title", "tr", "ul",
+}
+
+var tagRE = regexp.MustCompile(`<([a-zA-Z][a-zA-Z0-9-]*)`)
+
+// tagNames lists the distinct element names opened in raw HTML. Escaped
+// text (&lt;) never matches, so a payload that survived unescaped shows up
+// as an unexpected name.
+func tagNames(html string) []string {
+	var names []string
+	for _, m := range tagRE.FindAllStringSubmatch(html, -1) {
+		n := strings.ToLower(m[1])
+		if !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// stripText keeps only the markup of html: the text between tags and the
+// quoted attribute values are dropped, so that what is left are tag and
+// attribute names. (html/template quotes every attribute value it writes.)
+func stripText(html string) string {
+	var b strings.Builder
+	inTag, inQuote := false, false
+	for _, r := range html {
+		switch {
+		case inQuote:
+			if r == '"' {
+				inQuote = false
+				b.WriteRune(r)
+			}
+		case inTag && r == '"':
+			inQuote = true
+			b.WriteRune(r)
+		case r == '<':
+			inTag = true
+			b.WriteRune(r)
+		case r == '>':
+			inTag = false
+			b.WriteRune(r)
+		case inTag:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func isSubset(got, allowed []string) bool { return len(difference(got, allowed)) == 0 }
+
+func difference(got, allowed []string) []string {
+	var out []string
+	for _, g := range got {
+		if !slices.Contains(allowed, g) {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+func TestRelDuration(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   time.Duration
+		want string
+	}{
+		{-time.Second, "0s"},
+		{0, "0s"},
+		{59 * time.Second, "59s"},
+		{time.Minute, "1m"},
+		{59*time.Minute + 59*time.Second, "59m"},
+		{time.Hour, "1h"},
+		{6*time.Hour + 10*time.Minute, "6h 10m"},
+		{24 * time.Hour, "1d"},
+		{50 * time.Hour, "2d 2h"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in.String(), func(t *testing.T) {
+			if got := relDuration(tt.in); got != tt.want {
+				t.Errorf("relDuration(%v) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestAbsTime(t *testing.T) {
+	t.Parallel()
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Skipf("no tz database: %v", err)
+	}
+	tests := []struct {
+		name string
+		t    time.Time
+		loc  *time.Location
+		want timeView
+	}{
+		{"zero", time.Time{}, time.UTC, timeView{}},
+		{"just now", pageNow.Add(-10 * time.Second), time.UTC, timeView{Set: true, ISO: "2026-11-24T14:59:50Z", Rel: "under a minute", Abs: "14:59 UTC"}},
+		{"today", pageNow.Add(-90 * time.Minute), time.UTC, timeView{Set: true, ISO: "2026-11-24T13:30:00Z", Rel: "1h 30m", Abs: "13:30 UTC"}},
+		{"yesterday", pageNow.Add(-20 * time.Hour), time.UTC, timeView{Set: true, ISO: "2026-11-23T19:00:00Z", Rel: "20h", Abs: "Nov 23 19:00 UTC"}},
+		{"last year", time.Date(2025, 12, 31, 23, 0, 0, 0, time.UTC), time.UTC, timeView{Set: true, ISO: "2025-12-31T23:00:00Z", Rel: "327d 16h", Abs: "Dec 31 2025 23:00 UTC"}},
+		{"in the page's zone", pageNow.Add(-time.Hour), berlin, timeView{Set: true, ISO: "2026-11-24T14:00:00Z", Rel: "1h", Abs: "15:00 CET"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, absTime(tt.t, pageNow, tt.loc)); diff != "" {
+				t.Errorf("absTime (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	t.Parallel()
+	ds := []time.Duration{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
+	tests := []struct {
+		name string
+		in   []time.Duration
+		q    float64
+		want time.Duration
+	}{
+		{"empty", nil, 0.5, 0},
+		{"one", []time.Duration{7}, 0.9, 7},
+		{"p50 of ten", ds, 0.5, 5},
+		{"p90 of ten", ds, 0.9, 9},
+		{"p100", ds, 1, 10},
+		{"p0 is the minimum", ds, 0, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := percentile(tt.in, tt.q); got != tt.want {
+				t.Errorf("percentile(%v, %v) = %v, want %v", tt.in, tt.q, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestPageListsAreCapped(t *testing.T) {
+	t.Parallel()
+	clock := newPageClock()
+	w := newWorld(clock.Now)
+	for i := range 250 {
+		id := int64(5000 + i)
+		w.convs = append(w.convs, store.OpenConversation{ID: id, Number: id, Status: store.StatusActive, Subject: "bulk",
+			CreatedAt: pageNow.Add(-time.Duration(i) * time.Minute), CustomerWaitingSince: pageNow.Add(-time.Duration(i) * time.Minute),
+			LastMessageBy: store.ByCustomer})
+	}
+	s := newPageServer(t, w, pageToken, clock)
+	body := pageGet(t, s, "/").Body.String()
+	want := `Showing the 200 longest waits of 252. The full list: <a href="/api/v1/conversations?state=unassigned">`
+	if !strings.Contains(body, want) {
+		t.Errorf("page lacks %q", want)
+	}
+	// The longest wait is shown; the shortest is cut.
+	if !strings.Contains(body, "conversation/5249/5249") || strings.Contains(body, "conversation/5000/5000\"") {
+		t.Error("the cap kept the wrong tickets")
+	}
+}
+
+// TestPageBesideAPI serves the page and the JSON API from one server, as
+// the daemon does: their routes must not collide.
+func TestPageBesideAPI(t *testing.T) {
+	t.Parallel()
+	clock := newPageClock()
+	w := newWorld(clock.Now)
+	s := New(Options{Now: clock.Now})
+	s.EnableAPI(APIOptions{Team: w, Queue: w, Decider: w, AdminToken: pageToken, StuckAfter: 4 * time.Hour})
+	s.EnablePage(PageOptions{Team: w, Queue: w, Decider: w, AdminToken: pageToken, StuckAfter: 4 * time.Hour})
+	tests := []struct {
+		method, path string
+		want         int
+		wantType     string
+	}{
+		{http.MethodGet, "/", http.StatusOK, "text/html; charset=utf-8"},
+		{http.MethodGet, "/static/page.css", http.StatusOK, "text/css; charset=utf-8"},
+		{http.MethodGet, "/login", http.StatusOK, "text/html; charset=utf-8"},
+		{http.MethodGet, "/api/v1/agents", http.StatusOK, "application/json"},
+		{http.MethodPost, "/api/v1/proposals/7/approve", http.StatusUnauthorized, "application/json"},
+		{http.MethodGet, "/nope", http.StatusNotFound, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			rec := pageDo(t, s, httptest.NewRequest(tt.method, tt.path, nil))
+			if rec.Code != tt.want {
+				t.Errorf("status %d, want %d", rec.Code, tt.want)
+			}
+			if got := rec.Header().Get("Content-Type"); tt.wantType != "" && got != tt.wantType {
+				t.Errorf("Content-Type %q, want %q", got, tt.wantType)
+			}
+		})
+	}
+	t.Run("without customer names or first responses", func(t *testing.T) {
+		body := pageGet(t, s, "/").Body.String()
+		for _, want := range []string{"customer 9003", "<dd><span class=\"muted\">not available</span></dd>"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("page lacks %q", want)
+			}
+		}
+	})
+	t.Run("a CSS class for every bar width", func(t *testing.T) {
+		css := pageGet(t, s, "/static/page.css").Body.String()
+		for _, want := range []string{".w0{width:0%}", ".w100{width:100%}", ".m52{left:52%}"} {
+			if !strings.Contains(css, want) {
+				t.Errorf("stylesheet lacks %q", want)
+			}
+		}
+	})
+}
+
+func TestPageSecureCookieOption(t *testing.T) {
+	t.Parallel()
+	clock := newPageClock()
+	w := newWorld(clock.Now)
+	s := New(Options{Now: clock.Now})
+	s.EnablePage(PageOptions{Team: w, Queue: w, Decider: w, AdminToken: pageToken, SecureCookie: true})
+	rec := pagePost(t, s, "/login", url.Values{"token": {pageToken}})
+	if c := rec.Result().Cookies(); len(c) != 1 || !c[0].Secure {
+		t.Errorf("cookies %+v: want one Secure cookie behind a TLS proxy", c)
+	}
+}
+
+func TestEnablePageNeedsItsParts(t *testing.T) {
+	t.Parallel()
+	w := newWorld(newPageClock().Now)
+	tests := []struct {
+		name string
+		o    PageOptions
+	}{
+		{"no team", PageOptions{Queue: w}},
+		{"no queue", PageOptions{Team: w}},
+		{"a token but no decider", PageOptions{Team: w, Queue: w, AdminToken: "x"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			defer func() {
+				if recover() == nil {
+					t.Error("EnablePage did not panic")
+				}
+			}()
+			New(Options{}).EnablePage(tt.o)
+		})
+	}
+	// Read-only needs no decider.
+	New(Options{}).EnablePage(PageOptions{Team: w, Queue: w})
+}

@@ -1,0 +1,465 @@
+package httpapi
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/queuewrangler/queuewrangler/internal/store"
+)
+
+// pageView is everything page.html shows. Every string in it is plain
+// text: html/template escapes it, and nothing here is template.HTML.
+type pageView struct {
+	Now            timeView
+	Refresh        bool
+	RefreshSeconds int
+	ReadOnly       bool
+	LoggedIn       bool
+	CSRF           string
+	Who            string
+	Flash          flash
+	Errors         []string
+
+	StuckAfter string
+	Figures    figuresView
+	Agents     []agentRow
+	Stuck      ticketList
+	Unassigned ticketList
+	Pending    []proposalRow
+	Moves      []proposalRow
+}
+
+// timeView is one instant, shown relative ("3h 10m ago") and absolute.
+type timeView struct {
+	Set bool
+	ISO string // for <time datetime>
+	Rel string // duration from then to the page's now
+	Abs string // in the page's location
+}
+
+type figuresView struct {
+	Imbalance, Jain string
+	Available       int
+	Agents          int
+	Open, Waiting   int
+	Stuck           int
+	Unassigned      int
+	// FRTKnown is false when no FirstResponses source is wired or it
+	// failed; FRTP50 and FRTP90 are set when there were first replies.
+	FRTKnown   bool
+	FRTCount   int
+	FRTP50     string
+	FRTP90     string
+	TodayStart timeView
+}
+
+type agentRow struct {
+	ID         int64
+	Name       string
+	Role       string
+	Level      int
+	Status     string // the label
+	StatusKey  string // the CSS class: active, away, off-shift, other
+	Available  bool
+	Open       int
+	Waiting    int
+	Load       string
+	FairShare  string // "" when the agent has no fair share (unavailable)
+	Ratio      string // "163%"; "" without a fair share
+	Over       bool
+	BarClass   string // w0..w100
+	MarkClass  string // m0..m100, "" without a fair share
+	OldestWait timeView
+}
+
+type ticketList struct {
+	Rows  []ticketRow
+	Total int
+	More  int    // Total - len(Rows)
+	State string // the JSON API's name for the list
+	Empty string // what to say when there is nothing
+}
+
+type ticketRow struct {
+	ID       int64
+	Number   int64
+	URL      string
+	Subject  string
+	Customer string
+	Owner    string
+	Status   string
+	Waiting  timeView // the customer's wait; unset if not waiting
+	Created  timeView
+}
+
+type proposalRow struct {
+	ID          int64
+	Number      int64
+	URL         string
+	From, To    string
+	Reason      string
+	Explanation string
+	Status      string
+	Error       string
+	DecidedBy   string
+	Created     timeView
+	When        timeView // the last transition
+}
+
+// pageData is what collect reads; build turns it into a pageView.
+type pageData struct {
+	agents     []Agent
+	figures    TeamFigures
+	stuck      []store.OpenConversation
+	unassigned []store.OpenConversation
+	customers  map[int64]string
+	pending    []store.Proposal
+	moves      []store.Proposal
+	frt        []time.Duration
+	frtKnown   bool
+	errors     []string
+}
+
+// decidedStatuses are the proposals shown as recent moves.
+var decidedStatuses = []store.ProposalStatus{
+	store.ProposalApplied, store.ProposalStale, store.ProposalFailed, store.ProposalRejected,
+	store.ProposalApproved, store.ProposalApplying,
+}
+
+// collect reads everything the page shows. A failed read leaves its
+// section empty with a note, so the rest of the page still helps.
+func (p *page) collect(ctx context.Context, now time.Time) pageView {
+	var d pageData
+	fail := func(what string, err error) {
+		p.log.Error("page: read "+what, "err", err)
+		d.errors = append(d.errors, "Could not read "+what+"; the daemon log has the detail.")
+	}
+	var err error
+	if d.agents, d.figures, err = p.o.Team.Agents(ctx); err != nil {
+		fail("the team", err)
+	}
+	if p.o.StuckAfter > 0 {
+		if d.stuck, err = p.o.Queue.OpenConversations(ctx, store.OpenFilter{
+			Assignment: store.OnlyAssigned, WaitingBefore: now.Add(-p.o.StuckAfter),
+		}); err != nil {
+			fail("the stuck tickets", err)
+		}
+	}
+	if d.unassigned, err = p.o.Queue.OpenConversations(ctx, store.OpenFilter{Assignment: store.OnlyUnassigned}); err != nil {
+		fail("the unassigned queue", err)
+	}
+	// The unassigned queue is active tickets (as in the JSON API), longest
+	// wait first.
+	d.unassigned = slices.DeleteFunc(d.unassigned, func(c store.OpenConversation) bool { return c.Status != store.StatusActive })
+	slices.SortFunc(d.unassigned, func(a, b store.OpenConversation) int {
+		return cmp.Or(waitStart(a).Compare(waitStart(b)), cmp.Compare(a.ID, b.ID))
+	})
+	if p.o.Customers != nil {
+		ids := make([]int64, 0, 2*p.o.MaxRows)
+		for _, list := range [][]store.OpenConversation{d.stuck, d.unassigned} {
+			for _, c := range list[:min(len(list), p.o.MaxRows)] {
+				ids = append(ids, c.ID)
+			}
+		}
+		if len(ids) > 0 {
+			if d.customers, err = p.o.Customers.CustomerNames(ctx, ids); err != nil {
+				fail("the customers' names", err)
+			}
+		}
+	}
+	if d.pending, err = p.o.Queue.ListProposals(ctx, store.ProposalFilter{
+		Statuses: []store.ProposalStatus{store.ProposalPending}, Limit: p.o.MaxRows,
+	}); err != nil {
+		fail("the pending proposals", err)
+	}
+	if d.moves, err = p.o.Queue.ListProposals(ctx, store.ProposalFilter{
+		Statuses: decidedStatuses, Limit: p.o.RecentMoves,
+	}); err != nil {
+		fail("the recent moves", err)
+	}
+	if p.o.FirstResponses != nil {
+		d.frtKnown = true
+		if d.frt, err = p.o.FirstResponses.FirstResponseTimes(ctx, startOfDay(now, p.o.Location)); err != nil {
+			d.frtKnown = false
+			fail("today's first responses", err)
+		}
+	}
+	return p.build(d, now)
+}
+
+// waitStart is when the ticket started waiting on us: the customer's last
+// message when they wrote last, else its creation.
+func waitStart(c store.OpenConversation) time.Time {
+	if c.CustomerWaiting() && !c.CustomerWaitingSince.IsZero() {
+		return c.CustomerWaitingSince
+	}
+	return c.CreatedAt
+}
+
+func startOfDay(t time.Time, loc *time.Location) time.Time {
+	t = t.In(loc)
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc)
+}
+
+func (p *page) build(d pageData, now time.Time) pageView {
+	loc := p.o.Location
+	v := pageView{
+		Now:        absTime(now, now, loc),
+		Errors:     d.errors,
+		StuckAfter: relDuration(p.o.StuckAfter),
+	}
+	names := make(map[int64]string, len(d.agents))
+	for _, a := range d.agents {
+		names[a.ID] = a.Name
+	}
+	owner := func(id int64) string {
+		if n, ok := names[id]; ok && n != "" {
+			return n
+		}
+		return "user " + strconv.FormatInt(id, 10)
+	}
+
+	v.Agents, v.Figures = p.buildTeam(d.agents, now)
+	v.Figures.Imbalance = fmt.Sprintf("%.2f", d.figures.Imbalance)
+	v.Figures.Jain = fmt.Sprintf("%.2f", d.figures.Jain)
+	v.Figures.Stuck = len(d.stuck)
+	v.Figures.Unassigned = len(d.unassigned)
+	if d.frtKnown {
+		v.Figures.FRTKnown = true
+		v.Figures.FRTCount = len(d.frt)
+		v.Figures.TodayStart = absTime(startOfDay(now, loc), now, loc)
+		if len(d.frt) > 0 {
+			sorted := slices.Clone(d.frt)
+			slices.Sort(sorted)
+			v.Figures.FRTP50 = relDuration(percentile(sorted, 0.5))
+			v.Figures.FRTP90 = relDuration(percentile(sorted, 0.9))
+		}
+	}
+
+	tickets := func(list []store.OpenConversation, state, empty string) ticketList {
+		tl := ticketList{Total: len(list), State: state, Empty: empty}
+		shown := list[:min(len(list), p.o.MaxRows)]
+		tl.More = tl.Total - len(shown)
+		tl.Rows = make([]ticketRow, 0, len(shown))
+		for _, c := range shown {
+			row := ticketRow{
+				ID: c.ID, Number: c.Number, URL: ConversationURL(c.ID, c.Number),
+				Subject: c.Subject, Status: c.Status, Customer: customerLabel(c, d.customers),
+				Created: absTime(c.CreatedAt, now, loc),
+			}
+			if row.Subject == "" {
+				row.Subject = "(no subject)"
+			}
+			if c.AssigneeID != 0 {
+				row.Owner = owner(c.AssigneeID)
+			}
+			if c.CustomerWaiting() {
+				row.Waiting = absTime(c.CustomerWaitingSince, now, loc)
+			}
+			tl.Rows = append(tl.Rows, row)
+		}
+		return tl
+	}
+	v.Stuck = tickets(d.stuck, "stuck", "Nothing is stuck.")
+	v.Unassigned = tickets(d.unassigned, "unassigned", "The unassigned queue is empty.")
+
+	proposals := func(ps []store.Proposal) []proposalRow {
+		out := make([]proposalRow, 0, len(ps))
+		for _, pr := range ps {
+			row := proposalRow{
+				ID: pr.ID, Number: pr.ConversationNumber, URL: ConversationURL(pr.ConversationID, pr.ConversationNumber),
+				From: "Unassigned", To: "nobody (flagged for the head of support)",
+				Reason: pr.Reason, Explanation: pr.Explanation, Status: string(pr.Status),
+				Error: pr.Error, DecidedBy: pr.DecidedBy,
+				Created: absTime(pr.CreatedAt, now, loc),
+				When:    absTime(lastTransition(pr), now, loc),
+			}
+			if pr.FromAgent != 0 {
+				row.From = owner(pr.FromAgent)
+			}
+			if pr.ToAgent != 0 {
+				row.To = owner(pr.ToAgent)
+			}
+			out = append(out, row)
+		}
+		return out
+	}
+	v.Pending = proposals(d.pending)
+	// The store lists by id; a move's row belongs where its last step
+	// happened, newest first.
+	moves := slices.Clone(d.moves)
+	slices.SortStableFunc(moves, func(a, b store.Proposal) int { return lastTransition(b).Compare(lastTransition(a)) })
+	v.Moves = proposals(moves)
+	return v
+}
+
+func lastTransition(pr store.Proposal) time.Time {
+	for _, t := range []time.Time{pr.AppliedAt, pr.UpdatedAt, pr.DecidedAt} {
+		if !t.IsZero() {
+			return t
+		}
+	}
+	return pr.CreatedAt
+}
+
+func customerLabel(c store.OpenConversation, names map[int64]string) string {
+	if n := strings.TrimSpace(names[c.ID]); n != "" {
+		return n
+	}
+	if c.CustomerID != 0 {
+		return "customer " + strconv.FormatInt(c.CustomerID, 10)
+	}
+	return "unknown customer"
+}
+
+// buildTeam orders the team so the question "who is overloaded?" is
+// answered by the first rows: available agents by load ratio, highest
+// first, then everyone unavailable, by name.
+func (p *page) buildTeam(agents []Agent, now time.Time) ([]agentRow, figuresView) {
+	var fig figuresView
+	sorted := slices.Clone(agents)
+	slices.SortFunc(sorted, func(a, b Agent) int {
+		if a.Available != b.Available {
+			if a.Available {
+				return -1
+			}
+			return 1
+		}
+		if a.Available {
+			if c := cmp.Compare(b.LoadRatio, a.LoadRatio); c != 0 {
+				return c
+			}
+		}
+		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID))
+	})
+	// One scale for every bar, so bars compare across rows.
+	scale := 1.0
+	for _, a := range sorted {
+		scale = max(scale, a.Load, a.FairShare)
+	}
+	rows := make([]agentRow, 0, len(sorted))
+	for _, a := range sorted {
+		fig.Agents++
+		if a.Available {
+			fig.Available++
+		}
+		fig.Open += a.Open
+		fig.Waiting += a.Waiting
+		row := agentRow{
+			ID: a.ID, Name: a.Name, Role: strings.ToUpper(a.Role), Level: a.Level,
+			Status: statusLabel(a.Status), StatusKey: statusKey(a.Status), Available: a.Available,
+			Open: a.Open, Waiting: a.Waiting, Load: trimFloat(a.Load),
+			BarClass:   "w" + strconv.Itoa(pct(a.Load, scale)),
+			OldestWait: absTime(a.OldestWait, now, p.o.Location),
+		}
+		if a.FairShare > 0 {
+			row.FairShare = trimFloat(a.FairShare)
+			ratio := a.Load / a.FairShare
+			row.Ratio = strconv.Itoa(int(math.Round(ratio*100))) + "%"
+			row.Over = ratio > overloadRatio
+			row.MarkClass = "m" + strconv.Itoa(pct(a.FairShare, scale))
+		}
+		rows = append(rows, row)
+	}
+	return rows, fig
+}
+
+// overloadRatio is where a bar turns to the warning colour: a quarter over
+// fair share is past any sensible hysteresis band.
+const overloadRatio = 1.25
+
+func pct(v, scale float64) int {
+	if scale <= 0 || v <= 0 || math.IsNaN(v) {
+		return 0
+	}
+	return min(100, int(math.Round(v/scale*100)))
+}
+
+func trimFloat(f float64) string {
+	return strconv.FormatFloat(math.Round(f*100)/100, 'f', -1, 64)
+}
+
+func statusLabel(s string) string {
+	switch s {
+	case "active":
+		return "Active"
+	case "away":
+		return "Away"
+	case "off-shift":
+		return "Off shift"
+	case "":
+		return "Unknown"
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+func statusKey(s string) string {
+	switch s {
+	case "active", "away", "off-shift":
+		return s
+	}
+	return "other"
+}
+
+// percentile is the nearest-rank percentile of sorted values.
+func percentile(sorted []time.Duration, q float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	rank := int(math.Ceil(q * float64(len(sorted))))
+	return sorted[max(rank, 1)-1]
+}
+
+// absTime presents t for a <time> element: the relative part is how long
+// ago from now, the absolute part in loc, with the date only when it is
+// not today.
+func absTime(t, now time.Time, loc *time.Location) timeView {
+	if t.IsZero() {
+		return timeView{}
+	}
+	lt, ln := t.In(loc), now.In(loc)
+	layout := "15:04 MST"
+	if lt.YearDay() != ln.YearDay() || lt.Year() != ln.Year() {
+		layout = "Jan 2 15:04 MST"
+		if lt.Year() != ln.Year() {
+			layout = "Jan 2 2006 15:04 MST"
+		}
+	}
+	rel := relDuration(now.Sub(t))
+	if now.Sub(t) < time.Minute {
+		rel = "under a minute"
+	}
+	return timeView{Set: true, ISO: t.UTC().Format(time.RFC3339), Rel: rel, Abs: lt.Format(layout)}
+}
+
+// relDuration says a duration the way a support lead does: "45m",
+// "3h 10m", "2d 4h".
+func relDuration(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	switch {
+	case d < time.Minute:
+		return strconv.Itoa(int(d/time.Second)) + "s"
+	case d < time.Hour:
+		return strconv.Itoa(int(d/time.Minute)) + "m"
+	case d < 24*time.Hour:
+		h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
+		if m == 0 {
+			return strconv.Itoa(h) + "h"
+		}
+		return fmt.Sprintf("%dh %dm", h, m)
+	default:
+		days, h := int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour)
+		if h == 0 {
+			return strconv.Itoa(days) + "d"
+		}
+		return fmt.Sprintf("%dd %dh", days, h)
+	}
+}

@@ -1,0 +1,84 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"time"
+)
+
+// Reads for the queue page (internal/httpapi's CustomerNames and
+// FirstResponses). They sit apart from the read models the balancer and the
+// metrics use, and change for the page's reasons.
+
+const (
+	// customerNamesChunk keeps each IN (...) list well under SQLite's bound
+	// on variables.
+	customerNamesChunk = 500
+
+	// firstResponseTimesQuery uses the metrics' definition of a first
+	// response (unobservedFirstResponsesQuery): customer-started, not spam,
+	// not deleted. No index covers first_reply_at, so it scans the table
+	// once per page view; conversations_first_reply (see the lead's notes)
+	// would make it a range scan.
+	firstResponseTimesQuery = `SELECT first_reply_at - created_at FROM conversations
+		WHERE first_reply_at >= ? AND created_at IS NOT NULL
+		  AND created_by_type = 'customer' AND status <> 'spam' AND state <> 'deleted'`
+)
+
+// CustomerNames returns the primary customer's name of each conversation
+// found among ids, by conversation id: "First Last", or the email when
+// Help Scout has no name. Conversations without either are left out.
+func (db *DB) CustomerNames(ctx context.Context, conversationIDs []int64) (map[int64]string, error) {
+	out := make(map[int64]string, len(conversationIDs))
+	err := db.readTx(ctx, "read customer names", func(tx *sql.Tx) error {
+		for start := 0; start < len(conversationIDs); start += customerNamesChunk {
+			chunk := conversationIDs[start:min(start+customerNamesChunk, len(conversationIDs))]
+			args := make([]any, len(chunk))
+			for i, id := range chunk {
+				args[i] = id
+			}
+			err := eachRow(ctx, tx, func(rows *sql.Rows) error {
+				var id int64
+				var first, last, email string
+				if err := rows.Scan(&id, &first, &last, &email); err != nil {
+					return err
+				}
+				if name := strings.TrimSpace(first + " " + last); name != "" {
+					out[id] = name
+				} else if email != "" {
+					out[id] = email
+				}
+				return nil
+			}, "SELECT id, customer_first, customer_last, customer_email FROM conversations WHERE id IN ("+
+				placeholders(len(chunk))+")", args...)
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// FirstResponseTimes lists the first response times (first agent reply
+// minus creation) of customer-started conversations whose first reply was
+// sent at or after since, in no particular order. A reply stamped before
+// its conversation's creation counts as zero.
+func (db *DB) FirstResponseTimes(ctx context.Context, since time.Time) ([]time.Duration, error) {
+	var out []time.Duration
+	err := db.readTx(ctx, "read first response times", func(tx *sql.Tx) error {
+		return eachRow(ctx, tx, func(rows *sql.Rows) error {
+			var ms int64
+			if err := rows.Scan(&ms); err != nil {
+				return err
+			}
+			out = append(out, time.Duration(max(ms, 0))*time.Millisecond)
+			return nil
+		}, firstResponseTimesQuery, since.UnixMilli())
+	})
+	return out, err
+}

@@ -1,0 +1,168 @@
+package store
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestCustomerNames(t *testing.T) {
+	t.Parallel()
+	db, _ := openTest(t)
+	ctx := context.Background()
+	var us []ConversationUpdate
+	named := conv(1, t0)
+	emailOnly := conv(2, t0)
+	emailOnly.CustomerFirst, emailOnly.CustomerLast = "", ""
+	nothing := conv(3, t0)
+	nothing.CustomerFirst, nothing.CustomerLast, nothing.CustomerEmail = "", "", ""
+	firstOnly := conv(4, t0)
+	firstOnly.CustomerLast = ""
+	hostile := conv(5, t0)
+	hostile.CustomerFirst, hostile.CustomerLast = `"><img src=x onerror=alert(1)>`, ""
+	for _, c := range []Conversation{named, emailOnly, nothing, firstOnly, hostile} {
+		us = append(us, ConversationUpdate{Conversation: c})
+	}
+	// Enough conversations to need more than one IN (...) chunk.
+	for i := range customerNamesChunk + 10 {
+		c := conv(int64(1000+i), t0)
+		c.CustomerFirst, c.CustomerLast = "Bulk", "Customer"
+		us = append(us, ConversationUpdate{Conversation: c})
+	}
+	if _, err := db.ApplyConversations(ctx, us); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name string
+		ids  []int64
+		want map[int64]string
+	}{
+		{"none asked", nil, map[int64]string{}},
+		{"names, email fallback, nothing, unknown id", []int64{1, 2, 3, 4, 5, 999},
+			map[int64]string{1: "Cus Tomer", 2: "c@example.com", 4: "Cus", 5: `"><img src=x onerror=alert(1)>`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := db.CustomerNames(ctx, tt.ids)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("CustomerNames (-want +got):\n%s", diff)
+			}
+		})
+	}
+	t.Run("across chunks", func(t *testing.T) {
+		var ids []int64
+		for i := range customerNamesChunk + 10 {
+			ids = append(ids, int64(1000+i))
+		}
+		got, err := db.CustomerNames(ctx, ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(ids) || got[ids[len(ids)-1]] != "Bulk Customer" {
+			t.Errorf("got %d names (last %q), want %d named Bulk Customer", len(got), got[ids[len(ids)-1]], len(ids))
+		}
+	})
+}
+
+func TestFirstResponseTimes(t *testing.T) {
+	t.Parallel()
+	db, _ := openTest(t)
+	ctx := context.Background()
+	add := func(c Conversation, ts []Thread) ConversationUpdate {
+		return ConversationUpdate{Conversation: c, Threads: ts, ThreadsComplete: true}
+	}
+	replied := conv(1, t0) // threads(…, 2): the customer at +10m, the first reply at +20m
+	late := conv(2, t0)
+	late.CreatedAt = at(-time.Hour) // created an hour earlier: 1h20m to the reply
+	noReply := conv(3, t0)
+	byAgent := conv(4, t0)
+	byAgent.CreatedByType, byAgent.CreatedByID = ByUser, 7
+	spam := conv(5, t0)
+	spam.Status = StatusSpam
+	closed := conv(6, t0)
+	closed.Status, closed.ClosedAt = StatusClosed, at(time.Hour)
+	if _, err := db.ApplyConversations(ctx, []ConversationUpdate{
+		add(replied, threads(1, 2)), add(late, threads(2, 2)), add(noReply, threads(3, 1)),
+		add(byAgent, threads(4, 2)), add(spam, threads(5, 2)), add(closed, threads(6, 2)),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		since time.Time
+		want  []time.Duration
+	}{
+		{"replies since the start", t0, []time.Duration{20 * time.Minute, 20 * time.Minute, 80 * time.Minute}},
+		{"since the reply itself", at(20 * time.Minute), []time.Duration{20 * time.Minute, 20 * time.Minute, 80 * time.Minute}},
+		{"after every reply", at(21 * time.Minute), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := db.FirstResponseTimes(ctx, tt.since)
+			if err != nil {
+				t.Fatal(err)
+			}
+			slices.Sort(got)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("FirstResponseTimes (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// BenchmarkPageReads measures the queue page's own reads on a mirror of
+// benchSize conversations: the names of the 400 rows a page shows at most,
+// and a day of first responses (a table scan: no index covers
+// first_reply_at).
+func BenchmarkPageReads(b *testing.B) {
+	n := benchSize(b)
+	db, _ := openTest(b)
+	ctx := context.Background()
+	const seedPage = 1000
+	for start := 0; start < n; start += seedPage {
+		us := make([]ConversationUpdate, 0, seedPage)
+		for i := start; i < min(start+seedPage, n); i++ {
+			us = append(us, benchConversation(i, t0))
+		}
+		if _, err := db.ApplyConversations(ctx, us); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := db.Optimize(ctx); err != nil {
+		b.Fatal(err)
+	}
+	ids := make([]int64, 400)
+	for i := range ids {
+		ids[i] = int64(i*(n/400) + 1)
+	}
+	queries := []struct {
+		name string
+		run  func() (rows int, err error)
+	}{
+		{"CustomerNames400", func() (int, error) { m, err := db.CustomerNames(ctx, ids); return len(m), err }},
+		{"FirstResponseTimesDay", func() (int, error) {
+			d, err := db.FirstResponseTimes(ctx, t0.Add(-24*time.Hour))
+			return len(d), err
+		}},
+	}
+	for _, q := range queries {
+		b.Run(q.name, func(b *testing.B) {
+			rows := 0
+			for b.Loop() {
+				r, err := q.run()
+				if err != nil {
+					b.Fatal(err)
+				}
+				rows = r
+			}
+			b.ReportMetric(float64(rows), "rows")
+		})
+	}
+}
