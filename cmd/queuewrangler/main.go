@@ -50,6 +50,7 @@ func commands() []command {
 		{"sync", "one full or incremental sync into the SQLite file, then exit", runSync},
 		{"plan", "compute proposals from the mirror and print them (--json); changes nothing", runPlan},
 		{"fake-helpscout", "serve a simulated Help Scout account (no credentials needed)", runFakeHelpScout},
+		{"simulate", "offline: compare routing policies on a simulated team (--scenario, --policies, --json)", runSimulate},
 		{"version", "print version, commit and Go version", runVersion},
 		{"help", "show this help", nil},
 	}

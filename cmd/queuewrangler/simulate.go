@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/queuewrangler/queuewrangler/internal/sim"
+)
+
+// runSimulate is `queuewrangler simulate`: an offline comparison of routing
+// policies on one scenario (design.md section 10).
+func runSimulate(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("simulate", stderr)
+	scenario := fs.String("scenario", "small-team-week",
+		"scenario file, or a built-in scenario: "+strings.Join(sim.BuiltinNames(), ", "))
+	policies := fs.String("policies", strings.Join(sim.Policies(), ","), "comma-separated policies to compare")
+	seed := fs.Int64("seed", 0, "seed of the arrivals and the work (default: the scenario's)")
+	asJSON := fs.Bool("json", false, "print JSON instead of a table")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	pols, err := sim.ParsePolicies(*policies)
+	if err != nil {
+		return usagef("simulate: --policies: %v", err)
+	}
+	sc, err := sim.LoadScenario(*scenario)
+	if err != nil {
+		var se *sim.ScenarioError
+		switch {
+		case errors.As(err, &se):
+			return usagef("simulate: %v", err)
+		case errors.Is(err, os.ErrNotExist):
+			return usagef("simulate: scenario %q: no such file and no such built-in scenario (built-in: %s)",
+				*scenario, strings.Join(sim.BuiltinNames(), ", "))
+		}
+		return fmt.Errorf("simulate: %w", err)
+	}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "seed" {
+			sc.Seed = *seed
+		}
+	})
+	rep, err := sim.Compare(sc, pols)
+	if err != nil {
+		return usagef("simulate: %v", err)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	printComparison(stdout, sc, rep)
+	return nil
+}
+
+func printComparison(w io.Writer, sc sim.Scenario, rep sim.Report) {
+	fmt.Fprintf(w, "scenario %s, seed %d: %v simulated, %d people, stuck after %v\n\n",
+		rep.Scenario, rep.Seed, sc.Duration, len(sc.Team), sc.StuckAfter)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "policy\tconversations\tfirst response p50\tp90\tresolution p50\tp90\twaiting > stuck\timbalance\tJain\tmoves/100\t")
+	for _, r := range rep.Results {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%.1f%%\t%.2f\t%.2f\t%.1f\t\n", r.Policy, r.Conversations,
+			human(r.FirstResponseP50Seconds), human(r.FirstResponseP90Seconds),
+			human(r.ResolutionP50Seconds), human(r.ResolutionP90Seconds),
+			100*r.WaitingOverStuckShare, r.ImbalanceRatioMean, r.JainMean, r.MovesPer100)
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "\nimbalance: max ÷ mean utilisation over available agents (1 is perfect); Jain: 1 is perfect.")
+}
+
+// human prints seconds as hours and minutes.
+func human(s int64) string {
+	d := time.Duration(s) * time.Second
+	if d < time.Hour {
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	}
+	return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+}

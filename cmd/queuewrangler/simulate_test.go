@@ -1,0 +1,143 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// shortScenario is a one-day scenario file, so that the command's tests
+// stay fast (and fast under -race).
+const shortScenario = `{
+  "name": "one-day", "seed": 3, "duration": "24h",
+  "team": [
+    {"name": "Ana", "role": "st", "level": 1, "speed": 0.6, "hours": "Mon-Fri 06:00-14:00", "timezone": "UTC"},
+    {"name": "Ben", "role": "sst", "level": 3, "speed": 1.3, "hours": "Mon-Fri 08:00-16:00", "timezone": "Europe/Berlin"},
+    {"name": "Cy", "role": "hos", "level": 4}
+  ],
+  "arrivals": {"per_hour": 2, "weekend_factor": 0.3},
+  "work": {"replies_to_resolve_mean": 2, "handle_minutes_mean": 10, "customer_reply_minutes_mean": 90,
+           "hard_fraction": 0.1, "hard_factor": 4}
+}`
+
+func writeScenario(t *testing.T, name, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestSimulateCommand(t *testing.T) {
+	good := writeScenario(t, "good.json", shortScenario)
+	unknownField := writeScenario(t, "unknown.json", strings.Replace(shortScenario, `"seed": 3`, `"seed": 3, "sede": 4`, 1))
+	negativeRate := writeScenario(t, "negative.json", strings.Replace(shortScenario, `"per_hour": 2`, `"per_hour": -2`, 1))
+	unknownRole := writeScenario(t, "role.json", strings.Replace(shortScenario, `"role": "sst"`, `"role": "boss"`, 1))
+	missing := filepath.Join(t.TempDir(), "missing.json")
+
+	tests := []struct {
+		name       string
+		args       []string
+		wantCode   int
+		wantStdout []string
+		wantStderr []string
+	}{
+		{"table", []string{"--scenario", good}, exitOK,
+			[]string{"scenario one-day, seed 3", "none", "balanced", "queuewrangler", "moves/100"}, nil},
+		{"built-in by name", []string{"--scenario", "stuck-junior", "--policies", "balanced", "--json"}, exitOK,
+			[]string{`"scenario": "stuck-junior"`, `"seed": 31`}, nil},
+		{"one policy", []string{"--scenario", good, "--policies", "balanced", "--json"}, exitOK,
+			[]string{`"policy": "balanced"`}, nil},
+		{"seed override", []string{"--scenario", good, "--seed", "99", "--json"}, exitOK,
+			[]string{`"seed": 99`}, nil},
+		{"unknown field", []string{"--scenario", unknownField}, exitUsage,
+			nil, []string{`unknown field "sede"`}},
+		{"negative rate", []string{"--scenario", negativeRate}, exitUsage,
+			nil, []string{"arrivals.per_hour: -2 is negative"}},
+		{"unknown role", []string{"--scenario", unknownRole}, exitUsage,
+			nil, []string{`team[1] (Ben): role: "boss"`}},
+		{"missing file", []string{"--scenario", missing}, exitUsage,
+			nil, []string{"missing.json", "no such file and no such built-in scenario", "small-team-week"}},
+		{"unknown policy", []string{"--scenario", good, "--policies", "none,fifo"}, exitUsage,
+			nil, []string{`--policies: policy "fifo"`}},
+		{"bad flag", []string{"--sceanrio", good}, exitUsage, nil, []string{"sceanrio"}},
+		{"stray argument", []string{"--scenario", good, "extra"}, exitUsage, nil, []string{"unexpected arguments"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := runMain(t, append([]string{"simulate"}, tt.args...)...)
+			if code != tt.wantCode {
+				t.Errorf("exit code %d, want %d; stderr:\n%s", code, tt.wantCode, errOut)
+			}
+			for _, w := range tt.wantStdout {
+				if !strings.Contains(out, w) {
+					t.Errorf("stdout lacks %q:\n%s", w, out)
+				}
+			}
+			for _, w := range tt.wantStderr {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, errOut)
+				}
+			}
+		})
+	}
+}
+
+// TestSimulateJSONShape checks the object of design.md section 10: exactly
+// these keys, in this order of policies, nothing else.
+func TestSimulateJSONShape(t *testing.T) {
+	path := writeScenario(t, "good.json", shortScenario)
+	code, out, errOut := runMain(t, "simulate", "--scenario", path, "--json")
+	if code != exitOK {
+		t.Fatalf("exit code %d; stderr:\n%s", code, errOut)
+	}
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	if got, want := keys(doc), []string{"results", "scenario", "seed"}; !cmp.Equal(got, want) {
+		t.Errorf("top-level keys %v, want %v", got, want)
+	}
+	var results []map[string]json.RawMessage
+	if err := json.Unmarshal(doc["results"], &results); err != nil {
+		t.Fatal(err)
+	}
+	wantKeys := []string{"conversations", "first_response_p50_seconds", "first_response_p90_seconds", "imbalance_ratio_mean",
+		"jain_mean", "moves_per_100", "policy", "resolution_p50_seconds", "resolution_p90_seconds", "waiting_over_stuck_share"}
+	var policies []string
+	for _, r := range results {
+		if diff := cmp.Diff(wantKeys, keys(r)); diff != "" {
+			t.Errorf("result keys (-want +got):\n%s", diff)
+		}
+		var p string
+		if err := json.Unmarshal(r["policy"], &p); err != nil {
+			t.Fatal(err)
+		}
+		policies = append(policies, p)
+		var secs int64
+		if err := json.Unmarshal(r["first_response_p90_seconds"], &secs); err != nil {
+			t.Errorf("first_response_p90_seconds is not a whole number of seconds: %s", r["first_response_p90_seconds"])
+		}
+	}
+	if want := []string{"none", "balanced", "queuewrangler"}; !cmp.Equal(policies, want) {
+		t.Errorf("policies %v, want %v", policies, want)
+	}
+	if string(doc["scenario"]) != `"one-day"` || string(doc["seed"]) != "3" {
+		t.Errorf("scenario %s seed %s", doc["scenario"], doc["seed"])
+	}
+}
+
+func keys(m map[string]json.RawMessage) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}

@@ -1,0 +1,109 @@
+// Package sim is a seeded, deterministic discrete-event model of a support
+// team working a Help Scout mailbox. It drives `queuewrangler simulate`,
+// which scores routing policies on the same simulated week, and is meant to
+// drive the live demo against the fake Help Scout.
+//
+// The model must not know the balancer exists. The world (world.go) sees
+// only assignments: a router picks an owner at arrival, and an optional
+// wrangler may reassign tickets now and then, exactly as people see their
+// Help Scout queues change. The queuewrangler policy (policy.go) is such a
+// wrangler: it converts what Help Scout would show (observe.go) with the
+// daemon's own conversion, rebalance.SnapshotFrom, runs balancer.Plan with
+// balancer.DefaultPolicy (StuckAfter from the scenario) and applies the
+// moves. Nothing in the world is tuned to that algorithm. The package must
+// not read the wall clock, use global randomness or do I/O beyond reading
+// scenario files.
+//
+// # Assumptions of the model
+//
+// Time and randomness:
+//   - Time is simulated: events (arrivals, replies sent, customer answers,
+//     shift and absence changes, samples, balancer runs) are played in time
+//     order, ties in the order they were scheduled. Nothing depends on map
+//     order or the wall clock, so a scenario and seed give the same result.
+//   - Everything random is drawn up front from the seed: the arrival times
+//     from one stream; each conversation's work from its own stream (whether
+//     it is hard, how many replies it needs, each reply's handle time and
+//     each customer answer's delay, in units of the means). Every policy
+//     therefore faces the very same customers and the very same work; only
+//     who does it, and when, differs.
+//
+// Customers:
+//   - Conversations arrive as a Poisson process whose rate is constant
+//     within each hour: arrivals.per_hour × hourly_profile[hour of the UTC
+//     day] × weekend_factor on Saturdays and Sundays (UTC) × the factor of
+//     any surge covering the moment. Every conversation is started by a
+//     customer by email, in one mailbox.
+//   - A conversation needs 1 + Poisson(replies_to_resolve_mean − 1) agent
+//     replies. After each reply but the last the agent sets it pending, and
+//     the customer answers after an exponential delay with mean
+//     customer_reply_minutes_mean (at any hour); Help Scout reopens it
+//     (active) in the same owner's queue. It is closed with its last needed
+//     reply. Customers never give up, and nobody writes notes.
+//   - A hard_fraction of conversations are hard: each of their replies takes
+//     hard_factor times longer.
+//
+// People:
+//   - A member is available when on shift (their roster "hours" read in
+//     their time zone with the roster's own schedule logic; no hours means
+//     always on shift) and not within one of their "away" stretches (Help
+//     Scout's Away status). Routing and the balancer see the same
+//     availability.
+//   - Each available member works one ticket at a time, non-preemptively:
+//     from their own queue, the active ticket whose customer has waited
+//     longest. A reply takes handle_minutes_mean × (an Erlang-2 draw with
+//     mean 1) ÷ speed, times hard_factor for a hard ticket. Someone going off
+//     shift or away finishes the reply in hand, then stops.
+//   - When their own queue has nothing waiting, an st or sst takes the
+//     oldest ticket in the Unassigned folder (assigning it to themselves).
+//     The head of support (hos) and excluded members never receive routed
+//     tickets and never pick from the folder; they only work what they are
+//     given (the balancer may escalate to a HoS who takes escalations).
+//   - Level is the roster's seniority (the balancer's capacity weight);
+//     it does not change how fast someone works: speed does. Getting stuck
+//     is not scripted: it is what happens when a slow person draws a hard
+//     ticket and their queue waits behind it.
+//   - A move takes the ticket out of its owner's queue at once. A reply
+//     the old owner was writing is lost, and the new owner starts that reply
+//     afresh: the pessimistic reading of a move, which never flatters the
+//     wrangler.
+//
+// Policies (design.md section 10), each on the same seeded arrivals:
+//   - none: Help Scout's Round Robin routing at arrival, in alphabetical
+//     order over the available st and sst; nobody wrangles.
+//   - balanced: Help Scout's Balanced routing at arrival: the available st
+//     or sst with the fewest active assignments (ties: least recently
+//     routed, then alphabetical); nothing moves afterwards.
+//   - queuewrangler: balanced routing plus the daemon's balancer every
+//     balance_interval (default 5m), its moves applied at once (apply mode).
+//   - With nobody available at arrival, a ticket stays unassigned in the
+//     folder until somebody takes it (or the balancer assigns it).
+//
+// Scores:
+//   - first response: creation to the first agent reply; resolution:
+//     creation to the close. A conversation still unanswered (unresolved)
+//     at the end counts with its wait so far: a lower bound, never harsher
+//     on the policy that leaves more customers waiting. Percentiles are
+//     nearest-rank.
+//   - waiting_over_stuck_share: the share of conversations in which the
+//     customer ever waited longer than stuck_after for a reply (any of their
+//     messages, including one still waiting at the end).
+//   - imbalance_ratio_mean and jain_mean: balancer.Measure of the daemon's
+//     view, sampled every 5 simulated minutes and averaged over the samples
+//     in which at least two front-line people are available and there is
+//     open work (otherwise both are 1 by definition, whatever the policy).
+//   - moves_per_100: every balancer move (including handing out unassigned
+//     tickets) per 100 conversations.
+//
+// # Live mode
+//
+// Live plays the same model against a helpscouttest.Server in accelerated
+// time (Clock: Speed simulated seconds per real second, after an optional
+// warm-up played at once): conversations, agent replies that leave the
+// conversation pending or close it, customer answers and Away status go
+// through the fake's state API, which emits signed webhooks. Routing at
+// arrival stands in for Help Scout's (the fake has none); any other
+// reassignment the team reads back from the fake, so the daemon's moves
+// over HTTP change who works what. Nobody writes notes in the model, so the
+// live team writes none either (the daemon's own move notes are its own).
+package sim

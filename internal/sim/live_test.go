@@ -1,0 +1,154 @@
+package sim
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
+	"github.com/queuewrangler/queuewrangler/internal/roster"
+)
+
+// liveRig is a live run on a fake Help Scout with a hand-driven wall clock.
+type liveRig struct {
+	wall time.Time
+	fake *helpscouttest.Server
+	live *Live
+}
+
+func newLiveRig(t *testing.T, sc Scenario, speed float64, warmUp time.Duration) *liveRig {
+	t.Helper()
+	r := &liveRig{wall: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clock := NewClock(sc, speed, warmUp, func() time.Time { return r.wall })
+	r.fake = helpscouttest.New(helpscouttest.Options{Clock: clock.Now, WallClock: func() time.Time { return r.wall }})
+	t.Cleanup(func() { r.fake.Close() })
+	var err error
+	r.live, err = NewLive(sc, r.fake, clock, LiveOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func (r *liveRig) step(t *testing.T, wall time.Duration) bool {
+	t.Helper()
+	r.wall = r.wall.Add(wall)
+	done, err := r.live.Step()
+	if err != nil {
+		t.Fatalf("step: %v", err)
+	}
+	return done
+}
+
+func TestLiveWritesTheWorldIntoTheFake(t *testing.T) {
+	sc := builtin(t, "small-team-week")
+	sc.Duration = 14 * time.Hour
+	r := newLiveRig(t, sc, 60, 10*time.Hour) // starts Monday 10:00 UTC, a simulated minute per second
+	if done := r.step(t, 0); done {
+		t.Fatal("done after the warm-up")
+	}
+	var arrived int
+	for _, a := range drawArrivals(&sc) {
+		if a.at <= 10*time.Hour {
+			arrived++
+		}
+	}
+	convs := r.fake.Conversations()
+	if len(convs) != arrived {
+		t.Fatalf("%d conversations in the fake after the warm-up, want the %d arrivals", len(convs), arrived)
+	}
+	replies, closed := 0, 0
+	for _, c := range convs {
+		if c.Status == helpscouttest.StatusClosed {
+			closed++
+		}
+		for _, th := range c.Threads {
+			if th.Type == helpscouttest.ThreadMessage {
+				replies++
+				if th.CreatedByID < agentID(0) || th.CreatedByID >= agentID(len(sc.Team)) {
+					t.Errorf("reply by user %d, not one of the team", th.CreatedByID)
+				}
+			}
+		}
+	}
+	if replies == 0 || closed == 0 {
+		t.Errorf("after the warm-up: %d agent replies, %d closed conversations; want some of each", replies, closed)
+	}
+
+	// The daemon moves a waiting ticket of someone on shift to Cara (an ST
+	// on shift from 12:00 London) through the fake; the team must follow.
+	var moved helpscouttest.Conversation
+	for _, c := range r.fake.Conversations() {
+		if c.Status == helpscouttest.StatusActive && c.AssigneeID != 0 && c.AssigneeID != agentID(2) {
+			moved = c
+			break
+		}
+	}
+	if moved.ID == 0 {
+		t.Fatal("no active assigned conversation to move")
+	}
+	if err := r.fake.Assign(moved.ID, agentID(1), agentID(2), time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	r.step(t, 3*time.Minute) // three simulated hours: Cara is on shift
+	if got := r.live.Moves(); got != 1 {
+		t.Errorf("the team saw %d moves, want 1", got)
+	}
+	after, _ := r.fake.Conversation(moved.ID)
+	if after.AssigneeID != agentID(2) {
+		t.Errorf("conversation %d assigned to %d, want Cara (%d): nobody else may take it back", moved.ID, after.AssigneeID, agentID(2))
+	}
+	for !r.step(t, time.Minute) {
+	}
+}
+
+func TestLiveSetsAwayStatus(t *testing.T) {
+	sc := builtin(t, "vacation") // Cara is away from 24h to 96h
+	sc.Duration = 26 * time.Hour
+	r := newLiveRig(t, sc, 60, 23*time.Hour)
+	r.step(t, 0)
+	status := func() string {
+		for _, u := range r.fake.Users() {
+			if u.ID == agentID(2) {
+				return u.Status
+			}
+		}
+		return ""
+	}
+	if got := status(); got != "active" {
+		t.Errorf("before her vacation Cara is %q, want active", got)
+	}
+	r.step(t, 90*time.Second)
+	if got := status(); got != "away" {
+		t.Errorf("on vacation Cara is %q, want away", got)
+	}
+}
+
+func TestLiveRosterMatchesTheFakeUsers(t *testing.T) {
+	sc := builtin(t, "stuck-junior")
+	r := newLiveRig(t, sc, 60, 0)
+	data, err := r.live.RosterJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ros, err := roster.Parse(data)
+	if err != nil {
+		t.Fatalf("the daemon rejects the roster: %v\n%s", err, data)
+	}
+	for i, u := range r.fake.Users() {
+		p := ros.Lookup(u.ID, u.Email)
+		if !p.Listed || p.Role != sc.Team[i].Role || p.Level != sc.Team[i].Level {
+			t.Errorf("user %d (%s): roster profile %+v, want role %s level %d", u.ID, u.FirstName, p, sc.Team[i].Role, sc.Team[i].Level)
+		}
+	}
+}
+
+func TestLiveRunStopsWithTheContext(t *testing.T) {
+	sc := builtin(t, "stuck-junior")
+	r := newLiveRig(t, sc, 60, 0)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := r.live.Run(ctx); err != nil {
+		t.Errorf("Run = %v, want nil once the context is done", err)
+	}
+}

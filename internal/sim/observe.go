@@ -1,0 +1,148 @@
+package sim
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/queuewrangler/queuewrangler/internal/roster"
+	"github.com/queuewrangler/queuewrangler/internal/store"
+)
+
+// What Help Scout shows of the world, in the shape the daemon's mirror
+// keeps it: users, their Active/Away status, the open conversations with
+// their derived facts. The queuewrangler policy and the scores read the
+// world only through this.
+
+const simMailbox = 1
+
+// email is the simulated Help Scout address of team member i.
+func email(i int, name string) string {
+	local := strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			return r
+		case r >= 'A' && r <= 'Z':
+			return r + ('a' - 'A')
+		}
+		return '-'
+	}, name)
+	return fmt.Sprintf("%s.%d@sim.example", local, i)
+}
+
+// rosterFor writes the team as a roster file (design.md section 7) and
+// parses it with the daemon's own parser, so that levels, capacities,
+// schedules and time zones mean exactly what they mean to the daemon.
+//
+// withoutHours leaves the schedules out: see observe's shiftAsAway.
+func rosterFor(sc *Scenario, withoutHours bool) (*roster.Roster, error) {
+	data, err := rosterJSON(sc, withoutHours)
+	if err != nil {
+		return nil, err
+	}
+	r, err := roster.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("roster of scenario %s: %w", sc.Name, err)
+	}
+	return r, nil
+}
+
+// rosterJSON writes the team as a roster file.
+func rosterJSON(sc *Scenario, withoutHours bool) ([]byte, error) {
+	type entry struct {
+		ID       int64  `json:"id"`
+		Email    string `json:"email"`
+		Role     string `json:"role"`
+		Level    int    `json:"level"`
+		Hours    string `json:"hours,omitempty"`
+		Timezone string `json:"timezone,omitempty"`
+	}
+	doc := struct {
+		Defaults map[string]any `json:"defaults"`
+		Agents   []entry        `json:"agents"`
+	}{Defaults: map[string]any{"role": "st", "level": 2}}
+	for i, m := range sc.Team {
+		e := entry{ID: agentID(i), Email: email(i, m.Name), Role: string(m.Role), Level: m.Level}
+		if !withoutHours {
+			e.Hours, e.Timezone = m.Hours, m.Timezone
+		}
+		doc.Agents = append(doc.Agents, e)
+	}
+	data, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("write roster: %w", err)
+	}
+	return data, nil
+}
+
+// observe returns the account as the daemon's mirror would hold it now.
+// recentWindow is how far back RecentAssignments counts moves (the
+// balancer's AssignmentWindow).
+//
+// With shiftAsAway, being off shift is shown as Help Scout's Away status
+// (since the end of the shift), for a roster without schedules: the
+// availability is then the one already worked out from the schedules, and
+// the conversion does not load time zones again at every sample.
+func (w *world) observe(recentWindow time.Duration, shiftAsAway bool) store.Snapshot {
+	now := w.at(w.now)
+	s := store.Snapshot{TakenAt: now, RecentAssignments: map[int64]int{},
+		Users:         make([]store.User, 0, len(w.agents)),
+		Statuses:      make([]store.UserStatus, 0, len(w.agents)),
+		Conversations: make([]store.OpenConversation, 0, len(w.open))}
+	for _, a := range w.agents {
+		s.Users = append(s.Users, store.User{ID: a.id, First: a.m.Name, Email: email(a.idx, a.m.Name),
+			Role: "user", Timezone: "UTC", Type: store.UserTypeUser})
+		st := store.UserStatus{UserID: a.id, Status: "active", Source: "ui"}
+		if since, away := awaySince(a.m, w.now); away {
+			st.Status, st.UpdatedAt = "away", w.at(since)
+		} else if shiftAsAway && !a.available {
+			st.Status, st.UpdatedAt = "away", w.at(a.offSince)
+		}
+		s.Statuses = append(s.Statuses, st)
+		n := 0
+		for _, at := range w.movesInto[a.idx] {
+			if w.now-at < recentWindow {
+				n++
+			}
+		}
+		if n > 0 {
+			s.RecentAssignments[a.id] = n
+		}
+	}
+	for _, ti := range w.open {
+		t := w.tickets[ti]
+		if t.status == stClosed {
+			continue
+		}
+		c := store.OpenConversation{
+			ID: t.id, Number: t.id - 1_000_000 + 1, MailboxID: simMailbox,
+			Status: store.StatusActive, CustomerID: 5_000_000 + int64(t.idx), CreatedByType: store.ByCustomer,
+			CreatedAt: w.at(t.created), LastCustomerAt: w.at(t.lastCustomer),
+			AgentReplied: t.done > 0, ThreadCount: 1 + 2*t.done,
+		}
+		if t.status == stPending {
+			c.Status = store.StatusPending
+		}
+		if t.assignee >= 0 {
+			c.AssigneeID = w.agents[t.assignee].id
+		}
+		if t.prevAssignee >= 0 {
+			c.PreviousAssigneeID = w.agents[t.prevAssignee].id
+		}
+		if t.waiting {
+			c.LastMessageBy = store.ByCustomer
+			c.CustomerWaitingSince = w.at(t.waitingSince)
+		} else {
+			c.LastMessageBy = store.ByUser
+		}
+		if t.lastAgentAct != never {
+			c.LastAgentActivityAt = w.at(t.lastAgentAct)
+		}
+		if t.lastMoved != never {
+			c.LastMovedAt = w.at(t.lastMoved)
+		}
+		s.Conversations = append(s.Conversations, c)
+	}
+	return s
+}

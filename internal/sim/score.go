@@ -1,0 +1,120 @@
+package sim
+
+import (
+	"math"
+	"slices"
+	"time"
+
+	"github.com/queuewrangler/queuewrangler/balancer"
+	"github.com/queuewrangler/queuewrangler/internal/rebalance"
+	"github.com/queuewrangler/queuewrangler/internal/roster"
+)
+
+// Result is one policy's scores on a scenario, the JSON of design.md
+// section 10. Times are whole seconds; shares and ratios are rounded to
+// three decimals so the output is stable and readable.
+type Result struct {
+	Policy                  string  `json:"policy"`
+	Conversations           int     `json:"conversations"`
+	FirstResponseP50Seconds int64   `json:"first_response_p50_seconds"`
+	FirstResponseP90Seconds int64   `json:"first_response_p90_seconds"`
+	ResolutionP50Seconds    int64   `json:"resolution_p50_seconds"`
+	ResolutionP90Seconds    int64   `json:"resolution_p90_seconds"`
+	WaitingOverStuckShare   float64 `json:"waiting_over_stuck_share"`
+	ImbalanceRatioMean      float64 `json:"imbalance_ratio_mean"`
+	JainMean                float64 `json:"jain_mean"`
+	MovesPer100             float64 `json:"moves_per_100"`
+}
+
+// sampleEvery is how often the fairness figures are sampled.
+const sampleEvery = 5 * time.Minute
+
+// fairness samples the team's fairness figures with the daemon's own
+// conversion and balancer.Measure, the numbers /metrics would export. Its
+// roster has no schedules: availability comes as Away status from the
+// world, worked out from the same schedules (see observe).
+type fairness struct {
+	roster  *roster.Roster
+	policy  balancer.Policy
+	sumImb  float64
+	sumJain float64
+	n       int
+}
+
+func (f *fairness) interval() time.Duration { return sampleEvery }
+
+// sample counts only moments when at least two front-line people are
+// available and there is work: otherwise the figures are 1 by definition
+// whatever the policy, and nights and weekends would dilute the means.
+func (f *fairness) sample(w *world) {
+	snap := rebalance.SnapshotFrom(w.observe(f.policy.AssignmentWindow, true), f.roster, w.at(w.now))
+	st := balancer.Measure(snap, f.policy)
+	sharing := 0
+	for _, a := range st.Agents {
+		if a.FairShare > 0 {
+			sharing++
+		}
+	}
+	if sharing < 2 {
+		return
+	}
+	f.sumImb += st.Imbalance
+	f.sumJain += st.Jain
+	f.n++
+}
+
+// score computes a policy's result once the run is over. A conversation
+// still unanswered (or unresolved) at the end counts with its wait so far:
+// a lower bound, which is kinder to whichever policy leaves more customers
+// waiting, never harsher.
+func score(policy string, w *world, f *fairness) Result {
+	r := Result{Policy: policy, Conversations: len(w.tickets)}
+	end := w.sc.Duration
+	var first, resolve []time.Duration
+	over := 0
+	for _, t := range w.tickets {
+		fr := t.firstReply
+		if fr == never {
+			fr = end
+		}
+		first = append(first, fr-t.created)
+		cl := t.closed
+		if cl == never {
+			cl = end
+		}
+		resolve = append(resolve, cl-t.created)
+		if t.overStuck || t.waiting && end-t.waitingSince > w.sc.StuckAfter {
+			over++
+		}
+	}
+	r.FirstResponseP50Seconds = seconds(percentile(first, 0.5))
+	r.FirstResponseP90Seconds = seconds(percentile(first, 0.9))
+	r.ResolutionP50Seconds = seconds(percentile(resolve, 0.5))
+	r.ResolutionP90Seconds = seconds(percentile(resolve, 0.9))
+	r.ImbalanceRatioMean, r.JainMean = 1, 1
+	if f.n > 0 {
+		r.ImbalanceRatioMean = round3(f.sumImb / float64(f.n))
+		r.JainMean = round3(f.sumJain / float64(f.n))
+	}
+	if n := len(w.tickets); n > 0 {
+		r.WaitingOverStuckShare = round3(float64(over) / float64(n))
+		r.MovesPer100 = round3(float64(w.moves) * 100 / float64(n))
+	}
+	return r
+}
+
+// percentile is the nearest-rank percentile: the smallest value with at
+// least q of the values at or below it. 0 for no values.
+func percentile(d []time.Duration, q float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	k := int(math.Ceil(q*float64(len(s)))) - 1
+	return s[min(max(k, 0), len(s)-1)]
+}
+
+func seconds(d time.Duration) int64 { return int64(math.Round(d.Seconds())) }
+
+func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
