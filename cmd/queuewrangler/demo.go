@@ -9,12 +9,14 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
 	"github.com/queuewrangler/queuewrangler/internal/config"
 	"github.com/queuewrangler/queuewrangler/internal/roster"
+	"github.com/queuewrangler/queuewrangler/internal/sim"
 )
 
 // demoFlags are the flags of `queuewrangler demo` (design.md section 4).
@@ -25,15 +27,12 @@ type demoFlags struct {
 	db    string
 }
 
-// simClock runs speed simulated seconds per real second from start, so
-// that a working day passes in minutes while every component (fake, mirror,
-// balancer) agrees on the time.
-func simClock(start time.Time, speed float64) func() time.Time {
-	realStart := time.Now()
-	return func() time.Time {
-		return start.Add(time.Duration(float64(time.Since(realStart)) * speed)).UTC().Truncate(time.Second)
-	}
-}
+// demoScenario is the simulated team the demo runs.
+const demoScenario = "small-team-week"
+
+// demoWarmUp starts the demo at Monday 09:00 of the simulated week, with the
+// night's arrivals already waiting, so that there is work to balance at once.
+const demoWarmUp = 9 * time.Hour
 
 func randomHex(n int) string {
 	b := make([]byte, n)
@@ -46,7 +45,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := newFlagSet("demo", stderr)
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "listen address of the daemon (page, API, metrics)")
 	fs.Float64Var(&f.speed, "speed", 60, "simulated seconds per real second")
-	fs.Int64Var(&f.seed, "seed", 1, "seed of the simulated account")
+	fs.Int64Var(&f.seed, "seed", 0, "seed of the simulated team's customers (default: the scenario's)")
 	fs.StringVar(&f.db, "db", "", "SQLite file (default: a temporary file removed at exit)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -72,7 +71,12 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		daemonLn.Close()
 		return err
 	}
-	d := newDemo(f, dbPath, daemonLn.Addr().String(), fakeLn.Addr().String())
+	d, err := newDemo(f, dbPath, daemonLn.Addr().String(), fakeLn.Addr().String())
+	if err != nil {
+		daemonLn.Close()
+		fakeLn.Close()
+		return err
+	}
 	defer d.fake.Close()
 
 	logger := newLogger("text", "warn", stderr)
@@ -80,6 +84,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	defer cancel()
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = serveUntilDone(ctx, fakeLn, d.fake, logger) })
+	wg.Go(func() {
+		if err := d.live.Run(ctx); err != nil {
+			logger.Error("the simulated team stopped", "err", err)
+		}
+	})
 
 	base := "http://" + daemonLn.Addr().String()
 	fmt.Fprintf(stdout, "queuewrangler demo: a simulated Help Scout account, the real daemon in apply mode\n\n")
@@ -88,31 +97,72 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fmt.Fprintf(stdout, "  agents API   %s/api/v1/agents\n", base)
 	fmt.Fprintf(stdout, "  admin token  %s   (log in on the page, or: curl -H 'Authorization: Bearer %s' -X POST %s/api/v1/plan)\n", d.cfg.AdminToken.Reveal(), d.cfg.AdminToken.Reveal(), base)
 	fmt.Fprintf(stdout, "  fake API     http://%s (client id demo, secret demo-secret)\n", fakeLn.Addr())
-	fmt.Fprintf(stdout, "  time runs %gx; Ctrl-C stops\n", f.speed)
+	fmt.Fprintf(stdout, "  team         %s (seed %d): %s\n", demoScenario, d.seed, d.team)
+	fmt.Fprintf(stdout, "  time runs %gx from Monday 09:00 of a simulated week; Ctrl-C stops\n", f.speed)
 
-	err = runWith(ctx, d.cfg, roster.Default(), daemonLn, logger, d.clock)
+	err = runWith(ctx, d.cfg, d.roster, daemonLn, logger, d.clock)
 	cancel()
 	wg.Wait()
 	return err
 }
 
 type demo struct {
-	cfg   *config.Config
-	fake  *helpscouttest.Server
-	clock func() time.Time
+	cfg    *config.Config
+	roster *roster.Roster
+	fake   *helpscouttest.Server
+	live   *sim.Live
+	clock  func() time.Time
+	seed   int64
+	team   string
 }
 
-func newDemo(f demoFlags, dbPath, daemonAddr, fakeAddr string) *demo {
-	clock := simClock(time.Now(), f.speed)
+// newLiveFake starts the simulated team of a scenario on a fake Help Scout:
+// the fake stamps data with the simulation's clock and the team writes
+// conversations, replies and closes through the fake's state API, which
+// emits signed webhooks like Help Scout.
+func newLiveFake(sc sim.Scenario, speed float64, opts helpscouttest.Options) (*helpscouttest.Server, *sim.Live, func() time.Time, error) {
+	clock := sim.NewClock(sc, speed, demoWarmUp, nil)
+	opts.Clock = clock.Now
+	fake := helpscouttest.New(opts)
+	live, err := sim.NewLive(sc, fake, clock, sim.LiveOptions{})
+	if err != nil {
+		fake.Close()
+		return nil, nil, nil, fmt.Errorf("start the simulated team: %w", err)
+	}
+	return fake, live, clock.Now, nil
+}
+
+func newDemo(f demoFlags, dbPath, daemonAddr, fakeAddr string) (*demo, error) {
+	sc, err := sim.Builtin(demoScenario)
+	if err != nil {
+		return nil, err
+	}
+	if f.seed != 0 {
+		sc.Seed = f.seed
+	}
 	webhookSecret := randomHex(16)
-	fake := helpscouttest.New(helpscouttest.Options{
-		Clock:   clock,
-		Seed:    f.seed,
+	fake, live, clock, err := newLiveFake(sc, f.speed, helpscouttest.Options{
+		Seed:    sc.Seed,
 		BaseURL: "http://" + fakeAddr,
 		Webhook: helpscouttest.WebhookOptions{URL: "http://" + daemonAddr + "/webhooks/helpscout", Secret: webhookSecret},
 	})
-	// Seeding emits no webhooks; the daemon's first sync picks it all up.
-	_, _ = fake.Seed(helpscouttest.GenerateConfig{Seed: f.seed, Conversations: 150, Span: 3 * 24 * time.Hour})
+	if err != nil {
+		return nil, err
+	}
+	rosterJSON, err := live.RosterJSON()
+	if err != nil {
+		fake.Close()
+		return nil, err
+	}
+	ros, err := roster.Parse(rosterJSON)
+	if err != nil {
+		fake.Close()
+		return nil, fmt.Errorf("the simulated team's roster: %w", err)
+	}
+	var names []string
+	for _, m := range sc.Team {
+		names = append(names, fmt.Sprintf("%s (%s, level %d)", m.Name, m.Role, m.Level))
+	}
 	cfg := &config.Config{
 		HelpScoutClientID:     "demo",
 		HelpScoutClientSecret: "demo-secret",
@@ -124,12 +174,12 @@ func newDemo(f demoFlags, dbPath, daemonAddr, fakeAddr string) *demo {
 		PollInterval:       config.Duration{Duration: 10 * time.Second},
 		BalanceInterval:    config.Duration{Duration: 10 * time.Second},
 		Mode:               config.ModeApply,
-		StuckAfter:         config.Duration{Duration: 4 * time.Hour},
+		StuckAfter:         config.Duration{Duration: sc.StuckAfter},
 		MaxMovesPerRun:     config.Int{N: 5},
 		AdminToken:         config.Secret(randomHex(12)),
 		RateLimitPerMinute: config.Int{N: 600},
 		LogFormat:          "text",
 		LogLevel:           "warn",
 	}
-	return &demo{cfg: cfg, fake: fake, clock: clock}
+	return &demo{cfg: cfg, roster: ros, fake: fake, live: live, clock: clock, seed: sc.Seed, team: strings.Join(names, ", ")}, nil
 }
