@@ -162,6 +162,8 @@ func runWith(ctx context.Context, cfg *config.Config, ros *roster.Roster, ln net
 		AdminToken:     cfg.AdminToken.Reveal(),
 		StuckAfter:     cfg.StuckAfter.Duration,
 	})
+	api.Handle("GET /dashboards/queuewrangler.json", staticFile("application/json", metrics.Dashboard))
+	api.Handle("GET /alerts.yml", staticFile("application/yaml", metrics.AlertRules))
 	srv := newHTTPServer(api, logger)
 
 	loopCtx, stopLoops := context.WithCancel(ctx)
@@ -206,4 +208,12 @@ func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
 	}
+}
+
+// staticFile serves an embedded file.
+func staticFile(contentType string, data []byte) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", contentType)
+		w.Write(data)
+	})
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -38,25 +39,31 @@ type httpOptions struct {
 // newHelpScoutHTTPClient builds style.md habit 6, from outside in:
 // retryablehttp (backoff honouring X-RateLimit-Retry-After, errors passed
 // through so helpscout builds its typed errors) -> client-credentials token
-// (a 401 fetches a new token once and repeats the request) -> instrumented
-// -> rate budget -> the default transport. The budget sits innermost so
-// that every attempt, retries and re-authentications included, is paced.
+// (a 401 fetches a new token once and repeats the request) -> rate budget
+// -> instrumented -> attempt timeout -> the default transport. The budget
+// sits below retries and authentication so that every attempt, retries and
+// re-authentications included, is paced.
 func newHelpScoutHTTPClient(o httpOptions) *http.Client {
 	var base http.RoundTripper = newBaseTransport()
 	if o.Base != nil {
 		base = o.Base
 	}
-	inner := budget.Transport(base, budget.New(o.PerMinute))
+	// The attempt timeout sits below the budget: waiting for the budget is
+	// pacing, up to a minute after a burst, not a slow server.
+	var wire http.RoundTripper = attemptTimeout{next: base, d: attemptLimit}
 	if o.Metrics != nil {
-		inner = o.Metrics.InstrumentTransport(inner)
+		// Below the budget, so request durations are time on the wire, not
+		// time spent waiting for budget.
+		wire = o.Metrics.InstrumentTransport(wire)
 	}
+	inner := budget.Transport(wire, budget.New(o.PerMinute))
 	cc := &clientcredentials.Config{
 		ClientID:     o.ClientID,
 		ClientSecret: o.ClientSecret,
 		TokenURL:     strings.TrimRight(o.BaseURL, "/") + "/v2/oauth2/token",
 		AuthStyle:    oauth2.AuthStyleInParams, // form body: what the live API accepts
 	}
-	tokenHTTP := &http.Client{Transport: inner, Timeout: 30 * time.Second}
+	tokenHTTP := &http.Client{Transport: inner}
 	auth := &tokenTransport{
 		next: inner,
 		fetch: func(ctx context.Context) (*oauth2.Token, error) {
@@ -67,7 +74,6 @@ func newHelpScoutHTTPClient(o httpOptions) *http.Client {
 	rc := retryablehttp.NewClient()
 	rc.HTTPClient = &http.Client{
 		Transport: wholeBody{next: auth},
-		Timeout:   60 * time.Second,
 		// Never follow a redirect here: the token transport sits below and
 		// would attach the bearer token to whatever host Location names.
 		// helpscout follows a merged conversation's 301 itself, by id.
@@ -140,6 +146,13 @@ func (m methodTagger) RoundTrip(req *http.Request) (*http.Response, error) {
 func retryPolicy(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	if ctx.Err() != nil {
 		return false, ctx.Err()
+	}
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode/100 == 4 &&
+		re.Response.StatusCode != http.StatusTooManyRequests {
+		// The token endpoint refused the credentials: no retry will change
+		// that, and each would spend budget and delay the error.
+		return false, nil
 	}
 	method, _ := ctx.Value(methodKey{}).(string)
 	if method == http.MethodPost {
@@ -216,6 +229,41 @@ func (t *tokenTransport) send(req *http.Request, tok *oauth2.Token) (*http.Respo
 	return t.next.RoundTrip(r)
 }
 
+// attemptLimit bounds one attempt on the wire: request, headers and body.
+const attemptLimit = 60 * time.Second
+
+// attemptTimeout bounds one attempt from sending the request to closing its
+// body (wholeBody reads the body within it), so a stalled server fails the
+// attempt and retryablehttp tries again. An http.Client Timeout above the
+// budget would count the wait for the budget too, and after a burst that
+// wait alone is a minute: the attempt would fail without being sent.
+type attemptTimeout struct {
+	next http.RoundTripper
+	d    time.Duration
+}
+
+func (a attemptTimeout) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx, cancel := context.WithTimeout(req.Context(), a.d)
+	resp, err := a.next.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	resp.Body = cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
+}
+
 // maxResponseBody bounds what one response may hold in memory.
 const maxResponseBody = 32 << 20
 
@@ -254,13 +302,14 @@ func (r retryLogger) Debug(msg string, kv ...any) { r.l.Debug("helpscout http: "
 func (r retryLogger) Warn(msg string, kv ...any)  { r.l.Debug("helpscout http: "+msg, scrub(kv)...) }
 
 // scrub keeps only the keys retryablehttp logs that cannot carry a secret:
-// method, url (Help Scout URLs hold ids only), status and timing.
+// the method and URL (Help Scout URLs hold ids only), the request line, the
+// error (transport and token errors name no secret), and timing.
 func scrub(kv []any) []any {
 	var out []any
 	for i := 0; i+1 < len(kv); i += 2 {
 		k, _ := kv[i].(string)
 		switch k {
-		case "method", "url", "status", "wait", "retry", "left", "attempt":
+		case "method", "url", "request", "error", "timeout", "remaining", "status":
 			out = append(out, k, kv[i+1])
 		}
 	}

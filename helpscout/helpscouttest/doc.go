@@ -71,8 +71,9 @@
 //     returning deep copies, request counters and a record of PATCHes and
 //     notes received; and Seed, a deterministic account generator.
 //
-// Data timestamps come from Options.Clock (the simulation accelerates it);
-// token expiry and the rate-limit window use Options.WallClock (real time).
+// Data timestamps, and the Date header of every response, come from
+// Options.Clock (the simulation accelerates it); token expiry and the
+// rate-limit window use Options.WallClock (real time).
 //
 // # What it does not model
 //

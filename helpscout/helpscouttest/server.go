@@ -327,6 +327,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.ctl.Lock()
 	s.stats.Requests[key]++
 	s.ctl.Unlock()
+	// Date comes from the data clock, as a real server's Date agrees with
+	// the modification times it serves; clients may bound their next
+	// modifiedSince by it. net/http adds a real-time Date only when unset.
+	w.Header().Set("Date", s.clock().UTC().Format(http.TimeFormat))
 
 	if strings.Trim(r.URL.Path, "/") == "v2/oauth2/token" {
 		if r.Method != http.MethodPost {

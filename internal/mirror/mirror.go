@@ -194,9 +194,12 @@ func (m *Mirror) syncConversations(ctx context.Context, st *Stats) error {
 		if walk == 0 {
 			listedAt = started
 		}
-		if !again || walk >= m.opts.MaxRewalks {
+		if !again {
 			m.listedAt = listedAt
 			return nil
+		}
+		if walk >= m.opts.MaxRewalks {
+			return nil // still shifting: something may have slipped; keep re-reading
 		}
 		st.Rewalks++
 		from = rewalkFrom
@@ -284,7 +287,15 @@ func (m *Mirror) complete(ctx context.Context, c helpscout.Conversation, st *Sta
 	switch {
 	case err == nil && len(threads) >= c.ThreadCount && stored.ThreadCount == c.ThreadCount &&
 		stored.UserUpdatedAt.Equal(c.UserUpdatedAt.Time) && stored.Status == c.Status:
-		return toUpdate(c, embedded, false), nil
+		u := toUpdate(c, embedded, false)
+		if len(embedded) == 0 {
+			// A webhook body embeds no threads. Without any, the store would
+			// date the update by no thread at all, rank it older than the
+			// stored row and drop it, and with it a tag change such as
+			// qw-pin. The stored threads are this version's threads.
+			u.Threads = threads
+		}
+		return u, nil
 	case err != nil && !errors.Is(err, store.ErrNotFound):
 		return store.ConversationUpdate{}, fmt.Errorf("read conversation %d: %w", c.ID, err)
 	}

@@ -1,0 +1,303 @@
+package mirror_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/queuewrangler/queuewrangler/helpscout"
+	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
+	"github.com/queuewrangler/queuewrangler/internal/mirror"
+	"github.com/queuewrangler/queuewrangler/internal/store"
+)
+
+const webhookSecret = "whsec-0123456789"
+
+// hookEnv is an env whose fake delivers signed webhooks to a sink that
+// accepts them, so tests can take the exact signed bodies and feed them to
+// the inbox in any order.
+type hookEnv struct {
+	*env
+	m    *mirror.Mirror
+	seen int // deliveries already handed out
+}
+
+func newHookEnv(t *testing.T, conversations int) *hookEnv {
+	t.Helper()
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	t.Cleanup(sink.Close)
+	e := newEnv(t, helpscouttest.Options{
+		Webhook: helpscouttest.WebhookOptions{URL: sink.URL, Secret: webhookSecret},
+	}, helpscouttest.GenerateConfig{Seed: 17, Conversations: conversations})
+	h := &hookEnv{env: e, m: e.mirror(mirror.Options{})}
+	syncOnce(t, h.m) // seeding emits no webhooks; start from an equal mirror
+	return h
+}
+
+// deliveries waits for the fake's worker and returns the deliveries made
+// since the last call, checking each signature as the HTTP edge would.
+func (h *hookEnv) deliveries(t *testing.T) []helpscouttest.WebhookDelivery {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := h.fake.WaitWebhooks(ctx); err != nil {
+		t.Fatal(err)
+	}
+	all := h.fake.WebhookDeliveries()
+	out := all[h.seen:]
+	h.seen = len(all)
+	for _, d := range out {
+		if !d.Delivered {
+			t.Fatalf("delivery %d (%s) not delivered: %+v", d.Seq, d.Event, d)
+		}
+		if !helpscout.ValidateSignature(webhookSecret, d.Body, d.Signature) {
+			t.Fatalf("delivery %d (%s) has a bad signature", d.Seq, d.Event)
+		}
+	}
+	return out
+}
+
+func (h *hookEnv) store(t *testing.T, d helpscouttest.WebhookDelivery) int64 {
+	t.Helper()
+	id, err := h.db.AddWebhook(context.Background(), d.Event, d.Body, h.clock.Now())
+	if err != nil {
+		t.Fatalf("store webhook: %v", err)
+	}
+	return id
+}
+
+func (h *hookEnv) process(t *testing.T) int {
+	t.Helper()
+	n, err := h.m.ProcessInbox(context.Background())
+	if err != nil {
+		t.Fatalf("ProcessInbox: %v", err)
+	}
+	return n
+}
+
+func (h *hookEnv) stored(t *testing.T, id int64) (store.Conversation, []store.Thread) {
+	t.Helper()
+	c, threads, err := h.db.Conversation(context.Background(), id)
+	if err != nil {
+		t.Fatalf("read conversation %d: %v", id, err)
+	}
+	return c, threads
+}
+
+func (h *hookEnv) firstWith(t *testing.T, status string) helpscouttest.Conversation {
+	t.Helper()
+	for _, c := range h.fake.Conversations() {
+		if c.Status == status && c.Type == "email" && c.AssigneeID != 0 {
+			return c
+		}
+	}
+	t.Fatalf("no assigned %s email conversation in the seeded account", status)
+	return helpscouttest.Conversation{}
+}
+
+// TestProcessInboxAppliesEvents feeds every delivery of a burst of changes
+// to the inbox, with no poll in between: the store ends equal to the fake.
+// The assignment and the tag change land in the same second, so the tag
+// event is at the stored version and carries no threads: it must still
+// take the new tag set.
+func TestProcessInboxAppliesEvents(t *testing.T) {
+	h := newHookEnv(t, 60)
+	active := h.firstWith(t, helpscouttest.StatusActive)
+	pending := h.firstWith(t, helpscouttest.StatusPending)
+	closed := h.firstWith(t, helpscouttest.StatusClosed)
+	agents := h.acct.Agents
+	h.clock.Advance(time.Minute)
+	steps := []error{
+		h.fake.Assign(active.ID, 0, agents[4], time.Time{}),
+		func() error {
+			_, err := h.fake.AddAgentReply(pending.ID, helpscouttest.ThreadInput{UserID: agents[2], Body: "done", Status: helpscouttest.StatusClosed})
+			return err
+		}(),
+		func() error {
+			_, err := h.fake.AddCustomerThread(closed.ID, helpscouttest.ThreadInput{Body: "reopening"})
+			return err
+		}(),
+		h.fake.SetTags(active.ID, []string{"qw-pin"}, time.Time{}),
+		func() error {
+			_, err := h.fake.CreateConversation(helpscouttest.NewConversation{
+				MailboxID: h.acct.Mailboxes[0], CustomerID: h.acct.Customers[0], Subject: "brand new",
+			})
+			return err
+		}(),
+	}
+	if err := errors.Join(steps...); err != nil {
+		t.Fatal(err)
+	}
+	ds := h.deliveries(t)
+	if len(ds) < len(steps) {
+		t.Fatalf("%d deliveries for %d changes", len(ds), len(steps))
+	}
+	for _, d := range ds {
+		h.store(t, d)
+	}
+	if n := h.process(t); n != len(ds) {
+		t.Errorf("ProcessInbox completed %d events, want %d", n, len(ds))
+	}
+	assertMirrorEqual(t, h.db, h.fake)
+	pendingEvents, err := h.db.PendingWebhooks(context.Background(), 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pendingEvents) != 0 {
+		t.Errorf("%d events left in the inbox after processing", len(pendingEvents))
+	}
+}
+
+// TestProcessInboxDuplicateHasOneEffect delivers the same event twice: the
+// second one changes nothing, not even the row's synced time.
+func TestProcessInboxDuplicateHasOneEffect(t *testing.T) {
+	h := newHookEnv(t, 40)
+	c := h.firstWith(t, helpscouttest.StatusActive)
+	h.clock.Advance(time.Minute)
+	if _, err := h.fake.AddNote(c.ID, helpscouttest.ThreadInput{Body: "escalated"}); err != nil {
+		t.Fatal(err)
+	}
+	ds := h.deliveries(t)
+	if len(ds) != 1 {
+		t.Fatalf("want one delivery for a note, got %d", len(ds))
+	}
+	h.store(t, ds[0])
+	h.process(t)
+	first, firstThreads := h.stored(t, c.ID)
+
+	h.clock.Advance(time.Minute)
+	id := h.store(t, ds[0])
+	if n := h.process(t); n != 1 {
+		t.Errorf("duplicate: ProcessInbox completed %d events, want 1", n)
+	}
+	again, againThreads := h.stored(t, c.ID)
+	if !again.SyncedAt.Equal(first.SyncedAt) {
+		t.Errorf("duplicate rewrote the row: synced at %v, then %v", first.SyncedAt, again.SyncedAt)
+	}
+	if len(againThreads) != len(firstThreads) || again.ThreadCount != first.ThreadCount {
+		t.Errorf("duplicate changed threads: %d stored (count %d), then %d (count %d)",
+			len(firstThreads), first.ThreadCount, len(againThreads), again.ThreadCount)
+	}
+	ev, err := h.db.Webhook(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Status != store.WebhookDone {
+		t.Errorf("duplicate event status %q, want done", ev.Status)
+	}
+	assertMirrorEqual(t, h.db, h.fake)
+}
+
+// TestProcessInboxNeverRegresses applies a newer event before an older one
+// for the same conversation: the older one leaves the newer state.
+func TestProcessInboxNeverRegresses(t *testing.T) {
+	h := newHookEnv(t, 40)
+	c := h.firstWith(t, helpscouttest.StatusActive)
+	agents := h.acct.Agents
+	older, newer := agents[5], agents[6]
+	if c.AssigneeID == older {
+		older, newer = agents[6], agents[5]
+	}
+	h.clock.Advance(time.Minute)
+	if err := h.fake.Assign(c.ID, 0, older, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	h.clock.Advance(time.Minute)
+	if err := h.fake.Assign(c.ID, 0, newer, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	ds := h.deliveries(t)
+	if len(ds) != 2 {
+		t.Fatalf("want two convo.assigned deliveries, got %d", len(ds))
+	}
+	h.store(t, ds[1])
+	h.process(t)
+	h.store(t, ds[0])
+	h.process(t)
+
+	got, _ := h.stored(t, c.ID)
+	if got.AssigneeID != newer {
+		t.Errorf("assignee after newer-then-older events = %d, want %d (the newer)", got.AssigneeID, newer)
+	}
+	assertMirrorEqual(t, h.db, h.fake)
+}
+
+// TestProcessInboxDeletion applies convo.deleted, and then a late update of
+// the same conversation that was sent before the deletion: it stays gone.
+func TestProcessInboxDeletion(t *testing.T) {
+	h := newHookEnv(t, 40)
+	c := h.firstWith(t, helpscouttest.StatusPending)
+	h.clock.Advance(time.Minute)
+	if err := h.fake.Assign(c.ID, 0, 0, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.fake.Delete(c.ID); err != nil {
+		t.Fatal(err)
+	}
+	ds := h.deliveries(t)
+	if len(ds) != 2 || ds[1].Event != helpscouttest.EventConvoDeleted {
+		t.Fatalf("want convo.assigned then convo.deleted, got %d deliveries", len(ds))
+	}
+	h.store(t, ds[1])
+	h.process(t)
+	h.store(t, ds[0]) // the late, older update
+	h.process(t)
+	if _, _, err := h.db.Conversation(context.Background(), c.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("deleted conversation after a late update: err %v, want ErrNotFound", err)
+	}
+	assertMirrorEqual(t, h.db, h.fake)
+}
+
+// TestProcessInboxRetriesFailedEvents makes the thread fetch an event needs
+// fail with a 500: the event stays in the inbox, failed, with its error, and
+// the next pass applies it.
+func TestProcessInboxRetriesFailedEvents(t *testing.T) {
+	h := newHookEnv(t, 40)
+	h.clock.Advance(time.Minute)
+	nc, err := h.fake.CreateConversation(helpscouttest.NewConversation{
+		MailboxID: h.acct.Mailboxes[1], CustomerID: h.acct.Customers[1], Subject: "fails once",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds := h.deliveries(t)
+	if len(ds) != 1 {
+		t.Fatalf("want one convo.created delivery, got %d", len(ds))
+	}
+	id := h.store(t, ds[0])
+
+	// The webhook body carries no threads, so applying it needs one thread
+	// list request: make that one fail.
+	h.fake.SetFaults(helpscouttest.Faults{FailNext: 1, FailStatus: http.StatusInternalServerError})
+	if n := h.process(t); n != 0 {
+		t.Errorf("first pass completed %d events, want 0", n)
+	}
+	ev, err := h.db.Webhook(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Status != store.WebhookFailed || ev.Attempts != 1 || !strings.Contains(ev.LastError, "500") {
+		t.Errorf("after a failing pass: status %q, attempts %d, error %q; want failed, 1, an error naming the 500",
+			ev.Status, ev.Attempts, ev.LastError)
+	}
+	if _, _, err := h.db.Conversation(context.Background(), nc.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("conversation stored although its event failed: %v", err)
+	}
+
+	h.fake.SetFaults(helpscouttest.Faults{})
+	if n := h.process(t); n != 1 {
+		t.Errorf("second pass completed %d events, want 1", n)
+	}
+	ev, err = h.db.Webhook(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Status != store.WebhookDone || ev.LastError != "" {
+		t.Errorf("after the retry: status %q, error %q; want done and no error", ev.Status, ev.LastError)
+	}
+	assertMirrorEqual(t, h.db, h.fake)
+}
