@@ -137,12 +137,13 @@ func runWith(ctx context.Context, cfg *config.Config, ros *roster.Roster, ln net
 		Now:             now,
 	})
 	reb := rebalance.New(db, hs, rebalance.Options{
-		Mode:    rebalance.Mode(cfg.Mode),
-		Policy:  policyFrom(cfg),
-		Roster:  ros,
-		Logger:  logger.With("component", "balancer"),
-		Metrics: m,
-		Now:     now,
+		Mode:       rebalance.Mode(cfg.Mode),
+		Policy:     policyFrom(cfg),
+		Roster:     ros,
+		AfterApply: mir.Refresh,
+		Logger:     logger.With("component", "balancer"),
+		Metrics:    m,
+		Now:        now,
 	})
 	reg.MustRegister(metrics.NewCollector(reb, metrics.CollectorOptions{OnError: func(err error) { logger.Warn("metrics collector", logKeyErr, err) }}))
 	adapter := apiAdapter{reb}

@@ -28,11 +28,11 @@ import (
 // It runs only with QW_E2E=1, as it needs a browser and a few seconds.
 func TestPageInBrowser(t *testing.T) {
 	if os.Getenv("QW_E2E") != "1" {
-		t.Skip("set QW_E2E=1 to run the browser test")
+		t.Skip("set QW_E2E=1 to run the browser test (needs Debian's package \"chromium\")")
 	}
 	browser, err := exec.LookPath("chromium")
 	if err != nil {
-		t.Skip("no chromium on PATH: install Debian's package \"chromium\" (apt-get install chromium)")
+		t.Fatal("QW_E2E=1 but no chromium on PATH: install Debian's package \"chromium\" (apt-get install chromium)")
 	}
 
 	clock := newPageClock()

@@ -48,6 +48,16 @@ func (m *Mirror) reconcile(ctx context.Context, st *Stats) error {
 	return nil
 }
 
+// Refresh re-reads one conversation from Help Scout and stores it now,
+// without waiting for the next poll: the rebalancer calls it after a move so
+// that the page and the next plan see the move at once.
+func (m *Mirror) Refresh(ctx context.Context, id int64) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var st Stats
+	return m.refresh(ctx, id, &st)
+}
+
 // refresh re-reads one conversation and stores what Help Scout says now:
 // gone (404) removes it, merged (301) replaces it with the survivor.
 func (m *Mirror) refresh(ctx context.Context, id int64, st *Stats) error {

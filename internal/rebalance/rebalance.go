@@ -34,9 +34,13 @@ type Options struct {
 	// ProposalTTL expires pending proposals that nobody decided on: the
 	// queue has moved on since and a new plan will propose afresh.
 	ProposalTTL time.Duration
-	Logger      *slog.Logger
-	Metrics     *metrics.Metrics
-	Now         func() time.Time
+	// AfterApply, when set, is called with a moved conversation's id once
+	// the move and its note are written, to bring the mirror up to date
+	// before the next poll.
+	AfterApply func(ctx context.Context, conversationID int64) error
+	Logger     *slog.Logger
+	Metrics    *metrics.Metrics
+	Now        func() time.Time
 }
 
 // Rebalancer plans, records and applies moves.
@@ -262,6 +266,11 @@ func (r *Rebalancer) apply(ctx context.Context, id int64) (store.Proposal, error
 		log.Warn("move applied but its note failed", "err", err)
 	}
 	log.Info("move applied", "from", p.FromAgent, "to", p.ToAgent, "reason", p.Reason)
+	if r.opts.AfterApply != nil {
+		if err := r.opts.AfterApply(ctx, p.ConversationID); err != nil {
+			log.Warn("move applied; the mirror catches up at the next poll", "err", err)
+		}
+	}
 	return applied, nil
 }
 
