@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/queuewrangler/queuewrangler/helpscout"
@@ -56,6 +57,7 @@ type Mirror struct {
 	readyMu  sync.Mutex
 	ready    bool
 	notReady string
+	synced   atomic.Bool // a sync has completed in this process
 
 	wake chan struct{}
 }
@@ -108,10 +110,16 @@ func (m *Mirror) Ready() (bool, string) {
 func (m *Mirror) setReady(ok bool, reason string) {
 	m.readyMu.Lock()
 	defer m.readyMu.Unlock()
-	if ok {
-		m.ready = true
-	}
+	m.ready = ok
 	m.notReady = reason
+}
+
+// storageFault reports whether err means the database cannot take writes:
+// the daemon then serves stale data and must say so, until a sync succeeds.
+// A Help Scout outage is different: the mirror is still a faithful copy of
+// the last sync, and the sync-freshness alert covers it.
+func storageFault(err error) bool {
+	return errors.Is(err, store.ErrFull) || errors.Is(err, store.ErrReadOnly)
 }
 
 // SyncOnce refreshes the directory when due, pulls every conversation
@@ -128,7 +136,10 @@ func (m *Mirror) SyncOnce(ctx context.Context) (Stats, error) {
 		if m.opts.Metrics != nil {
 			m.opts.Metrics.SyncFailures.Inc()
 		}
-		if ok, _ := m.Ready(); !ok {
+		switch {
+		case storageFault(err):
+			m.setReady(false, "the database cannot take writes: "+err.Error())
+		case !m.everSynced():
 			m.setReady(false, "the first sync has not finished: "+err.Error())
 		}
 		return st, err
@@ -137,8 +148,12 @@ func (m *Mirror) SyncOnce(ctx context.Context) (Stats, error) {
 		m.opts.Metrics.SyncLastSuccess.Set(float64(m.opts.Now().Unix()))
 	}
 	m.setReady(true, "")
+	m.synced.Store(true)
 	return st, nil
 }
+
+// everSynced reports whether a sync has ever completed in this process.
+func (m *Mirror) everSynced() bool { return m.synced.Load() }
 
 func (m *Mirror) syncOnce(ctx context.Context) (Stats, error) {
 	var st Stats

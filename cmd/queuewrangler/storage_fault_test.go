@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
+	"github.com/queuewrangler/queuewrangler/internal/config"
+	"github.com/queuewrangler/queuewrangler/internal/roster"
+)
+
+// mountTinyFS mounts a small tmpfs for the test, or skips saying why: it
+// needs root with the right to mount, as on the project's CI machines.
+func mountTinyFS(t *testing.T, size string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs here (needs root allowed to mount): %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
+	return dir
+}
+
+// fillDisk writes a file until the file system is full.
+func fillDisk(t *testing.T, dir string) string {
+	t.Helper()
+	path := filepath.Join(dir, "filler")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	chunk := make([]byte, 64<<10)
+	for {
+		if _, err := f.Write(chunk); err != nil {
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Fatalf("fill: %v", err)
+			}
+			break
+		}
+	}
+	// Smaller writes take the last blocks too.
+	for _, err := f.Write(chunk[:512]); err == nil; _, err = f.Write(chunk[:512]) {
+	}
+	return path
+}
+
+// TestDiskFullTurnsReadyzAndRecovers fills the database's disk while the
+// daemon runs: the next sync fails with a clear error, /readyz turns 503
+// with the reason, the process keeps serving, and when space returns the
+// next sync succeeds and /readyz is 200 again.
+func TestDiskFullTurnsReadyzAndRecovers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("mounts a file system and runs the daemon")
+	}
+	dir := mountTinyFS(t, "4m")
+	fake, ts := helpscouttest.NewTestServer(t, helpscouttest.Options{})
+	if _, err := fake.Seed(helpscouttest.GenerateConfig{Seed: 5, Conversations: 50}); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range map[string]string{
+		"QW_HELPSCOUT_CLIENT_ID": "demo", "QW_HELPSCOUT_CLIENT_SECRET": "demo-secret",
+		"QW_HELPSCOUT_API_URL": ts.URL, "QW_HELPSCOUT_WEBHOOK_SECRET": "", "QW_MAILBOXES": "",
+		"QW_DB_PATH": filepath.Join(dir, "qw.db"), "QW_LISTEN_ADDR": "127.0.0.1:0",
+		"QW_POLL_INTERVAL": "500ms", "QW_BALANCE_INTERVAL": "1h", "QW_MODE": "off", "QW_ROSTER_FILE": "",
+		"QW_ADMIN_TOKEN": "", "QW_LOG_FORMAT": "text", "QW_LOG_LEVEL": "warn",
+	} {
+		t.Setenv(k, v)
+	}
+	cfg, err := config.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, cfg, roster.Default(), ln, slog.New(slog.NewTextHandler(io.Discard, nil))) }()
+	defer func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	}()
+	base := "http://" + ln.Addr().String()
+	readyz := func() (bool, string) {
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			return false, err.Error()
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode == http.StatusOK, string(body)
+	}
+	promWaitFor(t, "ready after the first sync", readyz)
+
+	filler := fillDisk(t, dir)
+	// New work that the next poll must write, with threads, so it cannot
+	// fit in what is left.
+	owner := fake.Owner()
+	for range 200 {
+		c, err := fake.CreateConversation(helpscouttest.NewConversation{MailboxID: fake.Mailboxes()[0].ID, CustomerID: fake.Customers()[0].ID,
+			Subject: strings.Repeat("a long subject to take space ", 8), Body: strings.Repeat("x", 2000)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := fake.AddAgentReply(c.ID, helpscouttest.ThreadInput{UserID: owner, Body: strings.Repeat("y", 2000)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	promWaitFor(t, "/readyz 503 naming the full disk", func() (bool, string) {
+		ok, body := readyz()
+		return !ok && strings.Contains(body, "cannot take writes"), body
+	})
+	if resp, err := http.Get(base + "/healthz"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("the process stopped serving on a full disk: %v", err)
+	} else {
+		resp.Body.Close()
+	}
+
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if ok, _ := readyz(); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			_, body := readyz()
+			t.Fatalf("not ready 30 s after space returned: %s", body)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
