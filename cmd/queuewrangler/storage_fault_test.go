@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"io"
 	"log/slog"
@@ -18,6 +19,8 @@ import (
 	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
 	"github.com/queuewrangler/queuewrangler/internal/config"
 	"github.com/queuewrangler/queuewrangler/internal/roster"
+
+	_ "modernc.org/sqlite"
 )
 
 // mountTinyFS mounts a small tmpfs for the test, or skips saying why: it
@@ -144,5 +147,29 @@ func TestDiskFullTurnsReadyzAndRecovers(t *testing.T) {
 			t.Fatalf("not ready 30 s after space returned: %s", body)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestNewerSchemaIsRefused opens a database written by a newer
+// queuewrangler: the command refuses it with a message naming both schema
+// versions instead of touching it.
+func TestNewerSchemaIsRefused(t *testing.T) {
+	clearEnv(t)
+	path := filepath.Join(t.TempDir(), "qw.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`PRAGMA user_version = 9999`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	t.Setenv("QW_DB_PATH", path)
+	code, _, stderr := runMain(t, "plan")
+	if code != exitFailure {
+		t.Errorf("exit code %d, want %d", code, exitFailure)
+	}
+	if !strings.Contains(stderr, "9999") || !strings.Contains(stderr, "newer") {
+		t.Errorf("stderr %q does not explain the newer schema", stderr)
 	}
 }
