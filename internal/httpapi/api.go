@@ -68,6 +68,7 @@ type APIOptions struct {
 // EnableAPI adds /api/v1 to the server.
 func (s *Server) EnableAPI(o APIOptions) {
 	s.api = o
+	s.apiLimiter = newLoginLimiter(maxAPIAuthFailures, time.Minute, s.opts.Now)
 	s.mux.HandleFunc("GET /api/v1/agents", s.handleAgents)
 	s.mux.HandleFunc("GET /api/v1/conversations", s.handleConversations)
 	s.mux.HandleFunc("GET /api/v1/proposals", s.handleProposals)
@@ -84,16 +85,28 @@ func tokenMatches(got, want string) bool {
 	return subtle.ConstantTimeCompare(g[:], w[:]) == 1
 }
 
+// maxAPIAuthFailures bounds wrong admin tokens per address per minute:
+// enough for a mistyped script, far too few to guess a token.
+const maxAPIAuthFailures = 10
+
 // requireAdmin checks the bearer token: 403 when none is configured (the
-// daemon is read-only), 401 when it is missing or wrong.
+// daemon is read-only), 401 when it is missing or wrong, and 429 after too
+// many wrong tokens from one address.
 func (s *Server) requireAdmin(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if s.api.AdminToken == "" {
 			writeError(w, http.StatusForbidden, "read-only: no admin token is configured (QW_ADMIN_TOKEN)")
 			return
 		}
+		addr := remoteAddr(r)
+		if ok, wait := s.apiLimiter.allow(addr); !ok {
+			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(wait.Round(time.Second)/time.Second))))
+			writeError(w, http.StatusTooManyRequests, "too many failed attempts; try again later")
+			return
+		}
 		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || !tokenMatches(strings.TrimSpace(token), s.api.AdminToken) {
+			s.apiLimiter.fail(addr)
 			w.Header().Set("WWW-Authenticate", `Bearer realm="queuewrangler"`)
 			writeError(w, http.StatusUnauthorized, "missing or invalid admin token")
 			return

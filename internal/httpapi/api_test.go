@@ -187,3 +187,28 @@ func TestReadEndpoints(t *testing.T) {
 		t.Errorf("pending ticket listed as unassigned queue: %s", w.Body)
 	}
 }
+
+func TestAPIRateLimitsWrongTokens(t *testing.T) {
+	s, d := newAPIServer(t, adminToken, &bytes.Buffer{})
+	for i := range maxAPIAuthFailures {
+		if w := do(s, "POST", "/api/v1/plan", "Bearer guess"); w.Code != http.StatusUnauthorized {
+			t.Fatalf("attempt %d: status %d, want 401", i+1, w.Code)
+		}
+	}
+	w := do(s, "POST", "/api/v1/plan", "Bearer "+adminToken)
+	if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") == "" {
+		t.Errorf("after %d wrong tokens even the right one gets %d (Retry-After %q), want 429", maxAPIAuthFailures, w.Code, w.Header().Get("Retry-After"))
+	}
+	if len(d.calls) != 0 {
+		t.Errorf("the decider ran %v while the address was locked out", d.calls)
+	}
+	// Another address is not affected.
+	req := httptest.NewRequest("POST", "/api/v1/plan", nil)
+	req.RemoteAddr = "192.0.2.77:4000"
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		t.Errorf("another address got %d, want 200", rec.Code)
+	}
+}

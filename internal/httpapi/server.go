@@ -53,9 +53,10 @@ const DefaultMaxWebhookBytes = 1 << 20
 
 // Server routes the daemon's HTTP surface.
 type Server struct {
-	opts Options
-	api  APIOptions
-	mux  *http.ServeMux
+	opts       Options
+	api        APIOptions
+	apiLimiter *loginLimiter // wrong admin tokens on the API, per address
+	mux        *http.ServeMux
 }
 
 // New builds the routes.
