@@ -27,11 +27,13 @@
 // unless overridden).
 //
 // Fair share: the work the available front line holds or is due to take
-// (their own open work, the unassigned queue, and the waiting tickets of
-// agents away beyond Policy.AwayGrace) split among the available front line
-// in proportion to capacity. Work an absent agent keeps (their pending
-// tickets, or anything within the grace period) is not in the split, so an
-// absence does not make everybody else look underloaded. Unavailable agents
+// (their own open work, the unassigned queue, and the waiting tickets due to
+// be handed over by agents unavailable beyond Policy.AwayGrace, rule 2)
+// split among the available front line in proportion to capacity. Work an
+// absent agent keeps (their pending tickets, anything within the grace
+// period, and the customers an off-shift agent will answer in time when
+// back) is not in the split, so an absence does not make everybody else look
+// underloaded. Unavailable agents
 // and the HoS have a fair share of 0. LoadRatio is load ÷ fair share.
 //
 // Imbalance: max utilisation ÷ mean utilisation over the available front
@@ -52,13 +54,25 @@
 //     the comparison.
 //  2. away: the waiting tickets of front-line agents unavailable for at
 //     least AwayGrace, oldest waiting first, to available agents the same
-//     way.
+//     way, when they are due. Being away and being off shift differ. An
+//     agent Away in Help Scout, or off shift with no known next shift
+//     (Agent.BackAt zero), is on an absence of unknown length: all their
+//     waiting tickets are due. An agent merely off shift (BackAt set, from
+//     the roster's hours) will be back and answer their own customers: a
+//     ticket is due only when its customer would by BackAt have waited
+//     longer than StuckAfter (counted from CustomerWaitingSince, or from now
+//     when that is unknown). A lunch break or a short gap between split
+//     shifts then moves nothing, while a customer who would otherwise wait
+//     overnight is still handed to whoever is on shift.
 //  3. stuck: a stuck ticket of an ST goes to the least utilised available
 //     SST; when no SST can take it, to a HoS who takes escalations; else to
 //     the least utilised available front-line agent. A stuck ticket of an
 //     SST is not moved but flagged for the HoS (Result.Flags).
-//  4. overload: while an available front-line agent's load exceeds their
-//     fair share by more than OverloadTolerance (the hysteresis band), take
+//  4. overload: while an available front-line agent is outside the
+//     hysteresis band, that is their load exceeds their fair share by more
+//     than OverloadTolerance (relative) and their utilisation exceeds the
+//     fair utilisation by at least OverloadMargin (absolute: 2 tickets for
+//     a capacity-1 agent, 1 for a half-capacity junior), take
 //     the most utilised such agent and move the ticket they invested least
 //     in (active, no agent reply yet first, then newest) to the agent with
 //     the lowest utilisation after taking it, provided the move gains enough:
@@ -69,7 +83,19 @@
 //     by at least MinGain". Asking that of every move would stall whenever
 //     two agents tie for busiest, since no single move lowers a maximum two
 //     people share; this test lets such a tie be worked down one move at a
-//     time.
+//     time. The absolute margin exists because the relative band alone
+//     is tight in a small team: with fair shares of 3, one extra ticket is
+//     33% over, and moving it is churn that the next arrivals and replies
+//     would even out on their own.
+//
+// Defaults (DefaultPolicy) and why. The caps (5 moves per run, 2 out of and
+// into one agent per run, 5 new assignments per agent per hour) and MinGain
+// (0.02) are unchanged from the first version. Measured in the simulator, tighter
+// per-run caps or a higher MinGain mostly shift the same moves from one rule
+// to another; a tighter per-window cap does cut moves, but it also blocks
+// stuck escalations (the cap counts every assignment, and the unassigned and
+// away rules come first), so a customer past the threshold would stay stuck
+// for the sake of churn. The rules above, not the caps, carry the reduction.
 //
 // Each move is applied to a working copy of the loads before the next
 // decision, ties are broken by the lower id, and everything is evaluated in
@@ -83,6 +109,13 @@
 //   - a move targets only an available st or sst, or, for a stuck
 //     escalation only, an available HoS with Escalations set; never an
 //     unavailable, excluded or ignored agent;
+//   - an away move takes only a waiting ticket of a front-line agent
+//     unavailable for at least AwayGrace and, when that agent's BackAt is
+//     set, one whose customer would by then have waited longer than
+//     StuckAfter;
+//   - an overload move leaves an agent whose load, before the move, is
+//     above their fair share by more than OverloadTolerance and by at least
+//     OverloadMargin × their capacity;
 //   - no ticket of an excluded agent, of the HoS or of an unknown assignee
 //     moves; no pinned ticket, no ticket moved within Cooldown, no ticket with
 //     agent activity within RecentActivity moves (a time in the future counts

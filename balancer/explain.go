@@ -54,7 +54,17 @@ func (m *model) explainHandout(c *Conversation, from, to int32, bonus bool) stri
 		fa := m.agents[from].ag
 		b.WriteString("; ")
 		b.WriteString(m.name(from))
-		if fa.UnavailableSince.IsZero() {
+		if !fa.BackAt.IsZero() {
+			// Off shift: say why the customer cannot wait for them.
+			b.WriteString(" is off shift until ")
+			b.WriteString(fa.BackAt.UTC().Format("Mon 15:04 MST"))
+			b.WriteString(", when the customer would have waited ")
+			since := c.CustomerWaitingSince
+			if since.IsZero() {
+				since = m.now
+			}
+			b.WriteString(humanDuration(fa.BackAt.Sub(since)))
+		} else if fa.UnavailableSince.IsZero() {
 			b.WriteString(" is away")
 		} else {
 			b.WriteString(" has been away for ")

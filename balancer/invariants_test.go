@@ -52,6 +52,9 @@ func genSnapshot(r *rand.Rand, g genConfig) Snapshot {
 		if !a.Available && r.IntN(8) != 0 {
 			a.UnavailableSince = genNow.Add(-hours(72))
 		}
+		if !a.Available && r.IntN(2) == 0 {
+			a.BackAt = genNow.Add(hours(20) - 2*time.Hour) // off shift, back soon or late (or, skewed, already due)
+		}
 		a.RecentAssignments = r.IntN(6)
 		if g.messy {
 			switch r.IntN(30) {
@@ -136,6 +139,7 @@ func genPolicy(r *rand.Rand) Policy {
 	p.RecentActivity = time.Duration(r.IntN(6)) * time.Hour
 	p.Cooldown = time.Duration(r.IntN(48)) * time.Hour
 	p.OverloadTolerance = r.Float64() * 0.5
+	p.OverloadMargin = []float64{0, 0.5, 1, 2, 3}[r.IntN(5)]
 	p.MinGain = r.Float64() * 0.1
 	p.PreviousAgentBonus = r.Float64()
 	return p
@@ -290,6 +294,15 @@ func checkPlan(t testing.TB, s Snapshot, p Policy, r Result) {
 			if from.Available || s.Now.Sub(from.UnavailableSince) < p.AwayGrace || classOf(&c) != classWaiting {
 				t.Errorf("%s: not a waiting ticket of an agent away beyond the grace period", where)
 			}
+			if !from.BackAt.IsZero() {
+				since := c.CustomerWaitingSince
+				if since.IsZero() {
+					since = s.Now
+				}
+				if wait := from.BackAt.Sub(since); wait <= p.StuckAfter {
+					t.Errorf("%s: the owner is off shift and back when the customer has waited %v, within StuckAfter %v", where, wait, p.StuckAfter)
+				}
+			}
 		case ReasonStuck:
 			if !IsStuck(c, p, s.Now) || from.Role != RoleST {
 				t.Errorf("%s: not a stuck ticket of an ST", where)
@@ -328,6 +341,17 @@ func checkPlan(t testing.TB, s Snapshot, p Policy, r Result) {
 		}
 		if mv.Reason == ReasonOverload {
 			const eps = 1e-9
+			for _, as := range before.Agents {
+				if as.ID != mv.From {
+					continue
+				}
+				if as.Load < as.FairShare*(1+p.OverloadTolerance)-eps {
+					t.Errorf("%s: source's load %g is within the tolerance of their fair share %g", where, as.Load, as.FairShare)
+				}
+				if c := agents[mv.From].Capacity; as.Load-as.FairShare < (p.OverloadMargin-eps)*c-eps {
+					t.Errorf("%s: source's load %g is less than OverloadMargin %g × capacity %g above their fair share %g", where, as.Load, p.OverloadMargin, c, as.FairShare)
+				}
+			}
 			u0, mean0, max0 := util(before)
 			u1, mean1, max1 := util(after)
 			if drop := u0[mv.From]/mean0 - u1[mv.From]/mean1; drop < p.MinGain-eps || drop <= 0 {

@@ -94,8 +94,11 @@ type agentState struct {
 	kind      kind
 	available bool
 	// away: a pool agent unavailable for at least AwayGrace, whose waiting
-	// tickets are due to be redistributed.
-	away                          bool
+	// tickets are handed over when they are due (handOver).
+	away bool
+	// due counts the waiting tickets of an away agent that are due to be
+	// handed over: they belong to the available team's fair split.
+	due                           int
 	waiting, activeLight, pending int
 	in, out                       int // moves into and out of the agent in this plan
 }
@@ -215,9 +218,32 @@ func newModel(s Snapshot, p Policy) *model {
 			continue
 		}
 		m.owner[ci] = o
-		m.agents[o].add(cl, 1)
+		a := &m.agents[o]
+		a.add(cl, 1)
+		if a.away && cl == classWaiting && m.handOver(a, c) {
+			a.due++
+		}
 	}
 	return m
+}
+
+// handOver reports whether the waiting ticket c of away agent a is due to be
+// handed to the available team. An agent away in Help Scout, or off shift
+// with no known next shift (BackAt zero), is on an absence of unknown length:
+// every waiting ticket is due. An agent who is merely off shift will be back
+// at BackAt and answer their own customers then, so a ticket is due only when
+// its customer would by then have waited longer than StuckAfter. A customer
+// waiting since an unknown time counts from now.
+func (m *model) handOver(a *agentState, c *Conversation) bool {
+	back := a.ag.BackAt
+	if back.IsZero() {
+		return true
+	}
+	since := c.CustomerWaitingSince
+	if since.IsZero() {
+		since = m.now
+	}
+	return back.Sub(since) > m.p.StuckAfter
 }
 
 // queueLoad is the weight of the unassigned queue.
@@ -228,8 +254,8 @@ func (m *model) queueLoad() float64 {
 // fairUtil is the utilisation every available front-line agent would have
 // in a perfectly fair split; a fair share is fairUtil × capacity. The work
 // split is what the available team holds or is due to take: their own open
-// work, the unassigned queue, and the waiting tickets of agents away beyond
-// the grace period.
+// work, the unassigned queue, and the waiting tickets due to be handed over
+// by agents away beyond the grace period (handOver).
 func (m *model) fairUtil() (share, fairUtil float64) {
 	var capSum float64
 	share = m.queueLoad()
@@ -240,7 +266,7 @@ func (m *model) fairUtil() (share, fairUtil float64) {
 			share += a.load(m.p)
 			capSum += a.ag.Capacity
 		case a.away:
-			share += float64(a.waiting)
+			share += float64(a.due)
 		}
 	}
 	if capSum == 0 {

@@ -45,7 +45,7 @@ type planner struct {
 
 	// candidates, built once, in ID order until sorted
 	queue   []int32 // active unassigned tickets that may move
-	awayTix []int32 // waiting tickets of agents away beyond the grace period
+	awayTix []int32 // waiting tickets due to be handed over by agents away beyond the grace period
 	stuckTx []int32 // stuck tickets held by st or sst (moved or flagged)
 	// Per-agent overload candidates (active tickets of available front-line
 	// agents that may move), one flat array cut into segments by agent.
@@ -90,7 +90,7 @@ func newPlanner(m *model) *planner {
 		if m.protected(c) {
 			continue
 		}
-		if a.away && cl == classWaiting {
+		if a.away && cl == classWaiting && m.handOver(a, c) {
 			pl.awayTix = append(pl.awayTix, ci)
 		}
 		if a.shared() && (cl == classWaiting || cl == classActiveLight) {
@@ -281,6 +281,9 @@ func (pl *planner) move(ci, from, to int32, r Reason, why string) {
 		f := &pl.agents[from]
 		mv.From = f.ag.ID
 		f.add(cl, -1)
+		if f.away && cl == classWaiting && pl.handOver(f, c) {
+			f.due-- // it leaves the split as the absent agent's, joins it as the target's
+		}
 		f.out++
 	} else if cl == classWaiting {
 		pl.queueWaiting--
@@ -389,11 +392,9 @@ func (pl *planner) overload() {
 	for !pl.full() {
 		_, fair := pl.fairUtil()
 		sum, n := pl.sumUtil()
-		limit := fair * (1 + pl.p.OverloadTolerance)
 		var over []int32
 		for i := range pl.agents {
-			a := &pl.agents[i]
-			if a.shared() && a.util(pl.p) > limit && pl.canGive(int32(i)) {
+			if a := &pl.agents[i]; a.shared() && pl.overloaded(a, fair) && pl.canGive(int32(i)) {
 				over = append(over, int32(i))
 			}
 		}
@@ -429,6 +430,19 @@ func (pl *planner) overload() {
 			return
 		}
 	}
+}
+
+// marginSlack absorbs floating-point rounding in the OverloadMargin test, so
+// that a load exactly the margin above fair share counts as overloaded.
+const marginSlack = 1e-9
+
+// overloaded reports whether agent a, in the split at fair utilisation fair,
+// is outside the hysteresis band: their utilisation exceeds the fair one by
+// more than OverloadTolerance (relative) and by at least OverloadMargin
+// (absolute, in tickets per unit of capacity).
+func (pl *planner) overloaded(a *agentState, fair float64) bool {
+	u := a.util(pl.p)
+	return u > fair*(1+pl.p.OverloadTolerance) && u-fair >= pl.p.OverloadMargin-marginSlack
 }
 
 // overloadStep makes the first acceptable overload move, trying agents in

@@ -341,3 +341,89 @@ func TestOverloadConverges(t *testing.T) {
 		}
 	}
 }
+
+// TestAwayOffShift pins the away rule's boundary between an absence and a
+// shift gap: an off-shift agent's waiting ticket is handed over only when
+// its customer would, by the time the agent is back, have waited longer than
+// StuckAfter.
+func TestAwayOffShift(t *testing.T) {
+	t.Parallel()
+	p := DefaultPolicy() // StuckAfter 4h, AwayGrace 30m
+	waiting := func(id int64, for_ time.Duration) Conversation {
+		return Conversation{ID: id, Number: id, Status: StatusActive, AssigneeID: 1, WaitingOnUs: true,
+			CreatedAt: t0.Add(-for_), CustomerWaitingSince: t0.Add(-for_)}
+	}
+	tests := []struct {
+		name  string
+		agent func(*Agent)
+		conv  Conversation
+		moved bool
+	}{
+		{"away in help scout: handed over", func(a *Agent) {}, waiting(10, 10*time.Minute), true},
+		{"off shift, back before the threshold", func(a *Agent) { a.BackAt = t0.Add(time.Hour) }, waiting(10, 2*time.Hour), false},
+		{"off shift, back exactly at the threshold", func(a *Agent) { a.BackAt = t0.Add(time.Hour) }, waiting(10, 3*time.Hour), false},
+		{"off shift, back a minute after the threshold", func(a *Agent) { a.BackAt = t0.Add(time.Hour + time.Minute) }, waiting(10, 3*time.Hour), true},
+		{"off shift overnight", func(a *Agent) { a.BackAt = t0.Add(15 * time.Hour) }, waiting(10, 5*time.Minute), true},
+		{"off shift, already past the threshold", func(a *Agent) { a.BackAt = t0.Add(10 * time.Minute) }, waiting(10, 5*time.Hour), true},
+		{"off shift, waiting since unknown counts from now", func(a *Agent) { a.BackAt = t0.Add(3 * time.Hour) },
+			Conversation{ID: 10, Number: 10, Status: StatusActive, AssigneeID: 1, WaitingOnUs: true, CreatedAt: t0.Add(-20 * time.Hour)}, false},
+		{"off shift within the grace period", func(a *Agent) { a.BackAt, a.UnavailableSince = t0.Add(15*time.Hour), t0.Add(-10*time.Minute) },
+			waiting(10, 5*time.Minute), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			off := st(1)
+			off.Available, off.UnavailableSince = false, t0.Add(-time.Hour)
+			tt.agent(&off)
+			s := Snapshot{Now: t0, Agents: []Agent{off, st(2)}, Conversations: []Conversation{tt.conv}}
+			r := plan(t, s, p)
+			if got := len(r.Moves) == 1 && r.Moves[0].Reason == ReasonAway; got != tt.moved {
+				t.Errorf("moves %+v: handed over %v, want %v", r.Moves, got, tt.moved)
+			}
+			// The fair split counts the ticket exactly when it is due.
+			want := 0.0
+			if tt.moved {
+				want = 1
+			}
+			if got := r.Before.TotalWork; got != want {
+				t.Errorf("total work %g, want %g", got, want)
+			}
+		})
+	}
+}
+
+// TestOverloadMargin pins the absolute band: a ticket or two over a fair
+// share moves nothing in a small team, and the margin scales with capacity.
+func TestOverloadMargin(t *testing.T) {
+	t.Parallel()
+	junior := func(id int64) Agent { a := st(id); a.Capacity = 0.5; return a }
+	tests := []struct {
+		name   string
+		agents []Agent
+		convs  []Conversation
+		margin float64
+		moved  bool
+	}{
+		{"3 vs 2", []Agent{st(1), st(2)}, append(holding(1, 100, 3), holding(2, 200, 2)...), 2, false},
+		{"4 vs 2: one over, within the margin", []Agent{st(1), st(2)}, append(holding(1, 100, 4), holding(2, 200, 2)...), 2, false},
+		{"4 vs 2 without the margin", []Agent{st(1), st(2)}, append(holding(1, 100, 4), holding(2, 200, 2)...), 0, true},
+		{"6 vs 2: exactly the margin over", []Agent{st(1), st(2)}, append(holding(1, 100, 6), holding(2, 200, 2)...), 2, true},
+		// The margin is in utilisation: 1.33 tickets over a fair share is
+		// within it for a capacity-1 agent, outside it for a junior with
+		// capacity 0.5, for whom it is a utilisation 2.67 over.
+		{"capacity 1, 1.33 tickets over", []Agent{st(1), st(2), st(3)},
+			append(holding(1, 100, 4), append(holding(2, 200, 2), holding(3, 300, 2)...)...), 2, false},
+		{"junior, 1.33 tickets over", []Agent{junior(1), st(2)}, append(holding(1, 100, 3), holding(2, 200, 2)...), 2, true},
+		{"junior, 0.67 tickets over", []Agent{junior(1), st(2)}, append(holding(1, 100, 2), holding(2, 200, 2)...), 2, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := DefaultPolicy()
+			p.OverloadMargin = tt.margin
+			r := plan(t, Snapshot{Now: t0, Agents: tt.agents, Conversations: tt.convs}, p)
+			if got := countReason(r, ReasonOverload) > 0; got != tt.moved {
+				t.Errorf("moves %+v: overload move %v, want %v", r.Moves, got, tt.moved)
+			}
+		})
+	}
+}

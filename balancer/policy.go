@@ -44,6 +44,15 @@ type Policy struct {
 	// OverloadTolerance is the hysteresis band: an agent is overloaded only
 	// when their load exceeds their fair share by more than this fraction.
 	OverloadTolerance float64
+	// OverloadMargin is the absolute part of the band, in utilisation
+	// (load ÷ capacity, so tickets for a capacity-1 agent): an agent is
+	// overloaded only when their utilisation is also at least this much
+	// above the fair one, that is their load at least OverloadMargin ×
+	// capacity above their fair share. In a small team a ticket or two of
+	// difference, which the next arrivals and replies even out on their own,
+	// then never moves anything, while a half-capacity junior still counts
+	// as overloaded at half the extra tickets of a capacity-1 colleague.
+	OverloadMargin float64
 	// MinGain is the least reduction, in imbalance units (utilisation ÷ mean
 	// utilisation), that an overload move must achieve (see doc.go).
 	MinGain float64
@@ -67,6 +76,7 @@ func DefaultPolicy() Policy {
 		RecentActivity:       2 * time.Hour,
 		Cooldown:             24 * time.Hour,
 		OverloadTolerance:    0.25,
+		OverloadMargin:       2,
 		MinGain:              0.02,
 		PreviousAgentBonus:   0.25,
 	}
@@ -109,6 +119,9 @@ func (p Policy) Validate() error {
 	}
 	if !(p.OverloadTolerance >= 0) || math.IsInf(p.OverloadTolerance, 1) {
 		bad("OverloadTolerance", "%g is not a non-negative number", p.OverloadTolerance)
+	}
+	if !(p.OverloadMargin >= 0) || math.IsInf(p.OverloadMargin, 1) {
+		bad("OverloadMargin", "%g is not a non-negative number", p.OverloadMargin)
 	}
 	if !(p.MinGain >= 0) || math.IsInf(p.MinGain, 1) {
 		bad("MinGain", "%g is not a non-negative number", p.MinGain)

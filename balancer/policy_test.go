@@ -34,6 +34,9 @@ func TestPolicyValidate(t *testing.T) {
 		}, []string{"AssignmentWindow", "AwayGrace", "RecentActivity", "Cooldown"}},
 		{"tolerance and gain", func(p *Policy) { p.OverloadTolerance, p.MinGain = -0.1, math.Inf(1) },
 			[]string{"OverloadTolerance", "MinGain"}},
+		{"overload margin negative", func(p *Policy) { p.OverloadMargin = -1 }, []string{"OverloadMargin"}},
+		{"overload margin NaN", func(p *Policy) { p.OverloadMargin = math.NaN() }, []string{"OverloadMargin"}},
+		{"overload margin 0 turns the absolute band off", func(p *Policy) { p.OverloadMargin = 0 }, nil},
 		{"bonus above 1", func(p *Policy) { p.PreviousAgentBonus = 2 }, []string{"PreviousAgentBonus"}},
 	}
 	for _, tt := range tests {

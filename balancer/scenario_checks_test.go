@@ -162,6 +162,57 @@ var scenarioChecks = map[string]func(t *testing.T, s Snapshot, p Policy, r Resul
 			t.Errorf("Ana carries %.3f of the work, want %.3f within one ticket", got, want)
 		}
 	},
+	"off-shift-back-soon": func(t *testing.T, s Snapshot, p Policy, r Result) {
+		if len(r.Moves) != 0 {
+			t.Errorf("moves %+v, want none: every customer of Ana is answered within the threshold when she is back", r.Moves)
+		}
+		ana := s.Agents[0]
+		if s.Now.Sub(ana.UnavailableSince) < p.AwayGrace {
+			t.Error("Ana is within the away grace: the scenario does not test the off-shift rule")
+		}
+		// Without BackAt she counts as absent: her waiting tickets would go.
+		absent := s
+		absent.Agents = append([]Agent(nil), s.Agents...)
+		absent.Agents[0].BackAt = time.Time{}
+		if got, want := countReason(Plan(absent, p), ReasonAway), min(3, p.MaxMovesPerAgent); got != want {
+			t.Errorf("with Ana away in Help Scout: %d away moves, want %d (her 3, within the per-agent cap)", got, want)
+		}
+		// Her waiting work is not in the split: Ben and Sam share only
+		// their own (1 + 1).
+		if r.Before.TotalWork != 2 {
+			t.Errorf("total work %g, want 2 (Ana's tickets stay hers)", r.Before.TotalWork)
+		}
+	},
+	"off-shift-would-breach": func(t *testing.T, s Snapshot, p Policy, r Result) {
+		moves := movesByConversation(r)
+		for _, id := range []int64{101, 102, 401} {
+			if m, ok := moves[id]; !ok || m.Reason != ReasonAway || (m.To != 2 && m.To != 3) {
+				t.Errorf("ticket %d: got %+v (moved %v), want an away move to Ben or Sam", id, m, ok)
+			}
+		}
+		for _, id := range []int64{103, 402} {
+			if m, ok := moves[id]; ok {
+				t.Errorf("ticket %d moved: %+v", id, m)
+			}
+		}
+		if len(r.Moves) != 3 {
+			t.Errorf("%d moves, want 3", len(r.Moves))
+		}
+	},
+	"small-team-no-churn": func(t *testing.T, s Snapshot, p Policy, r Result) {
+		if len(r.Moves) != 0 {
+			t.Errorf("moves %+v, want none within the overload margin", r.Moves)
+		}
+		ana := agentStats(t, r.Before, 1)
+		if ana.Load <= ana.FairShare*(1+p.OverloadTolerance) {
+			t.Errorf("Ana's load %g is within the tolerance of %g: the scenario does not test the margin", ana.Load, ana.FairShare)
+		}
+		noMargin := p
+		noMargin.OverloadMargin = 0
+		if got := countReason(Plan(s, noMargin), ReasonOverload); got == 0 {
+			t.Error("without the margin nothing moves either: the scenario does not test the margin")
+		}
+	},
 	"max-open": func(t *testing.T, s Snapshot, p Policy, r Result) {
 		in := 0
 		for _, m := range r.Moves {

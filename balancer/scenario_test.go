@@ -38,6 +38,7 @@ type policyOverrides struct {
 	RecentActivity       *duration `json:"recent_activity"`
 	Cooldown             *duration `json:"cooldown"`
 	OverloadTolerance    *float64  `json:"overload_tolerance"`
+	OverloadMargin       *float64  `json:"overload_margin"`
 	MinGain              *float64  `json:"min_gain"`
 	PreviousAgentBonus   *float64  `json:"previous_agent_bonus"`
 }
@@ -51,6 +52,7 @@ type scenarioAgent struct {
 	MaxOpen           int      `json:"max_open"`
 	Available         bool     `json:"available"`
 	AwayFor           duration `json:"away_for"`
+	BackIn            duration `json:"back_in"` // off shift, next shift starts this long from now; empty = away (unknown)
 	Escalations       bool     `json:"escalations"`
 	RecentAssignments int      `json:"recent_assignments"`
 }
@@ -134,6 +136,7 @@ func loadScenario(t *testing.T, path string) (Snapshot, Policy) {
 	setD(&p.RecentActivity, o.RecentActivity)
 	setD(&p.Cooldown, o.Cooldown)
 	setF(&p.OverloadTolerance, o.OverloadTolerance)
+	setF(&p.OverloadMargin, o.OverloadMargin)
 	setF(&p.MinGain, o.MinGain)
 	setF(&p.PreviousAgentBonus, o.PreviousAgentBonus)
 	if err := p.Validate(); err != nil {
@@ -150,6 +153,9 @@ func loadScenario(t *testing.T, path string) (Snapshot, Policy) {
 			Available: a.Available, Escalations: a.Escalations, RecentAssignments: a.RecentAssignments}
 		if !a.Available {
 			ag.UnavailableSince = ago(f.Now, a.AwayFor)
+			if a.BackIn != 0 {
+				ag.BackAt = f.Now.Add(time.Duration(a.BackIn))
+			}
 		}
 		s.Agents = append(s.Agents, ag)
 	}

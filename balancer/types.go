@@ -65,6 +65,12 @@ type Agent struct {
 	// UnavailableSince is when the agent went away or off shift. The zero
 	// time on an unavailable agent means "for longer than anyone remembers".
 	UnavailableSince time.Time
+	// BackAt is when an agent who is merely off shift starts their next
+	// shift (from the roster's hours). The zero time means unknown: an agent
+	// Away in Help Scout, or with no hours, is on an absence of unknown
+	// length. It tells the away rule whether a customer can wait for their
+	// own agent (see doc.go); Plan ignores it on an available agent.
+	BackAt time.Time
 	// Escalations lets a HoS receive stuck escalations (roster "escalations").
 	Escalations bool
 	// RecentAssignments counts the new assignments the agent received in the

@@ -1,6 +1,9 @@
 package roster
 
-import "time"
+import (
+	"sync"
+	"time"
+)
 
 // Presence is Help Scout's own Active/Away status of a user.
 type Presence struct {
@@ -8,12 +11,17 @@ type Presence struct {
 	UpdatedAt time.Time // when the status last changed; zero if unknown
 }
 
-// Availability says whether a person can take tickets now, and since when
-// they have not been able to (for the away grace period).
+// Availability says whether a person can take tickets now, since when they
+// have not been able to (for the away grace period) and, when they are merely
+// off shift, when their next shift starts.
 type Availability struct {
 	Available        bool
 	Status           string // "active", "away" or "off-shift"
 	UnavailableSince time.Time
+	// BackAt is the start of the next shift of someone off shift; zero when
+	// they are available, away in Help Scout (an absence of unknown length)
+	// or have no shift in the coming week.
+	BackAt time.Time
 }
 
 // Available combines the roster's hours with Help Scout's status. userTZ is
@@ -23,17 +31,41 @@ func (p Profile) Available(now time.Time, userTZ string, presence Presence) Avai
 		return Availability{Status: "away", UnavailableSince: presence.UpdatedAt}
 	}
 	if p.Schedule != nil {
-		loc := time.UTC
 		tz := p.Timezone
 		if tz == "" {
 			tz = userTZ
 		}
-		if l, err := time.LoadLocation(tz); err == nil && tz != "" {
-			loc = l
-		}
+		loc := location(tz)
 		if on, since := p.Schedule.OnShift(now, loc); !on {
-			return Availability{Status: "off-shift", UnavailableSince: since}
+			return Availability{Status: "off-shift", UnavailableSince: since, BackAt: p.Schedule.NextShiftStart(now, loc)}
 		}
 	}
 	return Availability{Available: true, Status: "active"}
+}
+
+// locations caches time.LoadLocation, which reads and parses the zone file
+// on every call: the daemon and the simulator ask for every agent at every
+// run, and profiling the simulator found half its time there. A
+// *time.Location is immutable and a zone name always means the same zone
+// within a process, so the cache holds no state anyone can observe: it only
+// remembers answers. It is keyed by the names of zones that loaded, which
+// are the team's few time zones; a name that fails is not kept (it falls
+// back to UTC, as before, and costs a lookup each time).
+var locations sync.Map // string -> *time.Location
+
+// location returns the named zone, or UTC for "" or a name that does not
+// load.
+func location(name string) *time.Location {
+	if name == "" {
+		return time.UTC
+	}
+	if l, ok := locations.Load(name); ok {
+		return l.(*time.Location)
+	}
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		return time.UTC
+	}
+	locations.Store(name, l)
+	return l
 }

@@ -151,7 +151,11 @@ func TestAvailable(t *testing.T) {
 		{"away in help scout", Profile{}, "", Presence{Away: true, UpdatedAt: awaySince}, Availability{Status: "away", UnavailableSince: awaySince}},
 		{"on shift in user's zone", Profile{Schedule: s}, "Europe/Berlin", Presence{}, Availability{Available: true, Status: "active"}},
 		{"off shift in roster zone", Profile{Schedule: s, Timezone: "America/New_York"}, "Europe/Berlin", Presence{},
-			Availability{Status: "off-shift", UnavailableSince: time.Date(2026, 2, 27, 22, 0, 0, 0, time.UTC)}},
+			Availability{Status: "off-shift", UnavailableSince: time.Date(2026, 2, 27, 22, 0, 0, 0, time.UTC),
+				BackAt: time.Date(2026, 3, 2, 14, 0, 0, 0, time.UTC)}},
+		{"away outranks the hours: no known return", Profile{Schedule: s, Timezone: "America/New_York"}, "", Presence{Away: true, UpdatedAt: awaySince},
+			Availability{Status: "away", UnavailableSince: awaySince}},
+		{"unknown zone falls back to utc", Profile{Schedule: s}, "Mars/Olympus", Presence{}, Availability{Available: true, Status: "active"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

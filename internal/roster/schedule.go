@@ -143,3 +143,33 @@ func (s *Schedule) OnShift(t time.Time, loc *time.Location) (on bool, offSince t
 	}
 	return false, offSince.UTC()
 }
+
+// NextShiftStart returns the start of the first shift that begins at or
+// after t, read in loc, or the zero time if none does within the next eight
+// days (which, for a weekly schedule, means never). The shift starts are
+// built exactly as OnShift builds them, so at the returned time OnShift
+// reports the agent on shift. The result is in UTC.
+func (s *Schedule) NextShiftStart(t time.Time, loc *time.Location) time.Time {
+	local := t.In(loc)
+	y, m, d := local.Date()
+	var next time.Time
+	for fwd := 0; fwd <= 8; fwd++ {
+		day := time.Date(y, m, d+fwd, 0, 0, 0, 0, loc)
+		for _, sh := range s.shifts {
+			if !sh.days[day.Weekday()] {
+				continue
+			}
+			start := day.Add(time.Duration(sh.start) * time.Minute)
+			if !start.Before(local) && (next.IsZero() || start.Before(next)) {
+				next = start
+			}
+		}
+		if !next.IsZero() {
+			break // later days start later still
+		}
+	}
+	if next.IsZero() {
+		return time.Time{}
+	}
+	return next.UTC()
+}

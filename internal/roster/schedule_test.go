@@ -1,0 +1,142 @@
+package roster
+
+import (
+	"testing"
+	"time"
+)
+
+func TestScheduleNextShiftStart(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Skipf("no tzdata: %v", err)
+	}
+	parse := func(text string) *Schedule {
+		t.Helper()
+		s, err := ParseSchedule(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	weekdays := parse("Mon-Fri 09:00-17:00")
+	night := parse("Sat,Sun 22:00-06:00")
+	split := parse("Mon-Thu 08:00-12:00; Mon-Thu 13:00-17:00; Fri 08:00-12:00")
+	tests := []struct {
+		name string
+		s    *Schedule
+		at   time.Time
+		want time.Time
+	}{
+		// 2026-03-02 is a Monday; Berlin is UTC+1 in winter, UTC+2 in summer.
+		{"monday before the shift", weekdays, time.Date(2026, 3, 2, 6, 0, 0, 0, time.UTC), time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)},
+		{"at the start itself", weekdays, time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC), time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)},
+		{"during a shift: the next day's", weekdays, time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC), time.Date(2026, 3, 3, 8, 0, 0, 0, time.UTC)},
+		{"friday evening: monday", weekdays, time.Date(2026, 3, 6, 17, 0, 0, 0, time.UTC), time.Date(2026, 3, 9, 8, 0, 0, 0, time.UTC)},
+		{"lunch break: the afternoon shift", split, time.Date(2026, 3, 2, 11, 30, 0, 0, time.UTC), time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)},
+		{"friday after the half day: monday", split, time.Date(2026, 3, 6, 12, 0, 0, 0, time.UTC), time.Date(2026, 3, 9, 7, 0, 0, 0, time.UTC)},
+		{"overnight shift starts the evening before", night, time.Date(2026, 3, 9, 12, 0, 0, 0, time.UTC), time.Date(2026, 3, 14, 21, 0, 0, 0, time.UTC)},
+		// Summer time starts on 2026-03-29 in Berlin: Friday's 09:00 is
+		// 08:00 UTC, Monday's is 07:00 UTC.
+		{"across the clock change", weekdays, time.Date(2026, 3, 27, 17, 0, 0, 0, time.UTC), time.Date(2026, 3, 30, 7, 0, 0, 0, time.UTC)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := tt.s.NextShiftStart(tt.at, berlin)
+			if !got.Equal(tt.want) || got.Location() != time.UTC {
+				t.Errorf("NextShiftStart(%v) = %v, want %v (UTC)", tt.at, got, tt.want)
+			}
+			if on, _ := tt.s.OnShift(got, berlin); !on {
+				t.Errorf("OnShift(%v) = false at the returned start", got)
+			}
+		})
+	}
+}
+
+// TestNextShiftStartAgreesWithOnShift walks a fortnight minute by minute:
+// wherever the agent is off shift, they come on exactly at NextShiftStart
+// and not a minute before.
+func TestNextShiftStartAgreesWithOnShift(t *testing.T) {
+	loc, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Skipf("no tzdata: %v", err)
+	}
+	s, err := ParseSchedule("Mon-Thu 08:00-16:00; Fri 08:00-12:00; Sun 22:00-02:00")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Across the US clock change of 2026-03-08.
+	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	var pending time.Time // the predicted start while off shift
+	for m := 0; m < 14*24*60; m += 7 {
+		at := start.Add(time.Duration(m) * time.Minute)
+		on, _ := s.OnShift(at, loc)
+		if on {
+			if !pending.IsZero() && at.Before(pending) {
+				t.Fatalf("on shift at %v, before the predicted start %v", at, pending)
+			}
+			pending = time.Time{}
+			continue
+		}
+		next := s.NextShiftStart(at, loc)
+		if next.IsZero() || !next.After(at) {
+			t.Fatalf("off shift at %v: next start %v", at, next)
+		}
+		if on, _ := s.OnShift(next, loc); !on {
+			t.Fatalf("off shift at %v: not on shift at the predicted start %v", at, next)
+		}
+		if !pending.IsZero() && !next.Equal(pending) {
+			t.Fatalf("off shift at %v: predicted %v, earlier %v", at, next, pending)
+		}
+		pending = next
+	}
+}
+
+func TestLocationCache(t *testing.T) {
+	tests := []struct {
+		name, zone, want string
+	}{
+		{"empty is utc", "", "UTC"},
+		{"unknown falls back to utc", "Mars/Olympus", "UTC"},
+		{"iana zone", "Europe/Berlin", "Europe/Berlin"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := location(tt.zone)
+			if got.String() != tt.want {
+				t.Errorf("location(%q) = %v, want %v", tt.zone, got, tt.want)
+			}
+			if again := location(tt.zone); again != got {
+				t.Errorf("location(%q) twice gave two different *time.Location", tt.zone)
+			}
+		})
+	}
+	if _, ok := locations.Load("Mars/Olympus"); ok {
+		t.Error("a zone that failed to load was cached")
+	}
+	t.Run("concurrent", func(t *testing.T) {
+		done := make(chan *time.Location)
+		for range 8 {
+			go func() { done <- location("Asia/Tokyo") }()
+		}
+		for range 8 {
+			if l := <-done; l.String() != "Asia/Tokyo" {
+				t.Errorf("concurrent location = %v", l)
+			}
+		}
+	})
+}
+
+// BenchmarkAvailable is the cost the daemon and the simulator pay per agent
+// per run; before the location cache most of it was time.LoadLocation.
+func BenchmarkAvailable(b *testing.B) {
+	s, err := ParseSchedule("Mon-Fri 09:00-17:00")
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := Profile{Schedule: s, Timezone: "America/New_York"}
+	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	b.ReportAllocs()
+	for b.Loop() {
+		p.Available(now, "", Presence{})
+	}
+}
