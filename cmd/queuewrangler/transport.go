@@ -63,7 +63,12 @@ func newHelpScoutHTTPClient(o httpOptions) *http.Client {
 		TokenURL:     strings.TrimRight(o.BaseURL, "/") + "/v2/oauth2/token",
 		AuthStyle:    oauth2.AuthStyleInParams, // form body: what the live API accepts
 	}
-	tokenHTTP := &http.Client{Transport: inner}
+	tokenHTTP := &http.Client{
+		Transport: inner,
+		// A 307 or 308 would make the client send the form again, client
+		// secret included, to whatever host Location names.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 	auth := &tokenTransport{
 		next: inner,
 		fetch: func(ctx context.Context) (*oauth2.Token, error) {

@@ -189,7 +189,10 @@ const (
 func TestWalkUnderRateLimitAndFaults(t *testing.T) {
 	n := 1000
 	if testing.Short() {
-		n = 300
+		// Enough requests (about 100) that the control's 120/min budget
+		// goes over the account's 60 within a minute; 300 made about 50,
+		// which no budget can push over the limit.
+		n = 600
 	}
 	tests := []struct {
 		name      string
@@ -874,4 +877,37 @@ func TestStalledResponseTimesOut(t *testing.T) {
 			t.Errorf("took %s, want the attempt limit %s plus a short backoff", took, attemptLimit)
 		}
 	})
+}
+
+// TestTokenRequestNotRedirected: a token endpoint answering 307 or 308
+// must not make the client post the form, client secret included, to the
+// host in Location.
+func TestTokenRequestNotRedirected(t *testing.T) {
+	for _, status := range []int{http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
+		t.Run(http.StatusText(status), func(t *testing.T) {
+			var leaked atomic.Int32
+			elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				leaked.Add(1)
+			}))
+			t.Cleanup(elsewhere.Close)
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				http.Redirect(w, r, elsewhere.URL+"/collect", status)
+			}))
+			t.Cleanup(srv.Close)
+			hc := newHelpScoutHTTPClient(httpOptions{
+				BaseURL: srv.URL, ClientID: walkClientID, ClientSecret: walkClientSecret, PerMinute: 1000,
+				RetryMax: 1, MaxWait: 10 * time.Millisecond,
+			})
+			hs, err := helpscout.NewClient(hc).WithBaseURL(srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := hs.Conversations.Get(context.Background(), 1, false); err == nil {
+				t.Fatal("want an error from a redirecting token endpoint")
+			}
+			if got := leaked.Load(); got != 0 {
+				t.Errorf("the redirect target received %d requests, want 0", got)
+			}
+		})
+	}
 }

@@ -233,7 +233,14 @@ func (r *Rebalancer) Reject(ctx context.Context, id int64, by string) (store.Pro
 // apply carries out an approved proposal. Its error is only for failures
 // of the store: a Help Scout failure is recorded on the proposal.
 func (r *Rebalancer) apply(ctx context.Context, id int64) (store.Proposal, error) {
-	p, err := r.db.ClaimProposal(ctx, id)
+	// An approved proposal must end applied, stale or failed: one left
+	// approved or applying blocks its conversation for good (toProposals
+	// skips it) and, after a move, hides the move from the cooldown and the
+	// per-window cap. The caller's ctx ends when an SST closes the tab or
+	// the daemon stops, so the store writes do not follow it; the Help
+	// Scout calls before the move still do, and their failure is recorded.
+	sctx := context.WithoutCancel(ctx)
+	p, err := r.db.ClaimProposal(sctx, id)
 	if err != nil {
 		return p, fmt.Errorf("claim proposal %d: %w", id, err)
 	}
@@ -241,38 +248,46 @@ func (r *Rebalancer) apply(ctx context.Context, id int64) (store.Proposal, error
 	fresh, _, err := r.hs.Conversations.Get(ctx, p.ConversationID, true)
 	switch {
 	case errors.Is(err, helpscout.ErrNotFound):
-		return r.stale(ctx, p, "the conversation no longer exists")
+		return r.stale(sctx, p, "the conversation no longer exists")
 	case err != nil:
-		return r.fail(ctx, p, fmt.Sprintf("re-read before apply: %v", err))
+		return r.fail(sctx, p, fmt.Sprintf("re-read before apply: %v", err))
 	}
 	if fresh.ID != p.ConversationID {
-		return r.stale(ctx, p, fmt.Sprintf("the conversation was merged into %d", fresh.ID))
+		return r.stale(sctx, p, fmt.Sprintf("the conversation was merged into %d", fresh.ID))
 	}
 	if why := changedSince(p.Snapshot, *fresh); why != "" {
-		return r.stale(ctx, p, why)
+		return r.stale(sctx, p, why)
 	}
 	if _, err := r.hs.Conversations.Assign(ctx, p.ConversationID, p.ToAgent); err != nil {
-		return r.fail(ctx, p, fmt.Sprintf("assign: %v", err))
+		return r.fail(sctx, p, fmt.Sprintf("assign: %v", err))
 	}
-	applied, err := r.db.MarkProposalApplied(ctx, p.ID)
+	applied, err := r.db.MarkProposalApplied(sctx, p.ID)
 	if err != nil {
 		return applied, fmt.Errorf("record applied proposal %d: %w", p.ID, err)
 	}
 	r.count(p.Reason, "applied")
+	// The move is made: its note and the mirror refresh finish even if the
+	// caller has gone, within a bound of their own.
+	after, cancel := context.WithTimeout(sctx, afterMoveTimeout)
+	defer cancel()
 	// The note comes after the record: the move has happened either way,
 	// and a note that fails must not make the move look undone.
-	note := r.noteText(ctx, p)
-	if _, _, err := r.hs.Conversations.CreateNote(ctx, p.ConversationID, helpscout.NoteRequest{Text: note}); err != nil {
+	note := r.noteText(after, p)
+	if _, _, err := r.hs.Conversations.CreateNote(after, p.ConversationID, helpscout.NoteRequest{Text: note}); err != nil {
 		log.Warn("move applied but its note failed", "err", err)
 	}
 	log.Info("move applied", "from", p.FromAgent, "to", p.ToAgent, "reason", p.Reason)
 	if r.opts.AfterApply != nil {
-		if err := r.opts.AfterApply(ctx, p.ConversationID); err != nil {
+		if err := r.opts.AfterApply(after, p.ConversationID); err != nil {
 			log.Warn("move applied; the mirror catches up at the next poll", "err", err)
 		}
 	}
 	return applied, nil
 }
+
+// afterMoveTimeout bounds the note and the mirror refresh that follow a
+// move, which no longer follow the caller's context.
+const afterMoveTimeout = 2 * time.Minute
 
 func (r *Rebalancer) stale(ctx context.Context, p store.Proposal, why string) (store.Proposal, error) {
 	out, err := r.db.MarkProposalStale(ctx, p.ID, why)

@@ -248,3 +248,77 @@ func TestOffModeDoesNothing(t *testing.T) {
 		t.Errorf("off mode planned %d, stored %d, patched %d", len(plan.Proposals), len(ps), len(w.fake.Patches()))
 	}
 }
+
+// cancelAt cancels the caller's context around one kind of request, as an
+// SST closing the tab or the daemon stopping would.
+type cancelAt struct {
+	next   http.RoundTripper
+	match  func(*http.Request) bool
+	after  bool // cancel once the response is in, not before sending
+	cancel context.CancelFunc
+}
+
+func (c cancelAt) RoundTrip(r *http.Request) (*http.Response, error) {
+	if !c.match(r) {
+		return c.next.RoundTrip(r)
+	}
+	if !c.after {
+		c.cancel()
+		return c.next.RoundTrip(r)
+	}
+	resp, err := c.next.RoundTrip(r)
+	c.cancel()
+	return resp, err
+}
+
+// An approved proposal never stays approved or applying because the
+// caller's context ended: that would block its conversation for good and,
+// after a move, hide the move from the cooldown.
+func TestApplyRecordsTheOutcomeWhenTheCallerGoes(t *testing.T) {
+	isPatch := func(r *http.Request) bool { return r.Method == http.MethodPatch }
+	isReRead := func(r *http.Request) bool {
+		return r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/v2/conversations/")
+	}
+	tests := []struct {
+		name           string
+		match          func(*http.Request) bool
+		after          bool
+		want           store.ProposalStatus
+		patches, notes int
+	}{
+		{"gone once the move is made", isPatch, true, store.ProposalApplied, 1, 1},
+		{"gone before the re-read", isReRead, false, store.ProposalFailed, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, 1)
+			plan, err := w.rebalancer(ModePropose, 5).RunOnce(context.Background())
+			must(t, err)
+			if len(plan.Proposals) != 1 {
+				t.Fatalf("got %d proposals, want 1", len(plan.Proposals))
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			hc := &http.Client{Transport: cancelAt{next: bearer{w.fake.IssueToken()}, match: tt.match, after: tt.after, cancel: cancel}}
+			hs, err := helpscout.NewClient(hc).WithBaseURL(w.hs.BaseURL.String())
+			must(t, err)
+			p := balancer.DefaultPolicy()
+			r := New(w.db, hs, Options{Mode: ModePropose, Policy: p, Now: func() time.Time { return w.now }})
+
+			if _, err := r.Approve(ctx, plan.Proposals[0].ID, "sst"); err != nil {
+				t.Fatalf("approve: %v", err)
+			}
+			got, err := w.db.Proposal(context.Background(), plan.Proposals[0].ID)
+			must(t, err)
+			if got.Status != tt.want {
+				t.Errorf("status = %s (%q), want %s", got.Status, got.Error, tt.want)
+			}
+			if n := len(w.fake.Patches()); n != tt.patches {
+				t.Errorf("fake saw %d patches, want %d", n, tt.patches)
+			}
+			if n := len(w.fake.NotesReceived()); n != tt.notes {
+				t.Errorf("fake saw %d notes, want %d", n, tt.notes)
+			}
+		})
+	}
+}
