@@ -117,12 +117,12 @@ func (s *Schedule) windows(t time.Time) [][2]time.Time {
 			if !sh.days[day.Weekday()] {
 				continue
 			}
-			start := day.Add(time.Duration(sh.start) * time.Minute)
-			endDay := day
+			start := wallClock(day, 0, sh.start)
+			endDays := 0
 			if sh.end <= sh.start {
-				endDay = day.AddDate(0, 0, 1)
+				endDays = 1
 			}
-			end := endDay.Add(time.Duration(sh.end) * time.Minute)
+			end := wallClock(day, endDays, sh.end)
 			out = append(out, [2]time.Time{start, end})
 		}
 	}
@@ -159,7 +159,7 @@ func (s *Schedule) NextShiftStart(t time.Time, loc *time.Location) time.Time {
 			if !sh.days[day.Weekday()] {
 				continue
 			}
-			start := day.Add(time.Duration(sh.start) * time.Minute)
+			start := wallClock(day, 0, sh.start)
 			if !start.Before(local) && (next.IsZero() || start.Before(next)) {
 				next = start
 			}
@@ -172,4 +172,12 @@ func (s *Schedule) NextShiftStart(t time.Time, loc *time.Location) time.Time {
 		return time.Time{}
 	}
 	return next.UTC()
+}
+
+// wallClock is the moment minutes past midnight on the day days after day,
+// read on the wall clock of day's zone. Adding a duration to midnight would
+// be an hour off on the days daylight saving time starts or ends.
+func wallClock(day time.Time, days, minutes int) time.Time {
+	y, m, d := day.Date()
+	return time.Date(y, m, d+days, minutes/60, minutes%60, 0, 0, day.Location())
 }

@@ -140,3 +140,43 @@ func BenchmarkAvailable(b *testing.B) {
 		p.Available(now, "", Presence{})
 	}
 }
+
+// TestShiftsFollowTheWallClockAcrossDST checks the days daylight saving
+// time starts and ends in Berlin: a 09:00-17:00 shift stays 09:00-17:00 on
+// the wall clock.
+func TestShiftsFollowTheWallClockAcrossDST(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Skipf("no tzdata: %v", err)
+	}
+	s, err := ParseSchedule("Sun 09:00-17:00")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		at   time.Time
+		on   bool
+	}{
+		// 2026-03-29: clocks go from 02:00 to 03:00; Berlin is UTC+2 after.
+		{"spring, 09:00 local", time.Date(2026, 3, 29, 7, 0, 0, 0, time.UTC), true},
+		{"spring, 08:30 local", time.Date(2026, 3, 29, 6, 30, 0, 0, time.UTC), false},
+		{"spring, 16:59 local", time.Date(2026, 3, 29, 14, 59, 0, 0, time.UTC), true},
+		{"spring, 17:30 local", time.Date(2026, 3, 29, 15, 30, 0, 0, time.UTC), false},
+		// 2026-10-25: clocks go from 03:00 back to 02:00; UTC+1 after.
+		{"autumn, 09:00 local", time.Date(2026, 10, 25, 8, 0, 0, 0, time.UTC), true},
+		{"autumn, 08:30 local", time.Date(2026, 10, 25, 7, 30, 0, 0, time.UTC), false},
+		{"autumn, 17:30 local", time.Date(2026, 10, 25, 16, 30, 0, 0, time.UTC), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if on, _ := s.OnShift(tt.at, berlin); on != tt.on {
+				t.Errorf("OnShift(%v) = %v, want %v", tt.at.In(berlin), on, tt.on)
+			}
+		})
+	}
+	next := s.NextShiftStart(time.Date(2026, 3, 28, 12, 0, 0, 0, time.UTC), berlin)
+	if want := time.Date(2026, 3, 29, 7, 0, 0, 0, time.UTC); !next.Equal(want) {
+		t.Errorf("NextShiftStart before the spring change = %v, want %v (09:00 local)", next, want)
+	}
+}
