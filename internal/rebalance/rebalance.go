@@ -113,6 +113,9 @@ func (r *Rebalancer) RunOnce(ctx context.Context) (Plan, error) {
 	if _, err := r.db.ExpirePendingProposals(ctx, now.Add(-r.opts.ProposalTTL), "expired: nobody approved it in time"); err != nil {
 		return Plan{}, fmt.Errorf("expire proposals: %w", err)
 	}
+	if err := r.recoverInterrupted(ctx, now); err != nil {
+		return Plan{}, err
+	}
 	snap, err := r.db.Snapshot(ctx, now.Add(-r.opts.Policy.AssignmentWindow))
 	if err != nil {
 		return Plan{}, fmt.Errorf("read snapshot: %w", err)
@@ -340,7 +343,7 @@ func (r *Rebalancer) noteText(ctx context.Context, p store.Proposal) string {
 	if p.FromAgent != 0 {
 		from = names(p.FromAgent)
 	}
-	return fmt.Sprintf("Reassigned by queuewrangler from %s to %s (%s): %s", from, names(p.ToAgent), p.Reason, p.Explanation)
+	return fmt.Sprintf("%s from %s to %s (%s): %s", notePrefix, from, names(p.ToAgent), p.Reason, p.Explanation)
 }
 
 func (r *Rebalancer) names(ctx context.Context) func(int64) string {

@@ -1,0 +1,90 @@
+package rebalance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/queuewrangler/queuewrangler/helpscout"
+	"github.com/queuewrangler/queuewrangler/internal/store"
+)
+
+// interruptedAfter is how long a proposal may sit in applying before it is
+// taken for one whose process died mid-apply. An apply takes seconds.
+const interruptedAfter = 5 * time.Minute
+
+// notePrefix starts every note queuewrangler leaves; recovery looks for it.
+const notePrefix = "Reassigned by queuewrangler"
+
+// recoverInterrupted finishes what a crashed or stopped process left
+// undone, so that no proposal blocks its conversation for good:
+//
+//   - approved proposals are applied (the re-read marks them stale if the
+//     ticket changed meanwhile);
+//   - proposals stuck in applying are settled from Help Scout itself: if the
+//     ticket is already with the target, the move happened and is recorded
+//     as applied (its note is added if it is missing); otherwise nothing was
+//     written and it is recorded as failed. Never is a move written twice.
+func (r *Rebalancer) recoverInterrupted(ctx context.Context, now time.Time) error {
+	stuck, err := r.db.ListProposals(ctx, store.ProposalFilter{Statuses: []store.ProposalStatus{store.ProposalApplying}})
+	if err != nil {
+		return fmt.Errorf("list interrupted proposals: %w", err)
+	}
+	for _, p := range stuck {
+		if now.Sub(p.UpdatedAt) < interruptedAfter {
+			continue // possibly still in flight in an approval request
+		}
+		if err := r.settle(ctx, p); err != nil {
+			return err
+		}
+	}
+	approved, err := r.db.ListProposals(ctx, store.ProposalFilter{Statuses: []store.ProposalStatus{store.ProposalApproved}})
+	if err != nil {
+		return fmt.Errorf("list approved proposals: %w", err)
+	}
+	for _, p := range approved {
+		if _, err := r.apply(ctx, p.ID); err != nil && !errors.Is(err, store.ErrConflict) {
+			return err
+		}
+	}
+	return nil
+}
+
+// settle decides an interrupted apply from the conversation as it is now.
+func (r *Rebalancer) settle(ctx context.Context, p store.Proposal) error {
+	c, _, err := r.hs.Conversations.Get(ctx, p.ConversationID, true)
+	switch {
+	case errors.Is(err, helpscout.ErrNotFound):
+		_, err = r.fail(ctx, p, "interrupted, and the conversation no longer exists")
+		return err
+	case err != nil:
+		return fmt.Errorf("re-read conversation %d of interrupted proposal %d: %w", p.ConversationID, p.ID, err)
+	}
+	if c.Assignee.ID != p.ToAgent {
+		_, err := r.fail(ctx, p, "interrupted before the assignment was written; the next plan decides afresh")
+		return err
+	}
+	if _, err := r.db.MarkProposalApplied(ctx, p.ID); err != nil {
+		return fmt.Errorf("record interrupted proposal %d as applied: %w", p.ID, err)
+	}
+	r.count(p.Reason, "applied")
+	if !hasNoteSince(c.Threads(), p.CreatedAt) {
+		if _, _, err := r.hs.Conversations.CreateNote(ctx, p.ConversationID, helpscout.NoteRequest{Text: r.noteText(ctx, p)}); err != nil {
+			r.opts.Logger.Warn("interrupted move recorded; its note failed", "proposal", p.ID, "err", err)
+		}
+	}
+	return nil
+}
+
+// hasNoteSince reports whether queuewrangler's note is among threads,
+// written at or after since.
+func hasNoteSince(threads []helpscout.Thread, since time.Time) bool {
+	for _, t := range threads {
+		if t.Kind() == helpscout.ThreadNote && !t.CreatedAt.Before(since.Truncate(time.Second)) && strings.Contains(t.Body, notePrefix) {
+			return true
+		}
+	}
+	return false
+}
