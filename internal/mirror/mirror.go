@@ -136,11 +136,13 @@ func (m *Mirror) SyncOnce(ctx context.Context) (Stats, error) {
 		if m.opts.Metrics != nil {
 			m.opts.Metrics.SyncFailures.Inc()
 		}
+		// /readyz is unauthenticated: the reason names the kind of problem
+		// and the log (runSync) holds the detail.
 		switch {
 		case storageFault(err):
-			m.setReady(false, "the database cannot take writes: "+err.Error())
+			m.setReady(false, "the database cannot take writes (disk full or read-only); see the log")
 		case !m.everSynced():
-			m.setReady(false, "the first sync has not finished: "+err.Error())
+			m.setReady(false, "the first sync has not finished; its last attempt failed, see the log")
 		}
 		return st, err
 	}
@@ -393,7 +395,12 @@ func (m *Mirror) syncDirectory(ctx context.Context, st *Stats) error {
 func (m *Mirror) Run(ctx context.Context, every time.Duration) error {
 	tick := time.NewTicker(every)
 	defer tick.Stop()
+	upkeep := time.NewTicker(upkeepEvery)
+	defer upkeep.Stop()
 	m.runSync(ctx)
+	if m.everSynced() {
+		m.runUpkeep(ctx) // fresh statistics for a mirror that just grew
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -403,7 +410,29 @@ func (m *Mirror) Run(ctx context.Context, every time.Duration) error {
 			m.runInbox(ctx)
 		case <-m.wake:
 			m.runInbox(ctx)
+		case <-upkeep.C:
+			m.runUpkeep(ctx)
 		}
+	}
+}
+
+// Upkeep cadence and retention: processed webhooks are only an audit trail
+// once applied, and every one keeps its raw body.
+const (
+	upkeepEvery      = 6 * time.Hour
+	webhookRetention = 7 * 24 * time.Hour
+)
+
+// runUpkeep keeps the database small and its query plans fresh.
+func (m *Mirror) runUpkeep(ctx context.Context) {
+	n, err := m.db.PruneWebhooks(ctx, time.Now().Add(-webhookRetention))
+	if err != nil {
+		m.opts.Logger.Warn("prune processed webhooks", "err", err)
+	} else if n > 0 {
+		m.opts.Logger.Info("pruned processed webhooks", "count", n)
+	}
+	if err := m.db.Optimize(ctx); err != nil {
+		m.opts.Logger.Warn("optimize database", "err", err)
 	}
 }
 
