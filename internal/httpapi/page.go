@@ -304,7 +304,7 @@ func (p *page) handleLogin(w http.ResponseWriter, r *http.Request) {
 		Path:     "/",
 		MaxAge:   int(p.o.SessionTTL / time.Second),
 		HttpOnly: true,
-		Secure:   r.TLS != nil || p.o.SecureCookie,
+		Secure:   p.secure(r),
 		SameSite: http.SameSiteStrictMode,
 	})
 	p.sessions.setFlash(id, flash{Text: "Logged in. You can approve and reject proposals."})
@@ -320,7 +320,7 @@ func (p *page) handleLogout(w http.ResponseWriter, r *http.Request) {
 	p.sessions.delete(id)
 	http.SetCookie(w, &http.Cookie{
 		Name: sessionCookie, Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, Secure: r.TLS != nil || p.o.SecureCookie, SameSite: http.SameSiteStrictMode,
+		HttpOnly: true, Secure: p.secure(r), SameSite: http.SameSiteStrictMode,
 	})
 	redirectBack(w, r, r.PostForm.Get("refresh") == "on", "")
 }
@@ -454,4 +454,12 @@ func (p *page) handlePlan(w http.ResponseWriter, r *http.Request) {
 	}
 	p.sessions.setFlash(sid, f)
 	redirectBack(w, r, r.PostForm.Get("refresh") == "on", "proposals")
+}
+
+// secure says whether the session cookie must be Secure: the request came
+// over TLS, or through a proxy that terminated TLS (X-Forwarded-Proto).
+// Trusting the header is safe here: a forged one can only make the cookie
+// stricter, and the browser then withholds it from plain HTTP.
+func (p *page) secure(r *http.Request) bool {
+	return r.TLS != nil || p.o.SecureCookie || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
 }

@@ -194,6 +194,19 @@ func TestPageLogin(t *testing.T) {
 			t.Errorf("cookies %+v: want one Secure cookie", cookies)
 		}
 	})
+	t.Run("behind a TLS-terminating proxy the cookie is Secure", func(t *testing.T) {
+		t.Parallel()
+		clock := newPageClock()
+		s := newPageServer(t, newWorld(clock.Now), pageToken, clock)
+		req := httptest.NewRequest(http.MethodPost, "/login", strings.NewReader(url.Values{"token": {pageToken}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Forwarded-Proto", "https")
+		rec := pageDo(t, s, req)
+		cookies := rec.Result().Cookies()
+		if len(cookies) != 1 || !cookies[0].Secure {
+			t.Errorf("cookies %+v: want one Secure cookie", cookies)
+		}
+	})
 	t.Run("wrong token: 401 and no session", func(t *testing.T) {
 		t.Parallel()
 		clock := newPageClock()
