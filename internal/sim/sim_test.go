@@ -271,9 +271,10 @@ func (c *checkSampler) sample(w *world) {
 // built-in scenario: better first response p90 and mean imbalance than
 // Help Scout's Balanced routing, with at most 15 moves per 100
 // conversations. The world is never tuned to make this pass. The move cap
-// is a known gap, logged rather than failed: DefaultPolicy allows 5 moves
-// every 5 minutes and hands over every waiting ticket of someone off shift
-// for 30 minutes, which in these teams comes to 65-90 moves per 100
+// is a known gap, logged rather than failed (issue 6 stays open on it):
+// in these teams, which do not cover nights, most moves are hand-overs at
+// shift ends of tickets whose customers would otherwise wait past the stuck
+// threshold, and the default policy comes to 60-85 moves per 100
 // conversations. The other two checks must hold.
 func TestQueuewranglerBeatsBalanced(t *testing.T) {
 	if short() {
