@@ -60,6 +60,9 @@ type Mirror struct {
 	synced   atomic.Bool // a sync has completed in this process
 
 	wake chan struct{}
+
+	queuedMu sync.Mutex
+	queued   []int64 // conversations Refresh left for Run
 }
 
 // New returns a mirror writing to db from hs.
@@ -451,6 +454,7 @@ func (m *Mirror) runSync(ctx context.Context) {
 }
 
 func (m *Mirror) runInbox(ctx context.Context) {
+	defer m.refreshQueued(ctx)
 	if n, err := m.ProcessInbox(ctx); err != nil && ctx.Err() == nil {
 		m.opts.Logger.Error("process webhooks", "err", err, "processed", n)
 	}
