@@ -4,12 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,8 +15,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
-	"github.com/queuewrangler/queuewrangler/internal/config"
-	"github.com/queuewrangler/queuewrangler/internal/roster"
 )
 
 // TestQueuePageApprovesThroughHelpScout is issue 7's browser run against
@@ -49,40 +44,8 @@ func TestQueuePageApprovesThroughHelpScout(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	for k, v := range map[string]string{
-		"QW_HELPSCOUT_CLIENT_ID": "demo", "QW_HELPSCOUT_CLIENT_SECRET": "demo-secret",
-		"QW_HELPSCOUT_API_URL": ts.URL, "QW_HELPSCOUT_WEBHOOK_SECRET": "", "QW_MAILBOXES": "",
-		"QW_DB_PATH": filepath.Join(t.TempDir(), "qw.db"), "QW_LISTEN_ADDR": "127.0.0.1:0",
-		"QW_POLL_INTERVAL": "1h", "QW_BALANCE_INTERVAL": "1h", "QW_MODE": "propose", "QW_ROSTER_FILE": "",
-		"QW_ADMIN_TOKEN": token, "QW_LOG_FORMAT": "text", "QW_LOG_LEVEL": "warn",
-	} {
-		t.Setenv(k, v)
-	}
-	cfg, err := config.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", cfg.ListenAddr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- run(runCtx, cfg, roster.Default(), ln, slog.New(slog.NewTextHandler(io.Discard, nil))) }()
-	defer func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
-	}()
-	base := "http://" + ln.Addr().String()
-	promWaitFor(t, "the daemon's /readyz", func() (bool, string) {
-		resp, err := http.Get(base + "/readyz")
-		if err != nil {
-			return false, err.Error()
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, strconv.Itoa(resp.StatusCode)
+	base := "http://" + startDaemon(t, ts.URL, io.Discard, map[string]string{
+		"QW_POLL_INTERVAL": "1h", "QW_BALANCE_INTERVAL": "1h", "QW_ADMIN_TOKEN": token,
 	})
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],

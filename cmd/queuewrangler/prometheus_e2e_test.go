@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -100,17 +101,21 @@ func promAnswerAndClose(t *testing.T, fake *helpscouttest.Server, acct helpscout
 	}
 }
 
-// promStartDaemon runs run() as `serve` would, on 127.0.0.1:0 with webhooks
-// off, and waits for /readyz. It returns the daemon's address.
-func promStartDaemon(t *testing.T, apiURL string, logs io.Writer) string {
+// startDaemon runs run() as `serve` would, on 127.0.0.1:0 against the
+// Help Scout at apiURL, with webhooks off, a temporary database and short
+// periods; overrides replaces any of those QW_ variables. It waits for
+// /readyz and returns the listen address; the test's cleanup stops it.
+func startDaemon(t *testing.T, apiURL string, logs io.Writer, overrides map[string]string) string {
 	t.Helper()
-	for k, v := range map[string]string{
+	env := map[string]string{
 		"QW_HELPSCOUT_CLIENT_ID": "demo", "QW_HELPSCOUT_CLIENT_SECRET": "demo-secret",
 		"QW_HELPSCOUT_API_URL": apiURL, "QW_HELPSCOUT_WEBHOOK_SECRET": "", "QW_MAILBOXES": "",
 		"QW_DB_PATH": filepath.Join(t.TempDir(), "qw.db"), "QW_LISTEN_ADDR": "127.0.0.1:0",
 		"QW_POLL_INTERVAL": "2s", "QW_BALANCE_INTERVAL": "2s", "QW_MODE": "propose", "QW_ROSTER_FILE": "",
 		"QW_ADMIN_TOKEN": "", "QW_LOG_FORMAT": "text", "QW_LOG_LEVEL": "warn",
-	} {
+	}
+	maps.Copy(env, overrides)
+	for k, v := range env {
 		t.Setenv(k, v)
 	}
 	cfg, err := config.Load()
@@ -148,8 +153,6 @@ func promStartDaemon(t *testing.T, apiURL string, logs io.Writer) string {
 	return ln.Addr().String()
 }
 
-// promWaitFor polls cond until it holds, for at most a minute. It waits on
-// outside processes; it asserts nothing about how fast they are.
 func promWaitFor(t *testing.T, what string, cond func() (bool, string)) {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)
@@ -339,7 +342,7 @@ func TestPrometheusEvaluatesDashboardAndRules(t *testing.T) {
 	})
 
 	fake, acct, apiURL := promFake(t)
-	target := promStartDaemon(t, apiURL, logs)
+	target := startDaemon(t, apiURL, logs, nil)
 	prom := promStart(t, promBin, target, logs)
 
 	// A few scrapes first, so that the answer below is an increase that
@@ -455,7 +458,7 @@ func TestMetricsEndpointServesState(t *testing.T) {
 	}
 	logs := &promLogBuffer{}
 	_, _, apiURL := promFake(t)
-	addr := promStartDaemon(t, apiURL, logs)
+	addr := startDaemon(t, apiURL, logs, nil)
 	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {
 		t.Fatal(err)

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"context"
 	"database/sql"
 	"errors"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,8 +14,6 @@ import (
 	"time"
 
 	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
-	"github.com/queuewrangler/queuewrangler/internal/config"
-	"github.com/queuewrangler/queuewrangler/internal/roster"
 
 	_ "modernc.org/sqlite"
 )
@@ -72,33 +67,9 @@ func TestDiskFullTurnsReadyzAndRecovers(t *testing.T) {
 	if _, err := fake.Seed(helpscouttest.GenerateConfig{Seed: 5, Conversations: 50}); err != nil {
 		t.Fatal(err)
 	}
-	for k, v := range map[string]string{
-		"QW_HELPSCOUT_CLIENT_ID": "demo", "QW_HELPSCOUT_CLIENT_SECRET": "demo-secret",
-		"QW_HELPSCOUT_API_URL": ts.URL, "QW_HELPSCOUT_WEBHOOK_SECRET": "", "QW_MAILBOXES": "",
-		"QW_DB_PATH": filepath.Join(dir, "qw.db"), "QW_LISTEN_ADDR": "127.0.0.1:0",
-		"QW_POLL_INTERVAL": "500ms", "QW_BALANCE_INTERVAL": "1h", "QW_MODE": "off", "QW_ROSTER_FILE": "",
-		"QW_ADMIN_TOKEN": "", "QW_LOG_FORMAT": "text", "QW_LOG_LEVEL": "warn",
-	} {
-		t.Setenv(k, v)
-	}
-	cfg, err := config.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", cfg.ListenAddr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, cfg, roster.Default(), ln, slog.New(slog.NewTextHandler(io.Discard, nil))) }()
-	defer func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
-	}()
-	base := "http://" + ln.Addr().String()
+	base := "http://" + startDaemon(t, ts.URL, io.Discard, map[string]string{
+		"QW_DB_PATH": filepath.Join(dir, "qw.db"), "QW_POLL_INTERVAL": "500ms", "QW_BALANCE_INTERVAL": "1h", "QW_MODE": "off",
+	})
 	readyz := func() (bool, string) {
 		resp, err := http.Get(base + "/readyz")
 		if err != nil {
@@ -108,7 +79,6 @@ func TestDiskFullTurnsReadyzAndRecovers(t *testing.T) {
 		body, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode == http.StatusOK, string(body)
 	}
-	promWaitFor(t, "ready after the first sync", readyz)
 
 	filler := fillDisk(t, dir)
 	// New work that the next poll must write, with threads, so it cannot
