@@ -490,39 +490,33 @@ func (s *Server) handleCreateNote(w http.ResponseWriter, r *http.Request, id int
 // ------------------------------------------------------- users and teams
 
 func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request, _ int64) {
-	page, perr := parsePage(r)
-	if perr != nil {
-		s.writeValidation(w, *perr)
-		return
-	}
 	email := r.URL.Query().Get("email")
-	s.mu.Lock()
-	base := baseURL(r)
-	ids := slices.Sorted(func(yield func(int64) bool) {
-		for id := range s.users {
-			if !yield(id) {
-				return
+	s.servePage(w, r, "users", func() ([]any, bool) {
+		base := baseURL(r)
+		ids := slices.Sorted(func(yield func(int64) bool) {
+			for id := range s.users {
+				if !yield(id) {
+					return
+				}
+			}
+			for id := range s.teams {
+				if !yield(id) {
+					return
+				}
+			}
+		})
+		var items []any
+		for _, id := range ids {
+			if u := s.users[id]; u != nil {
+				if email == "" || strings.EqualFold(u.Email, email) {
+					items = append(items, s.renderUser(u, base))
+				}
+			} else if email == "" {
+				items = append(items, s.renderTeamAsUser(s.teams[id], base))
 			}
 		}
-		for id := range s.teams {
-			if !yield(id) {
-				return
-			}
-		}
+		return items, true
 	})
-	var items []any
-	for _, id := range ids {
-		if u := s.users[id]; u != nil {
-			if email == "" || strings.EqualFold(u.Email, email) {
-				items = append(items, s.renderUser(u, base))
-			}
-		} else if email == "" {
-			items = append(items, s.renderTeamAsUser(s.teams[id], base))
-		}
-	}
-	s.mu.Unlock()
-	lo, hi := window(len(items), PageSize, page)
-	writeHAL(w, pageOf(r, "users", items[lo:hi], len(items), PageSize, page, s.opts.EmptyEmbedded))
 }
 
 func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, _ int64) {
@@ -530,145 +524,127 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, _ int64) {
 }
 
 func (s *Server) handleGetUser(w http.ResponseWriter, r *http.Request, id int64) {
-	s.mu.Lock()
-	var body any
-	if u := s.users[id]; u != nil {
-		body = s.renderUser(u, baseURL(r))
-	} else if t := s.teams[id]; t != nil {
-		body = s.renderTeamAsUser(t, baseURL(r))
-	}
-	s.mu.Unlock()
-	if body == nil {
-		s.writeError(w, http.StatusNotFound, "Resource not found")
-		return
-	}
-	writeHAL(w, body)
+	s.serveOne(w, func() (any, bool) {
+		if u := s.users[id]; u != nil {
+			return s.renderUser(u, baseURL(r)), true
+		}
+		if t := s.teams[id]; t != nil {
+			return s.renderTeamAsUser(t, baseURL(r)), true
+		}
+		return nil, false
+	})
 }
 
 func (s *Server) handleListUserStatuses(w http.ResponseWriter, r *http.Request, _ int64) {
-	page, perr := parsePage(r)
-	if perr != nil {
-		s.writeValidation(w, *perr)
-		return
-	}
-	s.mu.Lock()
-	var items []any
-	for _, id := range slices.Sorted(maps.Keys(s.users)) {
-		items = append(items, s.renderUserStatus(s.users[id]))
-	}
-	s.mu.Unlock()
-	lo, hi := window(len(items), PageSize, page)
-	writeHAL(w, pageOf(r, "userStatuses", items[lo:hi], len(items), PageSize, page, s.opts.EmptyEmbedded))
+	s.servePage(w, r, "userStatuses", func() ([]any, bool) {
+		var items []any
+		for _, id := range slices.Sorted(maps.Keys(s.users)) {
+			items = append(items, s.renderUserStatus(s.users[id]))
+		}
+		return items, true
+	})
 }
 
 func (s *Server) handleGetUserStatus(w http.ResponseWriter, r *http.Request, id int64) {
-	s.mu.Lock()
-	u := s.users[id]
-	var body wireUserStatus
-	if u != nil {
-		body = s.renderUserStatus(u)
-	}
-	s.mu.Unlock()
-	if u == nil {
-		s.writeError(w, http.StatusNotFound, "Resource not found")
-		return
-	}
-	writeHAL(w, body)
+	s.serveOne(w, func() (any, bool) {
+		u := s.users[id]
+		if u == nil {
+			return nil, false
+		}
+		return s.renderUserStatus(u), true
+	})
 }
 
 func (s *Server) handleListTeams(w http.ResponseWriter, r *http.Request, _ int64) {
-	page, perr := parsePage(r)
-	if perr != nil {
-		s.writeValidation(w, *perr)
-		return
-	}
-	s.mu.Lock()
-	var items []any
-	for _, t := range sortedTeams(s.teams) {
-		items = append(items, s.renderTeam(t, baseURL(r)))
-	}
-	s.mu.Unlock()
-	lo, hi := window(len(items), PageSize, page)
-	writeHAL(w, pageOf(r, "teams", items[lo:hi], len(items), PageSize, page, s.opts.EmptyEmbedded))
+	s.servePage(w, r, "teams", func() ([]any, bool) {
+		var items []any
+		for _, t := range sortedTeams(s.teams) {
+			items = append(items, s.renderTeam(t, baseURL(r)))
+		}
+		return items, true
+	})
 }
 
 func (s *Server) handleTeamMembers(w http.ResponseWriter, r *http.Request, id int64) {
-	page, perr := parsePage(r)
-	if perr != nil {
-		s.writeValidation(w, *perr)
-		return
-	}
-	s.mu.Lock()
-	t := s.teams[id]
-	var items []any
-	if t != nil {
+	s.servePage(w, r, "users", func() ([]any, bool) {
+		t := s.teams[id]
+		if t == nil {
+			return nil, false
+		}
+		var items []any
 		for _, uid := range slices.Sorted(slices.Values(t.MemberIDs)) {
 			if u := s.users[uid]; u != nil {
 				items = append(items, s.renderUser(u, baseURL(r)))
 			}
 		}
-	}
-	s.mu.Unlock()
-	if t == nil {
-		s.writeError(w, http.StatusNotFound, "Resource not found")
-		return
-	}
-	lo, hi := window(len(items), PageSize, page)
-	writeHAL(w, pageOf(r, "users", items[lo:hi], len(items), PageSize, page, s.opts.EmptyEmbedded))
+		return items, true
+	})
 }
 
 // ------------------------------------------------------------- mailboxes
 
 func (s *Server) handleListMailboxes(w http.ResponseWriter, r *http.Request, _ int64) {
+	s.servePage(w, r, "mailboxes", func() ([]any, bool) {
+		var items []any
+		for _, id := range slices.Sorted(maps.Keys(s.mailboxes)) {
+			items = append(items, s.renderMailbox(s.mailboxes[id], baseURL(r)))
+		}
+		return items, true
+	})
+}
+
+func (s *Server) handleGetMailbox(w http.ResponseWriter, r *http.Request, id int64) {
+	s.serveOne(w, func() (any, bool) {
+		m := s.mailboxes[id]
+		if m == nil {
+			return nil, false
+		}
+		return s.renderMailbox(m, baseURL(r)), true
+	})
+}
+
+func (s *Server) handleListFolders(w http.ResponseWriter, r *http.Request, id int64) {
+	s.servePage(w, r, "folders", func() ([]any, bool) {
+		m := s.mailboxes[id]
+		if m == nil {
+			return nil, false
+		}
+		var items []any
+		for _, f := range s.renderFolders(m) {
+			items = append(items, f)
+		}
+		return items, true
+	})
+}
+
+// servePage answers a list endpoint of PageSize items: collect runs under
+// the lock and reports found=false for an unknown parent (404).
+func (s *Server) servePage(w http.ResponseWriter, r *http.Request, key string, collect func() (items []any, found bool)) {
 	page, perr := parsePage(r)
 	if perr != nil {
 		s.writeValidation(w, *perr)
 		return
 	}
 	s.mu.Lock()
-	var items []any
-	for _, id := range slices.Sorted(maps.Keys(s.mailboxes)) {
-		items = append(items, s.renderMailbox(s.mailboxes[id], baseURL(r)))
-	}
+	items, found := collect()
 	s.mu.Unlock()
+	if !found {
+		s.writeError(w, http.StatusNotFound, "Resource not found")
+		return
+	}
 	lo, hi := window(len(items), PageSize, page)
-	writeHAL(w, pageOf(r, "mailboxes", items[lo:hi], len(items), PageSize, page, s.opts.EmptyEmbedded))
+	writeHAL(w, pageOf(r, key, items[lo:hi], len(items), PageSize, page, s.opts.EmptyEmbedded))
 }
 
-func (s *Server) handleGetMailbox(w http.ResponseWriter, r *http.Request, id int64) {
+// serveOne answers a get endpoint: render runs under the lock and reports
+// found=false for an unknown id (404).
+func (s *Server) serveOne(w http.ResponseWriter, render func() (body any, found bool)) {
 	s.mu.Lock()
-	m := s.mailboxes[id]
-	var body wireMailbox
-	if m != nil {
-		body = s.renderMailbox(m, baseURL(r))
-	}
+	body, found := render()
 	s.mu.Unlock()
-	if m == nil {
+	if !found {
 		s.writeError(w, http.StatusNotFound, "Resource not found")
 		return
 	}
 	writeHAL(w, body)
-}
-
-func (s *Server) handleListFolders(w http.ResponseWriter, r *http.Request, id int64) {
-	page, perr := parsePage(r)
-	if perr != nil {
-		s.writeValidation(w, *perr)
-		return
-	}
-	s.mu.Lock()
-	m := s.mailboxes[id]
-	var items []any
-	if m != nil {
-		for _, f := range s.renderFolders(m) {
-			items = append(items, f)
-		}
-	}
-	s.mu.Unlock()
-	if m == nil {
-		s.writeError(w, http.StatusNotFound, "Resource not found")
-		return
-	}
-	lo, hi := window(len(items), PageSize, page)
-	writeHAL(w, pageOf(r, "folders", items[lo:hi], len(items), PageSize, page, s.opts.EmptyEmbedded))
 }
