@@ -275,8 +275,7 @@ func (r *Rebalancer) apply(ctx context.Context, id int64) (store.Proposal, error
 	defer cancel()
 	// The note comes after the record: the move has happened either way,
 	// and a note that fails must not make the move look undone.
-	note := r.noteText(after, p)
-	if _, _, err := r.hs.Conversations.CreateNote(after, p.ConversationID, helpscout.NoteRequest{Text: note}); err != nil {
+	if err := r.writeNote(after, p); err != nil {
 		log.Warn("move applied but its note failed", "err", err)
 	}
 	log.Info("move applied", "from", p.FromAgent, "to", p.ToAgent, "reason", p.Reason)

@@ -38,13 +38,26 @@ type world struct {
 	customer int64
 	ana, ben int64 // two available STs
 	convs    []int64
+	token    string
+	baseURL  string
+}
+
+// clientWith is a client for the fake whose requests go through rt.
+func (w *world) clientWith(t *testing.T, rt http.RoundTripper) *helpscout.Client {
+	t.Helper()
+	hs, err := helpscout.NewClient(&http.Client{Transport: rt}).WithBaseURL(w.baseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hs
 }
 
 func newWorld(t *testing.T, unassigned int) *world {
 	t.Helper()
 	now := time.Now().UTC().Truncate(time.Second)
 	fake, ts := helpscouttest.NewTestServer(t, helpscouttest.Options{Clock: func() time.Time { return now }})
-	hs, err := helpscout.NewClient(&http.Client{Transport: bearer{fake.IssueToken()}}).WithBaseURL(ts.URL)
+	token := fake.IssueToken()
+	hs, err := helpscout.NewClient(&http.Client{Transport: bearer{token}}).WithBaseURL(ts.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +66,7 @@ func newWorld(t *testing.T, unassigned int) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	w := &world{fake: fake, hs: hs, db: db, now: now}
+	w := &world{fake: fake, hs: hs, db: db, now: now, token: token, baseURL: ts.URL}
 	mb, err := fake.AddMailbox(helpscouttest.Mailbox{Name: "Support", Email: "support@example.com"})
 	must(t, err)
 	w.mailbox = mb.ID

@@ -71,18 +71,57 @@ func (r *Rebalancer) settle(ctx context.Context, p store.Proposal) error {
 	}
 	r.count(p.Reason, "applied")
 	if !hasNoteSince(c.Threads(), p.CreatedAt) {
-		if _, _, err := r.hs.Conversations.CreateNote(ctx, p.ConversationID, helpscout.NoteRequest{Text: r.noteText(ctx, p)}); err != nil {
+		if err := r.writeNote(ctx, p); err != nil {
 			r.opts.Logger.Warn("interrupted move recorded; its note failed", "proposal", p.ID, "err", err)
 		}
 	}
 	return nil
 }
 
+// noteAttempts bounds how often writeNote tries.
+const noteAttempts = 4
+
+// writeNote leaves the move's private note exactly once. A note is a POST,
+// which the transport retries only after a 429: after a 5xx or a lost
+// connection the note may or may not exist. So on failure the conversation
+// is re-read, and the note is written again only if it is not there.
+func (r *Rebalancer) writeNote(ctx context.Context, p store.Proposal) error {
+	text := r.noteText(ctx, p)
+	var err error
+	for attempt := range noteAttempts {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(time.Duration(attempt) * 500 * time.Millisecond):
+			}
+			c, _, gerr := r.hs.Conversations.Get(ctx, p.ConversationID, true)
+			if gerr != nil {
+				err = gerr
+				continue
+			}
+			if hasNoteSince(c.Threads(), p.CreatedAt) {
+				return nil // the earlier attempt did write it
+			}
+		}
+		if _, _, err = r.hs.Conversations.CreateNote(ctx, p.ConversationID, helpscout.NoteRequest{Text: text}); err == nil {
+			return nil
+		}
+	}
+	return err
+}
+
+// clockSkew is how far Help Scout's clock may trail ours. A note of an
+// earlier move cannot fall in this window: the cooldown keeps a ticket from
+// moving twice within a day.
+const clockSkew = 10 * time.Minute
+
 // hasNoteSince reports whether queuewrangler's note is among threads,
-// written at or after since.
+// written at or after since (less the clock skew).
 func hasNoteSince(threads []helpscout.Thread, since time.Time) bool {
+	from := since.Add(-clockSkew)
 	for _, t := range threads {
-		if t.Kind() == helpscout.ThreadNote && !t.CreatedAt.Before(since.Truncate(time.Second)) && strings.Contains(t.Body, notePrefix) {
+		if t.Kind() == helpscout.ThreadNote && !t.CreatedAt.Before(from) && strings.Contains(t.Body, notePrefix) {
 			return true
 		}
 	}

@@ -3,6 +3,8 @@ package rebalance
 import (
 	"context"
 	"net/http"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -77,6 +79,73 @@ func TestRecoversInterruptedApplies(t *testing.T) {
 			must(t, err)
 			if n := len(w.fake.NotesReceived()); n != tt.wantNotes {
 				t.Errorf("after a second run: notes %d, want %d", n, tt.wantNotes)
+			}
+		})
+	}
+}
+
+// failFirstNote answers the first note POST with a 503, either after
+// passing it on (the note exists, the answer was lost) or without.
+type failFirstNote struct {
+	token   string
+	forward bool
+	mu      sync.Mutex
+	failed  int
+}
+
+func (f *failFirstNote) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+f.token)
+	f.mu.Lock()
+	fail := r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/notes") && f.failed == 0
+	if fail {
+		f.failed++
+	}
+	f.mu.Unlock()
+	if !fail {
+		return http.DefaultTransport.RoundTrip(r)
+	}
+	if f.forward {
+		resp, err := http.DefaultTransport.RoundTrip(r)
+		if err != nil {
+			return nil, err
+		}
+		resp.Body.Close()
+	}
+	return &http.Response{StatusCode: http.StatusServiceUnavailable, Header: http.Header{}, Body: http.NoBody, Request: r}, nil
+}
+
+// TestNoteWrittenOnceDespite5xx fails the note's POST with a 503, which the
+// transport does not retry since the note may exist: it must end written,
+// and only once.
+func TestNoteWrittenOnceDespite5xx(t *testing.T) {
+	for _, forward := range []bool{false, true} {
+		name := "note not written"
+		if forward {
+			name = "note written, answer lost"
+		}
+		t.Run(name, func(t *testing.T) {
+			w := newWorld(t, 1)
+			plan, err := w.rebalancer(ModePropose, 5).RunOnce(context.Background())
+			must(t, err)
+			failing := &failFirstNote{token: w.token, forward: forward}
+			w.hs = w.clientWith(t, failing)
+			got, err := w.rebalancer(ModePropose, 5).Approve(context.Background(), plan.Proposals[0].ID, "sst")
+			must(t, err)
+			if got.Status != store.ProposalApplied {
+				t.Fatalf("status %s (%s)", got.Status, got.Error)
+			}
+			if failing.failed != 1 {
+				t.Fatalf("injected %d note failures, want 1", failing.failed)
+			}
+			created := 0
+			for _, n := range w.fake.NotesReceived() {
+				if n.StatusCode == http.StatusCreated {
+					created++
+				}
+			}
+			if created != 1 {
+				t.Errorf("the fake holds %d notes, want exactly 1", created)
 			}
 		})
 	}

@@ -1,0 +1,240 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
+	"github.com/queuewrangler/queuewrangler/internal/config"
+	"github.com/queuewrangler/queuewrangler/internal/roster"
+	"github.com/queuewrangler/queuewrangler/internal/sim"
+	"github.com/queuewrangler/queuewrangler/internal/store"
+)
+
+// lockedBuffer is a log sink the daemon's goroutines may share.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// recordingTokens remembers every access token the fake hands out, so the
+// test can look for them in the log.
+type recordingTokens struct {
+	next   http.Handler
+	mu     sync.Mutex
+	bodies []string
+}
+
+func (r *recordingTokens) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if req.URL.Path != "/v2/oauth2/token" {
+		r.next.ServeHTTP(w, req)
+		return
+	}
+	rec := httptest.NewRecorder()
+	r.next.ServeHTTP(rec, req)
+	r.mu.Lock()
+	r.bodies = append(r.bodies, rec.Body.String())
+	r.mu.Unlock()
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.Code)
+	w.Write(rec.Body.Bytes())
+}
+
+// TestChaosSoak runs the daemon against the live simulated team while the
+// fake Help Scout misbehaves in every way it can: 10% 5xx, a 429 storm,
+// slow and truncated responses, a token that expires every simulated hour,
+// and duplicated, reordered and dropped webhooks. Then everything calms
+// down and the test checks: the mirror equals the fake, no move was applied
+// twice, every applied move has its note, the goroutines are back to their
+// start level, and the log holds no secret. QW_SOAK=1 runs a simulated day;
+// the default is two simulated hours.
+func TestChaosSoak(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the daemon against a misbehaving fake")
+	}
+	simulated, speed := 2*time.Hour, 720.0 // 10 s of wall time
+	if os.Getenv("QW_SOAK") == "1" {
+		simulated = 24 * time.Hour // 120 s
+	}
+	goroutinesBefore := runtime.NumGoroutine()
+
+	sc, err := sim.Builtin("small-team-week")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const hookSecret, adminToken, clientSecret = "chaos-hook-secret", "chaos-admin-token", "chaos-client-secret"
+	daemonAddr := freePort(t)
+	fake, live, clock, err := newLiveFake(sc, speed, helpscouttest.Options{
+		ClientID: "chaos", ClientSecret: clientSecret, Seed: 3,
+		Webhook: helpscouttest.WebhookOptions{URL: "http://" + daemonAddr + "/webhooks/helpscout", Secret: hookSecret,
+			Backoff: 50 * time.Millisecond, MaxBackoff: time.Second},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens := &recordingTokens{next: fake}
+	ts := httptest.NewServer(tokens)
+	rosterJSON, err := live.RosterJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ros, err := roster.Parse(rosterJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	cfg := &config.Config{
+		HelpScoutClientID: "chaos", HelpScoutClientSecret: clientSecret, HelpScoutAPIURL: ts.URL,
+		WebhookSecret: hookSecret, DBPath: filepath.Join(t.TempDir(), "qw.db"), ListenAddr: daemonAddr,
+		PollInterval: config.Duration{Duration: time.Second}, BalanceInterval: config.Duration{Duration: time.Second},
+		Mode: config.ModeApply, StuckAfter: config.Duration{Duration: sc.StuckAfter}, MaxMovesPerRun: config.Int{N: 5},
+		AdminToken: adminToken, RateLimitPerMinute: config.Int{N: 6000}, LogFormat: "json", LogLevel: "debug",
+	}
+	logs := &lockedBuffer{}
+	ln, err := net.Listen("tcp", daemonAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var runErr error
+	wg.Go(func() { runErr = runWith(ctx, cfg, ros, ln, newLogger("json", "debug", logs), clock) })
+	simCtx, stopSim := context.WithCancel(ctx)
+	wg.Go(func() {
+		if err := live.Run(simCtx); err != nil {
+			t.Errorf("the simulated team stopped: %v", err)
+		}
+	})
+
+	// Chaos, with a token that expires every simulated hour.
+	fake.SetTokenTTL(time.Duration(float64(time.Hour) / speed))
+	fake.SetFaults(helpscouttest.Faults{
+		ErrorProbability: 0.10, StormFor: 2 * time.Second, Delay: 200 * time.Millisecond, DelayProbability: 0.05,
+		TruncateProbability: 0.03, WebhookDropProbability: 0.10, WebhookDuplicateProbability: 0.10, WebhookReorderProbability: 0.10,
+	})
+	time.Sleep(time.Duration(float64(simulated) / speed))
+
+	// Calm: the team stops, faults end, webhooks drain, the daemon polls.
+	stopSim()
+	fake.SetFaults(helpscouttest.Faults{})
+	drain, cancelDrain := context.WithTimeout(context.Background(), 30*time.Second)
+	if err := fake.WaitWebhooks(drain); err != nil {
+		t.Errorf("webhooks did not drain: %v", err)
+	}
+	cancelDrain()
+	time.Sleep(4 * time.Second) // several polls and balancer runs
+	stop()
+	wg.Wait()
+	ts.Close()
+	fake.Close()
+	if runErr != nil {
+		t.Fatalf("run: %v", runErr)
+	}
+
+	db, err := store.Open(context.Background(), cfg.DBPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	assertStoreMirrorsFake(t, db, fake)
+
+	applied, err := db.ListProposals(context.Background(), store.ProposalFilter{Statuses: []store.ProposalStatus{store.ProposalApplied}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	movedTo := map[[2]int64]int{}
+	for _, p := range fake.Patches() {
+		if p.Path == "/assignTo" && p.StatusCode == http.StatusNoContent {
+			movedTo[[2]int64{p.ConversationID, atoi(string(p.Value))}]++
+		}
+	}
+	notes := map[int64]int{}
+	for _, n := range fake.NotesReceived() {
+		if n.StatusCode == http.StatusCreated && strings.HasPrefix(n.Text, "Reassigned by queuewrangler") {
+			notes[n.ConversationID]++
+		}
+	}
+	perConversation := map[int64]int{}
+	for _, p := range applied {
+		perConversation[p.ConversationID]++
+		if movedTo[[2]int64{p.ConversationID, p.ToAgent}] == 0 {
+			t.Errorf("proposal %d is recorded applied but Help Scout never saw the assignment", p.ID)
+		}
+	}
+	for key, n := range movedTo {
+		if n > 1 {
+			t.Errorf("conversation %d was assigned to %d %d times", key[0], key[1], n)
+		}
+	}
+	for conv, n := range perConversation {
+		if notes[conv] != n {
+			t.Errorf("conversation %d: %d applied moves, %d notes", conv, n, notes[conv])
+		}
+	}
+
+	// No secret in the log.
+	text := logs.String()
+	secrets := []string{clientSecret, hookSecret, adminToken}
+	tokens.mu.Lock()
+	for _, b := range tokens.bodies {
+		if i := strings.Index(b, `"access_token":"`); i >= 0 {
+			rest := b[i+len(`"access_token":"`):]
+			secrets = append(secrets, rest[:strings.IndexByte(rest, '"')])
+		}
+	}
+	tokens.mu.Unlock()
+	for _, s := range secrets {
+		if s != "" && strings.Contains(text, s) {
+			t.Errorf("the log contains a secret (%d characters)", len(s))
+		}
+	}
+
+	// Goroutines back to where they started (idle HTTP connections close
+	// asynchronously, so give them a moment).
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine() > goroutinesBefore+2 && time.Now().Before(deadline) {
+		http.DefaultClient.CloseIdleConnections()
+		time.Sleep(100 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > goroutinesBefore+2 {
+		buf := make([]byte, 1<<20)
+		t.Errorf("%d goroutines after the soak, %d before:\n%s", n, goroutinesBefore, buf[:runtime.Stack(buf, true)])
+	}
+	t.Logf("simulated %s: %d proposals applied, %d conversations, %d tokens issued, %d webhooks, log %d bytes",
+		simulated, len(applied), len(fake.Conversations()), len(secrets)-3, len(fake.WebhookDeliveries()), len(text))
+}
+
+func atoi(s string) int64 {
+	var n int64
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return -1
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n
+}
