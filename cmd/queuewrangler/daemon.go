@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -102,17 +104,42 @@ func runWith(ctx context.Context, cfg *config.Config, ros *roster.Roster, ln net
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := metrics.New(reg)
 
-	db, err := store.Open(ctx, cfg.DBPath)
+	// Serve at once: while the database cannot be opened (a read-only or
+	// full disk), /healthz answers 200 and /readyz 503 with the reason, and
+	// the daemon keeps retrying instead of exiting into a crash loop.
+	var current atomic.Pointer[http.Handler]
+	var waiting http.Handler = startingHandler("the database is not open yet")
+	current.Store(&waiting)
+	srv := newHTTPServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		(*current.Load()).ServeHTTP(w, r)
+	}), logger)
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	shutdown := func() {
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Warn("http shutdown", logKeyErr, err)
+		}
+	}
+
+	db, err := openStore(ctx, cfg.DBPath, logger, func(reason string) {
+		var h http.Handler = startingHandler(reason)
+		current.Store(&h)
+	})
 	if err != nil {
-		ln.Close()
-		return fmt.Errorf("open database %s: %w", cfg.DBPath, err)
+		shutdown()
+		if ctx.Err() != nil {
+			return nil // stopped while waiting for the database
+		}
+		return err
 	}
 	defer db.Close()
 	db.Now = now
 
 	hs, err := newHelpScout(cfg, m, logger)
 	if err != nil {
-		ln.Close()
+		shutdown()
 		return err
 	}
 	mir := mirror.New(hs, db, mirror.Options{
@@ -165,7 +192,8 @@ func runWith(ctx context.Context, cfg *config.Config, ros *roster.Roster, ln net
 	})
 	api.Handle("GET /dashboards/queuewrangler.json", staticFile("application/json", metrics.Dashboard))
 	api.Handle("GET /alerts.yml", staticFile("application/yaml", metrics.AlertRules))
-	srv := newHTTPServer(api, logger)
+	var full http.Handler = api
+	current.Store(&full)
 
 	loopCtx, stopLoops := context.WithCancel(ctx)
 	defer stopLoops()
@@ -175,8 +203,6 @@ func runWith(ctx context.Context, cfg *config.Config, ros *roster.Roster, ln net
 		loops.Go(func() { reb.Run(loopCtx, cfg.BalanceInterval.Duration, mir.Ready) })
 	}
 
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
 	logger.Info("queuewrangler serving", logKeyAddr, ln.Addr().String(), "mode", string(cfg.Mode),
 		"poll_interval", cfg.PollInterval.Duration.String(), "db", cfg.DBPath)
 
@@ -187,14 +213,64 @@ func runWith(ctx context.Context, cfg *config.Config, ros *roster.Roster, ln net
 	case err := <-serveErr:
 		runErr = fmt.Errorf("http server: %w", err)
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		logger.Warn("http shutdown", logKeyErr, err)
-	}
+	shutdown()
 	stopLoops()
 	loops.Wait()
 	return runErr
+}
+
+// openStore opens the database, retrying with backoff while it cannot be
+// opened, and reports why through notReady. Only a database written by a
+// newer queuewrangler is final: retrying cannot fix it, and the message
+// says what to do.
+func openStore(ctx context.Context, path string, logger *slog.Logger, notReady func(reason string)) (*store.DB, error) {
+	wait := time.Second
+	for {
+		db, err := store.Open(ctx, path)
+		switch {
+		case err == nil:
+			return db, nil
+		case errors.Is(err, store.ErrSchemaTooNew):
+			return nil, fmt.Errorf("open database %s: %w (run the newer queuewrangler, or move the file aside to start afresh)", path, err)
+		case ctx.Err() != nil:
+			return nil, ctx.Err()
+		}
+		reason := "the database cannot be opened; see the log"
+		if errors.Is(err, store.ErrReadOnly) || errors.Is(err, store.ErrFull) {
+			reason = "the database cannot take writes (disk full or read-only); see the log"
+		}
+		notReady(reason)
+		logger.Error("open database; retrying", "db", path, logKeyErr, err, "retry_in", wait.String())
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 30*time.Second)
+	}
+}
+
+// startingHandler answers while the daemon cannot serve yet: healthz 200,
+// readyz 503 with the reason, and 503 for everything else, which makes
+// Help Scout deliver webhooks again later.
+func startingHandler(reason string) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSONStatus(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSONStatus(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": reason})
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSONStatus(w, http.StatusServiceUnavailable, map[string]string{"error": "starting: " + reason})
+	})
+	return mux
+}
+
+func writeJSONStatus(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
 }
 
 // newHTTPServer bounds every phase of a request so that slow or hostile

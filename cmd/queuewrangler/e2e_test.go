@@ -136,9 +136,11 @@ func TestServeEndToEnd(t *testing.T) {
 		}
 		return err == nil && resp.StatusCode == http.StatusOK
 	})
-	if code, body := get("/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "first sync") {
-		t.Errorf("/readyz before the first sync = %d %s, want 503 naming the first sync", code, body)
-	}
+	// The database opens first (readyz says so), then the first sync waits.
+	waitFor("/readyz to name the first sync", 10*time.Second, func() bool {
+		code, body := get("/readyz")
+		return code == http.StatusServiceUnavailable && strings.Contains(body, "first sync")
+	})
 	g.Open()
 	waitFor("/readyz to answer 200", 3*time.Minute, func() bool { code, _ := get("/readyz"); return code == http.StatusOK })
 

@@ -107,6 +107,22 @@ func promAnswerAndClose(t *testing.T, fake *helpscouttest.Server, acct helpscout
 // /readyz and returns the listen address; the test's cleanup stops it.
 func startDaemon(t *testing.T, apiURL string, logs io.Writer, overrides map[string]string) string {
 	t.Helper()
+	addr := startDaemonNoWait(t, apiURL, logs, overrides)
+	promWaitFor(t, "the daemon's /readyz", func() (bool, string) {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err != nil {
+			return false, err.Error()
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, fmt.Sprintf("%d %s", resp.StatusCode, body)
+	})
+	return addr
+}
+
+// startDaemonNoWait is startDaemon without waiting for readiness.
+func startDaemonNoWait(t *testing.T, apiURL string, logs io.Writer, overrides map[string]string) string {
+	t.Helper()
 	env := map[string]string{
 		"QW_HELPSCOUT_CLIENT_ID": "demo", "QW_HELPSCOUT_CLIENT_SECRET": "demo-secret",
 		"QW_HELPSCOUT_API_URL": apiURL, "QW_HELPSCOUT_WEBHOOK_SECRET": "", "QW_MAILBOXES": "",
@@ -139,16 +155,6 @@ func startDaemon(t *testing.T, apiURL string, logs io.Writer, overrides map[stri
 		if err := <-done; err != nil {
 			t.Errorf("run: %v", err)
 		}
-	})
-	base := "http://" + ln.Addr().String()
-	promWaitFor(t, "the daemon's /readyz", func() (bool, string) {
-		resp, err := http.Get(base + "/readyz")
-		if err != nil {
-			return false, err.Error()
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, fmt.Sprintf("%d %s", resp.StatusCode, body)
 	})
 	return ln.Addr().String()
 }

@@ -120,6 +120,60 @@ func TestDiskFullTurnsReadyzAndRecovers(t *testing.T) {
 	}
 }
 
+// TestReadOnlyDiskAtStart starts the daemon with its database on a file
+// system mounted read-only: it must not exit into a crash loop but answer
+// /healthz 200 and /readyz 503 with the reason, and become ready once the
+// disk is writable.
+func TestReadOnlyDiskAtStart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("mounts a file system and runs the daemon")
+	}
+	dir := mountTinyFS(t, "16m")
+	if out, err := exec.Command("mount", "-o", "remount,ro", dir).CombinedOutput(); err != nil {
+		t.Skipf("cannot remount read-only here: %v %s", err, out)
+	}
+	writable := false
+	defer func() {
+		if !writable {
+			exec.Command("mount", "-o", "remount,rw", dir).Run()
+		}
+	}()
+	fake, ts := helpscouttest.NewTestServer(t, helpscouttest.Options{})
+	if _, err := fake.Seed(helpscouttest.GenerateConfig{Seed: 6, Conversations: 50}); err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + startDaemonNoWait(t, ts.URL, io.Discard, map[string]string{
+		"QW_DB_PATH": filepath.Join(dir, "qw.db"), "QW_MODE": "off",
+	})
+	get := func(path string) (int, string) {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	promWaitFor(t, "/readyz 503 naming the database", func() (bool, string) {
+		code, body := get("/readyz")
+		return code == http.StatusServiceUnavailable && strings.Contains(body, "database"), body
+	})
+	if code, body := get("/healthz"); code != http.StatusOK {
+		t.Fatalf("/healthz = %d %s while the database cannot open; want 200 (no crash loop)", code, body)
+	}
+	if code, _ := get("/webhooks/helpscout"); code != http.StatusServiceUnavailable && code != http.StatusMethodNotAllowed {
+		t.Errorf("other paths answer %d while starting, want 503", code)
+	}
+	if out, err := exec.Command("mount", "-o", "remount,rw", dir).CombinedOutput(); err != nil {
+		t.Fatalf("remount read-write: %v %s", err, out)
+	}
+	writable = true
+	promWaitFor(t, "/readyz 200 once the disk is writable", func() (bool, string) {
+		code, body := get("/readyz")
+		return code == http.StatusOK, body
+	})
+}
+
 // TestNewerSchemaIsRefused opens a database written by a newer
 // queuewrangler: the command refuses it with a message naming both schema
 // versions instead of touching it.
