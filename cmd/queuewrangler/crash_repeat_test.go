@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -208,7 +209,21 @@ func TestSurvivesRepeatedSIGKILL(t *testing.T) {
 	if len(applied) > len(writes) {
 		t.Errorf("%d proposals are recorded applied but Help Scout saw %d assignments", len(applied), len(writes))
 	}
-	t.Logf("end: %d proposals applied, %d conversations assigned once each", len(applied), len(writes))
+	all, err := db.ListProposals(context.Background(), store.ProposalFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A kill inside apply leaves its proposal applying (settled after five
+	// minutes, longer than this test) or, once settled, failed as
+	// interrupted.
+	interrupted := 0
+	for _, p := range all {
+		if p.Status == store.ProposalApplying || strings.Contains(p.Error, "interrupted") {
+			interrupted++
+		}
+	}
+	t.Logf("end: %d proposals, %d applied, %d conversations assigned once each, %d applies cut by a kill",
+		len(all), len(applied), len(writes), interrupted)
 }
 
 // checkAckedStored opens the database read-only and checks that every
