@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"net"
 	"net/http"
@@ -9,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -20,24 +20,6 @@ import (
 	"github.com/queuewrangler/queuewrangler/internal/sim"
 	"github.com/queuewrangler/queuewrangler/internal/store"
 )
-
-// lockedBuffer is a log sink the daemon's goroutines may share.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // recordingTokens remembers every access token the fake hands out, so the
 // test can look for them in the log.
@@ -114,7 +96,7 @@ func TestChaosSoak(t *testing.T) {
 		Mode: config.ModeApply, StuckAfter: config.Duration{Duration: sc.StuckAfter}, MaxMovesPerRun: config.Int{N: 5},
 		AdminToken: adminToken, RateLimitPerMinute: config.Int{N: 6000}, LogFormat: "json", LogLevel: "debug",
 	}
-	logs := &lockedBuffer{}
+	logs := &syncBuffer{}
 	ln, err := net.Listen("tcp", daemonAddr)
 	if err != nil {
 		t.Fatal(err)
@@ -169,7 +151,8 @@ func TestChaosSoak(t *testing.T) {
 	movedTo := map[[2]int64]int{}
 	for _, p := range fake.Patches() {
 		if p.Path == "/assignTo" && p.StatusCode == http.StatusNoContent {
-			movedTo[[2]int64{p.ConversationID, atoi(string(p.Value))}]++
+			to, _ := strconv.ParseInt(string(p.Value), 10, 64)
+			movedTo[[2]int64{p.ConversationID, to}]++
 		}
 	}
 	notes := map[int64]int{}
@@ -226,15 +209,4 @@ func TestChaosSoak(t *testing.T) {
 	}
 	t.Logf("simulated %s: %d proposals applied, %d conversations, %d tokens issued, %d webhooks, log %d bytes",
 		simulated, len(applied), len(fake.Conversations()), len(secrets)-3, len(fake.WebhookDeliveries()), len(text))
-}
-
-func atoi(s string) int64 {
-	var n int64
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return -1
-		}
-		n = n*10 + int64(c-'0')
-	}
-	return n
 }

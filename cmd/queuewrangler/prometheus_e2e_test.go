@@ -15,7 +15,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -37,24 +36,6 @@ func promRequireTool(t *testing.T, name, debianPackage string) string {
 		t.Fatalf("%s not found and QW_E2E=1: install the Debian package %q", name, debianPackage)
 	}
 	return path
-}
-
-// promLogBuffer collects the daemon's and Prometheus' logs for a failure.
-type promLogBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *promLogBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *promLogBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func promFreeAddr(t *testing.T) string {
@@ -333,7 +314,7 @@ var promFedByFake = []string{
 func TestPrometheusEvaluatesDashboardAndRules(t *testing.T) {
 	promBin := promRequireTool(t, "prometheus", "prometheus")
 	promtool := promRequireTool(t, "promtool", "prometheus")
-	logs := &promLogBuffer{}
+	logs := &syncBuffer{}
 	defer func() {
 		if t.Failed() {
 			t.Logf("daemon and Prometheus logs:\n%s", logs.String())
@@ -462,7 +443,7 @@ func TestMetricsEndpointServesState(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the daemon against a seeded fake")
 	}
-	logs := &promLogBuffer{}
+	logs := &syncBuffer{}
 	_, _, apiURL := promFake(t)
 	addr := startDaemon(t, apiURL, logs, nil)
 	resp, err := http.Get("http://" + addr + "/metrics")

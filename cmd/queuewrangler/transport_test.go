@@ -151,7 +151,8 @@ func (s *tokenSniffer) issued() []string {
 	return slices.Clone(s.tokens)
 }
 
-// syncBuffer is a log sink safe for the chain's goroutines.
+// syncBuffer is a log sink safe for concurrent writers (the transport
+// chain, the daemon, Prometheus); the tests read it afterwards.
 type syncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
