@@ -231,13 +231,17 @@ func newModel(s Snapshot, p Policy) *model {
 // handed to the available team. An agent away in Help Scout, or off shift
 // with no known next shift (BackAt zero), is on an absence of unknown length:
 // every waiting ticket is due. An agent who is merely off shift will be back
-// at BackAt and answer their own customers then, so a ticket is due only when
-// its customer would by then have waited longer than StuckAfter. A customer
-// waiting since an unknown time counts from now.
+// at BackAt and answer their own customers then: an ongoing conversation
+// (an agent has replied) waits for them, and a customer nobody has answered
+// yet is due only when they would by then have waited longer than
+// StuckAfter. A customer waiting since an unknown time counts from now.
 func (m *model) handOver(a *agentState, c *Conversation) bool {
 	back := a.ag.BackAt
 	if back.IsZero() {
 		return true
+	}
+	if c.AgentReplied {
+		return false // an ongoing conversation waits for the agent who knows it
 	}
 	since := c.CustomerWaitingSince
 	if since.IsZero() {

@@ -84,7 +84,7 @@ func newPlanner(m *model) *planner {
 		}
 		a := &m.agents[o]
 		cl := classOf(c)
-		if stuck(c, m.p, m.now) {
+		if stuck(c, m.p, m.now) && m.stuckWith(a, c) {
 			pl.stuckTx = append(pl.stuckTx, ci)
 		}
 		if m.protected(c) {
@@ -93,12 +93,32 @@ func newPlanner(m *model) *planner {
 		if a.away && cl == classWaiting && m.handOver(a, c) {
 			pl.awayTix = append(pl.awayTix, ci)
 		}
-		if a.shared() && (cl == classWaiting || cl == classActiveLight) {
+		// Only customers nobody has answered yet are taken off an
+		// overloaded agent: an ongoing conversation stays with the person
+		// who knows it, and the stuck rule is its safety net.
+		if a.shared() && (cl == classWaiting || cl == classActiveLight) && !c.AgentReplied {
 			pl.olBuf[pl.olEnd[o]] = ci
 			pl.olEnd[o]++
 		}
 	}
 	return pl
+}
+
+// stuckWith reports whether stuck ticket c is stuck with its owner a: a is
+// available and the customer has waited longer than StuckAfter since a
+// became available (Agent.AvailableSince). A customer who waited overnight
+// is not stuck with an agent who came on shift ten minutes ago and is
+// working through the night's queue; while the owner is away or off shift,
+// the away rule decides.
+func (m *model) stuckWith(a *agentState, c *Conversation) bool {
+	if !a.available {
+		return false
+	}
+	since := c.CustomerWaitingSince
+	if a.ag.AvailableSince.After(since) {
+		since = a.ag.AvailableSince
+	}
+	return m.now.Sub(since) > m.p.StuckAfter
 }
 
 // protected reports the never-move rules that depend on the ticket itself.
@@ -207,6 +227,9 @@ func (pl *planner) canTake(a *agentState, t tier) bool {
 		}
 	}
 	if a.ag.MaxOpen > 0 && a.open() >= a.ag.MaxOpen {
+		return false
+	}
+	if u := a.ag.AvailableUntil; !u.IsZero() && u.Sub(pl.now) < pl.p.ShiftEndMargin {
 		return false
 	}
 	return a.in < pl.p.MaxMovesPerAgent && a.ag.RecentAssignments+a.in < pl.p.AssignmentsPerWindow
@@ -392,6 +415,7 @@ func (pl *planner) overload() {
 	for !pl.full() {
 		_, fair := pl.fairUtil()
 		sum, n := pl.sumUtil()
+		top := pl.topThree()
 		var over []int32
 		for i := range pl.agents {
 			if a := &pl.agents[i]; a.shared() && pl.overloaded(a, fair) && pl.canGive(int32(i)) {
@@ -426,7 +450,7 @@ func (pl *planner) overload() {
 			}
 			return best[wc][1]
 		}
-		if !pl.overloadStep(over, sum, n, target) {
+		if !pl.overloadStep(over, sum, n, top, target) {
 			return
 		}
 	}
@@ -447,7 +471,7 @@ func (pl *planner) overloaded(a *agentState, fair float64) bool {
 
 // overloadStep makes the first acceptable overload move, trying agents in
 // order and each agent's tickets by investment. It reports whether it moved.
-func (pl *planner) overloadStep(over []int32, sum float64, n int, target func(from int32, wc int) int32) bool {
+func (pl *planner) overloadStep(over []int32, sum float64, n int, top [3]int32, target func(from int32, wc int) int32) bool {
 	for _, from := range over {
 		seg := pl.olBuf[pl.olStart[from]:pl.olEnd[from]]
 		if !pl.olSorted[from] {
@@ -471,7 +495,7 @@ func (pl *planner) overloadStep(over []int32, sum float64, n int, target func(fr
 			}
 			if verdict[wc] == 0 {
 				verdict[wc] = 1
-				if t := target(from, wc); t >= 0 && pl.gains(from, t, Weight(*c, pl.p), sum, n) {
+				if t := target(from, wc); t >= 0 && pl.gains(from, t, Weight(*c, pl.p), sum, n, top) {
 					verdict[wc], to[wc] = 2, t
 				}
 			}
@@ -484,33 +508,68 @@ func (pl *planner) overloadStep(over []int32, sum float64, n int, target func(fr
 	return false
 }
 
+// topThree returns the three most utilised available front-line agents,
+// most utilised first (-1 where there are fewer), ties to the lower index.
+// The utilisation of everyone but the two agents of a move is the largest
+// of these that is neither.
+func (pl *planner) topThree() [3]int32 {
+	top := [3]int32{-1, -1, -1}
+	for i := range pl.agents {
+		a := &pl.agents[i]
+		if !a.shared() {
+			continue
+		}
+		u := a.util(pl.p)
+		for k := range top {
+			if top[k] < 0 || u > pl.agents[top[k]].util(pl.p) {
+				copy(top[k+1:], top[k:2])
+				top[k] = int32(i)
+				break
+			}
+		}
+	}
+	return top
+}
+
 // gains is the acceptance test of an overload move of weight w from a to b,
-// given the sum and count of the available front line's utilisations:
+// given the sum and count of the available front line's utilisations and
+// the three most utilised of them:
 //
-//   - the source's utilisation as a multiple of the mean (the quantity whose
-//     maximum is the imbalance) drops by at least MinGain, the mean taken
-//     before and after the move respectively;
+//   - the imbalance (max ÷ mean utilisation) drops by at least MinGain;
 //   - the target ends no busier than the source, so a move never just turns
-//     one overloaded agent into another, the busiest utilisation never rises,
-//     and the sum of squared utilisations strictly falls: planning and
-//     applying again and again converges instead of churning.
+//     one overloaded agent into another.
 //
-// When the source is still the busiest after the move, the first condition
-// is exactly "the imbalance drops by at least MinGain". Requiring that of
-// every move would stall whenever two agents tie for busiest, because no
-// single move lowers a maximum shared by two people.
-func (pl *planner) gains(from, to int32, w, sum float64, n int) bool {
-	if w <= 0 || sum <= 0 || n == 0 {
+// The busiest utilisation therefore never rises and the imbalance strictly
+// falls, so planning and applying again and again converges instead of
+// churning. When two agents tie for busiest, no single move lowers the
+// maximum they share, so neither is relieved by this rule: the next
+// hand-outs go to the least utilised (rules 1 and 2), and the first ticket
+// either of them closes breaks the tie.
+func (pl *planner) gains(from, to int32, w, sum float64, n int, top [3]int32) bool {
+	if w <= 0 || sum <= 0 || n == 0 || top[0] < 0 {
 		return false
 	}
 	a, b := &pl.agents[from], &pl.agents[to]
-	ua, ca, cb := a.util(pl.p), a.ag.Capacity, b.ag.Capacity
-	ua2 := (a.load(pl.p) - w) / ca
-	ub2 := (b.load(pl.p) + w) / cb
-	mean := sum / float64(n)
-	mean2 := (sum - ua + ua2 - b.util(pl.p) + ub2) / float64(n)
-	if mean2 <= 0 || ua/mean-ua2/mean2 < pl.p.MinGain {
+	ua2 := (a.load(pl.p) - w) / a.ag.Capacity
+	ub2 := (b.load(pl.p) + w) / b.ag.Capacity
+	if ub2 > ua2 {
 		return false
 	}
-	return ub2 <= ua2
+	mean := sum / float64(n)
+	mean2 := (sum - a.util(pl.p) + ua2 - b.util(pl.p) + ub2) / float64(n)
+	if mean2 <= 0 {
+		return false
+	}
+	max2 := ua2 // ub2 <= ua2
+	for _, k := range top {
+		if k >= 0 && k != from && k != to {
+			max2 = max(max2, pl.agents[k].util(pl.p))
+			break
+		}
+	}
+	max1 := pl.agents[top[0]].util(pl.p)
+	// A strict drop even at MinGain 0, beyond rounding: otherwise a move
+	// that changes nothing could be made again and again.
+	drop := max1/mean - max2/mean2
+	return drop > marginSlack && drop >= pl.p.MinGain
 }

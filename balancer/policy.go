@@ -35,6 +35,11 @@ type Policy struct {
 	// this long are handed to available agents (reason away). A short coffee
 	// break or a shift boundary does not reshuffle anything.
 	AwayGrace time.Duration
+	// ShiftEndMargin: nothing is handed to an agent whose shift ends
+	// within this (Agent.AvailableUntil). What they cannot finish before
+	// they leave waits for their next shift, so the customer would be
+	// better off with anyone else, or even where they are. 0 disables it.
+	ShiftEndMargin time.Duration
 	// RecentActivity: a ticket with an agent reply or note this recent is
 	// never moved; someone is working on it.
 	RecentActivity time.Duration
@@ -53,8 +58,8 @@ type Policy struct {
 	// then never moves anything, while a half-capacity junior still counts
 	// as overloaded at half the extra tickets of a capacity-1 colleague.
 	OverloadMargin float64
-	// MinGain is the least reduction, in imbalance units (utilisation ÷ mean
-	// utilisation), that an overload move must achieve (see doc.go).
+	// MinGain is the least reduction of the imbalance (max ÷ mean
+	// utilisation) that an overload move must achieve (see doc.go).
 	MinGain float64
 	// PreviousAgentBonus favours the customer's previous agent on unassigned
 	// and away moves when they are available and under their fair share:
@@ -73,9 +78,10 @@ func DefaultPolicy() Policy {
 		AssignmentsPerWindow: 5,
 		AssignmentWindow:     time.Hour,
 		AwayGrace:            30 * time.Minute,
+		ShiftEndMargin:       time.Hour,
 		RecentActivity:       2 * time.Hour,
 		Cooldown:             24 * time.Hour,
-		OverloadTolerance:    0.25,
+		OverloadTolerance:    0.5,
 		OverloadMargin:       2,
 		MinGain:              0.02,
 		PreviousAgentBonus:   0.25,
@@ -110,6 +116,7 @@ func (p Policy) Validate() error {
 	}{
 		{"AssignmentWindow", p.AssignmentWindow},
 		{"AwayGrace", p.AwayGrace},
+		{"ShiftEndMargin", p.ShiftEndMargin},
 		{"RecentActivity", p.RecentActivity},
 		{"Cooldown", p.Cooldown},
 	} {

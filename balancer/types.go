@@ -65,6 +65,18 @@ type Agent struct {
 	// UnavailableSince is when the agent went away or off shift. The zero
 	// time on an unavailable agent means "for longer than anyone remembers".
 	UnavailableSince time.Time
+	// AvailableSince is when an available agent's current stretch of
+	// availability began: the start of their shift, or when they turned
+	// Active in Help Scout if that was later. The zero time means "for longer
+	// than anyone knows". The stuck rule counts a customer's wait only from
+	// then: a ticket is not stuck with an agent who has just come on shift.
+	// Plan ignores it on an unavailable agent.
+	AvailableSince time.Time
+	// AvailableUntil is when an available agent's shift ends (from the
+	// roster's hours); zero when open-ended. Plan hands nothing to an agent
+	// whose shift ends within Policy.ShiftEndMargin. Ignored on an
+	// unavailable agent.
+	AvailableUntil time.Time
 	// BackAt is when an agent who is merely off shift starts their next
 	// shift (from the roster's hours). The zero time means unknown: an agent
 	// Away in Help Scout, or with no hours, is on an absence of unknown

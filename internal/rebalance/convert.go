@@ -71,6 +71,8 @@ func buildTeam(s store.Snapshot, r *roster.Roster, now time.Time) team {
 			MaxOpen:           prof.MaxOpen,
 			Available:         avail.Available,
 			UnavailableSince:  avail.UnavailableSince,
+			AvailableSince:    avail.AvailableSince,
+			AvailableUntil:    avail.AvailableUntil,
 			BackAt:            avail.BackAt,
 			Escalations:       prof.Escalations,
 			RecentAssignments: s.RecentAssignments[u.ID],

@@ -18,6 +18,13 @@ type Availability struct {
 	Available        bool
 	Status           string // "active", "away" or "off-shift"
 	UnavailableSince time.Time
+	// AvailableSince is when someone available became so: the start of
+	// their shift, or when they turned Active in Help Scout if later; zero
+	// when unknown (no hours and no known status change).
+	AvailableSince time.Time
+	// AvailableUntil is when the shift of someone available ends; zero when
+	// open-ended (no hours).
+	AvailableUntil time.Time
 	// BackAt is the start of the next shift of someone off shift; zero when
 	// they are available, away in Help Scout (an absence of unknown length)
 	// or have no shift in the coming week.
@@ -30,6 +37,7 @@ func (p Profile) Available(now time.Time, userTZ string, presence Presence) Avai
 	if presence.Away {
 		return Availability{Status: "away", UnavailableSince: presence.UpdatedAt}
 	}
+	var since, until time.Time
 	if p.Schedule != nil {
 		tz := p.Timezone
 		if tz == "" {
@@ -39,8 +47,12 @@ func (p Profile) Available(now time.Time, userTZ string, presence Presence) Avai
 		if on, since := p.Schedule.OnShift(now, loc); !on {
 			return Availability{Status: "off-shift", UnavailableSince: since, BackAt: p.Schedule.NextShiftStart(now, loc)}
 		}
+		since, until = p.Schedule.Shift(now, loc)
 	}
-	return Availability{Available: true, Status: "active"}
+	if presence.UpdatedAt.After(since) && !presence.UpdatedAt.After(now) {
+		since = presence.UpdatedAt
+	}
+	return Availability{Available: true, Status: "active", AvailableSince: since, AvailableUntil: until}
 }
 
 // locations caches time.LoadLocation, which reads and parses the zone file

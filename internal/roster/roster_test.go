@@ -149,13 +149,21 @@ func TestAvailable(t *testing.T) {
 	}{
 		{"no hours, active", Profile{}, "", Presence{}, Availability{Available: true, Status: "active"}},
 		{"away in help scout", Profile{}, "", Presence{Away: true, UpdatedAt: awaySince}, Availability{Status: "away", UnavailableSince: awaySince}},
-		{"on shift in user's zone", Profile{Schedule: s}, "Europe/Berlin", Presence{}, Availability{Available: true, Status: "active"}},
+		{"on shift in user's zone", Profile{Schedule: s}, "Europe/Berlin", Presence{}, Availability{Available: true, Status: "active",
+			AvailableSince: time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC), AvailableUntil: time.Date(2026, 3, 2, 16, 0, 0, 0, time.UTC)}},
+		{"active since after the shift start", Profile{Schedule: s}, "Europe/Berlin", Presence{UpdatedAt: now.Add(-20 * time.Minute)},
+			Availability{Available: true, Status: "active", AvailableSince: now.Add(-20 * time.Minute), AvailableUntil: time.Date(2026, 3, 2, 16, 0, 0, 0, time.UTC)}},
+		{"active since before the shift start", Profile{Schedule: s}, "Europe/Berlin", Presence{UpdatedAt: now.Add(-30 * time.Hour)},
+			Availability{Available: true, Status: "active", AvailableSince: time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC), AvailableUntil: time.Date(2026, 3, 2, 16, 0, 0, 0, time.UTC)}},
+		{"no hours, active since a known time", Profile{}, "", Presence{UpdatedAt: awaySince}, Availability{Available: true, Status: "active", AvailableSince: awaySince}},
+		{"status change in the future (clock skew) is ignored", Profile{}, "", Presence{UpdatedAt: now.Add(time.Hour)}, Availability{Available: true, Status: "active"}},
 		{"off shift in roster zone", Profile{Schedule: s, Timezone: "America/New_York"}, "Europe/Berlin", Presence{},
 			Availability{Status: "off-shift", UnavailableSince: time.Date(2026, 2, 27, 22, 0, 0, 0, time.UTC),
 				BackAt: time.Date(2026, 3, 2, 14, 0, 0, 0, time.UTC)}},
 		{"away outranks the hours: no known return", Profile{Schedule: s, Timezone: "America/New_York"}, "", Presence{Away: true, UpdatedAt: awaySince},
 			Availability{Status: "away", UnavailableSince: awaySince}},
-		{"unknown zone falls back to utc", Profile{Schedule: s}, "Mars/Olympus", Presence{}, Availability{Available: true, Status: "active"}},
+		{"unknown zone falls back to utc", Profile{Schedule: s}, "Mars/Olympus", Presence{}, Availability{Available: true, Status: "active",
+			AvailableSince: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC), AvailableUntil: time.Date(2026, 3, 2, 17, 0, 0, 0, time.UTC)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

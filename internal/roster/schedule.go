@@ -144,6 +144,30 @@ func (s *Schedule) OnShift(t time.Time, loc *time.Location) (on bool, offSince t
 	return false, offSince.UTC()
 }
 
+// Shift returns the start and end, in UTC, of the shift that t falls in,
+// read in loc, or zero times when t is off shift. Of overlapping shifts it
+// returns the earliest start and the latest end: the person has been
+// working since the one and stays until the other. Back-to-back shifts
+// (Mon 09:00-17:00 and Mon 17:00-20:00) are not joined.
+func (s *Schedule) Shift(t time.Time, loc *time.Location) (start, end time.Time) {
+	local := t.In(loc)
+	for _, w := range s.windows(local) {
+		if local.Before(w[0]) || !local.Before(w[1]) {
+			continue
+		}
+		if start.IsZero() || w[0].Before(start) {
+			start = w[0]
+		}
+		if w[1].After(end) {
+			end = w[1]
+		}
+	}
+	if start.IsZero() {
+		return start, end
+	}
+	return start.UTC(), end.UTC()
+}
+
 // NextShiftStart returns the start of the first shift that begins at or
 // after t, read in loc, or the zero time if none does within the next eight
 // days (which, for a weekly schedule, means never). The shift starts are

@@ -5,19 +5,27 @@ import (
 	"time"
 )
 
-func TestScheduleNextShiftStart(t *testing.T) {
+// berlinZone loads Europe/Berlin, skipping the test without tzdata.
+func berlinZone(t *testing.T) *time.Location {
+	t.Helper()
 	berlin, err := time.LoadLocation("Europe/Berlin")
 	if err != nil {
 		t.Skipf("no tzdata: %v", err)
 	}
-	parse := func(text string) *Schedule {
-		t.Helper()
-		s, err := ParseSchedule(text)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
+	return berlin
+}
+
+func mustSchedule(t *testing.T, text string) *Schedule {
+	t.Helper()
+	s, err := ParseSchedule(text)
+	if err != nil {
+		t.Fatal(err)
 	}
+	return s
+}
+
+func TestScheduleNextShiftStart(t *testing.T) {
+	berlin, parse := berlinZone(t), func(text string) *Schedule { return mustSchedule(t, text) }
 	weekdays := parse("Mon-Fri 09:00-17:00")
 	night := parse("Sat,Sun 22:00-06:00")
 	split := parse("Mon-Thu 08:00-12:00; Mon-Thu 13:00-17:00; Fri 08:00-12:00")
@@ -178,5 +186,42 @@ func TestShiftsFollowTheWallClockAcrossDST(t *testing.T) {
 	next := s.NextShiftStart(time.Date(2026, 3, 28, 12, 0, 0, 0, time.UTC), berlin)
 	if want := time.Date(2026, 3, 29, 7, 0, 0, 0, time.UTC); !next.Equal(want) {
 		t.Errorf("NextShiftStart before the spring change = %v, want %v (09:00 local)", next, want)
+	}
+}
+
+func TestScheduleShift(t *testing.T) {
+	berlin, parse := berlinZone(t), func(text string) *Schedule { return mustSchedule(t, text) }
+	utc := func(month time.Month, day, hour int) time.Time {
+		return time.Date(2026, month, day, hour, 0, 0, 0, time.UTC)
+	}
+	weekdays := parse("Mon-Fri 09:00-17:00")
+	night := parse("Sat,Sun 22:00-06:00")
+	overlap := parse("Mon 09:00-17:00; Mon 12:00-20:00")
+	tests := []struct {
+		name       string
+		s          *Schedule
+		at         time.Time
+		start, end time.Time // zero: off shift
+	}{
+		// 2026-03-02 is a Monday; Berlin is UTC+1 in winter, UTC+2 in summer.
+		{"mid shift", weekdays, utc(3, 2, 10), utc(3, 2, 8), utc(3, 2, 16)},
+		{"at the start", weekdays, utc(3, 2, 8), utc(3, 2, 8), utc(3, 2, 16)},
+		{"at the end: off", weekdays, utc(3, 2, 16), time.Time{}, time.Time{}},
+		{"saturday: off", weekdays, utc(3, 7, 10), time.Time{}, time.Time{}},
+		{"overnight, after midnight", night, utc(3, 8, 2), utc(3, 7, 21), utc(3, 8, 5)},
+		{"overlapping shifts join", overlap, utc(3, 2, 12), utc(3, 2, 8), utc(3, 2, 19)},
+		{"across the clock change: summer hours", weekdays, utc(3, 30, 10), utc(3, 30, 7), utc(3, 30, 15)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			start, end := tt.s.Shift(tt.at, berlin)
+			if !start.Equal(tt.start) || !end.Equal(tt.end) {
+				t.Errorf("Shift(%v) = %v, %v; want %v, %v", tt.at, start, end, tt.start, tt.end)
+			}
+			on, _ := tt.s.OnShift(tt.at, berlin)
+			if on == start.IsZero() {
+				t.Errorf("Shift and OnShift disagree at %v: on %v, start %v", tt.at, on, start)
+			}
+		})
 	}
 }
