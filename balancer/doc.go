@@ -69,8 +69,9 @@
 //     (Agent.BackAt zero), is on an absence of unknown length: all their
 //     waiting tickets are due. An agent merely off shift (BackAt set, from
 //     the roster's hours) will be back and answer their own customers: their
-//     ongoing conversations wait for them, and a customer nobody has
-//     answered yet is due only when they would by BackAt have waited
+//     ongoing conversations wait for them (unless HandOverOngoing: follow
+//     the sun), and a customer nobody has answered yet is due only when
+//     they would by BackAt have waited
 //     longer than StuckAfter (counted from CustomerWaitingSince, or from now
 //     when that is unknown). A lunch break or a short gap between split
 //     shifts then moves nothing, while a new customer who would otherwise
@@ -130,8 +131,8 @@
 //   - a move never targets an agent whose shift ends within ShiftEndMargin;
 //   - an away move takes only a waiting ticket of a front-line agent
 //     unavailable for at least AwayGrace and, when that agent's BackAt is
-//     set, one nobody has answered yet whose customer would by then have
-//     waited longer than StuckAfter;
+//     set, one whose customer would by then have waited longer than
+//     StuckAfter and, unless HandOverOngoing, nobody has answered yet;
 //   - a stuck move takes only a ticket stuck with its available ST owner
 //     (counted from AvailableSince);
 //   - an overload move takes a ticket nobody has answered yet from an

@@ -143,6 +143,7 @@ func genPolicy(r *rand.Rand) Policy {
 	p.AssignmentsPerWindow = 1 + r.IntN(8)
 	p.AwayGrace = time.Duration(r.IntN(120)) * time.Minute
 	p.ShiftEndMargin = time.Duration(r.IntN(120)) * time.Minute
+	p.HandOverOngoing = r.IntN(2) == 0
 	p.RecentActivity = time.Duration(r.IntN(6)) * time.Hour
 	p.Cooldown = time.Duration(r.IntN(48)) * time.Hour
 	p.OverloadTolerance = r.Float64() * 0.5
@@ -312,7 +313,7 @@ func checkPlan(t testing.TB, s Snapshot, p Policy, r Result) {
 				if wait := from.BackAt.Sub(since); wait <= p.StuckAfter {
 					t.Errorf("%s: the owner is off shift and back when the customer has waited %v, within StuckAfter %v", where, wait, p.StuckAfter)
 				}
-				if c.AgentReplied {
+				if c.AgentReplied && !p.HandOverOngoing {
 					t.Errorf("%s: an ongoing conversation of an owner who is merely off shift", where)
 				}
 			}

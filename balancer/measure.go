@@ -232,15 +232,15 @@ func newModel(s Snapshot, p Policy) *model {
 // with no known next shift (BackAt zero), is on an absence of unknown length:
 // every waiting ticket is due. An agent who is merely off shift will be back
 // at BackAt and answer their own customers then: an ongoing conversation
-// (an agent has replied) waits for them, and a customer nobody has answered
-// yet is due only when they would by then have waited longer than
-// StuckAfter. A customer waiting since an unknown time counts from now.
+// (an agent has replied) waits for them unless Policy.HandOverOngoing, and
+// any other customer is due only when they would by then have waited
+// longer than StuckAfter. A customer waiting since an unknown time counts from now.
 func (m *model) handOver(a *agentState, c *Conversation) bool {
 	back := a.ag.BackAt
 	if back.IsZero() {
 		return true
 	}
-	if c.AgentReplied {
+	if c.AgentReplied && !m.p.HandOverOngoing {
 		return false // an ongoing conversation waits for the agent who knows it
 	}
 	since := c.CustomerWaitingSince

@@ -210,6 +210,11 @@ var scenarioChecks = map[string]func(t *testing.T, s Snapshot, p Policy, r Resul
 		if m, ok := movesByConversation(Plan(absent, p))[102]; !ok || m.Reason != ReasonAway {
 			t.Errorf("with Ana away in Help Scout, ticket 102: got %+v (moved %v), want an away move", m, ok)
 		}
+		sun := p
+		sun.HandOverOngoing = true
+		if m, ok := movesByConversation(Plan(s, sun))[102]; !ok || m.Reason != ReasonAway {
+			t.Errorf("following the sun, ticket 102: got %+v (moved %v), want an away move", m, ok)
+		}
 	},
 	"small-team-no-churn": func(t *testing.T, s Snapshot, p Policy, r Result) {
 		if len(r.Moves) != 0 {

@@ -12,6 +12,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/queuewrangler/queuewrangler/balancer"
+	"github.com/queuewrangler/queuewrangler/internal/config"
 	"github.com/queuewrangler/queuewrangler/internal/sim"
 )
 
@@ -24,12 +26,17 @@ func runSimulate(_ context.Context, args []string, stdout, stderr io.Writer) err
 	policies := fs.String("policies", strings.Join(sim.Policies(), ","), "comma-separated policies to compare")
 	seed := fs.Int64("seed", 0, "seed of the arrivals and the work (default: the scenario's)")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
+	handover := fs.String("off-shift-handover", config.HandoverNew,
+		"the queuewrangler policy's QW_OFF_SHIFT_HANDOVER: new or all (follow the sun)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	pols, err := sim.ParsePolicies(*policies)
 	if err != nil {
 		return usagef("simulate: --policies: %v", err)
+	}
+	if *handover != config.HandoverNew && *handover != config.HandoverAll {
+		return usagef("simulate: --off-shift-handover: %q is not new or all", *handover)
 	}
 	sc, err := sim.LoadScenario(*scenario)
 	if err != nil {
@@ -48,7 +55,9 @@ func runSimulate(_ context.Context, args []string, stdout, stderr io.Writer) err
 			sc.Seed = *seed
 		}
 	})
-	rep, err := sim.Compare(sc, pols)
+	rep, err := sim.Compare(sc, pols, func(p *balancer.Policy) {
+		p.HandOverOngoing = *handover == config.HandoverAll
+	})
 	if err != nil {
 		return usagef("simulate: %v", err)
 	}

@@ -66,6 +66,10 @@ func TestSimulateCommand(t *testing.T) {
 			nil, []string{"missing.json", "no such file and no such built-in scenario", "small-team-week"}},
 		{"unknown policy", []string{"--scenario", good, "--policies", "none,fifo"}, exitUsage,
 			nil, []string{`--policies: policy "fifo"`}},
+		{"follow the sun", []string{"--scenario", good, "--off-shift-handover", "all", "--json"}, exitOK,
+			[]string{`"policy": "queuewrangler"`}, nil},
+		{"unknown handover", []string{"--scenario", good, "--off-shift-handover", "some"}, exitUsage,
+			nil, []string{`--off-shift-handover: "some" is not new or all`}},
 		{"bad flag", []string{"--sceanrio", good}, exitUsage, nil, []string{"sceanrio"}},
 		{"stray argument", []string{"--scenario", good, "extra"}, exitUsage, nil, []string{"unexpected arguments"}},
 	}

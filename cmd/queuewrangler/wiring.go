@@ -53,6 +53,7 @@ func policyFrom(cfg *config.Config) balancer.Policy {
 	p := balancer.DefaultPolicy()
 	p.StuckAfter = cfg.StuckAfter.Duration
 	p.MaxMovesPerRun = cfg.MaxMovesPerRun.N
+	p.HandOverOngoing = cfg.OffShiftHandover == config.HandoverAll
 	return p
 }
 

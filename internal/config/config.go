@@ -25,6 +25,17 @@ const (
 	ModeApply   Mode = "apply"
 )
 
+// The values of QW_OFF_SHIFT_HANDOVER: which waiting tickets of an agent
+// who is merely off shift the balancer hands to whoever is on shift.
+const (
+	// HandoverNew hands over only customers nobody has answered yet;
+	// ongoing conversations wait for the agent who knows them.
+	HandoverNew = "new"
+	// HandoverAll hands over ongoing conversations too (follow the sun):
+	// faster resolutions across time zones, more moves.
+	HandoverAll = "all"
+)
+
 // Config is every QW_* variable. Field order is the order -h prints.
 type Config struct {
 	HelpScoutClientID     string   `envconfig:"HELPSCOUT_CLIENT_ID" desc:"OAuth2 client-credentials app id (required for serve, sync)"`
@@ -40,6 +51,7 @@ type Config struct {
 	RosterFile            string   `envconfig:"ROSTER_FILE" desc:"roster JSON; empty = every user is an ST at level 2"`
 	StuckAfter            Duration `envconfig:"STUCK_AFTER" default:"4h" desc:"customer wait after which an assigned active ticket is stuck"`
 	MaxMovesPerRun        Int      `envconfig:"MAX_MOVES_PER_RUN" default:"5" desc:"cap on moves per balancer run"`
+	OffShiftHandover      string   `envconfig:"OFF_SHIFT_HANDOVER" default:"new" desc:"waiting tickets of someone off shift handed to whoever is on: new (customers nobody has answered yet) or all (ongoing conversations too: follow the sun)"`
 	AdminToken            Secret   `envconfig:"ADMIN_TOKEN" desc:"bearer token for approve/reject/plan; empty = read-only"`
 	RateLimitPerMinute    Int      `envconfig:"RATE_LIMIT_PER_MINUTE" default:"200" desc:"client-side Help Scout request budget per minute (writes count 2)"`
 	LogFormat             string   `envconfig:"LOG_FORMAT" default:"json" desc:"json or text"`
@@ -138,6 +150,11 @@ func (c *Config) Validate(need Requirement) error {
 		add("MAX_MOVES_PER_RUN", "%v", c.MaxMovesPerRun.err)
 	case c.MaxMovesPerRun.N < 0:
 		add("MAX_MOVES_PER_RUN", "must not be negative")
+	}
+	switch c.OffShiftHandover {
+	case HandoverNew, HandoverAll:
+	default:
+		add("OFF_SHIFT_HANDOVER", "%q is not new or all", c.OffShiftHandover)
 	}
 	switch {
 	case c.RateLimitPerMinute.err != nil:

@@ -29,7 +29,7 @@ func load(t *testing.T, env map[string]string) *Config {
 func TestDefaults(t *testing.T) {
 	c := load(t, map[string]string{"QW_HELPSCOUT_API_URL": "https://api.helpscout.net", "QW_DB_PATH": "queuewrangler.db",
 		"QW_LISTEN_ADDR": ":8080", "QW_POLL_INTERVAL": "2m", "QW_BALANCE_INTERVAL": "5m", "QW_MODE": "propose",
-		"QW_STUCK_AFTER": "4h", "QW_MAX_MOVES_PER_RUN": "5", "QW_RATE_LIMIT_PER_MINUTE": "200", "QW_LOG_FORMAT": "json", "QW_LOG_LEVEL": "info"})
+		"QW_STUCK_AFTER": "4h", "QW_MAX_MOVES_PER_RUN": "5", "QW_OFF_SHIFT_HANDOVER": "new", "QW_RATE_LIMIT_PER_MINUTE": "200", "QW_LOG_FORMAT": "json", "QW_LOG_LEVEL": "info"})
 	if err := c.Validate(0); err != nil {
 		t.Fatalf("Validate: %v", err)
 	}
@@ -57,11 +57,12 @@ func TestDefaultsApplyWhenUnset(t *testing.T) {
 		"api": c.HelpScoutAPIURL, "db": c.DBPath, "listen": c.ListenAddr, "poll": c.PollInterval.Duration,
 		"balance": c.BalanceInterval.Duration, "mode": c.Mode, "stuck": c.StuckAfter.Duration,
 		"moves": c.MaxMovesPerRun.N, "rate": c.RateLimitPerMinute.N, "logf": c.LogFormat, "logl": c.LogLevel,
+		"handover": c.OffShiftHandover,
 	}
 	want := map[string]any{
 		"api": "https://api.helpscout.net", "db": "queuewrangler.db", "listen": ":8080", "poll": 2 * time.Minute,
 		"balance": 5 * time.Minute, "mode": ModePropose, "stuck": 4 * time.Hour,
-		"moves": 5, "rate": 200, "logf": "json", "logl": "info",
+		"moves": 5, "rate": 200, "logf": "json", "logl": "info", "handover": "new",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
@@ -80,6 +81,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		"QW_STUCK_AFTER":              "4h",
 		"QW_MODE":                     "yolo",
 		"QW_MAX_MOVES_PER_RUN":        "five",
+		"QW_OFF_SHIFT_HANDOVER":       "some",
 		"QW_RATE_LIMIT_PER_MINUTE":    "1",
 		"QW_LOG_FORMAT":               "xml",
 		"QW_LOG_LEVEL":                "loud",
@@ -95,7 +97,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	want := []string{
 		"QW_HELPSCOUT_CLIENT_ID", "QW_HELPSCOUT_CLIENT_SECRET", "QW_HELPSCOUT_API_URL",
 		"QW_HELPSCOUT_WEBHOOK_SECRET", "QW_MAILBOXES", "QW_POLL_INTERVAL", "QW_BALANCE_INTERVAL",
-		"QW_MODE", "QW_MAX_MOVES_PER_RUN", "QW_RATE_LIMIT_PER_MINUTE", "QW_LOG_FORMAT", "QW_LOG_LEVEL",
+		"QW_MODE", "QW_MAX_MOVES_PER_RUN", "QW_OFF_SHIFT_HANDOVER", "QW_RATE_LIMIT_PER_MINUTE", "QW_LOG_FORMAT", "QW_LOG_LEVEL",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("problems (-want +got):\n%s\nfull error:\n%v", diff, err)

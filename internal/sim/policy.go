@@ -107,9 +107,12 @@ type daemon struct {
 	reasons map[balancer.Reason]int
 }
 
-func newDaemon(sc *Scenario, r *roster.Roster) *daemon {
+func newDaemon(sc *Scenario, r *roster.Roster, tweaks ...func(*balancer.Policy)) *daemon {
 	p := balancer.DefaultPolicy()
 	p.StuckAfter = sc.StuckAfter
+	for _, tweak := range tweaks {
+		tweak(&p)
+	}
 	return &daemon{every: sc.BalanceInterval, roster: r, policy: p, reasons: map[balancer.Reason]int{}}
 }
 

@@ -13,8 +13,10 @@ type Report struct {
 }
 
 // Compare runs the scenario once per policy, every run on the same seeded
-// arrivals, work and availability, and scores each.
-func Compare(sc Scenario, policies []string) (Report, error) {
+// arrivals, work and availability, and scores each. The queuewrangler
+// policy runs the balancer's default policy, changed by tweaks in order, as
+// the daemon changes it from its configuration.
+func Compare(sc Scenario, policies []string, tweaks ...func(*balancer.Policy)) (Report, error) {
 	if err := sc.Validate(); err != nil {
 		return Report{}, err
 	}
@@ -34,7 +36,7 @@ func Compare(sc Scenario, policies []string) (Report, error) {
 	pl := newPlan(&sc)
 	rep := Report{Scenario: sc.Name, Seed: sc.Seed, Results: make([]Result, 0, len(policies))}
 	for _, p := range policies {
-		rep.Results = append(rep.Results, runPolicy(pl, ros, flat, p).Result)
+		rep.Results = append(rep.Results, runPolicy(pl, ros, flat, p, tweaks...).Result)
 	}
 	return rep, nil
 }
@@ -55,7 +57,7 @@ type run struct {
 	reasons map[balancer.Reason]int // moves by rule (queuewrangler only)
 }
 
-func runPolicy(pl *plan, ros, flat *roster.Roster, policy string) run {
+func runPolicy(pl *plan, ros, flat *roster.Roster, policy string, tweaks ...func(*balancer.Policy)) run {
 	measure := balancer.DefaultPolicy()
 	measure.StuckAfter = pl.sc.StuckAfter
 	f := &fairness{roster: flat, policy: measure}
@@ -70,7 +72,7 @@ func runPolicy(pl *plan, ros, flat *roster.Roster, policy string) run {
 	case PolicyBalanced:
 		r = fewestActive{}
 	case PolicyQueuewrangler:
-		d := newDaemon(pl.sc, ros)
+		d := newDaemon(pl.sc, ros, tweaks...)
 		r, wr, reasons = fewestActive{}, d, d.reasons
 	}
 	w := newWorld(pl, r, wr, f)

@@ -351,3 +351,29 @@ func TestAgentWorksOldestWaitingFirst(t *testing.T) {
 		t.Errorf("waited over the stuck threshold: %v, want only the third (88 minutes)", over)
 	}
 }
+
+// TestFollowTheSun checks that the daemon's policy knobs reach the
+// simulated daemon: handing over ongoing conversations of agents who are
+// merely off shift makes more moves and resolves faster in a team that
+// spans time zones.
+func TestFollowTheSun(t *testing.T) {
+	if short() {
+		t.Skip("runs a simulated week; skipped under -short and -race")
+	}
+	sc := builtin(t, "vacation")
+	keep, err := Compare(sc, []string{PolicyQueuewrangler})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sun, err := Compare(sc, []string{PolicyQueuewrangler}, func(p *balancer.Policy) { p.HandOverOngoing = true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, s := keep.Results[0], sun.Results[0]
+	if s.MovesPer100 <= k.MovesPer100 {
+		t.Errorf("moves per 100: %.1f following the sun, %.1f keeping ongoing conversations; want more", s.MovesPer100, k.MovesPer100)
+	}
+	if s.ResolutionP50Seconds >= k.ResolutionP50Seconds {
+		t.Errorf("resolution p50: %ds following the sun, %ds keeping; want faster", s.ResolutionP50Seconds, k.ResolutionP50Seconds)
+	}
+}
