@@ -42,6 +42,7 @@ func TestReadModelQueriesUseIndexes(t *testing.T) {
 		{"unobserved first responses", unobservedFirstResponsesQuery, nil, "conversations_first_response_pending"},
 		{"unobserved resolutions", unobservedResolutionsQuery, nil, "conversations_resolution_pending"},
 		{"pending webhooks", pendingWebhooksQuery, []any{3, 3}, "webhook_inbox_work"},
+		{"first response times", firstResponseTimesQuery, []any{t0.Add(-time.Hour).UnixMilli()}, "conversations_first_reply"},
 	}
 	for _, f := range []struct {
 		name string
