@@ -491,6 +491,26 @@ func (s *Server) handleCreateNote(w http.ResponseWriter, r *http.Request, id int
 
 func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request, _ int64) {
 	email := r.URL.Query().Get("email")
+	// mailbox=1,2 lists the users who can open any of them. Whether the real
+	// API lists teams under this filter is not documented; the fake leaves
+	// them out, as it does for an email filter.
+	var mailboxes []int64
+	if v := r.URL.Query().Get("mailbox"); v != "" {
+		for _, part := range strings.Split(v, ",") {
+			n, err := strconv.ParseInt(strings.TrimSpace(part), 10, 64)
+			if err != nil {
+				s.writeValidation(w, newFieldError("mailbox", "Invalid number", v, "QUERY", "InvalidNumber"))
+				return
+			}
+			mailboxes = append(mailboxes, n)
+		}
+	}
+	canOpen := func(u *User) bool {
+		if len(mailboxes) == 0 || u.Mailboxes == nil {
+			return true
+		}
+		return slices.ContainsFunc(mailboxes, func(m int64) bool { return slices.Contains(u.Mailboxes, m) })
+	}
 	s.servePage(w, r, "users", func() ([]any, bool) {
 		base := baseURL(r)
 		ids := slices.Sorted(func(yield func(int64) bool) {
@@ -508,10 +528,10 @@ func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request, _ int64
 		var items []any
 		for _, id := range ids {
 			if u := s.users[id]; u != nil {
-				if email == "" || strings.EqualFold(u.Email, email) {
+				if (email == "" || strings.EqualFold(u.Email, email)) && canOpen(u) {
 					items = append(items, s.renderUser(u, base))
 				}
-			} else if email == "" {
+			} else if email == "" && len(mailboxes) == 0 {
 				items = append(items, s.renderTeamAsUser(s.teams[id], base))
 			}
 		}

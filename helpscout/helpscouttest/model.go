@@ -84,6 +84,9 @@ type User struct {
 	UpdatedAt       time.Time
 	Status          string // active, away
 	StatusUpdatedAt time.Time
+	// Mailboxes are the mailboxes the user can open, for GET
+	// /v2/users?mailbox=; nil means every mailbox, as for owners and admins.
+	Mailboxes []int64
 }
 
 // Team is a Help Scout team. Teams share the id space of users and are listed

@@ -125,6 +125,7 @@ func (s *Server) AddUser(u User) (User, error) {
 		u.Email = fmt.Sprintf("user%d@example.com", u.ID)
 	}
 	cp := u
+	cp.Mailboxes = slices.Clone(u.Mailboxes) // nil stays nil: every mailbox
 	s.users[u.ID] = &cp
 	if s.ownerID == 0 || (u.Role == "owner" && s.users[s.ownerID].Role != "owner") {
 		s.ownerID = u.ID
@@ -728,7 +729,9 @@ func (s *Server) Users() []User {
 	defer s.mu.Unlock()
 	out := make([]User, 0, len(s.users))
 	for _, id := range slices.Sorted(maps.Keys(s.users)) {
-		out = append(out, *s.users[id])
+		u := *s.users[id]
+		u.Mailboxes = slices.Clone(u.Mailboxes)
+		out = append(out, u)
 	}
 	return out
 }

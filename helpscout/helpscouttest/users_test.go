@@ -167,3 +167,34 @@ func TestUnknownRoutes(t *testing.T) {
 		t.Errorf("unmatched GETs counted = %d, want 3", got)
 	}
 }
+
+// TestUsersByMailbox: GET /v2/users?mailbox= lists the users who can open
+// one of the mailboxes; users without a mailbox list can open every one.
+func TestUsersByMailbox(t *testing.T) {
+	f := setup(t, helpscouttest.Options{})
+	sam, err := f.srv.AddUser(helpscouttest.User{FirstName: "Sam", Mailboxes: []int64{f.mailbox2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	everyone := []int64{f.owner, f.ana, f.ben}
+	tests := []struct {
+		query string
+		want  []int64
+	}{
+		{fmt.Sprint(f.mailbox), everyone},
+		{fmt.Sprint(f.mailbox2), append(slices.Clone(everyone), sam.ID)},
+		{fmt.Sprintf("%d,%d", f.mailbox, f.mailbox2), append(slices.Clone(everyone), sam.ID)},
+	}
+	for _, tt := range tests {
+		m := f.do(t, "GET", "/v2/users?mailbox="+tt.query, "").json(t)
+		if got := ids(t, embedded(t, m, "users")); !slices.Equal(got, tt.want) {
+			t.Errorf("mailbox=%s: users %v, want %v", tt.query, got, tt.want)
+		}
+	}
+	if code := f.do(t, "GET", "/v2/users?mailbox=x", "").code; code != 400 {
+		t.Errorf("mailbox=x: status %d, want 400", code)
+	}
+	if u := f.srv.Users(); !slices.Equal(u[len(u)-1].Mailboxes, []int64{f.mailbox2}) {
+		t.Errorf("Users() lost the mailboxes: %+v", u[len(u)-1])
+	}
+}

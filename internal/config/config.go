@@ -42,7 +42,7 @@ type Config struct {
 	HelpScoutClientSecret Secret   `envconfig:"HELPSCOUT_CLIENT_SECRET" desc:"OAuth2 app secret (required for serve, sync)"`
 	HelpScoutAPIURL       string   `envconfig:"HELPSCOUT_API_URL" default:"https://api.helpscout.net" desc:"Help Scout API base URL"`
 	WebhookSecret         Secret   `envconfig:"HELPSCOUT_WEBHOOK_SECRET" desc:"webhook secret, at most 40 characters; empty disables webhooks"`
-	Mailboxes             IDList   `envconfig:"MAILBOXES" desc:"comma-separated mailbox ids to mirror and balance; empty = all"`
+	Mailboxes             IDList   `envconfig:"MAILBOXES" desc:"comma-separated mailbox ids to mirror and balance; empty = all; users who can open none of them are left out"`
 	DBPath                string   `envconfig:"DB_PATH" default:"queuewrangler.db" desc:"SQLite file"`
 	ListenAddr            string   `envconfig:"LISTEN_ADDR" default:":8080" desc:"listen address for webhooks, /metrics, health, page and API"`
 	PollInterval          Duration `envconfig:"POLL_INTERVAL" default:"2m" desc:"incremental poll period"`

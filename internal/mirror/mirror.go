@@ -355,6 +355,9 @@ func (m *Mirror) syncDirectory(ctx context.Context, st *Stats) error {
 		}
 		users = append(users, toStoreUser(u))
 	}
+	if err := m.markOutOfScope(ctx, users); err != nil {
+		return err
+	}
 	var teams []store.Team
 	for t, err := range m.hs.Teams.All(ctx) {
 		if err != nil {
@@ -389,6 +392,39 @@ func (m *Mirror) syncDirectory(ctx context.Context, st *Stats) error {
 		return err
 	}
 	st.Mailboxes, st.Users, st.Teams, st.Statuses = len(mailboxes), len(users), len(teams), len(statuses)
+	return nil
+}
+
+// markOutOfScope flags the users who can open none of the mirrored
+// mailboxes, when the mirror is limited to some (Options.Mailboxes): in an
+// account with a sales inbox and a support inbox, the sales team must not
+// be counted in support's fair split or handed its tickets. It costs one
+// user listing per mirrored mailbox, on the directory's slow cadence. If
+// Help Scout lists nobody for them, which no real mailbox allows, the
+// filter is taken as unsupported and nobody is flagged: wrongly counting a
+// colleague is the lesser harm than excluding the whole team.
+func (m *Mirror) markOutOfScope(ctx context.Context, users []store.User) error {
+	if len(m.opts.Mailboxes) == 0 {
+		return nil
+	}
+	inScope := map[int64]bool{}
+	for _, mb := range m.opts.Mailboxes {
+		for u, err := range m.hs.Users.All(ctx, &helpscout.UserListOptions{Mailbox: mb}) {
+			if err != nil {
+				return fmt.Errorf("list users of mailbox %d: %w", mb, err)
+			}
+			if !u.IsTeam() {
+				inScope[u.ID] = true
+			}
+		}
+	}
+	if len(inScope) == 0 {
+		m.opts.Logger.Warn("Help Scout listed no user for the mirrored mailboxes; counting every user", "mailboxes", m.opts.Mailboxes)
+		return nil
+	}
+	for i := range users {
+		users[i].OutOfScope = users[i].Type != store.UserTypeTeam && !inScope[users[i].ID]
+	}
 	return nil
 }
 

@@ -61,6 +61,11 @@ func buildTeam(s store.Snapshot, r *roster.Roster, now time.Time) team {
 		}
 		known[u.ID] = true
 		prof := r.Lookup(u.ID, u.Email)
+		if u.OutOfScope {
+			// Another inbox's team (QW_MAILBOXES): never counted, never a
+			// target, their tickets here never moved, whatever the roster.
+			prof.Role = roster.RoleExclude
+		}
 		st := status[u.ID]
 		avail := prof.Available(now, u.Timezone, roster.Presence{Away: st.Status == "away", UpdatedAt: st.UpdatedAt})
 		t.snapshot.Agents = append(t.snapshot.Agents, balancer.Agent{

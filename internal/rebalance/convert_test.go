@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/queuewrangler/queuewrangler/balancer"
 	"github.com/queuewrangler/queuewrangler/internal/roster"
 	"github.com/queuewrangler/queuewrangler/internal/store"
 )
@@ -39,6 +40,8 @@ func TestSnapshotFromAvailability(t *testing.T) {
 		Available        bool
 		UnavailableSince time.Time
 		BackAt           time.Time
+		AvailableSince   time.Time
+		AvailableUntil   time.Time
 	}
 	want := map[int64]avail{
 		// Off shift since Friday 17:00 New York (22:00 UTC), back Monday
@@ -48,14 +51,55 @@ func TestSnapshotFromAvailability(t *testing.T) {
 		// same hours say when a shift starts.
 		2: {UnavailableSince: awaySince},
 		// The roster names no zone: the Help Scout user's (Berlin, 11:00).
-		3: {Available: true},
+		3: {Available: true, AvailableSince: time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC), AvailableUntil: time.Date(2026, 3, 2, 16, 0, 0, 0, time.UTC)},
 		4: {Available: true},
 	}
 	got := map[int64]avail{}
 	for _, a := range SnapshotFrom(s, r, now).Agents {
-		got[a.ID] = avail{a.Available, a.UnavailableSince, a.BackAt}
+		got[a.ID] = avail{a.Available, a.UnavailableSince, a.BackAt, a.AvailableSince, a.AvailableUntil}
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("availability (-want +got):\n%s", diff)
+	}
+}
+
+// TestSnapshotFromOutOfScope: a user who can open none of the mirrored
+// mailboxes is excluded whatever the roster says, so they are never counted
+// or handed a ticket, and a ticket of theirs in the mirrored mailbox stays.
+func TestSnapshotFromOutOfScope(t *testing.T) {
+	r, err := roster.Parse([]byte(`{"agents": [{"id": 2, "role": "sst", "level": 3}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	s := store.Snapshot{
+		TakenAt: now,
+		Users: []store.User{
+			{ID: 1, First: "Support"},
+			{ID: 2, First: "Sales", OutOfScope: true},
+		},
+		Conversations: []store.OpenConversation{
+			{ID: 10, Status: store.StatusActive, AssigneeID: 2, LastMessageBy: store.ByCustomer,
+				CreatedAt: now.Add(-time.Hour), CustomerWaitingSince: now.Add(-time.Hour)},
+			{ID: 11, Status: store.StatusActive, LastMessageBy: store.ByCustomer,
+				CreatedAt: now.Add(-time.Hour), CustomerWaitingSince: now.Add(-time.Hour)},
+		},
+	}
+	snap := SnapshotFrom(s, r, now)
+	roles := map[int64]balancer.Role{}
+	for _, a := range snap.Agents {
+		roles[a.ID] = a.Role
+	}
+	if diff := cmp.Diff(map[int64]balancer.Role{1: balancer.RoleST, 2: balancer.RoleExclude}, roles); diff != "" {
+		t.Errorf("roles (-want +got):\n%s", diff)
+	}
+	res := balancer.Plan(snap, balancer.DefaultPolicy())
+	for _, m := range res.Moves {
+		if m.To == 2 || m.ConversationID == 10 {
+			t.Errorf("move %+v involves the other inbox's user", m)
+		}
+	}
+	if len(res.Moves) != 1 || res.Moves[0].ConversationID != 11 || res.Moves[0].To != 1 {
+		t.Errorf("moves %+v, want the unassigned ticket to user 1", res.Moves)
 	}
 }

@@ -41,11 +41,12 @@ func (db *DB) ReplaceUsers(ctx context.Context, us []User) error {
 				typ = UserTypeUser
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO users
-				(id, first_name, last_name, email, role, timezone, type, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+				(id, first_name, last_name, email, role, timezone, type, updated_at, out_of_scope)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 				ON CONFLICT (id) DO UPDATE SET first_name = excluded.first_name, last_name = excluded.last_name,
 				  email = excluded.email, role = excluded.role, timezone = excluded.timezone, type = excluded.type,
-				  updated_at = excluded.updated_at`,
-				u.ID, u.First, u.Last, u.Email, u.Role, u.Timezone, typ, ms(u.UpdatedAt)); err != nil {
+				  updated_at = excluded.updated_at, out_of_scope = excluded.out_of_scope`,
+				u.ID, u.First, u.Last, u.Email, u.Role, u.Timezone, typ, ms(u.UpdatedAt), u.OutOfScope); err != nil {
 				return fmt.Errorf("user %d: %w", u.ID, err)
 			}
 		}
@@ -147,12 +148,12 @@ func users(ctx context.Context, tx *sql.Tx) ([]User, error) {
 	var out []User
 	err := eachRow(ctx, tx, func(rows *sql.Rows) error {
 		var u User
-		if err := rows.Scan(&u.ID, &u.First, &u.Last, &u.Email, &u.Role, &u.Timezone, &u.Type, timeCol{&u.UpdatedAt}); err != nil {
+		if err := rows.Scan(&u.ID, &u.First, &u.Last, &u.Email, &u.Role, &u.Timezone, &u.Type, timeCol{&u.UpdatedAt}, &u.OutOfScope); err != nil {
 			return err
 		}
 		out = append(out, u)
 		return nil
-	}, "SELECT id, first_name, last_name, email, role, timezone, type, updated_at FROM users ORDER BY id")
+	}, "SELECT id, first_name, last_name, email, role, timezone, type, updated_at, out_of_scope FROM users ORDER BY id")
 	return out, err
 }
 

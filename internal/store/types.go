@@ -56,6 +56,10 @@ type User struct {
 	Timezone  string // IANA name
 	Type      string // UserTypeUser or UserTypeTeam; empty is stored as user
 	UpdatedAt time.Time
+	// OutOfScope marks a user who can open none of the mirrored mailboxes
+	// (QW_MAILBOXES): someone from another inbox's team, who must never be
+	// counted or handed this inbox's tickets.
+	OutOfScope bool
 }
 
 // Team is a Help Scout team and its members' user ids.
