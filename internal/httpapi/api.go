@@ -29,6 +29,7 @@ type Agent struct {
 	LoadRatio   float64   `json:"load_ratio"`
 	OldestWait  time.Time `json:"oldest_wait,omitzero"`
 	Unavailable time.Time `json:"unavailable_since,omitzero"`
+	BackAt      time.Time `json:"back_at,omitzero"` // next shift start of someone off shift
 }
 
 // TeamFigures are the team-wide fairness figures.

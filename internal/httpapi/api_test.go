@@ -80,7 +80,8 @@ func (fakeQueue) ListProposals(_ context.Context, f store.ProposalFilter) ([]sto
 type fakeTeam struct{}
 
 func (fakeTeam) Agents(context.Context) ([]Agent, TeamFigures, error) {
-	return []Agent{{ID: 5, Name: "Ana", Role: "st", Level: 2, Open: 3, LoadRatio: 1.2}}, TeamFigures{Imbalance: 1.2, Jain: 0.9}, nil
+	return []Agent{{ID: 5, Name: "Ana", Role: "st", Level: 2, Open: 3, LoadRatio: 1.2},
+		{ID: 6, Name: "Ben", Role: "st", Level: 2, Status: "off-shift", BackAt: time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)}}, TeamFigures{Imbalance: 1.2, Jain: 0.9}, nil
 }
 
 func newAPIServer(t *testing.T, token string, logs *bytes.Buffer) (*Server, *fakeDecider) {
@@ -161,7 +162,7 @@ func TestReadEndpoints(t *testing.T) {
 		wantStatus int
 		wantIn     []string
 	}{
-		{"/api/v1/agents", 200, []string{`"name":"Ana"`, `"load_ratio":1.2`, `"imbalance_ratio":1.2`}},
+		{"/api/v1/agents", 200, []string{`"name":"Ana"`, `"load_ratio":1.2`, `"imbalance_ratio":1.2`, `"back_at":"2026-11-25T08:00:00Z"`}},
 		{"/api/v1/conversations?state=unassigned", 200, []string{`"id":11`, `"url":"https://secure.helpscout.net/conversation/11/8"`}},
 		{"/api/v1/conversations?state=stuck", 200, []string{`"id":10`}},
 		{"/api/v1/conversations?state=open", 200, []string{`"id":10`, `"id":11`, `"id":12`}},

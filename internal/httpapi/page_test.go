@@ -39,7 +39,7 @@ func TestPageShowsTheQueue(t *testing.T) {
 		{"agents with role, level and status", []string{
 			">Ana Front<", "ST · L2", `<span class="status active">Active</span>`,
 			">Walt Away<", `<span class="status away">Away</span>`,
-			">Olga Night<", `<span class="status off-shift">Off shift</span>`,
+			">Olga Night<", `<span class="status off-shift">Off shift</span> <span class="muted">back Wed 09:00 UTC</span>`,
 			">Sam Senior<", "SST · L4",
 		}},
 		{"load against fair share as a bar", []string{

@@ -66,6 +66,7 @@ type agentRow struct {
 	Level      int
 	Status     string // the label
 	StatusKey  string // the CSS class: active, away, off-shift, other
+	BackAt     string // "Tue 09:00 CET": the next shift of someone off shift; "" otherwise
 	Available  bool
 	Open       int
 	Waiting    int
@@ -358,6 +359,10 @@ func (p *page) buildTeam(agents []Agent, now time.Time) ([]agentRow, figuresView
 			BarClass:   "w" + strconv.Itoa(pct(a.Load, scale)),
 			OldestWait: absTime(a.OldestWait, now, p.o.Location),
 		}
+		if !a.BackAt.IsZero() {
+			// Within the coming week, so the weekday says which day.
+			row.BackAt = a.BackAt.In(p.o.Location).Format("Mon 15:04 MST")
+		}
 		if a.FairShare > 0 {
 			row.FairShare = trimFloat(a.FairShare)
 			ratio := a.Load / a.FairShare
@@ -370,9 +375,10 @@ func (p *page) buildTeam(agents []Agent, now time.Time) ([]agentRow, figuresView
 	return rows, fig
 }
 
-// overloadRatio is where a bar turns to the warning colour: a quarter over
-// fair share is past any sensible hysteresis band.
-const overloadRatio = 1.25
+// overloadRatio is where a bar turns to the warning colour: half again a
+// fair share, where the balancer's default hysteresis band ends
+// (balancer.DefaultPolicy's OverloadTolerance).
+const overloadRatio = 1.5
 
 func pct(v, scale float64) int {
 	if scale <= 0 || v <= 0 || math.IsNaN(v) {

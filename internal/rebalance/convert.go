@@ -26,6 +26,9 @@ type AgentView struct {
 	LoadRatio   float64   `json:"load_ratio"`
 	OldestWait  time.Time `json:"oldest_wait,omitzero"`
 	Unavailable time.Time `json:"unavailable_since,omitzero"`
+	// BackAt is when someone off shift starts their next shift; zero for
+	// the available, the away (no known return) and those without hours.
+	BackAt time.Time `json:"back_at,omitzero"`
 }
 
 // team is one consistent view: the balancer's input and the people behind it.
@@ -85,6 +88,7 @@ func buildTeam(s store.Snapshot, r *roster.Roster, now time.Time) team {
 		t.views = append(t.views, AgentView{
 			ID: u.ID, Name: userName(u), Role: string(prof.Role), Level: prof.Level, Status: avail.Status,
 			Available: avail.Available, Capacity: prof.Capacity, Unavailable: avail.UnavailableSince,
+			BackAt: avail.BackAt,
 		})
 	}
 	for _, c := range s.Conversations {
