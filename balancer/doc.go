@@ -101,7 +101,10 @@
 //
 // No rule hands a ticket to an agent whose shift ends within
 // ShiftEndMargin (Agent.AvailableUntil): what they cannot finish before
-// they leave would wait for their next shift.
+// they leave would wait for their next shift. Nor to one who cannot open
+// the ticket's mailbox (Agent.Mailboxes): every rule picks among those who
+// can, and a ticket nobody available can open stays where it is. Fair
+// shares stay team-wide.
 //
 // Defaults (DefaultPolicy) and why. The caps (5 moves per run, 2 out of and
 // into one agent per run, 5 new assignments per agent per hour) and MinGain
@@ -128,7 +131,8 @@
 //   - a move targets only an available st or sst, or, for a stuck
 //     escalation only, an available HoS with Escalations set; never an
 //     unavailable, excluded or ignored agent;
-//   - a move never targets an agent whose shift ends within ShiftEndMargin;
+//   - a move never targets an agent whose shift ends within ShiftEndMargin,
+//     nor one who cannot open the ticket's mailbox (Agent.Mailboxes);
 //   - an away move takes only a waiting ticket of a front-line agent
 //     unavailable for at least AwayGrace and, when that agent's BackAt is
 //     set, one whose customer would by then have waited longer than

@@ -62,6 +62,12 @@ func genSnapshot(r *rand.Rand, g genConfig) Snapshot {
 			a.AvailableUntil = genNow.Add(hours(3)) // leaving within 3h, sometimes within the margin
 		}
 		a.RecentAssignments = r.IntN(6)
+		switch r.IntN(8) {
+		case 0:
+			a.Mailboxes = []int64{int64(1 + r.IntN(3))} // one of the three mailboxes
+		case 1:
+			a.Mailboxes = []int64{} // none
+		}
 		if g.messy {
 			switch r.IntN(30) {
 			case 0:
@@ -269,6 +275,9 @@ func checkPlan(t testing.TB, s Snapshot, p Policy, r Result) {
 		}
 		if mv.To == mv.From {
 			t.Errorf("%s: moves to its own holder", where)
+		}
+		if to.Mailboxes != nil && !slices.Contains(to.Mailboxes, c.MailboxID) {
+			t.Errorf("%s: target can open mailboxes %v, not the ticket's %d", where, to.Mailboxes, c.MailboxID)
 		}
 		if u := to.AvailableUntil; !u.IsZero() && u.Sub(s.Now) < p.ShiftEndMargin {
 			t.Errorf("%s: target's shift ends in %v, within ShiftEndMargin %v", where, u.Sub(s.Now), p.ShiftEndMargin)

@@ -139,6 +139,15 @@ type model struct {
 	owner []int32
 	// the unassigned queue: active unassigned tickets
 	queueWaiting, queueLight int
+	// restricted is true when some agent cannot open every mailbox, so a
+	// ticket's target depends on its mailbox.
+	restricted bool
+}
+
+// canOpen reports whether agent a can open mailbox mb (0: unknown, which
+// anyone may).
+func (a *agentState) canOpen(mb int64) bool {
+	return a.ag.Mailboxes == nil || mb == 0 || slices.Contains(a.ag.Mailboxes, mb)
 }
 
 func newModel(s Snapshot, p Policy) *model {
@@ -170,6 +179,9 @@ func newModel(s Snapshot, p Policy) *model {
 		}
 		if st.kind == kindPool && !ag.Available {
 			st.away = s.Now.Sub(ag.UnavailableSince) >= p.AwayGrace
+		}
+		if ag.Mailboxes != nil && st.kind != kindIgnored {
+			m.restricted = true
 		}
 		m.index[ag.ID] = int32(len(m.agents))
 		m.agents = append(m.agents, st)

@@ -235,15 +235,16 @@ func (pl *planner) canTake(a *agentState, t tier) bool {
 	return a.in < pl.p.MaxMovesPerAgent && a.ag.RecentAssignments+a.in < pl.p.AssignmentsPerWindow
 }
 
-// bestTwo returns the two agents of tier t with the lowest utilisation after
-// taking weight w (-1 when missing), ties to the lower id. Keeping the
-// runner-up lets callers exclude the source without another scan.
-func (pl *planner) bestTwo(t tier, w float64) (b1, b2 int32) {
+// bestTwo returns the two agents of tier t who can open mailbox mb with the
+// lowest utilisation after taking weight w (-1 when missing), ties to the
+// lower id. Keeping the runner-up lets callers exclude the source without
+// another scan.
+func (pl *planner) bestTwo(t tier, w float64, mb int64) (b1, b2 int32) {
 	b1, b2 = -1, -1
 	var s1, s2 float64
 	for i := range pl.agents {
 		a := &pl.agents[i]
-		if !pl.canTake(a, t) {
+		if !pl.canTake(a, t) || !a.canOpen(mb) {
 			continue
 		}
 		s := (a.load(pl.p) + w) / a.ag.Capacity
@@ -264,7 +265,7 @@ func (pl *planner) bestTwo(t tier, w float64) (b1, b2 int32) {
 // counts their utilisation reduced by the bonus. bonus reports whether the
 // previous agent won because of it.
 func (pl *planner) pickGeneral(c *Conversation, w float64) (to int32, bonus bool) {
-	b1, b2 := pl.bestTwo(tierGeneral, w)
+	b1, b2 := pl.bestTwo(tierGeneral, w, c.MailboxID)
 	if b1 < 0 || c.PreviousAssigneeID == 0 || pl.p.PreviousAgentBonus == 0 {
 		return b1, false
 	}
@@ -273,7 +274,7 @@ func (pl *planner) pickGeneral(c *Conversation, w float64) (to int32, bonus bool
 		return b1, false
 	}
 	a := &pl.agents[prev]
-	if !pl.canTake(a, tierGeneral) {
+	if !pl.canTake(a, tierGeneral) || !a.canOpen(c.MailboxID) {
 		return b1, false
 	}
 	_, fair := pl.fairUtil()
@@ -361,12 +362,14 @@ func (pl *planner) away() {
 // stuck escalates stuck ST tickets and flags stuck SST tickets.
 func (pl *planner) stuck() {
 	pl.sortByWait(pl.stuckTx)
-	// Targets do not depend on the ticket (all stuck tickets weigh 1 and
-	// come from an ST, outside the senior tiers), so they are computed once
-	// per change of the loads rather than once per ticket.
+	// Targets depend on the ticket only through its mailbox (all stuck
+	// tickets weigh 1 and come from an ST, outside the senior tiers), so
+	// they are computed once per change of the loads or of the mailbox
+	// rather than once per ticket.
 	type targets struct{ senior, esc, gen1, gen2 int32 }
 	threshold := humanDuration(pl.p.StuckAfter)
 	var cur targets
+	var curMailbox int64
 	fresh := false
 	for _, ci := range pl.stuckTx {
 		if pl.done[ci] {
@@ -384,11 +387,11 @@ func (pl *planner) stuck() {
 		if pl.full() || !pl.canGive(from) || pl.protected(c) {
 			continue
 		}
-		if !fresh {
-			cur.senior, _ = pl.bestTwo(tierSenior, 1)
-			cur.esc, _ = pl.bestTwo(tierEscalation, 1)
-			cur.gen1, cur.gen2 = pl.bestTwo(tierGeneral, 1)
-			fresh = true
+		if mb := pl.mailboxKey(c); !fresh || mb != curMailbox {
+			cur.senior, _ = pl.bestTwo(tierSenior, 1, mb)
+			cur.esc, _ = pl.bestTwo(tierEscalation, 1, mb)
+			cur.gen1, cur.gen2 = pl.bestTwo(tierGeneral, 1, mb)
+			curMailbox, fresh = mb, true
 		}
 		to, via := cur.senior, tierSenior
 		if to < 0 {
@@ -431,29 +434,54 @@ func (pl *planner) overload() {
 			}
 			return cmp.Compare(pl.agents[x].ag.ID, pl.agents[y].ag.ID)
 		})
-		// Best targets per weight class (0: weight 1, 1: PendingWeight),
-		// computed when first needed: a ticket's weight is the only thing
-		// about it that changes where it can go.
-		var best [2][2]int32
-		var have [2]bool
-		target := func(from int32, wc int) int32 {
-			if !have[wc] {
+		// Best targets per kind of ticket, computed when first needed: a
+		// ticket's weight and mailbox are the only things about it that
+		// change where it can go.
+		var best []targetsFor
+		target := func(from int32, k ticketKind) int32 {
+			i := slices.IndexFunc(best, func(t targetsFor) bool { return t.kind == k })
+			if i < 0 {
 				w := 1.0
-				if wc == 1 {
+				if k.light {
 					w = pl.p.PendingWeight
 				}
-				best[wc][0], best[wc][1] = pl.bestTwo(tierGeneral, w)
-				have[wc] = true
+				t := targetsFor{kind: k}
+				t.b1, t.b2 = pl.bestTwo(tierGeneral, w, k.mailbox)
+				best = append(best, t)
+				i = len(best) - 1
 			}
-			if b := best[wc][0]; b != from {
+			if b := best[i].b1; b != from {
 				return b
 			}
-			return best[wc][1]
+			return best[i].b2
 		}
 		if !pl.overloadStep(over, sum, n, top, target) {
 			return
 		}
 	}
+}
+
+// ticketKind is what decides an overload target besides the loads: the
+// ticket's weight class and, when some agents cannot open every mailbox,
+// its mailbox.
+type ticketKind struct {
+	light   bool // weighs PendingWeight rather than 1
+	mailbox int64
+}
+
+// targetsFor are the two best targets for one kind of ticket.
+type targetsFor struct {
+	kind   ticketKind
+	b1, b2 int32
+}
+
+// mailboxKey is the mailbox that decides c's possible targets: 0 when every
+// agent can open every mailbox, so that targets are shared across them.
+func (pl *planner) mailboxKey(c *Conversation) int64 {
+	if !pl.restricted {
+		return 0
+	}
+	return c.MailboxID
 }
 
 // marginSlack absorbs floating-point rounding in the OverloadMargin test, so
@@ -471,36 +499,41 @@ func (pl *planner) overloaded(a *agentState, fair float64) bool {
 
 // overloadStep makes the first acceptable overload move, trying agents in
 // order and each agent's tickets by investment. It reports whether it moved.
-func (pl *planner) overloadStep(over []int32, sum float64, n int, top [3]int32, target func(from int32, wc int) int32) bool {
+func (pl *planner) overloadStep(over []int32, sum float64, n int, top [3]int32, target func(from int32, k ticketKind) int32) bool {
+	type verdict struct {
+		kind ticketKind
+		to   int32 // -1: no acceptable move for this kind of ticket
+	}
 	for _, from := range over {
 		seg := pl.olBuf[pl.olStart[from]:pl.olEnd[from]]
 		if !pl.olSorted[from] {
 			slices.SortFunc(seg, pl.byInvestment)
 			pl.olSorted[from] = true
 		}
-		// per weight class: 0 untried, 1 no acceptable move, 2 acceptable
-		var verdict [2]uint8
-		var to [2]int32
+		// The gain test depends on a ticket only through its kind, so each
+		// kind is tried once: the first ticket of a kind decides for all.
+		var buf [4]verdict
+		tried := buf[:0]
 		for _, ci := range seg {
-			if verdict[0] == 1 && verdict[1] == 1 {
-				break
+			if !pl.restricted && len(tried) == 2 {
+				break // both weight classes rejected
 			}
 			if pl.done[ci] {
 				continue
 			}
 			c := &pl.convs[ci]
-			wc := 1
-			if classOf(c) == classWaiting {
-				wc = 0
-			}
-			if verdict[wc] == 0 {
-				verdict[wc] = 1
-				if t := target(from, wc); t >= 0 && pl.gains(from, t, Weight(*c, pl.p), sum, n, top) {
-					verdict[wc], to[wc] = 2, t
+			k := ticketKind{light: classOf(c) != classWaiting, mailbox: pl.mailboxKey(c)}
+			i := slices.IndexFunc(tried, func(v verdict) bool { return v.kind == k })
+			if i < 0 {
+				v := verdict{kind: k, to: -1}
+				if t := target(from, k); t >= 0 && pl.gains(from, t, Weight(*c, pl.p), sum, n, top) {
+					v.to = t
 				}
+				tried = append(tried, v)
+				i = len(tried) - 1
 			}
-			if verdict[wc] == 2 {
-				pl.move(ci, from, to[wc], ReasonOverload, pl.explainOverload(c, from, to[wc]))
+			if to := tried[i].to; to >= 0 {
+				pl.move(ci, from, to, ReasonOverload, pl.explainOverload(c, from, to))
 				return true
 			}
 		}

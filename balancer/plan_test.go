@@ -521,3 +521,50 @@ func TestOverloadKeepsOngoingConversations(t *testing.T) {
 		t.Errorf("every conversation ongoing: moves %+v, want none", r.Moves)
 	}
 }
+
+// TestMailboxAccess: a ticket only ever goes to someone who can open its
+// mailbox, by every rule; with nobody who can, it stays where it is.
+func TestMailboxAccess(t *testing.T) {
+	t.Parallel()
+	salesOnly := func(a Agent) Agent { a.Mailboxes = []int64{2}; return a }
+	inMailbox := func(cs []Conversation, mb int64) []Conversation {
+		for i := range cs {
+			cs[i].MailboxID = mb
+		}
+		return cs
+	}
+	// Ana (support and sales) is busier than Sal (sales only).
+	ana, sal := st(1), salesOnly(st(2))
+	support := unassignedTicket(900, time.Hour)
+	support.MailboxID = 1
+	sales := unassignedTicket(901, 50*time.Minute)
+	sales.MailboxID = 2
+	convs := append(inMailbox(holding(1, 100, 3), 1), support, sales)
+	r := plan(t, Snapshot{Now: t0, Agents: []Agent{ana, sal}, Conversations: convs}, DefaultPolicy())
+	if diff := cmp.Diff(map[int64]int64{900: 1, 901: 2}, targets(r)); diff != "" {
+		t.Errorf("targets (-want +got):\n%s", diff)
+	}
+
+	// Nobody else can open support: Ana's overload stays with her, while
+	// her sales tickets can go to Sal.
+	convs = append(inMailbox(holding(1, 100, 8), 1), inMailbox(holding(1, 200, 4), 2)...)
+	r = plan(t, Snapshot{Now: t0, Agents: []Agent{ana, sal, salesOnly(st(3))}, Conversations: convs}, DefaultPolicy())
+	if countReason(r, ReasonOverload) == 0 {
+		t.Fatalf("no overload move from 12 vs 0 vs 0: %+v", r.Moves)
+	}
+	for _, m := range r.Moves {
+		if m.ConversationID < 200 {
+			t.Errorf("support ticket moved to an agent who cannot open it: %+v", m)
+		}
+	}
+
+	// A stuck ST ticket skips the SST who cannot open its mailbox.
+	sam := Agent{ID: 8, Role: RoleSST, Capacity: 1, Available: true, Mailboxes: []int64{2}}
+	sue := Agent{ID: 9, Role: RoleSST, Capacity: 1, Available: true}
+	stuckOne := inMailbox(holding(1, 100, 1), 1)
+	stuckOne[0].CustomerWaitingSince = t0.Add(-5 * time.Hour)
+	r = plan(t, Snapshot{Now: t0, Agents: []Agent{ana, sam, sue}, Conversations: append(stuckOne, inMailbox(holding(9, 300, 2), 1)...)}, DefaultPolicy())
+	if got := targets(r)[100]; got != 9 {
+		t.Errorf("stuck ticket went to %d, want 9 (8 cannot open mailbox 1): %+v", got, r.Moves)
+	}
+}

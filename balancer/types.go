@@ -83,6 +83,11 @@ type Agent struct {
 	// length. It tells the away rule whether a customer can wait for their
 	// own agent (see doc.go); Plan ignores it on an available agent.
 	BackAt time.Time
+	// Mailboxes are the mailboxes the agent can open. nil means every
+	// mailbox (owners and admins, or access unknown); an empty non-nil list
+	// means none. A ticket is only ever handed to an agent who can open its
+	// mailbox.
+	Mailboxes []int64
 	// Escalations lets a HoS receive stuck escalations (roster "escalations").
 	Escalations bool
 	// RecentAssignments counts the new assignments the agent received in the

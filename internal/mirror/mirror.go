@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -355,7 +356,7 @@ func (m *Mirror) syncDirectory(ctx context.Context, st *Stats) error {
 		}
 		users = append(users, toStoreUser(u))
 	}
-	if err := m.markOutOfScope(ctx, users); err != nil {
+	if err := m.setMailboxAccess(ctx, users, mailboxes); err != nil {
 		return err
 	}
 	var teams []store.Team
@@ -395,35 +396,54 @@ func (m *Mirror) syncDirectory(ctx context.Context, st *Stats) error {
 	return nil
 }
 
-// markOutOfScope flags the users who can open none of the mirrored
-// mailboxes, when the mirror is limited to some (Options.Mailboxes): in an
-// account with a sales inbox and a support inbox, the sales team must not
-// be counted in support's fair split or handed its tickets. It costs one
-// user listing per mirrored mailbox, on the directory's slow cadence. If
-// Help Scout lists nobody for them, which no real mailbox allows, the
-// filter is taken as unsupported and nobody is flagged: wrongly counting a
-// colleague is the lesser harm than excluding the whole team.
-func (m *Mirror) markOutOfScope(ctx context.Context, users []store.User) error {
-	if len(m.opts.Mailboxes) == 0 {
-		return nil
+// setMailboxAccess records which of the mirrored mailboxes each user can
+// open (store.User.Mailboxes), so that the balancer never hands a ticket to
+// someone who cannot open it, and flags the users who can open none of
+// them (OutOfScope): in an account with a sales inbox and a support inbox,
+// the sales team must not be counted in support's fair split. It costs one
+// user listing per mirrored mailbox, on the directory's slow cadence, and
+// nothing when the account has a single mailbox. If Help Scout lists nobody
+// for them, which no real mailbox allows, the filter is taken as
+// unsupported and everyone keeps access to everything: wrongly counting a
+// colleague is a lesser harm than excluding the whole team.
+func (m *Mirror) setMailboxAccess(ctx context.Context, users []store.User, mailboxes []store.Mailbox) error {
+	scope := m.opts.Mailboxes
+	if len(scope) == 0 {
+		if len(mailboxes) < 2 {
+			return nil
+		}
+		for _, mb := range mailboxes {
+			scope = append(scope, mb.ID)
+		}
 	}
-	inScope := map[int64]bool{}
-	for _, mb := range m.opts.Mailboxes {
+	access := map[int64][]int64{}
+	for _, mb := range scope {
 		for u, err := range m.hs.Users.All(ctx, &helpscout.UserListOptions{Mailbox: mb}) {
 			if err != nil {
 				return fmt.Errorf("list users of mailbox %d: %w", mb, err)
 			}
-			if !u.IsTeam() {
-				inScope[u.ID] = true
+			if !u.IsTeam() && !slices.Contains(access[u.ID], mb) {
+				access[u.ID] = append(access[u.ID], mb)
 			}
 		}
 	}
-	if len(inScope) == 0 {
-		m.opts.Logger.Warn("Help Scout listed no user for the mirrored mailboxes; counting every user", "mailboxes", m.opts.Mailboxes)
+	if len(access) == 0 {
+		m.opts.Logger.Warn("Help Scout listed no user for the mirrored mailboxes; every user counts for every mailbox", "mailboxes", scope)
 		return nil
 	}
 	for i := range users {
-		users[i].OutOfScope = users[i].Type != store.UserTypeTeam && !inScope[users[i].ID]
+		u := &users[i]
+		if u.Type == store.UserTypeTeam {
+			continue
+		}
+		can := access[u.ID]
+		u.OutOfScope = len(can) == 0
+		if len(can) < len(scope) {
+			u.Mailboxes = slices.Sorted(slices.Values(can))
+			if u.Mailboxes == nil {
+				u.Mailboxes = []int64{}
+			}
+		}
 	}
 	return nil
 }

@@ -252,6 +252,11 @@ func TestRequestCost(t *testing.T) {
 			for _, tm := range teams {
 				wantDir[helpscouttest.RouteTeamMembers] += pages(len(tm.MemberIDs))
 			}
+			// Who can open which mailbox: one listing per mailbox when
+			// there is more than one (the generated users open them all).
+			if mbs := e.fake.Mailboxes(); len(mbs) > 1 {
+				wantDir[helpscouttest.RouteListUsers] += len(mbs) * pages(len(users))
+			}
 			want := map[string]int{
 				helpscouttest.RouteListConversations: wantList,
 				helpscouttest.RouteListThreads:       wantThreads,

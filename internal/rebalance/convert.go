@@ -82,6 +82,7 @@ func buildTeam(s store.Snapshot, r *roster.Roster, now time.Time) team {
 			AvailableSince:    avail.AvailableSince,
 			AvailableUntil:    avail.AvailableUntil,
 			BackAt:            avail.BackAt,
+			Mailboxes:         u.Mailboxes,
 			Escalations:       prof.Escalations,
 			RecentAssignments: s.RecentAssignments[u.ID],
 		})

@@ -1,6 +1,7 @@
 package rebalance
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -76,13 +77,17 @@ func TestSnapshotFromOutOfScope(t *testing.T) {
 		TakenAt: now,
 		Users: []store.User{
 			{ID: 1, First: "Support"},
-			{ID: 2, First: "Sales", OutOfScope: true},
+			{ID: 2, First: "Sales", OutOfScope: true, Mailboxes: []int64{}},
+			{ID: 3, First: "Billing", Mailboxes: []int64{7}},
 		},
 		Conversations: []store.OpenConversation{
-			{ID: 10, Status: store.StatusActive, AssigneeID: 2, LastMessageBy: store.ByCustomer,
+			{ID: 10, MailboxID: 1, Status: store.StatusActive, AssigneeID: 2, LastMessageBy: store.ByCustomer,
 				CreatedAt: now.Add(-time.Hour), CustomerWaitingSince: now.Add(-time.Hour)},
-			{ID: 11, Status: store.StatusActive, LastMessageBy: store.ByCustomer,
+			{ID: 11, MailboxID: 1, Status: store.StatusActive, LastMessageBy: store.ByCustomer,
 				CreatedAt: now.Add(-time.Hour), CustomerWaitingSince: now.Add(-time.Hour)},
+			// Support already holds one; Billing holds none but cannot open mailbox 1.
+			{ID: 12, MailboxID: 1, Status: store.StatusActive, AssigneeID: 1, LastMessageBy: store.ByCustomer,
+				CreatedAt: now.Add(-30 * time.Minute), CustomerWaitingSince: now.Add(-30 * time.Minute)},
 		},
 	}
 	snap := SnapshotFrom(s, r, now)
@@ -90,8 +95,13 @@ func TestSnapshotFromOutOfScope(t *testing.T) {
 	for _, a := range snap.Agents {
 		roles[a.ID] = a.Role
 	}
-	if diff := cmp.Diff(map[int64]balancer.Role{1: balancer.RoleST, 2: balancer.RoleExclude}, roles); diff != "" {
+	if diff := cmp.Diff(map[int64]balancer.Role{1: balancer.RoleST, 2: balancer.RoleExclude, 3: balancer.RoleST}, roles); diff != "" {
 		t.Errorf("roles (-want +got):\n%s", diff)
+	}
+	for _, a := range snap.Agents {
+		if a.ID == 3 && !slices.Equal(a.Mailboxes, []int64{7}) || a.ID == 1 && a.Mailboxes != nil {
+			t.Errorf("agent %d: mailboxes %v", a.ID, a.Mailboxes)
+		}
 	}
 	res := balancer.Plan(snap, balancer.DefaultPolicy())
 	for _, m := range res.Moves {
@@ -100,6 +110,6 @@ func TestSnapshotFromOutOfScope(t *testing.T) {
 		}
 	}
 	if len(res.Moves) != 1 || res.Moves[0].ConversationID != 11 || res.Moves[0].To != 1 {
-		t.Errorf("moves %+v, want the unassigned ticket to user 1", res.Moves)
+		t.Errorf("moves %+v, want the unassigned ticket to user 1 (3 cannot open its mailbox)", res.Moves)
 	}
 }

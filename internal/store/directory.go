@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 )
 
 // The directory (mailboxes, users, teams, statuses) is small and refreshed
@@ -41,12 +43,12 @@ func (db *DB) ReplaceUsers(ctx context.Context, us []User) error {
 				typ = UserTypeUser
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO users
-				(id, first_name, last_name, email, role, timezone, type, updated_at, out_of_scope)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+				(id, first_name, last_name, email, role, timezone, type, updated_at, out_of_scope, mailboxes)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 				ON CONFLICT (id) DO UPDATE SET first_name = excluded.first_name, last_name = excluded.last_name,
 				  email = excluded.email, role = excluded.role, timezone = excluded.timezone, type = excluded.type,
-				  updated_at = excluded.updated_at, out_of_scope = excluded.out_of_scope`,
-				u.ID, u.First, u.Last, u.Email, u.Role, u.Timezone, typ, ms(u.UpdatedAt), u.OutOfScope); err != nil {
+				  updated_at = excluded.updated_at, out_of_scope = excluded.out_of_scope, mailboxes = excluded.mailboxes`,
+				u.ID, u.First, u.Last, u.Email, u.Role, u.Timezone, typ, ms(u.UpdatedAt), u.OutOfScope, idList(u.Mailboxes)); err != nil {
 				return fmt.Errorf("user %d: %w", u.ID, err)
 			}
 		}
@@ -148,13 +150,50 @@ func users(ctx context.Context, tx *sql.Tx) ([]User, error) {
 	var out []User
 	err := eachRow(ctx, tx, func(rows *sql.Rows) error {
 		var u User
-		if err := rows.Scan(&u.ID, &u.First, &u.Last, &u.Email, &u.Role, &u.Timezone, &u.Type, timeCol{&u.UpdatedAt}, &u.OutOfScope); err != nil {
+		var mailboxes sql.NullString
+		if err := rows.Scan(&u.ID, &u.First, &u.Last, &u.Email, &u.Role, &u.Timezone, &u.Type, timeCol{&u.UpdatedAt}, &u.OutOfScope, &mailboxes); err != nil {
 			return err
+		}
+		var err error
+		if u.Mailboxes, err = parseIDList(mailboxes); err != nil {
+			return fmt.Errorf("user %d: mailboxes: %w", u.ID, err)
 		}
 		out = append(out, u)
 		return nil
-	}, "SELECT id, first_name, last_name, email, role, timezone, type, updated_at, out_of_scope FROM users ORDER BY id")
+	}, "SELECT id, first_name, last_name, email, role, timezone, type, updated_at, out_of_scope, mailboxes FROM users ORDER BY id")
 	return out, err
+}
+
+// idList encodes ids for a nullable TEXT column: NULL for nil, empty for
+// none, "1,2" otherwise.
+func idList(ids []int64) sql.NullString {
+	if ids == nil {
+		return sql.NullString{}
+	}
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = strconv.FormatInt(id, 10)
+	}
+	return sql.NullString{String: strings.Join(parts, ","), Valid: true}
+}
+
+// parseIDList decodes idList's encoding.
+func parseIDList(s sql.NullString) ([]int64, error) {
+	if !s.Valid {
+		return nil, nil
+	}
+	out := []int64{}
+	if s.String == "" {
+		return out, nil
+	}
+	for _, part := range strings.Split(s.String, ",") {
+		id, err := strconv.ParseInt(part, 10, 64)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, nil
 }
 
 // Teams lists the stored teams by id, each with its members.

@@ -27,10 +27,12 @@ func TestReplaceDirectoryUpsertsAndDeletesMissing(t *testing.T) {
 	}
 
 	must(db.ReplaceUsers(ctx, []User{{ID: 1, First: "A"}, {ID: 2, First: "B"}}))
-	must(db.ReplaceUsers(ctx, []User{{ID: 2, First: "B2", UpdatedAt: t0, OutOfScope: true}, {ID: 5, First: "Team", Type: UserTypeTeam}}))
+	must(db.ReplaceUsers(ctx, []User{{ID: 2, First: "B2", UpdatedAt: t0, OutOfScope: true, Mailboxes: []int64{}},
+		{ID: 3, First: "C", Mailboxes: []int64{7, 3000000000}}, {ID: 5, First: "Team", Type: UserTypeTeam}}))
 	us, err := db.Users(ctx)
 	must(err)
-	wantUsers := []User{{ID: 2, First: "B2", Type: UserTypeUser, UpdatedAt: t0, OutOfScope: true}, {ID: 5, First: "Team", Type: UserTypeTeam}}
+	wantUsers := []User{{ID: 2, First: "B2", Type: UserTypeUser, UpdatedAt: t0, OutOfScope: true, Mailboxes: []int64{}},
+		{ID: 3, First: "C", Type: UserTypeUser, Mailboxes: []int64{7, 3000000000}}, {ID: 5, First: "Team", Type: UserTypeTeam}}
 	if diff := cmp.Diff(wantUsers, us); diff != "" {
 		t.Errorf("users (-want +got):\n%s", diff)
 	}

@@ -60,6 +60,9 @@ type User struct {
 	// (QW_MAILBOXES): someone from another inbox's team, who must never be
 	// counted or handed this inbox's tickets.
 	OutOfScope bool
+	// Mailboxes are the mirrored mailboxes the user can open, ascending;
+	// nil means all of them (or not known), empty none.
+	Mailboxes []int64
 }
 
 // Team is a Help Scout team and its members' user ids.
