@@ -1,7 +1,10 @@
 package mirror_test
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -62,5 +65,43 @@ func TestMirrorRecordsMailboxAccess(t *testing.T) {
 	}
 	if n := listings(); n != 5 {
 		t.Errorf("users listed %d times in all, want 5 (3, then everyone and support)", n)
+	}
+}
+
+// TestMirrorMailboxAccessFallback: if Help Scout lists nobody for the
+// mirrored mailboxes (a filter it ignores or answers strangely), the mirror
+// does not conclude that nobody may work them: everyone keeps access to
+// everything, and it says so in the log.
+func TestMirrorMailboxAccessFallback(t *testing.T) {
+	e := newEnv(t, helpscouttest.Options{}, helpscouttest.GenerateConfig{Conversations: -1})
+	support, err := e.fake.AddMailbox(helpscouttest.Mailbox{Name: "Support"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sales, err := e.fake.AddMailbox(helpscouttest.Mailbox{Name: "Sales"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"Olga", "Sal"} {
+		if _, err := e.fake.AddUser(helpscouttest.User{FirstName: name, Mailboxes: []int64{sales.ID}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var log bytes.Buffer
+	syncOnce(t, e.mirror(mirror.Options{Mailboxes: []int64{support.ID}, Logger: slog.New(slog.NewTextHandler(&log, nil))}))
+	us, err := e.db.Users(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(us) != 2 {
+		t.Fatalf("users %+v, want 2", us)
+	}
+	for _, u := range us {
+		if u.OutOfScope || u.Mailboxes != nil {
+			t.Errorf("user %d: out of scope %v, mailboxes %v; want neither", u.ID, u.OutOfScope, u.Mailboxes)
+		}
+	}
+	if !strings.Contains(log.String(), "listed no user for the mirrored mailboxes") {
+		t.Errorf("no warning in the log:\n%s", log.String())
 	}
 }
