@@ -7,7 +7,12 @@
 // where it stopped rather than from zero. After a quiet spell the next poll
 // starts an overlap before the server time (Date) at which the last complete
 // walk began instead, so that an idle poll costs one request rather than a
-// re-read of the last activity. Webhooks are low-latency hints: the HTTP
+// re-read of the last activity. The listing can shift under a walk: a
+// conversation changed behind the walk moves to the end (seen twice), and
+// one deleted or merged behind it makes the listing's total shrink; either
+// way the rest slide earlier and some would slip between pages unread, so
+// the walk is repeated from where the shift began (Options.MaxRewalks
+// times at most). Webhooks are low-latency hints: the HTTP
 // edge stores them raw, and ProcessInbox applies them under the store's
 // never-regress rule, so duplicates and reordering are harmless.
 // A periodic reconcile of the open set removes conversations that vanished

@@ -243,6 +243,7 @@ func (m *Mirror) walk(ctx context.Context, from time.Time, st *Stats) (again boo
 	}
 	cursor := from
 	firstSeenAt := map[int64]time.Time{} // conversation -> cursor before its page
+	total := -1                          // the listing's size on the previous page
 	for page := 1; ; page++ {
 		opts.Page = page
 		convs, resp, err := m.hs.Conversations.List(ctx, opts)
@@ -256,6 +257,18 @@ func (m *Mirror) walk(ctx context.Context, from time.Time, st *Stats) (again boo
 		st.Conversations += len(convs)
 		updates := make([]store.ConversationUpdate, 0, len(convs))
 		pageStart := cursor
+		// A listing that shrank since the previous page lost conversations
+		// (deleted, merged away, moved out of the mailboxes) among those
+		// already read: everything behind them slid that many places
+		// earlier, and the first conversations of this page slid onto the
+		// previous one, unread. They were modified no earlier than anything
+		// read so far, so walking again from this page's cursor finds them.
+		// (A creation during the walk can mask a deletion in the total;
+		// the modifiedAt overlap of the next poll is the backstop.)
+		if n := resp.Page.TotalElements; total >= 0 && n < total && (!again || pageStart.Before(rewalkFrom)) {
+			again, rewalkFrom = true, pageStart
+		}
+		total = resp.Page.TotalElements
 		for _, c := range convs {
 			if seen, ok := firstSeenAt[c.ID]; ok && (!again || seen.Before(rewalkFrom)) {
 				again, rewalkFrom = true, seen

@@ -370,3 +370,49 @@ func TestSyncSurvivesListingShift(t *testing.T) {
 	assertMirrorEqual(t, e.db, e.fake)
 	t.Logf("sync under a shifting listing: %+v", st)
 }
+
+// TestSyncSurvivesDeletionDuringWalk deletes conversations the first sync
+// has already passed while it walks the pages. Every later conversation
+// slides one place earlier per deletion, so the first ones of the next page
+// land on a page already read; no change to them would ever bring them back
+// into an incremental listing. The shrinking total gives the shift away,
+// and every live conversation must be in the store after the sync.
+func TestSyncSurvivesDeletionDuringWalk(t *testing.T) {
+	e := newEnv(t, helpscouttest.Options{}, helpscouttest.GenerateConfig{Seed: 22, Conversations: 200})
+	ids := e.fake.Conversations()
+	slices.SortFunc(ids, func(a, b helpscouttest.Conversation) int {
+		if c := a.ModifiedAt.Compare(b.ModifiedAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	served := 0
+	e.log.setBefore(func(r *http.Request) {
+		if r.URL.Path != "/v2/conversations" {
+			return
+		}
+		served++
+		if served != 3 {
+			return
+		}
+		// Before page 3: delete two conversations of pages 1 and 2, so
+		// the first two of page 3 slide onto page 2, unseen.
+		for _, i := range []int{3, 30} {
+			if err := e.fake.Delete(ids[i].ID); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	m := e.mirror(mirror.Options{})
+	st := syncOnce(t, m)
+	e.log.setBefore(nil)
+	for _, i := range []int{50, 51} {
+		if _, _, err := e.db.Conversation(context.Background(), ids[i].ID); err != nil {
+			t.Errorf("conversation %d, first on page 3 before the deletions: %v", ids[i].ID, err)
+		}
+	}
+	if st.Rewalks == 0 {
+		t.Errorf("no rewalk after deletions shifted the listing: %+v", st)
+	}
+	t.Logf("sync under deletions: %+v", st)
+}
