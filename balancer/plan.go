@@ -324,24 +324,55 @@ func (pl *planner) move(ci, from, to int32, r Reason, why string) {
 // unassigned hands out the unassigned queue, oldest waiting first.
 func (pl *planner) unassigned() {
 	pl.sortByWait(pl.queue)
+	var noTaker mailboxSet
 	for _, ci := range pl.queue {
 		if pl.full() {
 			return
 		}
 		c := &pl.convs[ci]
+		if noTaker.has(pl.mailboxKey(c)) {
+			continue
+		}
 		w := Weight(*c, pl.p)
 		to, bonus := pl.pickGeneral(c, w)
 		if to < 0 {
-			return // nobody can take anything more in this plan
+			if !pl.noTakerFor(&noTaker, c) {
+				return // nobody can take anything more in this plan
+			}
+			continue
 		}
 		pl.move(ci, -1, to, ReasonUnassigned, pl.explainHandout(c, -1, to, bonus))
 	}
+}
+
+// mailboxSet records the mailboxes for which a rule found nobody who can
+// take a ticket; the zero value is empty.
+type mailboxSet map[int64]bool
+
+func (s mailboxSet) has(mb int64) bool { return s[mb] }
+
+// noTakerFor records that nobody can take c in this plan and reports
+// whether other tickets may still find a taker. Who can take a ticket
+// depends on the ticket only through its mailbox, and only shrinks as the
+// plan makes moves, so a mailbox without a taker stays without one; tickets
+// of other mailboxes, which people who cannot open this one may take, are
+// still tried. Without mailbox restrictions nobody can take anything more.
+func (pl *planner) noTakerFor(s *mailboxSet, c *Conversation) bool {
+	if !pl.restricted {
+		return false
+	}
+	if *s == nil {
+		*s = mailboxSet{}
+	}
+	(*s)[pl.mailboxKey(c)] = true
+	return true
 }
 
 // away hands the waiting tickets of agents away beyond the grace period to
 // available agents, oldest waiting first.
 func (pl *planner) away() {
 	pl.sortByWait(pl.awayTix)
+	var noTaker mailboxSet
 	for _, ci := range pl.awayTix {
 		if pl.full() {
 			return
@@ -351,9 +382,15 @@ func (pl *planner) away() {
 			continue
 		}
 		c := &pl.convs[ci]
+		if noTaker.has(pl.mailboxKey(c)) {
+			continue
+		}
 		to, bonus := pl.pickGeneral(c, 1)
 		if to < 0 {
-			return
+			if !pl.noTakerFor(&noTaker, c) {
+				return
+			}
+			continue
 		}
 		pl.move(ci, from, to, ReasonAway, pl.explainHandout(c, from, to, bonus))
 	}

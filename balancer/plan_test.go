@@ -567,4 +567,25 @@ func TestMailboxAccess(t *testing.T) {
 	if got := targets(r)[100]; got != 9 {
 		t.Errorf("stuck ticket went to %d, want 9 (8 cannot open mailbox 1): %+v", got, r.Moves)
 	}
+
+	// The oldest unassigned ticket is in a mailbox nobody available can
+	// open: it stays, and the newer one behind it is still handed out.
+	billing := unassignedTicket(902, 2*time.Hour)
+	billing.MailboxID = 3
+	r = plan(t, Snapshot{Now: t0, Agents: []Agent{sal}, Conversations: []Conversation{billing, sales}}, DefaultPolicy())
+	if diff := cmp.Diff(map[int64]int64{901: 2}, targets(r)); diff != "" {
+		t.Errorf("hand-outs behind a ticket nobody can open (-want +got):\n%s", diff)
+	}
+
+	// The same for an away agent's tickets.
+	bob := st(4)
+	bob.Available = false
+	bob.UnavailableSince = t0.Add(-10 * time.Hour)
+	left := holding(4, 400, 2)
+	left[0].MailboxID, left[0].CustomerWaitingSince = 3, t0.Add(-3*time.Hour)
+	left[1].MailboxID, left[1].CustomerWaitingSince = 2, t0.Add(-2*time.Hour)
+	r = plan(t, Snapshot{Now: t0, Agents: []Agent{sal, bob}, Conversations: left}, DefaultPolicy())
+	if diff := cmp.Diff(map[int64]int64{401: 2}, targets(r)); diff != "" {
+		t.Errorf("away hand-overs behind a ticket nobody can open (-want +got):\n%s", diff)
+	}
 }
