@@ -420,13 +420,27 @@ func (m *Mirror) syncDirectory(ctx context.Context, st *Stats) error {
 // unsupported and everyone keeps access to everything: wrongly counting a
 // colleague is a lesser harm than excluding the whole team.
 func (m *Mirror) setMailboxAccess(ctx context.Context, users []store.User, mailboxes []store.Mailbox) error {
-	scope := m.opts.Mailboxes
-	if len(scope) == 0 {
+	var scope []int64
+	if len(m.opts.Mailboxes) == 0 {
 		if len(mailboxes) < 2 {
 			return nil
 		}
 		for _, mb := range mailboxes {
 			scope = append(scope, mb.ID)
+		}
+	} else {
+		// A QW_MAILBOXES id the account does not have mirrors nothing;
+		// asking Help Scout for its users could only fail the whole
+		// directory sync, and with it every refresh of users and statuses.
+		for _, id := range m.opts.Mailboxes {
+			if slices.ContainsFunc(mailboxes, func(mb store.Mailbox) bool { return mb.ID == id }) {
+				scope = append(scope, id)
+			} else {
+				m.opts.Logger.Warn("QW_MAILBOXES names a mailbox this account does not have (or the API user cannot see); nothing is mirrored from it", "mailbox_id", id)
+			}
+		}
+		if len(scope) == 0 {
+			return nil
 		}
 	}
 	access := map[int64][]int64{}

@@ -105,3 +105,34 @@ func TestMirrorMailboxAccessFallback(t *testing.T) {
 		t.Errorf("no warning in the log:\n%s", log.String())
 	}
 }
+
+// TestMirrorUnknownScopeMailbox: a QW_MAILBOXES id the account does not
+// have is reported and skipped; it costs no user listing (which Help Scout
+// might answer with an error that would stop every directory refresh), and
+// the mailboxes that exist are still scoped.
+func TestMirrorUnknownScopeMailbox(t *testing.T) {
+	e := newEnv(t, helpscouttest.Options{}, helpscouttest.GenerateConfig{Conversations: 5, Mailboxes: 2})
+	support, sales := e.acct.Mailboxes[0], e.acct.Mailboxes[1]
+	seller, err := e.fake.AddUser(helpscouttest.User{FirstName: "Sal", Mailboxes: []int64{sales}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const missing = 999999
+	var log bytes.Buffer
+	syncOnce(t, e.mirror(mirror.Options{Mailboxes: []int64{support, missing}, Logger: slog.New(slog.NewTextHandler(&log, nil))}))
+	if n := e.fake.Stats().Requests[helpscouttest.RouteListUsers]; n != 2 {
+		t.Errorf("users listed %d times, want 2 (everyone, then support; never the missing mailbox)", n)
+	}
+	if !strings.Contains(log.String(), "mailbox_id=999999") {
+		t.Errorf("the missing mailbox is not reported:\n%s", log.String())
+	}
+	us, err := e.db.Users(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range us {
+		if u.ID == seller.ID && !u.OutOfScope {
+			t.Errorf("Sal (sales only) is in scope with QW_MAILBOXES=%d,%d", support, missing)
+		}
+	}
+}
