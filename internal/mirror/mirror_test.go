@@ -335,23 +335,8 @@ func equalCounts(got, want map[string]int) bool {
 // pages unseen; the mirror must still end equal.
 func TestSyncSurvivesListingShift(t *testing.T) {
 	e := newEnv(t, helpscouttest.Options{}, helpscouttest.GenerateConfig{Seed: 21, Conversations: 200})
-	// The walk's order: modifiedAt ascending, ties by id.
-	ids := e.fake.Conversations()
-	slices.SortFunc(ids, func(a, b helpscouttest.Conversation) int {
-		if c := a.ModifiedAt.Compare(b.ModifiedAt); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.ID, b.ID)
-	})
-	served := 0
-	e.log.setBefore(func(r *http.Request) {
-		if r.URL.Path != "/v2/conversations" {
-			return
-		}
-		served++
-		if served != 3 {
-			return
-		}
+	ids := walkOrder(e.fake)
+	beforeListingPage(e, 3, func() {
 		// Before page 3: change two conversations the walk has passed (on
 		// pages 1 and 2; they move behind it, and the first two of page 3
 		// slide onto page 2, unseen) and one it has not reached yet.
@@ -379,22 +364,8 @@ func TestSyncSurvivesListingShift(t *testing.T) {
 // and every live conversation must be in the store after the sync.
 func TestSyncSurvivesDeletionDuringWalk(t *testing.T) {
 	e := newEnv(t, helpscouttest.Options{}, helpscouttest.GenerateConfig{Seed: 22, Conversations: 200})
-	ids := e.fake.Conversations()
-	slices.SortFunc(ids, func(a, b helpscouttest.Conversation) int {
-		if c := a.ModifiedAt.Compare(b.ModifiedAt); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.ID, b.ID)
-	})
-	served := 0
-	e.log.setBefore(func(r *http.Request) {
-		if r.URL.Path != "/v2/conversations" {
-			return
-		}
-		served++
-		if served != 3 {
-			return
-		}
+	ids := walkOrder(e.fake)
+	beforeListingPage(e, 3, func() {
 		// Before page 3: delete two conversations of pages 1 and 2, so
 		// the first two of page 3 slide onto page 2, unseen.
 		for _, i := range []int{3, 30} {
@@ -415,4 +386,32 @@ func TestSyncSurvivesDeletionDuringWalk(t *testing.T) {
 		t.Errorf("no rewalk after deletions shifted the listing: %+v", st)
 	}
 	t.Logf("sync under deletions: %+v", st)
+}
+
+// walkOrder lists the fake's conversations in the order of the mirror's
+// walk: modifiedAt ascending, ties by id.
+func walkOrder(fake *helpscouttest.Server) []helpscouttest.Conversation {
+	ids := fake.Conversations()
+	slices.SortFunc(ids, func(a, b helpscouttest.Conversation) int {
+		if c := a.ModifiedAt.Compare(b.ModifiedAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	return ids
+}
+
+// beforeListingPage runs change just before the fake serves the n-th
+// conversation listing request.
+func beforeListingPage(e *env, n int, change func()) {
+	served := 0
+	e.log.setBefore(func(r *http.Request) {
+		if r.URL.Path != "/v2/conversations" {
+			return
+		}
+		served++
+		if served == n {
+			change()
+		}
+	})
 }
