@@ -49,7 +49,8 @@ func TestSimulateCommand(t *testing.T) {
 		wantStderr []string
 	}{
 		{"table", []string{"--scenario", good}, exitOK,
-			[]string{"scenario one-day, seed 3", "none", "balanced", "queuewrangler", "moves/100"}, nil},
+			[]string{"scenario one-day, seed 3", "none", "balanced", "queuewrangler", "moves/100",
+				"arrived while no st or sst was available", "hand-outs of folder tickets + reassignments", "moves by rule: unassigned "}, nil},
 		{"built-in by name", []string{"--scenario", "stuck-junior", "--policies", "balanced", "--json"}, exitOK,
 			[]string{`"scenario": "stuck-junior"`, `"seed": 31`}, nil},
 		{"one policy", []string{"--scenario", good, "--policies", "balanced", "--json"}, exitOK,

@@ -24,6 +24,34 @@ type Result struct {
 	ImbalanceRatioMean      float64 `json:"imbalance_ratio_mean"`
 	JainMean                float64 `json:"jain_mean"`
 	MovesPer100             float64 `json:"moves_per_100"`
+
+	// Churn says where the moves and the Unassigned folder's tickets came
+	// from. It is not in the JSON, whose keys design.md fixes; the table
+	// prints it under the scores.
+	Churn Churn `json:"-"`
+}
+
+// Churn breaks a run's moves down, because one figure hides the difference
+// between handing a ticket nobody owns to someone and taking a ticket away
+// from its owner.
+type Churn struct {
+	// ArrivedUnassigned counts the conversations that arrived while no st
+	// or sst was available, so that routing left them in the Unassigned
+	// folder. Availability is the same under every policy, so is this.
+	ArrivedUnassigned int
+	// Handouts are moves of a ticket out of the Unassigned folder to a
+	// person (the balancer's unassigned rule). Every such ticket is
+	// assigned once whatever the policy: by the balancer, or by whoever
+	// takes it from the folder (SelfAssigned).
+	Handouts int
+	// Reassignments are moves of a ticket from one person to another (the
+	// away, stuck and overload rules): the churn people feel.
+	Reassignments int
+	// SelfAssigned counts the tickets people took from the folder
+	// themselves.
+	SelfAssigned int
+	// ByReason counts the balancer's moves by rule (queuewrangler only).
+	ByReason map[string]int
 }
 
 // sampleEvery is how often the fairness figures are sampled.
@@ -100,6 +128,8 @@ func score(policy string, w *world, f *fairness) Result {
 		r.WaitingOverStuckShare = round3(float64(over) / float64(n))
 		r.MovesPer100 = round3(float64(w.moves) * 100 / float64(n))
 	}
+	r.Churn = Churn{ArrivedUnassigned: w.arrivedUnassigned, Handouts: w.handouts,
+		Reassignments: w.moves - w.handouts, SelfAssigned: w.pulls}
 	return r
 }
 

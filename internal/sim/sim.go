@@ -77,5 +77,12 @@ func runPolicy(pl *plan, ros, flat *roster.Roster, policy string, tweaks ...func
 	}
 	w := newWorld(pl, r, wr, f)
 	w.run()
-	return run{Result: score(policy, w, f), world: w, reasons: reasons}
+	res := score(policy, w, f)
+	if reasons != nil {
+		res.Churn.ByReason = map[string]int{}
+		for r, n := range reasons {
+			res.Churn.ByReason[string(r)] = n
+		}
+	}
+	return run{Result: res, world: w, reasons: reasons}
 }

@@ -177,6 +177,67 @@ func TestWorldKeepsItsBooks(t *testing.T) {
 	}
 }
 
+// TestChurnAddsUp checks the breakdown simulate prints under the table:
+// every ticket routing could give nobody is assigned once (by a hand-out or
+// by someone taking it from the folder) or is still in the folder at the
+// end, and hand-outs plus reassignments are the moves.
+func TestChurnAddsUp(t *testing.T) {
+	sc := builtin(t, "stuck-junior")
+	sc.Duration = 72 * time.Hour
+	arrived := -1
+	for _, p := range Policies() {
+		t.Run(p, func(t *testing.T) {
+			r := runOne(t, sc, p)
+			c, w := r.Churn, r.world
+			if arrived < 0 {
+				arrived = c.ArrivedUnassigned
+			} else if c.ArrivedUnassigned != arrived {
+				t.Errorf("%d conversations arrived unassigned, %d under the first policy: availability is the same for all", c.ArrivedUnassigned, arrived)
+			}
+			if c.ArrivedUnassigned == 0 {
+				t.Fatal("no conversation arrived while nobody was on shift; the check needs some")
+			}
+			still, fromFolder := 0, 0
+			for _, tk := range w.tickets {
+				if tk.assignee < 0 {
+					still++
+				}
+			}
+			for _, m := range w.moveLog {
+				if m.from < 0 {
+					fromFolder++
+				}
+			}
+			if got := c.Handouts + c.SelfAssigned + still; got != c.ArrivedUnassigned {
+				t.Errorf("hand-outs %d + taken by people %d + still unassigned %d = %d, want the %d that arrived unassigned",
+					c.Handouts, c.SelfAssigned, still, got, c.ArrivedUnassigned)
+			}
+			if c.Handouts != fromFolder || c.Handouts+c.Reassignments != len(w.moveLog) {
+				t.Errorf("hand-outs %d, reassignments %d; the move log has %d moves, %d of them from the folder",
+					c.Handouts, c.Reassignments, len(w.moveLog), fromFolder)
+			}
+			if want := round3(float64(len(w.moveLog)) * 100 / float64(r.Conversations)); r.MovesPer100 != want {
+				t.Errorf("moves per 100 %.3f, want %.3f", r.MovesPer100, want)
+			}
+			if p != PolicyQueuewrangler {
+				if c.ByReason != nil || c.Handouts != 0 {
+					t.Errorf("%s: moves by rule %v, hand-outs %d; want none", p, c.ByReason, c.Handouts)
+				}
+				return
+			}
+			if c.ByReason["unassigned"] != c.Handouts {
+				t.Errorf("unassigned rule moved %d, hand-outs %d", c.ByReason["unassigned"], c.Handouts)
+			}
+			if re := c.ByReason["away"] + c.ByReason["stuck"] + c.ByReason["overload"]; re != c.Reassignments {
+				t.Errorf("away, stuck and overload moved %d, reassignments %d", re, c.Reassignments)
+			}
+			if c.Handouts == 0 || c.Reassignments == 0 {
+				t.Errorf("hand-outs %d, reassignments %d: this scenario has both", c.Handouts, c.Reassignments)
+			}
+		})
+	}
+}
+
 func TestRoutersPickOnlyAvailableFrontLine(t *testing.T) {
 	sc := builtin(t, "small-team-week")
 	pl := newPlan(&sc)
@@ -297,7 +358,9 @@ func TestQueuewranglerBeatsBalanced(t *testing.T) {
 				t.Errorf("mean imbalance: queuewrangler %.3f, balanced %.3f", qw.ImbalanceRatioMean, bal.ImbalanceRatioMean)
 			}
 			if qw.MovesPer100 > 15 {
-				t.Logf("KNOWN GAP: %.1f moves per 100 conversations, above the target of 15: mostly night tickets handed out and overload moves (the balancer's defaults, not the world)", qw.MovesPer100)
+				c := qw.Churn
+				t.Logf("KNOWN GAP: %.1f moves per 100 conversations, above the target of 15: %d hand-outs of tickets that arrived while nobody was on shift (balanced routing leaves %d of them to people taking them from the folder) and %d reassignments %v",
+					qw.MovesPer100, c.Handouts, bal.Churn.SelfAssigned, c.Reassignments, c.ByReason)
 			}
 		})
 	}

@@ -170,10 +170,13 @@ type world struct {
 	sampler  sampler
 	fx       effects
 
-	moves   int
-	moveLog []moveRecord
-	pulls   int // tickets people took from the Unassigned folder
-	abandon int // replies abandoned because the ticket was moved away
+	moves    int
+	handouts int // moves of a ticket nobody owned (part of moves)
+	moveLog  []moveRecord
+	pulls    int // tickets people took from the Unassigned folder
+	abandon  int // replies abandoned because the ticket was moved away
+	// arrivedUnassigned counts the tickets routing could give nobody.
+	arrivedUnassigned int
 	// movesInto records the times of reassignments into each agent, for
 	// the daemon's RecentAssignments.
 	movesInto [][]time.Duration
@@ -432,6 +435,7 @@ func (w *world) arrive(t *ticket) {
 	// Nobody can take it: it waits in the Unassigned folder, and whoever is
 	// free first picks it up (tryStart).
 	w.held = append(w.held, t.idx)
+	w.arrivedUnassigned++
 	for _, a := range w.agents {
 		if a.front && a.available && a.busy < 0 {
 			w.tryStart(a)
@@ -579,6 +583,9 @@ func (w *world) reassign(t *ticket, to int) {
 	t.prevAssignee, t.assignee = from, to
 	t.lastMoved = w.now
 	w.moves++
+	if from < 0 {
+		w.handouts++
+	}
 	w.movesInto[to] = append(w.movesInto[to], w.now)
 	if from >= 0 {
 		if fa := w.agents[from]; fa.busy == t.idx {
