@@ -60,11 +60,20 @@ func agentActivity(t Thread) bool {
 	return false
 }
 
-// agentReply is Help Scout's definition of a response (helpscout-api.md
-// section 6 and 10): a published message thread created by a user. Notes,
-// line items and drafts never count.
+// agentReply is a response to the customer (helpscout-api.md section 6): a
+// published message, chat or phone thread created by a user, the same rule
+// as helpscout.Thread.Kind. An email reply is listed as type message; an
+// agent's chat message or logged call answers the customer just as well,
+// and counting only email would leave a chat-only conversation without a
+// first response for ever: the balancer would treat it as a customer
+// nobody has answered and move it like a new one. Notes, line items,
+// drafts and held replies never count.
 func agentReply(t Thread) bool {
-	return t.Type == ThreadMessage && t.CreatedByType == ByUser && t.State == StatePublished
+	switch t.Type {
+	case ThreadMessage, ThreadChat, ThreadPhone:
+		return t.CreatedByType == ByUser && t.State == StatePublished
+	}
+	return false
 }
 
 // deriveFacts computes the derived columns from all stored threads of a
