@@ -93,7 +93,10 @@
 //     in which at least two front-line people are available and there is
 //     open work (otherwise both are 1 by definition, whatever the policy).
 //   - moves_per_100: every balancer move (including handing out unassigned
-//     tickets) per 100 conversations.
+//     tickets) per 100 conversations. The table (not the JSON) breaks it
+//     down (Result.Churn): hand-outs of tickets nobody owned, reassignments
+//     from one person to another by rule, the conversations that arrived
+//     while nobody was available, and those people took from the folder.
 //
 // # Live mode
 //
