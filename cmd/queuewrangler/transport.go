@@ -175,19 +175,38 @@ type tokenTransport struct {
 
 	mu    sync.Mutex
 	token *oauth2.Token
+	// renewAt is when the cached token is replaced before it expires.
+	renewAt time.Time
+}
+
+// tokenRenewMargin is how long before its expiry a token is replaced, so a
+// request does not leave with a token that expires on the way.
+const tokenRenewMargin = 10 * time.Second
+
+// renewTime is when to replace a token fetched at fetched. oauth2.Token's
+// own Valid keeps a fixed 10 s margin, which makes a token that lives 10 s
+// or less look expired at once and costs a token request per API call; a
+// short-lived token is used for the first half of its life instead.
+func renewTime(tok *oauth2.Token, fetched time.Time) time.Time {
+	if tok.Expiry.IsZero() {
+		return time.Time{} // never expires by the clock; a 401 replaces it
+	}
+	margin := min(tokenRenewMargin, tok.Expiry.Sub(fetched)/2)
+	return tok.Expiry.Add(-max(margin, 0))
 }
 
 func (t *tokenTransport) current(ctx context.Context) (*oauth2.Token, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.token.Valid() {
+	if t.token != nil && t.token.AccessToken != "" && (t.renewAt.IsZero() || time.Now().Before(t.renewAt)) {
 		return t.token, nil
 	}
+	fetched := time.Now()
 	tok, err := t.fetch(ctx)
 	if err != nil {
 		return nil, err
 	}
-	t.token = tok
+	t.token, t.renewAt = tok, renewTime(tok, fetched)
 	return tok, nil
 }
 

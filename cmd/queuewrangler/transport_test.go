@@ -653,6 +653,67 @@ func TestTokenTransportKeepsUnreplayableBody(t *testing.T) {
 	}
 }
 
+// TestShortLivedTokenIsReused: a token that lives less than oauth2's fixed
+// 10 s margin is still used for the first half of its life, instead of a
+// token request before every API call; an expired one is replaced.
+func TestShortLivedTokenIsReused(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	for _, tc := range []struct {
+		name        string
+		lifetime    time.Duration
+		wantFetches int
+	}{
+		{"lives 4 s", 4 * time.Second, 1},
+		{"lives an hour", time.Hour, 1},
+		{"never expires by the clock", 0, 1},
+		{"already expired", -time.Second, 5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fetches := 0
+			tt := &tokenTransport{next: http.DefaultTransport, fetch: func(context.Context) (*oauth2.Token, error) {
+				fetches++
+				tok := &oauth2.Token{AccessToken: fmt.Sprintf("tok-%d", fetches)}
+				if tc.lifetime != 0 {
+					tok.Expiry = time.Now().Add(tc.lifetime)
+				}
+				return tok, nil
+			}}
+			for range 5 {
+				req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
+				resp, err := tt.RoundTrip(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+			}
+			if fetches != tc.wantFetches {
+				t.Errorf("%d token fetches for 5 requests, want %d", fetches, tc.wantFetches)
+			}
+		})
+	}
+}
+
+func TestRenewTime(t *testing.T) {
+	at := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		lifetime, want time.Duration // want: renewal as an offset from at; -1 none
+	}{
+		{4 * time.Second, 2 * time.Second},
+		{20 * time.Second, 10 * time.Second},
+		{48 * time.Hour, 48*time.Hour - 10*time.Second},
+		{-time.Second, -time.Second},
+	} {
+		got := renewTime(&oauth2.Token{Expiry: at.Add(tc.lifetime)}, at)
+		if want := at.Add(tc.want); !got.Equal(want) {
+			t.Errorf("lifetime %v: renew at %v, want %v", tc.lifetime, got.Sub(at), tc.want)
+		}
+	}
+	if got := renewTime(&oauth2.Token{}, at); !got.IsZero() {
+		t.Errorf("a token without expiry: renew at %v, want never", got)
+	}
+}
+
 // truncateFirst answers its first n requests with half of the announced
 // body and then drops the connection, as a proxy cutting a response does.
 func truncateFirst(n int32, body string) (http.HandlerFunc, *atomic.Int32) {
