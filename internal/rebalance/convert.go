@@ -64,17 +64,17 @@ func buildTeam(s store.Snapshot, r *roster.Roster, now time.Time) team {
 		}
 		known[u.ID] = true
 		prof := r.Lookup(u.ID, u.Email)
-		if u.OutOfScope {
-			// Another inbox's team (QW_MAILBOXES): never counted, never a
-			// target, their tickets here never moved, whatever the roster.
-			prof.Role = roster.RoleExclude
-		}
 		st := status[u.ID]
 		avail := prof.Available(now, u.Timezone, roster.Presence{Away: st.Status == "away", UpdatedAt: st.UpdatedAt})
+		role := prof.Role
+		if u.OutOfScope {
+			role = outOfScopeRole(prof.Role, avail.Available)
+			prof.Role = roster.RoleExclude // the page and the API: not this team
+		}
 		t.snapshot.Agents = append(t.snapshot.Agents, balancer.Agent{
 			ID:                u.ID,
 			Name:              userName(u),
-			Role:              balancer.Role(prof.Role),
+			Role:              balancer.Role(role),
 			Capacity:          prof.Capacity,
 			MaxOpen:           prof.MaxOpen,
 			Available:         avail.Available,
@@ -104,6 +104,23 @@ func buildTeam(s store.Snapshot, r *roster.Roster, now time.Time) team {
 	}
 	t.convs = s.Conversations
 	return t
+}
+
+// outOfScopeRole is the balancer's role for a user who can open none of
+// the mirrored mailboxes (QW_MAILBOXES): another inbox's team, never counted
+// in the split and never a target. A ticket of theirs in a mirrored mailbox
+// (assigned before they lost access, or across teams) stays with them while
+// they are available. Once they are away or off shift they are an absent
+// front-line agent, like a removed user, so that the away rule hands the
+// waiting customer to this team after the grace period instead of leaving
+// them with nobody who will answer. Being unavailable, they can never be a
+// target. A roster entry that excludes them, or makes them the HoS, keeps
+// their tickets where they are.
+func outOfScopeRole(r roster.Role, available bool) roster.Role {
+	if available || r != roster.RoleST && r != roster.RoleSST {
+		return roster.RoleExclude
+	}
+	return r
 }
 
 func toBalancerConversation(c store.OpenConversation) balancer.Conversation {

@@ -64,16 +64,11 @@ func TestSnapshotFromAvailability(t *testing.T) {
 	}
 }
 
-// TestSnapshotFromOutOfScope: a user who can open none of the mirrored
-// mailboxes is excluded whatever the roster says, so they are never counted
-// or handed a ticket, and a ticket of theirs in the mirrored mailbox stays.
-func TestSnapshotFromOutOfScope(t *testing.T) {
-	r, err := roster.Parse([]byte(`{"agents": [{"id": 2, "role": "sst", "level": 3}]}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
-	s := store.Snapshot{
+// outOfScopeSnapshot is a mirrored mailbox 1 where Support (1) works,
+// Sales (2) can open none of the mirrored mailboxes yet holds ticket 10
+// there, and Billing (3) can open only mailbox 7.
+func outOfScopeSnapshot(now time.Time) store.Snapshot {
+	return store.Snapshot{
 		TakenAt: now,
 		Users: []store.User{
 			{ID: 1, First: "Support"},
@@ -90,6 +85,19 @@ func TestSnapshotFromOutOfScope(t *testing.T) {
 				CreatedAt: now.Add(-30 * time.Minute), CustomerWaitingSince: now.Add(-30 * time.Minute)},
 		},
 	}
+}
+
+// TestSnapshotFromOutOfScope: a user who can open none of the mirrored
+// mailboxes is excluded whatever the roster says, so they are never counted
+// or handed a ticket, and while they are available a ticket of theirs in the
+// mirrored mailbox stays.
+func TestSnapshotFromOutOfScope(t *testing.T) {
+	r, err := roster.Parse([]byte(`{"agents": [{"id": 2, "role": "sst", "level": 3}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	s := outOfScopeSnapshot(now)
 	snap := SnapshotFrom(s, r, now)
 	roles := map[int64]balancer.Role{}
 	for _, a := range snap.Agents {
@@ -111,5 +119,60 @@ func TestSnapshotFromOutOfScope(t *testing.T) {
 	}
 	if len(res.Moves) != 1 || res.Moves[0].ConversationID != 11 || res.Moves[0].To != 1 {
 		t.Errorf("moves %+v, want the unassigned ticket to user 1 (3 cannot open its mailbox)", res.Moves)
+	}
+}
+
+// TestOutOfScopeAwayHandsOn: once the other inbox's user is away beyond the
+// grace period, their waiting customer in the mirrored mailbox is handed to
+// this team, as a removed user's would be; a roster entry that excludes them
+// keeps the ticket where it is.
+func TestOutOfScopeAwayHandsOn(t *testing.T) {
+	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name   string
+		roster string
+		status string
+		want   bool // conversation 10 moves to user 1
+	}{
+		{"available", `{"agents": []}`, "active", false},
+		{"away", `{"agents": []}`, "away", true},
+		{"away sst", `{"agents": [{"id": 2, "role": "sst", "level": 3}]}`, "away", true},
+		{"away but excluded", `{"agents": [{"id": 2, "role": "exclude"}]}`, "away", false},
+		{"away hos", `{"agents": [{"id": 2, "role": "hos"}]}`, "away", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := roster.Parse([]byte(tc.roster))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := outOfScopeSnapshot(now)
+			s.Statuses = []store.UserStatus{{UserID: 2, Status: tc.status, UpdatedAt: now.Add(-2 * time.Hour)}}
+			snap := SnapshotFrom(s, r, now)
+			for _, a := range snap.Agents {
+				if a.ID == 2 && a.Available == (tc.status == "away") {
+					t.Fatalf("user 2 available %v with status %s", a.Available, tc.status)
+				}
+			}
+			moved := false
+			for _, m := range balancer.Plan(snap, balancer.DefaultPolicy()).Moves {
+				if m.To == 2 {
+					t.Errorf("move %+v to the other inbox's user", m)
+				}
+				if m.ConversationID == 10 {
+					moved = true
+					if m.To != 1 || m.Reason != balancer.ReasonAway {
+						t.Errorf("move %+v, want conversation 10 to user 1 as away", m)
+					}
+				}
+			}
+			if moved != tc.want {
+				t.Errorf("conversation 10 moved %v, want %v", moved, tc.want)
+			}
+			for _, v := range buildTeam(s, r, now).views {
+				if v.ID == 2 && v.Role != string(roster.RoleExclude) {
+					t.Errorf("the page shows the other inbox's user as %q, want exclude", v.Role)
+				}
+			}
+		})
 	}
 }
