@@ -71,6 +71,23 @@ func benchConversation(i int, version time.Time) ConversationUpdate {
 	return ConversationUpdate{Conversation: c, Threads: ts, ThreadsComplete: true}
 }
 
+// seededBenchStore opens a store holding benchConversation 0..n-1.
+func seededBenchStore(b *testing.B, n int) *DB {
+	b.Helper()
+	db, _ := openTest(b)
+	const seedPage = 1000
+	for start := 0; start < n; start += seedPage {
+		us := make([]ConversationUpdate, 0, seedPage)
+		for i := start; i < min(start+seedPage, n); i++ {
+			us = append(us, benchConversation(i, t0))
+		}
+		if _, err := db.ApplyConversations(context.Background(), us); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return db
+}
+
 // benchAgent spreads conversations over the agents independently of the
 // status mix (a plain i%500 would tie agents to statuses).
 func benchAgent(i int) int64 {
@@ -123,19 +140,9 @@ func benchPage(start int, version time.Time) []ConversationUpdate {
 // 1,000 applied moves.
 func BenchmarkReadModels(b *testing.B) {
 	n := benchSize(b)
-	db, _ := openTest(b)
 	ctx := context.Background()
 	seedStart := time.Now()
-	const seedPage = 1000
-	for start := 0; start < n; start += seedPage {
-		us := make([]ConversationUpdate, 0, seedPage)
-		for i := start; i < min(start+seedPage, n); i++ {
-			us = append(us, benchConversation(i, t0))
-		}
-		if _, err := db.ApplyConversations(ctx, us); err != nil {
-			b.Fatal(err)
-		}
-	}
+	db := seededBenchStore(b, n)
 	users := make([]User, benchAgents)
 	statuses := make([]UserStatus, benchAgents)
 	for i := range users {
@@ -212,4 +219,33 @@ func BenchmarkReadModels(b *testing.B) {
 			b.ReportMetric(float64(rows), "rows")
 		})
 	}
+}
+
+// BenchmarkRederive measures the one-off cost, at the first Open by a
+// binary with newer fact rules, of re-deriving every stored conversation
+// (100k by default, three threads each). Every tenth row is made stale so
+// that the writes are measured too.
+func BenchmarkRederive(b *testing.B) {
+	n := benchSize(b)
+	ctx := context.Background()
+	db := seededBenchStore(b, n)
+	b.ResetTimer()
+	for b.Loop() {
+		b.StopTimer()
+		if _, err := db.write.ExecContext(ctx, "UPDATE conversations SET first_reply_at = NULL WHERE id % 10 = 0"); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := db.write.ExecContext(ctx, "UPDATE facts_revision SET revision = 1"); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		changed, err := rederiveFacts(ctx, db.write)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if changed != n/10 {
+			b.Fatalf("changed %d rows, want %d", changed, n/10)
+		}
+	}
+	b.ReportMetric(float64(n), "conversations")
 }

@@ -32,8 +32,10 @@ type DB struct {
 }
 
 // Open opens (creating if needed) the SQLite database at path, checks that
-// it is in WAL mode, applies pending migrations and returns the store. A file
-// written by a newer schema than this binary knows fails with ErrSchemaTooNew.
+// it is in WAL mode, applies pending migrations, re-derives the conversations'
+// derived columns if this binary's rules are newer than the file's
+// (rederiveFacts) and returns the store. A file written by a newer schema
+// than this binary knows fails with ErrSchemaTooNew.
 func Open(ctx context.Context, path string) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("open store: empty path")
@@ -71,6 +73,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return fail(err)
 	}
 	if err := migrate(ctx, w, migrationFS, db.now); err != nil {
+		return fail(err)
+	}
+	if _, err := rederiveFacts(ctx, w); err != nil {
 		return fail(err)
 	}
 	// Refresh the planner's statistics where they are missing or stale, as

@@ -80,7 +80,10 @@
 // activity (reply or note), the first published agent reply (and who sent it),
 // the resolution (first close at or after that reply) and the previous
 // assignee. Read models therefore never aggregate threads, and stay index
-// backed at 100,000 conversations.
+// backed at 100,000 conversations. The file records which revision of these
+// rules its rows follow; when a binary with newer rules opens it, every row
+// is derived again in one transaction (rederiveFacts), so a corrected rule
+// also reaches conversations that will never change again.
 //
 // # Errors
 //

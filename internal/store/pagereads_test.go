@@ -123,18 +123,8 @@ func TestFirstResponseTimes(t *testing.T) {
 // first_reply_at).
 func BenchmarkPageReads(b *testing.B) {
 	n := benchSize(b)
-	db, _ := openTest(b)
 	ctx := context.Background()
-	const seedPage = 1000
-	for start := 0; start < n; start += seedPage {
-		us := make([]ConversationUpdate, 0, seedPage)
-		for i := start; i < min(start+seedPage, n); i++ {
-			us = append(us, benchConversation(i, t0))
-		}
-		if _, err := db.ApplyConversations(ctx, us); err != nil {
-			b.Fatal(err)
-		}
-	}
+	db := seededBenchStore(b, n)
 	if err := db.Optimize(ctx); err != nil {
 		b.Fatal(err)
 	}
