@@ -65,6 +65,13 @@ func buildTeam(s store.Snapshot, r *roster.Roster, now time.Time) team {
 		known[u.ID] = true
 		prof := r.Lookup(u.ID, u.Email)
 		st := status[u.ID]
+		if u.OutOfScope {
+			// The roster's hours describe this team: read in another
+			// team's time zone they would call someone who is working
+			// "off shift" and take their customer. Only Help Scout's own
+			// Away says they are gone.
+			prof.Schedule = nil
+		}
 		avail := prof.Available(now, u.Timezone, roster.Presence{Away: st.Status == "away", UpdatedAt: st.UpdatedAt})
 		role := prof.Role
 		if u.OutOfScope {
@@ -110,7 +117,7 @@ func buildTeam(s store.Snapshot, r *roster.Roster, now time.Time) team {
 // the mirrored mailboxes (QW_MAILBOXES): another inbox's team, never counted
 // in the split and never a target. A ticket of theirs in a mirrored mailbox
 // (assigned before they lost access, or across teams) stays with them while
-// they are available. Once they are away or off shift they are an absent
+// they are available. Once Help Scout shows them Away they are an absent
 // front-line agent, like a removed user, so that the away rule hands the
 // waiting customer to this team after the grace period instead of leaving
 // them with nobody who will answer. Being unavailable, they can never be a

@@ -139,6 +139,11 @@ func TestOutOfScopeAwayHandsOn(t *testing.T) {
 		{"away sst", `{"agents": [{"id": 2, "role": "sst", "level": 3}]}`, "away", true},
 		{"away but excluded", `{"agents": [{"id": 2, "role": "exclude"}]}`, "away", false},
 		{"away hos", `{"agents": [{"id": 2, "role": "hos"}]}`, "away", false},
+		// The team's default hours put Sales off shift at 10:00, but they
+		// are another team's hours: Sales is working, Support is on shift.
+		{"active outside this team's hours",
+			`{"defaults": {"hours": "Mon-Fri 12:00-17:00"}, "agents": [{"id": 1, "hours": "Mon-Fri 08:00-17:00"}]}`,
+			"active", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r, err := roster.Parse([]byte(tc.roster))
