@@ -82,7 +82,7 @@
 // assignee. Read models therefore never aggregate threads, and stay index
 // backed at 100,000 conversations. The file records which revision of these
 // rules its rows follow; when a binary with newer rules opens it, every row
-// is derived again in one transaction (rederiveFacts), so a corrected rule
+// is derived again, 500 at a time (rederiveFacts), so a corrected rule
 // also reaches conversations that will never change again.
 //
 // # Errors

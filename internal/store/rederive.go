@@ -19,53 +19,80 @@ import (
 //     (agentReply), not only an email.
 const factsRevision = 2
 
-// rederiveBatch bounds the conversations read at once while re-deriving.
+// rederiveBatch is how many conversations one re-derive transaction reads.
+// Each batch commits on its own so that the write lock is held for
+// milliseconds, not for the whole file: another process opening it (an old
+// daemon still draining during an upgrade, a `plan` run) waits at most one
+// batch.
 const rederiveBatch = 500
 
 // rederiveFacts brings the derived columns of every stored conversation up
-// to factsRevision, in one transaction: a crash part-way leaves the old
-// revision recorded and the next Open starts again. It returns how many
-// rows changed. A file already at this revision, or derived by a newer
-// binary, is left alone.
+// to factsRevision and returns how many rows changed. Re-deriving is
+// idempotent, so a crash part-way is harmless: the revision is recorded
+// only after the last batch, and the next Open starts again, rewriting
+// only the rows still stale.
+//
+// A file marked by a newer binary is not re-derived, but its mark is
+// lowered to this binary's revision: the rows this binary writes follow its
+// older rules, and the newer binary must re-derive them when it next opens
+// the file.
 func rederiveFacts(ctx context.Context, db *sql.DB) (changed int, err error) {
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, classify(err)
-	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 	var rev int
-	if err := tx.QueryRowContext(ctx, "SELECT revision FROM facts_revision WHERE id = 1").Scan(&rev); err != nil {
+	if err := db.QueryRowContext(ctx, "SELECT revision FROM facts_revision WHERE id = 1").Scan(&rev); err != nil {
 		return 0, fmt.Errorf("read facts revision: %w", classify(err))
 	}
-	if rev >= factsRevision {
+	switch {
+	case rev == factsRevision:
+		return 0, nil
+	case rev > factsRevision:
+		if _, err := db.ExecContext(ctx, "UPDATE facts_revision SET revision = ? WHERE id = 1", factsRevision); err != nil {
+			return 0, fmt.Errorf("lower facts revision %d to %d: %w", rev, factsRevision, classify(err))
+		}
 		return 0, nil
 	}
 	for after := int64(math.MinInt64); ; {
-		rows, last, err := rederiveRows(ctx, tx, after)
+		n, last, err := rederiveNext(ctx, db, after)
+		changed += n
 		if err != nil {
-			return changed, fmt.Errorf("re-derive conversations after id %d: %w", after, classify(err))
+			return changed, fmt.Errorf("re-derive conversations after id %d: %w", after, err)
 		}
-		for _, r := range rows {
-			if r.derived == r.stored {
-				continue
-			}
-			if err := r.write(ctx, tx); err != nil {
-				return changed, fmt.Errorf("re-derive conversation %d: %w", r.id, classify(err))
-			}
-			changed++
-		}
-		if len(rows) < rederiveBatch {
+		if last == after {
 			break
 		}
 		after = last
 	}
-	if _, err := tx.ExecContext(ctx, "UPDATE facts_revision SET revision = ? WHERE id = 1", factsRevision); err != nil {
+	if _, err := db.ExecContext(ctx, "UPDATE facts_revision SET revision = ? WHERE id = 1", factsRevision); err != nil {
 		return changed, fmt.Errorf("record facts revision: %w", classify(err))
 	}
-	if err := tx.Commit(); err != nil {
-		return changed, classify(err)
-	}
 	return changed, nil
+}
+
+// rederiveNext re-derives, in one transaction, the batch of conversations
+// with ids above after. It returns how many rows it rewrote and the last id
+// it read (after itself when there were none left).
+func rederiveNext(ctx context.Context, db *sql.DB, after int64) (changed int, last int64, err error) {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, after, classify(err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	rows, err := rederiveRows(ctx, tx, after)
+	if err != nil || len(rows) == 0 {
+		return 0, after, classify(err)
+	}
+	for _, r := range rows {
+		if r.derived == r.stored {
+			continue
+		}
+		if err := r.write(ctx, tx); err != nil {
+			return 0, after, fmt.Errorf("conversation %d: %w", r.id, classify(err))
+		}
+		changed++
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, after, classify(err)
+	}
+	return changed, rows[len(rows)-1].id, nil
 }
 
 // rederiveRow is one conversation's derived columns as stored and as the
@@ -76,17 +103,20 @@ type rederiveRow struct {
 }
 
 // rederiveRows reads the next batch of conversations with id above after,
-// with their threads, and derives their facts again. The previous assignee
-// is kept as stored: it may rest on a reassignment seen between two syncs
-// that no thread records, and no rule about it has changed.
-func rederiveRows(ctx context.Context, tx *sql.Tx, after int64) ([]rederiveRow, int64, error) {
+// with their threads, and derives their facts again. Two columns keep their
+// stored value. latest_thread_at is part of the row's version (never
+// regress, conversations.go): threads a merge took away could lower it, and
+// a replayed older copy of the conversation would then look newer. The
+// previous assignee may rest on a reassignment seen between two syncs that
+// no thread records. No rule about either has changed.
+func rederiveRows(ctx context.Context, tx *sql.Tx, after int64) ([]rederiveRow, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT id, COALESCE(assignee_id, 0), status, COALESCE(closed_at, 0), latest_reply_from,
 			COALESCE(latest_thread_at, 0), last_message_by, COALESCE(last_customer_at, 0),
 			COALESCE(last_agent_activity_at, 0), COALESCE(first_reply_at, 0), COALESCE(first_reply_by, 0),
 			COALESCE(resolved_at, 0), COALESCE(previous_assignee_id, 0)
 		FROM conversations WHERE id > ? ORDER BY id LIMIT ?`, after, rederiveBatch)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	var batch []rederiveRow
 	var inputs []factsInput
@@ -98,27 +128,24 @@ func rederiveRows(ctx context.Context, tx *sql.Tx, after int64) ([]rederiveRow, 
 			&s.latestThreadAt, &s.lastMessageBy, &s.lastCustomerAt, &s.lastAgentActivityAt,
 			&s.firstReplyAt, &s.firstReplyBy, &s.resolvedAt, &s.previousAssigneeID); err != nil {
 			rows.Close()
-			return nil, 0, err
+			return nil, err
 		}
 		in.storedPrevious = s.previousAssigneeID
 		batch, inputs = append(batch, r), append(inputs, in)
 	}
 	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, 0, err
+	if err := rows.Err(); err != nil || len(batch) == 0 {
+		return nil, err
 	}
-	if len(batch) == 0 {
-		return nil, after, nil
-	}
-	first, last := batch[0].id, batch[len(batch)-1].id
 	trows, err := tx.QueryContext(ctx, "SELECT "+threadColumns+
-		" FROM threads WHERE conversation_id BETWEEN ? AND ? ORDER BY conversation_id", first, last)
+		" FROM threads WHERE conversation_id BETWEEN ? AND ? ORDER BY conversation_id",
+		batch[0].id, batch[len(batch)-1].id)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	threads, err := scanThreads(trows)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	byConv := make(map[int64][]Thread, len(batch))
 	for _, t := range threads {
@@ -126,20 +153,20 @@ func rederiveRows(ctx context.Context, tx *sql.Tx, after int64) ([]rederiveRow, 
 	}
 	for i := range batch {
 		f := deriveFacts(inputs[i], byConv[batch[i].id])
+		f.latestThreadAt = batch[i].stored.latestThreadAt
 		f.previousAssigneeID = batch[i].stored.previousAssigneeID
 		batch[i].derived = f
 	}
-	return batch, last, nil
+	return batch, nil
 }
 
 // write stores the re-derived columns. synced_at stays: nothing was read
 // from Help Scout.
 func (r rederiveRow) write(ctx context.Context, tx *sql.Tx) error {
 	f := r.derived
-	_, err := tx.ExecContext(ctx, `UPDATE conversations SET latest_thread_at = ?, last_message_by = ?,
-			last_customer_at = ?, last_agent_activity_at = ?, first_reply_at = ?, first_reply_by = ?,
-			resolved_at = ? WHERE id = ?`,
-		msOrNil(f.latestThreadAt), f.lastMessageBy, msOrNil(f.lastCustomerAt), msOrNil(f.lastAgentActivityAt),
+	_, err := tx.ExecContext(ctx, `UPDATE conversations SET last_message_by = ?, last_customer_at = ?,
+			last_agent_activity_at = ?, first_reply_at = ?, first_reply_by = ?, resolved_at = ? WHERE id = ?`,
+		f.lastMessageBy, msOrNil(f.lastCustomerAt), msOrNil(f.lastAgentActivityAt),
 		msOrNil(f.firstReplyAt), id(f.firstReplyBy), msOrNil(f.resolvedAt), r.id)
 	return err
 }

@@ -30,17 +30,25 @@ func TestOpenRederivesOldFacts(t *testing.T) {
 	db, _ := openAt(t, path)
 	apply(t, db, chatConversation(1))
 	apply(t, db, ConversationUpdate{Conversation: conv(2, at(time.Hour)), Threads: threads(2, 3), ThreadsComplete: true})
+	// A chat whose close is known only from the conversation, not a thread.
+	chat3 := chatConversation(3)
+	chat3.Conversation.ClosedAt, chat3.Threads[1].Status = at(40*time.Minute), "nochange"
+	apply(t, db, chat3)
 	want1, _ := read(t, db, 1)
 	want2, _ := read(t, db, 2)
 	if want1.FirstReplyAt.IsZero() || want1.ResolvedAt.IsZero() {
 		t.Fatalf("the current rules give the chat no reply or resolution: %+v", want1)
 	}
+	// Threads a merge took away: the stored latest thread is later than any
+	// thread left, and as part of the version it must not go back.
+	want1.LatestThreadAt = want1.LatestThreadAt.Add(time.Hour)
 
 	// What revision 1 stored: no first reply, so no resolution either; and a
 	// previous assignee known from a reassignment seen between syncs, which
 	// a thread assigned to user 5 must not override.
 	for _, q := range []string{
-		"UPDATE conversations SET first_reply_at = NULL, first_reply_by = NULL, resolved_at = NULL, previous_assignee_id = 42 WHERE id = 1",
+		"UPDATE conversations SET first_reply_at = NULL, first_reply_by = NULL, resolved_at = NULL, previous_assignee_id = 42, latest_thread_at = latest_thread_at + 3600000 WHERE id = 1",
+		"UPDATE conversations SET first_reply_at = NULL, first_reply_by = NULL, resolved_at = NULL WHERE id = 3",
 		"UPDATE threads SET assigned_to_id = 5 WHERE id = 101",
 		"UPDATE facts_revision SET revision = 1",
 	} {
@@ -59,6 +67,12 @@ func TestOpenRederivesOldFacts(t *testing.T) {
 		t.Errorf("after reopen: first reply %v by %d, resolved %v; want %v by 7, resolved %v",
 			got1.FirstReplyAt, got1.FirstReplyBy, got1.ResolvedAt, want1.FirstReplyAt, want1.ResolvedAt)
 	}
+	if got3, _ := read(t, db2, 3); !got3.ResolvedAt.Equal(at(40 * time.Minute)) {
+		t.Errorf("chat closed at t0+40m: resolved %v, want the conversation's close", got3.ResolvedAt)
+	}
+	if !got1.LatestThreadAt.Equal(want1.LatestThreadAt) {
+		t.Errorf("latest thread %v, want the stored %v kept (it is the row's version)", got1.LatestThreadAt, want1.LatestThreadAt)
+	}
 	if got1.PreviousAssigneeID != 42 {
 		t.Errorf("previous assignee %d, want the stored 42 kept", got1.PreviousAssigneeID)
 	}
@@ -72,8 +86,8 @@ func TestOpenRederivesOldFacts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(obs) != 2 {
-		t.Errorf("unobserved first responses %+v, want both conversations (the chat's now found)", obs)
+	if len(obs) != 3 {
+		t.Errorf("unobserved first responses %+v, want all three conversations (the chats' now found)", obs)
 	}
 
 	var rev int
@@ -96,7 +110,7 @@ func TestRederiveCountsOnlyChangedRows(t *testing.T) {
 	db, _ := openTest(t)
 	for id := int64(1); id <= rederiveBatch+3; id++ { // more than one batch
 		u := ConversationUpdate{Conversation: conv(id, at(time.Hour)), Threads: threads(id, 3), ThreadsComplete: true}
-		if id%100 == 0 {
+		if id%100 == 0 || id == rederiveBatch+3 { // the last in the second batch
 			u = chatConversation(id)
 		}
 		apply(t, db, u)
@@ -107,21 +121,47 @@ func TestRederiveCountsOnlyChangedRows(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	exec("UPDATE conversations SET first_reply_at = NULL, resolved_at = NULL WHERE id % 100 = 0")
+	revision := func() int {
+		t.Helper()
+		var rev int
+		if err := db.write.QueryRowContext(ctx, "SELECT revision FROM facts_revision").Scan(&rev); err != nil {
+			t.Fatal(err)
+		}
+		return rev
+	}
+	exec("UPDATE conversations SET first_reply_at = NULL, resolved_at = NULL WHERE id % 100 = 0 OR id = ?", rederiveBatch+3)
 
+	// A newer binary's file: nothing re-derived, but the mark comes down so
+	// that the newer binary re-derives what this one writes.
 	exec("UPDATE facts_revision SET revision = ?", factsRevision+1)
 	if n, err := rederiveFacts(ctx, db.write); err != nil || n != 0 {
 		t.Errorf("a newer binary's file: changed %d (err %v), want 0", n, err)
 	}
+	if rev := revision(); rev != factsRevision {
+		t.Errorf("a newer binary's mark is %d, want it lowered to %d", rev, factsRevision)
+	}
+
 	exec("UPDATE facts_revision SET revision = 1")
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := rederiveFacts(cancelled, db.write); err == nil {
+		t.Error("re-derive with a cancelled context succeeded")
+	}
+	if rev := revision(); rev != 1 {
+		t.Errorf("a failed re-derive recorded revision %d, want 1 kept so the next Open retries", rev)
+	}
+
 	n, err := rederiveFacts(ctx, db.write)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n != 5 {
-		t.Errorf("changed %d rows, want the 5 chats (ids 100..500)", n)
+	if n != 6 {
+		t.Errorf("changed %d rows, want the 6 chats (ids 100..500 and %d)", n, rederiveBatch+3)
 	}
-	for _, id := range []int64{100, 500} {
+	if rev := revision(); rev != factsRevision {
+		t.Errorf("revision %d after re-derive, want %d", rev, factsRevision)
+	}
+	for _, id := range []int64{100, 500, rederiveBatch + 3} {
 		if c, _ := read(t, db, id); c.FirstReplyAt.IsZero() {
 			t.Errorf("conversation %d still has no first reply", id)
 		}
