@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/queuewrangler/queuewrangler/balancer"
 	"github.com/queuewrangler/queuewrangler/internal/store"
@@ -20,13 +21,16 @@ import (
 // reads the store's aggregates (counts per mailbox and per assignee, which
 // SQLite computes from indexes) instead of the balancer's full snapshot of
 // every open conversation, which costs about six times the CPU there
-// (BenchmarkScrape). The balancer's figures depend only on how many tickets of each weight class every agent
-// holds and on the unassigned queue, so the assigned tickets are handed to
-// balancer.Measure as one placeholder per ticket carrying just its class:
-// the load ratios, imbalance and Jain on /metrics are exactly those of the
-// queue page and of Plan. The reads are separate transactions, run
-// concurrently; the gauges may mix states a few milliseconds apart, which
-// no panel can tell.
+// (BenchmarkScrape). The balancer's figures depend only on how many tickets
+// of each weight class every agent holds, on the unassigned queue, and, for
+// an agent off shift, on how many of their waiting customers are due to be
+// handed over (store.WaitingBefore, one more indexed read). So the assigned
+// tickets are handed to balancer.Measure as one placeholder per ticket
+// carrying just its class and, off shift, a wait start on the right side of
+// the cutoff: the load ratios, imbalance and Jain on /metrics are exactly
+// those of the queue page and of Plan. The reads are separate transactions;
+// the gauges may mix states a few milliseconds apart, which no panel can
+// tell.
 func (r *Rebalancer) State(ctx context.Context) (metrics.State, error) {
 	now := r.opts.Now().UTC()
 	// The reads are independent and the store has a pool of readers: run
@@ -56,7 +60,15 @@ func (r *Rebalancer) State(ctx context.Context) (metrics.State, error) {
 	}
 	snap := store.Snapshot{TakenAt: now, Users: users, Statuses: statuses, Conversations: withAssignees(queue, loads)}
 	t := buildTeam(snap, r.opts.Roster, now)
-	t.snapshot.Conversations = withLoads(t.snapshot.Conversations, loads)
+	// Which waiting tickets an agent off shift hands over depends on how
+	// long each customer has waited (balancer's handOver); count those
+	// for them alone, after buildTeam has said who is off shift.
+	offShift := dueCutoffs(t.snapshot.Agents, r.opts.Policy)
+	due, err := r.db.WaitingBefore(ctx, now, offShift, !r.opts.Policy.HandOverOngoing)
+	if err != nil {
+		return metrics.State{}, fmt.Errorf("read metrics state: %w", err)
+	}
+	t.snapshot.Conversations = withLoads(t.snapshot.Conversations, loads, offShift, due)
 	st := balancer.Measure(t.snapshot, r.opts.Policy)
 	views := withStats(t.views, st, nil)
 	active := make(map[int64]int, len(loads))
@@ -112,26 +124,50 @@ func withAssignees(queue []store.OpenConversation, loads []store.AgentLoad) []st
 	return out
 }
 
+// dueCutoffs gives, for each agent off shift with a known return (BackAt),
+// the time before which a customer must have started waiting for the
+// ticket to be due to be handed over: BackAt minus the stuck threshold.
+func dueCutoffs(agents []balancer.Agent, p balancer.Policy) map[int64]time.Time {
+	out := map[int64]time.Time{}
+	for _, a := range agents {
+		if !a.Available && !a.BackAt.IsZero() {
+			out[a.ID] = a.BackAt.Add(-p.StuckAfter)
+		}
+	}
+	return out
+}
+
 // withLoads adds one placeholder per assigned open ticket, carrying only
 // what balancer.Measure reads: assignee, status and whether the customer
-// waits on us. Its ids continue below those of withAssignees.
-func withLoads(convs []balancer.Conversation, loads []store.AgentLoad) []balancer.Conversation {
+// waits on us. For an agent with a cutoff (dueCutoffs), due[agent] of
+// their waiting placeholders start waiting just before it, so that the
+// balancer finds them due, and the rest at it, so that it does not; the
+// placeholders of everyone else have no wait start, which the balancer
+// reads as now. Its ids continue below those of withAssignees.
+func withLoads(convs []balancer.Conversation, loads []store.AgentLoad, cutoff map[int64]time.Time, due map[int64]int) []balancer.Conversation {
 	n := len(convs)
 	for _, l := range loads {
 		n += l.Active + l.Pending
 	}
 	out := slices.Grow(convs, n-len(convs))
 	next := -int64(len(loads) + 1)
-	add := func(agent int64, status balancer.Status, waiting bool, count int) {
+	add := func(agent int64, status balancer.Status, waiting bool, since time.Time, count int) {
 		for range count {
-			out = append(out, balancer.Conversation{ID: next, AssigneeID: agent, Status: status, WaitingOnUs: waiting})
+			out = append(out, balancer.Conversation{ID: next, AssigneeID: agent, Status: status,
+				WaitingOnUs: waiting, CustomerWaitingSince: since})
 			next--
 		}
 	}
 	for _, l := range loads {
-		add(l.AgentID, balancer.StatusActive, true, l.Waiting)
-		add(l.AgentID, balancer.StatusActive, false, l.Active-l.Waiting)
-		add(l.AgentID, balancer.StatusPending, false, l.Pending)
+		if c, ok := cutoff[l.AgentID]; ok {
+			d := min(due[l.AgentID], l.Waiting)
+			add(l.AgentID, balancer.StatusActive, true, c.Add(-time.Millisecond), d)
+			add(l.AgentID, balancer.StatusActive, true, c, l.Waiting-d)
+		} else {
+			add(l.AgentID, balancer.StatusActive, true, time.Time{}, l.Waiting)
+		}
+		add(l.AgentID, balancer.StatusActive, false, time.Time{}, l.Active-l.Waiting)
+		add(l.AgentID, balancer.StatusPending, false, time.Time{}, l.Pending)
 	}
 	return out
 }

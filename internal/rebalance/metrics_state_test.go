@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/queuewrangler/queuewrangler/balancer"
+	"github.com/queuewrangler/queuewrangler/internal/roster"
 	"github.com/queuewrangler/queuewrangler/internal/store"
 	"github.com/queuewrangler/queuewrangler/metrics"
 )
@@ -197,7 +198,10 @@ func TestScrapeLabelsCarryNoConversationOrEmail(t *testing.T) {
 // BenchmarkScrape measures one scrape of the state collector over a mirror
 // of 500 agents and 100,000 conversations (QW_BENCH_BIG=1; 10,000
 // conversations otherwise, to keep `go test -bench` quick on a shared
-// machine). The target is under 100 ms a scrape.
+// machine). Half the agents work from New York and are off shift at the
+// benchmark's 12:00 UTC, so the collector also counts which of their
+// waiting tickets are due to be handed over. The target is under 100 ms a
+// scrape.
 func BenchmarkScrape(b *testing.B) {
 	agents, convs := 500, 10_000
 	if os.Getenv("QW_BENCH_BIG") == "1" {
@@ -209,8 +213,12 @@ func BenchmarkScrape(b *testing.B) {
 	var statuses []store.UserStatus
 	for i := range agents {
 		id := int64(i + 1)
+		tz := "UTC"
+		if i%2 == 0 {
+			tz = "America/New_York"
+		}
 		users = append(users, store.User{ID: id, First: "Agent", Last: strconv.Itoa(i), Email: "a" + strconv.Itoa(i) + "@example.com",
-			Timezone: "UTC", Type: store.UserTypeUser})
+			Timezone: tz, Type: store.UserTypeUser})
 		st := "active"
 		if i%10 == 0 {
 			st = "away"
@@ -248,7 +256,10 @@ func BenchmarkScrape(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	c := metrics.NewCollector(stateRebalancer(db), metrics.CollectorOptions{Timeout: time.Minute})
+	hours, err := roster.Parse([]byte(`{"defaults": {"hours": "Mon-Fri 09:00-17:00"}, "agents": []}`))
+	mustDo(b, err)
+	rb := New(db, nil, Options{Mode: ModePropose, Policy: balancer.DefaultPolicy(), Roster: hours, Now: func() time.Time { return stateNow }})
+	c := metrics.NewCollector(rb, metrics.CollectorOptions{Timeout: time.Minute})
 	ch := make(chan prometheus.Metric, 4096)
 	done := make(chan int)
 	go func() {
@@ -270,4 +281,59 @@ func BenchmarkScrape(b *testing.B) {
 	b.ReportMetric(elapsed.Seconds()*1000/float64(scrapes), "ms/scrape")
 	b.ReportMetric(float64(series)/float64(scrapes), "series/scrape")
 	b.ReportMetric(float64(convs), "conversations")
+}
+
+// TestStateMatchesPageOffShift: an agent who is merely off shift hands over
+// only the waiting tickets that would by their return have waited longer
+// than the stuck threshold (balancer.handOver), so how long each customer
+// has waited changes the fair share. /metrics must still show the page's
+// figures. Cy is back at 13:00, an hour from now: the customer waiting
+// since 06:00 is due to be handed over (7 h by then), the one since 11:30
+// is not (1.5 h), and neither is the one who wrote again at 06:00 after
+// Cy's reply (an ongoing conversation waits for its agent).
+func TestStateMatchesPageOffShift(t *testing.T) {
+	ctx := context.Background()
+	db := openStateStore(t)
+	h := func(hh, mm int) time.Time { return time.Date(2026, 3, 2, hh, mm, 0, 0, time.UTC) }
+	mustDo(t, db.ReplaceUsers(ctx, []store.User{
+		{ID: 1, First: "Ana", Timezone: "UTC", Type: store.UserTypeUser},
+		{ID: 2, First: "Bob", Timezone: "UTC", Type: store.UserTypeUser},
+		{ID: 3, First: "Cy", Timezone: "UTC", Type: store.UserTypeUser},
+	}))
+	var us []store.ConversationUpdate
+	for _, c := range []stateConv{
+		{id: 201, mailbox: 11, assignee: 1, status: store.StatusActive, customerAt: h(11, 0)},
+		{id: 202, mailbox: 11, assignee: 3, status: store.StatusActive, customerAt: h(6, 0)},
+		{id: 203, mailbox: 11, assignee: 3, status: store.StatusActive, customerAt: h(11, 30)},
+	} {
+		us = append(us, c.update())
+	}
+	ongoing := stateConv{id: 204, mailbox: 11, assignee: 3, status: store.StatusActive, customerAt: h(5, 0), agentAt: h(5, 30)}.update()
+	ongoing.Threads = append(ongoing.Threads, store.Thread{ID: 2042, Type: store.ThreadCustomer, State: store.StatePublished,
+		Status: store.StatusActive, CreatedByType: store.ByCustomer, CreatedByID: ongoing.Conversation.CustomerID, CreatedAt: h(6, 0)})
+	ongoing.Conversation.CustomerWaitingSince, ongoing.Conversation.UserUpdatedAt, ongoing.Conversation.ThreadCount = h(6, 0), h(6, 0), 3
+	us = append(us, ongoing)
+	_, err := db.ApplyConversations(ctx, us)
+	mustDo(t, err)
+	r, err := roster.Parse([]byte(`{"agents": [{"id": 3, "hours": "Mon-Fri 13:00-21:00", "timezone": "UTC"}]}`))
+	mustDo(t, err)
+	rb := New(db, nil, Options{Mode: ModePropose, Policy: balancer.DefaultPolicy(), Roster: r, Now: func() time.Time { return stateNow }})
+
+	got, err := rb.State(ctx)
+	mustDo(t, err)
+	views, st, err := rb.Team(ctx)
+	mustDo(t, err)
+	// By hand: Ana's 1 plus Cy's one due ticket, over Ana and Bob: a fair
+	// load of 1, so Ana is at 1 and Bob at 0.
+	if want := 1.0; st.Agents[0].FairShare != want {
+		t.Errorf("page fair share %g, want %g", st.Agents[0].FairShare, want)
+	}
+	for i, v := range views {
+		if v.LoadRatio != got.Agents[i].LoadRatio {
+			t.Errorf("agent %d: load ratio %g on /metrics, %g on the page", v.ID, got.Agents[i].LoadRatio, v.LoadRatio)
+		}
+	}
+	if st.Imbalance != got.Imbalance || st.Jain != got.Jain {
+		t.Errorf("imbalance/Jain %g/%g on /metrics, %g/%g on the page", got.Imbalance, got.Jain, st.Imbalance, st.Jain)
+	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -337,6 +339,47 @@ func (db *DB) AgentLoads(ctx context.Context) ([]AgentLoad, error) {
 			out = append(out, l)
 			return nil
 		}, agentLoadQuery+" ORDER BY assignee_id")
+	})
+	return out, err
+}
+
+// WaitingBefore counts, for each assignee in before, the active tickets
+// whose customer has been waiting on us since earlier than before[assignee];
+// with unansweredOnly, only those no agent has replied to yet. A wait with
+// no known start counts from now, as the balancer counts it. It lets the
+// metrics collector know which waiting tickets of an agent off shift are
+// due to be handed over without reading every ticket.
+func (db *DB) WaitingBefore(ctx context.Context, now time.Time, before map[int64]time.Time, unansweredOnly bool) (map[int64]int, error) {
+	out := make(map[int64]int, len(before))
+	if len(before) == 0 {
+		return out, nil
+	}
+	agents := slices.Sorted(maps.Keys(before))
+	values := make([]string, len(agents))
+	args := make([]any, 0, 2*len(agents)+1)
+	for i, a := range agents {
+		values[i] = "(?, ?)"
+		args = append(args, a, before[a].UnixMilli())
+	}
+	args = append(args, now.UnixMilli())
+	q := `WITH cutoff (agent, before) AS (VALUES ` + strings.Join(values, ", ") + `)
+		SELECT c.assignee_id, COUNT(*) FROM cutoff JOIN conversations c ON c.assignee_id = cutoff.agent
+		WHERE c.status = 'active' AND c.last_message_by = 'customer'
+		  AND COALESCE(c.customer_waiting_since, c.last_customer_at, ?) < cutoff.before`
+	if unansweredOnly {
+		q += " AND c.first_reply_at IS NULL"
+	}
+	q += " GROUP BY c.assignee_id"
+	err := db.readTx(ctx, "count waiting tickets", func(tx *sql.Tx) error {
+		return eachRow(ctx, tx, func(rows *sql.Rows) error {
+			var agent int64
+			var n int
+			if err := rows.Scan(&agent, &n); err != nil {
+				return err
+			}
+			out[agent] = n
+			return nil
+		}, q, args...)
 	})
 	return out, err
 }

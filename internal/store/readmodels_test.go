@@ -324,3 +324,52 @@ func TestConversationIDs(t *testing.T) {
 		}
 	}
 }
+
+// TestWaitingBefore: per assignee, the waiting tickets whose customer has
+// waited since before that assignee's cutoff. Ana (7) holds conversation 1,
+// waiting since t0 after her reply, and 2, answered; the removed user 99
+// holds 7, unanswered and waiting since t0+2h.
+func TestWaitingBefore(t *testing.T) {
+	t.Parallel()
+	db, _ := seedTeam(t)
+	ctx := context.Background()
+	now := at(time.Hour)
+	tests := []struct {
+		name       string
+		before     map[int64]time.Time
+		unanswered bool
+		want       map[int64]int
+	}{
+		{"both", map[int64]time.Time{7: at(time.Hour), 99: at(3 * time.Hour)}, false, map[int64]int{7: 1, 99: 1}},
+		{"unanswered only", map[int64]time.Time{7: at(time.Hour), 99: at(3 * time.Hour)}, true, map[int64]int{99: 1}},
+		{"strictly before", map[int64]time.Time{99: at(2 * time.Hour)}, false, map[int64]int{}},
+		{"agent not asked", map[int64]time.Time{8: at(5 * time.Hour)}, false, map[int64]int{}},
+		{"none", nil, false, map[int64]int{}},
+	}
+	for _, tt := range tests {
+		got, err := db.WaitingBefore(ctx, now, tt.before, tt.unanswered)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tt.name, diff)
+		}
+	}
+
+	// A wait with no known start counts from now.
+	if _, err := db.write.ExecContext(ctx, "UPDATE conversations SET customer_waiting_since = NULL, last_customer_at = NULL WHERE id = 7"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		now  time.Time
+		want map[int64]int
+	}{{at(time.Hour), map[int64]int{99: 1}}, {at(4 * time.Hour), map[int64]int{}}} {
+		got, err := db.WaitingBefore(ctx, tc.now, map[int64]time.Time{99: at(3 * time.Hour)}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("unknown wait start, now %v (-want +got):\n%s", tc.now, diff)
+		}
+	}
+}
