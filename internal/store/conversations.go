@@ -193,7 +193,7 @@ const convColumns = `id, number, mailbox_id, status, state, type, subject, assig
 	created_by_type, created_by_id, customer_id, customer_first, customer_last, customer_email,
 	created_at, closed_at, closed_by, customer_waiting_since, user_updated_at, thread_count, latest_reply_from,
 	latest_thread_at, last_message_by, last_customer_at, last_agent_activity_at, first_reply_at, first_reply_by,
-	resolved_at, previous_assignee_id, synced_at, first_response_observed_at, resolution_observed_at`
+	resolved_at, previous_assignee_id, synced_at, first_response_observed_at, resolution_observed_at, first_answer_at`
 
 const threadColumns = `id, conversation_id, type, state, status, created_by_type, created_by_id, assigned_to_id, created_at`
 
@@ -212,7 +212,7 @@ func (s *convStmts) queries() []struct {
 			FROM deleted_conversations WHERE id = ?`},
 		{&s.delTomb, `DELETE FROM deleted_conversations WHERE id = ?`},
 		{&s.upsertConv, `INSERT INTO conversations (` + convColumns + `)
-			VALUES (?,?,?,?,?,?,?,?, ?,?,?,?,?,?, ?,?,?,?,?,?,?, ?,?,?,?,?,?, ?,?,?,?,?)
+			VALUES (?,?,?,?,?,?,?,?, ?,?,?,?,?,?, ?,?,?,?,?,?,?, ?,?,?,?,?,?, ?,?,?,?,?,?)
 			ON CONFLICT (id) DO UPDATE SET
 			  number = excluded.number, mailbox_id = excluded.mailbox_id, status = excluded.status,
 			  state = excluded.state, type = excluded.type, subject = excluded.subject,
@@ -227,10 +227,10 @@ func (s *convStmts) queries() []struct {
 			  last_customer_at = excluded.last_customer_at, last_agent_activity_at = excluded.last_agent_activity_at,
 			  first_reply_at = excluded.first_reply_at, first_reply_by = excluded.first_reply_by,
 			  resolved_at = excluded.resolved_at, previous_assignee_id = excluded.previous_assignee_id,
-			  synced_at = excluded.synced_at`},
+			  synced_at = excluded.synced_at, first_answer_at = excluded.first_answer_at`},
 		{&s.updDerived, `UPDATE conversations SET latest_thread_at = ?, last_message_by = ?, last_customer_at = ?,
 			last_agent_activity_at = ?, first_reply_at = ?, first_reply_by = ?, resolved_at = ?,
-			previous_assignee_id = ?, synced_at = ? WHERE id = ?`},
+			previous_assignee_id = ?, first_answer_at = ?, synced_at = ? WHERE id = ?`},
 		{&s.getTags, `SELECT tag FROM conversation_tags WHERE conversation_id = ?`},
 		{&s.delTags, `DELETE FROM conversation_tags WHERE conversation_id = ?`},
 		{&s.insTag, `INSERT INTO conversation_tags (conversation_id, tag) VALUES (?, ?) ON CONFLICT DO NOTHING`},
@@ -414,7 +414,7 @@ func (w *convWriter) applyEqual(ctx context.Context, c Conversation, threads []T
 		latestReplyFrom: st.latestReplyFrom, storedPrevious: st.previousID}, all)
 	_, err = w.updDerived.ExecContext(ctx, msOrNil(f.latestThreadAt), f.lastMessageBy, msOrNil(f.lastCustomerAt),
 		msOrNil(f.lastAgentActivityAt), msOrNil(f.firstReplyAt), id(f.firstReplyBy), msOrNil(f.resolvedAt),
-		id(f.previousAssigneeID), w.now, c.ID)
+		id(f.previousAssigneeID), msOrNil(f.firstAnswerAt), w.now, c.ID)
 	return true, err
 }
 
@@ -432,7 +432,7 @@ func (w *convWriter) writeRow(ctx context.Context, c Conversation, f facts, frOb
 		ms(c.CreatedAt), ms(c.ClosedAt), id(c.ClosedBy), ms(c.CustomerWaitingSince), ms(c.UserUpdatedAt), c.ThreadCount, c.LatestReplyFrom,
 		msOrNil(f.latestThreadAt), f.lastMessageBy, msOrNil(f.lastCustomerAt), msOrNil(f.lastAgentActivityAt),
 		msOrNil(f.firstReplyAt), id(f.firstReplyBy),
-		msOrNil(f.resolvedAt), id(f.previousAssigneeID), w.now, frObserved, resObserved)
+		msOrNil(f.resolvedAt), id(f.previousAssigneeID), w.now, frObserved, resObserved, msOrNil(f.firstAnswerAt))
 	return err
 }
 

@@ -77,9 +77,10 @@
 // When a conversation is written, facts the balancer and the metrics need are
 // derived from its stored threads and kept on the row: who wrote the last
 // customer-visible message, the last customer message, the last agent
-// activity (reply or note), the first published agent reply (and who sent it),
-// the resolution (first close at or after that reply) and the previous
-// assignee. Read models therefore never aggregate threads, and stay index
+// activity (reply or note), the first published agent reply by email (and
+// who sent it; what the metrics count), the first published answer on any
+// channel (what the balancer counts), the resolution (first close at or
+// after the email reply) and the previous assignee. Read models therefore never aggregate threads, and stay index
 // backed at 100,000 conversations. The file records which revision of these
 // rules its rows follow; when a binary with newer rules opens it, every row
 // is derived again, 500 at a time (rederiveFacts), so a corrected rule

@@ -27,6 +27,7 @@ type facts struct {
 	lastAgentActivityAt int64
 	firstReplyAt        int64
 	firstReplyBy        int64
+	firstAnswerAt       int64
 	resolvedAt          int64
 	previousAssigneeID  int64
 }
@@ -60,15 +61,23 @@ func agentActivity(t Thread) bool {
 	return false
 }
 
-// agentReply is a response to the customer (helpscout-api.md section 6): a
-// published message, chat or phone thread created by a user, the same rule
-// as helpscout.Thread.Kind. An email reply is listed as type message; an
-// agent's chat message or logged call answers the customer just as well,
-// and counting only email would leave a chat-only conversation without a
-// first response for ever: the balancer would treat it as a customer
-// nobody has answered and move it like a new one. Notes, line items,
-// drafts and held replies never count.
+// agentReply is the reply the first-response and resolution metrics count,
+// as design.md section 9 defines it after Help Scout's email reports: a
+// published message thread created by a user. Notes, line items, drafts
+// and held replies never count, and neither do chat and phone threads,
+// which Help Scout reports on separately (their response times are
+// seconds, and would drown the email figures).
 func agentReply(t Thread) bool {
+	return t.Type == ThreadMessage && t.CreatedByType == ByUser && t.State == StatePublished
+}
+
+// agentAnswer is any published answer to the customer, on any channel: a
+// message, chat or phone thread created by a user, the same rule as
+// helpscout.Thread.Kind. It is what the balancer means by "an agent has
+// replied": a chat-only conversation an agent has answered is an ongoing
+// conversation, not a new customer nobody has spoken to, whatever the
+// metrics count.
+func agentAnswer(t Thread) bool {
 	switch t.Type {
 	case ThreadMessage, ThreadChat, ThreadPhone:
 		return t.CreatedByType == ByUser && t.State == StatePublished
@@ -88,7 +97,7 @@ func deriveFacts(in factsInput, threads []Thread) facts {
 		return cmp.Compare(a.ID, b.ID)
 	})
 	var f facts
-	replied := false
+	replied, answered := false, false
 	lastVisible := -1
 	for i, t := range ts {
 		at := msInt(t.CreatedAt)
@@ -105,6 +114,10 @@ func deriveFacts(in factsInput, threads []Thread) facts {
 		if !replied && agentReply(t) {
 			replied = true
 			f.firstReplyAt, f.firstReplyBy = at, t.CreatedByID
+		}
+		if !answered && agentAnswer(t) {
+			answered = true
+			f.firstAnswerAt = at
 		}
 	}
 	if lastVisible >= 0 {

@@ -64,7 +64,7 @@ func (db *DB) Conversation(ctx context.Context, id int64) (Conversation, []Threa
 			timeCol{&c.UserUpdatedAt}, &c.ThreadCount, &c.LatestReplyFrom,
 			timeCol{&c.LatestThreadAt}, &c.LastMessageBy, timeCol{&c.LastCustomerAt}, timeCol{&c.LastAgentActivityAt},
 			timeCol{&c.FirstReplyAt}, idCol{&c.FirstReplyBy}, timeCol{&c.ResolvedAt}, idCol{&c.PreviousAssigneeID},
-			timeCol{&c.SyncedAt}, timeCol{&c.FirstResponseObservedAt}, timeCol{&c.ResolutionObservedAt})
+			timeCol{&c.SyncedAt}, timeCol{&c.FirstResponseObservedAt}, timeCol{&c.ResolutionObservedAt}, timeCol{&c.FirstAnswerAt})
 		if err != nil {
 			return err
 		}
@@ -146,7 +146,7 @@ func openQuery(f OpenFilter) (string, []any) {
 	}
 	q := `SELECT id, number, mailbox_id, status, subject, assignee_id, previous_assignee_id, customer_id,
 		created_by_type, created_at, customer_waiting_since, last_message_by, last_customer_at,
-		first_reply_at IS NOT NULL, last_agent_activity_at, thread_count
+		first_answer_at IS NOT NULL, last_agent_activity_at, thread_count
 		FROM conversations WHERE ` + strings.Join(where, " AND ") + " ORDER BY " + order
 	if f.Limit > 0 {
 		q += " LIMIT ?"
@@ -367,7 +367,7 @@ func (db *DB) WaitingBefore(ctx context.Context, now time.Time, before map[int64
 		WHERE c.status = 'active' AND c.last_message_by = 'customer'
 		  AND COALESCE(c.customer_waiting_since, c.last_customer_at, ?) < cutoff.before`
 	if unansweredOnly {
-		q += " AND c.first_reply_at IS NULL"
+		q += " AND c.first_answer_at IS NULL"
 	}
 	q += " GROUP BY c.assignee_id"
 	err := db.readTx(ctx, "count waiting tickets", func(tx *sql.Tx) error {

@@ -101,7 +101,7 @@ func TestConversationReadsBackWhatWasWritten(t *testing.T) {
 	want.LastMessageBy = ByUser
 	want.LastCustomerAt = at(10 * time.Minute)
 	want.LastAgentActivityAt = at(20 * time.Minute)
-	want.FirstReplyAt, want.FirstReplyBy = at(20*time.Minute), 7
+	want.FirstReplyAt, want.FirstReplyBy, want.FirstAnswerAt = at(20*time.Minute), 7, at(20*time.Minute)
 	want.ResolvedAt = at(30 * time.Minute)
 	want.PreviousAssigneeID = 0
 	want.SyncedAt = t0
@@ -371,5 +371,37 @@ func TestWaitingBefore(t *testing.T) {
 		if diff := cmp.Diff(tc.want, got); diff != "" {
 			t.Errorf("unknown wait start, now %v (-want +got):\n%s", tc.now, diff)
 		}
+	}
+}
+
+// TestAnsweredByChatIsAnsweredForTheBalancer: an open chat an agent has
+// answered is an ongoing conversation for the balancer (AgentReplied), and
+// the unanswered-only count skips it, though the metrics see no email
+// reply.
+func TestAnsweredByChatIsAnsweredForTheBalancer(t *testing.T) {
+	t.Parallel()
+	db, _ := openTest(t)
+	ctx := context.Background()
+	u := chatConversation(1)
+	u.Conversation.Status, u.Conversation.ClosedAt, u.Threads[1].Status = StatusActive, time.Time{}, "nochange"
+	u.Threads = append(u.Threads, Thread{ID: 103, Type: ThreadChat, State: StatePublished, CreatedByType: ByCustomer,
+		CreatedByID: 501, CreatedAt: at(30 * time.Minute)}) // the customer writes again
+	apply(t, db, u)
+	open, err := db.OpenConversations(ctx, OpenFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(open) != 1 || !open[0].AgentReplied || !open[0].CustomerWaiting() {
+		t.Fatalf("open conversations %+v, want the chat, answered and waiting", open)
+	}
+	if c, _ := read(t, db, 1); !c.FirstReplyAt.IsZero() {
+		t.Errorf("a chat answer is the metrics' first reply at %v; design.md counts email replies only", c.FirstReplyAt)
+	}
+	got, err := db.WaitingBefore(ctx, at(time.Hour), map[int64]time.Time{7: at(2 * time.Hour)}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 0 {
+		t.Errorf("unanswered waiting counts %v, want none: the chat was answered", got)
 	}
 }

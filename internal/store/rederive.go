@@ -14,9 +14,10 @@ import (
 // which rules the stored columns follow, and Open re-derives every row when
 // this binary's rules are newer.
 //
-//  1. the first rules;
-//  2. an agent's published chat message or logged call is a reply
-//     (agentReply), not only an email.
+//  1. the first rules (no first_answer_at; for a while, chat and phone
+//     answers counted as the metrics' first reply);
+//  2. first_answer_at, any channel's answer, for the balancer (agentAnswer),
+//     and the first reply is the email reply again (agentReply).
 const factsRevision = 2
 
 // rederiveBatch is how many conversations one re-derive transaction reads.
@@ -113,7 +114,7 @@ func rederiveRows(ctx context.Context, tx *sql.Tx, after int64) ([]rederiveRow, 
 	rows, err := tx.QueryContext(ctx, `SELECT id, COALESCE(assignee_id, 0), status, COALESCE(closed_at, 0), latest_reply_from,
 			COALESCE(latest_thread_at, 0), last_message_by, COALESCE(last_customer_at, 0),
 			COALESCE(last_agent_activity_at, 0), COALESCE(first_reply_at, 0), COALESCE(first_reply_by, 0),
-			COALESCE(resolved_at, 0), COALESCE(previous_assignee_id, 0)
+			COALESCE(resolved_at, 0), COALESCE(previous_assignee_id, 0), COALESCE(first_answer_at, 0)
 		FROM conversations WHERE id > ? ORDER BY id LIMIT ?`, after, rederiveBatch)
 	if err != nil {
 		return nil, err
@@ -126,7 +127,7 @@ func rederiveRows(ctx context.Context, tx *sql.Tx, after int64) ([]rederiveRow, 
 		s := &r.stored
 		if err := rows.Scan(&r.id, &in.assigneeID, &in.status, &in.closedAt, &in.latestReplyFrom,
 			&s.latestThreadAt, &s.lastMessageBy, &s.lastCustomerAt, &s.lastAgentActivityAt,
-			&s.firstReplyAt, &s.firstReplyBy, &s.resolvedAt, &s.previousAssigneeID); err != nil {
+			&s.firstReplyAt, &s.firstReplyBy, &s.resolvedAt, &s.previousAssigneeID, &s.firstAnswerAt); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -165,8 +166,9 @@ func rederiveRows(ctx context.Context, tx *sql.Tx, after int64) ([]rederiveRow, 
 func (r rederiveRow) write(ctx context.Context, tx *sql.Tx) error {
 	f := r.derived
 	_, err := tx.ExecContext(ctx, `UPDATE conversations SET last_message_by = ?, last_customer_at = ?,
-			last_agent_activity_at = ?, first_reply_at = ?, first_reply_by = ?, resolved_at = ? WHERE id = ?`,
+			last_agent_activity_at = ?, first_reply_at = ?, first_reply_by = ?, resolved_at = ?, first_answer_at = ?
+		WHERE id = ?`,
 		f.lastMessageBy, msOrNil(f.lastCustomerAt), msOrNil(f.lastAgentActivityAt),
-		msOrNil(f.firstReplyAt), id(f.firstReplyBy), msOrNil(f.resolvedAt), r.id)
+		msOrNil(f.firstReplyAt), id(f.firstReplyBy), msOrNil(f.resolvedAt), msOrNil(f.firstAnswerAt), r.id)
 	return err
 }

@@ -19,10 +19,11 @@ func chatConversation(id int64) ConversationUpdate {
 	return ConversationUpdate{Conversation: c, Threads: ts, ThreadsComplete: true}
 }
 
-// TestOpenRederivesOldFacts: a file written under the first rules, where a
-// chat answer was no reply, is corrected when a newer binary opens it, even
-// though the conversation never changes again; what the rules do not
-// derive from threads stays as stored.
+// TestOpenRederivesOldFacts: a file written under the first rules is
+// corrected when a newer binary opens it, even though its conversations
+// never change again; what the rules do not derive from threads stays as
+// stored. Under revision 1 there was no first_answer_at, and for a while a
+// chat answer counted as the metrics' first reply.
 func TestOpenRederivesOldFacts(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -30,25 +31,34 @@ func TestOpenRederivesOldFacts(t *testing.T) {
 	db, _ := openAt(t, path)
 	apply(t, db, chatConversation(1))
 	apply(t, db, ConversationUpdate{Conversation: conv(2, at(time.Hour)), Threads: threads(2, 3), ThreadsComplete: true})
-	// A chat whose close is known only from the conversation, not a thread.
-	chat3 := chatConversation(3)
-	chat3.Conversation.ClosedAt, chat3.Threads[1].Status = at(40*time.Minute), "nochange"
-	apply(t, db, chat3)
+	// An email answered at t0+20m and closed at t0+40m, the close known only
+	// from the conversation, not from a thread.
+	email := conv(3, at(time.Hour))
+	email.Status, email.ClosedAt = StatusClosed, at(40*time.Minute)
+	apply(t, db, ConversationUpdate{Conversation: email, Threads: threads(3, 2), ThreadsComplete: true})
 	want1, _ := read(t, db, 1)
 	want2, _ := read(t, db, 2)
-	if want1.FirstReplyAt.IsZero() || want1.ResolvedAt.IsZero() {
-		t.Fatalf("the current rules give the chat no reply or resolution: %+v", want1)
+	want3, _ := read(t, db, 3)
+	if !want1.FirstReplyAt.IsZero() || !want1.ResolvedAt.IsZero() || !want1.FirstAnswerAt.Equal(at(20*time.Minute)) {
+		t.Fatalf("the current rules: chat first reply %v, resolved %v, answered %v; want none, none, t0+20m",
+			want1.FirstReplyAt, want1.ResolvedAt, want1.FirstAnswerAt)
+	}
+	if !want3.ResolvedAt.Equal(at(40 * time.Minute)) {
+		t.Fatalf("the current rules resolve the email at %v, want its close at t0+40m", want3.ResolvedAt)
 	}
 	// Threads a merge took away: the stored latest thread is later than any
 	// thread left, and as part of the version it must not go back.
 	want1.LatestThreadAt = want1.LatestThreadAt.Add(time.Hour)
 
-	// What revision 1 stored: no first reply, so no resolution either; and a
-	// previous assignee known from a reassignment seen between syncs, which
-	// a thread assigned to user 5 must not override.
+	// What revision 1 stored: no first answer anywhere; the chat's answer
+	// as its first reply and resolution; the email without its resolution;
+	// and for the chat a previous assignee known from a reassignment seen
+	// between syncs, which a thread assigned to user 5 must not override.
 	for _, q := range []string{
-		"UPDATE conversations SET first_reply_at = NULL, first_reply_by = NULL, resolved_at = NULL, previous_assignee_id = 42, latest_thread_at = latest_thread_at + 3600000 WHERE id = 1",
-		"UPDATE conversations SET first_reply_at = NULL, first_reply_by = NULL, resolved_at = NULL WHERE id = 3",
+		"UPDATE conversations SET first_answer_at = NULL",
+		`UPDATE conversations SET first_reply_at = closed_at, first_reply_by = 7, resolved_at = closed_at,
+			previous_assignee_id = 42, latest_thread_at = latest_thread_at + 3600000 WHERE id = 1`,
+		"UPDATE conversations SET resolved_at = NULL WHERE id = 3",
 		"UPDATE threads SET assigned_to_id = 5 WHERE id = 101",
 		"UPDATE facts_revision SET revision = 1",
 	} {
@@ -62,32 +72,15 @@ func TestOpenRederivesOldFacts(t *testing.T) {
 
 	db2, _ := openAt(t, path)
 	got1, _ := read(t, db2, 1)
-	got2, _ := read(t, db2, 2)
-	if !got1.FirstReplyAt.Equal(want1.FirstReplyAt) || got1.FirstReplyBy != 7 || !got1.ResolvedAt.Equal(want1.ResolvedAt) {
-		t.Errorf("after reopen: first reply %v by %d, resolved %v; want %v by 7, resolved %v",
-			got1.FirstReplyAt, got1.FirstReplyBy, got1.ResolvedAt, want1.FirstReplyAt, want1.ResolvedAt)
-	}
-	if got3, _ := read(t, db2, 3); !got3.ResolvedAt.Equal(at(40 * time.Minute)) {
-		t.Errorf("chat closed at t0+40m: resolved %v, want the conversation's close", got3.ResolvedAt)
-	}
-	if !got1.LatestThreadAt.Equal(want1.LatestThreadAt) {
-		t.Errorf("latest thread %v, want the stored %v kept (it is the row's version)", got1.LatestThreadAt, want1.LatestThreadAt)
-	}
-	if got1.PreviousAssigneeID != 42 {
-		t.Errorf("previous assignee %d, want the stored 42 kept", got1.PreviousAssigneeID)
+	want1.PreviousAssigneeID = 42
+	for id, want := range map[int64]Conversation{1: want1, 2: want2, 3: want3} {
+		got, _ := read(t, db2, id)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("conversation %d after reopen (-want +got):\n%s", id, diff)
+		}
 	}
 	if !got1.SyncedAt.Equal(want1.SyncedAt) {
 		t.Errorf("synced_at moved from %v to %v though nothing was read from Help Scout", want1.SyncedAt, got1.SyncedAt)
-	}
-	if diff := cmp.Diff(want2, got2); diff != "" {
-		t.Errorf("an already-correct row changed (-want +got):\n%s", diff)
-	}
-	obs, err := db2.UnobservedFirstResponses(ctx, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(obs) != 3 {
-		t.Errorf("unobserved first responses %+v, want all three conversations (the chats' now found)", obs)
 	}
 
 	var rev int
@@ -103,14 +96,15 @@ func TestOpenRederivesOldFacts(t *testing.T) {
 }
 
 // TestRederiveCountsOnlyChangedRows: rows the rules agree with are not
-// rewritten, and a file derived by a newer binary is left alone.
+// rewritten, the batches cover every row, a failed run records nothing, and
+// a file derived by a newer binary is left alone but marked for it.
 func TestRederiveCountsOnlyChangedRows(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db, _ := openTest(t)
 	for id := int64(1); id <= rederiveBatch+3; id++ { // more than one batch
 		u := ConversationUpdate{Conversation: conv(id, at(time.Hour)), Threads: threads(id, 3), ThreadsComplete: true}
-		if id%100 == 0 || id == rederiveBatch+3 { // the last in the second batch
+		if id%100 == 0 {
 			u = chatConversation(id)
 		}
 		apply(t, db, u)
@@ -129,7 +123,10 @@ func TestRederiveCountsOnlyChangedRows(t *testing.T) {
 		}
 		return rev
 	}
-	exec("UPDATE conversations SET first_reply_at = NULL, resolved_at = NULL WHERE id % 100 = 0 OR id = ?", rederiveBatch+3)
+	stale := []int64{100, 200, 300, 400, 500, rederiveBatch + 3} // the last in the second batch
+	for _, id := range stale {
+		exec("UPDATE conversations SET first_answer_at = NULL WHERE id = ?", id)
+	}
 
 	// A newer binary's file: nothing re-derived, but the mark comes down so
 	// that the newer binary re-derives what this one writes.
@@ -155,15 +152,15 @@ func TestRederiveCountsOnlyChangedRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n != 6 {
-		t.Errorf("changed %d rows, want the 6 chats (ids 100..500 and %d)", n, rederiveBatch+3)
+	if n != len(stale) {
+		t.Errorf("changed %d rows, want the %d made stale", n, len(stale))
 	}
 	if rev := revision(); rev != factsRevision {
 		t.Errorf("revision %d after re-derive, want %d", rev, factsRevision)
 	}
-	for _, id := range []int64{100, 500, rederiveBatch + 3} {
-		if c, _ := read(t, db, id); c.FirstReplyAt.IsZero() {
-			t.Errorf("conversation %d still has no first reply", id)
+	for _, id := range stale {
+		if c, _ := read(t, db, id); c.FirstAnswerAt.IsZero() {
+			t.Errorf("conversation %d still has no first answer", id)
 		}
 	}
 }

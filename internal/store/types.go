@@ -120,8 +120,9 @@ type Conversation struct {
 	LastMessageBy           string    // ByCustomer, ByUser, or "" when unknown
 	LastCustomerAt          time.Time // newest customer-written thread
 	LastAgentActivityAt     time.Time // newest reply or note by a user
-	FirstReplyAt            time.Time // first published agent reply
+	FirstReplyAt            time.Time // first published agent reply by email (the metrics' reply)
 	FirstReplyBy            int64     // the user who sent it
+	FirstAnswerAt           time.Time // first published agent answer on any channel (email, chat, phone)
 	ResolvedAt              time.Time // first close at or after FirstReplyAt
 	PreviousAssigneeID      int64     // the assignee before the current one, 0 if unknown
 	SyncedAt                time.Time // last time an update changed the row
@@ -175,7 +176,7 @@ type OpenConversation struct {
 	CustomerWaitingSince time.Time
 	LastMessageBy        string // ByCustomer, ByUser or ""
 	LastCustomerAt       time.Time
-	AgentReplied         bool
+	AgentReplied         bool // an agent has answered on some channel (FirstAnswerAt)
 	LastAgentActivityAt  time.Time
 	LastMovedAt          time.Time // last applied queuewrangler move, zero if never
 	Pinned               bool      // tagged qw-pin
