@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -110,8 +111,14 @@ func (r *Rebalancer) RunOnce(ctx context.Context) (Plan, error) {
 	r.runMu.Lock()
 	defer r.runMu.Unlock()
 	now := r.opts.Now().UTC()
-	if _, err := r.db.ExpirePendingProposals(ctx, now.Add(-r.opts.ProposalTTL), "expired: nobody approved it in time"); err != nil {
+	expired, err := r.db.ExpirePendingProposals(ctx, now.Add(-r.opts.ProposalTTL), "expired: nobody approved it in time")
+	if err != nil {
 		return Plan{}, fmt.Errorf("expire proposals: %w", err)
+	}
+	for reason, n := range expired {
+		if r.opts.Metrics != nil {
+			r.opts.Metrics.Reassignments.WithLabelValues(reason, "stale").Add(float64(n))
+		}
 	}
 	if err := r.recoverInterrupted(ctx, now); err != nil {
 		return Plan{}, err
@@ -258,7 +265,7 @@ func (r *Rebalancer) apply(ctx context.Context, id int64) (store.Proposal, error
 	if fresh.ID != p.ConversationID {
 		return r.stale(sctx, p, fmt.Sprintf("the conversation was merged into %d", fresh.ID))
 	}
-	if why := changedSince(p.Snapshot, *fresh); why != "" {
+	if why := changedSince(p.Snapshot, *fresh, r.opts.Policy, r.opts.Now()); why != "" {
 		return r.stale(sctx, p, why)
 	}
 	if _, err := r.hs.Conversations.Assign(ctx, p.ConversationID, p.ToAgent); err != nil {
@@ -311,8 +318,13 @@ func (r *Rebalancer) fail(ctx context.Context, p store.Proposal, why string) (st
 	return out, nil
 }
 
-// changedSince says what changed between the plan and now, or "".
-func changedSince(s store.ProposalSnapshot, c helpscout.Conversation) string {
+// changedSince says what changed between the plan and now that makes the
+// move wrong, or "". Besides the assignee, the status and the customer
+// writing again, the never-move rules are checked again on the fresh read:
+// a proposal may wait hours for approval, and the mirror may lag behind
+// Help Scout, so the owner may have answered, noted or pinned the ticket
+// since the plan; the move would then take it from someone working it.
+func changedSince(s store.ProposalSnapshot, c helpscout.Conversation, p balancer.Policy, now time.Time) string {
 	assignee := c.Assignee.ID
 	if c.Assignee.Type == helpscout.PersonTeam {
 		assignee = 0
@@ -323,16 +335,47 @@ func changedSince(s store.ProposalSnapshot, c helpscout.Conversation) string {
 	case c.Status != s.Status:
 		return fmt.Sprintf("the status changed to %s", c.Status)
 	}
-	var latest time.Time
-	for _, t := range c.Threads() {
-		if t.Kind() == helpscout.ThreadCustomerMessage && t.CreatedAt.After(latest) {
-			latest = t.CreatedAt.Time
+	for _, t := range c.Tags {
+		if strings.EqualFold(t.Name, store.PinTag) {
+			return "the ticket was pinned (" + store.PinTag + ")"
 		}
 	}
-	if !latest.IsZero() && latest.After(s.LastCustomerAt) {
+	var customer, agent time.Time
+	for _, t := range c.Threads() {
+		switch t.Kind() {
+		case helpscout.ThreadCustomerMessage:
+			customer = latest(customer, t.CreatedAt.Time)
+		case helpscout.ThreadAgentReply, helpscout.ThreadNote:
+			if t.CreatedBy.Type == helpscout.PersonUser {
+				agent = latest(agent, t.CreatedAt.Time)
+			}
+		}
+	}
+	if !customer.IsZero() && customer.After(s.LastCustomerAt) {
 		return "the customer wrote again"
 	}
+	if !agent.IsZero() && now.Sub(agent) < p.RecentActivity {
+		return "an agent replied or added a note " + agoText(now.Sub(agent))
+	}
 	return ""
+}
+
+func latest(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// agoText says how long ago d was, for a stale reason.
+func agoText(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < 2*time.Hour:
+		return fmt.Sprintf("%d min ago", int(d.Minutes()))
+	}
+	return fmt.Sprintf("%d h ago", int(d.Hours()))
 }
 
 // noteText is the private note left on a moved ticket, in plain words.

@@ -10,11 +10,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/queuewrangler/queuewrangler/balancer"
 	"github.com/queuewrangler/queuewrangler/helpscout"
 	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
 	"github.com/queuewrangler/queuewrangler/internal/mirror"
 	"github.com/queuewrangler/queuewrangler/internal/store"
+	"github.com/queuewrangler/queuewrangler/metrics"
 )
 
 // bearer adds a token the fake issued, standing in for the OAuth2
@@ -333,5 +337,31 @@ func TestApplyRecordsTheOutcomeWhenTheCallerGoes(t *testing.T) {
 				t.Errorf("fake saw %d notes, want %d", n, tt.notes)
 			}
 		})
+	}
+}
+
+// TestExpiredProposalsCountAsStale: a proposal nobody approved within the
+// TTL goes stale at the next run, and the outcome counter says so, as it
+// does for every other way a proposal ends.
+func TestExpiredProposalsCountAsStale(t *testing.T) {
+	w := newWorld(t, 1)
+	m := metrics.New(prometheus.NewRegistry())
+	r := New(w.db, w.hs, Options{Mode: ModePropose, Policy: balancer.DefaultPolicy(), ProposalTTL: time.Hour,
+		Metrics: m, Now: func() time.Time { return w.now }})
+	plan, err := r.RunOnce(context.Background())
+	must(t, err)
+	if len(plan.Proposals) != 1 {
+		t.Fatalf("got %d proposals, want 1", len(plan.Proposals))
+	}
+	w.now = w.now.Add(2 * time.Hour)
+	_, err = r.RunOnce(context.Background())
+	must(t, err)
+	p, err := w.db.Proposal(context.Background(), plan.Proposals[0].ID)
+	must(t, err)
+	if p.Status != store.ProposalStale {
+		t.Fatalf("proposal after its TTL: %s, want stale", p.Status)
+	}
+	if got := testutil.ToFloat64(m.Reassignments.WithLabelValues(string(balancer.ReasonUnassigned), "stale")); got != 1 {
+		t.Errorf("reassignments_total{reason=unassigned,outcome=stale} = %g, want 1", got)
 	}
 }

@@ -229,20 +229,23 @@ func (db *DB) MarkProposalFailed(ctx context.Context, id int64, msg string) (Pro
 }
 
 // ExpirePendingProposals marks pending proposals created before the given
-// time stale, with why, and returns how many. A balancer run calls it so old
-// proposals nobody approved do not pile up against newer facts.
-func (db *DB) ExpirePendingProposals(ctx context.Context, createdBefore time.Time, why string) (int, error) {
-	var n int64
+// time stale, with why, and returns how many by reason (for the outcome
+// counter). A balancer run calls it so old proposals nobody approved do
+// not pile up against newer facts.
+func (db *DB) ExpirePendingProposals(ctx context.Context, createdBefore time.Time, why string) (map[string]int, error) {
+	byReason := map[string]int{}
 	err := db.writeTx(ctx, "expire pending proposals", func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE proposals SET status = 'stale', updated_at = ?, error = ?
-			WHERE status = 'pending' AND created_at < ?`, db.now().UnixMilli(), why, createdBefore.UnixMilli())
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
-		return err
+		return eachRow(ctx, tx, func(rows *sql.Rows) error {
+			var reason string
+			if err := rows.Scan(&reason); err != nil {
+				return err
+			}
+			byReason[reason]++
+			return nil
+		}, `UPDATE proposals SET status = 'stale', updated_at = ?, error = ?
+			WHERE status = 'pending' AND created_at < ? RETURNING reason`, db.now().UnixMilli(), why, createdBefore.UnixMilli())
 	})
-	return int(n), err
+	return byReason, err
 }
 
 // AssignmentsSince counts the moves applied into each agent since the given

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"sync"
 	"testing"
 	"time"
@@ -266,9 +267,9 @@ func TestProposalQueries(t *testing.T) {
 		t.Errorf("LastMoveAt(never moved) = %v, %v; want zero", last, err)
 	}
 
-	n, err := db.ExpirePendingProposals(ctx, at(5*time.Hour+time.Minute), "expired")
-	if err != nil || n != 1 {
-		t.Errorf("ExpirePendingProposals = %d, %v; want 1", n, err)
+	expired, err := db.ExpirePendingProposals(ctx, at(5*time.Hour+time.Minute), "expired")
+	if err != nil || !maps.Equal(expired, map[string]int{old.Reason: 1}) {
+		t.Errorf("ExpirePendingProposals = %v, %v; want one %s", expired, err, old.Reason)
 	}
 	pend, err := db.ListProposals(ctx, ProposalFilter{Statuses: []ProposalStatus{ProposalPending}})
 	if err != nil {
