@@ -165,10 +165,17 @@ func (m *Mirror) syncOnce(ctx context.Context) (Stats, error) {
 	var st Stats
 	now := m.opts.Now()
 	if m.lastDirectory.IsZero() || now.Sub(m.lastDirectory) >= m.opts.DirectoryEvery {
-		if err := m.syncDirectory(ctx, &st); err != nil {
+		switch err := m.syncDirectory(ctx, &st); {
+		case err == nil:
+			m.lastDirectory = now
+		case m.directoryOptional(ctx, err):
+			// Help Scout refused part of the directory, but the store holds
+			// one from before: conversations must not stop for it. The
+			// directory is tried again at the next poll.
+			m.opts.Logger.Warn("directory refresh failed; syncing conversations with the stored directory", "err", err)
+		default:
 			return st, err
 		}
-		m.lastDirectory = now
 	}
 	if err := m.syncConversations(ctx, &st); err != nil {
 		return st, err
@@ -354,18 +361,44 @@ func (m *Mirror) threads(ctx context.Context, id int64) ([]helpscout.Thread, err
 
 // syncDirectory refreshes mailboxes, users (teams included, as Help Scout
 // lists them), teams with their members, and user statuses.
+// directoryError is Help Scout failing to list part of the directory, as
+// opposed to the store failing to keep it.
+type directoryError struct{ err error }
+
+func (e directoryError) Error() string { return e.err.Error() }
+func (e directoryError) Unwrap() error { return e.err }
+
+// directoryOptional reports whether a failed directory refresh may be
+// skipped: Help Scout refused it (not the store, not a cancelled context)
+// and the store already holds users from an earlier refresh. Without any
+// users the balancer would take every assignee for a removed user and hand
+// their customers on, so the first refresh must succeed.
+func (m *Mirror) directoryOptional(ctx context.Context, err error) bool {
+	var de directoryError
+	if !errors.As(err, &de) || ctx.Err() != nil {
+		return false
+	}
+	users, uerr := m.db.Users(ctx)
+	return uerr == nil && len(users) > 0
+}
+
+// syncDirectory refreshes mailboxes, users (with the mailboxes each can
+// open), teams and user statuses. Statuses are optional: if Help Scout
+// refuses them (the app's user may lack the permission), the refresh logs
+// it and keeps the statuses it had, and everyone without one counts as
+// active; presence then comes from the roster's hours alone.
 func (m *Mirror) syncDirectory(ctx context.Context, st *Stats) error {
 	var mailboxes []store.Mailbox
 	for mb, err := range m.hs.Mailboxes.All(ctx) {
 		if err != nil {
-			return fmt.Errorf("list mailboxes: %w", err)
+			return directoryError{fmt.Errorf("list mailboxes: %w", err)}
 		}
 		mailboxes = append(mailboxes, toStoreMailbox(mb))
 	}
 	var users []store.User
 	for u, err := range m.hs.Users.All(ctx, nil) {
 		if err != nil {
-			return fmt.Errorf("list users: %w", err)
+			return directoryError{fmt.Errorf("list users: %w", err)}
 		}
 		users = append(users, toStoreUser(u))
 	}
@@ -375,21 +408,27 @@ func (m *Mirror) syncDirectory(ctx context.Context, st *Stats) error {
 	var teams []store.Team
 	for t, err := range m.hs.Teams.All(ctx) {
 		if err != nil {
-			return fmt.Errorf("list teams: %w", err)
+			return directoryError{fmt.Errorf("list teams: %w", err)}
 		}
 		var members []int64
 		for u, err := range m.hs.Teams.AllMembers(ctx, t.ID) {
 			if err != nil {
-				return fmt.Errorf("list members of team %d: %w", t.ID, err)
+				return directoryError{fmt.Errorf("list members of team %d: %w", t.ID, err)}
 			}
 			members = append(members, u.ID)
 		}
 		teams = append(teams, toStoreTeam(t, members))
 	}
 	var statuses []store.UserStatus
+	statusesOK := true
 	for s, err := range m.hs.Users.AllStatuses(ctx) {
 		if err != nil {
-			return fmt.Errorf("list user statuses: %w", err)
+			if ctx.Err() != nil {
+				return err
+			}
+			m.opts.Logger.Warn("user statuses unavailable; keeping the stored ones", "err", err)
+			statusesOK = false
+			break
 		}
 		statuses = append(statuses, toStoreStatus(s))
 	}
@@ -402,8 +441,10 @@ func (m *Mirror) syncDirectory(ctx context.Context, st *Stats) error {
 	if err := m.db.ReplaceTeams(ctx, teams); err != nil {
 		return err
 	}
-	if err := m.db.ReplaceUserStatuses(ctx, statuses); err != nil {
-		return err
+	if statusesOK {
+		if err := m.db.ReplaceUserStatuses(ctx, statuses); err != nil {
+			return err
+		}
 	}
 	st.Mailboxes, st.Users, st.Teams, st.Statuses = len(mailboxes), len(users), len(teams), len(statuses)
 	return nil
@@ -447,7 +488,7 @@ func (m *Mirror) setMailboxAccess(ctx context.Context, users []store.User, mailb
 	for _, mb := range scope {
 		for u, err := range m.hs.Users.All(ctx, &helpscout.UserListOptions{Mailbox: mb}) {
 			if err != nil {
-				return fmt.Errorf("list users of mailbox %d: %w", mb, err)
+				return directoryError{fmt.Errorf("list users of mailbox %d: %w", mb, err)}
 			}
 			if !u.IsTeam() && !slices.Contains(access[u.ID], mb) {
 				access[u.ID] = append(access[u.ID], mb)

@@ -1,0 +1,83 @@
+package mirror_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
+	"github.com/queuewrangler/queuewrangler/internal/mirror"
+)
+
+// refuse answers 403 on one path and passes everything else to the fake.
+func refuse(e *env, path string) {
+	next := e.log.next
+	e.log.next = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == path {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusForbidden)
+			w.Write([]byte(`{"message":"Access denied"}`))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// TestStatusesRefusedStillSyncs: an app user without the right to read
+// user statuses gets 403 there. Conversations and the rest of the
+// directory still sync, and the daemon becomes ready.
+func TestStatusesRefusedStillSyncs(t *testing.T) {
+	e := newEnv(t, helpscouttest.Options{}, helpscouttest.GenerateConfig{Seed: 3, Conversations: 50})
+	refuse(e, "/v2/users/status")
+	m := e.mirror(mirror.Options{})
+	st, err := m.SyncOnce(context.Background())
+	if err != nil {
+		t.Fatalf("sync with statuses refused: %v", err)
+	}
+	if ok, why := m.Ready(); !ok {
+		t.Errorf("not ready: %s", why)
+	}
+	ids, err := e.db.ConversationIDs(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) != 50 || st.Users == 0 {
+		t.Errorf("mirrored %d conversations and %d users, want all 50 and the users", len(ids), st.Users)
+	}
+}
+
+// TestDirectoryRefusedLaterKeepsSyncing: once a directory is stored, Help
+// Scout refusing a later refresh does not stop conversations; the refresh
+// is retried at the next poll. Before any directory, the sync fails: the
+// balancer would otherwise take every assignee for a removed user.
+func TestDirectoryRefusedLaterKeepsSyncing(t *testing.T) {
+	e := newEnv(t, helpscouttest.Options{}, helpscouttest.GenerateConfig{Seed: 4, Conversations: 20})
+	refuse(e, "/v2/users")
+	m := e.mirror(mirror.Options{DirectoryEvery: time.Minute})
+	if _, err := m.SyncOnce(context.Background()); err == nil || !strings.Contains(err.Error(), "list users") {
+		t.Fatalf("first sync without users: err %v, want the users listing's failure", err)
+	}
+
+	e2 := newEnv(t, helpscouttest.Options{}, helpscouttest.GenerateConfig{Seed: 4, Conversations: 20})
+	m2 := e2.mirror(mirror.Options{DirectoryEvery: time.Minute})
+	syncOnce(t, m2)
+	refuse(e2, "/v2/users")
+	e2.clock.Advance(2 * time.Minute)
+	c := e2.fake.Conversations()[0]
+	if _, err := e2.fake.AddAgentReply(c.ID, helpscouttest.ThreadInput{Body: "hello", Status: helpscouttest.StatusClosed}); err != nil {
+		t.Fatal(err)
+	}
+	e2.clock.Advance(time.Minute)
+	if _, err := m2.SyncOnce(context.Background()); err != nil {
+		t.Fatalf("sync with the directory refused after a good one: %v", err)
+	}
+	got, _, err := e2.db.Conversation(context.Background(), c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != helpscouttest.StatusClosed {
+		t.Errorf("conversation %d is %s in the mirror, want the change made while the directory was refused", c.ID, got.Status)
+	}
+}
