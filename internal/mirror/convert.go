@@ -87,7 +87,9 @@ func toUpdate(c helpscout.Conversation, threads []helpscout.Thread, complete boo
 // modifiedAt estimates Help Scout's hidden modifiedAt, the key that
 // sortField=modifiedAt orders by: the latest of the times the object shows.
 // The estimate is never later than the real value, so a cursor built from
-// it only ever re-reads more, never skips.
+// it only ever re-reads more, never skips, except for a time ahead of Help
+// Scout's clock (an imported thread dated in the future), which the walk
+// caps at the response's Date.
 func modifiedAt(c helpscout.Conversation) time.Time {
 	m := c.CreatedAt.Time
 	for _, t := range []time.Time{c.UserUpdatedAt.Time, c.CustomerWaitingSince.Time.Time, c.ClosedAt.Time} {

@@ -264,6 +264,7 @@ func (m *Mirror) walk(ctx context.Context, from time.Time, st *Stats) (again boo
 		st.Conversations += len(convs)
 		updates := make([]store.ConversationUpdate, 0, len(convs))
 		pageStart := cursor
+		served := serverTime(resp)
 		// A listing that shrank since the previous page lost conversations
 		// (deleted, merged away, moved out of the mailboxes) among those
 		// already read: everything behind them slid that many places
@@ -286,12 +287,28 @@ func (m *Mirror) walk(ctx context.Context, from time.Time, st *Stats) (again boo
 				return false, time.Time{}, time.Time{}, err
 			}
 			updates = append(updates, u)
-			if t := modifiedAt(c); t.After(cursor) {
+			t := modifiedAt(c)
+			if !served.IsZero() && t.After(served) {
+				// A time ahead of Help Scout's own clock (an imported
+				// thread, a skewed integration) is no modification yet:
+				// as a cursor it would skip every change until then.
+				t = served
+			}
+			if t.After(cursor) {
 				cursor = t
 			}
 		}
 		if len(updates) > 0 {
-			n, err := m.db.CommitPage(ctx, updates, CursorConversations, cursor)
+			// Once the listing has shifted, conversations from rewalkFrom on
+			// may have slipped by unread: the stored cursor stays there
+			// until a walk reads past them, so that a failed or abandoned
+			// rewalk, or a crash, is walked again from it by the next poll
+			// instead of skipping them.
+			keep := cursor
+			if again && rewalkFrom.Before(keep) {
+				keep = rewalkFrom
+			}
+			n, err := m.db.CommitPage(ctx, updates, CursorConversations, keep)
 			if err != nil {
 				return false, time.Time{}, time.Time{}, fmt.Errorf("commit page %d: %w", page, err)
 			}

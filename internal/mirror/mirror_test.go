@@ -388,6 +388,75 @@ func TestSyncSurvivesDeletionDuringWalk(t *testing.T) {
 	t.Logf("sync under deletions: %+v", st)
 }
 
+// TestRewalkInterruptedResumesFromShift: the walk that saw the listing
+// shift has read past conversations that slipped by unread. If the rewalk
+// then fails (here a 503 on its first page; a 429 storm or a crash does
+// the same), the next poll must still find them: the stored cursor waits
+// at the shift.
+func TestRewalkInterruptedResumesFromShift(t *testing.T) {
+	e := newEnv(t, helpscouttest.Options{}, helpscouttest.GenerateConfig{Seed: 22, Conversations: 200})
+	ids := walkOrder(e.fake)
+	served := 0
+	e.log.setBefore(func(r *http.Request) {
+		if r.URL.Path != "/v2/conversations" {
+			return
+		}
+		served++
+		switch served {
+		case 3: // as in TestSyncSurvivesDeletionDuringWalk
+			for _, i := range []int{3, 30} {
+				if err := e.fake.Delete(ids[i].ID); err != nil {
+					t.Error(err)
+				}
+			}
+		case 9: // the rewalk's first page, after the walk's eight
+			e.fake.SetFaults(helpscouttest.Faults{FailNext: 1})
+		}
+	})
+	m := e.mirror(mirror.Options{})
+	if _, err := m.SyncOnce(context.Background()); err == nil {
+		t.Fatal("the rewalk's 503 did not fail the sync")
+	}
+	e.log.setBefore(nil)
+	e.clock.Advance(2 * time.Minute)
+	syncOnce(t, m)
+	for _, i := range []int{50, 51} {
+		if _, _, err := e.db.Conversation(context.Background(), ids[i].ID); err != nil {
+			t.Errorf("conversation %d, slipped by the interrupted walk, never mirrored: %v", ids[i].ID, err)
+		}
+	}
+}
+
+// TestFutureTimeDoesNotFreezeCursor: an imported note dated three hours
+// ahead must not carry the cursor there, or every change until then would
+// be skipped; the cursor stops at Help Scout's clock.
+func TestFutureTimeDoesNotFreezeCursor(t *testing.T) {
+	e := newEnv(t, helpscouttest.Options{}, helpscouttest.GenerateConfig{Seed: 5, Conversations: 60})
+	m := e.mirror(mirror.Options{})
+	syncOnce(t, m)
+	cs := e.fake.Conversations()
+	a, b := cs[0], cs[1]
+	e.clock.Advance(time.Minute)
+	if _, err := e.fake.AddNote(a.ID, helpscouttest.ThreadInput{Body: "imported", Imported: true, At: e.clock.Now().Add(3 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(time.Minute)
+	syncOnce(t, m)
+	e.clock.Advance(time.Minute)
+	if _, err := e.fake.AddAgentReply(b.ID, helpscouttest.ThreadInput{Body: "hello", Status: helpscouttest.StatusClosed}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(2 * time.Minute)
+	syncOnce(t, m)
+	got, _, err := e.db.Conversation(context.Background(), b.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != helpscouttest.StatusClosed {
+		t.Errorf("conversation %d closed after the future-dated note: stored %s, want closed", b.ID, got.Status)
+	}
+}
+
 // walkOrder lists the fake's conversations in the order of the mirror's
 // walk: modifiedAt ascending, ties by id.
 func walkOrder(fake *helpscouttest.Server) []helpscouttest.Conversation {
