@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/queuewrangler/queuewrangler/helpscout"
 	"github.com/queuewrangler/queuewrangler/internal/store"
@@ -80,8 +79,10 @@ func (m *Mirror) applyEvent(ctx context.Context, e store.WebhookEvent) error {
 		return nil
 	case helpscout.WebhookConversation:
 		c := *ev.Conversation
-		if len(m.opts.Mailboxes) > 0 && !slices.Contains(m.opts.Mailboxes, c.MailboxID) {
-			return nil
+		if !m.inScope(c.MailboxID) {
+			// Moved to (or living in) a mailbox this daemon does not
+			// mirror: a copy from before the move must not stay open here.
+			return m.forget(ctx, c.ID, "moved out of the mirrored mailboxes")
 		}
 		var st Stats
 		u, err := m.complete(ctx, c, &st)

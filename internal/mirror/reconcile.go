@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/queuewrangler/queuewrangler/helpscout"
 	"github.com/queuewrangler/queuewrangler/internal/store"
@@ -85,8 +86,25 @@ func (m *Mirror) refreshQueued(ctx context.Context) {
 	}
 }
 
+// inScope reports whether conversations of the mailbox are mirrored
+// (QW_MAILBOXES; empty = all).
+func (m *Mirror) inScope(mailbox int64) bool {
+	return len(m.opts.Mailboxes) == 0 || slices.Contains(m.opts.Mailboxes, mailbox)
+}
+
+// forget removes a stored conversation the mirror no longer follows. The
+// store keeps a tombstone at its version, so a late, older copy cannot
+// bring it back, while a later change (moved back in) can.
+func (m *Mirror) forget(ctx context.Context, id int64, why string) error {
+	if err := m.db.DeleteConversation(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("remove conversation %d (%s): %w", id, why, err)
+	}
+	return nil
+}
+
 // refresh re-reads one conversation and stores what Help Scout says now:
-// gone (404) removes it, merged (301) replaces it with the survivor.
+// gone (404) removes it, merged (301) replaces it with the survivor, moved
+// out of the mirrored mailboxes removes it.
 func (m *Mirror) refresh(ctx context.Context, id int64, st *Stats) error {
 	c, _, err := m.hs.Conversations.Get(ctx, id, true)
 	switch {
@@ -104,6 +122,10 @@ func (m *Mirror) refresh(ctx context.Context, id int64, st *Stats) error {
 			return fmt.Errorf("remove merged conversation %d: %w", id, err)
 		}
 		st.Removed++
+	}
+	if !m.inScope(c.MailboxID) {
+		st.Removed++
+		return m.forget(ctx, c.ID, "moved out of the mirrored mailboxes")
 	}
 	u, err := m.complete(ctx, *c, st)
 	if err != nil {

@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
 	"github.com/queuewrangler/queuewrangler/internal/mirror"
+	"github.com/queuewrangler/queuewrangler/internal/store"
 )
 
 // TestMirrorRecordsMailboxAccess: the mirror records which of the mirrored
@@ -134,5 +138,60 @@ func TestMirrorUnknownScopeMailbox(t *testing.T) {
 		if u.ID == seller.ID && !u.OutOfScope {
 			t.Errorf("Sal (sales only) is in scope with QW_MAILBOXES=%d,%d", support, missing)
 		}
+	}
+}
+
+// TestMovedOutOfScopeLeavesMirror: with QW_MAILBOXES, a conversation moved
+// to a mailbox the daemon does not mirror must leave the mirror, whether
+// the convo.moved webhook arrives or only the hourly reconcile finds it:
+// left open here, the balancer would count it and could move it.
+func TestMovedOutOfScopeLeavesMirror(t *testing.T) {
+	for _, viaWebhook := range []bool{true, false} {
+		name := map[bool]string{true: "webhook", false: "reconcile"}[viaWebhook]
+		t.Run(name, func(t *testing.T) {
+			sink := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+			t.Cleanup(sink.Close)
+			e := newEnv(t, helpscouttest.Options{
+				Webhook: helpscouttest.WebhookOptions{URL: sink.URL, Secret: webhookSecret},
+			}, helpscouttest.GenerateConfig{Seed: 17, Conversations: 120})
+			scope, other := e.acct.Mailboxes[0], e.acct.Mailboxes[1]
+			m := e.mirror(mirror.Options{Mailboxes: []int64{scope}, ReconcileEvery: 10 * time.Minute})
+			h := &hookEnv{env: e, m: m}
+			syncOnce(t, m)
+			var c helpscouttest.Conversation
+			for _, x := range e.fake.Conversations() {
+				if x.MailboxID == scope && x.Status == helpscouttest.StatusActive && x.AssigneeID != 0 {
+					c = x
+					break
+				}
+			}
+			if c.ID == 0 {
+				t.Fatal("no active assigned conversation in the mirrored mailbox")
+			}
+			e.clock.Advance(time.Minute)
+			if err := e.fake.Move(c.ID, 0, other, time.Time{}); err != nil {
+				t.Fatal(err)
+			}
+			deliveries := h.deliveries(t)
+			if viaWebhook {
+				for _, d := range deliveries {
+					h.store(t, d)
+				}
+				h.process(t)
+			} else {
+				e.clock.Advance(10 * time.Minute) // the reconcile is due
+			}
+			e.clock.Advance(2 * time.Minute)
+			syncOnce(t, m)
+			open, err := e.db.OpenConversations(context.Background(), store.OpenFilter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, o := range open {
+				if o.ID == c.ID {
+					t.Errorf("conversation %d, moved to unmirrored mailbox %d, is still open in the mirror (mailbox %d)", c.ID, other, o.MailboxID)
+				}
+			}
+		})
 	}
 }
