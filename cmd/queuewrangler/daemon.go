@@ -216,6 +216,7 @@ func runWith(ctx context.Context, cfg *config.Config, ros *roster.Roster, ln net
 	shutdown()
 	stopLoops()
 	loops.Wait()
+	logger.Info("stopped")
 	return runErr
 }
 

@@ -110,8 +110,21 @@ func printHelp(w io.Writer) {
 // newFlagSet returns a flag set that reports errors instead of exiting, so
 // Main maps them to exit code 2.
 func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("queuewrangler "+name, flag.ContinueOnError)
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: queuewrangler %s [flags]\n", name)
+		hasFlags := false
+		fs.VisitAll(func(*flag.Flag) { hasFlags = true })
+		if hasFlags {
+			fmt.Fprintln(fs.Output(), "\nFlags:")
+			fs.PrintDefaults()
+		}
+		switch name {
+		case "serve", "sync", "plan":
+			fmt.Fprintln(fs.Output(), "\nConfigured by QW_ environment variables; `queuewrangler help` lists them with their defaults.")
+		}
+	}
 	return fs
 }
 

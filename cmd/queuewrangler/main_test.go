@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -54,5 +57,32 @@ func TestVersion(t *testing.T) {
 	}
 	if code, _, _ := runMain(t, "version", "--bogus"); code != exitUsage {
 		t.Errorf("version --bogus exit code %d, want %d", code, exitUsage)
+	}
+}
+
+// TestCommandHelpPointsToVariables: `serve -h` has no flags of its own; it
+// says where its settings come from rather than printing an empty list.
+func TestCommandHelpPointsToVariables(t *testing.T) {
+	code, _, errOut := runMain(t, "serve", "-h")
+	if code != exitOK || !strings.Contains(errOut, "Usage: queuewrangler serve") || !strings.Contains(errOut, "QW_") {
+		t.Errorf("serve -h: code %d, output %q; want usage naming the QW_ variables", code, errOut)
+	}
+	code, _, errOut = runMain(t, "simulate", "extra")
+	if code != exitUsage || strings.Count(errOut, "queuewrangler") != 1 {
+		t.Errorf("simulate extra: code %d, %q; want exit 2 and the program named once", code, errOut)
+	}
+}
+
+// TestPlanWithoutMirror: `plan` on a path with no database says to sync
+// first, and creates no empty database that would report "0 moves".
+func TestPlanWithoutMirror(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "absent.db")
+	t.Setenv("QW_DB_PATH", path)
+	code, out, errOut := runMain(t, "plan")
+	if code != exitFailure || !strings.Contains(errOut, "no mirror at") {
+		t.Errorf("plan without a mirror: code %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("plan created %s (stat: %v)", path, err)
 	}
 }

@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -22,6 +24,11 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cfg, ros, err := loadDaemonConfig(0)
 	if err != nil {
 		return err
+	}
+	// A plan reads the mirror; opening a path that does not exist would
+	// create an empty database and report "0 moves" as if all were well.
+	if _, err := os.Stat(cfg.DBPath); errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("no mirror at %s (QW_DB_PATH): run `queuewrangler sync` or `serve` first", cfg.DBPath)
 	}
 	db, err := store.Open(ctx, cfg.DBPath)
 	if err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -34,10 +35,16 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	start := time.Now()
 	st, err := mir.SyncOnce(ctx)
 	if err != nil {
-		return fmt.Errorf("sync: %w (pages committed before the failure are kept; the next sync resumes from them)", err)
+		if st.Applied > 0 {
+			return fmt.Errorf("sync: %w (the %d conversations stored before the failure are kept; the next sync resumes from them)", err, st.Applied)
+		}
+		return fmt.Errorf("sync: %w", err)
 	}
-	cur, err := db.Cursor(ctx, mirror.CursorConversations)
-	if err != nil {
+	cursor := "none yet (no conversation listed)"
+	switch cur, err := db.Cursor(ctx, mirror.CursorConversations); {
+	case err == nil:
+		cursor = cur.Value.Format(time.RFC3339)
+	case !errors.Is(err, store.ErrNotFound):
 		return err
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
@@ -50,6 +57,6 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fmt.Fprintf(tw, "users and teams\t%d\n", st.Users)
 	fmt.Fprintf(tw, "teams\t%d\n", st.Teams)
 	fmt.Fprintf(tw, "user statuses\t%d\n", st.Statuses)
-	fmt.Fprintf(tw, "cursor\t%s\n", cur.Value.Format(time.RFC3339))
+	fmt.Fprintf(tw, "cursor\t%s\n", cursor)
 	return tw.Flush()
 }

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"reflect"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -128,6 +130,10 @@ func (c *Config) Validate(need Requirement) error {
 	}
 	if strings.TrimSpace(c.ListenAddr) == "" {
 		add("LISTEN_ADDR", "must not be empty")
+	} else if _, port, err := net.SplitHostPort(c.ListenAddr); err != nil {
+		add("LISTEN_ADDR", "%q is not host:port (e.g. :8080 or 127.0.0.1:8080)", c.ListenAddr)
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		add("LISTEN_ADDR", "%q: the port must be a number from 0 to 65535", c.ListenAddr)
 	}
 	positive := func(key string, d Duration) {
 		switch {

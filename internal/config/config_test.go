@@ -75,7 +75,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		"QW_HELPSCOUT_WEBHOOK_SECRET": strings.Repeat("s", 41),
 		"QW_MAILBOXES":                "12,abc",
 		"QW_DB_PATH":                  "x.db",
-		"QW_LISTEN_ADDR":              ":0",
+		"QW_LISTEN_ADDR":              "nope",
 		"QW_POLL_INTERVAL":            "soon",
 		"QW_BALANCE_INTERVAL":         "-5m",
 		"QW_STUCK_AFTER":              "4h",
@@ -96,11 +96,24 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	}
 	want := []string{
 		"QW_HELPSCOUT_CLIENT_ID", "QW_HELPSCOUT_CLIENT_SECRET", "QW_HELPSCOUT_API_URL",
-		"QW_HELPSCOUT_WEBHOOK_SECRET", "QW_MAILBOXES", "QW_POLL_INTERVAL", "QW_BALANCE_INTERVAL",
+		"QW_HELPSCOUT_WEBHOOK_SECRET", "QW_MAILBOXES", "QW_LISTEN_ADDR", "QW_POLL_INTERVAL", "QW_BALANCE_INTERVAL",
 		"QW_MODE", "QW_MAX_MOVES_PER_RUN", "QW_OFF_SHIFT_HANDOVER", "QW_RATE_LIMIT_PER_MINUTE", "QW_LOG_FORMAT", "QW_LOG_LEVEL",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("problems (-want +got):\n%s\nfull error:\n%v", diff, err)
+	}
+}
+
+func TestListenAddr(t *testing.T) {
+	for addr, ok := range map[string]bool{
+		":8080": true, "127.0.0.1:0": true, "[::1]:9090": true, "localhost:80": true,
+		"nope": false, "8080": false, ":http": false, ":70000": false, "127.0.0.1:": false,
+	} {
+		c := load(t, map[string]string{"QW_LISTEN_ADDR": addr})
+		err := c.Validate(0)
+		if got := err == nil || !strings.Contains(err.Error(), "QW_LISTEN_ADDR"); got != ok {
+			t.Errorf("QW_LISTEN_ADDR=%q: valid %v (%v), want %v", addr, got, err, ok)
+		}
 	}
 }
 

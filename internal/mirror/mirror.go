@@ -255,7 +255,7 @@ func (m *Mirror) walk(ctx context.Context, from time.Time, st *Stats) (again boo
 		opts.Page = page
 		convs, resp, err := m.hs.Conversations.List(ctx, opts)
 		if err != nil {
-			return false, time.Time{}, time.Time{}, fmt.Errorf("list conversations page %d: %w", page, err)
+			return false, time.Time{}, time.Time{}, err // names the listing and page
 		}
 		if page == 1 {
 			started = serverTime(resp)
@@ -408,14 +408,14 @@ func (m *Mirror) syncDirectory(ctx context.Context, st *Stats) error {
 	var mailboxes []store.Mailbox
 	for mb, err := range m.hs.Mailboxes.All(ctx) {
 		if err != nil {
-			return directoryError{fmt.Errorf("list mailboxes: %w", err)}
+			return directoryError{err} // the client's error names the listing and page
 		}
 		mailboxes = append(mailboxes, toStoreMailbox(mb))
 	}
 	var users []store.User
 	for u, err := range m.hs.Users.All(ctx, nil) {
 		if err != nil {
-			return directoryError{fmt.Errorf("list users: %w", err)}
+			return directoryError{err}
 		}
 		users = append(users, toStoreUser(u))
 	}
@@ -425,12 +425,12 @@ func (m *Mirror) syncDirectory(ctx context.Context, st *Stats) error {
 	var teams []store.Team
 	for t, err := range m.hs.Teams.All(ctx) {
 		if err != nil {
-			return directoryError{fmt.Errorf("list teams: %w", err)}
+			return directoryError{err}
 		}
 		var members []int64
 		for u, err := range m.hs.Teams.AllMembers(ctx, t.ID) {
 			if err != nil {
-				return directoryError{fmt.Errorf("list members of team %d: %w", t.ID, err)}
+				return directoryError{err}
 			}
 			members = append(members, u.ID)
 		}
@@ -589,7 +589,7 @@ func (m *Mirror) runSync(ctx context.Context) {
 		}
 		return
 	}
-	m.opts.Logger.Info("sync done", "took", time.Since(start).Round(time.Millisecond), "pages", st.Pages,
+	m.opts.Logger.Info("sync done", "took", time.Since(start).Round(time.Millisecond).String(), "pages", st.Pages,
 		"conversations", st.Conversations, "applied", st.Applied, "thread_fetches", st.ThreadFetches,
 		"removed", st.Removed, "observed", st.Observed)
 }
