@@ -53,9 +53,12 @@ type entry struct {
 	Escalations *bool    `json:"escalations,omitempty"`
 }
 
+// file is the document's outer shape. Its entries are decoded one by one
+// (decodeEntries), so that a problem inside one names that entry and does
+// not hide the problems of the others.
 type file struct {
-	Defaults entry   `json:"defaults"`
-	Agents   []entry `json:"agents"`
+	Defaults json.RawMessage   `json:"defaults"`
+	Agents   []json.RawMessage `json:"agents"`
 }
 
 // Profile is what the roster says about one person.
@@ -118,15 +121,18 @@ func Parse(data []byte) (*Roster, error) {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, &Error{Problems: []string{"unexpected data after the roster object"}}
 	}
-	var problems []string
+	defaults, agents, problems := decodeEntries(f)
 	r := Default()
-	def, p := resolve("defaults", f.Defaults, r.defaults, true)
+	def, p := resolve("defaults", defaults, r.defaults, true)
 	problems = append(problems, p...)
 	r.defaults = def
 	seenID := map[int64]string{}
 	seenEmail := map[string]string{}
-	for i, e := range f.Agents {
-		where := describe(i, e)
+	for i, e := range agents {
+		if e == nil {
+			continue // undecodable: decodeEntries reported it
+		}
+		where := describe(i, *e)
 		if e.ID == 0 && e.Email == "" {
 			problems = append(problems, where+": needs an id or an email to match a Help Scout user")
 		}
@@ -143,7 +149,7 @@ func Parse(data []byte) (*Roster, error) {
 		if prev, ok := seenEmail[email]; ok && email != "" {
 			problems = append(problems, fmt.Sprintf("%s: email: %s is already used by %s", where, email, prev))
 		}
-		prof, p := resolve(where, e, r.defaults, false)
+		prof, p := resolve(where, *e, r.defaults, false)
 		problems = append(problems, p...)
 		prof.Listed = true
 		if e.ID != 0 {
@@ -221,6 +227,50 @@ func resolve(where string, e entry, base Profile, isDefaults bool) (Profile, []s
 	return p, problems
 }
 
+// decodeEntries decodes the defaults and each agent strictly. An entry
+// that does not decode (an unknown field, a wrong type) is reported under
+// its own name and left nil; the rest are still checked.
+func decodeEntries(f file) (defaults entry, agents []*entry, problems []string) {
+	if len(f.Defaults) > 0 {
+		if err := strictDecode(f.Defaults, &defaults); err != nil {
+			problems = append(problems, "defaults: "+describeEntryError(err))
+		}
+	}
+	agents = make([]*entry, len(f.Agents))
+	for i, raw := range f.Agents {
+		var e entry
+		if err := strictDecode(raw, &e); err != nil {
+			var named entry
+			_ = json.Unmarshal(raw, &named) // best effort, for the name only
+			problems = append(problems, describe(i, named)+": "+describeEntryError(err))
+			continue
+		}
+		agents[i] = &e
+	}
+	return defaults, agents, problems
+}
+
+func strictDecode(raw json.RawMessage, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
+}
+
+// describeEntryError says what is wrong inside one entry.
+func describeEntryError(err error) string {
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &typ):
+		return fmt.Sprintf("%s: expected %s, got a JSON %s", typ.Field, typ.Type, typ.Value)
+	case strings.HasPrefix(err.Error(), "json: unknown field"):
+		return strings.TrimPrefix(err.Error(), "json: ") + " (allowed: " + allowedFields + ")"
+	}
+	return strings.TrimPrefix(err.Error(), "json: ")
+}
+
+// allowedFields are the keys of an entry, for the unknown-field message.
+const allowedFields = "id, email, name, role, level, capacity, max_open, hours, timezone, escalations"
+
 func describe(i int, e entry) string {
 	switch {
 	case e.Email != "":
@@ -241,7 +291,7 @@ func describeJSONError(data []byte, err error) string {
 	case errors.As(err, &typ):
 		return fmt.Sprintf("line %d: %s: expected %s, got a JSON %s", lineOf(data, typ.Offset), typ.Field, typ.Type, typ.Value)
 	case strings.HasPrefix(err.Error(), "json: unknown field"):
-		return strings.TrimPrefix(err.Error(), "json: ") + " (allowed: id, email, name, role, level, capacity, max_open, hours, timezone, escalations)"
+		return strings.TrimPrefix(err.Error(), "json: ") + " (allowed at the top: defaults, agents)"
 	}
 	return err.Error()
 }

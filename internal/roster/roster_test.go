@@ -88,8 +88,12 @@ func TestParseReportsEveryProblemWithEntryAndField(t *testing.T) {
 
 func TestParseRejectsMalformedDocuments(t *testing.T) {
 	tests := []struct{ name, doc, want string }{
-		{"unknown field", `{"agents": [{"email": "a@x.io", "levle": 2}]}`, `unknown field "levle"`},
-		{"wrong type", `{"agents": [{"email": "a@x.io", "level": "two"}]}`, "agents.level: expected int"},
+		{"unknown field", `{"agents": [{"email": "a@x.io", "levle": 2}]}`, `agents[0] (a@x.io): unknown field "levle"`},
+		{"unknown field in defaults", `{"defaults": {"shoe": 1}, "agents": []}`, `defaults: unknown field "shoe"`},
+		{"unknown top-level field", `{"agent": []}`, `unknown field "agent" (allowed at the top: defaults, agents)`},
+		{"wrong type", `{"agents": [{"email": "a@x.io", "level": "two"}]}`, "agents[0] (a@x.io): level: expected int"},
+		// One entry's unknown field does not hide another entry's problem.
+		{"every entry checked", `{"agents": [{"id": 1, "shoe": 1}, {"id": 2, "level": 9}]}`, "agents[1] (id 2): level: 9"},
 		{"syntax", "{\n\"agents\": [,]}", "line 2"},
 		{"trailing data", `{"agents": []} {}`, "after the roster"},
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/queuewrangler/queuewrangler/internal/roster"
+	"github.com/queuewrangler/queuewrangler/internal/strictjson"
 )
 
 // Scenario is one simulated support team and its customers. Durations are
@@ -162,16 +163,22 @@ func (e *ScenarioError) Error() string {
 // of the wrong type, a negative rate, an unknown role or a bad duration is
 // an error (a *ScenarioError) naming the field.
 func ParseScenario(data []byte) (Scenario, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var f scenarioFile
+	// Every unknown field, with where it is; then the rest of the file is
+	// still checked, so that one typo does not hide the other problems.
+	var problems []string
+	for _, u := range strictjson.UnknownFields(data, &f) {
+		problems = append(problems, u.String())
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&f); err != nil {
-		return Scenario{}, &ScenarioError{Problems: []string{describeJSONError(data, err)}}
+		return Scenario{}, &ScenarioError{Problems: append(problems, describeJSONError(data, err))}
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return Scenario{}, &ScenarioError{Problems: []string{"unexpected data after the scenario object"}}
+		return Scenario{}, &ScenarioError{Problems: append(problems, "unexpected data after the scenario object")}
 	}
-	sc, problems, unread := f.convert()
+	sc, p, unread := f.convert()
+	problems = append(problems, p...)
 	// A field that could not be read has its zero value: checking that
 	// value too would only repeat the problem in other words.
 	problems = append(problems, sc.problems(unread)...)

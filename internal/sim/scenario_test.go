@@ -54,8 +54,12 @@ func TestParseScenarioRejectsNamingTheField(t *testing.T) {
 		want             []string // every one must appear in the error
 	}{
 		{"unknown top-level field", "extra", `"durration": "1h"`, []string{`unknown field "durration"`}},
-		{"unknown member field", "team", `[{"name": "Ana", "sped": 2}]`, []string{`unknown field "sped"`}},
-		{"unknown arrivals field", "arrivals", `{"per_hour": 2, "per_day": 9}`, []string{`unknown field "per_day"`}},
+		{"unknown member field", "team", `[{"name": "Ana", "sped": 2}]`, []string{`team[0]: unknown field "sped"`}},
+		{"unknown arrivals field", "arrivals", `{"per_hour": 2, "per_day": 9}`, []string{`arrivals: unknown field "per_day"`}},
+		{"unknown absence field", "team", `[{"name": "Ana", "away": [{"at": "1h", "til": "2h"}]}]`, []string{`team[0].away[0]: unknown field "til"`}},
+		// An unknown field hides nothing: the other problems come too.
+		{"unknown field and more", "team", `[{"name": "Ana", "sped": 2}, {"name": "Ben", "role": "boss"}]`,
+			[]string{`team[0]: unknown field "sped"`, `team[1] (Ben): role: "boss"`}},
 		{"negative per_hour", "arrivals", `{"per_hour": -3}`, []string{"arrivals.per_hour: -3 is negative"}},
 		{"negative profile value", "arrivals", `{"per_hour": 1, "hourly_profile": [1,1,1,-1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1]}`, []string{"arrivals.hourly_profile[3]: -1 is negative"}},
 		{"short profile", "arrivals", `{"per_hour": 1, "hourly_profile": [1,2]}`, []string{"arrivals.hourly_profile: has 2 values, want 24"}},

@@ -1,0 +1,136 @@
+package strictjson
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"reflect"
+	"slices"
+	"strings"
+)
+
+// Unknown is one key the type does not know.
+type Unknown struct {
+	Path    string   // where the key's object is: "" for the top, "team[2]", "arrivals.surges[0]"
+	Key     string   // the key itself
+	Allowed []string // the keys that object may have, in declaration order
+}
+
+func (u Unknown) String() string {
+	s := fmt.Sprintf("unknown field %q (allowed: %s)", u.Key, strings.Join(u.Allowed, ", "))
+	if u.Path == "" {
+		return s
+	}
+	return u.Path + ": " + s
+}
+
+// UnknownFields lists, depth first with each object's keys sorted (a
+// stable order for messages and tests), every key of data that v's type (a pointer to the type
+// json.Unmarshal would decode into) does not know. Keys match field names
+// case-insensitively, as encoding/json matches them. A document that is
+// not valid JSON has no unknown fields: the decoder reports it.
+func UnknownFields(data []byte, v any) []Unknown {
+	var doc any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return nil
+	}
+	var out []Unknown
+	walk(reflect.TypeOf(v), doc, "", &out)
+	return out
+}
+
+func walk(t reflect.Type, v any, path string, out *[]Unknown) {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil {
+		return
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		obj, ok := v.(map[string]any)
+		if !ok || t == reflect.TypeFor[json.RawMessage]() {
+			return
+		}
+		fields := jsonFields(t)
+		for _, k := range slices.Sorted(maps.Keys(obj)) {
+			f, ok := lookup(fields, k)
+			if !ok {
+				names := make([]string, len(fields))
+				for i, f := range fields {
+					names[i] = f.name
+				}
+				*out = append(*out, Unknown{Path: path, Key: k, Allowed: names})
+				continue
+			}
+			walk(f.typ, obj[k], join(path, f.name), out)
+		}
+	case reflect.Slice, reflect.Array:
+		list, ok := v.([]any)
+		if !ok {
+			return
+		}
+		for i, e := range list {
+			walk(t.Elem(), e, fmt.Sprintf("%s[%d]", path, i), out)
+		}
+	case reflect.Map:
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return
+		}
+		for _, k := range slices.Sorted(maps.Keys(obj)) {
+			walk(t.Elem(), obj[k], join(path, k), out)
+		}
+	}
+}
+
+type field struct {
+	name string
+	typ  reflect.Type
+}
+
+// jsonFields lists the exported fields of a struct under their JSON names.
+// Embedded structs are not flattened: none of the files checked uses them.
+func jsonFields(t reflect.Type) []field {
+	var fs []field
+	for sf := range t.Fields() {
+		if !sf.IsExported() {
+			continue
+		}
+		name := sf.Name
+		if tag, ok := sf.Tag.Lookup("json"); ok {
+			n, _, _ := strings.Cut(tag, ",")
+			if n == "-" {
+				continue
+			}
+			if n != "" {
+				name = n
+			}
+		}
+		fs = append(fs, field{name: name, typ: sf.Type})
+	}
+	return fs
+}
+
+// lookup finds the field a key decodes into: an exact match first, then
+// a case-insensitive one, as encoding/json does.
+func lookup(fs []field, key string) (field, bool) {
+	for _, f := range fs {
+		if f.name == key {
+			return f, true
+		}
+	}
+	for _, f := range fs {
+		if strings.EqualFold(f.name, key) {
+			return f, true
+		}
+	}
+	return field{}, false
+}
+
+func join(path, name string) string {
+	if path == "" {
+		return name
+	}
+	return path + "." + name
+}
