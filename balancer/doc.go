@@ -47,8 +47,10 @@
 // is the figure the page and the metrics report. The stuck rule (rule 3)
 // acts on a narrower set, tickets stuck with their owner: the owner is
 // available and the customer has waited longer than StuckAfter since the
-// owner became available (Agent.AvailableSince), so that an agent is not
-// relieved of the night's queue ten minutes into their shift.
+// owner became available (Agent.AvailableSince) and since the owner got the
+// ticket (Conversation.AssignedAt), so that an agent is not relieved of the
+// night's queue ten minutes into their shift, nor of a ticket an SST handed
+// them ten minutes ago.
 //
 // Ongoing conversation: one an agent has replied to (AgentReplied). Rules 2
 // and 4 leave ongoing conversations with the agent who knows them whenever

@@ -116,6 +116,9 @@ func genSnapshot(r *rand.Rand, g genConfig) Snapshot {
 		if r.IntN(10) == 0 {
 			c.LastMovedAt = genNow.Add(-hours(48))
 		}
+		if c.AssigneeID != 0 && r.IntN(3) == 0 {
+			c.AssignedAt = genNow.Add(-hours(10)) // handed over 0-10h ago
+		}
 		c.Pinned = r.IntN(30) == 0
 		if r.IntN(5) == 0 {
 			c.PreviousAssigneeID = pickAgent()
@@ -333,6 +336,9 @@ func checkPlan(t testing.TB, s Snapshot, p Policy, r Result) {
 			since := c.CustomerWaitingSince
 			if from.AvailableSince.After(since) {
 				since = from.AvailableSince
+			}
+			if c.AssignedAt.After(since) {
+				since = c.AssignedAt
 			}
 			if !from.Available || s.Now.Sub(since) <= p.StuckAfter {
 				t.Errorf("%s: not stuck with its owner (available %v, waiting on them for %v)", where, from.Available, s.Now.Sub(since))

@@ -106,10 +106,11 @@ func newPlanner(m *model) *planner {
 
 // stuckWith reports whether stuck ticket c is stuck with its owner a: a is
 // available and the customer has waited longer than StuckAfter since a
-// became available (Agent.AvailableSince). A customer who waited overnight
-// is not stuck with an agent who came on shift ten minutes ago and is
-// working through the night's queue; while the owner is away or off shift,
-// the away rule decides.
+// became available (Agent.AvailableSince) and since a got the ticket
+// (Conversation.AssignedAt). A customer who waited overnight is not stuck
+// with an agent who came on shift ten minutes ago and is working through
+// the night's queue, nor with one an SST handed the ticket to ten minutes
+// ago; while the owner is away or off shift, the away rule decides.
 func (m *model) stuckWith(a *agentState, c *Conversation) bool {
 	if !a.available {
 		return false
@@ -117,6 +118,9 @@ func (m *model) stuckWith(a *agentState, c *Conversation) bool {
 	since := c.CustomerWaitingSince
 	if a.ag.AvailableSince.After(since) {
 		since = a.ag.AvailableSince
+	}
+	if c.AssignedAt.After(since) {
+		since = c.AssignedAt
 	}
 	return m.now.Sub(since) > m.p.StuckAfter
 }

@@ -437,23 +437,27 @@ func TestOverloadMargin(t *testing.T) {
 }
 
 // TestStuckWithOwner: a customer who waited overnight is not stuck with an
-// agent who has just come on shift; once the agent has had StuckAfter of
-// their own time, the ticket is escalated. A ticket of an owner who is off
-// shift is the away rule's, never the stuck rule's.
+// agent who has just come on shift, nor with one an SST handed the ticket
+// to ten minutes ago; once the agent has had StuckAfter of their own time,
+// the ticket is escalated. A ticket of an owner who is off shift is the
+// away rule's, never the stuck rule's.
 func TestStuckWithOwner(t *testing.T) {
 	t.Parallel()
 	sst := Agent{ID: 9, Role: RoleSST, Capacity: 1, Available: true}
 	tests := []struct {
-		name     string
-		owner    func(a *Agent)
-		escalate bool
+		name       string
+		owner      func(a *Agent)
+		assignedAt time.Time
+		escalate   bool
 	}{
-		{"on shift for 10 minutes", func(a *Agent) { a.AvailableSince = t0.Add(-10 * time.Minute) }, false},
-		{"on shift for 4h10m", func(a *Agent) { a.AvailableSince = t0.Add(-4*time.Hour - 10*time.Minute) }, true},
-		{"available since unknown", func(a *Agent) {}, true},
+		{"on shift for 10 minutes", func(a *Agent) { a.AvailableSince = t0.Add(-10 * time.Minute) }, time.Time{}, false},
+		{"on shift for 4h10m", func(a *Agent) { a.AvailableSince = t0.Add(-4*time.Hour - 10*time.Minute) }, time.Time{}, true},
+		{"available since unknown", func(a *Agent) {}, time.Time{}, true},
 		{"off shift, back in an hour", func(a *Agent) {
 			a.Available, a.UnavailableSince, a.BackAt = false, t0.Add(-10*time.Minute), t0.Add(time.Hour)
-		}, false},
+		}, time.Time{}, false},
+		{"handed the ticket 10 minutes ago", func(a *Agent) {}, t0.Add(-10 * time.Minute), false},
+		{"handed the ticket 4h10m ago", func(a *Agent) {}, t0.Add(-4*time.Hour - 10*time.Minute), true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -461,6 +465,7 @@ func TestStuckWithOwner(t *testing.T) {
 			tt.owner(&owner)
 			c := holding(1, 100, 1)
 			c[0].CustomerWaitingSince = t0.Add(-14 * time.Hour)
+			c[0].AssignedAt = tt.assignedAt
 			c[0].AgentReplied = true // an ongoing conversation: away leaves it to its owner
 			r := plan(t, Snapshot{Now: t0, Agents: []Agent{owner, sst}, Conversations: c}, DefaultPolicy())
 			if got := countReason(r, ReasonStuck) == 1; got != tt.escalate {

@@ -118,6 +118,10 @@ type Conversation struct {
 	LastAgentActivityAt time.Time
 	// LastMovedAt is when queuewrangler last moved the ticket (cooldown).
 	LastMovedAt time.Time
+	// AssignedAt is when the current assignee got the ticket; zero when
+	// unknown. A customer is stuck with an agent only for the time the
+	// agent has had them (stuckWith).
+	AssignedAt time.Time
 	// Pinned is true when the ticket carries the qw-pin tag.
 	Pinned bool
 }

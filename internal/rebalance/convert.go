@@ -144,6 +144,7 @@ func toBalancerConversation(c store.OpenConversation) balancer.Conversation {
 		AgentReplied:        c.AgentReplied,
 		LastAgentActivityAt: c.LastAgentActivityAt,
 		LastMovedAt:         c.LastMovedAt,
+		AssignedAt:          c.AssignedAt,
 		Pinned:              c.Pinned,
 	}
 	if waiting {

@@ -365,3 +365,49 @@ func TestExpiredProposalsCountAsStale(t *testing.T) {
 		t.Errorf("reassignments_total{reason=unassigned,outcome=stale} = %g, want 1", got)
 	}
 }
+
+// TestHandedOverTicketIsNotStuckAtOnce: a customer who has waited six hours
+// is stuck with the agent who has had them all along, but not with one an
+// SST handed the ticket to ten minutes ago: the mirror dates the
+// assignment from its line item, and the stuck rule counts from it.
+func TestHandedOverTicketIsNotStuckAtOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		handedAt time.Duration // before now; 0 = routed to Ana on arrival
+		stuck    bool
+	}{
+		{"routed on arrival", 0, true},
+		{"handed over 10 minutes ago", 10 * time.Minute, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, 0)
+			// Cy has been Active all day, so the wait counts with her.
+			cy, err := w.fake.AddUser(helpscouttest.User{FirstName: "Cy", Email: "cy@example.com", Status: "active",
+				StatusUpdatedAt: w.now.Add(-24 * time.Hour)})
+			must(t, err)
+			nc := helpscouttest.NewConversation{MailboxID: w.mailbox, CustomerID: w.customer, Subject: "help",
+				Body: "please", At: w.now.Add(-6 * time.Hour)}
+			if tc.handedAt == 0 {
+				nc.AssigneeID = cy.ID
+			}
+			c, err := w.fake.CreateConversation(nc)
+			must(t, err)
+			if tc.handedAt != 0 {
+				must(t, w.fake.Assign(c.ID, w.ben, cy.ID, w.now.Add(-tc.handedAt)))
+			}
+			// A fresh mirror: its first sync reads the directory, Cy included.
+			if _, err := mirror.New(w.hs, w.db, mirror.Options{}).SyncOnce(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			plan, err := w.rebalancer(ModePropose, 5).RunOnce(context.Background())
+			must(t, err)
+			stuck := false
+			for _, p := range plan.Proposals {
+				stuck = stuck || p.ConversationID == c.ID && p.Reason == string(balancer.ReasonStuck)
+			}
+			if stuck != tc.stuck {
+				t.Errorf("stuck proposal for the 6-hour wait: %v, want %v (proposals %+v)", stuck, tc.stuck, plan.Proposals)
+			}
+		})
+	}
+}

@@ -16,6 +16,13 @@ type factsInput struct {
 	changedFrom int64
 	// storedPrevious is the previous assignee already on the row.
 	storedPrevious int64
+	// storedAssignedAt is the assignment time already on the row (ms), for
+	// an assignee no thread shows yet.
+	storedAssignedAt int64
+	// assigneeChanged is true when this write changes the stored assignee
+	// (from anyone, including nobody); now is the write's time (ms).
+	assigneeChanged bool
+	now             int64
 }
 
 // facts are the columns derived from a conversation's threads. Times are
@@ -28,6 +35,7 @@ type facts struct {
 	firstReplyAt        int64
 	firstReplyBy        int64
 	firstAnswerAt       int64
+	assignedAt          int64
 	resolvedAt          int64
 	previousAssigneeID  int64
 }
@@ -83,6 +91,31 @@ func agentAnswer(t Thread) bool {
 		return t.CreatedByType == ByUser && t.State == StatePublished
 	}
 	return false
+}
+
+// assignedAt is when the current assignee got the ticket (ms), 0 when
+// unknown or unassigned. Every Help Scout thread records the assignee after
+// it (assignedTo), so the assignment is the first thread of the last run of
+// threads assigned to the current assignee: the assignment's line item, or
+// the customer's first message when routing assigned it on arrival. When
+// no thread shows the current assignee yet (the line item is still to be
+// listed), an assignment this write observes is dated now, and otherwise
+// the row keeps the time it had. ts is sorted.
+func assignedAt(in factsInput, ts []Thread) int64 {
+	if in.assigneeID == 0 {
+		return 0
+	}
+	if n := len(ts); n > 0 && ts[n-1].AssignedToID == in.assigneeID {
+		i := n - 1
+		for i > 0 && ts[i-1].AssignedToID == in.assigneeID {
+			i--
+		}
+		return msInt(ts[i].CreatedAt)
+	}
+	if in.assigneeChanged {
+		return in.now
+	}
+	return in.storedAssignedAt
 }
 
 // deriveFacts computes the derived columns from all stored threads of a
@@ -141,6 +174,8 @@ func deriveFacts(in factsInput, threads []Thread) facts {
 			f.resolvedAt = in.closedAt
 		}
 	}
+
+	f.assignedAt = assignedAt(in, ts)
 
 	// Previous assignee: a reassignment seen in this very write is the best
 	// evidence; then the newest thread assigned to someone else; then what

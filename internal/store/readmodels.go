@@ -64,7 +64,7 @@ func (db *DB) Conversation(ctx context.Context, id int64) (Conversation, []Threa
 			timeCol{&c.UserUpdatedAt}, &c.ThreadCount, &c.LatestReplyFrom,
 			timeCol{&c.LatestThreadAt}, &c.LastMessageBy, timeCol{&c.LastCustomerAt}, timeCol{&c.LastAgentActivityAt},
 			timeCol{&c.FirstReplyAt}, idCol{&c.FirstReplyBy}, timeCol{&c.ResolvedAt}, idCol{&c.PreviousAssigneeID},
-			timeCol{&c.SyncedAt}, timeCol{&c.FirstResponseObservedAt}, timeCol{&c.ResolutionObservedAt}, timeCol{&c.FirstAnswerAt})
+			timeCol{&c.SyncedAt}, timeCol{&c.FirstResponseObservedAt}, timeCol{&c.ResolutionObservedAt}, timeCol{&c.FirstAnswerAt}, timeCol{&c.AssignedAt})
 		if err != nil {
 			return err
 		}
@@ -146,7 +146,7 @@ func openQuery(f OpenFilter) (string, []any) {
 	}
 	q := `SELECT id, number, mailbox_id, status, subject, assignee_id, previous_assignee_id, customer_id,
 		created_by_type, created_at, customer_waiting_since, last_message_by, last_customer_at,
-		first_answer_at IS NOT NULL, last_agent_activity_at, thread_count
+		first_answer_at IS NOT NULL, last_agent_activity_at, thread_count, assigned_at
 		FROM conversations WHERE ` + strings.Join(where, " AND ") + " ORDER BY " + order
 	if f.Limit > 0 {
 		q += " LIMIT ?"
@@ -176,7 +176,7 @@ func openConversations(ctx context.Context, tx *sql.Tx, f OpenFilter) ([]OpenCon
 		if err := rows.Scan(&c.ID, &c.Number, &c.MailboxID, &c.Status, &c.Subject, idCol{&c.AssigneeID},
 			idCol{&c.PreviousAssigneeID}, idCol{&c.CustomerID}, &c.CreatedByType, timeCol{&c.CreatedAt},
 			timeCol{&c.CustomerWaitingSince}, &c.LastMessageBy, timeCol{&c.LastCustomerAt}, &c.AgentReplied,
-			timeCol{&c.LastAgentActivityAt}, &c.ThreadCount); err != nil {
+			timeCol{&c.LastAgentActivityAt}, &c.ThreadCount, timeCol{&c.AssignedAt}); err != nil {
 			return nil, err
 		}
 		c.Pinned = pinned[c.ID]

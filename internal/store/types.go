@@ -123,6 +123,7 @@ type Conversation struct {
 	FirstReplyAt            time.Time // first published agent reply by email (the metrics' reply)
 	FirstReplyBy            int64     // the user who sent it
 	FirstAnswerAt           time.Time // first published agent answer on any channel (email, chat, phone)
+	AssignedAt              time.Time // when the current assignee got it; zero if unknown or unassigned
 	ResolvedAt              time.Time // first close at or after FirstReplyAt
 	PreviousAssigneeID      int64     // the assignee before the current one, 0 if unknown
 	SyncedAt                time.Time // last time an update changed the row
@@ -179,6 +180,7 @@ type OpenConversation struct {
 	AgentReplied         bool // an agent has answered on some channel (FirstAnswerAt)
 	LastAgentActivityAt  time.Time
 	LastMovedAt          time.Time // last applied queuewrangler move, zero if never
+	AssignedAt           time.Time // when the current assignee got it; zero if unknown
 	Pinned               bool      // tagged qw-pin
 	ThreadCount          int
 }

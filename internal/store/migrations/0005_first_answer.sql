@@ -3,6 +3,10 @@
 -- replied". first_reply_at stays the email reply the metrics count.
 ALTER TABLE conversations ADD COLUMN first_answer_at INTEGER;
 
+-- When the current assignee got the ticket: a customer who waited hours
+-- before an SST handed the ticket on is not stuck with the new owner.
+ALTER TABLE conversations ADD COLUMN assigned_at INTEGER;
+
 -- The revision of the rules (facts.go, factsRevision) that the derived
 -- columns of conversations were computed under. Rows written before this
 -- table existed were derived under revision 1, and have no first_answer_at
