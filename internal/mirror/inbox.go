@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"strings"
 
 	"github.com/queuewrangler/queuewrangler/helpscout"
 	"github.com/queuewrangler/queuewrangler/internal/store"
@@ -64,6 +66,25 @@ func (m *Mirror) ProcessInbox(ctx context.Context) (int, error) {
 	return done, nil
 }
 
+// sameTags reports whether the stored tags and a webhook's are the same
+// set, compared as the store compares them (trimmed, case-insensitive).
+func sameTags(stored []string, incoming []helpscout.Tag) bool {
+	set := func(names []string) map[string]bool {
+		m := make(map[string]bool, len(names))
+		for _, n := range names {
+			if n = strings.ToLower(strings.TrimSpace(n)); n != "" {
+				m[n] = true
+			}
+		}
+		return m
+	}
+	in := make([]string, len(incoming))
+	for i, t := range incoming {
+		in[i] = t.Name
+	}
+	return maps.Equal(set(stored), set(in))
+}
+
 // applyEvent applies one stored event. The store's never-regress rule makes
 // duplicates and late deliveries harmless.
 func (m *Mirror) applyEvent(ctx context.Context, e store.WebhookEvent) error {
@@ -85,6 +106,18 @@ func (m *Mirror) applyEvent(ctx context.Context, e store.WebhookEvent) error {
 			return m.forget(ctx, c.ID, "moved out of the mirrored mailboxes")
 		}
 		var st Stats
+		stored, _, err := m.db.Conversation(ctx, c.ID)
+		switch {
+		case err == nil && !sameTags(stored.Tags, c.Tags):
+			// A tag change does not move the conversation's version, so
+			// the store takes the tag set of an update at its own version;
+			// but an older event delivered late (a retry, or two events in
+			// one second out of order) carries the old set, and qw-pin
+			// would be lost for good. Help Scout's answer settles it.
+			return m.refresh(ctx, c.ID, &st)
+		case err != nil && !errors.Is(err, store.ErrNotFound):
+			return fmt.Errorf("read conversation %d: %w", c.ID, err)
+		}
 		u, err := m.complete(ctx, c, &st)
 		if err != nil {
 			return err

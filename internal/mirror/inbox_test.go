@@ -301,3 +301,50 @@ func TestProcessInboxRetriesFailedEvents(t *testing.T) {
 	}
 	assertMirrorEqual(t, h.db, h.fake)
 }
+
+// TestWebhooksOutOfOrderKeepPin: an agent notes a ticket and pins it in
+// the same second, and the two events arrive the wrong way round: the
+// older, the note's, carries the tag set from before qw-pin at the same
+// version. The pin must survive, whether the older event comes at once or
+// as Help Scout's retry twenty minutes later, after polls that would not
+// heal it: a tag set that differs from the store's is settled by
+// re-reading the conversation.
+func TestWebhooksOutOfOrderKeepPin(t *testing.T) {
+	for _, late := range []bool{false, true} {
+		t.Run(map[bool]string{false: "at once", true: "late retry"}[late], func(t *testing.T) {
+			h := newHookEnv(t, 40)
+			c := h.firstWith(t, helpscouttest.StatusActive)
+			h.clock.Advance(time.Minute)
+			if _, err := h.fake.AddNote(c.ID, helpscouttest.ThreadInput{Body: "looking"}); err != nil {
+				t.Fatal(err)
+			}
+			if err := h.fake.SetTags(c.ID, []string{"qw-pin"}, time.Time{}); err != nil {
+				t.Fatal(err)
+			}
+			ds := h.deliveries(t)
+			if len(ds) != 2 {
+				t.Fatalf("%d deliveries, want the note's and the tags'", len(ds))
+			}
+			polls := func() {
+				for range 3 {
+					h.clock.Advance(7 * time.Minute)
+					syncOnce(t, h.m)
+				}
+			}
+			h.store(t, ds[1]) // the tags' event first
+			h.process(t)
+			if late {
+				polls()
+			}
+			h.store(t, ds[0]) // then the note's, sent earlier
+			h.process(t)
+			if late {
+				polls()
+			}
+			got, _ := h.stored(t, c.ID)
+			if len(got.Tags) != 1 || got.Tags[0] != "qw-pin" {
+				t.Errorf("tags = %v, want [qw-pin]", got.Tags)
+			}
+		})
+	}
+}
