@@ -66,6 +66,14 @@ func (m *Mirror) ProcessInbox(ctx context.Context) (int, error) {
 	return done, nil
 }
 
+func threadIDs(ts []store.Thread) []int64 {
+	ids := make([]int64, len(ts))
+	for i, t := range ts {
+		ids[i] = t.ID
+	}
+	return ids
+}
+
 // sameTags reports whether the stored tags and a webhook's are the same
 // set, compared as the store compares them (trimmed, case-insensitive).
 func sameTags(stored []string, incoming []helpscout.Tag) bool {
@@ -122,8 +130,22 @@ func (m *Mirror) applyEvent(ctx context.Context, e store.WebhookEvent) error {
 		if err != nil {
 			return err
 		}
+		var mergedFrom []int64
+		if e.Event == helpscout.EventConvoMerged {
+			// The event names the survivor. The conversations merged into
+			// it are the stored ones holding its threads; without this
+			// they would stay open here until the hourly reconcile.
+			if mergedFrom, err = m.db.ConversationsHolding(ctx, threadIDs(u.Threads), c.ID); err != nil {
+				return fmt.Errorf("find conversations merged into %d: %w", c.ID, err)
+			}
+		}
 		if _, err := m.db.ApplyConversation(ctx, u); err != nil {
 			return fmt.Errorf("store conversation %d: %w", c.ID, err)
+		}
+		for _, id := range mergedFrom {
+			if err := m.refresh(ctx, id, &st); err != nil {
+				return err
+			}
 		}
 		return nil
 	}

@@ -105,6 +105,29 @@ func (db *DB) ConversationIDs(ctx context.Context, statuses ...string) ([]int64,
 	return ids, err
 }
 
+// ConversationsHolding lists, by id, the stored conversations other than
+// except that hold any of the given threads. Help Scout moves every thread
+// of a conversation merged into another, so after a merge these are the
+// merged-away conversations the mirror still holds.
+func (db *DB) ConversationsHolding(ctx context.Context, threadIDs []int64, except int64) ([]int64, error) {
+	if len(threadIDs) == 0 {
+		return nil, nil
+	}
+	args := make([]any, 0, len(threadIDs)+1)
+	for _, id := range threadIDs {
+		args = append(args, id)
+	}
+	args = append(args, except)
+	var ids []int64
+	err := db.readTx(ctx, "find conversations holding threads", func(tx *sql.Tx) error {
+		var err error
+		ids, err = queryInts(ctx, tx, "SELECT DISTINCT conversation_id FROM threads WHERE id IN ("+
+			placeholders(len(threadIDs))+") AND conversation_id <> ? ORDER BY conversation_id", args...)
+		return err
+	})
+	return ids, err
+}
+
 // OpenConversations lists open conversations (active or pending) matching f,
 // by id, or oldest wait first when f.WaitingBefore is set.
 func (db *DB) OpenConversations(ctx context.Context, f OpenFilter) ([]OpenConversation, error) {
