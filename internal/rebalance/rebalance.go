@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -127,12 +128,12 @@ func (r *Rebalancer) RunOnce(ctx context.Context) (Plan, error) {
 	if err != nil {
 		return Plan{}, fmt.Errorf("read snapshot: %w", err)
 	}
-	open, err := r.db.ListProposals(ctx, store.ProposalFilter{Statuses: []store.ProposalStatus{store.ProposalPending, store.ProposalApproved, store.ProposalApplying}})
+	open, err := r.db.ListProposals(ctx, store.ProposalFilter{Statuses: openStatuses})
 	if err != nil {
 		return Plan{}, fmt.Errorf("list open proposals: %w", err)
 	}
 	t := buildTeam(snap, r.opts.Roster, now)
-	res := balancer.Plan(t.snapshot, r.opts.Policy)
+	res := balancer.Plan(withOpenProposals(t.snapshot, open), r.opts.Policy)
 	proposals := r.toProposals(res, t, open, now)
 	stored, err := r.db.InsertProposals(ctx, proposals)
 	if err != nil {
@@ -155,6 +156,43 @@ func (r *Rebalancer) RunOnce(ctx context.Context) (Plan, error) {
 	r.lastPlan = plan
 	r.lastMu.Unlock()
 	return plan, nil
+}
+
+// openStatuses are the proposals not yet decided or not yet carried out.
+var openStatuses = []store.ProposalStatus{store.ProposalPending, store.ProposalApproved, store.ProposalApplying}
+
+// withOpenProposals plans as if the proposals still open (waiting for an
+// SST, or being applied) were done: their tickets with their targets, and
+// counted in the targets' new assignments. Otherwise each run would see the
+// same overload and propose further tickets to the same people, and an SST
+// approving a morning's proposals would pile the work onto them. A
+// proposal rejected or gone stale stops counting at the next run. The
+// snapshot's conversations are copied, not changed in place.
+func withOpenProposals(s balancer.Snapshot, open []store.Proposal) balancer.Snapshot {
+	if len(open) == 0 {
+		return s
+	}
+	convAt := make(map[int64]int, len(s.Conversations))
+	for i, c := range s.Conversations {
+		convAt[c.ID] = i
+	}
+	agentAt := make(map[int64]int, len(s.Agents))
+	for i, a := range s.Agents {
+		agentAt[a.ID] = i
+	}
+	s.Conversations = slices.Clone(s.Conversations)
+	s.Agents = slices.Clone(s.Agents)
+	for _, p := range open {
+		ci, okC := convAt[p.ConversationID]
+		ai, okA := agentAt[p.ToAgent]
+		if !okC || !okA || p.ToAgent == 0 {
+			continue
+		}
+		s.Conversations[ci].AssigneeID = p.ToAgent
+		s.Conversations[ci].LastMovedAt = p.CreatedAt
+		s.Agents[ai].RecentAssignments++
+	}
+	return s
 }
 
 // toProposals turns moves into proposals, skipping conversations that
@@ -438,7 +476,11 @@ func (r *Rebalancer) DryRun(ctx context.Context) (balancer.Result, []AgentView, 
 	if err != nil {
 		return balancer.Result{}, nil, fmt.Errorf("read snapshot: %w", err)
 	}
+	open, err := r.db.ListProposals(ctx, store.ProposalFilter{Statuses: openStatuses})
+	if err != nil {
+		return balancer.Result{}, nil, fmt.Errorf("list open proposals: %w", err)
+	}
 	t := buildTeam(snap, r.opts.Roster, now)
-	res := balancer.Plan(t.snapshot, r.opts.Policy)
-	return res, withStats(t.views, res.Before, t.convs), nil
+	res := balancer.Plan(withOpenProposals(t.snapshot, open), r.opts.Policy)
+	return res, withStats(t.views, balancer.Measure(t.snapshot, r.opts.Policy), t.convs), nil
 }

@@ -411,3 +411,43 @@ func TestHandedOverTicketIsNotStuckAtOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestPendingProposalsCountInTheNextPlan: in propose mode nobody approves
+// for a while, more customers write in, and the balancer runs again. Each
+// run plans as if the waiting proposals were done: it proposes what is
+// still needed (not the same moves again, which stalled at the per-run
+// caps) and nothing beyond (not further tickets to the same agent, which
+// approving them all would pile onto them). At the end, a plan counting
+// every waiting proposal as done finds nothing left to move.
+func TestPendingProposalsCountInTheNextPlan(t *testing.T) {
+	w := newWorld(t, 0)
+	write := func(n int) {
+		for i := range n {
+			_, err := w.fake.CreateConversation(helpscouttest.NewConversation{
+				MailboxID: w.mailbox, CustomerID: w.customer, Subject: "help", Body: "please",
+				AssigneeID: w.ana, At: w.now.Add(-time.Duration(30+i) * time.Minute)})
+			must(t, err)
+		}
+		w.sync(t)
+	}
+	write(12)
+	r := w.rebalancer(ModePropose, 5)
+	var perRun []int
+	for run := range 4 {
+		if run == 2 {
+			write(4)
+		}
+		plan, err := r.RunOnce(context.Background())
+		must(t, err)
+		perRun = append(perRun, len(plan.Proposals))
+		w.now = w.now.Add(5 * time.Minute)
+	}
+	res, _, err := r.DryRun(context.Background())
+	must(t, err)
+	if len(res.Moves) != 0 {
+		t.Errorf("proposals per run %v; with them all done, a plan still moves %+v", perRun, res.Moves)
+	}
+	if perRun[0] == 0 || perRun[1] == 0 {
+		t.Errorf("proposals per run %v; want the second run to go on where the first run's caps stopped it", perRun)
+	}
+}
