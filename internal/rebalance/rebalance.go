@@ -423,8 +423,19 @@ func (r *Rebalancer) noteText(ctx context.Context, p store.Proposal) string {
 	if p.FromAgent != 0 {
 		from = names(p.FromAgent)
 	}
-	return fmt.Sprintf("%s from %s to %s (%s): %s", notePrefix, from, names(p.ToAgent), p.Reason, p.Explanation)
+	text := fmt.Sprintf("%s from %s to %s (%s): %s", notePrefix, from, names(p.ToAgent), p.Reason, p.Explanation)
+	if !p.DecidedAt.IsZero() && p.DecidedAt.Sub(p.CreatedAt) >= staleFiguresAfter {
+		// The explanation's waits and loads are the plan's; an approval
+		// hours later must not present them as today's.
+		text += fmt.Sprintf(" (figures from the proposal, %s UTC; approved %s UTC)",
+			p.CreatedAt.UTC().Format("Mon 15:04"), p.DecidedAt.UTC().Format("Mon 15:04"))
+	}
+	return text
 }
+
+// staleFiguresAfter is how long after its proposal a move's note says when
+// its figures were taken.
+const staleFiguresAfter = 5 * time.Minute
 
 func (r *Rebalancer) names(ctx context.Context) func(int64) string {
 	users, err := r.db.Users(ctx)

@@ -155,6 +155,9 @@ func TestProposeThenApproveWritesAssignmentAndNote(t *testing.T) {
 	if len(notes) != 1 || notes[0].ConversationID != p.ConversationID || !strings.HasPrefix(notes[0].Text, "Reassigned by queuewrangler from the unassigned queue to ") {
 		t.Fatalf("fake saw notes %+v", notes)
 	}
+	if strings.Contains(notes[0].Text, "figures from the proposal") {
+		t.Errorf("note %q dates its figures, though approved at once", notes[0].Text)
+	}
 	c, _ := w.fake.Conversation(p.ConversationID)
 	if c.AssigneeID != p.ToAgent {
 		t.Errorf("fake conversation assignee = %d, want %d", c.AssigneeID, p.ToAgent)
@@ -449,5 +452,26 @@ func TestPendingProposalsCountInTheNextPlan(t *testing.T) {
 	}
 	if perRun[0] == 0 || perRun[1] == 0 {
 		t.Errorf("proposals per run %v; want the second run to go on where the first run's caps stopped it", perRun)
+	}
+}
+
+// TestLateApprovalNoteDatesItsFigures: approved an hour after it was
+// proposed, a move's note says its waits and loads are the proposal's.
+func TestLateApprovalNoteDatesItsFigures(t *testing.T) {
+	w := newWorld(t, 1)
+	w.db.Now = func() time.Time { return time.Now().Add(-time.Hour) } // the plan ran an hour ago
+	r := w.rebalancer(ModePropose, 5)
+	plan, err := r.RunOnce(context.Background())
+	must(t, err)
+	w.db.Now = time.Now
+	if len(plan.Proposals) != 1 {
+		t.Fatalf("got %d proposals, want 1", len(plan.Proposals))
+	}
+	if _, err := r.Approve(context.Background(), plan.Proposals[0].ID, "sst"); err != nil {
+		t.Fatal(err)
+	}
+	notes := w.fake.NotesReceived()
+	if len(notes) != 1 || !strings.Contains(notes[0].Text, "(figures from the proposal, ") {
+		t.Errorf("notes %+v, want one dating its figures", notes)
 	}
 }
