@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -79,7 +80,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	defer d.fake.Close()
 
-	logger := newLogger("text", "warn", stderr)
+	logger := slog.New(demoEvents{slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo})})
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -105,6 +106,27 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	wg.Wait()
 	return err
 }
+
+// demoEvents shows what a newcomer wants to watch in the terminal: every
+// move the daemon makes or skips, and any problem. The rest of the
+// daemon's info lines (each sync, each run) would bury them.
+type demoEvents struct{ slog.Handler }
+
+// demoShown are the info messages demoEvents lets through.
+var demoShown = map[string]bool{"move applied": true, "move skipped: stale": true, "stopped": true}
+
+func (h demoEvents) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level < slog.LevelWarn && !demoShown[r.Message] {
+		return nil
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h demoEvents) WithAttrs(as []slog.Attr) slog.Handler {
+	return demoEvents{h.Handler.WithAttrs(as)}
+}
+
+func (h demoEvents) WithGroup(name string) slog.Handler { return demoEvents{h.Handler.WithGroup(name)} }
 
 type demo struct {
 	cfg    *config.Config
