@@ -74,6 +74,60 @@ func threadIDs(ts []store.Thread) []int64 {
 	return ids
 }
 
+// applyConversationEvent stores what a conversation event says, unless
+// the event cannot be trusted on its own; then Help Scout is asked.
+func (m *Mirror) applyConversationEvent(ctx context.Context, event string, c helpscout.Conversation) error {
+	var st Stats
+	stored, _, err := m.db.Conversation(ctx, c.ID)
+	known := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("read conversation %d: %w", c.ID, err)
+	}
+	if !m.inScope(c.MailboxID) {
+		// In a mailbox this daemon does not mirror. The event may be
+		// older than the stored copy (held back, then delivered after the
+		// conversation moved in), so it is not enough to forget it: the
+		// re-read decides, and removes it only if it is really out.
+		if !known {
+			return nil
+		}
+		return m.refresh(ctx, c.ID, &st)
+	}
+	u, err := m.complete(ctx, c, &st)
+	if err != nil {
+		return err
+	}
+	var mergedFrom []int64
+	if event == helpscout.EventConvoMerged {
+		// The event names the survivor. The conversations merged into it
+		// are the stored ones still holding its threads (found before the
+		// survivor takes them); without this they would stay open here
+		// until the hourly reconcile.
+		if mergedFrom, err = m.db.ConversationsHolding(ctx, threadIDs(u.Threads), c.ID); err != nil {
+			return fmt.Errorf("find conversations merged into %d: %w", c.ID, err)
+		}
+	}
+	if known && !sameTags(stored.Tags, c.Tags) {
+		// A tag change does not move the conversation's version, so the
+		// store takes the tag set of an update at its own version; but an
+		// older event delivered late (a retry, or two events in one second
+		// out of order) carries the old set, and qw-pin would be lost for
+		// good. Help Scout's answer settles it.
+		err = m.refresh(ctx, c.ID, &st)
+	} else if _, err = m.db.ApplyConversation(ctx, u); err != nil {
+		err = fmt.Errorf("store conversation %d: %w", c.ID, err)
+	}
+	if err != nil {
+		return err
+	}
+	for _, id := range mergedFrom {
+		if err := m.refresh(ctx, id, &st); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // sameTags reports whether the stored tags and a webhook's are the same
 // set, compared as the store compares them (trimmed, case-insensitive).
 func sameTags(stored []string, incoming []helpscout.Tag) bool {
@@ -107,47 +161,7 @@ func (m *Mirror) applyEvent(ctx context.Context, e store.WebhookEvent) error {
 		}
 		return nil
 	case helpscout.WebhookConversation:
-		c := *ev.Conversation
-		if !m.inScope(c.MailboxID) {
-			// Moved to (or living in) a mailbox this daemon does not
-			// mirror: a copy from before the move must not stay open here.
-			return m.forget(ctx, c.ID, "moved out of the mirrored mailboxes")
-		}
-		var st Stats
-		stored, _, err := m.db.Conversation(ctx, c.ID)
-		switch {
-		case err == nil && !sameTags(stored.Tags, c.Tags):
-			// A tag change does not move the conversation's version, so
-			// the store takes the tag set of an update at its own version;
-			// but an older event delivered late (a retry, or two events in
-			// one second out of order) carries the old set, and qw-pin
-			// would be lost for good. Help Scout's answer settles it.
-			return m.refresh(ctx, c.ID, &st)
-		case err != nil && !errors.Is(err, store.ErrNotFound):
-			return fmt.Errorf("read conversation %d: %w", c.ID, err)
-		}
-		u, err := m.complete(ctx, c, &st)
-		if err != nil {
-			return err
-		}
-		var mergedFrom []int64
-		if e.Event == helpscout.EventConvoMerged {
-			// The event names the survivor. The conversations merged into
-			// it are the stored ones holding its threads; without this
-			// they would stay open here until the hourly reconcile.
-			if mergedFrom, err = m.db.ConversationsHolding(ctx, threadIDs(u.Threads), c.ID); err != nil {
-				return fmt.Errorf("find conversations merged into %d: %w", c.ID, err)
-			}
-		}
-		if _, err := m.db.ApplyConversation(ctx, u); err != nil {
-			return fmt.Errorf("store conversation %d: %w", c.ID, err)
-		}
-		for _, id := range mergedFrom {
-			if err := m.refresh(ctx, id, &st); err != nil {
-				return err
-			}
-		}
-		return nil
+		return m.applyConversationEvent(ctx, e.Event, *ev.Conversation)
 	}
 	return nil // test pings and events about other resources
 }

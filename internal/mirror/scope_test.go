@@ -195,3 +195,55 @@ func TestMovedOutOfScopeLeavesMirror(t *testing.T) {
 		})
 	}
 }
+
+// TestLateOutOfScopeEventKeepsConversation: an event from when the
+// conversation lived in an unmirrored mailbox, delivered late, after it
+// moved in and was mirrored, must not remove it (a tombstone at its
+// current version would keep polls and the reconcile from restoring it).
+func TestLateOutOfScopeEventKeepsConversation(t *testing.T) {
+	sink := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	t.Cleanup(sink.Close)
+	e := newEnv(t, helpscouttest.Options{
+		Webhook: helpscouttest.WebhookOptions{URL: sink.URL, Secret: webhookSecret},
+	}, helpscouttest.GenerateConfig{Seed: 17, Conversations: 120})
+	scope, other := e.acct.Mailboxes[0], e.acct.Mailboxes[1]
+	m := e.mirror(mirror.Options{Mailboxes: []int64{scope}, ReconcileEvery: 10 * time.Minute})
+	h := &hookEnv{env: e, m: m}
+	syncOnce(t, m)
+	var c helpscouttest.Conversation
+	for _, x := range e.fake.Conversations() {
+		if x.MailboxID == other && x.Status == helpscouttest.StatusActive {
+			c = x
+			break
+		}
+	}
+	if c.ID == 0 {
+		t.Fatal("no active conversation in the other mailbox")
+	}
+	e.clock.Advance(time.Minute)
+	if _, err := e.fake.AddNote(c.ID, helpscouttest.ThreadInput{Body: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	old := h.deliveries(t) // delivery delayed (retry)
+	e.clock.Advance(time.Minute)
+	if err := e.fake.Move(c.ID, 0, scope, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	h.deliveries(t)
+	e.clock.Advance(2 * time.Minute)
+	syncOnce(t, m)
+	if _, _, err := e.db.Conversation(context.Background(), c.ID); err != nil {
+		t.Fatalf("not mirrored after the move in: %v", err)
+	}
+	for _, d := range old {
+		h.store(t, d)
+	}
+	h.process(t)
+	for range 3 {
+		e.clock.Advance(11 * time.Minute)
+		syncOnce(t, m)
+	}
+	if _, _, err := e.db.Conversation(context.Background(), c.ID); err != nil {
+		t.Errorf("conversation %d in mirrored mailbox %d lost after a late older event: %v", c.ID, scope, err)
+	}
+}

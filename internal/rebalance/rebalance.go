@@ -190,6 +190,7 @@ func withOpenProposals(s balancer.Snapshot, open []store.Proposal) balancer.Snap
 		}
 		s.Conversations[ci].AssigneeID = p.ToAgent
 		s.Conversations[ci].LastMovedAt = p.CreatedAt
+		s.Conversations[ci].AssignedAt = p.CreatedAt // not stuck with a target that has not had it
 		s.Agents[ai].RecentAssignments++
 	}
 	return s
@@ -380,13 +381,11 @@ func changedSince(s store.ProposalSnapshot, c helpscout.Conversation, p balancer
 	}
 	var customer, agent time.Time
 	for _, t := range c.Threads() {
-		switch t.Kind() {
-		case helpscout.ThreadCustomerMessage:
+		if t.Kind() == helpscout.ThreadCustomerMessage {
 			customer = latest(customer, t.CreatedAt.Time)
-		case helpscout.ThreadAgentReply, helpscout.ThreadNote:
-			if t.CreatedBy.Type == helpscout.PersonUser {
-				agent = latest(agent, t.CreatedAt.Time)
-			}
+		}
+		if agentWorked(t) {
+			agent = latest(agent, t.CreatedAt.Time)
 		}
 	}
 	if !customer.IsZero() && customer.After(s.LastCustomerAt) {
@@ -396,6 +395,21 @@ func changedSince(s store.ProposalSnapshot, c helpscout.Conversation, p balancer
 		return "an agent replied or added a note " + agoText(now.Sub(agent))
 	}
 	return ""
+}
+
+// agentWorked reports whether a thread shows an agent working the ticket,
+// as the mirror counts it for the plan's never-move rule: a reply, note,
+// chat, call or forward by a user that is not a draft.
+func agentWorked(t helpscout.Thread) bool {
+	if t.CreatedBy.Type != helpscout.PersonUser || t.State == helpscout.ThreadStateDraft {
+		return false
+	}
+	switch t.Type {
+	case helpscout.ThreadTypeMessage, helpscout.ThreadTypeNote, helpscout.ThreadTypeChat, helpscout.ThreadTypePhone,
+		helpscout.ThreadTypeBeaconChat, helpscout.ThreadTypeForwardParent:
+		return true
+	}
+	return false
 }
 
 func latest(a, b time.Time) time.Time {

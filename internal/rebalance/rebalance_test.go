@@ -475,3 +475,32 @@ func TestLateApprovalNoteDatesItsFigures(t *testing.T) {
 		t.Errorf("notes %+v, want one dating its figures", notes)
 	}
 }
+
+// TestPendingEscalationIsNotStuckWithItsTarget: a stuck ST ticket with a
+// pending escalation to an SST; the next run, planning as if it were done,
+// must not flag it to the HoS as stuck with an SST who has not had it.
+func TestPendingEscalationIsNotStuckWithItsTarget(t *testing.T) {
+	now := time.Date(2026, 3, 2, 15, 0, 0, 0, time.UTC)
+	p := balancer.DefaultPolicy()
+	s := balancer.Snapshot{Now: now,
+		Agents: []balancer.Agent{
+			{ID: 1, Role: balancer.RoleST, Capacity: 1, Available: true, AvailableSince: now.Add(-24 * time.Hour)},
+			{ID: 2, Role: balancer.RoleSST, Capacity: 1, Available: true, AvailableSince: now.Add(-24 * time.Hour)},
+		},
+		Conversations: []balancer.Conversation{{ID: 10, Number: 10, Status: balancer.StatusActive, AssigneeID: 1,
+			CreatedAt: now.Add(-6 * time.Hour), CustomerWaitingSince: now.Add(-6 * time.Hour), WaitingOnUs: true,
+			AssignedAt: now.Add(-6 * time.Hour)}},
+	}
+	first := balancer.Plan(s, p)
+	if len(first.Moves) != 1 || first.Moves[0].To != 2 || first.Moves[0].Reason != balancer.ReasonStuck {
+		t.Fatalf("first plan %+v, want the stuck escalation to the SST", first.Moves)
+	}
+	open := []store.Proposal{{ID: 1, CreatedAt: now, ConversationID: 10, FromAgent: 1, ToAgent: 2,
+		Reason: string(balancer.ReasonStuck), Status: store.ProposalPending}}
+	second := balancer.Plan(withOpenProposals(s, open), p)
+	for _, f := range second.Flags {
+		if f.ConversationID == 10 {
+			t.Errorf("pending escalation flagged to the HoS as stuck with agent %d: %+v", f.AgentID, f)
+		}
+	}
+}
