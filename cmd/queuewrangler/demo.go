@@ -81,12 +81,15 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	defer d.fake.Close()
 
 	logger := slog.New(demoEvents{slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo})})
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	// The simulated account outlives the daemon: stopped first, it would
+	// leave a move's note retrying against a closed port until its own
+	// timeout, and Ctrl-C would seem to hang.
+	fakeCtx, stopFake := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopFake()
 	var wg sync.WaitGroup
-	wg.Go(func() { _ = serveUntilDone(ctx, fakeLn, d.fake, logger) })
+	wg.Go(func() { _ = serveUntilDone(fakeCtx, fakeLn, d.fake, logger) })
 	wg.Go(func() {
-		if err := d.live.Run(ctx); err != nil {
+		if err := d.live.Run(fakeCtx); err != nil {
 			logger.Error("the simulated team stopped", "err", err)
 		}
 	})
@@ -102,7 +105,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fmt.Fprintf(stdout, "  time runs %gx from Monday 09:00 of a simulated week; Ctrl-C stops\n", f.speed)
 
 	err = runWith(ctx, d.cfg, d.roster, daemonLn, logger, d.clock)
-	cancel()
+	stopFake()
 	wg.Wait()
 	return err
 }

@@ -351,58 +351,41 @@ func TestWebhooksOutOfOrderKeepPin(t *testing.T) {
 
 // TestMergeWebhookRemovesSource: convo.merged names the survivor; the
 // conversation merged into it must leave the mirror at once, not stay open
-// until the hourly reconcile (the balancer would count and move it).
+// until the hourly reconcile (the balancer would count and move it). Also
+// when the survivor's tags changed too (that event not processed yet) and
+// the merge event is settled by a re-read.
 func TestMergeWebhookRemovesSource(t *testing.T) {
-	h := newHookEnv(t, 60)
-	var active []helpscouttest.Conversation
-	for _, c := range h.fake.Conversations() {
-		if c.Status == helpscouttest.StatusActive {
-			active = append(active, c)
-		}
-	}
-	from, into := active[0], active[1]
-	h.clock.Advance(time.Minute)
-	if err := h.fake.Merge(from.ID, into.ID, 0, time.Time{}); err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range h.deliveries(t) {
-		h.store(t, d)
-	}
-	h.process(t)
-	if c, _, err := h.db.Conversation(context.Background(), from.ID); err == nil {
-		t.Errorf("merged-away conversation %d still stored (%s, assignee %d)", from.ID, c.Status, c.AssigneeID)
-	}
-	if _, threads := h.stored(t, into.ID); len(threads) < len(from.Threads)+len(into.Threads) {
-		t.Errorf("survivor %d holds %d threads, want at least %d", into.ID, len(threads), len(from.Threads)+len(into.Threads))
-	}
-}
-
-// TestMergeWebhookWithTagChangeRemovesSource: the survivor's tags changed
-// too (that event not processed yet), so the merge event is settled by a
-// re-read; the conversation merged away must still leave the mirror.
-func TestMergeWebhookWithTagChangeRemovesSource(t *testing.T) {
-	h := newHookEnv(t, 60)
-	var active []helpscouttest.Conversation
-	for _, c := range h.fake.Conversations() {
-		if c.Status == helpscouttest.StatusActive {
-			active = append(active, c)
-		}
-	}
-	from, into := active[0], active[1]
-	h.clock.Advance(time.Minute)
-	if err := h.fake.SetTags(into.ID, []string{"vip"}, time.Time{}); err != nil {
-		t.Fatal(err)
-	}
-	h.deliveries(t) // the tag event is lost / not yet processed
-	h.clock.Advance(time.Minute)
-	if err := h.fake.Merge(from.ID, into.ID, 0, time.Time{}); err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range h.deliveries(t) {
-		h.store(t, d)
-	}
-	h.process(t)
-	if c, _, err := h.db.Conversation(context.Background(), from.ID); err == nil {
-		t.Errorf("merged-away conversation %d still stored (%s)", from.ID, c.Status)
+	for _, tagsChanged := range []bool{false, true} {
+		t.Run(map[bool]string{false: "plain", true: "survivor's tags changed"}[tagsChanged], func(t *testing.T) {
+			h := newHookEnv(t, 60)
+			var active []helpscouttest.Conversation
+			for _, c := range h.fake.Conversations() {
+				if c.Status == helpscouttest.StatusActive {
+					active = append(active, c)
+				}
+			}
+			from, into := active[0], active[1]
+			if tagsChanged {
+				h.clock.Advance(time.Minute)
+				if err := h.fake.SetTags(into.ID, []string{"vip"}, time.Time{}); err != nil {
+					t.Fatal(err)
+				}
+				h.deliveries(t) // that event is not processed
+			}
+			h.clock.Advance(time.Minute)
+			if err := h.fake.Merge(from.ID, into.ID, 0, time.Time{}); err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range h.deliveries(t) {
+				h.store(t, d)
+			}
+			h.process(t)
+			if c, _, err := h.db.Conversation(context.Background(), from.ID); err == nil {
+				t.Errorf("merged-away conversation %d still stored (%s, assignee %d)", from.ID, c.Status, c.AssigneeID)
+			}
+			if _, threads := h.stored(t, into.ID); len(threads) < len(from.Threads)+len(into.Threads) {
+				t.Errorf("survivor %d holds %d threads, want at least %d", into.ID, len(threads), len(from.Threads)+len(into.Threads))
+			}
+		})
 	}
 }

@@ -141,6 +141,23 @@ func TestMirrorUnknownScopeMailbox(t *testing.T) {
 	}
 }
 
+// scopedHookEnv is an account of 120 conversations over several
+// mailboxes, with signed webhooks, mirrored with QW_MAILBOXES set to the
+// first mailbox (scope); other is a mailbox it does not mirror. It has
+// synced once.
+func scopedHookEnv(t *testing.T) (h *hookEnv, scope, other int64) {
+	t.Helper()
+	sink := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	t.Cleanup(sink.Close)
+	e := newEnv(t, helpscouttest.Options{
+		Webhook: helpscouttest.WebhookOptions{URL: sink.URL, Secret: webhookSecret},
+	}, helpscouttest.GenerateConfig{Seed: 17, Conversations: 120})
+	scope, other = e.acct.Mailboxes[0], e.acct.Mailboxes[1]
+	m := e.mirror(mirror.Options{Mailboxes: []int64{scope}, ReconcileEvery: 10 * time.Minute})
+	syncOnce(t, m)
+	return &hookEnv{env: e, m: m}, scope, other
+}
+
 // TestMovedOutOfScopeLeavesMirror: with QW_MAILBOXES, a conversation moved
 // to a mailbox the daemon does not mirror must leave the mirror, whether
 // the convo.moved webhook arrives or only the hourly reconcile finds it:
@@ -149,15 +166,8 @@ func TestMovedOutOfScopeLeavesMirror(t *testing.T) {
 	for _, viaWebhook := range []bool{true, false} {
 		name := map[bool]string{true: "webhook", false: "reconcile"}[viaWebhook]
 		t.Run(name, func(t *testing.T) {
-			sink := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
-			t.Cleanup(sink.Close)
-			e := newEnv(t, helpscouttest.Options{
-				Webhook: helpscouttest.WebhookOptions{URL: sink.URL, Secret: webhookSecret},
-			}, helpscouttest.GenerateConfig{Seed: 17, Conversations: 120})
-			scope, other := e.acct.Mailboxes[0], e.acct.Mailboxes[1]
-			m := e.mirror(mirror.Options{Mailboxes: []int64{scope}, ReconcileEvery: 10 * time.Minute})
-			h := &hookEnv{env: e, m: m}
-			syncOnce(t, m)
+			h, scope, other := scopedHookEnv(t)
+			e, m := h.env, h.m
 			var c helpscouttest.Conversation
 			for _, x := range e.fake.Conversations() {
 				if x.MailboxID == scope && x.Status == helpscouttest.StatusActive && x.AssigneeID != 0 {
@@ -201,15 +211,8 @@ func TestMovedOutOfScopeLeavesMirror(t *testing.T) {
 // moved in and was mirrored, must not remove it (a tombstone at its
 // current version would keep polls and the reconcile from restoring it).
 func TestLateOutOfScopeEventKeepsConversation(t *testing.T) {
-	sink := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
-	t.Cleanup(sink.Close)
-	e := newEnv(t, helpscouttest.Options{
-		Webhook: helpscouttest.WebhookOptions{URL: sink.URL, Secret: webhookSecret},
-	}, helpscouttest.GenerateConfig{Seed: 17, Conversations: 120})
-	scope, other := e.acct.Mailboxes[0], e.acct.Mailboxes[1]
-	m := e.mirror(mirror.Options{Mailboxes: []int64{scope}, ReconcileEvery: 10 * time.Minute})
-	h := &hookEnv{env: e, m: m}
-	syncOnce(t, m)
+	h, scope, other := scopedHookEnv(t)
+	e, m := h.env, h.m
 	var c helpscouttest.Conversation
 	for _, x := range e.fake.Conversations() {
 		if x.MailboxID == other && x.Status == helpscouttest.StatusActive {
