@@ -81,3 +81,31 @@ func TestDirectoryRefusedLaterKeepsSyncing(t *testing.T) {
 		t.Errorf("conversation %d is %s in the mirror, want the change made while the directory was refused", c.ID, got.Status)
 	}
 }
+
+// TestStatusesRetriedAtNextPoll: presence decides who is away, so a
+// statuses listing that failed (here one 503) is retried at the next poll,
+// not after the directory's fifteen minutes.
+func TestStatusesRetriedAtNextPoll(t *testing.T) {
+	e := newEnv(t, helpscouttest.Options{}, helpscouttest.GenerateConfig{Seed: 3, Conversations: 20})
+	next := e.log.next
+	failed := false
+	e.log.next = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v2/users/status" && !failed {
+			failed = true
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+	m := e.mirror(mirror.Options{DirectoryEvery: 15 * time.Minute})
+	first := syncOnce(t, m)
+	e.clock.Advance(2 * time.Minute)
+	second := syncOnce(t, m)
+	statuses, err := e.db.UserStatuses(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Statuses != 0 || second.Statuses == 0 || len(statuses) == 0 {
+		t.Errorf("statuses stored: first sync %d, second %d, in the store %d; want none, then all", first.Statuses, second.Statuses, len(statuses))
+	}
+}

@@ -48,6 +48,10 @@ type Mirror struct {
 
 	mu            sync.Mutex // serialises SyncOnce, ProcessInbox and Reconcile
 	lastDirectory time.Time
+	// statusesStale: the last listing of user statuses failed. Presence
+	// decides who is away, so it is retried at every poll rather than at
+	// the directory's slow cadence.
+	statusesStale bool
 	lastReconcile time.Time
 	// listedAt is Help Scout's clock (the Date header) when the last
 	// complete walk began. Everything modified more than Overlap before it
@@ -174,6 +178,10 @@ func (m *Mirror) syncOnce(ctx context.Context) (Stats, error) {
 			// directory is tried again at the next poll.
 			m.opts.Logger.Warn("directory refresh failed; syncing conversations with the stored directory", "err", err)
 		default:
+			return st, err
+		}
+	} else if m.statusesStale {
+		if err := m.syncStatuses(ctx, &st); err != nil {
 			return st, err
 		}
 	}
@@ -436,19 +444,6 @@ func (m *Mirror) syncDirectory(ctx context.Context, st *Stats) error {
 		}
 		teams = append(teams, toStoreTeam(t, members))
 	}
-	var statuses []store.UserStatus
-	statusesOK := true
-	for s, err := range m.hs.Users.AllStatuses(ctx) {
-		if err != nil {
-			if ctx.Err() != nil {
-				return err
-			}
-			m.opts.Logger.Warn("user statuses unavailable; keeping the stored ones", "err", err)
-			statusesOK = false
-			break
-		}
-		statuses = append(statuses, toStoreStatus(s))
-	}
 	if err := m.db.ReplaceMailboxes(ctx, mailboxes); err != nil {
 		return err
 	}
@@ -458,12 +453,37 @@ func (m *Mirror) syncDirectory(ctx context.Context, st *Stats) error {
 	if err := m.db.ReplaceTeams(ctx, teams); err != nil {
 		return err
 	}
-	if statusesOK {
-		if err := m.db.ReplaceUserStatuses(ctx, statuses); err != nil {
-			return err
+	st.Mailboxes, st.Users, st.Teams = len(mailboxes), len(users), len(teams)
+	return m.syncStatuses(ctx, st)
+}
+
+// syncStatuses refreshes the users' Away/Active statuses. A listing Help
+// Scout refuses (a permission, a 429, an outage) is not an error: the
+// stored statuses stay, and the next poll tries again (statusesStale). Only
+// a cancelled context or the store failing is.
+func (m *Mirror) syncStatuses(ctx context.Context, st *Stats) error {
+	var statuses []store.UserStatus
+	for s, err := range m.hs.Users.AllStatuses(ctx) {
+		if err != nil {
+			if ctx.Err() != nil {
+				return err
+			}
+			if !m.statusesStale {
+				m.opts.Logger.Warn("user statuses unavailable; keeping the stored ones and retrying at every poll", "err", err)
+			}
+			m.statusesStale = true
+			return nil
 		}
+		statuses = append(statuses, toStoreStatus(s))
 	}
-	st.Mailboxes, st.Users, st.Teams, st.Statuses = len(mailboxes), len(users), len(teams), len(statuses)
+	if err := m.db.ReplaceUserStatuses(ctx, statuses); err != nil {
+		return err
+	}
+	if m.statusesStale {
+		m.opts.Logger.Info("user statuses available again", "statuses", len(statuses))
+	}
+	m.statusesStale = false
+	st.Statuses = len(statuses)
 	return nil
 }
 
