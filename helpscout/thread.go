@@ -169,6 +169,22 @@ func (t Thread) Kind() ThreadKind {
 // the event that ends a customer's wait.
 func (t Thread) IsAgentReply() bool { return t.Kind() == ThreadAgentReply }
 
+// IsAgentWork reports whether the thread shows an agent working the
+// ticket: a reply, note, chat, call, Beacon chat or forward created by a
+// user, unless it is a draft. It is what "a ticket an agent replied to or
+// noted" means for the balancer's never-move rule (the store applies the
+// same rule to its mirrored threads).
+func (t Thread) IsAgentWork() bool {
+	if t.CreatedBy.Type != PersonUser || t.State == ThreadStateDraft {
+		return false
+	}
+	switch t.Type {
+	case ThreadTypeMessage, ThreadTypeNote, ThreadTypeChat, ThreadTypePhone, ThreadTypeBeaconChat, ThreadTypeForwardParent:
+		return true
+	}
+	return false
+}
+
 // IsCustomerMessage reports whether the thread is the customer writing,
 // the event that starts (or restarts) a wait.
 func (t Thread) IsCustomerMessage() bool { return t.Kind() == ThreadCustomerMessage }

@@ -51,6 +51,32 @@ func TestThreadKind(t *testing.T) {
 	}
 }
 
+func TestThreadIsAgentWork(t *testing.T) {
+	t.Parallel()
+	user := Person{ID: 1, Type: PersonUser}
+	for _, tt := range []struct {
+		thread Thread
+		want   bool
+	}{
+		{Thread{Type: "message", State: "published", CreatedBy: user}, true},
+		{Thread{Type: "note", State: "published", CreatedBy: user}, true},
+		{Thread{Type: "chat", State: "published", CreatedBy: user}, true},
+		{Thread{Type: "phone", State: "published", CreatedBy: user}, true},
+		{Thread{Type: "beaconchat", State: "published", CreatedBy: user}, true},
+		{Thread{Type: "forwardparent", State: "published", CreatedBy: user}, true},
+		{Thread{Type: "message", State: "review", CreatedBy: user}, true}, // written, held for review
+		{Thread{Type: "message", State: "draft", CreatedBy: user}, false},
+		{Thread{Type: "lineitem", State: "published", CreatedBy: user}, false},
+		{Thread{Type: "customer", State: "published", CreatedBy: user}, false},
+		{Thread{Type: "chat", State: "published", CreatedBy: Person{ID: 2, Type: PersonCustomer}}, false},
+		{Thread{}, false},
+	} {
+		if got := tt.thread.IsAgentWork(); got != tt.want {
+			t.Errorf("%s/%s by %s: IsAgentWork() = %v, want %v", tt.thread.Type, tt.thread.State, tt.thread.CreatedBy.Type, got, tt.want)
+		}
+	}
+}
+
 // The docs example conversation (section 13.1): first response is the
 // reply at 10:02:41 to the customer's 09:14:05 message, 2916 s.
 func TestThreadKindDocsExample(t *testing.T) {

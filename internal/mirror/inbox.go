@@ -78,7 +78,7 @@ func threadIDs(ts []store.Thread) []int64 {
 // the event cannot be trusted on its own; then Help Scout is asked.
 func (m *Mirror) applyConversationEvent(ctx context.Context, event string, c helpscout.Conversation) error {
 	var st Stats
-	stored, _, err := m.db.Conversation(ctx, c.ID)
+	stored, threads, err := m.db.Conversation(ctx, c.ID)
 	known := err == nil
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("read conversation %d: %w", c.ID, err)
@@ -93,7 +93,7 @@ func (m *Mirror) applyConversationEvent(ctx context.Context, event string, c hel
 		}
 		return m.refresh(ctx, c.ID, &st)
 	}
-	u, err := m.complete(ctx, c, &st)
+	u, err := m.completeFrom(ctx, c, stored, threads, known, &st)
 	if err != nil {
 		return err
 	}

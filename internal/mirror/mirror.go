@@ -345,13 +345,24 @@ func serverTime(resp *helpscout.Response) time.Time {
 // embedded threads fall short of its thread count (Help Scout truncates
 // embedded chat threads) and the store does not already hold them all.
 func (m *Mirror) complete(ctx context.Context, c helpscout.Conversation, st *Stats) (store.ConversationUpdate, error) {
-	embedded := c.Threads()
-	if embedded != nil && len(embedded) >= c.ThreadCount {
+	if embedded := c.Threads(); embedded != nil && len(embedded) >= c.ThreadCount {
 		return toUpdate(c, embedded, true), nil
 	}
 	stored, threads, err := m.db.Conversation(ctx, c.ID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return store.ConversationUpdate{}, fmt.Errorf("read conversation %d: %w", c.ID, err)
+	}
+	return m.completeFrom(ctx, c, stored, threads, err == nil, st)
+}
+
+// completeFrom is complete for a caller that has already read the stored
+// copy (known says whether there was one).
+func (m *Mirror) completeFrom(ctx context.Context, c helpscout.Conversation, stored store.Conversation, threads []store.Thread, known bool, st *Stats) (store.ConversationUpdate, error) {
+	embedded := c.Threads()
 	switch {
-	case err == nil && len(threads) >= c.ThreadCount && stored.ThreadCount == c.ThreadCount &&
+	case embedded != nil && len(embedded) >= c.ThreadCount:
+		return toUpdate(c, embedded, true), nil
+	case known && len(threads) >= c.ThreadCount && stored.ThreadCount == c.ThreadCount &&
 		stored.UserUpdatedAt.Equal(c.UserUpdatedAt.Time) && stored.Status == c.Status:
 		u := toUpdate(c, embedded, false)
 		if len(embedded) == 0 {
@@ -362,8 +373,6 @@ func (m *Mirror) complete(ctx context.Context, c helpscout.Conversation, st *Sta
 			u.Threads = threads
 		}
 		return u, nil
-	case err != nil && !errors.Is(err, store.ErrNotFound):
-		return store.ConversationUpdate{}, fmt.Errorf("read conversation %d: %w", c.ID, err)
 	}
 	all, err := m.threads(ctx, c.ID)
 	if err != nil {
@@ -384,8 +393,6 @@ func (m *Mirror) threads(ctx context.Context, id int64) ([]helpscout.Thread, err
 	return all, nil
 }
 
-// syncDirectory refreshes mailboxes, users (teams included, as Help Scout
-// lists them), teams with their members, and user statuses.
 // directoryError is Help Scout failing to list part of the directory, as
 // opposed to the store failing to keep it.
 type directoryError struct{ err error }
@@ -408,10 +415,10 @@ func (m *Mirror) directoryOptional(ctx context.Context, err error) bool {
 }
 
 // syncDirectory refreshes mailboxes, users (with the mailboxes each can
-// open), teams and user statuses. Statuses are optional: if Help Scout
-// refuses them (the app's user may lack the permission), the refresh logs
-// it and keeps the statuses it had, and everyone without one counts as
-// active; presence then comes from the roster's hours alone.
+// open), teams with their members, and user statuses. Statuses are
+// optional (syncStatuses): if Help Scout refuses them, the stored ones stay
+// and are retried at every poll; a user without one counts as active, so
+// presence then comes from the roster's hours alone.
 func (m *Mirror) syncDirectory(ctx context.Context, st *Stats) error {
 	var mailboxes []store.Mailbox
 	for mb, err := range m.hs.Mailboxes.All(ctx) {

@@ -185,7 +185,7 @@ func withOpenProposals(s balancer.Snapshot, open []store.Proposal) balancer.Snap
 	for _, p := range open {
 		ci, okC := convAt[p.ConversationID]
 		ai, okA := agentAt[p.ToAgent]
-		if !okC || !okA || p.ToAgent == 0 {
+		if !okC || !okA {
 			continue
 		}
 		s.Conversations[ci].AssigneeID = p.ToAgent
@@ -384,7 +384,7 @@ func changedSince(s store.ProposalSnapshot, c helpscout.Conversation, p balancer
 		if t.Kind() == helpscout.ThreadCustomerMessage {
 			customer = latest(customer, t.CreatedAt.Time)
 		}
-		if agentWorked(t) {
+		if t.IsAgentWork() {
 			agent = latest(agent, t.CreatedAt.Time)
 		}
 	}
@@ -395,21 +395,6 @@ func changedSince(s store.ProposalSnapshot, c helpscout.Conversation, p balancer
 		return "an agent replied or added a note " + agoText(now.Sub(agent))
 	}
 	return ""
-}
-
-// agentWorked reports whether a thread shows an agent working the ticket,
-// as the mirror counts it for the plan's never-move rule: a reply, note,
-// chat, call or forward by a user that is not a draft.
-func agentWorked(t helpscout.Thread) bool {
-	if t.CreatedBy.Type != helpscout.PersonUser || t.State == helpscout.ThreadStateDraft {
-		return false
-	}
-	switch t.Type {
-	case helpscout.ThreadTypeMessage, helpscout.ThreadTypeNote, helpscout.ThreadTypeChat, helpscout.ThreadTypePhone,
-		helpscout.ThreadTypeBeaconChat, helpscout.ThreadTypeForwardParent:
-		return true
-	}
-	return false
 }
 
 func latest(a, b time.Time) time.Time {
