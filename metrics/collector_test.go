@@ -213,7 +213,7 @@ func TestCollectorPassesTimeout(t *testing.T) {
 // of each vector, so that every family shows its HELP, TYPE and labels.
 func TestInstrumentsExposition(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
-	m := New(reg)
+	m := NewInstruments(reg)
 	m.FirstResponse.WithLabelValues("101", "7").Observe(120)
 	m.Resolution.WithLabelValues("101").Observe(7200)
 	m.Reassignments.WithLabelValues("stuck", "proposed").Inc()
@@ -349,7 +349,7 @@ var allowedLabels = map[string]bool{
 func fullRegistry(t *testing.T) *prometheus.Registry {
 	t.Helper()
 	reg := prometheus.NewPedanticRegistry()
-	m := New(reg)
+	m := NewInstruments(reg)
 	m.FirstResponse.WithLabelValues("101", "7").Observe(120)
 	m.Resolution.WithLabelValues("101").Observe(7200)
 	m.Reassignments.WithLabelValues("stuck", "proposed").Inc()

@@ -11,9 +11,9 @@ var SupportTimeBuckets = []float64{
 	24 * 3600, 2 * 24 * 3600, 3 * 24 * 3600, 5 * 24 * 3600, 7 * 24 * 3600,
 }
 
-// Metrics holds the event instruments: counters and histograms updated as
+// Instruments holds the event instruments: counters and histograms updated as
 // things happen. Current state is computed at scrape time by Collector.
-type Metrics struct {
+type Instruments struct {
 	FirstResponse *prometheus.HistogramVec // mailbox_id, agent_id
 	Resolution    *prometheus.HistogramVec // mailbox_id
 
@@ -29,9 +29,9 @@ type Metrics struct {
 	SyncLastSuccess prometheus.Gauge
 }
 
-// New creates the instruments and registers them on reg.
-func New(reg prometheus.Registerer) *Metrics {
-	m := &Metrics{
+// NewInstruments creates the instruments and registers them on reg.
+func NewInstruments(reg prometheus.Registerer) *Instruments {
+	m := &Instruments{
 		FirstResponse: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "helpscout_first_response_seconds",
 			Help:    "Time from the creation of a customer-started conversation to the first published agent reply, observed once per conversation.",

@@ -9,7 +9,7 @@ import (
 // InstrumentTransport counts and times every attempt sent through next and
 // records the rate budget Help Scout reports. It sits below the retry layer
 // so that each retry shows up, as each one costs budget.
-func (m *Metrics) InstrumentTransport(next http.RoundTripper) http.RoundTripper {
+func (m *Instruments) InstrumentTransport(next http.RoundTripper) http.RoundTripper {
 	return roundTripperFunc(func(req *http.Request) (*http.Response, error) {
 		start := time.Now()
 		resp, err := next.RoundTrip(req)

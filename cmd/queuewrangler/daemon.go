@@ -74,7 +74,7 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 }
 
 // newHelpScout builds the API client on the outbound chain.
-func newHelpScout(cfg *config.Config, m *metrics.Metrics, logger *slog.Logger) (*helpscout.Client, error) {
+func newHelpScout(cfg *config.Config, m *metrics.Instruments, logger *slog.Logger) (*helpscout.Client, error) {
 	httpClient := newHelpScoutHTTPClient(httpOptions{
 		BaseURL:      cfg.HelpScoutAPIURL,
 		ClientID:     cfg.HelpScoutClientID,
@@ -102,7 +102,7 @@ func run(ctx context.Context, cfg *config.Config, ros *roster.Roster, ln net.Lis
 func runWith(ctx context.Context, cfg *config.Config, ros *roster.Roster, ln net.Listener, logger *slog.Logger, now func() time.Time) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	m := metrics.New(reg)
+	m := metrics.NewInstruments(reg)
 
 	// Serve at once: while the database cannot be opened (a read-only or
 	// full disk), /healthz answers 200 and /readyz 503 with the reason, and

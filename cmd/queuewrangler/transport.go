@@ -27,7 +27,7 @@ type httpOptions struct {
 	ClientID     string
 	ClientSecret string // raw; it goes only into the token request body
 	PerMinute    int
-	Metrics      *metrics.Metrics
+	Metrics      *metrics.Instruments
 	Logger       *slog.Logger
 	RetryMax     int           // attempts after the first; 0 means the default
 	MaxWait      time.Duration // cap on one backoff; 0 means the default

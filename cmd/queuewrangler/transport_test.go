@@ -230,7 +230,7 @@ func walkUnderFaults(t *testing.T, n, perMinute int, overLimit bool) {
 		var logs syncBuffer
 		logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		reg := prometheus.NewRegistry()
-		m := metrics.New(reg)
+		m := metrics.NewInstruments(reg)
 		const baseURL = "http://helpscout.test"
 		hc := newHelpScoutHTTPClient(httpOptions{
 			BaseURL: baseURL, ClientID: walkClientID, ClientSecret: walkClientSecret,
@@ -865,7 +865,7 @@ func TestBudgetWaitIsNotATimeout(t *testing.T) {
 		const perMinute = 50
 		hc := newHelpScoutHTTPClient(httpOptions{
 			BaseURL: "http://helpscout.test", ClientID: walkClientID, ClientSecret: walkClientSecret,
-			PerMinute: perMinute, Metrics: metrics.New(reg), Base: base,
+			PerMinute: perMinute, Metrics: metrics.NewInstruments(reg), Base: base,
 		})
 		hs, err := helpscout.NewClient(hc).WithBaseURL("http://helpscout.test")
 		if err != nil {

@@ -30,7 +30,7 @@ type ReadinessFunc func() (ready bool, reason string)
 // Options configures the server. Zero values disable the parts they feed.
 type Options struct {
 	Logger  *slog.Logger
-	Metrics *metrics.Metrics
+	Metrics *metrics.Instruments
 	// Gatherer serves /metrics; nil means no /metrics route.
 	Gatherer prometheus.Gatherer
 

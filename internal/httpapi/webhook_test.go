@@ -78,10 +78,10 @@ func (r *recordingWriter) WriteHeader(code int) {
 	r.ResponseRecorder.WriteHeader(code)
 }
 
-func newTestServer(t *testing.T, inbox *memInbox, secret string) (*Server, *metrics.Metrics) {
+func newTestServer(t *testing.T, inbox *memInbox, secret string) (*Server, *metrics.Instruments) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	m := metrics.New(reg)
+	m := metrics.NewInstruments(reg)
 	return New(Options{Metrics: m, Gatherer: reg, WebhookSecret: secret, Inbox: inbox, MaxWebhookBytes: 4096}), m
 }
 

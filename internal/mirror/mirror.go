@@ -36,7 +36,7 @@ type Options struct {
 	MaxRewalks int
 
 	Logger  *slog.Logger
-	Metrics *metrics.Metrics // nil = no instruments
+	Metrics *metrics.Instruments // nil = no instruments
 	Now     func() time.Time
 }
 

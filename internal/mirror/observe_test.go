@@ -216,7 +216,7 @@ func TestFirstResponseAndResolutionByHand(t *testing.T) {
 	t.Cleanup(func() { db.Close() })
 	hs := obsMust(helpscout.NewClient(&http.Client{Transport: obsBearer{fake.IssueToken()}}).WithBaseURL(ts.URL))(t)
 	reg := prometheus.NewPedanticRegistry()
-	m := New(hs, db, Options{Metrics: metrics.New(reg), Now: clock})
+	m := New(hs, db, Options{Metrics: metrics.NewInstruments(reg), Now: clock})
 
 	mbID := fmt.Sprint(mb.ID)
 	series := func(agent int64) string { return fmt.Sprintf("agent_id=%d mailbox_id=%s ", agent, mbID) }
@@ -280,7 +280,7 @@ func TestFirstResponseAndResolutionByHand(t *testing.T) {
 	// it.
 	obsNoErr(t, db.SetCursor(ctx, CursorConversations, time.Time{}))
 	reg2 := prometheus.NewPedanticRegistry()
-	m2 := New(hs, db, Options{Metrics: metrics.New(reg2), Now: clock})
+	m2 := New(hs, db, Options{Metrics: metrics.NewInstruments(reg2), Now: clock})
 	st = obsMust(m2.SyncOnce(ctx))(t)
 	obsMust(m2.ProcessInbox(ctx))(t)
 	t.Run("after a restart", func(t *testing.T) {

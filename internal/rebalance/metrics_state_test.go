@@ -161,7 +161,7 @@ func TestStateFromMirror(t *testing.T) {
 func TestScrapeLabelsCarryNoConversationOrEmail(t *testing.T) {
 	db, convs := stateWorld(t)
 	reg := prometheus.NewPedanticRegistry()
-	metrics.New(reg)
+	metrics.NewInstruments(reg)
 	reg.MustRegister(metrics.NewCollector(stateRebalancer(db), metrics.CollectorOptions{}))
 	mfs, err := reg.Gather()
 	if err != nil {

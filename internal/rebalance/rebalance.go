@@ -41,7 +41,7 @@ type Options struct {
 	// before the next poll.
 	AfterApply func(ctx context.Context, conversationID int64) error
 	Logger     *slog.Logger
-	Metrics    *metrics.Metrics
+	Metrics    *metrics.Instruments
 	Now        func() time.Time
 }
 

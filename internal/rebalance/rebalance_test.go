@@ -348,7 +348,7 @@ func TestApplyRecordsTheOutcomeWhenTheCallerGoes(t *testing.T) {
 // does for every other way a proposal ends.
 func TestExpiredProposalsCountAsStale(t *testing.T) {
 	w := newWorld(t, 1)
-	m := metrics.New(prometheus.NewRegistry())
+	m := metrics.NewInstruments(prometheus.NewRegistry())
 	r := New(w.db, w.hs, Options{Mode: ModePropose, Policy: balancer.DefaultPolicy(), ProposalTTL: time.Hour,
 		Metrics: m, Now: func() time.Time { return w.now }})
 	plan, err := r.RunOnce(context.Background())
