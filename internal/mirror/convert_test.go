@@ -1,0 +1,197 @@
+package mirror
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/queuewrangler/queuewrangler/helpscout"
+	"github.com/queuewrangler/queuewrangler/internal/store"
+)
+
+func hsTime(s string) helpscout.Time {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		panic(err)
+	}
+	return helpscout.Time{Time: t}
+}
+
+func TestToStoreConversation(t *testing.T) {
+	created := hsTime("2026-03-02T09:00:00Z")
+	waiting := hsTime("2026-03-02T11:30:00Z")
+	tests := []struct {
+		name string
+		in   helpscout.Conversation
+		want store.Conversation
+	}{
+		{
+			name: "every field carried over, tags sorted by name",
+			in: helpscout.Conversation{
+				ID: 2147483653, Number: 1042, MailboxID: 7, ThreadCount: 3,
+				Type: "email", Status: helpscout.StatusActive, State: "published", Subject: "Refund",
+				Assignee:             helpscout.Person{ID: 501, Type: helpscout.PersonUser},
+				CreatedBy:            helpscout.Person{ID: 9001, Type: helpscout.PersonCustomer},
+				CreatedAt:            created,
+				ClosedBy:             0,
+				UserUpdatedAt:        hsTime("2026-03-02T10:00:00Z"),
+				CustomerWaitingSince: helpscout.CustomerWaitingSince{Time: waiting, LatestReplyFrom: "customer"},
+				PrimaryCustomer:      helpscout.Person{ID: 9001, First: "Kim", Last: "Lee", Email: "kim@example.com"},
+				Tags:                 []helpscout.Tag{{ID: 2, Name: "vip"}, {ID: 1, Name: "billing"}},
+			},
+			want: store.Conversation{
+				ID: 2147483653, Number: 1042, MailboxID: 7, ThreadCount: 3,
+				Type: "email", Status: "active", State: "published", Subject: "Refund",
+				AssigneeID: 501, CreatedByType: "customer", CreatedByID: 9001,
+				CustomerID: 9001, CustomerFirst: "Kim", CustomerLast: "Lee", CustomerEmail: "kim@example.com",
+				CreatedAt: created.Time, UserUpdatedAt: hsTime("2026-03-02T10:00:00Z").Time,
+				CustomerWaitingSince: waiting.Time, LatestReplyFrom: "customer",
+				Tags: []string{"billing", "vip"},
+			},
+		},
+		{
+			name: "a team assignee is unassigned: the ticket waits for a person",
+			in: helpscout.Conversation{
+				ID: 1, Status: helpscout.StatusActive, CreatedAt: created,
+				Assignee: helpscout.Person{ID: 77, Type: helpscout.PersonTeam},
+			},
+			want: store.Conversation{ID: 1, Status: "active", CreatedAt: created.Time},
+		},
+		{
+			name: "absent fields stay zero; closedBy is kept",
+			in: helpscout.Conversation{
+				ID: 2, Status: helpscout.StatusClosed, CreatedAt: created,
+				ClosedAt: hsTime("2026-03-03T08:00:00Z"), ClosedBy: 501,
+			},
+			want: store.Conversation{ID: 2, Status: "closed", CreatedAt: created.Time,
+				ClosedAt: hsTime("2026-03-03T08:00:00Z").Time, ClosedBy: 501},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := toStoreConversation(tt.in)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("toStoreConversation mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestToUpdate(t *testing.T) {
+	at := hsTime("2026-03-02T09:05:00Z")
+	c := helpscout.Conversation{ID: 5, Status: helpscout.StatusPending, CreatedAt: hsTime("2026-03-02T09:00:00Z")}
+	threads := []helpscout.Thread{
+		{ID: 11, Type: "customer", State: "published", Status: "active",
+			CreatedBy: helpscout.Person{ID: 9001, Type: helpscout.PersonCustomer}, CreatedAt: hsTime("2026-03-02T09:00:00Z")},
+		{ID: 12, Type: "message", State: "published", Status: "pending",
+			CreatedBy:  helpscout.Person{ID: 501, Type: helpscout.PersonUser},
+			AssignedTo: helpscout.Person{ID: 501, Type: helpscout.PersonUser}, CreatedAt: at},
+	}
+	tests := []struct {
+		name     string
+		threads  []helpscout.Thread
+		complete bool
+		want     store.ConversationUpdate
+	}{
+		{
+			name: "complete thread list", threads: threads, complete: true,
+			want: store.ConversationUpdate{
+				Conversation: store.Conversation{ID: 5, Status: "pending", CreatedAt: c.CreatedAt.Time},
+				Threads: []store.Thread{
+					{ID: 11, Type: "customer", State: "published", Status: "active", CreatedByType: "customer",
+						CreatedByID: 9001, CreatedAt: threads[0].CreatedAt.Time},
+					{ID: 12, Type: "message", State: "published", Status: "pending", CreatedByType: "user",
+						CreatedByID: 501, AssignedToID: 501, CreatedAt: at.Time},
+				},
+				ThreadsComplete: true,
+			},
+		},
+		{
+			name: "no threads fetched: an empty list that merges nothing away", threads: nil, complete: false,
+			want: store.ConversationUpdate{
+				Conversation: store.Conversation{ID: 5, Status: "pending", CreatedAt: c.CreatedAt.Time},
+				Threads:      []store.Thread{},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := toUpdate(c, tt.threads, tt.complete)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("toUpdate mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestModifiedAt(t *testing.T) {
+	created := hsTime("2026-03-02T09:00:00Z")
+	tests := []struct {
+		name string
+		in   helpscout.Conversation
+		want string
+	}{
+		{"creation only", helpscout.Conversation{CreatedAt: created}, "2026-03-02T09:00:00Z"},
+		{"the latest of the conversation's own times", helpscout.Conversation{
+			CreatedAt: created, UserUpdatedAt: hsTime("2026-03-02T10:00:00Z"),
+			CustomerWaitingSince: helpscout.CustomerWaitingSince{Time: hsTime("2026-03-02T12:00:00Z")},
+			ClosedAt:             hsTime("2026-03-02T11:00:00Z"),
+		}, "2026-03-02T12:00:00Z"},
+		{"a thread newer than every conversation time", helpscout.Conversation{
+			CreatedAt: created, UserUpdatedAt: hsTime("2026-03-02T10:00:00Z"),
+			Embedded: helpscout.ConversationEmbedded{Threads: []helpscout.Thread{
+				{ID: 1, CreatedAt: hsTime("2026-03-02T09:30:00Z")},
+				{ID: 2, CreatedAt: hsTime("2026-03-02T13:15:00Z")},
+			}},
+		}, "2026-03-02T13:15:00Z"},
+		{"read in UTC whatever the zone", helpscout.Conversation{
+			CreatedAt: helpscout.Time{Time: created.In(time.FixedZone("EST", -5*3600))},
+		}, "2026-03-02T09:00:00Z"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := modifiedAt(tt.in)
+			if got.Location() != time.UTC || got.Format(time.RFC3339) != tt.want {
+				t.Errorf("modifiedAt = %v, want %s in UTC", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestToStoreDirectory(t *testing.T) {
+	updated := hsTime("2026-01-05T08:00:00Z")
+	t.Run("user", func(t *testing.T) {
+		got := toStoreUser(helpscout.User{ID: 501, FirstName: "Ana", LastName: "Diaz", Email: "ana@example.com",
+			Role: "user", Timezone: "Europe/Berlin", Type: "user", UpdatedAt: updated})
+		want := store.User{ID: 501, First: "Ana", Last: "Diaz", Email: "ana@example.com", Role: "user",
+			Timezone: "Europe/Berlin", Type: "user", UpdatedAt: updated.Time}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("toStoreUser mismatch (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("mailbox", func(t *testing.T) {
+		got := toStoreMailbox(helpscout.Mailbox{ID: 7, Name: "Support", Email: "help@example.com", Slug: "abc"})
+		want := store.Mailbox{ID: 7, Name: "Support", Email: "help@example.com", Slug: "abc"}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("toStoreMailbox mismatch (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("team with members", func(t *testing.T) {
+		got := toStoreTeam(helpscout.Team{ID: 9, Name: "Tier 2", Timezone: "UTC", UpdatedAt: updated}, []int64{501, 502})
+		want := store.Team{ID: 9, Name: "Tier 2", Timezone: "UTC", UpdatedAt: updated.Time, Members: []int64{501, 502}}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("toStoreTeam mismatch (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("status reads the email channel", func(t *testing.T) {
+		var s helpscout.UserStatus
+		s.UserID = 501
+		s.Email.Status, s.Email.Source, s.Email.UpdatedAt = "away", "user", updated
+		got := toStoreStatus(s)
+		want := store.UserStatus{UserID: 501, Status: "away", UpdatedAt: updated.Time, Source: "user"}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("toStoreStatus mismatch (-want +got):\n%s", diff)
+		}
+	})
+}
