@@ -7,6 +7,12 @@
 // facts, typed errors built in one place (CheckResponse), and iter.Seq2
 // iterators that walk every page.
 //
+// What it covers: listing and reading conversations (with threads), their
+// threads, users and their availability, teams and members, mailboxes and
+// folders; the writes queuewrangler makes (assign, unassign, status,
+// notes); an inbox's routing (GET and PUT /v2/mailboxes/{id}/routing,
+// MailboxesService.GetRouting and UpdateRouting); and webhook signatures.
+//
 // What it must not do:
 //
 //   - It never logs and never retries. Authentication (OAuth2 client

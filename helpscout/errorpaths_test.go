@@ -59,6 +59,11 @@ func allAPICalls() []apiCall {
 		{"Mailboxes.Get", func(ctx context.Context, c *Client) error { _, _, err := c.Mailboxes.Get(ctx, 7); return err }},
 		{"Mailboxes.Folders", func(ctx context.Context, c *Client) error { _, _, err := c.Mailboxes.Folders(ctx, 7, 1); return err }},
 		{"Mailboxes.AllFolders", func(ctx context.Context, c *Client) error { return firstErr(c.Mailboxes.AllFolders(ctx, 7)) }},
+		{"Mailboxes.GetRouting", func(ctx context.Context, c *Client) error { _, _, err := c.Mailboxes.GetRouting(ctx, 7); return err }},
+		{"Mailboxes.UpdateRouting", func(ctx context.Context, c *Client) error {
+			_, err := c.Mailboxes.UpdateRouting(ctx, 7, RoutingConfig{State: RoutingEnabled, AssignmentLimit: 10, AssignmentMethod: RoutingBalanced, UserIDs: []int64{3}})
+			return err
+		}},
 	}
 }
 
@@ -121,6 +126,31 @@ func TestAPIErrorPaths(t *testing.T) {
 			},
 		},
 		{
+			name: "403", status: 403, body: `{"logRef":"a1#2","message":"Access denied"}`,
+			check: func(t *testing.T, err error) {
+				var er *ErrorResponse
+				if !errors.Is(err, ErrForbidden) || !errors.As(err, &er) || er.LogRef != "a1#2" {
+					t.Errorf("err = %v, want ErrForbidden as *ErrorResponse with logRef", err)
+				}
+				if errors.Is(err, ErrNotFound) {
+					t.Error("a 403 matches ErrNotFound")
+				}
+			},
+		},
+		{
+			name: "400", status: 400,
+			body: `{"logRef":"L-1","message":"Bad request","_embedded":{"errors":[{"path":"status","message":"Expected one of these: 'active'","rejectedValue":"Wrong","source":"JSON"}]}}`,
+			check: func(t *testing.T, err error) {
+				var er *ErrorResponse
+				if !errors.As(err, &er) || er.StatusCode != 400 || len(er.Errors) != 1 || er.Errors[0].Path != "status" {
+					t.Errorf("err = %v, want *ErrorResponse 400 with the field error", err)
+				}
+				if errors.Is(err, ErrForbidden) || errors.Is(err, ErrNotFound) {
+					t.Error("a 400 matches a sentinel")
+				}
+			},
+		},
+		{
 			name: "429", status: 429, header: map[string]string{"X-RateLimit-Retry-After": "9"}, body: `{"message":"API rate limit exceeded"}`,
 			check: func(t *testing.T, err error) {
 				var rl *RateLimitError
@@ -151,6 +181,7 @@ func TestAPIErrorPaths(t *testing.T) {
 	writes := map[string]bool{
 		"Conversations.Assign": true, "Conversations.Unassign": true,
 		"Conversations.UpdateStatus": true, "Conversations.CreateNote": true,
+		"Mailboxes.UpdateRouting": true,
 	}
 	for _, ac := range allAPICalls() {
 		for _, a := range answers {

@@ -23,6 +23,10 @@ const maxMessageLen = 512
 // conversation's id on anything but GET.
 var ErrNotFound = errors.New("helpscout: not found")
 
+// ErrForbidden matches (errors.Is) any 403 answer: the app's user lacks a
+// permission, such as "Inbox: Manage Routing" for the routing endpoints.
+var ErrForbidden = errors.New("helpscout: forbidden")
+
 // ErrorResponse is a non-2xx answer that is neither a 429 nor a 401. It
 // holds Help Scout's vnd.error document: LogRef to quote to support, a
 // message, and per-field validation errors.
@@ -71,9 +75,16 @@ func (e *ErrorResponse) Error() string {
 	return b.String()
 }
 
-// Is makes errors.Is(err, ErrNotFound) true for a 404.
+// Is makes errors.Is(err, ErrNotFound) true for a 404 and
+// errors.Is(err, ErrForbidden) true for a 403.
 func (e *ErrorResponse) Is(target error) bool {
-	return target == ErrNotFound && e.StatusCode == http.StatusNotFound
+	switch target {
+	case ErrNotFound:
+		return e.StatusCode == http.StatusNotFound
+	case ErrForbidden:
+		return e.StatusCode == http.StatusForbidden
+	}
+	return false
 }
 
 // RateLimitError is a 429: the account's per-minute budget is spent. Wait
@@ -186,7 +197,8 @@ func aboutLink(h halLinks, old []relLink) string {
 
 // CheckResponse returns nil for a 2xx response and a typed error otherwise:
 // *RateLimitError for 429, *AuthError for 401 or an OAuth-style body,
-// *ErrorResponse for the rest (errors.Is(err, ErrNotFound) for 404). It
+// *ErrorResponse for the rest (errors.Is(err, ErrNotFound) for 404,
+// errors.Is(err, ErrForbidden) for 403). It
 // reads at most 64 KiB of the body and does not close it. Text copied from
 // the body is bounded and scrubbed of anything that looks like a bearer
 // token.

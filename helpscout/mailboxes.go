@@ -7,7 +7,8 @@ import (
 	"strconv"
 )
 
-// MailboxesService covers /v2/mailboxes (called inboxes in the UI).
+// MailboxesService covers /v2/mailboxes (called inboxes in the UI): the
+// mailboxes, their folders and their routing (routing.go).
 type MailboxesService service
 
 // Mailbox is a Help Scout mailbox (inbox).

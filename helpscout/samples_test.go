@@ -312,6 +312,22 @@ var sampleChecks = map[string]func(t *testing.T, data []byte){
 			t.Errorf("workflow = %+v", items[0])
 		}
 	},
+	"constructed/routing-get.json": func(t *testing.T, data []byte) {
+		got := decodeSample[Routing](t, data)
+		want := Routing{
+			RoutingConfig: RoutingConfig{State: RoutingEnabled, AssignmentLimit: 12, AssignmentMethod: RoutingBalanced,
+				UserIDs: []int64{412001, 412002, 412003}},
+			Rotation: []RotationEntry{
+				{UserID: 412001, ConversationsCount: 12, Reason: ReasonAtCapacity},
+				{UserID: 412002, ConversationsCount: 3, Reason: ReasonAway},
+				{UserID: 412003, Eligible: true},
+				{UserID: 412004, ConversationsCount: 5, Reason: ReasonNotInRotation},
+			},
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("routing mismatch (-want +got):\n%s", diff)
+		}
+	},
 	"keeratita-docs_refresh_token_success_response.json": checkToken(7200, true),
 	"php-sdk-transcribed_error_internal.json": func(t *testing.T, data []byte) {
 		var er *ErrorResponse
@@ -500,13 +516,23 @@ var sampleChecks = map[string]func(t *testing.T, data []byte){
 func TestSamples(t *testing.T) {
 	t.Parallel()
 	dir := samplesDir(t)
-	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
-	if err != nil {
-		t.Fatal(err)
+	// Top-level files and those constructed from documented schemas
+	// (constructed/), each checked under its path relative to dir.
+	var files []string
+	for _, pattern := range []string{"*.json", filepath.Join("constructed", "*.json")} {
+		m, err := filepath.Glob(filepath.Join(dir, pattern))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, m...)
 	}
 	seen := map[string]bool{}
 	for _, path := range files {
-		name := filepath.Base(path)
+		rel, err := filepath.Rel(dir, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := filepath.ToSlash(rel)
 		if name == "signature-vectors.json" {
 			continue // TestSignatureVectors
 		}
