@@ -28,8 +28,9 @@
 //     /v2/conversations/{id}/notes, GET /v2/users (teams mixed in with type
 //     "team"), /v2/users/me, /v2/users/{id}, /v2/users/status,
 //     /v2/users/{id}/status, /v2/teams, /v2/teams/{id}/members,
-//     /v2/mailboxes, /v2/mailboxes/{id}, /v2/mailboxes/{id}/folders.
-//     Trailing slashes are accepted, as the real _links use them.
+//     /v2/mailboxes, /v2/mailboxes/{id}, /v2/mailboxes/{id}/folders, and
+//     GET and PUT /v2/mailboxes/{id}/routing. Trailing slashes are
+//     accepted, as the real _links use them.
 //   - HAL pages of 25 conversations and 50 of everything else, 1-based
 //     page.number, _links self/first/last/next/previous/page, _embedded
 //     omitted on an empty page (Options.EmptyEmbedded keeps it, as one 2020
@@ -55,6 +56,40 @@
 //   - Notes: 201 with Resource-ID and Location; 412 once a conversation has
 //     MaxThreads threads. Merged conversations answer GET with 301 to the
 //     survivor and 404 elsewhere; deleted ones 404.
+//   - Inbox routing (helpscout-api.md section 15), stored per mailbox. A
+//     new mailbox has routing disabled and never configured: GET serves
+//     "state":"disabled", "userIds":[] and no assignmentLimit or
+//     assignmentMethod (documented only for enabled routing); once a PUT
+//     set them they are served whatever the state. rotation[] lists the
+//     rotation's users in its order, then everyone else who can open the
+//     mailbox by id (teams never), each with conversationsCount (active
+//     conversations assigned to them in this mailbox), eligible, and a
+//     reason when not: not_in_rotation, else away, else at_capacity (count
+//     at or above the limit); a disabled configuration is judged by its
+//     stored users and limit. PUT takes all four keys (a missing or null
+//     one is "may not be null"), a limit of 1-100, round_robin or
+//     balanced, at least one user when enabled, and user ids only (a team
+//     or unknown id is "Invalid user"); every broken rule is listed in one
+//     400 in the validation shape; repeated ids are dropped; 204 replaces
+//     the whole configuration, with no version check. PUT is a write (costs
+//     2). SetRoutingPermission makes the app's user lack "Inbox: Manage
+//     Routing" (403 "Access denied" on GET and PUT, or on PUT only);
+//     SetRouting is an admin's edit in the UI (validated the same way, not
+//     API traffic); RoutingPuts records every PUT received.
+//   - Routing assigns: in an inbox with routing enabled, a customer's new
+//     active conversation created through the state API without an
+//     assignee goes to the next eligible user (Round Robin: alphabetical
+//     by name after the one routed last; Balanced: fewest active, then
+//     least recently routed, then alphabetical), with a lineitem "Routing
+//     assigned to ..." by the token owner and convo.assigned after
+//     convo.created. With nobody eligible it stays in the Unassigned
+//     folder. Agent-started conversations, those created with an assignee
+//     (manual or Workflow assignments, which routing ignores) or in
+//     another status are left alone. Whether Help Scout then drains the
+//     folder when someone becomes eligible again is unknown
+//     (helpscout-api.md section 14, question 7): Options.RoutingDrainsBacklog
+//     (off by default, the pessimistic reading) assigns it, oldest first,
+//     after any change that adds someone to an inbox's eligible set.
 //   - Rate limiting per fixed wall-clock minute with the real headers, writes
 //     costing 2, 429 {"message":"API rate limit exceeded"} with
 //     X-RateLimit-Retry-After; Correlation-Id on every API response.
@@ -66,10 +101,11 @@
 //     body is the v2 conversation object without _embedded threads (whether
 //     the real one embeds them is unconfirmed), {"id":N} for convo.deleted.
 //   - A state API (AddUser, CreateConversation, AddAgentReply, Assign,
-//     SetStatus, Merge, Delete, ...) that the simulation and tests use to
-//     change the account without counting as API traffic, snapshot getters
-//     returning deep copies, request counters and a record of PATCHes and
-//     notes received; and Seed, a deterministic account generator.
+//     SetStatus, Merge, Delete, SetRouting, ...) that the simulation and
+//     tests use to change the account without counting as API traffic,
+//     snapshot getters returning deep copies, request counters and a record
+//     of PATCHes, notes and routing PUTs received; and Seed, a
+//     deterministic account generator.
 //
 // Data timestamps, and the Date header of every response, come from
 // Options.Clock (the simulation accelerates it); token expiry and the
@@ -82,7 +118,9 @@
 // creation over HTTP, the advanced search `query` parameter (a 400 here),
 // v3 endpoints, system users, snooze and scheduled threads, per-user
 // mailbox permissions (everyone sees every mailbox), authorization-code and
-// refresh-token grants, Help Scout's own auto-assignment and reassignment of
-// away users, webhook deactivation, and lineitem action.type values (they
-// are undocumented; the fake uses "default", and "merged" for merges).
+// refresh-token grants, Help Scout's built-in reassignment of an away
+// user's conversations (/v2/users/{id}/conversation-reassignment), teams
+// in a routing rotation, webhook deactivation, and lineitem action.type
+// values (they are undocumented; the fake uses "default", and "merged" for
+// merges).
 package helpscouttest

@@ -82,13 +82,15 @@ func (s *Server) Stats() Stats {
 	return st
 }
 
-// ResetStats zeroes the counters and forgets recorded PATCHes and notes.
+// ResetStats zeroes the counters and forgets recorded PATCHes, notes and
+// routing PUTs.
 func (s *Server) ResetStats() {
 	s.ctl.Lock()
 	defer s.ctl.Unlock()
 	s.stats = Stats{Requests: map[string]int{}}
 	s.patches = nil
 	s.notes = nil
+	s.routingPuts = nil
 }
 
 // Patches returns the PATCH requests received, in arrival order.

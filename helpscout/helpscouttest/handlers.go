@@ -347,7 +347,7 @@ func (s *Server) handlePatchConversation(w http.ResponseWriter, r *http.Request,
 	rec.Op, rec.Path, rec.Value = op.Op, op.Path, op.Value
 
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlockAfterChange()
 	rec.At = s.now()
 	c := s.convs[id]
 	if c == nil || !c.live() {
@@ -441,7 +441,7 @@ func (s *Server) handleCreateNote(w http.ResponseWriter, r *http.Request, id int
 	rec.Text, rec.User, rec.Status, rec.Imported = in.Text, in.User, in.Status, in.Imported
 
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlockAfterChange()
 	rec.At = s.now()
 	c := s.convs[id]
 	if c == nil || !c.live() {

@@ -198,6 +198,25 @@ func TestKeySetsMatchRecordings(t *testing.T) {
 			t.Errorf("folder key paths (-fake +recorded):\n%s", diff)
 		}
 	})
+	t.Run("routing", func(t *testing.T) {
+		rec := loadSample(t, filepath.Join(dir, "constructed"), "routing-get.json")
+		// The first entry at capacity, as in the example; then an eligible one.
+		busy := f.conv(t, helpscouttest.NewConversation{CustomerID: cust.ID, AssigneeID: f.owner})
+		if err := f.srv.SetRouting(f.mailbox, helpscouttest.RoutingConfig{State: "enabled", AssignmentLimit: 1,
+			AssignmentMethod: "balanced", UserIDs: []int64{busy.AssigneeID, f.ana}}); err != nil {
+			t.Fatal(err)
+		}
+		fake := f.do(t, "GET", fmt.Sprintf("/v2/mailboxes/%d/routing", f.mailbox), "").json(t)
+		if diff := cmp.Diff(keySet(fake), keySet(rec)); diff != "" {
+			t.Errorf("routing key paths (-fake +example):\n%s", diff)
+		}
+		entry := func(m map[string]any, eligible bool) map[string]any {
+			return findRecorded(t, m["rotation"].([]any), func(e map[string]any) bool { return e["eligible"] == eligible })
+		}
+		if diff := cmp.Diff(keySet(entry(fake, true)), keySet(entry(rec, true))); diff != "" {
+			t.Errorf("eligible entry key paths (-fake +example):\n%s", diff)
+		}
+	})
 	t.Run("token and 401 bodies", func(t *testing.T) {
 		tok := f.token2(t, map[string][]string{"grant_type": {"client_credentials"}, "client_id": {"demo"}, "client_secret": {"demo-secret"}}).json(t)
 		if diff := cmp.Diff(keySet(tok), keySet(loadSample(t, dir, "taxjar-vcr_oauth2_token_2020.json"))); diff != "" {

@@ -63,6 +63,15 @@ type Options struct {
 	// on empty pages as Help Scout's SDK fixtures say.
 	EmptyEmbedded bool
 
+	// RoutingDrainsBacklog makes routing assign the Unassigned backlog of an
+	// inbox when someone becomes eligible again (Active, below the limit,
+	// added to the rotation, or routing switched on), oldest first. Off by
+	// default: new conversations are routed, the backlog stays in the
+	// folder, the pessimistic reading of Help Scout's help article
+	// (helpscout-api.md section 14, question 7; the scenario's
+	// routing.drains_backlog, design.md section 10).
+	RoutingDrainsBacklog bool
+
 	// BaseURL is used for links inside webhook bodies (API responses link to
 	// the host the request came to). Default https://api.helpscout.net.
 	BaseURL string
@@ -88,6 +97,11 @@ type Server struct {
 	ids       idAllocator
 	quiet     int // >0: state changes emit no webhooks (seeding)
 
+	// routingPerm is what the app's user may do with routing (under mu);
+	// routingPuts records routing PUTs (under ctl).
+	routingPerm RoutingPermission
+	routingPuts []RoutingPut
+
 	ctl       sync.Mutex // guards tokens, faults, rate window and stats
 	tokens    map[string]time.Time
 	tokenTTL  time.Duration
@@ -109,6 +123,7 @@ type Server struct {
 type mailboxState struct {
 	Mailbox
 	folders map[string]int64 // folder type -> id
+	routing routingState
 }
 
 // New creates a Server and starts its webhook worker.
@@ -201,6 +216,8 @@ const (
 	RouteListMailboxes     = "GET /v2/mailboxes"
 	RouteGetMailbox        = "GET /v2/mailboxes/{id}"
 	RouteListFolders       = "GET /v2/mailboxes/{id}/folders"
+	RouteGetRouting        = "GET /v2/mailboxes/{id}/routing"
+	RoutePutRouting        = "PUT /v2/mailboxes/{id}/routing"
 )
 
 type route struct {
@@ -290,16 +307,22 @@ func match(method, path string) route {
 		switch {
 		case len(segs) == 2:
 			cands = []cand{{http.MethodGet, RouteListMailboxes, (*Server).handleListMailboxes}}
-		case len(segs) == 3 || (len(segs) == 4 && segs[3] == "folders"):
+		case len(segs) == 3 || (len(segs) == 4 && (segs[3] == "folders" || segs[3] == "routing")):
 			n, ok := id(segs[2])
 			if !ok {
 				return route{}
 			}
 			rid = n
-			if len(segs) == 3 {
+			switch {
+			case len(segs) == 3:
 				cands = []cand{{http.MethodGet, RouteGetMailbox, (*Server).handleGetMailbox}}
-			} else {
+			case segs[3] == "folders":
 				cands = []cand{{http.MethodGet, RouteListFolders, (*Server).handleListFolders}}
+			default:
+				cands = []cand{
+					{http.MethodGet, RouteGetRouting, (*Server).handleGetRouting},
+					{http.MethodPut, RoutePutRouting, (*Server).handlePutRouting},
+				}
 			}
 		}
 	}

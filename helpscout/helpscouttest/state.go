@@ -73,6 +73,7 @@ func (s *Server) AddMailbox(m Mailbox) (Mailbox, error) {
 		m.Email = fmt.Sprintf("mailbox%d@example.com", m.ID)
 	}
 	ms := &mailboxState{Mailbox: m, folders: map[string]int64{}}
+	ms.routing.cfg = RoutingConfig{State: RoutingDisabled, UserIDs: []int64{}}
 	for _, ft := range folderTypes {
 		ms.folders[ft.typ] = s.ids.next(&s.ids.folder, 3)
 	}
@@ -196,7 +197,7 @@ func (s *Server) SetUserStatus(userID int64, status string) error {
 		return fmt.Errorf("set user %d status: %w: %q", userID, ErrInvalid, status)
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlockAfterChange()
 	u := s.users[userID]
 	if u == nil {
 		return fmt.Errorf("set user %d status: %w", userID, ErrNotFound)
@@ -234,7 +235,7 @@ type NewConversation struct {
 // emits convo.created.
 func (s *Server) CreateConversation(nc NewConversation) (Conversation, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlockAfterChange()
 	fail := func(err error, what string) (Conversation, error) {
 		return Conversation{}, fmt.Errorf("create conversation: %s: %w", what, err)
 	}
@@ -313,6 +314,7 @@ func (s *Server) CreateConversation(nc NewConversation) (Conversation, error) {
 	s.convs[c.ID] = c
 	s.appendThread(c, th)
 	s.emit(EventConvoCreated, c)
+	s.routeNew(c, nc)
 	return c.clone(), nil
 }
 
@@ -361,7 +363,7 @@ func (s *Server) AddLineitem(convID int64, in ThreadInput) (Thread, error) {
 
 func (s *Server) addThread(convID int64, kind string, in ThreadInput) (Thread, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlockAfterChange()
 	c, err := s.liveConv(convID)
 	if err != nil {
 		return Thread{}, fmt.Errorf("add %s to conversation %d: %w", kind, convID, err)
@@ -512,7 +514,7 @@ func (s *Server) setStatus(c *Conversation, status string, actor int64, at time.
 // status is a no-op. actorID 0 = the token owner.
 func (s *Server) SetStatus(convID, actorID int64, status string, at time.Time) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlockAfterChange()
 	_, err := s.setStatusLocked(convID, actorID, status, at)
 	return err
 }
@@ -545,7 +547,7 @@ func (s *Server) setStatusLocked(convID, actorID int64, status string, at time.T
 // convo.assigned. Assigning the current assignee is a no-op.
 func (s *Server) Assign(convID, actorID, assigneeID int64, at time.Time) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlockAfterChange()
 	_, err := s.assignLocked(convID, actorID, assigneeID, at)
 	return err
 }
@@ -562,18 +564,23 @@ func (s *Server) assignLocked(convID, actorID, assigneeID int64, at time.Time) (
 	if c.AssigneeID == assigneeID {
 		return false, nil
 	}
-	t := s.at(at)
-	c.AssigneeID = assigneeID
 	text := fmt.Sprintf("%s unassigned the conversation", s.userName(actorID))
 	if assigneeID != 0 {
 		text = fmt.Sprintf("%s assigned to %s", s.userName(actorID), s.userName(assigneeID))
 	}
+	s.setAssignee(c, actorID, assigneeID, s.at(at), text)
+	return true, nil
+}
+
+// setAssignee changes the assignee with a lineitem saying text and emits
+// convo.assigned.
+func (s *Server) setAssignee(c *Conversation, actorID, assigneeID int64, at time.Time, text string) {
+	c.AssigneeID = assigneeID
 	s.appendThread(c, Thread{
 		Type: ThreadLineitem, ActionText: text,
-		CreatedByType: ByUser, CreatedByID: actorID, SourceType: "api", SourceVia: ByUser, CreatedAt: t,
+		CreatedByType: ByUser, CreatedByID: actorID, SourceType: "api", SourceVia: ByUser, CreatedAt: at,
 	})
 	s.emit(EventConvoAssigned, c)
-	return true, nil
 }
 
 // SetSubject changes the subject (a user update: userUpdatedAt moves, as
@@ -617,7 +624,7 @@ func (s *Server) SetTags(convID int64, tags []string, at time.Time) error {
 // Move moves the conversation to another mailbox and emits convo.moved.
 func (s *Server) Move(convID, actorID, mailboxID int64, at time.Time) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlockAfterChange()
 	return s.moveLocked(convID, actorID, mailboxID, at)
 }
 
@@ -649,7 +656,7 @@ func (s *Server) moveLocked(convID, actorID, mailboxID int64, at time.Time) erro
 // and convo.deleted is emitted with body {"id":N}.
 func (s *Server) Delete(convID int64) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlockAfterChange()
 	c, err := s.liveConv(convID)
 	if err != nil {
 		return fmt.Errorf("delete conversation %d: %w", convID, err)
@@ -667,7 +674,7 @@ func (s *Server) Delete(convID int64) error {
 // Emits convo.merged with the surviving conversation.
 func (s *Server) Merge(fromID, intoID, actorID int64, at time.Time) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlockAfterChange()
 	if fromID == intoID {
 		return fmt.Errorf("merge conversation %d into itself: %w", fromID, ErrInvalid)
 	}

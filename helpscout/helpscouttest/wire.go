@@ -200,6 +200,26 @@ type wireFolder struct {
 	UpdatedAt   string `json:"updatedAt"`
 }
 
+// wireRouting is GET /v2/mailboxes/{id}/routing. The limit and the method
+// are documented as always present when routing is enabled; the fake
+// leaves them out only while they were never set.
+type wireRouting struct {
+	State            string         `json:"state"`
+	AssignmentLimit  int            `json:"assignmentLimit,omitempty"`
+	AssignmentMethod string         `json:"assignmentMethod,omitempty"`
+	UserIDs          []int64        `json:"userIds"`
+	Rotation         []wireRotation `json:"rotation"`
+	Links            selfLinks      `json:"_links"`
+}
+
+// wireRotation is one entry of rotation[]: reason is absent when eligible.
+type wireRotation struct {
+	UserID             int64  `json:"userId"`
+	ConversationsCount int    `json:"conversationsCount"`
+	Eligible           bool   `json:"eligible"`
+	Reason             string `json:"reason,omitempty"`
+}
+
 type pageLinks struct {
 	First    *href `json:"first,omitempty"`
 	Last     *href `json:"last,omitempty"`
