@@ -390,53 +390,30 @@ func TestConversationsGetMergedFollowedBelow(t *testing.T) {
 
 func TestConversationsPatches(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name     string
-		call     func(ctx context.Context, c *Client) (*Response, error)
-		wantBody string
-	}{
+	const path = "/v2/conversations/2201934001"
+	runWriteCases(t, []writeCase{
 		{
-			name: "assign",
+			name: "assign", method: http.MethodPatch, path: path,
 			call: func(ctx context.Context, c *Client) (*Response, error) {
 				return c.Conversations.Assign(ctx, 2201934001, 256)
 			},
 			wantBody: `{"op":"replace","path":"/assignTo","value":256}`,
 		},
 		{
-			name: "unassign has no value",
+			name: "unassign has no value", method: http.MethodPatch, path: path,
 			call: func(ctx context.Context, c *Client) (*Response, error) {
 				return c.Conversations.Unassign(ctx, 2201934001)
 			},
 			wantBody: `{"op":"remove","path":"/assignTo"}`,
 		},
 		{
-			name: "status",
+			name: "status", method: http.MethodPatch, path: path,
 			call: func(ctx context.Context, c *Client) (*Response, error) {
 				return c.Conversations.UpdateStatus(ctx, 2201934001, StatusClosed)
 			},
 			wantBody: `{"op":"replace","path":"/status","value":"closed"}`,
 		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			c, mux := setup(t)
-			mux.HandleFunc("/v2/conversations/2201934001", func(w http.ResponseWriter, r *http.Request) {
-				testMethod(t, r, http.MethodPatch)
-				testQuery(t, r, url.Values{})
-				testJSONBody(t, r, tt.wantBody)
-				w.Header().Set("X-RateLimit-Remaining-Minute", "37")
-				w.WriteHeader(http.StatusNoContent)
-			})
-			resp, err := tt.call(context.Background(), c)
-			if err != nil {
-				t.Fatalf("call: %v", err)
-			}
-			if resp.StatusCode != http.StatusNoContent || resp.Rate.Remaining != 37 {
-				t.Errorf("response = %d, remaining %d; want 204, 37", resp.StatusCode, resp.Rate.Remaining)
-			}
-		})
-	}
+	})
 }
 
 func TestConversationsCreateNote(t *testing.T) {
@@ -492,7 +469,8 @@ func TestConversationsCreateNote(t *testing.T) {
 	}
 }
 
-// Arguments that can only be wrong are refused before any request is made.
+// Arguments that can only be wrong are refused before any request is made,
+// by every service.
 func TestConversationsRejectBadArguments(t *testing.T) {
 	t.Parallel()
 	c, mux := setup(t)
@@ -500,6 +478,16 @@ func TestConversationsRejectBadArguments(t *testing.T) {
 		t.Errorf("request sent: %s %s", r.Method, r.URL)
 	})
 	ctx := context.Background()
+	routing := RoutingConfig{State: RoutingEnabled, AssignmentLimit: 10, AssignmentMethod: RoutingBalanced, UserIDs: []int64{1}}
+	updateRouting := func(mailboxID int64, edit func(*RoutingConfig)) func() error {
+		return func() error {
+			cfg := routing
+			cfg.UserIDs = append([]int64(nil), routing.UserIDs...)
+			edit(&cfg)
+			_, err := c.Mailboxes.UpdateRouting(ctx, mailboxID, cfg)
+			return err
+		}
+	}
 	tests := []struct {
 		name string
 		call func() error
@@ -518,6 +506,13 @@ func TestConversationsRejectBadArguments(t *testing.T) {
 		{"members of team 0", func() error { _, _, err := c.Teams.Members(ctx, 0, 1); return err }},
 		{"mailbox 0", func() error { _, _, err := c.Mailboxes.Get(ctx, 0); return err }},
 		{"folders of mailbox 0", func() error { _, _, err := c.Mailboxes.Folders(ctx, 0, 1); return err }},
+		{"routing of mailbox -1", func() error { _, _, err := c.Mailboxes.GetRouting(ctx, -1); return err }},
+		{"update routing of mailbox 0", updateRouting(0, func(*RoutingConfig) {})},
+		{"routing without state", updateRouting(1, func(r *RoutingConfig) { r.State = "" })},
+		{"routing without method", updateRouting(1, func(r *RoutingConfig) { r.AssignmentMethod = "" })},
+		{"routing limit 0 (absent from a disabled GET)", updateRouting(1, func(r *RoutingConfig) { r.AssignmentLimit = 0 })},
+		{"routing enabled without users", updateRouting(1, func(r *RoutingConfig) { r.UserIDs = nil })},
+		{"routing user 0", updateRouting(1, func(r *RoutingConfig) { r.UserIDs = []int64{1, 0} })},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

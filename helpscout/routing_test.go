@@ -45,14 +45,13 @@ const routingValidationJSON = `{
 
 func TestMailboxesGetRouting(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name string
-		body string
-		want *Routing
-	}{
+	const path = "/v2/mailboxes/108538/routing"
+	get := func(ctx context.Context, c *Client) (any, *Response, error) {
+		return c.Mailboxes.GetRouting(ctx, 108538)
+	}
+	runServiceCases(t, []serviceCase{
 		{
-			name: "documented example",
-			body: routingJSON,
+			name: "documented example", path: path, wantQuery: url.Values{}, body: routingJSON, call: get,
 			want: &Routing{
 				RoutingConfig: RoutingConfig{State: "enabled", AssignmentLimit: 10, AssignmentMethod: "round_robin", UserIDs: []int64{1, 2, 3}},
 				Rotation: []RotationEntry{
@@ -66,7 +65,7 @@ func TestMailboxesGetRouting(t *testing.T) {
 		{
 			// Disabled routing may leave out the limit, the method and the
 			// users: absent keys decode to zero values, never an error.
-			name: "disabled, optional keys absent",
+			name: "disabled, optional keys absent", path: path, wantQuery: url.Values{}, call: get,
 			body: `{"state":"disabled","rotation":[{"userId":7,"conversationsCount":3,"eligible":false,"reason":"not_in_rotation"}]}`,
 			want: &Routing{
 				RoutingConfig: RoutingConfig{State: "disabled"},
@@ -74,7 +73,7 @@ func TestMailboxesGetRouting(t *testing.T) {
 			},
 		},
 		{
-			name: "no rotation, an id above 2^31, a reason added later",
+			name: "an id above 2^31, a reason and a key added later", path: path, wantQuery: url.Values{}, call: get,
 			body: `{"state":"enabled","assignmentLimit":5,"assignmentMethod":"balanced","userIds":[3000000001],
 				"rotation":[{"userId":3000000001,"conversationsCount":1,"eligible":false,"reason":"on_vacation","extra":{"x":1}}]}`,
 			want: &Routing{
@@ -82,77 +81,37 @@ func TestMailboxesGetRouting(t *testing.T) {
 				Rotation:      []RotationEntry{{UserID: 3000000001, ConversationsCount: 1, Reason: "on_vacation"}},
 			},
 		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			c, mux := setup(t)
-			mux.HandleFunc("/v2/mailboxes/108538/routing", func(w http.ResponseWriter, r *http.Request) {
-				testMethod(t, r, http.MethodGet)
-				testQuery(t, r, url.Values{})
-				w.Header().Set("X-RateLimit-Remaining-Minute", "41")
-				writeJSON(t, w, http.StatusOK, tt.body)
-			})
-			got, resp, err := c.Mailboxes.GetRouting(context.Background(), 108538)
-			if err != nil {
-				t.Fatalf("GetRouting: %v", err)
-			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("routing mismatch (-want +got):\n%s", diff)
-			}
-			if resp.Rate.Remaining != 41 {
-				t.Errorf("Rate.Remaining = %d, want 41", resp.Rate.Remaining)
-			}
-		})
-	}
+	})
 }
 
 func TestMailboxesUpdateRouting(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name     string
-		cfg      RoutingConfig
-		wantBody string
-	}{
+	const path = "/v2/mailboxes/108538/routing"
+	update := func(cfg RoutingConfig) func(ctx context.Context, c *Client) (*Response, error) {
+		return func(ctx context.Context, c *Client) (*Response, error) {
+			return c.Mailboxes.UpdateRouting(ctx, 108538, cfg)
+		}
+	}
+	runWriteCases(t, []writeCase{
 		{
-			name:     "enabled",
-			cfg:      RoutingConfig{State: RoutingEnabled, AssignmentLimit: 10, AssignmentMethod: RoutingRoundRobin, UserIDs: []int64{1, 2, 3}},
+			name: "enabled", method: http.MethodPut, path: path,
+			call:     update(RoutingConfig{State: RoutingEnabled, AssignmentLimit: 10, AssignmentMethod: RoutingRoundRobin, UserIDs: []int64{1, 2, 3}}),
 			wantBody: `{"state":"enabled","assignmentLimit":10,"assignmentMethod":"round_robin","userIds":[1,2,3]}`,
 		},
 		{
 			// All four keys are required, so a nil rotation goes out as [],
 			// never null or absent.
-			name:     "disabled without users",
-			cfg:      RoutingConfig{State: RoutingDisabled, AssignmentLimit: 100, AssignmentMethod: RoutingBalanced},
+			name: "disabled without users", method: http.MethodPut, path: path,
+			call:     update(RoutingConfig{State: RoutingDisabled, AssignmentLimit: 100, AssignmentMethod: RoutingBalanced}),
 			wantBody: `{"state":"disabled","assignmentLimit":100,"assignmentMethod":"balanced","userIds":[]}`,
 		},
 		{
 			// Values the client does not know are the server's to judge.
-			name:     "a method added later is written back unchanged",
-			cfg:      RoutingConfig{State: RoutingEnabled, AssignmentLimit: 3, AssignmentMethod: "weighted", UserIDs: []int64{3000000001}},
+			name: "a method added later is written back unchanged", method: http.MethodPut, path: path,
+			call:     update(RoutingConfig{State: RoutingEnabled, AssignmentLimit: 3, AssignmentMethod: "weighted", UserIDs: []int64{3000000001}}),
 			wantBody: `{"state":"enabled","assignmentLimit":3,"assignmentMethod":"weighted","userIds":[3000000001]}`,
 		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			c, mux := setup(t)
-			mux.HandleFunc("/v2/mailboxes/108538/routing", func(w http.ResponseWriter, r *http.Request) {
-				testMethod(t, r, http.MethodPut)
-				testQuery(t, r, url.Values{})
-				testJSONBody(t, r, tt.wantBody)
-				w.Header().Set("X-RateLimit-Remaining-Minute", "37")
-				w.WriteHeader(http.StatusNoContent)
-			})
-			resp, err := c.Mailboxes.UpdateRouting(context.Background(), 108538, tt.cfg)
-			if err != nil {
-				t.Fatalf("UpdateRouting: %v", err)
-			}
-			if resp.StatusCode != http.StatusNoContent || resp.Rate.Remaining != 37 {
-				t.Errorf("response = %d, remaining %d; want 204, 37", resp.StatusCode, resp.Rate.Remaining)
-			}
-		})
-	}
+	})
 }
 
 // TestRoutingErrors checks the answers the routing endpoints document:
@@ -240,45 +199,6 @@ func TestRoutingErrors(t *testing.T) {
 				a.check(t, err)
 			})
 		}
-	}
-}
-
-// Routing arguments that can only be wrong are refused before any request.
-func TestRoutingRejectsBadArguments(t *testing.T) {
-	t.Parallel()
-	c, mux := setup(t)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		t.Errorf("request sent: %s %s", r.Method, r.URL)
-	})
-	ctx := context.Background()
-	ok := RoutingConfig{State: RoutingEnabled, AssignmentLimit: 10, AssignmentMethod: RoutingBalanced, UserIDs: []int64{1}}
-	with := func(edit func(*RoutingConfig)) RoutingConfig {
-		cfg := ok
-		cfg.UserIDs = append([]int64(nil), ok.UserIDs...)
-		edit(&cfg)
-		return cfg
-	}
-	tests := []struct {
-		name      string
-		mailboxID int64
-		cfg       RoutingConfig
-	}{
-		{"mailbox 0", 0, ok},
-		{"no state", 1, with(func(c *RoutingConfig) { c.State = "" })},
-		{"no method", 1, with(func(c *RoutingConfig) { c.AssignmentMethod = "" })},
-		{"limit 0 (absent from a disabled GET)", 1, with(func(c *RoutingConfig) { c.AssignmentLimit = 0 })},
-		{"enabled without users", 1, with(func(c *RoutingConfig) { c.UserIDs = nil })},
-		{"user id 0", 1, with(func(c *RoutingConfig) { c.UserIDs = []int64{1, 0} })},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if _, err := c.Mailboxes.UpdateRouting(ctx, tt.mailboxID, tt.cfg); err == nil {
-				t.Error("want an error")
-			}
-		})
-	}
-	if _, _, err := c.Mailboxes.GetRouting(ctx, -1); err == nil {
-		t.Error("GetRouting(-1): want an error")
 	}
 }
 

@@ -77,6 +77,40 @@ func runServiceCases(t *testing.T, tests []serviceCase) {
 	}
 }
 
+// writeCase is one call of a write method against a server that checks the
+// request and answers 204.
+type writeCase struct {
+	name     string
+	method   string
+	path     string
+	call     func(ctx context.Context, c *Client) (*Response, error)
+	wantBody string
+}
+
+func runWriteCases(t *testing.T, tests []writeCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, mux := setup(t)
+			mux.HandleFunc(tt.path, func(w http.ResponseWriter, r *http.Request) {
+				testMethod(t, r, tt.method)
+				testQuery(t, r, url.Values{})
+				testJSONBody(t, r, tt.wantBody)
+				w.Header().Set("X-RateLimit-Remaining-Minute", "37")
+				w.WriteHeader(http.StatusNoContent)
+			})
+			resp, err := tt.call(context.Background(), c)
+			if err != nil {
+				t.Fatalf("call: %v", err)
+			}
+			if resp.StatusCode != http.StatusNoContent || resp.Rate.Remaining != 37 {
+				t.Errorf("response = %d, remaining %d; want 204, 37", resp.StatusCode, resp.Rate.Remaining)
+			}
+		})
+	}
+}
+
 func TestThreadsService(t *testing.T) {
 	t.Parallel()
 	page2 := PageInfo{Size: 25, TotalElements: 27, TotalPages: 2, Number: 2}

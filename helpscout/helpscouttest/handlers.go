@@ -318,12 +318,7 @@ func (s *Server) handlePatchConversation(w http.ResponseWriter, r *http.Request,
 	}()
 	fail := func(status int, errs ...fieldError) {
 		rec.StatusCode = status
-		switch status {
-		case http.StatusBadRequest:
-			s.writeValidation(w, errs...)
-		default:
-			s.writeError(w, status, http.StatusText(status))
-		}
+		s.writeFailure(w, status, errs...)
 	}
 	b, err := readBody(r)
 	if err != nil {
@@ -416,11 +411,7 @@ func (s *Server) handleCreateNote(w http.ResponseWriter, r *http.Request, id int
 	}()
 	fail := func(status int, errs ...fieldError) {
 		rec.StatusCode = status
-		if status == http.StatusBadRequest {
-			s.writeValidation(w, errs...)
-			return
-		}
-		s.writeError(w, status, http.StatusText(status))
+		s.writeFailure(w, status, errs...)
 	}
 	b, err := readBody(r)
 	if err != nil {

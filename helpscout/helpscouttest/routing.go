@@ -443,7 +443,7 @@ func (s *Server) handleGetRouting(w http.ResponseWriter, r *http.Request, id int
 	s.mu.Lock()
 	if s.routingPerm == RoutingDenied {
 		s.mu.Unlock()
-		s.writeError(w, http.StatusForbidden, "Access denied")
+		s.writeFailure(w, http.StatusForbidden)
 		return
 	}
 	mb := s.mailboxes[id]
@@ -477,14 +477,7 @@ func (s *Server) handlePutRouting(w http.ResponseWriter, r *http.Request, id int
 	}()
 	fail := func(status int, errs ...fieldError) {
 		rec.StatusCode = status
-		switch status {
-		case http.StatusBadRequest:
-			s.writeValidation(w, errs...)
-		case http.StatusForbidden:
-			s.writeError(w, status, "Access denied")
-		default:
-			s.writeError(w, status, http.StatusText(status))
-		}
+		s.writeFailure(w, status, errs...)
 	}
 	s.mu.Lock()
 	perm := s.routingPerm

@@ -319,6 +319,20 @@ func (s *Server) writeValidation(w http.ResponseWriter, errs ...fieldError) {
 	writeJSONBytes(w, http.StatusBadRequest, "application/vnd.error+json", s.errorBody("Bad request", errs))
 }
 
+// writeFailure answers a request the fake refuses: the validation body for
+// a 400, "Access denied" for a 403 (a missing permission), the status text
+// otherwise.
+func (s *Server) writeFailure(w http.ResponseWriter, status int, errs ...fieldError) {
+	switch status {
+	case http.StatusBadRequest:
+		s.writeValidation(w, errs...)
+	case http.StatusForbidden:
+		s.writeError(w, status, "Access denied")
+	default:
+		s.writeError(w, status, http.StatusText(status))
+	}
+}
+
 // baseURL is the scheme and host the request came to, so that links
 // (pagination, the 301 Location of merged conversations) lead back here.
 func baseURL(r *http.Request) string {
