@@ -16,7 +16,6 @@ import (
 
 	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
 	"github.com/queuewrangler/queuewrangler/internal/config"
-	"github.com/queuewrangler/queuewrangler/internal/roster"
 	"github.com/queuewrangler/queuewrangler/internal/sim"
 	"github.com/queuewrangler/queuewrangler/internal/store"
 )
@@ -80,11 +79,7 @@ func TestChaosSoak(t *testing.T) {
 	}
 	tokens := &recordingTokens{next: fake}
 	ts := httptest.NewServer(tokens)
-	rosterJSON, err := live.RosterJSON()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ros, err := roster.Parse(rosterJSON)
+	ros, err := live.Roster()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -174,12 +174,7 @@ func newDemo(f demoFlags, dbPath, daemonAddr, fakeAddr string) (*demo, error) {
 	if err != nil {
 		return nil, err
 	}
-	rosterJSON, err := live.RosterJSON()
-	if err != nil {
-		fake.Close()
-		return nil, err
-	}
-	ros, err := roster.Parse(rosterJSON)
+	ros, err := live.Roster()
 	if err != nil {
 		fake.Close()
 		return nil, fmt.Errorf("the simulated team's roster: %w", err)

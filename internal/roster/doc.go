@@ -6,7 +6,10 @@
 // Parsing is strict: an unknown field, a bad level or an unparsable shift is
 // an error naming the entry and the field, and every problem is reported at
 // once, because a roster typo would otherwise silently route tickets to the
-// wrong people.
+// wrong people. A program that holds its team as values (the simulation,
+// the demo) builds a roster with New, which validates exactly as Parse does
+// (Parse decodes the file into the same Entry values and goes through it);
+// it never writes JSON to read it back.
 //
 // Availability combines the roster's hours (in the agent's time zone) with
 // Help Scout's Active/Away status; the caller supplies both and the time, so

@@ -38,9 +38,11 @@ var LevelCapacity = balancer.LevelCapacity
 // DefaultLevel is the level of a user the roster does not name.
 const DefaultLevel = 2
 
-// entry is one JSON object of the file. Pointers tell "absent" from zero,
-// which matters for defaults.
-type entry struct {
+// Entry is one person of a roster, or its defaults: one JSON object of the
+// file (design.md section 7), or a value given to New. Pointers tell
+// "absent" from zero, which matters for defaults: a nil Level keeps the
+// defaults' level, a zero one is a mistake that New reports.
+type Entry struct {
 	ID          int64    `json:"id,omitempty"`
 	Email       string   `json:"email,omitempty"`
 	Name        string   `json:"name,omitempty"`
@@ -122,6 +124,25 @@ func Parse(data []byte) (*Roster, error) {
 		return nil, &Error{Problems: []string{"unexpected data after the roster object"}}
 	}
 	defaults, agents, problems := decodeEntries(f)
+	return build(defaults, agents, problems)
+}
+
+// New builds a roster from values, as a program that already holds its team
+// (the simulation, the demo) does, and validates it exactly as Parse
+// validates a file: every problem is reported at once in an *Error, each
+// naming the entry (agents[i]) and the field.
+func New(defaults Entry, agents []Entry) (*Roster, error) {
+	entries := make([]*Entry, len(agents))
+	for i := range agents {
+		entries[i] = &agents[i]
+	}
+	return build(defaults, entries, nil)
+}
+
+// build resolves and checks the entries on top of the problems already
+// found; a nil entry did not decode and is skipped (its problem is among
+// those given).
+func build(defaults Entry, agents []*Entry, problems []string) (*Roster, error) {
 	r := Default()
 	def, p := resolve("defaults", defaults, r.defaults, true)
 	problems = append(problems, p...)
@@ -168,7 +189,7 @@ func Parse(data []byte) (*Roster, error) {
 }
 
 // resolve turns an entry into a profile on top of base, checking each field.
-func resolve(where string, e entry, base Profile, isDefaults bool) (Profile, []string) {
+func resolve(where string, e Entry, base Profile, isDefaults bool) (Profile, []string) {
 	var problems []string
 	bad := func(field, format string, args ...any) {
 		problems = append(problems, fmt.Sprintf("%s: %s: %s", where, field, fmt.Sprintf(format, args...)))
@@ -230,17 +251,17 @@ func resolve(where string, e entry, base Profile, isDefaults bool) (Profile, []s
 // decodeEntries decodes the defaults and each agent strictly. An entry
 // that does not decode (an unknown field, a wrong type) is reported under
 // its own name and left nil; the rest are still checked.
-func decodeEntries(f file) (defaults entry, agents []*entry, problems []string) {
+func decodeEntries(f file) (defaults Entry, agents []*Entry, problems []string) {
 	if len(f.Defaults) > 0 {
 		if err := strictDecode(f.Defaults, &defaults); err != nil {
 			problems = append(problems, "defaults: "+describeEntryError(err))
 		}
 	}
-	agents = make([]*entry, len(f.Agents))
+	agents = make([]*Entry, len(f.Agents))
 	for i, raw := range f.Agents {
-		var e entry
+		var e Entry
 		if err := strictDecode(raw, &e); err != nil {
-			var named entry
+			var named Entry
 			_ = json.Unmarshal(raw, &named) // best effort, for the name only
 			problems = append(problems, describe(i, named)+": "+describeEntryError(err))
 			continue
@@ -271,7 +292,7 @@ func describeEntryError(err error) string {
 // allowedFields are the keys of an entry, for the unknown-field message.
 const allowedFields = "id, email, name, role, level, capacity, max_open, hours, timezone, escalations"
 
-func describe(i int, e entry) string {
+func describe(i int, e Entry) string {
 	switch {
 	case e.Email != "":
 		return fmt.Sprintf("agents[%d] (%s)", i, e.Email)

@@ -1,6 +1,8 @@
 package roster
 
 import (
+	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -83,6 +85,76 @@ func TestParseReportsEveryProblemWithEntryAndField(t *testing.T) {
 		if !found {
 			t.Errorf("no problem mentions %q:\n%s", w, err)
 		}
+	}
+}
+
+// TestNewIsParseWithoutText: a roster built from values answers every
+// lookup as the same roster written as a file and parsed, and a bad one is
+// refused with the very problems Parse reports, so the simulation and the
+// demo (which hold their team as values) get the daemon's validation.
+func TestNewIsParseWithoutText(t *testing.T) {
+	tests := []struct {
+		name     string
+		defaults Entry
+		agents   []Entry
+		problems int
+	}{
+		{"design example", Entry{Role: RoleST, Level: new(2)}, []Entry{
+			{Email: "sam@example.com", Role: RoleSST, Level: new(3)},
+			{Email: "lee@example.com", Role: RoleHoS},
+			{ID: 256, Level: new(1), Capacity: new(0.5), Hours: "Mon-Fri 09:00-17:00", Timezone: "Europe/Berlin"},
+			{Email: "bot@example.com", Role: RoleExclude},
+			{ID: 300, MaxOpen: new(0), Escalations: new(true), Role: RoleHoS},
+		}, 0},
+		{"defaults with hours and a cap", Entry{Hours: "Mon-Thu 08:00-16:00; Fri 08:00-12:00", MaxOpen: new(9)}, []Entry{
+			{ID: 1, MaxOpen: new(0)}, {ID: 2, Timezone: "America/New_York"},
+		}, 0},
+		{"every problem", Entry{Role: "boss"}, []Entry{
+			{Email: "a@example.com", Level: new(7)},
+			{ID: 5, Hours: "Mon-Fri 9-5", Timezone: "Mars/Olympus"},
+			{Role: RoleST},
+			{Email: "a@example.com", Capacity: new(-1.0), MaxOpen: new(-2)},
+			{ID: -4, Email: "not-an-address", Level: new(0)},
+		}, 11},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc, err := json.Marshal(map[string]any{"defaults": tt.defaults, "agents": tt.agents})
+			if err != nil {
+				t.Fatal(err)
+			}
+			fromValues, errValues := New(tt.defaults, tt.agents)
+			fromText, errText := Parse(doc)
+			if tt.problems > 0 {
+				var ev, et *Error
+				if !errors.As(errValues, &ev) || !errors.As(errText, &et) {
+					t.Fatalf("New = %v, Parse = %v; want an *Error from both", errValues, errText)
+				}
+				if diff := cmp.Diff(et.Problems, ev.Problems); diff != "" {
+					t.Errorf("problems (-Parse +New):\n%s", diff)
+				}
+				if len(ev.Problems) != tt.problems {
+					t.Errorf("New reported %d problems, want %d:\n%v", len(ev.Problems), tt.problems, errValues)
+				}
+				return
+			}
+			if errValues != nil || errText != nil {
+				t.Fatalf("New = %v, Parse = %v\n%s", errValues, errText, doc)
+			}
+			sameSchedule := cmp.Comparer(func(a, b *Schedule) bool {
+				return a == nil && b == nil || a != nil && b != nil && a.String() == b.String()
+			})
+			lookups := []struct {
+				id    int64
+				email string
+			}{{1, ""}, {2, ""}, {256, ""}, {300, ""}, {7, "Sam@Example.com"}, {8, "lee@example.com"}, {9, "bot@example.com"}, {77, "new@example.com"}}
+			for _, l := range lookups {
+				got, want := fromValues.Lookup(l.id, l.email), fromText.Lookup(l.id, l.email)
+				if diff := cmp.Diff(want, got, sameSchedule); diff != "" {
+					t.Errorf("Lookup(%d, %q) (-Parse +New):\n%s", l.id, l.email, diff)
+				}
+			}
+		})
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
+	"github.com/queuewrangler/queuewrangler/internal/roster"
 )
 
 // Clock is the simulated clock of a live run: it starts at the scenario's
@@ -71,7 +72,7 @@ type Live struct {
 }
 
 // NewLive adds a mailbox and the team to the fake (user ids 1000, 1001, ...
-// in team order, the ids RosterJSON uses) and prepares the run. The fake
+// in team order, the ids Roster uses) and prepares the run. The fake
 // must use clock.Now as its Clock.
 func NewLive(sc Scenario, fake *helpscouttest.Server, clock *Clock, opts LiveOptions) (*Live, error) {
 	if err := sc.Validate(); err != nil {
@@ -113,9 +114,9 @@ func NewLive(sc Scenario, fake *helpscouttest.Server, clock *Clock, opts LiveOpt
 // MailboxID is the fake mailbox the conversations arrive in.
 func (l *Live) MailboxID() int64 { return l.mailbox }
 
-// RosterJSON is the team as a roster file (design.md section 7) for the
-// daemon: roles, levels, hours and time zones, matched by user id.
-func (l *Live) RosterJSON() ([]byte, error) { return rosterJSON(l.w.sc, false) }
+// Roster is the team as the daemon's roster (design.md section 7): roles,
+// levels, hours and time zones, matched by user id.
+func (l *Live) Roster() (*roster.Roster, error) { return rosterFor(l.w.sc, false) }
 
 // Run steps the model every Tick until ctx is done or the scenario ends
 // (then it returns nil), or the fake rejects a write.

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
-	"github.com/queuewrangler/queuewrangler/internal/roster"
 )
 
 // liveRig is a live run on a fake Help Scout with a hand-driven wall clock.
@@ -127,13 +126,9 @@ func TestLiveSetsAwayStatus(t *testing.T) {
 func TestLiveRosterMatchesTheFakeUsers(t *testing.T) {
 	sc := builtin(t, "stuck-junior")
 	r := newLiveRig(t, sc, 60, 0)
-	data, err := r.live.RosterJSON()
+	ros, err := r.live.Roster()
 	if err != nil {
-		t.Fatal(err)
-	}
-	ros, err := roster.Parse(data)
-	if err != nil {
-		t.Fatalf("the daemon rejects the roster: %v\n%s", err, data)
+		t.Fatalf("the daemon rejects the roster: %v", err)
 	}
 	for i, u := range r.fake.Users() {
 		p := ros.Lookup(u.ID, u.Email)

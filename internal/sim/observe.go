@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -31,49 +30,26 @@ func email(i int, name string) string {
 	return fmt.Sprintf("%s.%d@sim.example", local, i)
 }
 
-// rosterFor writes the team as a roster file (design.md section 7) and
-// parses it with the daemon's own parser, so that levels, capacities,
-// schedules and time zones mean exactly what they mean to the daemon.
+// rosterFor is the team as the daemon's roster (design.md section 7),
+// built and validated by the daemon's own roster package, so that levels,
+// capacities, schedules and time zones mean exactly what they mean to the
+// daemon.
 //
 // withoutHours leaves the schedules out: see observe's shiftAsAway.
 func rosterFor(sc *Scenario, withoutHours bool) (*roster.Roster, error) {
-	data, err := rosterJSON(sc, withoutHours)
-	if err != nil {
-		return nil, err
+	entries := make([]roster.Entry, 0, len(sc.Team))
+	for i, m := range sc.Team {
+		e := roster.Entry{ID: agentID(i), Email: email(i, m.Name), Role: m.Role, Level: new(m.Level)}
+		if !withoutHours {
+			e.Hours, e.Timezone = m.Hours, m.Timezone
+		}
+		entries = append(entries, e)
 	}
-	r, err := roster.Parse(data)
+	r, err := roster.New(roster.Entry{Role: roster.RoleST, Level: new(roster.DefaultLevel)}, entries)
 	if err != nil {
 		return nil, fmt.Errorf("roster of scenario %s: %w", sc.Name, err)
 	}
 	return r, nil
-}
-
-// rosterJSON writes the team as a roster file.
-func rosterJSON(sc *Scenario, withoutHours bool) ([]byte, error) {
-	type entry struct {
-		ID       int64  `json:"id"`
-		Email    string `json:"email"`
-		Role     string `json:"role"`
-		Level    int    `json:"level"`
-		Hours    string `json:"hours,omitempty"`
-		Timezone string `json:"timezone,omitempty"`
-	}
-	doc := struct {
-		Defaults map[string]any `json:"defaults"`
-		Agents   []entry        `json:"agents"`
-	}{Defaults: map[string]any{"role": "st", "level": 2}}
-	for i, m := range sc.Team {
-		e := entry{ID: agentID(i), Email: email(i, m.Name), Role: string(m.Role), Level: m.Level}
-		if !withoutHours {
-			e.Hours, e.Timezone = m.Hours, m.Timezone
-		}
-		doc.Agents = append(doc.Agents, e)
-	}
-	data, err := json.MarshalIndent(doc, "", "  ")
-	if err != nil {
-		return nil, fmt.Errorf("write roster: %w", err)
-	}
-	return data, nil
 }
 
 // observe returns the account as the daemon's mirror would hold it now.
