@@ -14,7 +14,7 @@ import (
 
 // State is the current state of the mirror and the team, read once per
 // scrape. It is plain data so that this package needs nothing from the
-// store or the balancer; internal/rebalance fills it in.
+// store or the balancer; internal/team fills it in.
 type State struct {
 	Mailboxes []MailboxState
 	Agents    []AgentState
@@ -54,7 +54,7 @@ type AgentState struct {
 }
 
 // StateSource reads the current state. It is declared here, by its user,
-// and implemented by internal/rebalance.
+// and implemented by internal/team.
 type StateSource interface {
 	State(ctx context.Context) (State, error)
 }

@@ -6,7 +6,6 @@ import (
 
 	"github.com/queuewrangler/queuewrangler/balancer"
 	"github.com/queuewrangler/queuewrangler/internal/config"
-	"github.com/queuewrangler/queuewrangler/internal/httpapi"
 	"github.com/queuewrangler/queuewrangler/internal/rebalance"
 	"github.com/queuewrangler/queuewrangler/internal/roster"
 	"github.com/queuewrangler/queuewrangler/internal/store"
@@ -57,31 +56,12 @@ func policyFrom(cfg *config.Config) balancer.Policy {
 	return p
 }
 
-// apiAdapter presents the rebalancer to httpapi in the types httpapi
-// declares, so that httpapi depends on nothing above it.
-type apiAdapter struct{ r *rebalance.Rebalancer }
-
-func (a apiAdapter) Agents(ctx context.Context) ([]httpapi.Agent, httpapi.TeamFigures, error) {
-	views, st, err := a.r.Team(ctx)
-	if err != nil {
-		return nil, httpapi.TeamFigures{}, err
-	}
-	out := make([]httpapi.Agent, len(views))
-	for i, v := range views {
-		out[i] = httpapi.Agent(v)
-	}
-	return out, httpapi.TeamFigures{Imbalance: st.Imbalance, Jain: st.Jain}, nil
-}
-
-func (a apiAdapter) Approve(ctx context.Context, id int64, by string) (store.Proposal, error) {
-	return a.r.Approve(ctx, id, by)
-}
-
-func (a apiAdapter) Reject(ctx context.Context, id int64, by string) (store.Proposal, error) {
-	return a.r.Reject(ctx, id, by)
-}
+// apiAdapter presents the rebalancer to httpapi: its team (Agents),
+// Approve and Reject are httpapi's interfaces as they are; only planning
+// on demand returns the stored proposals alone.
+type apiAdapter struct{ *rebalance.Rebalancer }
 
 func (a apiAdapter) PlanNow(ctx context.Context) ([]store.Proposal, error) {
-	plan, err := a.r.RunOnce(ctx)
+	plan, err := a.RunOnce(ctx)
 	return plan.Proposals, err
 }

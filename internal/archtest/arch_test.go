@@ -32,9 +32,10 @@ var rules = map[string]rule{
 	"internal/store":          {thirdParty: []string{"modernc.org/sqlite"}},
 	"internal/roster":         {internal: []string{"balancer"}},
 	"internal/mirror":         {internal: []string{"helpscout", "internal/store", "metrics"}},
-	"internal/rebalance":      {internal: []string{"balancer", "helpscout", "internal/store", "internal/roster", "metrics"}},
-	"internal/httpapi":        {internal: []string{"balancer", "helpscout", "internal/store", "metrics"}, thirdParty: []string{"github.com/prometheus/"}},
-	"internal/sim":            {internal: []string{"balancer", "helpscout", "helpscout/helpscouttest", "internal/rebalance", "internal/roster", "internal/store", "internal/strictjson"}},
+	"internal/team":           {internal: []string{"balancer", "internal/roster", "internal/store", "metrics"}},
+	"internal/rebalance":      {internal: []string{"balancer", "helpscout", "internal/store", "internal/roster", "internal/team", "metrics"}},
+	"internal/httpapi":        {internal: []string{"balancer", "helpscout", "internal/store", "internal/team", "metrics"}, thirdParty: []string{"github.com/prometheus/"}},
+	"internal/sim":            {internal: []string{"balancer", "helpscout", "helpscout/helpscouttest", "internal/roster", "internal/store", "internal/strictjson", "internal/team"}},
 	"internal/archtest":       std,
 	"cmd/queuewrangler": {
 		internal: []string{"*"},
@@ -115,6 +116,10 @@ func TestCheck(t *testing.T) {
 		{"mirror imports config", "internal/mirror", module + "/internal/config", false},
 		{"cmd imports anything internal", "cmd/queuewrangler", module + "/internal/mirror", true},
 		{"nobody imports cmd", "internal/httpapi", module + "/cmd/queuewrangler", false},
+		{"sim sees the team, not the rebalancer", "internal/sim", module + "/internal/rebalance", false},
+		{"sim imports team", "internal/sim", module + "/internal/team", true},
+		{"team sits below the rebalancer", "internal/team", module + "/internal/rebalance", false},
+		{"team sits below the http edge", "internal/team", module + "/internal/httpapi", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

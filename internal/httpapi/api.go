@@ -11,36 +11,14 @@ import (
 	"time"
 
 	"github.com/queuewrangler/queuewrangler/internal/store"
+	"github.com/queuewrangler/queuewrangler/internal/team"
 )
 
-// Agent is one person in /api/v1/agents.
-type Agent struct {
-	ID          int64     `json:"id"`
-	Name        string    `json:"name"`
-	Role        string    `json:"role"`
-	Level       int       `json:"level"`
-	Status      string    `json:"status"`
-	Available   bool      `json:"available"`
-	Open        int       `json:"open"`
-	Waiting     int       `json:"waiting"`
-	Load        float64   `json:"weighted_load"`
-	Capacity    float64   `json:"capacity"`
-	FairShare   float64   `json:"fair_share"`
-	LoadRatio   float64   `json:"load_ratio"`
-	OldestWait  time.Time `json:"oldest_wait,omitzero"`
-	Unavailable time.Time `json:"unavailable_since,omitzero"`
-	BackAt      time.Time `json:"back_at,omitzero"` // next shift start of someone off shift
-}
-
-// TeamFigures are the team-wide fairness figures.
-type TeamFigures struct {
-	Imbalance float64 `json:"imbalance_ratio"`
-	Jain      float64 `json:"jain"`
-}
-
-// Team reads the people and their loads.
+// Team reads the people and their loads: one team.Agent each, which
+// /api/v1/agents writes as it is (its JSON names are the API's keys) and
+// the page renders.
 type Team interface {
-	Agents(ctx context.Context) ([]Agent, TeamFigures, error)
+	Agents(ctx context.Context) ([]team.Agent, team.Figures, error)
 }
 
 // Queue reads conversations and proposals from the mirror.
@@ -123,7 +101,7 @@ func (s *Server) handleAgents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if agents == nil {
-		agents = []Agent{}
+		agents = []team.Agent{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"agents": agents, "team": figures})
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/queuewrangler/queuewrangler/internal/store"
+	"github.com/queuewrangler/queuewrangler/internal/team"
 )
 
 const adminToken = "admin-token-that-must-never-be-logged"
@@ -79,9 +80,9 @@ func (fakeQueue) ListProposals(_ context.Context, f store.ProposalFilter) ([]sto
 
 type fakeTeam struct{}
 
-func (fakeTeam) Agents(context.Context) ([]Agent, TeamFigures, error) {
-	return []Agent{{ID: 5, Name: "Ana", Role: "st", Level: 2, Open: 3, LoadRatio: 1.2},
-		{ID: 6, Name: "Ben", Role: "st", Level: 2, Status: "off-shift", BackAt: time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)}}, TeamFigures{Imbalance: 1.2, Jain: 0.9}, nil
+func (fakeTeam) Agents(context.Context) ([]team.Agent, team.Figures, error) {
+	return []team.Agent{{ID: 5, Name: "Ana", Role: "st", Level: 2, Open: 3, LoadRatio: 1.2},
+		{ID: 6, Name: "Ben", Role: "st", Level: 2, Status: "off-shift", BackAt: time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)}}, team.Figures{Imbalance: 1.2, Jain: 0.9}, nil
 }
 
 func newAPIServer(t *testing.T, token string, logs *bytes.Buffer) (*Server, *fakeDecider) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/queuewrangler/queuewrangler/internal/store"
+	"github.com/queuewrangler/queuewrangler/internal/team"
 )
 
 // bigWorld is a large account: agents agents and tickets open tickets, a
@@ -15,7 +16,7 @@ import (
 // pending proposals and a full page of recent moves.
 func bigWorld(now func() time.Time, agents, tickets int) *fakeWorld {
 	t0 := now()
-	w := &fakeWorld{now: now, customers: map[int64]string{}, figures: TeamFigures{Imbalance: 1.7, Jain: 0.78}}
+	w := &fakeWorld{now: now, customers: map[int64]string{}, figures: team.Figures{Imbalance: 1.7, Jain: 0.78}}
 	for i := range agents {
 		status, avail := "active", true
 		switch i % 10 {
@@ -24,7 +25,7 @@ func bigWorld(now func() time.Time, agents, tickets int) *fakeWorld {
 		case 8:
 			status, avail = "off-shift", false
 		}
-		w.agents = append(w.agents, Agent{ID: int64(100 + i), Name: fmt.Sprintf("Agent %03d Lastname", i), Role: []string{"st", "sst"}[i%2],
+		w.agents = append(w.agents, team.Agent{ID: int64(100 + i), Name: fmt.Sprintf("Agent %03d Lastname", i), Role: []string{"st", "sst"}[i%2],
 			Level: 1 + i%5, Status: status, Available: avail, Open: tickets / agents, Waiting: tickets / agents / 2,
 			Load: float64(i%17) + 0.25, Capacity: 1, FairShare: 8, LoadRatio: (float64(i%17) + 0.25) / 8,
 			OldestWait: t0.Add(-time.Duration(i%50) * time.Hour)})

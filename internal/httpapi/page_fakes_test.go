@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/queuewrangler/queuewrangler/internal/store"
+	"github.com/queuewrangler/queuewrangler/internal/team"
 )
 
 // pageNow is the fixed instant the page tests run at.
@@ -49,8 +50,8 @@ type pageDecision struct {
 type fakeWorld struct {
 	mu        sync.Mutex
 	now       func() time.Time
-	agents    []Agent
-	figures   TeamFigures
+	agents    []team.Agent
+	figures   team.Figures
 	convs     []store.OpenConversation
 	customers map[int64]string
 	proposals []store.Proposal
@@ -60,11 +61,11 @@ type fakeWorld struct {
 	failReads bool
 }
 
-func (f *fakeWorld) Agents(context.Context) ([]Agent, TeamFigures, error) {
+func (f *fakeWorld) Agents(context.Context) ([]team.Agent, team.Figures, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.failReads {
-		return nil, TeamFigures{}, fmt.Errorf("read snapshot: disk on fire")
+		return nil, team.Figures{}, fmt.Errorf("read snapshot: disk on fire")
 	}
 	return slices.Clone(f.agents), f.figures, nil
 }
@@ -187,13 +188,13 @@ func newWorld(now func() time.Time) *fakeWorld {
 	t0 := now()
 	return &fakeWorld{
 		now: now,
-		agents: []Agent{
+		agents: []team.Agent{
 			{ID: 11, Name: "Ana Front", Role: "st", Level: 2, Status: "active", Available: true, Open: 14, Waiting: 9, Load: 11.5, Capacity: 1, FairShare: 6, LoadRatio: 1.92, OldestWait: t0.Add(-6*time.Hour - 10*time.Minute)},
 			{ID: 12, Name: "Sam Senior", Role: "sst", Level: 4, Status: "active", Available: true, Open: 5, Waiting: 1, Load: 3.25, Capacity: 1.4, FairShare: 8.4, LoadRatio: 0.39},
 			{ID: 13, Name: "Walt Away", Role: "st", Level: 3, Status: "away", Open: 3, Waiting: 2, Load: 2.5, Capacity: 1, OldestWait: t0.Add(-90 * time.Minute)},
 			{ID: 14, Name: "Olga Night", Role: "st", Level: 1, Status: "off-shift", Open: 0, Capacity: 0.8, BackAt: t0.Add(18 * time.Hour)},
 		},
-		figures: TeamFigures{Imbalance: 1.4, Jain: 0.81},
+		figures: team.Figures{Imbalance: 1.4, Jain: 0.81},
 		convs: []store.OpenConversation{
 			{ID: 1001, Number: 501, Status: store.StatusActive, Subject: "Refund for order 77", AssigneeID: 11, CustomerID: 9001,
 				CreatedAt: t0.Add(-30 * time.Hour), CustomerWaitingSince: t0.Add(-6*time.Hour - 10*time.Minute), LastMessageBy: store.ByCustomer},

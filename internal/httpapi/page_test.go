@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/queuewrangler/queuewrangler/internal/store"
+	"github.com/queuewrangler/queuewrangler/internal/team"
 )
 
 // The store is what the daemon wires into the page.
@@ -490,7 +491,7 @@ func TestPageEscapesHelpScoutText(t *testing.T) {
 	w.convs = append(w.convs, store.OpenConversation{ID: 2001, Number: 601, Status: store.StatusActive, Subject: subject, CustomerID: 9100,
 		CreatedAt: pageNow.Add(-time.Hour), CustomerWaitingSince: pageNow.Add(-time.Hour), LastMessageBy: store.ByCustomer})
 	w.customers[2001] = customer
-	w.agents = append(w.agents, Agent{ID: 15, Name: agent, Role: "st", Level: 1, Status: `away"><script>x</script>`, Available: true, Load: 1, FairShare: 1})
+	w.agents = append(w.agents, team.Agent{ID: 15, Name: agent, Role: "st", Level: 1, Status: `away"><script>x</script>`, Available: true, Load: 1, FairShare: 1})
 	w.proposals = append(w.proposals, store.Proposal{ID: 20, ConversationID: 2001, ConversationNumber: 601, ToAgent: 15,
 		Reason: `<svg onload=alert(4)>`, Explanation: note, Status: store.ProposalPending, CreatedAt: pageNow},
 		store.Proposal{ID: 21, ConversationID: 2001, ConversationNumber: 601, FromAgent: 15, ToAgent: 11,

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/queuewrangler/queuewrangler/internal/store"
+	"github.com/queuewrangler/queuewrangler/internal/team"
 )
 
 // pageView is everything page.html shows. Every string in it is plain
@@ -115,8 +116,8 @@ type proposalRow struct {
 
 // pageData is what collect reads; build turns it into a pageView.
 type pageData struct {
-	agents     []Agent
-	figures    TeamFigures
+	agents     []team.Agent
+	figures    team.Figures
 	stuck      []store.OpenConversation
 	unassigned []store.OpenConversation
 	customers  map[int64]string
@@ -322,10 +323,10 @@ func customerLabel(c store.OpenConversation, names map[int64]string) string {
 // buildTeam orders the team so the question "who is overloaded?" is
 // answered by the first rows: available agents by load ratio, highest
 // first, then everyone unavailable, by name.
-func (p *page) buildTeam(agents []Agent, now time.Time) ([]agentRow, figuresView) {
+func (p *page) buildTeam(agents []team.Agent, now time.Time) ([]agentRow, figuresView) {
 	var fig figuresView
 	sorted := slices.Clone(agents)
-	slices.SortFunc(sorted, func(a, b Agent) int {
+	slices.SortFunc(sorted, func(a, b team.Agent) int {
 		if a.Available != b.Available {
 			if a.Available {
 				return -1

@@ -1,7 +1,8 @@
 // Package rebalance runs the balancer against the mirror and carries its
-// moves out: it builds a balancer.Snapshot from the store and the roster,
-// stores every proposed move as a proposal (the audit log), and applies
-// approved proposals through Help Scout.
+// moves out: it plans from the team's view (internal/team builds the
+// balancer.Snapshot from the store and the roster), stores every proposed
+// move as a proposal (the audit log), and applies approved proposals
+// through Help Scout.
 //
 // Applying is careful by construction. A proposal is claimed atomically
 // (approved -> applying) so it can never be applied twice; the conversation

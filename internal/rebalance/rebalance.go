@@ -15,6 +15,7 @@ import (
 	"github.com/queuewrangler/queuewrangler/helpscout"
 	"github.com/queuewrangler/queuewrangler/internal/roster"
 	"github.com/queuewrangler/queuewrangler/internal/store"
+	"github.com/queuewrangler/queuewrangler/internal/team"
 	"github.com/queuewrangler/queuewrangler/metrics"
 )
 
@@ -49,6 +50,7 @@ type Options struct {
 type Rebalancer struct {
 	db   *store.DB
 	hs   *helpscout.Client
+	team *team.Reader
 	opts Options
 
 	runMu sync.Mutex // one plan at a time
@@ -71,7 +73,7 @@ func New(db *store.DB, hs *helpscout.Client, opts Options) *Rebalancer {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Rebalancer{db: db, hs: hs, opts: opts}
+	return &Rebalancer{db: db, hs: hs, team: team.NewReader(db, opts.Roster, opts.Policy, opts.Now), opts: opts}
 }
 
 // Plan is the outcome of one run.
@@ -90,18 +92,21 @@ func (r *Rebalancer) LastPlan() Plan {
 	return r.lastPlan
 }
 
-// Team returns every agent with the balancer's current figures, without
-// planning anything.
-func (r *Rebalancer) Team(ctx context.Context) ([]AgentView, balancer.Stats, error) {
-	now := r.opts.Now().UTC()
-	snap, err := r.db.Snapshot(ctx, now.Add(-r.opts.Policy.AssignmentWindow))
-	if err != nil {
-		return nil, balancer.Stats{}, fmt.Errorf("read snapshot: %w", err)
-	}
-	t := buildTeam(snap, r.opts.Roster, now)
-	st := balancer.Measure(t.snapshot, r.opts.Policy)
-	return withStats(t.views, st, t.convs), st, nil
+// Agents returns every agent with the balancer's current figures, without
+// planning anything: the team as the page and the JSON API show it, read
+// by the rebalancer's team reader so that both see one roster, policy and
+// clock.
+func (r *Rebalancer) Agents(ctx context.Context) ([]team.Agent, team.Figures, error) {
+	return r.team.Agents(ctx)
 }
+
+// State is the scrape-time state of the metrics collector (a
+// metrics.StateSource), read by the same team reader.
+func (r *Rebalancer) State(ctx context.Context) (metrics.State, error) {
+	return r.team.State(ctx)
+}
+
+var _ metrics.StateSource = (*Rebalancer)(nil)
 
 // RunOnce plans from the mirror, stores the new proposals and, in apply
 // mode, applies them. In off mode it does nothing.
@@ -124,16 +129,15 @@ func (r *Rebalancer) RunOnce(ctx context.Context) (Plan, error) {
 	if err := r.recoverInterrupted(ctx, now); err != nil {
 		return Plan{}, err
 	}
-	snap, err := r.db.Snapshot(ctx, now.Add(-r.opts.Policy.AssignmentWindow))
+	t, err := r.team.Read(ctx, now)
 	if err != nil {
-		return Plan{}, fmt.Errorf("read snapshot: %w", err)
+		return Plan{}, err
 	}
 	open, err := r.db.ListProposals(ctx, store.ProposalFilter{Statuses: openStatuses})
 	if err != nil {
 		return Plan{}, fmt.Errorf("list open proposals: %w", err)
 	}
-	t := buildTeam(snap, r.opts.Roster, now)
-	res := balancer.Plan(withOpenProposals(t.snapshot, open), r.opts.Policy)
+	res := balancer.Plan(withOpenProposals(t.Snapshot, open), r.opts.Policy)
 	proposals := r.toProposals(res, t, open, now)
 	stored, err := r.db.InsertProposals(ctx, proposals)
 	if err != nil {
@@ -199,13 +203,13 @@ func withOpenProposals(s balancer.Snapshot, open []store.Proposal) balancer.Snap
 // toProposals turns moves into proposals, skipping conversations that
 // already have an undecided or in-flight proposal: a second proposal for
 // the same ticket would only confuse the person approving.
-func (r *Rebalancer) toProposals(res balancer.Result, t team, open []store.Proposal, now time.Time) []store.Proposal {
+func (r *Rebalancer) toProposals(res balancer.Result, t team.View, open []store.Proposal, now time.Time) []store.Proposal {
 	busy := map[int64]bool{}
 	for _, p := range open {
 		busy[p.ConversationID] = true
 	}
-	byID := make(map[int64]store.OpenConversation, len(t.convs))
-	for _, c := range t.convs {
+	byID := make(map[int64]store.OpenConversation, len(t.Conversations))
+	for _, c := range t.Conversations {
 		byID[c.ID] = c
 	}
 	status := store.ProposalPending
@@ -441,7 +445,7 @@ func (r *Rebalancer) names(ctx context.Context) func(int64) string {
 	byID := map[int64]string{}
 	if err == nil {
 		for _, u := range users {
-			byID[u.ID] = userName(u)
+			byID[u.ID] = team.DisplayName(u)
 		}
 	}
 	return func(id int64) string {
@@ -480,17 +484,17 @@ func (r *Rebalancer) Run(ctx context.Context, every time.Duration, ready func() 
 
 // DryRun plans from the mirror without storing or applying anything: what
 // `queuewrangler plan` prints.
-func (r *Rebalancer) DryRun(ctx context.Context) (balancer.Result, []AgentView, error) {
+func (r *Rebalancer) DryRun(ctx context.Context) (balancer.Result, []team.Agent, error) {
 	now := r.opts.Now().UTC()
-	snap, err := r.db.Snapshot(ctx, now.Add(-r.opts.Policy.AssignmentWindow))
+	t, err := r.team.Read(ctx, now)
 	if err != nil {
-		return balancer.Result{}, nil, fmt.Errorf("read snapshot: %w", err)
+		return balancer.Result{}, nil, err
 	}
 	open, err := r.db.ListProposals(ctx, store.ProposalFilter{Statuses: openStatuses})
 	if err != nil {
 		return balancer.Result{}, nil, fmt.Errorf("list open proposals: %w", err)
 	}
-	t := buildTeam(snap, r.opts.Roster, now)
-	res := balancer.Plan(withOpenProposals(t.snapshot, open), r.opts.Policy)
-	return res, withStats(t.views, balancer.Measure(t.snapshot, r.opts.Policy), t.convs), nil
+	res := balancer.Plan(withOpenProposals(t.Snapshot, open), r.opts.Policy)
+	agents, _ := t.Measure(r.opts.Policy)
+	return res, agents, nil
 }

@@ -3,7 +3,7 @@ package sim
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/queuewrangler/queuewrangler/internal/rebalance"
+	"github.com/queuewrangler/queuewrangler/internal/team"
 	"os"
 	"strconv"
 	"testing"
@@ -110,7 +110,7 @@ type awayProbe struct {
 }
 
 func (a *awayProbe) wrangle(w *world) []reassignment {
-	snap := rebalance.SnapshotFrom(w.observe(a.policy.AssignmentWindow, false), a.roster, w.at(w.now))
+	snap := team.SnapshotFrom(w.observe(a.policy.AssignmentWindow, false), a.roster, w.at(w.now))
 	res := balancer.Plan(snap, a.policy)
 	back := map[int64]time.Time{}
 	for _, ag := range snap.Agents {

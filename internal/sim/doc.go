@@ -8,7 +8,7 @@
 // wrangler may reassign tickets now and then, exactly as people see their
 // Help Scout queues change. The queuewrangler policy (policy.go) is such a
 // wrangler: it converts what Help Scout would show (observe.go) with the
-// daemon's own conversion, rebalance.SnapshotFrom, runs balancer.Plan with
+// daemon's own conversion, team.SnapshotFrom, runs balancer.Plan with
 // balancer.DefaultPolicy (StuckAfter from the scenario) and applies the
 // moves. Nothing in the world is tuned to that algorithm. The package must
 // not read the wall clock, use global randomness or do I/O beyond reading

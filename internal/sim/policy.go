@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/queuewrangler/queuewrangler/balancer"
-	"github.com/queuewrangler/queuewrangler/internal/rebalance"
 	"github.com/queuewrangler/queuewrangler/internal/roster"
+	"github.com/queuewrangler/queuewrangler/internal/team"
 )
 
 // The policies simulate compares (design.md section 10).
@@ -97,7 +97,7 @@ func (fewestActive) route(w *world, _ *ticket) int {
 
 // daemon is the queuewrangler policy's wrangler: every balance interval it
 // does what the daemon does in apply mode. It converts the account with the
-// daemon's own conversion (rebalance.SnapshotFrom), runs balancer.Plan with
+// daemon's own conversion (team.SnapshotFrom), runs balancer.Plan with
 // the default policy, and applies the moves.
 type daemon struct {
 	every  time.Duration
@@ -119,7 +119,7 @@ func newDaemon(sc *Scenario, r *roster.Roster, tweaks ...func(*balancer.Policy))
 func (d *daemon) interval() time.Duration { return d.every }
 
 func (d *daemon) wrangle(w *world) []reassignment {
-	snap := rebalance.SnapshotFrom(w.observe(d.policy.AssignmentWindow, false), d.roster, w.at(w.now))
+	snap := team.SnapshotFrom(w.observe(d.policy.AssignmentWindow, false), d.roster, w.at(w.now))
 	res := balancer.Plan(snap, d.policy)
 	out := make([]reassignment, 0, len(res.Moves))
 	for _, m := range res.Moves {

@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/queuewrangler/queuewrangler/balancer"
-	"github.com/queuewrangler/queuewrangler/internal/rebalance"
 	"github.com/queuewrangler/queuewrangler/internal/roster"
+	"github.com/queuewrangler/queuewrangler/internal/team"
 )
 
 // Result is one policy's scores on a scenario, the JSON of design.md
@@ -75,7 +75,7 @@ func (f *fairness) interval() time.Duration { return sampleEvery }
 // available and there is work: otherwise the figures are 1 by definition
 // whatever the policy, and nights and weekends would dilute the means.
 func (f *fairness) sample(w *world) {
-	snap := rebalance.SnapshotFrom(w.observe(f.policy.AssignmentWindow, true), f.roster, w.at(w.now))
+	snap := team.SnapshotFrom(w.observe(f.policy.AssignmentWindow, true), f.roster, w.at(w.now))
 	st := balancer.Measure(snap, f.policy)
 	sharing := 0
 	for _, a := range st.Agents {

@@ -8,8 +8,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/queuewrangler/queuewrangler/balancer"
-	"github.com/queuewrangler/queuewrangler/internal/rebalance"
 	"github.com/queuewrangler/queuewrangler/internal/roster"
+	"github.com/queuewrangler/queuewrangler/internal/team"
 )
 
 // short reports whether tests should run reduced scenarios: under -short
@@ -310,8 +310,8 @@ func (c *checkSampler) interval() time.Duration { return 15 * time.Minute }
 func (c *checkSampler) sample(w *world) {
 	c.t.Helper()
 	now := w.at(w.now)
-	daemon := balancer.Measure(rebalance.SnapshotFrom(w.observe(time.Hour, false), c.ros, now), c.p)
-	ours := balancer.Measure(rebalance.SnapshotFrom(w.observe(time.Hour, true), c.flat, now), c.p)
+	daemon := balancer.Measure(team.SnapshotFrom(w.observe(time.Hour, false), c.ros, now), c.p)
+	ours := balancer.Measure(team.SnapshotFrom(w.observe(time.Hour, true), c.flat, now), c.p)
 	avail := func(st balancer.Stats) []bool {
 		var out []bool
 		for _, a := range st.Agents {

@@ -1,4 +1,4 @@
-package rebalance
+package team
 
 import (
 	"strings"
@@ -9,36 +9,22 @@ import (
 	"github.com/queuewrangler/queuewrangler/internal/store"
 )
 
-// AgentView is one person as the page, the JSON API and the metrics see
-// them: roster facts, Help Scout status, and the balancer's figures.
-type AgentView struct {
-	ID          int64     `json:"id"`
-	Name        string    `json:"name"`
-	Role        string    `json:"role"`
-	Level       int       `json:"level"`
-	Status      string    `json:"status"` // active, away, off-shift
-	Available   bool      `json:"available"`
-	Open        int       `json:"open"`
-	Waiting     int       `json:"waiting"`
-	Load        float64   `json:"weighted_load"`
-	Capacity    float64   `json:"capacity"`
-	FairShare   float64   `json:"fair_share"`
-	LoadRatio   float64   `json:"load_ratio"`
-	OldestWait  time.Time `json:"oldest_wait,omitzero"`
-	Unavailable time.Time `json:"unavailable_since,omitzero"`
-	// BackAt is when someone off shift starts their next shift; zero for
-	// the available, the away (no known return) and those without hours.
-	BackAt time.Time `json:"back_at,omitzero"`
+// View is one consistent view of the team: the balancer's input and the
+// people and conversations behind it.
+type View struct {
+	// Snapshot is the balancer's input.
+	Snapshot balancer.Snapshot
+	// Agents are the people of Snapshot.Agents, in the same order, without
+	// the balancer's figures (Measure adds them).
+	Agents []Agent
+	// Conversations are the open conversations of Snapshot.Conversations
+	// as the mirror holds them, in the same order.
+	Conversations []store.OpenConversation
 }
 
-// team is one consistent view: the balancer's input and the people behind it.
-type team struct {
-	snapshot balancer.Snapshot
-	views    []AgentView // by id, balancer figures not yet filled in
-	convs    []store.OpenConversation
-}
-
-func userName(u store.User) string {
+// DisplayName is how a Help Scout user is named on the page, in notes and
+// in explanations: "First Last", or the email when Help Scout has no name.
+func DisplayName(u store.User) string {
 	name := strings.TrimSpace(u.First + " " + u.Last)
 	if name == "" {
 		return u.Email
@@ -46,17 +32,24 @@ func userName(u store.User) string {
 	return name
 }
 
-// buildTeam converts the store's snapshot. Users the roster excludes stay
-// in the snapshot as excluded so their tickets are never touched. An
-// assignee Help Scout no longer lists (a removed user) becomes an
-// unavailable front-line agent, so that their waiting tickets are handed on.
-func buildTeam(s store.Snapshot, r *roster.Roster, now time.Time) team {
+// removedName is the name of an assignee Help Scout no longer lists.
+const removedName = "a removed user"
+
+// Build converts the mirror's snapshot at now; a nil roster is
+// roster.Default. Users the roster excludes stay in the snapshot as
+// excluded so their tickets are never touched. An assignee Help Scout no
+// longer lists (a removed user) becomes an unavailable front-line agent, so
+// that their waiting tickets are handed on.
+func Build(s store.Snapshot, r *roster.Roster, now time.Time) View {
+	if r == nil {
+		r = roster.Default()
+	}
 	status := make(map[int64]store.UserStatus, len(s.Statuses))
 	for _, st := range s.Statuses {
 		status[st.UserID] = st
 	}
-	var t team
-	t.snapshot.Now = now
+	var v View
+	v.Snapshot.Now = now
 	known := map[int64]bool{}
 	for _, u := range s.Users {
 		if u.Type == store.UserTypeTeam {
@@ -78,9 +71,9 @@ func buildTeam(s store.Snapshot, r *roster.Roster, now time.Time) team {
 			role = outOfScopeRole(prof.Role, avail.Available)
 			prof.Role = roster.RoleExclude // the page and the API: not this team
 		}
-		t.snapshot.Agents = append(t.snapshot.Agents, balancer.Agent{
+		v.Snapshot.Agents = append(v.Snapshot.Agents, balancer.Agent{
 			ID:                u.ID,
-			Name:              userName(u),
+			Name:              DisplayName(u),
 			Role:              balancer.Role(role),
 			Capacity:          prof.Capacity,
 			MaxOpen:           prof.MaxOpen,
@@ -93,8 +86,8 @@ func buildTeam(s store.Snapshot, r *roster.Roster, now time.Time) team {
 			Escalations:       prof.Escalations,
 			RecentAssignments: s.RecentAssignments[u.ID],
 		})
-		t.views = append(t.views, AgentView{
-			ID: u.ID, Name: userName(u), Role: string(prof.Role), Level: prof.Level, Status: avail.Status,
+		v.Agents = append(v.Agents, Agent{
+			ID: u.ID, Name: DisplayName(u), Role: string(prof.Role), Level: prof.Level, Status: avail.Status,
 			Available: avail.Available, Capacity: prof.Capacity, Unavailable: avail.UnavailableSince,
 			BackAt: avail.BackAt,
 		})
@@ -102,15 +95,22 @@ func buildTeam(s store.Snapshot, r *roster.Roster, now time.Time) team {
 	for _, c := range s.Conversations {
 		if c.AssigneeID != 0 && !known[c.AssigneeID] {
 			known[c.AssigneeID] = true
-			t.snapshot.Agents = append(t.snapshot.Agents, balancer.Agent{
-				ID: c.AssigneeID, Name: "a removed user", Role: balancer.RoleST, Capacity: 1,
+			v.Snapshot.Agents = append(v.Snapshot.Agents, balancer.Agent{
+				ID: c.AssigneeID, Name: removedName, Role: balancer.RoleST, Capacity: 1,
 			})
-			t.views = append(t.views, AgentView{ID: c.AssigneeID, Name: "a removed user", Role: string(roster.RoleST), Status: "removed", Capacity: 1})
+			v.Agents = append(v.Agents, Agent{ID: c.AssigneeID, Name: removedName, Role: string(roster.RoleST), Status: "removed", Capacity: 1})
 		}
-		t.snapshot.Conversations = append(t.snapshot.Conversations, toBalancerConversation(c))
+		v.Snapshot.Conversations = append(v.Snapshot.Conversations, toBalancerConversation(c))
 	}
-	t.convs = s.Conversations
-	return t
+	v.Conversations = s.Conversations
+	return v
+}
+
+// SnapshotFrom is Build's balancer input alone: what the daemon plans from,
+// and what the simulation's queuewrangler policy plans from, so that it
+// sees its world exactly as the daemon would.
+func SnapshotFrom(s store.Snapshot, r *roster.Roster, now time.Time) balancer.Snapshot {
+	return Build(s, r, now).Snapshot
 }
 
 // outOfScopeRole is the balancer's role for a user who can open none of
@@ -156,14 +156,22 @@ func toBalancerConversation(c store.OpenConversation) balancer.Conversation {
 	return bc
 }
 
-// withStats fills the balancer's figures into the views.
-func withStats(views []AgentView, st balancer.Stats, convs []store.OpenConversation) []AgentView {
+// Measure runs balancer.Measure over the view's snapshot and returns the
+// agents with its figures filled in, and the team's figures.
+func (v View) Measure(p balancer.Policy) ([]Agent, balancer.Stats) {
+	st := balancer.Measure(v.Snapshot, p)
+	return v.withStats(st), st
+}
+
+// withStats fills the balancer's figures, and each agent's oldest waiting
+// customer, into a copy of the agents.
+func (v View) withStats(st balancer.Stats) []Agent {
 	byID := make(map[int64]balancer.AgentStats, len(st.Agents))
 	for _, a := range st.Agents {
 		byID[a.ID] = a
 	}
 	oldest := map[int64]time.Time{}
-	for _, c := range convs {
+	for _, c := range v.Conversations {
 		if c.AssigneeID == 0 || !c.CustomerWaiting() {
 			continue
 		}
@@ -171,22 +179,12 @@ func withStats(views []AgentView, st balancer.Stats, convs []store.OpenConversat
 			oldest[c.AssigneeID] = c.CustomerWaitingSince
 		}
 	}
-	out := make([]AgentView, len(views))
-	for i, v := range views {
-		a := byID[v.ID]
-		v.Open, v.Waiting, v.Load, v.FairShare, v.LoadRatio = a.Open, a.Waiting, a.Load, a.FairShare, a.LoadRatio
-		v.OldestWait = oldest[v.ID]
-		out[i] = v
+	out := make([]Agent, len(v.Agents))
+	for i, a := range v.Agents {
+		s := byID[a.ID]
+		a.Open, a.Waiting, a.Load, a.FairShare, a.LoadRatio = s.Open, s.Waiting, s.Load, s.FairShare, s.LoadRatio
+		a.OldestWait = oldest[a.ID]
+		out[i] = a
 	}
 	return out
-}
-
-// SnapshotFrom is the conversion the daemon uses from the mirror's snapshot
-// to the balancer's input. The simulator calls it too, so that its
-// queuewrangler policy sees the world exactly as the daemon would.
-func SnapshotFrom(s store.Snapshot, r *roster.Roster, now time.Time) balancer.Snapshot {
-	if r == nil {
-		r = roster.Default()
-	}
-	return buildTeam(s, r, now).snapshot
 }

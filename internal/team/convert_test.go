@@ -1,4 +1,4 @@
-package rebalance
+package team
 
 import (
 	"slices"
@@ -173,7 +173,7 @@ func TestOutOfScopeAwayHandsOn(t *testing.T) {
 			if moved != tc.want {
 				t.Errorf("conversation 10 moved %v, want %v", moved, tc.want)
 			}
-			for _, v := range buildTeam(s, r, now).views {
+			for _, v := range Build(s, r, now).Agents {
 				if v.ID == 2 && v.Role != string(roster.RoleExclude) {
 					t.Errorf("the page shows the other inbox's user as %q, want exclude", v.Role)
 				}

@@ -1,4 +1,4 @@
-package rebalance
+package team
 
 import (
 	"context"
@@ -15,7 +15,9 @@ import (
 )
 
 // State implements metrics.StateSource: the current state behind the
-// scrape-time gauges, read from the mirror at the rebalancer's clock.
+// scrape-time gauges, read from the mirror at the reader's clock. It is the
+// one place where the team's Agent becomes the metrics package's plain
+// AgentState.
 //
 // A scrape must stay cheap at 100,000 mirrored conversations, so State
 // reads the store's aggregates (counts per mailbox and per assignee, which
@@ -31,8 +33,8 @@ import (
 // those of the queue page and of Plan. The reads are separate transactions;
 // the gauges may mix states a few milliseconds apart, which no panel can
 // tell.
-func (r *Rebalancer) State(ctx context.Context) (metrics.State, error) {
-	now := r.opts.Now().UTC()
+func (r *Reader) State(ctx context.Context) (metrics.State, error) {
+	now := r.now().UTC()
 	// The reads are independent and the store has a pool of readers: run
 	// them side by side, so a scrape costs the slowest read, not the sum.
 	var (
@@ -44,7 +46,7 @@ func (r *Rebalancer) State(ctx context.Context) (metrics.State, error) {
 		queue     []store.OpenConversation
 		errs      [5]error
 	)
-	wg.Go(func() { mailboxes, errs[0] = r.db.MailboxStats(ctx, now.Add(-r.opts.Policy.StuckAfter)) })
+	wg.Go(func() { mailboxes, errs[0] = r.db.MailboxStats(ctx, now.Add(-r.policy.StuckAfter)) })
 	wg.Go(func() { loads, errs[1] = r.db.AgentLoads(ctx) })
 	wg.Go(func() {
 		queue, errs[2] = r.db.OpenConversations(ctx, store.OpenFilter{Assignment: store.OnlyUnassigned})
@@ -59,18 +61,17 @@ func (r *Rebalancer) State(ctx context.Context) (metrics.State, error) {
 		return metrics.State{}, fmt.Errorf("read metrics state: %w", err)
 	}
 	snap := store.Snapshot{TakenAt: now, Users: users, Statuses: statuses, Conversations: withAssignees(queue, loads)}
-	t := buildTeam(snap, r.opts.Roster, now)
+	v := Build(snap, r.roster, now)
 	// Which waiting tickets an agent off shift hands over depends on how
 	// long each customer has waited (balancer's handOver); count those
-	// for them alone, after buildTeam has said who is off shift.
-	offShift := dueCutoffs(t.snapshot.Agents, r.opts.Policy)
-	due, err := r.db.WaitingBefore(ctx, now, offShift, !r.opts.Policy.HandOverOngoing)
+	// for them alone, after Build has said who is off shift.
+	offShift := dueCutoffs(v.Snapshot.Agents, r.policy)
+	due, err := r.db.WaitingBefore(ctx, now, offShift, !r.policy.HandOverOngoing)
 	if err != nil {
 		return metrics.State{}, fmt.Errorf("read metrics state: %w", err)
 	}
-	t.snapshot.Conversations = withLoads(t.snapshot.Conversations, loads, offShift, due)
-	st := balancer.Measure(t.snapshot, r.opts.Policy)
-	views := withStats(t.views, st, nil)
+	v.Snapshot.Conversations = withLoads(v.Snapshot.Conversations, loads, offShift, due)
+	agents, st := v.Measure(r.policy)
 	active := make(map[int64]int, len(loads))
 	for _, l := range loads {
 		active[l.AgentID] = l.Active
@@ -78,7 +79,7 @@ func (r *Rebalancer) State(ctx context.Context) (metrics.State, error) {
 
 	out := metrics.State{
 		Mailboxes: make([]metrics.MailboxState, 0, len(mailboxes)),
-		Agents:    make([]metrics.AgentState, 0, len(views)),
+		Agents:    make([]metrics.AgentState, 0, len(agents)),
 		Imbalance: st.Imbalance,
 		Jain:      st.Jain,
 	}
@@ -89,30 +90,30 @@ func (r *Rebalancer) State(ctx context.Context) (metrics.State, error) {
 		}
 		out.Mailboxes = append(out.Mailboxes, ms)
 	}
-	for _, v := range views {
-		name := v.Name
+	for _, a := range agents {
+		name := a.Name
 		if strings.Contains(name, "@") {
-			name = "" // userName falls back to the email; never a label
+			name = "" // DisplayName falls back to the email; never a label
 		}
 		out.Agents = append(out.Agents, metrics.AgentState{
-			AgentID:   v.ID,
+			AgentID:   a.ID,
 			Name:      name,
-			Role:      v.Role,
-			Level:     v.Level,
-			Status:    v.Status,
-			Open:      active[v.ID],
-			LoadRatio: v.LoadRatio,
+			Role:      a.Role,
+			Level:     a.Level,
+			Status:    a.Status,
+			Open:      active[a.ID],
+			LoadRatio: a.LoadRatio,
 		})
 	}
 	return out, nil
 }
 
 // placeholderStatus weighs nothing in the balancer: the placeholder that
-// makes buildTeam list an assignee missing from the users table.
+// makes Build list an assignee missing from the users table.
 const placeholderStatus = store.StatusClosed
 
 // withAssignees adds to the unassigned queue one weightless placeholder per
-// assignee, so that buildTeam lists every assignee (a removed user too)
+// assignee, so that Build lists every assignee (a removed user too)
 // exactly as it does from a full snapshot. Placeholders have negative ids,
 // which no real conversation has.
 func withAssignees(queue []store.OpenConversation, loads []store.AgentLoad) []store.OpenConversation {
@@ -172,4 +173,4 @@ func withLoads(convs []balancer.Conversation, loads []store.AgentLoad, cutoff ma
 	return out
 }
 
-var _ metrics.StateSource = (*Rebalancer)(nil)
+var _ metrics.StateSource = (*Reader)(nil)

@@ -1,4 +1,4 @@
-package rebalance
+package team
 
 import (
 	"context"
@@ -106,13 +106,13 @@ func mustDo(t testing.TB, err error) {
 	}
 }
 
-func stateRebalancer(db *store.DB) *Rebalancer {
-	return New(db, nil, Options{Mode: ModePropose, Policy: balancer.DefaultPolicy(), Now: func() time.Time { return stateNow }})
+func stateReader(db *store.DB, r *roster.Roster) *Reader {
+	return NewReader(db, r, balancer.DefaultPolicy(), func() time.Time { return stateNow })
 }
 
 func TestStateFromMirror(t *testing.T) {
 	db, _ := stateWorld(t)
-	r := stateRebalancer(db)
+	r := stateReader(db, nil)
 	got, err := r.State(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -141,17 +141,24 @@ func TestStateFromMirror(t *testing.T) {
 		t.Errorf("State() mismatch (-got +want):\n%s", diff)
 	}
 	// The page shows the same figures: one snapshot, one balancer.Measure.
-	views, st, err := r.Team(context.Background())
+	agents, st, err := r.Agents(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, v := range views {
-		if v.LoadRatio != got.Agents[i].LoadRatio {
-			t.Errorf("agent %d: load ratio %g on /metrics, %g on the page", v.ID, got.Agents[i].LoadRatio, v.LoadRatio)
+	samePageAndMetrics(t, agents, st, got)
+}
+
+// samePageAndMetrics checks that /metrics shows the page's load ratios and
+// team figures.
+func samePageAndMetrics(t *testing.T, agents []Agent, page Figures, scraped metrics.State) {
+	t.Helper()
+	for i, v := range agents {
+		if v.LoadRatio != scraped.Agents[i].LoadRatio {
+			t.Errorf("agent %d: load ratio %g on /metrics, %g on the page", v.ID, scraped.Agents[i].LoadRatio, v.LoadRatio)
 		}
 	}
-	if st.Imbalance != got.Imbalance || st.Jain != got.Jain {
-		t.Errorf("imbalance/Jain %g/%g on /metrics, %g/%g on the page", got.Imbalance, got.Jain, st.Imbalance, st.Jain)
+	if page.Imbalance != scraped.Imbalance || page.Jain != scraped.Jain {
+		t.Errorf("imbalance/Jain %g/%g on /metrics, %g/%g on the page", scraped.Imbalance, scraped.Jain, page.Imbalance, page.Jain)
 	}
 }
 
@@ -162,7 +169,7 @@ func TestScrapeLabelsCarryNoConversationOrEmail(t *testing.T) {
 	db, convs := stateWorld(t)
 	reg := prometheus.NewPedanticRegistry()
 	metrics.NewInstruments(reg)
-	reg.MustRegister(metrics.NewCollector(stateRebalancer(db), metrics.CollectorOptions{}))
+	reg.MustRegister(metrics.NewCollector(stateReader(db, nil), metrics.CollectorOptions{}))
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -258,8 +265,7 @@ func BenchmarkScrape(b *testing.B) {
 	}
 	hours, err := roster.Parse([]byte(`{"defaults": {"hours": "Mon-Fri 09:00-17:00"}, "agents": []}`))
 	mustDo(b, err)
-	rb := New(db, nil, Options{Mode: ModePropose, Policy: balancer.DefaultPolicy(), Roster: hours, Now: func() time.Time { return stateNow }})
-	c := metrics.NewCollector(rb, metrics.CollectorOptions{Timeout: time.Minute})
+	c := metrics.NewCollector(stateReader(db, hours), metrics.CollectorOptions{Timeout: time.Minute})
 	ch := make(chan prometheus.Metric, 4096)
 	done := make(chan int)
 	go func() {
@@ -317,23 +323,46 @@ func TestStateMatchesPageOffShift(t *testing.T) {
 	mustDo(t, err)
 	r, err := roster.Parse([]byte(`{"agents": [{"id": 3, "hours": "Mon-Fri 13:00-21:00", "timezone": "UTC"}]}`))
 	mustDo(t, err)
-	rb := New(db, nil, Options{Mode: ModePropose, Policy: balancer.DefaultPolicy(), Roster: r, Now: func() time.Time { return stateNow }})
+	rd := stateReader(db, r)
 
-	got, err := rb.State(ctx)
+	got, err := rd.State(ctx)
 	mustDo(t, err)
-	views, st, err := rb.Team(ctx)
+	agents, st, err := rd.Agents(ctx)
 	mustDo(t, err)
 	// By hand: Ana's 1 plus Cy's one due ticket, over Ana and Bob: a fair
 	// load of 1, so Ana is at 1 and Bob at 0.
-	if want := 1.0; st.Agents[0].FairShare != want {
-		t.Errorf("page fair share %g, want %g", st.Agents[0].FairShare, want)
+	if want := 1.0; agents[0].FairShare != want {
+		t.Errorf("page fair share %g, want %g", agents[0].FairShare, want)
 	}
-	for i, v := range views {
-		if v.LoadRatio != got.Agents[i].LoadRatio {
-			t.Errorf("agent %d: load ratio %g on /metrics, %g on the page", v.ID, got.Agents[i].LoadRatio, v.LoadRatio)
-		}
+	samePageAndMetrics(t, agents, st, got)
+}
+
+// TestAgentsFromMirror is the one Agent as the page and the API get it from
+// the hand-made world of TestStateFromMirror: roster facts, Help Scout
+// status, the balancer's figures and each agent's oldest waiting customer.
+// A team (50) is no agent; the removed user 99 is an unavailable ST.
+func TestAgentsFromMirror(t *testing.T) {
+	db, _ := stateWorld(t)
+	h := func(hh, mm int) time.Time { return time.Date(2026, 3, 2, hh, mm, 0, 0, time.UTC) }
+	agents, figures, err := stateReader(db, nil).Agents(context.Background())
+	if err != nil {
+		t.Fatal(err)
 	}
-	if st.Imbalance != got.Imbalance || st.Jain != got.Jain {
-		t.Errorf("imbalance/Jain %g/%g on /metrics, %g/%g on the page", got.Imbalance, got.Jain, st.Imbalance, st.Jain)
+	const fair = 2.25 // as in TestStateFromMirror
+	want := []Agent{
+		{ID: 1, Name: "Ana Lima", Role: "st", Level: 2, Status: "active", Available: true, Open: 2, Waiting: 1,
+			Load: 1.25, Capacity: 1, FairShare: fair, LoadRatio: 1.25 / fair, OldestWait: h(6, 0)},
+		{ID: 2, Name: "bob@example.com", Role: "st", Level: 2, Status: "active", Available: true, Open: 1,
+			Load: 0.25, Capacity: 1, FairShare: fair, LoadRatio: 0.25 / fair},
+		{ID: 3, Name: "Cy Ng", Role: "st", Level: 2, Status: "away", Open: 1, Waiting: 1, Load: 1, Capacity: 1,
+			OldestWait: h(10, 0), Unavailable: h(9, 0)},
+		{ID: 99, Name: "a removed user", Role: "st", Status: "removed", Open: 1, Waiting: 1, Load: 1, Capacity: 1,
+			OldestWait: h(11, 30)},
+	}
+	if diff := cmp.Diff(want, agents, cmpopts.EquateApprox(0, 1e-12)); diff != "" {
+		t.Errorf("Agents (-want +got):\n%s", diff)
+	}
+	if want := (Figures{Imbalance: 1.25 / 0.75, Jain: 9.0 / 13}); cmp.Diff(want, figures, cmpopts.EquateApprox(0, 1e-12)) != "" {
+		t.Errorf("figures %+v, want %+v", figures, want)
 	}
 }

@@ -1,0 +1,37 @@
+package team
+
+import "time"
+
+// Agent is one person as the queue page, the JSON API (/api/v1/agents,
+// whose keys are its JSON names), the metrics and the simulation see them:
+// the roster's facts, Help Scout's status, and the balancer's figures.
+type Agent struct {
+	ID        int64  `json:"id"`
+	Name      string `json:"name"` // "First Last", else the email: never a metrics label as is
+	Role      string `json:"role"` // st, sst, hos, exclude (another inbox's user too)
+	Level     int    `json:"level"`
+	Status    string `json:"status"` // active, away, off-shift, removed
+	Available bool   `json:"available"`
+	// Open, Waiting, Load, FairShare and LoadRatio are the balancer's
+	// figures (balancer.AgentStats), filled in by View.Measure: zero in a
+	// View before it.
+	Open      int     `json:"open"`
+	Waiting   int     `json:"waiting"`
+	Load      float64 `json:"weighted_load"`
+	Capacity  float64 `json:"capacity"`
+	FairShare float64 `json:"fair_share"`
+	LoadRatio float64 `json:"load_ratio"`
+	// OldestWait is when the longest-waiting customer of the agent's
+	// started waiting; zero when nobody waits on them.
+	OldestWait  time.Time `json:"oldest_wait,omitzero"`
+	Unavailable time.Time `json:"unavailable_since,omitzero"`
+	// BackAt is when someone off shift starts their next shift; zero for
+	// the available, the away (no known return) and those without hours.
+	BackAt time.Time `json:"back_at,omitzero"`
+}
+
+// Figures are the team-wide fairness figures of balancer.Stats.
+type Figures struct {
+	Imbalance float64 `json:"imbalance_ratio"`
+	Jain      float64 `json:"jain"`
+}

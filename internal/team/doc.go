@@ -1,0 +1,21 @@
+// Package team is the one read model of the people and their work. It
+// builds, from the mirror (internal/store) and the roster, the balancer's
+// input (balancer.Snapshot) together with one Agent per person, and serves
+// that same Agent to everyone who shows the team: the queue page and the
+// JSON API (Reader.Agents), the scrape-time metrics (Reader.State, a
+// metrics.StateSource) and the simulation (Build and SnapshotFrom, from
+// the store rows its world shows). A fact about an agent is therefore
+// worked out in one place, here, and the others only render it.
+//
+// Availability comes from the roster's hours and Help Scout's Away status
+// (roster.Profile.Available); the load, fair share and load ratio come from
+// balancer.Measure over the same snapshot the balancer plans from, so the
+// page, the API, /metrics and a plan never disagree.
+//
+// # What it must not do
+//
+// It decides nothing: the rules live in balancer, the moves in rebalance.
+// It never writes to the store, never calls Help Scout, never logs and
+// starts no goroutine beyond the parallel reads of one scrape, which end
+// before State returns. Its conversions are pure and table-tested.
+package team
