@@ -182,15 +182,27 @@ func BenchmarkReadModels(b *testing.B) {
 	}{
 		{"MailboxStats", func() (int, error) { s, err := db.MailboxStats(ctx, stuckBefore); return len(s), err }},
 		{"AgentLoads", func() (int, error) { s, err := db.AgentLoads(ctx); return len(s), err }},
-		{"Agents", func() (int, error) { s, err := db.Agents(ctx); return len(s), err }},
 		{"Scrape", func() (int, error) {
-			// What the metrics collector reads per scrape.
+			// What the metrics collector reads per scrape (team's
+			// Reader.State), one after another here.
 			s, err := db.MailboxStats(ctx, stuckBefore)
 			if err != nil {
 				return 0, err
 			}
-			a, err := db.Agents(ctx)
-			return len(s) + len(a), err
+			l, err := db.AgentLoads(ctx)
+			if err != nil {
+				return 0, err
+			}
+			q, err := db.OpenConversations(ctx, OpenFilter{Assignment: OnlyUnassigned})
+			if err != nil {
+				return 0, err
+			}
+			u, err := db.Users(ctx)
+			if err != nil {
+				return 0, err
+			}
+			st, err := db.UserStatuses(ctx)
+			return len(s) + len(l) + len(q) + len(u) + len(st), err
 		}},
 		{"StuckList", func() (int, error) {
 			s, err := db.OpenConversations(ctx, OpenFilter{Assignment: OnlyAssigned, WaitingBefore: stuckBefore, Limit: 100})

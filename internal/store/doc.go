@@ -1,8 +1,8 @@
 // Package store is queuewrangler's SQLite database: the mirror of Help Scout
 // (mailboxes, users, teams, statuses, conversations and their threads), the
 // sync cursors, the durable webhook inbox and the balancer's audit log of
-// proposals. The mirror, the rebalancer, the metrics collector and the web
-// page all read and write through it.
+// proposals. The mirror, the rebalancer, the team's read model and the HTTP
+// edge all read and write through it.
 //
 // # What it must not do
 //
@@ -41,12 +41,14 @@
 //     once-only histogram bookkeeping (UnobservedFirstResponses,
 //     UnobservedResolutions, MarkFirstResponseObserved,
 //     MarkResolutionObserved).
-//   - httpapi: AddWebhook and RejectWebhook (its Inbox), Ping, Agents,
-//     OpenConversations, ListProposals, ApproveProposal, RejectProposal.
-//   - rebalance: Snapshot, InsertProposals, ClaimProposal,
-//     MarkProposalApplied/Stale/Failed, ExpirePendingProposals,
-//     AssignmentsSince, LastMoveAt.
-//   - metrics collector: MailboxStats, Agents, AgentLoads.
+//   - httpapi: AddWebhook and RejectWebhook (its Inbox), OpenConversations,
+//     ListProposals, CustomerNames, FirstResponseTimes.
+//   - team (the balancer's input, the page's and the API's agents, the
+//     metrics collector's state): Snapshot; per scrape MailboxStats,
+//     AgentLoads, OpenConversations, Users, UserStatuses, WaitingBefore.
+//   - rebalance: InsertProposals, ListProposals, ApproveProposal,
+//     RejectProposal, ClaimProposal, MarkProposalApplied/Stale/Failed,
+//     ExpirePendingProposals, Users (names in notes).
 //   - main: Open, Optimize (after the first sync, then every few hours),
 //     Close.
 //

@@ -407,35 +407,6 @@ func (db *DB) WaitingBefore(ctx context.Context, now time.Time, before map[int64
 	return out, err
 }
 
-// Agents lists the users (not teams) with their Help Scout status and open
-// tickets, by id. Tickets assigned to an id missing from the users table
-// are in AgentLoads only.
-func (db *DB) Agents(ctx context.Context) ([]Agent, error) {
-	var out []Agent
-	err := db.readTx(ctx, "read agents", func(tx *sql.Tx) error {
-		return eachRow(ctx, tx, func(rows *sql.Rows) error {
-			var a Agent
-			if err := rows.Scan(&a.ID, &a.First, &a.Last, &a.Email, &a.Role, &a.Timezone, &a.Type,
-				timeCol{&a.UpdatedAt}, &a.Status, timeCol{&a.StatusUpdatedAt},
-				&a.Load.Active, &a.Load.Pending, &a.Load.Waiting); err != nil {
-				return err
-			}
-			a.Load.AgentID = a.ID
-			out = append(out, a)
-			return nil
-		}, `SELECT u.id, u.first_name, u.last_name, u.email, u.role, u.timezone, u.type, u.updated_at,
-				COALESCE(s.status, ''), s.updated_at,
-				COALESCE(l.active, 0), COALESCE(l.pending, 0), COALESCE(l.waiting, 0)
-			FROM users u
-			LEFT JOIN user_statuses s ON s.user_id = u.id
-			LEFT JOIN (`+agentLoadQuery+`) l
-				ON l.assignee_id = u.id
-			WHERE u.type = 'user'
-			ORDER BY u.id`)
-	})
-	return out, err
-}
-
 // UnobservedFirstResponses lists customer-started conversations that have a
 // first agent reply not yet observed into the first-response histogram,
 // skipping spam and deleted ones, by id. limit <= 0 means no limit.

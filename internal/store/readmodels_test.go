@@ -245,19 +245,6 @@ func TestAgentReadModels(t *testing.T) {
 		t.Errorf("AgentLoads (-want +got):\n%s", diff)
 	}
 
-	agents, err := db.Agents(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wantAgents := []Agent{
-		{User: User{ID: 7, First: "Ana", Last: "A", Email: "ana@example.com", Role: "user", Timezone: "UTC",
-			Type: UserTypeUser, UpdatedAt: t0}, Status: "active", StatusUpdatedAt: t0, Load: wantLoads[0]},
-		{User: User{ID: 8, First: "Ben", Last: "B", Email: "ben@example.com", Role: "admin", Timezone: "Europe/Berlin",
-			Type: UserTypeUser}, Status: "away", StatusUpdatedAt: t0, Load: wantLoads[1]},
-	}
-	if diff := cmp.Diff(wantAgents, agents); diff != "" {
-		t.Errorf("Agents (-want +got):\n%s", diff)
-	}
 }
 
 func TestUnobservedObservations(t *testing.T) {

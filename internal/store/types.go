@@ -246,14 +246,6 @@ type AgentLoad struct {
 	Waiting int // active tickets whose customer wrote last
 }
 
-// Agent is a user with their Help Scout status and open tickets.
-type Agent struct {
-	User
-	Status          string // active, away, or "" when unknown
-	StatusUpdatedAt time.Time
-	Load            AgentLoad
-}
-
 // Observation is a first response or a resolution waiting to be observed into
 // its histogram.
 type Observation struct {
