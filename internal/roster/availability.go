@@ -55,6 +55,20 @@ func (p Profile) Available(now time.Time, userTZ string, presence Presence) Avai
 	return Availability{Available: true, Status: "active", AvailableSince: since, AvailableUntil: until}
 }
 
+// TimeOnShift is how long the roster's hours had the person on shift
+// between from and to, read in the roster's time zone or else userTZ; ok
+// is false for someone without hours, of whom the roster cannot say.
+func (p Profile) TimeOnShift(from, to time.Time, userTZ string) (d time.Duration, ok bool) {
+	if p.Schedule == nil {
+		return 0, false
+	}
+	tz := p.Timezone
+	if tz == "" {
+		tz = userTZ
+	}
+	return p.Schedule.TimeOnShift(from, to, location(tz)), true
+}
+
 // locations caches time.LoadLocation, which reads and parses the zone file
 // on every call: the daemon and the simulator ask for every agent at every
 // run, and profiling the simulator found half its time there. A

@@ -2,6 +2,7 @@ package roster
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -196,6 +197,56 @@ func (s *Schedule) NextShiftStart(t time.Time, loc *time.Location) time.Time {
 		return time.Time{}
 	}
 	return next.UTC()
+}
+
+// TimeOnShift is how long the schedule, read in loc, has the person on
+// shift between from and to: overlapping shifts count once, and a shift on
+// a day when daylight saving time starts or ends counts its real length.
+func (s *Schedule) TimeOnShift(from, to time.Time, loc *time.Location) time.Duration {
+	if !to.After(from) {
+		return 0
+	}
+	y, m, d := from.In(loc).Date()
+	var spans [][2]time.Time
+	// From the day before: a shift past midnight may reach into the window.
+	for back := -1; ; back++ {
+		day := time.Date(y, m, d+back, 0, 0, 0, 0, loc)
+		if !day.Before(to) {
+			break
+		}
+		for _, sh := range s.shifts {
+			if !sh.days[day.Weekday()] {
+				continue
+			}
+			endDays := 0
+			if sh.end <= sh.start {
+				endDays = 1
+			}
+			start, end := wallClock(day, 0, sh.start), wallClock(day, endDays, sh.end)
+			if start.Before(from) {
+				start = from
+			}
+			if end.After(to) {
+				end = to
+			}
+			if end.After(start) {
+				spans = append(spans, [2]time.Time{start, end})
+			}
+		}
+	}
+	slices.SortFunc(spans, func(a, b [2]time.Time) int { return a[0].Compare(b[0]) })
+	var total time.Duration
+	var reached time.Time // the end of what is counted so far
+	for _, sp := range spans {
+		if sp[0].Before(reached) {
+			sp[0] = reached
+		}
+		if sp[1].After(sp[0]) {
+			total += sp[1].Sub(sp[0])
+			reached = sp[1]
+		}
+	}
+	return total
 }
 
 // wallClock is the moment minutes past midnight on the day days after day,

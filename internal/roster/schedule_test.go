@@ -225,3 +225,49 @@ func TestScheduleShift(t *testing.T) {
 		})
 	}
 }
+
+func TestScheduleTimeOnShift(t *testing.T) {
+	berlin, parse := berlinZone(t), func(text string) *Schedule { return mustSchedule(t, text) }
+	weekdays := parse("Mon-Fri 09:00-17:00")
+	night := parse("Sat,Sun 22:00-06:00")
+	overlap := parse("Mon 08:00-12:00; Mon 10:00-14:00")
+	allDay := parse("Sun 00:00-24:00")
+	utc := func(mo time.Month, d, h, mi int) time.Time { return time.Date(2026, mo, d, h, mi, 0, 0, time.UTC) }
+	tests := []struct {
+		name     string
+		s        *Schedule
+		from, to time.Time
+		want     time.Duration
+	}{
+		// 2026-03-02 is a Monday; Berlin is UTC+1 in winter.
+		{"a working week", weekdays, utc(3, 2, 0, 0), utc(3, 9, 0, 0), 40 * time.Hour},
+		{"two weeks back from a wednesday noon", weekdays, utc(2, 25, 11, 0), utc(3, 11, 11, 0), 80 * time.Hour},
+		{"from the middle of a shift", weekdays, utc(3, 2, 12, 0), utc(3, 2, 20, 0), 4 * time.Hour},
+		{"a weekend", weekdays, utc(3, 7, 0, 0), utc(3, 9, 0, 0), 0},
+		{"an empty window", weekdays, utc(3, 2, 12, 0), utc(3, 2, 12, 0), 0},
+		{"a window ending before it starts", weekdays, utc(3, 3, 0, 0), utc(3, 2, 0, 0), 0},
+		// From Sunday 01:00 Berlin, inside Saturday night's shift (until
+		// 06:00, 05:00 UTC): its last 5 hours, and Sunday night's 8.
+		{"from inside a shift that began the day before", night, utc(3, 8, 0, 0), utc(3, 9, 12, 0), 5*time.Hour + 8*time.Hour},
+		{"overlapping shifts count once", overlap, utc(3, 2, 0, 0), utc(3, 3, 0, 0), 6 * time.Hour},
+		// Summer time starts on Sunday 2026-03-29 in Berlin: that day has
+		// 23 hours.
+		{"the day the clocks go forward", allDay, utc(3, 28, 0, 0), utc(3, 30, 0, 0), 23 * time.Hour},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.s.TimeOnShift(tt.from, tt.to, berlin); got != tt.want {
+				t.Errorf("TimeOnShift(%v, %v) = %v, want %v", tt.from, tt.to, got, tt.want)
+			}
+		})
+	}
+	if d, ok := (Profile{}).TimeOnShift(utc(3, 2, 0, 0), utc(3, 9, 0, 0), "UTC"); ok || d != 0 {
+		t.Errorf("a profile without hours: %v, %v; want 0, false", d, ok)
+	}
+	// The roster's zone wins over the user's: New York's 09:00-17:00 on
+	// Monday is 14:00-22:00 UTC, of which 14:00-18:00 falls in the window.
+	p := Profile{Schedule: weekdays, Timezone: "America/New_York"}
+	if d, ok := p.TimeOnShift(utc(3, 2, 0, 0), utc(3, 2, 18, 0), "Europe/Berlin"); !ok || d != 4*time.Hour {
+		t.Errorf("a profile in New York: %v, %v; want 4h, true", d, ok)
+	}
+}

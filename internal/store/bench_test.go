@@ -208,7 +208,10 @@ func BenchmarkReadModels(b *testing.B) {
 			s, err := db.OpenConversations(ctx, OpenFilter{Assignment: OnlyAssigned, WaitingBefore: stuckBefore, Limit: 100})
 			return len(s), err
 		}},
-		{"Snapshot", func() (int, error) { s, err := db.Snapshot(ctx, t0.Add(-time.Hour)); return len(s.Conversations), err }},
+		{"Snapshot", func() (int, error) {
+			s, err := db.Snapshot(ctx, SnapshotWindows{AssignedSince: t0.Add(-time.Hour), RepliedSince: t0.Add(-14 * 24 * time.Hour)})
+			return len(s.Conversations), err
+		}},
 		{"UnobservedFirstResponses", func() (int, error) { s, err := db.UnobservedFirstResponses(ctx, 1000); return len(s), err }},
 		{"FirstResponseTimes", func() (int, error) {
 			// The queue page's figures for the last 24 hours. The bench

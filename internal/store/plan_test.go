@@ -43,6 +43,8 @@ func TestReadModelQueriesUseIndexes(t *testing.T) {
 		{"unobserved resolutions", unobservedResolutionsQuery, nil, "conversations_resolution_pending"},
 		{"pending webhooks", pendingWebhooksQuery, []any{3, 3}, "webhook_inbox_work"},
 		{"first response times", firstResponseTimesQuery, []any{t0.Add(-time.Hour).UnixMilli()}, "conversations_first_reply"},
+		{"agent replies", agentRepliesQuery, []any{t0.Add(-time.Hour).UnixMilli()}, "COVERING INDEX threads_agent_replies"},
+		{"first agent reply", firstAgentReplyQuery, nil, "COVERING INDEX threads_agent_replies"},
 	}
 	for _, f := range []struct {
 		name string

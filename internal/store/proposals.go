@@ -264,17 +264,7 @@ const assignmentsQuery = `SELECT to_agent, COUNT(*) FROM proposals
 	WHERE status = 'applied' AND applied_at >= ? AND to_agent IS NOT NULL GROUP BY to_agent`
 
 func assignmentsSince(ctx context.Context, tx *sql.Tx, since time.Time) (map[int64]int, error) {
-	m := map[int64]int{}
-	err := eachRow(ctx, tx, func(rows *sql.Rows) error {
-		var agent int64
-		var n int
-		if err := rows.Scan(&agent, &n); err != nil {
-			return err
-		}
-		m[agent] = n
-		return nil
-	}, assignmentsQuery, msInt(since))
-	return m, err
+	return countsByID(ctx, tx, assignmentsQuery, msInt(since))
 }
 
 // LastMoveAt returns when queuewrangler last moved the conversation (an

@@ -33,6 +33,15 @@ const (
 		FROM conversations WHERE status IN ('active', 'pending') AND assignee_id IS NOT NULL
 		GROUP BY assignee_id`
 
+	// An agent reply is agentReply's rule (facts.go): a published message
+	// thread created by a user.
+	agentRepliesQuery = `SELECT created_by_id, COUNT(*) FROM threads
+		WHERE type = 'message' AND created_by_type = 'user' AND state = 'published'
+		  AND created_at >= ? AND created_by_id IS NOT NULL GROUP BY created_by_id`
+
+	firstAgentReplyQuery = `SELECT MIN(created_at) FROM threads
+		WHERE type = 'message' AND created_by_type = 'user' AND state = 'published'`
+
 	pinnedQuery = `SELECT conversation_id FROM conversation_tags WHERE tag = ?`
 
 	lastMovesQuery = `SELECT conversation_id, MAX(applied_at) FROM proposals
@@ -243,10 +252,19 @@ func lastMoves(ctx context.Context, tx *sql.Tx) (map[int64]int64, error) {
 	return m, rows.Err()
 }
 
+// SnapshotWindows says how far back a Snapshot counts.
+type SnapshotWindows struct {
+	// AssignedSince: RecentAssignments counts the moves applied since then.
+	AssignedSince time.Time
+	// RepliedSince: Replies counts the agent replies sent since then (or
+	// since the mirror's first stored reply, if later); zero reads none.
+	RepliedSince time.Time
+}
+
 // Snapshot reads, in one transaction, everything a balancer run needs:
-// users and teams, statuses, every open conversation, and the moves applied
-// into each agent since windowStart.
-func (db *DB) Snapshot(ctx context.Context, windowStart time.Time) (Snapshot, error) {
+// users and teams, statuses, every open conversation, the moves applied
+// into each agent and the replies each agent sent within the windows.
+func (db *DB) Snapshot(ctx context.Context, w SnapshotWindows) (Snapshot, error) {
 	s := Snapshot{TakenAt: db.now()}
 	err := db.readTx(ctx, "read snapshot", func(tx *sql.Tx) error {
 		var err error
@@ -259,10 +277,32 @@ func (db *DB) Snapshot(ctx context.Context, windowStart time.Time) (Snapshot, er
 		if s.Conversations, err = openConversations(ctx, tx, OpenFilter{}); err != nil {
 			return err
 		}
-		s.RecentAssignments, err = assignmentsSince(ctx, tx, windowStart)
+		if s.RecentAssignments, err = assignmentsSince(ctx, tx, w.AssignedSince); err != nil {
+			return err
+		}
+		if !w.RepliedSince.IsZero() {
+			s.Replies, s.RepliesSince, err = agentReplies(ctx, tx, w.RepliedSince)
+		}
 		return err
 	})
 	return s, err
+}
+
+// agentReplies counts each user's agent replies sent since since, and says
+// where that count starts: since, or the first reply the mirror holds when
+// that is later (a mirror younger than the window has no history before
+// it); zero when it holds none.
+func agentReplies(ctx context.Context, tx *sql.Tx, since time.Time) (map[int64]int, time.Time, error) {
+	var first sql.NullInt64
+	if err := tx.QueryRowContext(ctx, firstAgentReplyQuery).Scan(&first); err != nil {
+		return nil, time.Time{}, err
+	}
+	if !first.Valid {
+		return map[int64]int{}, time.Time{}, nil
+	}
+	from := max(msInt(since), first.Int64)
+	replies, err := countsByID(ctx, tx, agentRepliesQuery, from)
+	return replies, fromMS(from), err
 }
 
 // MailboxStats computes the per-mailbox gauges in one read transaction:
@@ -394,15 +434,9 @@ func (db *DB) WaitingBefore(ctx context.Context, now time.Time, before map[int64
 	}
 	q += " GROUP BY c.assignee_id"
 	err := db.readTx(ctx, "count waiting tickets", func(tx *sql.Tx) error {
-		return eachRow(ctx, tx, func(rows *sql.Rows) error {
-			var agent int64
-			var n int
-			if err := rows.Scan(&agent, &n); err != nil {
-				return err
-			}
-			out[agent] = n
-			return nil
-		}, q, args...)
+		var err error
+		out, err = countsByID(ctx, tx, q, args...)
+		return err
 	})
 	return out, err
 }
@@ -453,6 +487,22 @@ func eachRow(ctx context.Context, tx *sql.Tx, fn func(*sql.Rows) error, q string
 		}
 	}
 	return rows.Err()
+}
+
+// countsByID reads rows of (id, count) into a map; an id missing from
+// the rows is absent from the map.
+func countsByID(ctx context.Context, tx *sql.Tx, q string, args ...any) (map[int64]int, error) {
+	m := map[int64]int{}
+	err := eachRow(ctx, tx, func(rows *sql.Rows) error {
+		var id int64
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return err
+		}
+		m[id] = n
+		return nil
+	}, q, args...)
+	return m, err
 }
 
 func queryInts(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]int64, error) {

@@ -187,7 +187,7 @@ func TestSnapshot(t *testing.T) {
 	t.Parallel()
 	db, clk := seedTeam(t)
 	clk.Set(at(10 * time.Hour))
-	s, err := db.Snapshot(context.Background(), at(30*time.Minute))
+	s, err := db.Snapshot(context.Background(), SnapshotWindows{AssignedSince: at(30 * time.Minute)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,12 +201,79 @@ func TestSnapshot(t *testing.T) {
 	if diff := cmp.Diff(map[int64]int{7: 1}, s.RecentAssignments); diff != "" {
 		t.Errorf("RecentAssignments (-want +got):\n%s", diff)
 	}
-	later, err := db.Snapshot(context.Background(), at(2*time.Hour))
+	later, err := db.Snapshot(context.Background(), SnapshotWindows{AssignedSince: at(2 * time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(later.RecentAssignments) != 0 {
 		t.Errorf("RecentAssignments after the move's window = %v, want none", later.RecentAssignments)
+	}
+}
+
+// TestSnapshotReplies: a snapshot counts each agent's replies as the
+// metrics define them (published email replies by a user: no notes,
+// drafts, chats or customer messages) from the window start, or from the
+// mirror's first reply when the mirror is younger than the window.
+func TestSnapshotReplies(t *testing.T) {
+	t.Parallel()
+	db, _ := openTest(t)
+	ctx := context.Background()
+	empty, err := db.Snapshot(ctx, SnapshotWindows{RepliedSince: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if empty.Replies == nil || len(empty.Replies) != 0 || !empty.RepliesSince.IsZero() {
+		t.Errorf("no replies stored: Replies %v since %v, want empty since zero", empty.Replies, empty.RepliesSince)
+	}
+
+	// Conversation 1's threads from t0+10m, ten minutes apart.
+	kinds := []struct {
+		typ, by, state string
+		user           int64
+	}{
+		{ThreadCustomer, ByCustomer, StatePublished, 0},
+		{ThreadMessage, ByUser, StatePublished, 7}, // t0+20m: a reply by 7
+		{ThreadMessage, ByUser, StatePublished, 8}, // t0+30m: a reply by 8
+		{ThreadNote, ByUser, StatePublished, 7},
+		{ThreadMessage, ByUser, StateDraft, 7},
+		{ThreadChat, ByUser, StatePublished, 7},
+		{ThreadMessage, ByUser, StatePublished, 7}, // t0+70m: a reply by 7
+	}
+	var ts []Thread
+	for i, k := range kinds {
+		ts = append(ts, Thread{ID: 100 + int64(i), Type: k.typ, State: k.state, Status: "nochange",
+			CreatedByType: k.by, CreatedByID: k.user, CreatedAt: at(time.Duration(i+1) * 10 * time.Minute)})
+	}
+	c := conv(1, at(2*time.Hour))
+	c.AssigneeID = 7
+	apply(t, db, ConversationUpdate{Conversation: c, Threads: ts, ThreadsComplete: true})
+
+	tests := []struct {
+		name  string
+		since time.Time
+		want  map[int64]int
+		from  time.Time
+	}{
+		{"window before the mirror's first reply", t0.Add(-14 * 24 * time.Hour), map[int64]int{7: 2, 8: 1}, at(20 * time.Minute)},
+		{"window after the first reply", at(25 * time.Minute), map[int64]int{7: 1, 8: 1}, at(25 * time.Minute)},
+		{"window after the last reply", at(2 * time.Hour), map[int64]int{}, at(2 * time.Hour)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := db.Snapshot(ctx, SnapshotWindows{RepliedSince: tt.since})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, s.Replies); diff != "" {
+				t.Errorf("Replies (-want +got):\n%s", diff)
+			}
+			if !s.RepliesSince.Equal(tt.from) {
+				t.Errorf("RepliesSince = %v, want %v", s.RepliesSince, tt.from)
+			}
+		})
+	}
+	if s, err := db.Snapshot(ctx, SnapshotWindows{}); err != nil || s.Replies != nil {
+		t.Errorf("without a reply window: Replies %v, %v; want nil (not read)", s.Replies, err)
 	}
 }
 

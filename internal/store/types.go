@@ -220,8 +220,14 @@ type Snapshot struct {
 	Statuses      []UserStatus
 	Conversations []OpenConversation // by id
 	// RecentAssignments counts queuewrangler moves applied into each agent
-	// since the window start given to Snapshot.
+	// since SnapshotWindows.AssignedSince.
 	RecentAssignments map[int64]int
+	// Replies counts each user's agent replies (published email replies,
+	// the metrics' rule) from RepliesSince to TakenAt: the history behind
+	// an agent's pace. Nil when not read (SnapshotWindows.RepliedSince
+	// zero); empty with a zero RepliesSince when the mirror holds no reply.
+	Replies      map[int64]int
+	RepliesSince time.Time
 }
 
 // MailboxStats are the per-mailbox gauges of the metrics collector.
