@@ -57,6 +57,10 @@ type Agent struct {
 	// Capacity is the agent's weight in the fair split: a level's default
 	// (LevelCapacity) unless the roster overrides it. Must be above 0.
 	Capacity float64
+	// Pace is the agent's measured replies per working hour, learned from
+	// the mirror's history with the level weight as the prior; 0 means
+	// unknown (Plan then uses Capacity alone).
+	Pace float64
 	// MaxOpen is a hard cap on the agent's open work (count of tickets);
 	// 0 means no cap.
 	MaxOpen int

@@ -81,7 +81,7 @@ func (fakeQueue) ListProposals(_ context.Context, f store.ProposalFilter) ([]sto
 type fakeTeam struct{}
 
 func (fakeTeam) Agents(context.Context) ([]team.Agent, team.Figures, error) {
-	return []team.Agent{{ID: 5, Name: "Ana", Role: "st", Level: 2, Open: 3, LoadRatio: 1.2},
+	return []team.Agent{{ID: 5, Name: "Ana", Role: "st", Level: 2, Open: 3, Pace: 2.25, LoadRatio: 1.2},
 		{ID: 6, Name: "Ben", Role: "st", Level: 2, Status: "off-shift", BackAt: time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)}}, team.Figures{Imbalance: 1.2, Jain: 0.9}, nil
 }
 
@@ -163,7 +163,8 @@ func TestReadEndpoints(t *testing.T) {
 		wantStatus int
 		wantIn     []string
 	}{
-		{"/api/v1/agents", 200, []string{`"name":"Ana"`, `"load_ratio":1.2`, `"imbalance_ratio":1.2`, `"back_at":"2026-11-25T08:00:00Z"`}},
+		{"/api/v1/agents", 200, []string{`"name":"Ana"`, `"load_ratio":1.2`, `"imbalance_ratio":1.2`, `"back_at":"2026-11-25T08:00:00Z"`,
+			`"pace_replies_per_hour":2.25`, `"pace_replies_per_hour":0`}},
 		{"/api/v1/conversations?state=unassigned", 200, []string{`"id":11`, `"url":"https://secure.helpscout.net/conversation/11/8"`}},
 		{"/api/v1/conversations?state=stuck", 200, []string{`"id":10`}},
 		{"/api/v1/conversations?state=open", 200, []string{`"id":10`, `"id":11`, `"id":12`}},

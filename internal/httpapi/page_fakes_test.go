@@ -189,7 +189,7 @@ func newWorld(now func() time.Time) *fakeWorld {
 	return &fakeWorld{
 		now: now,
 		agents: []team.Agent{
-			{ID: 11, Name: "Ana Front", Role: "st", Level: 2, Status: "active", Available: true, Open: 14, Waiting: 9, Load: 11.5, Capacity: 1, FairShare: 6, LoadRatio: 1.92, OldestWait: t0.Add(-6*time.Hour - 10*time.Minute)},
+			{ID: 11, Name: "Ana Front", Role: "st", Level: 2, Status: "active", Available: true, Open: 14, Waiting: 9, Load: 11.5, Capacity: 1, Pace: 1.84, FairShare: 6, LoadRatio: 1.92, OldestWait: t0.Add(-6*time.Hour - 10*time.Minute)},
 			{ID: 12, Name: "Sam Senior", Role: "sst", Level: 4, Status: "active", Available: true, Open: 5, Waiting: 1, Load: 3.25, Capacity: 1.4, FairShare: 8.4, LoadRatio: 0.39},
 			{ID: 13, Name: "Walt Away", Role: "st", Level: 3, Status: "away", Open: 3, Waiting: 2, Load: 2.5, Capacity: 1, OldestWait: t0.Add(-90 * time.Minute)},
 			{ID: 14, Name: "Olga Night", Role: "st", Level: 1, Status: "off-shift", Open: 0, Capacity: 0.8, BackAt: t0.Add(18 * time.Hour)},

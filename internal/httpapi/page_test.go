@@ -49,6 +49,10 @@ func TestPageShowsTheQueue(t *testing.T) {
 			"11.5 / 6 (192%)", `class="agent over"`,
 			"(no fair share)",
 		}},
+		{"pace, or that it is not known yet", []string{
+			`<td data-label="Pace" class="num">1.8/h</td>`,
+			`<td data-label="Pace" class="num"><span class="muted">not known</span></td>`,
+		}},
 		{"oldest wait, relative and absolute", []string{
 			`<time datetime="2026-11-24T08:50:00Z" title="since 08:50 UTC">6h 10m</time>`,
 		}},

@@ -72,6 +72,7 @@ type agentRow struct {
 	Open       int
 	Waiting    int
 	Load       string
+	Pace       string // "2.4/h": replies per working hour; "" when not known
 	FairShare  string // "" when the agent has no fair share (unavailable)
 	Ratio      string // "163%"; "" without a fair share
 	Over       bool
@@ -359,6 +360,9 @@ func (p *page) buildTeam(agents []team.Agent, now time.Time) ([]agentRow, figure
 			Open: a.Open, Waiting: a.Waiting, Load: trimFloat(a.Load),
 			BarClass:   "w" + strconv.Itoa(pct(a.Load, scale)),
 			OldestWait: absTime(a.OldestWait, now, p.o.Location),
+		}
+		if a.Pace > 0 {
+			row.Pace = strconv.FormatFloat(a.Pace, 'f', 1, 64) + "/h"
 		}
 		if !a.BackAt.IsZero() {
 			// Within the coming week, so the weekday says which day.

@@ -63,6 +63,11 @@
 //     it does not change how fast someone works: speed does. Getting stuck
 //     is not scripted: it is what happens when a slow person draws a hard
 //     ticket and their queue waits behind it.
+//   - Every reply sent is a published email reply in Help Scout's history,
+//     from which the daemon's view learns each agent's pace (team's
+//     PaceWindow, counted from the first reply of the run, as from a mirror
+//     that young); replies abandoned by a move were never sent and do not
+//     count. The world does not know what the pace is for.
 //   - A move takes the ticket out of its owner's queue at once. A reply
 //     the old owner was writing is lost, and the new owner starts that reply
 //     afresh: the pessimistic reading of a move, which never flatters the

@@ -2,11 +2,13 @@ package sim
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/queuewrangler/queuewrangler/internal/roster"
 	"github.com/queuewrangler/queuewrangler/internal/store"
+	"github.com/queuewrangler/queuewrangler/internal/team"
 )
 
 // What Help Scout shows of the world, in the shape the daemon's mirror
@@ -120,5 +122,31 @@ func (w *world) observe(recentWindow time.Duration, shiftAsAway bool) store.Snap
 		}
 		s.Conversations = append(s.Conversations, c)
 	}
+	s.Replies, s.RepliesSince = w.replies()
 	return s
+}
+
+// replies counts each agent's replies as the daemon's snapshot counts them
+// for the team's pace (store.SnapshotWindows.RepliedSince =
+// now - team.PaceWindow): from the window's start, or from the first reply
+// of the run when that is later, as from a mirror that young.
+func (w *world) replies() (map[int64]int, time.Time) {
+	first := never
+	for _, a := range w.agents {
+		if len(a.sent) > 0 && (first == never || a.sent[0] < first) {
+			first = a.sent[0]
+		}
+	}
+	out := map[int64]int{}
+	if first == never {
+		return out, time.Time{}
+	}
+	from := max(w.now-team.PaceWindow, first)
+	for _, a := range w.agents {
+		i, _ := slices.BinarySearch(a.sent, from)
+		if n := len(a.sent) - i; n > 0 {
+			out[a.id] = n
+		}
+	}
+	return out, w.at(from)
 }

@@ -71,6 +71,9 @@ type agent struct {
 	lastRoute int64         // sequence number of the last routed assignment, for ties
 	started   time.Duration // when the reply in hand was started
 	worked    time.Duration // time spent writing replies (abandoned ones too)
+	// sent are the times each reply went out, oldest first: the reply
+	// threads Help Scout holds, from which the daemon learns a pace.
+	sent []time.Duration
 }
 
 // moveRecord is one reassignment, for the tests.
@@ -529,6 +532,7 @@ func (w *world) replySent(a *agent, gen uint64) {
 	t := w.tickets[a.busy]
 	a.busy = -1
 	a.worked += w.now - a.started
+	a.sent = append(a.sent, w.now)
 	t.inHand = false
 	t.done++
 	if t.firstReply == never {

@@ -19,6 +19,7 @@ type Agent struct {
 	Waiting   int     `json:"waiting"`
 	Load      float64 `json:"weighted_load"`
 	Capacity  float64 `json:"capacity"`
+	Pace      float64 `json:"pace_replies_per_hour"` // measured replies per working hour (balancer.Agent's Pace); 0 = unknown
 	FairShare float64 `json:"fair_share"`
 	LoadRatio float64 `json:"load_ratio"`
 	// OldestWait is when the longest-waiting customer of the agent's

@@ -51,6 +51,7 @@ func Build(s store.Snapshot, r *roster.Roster, now time.Time) View {
 	var v View
 	v.Snapshot.Now = now
 	known := map[int64]bool{}
+	var evidence []paceEvidence // the users' agents, in order
 	for _, u := range s.Users {
 		if u.Type == store.UserTypeTeam {
 			continue
@@ -91,6 +92,11 @@ func Build(s store.Snapshot, r *roster.Roster, now time.Time) View {
 			Available: avail.Available, Capacity: prof.Capacity, Unavailable: avail.UnavailableSince,
 			BackAt: avail.BackAt,
 		})
+		evidence = append(evidence, paceEvidence{role: role, capacity: prof.Capacity,
+			hours: shiftHours(prof, u.Timezone, s.RepliesSince, now), replies: s.Replies[u.ID]})
+	}
+	for i, pace := range paces(evidence) {
+		v.Snapshot.Agents[i].Pace, v.Agents[i].Pace = pace, pace
 	}
 	for _, c := range s.Conversations {
 		if c.AssigneeID != 0 && !known[c.AssigneeID] {

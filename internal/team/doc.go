@@ -12,6 +12,11 @@
 // balancer.Measure over the same snapshot the balancer plans from, so the
 // page, the API, /metrics and a plan never disagree.
 //
+// An agent's pace, replies per working hour, is learned from the mirror's
+// replies over PaceWindow and the roster's hours, with the level's
+// capacity weight as the prior while the history is thin (pace.go). The
+// scrape reads no reply history: /metrics exports no pace.
+//
 // # What it must not do
 //
 // It decides nothing: the rules live in balancer, the moves in rebalance.

@@ -34,7 +34,8 @@ func NewReader(db *store.DB, r *roster.Roster, p balancer.Policy, now func() tim
 // Read reads the mirror in one transaction and builds the team as it is at
 // now: what a balancer run plans from.
 func (r *Reader) Read(ctx context.Context, now time.Time) (View, error) {
-	snap, err := r.db.Snapshot(ctx, store.SnapshotWindows{AssignedSince: now.Add(-r.policy.AssignmentWindow)})
+	snap, err := r.db.Snapshot(ctx, store.SnapshotWindows{
+		AssignedSince: now.Add(-r.policy.AssignmentWindow), RepliedSince: now.Add(-PaceWindow)})
 	if err != nil {
 		return View{}, fmt.Errorf("read snapshot: %w", err)
 	}

@@ -339,7 +339,8 @@ func TestStateMatchesPageOffShift(t *testing.T) {
 
 // TestAgentsFromMirror is the one Agent as the page and the API get it from
 // the hand-made world of TestStateFromMirror: roster facts, Help Scout
-// status, the balancer's figures and each agent's oldest waiting customer.
+// status, the balancer's figures, each agent's oldest waiting customer and
+// their pace.
 // A team (50) is no agent; the removed user 99 is an unavailable ST.
 func TestAgentsFromMirror(t *testing.T) {
 	db, _ := stateWorld(t)
@@ -349,13 +350,20 @@ func TestAgentsFromMirror(t *testing.T) {
 		t.Fatal(err)
 	}
 	const fair = 2.25 // as in TestStateFromMirror
+	// Pace: the mirror's replies start at 05:20 (Bob's, on 105), younger
+	// than the window; without roster hours everyone is taken to have
+	// worked 40/168 of the 6 h 40 m since. Ana sent 1 reply, Bob 2, Cy
+	// none: 3 over three capacity-1 agents' hours is the team's rate.
+	hours := (6*time.Hour + 40*time.Minute).Hours() * 40 / 168
+	rate := 3 / (3 * hours)
+	pace := func(replies float64) float64 { return (replies + rate*16) / (hours + 16) }
 	want := []Agent{
 		{ID: 1, Name: "Ana Lima", Role: "st", Level: 2, Status: "active", Available: true, Open: 2, Waiting: 1,
-			Load: 1.25, Capacity: 1, FairShare: fair, LoadRatio: 1.25 / fair, OldestWait: h(6, 0)},
+			Load: 1.25, Capacity: 1, Pace: pace(1), FairShare: fair, LoadRatio: 1.25 / fair, OldestWait: h(6, 0)},
 		{ID: 2, Name: "bob@example.com", Role: "st", Level: 2, Status: "active", Available: true, Open: 1,
-			Load: 0.25, Capacity: 1, FairShare: fair, LoadRatio: 0.25 / fair},
+			Load: 0.25, Capacity: 1, Pace: pace(2), FairShare: fair, LoadRatio: 0.25 / fair},
 		{ID: 3, Name: "Cy Ng", Role: "st", Level: 2, Status: "away", Open: 1, Waiting: 1, Load: 1, Capacity: 1,
-			OldestWait: h(10, 0), Unavailable: h(9, 0)},
+			Pace: pace(0), OldestWait: h(10, 0), Unavailable: h(9, 0)},
 		{ID: 99, Name: "a removed user", Role: "st", Status: "removed", Open: 1, Waiting: 1, Load: 1, Capacity: 1,
 			OldestWait: h(11, 30)},
 	}
