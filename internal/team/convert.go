@@ -48,8 +48,9 @@ func Build(s store.Snapshot, r *roster.Roster, now time.Time) View {
 	for _, st := range s.Statuses {
 		status[st.UserID] = st
 	}
-	var v View
-	v.Snapshot.Now = now
+	v := View{Snapshot: balancer.Snapshot{Now: now,
+		Agents:        make([]balancer.Agent, 0, len(s.Users)),
+		Conversations: make([]balancer.Conversation, 0, len(s.Conversations))}}
 	known := map[int64]bool{}
 	var evidence []paceEvidence // the users' agents, in order
 	for _, u := range s.Users {
