@@ -34,23 +34,23 @@ type DB struct {
 // Open opens (creating if needed) the SQLite database at path, checks that
 // it is in WAL mode, applies pending migrations, re-derives the conversations'
 // derived columns if this binary's rules are newer than the file's
-// (rederiveFacts) and returns the store. A file written by a newer schema
-// than this binary knows fails with ErrSchemaTooNew.
+// (rederiveFacts) and returns the store.
+//
+// Before it changes anything, it checks who wrote the file: a file that is
+// not a queuewrangler database (another program's application_id, or
+// tables that no migration of ours made) fails with ErrForeignDatabase, and
+// one written by a newer schema than this binary knows with
+// ErrSchemaTooNew; either way the file keeps its journal mode, header and
+// content. A queuewrangler file from before ApplicationID existed is
+// recognised by its schema and stamped.
 func Open(ctx context.Context, path string) (*DB, error) {
-	if path == "" {
-		return nil, errors.New("open store: empty path")
-	}
-	if strings.HasPrefix(path, ":memory:") || strings.HasPrefix(path, "file:") {
-		// One writer plus a separate reader pool only works on a real file,
-		// and a URI would bypass the DSN built here.
-		return nil, fmt.Errorf("open store %q: need a plain file path", path)
-	}
-	// Absolute, because a relative path in a file: URI would read as a host.
-	abs, err := filepath.Abs(path)
+	path, err := cleanPath(path)
 	if err != nil {
+		return nil, err
+	}
+	if _, err := inspect(ctx, path); err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	path = abs
 	db := &DB{Now: time.Now, path: path}
 	fail := func(err error) (*DB, error) {
 		db.close(false) // leave a refused file exactly as it was
@@ -70,6 +70,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return fail(err)
 	}
 	if err := checkWAL(ctx, w); err != nil {
+		return fail(err)
+	}
+	if err := claim(ctx, w); err != nil {
 		return fail(err)
 	}
 	if err := migrate(ctx, w, migrationFS, db.now); err != nil {
@@ -100,6 +103,62 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return fail(fmt.Errorf("read pool: %w", classify(err)))
 	}
 	return db, nil
+}
+
+// OpenReadOnly opens an existing queuewrangler database for reading only:
+// no migration, no re-derivation, no statistics, no write of any kind, so
+// that it may run beside a daemon that holds the file (`plan`). The file
+// must be at exactly this binary's schema version: an older one is
+// upgraded by `sync` or `serve`, which hold the lock while they migrate.
+// Every write method fails with ErrReadOnly.
+func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
+	path, err := cleanPath(path)
+	if err != nil {
+		return nil, err
+	}
+	id, err := inspect(ctx, path)
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	if !id.exists {
+		return nil, fmt.Errorf("open store %s: %w", path, ErrNotFound)
+	}
+	if latest := LatestSchemaVersion(); id.userVersion != latest {
+		return nil, fmt.Errorf("open store %s: the file is at schema version %d and this binary reads version %d; run `queuewrangler sync` (or serve) with this binary to upgrade it first",
+			path, id.userVersion, latest)
+	}
+	db := &DB{Now: time.Now, path: path}
+	r, err := sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	db.read = r
+	if err := r.PingContext(ctx); err != nil {
+		db.close(false)
+		return nil, fmt.Errorf("open store %s: read pool: %w", path, classify(err))
+	}
+	return db, nil
+}
+
+// cleanPath refuses what cannot be a database file and makes path absolute,
+// because a relative path in a file: URI would read as a host.
+func cleanPath(path string) (string, error) {
+	if path == "" {
+		return "", errors.New("open store: empty path")
+	}
+	if strings.HasPrefix(path, ":memory:") || strings.HasPrefix(path, "file:") {
+		// One writer plus a separate reader pool only works on a real file,
+		// and a URI would bypass the DSN built here.
+		return "", fmt.Errorf("open store %q: need a plain file path", path)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", fmt.Errorf("open store %s: %w", path, err)
+	}
+	return abs, nil
 }
 
 // dsn builds the connection string. busy_timeout comes first so that the
@@ -195,6 +254,9 @@ func (db *DB) close(optimize bool) error {
 // daemon calls it after the first full sync and then every few hours; the
 // read models' plans depend on it once the mirror is large.
 func (db *DB) Optimize(ctx context.Context) error {
+	if db.write == nil {
+		return fmt.Errorf("optimize store: %w: opened with OpenReadOnly", ErrReadOnly)
+	}
 	if _, err := db.write.ExecContext(ctx, "PRAGMA optimize"); err != nil {
 		return fmt.Errorf("optimize store: %w", classify(err))
 	}
@@ -203,8 +265,10 @@ func (db *DB) Optimize(ctx context.Context) error {
 
 // Ping checks that both the writer and a reader answer; /readyz uses it.
 func (db *DB) Ping(ctx context.Context) error {
-	if err := db.write.PingContext(ctx); err != nil {
-		return fmt.Errorf("ping store writer: %w", classify(err))
+	if db.write != nil { // nil after OpenReadOnly
+		if err := db.write.PingContext(ctx); err != nil {
+			return fmt.Errorf("ping store writer: %w", classify(err))
+		}
 	}
 	if err := db.read.PingContext(ctx); err != nil {
 		return fmt.Errorf("ping store reader: %w", classify(err))
@@ -217,6 +281,9 @@ func (db *DB) now() time.Time { return db.Now().UTC() }
 // writeTx runs fn in one IMMEDIATE transaction on the writer connection and
 // commits it if fn returns nil. op names the operation in the error.
 func (db *DB) writeTx(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	if db.write == nil {
+		return fmt.Errorf("%s: %w: opened with OpenReadOnly", op, ErrReadOnly)
+	}
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("%s: begin: %w", op, classify(err))

@@ -26,6 +26,22 @@
 // failure or kernel crash. That is accepted: polling is the source of truth,
 // and the next poll restores anything a lost webhook or page carried.
 //
+// # Whose file it is
+//
+// Every queuewrangler database carries PRAGMA application_id ApplicationID
+// ("QWDB"). Open reads the file first over a connection that sets nothing
+// and writes nothing, and refuses another program's file
+// (ErrForeignDatabase: another application_id, tables that no migration of
+// ours made, or not SQLite at all) or a newer schema (ErrSchemaTooNew)
+// before any journal mode switch or migration. A file written before the id
+// existed is recognised by its schema_version history of our migrations
+// and stamped. OpenReadOnly opens a file at this binary's schema for
+// reading only, beside a daemon (plan).
+//
+// The processes that write (serve, sync) first take Lock: an flock on
+// <db>.lock, which the kernel releases when the process ends, holding the
+// holder's pid, host, command and start time for the one refused.
+//
 // # API shape
 //
 // Every exported method owns its transaction: it commits everything or
@@ -49,8 +65,8 @@
 //   - rebalance: InsertProposals, ListProposals, ApproveProposal,
 //     RejectProposal, ClaimProposal, MarkProposalApplied/Stale/Failed,
 //     ExpirePendingProposals, Users (names in notes).
-//   - main: Open, Optimize (after the first sync, then every few hours),
-//     Close.
+//   - main: AcquireLock (serve, sync), Open, OpenReadOnly (plan), Optimize
+//     (after the first sync, then every few hours), Close.
 //
 // # Conventions
 //
@@ -93,6 +109,8 @@
 // Driver errors are classified by SQLite result code into the sentinels
 // ErrBusy, ErrConflict (constraint), ErrReadOnly and ErrFull; a missing row
 // is ErrNotFound, a transition that is no longer allowed is ErrConflict, and
-// a database written by a newer binary is ErrSchemaTooNew. Match them with
+// a database written by a newer binary is ErrSchemaTooNew, another
+// program's file ErrForeignDatabase, and a database held by another
+// process ErrLocked (a *LockedError naming the holder). Match them with
 // errors.Is; the driver error stays reachable with errors.As.
 package store

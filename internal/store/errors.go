@@ -27,6 +27,12 @@ var (
 	// ErrSchemaTooNew: the file was migrated by a newer queuewrangler; this
 	// binary must not touch it.
 	ErrSchemaTooNew = errors.New("database schema is newer than this binary")
+	// ErrForeignDatabase: the file is not a queuewrangler database (another
+	// program's SQLite file, or not SQLite at all); Open leaves it exactly
+	// as it was.
+	ErrForeignDatabase = errors.New("not a queuewrangler database")
+	// ErrLocked: another process holds the database's lock file (Lock).
+	ErrLocked = errors.New("database is in use by another queuewrangler")
 )
 
 // classify maps a driver error onto the sentinels by SQLite result code. The
@@ -58,7 +64,7 @@ func classify(err error) error {
 }
 
 func alreadyClassified(err error) bool {
-	for _, s := range []error{ErrNotFound, ErrConflict, ErrBusy, ErrReadOnly, ErrFull, ErrSchemaTooNew} {
+	for _, s := range []error{ErrNotFound, ErrConflict, ErrBusy, ErrReadOnly, ErrFull, ErrSchemaTooNew, ErrForeignDatabase, ErrLocked} {
 		if errors.Is(err, s) {
 			return true
 		}

@@ -1,0 +1,214 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+)
+
+// ApplicationID is the PRAGMA application_id of every queuewrangler
+// database: "QWDB" in ASCII. SQLite keeps it at offset 68 of the file
+// header, so `file`, a hex dump or another tool can tell the file apart
+// from every other SQLite file, and Open can refuse a file that is not
+// ours before changing anything in it.
+const ApplicationID = 0x51574442
+
+// sqliteMagic opens every SQLite database file.
+const sqliteMagic = "SQLite format 3\x00"
+
+// legacyTables are tables every queuewrangler schema has had since the
+// first migration. With schema_version naming our migrations, they
+// recognise a queuewrangler file written before ApplicationID was set.
+var legacyTables = []string{"conversations", "proposals", "schema_version", "sync_cursors", "webhook_inbox"}
+
+// fileIdentity is what inspect found in an existing file.
+type fileIdentity struct {
+	exists        bool // a file with content (an empty file is a new database)
+	applicationID int32
+	userVersion   int
+	tables        []string
+	// legacy: application_id 0, but the schema is queuewrangler's own.
+	legacy bool
+}
+
+// inspect reads who wrote the file at path, changing nothing: the
+// connection sets no journal mode and is query_only, so a foreign file
+// keeps its journal mode, its header and its content. It fails with
+// ErrForeignDatabase for a file that is not a queuewrangler database and
+// ErrSchemaTooNew for one written by a newer queuewrangler.
+func inspect(ctx context.Context, path string) (fileIdentity, error) {
+	var id fileIdentity
+	switch magic, err := readMagic(path); {
+	case errors.Is(err, os.ErrNotExist):
+		return id, nil
+	case err != nil:
+		return id, fmt.Errorf("read the file header: %w", err)
+	case magic == "":
+		return id, nil // empty: SQLite treats it as a new database
+	case magic != sqliteMagic:
+		return id, fmt.Errorf("%w: the file is not a SQLite database (it does not start with %q)",
+			ErrForeignDatabase, strings.TrimSuffix(sqliteMagic, "\x00"))
+	}
+	id.exists = true
+
+	u := url.URL{Scheme: "file", Path: path, RawQuery: "mode=rw&_pragma=" + url.QueryEscape("busy_timeout(5000)") +
+		"&_pragma=" + url.QueryEscape("query_only(1)")}
+	conn, err := sql.Open("sqlite", u.String())
+	if err != nil {
+		return id, err
+	}
+	defer conn.Close()
+	conn.SetMaxOpenConns(1)
+	if err := conn.QueryRowContext(ctx, "PRAGMA application_id").Scan(&id.applicationID); err != nil {
+		return id, fmt.Errorf("read application_id: %w", classify(err))
+	}
+	if err := conn.QueryRowContext(ctx, "PRAGMA user_version").Scan(&id.userVersion); err != nil {
+		return id, fmt.Errorf("read user_version: %w", classify(err))
+	}
+	rows, err := conn.QueryContext(ctx,
+		"SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")
+	if err != nil {
+		return id, fmt.Errorf("list tables: %w", classify(err))
+	}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			rows.Close()
+			return id, fmt.Errorf("list tables: %w", classify(err))
+		}
+		id.tables = append(id.tables, name)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return id, fmt.Errorf("list tables: %w", classify(err))
+	}
+
+	latest := LatestSchemaVersion()
+	switch {
+	case id.applicationID == ApplicationID:
+	case id.applicationID != 0:
+		return id, fmt.Errorf("%w: its application_id is %#08x (queuewrangler's is %#08x); it belongs to another program",
+			ErrForeignDatabase, uint32(id.applicationID), ApplicationID)
+	case len(id.tables) == 0 && id.userVersion == 0:
+		// A new database that nobody has written a table to yet.
+	case len(id.tables) == 0 && id.userVersion > latest:
+		// Nothing to recognise; the version alone says "not for this binary".
+	case len(id.tables) == 0:
+		return id, fmt.Errorf("%w: it has no tables but user_version %d", ErrForeignDatabase, id.userVersion)
+	default:
+		ok, err := ourMigrations(ctx, conn, id)
+		if err != nil {
+			return id, err
+		}
+		if !ok {
+			return id, fmt.Errorf("%w: application_id 0 (queuewrangler's is %#08x), user_version %d, and tables %s that no queuewrangler migration made; point QW_DB_PATH at another file",
+				ErrForeignDatabase, ApplicationID, id.userVersion, tableList(id.tables))
+		}
+		id.legacy = true
+	}
+	if id.userVersion > latest {
+		return id, fmt.Errorf("%w: the file is at schema version %d, this binary knows up to %d; run a newer queuewrangler",
+			ErrSchemaTooNew, id.userVersion, latest)
+	}
+	return id, nil
+}
+
+// ourMigrations reports whether a file without an application_id has
+// queuewrangler's schema: our tables, and a schema_version history whose
+// entries are this binary's migrations, numbered 1 to user_version.
+func ourMigrations(ctx context.Context, conn *sql.DB, id fileIdentity) (bool, error) {
+	for _, t := range legacyTables {
+		if !slices.Contains(id.tables, t) {
+			return false, nil
+		}
+	}
+	known, err := loadMigrations(migrationFS)
+	if err != nil {
+		return false, err
+	}
+	rows, err := conn.QueryContext(ctx, "SELECT version, name FROM schema_version ORDER BY version")
+	if err != nil {
+		return false, nil // a table of that name but another shape: not ours
+	}
+	defer rows.Close()
+	want := 1
+	for rows.Next() {
+		var v int
+		var name string
+		if err := rows.Scan(&v, &name); err != nil {
+			return false, nil
+		}
+		if v != want || v <= len(known) && known[v-1].name != name {
+			return false, nil
+		}
+		want++
+	}
+	if err := rows.Err(); err != nil {
+		return false, fmt.Errorf("read schema_version: %w", classify(err))
+	}
+	return want-1 == id.userVersion && id.userVersion > 0, nil
+}
+
+// tableList names up to five tables for an error message.
+func tableList(tables []string) string {
+	if len(tables) <= 5 {
+		return strings.Join(tables, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(tables[:5], ", "), len(tables)-5)
+}
+
+func readMagic(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	buf := make([]byte, len(sqliteMagic))
+	n, err := io.ReadFull(f, buf)
+	switch {
+	case n == 0 && (err == io.EOF || err == nil):
+		return "", nil
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return string(buf[:n]), nil
+	case err != nil:
+		return "", err
+	}
+	return string(buf), nil
+}
+
+// claim marks the file as queuewrangler's (PRAGMA application_id) in a
+// write transaction of its own, before any migration: a new file, or one
+// recognised as ours by its schema (inspect). The header field changes
+// atomically with the transaction.
+func claim(ctx context.Context, db *sql.DB) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("claim: begin: %w", classify(err))
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	var cur int32
+	if err := tx.QueryRowContext(ctx, "PRAGMA application_id").Scan(&cur); err != nil {
+		return fmt.Errorf("claim: read application_id: %w", classify(err))
+	}
+	if cur == ApplicationID {
+		return nil
+	}
+	if cur != 0 {
+		// Another program stamped the file between inspect and now.
+		return fmt.Errorf("%w: its application_id is %#08x", ErrForeignDatabase, uint32(cur))
+	}
+	// PRAGMA takes no bound parameters; the value is our constant.
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA application_id = %d", ApplicationID)); err != nil {
+		return fmt.Errorf("claim: set application_id: %w", classify(err))
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("claim: commit: %w", classify(err))
+	}
+	return nil
+}

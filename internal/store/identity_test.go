@@ -1,0 +1,300 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+)
+
+// foreignFile writes another program's SQLite file: rollback journal, a
+// table of its own, and the given header fields.
+func foreignFile(t *testing.T, userVersion int, applicationID int32, tables ...string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "other.db")
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	stmts := []string{"PRAGMA journal_mode = DELETE"}
+	for _, tbl := range tables {
+		stmts = append(stmts, fmt.Sprintf("CREATE TABLE %s (id INTEGER PRIMARY KEY, v TEXT)", tbl),
+			fmt.Sprintf("INSERT INTO %s (v) VALUES ('keep me')", tbl))
+	}
+	stmts = append(stmts, fmt.Sprintf("PRAGMA user_version = %d", userVersion),
+		fmt.Sprintf("PRAGMA application_id = %d", applicationID))
+	for _, s := range stmts {
+		if _, err := raw.Exec(s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	return path
+}
+
+// dirState is every file beside the database with its content: a refused
+// file must leave it all exactly as it was (no -wal, no -shm, no header
+// change).
+func dirState(t *testing.T, path string) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	ents, err := os.ReadDir(filepath.Dir(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(filepath.Dir(path), e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[e.Name()] = b
+	}
+	return out
+}
+
+func journalMode(t *testing.T, path string) string {
+	t.Helper()
+	raw, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var mode string
+	if err := raw.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	return mode
+}
+
+// TestForeignDatabaseIsLeftUntouched is issue 17 rows 10 and 11: QW_DB_PATH
+// pointing at another application's SQLite file. Before, the file got our
+// tables, WAL and a user_version (row 10), or was refused only after its
+// journal mode had been switched to WAL (row 11). Now Open refuses it
+// before changing a byte, with an error naming what it found.
+func TestForeignDatabaseIsLeftUntouched(t *testing.T) {
+	t.Parallel()
+	notSQLite := func(t *testing.T) string {
+		path := filepath.Join(t.TempDir(), "notes.txt")
+		if err := os.WriteFile(path, []byte("shopping list: milk, eggs\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	tests := []struct {
+		name string
+		file func(t *testing.T) string
+		want []string // in the error message
+	}{
+		{"row 10: user_version 0 with tables", func(t *testing.T) string { return foreignFile(t, 0, 0, "invoices", "customers") },
+			[]string{"application_id 0", "user_version 0", "customers, invoices"}},
+		{"row 11: user_version 7 with tables", func(t *testing.T) string { return foreignFile(t, 7, 0, "notes") },
+			[]string{"user_version 7", "notes"}},
+		{"user_version beyond ours with tables", func(t *testing.T) string { return foreignFile(t, 9999, 0, "notes") },
+			[]string{"user_version 9999", "notes"}},
+		{"another program's application_id", func(t *testing.T) string { return foreignFile(t, 3, 0x47504B47, "gpkg_contents") },
+			[]string{"0x47504b47", "another program"}},
+		{"a version but no tables", func(t *testing.T) string { return foreignFile(t, 2, 0) },
+			[]string{"no tables", "user_version 2"}},
+		{"our table names without our history", func(t *testing.T) string {
+			return foreignFile(t, 1, 0, "conversations", "proposals", "schema_version", "sync_cursors", "webhook_inbox")
+		}, []string{"no queuewrangler migration"}},
+		{"not SQLite at all", notSQLite, []string{"not a SQLite database"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			path := tt.file(t)
+			before := dirState(t, path)
+			for _, open := range []struct {
+				name string
+				fn   func(context.Context, string) (*DB, error)
+			}{{"Open", Open}, {"OpenReadOnly", OpenReadOnly}} {
+				db, err := open.fn(context.Background(), path)
+				if err == nil {
+					db.Close()
+					t.Fatalf("%s of a foreign file succeeded", open.name)
+				}
+				if !errors.Is(err, ErrForeignDatabase) {
+					t.Errorf("%s: %v, want ErrForeignDatabase", open.name, err)
+				}
+				for _, w := range append([]string{path}, tt.want...) {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("%s error %q does not say %q", open.name, err, w)
+					}
+				}
+			}
+			after := dirState(t, path)
+			if len(after) != len(before) {
+				t.Errorf("files beside the database: %d before, %d after (%v)", len(before), len(after), keys(after))
+			}
+			for name, b := range before {
+				if !bytes.Equal(after[name], b) {
+					t.Errorf("%s changed", name)
+				}
+			}
+			if strings.HasSuffix(path, ".db") {
+				if mode := journalMode(t, path); mode != "delete" {
+					t.Errorf("journal mode after the refusal = %s, want delete (untouched)", mode)
+				}
+			}
+		})
+	}
+}
+
+func keys(m map[string][]byte) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func applicationID(t *testing.T, db *sql.DB) int32 {
+	t.Helper()
+	var id int32
+	if err := db.QueryRow("PRAGMA application_id").Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func TestNewDatabaseIsStamped(t *testing.T) {
+	t.Parallel()
+	db, _ := openTest(t)
+	if got := applicationID(t, db.read); got != ApplicationID {
+		t.Errorf("application_id = %#x, want %#x", got, ApplicationID)
+	}
+	// An empty file (touched by a volume setup script) is a new database.
+	path := filepath.Join(t.TempDir(), "empty.db")
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	db2, _ := openAt(t, path)
+	if got := applicationID(t, db2.read); got != ApplicationID {
+		t.Errorf("empty file: application_id = %#x, want %#x", got, ApplicationID)
+	}
+}
+
+// migrationsUpTo is the embedded history cut at version n: what an older
+// binary shipped.
+func migrationsUpTo(t *testing.T, n int) fs.FS {
+	t.Helper()
+	ms, err := loadMigrations(migrationFS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := fstest.MapFS{}
+	for _, m := range ms[:n] {
+		out["migrations/"+m.name] = &fstest.MapFile{Data: []byte(m.sql)}
+	}
+	return out
+}
+
+// TestDatabaseFromBeforeApplicationIDOpens: a queuewrangler file written
+// before this check existed (application_id 0, version 7, our tables) is
+// recognised by its schema history, keeps its data, is migrated and gets
+// the id.
+func TestDatabaseFromBeforeApplicationIDOpens(t *testing.T) {
+	t.Parallel()
+	const before = 7 // the last schema without the id
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "qw.db")
+	raw, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw.SetMaxOpenConns(1)
+	if err := migrate(ctx, raw, migrationsUpTo(t, before), time.Now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`INSERT INTO sync_cursors (name, value, updated_at) VALUES ('conversations', 1, 1)`); err != nil {
+		t.Fatal(err)
+	}
+	if got := applicationID(t, raw); got != 0 {
+		t.Fatalf("the old schema set application_id %#x; the test needs 0", got)
+	}
+	raw.Close()
+
+	db, _ := openAt(t, path)
+	if got := applicationID(t, db.read); got != ApplicationID {
+		t.Errorf("application_id after opening = %#x, want %#x", got, ApplicationID)
+	}
+	if v, err := db.SchemaVersion(ctx); err != nil || v != LatestSchemaVersion() {
+		t.Errorf("schema version = %d, %v; want %d", v, err, LatestSchemaVersion())
+	}
+	cur, err := db.Cursor(ctx, "conversations")
+	if err != nil || cur.Value.UnixMilli() != 1 {
+		t.Errorf("cursor kept through the upgrade = %+v, %v", cur, err)
+	}
+}
+
+// TestOpenReadOnly: plan's way in. It reads beside a writer, writes
+// nothing, and refuses a file this binary would have to migrate.
+func TestOpenReadOnly(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "qw.db")
+	w, _ := openAt(t, path)
+	if err := w.SetCursor(ctx, "conversations", at(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+
+	r, err := OpenReadOnly(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if cur, err := r.Cursor(ctx, "conversations"); err != nil || !cur.Value.Equal(at(time.Hour)) {
+		t.Errorf("read beside the writer: %+v, %v", cur, err)
+	}
+	if err := r.SetCursor(ctx, "conversations", at(2*time.Hour)); !errors.Is(err, ErrReadOnly) {
+		t.Errorf("write through OpenReadOnly: %v, want ErrReadOnly", err)
+	}
+	if err := r.Ping(ctx); err != nil {
+		t.Errorf("Ping: %v", err)
+	}
+
+	if _, err := OpenReadOnly(ctx, filepath.Join(t.TempDir(), "missing.db")); !errors.Is(err, ErrNotFound) {
+		t.Errorf("OpenReadOnly of a missing file: %v, want ErrNotFound", err)
+	}
+
+	old := filepath.Join(t.TempDir(), "old.db")
+	raw, err := sql.Open("sqlite", dsn(old, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw.SetMaxOpenConns(1)
+	if err := migrate(ctx, raw, migrationsUpTo(t, 1), time.Now); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	_, err = OpenReadOnly(ctx, old)
+	if err == nil || !strings.Contains(err.Error(), "queuewrangler sync") {
+		t.Errorf("OpenReadOnly of an older schema: %v, want advice to run sync", err)
+	}
+	if v := userVersionAt(t, old); v != 1 {
+		t.Errorf("OpenReadOnly migrated the file to %d", v)
+	}
+}
+
+func userVersionAt(t *testing.T, path string) int {
+	t.Helper()
+	raw, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var v int
+	if err := raw.QueryRow("PRAGMA user_version").Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
