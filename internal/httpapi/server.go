@@ -17,8 +17,9 @@ import (
 // Inbox stores raw webhook events durably.
 type Inbox interface {
 	// AddWebhook stores an event that will be processed; it returns once the
-	// event is committed.
-	AddWebhook(ctx context.Context, event string, body []byte, receivedAt time.Time) (int64, error)
+	// event is committed. duplicate says an identical delivery was received
+	// recently: nothing new was stored, and there is nothing new to do.
+	AddWebhook(ctx context.Context, event string, body []byte, receivedAt time.Time) (id int64, duplicate bool, err error)
 	// RejectWebhook records a signed event that could not be parsed, so an
 	// operator can see it; it is never processed.
 	RejectWebhook(ctx context.Context, event string, body []byte, receivedAt time.Time, reason string) (int64, error)

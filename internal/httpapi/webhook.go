@@ -11,6 +11,7 @@ import (
 // Webhook results, the result label of queuewrangler_webhook_events_total.
 const (
 	resultStored       = "stored"
+	resultDuplicate    = "duplicate"
 	resultTest         = "test"
 	resultUnauthorized = "unauthorized"
 	resultTooLarge     = "too_large"
@@ -88,11 +89,19 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "malformed payload")
 		return
 	}
-	if _, err := s.opts.Inbox.AddWebhook(ctx, event, body, now); err != nil {
+	_, duplicate, err := s.opts.Inbox.AddWebhook(ctx, event, body, now)
+	if err != nil {
 		// 503 makes Help Scout deliver again; the event was not stored.
 		s.countWebhook(event, resultError)
 		s.opts.Logger.Error("store webhook", "event", eventLabel(event), "err", err)
 		writeError(w, http.StatusServiceUnavailable, "temporarily unable to store the event")
+		return
+	}
+	if duplicate {
+		// A replay, or Help Scout delivering again: acknowledged, so that a
+		// genuine retry stops, and nothing to do.
+		s.countWebhook(event, resultDuplicate)
+		writeJSON(w, http.StatusOK, map[string]string{"status": "duplicate"})
 		return
 	}
 	s.countWebhook(event, resultStored)

@@ -42,14 +42,19 @@ type memInbox struct {
 	fail   error
 }
 
-func (m *memInbox) AddWebhook(_ context.Context, event string, body []byte, _ time.Time) (int64, error) {
+func (m *memInbox) AddWebhook(_ context.Context, event string, body []byte, _ time.Time) (int64, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.fail != nil {
-		return 0, m.fail
+		return 0, false, m.fail
+	}
+	for i, e := range m.events {
+		if !e.rejected && e.event == event && e.body == string(body) {
+			return int64(i + 1), true, nil
+		}
 	}
 	m.events = append(m.events, storedEvent{event: event, body: string(body)})
-	return int64(len(m.events)), nil
+	return int64(len(m.events)), false, nil
 }
 
 func (m *memInbox) RejectWebhook(_ context.Context, event string, body []byte, _ time.Time, reason string) (int64, error) {
@@ -143,6 +148,31 @@ func TestWebhookResponses(t *testing.T) {
 				t.Errorf("webhook_events_total{event=%q,result=%q} = %v, want 1", label, tt.wantResult, got)
 			}
 		})
+	}
+}
+
+// TestReplayedWebhookIsAcknowledgedOnly: a delivery the inbox already
+// holds is answered 200, counted as a duplicate, and does not wake the
+// processor: there is nothing new to do (issue 17, row 5).
+func TestReplayedWebhookIsAcknowledgedOnly(t *testing.T) {
+	inbox := &memInbox{}
+	reg := prometheus.NewRegistry()
+	m := metrics.NewInstruments(reg)
+	wakes := 0
+	s := New(Options{Metrics: m, WebhookSecret: secret, Inbox: inbox, WebhookReceived: func() { wakes++ }})
+	for range 5 {
+		if w := post(s, inbox, "convo.tags", convoBody, sign(secret, convoBody)); w.Code != http.StatusOK {
+			t.Fatalf("status = %d, want 200", w.Code)
+		}
+	}
+	if got := len(inbox.snapshot()); got != 1 {
+		t.Errorf("stored %d events, want 1", got)
+	}
+	if wakes != 1 {
+		t.Errorf("processor woken %d times, want 1 (for the first delivery only)", wakes)
+	}
+	if got := testutil.ToFloat64(m.WebhookEvents.WithLabelValues("convo.tags", "duplicate")); got != 4 {
+		t.Errorf(`webhook_events_total{result="duplicate"} = %v, want 4`, got)
 	}
 }
 

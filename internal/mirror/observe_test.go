@@ -48,7 +48,7 @@ func (h *obsInbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	if _, err := h.db.AddWebhook(r.Context(), r.Header.Get("X-HelpScout-Event"), body, time.Now()); err != nil {
+	if _, _, err := h.db.AddWebhook(r.Context(), r.Header.Get("X-HelpScout-Event"), body, time.Now()); err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}

@@ -110,7 +110,7 @@ func TestErrorsReachCallersWithTheOperation(t *testing.T) {
 	if _, err := db.write.Exec("PRAGMA max_page_count = 1"); err != nil {
 		t.Fatal(err)
 	}
-	_, err = db.AddWebhook(ctx, "convo.created", make([]byte, 1<<20), t0)
+	_, _, err = db.AddWebhook(ctx, "convo.created", make([]byte, 1<<20), t0)
 	if !errors.Is(err, ErrFull) || !strings.Contains(err.Error(), "insert webhook convo.created") {
 		t.Errorf("AddWebhook on a full database = %v, want ErrFull naming the operation", err)
 	}

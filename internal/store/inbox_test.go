@@ -28,11 +28,11 @@ func TestWebhookInboxLifecycle(t *testing.T) {
 	ctx := context.Background()
 	body := []byte(`{"id":123}`)
 
-	id1, err := db.AddWebhook(ctx, "convo.created", body, at(time.Minute))
+	id1, _, err := db.AddWebhook(ctx, "convo.created", body, at(time.Minute))
 	if err != nil {
 		t.Fatal(err)
 	}
-	id2, err := db.AddWebhook(ctx, "convo.assigned", []byte(`{"id":124}`), time.Time{}) // stamped by the clock
+	id2, _, err := db.AddWebhook(ctx, "convo.assigned", []byte(`{"id":124}`), time.Time{}) // stamped by the clock
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,17 +116,126 @@ func TestWebhookInboxLifecycle(t *testing.T) {
 		t.Error("inserting an event already done succeeded")
 	}
 
-	// Pruning removes only done events processed before the cutoff.
+	// Pruning removes done events processed before the cutoff and rejected
+	// samples received before it; failed ones stay for an operator.
 	n, err := db.PruneWebhooks(ctx, at(2*time.Hour))
-	if err != nil || n != 1 {
-		t.Errorf("PruneWebhooks = %d, %v; want 1, nil", n, err)
+	if err != nil || n != 2 {
+		t.Errorf("PruneWebhooks = %d, %v; want 2, nil", n, err)
 	}
-	if _, err := db.Webhook(ctx, id1); !errors.Is(err, ErrNotFound) {
-		t.Errorf("pruned event still readable: %v", err)
+	for _, id := range []int64{id1, rej} {
+		if _, err := db.Webhook(ctx, id); !errors.Is(err, ErrNotFound) {
+			t.Errorf("pruned event %d still readable: %v", id, err)
+		}
 	}
-	if _, err := db.Webhook(ctx, rej); err != nil {
-		t.Errorf("rejected event pruned: %v", err)
+	if _, err := db.Webhook(ctx, id2); err != nil {
+		t.Errorf("failed event pruned: %v", err)
 	}
+	if got, _ := db.WebhookRejections(ctx); len(got) != 1 || got[0].Count != 1 {
+		t.Errorf("rejection count after pruning its sample = %+v, want 1 for convo.created", got)
+	}
+}
+
+// TestReplayedWebhookIsStoredOnce is issue 17 row 5 at the store: the same
+// signed body delivered again within ReplayWindow is acknowledged as a
+// duplicate of the first and never becomes a second pending event; after
+// the window, or under another event name, it is a delivery of its own.
+func TestReplayedWebhookIsStoredOnce(t *testing.T) {
+	t.Parallel()
+	db, _ := openTest(t)
+	ctx := context.Background()
+	body := []byte(`{"id":77,"tags":[{"id":1,"tag":"vip"}]}`)
+	first, dup, err := db.AddWebhook(ctx, "convo.tags", body, at(0))
+	if err != nil || dup {
+		t.Fatalf("first delivery: %d, duplicate %v, %v", first, dup, err)
+	}
+	for i := range 200 {
+		id, dup, err := db.AddWebhook(ctx, "convo.tags", body, at(time.Duration(i)*time.Second))
+		if err != nil || !dup || id != first {
+			t.Fatalf("replay %d: id %d, duplicate %v, %v; want %d, true", i, id, dup, err, first)
+		}
+	}
+	if diff := cmp.Diff([]int64{first}, pendingIDs(t, db, 0)); diff != "" {
+		t.Errorf("pending after 200 replays (-want +got):\n%s", diff)
+	}
+	// Processed, then replayed again: still nothing new to do.
+	if err := db.MarkWebhookDone(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	if _, dup, _ := db.AddWebhook(ctx, "convo.tags", body, at(time.Hour)); !dup {
+		t.Error("a replay of a processed event was stored again")
+	}
+	if _, dup, _ := db.AddWebhook(ctx, "convo.assigned", body, at(time.Hour)); dup {
+		t.Error("the same body under another event name counted as a replay")
+	}
+	late, dup, err := db.AddWebhook(ctx, "convo.tags", body, at(ReplayWindow+time.Hour))
+	if err != nil || dup {
+		t.Errorf("after the window: duplicate %v, %v; want a new event", dup, err)
+	}
+	if ids := pendingIDs(t, db, 0); len(ids) != 2 || ids[1] != late {
+		t.Errorf("pending = %v, want the other event name and the late delivery", ids)
+	}
+}
+
+// TestRejectedWebhooksAreBounded is issue 17 row 6: the same signed but
+// unparsable 1 MB body fifty times grew the database by 54 MB and was
+// never pruned. Now every rejection is counted, an identical body is kept
+// once, distinct bodies only up to RejectedSampleBytes (newest first), and
+// pruning takes them by age.
+func TestRejectedWebhooksAreBounded(t *testing.T) {
+	t.Parallel()
+	db, _ := openTest(t)
+	ctx := context.Background()
+	big := func(fill byte) []byte { b := make([]byte, 1<<20); b[0] = '{'; b[1] = fill; return b }
+
+	for i := range 50 {
+		if _, err := db.RejectWebhook(ctx, "convo.created", big('x'), at(time.Duration(i)*time.Second), "invalid character"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count, bytes := rejectedSample(t, db)
+	if count != 1 || bytes != 1<<20 {
+		t.Errorf("after 50 identical rejections: %d samples of %d bytes, want 1 of 1 MiB", count, bytes)
+	}
+	var last int64
+	for i := range 20 {
+		id, err := db.RejectWebhook(ctx, "convo.created", big(byte('a'+i)), at(time.Minute+time.Duration(i)*time.Second), "invalid")
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = id
+	}
+	count, bytes = rejectedSample(t, db)
+	if bytes > RejectedSampleBytes || count != RejectedSampleBytes/(1<<20) {
+		t.Errorf("after 20 more distinct 1 MiB bodies: %d samples, %d bytes; want %d, at most %d",
+			count, bytes, RejectedSampleBytes/(1<<20), RejectedSampleBytes)
+	}
+	if e, err := db.Webhook(ctx, last); err != nil || e.Body[1] != 'a'+19 {
+		t.Errorf("the newest sample is gone: %v", err)
+	}
+	got, err := db.WebhookRejections(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []WebhookRejection{{Event: "convo.created", Count: 70, FirstAt: at(0), LastAt: at(time.Minute + 19*time.Second)}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("rejection counts (-want +got):\n%s", diff)
+	}
+	if _, err := db.PruneWebhooks(ctx, at(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if count, _ := rejectedSample(t, db); count != 0 {
+		t.Errorf("%d rejected samples older than the retention survived pruning", count)
+	}
+}
+
+func rejectedSample(t *testing.T, db *DB) (rows, bytes int64) {
+	t.Helper()
+	err := db.read.QueryRow("SELECT COUNT(*), COALESCE(SUM(LENGTH(body)), 0) FROM webhook_inbox WHERE status = 'rejected'").
+		Scan(&rows, &bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows, bytes
 }
 
 func TestWebhookEventIsDurableBeforeReturn(t *testing.T) {
@@ -134,7 +243,7 @@ func TestWebhookEventIsDurableBeforeReturn(t *testing.T) {
 	path := t.TempDir() + "/qw.db"
 	db, _ := openAt(t, path)
 	ctx := context.Background()
-	id, err := db.AddWebhook(ctx, "convo.created", []byte(`{"id":1}`), t0)
+	id, _, err := db.AddWebhook(ctx, "convo.created", []byte(`{"id":1}`), t0)
 	if err != nil {
 		t.Fatal(err)
 	}
