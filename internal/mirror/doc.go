@@ -14,7 +14,14 @@
 // the walk is repeated from where the shift began (Options.MaxRewalks
 // times at most). Webhooks are low-latency hints: the HTTP
 // edge stores them raw, and ProcessInbox applies them under the store's
-// never-regress rule, so duplicates and reordering are harmless.
+// never-regress rule, so duplicates and reordering are harmless. Help Scout
+// signs without a timestamp, so any old body can be replayed: an event
+// older than the stored conversation is dropped without asking Help Scout,
+// and one that cannot be trusted on its own (the stored version with
+// another tag set, a mailbox outside the mirror, the sources of a merge)
+// only queues its conversation for a re-read, at most once per
+// conversation, worked through after the inbox so that fresh events never
+// wait behind re-reads.
 // A periodic reconcile of the open set removes conversations that vanished
 // (deleted or merged) without a webhook.
 //

@@ -21,49 +21,88 @@ const inboxBatch = 200
 // ProcessInbox applies pending and failed webhook events, oldest first, and
 // returns how many it completed. An event that fails stays in the inbox
 // with its error and is tried again on the next pass.
+//
+// Events never wait behind re-reads. An event is applied from its own body
+// (with a thread list fetch when it brings threads the store lacks); one
+// that cannot be trusted on its own only queues its conversation for a
+// re-read (rereadQueue: at most one pending per conversation). The queue is
+// worked through after the inbox, one conversation at a time, and every
+// event that arrived meanwhile is applied before the next re-read.
 func (m *Mirror) ProcessInbox(ctx context.Context) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	done := 0
+	done, last, err := m.applyInbox(ctx, 0)
+	if err != nil {
+		return done, err
+	}
+	var st Stats
 	for {
-		events, err := m.db.PendingWebhooks(ctx, maxWebhookAttempts, inboxBatch)
-		if err != nil {
-			return done, fmt.Errorf("read webhook inbox: %w", err)
-		}
-		if len(events) == 0 {
+		id, ok := m.rereads.next()
+		if !ok {
 			break
 		}
-		progress := false
-		for _, e := range events {
-			if err := m.applyEvent(ctx, e); err != nil {
-				if ctx.Err() != nil {
-					return done, ctx.Err()
-				}
-				if merr := m.db.MarkWebhookFailed(ctx, e.ID, err.Error()); merr != nil {
-					return done, fmt.Errorf("record webhook %d failure: %w", e.ID, merr)
-				}
-				m.opts.Logger.Warn("webhook event failed; will retry", "webhook_id", e.ID, "event", e.Event, "err", err)
-				var rl *helpscout.RateLimitError
-				if errors.As(err, &rl) {
-					// Budget spent: the rest would fail the same way.
-					return done, nil
-				}
-				continue
+		if err := m.refresh(ctx, id, &st); err != nil {
+			failed := ctx.Err() == nil
+			if !m.rereads.retry(id, failed) {
+				m.opts.Logger.Warn("re-read failed too often; the poll and the reconcile heal the mirror",
+					"conversation", id, "err", err)
+			} else if failed {
+				m.opts.Logger.Warn("re-read failed; will retry", "conversation", id, "err", err)
 			}
-			if err := m.db.MarkWebhookDone(ctx, e.ID); err != nil {
-				return done, fmt.Errorf("mark webhook %d done: %w", e.ID, err)
+			if !failed {
+				return done, ctx.Err()
 			}
-			done++
-			progress = true
+			break // Help Scout is failing (or the budget is spent): the next pass goes on
 		}
-		if !progress || len(events) < inboxBatch {
-			break
+		m.rereads.done(id)
+		var n int
+		if n, last, err = m.applyInbox(ctx, last); err != nil {
+			return done + n, err
 		}
+		done += n
 	}
 	if _, err := m.observe(ctx); err != nil {
 		return done, err
 	}
 	return done, nil
+}
+
+// applyInbox applies the events after the one with id after, oldest first,
+// and returns how many it completed and the id of the last one it tried.
+// Each event is tried at most once per call.
+func (m *Mirror) applyInbox(ctx context.Context, after int64) (done int, last int64, err error) {
+	last = after
+	for {
+		events, err := m.db.PendingWebhooksAfter(ctx, last, maxWebhookAttempts, inboxBatch)
+		if err != nil {
+			return done, last, fmt.Errorf("read webhook inbox: %w", err)
+		}
+		for _, e := range events {
+			last = e.ID
+			if err := m.applyEvent(ctx, e); err != nil {
+				if ctx.Err() != nil {
+					return done, last, ctx.Err()
+				}
+				if merr := m.db.MarkWebhookFailed(ctx, e.ID, err.Error()); merr != nil {
+					return done, last, fmt.Errorf("record webhook %d failure: %w", e.ID, merr)
+				}
+				m.opts.Logger.Warn("webhook event failed; will retry", "webhook_id", e.ID, "event", e.Event, "err", err)
+				var rl *helpscout.RateLimitError
+				if errors.As(err, &rl) {
+					// Budget spent: the rest would fail the same way.
+					return done, last, nil
+				}
+				continue
+			}
+			if err := m.db.MarkWebhookDone(ctx, e.ID); err != nil {
+				return done, last, fmt.Errorf("mark webhook %d done: %w", e.ID, err)
+			}
+			done++
+		}
+		if len(events) < inboxBatch {
+			return done, last, nil
+		}
+	}
 }
 
 func threadIDs(ts []store.Thread) []int64 {
@@ -75,7 +114,8 @@ func threadIDs(ts []store.Thread) []int64 {
 }
 
 // applyConversationEvent stores what a conversation event says, unless
-// the event cannot be trusted on its own; then Help Scout is asked.
+// the event cannot be trusted on its own; then its conversation is queued
+// for a re-read from Help Scout.
 func (m *Mirror) applyConversationEvent(ctx context.Context, event string, c helpscout.Conversation) error {
 	var st Stats
 	stored, threads, err := m.db.Conversation(ctx, c.ID)
@@ -83,15 +123,22 @@ func (m *Mirror) applyConversationEvent(ctx context.Context, event string, c hel
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("read conversation %d: %w", c.ID, err)
 	}
+	if known && olderThanStored(c, stored) {
+		// Sent before a state the store already holds (a late delivery, or
+		// a captured body replayed): it carries nothing the store would
+		// take, and asking Help Scout about it would let anyone holding an
+		// old signed body spend the request budget.
+		return nil
+	}
 	if !m.inScope(c.MailboxID) {
 		// In a mailbox this daemon does not mirror. The event may be
 		// older than the stored copy (held back, then delivered after the
 		// conversation moved in), so it is not enough to forget it: the
 		// re-read decides, and removes it only if it is really out.
-		if !known {
-			return nil
+		if known {
+			m.rereads.add(c.ID)
 		}
-		return m.refresh(ctx, c.ID, &st)
+		return nil
 	}
 	u, err := m.completeFrom(ctx, c, stored, threads, known, &st)
 	if err != nil {
@@ -107,25 +154,33 @@ func (m *Mirror) applyConversationEvent(ctx context.Context, event string, c hel
 			return fmt.Errorf("find conversations merged into %d: %w", c.ID, err)
 		}
 	}
-	if known && !sameTags(stored.Tags, c.Tags) {
+	if known && sameVersion(c, stored) && !sameTags(stored.Tags, c.Tags) {
 		// A tag change does not move the conversation's version, so the
 		// store takes the tag set of an update at its own version; but an
 		// older event delivered late (a retry, or two events in one second
 		// out of order) carries the old set, and qw-pin would be lost for
 		// good. Help Scout's answer settles it.
-		err = m.refresh(ctx, c.ID, &st)
+		m.rereads.add(c.ID)
 	} else if _, err = m.db.ApplyConversation(ctx, u); err != nil {
-		err = fmt.Errorf("store conversation %d: %w", c.ID, err)
-	}
-	if err != nil {
-		return err
+		return fmt.Errorf("store conversation %d: %w", c.ID, err)
 	}
 	for _, id := range mergedFrom {
-		if err := m.refresh(ctx, id, &st); err != nil {
-			return err
-		}
+		m.rereads.add(id) // gone: the re-read removes it
 	}
 	return nil
+}
+
+// olderThanStored reports whether a conversation event describes a state
+// before the stored one, by the store's own order (doc.go, "Never
+// regress"): the user update time, then the thread count. A webhook body
+// carries no threads, so the latest thread time cannot be compared.
+func olderThanStored(c helpscout.Conversation, stored store.Conversation) bool {
+	in, have := c.UserUpdatedAt.Time.UnixMilli(), stored.UserUpdatedAt.UnixMilli()
+	return in < have || in == have && c.ThreadCount < stored.ThreadCount
+}
+
+func sameVersion(c helpscout.Conversation, stored store.Conversation) bool {
+	return c.UserUpdatedAt.Time.UnixMilli() == stored.UserUpdatedAt.UnixMilli() && c.ThreadCount == stored.ThreadCount
 }
 
 // sameTags reports whether the stored tags and a webhook's are the same

@@ -66,8 +66,10 @@ type Mirror struct {
 
 	wake chan struct{}
 
-	queuedMu sync.Mutex
-	queued   []int64 // conversations Refresh left for Run
+	// rereads are the conversations to read again from Help Scout: those
+	// whose webhook could not be trusted on its own, and those Refresh
+	// could not take at once. ProcessInbox works through them.
+	rereads rereadQueue
 }
 
 // New returns a mirror writing to db from hs.
@@ -622,7 +624,6 @@ func (m *Mirror) runSync(ctx context.Context) {
 }
 
 func (m *Mirror) runInbox(ctx context.Context) {
-	defer m.refreshQueued(ctx)
 	if n, err := m.ProcessInbox(ctx); err != nil && ctx.Err() == nil {
 		m.opts.Logger.Error("process webhooks", "err", err, "processed", n)
 	}

@@ -53,37 +53,17 @@ func (m *Mirror) reconcile(ctx context.Context, st *Stats) error {
 // waiting for the next poll: the rebalancer calls it after a move so that
 // the page and the next plan see the move at once. It never waits behind a
 // running sync (which can take minutes): the conversation is then queued
-// for Run, and the sync in progress may well pick the change up itself.
+// for Run's next inbox pass, and the sync in progress may well pick the
+// change up itself.
 func (m *Mirror) Refresh(ctx context.Context, id int64) error {
 	if !m.mu.TryLock() {
-		m.queuedMu.Lock()
-		m.queued = append(m.queued, id)
-		m.queuedMu.Unlock()
+		m.rereads.add(id)
 		m.Wake()
 		return nil
 	}
 	defer m.mu.Unlock()
 	var st Stats
 	return m.refresh(ctx, id, &st)
-}
-
-// refreshQueued re-reads the conversations Refresh could not take at once.
-func (m *Mirror) refreshQueued(ctx context.Context) {
-	m.queuedMu.Lock()
-	ids := m.queued
-	m.queued = nil
-	m.queuedMu.Unlock()
-	if len(ids) == 0 {
-		return
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var st Stats
-	for _, id := range ids {
-		if err := m.refresh(ctx, id, &st); err != nil {
-			m.opts.Logger.Warn("refresh a moved conversation; the next poll catches up", "conversation", id, "err", err)
-		}
-	}
 }
 
 // inScope reports whether conversations of the mailbox are mirrored

@@ -17,11 +17,11 @@ func TestRefreshNeverWaitsForASync(t *testing.T) {
 		t.Fatalf("Refresh while a sync runs: %v", err)
 	}
 	m.mu.Unlock()
-	m.queuedMu.Lock()
-	queued := append([]int64(nil), m.queued...)
-	m.queuedMu.Unlock()
-	if len(queued) != 1 || queued[0] != 42 {
-		t.Fatalf("queued %v, want [42]", queued)
+	if id, ok := m.rereads.next(); !ok || id != 42 {
+		t.Fatalf("queued %d (%v), want 42", id, ok)
+	}
+	if _, more := m.rereads.next(); more {
+		t.Error("more than one conversation queued")
 	}
 	select {
 	case <-m.wake:

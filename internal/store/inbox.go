@@ -202,15 +202,22 @@ func scanWebhook(rows interface{ Scan(...any) error }) (WebhookEvent, error) {
 
 const pendingWebhooksQuery = `SELECT ` + webhookColumns + ` FROM webhook_inbox
 	WHERE status IN ('pending', 'failed') AND signature_ok = 1 AND (status = 'pending' OR ? <= 0 OR attempts < ?)
-	ORDER BY id`
+	AND id > ? ORDER BY id`
 
 // PendingWebhooks lists verified events to process, oldest first: pending
 // ones, and failed ones with fewer than maxAttempts attempts (maxAttempts <=
 // 0: no cap). limit <= 0 means no limit. Failed events past the cap stay in
 // the inbox with their error for an operator.
 func (db *DB) PendingWebhooks(ctx context.Context, maxAttempts, limit int) ([]WebhookEvent, error) {
+	return db.PendingWebhooksAfter(ctx, 0, maxAttempts, limit)
+}
+
+// PendingWebhooksAfter is PendingWebhooks for the events after the one
+// with id afterID: a processor that has worked through the inbox up to
+// there takes only what arrived since.
+func (db *DB) PendingWebhooksAfter(ctx context.Context, afterID int64, maxAttempts, limit int) ([]WebhookEvent, error) {
 	q := pendingWebhooksQuery
-	args := []any{maxAttempts, maxAttempts}
+	args := []any{maxAttempts, maxAttempts, afterID}
 	if limit > 0 {
 		q += " LIMIT ?"
 		args = append(args, limit)

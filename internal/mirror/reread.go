@@ -1,0 +1,71 @@
+package mirror
+
+import "sync"
+
+// maxRereadAttempts bounds how often one conversation's re-read is tried
+// again after Help Scout failed it; after that the poll and the reconcile
+// heal whatever it was for.
+const maxRereadAttempts = 5
+
+// rereadQueue holds the conversations waiting to be read again from Help
+// Scout, in the order they were asked for, each at most once: however many
+// events doubt one conversation, it costs one request. Refresh adds to it
+// from the rebalancer's goroutine, hence the lock.
+type rereadQueue struct {
+	mu       sync.Mutex
+	order    []int64
+	attempts map[int64]int // pending ids -> failed attempts so far
+}
+
+// add queues id unless it is already waiting, and reports whether it was
+// new.
+func (q *rereadQueue) add(id int64) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if _, ok := q.attempts[id]; ok {
+		return false
+	}
+	if q.attempts == nil {
+		q.attempts = map[int64]int{}
+	}
+	q.attempts[id] = 0
+	q.order = append(q.order, id)
+	return true
+}
+
+// next takes the oldest waiting id. It stays counted as waiting (add
+// ignores it) until done or retry.
+func (q *rereadQueue) next() (id int64, ok bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.order) == 0 {
+		return 0, false
+	}
+	id = q.order[0]
+	q.order = q.order[1:]
+	return id, true
+}
+
+// done forgets id after a successful re-read.
+func (q *rereadQueue) done(id int64) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	delete(q.attempts, id)
+}
+
+// retry puts id back at the front after a re-read that did not finish.
+// failed counts it against maxRereadAttempts (a cancelled one does not);
+// it reports whether id was kept.
+func (q *rereadQueue) retry(id int64, failed bool) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if failed {
+		q.attempts[id]++
+	}
+	if q.attempts[id] >= maxRereadAttempts {
+		delete(q.attempts, id)
+		return false
+	}
+	q.order = append([]int64{id}, q.order...)
+	return true
+}
