@@ -109,3 +109,63 @@ func TestStatusesRetriedAtNextPoll(t *testing.T) {
 		t.Errorf("statuses stored: first sync %d, second %d, in the store %d; want none, then all", first.Statuses, second.Statuses, len(statuses))
 	}
 }
+
+// TestFailingDirectoryBacksOff: a directory that keeps failing was listed
+// again at every poll, 5 to 15 requests each time (issue 17). Now each
+// failure waits twice as long as the one before, up to the directory's own
+// cadence, and a success brings that cadence back.
+func TestFailingDirectoryBacksOff(t *testing.T) {
+	const (
+		poll  = 2 * time.Minute
+		every = 15 * time.Minute
+	)
+	e := newEnv(t, helpscouttest.Options{}, helpscouttest.GenerateConfig{Seed: 4, Conversations: 20})
+	m := e.mirror(mirror.Options{DirectoryEvery: every})
+	syncOnce(t, m)
+	refuse(e, "/v2/teams")
+
+	var attempts []time.Duration // since the refusal began
+	start := e.clock.Now()
+	pollFor := func(d time.Duration) {
+		for end := e.clock.Now().Add(d); e.clock.Now().Before(end); {
+			e.clock.Advance(poll)
+			e.log.reset()
+			syncOnce(t, m)
+			for _, u := range e.log.URLs() {
+				if u.Path == "/v2/mailboxes" { // the directory's first listing
+					attempts = append(attempts, e.clock.Now().Sub(start))
+				}
+			}
+		}
+	}
+	pollFor(2 * time.Hour)
+	var gaps []time.Duration
+	for i := 1; i < len(attempts); i++ {
+		gaps = append(gaps, attempts[i]-attempts[i-1])
+	}
+	if len(attempts) > 12 {
+		t.Errorf("%d directory refreshes in two hours of failures (every %s poll), want at most 12: gaps %v", len(attempts), poll, gaps)
+	}
+	for i, g := range gaps {
+		if i > 0 && g < gaps[i-1] {
+			t.Errorf("gap %d (%s) is shorter than the one before (%s): %v", i, g, gaps[i-1], gaps)
+		}
+		if g > every+poll {
+			t.Errorf("gap %d is %s, beyond the directory's cadence %s: %v", i, g, every, gaps)
+		}
+	}
+	if last := gaps[len(gaps)-1]; last < every {
+		t.Errorf("the backoff never reached the directory's cadence: gaps %v", gaps)
+	}
+	t.Logf("directory refreshes while failing, minutes after the first failure: %v", attempts)
+
+	// Help Scout answers again: the next try succeeds, and then the
+	// directory is refreshed at its cadence.
+	e.log.next = e.fake
+	attempts = nil
+	start = e.clock.Now()
+	pollFor(time.Hour)
+	if len(attempts) < 4 || len(attempts) > 5 {
+		t.Errorf("after recovery, %d refreshes in an hour (at %v), want one every %s", len(attempts), attempts, every)
+	}
+}

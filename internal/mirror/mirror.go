@@ -46,8 +46,11 @@ type Mirror struct {
 	db   *store.DB
 	opts Options
 
-	mu            sync.Mutex // serialises SyncOnce, ProcessInbox and Reconcile
-	lastDirectory time.Time
+	mu sync.Mutex // serialises SyncOnce, ProcessInbox and Reconcile
+	// directoryDue is when the directory is next refreshed: DirectoryEvery
+	// after a success, sooner after a failure, backing off (directoryRetry).
+	directoryDue      time.Time
+	directoryFailures int
 	// statusesStale: the last listing of user statuses failed. Presence
 	// decides who is away, so it is retried at every poll rather than at
 	// the directory's slow cadence.
@@ -170,15 +173,20 @@ func (m *Mirror) everSynced() bool { return m.synced.Load() }
 func (m *Mirror) syncOnce(ctx context.Context) (Stats, error) {
 	var st Stats
 	now := m.opts.Now()
-	if m.lastDirectory.IsZero() || now.Sub(m.lastDirectory) >= m.opts.DirectoryEvery {
+	if !now.Before(m.directoryDue) {
 		switch err := m.syncDirectory(ctx, &st); {
 		case err == nil:
-			m.lastDirectory = now
+			m.directoryDue, m.directoryFailures = now.Add(m.opts.DirectoryEvery), 0
 		case m.directoryOptional(ctx, err):
 			// Help Scout refused part of the directory, but the store holds
-			// one from before: conversations must not stop for it. The
-			// directory is tried again at the next poll.
-			m.opts.Logger.Warn("directory refresh failed; syncing conversations with the stored directory", "err", err)
+			// one from before: conversations must not stop for it. Each try
+			// costs a listing of every mailbox, user and team, so the next
+			// comes later after each failure.
+			m.directoryFailures++
+			wait := m.directoryRetry()
+			m.directoryDue = now.Add(wait)
+			m.opts.Logger.Warn("directory refresh failed; syncing conversations with the stored directory",
+				"err", err, "failures", m.directoryFailures, "retry_in", wait.String())
 		default:
 			return st, err
 		}
@@ -202,6 +210,19 @@ func (m *Mirror) syncOnce(ctx context.Context) (Stats, error) {
 	n, err := m.observe(ctx)
 	st.Observed += n
 	return st, err
+}
+
+// directoryRetryFirst is the wait before the first retry of a failed
+// directory refresh; it doubles with each failure in a row, up to the
+// directory's own cadence.
+const directoryRetryFirst = time.Minute
+
+func (m *Mirror) directoryRetry() time.Duration {
+	wait := directoryRetryFirst
+	for i := 1; i < m.directoryFailures && wait < m.opts.DirectoryEvery; i++ {
+		wait *= 2
+	}
+	return min(wait, m.opts.DirectoryEvery)
 }
 
 // syncConversations walks the listing from the cursor. Each page is
