@@ -12,7 +12,10 @@
 // one deleted or merged behind it makes the listing's total shrink; either
 // way the rest slide earlier and some would slip between pages unread, so
 // the walk is repeated from where the shift began (Options.MaxRewalks
-// times at most). Webhooks are low-latency hints: the HTTP
+// times at most). A creation in the same interval keeps the total
+// unchanged; the walk counts the conversations created after its first
+// page (they are listed at its end) and goes again from where the first of
+// them could have hidden a removal. Webhooks are low-latency hints: the HTTP
 // edge stores them raw, and ProcessInbox applies them under the store's
 // never-regress rule, so duplicates and reordering are harmless. Help Scout
 // signs without a timestamp, so any old body can be replayed: an event

@@ -282,6 +282,7 @@ func (m *Mirror) walk(ctx context.Context, from time.Time, st *Stats) (again boo
 	cursor := from
 	firstSeenAt := map[int64]time.Time{} // conversation -> cursor before its page
 	total := -1                          // the listing's size on the previous page
+	var shifts shiftLedger
 	for page := 1; ; page++ {
 		opts.Page = page
 		convs, resp, err := m.hs.Conversations.List(ctx, opts)
@@ -302,15 +303,20 @@ func (m *Mirror) walk(ctx context.Context, from time.Time, st *Stats) (again boo
 		// earlier, and the first conversations of this page slid onto the
 		// previous one, unread. They were modified no earlier than anything
 		// read so far, so walking again from this page's cursor finds them.
-		// (A creation during the walk can mask a deletion in the total;
-		// the modifiedAt overlap of the next poll is the backstop.)
+		// A creation in the same interval keeps the total unchanged and
+		// hides the shift; shiftLedger finds it once the walk has seen the
+		// creations at its end.
 		if n := resp.Page.TotalElements; total >= 0 && n < total && (!again || pageStart.Before(rewalkFrom)) {
 			again, rewalkFrom = true, pageStart
 		}
+		shifts.page(served, pageStart, total, resp.Page.TotalElements)
 		total = resp.Page.TotalElements
 		for _, c := range convs {
 			if seen, ok := firstSeenAt[c.ID]; ok && (!again || seen.Before(rewalkFrom)) {
 				again, rewalkFrom = true, seen
+			}
+			if _, ok := firstSeenAt[c.ID]; !ok {
+				shifts.listed(c.CreatedAt.Time)
 			}
 			firstSeenAt[c.ID] = pageStart
 			u, err := m.complete(ctx, c, st)
@@ -346,9 +352,75 @@ func (m *Mirror) walk(ctx context.Context, from time.Time, st *Stats) (again boo
 			st.Applied += n
 		}
 		if len(convs) == 0 || page >= resp.Page.TotalPages {
+			if hidden, at := shifts.hiddenShift(); hidden && (!again || at.Before(rewalkFrom)) {
+				// The pages are committed with a cursor past the shift: put
+				// it back, so that a rewalk that fails or is cut short is
+				// walked again from there by the next poll.
+				if err := m.db.SetCursor(ctx, CursorConversations, at); err != nil {
+					return false, time.Time{}, time.Time{}, fmt.Errorf("set the cursor back to a hidden shift: %w", err)
+				}
+				again, rewalkFrom = true, at
+			}
 			return again, rewalkFrom, started, nil
 		}
 	}
+}
+
+// shiftLedger finds a shift of the listing that a creation hid. Between two
+// pages, the total changes by the creations minus the removals (deletions,
+// merges, moves out) in that interval; a removal behind the walk shifts the
+// listing, and walk sees it as a smaller total, unless a creation in the
+// same interval made up for it. Creations sort last by modifiedAt, so the
+// walk sees them only at its end: conversations created after the first
+// page was served (Help Scout's Date; a later second) that the walk listed.
+// If the totals fell by less than the removals those creations imply, some
+// were hidden, in an interval with a creation, no earlier than the first
+// page served at or after the first creation: the walk goes again from
+// there.
+type shiftLedger struct {
+	pages                         []ledgerPage
+	first                         time.Time // the first page's Date
+	created                       int       // conversations listed that were created after it
+	earliest                      time.Time // the first of those creations
+	firstTotal, lastTotal, shrunk int
+}
+
+type ledgerPage struct{ served, start time.Time }
+
+func (l *shiftLedger) page(served, start time.Time, prevTotal, total int) {
+	if len(l.pages) == 0 {
+		l.first, l.firstTotal = served, total
+	} else if prevTotal > total {
+		l.shrunk += prevTotal - total
+	}
+	l.lastTotal = total
+	l.pages = append(l.pages, ledgerPage{served, start})
+}
+
+// listed notes a conversation seen for the first time in this walk.
+func (l *shiftLedger) listed(createdAt time.Time) {
+	if l.first.IsZero() || !createdAt.Truncate(time.Second).After(l.first) {
+		return // no Date to compare with, or not known to be created after the first page
+	}
+	l.created++
+	if l.earliest.IsZero() || createdAt.Before(l.earliest) {
+		l.earliest = createdAt
+	}
+}
+
+// hiddenShift reports whether removals went unseen, and the cursor to walk
+// again from.
+func (l *shiftLedger) hiddenShift() (bool, time.Time) {
+	removed := l.firstTotal + l.created - l.lastTotal
+	if l.created == 0 || removed <= l.shrunk {
+		return false, time.Time{}
+	}
+	for _, p := range l.pages {
+		if !p.served.Before(l.earliest.Truncate(time.Second)) {
+			return true, p.start
+		}
+	}
+	return true, l.pages[len(l.pages)-1].start
 }
 
 // serverTime reads the response's Date header: Help Scout's own clock, the

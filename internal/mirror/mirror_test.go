@@ -388,6 +388,49 @@ func TestSyncSurvivesDeletionDuringWalk(t *testing.T) {
 	t.Logf("sync under deletions: %+v", st)
 }
 
+// TestSyncSurvivesDeletionHiddenByCreation: as
+// TestSyncSurvivesDeletionDuringWalk, but as many conversations are
+// created as are deleted, so the listing's total never shrinks. Before,
+// the shift went unseen and the two conversations that slid onto a page
+// already read were never mirrored (issue 17: "a creation during a walk
+// can hide a deletion in totalElements").
+func TestSyncSurvivesDeletionHiddenByCreation(t *testing.T) {
+	e := newEnv(t, helpscouttest.Options{}, helpscouttest.GenerateConfig{Seed: 22, Conversations: 200})
+	ids := walkOrder(e.fake)
+	var created []int64
+	beforeListingPage(e, 3, func() {
+		e.clock.Advance(time.Second) // a second after the first page's Date
+		for _, i := range []int{3, 30} {
+			if err := e.fake.Delete(ids[i].ID); err != nil {
+				t.Error(err)
+			}
+			c, err := e.fake.CreateConversation(helpscouttest.NewConversation{MailboxID: ids[i].MailboxID,
+				CustomerID: ids[i].CustomerID, Subject: "new while the walk runs"})
+			if err != nil {
+				t.Error(err)
+			}
+			created = append(created, c.ID)
+		}
+	})
+	m := e.mirror(mirror.Options{})
+	st := syncOnce(t, m)
+	e.log.setBefore(nil)
+	for _, i := range []int{50, 51} {
+		if _, _, err := e.db.Conversation(context.Background(), ids[i].ID); err != nil {
+			t.Errorf("conversation %d, first on page 3 before the deletions: %v", ids[i].ID, err)
+		}
+	}
+	for _, id := range created {
+		if _, _, err := e.db.Conversation(context.Background(), id); err != nil {
+			t.Errorf("conversation %d, created during the walk: %v", id, err)
+		}
+	}
+	if st.Rewalks == 0 {
+		t.Errorf("no rewalk after a deletion hidden by a creation: %+v", st)
+	}
+	t.Logf("sync under hidden deletions: %+v", st)
+}
+
 // TestRewalkInterruptedResumesFromShift: the walk that saw the listing
 // shift has read past conversations that slipped by unread. If the rewalk
 // then fails (here a 503 on its first page; a 429 storm or a crash does
