@@ -25,8 +25,11 @@
 // only queues its conversation for a re-read, at most once per
 // conversation, worked through after the inbox so that fresh events never
 // wait behind re-reads.
-// A periodic reconcile of the open set removes conversations that vanished
-// (deleted or merged) without a webhook.
+// A periodic reconcile (Options.ReconcileEvery) removes conversations that
+// vanished (deleted, merged, moved away) without a webhook, whatever their
+// status: it compares the open set, then bisects Help Scout's listing by
+// creation time against the store's counts (deletions.go), which costs one
+// list page when nothing vanished.
 //
 // The mirror also turns newly seen first replies and resolutions into
 // histogram observations, once per conversation, recorded in SQLite before

@@ -110,7 +110,10 @@ type Stats struct {
 	Mailboxes     int
 	Statuses      int
 	Removed       int // vanished conversations removed by reconcile
-	Observed      int // first responses and resolutions observed
+	// DeletionWalkPages is how many list pages the reconcile's deletion
+	// walk read (deletions.go).
+	DeletionWalkPages int
+	Observed          int // first responses and resolutions observed
 }
 
 // Ready reports whether the first sync has completed, and why not.

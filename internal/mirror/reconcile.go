@@ -10,12 +10,21 @@ import (
 	"github.com/queuewrangler/queuewrangler/internal/store"
 )
 
-// reconcile compares the open set (active and pending) with Help Scout.
-// Polling cannot see a conversation that was deleted or merged away (it
-// simply stops being listed), and a listing shift can hide one; both are
-// found here. The cost is one list page per 25 open conversations per
-// status, without threads.
+// reconcile compares the open set (active and pending) with Help Scout,
+// then walks the whole mirror for deletions (walkDeletions). Polling
+// cannot see a conversation that was deleted or merged away (it simply
+// stops being listed), and a listing shift can hide a change; both are
+// found here. The open set costs one list page per 25 open conversations
+// per status, without threads; the deletion walk one or two pages when
+// nothing vanished.
 func (m *Mirror) reconcile(ctx context.Context, st *Stats) error {
+	if err := m.reconcileOpen(ctx, st); err != nil {
+		return err
+	}
+	return m.walkDeletions(ctx, st)
+}
+
+func (m *Mirror) reconcileOpen(ctx context.Context, st *Stats) error {
 	local, err := m.db.ConversationIDs(ctx, store.StatusActive, store.StatusPending)
 	if err != nil {
 		return fmt.Errorf("reconcile: %w", err)

@@ -81,13 +81,15 @@ func webhookDigest(event string, body []byte) []byte {
 	return h.Sum(nil)
 }
 
+const seenWebhookQuery = `SELECT id FROM webhook_inbox WHERE digest = ? AND received_at >= ?
+	ORDER BY id DESC LIMIT 1`
+
 // seenWebhook returns the newest delivery identical to this one received
 // within ReplayWindow before receivedAt (or after it: clocks and retries
 // do not arrive in order), or 0.
 func seenWebhook(ctx context.Context, tx *sql.Tx, digest []byte, receivedAt time.Time) (int64, error) {
 	var id int64
-	err := tx.QueryRowContext(ctx, `SELECT id FROM webhook_inbox WHERE digest = ? AND received_at >= ?
-		ORDER BY id DESC LIMIT 1`, digest, receivedAt.Add(-ReplayWindow).UnixMilli()).Scan(&id)
+	err := tx.QueryRowContext(ctx, seenWebhookQuery, digest, receivedAt.Add(-ReplayWindow).UnixMilli()).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}

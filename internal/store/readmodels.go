@@ -114,6 +114,45 @@ func (db *DB) ConversationIDs(ctx context.Context, statuses ...string) ([]int64,
 	return ids, err
 }
 
+const countCreatedBeforeQuery = "SELECT COUNT(*) FROM conversations WHERE created_at < ?"
+
+// CountCreatedBefore counts the stored conversations created before t (all
+// of them when t is zero). The mirror's deletion walk compares it with a
+// position in Help Scout's listing by creation time.
+func (db *DB) CountCreatedBefore(ctx context.Context, t time.Time) (int, error) {
+	q, args := "SELECT COUNT(*) FROM conversations", []any{}
+	if !t.IsZero() {
+		q, args = countCreatedBeforeQuery, []any{t.UnixMilli()}
+	}
+	var n int
+	err := db.readTx(ctx, "count conversations by creation", func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, q, args...).Scan(&n)
+	})
+	return n, err
+}
+
+// CreatedBetween lists the ids of the stored conversations created at or
+// after from and before to (a zero bound is open), by creation time.
+func (db *DB) CreatedBetween(ctx context.Context, from, to time.Time) ([]int64, error) {
+	q, args := "SELECT id FROM conversations WHERE created_at IS NOT NULL", []any{}
+	if !from.IsZero() {
+		q += " AND created_at >= ?"
+		args = append(args, from.UnixMilli())
+	}
+	if !to.IsZero() {
+		q += " AND created_at < ?"
+		args = append(args, to.UnixMilli())
+	}
+	q += " ORDER BY created_at, id"
+	var ids []int64
+	err := db.readTx(ctx, "list conversations by creation", func(tx *sql.Tx) error {
+		var err error
+		ids, err = queryInts(ctx, tx, q, args...)
+		return err
+	})
+	return ids, err
+}
+
 // ConversationsHolding lists, by id, the stored conversations other than
 // except that hold any of the given threads. Help Scout moves every thread
 // of a conversation merged into another, so after a merge these are the

@@ -1,3 +1,5 @@
+-- 0008: hardening (issue 17): replays, bounded rejections, deletion walk.
+
 -- Replayed and repeated deliveries (issue 17). digest is the SHA-256 of the
 -- event name and the raw body: a delivery identical to one received within
 -- the replay window is acknowledged without being stored or processed again.
@@ -20,3 +22,7 @@ INSERT INTO webhook_rejections (event, count, first_at, last_at)
     WHERE status = 'rejected' GROUP BY event;
 
 CREATE INDEX webhook_inbox_rejected ON webhook_inbox (received_at) WHERE status = 'rejected';
+
+-- The mirror's deletion walk counts and lists conversations by creation
+-- time, the order of Help Scout's createdAt listing.
+CREATE INDEX conversations_created ON conversations (created_at);
