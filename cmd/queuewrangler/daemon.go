@@ -220,19 +220,23 @@ func runWith(ctx context.Context, cfg *config.Config, ros *roster.Roster, ln net
 	return runErr
 }
 
-// openStore opens the database, retrying with backoff while it cannot be
-// opened, and reports why through notReady. Only a database written by a
-// newer queuewrangler is final: retrying cannot fix it, and the message
-// says what to do.
+// openStore takes the database's lock and opens it, retrying with backoff
+// while it cannot be opened, and reports why through notReady. Another
+// program's file, a database another queuewrangler holds, and one written
+// by a newer queuewrangler are final (finalStoreError): retrying cannot
+// fix them, and the message says what to do.
 func openStore(ctx context.Context, path string, logger *slog.Logger, notReady func(reason string)) (*store.DB, error) {
+	if !store.LocksSupported {
+		logger.Warn("this system has no file lock: nothing stops a second daemon on the same database", "db", path)
+	}
 	wait := time.Second
 	for {
-		db, err := store.Open(ctx, path)
-		switch {
+		db, err := store.OpenExclusive(ctx, path, "serve")
+		switch final := finalStoreError(path, err); {
 		case err == nil:
 			return db, nil
-		case errors.Is(err, store.ErrSchemaTooNew):
-			return nil, fmt.Errorf("open database %s: %w (run the newer queuewrangler, or move the file aside to start afresh)", path, err)
+		case final != nil:
+			return nil, final
 		case ctx.Err() != nil:
 			return nil, ctx.Err()
 		}

@@ -30,8 +30,13 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if _, err := os.Stat(cfg.DBPath); errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("no mirror at %s (QW_DB_PATH): run `queuewrangler sync` or `serve` first", cfg.DBPath)
 	}
-	db, err := store.Open(ctx, cfg.DBPath)
+	// Read-only and without the lock: a plan changes nothing, so it may
+	// run beside the daemon that holds the database.
+	db, err := store.OpenReadOnly(ctx, cfg.DBPath)
 	if err != nil {
+		if final := finalStoreError(cfg.DBPath, err); final != nil {
+			return final
+		}
 		return fmt.Errorf("open database %s: %w", cfg.DBPath, err)
 	}
 	defer db.Close()

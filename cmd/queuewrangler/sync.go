@@ -22,8 +22,13 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	logger := newLogger(cfg.LogFormat, cfg.LogLevel, stderr)
-	db, err := store.Open(ctx, cfg.DBPath)
+	// Exclusive: a sync beside a running daemon would write the same rows
+	// and cursor, and the daemon's own polling already does what it does.
+	db, err := store.OpenExclusive(ctx, cfg.DBPath, "sync")
 	if err != nil {
+		if final := finalStoreError(cfg.DBPath, err); final != nil {
+			return final
+		}
 		return fmt.Errorf("open database %s: %w", cfg.DBPath, err)
 	}
 	defer db.Close()

@@ -29,6 +29,7 @@ type DB struct {
 	write *sql.DB // exactly one connection; transactions BEGIN IMMEDIATE
 	read  *sql.DB // read-only pool
 	conv  *convStmts
+	lock  *Lock // held from OpenExclusive until Close
 }
 
 // Open opens (creating if needed) the SQLite database at path, checks that
@@ -102,6 +103,25 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err := r.PingContext(ctx); err != nil {
 		return fail(fmt.Errorf("read pool: %w", classify(err)))
 	}
+	return db, nil
+}
+
+// OpenExclusive is Open for a process that writes to the database on its
+// own (serve, sync): it first takes the database's Lock for command, and
+// holds it until Close. A database another process holds fails with a
+// *LockedError naming the holder, before the file is touched. Where the
+// system has no flock (LocksSupported is false) it opens without a lock.
+func OpenExclusive(ctx context.Context, path, command string) (*DB, error) {
+	lock, err := AcquireLock(path, command)
+	if err != nil && !errors.Is(err, ErrLockUnsupported) {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	db, err := Open(ctx, path)
+	if err != nil {
+		lock.Release()
+		return nil, err
+	}
+	db.lock = lock
 	return db, nil
 }
 
@@ -244,6 +264,8 @@ func (db *DB) close(optimize bool) error {
 		}
 		errs = append(errs, db.write.Close())
 	}
+	// After the connections: the next holder must find the file closed.
+	errs = append(errs, db.lock.Release())
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("close store %s: %w", db.path, err)
 	}

@@ -107,7 +107,7 @@ func inspect(ctx context.Context, path string) (fileIdentity, error) {
 			return id, err
 		}
 		if !ok {
-			return id, fmt.Errorf("%w: application_id 0 (queuewrangler's is %#08x), user_version %d, and tables %s that no queuewrangler migration made; point QW_DB_PATH at another file",
+			return id, fmt.Errorf("%w: application_id 0 (queuewrangler's is %#08x), user_version %d, and tables %s that no queuewrangler migration made",
 				ErrForeignDatabase, ApplicationID, id.userVersion, tableList(id.tables))
 		}
 		id.legacy = true

@@ -8,6 +8,9 @@ import (
 	"syscall"
 )
 
+// LocksSupported: AcquireLock takes a real lock on this system.
+const LocksSupported = true
+
 // lockFile takes an exclusive flock without waiting. flock belongs to the
 // open file description, so it is released when f is closed or the process
 // ends, and two opens in one process exclude each other as two processes do.

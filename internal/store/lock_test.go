@@ -2,6 +2,7 @@ package store
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -54,6 +55,43 @@ func TestLockIsExclusive(t *testing.T) {
 		t.Fatalf("AcquireLock after Release: %v", err)
 	}
 	again.Release()
+}
+
+// TestOpenExclusiveHoldsTheLockUntilClose: the second writer is refused
+// before it opens anything, and gets in once the first has closed.
+func TestOpenExclusiveHoldsTheLockUntilClose(t *testing.T) {
+	skipWithoutFlock(t)
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "qw.db")
+	first, err := OpenExclusive(ctx, path, "serve")
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := OpenExclusive(ctx, path, "sync")
+	if err == nil {
+		second.Close()
+		t.Fatal("a second OpenExclusive succeeded")
+	}
+	var le *LockedError
+	if !errors.As(err, &le) || le.Holder.Command != "serve" || !strings.Contains(err.Error(), path) {
+		t.Errorf("second OpenExclusive: %v, want a *LockedError naming the file and the serving holder", err)
+	}
+	// Readers are not writers: plan may read beside the daemon.
+	r, err := OpenReadOnly(ctx, path)
+	if err != nil {
+		t.Errorf("OpenReadOnly beside the holder: %v", err)
+	} else {
+		r.Close()
+	}
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := OpenExclusive(ctx, path, "sync")
+	if err != nil {
+		t.Fatalf("OpenExclusive after Close: %v", err)
+	}
+	again.Close()
 }
 
 // TestLockDiesWithItsProcess: a holder killed with SIGKILL leaves no stale

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
+)
+
+// mainWithin runs a command like runMain, but gives up after limit: a
+// daemon that should have refused to start would otherwise run for ever.
+func mainWithin(t *testing.T, limit time.Duration, args ...string) (code int, stderr string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	var out, errb bytes.Buffer
+	code = Main(ctx, args, &out, &errb)
+	if ctx.Err() != nil {
+		t.Errorf("%s was still running after %s (exit %d); stderr:\n%s", args[0], limit, code, errb.String())
+	}
+	return code, errb.String()
+}
+
+// TestOneDaemonPerDatabase is issue 17 row 12: a second `serve` on the
+// database of a running one started and ran, and both planned and applied.
+// Now it exits at once, naming the holder; `sync` is refused the same way
+// (it would write beside the daemon); `plan`, which only reads, runs.
+func TestOneDaemonPerDatabase(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the daemon")
+	}
+	fake, ts := helpscouttest.NewTestServer(t, helpscouttest.Options{})
+	if _, err := fake.Seed(helpscouttest.GenerateConfig{Seed: 6, Conversations: 40}); err != nil {
+		t.Fatal(err)
+	}
+	dbPath := filepath.Join(t.TempDir(), "qw.db")
+	addr := startDaemon(t, ts.URL, io.Discard, map[string]string{"QW_DB_PATH": dbPath, "QW_MODE": "off"})
+	host, _ := os.Hostname()
+
+	for _, command := range []string{"serve", "sync"} {
+		code, stderr := mainWithin(t, 30*time.Second, command)
+		if code != exitFailure {
+			t.Errorf("second %s: exit code %d, want %d; stderr:\n%s", command, code, exitFailure, stderr)
+		}
+		for _, want := range []string{"queuewrangler serve", fmt.Sprintf("pid %d", os.Getpid()), host, "since", dbPath + ".lock"} {
+			if !strings.Contains(stderr, want) {
+				t.Errorf("second %s: stderr does not name %q:\n%s", command, want, stderr)
+			}
+		}
+	}
+	if code, stderr := mainWithin(t, 30*time.Second, "plan"); code != exitOK {
+		t.Errorf("plan beside the daemon: exit %d, want 0; stderr:\n%s", code, stderr)
+	}
+	resp, err := http.Get("http://" + addr + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("the first daemon answers /readyz %d after the refusals, want 200", resp.StatusCode)
+	}
+}
+
+// TestForeignDatabaseIsRefusedByEveryCommand is issue 17 rows 10 and 11 at
+// the command line: QW_DB_PATH pointing at another application's SQLite
+// file. serve used to migrate it (row 10) and now exits with code 2 at
+// once instead of retrying for ever, as do sync and plan, and the file
+// keeps every byte.
+func TestForeignDatabaseIsRefusedByEveryCommand(t *testing.T) {
+	fake, ts := helpscouttest.NewTestServer(t, helpscouttest.Options{})
+	if _, err := fake.Seed(helpscouttest.GenerateConfig{Seed: 6, Conversations: 10}); err != nil {
+		t.Fatal(err)
+	}
+	for _, version := range []int{0, 7} {
+		t.Run(fmt.Sprintf("user_version %d", version), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "crm.db")
+			raw, err := sql.Open("sqlite", path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range []string{"CREATE TABLE contacts (id INTEGER PRIMARY KEY, name TEXT)",
+				"INSERT INTO contacts (name) VALUES ('Ada')", fmt.Sprintf("PRAGMA user_version = %d", version)} {
+				if _, err := raw.Exec(s); err != nil {
+					t.Fatal(err)
+				}
+			}
+			raw.Close()
+			before := fileSum(t, path)
+			for k, v := range map[string]string{
+				"QW_HELPSCOUT_CLIENT_ID": "demo", "QW_HELPSCOUT_CLIENT_SECRET": "demo-secret", "QW_HELPSCOUT_API_URL": ts.URL,
+				"QW_DB_PATH": path, "QW_LISTEN_ADDR": "127.0.0.1:0", "QW_MODE": "off", "QW_LOG_LEVEL": "error",
+				"QW_HELPSCOUT_WEBHOOK_SECRET": "", "QW_ADMIN_TOKEN": "", "QW_ROSTER_FILE": "", "QW_MAILBOXES": "",
+			} {
+				t.Setenv(k, v)
+			}
+			for _, command := range []string{"serve", "sync", "plan"} {
+				code, stderr := mainWithin(t, 30*time.Second, command)
+				if code != exitUsage {
+					t.Errorf("%s: exit code %d, want %d; stderr:\n%s", command, code, exitUsage, stderr)
+				}
+				for _, want := range []string{path, "not a queuewrangler database", "contacts"} {
+					if !strings.Contains(stderr, want) {
+						t.Errorf("%s: stderr does not say %q:\n%s", command, want, stderr)
+					}
+				}
+			}
+			if fileSum(t, path) != before {
+				t.Error("the foreign file changed")
+			}
+			if _, err := os.Stat(path + "-wal"); err == nil {
+				t.Error("a -wal file appeared beside the foreign file: its journal mode was switched")
+			}
+		})
+	}
+}
+
+func fileSum(t *testing.T, path string) [32]byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sha256.Sum256(b)
+}
