@@ -86,7 +86,7 @@ func promAnswerAndClose(t *testing.T, fake *helpscouttest.Server, acct helpscout
 // Help Scout at apiURL, with webhooks off, a temporary database and short
 // periods; overrides replaces any of those QW_ variables. It waits for
 // /readyz and returns the listen address; the test's cleanup stops it.
-func startDaemon(t *testing.T, apiURL string, logs io.Writer, overrides map[string]string) string {
+func startDaemon(t testing.TB, apiURL string, logs io.Writer, overrides map[string]string) string {
 	t.Helper()
 	addr := startDaemonNoWait(t, apiURL, logs, overrides)
 	promWaitFor(t, "the daemon's /readyz", func() (bool, string) {
@@ -102,7 +102,7 @@ func startDaemon(t *testing.T, apiURL string, logs io.Writer, overrides map[stri
 }
 
 // startDaemonNoWait is startDaemon without waiting for readiness.
-func startDaemonNoWait(t *testing.T, apiURL string, logs io.Writer, overrides map[string]string) string {
+func startDaemonNoWait(t testing.TB, apiURL string, logs io.Writer, overrides map[string]string) string {
 	t.Helper()
 	env := map[string]string{
 		"QW_HELPSCOUT_CLIENT_ID": "demo", "QW_HELPSCOUT_CLIENT_SECRET": "demo-secret",
@@ -140,7 +140,7 @@ func startDaemonNoWait(t *testing.T, apiURL string, logs io.Writer, overrides ma
 	return ln.Addr().String()
 }
 
-func promWaitFor(t *testing.T, what string, cond func() (bool, string)) {
+func promWaitFor(t testing.TB, what string, cond func() (bool, string)) {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	last := ""
