@@ -23,9 +23,7 @@ const factsRevision = 2
 
 // rederiveBatch is how many conversations one re-derive transaction reads.
 // Each batch commits on its own so that the write lock is held for
-// milliseconds, not for the whole file: another process opening it (an old
-// daemon still draining during an upgrade, a `plan` run) waits at most one
-// batch.
+// milliseconds at a time, not for the whole file.
 const rederiveBatch = 500
 
 // rederiveFacts brings the derived columns of every stored conversation up
