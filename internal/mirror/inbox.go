@@ -42,14 +42,17 @@ func (m *Mirror) ProcessInbox(ctx context.Context) (int, error) {
 			break
 		}
 		if err := m.refresh(ctx, id, &st); err != nil {
-			failed := ctx.Err() == nil
+			// A cancelled pass or a spent budget is no fault of the
+			// conversation's: it keeps its place and its tries.
+			var rl *helpscout.RateLimitError
+			failed := ctx.Err() == nil && !errors.As(err, &rl)
 			if !m.rereads.retry(id, failed) {
 				m.opts.Logger.Warn("re-read failed too often; the poll and the reconcile heal the mirror",
 					"conversation", id, "err", err)
 			} else if failed {
 				m.opts.Logger.Warn("re-read failed; will retry", "conversation", id, "err", err)
 			}
-			if !failed {
+			if ctx.Err() != nil {
 				return done, ctx.Err()
 			}
 			break // Help Scout is failing (or the budget is spent): the next pass goes on
@@ -175,6 +178,9 @@ func (m *Mirror) applyConversationEvent(ctx context.Context, event string, c hel
 // regress"): the user update time, then the thread count. A webhook body
 // carries no threads, so the latest thread time cannot be compared.
 func olderThanStored(c helpscout.Conversation, stored store.Conversation) bool {
+	if c.UserUpdatedAt.Time.IsZero() {
+		return false // no version to compare: let the store decide
+	}
 	in, have := c.UserUpdatedAt.Time.UnixMilli(), stored.UserUpdatedAt.UnixMilli()
 	return in < have || in == have && c.ThreadCount < stored.ThreadCount
 }

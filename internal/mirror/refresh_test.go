@@ -29,3 +29,46 @@ func TestRefreshNeverWaitsForASync(t *testing.T) {
 		t.Error("Refresh queued the conversation without waking the loop")
 	}
 }
+
+// TestRereadQueue: one entry per conversation however often it is asked
+// for, in order; a failed re-read goes back to the front until it has
+// failed maxRereadAttempts times, a cancelled one without counting.
+func TestRereadQueue(t *testing.T) {
+	var q rereadQueue
+	for _, id := range []int64{7, 8, 7, 9, 8} {
+		q.add(id)
+	}
+	id, _ := q.next()
+	if id != 7 {
+		t.Fatalf("first = %d, want 7", id)
+	}
+	if q.add(7) {
+		t.Error("a conversation being re-read was queued again")
+	}
+	for i := 1; i < maxRereadAttempts; i++ {
+		if !q.retry(7, true) {
+			t.Fatalf("dropped after %d failures, want %d", i, maxRereadAttempts)
+		}
+		if got, _ := q.next(); got != 7 {
+			t.Fatalf("after a failure next = %d, want 7 again", got)
+		}
+	}
+	if !q.retry(7, false) {
+		t.Error("a cancelled re-read counted as a failure")
+	}
+	q.next()
+	if q.retry(7, true) {
+		t.Errorf("kept after %d failures", maxRereadAttempts)
+	}
+	var rest []int64
+	for id, ok := q.next(); ok; id, ok = q.next() {
+		rest = append(rest, id)
+		q.done(id)
+	}
+	if len(rest) != 2 || rest[0] != 8 || rest[1] != 9 {
+		t.Errorf("rest = %v, want [8 9]", rest)
+	}
+	if !q.add(7) {
+		t.Error("a dropped conversation cannot be queued again")
+	}
+}
