@@ -20,8 +20,9 @@ const replayHookSecret = "replay-webhook-secret"
 // webhooks pointed at it: the real webhook path, from HTTP to SQLite.
 type replayEnv struct {
 	fake   *helpscouttest.Server
-	daemon string // base URL
-	dbPath string
+	daemon string    // base URL
+	db     *store.DB // read-only, beside the daemon
+	active []helpscouttest.Conversation
 	seen   int // deliveries already looked at
 }
 
@@ -36,7 +37,17 @@ func newReplayEnv(tb testing.TB) *replayEnv {
 		"QW_DB_PATH": dbPath, "QW_MODE": "off", "QW_POLL_INTERVAL": "1h",
 		"QW_HELPSCOUT_WEBHOOK_SECRET": replayHookSecret, "QW_RATE_LIMIT_PER_MINUTE": "200",
 	})
-	e := &replayEnv{fake: fake, daemon: "http://" + addr, dbPath: dbPath}
+	db, err := store.OpenReadOnly(context.Background(), dbPath)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	e := &replayEnv{fake: fake, daemon: "http://" + addr, db: db}
+	for _, c := range fake.Conversations() {
+		if c.Status == helpscouttest.StatusActive && c.Type == "email" {
+			e.active = append(e.active, c)
+		}
+	}
 	fake.SetWebhook(helpscouttest.WebhookOptions{URL: e.daemon + "/webhooks/helpscout", Secret: replayHookSecret,
 		Backoff: 20 * time.Millisecond})
 	return e
@@ -83,11 +94,11 @@ func (e *replayEnv) post(tb testing.TB, d helpscouttest.WebhookDelivery) {
 
 // waitStored polls SQLite until ok holds for the stored conversation, and
 // returns how long that took.
-func (e *replayEnv) waitStored(tb testing.TB, db *store.DB, id int64, ok func(store.Conversation) bool) time.Duration {
+func (e *replayEnv) waitStored(tb testing.TB, id int64, ok func(store.Conversation) bool) time.Duration {
 	tb.Helper()
 	start := time.Now()
 	for time.Since(start) < 30*time.Second {
-		c, _, err := db.Conversation(context.Background(), id)
+		c, _, err := e.db.Conversation(context.Background(), id)
 		if err == nil && ok(c) {
 			return time.Since(start)
 		}
@@ -110,7 +121,7 @@ func requestCount(fake *helpscouttest.Server) int {
 // endpoint, then sends a fresh webhook for another conversation. It
 // returns the Help Scout calls the replays cost and how long the fresh
 // event took to reach SQLite.
-func (e *replayEnv) replayRound(tb testing.TB, db *store.DB, stale, fresh helpscouttest.Conversation, replays int, round int) (calls int, latency time.Duration) {
+func (e *replayEnv) replayRound(tb testing.TB, stale, fresh helpscouttest.Conversation, replays int, round int) (calls int, latency time.Duration) {
 	tb.Helper()
 	if err := e.fake.SetTags(stale.ID, []string{fmt.Sprintf("vip-%d", round)}, time.Time{}); err != nil {
 		tb.Fatal(err)
@@ -121,7 +132,7 @@ func (e *replayEnv) replayRound(tb testing.TB, db *store.DB, stale, fresh helpsc
 	}
 	e.deliveries(tb)
 	want := len(e.mustConv(tb, stale.ID).Threads)
-	e.waitStored(tb, db, stale.ID, func(c store.Conversation) bool { return c.ThreadCount == want })
+	e.waitStored(tb, stale.ID, func(c store.Conversation) bool { return c.ThreadCount == want })
 
 	// Fresh changes are held back from the fake's own delivery, so that
 	// the fresh webhook leaves exactly when the test sends it.
@@ -150,7 +161,7 @@ func (e *replayEnv) replayRound(tb testing.TB, db *store.DB, stale, fresh helpsc
 	calls = requestCount(e.fake) - before
 	start := time.Now()
 	e.post(tb, freshHook)
-	e.waitStored(tb, db, fresh.ID, func(c store.Conversation) bool { return c.Status == status })
+	e.waitStored(tb, fresh.ID, func(c store.Conversation) bool { return c.Status == status })
 	return calls, time.Since(start)
 }
 
@@ -173,23 +184,12 @@ func (e *replayEnv) mustConv(tb testing.TB, id int64) helpscouttest.Conversation
 func BenchmarkReplayedWebhooks(b *testing.B) {
 	const replays = 1000
 	e := newReplayEnv(b)
-	db, err := store.OpenReadOnly(context.Background(), e.dbPath)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	var active []helpscouttest.Conversation
-	for _, c := range e.fake.Conversations() {
-		if c.Status == helpscouttest.StatusActive && c.Type == "email" {
-			active = append(active, c)
-		}
-	}
 	var calls int
 	var latency time.Duration
 	b.ResetTimer()
 	for i := range b.N {
-		stale, fresh := active[(2*i)%len(active)], active[(2*i+1)%len(active)]
-		c, l := e.replayRound(b, db, stale, fresh, replays, i)
+		stale, fresh := e.active[(2*i)%len(e.active)], e.active[(2*i+1)%len(e.active)]
+		c, l := e.replayRound(b, stale, fresh, replays, i)
 		calls += c
 		latency += l
 	}
@@ -205,18 +205,7 @@ func TestReplayedWebhooksThroughTheDaemon(t *testing.T) {
 		t.Skip("runs the daemon")
 	}
 	e := newReplayEnv(t)
-	db, err := store.OpenReadOnly(context.Background(), e.dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var active []helpscouttest.Conversation
-	for _, c := range e.fake.Conversations() {
-		if c.Status == helpscouttest.StatusActive && c.Type == "email" {
-			active = append(active, c)
-		}
-	}
-	calls, latency := e.replayRound(t, db, active[0], active[1], 200, 0)
+	calls, latency := e.replayRound(t, e.active[0], e.active[1], 200, 0)
 	if calls > 1 {
 		t.Errorf("200 replays of a stale body cost %d Help Scout calls, want at most 1", calls)
 	}

@@ -80,18 +80,7 @@ func TestDeletionWalkCost(t *testing.T) {
 	rng := rand.New(rand.NewPCG(31, 17))
 	for _, k := range []int{0, 1, 5, 20} {
 		live := e.fake.Conversations()
-		var closed []int64
-		for _, c := range live {
-			if c.Status == helpscouttest.StatusClosed {
-				closed = append(closed, c.ID)
-			}
-		}
-		rng.Shuffle(len(closed), func(i, j int) { closed[i], closed[j] = closed[j], closed[i] })
-		for _, id := range closed[:k] {
-			if err := e.fake.Delete(id); err != nil {
-				t.Fatal(err)
-			}
-		}
+		closed := deleteClosed(t, e.fake, rng, k)
 		e.clock.Advance(11 * time.Minute)
 		st := syncOnce(t, m)
 		pages := int(math.Ceil(float64(len(live)) / float64(helpscouttest.ConversationPageSize)))
@@ -173,18 +162,7 @@ func BenchmarkDeletionWalk(b *testing.B) {
 			b.ResetTimer()
 			for range b.N {
 				b.StopTimer()
-				var closed []int64
-				for _, c := range e.fake.Conversations() {
-					if c.Status == helpscouttest.StatusClosed {
-						closed = append(closed, c.ID)
-					}
-				}
-				rng.Shuffle(len(closed), func(i, j int) { closed[i], closed[j] = closed[j], closed[i] })
-				for _, id := range closed[:k] {
-					if err := e.fake.Delete(id); err != nil {
-						b.Fatal(err)
-					}
-				}
+				deleteClosed(b, e.fake, rng, k)
 				e.clock.Advance(11 * time.Minute)
 				e.log.reset()
 				b.StartTimer()
@@ -206,6 +184,25 @@ func BenchmarkDeletionWalk(b *testing.B) {
 			b.ReportMetric(float64((n+24)/25), "pages/full-listing")
 		})
 	}
+}
+
+// deleteClosed deletes k closed conversations picked at random, without a
+// webhook, and returns them.
+func deleteClosed(tb testing.TB, fake *helpscouttest.Server, rng *rand.Rand, k int) []int64 {
+	tb.Helper()
+	var closed []int64
+	for _, c := range fake.Conversations() {
+		if c.Status == helpscouttest.StatusClosed {
+			closed = append(closed, c.ID)
+		}
+	}
+	rng.Shuffle(len(closed), func(i, j int) { closed[i], closed[j] = closed[j], closed[i] })
+	for _, id := range closed[:k] {
+		if err := fake.Delete(id); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return closed[:k]
 }
 
 // benchSize is QW_BENCH_CONVERSATIONS when set, def otherwise.

@@ -377,11 +377,7 @@ func TestSyncSurvivesDeletionDuringWalk(t *testing.T) {
 	m := e.mirror(mirror.Options{})
 	st := syncOnce(t, m)
 	e.log.setBefore(nil)
-	for _, i := range []int{50, 51} {
-		if _, _, err := e.db.Conversation(context.Background(), ids[i].ID); err != nil {
-			t.Errorf("conversation %d, first on page 3 before the deletions: %v", ids[i].ID, err)
-		}
-	}
+	assertSlidMirrored(t, e.db, ids)
 	if st.Rewalks == 0 {
 		t.Errorf("no rewalk after deletions shifted the listing: %+v", st)
 	}
@@ -415,11 +411,7 @@ func TestSyncSurvivesDeletionHiddenByCreation(t *testing.T) {
 	m := e.mirror(mirror.Options{})
 	st := syncOnce(t, m)
 	e.log.setBefore(nil)
-	for _, i := range []int{50, 51} {
-		if _, _, err := e.db.Conversation(context.Background(), ids[i].ID); err != nil {
-			t.Errorf("conversation %d, first on page 3 before the deletions: %v", ids[i].ID, err)
-		}
-	}
+	assertSlidMirrored(t, e.db, ids)
 	for _, id := range created {
 		if _, _, err := e.db.Conversation(context.Background(), id); err != nil {
 			t.Errorf("conversation %d, created during the walk: %v", id, err)
@@ -497,6 +489,18 @@ func TestFutureTimeDoesNotFreezeCursor(t *testing.T) {
 	}
 	if got.Status != helpscouttest.StatusClosed {
 		t.Errorf("conversation %d closed after the future-dated note: stored %s, want closed", b.ID, got.Status)
+	}
+}
+
+// assertSlidMirrored checks the two conversations first on page 3 before
+// two deletions on pages 1 and 2: they slid onto page 2, already read, and
+// must be in the store all the same.
+func assertSlidMirrored(t *testing.T, db *store.DB, ids []helpscouttest.Conversation) {
+	t.Helper()
+	for _, i := range []int{50, 51} {
+		if _, _, err := db.Conversation(context.Background(), ids[i].ID); err != nil {
+			t.Errorf("conversation %d, first on page 3 before the deletions: %v", ids[i].ID, err)
+		}
 	}
 }
 

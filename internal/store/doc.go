@@ -52,13 +52,17 @@
 // # Who calls what
 //
 //   - mirror: CommitPage (a page and its cursor), ApplyConversation(s),
-//     DeleteConversation, ConversationIDs (reconcile), Cursor, the Replace*
-//     directory calls, PendingWebhooks and MarkWebhookDone/Failed, and the
+//     DeleteConversation, ConversationIDs, CountCreatedBefore and
+//     CreatedBetween (reconcile), Cursor and SetCursor, the Replace*
+//     directory calls, PendingWebhooksAfter and MarkWebhookDone/Failed,
+//     PruneWebhooks, and the
 //     once-only histogram bookkeeping (UnobservedFirstResponses,
 //     UnobservedResolutions, MarkFirstResponseObserved,
 //     MarkResolutionObserved).
-//   - httpapi: AddWebhook and RejectWebhook (its Inbox), OpenConversations,
-//     ListProposals, CustomerNames, FirstResponseTimes.
+//   - httpapi: AddWebhook (which recognises replays) and RejectWebhook
+//     (which keeps a bounded sample; WebhookRejections counts them all) as
+//     its Inbox, OpenConversations, ListProposals, CustomerNames,
+//     FirstResponseTimes.
 //   - team (the balancer's input, the page's and the API's agents, the
 //     metrics collector's state): Snapshot; per scrape MailboxStats,
 //     AgentLoads, OpenConversations, Users, UserStatuses, WaitingBefore.

@@ -60,18 +60,20 @@ func dirState(t *testing.T, path string) map[string][]byte {
 	return out
 }
 
-func journalMode(t *testing.T, path string) string {
+// pragmaAt reads one PRAGMA of the file at path over a read-only
+// connection.
+func pragmaAt(t *testing.T, path, name string) string {
 	t.Helper()
 	raw, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer raw.Close()
-	var mode string
-	if err := raw.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil {
+	var v string
+	if err := raw.QueryRow("PRAGMA " + name).Scan(&v); err != nil {
 		t.Fatal(err)
 	}
-	return mode
+	return v
 }
 
 // TestForeignDatabaseIsLeftUntouched is issue 17 rows 10 and 11: QW_DB_PATH
@@ -141,7 +143,7 @@ func TestForeignDatabaseIsLeftUntouched(t *testing.T) {
 				}
 			}
 			if strings.HasSuffix(path, ".db") {
-				if mode := journalMode(t, path); mode != "delete" {
+				if mode := pragmaAt(t, path, "journal_mode"); mode != "delete" {
 					t.Errorf("journal mode after the refusal = %s, want delete (untouched)", mode)
 				}
 			}
@@ -280,21 +282,7 @@ func TestOpenReadOnly(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "queuewrangler sync") {
 		t.Errorf("OpenReadOnly of an older schema: %v, want advice to run sync", err)
 	}
-	if v := userVersionAt(t, old); v != 1 {
-		t.Errorf("OpenReadOnly migrated the file to %d", v)
+	if v := pragmaAt(t, old, "user_version"); v != "1" {
+		t.Errorf("OpenReadOnly migrated the file to %s", v)
 	}
-}
-
-func userVersionAt(t *testing.T, path string) int {
-	t.Helper()
-	raw, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
-	var v int
-	if err := raw.QueryRow("PRAGMA user_version").Scan(&v); err != nil {
-		t.Fatal(err)
-	}
-	return v
 }
