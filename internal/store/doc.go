@@ -54,11 +54,10 @@
 //   - mirror: CommitPage (a page and its cursor), ApplyConversation(s),
 //     DeleteConversation, ConversationIDs, CountCreatedBefore and
 //     CreatedBetween (reconcile), Cursor and SetCursor, the Replace*
-//     directory calls, PendingWebhooksAfter and MarkWebhookDone/Failed,
-//     PruneWebhooks, and the
-//     once-only histogram bookkeeping (UnobservedFirstResponses,
-//     UnobservedResolutions, MarkFirstResponseObserved,
-//     MarkResolutionObserved).
+//     directory calls, PendingWebhooksAfter, MarkWebhookDone/Failed and
+//     PruneWebhooks, and the once-only histogram bookkeeping
+//     (UnobservedFirstResponses, UnobservedResolutions,
+//     MarkFirstResponseObserved, MarkResolutionObserved).
 //   - httpapi: AddWebhook (which recognises replays) and RejectWebhook
 //     (which keeps a bounded sample; WebhookRejections counts them all) as
 //     its Inbox, OpenConversations, ListProposals, CustomerNames,
