@@ -13,6 +13,7 @@ import (
 	"github.com/queuewrangler/queuewrangler/helpscout"
 	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
 	"github.com/queuewrangler/queuewrangler/internal/mirror"
+	"github.com/queuewrangler/queuewrangler/internal/outbound"
 	"github.com/queuewrangler/queuewrangler/internal/rebalance"
 	"github.com/queuewrangler/queuewrangler/internal/store"
 )
@@ -57,7 +58,7 @@ func TestApplyRetries429WithoutDuplicating(t *testing.T) {
 		t.Fatal(err)
 	}
 	limiter := &firstWriteLimited{next: http.DefaultTransport, limited: map[string]int{}}
-	httpClient := newHelpScoutHTTPClient(httpOptions{
+	httpClient := outbound.NewClient(outbound.Options{
 		BaseURL: ts.URL, ClientID: "demo", ClientSecret: "demo-secret", PerMinute: 1000,
 		Base: limiter, MaxWait: 50 * time.Millisecond,
 	})

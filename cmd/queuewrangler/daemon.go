@@ -21,6 +21,7 @@ import (
 	"github.com/queuewrangler/queuewrangler/internal/config"
 	"github.com/queuewrangler/queuewrangler/internal/httpapi"
 	"github.com/queuewrangler/queuewrangler/internal/mirror"
+	"github.com/queuewrangler/queuewrangler/internal/outbound"
 	"github.com/queuewrangler/queuewrangler/internal/rebalance"
 	"github.com/queuewrangler/queuewrangler/internal/roster"
 	"github.com/queuewrangler/queuewrangler/internal/store"
@@ -75,7 +76,7 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 
 // newHelpScout builds the API client on the outbound chain.
 func newHelpScout(cfg *config.Config, m *metrics.Instruments, logger *slog.Logger) (*helpscout.Client, error) {
-	httpClient := newHelpScoutHTTPClient(httpOptions{
+	httpClient := outbound.NewClient(outbound.Options{
 		BaseURL:      cfg.HelpScoutAPIURL,
 		ClientID:     cfg.HelpScoutClientID,
 		ClientSecret: cfg.HelpScoutClientSecret.Reveal(),

@@ -3,7 +3,8 @@
 // offline comparison (simulate) and the demo.
 //
 // This is the only package that wires things together. It alone reads the
-// configuration, builds the outbound HTTP chain (retryablehttp, OAuth2
-// client credentials, instrumentation, the rate budget), opens the store and
-// starts long-lived goroutines; every other package takes plain values.
+// configuration, builds the outbound HTTP chain (internal/outbound) from it,
+// opens the store and starts long-lived goroutines; every other package
+// takes plain values. It parses flags, loads the configuration and wires;
+// what a command does lives in the packages it wires.
 package main

@@ -32,16 +32,13 @@ var rules = map[string]rule{
 	"internal/store":          {thirdParty: []string{"modernc.org/sqlite"}},
 	"internal/roster":         {internal: []string{"balancer"}},
 	"internal/mirror":         {internal: []string{"helpscout", "internal/store", "metrics"}},
+	"internal/outbound":       {internal: []string{"internal/budget", "metrics"}, thirdParty: []string{"golang.org/x/oauth2", "github.com/hashicorp/go-retryablehttp"}},
 	"internal/team":           {internal: []string{"balancer", "internal/roster", "internal/store", "metrics"}},
 	"internal/rebalance":      {internal: []string{"balancer", "helpscout", "internal/store", "internal/roster", "internal/team", "metrics"}},
 	"internal/httpapi":        {internal: []string{"balancer", "helpscout", "internal/store", "internal/team", "metrics"}, thirdParty: []string{"github.com/prometheus/"}},
 	"internal/sim":            {internal: []string{"balancer", "helpscout", "helpscout/helpscouttest", "internal/roster", "internal/store", "internal/strictjson", "internal/team"}},
 	"internal/archtest":       std,
-	"cmd/queuewrangler": {
-		internal: []string{"*"},
-		thirdParty: []string{"golang.org/x/oauth2", "github.com/hashicorp/go-retryablehttp",
-			"github.com/prometheus/", "github.com/kelseyhightower/envconfig"},
-	},
+	"cmd/queuewrangler":       {internal: []string{"*"}, thirdParty: []string{"github.com/prometheus/"}},
 }
 
 type pkg struct {
@@ -115,6 +112,11 @@ func TestCheck(t *testing.T) {
 		{"store imports sqlite", "internal/store", "modernc.org/sqlite/lib", true},
 		{"mirror imports config", "internal/mirror", module + "/internal/config", false},
 		{"cmd imports anything internal", "cmd/queuewrangler", module + "/internal/mirror", true},
+		{"outbound imports oauth2", "internal/outbound", "golang.org/x/oauth2/clientcredentials", true},
+		{"outbound imports retryablehttp", "internal/outbound", "github.com/hashicorp/go-retryablehttp", true},
+		{"cmd imports oauth2", "cmd/queuewrangler", "golang.org/x/oauth2", false},
+		{"mirror imports retryablehttp", "internal/mirror", "github.com/hashicorp/go-retryablehttp", false},
+		{"outbound imports store", "internal/outbound", module + "/internal/store", false},
 		{"nobody imports cmd", "internal/httpapi", module + "/cmd/queuewrangler", false},
 		{"sim sees the team, not the rebalancer", "internal/sim", module + "/internal/rebalance", false},
 		{"sim imports team", "internal/sim", module + "/internal/team", true},

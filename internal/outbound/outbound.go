@@ -1,15 +1,13 @@
-package main
+package outbound
 
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -20,9 +18,9 @@ import (
 	"github.com/queuewrangler/queuewrangler/metrics"
 )
 
-// httpOptions is what the outbound chain needs, kept apart from config so
-// tests can build the chain against the fake Help Scout directly.
-type httpOptions struct {
+// Options is what the chain needs: plain values, so that main passes its
+// configuration in and tests build the chain against the fake Help Scout.
+type Options struct {
 	BaseURL      string
 	ClientID     string
 	ClientSecret string // raw; it goes only into the token request body
@@ -36,14 +34,14 @@ type httpOptions struct {
 	Base http.RoundTripper
 }
 
-// newHelpScoutHTTPClient builds style.md habit 6, from outside in:
+// NewClient builds the chain, from outside in:
 // retryablehttp (backoff honouring X-RateLimit-Retry-After, errors passed
 // through so helpscout builds its typed errors) -> client-credentials token
 // (a 401 fetches a new token once and repeats the request) -> rate budget
 // -> instrumented -> attempt timeout -> the default transport. The budget
 // sits below retries and authentication so that every attempt, retries and
 // re-authentications included, is paced.
-func newHelpScoutHTTPClient(o httpOptions) *http.Client {
+func NewClient(o Options) *http.Client {
 	var base http.RoundTripper = newBaseTransport()
 	if o.Base != nil {
 		base = o.Base
@@ -165,156 +163,6 @@ func retryPolicy(ctx context.Context, resp *http.Response, err error) (bool, err
 	}
 	return retryablehttp.DefaultRetryPolicy(ctx, resp, err)
 }
-
-// tokenTransport adds the bearer token. Help Scout signals an expired token
-// only with a 401 (the lifetime has changed over the years), so a 401 drops
-// the cached token, fetches a new one and repeats the request once.
-type tokenTransport struct {
-	next  http.RoundTripper
-	fetch func(context.Context) (*oauth2.Token, error)
-
-	mu    sync.Mutex
-	token *oauth2.Token
-	// renewAt is when the cached token is replaced before it expires.
-	renewAt time.Time
-}
-
-// tokenRenewMargin is how long before its expiry a token is replaced, so a
-// request does not leave with a token that expires on the way.
-const tokenRenewMargin = 10 * time.Second
-
-// renewTime is when to replace a token fetched at fetched. oauth2.Token's
-// own Valid keeps a fixed 10 s margin, which makes a token that lives 10 s
-// or less look expired at once and costs a token request per API call; a
-// short-lived token is used for the first half of its life instead.
-func renewTime(tok *oauth2.Token, fetched time.Time) time.Time {
-	if tok.Expiry.IsZero() {
-		return time.Time{} // never expires by the clock; a 401 replaces it
-	}
-	margin := min(tokenRenewMargin, tok.Expiry.Sub(fetched)/2)
-	return tok.Expiry.Add(-max(margin, 0))
-}
-
-func (t *tokenTransport) current(ctx context.Context) (*oauth2.Token, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.token != nil && t.token.AccessToken != "" && (t.renewAt.IsZero() || time.Now().Before(t.renewAt)) {
-		return t.token, nil
-	}
-	fetched := time.Now()
-	tok, err := t.fetch(ctx)
-	if err != nil {
-		return nil, err
-	}
-	t.token, t.renewAt = tok, renewTime(tok, fetched)
-	return tok, nil
-}
-
-// drop forgets tok unless another request has already replaced it.
-func (t *tokenTransport) drop(tok *oauth2.Token) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.token == tok {
-		t.token = nil
-	}
-}
-
-func (t *tokenTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	tok, err := t.current(req.Context())
-	if err != nil {
-		return nil, err
-	}
-	resp, err := t.send(req, tok)
-	if err != nil || resp.StatusCode != http.StatusUnauthorized {
-		return resp, err
-	}
-	if req.Body != nil && req.GetBody == nil {
-		return resp, nil // cannot replay the body; let the caller see the 401
-	}
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
-	t.drop(tok)
-	if tok, err = t.current(req.Context()); err != nil {
-		return nil, err
-	}
-	return t.send(req, tok)
-}
-
-func (t *tokenTransport) send(req *http.Request, tok *oauth2.Token) (*http.Response, error) {
-	r := req.Clone(req.Context())
-	if req.GetBody != nil {
-		body, err := req.GetBody()
-		if err != nil {
-			return nil, err
-		}
-		r.Body = body
-	}
-	r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-	return t.next.RoundTrip(r)
-}
-
-// attemptLimit bounds one attempt on the wire: request, headers and body.
-const attemptLimit = 60 * time.Second
-
-// attemptTimeout bounds one attempt from sending the request to closing its
-// body (wholeBody reads the body within it), so a stalled server fails the
-// attempt and retryablehttp tries again. An http.Client Timeout above the
-// budget would count the wait for the budget too, and after a burst that
-// wait alone is a minute: the attempt would fail without being sent.
-type attemptTimeout struct {
-	next http.RoundTripper
-	d    time.Duration
-}
-
-func (a attemptTimeout) RoundTrip(req *http.Request) (*http.Response, error) {
-	ctx, cancel := context.WithTimeout(req.Context(), a.d)
-	resp, err := a.next.RoundTrip(req.WithContext(ctx))
-	if err != nil {
-		cancel()
-		return nil, err
-	}
-	resp.Body = cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
-	return resp, nil
-}
-
-type cancelOnClose struct {
-	io.ReadCloser
-	cancel context.CancelFunc
-}
-
-func (c cancelOnClose) Close() error {
-	err := c.ReadCloser.Close()
-	c.cancel()
-	return err
-}
-
-// maxResponseBody bounds what one response may hold in memory.
-const maxResponseBody = 32 << 20
-
-// wholeBody reads each response body completely before the retry layer sees
-// it, so a body cut short in transit becomes a transport error that is
-// retried instead of a JSON error surfacing in the caller.
-type wholeBody struct{ next http.RoundTripper }
-
-func (w wholeBody) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := w.next.RoundTrip(req)
-	if err != nil {
-		return nil, err
-	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
-	resp.Body.Close()
-	if err != nil {
-		return nil, &truncatedError{err: err}
-	}
-	resp.Body = io.NopCloser(strings.NewReader(string(data)))
-	resp.ContentLength = int64(len(data))
-	return resp, nil
-}
-
-type truncatedError struct{ err error }
-
-func (e *truncatedError) Error() string { return "read response body: " + e.err.Error() }
-func (e *truncatedError) Unwrap() error { return e.err }
 
 // retryLogger adapts slog to retryablehttp's leveled logger. Retries are
 // routine, so they log at debug; the final error is logged by the caller.

@@ -1,4 +1,4 @@
-package main
+package outbound
 
 import (
 	"bytes"
@@ -151,8 +151,8 @@ func (s *tokenSniffer) issued() []string {
 	return slices.Clone(s.tokens)
 }
 
-// syncBuffer is a log sink safe for concurrent writers (the transport
-// chain, the daemon, Prometheus); the tests read it afterwards.
+// syncBuffer is a log sink safe for concurrent writers (the chain at
+// every retry); the tests read it afterwards.
 type syncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
@@ -232,7 +232,7 @@ func walkUnderFaults(t *testing.T, n, perMinute int, overLimit bool) {
 		reg := prometheus.NewRegistry()
 		m := metrics.NewInstruments(reg)
 		const baseURL = "http://helpscout.test"
-		hc := newHelpScoutHTTPClient(httpOptions{
+		hc := NewClient(Options{
 			BaseURL: baseURL, ClientID: walkClientID, ClientSecret: walkClientSecret,
 			PerMinute: perMinute, Metrics: m, Logger: logger, Base: base,
 		})
@@ -483,7 +483,7 @@ func newChainServer(t *testing.T, api http.HandlerFunc) *chainServer {
 
 func (cs *chainServer) client(t *testing.T, logger *slog.Logger, secret string) *http.Client {
 	t.Helper()
-	return newHelpScoutHTTPClient(httpOptions{
+	return NewClient(Options{
 		BaseURL: cs.URL, ClientID: walkClientID, ClientSecret: secret, PerMinute: 1000,
 		Logger: logger, MaxWait: 10 * time.Millisecond,
 	})
@@ -863,7 +863,7 @@ func TestBudgetWaitIsNotATimeout(t *testing.T) {
 		defer stop()
 		reg := prometheus.NewRegistry()
 		const perMinute = 50
-		hc := newHelpScoutHTTPClient(httpOptions{
+		hc := NewClient(Options{
 			BaseURL: "http://helpscout.test", ClientID: walkClientID, ClientSecret: walkClientSecret,
 			PerMinute: perMinute, Metrics: metrics.NewInstruments(reg), Base: base,
 		})
@@ -919,7 +919,7 @@ func TestStalledResponseTimesOut(t *testing.T) {
 		base, stop := serveInBubble(h)
 		defer stop()
 		defer close(release)
-		hc := newHelpScoutHTTPClient(httpOptions{
+		hc := NewClient(Options{
 			BaseURL: "http://helpscout.test", ClientID: "id", ClientSecret: "secret", PerMinute: 100, Base: base,
 		})
 		hs, err := helpscout.NewClient(hc).WithBaseURL("http://helpscout.test")
@@ -956,7 +956,7 @@ func TestTokenRequestNotRedirected(t *testing.T) {
 				http.Redirect(w, r, elsewhere.URL+"/collect", status)
 			}))
 			t.Cleanup(srv.Close)
-			hc := newHelpScoutHTTPClient(httpOptions{
+			hc := NewClient(Options{
 				BaseURL: srv.URL, ClientID: walkClientID, ClientSecret: walkClientSecret, PerMinute: 1000,
 				RetryMax: 1, MaxWait: 10 * time.Millisecond,
 			})

@@ -1,0 +1,24 @@
+// Package outbound is the HTTP chain every request to Help Scout takes, from
+// outside in: retries (retryablehttp, waiting what X-RateLimit-Retry-After
+// says after a 429, and passing the final error through so that helpscout
+// builds its typed errors), the OAuth2 client-credentials token (a 401
+// fetches a new token once and repeats the request), the client-side rate
+// budget (every attempt counts, writes count 2), instrumentation, and a
+// per-attempt timeout above the default transport.
+//
+// The helpscout client never retries and never authenticates: it takes the
+// *http.Client this package builds. main passes the configuration in as
+// plain values (Options), so tests build the same chain against the fake
+// Help Scout.
+//
+// # What it must not do
+//
+// It is the only package that imports golang.org/x/oauth2 and
+// github.com/hashicorp/go-retryablehttp. It never logs a secret: the client
+// secret goes only into the token request's body, access tokens only into
+// the Authorization header, and retry log lines keep only keys that cannot
+// carry either (scrub). It never follows a redirect, which would carry the
+// token or the client secret to whatever host Location names. It never
+// retries a POST after Help Scout may have acted on it (a second note would
+// confuse the team); only a 429 is safe to repeat.
+package outbound
