@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -108,12 +106,8 @@ func runWith(ctx context.Context, cfg *config.Config, ros *roster.Roster, ln net
 	// Serve at once: while the database cannot be opened (a read-only or
 	// full disk), /healthz answers 200 and /readyz 503 with the reason, and
 	// the daemon keeps retrying instead of exiting into a crash loop.
-	var current atomic.Pointer[http.Handler]
-	var waiting http.Handler = startingHandler("the database is not open yet")
-	current.Store(&waiting)
-	srv := newHTTPServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		(*current.Load()).ServeHTTP(w, r)
-	}), logger)
+	gate := httpapi.NewGate("the database is not open yet")
+	srv := httpapi.NewHTTPServer(gate, logger)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	shutdown := func() {
@@ -124,10 +118,7 @@ func runWith(ctx context.Context, cfg *config.Config, ros *roster.Roster, ln net
 		}
 	}
 
-	db, err := openStore(ctx, cfg.DBPath, logger, func(reason string) {
-		var h http.Handler = startingHandler(reason)
-		current.Store(&h)
-	})
+	db, err := openStore(ctx, cfg.DBPath, logger, gate.NotReady)
 	if err != nil {
 		shutdown()
 		if ctx.Err() != nil {
@@ -163,6 +154,8 @@ func runWith(ctx context.Context, cfg *config.Config, ros *roster.Roster, ln net
 		WebhookReceived: mir.Wake,
 		Ready:           mir.Ready,
 		Now:             now,
+		Dashboard:       metrics.Dashboard,
+		AlertRules:      metrics.AlertRules,
 	})
 	reb := rebalance.New(db, hs, rebalance.Options{
 		Mode:       rebalance.Mode(cfg.Mode),
@@ -191,10 +184,7 @@ func runWith(ctx context.Context, cfg *config.Config, ros *roster.Roster, ln net
 		AdminToken:     cfg.AdminToken.Reveal(),
 		StuckAfter:     cfg.StuckAfter.Duration,
 	})
-	api.Handle("GET /dashboards/queuewrangler.json", staticFile("application/json", metrics.Dashboard))
-	api.Handle("GET /alerts.yml", staticFile("application/yaml", metrics.AlertRules))
-	var full http.Handler = api
-	current.Store(&full)
+	gate.Open(api)
 
 	loopCtx, stopLoops := context.WithCancel(ctx)
 	defer stopLoops()
@@ -254,49 +244,4 @@ func openStore(ctx context.Context, path string, logger *slog.Logger, notReady f
 		}
 		wait = min(2*wait, 30*time.Second)
 	}
-}
-
-// startingHandler answers while the daemon cannot serve yet: healthz 200,
-// readyz 503 with the reason, and 503 for everything else, which makes
-// Help Scout deliver webhooks again later.
-func startingHandler(reason string) http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSONStatus(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSONStatus(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": reason})
-	})
-	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSONStatus(w, http.StatusServiceUnavailable, map[string]string{"error": "starting: " + reason})
-	})
-	return mux
-}
-
-func writeJSONStatus(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-// newHTTPServer bounds every phase of a request so that slow or hostile
-// clients cannot hold connections open.
-func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
-	return &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    32 << 10,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
-	}
-}
-
-// staticFile serves an embedded file.
-func staticFile(contentType string, data []byte) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", contentType)
-		w.Write(data)
-	})
 }

@@ -1,7 +1,15 @@
 // Package httpapi is queuewrangler's one inbound HTTP surface (design.md
-// section 6): Help Scout webhooks, health and readiness, /metrics, the JSON
+// section 6): Help Scout webhooks, health and readiness, /metrics, the
+// Grafana dashboard and alert rules files (handed in as bytes), the JSON
 // API, and the SSTs' queue page (server-rendered, no JavaScript, login with
-// the admin token into a session cookie, CSRF-checked forms).
+// the admin token into a session cookie, CSRF-checked forms). Every route
+// is registered here; main adds none.
+//
+// The daemon listens before it can serve: Gate answers health and
+// readiness (with the reason) while the database cannot be opened, and
+// hands over to the full Server once it is built. NewHTTPServer is the one
+// set of bounds (header, read, write and idle timeouts, header size) every
+// listener of the binary serves with.
 //
 // It talks to the rest of the daemon only through the small interfaces it
 // declares (an inbox to store webhook events in, a readiness probe), so it

@@ -46,6 +46,12 @@ type Options struct {
 
 	Ready ReadinessFunc
 	Now   func() time.Time
+
+	// Dashboard is the Grafana dashboard served at
+	// /dashboards/queuewrangler.json, AlertRules the Prometheus rules
+	// served at /alerts.yml; nil leaves the route out.
+	Dashboard  []byte
+	AlertRules []byte
 }
 
 // DefaultMaxWebhookBytes is well above the largest conversation payload
@@ -73,18 +79,29 @@ func New(opts Options) *Server {
 	}
 	s := &Server{opts: opts, mux: http.NewServeMux()}
 	s.mux.HandleFunc("POST /webhooks/helpscout", s.handleWebhook)
-	s.mux.HandleFunc("GET /healthz", s.handleHealth)
+	s.mux.HandleFunc("GET /healthz", handleHealth)
 	s.mux.HandleFunc("GET /readyz", s.handleReady)
 	if opts.Gatherer != nil {
 		s.mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{
 			ErrorLog: slog.NewLogLogger(opts.Logger.Handler(), slog.LevelError),
 		}))
 	}
+	if opts.Dashboard != nil {
+		s.mux.Handle("GET /dashboards/queuewrangler.json", staticFile("application/json", opts.Dashboard))
+	}
+	if opts.AlertRules != nil {
+		s.mux.Handle("GET /alerts.yml", staticFile("application/yaml", opts.AlertRules))
+	}
 	return s
 }
 
-// Handle registers an extra route (the page and API add theirs).
-func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+// staticFile serves a file given whole, such as an embedded one.
+func staticFile(contentType string, data []byte) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", contentType)
+		w.Write(data)
+	})
+}
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -127,7 +144,10 @@ func (p *statusProbe) WriteHeader(code int) {
 	}
 }
 
-func (s *Server) handleHealth(w http.ResponseWriter, _ *http.Request) {
+// handleHealth says the process is alive, whatever else is the matter:
+// also while starting (Gate), so that nothing restarts a daemon that waits
+// for its disk.
+func handleHealth(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
@@ -137,10 +157,14 @@ func (s *Server) handleReady(w http.ResponseWriter, _ *http.Request) {
 		return
 	}
 	if ok, reason := s.opts.Ready(); !ok {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": reason})
+		writeNotReady(w, reason)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func writeNotReady(w http.ResponseWriter, reason string) {
+	writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": reason})
 }
 
 // writeJSON writes v; encoding errors are impossible for the maps and

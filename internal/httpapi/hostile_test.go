@@ -1,4 +1,4 @@
-package main
+package httpapi
 
 import (
 	"io"
@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/queuewrangler/queuewrangler/internal/httpapi"
 )
 
 func startHardenedServer(t *testing.T) string {
@@ -18,7 +16,7 @@ func startHardenedServer(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := newHTTPServer(httpapi.New(httpapi.Options{}), slog.New(slog.DiscardHandler))
+	srv := NewHTTPServer(New(Options{}), slog.New(slog.DiscardHandler))
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	return ln.Addr().String()

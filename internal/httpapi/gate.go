@@ -1,0 +1,60 @@
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+)
+
+// Gate is what the daemon's listener serves from the moment it listens.
+// Until Open, it answers as a daemon that cannot serve yet (the database
+// cannot be opened, a read-only or full disk): /healthz 200, since the
+// process is alive and restarting it would not help; /readyz 503 with the
+// reason; and 503 for every other path, which makes Help Scout deliver a
+// webhook again later. After Open every request goes to the full server.
+type Gate struct {
+	current atomic.Pointer[http.Handler]
+}
+
+// NewGate returns a gate that is not open yet, for reason.
+func NewGate(reason string) *Gate {
+	g := &Gate{}
+	g.NotReady(reason)
+	return g
+}
+
+// NotReady says why the daemon cannot serve yet.
+func (g *Gate) NotReady(reason string) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", handleHealth)
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) { writeNotReady(w, reason) })
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+		writeError(w, http.StatusServiceUnavailable, "starting: "+reason)
+	})
+	var h http.Handler = mux
+	g.current.Store(&h)
+}
+
+// Open hands every later request to full.
+func (g *Gate) Open(full http.Handler) { g.current.Store(&full) }
+
+// ServeHTTP implements http.Handler.
+func (g *Gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	(*g.current.Load()).ServeHTTP(w, r)
+}
+
+// NewHTTPServer bounds every phase of a request so that slow or hostile
+// clients cannot hold connections open. Every listener the binary serves
+// uses it.
+func NewHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
+	}
+}

@@ -1,0 +1,88 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// answer is one request's status and JSON body.
+type answer struct {
+	Code int
+	Body map[string]string
+}
+
+func ask(t *testing.T, h http.Handler, method, path string) answer {
+	t.Helper()
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(method, path, nil))
+	var body map[string]string
+	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
+		t.Fatalf("%s %s: body %q is not a JSON object: %v", method, path, w.Body, err)
+	}
+	if ct := w.Header().Get("Content-Type"); ct != "application/json" {
+		t.Errorf("%s %s: Content-Type %q, want application/json", method, path, ct)
+	}
+	return answer{w.Code, body}
+}
+
+// TestGateWhileStarting: a daemon that cannot open its database is alive
+// (healthz 200), not ready (readyz 503 with the reason), and refuses the
+// rest with 503 so that Help Scout delivers its webhooks again later.
+func TestGateWhileStarting(t *testing.T) {
+	g := NewGate("the database is not open yet")
+	tests := []struct {
+		method, path string
+		want         answer
+	}{
+		{http.MethodGet, "/healthz", answer{200, map[string]string{"status": "ok"}}},
+		{http.MethodGet, "/readyz", answer{503, map[string]string{"status": "not ready", "reason": "the database is not open yet"}}},
+		{http.MethodPost, "/webhooks/helpscout", answer{503, map[string]string{"error": "starting: the database is not open yet"}}},
+		{http.MethodGet, "/metrics", answer{503, map[string]string{"error": "starting: the database is not open yet"}}},
+		{http.MethodGet, "/", answer{503, map[string]string{"error": "starting: the database is not open yet"}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			if d := cmp.Diff(ask(t, g, tc.method, tc.path), tc.want); d != "" {
+				t.Errorf("(-got +want):\n%s", d)
+			}
+		})
+	}
+
+	g.NotReady("the database cannot take writes")
+	if got, want := ask(t, g, http.MethodGet, "/readyz").Body["reason"], "the database cannot take writes"; got != want {
+		t.Errorf("reason after NotReady %q, want %q", got, want)
+	}
+
+	g.Open(New(Options{Ready: func() (bool, string) { return true, "" }}))
+	if d := cmp.Diff(ask(t, g, http.MethodGet, "/readyz"), answer{200, map[string]string{"status": "ready"}}); d != "" {
+		t.Errorf("/readyz after Open (-got +want):\n%s", d)
+	}
+	if got := ask(t, g, http.MethodGet, "/nope").Code; got != http.StatusNotFound {
+		t.Errorf("unknown path after Open: %d, want the full server's 404", got)
+	}
+}
+
+func TestDashboardAndAlertFiles(t *testing.T) {
+	dashboard, rules := []byte(`{"title":"queuewrangler"}`), []byte("groups: []\n")
+	s := New(Options{Dashboard: dashboard, AlertRules: rules})
+	for _, tc := range []struct {
+		path, contentType string
+		want              []byte
+	}{
+		{"/dashboards/queuewrangler.json", "application/json", dashboard},
+		{"/alerts.yml", "application/yaml", rules},
+	} {
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, httptest.NewRequest(http.MethodGet, tc.path, nil))
+		if w.Code != 200 || w.Header().Get("Content-Type") != tc.contentType || w.Body.String() != string(tc.want) {
+			t.Errorf("GET %s: %d %q %q, want 200 %q %q", tc.path, w.Code, w.Header().Get("Content-Type"), w.Body, tc.contentType, tc.want)
+		}
+		if got := ask(t, New(Options{}), http.MethodGet, tc.path).Code; got != http.StatusNotFound {
+			t.Errorf("GET %s without the file: %d, want 404", tc.path, got)
+		}
+	}
+}
