@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -43,6 +44,32 @@ const (
 	// undocumented.
 	EventTest = "helpscout.test"
 )
+
+// events is every event above, in their order: the one list of the events
+// queuewrangler knows (a test checks that no constant is missing from it).
+var events = []string{
+	EventConvoAssigned, EventConvoCreated, EventConvoDeleted, EventConvoMerged, EventConvoMoved,
+	EventConvoStatus, EventConvoTags, EventConvoCustomFields, EventConvoCustomerReplyCreated,
+	EventConvoAgentReplyCreated, EventConvoNoteCreated, EventCustomerCreated, EventCustomerUpdated,
+	EventCustomerDeleted, EventSatisfactionRatings, EventBeaconChatCreated, EventBeaconChatCustomerReply,
+	EventTagCreated, EventTagUpdated, EventTagDeleted, EventSurveyResponseReceived, EventTest,
+}
+
+var knownEvents = func() map[string]bool {
+	m := make(map[string]bool, len(events))
+	for _, e := range events {
+		m[e] = true
+	}
+	return m
+}()
+
+// Events returns every webhook event name this package knows, the test
+// ping included. The slice is the caller's.
+func Events() []string { return slices.Clone(events) }
+
+// KnownEvent reports whether name is one of Events, exactly as Help Scout
+// spells it.
+func KnownEvent(name string) bool { return knownEvents[name] }
 
 // Sign returns base64(HMAC-SHA1(secret, body)), the X-HelpScout-Signature
 // value for body. The fake uses it to sign deliveries.

@@ -2,6 +2,11 @@ package helpscout
 
 import (
 	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -112,6 +117,49 @@ func TestWebhookKindString(t *testing.T) {
 	} {
 		if got := k.String(); got != want {
 			t.Errorf("%d.String() = %q, want %q", int(k), got, want)
+		}
+	}
+}
+
+// TestEventsListsEveryConstant reads webhook.go's Event constants, so that
+// a new event cannot be declared without joining the one list httpapi and
+// the mirror take their events from.
+func TestEventsListsEveryConstant(t *testing.T) {
+	f, err := parser.ParseFile(token.NewFileSet(), "webhook.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var declared []string
+	for _, d := range f.Decls {
+		if g, ok := d.(*ast.GenDecl); ok && g.Tok == token.CONST {
+			for _, spec := range g.Specs {
+				vs := spec.(*ast.ValueSpec)
+				for i, name := range vs.Names {
+					if strings.HasPrefix(name.Name, "Event") {
+						v, err := strconv.Unquote(vs.Values[i].(*ast.BasicLit).Value)
+						if err != nil {
+							t.Fatalf("%s: %v", name.Name, err)
+						}
+						declared = append(declared, v)
+					}
+				}
+			}
+		}
+	}
+	if len(declared) == 0 {
+		t.Fatal("found no Event constants in webhook.go; has the file moved?")
+	}
+	if d := cmp.Diff(Events(), declared); d != "" {
+		t.Errorf("Events() against webhook.go's Event constants, in order (-Events +constants):\n%s", d)
+	}
+	for _, e := range declared {
+		if !KnownEvent(e) {
+			t.Errorf("KnownEvent(%q) = false", e)
+		}
+	}
+	for _, name := range []string{"", "other", "CONVO.ASSIGNED", " convo.assigned"} {
+		if KnownEvent(name) {
+			t.Errorf("KnownEvent(%q) = true", name)
 		}
 	}
 }

@@ -30,21 +30,10 @@ func (s *Server) countWebhook(event, result string) {
 // eventLabel keeps the label bounded: the header is attacker-controlled
 // until the signature is checked, so unknown names collapse to "other".
 func eventLabel(event string) string {
-	if knownEvents[event] {
+	if helpscout.KnownEvent(event) {
 		return event
 	}
 	return "other"
-}
-
-var knownEvents = map[string]bool{
-	helpscout.EventConvoAssigned: true, helpscout.EventConvoCreated: true, helpscout.EventConvoDeleted: true,
-	helpscout.EventConvoMerged: true, helpscout.EventConvoMoved: true, helpscout.EventConvoStatus: true,
-	helpscout.EventConvoTags: true, helpscout.EventConvoCustomFields: true,
-	helpscout.EventConvoCustomerReplyCreated: true, helpscout.EventConvoAgentReplyCreated: true,
-	helpscout.EventConvoNoteCreated: true, helpscout.EventCustomerCreated: true, helpscout.EventCustomerUpdated: true,
-	helpscout.EventCustomerDeleted: true, helpscout.EventSatisfactionRatings: true, helpscout.EventBeaconChatCreated: true,
-	helpscout.EventBeaconChatCustomerReply: true, helpscout.EventTagCreated: true, helpscout.EventTagUpdated: true,
-	helpscout.EventTagDeleted: true, helpscout.EventSurveyResponseReceived: true, helpscout.EventTest: true,
 }
 
 func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/queuewrangler/queuewrangler/helpscout"
 	"github.com/queuewrangler/queuewrangler/metrics"
 )
 
@@ -173,6 +174,32 @@ func TestReplayedWebhookIsAcknowledgedOnly(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(m.WebhookEvents.WithLabelValues("convo.tags", "duplicate")); got != 4 {
 		t.Errorf(`webhook_events_total{result="duplicate"} = %v, want 4`, got)
+	}
+}
+
+// TestEveryEventIsHandled posts each event helpscout knows: every one is
+// stored for the mirror (the test ping is only answered) and counted under
+// its own name, never as "other".
+func TestEveryEventIsHandled(t *testing.T) {
+	for _, event := range helpscout.Events() {
+		t.Run(event, func(t *testing.T) {
+			inbox := &memInbox{}
+			s, m := newTestServer(t, inbox, secret)
+			w := post(s, inbox, event, convoBody, sign(secret, convoBody))
+			wantResult, wantStored := "stored", []storedEvent{{event: event, body: convoBody}}
+			if event == helpscout.EventTest {
+				wantResult, wantStored = "test", nil
+			}
+			if w.Code != http.StatusOK {
+				t.Errorf("status %d (%s), want 200", w.Code, w.Body)
+			}
+			if got := inbox.snapshot(); len(got) != len(wantStored) || (len(got) == 1 && got[0] != wantStored[0]) {
+				t.Errorf("inbox holds %+v, want %+v", got, wantStored)
+			}
+			if got := testutil.ToFloat64(m.WebhookEvents.WithLabelValues(event, wantResult)); got != 1 {
+				t.Errorf("webhook_events_total{event=%q,result=%q} = %v, want 1", event, wantResult, got)
+			}
+		})
 	}
 }
 

@@ -223,6 +223,10 @@ func (m *Mirror) applyEvent(ctx context.Context, e store.WebhookEvent) error {
 		return nil
 	case helpscout.WebhookConversation:
 		return m.applyConversationEvent(ctx, e.Event, *ev.Conversation)
+	case helpscout.WebhookTest, helpscout.WebhookOther:
+		return nil // test pings and events about other resources
 	}
-	return nil // test pings and events about other resources
+	// A kind helpscout added and nobody taught the mirror: the event stays
+	// failed in the inbox, for an operator to see, instead of vanishing.
+	return fmt.Errorf("webhook %s: the mirror has no handler for %s events", e.Event, ev.Kind)
 }

@@ -3,6 +3,7 @@ package mirror_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -392,6 +393,81 @@ func TestMergeWebhookRemovesSource(t *testing.T) {
 			if _, threads := h.stored(t, into.ID); len(threads) < len(from.Threads)+len(into.Threads) {
 				t.Errorf("survivor %d holds %d threads, want at least %d", into.ID, len(threads), len(from.Threads)+len(into.Threads))
 			}
+		})
+	}
+}
+
+// TestEveryWebhookEventHasAHandler stores one delivery of each event
+// helpscout knows and processes it: a conversation event brings the
+// conversation up to date, convo.deleted removes it, and the test ping and
+// events about other resources complete without touching the mirror. An
+// event of a kind the mirror has no handler for stays failed in the inbox
+// and fails the test.
+func TestEveryWebhookEventHasAHandler(t *testing.T) {
+	h := newHookEnv(t, 80)
+	var open []helpscouttest.Conversation // a fresh one for each event
+	for _, c := range h.fake.Conversations() {
+		if c.Status != helpscouttest.StatusClosed && c.AssigneeID != 0 {
+			open = append(open, c)
+		}
+	}
+	agents := h.acct.Agents
+	for _, event := range helpscout.Events() {
+		t.Run(event, func(t *testing.T) {
+			h.clock.Advance(time.Minute)
+			ev, err := helpscout.ParseWebhook(event, []byte(`{"id":1}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var check func()
+			body := []byte(`{"id":1}`)
+			if ev.Kind == helpscout.WebhookConversation || ev.Kind == helpscout.WebhookConversationDeleted {
+				if len(open) == 0 {
+					t.Fatal("the seeded account has too few open conversations")
+				}
+				c := open[0]
+				open = open[1:]
+				if ev.Kind == helpscout.WebhookConversationDeleted {
+					if err := h.fake.Delete(c.ID); err != nil {
+						t.Fatal(err)
+					}
+					body = []byte(fmt.Sprintf(`{"id":%d}`, c.ID))
+					check = func() {
+						if _, _, err := h.db.Conversation(context.Background(), c.ID); !errors.Is(err, store.ErrNotFound) {
+							t.Errorf("conversation %d after %s: err %v, want ErrNotFound", c.ID, event, err)
+						}
+					}
+				} else {
+					to := agents[0]
+					if to == c.AssigneeID {
+						to = agents[1]
+					}
+					if err := h.fake.Assign(c.ID, 0, to, time.Time{}); err != nil {
+						t.Fatal(err)
+					}
+					ds := h.deliveries(t)
+					body = ds[len(ds)-1].Body // the conversation as Help Scout sends it
+					check = func() {
+						if got, _ := h.stored(t, c.ID); got.AssigneeID != to {
+							t.Errorf("conversation %d after %s: assignee %d, want %d", c.ID, event, got.AssigneeID, to)
+						}
+					}
+				}
+			} else if ev.Kind != helpscout.WebhookTest && ev.Kind != helpscout.WebhookOther {
+				t.Fatalf("%s is a %s event, which this test does not know", event, ev.Kind)
+			}
+			h.deliveries(t) // none left over for the next event
+			if _, _, err := h.db.AddWebhook(context.Background(), event, body, h.clock.Now()); err != nil {
+				t.Fatal(err)
+			}
+			if n := h.process(t); n != 1 {
+				failed, _ := h.db.PendingWebhooks(context.Background(), 0, 0)
+				t.Fatalf("ProcessInbox completed %d events, want 1; left in the inbox: %+v", n, failed)
+			}
+			if check != nil {
+				check()
+			}
+			assertMirrorEqual(t, h.db, h.fake)
 		})
 	}
 }
