@@ -16,6 +16,7 @@ import (
 
 	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
 	"github.com/queuewrangler/queuewrangler/internal/config"
+	"github.com/queuewrangler/queuewrangler/internal/rebalance"
 	"github.com/queuewrangler/queuewrangler/internal/sim"
 	"github.com/queuewrangler/queuewrangler/internal/store"
 )
@@ -88,7 +89,7 @@ func TestChaosSoak(t *testing.T) {
 		HelpScoutClientID: "chaos", HelpScoutClientSecret: clientSecret, HelpScoutAPIURL: ts.URL,
 		WebhookSecret: hookSecret, DBPath: filepath.Join(t.TempDir(), "qw.db"), ListenAddr: daemonAddr,
 		PollInterval: config.Duration{Duration: time.Second}, BalanceInterval: config.Duration{Duration: time.Second},
-		Mode: config.ModeApply, StuckAfter: config.Duration{Duration: sc.StuckAfter}, MaxMovesPerRun: config.Int{N: 5},
+		Mode: string(rebalance.ModeApply), StuckAfter: config.Duration{Duration: sc.StuckAfter}, MaxMovesPerRun: config.Int{N: 5},
 		AdminToken: adminToken, RateLimitPerMinute: config.Int{N: 6000}, LogFormat: "json", LogLevel: "debug",
 	}
 	logs := &syncBuffer{}

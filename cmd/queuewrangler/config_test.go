@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/queuewrangler/queuewrangler/internal/config"
+	"github.com/queuewrangler/queuewrangler/internal/rebalance"
 )
 
 // clearEnv removes every QW_ variable for the test, whatever the host has.
@@ -43,6 +44,35 @@ func TestServeReportsEveryConfigProblemAtOnce(t *testing.T) {
 	}
 	if strings.Contains(stderr, "topsecret-value") {
 		t.Errorf("the client secret leaked into the error: %s", stderr)
+	}
+}
+
+// TestModeIsCheckedByEveryCommand: QW_MODE's values are the rebalancer's,
+// checked in main beside config's own problems, for sync too.
+func TestModeIsCheckedByEveryCommand(t *testing.T) {
+	for _, command := range []string{"serve", "sync", "plan"} {
+		t.Run(command, func(t *testing.T) {
+			clearEnv(t)
+			t.Setenv("QW_MODE", "yolo")
+			t.Setenv("QW_LOG_FORMAT", "xml")
+			code, _, stderr := runMain(t, command)
+			if code != exitUsage {
+				t.Fatalf("exit code %d, want %d; stderr %s", code, exitUsage, stderr)
+			}
+			for _, want := range []string{`QW_MODE: "yolo" is not one of off, propose, apply`, "QW_LOG_FORMAT"} {
+				if !strings.Contains(stderr, want) {
+					t.Errorf("stderr lacks %q:\n%s", want, stderr)
+				}
+			}
+		})
+	}
+	code, out, _ := runMain(t, "help")
+	line := out[strings.Index(out, "QW_MODE"):]
+	line = line[:strings.Index(line, "\n")]
+	for _, m := range rebalance.Modes() {
+		if code != exitOK || !strings.Contains(line, string(m)) {
+			t.Errorf("help's QW_MODE line %q does not name the mode %q", line, m)
+		}
 	}
 }
 

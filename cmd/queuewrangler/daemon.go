@@ -44,18 +44,6 @@ func newLogger(format, level string, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
-// loadConfig reads and validates the environment for a command.
-func loadConfig(need config.Requirement) (*config.Config, error) {
-	cfg, err := config.Load()
-	if err != nil {
-		return nil, err
-	}
-	if err := cfg.Validate(need); err != nil {
-		return nil, err
-	}
-	return cfg, nil
-}
-
 func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err := parseFlags(newFlagSet("serve", stderr), args); err != nil {
 		return err
@@ -99,6 +87,10 @@ func run(ctx context.Context, cfg *config.Config, ros *roster.Roster, ln net.Lis
 // accelerated clock so that waits and cooldowns are measured in the same
 // time the simulated team works in.
 func runWith(ctx context.Context, cfg *config.Config, ros *roster.Roster, ln net.Listener, logger *slog.Logger, now func() time.Time) error {
+	mode, err := rebalance.ParseMode(cfg.Mode)
+	if err != nil {
+		return fmt.Errorf("QW_MODE: %w", err)
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := metrics.NewInstruments(reg)
@@ -158,7 +150,7 @@ func runWith(ctx context.Context, cfg *config.Config, ros *roster.Roster, ln net
 		AlertRules:      metrics.AlertRules,
 	})
 	reb := rebalance.New(db, hs, rebalance.Options{
-		Mode:       rebalance.Mode(cfg.Mode),
+		Mode:       mode,
 		Policy:     policyFrom(cfg),
 		Roster:     ros,
 		AfterApply: mir.Refresh,
@@ -190,11 +182,11 @@ func runWith(ctx context.Context, cfg *config.Config, ros *roster.Roster, ln net
 	defer stopLoops()
 	var loops sync.WaitGroup
 	loops.Go(func() { _ = mir.Run(loopCtx, cfg.PollInterval.Duration) })
-	if cfg.Mode != config.ModeOff {
+	if mode != rebalance.ModeOff {
 		loops.Go(func() { reb.Run(loopCtx, cfg.BalanceInterval.Duration, mir.Ready) })
 	}
 
-	logger.Info("queuewrangler serving", logKeyAddr, ln.Addr().String(), "mode", string(cfg.Mode),
+	logger.Info("queuewrangler serving", logKeyAddr, ln.Addr().String(), "mode", string(mode),
 		"poll_interval", cfg.PollInterval.Duration.String(), "db", cfg.DBPath)
 
 	var runErr error

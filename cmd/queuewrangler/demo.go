@@ -16,6 +16,7 @@ import (
 
 	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
 	"github.com/queuewrangler/queuewrangler/internal/config"
+	"github.com/queuewrangler/queuewrangler/internal/rebalance"
 	"github.com/queuewrangler/queuewrangler/internal/roster"
 	"github.com/queuewrangler/queuewrangler/internal/sim"
 )
@@ -193,7 +194,7 @@ func newDemo(f demoFlags, dbPath, daemonAddr, fakeAddr string) (*demo, error) {
 		// Real-time periods: short, so that the demo moves within seconds.
 		PollInterval:       config.Duration{Duration: 10 * time.Second},
 		BalanceInterval:    config.Duration{Duration: 10 * time.Second},
-		Mode:               config.ModeApply,
+		Mode:               string(rebalance.ModeApply),
 		StuckAfter:         config.Duration{Duration: sc.StuckAfter},
 		MaxMovesPerRun:     config.Int{N: 5},
 		AdminToken:         config.Secret(randomHex(12)),

@@ -11,20 +11,46 @@ import (
 	"github.com/queuewrangler/queuewrangler/internal/store"
 )
 
-// loadDaemonConfig reads the environment and the roster it names, and
-// reports every problem of both in one error (exit code 2).
-func loadDaemonConfig(need config.Requirement) (*config.Config, *roster.Roster, error) {
+// readConfig reads the environment and lists its problems: config's own,
+// and QW_MODE's, whose values are the rebalancer's (config may import
+// nothing from the module, and rebalance reads no configuration).
+func readConfig(need config.Requirement) (*config.Config, []string, error) {
 	cfg, err := config.Load()
 	if err != nil {
 		return nil, nil, err
 	}
 	var problems []string
-	verr := cfg.Validate(need)
 	var ve *config.ValidationError
-	if errors.As(verr, &ve) {
+	if err := cfg.Validate(need); errors.As(err, &ve) {
 		problems = append(problems, ve.Problems...)
-	} else if verr != nil {
-		return nil, nil, verr
+	} else if err != nil {
+		return nil, nil, err
+	}
+	if _, err := rebalance.ParseMode(cfg.Mode); err != nil {
+		problems = append(problems, "QW_MODE: "+err.Error())
+	}
+	return cfg, problems, nil
+}
+
+// loadConfig reads and validates the environment for a command that does
+// not balance, reporting every problem in one error (exit code 2).
+func loadConfig(need config.Requirement) (*config.Config, error) {
+	cfg, problems, err := readConfig(need)
+	if err != nil {
+		return nil, err
+	}
+	if len(problems) > 0 {
+		return nil, &config.ValidationError{Problems: problems}
+	}
+	return cfg, nil
+}
+
+// loadDaemonConfig reads the environment and the roster it names, and
+// reports every problem of both in one error (exit code 2).
+func loadDaemonConfig(need config.Requirement) (*config.Config, *roster.Roster, error) {
+	cfg, problems, err := readConfig(need)
+	if err != nil {
+		return nil, nil, err
 	}
 	r := roster.Default()
 	if cfg.RosterFile != "" {

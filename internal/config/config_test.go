@@ -61,7 +61,7 @@ func TestDefaultsApplyWhenUnset(t *testing.T) {
 	}
 	want := map[string]any{
 		"api": "https://api.helpscout.net", "db": "queuewrangler.db", "listen": ":8080", "poll": 2 * time.Minute,
-		"balance": 5 * time.Minute, "mode": ModePropose, "stuck": 4 * time.Hour,
+		"balance": 5 * time.Minute, "mode": "propose", "stuck": 4 * time.Hour,
 		"moves": 5, "rate": 200, "logf": "json", "logl": "info", "handover": "new",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -79,7 +79,6 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		"QW_POLL_INTERVAL":            "soon",
 		"QW_BALANCE_INTERVAL":         "-5m",
 		"QW_STUCK_AFTER":              "4h",
-		"QW_MODE":                     "yolo",
 		"QW_MAX_MOVES_PER_RUN":        "five",
 		"QW_OFF_SHIFT_HANDOVER":       "some",
 		"QW_RATE_LIMIT_PER_MINUTE":    "1",
@@ -97,7 +96,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	want := []string{
 		"QW_HELPSCOUT_CLIENT_ID", "QW_HELPSCOUT_CLIENT_SECRET", "QW_HELPSCOUT_API_URL",
 		"QW_HELPSCOUT_WEBHOOK_SECRET", "QW_MAILBOXES", "QW_LISTEN_ADDR", "QW_POLL_INTERVAL", "QW_BALANCE_INTERVAL",
-		"QW_MODE", "QW_MAX_MOVES_PER_RUN", "QW_OFF_SHIFT_HANDOVER", "QW_RATE_LIMIT_PER_MINUTE", "QW_LOG_FORMAT", "QW_LOG_LEVEL",
+		"QW_MAX_MOVES_PER_RUN", "QW_OFF_SHIFT_HANDOVER", "QW_RATE_LIMIT_PER_MINUTE", "QW_LOG_FORMAT", "QW_LOG_LEVEL",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("problems (-want +got):\n%s\nfull error:\n%v", diff, err)

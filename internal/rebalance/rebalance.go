@@ -19,7 +19,10 @@ import (
 	"github.com/queuewrangler/queuewrangler/metrics"
 )
 
-// Mode says what a run may do (QW_MODE).
+// Mode says what a run may do. Its values are QW_MODE's: the configuration
+// reads the variable as text and main parses it with ParseMode, because
+// config imports nothing from the module and this package reads no
+// configuration; this is the one declaration.
 type Mode string
 
 // Modes.
@@ -28,6 +31,22 @@ const (
 	ModePropose Mode = "propose" // proposals wait for an SST's approval
 	ModeApply   Mode = "apply"   // proposals are applied at once, within the caps
 )
+
+// Modes lists every mode, from the one that does least.
+func Modes() []Mode { return []Mode{ModeOff, ModePropose, ModeApply} }
+
+// ParseMode returns the mode named s, or an error that names the modes
+// there are.
+func ParseMode(s string) (Mode, error) {
+	names := make([]string, 0, 3)
+	for _, m := range Modes() {
+		if string(m) == s {
+			return m, nil
+		}
+		names = append(names, string(m))
+	}
+	return "", fmt.Errorf("%q is not one of %s", s, strings.Join(names, ", "))
+}
 
 // Options configures a Rebalancer.
 type Options struct {
