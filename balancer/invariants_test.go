@@ -461,7 +461,7 @@ func TestPlanMovesSomething(t *testing.T) {
 		}
 		flags += len(res.Flags)
 	}
-	for _, reason := range []Reason{ReasonUnassigned, ReasonAway, ReasonStuck, ReasonOverload} {
+	for _, reason := range Reasons() {
 		if seen[reason] == 0 {
 			t.Errorf("no %s move in 60 random teams", reason)
 		}

@@ -245,7 +245,7 @@ var scenarioChecks = map[string]func(t *testing.T, s Snapshot, p Policy, r Resul
 		}
 	},
 	"busy-monday": func(t *testing.T, s Snapshot, p Policy, r Result) {
-		for _, reason := range []Reason{ReasonUnassigned, ReasonAway, ReasonStuck, ReasonOverload} {
+		for _, reason := range Reasons() {
 			if countReason(r, reason) == 0 {
 				t.Errorf("no %s move", reason)
 			}

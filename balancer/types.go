@@ -41,6 +41,12 @@ const (
 	ReasonOverload   Reason = "overload"
 )
 
+// Reasons lists every kind of move in priority order: the one list that
+// reports and tests iterate.
+func Reasons() []Reason {
+	return []Reason{ReasonUnassigned, ReasonAway, ReasonStuck, ReasonOverload}
+}
+
 // Snapshot is everything Plan looks at. The caller builds it from its mirror;
 // Now is the caller's clock reading, because the balancer never reads a clock.
 type Snapshot struct {
