@@ -70,7 +70,7 @@ func TestChaosSoak(t *testing.T) {
 	}
 	const hookSecret, adminToken, clientSecret = "chaos-hook-secret", "chaos-admin-token", "chaos-client-secret"
 	daemonAddr := freePort(t)
-	fake, live, clock, err := newLiveFake(sc, speed, helpscouttest.Options{
+	acct, err := sim.NewAccount(sc, speed, helpscouttest.Options{
 		ClientID: "chaos", ClientSecret: clientSecret, Seed: 3,
 		Webhook: helpscouttest.WebhookOptions{URL: "http://" + daemonAddr + "/webhooks/helpscout", Secret: hookSecret,
 			Backoff: 50 * time.Millisecond, MaxBackoff: time.Second},
@@ -78,12 +78,9 @@ func TestChaosSoak(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	fake := acct.Fake
 	tokens := &recordingTokens{next: fake}
 	ts := httptest.NewServer(tokens)
-	ros, err := live.Roster()
-	if err != nil {
-		t.Fatal(err)
-	}
 
 	cfg := &config.Config{
 		HelpScoutClientID: "chaos", HelpScoutClientSecret: clientSecret, HelpScoutAPIURL: ts.URL,
@@ -100,10 +97,10 @@ func TestChaosSoak(t *testing.T) {
 	ctx, stop := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	var runErr error
-	wg.Go(func() { runErr = runWith(ctx, cfg, ros, ln, newLogger("json", "debug", logs), clock) })
+	wg.Go(func() { runErr = runWith(ctx, cfg, acct.Roster, ln, newLogger("json", "debug", logs), acct.Now) })
 	simCtx, stopSim := context.WithCancel(ctx)
 	wg.Go(func() {
-		if err := live.Run(simCtx); err != nil {
+		if err := acct.Team.Run(simCtx); err != nil {
 			t.Errorf("the simulated team stopped: %v", err)
 		}
 	})

@@ -8,18 +8,15 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"github.com/queuewrangler/queuewrangler/helpscout"
 	"github.com/queuewrangler/queuewrangler/internal/config"
 	"github.com/queuewrangler/queuewrangler/internal/httpapi"
 	"github.com/queuewrangler/queuewrangler/internal/mirror"
-	"github.com/queuewrangler/queuewrangler/internal/outbound"
 	"github.com/queuewrangler/queuewrangler/internal/rebalance"
 	"github.com/queuewrangler/queuewrangler/internal/roster"
 	"github.com/queuewrangler/queuewrangler/internal/store"
@@ -31,18 +28,6 @@ const (
 	logKeyAddr = "addr"
 	logKeyErr  = "err"
 )
-
-func newLogger(format, level string, w io.Writer) *slog.Logger {
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		lv = slog.LevelInfo
-	}
-	opts := &slog.HandlerOptions{Level: lv}
-	if strings.EqualFold(format, "text") {
-		return slog.New(slog.NewTextHandler(w, opts))
-	}
-	return slog.New(slog.NewJSONHandler(w, opts))
-}
 
 func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err := parseFlags(newFlagSet("serve", stderr), args); err != nil {
@@ -58,23 +43,6 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
 	}
 	return run(ctx, cfg, ros, ln, logger)
-}
-
-// newHelpScout builds the API client on the outbound chain.
-func newHelpScout(cfg *config.Config, m *metrics.Instruments, logger *slog.Logger) (*helpscout.Client, error) {
-	httpClient := outbound.NewClient(outbound.Options{
-		BaseURL:      cfg.HelpScoutAPIURL,
-		ClientID:     cfg.HelpScoutClientID,
-		ClientSecret: cfg.HelpScoutClientSecret.Reveal(),
-		PerMinute:    cfg.RateLimitPerMinute.N,
-		Metrics:      m,
-		Logger:       logger,
-	})
-	hs, err := helpscout.NewClient(httpClient).WithBaseURL(cfg.HelpScoutAPIURL)
-	if err != nil {
-		return nil, fmt.Errorf("help scout client: %w", err)
-	}
-	return hs, nil
 }
 
 // run is the daemon: it owns every long-lived goroutine and stops them in

@@ -10,31 +10,14 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
 	"github.com/queuewrangler/queuewrangler/internal/config"
 	"github.com/queuewrangler/queuewrangler/internal/rebalance"
-	"github.com/queuewrangler/queuewrangler/internal/roster"
 	"github.com/queuewrangler/queuewrangler/internal/sim"
 )
-
-// demoFlags are the flags of `queuewrangler demo` (design.md section 4).
-type demoFlags struct {
-	addr  string
-	speed float64
-	seed  int64
-	db    string
-}
-
-// demoScenario is the simulated team the demo runs.
-const demoScenario = "small-team-week"
-
-// demoWarmUp starts the demo at Monday 09:00 of the simulated week, with the
-// night's arrivals already waiting, so that there is work to balance at once.
-const demoWarmUp = 9 * time.Hour
 
 func randomHex(n int) string {
 	b := make([]byte, n)
@@ -42,44 +25,73 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
+// runDemo is `queuewrangler demo` (design.md section 4): the real daemon in
+// apply mode against a simulated account, with no credentials needed.
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var f demoFlags
 	fs := newFlagSet("demo", stderr)
-	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "listen address of the daemon (page, API, metrics)")
-	fs.Float64Var(&f.speed, "speed", 60, "simulated seconds per real second")
-	fs.Int64Var(&f.seed, "seed", 0, "seed of the simulated team's customers (default: the scenario's)")
-	fs.StringVar(&f.db, "db", "", "SQLite file (default: a temporary file removed at exit)")
+	addr := fs.String("addr", "127.0.0.1:8080", "listen address of the daemon (page, API, metrics)")
+	speed := fs.Float64("speed", 60, "simulated seconds per real second")
+	seed := fs.Int64("seed", 0, "seed of the simulated team's customers (default: the scenario's)")
+	dbPath := fs.String("db", "", "SQLite file (default: a temporary file removed at exit)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if f.speed <= 0 || f.speed > 3600 {
-		return usagef("demo: --speed must be above 0 and at most 3600, got %g", f.speed)
+	if *speed <= 0 || *speed > sim.MaxSpeed {
+		return usagef("demo: --speed must be above 0 and at most %d, got %g", sim.MaxSpeed, *speed)
 	}
-	dbPath := f.db
-	if dbPath == "" {
+	if *dbPath == "" {
 		dir, err := os.MkdirTemp("", "queuewrangler-demo-")
 		if err != nil {
 			return err
 		}
 		defer os.RemoveAll(dir)
-		dbPath = filepath.Join(dir, "queuewrangler.db")
+		*dbPath = filepath.Join(dir, "queuewrangler.db")
 	}
-	daemonLn, err := net.Listen("tcp", f.addr)
+	daemonLn, err := net.Listen("tcp", *addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w (pick another with --addr)", f.addr, err)
+		return fmt.Errorf("listen on %s: %w (pick another with --addr)", *addr, err)
 	}
+	defer daemonLn.Close()
 	fakeLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		daemonLn.Close()
 		return err
 	}
-	d, err := newDemo(f, dbPath, daemonLn.Addr().String(), fakeLn.Addr().String())
+	defer fakeLn.Close()
+	sc, err := sim.Builtin(sim.DemoScenario)
 	if err != nil {
-		daemonLn.Close()
-		fakeLn.Close()
 		return err
 	}
-	defer d.fake.Close()
+	if *seed != 0 {
+		sc.Seed = *seed
+	}
+	daemonURL, fakeURL := "http://"+daemonLn.Addr().String(), "http://"+fakeLn.Addr().String()
+	cfg := &config.Config{
+		HelpScoutClientID:     "demo",
+		HelpScoutClientSecret: "demo-secret",
+		HelpScoutAPIURL:       fakeURL,
+		WebhookSecret:         config.Secret(randomHex(16)),
+		DBPath:                *dbPath,
+		ListenAddr:            daemonLn.Addr().String(),
+		// Real-time periods: short, so that the demo moves within seconds.
+		PollInterval:       config.Duration{Duration: 10 * time.Second},
+		BalanceInterval:    config.Duration{Duration: 10 * time.Second},
+		Mode:               string(rebalance.ModeApply),
+		StuckAfter:         config.Duration{Duration: sc.StuckAfter},
+		MaxMovesPerRun:     config.Int{N: 5},
+		AdminToken:         config.Secret(randomHex(12)),
+		RateLimitPerMinute: config.Int{N: 600},
+		LogFormat:          "text",
+		LogLevel:           "warn",
+	}
+	acct, err := sim.NewAccount(sc, *speed, helpscouttest.Options{
+		Seed:    sc.Seed,
+		BaseURL: fakeURL,
+		Webhook: helpscouttest.WebhookOptions{URL: daemonURL + "/webhooks/helpscout", Secret: cfg.WebhookSecret.Reveal()},
+	})
+	if err != nil {
+		return err
+	}
+	defer acct.Close()
 
 	logger := slog.New(demoEvents{slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo})})
 	// The simulated account outlives the daemon: stopped first, it would
@@ -88,24 +100,20 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fakeCtx, stopFake := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopFake()
 	var wg sync.WaitGroup
-	wg.Go(func() { _ = serveUntilDone(fakeCtx, fakeLn, d.fake, logger) })
-	wg.Go(func() {
-		if err := d.live.Run(fakeCtx); err != nil {
-			logger.Error("the simulated team stopped", "err", err)
-		}
-	})
+	wg.Go(func() { _ = serveUntilDone(fakeCtx, fakeLn, acct.Fake, logger) })
+	wg.Go(func() { runTeam(fakeCtx, acct.Team, logger) })
 
-	base := "http://" + daemonLn.Addr().String()
+	token := cfg.AdminToken.Reveal()
 	fmt.Fprintf(stdout, "queuewrangler demo: a simulated Help Scout account, the real daemon in apply mode\n\n")
-	fmt.Fprintf(stdout, "  queue page   %s/\n", base)
-	fmt.Fprintf(stdout, "  metrics      %s/metrics\n", base)
-	fmt.Fprintf(stdout, "  agents API   %s/api/v1/agents\n", base)
-	fmt.Fprintf(stdout, "  admin token  %s   (log in on the page, or: curl -H 'Authorization: Bearer %s' -X POST %s/api/v1/plan)\n", d.cfg.AdminToken.Reveal(), d.cfg.AdminToken.Reveal(), base)
-	fmt.Fprintf(stdout, "  fake API     http://%s (client id demo, secret demo-secret)\n", fakeLn.Addr())
-	fmt.Fprintf(stdout, "  team         %s (seed %d): %s\n", demoScenario, d.seed, d.team)
-	fmt.Fprintf(stdout, "  time runs %gx from Monday 09:00 of a simulated week; Ctrl-C stops\n", f.speed)
+	fmt.Fprintf(stdout, "  queue page   %s/\n", daemonURL)
+	fmt.Fprintf(stdout, "  metrics      %s/metrics\n", daemonURL)
+	fmt.Fprintf(stdout, "  agents API   %s/api/v1/agents\n", daemonURL)
+	fmt.Fprintf(stdout, "  admin token  %s   (log in on the page, or: curl -H 'Authorization: Bearer %s' -X POST %s/api/v1/plan)\n", token, token, daemonURL)
+	fmt.Fprintf(stdout, "  fake API     %s (client id demo, secret demo-secret)\n", fakeURL)
+	fmt.Fprintf(stdout, "  team         %s (seed %d): %s\n", sim.DemoScenario, sc.Seed, acct.Describe())
+	fmt.Fprintf(stdout, "  time runs %gx from Monday 09:00 of a simulated week; Ctrl-C stops\n", *speed)
 
-	err = runWith(ctx, d.cfg, d.roster, daemonLn, logger, d.clock)
+	err = runWith(ctx, cfg, acct.Roster, daemonLn, logger, acct.Now)
 	stopFake()
 	wg.Wait()
 	return err
@@ -131,76 +139,3 @@ func (h demoEvents) WithAttrs(as []slog.Attr) slog.Handler {
 }
 
 func (h demoEvents) WithGroup(name string) slog.Handler { return demoEvents{h.Handler.WithGroup(name)} }
-
-type demo struct {
-	cfg    *config.Config
-	roster *roster.Roster
-	fake   *helpscouttest.Server
-	live   *sim.Live
-	clock  func() time.Time
-	seed   int64
-	team   string
-}
-
-// newLiveFake starts the simulated team of a scenario on a fake Help Scout:
-// the fake stamps data with the simulation's clock and the team writes
-// conversations, replies and closes through the fake's state API, which
-// emits signed webhooks like Help Scout.
-func newLiveFake(sc sim.Scenario, speed float64, opts helpscouttest.Options) (*helpscouttest.Server, *sim.Live, func() time.Time, error) {
-	clock := sim.NewClock(sc, speed, demoWarmUp, nil)
-	opts.Clock = clock.Now
-	fake := helpscouttest.New(opts)
-	live, err := sim.NewLive(sc, fake, clock, sim.LiveOptions{})
-	if err != nil {
-		fake.Close()
-		return nil, nil, nil, fmt.Errorf("start the simulated team: %w", err)
-	}
-	return fake, live, clock.Now, nil
-}
-
-func newDemo(f demoFlags, dbPath, daemonAddr, fakeAddr string) (*demo, error) {
-	sc, err := sim.Builtin(demoScenario)
-	if err != nil {
-		return nil, err
-	}
-	if f.seed != 0 {
-		sc.Seed = f.seed
-	}
-	webhookSecret := randomHex(16)
-	fake, live, clock, err := newLiveFake(sc, f.speed, helpscouttest.Options{
-		Seed:    sc.Seed,
-		BaseURL: "http://" + fakeAddr,
-		Webhook: helpscouttest.WebhookOptions{URL: "http://" + daemonAddr + "/webhooks/helpscout", Secret: webhookSecret},
-	})
-	if err != nil {
-		return nil, err
-	}
-	ros, err := live.Roster()
-	if err != nil {
-		fake.Close()
-		return nil, fmt.Errorf("the simulated team's roster: %w", err)
-	}
-	var names []string
-	for _, m := range sc.Team {
-		names = append(names, fmt.Sprintf("%s (%s, level %d)", m.Name, m.Role, m.Level))
-	}
-	cfg := &config.Config{
-		HelpScoutClientID:     "demo",
-		HelpScoutClientSecret: "demo-secret",
-		HelpScoutAPIURL:       "http://" + fakeAddr,
-		WebhookSecret:         config.Secret(webhookSecret),
-		DBPath:                dbPath,
-		ListenAddr:            daemonAddr,
-		// Real-time periods: short, so that the demo moves within seconds.
-		PollInterval:       config.Duration{Duration: 10 * time.Second},
-		BalanceInterval:    config.Duration{Duration: 10 * time.Second},
-		Mode:               string(rebalance.ModeApply),
-		StuckAfter:         config.Duration{Duration: sc.StuckAfter},
-		MaxMovesPerRun:     config.Int{N: 5},
-		AdminToken:         config.Secret(randomHex(12)),
-		RateLimitPerMinute: config.Int{N: 600},
-		LogFormat:          "text",
-		LogLevel:           "warn",
-	}
-	return &demo{cfg: cfg, roster: ros, fake: fake, live: live, clock: clock, seed: sc.Seed, team: strings.Join(names, ", ")}, nil
-}

@@ -3,12 +3,24 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
 
 	"github.com/queuewrangler/queuewrangler/balancer"
+	"github.com/queuewrangler/queuewrangler/helpscout"
 	"github.com/queuewrangler/queuewrangler/internal/config"
+	"github.com/queuewrangler/queuewrangler/internal/httpapi"
+	"github.com/queuewrangler/queuewrangler/internal/outbound"
 	"github.com/queuewrangler/queuewrangler/internal/rebalance"
 	"github.com/queuewrangler/queuewrangler/internal/roster"
+	"github.com/queuewrangler/queuewrangler/internal/sim"
 	"github.com/queuewrangler/queuewrangler/internal/store"
+	"github.com/queuewrangler/queuewrangler/metrics"
 )
 
 // readConfig reads the environment and lists its problems: config's own,
@@ -90,4 +102,55 @@ type apiAdapter struct{ *rebalance.Rebalancer }
 func (a apiAdapter) PlanNow(ctx context.Context) ([]store.Proposal, error) {
 	plan, err := a.RunOnce(ctx)
 	return plan.Proposals, err
+}
+
+func newLogger(format, level string, w io.Writer) *slog.Logger {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		lv = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	if strings.EqualFold(format, "text") {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// newHelpScout builds the API client on the outbound chain.
+func newHelpScout(cfg *config.Config, m *metrics.Instruments, logger *slog.Logger) (*helpscout.Client, error) {
+	httpClient := outbound.NewClient(outbound.Options{
+		BaseURL:      cfg.HelpScoutAPIURL,
+		ClientID:     cfg.HelpScoutClientID,
+		ClientSecret: cfg.HelpScoutClientSecret.Reveal(),
+		PerMinute:    cfg.RateLimitPerMinute.N,
+		Metrics:      m,
+		Logger:       logger,
+	})
+	hs, err := helpscout.NewClient(httpClient).WithBaseURL(cfg.HelpScoutAPIURL)
+	if err != nil {
+		return nil, fmt.Errorf("help scout client: %w", err)
+	}
+	return hs, nil
+}
+
+// serveUntilDone serves h on ln until ctx ends, then shuts down gracefully.
+func serveUntilDone(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger) error {
+	srv := httpapi.NewHTTPServer(h, logger)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		return err
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdownCtx)
+}
+
+// runTeam plays a simulated team until ctx ends.
+func runTeam(ctx context.Context, team *sim.Live, logger *slog.Logger) {
+	if err := team.Run(ctx); err != nil {
+		logger.Error("the simulated team stopped", "err", err)
+	}
 }
