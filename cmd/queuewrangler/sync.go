@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"text/tabwriter"
 	"time"
 
 	"github.com/queuewrangler/queuewrangler/internal/config"
@@ -45,23 +44,10 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		return fmt.Errorf("sync: %w", err)
 	}
-	cursor := "none yet (no conversation listed)"
-	switch cur, err := db.Cursor(ctx, mirror.CursorConversations); {
-	case err == nil:
-		cursor = cur.Value.Format(time.RFC3339)
-	case !errors.Is(err, store.ErrNotFound):
+	cur, err := db.Cursor(ctx, mirror.CursorConversations)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "synced into %s in %s\n", cfg.DBPath, time.Since(start).Round(time.Millisecond))
-	fmt.Fprintf(tw, "conversations listed\t%d\n", st.Conversations)
-	fmt.Fprintf(tw, "conversations changed\t%d\n", st.Applied)
-	fmt.Fprintf(tw, "list pages\t%d\n", st.Pages)
-	fmt.Fprintf(tw, "thread lists fetched\t%d\n", st.ThreadFetches)
-	fmt.Fprintf(tw, "mailboxes\t%d\n", st.Mailboxes)
-	fmt.Fprintf(tw, "users and teams\t%d\n", st.Users)
-	fmt.Fprintf(tw, "teams\t%d\n", st.Teams)
-	fmt.Fprintf(tw, "user statuses\t%d\n", st.Statuses)
-	fmt.Fprintf(tw, "cursor\t%s\n", cursor)
-	return tw.Flush()
+	fmt.Fprintf(stdout, "synced into %s in %s\n", cfg.DBPath, time.Since(start).Round(time.Millisecond))
+	return st.WriteTable(stdout, cur.Value)
 }

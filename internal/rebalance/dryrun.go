@@ -1,0 +1,76 @@
+package rebalance
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/queuewrangler/queuewrangler/balancer"
+)
+
+// WritePlanTable prints a dry run's plan for a person, as `queuewrangler
+// plan` does: the figures, one line per move, then the flags. names names
+// the agents by id; an unassigned ticket's owner is "(unassigned)".
+func WritePlanTable(w io.Writer, res balancer.Result, names map[int64]string) error {
+	name := agentNamer(names)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "imbalance %.2f -> %.2f, Jain %.2f -> %.2f, %d moves, %d flags (nothing is changed in Help Scout)\n\n",
+		res.Before.Imbalance, res.After.Imbalance, res.Before.Jain, res.After.Jain, len(res.Moves), len(res.Flags))
+	if len(res.Moves) > 0 {
+		fmt.Fprintln(tw, "TICKET\tREASON\tFROM\tTO\tWAITING\tWHY")
+		for _, m := range res.Moves {
+			fmt.Fprintf(tw, "#%d\t%s\t%s\t%s\t%s\t%s\n", m.Number, m.Reason, name(m.From), name(m.To),
+				m.WaitingFor.Round(time.Minute), m.Explanation)
+		}
+	}
+	for _, f := range res.Flags {
+		fmt.Fprintf(tw, "flag #%d (%s, held by %s): %s\n", f.Number, f.Reason, name(f.AgentID), strings.TrimSpace(f.Explanation))
+	}
+	return tw.Flush()
+}
+
+// WritePlanJSON prints a dry run's plan as `queuewrangler plan --json`
+// does: the moves with the agents' names, the flags as the balancer gives
+// them, and the figures before and after.
+func WritePlanJSON(w io.Writer, res balancer.Result, names map[int64]string) error {
+	name := agentNamer(names)
+	type move struct {
+		ConversationID int64  `json:"conversation_id"`
+		Number         int64  `json:"number"`
+		From           int64  `json:"from"`
+		To             int64  `json:"to"`
+		FromName       string `json:"from_name"`
+		ToName         string `json:"to_name"`
+		Reason         string `json:"reason"`
+		WaitingSeconds int64  `json:"waiting_seconds"`
+		Explanation    string `json:"explanation"`
+	}
+	out := struct {
+		Moves           []move  `json:"moves"`
+		Flags           any     `json:"flags"`
+		ImbalanceBefore float64 `json:"imbalance_before"`
+		ImbalanceAfter  float64 `json:"imbalance_after"`
+		JainBefore      float64 `json:"jain_before"`
+		JainAfter       float64 `json:"jain_after"`
+	}{Moves: []move{}, Flags: res.Flags, ImbalanceBefore: res.Before.Imbalance, ImbalanceAfter: res.After.Imbalance,
+		JainBefore: res.Before.Jain, JainAfter: res.After.Jain}
+	for _, m := range res.Moves {
+		out.Moves = append(out.Moves, move{m.ConversationID, m.Number, m.From, m.To, name(m.From), name(m.To),
+			string(m.Reason), int64(m.WaitingFor.Seconds()), m.Explanation})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+func agentNamer(names map[int64]string) func(id int64) string {
+	return func(id int64) string {
+		if id == 0 {
+			return "(unassigned)"
+		}
+		return names[id]
+	}
+}

@@ -1,0 +1,76 @@
+package rebalance
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/queuewrangler/queuewrangler/balancer"
+)
+
+var dryRunResult = balancer.Result{
+	Moves: []balancer.Move{
+		{ConversationID: 501, Number: 41, From: 0, To: 7, Reason: balancer.ReasonUnassigned, WaitingFor: 90*time.Minute + 20*time.Second, Explanation: "nobody owns it"},
+		{ConversationID: 502, Number: 42, From: 8, To: 7, Reason: balancer.ReasonOverload, Explanation: "Bo holds 14"},
+	},
+	Flags:  []balancer.Flag{{ConversationID: 503, Number: 43, AgentID: 9, Reason: balancer.ReasonStuck, WaitingFor: 5 * time.Hour, Explanation: " stuck with an SST \n"}},
+	Before: balancer.Stats{Imbalance: 2.5, Jain: 0.61},
+	After:  balancer.Stats{Imbalance: 1.25, Jain: 0.9},
+}
+
+var dryRunNames = map[int64]string{7: "Ana", 8: "Bo", 9: "Cy"}
+
+func TestWritePlanTable(t *testing.T) {
+	var b strings.Builder
+	if err := WritePlanTable(&b, dryRunResult, dryRunNames); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, line := range strings.Split(b.String(), "\n") {
+		got = append(got, strings.Join(strings.Fields(line), " "))
+	}
+	want := []string{
+		"imbalance 2.50 -> 1.25, Jain 0.61 -> 0.90, 2 moves, 1 flags (nothing is changed in Help Scout)",
+		"",
+		"TICKET REASON FROM TO WAITING WHY",
+		"#41 unassigned (unassigned) Ana 1h30m0s nobody owns it",
+		"#42 overload Bo Ana 0s Bo holds 14",
+		"flag #43 (stuck, held by Cy): stuck with an SST",
+		"",
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("table (-want +got, spacing collapsed):\n%s\nprinted:\n%s", d, b.String())
+	}
+}
+
+func TestWritePlanJSON(t *testing.T) {
+	var b strings.Builder
+	if err := WritePlanJSON(&b, dryRunResult, dryRunNames); err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal([]byte(b.String()), &got); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, b.String())
+	}
+	want := map[string]any{
+		"moves": []any{
+			map[string]any{"conversation_id": 501.0, "number": 41.0, "from": 0.0, "to": 7.0, "from_name": "(unassigned)", "to_name": "Ana",
+				"reason": "unassigned", "waiting_seconds": 5420.0, "explanation": "nobody owns it"},
+			map[string]any{"conversation_id": 502.0, "number": 42.0, "from": 8.0, "to": 7.0, "from_name": "Bo", "to_name": "Ana",
+				"reason": "overload", "waiting_seconds": 0.0, "explanation": "Bo holds 14"},
+		},
+		"flags": []any{map[string]any{"ConversationID": 503.0, "Number": 43.0, "AgentID": 9.0, "Reason": "stuck",
+			"WaitingFor": float64(5 * time.Hour), "Explanation": " stuck with an SST \n"}},
+		"imbalance_before": 2.5, "imbalance_after": 1.25, "jain_before": 0.61, "jain_after": 0.9,
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("JSON (-want +got):\n%s", d)
+	}
+	b.Reset()
+	if err := WritePlanJSON(&b, balancer.Result{}, nil); err != nil || !strings.Contains(b.String(), `"moves": []`) {
+		t.Errorf("an empty plan: %v\n%s; want \"moves\": [] rather than null", err, b.String())
+	}
+}
