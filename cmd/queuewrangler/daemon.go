@@ -33,7 +33,7 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err := parseFlags(newFlagSet("serve", stderr), args); err != nil {
 		return err
 	}
-	cfg, ros, err := loadDaemonConfig(config.NeedsHelpScout)
+	cfg, ros, err := loadConfig(config.NeedsHelpScout, true)
 	if err != nil {
 		return err
 	}
@@ -42,19 +42,15 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
 	}
-	return run(ctx, cfg, ros, ln, logger)
+	return run(ctx, cfg, ros, ln, logger, time.Now)
 }
 
 // run is the daemon: it owns every long-lived goroutine and stops them in
-// reverse order of start: HTTP intake first, then the loops, then the store.
-func run(ctx context.Context, cfg *config.Config, ros *roster.Roster, ln net.Listener, logger *slog.Logger) error {
-	return runWith(ctx, cfg, ros, ln, logger, time.Now)
-}
-
-// runWith is run on a given clock. The demo passes the simulation's
-// accelerated clock so that waits and cooldowns are measured in the same
-// time the simulated team works in.
-func runWith(ctx context.Context, cfg *config.Config, ros *roster.Roster, ln net.Listener, logger *slog.Logger, now func() time.Time) error {
+// reverse order of start: HTTP intake first, then the loops, then the
+// store. now is its clock: time.Now, or for the demo the simulation's
+// accelerated clock, so that waits and cooldowns are measured in the time
+// the simulated team works in.
+func run(ctx context.Context, cfg *config.Config, ros *roster.Roster, ln net.Listener, logger *slog.Logger, now func() time.Time) error {
 	mode, err := rebalance.ParseMode(cfg.Mode)
 	if err != nil {
 		return fmt.Errorf("QW_MODE: %w", err)
@@ -78,11 +74,24 @@ func runWith(ctx context.Context, cfg *config.Config, ros *roster.Roster, ln net
 		}
 	}
 
-	db, err := openStore(ctx, cfg.DBPath, logger, gate.NotReady)
+	if !store.LocksSupported {
+		logger.Warn("this system has no file lock: nothing stops a second daemon on the same database", "db", cfg.DBPath)
+	}
+	db, err := store.OpenPatiently(ctx, cfg.DBPath, "serve", func(err error, wait time.Duration) {
+		reason := "the database cannot be opened; see the log"
+		if errors.Is(err, store.ErrReadOnly) || errors.Is(err, store.ErrFull) {
+			reason = "the database cannot take writes (disk full or read-only); see the log"
+		}
+		gate.NotReady(reason)
+		logger.Error("open database; retrying", "db", cfg.DBPath, logKeyErr, err, "retry_in", wait.String())
+	})
 	if err != nil {
 		shutdown()
 		if ctx.Err() != nil {
 			return nil // stopped while waiting for the database
+		}
+		if final := finalStoreError(cfg.DBPath, err); final != nil {
+			return final
 		}
 		return err
 	}
@@ -169,39 +178,4 @@ func runWith(ctx context.Context, cfg *config.Config, ros *roster.Roster, ln net
 	loops.Wait()
 	logger.Info("stopped")
 	return runErr
-}
-
-// openStore takes the database's lock and opens it, retrying with backoff
-// while it cannot be opened, and reports why through notReady. Another
-// program's file, a database another queuewrangler holds, and one written
-// by a newer queuewrangler are final (finalStoreError): retrying cannot
-// fix them, and the message says what to do.
-func openStore(ctx context.Context, path string, logger *slog.Logger, notReady func(reason string)) (*store.DB, error) {
-	if !store.LocksSupported {
-		logger.Warn("this system has no file lock: nothing stops a second daemon on the same database", "db", path)
-	}
-	wait := time.Second
-	for {
-		db, err := store.OpenExclusive(ctx, path, "serve")
-		switch final := finalStoreError(path, err); {
-		case err == nil:
-			return db, nil
-		case final != nil:
-			return nil, final
-		case ctx.Err() != nil:
-			return nil, ctx.Err()
-		}
-		reason := "the database cannot be opened; see the log"
-		if errors.Is(err, store.ErrReadOnly) || errors.Is(err, store.ErrFull) {
-			reason = "the database cannot take writes (disk full or read-only); see the log"
-		}
-		notReady(reason)
-		logger.Error("open database; retrying", "db", path, logKeyErr, err, "retry_in", wait.String())
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, 30*time.Second)
-	}
 }

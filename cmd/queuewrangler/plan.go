@@ -17,7 +17,7 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	cfg, ros, err := loadDaemonConfig(0)
+	cfg, ros, err := loadConfig(0, true)
 	if err != nil {
 		return err
 	}

@@ -129,7 +129,7 @@ func startDaemonNoWait(t testing.TB, apiURL string, logs io.Writer, overrides ma
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, cfg, roster.Default(), ln, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn})))
+		done <- run(ctx, cfg, roster.Default(), ln, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn})), time.Now)
 	}()
 	t.Cleanup(func() {
 		cancel()

@@ -16,7 +16,7 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parseFlags(newFlagSet("sync", stderr), args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(config.NeedsHelpScout)
+	cfg, _, err := loadConfig(config.NeedsHelpScout, false)
 	if err != nil {
 		return err
 	}

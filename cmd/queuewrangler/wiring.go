@@ -18,15 +18,15 @@ import (
 	"github.com/queuewrangler/queuewrangler/internal/outbound"
 	"github.com/queuewrangler/queuewrangler/internal/rebalance"
 	"github.com/queuewrangler/queuewrangler/internal/roster"
-	"github.com/queuewrangler/queuewrangler/internal/sim"
 	"github.com/queuewrangler/queuewrangler/internal/store"
 	"github.com/queuewrangler/queuewrangler/metrics"
 )
 
-// readConfig reads the environment and lists its problems: config's own,
-// and QW_MODE's, whose values are the rebalancer's (config may import
-// nothing from the module, and rebalance reads no configuration).
-func readConfig(need config.Requirement) (*config.Config, []string, error) {
+// loadConfig reads the environment and reports every problem in one error
+// (exit code 2): config's own; QW_MODE's, whose values are the
+// rebalancer's (config imports nothing from the module); and, for the
+// commands that balance, the roster file's.
+func loadConfig(need config.Requirement, withRoster bool) (*config.Config, *roster.Roster, error) {
 	cfg, err := config.Load()
 	if err != nil {
 		return nil, nil, err
@@ -34,41 +34,17 @@ func readConfig(need config.Requirement) (*config.Config, []string, error) {
 	var problems []string
 	var ve *config.ValidationError
 	if err := cfg.Validate(need); errors.As(err, &ve) {
-		problems = append(problems, ve.Problems...)
+		problems = ve.Problems
 	} else if err != nil {
 		return nil, nil, err
 	}
 	if _, err := rebalance.ParseMode(cfg.Mode); err != nil {
 		problems = append(problems, "QW_MODE: "+err.Error())
 	}
-	return cfg, problems, nil
-}
-
-// loadConfig reads and validates the environment for a command that does
-// not balance, reporting every problem in one error (exit code 2).
-func loadConfig(need config.Requirement) (*config.Config, error) {
-	cfg, problems, err := readConfig(need)
-	if err != nil {
-		return nil, err
-	}
-	if len(problems) > 0 {
-		return nil, &config.ValidationError{Problems: problems}
-	}
-	return cfg, nil
-}
-
-// loadDaemonConfig reads the environment and the roster it names, and
-// reports every problem of both in one error (exit code 2).
-func loadDaemonConfig(need config.Requirement) (*config.Config, *roster.Roster, error) {
-	cfg, problems, err := readConfig(need)
-	if err != nil {
-		return nil, nil, err
-	}
-	r := roster.Default()
-	if cfg.RosterFile != "" {
-		loaded, err := roster.Load(cfg.RosterFile)
+	ros := roster.Default()
+	if withRoster && cfg.RosterFile != "" {
 		var re *roster.Error
-		switch {
+		switch loaded, err := roster.Load(cfg.RosterFile); {
 		case errors.As(err, &re):
 			for _, p := range re.Problems {
 				problems = append(problems, "QW_ROSTER_FILE "+cfg.RosterFile+": "+p)
@@ -76,13 +52,13 @@ func loadDaemonConfig(need config.Requirement) (*config.Config, *roster.Roster, 
 		case err != nil:
 			problems = append(problems, "QW_ROSTER_FILE: "+err.Error())
 		default:
-			r = loaded
+			ros = loaded
 		}
 	}
 	if len(problems) > 0 {
 		return nil, nil, &config.ValidationError{Problems: problems}
 	}
-	return cfg, r, nil
+	return cfg, ros, nil
 }
 
 // policyFrom applies the configured knobs to the default policy.
@@ -133,24 +109,8 @@ func newHelpScout(cfg *config.Config, m *metrics.Instruments, logger *slog.Logge
 	return hs, nil
 }
 
-// serveUntilDone serves h on ln until ctx ends, then shuts down gracefully.
-func serveUntilDone(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger) error {
-	srv := httpapi.NewHTTPServer(h, logger)
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case <-ctx.Done():
-	case err := <-errc:
-		return err
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return srv.Shutdown(shutdownCtx)
-}
-
-// runTeam plays a simulated team until ctx ends.
-func runTeam(ctx context.Context, team *sim.Live, logger *slog.Logger) {
-	if err := team.Run(ctx); err != nil {
-		logger.Error("the simulated team stopped", "err", err)
-	}
+// serveFake serves a fake Help Scout with the daemon's bounds, leaving
+// requests in flight 5 s at the end.
+func serveFake(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger) error {
+	return httpapi.Serve(ctx, ln, h, logger, 5*time.Second)
 }

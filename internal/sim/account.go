@@ -1,8 +1,12 @@
 package sim
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
+	"net"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
@@ -29,7 +33,7 @@ const accountWarmUp = 9 * time.Hour
 // Roster so that it measures time and knows people as the team does.
 type Account struct {
 	Fake *helpscouttest.Server
-	Team *Live
+	Team *Live // nil for a static account (ServeFake without a speed)
 	// Now is the simulation's clock: Speed times the wall clock.
 	Now func() time.Time
 	// Roster is the team as the daemon's roster file would describe it.
@@ -56,6 +60,24 @@ func NewAccount(sc Scenario, speed float64, opts helpscouttest.Options) (*Accoun
 		return nil, fmt.Errorf("the simulated team's roster: %w", err)
 	}
 	return &Account{Fake: fake, Team: live, Now: clock.Now, Roster: ros, sc: sc}, nil
+}
+
+// Serve serves the fake on ln with serve and runs the team, until ctx
+// ends or the server fails; then it waits for the team. A team that stops
+// early is logged.
+func (a *Account) Serve(ctx context.Context, ln net.Listener, serve Serve, logger *slog.Logger) error {
+	var team sync.WaitGroup
+	defer team.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if a.Team != nil {
+		team.Go(func() {
+			if err := a.Team.Run(ctx); err != nil {
+				logger.Error("the simulated team stopped", "err", err)
+			}
+		})
+	}
+	return serve(ctx, ln, a.Fake, logger)
 }
 
 // Close stops the fake's webhook deliveries.

@@ -1,0 +1,194 @@
+package sim
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
+	"github.com/queuewrangler/queuewrangler/internal/roster"
+)
+
+// Serve serves a fake Help Scout on ln until ctx ends. main hands in the
+// HTTP edge's, so that the fake is served with the daemon's bounds and sim
+// knows nothing of the edge.
+type Serve func(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger) error
+
+// DemoOptions are the choices of `queuewrangler demo`.
+type DemoOptions struct {
+	// Listener is where the daemon will serve its page, API and metrics.
+	Listener net.Listener
+	Speed    float64 // simulated seconds per real second
+	Seed     int64   // the customers' seed; 0 keeps the scenario's
+	// DB is the daemon's SQLite file; empty means a temporary file,
+	// removed at the end.
+	DB    string
+	Serve Serve
+}
+
+// DemoDaemon is what the real daemon runs with in the demo: the simulated
+// account's API and credentials, fresh secrets, the team's roster and the
+// simulation's clock, and a logger for the terminal.
+type DemoDaemon struct {
+	Listener                          net.Listener
+	APIURL, ClientID, ClientSecret    string
+	WebhookSecret, AdminToken, DBPath string
+	StuckAfter                        time.Duration
+	Roster                            *roster.Roster
+	Now                               func() time.Time
+	Logger                            *slog.Logger
+}
+
+// RunDemo runs the demo until ctx ends: the built-in DemoScenario's team
+// working live in a fake Help Scout served on a local port, and the real
+// daemon, which daemon runs (it must return once ctx ends). It prints where
+// to look to stdout, and the daemon's moves and problems to stderr.
+func RunDemo(ctx context.Context, o DemoOptions, stdout, stderr io.Writer, daemon func(context.Context, DemoDaemon) error) error {
+	sc, err := Builtin(DemoScenario)
+	if err != nil {
+		return err
+	}
+	if o.Seed != 0 {
+		sc.Seed = o.Seed
+	}
+	d := DemoDaemon{Listener: o.Listener, ClientID: "demo", ClientSecret: "demo-secret",
+		WebhookSecret: randomHex(16), AdminToken: randomHex(12), DBPath: o.DB, StuckAfter: sc.StuckAfter}
+	if d.DBPath == "" {
+		dir, err := os.MkdirTemp("", "queuewrangler-demo-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		d.DBPath = filepath.Join(dir, "queuewrangler.db")
+	}
+	fakeLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	defer fakeLn.Close()
+	daemonURL := "http://" + o.Listener.Addr().String()
+	d.APIURL = "http://" + fakeLn.Addr().String()
+	acct, err := NewAccount(sc, o.Speed, helpscouttest.Options{
+		Seed:    sc.Seed,
+		BaseURL: d.APIURL,
+		Webhook: helpscouttest.WebhookOptions{URL: daemonURL + "/webhooks/helpscout", Secret: d.WebhookSecret},
+	})
+	if err != nil {
+		return err
+	}
+	defer acct.Close()
+	d.Roster, d.Now = acct.Roster, acct.Now
+	d.Logger = slog.New(demoEvents{slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo})})
+
+	// The simulated account outlives the daemon: stopped first, it would
+	// leave a move's note retrying against a closed port until its own
+	// timeout, and Ctrl-C would seem to hang.
+	fakeCtx, stopFake := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopFake()
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = acct.Serve(fakeCtx, fakeLn, o.Serve, d.Logger) })
+
+	fmt.Fprintf(stdout, "queuewrangler demo: a simulated Help Scout account, the real daemon in apply mode\n\n")
+	fmt.Fprintf(stdout, "  queue page   %s/\n", daemonURL)
+	fmt.Fprintf(stdout, "  metrics      %s/metrics\n", daemonURL)
+	fmt.Fprintf(stdout, "  agents API   %s/api/v1/agents\n", daemonURL)
+	fmt.Fprintf(stdout, "  admin token  %s   (log in on the page, or: curl -H 'Authorization: Bearer %s' -X POST %s/api/v1/plan)\n", d.AdminToken, d.AdminToken, daemonURL)
+	fmt.Fprintf(stdout, "  fake API     %s (client id %s, secret %s)\n", d.APIURL, d.ClientID, d.ClientSecret)
+	fmt.Fprintf(stdout, "  team         %s (seed %d): %s\n", DemoScenario, sc.Seed, acct.Describe())
+	fmt.Fprintf(stdout, "  time runs %gx from Monday 09:00 of a simulated week; Ctrl-C stops\n", o.Speed)
+
+	err = daemon(ctx, d)
+	stopFake()
+	wg.Wait()
+	return err
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
+	return hex.EncodeToString(b)
+}
+
+// demoEvents shows what a newcomer wants to watch in the terminal: every
+// move the daemon makes or skips, and any problem. The rest of the
+// daemon's info lines (each sync, each run) would bury them.
+type demoEvents struct{ slog.Handler }
+
+// demoShown are the info messages demoEvents lets through.
+var demoShown = map[string]bool{"move applied": true, "move skipped: stale": true, "stopped": true}
+
+func (h demoEvents) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level < slog.LevelWarn && !demoShown[r.Message] {
+		return nil
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h demoEvents) WithAttrs(as []slog.Attr) slog.Handler {
+	return demoEvents{h.Handler.WithAttrs(as)}
+}
+
+func (h demoEvents) WithGroup(name string) slog.Handler { return demoEvents{h.Handler.WithGroup(name)} }
+
+// FakeOptions are the choices of `queuewrangler fake-helpscout`.
+type FakeOptions struct {
+	// Listener is where the fake serves; it sets Fake.BaseURL.
+	Listener net.Listener
+	// Fake holds the credentials the fake accepts, its rate limit, where
+	// it delivers webhooks, and the seed of a static account.
+	Fake          helpscouttest.Options
+	Conversations int // the size of a static account
+	// Scenario, when set, is the team that works the account live at
+	// Speed; ScenarioName is how the operator named it. Without one the
+	// account is static: generated from Fake.Seed and never changing.
+	Scenario     *Scenario
+	ScenarioName string
+	Speed        float64
+	Serve        Serve
+}
+
+// ServeFake serves a simulated Help Scout account until ctx ends, after
+// printing to stdout how to reach it and how to point the daemon at it.
+func ServeFake(ctx context.Context, o FakeOptions, stdout, stderr io.Writer) error {
+	base := "http://" + o.Listener.Addr().String()
+	o.Fake.BaseURL = base
+	var (
+		acct    *Account
+		summary string
+	)
+	if o.Scenario != nil {
+		var err error
+		if acct, err = NewAccount(*o.Scenario, o.Speed, o.Fake); err != nil {
+			return err
+		}
+		summary = fmt.Sprintf("a live simulated team (%s, %d people) at %gx", o.ScenarioName, len(o.Scenario.Team), o.Speed)
+	} else {
+		fake := helpscouttest.New(o.Fake)
+		gen, err := fake.Seed(helpscouttest.GenerateConfig{Seed: o.Fake.Seed, Conversations: o.Conversations})
+		if err != nil {
+			fake.Close()
+			return fmt.Errorf("generate account: %w", err)
+		}
+		acct = &Account{Fake: fake}
+		summary = fmt.Sprintf("%d conversations, %d mailboxes, %d agents, %d teams (seed %d)",
+			len(gen.Conversations), len(gen.Mailboxes), len(gen.Agents), len(gen.Teams), o.Fake.Seed)
+	}
+	defer acct.Close()
+	id, secret := o.Fake.ClientID, o.Fake.ClientSecret
+	fmt.Fprintf(stdout, "fake Help Scout serving at %s\n", base)
+	fmt.Fprintf(stdout, "  client id:     %s\n  client secret: %s\n", id, secret)
+	fmt.Fprintf(stdout, "  account:       %s\n", summary)
+	fmt.Fprintf(stdout, "try: curl -s -d grant_type=client_credentials -d client_id=%s -d client_secret=%s %s/v2/oauth2/token\n", id, secret, base)
+	fmt.Fprintf(stdout, "run the daemon against it:\n  QW_HELPSCOUT_API_URL=%s QW_HELPSCOUT_CLIENT_ID=%s QW_HELPSCOUT_CLIENT_SECRET=%s queuewrangler serve\n",
+		base, id, secret)
+	return acct.Serve(ctx, o.Listener, o.Serve, slog.New(slog.NewTextHandler(stderr, nil)))
+}
