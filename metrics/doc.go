@@ -4,6 +4,6 @@
 // and alert rules shipped as embedded files.
 //
 // It depends on client_golang and the standard library only. It never owns
-// a global registry: main makes one registry and passes it to New. Labels
+// a global registry: main makes one (NewRegistry) and passes it in. Labels
 // stay bounded: mailbox and agent ids, never conversation ids or emails.
 package metrics

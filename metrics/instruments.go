@@ -2,7 +2,17 @@ package metrics
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 )
+
+// NewRegistry returns a new registry holding the Go runtime's and the
+// process's standard collectors: the one registry main makes and passes to
+// NewInstruments, the collector and /metrics.
+func NewRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
 
 // SupportTimeBuckets spans one minute to one week, the range in which first
 // response and resolution times of a support team fall.

@@ -11,9 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-
 	"github.com/queuewrangler/queuewrangler/internal/config"
 	"github.com/queuewrangler/queuewrangler/internal/httpapi"
 	"github.com/queuewrangler/queuewrangler/internal/mirror"
@@ -55,8 +52,7 @@ func run(ctx context.Context, cfg *config.Config, ros *roster.Roster, ln net.Lis
 	if err != nil {
 		return fmt.Errorf("QW_MODE: %w", err)
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg := metrics.NewRegistry()
 	m := metrics.NewInstruments(reg)
 
 	// Serve at once: while the database cannot be opened (a read-only or
