@@ -97,7 +97,7 @@ func TestChaosSoak(t *testing.T) {
 	ctx, stop := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	var runErr error
-	wg.Go(func() { runErr = run(ctx, cfg, acct.Roster, ln, newLogger("json", "debug", logs), acct.Now) })
+	wg.Go(func() { runErr = run(ctx, cfg, acct.Roster, ln, cfg.Logger(logs), acct.Now) })
 	simCtx, stopSim := context.WithCancel(ctx)
 	wg.Go(func() {
 		if err := acct.Team.Run(simCtx); err != nil {

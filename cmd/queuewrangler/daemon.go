@@ -7,7 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -34,19 +34,87 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	logger := newLogger(cfg.LogFormat, cfg.LogLevel, stderr)
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
 	}
-	return run(ctx, cfg, ros, ln, logger, time.Now)
+	return run(ctx, cfg, ros, ln, cfg.Logger(stderr), time.Now)
+}
+
+func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if err := parseFlags(newFlagSet("sync", stderr), args); err != nil {
+		return err
+	}
+	cfg, _, err := loadConfig(config.NeedsHelpScout, false)
+	if err != nil {
+		return err
+	}
+	logger := cfg.Logger(stderr)
+	// Exclusive: a sync beside a running daemon would write the same rows
+	// and cursor, and the daemon's own polling already does what it does.
+	db, err := store.OpenExclusive(ctx, cfg.DBPath, "sync")
+	if err != nil {
+		return openError(cfg.DBPath, err)
+	}
+	defer db.Close()
+	hs, err := newHelpScout(cfg, nil, logger)
+	if err != nil {
+		return err
+	}
+	mir := mirror.New(hs, db, mirror.Options{Mailboxes: cfg.Mailboxes.IDs, Logger: logger})
+	start := time.Now()
+	st, err := mir.SyncOnce(ctx)
+	if err != nil {
+		if st.Applied > 0 {
+			return fmt.Errorf("sync: %w (the %d conversations stored before the failure are kept; the next sync resumes from them)", err, st.Applied)
+		}
+		return fmt.Errorf("sync: %w", err)
+	}
+	fmt.Fprintf(stdout, "synced into %s in %s\n", cfg.DBPath, time.Since(start).Round(time.Millisecond))
+	return mir.WriteSyncTable(ctx, stdout, st)
+}
+
+func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("plan", stderr)
+	asJSON := fs.Bool("json", false, "print JSON instead of a table")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, ros, err := loadConfig(0, true)
+	if err != nil {
+		return err
+	}
+	// A plan reads the mirror; opening a path that does not exist would
+	// create an empty database and report "0 moves" as if all were well.
+	if _, err := os.Stat(cfg.DBPath); errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("no mirror at %s (QW_DB_PATH): run `queuewrangler sync` or `serve` first", cfg.DBPath)
+	}
+	// Read-only and without the lock: a plan changes nothing, so it may
+	// run beside the daemon that holds the database.
+	db, err := store.OpenReadOnly(ctx, cfg.DBPath)
+	if err != nil {
+		return openError(cfg.DBPath, err)
+	}
+	defer db.Close()
+	r := rebalance.New(db, nil, rebalance.Options{Mode: rebalance.ModePropose, Policy: policyFrom(cfg), Roster: ros})
+	res, team, err := r.DryRun(ctx)
+	if err != nil {
+		return err
+	}
+	names := make(map[int64]string, len(team))
+	for _, a := range team {
+		names[a.ID] = a.Name
+	}
+	if *asJSON {
+		return rebalance.WritePlanJSON(stdout, res, names)
+	}
+	return rebalance.WritePlanTable(stdout, res, names)
 }
 
 // run is the daemon: it owns every long-lived goroutine and stops them in
 // reverse order of start: HTTP intake first, then the loops, then the
-// store. now is its clock: time.Now, or for the demo the simulation's
-// accelerated clock, so that waits and cooldowns are measured in the time
-// the simulated team works in.
+// store. now is its clock; the demo's is the simulation's, so that waits
+// and cooldowns pass in the time the simulated team works in.
 func run(ctx context.Context, cfg *config.Config, ros *roster.Roster, ln net.Listener, logger *slog.Logger, now func() time.Time) error {
 	mode, err := rebalance.ParseMode(cfg.Mode)
 	if err != nil {
@@ -59,13 +127,12 @@ func run(ctx context.Context, cfg *config.Config, ros *roster.Roster, ln net.Lis
 	// full disk), /healthz answers 200 and /readyz 503 with the reason, and
 	// the daemon keeps retrying instead of exiting into a crash loop.
 	gate := httpapi.NewGate("the database is not open yet")
-	srv := httpapi.NewHTTPServer(gate, logger)
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	httpCtx, stopHTTP := context.WithCancel(context.WithoutCancel(ctx)) // stopped by shutdown, in order
+	httpDone := make(chan error, 1)
+	go func() { httpDone <- httpapi.Serve(httpCtx, ln, gate, logger, 10*time.Second) }()
 	shutdown := func() {
-		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		stopHTTP()
+		if err := <-httpDone; err != nil {
 			logger.Warn("http shutdown", logKeyErr, err)
 		}
 	}
@@ -86,10 +153,7 @@ func run(ctx context.Context, cfg *config.Config, ros *roster.Roster, ln net.Lis
 		if ctx.Err() != nil {
 			return nil // stopped while waiting for the database
 		}
-		if final := finalStoreError(cfg.DBPath, err); final != nil {
-			return final
-		}
-		return err
+		return openError(cfg.DBPath, err) // only what no retry fixes
 	}
 	defer db.Close()
 	db.Now = now
@@ -99,56 +163,22 @@ func run(ctx context.Context, cfg *config.Config, ros *roster.Roster, ln net.Lis
 		shutdown()
 		return err
 	}
-	mir := mirror.New(hs, db, mirror.Options{
-		Mailboxes: cfg.Mailboxes.IDs,
-		Logger:    logger.With("component", "mirror"),
-		Metrics:   m,
-		Now:       now,
-	})
+	mir := mirror.New(hs, db, mirror.Options{Mailboxes: cfg.Mailboxes.IDs, Logger: logger.With("component", "mirror"), Metrics: m, Now: now})
 
-	webhookSecret := cfg.WebhookSecret.Reveal()
-	if webhookSecret == "" {
+	if !cfg.WebhookSecret.IsSet() {
 		logger.Warn("webhooks disabled: QW_HELPSCOUT_WEBHOOK_SECRET is empty; POST /webhooks/helpscout answers 404 and changes arrive by polling only")
 	}
-	api := httpapi.New(httpapi.Options{
-		Logger:          logger.With("component", "http"),
-		Metrics:         m,
-		Gatherer:        reg,
-		WebhookSecret:   webhookSecret,
-		Inbox:           db,
-		WebhookReceived: mir.Wake,
-		Ready:           mir.Ready,
-		Now:             now,
-		Dashboard:       metrics.Dashboard,
-		AlertRules:      metrics.AlertRules,
-	})
-	reb := rebalance.New(db, hs, rebalance.Options{
-		Mode:       mode,
-		Policy:     policyFrom(cfg),
-		Roster:     ros,
-		AfterApply: mir.Refresh,
-		Logger:     logger.With("component", "balancer"),
-		Metrics:    m,
-		Now:        now,
-	})
+	api := httpapi.New(httpapi.Options{Logger: logger.With("component", "http"), Metrics: m, Gatherer: reg, Now: now,
+		WebhookSecret: cfg.WebhookSecret.Reveal(), Inbox: db, WebhookReceived: mir.Wake, Ready: mir.Ready,
+		Dashboard: metrics.Dashboard, AlertRules: metrics.AlertRules})
+	reb := rebalance.New(db, hs, rebalance.Options{Mode: mode, Policy: policyFrom(cfg), Roster: ros, AfterApply: mir.Refresh,
+		Logger: logger.With("component", "balancer"), Metrics: m, Now: now})
 	reg.MustRegister(metrics.NewCollector(reb, metrics.CollectorOptions{OnError: func(err error) { logger.Warn("metrics collector", logKeyErr, err) }}))
 	adapter := apiAdapter{reb}
-	api.EnableAPI(httpapi.APIOptions{
-		Team:       adapter,
-		Queue:      db,
-		Decider:    adapter,
-		AdminToken: cfg.AdminToken.Reveal(),
-		StuckAfter: cfg.StuckAfter.Duration,
-	})
-	api.EnablePage(httpapi.PageOptions{
-		Team:           adapter,
-		Queue:          db,
-		Decider:        adapter,
-		Customers:      db,
-		FirstResponses: db,
-		AdminToken:     cfg.AdminToken.Reveal(),
-		StuckAfter:     cfg.StuckAfter.Duration,
-	})
+	token, stuckAfter := cfg.AdminToken.Reveal(), cfg.StuckAfter.Duration
+	api.EnableAPI(httpapi.APIOptions{Team: adapter, Queue: db, Decider: adapter, AdminToken: token, StuckAfter: stuckAfter})
+	api.EnablePage(httpapi.PageOptions{Team: adapter, Queue: db, Decider: adapter, Customers: db, FirstResponses: db,
+		AdminToken: token, StuckAfter: stuckAfter})
 	gate.Open(api)
 
 	loopCtx, stopLoops := context.WithCancel(ctx)
@@ -166,10 +196,11 @@ func run(ctx context.Context, cfg *config.Config, ros *roster.Roster, ln net.Lis
 	select {
 	case <-ctx.Done():
 		logger.Info("shutting down")
-	case err := <-serveErr:
+		shutdown()
+	case err := <-httpDone: // only a failure ends it before shutdown
+		stopHTTP()
 		runErr = fmt.Errorf("http server: %w", err)
 	}
-	shutdown()
 	stopLoops()
 	loops.Wait()
 	logger.Info("stopped")

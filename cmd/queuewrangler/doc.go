@@ -1,10 +1,10 @@
 // Command queuewrangler is the one binary: the daemon (serve), its one-shot
-// tools (sync, plan), the fake Help Scout account (fake-helpscout), the
-// offline comparison (simulate) and the demo.
+// tools (sync, plan) in daemon.go; the commands on simulated accounts (demo,
+// fake-helpscout, simulate) in simulated.go; the command table, flags,
+// configuration and shared wiring in main.go.
 //
 // This is the only package that wires things together. It alone reads the
-// configuration, builds the outbound HTTP chain (internal/outbound) from it,
-// opens the store and starts long-lived goroutines; every other package
-// takes plain values. It parses flags, loads the configuration and wires;
-// what a command does lives in the packages it wires.
+// configuration, builds the outbound chain, opens the store and starts the
+// daemon's long-lived goroutines; every other package takes plain values,
+// and what a command does lives in the packages it wires.
 package main

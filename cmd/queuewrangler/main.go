@@ -1,16 +1,27 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/debug"
 	"syscall"
 
+	"github.com/queuewrangler/queuewrangler/balancer"
+	"github.com/queuewrangler/queuewrangler/helpscout"
 	"github.com/queuewrangler/queuewrangler/internal/config"
+	"github.com/queuewrangler/queuewrangler/internal/outbound"
+	"github.com/queuewrangler/queuewrangler/internal/rebalance"
+	"github.com/queuewrangler/queuewrangler/internal/roster"
+	"github.com/queuewrangler/queuewrangler/internal/store"
+	"github.com/queuewrangler/queuewrangler/metrics"
 )
 
 func main() {
@@ -69,11 +80,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	for _, c := range commands() {
-		if c.name != name || c.run == nil {
-			continue
+		if c.name == name && c.run != nil {
+			return exitCode(c.run(ctx, args[1:], stdout, stderr), stderr)
 		}
-		err := c.run(ctx, args[1:], stdout, stderr)
-		return exitCode(err, stderr)
 	}
 	fmt.Fprintf(stderr, "queuewrangler: unknown command %q\n\n", name)
 	printHelp(stderr)
@@ -84,12 +93,11 @@ func exitCode(err error, stderr io.Writer) int {
 	if err == nil || errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	}
+	fmt.Fprintf(stderr, "queuewrangler: %v\n", err)
 	var u *usageError
 	if errors.As(err, &u) || config.IsValidation(err) {
-		fmt.Fprintf(stderr, "queuewrangler: %v\n", err)
 		return exitUsage
 	}
-	fmt.Fprintf(stderr, "queuewrangler: %v\n", err)
 	return exitFailure
 }
 
@@ -130,14 +138,121 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 
 // parseFlags parses args and turns a flag error into a usage error.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
+	switch err := fs.Parse(args); {
+	case errors.Is(err, flag.ErrHelp):
+		return err
+	case err != nil:
 		return usagef("%s: %v", fs.Name(), err)
-	}
-	if fs.NArg() > 0 {
+	case fs.NArg() > 0:
 		return usagef("%s: unexpected arguments %q", fs.Name(), fs.Args())
 	}
 	return nil
+}
+
+// version is set at build time: -ldflags "-X main.version=v1.2.3".
+var version = "dev"
+
+func runVersion(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	if err := parseFlags(newFlagSet("version", stderr), args); err != nil {
+		return err
+	}
+	commit := "unknown"
+	if info, ok := debug.ReadBuildInfo(); ok {
+		vcs := map[string]string{}
+		for _, s := range info.Settings {
+			vcs[s.Key] = s.Value
+		}
+		commit = cmp.Or(vcs["vcs.revision"], commit)
+		if vcs["vcs.modified"] == "true" {
+			commit += "-dirty"
+		}
+	}
+	_, err := fmt.Fprintf(stdout, "queuewrangler %s\ncommit %s\n%s\n", version, commit, runtime.Version())
+	return err
+}
+
+// loadConfig reads the environment and reports every problem in one error
+// (exit code 2): config's own; QW_MODE's, whose values are the
+// rebalancer's (config imports nothing from the module); and, for the
+// commands that balance, the roster file's.
+func loadConfig(need config.Requirement, withRoster bool) (*config.Config, *roster.Roster, error) {
+	cfg, err := config.Load()
+	if err != nil {
+		return nil, nil, err
+	}
+	var problems []string
+	var ve *config.ValidationError
+	if errors.As(cfg.Validate(need), &ve) { // Validate returns nothing else
+		problems = ve.Problems
+	}
+	if _, err := rebalance.ParseMode(cfg.Mode); err != nil {
+		problems = append(problems, "QW_MODE: "+err.Error())
+	}
+	ros := roster.Default()
+	if withRoster && cfg.RosterFile != "" {
+		var re *roster.Error
+		switch loaded, err := roster.Load(cfg.RosterFile); {
+		case errors.As(err, &re):
+			for _, p := range re.Problems {
+				problems = append(problems, "QW_ROSTER_FILE "+cfg.RosterFile+": "+p)
+			}
+		case err != nil:
+			problems = append(problems, "QW_ROSTER_FILE: "+err.Error())
+		default:
+			ros = loaded
+		}
+	}
+	if len(problems) > 0 {
+		return nil, nil, &config.ValidationError{Problems: problems}
+	}
+	return cfg, ros, nil
+}
+
+// policyFrom applies the configured knobs to the default policy.
+func policyFrom(cfg *config.Config) balancer.Policy {
+	p := balancer.DefaultPolicy()
+	p.StuckAfter = cfg.StuckAfter.Duration
+	p.MaxMovesPerRun = cfg.MaxMovesPerRun.N
+	p.HandOverOngoing = cfg.OffShiftHandover == config.HandoverAll
+	return p
+}
+
+// apiAdapter presents the rebalancer to httpapi: its team (Agents),
+// Approve and Reject are httpapi's interfaces as they are; only planning
+// on demand returns the stored proposals alone.
+type apiAdapter struct{ *rebalance.Rebalancer }
+
+func (a apiAdapter) PlanNow(ctx context.Context) ([]store.Proposal, error) {
+	plan, err := a.RunOnce(ctx)
+	return plan.Proposals, err
+}
+
+// newHelpScout builds the API client on the outbound chain.
+func newHelpScout(cfg *config.Config, m *metrics.Instruments, logger *slog.Logger) (*helpscout.Client, error) {
+	httpClient := outbound.NewClient(outbound.Options{BaseURL: cfg.HelpScoutAPIURL, ClientID: cfg.HelpScoutClientID,
+		ClientSecret: cfg.HelpScoutClientSecret.Reveal(), PerMinute: cfg.RateLimitPerMinute.N, Metrics: m, Logger: logger})
+	hs, err := helpscout.NewClient(httpClient).WithBaseURL(cfg.HelpScoutAPIURL)
+	if err != nil {
+		return nil, fmt.Errorf("help scout client: %w", err)
+	}
+	return hs, nil
+}
+
+// openError says what to do about a database that cannot be opened, and
+// leaves the file as it was. What no retry fixes gets its own advice:
+//   - another program's file: QW_DB_PATH names the wrong file, a
+//     configuration error (exit code 2);
+//   - held by another queuewrangler: one daemon per database, and a `sync`
+//     would write beside it (exit code 1; `plan` only reads and may run);
+//   - a newer schema: this binary is too old for the file (exit code 1).
+func openError(path string, err error) error {
+	switch {
+	case errors.Is(err, store.ErrForeignDatabase):
+		return usagef("QW_DB_PATH: %v (point it at queuewrangler's own file, or at one that does not exist yet)", err)
+	case errors.Is(err, store.ErrLocked):
+		return fmt.Errorf("%w (one queuewrangler writes to a database at a time: stop that one first; `plan` may run beside it)", err)
+	case errors.Is(err, store.ErrSchemaTooNew):
+		return fmt.Errorf("open database %s: %w (run the newer queuewrangler, or move the file aside to start afresh)", path, err)
+	}
+	return fmt.Errorf("open database %s: %w", path, err)
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/url"
 	"reflect"
@@ -48,6 +49,21 @@ type Config struct {
 	RateLimitPerMinute    Int      `envconfig:"RATE_LIMIT_PER_MINUTE" default:"200" desc:"client-side Help Scout request budget per minute (writes count 2)"`
 	LogFormat             string   `envconfig:"LOG_FORMAT" default:"json" desc:"json or text"`
 	LogLevel              string   `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+}
+
+// Logger returns the logger QW_LOG_FORMAT and QW_LOG_LEVEL ask for,
+// writing to w: JSON unless the format is text, at info when the level
+// does not parse (Validate reports it).
+func (c *Config) Logger(w io.Writer) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if strings.EqualFold(c.LogFormat, "text") {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
 // Requirement names what a command needs beyond the always-checked values.

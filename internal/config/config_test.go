@@ -158,3 +158,27 @@ func TestUsageListsEveryVariable(t *testing.T) {
 		t.Errorf("usage lacks a default:\n%s", buf.String())
 	}
 }
+
+func TestLogger(t *testing.T) {
+	for _, tc := range []struct {
+		format, level string
+		want          []string // substrings of what a debug and a warn line print
+	}{
+		{"json", "debug", []string{`"msg":"d"`, `"msg":"w"`}},
+		{"text", "warn", []string{`msg=w`}},
+		{"TEXT", "loud", []string{`msg=w`}}, // an unparsable level falls back to info
+	} {
+		var b bytes.Buffer
+		log := (&Config{LogFormat: tc.format, LogLevel: tc.level}).Logger(&b)
+		log.Debug("d")
+		log.Warn("w")
+		if got := strings.Count(b.String(), "\n"); got != len(tc.want) {
+			t.Errorf("%s at %s: %d lines, want %d:\n%s", tc.format, tc.level, got, len(tc.want), b.String())
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(b.String(), w) {
+				t.Errorf("%s at %s: output lacks %q:\n%s", tc.format, tc.level, w, b.String())
+			}
+		}
+	}
+}

@@ -1,16 +1,30 @@
 package mirror
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"text/tabwriter"
 	"time"
+
+	"github.com/queuewrangler/queuewrangler/internal/store"
 )
 
-// WriteTable prints a sync's figures for a person, as `queuewrangler sync`
-// does, ending with where the conversation cursor stands (zero: no
-// conversation listed yet).
-func (s Stats) WriteTable(w io.Writer, cursor time.Time) error {
+// WriteSyncTable prints the figures of a sync (st) for a person, as
+// `queuewrangler sync` does, ending with where the conversation cursor
+// stands now.
+func (m *Mirror) WriteSyncTable(ctx context.Context, w io.Writer, st Stats) error {
+	cur, err := m.db.Cursor(ctx, CursorConversations)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("read sync cursor: %w", err)
+	}
+	return st.writeTable(w, cur.Value)
+}
+
+// writeTable prints the figures and cursor (zero: no conversation listed
+// yet).
+func (s Stats) writeTable(w io.Writer, cursor time.Time) error {
 	at := "none yet (no conversation listed)"
 	if !cursor.IsZero() {
 		at = cursor.Format(time.RFC3339)

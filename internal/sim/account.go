@@ -77,7 +77,7 @@ func (a *Account) Serve(ctx context.Context, ln net.Listener, serve Serve, logge
 			}
 		})
 	}
-	return serve(ctx, ln, a.Fake, logger)
+	return serve(ctx, ln, a.Fake, logger, fakeGrace)
 }
 
 // Close stops the fake's webhook deliveries.

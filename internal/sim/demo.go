@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,17 +19,19 @@ import (
 	"github.com/queuewrangler/queuewrangler/internal/roster"
 )
 
-// Serve serves a fake Help Scout on ln until ctx ends. main hands in the
-// HTTP edge's, so that the fake is served with the daemon's bounds and sim
-// knows nothing of the edge.
-type Serve func(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger) error
+// Serve serves h on ln until ctx ends, then gives requests in flight up to
+// grace to finish. main hands in the HTTP edge's, so that a fake Help Scout
+// is served with the daemon's bounds and sim knows nothing of the edge.
+type Serve func(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger, grace time.Duration) error
+
+// fakeGrace is how long a fake's requests in flight may take at the end.
+const fakeGrace = 5 * time.Second
 
 // DemoOptions are the choices of `queuewrangler demo`.
 type DemoOptions struct {
-	// Listener is where the daemon will serve its page, API and metrics.
-	Listener net.Listener
-	Speed    float64 // simulated seconds per real second
-	Seed     int64   // the customers' seed; 0 keeps the scenario's
+	Addr  string  // where the daemon serves its page, API and metrics
+	Speed float64 // simulated seconds per real second
+	Seed  int64   // the customers' seed; 0 keeps the scenario's
 	// DB is the daemon's SQLite file; empty means a temporary file,
 	// removed at the end.
 	DB    string
@@ -53,6 +56,11 @@ type DemoDaemon struct {
 // daemon, which daemon runs (it must return once ctx ends). It prints where
 // to look to stdout, and the daemon's moves and problems to stderr.
 func RunDemo(ctx context.Context, o DemoOptions, stdout, stderr io.Writer, daemon func(context.Context, DemoDaemon) error) error {
+	ln, err := net.Listen("tcp", o.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (pick another with --addr)", o.Addr, err)
+	}
+	defer ln.Close()
 	sc, err := Builtin(DemoScenario)
 	if err != nil {
 		return err
@@ -60,7 +68,7 @@ func RunDemo(ctx context.Context, o DemoOptions, stdout, stderr io.Writer, daemo
 	if o.Seed != 0 {
 		sc.Seed = o.Seed
 	}
-	d := DemoDaemon{Listener: o.Listener, ClientID: "demo", ClientSecret: "demo-secret",
+	d := DemoDaemon{Listener: ln, ClientID: "demo", ClientSecret: "demo-secret",
 		WebhookSecret: randomHex(16), AdminToken: randomHex(12), DBPath: o.DB, StuckAfter: sc.StuckAfter}
 	if d.DBPath == "" {
 		dir, err := os.MkdirTemp("", "queuewrangler-demo-")
@@ -75,7 +83,7 @@ func RunDemo(ctx context.Context, o DemoOptions, stdout, stderr io.Writer, daemo
 		return err
 	}
 	defer fakeLn.Close()
-	daemonURL := "http://" + o.Listener.Addr().String()
+	daemonURL := "http://" + ln.Addr().String()
 	d.APIURL = "http://" + fakeLn.Addr().String()
 	acct, err := NewAccount(sc, o.Speed, helpscouttest.Options{
 		Seed:    sc.Seed,
@@ -141,8 +149,8 @@ func (h demoEvents) WithGroup(name string) slog.Handler { return demoEvents{h.Ha
 
 // FakeOptions are the choices of `queuewrangler fake-helpscout`.
 type FakeOptions struct {
-	// Listener is where the fake serves; it sets Fake.BaseURL.
-	Listener net.Listener
+	// Addr is where the fake serves; it sets Fake.BaseURL.
+	Addr string
 	// Fake holds the credentials the fake accepts, its rate limit, where
 	// it delivers webhooks, and the seed of a static account.
 	Fake          helpscouttest.Options
@@ -156,17 +164,42 @@ type FakeOptions struct {
 	Serve        Serve
 }
 
+// Validate reports every problem of the options at once, named by the
+// fake-helpscout flag that sets the value.
+func (o FakeOptions) Validate() error {
+	var problems []error
+	check := func(bad bool, problem string) {
+		if bad {
+			problems = append(problems, errors.New(problem))
+		}
+	}
+	check(o.Conversations < 0, "--conversations must not be negative")
+	check(o.Fake.RateLimitPerMinute < 0, "--rate-limit must not be negative")
+	check((o.Fake.Webhook.URL == "") != (o.Fake.Webhook.Secret == ""), "--webhook-url and --webhook-secret go together")
+	check(o.Speed < 0 || o.Speed > MaxSpeed, fmt.Sprintf("--speed must be between 0 and %d", MaxSpeed))
+	check(o.ScenarioName != "" && o.Speed == 0, "--scenario needs --speed (the scenario runs live)")
+	check(len(o.Fake.Webhook.Secret) > maxWebhookSecret, "--webhook-secret is longer than Help Scout's 40 characters")
+	return errors.Join(problems...)
+}
+
+// maxWebhookSecret is Help Scout's limit on a webhook secret.
+const maxWebhookSecret = 40
+
 // ServeFake serves a simulated Help Scout account until ctx ends, after
 // printing to stdout how to reach it and how to point the daemon at it.
 func ServeFake(ctx context.Context, o FakeOptions, stdout, stderr io.Writer) error {
-	base := "http://" + o.Listener.Addr().String()
+	ln, err := net.Listen("tcp", o.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", o.Addr, err)
+	}
+	defer ln.Close()
+	base := "http://" + ln.Addr().String()
 	o.Fake.BaseURL = base
 	var (
 		acct    *Account
 		summary string
 	)
 	if o.Scenario != nil {
-		var err error
 		if acct, err = NewAccount(*o.Scenario, o.Speed, o.Fake); err != nil {
 			return err
 		}
@@ -190,5 +223,5 @@ func ServeFake(ctx context.Context, o FakeOptions, stdout, stderr io.Writer) err
 	fmt.Fprintf(stdout, "try: curl -s -d grant_type=client_credentials -d client_id=%s -d client_secret=%s %s/v2/oauth2/token\n", id, secret, base)
 	fmt.Fprintf(stdout, "run the daemon against it:\n  QW_HELPSCOUT_API_URL=%s QW_HELPSCOUT_CLIENT_ID=%s QW_HELPSCOUT_CLIENT_SECRET=%s queuewrangler serve\n",
 		base, id, secret)
-	return acct.Serve(ctx, o.Listener, o.Serve, slog.New(slog.NewTextHandler(stderr, nil)))
+	return acct.Serve(ctx, ln, o.Serve, slog.New(slog.NewTextHandler(stderr, nil)))
 }

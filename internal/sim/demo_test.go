@@ -22,3 +22,23 @@ func TestDemoEventsShowMovesAndProblems(t *testing.T) {
 		t.Errorf("demo log:\n%s\nwant the move and the warning only", out)
 	}
 }
+
+func TestFakeOptionsValidate(t *testing.T) {
+	var ok FakeOptions
+	ok.Fake.Webhook.URL, ok.Fake.Webhook.Secret = "http://127.0.0.1:8080/webhooks/helpscout", "s3cret"
+	if err := ok.Validate(); err != nil {
+		t.Errorf("valid options: %v", err)
+	}
+	bad := FakeOptions{Conversations: -1, Speed: MaxSpeed + 1}
+	bad.Fake.RateLimitPerMinute = -5
+	bad.Fake.Webhook.Secret = strings.Repeat("s", 41)
+	err := bad.Validate()
+	for _, want := range []string{"--conversations", "--rate-limit", "--webhook-url and --webhook-secret", "--speed", "--webhook-secret is longer"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate() = %v, want a problem naming %s", err, want)
+		}
+	}
+	if err := (FakeOptions{ScenarioName: "vacation"}).Validate(); err == nil || !strings.Contains(err.Error(), "--scenario needs --speed") {
+		t.Errorf("a scenario without a speed: %v", err)
+	}
+}

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -9,6 +10,14 @@ import (
 
 	"github.com/queuewrangler/queuewrangler/balancer"
 )
+
+// WriteJSON prints the report as `queuewrangler simulate --json` does: the
+// object design.md section 10 fixes, indented.
+func (r Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
 
 // WriteTable prints the report for a person, as `queuewrangler simulate`
 // does without --json: one row of scores per policy, then where the moves

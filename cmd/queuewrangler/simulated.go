@@ -1,0 +1,138 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/queuewrangler/queuewrangler/balancer"
+	"github.com/queuewrangler/queuewrangler/internal/config"
+	"github.com/queuewrangler/queuewrangler/internal/httpapi"
+	"github.com/queuewrangler/queuewrangler/internal/rebalance"
+	"github.com/queuewrangler/queuewrangler/internal/sim"
+)
+
+// runDemo is `queuewrangler demo` (design.md section 4): sim runs the
+// simulated account, and the real daemon runs against it in apply mode.
+func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var o sim.DemoOptions
+	fs := newFlagSet("demo", stderr)
+	fs.StringVar(&o.Addr, "addr", "127.0.0.1:8080", "listen address of the daemon (page, API, metrics)")
+	fs.Float64Var(&o.Speed, "speed", 60, "simulated seconds per real second")
+	fs.Int64Var(&o.Seed, "seed", 0, "seed of the simulated team's customers (default: the scenario's)")
+	fs.StringVar(&o.DB, "db", "", "SQLite file (default: a temporary file removed at exit)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if o.Speed <= 0 || o.Speed > sim.MaxSpeed {
+		return usagef("demo: --speed must be above 0 and at most %d, got %g", sim.MaxSpeed, o.Speed)
+	}
+	o.Serve = httpapi.Serve
+	return sim.RunDemo(ctx, o, stdout, stderr, func(ctx context.Context, d sim.DemoDaemon) error {
+		cfg := &config.Config{
+			HelpScoutClientID:     d.ClientID,
+			HelpScoutClientSecret: config.Secret(d.ClientSecret),
+			HelpScoutAPIURL:       d.APIURL,
+			WebhookSecret:         config.Secret(d.WebhookSecret),
+			DBPath:                d.DBPath,
+			// Real-time periods: short, so that the demo moves within seconds.
+			PollInterval:       config.Duration{Duration: 10 * time.Second},
+			BalanceInterval:    config.Duration{Duration: 10 * time.Second},
+			Mode:               string(rebalance.ModeApply),
+			StuckAfter:         config.Duration{Duration: d.StuckAfter},
+			MaxMovesPerRun:     config.Int{N: 5},
+			AdminToken:         config.Secret(d.AdminToken),
+			RateLimitPerMinute: config.Int{N: 600},
+		}
+		return run(ctx, cfg, d.Roster, d.Listener, d.Logger, d.Now)
+	})
+}
+
+// runFakeHelpScout is `queuewrangler fake-helpscout` (design.md section 4):
+// a seeded static account, or with --speed a simulated team working live.
+func runFakeHelpScout(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var o sim.FakeOptions
+	fs := newFlagSet("fake-helpscout", stderr)
+	fs.StringVar(&o.Addr, "addr", "127.0.0.1:9090", "listen address")
+	fs.StringVar(&o.Fake.ClientID, "client-id", "demo", "OAuth2 client id the fake accepts")
+	fs.StringVar(&o.Fake.ClientSecret, "client-secret", "demo-secret", "OAuth2 client secret the fake accepts")
+	fs.Int64Var(&o.Fake.Seed, "seed", 1, "seed of the generated account")
+	fs.IntVar(&o.Conversations, "conversations", 200, "number of conversations to generate")
+	fs.IntVar(&o.Fake.RateLimitPerMinute, "rate-limit", 0, "requests per minute before 429 (writes count 2); 0 = no limit")
+	fs.StringVar(&o.Fake.Webhook.URL, "webhook-url", "", "deliver signed webhooks to this URL")
+	fs.StringVar(&o.Fake.Webhook.Secret, "webhook-secret", "", "secret to sign webhooks with (needed with --webhook-url)")
+	fs.Float64Var(&o.Speed, "speed", 0, "run a simulated team live at this many simulated seconds per real second; 0 = a static seeded account")
+	fs.StringVar(&o.ScenarioName, "scenario", "", "scenario file or built-in name for the live team (default "+sim.DemoScenario+" when --speed is set)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := o.Validate(); err != nil {
+		return usagef("fake-helpscout: %v", err)
+	}
+	if o.Speed > 0 {
+		o.ScenarioName = cmp.Or(o.ScenarioName, sim.DemoScenario)
+		sc, err := sim.LoadScenario(o.ScenarioName)
+		if err != nil {
+			return usagef("fake-helpscout: %v", err)
+		}
+		o.Scenario = &sc
+	}
+	o.Serve = httpapi.Serve
+	return sim.ServeFake(ctx, o, stdout, stderr)
+}
+
+// runSimulate is `queuewrangler simulate`: an offline comparison of routing
+// policies on one scenario (design.md section 10).
+func runSimulate(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("simulate", stderr)
+	scenario := fs.String("scenario", "small-team-week",
+		"scenario file, or a built-in scenario: "+strings.Join(sim.BuiltinNames(), ", "))
+	policies := fs.String("policies", strings.Join(sim.Policies(), ","), "comma-separated policies to compare")
+	seed := fs.Int64("seed", 0, "seed of the arrivals and the work (default: the scenario's)")
+	asJSON := fs.Bool("json", false, "print JSON instead of a table")
+	handover := fs.String("off-shift-handover", config.HandoverNew,
+		"the queuewrangler policy's QW_OFF_SHIFT_HANDOVER: new or all (follow the sun)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	pols, err := sim.ParsePolicies(*policies)
+	if err != nil {
+		return usagef("simulate: --policies: %v", err)
+	}
+	if *handover != config.HandoverNew && *handover != config.HandoverAll {
+		return usagef("simulate: --off-shift-handover: %q is not new or all", *handover)
+	}
+	sc, err := sim.LoadScenario(*scenario)
+	if err != nil {
+		var se *sim.ScenarioError
+		switch {
+		case errors.As(err, &se):
+			return usagef("simulate: %v", err)
+		case errors.Is(err, os.ErrNotExist):
+			return usagef("simulate: scenario %q: no such file and no such built-in scenario (built-in: %s)",
+				*scenario, strings.Join(sim.BuiltinNames(), ", "))
+		}
+		return fmt.Errorf("simulate: %w", err)
+	}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "seed" {
+			sc.Seed = *seed
+		}
+	})
+	rep, err := sim.Compare(sc, pols, func(p *balancer.Policy) {
+		p.HandOverOngoing = *handover == config.HandoverAll
+	})
+	if err != nil {
+		return usagef("simulate: %v", err)
+	}
+	if *asJSON {
+		return rep.WriteJSON(stdout)
+	}
+	return rep.WriteTable(stdout, sc)
+}
