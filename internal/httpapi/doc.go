@@ -9,7 +9,8 @@
 // readiness (with the reason) while the database cannot be opened, and
 // hands over to the full Server once it is built. NewHTTPServer is the one
 // set of bounds (header, read, write and idle timeouts, header size) every
-// listener of the binary serves with.
+// listener of the binary serves with, and Serve the one loop that serves
+// until its context ends and then shuts down gracefully.
 //
 // It talks to the rest of the daemon only through the small interfaces it
 // declares (an inbox to store webhook events in, a readiness probe), so it

@@ -1,7 +1,7 @@
 // Package sim is a seeded, deterministic discrete-event model of a support
 // team working a Help Scout mailbox. It drives `queuewrangler simulate`,
-// which scores routing policies on the same simulated week, and is meant to
-// drive the live demo against the fake Help Scout.
+// which scores routing policies on the same simulated week, and the live
+// accounts of `queuewrangler demo` and `fake-helpscout`.
 //
 // The model must not know the balancer exists. The world (world.go) sees
 // only assignments: a router picks an owner at arrival, and an optional
@@ -10,9 +10,9 @@
 // wrangler: it converts what Help Scout would show (observe.go) with the
 // daemon's own conversion, team.SnapshotFrom, runs balancer.Plan with
 // balancer.DefaultPolicy (StuckAfter from the scenario) and applies the
-// moves. Nothing in the world is tuned to that algorithm. The package must
+// moves. Nothing in the world is tuned to that algorithm. The model must
 // not read the wall clock, use global randomness or do I/O beyond reading
-// scenario files.
+// scenario files; only the live mode below runs in real time and serves.
 //
 // # Assumptions of the model
 //
@@ -114,4 +114,12 @@
 // reassignment the team reads back from the fake, so the daemon's moves
 // over HTTP change who works what. Nobody writes notes in the model, so the
 // live team writes none either (the daemon's own move notes are its own).
+//
+// Account is such a live run with its fake: the simulation's clock, the
+// team's roster for the daemon, and Serve, which serves the fake and runs
+// the team. RunDemo and ServeFake are the demo and fake-helpscout around
+// it (ports, secrets, what to print); main parses their flags, builds the
+// daemon's configuration and hands in httpapi.Serve, so that the fake is
+// served with the daemon's bounds while this package knows nothing of the
+// HTTP edge and never reads configuration.
 package sim

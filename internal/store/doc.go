@@ -51,25 +51,32 @@
 //
 // # Who calls what
 //
-//   - mirror: CommitPage (a page and its cursor), ApplyConversation(s),
-//     DeleteConversation, ConversationIDs, CountCreatedBefore and
-//     CreatedBetween (reconcile), Cursor and SetCursor, the Replace*
-//     directory calls, PendingWebhooksAfter, MarkWebhookDone/Failed and
-//     PruneWebhooks, and the once-only histogram bookkeeping
+//   - mirror: CommitPage (a page and its cursor), ApplyConversation,
+//     DeleteConversation, Conversation and ConversationsHolding (webhook
+//     events), ConversationIDs, CountCreatedBefore and CreatedBetween
+//     (reconcile), Cursor and SetCursor, Users and the Replace* directory
+//     calls, PendingWebhooksAfter, MarkWebhookDone/Failed and
+//     PruneWebhooks, Optimize (after the first sync, then every few
+//     hours), and the once-only histogram bookkeeping
 //     (UnobservedFirstResponses, UnobservedResolutions,
 //     MarkFirstResponseObserved, MarkResolutionObserved).
-//   - httpapi: AddWebhook (which recognises replays) and RejectWebhook
-//     (which keeps a bounded sample; WebhookRejections counts them all) as
-//     its Inbox, OpenConversations, ListProposals, CustomerNames,
-//     FirstResponseTimes.
+//   - httpapi, through the interfaces it declares (main hands it the DB):
+//     AddWebhook (which recognises replays) and RejectWebhook (which keeps
+//     a bounded sample) as its Inbox, OpenConversations, ListProposals,
+//     CustomerNames, FirstResponseTimes.
 //   - team (the balancer's input, the page's and the API's agents, the
 //     metrics collector's state): Snapshot; per scrape MailboxStats,
 //     AgentLoads, OpenConversations, Users, UserStatuses, WaitingBefore.
 //   - rebalance: InsertProposals, ListProposals, ApproveProposal,
 //     RejectProposal, ClaimProposal, MarkProposalApplied/Stale/Failed,
 //     ExpirePendingProposals, Users (names in notes).
-//   - main: AcquireLock (serve, sync), Open, OpenReadOnly (plan), Optimize
-//     (after the first sync, then every few hours), Close.
+//   - main: OpenPatiently (serve: the lock, then retries while the disk
+//     refuses), OpenExclusive (sync), OpenReadOnly (plan), Close.
+//
+// Nothing outside the package calls the other exported methods
+// (ApplyConversations, AssignmentsSince, InsertWebhook, LastMoveAt,
+// PendingWebhooks, Ping, WebhookRejections, and the readers Mailboxes,
+// Teams, Proposal, Webhook and SchemaVersion): tests do.
 //
 // # Conventions
 //
