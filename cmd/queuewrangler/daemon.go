@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"sync"
 	"time"
 
@@ -84,13 +83,9 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	// A plan reads the mirror; opening a path that does not exist would
-	// create an empty database and report "0 moves" as if all were well.
-	if _, err := os.Stat(cfg.DBPath); errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("no mirror at %s (QW_DB_PATH): run `queuewrangler sync` or `serve` first", cfg.DBPath)
-	}
 	// Read-only and without the lock: a plan changes nothing, so it may
-	// run beside the daemon that holds the database.
+	// run beside the daemon that holds the database; and it creates no
+	// empty database that would report "0 moves" as if all were well.
 	db, err := store.OpenReadOnly(ctx, cfg.DBPath)
 	if err != nil {
 		return openError(cfg.DBPath, err)
@@ -101,20 +96,15 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	names := make(map[int64]string, len(team))
-	for _, a := range team {
-		names[a.ID] = a.Name
-	}
 	if *asJSON {
-		return rebalance.WritePlanJSON(stdout, res, names)
+		return rebalance.WritePlanJSON(stdout, res, team)
 	}
-	return rebalance.WritePlanTable(stdout, res, names)
+	return rebalance.WritePlanTable(stdout, res, team)
 }
 
 // run is the daemon: it owns every long-lived goroutine and stops them in
-// reverse order of start: HTTP intake first, then the loops, then the
-// store. now is its clock; the demo's is the simulation's, so that waits
-// and cooldowns pass in the time the simulated team works in.
+// reverse order of start (HTTP intake, the loops, the store). now is its
+// clock: the demo's runs at the simulation's speed, as its team works.
 func run(ctx context.Context, cfg *config.Config, ros *roster.Roster, ln net.Listener, logger *slog.Logger, now func() time.Time) error {
 	mode, err := rebalance.ParseMode(cfg.Mode)
 	if err != nil {

@@ -39,13 +39,9 @@ const (
 )
 
 // usageError is bad usage: wrong flags, unknown command, bad input files.
-type usageError struct{ msg string }
+type usageError struct{ error }
 
-func (e *usageError) Error() string { return e.msg }
-
-func usagef(format string, args ...any) error {
-	return &usageError{msg: fmt.Sprintf(format, args...)}
-}
+func usagef(format string, args ...any) error { return &usageError{fmt.Errorf(format, args...)} }
 
 // command is one subcommand. run receives the arguments after its name.
 type command struct {
@@ -238,15 +234,14 @@ func newHelpScout(cfg *config.Config, m *metrics.Instruments, logger *slog.Logge
 	return hs, nil
 }
 
-// openError says what to do about a database that cannot be opened, and
-// leaves the file as it was. What no retry fixes gets its own advice:
-//   - another program's file: QW_DB_PATH names the wrong file, a
-//     configuration error (exit code 2);
-//   - held by another queuewrangler: one daemon per database, and a `sync`
-//     would write beside it (exit code 1; `plan` only reads and may run);
-//   - a newer schema: this binary is too old for the file (exit code 1).
+// openError says what to do about a database that cannot be opened (the
+// file is left as it was): another program's file is a configuration error
+// (exit code 2); one another queuewrangler holds, one of a newer schema and
+// a mirror not synced yet each get their advice (exit code 1).
 func openError(path string, err error) error {
 	switch {
+	case errors.Is(err, store.ErrNotFound): // only OpenReadOnly (plan) does not create
+		return fmt.Errorf("no mirror at %s (QW_DB_PATH): run `queuewrangler sync` or `serve` first", path)
 	case errors.Is(err, store.ErrForeignDatabase):
 		return usagef("QW_DB_PATH: %v (point it at queuewrangler's own file, or at one that does not exist yet)", err)
 	case errors.Is(err, store.ErrLocked):

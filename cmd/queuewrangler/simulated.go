@@ -105,8 +105,9 @@ func runSimulate(_ context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return usagef("simulate: --policies: %v", err)
 	}
-	if *handover != config.HandoverNew && *handover != config.HandoverAll {
-		return usagef("simulate: --off-shift-handover: %q is not new or all", *handover)
+	ongoing, err := config.HandsOverOngoing(*handover)
+	if err != nil {
+		return usagef("simulate: --off-shift-handover: %v", err)
 	}
 	sc, err := sim.LoadScenario(*scenario)
 	if err != nil {
@@ -125,9 +126,7 @@ func runSimulate(_ context.Context, args []string, stdout, stderr io.Writer) err
 			sc.Seed = *seed
 		}
 	})
-	rep, err := sim.Compare(sc, pols, func(p *balancer.Policy) {
-		p.HandOverOngoing = *handover == config.HandoverAll
-	})
+	rep, err := sim.Compare(sc, pols, func(p *balancer.Policy) { p.HandOverOngoing = ongoing })
 	if err != nil {
 		return usagef("simulate: %v", err)
 	}

@@ -29,6 +29,16 @@ const (
 	HandoverAll = "all"
 )
 
+// HandsOverOngoing reads a QW_OFF_SHIFT_HANDOVER value (also simulate's
+// --off-shift-handover): whether ongoing conversations are handed over too.
+func HandsOverOngoing(value string) (bool, error) {
+	switch value {
+	case HandoverNew, HandoverAll:
+		return value == HandoverAll, nil
+	}
+	return false, fmt.Errorf("%q is not new or all", value)
+}
+
 // Config is every QW_* variable. Field order is the order -h prints.
 type Config struct {
 	HelpScoutClientID     string   `envconfig:"HELPSCOUT_CLIENT_ID" desc:"OAuth2 client-credentials app id (required for serve, sync)"`
@@ -160,10 +170,8 @@ func (c *Config) Validate(need Requirement) error {
 	case c.MaxMovesPerRun.N < 0:
 		add("MAX_MOVES_PER_RUN", "must not be negative")
 	}
-	switch c.OffShiftHandover {
-	case HandoverNew, HandoverAll:
-	default:
-		add("OFF_SHIFT_HANDOVER", "%q is not new or all", c.OffShiftHandover)
+	if _, err := HandsOverOngoing(c.OffShiftHandover); err != nil {
+		add("OFF_SHIFT_HANDOVER", "%v", err)
 	}
 	switch {
 	case c.RateLimitPerMinute.err != nil:

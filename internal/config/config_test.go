@@ -182,3 +182,16 @@ func TestLogger(t *testing.T) {
 		}
 	}
 }
+
+func TestHandsOverOngoing(t *testing.T) {
+	for value, want := range map[string]bool{HandoverNew: false, HandoverAll: true} {
+		if got, err := HandsOverOngoing(value); got != want || err != nil {
+			t.Errorf("HandsOverOngoing(%q) = %v, %v; want %v", value, got, err, want)
+		}
+	}
+	for _, value := range []string{"", "some", "All"} {
+		if _, err := HandsOverOngoing(value); err == nil || err.Error() != `"`+value+`" is not new or all` {
+			t.Errorf("HandsOverOngoing(%q) error %v, want it to name the two values", value, err)
+		}
+	}
+}

@@ -9,13 +9,14 @@ import (
 	"time"
 
 	"github.com/queuewrangler/queuewrangler/balancer"
+	"github.com/queuewrangler/queuewrangler/internal/team"
 )
 
 // WritePlanTable prints a dry run's plan for a person, as `queuewrangler
-// plan` does: the figures, one line per move, then the flags. names names
-// the agents by id; an unassigned ticket's owner is "(unassigned)".
-func WritePlanTable(w io.Writer, res balancer.Result, names map[int64]string) error {
-	name := agentNamer(names)
+// plan` does: the figures, one line per move, then the flags, naming the
+// agents; an unassigned ticket's owner is "(unassigned)".
+func WritePlanTable(w io.Writer, res balancer.Result, agents []team.Agent) error {
+	name := agentNamer(agents)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "imbalance %.2f -> %.2f, Jain %.2f -> %.2f, %d moves, %d flags (nothing is changed in Help Scout)\n\n",
 		res.Before.Imbalance, res.After.Imbalance, res.Before.Jain, res.After.Jain, len(res.Moves), len(res.Flags))
@@ -35,8 +36,8 @@ func WritePlanTable(w io.Writer, res balancer.Result, names map[int64]string) er
 // WritePlanJSON prints a dry run's plan as `queuewrangler plan --json`
 // does: the moves with the agents' names, the flags as the balancer gives
 // them, and the figures before and after.
-func WritePlanJSON(w io.Writer, res balancer.Result, names map[int64]string) error {
-	name := agentNamer(names)
+func WritePlanJSON(w io.Writer, res balancer.Result, agents []team.Agent) error {
+	name := agentNamer(agents)
 	type move struct {
 		ConversationID int64  `json:"conversation_id"`
 		Number         int64  `json:"number"`
@@ -66,7 +67,11 @@ func WritePlanJSON(w io.Writer, res balancer.Result, names map[int64]string) err
 	return enc.Encode(out)
 }
 
-func agentNamer(names map[int64]string) func(id int64) string {
+func agentNamer(agents []team.Agent) func(id int64) string {
+	names := make(map[int64]string, len(agents))
+	for _, a := range agents {
+		names[a.ID] = a.Name
+	}
 	return func(id int64) string {
 		if id == 0 {
 			return "(unassigned)"

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/queuewrangler/queuewrangler/balancer"
+	"github.com/queuewrangler/queuewrangler/internal/team"
 )
 
 var dryRunResult = balancer.Result{
@@ -21,11 +22,11 @@ var dryRunResult = balancer.Result{
 	After:  balancer.Stats{Imbalance: 1.25, Jain: 0.9},
 }
 
-var dryRunNames = map[int64]string{7: "Ana", 8: "Bo", 9: "Cy"}
+var dryRunTeam = []team.Agent{{ID: 7, Name: "Ana"}, {ID: 8, Name: "Bo"}, {ID: 9, Name: "Cy"}}
 
 func TestWritePlanTable(t *testing.T) {
 	var b strings.Builder
-	if err := WritePlanTable(&b, dryRunResult, dryRunNames); err != nil {
+	if err := WritePlanTable(&b, dryRunResult, dryRunTeam); err != nil {
 		t.Fatal(err)
 	}
 	// The columns line up: tabwriter pads each to its widest cell.
@@ -43,7 +44,7 @@ flag #43 (stuck, held by Cy): stuck with an SST
 
 func TestWritePlanJSON(t *testing.T) {
 	var b strings.Builder
-	if err := WritePlanJSON(&b, dryRunResult, dryRunNames); err != nil {
+	if err := WritePlanJSON(&b, dryRunResult, dryRunTeam); err != nil {
 		t.Fatal(err)
 	}
 	var got map[string]any
