@@ -31,7 +31,7 @@ type MailboxState struct {
 	// ByStatus counts mirrored conversations by Help Scout status.
 	ByStatus   map[string]int
 	Unassigned int // active and unassigned
-	Stuck      int // stuck by design.md section 8
+	Stuck      int // stuck by the README's "What it moves, and how"
 	// OldestWaitSeconds is the longest current customer wait on an active
 	// ticket; 0 when nobody waits.
 	OldestWaitSeconds float64

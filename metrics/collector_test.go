@@ -306,7 +306,7 @@ queuewrangler_webhook_events_total{event="convo.created",result="stored"} 1
 	}
 }
 
-// contract is design.md section 9 plus the collector's report on itself:
+// contract is the README's Metrics section plus the collector's report on itself:
 // every name with its type and label names.
 var contract = map[string]struct {
 	typ    string
@@ -361,7 +361,7 @@ func fullRegistry(t *testing.T) *prometheus.Registry {
 }
 
 // TestCatalogMatchesContract checks every family's name, type and label
-// names against design.md section 9, in both directions.
+// names against the README's Metrics section, in both directions.
 func TestCatalogMatchesContract(t *testing.T) {
 	mfs, err := fullRegistry(t).Gather()
 	if err != nil {

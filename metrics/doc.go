@@ -1,6 +1,6 @@
 // Package metrics is queuewrangler's Prometheus surface: the catalog of
-// instruments whose names are a contract with dashboards (design.md section
-// 9), the scrape-time collector of current state, and the Grafana dashboard
+// instruments whose names are a contract with dashboards (the README's
+// Metrics section), the scrape-time collector of current state, and the Grafana dashboard
 // and alert rules shipped as embedded files.
 //
 // It depends on client_golang and the standard library only. It never owns

@@ -31,7 +31,7 @@ func main() {
 	os.Exit(code)
 }
 
-// Exit codes, design.md section 4.
+// Exit codes, the command reference (`queuewrangler -h`).
 const (
 	exitOK      = 0
 	exitFailure = 1

@@ -94,7 +94,7 @@ func TestSimulateCommand(t *testing.T) {
 	}
 }
 
-// TestSimulateJSONShape checks the object of design.md section 10: exactly
+// TestSimulateJSONShape checks the object of the README's Simulation section: exactly
 // these keys, in this order of policies, nothing else.
 func TestSimulateJSONShape(t *testing.T) {
 	path := writeScenario(t, "good.json", shortScenario)

@@ -18,7 +18,7 @@ import (
 	"github.com/queuewrangler/queuewrangler/internal/sim"
 )
 
-// runDemo is `queuewrangler demo` (design.md section 4): sim runs the
+// runDemo is `queuewrangler demo` (the command reference (`queuewrangler -h`)): sim runs the
 // simulated account, and the real daemon runs against it in apply mode.
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var o sim.DemoOptions
@@ -54,7 +54,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	})
 }
 
-// runFakeHelpScout is `queuewrangler fake-helpscout` (design.md section 4):
+// runFakeHelpScout is `queuewrangler fake-helpscout` (the command reference (`queuewrangler -h`)):
 // a seeded static account, or with --speed a simulated team working live.
 func runFakeHelpScout(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var o sim.FakeOptions
@@ -88,7 +88,7 @@ func runFakeHelpScout(ctx context.Context, args []string, stdout, stderr io.Writ
 }
 
 // runSimulate is `queuewrangler simulate`: an offline comparison of routing
-// policies on one scenario (design.md section 10).
+// policies on one scenario (the README's Simulation section).
 func runSimulate(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("simulate", stderr)
 	scenario := fs.String("scenario", "small-team-week",

@@ -69,7 +69,7 @@ type Options struct {
 	// default: new conversations are routed, the backlog stays in the
 	// folder, the pessimistic reading of Help Scout's help article
 	// (helpscout-api.md section 14, question 7; the scenario's
-	// routing.drains_backlog, design.md section 10).
+	// routing.drains_backlog, the README's Simulation section).
 	RoutingDrainsBacklog bool
 
 	// BaseURL is used for links inside webhook bodies (API responses link to

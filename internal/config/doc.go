@@ -1,5 +1,5 @@
 // Package config holds queuewrangler's runtime configuration: the QW_*
-// environment variables of design.md section 5, read with envconfig.
+// environment variables of the README's Configuration, read with envconfig.
 //
 // Parsing never stops at the first bad value. Each typed field records its
 // own decode error, and Validate reports every problem at once so an operator

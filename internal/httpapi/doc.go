@@ -1,5 +1,5 @@
-// Package httpapi is queuewrangler's one inbound HTTP surface (design.md
-// section 6): Help Scout webhooks, health and readiness, /metrics, the
+// Package httpapi is queuewrangler's one inbound HTTP surface (the README's
+// HTTP surface): Help Scout webhooks, health and readiness, /metrics, the
 // Grafana dashboard and alert rules files (handed in as bytes), the JSON
 // API, and the SSTs' queue page (server-rendered, no JavaScript, login with
 // the admin token into a session cookie, CSRF-checked forms). Every route

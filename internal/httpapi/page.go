@@ -1,6 +1,6 @@
 package httpapi
 
-// The queue page (design.md section 6, issue 7): one server-rendered page
+// The queue page (the README's HTTP surface, issue 7): one server-rendered page
 // for the SSTs, usable with JavaScript off and on a phone.
 //
 // What it must not do: put Help Scout text (subjects, names, notes) into a

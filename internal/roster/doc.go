@@ -1,4 +1,4 @@
-// Package roster reads the team roster (QW_ROSTER_FILE, design.md section 7)
+// Package roster reads the team roster (QW_ROSTER_FILE, the README's roster section)
 // and answers, for a Help Scout user, the balancing facts Help Scout does not
 // know: role, seniority level, capacity weight, hard cap, escalation
 // eligibility and working hours.

@@ -16,7 +16,7 @@ import (
 // Role is a person's part in the support team; the balancer's roles.
 type Role = balancer.Role
 
-// Roles, design.md section 7.
+// Roles, the README's roster section.
 const (
 	RoleST      = balancer.RoleST      // front line
 	RoleSST     = balancer.RoleSST     // front line and escalation target
@@ -39,7 +39,7 @@ var LevelCapacity = balancer.LevelCapacity
 const DefaultLevel = 2
 
 // Entry is one person of a roster, or its defaults: one JSON object of the
-// file (design.md section 7), or a value given to New. Pointers tell
+// file (the README's roster section), or a value given to New. Pointers tell
 // "absent" from zero, which matters for defaults: a nil Level keeps the
 // defaults' level, a zero one is a mistake that New reports.
 type Entry struct {

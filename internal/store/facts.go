@@ -56,7 +56,7 @@ func customerVisible(t Thread) bool {
 }
 
 // agentActivity reports whether a thread shows an agent working the ticket:
-// a reply or a note by a user (design.md section 8, "never move a ticket an
+// a reply or a note by a user (the README's "What it moves, and how", "never move a ticket an
 // agent replied to or noted").
 func agentActivity(t Thread) bool {
 	if t.CreatedByType != ByUser || t.State == StateDraft {
@@ -70,7 +70,7 @@ func agentActivity(t Thread) bool {
 }
 
 // agentReply is the reply the first-response and resolution metrics count,
-// as design.md section 9 defines it after Help Scout's email reports: a
+// as the README's Metrics section defines it after Help Scout's email reports: a
 // published message thread created by a user. Notes, line items, drafts
 // and held replies never count, and neither do chat and phone threads,
 // which Help Scout reports on separately (their response times are

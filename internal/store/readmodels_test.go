@@ -449,7 +449,7 @@ func TestAnsweredByChatIsAnsweredForTheBalancer(t *testing.T) {
 		t.Fatalf("open conversations %+v, want the chat, answered and waiting", open)
 	}
 	if c, _ := read(t, db, 1); !c.FirstReplyAt.IsZero() {
-		t.Errorf("a chat answer is the metrics' first reply at %v; design.md counts email replies only", c.FirstReplyAt)
+		t.Errorf("a chat answer is the metrics' first reply at %v; the metrics count email replies only", c.FirstReplyAt)
 	}
 	got, err := db.WaitingBefore(ctx, at(time.Hour), map[int64]time.Time{7: at(2 * time.Hour)}, true)
 	if err != nil {

@@ -45,7 +45,7 @@ func shiftHours(p roster.Profile, userTZ string, since, now time.Time) float64 {
 
 // paces estimates each agent's replies per working hour (balancer.Agent's
 // Pace; 0 = unknown). The prior of an agent is their capacity weight (their
-// level's, design.md section 7) times the team's rate per unit of capacity:
+// level's, the README's roster section) times the team's rate per unit of capacity:
 // the front line's replies over its capacity-weighted hours. Each agent's
 // own history then moves them away from it as a Gamma-Poisson posterior
 // mean would: (replies + prior × k) / (hours + k), with k =
