@@ -48,6 +48,7 @@ type Config struct {
 	Mailboxes             IDList   `envconfig:"MAILBOXES" desc:"comma-separated mailbox ids to mirror and balance; empty = all; users who can open none of them are left out"`
 	DBPath                string   `envconfig:"DB_PATH" default:"queuewrangler.db" desc:"SQLite file"`
 	ListenAddr            string   `envconfig:"LISTEN_ADDR" default:":8080" desc:"listen address for webhooks, /metrics, health, page and API"`
+	AllowedHosts          HostList `envconfig:"ALLOWED_HOSTS" desc:"comma-separated host names (optional :port) the HTTP surface answers to, others get 421; empty = any (warned at start)"`
 	PollInterval          Duration `envconfig:"POLL_INTERVAL" default:"2m" desc:"incremental poll period"`
 	BalanceInterval       Duration `envconfig:"BALANCE_INTERVAL" default:"5m" desc:"balancer period"`
 	Mode                  string   `envconfig:"MODE" default:"propose" desc:"off, propose or apply"`
@@ -55,7 +56,7 @@ type Config struct {
 	StuckAfter            Duration `envconfig:"STUCK_AFTER" default:"4h" desc:"customer wait after which an assigned active ticket is stuck"`
 	MaxMovesPerRun        Int      `envconfig:"MAX_MOVES_PER_RUN" default:"5" desc:"cap on moves per balancer run"`
 	OffShiftHandover      string   `envconfig:"OFF_SHIFT_HANDOVER" default:"new" desc:"waiting tickets of someone off shift handed to whoever is on: new (customers nobody has answered yet) or all (ongoing conversations too: follow the sun)"`
-	AdminToken            Secret   `envconfig:"ADMIN_TOKEN" desc:"bearer token for approve/reject/plan; empty = read-only"`
+	AdminToken            Secret   `envconfig:"ADMIN_TOKEN" desc:"bearer token for approve/reject/plan, at least 16 characters; empty = read-only"`
 	RateLimitPerMinute    Int      `envconfig:"RATE_LIMIT_PER_MINUTE" default:"200" desc:"client-side Help Scout request budget per minute (writes count 2)"`
 	LogFormat             string   `envconfig:"LOG_FORMAT" default:"json" desc:"json or text"`
 	LogLevel              string   `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
@@ -140,6 +141,13 @@ func (c *Config) Validate(need Requirement) error {
 	if n := len(c.WebhookSecret.Reveal()); n > maxWebhookSecret {
 		add("HELPSCOUT_WEBHOOK_SECRET", "is %d characters; Help Scout allows at most %d", n, maxWebhookSecret)
 	}
+	if c.WebhookSecret.IsSet() && strings.TrimSpace(c.WebhookSecret.Reveal()) == "" {
+		add("HELPSCOUT_WEBHOOK_SECRET", "is blank (only whitespace): anyone could sign a webhook with it; "+
+			"set the secret Help Scout shows, or leave it empty to disable webhooks")
+	}
+	if problem := adminTokenProblem(c.AdminToken.Reveal()); problem != "" {
+		add("ADMIN_TOKEN", "%s; leave it empty for a read-only daemon, or use a fresh random token such as %s", problem, SuggestToken())
+	}
 	if c.Mailboxes.err != nil {
 		add("MAILBOXES", "%v", c.Mailboxes.err)
 	}
@@ -152,6 +160,9 @@ func (c *Config) Validate(need Requirement) error {
 		add("LISTEN_ADDR", "%q is not host:port (e.g. :8080 or 127.0.0.1:8080)", c.ListenAddr)
 	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
 		add("LISTEN_ADDR", "%q: the port must be a number from 0 to 65535", c.ListenAddr)
+	}
+	if c.AllowedHosts.err != nil {
+		add("ALLOWED_HOSTS", "%v", c.AllowedHosts.err)
 	}
 	positive := func(key string, d Duration) {
 		switch {

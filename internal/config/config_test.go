@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -192,6 +193,90 @@ func TestHandsOverOngoing(t *testing.T) {
 	for _, value := range []string{"", "some", "All"} {
 		if _, err := HandsOverOngoing(value); err == nil || err.Error() != `"`+value+`" is not new or all` {
 			t.Errorf("HandsOverOngoing(%q) error %v, want it to name the two values", value, err)
+		}
+	}
+}
+
+// Issue 17, rows 1-4: weak or blank secrets stop the daemon at start, all
+// reported together, without repeating the secret.
+func TestValidateRefusesWeakSecrets(t *testing.T) {
+	for _, tc := range []struct {
+		name, admin, webhook string
+		want                 []string // problem keys, in order
+	}{
+		{"row 1: a three-character token", "abc", "", []string{"QW_ADMIN_TOKEN"}},
+		{"row 2: a token of three spaces", "   ", "", []string{"QW_ADMIN_TOKEN"}},
+		{"row 3: a token ending in a newline", "0123456789abcdefXYZ\n", "", []string{"QW_ADMIN_TOKEN"}},
+		{"row 4: a webhook secret of one space", "", " ", []string{"QW_HELPSCOUT_WEBHOOK_SECRET"}},
+		{"both at once", "short", "\t ", []string{"QW_HELPSCOUT_WEBHOOK_SECRET", "QW_ADMIN_TOKEN"}},
+		{"a 16-character token and a real secret", "0123456789abcdef", "hook-secret", nil},
+		{"no token (read-only) and no secret (webhooks off)", "", "", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := load(t, map[string]string{"QW_ADMIN_TOKEN": tc.admin, "QW_HELPSCOUT_WEBHOOK_SECRET": tc.webhook})
+			err := c.Validate(0)
+			var got []string
+			if err != nil {
+				ve, ok := err.(*ValidationError)
+				if !ok {
+					t.Fatalf("Validate = %v, want a *ValidationError", err)
+				}
+				for _, p := range ve.Problems {
+					if key := strings.SplitN(p, ":", 2)[0]; key == "QW_ADMIN_TOKEN" || key == "QW_HELPSCOUT_WEBHOOK_SECRET" {
+						got = append(got, key)
+					}
+				}
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("problems (-want +got):\n%s\nfull error: %v", diff, err)
+			}
+			if err != nil && strings.TrimSpace(tc.admin) != "" && strings.Contains(err.Error(), strings.TrimSpace(tc.admin)) {
+				t.Errorf("the error repeats the token: %v", err)
+			}
+		})
+	}
+}
+
+func TestAdminTokenErrorSuggestsAFreshToken(t *testing.T) {
+	c := load(t, map[string]string{"QW_ADMIN_TOKEN": "abc"})
+	err := c.Validate(0)
+	if err == nil {
+		t.Fatal("a three-character admin token validated")
+	}
+	_, suggestion, ok := strings.Cut(err.Error(), "such as ")
+	suggestion, _, _ = strings.Cut(suggestion, "\n")
+	if !ok || utf8.RuneCountInString(suggestion) < MinAdminTokenLength || adminTokenProblem(suggestion) != "" {
+		t.Fatalf("no usable token suggested in %q", err)
+	}
+	if again := load(t, map[string]string{"QW_ADMIN_TOKEN": "abc"}).Validate(0).Error(); strings.Contains(again, suggestion) {
+		t.Errorf("the same token was suggested twice: %q", suggestion)
+	}
+}
+
+func TestAllowedHosts(t *testing.T) {
+	for _, tc := range []struct {
+		value string
+		want  []string
+		ok    bool
+	}{
+		{"", nil, true},
+		{"Queue.Example.com, queue.example.com:8443 ,10.0.0.5,[::1]:8080,[fe80::1]", []string{"queue.example.com", "queue.example.com:8443", "10.0.0.5", "[::1]:8080", "[fe80::1]"}, true},
+		{"https://queue.example.com", nil, false},
+		{"queue.example.com/page", nil, false},
+		{"queue.example.com:http", nil, false},
+		{"queue.example.com:0", nil, false},
+		{"::1", nil, false},
+		{":8080", nil, false},
+	} {
+		c := load(t, map[string]string{"QW_ALLOWED_HOSTS": tc.value})
+		err := c.Validate(0)
+		if got := err == nil || !strings.Contains(err.Error(), "QW_ALLOWED_HOSTS"); got != tc.ok {
+			t.Errorf("QW_ALLOWED_HOSTS=%q: valid %v (%v), want %v", tc.value, got, err, tc.ok)
+		}
+		if tc.ok {
+			if diff := cmp.Diff(tc.want, c.AllowedHosts.Hosts); diff != "" {
+				t.Errorf("QW_ALLOWED_HOSTS=%q (-want +got):\n%s", tc.value, diff)
+			}
 		}
 	}
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -67,6 +68,56 @@ func (l *IDList) Decode(value string) error {
 			return nil
 		}
 		l.IDs = append(l.IDs, id)
+	}
+	return nil
+}
+
+// HostList is QW_ALLOWED_HOSTS: host names or addresses, each with an
+// optional port, lowercased.
+type HostList struct {
+	Hosts []string
+	err   error
+}
+
+// Decode implements envconfig.Decoder.
+func (l *HostList) Decode(value string) error {
+	l.Hosts, l.err = nil, nil
+	for _, part := range strings.Split(value, ",") {
+		part = strings.ToLower(strings.TrimSpace(part))
+		if part == "" {
+			continue
+		}
+		if err := checkHost(part); err != nil {
+			l.err = err
+			return nil
+		}
+		l.Hosts = append(l.Hosts, part)
+	}
+	return nil
+}
+
+// checkHost accepts what a Host header carries: a name or an address, with
+// an optional port; IPv6 addresses in brackets.
+func checkHost(h string) error {
+	bad := func(why string) error { return fmt.Errorf("%q is not a host name with an optional port: %s", h, why) }
+	if strings.ContainsAny(h, "/@?# \t") {
+		return bad("no scheme, path or spaces")
+	}
+	name := h
+	if host, port, err := net.SplitHostPort(h); err == nil {
+		n, err := strconv.Atoi(port)
+		if err != nil || n < 1 || n > 65535 {
+			return bad("the port must be a number from 1 to 65535")
+		}
+		name = host
+	} else if strings.HasPrefix(h, "[") && strings.HasSuffix(h, "]") {
+		name = h[1 : len(h)-1]
+	}
+	if name == "" {
+		return bad("the name is empty")
+	}
+	if strings.Contains(name, ":") && (name == h || net.ParseIP(name) == nil) {
+		return bad("an IPv6 address goes in brackets, a port after one colon")
 	}
 	return nil
 }
