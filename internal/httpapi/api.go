@@ -64,33 +64,43 @@ func tokenMatches(got, want string) bool {
 	return subtle.ConstantTimeCompare(g[:], w[:]) == 1
 }
 
-// maxAPIAuthFailures bounds wrong admin tokens per address per minute:
-// enough for a mistyped script, far too few to guess a token.
+// maxAPIAuthFailures bounds wrong admin tokens per address per minute
+// before they are answered 429, slowly: enough for a mistyped script.
 const maxAPIAuthFailures = 10
 
+// bearerToken reads an Authorization header of the Bearer scheme, whose
+// name is case-insensitive (RFC 7235 section 2.1). The token is returned
+// as sent, so that the API and the page compare the same bytes.
+func bearerToken(r *http.Request) (string, bool) {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimLeft(token, " ")
+	return token, token != ""
+}
+
 // requireAdmin checks the bearer token: 403 when none is configured (the
-// daemon is read-only), 401 when it is missing or wrong, and 429 after too
-// many wrong tokens from one address.
+// daemon is read-only), 401 when it is missing or wrong, and 429 for wrong
+// tokens past the limit from one address. The right token always passes,
+// whatever else came from its address.
 func (s *Server) requireAdmin(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if s.api.AdminToken == "" {
 			writeError(w, http.StatusForbidden, "read-only: no admin token is configured (QW_ADMIN_TOKEN)")
 			return
 		}
-		addr := remoteAddr(r)
-		if ok, wait := s.apiLimiter.allow(addr); !ok {
-			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(wait.Round(time.Second)/time.Second))))
+		if token, ok := bearerToken(r); ok && tokenMatches(token, s.api.AdminToken) {
+			next(w, r)
+			return
+		}
+		if limited, wait := s.apiLimiter.refuse(r.Context(), remoteAddr(r)); limited {
+			w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(wait)))
 			writeError(w, http.StatusTooManyRequests, "too many failed attempts; try again later")
 			return
 		}
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || !tokenMatches(strings.TrimSpace(token), s.api.AdminToken) {
-			s.apiLimiter.fail(addr)
-			w.Header().Set("WWW-Authenticate", `Bearer realm="queuewrangler"`)
-			writeError(w, http.StatusUnauthorized, "missing or invalid admin token")
-			return
-		}
-		next(w, r)
+		w.Header().Set("WWW-Authenticate", `Bearer realm="queuewrangler"`)
+		writeError(w, http.StatusUnauthorized, "missing or invalid admin token")
 	}
 }
 

@@ -126,6 +126,12 @@ func TestAdminEndpointsAuth(t *testing.T) {
 		{"plan with no token configured", "", "POST", "/api/v1/plan", "", 403, false},
 		{"plan", adminToken, "POST", "/api/v1/plan", "Bearer " + adminToken, 200, true},
 		{"approve by GET", adminToken, "GET", "/api/v1/proposals/1/approve", "Bearer " + adminToken, 405, false},
+		// Issue 17, row 14: RFC 6750 schemes are case-insensitive.
+		{"plan with a lower-case scheme", adminToken, "POST", "/api/v1/plan", "bearer " + adminToken, 200, true},
+		{"plan with an upper-case scheme", adminToken, "POST", "/api/v1/plan", "BEARER " + adminToken, 200, true},
+		{"plan with the scheme alone", adminToken, "POST", "/api/v1/plan", "Bearer ", 401, false},
+		// Issue 17, row 3: the API compares the bytes sent, as the page does.
+		{"plan with the token and a trailing tab", adminToken, "POST", "/api/v1/plan", "Bearer " + adminToken + "\t", 401, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -191,27 +197,39 @@ func TestReadEndpoints(t *testing.T) {
 	}
 }
 
-func TestAPIRateLimitsWrongTokens(t *testing.T) {
+// Issue 17, row 7: wrong tokens are answered 429 past the limit, but the
+// right one always gets in, also from the guesser's own address: behind a
+// reverse proxy every client has the proxy's address.
+func TestAPIWrongTokensNeverLockOutTheRightOne(t *testing.T) {
+	t.Parallel()
 	s, d := newAPIServer(t, adminToken, &bytes.Buffer{})
+	s.apiLimiter.delay = time.Millisecond
+	const proxy = "10.0.0.2:4000" // the reverse proxy in front of the daemon
+	send := func(auth, forwardedFor string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("POST", "/api/v1/plan", nil)
+		req.RemoteAddr = proxy
+		req.Header.Set("X-Forwarded-For", forwardedFor)
+		req.Header.Set("Authorization", auth)
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, req)
+		return w
+	}
 	for i := range maxAPIAuthFailures {
-		if w := do(s, "POST", "/api/v1/plan", "Bearer guess"); w.Code != http.StatusUnauthorized {
+		if w := send("Bearer guess", "203.0.113.9"); w.Code != http.StatusUnauthorized {
 			t.Fatalf("attempt %d: status %d, want 401", i+1, w.Code)
 		}
 	}
-	w := do(s, "POST", "/api/v1/plan", "Bearer "+adminToken)
+	w := send("Bearer guess", "203.0.113.9")
 	if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") == "" {
-		t.Errorf("after %d wrong tokens even the right one gets %d (Retry-After %q), want 429", maxAPIAuthFailures, w.Code, w.Header().Get("Retry-After"))
+		t.Errorf("a wrong token past the limit: %d (Retry-After %q), want 429", w.Code, w.Header().Get("Retry-After"))
 	}
 	if len(d.calls) != 0 {
-		t.Errorf("the decider ran %v while the address was locked out", d.calls)
+		t.Fatalf("the decider ran %v for wrong tokens", d.calls)
 	}
-	// Another address is not affected.
-	req := httptest.NewRequest("POST", "/api/v1/plan", nil)
-	req.RemoteAddr = "192.0.2.77:4000"
-	req.Header.Set("Authorization", "Bearer "+adminToken)
-	rec := httptest.NewRecorder()
-	s.ServeHTTP(rec, req)
-	if rec.Code != http.StatusOK {
-		t.Errorf("another address got %d, want 200", rec.Code)
+	if w := send("Bearer "+adminToken, "198.51.100.7"); w.Code != http.StatusOK {
+		t.Errorf("the SST behind the same proxy with the right token: %d, want 200", w.Code)
+	}
+	if w := send("Bearer guess", "203.0.113.9"); w.Code != http.StatusTooManyRequests {
+		t.Errorf("the guesser after the right token got in: %d, want 429 still", w.Code)
 	}
 }

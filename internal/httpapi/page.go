@@ -271,25 +271,23 @@ func (p *page) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	addr := remoteAddr(r)
-	if ok, wait := p.limiter.allow(addr); !ok {
-		secs := int(wait.Round(time.Second) / time.Second)
-		if secs < 1 {
-			secs = 1
-		}
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		p.render(w, http.StatusTooManyRequests, "login.html",
-			loginView{Error: fmt.Sprintf("Too many failed logins from your address. Try again in %d seconds.", secs)})
-		return
-	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
 		p.render(w, http.StatusBadRequest, "login.html", loginView{Error: "The form could not be read."})
 		return
 	}
 	refresh := r.PostForm.Get("refresh") == "on"
+	// The right token always logs in: the limiter only slows wrong ones,
+	// so nobody sharing the address (a proxy) can lock the SSTs out.
 	if !tokenMatches(r.PostForm.Get("token"), p.o.AdminToken) {
-		p.limiter.fail(addr)
 		p.log.Warn("page login failed", "remote", addr)
+		if limited, wait := p.limiter.refuse(r.Context(), addr); limited {
+			secs := retryAfterSeconds(wait)
+			w.Header().Set("Retry-After", strconv.Itoa(secs))
+			p.render(w, http.StatusTooManyRequests, "login.html",
+				loginView{Error: fmt.Sprintf("Too many failed logins from your address. Try again in %d seconds.", secs), Refresh: refresh})
+			return
+		}
 		p.render(w, http.StatusUnauthorized, "login.html", loginView{Error: "That is not the admin token.", Refresh: refresh})
 		return
 	}

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -141,20 +142,53 @@ func (s *sessions) evictOldestLocked() {
 	delete(s.m, oldestKey)
 }
 
-// loginLimiter counts failed logins per remote address in a sliding window.
-// It keys on the connection's address, not on X-Forwarded-For, which anyone
-// can forge; behind a reverse proxy every client shares the proxy's budget,
-// which errs on the side of refusing a guesser.
+// loginLimiter counts failed logins per remote address in a sliding window
+// and slows the failures past its limit. It never refuses a right token:
+// callers check the credential first and consult the limiter only when it
+// is wrong. Behind a reverse proxy every client shares the proxy's address
+// (X-Forwarded-For is not trusted: anyone can forge it), so a lockout by
+// address would let anyone who reaches the proxy keep the SSTs out. The
+// protection against guessing is the token's length (config requires 16
+// characters or more); the limiter only answers a guesser 429, later.
 type loginLimiter struct {
 	mu     sync.Mutex
 	max    int
 	window time.Duration
 	now    func() time.Time
 	fails  map[string][]time.Time
+	// delay is how long a failure past the limit waits before its answer.
+	delay time.Duration
 }
 
+// overLimitDelay slows a guesser past the limit to about one try a second
+// per connection; a person who mistyped is never past it.
+const overLimitDelay = time.Second
+
 func newLoginLimiter(max int, window time.Duration, now func() time.Time) *loginLimiter {
-	return &loginLimiter{max: max, window: window, now: now, fails: map[string][]time.Time{}}
+	return &loginLimiter{max: max, window: window, now: now, fails: map[string][]time.Time{}, delay: overLimitDelay}
+}
+
+// refuse counts a wrong credential from addr. Within the limit it returns
+// false at once; past it, it waits delay (or until ctx ends) and returns
+// true with the time until addr's oldest counted failure leaves the window.
+func (l *loginLimiter) refuse(ctx context.Context, addr string) (limited bool, retryAfter time.Duration) {
+	ok, wait := l.allow(addr)
+	l.fail(addr)
+	if ok {
+		return false, 0
+	}
+	t := time.NewTimer(l.delay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return true, wait
+}
+
+// retryAfterSeconds is a Retry-After value: whole seconds, at least 1.
+func retryAfterSeconds(wait time.Duration) int {
+	return max(1, int(wait.Round(time.Second)/time.Second))
 }
 
 // allow reports whether addr may try to log in now, and if not, how long
