@@ -158,9 +158,12 @@ func run(ctx context.Context, cfg *config.Config, ros *roster.Roster, ln net.Lis
 	if !cfg.WebhookSecret.IsSet() {
 		logger.Warn("webhooks disabled: QW_HELPSCOUT_WEBHOOK_SECRET is empty; POST /webhooks/helpscout answers 404 and changes arrive by polling only")
 	}
+	if len(cfg.AllowedHosts.Hosts) == 0 {
+		logger.Warn("QW_ALLOWED_HOSTS is empty: the page, the API and /metrics answer any Host header, so a web page that rebinds its name to this address can read them; list the names this daemon is reached by")
+	}
 	api := httpapi.New(httpapi.Options{Logger: logger.With("component", "http"), Metrics: m, Gatherer: reg, Now: now,
 		WebhookSecret: cfg.WebhookSecret.Reveal(), Inbox: db, WebhookReceived: mir.Wake, Ready: mir.Ready,
-		Dashboard: metrics.Dashboard, AlertRules: metrics.AlertRules})
+		AllowedHosts: cfg.AllowedHosts.Hosts, Dashboard: metrics.Dashboard, AlertRules: metrics.AlertRules})
 	reb := rebalance.New(db, hs, rebalance.Options{Mode: mode, Policy: policyFrom(cfg), Roster: ros, AfterApply: mir.Refresh,
 		Logger: logger.With("component", "balancer"), Metrics: m, Now: now})
 	reg.MustRegister(metrics.NewCollector(reb, metrics.CollectorOptions{OnError: func(err error) { logger.Warn("metrics collector", logKeyErr, err) }}))

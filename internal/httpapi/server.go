@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -46,6 +47,11 @@ type Options struct {
 
 	Ready ReadinessFunc
 	Now   func() time.Time
+
+	// AllowedHosts are the Host header values the server answers to, each
+	// a lowercase name or address with an optional port (without one, any
+	// port matches); another Host gets 421. Empty answers any Host.
+	AllowedHosts []string
 
 	// Dashboard is the Grafana dashboard served at
 	// /dashboards/queuewrangler.json, AlertRules the Prometheus rules
@@ -107,6 +113,15 @@ func staticFile(contentType string, data []byte) http.Handler {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The server names no product or version to strangers.
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if !s.hostAllowed(r) {
+		writeError(w, http.StatusMisdirectedRequest, "this server does not answer to that host name")
+		return
+	}
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		// Tickets, customers and proposals: nothing for a shared cache or
+		// the browser's history.
+		w.Header().Set("Cache-Control", "no-store")
+	}
 	h, pattern := s.mux.Handler(r)
 	if pattern == "" {
 		// No route matched: the mux would answer 404 or 405 in plain text.
@@ -123,6 +138,33 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// hostAllowed guards against DNS rebinding: a page on another site that
+// resolves its own name to this daemon's address can make the browser
+// read the queue, the API and /metrics, but it cannot make the browser
+// send this daemon's name in Host. The health endpoints answer any Host,
+// because orchestrator probes address the container by IP (Kubernetes
+// sends the pod's IP and port) and the answers carry nothing to read.
+func (s *Server) hostAllowed(r *http.Request) bool {
+	if len(s.opts.AllowedHosts) == 0 || r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+		return true
+	}
+	host := strings.ToLower(r.Host)
+	name := host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		name = h
+		if strings.Contains(h, ":") {
+			name = "[" + h + "]" // IPv6, as QW_ALLOWED_HOSTS writes it
+		}
+	}
+	name = strings.TrimSuffix(name, ".")
+	for _, allowed := range s.opts.AllowedHosts {
+		if allowed == host || allowed == name {
+			return true
+		}
+	}
+	return false
 }
 
 // statusProbe records what the mux's fallback handler would answer.
