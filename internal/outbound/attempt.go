@@ -48,8 +48,12 @@ const maxResponseBody = 32 << 20
 
 // wholeBody reads each response body completely before the retry layer sees
 // it, so a body cut short in transit becomes a transport error that is
-// retried instead of a JSON error surfacing in the caller.
-type wholeBody struct{ next http.RoundTripper }
+// retried instead of a JSON error surfacing in the caller. An error answer
+// is redacted of known secrets before helpscout copies it into an error.
+type wholeBody struct {
+	next http.RoundTripper
+	red  *redactor
+}
 
 func (w wholeBody) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := w.next.RoundTrip(req)
@@ -61,8 +65,12 @@ func (w wholeBody) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, &truncatedError{err: err}
 	}
-	resp.Body = io.NopCloser(strings.NewReader(string(data)))
-	resp.ContentLength = int64(len(data))
+	body := string(data)
+	if resp.StatusCode >= 400 && w.red != nil {
+		body = w.red.redact(body)
+	}
+	resp.Body = io.NopCloser(strings.NewReader(body))
+	resp.ContentLength = int64(len(body))
 	return resp, nil
 }
 

@@ -17,7 +17,11 @@
 // github.com/hashicorp/go-retryablehttp. It never logs a secret: the client
 // secret goes only into the token request's body, access tokens only into
 // the Authorization header, and retry log lines keep only keys that cannot
-// carry either (scrub). It never follows a redirect, which would carry the
+// carry either (scrub). Because a server may echo a request in its error
+// (a token endpoint repeating the form, client secret included), every
+// error leaving the chain, every retry log line and every error body is
+// also redacted by value: the client secret, the latest access tokens, and
+// the secrets main lists in Options.Redact. It never follows a redirect, which would carry the
 // token or the client secret to whatever host Location names. It never
 // retries a POST after Help Scout may have acted on it (a second note would
 // confuse the team); only a 429 is safe to repeat.

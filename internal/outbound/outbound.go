@@ -3,6 +3,7 @@ package outbound
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -24,11 +25,16 @@ type Options struct {
 	BaseURL      string
 	ClientID     string
 	ClientSecret string // raw; it goes only into the token request body
-	PerMinute    int
-	Metrics      *metrics.Instruments
-	Logger       *slog.Logger
-	RetryMax     int           // attempts after the first; 0 means the default
-	MaxWait      time.Duration // cap on one backoff; 0 means the default
+	// Redact are the other secrets that must never appear in an error or a
+	// log line of the chain, should a server echo them: the webhook secret
+	// and the admin token. The client secret and every issued access token
+	// are redacted without being listed.
+	Redact    []string
+	PerMinute int
+	Metrics   *metrics.Instruments
+	Logger    *slog.Logger
+	RetryMax  int           // attempts after the first; 0 means the default
+	MaxWait   time.Duration // cap on one backoff; 0 means the default
 	// Base replaces the default transport at the bottom of the chain;
 	// tests use it to inject failures Help Scout would produce.
 	Base http.RoundTripper
@@ -55,6 +61,7 @@ func NewClient(o Options) *http.Client {
 		wire = o.Metrics.InstrumentTransport(wire)
 	}
 	inner := budget.Transport(wire, budget.New(o.PerMinute))
+	red := newRedactor(append([]string{o.ClientSecret}, o.Redact...)...)
 	cc := &clientcredentials.Config{
 		ClientID:     o.ClientID,
 		ClientSecret: o.ClientSecret,
@@ -70,13 +77,18 @@ func NewClient(o Options) *http.Client {
 	auth := &tokenTransport{
 		next: inner,
 		fetch: func(ctx context.Context) (*oauth2.Token, error) {
-			return cc.Token(context.WithValue(ctx, oauth2.HTTPClient, tokenHTTP))
+			tok, err := cc.Token(context.WithValue(ctx, oauth2.HTTPClient, tokenHTTP))
+			if err != nil {
+				return nil, red.error(err)
+			}
+			red.issuedToken(tok)
+			return tok, nil
 		},
 	}
 
 	rc := retryablehttp.NewClient()
 	rc.HTTPClient = &http.Client{
-		Transport: wholeBody{next: auth},
+		Transport: wholeBody{next: auth, red: red},
 		// Never follow a redirect here: the token transport sits below and
 		// would attach the bearer token to whatever host Location names.
 		// helpscout follows a merged conversation's 301 itself, by id.
@@ -96,9 +108,9 @@ func NewClient(o Options) *http.Client {
 	rc.ErrorHandler = retryablehttp.PassthroughErrorHandler
 	rc.Logger = nil
 	if o.Logger != nil {
-		rc.Logger = retryLogger{o.Logger}
+		rc.Logger = retryLogger{l: o.Logger, red: red}
 	}
-	return &http.Client{Transport: methodTagger{next: &retryablehttp.RoundTripper{Client: rc}}}
+	return &http.Client{Transport: redactErrors{next: methodTagger{next: &retryablehttp.RoundTripper{Client: rc}}, red: red}}
 }
 
 func newBaseTransport() *http.Transport {
@@ -164,24 +176,42 @@ func retryPolicy(ctx context.Context, resp *http.Response, err error) (bool, err
 	return retryablehttp.DefaultRetryPolicy(ctx, resp, err)
 }
 
+// redactErrors is the top of the chain: no error leaves it with a secret
+// in its text.
+type redactErrors struct {
+	next http.RoundTripper
+	red  *redactor
+}
+
+func (t redactErrors) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.next.RoundTrip(req)
+	return resp, t.red.error(err)
+}
+
 // retryLogger adapts slog to retryablehttp's leveled logger. Retries are
 // routine, so they log at debug; the final error is logged by the caller.
-type retryLogger struct{ l *slog.Logger }
+type retryLogger struct {
+	l   *slog.Logger
+	red *redactor
+}
 
-func (r retryLogger) Error(msg string, kv ...any) { r.l.Debug("helpscout http: "+msg, scrub(kv)...) }
-func (r retryLogger) Info(msg string, kv ...any)  { r.l.Debug("helpscout http: "+msg, scrub(kv)...) }
-func (r retryLogger) Debug(msg string, kv ...any) { r.l.Debug("helpscout http: "+msg, scrub(kv)...) }
-func (r retryLogger) Warn(msg string, kv ...any)  { r.l.Debug("helpscout http: "+msg, scrub(kv)...) }
+func (r retryLogger) Error(msg string, kv ...any) { r.l.Debug("helpscout http: "+msg, r.scrub(kv)...) }
+func (r retryLogger) Info(msg string, kv ...any)  { r.l.Debug("helpscout http: "+msg, r.scrub(kv)...) }
+func (r retryLogger) Debug(msg string, kv ...any) { r.l.Debug("helpscout http: "+msg, r.scrub(kv)...) }
+func (r retryLogger) Warn(msg string, kv ...any)  { r.l.Debug("helpscout http: "+msg, r.scrub(kv)...) }
 
-// scrub keeps only the keys retryablehttp logs that cannot carry a secret:
-// the method and URL (Help Scout URLs hold ids only), the request line, the
-// error (transport and token errors name no secret), and timing.
-func scrub(kv []any) []any {
+// scrub keeps only the keys retryablehttp logs that cannot carry a secret
+// by design: the method and URL (Help Scout URLs hold ids only), the
+// request line, the error, and timing; and it redacts known secrets from
+// the error, whose text may echo what a server answered.
+func (r retryLogger) scrub(kv []any) []any {
 	var out []any
 	for i := 0; i+1 < len(kv); i += 2 {
 		k, _ := kv[i].(string)
 		switch k {
-		case "method", "url", "request", "error", "timeout", "remaining", "status":
+		case "error":
+			out = append(out, k, r.red.redact(fmt.Sprint(kv[i+1])))
+		case "method", "url", "request", "timeout", "remaining", "status":
 			out = append(out, k, kv[i+1])
 		}
 	}
