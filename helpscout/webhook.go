@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Webhook request headers.
@@ -149,6 +150,50 @@ func (e *WebhookEvent) ConversationID() int64 {
 	}
 }
 
+// The dates a webhook may carry: anything outside them is a forgery or a
+// bug, and stored as sent it would show a customer waiting for 292 years.
+var (
+	earliestPlausible = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	latestPlausible   = time.Date(2101, 1, 1, 0, 0, 0, 0, time.UTC) // exclusive: 2100 is in
+)
+
+// implausible names the first value in c that no Help Scout account can
+// hold (a date outside 2000-2100, a negative count or id), or "". Only
+// webhooks are checked: their bodies come from whoever holds the secret,
+// while the API's answers are Help Scout's own.
+func implausible(c *Conversation) string {
+	type namedTime struct {
+		name string
+		t    Time
+	}
+	dates := []namedTime{
+		{"createdAt", c.CreatedAt}, {"closedAt", c.ClosedAt}, {"userUpdatedAt", c.UserUpdatedAt},
+		{"customerWaitingSince.time", c.CustomerWaitingSince.Time},
+	}
+	for _, th := range c.Embedded.Threads {
+		dates = append(dates, namedTime{"thread createdAt", th.CreatedAt}, namedTime{"thread openedAt", th.OpenedAt})
+	}
+	for _, d := range dates {
+		if !d.t.IsZero() && (d.t.Before(earliestPlausible) || !d.t.Before(latestPlausible)) {
+			return fmt.Sprintf("%s %s is outside 2000-2100", d.name, d.t.Format(TimeLayout))
+		}
+	}
+	numbers := []struct {
+		name string
+		n    int64
+	}{
+		{"number", c.Number}, {"threads", int64(c.ThreadCount)}, {"folderId", c.FolderID}, {"mailboxId", c.MailboxID},
+		{"assignee id", c.Assignee.ID}, {"createdBy id", c.CreatedBy.ID}, {"closedBy", c.ClosedBy},
+		{"closedByUser id", c.ClosedByUser.ID}, {"primaryCustomer id", c.PrimaryCustomer.ID},
+	}
+	for _, n := range numbers {
+		if n.n < 0 {
+			return fmt.Sprintf("%s is negative (%d)", n.name, n.n)
+		}
+	}
+	return ""
+}
+
 // ParseWebhook decodes a delivery whose signature was already checked, routed
 // on the X-HelpScout-Event header value:
 //
@@ -158,8 +203,9 @@ func (e *WebhookEvent) ConversationID() int64 {
 //   - helpscout.test: no body shape is required.
 //   - anything else: WebhookOther, not an error, as long as the body is JSON.
 //
-// A body that is not JSON, or a conversation event without a positive id,
-// gives an error wrapping ErrMalformedPayload.
+// A body that is not JSON, a conversation event without a positive id, or
+// one with an implausible value (a date outside 2000-2100, a negative
+// count or id) gives an error wrapping ErrMalformedPayload.
 func ParseWebhook(event string, body []byte) (*WebhookEvent, error) {
 	name := strings.ToLower(strings.TrimSpace(event))
 	if name == "" {
@@ -187,6 +233,9 @@ func ParseWebhook(event string, body []byte) (*WebhookEvent, error) {
 		}
 		if conv.ID <= 0 {
 			return nil, fmt.Errorf("%w: %s: no conversation id", ErrMalformedPayload, name)
+		}
+		if problem := implausible(conv); problem != "" {
+			return nil, fmt.Errorf("%w: %s: %s", ErrMalformedPayload, name, problem)
 		}
 		ev.Kind, ev.Conversation = WebhookConversation, conv
 	default:

@@ -75,6 +75,16 @@ func TestParseWebhook(t *testing.T) {
 		{name: "deleted not json", event: EventConvoDeleted, body: []byte(`id=1`), wantErr: ErrMalformedPayload},
 		{name: "other event not json", event: EventTagCreated, body: []byte(`<xml/>`), wantErr: ErrMalformedPayload},
 		{name: "no event", event: "  ", body: convBody, wantErr: ErrMissingEvent},
+		// Issue 17, row 13: implausible values are refused at the edge.
+		{name: "created in year 9999", event: EventConvoTags, body: []byte(`{"id":1,"createdAt":"9999-12-31T23:59:59Z"}`), wantErr: ErrMalformedPayload},
+		{name: "waiting since year 1", event: EventConvoTags, body: []byte(`{"id":1,"customerWaitingSince":{"time":"0001-01-01T00:00:01Z"}}`), wantErr: ErrMalformedPayload},
+		{name: "closed in 1999", event: EventConvoStatus, body: []byte(`{"id":1,"closedAt":"1999-12-31T23:59:59Z"}`), wantErr: ErrMalformedPayload},
+		{name: "updated in 2101", event: EventConvoStatus, body: []byte(`{"id":1,"userUpdatedAt":"2101-01-01T00:00:00Z"}`), wantErr: ErrMalformedPayload},
+		{name: "a thread from year 9999", event: EventConvoCustomerReplyCreated, body: []byte(`{"id":1,"_embedded":{"threads":[{"id":2,"createdAt":"9999-01-01T00:00:00Z"}]}}`), wantErr: ErrMalformedPayload},
+		{name: "a negative thread count", event: EventConvoTags, body: []byte(`{"id":1,"threads":-3}`), wantErr: ErrMalformedPayload},
+		{name: "a negative number", event: EventConvoTags, body: []byte(`{"id":1,"number":-48211}`), wantErr: ErrMalformedPayload},
+		{name: "a negative assignee", event: EventConvoAssigned, body: []byte(`{"id":1,"assignee":{"id":-256}}`), wantErr: ErrMalformedPayload},
+		{name: "the first and last plausible dates", event: EventConvoTags, body: []byte(`{"id":1,"createdAt":"2000-01-01T00:00:00Z","userUpdatedAt":"2100-12-31T23:59:59Z"}`), wantKind: WebhookConversation, wantName: "convo.tags", wantID: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

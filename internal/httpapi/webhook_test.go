@@ -107,6 +107,8 @@ func post(s http.Handler, inbox *memInbox, event, body, signature string) *recor
 const convoBody = `{"id":2201934,"number":48211,"threads":4,"type":"email","status":"active","state":"published","mailboxId":85,"createdAt":"2026-03-02T09:14:05Z","userUpdatedAt":"2026-03-02T10:02:41Z"}`
 
 func TestWebhookResponses(t *testing.T) {
+	year9999 := strings.Replace(convoBody, `"createdAt":"2026-03-02T09:14:05Z"`, `"createdAt":"9999-03-02T09:14:05Z"`, 1)
+	negativeThreads := strings.Replace(convoBody, `"threads":4`, `"threads":-4`, 1)
 	big := `{"id":1,"subject":"` + strings.Repeat("x", 5000) + `"}`
 	tests := []struct {
 		name       string
@@ -126,6 +128,9 @@ func TestWebhookResponses(t *testing.T) {
 		{"over the size limit", "convo.created", big, sign(secret, big), 413, 0, "too_large"},
 		{"signed but malformed", "convo.created", `{"id":`, sign(secret, `{"id":`), 400, 1, "malformed"},
 		{"test event", "helpscout.test", `{}`, sign(secret, `{}`), 200, 0, "test"},
+		// Issue 17, row 13: kept in the rejected sample, never applied.
+		{"signed but dated year 9999", "convo.tags", year9999, sign(secret, year9999), 400, 1, "malformed"},
+		{"signed with a negative count", "convo.tags", negativeThreads, sign(secret, negativeThreads), 400, 1, "malformed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -137,6 +142,11 @@ func TestWebhookResponses(t *testing.T) {
 			}
 			if got := len(inbox.snapshot()); got != tt.wantStored {
 				t.Errorf("stored %d events, want %d", got, tt.wantStored)
+			}
+			for _, e := range inbox.snapshot() {
+				if e.rejected != (tt.wantResult == resultMalformed) {
+					t.Errorf("event kept with rejected=%v, want %v", e.rejected, tt.wantResult == resultMalformed)
+				}
 			}
 			if tt.wantStatus == 200 && w.storedAtWrite != tt.wantStored {
 				t.Errorf("response written with %d events stored, want %d before the answer", w.storedAtWrite, tt.wantStored)
