@@ -790,3 +790,25 @@ func TestEnablePageNeedsItsParts(t *testing.T) {
 	// Read-only needs no decider.
 	New(Options{}).EnablePage(PageOptions{Team: w, Queue: w})
 }
+
+// Issue 17, row 13: the page never shows a wait longer than the
+// conversation's age, whatever wait start the mirror holds.
+func TestPageWaitIsNeverLongerThanTheConversation(t *testing.T) {
+	t.Parallel()
+	clock := newPageClock()
+	w := newWorld(clock.Now)
+	for i := range w.convs {
+		if w.convs[i].ID == 1003 { // unassigned, created 3 h ago
+			w.convs[i].CustomerWaitingSince = time.Date(1, 1, 1, 0, 0, 1, 0, time.UTC)
+		}
+	}
+	s := newPageServer(t, w, pageToken, clock)
+	body := pageGet(t, s, "/").Body.String()
+	created := pageNow.Add(-3 * time.Hour).UTC().Format(time.RFC3339)
+	if strings.Contains(body, "0001-01-01") || strings.Contains(body, "106751d") {
+		t.Errorf("the page shows the year-1 wait start")
+	}
+	if n := strings.Count(body, created); n != 1 {
+		t.Errorf("%s appears %d times, want once: #503 waiting since its creation", created, n)
+	}
+}

@@ -199,8 +199,8 @@ func (p *page) collect(ctx context.Context, now time.Time) pageView {
 // waitStart is when the ticket started waiting on us: the customer's last
 // message when they wrote last, else its creation.
 func waitStart(c store.OpenConversation) time.Time {
-	if c.CustomerWaiting() && !c.CustomerWaitingSince.IsZero() {
-		return c.CustomerWaitingSince
+	if since := c.CustomerWaitStart(); !since.IsZero() {
+		return since
 	}
 	return c.CreatedAt
 }
@@ -262,8 +262,8 @@ func (p *page) build(d pageData, now time.Time) pageView {
 			if c.AssigneeID != 0 {
 				row.Owner = owner(c.AssigneeID)
 			}
-			if c.CustomerWaiting() {
-				row.Waiting = absTime(c.CustomerWaitingSince, now, loc)
+			if since := c.CustomerWaitStart(); !since.IsZero() {
+				row.Waiting = absTime(since, now, loc)
 			}
 			tl.Rows = append(tl.Rows, row)
 		}

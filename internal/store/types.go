@@ -191,6 +191,25 @@ func (c OpenConversation) CustomerWaiting() bool {
 	return c.Status == StatusActive && c.LastMessageBy == ByCustomer
 }
 
+// CustomerWaitStart is when the customer began waiting on us: the time
+// Help Scout reports, else their last message; zero when they are not
+// waiting or neither is known. It is never before the conversation was
+// created, so that no page or note shows a wait longer than the
+// conversation's age, whatever a bad value in the mirror says.
+func (c OpenConversation) CustomerWaitStart() time.Time {
+	if !c.CustomerWaiting() {
+		return time.Time{}
+	}
+	since := c.CustomerWaitingSince
+	if since.IsZero() {
+		since = c.LastCustomerAt
+	}
+	if !since.IsZero() && since.Before(c.CreatedAt) {
+		since = c.CreatedAt
+	}
+	return since
+}
+
 // Assignment selects open conversations by whether they have an assignee.
 type Assignment int
 

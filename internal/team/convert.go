@@ -155,10 +155,7 @@ func toBalancerConversation(c store.OpenConversation) balancer.Conversation {
 		Pinned:              c.Pinned,
 	}
 	if waiting {
-		bc.CustomerWaitingSince = c.CustomerWaitingSince
-		if bc.CustomerWaitingSince.IsZero() {
-			bc.CustomerWaitingSince = c.LastCustomerAt
-		}
+		bc.CustomerWaitingSince = c.CustomerWaitStart()
 	}
 	return bc
 }

@@ -2,6 +2,7 @@ package team
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -177,6 +178,41 @@ func TestOutOfScopeAwayHandsOn(t *testing.T) {
 				if v.ID == 2 && v.Role != string(roster.RoleExclude) {
 					t.Errorf("the page shows the other inbox's user as %q, want exclude", v.Role)
 				}
+			}
+		})
+	}
+}
+
+// Issue 17, row 13: a proposal's note never says the customer waited
+// longer than the conversation has existed, whatever the mirror holds
+// (here a wait start in year 1, which read "customer waiting 106751d 23h").
+func TestNoteWaitIsNeverLongerThanTheConversation(t *testing.T) {
+	now := time.Date(2026, 11, 24, 15, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name                string
+		waitingSince, last  time.Time
+		wantSince           time.Time
+		wantInNote, notNote string
+	}{
+		{"a wait start in year 1", time.Date(1, 1, 1, 0, 0, 1, 0, time.UTC), time.Time{}, now.Add(-3 * time.Hour), "customer waiting 3h", "106751d"},
+		{"no wait start, a last message before creation", time.Time{}, now.Add(-48 * time.Hour), now.Add(-3 * time.Hour), "customer waiting 3h", "2d"},
+		{"a plausible wait start", now.Add(-90 * time.Minute), time.Time{}, now.Add(-90 * time.Minute), "customer waiting 1h 30m", "3h"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := store.OpenConversation{ID: 1, Number: 1, Status: store.StatusActive, LastMessageBy: store.ByCustomer,
+				CreatedAt: now.Add(-3 * time.Hour), CustomerWaitingSince: tc.waitingSince, LastCustomerAt: tc.last}
+			bc := toBalancerConversation(c)
+			if !bc.CustomerWaitingSince.Equal(tc.wantSince) {
+				t.Errorf("CustomerWaitingSince = %v, want %v", bc.CustomerWaitingSince, tc.wantSince)
+			}
+			res := balancer.Plan(balancer.Snapshot{Now: now,
+				Agents:        []balancer.Agent{{ID: 7, Name: "Ana", Role: balancer.RoleST, Capacity: 1, Available: true, AvailableSince: now.Add(-8 * time.Hour)}},
+				Conversations: []balancer.Conversation{bc}}, balancer.DefaultPolicy())
+			if len(res.Moves) != 1 {
+				t.Fatalf("moves %+v, want the unassigned ticket handed out", res.Moves)
+			}
+			if note := res.Moves[0].Explanation; !strings.Contains(note, tc.wantInNote) || strings.Contains(note, tc.notNote) {
+				t.Errorf("note %q, want it to say %q and not %q", note, tc.wantInNote, tc.notNote)
 			}
 		})
 	}
