@@ -55,7 +55,7 @@ func TestSurvivesRepeatedSIGKILL(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 21))
 	bin := buildBinary(t)
 
-	const id, secret, hookSecret, token = "kill-test", "kill-test-secret", "kill-hook-secret", "kill-admin"
+	const id, secret, hookSecret, token = "kill-test", "kill-test-secret", "kill-hook-secret", "kill-admin-token-16"
 	fake := helpscouttest.New(helpscouttest.Options{ClientID: id, ClientSecret: secret})
 	t.Cleanup(func() { fake.Close() })
 	if _, err := fake.Seed(helpscouttest.GenerateConfig{Seed: 11, Conversations: 800}); err != nil {
