@@ -28,23 +28,31 @@ func TestServeReportsEveryConfigProblemAtOnce(t *testing.T) {
 	t.Setenv("QW_ROSTER_FILE", roster)
 	t.Setenv("QW_MODE", "yolo")
 	t.Setenv("QW_HELPSCOUT_CLIENT_SECRET", "topsecret-value")
-	code, _, stderr := runMain(t, "serve")
-	if code != exitUsage {
-		t.Fatalf("exit code %d, want %d; stderr %s", code, exitUsage, stderr)
-	}
-	for _, want := range []string{
+	stderr := wantUsageError(t, "serve",
 		"QW_HELPSCOUT_CLIENT_ID: required",
 		"QW_MODE",
 		"agents[0] (sam@example.com): level: 9",
 		"agents[1] (id 5): role: \"boss\"",
-	} {
+	)
+	if strings.Contains(stderr, "topsecret-value") {
+		t.Errorf("the client secret leaked into the error: %s", stderr)
+	}
+}
+
+// wantUsageError runs command and checks that it exits 2 with every one of
+// problems in its error output, which it returns.
+func wantUsageError(t *testing.T, command string, problems ...string) string {
+	t.Helper()
+	code, _, stderr := runMain(t, command)
+	if code != exitUsage {
+		t.Fatalf("exit code %d, want %d; stderr %s", code, exitUsage, stderr)
+	}
+	for _, want := range problems {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr)
 		}
 	}
-	if strings.Contains(stderr, "topsecret-value") {
-		t.Errorf("the client secret leaked into the error: %s", stderr)
-	}
+	return stderr
 }
 
 // TestModeIsCheckedByEveryCommand: QW_MODE's values are the rebalancer's,

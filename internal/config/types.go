@@ -56,18 +56,27 @@ type IDList struct {
 
 // Decode implements envconfig.Decoder.
 func (l *IDList) Decode(value string) error {
-	l.IDs, l.err = nil, nil
-	for _, part := range strings.Split(value, ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
+	l.IDs = nil
+	l.err = eachItem(value, func(part string) error {
 		id, err := strconv.ParseInt(part, 10, 64)
 		if err != nil || id <= 0 {
-			l.err = fmt.Errorf("%q is not a positive id", part)
-			return nil
+			return fmt.Errorf("%q is not a positive id", part)
 		}
 		l.IDs = append(l.IDs, id)
+		return nil
+	})
+	return nil
+}
+
+// eachItem calls use with every item of a comma-separated value, trimmed,
+// skipping empty ones, and stops at the first error.
+func eachItem(value string, use func(item string) error) error {
+	for _, part := range strings.Split(value, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			if err := use(part); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -81,18 +90,15 @@ type HostList struct {
 
 // Decode implements envconfig.Decoder.
 func (l *HostList) Decode(value string) error {
-	l.Hosts, l.err = nil, nil
-	for _, part := range strings.Split(value, ",") {
-		part = strings.ToLower(strings.TrimSpace(part))
-		if part == "" {
-			continue
-		}
+	l.Hosts = nil
+	l.err = eachItem(value, func(part string) error {
+		part = strings.ToLower(part)
 		if err := checkHost(part); err != nil {
-			l.err = err
-			return nil
+			return err
 		}
 		l.Hosts = append(l.Hosts, part)
-	}
+		return nil
+	})
 	return nil
 }
 
