@@ -176,11 +176,12 @@ func (v View) withStats(st balancer.Stats) []Agent {
 	}
 	oldest := map[int64]time.Time{}
 	for _, c := range v.Conversations {
-		if c.AssigneeID == 0 || !c.CustomerWaiting() {
+		since := c.CustomerWaitStart()
+		if c.AssigneeID == 0 || since.IsZero() {
 			continue
 		}
-		if o, ok := oldest[c.AssigneeID]; !ok || c.CustomerWaitingSince.Before(o) {
-			oldest[c.AssigneeID] = c.CustomerWaitingSince
+		if o, ok := oldest[c.AssigneeID]; !ok || since.Before(o) {
+			oldest[c.AssigneeID] = since
 		}
 	}
 	out := make([]Agent, len(v.Agents))

@@ -217,3 +217,22 @@ func TestNoteWaitIsNeverLongerThanTheConversation(t *testing.T) {
 		})
 	}
 }
+
+// Issue 17, row 13: an agent's oldest wait, the page's "Oldest wait"
+// column, is never older than the conversation it belongs to.
+func TestOldestWaitIsNeverLongerThanTheConversation(t *testing.T) {
+	now := time.Date(2026, 11, 24, 15, 0, 0, 0, time.UTC)
+	v := View{
+		Agents: []Agent{{ID: 7, Name: "Ana"}},
+		Conversations: []store.OpenConversation{
+			{ID: 1, Status: store.StatusActive, LastMessageBy: store.ByCustomer, AssigneeID: 7,
+				CreatedAt: now.Add(-3 * time.Hour), CustomerWaitingSince: time.Date(1, 1, 1, 0, 0, 1, 0, time.UTC)},
+			{ID: 2, Status: store.StatusActive, LastMessageBy: store.ByCustomer, AssigneeID: 7,
+				CreatedAt: now.Add(-2 * time.Hour), CustomerWaitingSince: now.Add(-time.Hour)},
+		},
+	}
+	agents := v.withStats(balancer.Stats{})
+	if got, want := agents[0].OldestWait, now.Add(-3*time.Hour); !got.Equal(want) {
+		t.Errorf("OldestWait = %v, want %v: the oldest conversation's creation", got, want)
+	}
+}
