@@ -17,6 +17,12 @@
 // can be tested without a database or Help Scout. Errors leave as JSON
 // {"error": "..."} with no internal detail; the detail goes to the log.
 //
+// With AllowedHosts set, every route but health and readiness answers 421
+// to another Host (DNS rebinding). The admin token is compared as sent, in
+// constant time, and the right one always gets in: wrong ones are only
+// slowed and answered 429 past a limit per address, because behind a proxy
+// everyone shares one address and a lockout would lock the SSTs out.
+//
 // A webhook is acknowledged only after its raw bytes are stored durably:
 // Help Scout does not document its retries, so an event must never depend
 // on being delivered twice.

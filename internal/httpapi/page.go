@@ -75,7 +75,9 @@ type PageOptions struct {
 	RefreshEvery time.Duration
 	// SessionTTL is how long a login lasts; 0 means 12 h.
 	SessionTTL time.Duration
-	// MaxLoginFailures per remote address per minute; 0 means 5.
+	// MaxLoginFailures is how many wrong tokens per remote address per
+	// minute are answered 401 before the rest get a slow 429; the right
+	// token always logs in. 0 means 5.
 	MaxLoginFailures int
 	// MaxRows caps each ticket list; 0 means 200. The JSON API has them all.
 	MaxRows int
