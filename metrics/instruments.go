@@ -1,6 +1,8 @@
 package metrics
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -26,6 +28,12 @@ var SupportTimeBuckets = []float64{
 type Instruments struct {
 	FirstResponse *prometheus.HistogramVec // mailbox_id, agent_id
 	Resolution    *prometheus.HistogramVec // mailbox_id
+
+	// The office-hours twins of FirstResponse and Resolution: nil until
+	// EnableOfficeHours, so that they are exported only when
+	// QW_OFFICE_HOURS is set.
+	FirstResponseOffice *prometheus.HistogramVec // mailbox_id, agent_id
+	ResolutionOffice    *prometheus.HistogramVec // mailbox_id
 
 	Reassignments *prometheus.CounterVec // reason, outcome
 	WebhookEvents *prometheus.CounterVec // event, result
@@ -90,4 +98,28 @@ func NewInstruments(reg prometheus.Registerer) *Instruments {
 		m.HelpScoutRequests, m.HelpScoutRequestDuration, m.HelpScoutRateRemaining,
 		m.Syncs, m.SyncFailures, m.SyncLastSuccess)
 	return m
+}
+
+// EnableOfficeHours creates and registers on reg the office-hours
+// histograms, and a gauge holding target, the office-hours first response
+// target (QW_OFFICE_FIRST_RESPONSE_TARGET): the shipped alert compares the
+// p90 with it, so that the target is configured in one place and the rule
+// file stays the same for every team.
+func (m *Instruments) EnableOfficeHours(reg prometheus.Registerer, target time.Duration) {
+	m.FirstResponseOffice = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "helpscout_first_response_office_seconds",
+		Help:    "helpscout_first_response_seconds counting only the time inside office hours (QW_OFFICE_HOURS).",
+		Buckets: SupportTimeBuckets,
+	}, []string{"mailbox_id", "agent_id"})
+	m.ResolutionOffice = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "helpscout_resolution_office_seconds",
+		Help:    "helpscout_resolution_seconds counting only the time inside office hours (QW_OFFICE_HOURS).",
+		Buckets: SupportTimeBuckets,
+	}, []string{"mailbox_id"})
+	targetGauge := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "queuewrangler_office_first_response_target_seconds",
+		Help: "The office-hours first response target (QW_OFFICE_FIRST_RESPONSE_TARGET) that the HelpScoutOfficeFirstResponseSlow alert compares the p90 with.",
+	})
+	targetGauge.Set(target.Seconds())
+	reg.MustRegister(m.FirstResponseOffice, m.ResolutionOffice, targetGauge)
 }

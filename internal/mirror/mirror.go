@@ -37,7 +37,17 @@ type Options struct {
 
 	Logger  *slog.Logger
 	Metrics *metrics.Instruments // nil = no instruments
-	Now     func() time.Time
+	// OfficeHours, with Metrics' office-hours histograms enabled, has
+	// every first response and resolution observed a second time counting
+	// only office time (QW_OFFICE_HOURS). nil = live times only.
+	OfficeHours OfficeHours
+	Now         func() time.Time
+}
+
+// OfficeHours is the part of a span inside office hours
+// (roster.OfficeHours, the one place that arithmetic lives).
+type OfficeHours interface {
+	Elapsed(from, to time.Time) time.Duration
 }
 
 // Mirror keeps the store equal to Help Scout.

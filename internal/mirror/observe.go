@@ -27,17 +27,33 @@ func (m *Mirror) observe(ctx context.Context) (int, error) {
 		return 0, nil // sync runs without metrics; leave them for serve
 	}
 	n := 0
+	ins, office := m.opts.Metrics, m.opts.OfficeHours
+	if ins.FirstResponseOffice == nil || ins.ResolutionOffice == nil {
+		office = nil // office hours not set: their histograms are not registered
+	}
+	// The office-hours twin is observed at the same moment as the live
+	// histogram, behind the same mark, so that both count the same
+	// conversations once.
+	live := func(o store.Observation) float64 { return o.At.Sub(o.CreatedAt).Seconds() }
+	inside := func(o store.Observation) float64 { return office.Elapsed(o.CreatedAt, o.At).Seconds() }
 	kinds := []struct {
 		name    string
 		pending func(context.Context, int) ([]store.Observation, error)
 		mark    func(context.Context, int64, time.Time) (bool, error)
-		record  func(store.Observation, float64)
+		record  func(store.Observation)
 	}{
-		{"first response", m.db.UnobservedFirstResponses, m.db.MarkFirstResponseObserved, func(o store.Observation, s float64) {
-			m.opts.Metrics.FirstResponse.WithLabelValues(id(o.MailboxID), id(o.AgentID)).Observe(s)
+		{"first response", m.db.UnobservedFirstResponses, m.db.MarkFirstResponseObserved, func(o store.Observation) {
+			mailbox, agent := id(o.MailboxID), id(o.AgentID)
+			ins.FirstResponse.WithLabelValues(mailbox, agent).Observe(live(o))
+			if office != nil {
+				ins.FirstResponseOffice.WithLabelValues(mailbox, agent).Observe(inside(o))
+			}
 		}},
-		{"resolution", m.db.UnobservedResolutions, m.db.MarkResolutionObserved, func(o store.Observation, s float64) {
-			m.opts.Metrics.Resolution.WithLabelValues(id(o.MailboxID)).Observe(s)
+		{"resolution", m.db.UnobservedResolutions, m.db.MarkResolutionObserved, func(o store.Observation) {
+			ins.Resolution.WithLabelValues(id(o.MailboxID)).Observe(live(o))
+			if office != nil {
+				ins.ResolutionOffice.WithLabelValues(id(o.MailboxID)).Observe(inside(o))
+			}
 		}},
 	}
 	now := m.opts.Now()
@@ -53,7 +69,7 @@ func (m *Mirror) observe(ctx context.Context) (int, error) {
 					return n, fmt.Errorf("mark %s of conversation %d: %w", k.name, o.ConversationID, err)
 				}
 				if first && now.Sub(o.At) <= RecentWindow {
-					k.record(o, o.At.Sub(o.CreatedAt).Seconds())
+					k.record(o)
 					n++
 				}
 			}
