@@ -112,6 +112,10 @@ func run(ctx context.Context, cfg *config.Config, ros *roster.Roster, ln net.Lis
 	}
 	reg := metrics.NewRegistry()
 	m := metrics.NewInstruments(reg)
+	office, _ := roster.ParseOfficeHours(cfg.OfficeHours) // loadConfig reported its problems
+	if office.IsSet() {
+		m.EnableOfficeHours(reg, cfg.OfficeResponseTarget.Duration)
+	}
 
 	// Serve at once: while the database cannot be opened (a read-only or
 	// full disk), /healthz answers 200 and /readyz 503 with the reason, and
@@ -153,7 +157,7 @@ func run(ctx context.Context, cfg *config.Config, ros *roster.Roster, ln net.Lis
 		shutdown()
 		return err
 	}
-	mir := mirror.New(hs, db, mirror.Options{Mailboxes: cfg.Mailboxes.IDs, Logger: logger.With("component", "mirror"), Metrics: m, Now: now})
+	mir := mirror.New(hs, db, mirror.Options{Mailboxes: cfg.Mailboxes.IDs, Logger: logger.With("component", "mirror"), Metrics: m, OfficeHours: office, Now: now})
 
 	if !cfg.WebhookSecret.IsSet() {
 		logger.Warn("webhooks disabled: QW_HELPSCOUT_WEBHOOK_SECRET is empty; POST /webhooks/helpscout answers 404 and changes arrive by polling only")
@@ -167,10 +171,9 @@ func run(ctx context.Context, cfg *config.Config, ros *roster.Roster, ln net.Lis
 	reb := rebalance.New(db, hs, rebalance.Options{Mode: mode, Policy: policyFrom(cfg), Roster: ros, AfterApply: mir.Refresh,
 		Logger: logger.With("component", "balancer"), Metrics: m, Now: now})
 	reg.MustRegister(metrics.NewCollector(reb, metrics.CollectorOptions{OnError: func(err error) { logger.Warn("metrics collector", logKeyErr, err) }}))
-	adapter := apiAdapter{reb}
 	token, stuckAfter := cfg.AdminToken.Reveal(), cfg.StuckAfter.Duration
-	api.EnableAPI(httpapi.APIOptions{Team: adapter, Queue: db, Decider: adapter, AdminToken: token, StuckAfter: stuckAfter})
-	api.EnablePage(httpapi.PageOptions{Team: adapter, Queue: db, Decider: adapter, Customers: db, FirstResponses: db,
+	api.EnableAPI(httpapi.APIOptions{Team: reb, Queue: db, Decider: reb, AdminToken: token, StuckAfter: stuckAfter})
+	api.EnablePage(httpapi.PageOptions{Team: reb, Queue: db, Decider: reb, Customers: db, FirstResponses: db,
 		AdminToken: token, StuckAfter: stuckAfter})
 	gate.Open(api)
 

@@ -168,9 +168,9 @@ func runVersion(_ context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 // loadConfig reads the environment and reports every problem in one error
-// (exit code 2): config's own; QW_MODE's, whose values are the
-// rebalancer's (config imports nothing from the module); and, for the
-// commands that balance, the roster file's.
+// (exit code 2): config's own; QW_MODE's and QW_OFFICE_HOURS', whose syntax
+// is the rebalancer's and the roster's (config imports nothing from the
+// module); and, for the commands that balance, the roster file's.
 func loadConfig(need config.Requirement, withRoster bool) (*config.Config, *roster.Roster, error) {
 	cfg, err := config.Load()
 	if err != nil {
@@ -198,6 +198,9 @@ func loadConfig(need config.Requirement, withRoster bool) (*config.Config, *rost
 			ros = loaded
 		}
 	}
+	if _, err := roster.ParseOfficeHours(cfg.OfficeHours); err != nil {
+		problems = append(problems, "QW_OFFICE_HOURS: "+err.Error())
+	}
 	if len(problems) > 0 {
 		return nil, nil, &config.ValidationError{Problems: problems}
 	}
@@ -211,16 +214,6 @@ func policyFrom(cfg *config.Config) balancer.Policy {
 	p.MaxMovesPerRun = cfg.MaxMovesPerRun.N
 	p.HandOverOngoing = cfg.OffShiftHandover == config.HandoverAll
 	return p
-}
-
-// apiAdapter presents the rebalancer to httpapi: its team (Agents),
-// Approve and Reject are httpapi's interfaces as they are; only planning
-// on demand returns the stored proposals alone.
-type apiAdapter struct{ *rebalance.Rebalancer }
-
-func (a apiAdapter) PlanNow(ctx context.Context) ([]store.Proposal, error) {
-	plan, err := a.RunOnce(ctx)
-	return plan.Proposals, err
 }
 
 // newHelpScout builds the API client on the outbound chain.

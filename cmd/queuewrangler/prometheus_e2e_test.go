@@ -101,6 +101,21 @@ func startDaemon(t testing.TB, apiURL string, logs io.Writer, overrides map[stri
 	return addr
 }
 
+// scrapeMetrics returns the exposition text the daemon at addr serves.
+func scrapeMetrics(t *testing.T, addr string) string {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(body)
+}
+
 // startDaemonNoWait is startDaemon without waiting for readiness.
 func startDaemonNoWait(t testing.TB, apiURL string, logs io.Writer, overrides map[string]string) string {
 	t.Helper()
@@ -446,16 +461,7 @@ func TestMetricsEndpointServesState(t *testing.T) {
 	logs := &syncBuffer{}
 	_, _, apiURL := promFake(t)
 	addr := startDaemon(t, apiURL, logs, nil)
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := string(body)
+	text := scrapeMetrics(t, addr)
 	for name, typ := range map[string]string{
 		"helpscout_conversations":                                "gauge",
 		"helpscout_unassigned_conversations":                     "gauge",

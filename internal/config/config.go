@@ -56,6 +56,8 @@ type Config struct {
 	StuckAfter            Duration `envconfig:"STUCK_AFTER" default:"4h" desc:"customer wait after which an assigned active ticket is stuck"`
 	MaxMovesPerRun        Int      `envconfig:"MAX_MOVES_PER_RUN" default:"5" desc:"cap on moves per balancer run"`
 	OffShiftHandover      string   `envconfig:"OFF_SHIFT_HANDOVER" default:"new" desc:"waiting tickets of someone off shift handed to whoever is on: new (customers nobody has answered yet) or all (ongoing conversations too: follow the sun)"`
+	OfficeHours           string   `envconfig:"OFFICE_HOURS" desc:"office hours for the *_office_seconds histograms: roster shift syntax, then a time zone (Mon-Fri 09:00-17:00 America/New_York; ranges separated by ;); empty = none"`
+	OfficeResponseTarget  Duration `envconfig:"OFFICE_FIRST_RESPONSE_TARGET" default:"4h" desc:"office-hours first response p90 target, exported for the shipped alert (with QW_OFFICE_HOURS)"`
 	AdminToken            Secret   `envconfig:"ADMIN_TOKEN" desc:"bearer token for approve/reject/plan, at least 16 characters; empty = read-only"`
 	RateLimitPerMinute    Int      `envconfig:"RATE_LIMIT_PER_MINUTE" default:"200" desc:"client-side Help Scout request budget per minute (writes count 2)"`
 	LogFormat             string   `envconfig:"LOG_FORMAT" default:"json" desc:"json or text"`
@@ -119,9 +121,10 @@ func (e *ValidationError) Error() string {
 }
 
 // Validate checks every value and returns a *ValidationError naming each
-// problem, or nil. QW_MODE is the exception: its values belong to the
-// rebalancer (rebalance.Mode), which this package may not import, so main
-// checks it with rebalance.ParseMode and reports it beside these problems.
+// problem, or nil. QW_MODE and QW_OFFICE_HOURS are the exceptions: their
+// syntax belongs to the rebalancer (rebalance.Mode) and the roster
+// (roster.ParseOfficeHours), which this package may not import, so main
+// checks them and reports them beside these problems.
 func (c *Config) Validate(need Requirement) error {
 	var p []string
 	add := func(key, format string, args ...any) {
@@ -175,6 +178,7 @@ func (c *Config) Validate(need Requirement) error {
 	positive("POLL_INTERVAL", c.PollInterval)
 	positive("BALANCE_INTERVAL", c.BalanceInterval)
 	positive("STUCK_AFTER", c.StuckAfter)
+	positive("OFFICE_FIRST_RESPONSE_TARGET", c.OfficeResponseTarget)
 	switch {
 	case c.MaxMovesPerRun.err != nil:
 		add("MAX_MOVES_PER_RUN", "%v", c.MaxMovesPerRun.err)

@@ -30,7 +30,7 @@ func load(t *testing.T, env map[string]string) *Config {
 func TestDefaults(t *testing.T) {
 	c := load(t, map[string]string{"QW_HELPSCOUT_API_URL": "https://api.helpscout.net", "QW_DB_PATH": "queuewrangler.db",
 		"QW_LISTEN_ADDR": ":8080", "QW_POLL_INTERVAL": "2m", "QW_BALANCE_INTERVAL": "5m", "QW_MODE": "propose",
-		"QW_STUCK_AFTER": "4h", "QW_MAX_MOVES_PER_RUN": "5", "QW_OFF_SHIFT_HANDOVER": "new", "QW_RATE_LIMIT_PER_MINUTE": "200", "QW_LOG_FORMAT": "json", "QW_LOG_LEVEL": "info"})
+		"QW_STUCK_AFTER": "4h", "QW_OFFICE_FIRST_RESPONSE_TARGET": "4h", "QW_MAX_MOVES_PER_RUN": "5", "QW_OFF_SHIFT_HANDOVER": "new", "QW_RATE_LIMIT_PER_MINUTE": "200", "QW_LOG_FORMAT": "json", "QW_LOG_LEVEL": "info"})
 	if err := c.Validate(0); err != nil {
 		t.Fatalf("Validate: %v", err)
 	}
@@ -58,12 +58,13 @@ func TestDefaultsApplyWhenUnset(t *testing.T) {
 		"api": c.HelpScoutAPIURL, "db": c.DBPath, "listen": c.ListenAddr, "poll": c.PollInterval.Duration,
 		"balance": c.BalanceInterval.Duration, "mode": c.Mode, "stuck": c.StuckAfter.Duration,
 		"moves": c.MaxMovesPerRun.N, "rate": c.RateLimitPerMinute.N, "logf": c.LogFormat, "logl": c.LogLevel,
-		"handover": c.OffShiftHandover,
+		"handover": c.OffShiftHandover, "office": c.OfficeHours, "officeTarget": c.OfficeResponseTarget.Duration,
 	}
 	want := map[string]any{
 		"api": "https://api.helpscout.net", "db": "queuewrangler.db", "listen": ":8080", "poll": 2 * time.Minute,
 		"balance": 5 * time.Minute, "mode": "propose", "stuck": 4 * time.Hour,
 		"moves": 5, "rate": 200, "logf": "json", "logl": "info", "handover": "new",
+		"office": "", "officeTarget": 4 * time.Hour,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
@@ -97,6 +98,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	want := []string{
 		"QW_HELPSCOUT_CLIENT_ID", "QW_HELPSCOUT_CLIENT_SECRET", "QW_HELPSCOUT_API_URL",
 		"QW_HELPSCOUT_WEBHOOK_SECRET", "QW_MAILBOXES", "QW_LISTEN_ADDR", "QW_POLL_INTERVAL", "QW_BALANCE_INTERVAL",
+		"QW_OFFICE_FIRST_RESPONSE_TARGET", // set empty by load: not a duration
 		"QW_MAX_MOVES_PER_RUN", "QW_OFF_SHIFT_HANDOVER", "QW_RATE_LIMIT_PER_MINUTE", "QW_LOG_FORMAT", "QW_LOG_LEVEL",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -277,6 +279,29 @@ func TestAllowedHosts(t *testing.T) {
 			if diff := cmp.Diff(tc.want, c.AllowedHosts.Hosts); diff != "" {
 				t.Errorf("QW_ALLOWED_HOSTS=%q (-want +got):\n%s", tc.value, diff)
 			}
+		}
+	}
+}
+
+// TestOfficeResponseTarget: the office-hours target is a positive
+// duration; QW_OFFICE_HOURS itself is the roster's syntax, checked by main.
+func TestOfficeResponseTarget(t *testing.T) {
+	for value, want := range map[string]string{
+		"90m":  "",
+		"0s":   "QW_OFFICE_FIRST_RESPONSE_TARGET: must be positive, got 0s",
+		"-1h":  "QW_OFFICE_FIRST_RESPONSE_TARGET: must be positive, got -1h",
+		"soon": `QW_OFFICE_FIRST_RESPONSE_TARGET: "soon" is not a duration`,
+	} {
+		c := load(t, map[string]string{"QW_OFFICE_FIRST_RESPONSE_TARGET": value, "QW_LOG_FORMAT": "json", "QW_LOG_LEVEL": "info",
+			"QW_HELPSCOUT_API_URL": "https://api.helpscout.net", "QW_DB_PATH": "qw.db", "QW_LISTEN_ADDR": ":8080",
+			"QW_POLL_INTERVAL": "2m", "QW_BALANCE_INTERVAL": "5m", "QW_STUCK_AFTER": "4h", "QW_MAX_MOVES_PER_RUN": "5",
+			"QW_OFF_SHIFT_HANDOVER": "new", "QW_RATE_LIMIT_PER_MINUTE": "200"})
+		err := c.Validate(0)
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("QW_OFFICE_FIRST_RESPONSE_TARGET=%q: %v", value, err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("QW_OFFICE_FIRST_RESPONSE_TARGET=%q: %v, want %q", value, err, want)
 		}
 	}
 }

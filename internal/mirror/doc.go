@@ -33,7 +33,8 @@
 //
 // The mirror also turns newly seen first replies and resolutions into
 // histogram observations, once per conversation, recorded in SQLite before
-// they are observed so a restart never counts one twice.
+// they are observed so a restart never counts one twice. With office
+// hours, the same mark also observes their office-hours twins.
 //
 // It does not decide anything about balancing and never writes to Help
 // Scout.

@@ -517,3 +517,10 @@ func (r *Rebalancer) DryRun(ctx context.Context) (balancer.Result, []team.Agent,
 	agents, _ := t.Measure(r.opts.Policy)
 	return res, agents, nil
 }
+
+// PlanNow is RunOnce for the JSON API's plan endpoint, which answers with
+// the proposals the run stored.
+func (r *Rebalancer) PlanNow(ctx context.Context) ([]store.Proposal, error) {
+	plan, err := r.RunOnce(ctx)
+	return plan.Proposals, err
+}

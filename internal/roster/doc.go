@@ -14,4 +14,8 @@
 // Availability combines the roster's hours (in the agent's time zone) with
 // Help Scout's Active/Away status; the caller supplies both and the time, so
 // the package has no clock of its own.
+//
+// OfficeHours (QW_OFFICE_HOURS) reuses the shift syntax and arithmetic for
+// the team as a whole: the time between two moments that falls inside
+// office hours, which the office-hours histograms observe.
 package roster
