@@ -313,7 +313,7 @@ var promGrafanaVars = strings.NewReplacer(
 // promFedByFake lists the metrics whose panels must show data once the daemon
 // has synced the seeded fake: everything but webhooks (off in this test)
 // and reassignments (whether the balancer proposes a move depends on the
-// generated queues).
+// generated queues). The daemon runs with office hours set.
 var promFedByFake = []string{
 	"helpscout_conversations", "helpscout_unassigned_conversations", "helpscout_stuck_conversations",
 	"helpscout_customer_waiting_oldest_seconds", "helpscout_agent_open_conversations", "helpscout_agent_load_ratio",
@@ -321,6 +321,8 @@ var promFedByFake = []string{
 	"queuewrangler_helpscout_rate_limit_remaining", "queuewrangler_sync_last_success_timestamp_seconds",
 	"queuewrangler_syncs_total", "queuewrangler_sync_failures_total",
 	"helpscout_first_response_seconds", "helpscout_resolution_seconds",
+	"helpscout_first_response_office_seconds", "helpscout_resolution_office_seconds",
+	"queuewrangler_office_first_response_target_seconds",
 }
 
 // TestPrometheusEvaluatesDashboardAndRules runs the daemon against the fake
@@ -344,7 +346,9 @@ func TestPrometheusEvaluatesDashboardAndRules(t *testing.T) {
 	})
 
 	fake, acct, apiURL := promFake(t)
-	target := startDaemon(t, apiURL, logs, nil)
+	// Office hours around the clock: the office-hours panels and rule see
+	// the same replies as the live ones.
+	target := startDaemon(t, apiURL, logs, map[string]string{"QW_OFFICE_HOURS": "Mon-Sun 00:00-24:00 UTC"})
 	prom := promStart(t, promBin, target, logs)
 
 	// A few scrapes first, so that the answer below is an increase that
