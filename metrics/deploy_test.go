@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -171,6 +172,64 @@ func TestDashboardIsProvisioningReady(t *testing.T) {
 		if len(p.Targets) == 0 || p.Targets[0].Expr == "" {
 			t.Errorf("panel %q has no query", p.Title)
 		}
+	}
+}
+
+// TestAlertRulesUnderTest runs alerts_test.yml with promtool test rules,
+// after checking that it covers every rule in alerts.yml both ways: series
+// that make the rule fire, and series that keep it silent.
+func TestAlertRulesUnderTest(t *testing.T) {
+	var rules struct {
+		Groups []struct {
+			Rules []struct {
+				Alert string `yaml:"alert"`
+			} `yaml:"rules"`
+		} `yaml:"groups"`
+	}
+	readYAML(t, "alerts.yml", &rules)
+	var tests struct {
+		RuleFiles []string `yaml:"rule_files"`
+		Tests     []struct {
+			AlertRuleTest []struct {
+				AlertName string `yaml:"alertname"`
+				ExpAlerts []any  `yaml:"exp_alerts"`
+			} `yaml:"alert_rule_test"`
+		} `yaml:"tests"`
+	}
+	readYAML(t, "alerts_test.yml", &tests)
+	if !slices.Equal(tests.RuleFiles, []string{"alerts.yml"}) {
+		t.Errorf("alerts_test.yml tests %v, want the shipped alerts.yml", tests.RuleFiles)
+	}
+	fires, silent := map[string]bool{}, map[string]bool{}
+	for _, tc := range tests.Tests {
+		for _, a := range tc.AlertRuleTest {
+			if len(a.ExpAlerts) > 0 {
+				fires[a.AlertName] = true
+			} else {
+				silent[a.AlertName] = true
+			}
+		}
+	}
+	n := 0
+	for _, g := range rules.Groups {
+		for _, r := range g.Rules {
+			n++
+			if !fires[r.Alert] {
+				t.Errorf("alerts_test.yml never makes %s fire", r.Alert)
+			}
+			if !silent[r.Alert] {
+				t.Errorf("alerts_test.yml never checks that %s stays silent", r.Alert)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("alerts.yml has no rules")
+	}
+
+	promtool := requireTool(t, "promtool", "prometheus")
+	out, err := exec.Command(promtool, "test", "rules", "alerts_test.yml").CombinedOutput()
+	if err != nil {
+		t.Fatalf("promtool test rules: %v\n%s", err, out)
 	}
 }
 
