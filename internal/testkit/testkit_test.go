@@ -1,0 +1,69 @@
+package testkit
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/queuewrangler/queuewrangler/internal/store"
+)
+
+func TestClock(t *testing.T) {
+	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	c := NewClock(t0)
+	if got := c.Now(); !got.Equal(t0) {
+		t.Errorf("Now() = %v, want %v", got, t0)
+	}
+	c.Advance(90 * time.Second)
+	if got, want := c.Now(), t0.Add(90*time.Second); !got.Equal(want) {
+		t.Errorf("after Advance: Now() = %v, want %v", got, want)
+	}
+	c.Set(t0)
+	if got := c.Now(); !got.Equal(t0) {
+		t.Errorf("after Set: Now() = %v, want %v", got, t0)
+	}
+}
+
+func TestOpenStoreIsFreshAndReopens(t *testing.T) {
+	ctx := context.Background()
+	at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	path := filepath.Join(t.TempDir(), "qw.db")
+	first := t.Run("write", func(t *testing.T) {
+		if err := OpenStoreAt(t, path).SetCursor(ctx, "conversations", at); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if !first {
+		t.FailNow()
+	}
+	got, err := OpenStoreAt(t, path).Cursor(ctx, "conversations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.Value.Equal(at) {
+		t.Errorf("cursor after reopen = %v, want %v", got.Value, at)
+	}
+	if _, err := OpenStore(t).Cursor(ctx, "conversations"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a fresh store's cursor: err = %v, want store.ErrNotFound", err)
+	}
+}
+
+func TestSize(t *testing.T) {
+	t.Setenv("QW_TEST_FULL", "1")
+	if got := Size(5000, 1000, 300); got != 5000 {
+		t.Errorf("Size under QW_TEST_FULL=1 = %d, want 5000", got)
+	}
+	t.Setenv("QW_TEST_FULL", "")
+	want := 5000
+	switch {
+	case testing.Short():
+		want = 300
+	case Race:
+		want = 1000
+	}
+	if got := Size(5000, 1000, 300); got != want {
+		t.Errorf("Size(5000, 1000, 300) = %d, want %d (short %v, race %v)", got, want, testing.Short(), Race)
+	}
+}
