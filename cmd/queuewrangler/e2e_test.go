@@ -17,6 +17,7 @@ import (
 	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
 	"github.com/queuewrangler/queuewrangler/internal/config"
 	"github.com/queuewrangler/queuewrangler/internal/store"
+	"github.com/queuewrangler/queuewrangler/internal/testkit"
 )
 
 // gate holds conversation list requests until it is opened, so a test can
@@ -46,7 +47,7 @@ func (g *gate) Open() { g.once.Do(func() { close(g.open) }) }
 // change in the fake reaches the store through the webhook alone (the poll
 // interval is an hour, and no list request is made).
 func TestServeEndToEnd(t *testing.T) {
-	n := testSize(5000, 1000, 300)
+	n := testkit.Size(5000, 1000, 300)
 	const (
 		id, secret = "e2e", "e2e-client-secret"
 		hookSecret = "e2e-webhook-secret"

@@ -16,6 +16,7 @@ import (
 	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
 	"github.com/queuewrangler/queuewrangler/internal/mirror"
 	"github.com/queuewrangler/queuewrangler/internal/store"
+	"github.com/queuewrangler/queuewrangler/internal/testkit"
 )
 
 // TestDeletionsLeaveWhateverTheirStatus: a closed or spam conversation
@@ -73,7 +74,7 @@ func TestDeletionsLeaveWhateverTheirStatus(t *testing.T) {
 // when nothing vanished, whatever the mirror's size, and about log2(pages)
 // per vanished conversation, never more than the whole listing.
 func TestDeletionWalkCost(t *testing.T) {
-	n := testSize(2500, 1000, 500)
+	n := testkit.Size(2500, 1000, 500)
 	e := newEnv(t, helpscouttest.Options{}, helpscouttest.GenerateConfig{Seed: 31, Conversations: n})
 	m := e.mirror(mirror.Options{ReconcileEvery: 10 * time.Minute, DirectoryEvery: 24 * time.Hour})
 	syncOnce(t, m)

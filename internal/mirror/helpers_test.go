@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -405,18 +404,4 @@ func (l *requestLog) URLs() []*url.URL {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return slices.Clone(l.reqs)
-}
-
-// testSize picks a volume: full normally, underRace under the race
-// detector, short under -short. QW_TEST_FULL=1 forces full.
-func testSize(full, underRace, short int) int {
-	switch {
-	case os.Getenv("QW_TEST_FULL") == "1":
-		return full
-	case testing.Short():
-		return short
-	case raceDetector:
-		return underRace
-	}
-	return full
 }

@@ -12,13 +12,14 @@ import (
 	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
 	"github.com/queuewrangler/queuewrangler/internal/mirror"
 	"github.com/queuewrangler/queuewrangler/internal/store"
+	"github.com/queuewrangler/queuewrangler/internal/testkit"
 )
 
 // TestSyncOnceMirrorsExactly is issue 3's "exact mirror": after the first
 // sync every conversation the fake serves is stored with the same fields
 // and the same threads, and nothing else is stored.
 func TestSyncOnceMirrorsExactly(t *testing.T) {
-	n := testSize(5000, 1000, 300)
+	n := testkit.Size(5000, 1000, 300)
 	e := newEnv(t, helpscouttest.Options{}, helpscouttest.GenerateConfig{Seed: 11, Conversations: n})
 	m := e.mirror(mirror.Options{})
 	if ok, reason := m.Ready(); ok || reason == "" {
@@ -210,7 +211,7 @@ func TestReconcileRemovesVanished(t *testing.T) {
 // TestRequestCost counts what the first sync and an idle poll cost on the
 // wire (issue 3, "request cost").
 func TestRequestCost(t *testing.T) {
-	n := testSize(1010, 510, 260) // not multiples of 25: the last page is short
+	n := testkit.Size(1010, 510, 260) // not multiples of 25: the last page is short
 	const overlap = 5 * time.Minute
 	cases := []struct {
 		name string

@@ -10,11 +10,12 @@ import (
 	"github.com/queuewrangler/queuewrangler/balancer"
 	"github.com/queuewrangler/queuewrangler/internal/roster"
 	"github.com/queuewrangler/queuewrangler/internal/team"
+	"github.com/queuewrangler/queuewrangler/internal/testkit"
 )
 
 // short reports whether tests should run reduced scenarios: under -short
 // and under the race detector, which slows the engine down tenfold.
-func short() bool { return testing.Short() || raceEnabled }
+func short() bool { return testing.Short() || testkit.Race }
 
 // builtin loads a built-in scenario, cut to two days when short() so that
 // -race runs stay small.
