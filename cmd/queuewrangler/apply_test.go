@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +15,7 @@ import (
 	"github.com/queuewrangler/queuewrangler/internal/outbound"
 	"github.com/queuewrangler/queuewrangler/internal/rebalance"
 	"github.com/queuewrangler/queuewrangler/internal/store"
+	"github.com/queuewrangler/queuewrangler/internal/testkit"
 )
 
 // firstWriteLimited answers the first request of each write method with a
@@ -66,11 +66,7 @@ func TestApplyRetries429WithoutDuplicating(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "qw.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := testkit.OpenStore(t)
 	if _, err := mirror.New(hs, db, mirror.Options{}).SyncOnce(context.Background()); err != nil {
 		t.Fatal(err)
 	}

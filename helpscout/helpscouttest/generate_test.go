@@ -10,11 +10,12 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
+	"github.com/queuewrangler/queuewrangler/internal/testkit"
 )
 
 func seeded(t testing.TB, seed int64, n int) (*helpscouttest.Server, helpscouttest.Account) {
 	t.Helper()
-	s := helpscouttest.New(helpscouttest.Options{Clock: newClock(t0).Now})
+	s := helpscouttest.New(helpscouttest.Options{Clock: testkit.NewClock(t0).Now})
 	t.Cleanup(func() { s.Close() })
 	acc, err := s.Seed(helpscouttest.GenerateConfig{Seed: seed, Conversations: n})
 	if err != nil {
@@ -170,7 +171,7 @@ func BenchmarkListConversations(b *testing.B) {
 
 func BenchmarkSeed500(b *testing.B) {
 	for b.Loop() {
-		s := helpscouttest.New(helpscouttest.Options{Clock: newClock(t0).Now})
+		s := helpscouttest.New(helpscouttest.Options{Clock: testkit.NewClock(t0).Now})
 		if _, err := s.Seed(helpscouttest.GenerateConfig{Seed: 1, Conversations: 500}); err != nil {
 			b.Fatal(err)
 		}

@@ -7,32 +7,12 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
+	"github.com/queuewrangler/queuewrangler/internal/testkit"
 )
-
-// clock is a settable clock for Options.Clock and Options.WallClock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock(t time.Time) *clock { return &clock{t: t} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 
@@ -40,8 +20,8 @@ var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 type fixture struct {
 	srv   *helpscouttest.Server
 	ts    *httptest.Server
-	clock *clock
-	wall  *clock
+	clock *testkit.Clock
+	wall  *testkit.Clock
 	token string
 
 	mailbox, mailbox2 int64
@@ -52,7 +32,7 @@ type fixture struct {
 
 func setup(t *testing.T, opts helpscouttest.Options) *fixture {
 	t.Helper()
-	f := &fixture{clock: newClock(t0), wall: newClock(t0)}
+	f := &fixture{clock: testkit.NewClock(t0), wall: testkit.NewClock(t0)}
 	if opts.Clock == nil {
 		opts.Clock = f.clock.Now
 	}

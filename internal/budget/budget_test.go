@@ -5,27 +5,25 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/queuewrangler/queuewrangler/internal/testkit"
 )
 
-// fakeClock advances only when told, so the test checks pacing decisions
-// without sleeping.
-type fakeClock struct{ t time.Time }
-
-func (c *fakeClock) now() time.Time { return c.t }
-
 func TestReserveNeverExceedsBudgetInAnyWindow(t *testing.T) {
-	clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	// The clock advances only when told, so the test checks pacing
+	// decisions without sleeping.
+	clock := testkit.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	l := New(10)
-	l.now = clock.now
+	l.now = clock.Now
 	var sent []spend
 	methods := []string{"GET", "PATCH", "GET", "POST", "GET", "GET", "PUT", "GET", "DELETE", "GET"}
 	for i := 0; len(sent) < 60; i++ {
 		m := methods[i%len(methods)]
 		if wait := l.reserve(Cost(m)); wait > 0 {
-			clock.t = clock.t.Add(wait)
+			clock.Advance(wait)
 			continue
 		}
-		sent = append(sent, spend{at: clock.t, cost: Cost(m)})
+		sent = append(sent, spend{at: clock.Now(), cost: Cost(m)})
 	}
 	for i := range sent {
 		total := 0
@@ -38,7 +36,7 @@ func TestReserveNeverExceedsBudgetInAnyWindow(t *testing.T) {
 			t.Fatalf("window starting at %v spent %d, budget 10", sent[i].at, total)
 		}
 	}
-	if elapsed := clock.t.Sub(sent[0].at); elapsed < 5*time.Minute {
+	if elapsed := clock.Now().Sub(sent[0].at); elapsed < 5*time.Minute {
 		t.Errorf("sent about 90 cost units at 10/min in %v; pacing did not hold", elapsed)
 	}
 }

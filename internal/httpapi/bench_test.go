@@ -6,22 +6,17 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/queuewrangler/queuewrangler/internal/store"
+	"github.com/queuewrangler/queuewrangler/internal/testkit"
 )
 
 // BenchmarkWebhookAccept measures signed webhook events accepted per second
 // on loopback, each verified and committed to SQLite before its 200.
 func BenchmarkWebhookAccept(b *testing.B) {
-	db, err := store.Open(context.Background(), filepath.Join(b.TempDir(), "qw.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
+	db := testkit.OpenStore(b)
 	s := New(Options{WebhookSecret: secret, Inbox: db})
 	ts := httptest.NewServer(s)
 	defer ts.Close()

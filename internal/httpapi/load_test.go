@@ -8,14 +8,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/queuewrangler/queuewrangler/internal/store"
+	"github.com/queuewrangler/queuewrangler/internal/testkit"
 )
 
 // loadResult is what one load run measured.
@@ -97,11 +96,7 @@ func TestWebhookLoad(t *testing.T) {
 	defer bare.Close()
 	baseline := hammer(t, bare.URL, senders, d)
 
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "qw.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := testkit.OpenStore(t)
 	ts := httptest.NewServer(New(Options{WebhookSecret: secret, Inbox: db}))
 	defer ts.Close()
 	got := hammer(t, ts.URL+"/webhooks/helpscout", senders, d)

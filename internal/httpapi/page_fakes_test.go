@@ -15,28 +15,11 @@ import (
 
 	"github.com/queuewrangler/queuewrangler/internal/store"
 	"github.com/queuewrangler/queuewrangler/internal/team"
+	"github.com/queuewrangler/queuewrangler/internal/testkit"
 )
 
 // pageNow is the fixed instant the page tests run at.
 var pageNow = time.Date(2026, 11, 24, 15, 0, 0, 0, time.UTC)
-
-// testClock is a settable clock shared by the server and the test.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 type pageDecision struct {
 	ID      int64
@@ -229,7 +212,7 @@ func newWorld(now func() time.Time) *fakeWorld {
 const pageToken = "s3cret-admin-token"
 
 // newPageServer serves the page over w with the given admin token.
-func newPageServer(t testing.TB, w *fakeWorld, token string, clock *testClock) *Server {
+func newPageServer(t testing.TB, w *fakeWorld, token string, clock *testkit.Clock) *Server {
 	t.Helper()
 	s := New(Options{Now: clock.Now})
 	s.EnablePage(PageOptions{
@@ -239,7 +222,7 @@ func newPageServer(t testing.TB, w *fakeWorld, token string, clock *testClock) *
 	return s
 }
 
-func newPageClock() *testClock { return &testClock{t: pageNow} }
+func newPageClock() *testkit.Clock { return testkit.NewClock(pageNow) }
 
 // do runs one request through the server.
 func pageDo(t testing.TB, s http.Handler, req *http.Request) *httptest.ResponseRecorder {

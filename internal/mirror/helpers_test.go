@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -21,29 +20,11 @@ import (
 	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
 	"github.com/queuewrangler/queuewrangler/internal/mirror"
 	"github.com/queuewrangler/queuewrangler/internal/store"
+	"github.com/queuewrangler/queuewrangler/internal/testkit"
 )
 
 // t0 is the data clock's start; seeded histories end a minute before it.
 var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-
-// clock is a settable clock shared by the fake (data and wall time), the
-// mirror and the store, so tests move time instead of sleeping.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // env is a fake Help Scout, a store in a temporary directory and a client
 // between them.
@@ -53,7 +34,7 @@ type env struct {
 	log   *requestLog
 	db    *store.DB
 	hs    *helpscout.Client
-	clock *clock
+	clock *testkit.Clock
 	acct  helpscouttest.Account
 }
 
@@ -62,7 +43,7 @@ type env struct {
 // fetched from the fake's token endpoint. Request counters start at zero.
 func newEnv(t testing.TB, opts helpscouttest.Options, gen helpscouttest.GenerateConfig) *env {
 	t.Helper()
-	e := &env{clock: &clock{t: t0}}
+	e := &env{clock: testkit.NewClock(t0)}
 	if opts.Clock == nil {
 		opts.Clock = e.clock.Now
 	}
@@ -83,22 +64,12 @@ func newEnv(t testing.TB, opts helpscouttest.Options, gen helpscouttest.Generate
 		}
 		e.acct = acct
 	}
-	e.db = openStore(t)
+	e.db = testkit.OpenStore(t)
 	e.db.Now = e.clock.Now
 	e.hs = newClient(t, e.ts.URL, opts.ClientID, opts.ClientSecret)
 	e.fake.ResetStats()
 	e.log.reset()
 	return e
-}
-
-func openStore(t testing.TB) *store.DB {
-	t.Helper()
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "qw.db"))
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
 }
 
 // newClient fetches a client-credentials token from base and returns a

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,6 +17,7 @@ import (
 	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
 	"github.com/queuewrangler/queuewrangler/internal/mirror"
 	"github.com/queuewrangler/queuewrangler/internal/store"
+	"github.com/queuewrangler/queuewrangler/internal/testkit"
 	"github.com/queuewrangler/queuewrangler/metrics"
 )
 
@@ -65,11 +65,7 @@ func newWorld(t *testing.T, unassigned int) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "qw.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := testkit.OpenStore(t)
 	w := &world{fake: fake, hs: hs, db: db, now: now, token: token, baseURL: ts.URL}
 	mb, err := fake.AddMailbox(helpscouttest.Mailbox{Name: "Support", Email: "support@example.com"})
 	must(t, err)

@@ -3,7 +3,6 @@ package team
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,6 +15,7 @@ import (
 	"github.com/queuewrangler/queuewrangler/balancer"
 	"github.com/queuewrangler/queuewrangler/internal/roster"
 	"github.com/queuewrangler/queuewrangler/internal/store"
+	"github.com/queuewrangler/queuewrangler/internal/testkit"
 	"github.com/queuewrangler/queuewrangler/metrics"
 )
 
@@ -50,22 +50,12 @@ func (sc stateConv) update() store.ConversationUpdate {
 	return store.ConversationUpdate{Conversation: c, Threads: threads, ThreadsComplete: true}
 }
 
-func openStateStore(t testing.TB) *store.DB {
-	t.Helper()
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "qw.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
 // stateWorld stores two mailboxes, three users and a team, and eight
 // conversations whose gauges are counted by hand in TestStateFromMirror.
 func stateWorld(t *testing.T) (*store.DB, []stateConv) {
 	t.Helper()
 	ctx := context.Background()
-	db := openStateStore(t)
+	db := testkit.OpenStore(t)
 	h := func(hh, mm int) time.Time { return time.Date(2026, 3, 2, hh, mm, 0, 0, time.UTC) }
 	mustDo(t, db.ReplaceMailboxes(ctx, []store.Mailbox{{ID: 11, Name: "Support"}, {ID: 12, Name: "Billing"}}))
 	mustDo(t, db.ReplaceUsers(ctx, []store.User{
@@ -215,7 +205,7 @@ func BenchmarkScrape(b *testing.B) {
 		convs = 100_000
 	}
 	ctx := context.Background()
-	db := openStateStore(b)
+	db := testkit.OpenStore(b)
 	var users []store.User
 	var statuses []store.UserStatus
 	for i := range agents {
@@ -299,7 +289,7 @@ func BenchmarkScrape(b *testing.B) {
 // Cy's reply (an ongoing conversation waits for its agent).
 func TestStateMatchesPageOffShift(t *testing.T) {
 	ctx := context.Background()
-	db := openStateStore(t)
+	db := testkit.OpenStore(t)
 	h := func(hh, mm int) time.Time { return time.Date(2026, 3, 2, hh, mm, 0, 0, time.UTC) }
 	mustDo(t, db.ReplaceUsers(ctx, []store.User{
 		{ID: 1, First: "Ana", Timezone: "UTC", Type: store.UserTypeUser},
