@@ -11,23 +11,13 @@ import (
 	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
 )
 
-// bearerTransport sends a fixed token, standing in for main's OAuth2
-// transport.
-type bearerTransport struct{ token string }
-
-func (b bearerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+b.token)
-	return http.DefaultTransport.RoundTrip(r)
-}
-
 // TestRoutingAgainstFake checks the client and the fake, written apart from
 // each other, read section 15 the same way: what one sends the other
 // understands, and the fake's errors reach the caller typed.
 func TestRoutingAgainstFake(t *testing.T) {
 	t.Parallel()
 	fake, ts := helpscouttest.NewTestServer(t, helpscouttest.Options{})
-	c, err := helpscout.NewClient(&http.Client{Transport: bearerTransport{fake.IssueToken()}}).WithBaseURL(ts.URL)
+	c, err := helpscout.NewClient(fake.Client()).WithBaseURL(ts.URL)
 	if err != nil {
 		t.Fatal(err)
 	}

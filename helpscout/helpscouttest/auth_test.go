@@ -173,3 +173,30 @@ func TestTokenExpiry(t *testing.T) {
 		}
 	})
 }
+
+// TestClient checks the authenticated client tests use in place of main's
+// OAuth2 transport: its token passes the gateway without a token request,
+// and stops passing when the fake expires tokens.
+func TestClient(t *testing.T) {
+	fake, ts := helpscouttest.NewTestServer(t, helpscouttest.Options{})
+	hc := fake.Client()
+	get := func() int {
+		t.Helper()
+		resp, err := hc.Get(ts.URL + "/v2/mailboxes")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := get(); got != http.StatusOK {
+		t.Errorf("GET /v2/mailboxes = %d, want 200", got)
+	}
+	if got := fake.Stats().Requests[helpscouttest.RouteToken]; got != 0 {
+		t.Errorf("token requests = %d, want 0 (the token is issued directly)", got)
+	}
+	fake.ExpireTokens()
+	if got := get(); got != http.StatusUnauthorized {
+		t.Errorf("after ExpireTokens: GET /v2/mailboxes = %d, want 401", got)
+	}
+}

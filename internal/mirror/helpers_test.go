@@ -93,23 +93,12 @@ func newClient(t testing.TB, base, id, secret string) *helpscout.Client {
 	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || resp.StatusCode != http.StatusOK || tok.AccessToken == "" {
 		t.Fatalf("fetch token: status %d, err %v", resp.StatusCode, err)
 	}
-	hc := &http.Client{Transport: bearer{token: tok.AccessToken, next: http.DefaultTransport}, Timeout: time.Minute}
+	hc := &http.Client{Transport: helpscouttest.Bearer{Token: tok.AccessToken}, Timeout: time.Minute}
 	hs, err := helpscout.NewClient(hc).WithBaseURL(base)
 	if err != nil {
 		t.Fatalf("client: %v", err)
 	}
 	return hs
-}
-
-type bearer struct {
-	token string
-	next  http.RoundTripper
-}
-
-func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+b.token)
-	return b.next.RoundTrip(r)
 }
 
 func (e *env) mirror(opts mirror.Options) *mirror.Mirror {

@@ -23,16 +23,6 @@ import (
 // The names in this file start with obs so that they cannot collide with
 // the helpers of the package's other tests.
 
-// obsBearer adds a token the fake issued, standing in for the OAuth2
-// transport main wires.
-type obsBearer struct{ token string }
-
-func (b obsBearer) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+b.token)
-	return http.DefaultTransport.RoundTrip(r)
-}
-
 // obsInbox is the HTTP edge reduced to what matters here: it stores every
 // delivery in the store's webhook inbox, as httpapi does once the
 // signature checks out.
@@ -214,7 +204,7 @@ func TestFirstResponseAndResolutionByHand(t *testing.T) {
 
 	db := obsMust(store.Open(ctx, filepath.Join(t.TempDir(), "qw.db")))(t)
 	t.Cleanup(func() { db.Close() })
-	hs := obsMust(helpscout.NewClient(&http.Client{Transport: obsBearer{fake.IssueToken()}}).WithBaseURL(ts.URL))(t)
+	hs := obsMust(helpscout.NewClient(fake.Client()).WithBaseURL(ts.URL))(t)
 	reg := prometheus.NewPedanticRegistry()
 	m := New(hs, db, Options{Metrics: metrics.NewInstruments(reg), Now: clock})
 

@@ -21,16 +21,6 @@ import (
 	"github.com/queuewrangler/queuewrangler/metrics"
 )
 
-// bearer adds a token the fake issued, standing in for the OAuth2
-// transport that main wires.
-type bearer struct{ token string }
-
-func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+b.token)
-	return http.DefaultTransport.RoundTrip(r)
-}
-
 // world is a small team in the fake, mirrored into a store.
 type world struct {
 	fake     *helpscouttest.Server
@@ -61,7 +51,7 @@ func newWorld(t *testing.T, unassigned int) *world {
 	now := time.Now().UTC().Truncate(time.Second)
 	fake, ts := helpscouttest.NewTestServer(t, helpscouttest.Options{Clock: func() time.Time { return now }})
 	token := fake.IssueToken()
-	hs, err := helpscout.NewClient(&http.Client{Transport: bearer{token}}).WithBaseURL(ts.URL)
+	hs, err := helpscout.NewClient(&http.Client{Transport: helpscouttest.Bearer{Token: token}}).WithBaseURL(ts.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,7 +305,7 @@ func TestApplyRecordsTheOutcomeWhenTheCallerGoes(t *testing.T) {
 			}
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			hc := &http.Client{Transport: cancelAt{next: bearer{w.fake.IssueToken()}, match: tt.match, after: tt.after, cancel: cancel}}
+			hc := &http.Client{Transport: cancelAt{next: helpscouttest.Bearer{Token: w.fake.IssueToken()}, match: tt.match, after: tt.after, cancel: cancel}}
 			hs, err := helpscout.NewClient(hc).WithBaseURL(w.hs.BaseURL.String())
 			must(t, err)
 			p := balancer.DefaultPolicy()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/queuewrangler/queuewrangler/balancer"
+	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
 	"github.com/queuewrangler/queuewrangler/internal/store"
 )
 
@@ -87,15 +88,12 @@ func TestRecoversInterruptedApplies(t *testing.T) {
 // failFirstNote answers the first note POST with a 503, either after
 // passing it on (the note exists, the answer was lost) or without.
 type failFirstNote struct {
-	token   string
 	forward bool
 	mu      sync.Mutex
 	failed  int
 }
 
 func (f *failFirstNote) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+f.token)
 	f.mu.Lock()
 	fail := r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/notes") && f.failed == 0
 	if fail {
@@ -128,8 +126,8 @@ func TestNoteWrittenOnceDespite5xx(t *testing.T) {
 			w := newWorld(t, 1)
 			plan, err := w.rebalancer(ModePropose, 5).RunOnce(context.Background())
 			must(t, err)
-			failing := &failFirstNote{token: w.token, forward: forward}
-			w.hs = w.clientWith(t, failing)
+			failing := &failFirstNote{forward: forward}
+			w.hs = w.clientWith(t, helpscouttest.Bearer{Token: w.token, Next: failing})
 			got, err := w.rebalancer(ModePropose, 5).Approve(context.Background(), plan.Proposals[0].ID, "sst")
 			must(t, err)
 			if got.Status != store.ProposalApplied {
