@@ -1,4 +1,4 @@
-package mirror
+package mirror_test
 
 import (
 	"context"
@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -16,23 +15,22 @@ import (
 
 	"github.com/queuewrangler/queuewrangler/helpscout"
 	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
+	"github.com/queuewrangler/queuewrangler/internal/mirror"
 	"github.com/queuewrangler/queuewrangler/internal/store"
+	"github.com/queuewrangler/queuewrangler/internal/testkit"
 	"github.com/queuewrangler/queuewrangler/metrics"
 )
 
-// The names in this file start with obs so that they cannot collide with
-// the helpers of the package's other tests.
-
-// obsInbox is the HTTP edge reduced to what matters here: it stores every
+// webhookInbox is the HTTP edge reduced to what matters here: it stores every
 // delivery in the store's webhook inbox, as httpapi does once the
 // signature checks out.
-type obsInbox struct {
+type webhookInbox struct {
 	db *store.DB
 	mu sync.Mutex
 	n  int
 }
 
-func (h *obsInbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (h *webhookInbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -47,26 +45,26 @@ func (h *obsInbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mu.Unlock()
 }
 
-func (h *obsInbox) count() int {
+func (h *webhookInbox) count() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.n
 }
 
-// obsHist is one histogram series: its count and sum.
-type obsHist struct {
+// histogram is one histogram series: its count and sum.
+type histogram struct {
 	Count uint64
 	Sum   float64
 }
 
-// obsGather reads a histogram family by series ("mailbox=.. agent=..").
-func obsGather(t *testing.T, reg *prometheus.Registry, name string) map[string]obsHist {
+// gatherHistograms reads a histogram family by series ("mailbox=.. agent=..").
+func gatherHistograms(t *testing.T, reg *prometheus.Registry, name string) map[string]histogram {
 	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[string]obsHist{}
+	out := map[string]histogram{}
 	for _, mf := range mfs {
 		if mf.GetName() != name {
 			continue
@@ -76,14 +74,14 @@ func obsGather(t *testing.T, reg *prometheus.Registry, name string) map[string]o
 			for _, lp := range m.GetLabel() {
 				key += fmt.Sprintf("%s=%s ", lp.GetName(), lp.GetValue())
 			}
-			out[key] = obsHist{Count: m.GetHistogram().GetSampleCount(), Sum: m.GetHistogram().GetSampleSum()}
+			out[key] = histogram{Count: m.GetHistogram().GetSampleCount(), Sum: m.GetHistogram().GetSampleSum()}
 		}
 	}
 	return out
 }
 
-// obsMust(f())(t) is f's value, or the end of the test on f's error.
-func obsMust[T any](v T, err error) func(*testing.T) T {
+// must(f())(t) is f's value, or the end of the test on f's error.
+func must[T any](v T, err error) func(*testing.T) T {
 	return func(t *testing.T) T {
 		t.Helper()
 		if err != nil {
@@ -93,7 +91,7 @@ func obsMust[T any](v T, err error) func(*testing.T) T {
 	}
 }
 
-func obsNoErr(t *testing.T, err error) {
+func noErr(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
@@ -114,28 +112,28 @@ func TestFirstResponseAndResolutionByHand(t *testing.T) {
 	clock := func() time.Time { return now }
 
 	fake, ts := helpscouttest.NewTestServer(t, helpscouttest.Options{Clock: clock})
-	mb := obsMust(fake.AddMailbox(helpscouttest.Mailbox{Name: "Support", Email: "support@example.com"}))(t)
-	ana := obsMust(fake.AddUser(helpscouttest.User{FirstName: "Ana", Email: "ana@example.com"}))(t).ID
-	ben := obsMust(fake.AddUser(helpscouttest.User{FirstName: "Ben", Email: "ben@example.com"}))(t).ID
-	cust := obsMust(fake.AddCustomer(helpscouttest.Customer{First: "Sam", Email: "sam@example.net"}))(t).ID
+	mb := must(fake.AddMailbox(helpscouttest.Mailbox{Name: "Support", Email: "support@example.com"}))(t)
+	ana := must(fake.AddUser(helpscouttest.User{FirstName: "Ana", Email: "ana@example.com"}))(t).ID
+	ben := must(fake.AddUser(helpscouttest.User{FirstName: "Ben", Email: "ben@example.com"}))(t).ID
+	cust := must(fake.AddCustomer(helpscouttest.Customer{First: "Sam", Email: "sam@example.net"}))(t).ID
 
 	newConv := func(created time.Duration, assignee int64) int64 {
 		t.Helper()
-		c := obsMust(fake.CreateConversation(helpscouttest.NewConversation{MailboxID: mb.ID, CustomerID: cust,
+		c := must(fake.CreateConversation(helpscouttest.NewConversation{MailboxID: mb.ID, CustomerID: cust,
 			AssigneeID: assignee, Subject: "help", At: at(created)}))(t)
 		return c.ID
 	}
 	reply := func(conv, user int64, d time.Duration, status string) {
 		t.Helper()
-		obsMust(fake.AddAgentReply(conv, helpscouttest.ThreadInput{UserID: user, At: at(d), Status: status}))(t)
+		must(fake.AddAgentReply(conv, helpscouttest.ThreadInput{UserID: user, At: at(d), Status: status}))(t)
 	}
 	customer := func(conv int64, d time.Duration) {
 		t.Helper()
-		obsMust(fake.AddCustomerThread(conv, helpscouttest.ThreadInput{At: at(d)}))(t)
+		must(fake.AddCustomerThread(conv, helpscouttest.ThreadInput{At: at(d)}))(t)
 	}
 	status := func(conv, user int64, d time.Duration, s string) {
 		t.Helper()
-		obsNoErr(t, fake.SetStatus(conv, user, s, at(d)))
+		noErr(t, fake.SetStatus(conv, user, s, at(d)))
 	}
 
 	// Each case: what happens, then the hand computation in the comment.
@@ -146,26 +144,26 @@ func TestFirstResponseAndResolutionByHand(t *testing.T) {
 	// A note and an assignment line item before the first reply count for
 	// nothing: FRT 30m = 1800 by Ana. Never closed: no resolution.
 	noteFirst := newConv(0, 0)
-	obsNoErr(t, fake.Assign(noteFirst, ana, ana, at(5*time.Minute)))
-	obsMust(fake.AddNote(noteFirst, helpscouttest.ThreadInput{UserID: ana, Body: "looking", At: at(10 * time.Minute)}))(t)
+	noErr(t, fake.Assign(noteFirst, ana, ana, at(5*time.Minute)))
+	must(fake.AddNote(noteFirst, helpscouttest.ThreadInput{UserID: ana, Body: "looking", At: at(10 * time.Minute)}))(t)
 	reply(noteFirst, ana, 30*time.Minute, "")
 
 	// A draft is not a reply: Ana's draft at 5m, Ben's reply at 45m:
 	// FRT 2700 by Ben; closed at 2h: resolution 7200.
 	draft := newConv(0, ana)
-	obsMust(fake.AddDraft(draft, helpscouttest.ThreadInput{UserID: ana, At: at(5 * time.Minute)}))(t)
+	must(fake.AddDraft(draft, helpscouttest.ThreadInput{UserID: ana, At: at(5 * time.Minute)}))(t)
 	reply(draft, ben, 45*time.Minute, "")
 	status(draft, ben, 2*time.Hour, helpscouttest.StatusClosed)
 
 	// A draft alone: no first response, and its close is no resolution.
 	draftOnly := newConv(0, ana)
-	obsMust(fake.AddDraft(draftOnly, helpscouttest.ThreadInput{UserID: ana, At: at(5 * time.Minute)}))(t)
+	must(fake.AddDraft(draftOnly, helpscouttest.ThreadInput{UserID: ana, At: at(5 * time.Minute)}))(t)
 	status(draftOnly, ana, time.Hour, helpscouttest.StatusClosed)
 
 	// Agent-started at 1h: no first response. Its opening message is an
 	// agent reply, so the close at 4h resolves it: resolution 3h = 10800
 	// (Help Scout: resolved = at least one user reply and closed).
-	agentStarted := obsMust(fake.CreateConversation(helpscouttest.NewConversation{MailboxID: mb.ID, CustomerID: cust,
+	agentStarted := must(fake.CreateConversation(helpscouttest.NewConversation{MailboxID: mb.ID, CustomerID: cust,
 		CreatedByUserID: ana, AssigneeID: ana, Subject: "we noticed", At: at(time.Hour)}))(t).ID
 	customer(agentStarted, 2*time.Hour)
 	reply(agentStarted, ana, 3*time.Hour, "")
@@ -202,32 +200,31 @@ func TestFirstResponseAndResolutionByHand(t *testing.T) {
 	// Waits for the webhook phase: created at 8h, nothing else yet.
 	viaWebhook := newConv(8*time.Hour, ben)
 
-	db := obsMust(store.Open(ctx, filepath.Join(t.TempDir(), "qw.db")))(t)
-	t.Cleanup(func() { db.Close() })
-	hs := obsMust(helpscout.NewClient(fake.Client()).WithBaseURL(ts.URL))(t)
+	db := testkit.OpenStore(t)
+	hs := must(helpscout.NewClient(fake.Client()).WithBaseURL(ts.URL))(t)
 	reg := prometheus.NewPedanticRegistry()
-	m := New(hs, db, Options{Metrics: metrics.NewInstruments(reg), Now: clock})
+	m := mirror.New(hs, db, mirror.Options{Metrics: metrics.NewInstruments(reg), Now: clock})
 
 	mbID := fmt.Sprint(mb.ID)
 	series := func(agent int64) string { return fmt.Sprintf("agent_id=%d mailbox_id=%s ", agent, mbID) }
 	mailbox := "mailbox_id=" + mbID + " "
-	check := func(t *testing.T, reg *prometheus.Registry, wantFRT, wantRes map[string]obsHist) {
+	check := func(t *testing.T, reg *prometheus.Registry, wantFRT, wantRes map[string]histogram) {
 		t.Helper()
-		if diff := cmp.Diff(obsGather(t, reg, "helpscout_first_response_seconds"), wantFRT); diff != "" {
+		if diff := cmp.Diff(gatherHistograms(t, reg, "helpscout_first_response_seconds"), wantFRT); diff != "" {
 			t.Errorf("first response histogram (-got +want):\n%s", diff)
 		}
-		if diff := cmp.Diff(obsGather(t, reg, "helpscout_resolution_seconds"), wantRes); diff != "" {
+		if diff := cmp.Diff(gatherHistograms(t, reg, "helpscout_resolution_seconds"), wantRes); diff != "" {
 			t.Errorf("resolution histogram (-got +want):\n%s", diff)
 		}
 	}
 
 	// Phase 1: everything arrives by poll.
-	st := obsMust(m.SyncOnce(ctx))(t)
-	wantFRT := map[string]obsHist{
+	st := must(m.SyncOnce(ctx))(t)
+	wantFRT := map[string]histogram{
 		series(ana): {Count: 2, Sum: 1800 + 1200},
 		series(ben): {Count: 3, Sum: 2700 + 10800 + 7200},
 	}
-	wantRes := map[string]obsHist{
+	wantRes := map[string]histogram{
 		mailbox: {Count: 4, Sum: 7200 + 10800 + 1200 + 18000},
 	}
 	t.Run("by poll", func(t *testing.T) {
@@ -240,7 +237,7 @@ func TestFirstResponseAndResolutionByHand(t *testing.T) {
 	// Phase 2: Ben replies at 9h and closes at 9h30; the mirror hears by
 	// webhook first (FRT 3600, resolution 5400), then polls the same
 	// changes again.
-	inbox := &obsInbox{db: db}
+	inbox := &webhookInbox{db: db}
 	rx := httptest.NewServer(inbox)
 	t.Cleanup(rx.Close)
 	fake.SetWebhook(helpscouttest.WebhookOptions{URL: rx.URL, Secret: "s3cret"})
@@ -248,16 +245,16 @@ func TestFirstResponseAndResolutionByHand(t *testing.T) {
 	status(viaWebhook, ben, 9*time.Hour+30*time.Minute, helpscouttest.StatusClosed)
 	waitCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	obsNoErr(t, fake.WaitWebhooks(waitCtx))
+	noErr(t, fake.WaitWebhooks(waitCtx))
 	if inbox.count() == 0 {
 		t.Fatal("no webhook reached the inbox")
 	}
-	obsMust(m.ProcessInbox(ctx))(t)
-	wantFRT[series(ben)] = obsHist{Count: 4, Sum: 2700 + 10800 + 7200 + 3600}
-	wantRes[mailbox] = obsHist{Count: 5, Sum: 7200 + 10800 + 1200 + 18000 + 5400}
+	must(m.ProcessInbox(ctx))(t)
+	wantFRT[series(ben)] = histogram{Count: 4, Sum: 2700 + 10800 + 7200 + 3600}
+	wantRes[mailbox] = histogram{Count: 5, Sum: 7200 + 10800 + 1200 + 18000 + 5400}
 	t.Run("by webhook", func(t *testing.T) { check(t, reg, wantFRT, wantRes) })
 
-	st = obsMust(m.SyncOnce(ctx))(t)
+	st = must(m.SyncOnce(ctx))(t)
 	t.Run("the same reply by poll", func(t *testing.T) {
 		check(t, reg, wantFRT, wantRes)
 		if st.Observed != 0 {
@@ -268,16 +265,16 @@ func TestFirstResponseAndResolutionByHand(t *testing.T) {
 	// Phase 3: a restart on the same database, with the sync cursor lost
 	// so that every conversation is read again: a new registry, nothing in
 	// it.
-	obsNoErr(t, db.SetCursor(ctx, CursorConversations, time.Time{}))
+	noErr(t, db.SetCursor(ctx, mirror.CursorConversations, time.Time{}))
 	reg2 := prometheus.NewPedanticRegistry()
-	m2 := New(hs, db, Options{Metrics: metrics.NewInstruments(reg2), Now: clock})
-	st = obsMust(m2.SyncOnce(ctx))(t)
-	obsMust(m2.ProcessInbox(ctx))(t)
+	m2 := mirror.New(hs, db, mirror.Options{Metrics: metrics.NewInstruments(reg2), Now: clock})
+	st = must(m2.SyncOnce(ctx))(t)
+	must(m2.ProcessInbox(ctx))(t)
 	t.Run("after a restart", func(t *testing.T) {
 		if st.Conversations != 9 {
 			t.Fatalf("the restarted mirror listed %d conversations, want a full walk of 9", st.Conversations)
 		}
-		check(t, reg2, map[string]obsHist{}, map[string]obsHist{})
+		check(t, reg2, map[string]histogram{}, map[string]histogram{})
 		if st.Observed != 0 {
 			t.Errorf("the restarted mirror observed %d, want 0", st.Observed)
 		}
