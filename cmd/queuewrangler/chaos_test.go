@@ -121,7 +121,10 @@ func TestChaosSoak(t *testing.T) {
 		t.Errorf("webhooks did not drain: %v", err)
 	}
 	cancelDrain()
-	time.Sleep(4 * time.Second) // several polls and balancer runs
+	// Several polls after the calm (a sync in flight when it began may
+	// have started before it, hence one more), and balancer runs between
+	// them, so that the mirror has caught up with the last moves.
+	waitForSyncs(t, daemonAddr, 3, time.Minute)
 	stop()
 	wg.Wait()
 	ts.Close()

@@ -167,7 +167,14 @@ func TestSurvivesRepeatedSIGKILL(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	time.Sleep(3 * time.Second) // a few polls and balancer runs
+	t.Cleanup(func() { // a failure below leaves no daemon behind
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Logf("the last run's output:\n%s", out.String())
+		}
+	})
+	waitForSyncs(t, addr, 2, time.Minute) // a few polls and balancer runs
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
 	"github.com/queuewrangler/queuewrangler/internal/config"
 	"github.com/queuewrangler/queuewrangler/internal/roster"
+	"github.com/queuewrangler/queuewrangler/internal/testkit"
 	"github.com/queuewrangler/queuewrangler/metrics"
 )
 
@@ -89,7 +90,7 @@ func promAnswerAndClose(t *testing.T, fake *helpscouttest.Server, acct helpscout
 func startDaemon(t testing.TB, apiURL string, logs io.Writer, overrides map[string]string) string {
 	t.Helper()
 	addr := startDaemonNoWait(t, apiURL, logs, overrides)
-	promWaitFor(t, "the daemon's /readyz", func() (bool, string) {
+	testkit.WaitFor(t, time.Minute, "the daemon's /readyz", func() (bool, string) {
 		resp, err := http.Get("http://" + addr + "/readyz")
 		if err != nil {
 			return false, err.Error()
@@ -155,21 +156,6 @@ func startDaemonNoWait(t testing.TB, apiURL string, logs io.Writer, overrides ma
 	return ln.Addr().String()
 }
 
-func promWaitFor(t testing.TB, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	last := ""
-	for time.Now().Before(deadline) {
-		ok, why := cond()
-		if ok {
-			return
-		}
-		last = why
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Fatalf("gave up waiting for %s: %s", what, last)
-}
-
 // promStart runs a real Prometheus scraping target every second with
 // the embedded alert rules loaded, and returns its API base URL.
 func promStart(t *testing.T, bin, target string, logs io.Writer) string {
@@ -212,7 +198,7 @@ scrape_configs:
 		}
 	})
 	base := "http://" + addr
-	promWaitFor(t, "Prometheus to be ready", func() (bool, string) {
+	testkit.WaitFor(t, time.Minute, "Prometheus to be ready", func() (bool, string) {
 		resp, err := http.Get(base + "/-/ready")
 		if err != nil {
 			return false, err.Error()
@@ -353,16 +339,16 @@ func TestPrometheusEvaluatesDashboardAndRules(t *testing.T) {
 
 	// A few scrapes first, so that the answer below is an increase that
 	// rate() sees, then ten more so that every rate() has samples.
-	promWaitFor(t, "three scrapes", func() (bool, string) {
+	testkit.WaitFor(t, time.Minute, "three scrapes", func() (bool, string) {
 		r := promQuery(t, prom, `count_over_time(helpscout_first_response_seconds_count[1m]) >= 3`)
 		return r.Status == "success" && len(r.Data.Result) > 0, fmt.Sprintf("%s %s", r.Status, r.Error)
 	})
 	promAnswerAndClose(t, fake, acct)
-	promWaitFor(t, "a new first response and resolution in Prometheus", func() (bool, string) {
+	testkit.WaitFor(t, time.Minute, "a new first response and resolution in Prometheus", func() (bool, string) {
 		r := promQuery(t, prom, `sum(increase(helpscout_first_response_seconds_count[1m])) > 0 and sum(increase(helpscout_resolution_seconds_count[1m])) > 0`)
 		return r.Status == "success" && len(r.Data.Result) > 0, fmt.Sprintf("%s %s", r.Status, r.Error)
 	})
-	promWaitFor(t, "ten scrapes", func() (bool, string) {
+	testkit.WaitFor(t, time.Minute, "ten scrapes", func() (bool, string) {
 		r := promQuery(t, prom, `count_over_time(up{job="queuewrangler"}[1m]) >= 10`)
 		return r.Status == "success" && len(r.Data.Result) > 0, fmt.Sprintf("%s %s", r.Status, r.Error)
 	})

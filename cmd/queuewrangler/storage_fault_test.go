@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
+	"github.com/queuewrangler/queuewrangler/internal/testkit"
 
 	_ "modernc.org/sqlite"
 )
@@ -94,7 +95,7 @@ func TestDiskFullTurnsReadyzAndRecovers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	promWaitFor(t, "/readyz 503 naming the full disk", func() (bool, string) {
+	testkit.WaitFor(t, time.Minute, "/readyz 503 naming the full disk", func() (bool, string) {
 		ok, body := readyz()
 		return !ok && strings.Contains(body, "cannot take writes"), body
 	})
@@ -107,17 +108,7 @@ func TestDiskFullTurnsReadyzAndRecovers(t *testing.T) {
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if ok, _ := readyz(); ok {
-			break
-		}
-		if time.Now().After(deadline) {
-			_, body := readyz()
-			t.Fatalf("not ready 30 s after space returned: %s", body)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	testkit.WaitFor(t, 30*time.Second, "/readyz 200 once space returned", readyz)
 }
 
 // TestReadOnlyDiskAtStart starts the daemon with its database on a file
@@ -154,7 +145,7 @@ func TestReadOnlyDiskAtStart(t *testing.T) {
 		body, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(body)
 	}
-	promWaitFor(t, "/readyz 503 naming the database", func() (bool, string) {
+	testkit.WaitFor(t, time.Minute, "/readyz 503 naming the database", func() (bool, string) {
 		code, body := get("/readyz")
 		return code == http.StatusServiceUnavailable && strings.Contains(body, "database"), body
 	})
@@ -168,7 +159,7 @@ func TestReadOnlyDiskAtStart(t *testing.T) {
 		t.Fatalf("remount read-write: %v %s", err, out)
 	}
 	writable = true
-	promWaitFor(t, "/readyz 200 once the disk is writable", func() (bool, string) {
+	testkit.WaitFor(t, time.Minute, "/readyz 200 once the disk is writable", func() (bool, string) {
 		code, body := get("/readyz")
 		return code == http.StatusOK, body
 	})

@@ -3,7 +3,10 @@ package testkit
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -65,5 +68,46 @@ func TestSize(t *testing.T) {
 	}
 	if got := Size(5000, 1000, 300); got != want {
 		t.Errorf("Size(5000, 1000, 300) = %d, want %d (short %v, race %v)", got, want, testing.Short(), Race)
+	}
+}
+
+func TestWaitForReturnsOnceTheConditionHolds(t *testing.T) {
+	asked := 0
+	WaitFor(t, time.Minute, "the third question", func() (bool, string) {
+		asked++
+		return asked == 3, "not yet"
+	})
+	if asked != 3 {
+		t.Errorf("cond asked %d times, want 3 (stop at the first yes)", asked)
+	}
+}
+
+// recorder keeps what a failing WaitFor reports, without ending the test
+// that checks it.
+type recorder struct {
+	testing.TB
+	failure string
+}
+
+func (r *recorder) Helper() {}
+func (r *recorder) Fatalf(format string, args ...any) {
+	r.failure = fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+func TestWaitForFailsWithTheLastReason(t *testing.T) {
+	r := &recorder{TB: t}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		n := 0
+		WaitFor(r, 10*time.Millisecond, "a condition that never holds", func() (bool, string) {
+			n++
+			return false, fmt.Sprintf("asked %d times", n)
+		})
+	}()
+	<-done
+	if !strings.HasPrefix(r.failure, "gave up after 10ms waiting for a condition that never holds: asked ") {
+		t.Errorf("failure = %q", r.failure)
 	}
 }
