@@ -1,20 +1,17 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
+	"github.com/queuewrangler/queuewrangler/internal/testkit/browser"
 )
 
 // TestQueuePageApprovesThroughHelpScout is issue 7's browser run against
@@ -23,7 +20,8 @@ import (
 // and see the fake record the assignment and the note. Screenshots at
 // desktop and phone width go to the test's artifact directory.
 func TestQueuePageApprovesThroughHelpScout(t *testing.T) {
-	browser := promRequireTool(t, "chromium", "chromium")
+	b := browser.Start(t, 90*time.Second)
+	ctx, shot, text := b.Ctx, b.Shot, b.Text
 	const token = "browser-admin-token"
 
 	fake, ts := helpscouttest.NewTestServer(t, helpscouttest.Options{})
@@ -48,43 +46,9 @@ func TestQueuePageApprovesThroughHelpScout(t *testing.T) {
 		"QW_POLL_INTERVAL": "1h", "QW_BALANCE_INTERVAL": "1h", "QW_ADMIN_TOKEN": token,
 	})
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(browser),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.NoSandbox, // the tests run as root in a container
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.WindowSize(1280, 900),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancelCtx := chromedp.NewContext(allocCtx)
-	defer cancelCtx()
-	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
-	defer cancel()
-
-	dir := t.ArtifactDir()
-	shot := func(name string) chromedp.Action[chromedp.Void] {
-		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			png, err := chromedp.FullScreenshot(100)(ctx, tg)
-			if err != nil {
-				return err
-			}
-			return os.WriteFile(filepath.Join(dir, name), png, 0o644)
-		})
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("read %s: %v", sel, err)
-		}
-		return strings.TrimSpace(s)
-	}
 	submit := func(button string) {
 		t.Helper()
-		if _, err := chromedp.Run(ctx, chromedp.WaitEvent(cdppage.LoadEventFired, nil, chromedp.Click(chromedp.CSS(button)))); err != nil {
+		if err := b.Submit(button); err != nil {
 			t.Fatalf("submit %s: %v", button, err)
 		}
 	}
@@ -150,5 +114,4 @@ func TestQueuePageApprovesThroughHelpScout(t *testing.T) {
 	if sw, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`document.documentElement.scrollWidth`)); err != nil || sw > 375 {
 		t.Errorf("page width on a 375 px phone: %v (%v)", sw, err)
 	}
-	t.Logf("screenshots in %s", dir)
 }

@@ -25,20 +25,6 @@ import (
 	"github.com/queuewrangler/queuewrangler/metrics"
 )
 
-// promRequireTool finds a binary of a Debian package for the QW_E2E tests: they
-// skip unless QW_E2E=1, and then a missing binary is a failure.
-func promRequireTool(t *testing.T, name, debianPackage string) string {
-	t.Helper()
-	if os.Getenv("QW_E2E") != "1" {
-		t.Skipf("set QW_E2E=1 to run against a real %s (Debian package %q)", name, debianPackage)
-	}
-	path, err := exec.LookPath(name)
-	if err != nil {
-		t.Fatalf("%s not found and QW_E2E=1: install the Debian package %q", name, debianPackage)
-	}
-	return path
-}
-
 func promFreeAddr(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -315,8 +301,8 @@ var promFedByFake = []string{
 // Help Scout, scrapes it with a real Prometheus that loads the alert rules,
 // checks the rules with promtool, and evaluates every dashboard query.
 func TestPrometheusEvaluatesDashboardAndRules(t *testing.T) {
-	promBin := promRequireTool(t, "prometheus", "prometheus")
-	promtool := promRequireTool(t, "promtool", "prometheus")
+	promBin := testkit.RequireTool(t, "prometheus", "prometheus")
+	promtool := testkit.RequireTool(t, "promtool", "prometheus")
 	logs := &syncBuffer{}
 	defer func() {
 		if t.Failed() {

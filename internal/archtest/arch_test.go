@@ -38,8 +38,12 @@ var rules = map[string]rule{
 	"internal/httpapi":        {internal: []string{"helpscout", "internal/store", "internal/team", "metrics"}, thirdParty: []string{"github.com/prometheus/"}},
 	"internal/sim":            {internal: []string{"balancer", "helpscout/helpscouttest", "internal/roster", "internal/store", "internal/strictjson", "internal/team"}},
 	"internal/archtest":       std,
-	"internal/testkit":        {internal: []string{"internal/store"}},
 	"cmd/queuewrangler":       {internal: []string{"*"}},
+
+	// Test support, imported only by _test.go files: check refuses any
+	// other importer.
+	"internal/testkit":         {internal: []string{"internal/store"}},
+	"internal/testkit/browser": {internal: []string{"internal/testkit"}, thirdParty: []string{"github.com/chromedp/"}},
 }
 
 type pkg struct {
@@ -78,6 +82,12 @@ func TestImportDirection(t *testing.T) {
 	}
 }
 
+// testSupport reports whether rel is internal/testkit or below it: the
+// packages only tests import.
+func testSupport(rel string) bool {
+	return rel == "internal/testkit" || strings.HasPrefix(rel, "internal/testkit/")
+}
+
 // check returns a complaint, or "" when rel may import imp.
 func check(rel string, r rule, imp string) string {
 	if strings.HasPrefix(imp, module+"/") {
@@ -85,10 +95,10 @@ func check(rel string, r rule, imp string) string {
 		if dep == "cmd/queuewrangler" {
 			return rel + " imports the command"
 		}
-		if dep == "internal/testkit" {
+		if testSupport(dep) && !testSupport(rel) {
 			// go list's Imports leaves out the _test.go files: any
 			// importer seen here is a package's own code.
-			return rel + " imports internal/testkit outside its tests"
+			return rel + " imports " + dep + " outside its tests"
 		}
 		if slices.Contains(r.internal, "*") || slices.Contains(r.internal, dep) {
 			return ""
@@ -133,6 +143,10 @@ func TestCheck(t *testing.T) {
 		{"testkit stays below the fake", "internal/testkit", module + "/helpscout/helpscouttest", false},
 		{"only tests import testkit", "internal/mirror", module + "/internal/testkit", false},
 		{"not even the command", "cmd/queuewrangler", module + "/internal/testkit", false},
+		{"only tests drive the browser", "internal/httpapi", module + "/internal/testkit/browser", false},
+		{"the browser harness builds on testkit", "internal/testkit/browser", module + "/internal/testkit", true},
+		{"the browser harness alone imports chromedp", "internal/testkit/browser", "github.com/chromedp/chromedp", true},
+		{"testkit stays free of chromedp", "internal/testkit", "github.com/chromedp/chromedp", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,21 +1,17 @@
 package httpapi
 
 import (
-	"context"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
-	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/queuewrangler/queuewrangler/internal/store"
+	"github.com/queuewrangler/queuewrangler/internal/testkit/browser"
 )
 
 // TestPageInBrowser drives the page in Debian's headless Chromium: load,
@@ -25,16 +21,9 @@ import (
 // a desktop and a phone screenshot to the test's artifact directory (kept
 // with `go test -artifacts -outputdir DIR`).
 //
-// It runs only with QW_E2E=1, as it needs a browser and a few seconds.
+// It runs only with QW_E2E=1, as it needs a browser and a few seconds
+// (browser.Start).
 func TestPageInBrowser(t *testing.T) {
-	if os.Getenv("QW_E2E") != "1" {
-		t.Skip("set QW_E2E=1 to run the browser test (needs Debian's package \"chromium\")")
-	}
-	browser, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Fatal("QW_E2E=1 but no chromium on PATH: install Debian's package \"chromium\" (apt-get install chromium)")
-	}
-
 	clock := newPageClock()
 	w := newWorld(clock.Now)
 	const hostile = `<script>alert(1)</script>`
@@ -44,58 +33,8 @@ func TestPageInBrowser(t *testing.T) {
 	ts := httptest.NewServer(newPageServer(t, w, pageToken, clock))
 	defer ts.Close()
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(browser),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.NoSandbox, // the tests run as root in a container
-		chromedp.DisableGPU,
-		// The machine has no network beyond loopback: without these,
-		// Chromium keeps dialling Google's services.
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.WindowSize(1280, 900),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancelCtx := chromedp.NewContext(allocCtx, chromedp.WithLogf(t.Logf))
-	defer cancelCtx()
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-
-	dir := t.ArtifactDir()
-	t.Logf("screenshots in %s", dir)
-	shot := func(name string) chromedp.Action[chromedp.Void] {
-		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			png, err := chromedp.FullScreenshot(100)(ctx, tg)
-			if err != nil {
-				return err
-			}
-			return os.WriteFile(filepath.Join(dir, name), png, 0o644)
-		})
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("read %s: %v", sel, err)
-		}
-		return strings.TrimSpace(s)
-	}
-	eval := func(js string) any {
-		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[any](js))
-		if err != nil {
-			t.Fatalf("evaluate %s: %v", js, err)
-		}
-		return v
-	}
-
-	// submitAndLoad clicks a form's button and waits for the page that
-	// the POST's redirect loads.
-	submitAndLoad := func(button string) error {
-		_, err := chromedp.Run(ctx, chromedp.WaitEvent(cdppage.LoadEventFired, nil, chromedp.Click(chromedp.CSS(button))))
-		return err
-	}
+	b := browser.Start(t, 60*time.Second)
+	ctx, shot, text, eval, submitAndLoad := b.Ctx, b.Shot, b.Text, b.Eval, b.Submit
 
 	// The page must work with JavaScript off: the whole run has it off.
 	if _, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
