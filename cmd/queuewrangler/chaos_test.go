@@ -19,6 +19,7 @@ import (
 	"github.com/queuewrangler/queuewrangler/internal/rebalance"
 	"github.com/queuewrangler/queuewrangler/internal/sim"
 	"github.com/queuewrangler/queuewrangler/internal/store"
+	"github.com/queuewrangler/queuewrangler/internal/testkit"
 )
 
 // recordingTokens remembers every access token the fake hands out, so the
@@ -89,7 +90,7 @@ func TestChaosSoak(t *testing.T) {
 		Mode: string(rebalance.ModeApply), StuckAfter: config.Duration{Duration: sc.StuckAfter}, MaxMovesPerRun: config.Int{N: 5},
 		AdminToken: adminToken, RateLimitPerMinute: config.Int{N: 6000}, LogFormat: "json", LogLevel: "debug",
 	}
-	logs := &syncBuffer{}
+	logs := &testkit.LogBuffer{}
 	ln, err := net.Listen("tcp", daemonAddr)
 	if err != nil {
 		t.Fatal(err)

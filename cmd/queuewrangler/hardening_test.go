@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
+	"github.com/queuewrangler/queuewrangler/internal/testkit"
 )
 
 // Issue 17, rows 1-4, as an operator meets them: serve exits 2 and names
@@ -46,7 +47,7 @@ func TestDaemonAnswersOnlyItsAllowedHosts(t *testing.T) {
 		return resp.StatusCode
 	}
 
-	var logs syncBuffer
+	var logs testkit.LogBuffer
 	addr := startDaemon(t, ts.URL, &logs, map[string]string{"QW_ALLOWED_HOSTS": "queue.example.com"})
 	for _, tc := range []struct {
 		host, path string
@@ -67,7 +68,7 @@ func TestDaemonAnswersOnlyItsAllowedHosts(t *testing.T) {
 		t.Errorf("warned about QW_ALLOWED_HOSTS although it is set:\n%s", logs.String())
 	}
 
-	var open syncBuffer
+	var open testkit.LogBuffer
 	addr = startDaemon(t, ts.URL, &open, map[string]string{"QW_ALLOWED_HOSTS": ""})
 	if got := get(addr, "rebound.attacker.example", "/api/v1/agents"); got != http.StatusOK {
 		t.Errorf("with QW_ALLOWED_HOSTS empty, another Host got %d, want 200 as before", got)

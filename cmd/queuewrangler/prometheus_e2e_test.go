@@ -303,7 +303,7 @@ var promFedByFake = []string{
 func TestPrometheusEvaluatesDashboardAndRules(t *testing.T) {
 	promBin := testkit.RequireTool(t, "prometheus", "prometheus")
 	promtool := testkit.RequireTool(t, "promtool", "prometheus")
-	logs := &syncBuffer{}
+	logs := &testkit.LogBuffer{}
 	defer func() {
 		if t.Failed() {
 			t.Logf("daemon and Prometheus logs:\n%s", logs.String())
@@ -434,7 +434,7 @@ func TestMetricsEndpointServesState(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the daemon against a seeded fake")
 	}
-	logs := &syncBuffer{}
+	logs := &testkit.LogBuffer{}
 	_, _, apiURL := promFake(t)
 	addr := startDaemon(t, apiURL, logs, nil)
 	text := scrapeMetrics(t, addr)

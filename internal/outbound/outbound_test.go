@@ -1,7 +1,6 @@
 package outbound
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -27,6 +26,7 @@ import (
 
 	"github.com/queuewrangler/queuewrangler/helpscout"
 	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
+	"github.com/queuewrangler/queuewrangler/internal/testkit"
 	"github.com/queuewrangler/queuewrangler/metrics"
 )
 
@@ -151,25 +151,6 @@ func (s *tokenSniffer) issued() []string {
 	return slices.Clone(s.tokens)
 }
 
-// syncBuffer is a log sink safe for concurrent writers (the chain at
-// every retry); the tests read it afterwards.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 const (
 	walkClientID     = "queuewrangler-walk"
 	walkClientSecret = "s3cr3t-client-secret-walk"
@@ -227,7 +208,7 @@ func walkUnderFaults(t *testing.T, n, perMinute int, overLimit bool) {
 		base, stop := serveInBubble(sniff)
 		defer stop()
 
-		var logs syncBuffer
+		var logs testkit.LogBuffer
 		logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		reg := prometheus.NewRegistry()
 		m := metrics.NewInstruments(reg)
@@ -801,7 +782,7 @@ func TestChainKeepsSecretsOut(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			cs := newChainServer(t, tc.api)
-			var logs syncBuffer
+			var logs testkit.LogBuffer
 			logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 			hs, err := helpscout.NewClient(cs.client(t, logger, tc.secret)).WithBaseURL(cs.URL)
 			if err != nil {

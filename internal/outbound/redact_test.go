@@ -15,6 +15,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/queuewrangler/queuewrangler/helpscout"
+	"github.com/queuewrangler/queuewrangler/internal/testkit"
 )
 
 const (
@@ -34,7 +35,7 @@ func TestTokenEndpointEchoIsRedacted(t *testing.T) {
 		fmt.Fprintf(w, "cannot parse request: %s", body)
 	}))
 	t.Cleanup(srv.Close)
-	var logs syncBuffer
+	var logs testkit.LogBuffer
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	hc := NewClient(Options{BaseURL: srv.URL, ClientID: walkClientID, ClientSecret: echoClientSecret,
 		Redact: []string{echoWebhookSecret, echoAdminToken}, PerMinute: 1000, Logger: logger, MaxWait: 10 * time.Millisecond})
@@ -73,7 +74,7 @@ func TestTransportErrorEchoIsRedacted(t *testing.T) {
 		}
 		return nil, fmt.Errorf("proxy refused %q (%s, %s)", r.Header.Get("Authorization"), echoWebhookSecret, echoAdminToken)
 	})
-	var logs syncBuffer
+	var logs testkit.LogBuffer
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	hc := NewClient(Options{BaseURL: cs.URL, ClientID: walkClientID, ClientSecret: walkClientSecret,
 		Redact: []string{echoWebhookSecret, echoAdminToken}, PerMinute: 1000, Logger: logger,
