@@ -214,12 +214,7 @@ func TestCollectorPassesTimeout(t *testing.T) {
 func TestInstrumentsExposition(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
 	m := NewInstruments(reg)
-	m.FirstResponse.WithLabelValues("101", "7").Observe(120)
-	m.Resolution.WithLabelValues("101").Observe(7200)
-	m.Reassignments.WithLabelValues("stuck", "proposed").Inc()
-	m.WebhookEvents.WithLabelValues("convo.created", "stored").Inc()
-	m.HelpScoutRequests.WithLabelValues("GET", "200").Inc()
-	m.HelpScoutRequestDuration.WithLabelValues("GET").Observe(0.2)
+	observeOneOfEach(m)
 	m.HelpScoutRateRemaining.Set(180)
 	m.Syncs.Inc()
 	m.SyncFailures.Add(0)
@@ -344,18 +339,24 @@ var allowedLabels = map[string]bool{
 	"reason": true, "outcome": true, "event": true, "result": true, "method": true, "code": true, "le": true,
 }
 
-// fullRegistry registers everything the daemon registers from this package,
-// with one child in every vector.
-func fullRegistry(t *testing.T) *prometheus.Registry {
-	t.Helper()
-	reg := prometheus.NewPedanticRegistry()
-	m := NewInstruments(reg)
+// observeOneOfEach gives every vector of m one child, so that each family
+// shows its HELP, TYPE and labels.
+func observeOneOfEach(m *Instruments) {
 	m.FirstResponse.WithLabelValues("101", "7").Observe(120)
 	m.Resolution.WithLabelValues("101").Observe(7200)
 	m.Reassignments.WithLabelValues("stuck", "proposed").Inc()
 	m.WebhookEvents.WithLabelValues("convo.created", "stored").Inc()
 	m.HelpScoutRequests.WithLabelValues("GET", "200").Inc()
 	m.HelpScoutRequestDuration.WithLabelValues("GET").Observe(0.2)
+}
+
+// fullRegistry registers everything the daemon registers from this package,
+// with one child in every vector.
+func fullRegistry(t *testing.T) *prometheus.Registry {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	m := NewInstruments(reg)
+	observeOneOfEach(m)
 	reg.MustRegister(NewCollector(sourceFunc(func(context.Context) (State, error) { return sampleState(), nil }), CollectorOptions{}))
 	return reg
 }

@@ -98,6 +98,18 @@ func (w *world) rebalancer(mode Mode, maxMoves int) *Rebalancer {
 	return New(w.db, w.hs, Options{Mode: mode, Policy: p, Now: func() time.Time { return w.now }})
 }
 
+// proposeOne runs r once over the one-ticket world and returns its one
+// proposal; the test ends when there is not exactly one.
+func proposeOne(t *testing.T, r *Rebalancer) store.Proposal {
+	t.Helper()
+	plan, err := r.RunOnce(context.Background())
+	must(t, err)
+	if len(plan.Proposals) != 1 {
+		t.Fatalf("got %d proposals, want 1 for the unassigned ticket", len(plan.Proposals))
+	}
+	return plan.Proposals[0]
+}
+
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
@@ -108,12 +120,7 @@ func must(t *testing.T, err error) {
 func TestProposeThenApproveWritesAssignmentAndNote(t *testing.T) {
 	w := newWorld(t, 1)
 	r := w.rebalancer(ModePropose, 5)
-	plan, err := r.RunOnce(context.Background())
-	must(t, err)
-	if len(plan.Proposals) != 1 {
-		t.Fatalf("got %d proposals, want 1 for the unassigned ticket", len(plan.Proposals))
-	}
-	p := plan.Proposals[0]
+	p := proposeOne(t, r)
 	if p.Status != store.ProposalPending || p.Reason != string(balancer.ReasonUnassigned) || p.ConversationID != w.convs[0] {
 		t.Fatalf("proposal = %+v", p)
 	}
@@ -180,19 +187,15 @@ func TestChangedConversationBecomesStaleWithoutWrite(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			w := newWorld(t, 1)
 			r := w.rebalancer(ModePropose, 5)
-			plan, err := r.RunOnce(context.Background())
-			must(t, err)
-			if len(plan.Proposals) != 1 {
-				t.Fatalf("got %d proposals", len(plan.Proposals))
-			}
-			tt.change(w, plan.Proposals[0].ConversationID)
-			got, err := r.Approve(context.Background(), plan.Proposals[0].ID, "sst")
+			proposed := proposeOne(t, r)
+			tt.change(w, proposed.ConversationID)
+			got, err := r.Approve(context.Background(), proposed.ID, "sst")
 			must(t, err)
 			if got.Status != store.ProposalStale || !strings.Contains(got.Error, tt.want) {
 				t.Errorf("status %s, error %q; want stale mentioning %q", got.Status, got.Error, tt.want)
 			}
 			for _, p := range w.fake.Patches() {
-				if p.Path == "/assignTo" && p.Op == "replace" && p.ConversationID == plan.Proposals[0].ConversationID && string(p.Value) == itoa(plan.Proposals[0].ToAgent) {
+				if p.Path == "/assignTo" && p.Op == "replace" && p.ConversationID == proposed.ConversationID && string(p.Value) == itoa(proposed.ToAgent) {
 					t.Errorf("a stale move was written: %+v", p)
 				}
 			}

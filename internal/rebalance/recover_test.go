@@ -45,18 +45,13 @@ func TestRecoversInterruptedApplies(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			w := newWorld(t, 1)
-			plan, err := w.rebalancer(ModePropose, 5).RunOnce(context.Background())
-			must(t, err)
-			if len(plan.Proposals) != 1 {
-				t.Fatalf("got %d proposals", len(plan.Proposals))
-			}
-			p := plan.Proposals[0]
+			p := proposeOne(t, w.rebalancer(ModePropose, 5))
 			tt.interrupt(w, p)
 
 			// The next run, well after the interruption.
 			later := New(w.db, w.hs, Options{Mode: ModePropose, Policy: balancer.DefaultPolicy(),
 				Now: func() time.Time { return time.Now().Add(interruptedAfter + time.Minute) }})
-			_, err = later.RunOnce(context.Background())
+			_, err := later.RunOnce(context.Background())
 			must(t, err)
 			got, err := w.db.Proposal(context.Background(), p.ID)
 			must(t, err)
