@@ -176,10 +176,7 @@ func BenchmarkReadModels(b *testing.B) {
 	b.Logf("seeded %d conversations in %v", n, time.Since(seedStart).Round(time.Millisecond))
 
 	stuckBefore := t0.Add(-4 * time.Hour)
-	queries := []struct {
-		name string
-		run  func() (rows int, err error)
-	}{
+	queries := []benchQuery{
 		{"MailboxStats", func() (int, error) { s, err := db.MailboxStats(ctx, stuckBefore); return len(s), err }},
 		{"AgentLoads", func() (int, error) { s, err := db.AgentLoads(ctx); return len(s), err }},
 		{"Scrape", func() (int, error) {
@@ -221,19 +218,7 @@ func BenchmarkReadModels(b *testing.B) {
 			return len(s), err
 		}},
 	}
-	for _, q := range queries {
-		b.Run(q.name, func(b *testing.B) {
-			rows := 0
-			for b.Loop() {
-				r, err := q.run()
-				if err != nil {
-					b.Fatal(err)
-				}
-				rows = r
-			}
-			b.ReportMetric(float64(rows), "rows")
-		})
-	}
+	benchQueries(b, queries)
 }
 
 // BenchmarkRederive measures the one-off cost, at the first Open by a
@@ -263,4 +248,28 @@ func BenchmarkRederive(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n), "conversations")
+}
+
+// benchQuery is one read a benchmark times; run returns how many rows it
+// read, reported beside the time.
+type benchQuery struct {
+	name string
+	run  func() (rows int, err error)
+}
+
+// benchQueries times each query as a sub-benchmark.
+func benchQueries(b *testing.B, queries []benchQuery) {
+	for _, q := range queries {
+		b.Run(q.name, func(b *testing.B) {
+			rows := 0
+			for b.Loop() {
+				r, err := q.run()
+				if err != nil {
+					b.Fatal(err)
+				}
+				rows = r
+			}
+			b.ReportMetric(float64(rows), "rows")
+		})
+	}
 }

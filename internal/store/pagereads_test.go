@@ -132,27 +132,12 @@ func BenchmarkPageReads(b *testing.B) {
 	for i := range ids {
 		ids[i] = int64(i*(n/400) + 1)
 	}
-	queries := []struct {
-		name string
-		run  func() (rows int, err error)
-	}{
+	queries := []benchQuery{
 		{"CustomerNames400", func() (int, error) { m, err := db.CustomerNames(ctx, ids); return len(m), err }},
 		{"FirstResponseTimesDay", func() (int, error) {
 			d, err := db.FirstResponseTimes(ctx, t0.Add(-24*time.Hour))
 			return len(d), err
 		}},
 	}
-	for _, q := range queries {
-		b.Run(q.name, func(b *testing.B) {
-			rows := 0
-			for b.Loop() {
-				r, err := q.run()
-				if err != nil {
-					b.Fatal(err)
-				}
-				rows = r
-			}
-			b.ReportMetric(float64(rows), "rows")
-		})
-	}
+	benchQueries(b, queries)
 }
