@@ -62,6 +62,17 @@ func (h *hookEnv) deliveries(t *testing.T) []helpscouttest.WebhookDelivery {
 	return out
 }
 
+// deliveriesWant is deliveries, ending the test unless there are exactly n
+// of them (what names them for the failure).
+func (h *hookEnv) deliveriesWant(t *testing.T, n int, what string) []helpscouttest.WebhookDelivery {
+	t.Helper()
+	ds := h.deliveries(t)
+	if len(ds) != n {
+		t.Fatalf("%d deliveries, want %d: %s", len(ds), n, what)
+	}
+	return ds
+}
+
 func (h *hookEnv) store(t *testing.T, d helpscouttest.WebhookDelivery) int64 {
 	t.Helper()
 	id, _, err := h.db.AddWebhook(context.Background(), d.Event, d.Body, h.clock.Now())
@@ -163,10 +174,7 @@ func TestProcessInboxDuplicateHasOneEffect(t *testing.T) {
 	if _, err := h.fake.AddNote(c.ID, helpscouttest.ThreadInput{Body: "escalated"}); err != nil {
 		t.Fatal(err)
 	}
-	ds := h.deliveries(t)
-	if len(ds) != 1 {
-		t.Fatalf("want one delivery for a note, got %d", len(ds))
-	}
+	ds := h.deliveriesWant(t, 1, "a note")
 	h.store(t, ds[0])
 	h.process(t)
 	first, firstThreads := h.stored(t, c.ID)
@@ -217,10 +225,7 @@ func TestProcessInboxNeverRegresses(t *testing.T) {
 	if err := h.fake.Assign(c.ID, 0, newer, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	ds := h.deliveries(t)
-	if len(ds) != 2 {
-		t.Fatalf("want two convo.assigned deliveries, got %d", len(ds))
-	}
+	ds := h.deliveriesWant(t, 2, "two convo.assigned")
 	h.store(t, ds[1])
 	h.process(t)
 	h.store(t, ds[0])
@@ -271,10 +276,7 @@ func TestProcessInboxRetriesFailedEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ds := h.deliveries(t)
-	if len(ds) != 1 {
-		t.Fatalf("want one convo.created delivery, got %d", len(ds))
-	}
+	ds := h.deliveriesWant(t, 1, "one convo.created")
 	id := h.store(t, ds[0])
 
 	// The webhook body carries no threads, so applying it needs one thread
@@ -328,10 +330,7 @@ func TestWebhooksOutOfOrderKeepPin(t *testing.T) {
 			if err := h.fake.SetTags(c.ID, []string{"qw-pin"}, time.Time{}); err != nil {
 				t.Fatal(err)
 			}
-			ds := h.deliveries(t)
-			if len(ds) != 2 {
-				t.Fatalf("%d deliveries, want the note's and the tags'", len(ds))
-			}
+			ds := h.deliveriesWant(t, 2, "the note's and the tags'")
 			polls := func() {
 				for range 3 {
 					h.clock.Advance(7 * time.Minute)

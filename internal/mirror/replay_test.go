@@ -37,10 +37,7 @@ func (h *hookEnv) doubtful(t *testing.T, id int64, tag string) helpscouttest.Web
 	if err := h.fake.SetTags(id, []string{tag}, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	ds := h.deliveries(t)
-	if len(ds) != 2 {
-		t.Fatalf("%d deliveries, want the note's and the tags'", len(ds))
-	}
+	ds := h.deliveriesWant(t, 2, "the note's and the tags'")
 	h.store(t, ds[1])
 	h.process(t)
 	return ds[0]
@@ -149,10 +146,7 @@ func TestFreshEventsNeverWaitBehindRereads(t *testing.T) {
 	if err := h.fake.SetStatus(later, 0, helpscouttest.StatusActive, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	ds := h.deliveries(t)
-	if len(ds) != 2 {
-		t.Fatalf("%d deliveries, want two status changes", len(ds))
-	}
+	ds := h.deliveriesWant(t, 2, "two status changes")
 	h.store(t, ds[0])
 
 	status := func(id int64) string {
