@@ -1,9 +1,13 @@
-// Package testkit is the scaffolding the module's tests share: a settable
-// clock, a store opened in a file under t.TempDir(), the size knob for
-// volume tests and whether the race detector is on.
+// Package testkit is the scaffolding that more than one package's tests
+// need: a settable clock, a store opened in a file under t.TempDir(), the
+// size knob for volume tests and whether the race detector is on, a wait
+// on an observable condition (WaitFor, in place of sleeps), the rule for
+// outside programs such as chromium (RequireTool) and a log sink safe for
+// concurrent writers. The browser harness is in testkit/browser, so that
+// chromedp is built only into the tests that drive a browser.
 //
-// Only tests import it (archtest checks that no package's own code does):
-// it calls t.Fatal and t.Cleanup, which have no place in a running daemon.
-// It holds no fakes of the module's packages and no assertions; a helper
-// lives here only when the tests of more than one package need it.
+// Only tests import it (archtest refuses any other importer): it calls
+// t.Fatal and t.Cleanup, which have no place in a running daemon. It holds
+// no fakes of the module's packages (the fake Help Scout and its
+// authenticated Client are helpscouttest's) and no assertions.
 package testkit
