@@ -1,10 +1,8 @@
-package mirror
+package mirror_test
 
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -13,8 +11,10 @@ import (
 
 	"github.com/queuewrangler/queuewrangler/helpscout"
 	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
+	"github.com/queuewrangler/queuewrangler/internal/mirror"
 	"github.com/queuewrangler/queuewrangler/internal/roster"
 	"github.com/queuewrangler/queuewrangler/internal/store"
+	"github.com/queuewrangler/queuewrangler/internal/testkit"
 	"github.com/queuewrangler/queuewrangler/metrics"
 )
 
@@ -57,7 +57,7 @@ func TestOfficeHoursObservedBesideLive(t *testing.T) {
 			ctx := context.Background()
 			at := func(s string) time.Time {
 				t.Helper()
-				return obsMust(time.Parse("2006-01-02 15:04", s))(t)
+				return must(time.Parse("2006-01-02 15:04", s))(t)
 			}
 			created, replied, closed := at(tt.created), at(tt.replied), at(tt.closed)
 			clock := func() time.Time { return closed.Add(time.Minute) }
@@ -65,11 +65,11 @@ func TestOfficeHoursObservedBesideLive(t *testing.T) {
 			reg := prometheus.NewPedanticRegistry()
 			ins := metrics.NewInstruments(reg)
 			ins.EnableOfficeHours(reg, 4*time.Hour)
-			m := New(hs, db, Options{Metrics: ins, OfficeHours: office, Now: clock})
-			obsMust(m.SyncOnce(ctx))(t)
+			m := mirror.New(hs, db, mirror.Options{Metrics: ins, OfficeHours: office, Now: clock})
+			must(m.SyncOnce(ctx))(t)
 			// Read everything again: nothing may be observed twice.
-			obsNoErr(t, db.SetCursor(ctx, CursorConversations, time.Time{}))
-			obsMust(m.SyncOnce(ctx))(t)
+			noErr(t, db.SetCursor(ctx, mirror.CursorConversations, time.Time{}))
+			must(m.SyncOnce(ctx))(t)
 
 			agentSeries := fmt.Sprintf("agent_id=%d mailbox_id=%d ", ana, mb)
 			mailboxSeries := fmt.Sprintf("mailbox_id=%d ", mb)
@@ -82,8 +82,8 @@ func TestOfficeHoursObservedBesideLive(t *testing.T) {
 				{"helpscout_resolution_seconds", mailboxSeries, closed.Sub(created).Seconds()},
 				{"helpscout_resolution_office_seconds", mailboxSeries, tt.wantRes},
 			} {
-				got := obsGather(t, reg, c.name)
-				if diff := cmp.Diff(got, map[string]obsHist{c.series: {Count: 1, Sum: c.want}}); diff != "" {
+				got := gatherHistograms(t, reg, c.name)
+				if diff := cmp.Diff(got, map[string]histogram{c.series: {Count: 1, Sum: c.want}}); diff != "" {
 					t.Errorf("%s (-got +want):\n%s", c.name, diff)
 				}
 			}
@@ -104,12 +104,12 @@ func TestOfficeHoursWithoutTheirHistograms(t *testing.T) {
 	clock := func() time.Time { return created.Add(2 * time.Hour) }
 	db, hs, mb, ana := officeConversation(t, clock, created, created.Add(time.Hour), time.Time{})
 	reg := prometheus.NewPedanticRegistry()
-	m := New(hs, db, Options{Metrics: metrics.NewInstruments(reg), OfficeHours: office, Now: clock})
-	if st := obsMust(m.SyncOnce(ctx))(t); st.Observed != 1 {
+	m := mirror.New(hs, db, mirror.Options{Metrics: metrics.NewInstruments(reg), OfficeHours: office, Now: clock})
+	if st := must(m.SyncOnce(ctx))(t); st.Observed != 1 {
 		t.Errorf("observed %d, want the one first response", st.Observed)
 	}
-	want := map[string]obsHist{fmt.Sprintf("agent_id=%d mailbox_id=%d ", ana, mb): {Count: 1, Sum: 3600}}
-	if diff := cmp.Diff(obsGather(t, reg, "helpscout_first_response_seconds"), want); diff != "" {
+	want := map[string]histogram{fmt.Sprintf("agent_id=%d mailbox_id=%d ", ana, mb): {Count: 1, Sum: 3600}}
+	if diff := cmp.Diff(gatherHistograms(t, reg, "helpscout_first_response_seconds"), want); diff != "" {
 		t.Errorf("live first response (-got +want):\n%s", diff)
 	}
 }
@@ -120,17 +120,16 @@ func TestOfficeHoursWithoutTheirHistograms(t *testing.T) {
 func officeConversation(t *testing.T, clock func() time.Time, created, replied, closed time.Time) (db *store.DB, hs *helpscout.Client, mailbox, agent int64) {
 	t.Helper()
 	fake, ts := helpscouttest.NewTestServer(t, helpscouttest.Options{Clock: clock})
-	mb := obsMust(fake.AddMailbox(helpscouttest.Mailbox{Name: "Support", Email: "support@example.com"}))(t)
-	ana := obsMust(fake.AddUser(helpscouttest.User{FirstName: "Ana", Email: "ana@example.com"}))(t).ID
-	cust := obsMust(fake.AddCustomer(helpscouttest.Customer{First: "Sam", Email: "sam@example.net"}))(t).ID
-	conv := obsMust(fake.CreateConversation(helpscouttest.NewConversation{MailboxID: mb.ID, CustomerID: cust,
+	mb := must(fake.AddMailbox(helpscouttest.Mailbox{Name: "Support", Email: "support@example.com"}))(t)
+	ana := must(fake.AddUser(helpscouttest.User{FirstName: "Ana", Email: "ana@example.com"}))(t).ID
+	cust := must(fake.AddCustomer(helpscouttest.Customer{First: "Sam", Email: "sam@example.net"}))(t).ID
+	conv := must(fake.CreateConversation(helpscouttest.NewConversation{MailboxID: mb.ID, CustomerID: cust,
 		AssigneeID: ana, Subject: "help", At: created}))(t).ID
-	obsMust(fake.AddAgentReply(conv, helpscouttest.ThreadInput{UserID: ana, At: replied}))(t)
+	must(fake.AddAgentReply(conv, helpscouttest.ThreadInput{UserID: ana, At: replied}))(t)
 	if !closed.IsZero() {
-		obsNoErr(t, fake.SetStatus(conv, ana, helpscouttest.StatusClosed, closed))
+		noErr(t, fake.SetStatus(conv, ana, helpscouttest.StatusClosed, closed))
 	}
-	db = obsMust(store.Open(context.Background(), filepath.Join(t.TempDir(), "qw.db")))(t)
-	t.Cleanup(func() { db.Close() })
-	hs = obsMust(helpscout.NewClient(&http.Client{Transport: obsBearer{fake.IssueToken()}}).WithBaseURL(ts.URL))(t)
+	db = testkit.OpenStore(t)
+	hs = must(helpscout.NewClient(fake.Client()).WithBaseURL(ts.URL))(t)
 	return db, hs, mb.ID, ana
 }
