@@ -68,7 +68,9 @@ func TestQueuePageApprovesThroughHelpScout(t *testing.T) {
 	}
 
 	// Log in, plan, approve.
-	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.ID(`login-token`), token), chromedp.SendKeys(chromedp.ID(`login-who`), "Browser SST")); err != nil {
+	// The login form folds behind its button (a <details>) until clicked.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#login > summary`)), chromedp.WaitVisible(chromedp.ID(`login-token`)),
+		chromedp.SendKeys(chromedp.ID(`login-token`), token), chromedp.SendKeys(chromedp.ID(`login-who`), "Browser SST")); err != nil {
 		t.Fatalf("fill the login form: %v", err)
 	}
 	submit(`form[action="/login"] button`)

@@ -15,7 +15,8 @@ import (
 )
 
 // TestPageInBrowser drives the page in Debian's headless Chromium: load,
-// find the agents, log in, approve a proposal, see it applied in the
+// check that the decisions come first and the load colours, find the
+// agents, log in, approve a proposal, see it applied in the
 // recent moves, and check hostile Help Scout text in the live DOM, all with
 // JavaScript turned off in the page. It saves
 // a desktop and a phone screenshot to the test's artifact directory (kept
@@ -25,7 +26,7 @@ import (
 // (browser.Start).
 func TestPageInBrowser(t *testing.T) {
 	clock := newPageClock()
-	w := newWorld(clock.Now)
+	w := withDecisions(newWorld(clock.Now))
 	const hostile = `<script>alert(1)</script>`
 	w.convs = append(w.convs, store.OpenConversation{ID: 2001, Number: 601, Status: store.StatusActive, Subject: hostile, CustomerID: 9100,
 		CreatedAt: pageNow.Add(-time.Hour), CustomerWaitingSince: pageNow.Add(-time.Hour), LastMessageBy: store.ByCustomer})
@@ -56,6 +57,26 @@ func TestPageInBrowser(t *testing.T) {
 		}
 	}
 
+	// What needs a decision comes first: the pending proposals right after
+	// the summary bar, the customer who has waited longest on top.
+	if first := eval(`document.querySelector('#summary').nextElementSibling.id`); first != "proposals" {
+		t.Errorf("the first section after the summary is %q, want proposals", first)
+	}
+	order := eval(`Array.from(document.querySelectorAll('#proposals li.proposal')).map(e => e.id).join(' ')`)
+	if order != "proposal-9 proposal-7 proposal-8" {
+		t.Errorf("pending proposals in the order %q, want the longest customer wait first: proposal-9 proposal-7 proposal-8", order)
+	}
+	// The load colours as the browser paints them.
+	for agent, want := range map[string]string{
+		"agent-16": "rgb(217, 119, 6)",  // 136%: amber
+		"agent-17": "rgb(200, 30, 30)",  // 160%: red
+		"agent-12": "rgb(59, 111, 182)", // 39%: the plain bar
+	} {
+		if got := eval(`getComputedStyle(document.querySelector('#` + agent + ` .bar .fill')).backgroundColor`); got != want {
+			t.Errorf("%s's load bar is %v, want %s", agent, got, want)
+		}
+	}
+
 	// Hostile Help Scout text is text in the live DOM, not markup.
 	if n := eval(`document.querySelectorAll('script, img, iframe').length`); n != float64(0) {
 		t.Errorf("%v script/img/iframe elements in the DOM, want 0", n)
@@ -69,8 +90,13 @@ func TestPageInBrowser(t *testing.T) {
 		t.Errorf("the hostile customer reads %q in the DOM, want the literal %q", customer, w.customers[2001])
 	}
 
-	// 3. Log in through the form.
+	// 3. Log in through the form, folded behind its button until clicked.
+	if visible := eval(`document.getElementById('login-token').checkVisibility()`); visible != false {
+		t.Error("the login form is open before its button is clicked")
+	}
 	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`#login > summary`)),
+		chromedp.WaitVisible(chromedp.ID(`login-token`)),
 		chromedp.SendKeys(chromedp.ID(`login-token`), pageToken),
 		chromedp.SendKeys(chromedp.ID(`login-who`), "E2E Wrangler"),
 	); err != nil {
@@ -122,16 +148,24 @@ func TestPageInBrowser(t *testing.T) {
 		t.Errorf("the balancer ran %d times, want 1", plans)
 	}
 
-	// The phone layout: no sideways scrolling at 375 px.
+	// The phone layout: no sideways scrolling at 360 px, and each agent
+	// in two lines.
 	if err := chromedp.Do(ctx,
-		chromedp.EmulateViewport(375, 812, chromedp.EmulateScale(2), chromedp.EmulateMobile),
+		chromedp.EmulateViewport(360, 780, chromedp.EmulateScale(2), chromedp.EmulateMobile),
 		chromedp.Navigate(ts.URL+"/"),
 		chromedp.WaitVisible(chromedp.CSS(`#team tbody`)),
-		shot("phone-375.png"),
+		shot("phone-360.png"),
 	); err != nil {
 		t.Fatalf("phone layout: %v", err)
 	}
-	if sw := eval(`document.documentElement.scrollWidth`); sw.(float64) > 375 {
-		t.Errorf("the page is %v px wide on a 375 px phone; want no horizontal scrolling", sw)
+	if sw := eval(`document.documentElement.scrollWidth`); sw.(float64) > 360 {
+		t.Errorf("the page is %v px wide on a 360 px phone; want no horizontal scrolling", sw)
+	}
+	// Two lines: no agent row is taller than about two and a half lines
+	// of the body's line height.
+	rows := eval(`(() => { const lh = parseFloat(getComputedStyle(document.body).lineHeight);
+		return Array.from(document.querySelectorAll('#team tr.agent')).filter(r => r.getBoundingClientRect().height > 2.6 * lh).map(r => r.id + ":" + r.getBoundingClientRect().height + "/" + lh).join(' '); })()`)
+	if rows != "" {
+		t.Errorf("agents taller than two lines on a phone: %v", rows)
 	}
 }

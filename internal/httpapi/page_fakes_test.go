@@ -201,9 +201,11 @@ func newWorld(now func() time.Time) *fakeWorld {
 			{ID: 4, CreatedAt: t0.Add(-70 * time.Minute), ConversationID: 993, ConversationNumber: 493, FromAgent: 11, ToAgent: 12,
 				Reason: "overload", Explanation: "rejected one", Status: store.ProposalRejected, DecidedBy: "page: Sam", UpdatedAt: t0.Add(-60 * time.Minute)},
 			{ID: 7, CreatedAt: t0.Add(-5 * time.Minute), ConversationID: 1001, ConversationNumber: 501, FromAgent: 11, ToAgent: 12,
-				Reason: "stuck", Explanation: "Reassigned by queuewrangler from Ana Front to Sam Senior: customer waiting 6h 10m", Status: store.ProposalPending},
+				Reason: "stuck", Explanation: "Reassigned by queuewrangler from Ana Front to Sam Senior: customer waiting 6h 10m", Status: store.ProposalPending,
+				Snapshot: store.ProposalSnapshot{AssigneeID: 11, Status: store.StatusActive, CustomerWaitingSince: t0.Add(-6*time.Hour - 10*time.Minute)}},
 			{ID: 8, CreatedAt: t0.Add(-5 * time.Minute), ConversationID: 1003, ConversationNumber: 503, ToAgent: 12,
-				Reason: "unassigned", Explanation: "Assigned by queuewrangler to Sam Senior: unassigned for 3h", Status: store.ProposalPending},
+				Reason: "unassigned", Explanation: "Assigned by queuewrangler to Sam Senior: unassigned for 3h", Status: store.ProposalPending,
+				Snapshot: store.ProposalSnapshot{Status: store.StatusActive, CustomerWaitingSince: t0.Add(-3 * time.Hour)}},
 		},
 		frt: []time.Duration{5 * time.Minute, 12 * time.Minute, 20 * time.Minute, 45 * time.Minute, 2 * time.Hour},
 	}

@@ -50,8 +50,8 @@ func TestPageShowsTheQueue(t *testing.T) {
 			"(no fair share)",
 		}},
 		{"pace, or that it is not known yet", []string{
-			`<td data-label="Pace" class="num">1.8/h</td>`,
-			`<td data-label="Pace" class="num"><span class="muted">not known</span></td>`,
+			`<td data-label="Pace" class="num pace">1.8/h</td>`,
+			`<td data-label="Pace" class="num pace"><span class="muted">not known</span></td>`,
 		}},
 		{"oldest wait, relative and absolute", []string{
 			`<time datetime="2026-11-24T08:50:00Z" title="since 08:50 UTC">6h 10m</time>`,
@@ -541,8 +541,8 @@ func TestPageEscapesHelpScoutText(t *testing.T) {
 
 // pageTags are the elements page.html itself writes.
 var pageTags = []string{
-	"a", "body", "br", "button", "code", "dd", "div", "dl", "dt", "footer", "form", "h1", "h2", "head", "header", "html",
-	"input", "label", "li", "link", "main", "meta", "p", "section", "span", "strong", "table", "tbody", "td", "th",
+	"a", "body", "br", "button", "code", "dd", "details", "div", "dl", "dt", "footer", "form", "h1", "h2", "head", "header", "html",
+	"input", "label", "li", "link", "main", "meta", "nav", "p", "section", "span", "strong", "summary", "table", "tbody", "td", "th",
 	"thead", "time", "title", "tr", "ul",
 }
 
@@ -808,7 +808,112 @@ func TestPageWaitIsNeverLongerThanTheConversation(t *testing.T) {
 	if strings.Contains(body, "0001-01-01") || strings.Contains(body, "106751d") {
 		t.Errorf("the page shows the year-1 wait start")
 	}
-	if n := strings.Count(body, created); n != 1 {
-		t.Errorf("%s appears %d times, want once: #503 waiting since its creation", created, n)
+	// In the unassigned queue: the pending proposal for #503 shows the
+	// wait its snapshot recorded, which is also 3 h.
+	queue := body[strings.Index(body, `<section id="unassigned"`):strings.Index(body, `<section id="team"`)]
+	if n := strings.Count(queue, created); n != 1 {
+		t.Errorf("%s appears %d times in the unassigned queue, want once: #503 waiting since its creation", created, n)
+	}
+}
+
+// withDecisions adds what the day-one page must put in order: a third
+// pending proposal whose customer waits longest but which was proposed
+// last, and two agents just above the amber and the red line.
+func withDecisions(w *fakeWorld) *fakeWorld {
+	w.agents = append(w.agents,
+		team.Agent{ID: 16, Name: "Abe Amber", Role: "st", Level: 2, Status: "active", Available: true, Open: 9, Waiting: 6, Load: 6.8, Capacity: 1, FairShare: 5, LoadRatio: 1.36},
+		team.Agent{ID: 17, Name: "Rita Red", Role: "st", Level: 2, Status: "active", Available: true, Open: 10, Waiting: 8, Load: 8, Capacity: 1, FairShare: 5, LoadRatio: 1.6},
+	)
+	w.proposals = append(w.proposals, store.Proposal{ID: 9, CreatedAt: pageNow.Add(-time.Minute), ConversationID: 994, ConversationNumber: 494,
+		FromAgent: 17, ToAgent: 12, Reason: "overload", Explanation: "Reassigned by queuewrangler from Rita Red to Sam Senior: customer waiting 1d 2h",
+		Status: store.ProposalPending, Snapshot: store.ProposalSnapshot{AssigneeID: 17, Status: store.StatusActive, CustomerWaitingSince: pageNow.Add(-26 * time.Hour)}})
+	return w
+}
+
+func TestPagePutsDecisionsFirst(t *testing.T) {
+	t.Parallel()
+	clock := newPageClock()
+	s := newPageServer(t, withDecisions(newWorld(clock.Now)), pageToken, clock)
+	body := pageGet(t, s, "/").Body.String()
+
+	t.Run("sections in the order of what needs a decision", func(t *testing.T) {
+		var got []string
+		for _, m := range regexp.MustCompile(`<(?:nav|section) id="([a-z]+)"`).FindAllStringSubmatch(body, -1) {
+			got = append(got, m[1])
+		}
+		want := []string{"summary", "proposals", "stuck", "unassigned", "team", "moves"}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("sections (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("pending proposals, the longest customer wait first", func(t *testing.T) {
+		var got []string
+		for _, m := range regexp.MustCompile(`<li class="proposal" id="(proposal-\d+)"`).FindAllStringSubmatch(body, -1) {
+			got = append(got, m[1])
+		}
+		want := []string{"proposal-9", "proposal-7", "proposal-8"}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("pending order (-want +got):\n%s", diff)
+		}
+	})
+	for _, tt := range []struct {
+		name string
+		want []string
+	}{
+		{"a summary bar with jump links and counts", []string{
+			`<a href="#proposals" class="act">Pending proposals <span class="count">3</span></a>`,
+			`<a href="#stuck" class="act">Stuck <span class="count">1</span></a>`,
+			`<a href="#unassigned">Unassigned <span class="count">2</span></a>`,
+			`<a href="#team">Team <span class="count">4/6</span>`,
+		}},
+		{"each proposal says how long its customer has waited", []string{
+			`Customer waiting <time class="wait" datetime="2026-11-23T13:00:00Z" title="since Nov 23 13:00 UTC">1d 2h</time>`,
+		}},
+		{"load coloured by fair share", []string{
+			`<tr class="agent high" id="agent-16">`, "6.8 / 5 (136%) <strong class=\"overtext\">high</strong>",
+			`<tr class="agent over" id="agent-17">`, "8 / 5 (160%) <strong class=\"overtext\">over</strong>",
+			`<tr class="agent" id="agent-12">`,
+		}},
+		{"a legend for load", []string{
+			"Load counts open tickets: 1 when the customer waits on us, 0.25 when pending or we replied last.",
+		}},
+		{"recent moves say why", []string{
+			`<td data-label="Why" class="why"><span class="badge reason">away</span> stale one</td>`,
+		}},
+		{"the login form folds into a button", []string{
+			`<details class="login" id="login">`, `<summary>Log in to approve moves</summary>`,
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, w := range tt.want {
+				if !strings.Contains(body, w) {
+					t.Errorf("page lacks %q", w)
+				}
+			}
+		})
+	}
+	t.Run("the unassigned queue has no owner column", func(t *testing.T) {
+		i, j := strings.Index(body, `<section id="unassigned"`), strings.Index(body, `<section id="team"`)
+		if i < 0 || j < i {
+			t.Fatal("no unassigned section before the team")
+		}
+		if sec := body[i:j]; strings.Contains(sec, "Owner") {
+			t.Errorf("the unassigned queue still has an Owner column:\n%s", sec)
+		}
+		if sec := body[strings.Index(body, `<section id="stuck"`):i]; !strings.Contains(sec, `<td data-label="Owner">Ana Front</td>`) {
+			t.Error("the stuck list lost its owner")
+		}
+	})
+}
+
+func TestLoadLevel(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		ratio float64
+		want  string
+	}{{0.86, ""}, {1.1, ""}, {1.11, "high"}, {1.36, "high"}, {1.5, "high"}, {1.51, "over"}, {1.6, "over"}} {
+		if got := loadLevel(tt.ratio); got != tt.want {
+			t.Errorf("loadLevel(%v) = %q, want %q", tt.ratio, got, tt.want)
+		}
 	}
 }

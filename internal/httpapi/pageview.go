@@ -32,8 +32,16 @@ type pageView struct {
 	Agents     []agentRow
 	Stuck      ticketList
 	Unassigned ticketList
-	Pending    []proposalRow
+	Pending    pendingList
 	Moves      []proposalRow
+}
+
+// pendingList is the proposals an SST must decide on, the customer who has
+// waited longest first.
+type pendingList struct {
+	Rows  []proposalRow
+	Total int
+	More  int // Total - len(Rows)
 }
 
 // timeView is one instant, shown relative ("3h 10m ago") and absolute.
@@ -61,21 +69,23 @@ type figuresView struct {
 }
 
 type agentRow struct {
-	ID         int64
-	Name       string
-	Role       string
-	Level      int
-	Status     string // the label
-	StatusKey  string // the CSS class: active, away, off-shift, other
-	BackAt     string // "Tue 09:00 CET": the next shift of someone off shift; "" otherwise
-	Available  bool
-	Open       int
-	Waiting    int
-	Load       string
-	Pace       string // "2.4/h": replies per working hour; "" when not known
-	FairShare  string // "" when the agent has no fair share (unavailable)
-	Ratio      string // "163%"; "" without a fair share
-	Over       bool
+	ID        int64
+	Name      string
+	Role      string
+	Level     int
+	Status    string // the label
+	StatusKey string // the CSS class: active, away, off-shift, other
+	BackAt    string // "Tue 09:00 CET": the next shift of someone off shift; "" otherwise
+	Available bool
+	Open      int
+	Waiting   int
+	Load      string
+	Pace      string // "2.4/h": replies per working hour; "" when not known
+	FairShare string // "" when the agent has no fair share (unavailable)
+	Ratio     string // "163%"; "" without a fair share
+	// LoadLevel is "over" above redRatio of the fair share, "high" above
+	// amberRatio, "" otherwise (and without a fair share).
+	LoadLevel  string
 	BarClass   string // w0..w100
 	MarkClass  string // m0..m100, "" without a fair share
 	OldestWait timeView
@@ -87,6 +97,9 @@ type ticketList struct {
 	More  int    // Total - len(Rows)
 	State string // the JSON API's name for the list
 	Empty string // what to say when there is nothing
+	// ShowOwner is false for the unassigned queue, whose owner column
+	// would read "Unassigned" on every row.
+	ShowOwner bool
 }
 
 type ticketRow struct {
@@ -113,6 +126,9 @@ type proposalRow struct {
 	DecidedBy   string
 	Created     timeView
 	When        timeView // the last transition
+	// Waiting is the customer's wait when the balancer proposed the move;
+	// unset when the customer was not waiting.
+	Waiting timeView
 }
 
 // pageData is what collect reads; build turns it into a pageView.
@@ -176,8 +192,11 @@ func (p *page) collect(ctx context.Context, now time.Time) pageView {
 			}
 		}
 	}
+	// Every pending proposal: the store lists newest first, and the page
+	// shows the longest customer wait first, so a limit here would drop
+	// exactly the rows that matter most.
 	if d.pending, err = p.o.Queue.ListProposals(ctx, store.ProposalFilter{
-		Statuses: []store.ProposalStatus{store.ProposalPending}, Limit: p.o.MaxRows,
+		Statuses: []store.ProposalStatus{store.ProposalPending},
 	}); err != nil {
 		fail("the pending proposals", err)
 	}
@@ -245,8 +264,8 @@ func (p *page) build(d pageData, now time.Time) pageView {
 		}
 	}
 
-	tickets := func(list []store.OpenConversation, state, empty string) ticketList {
-		tl := ticketList{Total: len(list), State: state, Empty: empty}
+	tickets := func(list []store.OpenConversation, state, empty string, showOwner bool) ticketList {
+		tl := ticketList{Total: len(list), State: state, Empty: empty, ShowOwner: showOwner}
 		shown := list[:min(len(list), p.o.MaxRows)]
 		tl.More = tl.Total - len(shown)
 		tl.Rows = make([]ticketRow, 0, len(shown))
@@ -269,8 +288,8 @@ func (p *page) build(d pageData, now time.Time) pageView {
 		}
 		return tl
 	}
-	v.Stuck = tickets(d.stuck, "stuck", "Nothing is stuck.")
-	v.Unassigned = tickets(d.unassigned, "unassigned", "The unassigned queue is empty.")
+	v.Stuck = tickets(d.stuck, "stuck", "Nothing is stuck.", true)
+	v.Unassigned = tickets(d.unassigned, "unassigned", "The unassigned queue is empty.", false)
 
 	proposals := func(ps []store.Proposal) []proposalRow {
 		out := make([]proposalRow, 0, len(ps))
@@ -282,6 +301,7 @@ func (p *page) build(d pageData, now time.Time) pageView {
 				Error: pr.Error, DecidedBy: pr.DecidedBy,
 				Created: absTime(pr.CreatedAt, now, loc),
 				When:    absTime(lastTransition(pr), now, loc),
+				Waiting: absTime(pr.Snapshot.CustomerWaitingSince, now, loc),
 			}
 			if pr.FromAgent != 0 {
 				row.From = owner(pr.FromAgent)
@@ -293,13 +313,30 @@ func (p *page) build(d pageData, now time.Time) pageView {
 		}
 		return out
 	}
-	v.Pending = proposals(d.pending)
+	pending := slices.Clone(d.pending)
+	slices.SortStableFunc(pending, byCustomerWait)
+	shown := pending[:min(len(pending), p.o.MaxRows)]
+	v.Pending = pendingList{Rows: proposals(shown), Total: len(pending), More: len(pending) - len(shown)}
 	// The store lists by id; a move's row belongs where its last step
 	// happened, newest first.
 	moves := slices.Clone(d.moves)
 	slices.SortStableFunc(moves, func(a, b store.Proposal) int { return lastTransition(b).Compare(lastTransition(a)) })
 	v.Moves = proposals(moves)
 	return v
+}
+
+// byCustomerWait orders proposals by how long their customer has waited,
+// longest first; moves of tickets whose customer is not waiting come last,
+// and ties go to the older proposal.
+func byCustomerWait(a, b store.Proposal) int {
+	wa, wb := a.Snapshot.CustomerWaitingSince, b.Snapshot.CustomerWaitingSince
+	if wa.IsZero() != wb.IsZero() {
+		if wa.IsZero() {
+			return 1
+		}
+		return -1
+	}
+	return cmp.Or(wa.Compare(wb), cmp.Compare(a.ID, b.ID))
 }
 
 func lastTransition(pr store.Proposal) time.Time {
@@ -372,7 +409,7 @@ func (p *page) buildTeam(agents []team.Agent, now time.Time) ([]agentRow, figure
 			row.FairShare = trimFloat(a.FairShare)
 			ratio := a.Load / a.FairShare
 			row.Ratio = strconv.Itoa(int(math.Round(ratio*100))) + "%"
-			row.Over = ratio > overloadRatio
+			row.LoadLevel = loadLevel(ratio)
 			row.MarkClass = "m" + strconv.Itoa(pct(a.FairShare, scale))
 		}
 		rows = append(rows, row)
@@ -380,10 +417,24 @@ func (p *page) buildTeam(agents []team.Agent, now time.Time) ([]agentRow, figure
 	return rows, fig
 }
 
-// overloadRatio is where a bar turns to the warning colour: half again a
-// fair share, where the balancer's default hysteresis band ends
-// (balancer.DefaultPolicy's OverloadTolerance).
-const overloadRatio = 1.5
+// The load colours. Amber starts a little above a fair share, so a lead
+// sees who is drifting before the balancer acts; red is half again a fair
+// share, where the balancer's default hysteresis band ends
+// (balancer.DefaultPolicy's OverloadTolerance) and moves become due.
+const (
+	amberRatio = 1.1
+	redRatio   = 1.5
+)
+
+func loadLevel(ratio float64) string {
+	switch {
+	case ratio > redRatio:
+		return "over"
+	case ratio > amberRatio:
+		return "high"
+	}
+	return ""
+}
 
 func pct(v, scale float64) int {
 	if scale <= 0 || v <= 0 || math.IsNaN(v) {
