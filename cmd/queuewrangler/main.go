@@ -7,9 +7,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"syscall"
@@ -184,6 +186,7 @@ func loadConfig(need config.Requirement, withRoster bool) (*config.Config, *rost
 	if _, err := rebalance.ParseMode(cfg.Mode); err != nil {
 		problems = append(problems, "QW_MODE: "+err.Error())
 	}
+	problems = append(problems, dbDirProblems(cfg.DBPath)...)
 	ros := roster.Default()
 	if withRoster && cfg.RosterFile != "" {
 		var re *roster.Error
@@ -205,6 +208,22 @@ func loadConfig(need config.Requirement, withRoster bool) (*config.Config, *rost
 		return nil, nil, &config.ValidationError{Problems: problems}
 	}
 	return cfg, ros, nil
+}
+
+// dbDirProblems names a QW_DB_PATH whose directory is missing: SQLite
+// cannot create the file there, and no retry will make the directory.
+func dbDirProblems(path string) []string {
+	if path == "" {
+		return nil // config's own check names it
+	}
+	dir := filepath.Dir(path)
+	switch fi, err := os.Stat(dir); {
+	case errors.Is(err, fs.ErrNotExist):
+		return []string{fmt.Sprintf("QW_DB_PATH: the directory %s does not exist (create it, or mount the volume there)", dir)}
+	case err == nil && !fi.IsDir():
+		return []string{fmt.Sprintf("QW_DB_PATH: %s is not a directory", dir)}
+	}
+	return nil
 }
 
 // policyFrom applies the configured knobs to the default policy.

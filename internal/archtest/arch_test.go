@@ -30,7 +30,7 @@ var rules = map[string]rule{
 	"internal/budget":         std,
 	"internal/strictjson":     std,
 	"internal/store":          {thirdParty: []string{"modernc.org/sqlite"}},
-	"internal/roster":         {internal: []string{"balancer"}},
+	"internal/roster":         {internal: []string{"balancer", "internal/strictjson"}},
 	"internal/mirror":         {internal: []string{"helpscout", "internal/store", "metrics"}},
 	"internal/outbound":       {internal: []string{"internal/budget", "metrics"}, thirdParty: []string{"golang.org/x/oauth2", "github.com/hashicorp/go-retryablehttp"}},
 	"internal/team":           {internal: []string{"balancer", "internal/roster", "internal/store", "metrics"}},

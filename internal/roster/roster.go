@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/queuewrangler/queuewrangler/balancer"
+	"github.com/queuewrangler/queuewrangler/internal/strictjson"
 )
 
 // Role is a person's part in the support team; the balancer's roles.
@@ -80,6 +81,14 @@ type Roster struct {
 	defaults Profile
 	byID     map[int64]Profile
 	byEmail  map[string]Profile
+	listed   []listed // the entries, in file order, for Unmatched
+}
+
+// listed is how one entry matches users.
+type listed struct {
+	where string // "agents[2] (ana@acme.example)"
+	id    int64
+	email string // lower case
 }
 
 // Default is the roster used when no file is configured: everyone is an ST
@@ -173,6 +182,7 @@ func build(defaults Entry, agents []*Entry, problems []string) (*Roster, error) 
 		prof, p := resolve(where, *e, r.defaults, false)
 		problems = append(problems, p...)
 		prof.Listed = true
+		r.listed = append(r.listed, listed{where: where, id: e.ID, email: email})
 		if e.ID != 0 {
 			seenID[e.ID] = where
 			r.byID[e.ID] = prof
@@ -302,27 +312,49 @@ func describe(i int, e Entry) string {
 	return fmt.Sprintf("agents[%d]", i)
 }
 
-// describeJSONError names the line and, for type errors, the field.
+// describeJSONError names the line and column and, for type errors, the
+// field, so that a broken file can be fixed without a JSON linter.
 func describeJSONError(data []byte, err error) string {
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return fmt.Sprintf("%s: the JSON ends before the roster does (a missing } or ], or a cut-off file)", strictjson.Position(data, int64(len(data))))
 	case errors.As(err, &syn):
-		return fmt.Sprintf("line %d: %v", lineOf(data, syn.Offset), syn)
+		return fmt.Sprintf("%s: %s", strictjson.Position(data, syn.Offset), strings.TrimPrefix(syn.Error(), "json: "))
 	case errors.As(err, &typ):
-		return fmt.Sprintf("line %d: %s: expected %s, got a JSON %s", lineOf(data, typ.Offset), typ.Field, typ.Type, typ.Value)
+		return fmt.Sprintf("%s: %s: expected %s, got a JSON %s", strictjson.Position(data, typ.Offset), typ.Field, typ.Type, typ.Value)
 	case strings.HasPrefix(err.Error(), "json: unknown field"):
 		return strings.TrimPrefix(err.Error(), "json: ") + " (allowed at the top: defaults, agents)"
 	}
 	return err.Error()
 }
 
-func lineOf(data []byte, offset int64) int {
-	if offset > int64(len(data)) {
-		offset = int64(len(data))
+// Unmatched names the entries that match none of the given Help Scout
+// users (ids, and emails in any case) the way Lookup matches them: a typo
+// such as "acme.exmaple" leaves that person on the defaults, and only the
+// account's user list can tell.
+func (r *Roster) Unmatched(ids []int64, emails []string) []string {
+	idSet := make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		idSet[id] = true
 	}
-	return bytes.Count(data[:offset], []byte("\n")) + 1
+	emailSet := make(map[string]bool, len(emails))
+	for _, e := range emails {
+		emailSet[strings.ToLower(strings.TrimSpace(e))] = true
+	}
+	var out []string
+	for _, l := range r.listed {
+		if (l.id != 0 && idSet[l.id]) || (l.email != "" && emailSet[l.email]) {
+			continue
+		}
+		out = append(out, l.where)
+	}
+	return out
 }
+
+// Listed is how many people the roster names.
+func (r *Roster) Listed() int { return len(r.listed) }
 
 // Lookup returns the profile for a Help Scout user: by id first, then by
 // email (case-insensitive), else the defaults.

@@ -166,7 +166,8 @@ func TestParseRejectsMalformedDocuments(t *testing.T) {
 		{"wrong type", `{"agents": [{"email": "a@x.io", "level": "two"}]}`, "agents[0] (a@x.io): level: expected int"},
 		// One entry's unknown field does not hide another entry's problem.
 		{"every entry checked", `{"agents": [{"id": 1, "shoe": 1}, {"id": 2, "level": 9}]}`, "agents[1] (id 2): level: 9"},
-		{"syntax", "{\n\"agents\": [,]}", "line 2"},
+		{"syntax", "{\n\"agents\": [,]}", "line 2, column 12: invalid character ',' looking for beginning of value"},
+		{"cut off", "{\n  \"agents\": [\n    {\"email\": \"a@x.io\"}", "line 3, column 23: the JSON ends before the roster does (a missing } or ], or a cut-off file)"},
 		{"trailing data", `{"agents": []} {}`, "after the roster"},
 	}
 	for _, tt := range tests {

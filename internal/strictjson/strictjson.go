@@ -134,3 +134,14 @@ func join(path, name string) string {
 	}
 	return path + "." + name
 }
+
+// Position says where a decoder stopped after reading offset bytes of data
+// (a json.SyntaxError's or UnmarshalTypeError's Offset), as an editor
+// counts: "line 3, column 14", the column of the last byte read.
+func Position(data []byte, offset int64) string {
+	offset = max(0, min(offset, int64(len(data))))
+	before := data[:offset]
+	line := strings.Count(string(before), "\n") + 1
+	col := len(before) - (strings.LastIndexByte(string(before), '\n') + 1)
+	return fmt.Sprintf("line %d, column %d", line, max(col, 1))
+}

@@ -59,3 +59,18 @@ func TestUnknownFields(t *testing.T) {
 		t.Errorf("wrong type: %v, want nil (the decoder reports it)", got)
 	}
 }
+
+func TestPosition(t *testing.T) {
+	data := []byte("{\n  \"a\": [1,\n  x]}")
+	for _, tt := range []struct {
+		offset int64
+		want   string
+	}{
+		{0, "line 1, column 1"}, {1, "line 1, column 1"}, {2, "line 2, column 1"},
+		{13, "line 3, column 1"}, {15, "line 3, column 2"}, {99, "line 3, column 5"}, {-4, "line 1, column 1"},
+	} {
+		if got := Position(data, tt.offset); got != tt.want {
+			t.Errorf("Position(%d) = %q, want %q", tt.offset, got, tt.want)
+		}
+	}
+}
