@@ -236,10 +236,10 @@ func policyFrom(cfg *config.Config) balancer.Policy {
 }
 
 // newHelpScout builds the API client on the outbound chain.
-func newHelpScout(cfg *config.Config, m *metrics.Instruments, logger *slog.Logger) (*helpscout.Client, error) {
+func newHelpScout(cfg *config.Config, m *metrics.Instruments, failures *outbound.Failures, logger *slog.Logger) (*helpscout.Client, error) {
 	httpClient := outbound.NewClient(outbound.Options{BaseURL: cfg.HelpScoutAPIURL, ClientID: cfg.HelpScoutClientID,
 		ClientSecret: cfg.HelpScoutClientSecret.Reveal(), PerMinute: cfg.RateLimitPerMinute.N, Metrics: m, Logger: logger,
-		Redact: []string{cfg.WebhookSecret.Reveal(), cfg.AdminToken.Reveal()}})
+		Redact: []string{cfg.WebhookSecret.Reveal(), cfg.AdminToken.Reveal()}, Failures: failures})
 	hs, err := helpscout.NewClient(httpClient).WithBaseURL(cfg.HelpScoutAPIURL)
 	if err != nil {
 		return nil, fmt.Errorf("help scout client: %w", err)

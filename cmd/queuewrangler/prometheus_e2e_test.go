@@ -20,7 +20,6 @@ import (
 
 	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
 	"github.com/queuewrangler/queuewrangler/internal/config"
-	"github.com/queuewrangler/queuewrangler/internal/roster"
 	"github.com/queuewrangler/queuewrangler/internal/testkit"
 	"github.com/queuewrangler/queuewrangler/metrics"
 )
@@ -117,11 +116,9 @@ func startDaemonNoWait(t testing.TB, apiURL string, logs io.Writer, overrides ma
 	for k, v := range env {
 		t.Setenv(k, v)
 	}
-	cfg, err := config.Load()
+	// As serve loads it: the roster too, when QW_ROSTER_FILE names one.
+	cfg, ros, err := loadConfig(config.NeedsHelpScout, true)
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cfg.Validate(config.NeedsHelpScout); err != nil {
 		t.Fatal(err)
 	}
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
@@ -131,7 +128,7 @@ func startDaemonNoWait(t testing.TB, apiURL string, logs io.Writer, overrides ma
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, cfg, roster.Default(), ln, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn})), time.Now)
+		done <- run(ctx, cfg, ros, ln, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn})), time.Now)
 	}()
 	t.Cleanup(func() {
 		cancel()

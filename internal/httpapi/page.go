@@ -49,6 +49,13 @@ type FirstResponses interface {
 	FirstResponseTimes(ctx context.Context, since time.Time) ([]time.Duration, error)
 }
 
+// Notices lists mistakes of the setup that only Help Scout's data reveals
+// (a roster entry that matches no user, no SST for stuck tickets); the page
+// shows each as a warning at the top.
+type Notices interface {
+	Notices(ctx context.Context) ([]string, error)
+}
+
 // PageOptions wires the queue page (GET /) and its login and actions.
 type PageOptions struct {
 	Team    Team
@@ -59,6 +66,8 @@ type PageOptions struct {
 	Customers CustomerNames
 	// FirstResponses feeds "first response today"; nil leaves it out.
 	FirstResponses FirstResponses
+	// Notices, when set, puts the setup's mistakes on the page.
+	Notices Notices
 
 	// AdminToken is what the login form checks; empty makes the page
 	// read-only (no login, no forms).

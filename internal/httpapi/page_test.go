@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"crypto/tls"
 	"net/http"
 	"net/http/httptest"
@@ -915,5 +916,27 @@ func TestLoadLevel(t *testing.T) {
 		if got := loadLevel(tt.ratio); got != tt.want {
 			t.Errorf("loadLevel(%v) = %q, want %q", tt.ratio, got, tt.want)
 		}
+	}
+}
+
+type noticesFunc func() []string
+
+func (f noticesFunc) Notices(context.Context) ([]string, error) { return f(), nil }
+
+func TestPageShowsSetupNotices(t *testing.T) {
+	t.Parallel()
+	clock := newPageClock()
+	w := newWorld(clock.Now)
+	s := New(Options{Now: clock.Now})
+	s.EnablePage(PageOptions{Team: w, Queue: w, Notices: noticesFunc(func() []string {
+		return []string{"The roster's agents[0] (sam@acme.exmaple) matches no Help Scout user, so nobody gets its role and level: check its id or email (QW_ROSTER_FILE)."}
+	})})
+	body := pageGet(t, s, "/").Body.String()
+	want := `<p class="banner notice" role="status">The roster&#39;s agents[0] (sam@acme.exmaple) matches no Help Scout user`
+	if !strings.Contains(body, want) {
+		t.Errorf("page lacks the notice %q", want)
+	}
+	if i, j := strings.Index(body, want), strings.Index(body, `<nav id="summary"`); i > j {
+		t.Error("the notice is below the summary bar, not at the top")
 	}
 }

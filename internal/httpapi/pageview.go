@@ -26,6 +26,7 @@ type pageView struct {
 	Who            string
 	Flash          flash
 	Errors         []string
+	Notices        []string // the setup's mistakes (Notices)
 
 	StuckAfter string
 	Figures    figuresView
@@ -142,6 +143,7 @@ type pageData struct {
 	moves      []store.Proposal
 	frt        []time.Duration
 	frtKnown   bool
+	notices    []string
 	errors     []string
 }
 
@@ -212,6 +214,11 @@ func (p *page) collect(ctx context.Context, now time.Time) pageView {
 			fail("today's first responses", err)
 		}
 	}
+	if p.o.Notices != nil {
+		if d.notices, err = p.o.Notices.Notices(ctx); err != nil {
+			fail("the setup checks", err)
+		}
+	}
 	return p.build(d, now)
 }
 
@@ -234,6 +241,7 @@ func (p *page) build(d pageData, now time.Time) pageView {
 	v := pageView{
 		Now:        absTime(now, now, loc),
 		Errors:     d.errors,
+		Notices:    d.notices,
 		StuckAfter: relDuration(p.o.StuckAfter),
 	}
 	names := make(map[int64]string, len(d.agents))

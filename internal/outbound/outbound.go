@@ -38,6 +38,8 @@ type Options struct {
 	// Base replaces the default transport at the bottom of the chain;
 	// tests use it to inject failures Help Scout would produce.
 	Base http.RoundTripper
+	// Failures, when set, hears of every failed attempt (failures.go).
+	Failures *Failures
 }
 
 // NewClient builds the chain, from outside in:
@@ -55,13 +57,16 @@ func NewClient(o Options) *http.Client {
 	// The attempt timeout sits below the budget: waiting for the budget is
 	// pacing, up to a minute after a burst, not a slow server.
 	var wire http.RoundTripper = attemptTimeout{next: base, d: attemptLimit}
+	red := newRedactor(append([]string{o.ClientSecret}, o.Redact...)...)
+	if o.Failures != nil {
+		wire = watchFailures{next: wire, f: o.Failures, red: red}
+	}
 	if o.Metrics != nil {
 		// Below the budget, so request durations are time on the wire, not
 		// time spent waiting for budget.
 		wire = o.Metrics.InstrumentTransport(wire)
 	}
 	inner := budget.Transport(wire, budget.New(o.PerMinute))
-	red := newRedactor(append([]string{o.ClientSecret}, o.Redact...)...)
 	cc := &clientcredentials.Config{
 		ClientID:     o.ClientID,
 		ClientSecret: o.ClientSecret,
