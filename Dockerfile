@@ -1,13 +1,17 @@
 # syntax=docker/dockerfile:1
 # Build a static binary (modernc's SQLite is pure Go, so CGO is off) and ship
 # it alone on a distroless base as a non-root user.
+#   docker build --build-arg VERSION=v1.2.3 --build-arg COMMIT=$(git rev-parse --short HEAD) -t queuewrangler .
 FROM golang:1.26 AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
+# The build context has no .git, so the commit comes in as an argument;
+# `queuewrangler version` prints both.
 ARG VERSION=dev
-RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" \
+ARG COMMIT=unknown
+RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION} -X main.commit=${COMMIT}" \
       -o /out/queuewrangler ./cmd/queuewrangler \
  && mkdir -p /out/data
 
@@ -22,4 +26,9 @@ ENV QW_DB_PATH=/data/queuewrangler.db \
 VOLUME /data
 EXPOSE 8080
 USER 65532:65532
+# The image has no shell and no curl: the binary probes its own /readyz
+# (healthy once the first sync has finished; a large account's first sync
+# may take minutes, hence the long start period).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10m --start-interval=5s --retries=3 \
+  CMD ["/usr/local/bin/queuewrangler", "healthcheck"]
 ENTRYPOINT ["/usr/local/bin/queuewrangler", "serve"]

@@ -98,6 +98,8 @@ func TestFlagErrorsAreUsageErrors(t *testing.T) {
 		{"fake-helpscout", "--conversations", "-1"},
 		{"fake-helpscout", "--webhook-url", "http://x"},
 		{"demo", "--speed", "0"},
+		{"demo", "--mode", "off"},
+		{"demo", "--mode", "yolo"},
 		{"plan", "--nope"},
 		{"sync", "extra"},
 	} {

@@ -9,16 +9,19 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"syscall"
+	"time"
 
 	"github.com/queuewrangler/queuewrangler/balancer"
 	"github.com/queuewrangler/queuewrangler/helpscout"
 	"github.com/queuewrangler/queuewrangler/internal/config"
+	"github.com/queuewrangler/queuewrangler/internal/httpapi"
 	"github.com/queuewrangler/queuewrangler/internal/outbound"
 	"github.com/queuewrangler/queuewrangler/internal/rebalance"
 	"github.com/queuewrangler/queuewrangler/internal/roster"
@@ -60,6 +63,7 @@ func commands() []command {
 		{"plan", "compute proposals from the mirror and print them (--json); changes nothing", runPlan},
 		{"fake-helpscout", "serve a simulated Help Scout account (no credentials needed)", runFakeHelpScout},
 		{"simulate", "offline: compare routing policies on a simulated team (--scenario, --policies, --json)", runSimulate},
+		{"healthcheck", "probe /readyz of the daemon at QW_LISTEN_ADDR: exit 0 when ready (for a container HEALTHCHECK)", runHealthcheck},
 		{"version", "print version, commit and Go version", runVersion},
 		{"help", "show this help", nil},
 	}
@@ -147,25 +151,59 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-// version is set at build time: -ldflags "-X main.version=v1.2.3".
-var version = "dev"
+// version and commit are set at build time (the Dockerfile's VERSION and
+// COMMIT build arguments): -ldflags "-X main.version=v1.2.3 -X
+// main.commit=abc123". A build without them reads the commit from the
+// module's VCS stamp.
+var (
+	version = "dev"
+	commit  = ""
+)
 
 func runVersion(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(newFlagSet("version", stderr), args); err != nil {
 		return err
 	}
-	commit := "unknown"
-	if info, ok := debug.ReadBuildInfo(); ok {
+	commit := commit
+	if info, ok := debug.ReadBuildInfo(); ok && commit == "" {
 		vcs := map[string]string{}
 		for _, s := range info.Settings {
 			vcs[s.Key] = s.Value
 		}
-		commit = cmp.Or(vcs["vcs.revision"], commit)
-		if vcs["vcs.modified"] == "true" {
+		commit = vcs["vcs.revision"]
+		if commit != "" && vcs["vcs.modified"] == "true" {
 			commit += "-dirty"
 		}
 	}
+	commit = cmp.Or(commit, "unknown")
 	_, err := fmt.Fprintf(stdout, "queuewrangler %s\ncommit %s\n%s\n", version, commit, runtime.Version())
+	return err
+}
+
+// runHealthcheck is `queuewrangler healthcheck`: the container's probe, since
+// the distroless image has no curl. It asks /readyz of the daemon listening
+// at QW_LISTEN_ADDR (":8080" is dialled as 127.0.0.1:8080) and exits 0 when
+// ready, 1 with /readyz's reason otherwise.
+func runHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("healthcheck", stderr)
+	addr := fs.String("addr", "", "the daemon's listen address (default: QW_LISTEN_ADDR)")
+	timeout := fs.Duration("timeout", 3*time.Second, "give up after this long")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *addr == "" {
+		cfg, err := config.Load()
+		if err != nil {
+			return err
+		}
+		*addr = cfg.ListenAddr
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	if err := httpapi.Probe(ctx, http.DefaultClient, *addr); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintln(stdout, "ready")
 	return err
 }
 

@@ -27,8 +27,12 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.Float64Var(&o.Speed, "speed", 60, "simulated seconds per real second")
 	fs.Int64Var(&o.Seed, "seed", 0, "seed of the simulated team's customers (default: the scenario's)")
 	fs.StringVar(&o.DB, "db", "", "SQLite file (default: a temporary file removed at exit)")
+	fs.StringVar(&o.Mode, "mode", string(rebalance.ModeApply), "apply (the daemon moves tickets) or propose (it proposes; approve them on the page)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if mode, err := rebalance.ParseMode(o.Mode); err != nil || mode == rebalance.ModeOff {
+		return usagef("demo: --mode must be apply or propose, got %q", o.Mode)
 	}
 	if o.Speed <= 0 || o.Speed > sim.MaxSpeed {
 		return usagef("demo: --speed must be above 0 and at most %d, got %g", sim.MaxSpeed, o.Speed)
@@ -44,7 +48,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			// Real-time periods: short, so that the demo moves within seconds.
 			PollInterval:       config.Duration{Duration: 10 * time.Second},
 			BalanceInterval:    config.Duration{Duration: 10 * time.Second},
-			Mode:               string(rebalance.ModeApply),
+			Mode:               o.Mode,
 			StuckAfter:         config.Duration{Duration: d.StuckAfter},
 			MaxMovesPerRun:     config.Int{N: 5},
 			AdminToken:         config.Secret(d.AdminToken),

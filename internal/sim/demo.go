@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -34,7 +35,9 @@ type DemoOptions struct {
 	Seed  int64   // the customers' seed; 0 keeps the scenario's
 	// DB is the daemon's SQLite file; empty means a temporary file,
 	// removed at the end.
-	DB    string
+	DB string
+	// Mode is the daemon's mode, for the banner: "apply" or "propose".
+	Mode  string
 	Serve Serve
 }
 
@@ -105,7 +108,7 @@ func RunDemo(ctx context.Context, o DemoOptions, stdout, stderr io.Writer, daemo
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = acct.Serve(fakeCtx, fakeLn, o.Serve, d.Logger) })
 
-	fmt.Fprintf(stdout, "queuewrangler demo: a simulated Help Scout account, the real daemon in apply mode\n\n")
+	fmt.Fprintf(stdout, "queuewrangler demo: a simulated Help Scout account, the real daemon in %s mode\n\n", cmp.Or(o.Mode, "apply"))
 	fmt.Fprintf(stdout, "  queue page   %s/\n", daemonURL)
 	fmt.Fprintf(stdout, "  metrics      %s/metrics\n", daemonURL)
 	fmt.Fprintf(stdout, "  agents API   %s/api/v1/agents\n", daemonURL)
@@ -113,6 +116,9 @@ func RunDemo(ctx context.Context, o DemoOptions, stdout, stderr io.Writer, daemo
 	fmt.Fprintf(stdout, "  fake API     %s (client id %s, secret %s)\n", d.APIURL, d.ClientID, d.ClientSecret)
 	fmt.Fprintf(stdout, "  team         %s (seed %d): %s\n", DemoScenario, sc.Seed, acct.Describe())
 	fmt.Fprintf(stdout, "  time runs %gx from Monday 09:00 of a simulated week; Ctrl-C stops\n", o.Speed)
+	if o.Mode == "propose" {
+		fmt.Fprintf(stdout, "  moves wait for approval: log in on the page with the admin token and approve or reject them\n")
+	}
 
 	err = daemon(ctx, d)
 	stopFake()
