@@ -123,16 +123,20 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: queuewrangler %s [flags]\n", name)
 		hasFlags := false
 		fs.VisitAll(func(*flag.Flag) { hasFlags = true })
 		if hasFlags {
-			fmt.Fprintln(fs.Output(), "\nFlags:")
+			fmt.Fprintf(fs.Output(), "Usage: queuewrangler %s [flags]\n\nFlags:\n", name)
 			fs.PrintDefaults()
+		} else {
+			fmt.Fprintf(fs.Output(), "Usage: queuewrangler %s\n", name)
 		}
 		switch name {
 		case "serve", "sync", "plan":
-			fmt.Fprintln(fs.Output(), "\nConfigured by QW_ environment variables; `queuewrangler help` lists them with their defaults.")
+			fmt.Fprintln(fs.Output(), "\nEnvironment (the variables it reads, with their defaults):")
+			if err := config.PrintUsage(fs.Output()); err != nil {
+				fmt.Fprintf(fs.Output(), "  (cannot list variables: %v)\n", err)
+			}
 		}
 	}
 	return fs

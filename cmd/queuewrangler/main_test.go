@@ -64,8 +64,13 @@ func TestVersion(t *testing.T) {
 // says where its settings come from rather than printing an empty list.
 func TestCommandHelpPointsToVariables(t *testing.T) {
 	code, _, errOut := runMain(t, "serve", "-h")
-	if code != exitOK || !strings.Contains(errOut, "Usage: queuewrangler serve") || !strings.Contains(errOut, "QW_") {
-		t.Errorf("serve -h: code %d, output %q; want usage naming the QW_ variables", code, errOut)
+	if code != exitOK || !strings.Contains(errOut, "Usage: queuewrangler serve\n") || strings.Contains(errOut, "[flags]") {
+		t.Errorf("serve -h: code %d, output %q; want usage without [flags]", code, errOut)
+	}
+	for _, k := range config.Keys() {
+		if !strings.Contains(errOut, k) {
+			t.Errorf("serve -h does not list %s:\n%s", k, errOut)
+		}
 	}
 	code, _, errOut = runMain(t, "simulate", "extra")
 	if code != exitUsage || strings.Count(errOut, "queuewrangler") != 1 {

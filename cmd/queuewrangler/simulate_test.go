@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/queuewrangler/queuewrangler/internal/sim"
 )
 
 // shortScenario is a one-day scenario file, so that the command's tests
@@ -145,4 +148,22 @@ func keys(m map[string]json.RawMessage) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+func TestSimulateList(t *testing.T) {
+	code, out, stderr := runMain(t, "simulate", "--list")
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if names := sim.BuiltinNames(); len(lines) != len(names) {
+		t.Fatalf("%d lines for %d scenarios:\n%s", len(lines), len(names), out)
+	}
+	for i, name := range sim.BuiltinNames() {
+		sc, _ := sim.Builtin(name)
+		want := fmt.Sprintf("%-26s %2d people, ", name, len(sc.Team))
+		if !strings.HasPrefix(lines[i], want) || !strings.Contains(lines[i], " simulated, stuck after ") {
+			t.Errorf("line %q, want it to start %q", lines[i], want)
+		}
+	}
 }

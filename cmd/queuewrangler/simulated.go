@@ -102,8 +102,12 @@ func runSimulate(_ context.Context, args []string, stdout, stderr io.Writer) err
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	handover := fs.String("off-shift-handover", config.HandoverNew,
 		"the queuewrangler policy's QW_OFF_SHIFT_HANDOVER: new or all (follow the sun)")
+	list := fs.Bool("list", false, "list the built-in scenarios and exit")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *list {
+		return listScenarios(stdout)
 	}
 	pols, err := sim.ParsePolicies(*policies)
 	if err != nil {
@@ -138,4 +142,19 @@ func runSimulate(_ context.Context, args []string, stdout, stderr io.Writer) err
 		return rep.WriteJSON(stdout)
 	}
 	return rep.WriteTable(stdout, sc)
+}
+
+// listScenarios prints each built-in scenario: its name, team and span.
+func listScenarios(w io.Writer) error {
+	for _, name := range sim.BuiltinNames() {
+		sc, err := sim.Builtin(name)
+		if err != nil {
+			return err
+		}
+		if _, err := fmt.Fprintf(w, "%-26s %2d people, %s simulated, stuck after %s\n",
+			name, len(sc.Team), balancer.FormatDuration(sc.Duration), balancer.FormatDuration(sc.StuckAfter)); err != nil {
+			return err
+		}
+	}
+	return nil
 }

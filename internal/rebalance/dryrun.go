@@ -6,7 +6,6 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/queuewrangler/queuewrangler/balancer"
 	"github.com/queuewrangler/queuewrangler/internal/team"
@@ -23,8 +22,13 @@ func WritePlanTable(w io.Writer, res balancer.Result, agents []team.Agent) error
 	if len(res.Moves) > 0 {
 		fmt.Fprintln(tw, "TICKET\tREASON\tFROM\tTO\tWAITING\tWHY")
 		for _, m := range res.Moves {
-			fmt.Fprintf(tw, "#%d\t%s\t%s\t%s\t%s\t%s\n", m.Number, m.Reason, name(m.From), name(m.To),
-				m.WaitingFor.Round(time.Minute), m.Explanation)
+			// The explanations' format ("4d 7h"), so one line does not mix
+			// two; "-" when the customer is not waiting.
+			waiting := "-"
+			if m.WaitingFor > 0 {
+				waiting = balancer.FormatDuration(m.WaitingFor)
+			}
+			fmt.Fprintf(tw, "#%d\t%s\t%s\t%s\t%s\t%s\n", m.Number, m.Reason, name(m.From), name(m.To), waiting, m.Explanation)
 		}
 	}
 	for _, f := range res.Flags {

@@ -29,12 +29,13 @@ func TestWritePlanTable(t *testing.T) {
 	if err := WritePlanTable(&b, dryRunResult, dryRunTeam); err != nil {
 		t.Fatal(err)
 	}
-	// The columns line up: tabwriter pads each to its widest cell.
+	// The columns line up: tabwriter pads each to its widest cell. Waits
+	// read as the explanations write them ("1h 30m"), "-" for none.
 	want := `imbalance 2.50 -> 1.25, Jain 0.61 -> 0.90, 2 moves, 1 flags (nothing is changed in Help Scout)
 
 TICKET  REASON      FROM          TO   WAITING  WHY
-#41     unassigned  (unassigned)  Ana  1h30m0s  nobody owns it
-#42     overload    Bo            Ana  0s       Bo holds 14
+#41     unassigned  (unassigned)  Ana  1h 30m   nobody owns it
+#42     overload    Bo            Ana  -        Bo holds 14
 flag #43 (stuck, held by Cy): stuck with an SST
 `
 	if d := cmp.Diff(want, b.String()); d != "" {
