@@ -162,8 +162,15 @@ func (r *Rebalancer) RunOnce(ctx context.Context) (Plan, error) {
 	if err != nil {
 		return Plan{}, fmt.Errorf("store proposals: %w", err)
 	}
+	var names func(int64) string
 	for _, p := range stored {
 		r.count(p.Reason, "proposed")
+		if r.opts.Mode == ModePropose {
+			if names == nil {
+				names = r.names(ctx)
+			}
+			r.opts.Logger.Info("move proposed", append([]any{"proposal", p.ID}, moveAttrs(p, names)...)...)
+		}
 	}
 	plan := Plan{At: now, Proposals: stored, Flags: res.Flags, Before: res.Before, After: res.After}
 	if r.opts.Mode == ModeApply {
@@ -347,13 +354,27 @@ func (r *Rebalancer) apply(ctx context.Context, id int64) (store.Proposal, error
 	if err := r.writeNote(after, p); err != nil {
 		log.Warn("move applied but its note failed", "err", err)
 	}
-	log.Info("move applied", "from", p.FromAgent, "to", p.ToAgent, "reason", p.Reason)
+	log.Info("move applied", moveAttrs(p, r.names(after))...)
 	if r.opts.AfterApply != nil {
 		if err := r.opts.AfterApply(after, p.ConversationID); err != nil {
 			log.Warn("move applied; the mirror catches up at the next poll", "err", err)
 		}
 	}
 	return applied, nil
+}
+
+// moveAttrs are a move's log attributes as a person reads them: the
+// ticket's number, the names, the reason and its sentence.
+func moveAttrs(p store.Proposal, names func(int64) string) []any {
+	from := "(unassigned)"
+	if p.FromAgent != 0 {
+		from = names(p.FromAgent)
+	}
+	to := "(nobody)"
+	if p.ToAgent != 0 {
+		to = names(p.ToAgent)
+	}
+	return []any{"ticket", p.ConversationNumber, "from", from, "to", to, "reason", p.Reason, "why", p.Explanation}
 }
 
 // afterMoveTimeout bounds the note and the mirror refresh that follow a

@@ -138,7 +138,7 @@ func randomHex(n int) string {
 type demoEvents struct{ slog.Handler }
 
 // demoShown are the info messages demoEvents lets through.
-var demoShown = map[string]bool{"move applied": true, "move skipped: stale": true, "stopped": true}
+var demoShown = map[string]bool{"move applied": true, "move proposed": true, "move skipped: stale": true, "stopped": true}
 
 func (h demoEvents) Handle(ctx context.Context, r slog.Record) error {
 	if r.Level < slog.LevelWarn && !demoShown[r.Message] {
