@@ -169,14 +169,14 @@ func run(ctx context.Context, cfg *config.Config, ros *roster.Roster, ln net.Lis
 		logger.Warn("QW_ALLOWED_HOSTS is empty: the page, the API and /metrics answer any Host header, so a web page that rebinds its name to this address can read them; list the names this daemon is reached by")
 	}
 	api := httpapi.New(httpapi.Options{Logger: logger.With("component", "http"), Metrics: m, Gatherer: reg, Now: now,
-		WebhookSecret: cfg.WebhookSecret.Reveal(), Inbox: db, WebhookReceived: mir.Wake, Ready: readiness(mir.Ready, hsFailures.Last),
+		WebhookSecret: cfg.WebhookSecret.Reveal(), Inbox: db, WebhookReceived: mir.Wake, Ready: httpapi.ReadyWithCause(mir.Ready, hsFailures.Last),
 		AllowedHosts: cfg.AllowedHosts.Hosts, Dashboard: metrics.Dashboard, AlertRules: metrics.AlertRules})
 	reb := rebalance.New(db, hs, rebalance.Options{Mode: mode, Policy: policyFrom(cfg), Roster: ros, AfterApply: mir.Refresh,
 		Logger: logger.With("component", "balancer"), Metrics: m, Now: now})
 	reg.MustRegister(metrics.NewCollector(reb, metrics.CollectorOptions{OnError: func(err error) { logger.Warn("metrics collector", logKeyErr, err) }}))
 	token, stuckAfter := cfg.AdminToken.Reveal(), cfg.StuckAfter.Duration
 	api.EnableAPI(httpapi.APIOptions{Team: reb, Queue: db, Decider: reb, AdminToken: token, StuckAfter: stuckAfter})
-	notices := setupNotices{db: db, roster: ros, ready: mir.Ready, escalateStuck: mode != rebalance.ModeOff && stuckAfter > 0}
+	notices := team.Setup{DB: db, Roster: ros, Ready: mir.Ready, EscalateStuck: mode != rebalance.ModeOff && stuckAfter > 0}
 	api.EnablePage(httpapi.PageOptions{Team: reb, Queue: db, Decider: reb, Customers: db, FirstResponses: db,
 		Notices: notices, AdminToken: token, StuckAfter: stuckAfter})
 	gate.Open(api)
@@ -188,7 +188,7 @@ func run(ctx context.Context, cfg *config.Config, ros *roster.Roster, ln net.Lis
 	if mode != rebalance.ModeOff {
 		loops.Go(func() { reb.Run(loopCtx, cfg.BalanceInterval.Duration, mir.Ready) })
 	}
-	loops.Go(func() { notices.warnOnce(loopCtx, logger) })
+	loops.Go(func() { notices.WarnOnce(loopCtx, logger) })
 
 	logger.Info("queuewrangler serving", logKeyAddr, ln.Addr().String(), "mode", string(mode),
 		"poll_interval", cfg.PollInterval.Duration.String(), "db", cfg.DBPath)
@@ -206,62 +206,4 @@ func run(ctx context.Context, cfg *config.Config, ros *roster.Roster, ln net.Lis
 	loops.Wait()
 	logger.Info("stopped")
 	return runErr
-}
-
-// readiness is /readyz's answer: the mirror's, and while it is not ready,
-// why the latest Help Scout call failed, so that a wrong URL or refused
-// credentials are named at once instead of after a minute of retries.
-func readiness(mirrorReady func() (bool, string), lastFailure func() string) func() (bool, string) {
-	return func() (bool, string) {
-		ok, why := mirrorReady()
-		if cause := lastFailure(); !ok && cause != "" {
-			why += "; the latest Help Scout call failed: " + cause
-		}
-		return ok, why
-	}
-}
-
-// setupNotices are the setup's mistakes that only Help Scout's user list
-// reveals (team.Notices), for the page and, once, the log.
-type setupNotices struct {
-	db            *store.DB
-	roster        *roster.Roster
-	ready         func() (bool, string)
-	escalateStuck bool
-}
-
-// Notices judges the mirror's directory once the first sync has filled it.
-func (n setupNotices) Notices(ctx context.Context) ([]string, error) {
-	if ok, _ := n.ready(); !ok {
-		return nil, nil
-	}
-	users, err := n.db.Users(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return team.Notices(users, n.roster, n.escalateStuck), nil
-}
-
-// warnOnce logs each notice at WARN after the first sync, then returns.
-func (n setupNotices) warnOnce(ctx context.Context, logger *slog.Logger) {
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	for {
-		if ok, _ := n.ready(); ok {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-	}
-	notes, err := n.Notices(ctx)
-	if err != nil {
-		logger.Warn("check the roster against Help Scout's users", logKeyErr, err)
-		return
-	}
-	for _, note := range notes {
-		logger.Warn(note)
-	}
 }

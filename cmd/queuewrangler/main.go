@@ -7,12 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"syscall"
@@ -228,7 +226,6 @@ func loadConfig(need config.Requirement, withRoster bool) (*config.Config, *rost
 	if _, err := rebalance.ParseMode(cfg.Mode); err != nil {
 		problems = append(problems, "QW_MODE: "+err.Error())
 	}
-	problems = append(problems, dbDirProblems(cfg.DBPath)...)
 	ros := roster.Default()
 	if withRoster && cfg.RosterFile != "" {
 		var re *roster.Error
@@ -250,22 +247,6 @@ func loadConfig(need config.Requirement, withRoster bool) (*config.Config, *rost
 		return nil, nil, &config.ValidationError{Problems: problems}
 	}
 	return cfg, ros, nil
-}
-
-// dbDirProblems names a QW_DB_PATH whose directory is missing: SQLite
-// cannot create the file there, and no retry will make the directory.
-func dbDirProblems(path string) []string {
-	if path == "" {
-		return nil // config's own check names it
-	}
-	dir := filepath.Dir(path)
-	switch fi, err := os.Stat(dir); {
-	case errors.Is(err, fs.ErrNotExist):
-		return []string{fmt.Sprintf("QW_DB_PATH: the directory %s does not exist (create it, or mount the volume there)", dir)}
-	case err == nil && !fi.IsDir():
-		return []string{fmt.Sprintf("QW_DB_PATH: %s is not a directory", dir)}
-	}
-	return nil
 }
 
 // policyFrom applies the configured knobs to the default policy.
@@ -294,15 +275,8 @@ func newHelpScout(cfg *config.Config, m *metrics.Instruments, failures *outbound
 // (exit code 2); one another queuewrangler holds, one of a newer schema and
 // a mirror not synced yet each get their advice (exit code 1).
 func openError(path string, err error) error {
-	switch {
-	case errors.Is(err, store.ErrNotFound): // only OpenReadOnly (plan) does not create
-		return fmt.Errorf("no mirror at %s (QW_DB_PATH): run `queuewrangler sync` or `serve` first", path)
-	case errors.Is(err, store.ErrForeignDatabase):
+	if errors.Is(err, store.ErrForeignDatabase) {
 		return usagef("QW_DB_PATH: %v (point it at queuewrangler's own file, or at one that does not exist yet)", err)
-	case errors.Is(err, store.ErrLocked):
-		return fmt.Errorf("%w (one queuewrangler writes to a database at a time: stop that one first; `plan` may run beside it)", err)
-	case errors.Is(err, store.ErrSchemaTooNew):
-		return fmt.Errorf("open database %s: %w (run the newer queuewrangler, or move the file aside to start afresh)", path, err)
 	}
-	return fmt.Errorf("open database %s: %w", path, err)
+	return store.Advise(path, err)
 }

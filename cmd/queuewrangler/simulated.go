@@ -63,16 +63,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 func runFakeHelpScout(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var o sim.FakeOptions
 	fs := newFlagSet("fake-helpscout", stderr)
-	fs.StringVar(&o.Addr, "addr", "127.0.0.1:9090", "listen address")
-	fs.StringVar(&o.Fake.ClientID, "client-id", "demo", "OAuth2 client id the fake accepts")
-	fs.StringVar(&o.Fake.ClientSecret, "client-secret", "demo-secret", "OAuth2 client secret the fake accepts")
-	fs.Int64Var(&o.Fake.Seed, "seed", 1, "seed of the generated account")
-	fs.IntVar(&o.Conversations, "conversations", 200, "number of conversations to generate")
-	fs.IntVar(&o.Fake.RateLimitPerMinute, "rate-limit", 0, "requests per minute before 429 (writes count 2); 0 = no limit")
-	fs.StringVar(&o.Fake.Webhook.URL, "webhook-url", "", "deliver signed webhooks to this URL")
-	fs.StringVar(&o.Fake.Webhook.Secret, "webhook-secret", "", "secret to sign webhooks with (needed with --webhook-url)")
-	fs.Float64Var(&o.Speed, "speed", 0, "run a simulated team live at this many simulated seconds per real second; 0 = a static seeded account")
-	fs.StringVar(&o.ScenarioName, "scenario", "", "scenario file or built-in name for the live team (default "+sim.DemoScenario+" when --speed is set)")
+	o.AddFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -107,7 +98,7 @@ func runSimulate(_ context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if *list {
-		return listScenarios(stdout)
+		return sim.WriteBuiltinList(stdout)
 	}
 	pols, err := sim.ParsePolicies(*policies)
 	if err != nil {
@@ -142,19 +133,4 @@ func runSimulate(_ context.Context, args []string, stdout, stderr io.Writer) err
 		return rep.WriteJSON(stdout)
 	}
 	return rep.WriteTable(stdout, sc)
-}
-
-// listScenarios prints each built-in scenario: its name, team and span.
-func listScenarios(w io.Writer) error {
-	for _, name := range sim.BuiltinNames() {
-		sc, err := sim.Builtin(name)
-		if err != nil {
-			return err
-		}
-		if _, err := fmt.Fprintf(w, "%-26s %2d people, %s simulated, stuck after %s\n",
-			name, len(sc.Team), balancer.FormatDuration(sc.Duration), balancer.FormatDuration(sc.StuckAfter)); err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -4,9 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
@@ -156,6 +159,8 @@ func (c *Config) Validate(need Requirement) error {
 	}
 	if strings.TrimSpace(c.DBPath) == "" {
 		add("DB_PATH", "must not be empty")
+	} else if problem := dbDirProblem(c.DBPath); problem != "" {
+		add("DB_PATH", "%s", problem)
 	}
 	if strings.TrimSpace(c.ListenAddr) == "" {
 		add("LISTEN_ADDR", "must not be empty")
@@ -227,4 +232,17 @@ func PrintUsage(w io.Writer) error {
 		return err
 	}
 	return tw.Flush()
+}
+
+// dbDirProblem names a QW_DB_PATH whose directory is missing: SQLite cannot
+// create the file there, and no retry will make the directory.
+func dbDirProblem(path string) string {
+	dir := filepath.Dir(path)
+	switch fi, err := os.Stat(dir); {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Sprintf("the directory %s does not exist (create it, or mount the volume there)", dir)
+	case err == nil && !fi.IsDir():
+		return fmt.Sprintf("%s is not a directory", dir)
+	}
+	return ""
 }

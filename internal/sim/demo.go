@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -168,6 +169,21 @@ type FakeOptions struct {
 	ScenarioName string
 	Speed        float64
 	Serve        Serve
+}
+
+// AddFlags declares the `fake-helpscout` flags that set the options, beside
+// Validate, whose messages name them.
+func (o *FakeOptions) AddFlags(fs *flag.FlagSet) {
+	fs.StringVar(&o.Addr, "addr", "127.0.0.1:9090", "listen address")
+	fs.StringVar(&o.Fake.ClientID, "client-id", "demo", "OAuth2 client id the fake accepts")
+	fs.StringVar(&o.Fake.ClientSecret, "client-secret", "demo-secret", "OAuth2 client secret the fake accepts")
+	fs.Int64Var(&o.Fake.Seed, "seed", 1, "seed of the generated account")
+	fs.IntVar(&o.Conversations, "conversations", 200, "number of conversations to generate")
+	fs.IntVar(&o.Fake.RateLimitPerMinute, "rate-limit", 0, "requests per minute before 429 (writes count 2); 0 = no limit")
+	fs.StringVar(&o.Fake.Webhook.URL, "webhook-url", "", "deliver signed webhooks to this URL")
+	fs.StringVar(&o.Fake.Webhook.Secret, "webhook-secret", "", "secret to sign webhooks with (needed with --webhook-url)")
+	fs.Float64Var(&o.Speed, "speed", 0, "run a simulated team live at this many simulated seconds per real second; 0 = a static seeded account")
+	fs.StringVar(&o.ScenarioName, "scenario", "", "scenario file or built-in name for the live team (default "+DemoScenario+" when --speed is set)")
 }
 
 // Validate reports every problem of the options at once, named by the

@@ -1,0 +1,22 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Advise wraps an error of opening the database at path with what the
+// operator can do about it: a mirror not synced yet, a file another
+// queuewrangler holds, a schema written by a newer binary. The file is left
+// as it was in every case.
+func Advise(path string, err error) error {
+	switch {
+	case errors.Is(err, ErrNotFound): // only OpenReadOnly (plan) does not create
+		return fmt.Errorf("no mirror at %s (QW_DB_PATH): run `queuewrangler sync` or `serve` first", path)
+	case errors.Is(err, ErrLocked):
+		return fmt.Errorf("%w (one queuewrangler writes to a database at a time: stop that one first; `plan` may run beside it)", err)
+	case errors.Is(err, ErrSchemaTooNew):
+		return fmt.Errorf("open database %s: %w (run the newer queuewrangler, or move the file aside to start afresh)", path, err)
+	}
+	return fmt.Errorf("open database %s: %w", path, err)
+}
