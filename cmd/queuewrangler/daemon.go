@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -138,8 +137,8 @@ func run(ctx context.Context, cfg *config.Config, ros *roster.Roster, ln net.Lis
 	}
 	db, err := store.OpenPatiently(ctx, cfg.DBPath, "serve", func(err error, wait time.Duration) {
 		reason := "the database cannot be opened; see the log"
-		if errors.Is(err, store.ErrReadOnly) || errors.Is(err, store.ErrFull) {
-			reason = "the database cannot take writes (disk full or read-only); see the log"
+		if store.CannotWrite(err) {
+			reason = store.ErrCannotWriteReason
 		}
 		gate.NotReady(reason)
 		logger.Error("open database; retrying", "db", cfg.DBPath, logKeyErr, err, "retry_in", wait.String())

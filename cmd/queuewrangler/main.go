@@ -166,20 +166,25 @@ func runVersion(_ context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parseFlags(newFlagSet("version", stderr), args); err != nil {
 		return err
 	}
-	commit := commit
-	if info, ok := debug.ReadBuildInfo(); ok && commit == "" {
-		vcs := map[string]string{}
-		for _, s := range info.Settings {
-			vcs[s.Key] = s.Value
-		}
-		commit = vcs["vcs.revision"]
-		if commit != "" && vcs["vcs.modified"] == "true" {
-			commit += "-dirty"
-		}
-	}
-	commit = cmp.Or(commit, "unknown")
-	_, err := fmt.Fprintf(stdout, "queuewrangler %s\ncommit %s\n%s\n", version, commit, runtime.Version())
+	_, err := fmt.Fprintf(stdout, "queuewrangler %s\ncommit %s\n%s\n", version, cmp.Or(commit, vcsCommit(), "unknown"), runtime.Version())
 	return err
+}
+
+// vcsCommit is the commit the go tool stamped into the binary, marked when
+// the tree had changes; "" when it stamped none (go run, -buildvcs=false).
+func vcsCommit() string {
+	info, _ := debug.ReadBuildInfo()
+	if info == nil {
+		return ""
+	}
+	vcs := map[string]string{}
+	for _, s := range info.Settings {
+		vcs[s.Key] = s.Value
+	}
+	if rev := vcs["vcs.revision"]; rev != "" && vcs["vcs.modified"] == "true" {
+		return rev + "-dirty"
+	}
+	return vcs["vcs.revision"]
 }
 
 // runHealthcheck is `queuewrangler healthcheck`: the container's probe, since
@@ -228,17 +233,9 @@ func loadConfig(need config.Requirement, withRoster bool) (*config.Config, *rost
 	}
 	ros := roster.Default()
 	if withRoster && cfg.RosterFile != "" {
-		var re *roster.Error
-		switch loaded, err := roster.Load(cfg.RosterFile); {
-		case errors.As(err, &re):
-			for _, p := range re.Problems {
-				problems = append(problems, "QW_ROSTER_FILE "+cfg.RosterFile+": "+p)
-			}
-		case err != nil:
-			problems = append(problems, "QW_ROSTER_FILE: "+err.Error())
-		default:
-			ros = loaded
-		}
+		loaded, rosterProblems := roster.LoadChecked(cfg.RosterFile, "QW_ROSTER_FILE")
+		problems = append(problems, rosterProblems...)
+		ros = cmp.Or(loaded, ros)
 	}
 	if _, err := roster.ParseOfficeHours(cfg.OfficeHours); err != nil {
 		problems = append(problems, "QW_OFFICE_HOURS: "+err.Error())

@@ -140,14 +140,6 @@ func (m *Mirror) setReady(ok bool, reason string) {
 	m.notReady = reason
 }
 
-// storageFault reports whether err means the database cannot take writes:
-// the daemon then serves stale data and must say so, until a sync succeeds.
-// A Help Scout outage is different: the mirror is still a faithful copy of
-// the last sync, and the sync-freshness alert covers it.
-func storageFault(err error) bool {
-	return errors.Is(err, store.ErrFull) || errors.Is(err, store.ErrReadOnly)
-}
-
 // SyncOnce refreshes the directory when due, pulls every conversation
 // modified since the cursor, reconciles the open set when due, and observes
 // new first responses and resolutions.
@@ -165,8 +157,11 @@ func (m *Mirror) SyncOnce(ctx context.Context) (Stats, error) {
 		// /readyz is unauthenticated: the reason names the kind of problem
 		// and the log (runSync) holds the detail.
 		switch {
-		case storageFault(err):
-			m.setReady(false, "the database cannot take writes (disk full or read-only); see the log")
+		case store.CannotWrite(err):
+			// A Help Scout outage is different: the mirror is still a
+			// faithful copy of the last sync, and the freshness alert
+			// covers it.
+			m.setReady(false, store.ErrCannotWriteReason)
 		case !m.everSynced():
 			m.setReady(false, "the first sync has not finished; its last attempt failed, see the log")
 		}

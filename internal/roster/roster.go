@@ -114,6 +114,26 @@ func Load(path string) (*Roster, error) {
 	return r, nil
 }
 
+// LoadChecked is Load for a configuration check: every problem of the file
+// as one line each, prefixed with the variable that names it (so that they
+// join the configuration's other problems), and the roster when there is
+// none.
+func LoadChecked(path, variable string) (*Roster, []string) {
+	r, err := Load(path)
+	var re *Error
+	switch {
+	case errors.As(err, &re):
+		out := make([]string, len(re.Problems))
+		for i, p := range re.Problems {
+			out[i] = variable + " " + path + ": " + p
+		}
+		return nil, out
+	case err != nil:
+		return nil, []string{variable + ": " + err.Error()}
+	}
+	return r, nil
+}
+
 // Error lists every problem found in a roster.
 type Error struct{ Problems []string }
 

@@ -20,3 +20,15 @@ func Advise(path string, err error) error {
 	}
 	return fmt.Errorf("open database %s: %w", path, err)
 }
+
+// ErrCannotWriteReason is the readiness reason for a database that cannot take
+// writes. /readyz is unauthenticated: the reason names the kind of problem
+// and the log holds the detail.
+const ErrCannotWriteReason = "the database cannot take writes (disk full or read-only); see the log"
+
+// CannotWrite reports whether err means the database cannot take writes (a
+// full or read-only disk): the daemon then serves stale data and must say
+// so until a write succeeds.
+func CannotWrite(err error) bool {
+	return errors.Is(err, ErrFull) || errors.Is(err, ErrReadOnly)
+}
