@@ -20,20 +20,11 @@ func (m *model) name(i int32) string {
 	return "agent " + strconv.FormatInt(a.ID, 10)
 }
 
-// holding describes an agent's queue: "14 open tickets, a load of 12.5
-// against a fair share of 8.0".
-func (m *model) holding(i int32) string {
-	a := &m.agents[i]
-	_, fair := m.fairUtil()
-	return fmt.Sprintf("%s, a load of %.1f against a fair share of %.1f",
-		tickets(a.open()), a.load(m.p), fair*a.ag.Capacity)
-}
-
 func tickets(n int) string {
 	if n == 1 {
-		return "1 open ticket"
+		return "1 ticket"
 	}
-	return strconv.Itoa(n) + " open tickets"
+	return strconv.Itoa(n) + " tickets"
 }
 
 // waitClause is "customer waiting 6h 10m" or, when nobody is waiting on us,
@@ -45,7 +36,43 @@ func (m *model) waitClause(c *Conversation) string {
 	return "customer not waiting"
 }
 
-func (m *model) explainHandout(c *Conversation, from, to int32, bonus bool) string {
+// about rounds an estimate so that it does not sound more precise than it
+// is: "under 5m", "about 20m", "about 5h 10m", "about 2d 4h".
+func about(d time.Duration) string {
+	switch {
+	case d < 5*time.Minute:
+		return "under 5m"
+	case d < time.Hour:
+		d = d.Round(5 * time.Minute)
+	case d < 24*time.Hour:
+		d = d.Round(10 * time.Minute)
+	default:
+		d = d.Round(time.Hour)
+	}
+	return "about " + humanDuration(d)
+}
+
+// expected is the customer's expected wait d with agent i, k customers
+// ahead: "about 5h behind 9 tickets with Ana", and, when the wait runs past
+// the end of i's shift, ", whose shift ends in 20m".
+func (m *model) expected(i int32, k int, d time.Duration) string {
+	var b strings.Builder
+	b.WriteString(about(d))
+	if k > 0 {
+		b.WriteString(" behind ")
+		b.WriteString(tickets(k))
+	}
+	b.WriteString(" with ")
+	b.WriteString(m.name(i))
+	a := &m.agents[i]
+	if u := a.ag.AvailableUntil; a.available && !u.IsZero() && work(a, k) >= u.Sub(m.now) {
+		b.WriteString(", whose shift ends in ")
+		b.WriteString(humanDuration(max(u.Sub(m.now), 0)))
+	}
+	return b.String()
+}
+
+func (m *model) explainHandout(c *Conversation, from, to int32, bonus bool, w waits) string {
 	var b strings.Builder
 	b.WriteString(m.waitClause(c))
 	if from < 0 {
@@ -71,35 +98,35 @@ func (m *model) explainHandout(c *Conversation, from, to int32, bonus bool) stri
 			b.WriteString(humanDuration(m.now.Sub(fa.UnavailableSince)))
 		}
 	}
-	b.WriteString("; ")
-	b.WriteString(m.name(to))
+	b.WriteString("; would wait ")
+	b.WriteString(m.expected(to, w.targetAhead, w.target))
 	if bonus {
-		b.WriteString(" helped this customer before and is under their fair share: ")
-	} else {
-		b.WriteString(" has the most room: ")
+		b.WriteString(", who helped this customer before")
 	}
-	b.WriteString(m.holding(to))
 	return b.String()
 }
 
-func (m *model) explainStuck(c *Conversation, from, to int32, via tier) string {
+func (m *model) explainStuck(c *Conversation, from, to int32, via tier, w waits) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s, past the %s stuck threshold, with %s; ",
-		m.waitClause(c), humanDuration(m.p.StuckAfter), m.name(from))
+	fmt.Fprintf(&b, "%s, past the %s stuck threshold, with %s; ", m.waitClause(c), humanDuration(m.p.StuckAfter), m.name(from))
 	switch via {
 	case tierSenior:
-		fmt.Fprintf(&b, "escalated to %s, the least busy senior available (%s)", m.name(to), tickets(m.agents[to].open()))
+		b.WriteString("escalated to the senior who can answer soonest: ")
 	case tierEscalation:
-		fmt.Fprintf(&b, "no senior available, so escalated to %s, head of support (%s)", m.name(to), tickets(m.agents[to].open()))
+		b.WriteString("no senior can answer sooner, so escalated to the head of support: ")
 	default:
-		fmt.Fprintf(&b, "no senior available, so %s, who has the most room, takes over: %s", m.name(to), m.holding(to))
+		b.WriteString("no senior can answer sooner, so to whoever can: ")
 	}
+	b.WriteString(m.expected(to, w.targetAhead, w.target))
 	return b.String()
 }
 
-func (m *model) explainOverload(c *Conversation, from, to int32) string {
-	return fmt.Sprintf("%s; %s holds %s; %s holds %s",
-		m.waitClause(c), m.name(from), m.holding(from), m.name(to), m.holding(to))
+// explainOverload is the plain reason a move pays: "customer waiting 40m
+// would wait about 5h behind 9 tickets with Ana, about 20m behind 1 ticket
+// with Ben".
+func (m *model) explainOverload(c *Conversation, from, to int32, w waits) string {
+	return m.waitClause(c) + " would wait " + m.expected(from, w.ownerAhead, w.owner) + ", " +
+		m.expected(to, w.targetAhead, w.target)
 }
 
 // explainFlag takes the threshold already formatted: it is the same for

@@ -101,6 +101,11 @@ type agentState struct {
 	due                           int
 	waiting, activeLight, pending int
 	in, out                       int // moves into and out of the agent in this plan
+	// pace is the replies per working hour Plan expects (setPaces), and
+	// queue the customers waiting on the agent in the order they will be
+	// answered; Plan fills both, Measure needs neither.
+	pace  float64
+	queue []slot
 }
 
 func (a *agentState) open() int { return a.waiting + a.activeLight + a.pending }
@@ -289,17 +294,6 @@ func (m *model) fairUtil() (share, fairUtil float64) {
 		return share, 0
 	}
 	return share, share / capSum
-}
-
-// sumUtil is the sum and count of the available front line's utilisations.
-func (m *model) sumUtil() (sum float64, n int) {
-	for i := range m.agents {
-		if a := &m.agents[i]; a.shared() {
-			sum += a.util(m.p)
-			n++
-		}
-	}
-	return sum, n
 }
 
 func (m *model) stats() Stats {

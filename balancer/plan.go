@@ -47,29 +47,15 @@ type planner struct {
 	queue   []int32 // active unassigned tickets that may move
 	awayTix []int32 // waiting tickets due to be handed over by agents away beyond the grace period
 	stuckTx []int32 // stuck tickets held by st or sst (moved or flagged)
-	// Per-agent overload candidates (active tickets of available front-line
-	// agents that may move), one flat array cut into segments by agent.
-	olStart, olEnd []int32
-	olBuf          []int32
-	olSorted       []bool
+
+	// routing is set by Route: new conversations are assigned like
+	// hand-outs, without the per-run and per-window caps.
+	routing bool
 }
 
 func newPlanner(m *model) *planner {
 	pl := &planner{model: m, done: make(map[int32]bool)}
-	n := len(m.agents)
-	pl.olStart = make([]int32, n+1)
-	for i := range m.agents {
-		a := &m.agents[i]
-		size := int32(0)
-		if a.shared() {
-			size = int32(a.waiting + a.activeLight)
-		}
-		pl.olStart[i+1] = pl.olStart[i] + size
-	}
-	pl.olEnd = slices.Clone(pl.olStart[:n])
-	pl.olBuf = make([]int32, pl.olStart[n])
-	pl.olSorted = make([]bool, n)
-
+	m.setPaces()
 	for _, ci := range m.order {
 		c := &m.convs[ci]
 		if c.AssigneeID == 0 {
@@ -79,11 +65,17 @@ func newPlanner(m *model) *planner {
 			continue
 		}
 		o := m.owner[ci]
-		if o < 0 || m.agents[o].kind != kindPool {
-			continue // ignored agents and the HoS keep their tickets
+		if o < 0 {
+			continue // ignored agents keep their tickets
 		}
 		a := &m.agents[o]
 		cl := classOf(c)
+		if cl == classWaiting {
+			a.queue = append(a.queue, slotOf(c, ci, m.now))
+		}
+		if a.kind != kindPool {
+			continue // the HoS keeps their tickets
+		}
 		if stuck(c, m.p, m.now) && m.stuckWith(a, c) {
 			pl.stuckTx = append(pl.stuckTx, ci)
 		}
@@ -93,13 +85,9 @@ func newPlanner(m *model) *planner {
 		if a.away && cl == classWaiting && m.handOver(a, c) {
 			pl.awayTix = append(pl.awayTix, ci)
 		}
-		// Only customers nobody has answered yet are taken off an
-		// overloaded agent: an ongoing conversation stays with the person
-		// who knows it, and the stuck rule is its safety net.
-		if a.shared() && (cl == classWaiting || cl == classActiveLight) && !c.AgentReplied {
-			pl.olBuf[pl.olEnd[o]] = ci
-			pl.olEnd[o]++
-		}
+	}
+	for i := range m.agents {
+		slices.SortFunc(m.agents[i].queue, compareSlots)
 	}
 	return pl
 }
@@ -112,9 +100,13 @@ func newPlanner(m *model) *planner {
 // the night's queue, nor with one an SST handed the ticket to ten minutes
 // ago; while the owner is away or off shift, the away rule decides.
 func (m *model) stuckWith(a *agentState, c *Conversation) bool {
-	if !a.available {
-		return false
-	}
+	return a.available && m.now.Sub(m.waitingWith(a, c)) > m.p.StuckAfter
+}
+
+// waitingWith is when customer c started waiting on owner a: the latest of
+// their unanswered message, a's becoming available and a's getting the
+// ticket.
+func (m *model) waitingWith(a *agentState, c *Conversation) time.Time {
 	since := c.CustomerWaitingSince
 	if a.ag.AvailableSince.After(since) {
 		since = a.ag.AvailableSince
@@ -122,7 +114,7 @@ func (m *model) stuckWith(a *agentState, c *Conversation) bool {
 	if c.AssignedAt.After(since) {
 		since = c.AssignedAt
 	}
-	return m.now.Sub(since) > m.p.StuckAfter
+	return since
 }
 
 // protected reports the never-move rules that depend on the ticket itself.
@@ -190,22 +182,6 @@ func nanos(t time.Time) int64 {
 	}
 }
 
-// byInvestment orders an overloaded agent's tickets by how little they have
-// put into them: no agent reply yet first, then newest first; ties by id.
-func (m *model) byInvestment(x, y int32) int {
-	a, b := &m.convs[x], &m.convs[y]
-	if a.AgentReplied != b.AgentReplied {
-		if !a.AgentReplied {
-			return -1
-		}
-		return 1
-	}
-	if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
-		return c
-	}
-	return cmp.Compare(a.ID, b.ID)
-}
-
 func (pl *planner) full() bool { return len(pl.moves) >= pl.p.MaxMovesPerRun }
 
 // canGive reports whether another move may leave the agent in this plan.
@@ -233,84 +209,145 @@ func (pl *planner) canTake(a *agentState, t tier) bool {
 	if a.ag.MaxOpen > 0 && a.open() >= a.ag.MaxOpen {
 		return false
 	}
-	if u := a.ag.AvailableUntil; !u.IsZero() && u.Sub(pl.now) < pl.p.ShiftEndMargin {
+	if pl.leaving(a) {
 		return false
+	}
+	if pl.routing {
+		return true // routing new conversations is not rebalancing: no per-run caps
 	}
 	return a.in < pl.p.MaxMovesPerAgent && a.ag.RecentAssignments+a.in < pl.p.AssignmentsPerWindow
 }
 
-// bestTwo returns the two agents of tier t who can open mailbox mb with the
-// lowest utilisation after taking weight w (-1 when missing), ties to the
-// lower id. Keeping the runner-up lets callers exclude the source without
-// another scan.
+// rank orders possible targets: the expected wait of a customer who joins
+// the end of their queue (how soon they get to new work, and how buried
+// they are), then their utilisation after taking the ticket, so that load
+// fairness breaks ties; then the lower id, by scanning in id order.
+type rank struct {
+	wait time.Duration
+	util float64
+}
+
+func (x rank) less(y rank) bool {
+	return x.wait < y.wait || x.wait == y.wait && x.util < y.util
+}
+
+func (pl *planner) rankOf(a *agentState, w float64) rank {
+	return rank{pl.endWait(a), (a.load(pl.p) + w) / a.ag.Capacity}
+}
+
+// bestTwo returns the two agents of tier t who can open mailbox mb and
+// rank best for a ticket of weight w (-1 when missing). Keeping the
+// runner-up lets callers exclude the source without another scan.
 func (pl *planner) bestTwo(t tier, w float64, mb int64) (b1, b2 int32) {
 	b1, b2 = -1, -1
-	var s1, s2 float64
+	var r1, r2 rank
 	for i := range pl.agents {
 		a := &pl.agents[i]
 		if !pl.canTake(a, t) || !a.canOpen(mb) {
 			continue
 		}
-		s := (a.load(pl.p) + w) / a.ag.Capacity
+		r := pl.rankOf(a, w)
 		switch {
-		case b1 < 0 || s < s1:
-			b2, s2 = b1, s1
-			b1, s1 = int32(i), s
-		case b2 < 0 || s < s2:
-			b2, s2 = int32(i), s
+		case b1 < 0 || r.less(r1):
+			b2, r2 = b1, r1
+			b1, r1 = int32(i), r
+		case b2 < 0 || r.less(r2):
+			b2, r2 = int32(i), r
 		}
 	}
 	return b1, b2
 }
 
 // pickGeneral chooses the target for an unassigned or away ticket: the
-// available front-line agent with the lowest utilisation after taking it,
-// where the customer's previous agent, if available and under fair share,
-// counts their utilisation reduced by the bonus. bonus reports whether the
-// previous agent won because of it.
-func (pl *planner) pickGeneral(c *Conversation, w float64) (to int32, bonus bool) {
+// available front-line agent who ranks best, where the customer's previous
+// agent, if available and under fair share, has both their wait and their
+// utilisation multiplied by 1 - PreviousAgentBonus for the comparison.
+// bonus reports whether the previous agent won because of it; best is the
+// best-ranked agent without the bonus.
+func (pl *planner) pickGeneral(c *Conversation, w float64) (to int32, bonus bool, best int32) {
 	b1, b2 := pl.bestTwo(tierGeneral, w, c.MailboxID)
 	if b1 < 0 || c.PreviousAssigneeID == 0 || pl.p.PreviousAgentBonus == 0 {
-		return b1, false
+		return b1, false, b1
 	}
 	prev, ok := pl.index[c.PreviousAssigneeID]
 	if !ok || prev == b1 {
-		return b1, false
+		return b1, false, b1
 	}
 	a := &pl.agents[prev]
 	if !pl.canTake(a, tierGeneral) || !a.canOpen(c.MailboxID) {
-		return b1, false
+		return b1, false, b1
 	}
 	_, fair := pl.fairUtil()
 	if a.load(pl.p) >= fair*a.ag.Capacity {
-		return b1, false
+		return b1, false, b1
 	}
 	other := b1
 	if other == prev {
 		other = b2
 	}
-	o := &pl.agents[other]
-	sPrev := (a.load(pl.p) + w) / a.ag.Capacity * (1 - pl.p.PreviousAgentBonus)
-	sOther := (o.load(pl.p) + w) / o.ag.Capacity
-	if sPrev < sOther || (sPrev == sOther && a.ag.ID < o.ag.ID) {
-		return prev, true
+	k := 1 - pl.p.PreviousAgentBonus
+	rp := pl.rankOf(a, w)
+	rp = rank{time.Duration(float64(rp.wait) * k), rp.util * k}
+	ro := pl.rankOf(&pl.agents[other], w)
+	if rp.less(ro) || rp == ro && a.ag.ID < pl.agents[other].ag.ID {
+		return prev, true, b1
 	}
-	return b1, false
+	return b1, false, b1
 }
 
-// move records a move and applies it to the working loads, so that later
-// decisions see it.
-func (pl *planner) move(ci, from, to int32, r Reason, why string) {
+// waits are the figures a decision rests on, kept on the move.
+type waits struct {
+	owner, target time.Duration
+	ownerAhead    int // customers ahead with the owner
+	targetAhead   int // customers ahead with the target
+}
+
+// waitsFor estimates the customer's wait with the owner (from < 0: none)
+// and with the target.
+func (pl *planner) waitsFor(ci, from, to int32) waits {
+	s := slotOf(&pl.convs[ci], ci, pl.now)
+	w := waits{owner: NoEstimate}
+	if from >= 0 {
+		f := &pl.agents[from]
+		w.ownerAhead = f.ahead(s)
+		w.owner = pl.waitAt(f, w.ownerAhead)
+	}
+	t := &pl.agents[to]
+	w.targetAhead = t.ahead(s)
+	w.target = pl.waitAt(t, w.targetAhead)
+	return w
+}
+
+// movePays is "a move must pay" for a reassignment: the customer is
+// answered clearly sooner with the target, and the target's queue is
+// clearly less buried than the owner's (its end comes clearly sooner than
+// the owner's last customer, who waits at least as long as this one), so
+// nobody is moved into an equally buried queue and the team's total wait
+// falls.
+func (pl *planner) movePays(from, to int32, w waits) bool {
+	last := max(pl.lastWait(&pl.agents[from]), w.owner)
+	return pl.pays(w.owner, w.target) && pl.pays(last, pl.endWait(&pl.agents[to]))
+}
+
+// move records a move and applies it to the working loads and queues, so
+// that later decisions see it.
+func (pl *planner) move(ci, from, to int32, r Reason, w waits, why string) {
 	c := &pl.convs[ci]
 	cl := classOf(c)
 	mv := Move{ConversationID: c.ID, Number: c.Number, To: pl.agents[to].ag.ID, Reason: r,
-		WaitingFor: waitingFor(c, pl.now), Explanation: why}
+		WaitingFor: waitingFor(c, pl.now), OwnerWait: w.owner, TargetWait: w.target, Explanation: why}
+	s := slotOf(c, ci, pl.now)
 	if from >= 0 {
 		f := &pl.agents[from]
 		mv.From = f.ag.ID
 		f.add(cl, -1)
 		if f.away && cl == classWaiting && pl.handOver(f, c) {
 			f.due-- // it leaves the split as the absent agent's, joins it as the target's
+		}
+		if cl == classWaiting {
+			if k, ok := slices.BinarySearchFunc(f.queue, s, compareSlots); ok {
+				f.queue = slices.Delete(f.queue, k, k+1)
+			}
 		}
 		f.out++
 	} else if cl == classWaiting {
@@ -320,12 +357,23 @@ func (pl *planner) move(ci, from, to int32, r Reason, why string) {
 	}
 	t := &pl.agents[to]
 	t.add(cl, 1)
+	if cl == classWaiting {
+		t.queue = slices.Insert(t.queue, t.ahead(s), s)
+	}
 	t.in++
 	pl.done[ci] = true
 	pl.moves = append(pl.moves, mv)
 }
 
-// unassigned hands out the unassigned queue, oldest waiting first.
+// backlogAllows reports whether a ticket from the Unassigned folder may go
+// to agent a under Policy.Backlog: a customer added to a's queue now would
+// wait at most Backlog.
+func (pl *planner) backlogAllows(a *agentState) bool {
+	return pl.p.Backlog == BacklogOldest || pl.endWait(a) <= pl.p.Backlog
+}
+
+// unassigned hands out the unassigned queue, oldest waiting first, to
+// whoever ranks best, within the backlog setting.
 func (pl *planner) unassigned() {
 	pl.sortByWait(pl.queue)
 	var noTaker mailboxSet
@@ -337,15 +385,21 @@ func (pl *planner) unassigned() {
 		if noTaker.has(pl.mailboxKey(c)) {
 			continue
 		}
-		w := Weight(*c, pl.p)
-		to, bonus := pl.pickGeneral(c, w)
-		if to < 0 {
+		to, bonus, best := pl.pickGeneral(c, Weight(*c, pl.p))
+		// The best-ranked target has the shortest queue: when the backlog
+		// setting keeps this ticket from them, it keeps it from everyone,
+		// and queues only grow within a plan.
+		if best < 0 || !pl.backlogAllows(&pl.agents[best]) {
 			if !pl.noTakerFor(&noTaker, c) {
 				return // nobody can take anything more in this plan
 			}
 			continue
 		}
-		pl.move(ci, -1, to, ReasonUnassigned, pl.explainHandout(c, -1, to, bonus))
+		if !pl.backlogAllows(&pl.agents[to]) {
+			to, bonus = best, false // the previous agent's queue is too long for the backlog
+		}
+		w := pl.waitsFor(ci, -1, to)
+		pl.move(ci, -1, to, ReasonUnassigned, w, pl.explainHandout(c, -1, to, bonus, w))
 	}
 }
 
@@ -373,7 +427,7 @@ func (pl *planner) noTakerFor(s *mailboxSet, c *Conversation) bool {
 }
 
 // away hands the waiting tickets of agents away beyond the grace period to
-// available agents, oldest waiting first.
+// available agents, oldest waiting first, when the move pays.
 func (pl *planner) away() {
 	pl.sortByWait(pl.awayTix)
 	var noTaker mailboxSet
@@ -389,29 +443,29 @@ func (pl *planner) away() {
 		if noTaker.has(pl.mailboxKey(c)) {
 			continue
 		}
-		to, bonus := pl.pickGeneral(c, 1)
+		to, bonus, _ := pl.pickGeneral(c, 1)
 		if to < 0 {
 			if !pl.noTakerFor(&noTaker, c) {
 				return
 			}
 			continue
 		}
-		pl.move(ci, from, to, ReasonAway, pl.explainHandout(c, from, to, bonus))
+		w := pl.waitsFor(ci, from, to)
+		if !pl.movePays(from, to, w) {
+			continue
+		}
+		if !pl.backlogAllows(&pl.agents[to]) {
+			continue
+		}
+		pl.move(ci, from, to, ReasonAway, w, pl.explainHandout(c, from, to, bonus, w))
 	}
 }
 
-// stuck escalates stuck ST tickets and flags stuck SST tickets.
+// stuck escalates stuck ST tickets when that pays and flags stuck SST
+// tickets.
 func (pl *planner) stuck() {
 	pl.sortByWait(pl.stuckTx)
-	// Targets depend on the ticket only through its mailbox (all stuck
-	// tickets weigh 1 and come from an ST, outside the senior tiers), so
-	// they are computed once per change of the loads or of the mailbox
-	// rather than once per ticket.
-	type targets struct{ senior, esc, gen1, gen2 int32 }
 	threshold := humanDuration(pl.p.StuckAfter)
-	var cur targets
-	var curMailbox int64
-	fresh := false
 	for _, ci := range pl.stuckTx {
 		if pl.done[ci] {
 			continue
@@ -428,66 +482,53 @@ func (pl *planner) stuck() {
 		if pl.full() || !pl.canGive(from) || pl.protected(c) {
 			continue
 		}
-		if mb := pl.mailboxKey(c); !fresh || mb != curMailbox {
-			cur.senior, _ = pl.bestTwo(tierSenior, 1, mb)
-			cur.esc, _ = pl.bestTwo(tierEscalation, 1, mb)
-			cur.gen1, cur.gen2 = pl.bestTwo(tierGeneral, 1, mb)
-			curMailbox, fresh = mb, true
-		}
-		to, via := cur.senior, tierSenior
-		if to < 0 {
-			to, via = cur.esc, tierEscalation
-		}
-		if to < 0 {
-			to, via = cur.gen1, tierGeneral
+		// The customer has already waited this long with the owner without
+		// an answer: whatever the owner's pace says, expect at least as
+		// long again (the estimate has been wrong for this ticket).
+		waited := pl.now.Sub(pl.waitingWith(&pl.agents[from], c))
+		// All stuck tickets weigh 1 and come from an ST, outside the
+		// senior tiers: the targets depend on the ticket only through its
+		// mailbox.
+		mb := pl.mailboxKey(c)
+		for _, via := range []tier{tierSenior, tierEscalation, tierGeneral} {
+			to, second := pl.bestTwo(via, 1, mb)
 			if to == from {
-				to = cur.gen2
+				to = second
+			}
+			if to < 0 {
+				continue
+			}
+			w := pl.waitsFor(ci, from, to)
+			w.owner = max(w.owner, waited)
+			if pl.movePays(from, to, w) && pl.backlogAllows(&pl.agents[to]) {
+				pl.move(ci, from, to, ReasonStuck, w, pl.explainStuck(c, from, to, via, w))
+				break
 			}
 		}
-		if to < 0 {
-			continue
-		}
-		pl.move(ci, from, to, ReasonStuck, pl.explainStuck(c, from, to, via))
-		fresh = false
 	}
 }
 
-// overload moves tickets off agents above their fair share by more than the
-// tolerance, one at a time, most utilised agent first, while a move that
-// gains enough exists.
+// overload moves a customer off an available agent's queue when someone
+// else would answer them clearly sooner (movePays), one move at a time,
+// the move that saves the customer the most time first. From each queue
+// it takes the newest customer nobody has answered yet: the one who would
+// wait longest and in whom the owner has invested least; an ongoing
+// conversation stays with the person who knows it (the stuck rule is its
+// safety net).
 func (pl *planner) overload() {
+	type choice struct {
+		ci, from, to int32
+		w            waits
+	}
 	for !pl.full() {
-		_, fair := pl.fairUtil()
-		sum, n := pl.sumUtil()
-		top := pl.topThree()
-		var over []int32
-		for i := range pl.agents {
-			if a := &pl.agents[i]; a.shared() && pl.overloaded(a, fair) && pl.canGive(int32(i)) {
-				over = append(over, int32(i))
-			}
-		}
-		if len(over) == 0 {
-			return
-		}
-		slices.SortFunc(over, func(x, y int32) int {
-			if c := cmp.Compare(pl.agents[y].util(pl.p), pl.agents[x].util(pl.p)); c != 0 {
-				return c
-			}
-			return cmp.Compare(pl.agents[x].ag.ID, pl.agents[y].ag.ID)
-		})
-		// Best targets per kind of ticket, computed when first needed: a
-		// ticket's weight and mailbox are the only things about it that
-		// change where it can go.
+		// The best targets for a ticket depend on it only through its
+		// mailbox: computed when first needed, once per move.
 		var best []targetsFor
-		target := func(from int32, k ticketKind) int32 {
-			i := slices.IndexFunc(best, func(t targetsFor) bool { return t.kind == k })
+		target := func(from int32, mb int64) int32 {
+			i := slices.IndexFunc(best, func(t targetsFor) bool { return t.mailbox == mb })
 			if i < 0 {
-				w := 1.0
-				if k.light {
-					w = pl.p.PendingWeight
-				}
-				t := targetsFor{kind: k}
-				t.b1, t.b2 = pl.bestTwo(tierGeneral, w, k.mailbox)
+				t := targetsFor{mailbox: mb}
+				t.b1, t.b2 = pl.bestTwo(tierGeneral, 1, mb)
 				best = append(best, t)
 				i = len(best) - 1
 			}
@@ -496,24 +537,49 @@ func (pl *planner) overload() {
 			}
 			return best[i].b2
 		}
-		if !pl.overloadStep(over, sum, n, top, target) {
+		var pick choice
+		found := false
+		for i := range pl.agents {
+			from := int32(i)
+			a := &pl.agents[i]
+			if !a.shared() || !pl.canGive(from) || len(a.queue) < 2 || !pl.pays(pl.lastWait(a), 0) {
+				continue // nobody could answer this queue's last customer clearly sooner
+			}
+			var tried []int64 // mailboxes whose newest movable customer was tried
+			for k := len(a.queue) - 1; k >= 0; k-- {
+				ci := a.queue[k].ci
+				c := &pl.convs[ci]
+				if pl.done[ci] || c.AgentReplied || pl.protected(c) {
+					continue
+				}
+				mb := pl.mailboxKey(c)
+				if slices.Contains(tried, mb) {
+					continue
+				}
+				tried = append(tried, mb)
+				if to := target(from, mb); to >= 0 && pl.backlogAllows(&pl.agents[to]) {
+					w := pl.waitsFor(ci, from, to)
+					if pl.movePays(from, to, w) && (!found || w.owner-w.target > pick.w.owner-pick.w.target) {
+						pick, found = choice{ci, from, to, w}, true
+					}
+				}
+				if !pl.restricted {
+					break
+				}
+			}
+		}
+		if !found {
 			return
 		}
+		c := &pl.convs[pick.ci]
+		pl.move(pick.ci, pick.from, pick.to, ReasonOverload, pick.w, pl.explainOverload(c, pick.from, pick.to, pick.w))
 	}
 }
 
-// ticketKind is what decides an overload target besides the loads: the
-// ticket's weight class and, when some agents cannot open every mailbox,
-// its mailbox.
-type ticketKind struct {
-	light   bool // weighs PendingWeight rather than 1
-	mailbox int64
-}
-
-// targetsFor are the two best targets for one kind of ticket.
+// targetsFor are the two best targets for the tickets of one mailbox.
 type targetsFor struct {
-	kind   ticketKind
-	b1, b2 int32
+	mailbox int64
+	b1, b2  int32
 }
 
 // mailboxKey is the mailbox that decides c's possible targets: 0 when every
@@ -525,125 +591,10 @@ func (pl *planner) mailboxKey(c *Conversation) int64 {
 	return c.MailboxID
 }
 
-// marginSlack absorbs floating-point rounding in the OverloadMargin test, so
-// that a load exactly the margin above fair share counts as overloaded.
-const marginSlack = 1e-9
-
-// overloaded reports whether agent a, in the split at fair utilisation fair,
-// is outside the hysteresis band: their utilisation exceeds the fair one by
-// more than OverloadTolerance (relative) and by at least OverloadMargin
-// (absolute, in tickets per unit of capacity).
-func (pl *planner) overloaded(a *agentState, fair float64) bool {
-	u := a.util(pl.p)
-	return u > fair*(1+pl.p.OverloadTolerance) && u-fair >= pl.p.OverloadMargin-marginSlack
-}
-
-// overloadStep makes the first acceptable overload move, trying agents in
-// order and each agent's tickets by investment. It reports whether it moved.
-func (pl *planner) overloadStep(over []int32, sum float64, n int, top [3]int32, target func(from int32, k ticketKind) int32) bool {
-	type verdict struct {
-		kind ticketKind
-		to   int32 // -1: no acceptable move for this kind of ticket
-	}
-	for _, from := range over {
-		seg := pl.olBuf[pl.olStart[from]:pl.olEnd[from]]
-		if !pl.olSorted[from] {
-			slices.SortFunc(seg, pl.byInvestment)
-			pl.olSorted[from] = true
-		}
-		// The gain test depends on a ticket only through its kind, so each
-		// kind is tried once: the first ticket of a kind decides for all.
-		var buf [4]verdict
-		tried := buf[:0]
-		for _, ci := range seg {
-			if !pl.restricted && len(tried) == 2 {
-				break // both weight classes rejected
-			}
-			if pl.done[ci] {
-				continue
-			}
-			c := &pl.convs[ci]
-			k := ticketKind{light: classOf(c) != classWaiting, mailbox: pl.mailboxKey(c)}
-			i := slices.IndexFunc(tried, func(v verdict) bool { return v.kind == k })
-			if i < 0 {
-				v := verdict{kind: k, to: -1}
-				if t := target(from, k); t >= 0 && pl.gains(from, t, Weight(*c, pl.p), sum, n, top) {
-					v.to = t
-				}
-				tried = append(tried, v)
-				i = len(tried) - 1
-			}
-			if to := tried[i].to; to >= 0 {
-				pl.move(ci, from, to, ReasonOverload, pl.explainOverload(c, from, to))
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// topThree returns the three most utilised available front-line agents,
-// most utilised first (-1 where there are fewer), ties to the lower index.
-// The utilisation of everyone but the two agents of a move is the largest
-// of these that is neither.
-func (pl *planner) topThree() [3]int32 {
-	top := [3]int32{-1, -1, -1}
-	for i := range pl.agents {
-		a := &pl.agents[i]
-		if !a.shared() {
-			continue
-		}
-		u := a.util(pl.p)
-		for k := range top {
-			if top[k] < 0 || u > pl.agents[top[k]].util(pl.p) {
-				copy(top[k+1:], top[k:2])
-				top[k] = int32(i)
-				break
-			}
-		}
-	}
-	return top
-}
-
-// gains is the acceptance test of an overload move of weight w from a to b,
-// given the sum and count of the available front line's utilisations and
-// the three most utilised of them:
-//
-//   - the imbalance (max ÷ mean utilisation) drops by at least MinGain;
-//   - the target ends no busier than the source, so a move never just turns
-//     one overloaded agent into another.
-//
-// The busiest utilisation therefore never rises and the imbalance strictly
-// falls, so planning and applying again and again converges instead of
-// churning. When two agents tie for busiest, no single move lowers the
-// maximum they share, so neither is relieved by this rule: the next
-// hand-outs go to the least utilised (rules 1 and 2), and the first ticket
-// either of them closes breaks the tie.
-func (pl *planner) gains(from, to int32, w, sum float64, n int, top [3]int32) bool {
-	if w <= 0 || sum <= 0 || n == 0 || top[0] < 0 {
-		return false
-	}
-	a, b := &pl.agents[from], &pl.agents[to]
-	ua2 := (a.load(pl.p) - w) / a.ag.Capacity
-	ub2 := (b.load(pl.p) + w) / b.ag.Capacity
-	if ub2 > ua2 {
-		return false
-	}
-	mean := sum / float64(n)
-	mean2 := (sum - a.util(pl.p) + ua2 - b.util(pl.p) + ub2) / float64(n)
-	if mean2 <= 0 {
-		return false
-	}
-	max2 := ua2 // ub2 <= ua2
-	for _, k := range top {
-		if k >= 0 && k != from && k != to {
-			max2 = max(max2, pl.agents[k].util(pl.p))
-			break
-		}
-	}
-	max1 := pl.agents[top[0]].util(pl.p)
-	// A strict drop even at MinGain 0, beyond rounding: otherwise a move
-	// that changes nothing could be made again and again.
-	drop := max1/mean - max2/mean2
-	return drop > marginSlack && drop >= pl.p.MinGain
+// leaving reports whether a customer joining a's queue now could not be
+// started ShiftEndMargin before a's shift ends: what they cannot finish
+// before they leave waits for their next shift.
+func (m *model) leaving(a *agentState) bool {
+	u := a.ag.AvailableUntil
+	return !u.IsZero() && work(a, len(a.queue))+m.p.ShiftEndMargin > u.Sub(m.now)
 }

@@ -67,7 +67,10 @@ func TestPreviousAgentBonus(t *testing.T) {
 	t.Parallel()
 	// Ana (1) holds 1, Ben (2) 2, Cy (3) 6; the queue holds one ticket from
 	// a customer Ben helped before. Fair share is 10/3 each, so Ben is under
-	// it. Without a bonus Ana, with less work, gets the ticket.
+	// it. Without a bonus Ana, who would answer sooner (10 minutes of work
+	// ahead against Ben's 20), gets the ticket; with a bonus of a half,
+	// Ben's 20 minutes count as 10 and his lower utilisation after the
+	// bonus breaks the tie.
 	base := func() Snapshot {
 		c := unassignedTicket(9, time.Hour)
 		c.PreviousAssigneeID = 2
@@ -96,7 +99,8 @@ func TestPreviousAgentBonus(t *testing.T) {
 			tt.change(&s)
 			p := DefaultPolicy()
 			p.PreviousAgentBonus = tt.bonus
-			p.MaxMovesPerRun = 1 // the handout only, no overload afterwards
+			p.Backlog = BacklogOldest // everyone has a queue
+			p.MaxMovesPerRun = 1      // the handout only, no overload afterwards
 			r := plan(t, s, p)
 			if got := targets(r)[9]; got != tt.want {
 				t.Errorf("ticket went to %d, want %d", got, tt.want)
@@ -134,12 +138,16 @@ func TestCaps(t *testing.T) {
 			},
 			map[int64]int{1: 2, 3: 5}},
 		{"zero moves per run", func(p *Policy) { p.MaxMovesPerRun = 0 }, func(*Snapshot) {}, map[int64]int{}},
+		// The default backlog setting hands the folder only to people with
+		// nobody waiting: one each, and the rest waits for idle moments.
+		{"idle backlog", func(p *Policy) { p.Backlog = BacklogIdle }, func(*Snapshot) {}, map[int64]int{1: 1, 2: 1, 3: 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := base()
 			tt.change(&s)
 			p := DefaultPolicy()
+			p.Backlog = BacklogOldest // the caps are under test, not the backlog setting
 			tt.policy(&p)
 			r := plan(t, s, p)
 			got := map[int64]int{}
@@ -161,8 +169,9 @@ func TestCaps(t *testing.T) {
 
 func TestNeverMove(t *testing.T) {
 	t.Parallel()
-	// Ana holds eight tickets and Ben none: without protection, overload
-	// moves two. Each case gives all of Ana's tickets one property.
+	// Ana holds eight tickets and Ben none: without protection, Ben would
+	// answer Ana's newest customers over an hour sooner and two move. Each
+	// case gives all of Ana's tickets one property.
 	p := DefaultPolicy()
 	tests := []struct {
 		name   string
@@ -239,7 +248,7 @@ func TestDuplicateIDsAreIgnored(t *testing.T) {
 		}}
 	s.Agents[1].Capacity = 5 // the copies differ: neither can be trusted
 	r := plan(t, s, DefaultPolicy())
-	want := []Move{{ConversationID: 10, Number: 10, To: 1, Reason: ReasonUnassigned, WaitingFor: time.Hour}}
+	want := []Move{{ConversationID: 10, Number: 10, To: 1, Reason: ReasonUnassigned, WaitingFor: time.Hour, OwnerWait: NoEstimate}}
 	if diff := cmp.Diff(want, r.Moves, cmpIgnoreExplanation); diff != "" {
 		t.Errorf("moves (-want +got):\n%s", diff)
 	}
@@ -255,6 +264,8 @@ var cmpIgnoreExplanation = cmp.FilterPath(func(p cmp.Path) bool { return p.Last(
 func TestStuckEscalationOrder(t *testing.T) {
 	t.Parallel()
 	// Ana (ST) holds a stuck ticket. Sam is the SST, Lee the HoS, Ben an ST.
+	// The customer has waited 5h with Ana: whatever her pace says, that is
+	// the least they can expect to wait on, and anyone idle pays.
 	sst := Agent{ID: 3, Role: RoleSST, Capacity: 1.25, Available: true}
 	hos := Agent{ID: 5, Role: RoleHoS, Capacity: 1, Available: true, Escalations: true}
 	tests := []struct {
@@ -276,7 +287,9 @@ func TestStuckEscalationOrder(t *testing.T) {
 			convs[0].CustomerWaitingSince = t0.Add(-5 * time.Hour)
 			convs = append(convs, holding(3, 300, 1)...)
 			s := Snapshot{Now: t0, Agents: []Agent{st(1), st(2), sam, lee}, Conversations: convs}
-			r := plan(t, s, DefaultPolicy())
+			p := DefaultPolicy()
+			p.Backlog = BacklogOldest // Sam has a customer waiting
+			r := plan(t, s, p)
 			m, ok := movesByConversation(r)[100]
 			if !ok || m.Reason != ReasonStuck || m.To != tt.want {
 				t.Errorf("stuck ticket 100: got %+v (moved %v), want a stuck move to %d", m, ok, tt.want)
@@ -285,37 +298,58 @@ func TestStuckEscalationOrder(t *testing.T) {
 	}
 }
 
-// TestOverloadTie pins the literal gain rule: while two agents tie for
-// busiest, no single move lowers the imbalance, so overload moves nothing;
-// as soon as one of them holds more, moves resume, and each one lowers the
-// imbalance by at least MinGain.
-func TestOverloadTie(t *testing.T) {
+// TestMovePays pins "a move must pay" on two queues: the newest customer
+// nobody has answered moves only when the other agent would answer them in
+// at most WaitRatio of the time and at least SoonerBy sooner, and, under
+// the default backlog setting, only to someone with nobody waiting.
+func TestMovePays(t *testing.T) {
 	t.Parallel()
-	agents := []Agent{st(1), st(2), st(3), st(4)}
-	p := DefaultPolicy()
-	p.MaxMovesPerRun = 4
-	tied := append(holding(1, 100, 10), holding(2, 200, 10)...)
-	if r := plan(t, Snapshot{Now: t0, Agents: agents, Conversations: tied}, p); countReason(r, ReasonOverload) != 0 {
-		t.Errorf("tied for busiest: moves %+v, want none", r.Moves)
+	junior := func(id int64) Agent { a := st(id); a.Capacity = 0.5; return a }
+	fast := func(id int64) Agent { a := st(id); a.Pace = 12; return a }
+	tests := []struct {
+		name    string
+		agents  []Agent
+		a, b    int // customers waiting on agents 1 and 2
+		backlog time.Duration
+		moved   bool
+	}{
+		{"3 vs 0: 20m sooner is not enough", []Agent{st(1), st(2)}, 3, 0, BacklogIdle, false},
+		{"4 vs 0: 30m sooner", []Agent{st(1), st(2)}, 4, 0, BacklogIdle, true},
+		{"a junior's 3 vs 0: 40m sooner", []Agent{junior(1), st(2)}, 3, 0, BacklogIdle, true},
+		{"fast owner's 6 vs 0: 25m sooner", []Agent{fast(1), st(2)}, 6, 0, BacklogIdle, false},
+		{"8 vs 1, idle backlog: the target has a customer waiting", []Agent{st(1), st(2)}, 8, 1, BacklogIdle, false},
+		{"8 vs 1, oldest first", []Agent{st(1), st(2)}, 8, 1, BacklogOldest, true},
+		{"8 vs 4, oldest first: the target's queue is as buried as half the owner's", []Agent{st(1), st(2)}, 8, 4, BacklogOldest, false},
+		{"8 vs 3, oldest first", []Agent{st(1), st(2)}, 8, 3, BacklogOldest, true},
 	}
-	ahead := append(holding(1, 100, 12), holding(2, 200, 10)...)
-	s := Snapshot{Now: t0, Agents: agents, Conversations: ahead}
-	r := plan(t, s, p)
-	if countReason(r, ReasonOverload) == 0 {
-		t.Fatalf("12 vs 10 vs 0 vs 0: no overload move")
-	}
-	for i := range r.Moves {
-		before := Measure(Apply(s, r.Moves[:i]), p).Imbalance
-		after := Measure(Apply(s, r.Moves[:i+1]), p).Imbalance
-		if before-after < p.MinGain {
-			t.Errorf("move %d %+v: imbalance %g -> %g, want a drop of at least %g", i, r.Moves[i], before, after, p.MinGain)
-		}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := DefaultPolicy()
+			p.Backlog = tt.backlog
+			p.MaxMovesPerRun = 1
+			convs := append(holding(1, 100, tt.a), holding(2, 200, tt.b)...)
+			// The target's customers have waited longer than the owner's,
+			// so a moved customer joins the end of the target's queue.
+			for i := range convs {
+				if convs[i].AssigneeID == 2 {
+					convs[i].CustomerWaitingSince = convs[i].CustomerWaitingSince.Add(-time.Hour)
+				}
+			}
+			r := plan(t, Snapshot{Now: t0, Agents: tt.agents, Conversations: convs}, p)
+			if got := countReason(r, ReasonOverload) == 1; got != tt.moved {
+				t.Errorf("moves %+v: moved %v, want %v", r.Moves, got, tt.moved)
+			}
+			if tt.moved && r.Moves[0].ConversationID != 100 { // holding's first ticket arrived last
+				t.Errorf("moved %d, want the newest customer 100", r.Moves[0].ConversationID)
+			}
+		})
 	}
 }
 
-// TestOverloadConverges plans and applies repeatedly with no cooldown, so
-// that tickets could bounce; the gain test must make it stop.
-func TestOverloadConverges(t *testing.T) {
+// TestPlanConverges plans and applies repeatedly with no cooldown, so
+// that tickets could bounce between queues; a move must pay against the
+// queue it leaves, so moving back never does, and planning stops.
+func TestPlanConverges(t *testing.T) {
 	t.Parallel()
 	runs := 30
 	if testing.Short() {
@@ -324,14 +358,14 @@ func TestOverloadConverges(t *testing.T) {
 	for seed := range uint64(runs) {
 		r := rand.New(rand.NewPCG(seed, 99))
 		s := genSnapshot(r, genConfig{agents: 2 + r.IntN(10), convs: 50 + r.IntN(150)})
-		// Keep only what overload acts on: everyone available, all work assigned.
+		// Keep only what the rule acts on: everyone available, all work assigned.
 		for i := range s.Agents {
 			s.Agents[i].Available = true
 		}
 		s.Conversations = slices.DeleteFunc(s.Conversations, func(c Conversation) bool { return c.AssigneeID == 0 })
 		p := DefaultPolicy()
 		p.Cooldown, p.RecentActivity, p.StuckAfter = 0, 0, 1000*time.Hour
-		p.MinGain, p.OverloadTolerance = 0, 0
+		p.WaitRatio, p.SoonerBy, p.Backlog = 1, 0, BacklogOldest // no hysteresis at all
 		p.MaxMovesPerAgent, p.MaxMovesPerRun, p.AssignmentsPerWindow = 1, 3, 1
 		for run := 0; ; run++ {
 			if run == 2000 {
@@ -361,21 +395,24 @@ func TestAwayOffShift(t *testing.T) {
 			CreatedAt: t0.Add(-for_), CustomerWaitingSince: t0.Add(-for_)}
 	}
 	tests := []struct {
-		name  string
-		agent func(*Agent)
-		conv  Conversation
-		moved bool
+		name       string
+		agent      func(*Agent)
+		conv       Conversation
+		due, moved bool
 	}{
-		{"away in help scout: handed over", func(a *Agent) {}, waiting(10, 10*time.Minute), true},
-		{"off shift, back before the threshold", func(a *Agent) { a.BackAt = t0.Add(time.Hour) }, waiting(10, 2*time.Hour), false},
-		{"off shift, back exactly at the threshold", func(a *Agent) { a.BackAt = t0.Add(time.Hour) }, waiting(10, 3*time.Hour), false},
-		{"off shift, back a minute after the threshold", func(a *Agent) { a.BackAt = t0.Add(time.Hour + time.Minute) }, waiting(10, 3*time.Hour), true},
-		{"off shift overnight", func(a *Agent) { a.BackAt = t0.Add(15 * time.Hour) }, waiting(10, 5*time.Minute), true},
-		{"off shift, already past the threshold", func(a *Agent) { a.BackAt = t0.Add(10 * time.Minute) }, waiting(10, 5*time.Hour), true},
+		{"away in help scout: handed over", func(a *Agent) {}, waiting(10, 10*time.Minute), true, true},
+		{"off shift, back before the threshold", func(a *Agent) { a.BackAt = t0.Add(time.Hour) }, waiting(10, 2*time.Hour), false, false},
+		{"off shift, back exactly at the threshold", func(a *Agent) { a.BackAt = t0.Add(time.Hour) }, waiting(10, 3*time.Hour), false, false},
+		{"off shift, back a minute after the threshold", func(a *Agent) { a.BackAt = t0.Add(time.Hour + time.Minute) }, waiting(10, 3*time.Hour), true, true},
+		{"off shift overnight", func(a *Agent) { a.BackAt = t0.Add(15 * time.Hour) }, waiting(10, 5*time.Minute), true, true},
+		// Due, but the owner is back in 10 minutes and answers them first:
+		// nobody else would be clearly sooner, so it stays.
+		{"off shift, already past the threshold, back soon", func(a *Agent) { a.BackAt = t0.Add(10 * time.Minute) }, waiting(10, 5*time.Hour), true, false},
+		{"off shift, already past the threshold, back in an hour", func(a *Agent) { a.BackAt = t0.Add(time.Hour) }, waiting(10, 5*time.Hour), true, true},
 		{"off shift, waiting since unknown counts from now", func(a *Agent) { a.BackAt = t0.Add(3 * time.Hour) },
-			Conversation{ID: 10, Number: 10, Status: StatusActive, AssigneeID: 1, WaitingOnUs: true, CreatedAt: t0.Add(-20 * time.Hour)}, false},
+			Conversation{ID: 10, Number: 10, Status: StatusActive, AssigneeID: 1, WaitingOnUs: true, CreatedAt: t0.Add(-20 * time.Hour)}, false, false},
 		{"off shift within the grace period", func(a *Agent) { a.BackAt, a.UnavailableSince = t0.Add(15*time.Hour), t0.Add(-10*time.Minute) },
-			waiting(10, 5*time.Minute), false},
+			waiting(10, 5*time.Minute), false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -389,48 +426,11 @@ func TestAwayOffShift(t *testing.T) {
 			}
 			// The fair split counts the ticket exactly when it is due.
 			want := 0.0
-			if tt.moved {
+			if tt.due {
 				want = 1
 			}
 			if got := r.Before.TotalWork; got != want {
 				t.Errorf("total work %g, want %g", got, want)
-			}
-		})
-	}
-}
-
-// TestOverloadMargin pins the absolute band: a ticket or two over a fair
-// share moves nothing in a small team, and the margin scales with capacity.
-func TestOverloadMargin(t *testing.T) {
-	t.Parallel()
-	junior := func(id int64) Agent { a := st(id); a.Capacity = 0.5; return a }
-	tests := []struct {
-		name   string
-		agents []Agent
-		convs  []Conversation
-		margin float64
-		moved  bool
-	}{
-		{"3 vs 2", []Agent{st(1), st(2)}, append(holding(1, 100, 3), holding(2, 200, 2)...), 2, false},
-		{"4 vs 2: one over, within the margin", []Agent{st(1), st(2)}, append(holding(1, 100, 4), holding(2, 200, 2)...), 2, false},
-		{"4 vs 2 without the margin", []Agent{st(1), st(2)}, append(holding(1, 100, 4), holding(2, 200, 2)...), 0, true},
-		{"6 vs 2: exactly the margin over", []Agent{st(1), st(2)}, append(holding(1, 100, 6), holding(2, 200, 2)...), 2, true},
-		// The margin is in utilisation: 1.33 tickets over a fair share is
-		// within it for a capacity-1 agent, outside it for a junior with
-		// capacity 0.5, for whom it is a utilisation 2.67 over.
-		{"capacity 1, 1.33 tickets over", []Agent{st(1), st(2), st(3)},
-			append(holding(1, 100, 4), append(holding(2, 200, 2), holding(3, 300, 2)...)...), 2, false},
-		{"junior, 1.33 tickets over", []Agent{junior(1), st(2)}, append(holding(1, 100, 3), holding(2, 200, 2)...), 2, true},
-		{"junior, 0.67 tickets over", []Agent{junior(1), st(2)}, append(holding(1, 100, 2), holding(2, 200, 2)...), 2, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			p := DefaultPolicy()
-			p.OverloadMargin = tt.margin
-			p.OverloadTolerance = 0.25 // narrow the relative band: the margin is under test
-			r := plan(t, Snapshot{Now: t0, Agents: tt.agents, Conversations: tt.convs}, p)
-			if got := countReason(r, ReasonOverload) > 0; got != tt.moved {
-				t.Errorf("moves %+v: overload move %v, want %v", r.Moves, got, tt.moved)
 			}
 		})
 	}
@@ -480,21 +480,31 @@ func TestStuckWithOwner(t *testing.T) {
 func TestShiftEndMargin(t *testing.T) {
 	t.Parallel()
 	leaving, staying := st(1), st(2)
-	leaving.AvailableUntil = t0.Add(30 * time.Minute)
+	leaving.AvailableUntil = t0.Add(20 * time.Minute)
 	staying.AvailableUntil = t0.Add(3 * time.Hour)
 	convs := append(holding(2, 200, 3), unassignedTicket(900, time.Hour))
-	r := plan(t, Snapshot{Now: t0, Agents: []Agent{leaving, staying}, Conversations: convs}, DefaultPolicy())
+	oldest := DefaultPolicy()
+	oldest.Backlog = BacklogOldest // the staying agent has customers waiting
+	r := plan(t, Snapshot{Now: t0, Agents: []Agent{leaving, staying}, Conversations: convs}, oldest)
 	if got := targets(r)[900]; got != 2 {
-		t.Errorf("unassigned ticket went to %d, want 2 (1 leaves in 30m): moves %+v", got, r.Moves)
+		t.Errorf("unassigned ticket went to %d, want 2 (1 leaves in 20m): moves %+v", got, r.Moves)
 	}
 	r = plan(t, Snapshot{Now: t0, Agents: []Agent{leaving}, Conversations: []Conversation{unassignedTicket(900, time.Hour)}}, DefaultPolicy())
 	if len(r.Moves) != 0 {
-		t.Errorf("moves %+v, want none: the only agent leaves in 30m", r.Moves)
+		t.Errorf("moves %+v, want none: the only agent leaves in 20m", r.Moves)
 	}
 	p := DefaultPolicy()
 	p.ShiftEndMargin = 0
 	if r := plan(t, Snapshot{Now: t0, Agents: []Agent{leaving}, Conversations: []Conversation{unassignedTicket(900, time.Hour)}}, p); len(r.Moves) != 1 {
 		t.Errorf("with the margin off: moves %+v, want one", r.Moves)
+	}
+	// With 3 customers ahead (30 minutes of work), someone leaving in 55
+	// minutes could not start a new one 30 minutes before the end.
+	busy := st(3)
+	busy.AvailableUntil = t0.Add(55 * time.Minute)
+	r = plan(t, Snapshot{Now: t0, Agents: []Agent{busy}, Conversations: append(holding(3, 300, 3), unassignedTicket(900, time.Hour))}, oldest)
+	if len(r.Moves) != 0 {
+		t.Errorf("moves %+v, want none: the queue runs into the last half hour of the shift", r.Moves)
 	}
 }
 
@@ -540,12 +550,14 @@ func TestMailboxAccess(t *testing.T) {
 	}
 	// Ana (support and sales) is busier than Sal (sales only).
 	ana, sal := st(1), salesOnly(st(2))
+	oldest := DefaultPolicy()
+	oldest.Backlog = BacklogOldest // hand-outs to people with customers waiting
 	support := unassignedTicket(900, time.Hour)
 	support.MailboxID = 1
 	sales := unassignedTicket(901, 50*time.Minute)
 	sales.MailboxID = 2
 	convs := append(inMailbox(holding(1, 100, 3), 1), support, sales)
-	r := plan(t, Snapshot{Now: t0, Agents: []Agent{ana, sal}, Conversations: convs}, DefaultPolicy())
+	r := plan(t, Snapshot{Now: t0, Agents: []Agent{ana, sal}, Conversations: convs}, oldest)
 	if diff := cmp.Diff(map[int64]int64{900: 1, 901: 2}, targets(r)); diff != "" {
 		t.Errorf("targets (-want +got):\n%s", diff)
 	}
@@ -568,7 +580,7 @@ func TestMailboxAccess(t *testing.T) {
 	sue := Agent{ID: 9, Role: RoleSST, Capacity: 1, Available: true}
 	stuckOne := inMailbox(holding(1, 100, 1), 1)
 	stuckOne[0].CustomerWaitingSince = t0.Add(-5 * time.Hour)
-	r = plan(t, Snapshot{Now: t0, Agents: []Agent{ana, sam, sue}, Conversations: append(stuckOne, inMailbox(holding(9, 300, 2), 1)...)}, DefaultPolicy())
+	r = plan(t, Snapshot{Now: t0, Agents: []Agent{ana, sam, sue}, Conversations: append(stuckOne, inMailbox(holding(9, 300, 2), 1)...)}, oldest)
 	if got := targets(r)[100]; got != 9 {
 		t.Errorf("stuck ticket went to %d, want 9 (8 cannot open mailbox 1): %+v", got, r.Moves)
 	}

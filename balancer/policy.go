@@ -42,10 +42,15 @@ type Policy struct {
 	// a known time, and the team makes far fewer moves; on, resolutions
 	// across time zones are faster (QW_OFF_SHIFT_HANDOVER=all).
 	HandOverOngoing bool
-	// ShiftEndMargin: nothing is handed to an agent whose shift ends
-	// within this (Agent.AvailableUntil). What they cannot finish before
-	// they leave waits for their next shift, so the customer would be
-	// better off with anyone else, or even where they are. 0 disables it.
+	// ShiftEndMargin: nothing is handed to an agent who could not start a
+	// customer joining their queue now this long before their shift ends
+	// (Agent.AvailableUntil); with nobody waiting on them, one whose shift
+	// ends within it. What they cannot finish before they leave waits for
+	// their next shift, so the customer would be better off with anyone
+	// else, or even where they are. 30 minutes, not an hour: in the
+	// simulator an hour kept idle people out of the last hour of every
+	// shift and queued the day's last customers on whoever stays latest,
+	// for a worse median and a worse tail. 0 disables it.
 	ShiftEndMargin time.Duration
 	// RecentActivity: a ticket with an agent reply or note this recent is
 	// never moved; someone is working on it.
@@ -53,21 +58,32 @@ type Policy struct {
 	// Cooldown: a ticket queuewrangler moved this recently is never moved
 	// again, so tickets do not bounce between people.
 	Cooldown time.Duration
-	// OverloadTolerance is the hysteresis band: an agent is overloaded only
-	// when their load exceeds their fair share by more than this fraction.
-	OverloadTolerance float64
-	// OverloadMargin is the absolute part of the band, in utilisation
-	// (load ÷ capacity, so tickets for a capacity-1 agent): an agent is
-	// overloaded only when their utilisation is also at least this much
-	// above the fair one, that is their load at least OverloadMargin ×
-	// capacity above their fair share. In a small team a ticket or two of
-	// difference, which the next arrivals and replies even out on their own,
-	// then never moves anything, while a half-capacity junior still counts
-	// as overloaded at half the extra tickets of a capacity-1 colleague.
-	OverloadMargin float64
-	// MinGain is the least reduction of the imbalance (max ÷ mean
-	// utilisation) that an overload move must achieve (see doc.go).
-	MinGain float64
+	// WaitRatio and SoonerBy are the hysteresis of "a move must pay": a
+	// ticket is taken from its owner only when the customer's expected wait
+	// with the new owner is at most WaitRatio of the wait with the current
+	// one and at least SoonerBy shorter, and the same holds for the last
+	// customer in each queue, so that nobody is moved into a queue about as
+	// buried as the one they leave. Both absorb the estimate's error: a
+	// reply's length varies several-fold, and the pace is a rate, not a
+	// promise. WaitRatio is in (0, 1]; SoonerBy is not negative.
+	WaitRatio float64
+	SoonerBy  time.Duration
+	// PriorPace is the replies per working hour assumed of a capacity-1
+	// agent whose pace nobody has measured (Agent.Pace 0), while nobody
+	// in the team is measured either; otherwise the team's measured pace
+	// per unit of capacity stands in. Above 0.
+	PriorPace float64
+	// Backlog is the team's choice between the median and the tail
+	// (design.md section 8, QW_BACKLOG): a ticket from the Unassigned
+	// folder is handed only to someone whose queue they would get through
+	// within Backlog (the expected wait of a customer added to it now).
+	// BacklogIdle (0) hands it only to someone with no customer waiting,
+	// the moments Help Scout's routing leaves the backlog to: it costs the
+	// customers already queued nothing. BacklogOldest hands it out at once,
+	// oldest first, ahead of everyone who wrote in later: the tail shrinks
+	// and the morning's customers wait longer. Values in between bound what
+	// the backlog may add to a busy queue. Not negative.
+	Backlog time.Duration
 	// PreviousAgentBonus favours the customer's previous agent on unassigned
 	// and away moves when they are available and under their fair share:
 	// their utilisation-after-the-move is multiplied by 1 - bonus before
@@ -85,12 +101,13 @@ func DefaultPolicy() Policy {
 		AssignmentsPerWindow: 5,
 		AssignmentWindow:     time.Hour,
 		AwayGrace:            30 * time.Minute,
-		ShiftEndMargin:       time.Hour,
+		ShiftEndMargin:       30 * time.Minute,
 		RecentActivity:       2 * time.Hour,
 		Cooldown:             24 * time.Hour,
-		OverloadTolerance:    0.5,
-		OverloadMargin:       2,
-		MinGain:              0.02,
+		WaitRatio:            0.5,
+		SoonerBy:             30 * time.Minute,
+		PriorPace:            6,
+		Backlog:              BacklogIdle,
 		PreviousAgentBonus:   0.25,
 	}
 }
@@ -131,14 +148,17 @@ func (p Policy) Validate() error {
 			bad(d.field, "%v is negative", d.d)
 		}
 	}
-	if !(p.OverloadTolerance >= 0) || math.IsInf(p.OverloadTolerance, 1) {
-		bad("OverloadTolerance", "%g is not a non-negative number", p.OverloadTolerance)
+	if !(p.WaitRatio > 0 && p.WaitRatio <= 1) {
+		bad("WaitRatio", "%g is not above 0 and at most 1", p.WaitRatio)
 	}
-	if !(p.OverloadMargin >= 0) || math.IsInf(p.OverloadMargin, 1) {
-		bad("OverloadMargin", "%g is not a non-negative number", p.OverloadMargin)
+	if p.SoonerBy < 0 {
+		bad("SoonerBy", "%v is negative", p.SoonerBy)
 	}
-	if !(p.MinGain >= 0) || math.IsInf(p.MinGain, 1) {
-		bad("MinGain", "%g is not a non-negative number", p.MinGain)
+	if !(p.PriorPace > 0) || math.IsInf(p.PriorPace, 1) {
+		bad("PriorPace", "%g is not a positive number", p.PriorPace)
+	}
+	if p.Backlog < 0 {
+		bad("Backlog", "%v is negative", p.Backlog)
 	}
 	if !(p.PreviousAgentBonus >= 0 && p.PreviousAgentBonus <= 1) {
 		bad("PreviousAgentBonus", "%g is not between 0 and 1", p.PreviousAgentBonus)
@@ -147,4 +167,40 @@ func (p Policy) Validate() error {
 		return nil
 	}
 	return fmt.Errorf("validate policy: %w", errors.Join(errs...))
+}
+
+// The ends of Policy.Backlog.
+const (
+	// BacklogIdle hands the Unassigned folder only to people with no
+	// customer waiting.
+	BacklogIdle time.Duration = 0
+	// BacklogOldest hands the Unassigned folder out at once, oldest first.
+	BacklogOldest = time.Duration(math.MaxInt64)
+)
+
+// ParseBacklog reads a backlog setting as QW_BACKLOG spells it: "idle",
+// "oldest", or a Go duration in between ("30m").
+func ParseBacklog(text string) (time.Duration, error) {
+	switch text {
+	case "idle":
+		return BacklogIdle, nil
+	case "oldest":
+		return BacklogOldest, nil
+	}
+	d, err := time.ParseDuration(text)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("backlog %q is not idle, oldest or a duration like 30m", text)
+	}
+	return d, nil
+}
+
+// FormatBacklog spells a backlog setting as ParseBacklog reads it.
+func FormatBacklog(d time.Duration) string {
+	switch d {
+	case BacklogIdle:
+		return "idle"
+	case BacklogOldest:
+		return "oldest"
+	}
+	return d.String()
 }

@@ -32,11 +32,14 @@ func TestPolicyValidate(t *testing.T) {
 		{"negative durations", func(p *Policy) {
 			p.AssignmentWindow, p.AwayGrace, p.RecentActivity, p.Cooldown = -1, -time.Minute, -time.Hour, -time.Second
 		}, []string{"AssignmentWindow", "AwayGrace", "RecentActivity", "Cooldown"}},
-		{"tolerance and gain", func(p *Policy) { p.OverloadTolerance, p.MinGain = -0.1, math.Inf(1) },
-			[]string{"OverloadTolerance", "MinGain"}},
-		{"overload margin negative", func(p *Policy) { p.OverloadMargin = -1 }, []string{"OverloadMargin"}},
-		{"overload margin NaN", func(p *Policy) { p.OverloadMargin = math.NaN() }, []string{"OverloadMargin"}},
-		{"overload margin 0 turns the absolute band off", func(p *Policy) { p.OverloadMargin = 0 }, nil},
+		{"wait ratio 0 and NaN", func(p *Policy) { p.WaitRatio = 0 }, []string{"WaitRatio"}},
+		{"wait ratio above 1", func(p *Policy) { p.WaitRatio = 1.5 }, []string{"WaitRatio"}},
+		{"wait ratio 1 and sooner-by 0 are allowed", func(p *Policy) { p.WaitRatio, p.SoonerBy = 1, 0 }, nil},
+		{"negative sooner-by and backlog", func(p *Policy) { p.SoonerBy, p.Backlog = -time.Minute, -time.Second },
+			[]string{"SoonerBy", "Backlog"}},
+		{"prior pace", func(p *Policy) { p.PriorPace = math.Inf(1) }, []string{"PriorPace"}},
+		{"prior pace 0", func(p *Policy) { p.PriorPace = 0 }, []string{"PriorPace"}},
+		{"backlog oldest", func(p *Policy) { p.Backlog = BacklogOldest }, nil},
 		{"bonus above 1", func(p *Policy) { p.PreviousAgentBonus = 2 }, []string{"PreviousAgentBonus"}},
 	}
 	for _, tt := range tests {
@@ -59,5 +62,32 @@ func TestPolicyValidate(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestParseBacklog(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		text string
+		want time.Duration
+		bad  bool
+	}{
+		{"idle", BacklogIdle, false},
+		{"oldest", BacklogOldest, false},
+		{"30m", 30 * time.Minute, false},
+		{"0s", 0, false},
+		{"-5m", 0, true},
+		{"soon", 0, true},
+		{"", 0, true},
+	} {
+		got, err := ParseBacklog(tt.text)
+		if (err != nil) != tt.bad || got != tt.want {
+			t.Errorf("ParseBacklog(%q) = %v, %v; want %v (error %v)", tt.text, got, err, tt.want, tt.bad)
+		}
+		if err == nil {
+			if back, _ := ParseBacklog(FormatBacklog(got)); back != got {
+				t.Errorf("FormatBacklog(%v) = %q does not read back", got, FormatBacklog(got))
+			}
+		}
 	}
 }

@@ -37,9 +37,11 @@ type policyOverrides struct {
 	AwayGrace            *duration `json:"away_grace"`
 	RecentActivity       *duration `json:"recent_activity"`
 	Cooldown             *duration `json:"cooldown"`
-	OverloadTolerance    *float64  `json:"overload_tolerance"`
-	OverloadMargin       *float64  `json:"overload_margin"`
-	MinGain              *float64  `json:"min_gain"`
+	ShiftEndMargin       *duration `json:"shift_end_margin"`
+	WaitRatio            *float64  `json:"wait_ratio"`
+	SoonerBy             *duration `json:"sooner_by"`
+	PriorPace            *float64  `json:"prior_pace"`
+	Backlog              *string   `json:"backlog"` // idle, oldest or a duration
 	PreviousAgentBonus   *float64  `json:"previous_agent_bonus"`
 }
 
@@ -49,10 +51,13 @@ type scenarioAgent struct {
 	Role              Role     `json:"role"`
 	Level             int      `json:"level"`
 	Capacity          float64  `json:"capacity"` // overrides the level when set
+	Pace              float64  `json:"pace"`     // measured replies per working hour; 0 = unknown
 	MaxOpen           int      `json:"max_open"`
 	Available         bool     `json:"available"`
 	AwayFor           duration `json:"away_for"`
-	BackIn            duration `json:"back_in"` // off shift, next shift starts this long from now; empty = away (unknown)
+	BackIn            duration `json:"back_in"`       // off shift, next shift starts this long from now; empty = away (unknown)
+	OnShiftFor        duration `json:"on_shift_for"`  // available: the shift began this long ago; empty = unknown
+	ShiftEndsIn       duration `json:"shift_ends_in"` // available: the shift ends this long from now; empty = open-ended
 	Escalations       bool     `json:"escalations"`
 	RecentAssignments int      `json:"recent_assignments"`
 }
@@ -135,10 +140,18 @@ func loadScenario(t *testing.T, path string) (Snapshot, Policy) {
 	setD(&p.AwayGrace, o.AwayGrace)
 	setD(&p.RecentActivity, o.RecentActivity)
 	setD(&p.Cooldown, o.Cooldown)
-	setF(&p.OverloadTolerance, o.OverloadTolerance)
-	setF(&p.OverloadMargin, o.OverloadMargin)
-	setF(&p.MinGain, o.MinGain)
+	setD(&p.ShiftEndMargin, o.ShiftEndMargin)
+	setF(&p.WaitRatio, o.WaitRatio)
+	setD(&p.SoonerBy, o.SoonerBy)
+	setF(&p.PriorPace, o.PriorPace)
 	setF(&p.PreviousAgentBonus, o.PreviousAgentBonus)
+	if o.Backlog != nil {
+		b, err := ParseBacklog(*o.Backlog)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		p.Backlog = b
+	}
 	if err := p.Validate(); err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
@@ -149,9 +162,14 @@ func loadScenario(t *testing.T, path string) (Snapshot, Policy) {
 		if c == 0 {
 			c = LevelCapacity(a.Level)
 		}
-		ag := Agent{ID: a.ID, Name: a.Name, Role: a.Role, Capacity: c, MaxOpen: a.MaxOpen,
+		ag := Agent{ID: a.ID, Name: a.Name, Role: a.Role, Capacity: c, Pace: a.Pace, MaxOpen: a.MaxOpen,
 			Available: a.Available, Escalations: a.Escalations, RecentAssignments: a.RecentAssignments}
-		if !a.Available {
+		if a.Available {
+			ag.AvailableSince = ago(f.Now, a.OnShiftFor)
+			if a.ShiftEndsIn != 0 {
+				ag.AvailableUntil = f.Now.Add(time.Duration(a.ShiftEndsIn))
+			}
+		} else {
 			ag.UnavailableSince = ago(f.Now, a.AwayFor)
 			if a.BackIn != 0 {
 				ag.BackAt = f.Now.Add(time.Duration(a.BackIn))
@@ -193,6 +211,8 @@ type goldenMove struct {
 	To           int64  `json:"to"`
 	Reason       Reason `json:"reason"`
 	WaitingFor   string `json:"waiting_for"`
+	OwnerWait    string `json:"owner_wait"` // "none" for a hand-out or an absence of unknown length
+	TargetWait   string `json:"target_wait"`
 	Explanation  string `json:"explanation"`
 }
 
@@ -222,7 +242,12 @@ func round(x float64) float64 { return math.Round(x*1000) / 1000 }
 func toGolden(r Result) goldenPlan {
 	g := goldenPlan{Moves: []goldenMove{}, Flags: []goldenFlag{}, Before: toGoldenStats(r.Before), After: toGoldenStats(r.After)}
 	for _, m := range r.Moves {
-		g.Moves = append(g.Moves, goldenMove{m.ConversationID, m.From, m.To, m.Reason, m.WaitingFor.String(), m.Explanation})
+		owner := "none"
+		if m.OwnerWait != NoEstimate {
+			owner = m.OwnerWait.Round(time.Second).String()
+		}
+		g.Moves = append(g.Moves, goldenMove{m.ConversationID, m.From, m.To, m.Reason, m.WaitingFor.String(),
+			owner, m.TargetWait.Round(time.Second).String(), m.Explanation})
 	}
 	for _, f := range r.Flags {
 		g.Flags = append(g.Flags, goldenFlag{f.ConversationID, f.AgentID, f.Reason, f.Explanation})

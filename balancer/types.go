@@ -136,7 +136,8 @@ type Conversation struct {
 	Pinned bool
 }
 
-// Move reassigns one conversation.
+// Move assigns one conversation: a hand-out when nobody owned it, a
+// reassignment otherwise (design.md section 8).
 type Move struct {
 	ConversationID int64
 	Number         int64
@@ -145,9 +146,19 @@ type Move struct {
 	Reason         Reason
 	// WaitingFor is how long the customer has been waiting (0 if not waiting).
 	WaitingFor time.Duration
+	// OwnerWait and TargetWait are the customer's expected wait for a reply
+	// with the current owner and with the new one, as Plan estimated them
+	// before the move (doc.go, "Expected wait"). OwnerWait is NoEstimate
+	// for a hand-out and for an owner away with no known return.
+	OwnerWait, TargetWait time.Duration
 	// Explanation says why in plain words, for the private note and the page.
 	Explanation string
 }
+
+// Handout reports whether the move gives a ticket nobody owned to someone
+// (the work routing does) rather than taking it from one person for
+// another: the two are counted apart everywhere.
+func (m Move) Handout() bool { return m.From == 0 }
 
 // Flag is a finding that needs a human rather than a move: today, a stuck
 // ticket held by an SST, which is for the head of support to look at.

@@ -74,6 +74,18 @@ func TestSimulateCommand(t *testing.T) {
 			[]string{`"policy": "queuewrangler"`}, nil},
 		{"unknown handover", []string{"--scenario", good, "--off-shift-handover", "some"}, exitUsage,
 			nil, []string{`--off-shift-handover: "some" is not new or all`}},
+		{"seeds", []string{"--scenario", good + "," + good, "--seeds", "1-2", "--policies", "balanced,queuewrangler"}, exitOK,
+			[]string{"suite: 1 scenarios × seeds 1-2", "one-day", "queuewrangler", "first response p50", "reassignments/100"}, nil},
+		{"seeds of every built-in", []string{"--scenario", "all", "--seeds", "1", "--policies", "balanced,queuewrangler-own", "--json"}, exitOK,
+			[]string{`"runs"`, `"summary"`, `"scenario": "heavy-load"`, `"scenario": "all"`, `"first_response_p90_ratio"`}, nil},
+		{"bad seeds", []string{"--scenario", good, "--seeds", "5-1"}, exitUsage, nil, []string{`--seeds: "5-1" is not a range like 1-5`}},
+		{"seeds without balanced", []string{"--scenario", good, "--seeds", "1", "--policies", "queuewrangler"}, exitUsage,
+			nil, []string{"compares with balanced"}},
+		{"backlog", []string{"--scenario", good, "--backlog", "oldest", "--json"}, exitOK, []string{`"policy": "queuewrangler"`}, nil},
+		{"bad backlog", []string{"--scenario", good, "--backlog", "soon"}, exitUsage, nil, []string{`--backlog: backlog "soon" is not idle, oldest`}},
+		{"routing helpscout", []string{"--scenario", good, "--routing", "helpscout", "--json"}, exitOK, []string{`"policy": "queuewrangler"`}, nil},
+		{"bad routing", []string{"--scenario", good, "--routing", "own"}, exitUsage, nil, []string{`--routing: routing mode "own" is not helpscout or steer`}},
+		{"drains backlog", []string{"--scenario", good, "--drains-backlog", "--json"}, exitOK, []string{`"policy": "balanced"`}, nil},
 		{"bad flag", []string{"--sceanrio", good}, exitUsage, nil, []string{"sceanrio"}},
 		{"stray argument", []string{"--scenario", good, "extra"}, exitUsage, nil, []string{"unexpected arguments"}},
 	}
@@ -116,8 +128,9 @@ func TestSimulateJSONShape(t *testing.T) {
 	if err := json.Unmarshal(doc["results"], &results); err != nil {
 		t.Fatal(err)
 	}
-	wantKeys := []string{"conversations", "first_response_p50_seconds", "first_response_p90_seconds", "imbalance_ratio_mean",
-		"jain_mean", "moves_per_100", "policy", "resolution_p50_seconds", "resolution_p90_seconds", "waiting_over_stuck_share"}
+	wantKeys := []string{"conversations", "first_response_mean_seconds", "first_response_p50_seconds", "first_response_p90_seconds",
+		"handouts_per_100", "imbalance_ratio_mean", "jain_mean", "moves_per_100", "policy", "reassignments_per_100",
+		"resolution_p50_seconds", "resolution_p90_seconds", "waiting_over_stuck_share"}
 	var policies []string
 	for _, r := range results {
 		if diff := cmp.Diff(wantKeys, keys(r)); diff != "" {
@@ -133,7 +146,7 @@ func TestSimulateJSONShape(t *testing.T) {
 			t.Errorf("first_response_p90_seconds is not a whole number of seconds: %s", r["first_response_p90_seconds"])
 		}
 	}
-	if want := []string{"none", "balanced", "queuewrangler"}; !cmp.Equal(policies, want) {
+	if want := []string{"none", "balanced", "queuewrangler", "queuewrangler-own"}; !cmp.Equal(policies, want) {
 		t.Errorf("policies %v, want %v", policies, want)
 	}
 	if string(doc["scenario"]) != `"one-day"` || string(doc["seed"]) != "3" {
@@ -165,5 +178,35 @@ func TestSimulateList(t *testing.T) {
 		if !strings.HasPrefix(lines[i], want) || !strings.Contains(lines[i], " simulated, stuck after ") {
 			t.Errorf("line %q, want it to start %q", lines[i], want)
 		}
+	}
+}
+
+// TestSimulateDrainsBacklog: the override reaches the simulated routing,
+// which then assigns the overnight folder when the first person comes on
+// shift instead of leaving it to people taking it.
+func TestSimulateDrainsBacklog(t *testing.T) {
+	path := writeScenario(t, "good.json", shortScenario)
+	results := func(args ...string) map[string]float64 {
+		t.Helper()
+		code, out, errOut := runMain(t, append([]string{"simulate", "--scenario", path, "--policies", "balanced", "--json"}, args...)...)
+		if code != exitOK {
+			t.Fatalf("exit code %d; stderr:\n%s", code, errOut)
+		}
+		var doc struct {
+			Results []map[string]any `json:"results"`
+		}
+		if err := json.Unmarshal([]byte(out), &doc); err != nil {
+			t.Fatal(err)
+		}
+		out2 := map[string]float64{}
+		for k, v := range doc.Results[0] {
+			if f, ok := v.(float64); ok {
+				out2[k] = f
+			}
+		}
+		return out2
+	}
+	if keep, drain := results(), results("--drains-backlog"); cmp.Equal(keep, drain) {
+		t.Errorf("the same scores with and without --drains-backlog: %v", keep)
 	}
 }

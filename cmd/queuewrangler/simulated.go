@@ -83,16 +83,23 @@ func runFakeHelpScout(ctx context.Context, args []string, stdout, stderr io.Writ
 }
 
 // runSimulate is `queuewrangler simulate`: an offline comparison of routing
-// policies on one scenario (the README's Simulation section).
+// policies on one scenario, or with --seeds the suite over several
+// scenarios and seeds (the README's Simulation section).
 func runSimulate(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("simulate", stderr)
 	scenario := fs.String("scenario", "small-team-week",
-		"scenario file, or a built-in scenario: "+strings.Join(sim.BuiltinNames(), ", "))
+		"scenario file, or a built-in scenario: "+strings.Join(sim.BuiltinNames(), ", ")+
+			"; with --seeds, a comma-separated list or all (every built-in)")
 	policies := fs.String("policies", strings.Join(sim.Policies(), ","), "comma-separated policies to compare")
 	seed := fs.Int64("seed", 0, "seed of the arrivals and the work (default: the scenario's)")
+	seeds := fs.String("seeds", "", "run every seed of a list like 1-5 and print the median and worst ratio to balanced")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	handover := fs.String("off-shift-handover", config.HandoverNew,
-		"the queuewrangler policy's QW_OFF_SHIFT_HANDOVER: new or all (follow the sun)")
+		"the queuewrangler policies' QW_OFF_SHIFT_HANDOVER: new or all (follow the sun)")
+	mode := fs.String("routing", sim.RecommendedMode, "the queuewrangler policy's QW_ROUTING: helpscout or steer")
+	backlog := fs.String("backlog", balancer.FormatBacklog(balancer.DefaultPolicy().Backlog),
+		"the queuewrangler policies' QW_BACKLOG: idle, oldest, or a duration between (30m)")
+	drains := fs.Bool("drains-backlog", false, "override the scenario: Help Scout's routing assigns the Unassigned folder when someone becomes eligible")
 	list := fs.Bool("list", false, "list the built-in scenarios and exit")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -108,29 +115,74 @@ func runSimulate(_ context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return usagef("simulate: --off-shift-handover: %v", err)
 	}
-	sc, err := sim.LoadScenario(*scenario)
+	order, err := balancer.ParseBacklog(*backlog)
 	if err != nil {
-		var se *sim.ScenarioError
-		switch {
-		case errors.As(err, &se):
-			return usagef("simulate: %v", err)
-		case errors.Is(err, os.ErrNotExist):
-			return usagef("simulate: scenario %q: no such file and no such built-in scenario (built-in: %s)",
-				*scenario, strings.Join(sim.BuiltinNames(), ", "))
-		}
-		return fmt.Errorf("simulate: %w", err)
+		return usagef("simulate: --backlog: %v", err)
 	}
-	fs.Visit(func(f *flag.Flag) {
-		if f.Name == "seed" {
-			sc.Seed = *seed
+	opts := sim.Options{Mode: *mode, Tweaks: []func(*balancer.Policy){func(p *balancer.Policy) {
+		p.HandOverOngoing, p.Backlog = ongoing, order
+	}}}
+	if err := opts.Validate(); err != nil {
+		return usagef("simulate: --routing: %v", err)
+	}
+	names := []string{*scenario}
+	if *seeds != "" {
+		names = sim.ScenarioList(*scenario)
+	}
+	var scenarios []sim.Scenario
+	for _, name := range names {
+		sc, err := loadScenario(name)
+		if err != nil {
+			return err
 		}
-	})
-	rep, err := sim.Compare(sc, pols, func(p *balancer.Policy) { p.HandOverOngoing = ongoing })
+		fs.Visit(func(f *flag.Flag) {
+			switch f.Name {
+			case "seed":
+				sc.Seed = *seed
+			case "drains-backlog":
+				sc.Routing.DrainsBacklog = *drains
+			}
+		})
+		scenarios = append(scenarios, sc)
+	}
+	if *seeds != "" {
+		seedList, err := sim.ParseSeeds(*seeds)
+		if err != nil {
+			return usagef("simulate: --%v", err)
+		}
+		suite, err := sim.RunSuite(scenarios, seedList, pols, opts)
+		if err != nil {
+			return usagef("simulate: %v", err)
+		}
+		if *asJSON {
+			return suite.WriteJSON(stdout)
+		}
+		return suite.WriteTable(stdout, *seeds)
+	}
+	rep, err := sim.CompareWith(scenarios[0], pols, opts)
 	if err != nil {
 		return usagef("simulate: %v", err)
 	}
 	if *asJSON {
 		return rep.WriteJSON(stdout)
 	}
-	return rep.WriteTable(stdout, sc)
+	return rep.WriteTable(stdout, scenarios[0])
+}
+
+// loadScenario reads a scenario file or a built-in one; a bad file or
+// name is a usage error.
+func loadScenario(name string) (sim.Scenario, error) {
+	sc, err := sim.LoadScenario(name)
+	if err != nil {
+		var se *sim.ScenarioError
+		switch {
+		case errors.As(err, &se):
+			return sim.Scenario{}, usagef("simulate: %v", err)
+		case errors.Is(err, os.ErrNotExist):
+			return sim.Scenario{}, usagef("simulate: scenario %q: no such file and no such built-in scenario (built-in: %s)",
+				name, strings.Join(sim.BuiltinNames(), ", "))
+		}
+		return sim.Scenario{}, fmt.Errorf("simulate: %w", err)
+	}
+	return sc, nil
 }

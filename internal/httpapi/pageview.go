@@ -426,9 +426,7 @@ func (p *page) buildTeam(agents []team.Agent, now time.Time) ([]agentRow, figure
 }
 
 // The load colours. Amber starts a little above a fair share, so a lead
-// sees who is drifting before the balancer acts; red is half again a fair
-// share, where the balancer's default hysteresis band ends
-// (balancer.DefaultPolicy's OverloadTolerance) and moves become due.
+// sees who is drifting; red is half again a fair share.
 const (
 	amberRatio = 1.1
 	redRatio   = 1.5

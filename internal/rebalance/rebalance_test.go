@@ -95,6 +95,9 @@ func (w *world) sync(t *testing.T) {
 func (w *world) rebalancer(mode Mode, maxMoves int) *Rebalancer {
 	p := balancer.DefaultPolicy()
 	p.MaxMovesPerRun = maxMoves
+	// The rebalancer's own work is under test, not the backlog setting:
+	// hand out everything that may go, whoever has customers waiting.
+	p.Backlog = balancer.BacklogOldest
 	return New(w.db, w.hs, Options{Mode: mode, Policy: p, Now: func() time.Time { return w.now }})
 }
 

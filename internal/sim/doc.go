@@ -4,13 +4,16 @@
 // accounts of `queuewrangler demo` and `fake-helpscout`.
 //
 // The model must not know the balancer exists. The world (world.go) sees
-// only assignments: a router picks an owner at arrival, and an optional
-// wrangler may reassign tickets now and then, exactly as people see their
-// Help Scout queues change. The queuewrangler policy (policy.go) is such a
-// wrangler: it converts what Help Scout would show (observe.go) with the
-// daemon's own conversion, team.SnapshotFrom, runs balancer.Plan with
-// balancer.DefaultPolicy (StuckAfter from the scenario) and applies the
-// moves. Nothing in the world is tuned to that algorithm. The model must
+// only assignments: Help Scout's routing (routing.go) picks an owner at
+// arrival from the inbox's configuration, and an optional wrangler may
+// reassign tickets and rewrite the routing rotation, exactly as people see
+// their Help Scout queues and an admin sees the routing page change. The
+// queuewrangler policies (policy.go) are such a wrangler: they convert
+// what Help Scout would show (observe.go) with the daemon's own
+// conversion, team.SnapshotFrom, run balancer.Plan, balancer.Rotation
+// or balancer.Route with balancer.DefaultPolicy (StuckAfter from the
+// scenario) and apply the result. Nothing in the world is tuned to that
+// algorithm. The model must
 // not read the wall clock, use global randomness or do I/O beyond reading
 // scenario files; only the live mode below runs in real time and serves.
 //
@@ -55,7 +58,10 @@
 //     mean 1) ÷ speed, times hard_factor for a hard ticket. Someone going off
 //     shift or away finishes the reply in hand, then stops.
 //   - When their own queue has nothing waiting, an st or sst takes the
-//     oldest ticket in the Unassigned folder (assigning it to themselves).
+//     oldest ticket in the Unassigned folder (assigning it to themselves):
+//     at once when they finish a reply, and, when they are already idle as
+//     a conversation lands in the folder, five minutes later (noticeDelay):
+//     nobody watches the folder every second.
 //     The head of support (hos) and excluded members never receive routed
 //     tickets and never pick from the folder; they only work what they are
 //     given (the balancer may escalate to a HoS who takes escalations).
@@ -73,16 +79,47 @@
 //     afresh: the pessimistic reading of a move, which never flatters the
 //     wrangler.
 //
+// Help Scout's routing (helpscout-api.md section 15), as the world plays
+// it:
+//   - The inbox's configuration holds the rotation (userIds: at the start
+//     every st and sst, the admin's set) and the assignment limit
+//     (routing.assignment_limit, default 100). Someone is eligible when
+//     they are in the rotation, Active (which the model ties to being on
+//     shift and not away, as for everything else) and have fewer active
+//     conversations than the limit.
+//   - Round Robin picks the next eligible person alphabetically; Balanced
+//     the eligible person with the fewest active conversations (ties: least
+//     recently routed, then alphabetical). With nobody eligible, a new
+//     conversation stays in the Unassigned folder.
+//   - routing.drains_backlog (default false, the pessimistic reading of
+//     helpscout-api.md section 14, question 7): when true, whenever someone
+//     may have become eligible again (on shift or Active, back under the
+//     limit, added to the rotation) routing assigns the folder, oldest
+//     first, while anyone is eligible. When false, the folder waits for
+//     people to take from it.
+//   - A program may rewrite the rotation (setRotation), as PUT
+//     /v2/mailboxes/{id}/routing does; an empty rotation is refused (400)
+//     and leaves the configuration as it was. Each change counts as one
+//     write.
+//   - Help Scout's webhook for a new conversation reaches a listening
+//     wrangler 10 seconds after the customer wrote in (webhookDelay:
+//     delivery plus the daemon's handling, rounded up), after routing has
+//     acted. Every other change the daemon sees at its interval.
+//
 // Policies (design.md section 10), each on the same seeded arrivals:
-//   - none: Help Scout's Round Robin routing at arrival, in alphabetical
-//     order over the available st and sst; nobody wrangles.
-//   - balanced: Help Scout's Balanced routing at arrival: the available st
-//     or sst with the fewest active assignments (ties: least recently
-//     routed, then alphabetical); nothing moves afterwards.
-//   - queuewrangler: balanced routing plus the daemon's balancer every
-//     balance_interval (default 5m), its moves applied at once (apply mode).
-//   - With nobody available at arrival, a ticket stays unassigned in the
-//     folder until somebody takes it (or the balancer assigns it).
+//   - none: Round Robin routing over the admin's rotation; nobody
+//     wrangles.
+//   - balanced: Balanced routing; nothing moves afterwards.
+//   - queuewrangler: Balanced routing plus the daemon in RecommendedMode
+//     (steer; helpscout with --routing helpscout) in apply mode: every
+//     balance_interval (default 5m) it plans (balancer.Plan) and its moves
+//     are applied at once; in steer mode it also writes the rotation
+//     balancer.Rotation asks for, at each run and at each new
+//     conversation's webhook, which are the moments the real daemon can
+//     act (it cannot act before routing does).
+//   - queuewrangler-own: routing off; the daemon assigns each new
+//     conversation at its webhook (balancer.Route) and plans every
+//     interval. A conversation nobody could take waits in the folder.
 //
 // Scores:
 //   - first response: creation to the first agent reply; resolution:
@@ -97,11 +134,20 @@
 //     view, sampled every 5 simulated minutes and averaged over the samples
 //     in which at least two front-line people are available and there is
 //     open work (otherwise both are 1 by definition, whatever the policy).
-//   - moves_per_100: every balancer move (including handing out unassigned
-//     tickets) per 100 conversations. The table (not the JSON) breaks it
-//     down (Result.Churn): hand-outs of tickets nobody owned, reassignments
-//     from one person to another by rule, the conversations that arrived
-//     while nobody was available, and those people took from the folder.
+//   - first_response_mean_seconds: the mean of the same first responses.
+//     Serving customers in another order changes who waits, not the total;
+//     the mean moves when capacity is gained or lost.
+//   - moves_per_100 = handouts_per_100 + reassignments_per_100: every move
+//     the daemon made per 100 conversations, split into hand-outs of
+//     tickets nobody owned (including own mode's first assignments) and
+//     reassignments from one person to another. The table also shows where
+//     they came from (Result.Churn): moves by rule, the conversations that
+//     arrived while nobody was eligible, those people took from the folder,
+//     rotation writes, and replies lost to moves.
+//   - simulate --seeds (RunSuite): every scenario under every seed; per
+//     scenario and policy, the median and the worst (highest) ratio of each
+//     score to balanced on the same scenario and seed, and the moves per
+//     100 as they are (balanced makes none).
 //
 // # Live mode
 //

@@ -14,12 +14,26 @@ import (
 const (
 	PolicyNone          = "none"          // Help Scout round robin at arrival, nobody wrangles
 	PolicyBalanced      = "balanced"      // Help Scout "Balanced" routing: fewest active at arrival
-	PolicyQueuewrangler = "queuewrangler" // balanced arrival plus the daemon's balancer every interval
+	PolicyQueuewrangler = "queuewrangler" // Balanced routing plus the daemon in its recommended mode
+	// PolicyQueuewranglerOwn is Help Scout's routing off and the daemon in
+	// QW_ROUTING=own.
+	PolicyQueuewranglerOwn = "queuewrangler-own"
 )
+
+// The daemon's routing modes (QW_ROUTING, design.md section 8).
+const (
+	ModeHelpscout = "helpscout" // routing as the inbox has it; the daemon rebalances
+	ModeSteer     = "steer"     // the daemon keeps the rotation's userIds to who should get the next ticket
+	ModeOwn       = "own"       // routing off; the daemon assigns every new conversation
+)
+
+// RecommendedMode is the queuewrangler policy's mode for an account with
+// Balanced routing: the one the suite favours (README, "Simulation").
+const RecommendedMode = ModeSteer
 
 // Policies lists every policy in the order of the comparison table.
 func Policies() []string {
-	return []string{PolicyNone, PolicyBalanced, PolicyQueuewrangler}
+	return []string{PolicyNone, PolicyBalanced, PolicyQueuewrangler, PolicyQueuewranglerOwn}
 }
 
 // ParsePolicies reads a comma-separated policy list, rejecting unknown and
@@ -33,7 +47,7 @@ func ParsePolicies(list string) ([]string, error) {
 			continue
 		}
 		switch p {
-		case PolicyNone, PolicyBalanced, PolicyQueuewrangler:
+		case PolicyNone, PolicyBalanced, PolicyQueuewrangler, PolicyQueuewranglerOwn:
 		default:
 			return nil, fmt.Errorf("policy %q is not one of %s", p, strings.Join(Policies(), ", "))
 		}
@@ -49,80 +63,88 @@ func ParsePolicies(list string) ([]string, error) {
 	return out, nil
 }
 
-// roundRobin is Help Scout's Round Robin routing: the next person in
-// alphabetical order who can take a ticket.
-type roundRobin struct {
-	last int // rotation position of the last assignment, -1 before the first
-}
-
-func (r *roundRobin) route(w *world, _ *ticket) int {
-	n := len(w.agents)
-	byOrder := make([]int, n)
-	for _, a := range w.agents {
-		byOrder[a.order] = a.idx
-	}
-	for step := 1; step <= n; step++ {
-		pos := (r.last + step) % n
-		if a := w.agents[byOrder[pos]]; a.front && a.available {
-			r.last = pos
-			return a.idx
-		}
-	}
-	return -1
-}
-
-// fewestActive is Help Scout's Balanced routing: the person with the fewest
-// active assignments; ties go to whoever was assigned least recently, then
-// alphabetically.
-type fewestActive struct{}
-
-func (fewestActive) route(w *world, _ *ticket) int {
-	best, bestN := -1, 0
-	for _, a := range w.agents {
-		if !a.front || !a.available {
-			continue
-		}
-		n := w.activeCount(a.idx)
-		if best < 0 {
-			best, bestN = a.idx, n
-			continue
-		}
-		b := w.agents[best]
-		if n < bestN || n == bestN && (a.lastRoute < b.lastRoute || a.lastRoute == b.lastRoute && a.order < b.order) {
-			best, bestN = a.idx, n
-		}
-	}
-	return best
-}
-
-// daemon is the queuewrangler policy's wrangler: every balance interval it
-// does what the daemon does in apply mode. It converts the account with the
-// daemon's own conversion (team.SnapshotFrom), runs balancer.Plan with
-// the default policy, and applies the moves.
+// daemon is the queuewrangler policies' wrangler: it does what the daemon
+// does in apply mode. Every balance interval it converts the account with
+// the daemon's own conversion (team.SnapshotFrom), runs balancer.Plan
+// and applies the moves. In steer mode it also rewrites the routing
+// rotation (balancer.Rotation) at every run and at every new
+// conversation's webhook, the moments the real daemon can act on; in own
+// mode it assigns each new conversation at its webhook (balancer.Route).
 type daemon struct {
 	every  time.Duration
 	roster *roster.Roster
 	policy balancer.Policy
+	mode   string
+	// ceiling is the admin's rotation, read at the first run: steer mode
+	// never adds anyone outside it (nobody else edits it in the model).
+	ceiling []int64
 	// reasons counts the moves by rule, for the report and the tests.
 	reasons map[balancer.Reason]int
 }
 
-func newDaemon(sc *Scenario, r *roster.Roster, tweaks ...func(*balancer.Policy)) *daemon {
+func newDaemon(sc *Scenario, r *roster.Roster, mode string, tweaks ...func(*balancer.Policy)) *daemon {
 	p := balancer.DefaultPolicy()
 	p.StuckAfter = sc.StuckAfter
 	for _, tweak := range tweaks {
 		tweak(&p)
 	}
-	return &daemon{every: sc.BalanceInterval, roster: r, policy: p, reasons: map[balancer.Reason]int{}}
+	return &daemon{every: sc.BalanceInterval, roster: r, policy: p, mode: mode, reasons: map[balancer.Reason]int{}}
 }
 
 func (d *daemon) interval() time.Duration { return d.every }
 
+func (d *daemon) snapshot(w *world) balancer.Snapshot {
+	return team.SnapshotFrom(w.observe(d.policy.AssignmentWindow, false), d.roster, w.at(w.now))
+}
+
 func (d *daemon) wrangle(w *world) []reassignment {
-	snap := team.SnapshotFrom(w.observe(d.policy.AssignmentWindow, false), d.roster, w.at(w.now))
+	snap := d.snapshot(w)
 	res := balancer.Plan(snap, d.policy)
-	out := make([]reassignment, 0, len(res.Moves))
-	for _, m := range res.Moves {
+	if d.mode == ModeSteer {
+		// The rotation is worked out on the state the moves leave.
+		d.steer(w, balancer.Apply(snap, res.Moves))
+	}
+	return d.apply(w, res.Moves)
+}
+
+func (d *daemon) conversationCreated(w *world, t *ticket) []reassignment {
+	switch d.mode {
+	case ModeOwn:
+		if t.assignee >= 0 || t.status == stClosed {
+			return nil // someone took it from the folder meanwhile
+		}
+		return d.apply(w, balancer.Route(d.snapshot(w), d.policy, t.id))
+	case ModeSteer:
+		d.steer(w, d.snapshot(w))
+	}
+	return nil
+}
+
+// steer writes the rotation the balancer wants, if it differs.
+func (d *daemon) steer(w *world, snap balancer.Snapshot) {
+	if d.ceiling == nil {
+		for i, on := range w.inbox.rotation {
+			if on {
+				d.ceiling = append(d.ceiling, w.agents[i].id)
+			}
+		}
+	}
+	ids := balancer.Rotation(snap, d.policy, simMailbox, d.ceiling)
+	if ids == nil {
+		return // nobody available: the rotation stays as it is
+	}
+	want := make([]bool, len(w.agents))
+	for _, id := range ids {
+		if i := int(id - agentID(0)); i >= 0 && i < len(want) {
+			want[i] = true
+		}
+	}
+	w.setRotation(want)
+}
+
+func (d *daemon) apply(w *world, moves []balancer.Move) []reassignment {
+	out := make([]reassignment, 0, len(moves))
+	for _, m := range moves {
 		ti, ai := int(m.ConversationID-ticketID(0)), int(m.To-agentID(0))
 		if ti < 0 || ti >= len(w.tickets) || ai < 0 || ai >= len(w.agents) {
 			continue // cannot happen: the snapshot holds only the world's ids

@@ -33,6 +33,24 @@ type Scenario struct {
 	Team            []Member
 	Arrivals        Arrivals
 	Work            Work
+	// Routing is the inbox's Help Scout routing, as the scenario's account
+	// has it configured (design.md section 10).
+	Routing Routing
+}
+
+// Routing is what a scenario says about the inbox's routing: the settings
+// Help Scout stores and the behaviour nobody has yet verified on a live
+// account (helpscout-api.md section 14, question 7).
+type Routing struct {
+	// AssignmentLimit is the inbox's limit (1-100): routing skips anyone
+	// with this many active conversations or more. 0, in a scenario built
+	// in code, means Help Scout's highest (100); a file must say 1-100.
+	AssignmentLimit int
+	// DrainsBacklog says whether routing assigns the Unassigned folder when
+	// somebody becomes eligible again (Active, back under the limit, or
+	// added to the rotation), rather than only conversations that arrive
+	// afterwards. Off by default: the pessimistic reading for routing.
+	DrainsBacklog bool
 }
 
 // Member is one person of the team.
@@ -87,6 +105,9 @@ var (
 const (
 	defaultStuckAfter      = 4 * time.Hour
 	defaultBalanceInterval = 5 * time.Minute
+	// defaultAssignmentLimit is Help Scout's highest assignment limit: in
+	// effect, no limit.
+	defaultAssignmentLimit = 100
 	maxDuration            = 60 * 24 * time.Hour
 	maxTeam                = 500
 	maxPerHour             = 10000
@@ -104,6 +125,12 @@ type scenarioFile struct {
 	Team            []memberFile `json:"team"`
 	Arrivals        arrivalsFile `json:"arrivals"`
 	Work            workFile     `json:"work"`
+	Routing         routingFile  `json:"routing"`
+}
+
+type routingFile struct {
+	AssignmentLimit *int  `json:"assignment_limit"`
+	DrainsBacklog   *bool `json:"drains_backlog"`
 }
 
 type memberFile struct {
@@ -214,7 +241,7 @@ var builtinFS embed.FS
 
 // BuiltinNames lists the embedded scenarios.
 func BuiltinNames() []string {
-	return []string{"small-team-week", "vacation", "monday-surge", "stuck-junior"}
+	return []string{"small-team-week", "vacation", "monday-surge", "stuck-junior", "heavy-load", "part-time"}
 }
 
 // Builtin returns an embedded scenario by name.
@@ -346,6 +373,16 @@ func (f scenarioFile) convert() (Scenario, []string, map[string]bool) {
 		CustomerReplyMinutesMean: num(w.CustomerReplyMinutesMean, 1),
 		HardFraction:             num(w.HardFraction, 0),
 		HardFactor:               num(w.HardFactor, 1),
+	}
+	sc.Routing = Routing{AssignmentLimit: defaultAssignmentLimit}
+	if l := f.Routing.AssignmentLimit; l != nil {
+		sc.Routing.AssignmentLimit = *l
+		if *l == 0 {
+			bad("routing.assignment_limit", "0 is not between 1 and 100 (Help Scout's range)")
+		}
+	}
+	if d := f.Routing.DrainsBacklog; d != nil {
+		sc.Routing.DrainsBacklog = *d
 	}
 	return sc, problems, unread
 }
@@ -486,6 +523,9 @@ func (sc Scenario) problems(skip map[string]bool) []string {
 	rate("work.hard_factor", w.HardFactor)
 	if finite(w.HardFactor) && w.HardFactor >= 0 && w.HardFactor < 1 {
 		bad("work.hard_factor", "%g is below 1 (hard tickets take longer, not shorter)", w.HardFactor)
+	}
+	if l := sc.Routing.AssignmentLimit; l < 0 || l > 100 {
+		bad("routing.assignment_limit", "%d is not between 1 and 100 (Help Scout's range)", l)
 	}
 	return problems
 }

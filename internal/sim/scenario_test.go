@@ -29,7 +29,7 @@ func scenarioWith(t *testing.T, key, value string) string {
 	var b strings.Builder
 	b.WriteString("{")
 	first := true
-	for _, k := range []string{"name", "seed", "duration", "team", "arrivals", "work", "stuck_after", "balance_interval", "start", "extra"} {
+	for _, k := range []string{"name", "seed", "duration", "team", "arrivals", "work", "routing", "stuck_after", "balance_interval", "start", "extra"} {
 		v, ok := parts[k]
 		if !ok {
 			continue
@@ -75,6 +75,10 @@ func TestParseScenarioRejectsNamingTheField(t *testing.T) {
 		{"absence ends before it starts", "team", `[{"name": "Ana", "away": [{"at": "48h", "until": "24h"}]}]`, []string{"team[0] (Ana): away[0].until: 24h0m0s is not after at"}},
 		{"absence with a bad duration", "team", `[{"name": "Ana", "away": [{"at": "two days", "until": "96h"}]}]`, []string{`team[0] (Ana): away[0].at: "two days" is not a Go duration`}},
 		{"duplicate names", "team", `[{"name": "Ana"}, {"name": "Ana"}]`, []string{`team[1] (Ana): name: "Ana" is already used by team[0]`}},
+		{"assignment limit of 0", "routing", `{"assignment_limit": 0}`, []string{"routing.assignment_limit: 0 is not between 1 and 100"}},
+		{"assignment limit above Help Scout's", "routing", `{"assignment_limit": 101}`, []string{"routing.assignment_limit: 101 is not between 1 and 100"}},
+		{"drains_backlog of the wrong type", "routing", `{"drains_backlog": "yes"}`, []string{"routing.drains_backlog", "expected bool"}},
+		{"unknown routing field", "routing", `{"method": "balanced"}`, []string{`routing: unknown field "method"`}},
 		{"nobody on the front line", "team", `[{"name": "Cy", "role": "hos"}]`, []string{"team: nobody has role st or sst"}},
 		{"bad duration", "duration", `"a week"`, []string{`duration: "a week" is not a Go duration`}},
 		{"missing duration", "duration", `""`, []string{"duration: missing"}},
@@ -127,7 +131,8 @@ func TestParseScenarioDefaults(t *testing.T) {
 		Team: []Member{{Name: "Ana", Role: "st", Level: 2, Speed: 1}},
 		Arrivals: Arrivals{PerHour: 2, WeekendFactor: 1, HourlyProfile: []float64{
 			1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1}},
-		Work: Work{RepliesToResolveMean: 2, HandleMinutesMean: 10, CustomerReplyMinutesMean: 60, HardFactor: 1},
+		Work:    Work{RepliesToResolveMean: 2, HandleMinutesMean: 10, CustomerReplyMinutesMean: 60, HardFactor: 1},
+		Routing: Routing{AssignmentLimit: 100, DrainsBacklog: false},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)

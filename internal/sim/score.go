@@ -14,16 +14,25 @@ import (
 // section 10. Times are whole seconds; shares and ratios are rounded to
 // three decimals so the output is stable and readable.
 type Result struct {
-	Policy                  string  `json:"policy"`
-	Conversations           int     `json:"conversations"`
-	FirstResponseP50Seconds int64   `json:"first_response_p50_seconds"`
-	FirstResponseP90Seconds int64   `json:"first_response_p90_seconds"`
-	ResolutionP50Seconds    int64   `json:"resolution_p50_seconds"`
-	ResolutionP90Seconds    int64   `json:"resolution_p90_seconds"`
-	WaitingOverStuckShare   float64 `json:"waiting_over_stuck_share"`
-	ImbalanceRatioMean      float64 `json:"imbalance_ratio_mean"`
-	JainMean                float64 `json:"jain_mean"`
-	MovesPer100             float64 `json:"moves_per_100"`
+	Policy                  string `json:"policy"`
+	Conversations           int    `json:"conversations"`
+	FirstResponseP50Seconds int64  `json:"first_response_p50_seconds"`
+	FirstResponseP90Seconds int64  `json:"first_response_p90_seconds"`
+	// FirstResponseMeanSeconds moves only when capacity is really gained
+	// or lost: serving customers in another order changes who waits, not
+	// how long they wait in total.
+	FirstResponseMeanSeconds int64   `json:"first_response_mean_seconds"`
+	ResolutionP50Seconds     int64   `json:"resolution_p50_seconds"`
+	ResolutionP90Seconds     int64   `json:"resolution_p90_seconds"`
+	WaitingOverStuckShare    float64 `json:"waiting_over_stuck_share"`
+	ImbalanceRatioMean       float64 `json:"imbalance_ratio_mean"`
+	JainMean                 float64 `json:"jain_mean"`
+	MovesPer100              float64 `json:"moves_per_100"`
+	// HandoutsPer100 and ReassignmentsPer100 split MovesPer100 (design.md
+	// section 8): a hand-out gives a ticket nobody owns to someone, a
+	// reassignment takes it from one person for another.
+	HandoutsPer100      float64 `json:"handouts_per_100"`
+	ReassignmentsPer100 float64 `json:"reassignments_per_100"`
 
 	// Churn says where the moves and the Unassigned folder's tickets came
 	// from. It is not in the JSON, whose keys design.md fixes; the table
@@ -52,6 +61,12 @@ type Churn struct {
 	SelfAssigned int
 	// ByReason counts the balancer's moves by rule (queuewrangler only).
 	ByReason map[string]int
+	// RotationWrites counts the changes of the routing rotation the daemon
+	// wrote (steer mode only), each one PUT.
+	RotationWrites int
+	// LostReplies counts replies abandoned because their ticket was moved
+	// away while being written.
+	LostReplies int
 }
 
 // sampleEvery is how often the fairness figures are sampled.
@@ -117,6 +132,7 @@ func score(policy string, w *world, f *fairness) Result {
 	}
 	r.FirstResponseP50Seconds = seconds(percentile(first, 0.5))
 	r.FirstResponseP90Seconds = seconds(percentile(first, 0.9))
+	r.FirstResponseMeanSeconds = seconds(mean(first))
 	r.ResolutionP50Seconds = seconds(percentile(resolve, 0.5))
 	r.ResolutionP90Seconds = seconds(percentile(resolve, 0.9))
 	r.ImbalanceRatioMean, r.JainMean = 1, 1
@@ -126,11 +142,27 @@ func score(policy string, w *world, f *fairness) Result {
 	}
 	if n := len(w.tickets); n > 0 {
 		r.WaitingOverStuckShare = round3(float64(over) / float64(n))
-		r.MovesPer100 = round3(float64(w.moves) * 100 / float64(n))
+		r.HandoutsPer100 = round3(float64(w.handouts) * 100 / float64(n))
+		r.ReassignmentsPer100 = round3(float64(w.moves-w.handouts) * 100 / float64(n))
+		// The sum of the rounded parts, so that the JSON adds up exactly.
+		r.MovesPer100 = round3(r.HandoutsPer100 + r.ReassignmentsPer100)
 	}
 	r.Churn = Churn{ArrivedUnassigned: w.arrivedUnassigned, Handouts: w.handouts,
-		Reassignments: w.moves - w.handouts, SelfAssigned: w.pulls}
+		Reassignments: w.moves - w.handouts, SelfAssigned: w.pulls,
+		RotationWrites: w.inbox.writes, LostReplies: w.abandon}
 	return r
+}
+
+// mean is the arithmetic mean, 0 for no values.
+func mean(d []time.Duration) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	var sum float64
+	for _, x := range d {
+		sum += float64(x)
+	}
+	return time.Duration(sum / float64(len(d)))
 }
 
 // percentile is the nearest-rank percentile: the smallest value with at

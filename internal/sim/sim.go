@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"fmt"
+
 	"github.com/queuewrangler/queuewrangler/balancer"
 	"github.com/queuewrangler/queuewrangler/internal/roster"
 )
@@ -12,12 +14,41 @@ type Report struct {
 	Results  []Result `json:"results"`
 }
 
+// Options configure the queuewrangler policies as the daemon's
+// configuration would.
+type Options struct {
+	// Tweaks change the balancer's default policy, in order, as the
+	// daemon's QW_ variables do.
+	Tweaks []func(*balancer.Policy)
+	// Mode is the queuewrangler policy's QW_ROUTING: ModeHelpscout or
+	// ModeSteer; empty means RecommendedMode. The queuewrangler-own
+	// policy always runs ModeOwn.
+	Mode string
+}
+
+// Validate reports a mode the queuewrangler policy cannot run.
+func (o Options) Validate() error {
+	switch o.Mode {
+	case "", ModeHelpscout, ModeSteer:
+		return nil
+	}
+	return fmt.Errorf("routing mode %q is not %s or %s (%s is the %s policy)", o.Mode, ModeHelpscout, ModeSteer, ModeOwn, PolicyQueuewranglerOwn)
+}
+
 // Compare runs the scenario once per policy, every run on the same seeded
 // arrivals, work and availability, and scores each. The queuewrangler
-// policy runs the balancer's default policy, changed by tweaks in order, as
-// the daemon changes it from its configuration.
+// policies run the balancer's default policy, changed by tweaks in order,
+// as the daemon changes it from its configuration.
 func Compare(sc Scenario, policies []string, tweaks ...func(*balancer.Policy)) (Report, error) {
+	return CompareWith(sc, policies, Options{Tweaks: tweaks})
+}
+
+// CompareWith is Compare with every option.
+func CompareWith(sc Scenario, policies []string, opts Options) (Report, error) {
 	if err := sc.Validate(); err != nil {
+		return Report{}, err
+	}
+	if err := opts.Validate(); err != nil {
 		return Report{}, err
 	}
 	for _, p := range policies {
@@ -36,7 +67,7 @@ func Compare(sc Scenario, policies []string, tweaks ...func(*balancer.Policy)) (
 	pl := newPlan(&sc)
 	rep := Report{Scenario: sc.Name, Seed: sc.Seed, Results: make([]Result, 0, len(policies))}
 	for _, p := range policies {
-		rep.Results = append(rep.Results, runPolicy(pl, ros, flat, p, tweaks...).Result)
+		rep.Results = append(rep.Results, runPolicy(pl, ros, flat, p, opts).Result)
 	}
 	return rep, nil
 }
@@ -54,10 +85,10 @@ func Run(sc Scenario, policy string) (Result, error) {
 type run struct {
 	Result
 	world   *world
-	reasons map[balancer.Reason]int // moves by rule (queuewrangler only)
+	reasons map[balancer.Reason]int // moves by rule (queuewrangler policies only)
 }
 
-func runPolicy(pl *plan, ros, flat *roster.Roster, policy string, tweaks ...func(*balancer.Policy)) run {
+func runPolicy(pl *plan, ros, flat *roster.Roster, policy string, opts Options) run {
 	measure := balancer.DefaultPolicy()
 	measure.StuckAfter = pl.sc.StuckAfter
 	f := &fairness{roster: flat, policy: measure}
@@ -72,8 +103,15 @@ func runPolicy(pl *plan, ros, flat *roster.Roster, policy string, tweaks ...func
 	case PolicyBalanced:
 		r = fewestActive{}
 	case PolicyQueuewrangler:
-		d := newDaemon(pl.sc, ros, tweaks...)
+		mode := opts.Mode
+		if mode == "" {
+			mode = RecommendedMode
+		}
+		d := newDaemon(pl.sc, ros, mode, opts.Tweaks...)
 		r, wr, reasons = fewestActive{}, d, d.reasons
+	case PolicyQueuewranglerOwn:
+		d := newDaemon(pl.sc, ros, ModeOwn, opts.Tweaks...)
+		r, wr, reasons = routingOff{}, d, d.reasons
 	}
 	w := newWorld(pl, r, wr, f)
 	w.run()

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"encoding/json"
+	"math"
 	"slices"
 	"testing"
 	"time"
@@ -141,7 +142,7 @@ func runOne(t *testing.T, sc Scenario, policy string) run {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return runPolicy(newPlan(&sc), ros, flat, policy)
+	return runPolicy(newPlan(&sc), ros, flat, policy, Options{})
 }
 
 func TestWorldKeepsItsBooks(t *testing.T) {
@@ -150,6 +151,12 @@ func TestWorldKeepsItsBooks(t *testing.T) {
 		t.Run(p, func(t *testing.T) {
 			r := runOne(t, sc, p)
 			w := r.world
+			wrangled := p == PolicyQueuewrangler || p == PolicyQueuewranglerOwn
+			for _, a := range w.agents {
+				if got := w.activeCount(a.idx); a.active != got {
+					t.Errorf("%s: routing counted %d active assignments, the tickets say %d", a.m.Name, a.active, got)
+				}
+			}
 			closed := 0
 			for _, tk := range w.tickets {
 				if tk.done > tk.needed {
@@ -164,14 +171,14 @@ func TestWorldKeepsItsBooks(t *testing.T) {
 						t.Errorf("ticket %d: created %v, first reply %v, closed %v", tk.id, tk.created, tk.firstReply, tk.closed)
 					}
 				}
-				if tk.assignee >= 0 && !w.agents[tk.assignee].front && p != PolicyQueuewrangler {
+				if tk.assignee >= 0 && !w.agents[tk.assignee].front && !wrangled {
 					t.Errorf("ticket %d routed to %s, who is not front line", tk.id, w.agents[tk.assignee].m.Name)
 				}
 			}
 			if closed == 0 {
 				t.Error("nobody closed anything")
 			}
-			if p != PolicyQueuewrangler && w.moves != 0 {
+			if !wrangled && w.moves != 0 {
 				t.Errorf("%d moves under %s, want none", w.moves, p)
 			}
 		})
@@ -190,9 +197,15 @@ func TestChurnAddsUp(t *testing.T) {
 		t.Run(p, func(t *testing.T) {
 			r := runOne(t, sc, p)
 			c, w := r.Churn, r.world
-			if arrived < 0 {
+			switch {
+			case p == PolicyQueuewranglerOwn:
+				// Routing is off: every conversation lands in the folder.
+				if c.ArrivedUnassigned != r.Conversations {
+					t.Errorf("%d of %d conversations arrived unassigned with routing off", c.ArrivedUnassigned, r.Conversations)
+				}
+			case arrived < 0:
 				arrived = c.ArrivedUnassigned
-			} else if c.ArrivedUnassigned != arrived {
+			case c.ArrivedUnassigned != arrived:
 				t.Errorf("%d conversations arrived unassigned, %d under the first policy: availability is the same for all", c.ArrivedUnassigned, arrived)
 			}
 			if c.ArrivedUnassigned == 0 {
@@ -217,10 +230,16 @@ func TestChurnAddsUp(t *testing.T) {
 				t.Errorf("hand-outs %d, reassignments %d; the move log has %d moves, %d of them from the folder",
 					c.Handouts, c.Reassignments, len(w.moveLog), fromFolder)
 			}
-			if want := round3(float64(len(w.moveLog)) * 100 / float64(r.Conversations)); r.MovesPer100 != want {
-				t.Errorf("moves per 100 %.3f, want %.3f", r.MovesPer100, want)
+			per100 := func(n int) float64 { return round3(float64(n) * 100 / float64(r.Conversations)) }
+			if r.HandoutsPer100 != per100(c.Handouts) || r.ReassignmentsPer100 != per100(c.Reassignments) ||
+				r.MovesPer100 != round3(r.HandoutsPer100+r.ReassignmentsPer100) {
+				t.Errorf("per 100: hand-outs %.3f, reassignments %.3f, moves %.3f; counted %d and %d of %d",
+					r.HandoutsPer100, r.ReassignmentsPer100, r.MovesPer100, c.Handouts, c.Reassignments, r.Conversations)
 			}
-			if p != PolicyQueuewrangler {
+			if math.Abs(r.MovesPer100-per100(len(w.moveLog))) > 0.0015 {
+				t.Errorf("moves per 100 %.3f, want %.3f", r.MovesPer100, per100(len(w.moveLog)))
+			}
+			if p != PolicyQueuewrangler && p != PolicyQueuewranglerOwn {
 				if c.ByReason != nil || c.Handouts != 0 {
 					t.Errorf("%s: moves by rule %v, hand-outs %d; want none", p, c.ByReason, c.Handouts)
 				}
@@ -232,8 +251,15 @@ func TestChurnAddsUp(t *testing.T) {
 			if re := c.ByReason["away"] + c.ByReason["stuck"] + c.ByReason["overload"]; re != c.Reassignments {
 				t.Errorf("away, stuck and overload moved %d, reassignments %d", re, c.Reassignments)
 			}
-			if c.Handouts == 0 || c.Reassignments == 0 {
-				t.Errorf("hand-outs %d, reassignments %d: this scenario has both", c.Handouts, c.Reassignments)
+			// Under the default backlog setting the daemon hands the folder
+			// only to people with nobody waiting, who take from it themselves
+			// in the model; under own mode it hands out every conversation
+			// that arrives while nobody is idle.
+			if p == PolicyQueuewranglerOwn && c.Handouts == 0 {
+				t.Error("no hand-outs under own mode")
+			}
+			if c.Handouts+c.Reassignments == 0 {
+				t.Error("no moves at all")
 			}
 		})
 	}
@@ -292,7 +318,7 @@ func TestSamplerSeesWhatTheDaemonSees(t *testing.T) {
 	}
 	pol := balancer.DefaultPolicy()
 	chk := &checkSampler{t: t, ros: ros, flat: flat, p: pol}
-	w := newWorld(newPlan(&sc), fewestActive{}, newDaemon(&sc, ros), chk)
+	w := newWorld(newPlan(&sc), fewestActive{}, newDaemon(&sc, ros, ModeHelpscout), chk)
 	w.run()
 	if chk.n < 100 {
 		t.Errorf("only %d samples compared", chk.n)
@@ -329,48 +355,77 @@ func (c *checkSampler) sample(w *world) {
 	c.n++
 }
 
-// TestQueuewranglerBeatsBalanced is the acceptance check of issue 6 on each
-// built-in scenario: better first response p90 and mean imbalance than
-// Help Scout's Balanced routing, with at most 15 moves per 100
-// conversations. The world is never tuned to make this pass. The move cap
-// is a known gap, logged rather than failed (issue 6 stays open on it):
-// the default policy comes to 36-44 moves per 100 conversations, of which
-// 11-20 are hand-outs of tickets that arrived while nobody was on shift
-// and most of the rest overload moves undoing Help Scout's count-based
-// routing for capacity-weighted fair shares. The other two checks must
-// hold.
-func TestQueuewranglerBeatsBalanced(t *testing.T) {
+// TestSuiteAgainstBalanced is the acceptance check of issue 15 on the
+// suite (every built-in scenario, seeds 1-5), over all its runs: neither
+// queuewrangler policy costs the typical customer (first response p50 at
+// most 1.05 balanced's), both gain capacity (mean first response), neither
+// slows resolution or worsens the imbalance, and reassignments stay at
+// most 5 per 100 conversations. The world is never tuned to make this
+// pass. Issue 15's targets that the defaults do not reach are logged as
+// known gaps: first response p90 at 0.90 and imbalance at 0.90 (the
+// README's simulation section has the trade-off).
+func TestSuiteAgainstBalanced(t *testing.T) {
 	if short() {
-		t.Skip("runs a simulated week per scenario; skipped under -short and -race")
+		t.Skip("runs 30 simulated weeks per policy; skipped under -short and -race")
 	}
+	var scenarios []Scenario
 	for _, name := range BuiltinNames() {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			rep := compare(t, builtin(t, name))
-			by := map[string]Result{}
-			for _, r := range rep.Results {
-				by[r.Policy] = r
+		scenarios = append(scenarios, builtin(t, name))
+	}
+	s, err := RunSuite(scenarios, []int64{1, 2, 3, 4, 5}, []string{PolicyBalanced, PolicyQueuewrangler, PolicyQueuewranglerOwn}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range s.Summary {
+		if l.Scenario != AllScenarios {
+			continue
+		}
+		for _, c := range []struct {
+			score string
+			got   float64
+			max   float64
+		}{
+			{"first response p50", l.FirstResponseP50.Median, 1.05},
+			{"first response mean", l.FirstResponseMean.Median, 1},
+			{"resolution p50", l.ResolutionP50.Median, 1},
+			{"resolution p90", l.ResolutionP90.Median, 1},
+			{"imbalance", l.Imbalance.Median, 1},
+			{"reassignments per 100", l.ReassignmentsPer100.Median, 5},
+		} {
+			if c.got > c.max {
+				t.Errorf("%s: %s median %.3f, want at most %.2f", l.Policy, c.score, c.got, c.max)
 			}
-			bal, qw := by[PolicyBalanced], by[PolicyQueuewrangler]
-			if qw.FirstResponseP90Seconds >= bal.FirstResponseP90Seconds {
-				t.Errorf("first response p90: queuewrangler %ds, balanced %ds", qw.FirstResponseP90Seconds, bal.FirstResponseP90Seconds)
+		}
+		for _, gap := range []struct {
+			score  string
+			got    float64
+			target float64
+		}{
+			{"first response p90", l.FirstResponseP90.Median, 0.9},
+			{"imbalance", l.Imbalance.Median, 0.9},
+		} {
+			if gap.got > gap.target {
+				t.Logf("KNOWN GAP: %s: %s median %.3f, issue 15's target %.2f", l.Policy, gap.score, gap.got, gap.target)
 			}
-			if qw.ImbalanceRatioMean >= bal.ImbalanceRatioMean {
-				t.Errorf("mean imbalance: queuewrangler %.3f, balanced %.3f", qw.ImbalanceRatioMean, bal.ImbalanceRatioMean)
-			}
-			if qw.MovesPer100 > 15 {
-				c := qw.Churn
-				t.Logf("KNOWN GAP: %.1f moves per 100 conversations, above the target of 15: %d hand-outs of tickets that arrived while nobody was on shift (balanced routing leaves %d of them to people taking them from the folder) and %d reassignments %v",
-					qw.MovesPer100, c.Handouts, bal.Churn.SelfAssigned, c.Reassignments, c.ByReason)
-			}
-		})
+		}
 	}
 }
 
 func TestQueuewranglerMovesGoToAvailablePeople(t *testing.T) {
 	sc := builtin(t, "vacation") // Cara is away from Tuesday 00:00
 	sc.Duration = 48 * time.Hour
-	r := runOne(t, sc, PolicyQueuewrangler)
+	ros, err := rosterFor(&sc, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flat, err := rosterFor(&sc, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Oldest first, so that Cara's customers go to people who have
+	// customers of their own waiting.
+	r := runPolicy(newPlan(&sc), ros, flat, PolicyQueuewrangler,
+		Options{Tweaks: []func(*balancer.Policy){func(p *balancer.Policy) { p.Backlog = balancer.BacklogOldest }}})
 	if r.reasons[balancer.ReasonAway] == 0 {
 		t.Errorf("no away moves while Cara is on vacation: %v", r.reasons)
 	}

@@ -11,9 +11,10 @@ import (
 )
 
 // This file is the world: people, customers and tickets. It knows nothing
-// of routing or balancing; it asks a router who gets a new ticket and lets
-// a wrangler (if any) reassign tickets, and then people work whatever is
-// in their own queue.
+// of balancing; it asks Help Scout's routing (routing.go) who gets a new
+// ticket, lets a wrangler (if any) reassign tickets and change the
+// routing's rotation as Help Scout's API allows, and then people work
+// whatever is in their own queue.
 
 // status of a ticket, as Help Scout names it.
 type status uint8
@@ -66,6 +67,7 @@ type agent struct {
 	// available since the start).
 	offSince  time.Duration
 	busy      int           // ticket in hand, -1 idle
+	active    int           // Help Scout's count of their active assignments
 	gen       uint64        // bumps when the reply in hand is abandoned
 	order     int           // position in the alphabetical rotation
 	lastRoute int64         // sequence number of the last routed assignment, for ties
@@ -97,6 +99,8 @@ const (
 	evAvailability
 	evSample
 	evWrangle
+	evWebhook
+	evNotice
 )
 
 type event struct {
@@ -125,18 +129,26 @@ func (q *eventQueue) Pop() any {
 	return e
 }
 
-// router decides who gets a new ticket at arrival. It returns -1 when
-// nobody can take it: the ticket stays unassigned.
-type router interface {
-	route(w *world, t *ticket) int
-}
-
 // wrangler looks at the account every interval and asks for reassignments,
-// as an SST or the daemon would.
+// as an SST or the daemon would. It may also change the inbox's routing
+// rotation (world.setRotation), as a program with Help Scout's "Manage
+// Routing" permission can.
 type wrangler interface {
 	interval() time.Duration
 	wrangle(w *world) []reassignment
 }
+
+// listener is a wrangler that also hears Help Scout's webhook for each new
+// conversation, delivered webhookDelay after the customer wrote in (by
+// then routing, if on, has assigned it).
+type listener interface {
+	conversationCreated(w *world, t *ticket) []reassignment
+}
+
+// webhookDelay is how long after a conversation is created a webhook
+// listener has acted on it: Help Scout's delivery plus the daemon's own
+// handling, rounded up.
+const webhookDelay = 10 * time.Second
 
 type reassignment struct {
 	ticket, to int // indices
@@ -169,6 +181,7 @@ type world struct {
 	routes  int64
 
 	router   router
+	inbox    inbox
 	wrangler wrangler
 	sampler  sampler
 	fx       effects
@@ -352,6 +365,7 @@ func newWorld(p *plan, r router, wr wrangler, s sampler) *world {
 			changes: p.changes[i]})
 		names[i] = i
 	}
+	w.inbox = newInbox(p.sc, w.agents)
 	// Help Scout's round robin goes through the rotation in alphabetical order.
 	slices.SortStableFunc(names, func(x, y int) int { return cmp.Compare(p.sc.Team[x].Name, p.sc.Team[y].Name) })
 	for pos, i := range names {
@@ -420,6 +434,12 @@ func (w *world) runUntil(limit time.Duration) {
 				w.reassign(w.tickets[r.ticket], r.to)
 			}
 			w.push(event{at: w.now + w.wrangler.interval(), kind: evWrangle})
+		case evNotice:
+			w.notice()
+		case evWebhook:
+			for _, r := range w.wrangler.(listener).conversationCreated(w, w.tickets[e.b]) {
+				w.reassign(w.tickets[r.ticket], r.to)
+			}
 		}
 	}
 }
@@ -431,14 +451,28 @@ func (w *world) arrive(t *ticket) {
 	if w.fx != nil {
 		w.fx.created(t)
 	}
+	if _, ok := w.wrangler.(listener); ok {
+		w.push(event{at: w.now + webhookDelay, kind: evWebhook, b: t.idx})
+	}
 	if to := w.router.route(w, t); to >= 0 {
 		w.assign(t, to)
 		return
 	}
 	// Nobody can take it: it waits in the Unassigned folder, and whoever is
-	// free first picks it up (tryStart).
+	// free picks it up (tryStart): at once when they next finish a reply,
+	// or, already idle, when they notice it.
 	w.held = append(w.held, t.idx)
 	w.arrivedUnassigned++
+	w.push(event{at: w.now + noticeDelay, kind: evNotice})
+}
+
+// noticeDelay is how long an idle person takes to notice a new
+// conversation in the Unassigned folder: nobody watches it every second.
+// People finishing a reply look at it at once (tryStart).
+const noticeDelay = 5 * time.Minute
+
+// notice lets the first idle front-line person take from the folder.
+func (w *world) notice() {
 	for _, a := range w.agents {
 		if a.front && a.available && a.busy < 0 {
 			w.tryStart(a)
@@ -449,7 +483,7 @@ func (w *world) arrive(t *ticket) {
 
 // assign gives a ticket to an agent through the router (not a move).
 func (w *world) assign(t *ticket, to int) {
-	t.prevAssignee, t.assignee = t.assignee, to
+	w.setAssignee(t, to)
 	w.routes++
 	w.agents[to].lastRoute = w.routes
 	if w.fx != nil {
@@ -458,12 +492,40 @@ func (w *world) assign(t *ticket, to int) {
 	w.tryStart(w.agents[to])
 }
 
+// setAssignee changes a ticket's owner and keeps the owners' counts of
+// active assignments, which routing reads.
+func (w *world) setAssignee(t *ticket, to int) {
+	if t.status == stActive {
+		if t.assignee >= 0 {
+			w.agents[t.assignee].active--
+		}
+		if to >= 0 {
+			w.agents[to].active++
+		}
+	}
+	t.prevAssignee, t.assignee = t.assignee, to
+}
+
+// setStatus changes a ticket's status and keeps its owner's count of
+// active assignments.
+func (w *world) setStatus(t *ticket, st status) {
+	if t.assignee >= 0 && (t.status == stActive) != (st == stActive) {
+		if st == stActive {
+			w.agents[t.assignee].active++
+		} else {
+			w.agents[t.assignee].active--
+		}
+	}
+	t.status = st
+}
+
 func (w *world) setAvailable(a *agent, on bool) {
 	if a.available && !on {
 		a.offSince = w.now
 	}
 	a.available = on
 	if on {
+		w.drain()
 		w.tryStart(a)
 	}
 	// Going off shift or away: the reply in hand is finished (replySent
@@ -515,7 +577,7 @@ func (w *world) pullUnassigned(a *agent) int {
 		if t.assignee >= 0 || t.status == stClosed {
 			continue // a wrangler assigned it meanwhile
 		}
-		t.prevAssignee, t.assignee = t.assignee, a.idx
+		w.setAssignee(t, a.idx)
 		w.pulls++
 		if w.fx != nil {
 			w.fx.assigned(t, a)
@@ -544,16 +606,17 @@ func (w *world) replySent(a *agent, gen uint64) {
 	t.waiting = false
 	t.lastAgentAct = w.now
 	if t.done >= t.needed {
-		t.status = stClosed
+		w.setStatus(t, stClosed)
 		t.closed = w.now
 	} else {
-		t.status = stPending
+		w.setStatus(t, stPending)
 		mins := w.sc.Work.CustomerReplyMinutesMean * t.answer[t.done-1]
 		w.push(event{at: w.now + max(time.Duration(mins*float64(time.Minute)), time.Second), kind: evCustomerAnswer, b: t.idx})
 	}
 	if w.fx != nil {
 		w.fx.replied(t, a)
 	}
+	w.drain() // the agent may be back under the assignment limit
 	w.tryStart(a)
 }
 
@@ -563,7 +626,7 @@ func (w *world) customerAnswers(t *ticket) {
 	if t.status == stClosed {
 		return
 	}
-	t.status = stActive
+	w.setStatus(t, stActive)
 	t.waiting, t.waitingSince, t.lastCustomer = true, w.now, w.now
 	if w.fx != nil {
 		w.fx.answered(t)
@@ -584,7 +647,7 @@ func (w *world) reassign(t *ticket, to int) {
 	from := t.assignee
 	w.moveLog = append(w.moveLog, moveRecord{at: w.now, ticket: t.idx, from: from, to: to,
 		toAvailable: w.agents[to].available, inHand: t.inHand})
-	t.prevAssignee, t.assignee = from, to
+	w.setAssignee(t, to)
 	t.lastMoved = w.now
 	w.moves++
 	if from < 0 {
@@ -602,6 +665,7 @@ func (w *world) reassign(t *ticket, to int) {
 		}
 	}
 	w.tryStart(w.agents[to])
+	w.drain() // the previous owner may be back under the assignment limit
 }
 
 // compactOpen drops closed tickets from the open list.
@@ -615,7 +679,8 @@ func (w *world) compactOpen() {
 	w.open = keep
 }
 
-// activeCount is Help Scout's count of an agent's active assignments.
+// activeCount counts an agent's active assignments from the tickets, to
+// check the running count (agent.active) that routing reads.
 func (w *world) activeCount(a int) int {
 	n := 0
 	for _, ti := range w.open {

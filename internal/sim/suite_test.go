@@ -1,0 +1,84 @@
+package sim
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestParseSeeds(t *testing.T) {
+	for _, tt := range []struct {
+		text string
+		want []int64
+		bad  string
+	}{
+		{"1-5", []int64{1, 2, 3, 4, 5}, ""},
+		{"7", []int64{7}, ""},
+		{"1,3, 8-9", []int64{1, 3, 8, 9}, ""},
+		{"5-1", nil, "not a range"},
+		{"one", nil, "not a number"},
+		{"1-3,2", nil, "2 is listed twice"},
+		{"", nil, "none given"},
+		{"1-5000", nil, "more than 1000"},
+	} {
+		got, err := ParseSeeds(tt.text)
+		if tt.bad != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.bad) {
+				t.Errorf("ParseSeeds(%q) error %v, want one saying %q", tt.text, err, tt.bad)
+			}
+			continue
+		}
+		if err != nil || !cmp.Equal(got, tt.want) {
+			t.Errorf("ParseSeeds(%q) = %v, %v; want %v", tt.text, got, err, tt.want)
+		}
+	}
+}
+
+func TestSpread(t *testing.T) {
+	if got := spread([]float64{1.2, 0.8, 1.0}); got != (Spread{Median: 1.0, Worst: 1.2}) {
+		t.Errorf("odd: %+v", got)
+	}
+	if got := spread([]float64{0.9, 1.1, 1.3, 0.7}); got != (Spread{Median: 1.0, Worst: 1.3}) {
+		t.Errorf("even: %+v", got)
+	}
+}
+
+func TestRunSuite(t *testing.T) {
+	sc := builtin(t, "small-team-week")
+	sc.Duration = 48 * time.Hour
+	other := sc
+	other.Name = "two-days"
+	if _, err := RunSuite([]Scenario{sc}, []int64{1}, []string{PolicyQueuewrangler}, Options{}); err == nil {
+		t.Error("a suite without balanced ran")
+	}
+	s, err := RunSuite([]Scenario{sc, other}, []int64{1, 2}, []string{PolicyBalanced, PolicyQueuewrangler}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Runs) != 4 || s.Runs[0].Seed != 1 || s.Runs[1].Seed != 2 || s.Runs[2].Scenario != "two-days" {
+		t.Errorf("runs: %d, want every scenario under every seed in order", len(s.Runs))
+	}
+	var lines []string
+	for _, l := range s.Summary {
+		lines = append(lines, l.Scenario+"/"+l.Policy)
+		if l.Runs == 0 || l.FirstResponseP50.Median <= 0 || l.FirstResponseP50.Worst < l.FirstResponseP50.Median {
+			t.Errorf("%s/%s: %+v", l.Scenario, l.Policy, l)
+		}
+	}
+	want := []string{"small-team-week/queuewrangler", "two-days/queuewrangler", "all/queuewrangler"}
+	if !cmp.Equal(lines, want) {
+		t.Errorf("summary lines %v, want %v", lines, want)
+	}
+	// The ratios are to balanced on the same scenario and seed.
+	r := s.Runs[0].Results
+	want0 := ratio(r[1].FirstResponseP90Seconds, r[0].FirstResponseP90Seconds)
+	one, err := RunSuite([]Scenario{sc}, []int64{1}, []string{PolicyBalanced, PolicyQueuewrangler}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := one.Summary[0].FirstResponseP90; got.Median != want0 || got.Worst != want0 {
+		t.Errorf("one run: p90 ratio %+v, want %v", got, want0)
+	}
+}
