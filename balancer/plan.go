@@ -466,6 +466,8 @@ func (pl *planner) away() {
 func (pl *planner) stuck() {
 	pl.sortByWait(pl.stuckTx)
 	threshold := humanDuration(pl.p.StuckAfter)
+	var cached map[tier][2]int32
+	var cachedMailbox int64
 	for _, ci := range pl.stuckTx {
 		if pl.done[ci] {
 			continue
@@ -488,10 +490,19 @@ func (pl *planner) stuck() {
 		waited := pl.now.Sub(pl.waitingWith(&pl.agents[from], c))
 		// All stuck tickets weigh 1 and come from an ST, outside the
 		// senior tiers: the targets depend on the ticket only through its
-		// mailbox.
+		// mailbox, so they are worked out once per mailbox until a move
+		// changes the queues (a large team has thousands of stuck tickets).
 		mb := pl.mailboxKey(c)
+		if cached == nil || cachedMailbox != mb {
+			cached, cachedMailbox = map[tier][2]int32{}, mb
+		}
 		for _, via := range []tier{tierSenior, tierEscalation, tierGeneral} {
-			to, second := pl.bestTwo(via, 1, mb)
+			best, ok := cached[via]
+			if !ok {
+				best[0], best[1] = pl.bestTwo(via, 1, mb)
+				cached[via] = best
+			}
+			to, second := best[0], best[1]
 			if to == from {
 				to = second
 			}
@@ -502,6 +513,7 @@ func (pl *planner) stuck() {
 			w.owner = max(w.owner, waited)
 			if pl.movePays(from, to, w) && pl.backlogAllows(&pl.agents[to]) {
 				pl.move(ci, from, to, ReasonStuck, w, pl.explainStuck(c, from, to, via, w))
+				cached = nil
 				break
 			}
 		}
