@@ -602,11 +602,3 @@ func (pl *planner) mailboxKey(c *Conversation) int64 {
 	}
 	return c.MailboxID
 }
-
-// leaving reports whether a customer joining a's queue now could not be
-// started ShiftEndMargin before a's shift ends: what they cannot finish
-// before they leave waits for their next shift.
-func (m *model) leaving(a *agentState) bool {
-	u := a.ag.AvailableUntil
-	return !u.IsZero() && work(a, len(a.queue))+m.p.ShiftEndMargin > u.Sub(m.now)
-}

@@ -33,12 +33,18 @@ const (
 // priority order in which Plan applies the rules.
 type Reason string
 
-// The four kinds of move, in priority order.
+// The four kinds of move, in priority order (doc.go, "The rules").
 const (
+	// ReasonUnassigned hands out a ticket nobody owns: the only hand-out.
 	ReasonUnassigned Reason = "unassigned"
-	ReasonAway       Reason = "away"
-	ReasonStuck      Reason = "stuck"
-	ReasonOverload   Reason = "overload"
+	// ReasonAway hands on a customer of someone away or off shift.
+	ReasonAway Reason = "away"
+	// ReasonStuck escalates a customer stuck with their ST.
+	ReasonStuck Reason = "stuck"
+	// ReasonOverload takes the newest customer of a long queue to someone
+	// who would answer them clearly sooner. The name predates that rule
+	// and stays, because dashboards and audit logs use it.
+	ReasonOverload Reason = "overload"
 )
 
 // Reasons lists every kind of move in priority order: the one list that

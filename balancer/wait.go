@@ -179,3 +179,11 @@ func (m *model) pays(owner, target time.Duration) bool {
 	}
 	return target < owner && float64(target) <= float64(owner)*m.p.WaitRatio && owner-target >= m.p.SoonerBy
 }
+
+// leaving reports whether a customer joining a's queue now could not be
+// started ShiftEndMargin before a's shift ends: what they cannot finish
+// before they leave waits for their next shift.
+func (m *model) leaving(a *agentState) bool {
+	u := a.ag.AvailableUntil
+	return !u.IsZero() && work(a, len(a.queue))+m.p.ShiftEndMargin > u.Sub(m.now)
+}
