@@ -55,7 +55,15 @@ func (r Report) writeChurn(w io.Writer) error {
 		}
 		return float64(n) * 100 / float64(of)
 	}
+	// Routing is off under queuewrangler-own: every conversation lands in
+	// the folder there, which says nothing about who was on shift.
 	first := r.Results[0]
+	for _, res := range r.Results {
+		if res.Policy != PolicyQueuewranglerOwn {
+			first = res
+			break
+		}
+	}
 	fmt.Fprintf(w, "\nUnassigned folder: %d of %d conversations (%.1f per 100) arrived while no st or sst was available.\n",
 		first.Churn.ArrivedUnassigned, first.Conversations, per100(first.Churn.ArrivedUnassigned, first.Conversations))
 	fmt.Fprintln(w, "moves/100 = hand-outs of folder tickets + reassignments (a ticket taken from one person for another):")
@@ -70,6 +78,12 @@ func (r Report) writeChurn(w io.Writer) error {
 				parts = append(parts, fmt.Sprintf("%s %d", reason, c.ByReason[string(reason)]))
 			}
 			fmt.Fprintf(tw, "; moves by rule: %s", strings.Join(parts, ", "))
+		}
+		if c.RotationWrites > 0 {
+			fmt.Fprintf(tw, "; routing rotation written %d times", c.RotationWrites)
+		}
+		if c.LostReplies > 0 {
+			fmt.Fprintf(tw, "; replies lost to moves: %d", c.LostReplies)
 		}
 		fmt.Fprintln(tw)
 	}

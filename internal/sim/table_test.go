@@ -15,7 +15,8 @@ func TestReportWriteTable(t *testing.T) {
 			ResolutionP50Seconds: 26 * 3600, ResolutionP90Seconds: 59, WaitingOverStuckShare: 0.125, ImbalanceRatioMean: 1.5,
 			JainMean: 0.8, MovesPer100: 0, Churn: Churn{ArrivedUnassigned: 4, SelfAssigned: 4}},
 		{Policy: PolicyQueuewrangler, Conversations: 40, MovesPer100: 15,
-			Churn: Churn{ArrivedUnassigned: 4, Handouts: 4, Reassignments: 2, ByReason: map[string]int{"unassigned": 4, "overload": 2}}},
+			Churn: Churn{ArrivedUnassigned: 4, Handouts: 4, Reassignments: 2, ByReason: map[string]int{"unassigned": 4, "overload": 2},
+				RotationWrites: 31, LostReplies: 1}},
 	}}
 	var b strings.Builder
 	if err := rep.WriteTable(&b, sc); err != nil {
@@ -34,7 +35,7 @@ imbalance: max ÷ mean utilisation over available agents (1 is perfect); Jain: 1
 Unassigned folder: 4 of 40 conversations (10.0 per 100) arrived while no st or sst was available.
 moves/100 = hand-outs of folder tickets + reassignments (a ticket taken from one person for another):
   balanced       0.0 + 0.0   4 folder tickets taken by people
-  queuewrangler  10.0 + 5.0  0 folder tickets taken by people; moves by rule: unassigned 4, away 0, stuck 0, overload 2
+  queuewrangler  10.0 + 5.0  0 folder tickets taken by people; moves by rule: unassigned 4, away 0, stuck 0, overload 2; routing rotation written 31 times; replies lost to moves: 1
 `
 	if d := cmp.Diff(want, b.String()); d != "" {
 		t.Errorf("table (-want +got):\n%s", d)
