@@ -224,14 +224,7 @@ var scenarioChecks = map[string]func(t *testing.T, s Snapshot, p Policy, r Resul
 		}
 	},
 	"small-team-no-churn": func(t *testing.T, s Snapshot, p Policy, r Result) {
-		if len(r.Moves) != 0 {
-			t.Errorf("moves %+v, want none", r.Moves)
-		}
-		oldest := p
-		oldest.Backlog = BacklogOldest
-		if res := Plan(s, oldest); len(res.Moves) != 0 {
-			t.Errorf("backlog oldest: moves %+v, want none within the margin", res.Moves)
-		}
+		oldest := noMovesEitherWay(t, s, p, r)
 		oldest.SoonerBy, oldest.WaitRatio = 0, 1
 		if got := countReason(Plan(s, oldest), ReasonOverload); got == 0 {
 			t.Error("without the hysteresis nothing moves either: the scenario does not test it")
@@ -253,14 +246,7 @@ var scenarioChecks = map[string]func(t *testing.T, s Snapshot, p Policy, r Resul
 		}
 	},
 	"buried-team": func(t *testing.T, s Snapshot, p Policy, r Result) {
-		if len(r.Moves) != 0 {
-			t.Errorf("moves %+v, want none", r.Moves)
-		}
-		oldest := p
-		oldest.Backlog = BacklogOldest
-		if res := Plan(s, oldest); len(res.Moves) != 0 {
-			t.Errorf("backlog oldest: moves %+v, want none", res.Moves)
-		}
+		noMovesEitherWay(t, s, p, r)
 		// Everyone really is buried: over an hour of work each.
 		pl := newPlanner(newModel(s, p))
 		for i := range pl.agents {
@@ -328,6 +314,22 @@ var scenarioChecks = map[string]func(t *testing.T, s Snapshot, p Policy, r Resul
 			t.Errorf("imbalance %g -> %g: the plan does not improve it", r.Before.Imbalance, r.After.Imbalance)
 		}
 	},
+}
+
+// noMovesEitherWay checks that a scenario's plan moves nothing, under its
+// policy and with the backlog handed out oldest first, and returns the
+// latter policy for further checks.
+func noMovesEitherWay(t *testing.T, s Snapshot, p Policy, r Result) Policy {
+	t.Helper()
+	if len(r.Moves) != 0 {
+		t.Errorf("moves %+v, want none", r.Moves)
+	}
+	oldest := p
+	oldest.Backlog = BacklogOldest
+	if res := Plan(s, oldest); len(res.Moves) != 0 {
+		t.Errorf("backlog oldest: moves %+v, want none", res.Moves)
+	}
+	return oldest
 }
 
 func movesByConversation(r Result) map[int64]Move {

@@ -134,6 +134,12 @@ func TestArrivalsFollowTheRates(t *testing.T) {
 // runOne runs one policy and returns its run for inspection.
 func runOne(t *testing.T, sc Scenario, policy string) run {
 	t.Helper()
+	return runWith(t, sc, policy, Options{})
+}
+
+// runWith is runOne with options.
+func runWith(t *testing.T, sc Scenario, policy string, opts Options) run {
+	t.Helper()
 	ros, err := rosterFor(&sc, false)
 	if err != nil {
 		t.Fatal(err)
@@ -142,7 +148,7 @@ func runOne(t *testing.T, sc Scenario, policy string) run {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return runPolicy(newPlan(&sc), ros, flat, policy, Options{})
+	return runPolicy(newPlan(&sc), ros, flat, policy, opts)
 }
 
 func TestWorldKeepsItsBooks(t *testing.T) {
@@ -380,32 +386,29 @@ func TestSuiteAgainstBalanced(t *testing.T) {
 		if l.Scenario != AllScenarios {
 			continue
 		}
+		// Each score's median against its bound; a known gap is a target
+		// of issue 15 the defaults do not reach, logged rather than failed.
 		for _, c := range []struct {
 			score string
 			got   float64
 			max   float64
+			gap   bool
 		}{
-			{"first response p50", l.FirstResponseP50.Median, 1.05},
-			{"first response mean", l.FirstResponseMean.Median, 1},
-			{"resolution p50", l.ResolutionP50.Median, 1},
-			{"resolution p90", l.ResolutionP90.Median, 1},
-			{"imbalance", l.Imbalance.Median, 1},
-			{"reassignments per 100", l.ReassignmentsPer100.Median, 5},
+			{"first response p50", l.FirstResponseP50.Median, 1.05, false},
+			{"first response mean", l.FirstResponseMean.Median, 1, false},
+			{"resolution p50", l.ResolutionP50.Median, 1, false},
+			{"resolution p90", l.ResolutionP90.Median, 1, false},
+			{"imbalance", l.Imbalance.Median, 1, false},
+			{"reassignments per 100", l.ReassignmentsPer100.Median, 5, false},
+			{"first response p90", l.FirstResponseP90.Median, 0.9, true},
+			{"imbalance", l.Imbalance.Median, 0.9, true},
 		} {
-			if c.got > c.max {
+			switch {
+			case c.got <= c.max:
+			case c.gap:
+				t.Logf("KNOWN GAP: %s: %s median %.3f, issue 15's target %.2f", l.Policy, c.score, c.got, c.max)
+			default:
 				t.Errorf("%s: %s median %.3f, want at most %.2f", l.Policy, c.score, c.got, c.max)
-			}
-		}
-		for _, gap := range []struct {
-			score  string
-			got    float64
-			target float64
-		}{
-			{"first response p90", l.FirstResponseP90.Median, 0.9},
-			{"imbalance", l.Imbalance.Median, 0.9},
-		} {
-			if gap.got > gap.target {
-				t.Logf("KNOWN GAP: %s: %s median %.3f, issue 15's target %.2f", l.Policy, gap.score, gap.got, gap.target)
 			}
 		}
 	}
@@ -414,17 +417,9 @@ func TestSuiteAgainstBalanced(t *testing.T) {
 func TestQueuewranglerMovesGoToAvailablePeople(t *testing.T) {
 	sc := builtin(t, "vacation") // Cara is away from Tuesday 00:00
 	sc.Duration = 48 * time.Hour
-	ros, err := rosterFor(&sc, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	flat, err := rosterFor(&sc, true)
-	if err != nil {
-		t.Fatal(err)
-	}
 	// Oldest first, so that Cara's customers go to people who have
 	// customers of their own waiting.
-	r := runPolicy(newPlan(&sc), ros, flat, PolicyQueuewrangler,
+	r := runWith(t, sc, PolicyQueuewrangler,
 		Options{Tweaks: []func(*balancer.Policy){func(p *balancer.Policy) { p.Backlog = balancer.BacklogOldest }}})
 	if r.reasons[balancer.ReasonAway] == 0 {
 		t.Errorf("no away moves while Cara is on vacation: %v", r.reasons)
