@@ -14,8 +14,12 @@ import (
 )
 
 // TestDemoNewcomersRun is the newcomer's run: `queuewrangler demo` on a
-// fresh machine shows the simulated team with load, moves, and first
-// response counts. The deadline bounds a functional wait, not a speed.
+// fresh machine shows the simulated team with load and first response
+// counts, and the daemon answers for its proposals. It does not wait for a
+// move: a move is made only when it pays (issue 15), and in the demo's
+// team the first can take a simulated day or two, beyond this window; the
+// e2e tests against the fake cover moves end to end. The deadline bounds
+// a functional wait, not a speed.
 func TestDemoNewcomersRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the whole demo")
@@ -43,8 +47,8 @@ func TestDemoNewcomersRun(t *testing.T) {
 	go io.Copy(io.Discard, pr)
 
 	deadline := time.Now().Add(90 * time.Second)
-	var loaded, moved, frt bool
-	for time.Now().Before(deadline) && !(loaded && moved && frt) {
+	var loaded, proposals, frt bool
+	for time.Now().Before(deadline) && !(loaded && proposals && frt) {
 		time.Sleep(time.Second)
 		var agents struct {
 			Agents []struct {
@@ -60,13 +64,11 @@ func TestDemoNewcomersRun(t *testing.T) {
 		var props struct {
 			Proposals []struct{ Status string } `json:"proposals"`
 		}
-		if getJSON(t, base+"/api/v1/proposals", &props) {
-			moved = moved || len(props.Proposals) > 0
-		}
+		proposals = proposals || getJSON(t, base+"/api/v1/proposals", &props)
 		frt = frt || firstResponseCount(t, base+"/metrics") > 0
 	}
-	if !loaded || !moved || !frt {
-		t.Errorf("after the deadline: agents with load %v, proposals %v, first response observations %v", loaded, moved, frt)
+	if !loaded || !proposals || !frt {
+		t.Errorf("after the deadline: agents with load %v, proposals listed %v, first response observations %v", loaded, proposals, frt)
 	}
 	cancel()
 	select {
