@@ -91,3 +91,16 @@ func TestParseBacklog(t *testing.T) {
 		}
 	}
 }
+
+func TestParseRoutingMode(t *testing.T) {
+	for _, m := range RoutingModes() {
+		got, err := ParseRoutingMode(string(m))
+		if err != nil || got != m {
+			t.Errorf("ParseRoutingMode(%q) = %q, %v", m, got, err)
+		}
+	}
+	_, err := ParseRoutingMode("balanced")
+	if err == nil || !strings.Contains(err.Error(), "helpscout, steer, own") {
+		t.Errorf("ParseRoutingMode(balanced) error = %v, want one naming the modes", err)
+	}
+}

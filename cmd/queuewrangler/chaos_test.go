@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/queuewrangler/queuewrangler/balancer"
 	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
 	"github.com/queuewrangler/queuewrangler/internal/config"
 	"github.com/queuewrangler/queuewrangler/internal/rebalance"
@@ -89,6 +90,11 @@ func TestChaosSoak(t *testing.T) {
 		PollInterval: config.Duration{Duration: time.Second}, BalanceInterval: config.Duration{Duration: time.Second},
 		Mode: string(rebalance.ModeApply), StuckAfter: config.Duration{Duration: sc.StuckAfter}, MaxMovesPerRun: config.Int{N: 5},
 		AdminToken: adminToken, RateLimitPerMinute: config.Int{N: 6000}, LogFormat: "json", LogLevel: "debug",
+		Routing: string(balancer.RoutingHelpScout), Backlog: balancer.FormatBacklog(balancer.BacklogIdle),
+	}
+	settings, problems := parse(cfg, acct.Roster)
+	if len(problems) > 0 {
+		t.Fatal(problems)
 	}
 	logs := &testkit.LogBuffer{}
 	ln, err := net.Listen("tcp", daemonAddr)
@@ -98,7 +104,7 @@ func TestChaosSoak(t *testing.T) {
 	ctx, stop := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	var runErr error
-	wg.Go(func() { runErr = run(ctx, cfg, acct.Roster, ln, cfg.Logger(logs), acct.Now) })
+	wg.Go(func() { runErr = run(ctx, settings, ln, cfg.Logger(logs), acct.Now) })
 	simCtx, stopSim := context.WithCancel(ctx)
 	wg.Go(func() {
 		if err := acct.Team.Run(simCtx); err != nil {

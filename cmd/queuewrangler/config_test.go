@@ -5,7 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/queuewrangler/queuewrangler/balancer"
 	"github.com/queuewrangler/queuewrangler/internal/config"
 	"github.com/queuewrangler/queuewrangler/internal/rebalance"
 )
@@ -27,10 +29,14 @@ func TestServeReportsEveryConfigProblemAtOnce(t *testing.T) {
 	}
 	t.Setenv("QW_ROSTER_FILE", roster)
 	t.Setenv("QW_MODE", "yolo")
+	t.Setenv("QW_ROUTING", "balanced")
+	t.Setenv("QW_BACKLOG", "soon")
 	t.Setenv("QW_HELPSCOUT_CLIENT_SECRET", "topsecret-value")
 	stderr := wantUsageError(t, "serve",
 		"QW_HELPSCOUT_CLIENT_ID: required",
 		"QW_MODE",
+		`QW_ROUTING: "balanced" is not one of helpscout, steer, own`,
+		`QW_BACKLOG: backlog "soon" is not idle, oldest or a duration like 30m`,
 		"agents[0] (sam@example.com): level: 9",
 		"agents[1] (id 5): role: \"boss\"",
 	)
@@ -108,5 +114,26 @@ func TestFlagErrorsAreUsageErrors(t *testing.T) {
 				t.Errorf("exit code %d, want %d; stderr %s", code, exitUsage, stderr)
 			}
 		})
+	}
+}
+
+// TestParseAppliesTheBalancingKnobs: the values whose syntax is another
+// package's reach the settings the daemon runs with.
+func TestParseAppliesTheBalancingKnobs(t *testing.T) {
+	clearEnv(t)
+	t.Setenv("QW_ROUTING", "steer")
+	t.Setenv("QW_BACKLOG", "oldest")
+	t.Setenv("QW_OFF_SHIFT_HANDOVER", "all")
+	t.Setenv("QW_MODE", "apply")
+	s, err := loadConfig(0, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.routing != balancer.RoutingSteer || s.mode != rebalance.ModeApply ||
+		s.policy.Backlog != balancer.BacklogOldest || !s.policy.HandOverOngoing {
+		t.Errorf("settings = routing %q, mode %q, backlog %v, handover ongoing %v", s.routing, s.mode, s.policy.Backlog, s.policy.HandOverOngoing)
+	}
+	if s.policy.StuckAfter != 4*time.Hour || s.policy.MaxMovesPerRun != 5 {
+		t.Errorf("defaults not applied: stuck after %v, max moves %d", s.policy.StuckAfter, s.policy.MaxMovesPerRun)
 	}
 }

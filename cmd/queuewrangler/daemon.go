@@ -14,7 +14,6 @@ import (
 	"github.com/queuewrangler/queuewrangler/internal/mirror"
 	"github.com/queuewrangler/queuewrangler/internal/outbound"
 	"github.com/queuewrangler/queuewrangler/internal/rebalance"
-	"github.com/queuewrangler/queuewrangler/internal/roster"
 	"github.com/queuewrangler/queuewrangler/internal/store"
 	"github.com/queuewrangler/queuewrangler/internal/team"
 	"github.com/queuewrangler/queuewrangler/metrics"
@@ -30,7 +29,7 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err := parseFlags(newFlagSet("serve", stderr), args); err != nil {
 		return err
 	}
-	cfg, ros, err := loadConfig(config.NeedsHelpScout, true)
+	cfg, err := loadConfig(config.NeedsHelpScout, true)
 	if err != nil {
 		return err
 	}
@@ -38,14 +37,14 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
 	}
-	return run(ctx, cfg, ros, ln, cfg.Logger(stderr), time.Now)
+	return run(ctx, cfg, ln, cfg.Logger(stderr), time.Now)
 }
 
 func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(newFlagSet("sync", stderr), args); err != nil {
 		return err
 	}
-	cfg, _, err := loadConfig(config.NeedsHelpScout, false)
+	cfg, err := loadConfig(config.NeedsHelpScout, false)
 	if err != nil {
 		return err
 	}
@@ -57,7 +56,7 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return openError(cfg.DBPath, err)
 	}
 	defer db.Close()
-	hs, err := newHelpScout(cfg, nil, outbound.NewFailures(logger), logger)
+	hs, err := newHelpScout(cfg.Config, nil, outbound.NewFailures(logger), logger)
 	if err != nil {
 		return err
 	}
@@ -80,7 +79,7 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	cfg, ros, err := loadConfig(0, true)
+	cfg, err := loadConfig(0, true)
 	if err != nil {
 		return err
 	}
@@ -92,7 +91,7 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return openError(cfg.DBPath, err)
 	}
 	defer db.Close()
-	r := rebalance.New(db, nil, rebalance.Options{Mode: rebalance.ModePropose, Policy: policyFrom(cfg), Roster: ros})
+	r := rebalance.New(db, nil, rebalance.Options{Mode: rebalance.ModePropose, Policy: cfg.policy, Roster: cfg.roster})
 	res, team, err := r.DryRun(ctx)
 	if err != nil {
 		return err
@@ -106,14 +105,10 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 // run is the daemon: it owns every long-lived goroutine and stops them in
 // reverse order of start (HTTP intake, the loops, the store). now is its
 // clock: the demo's runs at the simulation's speed, as its team works.
-func run(ctx context.Context, cfg *config.Config, ros *roster.Roster, ln net.Listener, logger *slog.Logger, now func() time.Time) error {
-	mode, err := rebalance.ParseMode(cfg.Mode)
-	if err != nil {
-		return fmt.Errorf("QW_MODE: %w", err)
-	}
+func run(ctx context.Context, cfg *settings, ln net.Listener, logger *slog.Logger, now func() time.Time) error {
+	mode, office := cfg.mode, cfg.office
 	reg := metrics.NewRegistry()
 	m := metrics.NewInstruments(reg)
-	office, _ := roster.ParseOfficeHours(cfg.OfficeHours) // loadConfig reported its problems
 	if office.IsSet() {
 		m.EnableOfficeHours(reg, cfg.OfficeResponseTarget.Duration)
 	}
@@ -154,7 +149,7 @@ func run(ctx context.Context, cfg *config.Config, ros *roster.Roster, ln net.Lis
 	db.Now = now
 
 	hsFailures := outbound.NewFailures(logger.With("component", "helpscout"))
-	hs, err := newHelpScout(cfg, m, hsFailures, logger)
+	hs, err := newHelpScout(cfg.Config, m, hsFailures, logger)
 	if err != nil {
 		shutdown()
 		return err
@@ -170,12 +165,12 @@ func run(ctx context.Context, cfg *config.Config, ros *roster.Roster, ln net.Lis
 	api := httpapi.New(httpapi.Options{Logger: logger.With("component", "http"), Metrics: m, Gatherer: reg, Now: now,
 		WebhookSecret: cfg.WebhookSecret.Reveal(), Inbox: db, WebhookReceived: mir.Wake, Ready: httpapi.ReadyWithCause(mir.Ready, hsFailures.Last),
 		AllowedHosts: cfg.AllowedHosts.Hosts, Dashboard: metrics.Dashboard, AlertRules: metrics.AlertRules})
-	reb := rebalance.New(db, hs, rebalance.Options{Mode: mode, Policy: policyFrom(cfg), Roster: ros, AfterApply: mir.Refresh,
+	reb := rebalance.New(db, hs, rebalance.Options{Mode: mode, Policy: cfg.policy, Roster: cfg.roster, AfterApply: mir.Refresh,
 		Logger: logger.With("component", "balancer"), Metrics: m, Now: now})
 	reg.MustRegister(metrics.NewCollector(reb, metrics.CollectorOptions{OnError: func(err error) { logger.Warn("metrics collector", logKeyErr, err) }}))
 	token, stuckAfter := cfg.AdminToken.Reveal(), cfg.StuckAfter.Duration
 	api.EnableAPI(httpapi.APIOptions{Team: reb, Queue: db, Decider: reb, AdminToken: token, StuckAfter: stuckAfter})
-	notices := team.Setup{DB: db, Roster: ros, Ready: mir.Ready, EscalateStuck: mode != rebalance.ModeOff && stuckAfter > 0}
+	notices := team.Setup{DB: db, Roster: cfg.roster, Ready: mir.Ready, EscalateStuck: mode != rebalance.ModeOff && stuckAfter > 0}
 	api.EnablePage(httpapi.PageOptions{Team: reb, Queue: db, Decider: reb, Customers: db, FirstResponses: db,
 		Notices: notices, AdminToken: token, StuckAfter: stuckAfter})
 	gate.Open(api)

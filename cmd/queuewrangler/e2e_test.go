@@ -79,7 +79,7 @@ func TestServeEndToEnd(t *testing.T) {
 	} {
 		t.Setenv(k, v)
 	}
-	cfg, ros, err := loadConfig(config.NeedsHelpScout, true)
+	cfg, err := loadConfig(config.NeedsHelpScout, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestServeEndToEnd(t *testing.T) {
 	defer cancel()
 	runErr := make(chan error, 1)
 	go func() {
-		runErr <- run(ctx, cfg, ros, ln, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})), time.Now)
+		runErr <- run(ctx, cfg, ln, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})), time.Now)
 	}()
 	stopped := false
 	stop := func() {

@@ -214,22 +214,30 @@ func runHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer
 	return err
 }
 
+// settings is the configuration with every value parsed once: config's own
+// and those whose syntax belongs to other packages (config imports nothing
+// from the module).
+type settings struct {
+	*config.Config
+	roster  *roster.Roster
+	mode    rebalance.Mode
+	routing balancer.RoutingMode
+	office  roster.OfficeHours
+	policy  balancer.Policy
+}
+
 // loadConfig reads the environment and reports every problem in one error
-// (exit code 2): config's own; QW_MODE's and QW_OFFICE_HOURS', whose syntax
-// is the rebalancer's and the roster's (config imports nothing from the
-// module); and, for the commands that balance, the roster file's.
-func loadConfig(need config.Requirement, withRoster bool) (*config.Config, *roster.Roster, error) {
+// (exit code 2): config's own, those of the values parse reads and, for the
+// commands that balance, the roster file's.
+func loadConfig(need config.Requirement, withRoster bool) (*settings, error) {
 	cfg, err := config.Load()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	var problems []string
 	var ve *config.ValidationError
 	if errors.As(cfg.Validate(need), &ve) { // Validate returns nothing else
 		problems = ve.Problems
-	}
-	if _, err := rebalance.ParseMode(cfg.Mode); err != nil {
-		problems = append(problems, "QW_MODE: "+err.Error())
 	}
 	ros := roster.Default()
 	if withRoster && cfg.RosterFile != "" {
@@ -237,22 +245,37 @@ func loadConfig(need config.Requirement, withRoster bool) (*config.Config, *rost
 		problems = append(problems, rosterProblems...)
 		ros = cmp.Or(loaded, ros)
 	}
-	if _, err := roster.ParseOfficeHours(cfg.OfficeHours); err != nil {
-		problems = append(problems, "QW_OFFICE_HOURS: "+err.Error())
+	s, more := parse(cfg, ros)
+	if problems = append(problems, more...); len(problems) > 0 {
+		return nil, &config.ValidationError{Problems: problems}
 	}
-	if len(problems) > 0 {
-		return nil, nil, &config.ValidationError{Problems: problems}
-	}
-	return cfg, ros, nil
+	return s, nil
 }
 
-// policyFrom applies the configured knobs to the default policy.
-func policyFrom(cfg *config.Config) balancer.Policy {
-	p := balancer.DefaultPolicy()
-	p.StuckAfter = cfg.StuckAfter.Duration
-	p.MaxMovesPerRun = cfg.MaxMovesPerRun.N
-	p.HandOverOngoing = cfg.OffShiftHandover == config.HandoverAll
-	return p
+// parse reads the values whose syntax is another package's, and applies
+// the balancing knobs to the default policy; it returns a problem for each
+// value that does not parse.
+func parse(cfg *config.Config, ros *roster.Roster) (*settings, []string) {
+	s := &settings{Config: cfg, roster: ros, policy: balancer.DefaultPolicy()}
+	var problems []string
+	check := func(key string, err error) {
+		if err != nil {
+			problems = append(problems, "QW_"+key+": "+err.Error())
+		}
+	}
+	var err error
+	s.mode, err = rebalance.ParseMode(cfg.Mode)
+	check("MODE", err)
+	s.routing, err = balancer.ParseRoutingMode(cfg.Routing)
+	check("ROUTING", err)
+	s.policy.Backlog, err = balancer.ParseBacklog(cfg.Backlog)
+	check("BACKLOG", err)
+	s.office, err = roster.ParseOfficeHours(cfg.OfficeHours)
+	check("OFFICE_HOURS", err)
+	s.policy.StuckAfter = cfg.StuckAfter.Duration
+	s.policy.MaxMovesPerRun = cfg.MaxMovesPerRun.N
+	s.policy.HandOverOngoing = cfg.OffShiftHandover == config.HandoverAll
+	return s, problems
 }
 
 // newHelpScout builds the API client on the outbound chain.

@@ -117,7 +117,7 @@ func startDaemonNoWait(t testing.TB, apiURL string, logs io.Writer, overrides ma
 		t.Setenv(k, v)
 	}
 	// As serve loads it: the roster too, when QW_ROSTER_FILE names one.
-	cfg, ros, err := loadConfig(config.NeedsHelpScout, true)
+	cfg, err := loadConfig(config.NeedsHelpScout, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func startDaemonNoWait(t testing.TB, apiURL string, logs io.Writer, overrides ma
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, cfg, ros, ln, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn})), time.Now)
+		done <- run(ctx, cfg, ln, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn})), time.Now)
 	}()
 	t.Cleanup(func() {
 		cancel()

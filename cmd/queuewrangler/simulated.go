@@ -53,8 +53,14 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			MaxMovesPerRun:     config.Int{N: 5},
 			AdminToken:         config.Secret(d.AdminToken),
 			RateLimitPerMinute: config.Int{N: 600},
+			Routing:            string(balancer.RoutingHelpScout),
+			Backlog:            balancer.FormatBacklog(balancer.BacklogIdle),
 		}
-		return run(ctx, cfg, d.Roster, d.Listener, d.Logger, d.Now)
+		s, problems := parse(cfg, d.Roster)
+		if len(problems) > 0 {
+			return &config.ValidationError{Problems: problems}
+		}
+		return run(ctx, s, d.Listener, d.Logger, d.Now)
 	})
 }
 
@@ -96,7 +102,7 @@ func runSimulate(_ context.Context, args []string, stdout, stderr io.Writer) err
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	handover := fs.String("off-shift-handover", config.HandoverNew,
 		"the queuewrangler policies' QW_OFF_SHIFT_HANDOVER: new or all (follow the sun)")
-	mode := fs.String("routing", sim.RecommendedMode, "the queuewrangler policy's QW_ROUTING: helpscout or steer")
+	mode := fs.String("routing", string(sim.RecommendedMode), "the queuewrangler policy's QW_ROUTING: helpscout or steer")
 	backlog := fs.String("backlog", balancer.FormatBacklog(balancer.DefaultPolicy().Backlog),
 		"the queuewrangler policies' QW_BACKLOG: idle, oldest, or a duration between (30m)")
 	drains := fs.Bool("drains-backlog", false, "override the scenario: Help Scout's routing assigns the Unassigned folder when someone becomes eligible")
@@ -119,7 +125,7 @@ func runSimulate(_ context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return usagef("simulate: --backlog: %v", err)
 	}
-	opts := sim.Options{Mode: *mode, Tweaks: []func(*balancer.Policy){func(p *balancer.Policy) {
+	opts := sim.Options{Mode: balancer.RoutingMode(*mode), Tweaks: []func(*balancer.Policy){func(p *balancer.Policy) {
 		p.HandOverOngoing, p.Backlog = ongoing, order
 	}}}
 	if err := opts.Validate(); err != nil {

@@ -59,6 +59,8 @@ type Config struct {
 	StuckAfter            Duration `envconfig:"STUCK_AFTER" default:"4h" desc:"customer wait after which an assigned active ticket is stuck"`
 	MaxMovesPerRun        Int      `envconfig:"MAX_MOVES_PER_RUN" default:"5" desc:"cap on moves per balancer run"`
 	OffShiftHandover      string   `envconfig:"OFF_SHIFT_HANDOVER" default:"new" desc:"waiting tickets of someone off shift handed to whoever is on: new (customers nobody has answered yet) or all (ongoing conversations too: follow the sun)"`
+	Routing               string   `envconfig:"ROUTING" default:"helpscout" desc:"who makes first assignments: helpscout (the inbox's routing as configured; queuewrangler rebalances), steer (queuewrangler keeps the routing rotation to who should get the next ticket; needs Manage Routing), own (routing off; queuewrangler assigns each new conversation)"`
+	Backlog               string   `envconfig:"BACKLOG" default:"idle" desc:"when the Unassigned folder is handed out: idle (to people with no customer waiting: the best median), oldest (at once, oldest first: the shortest tail, a slower median), or a duration between (30m: to whoever's queue is shorter than that)"`
 	OfficeHours           string   `envconfig:"OFFICE_HOURS" desc:"office hours for the *_office_seconds histograms: roster shift syntax, then a time zone (Mon-Fri 09:00-17:00 America/New_York; ranges separated by ;); empty = none"`
 	OfficeResponseTarget  Duration `envconfig:"OFFICE_FIRST_RESPONSE_TARGET" default:"4h" desc:"office-hours first response p90 target, exported for the shipped alert (with QW_OFFICE_HOURS)"`
 	AdminToken            Secret   `envconfig:"ADMIN_TOKEN" desc:"bearer token for approve/reject/plan, at least 16 characters; empty = read-only"`
@@ -124,10 +126,11 @@ func (e *ValidationError) Error() string {
 }
 
 // Validate checks every value and returns a *ValidationError naming each
-// problem, or nil. QW_MODE and QW_OFFICE_HOURS are the exceptions: their
-// syntax belongs to the rebalancer (rebalance.Mode) and the roster
-// (roster.ParseOfficeHours), which this package may not import, so main
-// checks them and reports them beside these problems.
+// problem, or nil. QW_MODE, QW_ROUTING, QW_BACKLOG and QW_OFFICE_HOURS are
+// the exceptions: their syntax belongs to the rebalancer (rebalance.Mode),
+// the balancer (balancer.ParseRoutingMode, balancer.ParseBacklog) and the
+// roster (roster.ParseOfficeHours), which this package may not import, so
+// main checks them and reports them beside these problems.
 func (c *Config) Validate(need Requirement) error {
 	var p []string
 	add := func(key, format string, args ...any) {

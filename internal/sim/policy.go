@@ -20,16 +20,9 @@ const (
 	PolicyQueuewranglerOwn = "queuewrangler-own"
 )
 
-// The daemon's routing modes (QW_ROUTING, design.md section 8).
-const (
-	ModeHelpscout = "helpscout" // routing as the inbox has it; the daemon rebalances
-	ModeSteer     = "steer"     // the daemon keeps the rotation's userIds to who should get the next ticket
-	ModeOwn       = "own"       // routing off; the daemon assigns every new conversation
-)
-
 // RecommendedMode is the queuewrangler policy's mode for an account with
 // Balanced routing: the one the suite favours (README, "Simulation").
-const RecommendedMode = ModeSteer
+const RecommendedMode = balancer.RoutingSteer
 
 // Policies lists every policy in the order of the comparison table.
 func Policies() []string {
@@ -74,7 +67,7 @@ type daemon struct {
 	every  time.Duration
 	roster *roster.Roster
 	policy balancer.Policy
-	mode   string
+	mode   balancer.RoutingMode
 	// ceiling is the admin's rotation, read at the first run: steer mode
 	// never adds anyone outside it (nobody else edits it in the model).
 	ceiling []int64
@@ -82,7 +75,7 @@ type daemon struct {
 	reasons map[balancer.Reason]int
 }
 
-func newDaemon(sc *Scenario, r *roster.Roster, mode string, tweaks ...func(*balancer.Policy)) *daemon {
+func newDaemon(sc *Scenario, r *roster.Roster, mode balancer.RoutingMode, tweaks ...func(*balancer.Policy)) *daemon {
 	p := balancer.DefaultPolicy()
 	p.StuckAfter = sc.StuckAfter
 	for _, tweak := range tweaks {
@@ -100,7 +93,7 @@ func (d *daemon) snapshot(w *world) balancer.Snapshot {
 func (d *daemon) wrangle(w *world) []reassignment {
 	snap := d.snapshot(w)
 	res := balancer.Plan(snap, d.policy)
-	if d.mode == ModeSteer {
+	if d.mode == balancer.RoutingSteer {
 		// The rotation is worked out on the state the moves leave.
 		d.steer(w, balancer.Apply(snap, res.Moves))
 	}
@@ -109,12 +102,12 @@ func (d *daemon) wrangle(w *world) []reassignment {
 
 func (d *daemon) conversationCreated(w *world, t *ticket) []reassignment {
 	switch d.mode {
-	case ModeOwn:
+	case balancer.RoutingOwn:
 		if t.assignee >= 0 || t.status == stClosed {
 			return nil // someone took it from the folder meanwhile
 		}
 		return d.apply(w, balancer.Route(d.snapshot(w), d.policy, t.id))
-	case ModeSteer:
+	case balancer.RoutingSteer:
 		d.steer(w, d.snapshot(w))
 	}
 	return nil

@@ -102,7 +102,7 @@ func TestOwnModeAssignsAtTheWebhook(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := newDaemon(&sc, ros, ModeOwn)
+	d := newDaemon(&sc, ros, balancer.RoutingOwn)
 	// Ana and Ben are both busy with an hour's work from 00:01 (each
 	// conversation handed out at its webhook); the third customer, at
 	// 00:10, is assigned by the daemon at its webhook too.
@@ -131,7 +131,7 @@ func TestSteerKeepsTheRotationToWhoShouldGetTheNextTicket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := newDaemon(&sc, ros, ModeSteer)
+	d := newDaemon(&sc, ros, balancer.RoutingSteer)
 	// Ana gets the first customer (an hour's work) at 00:01; at its
 	// webhook the daemon takes her out of the rotation, so Ben gets the
 	// next one even though Balanced routing would pick either.

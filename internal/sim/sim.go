@@ -20,19 +20,19 @@ type Options struct {
 	// Tweaks change the balancer's default policy, in order, as the
 	// daemon's QW_ variables do.
 	Tweaks []func(*balancer.Policy)
-	// Mode is the queuewrangler policy's QW_ROUTING: ModeHelpscout or
-	// ModeSteer; empty means RecommendedMode. The queuewrangler-own
-	// policy always runs ModeOwn.
-	Mode string
+	// Mode is the queuewrangler policy's QW_ROUTING: balancer.RoutingHelpScout or
+	// balancer.RoutingSteer; empty means RecommendedMode. The queuewrangler-own
+	// policy always runs balancer.RoutingOwn.
+	Mode balancer.RoutingMode
 }
 
 // Validate reports a mode the queuewrangler policy cannot run.
 func (o Options) Validate() error {
 	switch o.Mode {
-	case "", ModeHelpscout, ModeSteer:
+	case "", balancer.RoutingHelpScout, balancer.RoutingSteer:
 		return nil
 	}
-	return fmt.Errorf("routing mode %q is not %s or %s (%s is the %s policy)", o.Mode, ModeHelpscout, ModeSteer, ModeOwn, PolicyQueuewranglerOwn)
+	return fmt.Errorf("routing mode %q is not %s or %s (%s is the %s policy)", o.Mode, balancer.RoutingHelpScout, balancer.RoutingSteer, balancer.RoutingOwn, PolicyQueuewranglerOwn)
 }
 
 // Compare runs the scenario once per policy, every run on the same seeded
@@ -110,7 +110,7 @@ func runPolicy(pl *plan, ros, flat *roster.Roster, policy string, opts Options) 
 		d := newDaemon(pl.sc, ros, mode, opts.Tweaks...)
 		r, wr, reasons = fewestActive{}, d, d.reasons
 	case PolicyQueuewranglerOwn:
-		d := newDaemon(pl.sc, ros, ModeOwn, opts.Tweaks...)
+		d := newDaemon(pl.sc, ros, balancer.RoutingOwn, opts.Tweaks...)
 		r, wr, reasons = routingOff{}, d, d.reasons
 	}
 	w := newWorld(pl, r, wr, f)

@@ -324,7 +324,7 @@ func TestSamplerSeesWhatTheDaemonSees(t *testing.T) {
 	}
 	pol := balancer.DefaultPolicy()
 	chk := &checkSampler{t: t, ros: ros, flat: flat, p: pol}
-	w := newWorld(newPlan(&sc), fewestActive{}, newDaemon(&sc, ros, ModeHelpscout), chk)
+	w := newWorld(newPlan(&sc), fewestActive{}, newDaemon(&sc, ros, balancer.RoutingHelpScout), chk)
 	w.run()
 	if chk.n < 100 {
 		t.Errorf("only %d samples compared", chk.n)
