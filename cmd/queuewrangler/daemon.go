@@ -165,7 +165,7 @@ func run(ctx context.Context, cfg *settings, ln net.Listener, logger *slog.Logge
 	api := httpapi.New(httpapi.Options{Logger: logger.With("component", "http"), Metrics: m, Gatherer: reg, Now: now,
 		WebhookSecret: cfg.WebhookSecret.Reveal(), Inbox: db, WebhookReceived: mir.Wake, Ready: httpapi.ReadyWithCause(mir.Ready, hsFailures.Last),
 		AllowedHosts: cfg.AllowedHosts.Hosts, Dashboard: metrics.Dashboard, AlertRules: metrics.AlertRules})
-	reb := rebalance.New(db, hs, rebalance.Options{Mode: mode, Policy: cfg.policy, Roster: cfg.roster, AfterApply: mir.Refresh,
+	reb := rebalance.New(db, hs, rebalance.Options{Mode: mode, Routing: cfg.routing, Policy: cfg.policy, Roster: cfg.roster, AfterApply: mir.Refresh,
 		Logger: logger.With("component", "balancer"), Metrics: m, Now: now})
 	reg.MustRegister(metrics.NewCollector(reb, metrics.CollectorOptions{OnError: func(err error) { logger.Warn("metrics collector", logKeyErr, err) }}))
 	token, stuckAfter := cfg.AdminToken.Reveal(), cfg.StuckAfter.Duration

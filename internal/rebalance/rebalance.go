@@ -1,6 +1,7 @@
 package rebalance
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -50,9 +51,12 @@ func ParseMode(s string) (Mode, error) {
 
 // Options configures a Rebalancer.
 type Options struct {
-	Mode   Mode
-	Policy balancer.Policy
-	Roster *roster.Roster // nil = everyone an ST at level 2
+	Mode Mode
+	// Routing is QW_ROUTING: who makes first assignments. The zero value
+	// is balancer.RoutingHelpScout.
+	Routing balancer.RoutingMode
+	Policy  balancer.Policy
+	Roster  *roster.Roster // nil = everyone an ST at level 2
 	// ProposalTTL expires pending proposals that nobody decided on: the
 	// queue has moved on since and a new plan will propose afresh.
 	ProposalTTL time.Duration
@@ -92,6 +96,7 @@ func New(db *store.DB, hs *helpscout.Client, opts Options) *Rebalancer {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	opts.Routing = cmp.Or(opts.Routing, balancer.RoutingHelpScout)
 	return &Rebalancer{db: db, hs: hs, team: team.NewReader(db, opts.Roster, opts.Policy, opts.Now), opts: opts}
 }
 
