@@ -11,7 +11,7 @@ COPY . .
 # `queuewrangler version` prints both.
 ARG VERSION=dev
 ARG COMMIT=unknown
-RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION} -X main.commit=${COMMIT}" \
+RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/queuewrangler/queuewrangler/internal/version.version=${VERSION} -X github.com/queuewrangler/queuewrangler/internal/version.commit=${COMMIT}" \
       -o /out/queuewrangler ./cmd/queuewrangler \
  && mkdir -p /out/data
 

@@ -194,6 +194,28 @@ func ParseBacklog(text string) (time.Duration, error) {
 	return d, nil
 }
 
+// The values of QW_OFF_SHIFT_HANDOVER (and simulate's --off-shift-handover):
+// which waiting tickets of an agent who is merely off shift are handed to
+// whoever is on shift (Policy.HandOverOngoing).
+const (
+	// HandoverNew hands over only customers nobody has answered yet;
+	// ongoing conversations wait for the agent who knows them.
+	HandoverNew = "new"
+	// HandoverAll hands over ongoing conversations too (follow the sun):
+	// faster resolutions across time zones, more moves.
+	HandoverAll = "all"
+)
+
+// ParseHandover reads a handover value: whether ongoing conversations are
+// handed over too.
+func ParseHandover(value string) (ongoing bool, err error) {
+	switch value {
+	case HandoverNew, HandoverAll:
+		return value == HandoverAll, nil
+	}
+	return false, fmt.Errorf("%q is not new or all", value)
+}
+
 // FormatBacklog spells a backlog setting as ParseBacklog reads it.
 func FormatBacklog(d time.Duration) string {
 	switch d {

@@ -104,3 +104,16 @@ func TestParseRoutingMode(t *testing.T) {
 		t.Errorf("ParseRoutingMode(balanced) error = %v, want one naming the modes", err)
 	}
 }
+
+func TestParseHandover(t *testing.T) {
+	for value, want := range map[string]bool{HandoverNew: false, HandoverAll: true} {
+		if got, err := ParseHandover(value); got != want || err != nil {
+			t.Errorf("ParseHandover(%q) = %v, %v; want %v", value, got, err, want)
+		}
+	}
+	for _, value := range []string{"", "All", "sun"} {
+		if _, err := ParseHandover(value); err == nil || err.Error() != `"`+value+`" is not new or all` {
+			t.Errorf("ParseHandover(%q) error %v, want it to name the two values", value, err)
+		}
+	}
+}

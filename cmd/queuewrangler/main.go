@@ -11,8 +11,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"runtime"
-	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -24,6 +22,7 @@ import (
 	"github.com/queuewrangler/queuewrangler/internal/rebalance"
 	"github.com/queuewrangler/queuewrangler/internal/roster"
 	"github.com/queuewrangler/queuewrangler/internal/store"
+	"github.com/queuewrangler/queuewrangler/internal/version"
 	"github.com/queuewrangler/queuewrangler/metrics"
 )
 
@@ -153,38 +152,11 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-// version and commit are set at build time (the Dockerfile's VERSION and
-// COMMIT build arguments): -ldflags "-X main.version=v1.2.3 -X
-// main.commit=abc123". A build without them reads the commit from the
-// module's VCS stamp.
-var (
-	version = "dev"
-	commit  = ""
-)
-
 func runVersion(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(newFlagSet("version", stderr), args); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(stdout, "queuewrangler %s\ncommit %s\n%s\n", version, cmp.Or(commit, vcsCommit(), "unknown"), runtime.Version())
-	return err
-}
-
-// vcsCommit is the commit the go tool stamped into the binary, marked when
-// the tree had changes; "" when it stamped none (go run, -buildvcs=false).
-func vcsCommit() string {
-	info, _ := debug.ReadBuildInfo()
-	if info == nil {
-		return ""
-	}
-	vcs := map[string]string{}
-	for _, s := range info.Settings {
-		vcs[s.Key] = s.Value
-	}
-	if rev := vcs["vcs.revision"]; rev != "" && vcs["vcs.modified"] == "true" {
-		return rev + "-dirty"
-	}
-	return vcs["vcs.revision"]
+	return version.Write(stdout)
 }
 
 // runHealthcheck is `queuewrangler healthcheck`: the container's probe, since
@@ -268,13 +240,14 @@ func parse(cfg *config.Config, ros *roster.Roster) (*settings, []string) {
 	check("MODE", err)
 	s.routing, err = balancer.ParseRoutingMode(cfg.Routing)
 	check("ROUTING", err)
+	s.policy.HandOverOngoing, err = balancer.ParseHandover(cfg.OffShiftHandover)
+	check("OFF_SHIFT_HANDOVER", err)
 	s.policy.Backlog, err = balancer.ParseBacklog(cfg.Backlog)
 	check("BACKLOG", err)
 	s.office, err = roster.ParseOfficeHours(cfg.OfficeHours)
 	check("OFFICE_HOURS", err)
 	s.policy.StuckAfter = cfg.StuckAfter.Duration
 	s.policy.MaxMovesPerRun = cfg.MaxMovesPerRun.N
-	s.policy.HandOverOngoing = cfg.OffShiftHandover == config.HandoverAll
 	return s, problems
 }
 

@@ -4,11 +4,8 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"os"
-	"strings"
 	"time"
 
 	"github.com/queuewrangler/queuewrangler/balancer"
@@ -92,103 +89,21 @@ func runFakeHelpScout(ctx context.Context, args []string, stdout, stderr io.Writ
 // policies on one scenario, or with --seeds the suite over several
 // scenarios and seeds (the README's Simulation section).
 func runSimulate(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	var c sim.Command
 	fs := newFlagSet("simulate", stderr)
-	scenario := fs.String("scenario", "small-team-week",
-		"scenario file, or a built-in scenario: "+strings.Join(sim.BuiltinNames(), ", ")+
-			"; with --seeds, a comma-separated list or all (every built-in)")
-	policies := fs.String("policies", strings.Join(sim.Policies(), ","), "comma-separated policies to compare")
-	seed := fs.Int64("seed", 0, "seed of the arrivals and the work (default: the scenario's)")
-	seeds := fs.String("seeds", "", "run every seed of a list like 1-5 and print the median and worst ratio to balanced")
-	asJSON := fs.Bool("json", false, "print JSON instead of a table")
-	handover := fs.String("off-shift-handover", config.HandoverNew,
-		"the queuewrangler policies' QW_OFF_SHIFT_HANDOVER: new or all (follow the sun)")
-	mode := fs.String("routing", string(sim.RecommendedMode), "the queuewrangler policy's QW_ROUTING: helpscout or steer")
-	backlog := fs.String("backlog", balancer.FormatBacklog(balancer.DefaultPolicy().Backlog),
-		"the queuewrangler policies' QW_BACKLOG: idle, oldest, or a duration between (30m)")
-	drains := fs.Bool("drains-backlog", false, "override the scenario: Help Scout's routing assigns the Unassigned folder when someone becomes eligible")
-	list := fs.Bool("list", false, "list the built-in scenarios and exit")
+	c.AddFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *list {
-		return sim.WriteBuiltinList(stdout)
+	err := c.Prepare()
+	if err == nil {
+		err = c.Run(stdout)
 	}
-	pols, err := sim.ParsePolicies(*policies)
+	if u := (*sim.UsageError)(nil); errors.As(err, &u) {
+		return usagef("simulate: %v", u)
+	}
 	if err != nil {
-		return usagef("simulate: --policies: %v", err)
+		return fmt.Errorf("simulate: %w", err)
 	}
-	ongoing, err := config.HandsOverOngoing(*handover)
-	if err != nil {
-		return usagef("simulate: --off-shift-handover: %v", err)
-	}
-	order, err := balancer.ParseBacklog(*backlog)
-	if err != nil {
-		return usagef("simulate: --backlog: %v", err)
-	}
-	opts := sim.Options{Mode: balancer.RoutingMode(*mode), Tweaks: []func(*balancer.Policy){func(p *balancer.Policy) {
-		p.HandOverOngoing, p.Backlog = ongoing, order
-	}}}
-	if err := opts.Validate(); err != nil {
-		return usagef("simulate: --routing: %v", err)
-	}
-	names := []string{*scenario}
-	if *seeds != "" {
-		names = sim.ScenarioList(*scenario)
-	}
-	var scenarios []sim.Scenario
-	for _, name := range names {
-		sc, err := loadScenario(name)
-		if err != nil {
-			return err
-		}
-		fs.Visit(func(f *flag.Flag) {
-			switch f.Name {
-			case "seed":
-				sc.Seed = *seed
-			case "drains-backlog":
-				sc.Routing.DrainsBacklog = *drains
-			}
-		})
-		scenarios = append(scenarios, sc)
-	}
-	if *seeds != "" {
-		seedList, err := sim.ParseSeeds(*seeds)
-		if err != nil {
-			return usagef("simulate: --%v", err)
-		}
-		suite, err := sim.RunSuite(scenarios, seedList, pols, opts)
-		if err != nil {
-			return usagef("simulate: %v", err)
-		}
-		if *asJSON {
-			return suite.WriteJSON(stdout)
-		}
-		return suite.WriteTable(stdout, *seeds)
-	}
-	rep, err := sim.CompareWith(scenarios[0], pols, opts)
-	if err != nil {
-		return usagef("simulate: %v", err)
-	}
-	if *asJSON {
-		return rep.WriteJSON(stdout)
-	}
-	return rep.WriteTable(stdout, scenarios[0])
-}
-
-// loadScenario reads a scenario file or a built-in one; a bad file or
-// name is a usage error.
-func loadScenario(name string) (sim.Scenario, error) {
-	sc, err := sim.LoadScenario(name)
-	if err != nil {
-		var se *sim.ScenarioError
-		switch {
-		case errors.As(err, &se):
-			return sim.Scenario{}, usagef("simulate: %v", err)
-		case errors.Is(err, os.ErrNotExist):
-			return sim.Scenario{}, usagef("simulate: scenario %q: no such file and no such built-in scenario (built-in: %s)",
-				name, strings.Join(sim.BuiltinNames(), ", "))
-		}
-		return sim.Scenario{}, fmt.Errorf("simulate: %w", err)
-	}
-	return sc, nil
+	return nil
 }

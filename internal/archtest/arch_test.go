@@ -29,6 +29,7 @@ var rules = map[string]rule{
 	"internal/config":         {thirdParty: []string{"github.com/kelseyhightower/envconfig"}},
 	"internal/budget":         std,
 	"internal/strictjson":     std,
+	"internal/version":        std,
 	"internal/store":          {thirdParty: []string{"modernc.org/sqlite"}},
 	"internal/roster":         {internal: []string{"balancer", "internal/strictjson"}},
 	"internal/mirror":         {internal: []string{"helpscout", "internal/store", "metrics"}},

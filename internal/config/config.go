@@ -21,27 +21,6 @@ import (
 // Prefix is the environment prefix of every variable.
 const Prefix = "QW"
 
-// The values of QW_OFF_SHIFT_HANDOVER: which waiting tickets of an agent
-// who is merely off shift the balancer hands to whoever is on shift.
-const (
-	// HandoverNew hands over only customers nobody has answered yet;
-	// ongoing conversations wait for the agent who knows them.
-	HandoverNew = "new"
-	// HandoverAll hands over ongoing conversations too (follow the sun):
-	// faster resolutions across time zones, more moves.
-	HandoverAll = "all"
-)
-
-// HandsOverOngoing reads a QW_OFF_SHIFT_HANDOVER value (also simulate's
-// --off-shift-handover): whether ongoing conversations are handed over too.
-func HandsOverOngoing(value string) (bool, error) {
-	switch value {
-	case HandoverNew, HandoverAll:
-		return value == HandoverAll, nil
-	}
-	return false, fmt.Errorf("%q is not new or all", value)
-}
-
 // Config is every QW_* variable. Field order is the order -h prints.
 type Config struct {
 	HelpScoutClientID     string   `envconfig:"HELPSCOUT_CLIENT_ID" desc:"OAuth2 client-credentials app id (required for serve, sync)"`
@@ -126,11 +105,12 @@ func (e *ValidationError) Error() string {
 }
 
 // Validate checks every value and returns a *ValidationError naming each
-// problem, or nil. QW_MODE, QW_ROUTING, QW_BACKLOG and QW_OFFICE_HOURS are
-// the exceptions: their syntax belongs to the rebalancer (rebalance.Mode),
-// the balancer (balancer.ParseRoutingMode, balancer.ParseBacklog) and the
-// roster (roster.ParseOfficeHours), which this package may not import, so
-// main checks them and reports them beside these problems.
+// problem, or nil. QW_MODE, QW_ROUTING, QW_OFF_SHIFT_HANDOVER, QW_BACKLOG
+// and QW_OFFICE_HOURS are the exceptions: their syntax belongs to the
+// rebalancer (rebalance.Mode), the balancer (balancer.ParseRoutingMode,
+// ParseHandover, ParseBacklog) and the roster (roster.ParseOfficeHours),
+// which this package may not import, so main checks them and reports them
+// beside these problems.
 func (c *Config) Validate(need Requirement) error {
 	var p []string
 	add := func(key, format string, args ...any) {
@@ -192,9 +172,6 @@ func (c *Config) Validate(need Requirement) error {
 		add("MAX_MOVES_PER_RUN", "%v", c.MaxMovesPerRun.err)
 	case c.MaxMovesPerRun.N < 0:
 		add("MAX_MOVES_PER_RUN", "must not be negative")
-	}
-	if _, err := HandsOverOngoing(c.OffShiftHandover); err != nil {
-		add("OFF_SHIFT_HANDOVER", "%v", err)
 	}
 	switch {
 	case c.RateLimitPerMinute.err != nil:

@@ -82,7 +82,6 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		"QW_BALANCE_INTERVAL":         "-5m",
 		"QW_STUCK_AFTER":              "4h",
 		"QW_MAX_MOVES_PER_RUN":        "five",
-		"QW_OFF_SHIFT_HANDOVER":       "some",
 		"QW_RATE_LIMIT_PER_MINUTE":    "1",
 		"QW_LOG_FORMAT":               "xml",
 		"QW_LOG_LEVEL":                "loud",
@@ -99,7 +98,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		"QW_HELPSCOUT_CLIENT_ID", "QW_HELPSCOUT_CLIENT_SECRET", "QW_HELPSCOUT_API_URL",
 		"QW_HELPSCOUT_WEBHOOK_SECRET", "QW_MAILBOXES", "QW_LISTEN_ADDR", "QW_POLL_INTERVAL", "QW_BALANCE_INTERVAL",
 		"QW_OFFICE_FIRST_RESPONSE_TARGET", // set empty by load: not a duration
-		"QW_MAX_MOVES_PER_RUN", "QW_OFF_SHIFT_HANDOVER", "QW_RATE_LIMIT_PER_MINUTE", "QW_LOG_FORMAT", "QW_LOG_LEVEL",
+		"QW_MAX_MOVES_PER_RUN", "QW_RATE_LIMIT_PER_MINUTE", "QW_LOG_FORMAT", "QW_LOG_LEVEL",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("problems (-want +got):\n%s\nfull error:\n%v", diff, err)
@@ -182,19 +181,6 @@ func TestLogger(t *testing.T) {
 			if !strings.Contains(b.String(), w) {
 				t.Errorf("%s at %s: output lacks %q:\n%s", tc.format, tc.level, w, b.String())
 			}
-		}
-	}
-}
-
-func TestHandsOverOngoing(t *testing.T) {
-	for value, want := range map[string]bool{HandoverNew: false, HandoverAll: true} {
-		if got, err := HandsOverOngoing(value); got != want || err != nil {
-			t.Errorf("HandsOverOngoing(%q) = %v, %v; want %v", value, got, err, want)
-		}
-	}
-	for _, value := range []string{"", "some", "All"} {
-		if _, err := HandsOverOngoing(value); err == nil || err.Error() != `"`+value+`" is not new or all` {
-			t.Errorf("HandsOverOngoing(%q) error %v, want it to name the two values", value, err)
 		}
 	}
 }

@@ -1,0 +1,155 @@
+package sim
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/queuewrangler/queuewrangler/balancer"
+)
+
+// Command is the `simulate` command: the flags AddFlags declares, checked
+// and resolved by Prepare, run by Run. It lives here, beside the suite it
+// drives, so that the command line stays a thin layer of wiring.
+type Command struct {
+	scenario, policies, seeds  string
+	handover, routing, backlog string
+	seed                       int64
+	json, drainsBacklog, list  bool
+	fs                         *flag.FlagSet
+
+	// Resolved by Prepare.
+	policyList []string
+	opts       Options
+	seedList   []int64
+	scenarios  []Scenario
+}
+
+// UsageError is a problem with the command line or a scenario file: the
+// user's to fix (the command exits 2), never a failure of the run.
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+func usagef(format string, args ...any) error {
+	return &UsageError{fmt.Errorf(format, args...)}
+}
+
+// AddFlags declares simulate's flags on fs.
+func (c *Command) AddFlags(fs *flag.FlagSet) {
+	c.fs = fs
+	fs.StringVar(&c.scenario, "scenario", "small-team-week",
+		"scenario file, or a built-in scenario: "+strings.Join(BuiltinNames(), ", ")+
+			"; with --seeds, a comma-separated list or all (every built-in)")
+	fs.StringVar(&c.policies, "policies", strings.Join(Policies(), ","), "comma-separated policies to compare")
+	fs.Int64Var(&c.seed, "seed", 0, "seed of the arrivals and the work (default: the scenario's)")
+	fs.StringVar(&c.seeds, "seeds", "", "run every seed of a list like 1-5 and print the median and worst ratio to balanced")
+	fs.BoolVar(&c.json, "json", false, "print JSON instead of a table")
+	fs.StringVar(&c.handover, "off-shift-handover", balancer.HandoverNew,
+		"the queuewrangler policies' QW_OFF_SHIFT_HANDOVER: new or all (follow the sun)")
+	fs.StringVar(&c.routing, "routing", string(RecommendedMode), "the queuewrangler policy's QW_ROUTING: helpscout or steer")
+	fs.StringVar(&c.backlog, "backlog", balancer.FormatBacklog(balancer.DefaultPolicy().Backlog),
+		"the queuewrangler policies' QW_BACKLOG: idle, oldest, or a duration between (30m)")
+	fs.BoolVar(&c.drainsBacklog, "drains-backlog", false, "override the scenario: Help Scout's routing assigns the Unassigned folder when someone becomes eligible")
+	fs.BoolVar(&c.list, "list", false, "list the built-in scenarios and exit")
+}
+
+// Prepare checks the parsed flags and loads the scenarios. A problem the
+// user must fix is a *UsageError; a scenario file that exists but cannot
+// be read is not.
+func (c *Command) Prepare() error {
+	if c.list {
+		return nil
+	}
+	var err error
+	if c.policyList, err = ParsePolicies(c.policies); err != nil {
+		return usagef("--policies: %v", err)
+	}
+	ongoing, err := balancer.ParseHandover(c.handover)
+	if err != nil {
+		return usagef("--off-shift-handover: %v", err)
+	}
+	order, err := balancer.ParseBacklog(c.backlog)
+	if err != nil {
+		return usagef("--backlog: %v", err)
+	}
+	c.opts = Options{Mode: balancer.RoutingMode(c.routing), Tweaks: []func(*balancer.Policy){func(p *balancer.Policy) {
+		p.HandOverOngoing, p.Backlog = ongoing, order
+	}}}
+	if err := c.opts.Validate(); err != nil {
+		return usagef("--routing: %v", err)
+	}
+	names := []string{c.scenario}
+	if c.seeds != "" {
+		if c.seedList, err = ParseSeeds(c.seeds); err != nil {
+			return usagef("--%v", err)
+		}
+		names = ScenarioList(c.scenario)
+	}
+	// Only the flags given override the scenario: an unset --seed keeps
+	// the scenario's own.
+	given := map[string]bool{}
+	c.fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	c.scenarios = c.scenarios[:0]
+	for _, name := range names {
+		sc, err := loadForCommand(name)
+		if err != nil {
+			return err
+		}
+		if given["seed"] {
+			sc.Seed = c.seed
+		}
+		if given["drains-backlog"] {
+			sc.Routing.DrainsBacklog = c.drainsBacklog
+		}
+		c.scenarios = append(c.scenarios, sc)
+	}
+	return nil
+}
+
+// loadForCommand reads a scenario file or a built-in one; a bad file or an
+// unknown name is the user's to fix.
+func loadForCommand(name string) (Scenario, error) {
+	sc, err := LoadScenario(name)
+	var se *ScenarioError
+	switch {
+	case err == nil:
+		return sc, nil
+	case errors.As(err, &se):
+		return Scenario{}, &UsageError{err}
+	case errors.Is(err, os.ErrNotExist):
+		return Scenario{}, usagef("scenario %q: no such file and no such built-in scenario (built-in: %s)",
+			name, strings.Join(BuiltinNames(), ", "))
+	}
+	return Scenario{}, err
+}
+
+// Run runs what Prepare resolved and writes the table or JSON: the list of
+// built-ins, the suite over seeds, or one comparison.
+func (c *Command) Run(w io.Writer) error {
+	switch {
+	case c.list:
+		return WriteBuiltinList(w)
+	case c.seeds != "":
+		suite, err := RunSuite(c.scenarios, c.seedList, c.policyList, c.opts)
+		if err != nil {
+			return &UsageError{err}
+		}
+		if c.json {
+			return suite.WriteJSON(w)
+		}
+		return suite.WriteTable(w, c.seeds)
+	}
+	rep, err := CompareWith(c.scenarios[0], c.policyList, c.opts)
+	if err != nil {
+		return &UsageError{err}
+	}
+	if c.json {
+		return rep.WriteJSON(w)
+	}
+	return rep.WriteTable(w, c.scenarios[0])
+}
