@@ -6,19 +6,26 @@ import (
 	"testing"
 )
 
+// benchSizes are the team sizes issue 4 names, each snapshot built the same
+// way so that the plan and its figures are measured on the same teams.
+var benchSizes = []benchSize{{50, 2_000}, {1_000, 100_000}}
+
+type benchSize struct{ agents, convs int }
+
+func (s benchSize) name() string { return fmt.Sprintf("agents=%d/convs=%d", s.agents, s.convs) }
+
+func (s benchSize) snapshot() Snapshot {
+	return genSnapshot(rand.New(rand.NewPCG(1, 2)), genConfig{agents: s.agents, convs: s.convs, openOnly: true})
+}
+
 // BenchmarkPlan measures a whole plan on teams of the sizes issue 4 names:
 // 1,000 agents with 100,000 open conversations (target under 100 ms) and
 // 50 agents with 2,000 (target under 2 ms). The snapshot is built once,
 // outside the timed loop, as the daemon builds it once per run.
 func BenchmarkPlan(b *testing.B) {
-	for _, size := range []struct{ agents, convs int }{
-		{50, 2_000},
-		{1_000, 100_000},
-	} {
-		b.Run(fmt.Sprintf("agents=%d/convs=%d", size.agents, size.convs), func(b *testing.B) {
-			r := rand.New(rand.NewPCG(1, 2))
-			s := genSnapshot(r, genConfig{agents: size.agents, convs: size.convs, openOnly: true})
-			p := DefaultPolicy()
+	for _, size := range benchSizes {
+		b.Run(size.name(), func(b *testing.B) {
+			s, p := size.snapshot(), DefaultPolicy()
 			b.ReportAllocs()
 			var res Result
 			for b.Loop() {
@@ -34,14 +41,9 @@ func BenchmarkPlan(b *testing.B) {
 // BenchmarkMeasure is the cost of the figures alone, as the page and the
 // metrics compute them.
 func BenchmarkMeasure(b *testing.B) {
-	for _, size := range []struct{ agents, convs int }{
-		{50, 2_000},
-		{1_000, 100_000},
-	} {
-		b.Run(fmt.Sprintf("agents=%d/convs=%d", size.agents, size.convs), func(b *testing.B) {
-			r := rand.New(rand.NewPCG(1, 2))
-			s := genSnapshot(r, genConfig{agents: size.agents, convs: size.convs, openOnly: true})
-			p := DefaultPolicy()
+	for _, size := range benchSizes {
+		b.Run(size.name(), func(b *testing.B) {
+			s, p := size.snapshot(), DefaultPolicy()
 			b.ReportAllocs()
 			for b.Loop() {
 				Measure(s, p)

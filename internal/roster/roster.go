@@ -332,22 +332,13 @@ func describe(i int, e Entry) string {
 	return fmt.Sprintf("agents[%d]", i)
 }
 
-// describeJSONError names the line and column and, for type errors, the
-// field, so that a broken file can be fixed without a JSON linter.
+// describeJSONError says what is wrong with the document as a whole; an
+// unknown key at the top names the two keys there are.
 func describeJSONError(data []byte, err error) string {
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	switch {
-	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-		return fmt.Sprintf("%s: the JSON ends before the roster does (a missing } or ], or a cut-off file)", strictjson.Position(data, int64(len(data))))
-	case errors.As(err, &syn):
-		return fmt.Sprintf("%s: %s", strictjson.Position(data, syn.Offset), strings.TrimPrefix(syn.Error(), "json: "))
-	case errors.As(err, &typ):
-		return fmt.Sprintf("%s: %s: expected %s, got a JSON %s", strictjson.Position(data, typ.Offset), typ.Field, typ.Type, typ.Value)
-	case strings.HasPrefix(err.Error(), "json: unknown field"):
+	if strings.HasPrefix(err.Error(), "json: unknown field") {
 		return strings.TrimPrefix(err.Error(), "json: ") + " (allowed at the top: defaults, agents)"
 	}
-	return err.Error()
+	return strictjson.Describe(data, err, "roster")
 }
 
 // Unmatched names the entries that match none of the given Help Scout

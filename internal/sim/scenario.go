@@ -199,7 +199,7 @@ func ParseScenario(data []byte) (Scenario, error) {
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&f); err != nil {
-		return Scenario{}, &ScenarioError{Problems: append(problems, describeJSONError(data, err))}
+		return Scenario{}, &ScenarioError{Problems: append(problems, strictjson.Describe(data, err, "scenario"))}
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return Scenario{}, &ScenarioError{Problems: append(problems, "unexpected data after the scenario object")}
@@ -528,27 +528,4 @@ func (sc Scenario) problems(skip map[string]bool) []string {
 		bad("routing.assignment_limit", "%d is not between 1 and 100 (Help Scout's range)", l)
 	}
 	return problems
-}
-
-// describeJSONError turns a decoding error into a message naming the field
-// and the line.
-func describeJSONError(data []byte, err error) string {
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &syn):
-		return fmt.Sprintf("line %d: %v", lineOf(data, syn.Offset), syn)
-	case errors.As(err, &typ):
-		return fmt.Sprintf("%s: line %d: expected %s, got a JSON %s", typ.Field, lineOf(data, typ.Offset), typ.Type, typ.Value)
-	case strings.HasPrefix(err.Error(), "json: unknown field"):
-		return strings.TrimPrefix(err.Error(), "json: ")
-	case errors.Is(err, io.EOF):
-		return "empty file"
-	}
-	return err.Error()
-}
-
-func lineOf(data []byte, offset int64) int {
-	offset = min(max(offset, 0), int64(len(data)))
-	return bytes.Count(data[:offset], []byte("\n")) + 1
 }

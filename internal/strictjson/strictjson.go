@@ -1,8 +1,11 @@
 package strictjson
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"reflect"
 	"slices"
@@ -144,4 +147,24 @@ func Position(data []byte, offset int64) string {
 	line := strings.Count(string(before), "\n") + 1
 	col := len(before) - (strings.LastIndexByte(string(before), '\n') + 1)
 	return fmt.Sprintf("line %d, column %d", line, max(col, 1))
+}
+
+// Describe turns a decoding error of data into a message that lets a person
+// fix the file without a JSON linter: where the decoder stopped (line and
+// column) and, for a value of the wrong type, the field. document names
+// what the file holds ("roster", "scenario"), for a file cut short.
+func Describe(data []byte, err error, document string) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case len(bytes.TrimSpace(data)) == 0 && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)):
+		return "empty file"
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return fmt.Sprintf("%s: the JSON ends before the %s does (a missing } or ], or a cut-off file)", Position(data, int64(len(data))), document)
+	case errors.As(err, &syn):
+		return fmt.Sprintf("%s: %s", Position(data, syn.Offset), strings.TrimPrefix(syn.Error(), "json: "))
+	case errors.As(err, &typ):
+		return fmt.Sprintf("%s: %s: expected %s, got a JSON %s", Position(data, typ.Offset), typ.Field, typ.Type, typ.Value)
+	}
+	return strings.TrimPrefix(err.Error(), "json: ")
 }

@@ -2,6 +2,7 @@ package strictjson
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -72,5 +73,28 @@ func TestPosition(t *testing.T) {
 		if got := Position(data, tt.offset); got != tt.want {
 			t.Errorf("Position(%d) = %q, want %q", tt.offset, got, tt.want)
 		}
+	}
+}
+
+func TestDescribe(t *testing.T) {
+	type record struct {
+		Name  string `json:"name"`
+		Count int    `json:"count"`
+	}
+	for _, tt := range []struct{ name, data, want string }{
+		{"empty", "  \n", "empty file"},
+		{"cut off", "{\n  \"name\": \"a\",", `line 2, column 14: the JSON ends before the thing does (a missing } or ], or a cut-off file)`},
+		{"syntax", "{\n\"name\": ,}", "line 2, column 9: invalid character ',' looking for beginning of value"},
+		{"type", "{\n  \"count\": \"three\"}", "line 2, column 18: count: expected int, got a JSON string"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			// A Decoder, as the callers use: it reports an empty
+			// document as io.EOF, where Unmarshal calls it a syntax error.
+			var v record
+			err := json.NewDecoder(strings.NewReader(tt.data)).Decode(&v)
+			if got := Describe([]byte(tt.data), err, "thing"); got != tt.want {
+				t.Errorf("Describe = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }
