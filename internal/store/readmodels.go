@@ -77,7 +77,7 @@ func (db *DB) Conversation(ctx context.Context, id int64) (Conversation, []Threa
 		if err != nil {
 			return err
 		}
-		if c.Tags, err = queryStrings(ctx, tx,
+		if c.Tags, err = queryColumn[string](ctx, tx,
 			"SELECT tag FROM conversation_tags WHERE conversation_id = ? ORDER BY tag", id); err != nil {
 			return err
 		}
@@ -108,7 +108,7 @@ func (db *DB) ConversationIDs(ctx context.Context, statuses ...string) ([]int64,
 	var ids []int64
 	err := db.readTx(ctx, "list conversation ids", func(tx *sql.Tx) error {
 		var err error
-		ids, err = queryInts(ctx, tx, q, args...)
+		ids, err = queryColumn[int64](ctx, tx, q, args...)
 		return err
 	})
 	return ids, err
@@ -147,7 +147,7 @@ func (db *DB) CreatedBetween(ctx context.Context, from, to time.Time) ([]int64, 
 	var ids []int64
 	err := db.readTx(ctx, "list conversations by creation", func(tx *sql.Tx) error {
 		var err error
-		ids, err = queryInts(ctx, tx, q, args...)
+		ids, err = queryColumn[int64](ctx, tx, q, args...)
 		return err
 	})
 	return ids, err
@@ -169,7 +169,7 @@ func (db *DB) ConversationsHolding(ctx context.Context, threadIDs []int64, excep
 	var ids []int64
 	err := db.readTx(ctx, "find conversations holding threads", func(tx *sql.Tx) error {
 		var err error
-		ids, err = queryInts(ctx, tx, "SELECT DISTINCT conversation_id FROM threads WHERE id IN ("+
+		ids, err = queryColumn[int64](ctx, tx, "SELECT DISTINCT conversation_id FROM threads WHERE id IN ("+
 			placeholders(len(threadIDs))+") AND conversation_id <> ? ORDER BY conversation_id", args...)
 		return err
 	})
@@ -261,7 +261,7 @@ func openConversations(ctx context.Context, tx *sql.Tx, f OpenFilter) ([]OpenCon
 
 // pinnedSet reads the qw-pin tags once instead of probing per row.
 func pinnedSet(ctx context.Context, tx *sql.Tx) (map[int64]bool, error) {
-	ids, err := queryInts(ctx, tx, pinnedQuery, PinTag)
+	ids, err := queryColumn[int64](ctx, tx, pinnedQuery, PinTag)
 	if err != nil {
 		return nil, err
 	}
@@ -361,7 +361,7 @@ func (db *DB) MailboxStats(ctx context.Context, stuckBefore time.Time) ([]Mailbo
 		return s
 	}
 	err := db.readTx(ctx, "read mailbox stats", func(tx *sql.Tx) error {
-		ids, err := queryInts(ctx, tx, "SELECT id FROM mailboxes")
+		ids, err := queryColumn[int64](ctx, tx, "SELECT id FROM mailboxes")
 		if err != nil {
 			return err
 		}
@@ -544,23 +544,11 @@ func countsByID(ctx context.Context, tx *sql.Tx, q string, args ...any) (map[int
 	return m, err
 }
 
-func queryInts(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]int64, error) {
-	var out []int64
+// queryColumn reads a one-column result.
+func queryColumn[T any](ctx context.Context, tx *sql.Tx, q string, args ...any) ([]T, error) {
+	var out []T
 	err := eachRow(ctx, tx, func(rows *sql.Rows) error {
-		var v int64
-		if err := rows.Scan(&v); err != nil {
-			return err
-		}
-		out = append(out, v)
-		return nil
-	}, q, args...)
-	return out, err
-}
-
-func queryStrings(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]string, error) {
-	var out []string
-	err := eachRow(ctx, tx, func(rows *sql.Rows) error {
-		var v string
+		var v T
 		if err := rows.Scan(&v); err != nil {
 			return err
 		}
