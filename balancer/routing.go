@@ -2,6 +2,7 @@ package balancer
 
 import (
 	"slices"
+	"time"
 )
 
 // Route assigns new conversations nobody owns yet, for QW_ROUTING=own
@@ -62,59 +63,148 @@ func Route(s Snapshot, p Policy, ids ...int64) []Move {
 // caller to keep the rotation it has (Help Scout refuses an empty one).
 // The ids are sorted. Under a policy that fails Validate it returns nil.
 func Rotation(s Snapshot, p Policy, mailbox int64, ceiling []int64) []int64 {
+	var in []int64
+	for _, c := range RotationChoices(s, p, mailbox, ceiling) {
+		if c.Why == RotationIn {
+			in = append(in, c.AgentID)
+		}
+	}
+	return in
+}
+
+// RotationWhy says why Rotation put someone of the ceiling in the
+// rotation or left them out, for the page and the audit log.
+type RotationWhy string
+
+// Why someone of the ceiling is in the rotation or not, in the order
+// Rotation applies its rules: the first rule that leaves someone out is
+// the one named.
+const (
+	// RotationIn: in the rotation.
+	RotationIn RotationWhy = "in"
+	// RotationNotFrontLine: not an ST or SST the balancer counts (the HoS,
+	// excluded, unknown to the snapshot, or listed twice).
+	RotationNotFrontLine RotationWhy = "not_front_line"
+	// RotationNoAccess: cannot open the mailbox.
+	RotationNoAccess RotationWhy = "no_access"
+	// RotationAway: Away in Help Scout, or unavailable with no known
+	// return (Agent.BackAt zero).
+	RotationAway RotationWhy = "away"
+	// RotationOffShift: off shift, back at Agent.BackAt.
+	RotationOffShift RotationWhy = "off_shift"
+	// RotationAtMaxOpen: holds MaxOpen open tickets already.
+	RotationAtMaxOpen RotationWhy = "at_max_open"
+	// RotationLeaving: a customer joining their queue now could not be
+	// started Policy.ShiftEndMargin before their shift ends, while someone
+	// else stays.
+	RotationLeaving RotationWhy = "leaving"
+	// RotationLongerWait: someone else would answer a new customer sooner.
+	RotationLongerWait RotationWhy = "longer_wait"
+	// RotationAboveShare: as soon to answer as those in the rotation, but
+	// at or above their capacity-weighted fair share (or, when nobody is
+	// below it, more utilised than the least utilised).
+	RotationAboveShare RotationWhy = "above_share"
+)
+
+// RotationChoice is Rotation's decision about one person of the ceiling.
+type RotationChoice struct {
+	AgentID int64
+	Why     RotationWhy
+	// Wait is the expected wait of a customer joining the end of their
+	// queue now, for RotationIn, RotationLongerWait and RotationAboveShare;
+	// 0 otherwise.
+	Wait time.Duration
+	// Utilisation is their load ÷ capacity and FairUtilisation the team's
+	// fair utilisation, for the same three.
+	Utilisation, FairUtilisation float64
+}
+
+// RotationChoices is Rotation with the reason for every person of the
+// ceiling, one choice each, in id order. Those Rotation returns are
+// RotationIn; when it returns nil (nobody of the ceiling available), no
+// choice is RotationIn. Under a policy that fails Validate it returns nil.
+func RotationChoices(s Snapshot, p Policy, mailbox int64, ceiling []int64) []RotationChoice {
 	if p.Validate() != nil {
 		return nil
 	}
 	pl := newPlanner(newModel(s, p))
+	ids := slices.Clone(ceiling)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	out := make([]RotationChoice, 0, len(ids))
+	at := map[int64]int{} // agent index of each candidate's choice
 	var avail, staying []int32
-	for i := range pl.agents {
-		a := &pl.agents[i]
-		if !a.shared() || !a.canOpen(mailbox) || !slices.Contains(ceiling, a.ag.ID) {
-			continue
+	for _, id := range ids {
+		c := RotationChoice{AgentID: id}
+		i, known := pl.index[id]
+		switch {
+		case !known || pl.agents[i].kind != kindPool:
+			c.Why = RotationNotFrontLine
+		case !pl.agents[i].canOpen(mailbox):
+			c.Why = RotationNoAccess
+		case !pl.agents[i].available && pl.agents[i].ag.BackAt.IsZero():
+			c.Why = RotationAway
+		case !pl.agents[i].available:
+			c.Why = RotationOffShift
+		case pl.agents[i].ag.MaxOpen > 0 && pl.agents[i].open() >= pl.agents[i].ag.MaxOpen:
+			c.Why = RotationAtMaxOpen
+		default:
+			avail = append(avail, i)
+			if !pl.leaving(&pl.agents[i]) {
+				staying = append(staying, i)
+			}
 		}
-		if a.ag.MaxOpen > 0 && a.open() >= a.ag.MaxOpen {
-			continue
-		}
-		avail = append(avail, int32(i))
-		if !pl.leaving(a) {
-			staying = append(staying, int32(i))
-		}
+		at[id] = len(out)
+		out = append(out, c)
 	}
 	if len(avail) == 0 {
-		return nil
+		return out
 	}
 	pool := staying
 	if len(pool) == 0 {
-		pool = avail
+		pool = avail // everyone available is about to leave: choose among them
+	} else {
+		for _, i := range avail {
+			if !slices.Contains(staying, i) {
+				out[at[pl.agents[i].ag.ID]].Why = RotationLeaving
+			}
+		}
 	}
 	soonest := NoEstimate
 	for _, i := range pool {
 		soonest = min(soonest, pl.endWait(&pl.agents[i]))
 	}
+	_, fair := pl.fairUtil()
 	var first []int32
 	for _, i := range pool {
-		if pl.endWait(&pl.agents[i]) == soonest {
+		a := &pl.agents[i]
+		c := &out[at[a.ag.ID]]
+		c.Wait, c.Utilisation, c.FairUtilisation = pl.endWait(a), a.util(p), fair
+		if c.Wait == soonest {
 			first = append(first, i)
+		} else {
+			c.Why = RotationLongerWait
 		}
 	}
-	_, fair := pl.fairUtil()
 	lowest := pl.agents[first[0]].util(p)
 	for _, i := range first {
 		lowest = min(lowest, pl.agents[i].util(p))
 	}
-	var below, least []int64
+	anyBelow := false
 	for _, i := range first {
-		a := &pl.agents[i]
-		if u := a.util(p); u < fair-marginSlack {
-			below = append(below, a.ag.ID)
-		} else if u <= lowest+marginSlack {
-			least = append(least, a.ag.ID)
+		if pl.agents[i].util(p) < fair-marginSlack {
+			anyBelow = true
 		}
 	}
-	if len(below) > 0 {
-		return below // agents are in id order
+	for _, i := range first {
+		a := &pl.agents[i]
+		u := a.util(p)
+		out[at[a.ag.ID]].Why = RotationAboveShare
+		if u < fair-marginSlack || !anyBelow && u <= lowest+marginSlack {
+			out[at[a.ag.ID]].Why = RotationIn
+		}
 	}
-	return least
+	return out
 }
 
 // marginSlack absorbs floating-point rounding when utilisations are

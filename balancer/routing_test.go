@@ -196,6 +196,63 @@ func checkRotation(t *testing.T, r *rand.Rand, s Snapshot, p Policy, agentN map[
 			t.Errorf("rotation %v holds %d, who is outside the ceiling, unavailable, not front line or cannot open mailbox %d", got, id, mailbox)
 		}
 	}
+	choices := RotationChoices(s, p, mailbox, ceiling)
+	if diff := cmp.Diff(choices, RotationChoices(shuffled(r, s), p, mailbox, ceiling)); diff != "" {
+		t.Errorf("RotationChoices of the shuffled snapshot differs (-ordered +shuffled):\n%s", diff)
+	}
+	var in []int64
+	for _, c := range choices {
+		if c.Why == RotationIn {
+			in = append(in, c.AgentID)
+		}
+		if c.Why == "" || !slices.Contains(ceiling, c.AgentID) {
+			t.Errorf("choice %+v: no reason, or someone outside the ceiling", c)
+		}
+	}
+	if p.Validate() == nil && len(choices) != len(slices.Compact(slices.Sorted(slices.Values(ceiling)))) {
+		t.Errorf("%d choices for a ceiling of %d people", len(choices), len(ceiling))
+	}
+	if !slices.Equal(in, got) {
+		t.Errorf("RotationChoices puts %v in, Rotation %v", in, got)
+	}
+}
+
+func TestRotationChoices(t *testing.T) {
+	t.Parallel()
+	ana, ben, cy, di, ed := st(1), st(2), st(3), st(4), st(5)
+	ben.Available = false                                // Away: no known return
+	cy.Available, cy.BackAt = false, t0.Add(8*time.Hour) // off shift until tomorrow
+	di.AvailableUntil = t0.Add(20 * time.Minute)         // leaving
+	ed.MaxOpen = 1                                       // and holds one
+	hos := Agent{ID: 6, Role: RoleHoS, Capacity: 1, Available: true}
+	fay, gus := st(7), st(8)
+	fay.Mailboxes = []int64{2}
+	convs := append(append(holding(5, 500, 1), holding(8, 800, 1)...), holding(1, 100, 0)...)
+	s := Snapshot{Now: t0, Agents: []Agent{ana, ben, cy, di, ed, hos, fay, gus}, Conversations: convs}
+	got := map[int64]RotationWhy{}
+	for _, c := range RotationChoices(s, DefaultPolicy(), 1, []int64{8, 7, 6, 5, 4, 3, 2, 1, 9, 1}) {
+		got[c.AgentID] = c.Why
+		if c.Why == RotationIn && (c.Wait != 0 || c.FairUtilisation <= 0) {
+			t.Errorf("%d is in with a wait of %s and a fair utilisation of %.2f: want an idle agent below share", c.AgentID, c.Wait, c.FairUtilisation)
+		}
+	}
+	want := map[int64]RotationWhy{
+		1: RotationIn, 2: RotationAway, 3: RotationOffShift, 4: RotationLeaving, 5: RotationAtMaxOpen,
+		6: RotationNotFrontLine, 7: RotationNoAccess, 8: RotationLongerWait, 9: RotationNotFrontLine,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("reasons (-want +got):\n%s", diff)
+	}
+
+	// Two idle people, one holding pending work: same wait, one above share.
+	s = Snapshot{Now: t0, Agents: []Agent{st(1), st(2)}, Conversations: pending(2, 200, 4)}
+	got = map[int64]RotationWhy{}
+	for _, c := range RotationChoices(s, DefaultPolicy(), 1, []int64{1, 2}) {
+		got[c.AgentID] = c.Why
+	}
+	if diff := cmp.Diff(map[int64]RotationWhy{1: RotationIn, 2: RotationAboveShare}, got); diff != "" {
+		t.Errorf("reasons (-want +got):\n%s", diff)
+	}
 }
 
 // pending returns n pending tickets held by agent, with ids from first.
