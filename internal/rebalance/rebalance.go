@@ -55,8 +55,11 @@ type Options struct {
 	// Routing is QW_ROUTING: who makes first assignments. The zero value
 	// is balancer.RoutingHelpScout.
 	Routing balancer.RoutingMode
-	Policy  balancer.Policy
-	Roster  *roster.Roster // nil = everyone an ST at level 2
+	// Mailboxes are the balanced inboxes (QW_MAILBOXES), whose rotations
+	// steer mode keeps; empty means every mailbox of the mirror.
+	Mailboxes []int64
+	Policy    balancer.Policy
+	Roster    *roster.Roster // nil = everyone an ST at level 2
 	// ProposalTTL expires pending proposals that nobody decided on: the
 	// queue has moved on since and a new plan will propose afresh.
 	ProposalTTL time.Duration
@@ -80,6 +83,8 @@ type Rebalancer struct {
 
 	lastMu   sync.Mutex
 	lastPlan Plan
+
+	steer steering // QW_ROUTING=steer (steer.go)
 }
 
 // New returns a Rebalancer.
@@ -161,7 +166,8 @@ func (r *Rebalancer) RunOnce(ctx context.Context) (Plan, error) {
 	if err != nil {
 		return Plan{}, fmt.Errorf("list open proposals: %w", err)
 	}
-	res := balancer.Plan(withOpenProposals(t.Snapshot, open), r.opts.Policy)
+	planned := withOpenProposals(t.Snapshot, open)
+	res := balancer.Plan(planned, r.opts.Policy)
 	proposals := r.toProposals(res, t, open, now)
 	stored, err := r.db.InsertProposals(ctx, proposals)
 	if err != nil {
@@ -186,6 +192,9 @@ func (r *Rebalancer) RunOnce(ctx context.Context) (Plan, error) {
 			}
 			plan.Proposals[i] = applied
 		}
+	}
+	if r.steers() {
+		r.steerRotations(ctx, steerSnapshot(t.Snapshot, planned, res, r.opts.Mode))
 	}
 	r.lastMu.Lock()
 	r.lastPlan = plan
@@ -506,10 +515,17 @@ func (r *Rebalancer) names(ctx context.Context) func(int64) string {
 func (r *Rebalancer) Run(ctx context.Context, every time.Duration, ready func() (bool, string)) {
 	tick := time.NewTicker(every)
 	defer tick.Stop()
+	newConversations, stopSteering := r.steerWatch(ctx)
+	defer stopSteering()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-newConversations:
+			if ok, _ := ready(); ok {
+				r.steerAfterNewConversation(ctx)
+			}
+			continue
 		case <-tick.C:
 		}
 		if ok, _ := ready(); !ok {

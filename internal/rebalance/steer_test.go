@@ -1,0 +1,322 @@
+package rebalance
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/queuewrangler/queuewrangler/balancer"
+	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
+	"github.com/queuewrangler/queuewrangler/internal/mirror"
+	"github.com/queuewrangler/queuewrangler/internal/store"
+	"github.com/queuewrangler/queuewrangler/internal/testkit"
+)
+
+// steerWorld is the two-agent world with a third agent, Cy, and the
+// inbox's routing on (Balanced, limit 10) with all three in the rotation.
+type steerWorld struct {
+	*world
+	cy   int64
+	mir  *mirror.Mirror // on the world's clock, so that advancing it refreshes statuses
+	logs *testkit.LogBuffer
+}
+
+func newSteerWorld(t *testing.T) *steerWorld {
+	t.Helper()
+	w := &steerWorld{world: newWorld(t, 0), logs: &testkit.LogBuffer{}}
+	cy, err := w.fake.AddUser(helpscouttest.User{FirstName: "Cy", LastName: "Agent", Email: "cy@example.com", Role: "user", Timezone: "UTC", Status: "active"})
+	must(t, err)
+	w.cy = cy.ID
+	must(t, w.fake.SetRouting(w.mailbox, helpscouttest.RoutingConfig{State: helpscouttest.RoutingEnabled,
+		AssignmentLimit: 10, AssignmentMethod: helpscouttest.RoutingBalanced, UserIDs: []int64{w.ana, w.ben, w.cy}}))
+	w.mir = mirror.New(w.hs, w.db, mirror.Options{Now: func() time.Time { return w.now }})
+	w.refresh(t)
+	return w
+}
+
+// refresh brings the mirror up to date, directory and statuses included.
+func (w *steerWorld) refresh(t *testing.T) {
+	t.Helper()
+	w.now = w.now.Add(16 * time.Minute) // past the directory's cadence
+	if _, err := w.mir.SyncOnce(context.Background()); err != nil {
+		t.Fatalf("sync: %v", err)
+	}
+}
+
+func (w *steerWorld) steerer(mode Mode) *Rebalancer {
+	return New(w.db, w.hs, Options{Mode: mode, Routing: balancer.RoutingSteer, Policy: balancer.DefaultPolicy(),
+		Now: func() time.Time { return w.now }, Logger: slog.New(slog.NewTextHandler(w.logs, nil))})
+}
+
+// give assigns n new conversations to agent, the customer waiting on each.
+func (w *steerWorld) give(t *testing.T, agent int64, n int) []int64 {
+	t.Helper()
+	var ids []int64
+	for range n {
+		c, err := w.fake.CreateConversation(helpscouttest.NewConversation{MailboxID: w.mailbox, CustomerID: w.customer,
+			Subject: "help", Body: "please", AssigneeID: agent, At: w.now.Add(-10 * time.Minute)})
+		must(t, err)
+		ids = append(ids, c.ID)
+	}
+	return ids
+}
+
+func (w *steerWorld) rotation(t *testing.T) []int64 {
+	t.Helper()
+	cfg, err := w.fake.Routing(w.mailbox)
+	must(t, err)
+	return idSet(cfg.UserIDs)
+}
+
+func run(t *testing.T, r *Rebalancer) {
+	t.Helper()
+	if _, err := r.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func changes(t *testing.T, db *store.DB) []store.RotationChange {
+	t.Helper()
+	cs, err := db.RotationChanges(context.Background(), 0, 100)
+	must(t, err)
+	slices.Reverse(cs) // oldest first
+	return cs
+}
+
+func TestSteerNarrowsTheRotationAndWritesOnlyOnChange(t *testing.T) {
+	w := newSteerWorld(t)
+	w.give(t, w.ana, 2)
+	w.refresh(t)
+	r := w.steerer(ModePropose)
+	run(t, r)
+
+	if got, want := w.rotation(t), []int64{w.ben, w.cy}; !slices.Equal(got, want) {
+		t.Fatalf("rotation %v, want %v: Ana has customers waiting, Ben and Cy none", got, want)
+	}
+	puts := w.fake.RoutingPuts()
+	if len(puts) != 1 {
+		t.Fatalf("%d PUTs, want 1", len(puts))
+	}
+	var body map[string]any
+	must(t, json.Unmarshal(puts[0].Body, &body))
+	if body["state"] != "enabled" || body["assignmentMethod"] != "balanced" || body["assignmentLimit"] != float64(10) {
+		t.Errorf("PUT body %s: state, method and limit must be written back as read", puts[0].Body)
+	}
+	cs := changes(t, w.db)
+	if len(cs) != 1 || cs[0].By != store.RotationByQueuewrangler || !slices.Equal(cs[0].Before, []int64{w.ana, w.ben, w.cy}) ||
+		!slices.Equal(cs[0].After, []int64{w.ben, w.cy}) || !strings.Contains(cs[0].Why, "Ana Agent: others would answer sooner") {
+		t.Errorf("audit %+v: want one change by queuewrangler leaving Ana out for her queue", cs)
+	}
+	if !strings.Contains(w.logs.String(), "routing rotation steered") {
+		t.Errorf("no info line for the change; log:\n%s", w.logs)
+	}
+	view := r.Routing(context.Background())
+	if view.Mode != "steer" || view.Running != "steer" || len(view.Inboxes) != 1 || len(view.Inboxes[0].People) != 3 ||
+		view.Inboxes[0].People[0].InRotation || !view.Inboxes[0].People[1].InRotation {
+		t.Errorf("routing view %+v: want steer with Ana out, Ben and Cy in", view)
+	}
+
+	// Nothing changed: runs and new-conversation checks write nothing.
+	run(t, r)
+	r.steerAfterNewConversation(context.Background())
+	run(t, r)
+	if n := len(w.fake.RoutingPuts()); n != 1 {
+		t.Errorf("%d PUTs after runs that changed nothing, want still 1", n)
+	}
+
+	// Ana answers and the customers close: she is back in.
+	for _, c := range w.fake.Conversations() {
+		if c.AssigneeID == w.ana {
+			must(t, w.fake.SetStatus(c.ID, w.ana, helpscouttest.StatusClosed, w.now))
+		}
+	}
+	w.refresh(t)
+	run(t, r)
+	if got, want := w.rotation(t), []int64{w.ana, w.ben, w.cy}; !slices.Equal(got, want) {
+		t.Errorf("rotation %v, want %v once Ana is free again", got, want)
+	}
+}
+
+func TestSteerAdoptsAnAdminsEditAndRemembersItsCeilingAcrossRestarts(t *testing.T) {
+	w := newSteerWorld(t)
+	w.give(t, w.ana, 2)
+	w.refresh(t)
+	run(t, w.steerer(ModeApply))
+	if got := w.rotation(t); !slices.Equal(got, []int64{w.ben, w.cy}) {
+		t.Fatalf("rotation %v, want Ben and Cy", got)
+	}
+
+	// An admin takes Cy out of the rotation between two runs.
+	must(t, w.fake.SetRouting(w.mailbox, helpscouttest.RoutingConfig{State: helpscouttest.RoutingEnabled,
+		AssignmentLimit: 10, AssignmentMethod: helpscouttest.RoutingBalanced, UserIDs: []int64{w.ana, w.ben}}))
+	// A restart: a new rebalancer on the same store.
+	r := w.steerer(ModeApply)
+	run(t, r)
+	if got := w.rotation(t); !slices.Equal(got, []int64{w.ben}) {
+		t.Errorf("rotation %v, want Ben alone: Cy is outside the admin's new set, Ana busy", got)
+	}
+	cs := changes(t, w.db)
+	if len(cs) != 3 || cs[1].By != store.RotationByOther || !slices.Equal(cs[1].After, []int64{w.ana, w.ben}) ||
+		cs[2].By != store.RotationByQueuewrangler || !slices.Equal(cs[2].After, []int64{w.ben}) {
+		t.Fatalf("audit %+v: want the steer, the admin's edit adopted, then the new steer", cs)
+	}
+	if !strings.Contains(w.logs.String(), "changed by someone else; adopted") {
+		t.Errorf("the adoption is not logged; log:\n%s", w.logs)
+	}
+
+	// Another restart: the set read is the one written, so the ceiling is
+	// still the admin's (Ana and Ben), and Ana comes back when free; Cy never.
+	for _, c := range w.fake.Conversations() {
+		if c.AssigneeID == w.ana {
+			must(t, w.fake.SetStatus(c.ID, w.ana, helpscouttest.StatusClosed, w.now))
+		}
+	}
+	w.refresh(t)
+	r = w.steerer(ModeApply)
+	run(t, r)
+	if got := w.rotation(t); !slices.Equal(got, []int64{w.ana, w.ben}) {
+		t.Errorf("rotation %v, want the admin's Ana and Ben", got)
+	}
+	if n := len(changes(t, w.db)); n != 4 {
+		t.Errorf("%d audit entries, want 4 (no adoption of queuewrangler's own set after a restart)", n)
+	}
+
+	// Shutdown with a narrowed rotation gives the admin's set back.
+	w.give(t, w.ben, 3)
+	w.refresh(t)
+	run(t, r)
+	if got := w.rotation(t); !slices.Equal(got, []int64{w.ana}) {
+		t.Fatalf("rotation %v, want Ana while Ben is busy", got)
+	}
+	r.restoreRotations(context.Background())
+	if got := w.rotation(t); !slices.Equal(got, []int64{w.ana, w.ben}) {
+		t.Errorf("rotation after shutdown %v, want the admin's Ana and Ben", got)
+	}
+	if cs := changes(t, w.db); !strings.Contains(cs[len(cs)-1].Why, "stopped") {
+		t.Errorf("the restore is not audited: %+v", cs[len(cs)-1])
+	}
+}
+
+func TestSteerNeverEmptiesTheRotation(t *testing.T) {
+	w := newSteerWorld(t)
+	w.give(t, w.cy, 1)
+	must(t, w.fake.SetUserStatus(w.ana, "away"))
+	must(t, w.fake.SetUserStatus(w.ben, "away"))
+	w.refresh(t)
+	r := w.steerer(ModePropose)
+	run(t, r)
+	if got := w.rotation(t); !slices.Equal(got, []int64{w.cy}) {
+		t.Errorf("rotation %v, want Cy: busy, but the only one available", got)
+	}
+
+	must(t, w.fake.SetUserStatus(w.cy, "away"))
+	w.refresh(t)
+	puts := len(w.fake.RoutingPuts())
+	run(t, r)
+	if got := w.rotation(t); !slices.Equal(got, []int64{w.cy}) || len(w.fake.RoutingPuts()) != puts {
+		t.Errorf("rotation %v after %d more PUTs: with nobody available it is left as it is", got, len(w.fake.RoutingPuts())-puts)
+	}
+	view := r.Routing(context.Background())
+	if len(view.Inboxes) != 1 || !strings.Contains(view.Inboxes[0].Note, "Nobody of the admin's set is available") {
+		t.Errorf("routing view %+v: want the note that nobody is available", view)
+	}
+	for _, p := range view.Inboxes[0].People {
+		if p.Why != "away" {
+			t.Errorf("%s: %q, want away", p.Name, p.Why)
+		}
+	}
+}
+
+func TestSteerFallsBackToHelpScoutWithoutThePermission(t *testing.T) {
+	for _, perm := range []helpscouttest.RoutingPermission{helpscouttest.RoutingDenied, helpscouttest.RoutingReadOnly} {
+		t.Run(map[helpscouttest.RoutingPermission]string{helpscouttest.RoutingDenied: "no read", helpscouttest.RoutingReadOnly: "no write"}[perm], func(t *testing.T) {
+			w := newSteerWorld(t)
+			w.give(t, w.ana, 2)
+			w.refresh(t)
+			w.fake.SetRoutingPermission(perm)
+			r := w.steerer(ModeApply)
+			run(t, r)
+			run(t, r)
+			w.give(t, w.ben, 1) // a new conversation does not retry
+			w.refresh(t)
+			r.steerAfterNewConversation(context.Background())
+			if n := strings.Count(w.logs.String(), "steer needs the Manage Routing permission; running as helpscout"); n != 1 {
+				t.Errorf("the fallback is logged %d times, want once; log:\n%s", n, w.logs)
+			}
+			view := r.Routing(context.Background())
+			if view.Mode != "steer" || view.Running != "helpscout" || !strings.Contains(view.Notice, "Manage Routing") {
+				t.Errorf("routing view %+v: want the fallback flagged", view)
+			}
+			if got := w.rotation(t); !slices.Equal(got, []int64{w.ana, w.ben, w.cy}) {
+				t.Errorf("rotation %v changed without the permission", got)
+			}
+
+			w.fake.SetRoutingPermission(helpscouttest.RoutingManage)
+			run(t, r)
+			if got := w.rotation(t); !slices.Equal(got, []int64{w.cy}) {
+				t.Errorf("rotation %v, want Cy once the permission is granted", got)
+			}
+			if view := r.Routing(context.Background()); view.Running != "steer" || view.Notice != "" {
+				t.Errorf("routing view %+v: want steer again", view)
+			}
+		})
+	}
+}
+
+func TestSteerLeavesAnInboxWithRoutingOffAlone(t *testing.T) {
+	w := newSteerWorld(t)
+	must(t, w.fake.SetRouting(w.mailbox, helpscouttest.RoutingConfig{State: helpscouttest.RoutingDisabled,
+		AssignmentLimit: 10, AssignmentMethod: helpscouttest.RoutingBalanced, UserIDs: []int64{w.ana, w.ben, w.cy}}))
+	w.give(t, w.ana, 2)
+	w.refresh(t)
+	r := w.steerer(ModeApply)
+	run(t, r)
+	run(t, r)
+	if n := len(w.fake.RoutingPuts()); n != 0 {
+		t.Errorf("%d PUTs to an inbox with routing off, want none", n)
+	}
+	if n := strings.Count(w.logs.String(), "routing is off in this inbox"); n != 1 {
+		t.Errorf("routing off is logged %d times, want once; log:\n%s", n, w.logs)
+	}
+	view := r.Routing(context.Background())
+	if len(view.Inboxes) != 1 || view.Inboxes[0].Enabled || !strings.Contains(view.Inboxes[0].Note, "routing is off") {
+		t.Errorf("routing view %+v: want the inbox shown with routing off", view)
+	}
+	cfg, err := w.fake.Routing(w.mailbox)
+	must(t, err)
+	if cfg.State != helpscouttest.RoutingDisabled {
+		t.Errorf("routing state %q: steer must never enable routing", cfg.State)
+	}
+}
+
+func TestSteerAfterANewConversationRoutedByHelpScout(t *testing.T) {
+	w := newSteerWorld(t)
+	must(t, w.fake.SetRouting(w.mailbox, helpscouttest.RoutingConfig{State: helpscouttest.RoutingEnabled,
+		AssignmentLimit: 10, AssignmentMethod: helpscouttest.RoutingBalanced, UserIDs: []int64{w.ana, w.ben}}))
+	r := w.steerer(ModePropose)
+	run(t, r)
+	gets := w.fake.Stats().Requests[helpscouttest.RouteGetRouting]
+	r.steerAfterNewConversation(context.Background())
+	if got := w.fake.Stats().Requests[helpscouttest.RouteGetRouting]; got != gets {
+		t.Errorf("%d routing reads with no new conversation, want none", got-gets)
+	}
+
+	// A customer writes in; routing gives it to Ana (alphabetically first
+	// of two equally idle people): the next one should go to Ben.
+	c, err := w.fake.CreateConversation(helpscouttest.NewConversation{MailboxID: w.mailbox, CustomerID: w.customer, Subject: "new", Body: "hi"})
+	must(t, err)
+	w.refresh(t)
+	r.steerAfterNewConversation(context.Background())
+	got, _ := w.fake.Conversation(c.ID)
+	want := []int64{w.ana, w.ben}
+	want = slices.DeleteFunc(want, func(id int64) bool { return id == got.AssigneeID })
+	if diff := cmp.Diff(want, w.rotation(t)); got.AssigneeID == 0 || diff != "" {
+		t.Errorf("routed to %d; rotation (-want +got):\n%s", got.AssigneeID, diff)
+	}
+}
