@@ -165,13 +165,13 @@ func run(ctx context.Context, cfg *settings, ln net.Listener, logger *slog.Logge
 	api := httpapi.New(httpapi.Options{Logger: logger.With("component", "http"), Metrics: m, Gatherer: reg, Now: now,
 		WebhookSecret: cfg.WebhookSecret.Reveal(), Inbox: db, WebhookReceived: mir.Wake, Ready: httpapi.ReadyWithCause(mir.Ready, hsFailures.Last),
 		AllowedHosts: cfg.AllowedHosts.Hosts, Dashboard: metrics.Dashboard, AlertRules: metrics.AlertRules})
-	reb := rebalance.New(db, hs, rebalance.Options{Mode: mode, Routing: cfg.routing, Policy: cfg.policy, Roster: cfg.roster, AfterApply: mir.Refresh,
+	reb := rebalance.New(db, hs, rebalance.Options{Mode: mode, Routing: cfg.routing, Mailboxes: cfg.Mailboxes.IDs, Policy: cfg.policy, Roster: cfg.roster, AfterApply: mir.Refresh,
 		Logger: logger.With("component", "balancer"), Metrics: m, Now: now})
 	reg.MustRegister(metrics.NewCollector(reb, metrics.CollectorOptions{OnError: func(err error) { logger.Warn("metrics collector", logKeyErr, err) }}))
 	token, stuckAfter := cfg.AdminToken.Reveal(), cfg.StuckAfter.Duration
-	api.EnableAPI(httpapi.APIOptions{Team: reb, Queue: db, Decider: reb, AdminToken: token, StuckAfter: stuckAfter})
+	api.EnableAPI(httpapi.APIOptions{Team: reb, Queue: db, Decider: reb, Routing: reb, AdminToken: token, StuckAfter: stuckAfter})
 	notices := team.Setup{DB: db, Roster: cfg.roster, Ready: mir.Ready, EscalateStuck: mode != rebalance.ModeOff && stuckAfter > 0}
-	api.EnablePage(httpapi.PageOptions{Team: reb, Queue: db, Decider: reb, Customers: db, FirstResponses: db,
+	api.EnablePage(httpapi.PageOptions{Team: reb, Queue: db, Decider: reb, Routing: reb, Customers: db, FirstResponses: db,
 		Notices: notices, AdminToken: token, StuckAfter: stuckAfter})
 	gate.Open(api)
 
@@ -184,7 +184,7 @@ func run(ctx context.Context, cfg *settings, ln net.Listener, logger *slog.Logge
 	}
 	loops.Go(func() { notices.WarnOnce(loopCtx, logger) })
 
-	logger.Info("queuewrangler serving", logKeyAddr, ln.Addr().String(), "mode", string(mode),
+	logger.Info("queuewrangler serving", logKeyAddr, ln.Addr().String(), "mode", string(mode), "routing", string(cfg.routing),
 		"poll_interval", cfg.PollInterval.Duration.String(), "db", cfg.DBPath)
 
 	var runErr error

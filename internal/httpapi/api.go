@@ -21,6 +21,12 @@ type Team interface {
 	Agents(ctx context.Context) ([]team.Agent, team.Figures, error)
 }
 
+// Routing says how new conversations get their first owner (QW_ROUTING)
+// and, in steer mode, who is in each inbox's rotation and why.
+type Routing interface {
+	Routing(ctx context.Context) team.Routing
+}
+
 // Queue reads conversations and proposals from the mirror.
 type Queue interface {
 	OpenConversations(ctx context.Context, f store.OpenFilter) ([]store.OpenConversation, error)
@@ -39,6 +45,9 @@ type APIOptions struct {
 	Team    Team
 	Queue   Queue
 	Decider Decider
+	// Routing, when set, adds the routing mode and the steered rotations
+	// to /api/v1/agents under "routing".
+	Routing Routing
 	// AdminToken guards the write endpoints; empty makes them answer 403.
 	AdminToken string
 	StuckAfter time.Duration
@@ -113,7 +122,11 @@ func (s *Server) handleAgents(w http.ResponseWriter, r *http.Request) {
 	if agents == nil {
 		agents = []team.Agent{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"agents": agents, "team": figures})
+	out := map[string]any{"agents": agents, "team": figures}
+	if s.api.Routing != nil {
+		out["routing"] = s.api.Routing.Routing(r.Context())
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // conversationJSON is a conversation in /api/v1/conversations.

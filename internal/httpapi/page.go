@@ -68,6 +68,9 @@ type PageOptions struct {
 	FirstResponses FirstResponses
 	// Notices, when set, puts the setup's mistakes on the page.
 	Notices Notices
+	// Routing, when set, shows the routing mode and, in steer mode, who is
+	// in each inbox's rotation and why.
+	Routing Routing
 
 	// AdminToken is what the login form checks; empty makes the page
 	// read-only (no login, no forms).

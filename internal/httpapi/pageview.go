@@ -35,6 +35,23 @@ type pageView struct {
 	Unassigned ticketList
 	Pending    pendingList
 	Moves      []proposalRow
+	Routing    *routingView // nil when no Routing source is wired
+}
+
+// routingView is the routing mode and, in steer mode, each inbox's
+// rotation.
+type routingView struct {
+	Mode, Running string
+	Notice        string
+	Inboxes       []routingInboxView
+}
+
+type routingInboxView struct {
+	Name    string
+	Enabled bool
+	Note    string
+	Checked timeView
+	People  []team.RotationPerson
 }
 
 // pendingList is the proposals an SST must decide on, the customer who has
@@ -144,6 +161,7 @@ type pageData struct {
 	frt        []time.Duration
 	frtKnown   bool
 	notices    []string
+	routing    *team.Routing
 	errors     []string
 }
 
@@ -219,6 +237,10 @@ func (p *page) collect(ctx context.Context, now time.Time) pageView {
 			fail("the setup checks", err)
 		}
 	}
+	if p.o.Routing != nil {
+		rt := p.o.Routing.Routing(ctx)
+		d.routing = &rt
+	}
 	return p.build(d, now)
 }
 
@@ -243,6 +265,10 @@ func (p *page) build(d pageData, now time.Time) pageView {
 		Errors:     d.errors,
 		Notices:    d.notices,
 		StuckAfter: relDuration(p.o.StuckAfter),
+		Routing:    buildRouting(d.routing, now, loc),
+	}
+	if v.Routing != nil && v.Routing.Notice != "" {
+		v.Notices = append(v.Notices, v.Routing.Notice)
 	}
 	names := make(map[int64]string, len(d.agents))
 	for _, a := range d.agents {
@@ -530,4 +556,16 @@ func relDuration(d time.Duration) string {
 		}
 		return fmt.Sprintf("%dd %dh", days, h)
 	}
+}
+
+func buildRouting(rt *team.Routing, now time.Time, loc *time.Location) *routingView {
+	if rt == nil {
+		return nil
+	}
+	v := &routingView{Mode: rt.Mode, Running: rt.Running, Notice: rt.Notice}
+	for _, in := range rt.Inboxes {
+		v.Inboxes = append(v.Inboxes, routingInboxView{Name: in.Name, Enabled: in.Enabled, Note: in.Note,
+			Checked: absTime(in.CheckedAt, now, loc), People: in.People})
+	}
+	return v
 }
