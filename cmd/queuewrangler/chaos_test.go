@@ -90,7 +90,7 @@ func TestChaosSoak(t *testing.T) {
 		PollInterval: config.Duration{Duration: time.Second}, BalanceInterval: config.Duration{Duration: time.Second},
 		Mode: string(rebalance.ModeApply), StuckAfter: config.Duration{Duration: sc.StuckAfter}, MaxMovesPerRun: config.Int{N: 5},
 		AdminToken: adminToken, RateLimitPerMinute: config.Int{N: 6000}, LogFormat: "json", LogLevel: "debug",
-		Routing: string(balancer.RoutingHelpScout), Backlog: balancer.FormatBacklog(balancer.BacklogIdle),
+		Routing: string(balancer.RoutingHelpScout), Backlog: balancer.FormatBacklog(balancer.BacklogIdle), OffShiftHandover: balancer.HandoverNew,
 	}
 	settings, problems := parse(cfg, acct.Roster)
 	if len(problems) > 0 {

@@ -32,10 +32,11 @@ func TestDemoNewcomersRun(t *testing.T) {
 		done <- Main(ctx, []string{"demo", "--addr", "127.0.0.1:0", "--seed", "3"}, pw, io.Discard)
 		pw.Close()
 	}()
-	base := ""
+	base, banner := "", ""
 	sc := bufio.NewScanner(pr)
 	pageLine := regexp.MustCompile(`queue page\s+(http://\S+)/`)
 	for sc.Scan() {
+		banner += sc.Text() + "\n"
 		if m := pageLine.FindStringSubmatch(sc.Text()); m != nil {
 			base = m[1]
 			break
@@ -44,22 +45,35 @@ func TestDemoNewcomersRun(t *testing.T) {
 	if base == "" {
 		t.Fatal("demo printed no queue page URL")
 	}
+	// The recommended configuration, said before anything else.
+	if !strings.Contains(banner, "QW_ROUTING=steer, the recommended one") {
+		t.Errorf("the demo's first lines do not say which configuration it runs:\n%s", banner)
+	}
 	go io.Copy(io.Discard, pr)
 
 	deadline := time.Now().Add(90 * time.Second)
-	var loaded, proposals, frt bool
-	for time.Now().Before(deadline) && !(loaded && proposals && frt) {
+	var loaded, proposals, frt, steered bool
+	for time.Now().Before(deadline) && !(loaded && proposals && frt && steered) {
 		time.Sleep(time.Second)
 		var agents struct {
 			Agents []struct {
 				Name string  `json:"name"`
 				Load float64 `json:"weighted_load"`
 			} `json:"agents"`
+			Routing struct {
+				Running string `json:"running"`
+				Inboxes []struct {
+					Enabled bool `json:"enabled"`
+				} `json:"inboxes"`
+			} `json:"routing"`
 		}
 		if getJSON(t, base+"/api/v1/agents", &agents) {
 			for _, a := range agents.Agents {
 				loaded = loaded || a.Load > 0
 			}
+			// The daemon reads the fake's routing, on, and steers it.
+			rt := agents.Routing
+			steered = steered || rt.Running == "steer" && len(rt.Inboxes) == 1 && rt.Inboxes[0].Enabled
 		}
 		var props struct {
 			Proposals []struct{ Status string } `json:"proposals"`
@@ -67,8 +81,9 @@ func TestDemoNewcomersRun(t *testing.T) {
 		proposals = proposals || getJSON(t, base+"/api/v1/proposals", &props)
 		frt = frt || firstResponseCount(t, base+"/metrics") > 0
 	}
-	if !loaded || !proposals || !frt {
-		t.Errorf("after the deadline: agents with load %v, proposals listed %v, first response observations %v", loaded, proposals, frt)
+	if !loaded || !proposals || !frt || !steered {
+		t.Errorf("after the deadline: agents with load %v, proposals listed %v, first response observations %v, routing steered %v",
+			loaded, proposals, frt, steered)
 	}
 	cancel()
 	select {

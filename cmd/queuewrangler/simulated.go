@@ -50,8 +50,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			MaxMovesPerRun:     config.Int{N: 5},
 			AdminToken:         config.Secret(d.AdminToken),
 			RateLimitPerMinute: config.Int{N: 600},
-			Routing:            string(balancer.RoutingHelpScout),
-			Backlog:            balancer.FormatBacklog(balancer.BacklogIdle),
+			Routing:            string(d.Routing),
+			Backlog:            balancer.FormatBacklog(balancer.BacklogIdle), OffShiftHandover: balancer.HandoverNew,
 		}
 		s, problems := parse(cfg, d.Roster)
 		if len(problems) > 0 {

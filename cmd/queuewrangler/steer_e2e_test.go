@@ -79,7 +79,7 @@ func TestServeSteersTheRoutingRotation(t *testing.T) {
 		PollInterval: config.Duration{Duration: 100 * time.Millisecond}, BalanceInterval: config.Duration{Duration: 150 * time.Millisecond},
 		Mode: string(rebalance.ModePropose), StuckAfter: config.Duration{Duration: 4 * time.Hour}, MaxMovesPerRun: config.Int{N: 5},
 		RateLimitPerMinute: config.Int{N: 100000}, LogFormat: "text", LogLevel: "info",
-		Routing: string(balancer.RoutingSteer), Backlog: balancer.FormatBacklog(balancer.BacklogIdle), OffShiftHandover: "new",
+		Routing: string(balancer.RoutingSteer), Backlog: balancer.FormatBacklog(balancer.BacklogIdle), OffShiftHandover: balancer.HandoverNew,
 	}
 	settings, problems := parse(cfg, ros)
 	if len(problems) > 0 {

@@ -46,10 +46,14 @@ type Account struct {
 // the simulation's) and starts sc's team in it, at speed simulated seconds
 // per real second.
 func NewAccount(sc Scenario, speed float64, opts helpscouttest.Options) (*Account, error) {
+	return newAccount(sc, speed, opts, LiveOptions{})
+}
+
+func newAccount(sc Scenario, speed float64, opts helpscouttest.Options, lo LiveOptions) (*Account, error) {
 	clock := NewClock(sc, speed, accountWarmUp, nil)
 	opts.Clock = clock.Now
 	fake := helpscouttest.New(opts)
-	live, err := NewLive(sc, fake, clock, LiveOptions{})
+	live, err := NewLive(sc, fake, clock, lo)
 	if err != nil {
 		fake.Close()
 		return nil, fmt.Errorf("start the simulated team: %w", err)

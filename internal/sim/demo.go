@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/queuewrangler/queuewrangler/balancer"
 	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
 	"github.com/queuewrangler/queuewrangler/internal/roster"
 )
@@ -50,9 +51,12 @@ type DemoDaemon struct {
 	APIURL, ClientID, ClientSecret    string
 	WebhookSecret, AdminToken, DBPath string
 	StuckAfter                        time.Duration
-	Roster                            *roster.Roster
-	Now                               func() time.Time
-	Logger                            *slog.Logger
+	// Routing is QW_ROUTING: RecommendedMode, with the fake's routing on
+	// and the Manage Routing permission granted.
+	Routing balancer.RoutingMode
+	Roster  *roster.Roster
+	Now     func() time.Time
+	Logger  *slog.Logger
 }
 
 // RunDemo runs the demo until ctx ends: the built-in DemoScenario's team
@@ -73,7 +77,7 @@ func RunDemo(ctx context.Context, o DemoOptions, stdout, stderr io.Writer, daemo
 		sc.Seed = o.Seed
 	}
 	d := DemoDaemon{Listener: ln, ClientID: "demo", ClientSecret: "demo-secret",
-		WebhookSecret: randomHex(16), AdminToken: randomHex(12), DBPath: o.DB, StuckAfter: sc.StuckAfter}
+		WebhookSecret: randomHex(16), AdminToken: randomHex(12), DBPath: o.DB, StuckAfter: sc.StuckAfter, Routing: RecommendedMode}
 	if d.DBPath == "" {
 		dir, err := os.MkdirTemp("", "queuewrangler-demo-")
 		if err != nil {
@@ -89,11 +93,13 @@ func RunDemo(ctx context.Context, o DemoOptions, stdout, stderr io.Writer, daemo
 	defer fakeLn.Close()
 	daemonURL := "http://" + ln.Addr().String()
 	d.APIURL = "http://" + fakeLn.Addr().String()
-	acct, err := NewAccount(sc, o.Speed, helpscouttest.Options{
+	// Help Scout's Balanced routing is on in the fake, so that the daemon
+	// runs the recommended configuration: steering its rotation.
+	acct, err := newAccount(sc, o.Speed, helpscouttest.Options{
 		Seed:    sc.Seed,
 		BaseURL: d.APIURL,
 		Webhook: helpscouttest.WebhookOptions{URL: daemonURL + "/webhooks/helpscout", Secret: d.WebhookSecret},
-	})
+	}, LiveOptions{Routing: LiveFakeRouting})
 	if err != nil {
 		return err
 	}
@@ -109,7 +115,9 @@ func RunDemo(ctx context.Context, o DemoOptions, stdout, stderr io.Writer, daemo
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = acct.Serve(fakeCtx, fakeLn, o.Serve, d.Logger) })
 
-	fmt.Fprintf(stdout, "queuewrangler demo: a simulated Help Scout account, the real daemon in %s mode\n\n", cmp.Or(o.Mode, "apply"))
+	fmt.Fprintf(stdout, "queuewrangler demo: a simulated Help Scout account, the real daemon in %s mode\n", cmp.Or(o.Mode, "apply"))
+	fmt.Fprintf(stdout, "  configuration: QW_ROUTING=%s, the recommended one: Help Scout's Balanced routing is on, and the daemon\n", d.Routing)
+	fmt.Fprintf(stdout, "  keeps its rotation to who should get the next ticket (the page's Routing section says who and why)\n\n")
 	fmt.Fprintf(stdout, "  queue page   %s/\n", daemonURL)
 	fmt.Fprintf(stdout, "  metrics      %s/metrics\n", daemonURL)
 	fmt.Fprintf(stdout, "  agents API   %s/api/v1/agents\n", daemonURL)
@@ -139,7 +147,8 @@ func randomHex(n int) string {
 type demoEvents struct{ slog.Handler }
 
 // demoShown are the info messages demoEvents lets through.
-var demoShown = map[string]bool{"move applied": true, "move proposed": true, "move skipped: stale": true, "stopped": true}
+var demoShown = map[string]bool{"move applied": true, "move proposed": true, "move skipped: stale": true, "stopped": true,
+	"routing rotation steered": true, "routing rotation restored to the admin's set": true}
 
 func (h demoEvents) Handle(ctx context.Context, r slog.Record) error {
 	if r.Level < slog.LevelWarn && !demoShown[r.Message] {

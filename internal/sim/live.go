@@ -39,9 +39,10 @@ func (c *Clock) Now() time.Time {
 // LiveOptions configure a live run.
 type LiveOptions struct {
 	// Routing is how new conversations are assigned at arrival: PolicyNone
-	// (round robin) or PolicyBalanced (the default), standing in for Help
-	// Scout's routing, which the fake does not have. Whatever else moves
-	// tickets (the daemon, through the fake's API) the team simply sees.
+	// (round robin) or PolicyBalanced (the default), played by the model
+	// with the fake's routing off; or LiveFakeRouting, the fake's own
+	// routing. Whatever else moves tickets (the daemon, through the fake's
+	// API) the team simply sees.
 	Routing string
 	// Tick is the wall time between steps of Run (default 100ms).
 	Tick time.Duration
@@ -67,9 +68,19 @@ type Live struct {
 
 	mailbox int64
 	convs   []int64 // fake conversation id by ticket index, 0 before creation
-	away    []bool  // Away status last written, by agent
-	err     error   // first error of the fake's state API
+	// routed is, with LiveFakeRouting, the user the fake's routing gave
+	// each ticket at creation (0: nobody), by ticket index.
+	routed []int64
+	away   []bool // Away status last written, by agent
+	err    error  // first error of the fake's state API
 }
+
+// LiveFakeRouting is LiveOptions.Routing for the fake's own routing: the
+// mailbox's routing is on (Balanced, the scenario's assignment limit, the
+// front line in the rotation) and assigns each new conversation by the
+// configuration stored in the fake, which a daemon in QW_ROUTING=steer
+// narrows through the routing API; the team works whatever it assigned.
+const LiveFakeRouting = "fake"
 
 // NewLive adds a mailbox and the team to the fake (user ids 1000, 1001, ...
 // in team order, the ids Roster uses) and prepares the run. The fake
@@ -79,12 +90,16 @@ func NewLive(sc Scenario, fake *helpscouttest.Server, clock *Clock, opts LiveOpt
 		return nil, err
 	}
 	var r router = fewestActive{}
+	var byFake *fakeRouter
 	switch opts.Routing {
 	case "", PolicyBalanced:
 	case PolicyNone:
 		r = &roundRobin{last: -1}
+	case LiveFakeRouting:
+		byFake = &fakeRouter{}
+		r = byFake
 	default:
-		return nil, fmt.Errorf("live routing %q is not %s or %s", opts.Routing, PolicyNone, PolicyBalanced)
+		return nil, fmt.Errorf("live routing %q is not %s, %s or %s", opts.Routing, PolicyNone, PolicyBalanced, LiveFakeRouting)
 	}
 	if opts.Tick <= 0 {
 		opts.Tick = 100 * time.Millisecond
@@ -108,7 +123,33 @@ func NewLive(sc Scenario, fake *helpscouttest.Server, clock *Clock, opts LiveOpt
 	l.w = newWorld(pl, r, nil, nil)
 	l.w.fx = l
 	l.convs = make([]int64, len(l.w.tickets))
+	if byFake != nil {
+		byFake.l, l.routed = l, make([]int64, len(l.w.tickets))
+		var front []int64
+		for _, a := range l.w.agents {
+			if a.front {
+				front = append(front, a.id)
+			}
+		}
+		if err := fake.SetRouting(mb.ID, helpscouttest.RoutingConfig{State: helpscouttest.RoutingEnabled,
+			AssignmentLimit: l.w.inbox.limit, AssignmentMethod: helpscouttest.RoutingBalanced, UserIDs: front}); err != nil {
+			return nil, fmt.Errorf("turn the fake's routing on: %w", err)
+		}
+	}
 	return l, nil
+}
+
+// fakeRouter is LiveFakeRouting's router: it reports whom the fake's
+// routing gave the ticket when it was created (Live.created), -1 when
+// nobody, so the model takes the fake's choice instead of making its own.
+type fakeRouter struct{ l *Live }
+
+func (f *fakeRouter) route(w *world, t *ticket) int {
+	id := f.l.routed[t.idx]
+	if i := int(id - agentID(0)); id != 0 && i >= 0 && i < len(w.agents) {
+		return i
+	}
+	return -1
 }
 
 // MailboxID is the fake mailbox the conversations arrive in.
@@ -224,12 +265,17 @@ func (l *Live) created(t *ticket) {
 		return
 	}
 	l.convs[t.idx] = c.ID
+	if l.routed != nil {
+		l.routed[t.idx] = c.AssigneeID
+	}
 }
 
 func (l *Live) assigned(t *ticket, actor *agent) {
 	var by int64
 	if actor != nil {
 		by = actor.id
+	} else if l.routed != nil && l.routed[t.idx] == l.w.agents[t.assignee].id {
+		return // the fake's routing made this assignment itself
 	}
 	l.fail(l.fake.Assign(l.convs[t.idx], by, l.w.agents[t.assignee].id, l.at(l.w.now)))
 }

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,14 +16,14 @@ type liveRig struct {
 	live *Live
 }
 
-func newLiveRig(t *testing.T, sc Scenario, speed float64, warmUp time.Duration) *liveRig {
+func newLiveRig(t *testing.T, sc Scenario, speed float64, warmUp time.Duration, opts ...LiveOptions) *liveRig {
 	t.Helper()
 	r := &liveRig{wall: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
 	clock := NewClock(sc, speed, warmUp, func() time.Time { return r.wall })
 	r.fake = helpscouttest.New(helpscouttest.Options{Clock: clock.Now, WallClock: func() time.Time { return r.wall }})
 	t.Cleanup(func() { r.fake.Close() })
 	var err error
-	r.live, err = NewLive(sc, r.fake, clock, LiveOptions{})
+	r.live, err = NewLive(sc, r.fake, clock, append(opts, LiveOptions{})[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,5 +146,64 @@ func TestLiveRunStopsWithTheContext(t *testing.T) {
 	cancel()
 	if err := r.live.Run(ctx); err != nil {
 		t.Errorf("Run = %v, want nil once the context is done", err)
+	}
+}
+
+// TestLiveFakeRoutingAssignsByTheStoredRotation: with LiveFakeRouting the
+// fake's own routing is on with the front line in the rotation, assigns
+// new conversations, and follows a rotation written to it (as a steering
+// daemon writes it); the team works what it assigned.
+func TestLiveFakeRoutingAssignsByTheStoredRotation(t *testing.T) {
+	sc := builtin(t, "small-team-week")
+	sc.Duration = 14 * time.Hour
+	r := newLiveRig(t, sc, 60, 10*time.Hour, LiveOptions{Routing: LiveFakeRouting})
+	cfg, err := r.fake.Routing(r.live.MailboxID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Enabled() || cfg.AssignmentMethod != helpscouttest.RoutingBalanced || len(cfg.UserIDs) < 2 {
+		t.Fatalf("the fake's routing is %+v: want Balanced, on, with the front line", cfg)
+	}
+	r.step(t, 0)
+	routedTo := map[int64]int64{} // conversation -> whom routing gave it
+	routed := func() {
+		for _, c := range r.fake.Conversations() {
+			for _, th := range c.Threads {
+				if th.Type == helpscouttest.ThreadLineitem && strings.HasPrefix(th.ActionText, "Routing assigned to") {
+					routedTo[c.ID] = th.AssignedToID
+					break
+				}
+			}
+		}
+	}
+	routed()
+	if len(routedTo) == 0 {
+		t.Fatal("no conversation was assigned by the fake's routing")
+	}
+
+	// Only one agent in the rotation: routing gives every new
+	// conversation to them, or to nobody.
+	only := cfg.UserIDs[1]
+	cfg.UserIDs = []int64{only}
+	if err := r.fake.SetRouting(r.live.MailboxID(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	before := len(routedTo)
+	seen := map[int64]bool{}
+	for id := range routedTo {
+		seen[id] = true
+	}
+	r.step(t, time.Hour/60) // an hour of simulated time
+	routed()
+	for id, to := range routedTo {
+		if !seen[id] && to != only {
+			t.Errorf("conversation %d routed to %d, outside the rotation of %d", id, to, only)
+		}
+	}
+	if len(routedTo) == before {
+		t.Fatal("routing assigned nothing in the simulated hour")
+	}
+	if err := r.live.err; err != nil {
+		t.Fatal(err)
 	}
 }
