@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -167,7 +166,7 @@ func TestServeSteersTheRoutingRotation(t *testing.T) {
 	// Off shift and back: Cy's shift ends at 17:00.
 	clock.Set(time.Date(2026, 3, 2, 17, 30, 0, 0, time.UTC))
 	settle("Cy off shift: out", ana, ben)
-	body := pageBody(t, "http://"+addr+"/")
+	body := get(t, "http://"+addr+"/")
 	for _, want := range []string{`<strong class="routing-mode">steer</strong>`, "off shift until Tue 09:00 UTC"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the page lacks %q", want)
@@ -232,15 +231,4 @@ func TestServeSteersTheRoutingRotation(t *testing.T) {
 	if got := rotation(); !slices.Equal(got, []int64{ana, cy}) {
 		t.Errorf("rotation after shutdown %s, want the admin's [Ana Cy]", show(got))
 	}
-}
-
-func pageBody(t *testing.T, url string) string {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
 }

@@ -178,20 +178,28 @@ func (r *Rebalancer) steerInbox(ctx context.Context, mb store.Mailbox, snap bala
 			return view, nil
 		}
 	}
+	return view, r.writeRotation(ctx, mb, rt, mem, want, leftOut(view.People), "routing rotation steered", now, names)
+}
+
+// writeRotation writes want as the rotation of an inbox whose routing was
+// just read as rt, with state, method and limit as read, and records it:
+// the set written in the store with its audit entry (why), and an info
+// line (msg).
+func (r *Rebalancer) writeRotation(ctx context.Context, mb store.Mailbox, rt *helpscout.Routing, mem store.SteeredRotation,
+	want []int64, why, msg string, now time.Time, names func(int64) string) error {
 	cfg := rt.RoutingConfig
 	cfg.UserIDs = want
 	if _, err := r.hs.Mailboxes.UpdateRouting(ctx, mb.ID, cfg); err != nil {
-		return view, err
+		return err
 	}
-	why := leftOut(view.People)
+	before := idSet(rt.UserIDs)
 	mem.Written, mem.UpdatedAt = want, now
-	change := store.RotationChange{MailboxID: mb.ID, At: now, Before: current, After: want, By: store.RotationByQueuewrangler, Why: why}
+	change := store.RotationChange{MailboxID: mb.ID, At: now, Before: before, After: want, By: store.RotationByQueuewrangler, Why: why}
 	if err := r.db.SaveSteeredRotation(context.WithoutCancel(ctx), mem, &change); err != nil {
-		return view, fmt.Errorf("record the rotation written: %w", err)
+		return fmt.Errorf("record the rotation written: %w", err)
 	}
-	r.opts.Logger.Info("routing rotation steered", "mailbox", mb.Name, "before", nameList(current, names),
-		"after", nameList(want, names), "why", why)
-	return view, nil
+	r.opts.Logger.Info(msg, "mailbox", mb.Name, "before", nameList(before, names), "after", nameList(want, names), "why", why)
+	return nil
 }
 
 // readRouting reads an inbox's routing, noting on view whether it is on;
@@ -413,24 +421,11 @@ func (r *Rebalancer) restoreInbox(ctx context.Context, mb store.Mailbox, names f
 	if mem, err = r.remembered(ctx, mb, rt.UserIDs, now, names); err != nil {
 		return err
 	}
-	current := idSet(rt.UserIDs)
-	if slices.Equal(current, mem.Ceiling) {
+	if slices.Equal(idSet(rt.UserIDs), mem.Ceiling) {
 		return nil
 	}
-	cfg := rt.RoutingConfig
-	cfg.UserIDs = mem.Ceiling
-	if _, err := r.hs.Mailboxes.UpdateRouting(ctx, mb.ID, cfg); err != nil {
-		return err
-	}
-	why := "queuewrangler stopped: the admin's set is restored so that routing works without it"
-	mem.Written, mem.UpdatedAt = mem.Ceiling, now
-	change := store.RotationChange{MailboxID: mb.ID, At: now, Before: current, After: mem.Ceiling, By: store.RotationByQueuewrangler, Why: why}
-	if err := r.db.SaveSteeredRotation(ctx, mem, &change); err != nil {
-		return fmt.Errorf("record the restored rotation: %w", err)
-	}
-	r.opts.Logger.Info("routing rotation restored to the admin's set", "mailbox", mb.Name,
-		"before", nameList(current, names), "after", nameList(mem.Ceiling, names))
-	return nil
+	return r.writeRotation(ctx, mb, rt, mem, mem.Ceiling, "queuewrangler stopped: the admin's set is restored so that routing works without it",
+		"routing rotation restored to the admin's set", now, names)
 }
 
 // idSet sorts and deduplicates a rotation's user ids: the rotation is a
