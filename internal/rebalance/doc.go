@@ -12,5 +12,10 @@
 // plain words. A failure is recorded with its reason and never retried
 // blindly: the next plan decides afresh.
 //
+// With QW_ROUTING=steer (steer.go) it also keeps each balanced inbox's
+// Help Scout routing rotation to the people balancer.Rotation picks, within
+// the admin's set, which it remembers in the store with every change it
+// makes or adopts; it never touches routing's state, method or limit.
+//
 // The package decides nothing itself: the rules live in balancer.
 package rebalance
