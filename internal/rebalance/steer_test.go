@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -318,5 +319,46 @@ func TestSteerAfterANewConversationRoutedByHelpScout(t *testing.T) {
 	want = slices.DeleteFunc(want, func(id int64) bool { return id == got.AssigneeID })
 	if diff := cmp.Diff(want, w.rotation(t)); got.AssigneeID == 0 || diff != "" {
 		t.Errorf("routed to %d; rotation (-want +got):\n%s", got.AssigneeID, diff)
+	}
+}
+
+// editAfterRead lets an admin edit the routing right after the steer's
+// first read of it, before its write: the race the re-read is for.
+type editAfterRead struct {
+	next  http.RoundTripper
+	edit  func()
+	reads int
+}
+
+func (e *editAfterRead) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := e.next.RoundTrip(r)
+	if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/routing") {
+		if e.reads++; e.reads == 1 {
+			e.edit()
+		}
+	}
+	return resp, err
+}
+
+func TestSteerRereadsBeforeWritingAndAdoptsAnEditMadeInBetween(t *testing.T) {
+	w := newSteerWorld(t)
+	w.give(t, w.ana, 2)
+	w.refresh(t)
+	// Between the read and the write, an admin takes Cy out.
+	edit := &editAfterRead{next: helpscouttest.Bearer{Token: w.token}, edit: func() {
+		must(t, w.fake.SetRouting(w.mailbox, helpscouttest.RoutingConfig{State: helpscouttest.RoutingEnabled,
+			AssignmentLimit: 10, AssignmentMethod: helpscouttest.RoutingBalanced, UserIDs: []int64{w.ana, w.ben}}))
+	}}
+	w.hs = w.clientWith(t, edit)
+	run(t, w.steerer(ModePropose))
+	if got := w.rotation(t); !slices.Equal(got, []int64{w.ben}) {
+		t.Errorf("rotation %v, want Ben alone: the set written must come from the admin's new set (Ana, Ben), not the one first read", got)
+	}
+	if edit.reads < 2 {
+		t.Errorf("%d routing reads, want the second just before the write", edit.reads)
+	}
+	cs := changes(t, w.db)
+	if len(cs) != 2 || cs[0].By != store.RotationByOther || cs[1].By != store.RotationByQueuewrangler || !slices.Equal(cs[1].Before, []int64{w.ana, w.ben}) {
+		t.Errorf("audit %+v: want the edit adopted, then the write from it", cs)
 	}
 }
