@@ -280,9 +280,9 @@ queuewrangler_helpscout_request_duration_seconds_count{method="GET"} 1
 # HELP queuewrangler_helpscout_requests_total Help Scout API requests by method and status code (code is "error" when no response arrived).
 # TYPE queuewrangler_helpscout_requests_total counter
 queuewrangler_helpscout_requests_total{code="200",method="GET"} 1
-# HELP queuewrangler_reassignments_total Reassignments by reason and outcome (proposed, applied, approved, rejected, stale, failed).
+# HELP queuewrangler_reassignments_total Moves by reason, outcome (proposed, applied, approved, rejected, stale, failed) and kind (handout, reassignment).
 # TYPE queuewrangler_reassignments_total counter
-queuewrangler_reassignments_total{outcome="proposed",reason="stuck"} 1
+queuewrangler_reassignments_total{kind="reassignment",outcome="proposed",reason="stuck"} 1
 # HELP queuewrangler_sync_failures_total Sync attempts that failed.
 # TYPE queuewrangler_sync_failures_total counter
 queuewrangler_sync_failures_total 0
@@ -318,7 +318,7 @@ var contract = map[string]struct {
 	"helpscout_agent_info":                                   {"gauge", []string{"agent_id", "level", "name", "role", "status"}},
 	"queuewrangler_load_imbalance_ratio":                     {"gauge", nil},
 	"queuewrangler_fairness_jain":                            {"gauge", nil},
-	"queuewrangler_reassignments_total":                      {"counter", []string{"outcome", "reason"}},
+	"queuewrangler_reassignments_total":                      {"counter", []string{"kind", "outcome", "reason"}},
 	"queuewrangler_webhook_events_total":                     {"counter", []string{"event", "result"}},
 	"queuewrangler_helpscout_requests_total":                 {"counter", []string{"code", "method"}},
 	"queuewrangler_helpscout_request_duration_seconds":       {"histogram", []string{"method"}},
@@ -336,7 +336,7 @@ var contract = map[string]struct {
 // takes a bounded set of values, none a conversation id or an email.
 var allowedLabels = map[string]bool{
 	"mailbox_id": true, "agent_id": true, "status": true, "name": true, "role": true, "level": true,
-	"reason": true, "outcome": true, "event": true, "result": true, "method": true, "code": true, "le": true,
+	"reason": true, "outcome": true, "kind": true, "event": true, "result": true, "method": true, "code": true, "le": true,
 }
 
 // observeOneOfEach gives every vector of m one child, so that each family
@@ -344,7 +344,7 @@ var allowedLabels = map[string]bool{
 func observeOneOfEach(m *Instruments) {
 	m.FirstResponse.WithLabelValues("101", "7").Observe(120)
 	m.Resolution.WithLabelValues("101").Observe(7200)
-	m.Reassignments.WithLabelValues("stuck", "proposed").Inc()
+	m.Reassignments.WithLabelValues("stuck", "proposed", KindReassignment).Inc()
 	m.WebhookEvents.WithLabelValues("convo.created", "stored").Inc()
 	m.HelpScoutRequests.WithLabelValues("GET", "200").Inc()
 	m.HelpScoutRequestDuration.WithLabelValues("GET").Observe(0.2)

@@ -35,7 +35,11 @@ type Instruments struct {
 	FirstResponseOffice *prometheus.HistogramVec // mailbox_id, agent_id
 	ResolutionOffice    *prometheus.HistogramVec // mailbox_id
 
-	Reassignments *prometheus.CounterVec // reason, outcome
+	// Reassignments counts moves by reason, outcome and kind: KindHandout
+	// (a ticket nobody owned given to someone, the work routing does) or
+	// KindReassignment (taken from one person for another, the churn
+	// agents feel). design.md section 8 keeps the two apart everywhere.
+	Reassignments *prometheus.CounterVec // reason, outcome, kind
 	WebhookEvents *prometheus.CounterVec // event, result
 
 	HelpScoutRequests        *prometheus.CounterVec   // method, code
@@ -45,6 +49,21 @@ type Instruments struct {
 	Syncs           prometheus.Counter
 	SyncFailures    prometheus.Counter
 	SyncLastSuccess prometheus.Gauge
+}
+
+// The values of the kind label of queuewrangler_reassignments_total.
+const (
+	KindHandout      = "handout"
+	KindReassignment = "reassignment"
+)
+
+// MoveKind is the kind label of a move: KindHandout when the ticket had no
+// owner (balancer.Move.Handout), KindReassignment otherwise.
+func MoveKind(handout bool) string {
+	if handout {
+		return KindHandout
+	}
+	return KindReassignment
 }
 
 // NewInstruments creates the instruments and registers them on reg.
@@ -62,8 +81,8 @@ func NewInstruments(reg prometheus.Registerer) *Instruments {
 		}, []string{"mailbox_id"}),
 		Reassignments: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "queuewrangler_reassignments_total",
-			Help: "Reassignments by reason and outcome (proposed, applied, approved, rejected, stale, failed).",
-		}, []string{"reason", "outcome"}),
+			Help: "Moves by reason, outcome (proposed, applied, approved, rejected, stale, failed) and kind (handout, reassignment).",
+		}, []string{"reason", "outcome", "kind"}),
 		WebhookEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "queuewrangler_webhook_events_total",
 			Help: "Webhook deliveries by event and result.",

@@ -150,9 +150,9 @@ func (r *Rebalancer) RunOnce(ctx context.Context) (Plan, error) {
 	if err != nil {
 		return Plan{}, fmt.Errorf("expire proposals: %w", err)
 	}
-	for reason, n := range expired {
+	for class, n := range expired {
 		if r.opts.Metrics != nil {
-			r.opts.Metrics.Reassignments.WithLabelValues(reason, "stale").Add(float64(n))
+			r.opts.Metrics.Reassignments.WithLabelValues(class.Reason, "stale", metrics.MoveKind(class.Handout)).Add(float64(n))
 		}
 	}
 	if err := r.recoverInterrupted(ctx, now); err != nil {
@@ -175,7 +175,7 @@ func (r *Rebalancer) RunOnce(ctx context.Context) (Plan, error) {
 	}
 	var names func(int64) string
 	for _, p := range stored {
-		r.count(p.Reason, "proposed")
+		r.count(p, "proposed")
 		if r.opts.Mode == ModePropose {
 			if names == nil {
 				names = r.names(ctx)
@@ -297,9 +297,10 @@ func decidedBy(m Mode) string {
 	return ""
 }
 
-func (r *Rebalancer) count(reason, outcome string) {
+// count counts a proposal's outcome, hand-outs and reassignments apart.
+func (r *Rebalancer) count(p store.Proposal, outcome string) {
 	if r.opts.Metrics != nil {
-		r.opts.Metrics.Reassignments.WithLabelValues(reason, outcome).Inc()
+		r.opts.Metrics.Reassignments.WithLabelValues(p.Reason, outcome, metrics.MoveKind(p.Handout())).Inc()
 	}
 }
 
@@ -309,7 +310,7 @@ func (r *Rebalancer) Approve(ctx context.Context, id int64, by string) (store.Pr
 	if err != nil {
 		return p, err
 	}
-	r.count(p.Reason, "approved")
+	r.count(p, "approved")
 	return r.apply(ctx, id)
 }
 
@@ -319,7 +320,7 @@ func (r *Rebalancer) Reject(ctx context.Context, id int64, by string) (store.Pro
 	if err != nil {
 		return p, err
 	}
-	r.count(p.Reason, "rejected")
+	r.count(p, "rejected")
 	return p, nil
 }
 
@@ -358,7 +359,7 @@ func (r *Rebalancer) apply(ctx context.Context, id int64) (store.Proposal, error
 	if err != nil {
 		return applied, fmt.Errorf("record applied proposal %d: %w", p.ID, err)
 	}
-	r.count(p.Reason, "applied")
+	r.count(p, "applied")
 	// The move is made: its note and the mirror refresh finish even if the
 	// caller has gone, within a bound of their own.
 	after, cancel := context.WithTimeout(sctx, afterMoveTimeout)
@@ -400,7 +401,7 @@ func (r *Rebalancer) stale(ctx context.Context, p store.Proposal, why string) (s
 	if err != nil {
 		return out, fmt.Errorf("record stale proposal %d: %w", p.ID, err)
 	}
-	r.count(p.Reason, "stale")
+	r.count(p, "stale")
 	r.opts.Logger.Info("move skipped: stale", "proposal", p.ID, "conversation", p.ConversationID, "why", why)
 	return out, nil
 }
@@ -410,7 +411,7 @@ func (r *Rebalancer) fail(ctx context.Context, p store.Proposal, why string) (st
 	if err != nil {
 		return out, fmt.Errorf("record failed proposal %d: %w", p.ID, err)
 	}
-	r.count(p.Reason, "failed")
+	r.count(p, "failed")
 	r.opts.Logger.Warn("move failed", "proposal", p.ID, "conversation", p.ConversationID, "why", why)
 	return out, nil
 }

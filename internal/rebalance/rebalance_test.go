@@ -356,7 +356,7 @@ func TestExpiredProposalsCountAsStale(t *testing.T) {
 	if p.Status != store.ProposalStale {
 		t.Fatalf("proposal after its TTL: %s, want stale", p.Status)
 	}
-	if got := testutil.ToFloat64(m.Reassignments.WithLabelValues(string(balancer.ReasonUnassigned), "stale")); got != 1 {
+	if got := testutil.ToFloat64(m.Reassignments.WithLabelValues(string(balancer.ReasonUnassigned), "stale", metrics.KindHandout)); got != 1 {
 		t.Errorf("reassignments_total{reason=unassigned,outcome=stale} = %g, want 1", got)
 	}
 }

@@ -69,7 +69,7 @@ func (r *Rebalancer) settle(ctx context.Context, p store.Proposal) error {
 	if _, err := r.db.MarkProposalApplied(ctx, p.ID); err != nil {
 		return fmt.Errorf("record interrupted proposal %d as applied: %w", p.ID, err)
 	}
-	r.count(p.Reason, "applied")
+	r.count(p, "applied")
 	if !hasNoteSince(c.Threads(), p.CreatedAt) {
 		if err := r.writeNote(ctx, p); err != nil {
 			r.opts.Logger.Warn("interrupted move recorded; its note failed", "proposal", p.ID, "err", err)

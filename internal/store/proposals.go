@@ -228,24 +228,32 @@ func (db *DB) MarkProposalFailed(ctx context.Context, id int64, msg string) (Pro
 		[]ProposalStatus{ProposalApproved, ProposalApplying}, "error = ?", msg)
 }
 
+// MoveClass is what the outcome counter tells moves apart by: the reason,
+// and whether the move is a hand-out (Proposal.Handout).
+type MoveClass struct {
+	Reason  string
+	Handout bool
+}
+
 // ExpirePendingProposals marks pending proposals created before the given
-// time stale, with why, and returns how many by reason (for the outcome
-// counter). A balancer run calls it so old proposals nobody approved do
-// not pile up against newer facts.
-func (db *DB) ExpirePendingProposals(ctx context.Context, createdBefore time.Time, why string) (map[string]int, error) {
-	byReason := map[string]int{}
+// time stale, with why, and returns how many by reason and kind (for the
+// outcome counter). A balancer run calls it so old proposals nobody
+// approved do not pile up against newer facts.
+func (db *DB) ExpirePendingProposals(ctx context.Context, createdBefore time.Time, why string) (map[MoveClass]int, error) {
+	byClass := map[MoveClass]int{}
 	err := db.writeTx(ctx, "expire pending proposals", func(tx *sql.Tx) error {
 		return eachRow(ctx, tx, func(rows *sql.Rows) error {
-			var reason string
-			if err := rows.Scan(&reason); err != nil {
+			var c MoveClass
+			if err := rows.Scan(&c.Reason, &c.Handout); err != nil {
 				return err
 			}
-			byReason[reason]++
+			byClass[c]++
 			return nil
 		}, `UPDATE proposals SET status = 'stale', updated_at = ?, error = ?
-			WHERE status = 'pending' AND created_at < ? RETURNING reason`, db.now().UnixMilli(), why, createdBefore.UnixMilli())
+			WHERE status = 'pending' AND created_at < ? RETURNING reason, from_agent IS NULL`,
+			db.now().UnixMilli(), why, createdBefore.UnixMilli())
 	})
-	return byReason, err
+	return byClass, err
 }
 
 // AssignmentsSince counts the moves applied into each agent since the given

@@ -248,6 +248,9 @@ func TestProposalQueries(t *testing.T) {
 	applyAt(1, 9, at(3*time.Hour)) // conversation 1 moved again
 	applyAt(2, 8, at(4*time.Hour))
 	clk.Set(at(5 * time.Hour))
+	oldHandout := proposal(5, 0, 8)
+	oldHandout.Reason = "unassigned"
+	insert(t, db, oldHandout)
 	old := insert(t, db, proposal(3, 7, 8))[0]
 	clk.Set(at(6 * time.Hour))
 	fresh := insert(t, db, proposal(4, 7, 8))[0]
@@ -268,8 +271,9 @@ func TestProposalQueries(t *testing.T) {
 	}
 
 	expired, err := db.ExpirePendingProposals(ctx, at(5*time.Hour+time.Minute), "expired")
-	if err != nil || !maps.Equal(expired, map[string]int{old.Reason: 1}) {
-		t.Errorf("ExpirePendingProposals = %v, %v; want one %s", expired, err, old.Reason)
+	want := map[MoveClass]int{{Reason: old.Reason}: 1, {Reason: "unassigned", Handout: true}: 1}
+	if err != nil || !maps.Equal(expired, want) {
+		t.Errorf("ExpirePendingProposals = %v, %v; want %v", expired, err, want)
 	}
 	pend, err := db.ListProposals(ctx, ProposalFilter{Statuses: []ProposalStatus{ProposalPending}})
 	if err != nil {

@@ -366,6 +366,11 @@ type Proposal struct {
 	Snapshot  ProposalSnapshot
 }
 
+// Handout reports whether the proposal gives a ticket nobody owned to
+// someone (balancer.Move.Handout) rather than taking it from one person
+// for another: the two are counted and shown apart.
+func (p Proposal) Handout() bool { return p.FromAgent == 0 }
+
 // ProposalFilter narrows ListProposals.
 type ProposalFilter struct {
 	Statuses       []ProposalStatus // empty = all
