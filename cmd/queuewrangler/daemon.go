@@ -154,7 +154,8 @@ func run(ctx context.Context, cfg *settings, ln net.Listener, logger *slog.Logge
 		shutdown()
 		return err
 	}
-	mir := mirror.New(hs, db, mirror.Options{Mailboxes: cfg.Mailboxes.IDs, Logger: logger.With("component", "mirror"), Metrics: m, OfficeHours: office, Now: now})
+	var own *rebalance.Router // QW_ROUTING=own's first assignments; nil in the other modes
+	mir := mirror.New(hs, db, mirror.Options{Mailboxes: cfg.Mailboxes.IDs, Logger: logger.With("component", "mirror"), Metrics: m, OfficeHours: office, Updated: func() { own.Wake() }, Now: now})
 
 	if !cfg.WebhookSecret.IsSet() {
 		logger.Warn("webhooks disabled: QW_HELPSCOUT_WEBHOOK_SECRET is empty; POST /webhooks/helpscout answers 404 and changes arrive by polling only")
@@ -167,12 +168,13 @@ func run(ctx context.Context, cfg *settings, ln net.Listener, logger *slog.Logge
 		AllowedHosts: cfg.AllowedHosts.Hosts, Dashboard: metrics.Dashboard, AlertRules: metrics.AlertRules})
 	reb := rebalance.New(db, hs, rebalance.Options{Mode: mode, Routing: cfg.routing, Mailboxes: cfg.Mailboxes.IDs, Policy: cfg.policy, Roster: cfg.roster, AfterApply: mir.Refresh,
 		Logger: logger.With("component", "balancer"), Metrics: m, Now: now})
+	own = reb.NewRouter(ctx, rebalance.RouterOptions{CheckEvery: cfg.BalanceInterval.Duration, Ready: mir.Ready})
 	reg.MustRegister(metrics.NewCollector(reb, metrics.CollectorOptions{OnError: func(err error) { logger.Warn("metrics collector", logKeyErr, err) }}))
 	token, stuckAfter := cfg.AdminToken.Reveal(), cfg.StuckAfter.Duration
 	api.EnableAPI(httpapi.APIOptions{Team: reb, Queue: db, Decider: reb, Routing: reb, AdminToken: token, StuckAfter: stuckAfter})
 	notices := team.Setup{DB: db, Roster: cfg.roster, Ready: mir.Ready, EscalateStuck: mode != rebalance.ModeOff && stuckAfter > 0}
 	api.EnablePage(httpapi.PageOptions{Team: reb, Queue: db, Decider: reb, Routing: reb, Customers: db, FirstResponses: db,
-		Notices: notices, AdminToken: token, StuckAfter: stuckAfter})
+		Notices: httpapi.JoinNotices(notices, own), AdminToken: token, StuckAfter: stuckAfter})
 	gate.Open(api)
 
 	loopCtx, stopLoops := context.WithCancel(ctx)
@@ -182,6 +184,7 @@ func run(ctx context.Context, cfg *settings, ln net.Listener, logger *slog.Logge
 	if mode != rebalance.ModeOff {
 		loops.Go(func() { reb.Run(loopCtx, cfg.BalanceInterval.Duration, mir.Ready) })
 	}
+	loops.Go(func() { own.Run(loopCtx) })
 	loops.Go(func() { notices.WarnOnce(loopCtx, logger) })
 
 	logger.Info("queuewrangler serving", logKeyAddr, ln.Addr().String(), "mode", string(mode), "routing", string(cfg.routing),

@@ -11,6 +11,7 @@ package httpapi
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"embed"
 	"errors"
@@ -54,6 +55,30 @@ type FirstResponses interface {
 // shows each as a warning at the top.
 type Notices interface {
 	Notices(ctx context.Context) ([]string, error)
+}
+
+// JoinNotices returns Notices listing each source's notices in turn. A
+// source that fails leaves its notices out; the first error is returned
+// with the others' notices.
+func JoinNotices(sources ...Notices) Notices { return noticeList(sources) }
+
+type noticeList []Notices
+
+func (l noticeList) Notices(ctx context.Context) ([]string, error) {
+	var out []string
+	var first error
+	for _, src := range l {
+		if src == nil {
+			continue
+		}
+		ns, err := src.Notices(ctx)
+		if err != nil {
+			first = cmp.Or(first, err)
+			continue
+		}
+		out = append(out, ns...)
+	}
+	return out, first
 }
 
 // PageOptions wires the queue page (GET /) and its login and actions.

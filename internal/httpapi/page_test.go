@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -938,5 +939,26 @@ func TestPageShowsSetupNotices(t *testing.T) {
 	}
 	if i, j := strings.Index(body, want), strings.Index(body, `<nav id="summary"`); i > j {
 		t.Error("the notice is below the summary bar, not at the top")
+	}
+}
+
+type failingNotices struct{}
+
+func (failingNotices) Notices(context.Context) ([]string, error) {
+	return nil, errors.New("store closed")
+}
+
+// JoinNotices lists every source's notices in order, skips nil ones, and
+// keeps the others' notices when one source fails.
+func TestJoinNotices(t *testing.T) {
+	t.Parallel()
+	one := noticesFunc(func() []string { return []string{"roster: a"} })
+	two := noticesFunc(func() []string { return []string{"routing: b", "routing: c"} })
+	got, err := JoinNotices(one, nil, failingNotices{}, two).Notices(context.Background())
+	if want := []string{"roster: a", "routing: b", "routing: c"}; !slices.Equal(got, want) {
+		t.Errorf("notices = %q, want %q", got, want)
+	}
+	if err == nil || !strings.Contains(err.Error(), "store closed") {
+		t.Errorf("error = %v, want the failing source's", err)
 	}
 }

@@ -41,7 +41,11 @@ type Options struct {
 	// every first response and resolution observed a second time counting
 	// only office time (QW_OFFICE_HOURS). nil = live times only.
 	OfficeHours OfficeHours
-	Now         func() time.Time
+	// Updated, when set, is called from Run after each sync and each pass
+	// over the webhook inbox, to tell what reads the store (own mode's
+	// routing) that it may hold new conversations. It must not block.
+	Updated func()
+	Now     func() time.Time
 }
 
 // OfficeHours is the part of a span inside office hours
@@ -675,6 +679,7 @@ func (m *Mirror) Run(ctx context.Context, every time.Duration) error {
 	if m.everSynced() {
 		m.runUpkeep(ctx) // fresh statistics for a mirror that just grew
 	}
+	m.updated()
 	for {
 		select {
 		case <-ctx.Done():
@@ -682,11 +687,19 @@ func (m *Mirror) Run(ctx context.Context, every time.Duration) error {
 		case <-tick.C:
 			m.runSync(ctx)
 			m.runInbox(ctx)
+			m.updated()
 		case <-m.wake:
 			m.runInbox(ctx)
+			m.updated()
 		case <-upkeep.C:
 			m.runUpkeep(ctx)
 		}
+	}
+}
+
+func (m *Mirror) updated() {
+	if m.opts.Updated != nil {
+		m.opts.Updated()
 	}
 }
 

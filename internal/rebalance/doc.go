@@ -17,5 +17,11 @@
 // the admin's set, which it remembers in the store with every change it
 // makes or adopts; it never touches routing's state, method or limit.
 //
+// With QW_ROUTING=own, a Router gives each new conversation its first
+// owner within seconds of its webhook (or at the poll that first stores
+// it): a hand-out planned by balancer.Route under the same plan lock as a
+// run, applied the same careful way, with no note and without approval
+// (own.go says why).
+//
 // The package decides nothing itself: the rules live in balancer.
 package rebalance

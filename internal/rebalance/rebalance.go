@@ -79,12 +79,18 @@ type Rebalancer struct {
 	team *team.Reader
 	opts Options
 
-	runMu sync.Mutex // one plan at a time
+	runMu sync.Mutex // one run at a time
+	// planMu is held from reading the team to storing the moves, by a run
+	// and by own mode's routing (own.go): one plan at a time, each seeing
+	// the other's moves as open proposals. A run's applies happen after
+	// it, so a new conversation's route never waits for them.
+	planMu sync.Mutex
 
 	lastMu   sync.Mutex
 	lastPlan Plan
 
-	steer steering // QW_ROUTING=steer (steer.go)
+	steer  steering // QW_ROUTING=steer (steer.go)
+	router *Router  // QW_ROUTING=own (own.go), set by NewRouter
 }
 
 // New returns a Rebalancer.
@@ -158,21 +164,11 @@ func (r *Rebalancer) RunOnce(ctx context.Context) (Plan, error) {
 	if err := r.recoverInterrupted(ctx, now); err != nil {
 		return Plan{}, err
 	}
-	t, err := r.team.Read(ctx, now)
+	pl, err := r.planAndStore(ctx, now)
 	if err != nil {
 		return Plan{}, err
 	}
-	open, err := r.db.ListProposals(ctx, store.ProposalFilter{Statuses: openStatuses})
-	if err != nil {
-		return Plan{}, fmt.Errorf("list open proposals: %w", err)
-	}
-	planned := withOpenProposals(t.Snapshot, open)
-	res := balancer.Plan(planned, r.opts.Policy)
-	proposals := r.toProposals(res, t, open, now)
-	stored, err := r.db.InsertProposals(ctx, proposals)
-	if err != nil {
-		return Plan{}, fmt.Errorf("store proposals: %w", err)
-	}
+	res, stored := pl.res, pl.stored
 	var names func(int64) string
 	for _, p := range stored {
 		r.count(p, "proposed")
@@ -194,12 +190,43 @@ func (r *Rebalancer) RunOnce(ctx context.Context) (Plan, error) {
 		}
 	}
 	if r.steers() {
-		r.steerRotations(ctx, steerSnapshot(t.Snapshot, planned, res, r.opts.Mode))
+		r.steerRotations(ctx, steerSnapshot(pl.view.Snapshot, pl.planned, res, r.opts.Mode))
 	}
 	r.lastMu.Lock()
 	r.lastPlan = plan
 	r.lastMu.Unlock()
 	return plan, nil
+}
+
+// runPlan is what a run planned from: the team as read, the snapshot as
+// planned (open proposals counted as done), the plan and its stored
+// proposals.
+type runPlan struct {
+	view    team.View
+	planned balancer.Snapshot
+	res     balancer.Result
+	stored  []store.Proposal
+}
+
+// planAndStore reads the team, plans, and stores the new proposals, under
+// planMu.
+func (r *Rebalancer) planAndStore(ctx context.Context, now time.Time) (runPlan, error) {
+	r.planMu.Lock()
+	defer r.planMu.Unlock()
+	t, err := r.team.Read(ctx, now)
+	if err != nil {
+		return runPlan{}, err
+	}
+	open, err := r.db.ListProposals(ctx, store.ProposalFilter{Statuses: openStatuses})
+	if err != nil {
+		return runPlan{}, fmt.Errorf("list open proposals: %w", err)
+	}
+	pl := runPlan{view: t, planned: withOpenProposals(t.Snapshot, open)}
+	pl.res = balancer.Plan(pl.planned, r.opts.Policy)
+	if pl.stored, err = r.db.InsertProposals(ctx, r.toProposals(pl.res, t, open, now)); err != nil {
+		return runPlan{}, fmt.Errorf("store proposals: %w", err)
+	}
+	return pl, nil
 }
 
 // openStatuses are the proposals not yet decided or not yet carried out.
@@ -349,7 +376,7 @@ func (r *Rebalancer) apply(ctx context.Context, id int64) (store.Proposal, error
 	if fresh.ID != p.ConversationID {
 		return r.stale(sctx, p, fmt.Sprintf("the conversation was merged into %d", fresh.ID))
 	}
-	if why := changedSince(p.Snapshot, *fresh, r.opts.Policy, r.opts.Now()); why != "" {
+	if why := changedSince(p.Snapshot, *fresh, r.opts.Policy, r.opts.Now(), routed(p)); why != "" {
 		return r.stale(sctx, p, why)
 	}
 	if _, err := r.hs.Conversations.Assign(ctx, p.ConversationID, p.ToAgent); err != nil {
@@ -360,6 +387,10 @@ func (r *Rebalancer) apply(ctx context.Context, id int64) (store.Proposal, error
 		return applied, fmt.Errorf("record applied proposal %d: %w", p.ID, err)
 	}
 	r.count(p, "applied")
+	if routed(p) {
+		r.afterHandout(sctx, p) // no note: own.go
+		return applied, nil
+	}
 	// The move is made: its note and the mirror refresh finish even if the
 	// caller has gone, within a bound of their own.
 	after, cancel := context.WithTimeout(sctx, afterMoveTimeout)
@@ -422,7 +453,9 @@ func (r *Rebalancer) fail(ctx context.Context, p store.Proposal, why string) (st
 // a proposal may wait hours for approval, and the mirror may lag behind
 // Help Scout, so the owner may have answered, noted or pinned the ticket
 // since the plan; the move would then take it from someone working it.
-func changedSince(s store.ProposalSnapshot, c helpscout.Conversation, p balancer.Policy, now time.Time) string {
+// A new conversation routed on arrival (handout) still needs an owner when
+// its customer writes again, so that does not count for it.
+func changedSince(s store.ProposalSnapshot, c helpscout.Conversation, p balancer.Policy, now time.Time, handout bool) string {
 	assignee := c.Assignee.ID
 	if c.Assignee.Type == helpscout.PersonTeam {
 		assignee = 0
@@ -447,7 +480,7 @@ func changedSince(s store.ProposalSnapshot, c helpscout.Conversation, p balancer
 			agent = latest(agent, t.CreatedAt.Time)
 		}
 	}
-	if !customer.IsZero() && customer.After(s.LastCustomerAt) {
+	if !handout && !customer.IsZero() && customer.After(s.LastCustomerAt) {
 		return "the customer wrote again"
 	}
 	if !agent.IsZero() && now.Sub(agent) < p.RecentActivity {

@@ -70,7 +70,7 @@ func (r *Rebalancer) settle(ctx context.Context, p store.Proposal) error {
 		return fmt.Errorf("record interrupted proposal %d as applied: %w", p.ID, err)
 	}
 	r.count(p, "applied")
-	if !hasNoteSince(c.Threads(), p.CreatedAt) {
+	if !routed(p) && !hasNoteSince(c.Threads(), p.CreatedAt) {
 		if err := r.writeNote(ctx, p); err != nil {
 			r.opts.Logger.Warn("interrupted move recorded; its note failed", "proposal", p.ID, "err", err)
 		}

@@ -365,6 +365,10 @@ func (r *Rebalancer) setInboxView(v team.RoutingInbox) {
 // each person is in or out. For the page and the JSON API.
 func (r *Rebalancer) Routing(context.Context) team.Routing {
 	out := team.Routing{Mode: string(r.opts.Routing), Running: string(r.opts.Routing)}
+	if r.router != nil {
+		out.Inboxes = r.router.inboxViews()
+		return out
+	}
 	if !r.steers() {
 		return out
 	}

@@ -131,6 +131,16 @@ func (db *DB) CountCreatedBefore(ctx context.Context, t time.Time) (int, error) 
 	return n, err
 }
 
+// LatestCreatedAt returns the creation time of the newest stored
+// conversation, or the zero time when none is stored.
+func (db *DB) LatestCreatedAt(ctx context.Context) (time.Time, error) {
+	var t time.Time
+	err := db.readTx(ctx, "read the newest creation time", func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, "SELECT MAX(created_at) FROM conversations").Scan(timeCol{&t})
+	})
+	return t, err
+}
+
 // CreatedBetween lists the ids of the stored conversations created at or
 // after from and before to (a zero bound is open), by creation time.
 func (db *DB) CreatedBetween(ctx context.Context, from, to time.Time) ([]int64, error) {

@@ -1,0 +1,376 @@
+package rebalance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/queuewrangler/queuewrangler/balancer"
+	"github.com/queuewrangler/queuewrangler/helpscout"
+	"github.com/queuewrangler/queuewrangler/internal/store"
+	"github.com/queuewrangler/queuewrangler/internal/team"
+)
+
+// Own mode (QW_ROUTING=own, design.md section 8): the inbox's routing is
+// off and the daemon gives each new conversation its first owner itself,
+// within seconds of its webhook, or at the next poll when no webhook came.
+//
+// A route is a plan like a run's, narrowed to the new conversations: it is
+// made under planMu, so it sees the run's open proposals and the run sees
+// its own, and it is stored as an approved proposal (the audit log) and
+// applied through apply, which re-reads the conversation first and skips
+// it if someone assigned it meanwhile. It differs from a run's hand-out in
+// three ways: it needs no approval (it is routing, not reassignment: in
+// propose mode too; off does nothing), it adds no note (Help Scout's own
+// line item records who assigned it, so it costs one write), and a
+// customer writing again does not make it stale (the conversation still
+// needs an owner).
+//
+// Latency: a webhook wakes the mirror, whose inbox pass wakes the router.
+// A route never waits behind a run's applies, which happen outside planMu,
+// only behind a run's planning (milliseconds; Plan for 1,000 agents and
+// 100,000 conversations stays under 100 ms) and the rate budget that
+// every Help Scout request spends (at most its one-minute window). Routes
+// coalesce: however many webhooks arrive during a pass, one more pass
+// takes all their conversations.
+
+// decidedByRouting is DecidedBy of a route: it marks the proposal as a
+// first assignment of own mode everywhere it is read (apply, recovery,
+// the page).
+const decidedByRouting = "queuewrangler (QW_ROUTING=own)"
+
+// routed reports whether p is own mode's first assignment of a new
+// conversation.
+func routed(p store.Proposal) bool { return p.DecidedBy == decidedByRouting }
+
+// RouterOptions configures a Router. The inboxes whose routing it checks
+// are the rebalancer's (Options.Mailboxes).
+type RouterOptions struct {
+	// CheckEvery is how often the inboxes' routing is read again: the
+	// balancer's interval. Zero means 5 minutes.
+	CheckEvery time.Duration
+	// Ready says whether the mirror is complete enough to route from;
+	// nil = always.
+	Ready func() (bool, string)
+}
+
+// Router makes own mode's first assignments. Build it with NewRouter
+// before the mirror starts, and run it with Run. A nil *Router (any other
+// routing mode, or QW_MODE=off) does nothing: Wake, Run and Notices may be
+// called on it.
+type Router struct {
+	r    *Rebalancer
+	opts RouterOptions
+	wake chan struct{}
+
+	// horizon separates new conversations from the backlog: only those
+	// created at or after it are routed on arrival. The backlog (what
+	// waited while the daemon was not running in own mode, or what nobody
+	// could take on arrival) is the balancer's rule 1, with its caps and
+	// the backlog setting.
+	horizon time.Time
+
+	passMu sync.Mutex // one route pass at a time
+	// tried are the new conversations already routed or found with nobody
+	// to take them, so that the next pass does not route them again while
+	// the mirror has not caught up with the assignment.
+	tried map[int64]bool
+
+	checkMu sync.Mutex
+	inboxes map[int64]inboxRouting // by mailbox id, from the last check
+}
+
+// inboxRouting is what the last check learned of one inbox's routing.
+type inboxRouting struct {
+	name         string
+	checkedAt    time.Time
+	enabled      bool   // Help Scout's routing is on: both would assign
+	uncheckedWhy string // why the routing could not be read; "" when it was
+}
+
+// NewRouter returns own mode's router, or nil unless the rebalancer's
+// routing mode is own and its mode is not off. It reads the newest conversation the
+// mirror holds now, before the mirror syncs again, so that what arrived
+// while the daemon was stopped counts as new and is routed; an empty
+// mirror has only backlog to come, and what arrives from now on is new.
+func (r *Rebalancer) NewRouter(ctx context.Context, opts RouterOptions) *Router {
+	if r.opts.Routing != balancer.RoutingOwn || r.opts.Mode == ModeOff {
+		return nil
+	}
+	if opts.CheckEvery <= 0 {
+		opts.CheckEvery = 5 * time.Minute
+	}
+	if opts.Ready == nil {
+		opts.Ready = func() (bool, string) { return true, "" }
+	}
+	// Help Scout's times have whole seconds: a conversation created in
+	// this second must not look older than the start.
+	horizon := r.opts.Now().UTC().Truncate(time.Second)
+	latest, err := r.db.LatestCreatedAt(ctx)
+	switch {
+	case err != nil:
+		r.opts.Logger.Warn("own routing: cannot read the mirror; conversations created while the daemon was stopped wait for the balancer's hand-outs", "err", err)
+	case !latest.IsZero():
+		// Strictly after: the newest stored one is not new.
+		horizon = latest.Add(time.Millisecond)
+	}
+	r.router = &Router{r: r, opts: opts, wake: make(chan struct{}, 1), horizon: horizon, tried: map[int64]bool{},
+		inboxes: map[int64]inboxRouting{}}
+	return r.router
+}
+
+// Wake asks Run to route new conversations now. It never blocks: the
+// mirror calls it after each pass that may have stored some.
+func (o *Router) Wake() {
+	if o == nil {
+		return
+	}
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run routes whenever woken, and checks the inboxes' routing once the
+// mirror is ready and then every CheckEvery, until ctx ends.
+func (o *Router) Run(ctx context.Context) {
+	if o == nil {
+		return
+	}
+	tick := time.NewTicker(o.opts.CheckEvery)
+	defer tick.Stop()
+	checked := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-o.wake:
+		case <-tick.C:
+			checked = false
+		}
+		if ok, _ := o.opts.Ready(); !ok {
+			continue // never route from a half-built mirror
+		}
+		if !checked {
+			o.CheckRouting(ctx)
+			checked = true
+		}
+		if _, err := o.RouteOnce(ctx); err != nil && ctx.Err() == nil {
+			o.r.opts.Logger.Error("own routing failed; the next webhook or poll tries again", "err", err)
+		}
+	}
+}
+
+// RouteOnce gives each new, active, unassigned conversation to the agent
+// balancer.Route picks, and returns the proposals it made, as they ended
+// (applied, or stale when someone assigned it meanwhile).
+func (o *Router) RouteOnce(ctx context.Context) ([]store.Proposal, error) {
+	o.passMu.Lock()
+	defer o.passMu.Unlock()
+	stored, err := o.plan(ctx, o.r.opts.Now().UTC())
+	if err != nil {
+		return nil, err
+	}
+	for i, p := range stored {
+		done, err := o.r.apply(ctx, p.ID)
+		if errors.Is(err, store.ErrConflict) {
+			continue // a run's recovery claimed it first and applies it the same way
+		}
+		if err != nil {
+			return stored, err
+		}
+		stored[i] = done
+	}
+	return stored, nil
+}
+
+// plan picks the new conversations and their owners and stores the moves
+// as approved proposals, under planMu.
+func (o *Router) plan(ctx context.Context, now time.Time) ([]store.Proposal, error) {
+	r := o.r
+	r.planMu.Lock()
+	defer r.planMu.Unlock()
+	t, err := r.team.Read(ctx, now)
+	if err != nil {
+		return nil, err
+	}
+	open, err := r.db.ListProposals(ctx, store.ProposalFilter{Statuses: openStatuses})
+	if err != nil {
+		return nil, fmt.Errorf("list open proposals: %w", err)
+	}
+	ids := o.newConversations(t.Conversations, open)
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	moves := balancer.Route(withOpenProposals(t.Snapshot, open), r.opts.Policy, ids...)
+	proposals := r.toProposals(balancer.Result{Moves: moves}, t, open, now)
+	for i := range proposals {
+		proposals[i].Status = store.ProposalApproved
+		proposals[i].DecidedBy = decidedByRouting
+	}
+	stored, err := r.db.InsertProposals(ctx, proposals)
+	if err != nil {
+		return nil, fmt.Errorf("store routes: %w", err)
+	}
+	for _, id := range ids {
+		// Routed, or nobody could take it now: either way the balancer's
+		// rule 1 hands it out later if it is still unassigned.
+		o.tried[id] = true
+	}
+	for _, p := range stored {
+		r.count(p, "proposed")
+	}
+	return stored, nil
+}
+
+// newConversations returns the ids of the conversations to route: active,
+// unassigned, created at or after the horizon, not tried before and with
+// no open proposal. It forgets tried conversations that are no longer
+// unassigned, so that the set stays as small as the Unassigned folder.
+func (o *Router) newConversations(convs []store.OpenConversation, open []store.Proposal) []int64 {
+	busy := map[int64]bool{}
+	for _, p := range open {
+		busy[p.ConversationID] = true
+	}
+	unassigned := map[int64]bool{}
+	var ids []int64
+	for _, c := range convs {
+		if c.AssigneeID != 0 {
+			continue
+		}
+		unassigned[c.ID] = true
+		if c.Status != store.StatusActive || c.CreatedAt.Before(o.horizon) || o.tried[c.ID] || busy[c.ID] {
+			continue
+		}
+		ids = append(ids, c.ID)
+	}
+	for id := range o.tried {
+		if !unassigned[id] {
+			delete(o.tried, id)
+		}
+	}
+	return ids
+}
+
+// afterHandout finishes a route once Help Scout has it: no note, a log
+// line that says it is a hand-out, and the mirror brought up to date.
+func (r *Rebalancer) afterHandout(ctx context.Context, p store.Proposal) {
+	ctx, cancel := context.WithTimeout(ctx, afterMoveTimeout)
+	defer cancel()
+	log := r.opts.Logger.With("proposal", p.ID, "conversation", p.ConversationID)
+	log.Info("hand-out applied (own routing)", moveAttrs(p, r.names(ctx))...)
+	if r.opts.AfterApply != nil {
+		if err := r.opts.AfterApply(ctx, p.ConversationID); err != nil {
+			log.Warn("hand-out applied; the mirror catches up at the next poll", "err", err)
+		}
+	}
+}
+
+// CheckRouting reads each inbox's routing (GET /v2/mailboxes/{id}/routing).
+// In own mode Help Scout's routing must be off, or both would assign: an
+// inbox where it is on is logged once (again only after it was off) and
+// flagged on the page until it is off. A 403 (the app's user may not manage
+// routing) or another failure is not fatal: the page says it could not be
+// checked.
+func (o *Router) CheckRouting(ctx context.Context) {
+	log := o.r.opts.Logger
+	inboxes, err := o.r.steeredMailboxes(ctx) // the balanced ones: QW_MAILBOXES
+	if err != nil {
+		log.Warn("own routing: read mailboxes", "err", err)
+	}
+	for _, mb := range inboxes {
+		id := mb.ID
+		rt, _, err := o.r.hs.Mailboxes.GetRouting(ctx, id)
+		if ctx.Err() != nil {
+			return
+		}
+		o.checkMu.Lock()
+		prev, seen := o.inboxes[id]
+		now := inboxRouting{name: mb.Name, checkedAt: o.r.opts.Now().UTC()}
+		switch {
+		case errors.Is(err, helpscout.ErrForbidden):
+			now.uncheckedWhy = "the app's Help Scout user may not read routing (403)"
+		case err != nil:
+			now.uncheckedWhy = "reading it failed"
+		default:
+			now.enabled = rt.Enabled()
+		}
+		o.inboxes[id] = now
+		o.checkMu.Unlock()
+		switch {
+		case now.enabled && !prev.enabled:
+			log.Warn("Help Scout's routing is on in an inbox this daemon routes (QW_ROUTING=own): turn it off, or both will assign",
+				"mailbox", id, "inbox", now.name)
+		case now.uncheckedWhy != "" && (!seen || prev.uncheckedWhy == ""):
+			log.Warn("own routing: cannot check that Help Scout's routing is off", "mailbox", id, "inbox", now.name,
+				"why", now.uncheckedWhy, "err", err)
+		case seen && prev.enabled && !now.enabled && now.uncheckedWhy == "":
+			log.Info("Help Scout's routing is now off; queuewrangler alone assigns new conversations", "mailbox", id, "inbox", now.name)
+		}
+	}
+}
+
+// Notices flags on the queue page each inbox whose routing is on or could
+// not be checked (an httpapi.Notices): both would assign.
+func (o *Router) Notices(context.Context) ([]string, error) {
+	if o == nil {
+		return nil, nil
+	}
+	var out []string
+	for _, in := range o.checked() {
+		switch {
+		case in.enabled:
+			out = append(out, fmt.Sprintf("Turn Help Scout's routing off in inbox %s, or both will assign new conversations.", inboxLabel(in.id, in.name)))
+		case in.uncheckedWhy != "":
+			out = append(out, fmt.Sprintf("Cannot check that Help Scout's routing is off in inbox %s: %s. If it is on, both will assign new conversations.",
+				inboxLabel(in.id, in.name), in.uncheckedWhy))
+		}
+	}
+	return out, nil
+}
+
+// inboxViews are the inboxes as the page's routing section shows them.
+func (o *Router) inboxViews() []team.RoutingInbox {
+	var out []team.RoutingInbox
+	for _, in := range o.checked() {
+		v := team.RoutingInbox{MailboxID: in.id, Name: in.name, Enabled: in.enabled, CheckedAt: in.checkedAt,
+			Note: "Help Scout's routing is off: queuewrangler alone assigns new conversations."}
+		switch {
+		case in.enabled:
+			v.Note = "Help Scout's routing is on: turn it off, or both will assign new conversations."
+		case in.uncheckedWhy != "":
+			v.Note = "Cannot check Help Scout's routing: " + in.uncheckedWhy + "."
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// checkedInbox is an inbox's last check with its id.
+type checkedInbox struct {
+	id int64
+	inboxRouting
+}
+
+// checked lists the last check of each inbox, by mailbox id.
+func (o *Router) checked() []checkedInbox {
+	o.checkMu.Lock()
+	defer o.checkMu.Unlock()
+	out := make([]checkedInbox, 0, len(o.inboxes))
+	for _, id := range slices.Sorted(maps.Keys(o.inboxes)) {
+		out = append(out, checkedInbox{id: id, inboxRouting: o.inboxes[id]})
+	}
+	return out
+}
+
+func inboxLabel(id int64, name string) string {
+	if name = strings.TrimSpace(name); name != "" {
+		return fmt.Sprintf("%q (%d)", name, id)
+	}
+	return fmt.Sprintf("%d", id)
+}

@@ -1,0 +1,428 @@
+package rebalance
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/queuewrangler/queuewrangler/balancer"
+	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
+	"github.com/queuewrangler/queuewrangler/internal/store"
+	"github.com/queuewrangler/queuewrangler/internal/testkit"
+	"github.com/queuewrangler/queuewrangler/metrics"
+)
+
+// ownEnv is the small world with a daemon in QW_ROUTING=own: its
+// rebalancer, router, instruments and log.
+type ownEnv struct {
+	*world
+	reb    *Rebalancer
+	router *Router
+	m      *metrics.Instruments
+	log    *testkit.LogBuffer
+}
+
+func newOwnEnv(t *testing.T, unassigned int, mode Mode) *ownEnv {
+	t.Helper()
+	w := newWorld(t, unassigned)
+	e := &ownEnv{world: w, m: metrics.NewInstruments(prometheus.NewRegistry()), log: &testkit.LogBuffer{}}
+	e.reb = New(w.db, w.hs, Options{Mode: mode, Routing: balancer.RoutingOwn, Policy: balancer.DefaultPolicy(),
+		Metrics: e.m, Logger: slog.New(slog.NewTextHandler(e.log, nil)), Now: func() time.Time { return w.now }})
+	e.router = e.reb.NewRouter(context.Background(), RouterOptions{})
+	if e.router == nil {
+		t.Fatal("NewRouter returned nil in own mode")
+	}
+	return e
+}
+
+// newConversation is a customer's new conversation, created now in the fake.
+func (e *ownEnv) newConversation(t *testing.T) int64 {
+	t.Helper()
+	c, err := e.fake.CreateConversation(helpscouttest.NewConversation{
+		MailboxID: e.mailbox, CustomerID: e.customer, Subject: "new", Body: "hello", At: e.now})
+	must(t, err)
+	return c.ID
+}
+
+// receiveWebhooks has the fake deliver its webhooks into the store's inbox,
+// as the daemon's endpoint would after checking the signature.
+func (e *ownEnv) receiveWebhooks(t *testing.T) {
+	t.Helper()
+	rx := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err == nil {
+			_, _, err = e.db.AddWebhook(r.Context(), r.Header.Get("X-HelpScout-Event"), body, e.now)
+		}
+		if err != nil {
+			http.Error(rw, err.Error(), http.StatusInternalServerError)
+		}
+	}))
+	t.Cleanup(rx.Close)
+	e.fake.SetWebhook(helpscouttest.WebhookOptions{URL: rx.URL, Secret: "s3cret", Backoff: 10 * time.Millisecond})
+}
+
+// deliver waits for the fake's webhooks and applies them as the mirror's
+// inbox pass does.
+func (e *ownEnv) deliver(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	must(t, e.fake.WaitWebhooks(ctx))
+	if _, err := e.mir.ProcessInbox(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (e *ownEnv) route(t *testing.T) []store.Proposal {
+	t.Helper()
+	ps, err := e.router.RouteOnce(context.Background())
+	must(t, err)
+	return ps
+}
+
+// writes counts the requests that change something in Help Scout.
+func writes(fake *helpscouttest.Server) int {
+	n := 0
+	for route, count := range fake.Stats().Requests {
+		if !strings.HasPrefix(route, http.MethodGet) {
+			n += count
+		}
+	}
+	return n
+}
+
+func TestOwnRoutesANewConversationOnItsWebhookWithOneWriteAndNoNote(t *testing.T) {
+	for _, mode := range []Mode{ModePropose, ModeApply} {
+		t.Run(string(mode), func(t *testing.T) {
+			e := newOwnEnv(t, 0, mode)
+			e.receiveWebhooks(t)
+			id := e.newConversation(t)
+			e.deliver(t)
+			e.fake.ResetStats()
+
+			got := e.route(t)
+			if len(got) != 1 {
+				t.Fatalf("routed %d conversations, want 1", len(got))
+			}
+			p := got[0]
+			if p.ConversationID != id || p.Status != store.ProposalApplied || p.FromAgent != 0 || !p.Handout() ||
+				p.DecidedBy != decidedByRouting || p.Reason != string(balancer.ReasonUnassigned) {
+				t.Fatalf("route = %+v, want conversation %d handed out and applied", p, id)
+			}
+			if p.ToAgent != e.ana && p.ToAgent != e.ben {
+				t.Errorf("routed to %d, want Ana (%d) or Ben (%d)", p.ToAgent, e.ana, e.ben)
+			}
+			if c, _ := e.fake.Conversation(id); c.AssigneeID != p.ToAgent {
+				t.Errorf("Help Scout has assignee %d, want %d", c.AssigneeID, p.ToAgent)
+			}
+			if n := len(e.fake.NotesReceived()); n != 0 {
+				t.Errorf("a first assignment wrote %d notes, want none", n)
+			}
+			if n := writes(e.fake); n != 1 {
+				t.Errorf("the route cost %d writes (%v), want 1", n, e.fake.Stats().Requests)
+			}
+			if !strings.Contains(p.Explanation, "would wait") {
+				t.Errorf("explanation %q does not say the expected wait", p.Explanation)
+			}
+			// The mirror has not caught up with the assignment: routing
+			// again must not assign it twice.
+			if again := e.route(t); len(again) != 0 {
+				t.Errorf("a second pass routed %+v again", again)
+			}
+			if n := len(e.fake.Patches()); n != 1 {
+				t.Errorf("%d PATCHes after two passes, want 1", n)
+			}
+		})
+	}
+}
+
+func TestOwnSkipsAConversationAssignedMeanwhile(t *testing.T) {
+	e := newOwnEnv(t, 0, ModePropose)
+	id := e.newConversation(t)
+	e.sync(t)
+	must(t, e.fake.Assign(id, e.ben, e.ben, e.now)) // Ben took it from the folder
+	e.fake.ResetStats()
+
+	got := e.route(t)
+	if len(got) != 1 || got[0].Status != store.ProposalStale || !strings.Contains(got[0].Error, "assignee changed") {
+		t.Fatalf("routes = %+v, want one stale because the assignee changed", got)
+	}
+	if n := writes(e.fake); n != 0 {
+		t.Errorf("%d writes for a conversation someone assigned meanwhile, want 0", n)
+	}
+	if c, _ := e.fake.Conversation(id); c.AssigneeID != e.ben {
+		t.Errorf("assignee = %d, want Ben's %d kept", c.AssigneeID, e.ben)
+	}
+}
+
+// A conversation whose webhook never came is routed from the poll that
+// first stores it.
+func TestOwnRoutesAConversationFirstSeenByAPoll(t *testing.T) {
+	e := newOwnEnv(t, 0, ModePropose)
+	id := e.newConversation(t)
+	if got := e.route(t); len(got) != 0 {
+		t.Fatalf("routed %+v before the mirror knew the conversation", got)
+	}
+	e.sync(t)
+	got := e.route(t)
+	if len(got) != 1 || got[0].ConversationID != id || got[0].Status != store.ProposalApplied {
+		t.Fatalf("routes after the poll = %+v, want conversation %d applied", got, id)
+	}
+}
+
+// A customer who writes again before the route is applied still needs an
+// owner: unlike a rebalancing move, the route is not stale for it.
+func TestOwnRoutesWhenTheCustomerWroteAgain(t *testing.T) {
+	e := newOwnEnv(t, 0, ModePropose)
+	id := e.newConversation(t)
+	e.sync(t)
+	_, err := e.fake.AddCustomerThread(id, helpscouttest.ThreadInput{Body: "hello?", At: e.now.Add(time.Second)})
+	must(t, err)
+	got := e.route(t)
+	if len(got) != 1 || got[0].Status != store.ProposalApplied {
+		t.Fatalf("routes = %+v, want one applied", got)
+	}
+}
+
+// What waited before the daemon started is backlog: the balancer's rule 1
+// hands it out with its caps and the backlog setting, not the router.
+func TestOwnLeavesTheBacklogToTheBalancer(t *testing.T) {
+	e := newOwnEnv(t, 2, ModePropose)
+	if got := e.route(t); len(got) != 0 {
+		t.Fatalf("routed the backlog: %+v", got)
+	}
+	id := e.newConversation(t)
+	e.sync(t)
+	got := e.route(t)
+	if len(got) != 1 || got[0].ConversationID != id {
+		t.Fatalf("routes = %+v, want only the new conversation %d", got, id)
+	}
+}
+
+// A restart routes what arrived while the daemon was stopped: it is newer
+// than anything the mirror holds.
+func TestOwnRoutesWhatArrivedWhileStopped(t *testing.T) {
+	w := newWorld(t, 1)
+	w.now = w.now.Add(time.Hour)
+	c, err := w.fake.CreateConversation(helpscouttest.NewConversation{
+		MailboxID: w.mailbox, CustomerID: w.customer, Subject: "while stopped", At: w.now.Add(-30 * time.Minute)})
+	must(t, err)
+	reb := New(w.db, w.hs, Options{Mode: ModePropose, Routing: balancer.RoutingOwn, Policy: balancer.DefaultPolicy(),
+		Now: func() time.Time { return w.now }})
+	router := reb.NewRouter(context.Background(), RouterOptions{})
+	w.sync(t)
+	got, err := router.RouteOnce(context.Background())
+	must(t, err)
+	if len(got) != 1 || got[0].ConversationID != c.ID {
+		t.Fatalf("routes = %+v, want the conversation created while stopped (%d) only", got, c.ID)
+	}
+}
+
+func TestRouterOnlyInOwnModeAndNotOff(t *testing.T) {
+	w := newWorld(t, 0)
+	for _, tt := range []struct {
+		mode    Mode
+		routing balancer.RoutingMode
+		want    bool
+	}{
+		{ModeOff, balancer.RoutingOwn, false},
+		{ModePropose, balancer.RoutingOwn, true},
+		{ModeApply, balancer.RoutingOwn, true},
+		{ModeApply, balancer.RoutingHelpScout, false},
+		{ModeApply, balancer.RoutingSteer, false},
+	} {
+		r := New(w.db, w.hs, Options{Mode: tt.mode, Routing: tt.routing, Policy: balancer.DefaultPolicy()})
+		if got := r.NewRouter(context.Background(), RouterOptions{}); (got != nil) != tt.want {
+			t.Errorf("%s, %s: router %v, want one: %v", tt.mode, tt.routing, got, tt.want)
+		}
+	}
+	var none *Router // what the daemon holds in the other modes
+	none.Wake()
+	none.Run(context.Background())
+	if ns, err := none.Notices(context.Background()); ns != nil || err != nil {
+		t.Errorf("nil router notices = %v, %v", ns, err)
+	}
+}
+
+func TestOwnWarnsOnceWhenHelpScoutRoutingIsOn(t *testing.T) {
+	e := newOwnEnv(t, 0, ModePropose)
+	ctx := context.Background()
+	warning := "Help Scout's routing is on"
+	notices := func() string {
+		ns, err := e.router.Notices(ctx)
+		must(t, err)
+		return strings.Join(ns, "\n")
+	}
+	e.router.CheckRouting(ctx)
+	if strings.Contains(e.log.String(), warning) || strings.Contains(notices(), "Turn Help Scout's routing off") {
+		t.Fatalf("flagged routing that is off:\n%s\n%s", e.log.String(), notices())
+	}
+	inboxNote := func() string {
+		rt := e.reb.Routing(ctx)
+		if rt.Mode != string(balancer.RoutingOwn) || len(rt.Inboxes) != 1 || rt.Inboxes[0].MailboxID != e.mailbox {
+			t.Fatalf("routing view = %+v, want own mode and the one inbox", rt)
+		}
+		return rt.Inboxes[0].Note
+	}
+	if got := inboxNote(); !strings.Contains(got, "queuewrangler alone assigns") {
+		t.Errorf("inbox note %q does not say that routing is off", got)
+	}
+
+	on := helpscouttest.RoutingConfig{State: helpscouttest.RoutingEnabled,
+		AssignmentLimit: 10, AssignmentMethod: helpscouttest.RoutingBalanced, UserIDs: []int64{e.ana, e.ben}}
+	must(t, e.fake.SetRouting(e.mailbox, on))
+	e.router.CheckRouting(ctx)
+	e.router.CheckRouting(ctx)
+	if n := strings.Count(e.log.String(), warning); n != 1 {
+		t.Errorf("warned %d times over two checks, want once:\n%s", n, e.log.String())
+	}
+	if !strings.Contains(notices(), `Turn Help Scout's routing off in inbox "Support"`) {
+		t.Errorf("page notices %q do not flag the inbox", notices())
+	}
+	if got := inboxNote(); !strings.Contains(got, "turn it off, or both will assign") {
+		t.Errorf("inbox note %q does not flag routing that is on", got)
+	}
+
+	off := on
+	off.State = helpscouttest.RoutingDisabled
+	must(t, e.fake.SetRouting(e.mailbox, off))
+	e.router.CheckRouting(ctx)
+	if strings.Contains(notices(), "Turn Help Scout's routing off") {
+		t.Errorf("still flagged after routing was turned off: %q", notices())
+	}
+
+	e.fake.SetRoutingPermission(helpscouttest.RoutingDenied)
+	e.router.CheckRouting(ctx)
+	e.router.CheckRouting(ctx)
+	if !strings.Contains(notices(), "Cannot check that Help Scout's routing is off") || !strings.Contains(notices(), "403") {
+		t.Errorf("page notices %q do not say the routing cannot be checked", notices())
+	}
+	if n := strings.Count(e.log.String(), "cannot check that Help Scout's routing is off"); n != 1 {
+		t.Errorf("logged the 403 %d times, want once:\n%s", n, e.log.String())
+	}
+	// Not fatal: new conversations are still routed.
+	e.newConversation(t)
+	e.sync(t)
+	if got := e.route(t); len(got) != 1 || got[0].Status != store.ProposalApplied {
+		t.Errorf("routes after a 403 = %+v, want one applied", got)
+	}
+}
+
+// Hand-outs and reassignments are counted apart in
+// queuewrangler_reassignments_total: own mode's routes are hand-outs, an
+// approved move of an owned ticket a reassignment.
+func TestHandoutsAndReassignmentsAreCountedApart(t *testing.T) {
+	e := newOwnEnv(t, 0, ModePropose)
+	ctx := context.Background()
+	owned, err := e.fake.CreateConversation(helpscouttest.NewConversation{MailboxID: e.mailbox, CustomerID: e.customer,
+		Subject: "owned", AssigneeID: e.ana, At: e.now.Add(-2 * time.Hour)})
+	must(t, err)
+	e.newConversation(t)
+	e.sync(t)
+	if got := e.route(t); len(got) != 1 || got[0].Status != store.ProposalApplied {
+		t.Fatalf("routes = %+v, want one applied", got)
+	}
+	move, err := e.db.InsertProposals(ctx, []store.Proposal{{ConversationID: owned.ID, ConversationNumber: owned.Number,
+		MailboxID: e.mailbox, FromAgent: e.ana, ToAgent: e.ben, Reason: string(balancer.ReasonOverload),
+		Explanation: "customer waiting 2h would wait about 5h behind 9 tickets with Ana, about 20m with Ben",
+		Snapshot: store.ProposalSnapshot{AssigneeID: e.ana, Status: store.StatusActive,
+			CustomerWaitingSince: owned.CreatedAt, LastCustomerAt: owned.CreatedAt}}})
+	must(t, err)
+	if got, err := e.reb.Approve(ctx, move[0].ID, "sst"); err != nil || got.Status != store.ProposalApplied {
+		t.Fatalf("approve = %+v, %v; want applied", got, err)
+	}
+	count := func(reason balancer.Reason, outcome, kind string) float64 {
+		return testutil.ToFloat64(e.m.Reassignments.WithLabelValues(string(reason), outcome, kind))
+	}
+	for _, c := range []struct {
+		reason        balancer.Reason
+		outcome, kind string
+		want          float64
+	}{
+		{balancer.ReasonUnassigned, "applied", metrics.KindHandout, 1},
+		{balancer.ReasonUnassigned, "applied", metrics.KindReassignment, 0},
+		{balancer.ReasonOverload, "applied", metrics.KindReassignment, 1},
+		{balancer.ReasonOverload, "applied", metrics.KindHandout, 0},
+		{balancer.ReasonOverload, "approved", metrics.KindReassignment, 1},
+	} {
+		if got := count(c.reason, c.outcome, c.kind); got != c.want {
+			t.Errorf("reassignments_total{reason=%s,outcome=%s,kind=%s} = %g, want %g", c.reason, c.outcome, c.kind, got, c.want)
+		}
+	}
+	// The reassignment carries its note; the hand-out none.
+	notes := e.fake.NotesReceived()
+	if len(notes) != 1 || notes[0].ConversationID != owned.ID || !strings.Contains(notes[0].Text, "about 20m with Ben") {
+		t.Errorf("notes = %+v, want one on the reassigned ticket saying why it pays", notes)
+	}
+}
+
+// gatedTransport holds the first PATCH until released: a balancer run's
+// apply stuck behind a slow Help Scout.
+type gatedTransport struct {
+	next    http.RoundTripper
+	once    sync.Once
+	held    chan struct{} // closed when the first PATCH is held
+	release chan struct{}
+}
+
+func (g *gatedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodPatch {
+		hold := false
+		g.once.Do(func() { hold = true })
+		if hold {
+			close(g.held)
+			<-g.release
+		}
+	}
+	return g.next.RoundTrip(r)
+}
+
+// A route does not queue behind a run's applies: those happen after the
+// run's plan, outside planMu.
+func TestOwnRouteDoesNotWaitForARunsApplies(t *testing.T) {
+	w := newWorld(t, 1) // one backlog ticket for the run to hand out
+	gate := &gatedTransport{next: helpscouttest.Bearer{Token: w.token}, held: make(chan struct{}), release: make(chan struct{})}
+	p := balancer.DefaultPolicy()
+	p.Backlog = balancer.BacklogOldest
+	reb := New(w.db, w.clientWith(t, gate), Options{Mode: ModeApply, Routing: balancer.RoutingOwn, Policy: p,
+		Now: func() time.Time { return w.now }})
+	router := reb.NewRouter(context.Background(), RouterOptions{})
+	runDone := make(chan error, 1)
+	go func() {
+		_, err := reb.RunOnce(context.Background())
+		runDone <- err
+	}()
+	<-gate.held // the run is applying, its PATCH held
+
+	c, err := w.fake.CreateConversation(helpscouttest.NewConversation{MailboxID: w.mailbox, CustomerID: w.customer,
+		Subject: "new", At: w.now})
+	must(t, err)
+	w.sync(t)
+	routed := make(chan []store.Proposal, 1)
+	go func() {
+		ps, err := router.RouteOnce(context.Background())
+		if err != nil {
+			t.Error(err)
+		}
+		routed <- ps
+	}()
+	select {
+	case ps := <-routed:
+		if len(ps) != 1 || ps[0].ConversationID != c.ID || ps[0].Status != store.ProposalApplied {
+			t.Errorf("routes = %+v, want conversation %d applied", ps, c.ID)
+		}
+	case <-time.After(time.Minute):
+		t.Error("the route waited for the run's held apply")
+	}
+	close(gate.release)
+	must(t, <-runDone)
+}
