@@ -12,6 +12,7 @@ import (
 
 	"github.com/queuewrangler/queuewrangler/internal/store"
 	"github.com/queuewrangler/queuewrangler/internal/team"
+	"github.com/queuewrangler/queuewrangler/metrics"
 )
 
 // Team reads the people and their loads: one team.Agent each, which
@@ -195,21 +196,23 @@ type proposalJSON struct {
 	From               int64     `json:"from_agent"`
 	To                 int64     `json:"to_agent"`
 	Reason             string    `json:"reason"`
-	Explanation        string    `json:"explanation"`
-	Status             string    `json:"status"`
-	ImbalanceBefore    float64   `json:"imbalance_before"`
-	ImbalanceAfter     float64   `json:"imbalance_after"`
-	DecidedBy          string    `json:"decided_by,omitempty"`
-	DecidedAt          time.Time `json:"decided_at,omitzero"`
-	AppliedAt          time.Time `json:"applied_at,omitzero"`
-	Error              string    `json:"error,omitempty"`
+	// Kind is handout or reassignment, as the metric's kind label.
+	Kind            string    `json:"kind"`
+	Explanation     string    `json:"explanation"`
+	Status          string    `json:"status"`
+	ImbalanceBefore float64   `json:"imbalance_before"`
+	ImbalanceAfter  float64   `json:"imbalance_after"`
+	DecidedBy       string    `json:"decided_by,omitempty"`
+	DecidedAt       time.Time `json:"decided_at,omitzero"`
+	AppliedAt       time.Time `json:"applied_at,omitzero"`
+	Error           string    `json:"error,omitempty"`
 }
 
 func toProposalJSON(p store.Proposal) proposalJSON {
 	return proposalJSON{
 		ID: p.ID, CreatedAt: p.CreatedAt, ConversationID: p.ConversationID, ConversationNumber: p.ConversationNumber,
 		URL: ConversationURL(p.ConversationID, p.ConversationNumber), From: p.FromAgent, To: p.ToAgent,
-		Reason: p.Reason, Explanation: p.Explanation, Status: string(p.Status),
+		Reason: p.Reason, Kind: metrics.MoveKind(p.Handout()), Explanation: p.Explanation, Status: string(p.Status),
 		ImbalanceBefore: p.ImbalanceBefore, ImbalanceAfter: p.ImbalanceAfter,
 		DecidedBy: p.DecidedBy, DecidedAt: p.DecidedAt, AppliedAt: p.AppliedAt, Error: p.Error,
 	}

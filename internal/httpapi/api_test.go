@@ -75,7 +75,8 @@ func (fakeQueue) OpenConversations(_ context.Context, f store.OpenFilter) ([]sto
 }
 
 func (fakeQueue) ListProposals(_ context.Context, f store.ProposalFilter) ([]store.Proposal, error) {
-	return []store.Proposal{{ID: 1, Status: store.ProposalPending, Reason: "unassigned"}}, nil
+	return []store.Proposal{{ID: 1, Status: store.ProposalPending, Reason: "unassigned", ToAgent: 5},
+		{ID: 2, Status: store.ProposalPending, Reason: "away", FromAgent: 6, ToAgent: 5}}, nil
 }
 
 type fakeTeam struct{}
@@ -175,7 +176,8 @@ func TestReadEndpoints(t *testing.T) {
 		{"/api/v1/conversations?state=stuck", 200, []string{`"id":10`}},
 		{"/api/v1/conversations?state=open", 200, []string{`"id":10`, `"id":11`, `"id":12`}},
 		{"/api/v1/conversations?state=bogus", 400, []string{`"error"`}},
-		{"/api/v1/proposals?status=pending", 200, []string{`"status":"pending"`}},
+		{"/api/v1/proposals?status=pending", 200, []string{`"status":"pending"`,
+			`"reason":"unassigned","kind":"handout"`, `"reason":"away","kind":"reassignment"`}},
 		{"/api/v1/proposals?status=bogus", 400, []string{`"error"`}},
 	}
 	for _, tt := range tests {

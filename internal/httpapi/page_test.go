@@ -69,6 +69,12 @@ func TestPageShowsTheQueue(t *testing.T) {
 			`id="proposal-7"`, "customer waiting 6h 10m", `<span class="badge reason">stuck</span>`,
 			`id="proposal-8"`, `<span class="from">Unassigned</span>`,
 		}},
+		{"hand-outs and reassignments told apart", []string{
+			`<span class="kind">reassignment</span> <span class="from">`,
+			`<span class="kind">hand-out</span> <span class="from">Unassigned</span>`,
+			"A hand-out gives a ticket nobody owned to someone; a reassignment takes a ticket from one person and gives it to another.",
+			`<td data-label="Move"><span class="kind">reassignment</span> `,
+		}},
 		{"recent moves with outcomes", []string{
 			`<span class="outcome applied">applied</span>`, `<span class="outcome stale">stale</span>`,
 			`<span class="outcome failed">failed</span>`, `<span class="outcome rejected">rejected</span>`,

@@ -133,10 +133,14 @@ type ticketRow struct {
 }
 
 type proposalRow struct {
-	ID          int64
-	Number      int64
-	URL         string
-	From, To    string
+	ID       int64
+	Number   int64
+	URL      string
+	From, To string
+	// Kind is "hand-out" (a ticket nobody owned given to someone),
+	// "reassignment" (taken from one person for another) or "" for a
+	// flag, which moves nothing: design.md section 8 keeps them apart.
+	Kind        string
 	Reason      string
 	Explanation string
 	Status      string
@@ -342,6 +346,10 @@ func (p *page) build(d pageData, now time.Time) pageView {
 			}
 			if pr.ToAgent != 0 {
 				row.To = owner(pr.ToAgent)
+				row.Kind = "reassignment"
+				if pr.Handout() {
+					row.Kind = "hand-out"
+				}
 			}
 			out = append(out, row)
 		}
