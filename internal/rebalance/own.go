@@ -31,13 +31,13 @@ import (
 // customer writing again does not make it stale (the conversation still
 // needs an owner).
 //
-// Latency: a webhook wakes the mirror, whose inbox pass wakes the router.
-// A route never waits behind a run's applies, which happen outside planMu,
-// only behind a run's planning (milliseconds; Plan for 1,000 agents and
-// 100,000 conversations stays under 100 ms) and the rate budget that
-// every Help Scout request spends (at most its one-minute window). Routes
-// coalesce: however many webhooks arrive during a pass, one more pass
-// takes all their conversations.
+// Latency: a webhook wakes the mirror, whose inbox pass (after the poll in
+// progress, if any) wakes the router. A route never waits behind a run's
+// applies, which happen outside planMu, only behind a run's planning
+// (milliseconds; Plan for 1,000 agents and 100,000 conversations stays
+// under 100 ms) and the rate budget that every Help Scout request spends
+// (at most its one-minute window). Routes coalesce: however many webhooks
+// arrive during a pass, one more pass takes all their conversations.
 
 // decidedByRouting is DecidedBy of a route: it marks the proposal as a
 // first assignment of own mode everywhere it is read (apply, recovery,
@@ -99,7 +99,13 @@ type inboxRouting struct {
 // while the daemon was stopped counts as new and is routed; an empty
 // mirror has only backlog to come, and what arrives from now on is new.
 func (r *Rebalancer) NewRouter(ctx context.Context, opts RouterOptions) *Router {
-	if r.opts.Routing != balancer.RoutingOwn || r.opts.Mode == ModeOff {
+	if r.opts.Routing != balancer.RoutingOwn {
+		return nil
+	}
+	if r.opts.Mode == ModeOff {
+		// Help Scout's routing should be off too, so nothing assigns new
+		// conversations: say so once rather than let them pile up.
+		r.opts.Logger.Warn("QW_ROUTING=own with QW_MODE=off: nobody assigns new conversations; they wait in the Unassigned folder")
 		return nil
 	}
 	if opts.CheckEvery <= 0 {

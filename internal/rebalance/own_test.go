@@ -240,9 +240,15 @@ func TestRouterOnlyInOwnModeAndNotOff(t *testing.T) {
 		{ModeApply, balancer.RoutingHelpScout, false},
 		{ModeApply, balancer.RoutingSteer, false},
 	} {
-		r := New(w.db, w.hs, Options{Mode: tt.mode, Routing: tt.routing, Policy: balancer.DefaultPolicy()})
+		var log testkit.LogBuffer
+		r := New(w.db, w.hs, Options{Mode: tt.mode, Routing: tt.routing, Policy: balancer.DefaultPolicy(),
+			Logger: slog.New(slog.NewTextHandler(&log, nil))})
 		if got := r.NewRouter(context.Background(), RouterOptions{}); (got != nil) != tt.want {
 			t.Errorf("%s, %s: router %v, want one: %v", tt.mode, tt.routing, got, tt.want)
+		}
+		warned := strings.Contains(log.String(), "nobody assigns new conversations")
+		if want := tt.mode == ModeOff && tt.routing == balancer.RoutingOwn; warned != want {
+			t.Errorf("%s, %s: warned that nobody assigns: %v, want %v", tt.mode, tt.routing, warned, want)
 		}
 	}
 	var none *Router // what the daemon holds in the other modes
