@@ -201,13 +201,9 @@ func (o *Router) plan(ctx context.Context, now time.Time) ([]store.Proposal, err
 	r := o.r
 	r.planMu.Lock()
 	defer r.planMu.Unlock()
-	t, err := r.team.Read(ctx, now)
+	t, open, err := r.readTeam(ctx, now)
 	if err != nil {
 		return nil, err
-	}
-	open, err := r.db.ListProposals(ctx, store.ProposalFilter{Statuses: openStatuses})
-	if err != nil {
-		return nil, fmt.Errorf("list open proposals: %w", err)
 	}
 	ids := o.newConversations(t.Conversations, open)
 	if len(ids) == 0 {

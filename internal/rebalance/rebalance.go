@@ -213,13 +213,9 @@ type runPlan struct {
 func (r *Rebalancer) planAndStore(ctx context.Context, now time.Time) (runPlan, error) {
 	r.planMu.Lock()
 	defer r.planMu.Unlock()
-	t, err := r.team.Read(ctx, now)
+	t, open, err := r.readTeam(ctx, now)
 	if err != nil {
 		return runPlan{}, err
-	}
-	open, err := r.db.ListProposals(ctx, store.ProposalFilter{Statuses: openStatuses})
-	if err != nil {
-		return runPlan{}, fmt.Errorf("list open proposals: %w", err)
 	}
 	pl := runPlan{view: t, planned: withOpenProposals(t.Snapshot, open)}
 	pl.res = balancer.Plan(pl.planned, r.opts.Policy)
@@ -227,6 +223,20 @@ func (r *Rebalancer) planAndStore(ctx context.Context, now time.Time) (runPlan, 
 		return runPlan{}, fmt.Errorf("store proposals: %w", err)
 	}
 	return pl, nil
+}
+
+// readTeam reads what a plan starts from: the team and the proposals
+// still open, which the plan counts as done (withOpenProposals).
+func (r *Rebalancer) readTeam(ctx context.Context, now time.Time) (team.View, []store.Proposal, error) {
+	t, err := r.team.Read(ctx, now)
+	if err != nil {
+		return team.View{}, nil, err
+	}
+	open, err := r.db.ListProposals(ctx, store.ProposalFilter{Statuses: openStatuses})
+	if err != nil {
+		return team.View{}, nil, fmt.Errorf("list open proposals: %w", err)
+	}
+	return t, open, nil
 }
 
 // openStatuses are the proposals not yet decided or not yet carried out.
@@ -580,14 +590,9 @@ func (r *Rebalancer) Run(ctx context.Context, every time.Duration, ready func() 
 // DryRun plans from the mirror without storing or applying anything: what
 // `queuewrangler plan` prints.
 func (r *Rebalancer) DryRun(ctx context.Context) (balancer.Result, []team.Agent, error) {
-	now := r.opts.Now().UTC()
-	t, err := r.team.Read(ctx, now)
+	t, open, err := r.readTeam(ctx, r.opts.Now().UTC())
 	if err != nil {
 		return balancer.Result{}, nil, err
-	}
-	open, err := r.db.ListProposals(ctx, store.ProposalFilter{Statuses: openStatuses})
-	if err != nil {
-		return balancer.Result{}, nil, fmt.Errorf("list open proposals: %w", err)
 	}
 	res := balancer.Plan(withOpenProposals(t.Snapshot, open), r.opts.Policy)
 	agents, _ := t.Measure(r.opts.Policy)
