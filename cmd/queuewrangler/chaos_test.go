@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/queuewrangler/queuewrangler/balancer"
 	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
 	"github.com/queuewrangler/queuewrangler/internal/config"
 	"github.com/queuewrangler/queuewrangler/internal/rebalance"
@@ -84,14 +83,12 @@ func TestChaosSoak(t *testing.T) {
 	tokens := &recordingTokens{next: fake}
 	ts := httptest.NewServer(tokens)
 
-	cfg := &config.Config{
-		HelpScoutClientID: "chaos", HelpScoutClientSecret: clientSecret, HelpScoutAPIURL: ts.URL,
-		WebhookSecret: hookSecret, DBPath: filepath.Join(t.TempDir(), "qw.db"), ListenAddr: daemonAddr,
-		PollInterval: config.Duration{Duration: time.Second}, BalanceInterval: config.Duration{Duration: time.Second},
-		Mode: string(rebalance.ModeApply), StuckAfter: config.Duration{Duration: sc.StuckAfter}, MaxMovesPerRun: config.Int{N: 5},
-		AdminToken: adminToken, RateLimitPerMinute: config.Int{N: 6000}, LogFormat: "json", LogLevel: "debug",
-		Routing: string(balancer.RoutingHelpScout), Backlog: balancer.FormatBacklog(balancer.BacklogIdle), OffShiftHandover: balancer.HandoverNew,
-	}
+	cfg := config.Defaults()
+	cfg.HelpScoutClientID, cfg.HelpScoutClientSecret, cfg.HelpScoutAPIURL = "chaos", clientSecret, ts.URL
+	cfg.WebhookSecret, cfg.DBPath, cfg.ListenAddr = hookSecret, filepath.Join(t.TempDir(), "qw.db"), daemonAddr
+	cfg.PollInterval.Duration, cfg.BalanceInterval.Duration = time.Second, time.Second
+	cfg.Mode, cfg.StuckAfter.Duration = string(rebalance.ModeApply), sc.StuckAfter
+	cfg.AdminToken, cfg.RateLimitPerMinute.N, cfg.LogLevel = adminToken, 6000, "debug"
 	settings, problems := parse(cfg, acct.Roster)
 	if len(problems) > 0 {
 		t.Fatal(problems)

@@ -131,11 +131,7 @@ func run(ctx context.Context, cfg *settings, ln net.Listener, logger *slog.Logge
 		logger.Warn("this system has no file lock: nothing stops a second daemon on the same database", "db", cfg.DBPath)
 	}
 	db, err := store.OpenPatiently(ctx, cfg.DBPath, "serve", func(err error, wait time.Duration) {
-		reason := "the database cannot be opened; see the log"
-		if store.CannotWrite(err) {
-			reason = store.ErrCannotWriteReason
-		}
-		gate.NotReady(reason)
+		gate.NotReady(store.OpenFailedReason(err))
 		logger.Error("open database; retrying", "db", cfg.DBPath, logKeyErr, err, "retry_in", wait.String())
 	})
 	if err != nil {
@@ -157,12 +153,7 @@ func run(ctx context.Context, cfg *settings, ln net.Listener, logger *slog.Logge
 	var own *rebalance.Router // QW_ROUTING=own's first assignments; nil in the other modes
 	mir := mirror.New(hs, db, mirror.Options{Mailboxes: cfg.Mailboxes.IDs, Logger: logger.With("component", "mirror"), Metrics: m, OfficeHours: office, Updated: func() { own.Wake() }, Now: now})
 
-	if !cfg.WebhookSecret.IsSet() {
-		logger.Warn("webhooks disabled: QW_HELPSCOUT_WEBHOOK_SECRET is empty; POST /webhooks/helpscout answers 404 and changes arrive by polling only")
-	}
-	if len(cfg.AllowedHosts.Hosts) == 0 {
-		logger.Warn("QW_ALLOWED_HOSTS is empty: the page, the API and /metrics answer any Host header, so a web page that rebinds its name to this address can read them; list the names this daemon is reached by")
-	}
+	// New warns at start of disabled webhooks and of answering any Host.
 	api := httpapi.New(httpapi.Options{Logger: logger.With("component", "http"), Metrics: m, Gatherer: reg, Now: now,
 		WebhookSecret: cfg.WebhookSecret.Reveal(), Inbox: db, WebhookReceived: mir.Wake, Ready: httpapi.ReadyWithCause(mir.Ready, hsFailures.Last),
 		AllowedHosts: cfg.AllowedHosts.Hosts, Dashboard: metrics.Dashboard, AlertRules: metrics.AlertRules})

@@ -8,7 +8,6 @@ import (
 	"io"
 	"time"
 
-	"github.com/queuewrangler/queuewrangler/balancer"
 	"github.com/queuewrangler/queuewrangler/internal/config"
 	"github.com/queuewrangler/queuewrangler/internal/httpapi"
 	"github.com/queuewrangler/queuewrangler/internal/rebalance"
@@ -36,23 +35,13 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	o.Serve = httpapi.Serve
 	return sim.RunDemo(ctx, o, stdout, stderr, func(ctx context.Context, d sim.DemoDaemon) error {
-		cfg := &config.Config{
-			HelpScoutClientID:     d.ClientID,
-			HelpScoutClientSecret: config.Secret(d.ClientSecret),
-			HelpScoutAPIURL:       d.APIURL,
-			WebhookSecret:         config.Secret(d.WebhookSecret),
-			DBPath:                d.DBPath,
-			// Real-time periods: short, so that the demo moves within seconds.
-			PollInterval:       config.Duration{Duration: 10 * time.Second},
-			BalanceInterval:    config.Duration{Duration: 10 * time.Second},
-			Mode:               o.Mode,
-			StuckAfter:         config.Duration{Duration: d.StuckAfter},
-			MaxMovesPerRun:     config.Int{N: 5},
-			AdminToken:         config.Secret(d.AdminToken),
-			RateLimitPerMinute: config.Int{N: 600},
-			Routing:            string(d.Routing),
-			Backlog:            balancer.FormatBacklog(balancer.BacklogIdle), OffShiftHandover: balancer.HandoverNew,
-		}
+		cfg := config.Defaults()
+		cfg.HelpScoutClientID, cfg.HelpScoutClientSecret = d.ClientID, config.Secret(d.ClientSecret)
+		cfg.HelpScoutAPIURL, cfg.WebhookSecret = d.APIURL, config.Secret(d.WebhookSecret)
+		cfg.DBPath, cfg.AdminToken, cfg.Mode, cfg.Routing = d.DBPath, config.Secret(d.AdminToken), o.Mode, string(d.Routing)
+		// Real-time periods: short, so that the demo moves within seconds.
+		cfg.PollInterval.Duration, cfg.BalanceInterval.Duration = 10*time.Second, 10*time.Second
+		cfg.StuckAfter.Duration, cfg.RateLimitPerMinute.N = d.StuckAfter, 600
 		s, problems := parse(cfg, d.Roster)
 		if len(problems) > 0 {
 			return &config.ValidationError{Problems: problems}

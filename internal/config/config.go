@@ -87,6 +87,31 @@ func Load() (*Config, error) {
 	return &c, nil
 }
 
+// Defaults returns the configuration an empty environment gives: every
+// field at its documented default. A program that builds its configuration
+// from values (the demo, tests) starts from it, so that a variable added
+// later has its default there too instead of a zero value.
+func Defaults() *Config {
+	var c Config
+	v := reflect.ValueOf(&c).Elem()
+	t := v.Type()
+	for i := range t.NumField() {
+		def, ok := t.Field(i).Tag.Lookup("default")
+		if !ok {
+			continue
+		}
+		switch f := v.Field(i).Addr().Interface().(type) {
+		case envconfig.Decoder:
+			_ = f.Decode(def) // the defaults are valid; a test checks them
+		case *string:
+			*f = def
+		default:
+			panic(fmt.Sprintf("config: %s has a default but no way to decode it", t.Field(i).Name))
+		}
+	}
+	return &c
+}
+
 // Keys lists every environment variable name, in -h order.
 func Keys() []string {
 	t := reflect.TypeFor[Config]()

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"log/slog"
+	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -289,5 +291,25 @@ func TestOfficeResponseTarget(t *testing.T) {
 		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
 			t.Errorf("QW_OFFICE_FIRST_RESPONSE_TARGET=%q: %v, want %q", value, err, want)
 		}
+	}
+}
+
+// TestDefaultsAreWhatAnEmptyEnvironmentGives: Defaults and Load agree, and
+// the defaults pass Validate.
+func TestDefaultsAreWhatAnEmptyEnvironmentGives(t *testing.T) {
+	for _, k := range Keys() {
+		t.Setenv(k, "")
+		os.Unsetenv(k)
+	}
+	loaded, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := Defaults()
+	if diff := cmp.Diff(loaded, got, cmp.Exporter(func(reflect.Type) bool { return true })); diff != "" {
+		t.Errorf("Defaults differs from an empty environment (-load +defaults):\n%s", diff)
+	}
+	if err := got.Validate(0); err != nil {
+		t.Errorf("the defaults do not validate: %v", err)
 	}
 }

@@ -2,8 +2,10 @@ package httpapi
 
 import (
 	"bytes"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -71,5 +73,34 @@ func TestAPIIsNotCached(t *testing.T) {
 	}
 	if w := do(s, http.MethodPost, "/api/v1/plan", "Bearer "+adminToken); w.Header().Get("Cache-Control") != "no-store" {
 		t.Errorf("POST /api/v1/plan: Cache-Control %q, want no-store", w.Header().Get("Cache-Control"))
+	}
+}
+
+// TestNewWarnsOfWhatIsLeftOpen: New says once, at start, when webhooks are
+// off and when any Host is answered, and says nothing when neither is.
+func TestNewWarnsOfWhatIsLeftOpen(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		opts   Options
+		warned []string
+	}{
+		{"both", Options{}, []string{"webhooks disabled", "QW_ALLOWED_HOSTS is empty"}},
+		{"neither", Options{WebhookSecret: "s3cret-for-the-hook", AllowedHosts: []string{"queue.example.com"}}, nil},
+	} {
+		var logs bytes.Buffer
+		tc.opts.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+		New(tc.opts)
+		if n := strings.Count(logs.String(), "level=WARN"); n != len(tc.warned) {
+			t.Errorf("%s: %d warnings, want %d:\n%s", tc.name, n, len(tc.warned), logs.String())
+		}
+		for _, w := range tc.warned {
+			if !strings.Contains(logs.String(), w) {
+				t.Errorf("%s: no warning %q:\n%s", tc.name, w, logs.String())
+			}
+		}
+		if strings.Contains(logs.String(), "s3cret-for-the-hook") {
+			t.Errorf("%s: the secret is in the log", tc.name)
+		}
 	}
 }

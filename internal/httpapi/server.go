@@ -83,6 +83,13 @@ func New(opts Options) *Server {
 	if opts.MaxWebhookBytes <= 0 {
 		opts.MaxWebhookBytes = DefaultMaxWebhookBytes
 	}
+	// Said once, at start: what this configuration leaves open or off.
+	if opts.WebhookSecret == "" {
+		opts.Logger.Warn("webhooks disabled: QW_HELPSCOUT_WEBHOOK_SECRET is empty; POST /webhooks/helpscout answers 404 and changes arrive by polling only")
+	}
+	if len(opts.AllowedHosts) == 0 {
+		opts.Logger.Warn("QW_ALLOWED_HOSTS is empty: the page, the API and /metrics answer any Host header, so a web page that rebinds its name to this address can read them; list the names this daemon is reached by")
+	}
 	s := &Server{opts: opts, mux: http.NewServeMux()}
 	s.mux.HandleFunc("POST /webhooks/helpscout", s.handleWebhook)
 	s.mux.HandleFunc("GET /healthz", handleHealth)

@@ -32,3 +32,13 @@ const ErrCannotWriteReason = "the database cannot take writes (disk full or read
 func CannotWrite(err error) bool {
 	return errors.Is(err, ErrFull) || errors.Is(err, ErrReadOnly)
 }
+
+// OpenFailedReason is the readiness reason while the database cannot be
+// opened: ErrCannotWriteReason for a full or read-only disk, else a
+// pointer to the log, which holds the detail (/readyz is unauthenticated).
+func OpenFailedReason(err error) string {
+	if CannotWrite(err) {
+		return ErrCannotWriteReason
+	}
+	return "the database cannot be opened; see the log"
+}

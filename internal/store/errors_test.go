@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -116,5 +117,17 @@ func TestErrorsReachCallersWithTheOperation(t *testing.T) {
 	}
 	if _, err := Open(ctx, filepath.Join(t.TempDir(), "missing-dir", "sub", "qw.db")); err == nil {
 		t.Error("Open in a missing directory succeeded")
+	}
+}
+
+func TestOpenFailedReason(t *testing.T) {
+	for err, want := range map[error]string{
+		fmt.Errorf("open: %w", ErrFull):       ErrCannotWriteReason,
+		fmt.Errorf("open: %w", ErrReadOnly):   ErrCannotWriteReason,
+		errors.New("unable to open database"): "the database cannot be opened; see the log",
+	} {
+		if got := OpenFailedReason(err); got != want {
+			t.Errorf("OpenFailedReason(%v) = %q, want %q", err, got, want)
+		}
 	}
 }
