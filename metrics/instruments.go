@@ -23,6 +23,21 @@ var SupportTimeBuckets = []float64{
 	24 * 3600, 2 * 24 * 3600, 3 * 24 * 3600, 5 * 24 * 3600, 7 * 24 * 3600,
 }
 
+// The support-time histograms' names and help texts, shared with
+// internal/backfill, which writes their history from the mirror under the
+// same names, labels and buckets.
+const (
+	FirstResponseName       = "helpscout_first_response_seconds"
+	ResolutionName          = "helpscout_resolution_seconds"
+	FirstResponseOfficeName = "helpscout_first_response_office_seconds"
+	ResolutionOfficeName    = "helpscout_resolution_office_seconds"
+
+	FirstResponseHelp       = "Time from the creation of a customer-started conversation to the first published agent reply, observed once per conversation."
+	ResolutionHelp          = "Time from creation to the first close that follows at least one agent reply, observed once per conversation."
+	FirstResponseOfficeHelp = "helpscout_first_response_seconds counting only the time inside office hours (QW_OFFICE_HOURS)."
+	ResolutionOfficeHelp    = "helpscout_resolution_seconds counting only the time inside office hours (QW_OFFICE_HOURS)."
+)
+
 // Instruments holds the event instruments: counters and histograms updated as
 // things happen. Current state is computed at scrape time by Collector.
 type Instruments struct {
@@ -70,13 +85,13 @@ func MoveKind(handout bool) string {
 func NewInstruments(reg prometheus.Registerer) *Instruments {
 	m := &Instruments{
 		FirstResponse: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "helpscout_first_response_seconds",
-			Help:    "Time from the creation of a customer-started conversation to the first published agent reply, observed once per conversation.",
+			Name:    FirstResponseName,
+			Help:    FirstResponseHelp,
 			Buckets: SupportTimeBuckets,
 		}, []string{"mailbox_id", "agent_id"}),
 		Resolution: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "helpscout_resolution_seconds",
-			Help:    "Time from creation to the first close that follows at least one agent reply, observed once per conversation.",
+			Name:    ResolutionName,
+			Help:    ResolutionHelp,
 			Buckets: SupportTimeBuckets,
 		}, []string{"mailbox_id"}),
 		Reassignments: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -126,13 +141,13 @@ func NewInstruments(reg prometheus.Registerer) *Instruments {
 // file stays the same for every team.
 func (m *Instruments) EnableOfficeHours(reg prometheus.Registerer, target time.Duration) {
 	m.FirstResponseOffice = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name:    "helpscout_first_response_office_seconds",
-		Help:    "helpscout_first_response_seconds counting only the time inside office hours (QW_OFFICE_HOURS).",
+		Name:    FirstResponseOfficeName,
+		Help:    FirstResponseOfficeHelp,
 		Buckets: SupportTimeBuckets,
 	}, []string{"mailbox_id", "agent_id"})
 	m.ResolutionOffice = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name:    "helpscout_resolution_office_seconds",
-		Help:    "helpscout_resolution_seconds counting only the time inside office hours (QW_OFFICE_HOURS).",
+		Name:    ResolutionOfficeName,
+		Help:    ResolutionOfficeHelp,
 		Buckets: SupportTimeBuckets,
 	}, []string{"mailbox_id"})
 	targetGauge := prometheus.NewGauge(prometheus.GaugeOpts{

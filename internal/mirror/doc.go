@@ -34,7 +34,11 @@
 // The mirror also turns newly seen first replies and resolutions into
 // histogram observations, once per conversation, recorded in SQLite before
 // they are observed so a restart never counts one twice. With office
-// hours, the same mark also observes their office-hours twins.
+// hours, the same mark also observes their office-hours twins. Each mark
+// says whether it was an observation, and the daemon's first sync records
+// when live observation began and what the mirror already held
+// (store.LiveSeam): that history is never observed live, so that
+// `backfill` can write it whether it runs before the daemon or after.
 //
 // It does not decide anything about balancing and never writes to Help
 // Scout.

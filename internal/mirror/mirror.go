@@ -83,6 +83,9 @@ type Mirror struct {
 
 	wake chan struct{}
 
+	// seam is where live observation began (liveSeam), once read.
+	seam store.LiveSeam
+
 	// rereads are the conversations to read again from Help Scout: those
 	// whose webhook could not be trusted on its own, and those Refresh
 	// could not take at once. ProcessInbox works through them.
@@ -184,6 +187,13 @@ func (m *Mirror) everSynced() bool { return m.synced.Load() }
 
 func (m *Mirror) syncOnce(ctx context.Context) (Stats, error) {
 	var st Stats
+	if m.opts.Metrics != nil {
+		// Before the first walk adds anything: what the mirror holds now is
+		// history, for backfill (observe.go, liveSeam).
+		if _, err := m.liveSeam(ctx); err != nil {
+			return st, err
+		}
+	}
 	now := m.opts.Now()
 	if !now.Before(m.directoryDue) {
 		switch err := m.syncDirectory(ctx, &st); {

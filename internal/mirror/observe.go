@@ -15,7 +15,8 @@ const observeBatch = 500
 // RecentWindow is how old a first reply or resolution may be and still be
 // observed. History older than this, met on the first sync of an existing
 // account, is marked without being observed: a burst of months-old times in
-// one scrape interval would distort every rate-based panel.
+// one scrape interval would distort every rate-based panel. `backfill`
+// writes that history instead, ending where live observation began.
 const RecentWindow = 24 * time.Hour
 
 // observe turns newly mirrored first replies and resolutions into histogram
@@ -39,7 +40,7 @@ func (m *Mirror) observe(ctx context.Context) (int, error) {
 	kinds := []struct {
 		name    string
 		pending func(context.Context, int) ([]store.Observation, error)
-		mark    func(context.Context, int64, time.Time) (bool, error)
+		mark    func(context.Context, int64, time.Time, bool) (bool, error)
 		record  func(store.Observation)
 	}{
 		{"first response", m.db.UnobservedFirstResponses, m.db.MarkFirstResponseObserved, func(o store.Observation) {
@@ -56,6 +57,10 @@ func (m *Mirror) observe(ctx context.Context) (int, error) {
 			}
 		}},
 	}
+	seam, err := m.liveSeam(ctx)
+	if err != nil {
+		return 0, err
+	}
 	now := m.opts.Now()
 	for _, k := range kinds {
 		for {
@@ -64,11 +69,12 @@ func (m *Mirror) observe(ctx context.Context) (int, error) {
 				return n, fmt.Errorf("read unobserved %ss: %w", k.name, err)
 			}
 			for _, o := range obs {
-				first, err := k.mark(ctx, o.ConversationID, now)
+				live := observeLive(o, now, seam)
+				first, err := k.mark(ctx, o.ConversationID, now, live)
 				if err != nil {
 					return n, fmt.Errorf("mark %s of conversation %d: %w", k.name, o.ConversationID, err)
 				}
-				if first && now.Sub(o.At) <= RecentWindow {
+				if first && live {
 					k.record(o)
 					n++
 				}
@@ -79,6 +85,29 @@ func (m *Mirror) observe(ctx context.Context) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// observeLive says whether o goes into the live histograms: it is recent,
+// and newer than anything the mirror held before the daemon's first sync
+// (a `backfill` run before the daemon may have written that). The others
+// are marked as history, which `backfill` writes.
+func observeLive(o store.Observation, now time.Time, seam store.LiveSeam) bool {
+	return now.Sub(o.At) <= RecentWindow && o.At.After(seam.HistoryUntil)
+}
+
+// liveSeam returns where live observation began, recording it on the
+// first call in the file's life (store.BeginLiveObservation). The mirror
+// calls it before its first sync with metrics and before any observation.
+func (m *Mirror) liveSeam(ctx context.Context) (store.LiveSeam, error) {
+	if !m.seam.Since.IsZero() {
+		return m.seam, nil
+	}
+	seam, err := m.db.BeginLiveObservation(ctx, m.opts.Now())
+	if err != nil {
+		return store.LiveSeam{}, fmt.Errorf("record the start of live observation: %w", err)
+	}
+	m.seam = seam
+	return seam, nil
 }
 
 func id(v int64) string { return strconv.FormatInt(v, 10) }

@@ -73,14 +73,16 @@ func applyAll(ctx context.Context, tx *sql.Tx, prepared *convStmts, now time.Tim
 func (db *DB) DeleteConversation(ctx context.Context, id int64) error {
 	return db.writeTx(ctx, fmt.Sprintf("delete conversation %d", id), func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO deleted_conversations
-			(id, user_updated_at, latest_thread_at, thread_count, first_response_observed_at, resolution_observed_at, deleted_at)
+			(id, user_updated_at, latest_thread_at, thread_count, first_response_observed_at, resolution_observed_at,
+			 first_response_live, resolution_live, deleted_at)
 			SELECT id, COALESCE(user_updated_at, 0), COALESCE(latest_thread_at, 0), thread_count,
-			       first_response_observed_at, resolution_observed_at, ?
+			       first_response_observed_at, resolution_observed_at, first_response_live, resolution_live, ?
 			FROM conversations WHERE id = ?
 			ON CONFLICT (id) DO UPDATE SET
 			  user_updated_at = excluded.user_updated_at, latest_thread_at = excluded.latest_thread_at,
 			  thread_count = excluded.thread_count, first_response_observed_at = excluded.first_response_observed_at,
-			  resolution_observed_at = excluded.resolution_observed_at, deleted_at = excluded.deleted_at`,
+			  resolution_observed_at = excluded.resolution_observed_at, first_response_live = excluded.first_response_live,
+			  resolution_live = excluded.resolution_live, deleted_at = excluded.deleted_at`,
 			db.now().UnixMilli(), id)
 		if err != nil {
 			return err
@@ -94,26 +96,29 @@ func (db *DB) DeleteConversation(ctx context.Context, id int64) error {
 }
 
 // MarkFirstResponseObserved records that the conversation's first response
-// went into the histogram. It reports true only for the call that set the
-// mark, so concurrent or repeated observers (poll and webhook, a restart)
-// observe once.
-func (db *DB) MarkFirstResponseObserved(ctx context.Context, id int64, at time.Time) (first bool, err error) {
-	return db.markOnce(ctx, "first_response_observed_at", "mark first response observed", id, at)
+// was dealt with: observed into the histogram (live) or passed over as
+// history, which `backfill` then writes. It reports true only for the call
+// that set the mark, so concurrent or repeated observers (poll and webhook,
+// a restart) observe once.
+func (db *DB) MarkFirstResponseObserved(ctx context.Context, id int64, at time.Time, live bool) (first bool, err error) {
+	return db.markOnce(ctx, "first_response_observed_at", "first_response_live", "mark first response observed", id, at, live)
 }
 
 // MarkResolutionObserved is MarkFirstResponseObserved for the resolution.
-func (db *DB) MarkResolutionObserved(ctx context.Context, id int64, at time.Time) (first bool, err error) {
-	return db.markOnce(ctx, "resolution_observed_at", "mark resolution observed", id, at)
+func (db *DB) MarkResolutionObserved(ctx context.Context, id int64, at time.Time, live bool) (first bool, err error) {
+	return db.markOnce(ctx, "resolution_observed_at", "resolution_live", "mark resolution observed", id, at, live)
 }
 
-func (db *DB) markOnce(ctx context.Context, column, op string, id int64, at time.Time) (first bool, err error) {
+func (db *DB) markOnce(ctx context.Context, column, liveColumn, op string, id int64, at time.Time, live bool) (first bool, err error) {
 	if at.IsZero() {
 		at = db.now()
 	}
 	err = db.writeTx(ctx, fmt.Sprintf("%s %d", op, id), func(tx *sql.Tx) error {
-		// column is one of two constants above, never caller input.
-		res, err := tx.ExecContext(ctx, "UPDATE conversations SET "+column+" = ? WHERE id = ? AND "+column+" IS NULL",
-			at.UnixMilli(), id)
+		// The columns are constants above, never caller input. The flag is
+		// set with the mark, in the same row: backfill must never write
+		// again what was observed.
+		res, err := tx.ExecContext(ctx, "UPDATE conversations SET "+column+" = ?, "+liveColumn+" = ? WHERE id = ? AND "+column+" IS NULL",
+			at.UnixMilli(), live, id)
 		if err != nil {
 			return err
 		}
@@ -179,7 +184,7 @@ type storedConv struct {
 // Tx.StmtContext: compiling a dozen statements per page cost as much as
 // writing it.
 type convStmts struct {
-	getStored, getTomb, delTomb, upsertConv, updDerived,
+	getStored, getTomb, delTomb, upsertConv, updDerived, restoreLive,
 	getTags, delTags, insTag,
 	getThreads, delThreads, upsertThread, insThreadIfNew *sql.Stmt
 }
@@ -210,8 +215,10 @@ func (s *convStmts) queries() []struct {
 			COALESCE(assignee_id, 0), COALESCE(previous_assignee_id, 0), status, COALESCE(closed_at, 0), latest_reply_from,
 			COALESCE(assigned_at, 0)
 			FROM conversations WHERE id = ?`},
-		{&s.getTomb, `SELECT user_updated_at, latest_thread_at, thread_count, first_response_observed_at, resolution_observed_at
+		{&s.getTomb, `SELECT user_updated_at, latest_thread_at, thread_count, first_response_observed_at, resolution_observed_at,
+			first_response_live, resolution_live
 			FROM deleted_conversations WHERE id = ?`},
+		{&s.restoreLive, `UPDATE conversations SET first_response_live = ?, resolution_live = ? WHERE id = ?`},
 		{&s.delTomb, `DELETE FROM deleted_conversations WHERE id = ?`},
 		{&s.upsertConv, `INSERT INTO conversations (` + convColumns + `)
 			VALUES (?,?,?,?,?,?,?,?, ?,?,?,?,?,?, ?,?,?,?,?,?,?, ?,?,?,?,?,?, ?,?,?,?,?,?,?)
@@ -351,8 +358,9 @@ func (w *convWriter) apply(ctx context.Context, u ConversationUpdate) (bool, err
 // tombstone says it was deleted at this version or later.
 func (w *convWriter) insertNew(ctx context.Context, c Conversation, threads []Thread, in version) (bool, error) {
 	var tomb version
-	var frObserved, resObserved sql.NullInt64
-	err := w.getTomb.QueryRowContext(ctx, c.ID).Scan(&tomb.userUpdated, &tomb.latestThread, &tomb.threads, &frObserved, &resObserved)
+	var frObserved, resObserved, frLive, resLive sql.NullInt64
+	err := w.getTomb.QueryRowContext(ctx, c.ID).Scan(&tomb.userUpdated, &tomb.latestThread, &tomb.threads, &frObserved, &resObserved,
+		&frLive, &resLive)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 	case err != nil:
@@ -370,6 +378,12 @@ func (w *convWriter) insertNew(ctx context.Context, c Conversation, threads []Th
 		latestReplyFrom: c.LatestReplyFrom}, threads)
 	if err := w.writeRow(ctx, c, f, nullMS(frObserved), nullMS(resObserved)); err != nil {
 		return false, err
+	}
+	if frLive.Valid || resLive.Valid {
+		// What the marks were, for backfill: they come back with them.
+		if _, err := w.restoreLive.ExecContext(ctx, nullMS(frLive), nullMS(resLive), c.ID); err != nil {
+			return false, err
+		}
 	}
 	if err := w.writeTags(ctx, c.ID, c.Tags); err != nil {
 		return false, err

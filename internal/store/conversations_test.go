@@ -351,7 +351,7 @@ func TestDeleteConversation(t *testing.T) {
 	u := ConversationUpdate{Conversation: conv(1, at(time.Hour)), Threads: threads(1, 3), ThreadsComplete: true}
 	u.Conversation.Tags = []string{"vip"}
 	apply(t, db, u)
-	if _, err := db.MarkFirstResponseObserved(ctx, 1, at(time.Hour)); err != nil {
+	if _, err := db.MarkFirstResponseObserved(ctx, 1, at(time.Hour), true); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.DeleteConversation(ctx, 1); err != nil {
@@ -384,7 +384,7 @@ func TestDeleteConversation(t *testing.T) {
 	if !c.FirstResponseObservedAt.Equal(at(time.Hour)) {
 		t.Errorf("restored FirstResponseObservedAt = %v, want %v", c.FirstResponseObservedAt, at(time.Hour))
 	}
-	if first, err := db.MarkFirstResponseObserved(ctx, 1, at(6*time.Hour)); err != nil || first {
+	if first, err := db.MarkFirstResponseObserved(ctx, 1, at(6*time.Hour), true); err != nil || first {
 		t.Errorf("mark after restore = %v, %v; want false, nil", first, err)
 	}
 }
@@ -398,14 +398,14 @@ func TestObservationMarksAreOnceOnly(t *testing.T) {
 	c.Status, c.ClosedAt = StatusClosed, at(40*time.Minute)
 	apply(t, db, ConversationUpdate{Conversation: c, Threads: threads(1, 3), ThreadsComplete: true})
 
-	type mark func(context.Context, int64, time.Time) (bool, error)
+	type mark func(context.Context, int64, time.Time, bool) (bool, error)
 	for name, m := range map[string]mark{"first response": db.MarkFirstResponseObserved, "resolution": db.MarkResolutionObserved} {
 		// Concurrent observers (a poll and a webhook): exactly one wins.
 		var wg sync.WaitGroup
 		wins := make(chan bool, 8)
 		for range 8 {
 			wg.Go(func() {
-				ok, err := m(ctx, 1, at(time.Hour))
+				ok, err := m(ctx, 1, at(time.Hour), true)
 				if err != nil {
 					t.Errorf("%s: %v", name, err)
 				}
@@ -423,7 +423,7 @@ func TestObservationMarksAreOnceOnly(t *testing.T) {
 		if n != 1 {
 			t.Errorf("%s: %d concurrent marks won, want 1", name, n)
 		}
-		if _, err := m(ctx, 99, t0); !errors.Is(err, ErrNotFound) {
+		if _, err := m(ctx, 99, t0, true); !errors.Is(err, ErrNotFound) {
 			t.Errorf("%s of an unknown conversation: %v, want ErrNotFound", name, err)
 		}
 	}
@@ -431,7 +431,7 @@ func TestObservationMarksAreOnceOnly(t *testing.T) {
 
 	db2, _ := openAt(t, path)
 	for name, m := range map[string]mark{"first response": db2.MarkFirstResponseObserved, "resolution": db2.MarkResolutionObserved} {
-		if first, err := m(ctx, 1, at(2*time.Hour)); err != nil || first {
+		if first, err := m(ctx, 1, at(2*time.Hour), true); err != nil || first {
 			t.Errorf("%s after reopen = %v, %v; want false, nil", name, first, err)
 		}
 	}

@@ -59,7 +59,10 @@
 //     PruneWebhooks, Optimize (after the first sync, then every few
 //     hours), and the once-only histogram bookkeeping
 //     (UnobservedFirstResponses, UnobservedResolutions,
-//     MarkFirstResponseObserved, MarkResolutionObserved).
+//     MarkFirstResponseObserved, MarkResolutionObserved, which record
+//     whether the mark was an observation, and BeginLiveObservation, the
+//     seam where live observation began).
+//   - backfill: History, the answers the live histograms did not observe.
 //   - httpapi, through the interfaces it declares (main hands it the DB):
 //     AddWebhook (which recognises replays) and RejectWebhook (which keeps
 //     a bounded sample) as its Inbox, OpenConversations, ListProposals,
@@ -71,7 +74,8 @@
 //     RejectProposal, ClaimProposal, MarkProposalApplied/Stale/Failed,
 //     ExpirePendingProposals, Users (names in notes).
 //   - main: OpenPatiently (serve: the lock, then retries while the disk
-//     refuses), OpenExclusive (sync), OpenReadOnly (plan), Close.
+//     refuses), OpenExclusive (sync), OpenReadOnly (plan,
+//     backfill), Close.
 //
 // Nothing outside the package calls the other exported methods
 // (ApplyConversations, AssignmentsSince, InsertWebhook, LastMoveAt,

@@ -341,10 +341,10 @@ func TestUnobservedObservations(t *testing.T) {
 		t.Errorf("UnobservedResolutions (-want +got):\n%s", diff)
 	}
 
-	if _, err := db.MarkFirstResponseObserved(ctx, 1, at(time.Hour)); err != nil {
+	if _, err := db.MarkFirstResponseObserved(ctx, 1, at(time.Hour), true); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.MarkResolutionObserved(ctx, 5, at(time.Hour)); err != nil {
+	if _, err := db.MarkResolutionObserved(ctx, 5, at(time.Hour), true); err != nil {
 		t.Fatal(err)
 	}
 	fr, _ = db.UnobservedFirstResponses(ctx, 1)
