@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/queuewrangler/queuewrangler/internal/backfill"
 	"github.com/queuewrangler/queuewrangler/internal/config"
 	"github.com/queuewrangler/queuewrangler/internal/httpapi"
 	"github.com/queuewrangler/queuewrangler/internal/mirror"
@@ -100,6 +101,27 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return rebalance.WritePlanJSON(stdout, res, team)
 	}
 	return rebalance.WritePlanTable(stdout, res, team)
+}
+
+// runBackfill is `queuewrangler backfill` (internal/backfill), read-only beside the daemon.
+func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	opts, fs := backfill.Options{Now: time.Now(), Report: stderr}, newFlagSet("backfill", stderr)
+	opts.AddFlags(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(0, false)
+	if err != nil {
+		return err
+	}
+	db, err := store.OpenReadOnly(ctx, cfg.DBPath)
+	if err != nil {
+		return openError(cfg.DBPath, err)
+	}
+	defer db.Close()
+	opts.OfficeHours = cfg.office
+	_, err = backfill.Run(ctx, db, stdout, opts)
+	return err
 }
 
 // run is the daemon: it owns every long-lived goroutine and stops them in

@@ -58,6 +58,7 @@ func commands() []command {
 		{"serve", "run the daemon: poll, webhooks, metrics, health (configured by QW_ variables)", runServe},
 		{"sync", "one full or incremental sync into the SQLite file, then exit", runSync},
 		{"plan", "compute proposals from the mirror and print them (--json); changes nothing", runPlan},
+		{"backfill", "write the response-time histograms' history as OpenMetrics text for promtool (--since 90d)", runBackfill},
 		{"fake-helpscout", "serve a simulated Help Scout account (no credentials needed)", runFakeHelpScout},
 		{"simulate", "offline: compare routing policies on a simulated team (--scenario, --policies, --json)", runSimulate},
 		{"healthcheck", "probe /readyz of the daemon at QW_LISTEN_ADDR: exit 0 when ready (for a container HEALTHCHECK)", runHealthcheck},
@@ -107,7 +108,7 @@ func printHelp(w io.Writer) {
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-15s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "\nEnvironment (serve, sync, plan):")
+	fmt.Fprintln(w, "\nEnvironment (serve, sync, plan, backfill):")
 	if err := config.PrintUsage(w); err != nil {
 		fmt.Fprintf(w, "  (cannot list variables: %v)\n", err)
 	}
@@ -129,7 +130,7 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 			fmt.Fprintf(fs.Output(), "Usage: queuewrangler %s\n", name)
 		}
 		switch name {
-		case "serve", "sync", "plan":
+		case "serve", "sync", "plan", "backfill":
 			fmt.Fprintln(fs.Output(), "\nEnvironment (the variables it reads, with their defaults):")
 			if err := config.PrintUsage(fs.Output()); err != nil {
 				fmt.Fprintf(fs.Output(), "  (cannot list variables: %v)\n", err)

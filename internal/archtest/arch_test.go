@@ -37,6 +37,7 @@ var rules = map[string]rule{
 	"internal/team":           {internal: []string{"balancer", "internal/roster", "internal/store", "metrics"}},
 	"internal/rebalance":      {internal: []string{"balancer", "helpscout", "internal/store", "internal/roster", "internal/team", "metrics"}},
 	"internal/httpapi":        {internal: []string{"helpscout", "internal/store", "internal/team", "metrics"}, thirdParty: []string{"github.com/prometheus/"}},
+	"internal/backfill":       {internal: []string{"internal/roster", "internal/store", "metrics"}},
 	"internal/sim":            {internal: []string{"balancer", "helpscout/helpscouttest", "internal/roster", "internal/store", "internal/strictjson", "internal/team"}},
 	"internal/archtest":       std,
 	"cmd/queuewrangler":       {internal: []string{"*"}},
