@@ -143,6 +143,13 @@ func startDaemonNoWait(t testing.TB, apiURL string, logs io.Writer, overrides ma
 // the embedded alert rules loaded, and returns its API base URL.
 func promStart(t *testing.T, bin, target string, logs io.Writer) string {
 	t.Helper()
+	return promStartOn(t, bin, target, filepath.Join(t.TempDir(), "data"), logs)
+}
+
+// promStartOn is promStart on the data directory data, which may hold
+// blocks already (a backfill).
+func promStartOn(t *testing.T, bin, target, data string, logs io.Writer) string {
+	t.Helper()
 	dir := t.TempDir()
 	rules := filepath.Join(dir, "alerts.yml")
 	if err := os.WriteFile(rules, metrics.AlertRules, 0o644); err != nil {
@@ -163,7 +170,7 @@ scrape_configs:
 		t.Fatal(err)
 	}
 	addr := promFreeAddr(t)
-	cmd := exec.Command(bin, "--config.file="+confPath, "--storage.tsdb.path="+filepath.Join(dir, "data"),
+	cmd := exec.Command(bin, "--config.file="+confPath, "--storage.tsdb.path="+data,
 		"--web.listen-address="+addr, "--log.level=warn")
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
