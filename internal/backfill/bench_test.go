@@ -53,7 +53,7 @@ func realisticMirror(b *testing.B, n int, now time.Time) *store.DB {
 }
 
 // BenchmarkBackfill90Days: 90 days of 10,000 conversations (about 110 a
-// day) at the default one-minute step, at five minutes, and with the
+// day) at the default one-minute step, at five and fifteen minutes, and with the
 // office-hours twins; bytes and samples written per run.
 func BenchmarkBackfill90Days(b *testing.B) {
 	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
@@ -68,6 +68,7 @@ func BenchmarkBackfill90Days(b *testing.B) {
 	}{
 		{"step=1m", backfill.Options{}},
 		{"step=5m", backfill.Options{Step: 5 * time.Minute}},
+		{"step=15m", backfill.Options{Step: 15 * time.Minute}},
 		{"step=5m/office-hours", backfill.Options{Step: 5 * time.Minute, OfficeHours: office}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -75,14 +74,7 @@ func TestMarksRecordWhichWereObserved(t *testing.T) {
 func TestLiveObservationMigration(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "qw.db")
-	raw, err := sql.Open("sqlite", dsn(path, false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw.SetMaxOpenConns(1)
-	if err := migrate(ctx, raw, migrationsUpTo(t, 9), time.Now); err != nil {
-		t.Fatal(err)
-	}
+	raw := rawAtVersion(t, path, 9)
 	// Conversation 1 answered at 20m, marked at 2h: observed. Conversation
 	// 2 answered at 20m, marked two days later: history.
 	for _, row := range []struct {

@@ -200,6 +200,21 @@ func migrationsUpTo(t *testing.T, n int) fs.FS {
 	return out
 }
 
+// rawAtVersion creates at path a database migrated up to version n, as an
+// older binary left it, over a plain connection the caller closes.
+func rawAtVersion(t *testing.T, path string, n int) *sql.DB {
+	t.Helper()
+	raw, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw.SetMaxOpenConns(1)
+	if err := migrate(context.Background(), raw, migrationsUpTo(t, n), time.Now); err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
 // TestDatabaseFromBeforeApplicationIDOpens: a queuewrangler file written
 // before this check existed (application_id 0, version 7, our tables) is
 // recognised by its schema history, keeps its data, is migrated and gets
@@ -209,14 +224,7 @@ func TestDatabaseFromBeforeApplicationIDOpens(t *testing.T) {
 	const before = 7 // the last schema without the id
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "qw.db")
-	raw, err := sql.Open("sqlite", dsn(path, false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw.SetMaxOpenConns(1)
-	if err := migrate(ctx, raw, migrationsUpTo(t, before), time.Now); err != nil {
-		t.Fatal(err)
-	}
+	raw := rawAtVersion(t, path, before)
 	if _, err := raw.Exec(`INSERT INTO sync_cursors (name, value, updated_at) VALUES ('conversations', 1, 1)`); err != nil {
 		t.Fatal(err)
 	}
@@ -269,15 +277,7 @@ func TestOpenReadOnly(t *testing.T) {
 	}
 
 	old := filepath.Join(t.TempDir(), "old.db")
-	raw, err := sql.Open("sqlite", dsn(old, false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw.SetMaxOpenConns(1)
-	if err := migrate(ctx, raw, migrationsUpTo(t, 1), time.Now); err != nil {
-		t.Fatal(err)
-	}
-	raw.Close()
+	rawAtVersion(t, old, 1).Close()
 	_, err = OpenReadOnly(ctx, old)
 	if err == nil || !strings.Contains(err.Error(), "queuewrangler sync") {
 		t.Errorf("OpenReadOnly of an older schema: %v, want advice to run sync", err)
