@@ -210,3 +210,23 @@ func TestSimulateDrainsBacklog(t *testing.T) {
 		t.Errorf("the same scores with and without --drains-backlog: %v", keep)
 	}
 }
+
+// TestSimulatedCommandsReportBadUsage: the demo's, the fake's and
+// simulate's problems, checked in sim, still exit 2 and name the command.
+func TestSimulatedCommandsReportBadUsage(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"demo", "--speed", "0"}, "demo: --speed must be above 0"},
+		{[]string{"demo", "--mode", "off"}, "demo: --mode must be apply or propose"},
+		{[]string{"fake-helpscout", "--speed", "60", "--scenario", "no-such-scenario"}, "fake-helpscout: read scenario"},
+		{[]string{"fake-helpscout", "--conversations", "-1"}, "fake-helpscout: --conversations must not be negative"},
+		{[]string{"simulate", "--policies", "random"}, "simulate: --policies"},
+	} {
+		code, _, stderr := runMain(t, tc.args...)
+		if code != exitUsage || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d naming %q", tc.args, code, stderr, exitUsage, tc.want)
+		}
+	}
+}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -19,19 +18,15 @@ import (
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var o sim.DemoOptions
 	fs := newFlagSet("demo", stderr)
-	fs.StringVar(&o.Addr, "addr", "127.0.0.1:8080", "listen address of the daemon (page, API, metrics)")
-	fs.Float64Var(&o.Speed, "speed", 60, "simulated seconds per real second")
-	fs.Int64Var(&o.Seed, "seed", 0, "seed of the simulated team's customers (default: the scenario's)")
-	fs.StringVar(&o.DB, "db", "", "SQLite file (default: a temporary file removed at exit)")
-	fs.StringVar(&o.Mode, "mode", string(rebalance.ModeApply), "apply (the daemon moves tickets) or propose (it proposes; approve them on the page)")
+	o.AddFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if mode, err := rebalance.ParseMode(o.Mode); err != nil || mode == rebalance.ModeOff {
 		return usagef("demo: --mode must be apply or propose, got %q", o.Mode)
 	}
-	if o.Speed <= 0 || o.Speed > sim.MaxSpeed {
-		return usagef("demo: --speed must be above 0 and at most %d, got %g", sim.MaxSpeed, o.Speed)
+	if err := o.Validate(); err != nil {
+		return simError("demo", err)
 	}
 	o.Serve = httpapi.Serve
 	return sim.RunDemo(ctx, o, stdout, stderr, func(ctx context.Context, d sim.DemoDaemon) error {
@@ -59,16 +54,8 @@ func runFakeHelpScout(ctx context.Context, args []string, stdout, stderr io.Writ
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if err := o.Validate(); err != nil {
-		return usagef("fake-helpscout: %v", err)
-	}
-	if o.Speed > 0 {
-		o.ScenarioName = cmp.Or(o.ScenarioName, sim.DemoScenario)
-		sc, err := sim.LoadScenario(o.ScenarioName)
-		if err != nil {
-			return usagef("fake-helpscout: %v", err)
-		}
-		o.Scenario = &sc
+	if err := o.Prepare(); err != nil {
+		return simError("fake-helpscout", err)
 	}
 	o.Serve = httpapi.Serve
 	return sim.ServeFake(ctx, o, stdout, stderr)
@@ -88,11 +75,17 @@ func runSimulate(_ context.Context, args []string, stdout, stderr io.Writer) err
 	if err == nil {
 		err = c.Run(stdout)
 	}
+	return simError("simulate", err)
+}
+
+// simError names the command in err and maps sim's usage problems to exit
+// code 2.
+func simError(command string, err error) error {
 	if u := (*sim.UsageError)(nil); errors.As(err, &u) {
-		return usagef("simulate: %v", u)
+		return usagef("%s: %v", command, u)
 	}
 	if err != nil {
-		return fmt.Errorf("simulate: %w", err)
+		return fmt.Errorf("%s: %w", command, err)
 	}
 	return nil
 }

@@ -213,6 +213,43 @@ func (o FakeOptions) Validate() error {
 	return errors.Join(problems...)
 }
 
+// Prepare checks the parsed flags (Validate) and loads the live team's
+// scenario when --speed asks for one: DemoScenario unless --scenario names
+// another. Every problem it returns is a *UsageError.
+func (o *FakeOptions) Prepare() error {
+	if err := o.Validate(); err != nil {
+		return &UsageError{err}
+	}
+	if o.Speed == 0 {
+		return nil
+	}
+	o.ScenarioName = cmp.Or(o.ScenarioName, DemoScenario)
+	sc, err := LoadScenario(o.ScenarioName)
+	if err != nil {
+		return &UsageError{err}
+	}
+	o.Scenario = &sc
+	return nil
+}
+
+// AddFlags declares the `demo` flags that set the options; Validate
+// names them. The daemon's mode is the caller's to check.
+func (o *DemoOptions) AddFlags(fs *flag.FlagSet) {
+	fs.StringVar(&o.Addr, "addr", "127.0.0.1:8080", "listen address of the daemon (page, API, metrics)")
+	fs.Float64Var(&o.Speed, "speed", 60, "simulated seconds per real second")
+	fs.Int64Var(&o.Seed, "seed", 0, "seed of the simulated team's customers (default: the scenario's)")
+	fs.StringVar(&o.DB, "db", "", "SQLite file (default: a temporary file removed at exit)")
+	fs.StringVar(&o.Mode, "mode", "apply", "apply (the daemon moves tickets) or propose (it proposes; approve them on the page)")
+}
+
+// Validate reports a speed the demo cannot run at, as a *UsageError.
+func (o DemoOptions) Validate() error {
+	if o.Speed <= 0 || o.Speed > MaxSpeed {
+		return usagef("--speed must be above 0 and at most %d, got %g", MaxSpeed, o.Speed)
+	}
+	return nil
+}
+
 // maxWebhookSecret is Help Scout's limit on a webhook secret.
 const maxWebhookSecret = 40
 
