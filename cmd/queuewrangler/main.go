@@ -178,9 +178,7 @@ func runHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 		*addr = cfg.ListenAddr
 	}
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
-	defer cancel()
-	if err := httpapi.Probe(ctx, http.DefaultClient, *addr); err != nil {
+	if err := httpapi.Probe(ctx, http.DefaultClient, *addr, *timeout); err != nil {
 		return err
 	}
 	_, err := fmt.Fprintln(stdout, "ready")

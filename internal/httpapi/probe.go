@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"time"
 )
 
 // ProbeURL is the /readyz URL a probe on the same host dials for a daemon
@@ -24,9 +25,12 @@ func ProbeURL(listenAddr string) (string, error) {
 }
 
 // Probe asks the daemon at listenAddr whether it is ready, as a container
-// engine's health check does: nil when /readyz answers 200, else an error
-// carrying /readyz's reason or why it could not be asked.
-func Probe(ctx context.Context, client *http.Client, listenAddr string) error {
+// engine's health check does, giving up after timeout: nil when /readyz
+// answers 200, else an error carrying /readyz's reason or why it could not
+// be asked.
+func Probe(ctx context.Context, client *http.Client, listenAddr string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	url, err := ProbeURL(listenAddr)
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestProbeURL(t *testing.T) {
@@ -35,15 +36,15 @@ func TestProbe(t *testing.T) {
 	ts := httptest.NewServer(s)
 	defer ts.Close()
 	addr := strings.TrimPrefix(ts.URL, "http://")
-	if err := Probe(context.Background(), http.DefaultClient, addr); err == nil || err.Error() != "not ready (HTTP 503): the first sync has not finished" {
+	if err := Probe(context.Background(), http.DefaultClient, addr, 5*time.Second); err == nil || err.Error() != "not ready (HTTP 503): the first sync has not finished" {
 		t.Errorf("probe before ready: %v", err)
 	}
 	ready.Store(true)
-	if err := Probe(context.Background(), http.DefaultClient, addr); err != nil {
+	if err := Probe(context.Background(), http.DefaultClient, addr, 5*time.Second); err != nil {
 		t.Errorf("probe when ready: %v", err)
 	}
 	ts.Close()
-	if err := Probe(context.Background(), http.DefaultClient, addr); err == nil || !strings.Contains(err.Error(), "connection refused") {
+	if err := Probe(context.Background(), http.DefaultClient, addr, 5*time.Second); err == nil || !strings.Contains(err.Error(), "connection refused") {
 		t.Errorf("probe of a stopped daemon: %v", err)
 	}
 }
