@@ -42,6 +42,9 @@ type Config struct {
 	Backlog               string   `envconfig:"BACKLOG" default:"idle" desc:"when the Unassigned folder is handed out: idle (to people with no customer waiting: the best median), oldest (at once, oldest first: the shortest tail, a slower median), or a duration between (30m: to whoever's queue is shorter than that)"`
 	OfficeHours           string   `envconfig:"OFFICE_HOURS" desc:"office hours for the *_office_seconds histograms: roster shift syntax, then a time zone (Mon-Fri 09:00-17:00 America/New_York; ranges separated by ;); empty = none"`
 	OfficeResponseTarget  Duration `envconfig:"OFFICE_FIRST_RESPONSE_TARGET" default:"4h" desc:"office-hours first response p90 target, exported for the shipped alert (with QW_OFFICE_HOURS)"`
+	SlackWebhookURL       Secret   `envconfig:"SLACK_WEBHOOK_URL" desc:"Slack incoming webhook (a secret): proposals waiting for approval, stuck-ticket escalations and a daily digest; https (http only to localhost); empty = no Slack"`
+	SlackDigestAt         DailyAt  `envconfig:"SLACK_DIGEST_AT" default:"09:00" desc:"local time of the daily Slack digest, with an optional IANA zone (09:00 Europe/Berlin); default zone: QW_OFFICE_HOURS' zone, else UTC"`
+	PublicURL             string   `envconfig:"PUBLIC_URL" desc:"the queue page's public address (https://queue.example.com), linked from Slack messages; empty = no links"`
 	AdminToken            Secret   `envconfig:"ADMIN_TOKEN" desc:"bearer token for approve/reject/plan, at least 16 characters; empty = read-only"`
 	RateLimitPerMinute    Int      `envconfig:"RATE_LIMIT_PER_MINUTE" default:"200" desc:"client-side Help Scout request budget per minute (writes count 2)"`
 	LogFormat             string   `envconfig:"LOG_FORMAT" default:"json" desc:"json or text"`
@@ -192,6 +195,17 @@ func (c *Config) Validate(need Requirement) error {
 	positive("BALANCE_INTERVAL", c.BalanceInterval)
 	positive("STUCK_AFTER", c.StuckAfter)
 	positive("OFFICE_FIRST_RESPONSE_TARGET", c.OfficeResponseTarget)
+	if problem := slackWebhookProblem(c.SlackWebhookURL.Reveal()); problem != "" {
+		add("SLACK_WEBHOOK_URL", "%s", problem)
+	}
+	if c.SlackDigestAt.err != nil {
+		add("SLACK_DIGEST_AT", "%v", c.SlackDigestAt.err)
+	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			add("PUBLIC_URL", "%q is not an http(s) URL (example: https://queue.example.com)", c.PublicURL)
+		}
+	}
 	switch {
 	case c.MaxMovesPerRun.err != nil:
 		add("MAX_MOVES_PER_RUN", "%v", c.MaxMovesPerRun.err)
@@ -237,6 +251,27 @@ func PrintUsage(w io.Writer) error {
 		return err
 	}
 	return tw.Flush()
+}
+
+// slackWebhookProblem says what is wrong with a Slack webhook URL, or "".
+// It never repeats the URL: its path is the credential, and the message
+// goes to the terminal. Plain http is allowed only to this machine, so
+// that tests and a local relay can receive the messages.
+func slackWebhookProblem(raw string) string {
+	if raw == "" {
+		return "" // no Slack
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.User != nil {
+		return "is not a URL of the form https://hooks.slack.com/services/..." // the parse error would quote it
+	}
+	switch host := u.Hostname(); {
+	case u.Scheme == "https":
+		return ""
+	case u.Scheme == "http" && (host == "localhost" || host == "127.0.0.1" || host == "::1"):
+		return ""
+	}
+	return "must be an https URL (plain http only to localhost or 127.0.0.1): the URL is the credential"
 }
 
 // dbDirProblem names a QW_DB_PATH whose directory is missing: SQLite cannot

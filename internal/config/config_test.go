@@ -32,7 +32,8 @@ func load(t *testing.T, env map[string]string) *Config {
 func TestDefaults(t *testing.T) {
 	c := load(t, map[string]string{"QW_HELPSCOUT_API_URL": "https://api.helpscout.net", "QW_DB_PATH": "queuewrangler.db",
 		"QW_LISTEN_ADDR": ":8080", "QW_POLL_INTERVAL": "2m", "QW_BALANCE_INTERVAL": "5m", "QW_MODE": "propose",
-		"QW_STUCK_AFTER": "4h", "QW_OFFICE_FIRST_RESPONSE_TARGET": "4h", "QW_MAX_MOVES_PER_RUN": "5", "QW_OFF_SHIFT_HANDOVER": "new", "QW_RATE_LIMIT_PER_MINUTE": "200", "QW_LOG_FORMAT": "json", "QW_LOG_LEVEL": "info"})
+		"QW_STUCK_AFTER": "4h", "QW_OFFICE_FIRST_RESPONSE_TARGET": "4h", "QW_MAX_MOVES_PER_RUN": "5", "QW_OFF_SHIFT_HANDOVER": "new", "QW_RATE_LIMIT_PER_MINUTE": "200", "QW_LOG_FORMAT": "json", "QW_LOG_LEVEL": "info",
+		"QW_SLACK_DIGEST_AT": "09:00"})
 	if err := c.Validate(0); err != nil {
 		t.Fatalf("Validate: %v", err)
 	}
@@ -61,12 +62,15 @@ func TestDefaultsApplyWhenUnset(t *testing.T) {
 		"balance": c.BalanceInterval.Duration, "mode": c.Mode, "stuck": c.StuckAfter.Duration,
 		"moves": c.MaxMovesPerRun.N, "rate": c.RateLimitPerMinute.N, "logf": c.LogFormat, "logl": c.LogLevel,
 		"handover": c.OffShiftHandover, "office": c.OfficeHours, "officeTarget": c.OfficeResponseTarget.Duration,
+		"slack": c.SlackWebhookURL.Reveal(), "digest": fmt.Sprintf("%02d:%02d zone named: %v", c.SlackDigestAt.Hour, c.SlackDigestAt.Minute, c.SlackDigestAt.Location != nil),
+		"public": c.PublicURL,
 	}
 	want := map[string]any{
 		"api": "https://api.helpscout.net", "db": "queuewrangler.db", "listen": ":8080", "poll": 2 * time.Minute,
 		"balance": 5 * time.Minute, "mode": "propose", "stuck": 4 * time.Hour,
 		"moves": 5, "rate": 200, "logf": "json", "logl": "info", "handover": "new",
 		"office": "", "officeTarget": 4 * time.Hour,
+		"slack": "", "digest": "09:00 zone named: false", "public": "",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
@@ -87,6 +91,9 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		"QW_RATE_LIMIT_PER_MINUTE":    "1",
 		"QW_LOG_FORMAT":               "xml",
 		"QW_LOG_LEVEL":                "loud",
+		"QW_SLACK_WEBHOOK_URL":        "http://hooks.slack.com/services/T0/B0/secret",
+		"QW_SLACK_DIGEST_AT":          "9am",
+		"QW_PUBLIC_URL":               "queue.example.com",
 	})
 	err := c.Validate(NeedsHelpScout)
 	if !IsValidation(err) {
@@ -100,6 +107,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		"QW_HELPSCOUT_CLIENT_ID", "QW_HELPSCOUT_CLIENT_SECRET", "QW_HELPSCOUT_API_URL",
 		"QW_HELPSCOUT_WEBHOOK_SECRET", "QW_MAILBOXES", "QW_LISTEN_ADDR", "QW_POLL_INTERVAL", "QW_BALANCE_INTERVAL",
 		"QW_OFFICE_FIRST_RESPONSE_TARGET", // set empty by load: not a duration
+		"QW_SLACK_WEBHOOK_URL", "QW_SLACK_DIGEST_AT", "QW_PUBLIC_URL",
 		"QW_MAX_MOVES_PER_RUN", "QW_RATE_LIMIT_PER_MINUTE", "QW_LOG_FORMAT", "QW_LOG_LEVEL",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -283,7 +291,7 @@ func TestOfficeResponseTarget(t *testing.T) {
 		c := load(t, map[string]string{"QW_OFFICE_FIRST_RESPONSE_TARGET": value, "QW_LOG_FORMAT": "json", "QW_LOG_LEVEL": "info",
 			"QW_HELPSCOUT_API_URL": "https://api.helpscout.net", "QW_DB_PATH": "qw.db", "QW_LISTEN_ADDR": ":8080",
 			"QW_POLL_INTERVAL": "2m", "QW_BALANCE_INTERVAL": "5m", "QW_STUCK_AFTER": "4h", "QW_MAX_MOVES_PER_RUN": "5",
-			"QW_OFF_SHIFT_HANDOVER": "new", "QW_RATE_LIMIT_PER_MINUTE": "200"})
+			"QW_OFF_SHIFT_HANDOVER": "new", "QW_RATE_LIMIT_PER_MINUTE": "200", "QW_SLACK_DIGEST_AT": "09:00"})
 		err := c.Validate(0)
 		switch {
 		case want == "" && err != nil:
@@ -311,5 +319,87 @@ func TestDefaultsAreWhatAnEmptyEnvironmentGives(t *testing.T) {
 	}
 	if err := got.Validate(0); err != nil {
 		t.Errorf("the defaults do not validate: %v", err)
+	}
+}
+
+// TestSlackWebhookURL: https anywhere, plain http only to this machine, and
+// the problem never repeats the URL, whose path is the credential.
+func TestSlackWebhookURL(t *testing.T) {
+	const credential = "T0AAA/B0BBB/XXXXsecretXXXX"
+	for _, tc := range []struct {
+		value string
+		ok    bool
+	}{
+		{"", true},
+		{"https://hooks.slack.com/services/" + credential, true},
+		{"http://127.0.0.1:41234/services/" + credential, true},
+		{"http://localhost:41234/services/" + credential, true},
+		{"http://[::1]:41234/services/" + credential, true},
+		{"http://hooks.slack.com/services/" + credential, false},
+		{"hooks.slack.com/services/" + credential, false},
+		{"https://user:pw@hooks.slack.com/services/" + credential, false},
+		{"https://%zz/" + credential, false},
+	} {
+		c := load(t, map[string]string{"QW_SLACK_WEBHOOK_URL": tc.value})
+		err := c.Validate(0)
+		if got := err == nil || !strings.Contains(err.Error(), "QW_SLACK_WEBHOOK_URL"); got != tc.ok {
+			t.Errorf("QW_SLACK_WEBHOOK_URL=%q: valid %v (%v), want %v", tc.value, got, err, tc.ok)
+		}
+		if err != nil && strings.Contains(err.Error(), "secret") {
+			t.Errorf("QW_SLACK_WEBHOOK_URL=%q: the problem repeats the credential: %v", tc.value, err)
+		}
+		if got := fmt.Sprint(c.SlackWebhookURL); tc.value != "" && got != "[redacted]" {
+			t.Errorf("the webhook URL prints as %q, want [redacted]", got)
+		}
+	}
+}
+
+func TestSlackDigestAt(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		value        string
+		hour, minute int
+		loc          *time.Location
+		problem      string
+	}{
+		{"09:00", 9, 0, nil, ""},
+		{" 17:45  Europe/Berlin ", 17, 45, berlin, ""},
+		{"00:00 UTC", 0, 0, time.UTC, ""},
+		{"9am", 0, 0, nil, `"9am" is not a time of day`},
+		{"24:00", 0, 0, nil, `"24:00" is not a time of day`},
+		{"09:00 Mars/Olympus", 0, 0, nil, `"Mars/Olympus" is not an IANA time zone`},
+		{"09:00 Local", 0, 0, nil, "not Local"},
+	} {
+		c := load(t, map[string]string{"QW_SLACK_DIGEST_AT": tc.value})
+		err := c.Validate(0)
+		if tc.problem != "" {
+			if err == nil || !strings.Contains(err.Error(), "QW_SLACK_DIGEST_AT: ") || !strings.Contains(err.Error(), tc.problem) {
+				t.Errorf("QW_SLACK_DIGEST_AT=%q: %v, want a problem saying %q", tc.value, err, tc.problem)
+			}
+			continue
+		}
+		if err != nil && strings.Contains(err.Error(), "QW_SLACK_DIGEST_AT") {
+			t.Errorf("QW_SLACK_DIGEST_AT=%q: %v", tc.value, err)
+		}
+		d := c.SlackDigestAt
+		if d.Hour != tc.hour || d.Minute != tc.minute || d.Location.String() != tc.loc.String() || (d.Location == nil) != (tc.loc == nil) {
+			t.Errorf("QW_SLACK_DIGEST_AT=%q = %02d:%02d %v, want %02d:%02d %v", tc.value, d.Hour, d.Minute, d.Location, tc.hour, tc.minute, tc.loc)
+		}
+	}
+}
+
+func TestPublicURL(t *testing.T) {
+	for value, ok := range map[string]bool{
+		"": true, "https://queue.example.com": true, "http://127.0.0.1:8080/": true,
+		"queue.example.com": false, "ftp://queue.example.com": false,
+	} {
+		c := load(t, map[string]string{"QW_PUBLIC_URL": value})
+		err := c.Validate(0)
+		if got := err == nil || !strings.Contains(err.Error(), "QW_PUBLIC_URL"); got != ok {
+			t.Errorf("QW_PUBLIC_URL=%q: valid %v (%v), want %v", value, got, err, ok)
+		}
 	}
 }

@@ -81,6 +81,46 @@ func eachItem(value string, use func(item string) error) error {
 	return nil
 }
 
+// DailyAt is a time of day with an optional IANA time zone, "09:00" or
+// "09:00 Europe/Berlin" (QW_SLACK_DIGEST_AT).
+type DailyAt struct {
+	Hour, Minute int
+	// Location is the zone named after the time; nil when the value names
+	// none, so that the caller picks the default (config does not parse
+	// QW_OFFICE_HOURS, whose zone is the digest's default).
+	Location *time.Location
+	err      error
+}
+
+// Decode implements envconfig.Decoder.
+func (d *DailyAt) Decode(value string) error {
+	*d = DailyAt{}
+	clock, zone, _ := strings.Cut(strings.TrimSpace(value), " ")
+	zone = strings.TrimSpace(zone)
+	t, err := time.Parse("15:04", clock)
+	if err != nil {
+		d.err = fmt.Errorf("%q is not a time of day with an optional time zone (examples: 09:00, 08:30 Europe/Berlin)", value)
+		return nil
+	}
+	d.Hour, d.Minute = t.Hour(), t.Minute()
+	if zone == "" {
+		return nil
+	}
+	if zone == "Local" {
+		// It means the machine's zone, which differs between a laptop
+		// and a container.
+		d.err = fmt.Errorf("%q: name the time zone (for example Europe/Berlin or UTC), not Local", value)
+		return nil
+	}
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		d.err = fmt.Errorf("%q: %q is not an IANA time zone (examples: America/New_York, Europe/Berlin, UTC)", value, zone)
+		return nil
+	}
+	d.Location = loc
+	return nil
+}
+
 // HostList is QW_ALLOWED_HOSTS: host names or addresses, each with an
 // optional port, lowercased.
 type HostList struct {
