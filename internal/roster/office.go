@@ -51,6 +51,10 @@ func ParseOfficeHours(text string) (OfficeHours, error) {
 // IsSet reports whether office hours were configured.
 func (o OfficeHours) IsSet() bool { return o.schedule != nil }
 
+// Location is the office hours' time zone; nil when they are not set.
+// The Slack digest is sent in it unless QW_SLACK_DIGEST_AT names its own.
+func (o OfficeHours) Location() *time.Location { return o.loc }
+
 // String returns the office hours as written.
 func (o OfficeHours) String() string { return o.text }
 

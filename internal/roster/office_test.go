@@ -80,6 +80,9 @@ func TestParseOfficeHours(t *testing.T) {
 	if err != nil || !set.IsSet() || set.String() != "Mon-Fri 09:00-17:00 America/New_York" {
 		t.Errorf("ParseOfficeHours = %v, %v", set, err)
 	}
+	if got := set.Location().String(); got != "America/New_York" || unset.Location() != nil {
+		t.Errorf("Location = %s (unset: %v), want America/New_York (unset: nil)", got, unset.Location())
+	}
 	for text, wantErr := range map[string]string{
 		"Mon-Fri 09:00-17:00":                   "ends without a time zone",
 		"America/New_York":                      "ends without a time zone",

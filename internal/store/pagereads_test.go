@@ -117,6 +117,49 @@ func TestFirstResponseTimes(t *testing.T) {
 	}
 }
 
+// TestFirstResponsesBetween: the digest's day holds the replies sent in
+// it, the end excluded, with both ends of each response.
+func TestFirstResponsesBetween(t *testing.T) {
+	t.Parallel()
+	db, _ := openTest(t)
+	ctx := context.Background()
+	replied := conv(1, t0) // threads(…, 2): the customer at +10m, the first reply at +20m
+	late := conv(2, t0)
+	late.CreatedAt = at(-time.Hour)
+	spam := conv(3, t0)
+	spam.Status = StatusSpam
+	if _, err := db.ApplyConversations(ctx, []ConversationUpdate{
+		{Conversation: replied, Threads: threads(1, 2), ThreadsComplete: true},
+		{Conversation: late, Threads: threads(2, 2), ThreadsComplete: true},
+		{Conversation: spam, Threads: threads(3, 2), ThreadsComplete: true},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	reply := at(20 * time.Minute)
+	for _, tt := range []struct {
+		name     string
+		from, to time.Time
+		want     []FirstResponse
+	}{
+		{"the range holds both replies", t0, at(time.Hour), []FirstResponse{
+			{CreatedAt: late.CreatedAt, RepliedAt: reply}, {CreatedAt: replied.CreatedAt, RepliedAt: reply}}},
+		{"the end is excluded", t0, reply, nil},
+		{"the start is included", reply, at(21 * time.Minute), []FirstResponse{
+			{CreatedAt: late.CreatedAt, RepliedAt: reply}, {CreatedAt: replied.CreatedAt, RepliedAt: reply}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := db.FirstResponsesBetween(ctx, tt.from, tt.to)
+			if err != nil {
+				t.Fatal(err)
+			}
+			slices.SortFunc(got, func(a, b FirstResponse) int { return a.CreatedAt.Compare(b.CreatedAt) })
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("FirstResponsesBetween (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 // BenchmarkPageReads measures the queue page's own reads on a mirror of
 // benchSize conversations: the names of the 400 rows a page shows at most,
 // and a day of first responses (a table scan: no index covers

@@ -44,7 +44,8 @@ func TestReadModelQueriesUseIndexes(t *testing.T) {
 		{"pending webhooks", pendingWebhooksQuery, []any{3, 3, int64(0)}, "webhook_inbox_work"},
 		{"replayed webhook", seenWebhookQuery, []any{[]byte{1}, int64(0)}, "webhook_inbox_digest"},
 		{"created before", countCreatedBeforeQuery, []any{t0.UnixMilli()}, "conversations_created"},
-		{"first response times", firstResponseTimesQuery, []any{t0.Add(-time.Hour).UnixMilli()}, "conversations_first_reply"},
+		{"first responses", firstResponsesQuery, []any{t0.Add(-time.Hour).UnixMilli(), t0.UnixMilli()}, "conversations_first_reply"},
+		{"moves between", movesBetweenQuery, []any{int64(0), t0.UnixMilli()}, "proposals_applied"},
 		{"agent replies", agentRepliesQuery, []any{t0.Add(-time.Hour).UnixMilli()}, "COVERING INDEX threads_agent_replies"},
 		{"first agent reply", firstAgentReplyQuery, nil, "COVERING INDEX threads_agent_replies"},
 	}

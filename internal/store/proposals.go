@@ -275,6 +275,28 @@ func assignmentsSince(ctx context.Context, tx *sql.Tx, since time.Time) (map[int
 	return countsByID(ctx, tx, assignmentsQuery, msInt(since))
 }
 
+// MoveCounts counts applied moves, hand-outs (a ticket nobody owned given
+// to someone) apart from reassignments (taken from one person for
+// another): the churn agents feel is the second figure alone.
+type MoveCounts struct {
+	Handouts, Reassignments int
+}
+
+// movesBetweenQuery counts hand-outs (stored with no from_agent) and
+// reassignments within a range of proposals_applied.
+const movesBetweenQuery = `SELECT COALESCE(SUM(from_agent IS NULL), 0), COALESCE(SUM(from_agent IS NOT NULL), 0)
+	FROM proposals WHERE status = 'applied' AND applied_at >= ? AND applied_at < ?`
+
+// MovesBetween counts the moves applied in [from, to).
+func (db *DB) MovesBetween(ctx context.Context, from, to time.Time) (MoveCounts, error) {
+	var c MoveCounts
+	err := db.readTx(ctx, "count moves", func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, movesBetweenQuery, from.UnixMilli(), to.UnixMilli()).
+			Scan(&c.Handouts, &c.Reassignments)
+	})
+	return c, err
+}
+
 // LastMoveAt returns when queuewrangler last moved the conversation (an
 // applied proposal), or the zero time if it never did: the cooldown.
 func (db *DB) LastMoveAt(ctx context.Context, conversationID int64) (time.Time, error) {

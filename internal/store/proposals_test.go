@@ -297,3 +297,40 @@ func TestProposalQueries(t *testing.T) {
 		t.Errorf("applied proposals of conversation 1 = %d, want 2", len(byConv))
 	}
 }
+
+// TestMovesBetween: applied moves in the range, hand-outs apart from
+// reassignments; proposals not applied do not count.
+func TestMovesBetween(t *testing.T) {
+	t.Parallel()
+	db, clk := openTest(t)
+	ctx := context.Background()
+	ps := insert(t, db, proposal(1, 0, 8), proposal(2, 7, 8), proposal(3, 7, 9), proposal(4, 0, 9), proposal(5, 7, 8))
+	apply := func(p Proposal, when time.Time) {
+		t.Helper()
+		clk.Set(when)
+		if _, err := db.ApproveProposal(ctx, p.ID, "sam"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ClaimProposal(ctx, p.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.MarkProposalApplied(ctx, p.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	apply(ps[0], at(time.Hour))   // hand-out inside
+	apply(ps[1], at(2*time.Hour)) // reassignment inside
+	apply(ps[2], at(3*time.Hour)) // reassignment inside
+	apply(ps[3], at(5*time.Hour)) // hand-out at the end: outside
+	// ps[4] stays pending.
+	got, err := db.MovesBetween(ctx, t0, at(5*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (MoveCounts{Handouts: 1, Reassignments: 2}); got != want {
+		t.Errorf("MovesBetween = %+v, want %+v", got, want)
+	}
+	if got, err := db.MovesBetween(ctx, at(6*time.Hour), at(7*time.Hour)); err != nil || got != (MoveCounts{}) {
+		t.Errorf("an empty range = %+v, %v; want zeros", got, err)
+	}
+}
