@@ -280,6 +280,9 @@ queuewrangler_helpscout_request_duration_seconds_count{method="GET"} 1
 # HELP queuewrangler_helpscout_requests_total Help Scout API requests by method and status code (code is "error" when no response arrived).
 # TYPE queuewrangler_helpscout_requests_total counter
 queuewrangler_helpscout_requests_total{code="200",method="GET"} 1
+# HELP queuewrangler_notifications_total Slack messages by channel (proposals, escalation, digest) and final result (sent, rate_limited, invalid_payload, no_service, failed, dropped).
+# TYPE queuewrangler_notifications_total counter
+queuewrangler_notifications_total{channel="digest",result="sent"} 1
 # HELP queuewrangler_reassignments_total Moves by reason, outcome (proposed, applied, approved, rejected, stale, failed) and kind (handout, reassignment).
 # TYPE queuewrangler_reassignments_total counter
 queuewrangler_reassignments_total{kind="reassignment",outcome="proposed",reason="stuck"} 1
@@ -320,6 +323,7 @@ var contract = map[string]struct {
 	"queuewrangler_fairness_jain":                            {"gauge", nil},
 	"queuewrangler_reassignments_total":                      {"counter", []string{"kind", "outcome", "reason"}},
 	"queuewrangler_webhook_events_total":                     {"counter", []string{"event", "result"}},
+	"queuewrangler_notifications_total":                      {"counter", []string{"channel", "result"}},
 	"queuewrangler_helpscout_requests_total":                 {"counter", []string{"code", "method"}},
 	"queuewrangler_helpscout_request_duration_seconds":       {"histogram", []string{"method"}},
 	"queuewrangler_helpscout_rate_limit_remaining":           {"gauge", nil},
@@ -336,7 +340,7 @@ var contract = map[string]struct {
 // takes a bounded set of values, none a conversation id or an email.
 var allowedLabels = map[string]bool{
 	"mailbox_id": true, "agent_id": true, "status": true, "name": true, "role": true, "level": true,
-	"reason": true, "outcome": true, "kind": true, "event": true, "result": true, "method": true, "code": true, "le": true,
+	"reason": true, "outcome": true, "kind": true, "event": true, "result": true, "channel": true, "method": true, "code": true, "le": true,
 }
 
 // observeOneOfEach gives every vector of m one child, so that each family
@@ -346,6 +350,7 @@ func observeOneOfEach(m *Instruments) {
 	m.Resolution.WithLabelValues("101").Observe(7200)
 	m.Reassignments.WithLabelValues("stuck", "proposed", KindReassignment).Inc()
 	m.WebhookEvents.WithLabelValues("convo.created", "stored").Inc()
+	m.Notifications.WithLabelValues("digest", "sent").Inc()
 	m.HelpScoutRequests.WithLabelValues("GET", "200").Inc()
 	m.HelpScoutRequestDuration.WithLabelValues("GET").Observe(0.2)
 }

@@ -56,6 +56,7 @@ type Instruments struct {
 	// agents feel). design.md section 8 keeps the two apart everywhere.
 	Reassignments *prometheus.CounterVec // reason, outcome, kind
 	WebhookEvents *prometheus.CounterVec // event, result
+	Notifications *prometheus.CounterVec // channel, result
 
 	HelpScoutRequests        *prometheus.CounterVec   // method, code
 	HelpScoutRequestDuration *prometheus.HistogramVec // method
@@ -102,6 +103,10 @@ func NewInstruments(reg prometheus.Registerer) *Instruments {
 			Name: "queuewrangler_webhook_events_total",
 			Help: "Webhook deliveries by event and result.",
 		}, []string{"event", "result"}),
+		Notifications: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "queuewrangler_notifications_total",
+			Help: "Slack messages by channel (proposals, escalation, digest) and final result (sent, rate_limited, invalid_payload, no_service, failed, dropped).",
+		}, []string{"channel", "result"}),
 		HelpScoutRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "queuewrangler_helpscout_requests_total",
 			Help: "Help Scout API requests by method and status code (code is \"error\" when no response arrived).",
@@ -128,7 +133,7 @@ func NewInstruments(reg prometheus.Registerer) *Instruments {
 			Help: "Unix time of the last successful sync.",
 		}),
 	}
-	reg.MustRegister(m.FirstResponse, m.Resolution, m.Reassignments, m.WebhookEvents,
+	reg.MustRegister(m.FirstResponse, m.Resolution, m.Reassignments, m.WebhookEvents, m.Notifications,
 		m.HelpScoutRequests, m.HelpScoutRequestDuration, m.HelpScoutRateRemaining,
 		m.Syncs, m.SyncFailures, m.SyncLastSuccess)
 	return m
