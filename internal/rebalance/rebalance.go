@@ -70,6 +70,10 @@ type Options struct {
 	Logger     *slog.Logger
 	Metrics    *metrics.Instruments
 	Now        func() time.Time
+
+	// Notify, when set, hears of the proposals and stuck tickets a run
+	// leaves for people (escalate.go).
+	Notify Notifier
 }
 
 // Rebalancer plans, records and applies moves.
@@ -180,6 +184,7 @@ func (r *Rebalancer) RunOnce(ctx context.Context) (Plan, error) {
 		}
 	}
 	plan := Plan{At: now, Proposals: stored, Flags: res.Flags, Before: res.Before, After: res.After}
+	r.notify(stored, pl.view.Snapshot, res, pl.open)
 	if r.opts.Mode == ModeApply {
 		for i, p := range stored {
 			applied, err := r.apply(ctx, p.ID)
@@ -198,11 +203,12 @@ func (r *Rebalancer) RunOnce(ctx context.Context) (Plan, error) {
 	return plan, nil
 }
 
-// runPlan is what a run planned from: the team as read, the snapshot as
-// planned (open proposals counted as done), the plan and its stored
-// proposals.
+// runPlan is what a run planned from: the team as read, the proposals
+// open before it, the snapshot as planned (those counted as done), the
+// plan and its stored proposals.
 type runPlan struct {
 	view    team.View
+	open    []store.Proposal
 	planned balancer.Snapshot
 	res     balancer.Result
 	stored  []store.Proposal
@@ -217,7 +223,7 @@ func (r *Rebalancer) planAndStore(ctx context.Context, now time.Time) (runPlan, 
 	if err != nil {
 		return runPlan{}, err
 	}
-	pl := runPlan{view: t, planned: withOpenProposals(t.Snapshot, open)}
+	pl := runPlan{view: t, open: open, planned: withOpenProposals(t.Snapshot, open)}
 	pl.res = balancer.Plan(pl.planned, r.opts.Policy)
 	if pl.stored, err = r.db.InsertProposals(ctx, r.toProposals(pl.res, t, open, now)); err != nil {
 		return runPlan{}, fmt.Errorf("store proposals: %w", err)
