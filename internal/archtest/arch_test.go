@@ -36,6 +36,7 @@ var rules = map[string]rule{
 	"internal/outbound":       {internal: []string{"internal/budget", "metrics"}, thirdParty: []string{"golang.org/x/oauth2", "github.com/hashicorp/go-retryablehttp"}},
 	"internal/team":           {internal: []string{"balancer", "internal/roster", "internal/store", "metrics"}},
 	"internal/rebalance":      {internal: []string{"balancer", "helpscout", "internal/store", "internal/roster", "internal/team", "metrics"}},
+	"internal/notify":         {internal: []string{"balancer", "helpscout", "internal/roster", "internal/store", "internal/team", "metrics"}, thirdParty: []string{"github.com/slack-go/slack"}},
 	"internal/httpapi":        {internal: []string{"helpscout", "internal/store", "internal/team", "metrics"}, thirdParty: []string{"github.com/prometheus/"}},
 	"internal/backfill":       {internal: []string{"internal/roster", "internal/store", "metrics"}},
 	"internal/sim":            {internal: []string{"balancer", "helpscout/helpscouttest", "internal/roster", "internal/store", "internal/strictjson", "internal/team"}},
@@ -149,6 +150,11 @@ func TestCheck(t *testing.T) {
 		{"the browser harness builds on testkit", "internal/testkit/browser", module + "/internal/testkit", true},
 		{"the browser harness alone imports chromedp", "internal/testkit/browser", "github.com/chromedp/chromedp", true},
 		{"testkit stays free of chromedp", "internal/testkit", "github.com/chromedp/chromedp", false},
+		{"notify alone imports slack-go", "internal/notify", "github.com/slack-go/slack", true},
+		{"the rebalancer knows no Slack", "internal/rebalance", "github.com/slack-go/slack", false},
+		{"nor the command", "cmd/queuewrangler", "github.com/slack-go/slack", false},
+		{"the rebalancer declares the notifier, it does not import it", "internal/rebalance", module + "/internal/notify", false},
+		{"notify sits below the rebalancer", "internal/notify", module + "/internal/rebalance", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,532 @@
+package notify
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/queuewrangler/queuewrangler/balancer"
+	"github.com/queuewrangler/queuewrangler/internal/roster"
+	"github.com/queuewrangler/queuewrangler/internal/store"
+	"github.com/queuewrangler/queuewrangler/internal/team"
+	"github.com/queuewrangler/queuewrangler/internal/testkit"
+	"github.com/queuewrangler/queuewrangler/metrics"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// hookPath is the webhook's path: the credential, which must never be
+// logged.
+const hookPath = "/services/T0TEST/B0TEST/s3cr3tXXXXXXXXXXXXXXXX"
+
+// reply is one scripted answer of the endpoint.
+type reply struct {
+	status     int
+	retryAfter string
+	body       string
+}
+
+// endpoint is a local Slack webhook that records what it is sent and
+// answers from a script, then 200 "ok".
+type endpoint struct {
+	srv    *httptest.Server
+	mu     sync.Mutex
+	bodies [][]byte
+	script []reply
+}
+
+func newEndpoint(t *testing.T, script ...reply) *endpoint {
+	t.Helper()
+	e := &endpoint{script: script}
+	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		e.mu.Lock()
+		if r.URL.Path == hookPath && r.Method == http.MethodPost && r.Header.Get("Content-Type") == "application/json" {
+			e.bodies = append(e.bodies, body)
+		}
+		a := reply{status: http.StatusOK, body: "ok"}
+		if len(e.script) > 0 {
+			a, e.script = e.script[0], e.script[1:]
+		}
+		e.mu.Unlock()
+		if a.retryAfter != "" {
+			w.Header().Set("Retry-After", a.retryAfter)
+		}
+		w.WriteHeader(a.status)
+		io.WriteString(w, a.body)
+	}))
+	t.Cleanup(e.srv.Close)
+	return e
+}
+
+func (e *endpoint) url() string { return e.srv.URL + hookPath }
+
+func (e *endpoint) received() [][]byte {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([][]byte(nil), e.bodies...)
+}
+
+// fakeStore answers the digest's reads from fixed data and records the
+// day it was asked for.
+type fakeStore struct {
+	users     []store.User
+	responses []store.FirstResponse
+	moves     store.MoveCounts
+	oldest    []store.OpenConversation
+	customers map[int64]string
+
+	mu       sync.Mutex
+	askedDay [2]time.Time
+}
+
+func (f *fakeStore) Users(context.Context) ([]store.User, error) { return f.users, nil }
+func (f *fakeStore) FirstResponsesBetween(_ context.Context, from, to time.Time) ([]store.FirstResponse, error) {
+	f.mu.Lock()
+	f.askedDay = [2]time.Time{from, to}
+	f.mu.Unlock()
+	return f.responses, nil
+}
+func (f *fakeStore) MovesBetween(context.Context, time.Time, time.Time) (store.MoveCounts, error) {
+	return f.moves, nil
+}
+func (f *fakeStore) OpenConversations(context.Context, store.OpenFilter) ([]store.OpenConversation, error) {
+	return f.oldest, nil
+}
+func (f *fakeStore) CustomerNames(context.Context, []int64) (map[int64]string, error) {
+	return f.customers, nil
+}
+
+type fakeTeam []team.Agent
+
+func (f fakeTeam) Agents(context.Context) ([]team.Agent, team.Figures, error) {
+	return append([]team.Agent(nil), f...), team.Figures{}, nil
+}
+
+// sleeps records the waits between attempts instead of taking them.
+type sleeps struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (s *sleeps) sleep(_ context.Context, d time.Duration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.d = append(s.d, d)
+	return nil
+}
+
+var berlin = func() *time.Location {
+	loc, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}()
+
+// t0 is Monday 2 March 2026, 10:00 in Berlin.
+var t0 = time.Date(2026, 3, 2, 10, 0, 0, 0, berlin)
+
+// rig is a Notifier against an endpoint, with a settable clock.
+type rig struct {
+	n      *Notifier
+	clock  *testkit.Clock
+	sleeps *sleeps
+	m      *metrics.Instruments
+	log    *testkit.LogBuffer
+	store  *fakeStore
+}
+
+func newRig(t *testing.T, url string, tweak func(*Options)) *rig {
+	t.Helper()
+	r := &rig{clock: testkit.NewClock(t0), sleeps: &sleeps{}, m: metrics.NewInstruments(prometheus.NewRegistry()),
+		log: &testkit.LogBuffer{}, store: sampleStore()}
+	opts := Options{WebhookURL: url, PageURL: "https://queue.example.com/", Store: r.store, Team: sampleTeam(),
+		Digest: Daily{Hour: 9, Minute: 0, Zone: berlin}, Sleep: r.sleeps.sleep, Now: r.clock.Now, Metrics: r.m,
+		Logger: slog.New(slog.NewTextHandler(r.log, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	if tweak != nil {
+		tweak(&opts)
+	}
+	r.n = New(opts)
+	return r
+}
+
+// step builds what is due and delivers it, as Run does, in the test's
+// goroutine.
+func (r *rig) step(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	r.n.flush(ctx)
+	for len(r.n.queue) > 0 {
+		r.n.deliver(ctx, <-r.n.queue)
+	}
+}
+
+func (r *rig) counted(channel, result string) float64 {
+	return testutil.ToFloat64(r.m.Notifications.WithLabelValues(channel, result))
+}
+
+func sampleStore() *fakeStore {
+	return &fakeStore{
+		users: []store.User{
+			{ID: 7, First: "Ana", Last: "Silva"}, {ID: 8, First: "Ben", Last: "Okafor"},
+			{ID: 9, First: "Sam", Last: "Lee <boss>"},
+		},
+		customers: map[int64]string{501: "Chris & Co"},
+	}
+}
+
+func sampleTeam() fakeTeam {
+	return fakeTeam{
+		{ID: 7, Name: "Ana Silva", Open: 14, LoadRatio: 1.8},
+		{ID: 8, Name: "Ben Okafor", Open: 3, LoadRatio: 0.6},
+		{ID: 9, Name: "Sam Lee", Open: 9, LoadRatio: 1.25},
+		{ID: 10, Name: "Dee Park", Open: 6, LoadRatio: 0.9},
+		{ID: 11, Name: "Eve Away", Open: 0},
+	}
+}
+
+func proposal(id, conv, from, to int64, reason, why string) store.Proposal {
+	return store.Proposal{ID: id, ConversationID: conv, ConversationNumber: 1000 + conv, FromAgent: from, ToAgent: to,
+		Reason: reason, Explanation: why}
+}
+
+// golden compares body, indented, with testdata/name.golden (rewritten
+// with -update).
+func golden(t *testing.T, name string, body []byte) {
+	t.Helper()
+	var got bytes.Buffer
+	if err := json.Indent(&got, body, "", "  "); err != nil {
+		t.Fatalf("the message is not JSON: %v\n%s", err, body)
+	}
+	got.WriteByte('\n')
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(path, got.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run the test with -update to write it)", err)
+	}
+	if diff := cmp.Diff(string(want), got.String()); diff != "" {
+		t.Errorf("%s (-want +got):\n%s", path, diff)
+	}
+}
+
+// TestProposalsAreBatchedAtMostOneMessageAMinute: the first proposals go
+// at once; those that follow within the minute wait and go together.
+func TestProposalsAreBatchedAtMostOneMessageAMinute(t *testing.T) {
+	e := newEndpoint(t)
+	r := newRig(t, e.url(), nil)
+	r.n.ProposalsWaiting([]store.Proposal{proposal(1, 1, 0, 8, "unassigned", "customer waiting 40m, nobody owns it; would wait about 10m with Ben Okafor")})
+	r.step(t)
+	if got := len(e.received()); got != 1 {
+		t.Fatalf("%d messages after the first proposal, want 1", got)
+	}
+
+	r.clock.Advance(10 * time.Second)
+	r.n.ProposalsWaiting([]store.Proposal{proposal(2, 2, 7, 8, "overload", "customer waiting 1h 5m would wait about 5h behind 9 tickets with Ana Silva, about 20m behind 1 ticket with Ben Okafor")})
+	r.step(t)
+	r.clock.Advance(30 * time.Second)
+	r.n.ProposalsWaiting([]store.Proposal{proposal(3, 3, 7, 9, "stuck", "customer waiting 6h 10m, past the 4h stuck threshold, with Ana Silva; escalated to the senior who can answer soonest: about 15m with Sam Lee")})
+	r.step(t)
+	if got := len(e.received()); got != 1 {
+		t.Fatalf("%d messages within the minute, want still 1", got)
+	}
+
+	r.clock.Advance(20 * time.Second) // a minute after the first message
+	r.step(t)
+	bodies := e.received()
+	if len(bodies) != 2 {
+		t.Fatalf("%d messages a minute on, want 2: the second holding both waiting proposals", len(bodies))
+	}
+	golden(t, "proposals", bodies[1])
+	if got := r.counted(ChannelProposals, ResultSent); got != 2 {
+		t.Errorf("notifications_total{proposals,sent} = %g, want 2", got)
+	}
+}
+
+// TestProposalsBeyondTheBoundAreCounted: a flood of proposals while Slack
+// is away keeps a bounded list and says how many more there are.
+func TestProposalsBeyondTheBoundAreCounted(t *testing.T) {
+	e := newEndpoint(t)
+	r := newRig(t, e.url(), nil)
+	var ps []store.Proposal
+	for i := range int64(maxPending + 5) {
+		ps = append(ps, proposal(i+1, i+1, 7, 8, "overload", "why"))
+	}
+	r.n.ProposalsWaiting(ps)
+	if got := len(r.n.proposals.items); got != maxPending {
+		t.Errorf("%d proposals kept, want the bound %d", got, maxPending)
+	}
+	r.step(t)
+	var msg struct {
+		Text   string
+		Blocks []struct {
+			Type     string
+			Elements []struct{ Text string }
+		}
+	}
+	bodies := e.received()
+	if len(bodies) != 1 {
+		t.Fatalf("%d messages, want 1", len(bodies))
+	}
+	if err := json.Unmarshal(bodies[0], &msg); err != nil {
+		t.Fatal(err)
+	}
+	last := msg.Blocks[len(msg.Blocks)-1]
+	if msg.Text != "55 moves wait for approval" || len(msg.Blocks) != 1+shown+1 || last.Type != "context" ||
+		last.Elements[0].Text != "45 more proposals on the queue page" {
+		t.Errorf("message %q with %d blocks ending %+v; want 55 moves, %d listed and 45 more", msg.Text, len(msg.Blocks), last, shown)
+	}
+}
+
+// TestEscalationMessage: both kinds of stuck ticket in one message; a
+// ticket announced is not announced again for a day.
+func TestEscalationMessage(t *testing.T) {
+	e := newEndpoint(t)
+	r := newRig(t, e.url(), nil)
+	flagged := []balancer.Flag{{ConversationID: 41, Number: 1041, AgentID: 9, Reason: balancer.ReasonStuck, WaitingFor: 7 * time.Hour,
+		Explanation: "customer waiting 7h, past the 4h stuck threshold, with Sam Lee, a senior: for the head of support to look at"}}
+	noSenior := []balancer.Flag{{ConversationID: 42, Number: 1042, AgentID: 7, Reason: balancer.ReasonStuck, WaitingFor: 5 * time.Hour,
+		Explanation: "customer waiting 5h, past the 4h stuck threshold, with Ana Silva; no senior on shift can take it: for the head of support to look at"}}
+	r.n.Escalations(flagged, noSenior)
+	r.step(t)
+	bodies := e.received()
+	if len(bodies) != 1 {
+		t.Fatalf("%d messages, want 1", len(bodies))
+	}
+	golden(t, "escalation", bodies[0])
+
+	r.clock.Advance(5 * time.Minute) // the next balancer run finds them stuck again
+	r.n.Escalations(flagged, noSenior)
+	r.step(t)
+	if got := r.counted(ChannelEscalation, ResultSent); got != 1 {
+		t.Errorf("%g escalation messages after the same tickets were escalated again, want still 1", got)
+	}
+	r.clock.Advance(repeatEscalationAfter)
+	r.n.Escalations(flagged, nil)
+	r.step(t)
+	if got := r.counted(ChannelEscalation, ResultSent); got != 2 {
+		t.Errorf("%g escalation messages a day later, want 2: a ticket still stuck is news again", got)
+	}
+}
+
+// TestDigest: at 09:00 Berlin time, yesterday (Berlin's calendar day)
+// with office-hours times, moves, the most loaded and the oldest wait.
+func TestDigest(t *testing.T) {
+	e := newEndpoint(t)
+	office, err := roster.ParseOfficeHours("Mon-Fri 09:00-17:00 Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRig(t, e.url(), func(o *Options) { o.OfficeHours = office })
+	r.clock.Set(time.Date(2026, 3, 3, 8, 59, 0, 0, berlin)) // Tuesday
+	day := time.Date(2026, 3, 2, 0, 0, 0, 0, berlin)        // Monday
+	at := func(h, m int) time.Time { return day.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute) }
+	r.store.responses = []store.FirstResponse{
+		{CreatedAt: at(9, 0), RepliedAt: at(9, 20)},                        // 20m, 20m in hours
+		{CreatedAt: at(10, 0), RepliedAt: at(10, 45)},                      // 45m, 45m
+		{CreatedAt: at(16, 0), RepliedAt: at(16, 10)},                      // 10m, 10m
+		{CreatedAt: day.Add(-5 * time.Hour), RepliedAt: at(9, 30)},         // Sunday 19:00 to 09:30: 14h 30m, 30m
+		{CreatedAt: at(-60, 0), RepliedAt: at(9, 5)},                       // Friday 12:00 to Monday 09:05: 3d 21h 5m, 5h 5m
+		{CreatedAt: at(12, 0), RepliedAt: at(14, 0)},                       // 2h, 2h
+		{CreatedAt: at(17, 30), RepliedAt: at(18, 0)},                      // 30m, none in hours
+		{CreatedAt: at(11, 0), RepliedAt: at(11, 5)},                       // 5m, 5m
+		{CreatedAt: at(13, 0), RepliedAt: at(13, 0).Add(90 * time.Minute)}, // 1h 30m, 1h 30m
+		{CreatedAt: at(15, 0), RepliedAt: at(15, 1)},                       // 1m, 1m
+	}
+	r.store.moves = store.MoveCounts{Handouts: 12, Reassignments: 3}
+	r.store.oldest = []store.OpenConversation{{ID: 501, Number: 1501, AssigneeID: 7,
+		CustomerWaitingSince: time.Date(2026, 3, 2, 19, 0, 0, 0, berlin)}}
+
+	r.step(t)
+	if got := len(e.received()); got != 0 {
+		t.Fatalf("%d messages at 08:59, want none before the digest's time", got)
+	}
+	r.clock.Advance(time.Minute)
+	r.step(t)
+	bodies := e.received()
+	if len(bodies) != 1 {
+		t.Fatalf("%d messages at 09:00, want the digest", len(bodies))
+	}
+	golden(t, "digest", bodies[0])
+	if want := [2]time.Time{day, day.AddDate(0, 0, 1)}; r.store.askedDay != want {
+		t.Errorf("asked for first responses in %v, want Berlin's Monday %v", r.store.askedDay, want)
+	}
+	r.clock.Advance(time.Hour)
+	r.step(t)
+	if got := len(e.received()); got != 1 {
+		t.Errorf("%d messages an hour later, want still 1: one digest a day", got)
+	}
+	r.clock.Set(time.Date(2026, 3, 4, 9, 0, 0, 0, berlin))
+	r.step(t)
+	if got := len(e.received()); got != 2 {
+		t.Errorf("%d messages on the next morning, want 2", got)
+	}
+}
+
+// TestNextDaily: the next digest time in its zone, across a DST change.
+func TestNextDaily(t *testing.T) {
+	d := Daily{Hour: 9, Minute: 0, Zone: berlin}
+	for _, tc := range []struct{ now, want time.Time }{
+		{time.Date(2026, 3, 2, 8, 0, 0, 0, berlin), time.Date(2026, 3, 2, 9, 0, 0, 0, berlin)},
+		{time.Date(2026, 3, 2, 9, 0, 0, 0, berlin), time.Date(2026, 3, 3, 9, 0, 0, 0, berlin)},
+		{time.Date(2026, 3, 28, 12, 0, 0, 0, berlin), time.Date(2026, 3, 29, 9, 0, 0, 0, berlin)}, // clocks go forward that night
+	} {
+		if got := nextDaily(tc.now, d); !got.Equal(tc.want) {
+			t.Errorf("nextDaily(%v) = %v, want %v", tc.now, got, tc.want)
+		}
+	}
+	if got, want := nextDaily(time.Date(2026, 3, 28, 12, 0, 0, 0, berlin), d).Sub(time.Date(2026, 3, 28, 9, 0, 0, 0, berlin)), 23*time.Hour; got != want {
+		t.Errorf("the day clocks go forward is %v long, want %v", got, want)
+	}
+}
+
+// TestRateLimitHonoursRetryAfter: after a 429 the next attempt waits at
+// least Retry-After.
+func TestRateLimitHonoursRetryAfter(t *testing.T) {
+	e := newEndpoint(t, reply{status: http.StatusTooManyRequests, retryAfter: "7", body: "rate_limited"})
+	r := newRig(t, e.url(), nil)
+	r.n.ProposalsWaiting([]store.Proposal{proposal(1, 1, 0, 8, "unassigned", "why")})
+	r.step(t)
+	if got := len(e.received()); got != 2 {
+		t.Fatalf("%d attempts, want 2: the 429 and the retry", got)
+	}
+	if diff := cmp.Diff([]time.Duration{7 * time.Second}, r.sleeps.d); diff != "" {
+		t.Errorf("waits before the retry (-want +got):\n%s", diff)
+	}
+	if got := r.counted(ChannelProposals, ResultSent); got != 1 {
+		t.Errorf("notifications_total{proposals,sent} = %g, want 1", got)
+	}
+}
+
+// TestSlackAnswers: each kind of answer, its retries, its result and one
+// log line per kind however often it comes, never with the URL.
+func TestSlackAnswers(t *testing.T) {
+	fiveHundreds := make([]reply, 5)
+	for i := range fiveHundreds {
+		fiveHundreds[i] = reply{status: http.StatusServiceUnavailable, body: "<html>down</html>"}
+	}
+	for _, tc := range []struct {
+		name     string
+		script   []reply
+		result   string
+		attempts int
+		waits    []time.Duration
+		logged   string
+	}{
+		{"invalid_payload", []reply{{status: 400, body: "invalid_payload"}, {status: 400, body: "invalid_payload"}}, ResultInvalidPayload, 1, nil, "invalid_payload"},
+		{"no_service", []reply{{status: 404, body: "no_service"}, {status: 404, body: "no_service"}}, ResultNoService, 1, nil, "no_service"},
+		{"another 4xx text", []reply{{status: 403, body: "action_prohibited"}, {status: 403, body: "action_prohibited"}}, ResultFailed, 1, nil, "action_prohibited"},
+		{"5xx retried with backoff, then given up", append(fiveHundreds, fiveHundreds...), ResultFailed, 5,
+			[]time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second}, "HTTP 503"},
+		{"a 5xx then sent", []reply{{status: 500}}, ResultSent, 2, []time.Duration{time.Second}, ""},
+		{"429 beyond the longest wait", []reply{{status: 429, retryAfter: "3600"}, {status: 429, retryAfter: "3600"}}, ResultRateLimited, 1, nil, "rate_limited"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEndpoint(t, tc.script...)
+			r := newRig(t, e.url(), nil)
+			r.n.enqueue(message{ChannelDigest, webhookMessage("one", nil)})
+			r.step(t)
+			if got := len(e.received()); got != tc.attempts {
+				t.Errorf("%d attempts, want %d", got, tc.attempts)
+			}
+			if diff := cmp.Diff(tc.waits, r.sleeps.d); diff != "" {
+				t.Errorf("waits (-want +got):\n%s", diff)
+			}
+			if got := r.counted(ChannelDigest, tc.result); got != 1 {
+				t.Errorf("notifications_total{digest,%s} = %g, want 1", tc.result, got)
+			}
+			if tc.logged == "" {
+				return
+			}
+			if tc.attempts == 1 { // a second message meets the same answer
+				r.n.enqueue(message{ChannelDigest, webhookMessage("two", nil)})
+				r.step(t)
+				if got := r.counted(ChannelDigest, tc.result); got != 2 {
+					t.Errorf("notifications_total{digest,%s} = %g after two messages, want 2", tc.result, got)
+				}
+			}
+			log := r.log.String()
+			if got := strings.Count(log, "level=WARN"); got != 1 || !strings.Contains(log, tc.logged) {
+				t.Errorf("%d warnings, want 1 saying %q:\n%s", got, tc.logged, log)
+			}
+			if strings.Contains(log, "s3cr3t") {
+				t.Errorf("the log holds the webhook's credential:\n%s", log)
+			}
+		})
+	}
+}
+
+// TestDeadEndpointIsLoggedWithoutTheURL: connection refused is retried,
+// then counted failed; the log names the error, not the URL.
+func TestDeadEndpointIsLoggedWithoutTheURL(t *testing.T) {
+	e := newEndpoint(t)
+	dead := e.url()
+	e.srv.Close()
+	r := newRig(t, dead, nil)
+	r.n.enqueue(message{ChannelEscalation, webhookMessage("x", nil)})
+	r.step(t)
+	if got := r.counted(ChannelEscalation, ResultFailed); got != 1 {
+		t.Errorf("notifications_total{escalation,failed} = %g, want 1", got)
+	}
+	if got := len(r.sleeps.d); got != 4 {
+		t.Errorf("%d waits, want 4 retries", got)
+	}
+	log := r.log.String()
+	if !strings.Contains(log, "connection refused") || strings.Contains(log, "s3cr3t") || strings.Contains(log, "/services/") {
+		t.Errorf("log should name the refusal and not the URL:\n%s", log)
+	}
+}
+
+// TestFullQueueDrops: messages that find the queue full are dropped and
+// counted, never waited for.
+func TestFullQueueDrops(t *testing.T) {
+	r := newRig(t, "http://127.0.0.1:1/services/x", func(o *Options) { o.QueueSize = 1 })
+	r.n.enqueue(message{ChannelProposals, webhookMessage("kept", nil)})
+	r.n.enqueue(message{ChannelProposals, webhookMessage("dropped", nil)})
+	r.n.enqueue(message{ChannelDigest, webhookMessage("dropped", nil)})
+	if got := r.counted(ChannelProposals, ResultDropped) + r.counted(ChannelDigest, ResultDropped); got != 2 {
+		t.Errorf("dropped = %g, want 2", got)
+	}
+	if got := len(r.n.queue); got != 1 {
+		t.Errorf("%d messages queued, want 1", got)
+	}
+}
+
+// TestDisabled: without a webhook there is no Notifier, and its methods
+// are safe to call on nil.
+func TestDisabled(t *testing.T) {
+	n := New(Options{})
+	if n != nil {
+		t.Fatalf("New without a webhook = %v, want nil", n)
+	}
+	n.ProposalsWaiting([]store.Proposal{{ID: 1}})
+	n.Escalations([]balancer.Flag{{ConversationID: 1}}, nil)
+	n.Run(context.Background()) // returns at once
+}
+
+// TestEscapes: customer and agent names cannot inject links or mentions.
+func TestEscapes(t *testing.T) {
+	if got, want := escape("<!channel> & <https://evil|x>"), "&lt;!channel&gt; &amp; &lt;https://evil|x&gt;"; got != want {
+		t.Errorf("escape = %q, want %q", got, want)
+	}
+}
