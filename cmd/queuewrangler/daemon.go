@@ -13,6 +13,7 @@ import (
 	"github.com/queuewrangler/queuewrangler/internal/config"
 	"github.com/queuewrangler/queuewrangler/internal/httpapi"
 	"github.com/queuewrangler/queuewrangler/internal/mirror"
+	"github.com/queuewrangler/queuewrangler/internal/notify"
 	"github.com/queuewrangler/queuewrangler/internal/outbound"
 	"github.com/queuewrangler/queuewrangler/internal/rebalance"
 	"github.com/queuewrangler/queuewrangler/internal/store"
@@ -179,8 +180,10 @@ func run(ctx context.Context, cfg *settings, ln net.Listener, logger *slog.Logge
 	api := httpapi.New(httpapi.Options{Logger: logger.With("component", "http"), Metrics: m, Gatherer: reg, Now: now,
 		WebhookSecret: cfg.WebhookSecret.Reveal(), Inbox: db, WebhookReceived: mir.Wake, Ready: httpapi.ReadyWithCause(mir.Ready, hsFailures.Last),
 		AllowedHosts: cfg.AllowedHosts.Hosts, Dashboard: metrics.Dashboard, AlertRules: metrics.AlertRules})
+	slack := notify.New(notify.Options{WebhookURL: cfg.SlackWebhookURL.Reveal(), PageURL: cfg.PublicURL, OfficeHours: office, Store: db, Metrics: m, Now: now,
+		Digest: notify.Daily{Hour: cfg.SlackDigestAt.Hour, Minute: cfg.SlackDigestAt.Minute, Zone: cfg.SlackDigestAt.Location}, Logger: logger.With("component", "slack")})
 	reb := rebalance.New(db, hs, rebalance.Options{Mode: mode, Routing: cfg.routing, Mailboxes: cfg.Mailboxes.IDs, Policy: cfg.policy, Roster: cfg.roster, AfterApply: mir.Refresh,
-		Logger: logger.With("component", "balancer"), Metrics: m, Now: now})
+		Logger: logger.With("component", "balancer"), Metrics: m, Now: now, Notify: slack})
 	own = reb.NewRouter(ctx, rebalance.RouterOptions{CheckEvery: cfg.BalanceInterval.Duration, Ready: mir.Ready})
 	reg.MustRegister(metrics.NewCollector(reb, metrics.CollectorOptions{OnError: func(err error) { logger.Warn("metrics collector", logKeyErr, err) }}))
 	token, stuckAfter := cfg.AdminToken.Reveal(), cfg.StuckAfter.Duration
@@ -199,6 +202,7 @@ func run(ctx context.Context, cfg *settings, ln net.Listener, logger *slog.Logge
 	}
 	loops.Go(func() { own.Run(loopCtx) })
 	loops.Go(func() { notices.WarnOnce(loopCtx, logger) })
+	loops.Go(func() { slack.Run(loopCtx, reb) }) // slack is nil without QW_SLACK_WEBHOOK_URL: Run returns at once
 
 	logger.Info("queuewrangler serving", logKeyAddr, ln.Addr().String(), "mode", string(mode), "routing", string(cfg.routing),
 		"poll_interval", cfg.PollInterval.Duration.String(), "db", cfg.DBPath)

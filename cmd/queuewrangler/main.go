@@ -254,7 +254,7 @@ func parse(cfg *config.Config, ros *roster.Roster) (*settings, []string) {
 func newHelpScout(cfg *config.Config, m *metrics.Instruments, failures *outbound.Failures, logger *slog.Logger) (*helpscout.Client, error) {
 	httpClient := outbound.NewClient(outbound.Options{BaseURL: cfg.HelpScoutAPIURL, ClientID: cfg.HelpScoutClientID,
 		ClientSecret: cfg.HelpScoutClientSecret.Reveal(), PerMinute: cfg.RateLimitPerMinute.N, Metrics: m, Logger: logger,
-		Redact: []string{cfg.WebhookSecret.Reveal(), cfg.AdminToken.Reveal()}, Failures: failures})
+		Redact: []string{cfg.WebhookSecret.Reveal(), cfg.AdminToken.Reveal(), cfg.SlackWebhookURL.Reveal()}, Failures: failures})
 	hs, err := helpscout.NewClient(httpClient).WithBaseURL(cfg.HelpScoutAPIURL)
 	if err != nil {
 		return nil, fmt.Errorf("help scout client: %w", err)

@@ -94,10 +94,10 @@ func newHangingSlack(tb testing.TB) *hangingSlack {
 }
 
 // runNotifier runs n until the test ends.
-func runNotifier(tb testing.TB, n *notify.Notifier) {
+func runNotifier(tb testing.TB, n *notify.Notifier, db *store.DB, now func() time.Time) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	wg.Go(func() { n.Run(ctx) })
+	wg.Go(func() { n.Run(ctx, team.NewReader(db, nil, balancer.DefaultPolicy(), now)) })
 	tb.Cleanup(func() { cancel(); wg.Wait() })
 }
 
@@ -108,8 +108,7 @@ func newRebalancer(db *store.DB, hs *helpscout.Client, now func() time.Time, n r
 }
 
 func newNotifier(url string, db *store.DB, now func() time.Time, m *metrics.Instruments) *notify.Notifier {
-	return notify.New(notify.Options{WebhookURL: url, Store: db, Team: team.NewReader(db, nil, balancer.DefaultPolicy(), now),
-		QueueSize: 2, Now: now, Metrics: m})
+	return notify.New(notify.Options{WebhookURL: url, Store: db, QueueSize: 2, Now: now, Metrics: m})
 }
 
 // TestHangingSlackNeverHoldsUpTheBalancer: with Slack accepting the
@@ -120,7 +119,7 @@ func TestHangingSlackNeverHoldsUpTheBalancer(t *testing.T) {
 	slackDown := newHangingSlack(t)
 	m := metrics.NewInstruments(prometheus.NewRegistry())
 	n := newNotifier(slackDown.srv.URL+"/services/T0/B0/x", db, now, m)
-	runNotifier(t, n)
+	runNotifier(t, n, db, now)
 	reb := newRebalancer(db, hs, now, n)
 
 	plan, err := reb.RunOnce(context.Background())
@@ -161,11 +160,11 @@ func BenchmarkBalancerRun(b *testing.B) {
 			switch slackState {
 			case "slack-hangs":
 				nt := newNotifier(newHangingSlack(b).srv.URL+"/services/T0/B0/x", db, now, m)
-				runNotifier(b, nt)
+				runNotifier(b, nt, db, now)
 				n = nt
 			case "slack-refuses":
 				nt := newNotifier("http://127.0.0.1:1/services/T0/B0/x", db, now, m)
-				runNotifier(b, nt)
+				runNotifier(b, nt, db, now)
 				n = nt
 			}
 			reb := newRebalancer(db, hs, now, n)

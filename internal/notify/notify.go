@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"net/http"
@@ -61,12 +62,13 @@ type Options struct {
 	WebhookURL string
 	// PageURL is the queue page's public address; empty = no links to it.
 	PageURL string
-	Digest  Daily
+	// Digest is when the daily digest goes; its zone defaults to the
+	// office hours', else UTC.
+	Digest Daily
 	// OfficeHours, when set, add the office-hours first response times
 	// to the digest.
 	OfficeHours roster.OfficeHours
 	Store       Store
-	Team        Team
 	// Client posts the messages; nil = one with a 10 s timeout per attempt.
 	Client *http.Client
 	// Sleep waits between attempts; nil = a timer that ends with ctx.
@@ -178,7 +180,7 @@ func New(opts Options) *Notifier {
 		opts.Now = time.Now
 	}
 	if opts.Digest.Zone == nil {
-		opts.Digest.Zone = time.UTC
+		opts.Digest.Zone = cmp.Or(opts.OfficeHours.Location(), time.UTC)
 	}
 	n := &Notifier{opts: opts, queue: make(chan message, opts.QueueSize), wake: make(chan struct{}, 1),
 		announced: map[int64]time.Time{}, logged: map[string]bool{}}
@@ -248,10 +250,11 @@ func (n *Notifier) poke() {
 	}
 }
 
-// Run builds the messages that are due and delivers them until ctx ends.
-// Delivery has its own goroutine, which Run waits for: a Slack that hangs
-// holds up only the messages behind it, which the queue's bound drops.
-func (n *Notifier) Run(ctx context.Context) {
+// Run builds the messages that are due and delivers them until ctx ends;
+// the digest reads the agents from team. Delivery has its own goroutine,
+// which Run waits for: a Slack that hangs holds up only the messages
+// behind it, which the queue's bound drops.
+func (n *Notifier) Run(ctx context.Context, team Team) {
 	if n == nil {
 		return
 	}
@@ -270,7 +273,7 @@ func (n *Notifier) Run(ctx context.Context) {
 	tick := time.NewTicker(n.opts.Tick)
 	defer tick.Stop()
 	for {
-		n.flush(ctx)
+		n.flush(ctx, team)
 		select {
 		case <-ctx.Done():
 			return
@@ -283,7 +286,7 @@ func (n *Notifier) Run(ctx context.Context) {
 // flush queues every message that is due: the proposals when a minute has
 // passed since the last proposals message, the escalations, and the
 // digest once its time has come.
-func (n *Notifier) flush(ctx context.Context) {
+func (n *Notifier) flush(ctx context.Context, team Team) {
 	now := n.opts.Now()
 	n.mu.Lock()
 	var proposals []store.Proposal
@@ -311,7 +314,7 @@ func (n *Notifier) flush(ctx context.Context) {
 		}
 	}
 	if digestDue {
-		d, err := n.digest(ctx, day, now)
+		d, err := n.digest(ctx, team, day, now)
 		if err != nil {
 			n.count(ChannelDigest, ResultFailed)
 			n.opts.Logger.Warn("slack digest not sent: reading the mirror failed", "err", err)

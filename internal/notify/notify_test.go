@@ -156,7 +156,7 @@ func newRig(t *testing.T, url string, tweak func(*Options)) *rig {
 	t.Helper()
 	r := &rig{clock: testkit.NewClock(t0), sleeps: &sleeps{}, m: metrics.NewInstruments(prometheus.NewRegistry()),
 		log: &testkit.LogBuffer{}, store: sampleStore()}
-	opts := Options{WebhookURL: url, PageURL: "https://queue.example.com/", Store: r.store, Team: sampleTeam(),
+	opts := Options{WebhookURL: url, PageURL: "https://queue.example.com/", Store: r.store,
 		Digest: Daily{Hour: 9, Minute: 0, Zone: berlin}, Sleep: r.sleeps.sleep, Now: r.clock.Now, Metrics: r.m,
 		Logger: slog.New(slog.NewTextHandler(r.log, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	if tweak != nil {
@@ -171,7 +171,7 @@ func newRig(t *testing.T, url string, tweak func(*Options)) *rig {
 func (r *rig) step(t *testing.T) {
 	t.Helper()
 	ctx := context.Background()
-	r.n.flush(ctx)
+	r.n.flush(ctx, sampleTeam())
 	for len(r.n.queue) > 0 {
 		r.n.deliver(ctx, <-r.n.queue)
 	}
@@ -521,12 +521,38 @@ func TestDisabled(t *testing.T) {
 	}
 	n.ProposalsWaiting([]store.Proposal{{ID: 1}})
 	n.Escalations([]balancer.Flag{{ConversationID: 1}}, nil)
-	n.Run(context.Background()) // returns at once
+	n.Run(context.Background(), sampleTeam()) // returns at once
 }
 
 // TestEscapes: customer and agent names cannot inject links or mentions.
 func TestEscapes(t *testing.T) {
 	if got, want := escape("<!channel> & <https://evil|x>"), "&lt;!channel&gt; &amp; &lt;https://evil|x&gt;"; got != want {
 		t.Errorf("escape = %q, want %q", got, want)
+	}
+}
+
+// TestDigestZoneDefaultsToOfficeHours: without a zone of its own the
+// digest goes by the office hours' clock, else by UTC.
+func TestDigestZoneDefaultsToOfficeHours(t *testing.T) {
+	office, err := roster.ParseOfficeHours("Mon-Fri 09:00-17:00 America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		office roster.OfficeHours
+		zone   *time.Location
+		want   string
+	}{
+		{"office hours' zone", office, nil, "America/New_York"},
+		{"UTC without office hours", roster.OfficeHours{}, nil, "UTC"},
+		{"its own zone first", office, berlin, "Europe/Berlin"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := New(Options{WebhookURL: "https://hooks.slack.com/services/x", OfficeHours: tc.office, Digest: Daily{Hour: 9, Zone: tc.zone}})
+			if got := n.opts.Digest.Zone.String(); got != tc.want {
+				t.Errorf("digest zone = %s, want %s", got, tc.want)
+			}
+		})
 	}
 }
