@@ -46,6 +46,9 @@ func (n *Notifier) deliver(ctx context.Context, m message) {
 	}
 	for attempt := 0; ; attempt++ {
 		a := n.post(ctx, body)
+		if ctx.Err() != nil {
+			return // shutting down: the message is abandoned, not failed
+		}
 		wait := a.retryAfter
 		if wait == 0 {
 			wait = backoff(attempt)
@@ -54,9 +57,8 @@ func (n *Notifier) deliver(ctx context.Context, m message) {
 			n.finish(m.channel, a)
 			return
 		}
-		if err := n.opts.Sleep(ctx, wait); err != nil {
-			n.finish(m.channel, answer{result: ResultFailed, detail: "stopped while waiting to retry"})
-			return
+		if n.opts.Sleep(ctx, wait) != nil {
+			return // shutting down
 		}
 	}
 }
@@ -90,7 +92,7 @@ func (n *Notifier) post(ctx context.Context, body []byte) answer {
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := n.opts.Client.Do(req)
 	if err != nil {
-		return answer{result: ResultFailed, retry: ctx.Err() == nil, detail: n.withoutURL(err)}
+		return answer{result: ResultFailed, retry: true, detail: n.withoutURL(err)}
 	}
 	defer resp.Body.Close()
 	// Slack answers with a short text ("ok", "invalid_payload"); a proxy

@@ -37,7 +37,7 @@ type waiting struct {
 
 // digest reads the day before sendAt's local date from the mirror, and the
 // team and the oldest wait as they are at now.
-func (n *Notifier) digest(ctx context.Context, agentsOf Team, sendAt, now time.Time) (digest, error) {
+func (n *Notifier) digest(ctx context.Context, teamOf Team, sendAt, now time.Time) (digest, error) {
 	local := sendAt.In(n.opts.Digest.Zone)
 	end := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, local.Location())
 	start := time.Date(local.Year(), local.Month(), local.Day()-1, 0, 0, 0, 0, local.Location())
@@ -64,7 +64,7 @@ func (n *Notifier) digest(ctx context.Context, agentsOf Team, sendAt, now time.T
 		return d, fmt.Errorf("moves: %w", err)
 	}
 
-	agents, _, err := agentsOf.Agents(ctx)
+	agents, _, err := teamOf.Agents(ctx)
 	if err != nil {
 		return d, fmt.Errorf("agents: %w", err)
 	}

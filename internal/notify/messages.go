@@ -21,53 +21,56 @@ import (
 const shown = 10
 
 func proposalsMessage(ps []store.Proposal, more int, names func(int64) string, page string) slack.WebhookMessage {
-	total := len(ps) + more
-	title := plural(total, "move waits", "moves wait") + " for approval"
-	blocks := []slack.Block{header(title)}
+	items := make([]string, len(ps))
 	for i, p := range ps {
-		if i == shown {
-			more += len(ps) - shown
-			break
-		}
 		from := "Unassigned"
 		if p.FromAgent != 0 {
 			from = names(p.FromAgent)
 		}
-		text := ticketLink(p.ConversationID, p.ConversationNumber) + " · " + escape(p.Reason) + " · " +
+		items[i] = ticketLink(p.ConversationID, p.ConversationNumber) + " · " + escape(p.Reason) + " · " +
 			escape(from) + " → " + escape(names(p.ToAgent)) + "\n" + escape(p.Explanation)
 		if page != "" {
-			text += "\n" + link(pageLink(page, "#proposal-"+itoa(p.ID)), "Approve or reject on the queue page")
+			items[i] += "\n" + link(pageLink(page, "#proposal-"+itoa(p.ID)), "Approve or reject on the queue page")
 		}
-		blocks = append(blocks, section(text))
 	}
-	if more > 0 {
-		blocks = append(blocks, note(plural(more, "more proposal", "more proposals")+" on the queue page"))
-	}
-	return webhookMessage(title, blocks)
+	return listMessage(plural(len(ps)+more, "move waits", "moves wait")+" for approval", items, more,
+		func(n int) string { return plural(n, "more proposal", "more proposals") + " on the queue page" }, "")
 }
 
 func escalationMessage(es []escalation, more int, names func(int64) string, page string) slack.WebhookMessage {
-	total := len(es) + more
-	title := plural(total, "stuck ticket needs", "stuck tickets need") + " a person"
-	blocks := []slack.Block{header(title)}
+	items := make([]string, len(es))
 	for i, e := range es {
-		if i == shown {
-			more += len(es) - shown
-			break
-		}
 		why := "flagged for the head of support"
 		if e.noSenior {
 			why = "no senior can take it"
 		}
-		text := ticketLink(e.flag.ConversationID, e.flag.Number) + " · " + why + " · held by " +
+		items[i] = ticketLink(e.flag.ConversationID, e.flag.Number) + " · " + why + " · held by " +
 			escape(names(e.flag.AgentID)) + "\n" + escape(e.flag.Explanation)
-		blocks = append(blocks, section(text))
+	}
+	footer := ""
+	if page != "" {
+		footer = link(pageLink(page, "#stuck"), "Stuck tickets on the queue page")
+	}
+	return listMessage(plural(len(es)+more, "stuck ticket needs", "stuck tickets need")+" a person", items, more,
+		func(n int) string { return plural(n, "more stuck ticket", "more stuck tickets") }, footer)
+}
+
+// listMessage is a header, a section for each of the first items, a note
+// of how many more there are, and an optional footer note.
+func listMessage(title string, items []string, more int, moreNote func(int) string, footer string) slack.WebhookMessage {
+	if len(items) > shown {
+		more += len(items) - shown
+		items = items[:shown]
+	}
+	blocks := []slack.Block{header(title)}
+	for _, it := range items {
+		blocks = append(blocks, section(it))
 	}
 	if more > 0 {
-		blocks = append(blocks, note(plural(more, "more stuck ticket", "more stuck tickets")))
+		blocks = append(blocks, note(moreNote(more)))
 	}
-	if page != "" {
-		blocks = append(blocks, note(link(pageLink(page, "#stuck"), "Stuck tickets on the queue page")))
+	if footer != "" {
+		blocks = append(blocks, note(footer))
 	}
 	return webhookMessage(title, blocks)
 }

@@ -251,13 +251,14 @@ func (n *Notifier) poke() {
 }
 
 // Run builds the messages that are due and delivers them until ctx ends;
-// the digest reads the agents from team. Delivery has its own goroutine,
+// the digest reads the agents from agents. Delivery has its own goroutine,
 // which Run waits for: a Slack that hangs holds up only the messages
 // behind it, which the queue's bound drops.
-func (n *Notifier) Run(ctx context.Context, team Team) {
+func (n *Notifier) Run(ctx context.Context, agents Team) {
 	if n == nil {
 		return
 	}
+	n.opts.Logger.Info("slack messages on", "next_digest", n.nextDigest.Format(time.RFC3339))
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		for {
@@ -273,7 +274,7 @@ func (n *Notifier) Run(ctx context.Context, team Team) {
 	tick := time.NewTicker(n.opts.Tick)
 	defer tick.Stop()
 	for {
-		n.flush(ctx, team)
+		n.flush(ctx, agents)
 		select {
 		case <-ctx.Done():
 			return
@@ -286,7 +287,7 @@ func (n *Notifier) Run(ctx context.Context, team Team) {
 // flush queues every message that is due: the proposals when a minute has
 // passed since the last proposals message, the escalations, and the
 // digest once its time has come.
-func (n *Notifier) flush(ctx context.Context, team Team) {
+func (n *Notifier) flush(ctx context.Context, agents Team) {
 	now := n.opts.Now()
 	n.mu.Lock()
 	var proposals []store.Proposal
@@ -314,7 +315,7 @@ func (n *Notifier) flush(ctx context.Context, team Team) {
 		}
 	}
 	if digestDue {
-		d, err := n.digest(ctx, team, day, now)
+		d, err := n.digest(ctx, agents, day, now)
 		if err != nil {
 			n.count(ChannelDigest, ResultFailed)
 			n.opts.Logger.Warn("slack digest not sent: reading the mirror failed", "err", err)
