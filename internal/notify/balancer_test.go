@@ -25,49 +25,81 @@ import (
 	"github.com/queuewrangler/queuewrangler/metrics"
 )
 
-// mirrored is a team of two STs in the fake, mirrored into a store: stuck
-// tickets with Ana (no senior to escalate them to) and unassigned ones, so
-// that every balancer run has something to tell Slack.
-func mirrored(tb testing.TB, stuck, unassigned int) (*store.DB, *helpscout.Client, func() time.Time) {
+// world is a team of two STs, Ana and Ben, in the fake Help Scout, with
+// one mailbox and one customer, and the store it is mirrored into.
+type world struct {
+	fake              *helpscouttest.Server
+	hs                *helpscout.Client
+	db                *store.DB
+	now               time.Time
+	mailbox, customer int64
+	ana, ben          int64
+}
+
+func newWorld(tb testing.TB) *world {
 	tb.Helper()
-	now := time.Now().UTC().Truncate(time.Second)
-	clock := func() time.Time { return now }
-	fake, ts := helpscouttest.NewTestServer(tb, helpscouttest.Options{Clock: clock})
+	w := &world{now: time.Now().UTC().Truncate(time.Second), db: testkit.OpenStore(tb)}
+	fake, ts := helpscouttest.NewTestServer(tb, helpscouttest.Options{Clock: w.clock})
 	hs, err := helpscout.NewClient(&http.Client{Transport: helpscouttest.Bearer{Token: fake.IssueToken()}}).WithBaseURL(ts.URL)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	must(tb, err)
+	w.fake, w.hs = fake, hs
 	mb, err := fake.AddMailbox(helpscouttest.Mailbox{Name: "Support", Email: "support@example.com"})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var users []int64 // Ana, then Ben
-	for _, name := range []string{"Ana", "Ben"} {
-		u, err := fake.AddUser(helpscouttest.User{FirstName: name, Email: strings.ToLower(name) + "@example.com", Role: "user", Timezone: "UTC", Status: "active"})
-		if err != nil {
-			tb.Fatal(err)
-		}
-		users = append(users, u.ID)
+	must(tb, err)
+	w.mailbox = mb.ID
+	for _, agent := range []struct {
+		name string
+		id   *int64
+	}{{"Ana", &w.ana}, {"Ben", &w.ben}} {
+		u, err := fake.AddUser(helpscouttest.User{FirstName: agent.name, Email: strings.ToLower(agent.name) + "@example.com",
+			Role: "user", Timezone: "UTC", Status: "active"})
+		must(tb, err)
+		*agent.id = u.ID
 	}
 	cust, err := fake.AddCustomer(helpscouttest.Customer{First: "Chris", Email: "chris@example.com"})
+	must(tb, err)
+	w.customer = cust.ID
+	return w
+}
+
+func (w *world) clock() time.Time { return w.now }
+
+// conversation creates a customer's conversation at the given time,
+// assigned to assignee (0 = unassigned).
+func (w *world) conversation(tb testing.TB, at time.Time, assignee int64) int64 {
+	tb.Helper()
+	c, err := w.fake.CreateConversation(helpscouttest.NewConversation{MailboxID: w.mailbox, CustomerID: w.customer,
+		Subject: "help", Body: "please", At: at, AssigneeID: assignee})
+	must(tb, err)
+	return c.ID
+}
+
+func (w *world) sync(tb testing.TB) {
+	tb.Helper()
+	_, err := mirror.New(w.hs, w.db, mirror.Options{Now: w.clock}).SyncOnce(context.Background())
+	must(tb, err)
+}
+
+func must(tb testing.TB, err error) {
+	tb.Helper()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	for i := range stuck + unassigned {
-		nc := helpscouttest.NewConversation{MailboxID: mb.ID, CustomerID: cust.ID, Subject: "help", Body: "please",
-			At: now.Add(-time.Duration(30+i) * time.Minute)}
-		if i < stuck {
-			nc.AssigneeID, nc.At = users[0], now.Add(-6*time.Hour-time.Duration(i)*time.Minute)
-		}
-		if _, err := fake.CreateConversation(nc); err != nil {
-			tb.Fatal(err)
-		}
+}
+
+// mirrored is a world with stuck tickets with Ana (no senior to escalate
+// them to) and unassigned ones, so that every balancer run has something
+// to tell Slack.
+func mirrored(tb testing.TB, stuck, unassigned int) (*store.DB, *helpscout.Client, func() time.Time) {
+	tb.Helper()
+	w := newWorld(tb)
+	for i := range stuck {
+		w.conversation(tb, w.now.Add(-6*time.Hour-time.Duration(i)*time.Minute), w.ana)
 	}
-	db := testkit.OpenStore(tb)
-	if _, err := mirror.New(hs, db, mirror.Options{Now: clock}).SyncOnce(context.Background()); err != nil {
-		tb.Fatal(err)
+	for i := range unassigned {
+		w.conversation(tb, w.now.Add(-time.Duration(30+i)*time.Minute), 0)
 	}
-	return db, hs, clock
+	w.sync(tb)
+	return w.db, w.hs, w.clock
 }
 
 // hangingSlack accepts every webhook and answers none until the test ends.

@@ -34,11 +34,7 @@ type answer struct {
 // deliver posts m, retrying 429s after Retry-After and 5xx and network
 // errors with backoff, and counts its final result.
 func (n *Notifier) deliver(ctx context.Context, m message) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false) // mrkdwn links are <url|text>: keep them readable
-	err := enc.Encode(m.payload)
-	body := buf.Bytes()
+	body, err := json.Marshal(m.payload)
 	if err != nil {
 		n.count(m.channel, ResultFailed)
 		n.logOnce("encode", "slack message not sent: cannot encode it", "channel", m.channel, "err", err)
