@@ -1,11 +1,7 @@
 package main
 
 import (
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -38,24 +34,14 @@ func TestDaemonTellsSlackOfProposals(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var mu sync.Mutex
-	var bodies []string
-	slack := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		bodies = append(bodies, string(b))
-		mu.Unlock()
-		io.WriteString(w, "ok")
-	}))
-	t.Cleanup(slack.Close)
+	slack := testkit.NewRecorder(t)
 	const credential = "/services/T0E2E/B0E2E/e2eSlackCredential"
 
 	var logs testkit.LogBuffer
 	addr := startDaemon(t, ts.URL, &logs, map[string]string{"QW_SLACK_WEBHOOK_URL": slack.URL + credential,
 		"QW_PUBLIC_URL": "https://queue.example.com", "QW_BALANCE_INTERVAL": "1s"})
 	testkit.WaitFor(t, time.Minute, "a proposals message in Slack", func() (bool, string) {
-		mu.Lock()
-		defer mu.Unlock()
+		bodies := slack.Bodies()
 		for _, b := range bodies {
 			if strings.Contains(b, "1 move waits for approval") && strings.Contains(b, "https://queue.example.com/#proposal-") {
 				return true, ""

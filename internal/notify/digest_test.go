@@ -3,9 +3,6 @@ package notify_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -61,15 +58,7 @@ func TestDigestFromTheMirror(t *testing.T) {
 	}
 	w.db.Now = w.clock
 
-	var mu sync.Mutex
-	var bodies []string
-	slack := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		bodies = append(bodies, string(b))
-		mu.Unlock()
-	}))
-	t.Cleanup(slack.Close)
+	slack := testkit.NewRecorder(t)
 	office, err := roster.ParseOfficeHours("Mon-Sun 09:00-17:00 UTC")
 	must(t, err)
 	clock := testkit.NewClock(w.now)
@@ -88,8 +77,7 @@ func TestDigestFromTheMirror(t *testing.T) {
 		}
 	}
 	testkit.WaitFor(t, 10*time.Second, "the digest", func() (bool, string) {
-		mu.Lock()
-		defer mu.Unlock()
+		bodies := slack.Bodies()
 		if len(bodies) == 0 {
 			return false, "no message yet"
 		}

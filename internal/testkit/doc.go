@@ -2,8 +2,9 @@
 // need: a settable clock, a store opened in a file under t.TempDir(), the
 // size knob for volume tests and whether the race detector is on, a wait
 // on an observable condition (WaitFor, in place of sleeps), the rule for
-// outside programs such as chromium (RequireTool) and a log sink safe for
-// concurrent writers. The browser harness is in testkit/browser, so that
+// outside programs such as chromium (RequireTool), a log sink safe for
+// concurrent writers and a local endpoint that records what is posted to
+// it (Recorder, a webhook receiver such as Slack's). The browser harness is in testkit/browser, so that
 // chromedp is built only into the tests that drive a browser.
 //
 // Only tests import it (archtest refuses any other importer): it calls

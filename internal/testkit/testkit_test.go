@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -109,5 +111,23 @@ func TestWaitForFailsWithTheLastReason(t *testing.T) {
 	<-done
 	if !strings.HasPrefix(r.failure, "gave up after 10ms waiting for a condition that never holds: asked ") {
 		t.Errorf("failure = %q", r.failure)
+	}
+}
+
+func TestRecorderKeepsEveryBodyInOrder(t *testing.T) {
+	r := NewRecorder(t)
+	for _, body := range []string{"first", "second"} {
+		resp, err := http.Post(r.URL+"/hook", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		answer, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || string(answer) != "ok" {
+			t.Errorf("answer %d %q, want 200 ok", resp.StatusCode, answer)
+		}
+	}
+	if got := strings.Join(r.Bodies(), ","); got != "first,second" {
+		t.Errorf("Bodies() = %q, want first,second", got)
 	}
 }
