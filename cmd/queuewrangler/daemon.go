@@ -81,16 +81,9 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(0, true)
+	cfg, db, err := openMirror(ctx, true)
 	if err != nil {
 		return err
-	}
-	// Read-only and without the lock: a plan changes nothing, so it may
-	// run beside the daemon that holds the database; and it creates no
-	// empty database that would report "0 moves" as if all were well.
-	db, err := store.OpenReadOnly(ctx, cfg.DBPath)
-	if err != nil {
-		return openError(cfg.DBPath, err)
 	}
 	defer db.Close()
 	r := rebalance.New(db, nil, rebalance.Options{Mode: rebalance.ModePropose, Policy: cfg.policy, Roster: cfg.roster})
@@ -104,6 +97,17 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return rebalance.WritePlanTable(stdout, res, team)
 }
 
+// openMirror opens the mirror read-only and without the lock (plan, backfill):
+// beside the daemon, and never creating an empty database that reads as "all well".
+func openMirror(ctx context.Context, withRoster bool) (cfg *settings, db *store.DB, err error) {
+	if cfg, err = loadConfig(0, withRoster); err == nil {
+		if db, err = store.OpenReadOnly(ctx, cfg.DBPath); err != nil {
+			err = openError(cfg.DBPath, err)
+		}
+	}
+	return cfg, db, err
+}
+
 // runBackfill is `queuewrangler backfill` (internal/backfill), read-only beside the daemon.
 func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	opts, fs := backfill.Options{Now: time.Now(), Report: stderr}, newFlagSet("backfill", stderr)
@@ -111,13 +115,9 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(0, false)
+	cfg, db, err := openMirror(ctx, false)
 	if err != nil {
 		return err
-	}
-	db, err := store.OpenReadOnly(ctx, cfg.DBPath)
-	if err != nil {
-		return openError(cfg.DBPath, err)
 	}
 	defer db.Close()
 	opts.OfficeHours = cfg.office
