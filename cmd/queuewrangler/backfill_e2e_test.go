@@ -205,6 +205,17 @@ func TestBackfillThroughPromtoolAndPrometheus(t *testing.T) {
 	if _, ok := promScalarAt(t, base, strings.Replace(panel, "[1h]", "[1d]", 1), busiest); !ok {
 		t.Errorf("the dashboard's p90 has no value over the backfilled range")
 	}
+	// The per-agent panels too: before the daemon ran there are no names
+	// to join, and the shipped expression falls back to the agent ids.
+	for _, e := range promDashboardExprs(t, metrics.Dashboard) {
+		if !strings.Contains(e.panel, "per agent") || !strings.Contains(e.expr, metrics.FirstResponseName) {
+			continue
+		}
+		q := strings.ReplaceAll(promGrafanaVars.Replace(e.expr), "[1m]", "[1d]")
+		if n, ok := promScalarAt(t, base, "count("+q+")", busiest); !ok || n < 1 {
+			t.Errorf("the dashboard's %q has no agent over the backfilled range: %s", e.panel, q)
+		}
+	}
 	if t.Failed() {
 		t.Logf("logs:\n%s", tail(logs.String(), 4000))
 	}
