@@ -136,10 +136,6 @@ func (m *model) explainFlag(c *Conversation, from int32, threshold string) strin
 		" stuck threshold, with " + m.name(from) + ", a senior: for the head of support to look at"
 }
 
-// HumanDuration is how the balancer's sentences write a duration, for
-// other messages that stand beside them (the Slack escalations and digest).
-func HumanDuration(d time.Duration) string { return humanDuration(d) }
-
 // humanDuration rounds for people: "45m", "6h 10m", "2d 4h", "under a
 // minute". It avoids fmt because a large team's plan can carry thousands of
 // flags, each with two durations.

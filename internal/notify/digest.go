@@ -87,7 +87,7 @@ func (n *Notifier) digest(ctx context.Context, teamOf Team, sendAt, now time.Tim
 		w := &waiting{ConversationID: c.ID, Number: c.Number, Customer: cmp.Or(customers[c.ID], "a customer"),
 			Holder: "unassigned", Waiting: now.Sub(c.CustomerWaitingSince)}
 		if c.AssigneeID != 0 {
-			w.Holder = "with " + n.names(ctx)(c.AssigneeID)
+			w.Holder = "with " + team.Names(ctx, n.opts.Store)(c.AssigneeID)
 		}
 		d.Oldest = w
 	}

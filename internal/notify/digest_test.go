@@ -90,7 +90,7 @@ func TestDigestFromTheMirror(t *testing.T) {
 			text.WriteString(f.Text + "\n")
 		}
 	}
-	wantWait := balancer.HumanDuration(sendAt.Sub(w.now.Add(-3 * time.Hour)))
+	wantWait := balancer.FormatDuration(sendAt.Sub(w.now.Add(-3 * time.Hour)))
 	for _, want := range []string{
 		"*First response* (2 replies)\np50 20m · p90 2h",
 		"*Within office hours*\np50 20m · p90 1h",

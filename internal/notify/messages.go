@@ -105,7 +105,7 @@ func digestMessage(d digest, page string) slack.WebhookMessage {
 
 	oldest := "No customer is waiting."
 	if w := d.Oldest; w != nil {
-		oldest = escape(w.Customer) + ", waiting " + balancer.HumanDuration(w.Waiting) + " on " +
+		oldest = escape(w.Customer) + ", waiting " + balancer.FormatDuration(w.Waiting) + " on " +
 			ticketLink(w.ConversationID, w.Number) + " · " + escape(w.Holder)
 	}
 	blocks = append(blocks, section("*Oldest waiting customer*\n"+oldest))
@@ -120,7 +120,7 @@ func quantiles(n int, p50, p90 time.Duration) string {
 	if n == 0 {
 		return "no replies"
 	}
-	return "p50 " + balancer.HumanDuration(p50) + " · p90 " + balancer.HumanDuration(p90)
+	return "p50 " + balancer.FormatDuration(p50) + " · p90 " + balancer.FormatDuration(p90)
 }
 
 // webhookMessage is the payload: text is what notifications and clients

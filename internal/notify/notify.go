@@ -306,7 +306,7 @@ func (n *Notifier) flush(ctx context.Context, agents Team) {
 	n.mu.Unlock()
 
 	if len(proposals) > 0 || len(escalations) > 0 {
-		names := n.names(ctx)
+		names := team.Names(ctx, n.opts.Store)
 		if len(proposals) > 0 {
 			n.enqueue(message{ChannelProposals, proposalsMessage(proposals, moreProposals, names, n.opts.PageURL)})
 		}
@@ -333,23 +333,6 @@ func (n *Notifier) enqueue(m message) {
 	default:
 		n.count(m.channel, ResultDropped)
 		n.logOnce(ResultDropped, "slack message dropped: the delivery queue is full (Slack slow or unreachable)", "channel", m.channel)
-	}
-}
-
-// names maps user ids to display names, or to "user 42" when the mirror
-// cannot be read: a message with an id beats no message.
-func (n *Notifier) names(ctx context.Context) func(int64) string {
-	byID := map[int64]string{}
-	if users, err := n.opts.Store.Users(ctx); err == nil {
-		for _, u := range users {
-			byID[u.ID] = team.DisplayName(u)
-		}
-	}
-	return func(id int64) string {
-		if name, ok := byID[id]; ok {
-			return name
-		}
-		return "user " + itoa(id)
 	}
 }
 

@@ -78,8 +78,8 @@ func stuckWithoutSenior(s balancer.Snapshot, res balancer.Result, open []store.P
 		waiting := s.Now.Sub(c.CustomerWaitingSince)
 		out = append(out, balancer.Flag{ConversationID: c.ID, Number: c.Number, AgentID: owner.ID,
 			Reason: balancer.ReasonStuck, WaitingFor: waiting,
-			Explanation: "customer waiting " + balancer.HumanDuration(waiting) + ", past the " +
-				balancer.HumanDuration(p.StuckAfter) + " stuck threshold, with " + owner.Name +
+			Explanation: "customer waiting " + balancer.FormatDuration(waiting) + ", past the " +
+				balancer.FormatDuration(p.StuckAfter) + " stuck threshold, with " + owner.Name +
 				"; no senior on shift can take it: for the head of support to look at"})
 	}
 	return out

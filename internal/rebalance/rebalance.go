@@ -178,7 +178,7 @@ func (r *Rebalancer) RunOnce(ctx context.Context) (Plan, error) {
 		r.count(p, "proposed")
 		if r.opts.Mode == ModePropose {
 			if names == nil {
-				names = r.names(ctx)
+				names = team.Names(ctx, r.db)
 			}
 			r.opts.Logger.Info("move proposed", append([]any{"proposal", p.ID}, moveAttrs(p, names)...)...)
 		}
@@ -416,7 +416,7 @@ func (r *Rebalancer) apply(ctx context.Context, id int64) (store.Proposal, error
 	if err := r.writeNote(after, p); err != nil {
 		log.Warn("move applied but its note failed", "err", err)
 	}
-	log.Info("move applied", moveAttrs(p, r.names(after))...)
+	log.Info("move applied", moveAttrs(p, team.Names(after, r.db))...)
 	if r.opts.AfterApply != nil {
 		if err := r.opts.AfterApply(after, p.ConversationID); err != nil {
 			log.Warn("move applied; the mirror catches up at the next poll", "err", err)
@@ -525,7 +525,7 @@ func agoText(d time.Duration) string {
 
 // noteText is the private note left on a moved ticket, in plain words.
 func (r *Rebalancer) noteText(ctx context.Context, p store.Proposal) string {
-	names := r.names(ctx)
+	names := team.Names(ctx, r.db)
 	from := "the unassigned queue"
 	if p.FromAgent != 0 {
 		from = names(p.FromAgent)
@@ -543,22 +543,6 @@ func (r *Rebalancer) noteText(ctx context.Context, p store.Proposal) string {
 // staleFiguresAfter is how long after its proposal a move's note says when
 // its figures were taken.
 const staleFiguresAfter = 5 * time.Minute
-
-func (r *Rebalancer) names(ctx context.Context) func(int64) string {
-	users, err := r.db.Users(ctx)
-	byID := map[int64]string{}
-	if err == nil {
-		for _, u := range users {
-			byID[u.ID] = team.DisplayName(u)
-		}
-	}
-	return func(id int64) string {
-		if n, ok := byID[id]; ok {
-			return n
-		}
-		return fmt.Sprintf("user %d", id)
-	}
-}
 
 // Run plans every interval until ctx ends. Errors are logged; the next
 // tick tries again.

@@ -90,7 +90,7 @@ func (r *Rebalancer) steerRotations(ctx context.Context, snap balancer.Snapshot)
 		r.opts.Logger.Warn("steer: read the inboxes; retrying at the next run", "err", err)
 		return
 	}
-	names := r.names(ctx)
+	names := team.Names(ctx, r.db)
 	for _, mb := range mailboxes {
 		view, err := r.steerInbox(ctx, mb, snap, names)
 		if errors.Is(err, helpscout.ErrForbidden) {
@@ -403,7 +403,7 @@ func (r *Rebalancer) restoreRotations(ctx context.Context) {
 		r.opts.Logger.Warn("steer: the admin's rotations were not restored at shutdown", "err", err)
 		return
 	}
-	names := r.names(ctx)
+	names := team.Names(ctx, r.db)
 	for _, mb := range mailboxes {
 		if err := r.restoreInbox(ctx, mb, names); err != nil {
 			r.opts.Logger.Warn("steer: the admin's rotation was not restored at shutdown", "mailbox", mb.Name, "err", err)

@@ -225,7 +225,10 @@ func TestSteerNeverEmptiesTheRotation(t *testing.T) {
 	}
 	view := r.Routing(context.Background())
 	if len(view.Inboxes) != 1 || !strings.Contains(view.Inboxes[0].Note, "Nobody of the admin's set is available") {
-		t.Errorf("routing view %+v: want the note that nobody is available", view)
+		t.Fatalf("routing view %+v: want the note that nobody is available", view)
+	}
+	if len(view.Inboxes[0].People) == 0 {
+		t.Fatal("routing view lists nobody of the admin's set")
 	}
 	for _, p := range view.Inboxes[0].People {
 		if p.Why != "away" {

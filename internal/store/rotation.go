@@ -129,5 +129,5 @@ func (db *DB) LatestConversationID(ctx context.Context) (int64, error) {
 // idSet is the stored form of a set of user ids: idList's, sorted,
 // never NULL.
 func idSet(ids []int64) string {
-	return idList(append([]int64{}, slices.Sorted(slices.Values(ids))...)).String
+	return idList(slices.Sorted(slices.Values(ids))).String
 }
