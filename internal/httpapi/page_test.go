@@ -665,31 +665,6 @@ func TestAbsTime(t *testing.T) {
 	}
 }
 
-func TestPercentile(t *testing.T) {
-	t.Parallel()
-	ds := []time.Duration{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
-	tests := []struct {
-		name string
-		in   []time.Duration
-		q    float64
-		want time.Duration
-	}{
-		{"empty", nil, 0.5, 0},
-		{"one", []time.Duration{7}, 0.9, 7},
-		{"p50 of ten", ds, 0.5, 5},
-		{"p90 of ten", ds, 0.9, 9},
-		{"p100", ds, 1, 10},
-		{"p0 is the minimum", ds, 0, 1},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := percentile(tt.in, tt.q); got != tt.want {
-				t.Errorf("percentile(%v, %v) = %v, want %v", tt.in, tt.q, got, tt.want)
-			}
-		})
-	}
-}
-
 func TestPageListsAreCapped(t *testing.T) {
 	t.Parallel()
 	clock := newPageClock()

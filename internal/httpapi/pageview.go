@@ -297,8 +297,8 @@ func (p *page) build(d pageData, now time.Time) pageView {
 		if len(d.frt) > 0 {
 			sorted := slices.Clone(d.frt)
 			slices.Sort(sorted)
-			v.Figures.FRTP50 = relDuration(percentile(sorted, 0.5))
-			v.Figures.FRTP90 = relDuration(percentile(sorted, 0.9))
+			v.Figures.FRTP50 = relDuration(team.Percentile(sorted, 0.5))
+			v.Figures.FRTP90 = relDuration(team.Percentile(sorted, 0.9))
 		}
 	}
 
@@ -507,15 +507,6 @@ func statusKey(s string) string {
 		return s
 	}
 	return "other"
-}
-
-// percentile is the nearest-rank percentile of sorted values.
-func percentile(sorted []time.Duration, q float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	rank := int(math.Ceil(q * float64(len(sorted))))
-	return sorted[max(rank, 1)-1]
 }
 
 // absTime presents t for a <time> element: the relative part is how long

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"math"
 	"slices"
 	"time"
 
@@ -57,8 +56,8 @@ func (n *Notifier) digest(ctx context.Context, teamOf Team, sendAt, now time.Tim
 		}
 		slices.Sort(whole)
 		slices.Sort(office)
-		d.FirstResponseP50, d.FirstResponseP90 = nearestRank(whole, 0.5), nearestRank(whole, 0.9)
-		d.OfficeP50, d.OfficeP90 = nearestRank(office, 0.5), nearestRank(office, 0.9)
+		d.FirstResponseP50, d.FirstResponseP90 = team.Percentile(whole, 0.5), team.Percentile(whole, 0.9)
+		d.OfficeP50, d.OfficeP90 = team.Percentile(office, 0.5), team.Percentile(office, 0.9)
 	}
 	if d.Moves, err = n.opts.Store.MovesBetween(ctx, start, end); err != nil {
 		return d, fmt.Errorf("moves: %w", err)
@@ -92,10 +91,4 @@ func (n *Notifier) digest(ctx context.Context, teamOf Team, sendAt, now time.Tim
 		d.Oldest = w
 	}
 	return d, nil
-}
-
-// nearestRank is the nearest-rank percentile of sorted, non-empty values:
-// the smallest with at least q of them at or below it.
-func nearestRank(sorted []time.Duration, q float64) time.Duration {
-	return sorted[max(int(math.Ceil(q*float64(len(sorted)))), 1)-1]
 }

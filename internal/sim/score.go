@@ -173,8 +173,7 @@ func percentile(d []time.Duration, q float64) time.Duration {
 	}
 	s := slices.Clone(d)
 	slices.Sort(s)
-	k := int(math.Ceil(q*float64(len(s)))) - 1
-	return s[min(max(k, 0), len(s)-1)]
+	return team.Percentile(s, q)
 }
 
 func seconds(d time.Duration) int64 { return int64(math.Round(d.Seconds())) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/queuewrangler/queuewrangler/internal/store"
 	"github.com/queuewrangler/queuewrangler/internal/team"
@@ -28,5 +29,20 @@ func TestNames(t *testing.T) {
 	}
 	if got := team.Names(context.Background(), users{err: errors.New("disk")})(1); got != "user 1" {
 		t.Errorf("with the mirror unreadable, names(1) = %q, want user 1", got)
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	sorted := []time.Duration{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
+	for q, want := range map[float64]time.Duration{0: 1, 0.5: 5, 0.9: 9, 0.91: 10, 1: 10} {
+		if got := team.Percentile(sorted, q); got != want {
+			t.Errorf("Percentile(1..10, %v) = %v, want %v", q, got, want)
+		}
+	}
+	if got := team.Percentile([]time.Duration{7}, 0.9); got != 7 {
+		t.Errorf("Percentile of one value = %v, want it", got)
+	}
+	if got := team.Percentile(nil, 0.5); got != 0 {
+		t.Errorf("Percentile(nil) = %v, want 0", got)
 	}
 }
