@@ -34,6 +34,7 @@ func BenchmarkPlan(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/plan")
 			b.ReportMetric(float64(len(res.Moves)), "moves/plan")
 			b.ReportMetric(float64(len(res.Flags)), "flags/plan")
+			b.ReportMetric(float64(len(res.NoSenior)), "no-senior/plan")
 		})
 	}
 }

@@ -136,7 +136,13 @@
 //     who ranks best, when that pays; else to a HoS who takes escalations;
 //     else to the front-line agent who ranks best; within the backlog
 //     setting. A ticket stuck with an SST is not moved but flagged for the
-//     HoS (Result.Flags).
+//     HoS (Result.Flags). A ticket stuck with an ST that stays with them
+//     because no senior can take it (no SST, nor a HoS who takes
+//     escalations, is available, can open its mailbox, is below MaxOpen
+//     and is not about to leave) is reported apart (Result.NoSenior), for
+//     a person to look at; one a senior could take but whose move does
+//     not pay, or waits for the caps, is not: the rule tries again at the
+//     next run.
 //  4. overload (a move that pays): from each available front-line agent's
 //     queue, the newest customer nobody has answered yet (the one who
 //     would wait longest, and in whom the owner has invested least) to the

@@ -136,6 +136,13 @@ func (m *model) explainFlag(c *Conversation, from int32, threshold string) strin
 		" stuck threshold, with " + m.name(from) + ", a senior: for the head of support to look at"
 }
 
+// explainNoSenior is explainFlag's sentence for an ST's stuck ticket that
+// no senior can take.
+func (m *model) explainNoSenior(c *Conversation, from int32, threshold string) string {
+	return "customer waiting " + humanDuration(waitingFor(c, m.now)) + ", past the " + threshold +
+		" stuck threshold, with " + m.name(from) + "; no senior on shift can take it: for the head of support to look at"
+}
+
 // humanDuration rounds for people: "45m", "6h 10m", "2d 4h", "under a
 // minute". It avoids fmt because a large team's plan can carry thousands of
 // flags, each with two durations.

@@ -384,6 +384,26 @@ func checkPlan(t testing.TB, s Snapshot, p Policy, r Result) {
 			t.Errorf("flag on conversation %d: the ticket was also moved", f.ConversationID)
 		}
 	}
+	flagged := map[int64]bool{}
+	for _, f := range r.Flags {
+		flagged[f.ConversationID] = true
+	}
+	for _, f := range r.NoSenior {
+		var c Conversation
+		for _, x := range s.Conversations {
+			if x.ID == f.ConversationID {
+				c = x
+			}
+		}
+		owner := agents[f.AgentID]
+		if !IsStuck(c, p, s.Now) || c.AssigneeID != f.AgentID || owner.Role != RoleST || !owner.Available || f.Reason != ReasonStuck {
+			t.Errorf("no senior for conversation %d: not a stuck ticket held by an available ST", f.ConversationID)
+		}
+		if moved[f.ConversationID] || flagged[f.ConversationID] {
+			t.Errorf("no senior for conversation %d: the ticket was also moved or flagged", f.ConversationID)
+		}
+		flagged[f.ConversationID] = true // twice is a fault too
+	}
 	if diff := cmp.Diff(Measure(cur, p), r.After); diff != "" {
 		t.Errorf("After is not Measure(Apply(snapshot, moves)) (-measure +after):\n%s", diff)
 	}
@@ -438,7 +458,7 @@ func TestPlanMovesSomething(t *testing.T) {
 		}, []Reason{ReasonStuck, ReasonOverload}},
 	} {
 		seen := map[Reason]int{}
-		flags := 0
+		flags, noSenior := 0, 0
 		for seed := range uint64(60) {
 			r := rand.New(rand.NewPCG(seed, 7))
 			s := genSnapshot(r, genConfig{agents: 12, convs: 200})
@@ -453,6 +473,7 @@ func TestPlanMovesSomething(t *testing.T) {
 				seen[m.Reason]++
 			}
 			flags += len(res.Flags)
+			noSenior += len(res.NoSenior)
 		}
 		for _, reason := range tt.want {
 			if seen[reason] == 0 {
@@ -461,6 +482,9 @@ func TestPlanMovesSomething(t *testing.T) {
 		}
 		if flags == 0 {
 			t.Errorf("%s: no flag in 60 random teams", tt.name)
+		}
+		if noSenior == 0 {
+			t.Errorf("%s: no stuck ticket left for want of a senior in 60 random teams", tt.name)
 		}
 	}
 }

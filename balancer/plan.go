@@ -23,7 +23,7 @@ func Plan(s Snapshot, p Policy) Result {
 	pl.away()
 	pl.stuck()
 	pl.overload()
-	r.Moves, r.Flags = pl.moves, pl.flags
+	r.Moves, r.Flags, r.NoSenior = pl.moves, pl.flags, pl.noSenior
 	r.After = m.stats()
 	return r
 }
@@ -39,9 +39,10 @@ const (
 
 type planner struct {
 	*model
-	moves []Move
-	flags []Flag
-	done  map[int32]bool // conversation indices moved or flagged in this plan: never touched again
+	moves    []Move
+	flags    []Flag
+	noSenior []Flag
+	done     map[int32]bool // conversation indices moved or flagged in this plan: never touched again
 
 	// candidates, built once, in ID order until sorted
 	queue   []int32 // active unassigned tickets that may move
@@ -187,8 +188,23 @@ func (pl *planner) full() bool { return len(pl.moves) >= pl.p.MaxMovesPerRun }
 // canGive reports whether another move may leave the agent in this plan.
 func (pl *planner) canGive(o int32) bool { return pl.agents[o].out < pl.p.MaxMovesPerAgent }
 
-// canTake reports whether the agent may receive a ticket in tier t.
+// canTake reports whether the agent may receive a ticket in tier t: a
+// possible target (eligible) within this plan's caps.
 func (pl *planner) canTake(a *agentState, t tier) bool {
+	if !pl.eligible(a, t) {
+		return false
+	}
+	if pl.routing {
+		return true // routing new conversations is not rebalancing: no per-run caps
+	}
+	return a.in < pl.p.MaxMovesPerAgent && a.ag.RecentAssignments+a.in < pl.p.AssignmentsPerWindow
+}
+
+// eligible reports whether the never-target rules let the agent receive a
+// ticket in tier t: available, in the tier, below MaxOpen and not about to
+// leave. The caps are left to canTake: an agent who has had their share
+// of moves in this plan can still take the ticket at the next run.
+func (pl *planner) eligible(a *agentState, t tier) bool {
 	if !a.available {
 		return false
 	}
@@ -209,13 +225,7 @@ func (pl *planner) canTake(a *agentState, t tier) bool {
 	if a.ag.MaxOpen > 0 && a.open() >= a.ag.MaxOpen {
 		return false
 	}
-	if pl.leaving(a) {
-		return false
-	}
-	if pl.routing {
-		return true // routing new conversations is not rebalancing: no per-run caps
-	}
-	return a.in < pl.p.MaxMovesPerAgent && a.ag.RecentAssignments+a.in < pl.p.AssignmentsPerWindow
+	return !pl.leaving(a)
 }
 
 // rank orders possible targets: the expected wait of a customer who joins
@@ -461,13 +471,15 @@ func (pl *planner) away() {
 	}
 }
 
-// stuck escalates stuck ST tickets when that pays and flags stuck SST
-// tickets.
+// stuck escalates stuck ST tickets when that pays, flags stuck SST
+// tickets, and reports the stuck ST tickets it leaves with their owner
+// because no senior can take them (Result.NoSenior).
 func (pl *planner) stuck() {
 	pl.sortByWait(pl.stuckTx)
 	threshold := humanDuration(pl.p.StuckAfter)
 	var cached map[tier][2]int32
 	var cachedMailbox int64
+	var seniors seniorsByMailbox
 	for _, ci := range pl.stuckTx {
 		if pl.done[ci] {
 			continue
@@ -481,7 +493,9 @@ func (pl *planner) stuck() {
 			pl.done[ci] = true // the HoS decides; overload must not move it meanwhile
 			continue
 		}
+		mb := pl.mailboxKey(c)
 		if pl.full() || !pl.canGive(from) || pl.protected(c) {
+			pl.reportNoSenior(ci, from, mb, &seniors, threshold)
 			continue
 		}
 		// The customer has already waited this long with the owner without
@@ -492,10 +506,10 @@ func (pl *planner) stuck() {
 		// senior tiers: the targets depend on the ticket only through its
 		// mailbox, so they are worked out once per mailbox until a move
 		// changes the queues (a large team has thousands of stuck tickets).
-		mb := pl.mailboxKey(c)
 		if cached == nil || cachedMailbox != mb {
 			cached, cachedMailbox = map[tier][2]int32{}, mb
 		}
+		moved := false
 		for _, via := range []tier{tierSenior, tierEscalation, tierGeneral} {
 			best, ok := cached[via]
 			if !ok {
@@ -513,11 +527,54 @@ func (pl *planner) stuck() {
 			w.owner = max(w.owner, waited)
 			if pl.movePays(from, to, w) && pl.backlogAllows(&pl.agents[to]) {
 				pl.move(ci, from, to, ReasonStuck, w, pl.explainStuck(c, from, to, via, w))
-				cached = nil
+				cached, seniors, moved = nil, nil, true
 				break
 			}
 		}
+		if !moved {
+			pl.reportNoSenior(ci, from, mb, &seniors, threshold)
+		}
 	}
+}
+
+// seniorsByMailbox remembers, by mailbox key, whether a senior could take
+// a stuck ticket, until a move changes the answer; the zero value is empty.
+type seniorsByMailbox map[int64]bool
+
+// reportNoSenior adds stuck ticket ci, which stays with its ST owner from,
+// to Result.NoSenior when no senior could take it. That is asked without
+// the caps: a senior who has had their share of this run's moves takes it
+// at the next run, so nobody needs telling; nor when a senior could take
+// it but the move does not pay.
+func (pl *planner) reportNoSenior(ci, from int32, mb int64, seniors *seniorsByMailbox, threshold string) {
+	if *seniors == nil {
+		*seniors = seniorsByMailbox{}
+	}
+	has, ok := (*seniors)[mb]
+	if !ok {
+		has = pl.seniorEligible(mb)
+		(*seniors)[mb] = has
+	}
+	if has {
+		return
+	}
+	c := &pl.convs[ci]
+	pl.noSenior = append(pl.noSenior, Flag{ConversationID: c.ID, Number: c.Number,
+		AgentID: pl.agents[from].ag.ID, Reason: ReasonStuck,
+		WaitingFor: waitingFor(c, pl.now), Explanation: pl.explainNoSenior(c, from, threshold)})
+}
+
+// seniorEligible reports whether anyone a stuck ST ticket of mailbox key mb
+// is escalated to (an SST, or a head of support who takes escalations)
+// could take it under the never-target rules (eligible), caps aside.
+func (pl *planner) seniorEligible(mb int64) bool {
+	for i := range pl.agents {
+		a := &pl.agents[i]
+		if (pl.eligible(a, tierSenior) || pl.eligible(a, tierEscalation)) && a.canOpen(mb) {
+			return true
+		}
+	}
+	return false
 }
 
 // overload moves a customer off an available agent's queue when someone

@@ -1,6 +1,7 @@
 package balancer
 
 import (
+	"slices"
 	"testing"
 	"time"
 )
@@ -43,6 +44,25 @@ var scenarioChecks = map[string]func(t *testing.T, s Snapshot, p Policy, r Resul
 		}
 		if len(r.Flags) != 1 || r.Flags[0].ConversationID != 301 || r.Flags[0].AgentID != 3 || r.Flags[0].Reason != ReasonStuck {
 			t.Errorf("flags: got %+v, want one stuck flag on 301 held by Sam (3)", r.Flags)
+		}
+	},
+	"stuck-senior-at-max-open": func(t *testing.T, s Snapshot, p Policy, r Result) {
+		leftWithNoSenior(t, s, p, r, func(a *Agent) { a.MaxOpen++ })
+	},
+	"stuck-senior-leaving": func(t *testing.T, s Snapshot, p Policy, r Result) {
+		leftWithNoSenior(t, s, p, r, func(a *Agent) { a.AvailableUntil = time.Time{} })
+	},
+	"stuck-senior-does-not-pay": func(t *testing.T, s Snapshot, p Policy, r Result) {
+		if m, ok := movesByConversation(r)[101]; ok || len(r.NoSenior) != 0 {
+			t.Errorf("moved %+v (%v), no senior %+v: want 101 left with Ana and nothing reported, since Sam could take it",
+				m, ok, r.NoSenior)
+		}
+		// With Sam's queue answered, the same move pays: what kept the
+		// ticket with Ana was the wait, not Sam.
+		answered := s
+		answered.Conversations = slices.DeleteFunc(slices.Clone(s.Conversations), func(c Conversation) bool { return c.AssigneeID == 3 })
+		if m, ok := movesByConversation(Plan(answered, p))[101]; !ok || m.To != 3 || m.Reason != ReasonStuck {
+			t.Errorf("with Sam's queue answered: got %+v (moved %v), want 101 escalated to Sam", m, ok)
 		}
 	},
 	"overnight-backlog": func(t *testing.T, s Snapshot, p Policy, r Result) {
@@ -330,6 +350,35 @@ func noMovesEitherWay(t *testing.T, s Snapshot, p Policy, r Result) Policy {
 		t.Errorf("backlog oldest: moves %+v, want none", res.Moves)
 	}
 	return oldest
+}
+
+// leftWithNoSenior checks a scenario where Ana's (1) stuck ticket 101
+// stays with her because Sam (3), the only SST, cannot take it, and that
+// it is reported for a person; and that once unblock lets Sam take it, he
+// does and nothing is reported.
+func leftWithNoSenior(t *testing.T, s Snapshot, p Policy, r Result, unblock func(*Agent)) {
+	t.Helper()
+	if m, ok := movesByConversation(r)[101]; ok {
+		t.Errorf("101 moved: %+v", m)
+	}
+	if len(r.NoSenior) != 1 || r.NoSenior[0].ConversationID != 101 || r.NoSenior[0].AgentID != 1 || r.NoSenior[0].Reason != ReasonStuck {
+		t.Errorf("no senior: got %+v, want 101 held by Ana (1)", r.NoSenior)
+	}
+	if len(r.Flags) != 0 {
+		t.Errorf("flags %+v: an ST's ticket is not an SST's flag", r.Flags)
+	}
+	able := s
+	able.Agents = slices.Clone(s.Agents)
+	for i := range able.Agents {
+		if able.Agents[i].ID == 3 {
+			unblock(&able.Agents[i])
+		}
+	}
+	got := Plan(able, p)
+	if m, ok := movesByConversation(got)[101]; !ok || m.To != 3 || len(got.NoSenior) != 0 {
+		t.Errorf("once Sam can take it: move %+v (moved %v), no senior %+v; want 101 escalated to Sam and nothing reported",
+			m, ok, got.NoSenior)
+	}
 }
 
 func movesByConversation(r Result) map[int64]Move {

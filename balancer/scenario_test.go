@@ -199,10 +199,12 @@ func loadScenario(t *testing.T, path string) (Snapshot, Policy) {
 // The golden form of a plan: what a reviewer needs to check the decision.
 
 type goldenPlan struct {
-	Moves  []goldenMove `json:"moves"`
-	Flags  []goldenFlag `json:"flags"`
-	Before goldenStats  `json:"before"`
-	After  goldenStats  `json:"after"`
+	Moves []goldenMove `json:"moves"`
+	Flags []goldenFlag `json:"flags"`
+	// NoSenior is left out when empty, as in most scenarios.
+	NoSenior []goldenFlag `json:"no_senior,omitempty"`
+	Before   goldenStats  `json:"before"`
+	After    goldenStats  `json:"after"`
 }
 
 type goldenMove struct {
@@ -251,6 +253,9 @@ func toGolden(r Result) goldenPlan {
 	}
 	for _, f := range r.Flags {
 		g.Flags = append(g.Flags, goldenFlag{f.ConversationID, f.AgentID, f.Reason, f.Explanation})
+	}
+	for _, f := range r.NoSenior {
+		g.NoSenior = append(g.NoSenior, goldenFlag{f.ConversationID, f.AgentID, f.Reason, f.Explanation})
 	}
 	return g
 }

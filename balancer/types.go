@@ -166,8 +166,9 @@ type Move struct {
 // another: the two are counted apart everywhere.
 func (m Move) Handout() bool { return m.From == 0 }
 
-// Flag is a finding that needs a human rather than a move: today, a stuck
-// ticket held by an SST, which is for the head of support to look at.
+// Flag is a finding that needs a human rather than a move: a stuck ticket
+// that the stuck rule leaves where it is, for the head of support to look
+// at (Result.Flags and Result.NoSenior say which kind).
 type Flag struct {
 	ConversationID int64
 	Number         int64
@@ -180,10 +181,21 @@ type Flag struct {
 // Result is one plan: the moves in the order to apply them, the flags, and
 // the team's figures before and after the moves.
 type Result struct {
-	Moves  []Move
-	Flags  []Flag
-	Before Stats
-	After  Stats
+	Moves []Move
+	// Flags are the stuck tickets held by an SST, never moved: the head of
+	// support decides.
+	Flags []Flag
+	// NoSenior are the tickets stuck with their ST owner that the plan
+	// leaves with them because nobody they could be escalated to (an SST,
+	// or a head of support who takes escalations) can take them: none is
+	// available, can open the mailbox, is below MaxOpen and is not about
+	// to leave. Not the caps: a senior who has had their share of this
+	// run's moves takes the ticket at the next run. Nor a senior whose
+	// move would not pay. Kept apart from Flags, whose readers mean an
+	// SST's ticket that the head of support decides on.
+	NoSenior []Flag
+	Before   Stats
+	After    Stats
 }
 
 // Stats are the fairness figures of a team (doc.go defines each one).

@@ -92,6 +92,11 @@ func must(tb testing.TB, err error) {
 func mirrored(tb testing.TB, stuck, unassigned int) (*store.DB, *helpscout.Client, func() time.Time) {
 	tb.Helper()
 	w := newWorld(tb)
+	// The agents have been on shift for longer than the stuck threshold:
+	// a ticket is stuck with its owner only for the time they have been
+	// available.
+	w.sync(tb)
+	w.now = w.now.Add(5 * time.Hour)
 	for i := range stuck {
 		w.conversation(tb, w.now.Add(-6*time.Hour-time.Duration(i)*time.Minute), w.ana)
 	}

@@ -12,8 +12,9 @@ import (
 )
 
 // WritePlanTable prints a dry run's plan for a person, as `queuewrangler
-// plan` does: the figures, one line per move, then the flags, naming the
-// agents; an unassigned ticket's owner is "(unassigned)".
+// plan` does: the figures, one line per move, then the flags and the
+// stuck tickets no senior can take, naming the agents; an unassigned
+// ticket's owner is "(unassigned)".
 func WritePlanTable(w io.Writer, res balancer.Result, agents []team.Agent) error {
 	name := agentNamer(agents)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -34,12 +35,16 @@ func WritePlanTable(w io.Writer, res balancer.Result, agents []team.Agent) error
 	for _, f := range res.Flags {
 		fmt.Fprintf(tw, "flag #%d (%s, held by %s): %s\n", f.Number, f.Reason, name(f.AgentID), strings.TrimSpace(f.Explanation))
 	}
+	for _, f := range res.NoSenior {
+		fmt.Fprintf(tw, "no senior #%d (%s, held by %s): %s\n", f.Number, f.Reason, name(f.AgentID), strings.TrimSpace(f.Explanation))
+	}
 	return tw.Flush()
 }
 
 // WritePlanJSON prints a dry run's plan as `queuewrangler plan --json`
-// does: the moves with the agents' names, the flags as the balancer gives
-// them, and the figures before and after.
+// does: the moves with the agents' names, the flags and the stuck tickets
+// no senior can take (no_senior) as the balancer gives them, and the
+// figures before and after.
 func WritePlanJSON(w io.Writer, res balancer.Result, agents []team.Agent) error {
 	name := agentNamer(agents)
 	type move struct {
@@ -56,11 +61,12 @@ func WritePlanJSON(w io.Writer, res balancer.Result, agents []team.Agent) error 
 	out := struct {
 		Moves           []move  `json:"moves"`
 		Flags           any     `json:"flags"`
+		NoSenior        any     `json:"no_senior"`
 		ImbalanceBefore float64 `json:"imbalance_before"`
 		ImbalanceAfter  float64 `json:"imbalance_after"`
 		JainBefore      float64 `json:"jain_before"`
 		JainAfter       float64 `json:"jain_after"`
-	}{Moves: []move{}, Flags: res.Flags, ImbalanceBefore: res.Before.Imbalance, ImbalanceAfter: res.After.Imbalance,
+	}{Moves: []move{}, Flags: res.Flags, NoSenior: res.NoSenior, ImbalanceBefore: res.Before.Imbalance, ImbalanceAfter: res.After.Imbalance,
 		JainBefore: res.Before.Jain, JainAfter: res.After.Jain}
 	for _, m := range res.Moves {
 		out.Moves = append(out.Moves, move{m.ConversationID, m.Number, m.From, m.To, name(m.From), name(m.To),

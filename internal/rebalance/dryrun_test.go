@@ -17,9 +17,10 @@ var dryRunResult = balancer.Result{
 		{ConversationID: 501, Number: 41, From: 0, To: 7, Reason: balancer.ReasonUnassigned, WaitingFor: 90*time.Minute + 20*time.Second, Explanation: "nobody owns it"},
 		{ConversationID: 502, Number: 42, From: 8, To: 7, Reason: balancer.ReasonOverload, Explanation: "Bo holds 14"},
 	},
-	Flags:  []balancer.Flag{{ConversationID: 503, Number: 43, AgentID: 9, Reason: balancer.ReasonStuck, WaitingFor: 5 * time.Hour, Explanation: " stuck with an SST \n"}},
-	Before: balancer.Stats{Imbalance: 2.5, Jain: 0.61},
-	After:  balancer.Stats{Imbalance: 1.25, Jain: 0.9},
+	Flags:    []balancer.Flag{{ConversationID: 503, Number: 43, AgentID: 9, Reason: balancer.ReasonStuck, WaitingFor: 5 * time.Hour, Explanation: " stuck with an SST \n"}},
+	NoSenior: []balancer.Flag{{ConversationID: 504, Number: 44, AgentID: 8, Reason: balancer.ReasonStuck, WaitingFor: 6 * time.Hour, Explanation: "no senior can take it"}},
+	Before:   balancer.Stats{Imbalance: 2.5, Jain: 0.61},
+	After:    balancer.Stats{Imbalance: 1.25, Jain: 0.9},
 }
 
 var dryRunTeam = []team.Agent{{ID: 7, Name: "Ana"}, {ID: 8, Name: "Bo"}, {ID: 9, Name: "Cy"}}
@@ -37,6 +38,7 @@ TICKET  REASON      FROM          TO   WAITING  WHY
 #41     unassigned  (unassigned)  Ana  1h 30m   nobody owns it
 #42     overload    Bo            Ana  -        Bo holds 14
 flag #43 (stuck, held by Cy): stuck with an SST
+no senior #44 (stuck, held by Bo): no senior can take it
 `
 	if d := cmp.Diff(want, b.String()); d != "" {
 		t.Errorf("table (-want +got):\n%s", d)
@@ -61,6 +63,8 @@ func TestWritePlanJSON(t *testing.T) {
 		},
 		"flags": []any{map[string]any{"ConversationID": 503.0, "Number": 43.0, "AgentID": 9.0, "Reason": "stuck",
 			"WaitingFor": float64(5 * time.Hour), "Explanation": " stuck with an SST \n"}},
+		"no_senior": []any{map[string]any{"ConversationID": 504.0, "Number": 44.0, "AgentID": 8.0, "Reason": "stuck",
+			"WaitingFor": float64(6 * time.Hour), "Explanation": "no senior can take it"}},
 		"imbalance_before": 2.5, "imbalance_after": 1.25, "jain_before": 0.61, "jain_after": 0.9,
 	}
 	if d := cmp.Diff(want, got); d != "" {

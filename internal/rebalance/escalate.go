@@ -15,9 +15,11 @@ type Notifier interface {
 	// mode, which wait for an SST's approval.
 	ProposalsWaiting(ps []store.Proposal)
 	// Escalations receives the stuck tickets that need a person: an SST's,
-	// flagged for the head of support, and an ST's that no senior can take
-	// (no SST, nor a head of support who takes escalations, is available
-	// and can open its mailbox), which therefore stays where it is.
+	// flagged for the head of support (balancer.Result.Flags), and an ST's
+	// that no senior can take (balancer.Result.NoSenior: no SST, nor a head
+	// of support who takes escalations, is available, can open its mailbox,
+	// is below their cap of open tickets and is not about to leave), which
+	// therefore stays where it is.
 	Escalations(flagged, noSenior []balancer.Flag)
 }
 
@@ -30,57 +32,34 @@ func (r *Rebalancer) notify(stored []store.Proposal, s balancer.Snapshot, res ba
 	if r.opts.Mode == ModePropose && len(stored) > 0 {
 		n.ProposalsWaiting(slices.Clone(stored))
 	}
-	noSenior := stuckWithoutSenior(s, res, open, r.opts.Policy)
+	noSenior := undecided(res.NoSenior, s, open)
 	if len(res.Flags) > 0 || len(noSenior) > 0 {
 		n.Escalations(slices.Clone(res.Flags), noSenior)
 	}
 }
 
-// stuckWithoutSenior lists the stuck tickets of STs that the plan left
-// with their owner because no senior can take them: nobody it could be
-// escalated to is available and can open its mailbox. A ticket that a
-// senior could take but the plan did not move (the move would not get the
-// customer answered sooner), a pinned one and one with an open proposal
-// are left out: each has someone, or something, already deciding.
-func stuckWithoutSenior(s balancer.Snapshot, res balancer.Result, open []store.Proposal, p balancer.Policy) []balancer.Flag {
-	handled := map[int64]bool{}
-	for _, m := range res.Moves {
-		handled[m.ConversationID] = true
+// undecided leaves out of the plan's stuck tickets that no senior can take
+// (balancer.Result.NoSenior) those that someone, or something, is already
+// deciding: a pinned ticket (a person keeps it where it is) and one with
+// an open proposal (waiting for approval or being applied).
+func undecided(noSenior []balancer.Flag, s balancer.Snapshot, open []store.Proposal) []balancer.Flag {
+	if len(noSenior) == 0 {
+		return nil
 	}
-	for _, f := range res.Flags {
-		handled[f.ConversationID] = true
-	}
+	decided := map[int64]bool{}
 	for _, o := range open {
-		handled[o.ConversationID] = true
+		decided[o.ConversationID] = true
 	}
-	agents := make(map[int64]balancer.Agent, len(s.Agents))
-	var seniors []balancer.Agent
-	for _, a := range s.Agents {
-		agents[a.ID] = a
-		if a.Available && (a.Role == balancer.RoleSST || (a.Role == balancer.RoleHoS && a.Escalations)) {
-			seniors = append(seniors, a)
+	for _, c := range s.Conversations {
+		if c.Pinned {
+			decided[c.ID] = true
 		}
-	}
-	canTake := func(mailbox int64) bool {
-		return slices.ContainsFunc(seniors, func(a balancer.Agent) bool {
-			return a.Mailboxes == nil || slices.Contains(a.Mailboxes, mailbox)
-		})
 	}
 	var out []balancer.Flag
-	for _, c := range s.Conversations {
-		if handled[c.ID] || c.Pinned || !balancer.IsStuck(c, p, s.Now) {
-			continue
+	for _, f := range noSenior {
+		if !decided[f.ConversationID] {
+			out = append(out, f)
 		}
-		owner, ok := agents[c.AssigneeID]
-		if !ok || owner.Role != balancer.RoleST || canTake(c.MailboxID) {
-			continue
-		}
-		waiting := s.Now.Sub(c.CustomerWaitingSince)
-		out = append(out, balancer.Flag{ConversationID: c.ID, Number: c.Number, AgentID: owner.ID,
-			Reason: balancer.ReasonStuck, WaitingFor: waiting,
-			Explanation: "customer waiting " + balancer.FormatDuration(waiting) + ", past the " +
-				balancer.FormatDuration(p.StuckAfter) + " stuck threshold, with " + owner.Name +
-				"; no senior on shift can take it: for the head of support to look at"})
 	}
 	return out
 }

@@ -10,7 +10,9 @@ import (
 
 	"github.com/queuewrangler/queuewrangler/balancer"
 	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
+	"github.com/queuewrangler/queuewrangler/internal/roster"
 	"github.com/queuewrangler/queuewrangler/internal/store"
+	"github.com/queuewrangler/queuewrangler/internal/team"
 )
 
 // heard records what a Notifier was told.
@@ -70,6 +72,7 @@ func TestRunTellsTheNotifierOfProposalsInProposeModeOnly(t *testing.T) {
 // it where it is says so.
 func TestRunTellsTheNotifierOfStuckTicketsNoSeniorCanTake(t *testing.T) {
 	w := newWorld(t, 0)
+	w.now = w.now.Add(5 * time.Hour) // Ana has been on shift for longer than the stuck threshold
 	c, err := w.fake.CreateConversation(helpscouttest.NewConversation{MailboxID: w.mailbox, CustomerID: w.customer,
 		Subject: "help", Body: "please", AssigneeID: w.ana, At: w.now.Add(-6 * time.Hour)})
 	must(t, err)
@@ -87,63 +90,71 @@ func TestRunTellsTheNotifierOfStuckTicketsNoSeniorCanTake(t *testing.T) {
 	}
 }
 
-// TestStuckWithoutSenior: an ST's stuck ticket is for a person when no
-// senior who could take it is available; everything a senior, a flag, a
-// move, a pin or an open proposal already covers is left out.
-func TestStuckWithoutSenior(t *testing.T) {
-	now := time.Date(2026, 3, 2, 15, 0, 0, 0, time.UTC)
-	p := balancer.DefaultPolicy()
-	p.StuckAfter = 4 * time.Hour
-	ana := balancer.Agent{ID: 1, Name: "Ana", Role: balancer.RoleST, Capacity: 1, Available: true}
-	sst := balancer.Agent{ID: 2, Name: "Sam", Role: balancer.RoleSST, Capacity: 1, Available: true}
-	stuck := func(id, mailbox int64) balancer.Conversation {
-		return balancer.Conversation{ID: id, Number: 1000 + id, MailboxID: mailbox, Status: balancer.StatusActive,
-			AssigneeID: ana.ID, WaitingOnUs: true, CustomerWaitingSince: now.Add(-6*time.Hour - 10*time.Minute)}
-	}
-	away, otherBox, hos := sst, sst, balancer.Agent{ID: 3, Name: "Hope", Role: balancer.RoleHoS, Capacity: 1, Available: true}
-	away.Available = false
-	otherBox.Mailboxes = []int64{99}
-	fresh := stuck(1, 10)
-	fresh.CustomerWaitingSince = now.Add(-time.Hour)
-	pinned := stuck(1, 10)
-	pinned.Pinned = true
-	want := []balancer.Flag{{ConversationID: 1, Number: 1001, AgentID: ana.ID, Reason: balancer.ReasonStuck,
-		WaitingFor: 6*time.Hour + 10*time.Minute, Explanation: "customer waiting 6h 10m, past the 4h stuck threshold, " +
-			"with Ana; no senior on shift can take it: for the head of support to look at"}}
-	hosTakes := hos
-	hosTakes.Escalations = true
+// TestRunTellsTheNotifierWhenTheOnlySeniorIsAtTheirCap: Ben, the only
+// SST, is available and can open the inbox, but holds his cap of open
+// tickets; Ana's stuck customer has nobody to go to, and the notifier
+// hears so. With room for one more, Ben takes it and nobody is told.
+func TestRunTellsTheNotifierWhenTheOnlySeniorIsAtTheirCap(t *testing.T) {
 	for _, tc := range []struct {
-		name   string
-		agents []balancer.Agent
-		conv   balancer.Conversation
-		res    balancer.Result
-		open   []store.Proposal
-		want   []balancer.Flag
-	}{
-		{"no SST in the team", []balancer.Agent{ana}, stuck(1, 10), balancer.Result{}, nil, want},
-		{"the SST is away", []balancer.Agent{ana, away}, stuck(1, 10), balancer.Result{}, nil, want},
-		{"the SST cannot open the mailbox", []balancer.Agent{ana, otherBox}, stuck(1, 10), balancer.Result{}, nil, want},
-		{"a head of support without escalations", []balancer.Agent{ana, hos}, stuck(1, 10), balancer.Result{}, nil, want},
-		{"an SST could take it", []balancer.Agent{ana, sst}, stuck(1, 10), balancer.Result{}, nil, nil},
-		{"the head of support takes escalations", []balancer.Agent{ana, hosTakes}, stuck(1, 10), balancer.Result{}, nil, nil},
-		{"not stuck yet", []balancer.Agent{ana}, fresh, balancer.Result{}, nil, nil},
-		{"pinned", []balancer.Agent{ana}, pinned, balancer.Result{}, nil, nil},
-		{"an SST's own ticket is a flag", []balancer.Agent{ana, sst}, withOwner(stuck(1, 10), sst.ID), balancer.Result{}, nil, nil},
-		{"moved by the plan", []balancer.Agent{ana}, stuck(1, 10), balancer.Result{Moves: []balancer.Move{{ConversationID: 1}}}, nil, nil},
-		{"flagged by the plan", []balancer.Agent{ana}, stuck(1, 10), balancer.Result{Flags: []balancer.Flag{{ConversationID: 1}}}, nil, nil},
-		{"an open proposal", []balancer.Agent{ana}, stuck(1, 10), balancer.Result{}, []store.Proposal{{ConversationID: 1}}, nil},
-	} {
+		name    string
+		maxOpen int
+		want    bool
+	}{{"at the cap", 1, true}, {"below the cap", 2, false}} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := balancer.Snapshot{Now: now, Agents: tc.agents, Conversations: []balancer.Conversation{tc.conv}}
-			got := stuckWithoutSenior(s, tc.res, tc.open, p)
-			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("stuckWithoutSenior (-want +got):\n%s", diff)
+			w := newWorld(t, 0)
+			w.now = w.now.Add(5 * time.Hour) // on shift for longer than the stuck threshold
+			stuck, err := w.fake.CreateConversation(helpscouttest.NewConversation{MailboxID: w.mailbox, CustomerID: w.customer,
+				Subject: "help", Body: "please", AssigneeID: w.ana, At: w.now.Add(-6 * time.Hour)})
+			must(t, err)
+			_, err = w.fake.CreateConversation(helpscouttest.NewConversation{MailboxID: w.mailbox, CustomerID: w.customer,
+				Subject: "thanks", Body: "bye", AssigneeID: w.ben, At: w.now.Add(-time.Hour), Status: helpscouttest.StatusPending})
+			must(t, err)
+			w.sync(t)
+			sst, maxOpen := roster.RoleSST, tc.maxOpen
+			ros, err := roster.New(roster.Entry{}, []roster.Entry{{ID: w.ben, Role: sst, MaxOpen: &maxOpen}})
+			must(t, err)
+			r := w.rebalancer(ModePropose, 5)
+			r.opts.Roster = ros
+			r.team = team.NewReader(w.db, ros, r.opts.Policy, r.opts.Now)
+			h := &heard{}
+			r.opts.Notify = h
+			plan, err := r.RunOnce(context.Background())
+			must(t, err)
+			told := len(h.noSenior) == 1 && len(h.noSenior[0]) == 1 && h.noSenior[0][0].ConversationID == stuck.ID
+			if told != tc.want {
+				t.Errorf("the notifier heard %+v (proposals %+v); want told %v of conversation %d", h.noSenior, plan.Proposals, tc.want, stuck.ID)
+			}
+			if moved := len(plan.Proposals) == 1 && plan.Proposals[0].ToAgent == w.ben; moved == tc.want {
+				t.Errorf("proposals %+v: want Ben to take it only when below his cap", plan.Proposals)
 			}
 		})
 	}
 }
 
-func withOwner(c balancer.Conversation, owner int64) balancer.Conversation {
-	c.AssigneeID = owner
-	return c
+// TestUndecided: of the plan's stuck tickets that no senior can take, the
+// notifier hears of those nobody is already deciding: not a pinned one,
+// nor one with an open proposal.
+func TestUndecided(t *testing.T) {
+	flag := func(id int64) balancer.Flag {
+		return balancer.Flag{ConversationID: id, Number: 1000 + id, AgentID: 1, Reason: balancer.ReasonStuck}
+	}
+	s := balancer.Snapshot{Conversations: []balancer.Conversation{{ID: 1}, {ID: 2, Pinned: true}, {ID: 3}}}
+	for _, tc := range []struct {
+		name     string
+		noSenior []balancer.Flag
+		open     []store.Proposal
+		want     []balancer.Flag
+	}{
+		{"none", nil, nil, nil},
+		{"plain", []balancer.Flag{flag(1), flag(3)}, nil, []balancer.Flag{flag(1), flag(3)}},
+		{"pinned", []balancer.Flag{flag(1), flag(2)}, nil, []balancer.Flag{flag(1)}},
+		{"an open proposal", []balancer.Flag{flag(1), flag(3)}, []store.Proposal{{ConversationID: 3}}, []balancer.Flag{flag(1)}},
+		{"all decided", []balancer.Flag{flag(2), flag(3)}, []store.Proposal{{ConversationID: 3}}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, undecided(tc.noSenior, s, tc.open)); diff != "" {
+				t.Errorf("undecided (-want +got):\n%s", diff)
+			}
+		})
+	}
 }
