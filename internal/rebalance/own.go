@@ -265,7 +265,7 @@ func (r *Rebalancer) afterHandout(ctx context.Context, p store.Proposal) {
 	ctx, cancel := context.WithTimeout(ctx, afterMoveTimeout)
 	defer cancel()
 	log := r.opts.Logger.With("proposal", p.ID, "conversation", p.ConversationID)
-	log.Info("hand-out applied (own routing)", moveAttrs(p, team.Names(ctx, r.db))...)
+	log.Info("hand-out applied (own routing)", moveAttrs(p, team.Names(ctx, r.dir))...)
 	if r.opts.AfterApply != nil {
 		if err := r.opts.AfterApply(ctx, p.ConversationID); err != nil {
 			log.Warn("hand-out applied; the mirror catches up at the next poll", "err", err)

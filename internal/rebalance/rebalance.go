@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -81,6 +82,9 @@ type Rebalancer struct {
 	db   *store.DB
 	hs   *helpscout.Client
 	team *team.Reader
+	// dir is db for the reads besides the team's (names, the newest
+	// conversation): the tests count them.
+	dir  directory
 	opts Options
 
 	runMu sync.Mutex // one run at a time
@@ -95,6 +99,13 @@ type Rebalancer struct {
 
 	steer  steering // QW_ROUTING=steer (steer.go)
 	router *Router  // QW_ROUTING=own (own.go), set by NewRouter
+}
+
+// directory is what the package reads of the mirror besides the team (a
+// *store.DB).
+type directory interface {
+	team.Users
+	LatestConversationID(ctx context.Context) (int64, error)
 }
 
 // New returns a Rebalancer.
@@ -112,7 +123,7 @@ func New(db *store.DB, hs *helpscout.Client, opts Options) *Rebalancer {
 		opts.Now = time.Now
 	}
 	opts.Routing = cmp.Or(opts.Routing, balancer.RoutingHelpScout)
-	return &Rebalancer{db: db, hs: hs, team: team.NewReader(db, opts.Roster, opts.Policy, opts.Now), opts: opts}
+	return &Rebalancer{db: db, hs: hs, team: team.NewReader(db, opts.Roster, opts.Policy, opts.Now), dir: db, opts: opts}
 }
 
 // Plan is the outcome of one run.
@@ -168,18 +179,21 @@ func (r *Rebalancer) RunOnce(ctx context.Context) (Plan, error) {
 	if err := r.recoverInterrupted(ctx, now); err != nil {
 		return Plan{}, err
 	}
+	var latest int64
+	if r.steers() {
+		// Before the team: a conversation stored after this read is
+		// steered for at the next check (steerAfterNewConversation).
+		latest = r.latestConversation(ctx)
+	}
 	pl, err := r.planAndStore(ctx, now)
 	if err != nil {
 		return Plan{}, err
 	}
 	res, stored := pl.res, pl.stored
-	var names func(int64) string
+	names := viewNames(pl.view)
 	for _, p := range stored {
 		r.count(p, "proposed")
 		if r.opts.Mode == ModePropose {
-			if names == nil {
-				names = team.Names(ctx, r.db)
-			}
 			r.opts.Logger.Info("move proposed", append([]any{"proposal", p.ID}, moveAttrs(p, names)...)...)
 		}
 	}
@@ -195,7 +209,7 @@ func (r *Rebalancer) RunOnce(ctx context.Context) (Plan, error) {
 		}
 	}
 	if r.steers() {
-		r.steerRotations(ctx, steerSnapshot(pl.view.Snapshot, pl.planned, res, r.opts.Mode))
+		r.steerRotations(ctx, steerSnapshot(pl.view.Snapshot, pl.planned, res, r.opts.Mode), names, latest)
 	}
 	r.lastMu.Lock()
 	r.lastPlan = plan
@@ -416,13 +430,28 @@ func (r *Rebalancer) apply(ctx context.Context, id int64) (store.Proposal, error
 	if err := r.writeNote(after, p); err != nil {
 		log.Warn("move applied but its note failed", "err", err)
 	}
-	log.Info("move applied", moveAttrs(p, team.Names(after, r.db))...)
+	log.Info("move applied", moveAttrs(p, team.Names(after, r.dir))...)
 	if r.opts.AfterApply != nil {
 		if err := r.opts.AfterApply(after, p.ConversationID); err != nil {
 			log.Warn("move applied; the mirror catches up at the next poll", "err", err)
 		}
 	}
 	return applied, nil
+}
+
+// viewNames names the people of a team as read, as team.Names does from
+// the store: a run has just read them.
+func viewNames(v team.View) func(int64) string {
+	byID := make(map[int64]string, len(v.Agents))
+	for _, a := range v.Agents {
+		byID[a.ID] = a.Name
+	}
+	return func(id int64) string {
+		if name, ok := byID[id]; ok {
+			return name
+		}
+		return "user " + strconv.FormatInt(id, 10)
+	}
 }
 
 // moveAttrs are a move's log attributes as a person reads them: the
@@ -525,7 +554,7 @@ func agoText(d time.Duration) string {
 
 // noteText is the private note left on a moved ticket, in plain words.
 func (r *Rebalancer) noteText(ctx context.Context, p store.Proposal) string {
-	names := team.Names(ctx, r.db)
+	names := team.Names(ctx, r.dir)
 	from := "the unassigned queue"
 	if p.FromAgent != 0 {
 		from = names(p.FromAgent)

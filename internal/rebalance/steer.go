@@ -76,21 +76,22 @@ const forbiddenNotice = "steer needs the Manage Routing permission; running as h
 
 func (r *Rebalancer) steers() bool { return r.opts.Routing == balancer.RoutingSteer }
 
-// steerRotations steers every balanced inbox's rotation by snap. Failures
-// are logged, never returned: a balancer run does not depend on routing.
-func (r *Rebalancer) steerRotations(ctx context.Context, snap balancer.Snapshot) {
+// steerRotations steers every balanced inbox's rotation by snap, naming
+// people with names. latest is the newest conversation id the mirror held
+// before snap was read (0 when unknown), so that steerAfterNewConversation
+// steers again only for what snap did not see. Both come from the caller,
+// which has just read them. Failures are logged, never returned: a
+// balancer run does not depend on routing.
+func (r *Rebalancer) steerRotations(ctx context.Context, snap balancer.Snapshot, names func(int64) string, latest int64) {
 	s := &r.steer
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if latest, err := r.db.LatestConversationID(ctx); err == nil {
-		s.latestConversation = latest
-	}
+	s.latestConversation = max(s.latestConversation, latest)
 	mailboxes, err := r.steeredMailboxes(ctx)
 	if err != nil {
 		r.opts.Logger.Warn("steer: read the inboxes; retrying at the next run", "err", err)
 		return
 	}
-	names := team.Names(ctx, r.db)
 	for _, mb := range mailboxes {
 		view, err := r.steerInbox(ctx, mb, snap, names)
 		if errors.Is(err, helpscout.ErrForbidden) {
@@ -108,13 +109,23 @@ func (r *Rebalancer) steerRotations(ctx context.Context, snap balancer.Snapshot)
 	}
 }
 
+// latestConversation is the newest conversation id the mirror holds, or 0
+// when it cannot be read (the next check tries again).
+func (r *Rebalancer) latestConversation(ctx context.Context) int64 {
+	latest, err := r.dir.LatestConversationID(ctx)
+	if err != nil {
+		return 0
+	}
+	return latest
+}
+
 // steerAfterNewConversation steers again when the mirror holds a
 // conversation newer than at the last steer. It does not retry a
 // forbidden routing: the balancer run does.
 func (r *Rebalancer) steerAfterNewConversation(ctx context.Context) {
-	latest, err := r.db.LatestConversationID(ctx)
+	latest := r.latestConversation(ctx)
 	r.steer.mu.Lock()
-	skip := err != nil || latest <= r.steer.latestConversation || r.steer.forbidden
+	skip := latest <= r.steer.latestConversation || r.steer.forbidden
 	r.steer.mu.Unlock()
 	if skip {
 		return
@@ -124,7 +135,7 @@ func (r *Rebalancer) steerAfterNewConversation(ctx context.Context) {
 		r.opts.Logger.Warn("steer after a new conversation: read the team", "err", err)
 		return
 	}
-	r.steerRotations(ctx, t.Snapshot)
+	r.steerRotations(ctx, t.Snapshot, viewNames(t), latest)
 }
 
 // steeredMailboxes are the inboxes the daemon balances: Options.Mailboxes,
@@ -403,7 +414,7 @@ func (r *Rebalancer) restoreRotations(ctx context.Context) {
 		r.opts.Logger.Warn("steer: the admin's rotations were not restored at shutdown", "err", err)
 		return
 	}
-	names := team.Names(ctx, r.db)
+	names := team.Names(ctx, r.dir)
 	for _, mb := range mailboxes {
 		if err := r.restoreInbox(ctx, mb, names); err != nil {
 			r.opts.Logger.Warn("steer: the admin's rotation was not restored at shutdown", "mailbox", mb.Name, "err", err)

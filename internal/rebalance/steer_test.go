@@ -365,3 +365,51 @@ func TestSteerRereadsBeforeWritingAndAdoptsAnEditMadeInBetween(t *testing.T) {
 		t.Errorf("audit %+v: want the edit adopted, then the write from it", cs)
 	}
 }
+
+// countingDirectory counts the reads of names and of the newest
+// conversation that a steer makes besides reading the team.
+type countingDirectory struct {
+	directory
+	users, latest int
+}
+
+func (c *countingDirectory) Users(ctx context.Context) ([]store.User, error) {
+	c.users++
+	return c.directory.Users(ctx)
+}
+
+func (c *countingDirectory) LatestConversationID(ctx context.Context) (int64, error) {
+	c.latest++
+	return c.directory.LatestConversationID(ctx)
+}
+
+// TestSteerReadsWhatTheRunHasNotReadOnce: a run steers with the names of
+// the team it has just read and reads the newest conversation once; the
+// check after a new conversation reads the newest conversation once and
+// names nobody from the store either. Names still come out right.
+func TestSteerReadsWhatTheRunHasNotReadOnce(t *testing.T) {
+	w := newSteerWorld(t)
+	w.give(t, w.ana, 2)
+	w.refresh(t)
+	r := w.steerer(ModePropose)
+	dir := &countingDirectory{directory: r.dir}
+	r.dir = dir
+	run(t, r)
+	if dir.users != 0 || dir.latest != 1 {
+		t.Errorf("a run read the users %d times and the newest conversation %d times besides the team, want 0 and 1", dir.users, dir.latest)
+	}
+	if cs := changes(t, w.db); len(cs) != 1 || !strings.Contains(cs[0].Why, "Ana Agent: others would answer sooner") {
+		t.Errorf("audit %+v: want the steer, naming Ana", cs)
+	}
+
+	*dir = countingDirectory{directory: dir.directory}
+	w.give(t, w.ben, 2)
+	w.refresh(t)
+	r.steerAfterNewConversation(context.Background())
+	if dir.users != 0 || dir.latest != 1 {
+		t.Errorf("a steer after a new conversation read the users %d times and the newest conversation %d times besides the team, want 0 and 1", dir.users, dir.latest)
+	}
+	if cs := changes(t, w.db); len(cs) != 2 || !strings.Contains(cs[1].Why, "Ben Agent: others would answer sooner") {
+		t.Errorf("audit %+v: want a second steer after Ben's new customers, naming him", cs)
+	}
+}
