@@ -4,14 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/queuewrangler/queuewrangler/balancer"
-	"github.com/queuewrangler/queuewrangler/helpscout"
 	"github.com/queuewrangler/queuewrangler/internal/store"
 	"github.com/queuewrangler/queuewrangler/internal/team"
 )
@@ -80,17 +77,6 @@ type Router struct {
 	// to take them, so that the next pass does not route them again while
 	// the mirror has not caught up with the assignment.
 	tried map[int64]bool
-
-	checkMu sync.Mutex
-	inboxes map[int64]inboxRouting // by mailbox id, from the last check
-}
-
-// inboxRouting is what the last check learned of one inbox's routing.
-type inboxRouting struct {
-	name         string
-	checkedAt    time.Time
-	enabled      bool   // Help Scout's routing is on: both would assign
-	uncheckedWhy string // why the routing could not be read; "" when it was
 }
 
 // NewRouter returns own mode's router, or nil unless the rebalancer's
@@ -125,8 +111,7 @@ func (r *Rebalancer) NewRouter(ctx context.Context, opts RouterOptions) *Router 
 		// Strictly after: the newest stored one is not new.
 		horizon = latest.Add(time.Millisecond)
 	}
-	r.router = &Router{r: r, opts: opts, wake: make(chan struct{}, 1), horizon: horizon, tried: map[int64]bool{},
-		inboxes: map[int64]inboxRouting{}}
+	r.router = &Router{r: r, opts: opts, wake: make(chan struct{}, 1), horizon: horizon, tried: map[int64]bool{}}
 	return r.router
 }
 
@@ -286,33 +271,19 @@ func (o *Router) CheckRouting(ctx context.Context) {
 		log.Warn("own routing: read mailboxes", "err", err)
 	}
 	for _, mb := range inboxes {
-		id := mb.ID
-		rt, _, err := o.r.hs.Mailboxes.GetRouting(ctx, id)
+		_, now, prev, err := o.r.looks.look(ctx, o.r.hs, mb, o.r.opts.Now().UTC())
 		if ctx.Err() != nil {
 			return
 		}
-		o.checkMu.Lock()
-		prev, seen := o.inboxes[id]
-		now := inboxRouting{name: mb.Name, checkedAt: o.r.opts.Now().UTC()}
-		switch {
-		case errors.Is(err, helpscout.ErrForbidden):
-			now.uncheckedWhy = "the app's Help Scout user may not read routing (403)"
-		case err != nil:
-			now.uncheckedWhy = "reading it failed"
-		default:
-			now.enabled = rt.Enabled()
-		}
-		o.inboxes[id] = now
-		o.checkMu.Unlock()
 		switch {
 		case now.enabled && !prev.enabled:
 			log.Warn("Help Scout's routing is on in an inbox this daemon routes (QW_ROUTING=own): turn it off, or both will assign",
-				"mailbox", id, "inbox", now.name)
-		case now.uncheckedWhy != "" && (!seen || prev.uncheckedWhy == ""):
-			log.Warn("own routing: cannot check that Help Scout's routing is off", "mailbox", id, "inbox", now.name,
+				"mailbox", mb.ID, "inbox", now.name)
+		case now.uncheckedWhy != "" && prev.uncheckedWhy == "":
+			log.Warn("own routing: cannot check that Help Scout's routing is off", "mailbox", mb.ID, "inbox", now.name,
 				"why", now.uncheckedWhy, "err", err)
-		case seen && prev.enabled && !now.enabled && now.uncheckedWhy == "":
-			log.Info("Help Scout's routing is now off; queuewrangler alone assigns new conversations", "mailbox", id, "inbox", now.name)
+		case prev.enabled && now.off():
+			log.Info("Help Scout's routing is now off; queuewrangler alone assigns new conversations", "mailbox", mb.ID, "inbox", now.name)
 		}
 	}
 }
@@ -324,7 +295,7 @@ func (o *Router) Notices(context.Context) ([]string, error) {
 		return nil, nil
 	}
 	var out []string
-	for _, in := range o.checked() {
+	for _, in := range o.r.looks.looked() {
 		switch {
 		case in.enabled:
 			out = append(out, fmt.Sprintf("Turn Help Scout's routing off in inbox %s, or both will assign new conversations.", inboxLabel(in.id, in.name)))
@@ -339,7 +310,7 @@ func (o *Router) Notices(context.Context) ([]string, error) {
 // inboxViews are the inboxes as the page's routing section shows them.
 func (o *Router) inboxViews() []team.RoutingInbox {
 	var out []team.RoutingInbox
-	for _, in := range o.checked() {
+	for _, in := range o.r.looks.looked() {
 		v := team.RoutingInbox{MailboxID: in.id, Name: in.name, Enabled: in.enabled, CheckedAt: in.checkedAt,
 			Note: "Help Scout's routing is off: queuewrangler alone assigns new conversations."}
 		switch {
@@ -349,23 +320,6 @@ func (o *Router) inboxViews() []team.RoutingInbox {
 			v.Note = "Cannot check Help Scout's routing: " + in.uncheckedWhy + "."
 		}
 		out = append(out, v)
-	}
-	return out
-}
-
-// checkedInbox is an inbox's last check with its id.
-type checkedInbox struct {
-	id int64
-	inboxRouting
-}
-
-// checked lists the last check of each inbox, by mailbox id.
-func (o *Router) checked() []checkedInbox {
-	o.checkMu.Lock()
-	defer o.checkMu.Unlock()
-	out := make([]checkedInbox, 0, len(o.inboxes))
-	for _, id := range slices.Sorted(maps.Keys(o.inboxes)) {
-		out = append(out, checkedInbox{id: id, inboxRouting: o.inboxes[id]})
 	}
 	return out
 }

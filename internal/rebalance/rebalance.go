@@ -97,8 +97,9 @@ type Rebalancer struct {
 	lastMu   sync.Mutex
 	lastPlan Plan
 
-	steer  steering // QW_ROUTING=steer (steer.go)
-	router *Router  // QW_ROUTING=own (own.go), set by NewRouter
+	steer  steering   // QW_ROUTING=steer (steer.go)
+	looks  inboxLooks // the inboxes' routing as steer or own last read it (routinglook.go)
+	router *Router    // QW_ROUTING=own (own.go), set by NewRouter
 }
 
 // directory is what the package reads of the mirror besides the team (a

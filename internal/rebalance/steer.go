@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/queuewrangler/queuewrangler/balancer"
@@ -48,18 +48,12 @@ import (
 type steering struct {
 	mu sync.Mutex // one steer at a time: a run's, a new conversation's, the shutdown's
 	// forbidden: Help Scout answered 403; the daemon runs as helpscout
-	// until a routing read succeeds again.
-	forbidden bool
-	// disabled: inboxes whose routing was off at the last look, so that it
-	// is logged once.
-	disabled map[int64]bool
+	// until a routing read succeeds again. Atomic, because the page reads
+	// it while a steer holds mu through its Help Scout calls.
+	forbidden atomic.Bool
 	// latestConversation is the newest conversation id in the mirror when
 	// the rotations were last steered.
 	latestConversation int64
-
-	viewMu        sync.Mutex
-	inboxes       map[int64]team.RoutingInbox
-	forbiddenView bool
 }
 
 // Timings of steer mode.
@@ -105,7 +99,7 @@ func (r *Rebalancer) steerRotations(ctx context.Context, snap balancer.Snapshot,
 			continue
 		}
 		r.permitted()
-		r.setInboxView(view)
+		r.looks.setView(view)
 	}
 }
 
@@ -125,7 +119,7 @@ func (r *Rebalancer) latestConversation(ctx context.Context) int64 {
 func (r *Rebalancer) steerAfterNewConversation(ctx context.Context) {
 	latest := r.latestConversation(ctx)
 	r.steer.mu.Lock()
-	skip := latest <= r.steer.latestConversation || r.steer.forbidden
+	skip := latest <= r.steer.latestConversation || r.steer.forbidden.Load()
 	r.steer.mu.Unlock()
 	if skip {
 		return
@@ -216,21 +210,16 @@ func (r *Rebalancer) writeRotation(ctx context.Context, mb store.Mailbox, rt *he
 // readRouting reads an inbox's routing, noting on view whether it is on;
 // routing found off is logged once until it is on again.
 func (r *Rebalancer) readRouting(ctx context.Context, mb store.Mailbox, view *team.RoutingInbox) (*helpscout.Routing, error) {
-	rt, _, err := r.hs.Mailboxes.GetRouting(ctx, mb.ID)
+	rt, look, prev, err := r.looks.look(ctx, r.hs, mb, r.opts.Now().UTC())
 	if err != nil {
 		return nil, err
 	}
-	view.Enabled = rt.Enabled()
+	view.Enabled = look.enabled
 	if view.Enabled {
-		delete(r.steer.disabled, mb.ID)
 		return rt, nil
 	}
 	view.Note, view.People = "Help Scout's routing is off in this inbox: there is no rotation to steer.", nil
-	if !r.steer.disabled[mb.ID] {
-		if r.steer.disabled == nil {
-			r.steer.disabled = map[int64]bool{}
-		}
-		r.steer.disabled[mb.ID] = true
+	if !prev.off() {
 		r.opts.Logger.Info("steer: routing is off in this inbox; leaving it alone", "mailbox", mb.Name)
 	}
 	return rt, nil
@@ -342,33 +331,16 @@ func leftOut(people []team.RotationPerson) string {
 
 // fallBack runs as helpscout after a 403, saying so once.
 func (r *Rebalancer) fallBack(err error) {
-	if !r.steer.forbidden {
+	if !r.steer.forbidden.Swap(true) {
 		r.opts.Logger.Warn(forbiddenNotice+": give the app's user the \"Inbox: Manage Routing\" permission; retrying at each balancer run", "err", err)
 	}
-	r.steer.forbidden = true
-	r.steer.viewMu.Lock()
-	r.steer.forbiddenView = true
-	r.steer.viewMu.Unlock()
 }
 
 // permitted ends a fallback once a routing read succeeds.
 func (r *Rebalancer) permitted() {
-	if r.steer.forbidden {
+	if r.steer.forbidden.Swap(false) {
 		r.opts.Logger.Info("steer: the Manage Routing permission works again; steering the rotation")
 	}
-	r.steer.forbidden = false
-	r.steer.viewMu.Lock()
-	r.steer.forbiddenView = false
-	r.steer.viewMu.Unlock()
-}
-
-func (r *Rebalancer) setInboxView(v team.RoutingInbox) {
-	r.steer.viewMu.Lock()
-	defer r.steer.viewMu.Unlock()
-	if r.steer.inboxes == nil {
-		r.steer.inboxes = map[int64]team.RoutingInbox{}
-	}
-	r.steer.inboxes[v.MailboxID] = v
 }
 
 // Routing says how new conversations get their first owner: the mode, and
@@ -383,15 +355,11 @@ func (r *Rebalancer) Routing(context.Context) team.Routing {
 	if !r.steers() {
 		return out
 	}
-	r.steer.viewMu.Lock()
-	defer r.steer.viewMu.Unlock()
-	if r.steer.forbiddenView {
+	if r.steer.forbidden.Load() {
 		out.Running, out.Notice = string(balancer.RoutingHelpScout), forbiddenNotice
 		return out
 	}
-	for _, id := range slices.Sorted(maps.Keys(r.steer.inboxes)) {
-		out.Inboxes = append(out.Inboxes, r.steer.inboxes[id])
-	}
+	out.Inboxes = r.looks.viewed()
 	return out
 }
 
@@ -406,7 +374,7 @@ func (r *Rebalancer) restoreRotations(ctx context.Context) {
 	s := &r.steer
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.forbidden {
+	if s.forbidden.Load() {
 		return
 	}
 	mailboxes, err := r.steeredMailboxes(ctx)
