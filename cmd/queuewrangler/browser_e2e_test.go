@@ -102,7 +102,7 @@ func TestQueuePageApprovesThroughHelpScout(t *testing.T) {
 		t.Errorf("the fake saw no assignment of %d: %+v", conv.ID, fake.Patches())
 	}
 	notes := fake.NotesReceived()
-	if len(notes) != 1 || notes[0].ConversationID != conv.ID || !strings.Contains(notes[0].Text, "Reassigned by queuewrangler") {
+	if len(notes) != 1 || notes[0].ConversationID != conv.ID || !strings.Contains(notes[0].Text, "Assigned by queuewrangler") {
 		t.Errorf("the fake saw notes %+v", notes)
 	}
 

@@ -157,7 +157,7 @@ func TestChaosSoak(t *testing.T) {
 	}
 	notes := map[int64]int{}
 	for _, n := range fake.NotesReceived() {
-		if n.StatusCode == http.StatusCreated && strings.HasPrefix(n.Text, "Reassigned by queuewrangler") {
+		if n.StatusCode == http.StatusCreated && (strings.HasPrefix(n.Text, "Reassigned by queuewrangler") || strings.HasPrefix(n.Text, "Assigned by queuewrangler")) {
 			notes[n.ConversationID]++
 		}
 	}

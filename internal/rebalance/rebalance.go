@@ -556,11 +556,11 @@ func agoText(d time.Duration) string {
 // noteText is the private note left on a moved ticket, in plain words.
 func (r *Rebalancer) noteText(ctx context.Context, p store.Proposal) string {
 	names := team.Names(ctx, r.dir)
-	from := "the unassigned queue"
-	if p.FromAgent != 0 {
-		from = names(p.FromAgent)
+	prefix, from := handoutNotePrefix, "the unassigned queue"
+	if !p.Handout() {
+		prefix, from = notePrefix, names(p.FromAgent)
 	}
-	text := fmt.Sprintf("%s from %s to %s (%s): %s", notePrefix, from, names(p.ToAgent), p.Reason, p.Explanation)
+	text := fmt.Sprintf("%s from %s to %s (%s): %s", prefix, from, names(p.ToAgent), p.Reason, p.Explanation)
 	if !p.DecidedAt.IsZero() && p.DecidedAt.Sub(p.CreatedAt) >= staleFiguresAfter {
 		// The explanation's waits and loads are the plan's; an approval
 		// hours later must not present them as today's.

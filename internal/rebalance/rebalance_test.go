@@ -148,7 +148,7 @@ func TestProposeThenApproveWritesAssignmentAndNote(t *testing.T) {
 		t.Fatalf("fake saw patches %+v, want one assignTo %d", patches, p.ToAgent)
 	}
 	notes := w.fake.NotesReceived()
-	if len(notes) != 1 || notes[0].ConversationID != p.ConversationID || !strings.HasPrefix(notes[0].Text, "Reassigned by queuewrangler from the unassigned queue to ") {
+	if len(notes) != 1 || notes[0].ConversationID != p.ConversationID || !strings.HasPrefix(notes[0].Text, "Assigned by queuewrangler from the unassigned queue to ") {
 		t.Fatalf("fake saw notes %+v", notes)
 	}
 	if strings.Contains(notes[0].Text, "figures from the proposal") {
@@ -494,5 +494,29 @@ func TestPendingEscalationIsNotStuckWithItsTarget(t *testing.T) {
 		if f.ConversationID == 10 {
 			t.Errorf("pending escalation flagged to the HoS as stuck with agent %d: %+v", f.AgentID, f)
 		}
+	}
+}
+
+// TestNoteSaysAssignedForAHandout: a ticket nobody owned was assigned,
+// not reassigned; a ticket taken from someone was reassigned, in the
+// words of design.md section 8.
+func TestNoteSaysAssignedForAHandout(t *testing.T) {
+	w := newWorld(t, 0)
+	r := w.rebalancer(ModePropose, 5)
+	for _, tc := range []struct {
+		name string
+		p    store.Proposal
+		want string
+	}{
+		{"hand-out", store.Proposal{ToAgent: w.ana, Reason: "unassigned", Explanation: "nobody assigned"},
+			"Assigned by queuewrangler from the unassigned queue to Ana Agent (unassigned): nobody assigned"},
+		{"reassignment", store.Proposal{FromAgent: w.ben, ToAgent: w.ana, Reason: "away", Explanation: "Ben is away"},
+			"Reassigned by queuewrangler from Ben Agent to Ana Agent (away): Ben is away"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := r.noteText(context.Background(), tc.p); got != tc.want {
+				t.Errorf("note %q, want %q", got, tc.want)
+			}
+		})
 	}
 }

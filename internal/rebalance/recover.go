@@ -15,8 +15,13 @@ import (
 // taken for one whose process died mid-apply. An apply takes seconds.
 const interruptedAfter = 5 * time.Minute
 
-// notePrefix starts every note queuewrangler leaves; recovery looks for it.
-const notePrefix = "Reassigned by queuewrangler"
+// The notes queuewrangler leaves start with one of these; recovery looks
+// for them. A hand-out gives a ticket nobody owned, so it was assigned,
+// not reassigned (design.md section 8 words only the reassignment's).
+const (
+	notePrefix        = "Reassigned by queuewrangler"
+	handoutNotePrefix = "Assigned by queuewrangler"
+)
 
 // recoverInterrupted finishes what a crashed or stopped process left
 // undone, so that no proposal blocks its conversation for good:
@@ -121,7 +126,8 @@ const clockSkew = 10 * time.Minute
 func hasNoteSince(threads []helpscout.Thread, since time.Time) bool {
 	from := since.Add(-clockSkew)
 	for _, t := range threads {
-		if t.Kind() == helpscout.ThreadNote && !t.CreatedAt.Before(from) && strings.Contains(t.Body, notePrefix) {
+		if t.Kind() == helpscout.ThreadNote && !t.CreatedAt.Before(from) &&
+			(strings.Contains(t.Body, notePrefix) || strings.Contains(t.Body, handoutNotePrefix)) {
 			return true
 		}
 	}
