@@ -389,8 +389,11 @@ func (r *Rebalancer) apply(ctx context.Context, id int64) (store.Proposal, error
 	// approved or applying blocks its conversation for good (toProposals
 	// skips it) and, after a move, hides the move from the cooldown and the
 	// per-window cap. The caller's ctx ends when an SST closes the tab or
-	// the daemon stops, so the store writes do not follow it; the Help
-	// Scout calls before the move still do, and their failure is recorded.
+	// the daemon stops, so the store writes do not follow it, nor does the
+	// move itself: once its PATCH is sent Help Scout may make it whatever
+	// the caller hears, and a move made but recorded failed has no note
+	// and no mirror refresh. The re-read before it still follows ctx, and
+	// its failure is recorded.
 	sctx := context.WithoutCancel(ctx)
 	p, err := r.db.ClaimProposal(sctx, id)
 	if err != nil {
@@ -410,7 +413,10 @@ func (r *Rebalancer) apply(ctx context.Context, id int64) (store.Proposal, error
 	if why := changedSince(p.Snapshot, *fresh, r.opts.Policy, r.opts.Now(), routed(p)); why != "" {
 		return r.stale(sctx, p, why)
 	}
-	if _, err := r.hs.Conversations.Assign(ctx, p.ConversationID, p.ToAgent); err != nil {
+	actx, cancelAssign := context.WithTimeout(sctx, assignTimeout)
+	_, err = r.hs.Conversations.Assign(actx, p.ConversationID, p.ToAgent)
+	cancelAssign()
+	if err != nil {
 		return r.fail(sctx, p, fmt.Sprintf("assign: %v", err))
 	}
 	applied, err := r.db.MarkProposalApplied(sctx, p.ID)
@@ -472,6 +478,11 @@ func moveAttrs(p store.Proposal, names func(int64) string) []any {
 // afterMoveTimeout bounds the note and the mirror refresh that follow a
 // move, which no longer follow the caller's context.
 const afterMoveTimeout = 2 * time.Minute
+
+// assignTimeout bounds the move itself, which no longer follows the
+// caller's context either: it may wait for the rate budget, and a
+// stopping daemon waits for it.
+const assignTimeout = 30 * time.Second
 
 func (r *Rebalancer) stale(ctx context.Context, p store.Proposal, why string) (store.Proposal, error) {
 	out, err := r.db.MarkProposalStale(ctx, p.ID, why)

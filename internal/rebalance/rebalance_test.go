@@ -266,7 +266,7 @@ func TestOffModeDoesNothing(t *testing.T) {
 type cancelAt struct {
 	next   http.RoundTripper
 	match  func(*http.Request) bool
-	after  bool // cancel once the response is in, not before sending
+	after  bool // cancel once Help Scout has the request, not before sending
 	cancel context.CancelFunc
 }
 
@@ -280,12 +280,21 @@ func (c cancelAt) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	resp, err := c.next.RoundTrip(r)
 	c.cancel()
+	if err == nil && r.Context().Err() != nil {
+		// The request's own context ended before its answer was read,
+		// as net/http reports it: Help Scout acted, the caller never
+		// hears so.
+		resp.Body.Close()
+		return nil, r.Context().Err()
+	}
 	return resp, err
 }
 
 // An approved proposal never stays approved or applying because the
 // caller's context ended: that would block its conversation for good and,
-// after a move, hide the move from the cooldown.
+// after a move, hide the move from the cooldown. Nor is a move that Help
+// Scout made recorded failed, without its note, because the caller went
+// while it was being made.
 func TestApplyRecordsTheOutcomeWhenTheCallerGoes(t *testing.T) {
 	isPatch := func(r *http.Request) bool { return r.Method == http.MethodPatch }
 	isReRead := func(r *http.Request) bool {
@@ -298,7 +307,7 @@ func TestApplyRecordsTheOutcomeWhenTheCallerGoes(t *testing.T) {
 		want           store.ProposalStatus
 		patches, notes int
 	}{
-		{"gone once the move is made", isPatch, true, store.ProposalApplied, 1, 1},
+		{"gone while the move is made", isPatch, true, store.ProposalApplied, 1, 1},
 		{"gone before the re-read", isReRead, false, store.ProposalFailed, 0, 0},
 	}
 	for _, tt := range tests {
