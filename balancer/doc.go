@@ -207,6 +207,8 @@
 //     moves; no pinned ticket, no ticket moved within Cooldown, no ticket with
 //     agent activity within RecentActivity moves (a time in the future counts
 //     as recent);
+//   - a ticket in Result.NoSenior is stuck with its available ST owner,
+//     and is neither moved nor flagged;
 //   - no ticket moves twice in one plan;
 //   - at most MaxMovesPerRun moves; at most MaxMovesPerAgent out of and,
 //     separately, into any one agent; an agent's RecentAssignments plus the
