@@ -76,9 +76,10 @@
 //     a capacity-1 agent) while nobody is measured.
 //   - Expected wait with k customers ahead: k ÷ pace hours. An available
 //     agent starts now, but what cannot be started before their shift ends
-//     (AvailableUntil) waits for their next shift, assumed to be the same
-//     shift tomorrow (24 hours after AvailableSince; an 8-hour shift when
-//     that is unknown). An agent off shift starts at BackAt; one away with
+//     (AvailableUntil) waits for their next shift: NextShiftAt, from the
+//     roster's hours (after a weekend or a day off too), or, when that is
+//     unknown, the same shift tomorrow (24 hours after AvailableSince; an
+//     8-hour shift when that is unknown too). An agent off shift starts at BackAt; one away with
 //     no known return gives NoEstimate, which any available agent beats.
 //   - A customer joining a's queue now waits endWait(a): behind everyone
 //     waiting. That is what a new ticket would wait, and how buried a's

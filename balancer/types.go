@@ -93,6 +93,12 @@ type Agent struct {
 	// whose shift ends within Policy.ShiftEndMargin. Ignored on an
 	// unavailable agent.
 	AvailableUntil time.Time
+	// NextShiftAt is when an available agent's next shift starts, after
+	// the one that ends at AvailableUntil (from the roster's hours). What
+	// the agent cannot start before their shift ends waits until then. The
+	// zero time means unknown: the same shift tomorrow is assumed. Ignored
+	// on an unavailable agent and when AvailableUntil is zero.
+	NextShiftAt time.Time
 	// BackAt is when an agent who is merely off shift starts their next
 	// shift (from the roster's hours). The zero time means unknown: an agent
 	// Away in Help Scout, or with no hours, is on an absence of unknown

@@ -127,13 +127,15 @@ func (m *model) waitAt(a *agentState, k int) time.Duration {
 }
 
 // nextShift is how long from now until an available agent's next shift
-// starts, assumed to be the same shift tomorrow: 24 hours after the
-// current one began (AvailableSince), or after AvailableUntil less
-// assumedShift when the start is unknown. Over a weekend or a day off this
-// is too early, which only makes Plan slower to move a customer away from
-// someone about to leave.
+// starts: Agent.NextShiftAt when the roster knows it (a weekend or a day
+// off included), else the same shift tomorrow, 24 hours after the current
+// one began (AvailableSince), or after AvailableUntil less assumedShift
+// when the start is unknown.
 func (m *model) nextShift(a *agentState) time.Duration {
 	end := a.ag.AvailableUntil
+	if next := a.ag.NextShiftAt; !next.Before(end) {
+		return min(max(next.Sub(m.now), 0), maxWait)
+	}
 	length := assumedShift
 	if since := a.ag.AvailableSince; !since.IsZero() {
 		if l := end.Sub(since); l > 0 && l < 24*time.Hour {

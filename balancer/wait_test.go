@@ -87,6 +87,9 @@ func refWaitAt(s Snapshot, p Policy, agentN map[int64]int, a Agent, k int) time.
 	if w < left {
 		return w
 	}
+	if !a.NextShiftAt.Before(a.AvailableUntil) {
+		return min(min(max(a.NextShiftAt.Sub(s.Now), 0), maxWait)+(w-left), maxWait)
+	}
 	length := assumedShift
 	if l := a.AvailableUntil.Sub(a.AvailableSince); !a.AvailableSince.IsZero() && l > 0 && l < 24*time.Hour {
 		length = l
@@ -208,6 +211,12 @@ func TestExpectedWait(t *testing.T) {
 			a.AvailableSince, a.AvailableUntil = t0.Add(-7*time.Hour-40*time.Minute), t0.Add(20*time.Minute)
 			return a
 		}(), nil, 3, 20*time.Minute + 16*time.Hour + 10*time.Minute},
+		{"does not: waits for the next shift the roster knows (after a weekend)", func() Agent {
+			a := st(1)
+			a.AvailableSince, a.AvailableUntil = t0.Add(-7*time.Hour-40*time.Minute), t0.Add(20*time.Minute)
+			a.NextShiftAt = a.AvailableUntil.Add(64 * time.Hour)
+			return a
+		}(), nil, 3, 20*time.Minute + 64*time.Hour + 10*time.Minute},
 		{"shift start unknown: an 8-hour shift", func() Agent {
 			a := st(1)
 			a.AvailableUntil = t0.Add(20 * time.Minute)

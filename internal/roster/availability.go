@@ -25,6 +25,10 @@ type Availability struct {
 	// AvailableUntil is when the shift of someone available ends; zero when
 	// open-ended (no hours).
 	AvailableUntil time.Time
+	// NextShiftAt is, for someone available, when their next shift starts
+	// after this one ends; zero when open-ended or none starts in the
+	// coming week.
+	NextShiftAt time.Time
 	// BackAt is the start of the next shift of someone off shift; zero when
 	// they are available, away in Help Scout (an absence of unknown length)
 	// or have no shift in the coming week.
@@ -37,7 +41,7 @@ func (p Profile) Available(now time.Time, userTZ string, presence Presence) Avai
 	if presence.Away {
 		return Availability{Status: "away", UnavailableSince: presence.UpdatedAt}
 	}
-	var since, until time.Time
+	var since, until, next time.Time
 	if p.Schedule != nil {
 		tz := p.Timezone
 		if tz == "" {
@@ -48,11 +52,12 @@ func (p Profile) Available(now time.Time, userTZ string, presence Presence) Avai
 			return Availability{Status: "off-shift", UnavailableSince: since, BackAt: p.Schedule.NextShiftStart(now, loc)}
 		}
 		since, until = p.Schedule.Shift(now, loc)
+		next = p.Schedule.NextShiftStart(until, loc)
 	}
 	if presence.UpdatedAt.After(since) && !presence.UpdatedAt.After(now) {
 		since = presence.UpdatedAt
 	}
-	return Availability{Available: true, Status: "active", AvailableSince: since, AvailableUntil: until}
+	return Availability{Available: true, Status: "active", AvailableSince: since, AvailableUntil: until, NextShiftAt: next}
 }
 
 // TimeOnShift is how long the roster's hours had the person on shift

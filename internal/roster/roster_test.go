@@ -227,11 +227,11 @@ func TestAvailable(t *testing.T) {
 		{"no hours, active", Profile{}, "", Presence{}, Availability{Available: true, Status: "active"}},
 		{"away in help scout", Profile{}, "", Presence{Away: true, UpdatedAt: awaySince}, Availability{Status: "away", UnavailableSince: awaySince}},
 		{"on shift in user's zone", Profile{Schedule: s}, "Europe/Berlin", Presence{}, Availability{Available: true, Status: "active",
-			AvailableSince: time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC), AvailableUntil: time.Date(2026, 3, 2, 16, 0, 0, 0, time.UTC)}},
+			AvailableSince: time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC), AvailableUntil: time.Date(2026, 3, 2, 16, 0, 0, 0, time.UTC), NextShiftAt: time.Date(2026, 3, 3, 8, 0, 0, 0, time.UTC)}},
 		{"active since after the shift start", Profile{Schedule: s}, "Europe/Berlin", Presence{UpdatedAt: now.Add(-20 * time.Minute)},
-			Availability{Available: true, Status: "active", AvailableSince: now.Add(-20 * time.Minute), AvailableUntil: time.Date(2026, 3, 2, 16, 0, 0, 0, time.UTC)}},
+			Availability{Available: true, Status: "active", AvailableSince: now.Add(-20 * time.Minute), AvailableUntil: time.Date(2026, 3, 2, 16, 0, 0, 0, time.UTC), NextShiftAt: time.Date(2026, 3, 3, 8, 0, 0, 0, time.UTC)}},
 		{"active since before the shift start", Profile{Schedule: s}, "Europe/Berlin", Presence{UpdatedAt: now.Add(-30 * time.Hour)},
-			Availability{Available: true, Status: "active", AvailableSince: time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC), AvailableUntil: time.Date(2026, 3, 2, 16, 0, 0, 0, time.UTC)}},
+			Availability{Available: true, Status: "active", AvailableSince: time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC), AvailableUntil: time.Date(2026, 3, 2, 16, 0, 0, 0, time.UTC), NextShiftAt: time.Date(2026, 3, 3, 8, 0, 0, 0, time.UTC)}},
 		{"no hours, active since a known time", Profile{}, "", Presence{UpdatedAt: awaySince}, Availability{Available: true, Status: "active", AvailableSince: awaySince}},
 		{"status change in the future (clock skew) is ignored", Profile{}, "", Presence{UpdatedAt: now.Add(time.Hour)}, Availability{Available: true, Status: "active"}},
 		{"off shift in roster zone", Profile{Schedule: s, Timezone: "America/New_York"}, "Europe/Berlin", Presence{},
@@ -240,13 +240,39 @@ func TestAvailable(t *testing.T) {
 		{"away outranks the hours: no known return", Profile{Schedule: s, Timezone: "America/New_York"}, "", Presence{Away: true, UpdatedAt: awaySince},
 			Availability{Status: "away", UnavailableSince: awaySince}},
 		{"unknown zone falls back to utc", Profile{Schedule: s}, "Mars/Olympus", Presence{}, Availability{Available: true, Status: "active",
-			AvailableSince: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC), AvailableUntil: time.Date(2026, 3, 2, 17, 0, 0, 0, time.UTC)}},
+			AvailableSince: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC), AvailableUntil: time.Date(2026, 3, 2, 17, 0, 0, 0, time.UTC), NextShiftAt: time.Date(2026, 3, 3, 9, 0, 0, 0, time.UTC)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := tt.p.Available(now, tt.tz, tt.presence)
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// The next shift is the roster's, not "the same shift tomorrow": on a
+// Friday it is Monday's, and a back-to-back shift starts when this one ends.
+func TestAvailableNextShift(t *testing.T) {
+	weekdays, _ := ParseSchedule("Mon-Fri 09:00-17:00")
+	split, _ := ParseSchedule("Mon-Fri 09:00-13:00; Mon-Fri 13:00-17:00")
+	friday := time.Date(2026, 3, 6, 15, 0, 0, 0, time.UTC)
+	monday := time.Date(2026, 3, 9, 9, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name string
+		s    *Schedule
+		now  time.Time
+		want time.Time
+	}{
+		{"friday: monday's shift", weekdays, friday, monday},
+		{"back-to-back: the next shift starts as this one ends", split, monday.Add(time.Hour), monday.Add(4 * time.Hour)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Profile{Schedule: tt.s}.Available(tt.now, "UTC", Presence{})
+			if !got.NextShiftAt.Equal(tt.want) {
+				t.Errorf("NextShiftAt = %v, want %v", got.NextShiftAt, tt.want)
 			}
 		})
 	}

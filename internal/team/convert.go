@@ -83,6 +83,7 @@ func Build(s store.Snapshot, r *roster.Roster, now time.Time) View {
 			UnavailableSince:  avail.UnavailableSince,
 			AvailableSince:    avail.AvailableSince,
 			AvailableUntil:    avail.AvailableUntil,
+			NextShiftAt:       avail.NextShiftAt,
 			BackAt:            avail.BackAt,
 			Mailboxes:         u.Mailboxes,
 			Escalations:       prof.Escalations,
