@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"time"
@@ -38,6 +39,45 @@ type Result struct {
 	// from. It is not in the JSON, whose keys design.md fixes; the table
 	// prints it under the scores.
 	Churn Churn `json:"-"`
+	// Tail says who the slowest customers were. Not in the JSON either.
+	Tail Tail `json:"-"`
+}
+
+// Tail describes the slowest tenth of the conversations by first response,
+// those ranked above the 90th percentile: how many of them arrived while no
+// st or sst was available. When nearly all did, the tail is a matter of who
+// covers nights and weekends and of the order the backlog is served in
+// (QW_BACKLOG), not of how work is shared among the people on shift.
+type Tail struct {
+	Slowest  int // conversations in the slowest tenth
+	OffShift int // of them, arrived while no st or sst was available
+}
+
+// tailOf works out Tail from each conversation's first response time and
+// whether it arrived while nobody was on shift. The slowest tenth are the
+// ones the nearest-rank 90th percentile leaves above it; ties in time
+// go to the later conversation (the higher index), so the count does not
+// depend on sorting.
+func tailOf(first []time.Duration, offShift []bool) Tail {
+	n := len(first)
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		if c := cmp.Compare(first[a], first[b]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	})
+	within := int(math.Ceil(0.9 * float64(n))) // ranks at or below the 90th percentile
+	t := Tail{Slowest: n - within}
+	for _, i := range order[within:] {
+		if offShift[i] {
+			t.OffShift++
+		}
+	}
+	return t
 }
 
 // Churn breaks a run's moves down, because one figure hides the difference
@@ -114,8 +154,10 @@ func score(policy string, w *world, f *fairness) Result {
 	r := Result{Policy: policy, Conversations: len(w.tickets)}
 	end := w.sc.Duration
 	var first, resolve []time.Duration
+	var offShift []bool
 	over := 0
 	for _, t := range w.tickets {
+		offShift = append(offShift, t.offShift)
 		fr := t.firstReply
 		if fr == never {
 			fr = end
@@ -133,6 +175,7 @@ func score(policy string, w *world, f *fairness) Result {
 	r.FirstResponseP50Seconds = seconds(percentile(first, 0.5))
 	r.FirstResponseP90Seconds = seconds(percentile(first, 0.9))
 	r.FirstResponseMeanSeconds = seconds(mean(first))
+	r.Tail = tailOf(first, offShift)
 	r.ResolutionP50Seconds = seconds(percentile(resolve, 0.5))
 	r.ResolutionP90Seconds = seconds(percentile(resolve, 0.9))
 	r.ImbalanceRatioMean, r.JainMean = 1, 1

@@ -242,7 +242,40 @@ func (s Suite) WriteTable(w io.Writer, seeds string) error {
 			ratioCell(l.ResolutionP50), ratioCell(l.ResolutionP90), ratioCell(l.Imbalance),
 			countCell(l.ReassignmentsPer100), countCell(l.HandoutsPer100))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return s.writeTail(w)
+}
+
+// writeTail says, per policy over every run, what share of the slowest
+// tenth of customers arrived while no st or sst was available: when it is
+// most of them, first response p90 is set by who covers nights and
+// weekends and by the backlog order, which balancing cannot change.
+func (s Suite) writeTail(w io.Writer) error {
+	var policies []string
+	slowest, offShift := map[string]int{}, map[string]int{}
+	for _, r := range s.Runs {
+		for _, res := range r.Results {
+			if !slices.Contains(policies, res.Policy) {
+				policies = append(policies, res.Policy)
+			}
+			slowest[res.Policy] += res.Tail.Slowest
+			offShift[res.Policy] += res.Tail.OffShift
+		}
+	}
+	var parts []string
+	for _, p := range policies {
+		if slowest[p] > 0 {
+			parts = append(parts, fmt.Sprintf("%s %.0f%%", p, float64(offShift[p])*100/float64(slowest[p])))
+		}
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	_, err := fmt.Fprintf(w, "\nThe slowest tenth of customers by first response, share who arrived while no st or sst was available (every run): %s.\n",
+		strings.Join(parts, ", "))
+	return err
 }
 
 func ratioCell(s Spread) string { return fmt.Sprintf("%.2f (%.2f)", s.Median, s.Worst) }

@@ -82,3 +82,24 @@ func TestRunSuite(t *testing.T) {
 		t.Errorf("one run: p90 ratio %+v, want %v", got, want0)
 	}
 }
+
+// The suite's table ends with the share of the slowest tenth who arrived
+// while nobody was on shift, per policy over every run.
+func TestSuiteWriteTail(t *testing.T) {
+	s := Suite{Runs: []Report{
+		{Scenario: "a", Seed: 1, Results: []Result{
+			{Policy: PolicyBalanced, Tail: Tail{Slowest: 10, OffShift: 7}},
+			{Policy: PolicyQueuewrangler, Tail: Tail{Slowest: 10, OffShift: 9}}}},
+		{Scenario: "a", Seed: 2, Results: []Result{
+			{Policy: PolicyBalanced, Tail: Tail{Slowest: 30, OffShift: 29}},
+			{Policy: PolicyQueuewrangler, Tail: Tail{Slowest: 30, OffShift: 30}}}},
+	}}
+	var b strings.Builder
+	if err := s.writeTail(&b); err != nil {
+		t.Fatal(err)
+	}
+	want := "\nThe slowest tenth of customers by first response, share who arrived while no st or sst was available (every run): balanced 90%, queuewrangler 98%.\n"
+	if b.String() != want {
+		t.Errorf("got %q, want %q", b.String(), want)
+	}
+}

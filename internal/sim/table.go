@@ -66,6 +66,11 @@ func (r Report) writeChurn(w io.Writer) error {
 	}
 	fmt.Fprintf(w, "\nUnassigned folder: %d of %d conversations (%.1f per 100) arrived while no st or sst was available.\n",
 		first.Churn.ArrivedUnassigned, first.Conversations, per100(first.Churn.ArrivedUnassigned, first.Conversations))
+	var tails []string
+	for _, res := range r.Results {
+		tails = append(tails, fmt.Sprintf("%s %d of %d", res.Policy, res.Tail.OffShift, res.Tail.Slowest))
+	}
+	fmt.Fprintf(w, "Of the slowest tenth by first response, arrived while no st or sst was available: %s.\n", strings.Join(tails, ", "))
 	fmt.Fprintln(w, "moves/100 = hand-outs of folder tickets + reassignments (a ticket taken from one person for another):")
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, res := range r.Results {

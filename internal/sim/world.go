@@ -33,8 +33,11 @@ type ticket struct {
 	id      int64
 	created time.Duration
 	hard    bool
-	needed  int // agent replies this conversation needs
-	done    int // agent replies sent
+	// offShift: the conversation arrived while no st or sst was
+	// available, the same under every policy.
+	offShift bool
+	needed   int // agent replies this conversation needs
+	done     int // agent replies sent
 	// Per-reply draws, fixed at arrival, so that every policy sees the very
 	// same work: handle[k] is reply k's handle time in units of the mean,
 	// answer[k] the customer's answer to reply k in units of the mean.
@@ -445,6 +448,7 @@ func (w *world) runUntil(limit time.Duration) {
 }
 
 func (w *world) arrive(t *ticket) {
+	t.offShift = !slices.ContainsFunc(w.agents, func(a *agent) bool { return a.front && a.available })
 	t.status = stActive
 	t.waiting, t.waitingSince, t.lastCustomer = true, w.now, w.now
 	w.open = append(w.open, t.idx)
