@@ -126,8 +126,8 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 }
 
 // run is the daemon: it owns every long-lived goroutine and stops them in
-// reverse order of start (HTTP intake, the loops, the store). now is its
-// clock: the demo's runs at the simulation's speed, as its team works.
+// reverse order of start (HTTP intake, the loops, the mirror's queued re-reads,
+// the store). now is its clock: the demo's runs at the simulation's speed.
 func run(ctx context.Context, cfg *settings, ln net.Listener, logger *slog.Logger, now func() time.Time) error {
 	mode, office := cfg.mode, cfg.office
 	reg := metrics.NewRegistry()
@@ -218,6 +218,7 @@ func run(ctx context.Context, cfg *settings, ln net.Listener, logger *slog.Logge
 	}
 	stopLoops()
 	loops.Wait()
+	mir.Drain(ctx) // once nothing moves tickets any more (mirror.Drain)
 	logger.Info("stopped")
 	return runErr
 }

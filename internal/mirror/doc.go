@@ -24,7 +24,9 @@
 // another tag set, a mailbox outside the mirror, the sources of a merge)
 // only queues its conversation for a re-read, at most once per
 // conversation, worked through after the inbox so that fresh events never
-// wait behind re-reads.
+// wait behind re-reads. At shutdown, once nothing moves tickets any more,
+// Drain works through what is still queued (a move the balancer made while
+// a sync held the lock is only queued by Refresh), within a bound.
 // A periodic reconcile (Options.ReconcileEvery) removes conversations that
 // vanished (deleted, merged, moved away) without a webhook, whatever their
 // status: it compares the open set, then bisects Help Scout's listing by

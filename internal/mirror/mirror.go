@@ -34,6 +34,8 @@ type Options struct {
 	// MaxRewalks bounds how often one sync walks again after it saw the
 	// listing shift under it.
 	MaxRewalks int
+	// DrainTimeout bounds Drain at shutdown (default 5 s).
+	DrainTimeout time.Duration
 
 	Logger  *slog.Logger
 	Metrics *metrics.Instruments // nil = no instruments
@@ -105,6 +107,9 @@ func New(hs *helpscout.Client, db *store.DB, opts Options) *Mirror {
 	}
 	if opts.MaxRewalks <= 0 {
 		opts.MaxRewalks = 3
+	}
+	if opts.DrainTimeout <= 0 {
+		opts.DrainTimeout = defaultDrainTimeout
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)

@@ -46,6 +46,13 @@ func (q *rereadQueue) next() (id int64, ok bool) {
 	return id, true
 }
 
+// len is how many conversations wait (not counting one taken by next).
+func (q *rereadQueue) len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.order)
+}
+
 // done forgets id after a successful re-read.
 func (q *rereadQueue) done(id int64) {
 	q.mu.Lock()
