@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -96,6 +97,11 @@ type PageOptions struct {
 	// Routing, when set, shows the routing mode and, in steer mode, who is
 	// in each inbox's rotation and why.
 	Routing Routing
+	// Mode is QW_MODE. "Plan now" runs the balancer as its own runs do, so
+	// in apply mode the moves it finds are made at once and the button
+	// must say so; in off mode it plans nothing and is not offered. Empty
+	// reads as propose.
+	Mode string
 
 	// AdminToken is what the login form checks; empty makes the page
 	// read-only (no login, no forms).
@@ -270,6 +276,7 @@ func (p *page) handlePage(w http.ResponseWriter, r *http.Request) {
 	v.Refresh = refresh
 	v.RefreshSeconds = int(p.o.RefreshEvery / time.Second)
 	v.ReadOnly = p.readOnly()
+	v.Mode = cmp.Or(p.o.Mode, "propose")
 	if sid, sess, ok := p.currentSession(r); ok {
 		v.LoggedIn = true
 		v.CSRF = sess.csrf
@@ -475,22 +482,59 @@ func (p *page) handlePlan(w http.ResponseWriter, r *http.Request) {
 	}
 	props, err := p.o.Decider.PlanNow(r.Context())
 	var f flash
+	fragment := "proposals"
 	if err != nil {
 		p.log.Error("page plan", "err", err)
 		f = flash{Text: "Planning failed (internal error; the daemon log has the detail).", Error: true}
 	} else {
-		switch len(props) {
-		case 0:
-			f = flash{Text: "Planned: nothing to move right now."}
-		case 1:
-			f = flash{Text: "Planned: 1 new proposal."}
-		default:
-			f = flash{Text: fmt.Sprintf("Planned: %d new proposals.", len(props))}
+		f = flash{Text: planFlash(props)}
+		if !slices.ContainsFunc(props, func(pr store.Proposal) bool { return pr.Status == store.ProposalPending }) && len(props) > 0 {
+			fragment = "moves" // in apply mode the run's moves are made: they are recent moves
 		}
 		p.log.Info("page plan", "proposals", len(props), "by", decidedBy(sess))
 	}
 	p.sessions.setFlash(sid, f)
-	redirectBack(w, r, r.PostForm.Get("refresh") == "on", "proposals")
+	redirectBack(w, r, r.PostForm.Get("refresh") == "on", fragment)
+}
+
+// planFlash says what a run started from the page did, by outcome: in
+// propose mode its moves wait for approval, in apply mode they are made
+// (or found stale, or failed) before the page sees them.
+func planFlash(props []store.Proposal) string {
+	if len(props) == 0 {
+		return "Planned: nothing to move right now."
+	}
+	counts := make(map[store.ProposalStatus]int)
+	for _, pr := range props {
+		st := pr.Status
+		if st == store.ProposalApproved {
+			st = store.ProposalApplying // both mean the move is under way
+		}
+		counts[st]++
+	}
+	// In the order an SST acts on: what waits for them, then what was done.
+	phrases := []struct {
+		status         store.ProposalStatus
+		single, plural string
+	}{
+		{store.ProposalPending, "1 proposal waiting for approval", "%d proposals waiting for approval"},
+		{store.ProposalApplied, "1 move applied", "%d moves applied"},
+		{store.ProposalApplying, "1 move being applied", "%d moves being applied"},
+		{store.ProposalStale, "1 move skipped as stale", "%d moves skipped as stale"},
+		{store.ProposalFailed, "1 move failed", "%d moves failed"},
+		{store.ProposalRejected, "1 move rejected", "%d moves rejected"},
+	}
+	var parts []string
+	for _, ph := range phrases {
+		switch n := counts[ph.status]; n {
+		case 0:
+		case 1:
+			parts = append(parts, ph.single)
+		default:
+			parts = append(parts, fmt.Sprintf(ph.plural, n))
+		}
+	}
+	return "Planned: " + strings.Join(parts, ", ") + "."
 }
 
 // secure says whether the session cookie must be Secure: the request came

@@ -41,6 +41,7 @@ type fakeWorld struct {
 	frt       []time.Duration
 	decisions []pageDecision
 	plans     int
+	planned   []store.Proposal // what PlanNow answers
 	failReads bool
 }
 
@@ -155,7 +156,7 @@ func (f *fakeWorld) PlanNow(context.Context) ([]store.Proposal, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.plans++
-	return nil, nil
+	return slices.Clone(f.planned), nil
 }
 
 func (f *fakeWorld) Decisions() []pageDecision {

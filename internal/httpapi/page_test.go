@@ -943,3 +943,67 @@ func TestJoinNotices(t *testing.T) {
 		t.Errorf("error = %v, want the failing source's", err)
 	}
 }
+
+// TestPagePlanNowSaysWhatItDoes: in apply mode "Plan now" makes moves, so
+// the button and the answer must say so rather than speak of proposals
+// (review finding 1); in off mode there is nothing to run.
+func TestPagePlanNowSaysWhatItDoes(t *testing.T) {
+	t.Parallel()
+	moved := func(status store.ProposalStatus, ids ...int64) []store.Proposal {
+		var ps []store.Proposal
+		for _, id := range ids {
+			ps = append(ps, store.Proposal{ID: id, ConversationID: 2000 + id, ConversationNumber: 600 + id, ToAgent: 12, Reason: "unassigned", Status: status})
+		}
+		return ps
+	}
+	tests := []struct {
+		name         string
+		mode         string
+		planned      []store.Proposal
+		wantButton   string // "" when no Plan now form is offered
+		wantFlash    string
+		wantLocation string
+	}{
+		{"apply mode applies", "apply", moved(store.ProposalApplied, 20, 21),
+			"Runs the balancer and <strong>makes its moves at once</strong> (apply mode)", "Planned: 2 moves applied.", "/#moves"},
+		{"apply mode, mixed outcomes", "apply", append(moved(store.ProposalApplied, 20), append(moved(store.ProposalStale, 21), moved(store.ProposalFailed, 22, 23)...)...),
+			"makes its moves at once", "Planned: 1 move applied, 1 move skipped as stale, 2 moves failed.", "/#moves"},
+		{"propose mode lists", "propose", moved(store.ProposalPending, 20, 21),
+			"Runs the balancer and lists what it would move, for approval here.", "Planned: 2 proposals waiting for approval.", "/#proposals"},
+		{"empty mode is propose", "", moved(store.ProposalPending, 20),
+			"lists what it would move", "Planned: 1 proposal waiting for approval.", "/#proposals"},
+		{"nothing to move", "apply", nil, "makes its moves at once", "Planned: nothing to move right now.", "/#proposals"},
+		{"off mode offers no plan", "off", nil, "", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			clock := newPageClock()
+			w := newWorld(clock.Now)
+			w.planned = tt.planned
+			s := New(Options{Now: clock.Now})
+			s.EnablePage(PageOptions{Team: w, Queue: w, Decider: w, AdminToken: pageToken, StuckAfter: 4 * time.Hour, Mode: tt.mode})
+			cookie, csrf := pageLogin(t, s)
+			body := pageGet(t, s, "/", cookie).Body.String()
+			if tt.wantButton == "" {
+				if strings.Contains(body, `action="/plan"`) {
+					t.Fatal("off mode offers Plan now")
+				}
+				if !strings.Contains(body, "The balancer is off (<code>QW_MODE=off</code>)") {
+					t.Error("off mode does not say why there is no Plan now")
+				}
+				return
+			}
+			if !strings.Contains(body, tt.wantButton) {
+				t.Errorf("Plan now is not explained as %q", tt.wantButton)
+			}
+			rec := pagePost(t, s, "/plan", url.Values{"csrf": {csrf}}, cookie)
+			if got := rec.Header().Get("Location"); got != tt.wantLocation {
+				t.Errorf("Location = %q, want %q", got, tt.wantLocation)
+			}
+			if body := pageGet(t, s, "/", cookie).Body.String(); !strings.Contains(body, tt.wantFlash) {
+				t.Errorf("page lacks the flash %q", tt.wantFlash)
+			}
+		})
+	}
+}

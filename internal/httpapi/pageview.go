@@ -21,6 +21,7 @@ type pageView struct {
 	Refresh        bool
 	RefreshSeconds int
 	ReadOnly       bool
+	Mode           string // QW_MODE: off, propose or apply
 	LoggedIn       bool
 	CSRF           string
 	Who            string
