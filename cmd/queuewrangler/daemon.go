@@ -183,7 +183,7 @@ func run(ctx context.Context, cfg *settings, ln net.Listener, logger *slog.Logge
 	slack := notify.New(notify.Options{WebhookURL: cfg.SlackWebhookURL.Reveal(), PageURL: cfg.PublicURL, OfficeHours: office, Store: db, Metrics: m, Now: now,
 		Digest: notify.Daily{Hour: cfg.SlackDigestAt.Hour, Minute: cfg.SlackDigestAt.Minute, Zone: cfg.SlackDigestAt.Location}, Logger: logger.With("component", "slack")})
 	reb := rebalance.New(db, hs, rebalance.Options{Mode: mode, Routing: cfg.routing, Mailboxes: cfg.Mailboxes.IDs, Policy: cfg.policy, Roster: cfg.roster, AfterApply: mir.Refresh,
-		Logger: logger.With("component", "balancer"), Metrics: m, Now: now, Notify: slack})
+		Logger: logger.With("component", "balancer"), Metrics: m, Now: now, Notify: slack, ProposalTTL: cfg.ttl})
 	own = reb.NewRouter(ctx, rebalance.RouterOptions{CheckEvery: cfg.BalanceInterval.Duration, Ready: mir.Ready})
 	reg.MustRegister(metrics.NewCollector(reb, metrics.CollectorOptions{OnError: func(err error) { logger.Warn("metrics collector", logKeyErr, err) }}))
 	token, stuckAfter := cfg.AdminToken.Reveal(), cfg.StuckAfter.Duration

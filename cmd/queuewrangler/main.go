@@ -185,9 +185,8 @@ func runHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer
 	return err
 }
 
-// settings is the configuration with every value parsed once: config's own
-// and those whose syntax belongs to other packages (config imports nothing
-// from the module).
+// settings is the configuration with every value parsed once: config's own and those whose
+// syntax belongs to other packages (config imports nothing from the module).
 type settings struct {
 	*config.Config
 	roster  *roster.Roster
@@ -195,6 +194,7 @@ type settings struct {
 	routing balancer.RoutingMode
 	office  roster.OfficeHours
 	policy  balancer.Policy
+	ttl     time.Duration // proposals' expiry; 0 = rebalance's default (the demo's is in real time)
 }
 
 // loadConfig reads the environment and reports every problem in one error

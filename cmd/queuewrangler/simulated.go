@@ -41,6 +41,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if len(problems) > 0 {
 			return &config.ValidationError{Problems: problems}
 		}
+		s.ttl = d.ProposalTTL
 		return run(ctx, s, d.Listener, d.Logger, d.Now)
 	})
 }

@@ -27,6 +27,13 @@ import (
 // is served with the daemon's bounds and sim knows nothing of the edge.
 type Serve func(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger, grace time.Duration) error
 
+// DemoProposalWait is how long, in real time, a demo proposal waits for
+// approval: the daemon's default expiry (2h). On the simulation's clock
+// the default would pass in two real minutes at 60x, and the propose-mode
+// demo, whose point is moves to approve, would expire them before anyone
+// looked.
+const DemoProposalWait = 2 * time.Hour
+
 // fakeGrace is how long a fake's requests in flight may take at the end.
 const fakeGrace = 5 * time.Second
 
@@ -51,6 +58,11 @@ type DemoDaemon struct {
 	APIURL, ClientID, ClientSecret    string
 	WebhookSecret, AdminToken, DBPath string
 	StuckAfter                        time.Duration
+	// ProposalTTL is how long a proposal waits for approval before it goes
+	// stale, on Now's clock: DemoProposalWait of real time at the demo's
+	// speed, so that a proposal lasts as long for the person at the page
+	// as it would in a real team.
+	ProposalTTL time.Duration
 	// Routing is QW_ROUTING: RecommendedMode, with the fake's routing on
 	// and the Manage Routing permission granted.
 	Routing balancer.RoutingMode
@@ -77,7 +89,8 @@ func RunDemo(ctx context.Context, o DemoOptions, stdout, stderr io.Writer, daemo
 		sc.Seed = o.Seed
 	}
 	d := DemoDaemon{Listener: ln, ClientID: "demo", ClientSecret: "demo-secret",
-		WebhookSecret: randomHex(16), AdminToken: randomHex(12), DBPath: o.DB, StuckAfter: sc.StuckAfter, Routing: RecommendedMode}
+		WebhookSecret: randomHex(16), AdminToken: randomHex(12), DBPath: o.DB, StuckAfter: sc.StuckAfter, Routing: RecommendedMode,
+		ProposalTTL: time.Duration(float64(DemoProposalWait) * o.Speed)}
 	if d.DBPath == "" {
 		dir, err := os.MkdirTemp("", "queuewrangler-demo-")
 		if err != nil {

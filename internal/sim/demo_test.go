@@ -2,9 +2,15 @@ package sim
 
 import (
 	"bytes"
+	"context"
+	"errors"
+	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestDemoEventsShowMovesAndProblems: the demo's terminal shows moves and
@@ -41,4 +47,41 @@ func TestFakeOptionsValidate(t *testing.T) {
 	if err := (FakeOptions{ScenarioName: "vacation"}).Validate(); err == nil || !strings.Contains(err.Error(), "--scenario needs --speed") {
 		t.Errorf("a scenario without a speed: %v", err)
 	}
+}
+
+// TestDemoProposalsLastInRealTime: the daemon's clock in the demo is the
+// simulation's, so the proposals' expiry must be scaled by the speed, or
+// at 60x a proposal goes stale two real minutes after it is made (review
+// finding 4).
+func TestDemoProposalsLastInRealTime(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the demo's simulated account")
+	}
+	for _, speed := range []float64{1, 60, 600} {
+		var got DemoDaemon
+		err := RunDemo(t.Context(), DemoOptions{Addr: "127.0.0.1:0", Speed: speed, Mode: "propose", Serve: serveUntilDone}, io.Discard, io.Discard,
+			func(_ context.Context, d DemoDaemon) error { got = d; return nil })
+		if err != nil {
+			t.Fatalf("speed %g: %v", speed, err)
+		}
+		want := time.Duration(speed * float64(2*time.Hour))
+		if got.ProposalTTL != want {
+			t.Errorf("speed %g: the daemon's proposal TTL is %v of simulated time, want %v (2 real hours)", speed, got.ProposalTTL, want)
+		}
+	}
+}
+
+// serveUntilDone is a Serve for tests: h on ln until ctx ends.
+func serveUntilDone(ctx context.Context, ln net.Listener, h http.Handler, _ *slog.Logger, grace time.Duration) error {
+	srv := &http.Server{Handler: h}
+	go func() {
+		<-ctx.Done()
+		stop, cancel := context.WithTimeout(context.Background(), grace)
+		defer cancel()
+		_ = srv.Shutdown(stop)
+	}()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }
