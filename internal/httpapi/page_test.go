@@ -4,11 +4,13 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"html"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -1005,5 +1007,65 @@ func TestPagePlanNowSaysWhatItDoes(t *testing.T) {
 				t.Errorf("page lacks the flash %q", tt.wantFlash)
 			}
 		})
+	}
+}
+
+// TestPageSaysWhatHappensToStuckTickets: a ticket is stuck by the
+// customer's wait alone, but queuewrangler leaves many of them where they
+// are; each row says what happens next, so that an SST can tell whether
+// to act (review finding 3).
+func TestPageSaysWhatHappensToStuckTickets(t *testing.T) {
+	t.Parallel()
+	clock := newPageClock()
+	t0 := clock.Now()
+	w := newWorld(clock.Now)
+	w.agents = append(w.agents,
+		team.Agent{ID: 15, Name: "Hana Head", Role: "hos", Level: 5, Status: "active", Available: true},
+		team.Agent{ID: 16, Name: "Xavi Other", Role: "exclude", Level: 2, Status: "active", Available: true})
+	stuckFor := func(id, owner int64, pinned bool) store.OpenConversation {
+		return store.OpenConversation{ID: id, Number: id - 500, Status: store.StatusActive, Subject: "stuck", AssigneeID: owner, Pinned: pinned,
+			CreatedAt: t0.Add(-10 * time.Hour), CustomerWaitingSince: t0.Add(-5 * time.Hour), LastMessageBy: store.ByCustomer}
+	}
+	w.convs = append(w.convs, stuckFor(2001, 14, false), stuckFor(2002, 13, false), stuckFor(2003, 12, false),
+		stuckFor(2004, 11, false), stuckFor(2005, 15, false), stuckFor(2006, 16, false), stuckFor(2007, 11, true), stuckFor(2008, 99, false))
+	next := func(body string, id int64) string {
+		body = body[strings.Index(body, `<section id="stuck"`):]
+		if !strings.Contains(body, "conversation/"+strconv.FormatInt(id, 10)+"/") {
+			t.Fatalf("ticket %d is not in the stuck list", id)
+		}
+		row := body[strings.Index(body, "conversation/"+strconv.FormatInt(id, 10)+"/"):]
+		row = row[:strings.Index(row, "</tr>")]
+		cell := row[strings.Index(row, `<td data-label="Next" class="next">`):]
+		return html.UnescapeString(strings.TrimSpace(regexp.MustCompile(`<[^>]*>`).ReplaceAllString(cell, "")))
+	}
+
+	s := newPageServer(t, w, pageToken, clock)
+	body := pageGet(t, s, "/").Body.String()
+	for id, want := range map[int64]string{
+		1001: "proposal waiting for approval",
+		2001: "waits for Olga Night (back Wed 09:00)",
+		2002: "Walt Away is away: handed on once the grace period has passed",
+		2003: "flagged for the head of support once stuck while Sam Senior is on shift",
+		2004: "to a senior once stuck while Ana Front is on shift, if one would answer clearly sooner; else flagged for the head of support",
+		2005: "with the head of support, who keeps their tickets",
+		2006: "Xavi Other is excluded from balancing: stays with them",
+		2007: "pinned (qw-pin): stays with Ana Front",
+		2008: "user 99 is not in the team: queuewrangler leaves it alone",
+	} {
+		if got := next(body, id); got != want {
+			t.Errorf("ticket %d: next is %q, want %q", id, got, want)
+		}
+	}
+	if !strings.Contains(body, `<a href="#proposal-7">proposal waiting for approval</a>`) {
+		t.Error("a stuck ticket with a pending proposal does not link to its card")
+	}
+	if !strings.Contains(body, "while the owner was on shift and had the ticket") {
+		t.Error("the stuck list does not say when queuewrangler acts on a stuck ticket")
+	}
+
+	off := New(Options{Now: clock.Now})
+	off.EnablePage(PageOptions{Team: w, Queue: w, StuckAfter: 4 * time.Hour, Mode: "off"})
+	if got := next(pageGet(t, off, "/").Body.String(), 2004); got != "the balancer is off (QW_MODE=off): stays with Ana Front" {
+		t.Errorf("in off mode, next is %q", got)
 	}
 }

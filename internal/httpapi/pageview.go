@@ -119,6 +119,9 @@ type ticketList struct {
 	// ShowOwner is false for the unassigned queue, whose owner column
 	// would read "Unassigned" on every row.
 	ShowOwner bool
+	// ShowNext is true for the stuck list, whose rows say what
+	// queuewrangler will do about each (ticketRow.Next).
+	ShowNext bool
 }
 
 type ticketRow struct {
@@ -131,6 +134,11 @@ type ticketRow struct {
 	Status   string
 	Waiting  timeView // the customer's wait; unset if not waiting
 	Created  timeView
+	// Next says what happens next to a stuck ticket ("waits for Eli, back
+	// Wed 09:00"); NextProposal is the pending proposal it refers to, if
+	// any, for a link to its card.
+	Next         string
+	NextProposal int64
 }
 
 type proposalRow struct {
@@ -276,8 +284,14 @@ func (p *page) build(d pageData, now time.Time) pageView {
 		v.Notices = append(v.Notices, v.Routing.Notice)
 	}
 	names := make(map[int64]string, len(d.agents))
+	byID := make(map[int64]team.Agent, len(d.agents))
 	for _, a := range d.agents {
 		names[a.ID] = a.Name
+		byID[a.ID] = a
+	}
+	pendingFor := make(map[int64]int64, len(d.pending)) // conversation -> its pending proposal
+	for _, pr := range d.pending {
+		pendingFor[pr.ConversationID] = pr.ID
 	}
 	owner := func(id int64) string {
 		if n, ok := names[id]; ok && n != "" {
@@ -303,8 +317,8 @@ func (p *page) build(d pageData, now time.Time) pageView {
 		}
 	}
 
-	tickets := func(list []store.OpenConversation, state, empty string, showOwner bool) ticketList {
-		tl := ticketList{Total: len(list), State: state, Empty: empty, ShowOwner: showOwner}
+	tickets := func(list []store.OpenConversation, state, empty string, showOwner, showNext bool) ticketList {
+		tl := ticketList{Total: len(list), State: state, Empty: empty, ShowOwner: showOwner, ShowNext: showNext}
 		shown := list[:min(len(list), p.o.MaxRows)]
 		tl.More = tl.Total - len(shown)
 		tl.Rows = make([]ticketRow, 0, len(shown))
@@ -323,12 +337,16 @@ func (p *page) build(d pageData, now time.Time) pageView {
 			if since := c.CustomerWaitStart(); !since.IsZero() {
 				row.Waiting = absTime(since, now, loc)
 			}
+			if showNext {
+				row.NextProposal = pendingFor[c.ID]
+				row.Next = p.stuckNext(c, byID, row.NextProposal)
+			}
 			tl.Rows = append(tl.Rows, row)
 		}
 		return tl
 	}
-	v.Stuck = tickets(d.stuck, "stuck", "Nothing is stuck.", true)
-	v.Unassigned = tickets(d.unassigned, "unassigned", "The unassigned queue is empty.", false)
+	v.Stuck = tickets(d.stuck, "stuck", "Nothing is stuck.", true, true)
+	v.Unassigned = tickets(d.unassigned, "unassigned", "The unassigned queue is empty.", false, false)
 
 	proposals := func(ps []store.Proposal) []proposalRow {
 		out := make([]proposalRow, 0, len(ps))
@@ -366,6 +384,44 @@ func (p *page) build(d pageData, now time.Time) pageView {
 	slices.SortStableFunc(moves, func(a, b store.Proposal) int { return lastTransition(b).Compare(lastTransition(a)) })
 	v.Moves = proposals(moves)
 	return v
+}
+
+// stuckNext says what queuewrangler will do about a stuck ticket, from
+// what the page knows of it: a ticket is stuck by the customer's wait
+// alone (design.md section 8, as the metric and the API count it), but the
+// balancer acts only once the customer has waited that long while the
+// owner was on shift and had it, and some owners it never moves from. The
+// rules are the balancer's (balancer/plan.go: the HoS and the excluded
+// keep their tickets, pinned ones stay, the away rule decides for someone
+// away or off shift, the stuck rule escalates an ST's and flags an SST's).
+func (p *page) stuckNext(c store.OpenConversation, agents map[int64]team.Agent, proposal int64) string {
+	a, known := agents[c.AssigneeID]
+	name := cmp.Or(a.Name, "user "+strconv.FormatInt(c.AssigneeID, 10))
+	switch {
+	case proposal != 0:
+		return "proposal waiting for approval"
+	case c.Pinned:
+		return "pinned (qw-pin): stays with " + name
+	case p.o.Mode == "off":
+		return "the balancer is off (QW_MODE=off): stays with " + name
+	case !known || a.Status == "removed":
+		return name + " is not in the team: queuewrangler leaves it alone"
+	case a.Role == "hos":
+		return "with the head of support, who keeps their tickets"
+	case a.Role == "exclude":
+		return name + " is excluded from balancing: stays with them"
+	case a.Status == "off-shift" && !a.BackAt.IsZero():
+		return "waits for " + name + " (back " + a.BackAt.In(p.o.Location).Format("Mon 15:04") + ")"
+	case a.Status == "off-shift":
+		return "waits for " + name + " (off shift)"
+	case a.Status == "away":
+		return name + " is away: handed on once the grace period has passed"
+	case !a.Available:
+		return "waits for " + name + " (" + statusLabel(a.Status) + ")"
+	case a.Role == "sst":
+		return "flagged for the head of support once stuck while " + name + " is on shift"
+	}
+	return "to a senior once stuck while " + name + " is on shift, if one would answer clearly sooner; else flagged for the head of support"
 }
 
 // byCustomerWait orders proposals by how long their customer has waited,
