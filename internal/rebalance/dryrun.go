@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/queuewrangler/queuewrangler/balancer"
+	"github.com/queuewrangler/queuewrangler/internal/roster"
 	"github.com/queuewrangler/queuewrangler/internal/team"
 )
 
@@ -37,6 +39,12 @@ func WritePlanTable(w io.Writer, res balancer.Result, agents []team.Agent) error
 	}
 	for _, f := range res.NoSenior {
 		fmt.Fprintf(tw, "no senior #%d (%s, held by %s): %s\n", f.Number, f.Reason, name(f.AgentID), strings.TrimSpace(f.Explanation))
+	}
+	// The balancer's sentences leave these "for the head of support", who
+	// may not exist: without a roster everyone is an ST.
+	if len(res.Flags)+len(res.NoSenior) > 0 && !slices.ContainsFunc(agents, func(a team.Agent) bool { return a.Role == string(roster.RoleHoS) }) {
+		fmt.Fprintln(tw, "nobody in the team is head of support (role hos in QW_ROSTER_FILE; without a roster everyone is an ST at level 2):"+
+			" the tickets flagged above stay with their owners until someone takes them up")
 	}
 	return tw.Flush()
 }

@@ -23,7 +23,7 @@ var dryRunResult = balancer.Result{
 	After:    balancer.Stats{Imbalance: 1.25, Jain: 0.9},
 }
 
-var dryRunTeam = []team.Agent{{ID: 7, Name: "Ana"}, {ID: 8, Name: "Bo"}, {ID: 9, Name: "Cy"}}
+var dryRunTeam = []team.Agent{{ID: 7, Name: "Ana", Role: "st"}, {ID: 8, Name: "Bo", Role: "st"}, {ID: 9, Name: "Cy", Role: "sst"}, {ID: 10, Name: "Di", Role: "hos"}}
 
 func TestWritePlanTable(t *testing.T) {
 	var b strings.Builder
@@ -42,6 +42,33 @@ no senior #44 (stuck, held by Bo): no senior can take it
 `
 	if d := cmp.Diff(want, b.String()); d != "" {
 		t.Errorf("table (-want +got):\n%s", d)
+	}
+}
+
+// TestWritePlanTableWithoutHeadOfSupport: without a roster everyone is
+// an ST, so the balancer's "for the head of support to look at" names
+// nobody; the table says so rather than leave the reader waiting on them.
+func TestWritePlanTableWithoutHeadOfSupport(t *testing.T) {
+	const note = "nobody in the team is head of support"
+	noHoS := dryRunTeam[:3]
+	for _, tt := range []struct {
+		name  string
+		res   balancer.Result
+		team  []team.Agent
+		wants bool
+	}{
+		{"flags and no head of support", dryRunResult, noHoS, true},
+		{"only tickets no senior can take", balancer.Result{NoSenior: dryRunResult.NoSenior}, noHoS, true},
+		{"a head of support", dryRunResult, dryRunTeam, false},
+		{"nothing flagged", balancer.Result{Moves: dryRunResult.Moves}, noHoS, false},
+	} {
+		var b strings.Builder
+		if err := WritePlanTable(&b, tt.res, tt.team); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(b.String(), note); got != tt.wants {
+			t.Errorf("%s: says %q: %v, want %v\n%s", tt.name, note, got, tt.wants, b.String())
+		}
 	}
 }
 
