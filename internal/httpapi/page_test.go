@@ -85,7 +85,7 @@ func TestPageShowsTheQueue(t *testing.T) {
 		{"team figures", []string{
 			"<dt>Imbalance</dt><dd>1.40", "<dt>Jain's index</dt><dd>0.81",
 			"p50 20m · p90 2h", "(5 since 00:00 UTC)",
-			"<dd>2 of 4</dd>", "<dd>22 / 12</dd>", "<dd>1 / 2</dd>",
+			"<dd>2 of 4 <span class=\"muted\">(STs and SSTs)</span></dd>", "<dd>22 / 12</dd>", "<dd>1 / 2</dd>",
 		}},
 		{"a login form with real labels and no token in any URL", []string{
 			`<form method="post" action="/login"`, `<label for="login-token">Admin token</label>`,
@@ -852,7 +852,7 @@ func TestPagePutsDecisionsFirst(t *testing.T) {
 			`<a href="#team">Team <span class="count">4/6</span>`,
 		}},
 		{"each proposal says how long its customer has waited", []string{
-			`Customer waiting <time class="wait" datetime="2026-11-23T13:00:00Z" title="since Nov 23 13:00 UTC">1d 2h</time>`,
+			`Customer waiting now <time class="wait" datetime="2026-11-23T13:00:00Z" title="since Nov 23 13:00 UTC">1d 2h</time>`,
 		}},
 		{"load coloured by fair share", []string{
 			`<tr class="agent high" id="agent-16">`, "6.8 / 5 (136%) <strong class=\"overtext\">high</strong>",
@@ -1067,5 +1067,35 @@ func TestPageSaysWhatHappensToStuckTickets(t *testing.T) {
 	off.EnablePage(PageOptions{Team: w, Queue: w, StuckAfter: 4 * time.Hour, Mode: "off"})
 	if got := next(pageGet(t, off, "/").Body.String(), 2004); got != "the balancer is off (QW_MODE=off): stays with Ana Front" {
 		t.Errorf("in off mode, next is %q", got)
+	}
+}
+
+// TestPageTeamCountsTheFrontLine: the head of support never works the
+// queue, so "Team n/m available" leaves them out and their row shows no
+// pace; the proposal card tells its frozen sentence from the live wait.
+func TestPageTeamCountsTheFrontLine(t *testing.T) {
+	t.Parallel()
+	clock := newPageClock()
+	w := newWorld(clock.Now)
+	w.agents = append(w.agents,
+		team.Agent{ID: 15, Name: "Hana Head", Role: "hos", Level: 5, Status: "active", Available: true, Pace: 3.2},
+		team.Agent{ID: 16, Name: "Xavi Other", Role: "exclude", Level: 2, Status: "active", Available: true, Pace: 2})
+	body := pageGet(t, newPageServer(t, w, pageToken, clock), "/").Body.String()
+	for _, want := range []string{
+		`<a href="#team">Team <span class="count">2/4</span> <span class="muted">front line available</span></a>`,
+		`<dt>Front line available</dt><dd>2 of 4 <span class="muted">(STs and SSTs)</span></dd>`,
+		`<p class="why"><span class="muted">When proposed:</span> Reassigned by queuewrangler from Ana Front to Sam Senior: customer waiting 6h 10m</p>`,
+		`<p class="meta">Customer waiting now <time class="wait"`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	for _, id := range []string{"agent-15", "agent-16"} {
+		row := body[strings.Index(body, `id="`+id+`"`):]
+		row = row[:strings.Index(row, "</tr>")]
+		if !strings.Contains(row, `<td data-label="Pace" class="num pace"><span class="muted">not on the queue</span></td>`) {
+			t.Errorf("%s, who never works the queue, is shown a pace:\n%s", id, row)
+		}
 	}
 }

@@ -96,6 +96,9 @@ type agentRow struct {
 	StatusKey string // the CSS class: active, away, off-shift, other
 	BackAt    string // "Tue 09:00 CET": the next shift of someone off shift; "" otherwise
 	Available bool
+	// FrontLine is false for the head of support and the excluded, who
+	// never work the queue: no pace, and not in the availability count.
+	FrontLine bool
 	Open      int
 	Waiting   int
 	Load      string
@@ -484,20 +487,23 @@ func (p *page) buildTeam(agents []team.Agent, now time.Time) ([]agentRow, figure
 	}
 	rows := make([]agentRow, 0, len(sorted))
 	for _, a := range sorted {
-		fig.Agents++
-		if a.Available {
-			fig.Available++
+		frontLine := a.Role != "hos" && a.Role != "exclude"
+		if frontLine {
+			fig.Agents++
+			if a.Available {
+				fig.Available++
+			}
 		}
 		fig.Open += a.Open
 		fig.Waiting += a.Waiting
 		row := agentRow{
 			ID: a.ID, Name: a.Name, Role: strings.ToUpper(a.Role), Level: a.Level,
-			Status: statusLabel(a.Status), StatusKey: statusKey(a.Status), Available: a.Available,
+			Status: statusLabel(a.Status), StatusKey: statusKey(a.Status), Available: a.Available, FrontLine: frontLine,
 			Open: a.Open, Waiting: a.Waiting, Load: trimFloat(a.Load),
 			BarClass:   "w" + strconv.Itoa(pct(a.Load, scale)),
 			OldestWait: absTime(a.OldestWait, now, p.o.Location),
 		}
-		if a.Pace > 0 {
+		if a.Pace > 0 && frontLine {
 			row.Pace = strconv.FormatFloat(a.Pace, 'f', 1, 64) + "/h"
 		}
 		if !a.BackAt.IsZero() {
