@@ -187,7 +187,7 @@ func run(ctx context.Context, cfg *settings, ln net.Listener, logger *slog.Logge
 	own = reb.NewRouter(ctx, rebalance.RouterOptions{CheckEvery: cfg.BalanceInterval.Duration, Ready: mir.Ready})
 	reg.MustRegister(metrics.NewCollector(reb, metrics.CollectorOptions{OnError: func(err error) { logger.Warn("metrics collector", logKeyErr, err) }}))
 	token, stuckAfter := cfg.AdminToken.Reveal(), cfg.StuckAfter.Duration
-	api.EnableAPI(httpapi.APIOptions{Team: reb, Queue: db, Decider: reb, Routing: reb, AdminToken: token, StuckAfter: stuckAfter})
+	api.EnableAPI(httpapi.APIOptions{Team: reb, Queue: db, Decider: reb, Routing: reb, AdminToken: token, StuckAfter: stuckAfter, Mode: string(mode)})
 	notices := team.Setup{DB: db, Roster: cfg.roster, Ready: mir.Ready, EscalateStuck: mode != rebalance.ModeOff && stuckAfter > 0}
 	api.EnablePage(httpapi.PageOptions{Team: reb, Queue: db, Decider: reb, Routing: reb, Customers: db, FirstResponses: db,
 		Notices: httpapi.JoinNotices(notices, own), AdminToken: token, StuckAfter: stuckAfter, Mode: string(mode)})

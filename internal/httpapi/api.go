@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -52,6 +53,9 @@ type APIOptions struct {
 	// AdminToken guards the write endpoints; empty makes them answer 403.
 	AdminToken string
 	StuckAfter time.Duration
+	// Mode is QW_MODE, for what happens next to a stuck conversation
+	// (its "next"); empty reads as propose.
+	Mode string
 }
 
 // EnableAPI adds /api/v1 to the server.
@@ -143,6 +147,9 @@ type conversationJSON struct {
 	CreatedAt            time.Time `json:"created_at"`
 	Pinned               bool      `json:"pinned,omitempty"`
 	URL                  string    `json:"url"`
+	// Next, for state=stuck only, says what queuewrangler will do about
+	// it, as the queue page's stuck list does.
+	Next string `json:"next,omitempty"`
 }
 
 // ConversationURL is the conversation's page in Help Scout.
@@ -152,7 +159,8 @@ func ConversationURL(id, number int64) string {
 
 func (s *Server) handleConversations(w http.ResponseWriter, r *http.Request) {
 	f := store.OpenFilter{Limit: 1000}
-	switch state := r.URL.Query().Get("state"); state {
+	state := r.URL.Query().Get("state")
+	switch state {
 	case "", "open":
 	case "unassigned":
 		f.Assignment = store.OnlyUnassigned
@@ -168,6 +176,13 @@ func (s *Server) handleConversations(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, "read conversations", err)
 		return
 	}
+	var next func(store.OpenConversation) string
+	if state == "stuck" {
+		if next, err = s.stuckNexts(r.Context()); err != nil {
+			s.internalError(w, "read the team for stuck conversations", err)
+			return
+		}
+	}
 	out := make([]conversationJSON, 0, len(convs))
 	for _, c := range convs {
 		if f.Assignment == store.OnlyUnassigned && c.Status != store.StatusActive {
@@ -181,9 +196,37 @@ func (s *Server) handleConversations(w http.ResponseWriter, r *http.Request) {
 		if cj.CustomerWaiting {
 			cj.CustomerWaitingSince = c.CustomerWaitingSince
 		}
+		if next != nil {
+			cj.Next = next(c)
+		}
 		out = append(out, cj)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"conversations": out})
+}
+
+// stuckNexts reads what stuckNext needs, the team and the pending
+// proposals, and returns it for one conversation at a time.
+func (s *Server) stuckNexts(ctx context.Context) (func(store.OpenConversation) string, error) {
+	agents, _, err := s.api.Team.Agents(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pending, err := s.api.Queue.ListProposals(ctx, store.ProposalFilter{Statuses: []store.ProposalStatus{store.ProposalPending}})
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[int64]team.Agent, len(agents))
+	for _, a := range agents {
+		byID[a.ID] = a
+	}
+	proposalFor := make(map[int64]int64, len(pending))
+	for _, p := range pending {
+		proposalFor[p.ConversationID] = p.ID
+	}
+	mode := cmp.Or(s.api.Mode, "propose")
+	return func(c store.OpenConversation) string {
+		return stuckNext(c, byID, proposalFor[c.ID], mode, time.UTC)
+	}, nil
 }
 
 // proposalJSON is a proposal in the API.

@@ -63,6 +63,7 @@ func (fakeQueue) OpenConversations(_ context.Context, f store.OpenFilter) ([]sto
 		{ID: 10, Number: 7, Status: "active", Subject: "a", AssigneeID: 5, LastMessageBy: store.ByCustomer, CustomerWaitingSince: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
 		{ID: 11, Number: 8, Status: "active", Subject: "b", LastMessageBy: store.ByCustomer},
 		{ID: 12, Number: 9, Status: "pending", Subject: "c"},
+		{ID: 13, Number: 10, Status: "active", Subject: "d", AssigneeID: 6, LastMessageBy: store.ByCustomer, CustomerWaitingSince: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
 	}
 	var out []store.OpenConversation
 	for _, c := range cs {
@@ -173,7 +174,8 @@ func TestReadEndpoints(t *testing.T) {
 		{"/api/v1/agents", 200, []string{`"name":"Ana"`, `"load_ratio":1.2`, `"imbalance_ratio":1.2`, `"back_at":"2026-11-25T08:00:00Z"`,
 			`"pace_replies_per_hour":2.25`, `"pace_replies_per_hour":0`}},
 		{"/api/v1/conversations?state=unassigned", 200, []string{`"id":11`, `"url":"https://secure.helpscout.net/conversation/11/8"`}},
-		{"/api/v1/conversations?state=stuck", 200, []string{`"id":10`}},
+		// Each stuck conversation says what happens next, as the page does.
+		{"/api/v1/conversations?state=stuck", 200, []string{`"id":10`, `"id":13`, `"next":"waits for Ben (back Wed 08:00 UTC)"`}},
 		{"/api/v1/conversations?state=open", 200, []string{`"id":10`, `"id":11`, `"id":12`}},
 		{"/api/v1/conversations?state=bogus", 400, []string{`"error"`}},
 		{"/api/v1/proposals?status=pending", 200, []string{`"status":"pending"`,
@@ -192,6 +194,11 @@ func TestReadEndpoints(t *testing.T) {
 				}
 			}
 		})
+	}
+	for _, state := range []string{"open", "unassigned"} {
+		if w := do(s, "GET", "/api/v1/conversations?state="+state, ""); strings.Contains(w.Body.String(), `"next"`) {
+			t.Errorf("state=%s says what happens next, which only stuck conversations do: %s", state, w.Body)
+		}
 	}
 	// The unassigned queue holds active tickets only.
 	if w := do(s, "GET", "/api/v1/conversations?state=unassigned", ""); strings.Contains(w.Body.String(), `"id":12`) {

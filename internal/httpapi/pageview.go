@@ -342,7 +342,7 @@ func (p *page) build(d pageData, now time.Time) pageView {
 			}
 			if showNext {
 				row.NextProposal = pendingFor[c.ID]
-				row.Next = p.stuckNext(c, byID, row.NextProposal)
+				row.Next = stuckNext(c, byID, row.NextProposal, p.o.Mode, loc)
 			}
 			tl.Rows = append(tl.Rows, row)
 		}
@@ -397,7 +397,10 @@ func (p *page) build(d pageData, now time.Time) pageView {
 // rules are the balancer's (balancer/plan.go: the HoS and the excluded
 // keep their tickets, pinned ones stay, the away rule decides for someone
 // away or off shift, the stuck rule escalates an ST's and flags an SST's).
-func (p *page) stuckNext(c store.OpenConversation, agents map[int64]team.Agent, proposal int64) string {
+//
+// proposal is the ticket's pending proposal (0 for none), mode QW_MODE,
+// and loc the zone of an off-shift owner's return.
+func stuckNext(c store.OpenConversation, agents map[int64]team.Agent, proposal int64, mode string, loc *time.Location) string {
 	a, known := agents[c.AssigneeID]
 	name := cmp.Or(a.Name, "user "+strconv.FormatInt(c.AssigneeID, 10))
 	switch {
@@ -405,7 +408,7 @@ func (p *page) stuckNext(c store.OpenConversation, agents map[int64]team.Agent, 
 		return "proposal waiting for approval"
 	case c.Pinned:
 		return "pinned (qw-pin): stays with " + name
-	case p.o.Mode == "off":
+	case mode == "off":
 		return "the balancer is off (QW_MODE=off): stays with " + name
 	case !known || a.Status == "removed":
 		return name + " is not in the team: queuewrangler leaves it alone"
@@ -414,7 +417,7 @@ func (p *page) stuckNext(c store.OpenConversation, agents map[int64]team.Agent, 
 	case a.Role == "exclude":
 		return name + " is excluded from balancing: stays with them"
 	case a.Status == "off-shift" && !a.BackAt.IsZero():
-		return "waits for " + name + " (back " + a.BackAt.In(p.o.Location).Format("Mon 15:04") + ")"
+		return "waits for " + name + " (back " + a.BackAt.In(loc).Format("Mon 15:04 MST") + ")"
 	case a.Status == "off-shift":
 		return "waits for " + name + " (off shift)"
 	case a.Status == "away":
