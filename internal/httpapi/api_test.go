@@ -175,7 +175,8 @@ func TestReadEndpoints(t *testing.T) {
 			`"pace_replies_per_hour":2.25`, `"pace_replies_per_hour":0`}},
 		{"/api/v1/conversations?state=unassigned", 200, []string{`"id":11`, `"url":"https://secure.helpscout.net/conversation/11/8"`}},
 		// Each stuck conversation says what happens next, as the page does.
-		{"/api/v1/conversations?state=stuck", 200, []string{`"id":10`, `"id":13`, `"next":"waits for Ben (back Wed 08:00 UTC)"`}},
+		{"/api/v1/conversations?state=stuck", 200, []string{`"id":10`, `"id":13`, `"next":"waits for Ben, back Wed 08:00 UTC"`,
+			`"next":"waits for Ana, not available now"`}},
 		{"/api/v1/conversations?state=open", 200, []string{`"id":10`, `"id":11`, `"id":12`}},
 		{"/api/v1/conversations?state=bogus", 400, []string{`"error"`}},
 		{"/api/v1/proposals?status=pending", 200, []string{`"status":"pending"`,

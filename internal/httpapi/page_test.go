@@ -1043,7 +1043,7 @@ func TestPageSaysWhatHappensToStuckTickets(t *testing.T) {
 	body := pageGet(t, s, "/").Body.String()
 	for id, want := range map[int64]string{
 		1001: "proposal waiting for approval",
-		2001: "waits for Olga Night (back Wed 09:00 UTC)",
+		2001: "waits for Olga Night, back Wed 09:00 UTC",
 		2002: "Walt Away is away: handed on once the grace period has passed",
 		2003: "flagged for the head of support once stuck while Sam Senior is on shift",
 		2004: "to a senior once stuck while Ana Front is on shift, if one would answer clearly sooner; else flagged for the head of support",

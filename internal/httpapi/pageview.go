@@ -417,13 +417,13 @@ func stuckNext(c store.OpenConversation, agents map[int64]team.Agent, proposal i
 	case a.Role == "exclude":
 		return name + " is excluded from balancing: stays with them"
 	case a.Status == "off-shift" && !a.BackAt.IsZero():
-		return "waits for " + name + " (back " + a.BackAt.In(loc).Format("Mon 15:04 MST") + ")"
+		return "waits for " + name + ", back " + a.BackAt.In(loc).Format("Mon 15:04 MST")
 	case a.Status == "off-shift":
-		return "waits for " + name + " (off shift)"
+		return "waits for " + name + ", off shift"
 	case a.Status == "away":
 		return name + " is away: handed on once the grace period has passed"
 	case !a.Available:
-		return "waits for " + name + " (" + statusLabel(a.Status) + ")"
+		return "waits for " + name + ", not available now"
 	case a.Role == "sst":
 		return "flagged for the head of support once stuck while " + name + " is on shift"
 	}
