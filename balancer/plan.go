@@ -52,6 +52,9 @@ type planner struct {
 	// routing is set by Route: new conversations are assigned like
 	// hand-outs, without the per-run and per-window caps.
 	routing bool
+	// lastShift lets Route choose among people about to leave when nobody
+	// else can take a new conversation (Route's last resort).
+	lastShift bool
 }
 
 func newPlanner(m *model) *planner {
@@ -225,7 +228,7 @@ func (pl *planner) eligible(a *agentState, t tier) bool {
 	if a.ag.MaxOpen > 0 && a.open() >= a.ag.MaxOpen {
 		return false
 	}
-	return !pl.leaving(a)
+	return pl.lastShift || !pl.leaving(a)
 }
 
 // rank orders possible targets: the expected wait of a customer who joins

@@ -15,9 +15,13 @@ import (
 // decided. The never-target rules hold (availability, ShiftEndMargin,
 // MaxOpen, mailbox access); the per-run and per-window caps and the
 // backlog setting do not, because they limit rebalancing and a new
-// conversation must get an owner. A conversation nobody can take gets no
-// move and stays in the Unassigned folder. Under a policy that fails
-// Validate it routes nothing.
+// conversation must get an owner. When nobody stays on shift,
+// ShiftEndMargin gives way: the last people on shift may take it if they
+// would start on the customer before they leave and sooner than anyone
+// coming on shift later would (lastOnShift), as Rotation never empties
+// the rotation while someone is available. A conversation nobody can take
+// gets no move and stays in the Unassigned folder. Under a policy that
+// fails Validate it routes nothing.
 func Route(s Snapshot, p Policy, ids ...int64) []Move {
 	if p.Validate() != nil || len(ids) == 0 {
 		return nil
@@ -35,12 +39,61 @@ func Route(s Snapshot, p Policy, ids ...int64) []Move {
 		c := &pl.convs[ci]
 		to, bonus, _ := pl.pickGeneral(c, Weight(*c, p))
 		if to < 0 {
+			to, bonus = pl.lastOnShift(ci)
+		}
+		if to < 0 {
 			continue
 		}
 		w := pl.waitsFor(ci, -1, to)
 		pl.move(ci, -1, to, ReasonUnassigned, w, pl.explainHandout(c, -1, to, bonus, w))
 	}
 	return pl.moves
+}
+
+// lastOnShift is Route's last resort, when nobody but people about to
+// leave could take conversation ci: of those, the one who ranks best, if
+// they would still start on the customer before their shift ends and
+// sooner than anyone coming on shift later would (-1 otherwise).
+// ShiftEndMargin keeps new work from someone about to leave while someone
+// else stays; when nobody stays, the conversation would otherwise wait in
+// the Unassigned folder for the next shift, while the last person on
+// shift may answer it now. What they could not start before leaving, or
+// what someone coming on shift soon would answer sooner (a whole team
+// buried until the afternoon shift arrives), stays in the folder.
+func (pl *planner) lastOnShift(ci int32) (to int32, bonus bool) {
+	c := &pl.convs[ci]
+	pl.lastShift = true
+	to, bonus, _ = pl.pickGeneral(c, Weight(*c, pl.p))
+	pl.lastShift = false
+	if to < 0 {
+		return -1, false
+	}
+	a := &pl.agents[to]
+	w := pl.waitsFor(ci, -1, to).target
+	if end := a.ag.AvailableUntil; !end.IsZero() && w >= end.Sub(pl.now) {
+		return -1, false
+	}
+	if w >= pl.soonestBack(ci) {
+		return -1, false
+	}
+	return to, bonus
+}
+
+// soonestBack is the shortest expected wait of customer ci with a
+// front-line agent who is off shift with a known return and could take
+// it then (NoEstimate when nobody is).
+func (pl *planner) soonestBack(ci int32) time.Duration {
+	c := &pl.convs[ci]
+	soonest := NoEstimate
+	for i := range pl.agents {
+		a := &pl.agents[i]
+		if a.available || a.kind != kindPool || a.ag.BackAt.IsZero() || !a.canOpen(c.MailboxID) ||
+			a.ag.MaxOpen > 0 && a.open() >= a.ag.MaxOpen {
+			continue
+		}
+		soonest = min(soonest, pl.waitsFor(ci, -1, int32(i)).target)
+	}
+	return soonest
 }
 
 // Rotation says who should be in mailbox's routing rotation, for

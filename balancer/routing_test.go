@@ -15,6 +15,8 @@ func TestRoute(t *testing.T) {
 	junior := Agent{ID: 1, Name: "Jo", Role: RoleST, Capacity: 0.5, Available: true}
 	sst := Agent{ID: 2, Name: "Max", Role: RoleSST, Capacity: 1.25, Available: true}
 	newOne := unassignedTicket(900, 0)
+	leaving := func(a Agent, left time.Duration) Agent { a.AvailableUntil = t0.Add(left); return a }
+	offShift := func(a Agent, back time.Duration) Agent { a.Available, a.BackAt = false, t0.Add(back); return a }
 	tests := []struct {
 		name   string
 		agents []Agent
@@ -27,6 +29,17 @@ func TestRoute(t *testing.T) {
 		{"nobody available: stays", []Agent{{ID: 1, Role: RoleST, Capacity: 1}}, []Conversation{newOne}, []int64{900}, map[int64]int64{}},
 		// Both idle: the utilisation after taking it breaks the tie.
 		{"only the listed conversations", []Agent{junior, sst}, []Conversation{newOne, unassignedTicket(901, time.Hour)}, []int64{900}, map[int64]int64{900: 2}},
+		// Nobody stays on shift: the last one takes what they can still
+		// start before they leave, unless someone back sooner would answer
+		// sooner; the rest stays in the Unassigned folder.
+		{"the last one on shift, about to leave and idle, takes it", []Agent{leaving(junior, 20*time.Minute)},
+			[]Conversation{newOne}, []int64{900}, map[int64]int64{900: 1}},
+		{"the last one on shift could not start it before leaving: stays", []Agent{leaving(junior, 20*time.Minute)},
+			append(holding(1, 100, 2), newOne), []int64{900}, map[int64]int64{}},
+		{"someone back sooner would answer sooner: stays", []Agent{leaving(junior, 2*time.Hour), offShift(sst, 30*time.Minute)},
+			append(holding(1, 100, 5), newOne), []int64{900}, map[int64]int64{}},
+		{"someone staying takes it, not the one leaving", []Agent{leaving(sst, 20*time.Minute), junior},
+			append(holding(1, 100, 1), newOne), []int64{900}, map[int64]int64{900: 1}},
 		{"no caps: a whole burst is routed", []Agent{junior}, []Conversation{unassignedTicket(900, 0), unassignedTicket(901, 0),
 			unassignedTicket(902, 0), unassignedTicket(903, 0)}, []int64{900, 901, 902, 903},
 			map[int64]int64{900: 1, 901: 1, 902: 1, 903: 1}},
@@ -145,6 +158,9 @@ func checkRoute(t *testing.T, r *rand.Rand, s Snapshot, p Policy, agentN map[int
 		k, _ := refAhead(cur, mv.To, c)
 		if want := refWaitAt(cur, p, agentN, to, k); mv.TargetWait != want {
 			t.Errorf("%s: target wait %v, want %v", where, mv.TargetWait, want)
+		}
+		if u := to.AvailableUntil; !u.IsZero() && mv.TargetWait >= u.Sub(cur.Now) {
+			t.Errorf("%s: the target would not start on the customer before their shift ends (wait %v, %v left)", where, mv.TargetWait, u.Sub(cur.Now))
 		}
 		cur = Apply(cur, []Move{mv})
 		if to.MaxOpen > 0 {
