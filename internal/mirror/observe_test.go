@@ -280,3 +280,33 @@ func TestFirstResponseAndResolutionByHand(t *testing.T) {
 		}
 	})
 }
+
+// The sync freshness gauge is read against Prometheus's time(), so it is
+// stamped with the wall clock even when the mirror's own clock is the
+// demo's simulated one, months away.
+func TestSyncLastSuccessIsWallClock(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, helpscouttest.Options{}, helpscouttest.GenerateConfig{Seed: 5, Conversations: 3})
+	reg := prometheus.NewPedanticRegistry()
+	m := e.mirror(mirror.Options{Metrics: metrics.NewInstruments(reg)})
+	before := time.Now().Unix()
+	syncOnce(t, m)
+	after := time.Now().Unix()
+
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != "queuewrangler_sync_last_success_timestamp_seconds" {
+			continue
+		}
+		got := int64(f.GetMetric()[0].GetGauge().GetValue())
+		if got < before || got > after {
+			t.Fatalf("last success stamped %s, want between %s and %s (wall clock; the mirror's clock reads %s)",
+				time.Unix(got, 0).UTC(), time.Unix(before, 0).UTC(), time.Unix(after, 0).UTC(), e.clock.Now())
+		}
+		return
+	}
+	t.Fatal("queuewrangler_sync_last_success_timestamp_seconds not exported")
+}
