@@ -48,9 +48,12 @@ type AgentState struct {
 	Status  string // active, away, off-shift, removed, ...
 	// Open counts the agent's active assigned tickets.
 	Open int
-	// LoadRatio is utilisation ÷ fair utilisation (1.0 = fair; 0 for an
-	// agent outside the split).
+	// LoadRatio is utilisation ÷ fair utilisation (1.0 = fair).
 	LoadRatio float64
+	// HasFairShare: the agent is in the split (has a fair share). Only
+	// then is helpscout_agent_load_ratio exported: a 0 for someone off
+	// shift who still holds waiting customers would read as idle.
+	HasFairShare bool
 }
 
 // StateSource reads the current state. It is declared here, by its user,
@@ -139,7 +142,7 @@ func NewCollector(src StateSource, opts CollectorOptions) *Collector {
 		agentOpen: d("helpscout_agent_open_conversations",
 			"The agent's active assigned conversations.", ag, nil),
 		agentLoadRatio: d("helpscout_agent_load_ratio",
-			"The agent's utilisation divided by the fair utilisation (1.0 = fair share; 0 outside the split).", ag, nil),
+			"The agent's utilisation divided by the fair utilisation (1.0 = fair share); absent for an agent with no fair share (off shift, away, head of support).", ag, nil),
 		agentInfo: d("helpscout_agent_info",
 			"Agent facts (always 1): join on agent_id to show names.", []string{"agent_id", "name", "role", "level", "status"}, nil),
 		imbalance: d("queuewrangler_load_imbalance_ratio",
@@ -240,7 +243,9 @@ func (c *Collector) collectState(ch chan<- prometheus.Metric, st State) {
 		seenAgent[a.AgentID] = true
 		id := idLabel(a.AgentID)
 		gauge(c.agentOpen, float64(a.Open), id)
-		gauge(c.agentLoadRatio, a.LoadRatio, id)
+		if a.HasFairShare {
+			gauge(c.agentLoadRatio, a.LoadRatio, id)
+		}
 		level := ""
 		if a.Level > 0 {
 			level = strconv.Itoa(a.Level)

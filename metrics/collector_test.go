@@ -44,7 +44,7 @@ func sampleState() State {
 			{MailboxID: 102, ByStatus: map[string]int{"closed": 5}},
 		},
 		Agents: []AgentState{
-			{AgentID: 7, Name: "Ana Lima", Role: "st", Level: 1, Status: "active", Open: 4, LoadRatio: 1.25},
+			{AgentID: 7, Name: "Ana Lima", Role: "st", Level: 1, Status: "active", Open: 4, LoadRatio: 1.25, HasFairShare: true},
 			{AgentID: 8, Name: "ben@example.com", Role: "sst", Level: 3, Status: "away", Open: 0, LoadRatio: 0},
 			{AgentID: 9, Name: "a removed user", Role: "st", Status: "removed", Open: 2},
 		},
@@ -61,11 +61,9 @@ const collectorExposition = `
 helpscout_agent_info{agent_id="7",level="1",name="Ana Lima",role="st",status="active"} 1
 helpscout_agent_info{agent_id="8",level="3",name="agent 8",role="sst",status="away"} 1
 helpscout_agent_info{agent_id="9",level="",name="a removed user",role="st",status="removed"} 1
-# HELP helpscout_agent_load_ratio The agent's utilisation divided by the fair utilisation (1.0 = fair share; 0 outside the split).
+# HELP helpscout_agent_load_ratio The agent's utilisation divided by the fair utilisation (1.0 = fair share); absent for an agent with no fair share (off shift, away, head of support).
 # TYPE helpscout_agent_load_ratio gauge
 helpscout_agent_load_ratio{agent_id="7"} 1.25
-helpscout_agent_load_ratio{agent_id="8"} 0
-helpscout_agent_load_ratio{agent_id="9"} 0
 # HELP helpscout_agent_open_conversations The agent's active assigned conversations.
 # TYPE helpscout_agent_open_conversations gauge
 helpscout_agent_open_conversations{agent_id="7"} 4

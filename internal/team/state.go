@@ -96,13 +96,14 @@ func (r *Reader) State(ctx context.Context) (metrics.State, error) {
 			name = "" // DisplayName falls back to the email; never a label
 		}
 		out.Agents = append(out.Agents, metrics.AgentState{
-			AgentID:   a.ID,
-			Name:      name,
-			Role:      a.Role,
-			Level:     a.Level,
-			Status:    a.Status,
-			Open:      active[a.ID],
-			LoadRatio: a.LoadRatio,
+			AgentID:      a.ID,
+			Name:         name,
+			Role:         a.Role,
+			Level:        a.Level,
+			Status:       a.Status,
+			Open:         active[a.ID],
+			LoadRatio:    a.LoadRatio,
+			HasFairShare: a.FairShare > 0,
 		})
 	}
 	return out, nil

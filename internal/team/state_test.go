@@ -119,8 +119,8 @@ func TestStateFromMirror(t *testing.T) {
 			{MailboxID: 12, ByStatus: map[string]int{"active": 1, "closed": 1, "spam": 1}, OldestWaitSeconds: 2 * 3600},
 		},
 		Agents: []metrics.AgentState{
-			{AgentID: 1, Name: "Ana Lima", Role: "st", Level: 2, Status: "active", Open: 2, LoadRatio: 1.25 / fair},
-			{AgentID: 2, Name: "", Role: "st", Level: 2, Status: "active", Open: 0, LoadRatio: 0.25 / fair},
+			{AgentID: 1, Name: "Ana Lima", Role: "st", Level: 2, Status: "active", Open: 2, LoadRatio: 1.25 / fair, HasFairShare: true},
+			{AgentID: 2, Name: "", Role: "st", Level: 2, Status: "active", Open: 0, LoadRatio: 0.25 / fair, HasFairShare: true},
 			{AgentID: 3, Name: "Cy Ng", Role: "st", Level: 2, Status: "away", Open: 1},
 			{AgentID: 99, Name: "a removed user", Role: "st", Status: "removed", Open: 1},
 		},
