@@ -240,3 +240,37 @@ func TestAlertRulesPassPromtool(t *testing.T) {
 		t.Fatalf("promtool check rules: %v\n%s", err, out)
 	}
 }
+
+// TestDashboardTitlesSayWhatIsCounted keeps a panel's title to what its
+// metric counts: helpscout_agent_open_conversations is active tickets only
+// (design.md section 9), while the queue page's Open column adds pending
+// ones, so a panel called "open work" disagreed with the page.
+func TestDashboardTitlesSayWhatIsCounted(t *testing.T) {
+	var d struct {
+		Panels []struct {
+			Title   string
+			Targets []struct{ Expr string } `json:"targets"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(Dashboard, &d); err != nil {
+		t.Fatalf("dashboard JSON: %v", err)
+	}
+	titleWord := map[string]string{"helpscout_agent_open_conversations": "active"}
+	for metric, word := range titleWord {
+		found := false
+		for _, p := range d.Panels {
+			for _, tg := range p.Targets {
+				if !strings.Contains(tg.Expr, metric) {
+					continue
+				}
+				found = true
+				if !strings.Contains(strings.ToLower(p.Title), word) {
+					t.Errorf("panel %q shows %s but its title does not say %q", p.Title, metric, word)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("no panel shows %s", metric)
+		}
+	}
+}
