@@ -213,7 +213,6 @@ func TestInstrumentsExposition(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
 	m := NewInstruments(reg)
 	observeOneOfEach(m)
-	m.HelpScoutRateRemaining.Set(180)
 	m.Syncs.Inc()
 	m.SyncFailures.Add(0)
 	m.SyncLastSuccess.Set(1772442000)
@@ -257,7 +256,7 @@ helpscout_resolution_seconds_bucket{mailbox_id="101",le="604800"} 1
 helpscout_resolution_seconds_bucket{mailbox_id="101",le="+Inf"} 1
 helpscout_resolution_seconds_sum{mailbox_id="101"} 7200
 helpscout_resolution_seconds_count{mailbox_id="101"} 1
-# HELP queuewrangler_helpscout_rate_limit_remaining Requests left in Help Scout's current rate-limit minute, from X-RateLimit-Remaining-Minute.
+# HELP queuewrangler_helpscout_rate_limit_remaining Requests left in Help Scout's current rate-limit minute, from X-RateLimit-Remaining-Minute; absent until a response has carried that header.
 # TYPE queuewrangler_helpscout_rate_limit_remaining gauge
 queuewrangler_helpscout_rate_limit_remaining 180
 # HELP queuewrangler_helpscout_request_duration_seconds Help Scout API request latency.
@@ -341,9 +340,11 @@ var allowedLabels = map[string]bool{
 	"reason": true, "outcome": true, "kind": true, "event": true, "result": true, "channel": true, "method": true, "code": true, "le": true,
 }
 
-// observeOneOfEach gives every vector of m one child, so that each family
-// shows its HELP, TYPE and labels.
+// observeOneOfEach gives every vector of m one child and sets the gauges
+// that wait for a first report, so that each family shows its HELP, TYPE
+// and labels.
 func observeOneOfEach(m *Instruments) {
+	m.HelpScoutRateRemaining.Set(180)
 	m.FirstResponse.WithLabelValues("101", "7").Observe(120)
 	m.Resolution.WithLabelValues("101").Observe(7200)
 	m.Reassignments.WithLabelValues("stuck", "proposed", KindReassignment).Inc()

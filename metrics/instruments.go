@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -60,7 +61,7 @@ type Instruments struct {
 
 	HelpScoutRequests        *prometheus.CounterVec   // method, code
 	HelpScoutRequestDuration *prometheus.HistogramVec // method
-	HelpScoutRateRemaining   prometheus.Gauge
+	HelpScoutRateRemaining   *ReportedGauge
 
 	Syncs           prometheus.Counter
 	SyncFailures    prometheus.Counter
@@ -116,10 +117,10 @@ func NewInstruments(reg prometheus.Registerer) *Instruments {
 			Help:    "Help Scout API request latency.",
 			Buckets: []float64{.025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"method"}),
-		HelpScoutRateRemaining: prometheus.NewGauge(prometheus.GaugeOpts{
+		HelpScoutRateRemaining: &ReportedGauge{gauge: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "queuewrangler_helpscout_rate_limit_remaining",
-			Help: "Requests left in Help Scout's current rate-limit minute, from X-RateLimit-Remaining-Minute.",
-		}),
+			Help: "Requests left in Help Scout's current rate-limit minute, from X-RateLimit-Remaining-Minute; absent until a response has carried that header.",
+		})},
 		Syncs: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "queuewrangler_syncs_total",
 			Help: "Sync attempts with Help Scout.",
@@ -161,4 +162,30 @@ func (m *Instruments) EnableOfficeHours(reg prometheus.Registerer, target time.D
 	})
 	targetGauge.Set(target.Seconds())
 	reg.MustRegister(m.FirstResponseOffice, m.ResolutionOffice, targetGauge)
+}
+
+// ReportedGauge is a gauge that is exported only once it has been set. A
+// figure that only a response header reports means nothing before the
+// first such header: exported from the start it would read 0, which for
+// the rate budget says "nothing left" (and stays so against a server that
+// never sends it, like the demo's fake without a limit).
+type ReportedGauge struct {
+	gauge    prometheus.Gauge
+	reported atomic.Bool
+}
+
+// Set sets the gauge and from then on exports it.
+func (g *ReportedGauge) Set(v float64) {
+	g.gauge.Set(v)
+	g.reported.Store(true)
+}
+
+// Describe implements prometheus.Collector.
+func (g *ReportedGauge) Describe(ch chan<- *prometheus.Desc) { g.gauge.Describe(ch) }
+
+// Collect implements prometheus.Collector: nothing until the first Set.
+func (g *ReportedGauge) Collect(ch chan<- prometheus.Metric) {
+	if g.reported.Load() {
+		g.gauge.Collect(ch)
+	}
 }
