@@ -84,7 +84,7 @@ func NewClient(o Options) *http.Client {
 		fetch: func(ctx context.Context) (*oauth2.Token, error) {
 			tok, err := cc.Token(context.WithValue(ctx, oauth2.HTTPClient, tokenHTTP))
 			if err != nil {
-				return nil, red.error(err)
+				return nil, refusedCredentials(red.error(err))
 			}
 			red.issuedToken(tok)
 			return tok, nil

@@ -824,6 +824,14 @@ func TestBadCredentialsFailAtOnce(t *testing.T) {
 	if !errors.As(err, &re) || re.ErrorCode != "invalid_client" {
 		t.Fatalf("err = %v, want the token endpoint's invalid_client", err)
 	}
+	// The error the command ends on says what to fix, not oauth2's text.
+	var ce *CredentialsError
+	if !errors.As(err, &ce) || ce.Code != http.StatusUnauthorized {
+		t.Errorf("err = %v, want a *CredentialsError for HTTP 401", err)
+	}
+	if !strings.Contains(err.Error(), "check QW_HELPSCOUT_CLIENT_ID and QW_HELPSCOUT_CLIENT_SECRET") {
+		t.Errorf("error %q does not say which variables to check", err)
+	}
 	if n := cs.tokenRequests.Load(); n != 1 || apiCalls.Load() != 0 {
 		t.Errorf("%d token requests and %d API calls for bad credentials, want 1 and 0", n, apiCalls.Load())
 	}

@@ -2,6 +2,8 @@ package outbound
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"sync"
@@ -95,4 +97,33 @@ func (t *tokenTransport) send(req *http.Request, tok *oauth2.Token) (*http.Respo
 	}
 	r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
 	return t.next.RoundTrip(r)
+}
+
+// CredentialsError is the token endpoint refusing the app's credentials,
+// said as what to fix. oauth2's own text (`oauth2: "invalid_client" ...`)
+// names neither variable, so it follows the sentence as detail (already
+// redacted); the *oauth2.RetrieveError stays in the chain for errors.As.
+type CredentialsError struct {
+	Code int // the token endpoint's HTTP status
+	err  error
+}
+
+func (e *CredentialsError) Error() string {
+	return fmt.Sprintf("Help Scout refused the app's credentials (HTTP %d from %s): check QW_HELPSCOUT_CLIENT_ID and QW_HELPSCOUT_CLIENT_SECRET (%v)", e.Code, tokenPath, e.err)
+}
+
+func (e *CredentialsError) Unwrap() error { return e.err }
+
+// refusedCredentials turns a 400, 401 or 403 from the token endpoint into
+// a *CredentialsError and returns any other error as it is.
+func refusedCredentials(err error) error {
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) || re.Response == nil {
+		return err
+	}
+	switch code := re.Response.StatusCode; code {
+	case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden:
+		return &CredentialsError{Code: code, err: err}
+	}
+	return err
 }
