@@ -51,6 +51,7 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	logger := cfg.Logger(stderr)
+	config.WarnUnknown(logger)
 	// Exclusive: a sync beside a running daemon would write the same rows
 	// and cursor, and the daemon's own polling already does what it does.
 	db, err := store.OpenExclusive(ctx, cfg.DBPath, "sync")
@@ -130,6 +131,7 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 // the store). now is its clock: the demo's runs at the simulation's speed.
 func run(ctx context.Context, cfg *settings, ln net.Listener, logger *slog.Logger, now func() time.Time) error {
 	mode, office := cfg.mode, cfg.office
+	config.WarnUnknown(logger)
 	reg := metrics.NewRegistry()
 	m := metrics.NewInstruments(reg)
 	if office.IsSet() {

@@ -97,6 +97,17 @@ func TestNamedMistakesAtStart(t *testing.T) {
 		}
 	})
 
+	t.Run("an unknown variable", func(t *testing.T) {
+		// QW_MODEE=apply used to start a daemon in propose mode in silence.
+		_, ts := helpscouttest.NewTestServer(t, helpscouttest.Options{})
+		var logs testkit.LogBuffer
+		startDaemonNoWait(t, ts.URL, &logs, map[string]string{"QW_MODEE": "apply"})
+		want := `level=WARN msg="unknown QW_ variables are ignored; queuewrangler -h lists the known ones" component=config variables="QW_MODEE (did you mean QW_MODE?)"`
+		testkit.WaitFor(t, 30*time.Second, "the WARN line", func() (bool, string) {
+			return strings.Contains(logs.String(), want), logs.String()
+		})
+	})
+
 	t.Run("the first failed Help Scout call", func(t *testing.T) {
 		// A port nothing listens on: the connection is refused.
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
