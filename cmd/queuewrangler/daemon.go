@@ -203,7 +203,7 @@ func run(ctx context.Context, cfg *settings, ln net.Listener, logger *slog.Logge
 		loops.Go(func() { reb.Run(loopCtx, cfg.BalanceInterval.Duration, mir.Ready) })
 	}
 	loops.Go(func() { own.Run(loopCtx) })
-	loops.Go(func() { notices.WarnOnce(loopCtx, logger) })
+	loops.Go(func() { notices.WarnOnce(loopCtx, logger.With("component", "roster")) })
 	loops.Go(func() { slack.Run(loopCtx, reb) }) // slack is nil without QW_SLACK_WEBHOOK_URL: Run returns at once
 
 	logger.Info("queuewrangler serving", logKeyAddr, ln.Addr().String(), "mode", string(mode), "routing", string(cfg.routing),

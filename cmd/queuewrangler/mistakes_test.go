@@ -84,7 +84,7 @@ func TestNamedMistakesAtStart(t *testing.T) {
 				var logs testkit.LogBuffer
 				addr := startDaemonNoWait(t, ts.URL, &logs, tt.env)
 				testkit.WaitFor(t, 30*time.Second, "the WARN line", func() (bool, string) {
-					return strings.Contains(logs.String(), "level=WARN msg=\""+strings.ReplaceAll(tt.want, `"`, `\"`)+"\""), logs.String()
+					return strings.Contains(logs.String(), "level=WARN msg=\""+strings.ReplaceAll(tt.want, `"`, `\"`)+"\" component=roster"), logs.String()
 				})
 				page := get(t, "http://"+addr+"/")
 				if banner := `<p class="banner notice" role="status">` + strings.ReplaceAll(tt.want, "'", "&#39;") + `</p>`; !strings.Contains(page, banner) {
