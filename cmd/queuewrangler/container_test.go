@@ -326,7 +326,8 @@ func TestREADMEDockerRunMountsARoster(t *testing.T) {
 }
 
 // TestHealthcheckCommand: exit 0 when /readyz is 200, 1 with the reason
-// otherwise, at QW_LISTEN_ADDR with a wildcard host dialled on loopback.
+// otherwise, at QW_LISTEN_ADDR with a wildcard host dialled on loopback; 2
+// when QW_LISTEN_ADDR is bad.
 func TestHealthcheckCommand(t *testing.T) {
 	var ready atomic.Bool
 	ts := httptest.NewServer(httpapi.New(httpapi.Options{Ready: func() (bool, string) { return ready.Load(), "the first sync has not finished" }}))
@@ -344,5 +345,12 @@ func TestHealthcheckCommand(t *testing.T) {
 	ts.Close()
 	if code, _, _ := runMain(t, "healthcheck", "--addr", "127.0.0.1:"+port); code != exitFailure {
 		t.Errorf("a stopped daemon: exit %d, want 1", code)
+	}
+	// A configuration problem is exit 2, as serve would report it, not a
+	// probe that failed.
+	t.Setenv("QW_LISTEN_ADDR", "8080")
+	const want = `QW_LISTEN_ADDR: "8080" is not host:port (e.g. :8080 or 127.0.0.1:8080)`
+	if code, _, stderr := runMain(t, "healthcheck"); code != exitUsage || !strings.Contains(stderr, want) {
+		t.Errorf("a bad QW_LISTEN_ADDR: exit %d, stderr %q; want %d and %q", code, stderr, exitUsage, want)
 	}
 }

@@ -163,7 +163,7 @@ func runVersion(_ context.Context, args []string, stdout, stderr io.Writer) erro
 // runHealthcheck is `queuewrangler healthcheck`: the container's probe, since
 // the distroless image has no curl. It asks /readyz of the daemon listening
 // at QW_LISTEN_ADDR (":8080" is dialled as 127.0.0.1:8080) and exits 0 when
-// ready, 1 with /readyz's reason otherwise.
+// ready, 1 with /readyz's reason otherwise, 2 when QW_LISTEN_ADDR is bad.
 func runHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("healthcheck", stderr)
 	addr := fs.String("addr", "", "the daemon's listen address (default: QW_LISTEN_ADDR)")
@@ -172,11 +172,10 @@ func runHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	if *addr == "" {
-		cfg, err := config.Load()
-		if err != nil {
+		var err error
+		if *addr, err = config.ListenAddr(); err != nil {
 			return err
 		}
-		*addr = cfg.ListenAddr
 	}
 	if err := httpapi.Probe(ctx, http.DefaultClient, *addr, *timeout); err != nil {
 		return err

@@ -173,12 +173,8 @@ func (c *Config) Validate(need Requirement) error {
 	} else if problem := dbDirProblem(c.DBPath); problem != "" {
 		add("DB_PATH", "%s", problem)
 	}
-	if strings.TrimSpace(c.ListenAddr) == "" {
-		add("LISTEN_ADDR", "must not be empty")
-	} else if _, port, err := net.SplitHostPort(c.ListenAddr); err != nil {
-		add("LISTEN_ADDR", "%q is not host:port (e.g. :8080 or 127.0.0.1:8080)", c.ListenAddr)
-	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-		add("LISTEN_ADDR", "%q: the port must be a number from 0 to 65535", c.ListenAddr)
+	if problem := listenAddrProblem(c.ListenAddr); problem != "" {
+		add("LISTEN_ADDR", "%s", problem)
 	}
 	if c.AllowedHosts.err != nil {
 		add("ALLOWED_HOSTS", "%v", c.AllowedHosts.err)
@@ -272,6 +268,35 @@ func slackWebhookProblem(raw string) string {
 		return ""
 	}
 	return "must be an https URL (plain http only to localhost or 127.0.0.1): the URL is the credential"
+}
+
+// listenAddrProblem says what is wrong with a QW_LISTEN_ADDR, or "".
+func listenAddrProblem(addr string) string {
+	if strings.TrimSpace(addr) == "" {
+		return "must not be empty"
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Sprintf("%q is not host:port (e.g. :8080 or 127.0.0.1:8080)", addr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Sprintf("%q: the port must be a number from 0 to 65535", addr)
+	}
+	return ""
+}
+
+// ListenAddr reads QW_LISTEN_ADDR alone, for healthcheck, which needs no
+// other variable: a bad one is a *ValidationError (exit code 2), as in
+// serve, not a failed probe.
+func ListenAddr() (string, error) {
+	c, err := Load()
+	if err != nil {
+		return "", err
+	}
+	if problem := listenAddrProblem(c.ListenAddr); problem != "" {
+		return "", &ValidationError{Problems: []string{Prefix + "_LISTEN_ADDR: " + problem}}
+	}
+	return c.ListenAddr, nil
 }
 
 // dbDirProblem names a QW_DB_PATH whose directory is missing: SQLite cannot
