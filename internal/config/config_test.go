@@ -133,6 +133,12 @@ func TestMailboxes(t *testing.T) {
 	if diff := cmp.Diff([]int64{12, 3000000000}, c.Mailboxes.IDs); diff != "" {
 		t.Errorf("mailboxes (-want +got):\n%s", diff)
 	}
+	// Every bad id is named, not only the first.
+	err := load(t, map[string]string{"QW_MAILBOXES": "a,12,b"}).Validate(0)
+	const want = `QW_MAILBOXES: "a" is not a positive id; "b" is not a positive id`
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("QW_MAILBOXES=a,12,b: %v, want %q", err, want)
+	}
 }
 
 func TestSecretNeverPrints(t *testing.T) {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -69,16 +70,21 @@ func (l *IDList) Decode(value string) error {
 }
 
 // eachItem calls use with every item of a comma-separated value, trimmed,
-// skipping empty ones, and stops at the first error.
+// skipping empty ones, and returns one error naming every item use
+// refused: QW_MAILBOXES=a,b is two mistakes to fix in one pass.
 func eachItem(value string, use func(item string) error) error {
+	var problems []string
 	for _, part := range strings.Split(value, ",") {
 		if part = strings.TrimSpace(part); part != "" {
 			if err := use(part); err != nil {
-				return err
+				problems = append(problems, err.Error())
 			}
 		}
 	}
-	return nil
+	if len(problems) == 0 {
+		return nil
+	}
+	return errors.New(strings.Join(problems, "; "))
 }
 
 // DailyAt is a time of day with an optional IANA time zone, "09:00" or
