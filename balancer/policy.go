@@ -189,7 +189,7 @@ func ParseBacklog(text string) (time.Duration, error) {
 	}
 	d, err := time.ParseDuration(text)
 	if err != nil || d < 0 {
-		return 0, fmt.Errorf("backlog %q is not idle, oldest or a duration like 30m", text)
+		return 0, fmt.Errorf("%q is not idle, oldest or a duration like 30m", text)
 	}
 	return d, nil
 }

@@ -37,7 +37,7 @@ func TestServeReportsEveryConfigProblemAtOnce(t *testing.T) {
 		"QW_HELPSCOUT_CLIENT_ID: required",
 		"QW_MODE",
 		`QW_ROUTING: "balanced" is not one of helpscout, steer, own`,
-		`QW_BACKLOG: backlog "soon" is not idle, oldest or a duration like 30m`,
+		`QW_BACKLOG: "soon" is not idle, oldest or a duration like 30m`,
 		`QW_OFF_SHIFT_HANDOVER: "some" is not new or all`,
 		"agents[0] (sam@example.com): level: 9",
 		"agents[1] (id 5): role: \"boss\"",

@@ -82,7 +82,7 @@ func TestSimulateCommand(t *testing.T) {
 		{"seeds without balanced", []string{"--scenario", good, "--seeds", "1", "--policies", "queuewrangler"}, exitUsage,
 			nil, []string{"compares with balanced"}},
 		{"backlog", []string{"--scenario", good, "--backlog", "oldest", "--json"}, exitOK, []string{`"policy": "queuewrangler"`}, nil},
-		{"bad backlog", []string{"--scenario", good, "--backlog", "soon"}, exitUsage, nil, []string{`--backlog: backlog "soon" is not idle, oldest`}},
+		{"bad backlog", []string{"--scenario", good, "--backlog", "soon"}, exitUsage, nil, []string{`--backlog: "soon" is not idle, oldest`}},
 		{"routing helpscout", []string{"--scenario", good, "--routing", "helpscout", "--json"}, exitOK, []string{`"policy": "queuewrangler"`}, nil},
 		{"bad routing", []string{"--scenario", good, "--routing", "own"}, exitUsage, nil, []string{`--routing: routing mode "own" is not helpscout or steer`}},
 		{"drains backlog", []string{"--scenario", good, "--drains-backlog", "--json"}, exitOK, []string{`"policy": "balanced"`}, nil},
