@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/queuewrangler/queuewrangler/internal/testkit"
 )
 
 // TestDemoNewcomersRun is the newcomer's run: `queuewrangler demo` on a
@@ -28,8 +30,9 @@ func TestDemoNewcomersRun(t *testing.T) {
 	defer cancel()
 	pr, pw := io.Pipe()
 	done := make(chan int, 1)
+	var logs testkit.LogBuffer
 	go func() {
-		done <- Main(ctx, []string{"demo", "--addr", "127.0.0.1:0", "--seed", "3"}, pw, io.Discard)
+		done <- Main(ctx, []string{"demo", "--addr", "127.0.0.1:0", "--seed", "3"}, pw, &logs)
 		pw.Close()
 	}()
 	base, banner := "", ""
@@ -84,6 +87,18 @@ func TestDemoNewcomersRun(t *testing.T) {
 	if !loaded || !proposals || !frt || !steered {
 		t.Errorf("after the deadline: agents with load %v, proposals listed %v, first response observations %v, routing steered %v",
 			loaded, proposals, frt, steered)
+	}
+	// On loopback the demo names its own hosts: no warning to open with,
+	// and a page asked for under another name is refused.
+	if strings.Contains(logs.String(), "QW_ALLOWED_HOSTS") {
+		t.Errorf("the demo warns about QW_ALLOWED_HOSTS:\n%s", logs.String())
+	}
+	req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/agents", nil)
+	req.Host = "rebound.example"
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusMisdirectedRequest {
+		t.Errorf("a request for Host rebound.example: %v %v, want 421", resp, err)
+	} else {
+		resp.Body.Close()
 	}
 	cancel()
 	select {

@@ -36,7 +36,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		cfg.DBPath, cfg.AdminToken, cfg.Mode, cfg.Routing = d.DBPath, config.Secret(d.AdminToken), o.Mode, string(d.Routing)
 		// Real-time periods: short, so that the demo moves within seconds.
 		cfg.PollInterval.Duration, cfg.BalanceInterval.Duration = 10*time.Second, 10*time.Second
-		cfg.StuckAfter.Duration, cfg.RateLimitPerMinute.N = d.StuckAfter, 600
+		cfg.StuckAfter.Duration, cfg.RateLimitPerMinute.N, cfg.AllowedHosts.Hosts = d.StuckAfter, 600, d.AllowedHosts
 		s, problems := parse(cfg, d.Roster)
 		if len(problems) > 0 {
 			return &config.ValidationError{Problems: problems}

@@ -69,6 +69,9 @@ type DemoDaemon struct {
 	Roster  *roster.Roster
 	Now     func() time.Time
 	Logger  *slog.Logger
+	// AllowedHosts is QW_ALLOWED_HOSTS: the loopback names when the page
+	// listens on loopback (nothing else can reach it), else empty.
+	AllowedHosts []string
 }
 
 // RunDemo runs the demo until ctx ends: the built-in DemoScenario's team
@@ -91,6 +94,7 @@ func RunDemo(ctx context.Context, o DemoOptions, stdout, stderr io.Writer, daemo
 	d := DemoDaemon{Listener: ln, ClientID: "demo", ClientSecret: "demo-secret",
 		WebhookSecret: randomHex(16), AdminToken: randomHex(12), DBPath: o.DB, StuckAfter: sc.StuckAfter, Routing: RecommendedMode,
 		ProposalTTL: time.Duration(float64(DemoProposalWait) * o.Speed)}
+	d.AllowedHosts = loopbackHosts(ln.Addr())
 	if d.DBPath == "" {
 		dir, err := os.MkdirTemp("", "queuewrangler-demo-")
 		if err != nil {
@@ -148,6 +152,20 @@ func RunDemo(ctx context.Context, o DemoOptions, stdout, stderr io.Writer, daemo
 	return err
 }
 
+// loopbackHosts are the Host names a browser on this machine uses for a
+// loopback listener (any port); nil for any other address, where the
+// operator must say which names reach it.
+func loopbackHosts(addr net.Addr) []string {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsLoopback() {
+		return nil
+	}
+	if tcp.IP.To4() == nil {
+		return []string{"localhost", "[" + tcp.IP.String() + "]"}
+	}
+	return []string{"localhost", tcp.IP.String()}
+}
+
 func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
@@ -159,9 +177,11 @@ func randomHex(n int) string {
 // daemon's info lines (each sync, each run) would bury them.
 type demoEvents struct{ slog.Handler }
 
-// demoShown are the info messages demoEvents lets through.
+// demoShown are the info messages demoEvents lets through. Steering the
+// rotation is left out: at 60x it changes every few real seconds and
+// would outnumber the moves; the page's Routing section shows it.
 var demoShown = map[string]bool{"move applied": true, "move proposed": true, "move skipped: stale": true, "stopped": true,
-	"routing rotation steered": true, "routing rotation restored to the admin's set": true}
+	"routing rotation restored to the admin's set": true}
 
 func (h demoEvents) Handle(ctx context.Context, r slog.Record) error {
 	if r.Level < slog.LevelWarn && !demoShown[r.Message] {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -84,4 +85,32 @@ func serveUntilDone(ctx context.Context, ln net.Listener, h http.Handler, _ *slo
 		return err
 	}
 	return nil
+}
+
+// Steering the rotation changes it every few real seconds at 60x: the
+// demo's terminal would show more rotation lines than moves.
+func TestDemoEventsLeaveOutRotationSteps(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(demoEvents{slog.NewTextHandler(&buf, nil)})
+	log.Info("routing rotation steered", "before", "Ana", "after", "Ben")
+	if buf.Len() != 0 {
+		t.Errorf("demo log shows the rotation step:\n%s", buf.String())
+	}
+}
+
+func TestLoopbackHosts(t *testing.T) {
+	for _, tt := range []struct {
+		ip   string
+		want []string
+	}{
+		{"127.0.0.1", []string{"localhost", "127.0.0.1"}},
+		{"::1", []string{"localhost", "[::1]"}},
+		{"0.0.0.0", nil},
+		{"192.168.1.20", nil},
+	} {
+		got := loopbackHosts(&net.TCPAddr{IP: net.ParseIP(tt.ip), Port: 8080})
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("loopbackHosts(%s) = %q, want %q", tt.ip, got, tt.want)
+		}
+	}
 }
