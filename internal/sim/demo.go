@@ -286,6 +286,24 @@ func (o DemoOptions) Validate() error {
 // maxWebhookSecret is Help Scout's limit on a webhook secret.
 const maxWebhookSecret = 40
 
+// writeServeHint tells how to point the daemon at the fake. A live team
+// works in its own accelerated time, which serve's real clock does not
+// share: every customer would seem to wait for months, so that hint is
+// demo, which shares it.
+func writeServeHint(w io.Writer, o FakeOptions, base string) {
+	if o.Scenario != nil {
+		fmt.Fprintf(w, "this team works in its own accelerated time, which a serve on the real clock does not share\n"+
+			"(every customer would seem to wait for months): to run the daemon against a live team, use queuewrangler demo\n")
+		return
+	}
+	webhook := ""
+	if o.Fake.Webhook.URL != "" {
+		webhook = "QW_HELPSCOUT_WEBHOOK_SECRET=" + o.Fake.Webhook.Secret + " "
+	}
+	fmt.Fprintf(w, "run the daemon against it:\n  QW_HELPSCOUT_API_URL=%s QW_HELPSCOUT_CLIENT_ID=%s QW_HELPSCOUT_CLIENT_SECRET=%s %squeuewrangler serve\n",
+		base, o.Fake.ClientID, o.Fake.ClientSecret, webhook)
+}
+
 // ServeFake serves a simulated Help Scout account until ctx ends, after
 // printing to stdout how to reach it and how to point the daemon at it.
 func ServeFake(ctx context.Context, o FakeOptions, stdout, stderr io.Writer) error {
@@ -322,7 +340,6 @@ func ServeFake(ctx context.Context, o FakeOptions, stdout, stderr io.Writer) err
 	fmt.Fprintf(stdout, "  client id:     %s\n  client secret: %s\n", id, secret)
 	fmt.Fprintf(stdout, "  account:       %s\n", summary)
 	fmt.Fprintf(stdout, "try: curl -s -d grant_type=client_credentials -d client_id=%s -d client_secret=%s %s/v2/oauth2/token\n", id, secret, base)
-	fmt.Fprintf(stdout, "run the daemon against it:\n  QW_HELPSCOUT_API_URL=%s QW_HELPSCOUT_CLIENT_ID=%s QW_HELPSCOUT_CLIENT_SECRET=%s queuewrangler serve\n",
-		base, id, secret)
+	writeServeHint(stdout, o, base)
 	return acct.Serve(ctx, ln, o.Serve, slog.New(slog.NewTextHandler(stderr, nil)))
 }

@@ -114,3 +114,29 @@ func TestLoopbackHosts(t *testing.T) {
 		}
 	}
 }
+
+func TestServeHint(t *testing.T) {
+	var static FakeOptions
+	static.Fake.ClientID, static.Fake.ClientSecret = "demo", "demo-secret"
+	withWebhook := static
+	withWebhook.Fake.Webhook.URL, withWebhook.Fake.Webhook.Secret = "http://127.0.0.1:8080/webhooks/helpscout", "s3cret"
+	live := static
+	live.Scenario, live.Speed = &Scenario{}, 60
+	for _, tt := range []struct {
+		name          string
+		o             FakeOptions
+		want, notWant string
+	}{
+		{"static", static, "QW_HELPSCOUT_API_URL=http://127.0.0.1:9090 QW_HELPSCOUT_CLIENT_ID=demo QW_HELPSCOUT_CLIENT_SECRET=demo-secret queuewrangler serve", "WEBHOOK"},
+		{"with webhooks", withWebhook, "QW_HELPSCOUT_CLIENT_SECRET=demo-secret QW_HELPSCOUT_WEBHOOK_SECRET=s3cret queuewrangler serve", ""},
+		{"a live team", live, "use queuewrangler demo", "queuewrangler serve"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			writeServeHint(&buf, tt.o, "http://127.0.0.1:9090")
+			if !strings.Contains(buf.String(), tt.want) || (tt.notWant != "" && strings.Contains(buf.String(), tt.notWant)) {
+				t.Errorf("hint:\n%s\nwant %q and not %q", buf.String(), tt.want, tt.notWant)
+			}
+		})
+	}
+}
