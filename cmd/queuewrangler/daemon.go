@@ -59,7 +59,7 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return openError(cfg.DBPath, err)
 	}
 	defer db.Close()
-	hs, err := newHelpScout(cfg.Config, nil, outbound.NewFailures(logger), logger)
+	hs, err := newHelpScout(cfg.Config, nil, outbound.NewFailures(logger.With("component", "helpscout")), logger)
 	if err != nil {
 		return err
 	}

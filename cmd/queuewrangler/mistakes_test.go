@@ -108,6 +108,27 @@ func TestNamedMistakesAtStart(t *testing.T) {
 		})
 	})
 
+	t.Run("sync with a wrong secret", func(t *testing.T) {
+		// The error sync ends on says what to check, as the WARN line
+		// before it does, rather than oauth2's "invalid_client".
+		_, ts := helpscouttest.NewTestServer(t, helpscouttest.Options{})
+		clearEnv(t)
+		t.Setenv("QW_HELPSCOUT_API_URL", ts.URL)
+		t.Setenv("QW_HELPSCOUT_CLIENT_ID", "demo")
+		t.Setenv("QW_HELPSCOUT_CLIENT_SECRET", "not-the-secret")
+		t.Setenv("QW_DB_PATH", filepath.Join(t.TempDir(), "qw.db"))
+		t.Setenv("QW_LOG_FORMAT", "text")
+		code, _, stderr := runMain(t, "sync")
+		const check = "Help Scout refused the app's credentials (HTTP 401 from /v2/oauth2/token): check QW_HELPSCOUT_CLIENT_ID and QW_HELPSCOUT_CLIENT_SECRET"
+		lines := strings.Split(strings.TrimSpace(stderr), "\n")
+		if last := lines[len(lines)-1]; code != exitFailure || !strings.HasPrefix(last, "queuewrangler: sync: ") || !strings.Contains(last, check) {
+			t.Errorf("exit %d, last line %q; want %d and %q", code, last, exitFailure, check)
+		}
+		if want := `level=WARN msg="help scout call failed; retrying" component=helpscout`; !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	})
+
 	t.Run("the first failed Help Scout call", func(t *testing.T) {
 		// A port nothing listens on: the connection is refused.
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
