@@ -19,7 +19,7 @@ import (
 // fresh machine shows the simulated team with load and first response
 // counts, and the daemon answers for its proposals. It does not wait for a
 // move: a move is made only when it pays (issue 15), and in the demo's
-// team the first can take a simulated day or two, beyond this window; the
+// team the first comes a few simulated hours in, beyond this window; the
 // e2e tests against the fake cover moves end to end. The deadline bounds
 // a functional wait, not a speed.
 func TestDemoNewcomersRun(t *testing.T) {
