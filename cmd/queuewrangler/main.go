@@ -160,10 +160,9 @@ func runVersion(_ context.Context, args []string, stdout, stderr io.Writer) erro
 	return version.Write(stdout)
 }
 
-// runHealthcheck is `queuewrangler healthcheck`: the container's probe, since
-// the distroless image has no curl. It asks /readyz of the daemon listening
-// at QW_LISTEN_ADDR (":8080" is dialled as 127.0.0.1:8080) and exits 0 when
-// ready, 1 with /readyz's reason otherwise, 2 when QW_LISTEN_ADDR is bad.
+// runHealthcheck is `queuewrangler healthcheck`, the container's probe (no
+// curl in distroless): /readyz of the daemon at QW_LISTEN_ADDR (":8080" is
+// 127.0.0.1:8080); exit 0 ready, 1 with the reason, 2 for a bad address.
 func runHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("healthcheck", stderr)
 	addr := fs.String("addr", "", "the daemon's listen address (default: QW_LISTEN_ADDR)")
