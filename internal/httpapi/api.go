@@ -176,12 +176,14 @@ func (s *Server) handleConversations(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, "read conversations", err)
 		return
 	}
-	var next func(store.OpenConversation) string
+	var next *stuckNexts
 	if state == "stuck" {
-		if next, err = s.stuckNexts(r.Context()); err != nil {
+		n, err := s.stuckNexts(r.Context())
+		if err != nil {
 			s.internalError(w, "read the team for stuck conversations", err)
 			return
 		}
+		next = &n
 	}
 	out := make([]conversationJSON, 0, len(convs))
 	for _, c := range convs {
@@ -197,7 +199,7 @@ func (s *Server) handleConversations(w http.ResponseWriter, r *http.Request) {
 			cj.CustomerWaitingSince = c.CustomerWaitingSince
 		}
 		if next != nil {
-			cj.Next = next(c)
+			cj.Next = next.stuckNext(c).Say
 		}
 		out = append(out, cj)
 	}
@@ -205,28 +207,18 @@ func (s *Server) handleConversations(w http.ResponseWriter, r *http.Request) {
 }
 
 // stuckNexts reads what stuckNext needs, the team and the pending
-// proposals, and returns it for one conversation at a time.
-func (s *Server) stuckNexts(ctx context.Context) (func(store.OpenConversation) string, error) {
+// proposals. The API gives the sentence only: the page's grouping is its
+// own, and the sentence already tells a tool which case it is.
+func (s *Server) stuckNexts(ctx context.Context) (stuckNexts, error) {
 	agents, _, err := s.api.Team.Agents(ctx)
 	if err != nil {
-		return nil, err
+		return stuckNexts{}, err
 	}
 	pending, err := s.api.Queue.ListProposals(ctx, store.ProposalFilter{Statuses: []store.ProposalStatus{store.ProposalPending}})
 	if err != nil {
-		return nil, err
+		return stuckNexts{}, err
 	}
-	byID := make(map[int64]team.Agent, len(agents))
-	for _, a := range agents {
-		byID[a.ID] = a
-	}
-	proposalFor := make(map[int64]int64, len(pending))
-	for _, p := range pending {
-		proposalFor[p.ConversationID] = p.ID
-	}
-	mode := cmp.Or(s.api.Mode, "propose")
-	return func(c store.OpenConversation) string {
-		return stuckNext(c, byID, proposalFor[c.ID], mode, time.UTC)
-	}, nil
+	return newStuckNexts(agents, pending, cmp.Or(s.api.Mode, "propose"), time.UTC), nil
 }
 
 // proposalJSON is a proposal in the API.

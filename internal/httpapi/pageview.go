@@ -287,15 +287,10 @@ func (p *page) build(d pageData, now time.Time) pageView {
 		v.Notices = append(v.Notices, v.Routing.Notice)
 	}
 	names := make(map[int64]string, len(d.agents))
-	byID := make(map[int64]team.Agent, len(d.agents))
 	for _, a := range d.agents {
 		names[a.ID] = a.Name
-		byID[a.ID] = a
 	}
-	pendingFor := make(map[int64]int64, len(d.pending)) // conversation -> its pending proposal
-	for _, pr := range d.pending {
-		pendingFor[pr.ConversationID] = pr.ID
-	}
+	nexts := newStuckNexts(d.agents, d.pending, p.o.Mode, loc)
 	owner := func(id int64) string {
 		if n, ok := names[id]; ok && n != "" {
 			return n
@@ -341,8 +336,8 @@ func (p *page) build(d pageData, now time.Time) pageView {
 				row.Waiting = absTime(since, now, loc)
 			}
 			if showNext {
-				row.NextProposal = pendingFor[c.ID]
-				row.Next = stuckNext(c, byID, row.NextProposal, p.o.Mode, loc)
+				o := nexts.stuckNext(c)
+				row.Next, row.NextProposal = o.Say, o.Proposal
 			}
 			tl.Rows = append(tl.Rows, row)
 		}
@@ -387,47 +382,6 @@ func (p *page) build(d pageData, now time.Time) pageView {
 	slices.SortStableFunc(moves, func(a, b store.Proposal) int { return lastTransition(b).Compare(lastTransition(a)) })
 	v.Moves = proposals(moves)
 	return v
-}
-
-// stuckNext says what queuewrangler will do about a stuck ticket, from
-// what the page knows of it: a ticket is stuck by the customer's wait
-// alone (design.md section 8, as the metric and the API count it), but the
-// balancer acts only once the customer has waited that long while the
-// owner was on shift and had it, and some owners it never moves from. The
-// rules are the balancer's (balancer/plan.go: the HoS and the excluded
-// keep their tickets, pinned ones stay, the away rule decides for someone
-// away or off shift, the stuck rule escalates an ST's and flags an SST's).
-//
-// proposal is the ticket's pending proposal (0 for none), mode QW_MODE,
-// and loc the zone of an off-shift owner's return.
-func stuckNext(c store.OpenConversation, agents map[int64]team.Agent, proposal int64, mode string, loc *time.Location) string {
-	a, known := agents[c.AssigneeID]
-	name := cmp.Or(a.Name, "user "+strconv.FormatInt(c.AssigneeID, 10))
-	switch {
-	case proposal != 0:
-		return "proposal waiting for approval"
-	case c.Pinned:
-		return "pinned (qw-pin): stays with " + name
-	case mode == "off":
-		return "the balancer is off (QW_MODE=off): stays with " + name
-	case !known || a.Status == "removed":
-		return name + " is not in the team: queuewrangler leaves it alone"
-	case a.Role == "hos":
-		return "with the head of support, who keeps their tickets"
-	case a.Role == "exclude":
-		return name + " is excluded from balancing: stays with them"
-	case a.Status == "off-shift" && !a.BackAt.IsZero():
-		return "waits for " + name + ", back " + a.BackAt.In(loc).Format("Mon 15:04 MST")
-	case a.Status == "off-shift":
-		return "waits for " + name + ", off shift"
-	case a.Status == "away":
-		return name + " is away: handed on once the grace period has passed"
-	case !a.Available:
-		return "waits for " + name + ", not available now"
-	case a.Role == "sst":
-		return "flagged for the head of support once stuck while " + name + " is on shift"
-	}
-	return "to a senior once stuck while " + name + " is on shift, if one would answer clearly sooner; else flagged for the head of support"
 }
 
 // byCustomerWait orders proposals by how long their customer has waited,
