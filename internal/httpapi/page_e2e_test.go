@@ -31,6 +31,9 @@ func TestPageInBrowser(t *testing.T) {
 	w.convs = append(w.convs, store.OpenConversation{ID: 2001, Number: 601, Status: store.StatusActive, Subject: hostile, CustomerID: 9100,
 		CreatedAt: pageNow.Add(-time.Hour), CustomerWaitingSince: pageNow.Add(-time.Hour), LastMessageBy: store.ByCustomer})
 	w.customers[2001] = `Mallory "><img src=x onerror=alert(1)>`
+	// A pinned stuck ticket, which nothing is due to move on.
+	w.convs = append(w.convs, store.OpenConversation{ID: 2002, Number: 602, Status: store.StatusActive, Subject: "Pinned and stuck", AssigneeID: 11, Pinned: true,
+		CreatedAt: pageNow.Add(-9 * time.Hour), CustomerWaitingSince: pageNow.Add(-5 * time.Hour), LastMessageBy: store.ByCustomer})
 	ts := httptest.NewServer(newPageServer(t, w, pageToken, clock))
 	defer ts.Close()
 
@@ -65,6 +68,15 @@ func TestPageInBrowser(t *testing.T) {
 	order := eval(`Array.from(document.querySelectorAll('#proposals li.proposal')).map(e => e.id).join(' ')`)
 	if order != "proposal-9 proposal-7 proposal-8" {
 		t.Errorf("pending proposals in the order %q, want the longest customer wait first: proposal-9 proposal-7 proposal-8", order)
+	}
+	// The stuck tickets that need someone are painted above those that
+	// wait for their owner.
+	if above := eval(`document.querySelector('#stuck-needs').getBoundingClientRect().bottom <= document.querySelector('#stuck-waits').getBoundingClientRect().top`); above != true {
+		t.Error("Needs someone is not painted above Waits for its owner")
+	}
+	groups := eval(`['#stuck-needs', '#stuck-waits'].map(g => Array.from(document.querySelectorAll(g + ' td.next')).map(td => td.textContent).join(' | ')).join(' / ')`)
+	if want := "pinned (qw-pin): stays with Ana Front / proposal waiting for approval"; groups != want {
+		t.Errorf("the stuck groups say %q, want %q", groups, want)
 	}
 	// The load colours as the browser paints them.
 	for agent, want := range map[string]string{

@@ -552,7 +552,7 @@ func TestPageEscapesHelpScoutText(t *testing.T) {
 // pageTags are the elements page.html itself writes.
 var pageTags = []string{
 	"a", "body", "br", "button", "code", "dd", "details", "div", "dl", "dt", "footer", "form", "h1", "h2", "head", "header", "html",
-	"input", "label", "li", "link", "main", "meta", "nav", "p", "section", "span", "strong", "summary", "table", "tbody", "td", "th",
+	"h3", "input", "label", "li", "link", "main", "meta", "nav", "p", "section", "span", "strong", "summary", "table", "tbody", "td", "th",
 	"thead", "time", "title", "tr", "ul",
 }
 
@@ -1013,7 +1013,9 @@ func TestPagePlanNowSaysWhatItDoes(t *testing.T) {
 // TestPageSaysWhatHappensToStuckTickets: a ticket is stuck by the
 // customer's wait alone, but queuewrangler leaves many of them where they
 // are; each row says what happens next, so that an SST can tell whether
-// to act (review finding 3).
+// to act (review finding 3), and the list puts first, as "Needs someone",
+// the tickets nothing is due to move on, apart from those that wait for a
+// known return, a proposal or the balancer.
 func TestPageSaysWhatHappensToStuckTickets(t *testing.T) {
 	t.Parallel()
 	clock := newPageClock()
@@ -1021,39 +1023,84 @@ func TestPageSaysWhatHappensToStuckTickets(t *testing.T) {
 	w := newWorld(clock.Now)
 	w.agents = append(w.agents,
 		team.Agent{ID: 15, Name: "Hana Head", Role: "hos", Level: 5, Status: "active", Available: true},
-		team.Agent{ID: 16, Name: "Xavi Other", Role: "exclude", Level: 2, Status: "active", Available: true})
+		team.Agent{ID: 16, Name: "Xavi Other", Role: "exclude", Level: 2, Status: "active", Available: true},
+		team.Agent{ID: 17, Name: "Omar Late", Role: "st", Level: 2, Status: "off-shift"},
+		team.Agent{ID: 18, Name: "Uma Busy", Role: "st", Level: 2, Status: "busy"})
 	stuckFor := func(id, owner int64, pinned bool) store.OpenConversation {
 		return store.OpenConversation{ID: id, Number: id - 500, Status: store.StatusActive, Subject: "stuck", AssigneeID: owner, Pinned: pinned,
 			CreatedAt: t0.Add(-10 * time.Hour), CustomerWaitingSince: t0.Add(-5 * time.Hour), LastMessageBy: store.ByCustomer}
 	}
 	w.convs = append(w.convs, stuckFor(2001, 14, false), stuckFor(2002, 13, false), stuckFor(2003, 12, false),
-		stuckFor(2004, 11, false), stuckFor(2005, 15, false), stuckFor(2006, 16, false), stuckFor(2007, 11, true), stuckFor(2008, 99, false))
-	next := func(body string, id int64) string {
-		body = body[strings.Index(body, `<section id="stuck"`):]
-		if !strings.Contains(body, "conversation/"+strconv.FormatInt(id, 10)+"/") {
-			t.Fatalf("ticket %d is not in the stuck list", id)
+		stuckFor(2004, 11, false), stuckFor(2005, 15, false), stuckFor(2006, 16, false), stuckFor(2007, 11, true), stuckFor(2008, 99, false),
+		stuckFor(2009, 17, false), stuckFor(2010, 18, false))
+	// The group of each row (the h3 above it) and what it says.
+	type stuckRow struct{ Group, Next string }
+	rows := func(t *testing.T, body string) map[int64]stuckRow {
+		t.Helper()
+		i, j := strings.Index(body, `<section id="stuck"`), strings.Index(body, `<section id="unassigned"`)
+		if i < 0 || j < i {
+			t.Fatal("no stuck section before the unassigned queue")
 		}
-		row := body[strings.Index(body, "conversation/"+strconv.FormatInt(id, 10)+"/"):]
-		row = row[:strings.Index(row, "</tr>")]
-		cell := row[strings.Index(row, `<td data-label="Next" class="next">`):]
-		return html.UnescapeString(strings.TrimSpace(regexp.MustCompile(`<[^>]*>`).ReplaceAllString(cell, "")))
+		got := map[int64]stuckRow{}
+		group := ""
+		for _, line := range strings.Split(body[i:j], "\n") {
+			if m := regexp.MustCompile(`<div id="(stuck-(?:needs|waits))"`).FindStringSubmatch(line); m != nil {
+				group = m[1]
+			}
+			m := regexp.MustCompile(`conversation/(\d+)/`).FindStringSubmatch(line)
+			if m == nil || !strings.Contains(line, "<td") {
+				continue
+			}
+			id, _ := strconv.ParseInt(m[1], 10, 64)
+			row := body[i:j][strings.Index(body[i:j], m[0]):]
+			row = row[:strings.Index(row, "</tr>")]
+			cell := row[strings.Index(row, `<td data-label="Next" class="next">`):]
+			got[id] = stuckRow{group, html.UnescapeString(strings.TrimSpace(regexp.MustCompile(`<[^>]*>`).ReplaceAllString(cell, "")))}
+		}
+		return got
 	}
+	// order is the stuck section's groups and ticket ids as the page has
+	// them, top to bottom.
+	order := func(body string) string {
+		sec := body[strings.Index(body, `<section id="stuck"`):strings.Index(body, `<section id="unassigned"`)]
+		return strings.Join(regexp.MustCompile(`id="stuck-(?:needs|waits)"|conversation/\d+`).FindAllString(sec, -1), " ")
+	}
+	const needs, waits = "stuck-needs", "stuck-waits"
 
 	s := newPageServer(t, w, pageToken, clock)
 	body := pageGet(t, s, "/").Body.String()
-	for id, want := range map[int64]string{
-		1001: "proposal waiting for approval",
-		2001: "waits for Olga Night, back Wed 09:00 UTC",
-		2002: "Walt Away is away: handed on once the grace period has passed",
-		2003: "flagged for the head of support once stuck while Sam Senior is on shift",
-		2004: "to a senior once stuck while Ana Front is on shift, if one would answer clearly sooner; else flagged for the head of support",
-		2005: "with the head of support, who keeps their tickets",
-		2006: "Xavi Other is excluded from balancing: stays with them",
-		2007: "pinned (qw-pin): stays with Ana Front",
-		2008: "user 99 is not in the team: queuewrangler leaves it alone",
+	want := map[int64]stuckRow{
+		1001: {waits, "proposal waiting for approval"},
+		2001: {waits, "waits for Olga Night, back Wed 09:00 UTC"},
+		2002: {waits, "Walt Away is away: handed on once the grace period has passed"},
+		2003: {waits, "flagged for the head of support once stuck while Sam Senior is on shift"},
+		2004: {waits, "to a senior once stuck while Ana Front is on shift, if one would answer clearly sooner; else flagged for the head of support"},
+		2005: {needs, "with the head of support, who keeps their tickets"},
+		2006: {needs, "Xavi Other is excluded from balancing: stays with them"},
+		2007: {needs, "pinned (qw-pin): stays with Ana Front"},
+		2008: {needs, "user 99 is not in the team: queuewrangler leaves it alone"},
+		2009: {needs, "waits for Omar Late, off shift"},
+		2010: {needs, "waits for Uma Busy, not available now"},
+	}
+	if diff := cmp.Diff(want, rows(t, body)); diff != "" {
+		t.Errorf("stuck rows (-want +got):\n%s", diff)
+	}
+	// Needs someone first; in each group the longest wait first.
+	wantOrder := `id="stuck-needs" conversation/2005 conversation/2006 conversation/2007 conversation/2008 conversation/2009 conversation/2010 ` +
+		`id="stuck-waits" conversation/1001 conversation/2001 conversation/2002 conversation/2003 conversation/2004`
+	if got := order(body); got != wantOrder {
+		t.Errorf("stuck section in the order\n%s\nwant\n%s", got, wantOrder)
+	}
+	// Each group says its count; the total is every stuck ticket, as the
+	// metric and the API count them.
+	for _, c := range []string{
+		`Needs someone <span class="count">6</span>`, `Waits for its owner <span class="count">5</span>`,
+		`<h2 id="stuck-h">Stuck tickets <span class="count">11</span></h2>`,
+		`<a href="#stuck" class="act">Stuck <span class="count">11</span></a>`,
+		`<dt>Stuck / unassigned</dt><dd>11 / 2</dd>`,
 	} {
-		if got := next(body, id); got != want {
-			t.Errorf("ticket %d: next is %q, want %q", id, got, want)
+		if !strings.Contains(body, c) {
+			t.Errorf("page lacks %q", c)
 		}
 	}
 	if !strings.Contains(body, `<a href="#proposal-7">proposal waiting for approval</a>`) {
@@ -1063,11 +1110,53 @@ func TestPageSaysWhatHappensToStuckTickets(t *testing.T) {
 		t.Error("the stuck list does not say when queuewrangler acts on a stuck ticket")
 	}
 
-	off := New(Options{Now: clock.Now})
-	off.EnablePage(PageOptions{Team: w, Queue: w, StuckAfter: 4 * time.Hour, Mode: "off"})
-	if got := next(pageGet(t, off, "/").Body.String(), 2004); got != "the balancer is off (QW_MODE=off): stays with Ana Front" {
-		t.Errorf("in off mode, next is %q", got)
-	}
+	t.Run("off mode", func(t *testing.T) {
+		off := New(Options{Now: clock.Now})
+		off.EnablePage(PageOptions{Team: w, Queue: w, StuckAfter: 4 * time.Hour, Mode: "off"})
+		body := pageGet(t, off, "/").Body.String()
+		got := rows(t, body)
+		if want := (stuckRow{needs, "the balancer is off (QW_MODE=off): stays with Ana Front"}); got[2004] != want {
+			t.Errorf("in off mode, ticket 2004 is %+v, want %+v", got[2004], want)
+		}
+		// Nothing moves but what an SST approves: only the ticket with a
+		// proposal has its next step.
+		for _, c := range []string{`Needs someone <span class="count">10</span>`, `Waits for its owner <span class="count">1</span>`} {
+			if !strings.Contains(body, c) {
+				t.Errorf("page lacks %q", c)
+			}
+		}
+	})
+
+	// The groups share the list's rows, so the page is no longer for the
+	// split: what needs someone takes them first.
+	t.Run("the groups share the rows", func(t *testing.T) {
+		w.mu.Lock()
+		w.customers[2001] = "Gina Second"
+		w.mu.Unlock()
+		for _, tt := range []struct {
+			maxRows   int
+			wantOrder string
+			want      []string
+		}{
+			{8, `id="stuck-needs" conversation/2005 conversation/2006 conversation/2007 conversation/2008 conversation/2009 conversation/2010 ` +
+				`id="stuck-waits" conversation/1001 conversation/2001`,
+				[]string{"Showing the 2 longest waits of 5.", "Gina Second"}},
+			{2, `id="stuck-needs" conversation/2005 conversation/2006 id="stuck-waits"`,
+				[]string{"Showing the 2 longest waits of 6.", "5 not shown: the rows above fill the page."}},
+		} {
+			few := New(Options{Now: clock.Now})
+			few.EnablePage(PageOptions{Team: w, Queue: w, Customers: w, StuckAfter: 4 * time.Hour, MaxRows: tt.maxRows})
+			body := pageGet(t, few, "/").Body.String()
+			if got := order(body); got != tt.wantOrder {
+				t.Errorf("MaxRows %d: stuck section in the order\n%s\nwant\n%s", tt.maxRows, got, tt.wantOrder)
+			}
+			for _, c := range tt.want {
+				if !strings.Contains(body, c) {
+					t.Errorf("MaxRows %d: page lacks %q", tt.maxRows, c)
+				}
+			}
+		}
+	})
 }
 
 // TestPageTeamCountsTheFrontLine: the head of support never works the

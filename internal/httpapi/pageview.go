@@ -32,7 +32,7 @@ type pageView struct {
 	StuckAfter string
 	Figures    figuresView
 	Agents     []agentRow
-	Stuck      ticketList
+	Stuck      stuckView
 	Unassigned ticketList
 	Pending    pendingList
 	Moves      []proposalRow
@@ -113,6 +113,14 @@ type agentRow struct {
 	OldestWait timeView
 }
 
+// stuckView is the stuck list in two groups, so that an SST sees first
+// the tickets nothing is due to move on (stuckOutlook.NeedsSomeone).
+type stuckView struct {
+	Total         int // both groups: the count of the metric and the API
+	NeedsSomeone  ticketList
+	WaitsForOwner ticketList
+}
+
 type ticketList struct {
 	Rows  []ticketRow
 	Total int
@@ -169,7 +177,6 @@ type proposalRow struct {
 type pageData struct {
 	agents     []team.Agent
 	figures    team.Figures
-	stuck      []store.OpenConversation
 	unassigned []store.OpenConversation
 	customers  map[int64]string
 	pending    []store.Proposal
@@ -179,6 +186,12 @@ type pageData struct {
 	notices    []string
 	routing    *team.Routing
 	errors     []string
+
+	// The stuck tickets in their two groups, each oldest first, and what
+	// happens next to each (the split is its NeedsSomeone).
+	needsSomeone  []store.OpenConversation
+	waitsForOwner []store.OpenConversation
+	nexts         stuckNexts
 }
 
 // decidedStatuses are the proposals shown as recent moves.
@@ -199,11 +212,29 @@ func (p *page) collect(ctx context.Context, now time.Time) pageView {
 	if d.agents, d.figures, err = p.o.Team.Agents(ctx); err != nil {
 		fail("the team", err)
 	}
+	var stuck []store.OpenConversation
 	if p.o.StuckAfter > 0 {
-		if d.stuck, err = p.o.Queue.OpenConversations(ctx, store.OpenFilter{
+		if stuck, err = p.o.Queue.OpenConversations(ctx, store.OpenFilter{
 			Assignment: store.OnlyAssigned, WaitingBefore: now.Add(-p.o.StuckAfter),
 		}); err != nil {
 			fail("the stuck tickets", err)
+		}
+	}
+	// Every pending proposal: the store lists newest first, and the page
+	// shows the longest customer wait first, so a limit here would drop
+	// exactly the rows that matter most. The stuck list's groups need
+	// them too, before the customers' names of the rows shown are read.
+	if d.pending, err = p.o.Queue.ListProposals(ctx, store.ProposalFilter{
+		Statuses: []store.ProposalStatus{store.ProposalPending},
+	}); err != nil {
+		fail("the pending proposals", err)
+	}
+	d.nexts = newStuckNexts(d.agents, d.pending, p.o.Mode, p.o.Location)
+	for _, c := range stuck {
+		if d.nexts.stuckNext(c).NeedsSomeone {
+			d.needsSomeone = append(d.needsSomeone, c)
+		} else {
+			d.waitsForOwner = append(d.waitsForOwner, c)
 		}
 	}
 	if d.unassigned, err = p.o.Queue.OpenConversations(ctx, store.OpenFilter{Assignment: store.OnlyUnassigned}); err != nil {
@@ -216,8 +247,9 @@ func (p *page) collect(ctx context.Context, now time.Time) pageView {
 		return cmp.Or(waitStart(a).Compare(waitStart(b)), cmp.Compare(a.ID, b.ID))
 	})
 	if p.o.Customers != nil {
+		needs, waits := stuckShown(len(d.needsSomeone), len(d.waitsForOwner), p.o.MaxRows)
 		ids := make([]int64, 0, 2*p.o.MaxRows)
-		for _, list := range [][]store.OpenConversation{d.stuck, d.unassigned} {
+		for _, list := range [][]store.OpenConversation{d.needsSomeone[:needs], d.waitsForOwner[:waits], d.unassigned} {
 			for _, c := range list[:min(len(list), p.o.MaxRows)] {
 				ids = append(ids, c.ID)
 			}
@@ -227,14 +259,6 @@ func (p *page) collect(ctx context.Context, now time.Time) pageView {
 				fail("the customers' names", err)
 			}
 		}
-	}
-	// Every pending proposal: the store lists newest first, and the page
-	// shows the longest customer wait first, so a limit here would drop
-	// exactly the rows that matter most.
-	if d.pending, err = p.o.Queue.ListProposals(ctx, store.ProposalFilter{
-		Statuses: []store.ProposalStatus{store.ProposalPending},
-	}); err != nil {
-		fail("the pending proposals", err)
 	}
 	if d.moves, err = p.o.Queue.ListProposals(ctx, store.ProposalFilter{
 		Statuses: decidedStatuses, Limit: p.o.RecentMoves,
@@ -258,6 +282,14 @@ func (p *page) collect(ctx context.Context, now time.Time) pageView {
 		d.routing = &rt
 	}
 	return p.build(d, now)
+}
+
+// stuckShown is how many rows of each stuck group the page shows: the two
+// share the one list's maxRows, the tickets that need someone first, so
+// that splitting the list does not make the page longer.
+func stuckShown(needsSomeone, waitsForOwner, maxRows int) (needs, waits int) {
+	needs = min(needsSomeone, maxRows)
+	return needs, min(waitsForOwner, maxRows-needs)
 }
 
 // waitStart is when the ticket started waiting on us: the customer's last
@@ -290,7 +322,6 @@ func (p *page) build(d pageData, now time.Time) pageView {
 	for _, a := range d.agents {
 		names[a.ID] = a.Name
 	}
-	nexts := newStuckNexts(d.agents, d.pending, p.o.Mode, loc)
 	owner := func(id int64) string {
 		if n, ok := names[id]; ok && n != "" {
 			return n
@@ -301,7 +332,7 @@ func (p *page) build(d pageData, now time.Time) pageView {
 	v.Agents, v.Figures = p.buildTeam(d.agents, now)
 	v.Figures.Imbalance = fmt.Sprintf("%.2f", d.figures.Imbalance)
 	v.Figures.Jain = fmt.Sprintf("%.2f", d.figures.Jain)
-	v.Figures.Stuck = len(d.stuck)
+	v.Figures.Stuck = len(d.needsSomeone) + len(d.waitsForOwner)
 	v.Figures.Unassigned = len(d.unassigned)
 	if d.frtKnown {
 		v.Figures.FRTKnown = true
@@ -315,9 +346,11 @@ func (p *page) build(d pageData, now time.Time) pageView {
 		}
 	}
 
-	tickets := func(list []store.OpenConversation, state, empty string, showOwner, showNext bool) ticketList {
-		tl := ticketList{Total: len(list), State: state, Empty: empty, ShowOwner: showOwner, ShowNext: showNext}
-		shown := list[:min(len(list), p.o.MaxRows)]
+	// The list shows its first rows; next is nil for a list whose rows do
+	// not say what happens next.
+	tickets := func(list []store.OpenConversation, rows int, state, empty string, showOwner bool, next *stuckNexts) ticketList {
+		tl := ticketList{Total: len(list), State: state, Empty: empty, ShowOwner: showOwner, ShowNext: next != nil}
+		shown := list[:rows]
 		tl.More = tl.Total - len(shown)
 		tl.Rows = make([]ticketRow, 0, len(shown))
 		for _, c := range shown {
@@ -335,16 +368,21 @@ func (p *page) build(d pageData, now time.Time) pageView {
 			if since := c.CustomerWaitStart(); !since.IsZero() {
 				row.Waiting = absTime(since, now, loc)
 			}
-			if showNext {
-				o := nexts.stuckNext(c)
+			if next != nil {
+				o := next.stuckNext(c)
 				row.Next, row.NextProposal = o.Say, o.Proposal
 			}
 			tl.Rows = append(tl.Rows, row)
 		}
 		return tl
 	}
-	v.Stuck = tickets(d.stuck, "stuck", "Nothing is stuck.", true, true)
-	v.Unassigned = tickets(d.unassigned, "unassigned", "The unassigned queue is empty.", false, false)
+	needs, waits := stuckShown(len(d.needsSomeone), len(d.waitsForOwner), p.o.MaxRows)
+	v.Stuck = stuckView{
+		Total:         v.Figures.Stuck,
+		NeedsSomeone:  tickets(d.needsSomeone, needs, "stuck", "None: each stuck ticket has something due to move it on.", true, &d.nexts),
+		WaitsForOwner: tickets(d.waitsForOwner, waits, "stuck", "None.", true, &d.nexts),
+	}
+	v.Unassigned = tickets(d.unassigned, min(len(d.unassigned), p.o.MaxRows), "unassigned", "The unassigned queue is empty.", false, nil)
 
 	proposals := func(ps []store.Proposal) []proposalRow {
 		out := make([]proposalRow, 0, len(ps))

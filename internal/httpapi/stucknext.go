@@ -14,6 +14,12 @@ type stuckOutlook struct {
 	// Say is the sentence the page's row and the API's "next" show:
 	// "waits for Eli, back Wed 09:00 CET".
 	Say string
+	// NeedsSomeone is true when nothing is due to happen to the ticket: no
+	// proposal waits for a decision, the balancer will not act on it, and
+	// no return of an absent owner is known, so the customer waits until
+	// a person steps in. The page lists those first, apart from the
+	// tickets that wait for a known return, a proposal or the balancer.
+	NeedsSomeone bool
 	// Proposal is the ticket's pending proposal, 0 for none: the page
 	// links the row to its card.
 	Proposal int64
@@ -52,35 +58,39 @@ func newStuckNexts(agents []team.Agent, pending []store.Proposal, mode string, l
 // rules are the balancer's (balancer/plan.go: the HoS and the excluded
 // keep their tickets, pinned ones stay, the away rule decides for someone
 // away or off shift, the stuck rule escalates an ST's and flags an SST's).
+//
+// Each answer also says whether the ticket needs someone: the cases where
+// the ticket stays put with no known end are the ones an SST must look at.
 func (n stuckNexts) stuckNext(c store.OpenConversation) stuckOutlook {
 	a, known := n.agents[c.AssigneeID]
 	name := cmp.Or(a.Name, "user "+strconv.FormatInt(c.AssigneeID, 10))
 	proposal := n.proposal[c.ID]
-	say := func(s string) stuckOutlook { return stuckOutlook{Say: s, Proposal: proposal} }
+	needs := func(say string) stuckOutlook { return stuckOutlook{Say: say, NeedsSomeone: true, Proposal: proposal} }
+	waits := func(say string) stuckOutlook { return stuckOutlook{Say: say, Proposal: proposal} }
 	switch {
 	case proposal != 0:
 		// The decision is the pending proposal's card, above the list.
-		return say("proposal waiting for approval")
+		return waits("proposal waiting for approval")
 	case c.Pinned:
-		return say("pinned (qw-pin): stays with " + name)
+		return needs("pinned (qw-pin): stays with " + name)
 	case n.mode == "off":
-		return say("the balancer is off (QW_MODE=off): stays with " + name)
+		return needs("the balancer is off (QW_MODE=off): stays with " + name)
 	case !known || a.Status == "removed":
-		return say(name + " is not in the team: queuewrangler leaves it alone")
+		return needs(name + " is not in the team: queuewrangler leaves it alone")
 	case a.Role == "hos":
-		return say("with the head of support, who keeps their tickets")
+		return needs("with the head of support, who keeps their tickets")
 	case a.Role == "exclude":
-		return say(name + " is excluded from balancing: stays with them")
+		return needs(name + " is excluded from balancing: stays with them")
 	case a.Status == "off-shift" && !a.BackAt.IsZero():
-		return say("waits for " + name + ", back " + a.BackAt.In(n.loc).Format("Mon 15:04 MST"))
+		return waits("waits for " + name + ", back " + a.BackAt.In(n.loc).Format("Mon 15:04 MST"))
 	case a.Status == "off-shift":
-		return say("waits for " + name + ", off shift")
+		return needs("waits for " + name + ", off shift")
 	case a.Status == "away":
-		return say(name + " is away: handed on once the grace period has passed")
+		return waits(name + " is away: handed on once the grace period has passed")
 	case !a.Available:
-		return say("waits for " + name + ", not available now")
+		return needs("waits for " + name + ", not available now")
 	case a.Role == "sst":
-		return say("flagged for the head of support once stuck while " + name + " is on shift")
+		return waits("flagged for the head of support once stuck while " + name + " is on shift")
 	}
-	return say("to a senior once stuck while " + name + " is on shift, if one would answer clearly sooner; else flagged for the head of support")
+	return waits("to a senior once stuck while " + name + " is on shift, if one would answer clearly sooner; else flagged for the head of support")
 }
