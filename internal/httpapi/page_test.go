@@ -1073,7 +1073,7 @@ func TestPageSaysWhatHappensToStuckTickets(t *testing.T) {
 		1001: {waits, "proposal waiting for approval"},
 		2001: {waits, "waits for Olga Night, back Wed 09:00 UTC"},
 		2002: {waits, "Walt Away is away: handed on once the grace period has passed"},
-		2003: {waits, "flagged for the head of support once stuck while Sam Senior is on shift"},
+		2003: {needs, "flagged for the head of support once stuck while Sam Senior is on shift"},
 		2004: {waits, "to a senior once stuck while Ana Front is on shift, if one would answer clearly sooner; else flagged for the head of support"},
 		2005: {needs, "with the head of support, who keeps their tickets"},
 		2006: {needs, "Xavi Other is excluded from balancing: stays with them"},
@@ -1086,15 +1086,15 @@ func TestPageSaysWhatHappensToStuckTickets(t *testing.T) {
 		t.Errorf("stuck rows (-want +got):\n%s", diff)
 	}
 	// Needs someone first; in each group the longest wait first.
-	wantOrder := `id="stuck-needs" conversation/2005 conversation/2006 conversation/2007 conversation/2008 conversation/2009 conversation/2010 ` +
-		`id="stuck-waits" conversation/1001 conversation/2001 conversation/2002 conversation/2003 conversation/2004`
+	wantOrder := `id="stuck-needs" conversation/2003 conversation/2005 conversation/2006 conversation/2007 conversation/2008 conversation/2009 conversation/2010 ` +
+		`id="stuck-waits" conversation/1001 conversation/2001 conversation/2002 conversation/2004`
 	if got := order(body); got != wantOrder {
 		t.Errorf("stuck section in the order\n%s\nwant\n%s", got, wantOrder)
 	}
 	// Each group says its count; the total is every stuck ticket, as the
 	// metric and the API count them.
 	for _, c := range []string{
-		`Needs someone <span class="count">6</span>`, `Waits for its owner <span class="count">5</span>`,
+		`Needs someone <span class="count">7</span>`, `Waits for its owner <span class="count">4</span>`,
 		`<h2 id="stuck-h">Stuck tickets <span class="count">11</span></h2>`,
 		`<a href="#stuck" class="act">Stuck <span class="count">11</span></a>`,
 		`<dt>Stuck / unassigned</dt><dd>11 / 2</dd>`,
@@ -1138,11 +1138,11 @@ func TestPageSaysWhatHappensToStuckTickets(t *testing.T) {
 			wantOrder string
 			want      []string
 		}{
-			{8, `id="stuck-needs" conversation/2005 conversation/2006 conversation/2007 conversation/2008 conversation/2009 conversation/2010 ` +
+			{9, `id="stuck-needs" conversation/2003 conversation/2005 conversation/2006 conversation/2007 conversation/2008 conversation/2009 conversation/2010 ` +
 				`id="stuck-waits" conversation/1001 conversation/2001`,
-				[]string{"Showing the 2 longest waits of 5.", "Gina Second"}},
-			{2, `id="stuck-needs" conversation/2005 conversation/2006 id="stuck-waits"`,
-				[]string{"Showing the 2 longest waits of 6.", "5 not shown: the rows above fill the page."}},
+				[]string{"Showing the 2 longest waits of 4.", "Gina Second"}},
+			{2, `id="stuck-needs" conversation/2003 conversation/2005 id="stuck-waits"`,
+				[]string{"Showing the 2 longest waits of 7.", "4 not shown: the rows above fill the page."}},
 		} {
 			few := New(Options{Now: clock.Now})
 			few.EnablePage(PageOptions{Team: w, Queue: w, Customers: w, StuckAfter: 4 * time.Hour, MaxRows: tt.maxRows})

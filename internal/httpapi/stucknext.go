@@ -15,9 +15,9 @@ type stuckOutlook struct {
 	// "waits for Eli, back Wed 09:00 CET".
 	Say string
 	// NeedsSomeone is true when nothing is due to happen to the ticket: no
-	// proposal waits for a decision, the balancer will not act on it, and
-	// no return of an absent owner is known, so the customer waits until
-	// a person steps in. The page lists those first, apart from the
+	// proposal waits for a decision, the balancer will not act on it (or
+	// only flags it for the head of support to decide), and no return of an
+	// absent owner is known, so the customer waits until a person steps in. The page lists those first, apart from the
 	// tickets that wait for a known return, a proposal or the balancer.
 	NeedsSomeone bool
 	// Proposal is the ticket's pending proposal, 0 for none: the page
@@ -90,7 +90,8 @@ func (n stuckNexts) stuckNext(c store.OpenConversation) stuckOutlook {
 	case !a.Available:
 		return needs("waits for " + name + ", not available now")
 	case a.Role == "sst":
-		return waits("flagged for the head of support once stuck while " + name + " is on shift")
+		// A flag asks the head of support to decide: nobody else will.
+		return needs("flagged for the head of support once stuck while " + name + " is on shift")
 	}
 	return waits("to a senior once stuck while " + name + " is on shift, if one would answer clearly sooner; else flagged for the head of support")
 }
