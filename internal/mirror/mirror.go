@@ -728,15 +728,23 @@ const (
 	webhookRetention = 7 * 24 * time.Hour
 )
 
-// runUpkeep keeps the database small and its query plans fresh.
+// runUpkeep keeps the database small and its query plans fresh. A stop
+// skips it, or ends it without a warning: both steps only tidy, and the
+// next start's upkeep does them.
 func (m *Mirror) runUpkeep(ctx context.Context) {
+	if ctx.Err() != nil {
+		return
+	}
 	n, err := m.db.PruneWebhooks(ctx, time.Now().Add(-webhookRetention))
-	if err != nil {
+	switch {
+	case ctx.Err() != nil:
+		return
+	case err != nil:
 		m.opts.Logger.Warn("prune processed webhooks", "err", err)
-	} else if n > 0 {
+	case n > 0:
 		m.opts.Logger.Info("pruned processed webhooks", "count", n)
 	}
-	if err := m.db.Optimize(ctx); err != nil {
+	if err := m.db.Optimize(ctx); err != nil && ctx.Err() == nil {
 		m.opts.Logger.Warn("optimize database", "err", err)
 	}
 }
