@@ -132,7 +132,7 @@ func TestNamedMistakesAtStart(t *testing.T) {
 		if last := lines[len(lines)-1]; code != exitFailure || !strings.HasPrefix(last, "queuewrangler: sync: ") || !strings.Contains(last, check) {
 			t.Errorf("exit %d, last line %q; want %d and %q", code, last, exitFailure, check)
 		}
-		if want := `level=WARN msg="help scout call failed; retrying" component=helpscout`; !strings.Contains(stderr, want) {
+		if want := `level=WARN msg="help scout call failed; not retrying" component=helpscout`; !strings.Contains(stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr)
 		}
 	})

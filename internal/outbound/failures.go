@@ -16,8 +16,8 @@ import (
 // up to a minute (eight attempts with backoff) before the caller sees it, so
 // a wrong QW_HELPSCOUT_API_URL or refused credentials would otherwise say
 // nothing at info level for that long: Failures logs the first failed
-// attempt of each run of failures at WARN, with its cause, and keeps the
-// cause for /readyz until an attempt succeeds.
+// attempt of each run of failures at WARN, with its cause and whether it
+// is retried, and keeps the cause for /readyz until an attempt succeeds.
 type Failures struct {
 	log  *slog.Logger
 	mu   sync.Mutex
@@ -39,14 +39,55 @@ func (f *Failures) Last() string {
 	return f.last
 }
 
-func (f *Failures) record(cause string) {
+// record notes the cause of one attempt ("" for a success). The first
+// failure of a run is logged once the retry policy has said what follows
+// it (decided), so that the line does not promise a retry that will not
+// come; without c, no policy will say, and it is logged at once.
+func (f *Failures) record(cause string, c *call) {
 	f.mu.Lock()
 	first := f.last == "" && cause != ""
 	f.last = cause
 	f.mu.Unlock()
-	if first && f.log != nil {
-		f.log.Warn("help scout call failed; retrying", "cause", cause)
+	if !first || f.log == nil {
+		return
 	}
+	if c != nil {
+		c.unsaid = cause
+		return
+	}
+	f.log.Warn("help scout call failed", "cause", cause)
+}
+
+// decided logs the failure that began a run during c's latest attempt, if
+// there was one, with what happens next: a retry, or none and why not.
+func (f *Failures) decided(c *call, retry bool, why string) {
+	if c == nil || c.unsaid == "" {
+		return
+	}
+	cause := c.unsaid
+	c.unsaid = ""
+	if retry {
+		f.log.Warn("help scout call failed; retrying", "cause", cause)
+		return
+	}
+	f.log.Warn("help scout call failed; not retrying", "cause", cause, "why", why)
+}
+
+// call follows one call through its attempts. Only the retry policy knows
+// whether a failed attempt is retried, and it runs above the token
+// transport, which hides the token endpoint's answers from it; so the wire
+// notes the cause here and the policy says what follows. A call's attempts
+// run one after another, never at once.
+type call struct {
+	attempt int    // the current attempt, from 0
+	unsaid  string // the cause of a failure not yet logged
+}
+
+type callKey struct{}
+
+func callFrom(ctx context.Context) *call {
+	c, _ := ctx.Value(callKey{}).(*call)
+	return c
 }
 
 // watchFailures sits on the wire, below retries and the token transport, so
@@ -62,7 +103,7 @@ func (w watchFailures) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.Context().Err() != nil && errors.Is(err, context.Canceled) {
 		return resp, err // the caller stopped: not Help Scout's failure
 	}
-	w.f.record(w.red.redact(failureCause(req, resp, err)))
+	w.f.record(w.red.redact(failureCause(req, resp, err)), callFrom(req.Context()))
 	return resp, err
 }
 

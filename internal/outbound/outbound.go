@@ -110,6 +110,14 @@ func NewClient(o Options) *http.Client {
 	}
 	rc.Backoff = rateLimitBackoff
 	rc.CheckRetry = retryPolicy
+	if o.Failures != nil {
+		rc.RequestLogHook = func(_ retryablehttp.Logger, req *http.Request, attempt int) {
+			if c := callFrom(req.Context()); c != nil {
+				c.attempt = attempt
+			}
+		}
+		rc.CheckRetry = tellingRetryPolicy(o.Failures, rc.RetryMax)
+	}
 	rc.ErrorHandler = retryablehttp.PassthroughErrorHandler
 	rc.Logger = nil
 	if o.Logger != nil {
@@ -150,11 +158,12 @@ type methodKey struct{}
 
 // methodTagger records the request method in the context because
 // retryablehttp's CheckRetry sees no request when the attempt failed before
-// a response arrived.
+// a response arrived; and it starts the call's record (failures.go).
 type methodTagger struct{ next http.RoundTripper }
 
 func (m methodTagger) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := context.WithValue(req.Context(), methodKey{}, req.Method)
+	ctx = context.WithValue(ctx, callKey{}, &call{})
 	return m.next.RoundTrip(req.WithContext(ctx))
 }
 
@@ -164,21 +173,53 @@ func (m methodTagger) RoundTrip(req *http.Request) (*http.Response, error) {
 // PATCH /assignTo and GETs are idempotent and retried on 5xx and transport
 // errors as well.
 func retryPolicy(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	retry, _, err := retryDecision(ctx, resp, err)
+	return retry, err
+}
+
+// Why a failed attempt is not retried, for the warning that names its cause.
+const (
+	notRetriedStopped  = "the caller stopped waiting"
+	notRetriedRefused  = "the token endpoint gives the same answer until the configuration changes"
+	notRetriedNote     = "the note may have been written; a second try could add it twice"
+	notRetriedSame     = "a retry would fail the same way"
+	notRetriedNoneLeft = "no attempts left"
+)
+
+// retryDecision is retryPolicy with the reason when it does not retry.
+func retryDecision(ctx context.Context, resp *http.Response, err error) (retry bool, why string, _ error) {
 	if ctx.Err() != nil {
-		return false, ctx.Err()
+		return false, notRetriedStopped, ctx.Err()
 	}
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode/100 == 4 &&
 		re.Response.StatusCode != http.StatusTooManyRequests {
 		// The token endpoint refused the credentials: no retry will change
 		// that, and each would spend budget and delay the error.
-		return false, nil
+		return false, notRetriedRefused, nil
 	}
 	method, _ := ctx.Value(methodKey{}).(string)
 	if method == http.MethodPost {
-		return resp != nil && resp.StatusCode == http.StatusTooManyRequests, nil
+		return resp != nil && resp.StatusCode == http.StatusTooManyRequests, notRetriedNote, nil
 	}
-	return retryablehttp.DefaultRetryPolicy(ctx, resp, err)
+	retry, err = retryablehttp.DefaultRetryPolicy(ctx, resp, err)
+	return retry, notRetriedSame, err
+}
+
+// tellingRetryPolicy is retryPolicy that also has f log a failure that
+// began a run with what follows it. retryablehttp stops after retryMax
+// retries whatever the policy says, so the last attempt is not retried.
+func tellingRetryPolicy(f *Failures, retryMax int) retryablehttp.CheckRetry {
+	return func(ctx context.Context, resp *http.Response, err error) (bool, error) {
+		retry, why, err := retryDecision(ctx, resp, err)
+		c := callFrom(ctx)
+		told := retry
+		if retry && c != nil && c.attempt >= retryMax {
+			told, why = false, notRetriedNoneLeft
+		}
+		f.decided(c, told, why)
+		return retry, err
+	}
 }
 
 // redactErrors is the top of the chain: no error leaves it with a secret
