@@ -110,6 +110,10 @@ type agentState struct {
 
 func (a *agentState) open() int { return a.waiting + a.activeLight + a.pending }
 
+// atMaxOpen reports whether the agent holds their MaxOpen open tickets
+// already (never, without a cap).
+func (a *agentState) atMaxOpen() bool { return a.ag.MaxOpen > 0 && a.open() >= a.ag.MaxOpen }
+
 func (a *agentState) load(p Policy) float64 {
 	return float64(a.waiting) + float64(a.activeLight+a.pending)*p.PendingWeight
 }

@@ -225,7 +225,7 @@ func (pl *planner) eligible(a *agentState, t tier) bool {
 			return false
 		}
 	}
-	if a.ag.MaxOpen > 0 && a.open() >= a.ag.MaxOpen {
+	if a.atMaxOpen() {
 		return false
 	}
 	return pl.lastShift || !pl.leaving(a)

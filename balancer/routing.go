@@ -87,8 +87,7 @@ func (pl *planner) soonestBack(ci int32) time.Duration {
 	soonest := NoEstimate
 	for i := range pl.agents {
 		a := &pl.agents[i]
-		if a.available || a.kind != kindPool || a.ag.BackAt.IsZero() || !a.canOpen(c.MailboxID) ||
-			a.ag.MaxOpen > 0 && a.open() >= a.ag.MaxOpen {
+		if a.available || a.kind != kindPool || a.ag.BackAt.IsZero() || !a.canOpen(c.MailboxID) || a.atMaxOpen() {
 			continue
 		}
 		soonest = min(soonest, pl.waitsFor(ci, -1, int32(i)).target)
@@ -199,7 +198,7 @@ func RotationChoices(s Snapshot, p Policy, mailbox int64, ceiling []int64) []Rot
 			c.Why = RotationAway
 		case !pl.agents[i].available:
 			c.Why = RotationOffShift
-		case pl.agents[i].ag.MaxOpen > 0 && pl.agents[i].open() >= pl.agents[i].ag.MaxOpen:
+		case pl.agents[i].atMaxOpen():
 			c.Why = RotationAtMaxOpen
 		default:
 			avail = append(avail, i)

@@ -70,7 +70,7 @@ func tailOf(first []time.Duration, offShift []bool) Tail {
 		}
 		return cmp.Compare(a, b)
 	})
-	within := int(math.Ceil(0.9 * float64(n))) // ranks at or below the 90th percentile
+	within := team.Rank(n, 0.9) // ranks at or below the 90th percentile
 	t := Tail{Slowest: n - within}
 	for _, i := range order[within:] {
 		if offShift[i] {

@@ -13,6 +13,10 @@ func Percentile(sorted []time.Duration, q float64) time.Duration {
 	if len(sorted) == 0 {
 		return 0
 	}
-	rank := int(math.Ceil(q * float64(len(sorted))))
-	return sorted[min(max(rank, 1), len(sorted))-1]
+	return sorted[min(max(Rank(len(sorted), q), 1), len(sorted))-1]
 }
+
+// Rank is the nearest rank of the q-quantile of n values, ceil(q·n),
+// counted from 1: the values ranked above it are those Percentile leaves
+// above the quantile.
+func Rank(n int, q float64) int { return int(math.Ceil(q * float64(n))) }
