@@ -847,7 +847,9 @@ func TestPagePutsDecisionsFirst(t *testing.T) {
 	}{
 		{"a summary bar with jump links and counts", []string{
 			`<a href="#proposals" class="act">Pending proposals <span class="count">3</span></a>`,
-			`<a href="#stuck" class="act">Stuck <span class="count">1</span></a>`,
+			// The one stuck ticket has a proposal waiting: nothing for
+			// the bar to call for.
+			`<a href="#stuck">Stuck <span class="count">1</span></a>`,
 			`<a href="#unassigned">Unassigned <span class="count">2</span></a>`,
 			`<a href="#team">Team <span class="count">4/6</span>`,
 		}},
@@ -1096,7 +1098,7 @@ func TestPageSaysWhatHappensToStuckTickets(t *testing.T) {
 	for _, c := range []string{
 		`Needs someone <span class="count">7</span>`, `Waits for its owner <span class="count">4</span>`,
 		`<h2 id="stuck-h">Stuck tickets <span class="count">11</span></h2>`,
-		`<a href="#stuck" class="act">Stuck <span class="count">11</span></a>`,
+		`<a href="#stuck" class="act">Stuck <span class="count">11</span> <span class="muted">7 need someone</span></a>`,
 		`<dt>Stuck / unassigned</dt><dd>11 / 2</dd>`,
 	} {
 		if !strings.Contains(body, c) {
