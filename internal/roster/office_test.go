@@ -91,6 +91,8 @@ func TestParseOfficeHours(t *testing.T) {
 		"Mon-Fry 09:00-17:00 UTC":               `"Fry" is not a day`,
 		"Mon-Fri 09:00-25:00 Europe/Berlin":     `"25:00" is not a time of day`,
 		"Mon-Fri 09:00-17:00 Europe/Berlin UTC": `is not "Days HH:MM-HH:MM"`,
+		// A comma where the semicolon goes: the message shows the separator.
+		"Mon-Fri 09:00-17:00, Sat 10:00-14:00 UTC": `shifts are separated by ";", as in Mon-Fri 09:00-17:00; Sat 10:00-14:00`,
 	} {
 		if _, err := ParseOfficeHours(text); err == nil || !strings.Contains(err.Error(), wantErr) {
 			t.Errorf("ParseOfficeHours(%q) = %v, want an error containing %q", text, err, wantErr)

@@ -364,6 +364,43 @@ func (r *Roster) Unmatched(ids []int64, emails []string) []string {
 	return out
 }
 
+// Overlaps names, for each of the given Help Scout users (ids[i] and
+// emails[i] are one user) matched by two entries, one by id and another by
+// email, the entry Lookup uses and the one it ignores. The roster alone
+// cannot see this: an id and an email are the same person only in the
+// account's user list, and whoever wrote the ignored entry (an "exclude"
+// for a bot, say) believes it applies.
+func (r *Roster) Overlaps(ids []int64, emails []string) []Overlap {
+	byID := map[int64]string{}
+	byEmail := map[string]string{}
+	for _, l := range r.listed {
+		if l.id != 0 {
+			byID[l.id] = l.where
+		}
+		if l.email != "" {
+			byEmail[l.email] = l.where
+		}
+	}
+	var out []Overlap
+	for i, id := range ids {
+		used, ok := byID[id]
+		if !ok || i >= len(emails) {
+			continue
+		}
+		if ignored, ok := byEmail[strings.ToLower(strings.TrimSpace(emails[i]))]; ok && ignored != used {
+			out = append(out, Overlap{UserID: id, Used: used, Ignored: ignored})
+		}
+	}
+	return out
+}
+
+// Overlap is one Help Scout user matched by two roster entries: Used by
+// id, which Lookup prefers, and Ignored by email.
+type Overlap struct {
+	UserID        int64
+	Used, Ignored string // the entries, as "agents[2] (id 7)" or "agents[3] (ana@acme.example)"
+}
+
 // Listed is how many people the roster names.
 func (r *Roster) Listed() int { return len(r.listed) }
 

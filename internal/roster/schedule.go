@@ -35,7 +35,7 @@ func ParseSchedule(text string) (*Schedule, error) {
 		}
 		fields := strings.Fields(clause)
 		if len(fields) != 2 {
-			return nil, fmt.Errorf("%q is not \"Days HH:MM-HH:MM\" (example: Mon-Fri 09:00-17:00)", clause)
+			return nil, fmt.Errorf("%q is not \"Days HH:MM-HH:MM\" (example: Mon-Fri 09:00-17:00; shifts are separated by \";\", as in Mon-Fri 09:00-17:00; Sat 10:00-14:00)", clause)
 		}
 		sh, err := parseDays(fields[0])
 		if err != nil {

@@ -9,7 +9,8 @@ import (
 
 // Notices names the mistakes of a setup that only Help Scout's user list
 // reveals, one sentence each, for the log and the page: roster entries that
-// match no user (so that person silently gets the defaults), and a team
+// match no user (so that person silently gets the defaults), two entries
+// that match one user (so one of them silently does nothing), and a team
 // with no SST while stuck tickets are to be escalated to one. users is the
 // mirror's directory after a sync; with none there is nothing to judge.
 func Notices(users []store.User, r *roster.Roster, escalateStuck bool) []string {
@@ -35,6 +36,9 @@ func Notices(users []store.User, r *roster.Roster, escalateStuck bool) []string 
 	var out []string
 	for _, where := range r.Unmatched(ids, emails) {
 		out = append(out, fmt.Sprintf("The roster's %s matches no Help Scout user, so nobody gets its role and level: check its id or email (QW_ROSTER_FILE).", where))
+	}
+	for _, o := range r.Overlaps(ids, emails) {
+		out = append(out, fmt.Sprintf("The roster's %s and %s both match Help Scout user %d: %s applies to them (an id match wins), not %s. Keep one of them (QW_ROSTER_FILE).", o.Used, o.Ignored, o.UserID, o.Used, o.Ignored))
 	}
 	if escalateStuck && !hasSST {
 		if r.Listed() == 0 {

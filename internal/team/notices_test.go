@@ -38,6 +38,9 @@ func TestNotices(t *testing.T) {
 			"The roster's agents[0] (sam@acme.exmaple) matches no Help Scout user, so nobody gets its role and level: check its id or email (QW_ROSTER_FILE).",
 			noSST,
 		}},
+		{"one person by id and by email", users, parse(`{"agents": [{"id": 1, "role": "sst"}, {"email": "ANA@acme.example", "role": "exclude"}, {"id": 2, "email": "sam@acme.example"}]}`), true, []string{
+			"The roster's agents[0] (id 1) and agents[1] (ANA@acme.example) both match Help Scout user 1: agents[0] (id 1) applies to them (an id match wins), not agents[1] (ANA@acme.example). Keep one of them (QW_ROSTER_FILE).",
+		}},
 		{"no roster", users, roster.Default(), true, []string{
 			"No roster is configured (QW_ROSTER_FILE), so everyone is an ST and stuck tickets have no SST to be escalated to.",
 		}},
