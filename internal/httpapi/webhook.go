@@ -48,6 +48,10 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			s.countWebhook(event, resultTooLarge)
+			// Said aloud: Help Scout may switch off a webhook its deliveries
+			// keep failing, and the change is then seen only at the poll.
+			s.opts.Logger.Warn("webhook body over the size limit; refused (the poll still picks up the change)",
+				"event", eventLabel(event), "limit_bytes", tooBig.Limit)
 			writeError(w, http.StatusRequestEntityTooLarge, "body too large")
 			return
 		}

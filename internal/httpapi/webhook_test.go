@@ -1,11 +1,13 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha1"
 	"encoding/base64"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -159,6 +161,26 @@ func TestWebhookResponses(t *testing.T) {
 				t.Errorf("webhook_events_total{event=%q,result=%q} = %v, want 1", label, tt.wantResult, got)
 			}
 		})
+	}
+}
+
+// TestOversizedWebhookIsLogged: a refused delivery is said in the log, not
+// only counted, since Help Scout may switch off a webhook whose deliveries
+// keep failing.
+func TestOversizedWebhookIsLogged(t *testing.T) {
+	var logs bytes.Buffer
+	inbox := &memInbox{}
+	m := metrics.NewInstruments(prometheus.NewRegistry())
+	s := New(Options{Metrics: m, WebhookSecret: secret, Inbox: inbox, MaxWebhookBytes: 64,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	big := `{"id":1,"subject":"` + strings.Repeat("x", 100) + `"}`
+	if w := post(s, inbox, "convo.created", big, sign(secret, big)); w.Code != http.StatusRequestEntityTooLarge {
+		t.Fatalf("status = %d, want 413", w.Code)
+	}
+	for _, want := range []string{"level=WARN", "webhook body over the size limit", "event=convo.created", "limit_bytes=64"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, logs.String())
+		}
 	}
 }
 
