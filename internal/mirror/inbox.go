@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/url"
 	"strings"
 
 	"github.com/queuewrangler/queuewrangler/helpscout"
@@ -89,10 +90,15 @@ func (m *Mirror) applyInbox(ctx context.Context, after int64) (done int, last in
 				if merr := m.db.MarkWebhookFailed(ctx, e.ID, err.Error()); merr != nil {
 					return done, last, fmt.Errorf("record webhook %d failure: %w", e.ID, merr)
 				}
-				m.opts.Logger.Warn("webhook event failed; will retry", "webhook_id", e.ID, "event", e.Event, "err", err)
-				var rl *helpscout.RateLimitError
-				if errors.As(err, &rl) {
-					// Budget spent: the rest would fail the same way.
+				if e.Attempts+1 >= maxWebhookAttempts {
+					m.opts.Logger.Warn("webhook event failed for the last time; giving up, the poll heals the mirror",
+						"webhook_id", e.ID, "event", e.Event, "attempts", e.Attempts+1, "err", err)
+				} else {
+					m.opts.Logger.Warn("webhook event failed; will retry", "webhook_id", e.ID, "event", e.Event, "err", err)
+				}
+				if helpScoutFailing(err) {
+					// The rest would fail the same way, each after the
+					// client's retries, while the poll waits for this pass.
 					return done, last, nil
 				}
 				continue
@@ -106,6 +112,20 @@ func (m *Mirror) applyInbox(ctx context.Context, after int64) (done int, last in
 			return done, last, nil
 		}
 	}
+}
+
+// helpScoutFailing reports whether err says Help Scout itself is failing
+// rather than this one request: a spent budget, a 5xx after the client's
+// retries, a refused token, or no answer at all.
+func helpScoutFailing(err error) bool {
+	var rl *helpscout.RateLimitError
+	var auth *helpscout.AuthError
+	var transport *url.Error
+	if errors.As(err, &rl) || errors.As(err, &auth) || errors.As(err, &transport) {
+		return true
+	}
+	var resp *helpscout.ErrorResponse
+	return errors.As(err, &resp) && resp.StatusCode >= 500
 }
 
 func threadIDs(ts []store.Thread) []int64 {

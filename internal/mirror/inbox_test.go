@@ -311,6 +311,43 @@ func TestProcessInboxRetriesFailedEvents(t *testing.T) {
 	assertMirrorEqual(t, h.db, h.fake)
 }
 
+// TestProcessInboxStopsWhileHelpScoutFails: when applying an event meets a
+// 5xx, the events after it are left for the next pass instead of each
+// failing in turn after the client's retries, which held the poll (on the
+// same goroutine) back for minutes.
+func TestProcessInboxStopsWhileHelpScoutFails(t *testing.T) {
+	h := newHookEnv(t, 40)
+	h.clock.Advance(time.Minute)
+	for i := range 2 {
+		if _, err := h.fake.CreateConversation(helpscouttest.NewConversation{
+			MailboxID: h.acct.Mailboxes[1], CustomerID: h.acct.Customers[i], Subject: "while it fails",
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ds := h.deliveriesWant(t, 2, "two convo.created")
+	first, second := h.store(t, ds[0]), h.store(t, ds[1])
+
+	h.fake.SetFaults(helpscouttest.Faults{FailNext: 1, FailStatus: http.StatusServiceUnavailable})
+	if n := h.process(t); n != 0 {
+		t.Errorf("pass during the failure completed %d events, want 0", n)
+	}
+	for id, want := range map[int64]int{first: 1, second: 0} {
+		ev, err := h.db.Webhook(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Attempts != want {
+			t.Errorf("webhook %d: %d attempts, want %d (the pass stops at the first 503)", id, ev.Attempts, want)
+		}
+	}
+	h.fake.SetFaults(helpscouttest.Faults{})
+	if n := h.process(t); n != 2 {
+		t.Errorf("pass after the failure completed %d events, want 2", n)
+	}
+	assertMirrorEqual(t, h.db, h.fake)
+}
+
 // TestWebhooksOutOfOrderKeepPin: an agent notes a ticket and pins it in
 // the same second, and the two events arrive the wrong way round: the
 // older, the note's, carries the tag set from before qw-pin at the same
