@@ -11,12 +11,20 @@ type Presence struct {
 	UpdatedAt time.Time // when the status last changed; zero if unknown
 }
 
+// The statuses of Availability: the words the queue page, the JSON API and
+// the metrics show for a person, so they are part of the API.
+const (
+	StatusActive   = "active"    // can take tickets now
+	StatusAway     = "away"      // Away in Help Scout: no known return
+	StatusOffShift = "off-shift" // outside the roster's hours
+)
+
 // Availability says whether a person can take tickets now, since when they
 // have not been able to (for the away grace period) and, when they are merely
 // off shift, when their next shift starts.
 type Availability struct {
 	Available        bool
-	Status           string // "active", "away" or "off-shift"
+	Status           string // StatusActive, StatusAway or StatusOffShift
 	UnavailableSince time.Time
 	// AvailableSince is when someone available became so: the start of
 	// their shift, or when they turned Active in Help Scout if later; zero
@@ -39,7 +47,7 @@ type Availability struct {
 // the Help Scout user's time zone, used when the roster names none.
 func (p Profile) Available(now time.Time, userTZ string, presence Presence) Availability {
 	if presence.Away {
-		return Availability{Status: "away", UnavailableSince: presence.UpdatedAt}
+		return Availability{Status: StatusAway, UnavailableSince: presence.UpdatedAt}
 	}
 	var since, until, next time.Time
 	if p.Schedule != nil {
@@ -49,7 +57,7 @@ func (p Profile) Available(now time.Time, userTZ string, presence Presence) Avai
 		}
 		loc := location(tz)
 		if on, since := p.Schedule.OnShift(now, loc); !on {
-			return Availability{Status: "off-shift", UnavailableSince: since, BackAt: p.Schedule.NextShiftStart(now, loc)}
+			return Availability{Status: StatusOffShift, UnavailableSince: since, BackAt: p.Schedule.NextShiftStart(now, loc)}
 		}
 		since, until = p.Schedule.Shift(now, loc)
 		next = p.Schedule.NextShiftStart(until, loc)
@@ -57,7 +65,7 @@ func (p Profile) Available(now time.Time, userTZ string, presence Presence) Avai
 	if presence.UpdatedAt.After(since) && !presence.UpdatedAt.After(now) {
 		since = presence.UpdatedAt
 	}
-	return Availability{Available: true, Status: "active", AvailableSince: since, AvailableUntil: until, NextShiftAt: next}
+	return Availability{Available: true, Status: StatusActive, AvailableSince: since, AvailableUntil: until, NextShiftAt: next}
 }
 
 // TimeOnShift is how long the roster's hours had the person on shift

@@ -10,7 +10,7 @@ type Agent struct {
 	Name      string `json:"name"` // "First Last", else the email: never a metrics label as is
 	Role      string `json:"role"` // st, sst, hos, exclude (another inbox's user too)
 	Level     int    `json:"level"`
-	Status    string `json:"status"` // active, away, off-shift, removed
+	Status    string `json:"status"` // roster.StatusActive, roster.StatusAway, roster.StatusOffShift or StatusRemoved
 	Available bool   `json:"available"`
 	// Open, Waiting, Load, FairShare and LoadRatio are the balancer's
 	// figures (balancer.AgentStats), filled in by View.Measure: zero in a
@@ -30,6 +30,11 @@ type Agent struct {
 	// the available, the away (no known return) and those without hours.
 	BackAt time.Time `json:"back_at,omitzero"`
 }
+
+// StatusRemoved is the Status of an assignee whom Help Scout's user list no
+// longer has: known only by their tickets. The other statuses are the
+// roster's (roster.Availability).
+const StatusRemoved = "removed"
 
 // Figures are the team-wide fairness figures of balancer.Stats.
 type Figures struct {

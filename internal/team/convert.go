@@ -106,7 +106,7 @@ func Build(s store.Snapshot, r *roster.Roster, now time.Time) View {
 			v.Snapshot.Agents = append(v.Snapshot.Agents, balancer.Agent{
 				ID: c.AssigneeID, Name: removedName, Role: balancer.RoleST, Capacity: 1,
 			})
-			v.Agents = append(v.Agents, Agent{ID: c.AssigneeID, Name: removedName, Role: string(roster.RoleST), Status: "removed", Capacity: 1})
+			v.Agents = append(v.Agents, Agent{ID: c.AssigneeID, Name: removedName, Role: string(roster.RoleST), Status: StatusRemoved, Capacity: 1})
 		}
 		v.Snapshot.Conversations = append(v.Snapshot.Conversations, toBalancerConversation(c))
 	}
