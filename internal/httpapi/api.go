@@ -176,9 +176,9 @@ func (s *Server) handleConversations(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, "read conversations", err)
 		return
 	}
-	var next *stuckNexts
+	var next *team.NextSteps
 	if state == "stuck" {
-		n, err := s.stuckNexts(r.Context())
+		n, err := s.nextSteps(r.Context())
 		if err != nil {
 			s.internalError(w, "read the team for stuck conversations", err)
 			return
@@ -199,26 +199,28 @@ func (s *Server) handleConversations(w http.ResponseWriter, r *http.Request) {
 			cj.CustomerWaitingSince = c.CustomerWaitingSince
 		}
 		if next != nil {
-			cj.Next = next.stuckNext(c).Say
+			cj.Next = next.Of(c).Say
 		}
 		out = append(out, cj)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"conversations": out})
 }
 
-// stuckNexts reads what stuckNext needs, the team and the pending
-// proposals. The API gives the sentence only: the page's grouping is its
-// own, and the sentence already tells a tool which case it is.
-func (s *Server) stuckNexts(ctx context.Context) (stuckNexts, error) {
+// nextSteps reads what team.NextSteps needs, the team and the open
+// proposals, and says the times in the page's zone, so that the API and
+// the page say the same. The API gives the sentence only: the page's
+// grouping is its own, and the sentence already tells a tool which case
+// it is.
+func (s *Server) nextSteps(ctx context.Context) (team.NextSteps, error) {
 	agents, _, err := s.api.Team.Agents(ctx)
 	if err != nil {
-		return stuckNexts{}, err
+		return team.NextSteps{}, err
 	}
-	pending, err := s.api.Queue.ListProposals(ctx, store.ProposalFilter{Statuses: []store.ProposalStatus{store.ProposalPending}})
+	open, err := s.api.Queue.ListProposals(ctx, store.ProposalFilter{Statuses: team.OpenProposalStatuses()})
 	if err != nil {
-		return stuckNexts{}, err
+		return team.NextSteps{}, err
 	}
-	return newStuckNexts(agents, pending, cmp.Or(s.api.Mode, "propose"), time.UTC), nil
+	return team.NewNextSteps(agents, open, cmp.Or(s.api.Mode, "propose"), s.pageZone), nil
 }
 
 // proposalJSON is a proposal in the API.

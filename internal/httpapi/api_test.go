@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"html"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/queuewrangler/queuewrangler/internal/store"
 	"github.com/queuewrangler/queuewrangler/internal/team"
@@ -204,6 +207,58 @@ func TestReadEndpoints(t *testing.T) {
 	// The unassigned queue holds active tickets only.
 	if w := do(s, "GET", "/api/v1/conversations?state=unassigned", ""); strings.Contains(w.Body.String(), `"id":12`) {
 		t.Errorf("pending ticket listed as unassigned queue: %s", w.Body)
+	}
+}
+
+// TestAPIStuckNextIsThePages: the API's "next" is the page's sentence, in
+// the page's zone, and knows a move approved or being made as the page
+// does (review finding 8: the API said times in UTC whatever the page's
+// zone, and only pending proposals were a next step).
+func TestAPIStuckNextIsThePages(t *testing.T) {
+	t.Parallel()
+	clock := newPageClock()
+	t0 := clock.Now()
+	w := newWorld(clock.Now)
+	stuck := func(id, owner int64) store.OpenConversation {
+		return store.OpenConversation{ID: id, Number: id - 500, Status: store.StatusActive, Subject: "stuck", AssigneeID: owner,
+			CreatedAt: t0.Add(-10 * time.Hour), CustomerWaitingSince: t0.Add(-5 * time.Hour), LastMessageBy: store.ByCustomer}
+	}
+	w.convs = append(w.convs, stuck(2001, 14), stuck(2002, 12), stuck(2003, 13))
+	w.proposals = append(w.proposals,
+		store.Proposal{ID: 20, ConversationID: 2002, FromAgent: 12, ToAgent: 11, Reason: "overload", Status: store.ProposalApproved},
+		store.Proposal{ID: 21, ConversationID: 2003, FromAgent: 13, ToAgent: 11, Reason: "away", Status: store.ProposalApplying})
+	s := New(Options{Now: clock.Now})
+	s.EnableAPI(APIOptions{Team: w, Queue: w, StuckAfter: 4 * time.Hour})
+	s.EnablePage(PageOptions{Team: w, Queue: w, StuckAfter: 4 * time.Hour, Location: time.FixedZone("CET", 3600)})
+
+	rec := do(s, "GET", "/api/v1/conversations?state=stuck", "")
+	var body struct {
+		Conversations []struct {
+			ID   int64  `json:"id"`
+			Next string `json:"next"`
+		} `json:"conversations"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+		t.Fatalf("answer is not JSON: %v: %s", err, rec.Body)
+	}
+	got := map[int64]string{}
+	for _, c := range body.Conversations {
+		got[c.ID] = c.Next
+	}
+	want := map[int64]string{
+		1001: "proposal waiting for approval",
+		2001: "waits for Olga Night, back Wed 10:00 CET",
+		2002: "move to Ana Front approved: made by the balancer's next run",
+		2003: "being moved to Ana Front",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("next of the stuck conversations (-want +got):\n%s", diff)
+	}
+	page := pageGet(t, s, "/").Body.String()
+	for id, say := range want {
+		if !strings.Contains(page, html.EscapeString(say)) {
+			t.Errorf("the API says %q of %d, which the page does not", say, id)
+		}
 	}
 }
 

@@ -151,6 +151,7 @@ func (s *Server) EnablePage(o PageOptions) {
 		panic("httpapi: EnablePage needs Team and Queue, and a Decider when AdminToken is set")
 	}
 	p := newPage(o, s.opts.Now, s.opts.Logger)
+	s.pageZone = p.o.Location
 	// Cross-origin browser POSTs are refused before the CSRF token is even
 	// looked at; the token covers browsers that send neither Origin nor
 	// Sec-Fetch-Site.

@@ -1159,6 +1159,26 @@ func TestPageSaysWhatHappensToStuckTickets(t *testing.T) {
 			}
 		}
 	})
+
+	// A move approved or being made is the ticket's next step as much as
+	// a pending one: the tickets that needed someone no longer do. (This
+	// subtest adds proposals to w, so it comes last.)
+	t.Run("a move under way", func(t *testing.T) {
+		w.mu.Lock()
+		w.proposals = append(w.proposals,
+			store.Proposal{ID: 20, ConversationID: 2003, ConversationNumber: 1503, FromAgent: 12, ToAgent: 11, Reason: "overload", Status: store.ProposalApproved},
+			store.Proposal{ID: 21, ConversationID: 2010, ConversationNumber: 1510, FromAgent: 18, ToAgent: 11, Reason: "away", Status: store.ProposalApplying})
+		w.mu.Unlock()
+		got := rows(t, pageGet(t, s, "/").Body.String())
+		for id, want := range map[int64]stuckRow{
+			2003: {waits, "move to Ana Front approved: made by the balancer's next run"},
+			2010: {waits, "being moved to Ana Front"},
+		} {
+			if got[id] != want {
+				t.Errorf("ticket %d is %+v, want %+v", id, got[id], want)
+			}
+		}
+	})
 }
 
 // TestPageTeamCountsTheFrontLine: the head of support never works the

@@ -191,7 +191,7 @@ type pageData struct {
 	// happens next to each (the split is its NeedsSomeone).
 	needsSomeone  []store.OpenConversation
 	waitsForOwner []store.OpenConversation
-	nexts         stuckNexts
+	nexts         team.NextSteps
 }
 
 // decidedStatuses are the proposals shown as recent moves.
@@ -220,18 +220,23 @@ func (p *page) collect(ctx context.Context, now time.Time) pageView {
 			fail("the stuck tickets", err)
 		}
 	}
-	// Every pending proposal: the store lists newest first, and the page
+	// Every open proposal: the store lists newest first, and the page
 	// shows the longest customer wait first, so a limit here would drop
 	// exactly the rows that matter most. The stuck list's groups need
-	// them too, before the customers' names of the rows shown are read.
-	if d.pending, err = p.o.Queue.ListProposals(ctx, store.ProposalFilter{
-		Statuses: []store.ProposalStatus{store.ProposalPending},
-	}); err != nil {
+	// them too (an approved move is as much a next step as a pending
+	// one), before the customers' names of the rows shown are read.
+	open, err := p.o.Queue.ListProposals(ctx, store.ProposalFilter{Statuses: team.OpenProposalStatuses()})
+	if err != nil {
 		fail("the pending proposals", err)
 	}
-	d.nexts = newStuckNexts(d.agents, d.pending, p.o.Mode, p.o.Location)
+	for _, pr := range open {
+		if pr.Status == store.ProposalPending {
+			d.pending = append(d.pending, pr)
+		}
+	}
+	d.nexts = team.NewNextSteps(d.agents, open, p.o.Mode, p.o.Location)
 	for _, c := range stuck {
-		if d.nexts.stuckNext(c).NeedsSomeone {
+		if d.nexts.Of(c).NeedsSomeone {
 			d.needsSomeone = append(d.needsSomeone, c)
 		} else {
 			d.waitsForOwner = append(d.waitsForOwner, c)
@@ -348,7 +353,7 @@ func (p *page) build(d pageData, now time.Time) pageView {
 
 	// The list shows its first rows; next is nil for a list whose rows do
 	// not say what happens next.
-	tickets := func(list []store.OpenConversation, rows int, state, empty string, showOwner bool, next *stuckNexts) ticketList {
+	tickets := func(list []store.OpenConversation, rows int, state, empty string, showOwner bool, next *team.NextSteps) ticketList {
 		tl := ticketList{Total: len(list), State: state, Empty: empty, ShowOwner: showOwner, ShowNext: next != nil}
 		shown := list[:rows]
 		tl.More = tl.Total - len(shown)
@@ -369,7 +374,7 @@ func (p *page) build(d pageData, now time.Time) pageView {
 				row.Waiting = absTime(since, now, loc)
 			}
 			if next != nil {
-				o := next.stuckNext(c)
+				o := next.Of(c)
 				row.Next, row.NextProposal = o.Say, o.Proposal
 			}
 			tl.Rows = append(tl.Rows, row)

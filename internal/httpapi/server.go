@@ -70,6 +70,9 @@ type Server struct {
 	api        APIOptions
 	apiLimiter *loginLimiter // wrong admin tokens on the API, per address
 	mux        *http.ServeMux
+	// pageZone is the zone the page says times in (nil without a page:
+	// UTC), which the API's stuck "next" uses too.
+	pageZone *time.Location
 }
 
 // New builds the routes.

@@ -17,6 +17,13 @@
 // capacity weight as the prior while the history is thin (pace.go). The
 // scrape reads no reply history: /metrics exports no pace.
 //
+// What happens next to a stuck ticket (NextSteps), which the page and the
+// API both say, is worked out here too, once: from the team, the open
+// proposals and QW_MODE. It restates the balancer's cases in words (who
+// keeps their tickets, which rule acts when) and decides nothing, so a
+// change to who or when in balancer/plan.go must change NextSteps.Of and
+// its test with it.
+//
 // # What it must not do
 //
 // It decides nothing: the rules live in balancer, the moves in rebalance.

@@ -1,0 +1,153 @@
+package team
+
+import (
+	"cmp"
+	"strconv"
+	"time"
+
+	"github.com/queuewrangler/queuewrangler/internal/roster"
+	"github.com/queuewrangler/queuewrangler/internal/store"
+)
+
+// NextStep is what happens next to a stuck ticket: what the queue page's
+// stuck list and the JSON API's "next" say.
+type NextStep struct {
+	// Say is the sentence the page's row and the API's "next" show:
+	// "waits for Eli, back Wed 09:00 CET".
+	Say string
+	// NeedsSomeone is true when nothing is due to happen to the ticket: no
+	// proposal waits for a decision or is being made, the balancer will
+	// not act on it (or only flags it for the head of support to decide),
+	// and no return of an absent owner is known, so the customer waits
+	// until a person steps in. The page lists those first, apart from the
+	// tickets that wait for a known return, a proposal or the balancer.
+	NeedsSomeone bool
+	// Proposal is the ticket's pending proposal, 0 for none: the page
+	// links the row to its card, which only pending proposals have.
+	Proposal int64
+}
+
+// OpenProposalStatuses are the statuses of a proposal that is still to
+// change its ticket: waiting for approval, approved, or being made. They
+// are the proposals NewNextSteps wants.
+func OpenProposalStatuses() []store.ProposalStatus {
+	return []store.ProposalStatus{store.ProposalPending, store.ProposalApproved, store.ProposalApplying}
+}
+
+// modeOff is QW_MODE=off (rebalance.ModeOff, which team sits below): no
+// balancer runs, so nothing moves but what an SST approves.
+const modeOff = "off"
+
+// NextSteps knows what Of needs for every stuck ticket of one page view or
+// API answer: the team, the open proposals, QW_MODE, and the zone in which
+// to say an off-shift owner's return.
+type NextSteps struct {
+	agents    map[int64]Agent
+	proposals map[int64]store.Proposal // conversation -> its open proposal
+	mode      string
+	loc       *time.Location
+}
+
+// NewNextSteps reads the team (Reader.Agents), the open proposals (those
+// of OpenProposalStatuses; others are ignored), QW_MODE as configured, and
+// the zone of the times it says (nil is UTC).
+func NewNextSteps(agents []Agent, open []store.Proposal, mode string, loc *time.Location) NextSteps {
+	n := NextSteps{
+		agents:    make(map[int64]Agent, len(agents)),
+		proposals: make(map[int64]store.Proposal, len(open)),
+		mode:      mode,
+		loc:       cmp.Or(loc, time.UTC),
+	}
+	for _, a := range agents {
+		n.agents[a.ID] = a
+	}
+	for _, p := range open {
+		// The rebalancer proposes nothing for a ticket that has an open
+		// proposal, so there is one at most; should there be more, the
+		// one furthest along says what happens first.
+		if progress(p.Status) > progress(n.proposals[p.ConversationID].Status) {
+			n.proposals[p.ConversationID] = p
+		}
+	}
+	return n
+}
+
+// progress orders the open statuses by how far the move has got; 0 for
+// any other.
+func progress(s store.ProposalStatus) int {
+	switch s {
+	case store.ProposalPending:
+		return 1
+	case store.ProposalApproved:
+		return 2
+	case store.ProposalApplying:
+		return 3
+	}
+	return 0
+}
+
+// Of says what queuewrangler will do about a stuck ticket, from what the
+// page knows of it: a ticket is stuck by the customer's wait alone
+// (design.md section 8, as the metric and the API count it), but the
+// balancer acts only once the customer has waited that long while the
+// owner was on shift and had it, and some owners it never moves from. The
+// rules are the balancer's (balancer/plan.go: the HoS and the excluded
+// keep their tickets, pinned ones stay, the away rule decides for someone
+// away or off shift, the stuck rule escalates an ST's and flags an SST's);
+// an open proposal comes first, since it decides before any rule runs
+// again.
+//
+// Each answer also says whether the ticket needs someone: the cases where
+// the ticket stays put with no known end are the ones an SST must look at.
+func (n NextSteps) Of(c store.OpenConversation) NextStep {
+	a, known := n.agents[c.AssigneeID]
+	name := n.name(c.AssigneeID)
+	p := n.proposals[c.ID]
+	var pending int64
+	if p.Status == store.ProposalPending {
+		pending = p.ID
+	}
+	needs := func(say string) NextStep { return NextStep{Say: say, NeedsSomeone: true, Proposal: pending} }
+	waits := func(say string) NextStep { return NextStep{Say: say, Proposal: pending} }
+	switch {
+	case p.Status == store.ProposalApplying:
+		return waits("being moved to " + n.name(p.ToAgent))
+	case p.Status == store.ProposalApproved && n.mode == modeOff:
+		// Only a balancer run makes an approved move that its approval
+		// did not make at once, and none runs.
+		return needs("move to " + n.name(p.ToAgent) + " approved, but the balancer is off (QW_MODE=off): stays with " + name)
+	case p.Status == store.ProposalApproved:
+		return waits("move to " + n.name(p.ToAgent) + " approved: made by the balancer's next run")
+	case p.Status == store.ProposalPending:
+		// The decision is the pending proposal's card, above the list.
+		return waits("proposal waiting for approval")
+	case c.Pinned:
+		return needs("pinned (qw-pin): stays with " + name)
+	case n.mode == modeOff:
+		return needs("the balancer is off (QW_MODE=off): stays with " + name)
+	case !known || a.Status == StatusRemoved:
+		return needs(name + " is not in the team: queuewrangler leaves it alone")
+	case a.Role == string(roster.RoleHoS):
+		return needs("with the head of support, who keeps their tickets")
+	case a.Role == string(roster.RoleExclude):
+		return needs(name + " is excluded from balancing: stays with them")
+	case a.Status == roster.StatusOffShift && !a.BackAt.IsZero():
+		return waits("waits for " + name + ", back " + a.BackAt.In(n.loc).Format("Mon 15:04 MST"))
+	case a.Status == roster.StatusOffShift:
+		return needs("waits for " + name + ", off shift")
+	case a.Status == roster.StatusAway:
+		return waits(name + " is away: handed on once the grace period has passed")
+	case !a.Available:
+		return needs("waits for " + name + ", not available now")
+	case a.Role == string(roster.RoleSST):
+		// A flag asks the head of support to decide: nobody else will.
+		return needs("flagged for the head of support once stuck while " + name + " is on shift")
+	}
+	return waits("to a senior once stuck while " + name + " is on shift, if one would answer clearly sooner; else flagged for the head of support")
+}
+
+// name is the agent's name, or "user N" for someone the team does not
+// know.
+func (n NextSteps) name(id int64) string {
+	return cmp.Or(n.agents[id].Name, "user "+strconv.FormatInt(id, 10))
+}

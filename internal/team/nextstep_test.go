@@ -1,0 +1,149 @@
+package team_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/queuewrangler/queuewrangler/internal/rebalance"
+	"github.com/queuewrangler/queuewrangler/internal/roster"
+	"github.com/queuewrangler/queuewrangler/internal/store"
+	"github.com/queuewrangler/queuewrangler/internal/team"
+)
+
+// TestNextStepsOf covers every case of what happens next to a stuck
+// ticket, in the order Of decides them. The agents' words are written
+// out, not taken from the constants, because they are what the API shows.
+func TestNextStepsOf(t *testing.T) {
+	t.Parallel()
+	back := time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC) // a Wednesday
+	agents := []team.Agent{
+		{ID: 1, Name: "Ana", Role: "st", Status: "active", Available: true},
+		{ID: 2, Name: "Sam", Role: "sst", Status: "active", Available: true},
+		{ID: 3, Name: "Hana", Role: "hos", Status: "active", Available: true},
+		{ID: 4, Name: "Xavi", Role: "exclude", Status: "active", Available: true},
+		{ID: 5, Name: "Olga", Role: "st", Status: "off-shift", BackAt: back},
+		{ID: 6, Name: "Omar", Role: "st", Status: "off-shift"},
+		{ID: 7, Name: "Walt", Role: "st", Status: "away"},
+		{ID: 8, Name: "Uma", Role: "st", Status: "busy"},
+		{ID: 9, Name: "a removed user", Role: "st", Status: "removed"},
+	}
+	// Each ticket is numbered after its case; its owner and its open
+	// proposal, if any, say which case it is.
+	open := []store.Proposal{
+		{ID: 71, ConversationID: 101, FromAgent: 1, ToAgent: 2, Status: store.ProposalPending},
+		{ID: 72, ConversationID: 102, FromAgent: 1, ToAgent: 2, Status: store.ProposalApproved},
+		{ID: 73, ConversationID: 103, FromAgent: 1, ToAgent: 2, Status: store.ProposalApplying},
+		{ID: 74, ConversationID: 104, FromAgent: 1, ToAgent: 99, Status: store.ProposalApproved},
+		// Two open proposals for one ticket: the one furthest along
+		// speaks, whichever order the store lists them in.
+		{ID: 75, ConversationID: 105, FromAgent: 1, ToAgent: 2, Status: store.ProposalApproved},
+		{ID: 76, ConversationID: 105, FromAgent: 1, ToAgent: 2, Status: store.ProposalPending},
+		// A decided proposal is no next step.
+		{ID: 77, ConversationID: 106, FromAgent: 1, ToAgent: 2, Status: store.ProposalRejected},
+	}
+	ticket := func(id, owner int64, pinned bool) store.OpenConversation {
+		return store.OpenConversation{ID: id, AssigneeID: owner, Pinned: pinned, Status: store.StatusActive}
+	}
+	cet := time.FixedZone("CET", 3600)
+	tests := []struct {
+		name string
+		mode string
+		loc  *time.Location
+		c    store.OpenConversation
+		want team.NextStep
+	}{
+		{"pending proposal", "propose", nil, ticket(101, 1, false),
+			team.NextStep{Say: "proposal waiting for approval", Proposal: 71}},
+		{"approved proposal", "propose", nil, ticket(102, 1, false),
+			team.NextStep{Say: "move to Sam approved: made by the balancer's next run"}},
+		{"applying proposal", "apply", nil, ticket(103, 1, false),
+			team.NextStep{Say: "being moved to Sam"}},
+		{"approved to someone the team does not know", "apply", nil, ticket(104, 1, false),
+			team.NextStep{Say: "move to user 99 approved: made by the balancer's next run"}},
+		{"the furthest along of two", "propose", nil, ticket(105, 1, false),
+			team.NextStep{Say: "move to Sam approved: made by the balancer's next run"}},
+		{"approved while the balancer is off", "off", nil, ticket(102, 1, false),
+			team.NextStep{Say: "move to Sam approved, but the balancer is off (QW_MODE=off): stays with Ana", NeedsSomeone: true}},
+		{"applying while the balancer is off", "off", nil, ticket(103, 1, false),
+			team.NextStep{Say: "being moved to Sam"}},
+		{"pending while the balancer is off", "off", nil, ticket(101, 1, false),
+			team.NextStep{Say: "proposal waiting for approval", Proposal: 71}},
+		{"a rejected proposal is ignored", "propose", nil, ticket(106, 1, false),
+			team.NextStep{Say: "to a senior once stuck while Ana is on shift, if one would answer clearly sooner; else flagged for the head of support"}},
+		{"pinned", "propose", nil, ticket(201, 1, true),
+			team.NextStep{Say: "pinned (qw-pin): stays with Ana", NeedsSomeone: true}},
+		{"balancer off", "off", nil, ticket(202, 1, false),
+			team.NextStep{Say: "the balancer is off (QW_MODE=off): stays with Ana", NeedsSomeone: true}},
+		{"owner unknown", "propose", nil, ticket(203, 42, false),
+			team.NextStep{Say: "user 42 is not in the team: queuewrangler leaves it alone", NeedsSomeone: true}},
+		{"owner removed", "propose", nil, ticket(204, 9, false),
+			team.NextStep{Say: "a removed user is not in the team: queuewrangler leaves it alone", NeedsSomeone: true}},
+		{"head of support", "propose", nil, ticket(205, 3, false),
+			team.NextStep{Say: "with the head of support, who keeps their tickets", NeedsSomeone: true}},
+		{"excluded", "propose", nil, ticket(206, 4, false),
+			team.NextStep{Say: "Xavi is excluded from balancing: stays with them", NeedsSomeone: true}},
+		{"off shift, back at a known time (UTC)", "propose", nil, ticket(207, 5, false),
+			team.NextStep{Say: "waits for Olga, back Wed 08:00 UTC"}},
+		{"off shift, back at a known time, said in the zone given", "propose", cet, ticket(207, 5, false),
+			team.NextStep{Say: "waits for Olga, back Wed 09:00 CET"}},
+		{"off shift, no known return", "propose", nil, ticket(208, 6, false),
+			team.NextStep{Say: "waits for Omar, off shift", NeedsSomeone: true}},
+		{"away", "propose", nil, ticket(209, 7, false),
+			team.NextStep{Say: "Walt is away: handed on once the grace period has passed"}},
+		{"not available otherwise", "propose", nil, ticket(210, 8, false),
+			team.NextStep{Say: "waits for Uma, not available now", NeedsSomeone: true}},
+		{"with an SST: flagged", "propose", nil, ticket(211, 2, false),
+			team.NextStep{Say: "flagged for the head of support once stuck while Sam is on shift", NeedsSomeone: true}},
+		{"with an ST: escalated", "apply", nil, ticket(212, 1, false),
+			team.NextStep{Say: "to a senior once stuck while Ana is on shift, if one would answer clearly sooner; else flagged for the head of support"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := team.NewNextSteps(agents, open, tt.mode, tt.loc).Of(tt.c)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("Of(%d) (-want +got):\n%s", tt.c.ID, diff)
+			}
+		})
+	}
+}
+
+// TestNextStepsSpeakTheirCallersWords ties the words NextSteps matches
+// on to those its callers pass and its agents carry: QW_MODE=off as
+// rebalance names it, the roster's roles and statuses, and team's own
+// removed status. A renamed constant breaks this test, not the page.
+func TestNextStepsSpeakTheirCallersWords(t *testing.T) {
+	t.Parallel()
+	agents := []team.Agent{
+		{ID: 1, Name: "Ana", Role: string(roster.RoleST), Status: roster.StatusActive, Available: true},
+		{ID: 2, Name: "Sam", Role: string(roster.RoleSST), Status: roster.StatusActive, Available: true},
+		{ID: 3, Name: "Hana", Role: string(roster.RoleHoS), Status: roster.StatusActive, Available: true},
+		{ID: 4, Name: "Xavi", Role: string(roster.RoleExclude), Status: roster.StatusActive, Available: true},
+		{ID: 5, Name: "Olga", Role: string(roster.RoleST), Status: roster.StatusOffShift},
+		{ID: 7, Name: "Walt", Role: string(roster.RoleST), Status: roster.StatusAway},
+		{ID: 9, Name: "Rita", Role: string(roster.RoleST), Status: team.StatusRemoved},
+	}
+	say := func(mode string, owner int64) string {
+		return team.NewNextSteps(agents, nil, mode, nil).Of(store.OpenConversation{ID: 1, AssigneeID: owner}).Say
+	}
+	for _, tt := range []struct {
+		name string
+		got  string
+		want string
+	}{
+		{"ModeOff", say(string(rebalance.ModeOff), 1), "the balancer is off (QW_MODE=off): stays with Ana"},
+		{"ModePropose", say(string(rebalance.ModePropose), 1), "to a senior once stuck while Ana is on shift, if one would answer clearly sooner; else flagged for the head of support"},
+		{"RoleSST", say("propose", 2), "flagged for the head of support once stuck while Sam is on shift"},
+		{"RoleHoS", say("propose", 3), "with the head of support, who keeps their tickets"},
+		{"RoleExclude", say("propose", 4), "Xavi is excluded from balancing: stays with them"},
+		{"StatusOffShift", say("propose", 5), "waits for Olga, off shift"},
+		{"StatusAway", say("propose", 7), "Walt is away: handed on once the grace period has passed"},
+		{"StatusRemoved", say("propose", 9), "Rita is not in the team: queuewrangler leaves it alone"},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("%s: says %q, want %q", tt.name, tt.got, tt.want)
+		}
+	}
+}
