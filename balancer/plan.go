@@ -278,7 +278,7 @@ func (pl *planner) bestTwo(t tier, w float64, mb int64) (b1, b2 int32) {
 // bonus reports whether the previous agent won because of it; best is the
 // best-ranked agent without the bonus.
 func (pl *planner) pickGeneral(c *Conversation, w float64) (to int32, bonus bool, best int32) {
-	b1, b2 := pl.bestTwo(tierGeneral, w, c.MailboxID)
+	b1, _ := pl.bestTwo(tierGeneral, w, c.MailboxID)
 	if b1 < 0 || c.PreviousAssigneeID == 0 || pl.p.PreviousAgentBonus == 0 {
 		return b1, false, b1
 	}
@@ -294,15 +294,13 @@ func (pl *planner) pickGeneral(c *Conversation, w float64) (to int32, bonus bool
 	if a.load(pl.p) >= fair*a.ag.Capacity {
 		return b1, false, b1
 	}
-	other := b1
-	if other == prev {
-		other = b2
-	}
+	// prev is not b1 (returned above when it is), so the agent prev must
+	// beat is b1 itself: the runner-up is never needed here.
 	k := 1 - pl.p.PreviousAgentBonus
 	rp := pl.rankOf(a, w)
 	rp = rank{time.Duration(float64(rp.wait) * k), rp.util * k}
-	ro := pl.rankOf(&pl.agents[other], w)
-	if rp.less(ro) || rp == ro && a.ag.ID < pl.agents[other].ag.ID {
+	ro := pl.rankOf(&pl.agents[b1], w)
+	if rp.less(ro) || rp == ro && a.ag.ID < pl.agents[b1].ag.ID {
 		return prev, true, b1
 	}
 	return b1, false, b1
