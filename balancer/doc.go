@@ -19,11 +19,11 @@
 // appears twice in the snapshot are ignored (Snapshot.Validate lists them).
 //
 // Open work: a conversation that is assigned and active or pending. Its
-// weight (Weight) is 1 when it is active and the customer is waiting on us
-// (the last message is the customer's), Policy.PendingWeight (0.25) when it
-// is pending or active with an agent speaking last, and 0 when closed or
-// spam. The unassigned queue is the active unassigned conversations,
-// weighed the same way.
+// weight (measure.go) is 1 when it is active and the customer is waiting
+// on us (the last message is the customer's), Policy.PendingWeight (0.25)
+// when it is pending or active with an agent speaking last, and 0 when
+// closed or spam. The unassigned queue is the active unassigned
+// conversations, weighed the same way.
 //
 // Load: the sum of the weights of an agent's open work. Utilisation: load ÷
 // capacity, where capacity is the roster's weight (LevelCapacity by level
@@ -46,14 +46,14 @@
 // balanced (1, 1, 0).
 //
 // Stuck: assigned, active, the customer waiting on us, and waiting longer
-// than Policy.StuckAfter counted from CustomerWaitingSince (IsStuck). That
-// is the figure the page and the metrics report. The stuck rule (rule 3)
-// acts on a narrower set, tickets stuck with their owner: the owner is
-// available and the customer has waited longer than StuckAfter since the
-// owner became available (Agent.AvailableSince) and since the owner got the
-// ticket (Conversation.AssignedAt), so that an agent is not relieved of the
-// night's queue ten minutes into their shift, nor of a ticket an SST handed
-// them ten minutes ago.
+// than Policy.StuckAfter counted from CustomerWaitingSince (isStuck in
+// measure.go). That is the figure the page and the metrics report. The
+// stuck rule (rule 3) acts on a narrower set, tickets stuck with their
+// owner: the owner is available and the customer has waited longer than
+// StuckAfter since the owner became available (Agent.AvailableSince) and
+// since the owner got the ticket (Conversation.AssignedAt), so that an
+// agent is not relieved of the night's queue ten minutes into their shift,
+// nor of a ticket an SST handed them ten minutes ago.
 //
 // Ongoing conversation: one an agent has replied to (AgentReplied). Rules 2
 // and 4 leave ongoing conversations with the agent who knows them whenever

@@ -323,7 +323,7 @@ func checkPlan(t testing.TB, s Snapshot, p Policy, r Result) {
 				}
 			}
 		case ReasonStuck:
-			if !IsStuck(c, p, s.Now) || from.Role != RoleST {
+			if !isStuck(c, p, s.Now) || from.Role != RoleST {
 				t.Errorf("%s: not a stuck ticket of an ST", where)
 			}
 			since := c.CustomerWaitingSince
@@ -377,7 +377,7 @@ func checkPlan(t testing.TB, s Snapshot, p Policy, r Result) {
 				c = x
 			}
 		}
-		if !IsStuck(c, p, s.Now) || c.AssigneeID != f.AgentID || agents[f.AgentID].Role != RoleSST || f.Reason != ReasonStuck {
+		if !isStuck(c, p, s.Now) || c.AssigneeID != f.AgentID || agents[f.AgentID].Role != RoleSST || f.Reason != ReasonStuck {
 			t.Errorf("flag on conversation %d: not a stuck ticket held by an SST", f.ConversationID)
 		}
 		if moved[f.ConversationID] {
@@ -396,7 +396,7 @@ func checkPlan(t testing.TB, s Snapshot, p Policy, r Result) {
 			}
 		}
 		owner := agents[f.AgentID]
-		if !IsStuck(c, p, s.Now) || c.AssigneeID != f.AgentID || owner.Role != RoleST || !owner.Available || f.Reason != ReasonStuck {
+		if !isStuck(c, p, s.Now) || c.AssigneeID != f.AgentID || owner.Role != RoleST || !owner.Available || f.Reason != ReasonStuck {
 			t.Errorf("no senior for conversation %d: not a stuck ticket held by an available ST", f.ConversationID)
 		}
 		if moved[f.ConversationID] || flagged[f.ConversationID] {

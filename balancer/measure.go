@@ -7,12 +7,12 @@ import (
 	"time"
 )
 
-// Weight is the conversation's weight as work: 1 when it is active and the
+// weight is the conversation's weight as work: 1 when it is active and the
 // customer is waiting on us, Policy.PendingWeight when it is pending or
 // active with an agent speaking last, 0 when closed, spam or unknown. It does
 // not look at the assignee: an unassigned ticket weighs what it will weigh
 // once someone takes it.
-func Weight(c Conversation, p Policy) float64 {
+func weight(c Conversation, p Policy) float64 {
 	switch classOf(&c) {
 	case classWaiting:
 		return 1
@@ -22,15 +22,15 @@ func Weight(c Conversation, p Policy) float64 {
 	return 0
 }
 
-// IsOpenWork reports whether the conversation counts in its assignee's load:
+// isOpenWork reports whether the conversation counts in its assignee's load:
 // assigned, and active or pending.
-func IsOpenWork(c Conversation) bool {
+func isOpenWork(c Conversation) bool {
 	return c.AssigneeID != 0 && classOf(&c) != classNone
 }
 
-// IsStuck reports whether the conversation is stuck at now: assigned,
+// isStuck reports whether the conversation is stuck at now: assigned,
 // active, the customer waiting on us, for longer than p.StuckAfter.
-func IsStuck(c Conversation, p Policy, now time.Time) bool {
+func isStuck(c Conversation, p Policy, now time.Time) bool {
 	return c.AssigneeID != 0 && stuck(&c, p, now)
 }
 

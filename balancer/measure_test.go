@@ -48,11 +48,11 @@ func TestWeight(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := Weight(tt.c, p); got != tt.want {
-				t.Errorf("Weight = %g, want %g", got, tt.want)
+			if got := weight(tt.c, p); got != tt.want {
+				t.Errorf("weight = %g, want %g", got, tt.want)
 			}
-			if got := IsOpenWork(tt.c); got != tt.open {
-				t.Errorf("IsOpenWork = %v, want %v", got, tt.open)
+			if got := isOpenWork(tt.c); got != tt.open {
+				t.Errorf("isOpenWork = %v, want %v", got, tt.open)
 			}
 		})
 	}
@@ -79,8 +79,8 @@ func TestIsStuck(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := IsStuck(tt.c, p, t0); got != tt.want {
-				t.Errorf("IsStuck = %v, want %v", got, tt.want)
+			if got := isStuck(tt.c, p, t0); got != tt.want {
+				t.Errorf("isStuck = %v, want %v", got, tt.want)
 			}
 		})
 	}

@@ -396,7 +396,7 @@ func (pl *planner) unassigned() {
 		if noTaker.has(pl.mailboxKey(c)) {
 			continue
 		}
-		to, bonus, best := pl.pickGeneral(c, Weight(*c, pl.p))
+		to, bonus, best := pl.pickGeneral(c, weight(*c, pl.p))
 		// The best-ranked target has the shortest queue: when the backlog
 		// setting keeps this ticket from them, it keeps it from everyone,
 		// and queues only grow within a plan.

@@ -93,7 +93,7 @@ func TestParseBacklog(t *testing.T) {
 }
 
 func TestParseRoutingMode(t *testing.T) {
-	for _, m := range RoutingModes() {
+	for _, m := range routingModes() {
 		got, err := ParseRoutingMode(string(m))
 		if err != nil || got != m {
 			t.Errorf("ParseRoutingMode(%q) = %q, %v", m, got, err)

@@ -37,7 +37,7 @@ func Route(s Snapshot, p Policy, ids ...int64) []Move {
 	pl.sortByWait(list)
 	for _, ci := range list {
 		c := &pl.convs[ci]
-		to, bonus, _ := pl.pickGeneral(c, Weight(*c, p))
+		to, bonus, _ := pl.pickGeneral(c, weight(*c, p))
 		if to < 0 {
 			to, bonus = pl.lastOnShift(ci)
 		}
@@ -63,7 +63,7 @@ func Route(s Snapshot, p Policy, ids ...int64) []Move {
 func (pl *planner) lastOnShift(ci int32) (to int32, bonus bool) {
 	c := &pl.convs[ci]
 	pl.lastShift = true
-	to, bonus, _ = pl.pickGeneral(c, Weight(*c, pl.p))
+	to, bonus, _ = pl.pickGeneral(c, weight(*c, pl.p))
 	pl.lastShift = false
 	if to < 0 {
 		return -1, false

@@ -192,7 +192,7 @@ func checkRotation(t *testing.T, r *rand.Rand, s Snapshot, p Policy, agentN map[
 	eligible := 0
 	open := map[int64]int{}
 	for _, c := range s.Conversations {
-		if IsOpenWork(c) {
+		if isOpenWork(c) {
 			open[c.AssigneeID]++
 		}
 	}

@@ -24,8 +24,8 @@ const (
 	RoutingOwn RoutingMode = "own"
 )
 
-// RoutingModes lists every routing mode, from the one that does least.
-func RoutingModes() []RoutingMode {
+// routingModes lists every routing mode, from the one that does least.
+func routingModes() []RoutingMode {
 	return []RoutingMode{RoutingHelpScout, RoutingSteer, RoutingOwn}
 }
 
@@ -33,7 +33,7 @@ func RoutingModes() []RoutingMode {
 // the modes there are.
 func ParseRoutingMode(s string) (RoutingMode, error) {
 	names := make([]string, 0, 3)
-	for _, m := range RoutingModes() {
+	for _, m := range routingModes() {
 		if string(m) == s {
 			return m, nil
 		}

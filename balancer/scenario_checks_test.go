@@ -111,7 +111,7 @@ var scenarioChecks = map[string]func(t *testing.T, s Snapshot, p Policy, r Resul
 				t.Errorf("ticket %d with recent agent activity moved: %+v", id, m)
 			}
 		}
-		if !IsStuck(s.Conversations[1], p, s.Now) {
+		if !isStuck(s.Conversations[1], p, s.Now) {
 			t.Error("ticket 102 is not stuck: the scenario does not test that activity protects a stuck ticket")
 		}
 		if countReason(r, ReasonOverload) == 0 {

@@ -152,8 +152,8 @@ type conversationJSON struct {
 	Next string `json:"next,omitempty"`
 }
 
-// ConversationURL is the conversation's page in Help Scout.
-func ConversationURL(id, number int64) string {
+// conversationURL is the conversation's page in Help Scout.
+func conversationURL(id, number int64) string {
 	return "https://secure.helpscout.net/conversation/" + strconv.FormatInt(id, 10) + "/" + strconv.FormatInt(number, 10)
 }
 
@@ -193,7 +193,7 @@ func (s *Server) handleConversations(w http.ResponseWriter, r *http.Request) {
 		cj := conversationJSON{
 			ID: c.ID, Number: c.Number, MailboxID: c.MailboxID, Status: c.Status, Subject: c.Subject,
 			AssigneeID: c.AssigneeID, CustomerWaiting: c.CustomerWaiting(), CreatedAt: c.CreatedAt,
-			Pinned: c.Pinned, URL: ConversationURL(c.ID, c.Number),
+			Pinned: c.Pinned, URL: conversationURL(c.ID, c.Number),
 		}
 		if cj.CustomerWaiting {
 			cj.CustomerWaitingSince = c.CustomerWaitingSince
@@ -248,7 +248,7 @@ type proposalJSON struct {
 func toProposalJSON(p store.Proposal) proposalJSON {
 	return proposalJSON{
 		ID: p.ID, CreatedAt: p.CreatedAt, ConversationID: p.ConversationID, ConversationNumber: p.ConversationNumber,
-		URL: ConversationURL(p.ConversationID, p.ConversationNumber), From: p.FromAgent, To: p.ToAgent,
+		URL: conversationURL(p.ConversationID, p.ConversationNumber), From: p.FromAgent, To: p.ToAgent,
 		Reason: p.Reason, Kind: metrics.MoveKind(p.Handout()), Explanation: p.Explanation, Status: string(p.Status),
 		ImbalanceBefore: p.ImbalanceBefore, ImbalanceAfter: p.ImbalanceAfter,
 		DecidedBy: p.DecidedBy, DecidedAt: p.DecidedAt, AppliedAt: p.AppliedAt, Error: p.Error,

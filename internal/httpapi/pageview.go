@@ -360,7 +360,7 @@ func (p *page) build(d pageData, now time.Time) pageView {
 		tl.Rows = make([]ticketRow, 0, len(shown))
 		for _, c := range shown {
 			row := ticketRow{
-				ID: c.ID, Number: c.Number, URL: ConversationURL(c.ID, c.Number),
+				ID: c.ID, Number: c.Number, URL: conversationURL(c.ID, c.Number),
 				Subject: c.Subject, Status: c.Status, Customer: customerLabel(c, d.customers),
 				Created: absTime(c.CreatedAt, now, loc),
 			}
@@ -393,7 +393,7 @@ func (p *page) build(d pageData, now time.Time) pageView {
 		out := make([]proposalRow, 0, len(ps))
 		for _, pr := range ps {
 			row := proposalRow{
-				ID: pr.ID, Number: pr.ConversationNumber, URL: ConversationURL(pr.ConversationID, pr.ConversationNumber),
+				ID: pr.ID, Number: pr.ConversationNumber, URL: conversationURL(pr.ConversationID, pr.ConversationNumber),
 				From: "Unassigned", To: "nobody (flagged for the head of support)",
 				Reason: pr.Reason, Explanation: pr.Explanation, Status: string(pr.Status),
 				Error: pr.Error, DecidedBy: pr.DecidedBy,

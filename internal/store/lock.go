@@ -54,8 +54,8 @@ func (e *LockedError) Error() string {
 
 func (e *LockedError) Unwrap() error { return ErrLocked }
 
-// LockPath is the lock file of the database at dbPath.
-func LockPath(dbPath string) string { return dbPath + ".lock" }
+// lockPath is the lock file of the database at dbPath.
+func lockPath(dbPath string) string { return dbPath + ".lock" }
 
 // AcquireLock takes the lock of the database at dbPath without waiting. If
 // another process holds it, the error is a *LockedError (errors.Is
@@ -66,7 +66,7 @@ func AcquireLock(dbPath, command string) (*Lock, error) {
 	if err != nil {
 		return nil, err
 	}
-	path = LockPath(path)
+	path = lockPath(path)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("lock database: %w", err)
