@@ -29,6 +29,13 @@ type Agent struct {
 	// BackAt is when someone off shift starts their next shift; zero for
 	// the available, the away (no known return) and those without hours.
 	BackAt time.Time `json:"back_at,omitzero"`
+
+	// RulesRole is the role the balancer's rules treat the person by when
+	// it is not Role, else "": another inbox's ST or SST shows as excluded
+	// (not this team), but once Away in Help Scout the away rule hands
+	// their waiting customers on (outOfScopeRole). Not in the API: the
+	// stuck tickets' next step (NextSteps) says what it means.
+	RulesRole string `json:"-"`
 }
 
 // StatusRemoved is the Status of an assignee whom Help Scout's user list no

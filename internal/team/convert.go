@@ -89,11 +89,15 @@ func Build(s store.Snapshot, r *roster.Roster, now time.Time) View {
 			Escalations:       prof.Escalations,
 			RecentAssignments: s.RecentAssignments[u.ID],
 		})
-		v.Agents = append(v.Agents, Agent{
+		ag := Agent{
 			ID: u.ID, Name: DisplayName(u), Role: string(prof.Role), Level: prof.Level, Status: avail.Status,
 			Available: avail.Available, Capacity: prof.Capacity, Unavailable: avail.UnavailableSince,
 			BackAt: avail.BackAt,
-		})
+		}
+		if role != prof.Role {
+			ag.RulesRole = string(role)
+		}
+		v.Agents = append(v.Agents, ag)
 		evidence = append(evidence, paceEvidence{role: role, capacity: prof.Capacity,
 			hours: shiftHours(prof, u.Timezone, s.RepliesSince, now), replies: s.Replies[u.ID]})
 	}

@@ -174,10 +174,17 @@ func TestOutOfScopeAwayHandsOn(t *testing.T) {
 			if moved != tc.want {
 				t.Errorf("conversation 10 moved %v, want %v", moved, tc.want)
 			}
-			for _, v := range Build(s, r, now).Agents {
+			agents := Build(s, r, now).Agents
+			for _, v := range agents {
 				if v.ID == 2 && v.Role != string(roster.RoleExclude) {
 					t.Errorf("the page shows the other inbox's user as %q, want exclude", v.Role)
 				}
+			}
+			// What the page and the API say of the ticket is what the plan
+			// does with it: handed on, or left with an excluded owner.
+			next := NewNextSteps(agents, nil, "propose", nil).Of(s.Conversations[0])
+			if handedOn := next.Say == "Sales is away: handed on once the grace period has passed"; handedOn != tc.want {
+				t.Errorf("next step %q, while the plan moves it: %v", next.Say, tc.want)
 			}
 		})
 	}

@@ -102,6 +102,7 @@ func progress(s store.ProposalStatus) int {
 func (n NextSteps) Of(c store.OpenConversation) NextStep {
 	a, known := n.agents[c.AssigneeID]
 	name := n.name(c.AssigneeID)
+	role := cmp.Or(a.RulesRole, a.Role)
 	p := n.proposals[c.ID]
 	var pending int64
 	if p.Status == store.ProposalPending {
@@ -127,9 +128,9 @@ func (n NextSteps) Of(c store.OpenConversation) NextStep {
 		return needs("the balancer is off (QW_MODE=off): stays with " + name)
 	case !known || a.Status == StatusRemoved:
 		return needs(name + " is not in the team: queuewrangler leaves it alone")
-	case a.Role == string(roster.RoleHoS):
+	case role == string(roster.RoleHoS):
 		return needs("with the head of support, who keeps their tickets")
-	case a.Role == string(roster.RoleExclude):
+	case role == string(roster.RoleExclude):
 		return needs(name + " is excluded from balancing: stays with them")
 	case a.Status == roster.StatusOffShift && !a.BackAt.IsZero():
 		return waits("waits for " + name + ", back " + a.BackAt.In(n.loc).Format("Mon 15:04 MST"))
@@ -139,7 +140,7 @@ func (n NextSteps) Of(c store.OpenConversation) NextStep {
 		return waits(name + " is away: handed on once the grace period has passed")
 	case !a.Available:
 		return needs("waits for " + name + ", not available now")
-	case a.Role == string(roster.RoleSST):
+	case role == string(roster.RoleSST):
 		// A flag asks the head of support to decide: nobody else will.
 		return needs("flagged for the head of support once stuck while " + name + " is on shift")
 	}
