@@ -13,7 +13,8 @@ import (
 )
 
 // maxWebhookAttempts bounds retries of one stored event; after that it
-// stays failed in the inbox for an operator, and polling heals the mirror.
+// stays failed in the inbox for an operator until the upkeep prunes it
+// (webhookRetention), and polling heals the mirror.
 const maxWebhookAttempts = 10
 
 // inboxBatch is how many events one pass takes.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
 	"github.com/queuewrangler/queuewrangler/internal/mirror"
 	"github.com/queuewrangler/queuewrangler/internal/store"
+	"github.com/queuewrangler/queuewrangler/internal/testkit"
 )
 
 const webhookSecret = "whsec-0123456789"
@@ -505,5 +507,61 @@ func TestEveryWebhookEventHasAHandler(t *testing.T) {
 			}
 			assertMirrorEqual(t, h.db, h.fake)
 		})
+	}
+}
+
+// TestUpkeepPrunesWebhooksByTheMirrorsClock: the store stamps processed_at
+// with its injected clock (the demo's simulated one; here months before
+// the wall clock), so the upkeep measures the retention on that clock, and
+// an event that used up its attempts goes with the processed ones.
+func TestUpkeepPrunesWebhooksByTheMirrorsClock(t *testing.T) {
+	// Tokens expire by the wall clock, as in the demo.
+	e := newEnv(t, helpscouttest.Options{WallClock: time.Now}, helpscouttest.GenerateConfig{Seed: 3, Conversations: 2})
+	ctx := context.Background()
+	addEvent := func(failures int, done bool) int64 {
+		t.Helper()
+		id, _, err := e.db.AddWebhook(ctx, "convo.created", fmt.Appendf(nil, `{"id":%d,"failures":%d}`, failures, failures), time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range failures {
+			if err := e.db.MarkWebhookFailed(ctx, id, "helpscout: 503"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if done {
+			if err := e.db.MarkWebhookDone(ctx, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return id
+	}
+	processed, gaveUp, retrying := addEvent(0, true), addEvent(10, false), addEvent(3, false)
+
+	for _, tc := range []struct {
+		name  string
+		after time.Duration // since the events were processed, on the store's clock
+		kept  map[int64]bool
+	}{
+		{"a day later", 24 * time.Hour, map[int64]bool{processed: true, gaveUp: true, retrying: true}},
+		{"past the retention", 8 * 24 * time.Hour, map[int64]bool{processed: false, gaveUp: false, retrying: true}},
+	} {
+		e.clock.Set(t0.Add(tc.after))
+		runCtx, stop := context.WithCancel(ctx)
+		// Run calls Updated after the first sync and its upkeep.
+		var logs testkit.LogBuffer
+		if err := e.mirror(mirror.Options{Updated: stop, Logger: slog.New(slog.NewTextHandler(&logs, nil))}).Run(runCtx, time.Hour); err != nil {
+			t.Fatalf("%s: Run: %v", tc.name, err)
+		}
+		stop()
+		for id, want := range tc.kept {
+			_, err := e.db.Webhook(ctx, id)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				t.Fatal(err)
+			}
+			if kept := err == nil; kept != want {
+				t.Errorf("%s: event %d kept = %v, want %v\n%s", tc.name, id, kept, want, logs.String())
+			}
+		}
 	}
 }

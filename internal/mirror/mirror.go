@@ -722,7 +722,8 @@ func (m *Mirror) updated() {
 }
 
 // Upkeep cadence and retention: processed webhooks are only an audit trail
-// once applied, and every one keeps its raw body.
+// once applied, and every one keeps its raw body; so does an event that
+// used up its attempts, which the poll has healed long before.
 const (
 	upkeepEvery      = 6 * time.Hour
 	webhookRetention = 7 * 24 * time.Hour
@@ -735,14 +736,16 @@ func (m *Mirror) runUpkeep(ctx context.Context) {
 	if ctx.Err() != nil {
 		return
 	}
-	n, err := m.db.PruneWebhooks(ctx, time.Now().Add(-webhookRetention))
+	// The store stamps processed_at with its clock, which Now follows (a
+	// demo's simulated one), so the retention is measured on that clock.
+	n, gaveUp, err := m.db.PruneWebhooks(ctx, m.opts.Now().Add(-webhookRetention), maxWebhookAttempts)
 	switch {
 	case ctx.Err() != nil:
 		return
 	case err != nil:
 		m.opts.Logger.Warn("prune processed webhooks", "err", err)
 	case n > 0:
-		m.opts.Logger.Info("pruned processed webhooks", "count", n)
+		m.opts.Logger.Info("pruned processed webhooks", "count", n, "gave_up", gaveUp)
 	}
 	if err := m.db.Optimize(ctx); err != nil && ctx.Err() == nil {
 		m.opts.Logger.Warn("optimize database", "err", err)

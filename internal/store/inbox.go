@@ -209,7 +209,7 @@ const pendingWebhooksQuery = `SELECT ` + webhookColumns + ` FROM webhook_inbox
 // PendingWebhooks lists verified events to process, oldest first: pending
 // ones, and failed ones with fewer than maxAttempts attempts (maxAttempts <=
 // 0: no cap). limit <= 0 means no limit. Failed events past the cap stay in
-// the inbox with their error for an operator.
+// the inbox with their error until PruneWebhooks removes them.
 func (db *DB) PendingWebhooks(ctx context.Context, maxAttempts, limit int) ([]WebhookEvent, error) {
 	return db.PendingWebhooksAfter(ctx, 0, maxAttempts, limit)
 }
@@ -304,14 +304,27 @@ func webhookStatus(ctx context.Context, tx *sql.Tx, id int64) (WebhookStatus, er
 	return WebhookStatus(st), err
 }
 
-// PruneWebhooks deletes events processed successfully before the given
-// time and rejected samples received before it (their count stays in
-// webhook_rejections), trims the rejected samples to their bounds, and
-// returns how many rows went. Failed events stay for an operator.
-func (db *DB) PruneWebhooks(ctx context.Context, before time.Time) (int, error) {
-	var n int64
-	err := db.writeTx(ctx, "prune webhooks", func(tx *sql.Tx) error {
+// PruneWebhooks deletes what the inbox no longer needs from before the
+// given time: events processed successfully and rejected samples received
+// then (their count stays in webhook_rejections), and failed events that
+// used up their maxAttempts (the poll has healed the mirror by then; 0
+// means no cap, as in PendingWebhooks, so none is given up). It
+// trims the rejected samples to their bounds, and returns how many rows
+// went and, of them, how many were given-up failures. Failed events still
+// being retried stay.
+func (db *DB) PruneWebhooks(ctx context.Context, before time.Time, maxAttempts int) (pruned, gaveUp int, err error) {
+	var n, failed int64
+	err = db.writeTx(ctx, "prune webhooks", func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM webhook_inbox
+			WHERE status = 'failed' AND ? > 0 AND attempts >= ? AND processed_at < ?`,
+			maxAttempts, maxAttempts, before.UnixMilli())
+		if err != nil {
+			return err
+		}
+		if failed, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		res, err = tx.ExecContext(ctx, `DELETE FROM webhook_inbox
 			WHERE status = 'done' AND processed_at < ? OR status = 'rejected' AND received_at < ?`,
 			before.UnixMilli(), before.UnixMilli())
 		if err != nil {
@@ -321,8 +334,8 @@ func (db *DB) PruneWebhooks(ctx context.Context, before time.Time) (int, error) 
 			return err
 		}
 		bounded, err := boundRejected(ctx, tx)
-		n += bounded
+		n += bounded + failed
 		return err
 	})
-	return int(n), err
+	return int(n), int(failed), err
 }

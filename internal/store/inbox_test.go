@@ -117,18 +117,29 @@ func TestWebhookInboxLifecycle(t *testing.T) {
 	}
 
 	// Pruning removes done events processed before the cutoff and rejected
-	// samples received before it; failed ones stay for an operator.
-	n, err := db.PruneWebhooks(ctx, at(2*time.Hour))
-	if err != nil || n != 2 {
-		t.Errorf("PruneWebhooks = %d, %v; want 2, nil", n, err)
-	}
-	for _, id := range []int64{id1, rej} {
-		if _, err := db.Webhook(ctx, id); !errors.Is(err, ErrNotFound) {
-			t.Errorf("pruned event %d still readable: %v", id, err)
+	// samples received before it; a failed one stays while it may be
+	// retried, and goes once it used up its attempts before the cutoff.
+	for _, tc := range []struct {
+		name           string
+		before         time.Time
+		maxAttempts    int
+		pruned, gaveUp int
+		gone           []int64
+	}{
+		{"retries left", at(2 * time.Hour), 4, 2, 0, []int64{id1, rej}},
+		{"no cap", at(2 * time.Hour), 0, 0, 0, nil},
+		{"attempts used up after the cutoff", at(30 * time.Minute), 3, 0, 0, nil},
+		{"attempts used up before the cutoff", at(2 * time.Hour), 3, 1, 1, []int64{id2}},
+	} {
+		pruned, gaveUp, err := db.PruneWebhooks(ctx, tc.before, tc.maxAttempts)
+		if err != nil || pruned != tc.pruned || gaveUp != tc.gaveUp {
+			t.Errorf("%s: PruneWebhooks = %d, %d, %v; want %d, %d, nil", tc.name, pruned, gaveUp, err, tc.pruned, tc.gaveUp)
 		}
-	}
-	if _, err := db.Webhook(ctx, id2); err != nil {
-		t.Errorf("failed event pruned: %v", err)
+		for _, id := range tc.gone {
+			if _, err := db.Webhook(ctx, id); !errors.Is(err, ErrNotFound) {
+				t.Errorf("%s: pruned event %d still readable: %v", tc.name, id, err)
+			}
+		}
 	}
 	if got, _ := db.WebhookRejections(ctx); len(got) != 1 || got[0].Count != 1 {
 		t.Errorf("rejection count after pruning its sample = %+v, want 1 for convo.created", got)
@@ -220,7 +231,7 @@ func TestRejectedWebhooksAreBounded(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("rejection counts (-want +got):\n%s", diff)
 	}
-	if _, err := db.PruneWebhooks(ctx, at(time.Hour)); err != nil {
+	if _, _, err := db.PruneWebhooks(ctx, at(time.Hour), 10); err != nil {
 		t.Fatal(err)
 	}
 	if count, _ := rejectedSample(t, db); count != 0 {
