@@ -38,6 +38,9 @@ func (n *Notifier) deliver(ctx context.Context, m message) {
 	if err != nil {
 		n.count(m.channel, ResultFailed)
 		n.logOnce("encode", "slack message not sent: cannot encode it", "channel", m.channel, "err", err)
+		if m.settled != nil {
+			m.settled(false)
+		}
 		return
 	}
 	for attempt := 0; ; attempt++ {
@@ -50,7 +53,7 @@ func (n *Notifier) deliver(ctx context.Context, m message) {
 			wait = backoff(attempt)
 		}
 		if !a.retry || attempt >= n.opts.Retries || wait > maxRetryAfter {
-			n.finish(m.channel, a)
+			n.finish(m, a)
 			return
 		}
 		if n.opts.Sleep(ctx, wait) != nil {
@@ -59,8 +62,13 @@ func (n *Notifier) deliver(ctx context.Context, m message) {
 	}
 }
 
-// finish counts a message's result and logs a failure once per kind.
-func (n *Notifier) finish(channel string, a answer) {
+// finish counts a message's result, logs a failure once per kind and
+// tells the message how it ended.
+func (n *Notifier) finish(m message, a answer) {
+	channel := m.channel
+	if m.settled != nil {
+		defer m.settled(a.retry)
+	}
 	n.count(channel, a.result)
 	switch a.result {
 	case ResultSent:

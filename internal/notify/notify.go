@@ -113,7 +113,12 @@ type Notifier struct {
 	escalations     pending[escalation]
 	lastProposalsAt time.Time
 	announced       map[int64]time.Time // conversation -> when its escalation was queued
-	nextDigest      time.Time
+	// nextDigest is when the next digest is due. It moves on only once
+	// that digest is settled (digestSettled): a transient failure leaves
+	// it due, and digestOut keeps a second copy from being queued while
+	// one is on its way.
+	nextDigest time.Time
+	digestOut  bool
 
 	logMu  sync.Mutex
 	logged map[string]bool // failure kinds logged since the last success
@@ -151,6 +156,10 @@ type escalation struct {
 type message struct {
 	channel string
 	payload slack.WebhookMessage
+	// settled, when set, is told how the message ended: sent or given up
+	// for good (retry false), or failed in a way worth another try later
+	// (retry true). A shutdown abandons the message without telling.
+	settled func(retry bool)
 }
 
 // New returns a Notifier, or nil when opts.WebhookURL is empty.
@@ -297,31 +306,54 @@ func (n *Notifier) flush(ctx context.Context, agents Team) {
 		n.lastProposalsAt = now
 	}
 	escalations, moreEscalations := n.escalations.take()
-	digestDue := !now.Before(n.nextDigest)
-	var day time.Time
+	digestDue := !n.digestOut && !now.Before(n.nextDigest)
 	if digestDue {
-		day = n.nextDigest
-		n.nextDigest = nextDaily(now, n.opts.Digest)
+		// A digest left due by failures until a later day's is due gives
+		// way to that one, which reports the later day.
+		for next := nextDaily(n.nextDigest, n.opts.Digest); !now.Before(next); next = nextDaily(next, n.opts.Digest) {
+			n.nextDigest = next
+		}
+		n.digestOut = true
 	}
+	sendAt := n.nextDigest
 	n.mu.Unlock()
 
 	if len(proposals) > 0 || len(escalations) > 0 {
 		names := team.Names(ctx, n.opts.Store)
 		if len(proposals) > 0 {
-			n.enqueue(message{ChannelProposals, proposalsMessage(proposals, moreProposals, names, n.opts.PageURL)})
+			n.enqueue(message{channel: ChannelProposals, payload: proposalsMessage(proposals, moreProposals, names, n.opts.PageURL)})
 		}
 		if len(escalations) > 0 {
-			n.enqueue(message{ChannelEscalation, escalationMessage(escalations, moreEscalations, names, n.opts.PageURL)})
+			n.enqueue(message{channel: ChannelEscalation, payload: escalationMessage(escalations, moreEscalations, names, n.opts.PageURL)})
 		}
 	}
 	if digestDue {
-		d, err := n.digest(ctx, agents, day, now)
+		settled := func(retry bool) { n.digestSettled(sendAt, retry) }
+		d, err := n.digest(ctx, agents, sendAt, now)
 		if err != nil {
 			n.count(ChannelDigest, ResultFailed)
-			n.opts.Logger.Warn("slack digest not sent: reading the mirror failed", "err", err)
+			n.logOnce("digest read", "slack digest not sent yet: reading the mirror failed; it is tried again", "err", err)
+			settled(true)
 			return
 		}
-		n.enqueue(message{ChannelDigest, digestMessage(d, n.opts.PageURL)})
+		n.enqueue(message{channel: ChannelDigest, payload: digestMessage(d, n.opts.PageURL), settled: settled})
+	}
+}
+
+// digestSettled records what became of the digest due at sendAt. Sent, or
+// refused for good (invalid_payload, no_service, another 4xx), the next
+// one is tomorrow's. A transient failure (the mirror's read, a 5xx or
+// network error after the retries, a 429, a full queue) leaves it due, so
+// the next tick reads and sends it again.
+func (n *Notifier) digestSettled(sendAt time.Time, retry bool) {
+	now := n.opts.Now()
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.digestOut = false
+	if retry {
+		n.nextDigest = sendAt
+	} else {
+		n.nextDigest = nextDaily(now, n.opts.Digest)
 	}
 }
 
@@ -332,6 +364,9 @@ func (n *Notifier) enqueue(m message) {
 	case n.queue <- m:
 	default:
 		n.count(m.channel, ResultDropped)
+		if m.settled != nil {
+			m.settled(true)
+		}
 		n.logOnce(ResultDropped, "slack message dropped: the delivery queue is full (Slack slow or unreachable)", "channel", m.channel)
 	}
 }

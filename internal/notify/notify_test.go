@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"io"
 	"log/slog"
@@ -91,15 +92,20 @@ type fakeStore struct {
 	oldest    []store.OpenConversation
 	customers map[int64]string
 
-	mu       sync.Mutex
-	askedDay [2]time.Time
+	mu        sync.Mutex
+	askedDay  [2]time.Time
+	failReads int // the next reads of first responses that fail
 }
 
 func (f *fakeStore) Users(context.Context) ([]store.User, error) { return f.users, nil }
 func (f *fakeStore) FirstResponsesBetween(_ context.Context, from, to time.Time) ([]store.FirstResponse, error) {
 	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failReads > 0 {
+		f.failReads--
+		return nil, errors.New("database is locked")
+	}
 	f.askedDay = [2]time.Time{from, to}
-	f.mu.Unlock()
 	return f.responses, nil
 }
 func (f *fakeStore) MovesBetween(context.Context, time.Time, time.Time) (store.MoveCounts, error) {
@@ -383,6 +389,76 @@ func TestDigest(t *testing.T) {
 	}
 }
 
+// TestDigestRetriesATransientFailure: a digest whose read or delivery
+// failed goes at the next tick, for the same day, and only once; when a
+// later day's digest is due by then, that one goes instead.
+func TestDigestRetriesATransientFailure(t *testing.T) {
+	fiveHundreds := make([]reply, 5) // the first attempt and its 4 retries
+	for i := range fiveHundreds {
+		fiveHundreds[i] = reply{status: http.StatusServiceUnavailable}
+	}
+	monday := time.Date(2026, 3, 2, 0, 0, 0, 0, berlin)
+	for _, tc := range []struct {
+		name      string
+		failReads int
+		script    []reply
+		retryAt   time.Time // when the tick after the failure comes
+		wantDay   time.Time // the day the digest that goes reports
+		failed    float64
+	}{
+		{"the mirror's read", 1, nil, time.Date(2026, 3, 3, 9, 0, 5, 0, berlin), monday, 1},
+		{"Slack's 5xx after the retries", 0, fiveHundreds, time.Date(2026, 3, 3, 9, 0, 30, 0, berlin), monday, 1},
+		{"until the next day's digest is due", 1, nil, time.Date(2026, 3, 4, 9, 30, 0, 0, berlin), monday.AddDate(0, 0, 1), 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEndpoint(t, tc.script...)
+			r := newRig(t, e.url(), nil)
+			r.store.failReads = tc.failReads
+			r.clock.Set(time.Date(2026, 3, 3, 9, 0, 0, 0, berlin))
+			r.step(t)
+			if got := r.counted(ChannelDigest, ResultSent); got != 0 {
+				t.Fatalf("digests sent at 09:00 = %g, want 0: the failure", got)
+			}
+			r.clock.Set(tc.retryAt)
+			r.n.flush(context.Background(), sampleTeam()) // a tick before the delivery
+			r.step(t)
+			if got := r.counted(ChannelDigest, ResultSent); got != 1 {
+				t.Fatalf("digests sent at the next tick = %g, want 1", got)
+			}
+			if got := r.counted(ChannelDigest, ResultFailed); got != tc.failed {
+				t.Errorf("digests failed = %g, want %g", got, tc.failed)
+			}
+			if want := [2]time.Time{tc.wantDay, tc.wantDay.AddDate(0, 0, 1)}; r.store.askedDay != want {
+				t.Errorf("the digest read %v, want %v", r.store.askedDay, want)
+			}
+			r.clock.Advance(time.Hour)
+			r.step(t)
+			if got := r.counted(ChannelDigest, ResultSent); got != 1 {
+				t.Errorf("digests sent an hour later = %g, want still 1", got)
+			}
+		})
+	}
+}
+
+// TestDigestRefusedForGoodIsNotRetried: a refusal no later try changes
+// (a 4xx) gives the day's digest up; the next goes tomorrow.
+func TestDigestRefusedForGoodIsNotRetried(t *testing.T) {
+	e := newEndpoint(t, reply{status: http.StatusForbidden, body: "action_prohibited"})
+	r := newRig(t, e.url(), nil)
+	r.clock.Set(time.Date(2026, 3, 3, 9, 0, 0, 0, berlin))
+	r.step(t)
+	r.clock.Advance(time.Hour)
+	r.step(t)
+	if got := len(e.received()); got != 1 {
+		t.Errorf("%d posts by 10:00, want 1: the refused digest is not tried again", got)
+	}
+	r.clock.Set(time.Date(2026, 3, 4, 9, 0, 0, 0, berlin))
+	r.step(t)
+	if got := r.counted(ChannelDigest, ResultSent); got != 1 {
+		t.Errorf("digests sent the next morning = %g, want 1", got)
+	}
+}
+
 // TestNextDaily: the next digest time in its zone, across a DST change.
 func TestNextDaily(t *testing.T) {
 	d := Daily{Hour: 9, Minute: 0, Zone: berlin}
@@ -444,7 +520,7 @@ func TestSlackAnswers(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEndpoint(t, tc.script...)
 			r := newRig(t, e.url(), nil)
-			r.n.enqueue(message{ChannelDigest, webhookMessage("one", nil)})
+			r.n.enqueue(message{channel: ChannelDigest, payload: webhookMessage("one", nil)})
 			r.step(t)
 			if got := len(e.received()); got != tc.attempts {
 				t.Errorf("%d attempts, want %d", got, tc.attempts)
@@ -459,7 +535,7 @@ func TestSlackAnswers(t *testing.T) {
 				return
 			}
 			if tc.attempts == 1 { // a second message meets the same answer
-				r.n.enqueue(message{ChannelDigest, webhookMessage("two", nil)})
+				r.n.enqueue(message{channel: ChannelDigest, payload: webhookMessage("two", nil)})
 				r.step(t)
 				if got := r.counted(ChannelDigest, tc.result); got != 2 {
 					t.Errorf("notifications_total{digest,%s} = %g after two messages, want 2", tc.result, got)
@@ -483,7 +559,7 @@ func TestDeadEndpointIsLoggedWithoutTheURL(t *testing.T) {
 	dead := e.url()
 	e.srv.Close()
 	r := newRig(t, dead, nil)
-	r.n.enqueue(message{ChannelEscalation, webhookMessage("x", nil)})
+	r.n.enqueue(message{channel: ChannelEscalation, payload: webhookMessage("x", nil)})
 	r.step(t)
 	if got := r.counted(ChannelEscalation, ResultFailed); got != 1 {
 		t.Errorf("notifications_total{escalation,failed} = %g, want 1", got)
@@ -501,9 +577,9 @@ func TestDeadEndpointIsLoggedWithoutTheURL(t *testing.T) {
 // counted, never waited for.
 func TestFullQueueDrops(t *testing.T) {
 	r := newRig(t, "http://127.0.0.1:1/services/x", func(o *Options) { o.QueueSize = 1 })
-	r.n.enqueue(message{ChannelProposals, webhookMessage("kept", nil)})
-	r.n.enqueue(message{ChannelProposals, webhookMessage("dropped", nil)})
-	r.n.enqueue(message{ChannelDigest, webhookMessage("dropped", nil)})
+	r.n.enqueue(message{channel: ChannelProposals, payload: webhookMessage("kept", nil)})
+	r.n.enqueue(message{channel: ChannelProposals, payload: webhookMessage("dropped", nil)})
+	r.n.enqueue(message{channel: ChannelDigest, payload: webhookMessage("dropped", nil)})
 	if got := r.counted(ChannelProposals, ResultDropped) + r.counted(ChannelDigest, ResultDropped); got != 2 {
 		t.Errorf("dropped = %g, want 2", got)
 	}
