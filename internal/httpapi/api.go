@@ -269,7 +269,7 @@ func (s *Server) handleProposals(w http.ResponseWriter, r *http.Request) {
 	f := store.ProposalFilter{Limit: 500}
 	if st := r.URL.Query().Get("status"); st != "" {
 		if !proposalStatuses[st] {
-			writeError(w, http.StatusBadRequest, "status must be pending, applied, rejected, stale or failed")
+			writeError(w, http.StatusBadRequest, "status must be pending, approved, applying, applied, rejected, stale or failed")
 			return
 		}
 		f.Statuses = []store.ProposalStatus{store.ProposalStatus(st)}

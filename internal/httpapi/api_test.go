@@ -208,6 +208,13 @@ func TestReadEndpoints(t *testing.T) {
 	if w := do(s, "GET", "/api/v1/conversations?state=unassigned", ""); strings.Contains(w.Body.String(), `"id":12`) {
 		t.Errorf("pending ticket listed as unassigned queue: %s", w.Body)
 	}
+	// A refused status filter names every status the filter takes.
+	w := do(s, "GET", "/api/v1/proposals?status=bogus", "")
+	for st := range proposalStatuses {
+		if !strings.Contains(w.Body.String(), st) {
+			t.Errorf("the refusal of a bad status omits %s: %s", st, w.Body)
+		}
+	}
 }
 
 // TestAPIStuckNextIsThePages: the API's "next" is the page's sentence, in

@@ -62,7 +62,10 @@ type Mirror struct {
 	db   *store.DB
 	opts Options
 
-	mu sync.Mutex // serialises SyncOnce, ProcessInbox and Reconcile
+	// mu serialises everything that writes the mirror from Help Scout:
+	// SyncOnce (with its reconcile), ProcessInbox, Refresh (which only
+	// tries it) and Drain.
+	mu sync.Mutex
 	// directoryDue is when the directory is next refreshed: DirectoryEvery
 	// after a success, sooner after a failure, backing off (directoryRetry).
 	directoryDue      time.Time
