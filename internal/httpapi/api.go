@@ -32,6 +32,9 @@ type Routing interface {
 // Queue reads conversations and proposals from the mirror.
 type Queue interface {
 	OpenConversations(ctx context.Context, f store.OpenFilter) ([]store.OpenConversation, error)
+	// CountOpenConversations counts what OpenConversations would list
+	// without its limit.
+	CountOpenConversations(ctx context.Context, f store.OpenFilter) (int, error)
 	ListProposals(ctx context.Context, f store.ProposalFilter) ([]store.Proposal, error)
 }
 
@@ -157,13 +160,18 @@ func conversationURL(id, number int64) string {
 	return "https://secure.helpscout.net/conversation/" + strconv.FormatInt(id, 10) + "/" + strconv.FormatInt(number, 10)
 }
 
+// maxConversations bounds one answer of /api/v1/conversations; beyond it
+// the answer says it was cut ("truncated") and how many there are.
+const maxConversations = 1000
+
 func (s *Server) handleConversations(w http.ResponseWriter, r *http.Request) {
-	f := store.OpenFilter{Limit: 1000}
+	f := store.OpenFilter{Limit: maxConversations}
 	state := r.URL.Query().Get("state")
 	switch state {
 	case "", "open":
 	case "unassigned":
-		f.Assignment = store.OnlyUnassigned
+		// The unassigned queue is active tickets.
+		f.Assignment, f.ActiveOnly = store.OnlyUnassigned, true
 	case "stuck":
 		f.Assignment = store.OnlyAssigned
 		f.WaitingBefore = s.opts.Now().Add(-s.api.StuckAfter)
@@ -176,6 +184,15 @@ func (s *Server) handleConversations(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, "read conversations", err)
 		return
 	}
+	total := len(convs)
+	if total >= f.Limit {
+		n, err := s.api.Queue.CountOpenConversations(r.Context(), f)
+		if err != nil {
+			s.internalError(w, "count conversations", err)
+			return
+		}
+		total = max(n, total) // the count is a second read; never say fewer than were listed
+	}
 	var next *team.NextSteps
 	if state == "stuck" {
 		n, err := s.nextSteps(r.Context())
@@ -187,9 +204,6 @@ func (s *Server) handleConversations(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]conversationJSON, 0, len(convs))
 	for _, c := range convs {
-		if f.Assignment == store.OnlyUnassigned && c.Status != store.StatusActive {
-			continue // the unassigned queue is active tickets
-		}
 		cj := conversationJSON{
 			ID: c.ID, Number: c.Number, MailboxID: c.MailboxID, Status: c.Status, Subject: c.Subject,
 			AssigneeID: c.AssigneeID, CustomerWaiting: c.CustomerWaiting(), CreatedAt: c.CreatedAt,
@@ -203,7 +217,7 @@ func (s *Server) handleConversations(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, cj)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"conversations": out})
+	writeJSON(w, http.StatusOK, map[string]any{"conversations": out, "truncated": total > len(out), "total": total})
 }
 
 // nextSteps reads what team.NextSteps needs, the team and the open

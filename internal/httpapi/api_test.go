@@ -70,12 +70,18 @@ func (fakeQueue) OpenConversations(_ context.Context, f store.OpenFilter) ([]sto
 	}
 	var out []store.OpenConversation
 	for _, c := range cs {
-		if f.Assignment == store.OnlyUnassigned && c.AssigneeID != 0 || f.Assignment == store.OnlyAssigned && c.AssigneeID == 0 {
+		if f.Assignment == store.OnlyUnassigned && c.AssigneeID != 0 || f.Assignment == store.OnlyAssigned && c.AssigneeID == 0 ||
+			f.ActiveOnly && c.Status != store.StatusActive {
 			continue
 		}
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+func (q fakeQueue) CountOpenConversations(ctx context.Context, f store.OpenFilter) (int, error) {
+	cs, err := q.OpenConversations(ctx, f)
+	return len(cs), err
 }
 
 func (fakeQueue) ListProposals(_ context.Context, f store.ProposalFilter) ([]store.Proposal, error) {
@@ -303,5 +309,80 @@ func TestAPIWrongTokensNeverLockOutTheRightOne(t *testing.T) {
 	}
 	if w := send("Bearer guess", "203.0.113.9"); w.Code != http.StatusTooManyRequests {
 		t.Errorf("the guesser after the right token got in: %d, want 429 still", w.Code)
+	}
+}
+
+// crowdedQueue holds active unassigned conversations, each behind a
+// pending one by id, as a mirror with many pending tickets does.
+type crowdedQueue struct {
+	fakeQueue
+	active int
+}
+
+func (q crowdedQueue) OpenConversations(_ context.Context, f store.OpenFilter) ([]store.OpenConversation, error) {
+	var out []store.OpenConversation
+	for i := range 2 * q.active {
+		c := store.OpenConversation{ID: int64(i + 1), Number: int64(i + 1), Status: store.StatusActive}
+		if i%2 == 0 {
+			c.Status = store.StatusPending
+		}
+		if f.ActiveOnly && c.Status != store.StatusActive {
+			continue
+		}
+		out = append(out, c)
+	}
+	if f.Limit > 0 && len(out) > f.Limit {
+		out = out[:f.Limit]
+	}
+	return out, nil
+}
+
+func (q crowdedQueue) CountOpenConversations(ctx context.Context, f store.OpenFilter) (int, error) {
+	f.Limit = 0
+	cs, err := q.OpenConversations(ctx, f)
+	return len(cs), err
+}
+
+// TestConversationsSayWhenCut: the unassigned queue is active tickets
+// however many pending ones come first, and an answer cut at its bound
+// says so and how many there are.
+func TestConversationsSayWhenCut(t *testing.T) {
+	tests := []struct {
+		name          string
+		active        int
+		state         string
+		listed, total int
+		truncated     bool
+	}{
+		{"unassigned, all fit", maxConversations, "unassigned", maxConversations, maxConversations, false},
+		{"unassigned, one too many", maxConversations + 1, "unassigned", maxConversations, maxConversations + 1, true},
+		{"open, with the pending ones", maxConversations, "open", maxConversations, 2 * maxConversations, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := New(Options{})
+			s.EnableAPI(APIOptions{Team: fakeTeam{}, Queue: crowdedQueue{active: tt.active}})
+			w := do(s, "GET", "/api/v1/conversations?state="+tt.state, "")
+			var got struct {
+				Conversations []conversationJSON `json:"conversations"`
+				Truncated     bool               `json:"truncated"`
+				Total         int                `json:"total"`
+			}
+			if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil || w.Code != http.StatusOK {
+				t.Fatalf("status %d, %v: %.200s", w.Code, err, w.Body)
+			}
+			if len(got.Conversations) != tt.listed || got.Truncated != tt.truncated || got.Total != tt.total {
+				t.Errorf("%d listed, truncated %v, total %d; want %d, %v, %d",
+					len(got.Conversations), got.Truncated, got.Total, tt.listed, tt.truncated, tt.total)
+			}
+			if tt.state != "unassigned" {
+				return
+			}
+			for _, c := range got.Conversations {
+				if c.Status != store.StatusActive {
+					t.Fatalf("the unassigned queue lists %s conversation %d", c.Status, c.ID)
+				}
+			}
+		})
 	}
 }

@@ -63,7 +63,8 @@ func (f *fakeWorld) OpenConversations(_ context.Context, flt store.OpenFilter) (
 		case flt.Assignment == store.OnlyAssigned && c.AssigneeID == 0,
 			flt.Assignment == store.OnlyUnassigned && c.AssigneeID != 0,
 			flt.AssigneeID != 0 && c.AssigneeID != flt.AssigneeID,
-			flt.MailboxID != 0 && c.MailboxID != flt.MailboxID:
+			flt.MailboxID != 0 && c.MailboxID != flt.MailboxID,
+			flt.ActiveOnly && c.Status != store.StatusActive:
 			continue
 		}
 		if !flt.WaitingBefore.IsZero() && !(c.CustomerWaiting() && c.CustomerWaitingSince.Before(flt.WaitingBefore)) {
@@ -80,6 +81,12 @@ func (f *fakeWorld) OpenConversations(_ context.Context, flt store.OpenFilter) (
 		out = out[:flt.Limit]
 	}
 	return out, nil
+}
+
+func (f *fakeWorld) CountOpenConversations(ctx context.Context, flt store.OpenFilter) (int, error) {
+	flt.Limit = 0
+	cs, err := f.OpenConversations(ctx, flt)
+	return len(cs), err
 }
 
 func (f *fakeWorld) ListProposals(_ context.Context, flt store.ProposalFilter) ([]store.Proposal, error) {

@@ -242,12 +242,11 @@ func (p *page) collect(ctx context.Context, now time.Time) pageView {
 			d.waitsForOwner = append(d.waitsForOwner, c)
 		}
 	}
-	if d.unassigned, err = p.o.Queue.OpenConversations(ctx, store.OpenFilter{Assignment: store.OnlyUnassigned}); err != nil {
-		fail("the unassigned queue", err)
-	}
 	// The unassigned queue is active tickets (as in the JSON API), longest
 	// wait first.
-	d.unassigned = slices.DeleteFunc(d.unassigned, func(c store.OpenConversation) bool { return c.Status != store.StatusActive })
+	if d.unassigned, err = p.o.Queue.OpenConversations(ctx, store.OpenFilter{Assignment: store.OnlyUnassigned, ActiveOnly: true}); err != nil {
+		fail("the unassigned queue", err)
+	}
 	slices.SortFunc(d.unassigned, func(a, b store.OpenConversation) int {
 		return cmp.Or(waitStart(a).Compare(waitStart(b)), cmp.Compare(a.ID, b.ID))
 	})

@@ -57,6 +57,7 @@ func TestReadModelQueriesUseIndexes(t *testing.T) {
 		{"open: all", OpenFilter{}, "conversations_open_id"},
 		{"open: stuck list", OpenFilter{Assignment: OnlyAssigned, WaitingBefore: t0, Limit: 100}, "conversations_waiting_since"},
 		{"open: one agent", OpenFilter{AssigneeID: 7}, "conversations_open"},
+		{"open: the unassigned queue", OpenFilter{Assignment: OnlyUnassigned, ActiveOnly: true, Limit: 1000}, "conversations_open"},
 	} {
 		q, args := openQuery(f.f)
 		checks = append(checks, check{f.name, q, args, f.idx})

@@ -198,42 +198,62 @@ func (db *DB) OpenConversations(ctx context.Context, f OpenFilter) ([]OpenConver
 	return out, err
 }
 
+// CountOpenConversations counts the open conversations matching f,
+// ignoring f.Limit: how many a limited OpenConversations left out.
+func (db *DB) CountOpenConversations(ctx context.Context, f OpenFilter) (int, error) {
+	where, args, _ := openWhere(f)
+	var n int
+	err := db.readTx(ctx, "count open conversations", func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM conversations WHERE "+where, args...).Scan(&n)
+	})
+	return n, err
+}
+
 // openQuery builds the SELECT behind OpenConversations.
 func openQuery(f OpenFilter) (string, []any) {
-	// The literal status IN (...) term matches the partial indexes
-	// conversations_open and conversations_open_id, which SQLite only uses
-	// for the same expression.
-	where := []string{"status IN ('active', 'pending')"}
-	var args []any
-	if f.MailboxID != 0 {
-		where = append(where, "mailbox_id = ?")
-		args = append(args, f.MailboxID)
-	}
-	if f.AssigneeID != 0 {
-		where = append(where, "assignee_id = ?")
-		args = append(args, f.AssigneeID)
-	}
-	switch f.Assignment {
-	case OnlyAssigned:
-		where = append(where, "assignee_id IS NOT NULL")
-	case OnlyUnassigned:
-		where = append(where, "assignee_id IS NULL")
-	}
-	order := "id"
-	if !f.WaitingBefore.IsZero() {
-		where = append(where, "status = 'active'", "last_message_by = 'customer'", "customer_waiting_since < ?")
-		args = append(args, f.WaitingBefore.UnixMilli())
-		order = "customer_waiting_since, id"
-	}
+	where, args, order := openWhere(f)
 	q := `SELECT id, number, mailbox_id, status, subject, assignee_id, previous_assignee_id, customer_id,
 		created_by_type, created_at, customer_waiting_since, last_message_by, last_customer_at,
 		first_answer_at IS NOT NULL, last_agent_activity_at, thread_count, assigned_at
-		FROM conversations WHERE ` + strings.Join(where, " AND ") + " ORDER BY " + order
+		FROM conversations WHERE ` + where + " ORDER BY " + order
 	if f.Limit > 0 {
 		q += " LIMIT ?"
 		args = append(args, f.Limit)
 	}
 	return q, args
+}
+
+// openWhere is the condition selecting f's conversations, its arguments,
+// and the order they are listed in.
+func openWhere(f OpenFilter) (where string, args []any, order string) {
+	// The literal status IN (...) term matches the partial indexes
+	// conversations_open and conversations_open_id, which SQLite only uses
+	// for the same expression.
+	terms := []string{"status IN ('active', 'pending')"}
+	if f.ActiveOnly {
+		terms = append(terms, "status = 'active'")
+	}
+	if f.MailboxID != 0 {
+		terms = append(terms, "mailbox_id = ?")
+		args = append(args, f.MailboxID)
+	}
+	if f.AssigneeID != 0 {
+		terms = append(terms, "assignee_id = ?")
+		args = append(args, f.AssigneeID)
+	}
+	switch f.Assignment {
+	case OnlyAssigned:
+		terms = append(terms, "assignee_id IS NOT NULL")
+	case OnlyUnassigned:
+		terms = append(terms, "assignee_id IS NULL")
+	}
+	order = "id"
+	if !f.WaitingBefore.IsZero() {
+		terms = append(terms, "status = 'active'", "last_message_by = 'customer'", "customer_waiting_since < ?")
+		args = append(args, f.WaitingBefore.UnixMilli())
+		order = "customer_waiting_since, id"
+	}
+	return strings.Join(terms, " AND "), args, order
 }
 
 func openConversations(ctx context.Context, tx *sql.Tx, f OpenFilter) ([]OpenConversation, error) {

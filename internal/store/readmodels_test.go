@@ -153,18 +153,25 @@ func TestOpenConversations(t *testing.T) {
 		t.Errorf("Pinned: 4=%v 1=%v, want true false", byID[4].Pinned, byID[1].Pinned)
 	}
 
+	// total is what CountOpenConversations says: the matches before
+	// the limit.
 	tests := []struct {
-		name string
-		f    OpenFilter
-		want []int64
+		name  string
+		f     OpenFilter
+		want  []int64
+		total int
 	}{
-		{"unassigned", OpenFilter{Assignment: OnlyUnassigned}, []int64{3}},
-		{"assigned", OpenFilter{Assignment: OnlyAssigned}, []int64{1, 2, 4, 7}},
-		{"one agent", OpenFilter{AssigneeID: 7}, []int64{1, 2}},
-		{"one mailbox", OpenFilter{MailboxID: 20}, []int64{4, 7}},
-		{"stuck: assigned, waiting since before t0+30m", OpenFilter{Assignment: OnlyAssigned, WaitingBefore: at(30 * time.Minute)}, []int64{1}},
-		{"waiting longest first", OpenFilter{WaitingBefore: at(3 * time.Hour)}, []int64{1, 3, 7}},
-		{"limit", OpenFilter{Limit: 2}, []int64{1, 2}},
+		{"unassigned", OpenFilter{Assignment: OnlyUnassigned}, []int64{3}, 1},
+		{"assigned", OpenFilter{Assignment: OnlyAssigned}, []int64{1, 2, 4, 7}, 4},
+		{"one agent", OpenFilter{AssigneeID: 7}, []int64{1, 2}, 2},
+		{"one mailbox", OpenFilter{MailboxID: 20}, []int64{4, 7}, 2},
+		{"stuck: assigned, waiting since before t0+30m", OpenFilter{Assignment: OnlyAssigned, WaitingBefore: at(30 * time.Minute)}, []int64{1}, 1},
+		{"waiting longest first", OpenFilter{WaitingBefore: at(3 * time.Hour)}, []int64{1, 3, 7}, 3},
+		{"limit", OpenFilter{Limit: 2}, []int64{1, 2}, 5},
+		{"active only", OpenFilter{ActiveOnly: true}, []int64{1, 2, 3, 7}, 4},
+		// Pending 4 comes before active 7 by id, and must not take the
+		// one place.
+		{"active only, before the limit", OpenFilter{MailboxID: 20, ActiveOnly: true, Limit: 1}, []int64{7}, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -178,6 +185,9 @@ func TestOpenConversations(t *testing.T) {
 			}
 			if diff := cmp.Diff(tt.want, ids); diff != "" {
 				t.Errorf("ids (-want +got):\n%s", diff)
+			}
+			if n, err := db.CountOpenConversations(ctx, tt.f); err != nil || n != tt.total {
+				t.Errorf("CountOpenConversations = %d, %v; want %d", n, err, tt.total)
 			}
 		})
 	}

@@ -225,6 +225,10 @@ type OpenFilter struct {
 	MailboxID  int64 // 0 = all mailboxes
 	AssigneeID int64 // 0 = any assignee
 	Assignment Assignment
+	// ActiveOnly leaves pending conversations out: the unassigned queue is
+	// active tickets. It is applied before Limit, so pending ones never
+	// push active ones past it.
+	ActiveOnly bool
 	// WaitingBefore, when set, keeps only active tickets whose customer is
 	// waiting (LastMessageBy customer) since before this time, oldest first:
 	// the stuck list is OnlyAssigned with WaitingBefore = now - stuck_after.
