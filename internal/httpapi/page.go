@@ -107,31 +107,38 @@ type PageOptions struct {
 	// read-only (no login, no forms).
 	AdminToken string
 	StuckAfter time.Duration
-	// SecureCookie marks the session cookie Secure even on plain-HTTP
-	// requests: for a daemon behind a proxy that terminates TLS. Requests
-	// that arrive over TLS always get a Secure cookie.
-	SecureCookie bool
 
-	// Location is the zone of absolute times and of "today"; nil is UTC.
+	// Location is the team's zone (the office hours'), of absolute times
+	// and of "today"; nil is UTC, and the page says the zone is not set.
 	Location *time.Location
-	// RefreshEvery is the auto-refresh period; 0 means 30 s.
-	RefreshEvery time.Duration
-	// SessionTTL is how long a login lasts; 0 means 12 h.
-	SessionTTL time.Duration
-	// MaxLoginFailures is how many wrong tokens per remote address per
-	// minute are answered 401 before the rest get a slow 429; the right
-	// token always logs in. 0 means 5.
-	MaxLoginFailures int
-	// MaxRows caps each ticket list; 0 means 200. The JSON API has them all.
-	MaxRows int
-	// RecentMoves is how many decided proposals to show; 0 means 30.
-	RecentMoves int
+
+	// maxRows caps each ticket list; 0 means pageMaxRows. Only tests
+	// change it, to see the cap with a few tickets.
+	maxRows int
 }
+
+// The page's fixed figures.
+const (
+	// pageRefreshEvery is the auto-refresh period.
+	pageRefreshEvery = 30 * time.Second
+	// sessionTTL is how long a login lasts: a working day.
+	sessionTTL = 12 * time.Hour
+	// maxLoginFailures is how many wrong tokens per remote address per
+	// minute are answered 401 before the rest get a slow 429; the right
+	// token always logs in.
+	maxLoginFailures = 5
+	// pageMaxRows caps each ticket list; the JSON API has them all.
+	pageMaxRows = 200
+	// recentMoves is how many decided proposals the page shows.
+	recentMoves = 30
+)
 
 // page serves the queue page. Its state (sessions, failed logins) lives
 // here, owned by the Server that EnablePage was called on.
 type page struct {
-	o        PageOptions
+	o PageOptions
+	// zoneSet: the zone is the team's, not UTC by default.
+	zoneSet  bool
 	now      func() time.Time
 	log      *slog.Logger
 	tmpl     *template.Template
@@ -169,23 +176,12 @@ func (s *Server) EnablePage(o PageOptions) {
 }
 
 func newPage(o PageOptions, now func() time.Time, log *slog.Logger) *page {
-	if o.Location == nil {
+	zoneSet := o.Location != nil
+	if !zoneSet {
 		o.Location = time.UTC
 	}
-	if o.RefreshEvery <= 0 {
-		o.RefreshEvery = 30 * time.Second
-	}
-	if o.SessionTTL <= 0 {
-		o.SessionTTL = 12 * time.Hour
-	}
-	if o.MaxLoginFailures <= 0 {
-		o.MaxLoginFailures = 5
-	}
-	if o.MaxRows <= 0 {
-		o.MaxRows = 200
-	}
-	if o.RecentMoves <= 0 {
-		o.RecentMoves = 30
+	if o.maxRows <= 0 {
+		o.maxRows = pageMaxRows
 	}
 	if now == nil {
 		now = time.Now
@@ -195,12 +191,13 @@ func newPage(o PageOptions, now func() time.Time, log *slog.Logger) *page {
 	}
 	return &page{
 		o:        o,
+		zoneSet:  zoneSet,
 		now:      now,
 		log:      log,
 		tmpl:     template.Must(template.New("").ParseFS(pageFiles, "templates/*.html")),
 		css:      pageCSS(),
-		sessions: newSessions(o.SessionTTL, now),
-		limiter:  newLoginLimiter(o.MaxLoginFailures, time.Minute, now),
+		sessions: newSessions(sessionTTL, now),
+		limiter:  newLoginLimiter(maxLoginFailures, time.Minute, now),
 	}
 }
 
@@ -275,7 +272,7 @@ func (p *page) handlePage(w http.ResponseWriter, r *http.Request) {
 	refresh := r.URL.Query().Get("refresh") == "on"
 	v := p.collect(r.Context(), now)
 	v.Refresh = refresh
-	v.RefreshSeconds = int(p.o.RefreshEvery / time.Second)
+	v.RefreshSeconds = int(pageRefreshEvery / time.Second)
 	v.ReadOnly = p.readOnly()
 	v.Mode = cmp.Or(p.o.Mode, "propose")
 	if sid, sess, ok := p.currentSession(r); ok {
@@ -347,7 +344,7 @@ func (p *page) handleLogin(w http.ResponseWriter, r *http.Request) {
 		Name:     sessionCookie,
 		Value:    id,
 		Path:     "/",
-		MaxAge:   int(p.o.SessionTTL / time.Second),
+		MaxAge:   int(sessionTTL / time.Second),
 		HttpOnly: true,
 		Secure:   p.secure(r),
 		SameSite: http.SameSiteStrictMode,
@@ -543,5 +540,5 @@ func planFlash(props []store.Proposal) string {
 // Trusting the header is safe here: a forged one can only make the cookie
 // stricter, and the browser then withholds it from plain HTTP.
 func (p *page) secure(r *http.Request) bool {
-	return r.TLS != nil || p.o.SecureCookie || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
 }

@@ -80,7 +80,7 @@ func BenchmarkPage(b *testing.B) {
 			w := bigWorld(clock.Now, 100, 5000)
 			s := New(Options{Now: clock.Now})
 			s.EnablePage(PageOptions{Team: w, Queue: w, Decider: w, Customers: w, FirstResponses: w,
-				AdminToken: pageToken, StuckAfter: 4 * time.Hour, MaxRows: bc.maxRows})
+				AdminToken: pageToken, StuckAfter: 4 * time.Hour, maxRows: bc.maxRows})
 			cookie, _ := pageLogin(b, s)
 			req := httptest.NewRequest(http.MethodGet, "/", nil)
 			req.AddCookie(cookie)

@@ -196,32 +196,34 @@ func TestPageLogin(t *testing.T) {
 			}
 		}
 	})
-	t.Run("over TLS the cookie is Secure", func(t *testing.T) {
-		t.Parallel()
-		clock := newPageClock()
-		s := newPageServer(t, newWorld(clock.Now), pageToken, clock)
-		req := httptest.NewRequest(http.MethodPost, "/login", strings.NewReader(url.Values{"token": {pageToken}}.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.TLS = &tls.ConnectionState{}
-		rec := pageDo(t, s, req)
-		cookies := rec.Result().Cookies()
-		if len(cookies) != 1 || !cookies[0].Secure {
-			t.Errorf("cookies %+v: want one Secure cookie", cookies)
-		}
-	})
-	t.Run("behind a TLS-terminating proxy the cookie is Secure", func(t *testing.T) {
-		t.Parallel()
-		clock := newPageClock()
-		s := newPageServer(t, newWorld(clock.Now), pageToken, clock)
-		req := httptest.NewRequest(http.MethodPost, "/login", strings.NewReader(url.Values{"token": {pageToken}}.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("X-Forwarded-Proto", "https")
-		rec := pageDo(t, s, req)
-		cookies := rec.Result().Cookies()
-		if len(cookies) != 1 || !cookies[0].Secure {
-			t.Errorf("cookies %+v: want one Secure cookie", cookies)
-		}
-	})
+	for _, tt := range []struct {
+		name       string
+		tls        bool
+		forwarded  string // X-Forwarded-Proto
+		wantSecure bool
+	}{
+		{"over TLS the cookie is Secure", true, "", true},
+		{"behind a TLS-terminating proxy the cookie is Secure", false, "https", true},
+		{"over plain HTTP the cookie is not Secure", false, "", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			clock := newPageClock()
+			s := newPageServer(t, newWorld(clock.Now), pageToken, clock)
+			req := httptest.NewRequest(http.MethodPost, "/login", strings.NewReader(url.Values{"token": {pageToken}}.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			if tt.tls {
+				req.TLS = &tls.ConnectionState{}
+			}
+			if tt.forwarded != "" {
+				req.Header.Set("X-Forwarded-Proto", tt.forwarded)
+			}
+			cookies := pageDo(t, s, req).Result().Cookies()
+			if len(cookies) != 1 || cookies[0].Secure != tt.wantSecure {
+				t.Errorf("cookies %+v: want one with Secure %v", cookies, tt.wantSecure)
+			}
+		})
+	}
 	t.Run("wrong token: 401 and no session", func(t *testing.T) {
 		t.Parallel()
 		clock := newPageClock()
@@ -739,18 +741,6 @@ func TestPageBesideAPI(t *testing.T) {
 	})
 }
 
-func TestPageSecureCookieOption(t *testing.T) {
-	t.Parallel()
-	clock := newPageClock()
-	w := newWorld(clock.Now)
-	s := New(Options{Now: clock.Now})
-	s.EnablePage(PageOptions{Team: w, Queue: w, Decider: w, AdminToken: pageToken, SecureCookie: true})
-	rec := pagePost(t, s, "/login", url.Values{"token": {pageToken}})
-	if c := rec.Result().Cookies(); len(c) != 1 || !c[0].Secure {
-		t.Errorf("cookies %+v: want one Secure cookie behind a TLS proxy", c)
-	}
-}
-
 func TestEnablePageNeedsItsParts(t *testing.T) {
 	t.Parallel()
 	w := newWorld(newPageClock().Now)
@@ -1147,7 +1137,7 @@ func TestPageSaysWhatHappensToStuckTickets(t *testing.T) {
 				[]string{"Showing the 2 longest waits of 7.", "4 not shown: the rows above fill the page."}},
 		} {
 			few := New(Options{Now: clock.Now})
-			few.EnablePage(PageOptions{Team: w, Queue: w, Customers: w, StuckAfter: 4 * time.Hour, MaxRows: tt.maxRows})
+			few.EnablePage(PageOptions{Team: w, Queue: w, Customers: w, StuckAfter: 4 * time.Hour, maxRows: tt.maxRows})
 			body := pageGet(t, few, "/").Body.String()
 			if got := order(body); got != tt.wantOrder {
 				t.Errorf("MaxRows %d: stuck section in the order\n%s\nwant\n%s", tt.maxRows, got, tt.wantOrder)

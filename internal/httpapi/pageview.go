@@ -251,10 +251,10 @@ func (p *page) collect(ctx context.Context, now time.Time) pageView {
 		return cmp.Or(waitStart(a).Compare(waitStart(b)), cmp.Compare(a.ID, b.ID))
 	})
 	if p.o.Customers != nil {
-		needs, waits := stuckShown(len(d.needsSomeone), len(d.waitsForOwner), p.o.MaxRows)
-		ids := make([]int64, 0, 2*p.o.MaxRows)
+		needs, waits := stuckShown(len(d.needsSomeone), len(d.waitsForOwner), p.o.maxRows)
+		ids := make([]int64, 0, 2*p.o.maxRows)
 		for _, list := range [][]store.OpenConversation{d.needsSomeone[:needs], d.waitsForOwner[:waits], d.unassigned} {
-			for _, c := range list[:min(len(list), p.o.MaxRows)] {
+			for _, c := range list[:min(len(list), p.o.maxRows)] {
 				ids = append(ids, c.ID)
 			}
 		}
@@ -265,7 +265,7 @@ func (p *page) collect(ctx context.Context, now time.Time) pageView {
 		}
 	}
 	if d.moves, err = p.o.Queue.ListProposals(ctx, store.ProposalFilter{
-		Statuses: decidedStatuses, Limit: p.o.RecentMoves,
+		Statuses: decidedStatuses, Limit: recentMoves,
 	}); err != nil {
 		fail("the recent moves", err)
 	}
@@ -380,13 +380,13 @@ func (p *page) build(d pageData, now time.Time) pageView {
 		}
 		return tl
 	}
-	needs, waits := stuckShown(len(d.needsSomeone), len(d.waitsForOwner), p.o.MaxRows)
+	needs, waits := stuckShown(len(d.needsSomeone), len(d.waitsForOwner), p.o.maxRows)
 	v.Stuck = stuckView{
 		Total:         v.Figures.Stuck,
 		NeedsSomeone:  tickets(d.needsSomeone, needs, "stuck", "None: each stuck ticket has something due to move it on.", true, &d.nexts),
 		WaitsForOwner: tickets(d.waitsForOwner, waits, "stuck", "None.", true, &d.nexts),
 	}
-	v.Unassigned = tickets(d.unassigned, min(len(d.unassigned), p.o.MaxRows), "unassigned", "The unassigned queue is empty.", false, nil)
+	v.Unassigned = tickets(d.unassigned, min(len(d.unassigned), p.o.maxRows), "unassigned", "The unassigned queue is empty.", false, nil)
 
 	proposals := func(ps []store.Proposal) []proposalRow {
 		out := make([]proposalRow, 0, len(ps))
@@ -416,7 +416,7 @@ func (p *page) build(d pageData, now time.Time) pageView {
 	}
 	pending := slices.Clone(d.pending)
 	slices.SortStableFunc(pending, byCustomerWait)
-	shown := pending[:min(len(pending), p.o.MaxRows)]
+	shown := pending[:min(len(pending), p.o.maxRows)]
 	v.Pending = pendingList{Rows: proposals(shown), Total: len(pending), More: len(pending) - len(shown)}
 	// The store lists by id; a move's row belongs where its last step
 	// happened, newest first.
