@@ -192,7 +192,7 @@ func run(ctx context.Context, cfg *settings, ln net.Listener, logger *slog.Logge
 	api.EnableAPI(httpapi.APIOptions{Team: reb, Queue: db, Decider: reb, Routing: reb, AdminToken: token, StuckAfter: stuckAfter, Mode: string(mode)})
 	notices := team.Setup{DB: db, Roster: cfg.roster, Ready: mir.Ready, EscalateStuck: mode != rebalance.ModeOff && stuckAfter > 0}
 	api.EnablePage(httpapi.PageOptions{Team: reb, Queue: db, Decider: reb, Routing: reb, Customers: db, FirstResponses: db,
-		Notices: httpapi.JoinNotices(notices, own), AdminToken: token, StuckAfter: stuckAfter, Mode: string(mode)})
+		Notices: httpapi.JoinNotices(notices, own), AdminToken: token, StuckAfter: stuckAfter, Mode: string(mode), Location: office.Location()})
 	gate.Open(api)
 
 	loopCtx, stopLoops := context.WithCancel(ctx)

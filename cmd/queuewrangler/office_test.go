@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -35,15 +36,25 @@ func TestOfficeHoursProblemsReportedWithTheOthers(t *testing.T) {
 
 // TestOfficeHoursMetricsOnlyWhenSet: with QW_OFFICE_HOURS the daemon
 // exports the office-hours histograms, fed by the first sync, and the
-// target the alert compares with; without it, none of them.
+// target the alert compares with, and the queue page keeps its zone's
+// time; without it, none of the series, and the page says it keeps UTC.
 func TestOfficeHoursMetricsOnlyWhenSet(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the daemon against a seeded fake")
 	}
-	scrape := func(t *testing.T, overrides map[string]string) string {
+	scrape := func(t *testing.T, overrides map[string]string, pageSays string) string {
 		t.Helper()
 		_, _, apiURL := promFake(t)
-		return scrapeMetrics(t, startDaemon(t, apiURL, io.Discard, overrides))
+		addr := startDaemon(t, apiURL, io.Discard, overrides)
+		resp, err := http.Get("http://" + addr + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if page, _ := io.ReadAll(resp.Body); !strings.Contains(string(page), pageSays) {
+			t.Errorf("the queue page does not say %q", pageSays)
+		}
+		return scrapeMetrics(t, addr)
 	}
 	office := []string{
 		"# TYPE helpscout_first_response_office_seconds histogram\n",
@@ -51,7 +62,8 @@ func TestOfficeHoursMetricsOnlyWhenSet(t *testing.T) {
 		"queuewrangler_office_first_response_target_seconds 5400\n",
 	}
 	t.Run("set", func(t *testing.T) {
-		text := scrape(t, map[string]string{"QW_OFFICE_HOURS": "Mon-Sun 00:00-24:00 UTC", "QW_OFFICE_FIRST_RESPONSE_TARGET": "90m"})
+		text := scrape(t, map[string]string{"QW_OFFICE_HOURS": "Mon-Sun 00:00-24:00 Europe/Berlin", "QW_OFFICE_FIRST_RESPONSE_TARGET": "90m"},
+			"Times in Europe/Berlin")
 		for _, want := range office {
 			if !strings.Contains(text, want) {
 				t.Errorf("/metrics lacks %q", want)
@@ -59,7 +71,7 @@ func TestOfficeHoursMetricsOnlyWhenSet(t *testing.T) {
 		}
 	})
 	t.Run("unset", func(t *testing.T) {
-		text := scrape(t, map[string]string{"QW_OFFICE_HOURS": "", "QW_OFFICE_FIRST_RESPONSE_TARGET": "90m"})
+		text := scrape(t, map[string]string{"QW_OFFICE_HOURS": "", "QW_OFFICE_FIRST_RESPONSE_TARGET": "90m"}, "Times in UTC")
 		if strings.Contains(text, "_office_") {
 			t.Errorf("/metrics exports office-hours series without QW_OFFICE_HOURS")
 		}

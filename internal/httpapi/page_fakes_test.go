@@ -39,6 +39,7 @@ type fakeWorld struct {
 	customers map[int64]string
 	proposals []store.Proposal
 	frt       []time.Duration
+	frtSince  time.Time // what FirstResponseTimes was last asked for
 	decisions []pageDecision
 	plans     int
 	planned   []store.Proposal // what PlanNow answers
@@ -119,9 +120,10 @@ func (f *fakeWorld) CustomerNames(_ context.Context, ids []int64) (map[int64]str
 	return out, nil
 }
 
-func (f *fakeWorld) FirstResponseTimes(context.Context, time.Time) ([]time.Duration, error) {
+func (f *fakeWorld) FirstResponseTimes(_ context.Context, since time.Time) ([]time.Duration, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.frtSince = since
 	return slices.Clone(f.frt), nil
 }
 

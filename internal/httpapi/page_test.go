@@ -19,6 +19,7 @@ import (
 
 	"github.com/queuewrangler/queuewrangler/internal/store"
 	"github.com/queuewrangler/queuewrangler/internal/team"
+	"github.com/queuewrangler/queuewrangler/internal/testkit"
 )
 
 // The store is what the daemon wires into the page.
@@ -664,6 +665,48 @@ func TestAbsTime(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if diff := cmp.Diff(tt.want, absTime(tt.t, pageNow, tt.loc)); diff != "" {
 				t.Errorf("absTime (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestPageTimesInTheTeamsZone: "first response today" starts at the
+// team's midnight and the absolute times are the team's clock; without a
+// zone they are UTC's, and the page says why.
+func TestPageTimesInTheTeamsZone(t *testing.T) {
+	t.Parallel()
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Skipf("no tz database: %v", err)
+	}
+	now := time.Date(2026, 11, 24, 23, 30, 0, 0, time.UTC) // already the 25th in Berlin
+	tests := []struct {
+		name      string
+		loc       *time.Location
+		wantSince time.Time
+		want      []string
+	}{
+		{"the team's zone", berlin, time.Date(2026, 11, 25, 0, 0, 0, 0, berlin), []string{"Times in Europe/Berlin", "00:30 CET"}},
+		{"no zone", nil, time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC), []string{"Times in UTC (<code>QW_OFFICE_HOURS</code> sets the team's zone)", "23:30 UTC"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			clock := testkit.NewClock(now)
+			w := newWorld(clock.Now)
+			s := New(Options{Now: clock.Now})
+			s.EnablePage(PageOptions{Team: w, Queue: w, FirstResponses: w, Location: tt.loc})
+			body := pageGet(t, s, "/").Body.String()
+			for _, want := range tt.want {
+				if !strings.Contains(body, want) {
+					t.Errorf("page lacks %q", want)
+				}
+			}
+			w.mu.Lock()
+			since := w.frtSince
+			w.mu.Unlock()
+			if !since.Equal(tt.wantSince) {
+				t.Errorf("first responses asked since %v, want %v", since, tt.wantSince)
 			}
 		})
 	}

@@ -18,6 +18,8 @@ import (
 // text: html/template escapes it, and nothing here is template.HTML.
 type pageView struct {
 	Now            timeView
+	Zone           string // of every absolute time and of "today"
+	ZoneSet        bool   // false: UTC, as the team's zone is not set
 	Refresh        bool
 	RefreshSeconds int
 	ReadOnly       bool
@@ -314,6 +316,8 @@ func (p *page) build(d pageData, now time.Time) pageView {
 	loc := p.o.Location
 	v := pageView{
 		Now:        absTime(now, now, loc),
+		Zone:       loc.String(),
+		ZoneSet:    p.zoneSet,
 		Errors:     d.errors,
 		Notices:    d.notices,
 		StuckAfter: relDuration(p.o.StuckAfter),
