@@ -371,21 +371,24 @@ func TestConversationIDs(t *testing.T) {
 	db, _ := seedTeam(t)
 	ctx := context.Background()
 	tests := []struct {
+		name     string
 		statuses []string
 		want     []int64
 	}{
-		{nil, []int64{1, 2, 3, 4, 5, 6, 7}},
-		{[]string{StatusActive}, []int64{1, 2, 3, 7}},
-		{[]string{StatusActive, StatusPending}, []int64{1, 2, 3, 4, 7}},
+		{"every status", nil, []int64{1, 2, 3, 4, 5, 6, 7}},
+		{"active", []string{StatusActive}, []int64{1, 2, 3, 7}},
+		{"active and pending", []string{StatusActive, StatusPending}, []int64{1, 2, 3, 4, 7}},
 	}
 	for _, tt := range tests {
-		got, err := db.ConversationIDs(ctx, tt.statuses...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if diff := cmp.Diff(tt.want, got); diff != "" {
-			t.Errorf("ConversationIDs(%v) (-want +got):\n%s", tt.statuses, diff)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := db.ConversationIDs(ctx, tt.statuses...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("ConversationIDs(%v) (-want +got):\n%s", tt.statuses, diff)
+			}
+		})
 	}
 }
 
@@ -411,13 +414,15 @@ func TestWaitingBefore(t *testing.T) {
 		{"none", nil, false, map[int64]int{}},
 	}
 	for _, tt := range tests {
-		got, err := db.WaitingBefore(ctx, now, tt.before, tt.unanswered)
-		if err != nil {
-			t.Fatalf("%s: %v", tt.name, err)
-		}
-		if diff := cmp.Diff(tt.want, got); diff != "" {
-			t.Errorf("%s (-want +got):\n%s", tt.name, diff)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := db.WaitingBefore(ctx, now, tt.before, tt.unanswered)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("WaitingBefore (-want +got):\n%s", diff)
+			}
+		})
 	}
 
 	// A wait with no known start counts from now.
