@@ -108,6 +108,23 @@ func (e *replayEnv) waitStored(tb testing.TB, id int64, ok func(store.Conversati
 	return 0
 }
 
+// waitInboxEmpty polls SQLite until no webhook event waits to be
+// processed (pending, or failed and due for another try). A replay that
+// got past the duplicate check is counted only once its pass has run; a
+// fixed sleep counted nothing on a machine slow to start the pass.
+func (e *replayEnv) waitInboxEmpty(tb testing.TB) {
+	tb.Helper()
+	start := time.Now()
+	for time.Since(start) < 30*time.Second {
+		waiting, err := e.db.PendingWebhooks(context.Background(), 0, 1)
+		if err == nil && len(waiting) == 0 {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	tb.Fatal("the webhook inbox never emptied")
+}
+
 func requestCount(fake *helpscouttest.Server) int {
 	n := 0
 	for _, v := range fake.Stats().Requests {
@@ -157,7 +174,7 @@ func (e *replayEnv) replayRound(tb testing.TB, stale, fresh helpscouttest.Conver
 	for range replays {
 		e.post(tb, captured)
 	}
-	time.Sleep(100 * time.Millisecond) // anything the replays queued is under way
+	e.waitInboxEmpty(tb) // anything the replays stored has been processed
 	calls = requestCount(e.fake) - before
 	start := time.Now()
 	e.post(tb, freshHook)
