@@ -26,4 +26,8 @@
 // A webhook is acknowledged only after its raw bytes are stored durably:
 // Help Scout does not document its retries, so an event must never depend
 // on being delivered twice.
+//
+// Probe is the one outgoing call: the healthcheck command's request to
+// /readyz, kept beside the route whose answer it reads so that the two
+// cannot drift apart.
 package httpapi
