@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
+	"github.com/queuewrangler/queuewrangler/internal/store"
 )
 
 // mainWithin runs a command like runMain, but gives up after limit: a
@@ -119,6 +120,66 @@ func TestForeignDatabaseIsRefusedByEveryCommand(t *testing.T) {
 			}
 			if _, err := os.Stat(path + "-wal"); err == nil {
 				t.Error("a -wal file appeared beside the foreign file: its journal mode was switched")
+			}
+		})
+	}
+}
+
+// TestDamagedDatabaseEndsTheDaemon is ops finding 2: serve on a damaged
+// file retried for ever, backing off to 30 s, /readyz "cannot be opened".
+// Nothing repairs it by waiting: serve and sync exit 1 at once with one
+// line that says what to do, and the file is left as it was.
+func TestDamagedDatabaseEndsTheDaemon(t *testing.T) {
+	_, ts := helpscouttest.NewTestServer(t, helpscouttest.Options{})
+	for name, damage := range map[string]func(b []byte) []byte{
+		"overwritten past the header": func(b []byte) []byte { copy(b[12288:], bytes.Repeat([]byte{0xff}, 48)); return b },
+		"truncated":                   func(b []byte) []byte { return b[:len(b)/2] },
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "qw.db")
+			db, err := store.Open(context.Background(), path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var mbs []store.Mailbox
+			for i := range 300 {
+				mbs = append(mbs, store.Mailbox{ID: int64(i + 1), Name: strings.Repeat("m", 200)})
+			}
+			if err := db.ReplaceMailboxes(context.Background(), mbs); err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+			b, err := os.ReadFile(path)
+			if err != nil || len(b) < 12288+48 {
+				t.Fatalf("read %d bytes: %v", len(b), err)
+			}
+			if err := os.WriteFile(path, damage(b), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			before := fileSum(t, path)
+			for k, v := range map[string]string{
+				"QW_HELPSCOUT_CLIENT_ID": "demo", "QW_HELPSCOUT_CLIENT_SECRET": "demo-secret", "QW_HELPSCOUT_API_URL": ts.URL,
+				"QW_DB_PATH": path, "QW_LISTEN_ADDR": "127.0.0.1:0", "QW_MODE": "off", "QW_LOG_LEVEL": "error",
+				"QW_HELPSCOUT_WEBHOOK_SECRET": "", "QW_ADMIN_TOKEN": "", "QW_ROSTER_FILE": "", "QW_MAILBOXES": "",
+			} {
+				t.Setenv(k, v)
+			}
+			for _, command := range []string{"serve", "sync"} {
+				code, stderr := mainWithin(t, 30*time.Second, command)
+				if code != exitFailure {
+					t.Errorf("%s: exit code %d, want %d; stderr:\n%s", command, code, exitFailure, stderr)
+				}
+				if n := strings.Count(strings.TrimSpace(stderr), "\n"); n != 0 {
+					t.Errorf("%s: %d lines on stderr, want one:\n%s", command, n+1, stderr)
+				}
+				for _, want := range []string{path, "damaged", "restore it from a backup", "move the file aside"} {
+					if !strings.Contains(stderr, want) {
+						t.Errorf("%s: stderr does not say %q:\n%s", command, want, stderr)
+					}
+				}
+			}
+			if fileSum(t, path) != before {
+				t.Error("the damaged file changed")
 			}
 		})
 	}

@@ -7,8 +7,9 @@ import (
 
 // Advise wraps an error of opening the database at path with what the
 // operator can do about it: a mirror not synced yet, a file another
-// queuewrangler holds, a schema written by a newer binary. The file is left
-// as it was in every case.
+// queuewrangler holds, a schema written by a newer binary, a damaged file
+// or a schema that does not match this build. The file is left as it was in
+// every case.
 func Advise(path string, err error) error {
 	switch {
 	case errors.Is(err, ErrNotFound): // only OpenReadOnly (plan) does not create
@@ -17,6 +18,9 @@ func Advise(path string, err error) error {
 		return fmt.Errorf("%w (one queuewrangler writes to a database at a time: stop that one first; `plan` may run beside it)", err)
 	case errors.Is(err, ErrSchemaTooNew):
 		return fmt.Errorf("open database %s: %w (run the newer queuewrangler, or move the file aside to start afresh)", path, err)
+	case errors.Is(err, ErrCorrupt), errors.Is(err, ErrSchemaMismatch):
+		// What re-syncing loses is said, because it decides between the two.
+		return fmt.Errorf("open database %s: %w; it cannot be used as it is: restore it from a backup, or stop queuewrangler, move the file aside (with any -wal and -shm beside it) and start again to re-sync the mirror from Help Scout (the proposals' history and the steering records, which only this file held, start empty)", path, err)
 	}
 	return fmt.Errorf("open database %s: %w", path, err)
 }

@@ -50,12 +50,12 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, err
 	}
 	if _, err := inspect(ctx, path); err != nil {
-		return nil, fmt.Errorf("open store %s: %w", path, err)
+		return nil, fmt.Errorf("open store %s: %w", path, classifyOpen(err))
 	}
 	db := &DB{Now: time.Now, path: path}
 	fail := func(err error) (*DB, error) {
 		db.close(false) // leave a refused file exactly as it was
-		return nil, fmt.Errorf("open store %s: %w", path, err)
+		return nil, fmt.Errorf("open store %s: %w", path, classifyOpen(err))
 	}
 
 	w, err := sql.Open("sqlite", dsn(path, false))
@@ -138,7 +138,7 @@ func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
 	}
 	id, err := inspect(ctx, path)
 	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w", path, err)
+		return nil, fmt.Errorf("open store %s: %w", path, classifyOpen(err))
 	}
 	if !id.exists {
 		return nil, fmt.Errorf("open store %s: %w", path, ErrNotFound)

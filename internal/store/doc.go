@@ -125,6 +125,12 @@
 // is ErrNotFound, a transition that is no longer allowed is ErrConflict, and
 // a database written by a newer binary is ErrSchemaTooNew, another
 // program's file ErrForeignDatabase, and a database held by another
-// process ErrLocked (a *LockedError naming the holder). Match them with
-// errors.Is; the driver error stays reachable with errors.As.
+// process ErrLocked (a *LockedError naming the holder). A damaged file
+// (SQLITE_CORRUPT, SQLITE_NOTADB) is ErrCorrupt wherever it is met; a file
+// whose tables are not what its version says (a plain SQL error while
+// opening, or a schema_version naming a migration this build does not
+// have: a different build of queuewrangler) is ErrSchemaMismatch. Open's
+// callers treat those, like the three before, as permanent: no wait fixes
+// them (OpenPatiently, Advise). Match them with errors.Is; the driver
+// error stays reachable with errors.As.
 package store

@@ -33,6 +33,15 @@ var (
 	ErrForeignDatabase = errors.New("not a queuewrangler database")
 	// ErrLocked: another process holds the database's lock file (Lock).
 	ErrLocked = errors.New("database is in use by another queuewrangler")
+	// ErrCorrupt: SQLite found the file damaged (SQLITE_CORRUPT) or not a
+	// database past its header (SQLITE_NOTADB): a torn copy, a truncated
+	// file, a failing disk. No wait repairs it.
+	ErrCorrupt = errors.New("the database file is damaged")
+	// ErrSchemaMismatch: the file's tables are not the ones its schema
+	// version says (a column missing, a migration this build does not
+	// have): it was made by a different build of queuewrangler, or edited
+	// by hand. No wait repairs it either.
+	ErrSchemaMismatch = errors.New("the database schema does not match this build of queuewrangler")
 )
 
 // classify maps a driver error onto the sentinels by SQLite result code. The
@@ -59,12 +68,31 @@ func classify(err error) error {
 		return fmt.Errorf("%w: %w", ErrReadOnly, err)
 	case sqlite3.SQLITE_FULL:
 		return fmt.Errorf("%w: %w", ErrFull, err)
+	case sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB:
+		return fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	return err
+}
+
+// classifyOpen is classify for what Open meets before the store is in use.
+// There, a plain SQL error (no such column, no such table) can only mean
+// that the file's schema is not the one its version promises, since every
+// statement Open runs is this build's own: it is ErrSchemaMismatch, which
+// no retry fixes, instead of an error the daemon would retry for ever.
+func classifyOpen(err error) error {
+	err = classify(err)
+	if err == nil || alreadyClassified(err) {
+		return err
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_ERROR {
+		return fmt.Errorf("%w: %w", ErrSchemaMismatch, err)
 	}
 	return err
 }
 
 func alreadyClassified(err error) bool {
-	for _, s := range []error{ErrNotFound, ErrConflict, ErrBusy, ErrReadOnly, ErrFull, ErrSchemaTooNew, ErrForeignDatabase, ErrLocked} {
+	for _, s := range []error{ErrNotFound, ErrConflict, ErrBusy, ErrReadOnly, ErrFull, ErrSchemaTooNew, ErrForeignDatabase, ErrLocked, ErrCorrupt, ErrSchemaMismatch} {
 		if errors.Is(err, s) {
 			return true
 		}

@@ -92,6 +92,11 @@ func inspect(ctx context.Context, path string) (fileIdentity, error) {
 	latest := LatestSchemaVersion()
 	switch {
 	case id.applicationID == ApplicationID:
+		if slices.Contains(id.tables, "schema_version") && id.userVersion <= latest {
+			if err := sameMigrations(ctx, conn); err != nil {
+				return id, err
+			}
+		}
 	case id.applicationID != 0:
 		return id, fmt.Errorf("%w: its application_id is %#08x (queuewrangler's is %#08x); it belongs to another program",
 			ErrForeignDatabase, uint32(id.applicationID), ApplicationID)
@@ -103,7 +108,7 @@ func inspect(ctx context.Context, path string) (fileIdentity, error) {
 		return id, fmt.Errorf("%w: it has no tables but user_version %d", ErrForeignDatabase, id.userVersion)
 	default:
 		ok, err := ourMigrations(ctx, conn, id)
-		if err != nil {
+		if err != nil { // ErrSchemaMismatch: ours, from a different build
 			return id, err
 		}
 		if !ok {
@@ -120,8 +125,9 @@ func inspect(ctx context.Context, path string) (fileIdentity, error) {
 }
 
 // ourMigrations reports whether a file without an application_id has
-// queuewrangler's schema: our tables, and a schema_version history whose
-// entries are this binary's migrations, numbered 1 to user_version.
+// queuewrangler's schema: our tables, and a schema_version history numbered
+// 1 to user_version. If one of those migrations is not this binary's, the
+// file is still ours, and the error (ErrSchemaMismatch) says which.
 func ourMigrations(ctx context.Context, conn *sql.DB, id fileIdentity) (bool, error) {
 	for _, t := range legacyTables {
 		if !slices.Contains(id.tables, t) {
@@ -138,21 +144,68 @@ func ourMigrations(ctx context.Context, conn *sql.DB, id fileIdentity) (bool, er
 	}
 	defer rows.Close()
 	want := 1
+	var otherBuild error
 	for rows.Next() {
 		var v int
 		var name string
 		if err := rows.Scan(&v, &name); err != nil {
 			return false, nil
 		}
-		if v != want || v <= len(known) && known[v-1].name != name {
+		if v != want {
 			return false, nil
+		}
+		if v <= len(known) && known[v-1].name != name && otherBuild == nil {
+			otherBuild = differentBuild(v, name, known[v-1].name)
 		}
 		want++
 	}
 	if err := rows.Err(); err != nil {
 		return false, fmt.Errorf("read schema_version: %w", classify(err))
 	}
-	return want-1 == id.userVersion && id.userVersion > 0, nil
+	if want-1 != id.userVersion || id.userVersion == 0 {
+		return false, nil
+	}
+	// Our tables and an unbroken history of migrations: the file is
+	// queuewrangler's, even if one of them is not this build's.
+	return true, otherBuild
+}
+
+// sameMigrations fails with ErrSchemaMismatch when the schema_version
+// history of a file stamped as ours names a migration this build does not
+// have: one was renamed or replaced after the file was made.
+func sameMigrations(ctx context.Context, conn *sql.DB) error {
+	known, err := loadMigrations(migrationFS)
+	if err != nil {
+		return err
+	}
+	rows, err := conn.QueryContext(ctx, "SELECT version, name FROM schema_version ORDER BY version")
+	if err != nil {
+		return fmt.Errorf("read schema_version: %w", classify(err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v int
+		var name string
+		if err := rows.Scan(&v, &name); err != nil {
+			return fmt.Errorf("read schema_version: %w", classify(err))
+		}
+		if v >= 1 && v <= len(known) && known[v-1].name != name {
+			return differentBuild(v, name, known[v-1].name)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read schema_version: %w", classify(err))
+	}
+	return nil
+}
+
+// differentBuild is the error for a file whose migration v is not this
+// build's: it is our own file, from a build whose history differs (a
+// migration edited or replaced after it was released), not another
+// program's.
+func differentBuild(v int, theirs, ours string) error {
+	return fmt.Errorf("%w: the file was created by a different build of queuewrangler: its migration %d is %s, which this build does not have (this build's is %s)",
+		ErrSchemaMismatch, v, theirs, ours)
 }
 
 // tableList names up to five tables for an error message.

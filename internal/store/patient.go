@@ -14,7 +14,8 @@ import (
 // instead of exiting into a crash loop. What no wait can fix ends it at
 // once, with the error as OpenExclusive gave it: another program's file
 // (ErrForeignDatabase), a database another process holds (ErrLocked), one
-// written by a newer binary (ErrSchemaTooNew).
+// written by a newer binary (ErrSchemaTooNew), a damaged file (ErrCorrupt)
+// and one whose tables are not what its version says (ErrSchemaMismatch).
 func OpenPatiently(ctx context.Context, path, command string, retrying func(err error, wait time.Duration)) (*DB, error) {
 	wait := time.Second
 	for {
@@ -22,7 +23,8 @@ func OpenPatiently(ctx context.Context, path, command string, retrying func(err 
 		switch {
 		case err == nil:
 			return db, nil
-		case errors.Is(err, ErrForeignDatabase), errors.Is(err, ErrLocked), errors.Is(err, ErrSchemaTooNew):
+		case errors.Is(err, ErrForeignDatabase), errors.Is(err, ErrLocked), errors.Is(err, ErrSchemaTooNew),
+			errors.Is(err, ErrCorrupt), errors.Is(err, ErrSchemaMismatch):
 			return nil, err
 		case ctx.Err() != nil:
 			return nil, ctx.Err()

@@ -1,0 +1,153 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// goodFile writes a migrated database with enough rows to span many pages,
+// closed, and returns its path.
+func goodFile(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "qw.db")
+	db, _ := openAt(t, path)
+	for i := range 400 {
+		if _, err := db.write.Exec("INSERT INTO mailboxes (id, name) VALUES (?, ?)", i+1, strings.Repeat("x", 200)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// openRefused opens path as the daemon does and fails the test if the
+// error is retried: what no wait repairs must end the daemon at once.
+func openRefused(t *testing.T, path string) error {
+	t.Helper()
+	db, err := OpenPatiently(context.Background(), path, "serve", func(err error, _ time.Duration) {
+		t.Fatalf("retried: %v", err)
+	})
+	if err == nil {
+		db.Close()
+		t.Fatal("opened")
+	}
+	return err
+}
+
+// TestDamagedDatabaseIsNotRetried is ops finding 2: a damaged file was
+// retried for ever ("optimize: database disk image is malformed (11)",
+// backing off to 30 s) while /readyz said only "cannot be opened". It is
+// ErrCorrupt now, which the daemon does not retry, and the advice says
+// what to do.
+func TestDamagedDatabaseIsNotRetried(t *testing.T) {
+	t.Parallel()
+	for name, damage := range map[string]func(b []byte) []byte{
+		"48 bytes overwritten past the header": func(b []byte) []byte {
+			copy(b[12288:], strings.Repeat("\xff", 48))
+			return b
+		},
+		"truncated": func(b []byte) []byte { return b[:len(b)/2] },
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			path := goodFile(t)
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(b) < 12288+48 {
+				t.Fatalf("the file is %d bytes; the test damages it at 12288", len(b))
+			}
+			if err := os.WriteFile(path, damage(b), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			err = openRefused(t, path)
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("err = %v, want ErrCorrupt", err)
+			}
+			msg := Advise(path, err).Error()
+			for _, want := range []string{path, "damaged", "restore it from a backup", "move the file aside", "re-sync"} {
+				if !strings.Contains(msg, want) {
+					t.Errorf("advice does not say %q:\n%s", want, msg)
+				}
+			}
+			if strings.Contains(msg, "\n") {
+				t.Errorf("advice spans lines:\n%s", msg)
+			}
+		})
+	}
+}
+
+// TestMissingColumnIsNotRetried: a file at our latest version that lacks
+// a column its migrations add (ops finding 2: "no such column:
+// assigned_at", a migration edited after it landed) cannot be fixed by
+// waiting: ErrSchemaMismatch, with the same advice as a damaged file.
+func TestMissingColumnIsNotRetried(t *testing.T) {
+	t.Parallel()
+	path := goodFile(t)
+	raw, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec("ALTER TABLE conversations DROP COLUMN assigned_at"); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	err = openRefused(t, path)
+	if !errors.Is(err, ErrSchemaMismatch) || !strings.Contains(err.Error(), "assigned_at") {
+		t.Fatalf("err = %v, want ErrSchemaMismatch naming assigned_at", err)
+	}
+	if msg := Advise(path, err).Error(); !strings.Contains(msg, "restore it from a backup") {
+		t.Errorf("advice without a remedy: %s", msg)
+	}
+}
+
+// TestDatabaseFromADifferentBuild is ops finding 3: a file whose
+// schema_version names a migration this build does not have (0005 was
+// replaced after it landed) was called "not a queuewrangler database", exit
+// 2. It is ours, from a different build, and the error names the
+// migration, whether or not the file carries our application_id.
+func TestDatabaseFromADifferentBuild(t *testing.T) {
+	t.Parallel()
+	for _, stamped := range []bool{false, true} {
+		name := map[bool]string{false: "before application_id", true: "with application_id"}[stamped]
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join(t.TempDir(), "qw.db")
+			raw := rawAtVersion(t, path, 7)
+			stmts := []string{"UPDATE schema_version SET name = '0005_facts_revision.sql' WHERE version = 5"}
+			if stamped {
+				stmts = append(stmts, fmt.Sprintf("PRAGMA application_id = %d", ApplicationID))
+			}
+			for _, s := range stmts {
+				if _, err := raw.Exec(s); err != nil {
+					t.Fatal(err)
+				}
+			}
+			raw.Close()
+			before := dirState(t, path)
+			err := openRefused(t, path)
+			if errors.Is(err, ErrForeignDatabase) || !errors.Is(err, ErrSchemaMismatch) {
+				t.Fatalf("err = %v, want ErrSchemaMismatch and not ErrForeignDatabase", err)
+			}
+			for _, want := range []string{"different build of queuewrangler", "0005_facts_revision.sql", "0005_first_answer.sql"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error does not say %q: %v", want, err)
+				}
+			}
+			if after := dirState(t, path); !bytes.Equal(after[filepath.Base(path)], before[filepath.Base(path)]) {
+				t.Error("the refused file changed")
+			}
+		})
+	}
+}
