@@ -97,13 +97,7 @@ func TestForeignDatabaseIsRefusedByEveryCommand(t *testing.T) {
 			}
 			raw.Close()
 			before := fileSum(t, path)
-			for k, v := range map[string]string{
-				"QW_HELPSCOUT_CLIENT_ID": "demo", "QW_HELPSCOUT_CLIENT_SECRET": "demo-secret", "QW_HELPSCOUT_API_URL": ts.URL,
-				"QW_DB_PATH": path, "QW_LISTEN_ADDR": "127.0.0.1:0", "QW_MODE": "off", "QW_LOG_LEVEL": "error",
-				"QW_HELPSCOUT_WEBHOOK_SECRET": "", "QW_ADMIN_TOKEN": "", "QW_ROSTER_FILE": "", "QW_MAILBOXES": "",
-			} {
-				t.Setenv(k, v)
-			}
+			setStoreEnv(t, ts.URL, path)
 			for _, command := range []string{"serve", "sync", "plan"} {
 				code, stderr := mainWithin(t, 30*time.Second, command)
 				if code != exitUsage {
@@ -157,13 +151,7 @@ func TestDamagedDatabaseEndsTheDaemon(t *testing.T) {
 				t.Fatal(err)
 			}
 			before := fileSum(t, path)
-			for k, v := range map[string]string{
-				"QW_HELPSCOUT_CLIENT_ID": "demo", "QW_HELPSCOUT_CLIENT_SECRET": "demo-secret", "QW_HELPSCOUT_API_URL": ts.URL,
-				"QW_DB_PATH": path, "QW_LISTEN_ADDR": "127.0.0.1:0", "QW_MODE": "off", "QW_LOG_LEVEL": "error",
-				"QW_HELPSCOUT_WEBHOOK_SECRET": "", "QW_ADMIN_TOKEN": "", "QW_ROSTER_FILE": "", "QW_MAILBOXES": "",
-			} {
-				t.Setenv(k, v)
-			}
+			setStoreEnv(t, ts.URL, path)
 			for _, command := range []string{"serve", "sync"} {
 				code, stderr := mainWithin(t, 30*time.Second, command)
 				if code != exitFailure {
@@ -182,6 +170,19 @@ func TestDamagedDatabaseEndsTheDaemon(t *testing.T) {
 				t.Error("the damaged file changed")
 			}
 		})
+	}
+}
+
+// setStoreEnv sets the environment of a command run against the fake at
+// apiURL on the database at path, with nothing optional configured.
+func setStoreEnv(t *testing.T, apiURL, path string) {
+	t.Helper()
+	for k, v := range map[string]string{
+		"QW_HELPSCOUT_CLIENT_ID": "demo", "QW_HELPSCOUT_CLIENT_SECRET": "demo-secret", "QW_HELPSCOUT_API_URL": apiURL,
+		"QW_DB_PATH": path, "QW_LISTEN_ADDR": "127.0.0.1:0", "QW_MODE": "off", "QW_LOG_LEVEL": "error",
+		"QW_HELPSCOUT_WEBHOOK_SECRET": "", "QW_ADMIN_TOKEN": "", "QW_ROSTER_FILE": "", "QW_MAILBOXES": "",
+	} {
+		t.Setenv(k, v)
 	}
 }
 
