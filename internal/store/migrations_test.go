@@ -1,0 +1,55 @@
+package store
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"testing"
+)
+
+// landedMigrations pins the sha256 of every released migration. A
+// migration that has landed must never change: a file it has migrated
+// records only its name and version, so an edited migration is never run
+// again on it, and that file then lacks what the edit added while claiming
+// the version (ops finding 3: 0005 was edited twice after it landed, and
+// files from before failed with "no such column: assigned_at"). A change
+// to the schema is a new migration. The newest migration may still change
+// until the next one lands; pin it here when adding that one.
+var landedMigrations = map[string]string{
+	"0001_init.sql":                "20bba49566d21cf9199b8c8db679ff0e86ea76c2f9d6539fd488e2045242c096",
+	"0002_first_reply_index.sql":   "7b4eaee03af48d534a1fbb7b34214643ff3e4b32c5749cb4ecc4f0b8ff8e7553",
+	"0003_users_out_of_scope.sql":  "56b965100592bedd2ef68bd7090eb9506b6d5f9d0b42c6c75bb67dc5502460ec",
+	"0004_users_mailboxes.sql":     "86c73b0f11e8b341e91edd440c07693b4b8c3c6d6be7e6845c32e8a70c3d09d0",
+	"0005_first_answer.sql":        "28fd4141c16e0cfc4d0b27127baffa6183f3cfac03ca6e47ddde42dcbe600837",
+	"0006_waiting_by_assignee.sql": "9bdef237b8670fd8ea1fe08de61c011213bc64a50a592bdcacfbf200ff8e1160",
+	"0007_agent_replies.sql":       "1582ca7749b6a734282a0bc631b331399cf35d5110f92f4513beec5f8cd1acb3",
+	"0008_hardening.sql":           "0fe20985f6620623cd7974401664ec7b5dfe5e74ea73639ba89f9578d1a67099",
+	"0009_steered_rotation.sql":    "a7c591444ce6f92842aedaa104a1f622f902ac93668160746a455b73e9d76216",
+	"0010_live_observation.sql":    "02a7258fd90b3b40993f5ebe307d064e41cab2af616fdc61488096d9904be03e",
+}
+
+func TestLandedMigrationsNeverChange(t *testing.T) {
+	t.Parallel()
+	ms, err := loadMigrations(migrationFS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms[:len(ms)-1] {
+		sum := sha256.Sum256([]byte(m.sql))
+		got := hex.EncodeToString(sum[:])
+		switch want, ok := landedMigrations[m.name]; {
+		case !ok:
+			t.Errorf("%s is not pinned: add it to landedMigrations (sha256 %s) now that a newer migration has landed", m.name, got)
+		case got != want:
+			t.Errorf("%s changed after it landed (sha256 %s, pinned %s): put the change in a new migration and restore this file", m.name, got, want)
+		}
+	}
+	for name := range landedMigrations {
+		found := false
+		for _, m := range ms {
+			found = found || m.name == name
+		}
+		if !found {
+			t.Errorf("landed migration %s is gone: a released migration is never renamed or removed", name)
+		}
+	}
+}
