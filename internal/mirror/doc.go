@@ -27,6 +27,12 @@
 // wait behind re-reads. At shutdown, once nothing moves tickets any more,
 // Drain works through what is still queued (a move the balancer made while
 // a sync held the lock is only queued by Refresh), within a bound.
+// The store records which mailboxes the mirror was built for
+// (QW_MAILBOXES): before it walks from the shared cursor, a sync walks a
+// mailbox added since from the beginning (its own cursor, so that a failure
+// resumes it), and deletes the conversations of one removed, leaving
+// tombstones that keep their observation marks and block nothing
+// (scope.go).
 // A periodic reconcile (Options.ReconcileEvery) removes conversations that
 // vanished (deleted, merged, moved away) without a webhook, whatever their
 // status: it compares the open set, then bisects Help Scout's listing by

@@ -80,6 +80,8 @@ type Mirror struct {
 	// was listed by that walk, so the next poll need not read it again even
 	// when the newest change, and so the cursor, is older.
 	listedAt time.Time
+	// scopeSettled: the mirror holds what QW_MAILBOXES asks for (scope.go).
+	scopeSettled bool
 
 	readyMu  sync.Mutex
 	ready    bool
@@ -267,6 +269,9 @@ func (m *Mirror) directoryRetry() time.Duration {
 // the sign of such a shift, and the walk is repeated from the page where the
 // moved conversation first appeared.
 func (m *Mirror) syncConversations(ctx context.Context, st *Stats) error {
+	if err := m.settleScope(ctx, st); err != nil {
+		return err
+	}
 	cur, err := m.db.Cursor(ctx, CursorConversations)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("read sync cursor: %w", err)
@@ -279,7 +284,7 @@ func (m *Mirror) syncConversations(ctx context.Context, st *Stats) error {
 	}
 	var listedAt time.Time
 	for walk := 0; ; walk++ {
-		again, rewalkFrom, started, err := m.walk(ctx, from, st)
+		again, rewalkFrom, started, err := m.walk(ctx, listing{m.opts.Mailboxes, CursorConversations}, from, st)
 		if err != nil {
 			return err
 		}
@@ -298,16 +303,23 @@ func (m *Mirror) syncConversations(ctx context.Context, st *Stats) error {
 	}
 }
 
-// walk reads every page from cursor from. When the listing shifted under
-// it, again is true and rewalkFrom is the cursor to walk again from.
+// listing is what one walk reads: the mailboxes it lists (nil: all) and
+// the cursor its pages are committed with.
+type listing struct {
+	mailboxes []int64
+	cursor    string
+}
+
+// walk reads every page of l from cursor from. When the listing shifted
+// under it, again is true and rewalkFrom is the cursor to walk again from.
 // started is the server's Date on the first page (zero when absent).
-func (m *Mirror) walk(ctx context.Context, from time.Time, st *Stats) (again bool, rewalkFrom, started time.Time, err error) {
+func (m *Mirror) walk(ctx context.Context, l listing, from time.Time, st *Stats) (again bool, rewalkFrom, started time.Time, err error) {
 	opts := &helpscout.ConversationListOptions{
 		Status:    helpscout.StatusAll,
 		SortField: "modifiedAt",
 		SortOrder: "asc",
 		Embed:     "threads",
-		Mailbox:   m.opts.Mailboxes,
+		Mailbox:   l.mailboxes,
 	}
 	if !from.IsZero() {
 		opts.ModifiedSince = from.Add(-m.opts.Overlap)
@@ -378,7 +390,7 @@ func (m *Mirror) walk(ctx context.Context, from time.Time, st *Stats) (again boo
 			if again && rewalkFrom.Before(keep) {
 				keep = rewalkFrom
 			}
-			n, err := m.db.CommitPage(ctx, updates, CursorConversations, keep)
+			n, err := m.db.CommitPage(ctx, updates, l.cursor, keep)
 			if err != nil {
 				return false, time.Time{}, time.Time{}, fmt.Errorf("commit page %d: %w", page, err)
 			}
@@ -389,7 +401,7 @@ func (m *Mirror) walk(ctx context.Context, from time.Time, st *Stats) (again boo
 				// The pages are committed with a cursor past the shift: put
 				// it back, so that a rewalk that fails or is cut short is
 				// walked again from there by the next poll.
-				if err := m.db.SetCursor(ctx, CursorConversations, at); err != nil {
+				if err := m.db.SetCursor(ctx, l.cursor, at); err != nil {
 					return false, time.Time{}, time.Time{}, fmt.Errorf("set the cursor back to a hidden shift: %w", err)
 				}
 				again, rewalkFrom = true, at

@@ -3,9 +3,14 @@ package mirror_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +19,7 @@ import (
 	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
 	"github.com/queuewrangler/queuewrangler/internal/mirror"
 	"github.com/queuewrangler/queuewrangler/internal/store"
+	"github.com/queuewrangler/queuewrangler/internal/testkit"
 )
 
 // TestMirrorRecordsMailboxAccess: the mirror records which of the mirrored
@@ -248,5 +254,160 @@ func TestLateOutOfScopeEventKeepsConversation(t *testing.T) {
 	}
 	if _, _, err := e.db.Conversation(context.Background(), c.ID); err != nil {
 		t.Errorf("conversation %d in mirrored mailbox %d lost after a late older event: %v", c.ID, scope, err)
+	}
+}
+
+// scopeEnv is an account of two mailboxes with closed history in both,
+// mirrored into a file the test can reopen.
+func scopeEnv(t *testing.T) (e *env, path string, a, b int64) {
+	t.Helper()
+	e = newEnv(t, helpscouttest.Options{}, helpscouttest.GenerateConfig{Seed: 23, Conversations: 160, Mailboxes: 2})
+	path = filepath.Join(t.TempDir(), "qw.db")
+	e.db = testkit.OpenStoreAt(t, path)
+	e.db.Now = e.clock.Now
+	return e, path, e.acct.Mailboxes[0], e.acct.Mailboxes[1]
+}
+
+// fullWalks lists the mailbox filters of the conversation listings read
+// from the beginning (without modifiedSince) since the log was reset.
+func fullWalks(e *env) []string {
+	var out []string
+	for _, u := range e.log.URLs() {
+		q := u.Query()
+		if u.Path == "/v2/conversations" && q.Get("modifiedSince") == "" && q.Get("sortField") == "modifiedAt" && q.Get("page") == "" {
+			out = append(out, q.Get("mailbox"))
+		}
+	}
+	return out
+}
+
+// TestMailboxesChangeBetweenStarts is ops finding 1: with QW_MAILBOXES
+// grown from one mailbox to two, the new one held 12 of its 297
+// conversations (the shared cursor only reads what changed lately), and
+// shrunk back to one, the other's rows stayed in the open list and the
+// metrics. The mirror records what it was built for: an added mailbox is
+// walked from the beginning, closed history included, without walking the
+// other again, and a removed one leaves the mirror; both are logged with
+// the mailbox ids.
+func TestMailboxesChangeBetweenStarts(t *testing.T) {
+	e, _, a, b := scopeEnv(t)
+	ctx := context.Background()
+	var log bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&log, nil))
+	restart := func(mailboxes ...int64) {
+		t.Helper()
+		e.clock.Advance(10 * time.Minute)
+		e.log.reset()
+		log.Reset()
+		syncOnce(t, e.mirror(mirror.Options{Mailboxes: mailboxes, Logger: logger}))
+	}
+	inMailbox := func(id int64) (n, closed int) {
+		for _, c := range e.fake.Conversations() {
+			if c.MailboxID == id {
+				n++
+				if c.Status == helpscouttest.StatusClosed {
+					closed++
+				}
+			}
+		}
+		return n, closed
+	}
+	if n, closed := inMailbox(b); n < 20 || closed == 0 {
+		t.Fatalf("mailbox %d has %d conversations, %d closed: the test needs history", b, n, closed)
+	}
+
+	restart(a)
+	if got := fullWalks(e); !slices.Equal(got, []string{strconv.FormatInt(a, 10)}) {
+		t.Errorf("first sync walked %q from the beginning, want only %d", got, a)
+	}
+
+	restart(a, b)
+	assertMirrorEqual(t, e.db, e.fake)
+	if got := fullWalks(e); !slices.Equal(got, []string{strconv.FormatInt(b, 10)}) {
+		t.Errorf("after adding %d, walked %q from the beginning; want only the added mailbox", b, got)
+	}
+	if want := fmt.Sprintf("mailboxes added to QW_MAILBOXES: walking their whole history\" mailbox_ids=[%d]", b); !strings.Contains(log.String(), want) {
+		t.Errorf("log does not say %s:\n%s", want, log.String())
+	}
+
+	restart(a)
+	open, err := e.db.OpenConversations(ctx, store.OpenFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range open {
+		if o.MailboxID == b {
+			t.Fatalf("conversation %d of removed mailbox %d is still in the open list", o.ID, b)
+		}
+	}
+	stats, err := e.db.MailboxStats(ctx, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range stats {
+		if s.MailboxID != a {
+			t.Errorf("mailbox stats (helpscout_conversations) hold mailbox %d: %+v; want only %d", s.MailboxID, s, a)
+		}
+	}
+	if want := fmt.Sprintf("mailboxes removed from QW_MAILBOXES: their conversations are deleted from the mirror\" mailbox_ids=[%d]", b); !strings.Contains(log.String(), want) {
+		t.Errorf("log does not say %s:\n%s", want, log.String())
+	}
+	n, _ := inMailbox(b)
+	if want := fmt.Sprintf("conversations=%d", n); !strings.Contains(log.String(), want) {
+		t.Errorf("log does not count the %d conversations removed:\n%s", n, log.String())
+	}
+
+	// Back again: the tombstones the removal left keep nothing out.
+	restart()
+	assertMirrorEqual(t, e.db, e.fake)
+	if got := fullWalks(e); !slices.Equal(got, []string{strconv.FormatInt(b, 10)}) {
+		t.Errorf("with every mailbox, walked %q from the beginning; want only %d", got, b)
+	}
+	restart()
+	if got := fullWalks(e); len(got) != 0 {
+		t.Errorf("an unchanged scope walked %q from the beginning", got)
+	}
+
+	// From every mailbox to one: the other leaves, nothing is walked.
+	restart(a)
+	if got := fullWalks(e); len(got) != 0 {
+		t.Errorf("narrowing from every mailbox walked %q from the beginning", got)
+	}
+	for _, r := range storeRows(t, e.db) {
+		if r.MailboxID != a {
+			t.Fatalf("conversation %d of mailbox %d stayed after narrowing to %d", r.ID, r.MailboxID, a)
+		}
+	}
+	if n, _ := inMailbox(a); len(storeRows(t, e.db)) != n {
+		t.Errorf("store holds %d conversations, want the %d of mailbox %d", len(storeRows(t, e.db)), n, a)
+	}
+}
+
+// TestDatabaseWithoutScopeIsNotWalkedAgain: a file from before the scope
+// was recorded is taken as built for the scope it is started with, so an
+// upgrade does not walk every mailbox again.
+func TestDatabaseWithoutScopeIsNotWalkedAgain(t *testing.T) {
+	e, path, a, b := scopeEnv(t)
+	syncOnce(t, e.mirror(mirror.Options{Mailboxes: []int64{a, b}}))
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.Exec("DELETE FROM mirror_scope"); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(10 * time.Minute)
+	e.log.reset()
+	syncOnce(t, e.mirror(mirror.Options{Mailboxes: []int64{a, b}}))
+	if got := fullWalks(e); len(got) != 0 {
+		t.Errorf("an upgraded file was walked again from the beginning: %q", got)
+	}
+	sc, err := e.db.MirrorScope(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (store.MirrorScope{Recorded: true, Mailboxes: []int64{min(a, b), max(a, b)}}); !cmp.Equal(sc, want) {
+		t.Errorf("recorded scope %+v, want %+v", sc, want)
 	}
 }

@@ -54,7 +54,9 @@
 //   - mirror: CommitPage (a page and its cursor), ApplyConversation,
 //     DeleteConversation, Conversation and ConversationsHolding (webhook
 //     events), ConversationIDs, CountCreatedBefore and CreatedBetween
-//     (reconcile), Cursor and SetCursor, Users and the Replace* directory
+//     (reconcile), Cursor and SetCursor, MirrorScope, SetMirrorScope,
+//     AddToMirrorScope and NarrowMirrorScope (which mailboxes the mirror
+//     was built for), Mailboxes, Users and the Replace* directory
 //     calls, PendingWebhooksAfter, MarkWebhookDone/Failed and
 //     PruneWebhooks, Optimize (after the first sync, then every few
 //     hours), and the once-only histogram bookkeeping
@@ -79,7 +81,7 @@
 //
 // Nothing outside the package calls the other exported methods
 // (ApplyConversations, AssignmentsSince, InsertWebhook, LastMoveAt,
-// PendingWebhooks, Ping, WebhookRejections, and the readers Mailboxes,
+// PendingWebhooks, Ping, WebhookRejections, and the readers
 // Teams, Proposal, Webhook and SchemaVersion): tests do.
 //
 // # Conventions

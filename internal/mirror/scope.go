@@ -1,0 +1,175 @@
+package mirror
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+
+	"github.com/queuewrangler/queuewrangler/internal/store"
+)
+
+// settleScope makes the mirror hold what QW_MAILBOXES asks for, before the
+// poll walks from the shared cursor, which only reads what changed lately.
+// The store records the mailboxes the mirror was built for
+// (store.MirrorScope). A mailbox added since is walked from the beginning,
+// closed conversations included, as a first sync would, without walking
+// the others again; the conversations of one removed are deleted. Deleted
+// rather than hidden: every read model, metric, the page, the balancer and
+// backfill read the conversations table, and a filter each of them must
+// remember is one that one of them will forget; the tombstones keep their
+// observation marks, so a mailbox that comes back is not observed twice.
+//
+// It runs at every sync until the scope is settled: a failed or shifting
+// walk of an added mailbox resumes from its own cursor at the next one.
+func (m *Mirror) settleScope(ctx context.Context, st *Stats) error {
+	if m.scopeSettled {
+		return nil
+	}
+	rec, err := m.db.MirrorScope(ctx)
+	if err != nil {
+		return fmt.Errorf("read the mirrored scope: %w", err)
+	}
+	all := len(m.opts.Mailboxes) == 0
+	want := slices.Compact(slices.Sorted(slices.Values(m.opts.Mailboxes)))
+	if !rec.Recorded {
+		// A new database, or one from before the scope was recorded: it is
+		// taken as built for the scope it is started with, so that an
+		// upgrade walks nothing again. (A QW_MAILBOXES changed in the same
+		// restart as that upgrade goes unnoticed: the log of the upgrade
+		// cannot tell it from the scope the file was built for.)
+		if err := m.db.SetMirrorScope(ctx, all, want); err != nil {
+			return err
+		}
+		m.scopeSettled = true
+		return nil
+	}
+	if !all && (rec.All || slices.ContainsFunc(rec.Mailboxes, func(id int64) bool { return !slices.Contains(want, id) })) {
+		if rec, err = m.leaveMailboxes(ctx, rec, want); err != nil {
+			return err
+		}
+	}
+	added, err := m.addedMailboxes(ctx, rec, all, want)
+	if err != nil {
+		return err
+	}
+	if len(added) > 0 {
+		m.opts.Logger.Info("mailboxes added to QW_MAILBOXES: walking their whole history", "mailbox_ids", added)
+	}
+	complete := true
+	for _, id := range added {
+		done, err := m.walkMailbox(ctx, id, st)
+		if err != nil {
+			return err
+		}
+		complete = complete && done
+	}
+	if !complete {
+		return nil
+	}
+	if all && !rec.All {
+		if err := m.db.SetMirrorScope(ctx, true, nil); err != nil {
+			return err
+		}
+	}
+	// With QW_MAILBOXES naming a mailbox the directory does not list (yet),
+	// the next sync looks again: it may appear once the API user can see it.
+	m.scopeSettled = all || len(added) == len(missing(rec.Mailboxes, want))
+	return nil
+}
+
+// leaveMailboxes deletes the conversations of the mailboxes outside want
+// and returns the narrowed scope.
+func (m *Mirror) leaveMailboxes(ctx context.Context, rec store.MirrorScope, want []int64) (store.MirrorScope, error) {
+	removed, err := m.db.NarrowMirrorScope(ctx, want)
+	if err != nil {
+		return rec, err
+	}
+	ids := slices.Collect(maps.Keys(removed))
+	ids = append(ids, missing(want, rec.Mailboxes)...)
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	if len(ids) > 0 {
+		n := 0
+		for _, c := range removed {
+			n += c
+		}
+		m.opts.Logger.Info("mailboxes removed from QW_MAILBOXES: their conversations are deleted from the mirror",
+			"mailbox_ids", ids, "conversations", n)
+	}
+	if rec.All {
+		return store.MirrorScope{Recorded: true, Mailboxes: want}, nil
+	}
+	kept := slices.DeleteFunc(slices.Clone(rec.Mailboxes), func(id int64) bool { return !slices.Contains(want, id) })
+	return store.MirrorScope{Recorded: true, Mailboxes: kept}, nil
+}
+
+// addedMailboxes lists the mailboxes to walk from the beginning: those the
+// scope asks for beyond the recorded one that the directory knows (an id
+// the account does not have has nothing to walk; setMailboxAccess warns of
+// it).
+func (m *Mirror) addedMailboxes(ctx context.Context, rec store.MirrorScope, all bool, want []int64) ([]int64, error) {
+	if rec.All {
+		return nil, nil
+	}
+	mbs, err := m.db.Mailboxes(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read mailboxes: %w", err)
+	}
+	var known []int64
+	for _, mb := range mbs {
+		if all || slices.Contains(want, mb.ID) {
+			known = append(known, mb.ID)
+		}
+	}
+	return missing(rec.Mailboxes, known), nil
+}
+
+// missing returns the ids of want that have does not hold.
+func missing(have, want []int64) []int64 {
+	var out []int64
+	for _, id := range want {
+		if !slices.Contains(have, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// mailboxCursor names the cursor of the walk of one added mailbox.
+func mailboxCursor(mailbox int64) string {
+	return CursorConversations + "@mailbox:" + strconv.FormatInt(mailbox, 10)
+}
+
+// walkMailbox walks one added mailbox from the beginning (or from where an
+// earlier attempt stopped) and records it in the scope once read. done is
+// false when the listing kept shifting: its cursor stays, and the next
+// sync walks again from there, as for the poll's own cursor.
+func (m *Mirror) walkMailbox(ctx context.Context, mailbox int64, st *Stats) (done bool, err error) {
+	name := mailboxCursor(mailbox)
+	cur, err := m.db.Cursor(ctx, name)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return false, fmt.Errorf("read the cursor of mailbox %d: %w", mailbox, err)
+	}
+	before, from := st.Conversations, cur.Value
+	for walk := 0; ; walk++ {
+		again, rewalkFrom, _, err := m.walk(ctx, listing{[]int64{mailbox}, name}, from, st)
+		if err != nil {
+			return false, fmt.Errorf("walk added mailbox %d: %w", mailbox, err)
+		}
+		if !again {
+			break
+		}
+		if walk >= m.opts.MaxRewalks {
+			return false, nil
+		}
+		st.Rewalks++
+		from = rewalkFrom
+	}
+	if err := m.db.AddToMirrorScope(ctx, mailbox, name); err != nil {
+		return false, err
+	}
+	m.opts.Logger.Info("added mailbox mirrored", "mailbox_id", mailbox, "conversations", st.Conversations-before)
+	return true, nil
+}

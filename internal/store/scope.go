@@ -1,0 +1,148 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+)
+
+// everyMailbox is mirror_scope's row for "every mailbox of the account".
+const everyMailbox = 0
+
+// MirrorScope is what the mirror was built for: the mailboxes whose whole
+// history it holds (QW_MAILBOXES as it was when they were walked).
+type MirrorScope struct {
+	// Recorded is false until a scope is first recorded: a new file, or
+	// one from before the scope was kept.
+	Recorded bool
+	// All: every mailbox of the account (QW_MAILBOXES empty).
+	All bool
+	// Mailboxes, sorted, when not All.
+	Mailboxes []int64
+}
+
+// MirrorScope reads the recorded scope.
+func (db *DB) MirrorScope(ctx context.Context) (MirrorScope, error) {
+	var s MirrorScope
+	err := db.readTx(ctx, "read the mirrored scope", func(tx *sql.Tx) error {
+		ids, err := queryColumn[int64](ctx, tx, "SELECT mailbox_id FROM mirror_scope ORDER BY mailbox_id")
+		if err != nil {
+			return err
+		}
+		s = scopeOf(ids)
+		return nil
+	})
+	return s, err
+}
+
+func scopeOf(ids []int64) MirrorScope {
+	switch {
+	case len(ids) == 0:
+		return MirrorScope{}
+	case slices.Contains(ids, everyMailbox):
+		return MirrorScope{Recorded: true, All: true}
+	}
+	return MirrorScope{Recorded: true, Mailboxes: ids}
+}
+
+// SetMirrorScope records the scope: every mailbox when all is true, else
+// exactly mailboxes (which must not be empty).
+func (db *DB) SetMirrorScope(ctx context.Context, all bool, mailboxes []int64) error {
+	if !all && len(mailboxes) == 0 {
+		return fmt.Errorf("set the mirrored scope: no mailbox (an empty QW_MAILBOXES is every mailbox)")
+	}
+	return db.writeTx(ctx, "set the mirrored scope", func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM mirror_scope"); err != nil {
+			return err
+		}
+		if all {
+			mailboxes = []int64{everyMailbox}
+		}
+		return insertScope(ctx, tx, mailboxes)
+	})
+}
+
+func insertScope(ctx context.Context, tx *sql.Tx, mailboxes []int64) error {
+	for _, id := range mailboxes {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO mirror_scope (mailbox_id) VALUES (?) ON CONFLICT DO NOTHING", id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// AddToMirrorScope records that the mirror now holds the whole history of
+// mailbox, and drops the cursor of the walk that read it, in one
+// transaction: a crash before leaves the walk to resume from its cursor.
+func (db *DB) AddToMirrorScope(ctx context.Context, mailbox int64, cursor string) error {
+	if mailbox <= 0 {
+		return fmt.Errorf("add mailbox %d to the mirrored scope: not a mailbox id", mailbox)
+	}
+	return db.writeTx(ctx, fmt.Sprintf("add mailbox %d to the mirrored scope", mailbox), func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM sync_cursors WHERE name = ?", cursor); err != nil {
+			return err
+		}
+		return insertScope(ctx, tx, []int64{mailbox})
+	})
+}
+
+// NarrowMirrorScope leaves in the mirror only the conversations of the
+// mailboxes in keep, and narrows the recorded scope to them, in one
+// transaction. It returns how many conversations it removed, by mailbox.
+//
+// Each removed conversation leaves a tombstone that keeps its observation
+// marks and blocks no copy (its version is below every real one): if the
+// mailbox comes back, its walk restores the conversation with the marks,
+// so no first response or resolution is observed, nor backfilled, twice.
+func (db *DB) NarrowMirrorScope(ctx context.Context, keep []int64) (map[int64]int, error) {
+	if len(keep) == 0 {
+		return nil, fmt.Errorf("narrow the mirrored scope: no mailbox to keep")
+	}
+	removed := map[int64]int{}
+	outside := "mailbox_id NOT IN (" + placeholders(len(keep)) + ")"
+	args := make([]any, len(keep))
+	for i, id := range keep {
+		args[i] = id
+	}
+	err := db.writeTx(ctx, "narrow the mirrored scope", func(tx *sql.Tx) error {
+		counts, err := countsByID(ctx, tx, "SELECT mailbox_id, COUNT(*) FROM conversations WHERE "+outside+" GROUP BY mailbox_id", args...)
+		if err != nil {
+			return err
+		}
+		removed = counts
+		if _, err := tx.ExecContext(ctx, `INSERT INTO deleted_conversations
+			(id, user_updated_at, latest_thread_at, thread_count, first_response_observed_at, resolution_observed_at,
+			 first_response_live, resolution_live, deleted_at)
+			SELECT id, -1, -1, 0, first_response_observed_at, resolution_observed_at, first_response_live, resolution_live, ?
+			FROM conversations WHERE `+outside+`
+			ON CONFLICT (id) DO UPDATE SET
+			  user_updated_at = -1, latest_thread_at = -1, thread_count = 0,
+			  first_response_observed_at = excluded.first_response_observed_at,
+			  resolution_observed_at = excluded.resolution_observed_at, first_response_live = excluded.first_response_live,
+			  resolution_live = excluded.resolution_live, deleted_at = excluded.deleted_at`,
+			append([]any{db.now().UnixMilli()}, args...)...); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM conversations WHERE "+outside, args...); err != nil {
+			return err
+		}
+		ids, err := queryColumn[int64](ctx, tx, "SELECT mailbox_id FROM mirror_scope")
+		if err != nil {
+			return err
+		}
+		if !scopeOf(ids).All {
+			_, err := tx.ExecContext(ctx, "DELETE FROM mirror_scope WHERE "+outside, args...)
+			return err
+		}
+		// Every mailbox was walked, so every one kept is complete.
+		if _, err := tx.ExecContext(ctx, "DELETE FROM mirror_scope"); err != nil {
+			return err
+		}
+		return insertScope(ctx, tx, keep)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return removed, nil
+}
