@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -409,5 +410,48 @@ func TestDatabaseWithoutScopeIsNotWalkedAgain(t *testing.T) {
 	}
 	if want := (store.MirrorScope{Recorded: true, Mailboxes: []int64{min(a, b), max(a, b)}}); !cmp.Equal(sc, want) {
 		t.Errorf("recorded scope %+v, want %+v", sc, want)
+	}
+}
+
+// TestAddedMailboxWalkResumes: a walk of an added mailbox cut short (a
+// Help Scout failure on its third page) resumes from its own cursor at the
+// next sync instead of starting again, and the mailbox then counts as
+// mirrored.
+func TestAddedMailboxWalkResumes(t *testing.T) {
+	e, _, a, b := scopeEnv(t)
+	syncOnce(t, e.mirror(mirror.Options{Mailboxes: []int64{a}}))
+	e.clock.Advance(10 * time.Minute)
+	bs := strconv.FormatInt(b, 10)
+	var once sync.Once
+	e.log.setBefore(func(r *http.Request) {
+		if q := r.URL.Query(); q.Get("mailbox") == bs && q.Get("page") == "3" {
+			once.Do(func() { e.fake.SetFaults(helpscouttest.Faults{FailNext: 1}) })
+		}
+	})
+	m := e.mirror(mirror.Options{Mailboxes: []int64{a, b}})
+	if _, err := m.SyncOnce(context.Background()); err == nil {
+		t.Fatal("the sync succeeded through the injected failure")
+	}
+	e.log.reset()
+	e.clock.Advance(time.Minute)
+	syncOnce(t, m)
+	if got := fullWalks(e); len(got) != 0 {
+		t.Errorf("the walk of mailbox %d started again from the beginning: %q", b, got)
+	}
+	resumed := false
+	for _, u := range e.log.URLs() {
+		q := u.Query()
+		resumed = resumed || q.Get("mailbox") == bs && q.Get("modifiedSince") != ""
+	}
+	if !resumed {
+		t.Errorf("no listing of mailbox %d alone resumed from a cursor", b)
+	}
+	assertMirrorEqual(t, e.db, e.fake)
+	sc, err := e.db.MirrorScope(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []int64{min(a, b), max(a, b)}; !slices.Equal(sc.Mailboxes, want) {
+		t.Errorf("recorded scope %v, want %v", sc.Mailboxes, want)
 	}
 }
