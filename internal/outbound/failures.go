@@ -5,27 +5,55 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // Failures remembers why Help Scout calls fail. Retries hide a failure for
 // up to a minute (eight attempts with backoff) before the caller sees it, so
 // a wrong QW_HELPSCOUT_API_URL or refused credentials would otherwise say
 // nothing at info level for that long: Failures logs the first failed
-// attempt of each run of failures at WARN, with its cause and whether it
-// is retried, and keeps the cause for /readyz until an attempt succeeds.
+// attempt of a spell of failures at WARN, with its cause and whether it is
+// retried, and keeps the cause for /readyz until an attempt succeeds.
+//
+// A spell lasts until a minute passes without a failure. Failures that come
+// and go between successes (a flaky proxy, Help Scout shedding load) are
+// not one line each: they are counted and said once a minute, by status,
+// and the end of the spell is said at INFO with its totals. A solid outage,
+// one unbroken run of failures, says only its first failure and its end; a
+// lone failure says only itself.
 type Failures struct {
-	log  *slog.Logger
-	mu   sync.Mutex
-	last string // the cause of the latest failed attempt; "" after a success
+	log *slog.Logger
+	now func() time.Time // tests set it
+
+	mu    sync.Mutex
+	last  string // the cause of the latest failed attempt; "" after a success
+	spell *spell // nil when no attempt has failed for a minute
+}
+
+// summaryEvery is the window over which failures between successes are
+// counted and said, and how long without a failure ends a spell.
+const summaryEvery = time.Minute
+
+// spell is a stretch of time with failures in it, none a minute from the
+// next.
+type spell struct {
+	start, lastFailure time.Time
+	total              map[string]int // failures by kind since start
+	window             time.Time      // when the current window began
+	inWindow           map[string]int // failures by kind in the current window
+	intermittent       bool           // a run of failures began after a success in the current window
 }
 
 // NewFailures returns a Failures that logs to log (nil: it only remembers).
-func NewFailures(log *slog.Logger) *Failures { return &Failures{log: log} }
+func NewFailures(log *slog.Logger) *Failures { return &Failures{log: log, now: time.Now} }
 
 // Last is the cause of the latest failed attempt, "" when the latest attempt
 // succeeded or none was made. It names hosts, paths and status codes, never
@@ -39,16 +67,47 @@ func (f *Failures) Last() string {
 	return f.last
 }
 
-// record notes the cause of one attempt ("" for a success). The first
-// failure of a run is logged once the retry policy has said what follows
-// it (decided), so that the line does not promise a retry that will not
-// come; without c, no policy will say, and it is logged at once.
-func (f *Failures) record(cause string, c *call) {
+// record notes the cause of one attempt ("" for a success) and its kind
+// (the status code, or "transport"). The first failure of a spell is
+// logged once the retry policy has said what follows it (decided), so that
+// the line does not promise a retry that will not come; without c, no
+// policy will say, and it is logged at once. The spell's other failures are
+// said by the window summaries and the line that ends it.
+func (f *Failures) record(cause, kind string, c *call) {
+	now := f.now()
 	f.mu.Lock()
-	first := f.last == "" && cause != ""
+	newRun := f.last == "" && cause != ""
 	f.last = cause
+	first := false
+	var said []func(*slog.Logger)
+	if sp := f.spell; sp != nil && now.Sub(sp.window) >= summaryEvery {
+		said = append(said, sp.closeWindow(now))
+	}
+	switch {
+	case cause != "" && f.spell == nil:
+		f.spell = &spell{start: now, window: now, total: map[string]int{}, inWindow: map[string]int{}}
+		first = true
+	case cause != "" && newRun:
+		f.spell.intermittent = true
+	case cause == "" && f.spell != nil && now.Sub(f.spell.lastFailure) >= summaryEvery:
+		said = append(said, f.spell.end())
+		f.spell = nil
+	}
+	if cause != "" {
+		f.spell.lastFailure = now
+		f.spell.total[kind]++
+		f.spell.inWindow[kind]++
+	}
 	f.mu.Unlock()
-	if !first || f.log == nil {
+	if f.log == nil {
+		return
+	}
+	for _, say := range said {
+		if say != nil {
+			say(f.log)
+		}
+	}
+	if !first {
 		return
 	}
 	if c != nil {
@@ -58,7 +117,49 @@ func (f *Failures) record(cause string, c *call) {
 	f.log.Warn("help scout call failed", "cause", cause)
 }
 
-// decided logs the failure that began a run during c's latest attempt, if
+// closeWindow starts a new window at now and returns the line that says
+// the old one, if it needs saying: a window inside one unbroken run of
+// failures (a solid outage) says nothing until the spell ends.
+func (sp *spell) closeWindow(now time.Time) func(*slog.Logger) {
+	counts, intermittent := sp.inWindow, sp.intermittent
+	sp.window, sp.inWindow, sp.intermittent = now, map[string]int{}, false
+	if !intermittent {
+		return nil
+	}
+	n, kinds := tally(counts)
+	return func(l *slog.Logger) {
+		l.Warn("Help Scout failures in the last minute", "failures", n, "kinds", kinds)
+	}
+}
+
+// end returns the line that says the spell is over, unless its only
+// failure is the one already said: a lone blip needs no second line.
+func (sp *spell) end() func(*slog.Logger) {
+	n, kinds := tally(sp.total)
+	if n == 1 {
+		return nil
+	}
+	lasted := sp.lastFailure.Sub(sp.start).Round(time.Second)
+	return func(l *slog.Logger) {
+		l.Info("Help Scout calls succeed again: no failure for a minute",
+			"failures", n, "kinds", kinds, "failing_for", lasted.String())
+	}
+}
+
+// tally sums counts and spells them out by kind, status codes first:
+// "500×3, 502×1, transport×2".
+func tally(counts map[string]int) (int, string) {
+	kinds := slices.Sorted(maps.Keys(counts))
+	parts := make([]string, len(kinds))
+	n := 0
+	for i, k := range kinds {
+		n += counts[k]
+		parts[i] = fmt.Sprintf("%s×%d", k, counts[k])
+	}
+	return n, strings.Join(parts, ", ")
+}
+
+// decided logs the failure that began a spell during c's latest attempt, if
 // there was one, with what happens next: a retry, or none and why not.
 func (f *Failures) decided(c *call, retry bool, why string) {
 	if c == nil || c.unsaid == "" {
@@ -103,8 +204,17 @@ func (w watchFailures) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.Context().Err() != nil && errors.Is(err, context.Canceled) {
 		return resp, err // the caller stopped: not Help Scout's failure
 	}
-	w.f.record(w.red.redact(failureCause(req, resp, err)), callFrom(req.Context()))
+	w.f.record(w.red.redact(failureCause(req, resp, err)), failureKind(resp, err), callFrom(req.Context()))
 	return resp, err
+}
+
+// failureKind is how the window summaries count a failed attempt: its
+// status code, or "transport" when no answer came.
+func failureKind(resp *http.Response, err error) string {
+	if err != nil || resp == nil {
+		return "transport"
+	}
+	return strconv.Itoa(resp.StatusCode)
 }
 
 // tokenPath is where the client-credentials token is fetched.

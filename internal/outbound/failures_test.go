@@ -3,17 +3,26 @@ package outbound
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"maps"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
+
+	"github.com/queuewrangler/queuewrangler/internal/testkit"
 )
 
 func TestFailureCause(t *testing.T) {
@@ -173,4 +182,233 @@ func dropTime(groups []string, a slog.Attr) slog.Attr {
 		return slog.Attr{}
 	}
 	return a
+}
+
+// scriptedHelpScout answers every attempt without a network: the token
+// endpoint with a token, the API with whatever answer says for the n-th
+// API attempt (a status, or 0 for a transport error), and it counts the
+// failures it handed out by kind.
+type scriptedHelpScout struct {
+	answer func(n int) (status int, retryAfter string)
+
+	mu     sync.Mutex
+	n      int
+	failed map[string]int
+}
+
+func (s *scriptedHelpScout) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body != nil {
+		req.Body.Close()
+	}
+	if req.URL.Path == tokenPath {
+		return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}}, Request: req,
+			Body: io.NopCloser(strings.NewReader(`{"access_token":"scripted-access-token","token_type":"bearer","expires_in":7200}`))}, nil
+	}
+	s.mu.Lock()
+	status, retryAfter := s.answer(s.n)
+	s.n++
+	if status == 0 || status/100 == 5 {
+		kind := "transport"
+		if status != 0 {
+			kind = strconv.Itoa(status)
+		}
+		s.failed[kind]++
+	}
+	s.mu.Unlock()
+	if status == 0 {
+		return nil, errors.New("connection reset by peer")
+	}
+	h := http.Header{}
+	if retryAfter != "" {
+		h.Set("X-RateLimit-Retry-After", retryAfter)
+	}
+	return &http.Response{StatusCode: status, Header: h, Request: req, Body: io.NopCloser(strings.NewReader("{}"))}, nil
+}
+
+// script replaces the answers from now on.
+func (s *scriptedHelpScout) script(answer func(n int) (status int, retryAfter string)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.answer = answer
+}
+
+// attempts is how many API attempts were answered, and the failures
+// handed out by kind.
+func (s *scriptedHelpScout) attempts() (int, map[string]int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.n, maps.Clone(s.failed)
+}
+
+// logRecord is one line of a JSON log.
+type logRecord struct {
+	Level      string
+	Msg        string
+	Failures   int
+	Kinds      string
+	Cause      string
+	FailingFor string `json:"failing_for"`
+}
+
+func logRecords(t *testing.T, logs *testkit.LogBuffer) []logRecord {
+	t.Helper()
+	var out []logRecord
+	for line := range strings.Lines(logs.String()) {
+		var r logRecord
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// chainWithClock builds the chain over hs with a Failures that reads clk
+// and logs JSON to logs. One retry, with no real wait between attempts.
+func chainWithClock(hs http.RoundTripper, clk *testkit.Clock, logs *testkit.LogBuffer) (*http.Client, *Failures) {
+	f := NewFailures(slog.New(slog.NewJSONHandler(logs, nil)))
+	f.now = clk.Now
+	return NewClient(Options{BaseURL: "http://helpscout.test", ClientID: "id", ClientSecret: "very-secret-value",
+		PerMinute: 1000, Failures: f, RetryMax: 1, MaxWait: time.Nanosecond, Base: hs}), f
+}
+
+func get(c *http.Client) {
+	if resp, err := c.Get("http://helpscout.test/v2/conversations"); err == nil {
+		resp.Body.Close()
+	}
+}
+
+// TestIntermittentFailuresAreSummarised is ops finding 5: with 30% of
+// attempts failing between successes, every failure began a new run and
+// got its own WARN (38 lines for 52 failures in 30 s). Now the first
+// failure is said, then a count per minute by kind, then the end.
+func TestIntermittentFailuresAreSummarised(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(5, 30))
+	hs := &scriptedHelpScout{failed: map[string]int{}, answer: func(int) (int, string) {
+		if rng.Float64() >= 0.3 {
+			return http.StatusOK, ""
+		}
+		return []int{500, 502, 503, 0}[rng.IntN(4)], ""
+	}}
+	clk := testkit.NewClock(time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC))
+	var logs testkit.LogBuffer
+	c, f := chainWithClock(hs, clk, &logs)
+	for range 100 {
+		get(c)
+		clk.Advance(time.Second)
+	}
+	_, failed := hs.attempts()
+	n, want := tally(failed)
+	if n < 25 {
+		t.Fatalf("only %d attempts failed (%s); the test needs an intermittent spell", n, want)
+	}
+	recs := logRecords(t, &logs)
+	if len(recs) > 4 {
+		t.Errorf("%d log lines for %d failures over 100 s, want at most 4:\n%s", len(recs), n, logs.String())
+	}
+	if len(recs) == 0 || !strings.HasPrefix(recs[0].Msg, "help scout call failed;") || recs[0].Level != "WARN" {
+		t.Fatalf("the first failure is not said as before:\n%s", logs.String())
+	}
+	summarised := 0
+	for _, r := range recs[1:] {
+		if r.Msg != "Help Scout failures in the last minute" || r.Level != "WARN" || r.Failures == 0 {
+			t.Errorf("unexpected line %+v", r)
+		}
+		summarised += r.Failures
+	}
+	if len(recs) < 2 {
+		t.Errorf("no summary after the first minute:\n%s", logs.String())
+	}
+
+	// A minute without failure ends the spell, said once with its totals;
+	// the last window's count comes first.
+	hs.script(func(int) (int, string) { return http.StatusOK, "" })
+	get(c)
+	clk.Advance(summaryEvery)
+	get(c)
+	get(c)
+	recs = logRecords(t, &logs)
+	end := recs[len(recs)-1]
+	if end.Level != "INFO" || end.Msg != "Help Scout calls succeed again: no failure for a minute" {
+		t.Fatalf("the spell's end is not said:\n%s", logs.String())
+	}
+	if end.Failures != n || end.Kinds != want {
+		t.Errorf("end of spell says %d failures (%s), want %d (%s)", end.Failures, end.Kinds, n, want)
+	}
+	for _, r := range recs[len(recs)-2 : len(recs)-1] {
+		if r.Msg == "Help Scout failures in the last minute" {
+			summarised += r.Failures
+		}
+	}
+	if summarised != n {
+		t.Errorf("the minute summaries count %d failures, want %d:\n%s", summarised, n, logs.String())
+	}
+	if f.Last() != "" {
+		t.Errorf("Last() = %q after successes", f.Last())
+	}
+}
+
+// TestSolidOutageSaysStartAndEnd: one unbroken run of failures says its
+// first failure and, once calls have succeeded for a minute, its end with
+// the totals; nothing in between however long it lasts.
+func TestSolidOutageSaysStartAndEnd(t *testing.T) {
+	t.Parallel()
+	var down atomic.Bool
+	down.Store(true)
+	hs := &scriptedHelpScout{failed: map[string]int{}, answer: func(int) (int, string) {
+		if down.Load() {
+			return http.StatusServiceUnavailable, ""
+		}
+		return http.StatusOK, ""
+	}}
+	clk := testkit.NewClock(time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC))
+	var logs testkit.LogBuffer
+	c, f := chainWithClock(hs, clk, &logs)
+	for range 30 {
+		get(c)
+		clk.Advance(10 * time.Second)
+	}
+	down.Store(false)
+	get(c)
+	if f.Last() != "" {
+		t.Errorf("Last() = %q after the first success, want \"\" at once (for /readyz)", f.Last())
+	}
+	for range 7 {
+		clk.Advance(10 * time.Second)
+		get(c)
+	}
+	recs := logRecords(t, &logs)
+	if len(recs) != 2 {
+		t.Fatalf("%d lines for a solid outage, want 2 (its start and its end):\n%s", len(recs), logs.String())
+	}
+	if recs[0].Msg != "help scout call failed; retrying" {
+		t.Errorf("first line %+v", recs[0])
+	}
+	if r := recs[1]; r.Level != "INFO" || r.Failures != 60 || r.Kinds != "503×60" || r.FailingFor != "4m50s" {
+		t.Errorf("end line %+v, want 60 failures (503×60) over 4m50s", r)
+	}
+}
+
+// TestLoneFailureSaysOnlyItself: one failed attempt, retried with success,
+// is the one line it always was; no end-of-spell line follows it.
+func TestLoneFailureSaysOnlyItself(t *testing.T) {
+	t.Parallel()
+	hs := &scriptedHelpScout{failed: map[string]int{}, answer: func(n int) (int, string) {
+		if n == 0 {
+			return http.StatusBadGateway, ""
+		}
+		return http.StatusOK, ""
+	}}
+	clk := testkit.NewClock(time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC))
+	var logs testkit.LogBuffer
+	c, _ := chainWithClock(hs, clk, &logs)
+	for range 20 {
+		get(c)
+		clk.Advance(10 * time.Second)
+	}
+	recs := logRecords(t, &logs)
+	if len(recs) != 1 || recs[0].Msg != "help scout call failed; retrying" {
+		t.Errorf("want the one retrying line, got:\n%s", logs.String())
+	}
 }
