@@ -29,6 +29,11 @@ import (
 // and the end of the spell is said at INFO with its totals. A solid outage,
 // one unbroken run of failures, says only its first failure and its end; a
 // lone failure says only itself.
+//
+// It also says when Help Scout's rate limit has held requests back for
+// long: a 429 is pacing, not a failure, and stays out of the counts, but
+// half a minute of silence with other integrations spending the same
+// account's budget deserves one WARN per run of 429s.
 type Failures struct {
 	log *slog.Logger
 	now func() time.Time // tests set it
@@ -36,11 +41,20 @@ type Failures struct {
 	mu    sync.Mutex
 	last  string // the cause of the latest failed attempt; "" after a success
 	spell *spell // nil when no attempt has failed for a minute
+
+	limitedSince time.Time // the first 429 of the current run; zero when the latest answer was not a 429
+	limitSaid    bool      // the current run of 429s has been warned about
 }
 
 // summaryEvery is the window over which failures between successes are
 // counted and said, and how long without a failure ends a spell.
 const summaryEvery = time.Minute
+
+// limitWarnAfter is how long a run of 429s may hold requests back before
+// it is worth a warning: a 429 late in Help Scout's minute costs a few
+// seconds and is routine, but half a minute without a request means the
+// account's budget is spent, most likely by something else.
+const limitWarnAfter = 30 * time.Second
 
 // spell is a stretch of time with failures in it, none a minute from the
 // next.
@@ -159,6 +173,40 @@ func tally(counts map[string]int) (int, string) {
 	return n, strings.Join(parts, ", ")
 }
 
+// answered notes whether Help Scout answered an attempt with a 429; any
+// other answer ends a run of them. A transport error says nothing either
+// way.
+func (f *Failures) answered(limited bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case !limited:
+		f.limitedSince, f.limitSaid = time.Time{}, false
+	case f.limitedSince.IsZero():
+		f.limitedSince = f.now()
+	}
+}
+
+// rateLimitWait is told of each wait after a 429. Once the current run of
+// 429s, this wait included, holds requests back longer than limitWarnAfter,
+// it warns, once per run.
+func (f *Failures) rateLimitWait(wait time.Duration) {
+	now := f.now()
+	f.mu.Lock()
+	since := f.limitedSince
+	warn := !f.limitSaid && !since.IsZero() && now.Add(wait).Sub(since) > limitWarnAfter
+	if warn {
+		f.limitSaid = true
+	}
+	f.mu.Unlock()
+	if !warn || f.log == nil {
+		return
+	}
+	f.log.Warn("Help Scout's rate limit is reached; waiting before the next request "+
+		"(other integrations on the account share the limit: check what else calls Help Scout)",
+		"wait", wait.Round(time.Second).String(), "limited_for", now.Sub(since).Round(time.Second).String())
+}
+
 // decided logs the failure that began a spell during c's latest attempt, if
 // there was one, with what happens next: a retry, or none and why not.
 func (f *Failures) decided(c *call, retry bool, why string) {
@@ -203,6 +251,9 @@ func (w watchFailures) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := w.next.RoundTrip(req)
 	if req.Context().Err() != nil && errors.Is(err, context.Canceled) {
 		return resp, err // the caller stopped: not Help Scout's failure
+	}
+	if resp != nil {
+		w.f.answered(resp.StatusCode == http.StatusTooManyRequests)
 	}
 	w.f.record(w.red.redact(failureCause(req, resp, err)), failureKind(resp, err), callFrom(req.Context()))
 	return resp, err

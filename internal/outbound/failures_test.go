@@ -14,12 +14,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/queuewrangler/queuewrangler/internal/testkit"
@@ -246,6 +248,8 @@ type logRecord struct {
 	Msg        string
 	Failures   int
 	Kinds      string
+	Wait       string
+	LimitedFor string `json:"limited_for"`
 	Cause      string
 	FailingFor string `json:"failing_for"`
 }
@@ -387,6 +391,56 @@ func TestSolidOutageSaysStartAndEnd(t *testing.T) {
 	}
 	if r := recs[1]; r.Level != "INFO" || r.Failures != 60 || r.Kinds != "503×60" || r.FailingFor != "4m50s" {
 		t.Errorf("end line %+v, want 60 failures (503×60) over 4m50s", r)
+	}
+}
+
+// TestLongRateLimitWaitIsSaid is ops finding 6: a 429 storm was silent.
+// A run of 429s that holds requests back past limitWarnAfter is said once,
+// with the wait; a 429 is not a failure and is neither counted nor kept
+// for /readyz. It runs in a synctest bubble so the waits take no time.
+func TestLongRateLimitWaitIsSaid(t *testing.T) {
+	tests := []struct {
+		name    string
+		answers []string // Retry-After of each 429 in turn; "ok" is a 200
+		want    []string // the wait each warning names
+	}{
+		{"one long wait", []string{"45", "ok"}, []string{"45s"}},
+		{"short waits that add up, said once", []string{"10", "10", "10", "10", "ok"}, []string{"10s"}},
+		{"short runs are routine", []string{"5", "5", "ok", "5", "ok"}, nil},
+		{"a new run is said again", []string{"40", "ok", "40", "ok"}, []string{"40s", "40s"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				hs := &scriptedHelpScout{failed: map[string]int{}, answer: func(n int) (int, string) {
+					if n >= len(tt.answers) || tt.answers[n] == "ok" {
+						return http.StatusOK, ""
+					}
+					return http.StatusTooManyRequests, tt.answers[n]
+				}}
+				var logs testkit.LogBuffer
+				f := NewFailures(slog.New(slog.NewJSONHandler(&logs, nil)))
+				c := NewClient(Options{BaseURL: "http://helpscout.test", ClientID: "id", ClientSecret: "s",
+					PerMinute: 1000, Failures: f, Base: hs})
+				for n, _ := hs.attempts(); n < len(tt.answers); n, _ = hs.attempts() {
+					get(c)
+				}
+				var waits []string
+				for _, r := range logRecords(t, &logs) {
+					if r.Level != "WARN" || !strings.HasPrefix(r.Msg, "Help Scout's rate limit is reached") ||
+						!strings.Contains(r.Msg, "other integrations on the account share the limit") {
+						t.Errorf("unexpected line %+v", r)
+					}
+					waits = append(waits, r.Wait)
+				}
+				if !slices.Equal(waits, tt.want) {
+					t.Errorf("warnings name waits %q, want %q:\n%s", waits, tt.want, logs.String())
+				}
+				if f.Last() != "" {
+					t.Errorf("Last() = %q: a 429 is not a failure", f.Last())
+				}
+			})
+		})
 	}
 }
 

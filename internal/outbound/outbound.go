@@ -117,6 +117,7 @@ func NewClient(o Options) *http.Client {
 			}
 		}
 		rc.CheckRetry = tellingRetryPolicy(o.Failures, rc.RetryMax)
+		rc.Backoff = tellingBackoff(o.Failures)
 	}
 	rc.ErrorHandler = retryablehttp.PassthroughErrorHandler
 	rc.Logger = nil
@@ -152,6 +153,18 @@ func rateLimitBackoff(min, max time.Duration, attempt int, resp *http.Response) 
 		}
 	}
 	return retryablehttp.DefaultBackoff(min, max, attempt, resp)
+}
+
+// tellingBackoff is rateLimitBackoff that tells f how long a 429 holds
+// requests back, so that a long wait is said (failures.go).
+func tellingBackoff(f *Failures) retryablehttp.Backoff {
+	return func(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
+		wait := rateLimitBackoff(min, max, attempt, resp)
+		if resp != nil && resp.StatusCode == http.StatusTooManyRequests {
+			f.rateLimitWait(wait)
+		}
+		return wait
+	}
 }
 
 type methodKey struct{}
