@@ -6,6 +6,11 @@
 // budget (every attempt counts, writes count 2), instrumentation, and a
 // per-attempt timeout above the default transport.
 //
+// Failures watches every attempt on the wire: it keeps the latest cause
+// for /readyz and says failures in the log at a readable volume (the first
+// of a spell, then a count a minute while they come and go, then the end),
+// and warns once when a run of 429s holds calls back for long.
+//
 // The helpscout client never retries and never authenticates: it takes the
 // *http.Client this package builds. main passes the configuration in as
 // plain values (Options), so tests build the same chain against the fake
