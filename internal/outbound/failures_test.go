@@ -267,13 +267,36 @@ func logRecords(t *testing.T, logs *testkit.LogBuffer) []logRecord {
 	return out
 }
 
-// chainWithClock builds the chain over hs with a Failures that reads clk
-// and logs JSON to logs. One retry, with no real wait between attempts.
-func chainWithClock(hs http.RoundTripper, clk *testkit.Clock, logs *testkit.LogBuffer) (*http.Client, *Failures) {
-	f := NewFailures(slog.New(slog.NewJSONHandler(logs, nil)))
-	f.now = clk.Now
-	return NewClient(Options{BaseURL: "http://helpscout.test", ClientID: "id", ClientSecret: "very-secret-value",
-		PerMinute: 1000, Failures: f, RetryMax: 1, MaxWait: time.Nanosecond, Base: hs}), f
+func newScripted(answer func(n int) (status int, retryAfter string)) *scriptedHelpScout {
+	return &scriptedHelpScout{failed: map[string]int{}, answer: answer}
+}
+
+// clockedRun is the chain over a scripted Help Scout, with a Failures that
+// reads a test clock and logs JSON. One retry, with no real wait between
+// attempts.
+type clockedRun struct {
+	hs   *scriptedHelpScout
+	clk  *testkit.Clock
+	logs testkit.LogBuffer
+	c    *http.Client
+	f    *Failures
+}
+
+func newClockedRun(answer func(n int) (status int, retryAfter string)) *clockedRun {
+	r := &clockedRun{hs: newScripted(answer), clk: testkit.NewClock(time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC))}
+	r.f = NewFailures(slog.New(slog.NewJSONHandler(&r.logs, nil)))
+	r.f.now = r.clk.Now
+	r.c = NewClient(Options{BaseURL: "http://helpscout.test", ClientID: "id", ClientSecret: "very-secret-value",
+		PerMinute: 1000, Failures: r.f, RetryMax: 1, MaxWait: time.Nanosecond, Base: r.hs})
+	return r
+}
+
+// calls makes n calls, the clock moving by every after each.
+func (r *clockedRun) calls(n int, every time.Duration) {
+	for range n {
+		get(r.c)
+		r.clk.Advance(every)
+	}
 }
 
 func get(c *http.Client) {
@@ -289,67 +312,57 @@ func get(c *http.Client) {
 func TestIntermittentFailuresAreSummarised(t *testing.T) {
 	t.Parallel()
 	rng := rand.New(rand.NewPCG(5, 30))
-	hs := &scriptedHelpScout{failed: map[string]int{}, answer: func(int) (int, string) {
+	r := newClockedRun(func(int) (int, string) {
 		if rng.Float64() >= 0.3 {
 			return http.StatusOK, ""
 		}
 		return []int{500, 502, 503, 0}[rng.IntN(4)], ""
-	}}
-	clk := testkit.NewClock(time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC))
-	var logs testkit.LogBuffer
-	c, f := chainWithClock(hs, clk, &logs)
-	for range 100 {
-		get(c)
-		clk.Advance(time.Second)
-	}
-	_, failed := hs.attempts()
+	})
+	r.calls(100, time.Second)
+	_, failed := r.hs.attempts()
 	n, want := tally(failed)
 	if n < 25 {
 		t.Fatalf("only %d attempts failed (%s); the test needs an intermittent spell", n, want)
 	}
-	recs := logRecords(t, &logs)
-	if len(recs) > 4 {
-		t.Errorf("%d log lines for %d failures over 100 s, want at most 4:\n%s", len(recs), n, logs.String())
+	recs := logRecords(t, &r.logs)
+	if len(recs) > 3 {
+		t.Errorf("%d log lines for %d failures over 100 s, want at most 3:\n%s", len(recs), n, r.logs.String())
 	}
 	if len(recs) == 0 || !strings.HasPrefix(recs[0].Msg, "help scout call failed;") || recs[0].Level != "WARN" {
-		t.Fatalf("the first failure is not said as before:\n%s", logs.String())
-	}
-	summarised := 0
-	for _, r := range recs[1:] {
-		if r.Msg != "Help Scout failures in the last minute" || r.Level != "WARN" || r.Failures == 0 {
-			t.Errorf("unexpected line %+v", r)
-		}
-		summarised += r.Failures
+		t.Fatalf("the first failure is not said as before:\n%s", r.logs.String())
 	}
 	if len(recs) < 2 {
-		t.Errorf("no summary after the first minute:\n%s", logs.String())
+		t.Errorf("no summary after the first minute:\n%s", r.logs.String())
 	}
 
-	// A minute without failure ends the spell, said once with its totals;
-	// the last window's count comes first.
-	hs.script(func(int) (int, string) { return http.StatusOK, "" })
-	get(c)
-	clk.Advance(summaryEvery)
-	get(c)
-	get(c)
-	recs = logRecords(t, &logs)
+	// A minute without failure ends the spell, said once with its totals,
+	// after the last minute's count; the counts add up to the totals.
+	r.hs.script(func(int) (int, string) { return http.StatusOK, "" })
+	r.calls(1, summaryEvery)
+	r.calls(2, 0)
+	recs = logRecords(t, &r.logs)
+	if len(recs) > 4 {
+		t.Errorf("%d log lines for the whole spell of %d failures, want at most 4:\n%s", len(recs), n, r.logs.String())
+	}
 	end := recs[len(recs)-1]
 	if end.Level != "INFO" || end.Msg != "Help Scout calls succeed again: no failure for a minute" {
-		t.Fatalf("the spell's end is not said:\n%s", logs.String())
+		t.Fatalf("the spell's end is not said:\n%s", r.logs.String())
 	}
 	if end.Failures != n || end.Kinds != want {
 		t.Errorf("end of spell says %d failures (%s), want %d (%s)", end.Failures, end.Kinds, n, want)
 	}
-	for _, r := range recs[len(recs)-2 : len(recs)-1] {
-		if r.Msg == "Help Scout failures in the last minute" {
-			summarised += r.Failures
+	summarised := 0
+	for _, rec := range recs[1 : len(recs)-1] {
+		if rec.Msg != "Help Scout failures in the last minute" || rec.Level != "WARN" || rec.Failures == 0 {
+			t.Errorf("unexpected line %+v", rec)
 		}
+		summarised += rec.Failures
 	}
 	if summarised != n {
-		t.Errorf("the minute summaries count %d failures, want %d:\n%s", summarised, n, logs.String())
+		t.Errorf("the minute summaries count %d failures, want %d:\n%s", summarised, n, r.logs.String())
 	}
-	if f.Last() != "" {
-		t.Errorf("Last() = %q after successes", f.Last())
+	if r.f.Last() != "" {
+		t.Errorf("Last() = %q after successes", r.f.Last())
 	}
 }
 
@@ -360,37 +373,29 @@ func TestSolidOutageSaysStartAndEnd(t *testing.T) {
 	t.Parallel()
 	var down atomic.Bool
 	down.Store(true)
-	hs := &scriptedHelpScout{failed: map[string]int{}, answer: func(int) (int, string) {
+	r := newClockedRun(func(int) (int, string) {
 		if down.Load() {
 			return http.StatusServiceUnavailable, ""
 		}
 		return http.StatusOK, ""
-	}}
-	clk := testkit.NewClock(time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC))
-	var logs testkit.LogBuffer
-	c, f := chainWithClock(hs, clk, &logs)
-	for range 30 {
-		get(c)
-		clk.Advance(10 * time.Second)
-	}
+	})
+	r.calls(30, 10*time.Second)
 	down.Store(false)
-	get(c)
-	if f.Last() != "" {
-		t.Errorf("Last() = %q after the first success, want \"\" at once (for /readyz)", f.Last())
+	get(r.c)
+	if r.f.Last() != "" {
+		t.Errorf("Last() = %q after the first success, want \"\" at once (for /readyz)", r.f.Last())
 	}
-	for range 7 {
-		clk.Advance(10 * time.Second)
-		get(c)
-	}
-	recs := logRecords(t, &logs)
+	r.clk.Advance(10 * time.Second)
+	r.calls(7, 10*time.Second)
+	recs := logRecords(t, &r.logs)
 	if len(recs) != 2 {
-		t.Fatalf("%d lines for a solid outage, want 2 (its start and its end):\n%s", len(recs), logs.String())
+		t.Fatalf("%d lines for a solid outage, want 2 (its start and its end):\n%s", len(recs), r.logs.String())
 	}
 	if recs[0].Msg != "help scout call failed; retrying" {
 		t.Errorf("first line %+v", recs[0])
 	}
-	if r := recs[1]; r.Level != "INFO" || r.Failures != 60 || r.Kinds != "503×60" || r.FailingFor != "4m50s" {
-		t.Errorf("end line %+v, want 60 failures (503×60) over 4m50s", r)
+	if end := recs[1]; end.Level != "INFO" || end.Failures != 60 || end.Kinds != "503×60" || end.FailingFor != "4m50s" {
+		t.Errorf("end line %+v, want 60 failures (503×60) over 4m50s", end)
 	}
 }
 
@@ -412,12 +417,12 @@ func TestLongRateLimitWaitIsSaid(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				hs := &scriptedHelpScout{failed: map[string]int{}, answer: func(n int) (int, string) {
+				hs := newScripted(func(n int) (int, string) {
 					if n >= len(tt.answers) || tt.answers[n] == "ok" {
 						return http.StatusOK, ""
 					}
 					return http.StatusTooManyRequests, tt.answers[n]
-				}}
+				})
 				var logs testkit.LogBuffer
 				f := NewFailures(slog.New(slog.NewJSONHandler(&logs, nil)))
 				c := NewClient(Options{BaseURL: "http://helpscout.test", ClientID: "id", ClientSecret: "s",
@@ -448,21 +453,15 @@ func TestLongRateLimitWaitIsSaid(t *testing.T) {
 // is the one line it always was; no end-of-spell line follows it.
 func TestLoneFailureSaysOnlyItself(t *testing.T) {
 	t.Parallel()
-	hs := &scriptedHelpScout{failed: map[string]int{}, answer: func(n int) (int, string) {
+	r := newClockedRun(func(n int) (int, string) {
 		if n == 0 {
 			return http.StatusBadGateway, ""
 		}
 		return http.StatusOK, ""
-	}}
-	clk := testkit.NewClock(time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC))
-	var logs testkit.LogBuffer
-	c, _ := chainWithClock(hs, clk, &logs)
-	for range 20 {
-		get(c)
-		clk.Advance(10 * time.Second)
-	}
-	recs := logRecords(t, &logs)
+	})
+	r.calls(20, 10*time.Second)
+	recs := logRecords(t, &r.logs)
 	if len(recs) != 1 || recs[0].Msg != "help scout call failed; retrying" {
-		t.Errorf("want the one retrying line, got:\n%s", logs.String())
+		t.Errorf("want the one retrying line, got:\n%s", r.logs.String())
 	}
 }
