@@ -94,9 +94,6 @@ type Rebalancer struct {
 	// it, so a new conversation's route never waits for them.
 	planMu sync.Mutex
 
-	lastMu   sync.Mutex
-	lastPlan Plan
-
 	steer  steering   // QW_ROUTING=steer (steer.go)
 	looks  inboxLooks // the inboxes' routing as steer or own last read it (routinglook.go)
 	router *Router    // QW_ROUTING=own (own.go), set by NewRouter
@@ -134,13 +131,6 @@ type Plan struct {
 	Flags     []balancer.Flag  // for a human: an SST's stuck ticket
 	Before    balancer.Stats
 	After     balancer.Stats
-}
-
-// LastPlan returns the latest run's plan.
-func (r *Rebalancer) LastPlan() Plan {
-	r.lastMu.Lock()
-	defer r.lastMu.Unlock()
-	return r.lastPlan
 }
 
 // Agents returns every agent with the balancer's current figures, without
@@ -212,9 +202,6 @@ func (r *Rebalancer) RunOnce(ctx context.Context) (Plan, error) {
 	if r.steers() {
 		r.steerRotations(ctx, steerSnapshot(pl.view.Snapshot, pl.planned, res, r.opts.Mode), names, latest)
 	}
-	r.lastMu.Lock()
-	r.lastPlan = plan
-	r.lastMu.Unlock()
 	return plan, nil
 }
 
