@@ -202,7 +202,7 @@ func (o *Router) plan(ctx context.Context, now time.Time) ([]store.Proposal, err
 	}
 	stored, err := r.db.InsertProposals(ctx, proposals)
 	if err != nil {
-		return nil, fmt.Errorf("store routes: %w", err)
+		return nil, err
 	}
 	for _, id := range ids {
 		// Routed, or nobody could take it now: either way the balancer's

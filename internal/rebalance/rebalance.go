@@ -160,7 +160,7 @@ func (r *Rebalancer) RunOnce(ctx context.Context) (Plan, error) {
 	now := r.opts.Now().UTC()
 	expired, err := r.db.ExpirePendingProposals(ctx, now.Add(-r.opts.ProposalTTL), "expired: nobody approved it in time")
 	if err != nil {
-		return Plan{}, fmt.Errorf("expire proposals: %w", err)
+		return Plan{}, err
 	}
 	for class, n := range expired {
 		if r.opts.Metrics != nil {
@@ -228,7 +228,7 @@ func (r *Rebalancer) planAndStore(ctx context.Context, now time.Time) (runPlan, 
 	pl := runPlan{view: t, open: open, planned: withOpenProposals(t.Snapshot, open)}
 	pl.res = balancer.Plan(pl.planned, r.opts.Policy)
 	if pl.stored, err = r.db.InsertProposals(ctx, r.toProposals(pl.res, t, open, now)); err != nil {
-		return runPlan{}, fmt.Errorf("store proposals: %w", err)
+		return runPlan{}, err
 	}
 	return pl, nil
 }
@@ -242,7 +242,7 @@ func (r *Rebalancer) readTeam(ctx context.Context, now time.Time) (team.View, []
 	}
 	open, err := r.db.ListProposals(ctx, store.ProposalFilter{Statuses: openStatuses})
 	if err != nil {
-		return team.View{}, nil, fmt.Errorf("list open proposals: %w", err)
+		return team.View{}, nil, err
 	}
 	return t, open, nil
 }
@@ -384,7 +384,7 @@ func (r *Rebalancer) apply(ctx context.Context, id int64) (store.Proposal, error
 	sctx := context.WithoutCancel(ctx)
 	p, err := r.db.ClaimProposal(sctx, id)
 	if err != nil {
-		return p, fmt.Errorf("claim proposal %d: %w", id, err)
+		return p, err // the store's error names the operation and the proposal
 	}
 	log := r.opts.Logger.With("proposal", p.ID, "conversation", p.ConversationID)
 	fresh, _, err := r.hs.Conversations.Get(ctx, p.ConversationID, true)
@@ -408,7 +408,7 @@ func (r *Rebalancer) apply(ctx context.Context, id int64) (store.Proposal, error
 	}
 	applied, err := r.db.MarkProposalApplied(sctx, p.ID)
 	if err != nil {
-		return applied, fmt.Errorf("record applied proposal %d: %w", p.ID, err)
+		return applied, err
 	}
 	r.count(p, "applied")
 	if routed(p) {
@@ -474,7 +474,7 @@ const assignTimeout = 30 * time.Second
 func (r *Rebalancer) stale(ctx context.Context, p store.Proposal, why string) (store.Proposal, error) {
 	out, err := r.db.MarkProposalStale(ctx, p.ID, why)
 	if err != nil {
-		return out, fmt.Errorf("record stale proposal %d: %w", p.ID, err)
+		return out, err
 	}
 	r.count(p, "stale")
 	r.opts.Logger.Info("move skipped: stale", "proposal", p.ID, "conversation", p.ConversationID, "why", why)
@@ -484,7 +484,7 @@ func (r *Rebalancer) stale(ctx context.Context, p store.Proposal, why string) (s
 func (r *Rebalancer) fail(ctx context.Context, p store.Proposal, why string) (store.Proposal, error) {
 	out, err := r.db.MarkProposalFailed(ctx, p.ID, why)
 	if err != nil {
-		return out, fmt.Errorf("record failed proposal %d: %w", p.ID, err)
+		return out, err
 	}
 	r.count(p, "failed")
 	r.opts.Logger.Warn("move failed", "proposal", p.ID, "conversation", p.ConversationID, "why", why)

@@ -344,6 +344,20 @@ func TestApplyRecordsTheOutcomeWhenTheCallerGoes(t *testing.T) {
 	}
 }
 
+// An error names each operation once: the store's says "claim proposal
+// N", and apply adds nothing to it.
+func TestApplyErrorNamesTheOperationOnce(t *testing.T) {
+	w := newWorld(t, 1)
+	r := w.rebalancer(ModeApply, 5)
+	plan, err := r.RunOnce(context.Background())
+	must(t, err)
+	id := plan.Proposals[0].ID
+	_, err = r.apply(context.Background(), id)
+	if want := "claim proposal " + itoa(id) + ": conflict: proposal is applied, not approved"; err == nil || err.Error() != want {
+		t.Errorf("error = %v, want %q", err, want)
+	}
+}
+
 // TestExpiredProposalsCountAsStale: a proposal nobody approved within the
 // TTL goes stale at the next run, and the outcome counter says so, as it
 // does for every other way a proposal ends.

@@ -35,7 +35,7 @@ const (
 func (r *Rebalancer) recoverInterrupted(ctx context.Context, now time.Time) error {
 	stuck, err := r.db.ListProposals(ctx, store.ProposalFilter{Statuses: []store.ProposalStatus{store.ProposalApplying}})
 	if err != nil {
-		return fmt.Errorf("list interrupted proposals: %w", err)
+		return err
 	}
 	for _, p := range stuck {
 		if now.Sub(p.UpdatedAt) < interruptedAfter {
@@ -47,7 +47,7 @@ func (r *Rebalancer) recoverInterrupted(ctx context.Context, now time.Time) erro
 	}
 	approved, err := r.db.ListProposals(ctx, store.ProposalFilter{Statuses: []store.ProposalStatus{store.ProposalApproved}})
 	if err != nil {
-		return fmt.Errorf("list approved proposals: %w", err)
+		return err
 	}
 	for _, p := range approved {
 		if _, err := r.apply(ctx, p.ID); err != nil && !errors.Is(err, store.ErrConflict) {
@@ -72,7 +72,7 @@ func (r *Rebalancer) settle(ctx context.Context, p store.Proposal) error {
 		return err
 	}
 	if _, err := r.db.MarkProposalApplied(ctx, p.ID); err != nil {
-		return fmt.Errorf("record interrupted proposal %d as applied: %w", p.ID, err)
+		return err
 	}
 	r.count(p, "applied")
 	if !routed(p) && !hasNoteSince(c.Threads(), p.CreatedAt) {
