@@ -151,7 +151,10 @@ func (o *Router) Run(ctx context.Context) {
 			o.CheckRouting(ctx)
 			checked = true
 		}
-		if _, err := o.RouteOnce(ctx); err != nil && ctx.Err() == nil {
+		switch _, err := o.RouteOnce(ctx); {
+		case errors.Is(err, errCutShort):
+			o.r.opts.Logger.Info("own routing stopped before its last routes", "err", err)
+		case err != nil && ctx.Err() == nil:
 			o.r.opts.Logger.Error("own routing failed; the next webhook or poll tries again", "err", err)
 		}
 	}
@@ -159,7 +162,9 @@ func (o *Router) Run(ctx context.Context) {
 
 // RouteOnce gives each new, active, unassigned conversation to the agent
 // balancer.Route picks, and returns the proposals it made, as they ended
-// (applied, or stale when someone assigned it meanwhile).
+// (applied, or stale when someone assigned it meanwhile). When ctx
+// ends in the middle, the routes not yet tried stay approved for the next
+// balancer run's recovery.
 func (o *Router) RouteOnce(ctx context.Context) ([]store.Proposal, error) {
 	o.passMu.Lock()
 	defer o.passMu.Unlock()
@@ -168,6 +173,9 @@ func (o *Router) RouteOnce(ctx context.Context) ([]store.Proposal, error) {
 		return nil, err
 	}
 	for i, p := range stored {
+		if ctx.Err() != nil {
+			return stored, cutShort(ctx, len(stored)-i, len(stored))
+		}
 		done, err := o.r.apply(ctx, p.ID)
 		if errors.Is(err, store.ErrConflict) {
 			continue // a run's recovery claimed it first and applies it the same way

@@ -150,7 +150,9 @@ func (r *Rebalancer) State(ctx context.Context) (metrics.State, error) {
 var _ metrics.StateSource = (*Rebalancer)(nil)
 
 // RunOnce plans from the mirror, stores the new proposals and, in apply
-// mode, applies them. In off mode it does nothing.
+// mode, applies them. In off mode it does nothing. When ctx ends in the
+// middle of the applies, the moves not yet tried stay approved for the
+// next run, and the error says how many (errCutShort).
 func (r *Rebalancer) RunOnce(ctx context.Context) (Plan, error) {
 	if r.opts.Mode == ModeOff {
 		return Plan{}, nil
@@ -192,6 +194,9 @@ func (r *Rebalancer) RunOnce(ctx context.Context) (Plan, error) {
 	r.notify(stored, pl.view.Snapshot, res, pl.open)
 	if r.opts.Mode == ModeApply {
 		for i, p := range stored {
+			if ctx.Err() != nil {
+				return plan, cutShort(ctx, len(stored)-i, len(stored))
+			}
 			applied, err := r.apply(ctx, p.ID)
 			if err != nil {
 				return plan, err
@@ -372,15 +377,17 @@ func (r *Rebalancer) Reject(ctx context.Context, id int64, by string) (store.Pro
 // apply carries out an approved proposal. Its error is only for failures
 // of the store: a Help Scout failure is recorded on the proposal.
 func (r *Rebalancer) apply(ctx context.Context, id int64) (store.Proposal, error) {
-	// An approved proposal must end applied, stale or failed: one left
-	// approved or applying blocks its conversation for good (toProposals
-	// skips it) and, after a move, hides the move from the cooldown and the
-	// per-window cap. The caller's ctx ends when an SST closes the tab or
-	// the daemon stops, so the store writes do not follow it, nor does the
-	// move itself: once its PATCH is sent Help Scout may make it whatever
-	// the caller hears, and a move made but recorded failed has no note
-	// and no mirror refresh. The re-read before it still follows ctx, and
-	// its failure is recorded.
+	// A claimed proposal must end applied, stale or failed: one left
+	// applying blocks its conversation until recovery settles it
+	// (toProposals skips it) and, after a move, hides the move from the
+	// cooldown and the per-window cap. (One never claimed may stay
+	// approved: the next run's recovery applies it, which is why the batch
+	// loops stop before claiming once ctx has ended.) The caller's ctx
+	// ends when an SST closes the tab or the daemon stops, so the store
+	// writes do not follow it, nor does the move itself: once its PATCH is
+	// sent Help Scout may make it whatever the caller hears, and a move
+	// made but recorded failed has no note and no mirror refresh. The
+	// re-read before it still follows ctx, and its failure is recorded.
 	sctx := context.WithoutCancel(ctx)
 	p, err := r.db.ClaimProposal(sctx, id)
 	if err != nil {
@@ -594,7 +601,11 @@ func (r *Rebalancer) Run(ctx context.Context, every time.Duration, ready func() 
 			continue // never plan from a half-built mirror
 		}
 		plan, err := r.RunOnce(ctx)
-		if err != nil {
+		switch {
+		case errors.Is(err, errCutShort):
+			r.opts.Logger.Info("balancer run stopped before its last moves", "err", err)
+			continue
+		case err != nil:
 			if ctx.Err() == nil {
 				r.opts.Logger.Error("balancer run failed", "err", err)
 			}
@@ -603,6 +614,19 @@ func (r *Rebalancer) Run(ctx context.Context, every time.Duration, ready func() 
 		r.opts.Logger.Info("balancer run", "proposals", len(plan.Proposals), "flags", len(plan.Flags),
 			"imbalance_before", plan.Before.Imbalance, "imbalance_after", plan.After.Imbalance)
 	}
+}
+
+// errCutShort is what RunOnce and RouteOnce return when their context
+// ends in the middle of a batch of moves.
+var errCutShort = errors.New("stopped in the middle of a batch")
+
+// cutShort says that a batch stopped with left of its total moves not yet
+// tried. They stay approved, never claimed: a claim after ctx has ended
+// would fail its re-read and record the move failed for good, whereas an
+// approved proposal is applied by the next run's recovery, which re-reads
+// the conversation first.
+func cutShort(ctx context.Context, left, total int) error {
+	return fmt.Errorf("%w: %d of %d moves left approved for the next run: %w", errCutShort, left, total, context.Cause(ctx))
 }
 
 // DryRun plans from the mirror without storing or applying anything: what

@@ -296,7 +296,6 @@ func (c cancelAt) RoundTrip(r *http.Request) (*http.Response, error) {
 // Scout made recorded failed, without its note, because the caller went
 // while it was being made.
 func TestApplyRecordsTheOutcomeWhenTheCallerGoes(t *testing.T) {
-	isPatch := func(r *http.Request) bool { return r.Method == http.MethodPatch }
 	isReRead := func(r *http.Request) bool {
 		return r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/v2/conversations/")
 	}
@@ -341,6 +340,57 @@ func TestApplyRecordsTheOutcomeWhenTheCallerGoes(t *testing.T) {
 				t.Errorf("fake saw %d notes, want %d", n, tt.notes)
 			}
 		})
+	}
+}
+
+// A stop in the middle of an apply batch (SIGTERM, an SST's browser
+// dropping "Plan now") leaves the moves not yet tried approved, never
+// failed, and the run says it stopped short; the next run applies them.
+func TestStopMidBatchLeavesTheRestForTheNextRun(t *testing.T) {
+	w := newWorld(t, 4)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stopping := cancelAt{next: helpscouttest.Bearer{Token: w.token}, match: isPatch, after: true, cancel: cancel}
+	p := balancer.DefaultPolicy()
+	p.Backlog = balancer.BacklogOldest
+	r := New(w.db, w.clientWith(t, stopping), Options{Mode: ModeApply, Policy: p, Now: func() time.Time { return w.now }})
+
+	plan, err := r.RunOnce(ctx)
+	if !errors.Is(err, errCutShort) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("RunOnce = %v, want it to say it stopped short", err)
+	}
+	if len(plan.Proposals) != 4 {
+		t.Fatalf("planned %d moves, want 4", len(plan.Proposals))
+	}
+	if want := "stopped in the middle of a batch: 3 of 4 moves left approved for the next run: context canceled"; err.Error() != want {
+		t.Errorf("error = %q, want %q", err, want)
+	}
+	statuses := func() map[store.ProposalStatus]int {
+		n := map[store.ProposalStatus]int{}
+		for _, p := range plan.Proposals {
+			got, err := w.db.Proposal(context.Background(), p.ID)
+			must(t, err)
+			n[got.Status]++
+		}
+		return n
+	}
+	if got := statuses(); got[store.ProposalApplied] != 1 || got[store.ProposalApproved] != 3 {
+		t.Fatalf("after the stop: %v, want 1 applied and 3 approved", got)
+	}
+
+	if _, err := w.rebalancer(ModeApply, 4).RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := statuses(); got[store.ProposalApplied] != 4 {
+		t.Errorf("after the next run: %v, want all 4 applied", got)
+	}
+	if n := len(w.fake.Patches()); n != 4 {
+		t.Errorf("fake saw %d patches, want 4: each move once", n)
+	}
+	for _, id := range w.convs {
+		if c, _ := w.fake.Conversation(id); c.AssigneeID == 0 {
+			t.Errorf("conversation %d is still unassigned", id)
+		}
 	}
 }
 

@@ -49,7 +49,10 @@ func (r *Rebalancer) recoverInterrupted(ctx context.Context, now time.Time) erro
 	if err != nil {
 		return err
 	}
-	for _, p := range approved {
+	for i, p := range approved {
+		if ctx.Err() != nil {
+			return cutShort(ctx, len(approved)-i, len(approved))
+		}
 		if _, err := r.apply(ctx, p.ID); err != nil && !errors.Is(err, store.ErrConflict) {
 			return err
 		}

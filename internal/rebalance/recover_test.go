@@ -80,17 +80,28 @@ func TestRecoversInterruptedApplies(t *testing.T) {
 	}
 }
 
-// failFirstNote answers the first note POST with a 503, either after
-// passing it on (the note exists, the answer was lost) or without.
-type failFirstNote struct {
+// failFirst answers the first times requests that match with a 503,
+// either after passing them on (Help Scout acted, the answer was lost) or
+// without.
+type failFirst struct {
+	match   func(*http.Request) bool
+	times   int
 	forward bool
 	mu      sync.Mutex
 	failed  int
 }
 
-func (f *failFirstNote) RoundTrip(r *http.Request) (*http.Response, error) {
+// isNote matches a note's POST.
+func isNote(r *http.Request) bool {
+	return r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/notes")
+}
+
+// isPatch matches an assignment's PATCH.
+func isPatch(r *http.Request) bool { return r.Method == http.MethodPatch }
+
+func (f *failFirst) RoundTrip(r *http.Request) (*http.Response, error) {
 	f.mu.Lock()
-	fail := r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/notes") && f.failed == 0
+	fail := f.match(r) && f.failed < f.times
 	if fail {
 		f.failed++
 	}
@@ -121,7 +132,7 @@ func TestNoteWrittenOnceDespite5xx(t *testing.T) {
 			w := newWorld(t, 1)
 			plan, err := w.rebalancer(ModePropose, 5).RunOnce(context.Background())
 			must(t, err)
-			failing := &failFirstNote{forward: forward}
+			failing := &failFirst{match: isNote, times: 1, forward: forward}
 			w.hs = w.clientWith(t, helpscouttest.Bearer{Token: w.token, Next: failing})
 			got, err := w.rebalancer(ModePropose, 5).Approve(context.Background(), plan.Proposals[0].ID, "sst")
 			must(t, err)
