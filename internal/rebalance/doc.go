@@ -10,7 +10,8 @@
 // or latest customer message changed since the plan; only then is
 // /assignTo patched and a private note added that explains the move in
 // plain words. A failure is recorded with its reason and never retried
-// blindly: the next plan decides afresh.
+// blindly: the next plan decides afresh (own mode's next route pass, for a
+// first assignment that failed, up to three times).
 //
 // With QW_ROUTING=steer (steer.go) it also keeps each balanced inbox's
 // Help Scout routing rotation to the people balancer.Rotation picks, within

@@ -77,7 +77,16 @@ type Router struct {
 	// to take them, so that the next pass does not route them again while
 	// the mirror has not caught up with the assignment.
 	tried map[int64]bool
+	// failed counts the routes of each conversation that ended failed (a
+	// 5xx after the retries, the rate budget beyond assignTimeout): the
+	// next pass tries again, up to routeAttempts in all.
+	failed map[int64]int
 }
+
+// routeAttempts bounds how often a new conversation's route is tried
+// when it fails; after that it is left to the balancer's hand-outs, like
+// one that nobody could take.
+const routeAttempts = 3
 
 // NewRouter returns own mode's router, or nil unless the rebalancer's
 // routing mode is own and its mode is not off. It reads the newest conversation the
@@ -111,7 +120,8 @@ func (r *Rebalancer) NewRouter(ctx context.Context, opts RouterOptions) *Router 
 		// Strictly after: the newest stored one is not new.
 		horizon = latest.Add(time.Millisecond)
 	}
-	r.router = &Router{r: r, opts: opts, wake: make(chan struct{}, 1), horizon: horizon, tried: map[int64]bool{}}
+	r.router = &Router{r: r, opts: opts, wake: make(chan struct{}, 1), horizon: horizon,
+		tried: map[int64]bool{}, failed: map[int64]int{}}
 	return r.router
 }
 
@@ -162,7 +172,7 @@ func (o *Router) Run(ctx context.Context) {
 
 // RouteOnce gives each new, active, unassigned conversation to the agent
 // balancer.Route picks, and returns the proposals it made, as they ended
-// (applied, or stale when someone assigned it meanwhile). When ctx
+// (applied, stale when someone assigned it meanwhile, or failed). When ctx
 // ends in the middle, the routes not yet tried stay approved for the next
 // balancer run's recovery.
 func (o *Router) RouteOnce(ctx context.Context) ([]store.Proposal, error) {
@@ -184,8 +194,26 @@ func (o *Router) RouteOnce(ctx context.Context) ([]store.Proposal, error) {
 			return stored, err
 		}
 		stored[i] = done
+		o.retryIfFailed(done)
 	}
 	return stored, nil
+}
+
+// retryIfFailed lets the next pass route p's conversation again when p
+// failed, unless it has failed routeAttempts times: then it says so once
+// and leaves the conversation to the balancer. An applied or stale route
+// is done.
+func (o *Router) retryIfFailed(p store.Proposal) {
+	if p.Status != store.ProposalFailed {
+		return
+	}
+	o.failed[p.ConversationID]++
+	if o.failed[p.ConversationID] < routeAttempts {
+		delete(o.tried, p.ConversationID)
+		return
+	}
+	o.r.opts.Logger.Warn("own routing: gave up on a new conversation; the balancer's hand-outs take it", "ticket", p.ConversationNumber,
+		"conversation", p.ConversationID, "attempts", routeAttempts, "err", p.Error)
 }
 
 // plan picks the new conversations and their owners and stores the moves
@@ -225,8 +253,9 @@ func (o *Router) plan(ctx context.Context, now time.Time) ([]store.Proposal, err
 
 // newConversations returns the ids of the conversations to route: active,
 // unassigned, created at or after the horizon, not tried before and with
-// no open proposal. It forgets tried conversations that are no longer
-// unassigned, so that the set stays as small as the Unassigned folder.
+// no open proposal. It forgets tried and failed conversations that are no
+// longer unassigned, so that the sets stay as small as the Unassigned
+// folder.
 func (o *Router) newConversations(convs []store.OpenConversation, open []store.Proposal) []int64 {
 	busy := map[int64]bool{}
 	for _, p := range open {
@@ -247,6 +276,11 @@ func (o *Router) newConversations(convs []store.OpenConversation, open []store.P
 	for id := range o.tried {
 		if !unassigned[id] {
 			delete(o.tried, id)
+		}
+	}
+	for id := range o.failed {
+		if !unassigned[id] {
+			delete(o.failed, id)
 		}
 	}
 	return ids

@@ -434,6 +434,65 @@ func TestOwnRouteDoesNotWaitForARunsApplies(t *testing.T) {
 	must(t, <-runDone)
 }
 
+// newFailingOwnEnv is newOwnEnv with a transport that answers the first
+// failures assignment PATCHes with a 503, and one new conversation in the
+// mirror.
+func newFailingOwnEnv(t *testing.T, failures int) (*ownEnv, int64) {
+	t.Helper()
+	e := newOwnEnv(t, 0, ModePropose)
+	e.hs = e.clientWith(t, helpscouttest.Bearer{Token: e.token, Next: &failFirst{match: isPatch, times: failures}})
+	e.reb = New(e.db, e.hs, Options{Mode: ModePropose, Routing: balancer.RoutingOwn, Policy: balancer.DefaultPolicy(),
+		Metrics: e.m, Logger: slog.New(slog.NewTextHandler(e.log, nil)), Now: func() time.Time { return e.now }})
+	e.router = e.reb.NewRouter(context.Background(), RouterOptions{})
+	id := e.newConversation(t)
+	e.sync(t)
+	return e, id
+}
+
+// A route whose assignment fails is tried again at the next pass: the
+// conversation is still unassigned and still new.
+func TestOwnRetriesAFailedRoute(t *testing.T) {
+	e, id := newFailingOwnEnv(t, 1)
+	if got := e.route(t); len(got) != 1 || got[0].Status != store.ProposalFailed {
+		t.Fatalf("first pass = %+v, want one failed route", got)
+	}
+	got := e.route(t)
+	if len(got) != 1 || got[0].ConversationID != id || got[0].Status != store.ProposalApplied {
+		t.Fatalf("second pass = %+v, want conversation %d routed and applied", got, id)
+	}
+	if c, _ := e.fake.Conversation(id); c.AssigneeID != got[0].ToAgent {
+		t.Errorf("Help Scout has assignee %d, want %d", c.AssigneeID, got[0].ToAgent)
+	}
+	if again := e.route(t); len(again) != 0 {
+		t.Errorf("an applied route was tried again: %+v", again)
+	}
+}
+
+// A route that keeps failing is tried routeAttempts times, then left to
+// the balancer with one warning that names the ticket and the error.
+func TestOwnGivesUpAfterRouteAttempts(t *testing.T) {
+	e, id := newFailingOwnEnv(t, 100)
+	for pass := range routeAttempts {
+		if got := e.route(t); len(got) != 1 || got[0].Status != store.ProposalFailed {
+			t.Fatalf("pass %d = %+v, want one failed route", pass+1, got)
+		}
+	}
+	if got := e.route(t); len(got) != 0 {
+		t.Errorf("routed %+v after %d failures, want it left to the balancer", got, routeAttempts)
+	}
+	if n := len(e.fake.Patches()); n != 0 {
+		t.Errorf("fake holds %d patches, want none (every one failed)", n)
+	}
+	c, _ := e.fake.Conversation(id)
+	logs := e.log.String()
+	if n := strings.Count(logs, "gave up on a new conversation"); n != 1 {
+		t.Fatalf("%d give-up warnings, want 1:\n%s", n, logs)
+	}
+	if want := "ticket=" + itoa(c.Number); !strings.Contains(logs, want) || !strings.Contains(logs, "503") {
+		t.Errorf("the warning does not name %s and the 503:\n%s", want, logs)
+	}
+}
+
 // A stop in the middle of a route pass leaves the routes not yet tried
 // approved; the balancer's next run applies them.
 func TestOwnStopMidPassLeavesTheRestForTheNextRun(t *testing.T) {
