@@ -126,9 +126,8 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	return err
 }
 
-// run is the daemon: it owns every long-lived goroutine and stops them in
-// reverse order of start (HTTP intake, the loops, the mirror's queued re-reads,
-// the store). now is its clock: the demo's runs at the simulation's speed.
+// run is the daemon: it owns every long-lived goroutine and stops them in reverse order of start (HTTP
+// intake, then the loops, the mirror's queued re-reads, the store). now is its clock (the demo's is simulated).
 func run(ctx context.Context, cfg *settings, ln net.Listener, logger *slog.Logger, now func() time.Time) error {
 	mode, office := cfg.mode, cfg.office
 	config.WarnUnknown(logger)
@@ -195,8 +194,7 @@ func run(ctx context.Context, cfg *settings, ln net.Listener, logger *slog.Logge
 		Notices: httpapi.JoinNotices(notices, own), AdminToken: token, StuckAfter: stuckAfter, Mode: string(mode), Location: office.Location()})
 	gate.Open(api)
 
-	loopCtx, stopLoops := context.WithCancel(ctx)
-	defer stopLoops()
+	loopCtx, stopLoops := context.WithCancel(context.WithoutCancel(ctx)) // they run while HTTP drains
 	var loops sync.WaitGroup
 	loops.Go(func() { _ = mir.Run(loopCtx, cfg.PollInterval.Duration) })
 	if mode != rebalance.ModeOff {
