@@ -137,9 +137,8 @@ func run(ctx context.Context, cfg *settings, ln net.Listener, logger *slog.Logge
 		m.EnableOfficeHours(reg, cfg.OfficeResponseTarget.Duration)
 	}
 
-	// Serve at once: while the database cannot be opened (a read-only or
-	// full disk), /healthz answers 200 and /readyz 503 with the reason, and
-	// the daemon keeps retrying instead of exiting into a crash loop.
+	// Serve at once: while the database cannot be opened (a read-only or full disk), /healthz answers 200
+	// and /readyz 503 with the reason, and the daemon keeps retrying instead of exiting into a crash loop.
 	gate := httpapi.NewGate("the database is not open yet")
 	httpCtx, stopHTTP := context.WithCancel(context.WithoutCancel(ctx)) // stopped by shutdown, in order
 	httpDone := make(chan error, 1)
@@ -183,15 +182,19 @@ func run(ctx context.Context, cfg *settings, ln net.Listener, logger *slog.Logge
 		AllowedHosts: cfg.AllowedHosts.Hosts, Dashboard: metrics.Dashboard, AlertRules: metrics.AlertRules})
 	slack := notify.New(notify.Options{WebhookURL: cfg.SlackWebhookURL.Reveal(), PageURL: cfg.PublicURL, OfficeHours: office, Store: db, Metrics: m, Now: now,
 		Digest: notify.Daily{Hour: cfg.SlackDigestAt.Hour, Minute: cfg.SlackDigestAt.Minute, Zone: cfg.SlackDigestAt.Location}, Logger: logger.With("component", "slack")})
-	reb := rebalance.New(db, hs, rebalance.Options{Mode: mode, Routing: cfg.routing, Mailboxes: cfg.Mailboxes.IDs, Policy: cfg.policy, Roster: cfg.roster, AfterApply: mir.Refresh,
-		Logger: logger.With("component", "balancer"), Metrics: m, Now: now, Notify: slack, ProposalTTL: cfg.ttl})
+	rebOpts := rebalance.Options{Mode: mode, Routing: cfg.routing, Mailboxes: cfg.Mailboxes.IDs, Policy: cfg.policy, Roster: cfg.roster, AfterApply: mir.Refresh,
+		Logger: logger.With("component", "balancer"), Metrics: m, Now: now, ProposalTTL: cfg.ttl}
+	if slack != nil { // a nil *Notifier in the interface would not be a nil Notify
+		rebOpts.Notify = slack
+	}
+	reb := rebalance.New(db, hs, rebOpts)
 	own = reb.NewRouter(ctx, rebalance.RouterOptions{CheckEvery: cfg.BalanceInterval.Duration, Ready: mir.Ready})
 	reg.MustRegister(metrics.NewCollector(reb, metrics.CollectorOptions{OnError: func(err error) { logger.Warn("metrics collector", logKeyErr, err) }}))
 	token, stuckAfter := cfg.AdminToken.Reveal(), cfg.StuckAfter.Duration
 	api.EnableAPI(httpapi.APIOptions{Team: reb, Queue: db, Decider: reb, Routing: reb, AdminToken: token, StuckAfter: stuckAfter, Mode: string(mode)})
 	notices := team.Setup{DB: db, Roster: cfg.roster, Ready: mir.Ready, EscalateStuck: mode != rebalance.ModeOff && stuckAfter > 0}
 	api.EnablePage(httpapi.PageOptions{Team: reb, Queue: db, Decider: reb, Routing: reb, Customers: db, FirstResponses: db,
-		Notices: httpapi.JoinNotices(notices, own), AdminToken: token, StuckAfter: stuckAfter, Mode: string(mode), Location: office.Location()})
+		Notices: httpapi.JoinNotices(notices, reb), AdminToken: token, StuckAfter: stuckAfter, Mode: string(mode), Location: office.Location()})
 	gate.Open(api)
 
 	loopCtx, stopLoops := context.WithCancel(context.WithoutCancel(ctx)) // they run while HTTP drains
@@ -204,8 +207,7 @@ func run(ctx context.Context, cfg *settings, ln net.Listener, logger *slog.Logge
 	loops.Go(func() { notices.WarnOnce(loopCtx, logger.With("component", "roster")) })
 	loops.Go(func() { slack.Run(loopCtx, reb) }) // slack is nil without QW_SLACK_WEBHOOK_URL: Run returns at once
 
-	logger.Info("queuewrangler serving", logKeyAddr, ln.Addr().String(), "mode", string(mode), "routing", string(cfg.routing),
-		"poll_interval", cfg.PollInterval.Duration.String(), "db", cfg.DBPath)
+	logger.Info("queuewrangler serving", logKeyAddr, ln.Addr().String(), "mode", string(mode), "routing", string(cfg.routing), "poll_interval", cfg.PollInterval.Duration.String(), "db", cfg.DBPath)
 
 	var runErr error
 	select {

@@ -100,9 +100,10 @@ const (
 	maxPending = 50
 )
 
-// Notifier sends the messages. A nil *Notifier is a disabled one (no
-// webhook configured): its methods do nothing, so main wires it the same
-// way either way.
+// Notifier sends the messages. Without a webhook New returns nil, and
+// only Run may be called on a nil *Notifier (it returns at once). Never
+// store a nil one in an interface (rebalance.Options.Notify): it would not
+// compare equal to nil, and its receiver would do work for nothing.
 type Notifier struct {
 	opts  Options
 	queue chan message
@@ -209,7 +210,7 @@ func New(opts Options) *Notifier {
 // ProposalsWaiting queues proposals for the next proposals message. It
 // returns at once (rebalance.Notifier).
 func (n *Notifier) ProposalsWaiting(ps []store.Proposal) {
-	if n == nil || len(ps) == 0 {
+	if len(ps) == 0 {
 		return
 	}
 	n.mu.Lock()
@@ -221,9 +222,6 @@ func (n *Notifier) ProposalsWaiting(ps []store.Proposal) {
 // Escalations queues the stuck tickets not announced in the last day for
 // the next escalation message. It returns at once (rebalance.Notifier).
 func (n *Notifier) Escalations(flagged, noSenior []balancer.Flag) {
-	if n == nil {
-		return
-	}
 	now := n.opts.Now()
 	n.mu.Lock()
 	for id, at := range n.announced {

@@ -588,16 +588,14 @@ func TestFullQueueDrops(t *testing.T) {
 	}
 }
 
-// TestDisabled: without a webhook there is no Notifier, and its methods
-// are safe to call on nil.
+// TestDisabled: without a webhook there is no Notifier, and Run on nil
+// returns at once.
 func TestDisabled(t *testing.T) {
 	n := New(Options{})
 	if n != nil {
 		t.Fatalf("New without a webhook = %v, want nil", n)
 	}
-	n.ProposalsWaiting([]store.Proposal{{ID: 1}})
-	n.Escalations([]balancer.Flag{{ConversationID: 1}}, nil)
-	n.Run(context.Background(), sampleTeam()) // returns at once
+	n.Run(context.Background(), sampleTeam())
 }
 
 // TestEscapes: customer and agent names cannot inject links or mentions.

@@ -58,8 +58,9 @@ type RouterOptions struct {
 
 // Router makes own mode's first assignments. Build it with NewRouter
 // before the mirror starts, and run it with Run. A nil *Router (any other
-// routing mode, or QW_MODE=off) does nothing: Wake, Run and Notices may be
-// called on it.
+// routing mode, or QW_MODE=off) does nothing: Wake and Run may be called on
+// it. Its notices for the page are the rebalancer's (Rebalancer.Notices),
+// never a nil *Router in an interface.
 type Router struct {
 	r    *Rebalancer
 	opts RouterOptions
@@ -330,14 +331,15 @@ func (o *Router) CheckRouting(ctx context.Context) {
 	}
 }
 
-// Notices flags on the queue page each inbox whose routing is on or could
-// not be checked (an httpapi.Notices): both would assign.
-func (o *Router) Notices(context.Context) ([]string, error) {
-	if o == nil {
+// Notices flags on the queue page (an httpapi.Notices), while own mode
+// routes, each inbox whose routing is on or could not be checked: both
+// would assign. In the other modes there are none.
+func (r *Rebalancer) Notices(context.Context) ([]string, error) {
+	if r.router == nil {
 		return nil, nil
 	}
 	var out []string
-	for _, in := range o.r.looks.looked() {
+	for _, in := range r.looks.looked() {
 		switch {
 		case in.enabled:
 			out = append(out, fmt.Sprintf("Turn Help Scout's routing off in inbox %s, or both will assign new conversations.", inboxLabel(in.id, in.name)))

@@ -73,7 +73,8 @@ type Options struct {
 	Now        func() time.Time
 
 	// Notify, when set, hears of the proposals and stuck tickets a run
-	// leaves for people (escalate.go).
+	// leaves for people (escalate.go). Without a listener leave it nil,
+	// never a nil pointer: a run then skips the work of telling.
 	Notify Notifier
 }
 

@@ -122,6 +122,10 @@ func TestSteerNarrowsTheRotationAndWritesOnlyOnChange(t *testing.T) {
 		view.Inboxes[0].People[0].InRotation || !view.Inboxes[0].People[1].InRotation {
 		t.Errorf("routing view %+v: want steer with Ana out, Ben and Cy in", view)
 	}
+	// Steering needs the routing on: only own mode flags it on the page.
+	if ns, err := r.Notices(context.Background()); len(ns) != 0 || err != nil {
+		t.Errorf("steer mode's page notices = %q, %v; want none", ns, err)
+	}
 
 	// Nothing changed: runs and new-conversation checks write nothing.
 	run(t, r)

@@ -50,54 +50,17 @@ func (h *holdFirstPatch) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // order: HTTP intake first, then the loops), so the batch ends applied
 // instead of being cut short at the signal.
 func TestStopLetsTheBalancerFinishWhileHTTPDrains(t *testing.T) {
-	const id, secret, hookSecret = "stop", "stop-client-secret", "stop-webhook-secret"
-	fake := helpscouttest.New(helpscouttest.Options{ClientID: id, ClientSecret: secret})
-	t.Cleanup(func() { fake.Close() })
-	hold := &holdFirstPatch{next: fake, held: make(chan struct{}), release: make(chan struct{})}
+	hold := &holdFirstPatch{held: make(chan struct{}), release: make(chan struct{})}
 	var releaseOnce sync.Once
 	release := func() { releaseOnce.Do(func() { close(hold.release) }) }
 	t.Cleanup(release)
-	ts := httptest.NewServer(hold)
-	t.Cleanup(ts.Close)
-	mb, err := fake.AddMailbox(helpscouttest.Mailbox{Name: "Support", Email: "support@example.com"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range []string{"Ana", "Ben"} {
-		if _, err := fake.AddUser(helpscouttest.User{FirstName: name, Email: strings.ToLower(name) + "@example.com", Status: "active", Timezone: "UTC"}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cust, err := fake.AddCustomer(helpscouttest.Customer{First: "Sam", Email: "sam@example.com"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	const tickets = 3
-	for i := range tickets {
-		if _, err := fake.CreateConversation(helpscouttest.NewConversation{MailboxID: mb.ID, CustomerID: cust.ID,
-			Subject: "help", Body: "please", At: time.Now().Add(-time.Duration(30+i) * time.Minute)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-
-	cfg := config.Defaults()
-	cfg.HelpScoutClientID, cfg.HelpScoutClientSecret, cfg.HelpScoutAPIURL = id, config.Secret(secret), ts.URL
-	cfg.WebhookSecret, cfg.DBPath, cfg.ListenAddr = config.Secret(hookSecret), filepath.Join(t.TempDir(), "qw.db"), "127.0.0.1:0"
-	cfg.Mode, cfg.Backlog, cfg.MaxMovesPerRun.N = string(rebalance.ModeApply), balancer.FormatBacklog(balancer.BacklogOldest), tickets
-	cfg.PollInterval.Duration, cfg.BalanceInterval.Duration, cfg.RateLimitPerMinute.N = time.Hour, 100*time.Millisecond, 100000
-	settings, problems := parse(cfg, roster.Default())
-	if len(problems) > 0 {
-		t.Fatal(problems)
-	}
-	ln, err := net.Listen("tcp", cfg.ListenAddr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	fake, cfg, ln := smallTeam(t, tickets, rebalance.ModeApply, func(h http.Handler) http.Handler { hold.next = h; return hold })
 	var logs testkit.LogBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	runErr := make(chan error, 1)
-	go func() { runErr <- run(ctx, settings, ln, slog.New(slog.NewTextHandler(&logs, nil)), time.Now) }()
+	go func() { runErr <- run(ctx, cfg, ln, slog.New(slog.NewTextHandler(&logs, nil)), time.Now) }()
 
 	select {
 	case <-hold.held: // the balancer's batch has begun: its first move is being made
@@ -164,4 +127,72 @@ func TestStopLetsTheBalancerFinishWhileHTTPDrains(t *testing.T) {
 	if applied != tickets {
 		t.Errorf("%d moves applied, want %d", applied, tickets)
 	}
+}
+
+// Without QW_SLACK_WEBHOOK_URL the balancer is given no notifier, not a nil
+// *Notifier in its interface (which notify no longer accepts): a run in
+// propose mode stores its proposals and tells nobody.
+func TestProposeWithoutSlackTellsNobody(t *testing.T) {
+	_, cfg, ln := smallTeam(t, 1, rebalance.ModePropose, func(h http.Handler) http.Handler { return h })
+	var logs testkit.LogBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	runErr := make(chan error, 1)
+	go func() { runErr <- run(ctx, cfg, ln, slog.New(slog.NewTextHandler(&logs, nil)), time.Now) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(logs.String(), `msg="balancer run" component=balancer proposals=1`) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-runErr; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if !strings.Contains(logs.String(), "move proposed") {
+		t.Errorf("no proposal was made; daemon log:\n%s", tail(logs.String(), 3000))
+	}
+}
+
+// smallTeam is a fake account with Ana and Ben, free, and tickets
+// unassigned tickets, and the daemon's settings in mode against it (the
+// backlog handed out at once, a run every 100 ms), with its listener. wrap
+// wraps the fake's API.
+func smallTeam(t *testing.T, tickets int, mode rebalance.Mode, wrap func(http.Handler) http.Handler) (*helpscouttest.Server, *settings, net.Listener) {
+	t.Helper()
+	const id, secret = "small", "small-client-secret"
+	fake := helpscouttest.New(helpscouttest.Options{ClientID: id, ClientSecret: secret})
+	t.Cleanup(func() { fake.Close() })
+	ts := httptest.NewServer(wrap(fake))
+	t.Cleanup(ts.Close)
+	mb, err := fake.AddMailbox(helpscouttest.Mailbox{Name: "Support", Email: "support@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"Ana", "Ben"} {
+		if _, err := fake.AddUser(helpscouttest.User{FirstName: name, Email: strings.ToLower(name) + "@example.com", Status: "active", Timezone: "UTC"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cust, err := fake.AddCustomer(helpscouttest.Customer{First: "Sam", Email: "sam@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range tickets {
+		if _, err := fake.CreateConversation(helpscouttest.NewConversation{MailboxID: mb.ID, CustomerID: cust.ID,
+			Subject: "help", Body: "please", At: time.Now().Add(-time.Duration(30+i) * time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := config.Defaults()
+	cfg.HelpScoutClientID, cfg.HelpScoutClientSecret, cfg.HelpScoutAPIURL = id, config.Secret(secret), ts.URL
+	cfg.WebhookSecret, cfg.DBPath, cfg.ListenAddr = "small-webhook-secret", filepath.Join(t.TempDir(), "qw.db"), "127.0.0.1:0"
+	cfg.Mode, cfg.Backlog, cfg.MaxMovesPerRun.N = string(mode), balancer.FormatBacklog(balancer.BacklogOldest), tickets
+	cfg.PollInterval.Duration, cfg.BalanceInterval.Duration, cfg.RateLimitPerMinute.N = time.Hour, 100*time.Millisecond, 100000
+	s, problems := parse(cfg, roster.Default())
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fake, s, ln
 }
