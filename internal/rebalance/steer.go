@@ -201,7 +201,7 @@ func (r *Rebalancer) writeRotation(ctx context.Context, mb store.Mailbox, rt *he
 	mem.Written, mem.UpdatedAt = want, now
 	change := store.RotationChange{MailboxID: mb.ID, At: now, Before: before, After: want, By: store.RotationByQueuewrangler, Why: why}
 	if err := r.db.SaveSteeredRotation(context.WithoutCancel(ctx), mem, &change); err != nil {
-		return fmt.Errorf("record the rotation written: %w", err)
+		return err // the store names the operation and the mailbox
 	}
 	r.opts.Logger.Info(msg, "mailbox", mb.Name, "before", nameList(before, names), "after", nameList(want, names), "why", why)
 	return nil
