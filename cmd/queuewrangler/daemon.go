@@ -140,15 +140,7 @@ func run(ctx context.Context, cfg *settings, ln net.Listener, logger *slog.Logge
 	// Serve at once: while the database cannot be opened (a read-only or full disk), /healthz answers 200
 	// and /readyz 503 with the reason, and the daemon keeps retrying instead of exiting into a crash loop.
 	gate := httpapi.NewGate("the database is not open yet")
-	httpCtx, stopHTTP := context.WithCancel(context.WithoutCancel(ctx)) // stopped by shutdown, in order
-	httpDone := make(chan error, 1)
-	go func() { httpDone <- httpapi.Serve(httpCtx, ln, gate, logger, 10*time.Second) }()
-	shutdown := func() {
-		stopHTTP()
-		if err := <-httpDone; err != nil {
-			logger.Warn("http shutdown", logKeyErr, err)
-		}
-	}
+	intake := httpapi.Start(ln, gate, logger, 10*time.Second) // stopped first, in order
 
 	if !store.LocksSupported {
 		logger.Warn("this system has no file lock: nothing stops a second daemon on the same database", "db", cfg.DBPath)
@@ -158,7 +150,7 @@ func run(ctx context.Context, cfg *settings, ln net.Listener, logger *slog.Logge
 		logger.Error("open database; retrying", "db", cfg.DBPath, logKeyErr, err, "retry_in", wait.String())
 	})
 	if err != nil {
-		shutdown()
+		intake.Stop()
 		if ctx.Err() != nil {
 			return nil // stopped while waiting for the database
 		}
@@ -170,31 +162,39 @@ func run(ctx context.Context, cfg *settings, ln net.Listener, logger *slog.Logge
 	hsFailures := outbound.NewFailures(logger.With("component", "helpscout"))
 	hs, err := newHelpScout(cfg.Config, m, hsFailures, logger)
 	if err != nil {
-		shutdown()
+		intake.Stop()
 		return err
 	}
 	var own *rebalance.Router // QW_ROUTING=own's first assignments; nil in the other modes
-	mir := mirror.New(hs, db, mirror.Options{Mailboxes: cfg.Mailboxes.IDs, Logger: logger.With("component", "mirror"), Metrics: m, OfficeHours: office, Updated: func() { own.Wake() }, Now: now})
+	mir := mirror.New(hs, db, mirror.Options{Mailboxes: cfg.Mailboxes.IDs, Logger: logger.With("component", "mirror"),
+		Metrics: m, OfficeHours: office, Updated: func() { own.Wake() }, Now: now})
 
 	// New warns at start of disabled webhooks and of answering any Host.
 	api := httpapi.New(httpapi.Options{Logger: logger.With("component", "http"), Metrics: m, Gatherer: reg, Now: now,
-		WebhookSecret: cfg.WebhookSecret.Reveal(), Inbox: db, WebhookReceived: mir.Wake, Ready: httpapi.ReadyWithCause(mir.Ready, hsFailures.Last),
+		WebhookSecret: cfg.WebhookSecret.Reveal(), Inbox: db, WebhookReceived: mir.Wake,
+		Ready:        httpapi.ReadyWithCause(mir.Ready, hsFailures.Last),
 		AllowedHosts: cfg.AllowedHosts.Hosts, Dashboard: metrics.Dashboard, AlertRules: metrics.AlertRules})
-	slack := notify.New(notify.Options{WebhookURL: cfg.SlackWebhookURL.Reveal(), PageURL: cfg.PublicURL, OfficeHours: office, Store: db, Metrics: m, Now: now,
-		Digest: notify.Daily{Hour: cfg.SlackDigestAt.Hour, Minute: cfg.SlackDigestAt.Minute, Zone: cfg.SlackDigestAt.Location}, Logger: logger.With("component", "slack")})
-	rebOpts := rebalance.Options{Mode: mode, Routing: cfg.routing, Mailboxes: cfg.Mailboxes.IDs, Policy: cfg.policy, Roster: cfg.roster, AfterApply: mir.Refresh,
-		Logger: logger.With("component", "balancer"), Metrics: m, Now: now, ProposalTTL: cfg.ttl}
+	digest := cfg.SlackDigestAt
+	slack := notify.New(notify.Options{WebhookURL: cfg.SlackWebhookURL.Reveal(), PageURL: cfg.PublicURL, OfficeHours: office,
+		Store: db, Metrics: m, Now: now, Logger: logger.With("component", "slack"),
+		Digest: notify.Daily{Hour: digest.Hour, Minute: digest.Minute, Zone: digest.Location}})
+	rebOpts := rebalance.Options{Mode: mode, Routing: cfg.routing, Mailboxes: cfg.Mailboxes.IDs, Policy: cfg.policy,
+		Roster: cfg.roster, AfterApply: mir.Refresh, Logger: logger.With("component", "balancer"), Metrics: m, Now: now,
+		ProposalTTL: cfg.ttl}
 	if slack != nil { // a nil *Notifier in the interface would not be a nil Notify
 		rebOpts.Notify = slack
 	}
 	reb := rebalance.New(db, hs, rebOpts)
 	own = reb.NewRouter(ctx, rebalance.RouterOptions{CheckEvery: cfg.BalanceInterval.Duration, Ready: mir.Ready})
-	reg.MustRegister(metrics.NewCollector(reb, metrics.CollectorOptions{OnError: func(err error) { logger.Warn("metrics collector", logKeyErr, err) }}))
+	collectorFailed := func(err error) { logger.Warn("metrics collector", logKeyErr, err) }
+	reg.MustRegister(metrics.NewCollector(reb, metrics.CollectorOptions{OnError: collectorFailed}))
 	token, stuckAfter := cfg.AdminToken.Reveal(), cfg.StuckAfter.Duration
-	api.EnableAPI(httpapi.APIOptions{Team: reb, Queue: db, Decider: reb, Routing: reb, AdminToken: token, StuckAfter: stuckAfter, Mode: string(mode)})
+	api.EnableAPI(httpapi.APIOptions{Team: reb, Queue: db, Decider: reb, Routing: reb, AdminToken: token,
+		StuckAfter: stuckAfter, Mode: string(mode)})
 	notices := team.Setup{DB: db, Roster: cfg.roster, Ready: mir.Ready, EscalateStuck: mode != rebalance.ModeOff && stuckAfter > 0}
 	api.EnablePage(httpapi.PageOptions{Team: reb, Queue: db, Decider: reb, Routing: reb, Customers: db, FirstResponses: db,
-		Notices: httpapi.JoinNotices(notices, reb), AdminToken: token, StuckAfter: stuckAfter, Mode: string(mode), Location: office.Location()})
+		Notices: httpapi.JoinNotices(notices, reb), AdminToken: token, StuckAfter: stuckAfter, Mode: string(mode),
+		Location: office.Location()})
 	gate.Open(api)
 
 	loopCtx, stopLoops := context.WithCancel(context.WithoutCancel(ctx)) // they run while HTTP drains
@@ -207,16 +207,16 @@ func run(ctx context.Context, cfg *settings, ln net.Listener, logger *slog.Logge
 	loops.Go(func() { notices.WarnOnce(loopCtx, logger.With("component", "roster")) })
 	loops.Go(func() { slack.Run(loopCtx, reb) }) // slack is nil without QW_SLACK_WEBHOOK_URL: Run returns at once
 
-	logger.Info("queuewrangler serving", logKeyAddr, ln.Addr().String(), "mode", string(mode), "routing", string(cfg.routing), "poll_interval", cfg.PollInterval.Duration.String(), "db", cfg.DBPath)
+	logger.Info("queuewrangler serving", logKeyAddr, ln.Addr().String(), "mode", string(mode),
+		"routing", string(cfg.routing), "poll_interval", cfg.PollInterval.Duration.String(), "db", cfg.DBPath)
 
 	var runErr error
 	select {
 	case <-ctx.Done():
 		logger.Info("shutting down")
-		shutdown()
-	case err := <-httpDone: // only a failure ends it before shutdown
-		stopHTTP()
-		runErr = fmt.Errorf("http server: %w", err)
+		intake.Stop()
+	case <-intake.Done(): // only a failure ends it before shutdown
+		runErr = fmt.Errorf("http server: %w", intake.Err())
 	}
 	stopLoops()
 	loops.Wait()

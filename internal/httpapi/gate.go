@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -80,4 +81,45 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Lo
 		return err
 	}
 	return nil
+}
+
+// Serving is a server started by Start.
+type Serving struct {
+	stop   context.CancelFunc
+	done   chan struct{}
+	err    error // Serve's result, set before done closes
+	logger *slog.Logger
+	once   sync.Once
+}
+
+// Start serves h on ln as Serve does, in a goroutine of its own, until
+// Stop. Its life is not a context's: the daemon stops its intake first,
+// when its own context has already ended, and then the work behind it.
+func Start(ln net.Listener, h http.Handler, logger *slog.Logger, grace time.Duration) *Serving {
+	ctx, stop := context.WithCancel(context.Background())
+	s := &Serving{stop: stop, done: make(chan struct{}), logger: logger}
+	go func() {
+		defer close(s.done)
+		s.err = Serve(ctx, ln, h, logger, grace)
+	}()
+	return s
+}
+
+// Done is closed once the server has stopped: after Stop, or on its own
+// when it failed (Err says why).
+func (s *Serving) Done() <-chan struct{} { return s.done }
+
+// Err is why the server stopped; nil for a clean Stop. Valid after Done.
+func (s *Serving) Err() error { return s.err }
+
+// Stop shuts the server down, letting requests in flight finish within
+// Start's grace, and waits for it; a failed shutdown is logged once.
+func (s *Serving) Stop() {
+	s.stop()
+	<-s.done
+	s.once.Do(func() {
+		if s.err != nil {
+			s.logger.Warn("http shutdown", "err", s.err)
+		}
+	})
 }

@@ -2,9 +2,12 @@ package httpapi
 
 import (
 	"encoding/json"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -84,5 +87,47 @@ func TestDashboardAndAlertFiles(t *testing.T) {
 		if got := ask(t, New(Options{}), http.MethodGet, tc.path).Code; got != http.StatusNotFound {
 			t.Errorf("GET %s without the file: %d, want 404", tc.path, got)
 		}
+	}
+}
+
+// TestStartServesUntilStop: the daemon's intake answers from Start until
+// Stop, and a server that fails on its own says so through Done and Err.
+func TestStartServesUntilStop(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := Start(ln, NewGate("starting"), slog.New(slog.DiscardHandler), time.Second)
+	resp, err := http.Get("http://" + ln.Addr().String() + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("/healthz = %d while serving, want 200", resp.StatusCode)
+	}
+	select {
+	case <-s.Done():
+		t.Fatal("Done before Stop")
+	default:
+	}
+	s.Stop()
+	s.Stop() // a second Stop is harmless
+	if err := s.Err(); err != nil {
+		t.Errorf("Err after a clean Stop = %v", err)
+	}
+	if _, err := http.Get("http://" + ln.Addr().String() + "/healthz"); err == nil {
+		t.Error("still answering after Stop")
+	}
+
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed.Close()
+	failed := Start(closed, NewGate("starting"), slog.New(slog.DiscardHandler), time.Second)
+	<-failed.Done()
+	if failed.Err() == nil {
+		t.Error("a server on a closed listener stopped with no error")
 	}
 }
