@@ -405,6 +405,11 @@ func (r *Rebalancer) apply(ctx context.Context, id int64) (store.Proposal, error
 	if fresh.ID != p.ConversationID {
 		return r.stale(sctx, p, fmt.Sprintf("the conversation was merged into %d", fresh.ID))
 	}
+	if len(r.opts.Mailboxes) > 0 && !slices.Contains(r.opts.Mailboxes, fresh.MailboxID) {
+		// Moved to another inbox, or QW_MAILBOXES dropped its inbox since
+		// the proposal: not this daemon's to move any more.
+		return r.stale(sctx, p, fmt.Sprintf("the conversation is in mailbox %d, which QW_MAILBOXES leaves out", fresh.MailboxID))
+	}
 	if why := changedSince(p.Snapshot, *fresh, r.opts.Policy, r.opts.Now(), routed(p)); why != "" {
 		return r.stale(sctx, p, why)
 	}

@@ -3,6 +3,7 @@ package rebalance
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -206,6 +207,29 @@ func TestChangedConversationBecomesStaleWithoutWrite(t *testing.T) {
 				t.Errorf("a stale move left %d notes", n)
 			}
 		})
+	}
+}
+
+// TestMoveOutOfItsInboxGoesStale: a proposal whose conversation has left
+// the balanced inboxes since (moved to another, or QW_MAILBOXES changed
+// and the mirror dropped it) is not this daemon's to move any more.
+func TestMoveOutOfItsInboxGoesStale(t *testing.T) {
+	w := newWorld(t, 1)
+	p := balancer.DefaultPolicy()
+	p.Backlog = balancer.BacklogOldest
+	r := New(w.db, w.hs, Options{Mode: ModePropose, Policy: p, Mailboxes: []int64{w.mailbox}, Now: func() time.Time { return w.now }})
+	proposed := proposeOne(t, r)
+	other, err := w.fake.AddMailbox(helpscouttest.Mailbox{Name: "Billing", Email: "billing@example.com"})
+	must(t, err)
+	must(t, w.fake.Move(proposed.ConversationID, w.ana, other.ID, w.now))
+	got, err := r.Approve(context.Background(), proposed.ID, "sst")
+	must(t, err)
+	want := fmt.Sprintf("in mailbox %d, which QW_MAILBOXES leaves out", other.ID)
+	if got.Status != store.ProposalStale || !strings.Contains(got.Error, want) {
+		t.Errorf("status %s, error %q; want stale mentioning %q", got.Status, got.Error, want)
+	}
+	if n := len(w.fake.Patches()); n != 0 {
+		t.Errorf("a stale move was written: %d PATCHes", n)
 	}
 }
 
