@@ -1,7 +1,8 @@
 // The mirror's tests are package mirror_test and share the helpers in this
 // file; only the white-box tests of unexported parts (convert_test.go's
-// conversions, refresh_test.go's queue) are package mirror, and they keep
-// no helpers of their own that another test would need.
+// conversions, refresh_test.go's queue, progress_internal_test.go's
+// counts) are package mirror, and they keep no helpers of their own that
+// another test would need.
 
 package mirror_test
 

@@ -282,9 +282,13 @@ func (m *Mirror) syncConversations(ctx context.Context, st *Stats) error {
 		// Overlap of activity before the newest change, however old.
 		from = m.listedAt
 	}
+	l := listing{mailboxes: m.opts.Mailboxes, cursor: CursorConversations}
+	if !m.everSynced() {
+		l.progress = newProgress(0, m.opts.Now())
+	}
 	var listedAt time.Time
 	for walk := 0; ; walk++ {
-		again, rewalkFrom, started, err := m.walk(ctx, listing{m.opts.Mailboxes, CursorConversations}, from, st)
+		again, rewalkFrom, started, err := m.walk(ctx, l, from, st)
 		if err != nil {
 			return err
 		}
@@ -304,10 +308,12 @@ func (m *Mirror) syncConversations(ctx context.Context, st *Stats) error {
 }
 
 // listing is what one walk reads: the mailboxes it lists (nil: all) and
-// the cursor its pages are committed with.
+// the cursor its pages are committed with, and for a long walk (the first
+// sync, an added mailbox) the progress it reports; nil for a poll.
 type listing struct {
 	mailboxes []int64
 	cursor    string
+	progress  *progress
 }
 
 // walk reads every page of l from cursor from. When the listing shifted
@@ -328,6 +334,7 @@ func (m *Mirror) walk(ctx context.Context, l listing, from time.Time, st *Stats)
 	firstSeenAt := map[int64]time.Time{} // conversation -> cursor before its page
 	total := -1                          // the listing's size on the previous page
 	var shifts shiftLedger
+	l.progress.beginWalk()
 	for page := 1; ; page++ {
 		opts.Page = page
 		convs, resp, err := m.hs.Conversations.List(ctx, opts)
@@ -396,6 +403,7 @@ func (m *Mirror) walk(ctx context.Context, l listing, from time.Time, st *Stats)
 			}
 			st.Applied += n
 		}
+		m.noteProgress(l.progress, len(convs), resp.Page.TotalElements)
 		if len(convs) == 0 || page >= resp.Page.TotalPages {
 			if hidden, at := shifts.hiddenShift(); hidden && (!again || at.Before(rewalkFrom)) {
 				// The pages are committed with a cursor past the shift: put

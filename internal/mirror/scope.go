@@ -153,8 +153,9 @@ func (m *Mirror) walkMailbox(ctx context.Context, mailbox int64, st *Stats) (don
 		return false, fmt.Errorf("read the cursor of mailbox %d: %w", mailbox, err)
 	}
 	before, from := st.Conversations, cur.Value
+	l := listing{mailboxes: []int64{mailbox}, cursor: name, progress: newProgress(mailbox, m.opts.Now())}
 	for walk := 0; ; walk++ {
-		again, rewalkFrom, _, err := m.walk(ctx, listing{[]int64{mailbox}, name}, from, st)
+		again, rewalkFrom, _, err := m.walk(ctx, l, from, st)
 		if err != nil {
 			return false, fmt.Errorf("walk added mailbox %d: %w", mailbox, err)
 		}
