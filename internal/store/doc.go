@@ -73,7 +73,8 @@
 //     metrics collector's state): Snapshot; per scrape MailboxStats,
 //     AgentLoads, OpenConversations, Users, UserStatuses, WaitingBefore.
 //   - rebalance: InsertProposals, ListProposals, ApproveProposal,
-//     RejectProposal, ClaimProposal, MarkProposalApplied/Stale/Failed,
+//     RejectProposal, ClaimProposal, UnclaimProposal,
+//     MarkProposalApplied/Stale/Failed,
 //     ExpirePendingProposals, Users (names in notes).
 //   - main: OpenPatiently (serve: the lock, then retries while the disk
 //     refuses), OpenExclusive (sync), OpenReadOnly (plan,

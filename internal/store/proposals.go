@@ -205,6 +205,17 @@ func (db *DB) ClaimProposal(ctx context.Context, id int64) (Proposal, error) {
 	return db.transition(ctx, "claim", id, ProposalApplying, []ProposalStatus{ProposalApproved}, "")
 }
 
+// UnclaimProposal moves a claimed proposal back to approved, recording
+// why: the daemon claimed it, then stopped before writing anything to Help
+// Scout (the re-read that comes first was cut short), so the move was
+// never tried, and the next run's recovery applies it after a re-read of
+// its own. Only the daemon calls it, never a decision of a person; a move
+// whose Help Scout write may have begun is settled by recovery instead.
+// Anything but applying gives ErrConflict.
+func (db *DB) UnclaimProposal(ctx context.Context, id int64, why string) (Proposal, error) {
+	return db.transition(ctx, "unclaim", id, ProposalApproved, []ProposalStatus{ProposalApplying}, "error = ?", why)
+}
+
 // MarkProposalApplied records that a claimed proposal was written to Help
 // Scout. Anything but applying gives ErrConflict.
 func (db *DB) MarkProposalApplied(ctx context.Context, id int64) (Proposal, error) {

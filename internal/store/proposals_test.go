@@ -97,6 +97,9 @@ func TestProposalTransitions(t *testing.T) {
 	failed := step{"failed", func(db *DB, id int64) (Proposal, error) {
 		return db.MarkProposalFailed(context.Background(), id, "helpscout: 422")
 	}}
+	unclaim := step{"unclaim", func(db *DB, id int64) (Proposal, error) {
+		return db.UnclaimProposal(context.Background(), id, "re-read cut short")
+	}}
 
 	tests := []struct {
 		name       string
@@ -117,6 +120,13 @@ func TestProposalTransitions(t *testing.T) {
 		{"claim after stale", []step{approve, claim, stale}, claim, ProposalStale},
 		{"claim after failed", []step{approve, claim, failed}, claim, ProposalFailed},
 		{"approve a stale proposal", []step{stale}, approve, ProposalStale},
+		{"unclaim a pending proposal", nil, unclaim, ProposalPending},
+		{"unclaim an unclaimed proposal", []step{approve}, unclaim, ProposalApproved},
+		{"unclaim twice", []step{approve, claim, unclaim}, unclaim, ProposalApproved},
+		{"unclaim after applied", []step{approve, claim, applied}, unclaim, ProposalApplied},
+		{"unclaim after failed", []step{approve, claim, failed}, unclaim, ProposalFailed},
+		{"unclaim after stale", []step{approve, claim, stale}, unclaim, ProposalStale},
+		{"approve an unclaimed proposal", []step{approve, claim, unclaim}, approve, ProposalApproved},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -161,13 +171,28 @@ func TestProposalHappyPathRecordsFacts(t *testing.T) {
 	if _, err := db.ClaimProposal(ctx, p.ID); err != nil {
 		t.Fatal(err)
 	}
+	// A claim the daemon gives back (its re-read cut short) leaves the
+	// decision as it was, says why, and may be claimed again.
+	clk.Set(at(2*time.Minute + 30*time.Second))
+	back, err := db.UnclaimProposal(ctx, p.ID, "re-read cut short")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := p
+	want.Status, want.DecidedBy, want.DecidedAt = ProposalApproved, "sam@example.com", at(time.Minute)
+	want.UpdatedAt, want.Error = at(2*time.Minute+30*time.Second), "re-read cut short"
+	if diff := cmp.Diff(want, back); diff != "" {
+		t.Errorf("unclaimed proposal (-want +got):\n%s", diff)
+	}
+	if _, err := db.ClaimProposal(ctx, p.ID); err != nil {
+		t.Fatalf("claim an unclaimed proposal: %v", err)
+	}
 	clk.Set(at(3 * time.Minute))
 	got, err = db.MarkProposalApplied(ctx, p.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := p
-	want.Status, want.DecidedBy, want.DecidedAt = ProposalApplied, "sam@example.com", at(time.Minute)
+	want.Status, want.Error = ProposalApplied, "" // applied clears why it once came back
 	want.AppliedAt, want.UpdatedAt = at(3*time.Minute), at(3*time.Minute)
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("applied proposal (-want +got):\n%s", diff)
@@ -175,6 +200,9 @@ func TestProposalHappyPathRecordsFacts(t *testing.T) {
 
 	if _, err := db.ApproveProposal(ctx, 999, "sam"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("approve an unknown proposal: %v, want ErrNotFound", err)
+	}
+	if _, err := db.UnclaimProposal(ctx, 999, "x"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unclaim an unknown proposal: %v, want ErrNotFound", err)
 	}
 
 	// Apply mode inserts approved proposals, ready to claim.
