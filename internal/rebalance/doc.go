@@ -11,7 +11,10 @@
 // /assignTo patched and a private note added that explains the move in
 // plain words. A failure is recorded with its reason and never retried
 // blindly: the next plan decides afresh (own mode's next route pass, for a
-// first assignment that failed, up to three times).
+// first assignment that failed, up to three times). A move stopped before
+// anything was written (the daemon stopping, or the SST's request ending,
+// during its re-read) was not tried: it goes back to approved, and the
+// next run applies it.
 //
 // With QW_ROUTING=steer (steer.go) it also keeps each balanced inbox's
 // Help Scout routing rotation to the people balancer.Rotation picks, within

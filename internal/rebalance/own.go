@@ -188,6 +188,10 @@ func (o *Router) RouteOnce(ctx context.Context) ([]store.Proposal, error) {
 			return stored, cutShort(ctx, len(stored)-i, len(stored))
 		}
 		done, err := o.r.apply(ctx, p.ID)
+		if errors.Is(err, errNotTried) {
+			stored[i] = done
+			return stored, cutShort(ctx, len(stored)-i, len(stored))
+		}
 		if errors.Is(err, store.ErrConflict) {
 			continue // a run's recovery claimed it first and applies it the same way
 		}

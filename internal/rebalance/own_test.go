@@ -2,7 +2,7 @@ package rebalance
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -491,40 +491,54 @@ func TestOwnGivesUpAfterRouteAttempts(t *testing.T) {
 }
 
 // A stop in the middle of a route pass leaves the routes not yet tried
-// approved; the balancer's next run applies them.
+// approved, the one whose re-read it cut short too; the balancer's next
+// run applies them.
 func TestOwnStopMidPassLeavesTheRestForTheNextRun(t *testing.T) {
-	e := newOwnEnv(t, 0, ModePropose)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	stopping := cancelAt{next: helpscouttest.Bearer{Token: e.token}, match: isPatch, after: true, cancel: cancel}
-	e.reb = New(e.db, e.clientWith(t, stopping), Options{Mode: ModePropose, Routing: balancer.RoutingOwn,
-		Policy: balancer.DefaultPolicy(), Now: func() time.Time { return e.now }})
-	router := e.reb.NewRouter(context.Background(), RouterOptions{})
-	ids := []int64{e.newConversation(t), e.newConversation(t), e.newConversation(t)}
-	e.sync(t)
+	tests := []struct {
+		name    string
+		match   func(*http.Request) bool
+		applied int
+	}{
+		{"stopped while the first route is made", isPatch, 1},
+		{"stopped during the first re-read", isReRead, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newOwnEnv(t, 0, ModePropose)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			stopping := cancelAt{next: helpscouttest.Bearer{Token: e.token}, match: tt.match, after: true, cancel: cancel}
+			e.reb = New(e.db, e.clientWith(t, stopping), Options{Mode: ModePropose, Routing: balancer.RoutingOwn,
+				Policy: balancer.DefaultPolicy(), Now: func() time.Time { return e.now }})
+			router := e.reb.NewRouter(context.Background(), RouterOptions{})
+			ids := []int64{e.newConversation(t), e.newConversation(t), e.newConversation(t)}
+			e.sync(t)
 
-	got, err := router.RouteOnce(ctx)
-	if !errors.Is(err, errCutShort) {
-		t.Fatalf("RouteOnce = %v, want it to say it stopped short", err)
-	}
-	n := map[store.ProposalStatus]int{}
-	for _, p := range got {
-		n[p.Status]++
-	}
-	if len(got) != 3 || n[store.ProposalApplied] != 1 || n[store.ProposalApproved] != 2 {
-		t.Fatalf("after the stop: %v, want 1 applied and 2 approved", n)
-	}
+			got, err := router.RouteOnce(ctx)
+			want := fmt.Sprintf("stopped in the middle of a batch: %d of 3 moves left approved for the next run: context canceled", 3-tt.applied)
+			if err == nil || err.Error() != want {
+				t.Fatalf("RouteOnce = %v, want %q", err, want)
+			}
+			n := map[store.ProposalStatus]int{}
+			for _, p := range got {
+				n[p.Status]++
+			}
+			if len(got) != 3 || n[store.ProposalApplied] != tt.applied || n[store.ProposalApproved] != 3-tt.applied {
+				t.Fatalf("after the stop: %v, want %d applied and the rest approved", n, tt.applied)
+			}
 
-	if _, err := New(e.db, e.hs, Options{Mode: ModePropose, Routing: balancer.RoutingOwn, Policy: balancer.DefaultPolicy(),
-		Now: func() time.Time { return e.now }}).RunOnce(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	for _, id := range ids {
-		if c, _ := e.fake.Conversation(id); c.AssigneeID == 0 {
-			t.Errorf("conversation %d is still unassigned after the next run", id)
-		}
-	}
-	if n := len(e.fake.Patches()); n != 3 {
-		t.Errorf("fake saw %d patches, want 3: each route once", n)
+			if _, err := New(e.db, e.hs, Options{Mode: ModePropose, Routing: balancer.RoutingOwn, Policy: balancer.DefaultPolicy(),
+				Now: func() time.Time { return e.now }}).RunOnce(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range ids {
+				if c, _ := e.fake.Conversation(id); c.AssigneeID == 0 {
+					t.Errorf("conversation %d is still unassigned after the next run", id)
+				}
+			}
+			if n := len(e.fake.Patches()); n != 3 {
+				t.Errorf("fake saw %d patches, want 3: each route once", n)
+			}
+		})
 	}
 }

@@ -199,6 +199,10 @@ func (r *Rebalancer) RunOnce(ctx context.Context) (Plan, error) {
 				return plan, cutShort(ctx, len(stored)-i, len(stored))
 			}
 			applied, err := r.apply(ctx, p.ID)
+			if errors.Is(err, errNotTried) {
+				plan.Proposals[i] = applied
+				return plan, cutShort(ctx, len(stored)-i, len(stored))
+			}
 			if err != nil {
 				return plan, err
 			}
@@ -375,8 +379,9 @@ func (r *Rebalancer) Reject(ctx context.Context, id int64, by string) (store.Pro
 	return p, nil
 }
 
-// apply carries out an approved proposal. Its error is only for failures
-// of the store: a Help Scout failure is recorded on the proposal.
+// apply carries out an approved proposal. Its error is for failures of
+// the store, and errNotTried when ctx ended before anything was written
+// to Help Scout: a Help Scout failure is recorded on the proposal.
 func (r *Rebalancer) apply(ctx context.Context, id int64) (store.Proposal, error) {
 	// A claimed proposal must end applied, stale or failed: one left
 	// applying blocks its conversation until recovery settles it
@@ -388,7 +393,9 @@ func (r *Rebalancer) apply(ctx context.Context, id int64) (store.Proposal, error
 	// writes do not follow it, nor does the move itself: once its PATCH is
 	// sent Help Scout may make it whatever the caller hears, and a move
 	// made but recorded failed has no note and no mirror refresh. The
-	// re-read before it still follows ctx, and its failure is recorded.
+	// re-read before it still follows ctx: cut short by ctx, the move was
+	// not tried and goes back to approved (unclaim); a failure of Help
+	// Scout's is recorded.
 	sctx := context.WithoutCancel(ctx)
 	p, err := r.db.ClaimProposal(sctx, id)
 	if err != nil {
@@ -399,6 +406,8 @@ func (r *Rebalancer) apply(ctx context.Context, id int64) (store.Proposal, error
 	switch {
 	case errors.Is(err, helpscout.ErrNotFound):
 		return r.stale(sctx, p, "the conversation no longer exists")
+	case err != nil && ctx.Err() != nil:
+		return r.unclaim(sctx, p, context.Cause(ctx))
 	case err != nil:
 		return r.fail(sctx, p, fmt.Sprintf("re-read before apply: %v", err))
 	}
@@ -492,6 +501,24 @@ func (r *Rebalancer) stale(ctx context.Context, p store.Proposal, why string) (s
 	r.count(p, "stale")
 	r.opts.Logger.Info("move skipped: stale", "proposal", p.ID, "conversation", p.ConversationID, "why", why)
 	return out, nil
+}
+
+// errNotTried is apply's error when its context ended during the re-read,
+// before any write to Help Scout: the proposal is approved again.
+var errNotTried = errors.New("not tried")
+
+// unclaim returns a claimed proposal whose re-read was cut short by its
+// caller's context (cause) to approved, for the next run's recovery. The
+// write to Help Scout never began, so failed, which is final, would
+// record a move that was never tried.
+func (r *Rebalancer) unclaim(ctx context.Context, p store.Proposal, cause error) (store.Proposal, error) {
+	why := fmt.Sprintf("re-read before apply cut short (%v); left approved for the next run", cause)
+	out, err := r.db.UnclaimProposal(ctx, p.ID, why)
+	if err != nil {
+		return out, err
+	}
+	r.opts.Logger.Info("move not tried: stopped before it", "proposal", p.ID, "conversation", p.ConversationID, "why", why)
+	return out, fmt.Errorf("proposal %d %w: %w", p.ID, errNotTried, cause)
 }
 
 func (r *Rebalancer) fail(ctx context.Context, p store.Proposal, why string) (store.Proposal, error) {
@@ -627,8 +654,8 @@ func (r *Rebalancer) Run(ctx context.Context, every time.Duration, ready func() 
 var errCutShort = errors.New("stopped in the middle of a batch")
 
 // cutShort says that a batch stopped with left of its total moves not yet
-// tried. They stay approved, never claimed: a claim after ctx has ended
-// would fail its re-read and record the move failed for good, whereas an
+// tried. They stay approved, never claimed (a claim after ctx has ended
+// would only be given back when its re-read failed, see unclaim): an
 // approved proposal is applied by the next run's recovery, which re-reads
 // the conversation first.
 func cutShort(ctx context.Context, left, total int) error {

@@ -262,8 +262,8 @@ func TestHelpScoutFailureIsRecordedNotRetried(t *testing.T) {
 	w.fake.SetFaults(helpscouttest.Faults{ErrorProbability: 1, ErrorStatuses: []int{http.StatusInternalServerError}})
 	got, err := r.Approve(context.Background(), plan.Proposals[0].ID, "sst")
 	must(t, err)
-	if got.Status != store.ProposalFailed || got.Error == "" {
-		t.Fatalf("status %s error %q, want failed with a reason", got.Status, got.Error)
+	if got.Status != store.ProposalFailed || !strings.HasPrefix(got.Error, "re-read before apply: ") {
+		t.Fatalf("status %s error %q, want failed by the re-read", got.Status, got.Error)
 	}
 	w.fake.SetFaults(helpscouttest.Faults{})
 	if _, err := r.Approve(context.Background(), plan.Proposals[0].ID, "sst"); !errors.Is(err, store.ErrConflict) {
@@ -314,15 +314,14 @@ func (c cancelAt) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-// An approved proposal never stays approved or applying because the
-// caller's context ended: that would block its conversation for good and,
-// after a move, hide the move from the cooldown. Nor is a move that Help
-// Scout made recorded failed, without its note, because the caller went
-// while it was being made.
+// A proposal never stays applying because the caller's context ended:
+// that would block its conversation until recovery and, after a move, hide
+// the move from the cooldown. Nor is a move that Help Scout made recorded
+// failed, without its note, because the caller went while it was being
+// made; nor one that was never tried, because the caller went during the
+// re-read before it: that one is approved again, and the next run applies
+// it.
 func TestApplyRecordsTheOutcomeWhenTheCallerGoes(t *testing.T) {
-	isReRead := func(r *http.Request) bool {
-		return r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/v2/conversations/")
-	}
 	tests := []struct {
 		name           string
 		match          func(*http.Request) bool
@@ -331,7 +330,8 @@ func TestApplyRecordsTheOutcomeWhenTheCallerGoes(t *testing.T) {
 		patches, notes int
 	}{
 		{"gone while the move is made", isPatch, true, store.ProposalApplied, 1, 1},
-		{"gone before the re-read", isReRead, false, store.ProposalFailed, 0, 0},
+		{"gone before the re-read", isReRead, false, store.ProposalApproved, 0, 0},
+		{"gone during the re-read", isReRead, true, store.ProposalApproved, 0, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -349,7 +349,11 @@ func TestApplyRecordsTheOutcomeWhenTheCallerGoes(t *testing.T) {
 			p := balancer.DefaultPolicy()
 			r := New(w.db, hs, Options{Mode: ModePropose, Policy: p, Now: func() time.Time { return w.now }})
 
-			if _, err := r.Approve(ctx, plan.Proposals[0].ID, "sst"); err != nil {
+			_, err = r.Approve(ctx, plan.Proposals[0].ID, "sst")
+			switch untried := tt.want == store.ProposalApproved; {
+			case untried && (!errors.Is(err, errNotTried) || !errors.Is(err, context.Canceled)):
+				t.Fatalf("approve = %v, want it to say the move was not tried", err)
+			case !untried && err != nil:
 				t.Fatalf("approve: %v", err)
 			}
 			got, err := w.db.Proposal(context.Background(), plan.Proposals[0].ID)
@@ -363,6 +367,20 @@ func TestApplyRecordsTheOutcomeWhenTheCallerGoes(t *testing.T) {
 			if n := len(w.fake.NotesReceived()); n != tt.notes {
 				t.Errorf("fake saw %d notes, want %d", n, tt.notes)
 			}
+			if tt.want != store.ProposalApproved {
+				return
+			}
+			if _, err := w.rebalancer(ModePropose, 5).RunOnce(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			got, err = w.db.Proposal(context.Background(), plan.Proposals[0].ID)
+			must(t, err)
+			if got.Status != store.ProposalApplied || got.Error != "" {
+				t.Errorf("after the next run: %s (%q), want applied", got.Status, got.Error)
+			}
+			if n := len(w.fake.Patches()); n != 1 {
+				t.Errorf("fake saw %d patches after the next run, want 1", n)
+			}
 		})
 	}
 }
@@ -370,51 +388,107 @@ func TestApplyRecordsTheOutcomeWhenTheCallerGoes(t *testing.T) {
 // A stop in the middle of an apply batch (SIGTERM, an SST's browser
 // dropping "Plan now") leaves the moves not yet tried approved, never
 // failed, and the run says it stopped short; the next run applies them.
+// A stop during a move's re-read leaves that move untried too: it goes
+// back to approved with the rest.
 func TestStopMidBatchLeavesTheRestForTheNextRun(t *testing.T) {
-	w := newWorld(t, 4)
+	tests := []struct {
+		name    string
+		match   func(*http.Request) bool
+		applied int
+	}{
+		{"stopped while the first move is made", isPatch, 1},
+		{"stopped during the first re-read", isReRead, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, 4)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			stopping := cancelAt{next: helpscouttest.Bearer{Token: w.token}, match: tt.match, after: true, cancel: cancel}
+			p := balancer.DefaultPolicy()
+			p.Backlog = balancer.BacklogOldest
+			r := New(w.db, w.clientWith(t, stopping), Options{Mode: ModeApply, Policy: p, Now: func() time.Time { return w.now }})
+
+			plan, err := r.RunOnce(ctx)
+			if !errors.Is(err, errCutShort) || !errors.Is(err, context.Canceled) {
+				t.Fatalf("RunOnce = %v, want it to say it stopped short", err)
+			}
+			if len(plan.Proposals) != 4 {
+				t.Fatalf("planned %d moves, want 4", len(plan.Proposals))
+			}
+			want := fmt.Sprintf("stopped in the middle of a batch: %d of 4 moves left approved for the next run: context canceled", 4-tt.applied)
+			if err.Error() != want {
+				t.Errorf("error = %q, want %q", err, want)
+			}
+			statuses := func() map[store.ProposalStatus]int {
+				n := map[store.ProposalStatus]int{}
+				for _, p := range plan.Proposals {
+					got, err := w.db.Proposal(context.Background(), p.ID)
+					must(t, err)
+					n[got.Status]++
+				}
+				return n
+			}
+			if got := statuses(); got[store.ProposalApplied] != tt.applied || got[store.ProposalApproved] != 4-tt.applied {
+				t.Fatalf("after the stop: %v, want %d applied and the rest approved", got, tt.applied)
+			}
+			if n := len(w.fake.Patches()); n != tt.applied {
+				t.Fatalf("fake saw %d patches after the stop, want %d", n, tt.applied)
+			}
+
+			next, err := w.rebalancer(ModeApply, 4).RunOnce(context.Background())
+			must(t, err)
+			if len(next.Proposals) != 0 {
+				t.Errorf("the next run proposed %d moves afresh, want none", len(next.Proposals))
+			}
+			if got := statuses(); got[store.ProposalApplied] != 4 {
+				t.Errorf("after the next run: %v, want all 4 applied", got)
+			}
+			if n := len(w.fake.Patches()); n != 4 {
+				t.Errorf("fake saw %d patches, want 4: each move once", n)
+			}
+			for _, id := range w.convs {
+				if c, _ := w.fake.Conversation(id); c.AssigneeID == 0 {
+					t.Errorf("conversation %d is still unassigned", id)
+				}
+			}
+		})
+	}
+}
+
+// Recovery's applies of approved proposals stop the same way: cut short
+// in the re-read of the first, every one stays approved, and the next run
+// applies each once.
+func TestRecoveryStoppedDuringTheReReadLeavesTheRestApproved(t *testing.T) {
+	w := newWorld(t, 2)
+	plan, err := w.rebalancer(ModePropose, 5).RunOnce(context.Background())
+	must(t, err)
+	if len(plan.Proposals) != 2 {
+		t.Fatalf("got %d proposals, want 2", len(plan.Proposals))
+	}
+	for _, p := range plan.Proposals {
+		_, err := w.db.ApproveProposal(context.Background(), p.ID, "sst")
+		must(t, err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	stopping := cancelAt{next: helpscouttest.Bearer{Token: w.token}, match: isPatch, after: true, cancel: cancel}
-	p := balancer.DefaultPolicy()
-	p.Backlog = balancer.BacklogOldest
-	r := New(w.db, w.clientWith(t, stopping), Options{Mode: ModeApply, Policy: p, Now: func() time.Time { return w.now }})
-
-	plan, err := r.RunOnce(ctx)
-	if !errors.Is(err, errCutShort) || !errors.Is(err, context.Canceled) {
-		t.Fatalf("RunOnce = %v, want it to say it stopped short", err)
+	stopping := cancelAt{next: helpscouttest.Bearer{Token: w.token}, match: isReRead, after: true, cancel: cancel}
+	r := New(w.db, w.clientWith(t, stopping), Options{Mode: ModePropose, Policy: balancer.DefaultPolicy(), Now: func() time.Time { return w.now }})
+	_, err = r.RunOnce(ctx)
+	if want := "stopped in the middle of a batch: 2 of 2 moves left approved for the next run: context canceled"; err == nil || err.Error() != want {
+		t.Fatalf("RunOnce = %v, want %q", err, want)
 	}
-	if len(plan.Proposals) != 4 {
-		t.Fatalf("planned %d moves, want 4", len(plan.Proposals))
-	}
-	if want := "stopped in the middle of a batch: 3 of 4 moves left approved for the next run: context canceled"; err.Error() != want {
-		t.Errorf("error = %q, want %q", err, want)
-	}
-	statuses := func() map[store.ProposalStatus]int {
-		n := map[store.ProposalStatus]int{}
-		for _, p := range plan.Proposals {
-			got, err := w.db.Proposal(context.Background(), p.ID)
-			must(t, err)
-			n[got.Status]++
+	for _, p := range plan.Proposals {
+		got, err := w.db.Proposal(context.Background(), p.ID)
+		must(t, err)
+		if got.Status != store.ProposalApproved {
+			t.Errorf("proposal %d after the stop: %s (%q), want approved", p.ID, got.Status, got.Error)
 		}
-		return n
 	}
-	if got := statuses(); got[store.ProposalApplied] != 1 || got[store.ProposalApproved] != 3 {
-		t.Fatalf("after the stop: %v, want 1 applied and 3 approved", got)
-	}
-
-	if _, err := w.rebalancer(ModeApply, 4).RunOnce(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if got := statuses(); got[store.ProposalApplied] != 4 {
-		t.Errorf("after the next run: %v, want all 4 applied", got)
-	}
-	if n := len(w.fake.Patches()); n != 4 {
-		t.Errorf("fake saw %d patches, want 4: each move once", n)
-	}
-	for _, id := range w.convs {
-		if c, _ := w.fake.Conversation(id); c.AssigneeID == 0 {
-			t.Errorf("conversation %d is still unassigned", id)
-		}
+	_, err = w.rebalancer(ModePropose, 5).RunOnce(context.Background())
+	must(t, err)
+	if n := len(w.fake.Patches()); n != 2 {
+		t.Errorf("fake saw %d patches, want 2: each move once, after the stop", n)
 	}
 }
 

@@ -53,7 +53,11 @@ func (r *Rebalancer) recoverInterrupted(ctx context.Context, now time.Time) erro
 		if ctx.Err() != nil {
 			return cutShort(ctx, len(approved)-i, len(approved))
 		}
-		if _, err := r.apply(ctx, p.ID); err != nil && !errors.Is(err, store.ErrConflict) {
+		_, err := r.apply(ctx, p.ID)
+		switch {
+		case errors.Is(err, errNotTried):
+			return cutShort(ctx, len(approved)-i, len(approved))
+		case err != nil && !errors.Is(err, store.ErrConflict):
 			return err
 		}
 	}

@@ -99,6 +99,11 @@ func isNote(r *http.Request) bool {
 // isPatch matches an assignment's PATCH.
 func isPatch(r *http.Request) bool { return r.Method == http.MethodPatch }
 
+// isReRead matches the re-read of a conversation before a move.
+func isReRead(r *http.Request) bool {
+	return r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/v2/conversations/")
+}
+
 func (f *failFirst) RoundTrip(r *http.Request) (*http.Response, error) {
 	f.mu.Lock()
 	fail := f.match(r) && f.failed < f.times
