@@ -359,13 +359,19 @@ func (r *Rebalancer) count(p store.Proposal, outcome string) {
 	}
 }
 
-// Approve records an SST's approval and applies the move at once.
+// Approve records an SST's approval and applies the move at once. When
+// the caller has gone by the time the approval is stored, the move is not
+// claimed: it stays approved, the next run's recovery applies it (in off
+// mode no run does), and the error is the context's.
 func (r *Rebalancer) Approve(ctx context.Context, id int64, by string) (store.Proposal, error) {
 	p, err := r.db.ApproveProposal(ctx, id, by)
 	if err != nil {
 		return p, err
 	}
 	r.count(p, "approved")
+	if ctx.Err() != nil {
+		return p, fmt.Errorf("proposal %d approved, not applied: %w", id, context.Cause(ctx))
+	}
 	return r.apply(ctx, id)
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -453,6 +454,50 @@ func TestStopMidBatchLeavesTheRestForTheNextRun(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// goneOnceApproved is a caller that goes once the store has stamped its
+// approval, before the claim. Its Err reports the end but Done stays
+// open: a closed Done would make the store abandon the approval's own
+// transaction, and the window under test comes after its commit.
+type goneOnceApproved struct {
+	context.Context
+	gone *atomic.Bool
+}
+
+func (c goneOnceApproved) Err() error {
+	if c.gone.Load() {
+		return context.Canceled
+	}
+	return nil
+}
+
+// An approval whose caller has gone once it is stored claims nothing,
+// even in off mode, where no run would recover a claim: the move stays
+// approved, untried, and the caller hears the context's error.
+func TestApproveAfterTheCallerWentClaimsNothing(t *testing.T) {
+	w := newWorld(t, 1)
+	plan, err := w.rebalancer(ModePropose, 5).RunOnce(context.Background())
+	must(t, err)
+	if len(plan.Proposals) != 1 {
+		t.Fatalf("got %d proposals, want 1", len(plan.Proposals))
+	}
+	var gone atomic.Bool
+	w.db.Now = func() time.Time { gone.Store(true); return w.now }
+	r := w.rebalancer(ModeOff, 5)
+	_, err = r.Approve(goneOnceApproved{context.Background(), &gone}, plan.Proposals[0].ID, "sst")
+	w.db.Now = func() time.Time { return w.now }
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("approve = %v, want the context's error", err)
+	}
+	got, err := w.db.Proposal(context.Background(), plan.Proposals[0].ID)
+	must(t, err)
+	if got.Status != store.ProposalApproved || got.DecidedBy != "sst" || got.Error != "" {
+		t.Errorf("proposal %s by %q (%q), want approved by sst and never claimed", got.Status, got.DecidedBy, got.Error)
+	}
+	if n := len(w.fake.Patches()); n != 0 {
+		t.Errorf("fake saw %d patches, want none", n)
 	}
 }
 
