@@ -326,6 +326,11 @@ func (s *Server) decisionError(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusNotFound, "no such proposal")
 	case errors.Is(err, store.ErrConflict):
 		writeError(w, http.StatusConflict, "the proposal is no longer pending")
+	case errors.Is(err, context.Canceled):
+		// The caller went away (a closed tab, a client timeout): nothing
+		// failed, and an approved move is made at the balancer's next run.
+		s.opts.Logger.Info("decision cut short: the request went away; an approved move waits for the next run", "err", err)
+		writeError(w, http.StatusServiceUnavailable, "the request was cancelled; an approved move is made at the balancer's next run")
 	default:
 		s.internalError(w, "decide proposal", err)
 	}

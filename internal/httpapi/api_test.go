@@ -40,6 +40,8 @@ func (d *fakeDecider) decide(id int64, to store.ProposalStatus) (store.Proposal,
 		return store.Proposal{ID: 1, Status: to, ConversationID: 10, ConversationNumber: 7}, nil
 	case 2:
 		return store.Proposal{}, store.ErrConflict
+	case 3: // the caller went away before the move was tried
+		return store.Proposal{}, context.Canceled
 	}
 	return store.Proposal{}, store.ErrNotFound
 }
@@ -132,6 +134,7 @@ func TestAdminEndpointsAuth(t *testing.T) {
 		{"reject", adminToken, "POST", "/api/v1/proposals/1/reject", "Bearer " + adminToken, 200, true},
 		{"approve a decided proposal", adminToken, "POST", "/api/v1/proposals/2/approve", "Bearer " + adminToken, 409, true},
 		{"approve an unknown proposal", adminToken, "POST", "/api/v1/proposals/99/approve", "Bearer " + adminToken, 404, true},
+		{"approve when the caller has gone", adminToken, "POST", "/api/v1/proposals/3/approve", "Bearer " + adminToken, 503, true},
 		{"approve a bad id", adminToken, "POST", "/api/v1/proposals/x/approve", "Bearer " + adminToken, 400, false},
 		{"plan without a token", adminToken, "POST", "/api/v1/plan", "", 401, false},
 		{"plan with no token configured", "", "POST", "/api/v1/plan", "", 403, false},
@@ -163,6 +166,9 @@ func TestAdminEndpointsAuth(t *testing.T) {
 				if _, ok := body["error"]; !ok {
 					t.Errorf("error answer without an error field: %s", w.Body)
 				}
+			}
+			if strings.Contains(logs.String(), "level=ERROR") && w.Code != http.StatusInternalServerError {
+				t.Errorf("an answer of %d logged an error:\n%s", w.Code, logs.String())
 			}
 			for _, out := range []string{logs.String(), w.Body.String()} {
 				if strings.Contains(out, adminToken) {
