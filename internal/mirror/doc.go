@@ -33,8 +33,8 @@
 // resumes it), and deletes the conversations of one removed, leaving
 // tombstones that keep their observation marks and block nothing
 // (scope.go). The first sync and the walk of an added mailbox log how far
-// they have got every 30 s, and the first sync's not-ready reason says it
-// at every page (progress.go).
+// they have got every 30 s, counting what an earlier attempt stored, and
+// the first sync's not-ready reason says it at every page (progress.go).
 // A periodic reconcile (Options.ReconcileEvery) removes conversations that
 // vanished (deleted, merged, moved away) without a webhook, whatever their
 // status: it compares the open set, then bisects Help Scout's listing by

@@ -403,7 +403,7 @@ func (m *Mirror) walk(ctx context.Context, l listing, from time.Time, st *Stats)
 			}
 			st.Applied += n
 		}
-		m.noteProgress(l.progress, len(convs), resp.Page.TotalElements)
+		m.noteProgress(ctx, l, len(convs), resp.Page.TotalElements)
 		if len(convs) == 0 || page >= resp.Page.TotalPages {
 			if hidden, at := shifts.hiddenShift(); hidden && (!again || at.Before(rewalkFrom)) {
 				// The pages are committed with a cursor past the shift: put

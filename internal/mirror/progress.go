@@ -1,6 +1,7 @@
 package mirror
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"time"
@@ -14,14 +15,17 @@ import (
 const progressEvery = 30 * time.Second
 
 // progress follows one long walk: the first sync, or the walk of a mailbox
-// added to QW_MAILBOXES. Its counts run across the rewalks of that walk.
+// added to QW_MAILBOXES. Its counts run across the rewalks of that walk,
+// and across the attempts before it: a walk resumed from a saved cursor
+// (after a failed attempt, or a restart part-way) lists only what is left,
+// so its counts start from what the store already holds of its scope.
 type progress struct {
 	mailbox int64 // the added mailbox walked; 0 = the first sync's walk
 	logged  time.Time
 	pages   int
-	listed  int // conversations listed so far
-	base    int // listed when the current walk (or rewalk) began
-	total   int // where listed is expected to end, when hasSize
+	held    int // conversations of the walk's scope the store holds
+	listed  int // conversations listed by the current walk (or rewalk)
+	total   int // where held is expected to end, when hasSize
 	hasSize bool
 }
 
@@ -29,23 +33,29 @@ func newProgress(mailbox int64, now time.Time) *progress {
 	return &progress{mailbox: mailbox, logged: now}
 }
 
-// beginWalk starts a walk or rewalk: its listing's size counts from what
-// was listed before it.
+// beginWalk starts a walk or rewalk: its listing's size counts what is
+// left from its cursor on.
 func (p *progress) beginWalk() {
 	if p != nil {
-		p.base = p.listed
+		p.listed = 0
 	}
 }
 
 // page counts one list page of n conversations from a listing Help Scout
-// says holds size of them (page.totalElements; 0 when it gives none).
-func (p *progress) page(n, size int) {
+// says holds size of them (page.totalElements; 0 when it gives none),
+// after which the store holds held conversations of the walk's scope. What
+// the listing has yet to give is size less what this walk listed; the
+// rest of the scope is held already. Counting the store rather than adding
+// its count at the start keeps a conversation re-listed in the cursor's
+// overlap, or by a rewalk, from being counted twice.
+func (p *progress) page(n, size, held int) {
 	p.pages++
 	p.listed += n
+	p.held = held
 	if size > 0 {
 		// A listing that grows during the walk can be read past its
 		// first size; the end is never shown behind the count.
-		p.total, p.hasSize = max(p.base+size, p.listed), true
+		p.total, p.hasSize = max(held+size-p.listed, held), true
 	}
 }
 
@@ -63,9 +73,9 @@ func (p *progress) due(now time.Time) bool {
 // "600 conversations, 24 pages" when Help Scout gives no size.
 func (p *progress) counts() string {
 	if p.hasSize {
-		return grouped(p.listed) + " of " + grouped(p.total) + " conversations"
+		return grouped(p.held) + " of " + grouped(p.total) + " conversations"
 	}
-	return grouped(p.listed) + " conversations, " + grouped(p.pages) + " pages"
+	return grouped(p.held) + " conversations, " + grouped(p.pages) + " pages"
 }
 
 // grouped writes n with thousands separators, as people read counts.
@@ -84,14 +94,21 @@ func grouped(n int) string {
 	return string(out)
 }
 
-// noteProgress counts a page of a long walk. Every progressEvery of the
-// mirror's clock it logs how far the walk has got; until the first sync
-// completes, /readyz's reason says it at every page.
-func (m *Mirror) noteProgress(p *progress, n, size int) {
+// noteProgress counts a page of a long walk, once it is committed. Every
+// progressEvery of the mirror's clock it logs how far the walk has got;
+// until the first sync completes, /readyz's reason says it at every page.
+func (m *Mirror) noteProgress(ctx context.Context, l listing, n, size int) {
+	p := l.progress
 	if p == nil {
 		return
 	}
-	p.page(n, size)
+	held, err := m.db.CountInMailboxes(ctx, l.mailboxes)
+	if err != nil {
+		// Only the count suffers: the page is committed, and a store that
+		// fails to read fails the next commit, which says so.
+		held = p.held + n
+	}
+	p.page(n, size, held)
 	if !m.everSynced() {
 		reason := "first sync: " + p.counts()
 		if p.mailbox != 0 {
@@ -102,7 +119,7 @@ func (m *Mirror) noteProgress(p *progress, n, size int) {
 	if !p.due(m.opts.Now()) {
 		return
 	}
-	attrs := []any{"progress", p.counts(), "pages", p.pages, "conversations", p.listed}
+	attrs := []any{"progress", p.counts(), "pages", p.pages, "conversations", p.held}
 	if p.hasSize {
 		attrs = append(attrs, "total", p.total)
 	}

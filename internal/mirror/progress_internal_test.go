@@ -12,20 +12,28 @@ func TestProgressCounts(t *testing.T) {
 	}
 	p := &progress{}
 	p.beginWalk()
-	p.page(25, 1500)
-	p.page(25, 1500)
+	p.page(25, 1500, 25)
+	p.page(25, 1500, 50)
 	if got, want := p.counts(), "50 of 1,500 conversations"; got != want {
 		t.Errorf("counts = %q, want %q", got, want)
 	}
-	// A rewalk re-lists from its cursor: its size counts on from there.
+	// A rewalk re-lists from its cursor: 10 of its first 25 are held
+	// already, and its size counts what is left from there.
 	p.beginWalk()
-	p.page(25, 40)
-	if got, want := p.counts(), "75 of 90 conversations"; got != want {
+	p.page(25, 40, 65)
+	if got, want := p.counts(), "65 of 80 conversations"; got != want {
 		t.Errorf("after a rewalk, counts = %q, want %q", got, want)
 	}
+	// A walk resumed with 600 held lists the 900 left.
+	resumed := &progress{}
+	resumed.beginWalk()
+	resumed.page(50, 900, 650)
+	if got, want := resumed.counts(), "650 of 1,500 conversations"; got != want {
+		t.Errorf("resumed, counts = %q, want %q", got, want)
+	}
 	bare := &progress{}
-	bare.page(25, 0)
-	bare.page(25, 0)
+	bare.page(25, 0, 25)
+	bare.page(25, 0, 50)
 	if got, want := bare.counts(), "50 conversations, 2 pages"; got != want {
 		t.Errorf("without page metadata, counts = %q, want %q", got, want)
 	}

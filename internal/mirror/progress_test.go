@@ -1,6 +1,7 @@
 package mirror_test
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -177,4 +178,74 @@ func dropTime(groups []string, a slog.Attr) slog.Attr {
 		return slog.Attr{}
 	}
 	return a
+}
+
+// TestResumedFirstSyncCountsWhatIsHeld: a first sync that failed part-way
+// resumes from its saved cursor, and that listing's size covers only what
+// is left ("50 of 90" with 100 stored). Its progress counts what the store
+// holds, so the log and /readyz say how far the whole first sync has got,
+// out of the account's whole size; a conversation the resumed walk lists
+// again (the cursor's overlap) is not counted twice.
+func TestResumedFirstSyncCountsWhatIsHeld(t *testing.T) {
+	e := newEnv(t, helpscouttest.Options{}, helpscouttest.GenerateConfig{Seed: 5, Conversations: 160})
+	total := len(e.fake.Conversations())
+	lists := 0
+	e.log.setBefore(func(r *http.Request) {
+		if r.Method == http.MethodGet && r.URL.Path == "/v2/conversations" {
+			if lists++; lists == 5 {
+				e.fake.SetFaults(helpscouttest.Faults{FailNext: 1})
+			}
+		}
+	})
+	if _, err := e.mirror(mirror.Options{}).SyncOnce(context.Background()); err == nil {
+		t.Fatal("the 503 on the fifth page did not fail the first sync")
+	}
+	stored, err := e.db.CountInMailboxes(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 4 * helpscouttest.ConversationPageSize; stored != want {
+		t.Fatalf("the failed first sync stored %d conversations, want %d", stored, want)
+	}
+
+	// A restart: a new mirror on the same store, 30 s a page.
+	e.clock.Advance(time.Minute)
+	var log testkit.LogBuffer
+	m := e.mirror(mirror.Options{Logger: slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{ReplaceAttr: dropTime}))})
+	var slow slowListing
+	slow.install(e, m, 30*time.Second, anyListing)
+	pace := e.log.before
+	var held []int // what the store held as each page was asked for
+	e.log.setBefore(func(r *http.Request) {
+		if r.Method == http.MethodGet && r.URL.Path == "/v2/conversations" {
+			n, err := e.db.CountInMailboxes(context.Background(), nil)
+			if err != nil {
+				t.Error(err)
+			}
+			held = append(held, n)
+		}
+		pace(r)
+	})
+	syncOnce(t, m)
+
+	reasons := slow.seen()
+	if len(reasons) < 3 {
+		t.Fatalf("the resumed sync listed %d pages, the test needs 3", len(reasons))
+	}
+	if held[1] <= stored {
+		t.Fatalf("the first resumed page added nothing: %d held, %d before", held[1], stored)
+	}
+	for p := 1; p < len(reasons); p++ {
+		want := fmt.Sprintf("first sync: %d of %d conversations", held[p], total)
+		if reasons[p] != want {
+			t.Errorf("/readyz after resumed page %d: %q, want %q", p, reasons[p], want)
+		}
+	}
+	want := fmt.Sprintf(`level=INFO msg="first sync under way" progress="%d of %d conversations" pages=1 conversations=%d total=%d`, held[1], total, held[1], total)
+	if got := progressLines(log.String()); len(got) == 0 || got[0] != want {
+		t.Errorf("progress lines:\n%s\nwant first:\n%s", strings.Join(got, "\n"), want)
+	}
+	if got := progressLines(log.String()); len(got) == 0 || !strings.Contains(got[len(got)-1], fmt.Sprintf(`progress="%d of %d conversations"`, total, total)) {
+		t.Errorf("the last progress line does not end at %d of %d:\n%s", total, total, strings.Join(got, "\n"))
+	}
 }

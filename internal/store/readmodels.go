@@ -131,6 +131,24 @@ func (db *DB) CountCreatedBefore(ctx context.Context, t time.Time) (int, error) 
 	return n, err
 }
 
+// CountInMailboxes counts the stored conversations in the given mailboxes
+// (all of them when none are given): how much of a long walk's scope the
+// mirror already holds, so a resumed first sync counts from there.
+func (db *DB) CountInMailboxes(ctx context.Context, mailboxes []int64) (int, error) {
+	q, args := "SELECT COUNT(*) FROM conversations", []any{}
+	if len(mailboxes) > 0 {
+		q += " WHERE mailbox_id IN (?" + strings.Repeat(", ?", len(mailboxes)-1) + ")"
+		for _, id := range mailboxes {
+			args = append(args, id)
+		}
+	}
+	var n int
+	err := db.readTx(ctx, "count conversations in the mirrored mailboxes", func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, q, args...).Scan(&n)
+	})
+	return n, err
+}
+
 // LatestCreatedAt returns the creation time of the newest stored
 // conversation, or the zero time when none is stored.
 func (db *DB) LatestCreatedAt(ctx context.Context) (time.Time, error) {

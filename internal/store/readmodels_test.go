@@ -474,3 +474,26 @@ func TestAnsweredByChatIsAnsweredForTheBalancer(t *testing.T) {
 		t.Errorf("unanswered waiting counts %v, want none: the chat was answered", got)
 	}
 }
+
+// TestCountInMailboxes: a long walk's scope is counted by mailbox, or
+// whole when it names none.
+func TestCountInMailboxes(t *testing.T) {
+	db, _ := openTest(t)
+	for id, mb := range map[int64]int64{1: 10, 2: 10, 3: 20, 4: 30} {
+		c := conv(id, t0)
+		c.MailboxID = mb
+		apply(t, db, ConversationUpdate{Conversation: c, Threads: threads(id, 1)})
+	}
+	for _, tc := range []struct {
+		mailboxes []int64
+		want      int
+	}{{nil, 4}, {[]int64{10}, 2}, {[]int64{10, 30}, 3}, {[]int64{99}, 0}} {
+		n, err := db.CountInMailboxes(context.Background(), tc.mailboxes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != tc.want {
+			t.Errorf("CountInMailboxes(%v) = %d, want %d", tc.mailboxes, n, tc.want)
+		}
+	}
+}
