@@ -82,6 +82,9 @@ type Mirror struct {
 	listedAt time.Time
 	// scopeSettled: the mirror holds what QW_MAILBOXES asks for (scope.go).
 	scopeSettled bool
+	// damaged: the last sync failed on a damaged database file, and the
+	// log has said so with the remedy (runSync).
+	damaged bool
 
 	readyMu  sync.Mutex
 	ready    bool
@@ -179,6 +182,10 @@ func (m *Mirror) SyncOnce(ctx context.Context) (Stats, error) {
 			// faithful copy of the last sync, and the freshness alert
 			// covers it.
 			m.setReady(false, store.ErrCannotWriteReason)
+		case errors.Is(err, store.ErrCorrupt):
+			// No retry repairs it, but the daemon stays up: the page and
+			// the API serve what can still be read.
+			m.setReady(false, store.ErrCorruptReason)
 		case !m.everSynced():
 			m.setReady(false, "the first sync has not finished; its last attempt failed, see the log")
 		}
@@ -778,10 +785,21 @@ func (m *Mirror) runUpkeep(ctx context.Context) {
 func (m *Mirror) runSync(ctx context.Context) {
 	start := time.Now()
 	st, err := m.SyncOnce(ctx)
+	damaged := err != nil && errors.Is(err, store.ErrCorrupt)
+	switch {
+	case damaged && !m.damaged:
+		// Said once, with the remedy, for a run of such failures: every
+		// poll would repeat it, and only the operator can repair it.
+		m.opts.Logger.Error("sync failed: the database file is damaged", "err", m.db.AdviseDamaged(err),
+			"pages", st.Pages, "applied", st.Applied)
+	case damaged:
+	case err != nil && ctx.Err() == nil:
+		m.opts.Logger.Error("sync failed", "err", err, "pages", st.Pages, "applied", st.Applied)
+	}
+	if err == nil || ctx.Err() == nil {
+		m.damaged = damaged
+	}
 	if err != nil {
-		if ctx.Err() == nil {
-			m.opts.Logger.Error("sync failed", "err", err, "pages", st.Pages, "applied", st.Applied)
-		}
 		return
 	}
 	m.opts.Logger.Info("sync done", "took", time.Since(start).Round(time.Millisecond).String(), "pages", st.Pages,

@@ -19,11 +19,26 @@ func Advise(path string, err error) error {
 	case errors.Is(err, ErrSchemaTooNew):
 		return fmt.Errorf("open database %s: %w (run the newer queuewrangler, or move the file aside to start afresh)", path, err)
 	case errors.Is(err, ErrCorrupt), errors.Is(err, ErrSchemaMismatch):
-		// What re-syncing loses is said, because it decides between the two.
-		return fmt.Errorf("open database %s: %w; it cannot be used as it is: restore it from a backup, or stop queuewrangler, move the file aside (with any -wal and -shm beside it) and start again to re-sync the mirror from Help Scout (the proposals' history and the steering records, which only this file held, start empty)", path, err)
+		return fmt.Errorf("open database %s: %w; %s", path, err, unusableRemedy)
 	}
 	return fmt.Errorf("open database %s: %w", path, err)
 }
+
+// unusableRemedy is what the operator can do about a file that cannot be
+// used as it is. What re-syncing loses is said, because it decides between
+// the two.
+const unusableRemedy = "it cannot be used as it is: restore it from a backup, or stop queuewrangler, move the file aside (with any -wal and -shm beside it) and start again to re-sync the mirror from Help Scout (the proposals' history and the steering records, which only this file held, start empty)"
+
+// AdviseDamaged wraps an error of a store found damaged while in use
+// (ErrCorrupt) with the file and what to do, as Advise does at start.
+func (db *DB) AdviseDamaged(err error) error {
+	return fmt.Errorf("database %s: %w; %s", db.path, err, unusableRemedy)
+}
+
+// ErrCorruptReason is the readiness reason for a database found damaged
+// while in use. The daemon keeps serving what it can read; the log holds
+// the detail and the remedy at length.
+const ErrCorruptReason = "the database file is damaged: restore a backup or move it aside to re-sync; see the log"
 
 // ErrCannotWriteReason is the readiness reason for a database that cannot take
 // writes. /readyz is unauthenticated: the reason names the kind of problem

@@ -1,0 +1,148 @@
+package mirror_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
+	"github.com/queuewrangler/queuewrangler/internal/mirror"
+	"github.com/queuewrangler/queuewrangler/internal/store"
+	"github.com/queuewrangler/queuewrangler/internal/testkit"
+
+	_ "modernc.org/sqlite"
+)
+
+// pageEditor rewrites pages of a database file that a store holds open, as
+// a failing disk or a stray program would, through SQLite's own page
+// table, so every connection of the store sees the change at once.
+type pageEditor struct {
+	t  *testing.T
+	db *sql.DB
+}
+
+func openPageEditor(t *testing.T, path string) *pageEditor {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	t.Cleanup(func() { db.Close() })
+	return &pageEditor{t, db}
+}
+
+// rootPage returns the page number of table's root page and its content.
+func (p *pageEditor) rootPage(table string) (int64, []byte) {
+	p.t.Helper()
+	var pgno int64
+	if err := p.db.QueryRow("SELECT rootpage FROM sqlite_schema WHERE type = 'table' AND name = ?", table).Scan(&pgno); err != nil {
+		p.t.Fatal(err)
+	}
+	var data []byte
+	if err := p.db.QueryRow("SELECT data FROM sqlite_dbpage WHERE pgno = ?", pgno).Scan(&data); err != nil {
+		p.t.Fatal(err)
+	}
+	return pgno, data
+}
+
+func (p *pageEditor) write(pgno int64, data []byte) {
+	p.t.Helper()
+	if _, err := p.db.Exec("UPDATE sqlite_dbpage SET data = ? WHERE pgno = ?", data, pgno); err != nil {
+		p.t.Fatalf("write page %d: %v", pgno, err)
+	}
+}
+
+// TestDamagedDatabaseWhileRunning: a database file damaged while the
+// daemon runs was only logged as one more failed sync at every poll, and
+// /readyz said nothing of it. /readyz now names it with the remedy, the
+// log says it once, at ERROR, with the remedy at length, for each run of
+// such failures, and the mirror keeps running: a file restored under it
+// syncs again.
+func TestDamagedDatabaseWhileRunning(t *testing.T) {
+	e := newEnv(t, helpscouttest.Options{}, helpscouttest.GenerateConfig{Seed: 5, Conversations: 60})
+	path := filepath.Join(t.TempDir(), "qw.db")
+	e.db = testkit.OpenStoreAt(t, path)
+	e.db.Now = e.clock.Now
+	var log testkit.LogBuffer
+	syncs := make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	m := e.mirror(mirror.Options{
+		Logger: slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{ReplaceAttr: dropTime})),
+		Updated: func() {
+			select {
+			case syncs <- struct{}{}:
+			case <-ctx.Done():
+			}
+		},
+	})
+	syncOnce(t, m)
+
+	edit := openPageEditor(t, path)
+	pgno, good := edit.rootPage("conversations")
+	damage := func() {
+		edit.write(pgno, bytes.Repeat([]byte{0xff}, len(good)))
+		// A change the next poll must write into the damaged table.
+		c := e.fake.Conversations()[0]
+		if err := e.fake.SetTags(c.ID, []string{"tag-" + e.clock.Now().Format("150405")}, e.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Advance(time.Minute)
+	}
+	damagedLines := func() int { return strings.Count(log.String(), `msg="sync failed: the database file is damaged"`) }
+	waitSync := func(what string, cond func() bool) {
+		t.Helper()
+		for range 100 {
+			<-syncs
+			if cond() {
+				return
+			}
+		}
+		ok, reason := m.Ready()
+		t.Fatalf("%s: not seen after 100 syncs; ready %v %q; log:\n%s", what, ok, reason, log.String())
+	}
+	notReadyDamaged := func() bool { ok, reason := m.Ready(); return !ok && reason == store.ErrCorruptReason }
+
+	damage()
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx, time.Millisecond) }()
+	waitSync("/readyz naming the damaged file", notReadyDamaged)
+	for range 3 {
+		<-syncs
+	}
+	if !notReadyDamaged() {
+		ok, reason := m.Ready()
+		t.Errorf("after more failed syncs, ready %v %q, want %q", ok, reason, store.ErrCorruptReason)
+	}
+	if n := damagedLines(); n != 1 {
+		t.Errorf("%d lines on the damaged file over several syncs, want 1:\n%s", n, log.String())
+	}
+	if strings.Contains(log.String(), `msg="sync failed" `) {
+		t.Errorf("the damaged file is also logged as a plain failed sync:\n%s", log.String())
+	}
+	for _, want := range []string{"level=ERROR", path, "restore it from a backup", "move the file aside", "re-sync"} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("the log does not say %q:\n%s", want, log.String())
+		}
+	}
+
+	// The file restored: the mirror syncs again, and a new run of damage
+	// is said again.
+	edit.write(pgno, good)
+	waitSync("ready once the file is restored", func() bool { ok, _ := m.Ready(); return ok })
+	damage()
+	waitSync("/readyz naming the file damaged again", notReadyDamaged)
+	if n := damagedLines(); n != 2 {
+		t.Errorf("%d lines on the damaged file over two runs of failures, want 2:\n%s", n, log.String())
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+}
