@@ -38,13 +38,12 @@ func Route(s Snapshot, p Policy, ids ...int64) []Move {
 	for _, ci := range list {
 		c := &pl.convs[ci]
 		to, bonus, _ := pl.pickGeneral(c, weight(*c, p))
-		if to < 0 {
-			to, bonus = pl.lastOnShift(ci)
-		}
-		if to < 0 {
+		var w waits
+		if to >= 0 {
+			w = pl.waitsFor(ci, -1, to)
+		} else if to, bonus, w = pl.lastOnShift(ci); to < 0 {
 			continue
 		}
-		w := pl.waitsFor(ci, -1, to)
 		pl.move(ci, -1, to, ReasonUnassigned, w, pl.explainHandout(c, -1, to, bonus, w))
 	}
 	return pl.moves
@@ -59,24 +58,25 @@ func Route(s Snapshot, p Policy, ids ...int64) []Move {
 // the Unassigned folder for the next shift, while the last person on
 // shift may answer it now. What they could not start before leaving, or
 // what someone coming on shift soon would answer sooner (a whole team
-// buried until the afternoon shift arrives), stays in the folder.
-func (pl *planner) lastOnShift(ci int32) (to int32, bonus bool) {
+// buried until the afternoon shift arrives), stays in the folder. w are
+// the waits the choice rests on, for the move.
+func (pl *planner) lastOnShift(ci int32) (to int32, bonus bool, w waits) {
 	c := &pl.convs[ci]
 	pl.lastShift = true
 	to, bonus, _ = pl.pickGeneral(c, weight(*c, pl.p))
 	pl.lastShift = false
 	if to < 0 {
-		return -1, false
+		return -1, false, w
 	}
 	a := &pl.agents[to]
-	w := pl.waitsFor(ci, -1, to).target
-	if end := a.ag.AvailableUntil; !end.IsZero() && w >= end.Sub(pl.now) {
-		return -1, false
+	w = pl.waitsFor(ci, -1, to)
+	if end := a.ag.AvailableUntil; !end.IsZero() && w.target >= end.Sub(pl.now) {
+		return -1, false, w
 	}
-	if w >= pl.soonestBack(ci) {
-		return -1, false
+	if w.target >= pl.soonestBack(ci) {
+		return -1, false, w
 	}
-	return to, bonus
+	return to, bonus, w
 }
 
 // soonestBack is the shortest expected wait of customer ci with a
