@@ -122,3 +122,17 @@ func (s *Server) RateLimitRemaining() int {
 	s.rollWindow(s.wall())
 	return s.opts.RateLimitPerMinute - s.used
 }
+
+// SpendRateBudget spends cost units of the current minute's budget as
+// another integration on the account would: the next responses report that
+// much less in X-RateLimit-Remaining-Minute. It does nothing when no limit
+// is configured; the minute's budget cannot go below zero.
+func (s *Server) SpendRateBudget(cost int) {
+	if s.opts.RateLimitPerMinute <= 0 {
+		return
+	}
+	s.ctl.Lock()
+	defer s.ctl.Unlock()
+	s.rollWindow(s.wall())
+	s.used = min(s.used+cost, s.opts.RateLimitPerMinute)
+}

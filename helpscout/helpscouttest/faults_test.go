@@ -85,6 +85,21 @@ func TestRateLimit(t *testing.T) {
 			t.Errorf("remaining = %d, want 8", got)
 		}
 	})
+	t.Run("another integration's spending shows in the headers", func(t *testing.T) {
+		f := setup(t, helpscouttest.Options{RateLimitPerMinute: 10})
+		f.srv.SpendRateBudget(6)
+		if r := f.do(t, "GET", "/v2/mailboxes", ""); r.code != 200 || r.header.Get("X-RateLimit-Remaining-Minute") != "3" {
+			t.Errorf("after another integration spent 6 of 10: code %d remaining %s, want 200 and 3", r.code, r.header.Get("X-RateLimit-Remaining-Minute"))
+		}
+		f.srv.SpendRateBudget(100)
+		if got := f.srv.RateLimitRemaining(); got != 0 {
+			t.Errorf("remaining after spending more than was left = %d, want 0", got)
+		}
+		f.wall.Advance(time.Minute)
+		if got := f.srv.RateLimitRemaining(); got != 10 {
+			t.Errorf("remaining in the next minute = %d, want 10", got)
+		}
+	})
 	t.Run("no limit, no headers", func(t *testing.T) {
 		f := setup(t, helpscouttest.Options{})
 		if r := f.do(t, "GET", "/v2/mailboxes", ""); r.header.Get("X-RateLimit-Limit-Minute") != "" {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -59,12 +61,7 @@ func (l *Limiter) reserve(cost int) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
-	cut := 0
-	for cut < len(l.spent) && now.Sub(l.spent[cut].at) >= Window {
-		l.used -= l.spent[cut].cost
-		cut++
-	}
-	l.spent = l.spent[cut:]
+	l.expire(now)
 	if l.used+cost <= l.perWindow {
 		l.spent = append(l.spent, spend{at: now, cost: cost})
 		l.used += cost
@@ -84,6 +81,53 @@ func (l *Limiter) reserve(cost int) time.Duration {
 	return Window // unreachable: cost <= perWindow was checked by Wait
 }
 
+// expire drops the spends that have left the window.
+func (l *Limiter) expire(now time.Time) {
+	cut := 0
+	for cut < len(l.spent) && now.Sub(l.spent[cut].at) >= Window {
+		l.used -= l.spent[cut].cost
+		cut++
+	}
+	l.spent = l.spent[cut:]
+}
+
+// heed takes the server's word on what the account has left this minute
+// when it is less than the room left in our window: other integrations
+// spend the same budget, and ours alone would run into their 429s. A
+// remaining at or above our room changes nothing.
+//
+// Everything the window holds is then held as one spend made now, so the
+// room stays at most remaining until a window has passed. Holding only the
+// shortfall would not: our older spends would leave the sliding window
+// before Help Scout's fixed minute ends, and the room they free would be
+// room the server does not have.
+func (l *Limiter) heed(remaining int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	l.expire(now)
+	if remaining >= l.perWindow-l.used {
+		return
+	}
+	l.used = l.perWindow - max(remaining, 0)
+	l.spent = append(l.spent[:0], spend{at: now, cost: l.used})
+}
+
+// serverRemaining reads X-RateLimit-Remaining-Minute. It reports false when
+// the header is missing or unparsable, and on a 429 that says when to retry:
+// the retry layer already waits exactly that long, and holding the budget
+// as well would add up to a window to its wait.
+func serverRemaining(resp *http.Response) (int, bool) {
+	if resp.StatusCode == http.StatusTooManyRequests && resp.Header.Get("X-RateLimit-Retry-After") != "" {
+		return 0, false
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(resp.Header.Get("X-RateLimit-Remaining-Minute")))
+	if err != nil || n < 0 {
+		return 0, false
+	}
+	return n, true
+}
+
 // Cost is what Help Scout charges for a request: writes count 2.
 func Cost(method string) int {
 	switch method {
@@ -94,13 +138,20 @@ func Cost(method string) int {
 	}
 }
 
-// Transport paces every request through l before handing it to next.
+// Transport paces every request through l before handing it to next, and
+// has l heed what each response says the account has left.
 func Transport(next http.RoundTripper, l *Limiter) http.RoundTripper {
 	return roundTripperFunc(func(req *http.Request) (*http.Response, error) {
 		if err := l.Wait(req.Context(), Cost(req.Method)); err != nil {
 			return nil, fmt.Errorf("wait for rate budget: %w", err)
 		}
-		return next.RoundTrip(req)
+		resp, err := next.RoundTrip(req)
+		if err == nil {
+			if remaining, ok := serverRemaining(resp); ok {
+				l.heed(remaining)
+			}
+		}
+		return resp, err
 	})
 }
 

@@ -3,6 +3,8 @@ package budget
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -61,5 +63,111 @@ func TestWaitHonoursContext(t *testing.T) {
 	}
 	if err := l.Wait(context.Background(), 3); err == nil {
 		t.Error("Wait with a cost above the whole budget succeeded")
+	}
+}
+
+// room is what the limiter would still let through now.
+func room(l *Limiter) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.expire(l.now())
+	return l.perWindow - l.used
+}
+
+func TestHeedTakesTheServersLowerWord(t *testing.T) {
+	tests := []struct {
+		name      string
+		remaining int
+		want      int
+	}{
+		{"server has less left than our room", 4, 4},
+		{"server has nothing left", 0, 0},
+		{"server has as much as our room", 9, 9},
+		{"server has more than our room", 300, 9},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := testkit.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+			l := New(10)
+			l.now = clock.Now
+			if wait := l.reserve(1); wait != 0 {
+				t.Fatalf("first reserve waits %v", wait)
+			}
+			l.heed(tc.remaining)
+			if got := room(l); got != tc.want {
+				t.Errorf("room after the server said %d left = %d, want %d", tc.remaining, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestHeedHoldsTheRoomForAWholeWindow(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := testkit.NewClock(start)
+	l := New(10)
+	l.now = clock.Now
+	l.reserve(1) // at start
+	clock.Advance(10 * time.Second)
+	heard := clock.Now()
+	l.heed(4) // room 9 -> 4
+	for i := range 4 {
+		if wait := l.reserve(1); wait != 0 {
+			t.Fatalf("reserve %d of the 4 the server has left waits %v", i+1, wait)
+		}
+	}
+	// Our first spend would leave the window before the server's minute is
+	// over; the room it frees must not be spent.
+	if wait, want := l.reserve(1), heard.Add(Window).Sub(clock.Now()); wait != want {
+		t.Errorf("reserve past the server's word waits %v, want %v (a window after the server spoke)", wait, want)
+	}
+	clock.Set(start.Add(Window))
+	if got := room(l); got != 0 {
+		t.Errorf("room when the spend made before the server spoke leaves the window = %d, want 0", got)
+	}
+	clock.Set(heard.Add(Window))
+	if got := room(l); got != 10 {
+		t.Errorf("room a window after the server spoke = %d, want 10", got)
+	}
+}
+
+func TestTransportHeedsRemainingHeader(t *testing.T) {
+	tests := []struct {
+		name       string
+		status     int
+		remaining  string // "" leaves the header out
+		retryAfter string
+		wantRoom   int
+	}{
+		{"no header changes nothing", http.StatusOK, "", "", 9},
+		{"unparsable header changes nothing", http.StatusOK, "lots", "", 9},
+		{"negative header changes nothing", http.StatusOK, "-3", "", 9},
+		{"more than our room changes nothing", http.StatusOK, "350", "", 9},
+		{"less than our room is taken", http.StatusOK, " 3 ", "", 3},
+		{"a 429 that says when to retry is left to the retry layer", http.StatusTooManyRequests, "0", "17", 9},
+		{"a 429 that does not say when is taken", http.StatusTooManyRequests, "0", "", 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if tc.remaining != "" {
+					w.Header().Set("X-RateLimit-Remaining-Minute", tc.remaining)
+				}
+				if tc.retryAfter != "" {
+					w.Header().Set("X-RateLimit-Retry-After", tc.retryAfter)
+				}
+				w.WriteHeader(tc.status)
+			}))
+			defer srv.Close()
+			l := New(10)
+			hc := &http.Client{Transport: Transport(http.DefaultTransport, l)}
+			resp, err := hc.Get(srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if got := room(l); got != tc.wantRoom {
+				t.Errorf("room after one GET = %d, want %d", got, tc.wantRoom)
+			}
+		})
 	}
 }

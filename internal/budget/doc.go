@@ -6,6 +6,11 @@
 // any 60-second span the cost sent never exceeds the budget, which also keeps
 // every fixed minute Help Scout may count within it.
 //
-// It does not retry and does not read response headers; retries and the
-// server's Retry-After belong to the retry layer above it.
+// The operator's share is a ceiling, not a promise: after each response the
+// limiter takes Help Scout's X-RateLimit-Remaining-Minute when it is lower
+// than the room left in the window, because other integrations may have
+// spent the rest (helpscout-api.md section 2).
+//
+// It does not retry and does not wait out a 429; retries and the server's
+// Retry-After belong to the retry layer above it.
 package budget

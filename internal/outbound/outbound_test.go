@@ -158,7 +158,8 @@ const (
 
 // TestWalkUnderRateLimitAndFaults is issue 2's transport must-show. The
 // fake allows 60 requests a minute and injects 5xx, truncated bodies, a 429
-// storm and two token expiries; the client's budget is 50 a minute. The
+// storm and two token expiries; the client's budget is 50 a minute, or 120
+// held to the account's by X-RateLimit-Remaining-Minute. The
 // walk of 1,000 conversations with all their threads (a thread list fetch
 // wherever the embedded threads fall short of the count) sees each
 // conversation exactly once, the fake records no rate-limit violation, the
@@ -179,20 +180,25 @@ func TestWalkUnderRateLimitAndFaults(t *testing.T) {
 	tests := []struct {
 		name      string
 		perMinute int
-		// overLimit: the budget exceeds the account's 60/min, so the fake
-		// must see violations (the control that shows the check can fail)
-		// and the walk must still finish by waiting what the 429s say.
+		// hideRemaining strips X-RateLimit-Remaining-Minute from every
+		// response, leaving the client only its own budget.
+		hideRemaining bool
+		// overLimit: the budget exceeds the account's 60/min and nothing
+		// holds it back, so the fake must see violations (the control that
+		// shows the check can fail) and the walk must still finish by
+		// waiting what the 429s say.
 		overLimit bool
 	}{
-		{"budget 50/min under the account's 60/min", 50, false},
-		{"control: budget 120/min over the account's 60/min", 120, true},
+		{"budget 50/min under the account's 60/min", 50, false, false},
+		{"budget 120/min held to the account's 60/min by what Help Scout says is left", 120, false, false},
+		{"control: budget 120/min over the account's 60/min, remaining not said", 120, true, true},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) { walkUnderFaults(t, n, tc.perMinute, tc.overLimit) })
+		t.Run(tc.name, func(t *testing.T) { walkUnderFaults(t, n, tc.perMinute, tc.hideRemaining, tc.overLimit) })
 	}
 }
 
-func walkUnderFaults(t *testing.T, n, perMinute int, overLimit bool) {
+func walkUnderFaults(t *testing.T, n, perMinute int, hideRemaining, overLimit bool) {
 	synctest.Test(t, func(t *testing.T) {
 		fake := helpscouttest.New(helpscouttest.Options{
 			ClientID: walkClientID, ClientSecret: walkClientSecret,
@@ -205,8 +211,12 @@ func walkUnderFaults(t *testing.T, n, perMinute int, overLimit bool) {
 		fake.SetFaults(helpscouttest.Faults{ErrorProbability: 0.12, TruncateProbability: 0.08})
 
 		sniff := &tokenSniffer{next: fake}
-		base, stop := serveInBubble(sniff)
+		inBubble, stop := serveInBubble(sniff)
 		defer stop()
+		var base http.RoundTripper = inBubble
+		if hideRemaining {
+			base = withoutRemaining{next: inBubble}
+		}
 
 		var logs testkit.LogBuffer
 		logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -875,6 +885,60 @@ func TestBudgetWaitIsNotATimeout(t *testing.T) {
 		}
 		if took := time.Since(start); took < time.Minute {
 			t.Errorf("%d requests took %s; the budget of %d/min should have held one back a minute", n, took, perMinute)
+		}
+	})
+}
+
+// withoutRemaining plays a server that does not say how much of the
+// minute's budget is left.
+type withoutRemaining struct{ next http.RoundTripper }
+
+func (w withoutRemaining) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := w.next.RoundTrip(req)
+	if resp != nil {
+		resp.Header.Del("X-RateLimit-Remaining-Minute")
+	}
+	return resp, err
+}
+
+// TestBudgetHeedsAnotherIntegration: another integration has spent most of
+// the account's minute. Our own budget still has room for every request,
+// but the chain takes Help Scout's X-RateLimit-Remaining-Minute and holds
+// back what would run into a 429, until the minute has passed.
+func TestBudgetHeedsAnotherIntegration(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const accountLimit, othersSpent, perMinute, n = 60, 45, 50, 30
+		fake := helpscouttest.New(helpscouttest.Options{ClientID: walkClientID, ClientSecret: walkClientSecret, RateLimitPerMinute: accountLimit})
+		defer fake.Close()
+		if _, err := fake.Seed(helpscouttest.GenerateConfig{Seed: 1, Conversations: 5}); err != nil {
+			t.Fatal(err)
+		}
+		base, stop := serveInBubble(fake)
+		defer stop()
+		hc := NewClient(Options{
+			BaseURL: "http://helpscout.test", ClientID: walkClientID, ClientSecret: walkClientSecret,
+			PerMinute: perMinute, Base: base,
+		})
+		hs, err := helpscout.NewClient(hc).WithBaseURL("http://helpscout.test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		fake.SpendRateBudget(othersSpent)
+		start := time.Now()
+		for i := range n {
+			if _, _, err := hs.Mailboxes.List(context.Background(), 1); err != nil {
+				t.Fatalf("request %d: %v", i+1, err)
+			}
+		}
+		st := fake.Stats()
+		if st.RateLimitViolations != 0 {
+			t.Errorf("fake answered %d requests with 429: the budget ran into what another integration had spent", st.RateLimitViolations)
+		}
+		if got := st.Requests[helpscouttest.RouteListMailboxes]; got != n {
+			t.Errorf("fake saw %d requests, want %d (one attempt each)", got, n)
+		}
+		if took := time.Since(start); took < time.Minute {
+			t.Errorf("%d requests took %s with %d of the account's %d left; the rest should have waited for the next minute", n, took, accountLimit-othersSpent, accountLimit)
 		}
 	})
 }
