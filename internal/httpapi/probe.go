@@ -54,16 +54,3 @@ func Probe(ctx context.Context, client *http.Client, listenAddr string, timeout 
 	}
 	return fmt.Errorf("not ready (HTTP %d): %s", resp.StatusCode, body.Reason)
 }
-
-// ReadyWithCause is /readyz's answer: ready's, and while it is not ready,
-// why the latest Help Scout call failed, so that a wrong URL or refused
-// credentials are named at once instead of after a minute of retries.
-func ReadyWithCause(ready func() (bool, string), lastFailure func() string) func() (bool, string) {
-	return func() (bool, string) {
-		ok, why := ready()
-		if cause := lastFailure(); !ok && cause != "" {
-			why += "; the latest Help Scout call failed: " + cause
-		}
-		return ok, why
-	}
-}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"errors"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -145,4 +146,56 @@ func TestDamagedDatabaseWhileRunning(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Errorf("Run: %v", err)
 	}
+}
+
+// TestReadyNamesOnlyThePresentCause: /readyz adds the latest Help Scout
+// failure while the mirror waits on Help Scout, but not to a damaged
+// database's reason: the sync fails on the file, no Help Scout call may
+// have been made since, and the failure it would name can be hours old.
+func TestReadyNamesOnlyThePresentCause(t *testing.T) {
+	const failure = "Help Scout answered 503 (after 8 retries)"
+	lastFailure := func() string { return failure }
+
+	t.Run("a first sync that fails on Help Scout names the failure", func(t *testing.T) {
+		e := newEnv(t, helpscouttest.Options{}, helpscouttest.GenerateConfig{Seed: 5, Conversations: 5})
+		m := e.mirror(mirror.Options{})
+		e.fake.SetFaults(helpscouttest.Faults{FailNext: 1000})
+		if _, err := m.SyncOnce(context.Background()); err == nil {
+			t.Fatal("SyncOnce succeeded against a failing Help Scout")
+		}
+		ok, reason := m.ReadyWithCause(lastFailure)()
+		if want := "; the latest Help Scout call failed: " + failure; ok || !strings.HasSuffix(reason, want) {
+			t.Errorf("ready %v %q, want not ready ending in %q", ok, reason, want)
+		}
+		if ok, reason := m.ReadyWithCause(func() string { return "" })(); ok || strings.Contains(reason, "Help Scout call failed") {
+			t.Errorf("with no failed call: ready %v %q, want not ready naming no call", ok, reason)
+		}
+	})
+	t.Run("a damaged database names only itself", func(t *testing.T) {
+		e := newEnv(t, helpscouttest.Options{}, helpscouttest.GenerateConfig{Seed: 5, Conversations: 5})
+		path := filepath.Join(t.TempDir(), "qw.db")
+		e.db = testkit.OpenStoreAt(t, path)
+		e.db.Now = e.clock.Now
+		m := e.mirror(mirror.Options{})
+		syncOnce(t, m)
+		edit := openPageEditor(t, path)
+		pgno, good := edit.rootPage("conversations")
+		edit.write(pgno, bytes.Repeat([]byte{0xff}, len(good)))
+		c := e.fake.Conversations()[0]
+		if err := e.fake.SetTags(c.ID, []string{"changed"}, e.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Advance(time.Minute)
+		if _, err := m.SyncOnce(context.Background()); !errors.Is(err, store.ErrCorrupt) {
+			t.Fatalf("SyncOnce on the damaged file: %v, want store.ErrCorrupt", err)
+		}
+		if ok, reason := m.ReadyWithCause(lastFailure)(); ok || reason != store.ErrCorruptReason {
+			t.Errorf("ready %v %q, want not ready with only %q", ok, reason, store.ErrCorruptReason)
+		}
+		edit.write(pgno, good)
+		syncOnce(t, m)
+		if ok, reason := m.ReadyWithCause(lastFailure)(); !ok || reason != "" {
+			t.Errorf("after the file is restored: ready %v %q, want ready", ok, reason)
+		}
+	})
 }

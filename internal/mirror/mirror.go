@@ -89,7 +89,10 @@ type Mirror struct {
 	readyMu  sync.Mutex
 	ready    bool
 	notReady string
-	synced   atomic.Bool // a sync has completed in this process
+	// storeFault: notReady is the database's own failure, so Help Scout is
+	// not what stands in the way (ReadyWithCause).
+	storeFault bool
+	synced     atomic.Bool // a sync has completed in this process
 
 	wake chan struct{}
 
@@ -153,11 +156,42 @@ func (m *Mirror) Ready() (bool, string) {
 	return m.ready, m.notReady
 }
 
+// ReadyWithCause is /readyz's answer: Ready's, and while the mirror waits
+// on Help Scout, why the latest Help Scout call failed, so that a wrong URL
+// or refused credentials are named at once instead of after a minute of
+// retries. While the database is what fails, that failure alone is the
+// cause: no Help Scout call may have been made since, and the latest one's
+// failure can be hours old.
+func (m *Mirror) ReadyWithCause(lastFailure func() string) func() (bool, string) {
+	return func() (bool, string) {
+		m.readyMu.Lock()
+		ok, why, storeFault := m.ready, m.notReady, m.storeFault
+		m.readyMu.Unlock()
+		if ok || storeFault {
+			return ok, why
+		}
+		if cause := lastFailure(); cause != "" {
+			why += "; the latest Help Scout call failed: " + cause
+		}
+		return ok, why
+	}
+}
+
 func (m *Mirror) setReady(ok bool, reason string) {
 	m.readyMu.Lock()
 	defer m.readyMu.Unlock()
 	m.ready = ok
 	m.notReady = reason
+	m.storeFault = false
+}
+
+// setStoreFault is setReady(false, reason) for a failure of the database.
+func (m *Mirror) setStoreFault(reason string) {
+	m.readyMu.Lock()
+	defer m.readyMu.Unlock()
+	m.ready = false
+	m.notReady = reason
+	m.storeFault = true
 }
 
 // SyncOnce refreshes the directory when due, pulls every conversation
@@ -181,11 +215,11 @@ func (m *Mirror) SyncOnce(ctx context.Context) (Stats, error) {
 			// A Help Scout outage is different: the mirror is still a
 			// faithful copy of the last sync, and the freshness alert
 			// covers it.
-			m.setReady(false, store.ErrCannotWriteReason)
+			m.setStoreFault(store.ErrCannotWriteReason)
 		case errors.Is(err, store.ErrCorrupt):
 			// No retry repairs it, but the daemon stays up: the page and
 			// the API serve what can still be read.
-			m.setReady(false, store.ErrCorruptReason)
+			m.setStoreFault(store.ErrCorruptReason)
 		case !m.everSynced():
 			m.setReady(false, "the first sync has not finished; its last attempt failed, see the log")
 		}
