@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/queuewrangler/queuewrangler/helpscout"
+	"github.com/queuewrangler/queuewrangler/internal/store"
 )
 
 // Webhook results, the result label of queuewrangler_webhook_events_total.
@@ -86,7 +87,13 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		// 503 makes Help Scout deliver again; the event was not stored.
 		s.countWebhook(event, resultError)
-		s.opts.Logger.Error("store webhook", "event", eventLabel(event), "err", err)
+		switch {
+		case !errors.Is(err, store.ErrCorrupt):
+			s.opts.Logger.Error("store webhook", "event", eventLabel(event), "err", err)
+		case s.opts.Inbox.FoundDamaged():
+			s.opts.Logger.Error("store webhook: the database file is damaged", "event", eventLabel(event),
+				"err", s.opts.Inbox.AdviseDamaged(err))
+		}
 		writeError(w, http.StatusServiceUnavailable, "temporarily unable to store the event")
 		return
 	}

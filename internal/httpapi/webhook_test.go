@@ -7,6 +7,7 @@ import (
 	"crypto/sha1"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -19,6 +20,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/queuewrangler/queuewrangler/helpscout"
+	"github.com/queuewrangler/queuewrangler/internal/store"
+	"github.com/queuewrangler/queuewrangler/internal/testkit"
 	"github.com/queuewrangler/queuewrangler/metrics"
 )
 
@@ -40,9 +43,22 @@ type storedEvent struct {
 // memInbox records events; it stands in for the SQLite inbox, and the
 // handler must have called it before the response is written.
 type memInbox struct {
-	mu     sync.Mutex
-	events []storedEvent
-	fail   error
+	mu      sync.Mutex
+	events  []storedEvent
+	fail    error
+	damaged bool
+}
+
+func (m *memInbox) FoundDamaged() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	news := !m.damaged
+	m.damaged = true
+	return news
+}
+
+func (m *memInbox) AdviseDamaged(err error) error {
+	return fmt.Errorf("database /data/queuewrangler.db: %w; restore it from a backup", err)
 }
 
 func (m *memInbox) AddWebhook(_ context.Context, event string, body []byte, _ time.Time) (int64, bool, error) {
@@ -267,6 +283,33 @@ func TestWebhookStoreFailureIsNotAcknowledged(t *testing.T) {
 	}
 	if strings.Contains(w.Body.String(), "/data") || strings.Contains(w.Body.String(), "disk") {
 		t.Errorf("error body leaks internal detail: %s", w.Body)
+	}
+}
+
+// TestWebhookOnDamagedDatabaseLoggedOnce: every delivery that meets a
+// damaged database file is answered 503, so Help Scout delivers it again,
+// but the log says it once, with the remedy, not once per delivery.
+func TestWebhookOnDamagedDatabaseLoggedOnce(t *testing.T) {
+	inbox := &memInbox{fail: fmt.Errorf("add webhook: %w: database disk image is malformed", store.ErrCorrupt)}
+	var log testkit.LogBuffer
+	s := New(Options{Logger: slog.New(slog.NewTextHandler(&log, nil)), WebhookSecret: secret, Inbox: inbox})
+	const deliveries = 5
+	for i := range deliveries {
+		if w := post(s, inbox, "convo.created", convoBody, sign(secret, convoBody)); w.Code != http.StatusServiceUnavailable {
+			t.Errorf("delivery %d: status %d, want 503 so Help Scout delivers it again", i+1, w.Code)
+		}
+	}
+	if n := len(inbox.snapshot()); n != 0 {
+		t.Errorf("%d events stored on a damaged file", n)
+	}
+	var lines []string
+	for _, l := range strings.Split(log.String(), "\n") {
+		if strings.Contains(l, `msg="store webhook`) {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) != 1 || !strings.Contains(lines[0], "level=ERROR") || !strings.Contains(lines[0], "restore it from a backup") {
+		t.Errorf("%d deliveries on a damaged file logged %d lines, want one ERROR with the remedy:\n%s", deliveries, len(lines), strings.Join(lines, "\n"))
 	}
 }
 

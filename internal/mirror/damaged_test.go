@@ -5,7 +5,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -198,4 +201,108 @@ func TestReadyNamesOnlyThePresentCause(t *testing.T) {
 			t.Errorf("after the file is restored: ready %v %q, want ready", ok, reason)
 		}
 	})
+}
+
+// TestDamagedDatabaseSaidOnceByEveryPass: with the file damaged, every
+// poll, every pass over the webhook inbox and the upkeep fail on it. The
+// log says so once, at ERROR with the remedy, however many passes fail, and
+// once more, at INFO, when the restored file passes SQLite's check. The
+// webhook events wait with their tries untouched and are applied after.
+func TestDamagedDatabaseSaidOnceByEveryPass(t *testing.T) {
+	sink := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer sink.Close()
+	h := &hookEnv{env: newEnv(t, helpscouttest.Options{Webhook: helpscouttest.WebhookOptions{URL: sink.URL, Secret: webhookSecret}},
+		helpscouttest.GenerateConfig{Seed: 5, Conversations: 20})}
+	path := filepath.Join(t.TempDir(), "qw.db")
+	h.db = testkit.OpenStoreAt(t, path)
+	h.db.Now = h.clock.Now
+	var log testkit.LogBuffer
+	passes := make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	h.m = h.mirror(mirror.Options{
+		Logger: slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{ReplaceAttr: dropTime})),
+		Updated: func() {
+			select {
+			case passes <- struct{}{}:
+			case <-ctx.Done():
+			}
+		},
+	})
+	syncOnce(t, h.m)
+	h.deliveries(t) // none: seeding emits no webhooks
+
+	edit := openPageEditor(t, path)
+	pgno, good := edit.rootPage("conversations")
+	edit.write(pgno, bytes.Repeat([]byte{0xff}, len(good)))
+	for i, c := range h.fake.Conversations()[:3] {
+		if err := h.fake.SetTags(c.ID, []string{fmt.Sprintf("tag-%d", i)}, h.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, d := range h.deliveriesWant(t, 3, "one per changed conversation") {
+		h.store(t, d)
+	}
+	h.clock.Advance(time.Minute)
+	pending := func() []store.WebhookEvent {
+		t.Helper()
+		events, err := h.db.PendingWebhooksAfter(context.Background(), 0, 10, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return events
+	}
+	failureLines := func() []string {
+		var out []string
+		for _, l := range strings.Split(log.String(), "\n") {
+			if strings.Contains(l, "level=ERROR") || strings.Contains(l, "level=WARN") {
+				out = append(out, l)
+			}
+		}
+		return out
+	}
+	usableLines := func() int { return strings.Count(log.String(), `msg="the database file is usable again`) }
+
+	done := make(chan error, 1)
+	go func() { done <- h.m.Run(ctx, time.Millisecond) }() // a sync, the upkeep, then a sync and an inbox pass per tick
+	const passCount = 8
+	for range passCount {
+		<-passes
+		h.m.Wake() // and inbox passes of their own, as arriving webhooks make
+	}
+	lines := failureLines()
+	if len(lines) != 1 || !strings.Contains(lines[0], "level=ERROR") || !strings.Contains(lines[0], "the database file is damaged") ||
+		!strings.Contains(lines[0], path) || !strings.Contains(lines[0], "restore it from a backup") {
+		t.Errorf("over %d passes on the damaged file, the log has %d ERROR or WARN lines, want one ERROR naming the file and the remedy:\n%s",
+			passCount, len(lines), strings.Join(lines, "\n"))
+	}
+	for _, e := range pending() {
+		if e.Attempts != 0 {
+			t.Errorf("webhook %d: %d attempts spent on the damaged file, want 0 (%s)", e.ID, e.Attempts, e.LastError)
+		}
+	}
+	if n := len(pending()); n != 3 {
+		t.Errorf("%d webhook events pending while the file is damaged, want 3", n)
+	}
+
+	edit.write(pgno, good)
+	for i := 0; usableLines() == 0 || len(pending()) != 0; i++ {
+		if i == 100 {
+			t.Fatalf("after 100 passes on the restored file: %d pending webhooks; log:\n%s", len(pending()), log.String())
+		}
+		<-passes
+	}
+	for range passCount {
+		<-passes
+	}
+	if n := usableLines(); n != 1 {
+		t.Errorf("%d lines saying the file is usable again, want 1:\n%s", n, log.String())
+	}
+	if lines := failureLines(); len(lines) != 1 {
+		t.Errorf("%d ERROR or WARN lines after the file was restored, want the one about the damage:\n%s", len(lines), strings.Join(lines, "\n"))
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run: %v", err)
+	}
 }

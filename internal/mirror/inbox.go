@@ -47,7 +47,8 @@ func (m *Mirror) ProcessInbox(ctx context.Context) (int, error) {
 			// A cancelled pass or a spent budget is no fault of the
 			// conversation's: it keeps its place and its tries.
 			var rl *helpscout.RateLimitError
-			failed := ctx.Err() == nil && !errors.As(err, &rl)
+			damaged := errors.Is(err, store.ErrCorrupt)
+			failed := ctx.Err() == nil && !errors.As(err, &rl) && !damaged
 			if !m.rereads.retry(id, failed) {
 				m.opts.Logger.Warn("re-read failed too often; the poll and the reconcile heal the mirror",
 					"conversation", id, "err", err)
@@ -56,6 +57,9 @@ func (m *Mirror) ProcessInbox(ctx context.Context) (int, error) {
 			}
 			if ctx.Err() != nil {
 				return done, ctx.Err()
+			}
+			if damaged {
+				return done, err // said once, by runInbox
 			}
 			break // Help Scout is failing (or the budget is spent): the next pass goes on
 		}
@@ -87,6 +91,12 @@ func (m *Mirror) applyInbox(ctx context.Context, after int64) (done int, last in
 			if err := m.applyEvent(ctx, e); err != nil {
 				if ctx.Err() != nil {
 					return done, last, ctx.Err()
+				}
+				if errors.Is(err, store.ErrCorrupt) {
+					// No fault of the event's: it keeps its tries for
+					// when the file is repaired, and the pass ends, as
+					// every event would fail the same way.
+					return done, last, fmt.Errorf("apply webhook %d: %w", e.ID, err)
 				}
 				if merr := m.db.MarkWebhookFailed(ctx, e.ID, err.Error()); merr != nil {
 					return done, last, fmt.Errorf("record webhook %d failure: %w", e.ID, merr)

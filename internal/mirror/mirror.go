@@ -82,9 +82,6 @@ type Mirror struct {
 	listedAt time.Time
 	// scopeSettled: the mirror holds what QW_MAILBOXES asks for (scope.go).
 	scopeSettled bool
-	// damaged: the last sync failed on a damaged database file, and the
-	// log has said so with the remedy (runSync).
-	damaged bool
 
 	readyMu  sync.Mutex
 	ready    bool
@@ -807,34 +804,40 @@ func (m *Mirror) runUpkeep(ctx context.Context) {
 	case ctx.Err() != nil:
 		return
 	case err != nil:
-		m.opts.Logger.Warn("prune processed webhooks", "err", err)
+		m.logFailure(slog.LevelWarn, "prune processed webhooks", err)
 	case n > 0:
 		m.opts.Logger.Info("pruned processed webhooks", "count", n, "gave_up", gaveUp)
 	}
 	if err := m.db.Optimize(ctx); err != nil && ctx.Err() == nil {
-		m.opts.Logger.Warn("optimize database", "err", err)
+		m.logFailure(slog.LevelWarn, "optimize database", err)
+	}
+}
+
+// logFailure logs what failed at level, except a damaged database file:
+// the first of the loops and requests to meet it says it, at ERROR with
+// the remedy, and the rest stay quiet until it is usable again
+// (store.DB.FoundDamaged), however many passes fail on it meanwhile.
+func (m *Mirror) logFailure(level slog.Level, msg string, err error, attrs ...any) {
+	if !errors.Is(err, store.ErrCorrupt) {
+		m.opts.Logger.Log(context.Background(), level, msg, append([]any{"err", err}, attrs...)...)
+		return
+	}
+	if m.db.FoundDamaged() {
+		m.opts.Logger.Error(msg+": the database file is damaged", append([]any{"err", m.db.AdviseDamaged(err)}, attrs...)...)
 	}
 }
 
 func (m *Mirror) runSync(ctx context.Context) {
 	start := time.Now()
 	st, err := m.SyncOnce(ctx)
-	damaged := err != nil && errors.Is(err, store.ErrCorrupt)
-	switch {
-	case damaged && !m.damaged:
-		// Said once, with the remedy, for a run of such failures: every
-		// poll would repeat it, and only the operator can repair it.
-		m.opts.Logger.Error("sync failed: the database file is damaged", "err", m.db.AdviseDamaged(err),
-			"pages", st.Pages, "applied", st.Applied)
-	case damaged:
-	case err != nil && ctx.Err() == nil:
-		m.opts.Logger.Error("sync failed", "err", err, "pages", st.Pages, "applied", st.Applied)
-	}
-	if err == nil || ctx.Err() == nil {
-		m.damaged = damaged
-	}
 	if err != nil {
+		if ctx.Err() == nil {
+			m.logFailure(slog.LevelError, "sync failed", err, "pages", st.Pages, "applied", st.Applied)
+		}
 		return
+	}
+	if m.db.DamageCleared(ctx) {
+		m.opts.Logger.Info("the database file is usable again: it passes SQLite's quick check")
 	}
 	m.opts.Logger.Info("sync done", "took", time.Since(start).Round(time.Millisecond).String(), "pages", st.Pages,
 		"conversations", st.Conversations, "applied", st.Applied, "thread_fetches", st.ThreadFetches,
@@ -843,7 +846,7 @@ func (m *Mirror) runSync(ctx context.Context) {
 
 func (m *Mirror) runInbox(ctx context.Context) {
 	if n, err := m.ProcessInbox(ctx); err != nil && ctx.Err() == nil {
-		m.opts.Logger.Error("process webhooks", "err", err, "processed", n)
+		m.logFailure(slog.LevelError, "process webhooks", err, "processed", n)
 	}
 }
 

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 )
@@ -33,6 +34,29 @@ const unusableRemedy = "it cannot be used as it is: restore it from a backup, or
 // (ErrCorrupt) with the file and what to do, as Advise does at start.
 func (db *DB) AdviseDamaged(err error) error {
 	return fmt.Errorf("database %s: %w; %s", db.path, err, unusableRemedy)
+}
+
+// FoundDamaged records that an operation met ErrCorrupt and reports
+// whether that is news: true for the first since the file was opened or
+// last passed DamageCleared's check. The one caller that hears true logs
+// the damage with AdviseDamaged's remedy; the loops and requests that meet
+// it after stay quiet, as each would say the same until the operator acts.
+func (db *DB) FoundDamaged() bool { return db.damaged.CompareAndSwap(false, true) }
+
+// DamageCleared reports whether a file found damaged now passes SQLite's
+// quick check, and then holds it damaged no longer: the caller says once
+// that it is usable again. It reports false when the file was not found
+// damaged or still fails the check. A successful write alone would not do:
+// the damage may sit in a table that write did not touch.
+func (db *DB) DamageCleared(ctx context.Context) bool {
+	if !db.damaged.Load() {
+		return false
+	}
+	var result string
+	if err := db.read.QueryRowContext(ctx, "PRAGMA quick_check(1)").Scan(&result); err != nil || result != "ok" {
+		return false
+	}
+	return db.damaged.CompareAndSwap(true, false)
 }
 
 // ErrCorruptReason is the readiness reason for a database found damaged

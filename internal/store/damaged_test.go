@@ -151,3 +151,53 @@ func TestDatabaseFromADifferentBuild(t *testing.T) {
 		})
 	}
 }
+
+// TestDamageIsNewsOnceUntilTheFilePassesACheck: FoundDamaged is news once
+// for a run of failures on a damaged file, and DamageCleared ends the run
+// only when the file passes SQLite's quick check, wherever the damage sits.
+func TestDamageIsNewsOnceUntilTheFilePassesACheck(t *testing.T) {
+	t.Parallel()
+	db, _ := openAt(t, goodFile(t))
+	ctx := context.Background()
+	if db.DamageCleared(ctx) {
+		t.Error("a file never found damaged was cleared")
+	}
+	if !db.FoundDamaged() {
+		t.Error("the first damage found is not news")
+	}
+	if db.FoundDamaged() {
+		t.Error("damage found again is news")
+	}
+
+	var pgno int64
+	var good []byte
+	if err := db.write.QueryRow("SELECT rootpage FROM sqlite_schema WHERE type = 'table' AND name = 'mailboxes'").Scan(&pgno); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.write.QueryRow("SELECT data FROM sqlite_dbpage WHERE pgno = ?", pgno).Scan(&good); err != nil {
+		t.Fatal(err)
+	}
+	writePage := func(data []byte) {
+		t.Helper()
+		if _, err := db.write.Exec("UPDATE sqlite_dbpage SET data = ? WHERE pgno = ?", data, pgno); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writePage(bytes.Repeat([]byte{0xff}, len(good)))
+	if db.DamageCleared(ctx) {
+		t.Error("cleared while the mailboxes table is still damaged")
+	}
+	if db.FoundDamaged() {
+		t.Error("damage found again after a failed check is news")
+	}
+	writePage(good)
+	if !db.DamageCleared(ctx) {
+		t.Error("the restored file was not cleared")
+	}
+	if db.DamageCleared(ctx) {
+		t.Error("cleared twice")
+	}
+	if !db.FoundDamaged() {
+		t.Error("damage found after the file was cleared is not news")
+	}
+}

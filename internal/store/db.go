@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -30,6 +31,10 @@ type DB struct {
 	read  *sql.DB // read-only pool
 	conv  *convStmts
 	lock  *Lock // held from OpenExclusive until Close
+
+	// damaged: an operation met ErrCorrupt and the file has not passed a
+	// check since (FoundDamaged, DamageCleared).
+	damaged atomic.Bool
 }
 
 // Open opens (creating if needed) the SQLite database at path, checks that

@@ -135,5 +135,7 @@
 // have: a different build of queuewrangler) is ErrSchemaMismatch. Open's
 // callers treat those, like the three before, as permanent: no wait fixes
 // them (OpenPatiently, Advise). Match them with errors.Is; the driver
-// error stays reachable with errors.As.
+// error stays reachable with errors.As. A file found damaged while in use
+// is remembered (FoundDamaged) until it passes SQLite's quick check
+// (DamageCleared), so that its users say it once between them.
 package store
