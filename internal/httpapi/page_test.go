@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"html"
 	"net/http"
 	"net/http/httptest"
@@ -1195,7 +1196,7 @@ func TestPageSaysWhatHappensToStuckTickets(t *testing.T) {
 
 	// A move approved or being made is the ticket's next step as much as
 	// a pending one: the tickets that needed someone no longer do. (This
-	// subtest adds proposals to w, so it comes last.)
+	// subtest and the next add proposals to w, so they come last.)
 	t.Run("a move under way", func(t *testing.T) {
 		w.mu.Lock()
 		w.proposals = append(w.proposals,
@@ -1210,6 +1211,35 @@ func TestPageSaysWhatHappensToStuckTickets(t *testing.T) {
 			if got[id] != want {
 				t.Errorf("ticket %d is %+v, want %+v", id, got[id], want)
 			}
+		}
+	})
+
+	// Under QW_MODE=off no run makes an approved move (a batch stopped
+	// mid-way leaves some): its row says why it waits, and only there.
+	t.Run("off mode: an approved move says why it waits", func(t *testing.T) {
+		moveRow := func(body string, id int64) string {
+			t.Helper()
+			i := strings.Index(body, fmt.Sprintf(`id="move-%d"`, id))
+			if i < 0 {
+				t.Fatalf("no row for move %d", id)
+			}
+			return body[i : i+strings.Index(body[i:], "</tr>")]
+		}
+		const why = "QW_MODE=off: approved moves wait until the mode is propose or apply"
+		off := New(Options{Now: clock.Now})
+		off.EnablePage(PageOptions{Team: w, Queue: w, StuckAfter: 4 * time.Hour, Mode: "off"})
+		body := pageGet(t, off, "/").Body.String()
+		if row := moveRow(body, 20); !strings.Contains(row, `<span class="outcome approved">approved</span>`) || !strings.Contains(row, why) {
+			t.Errorf("in off mode the approved move's row does not say why it waits:\n%s", row)
+		}
+		if row := moveRow(body, 21); strings.Contains(row, why) {
+			t.Errorf("the move being made says it waits:\n%s", row)
+		}
+		if got := rows(t, body)[2003]; got != (stuckRow{needs, "move to Ana Front approved, but the balancer is off (QW_MODE=off): stays with Sam Senior"}) {
+			t.Errorf("in off mode, ticket 2003 is %+v", got)
+		}
+		if row := moveRow(pageGet(t, s, "/").Body.String(), 20); strings.Contains(row, why) {
+			t.Errorf("in propose mode the approved move's row says it waits for the mode:\n%s", row)
 		}
 	})
 }

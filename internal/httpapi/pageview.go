@@ -168,8 +168,11 @@ type proposalRow struct {
 	Status      string
 	Error       string
 	DecidedBy   string
-	Created     timeView
-	When        timeView // the last transition
+	// Waits says why an approved move is not being made: under
+	// QW_MODE=off no balancer run applies it.
+	Waits   string
+	Created timeView
+	When    timeView // the last transition
 	// Waiting is the customer's wait when the balancer proposed the move;
 	// unset when the customer was not waiting.
 	Waiting timeView
@@ -427,8 +430,21 @@ func (p *page) build(d pageData, now time.Time) pageView {
 	moves := slices.Clone(d.moves)
 	slices.SortStableFunc(moves, func(a, b store.Proposal) int { return lastTransition(b).Compare(lastTransition(a)) })
 	v.Moves = proposals(moves)
+	if p.o.Mode == "off" {
+		for i := range v.Moves {
+			if v.Moves[i].Status == string(store.ProposalApproved) {
+				v.Moves[i].Waits = approvedWaitWhileOff
+			}
+		}
+	}
 	return v
 }
+
+// approvedWaitWhileOff is why an approved move stays unmade in off mode.
+// The move is not dropped: once the mode is propose or apply, the next
+// run applies it after re-reading the ticket, and it goes stale, as any
+// move does, if the ticket changed meanwhile.
+const approvedWaitWhileOff = "QW_MODE=off: approved moves wait until the mode is propose or apply"
 
 // byCustomerWait orders proposals by how long their customer has waited,
 // longest first; moves of tickets whose customer is not waiting come last,

@@ -501,11 +501,11 @@ func TestApproveAfterTheCallerWentClaimsNothing(t *testing.T) {
 	}
 }
 
-// Recovery's applies of approved proposals stop the same way: cut short
-// in the re-read of the first, every one stays approved, and the next run
-// applies each once.
-func TestRecoveryStoppedDuringTheReReadLeavesTheRestApproved(t *testing.T) {
-	w := newWorld(t, 2)
+// approveTwo plans over w's two unassigned tickets in propose mode and
+// approves both proposals without making them, as a batch stopped in the
+// middle leaves them.
+func approveTwo(t *testing.T, w *world) []store.Proposal {
+	t.Helper()
 	plan, err := w.rebalancer(ModePropose, 5).RunOnce(context.Background())
 	must(t, err)
 	if len(plan.Proposals) != 2 {
@@ -515,15 +515,24 @@ func TestRecoveryStoppedDuringTheReReadLeavesTheRestApproved(t *testing.T) {
 		_, err := w.db.ApproveProposal(context.Background(), p.ID, "sst")
 		must(t, err)
 	}
+	return plan.Proposals
+}
+
+// Recovery's applies of approved proposals stop the same way: cut short
+// in the re-read of the first, every one stays approved, and the next run
+// applies each once.
+func TestRecoveryStoppedDuringTheReReadLeavesTheRestApproved(t *testing.T) {
+	w := newWorld(t, 2)
+	approved := approveTwo(t, w)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	stopping := cancelAt{next: helpscouttest.Bearer{Token: w.token}, match: isReRead, after: true, cancel: cancel}
 	r := New(w.db, w.clientWith(t, stopping), Options{Mode: ModePropose, Policy: balancer.DefaultPolicy(), Now: func() time.Time { return w.now }})
-	_, err = r.RunOnce(ctx)
+	_, err := r.RunOnce(ctx)
 	if want := "stopped in the middle of a batch: 2 of 2 moves left approved for the next run: context canceled"; err == nil || err.Error() != want {
 		t.Fatalf("RunOnce = %v, want %q", err, want)
 	}
-	for _, p := range plan.Proposals {
+	for _, p := range approved {
 		got, err := w.db.Proposal(context.Background(), p.ID)
 		must(t, err)
 		if got.Status != store.ProposalApproved {

@@ -2,6 +2,7 @@ package rebalance
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"strings"
 	"sync"
@@ -157,5 +158,48 @@ func TestNoteWrittenOnceDespite5xx(t *testing.T) {
 				t.Errorf("the fake holds %d notes, want exactly 1", created)
 			}
 		})
+	}
+}
+
+// TestApprovedMovesWaitWhileOff: moves a stopped batch left approved are
+// neither made nor dropped while QW_MODE=off (no run calls Help Scout);
+// once the mode is propose again, the first run makes each after its
+// re-read, and one whose ticket changed meanwhile goes stale by the rule
+// every move follows.
+func TestApprovedMovesWaitWhileOff(t *testing.T) {
+	w := newWorld(t, 2)
+	approved := approveTwo(t, w)
+	w.fake.ResetStats()
+	statuses := func() map[int64]store.ProposalStatus {
+		t.Helper()
+		out := map[int64]store.ProposalStatus{}
+		for _, p := range approved {
+			got, err := w.db.Proposal(context.Background(), p.ID)
+			must(t, err)
+			out[got.ConversationID] = got.Status
+		}
+		return out
+	}
+
+	off := w.rebalancer(ModeOff, 5)
+	for range 3 {
+		_, err := off.RunOnce(context.Background())
+		must(t, err)
+	}
+	if n := len(w.fake.Stats().Requests); n != 0 {
+		t.Errorf("off mode sent requests to Help Scout: %v", w.fake.Stats().Requests)
+	}
+	want := map[int64]store.ProposalStatus{w.convs[0]: store.ProposalApproved, w.convs[1]: store.ProposalApproved}
+	if got := statuses(); !maps.Equal(got, want) {
+		t.Errorf("after off-mode runs: %v, want both still approved", got)
+	}
+
+	// Someone assigns the first ticket by hand while the daemon is off.
+	must(t, w.fake.Assign(w.convs[0], w.ben, w.ben, w.now))
+	_, err := w.rebalancer(ModePropose, 5).RunOnce(context.Background())
+	must(t, err)
+	want = map[int64]store.ProposalStatus{w.convs[0]: store.ProposalStale, w.convs[1]: store.ProposalApplied}
+	if got := statuses(); !maps.Equal(got, want) {
+		t.Errorf("after the first run in propose mode: %v, want the changed ticket's move stale and the other applied", got)
 	}
 }
