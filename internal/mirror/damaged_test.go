@@ -62,6 +62,33 @@ func (p *pageEditor) write(pgno int64, data []byte) {
 	}
 }
 
+// storeAt gives e a store in a file the test can damage, and returns its
+// path.
+func (e *env) storeAt(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "qw.db")
+	e.db = testkit.OpenStoreAt(t, path)
+	e.db.Now = e.clock.Now
+	return path
+}
+
+// watched is a mirror on e that logs to a buffer and tells passes after
+// each pass of Run, until ctx (Run's) ends.
+func (e *env) watched(ctx context.Context) (m *mirror.Mirror, log *testkit.LogBuffer, passes <-chan struct{}) {
+	log = &testkit.LogBuffer{}
+	ch := make(chan struct{})
+	m = e.mirror(mirror.Options{
+		Logger: slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{ReplaceAttr: dropTime})),
+		Updated: func() {
+			select {
+			case ch <- struct{}{}:
+			case <-ctx.Done():
+			}
+		},
+	})
+	return m, log, ch
+}
+
 // TestDamagedDatabaseWhileRunning: a database file damaged while the
 // daemon runs was only logged as one more failed sync at every poll, and
 // /readyz said nothing of it. /readyz now names it with the remedy, the
@@ -70,22 +97,10 @@ func (p *pageEditor) write(pgno int64, data []byte) {
 // syncs again.
 func TestDamagedDatabaseWhileRunning(t *testing.T) {
 	e := newEnv(t, helpscouttest.Options{}, helpscouttest.GenerateConfig{Seed: 5, Conversations: 60})
-	path := filepath.Join(t.TempDir(), "qw.db")
-	e.db = testkit.OpenStoreAt(t, path)
-	e.db.Now = e.clock.Now
-	var log testkit.LogBuffer
-	syncs := make(chan struct{})
+	path := e.storeAt(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	m := e.mirror(mirror.Options{
-		Logger: slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{ReplaceAttr: dropTime})),
-		Updated: func() {
-			select {
-			case syncs <- struct{}{}:
-			case <-ctx.Done():
-			}
-		},
-	})
+	m, log, syncs := e.watched(ctx)
 	syncOnce(t, m)
 
 	edit := openPageEditor(t, path)
@@ -176,9 +191,7 @@ func TestReadyNamesOnlyThePresentCause(t *testing.T) {
 	})
 	t.Run("a damaged database names only itself", func(t *testing.T) {
 		e := newEnv(t, helpscouttest.Options{}, helpscouttest.GenerateConfig{Seed: 5, Conversations: 5})
-		path := filepath.Join(t.TempDir(), "qw.db")
-		e.db = testkit.OpenStoreAt(t, path)
-		e.db.Now = e.clock.Now
+		path := e.storeAt(t)
 		m := e.mirror(mirror.Options{})
 		syncOnce(t, m)
 		edit := openPageEditor(t, path)
@@ -213,22 +226,12 @@ func TestDamagedDatabaseSaidOnceByEveryPass(t *testing.T) {
 	defer sink.Close()
 	h := &hookEnv{env: newEnv(t, helpscouttest.Options{Webhook: helpscouttest.WebhookOptions{URL: sink.URL, Secret: webhookSecret}},
 		helpscouttest.GenerateConfig{Seed: 5, Conversations: 20})}
-	path := filepath.Join(t.TempDir(), "qw.db")
-	h.db = testkit.OpenStoreAt(t, path)
-	h.db.Now = h.clock.Now
-	var log testkit.LogBuffer
-	passes := make(chan struct{})
+	path := h.storeAt(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	h.m = h.mirror(mirror.Options{
-		Logger: slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{ReplaceAttr: dropTime})),
-		Updated: func() {
-			select {
-			case passes <- struct{}{}:
-			case <-ctx.Done():
-			}
-		},
-	})
+	var log *testkit.LogBuffer
+	var passes <-chan struct{}
+	h.m, log, passes = h.watched(ctx)
 	syncOnce(t, h.m)
 	h.deliveries(t) // none: seeding emits no webhooks
 
