@@ -37,7 +37,6 @@ func TestReadModelQueriesUseIndexes(t *testing.T) {
 		{"stuck count", stuckCountQuery, []any{int64(0)}, "conversations_waiting"},
 		{"agent loads", agentLoadQuery, nil, "conversations_open"},
 		{"pinned", pinnedQuery, []any{PinTag}, "conversation_tags_tag"},
-		{"last moves", lastMovesQuery, nil, "proposals_moves"},
 		{"assignments", assignmentsQuery, []any{int64(0)}, "proposals_applied"},
 		{"unobserved first responses", unobservedFirstResponsesQuery, nil, "conversations_first_response_pending"},
 		{"unobserved resolutions", unobservedResolutionsQuery, nil, "conversations_resolution_pending"},
@@ -60,7 +59,10 @@ func TestReadModelQueriesUseIndexes(t *testing.T) {
 		{"open: the unassigned queue", OpenFilter{Assignment: OnlyUnassigned, ActiveOnly: true, Limit: 1000}, "conversations_open"},
 	} {
 		q, args := openQuery(f.f)
-		checks = append(checks, check{f.name, q, args, f.idx})
+		checks = append(checks, check{f.name, q, args, f.idx},
+			// Each listed ticket's last move is one search of the audit
+			// log, which is never pruned; never a read of all of it.
+			check{f.name + ": last move", q, args, "proposals_moves (status=? AND conversation_id=?)"})
 	}
 
 	for _, phase := range []string{"fresh", "analyzed"} {
@@ -75,7 +77,7 @@ func TestReadModelQueriesUseIndexes(t *testing.T) {
 		for _, c := range checks {
 			t.Run(phase+"/"+c.name, func(t *testing.T) {
 				plan := explain(t, db, c.query, c.args...)
-				if !strings.Contains(plan, c.wantIndex+" ") && !strings.HasSuffix(plan, c.wantIndex) {
+				if !strings.Contains(plan, c.wantIndex+" ") && !strings.Contains(plan+"\n", c.wantIndex+"\n") {
 					t.Errorf("plan does not use %s:\n%s", c.wantIndex, plan)
 				}
 				for _, line := range strings.Split(plan, "\n") {

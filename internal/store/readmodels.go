@@ -44,8 +44,14 @@ const (
 
 	pinnedQuery = `SELECT conversation_id FROM conversation_tags WHERE tag = ?`
 
-	lastMovesQuery = `SELECT conversation_id, MAX(applied_at) FROM proposals
-		WHERE status = 'applied' GROUP BY conversation_id`
+	// lastMoveQuery is the last applied move of the listed conversation
+	// (the balancer's cooldown), a correlated subquery of the open list.
+	// proposals_moves answers it with one index search per listed row.
+	// It replaced a read of every applied move ever made on every list:
+	// the audit log is never pruned, and after a year of moves (14,000)
+	// that read was half the time of listing the unassigned queue.
+	lastMoveQuery = `SELECT MAX(applied_at) FROM proposals
+		WHERE status = 'applied' AND conversation_id = conversations.id`
 
 	unobservedFirstResponsesQuery = `SELECT id, mailbox_id, COALESCE(first_reply_by, 0), created_at, first_reply_at
 		FROM conversations
@@ -232,7 +238,8 @@ func openQuery(f OpenFilter) (string, []any) {
 	where, args, order := openWhere(f)
 	q := `SELECT id, number, mailbox_id, status, subject, assignee_id, previous_assignee_id, customer_id,
 		created_by_type, created_at, customer_waiting_since, last_message_by, last_customer_at,
-		first_answer_at IS NOT NULL, last_agent_activity_at, thread_count, assigned_at
+		first_answer_at IS NOT NULL, last_agent_activity_at, thread_count, assigned_at,
+		(` + lastMoveQuery + `)
 		FROM conversations WHERE ` + where + " ORDER BY " + order
 	if f.Limit > 0 {
 		q += " LIMIT ?"
@@ -280,10 +287,6 @@ func openConversations(ctx context.Context, tx *sql.Tx, f OpenFilter) ([]OpenCon
 	if err != nil {
 		return nil, err
 	}
-	moved, err := lastMoves(ctx, tx)
-	if err != nil {
-		return nil, err
-	}
 	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
@@ -295,13 +298,10 @@ func openConversations(ctx context.Context, tx *sql.Tx, f OpenFilter) ([]OpenCon
 		if err := rows.Scan(&c.ID, &c.Number, &c.MailboxID, &c.Status, &c.Subject, idCol{&c.AssigneeID},
 			idCol{&c.PreviousAssigneeID}, idCol{&c.CustomerID}, &c.CreatedByType, timeCol{&c.CreatedAt},
 			timeCol{&c.CustomerWaitingSince}, &c.LastMessageBy, timeCol{&c.LastCustomerAt}, &c.AgentReplied,
-			timeCol{&c.LastAgentActivityAt}, &c.ThreadCount, timeCol{&c.AssignedAt}); err != nil {
+			timeCol{&c.LastAgentActivityAt}, &c.ThreadCount, timeCol{&c.AssignedAt}, timeCol{&c.LastMovedAt}); err != nil {
 			return nil, err
 		}
 		c.Pinned = pinned[c.ID]
-		if at, ok := moved[c.ID]; ok {
-			c.LastMovedAt = fromMS(at)
-		}
 		out = append(out, c)
 	}
 	return out, rows.Err()
@@ -318,25 +318,6 @@ func pinnedSet(ctx context.Context, tx *sql.Tx) (map[int64]bool, error) {
 		m[id] = true
 	}
 	return m, nil
-}
-
-// lastMoves maps each conversation queuewrangler ever moved to the time of
-// the last applied move (ms), for the 24 h cooldown.
-func lastMoves(ctx context.Context, tx *sql.Tx) (map[int64]int64, error) {
-	rows, err := tx.QueryContext(ctx, lastMovesQuery)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	m := make(map[int64]int64)
-	for rows.Next() {
-		var id, at int64
-		if err := rows.Scan(&id, &at); err != nil {
-			return nil, err
-		}
-		m[id] = at
-	}
-	return m, rows.Err()
 }
 
 // SnapshotWindows says how far back a Snapshot counts.
