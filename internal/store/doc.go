@@ -18,7 +18,8 @@
 // one writer connection (every write transaction starts with BEGIN IMMEDIATE,
 // so two writers never deadlock upgrading a read lock) beside a pool of
 // read-only connections (mode=ro, query_only) for the read models. Readers
-// never block the writer and see only committed data. Open refuses a file it
+// never block the writer and see only committed data. Checkpoint holds
+// them back for the moment it takes to empty the log. Open refuses a file it
 // cannot write (ErrReadOnly) rather than failing at the first write.
 //
 // synchronous=NORMAL in WAL mode means a committed transaction survives a
@@ -59,7 +60,7 @@
 //     was built for), Mailboxes, Users and the Replace* directory
 //     calls, PendingWebhooksAfter, MarkWebhookDone/Failed and
 //     PruneWebhooks, Optimize (after the first sync, then every few
-//     hours), and the once-only histogram bookkeeping
+//     hours), Checkpoint (after every poll: the -wal file's size), and the once-only histogram bookkeeping
 //     (UnobservedFirstResponses, UnobservedResolutions,
 //     MarkFirstResponseObserved, MarkResolutionObserved, which record
 //     whether the mark was an observation, and BeginLiveObservation, the

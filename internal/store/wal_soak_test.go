@@ -1,0 +1,177 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// walDay is the writes of one simulated day of serve, in polls: every poll
+// (QW_POLL_INTERVAL 2m, 720 a day) commits a few pages of changed
+// conversations, webhooks arrive and are processed in between, and every
+// 5 minutes the balancer writes proposals that are then decided.
+type walDay struct {
+	conversations int // the mirror's size
+	polls         int
+	pagesPerPoll  int
+	webhooksPer   int // per poll
+}
+
+// walBound is the most the -wal file may hold at any point of the day:
+// with a checkpoint after every poll it holds one poll's writes (4-6 MiB
+// here); without, the default run passed 170 MiB and the day more.
+const walBound = 32 << 20
+
+func walDaySize() walDay {
+	if os.Getenv("QW_SOAK") == "1" {
+		return walDay{conversations: 100_000, polls: 720, pagesPerPoll: 4, webhooksPer: 6}
+	}
+	return walDay{conversations: 5_000, polls: 40, pagesPerPoll: 4, webhooksPer: 6}
+}
+
+// TestWALStaysBounded runs the store through a simulated day of serve,
+// compressed: the writes of sync, webhooks and the balancer one after
+// another on the writer, while readers read without pause as the page,
+// the API, the metrics scrape and the balancer do, so that some read
+// transaction is nearly always open. The -wal file must stay under
+// walBound throughout. QW_SOAK=1 runs the whole day (720 polls) on 100,000
+// conversations; the default runs 40 polls on 5,000.
+func TestWALStaysBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a compressed day of writes and reads")
+	}
+	size := walDaySize()
+	ctx := context.Background()
+	db, _ := openTest(t)
+	for start := 0; start < size.conversations; start += 1000 {
+		us := make([]ConversationUpdate, 0, 1000)
+		for i := start; i < min(start+1000, size.conversations); i++ {
+			us = append(us, queueConversation(i, size.conversations))
+		}
+		if _, err := db.ApplyConversations(ctx, us); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	walSize := func() int64 {
+		fi, err := os.Stat(db.path + "-wal")
+		if err != nil {
+			return 0
+		}
+		return fi.Size()
+	}
+	t.Logf("seeded %d conversations; -wal %d KiB", size.conversations, walSize()/1024)
+
+	stop := make(chan struct{})
+	var reads atomic.Int64
+	var wg sync.WaitGroup
+	readers := []func() error{
+		func() error { // the balancer, the page and /api/v1/agents
+			_, err := db.Snapshot(ctx, SnapshotWindows{AssignedSince: t0.Add(-time.Hour), RepliedSince: t0.Add(-14 * 24 * time.Hour)})
+			return err
+		},
+		func() error { // the metrics scrape
+			if _, err := db.MailboxStats(ctx, t0.Add(-4*time.Hour)); err != nil {
+				return err
+			}
+			_, err := db.AgentLoads(ctx)
+			return err
+		},
+		func() error { // the page's lists and the API
+			if _, err := db.OpenConversations(ctx, OpenFilter{Assignment: OnlyUnassigned, ActiveOnly: true}); err != nil {
+				return err
+			}
+			_, err := db.ListProposals(ctx, ProposalFilter{Limit: 30})
+			return err
+		},
+	}
+	errs := make(chan error, len(readers))
+	for _, read := range readers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if err := read(); err != nil {
+					errs <- err
+					return
+				}
+				reads.Add(1)
+			}
+		}()
+	}
+	defer func() {
+		close(stop)
+		wg.Wait()
+	}()
+
+	var peak int64
+	version := t0
+	webhook := 0
+	for poll := range size.polls {
+		select {
+		case err := <-errs:
+			t.Fatalf("reader: %v", err)
+		default:
+		}
+		version = version.Add(2 * time.Minute)
+		for p := range size.pagesPerPoll {
+			us := make([]ConversationUpdate, benchPageSize)
+			for k := range us {
+				i := (poll*size.pagesPerPoll*benchPageSize + p*benchPageSize + k) * 7919 % size.conversations
+				us[k] = queueConversation(i, size.conversations)
+				us[k].Conversation.UserUpdatedAt = version
+			}
+			if _, err := db.CommitPage(ctx, us, "conversations", version); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for range size.webhooksPer {
+			webhook++
+			body := []byte(fmt.Sprintf(`{"id":%d,"n":%d}`, 1+webhook%size.conversations, webhook))
+			id, _, err := db.AddWebhook(ctx, "convo.customer.reply.created", body, version)
+			if err != nil {
+				t.Fatal(err)
+			}
+			u := queueConversation(webhook%size.conversations, size.conversations)
+			u.Conversation.UserUpdatedAt = version.Add(time.Second)
+			if _, err := db.ApplyConversation(ctx, u); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.MarkWebhookDone(ctx, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if poll%5 == 2 { // every 10 minutes of the day: a balancer run and a decision
+			ps, err := db.InsertProposals(ctx, []Proposal{proposal(int64(1+(poll*31)%size.conversations), 1, 2)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.RejectProposal(ctx, ps[0].ID, "sst"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		w := walSize() // what the poll wrote: the peak between two checkpoints
+		peak = max(peak, w)
+		if w > walBound {
+			t.Fatalf("poll %d of %d: the -wal file holds %d MiB, over the bound of %d MiB",
+				poll, size.polls, w>>20, walBound>>20)
+		}
+		// What the mirror does after every poll (mirror.Run).
+		if err := db.Checkpoint(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if poll%(size.polls/8) == 0 {
+			t.Logf("poll %4d: -wal %6d KiB, %d reads so far", poll, w/1024, reads.Load())
+		}
+	}
+	t.Logf("end: -wal %d KiB, peak %d KiB, %d reads", walSize()/1024, peak/1024, reads.Load())
+}
