@@ -82,6 +82,9 @@ type Mirror struct {
 	listedAt time.Time
 	// scopeSettled: the mirror holds what QW_MAILBOXES asks for (scope.go).
 	scopeSettled bool
+	// checkpointFailing: the last checkpoint failed and the log has said
+	// so (runCheckpoint).
+	checkpointFailing bool
 
 	readyMu  sync.Mutex
 	ready    bool
@@ -758,6 +761,7 @@ func (m *Mirror) Run(ctx context.Context, every time.Duration) error {
 	if m.everSynced() {
 		m.runUpkeep(ctx) // fresh statistics for a mirror that just grew
 	}
+	m.runCheckpoint(ctx)
 	m.updated()
 	for {
 		select {
@@ -766,6 +770,7 @@ func (m *Mirror) Run(ctx context.Context, every time.Duration) error {
 		case <-tick.C:
 			m.runSync(ctx)
 			m.runInbox(ctx)
+			m.runCheckpoint(ctx)
 			m.updated()
 		case <-m.wake:
 			m.runInbox(ctx)
@@ -825,6 +830,24 @@ func (m *Mirror) logFailure(level slog.Level, msg string, err error, attrs ...an
 	if m.db.FoundDamaged() {
 		m.opts.Logger.Error(msg+": the database file is damaged", append([]any{"err", m.db.AdviseDamaged(err)}, attrs...)...)
 	}
+}
+
+// runCheckpoint empties the -wal file after a poll's writes
+// (store.Checkpoint): SQLite's own checkpoints never do while the page,
+// the API and the scrape keep some read open, and the file then grew by
+// every poll's writes, without end. A failure is said once for a run of
+// them (a damaged file as logFailure says it); the next poll tries again.
+func (m *Mirror) runCheckpoint(ctx context.Context) {
+	err := m.db.Checkpoint(ctx)
+	switch {
+	case ctx.Err() != nil:
+		return
+	case err != nil && !m.checkpointFailing:
+		m.logFailure(slog.LevelWarn, "checkpoint the database: the -wal file keeps this poll's writes until the next one", err)
+	case err == nil && m.checkpointFailing:
+		m.opts.Logger.Info("checkpoint the database: done again")
+	}
+	m.checkpointFailing = err != nil
 }
 
 func (m *Mirror) runSync(ctx context.Context) {
