@@ -314,10 +314,17 @@ func (db *DB) Checkpoint(ctx context.Context) error {
 	if db.write == nil {
 		return fmt.Errorf("checkpoint store: %w: opened with OpenReadOnly", ErrReadOnly)
 	}
+	// The writer first: readers are held back only while the log is
+	// copied, not while a long write transaction finishes.
+	conn, err := db.write.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("checkpoint store: %w", classify(err))
+	}
+	defer conn.Close()
 	db.readers.Lock()
 	defer db.readers.Unlock()
 	var busy, logPages, copied int
-	if err := db.write.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logPages, &copied); err != nil {
+	if err := conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logPages, &copied); err != nil {
 		return fmt.Errorf("checkpoint store: %w", classify(err))
 	}
 	if busy != 0 {

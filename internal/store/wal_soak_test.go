@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -174,4 +176,39 @@ func TestWALStaysBounded(t *testing.T) {
 		}
 	}
 	t.Logf("end: -wal %d KiB, peak %d KiB, %d reads", walSize()/1024, peak/1024, reads.Load())
+}
+
+// Checkpoint leaves an empty -wal file behind it, and a read-only store
+// refuses it.
+func TestCheckpoint(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "qw.db")
+	db, _ := openAt(t, path)
+	us := make([]ConversationUpdate, 200)
+	for i := range us {
+		us[i] = queueConversation(i, len(us))
+	}
+	if _, err := db.ApplyConversations(ctx, us); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(path + "-wal"); err != nil || fi.Size() == 0 {
+		t.Fatalf("the writes left no -wal file to empty (%v)", err)
+	}
+	if err := db.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(path + "-wal"); err != nil {
+		t.Error(err)
+	} else if fi.Size() != 0 {
+		t.Errorf("after Checkpoint the -wal file holds %d bytes, want none", fi.Size())
+	}
+	ro, err := OpenReadOnly(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	if err := ro.Checkpoint(ctx); !errors.Is(err, ErrReadOnly) {
+		t.Errorf("Checkpoint on a read-only store = %v, want ErrReadOnly", err)
+	}
 }
