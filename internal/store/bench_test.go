@@ -75,17 +75,41 @@ func benchConversation(i int, version time.Time) ConversationUpdate {
 func seededBenchStore(b *testing.B, n int) *DB {
 	b.Helper()
 	db, _ := openTest(b)
+	seedConversations(b, db, n, func(i int) ConversationUpdate { return benchConversation(i, t0) })
+	return db
+}
+
+// seedConversations stores conversation(0..n-1), a thousand a transaction.
+func seedConversations(tb testing.TB, db *DB, n int, conversation func(i int) ConversationUpdate) {
+	tb.Helper()
 	const seedPage = 1000
 	for start := 0; start < n; start += seedPage {
 		us := make([]ConversationUpdate, 0, seedPage)
 		for i := start; i < min(start+seedPage, n); i++ {
-			us = append(us, benchConversation(i, t0))
+			us = append(us, conversation(i))
 		}
 		if _, err := db.ApplyConversations(context.Background(), us); err != nil {
-			b.Fatal(err)
+			tb.Fatal(err)
 		}
 	}
-	return db
+}
+
+// seedAgents stores users 1..n, every one Active.
+func seedAgents(tb testing.TB, db *DB, n int) {
+	tb.Helper()
+	ctx := context.Background()
+	users := make([]User, n)
+	statuses := make([]UserStatus, n)
+	for i := range users {
+		users[i] = User{ID: int64(i + 1), First: fmt.Sprint("agent", i+1), Type: UserTypeUser}
+		statuses[i] = UserStatus{UserID: int64(i + 1), Status: "active"}
+	}
+	if err := db.ReplaceUsers(ctx, users); err != nil {
+		tb.Fatal(err)
+	}
+	if err := db.ReplaceUserStatuses(ctx, statuses); err != nil {
+		tb.Fatal(err)
+	}
 }
 
 // benchAgent spreads conversations over the agents independently of the
@@ -143,18 +167,7 @@ func BenchmarkReadModels(b *testing.B) {
 	ctx := context.Background()
 	seedStart := time.Now()
 	db := seededBenchStore(b, n)
-	users := make([]User, benchAgents)
-	statuses := make([]UserStatus, benchAgents)
-	for i := range users {
-		users[i] = User{ID: int64(i + 1), First: fmt.Sprint("agent", i+1), Type: UserTypeUser}
-		statuses[i] = UserStatus{UserID: int64(i + 1), Status: "active"}
-	}
-	if err := db.ReplaceUsers(ctx, users); err != nil {
-		b.Fatal(err)
-	}
-	if err := db.ReplaceUserStatuses(ctx, statuses); err != nil {
-		b.Fatal(err)
-	}
+	seedAgents(b, db, benchAgents)
 	for i := range 1000 {
 		p := proposal(int64(i*7%n+1), 1, int64(2+i%benchAgents))
 		p.Status, p.DecidedBy = ProposalApproved, "bench"

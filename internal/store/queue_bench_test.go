@@ -80,28 +80,8 @@ func seededQueueStore(b *testing.B, n int) *DB {
 	b.Helper()
 	ctx := context.Background()
 	db, _ := openTest(b)
-	const seedPage = 1000
-	for start := 0; start < n; start += seedPage {
-		us := make([]ConversationUpdate, 0, seedPage)
-		for i := start; i < min(start+seedPage, n); i++ {
-			us = append(us, queueConversation(i, n))
-		}
-		if _, err := db.ApplyConversations(ctx, us); err != nil {
-			b.Fatal(err)
-		}
-	}
-	users := make([]User, queueAgents)
-	statuses := make([]UserStatus, queueAgents)
-	for i := range users {
-		users[i] = User{ID: int64(i + 1), First: fmt.Sprint("agent", i+1), Type: UserTypeUser}
-		statuses[i] = UserStatus{UserID: int64(i + 1), Status: "active"}
-	}
-	if err := db.ReplaceUsers(ctx, users); err != nil {
-		b.Fatal(err)
-	}
-	if err := db.ReplaceUserStatuses(ctx, statuses); err != nil {
-		b.Fatal(err)
-	}
+	seedConversations(b, db, n, func(i int) ConversationUpdate { return queueConversation(i, n) })
+	seedAgents(b, db, queueAgents)
 	// Decided proposals on closed conversations, one every ~26 minutes of
 	// the year, most applied.
 	if _, err := db.write.ExecContext(ctx, `WITH RECURSIVE k(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM k WHERE i + 1 < ?1)

@@ -49,15 +49,7 @@ func TestWALStaysBounded(t *testing.T) {
 	size := walDaySize()
 	ctx := context.Background()
 	db, _ := openTest(t)
-	for start := 0; start < size.conversations; start += 1000 {
-		us := make([]ConversationUpdate, 0, 1000)
-		for i := start; i < min(start+1000, size.conversations); i++ {
-			us = append(us, queueConversation(i, size.conversations))
-		}
-		if _, err := db.ApplyConversations(ctx, us); err != nil {
-			t.Fatal(err)
-		}
-	}
+	seedConversations(t, db, size.conversations, func(i int) ConversationUpdate { return queueConversation(i, size.conversations) })
 
 	walSize := func() int64 {
 		fi, err := os.Stat(db.path + "-wal")
