@@ -110,6 +110,7 @@ func TestWALStaysBounded(t *testing.T) {
 	}()
 
 	var peak int64
+	var checkpoints, longestCheckpoint time.Duration // how long readers were held back
 	version := t0
 	webhook := 0
 	for poll := range size.polls {
@@ -162,14 +163,19 @@ func TestWALStaysBounded(t *testing.T) {
 				poll, size.polls, w>>10, walBound>>10)
 		}
 		// What the mirror does after every poll (mirror.Run).
+		began := time.Now()
 		if err := db.Checkpoint(ctx); err != nil {
 			t.Fatal(err)
 		}
+		took := time.Since(began)
+		checkpoints, longestCheckpoint = checkpoints+took, max(longestCheckpoint, took)
 		if poll%(size.polls/8) == 0 {
 			t.Logf("poll %4d: -wal %6d KiB, %d reads so far", poll, w/1024, reads.Load())
 		}
 	}
-	t.Logf("end: -wal %d KiB, peak %d KiB, %d reads", walSize()/1024, peak/1024, reads.Load())
+	t.Logf("end: -wal %d KiB, peak %d KiB, %d reads; a checkpoint took %v on average, %v at most",
+		walSize()/1024, peak/1024, reads.Load(), (checkpoints / time.Duration(size.polls)).Round(time.Microsecond),
+		longestCheckpoint.Round(time.Microsecond))
 }
 
 // Checkpoint leaves an empty -wal file behind it, and a read-only store
