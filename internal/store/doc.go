@@ -60,7 +60,8 @@
 //     was built for), Mailboxes, Users and the Replace* directory
 //     calls, PendingWebhooksAfter, MarkWebhookDone/Failed and
 //     PruneWebhooks, Optimize (after the first sync, then every few
-//     hours), Checkpoint (after every poll: the -wal file's size), and the once-only histogram bookkeeping
+//     hours), Checkpoint (after every poll: the -wal file's size), and
+//     the once-only histogram bookkeeping
 //     (UnobservedFirstResponses, UnobservedResolutions,
 //     MarkFirstResponseObserved, MarkResolutionObserved, which record
 //     whether the mark was an observation, and BeginLiveObservation, the
