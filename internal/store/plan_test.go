@@ -64,6 +64,20 @@ func TestReadModelQueriesUseIndexes(t *testing.T) {
 			// log, which is never pruned; never a read of all of it.
 			check{f.name + ": last move", q, args, "proposals_moves (status=? AND conversation_id=?)"})
 	}
+	// The API's total for a cut list (truncated, total): a count over an
+	// index of open tickets, never over the table.
+	for _, f := range []struct {
+		name string
+		f    OpenFilter
+		idx  string
+	}{
+		{"count: open", OpenFilter{}, "COVERING INDEX conversations_open"},
+		{"count: stuck", OpenFilter{Assignment: OnlyAssigned, WaitingBefore: t0}, "COVERING INDEX conversations_waiting_since"},
+		{"count: unassigned", OpenFilter{Assignment: OnlyUnassigned, ActiveOnly: true}, "COVERING INDEX conversations_open"},
+	} {
+		q, args := countOpenQuery(f.f)
+		checks = append(checks, check{f.name, q, args, f.idx})
+	}
 
 	for _, phase := range []string{"fresh", "analyzed"} {
 		if phase == "analyzed" {

@@ -225,12 +225,19 @@ func (db *DB) OpenConversations(ctx context.Context, f OpenFilter) ([]OpenConver
 // CountOpenConversations counts the open conversations matching f,
 // ignoring f.Limit: how many a limited OpenConversations left out.
 func (db *DB) CountOpenConversations(ctx context.Context, f OpenFilter) (int, error) {
-	where, args, _ := openWhere(f)
+	q, args := countOpenQuery(f)
 	var n int
 	err := db.readTx(ctx, "count open conversations", func(tx *sql.Tx) error {
-		return tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM conversations WHERE "+where, args...).Scan(&n)
+		return tx.QueryRowContext(ctx, q, args...).Scan(&n)
 	})
 	return n, err
+}
+
+// countOpenQuery builds the COUNT behind CountOpenConversations: the
+// API's total when a list is cut, so once per such call.
+func countOpenQuery(f OpenFilter) (string, []any) {
+	where, args, _ := openWhere(f)
+	return "SELECT COUNT(*) FROM conversations WHERE " + where, args
 }
 
 // openQuery builds the SELECT behind OpenConversations.
