@@ -200,9 +200,7 @@ func run(ctx context.Context, cfg *settings, ln net.Listener, logger *slog.Logge
 	loopCtx, stopLoops := context.WithCancel(context.WithoutCancel(ctx)) // they run while HTTP drains
 	var loops sync.WaitGroup
 	loops.Go(func() { _ = mir.Run(loopCtx, cfg.PollInterval.Duration) })
-	if mode != rebalance.ModeOff {
-		loops.Go(func() { reb.Run(loopCtx, cfg.BalanceInterval.Duration, mir.Ready) })
-	}
+	loops.Go(func() { reb.Run(loopCtx, cfg.BalanceInterval.Duration, mir.Ready) }) // off: only expires proposals
 	loops.Go(func() { own.Run(loopCtx) })
 	loops.Go(func() { notices.WarnOnce(loopCtx, logger.With("component", "roster")) })
 	loops.Go(func() { slack.Run(loopCtx, reb) }) // slack is nil without QW_SLACK_WEBHOOK_URL: Run returns at once

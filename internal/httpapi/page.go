@@ -457,6 +457,9 @@ func (p *page) handleDecide(approve bool) http.HandlerFunc {
 			f = flash{Text: fmt.Sprintf("Could not %s proposal %d (internal error; the daemon log has the detail).", verb, id), Error: true}
 		default:
 			f = flash{Text: decisionFlash(prop, done)}
+			if prop.Status == store.ProposalApproved && p.o.Mode == "off" {
+				f.Text += " " + approvedWaitWhileOff + "."
+			}
 			p.log.Info("page decision", "proposal", id, "decision", done, "by", decidedBy(sess), "status", string(prop.Status))
 		}
 		p.sessions.setFlash(sid, f)

@@ -44,6 +44,9 @@ type fakeWorld struct {
 	plans     int
 	planned   []store.Proposal // what PlanNow answers
 	failReads bool
+	// off makes an approval wait, as the rebalancer does under
+	// QW_MODE=off, instead of applying it at once.
+	off bool
 }
 
 func (f *fakeWorld) Agents(context.Context) ([]team.Agent, team.Figures, error) {
@@ -143,9 +146,12 @@ func (f *fakeWorld) decide(id int64, approve bool, by string) (store.Proposal, e
 		}
 		now := f.now()
 		p.DecidedBy, p.DecidedAt, p.UpdatedAt = by, now, now
-		if approve {
+		switch {
+		case approve && f.off:
+			p.Status = store.ProposalApproved
+		case approve:
 			p.Status, p.AppliedAt = store.ProposalApplied, now
-		} else {
+		default:
 			p.Status = store.ProposalRejected
 		}
 		return *p, nil

@@ -395,6 +395,29 @@ func TestPageDecisions(t *testing.T) {
 	}
 }
 
+// TestPageApprovalWhileOff: under QW_MODE=off approving a pending
+// proposal records the decision and the move waits; the flash says so in
+// the words of the move's row, so the SST is not left expecting a move.
+func TestPageApprovalWhileOff(t *testing.T) {
+	t.Parallel()
+	clock := newPageClock()
+	w := newWorld(clock.Now)
+	w.off = true
+	s := New(Options{Now: clock.Now})
+	s.EnablePage(PageOptions{Team: w, Queue: w, Decider: w, AdminToken: pageToken, StuckAfter: 4 * time.Hour, Mode: "off"})
+	cookie, csrf := pageLogin(t, s)
+	if rec := pagePost(t, s, "/proposals/7/approve", url.Values{"csrf": {csrf}}, cookie); rec.Code != http.StatusSeeOther {
+		t.Fatalf("status %d, want 303; body %s", rec.Code, rec.Body)
+	}
+	body := pageGet(t, s, "/", cookie).Body.String()
+	if want := "Proposal 7 (ticket #501) approved. " + approvedWaitWhileOff + "."; !strings.Contains(body, want) {
+		t.Errorf("page lacks the flash %q", want)
+	}
+	if want := `<span class="outcome approved">approved</span> <span class="muted">by page: Sam</span><br><span class="muted waits">` + approvedWaitWhileOff; !strings.Contains(body, want) {
+		t.Errorf("the approved move's row lacks %q", want)
+	}
+}
+
 func TestPageReadOnly(t *testing.T) {
 	t.Parallel()
 	clock := newPageClock()

@@ -29,7 +29,7 @@ type Mode string
 
 // Modes.
 const (
-	ModeOff     Mode = "off"     // nothing runs
+	ModeOff     Mode = "off"     // nothing is planned or moved; pending proposals still expire
 	ModePropose Mode = "propose" // proposals wait for an SST's approval
 	ModeApply   Mode = "apply"   // proposals are applied at once, within the caps
 )
@@ -151,24 +151,19 @@ func (r *Rebalancer) State(ctx context.Context) (metrics.State, error) {
 var _ metrics.StateSource = (*Rebalancer)(nil)
 
 // RunOnce plans from the mirror, stores the new proposals and, in apply
-// mode, applies them. In off mode it does nothing. When ctx ends in the
-// middle of the applies, the moves not yet tried stay approved for the
-// next run, and the error says how many (errCutShort).
+// mode, applies them. In off mode it only expires the pending proposals
+// past their TTL: nothing is planned, made or sent to Help Scout, but a
+// proposal left from before the switch still ends by its two-hour rule
+// rather than waiting to be approved days later against a queue that has
+// moved on. When ctx ends in the middle of the applies, the moves not yet
+// tried stay approved for the next run, and the error says how many
+// (errCutShort).
 func (r *Rebalancer) RunOnce(ctx context.Context) (Plan, error) {
-	if r.opts.Mode == ModeOff {
-		return Plan{}, nil
-	}
 	r.runMu.Lock()
 	defer r.runMu.Unlock()
 	now := r.opts.Now().UTC()
-	expired, err := r.db.ExpirePendingProposals(ctx, now.Add(-r.opts.ProposalTTL), "expired: nobody approved it in time")
-	if err != nil {
+	if err := r.expire(ctx, now); err != nil || r.opts.Mode == ModeOff {
 		return Plan{}, err
-	}
-	for class, n := range expired {
-		if r.opts.Metrics != nil {
-			r.opts.Metrics.Reassignments.WithLabelValues(class.Reason, "stale", metrics.MoveKind(class.Handout)).Add(float64(n))
-		}
 	}
 	if err := r.recoverInterrupted(ctx, now); err != nil {
 		return Plan{}, err
@@ -213,6 +208,21 @@ func (r *Rebalancer) RunOnce(ctx context.Context) (Plan, error) {
 		r.steerRotations(ctx, steerSnapshot(pl.view.Snapshot, pl.planned, res, r.opts.Mode), names, latest)
 	}
 	return plan, nil
+}
+
+// expire marks the pending proposals older than the TTL stale and counts
+// them.
+func (r *Rebalancer) expire(ctx context.Context, now time.Time) error {
+	expired, err := r.db.ExpirePendingProposals(ctx, now.Add(-r.opts.ProposalTTL), "expired: nobody approved it in time")
+	if err != nil {
+		return err
+	}
+	for class, n := range expired {
+		if r.opts.Metrics != nil {
+			r.opts.Metrics.Reassignments.WithLabelValues(class.Reason, "stale", metrics.MoveKind(class.Handout)).Add(float64(n))
+		}
+	}
+	return nil
 }
 
 // runPlan is what a run planned from: the team as read, the proposals
@@ -361,16 +371,23 @@ func (r *Rebalancer) count(p store.Proposal, outcome string) {
 
 // Approve records an SST's approval and applies the move at once. When
 // the caller has gone by the time the approval is stored, the move is not
-// claimed: it stays approved, the next run's recovery applies it (in off
-// mode no run does), and the error is the context's.
+// claimed: it stays approved, the next run's recovery applies it, and the
+// error is the context's. In off mode the approval is recorded and the
+// move waits, as the page says: someone switched the daemon off to keep
+// its hands off the queue, and the SST's decision is kept rather than
+// refused, for the first run once the mode is propose or apply again
+// (which re-reads the ticket first, as for every move).
 func (r *Rebalancer) Approve(ctx context.Context, id int64, by string) (store.Proposal, error) {
 	p, err := r.db.ApproveProposal(ctx, id, by)
 	if err != nil {
 		return p, err
 	}
 	r.count(p, "approved")
-	if ctx.Err() != nil {
+	switch {
+	case ctx.Err() != nil:
 		return p, fmt.Errorf("proposal %d approved, not applied: %w", id, context.Cause(ctx))
+	case r.opts.Mode == ModeOff:
+		return p, nil
 	}
 	return r.apply(ctx, id)
 }
@@ -649,6 +666,9 @@ func (r *Rebalancer) Run(ctx context.Context, every time.Duration, ready func() 
 				r.opts.Logger.Error("balancer run failed", "err", err)
 			}
 			continue
+		}
+		if r.opts.Mode == ModeOff {
+			continue // it only expired proposals: nothing to say at every tick
 		}
 		r.opts.Logger.Info("balancer run", "proposals", len(plan.Proposals), "flags", len(plan.Flags),
 			"imbalance_before", plan.Before.Imbalance, "imbalance_after", plan.After.Imbalance)

@@ -115,6 +115,18 @@ func proposeOne(t *testing.T, r *Rebalancer) store.Proposal {
 	return plan.Proposals[0]
 }
 
+// proposeN runs r once and returns its proposals; the test ends when
+// there are not n.
+func proposeN(t *testing.T, r *Rebalancer, n int) []store.Proposal {
+	t.Helper()
+	plan, err := r.RunOnce(context.Background())
+	must(t, err)
+	if len(plan.Proposals) != n {
+		t.Fatalf("got %d proposals, want %d", len(plan.Proposals), n)
+	}
+	return plan.Proposals
+}
+
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {

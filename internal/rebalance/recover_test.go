@@ -203,3 +203,46 @@ func TestApprovedMovesWaitWhileOff(t *testing.T) {
 		t.Errorf("after the first run in propose mode: %v, want the changed ticket's move stale and the other applied", got)
 	}
 }
+
+// TestOffModeKeepsItsHandsOff: under QW_MODE=off an SST's approval is
+// recorded and its move waits, as the page says, rather than being made at
+// once; a proposal nobody decides on still expires by its two-hour rule;
+// nothing reaches Help Scout. Once the mode is propose again the approved
+// move is made.
+func TestOffModeKeepsItsHandsOff(t *testing.T) {
+	w := newWorld(t, 2)
+	proposed := proposeN(t, w.rebalancer(ModePropose, 5), 2)
+	approvedID, undecidedID := proposed[0].ID, proposed[1].ID
+	w.fake.ResetStats()
+	status := func(id int64) store.ProposalStatus {
+		t.Helper()
+		p, err := w.db.Proposal(context.Background(), id)
+		must(t, err)
+		return p.Status
+	}
+
+	off := w.rebalancer(ModeOff, 5)
+	got, err := off.Approve(context.Background(), approvedID, "sst")
+	must(t, err)
+	if got.Status != store.ProposalApproved || status(approvedID) != store.ProposalApproved {
+		t.Errorf("approved in off mode: %s (stored %s), want approved and waiting", got.Status, status(approvedID))
+	}
+	w.now = w.now.Add(2*time.Hour + time.Minute)
+	_, err = off.RunOnce(context.Background())
+	must(t, err)
+	if st := status(undecidedID); st != store.ProposalStale {
+		t.Errorf("a proposal nobody decided on, past its TTL in off mode: %s, want stale (expired)", st)
+	}
+	if st := status(approvedID); st != store.ProposalApproved {
+		t.Errorf("the approved move after an off-mode run: %s, want still approved", st)
+	}
+	if reqs := w.fake.Stats().Requests; len(reqs) != 0 {
+		t.Errorf("off mode sent requests to Help Scout: %v", reqs)
+	}
+
+	_, err = w.rebalancer(ModePropose, 5).RunOnce(context.Background())
+	must(t, err)
+	if st := status(approvedID); st != store.ProposalApplied {
+		t.Errorf("the approved move after the first propose-mode run: %s, want applied", st)
+	}
+}

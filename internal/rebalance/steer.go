@@ -445,7 +445,7 @@ func steerSnapshot(current, planned balancer.Snapshot, res balancer.Result, mode
 // conversations (nil outside steer mode, so it never fires), and, for Run
 // to defer, the restoring of the admin's sets when it stops.
 func (r *Rebalancer) steerWatch(ctx context.Context) (<-chan time.Time, func()) {
-	if !r.steers() {
+	if !r.steers() || r.opts.Mode == ModeOff { // off: hands off the rotations too
 		return nil, func() {}
 	}
 	t := time.NewTicker(steerCheckEvery)
