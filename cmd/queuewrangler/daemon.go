@@ -186,15 +186,15 @@ func run(ctx context.Context, cfg *settings, ln net.Listener, logger *slog.Logge
 	}
 	reb := rebalance.New(db, hs, rebOpts)
 	own = reb.NewRouter(ctx, rebalance.RouterOptions{CheckEvery: cfg.BalanceInterval.Duration, Ready: mir.Ready})
-	collectorFailed := func(err error) { logger.Warn("metrics collector", logKeyErr, err) }
-	reg.MustRegister(metrics.NewCollector(reb, metrics.CollectorOptions{OnError: collectorFailed}))
+	collectorFailed := func(err error) { logger.Warn("metrics collector", logKeyErr, err) } // damage: once in all
+	reg.MustRegister(metrics.NewCollector(reb, metrics.CollectorOptions{OnError: func(err error) { db.SayFailure(err, collectorFailed) }}))
 	token, stuckAfter := cfg.AdminToken.Reveal(), cfg.StuckAfter.Duration
 	api.EnableAPI(httpapi.APIOptions{Team: reb, Queue: db, Decider: reb, Routing: reb, AdminToken: token,
 		StuckAfter: stuckAfter, Mode: string(mode)})
 	notices := team.Setup{DB: db, Roster: cfg.roster, Ready: mir.Ready, EscalateStuck: mode != rebalance.ModeOff && stuckAfter > 0}
 	api.EnablePage(httpapi.PageOptions{Team: reb, Queue: db, Decider: reb, Routing: reb, Customers: db, FirstResponses: db,
 		Notices: httpapi.JoinNotices(notices, reb), AdminToken: token, StuckAfter: stuckAfter, Mode: string(mode),
-		Location: office.Location()})
+		Location: office.Location(), Failures: db})
 	gate.Open(api)
 
 	loopCtx, stopLoops := context.WithCancel(context.WithoutCancel(ctx)) // they run while HTTP drains

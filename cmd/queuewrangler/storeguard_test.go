@@ -16,6 +16,7 @@ import (
 
 	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
 	"github.com/queuewrangler/queuewrangler/internal/store"
+	"github.com/queuewrangler/queuewrangler/internal/testkit"
 )
 
 // mainWithin runs a command like runMain, but gives up after limit: a
@@ -193,4 +194,61 @@ func fileSum(t *testing.T, path string) [32]byte {
 		t.Fatal(err)
 	}
 	return sha256.Sum256(b)
+}
+
+// TestDamagedFileIsSaidOnceByScrapesAndViews: a file damaged under the
+// running daemon failed every scrape with a WARN and every view of the
+// page with an ERROR per section. Each still fails as before (the error
+// counter, the page's notes), but the damage is said once, with the
+// remedy, between them and the loops.
+func TestDamagedFileIsSaidOnceByScrapesAndViews(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the daemon against the fake Help Scout")
+	}
+	_, _, apiURL := promFake(t)
+	path := filepath.Join(t.TempDir(), "qw.db")
+	var logs testkit.LogBuffer
+	// One poll, at start: the scrapes and the views are the ones to meet
+	// the damage.
+	addr := startDaemon(t, apiURL, &logs, map[string]string{"QW_DB_PATH": path, "QW_POLL_INTERVAL": "1h", "QW_MODE": "off"})
+
+	edit, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer edit.Close()
+	var pgno int64
+	var good []byte
+	if err := edit.QueryRow("SELECT rootpage FROM sqlite_schema WHERE type = 'table' AND name = 'conversations'").Scan(&pgno); err != nil {
+		t.Fatal(err)
+	}
+	if err := edit.QueryRow("SELECT data FROM sqlite_dbpage WHERE pgno = ?", pgno).Scan(&good); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := edit.Exec("UPDATE sqlite_dbpage SET data = ? WHERE pgno = ?", bytes.Repeat([]byte{0xff}, len(good)), pgno); err != nil {
+		t.Fatal(err)
+	}
+
+	const scrapes = 5
+	for i := range scrapes {
+		if want := fmt.Sprintf("queuewrangler_collector_scrape_errors_total %d\n", i+1); !strings.Contains(scrapeMetrics(t, addr), want) {
+			t.Errorf("scrape %d does not count its failure (%q)", i+1, want)
+		}
+		resp, err := http.Get("http://" + addr + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(body), "Could not read the team; the daemon log has the detail.") {
+			t.Errorf("view %d does not say the team could not be read", i+1)
+		}
+	}
+	log := logs.String()
+	if n := strings.Count(log, "restore it from a backup"); n != 1 {
+		t.Errorf("the damage is said %d times over %d scrapes and views, want once:\n%s", n, scrapes, log)
+	}
+	if n := strings.Count(log, `msg="metrics collector"`) + strings.Count(log, `msg="page: read`); n > 1 {
+		t.Errorf("%d lines from the scrapes and the views, want at most the one that said the damage:\n%s", n, log)
+	}
 }

@@ -108,6 +108,12 @@ type PageOptions struct {
 	AdminToken string
 	StuckAfter time.Duration
 
+	// Failures, when set, decides which of the page's failed reads are
+	// logged (store.DB.SayFailure): a damaged database file fails every
+	// view, and is said once between the page and the daemon's loops.
+	// Nil logs every failure.
+	Failures FailureFilter
+
 	// Location is the team's zone (the office hours'), of absolute times
 	// and of "today"; nil is UTC, and the page says the zone is not set.
 	Location *time.Location
@@ -116,6 +122,17 @@ type PageOptions struct {
 	// change it, to see the cap with a few tickets.
 	maxRows int
 }
+
+// FailureFilter hands a failure to say unless it is one already said
+// elsewhere (a *store.DB).
+type FailureFilter interface {
+	SayFailure(err error, say func(error))
+}
+
+// everyFailure says every failure.
+type everyFailure struct{}
+
+func (everyFailure) SayFailure(err error, say func(error)) { say(err) }
 
 // The page's fixed figures.
 const (
@@ -182,6 +199,9 @@ func newPage(o PageOptions, now func() time.Time, log *slog.Logger) *page {
 	}
 	if o.maxRows <= 0 {
 		o.maxRows = pageMaxRows
+	}
+	if o.Failures == nil {
+		o.Failures = everyFailure{}
 	}
 	if now == nil {
 		now = time.Now

@@ -210,7 +210,7 @@ var decidedStatuses = []store.ProposalStatus{
 func (p *page) collect(ctx context.Context, now time.Time) pageView {
 	var d pageData
 	fail := func(what string, err error) {
-		p.log.Error("page: read "+what, "err", err)
+		p.o.Failures.SayFailure(err, func(err error) { p.log.Error("page: read "+what, "err", err) })
 		d.errors = append(d.errors, "Could not read "+what+"; the daemon log has the detail.")
 	}
 	var err error

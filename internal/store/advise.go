@@ -43,6 +43,21 @@ func (db *DB) AdviseDamaged(err error) error {
 // it after stay quiet, as each would say the same until the operator acts.
 func (db *DB) FoundDamaged() bool { return db.damaged.CompareAndSwap(false, true) }
 
+// SayFailure hands a failure to say, the caller's way of logging it,
+// unless it is a damaged file someone has already said: any other error
+// as it is, ErrCorrupt only when it is news (FoundDamaged), with the
+// remedy (AdviseDamaged). For callers that fail at every turn while the
+// file is damaged, a scrape or a page view, so that the damage is said
+// once between all of them, not at every turn of each.
+func (db *DB) SayFailure(err error, say func(error)) {
+	switch {
+	case !errors.Is(err, ErrCorrupt):
+		say(err)
+	case db.FoundDamaged():
+		say(db.AdviseDamaged(err))
+	}
+}
+
 // DamageCleared reports whether a file found damaged now passes SQLite's
 // quick check, and then holds it damaged no longer: the caller says once
 // that it is usable again. It reports false when the file was not found

@@ -201,3 +201,37 @@ func TestDamageIsNewsOnceUntilTheFilePassesACheck(t *testing.T) {
 		t.Error("damage found after the file was cleared is not news")
 	}
 }
+
+// TestSayFailureSaysTheDamageOnce: callers that fail at every turn on a
+// damaged file (a scrape, a page view) hear the damage once, with the
+// remedy, and every other failure each time; once the file passes its
+// check, new damage is said again.
+func TestSayFailureSaysTheDamageOnce(t *testing.T) {
+	t.Parallel()
+	path := goodFile(t)
+	db, _ := openAt(t, path)
+	var said []string
+	say := func(err error) { said = append(said, err.Error()) }
+	damaged := fmt.Errorf("read the team: %w", ErrCorrupt)
+	other := errors.New("read the team: disk on fire")
+	for range 3 {
+		db.SayFailure(damaged, say)
+		db.SayFailure(other, say)
+	}
+	if len(said) != 4 || !strings.Contains(said[0], path) || !strings.Contains(said[0], "restore it from a backup") {
+		t.Fatalf("said %q, want the damage once with the file and the remedy, then the other failure three times", said)
+	}
+	for _, s := range said[1:] {
+		if s != other.Error() {
+			t.Errorf("said %q after the damage, want only %q", s, other)
+		}
+	}
+	if !db.DamageCleared(context.Background()) {
+		t.Fatal("the undamaged file was not cleared")
+	}
+	said = nil
+	db.SayFailure(damaged, say)
+	if len(said) != 1 {
+		t.Errorf("new damage after the file was cleared: said %q, want it once", said)
+	}
+}

@@ -139,5 +139,6 @@
 // them (OpenPatiently, Advise). Match them with errors.Is; the driver
 // error stays reachable with errors.As. A file found damaged while in use
 // is remembered (FoundDamaged) until it passes SQLite's quick check
-// (DamageCleared), so that its users say it once between them.
+// (DamageCleared), so that its users say it once between them
+// (SayFailure, for those that fail at every scrape or view).
 package store
