@@ -28,6 +28,11 @@ type Limiter struct {
 	mu    sync.Mutex
 	spent []spend // oldest first, all within Window of now
 	used  int
+	// serverLeft is what the account had left by the server's last word
+	// lower than our own room, less what we spent since; it bounds the
+	// room until serverUntil (see heed).
+	serverLeft  int
+	serverUntil time.Time
 }
 
 // New returns a limiter allowing perMinute cost units per window.
@@ -61,11 +66,14 @@ func (l *Limiter) reserve(cost int) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
-	l.expire(now)
-	if l.used+cost <= l.perWindow {
+	if cost <= l.room(now) {
 		l.spent = append(l.spent, spend{at: now, cost: cost})
 		l.used += cost
+		l.serverLeft -= cost
 		return 0
+	}
+	if now.Before(l.serverUntil) && cost > l.serverLeft {
+		return l.serverUntil.Sub(now) // the server's word holds us back
 	}
 	// Find the earliest spend whose expiry frees enough room.
 	free := l.perWindow - l.used
@@ -81,6 +89,17 @@ func (l *Limiter) reserve(cost int) time.Duration {
 	return Window // unreachable: cost <= perWindow was checked by Wait
 }
 
+// room is what may be spent at now: our window's room, and no more than
+// the server's word while it holds. l.mu must be held.
+func (l *Limiter) room(now time.Time) int {
+	l.expire(now)
+	r := l.perWindow - l.used
+	if now.Before(l.serverUntil) {
+		r = min(r, l.serverLeft)
+	}
+	return r
+}
+
 // expire drops the spends that have left the window.
 func (l *Limiter) expire(now time.Time) {
 	cut := 0
@@ -93,24 +112,26 @@ func (l *Limiter) expire(now time.Time) {
 
 // heed takes the server's word on what the account has left this minute
 // when it is less than the room left in our window: other integrations
-// spend the same budget, and ours alone would run into their 429s. A
-// remaining at or above our room changes nothing.
+// spend the same budget, and ours alone would run into their 429s.
 //
-// Everything the window holds is then held as one spend made now, so the
-// room stays at most remaining until a window has passed. Holding only the
-// shortfall would not: our older spends would leave the sliding window
-// before Help Scout's fixed minute ends, and the room they free would be
-// room the server does not have.
+// The room then stays at most remaining, less what we spend, until a
+// window has passed. It is not enough to hold only the shortfall as
+// spends: our older spends would leave the sliding window before Help
+// Scout's fixed minute ends, and the room they free would be room the
+// server does not have. Each later response's figure replaces it: a lower
+// one holds less, and a higher one (Help Scout's minute has reset)
+// releases the hold up to that figure, never above our own window's room;
+// at or above that room, the server's word no longer bounds anything.
 func (l *Limiter) heed(remaining int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
 	l.expire(now)
 	if remaining >= l.perWindow-l.used {
+		l.serverUntil = time.Time{}
 		return
 	}
-	l.used = l.perWindow - max(remaining, 0)
-	l.spent = append(l.spent[:0], spend{at: now, cost: l.used})
+	l.serverLeft, l.serverUntil = max(remaining, 0), now.Add(Window)
 }
 
 // serverRemaining reads X-RateLimit-Remaining-Minute. It reports false when

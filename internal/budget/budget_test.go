@@ -70,8 +70,7 @@ func TestWaitHonoursContext(t *testing.T) {
 func room(l *Limiter) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.expire(l.now())
-	return l.perWindow - l.used
+	return l.room(l.now())
 }
 
 func TestHeedTakesTheServersLowerWord(t *testing.T) {
@@ -127,6 +126,41 @@ func TestHeedHoldsTheRoomForAWholeWindow(t *testing.T) {
 	clock.Set(heard.Add(Window))
 	if got := room(l); got != 10 {
 		t.Errorf("room a window after the server spoke = %d, want 10", got)
+	}
+}
+
+// TestHeedReleasesWhenTheServersFigureRises: once Help Scout's minute
+// resets, a later response says more is left than the hold allows; the
+// room rises to it, never above what our own window has left.
+func TestHeedReleasesWhenTheServersFigureRises(t *testing.T) {
+	clock := testkit.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	l := New(10)
+	l.now = clock.Now
+	l.reserve(1)
+	clock.Advance(10 * time.Second)
+	l.heed(3) // other integrations spent the rest of the server's minute
+	if wait := l.reserve(2); wait != 0 {
+		t.Fatalf("reserve within the server's 3 waits %v", wait)
+	}
+	if got := room(l); got != 1 {
+		t.Fatalf("room after spending 2 of the server's 3 = %d, want 1", got)
+	}
+
+	clock.Advance(20 * time.Second) // the server's minute has reset
+	l.heed(5)
+	if got := room(l); got != 5 {
+		t.Errorf("room after the server said 5 left = %d, want 5", got)
+	}
+	if wait := l.reserve(5); wait != 0 {
+		t.Errorf("reserve of the 5 the server has left waits %v", wait)
+	}
+	l.heed(180)
+	if got := room(l); got != 2 {
+		t.Errorf("room after the server said 180 left = %d, want 2 (our budget of 10 less our 8 in the window)", got)
+	}
+	// Our own window still paces: the first spend leaves it first.
+	if wait, want := l.reserve(3), 30*time.Second+time.Second; wait != want {
+		t.Errorf("reserve past our own budget waits %v, want %v", wait, want)
 	}
 }
 

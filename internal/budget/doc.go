@@ -9,7 +9,8 @@
 // The operator's share is a ceiling, not a promise: after each response the
 // limiter takes Help Scout's X-RateLimit-Remaining-Minute when it is lower
 // than the room left in the window, because other integrations may have
-// spent the rest (helpscout-api.md section 2).
+// spent the rest (helpscout-api.md section 2), and holds it for a window
+// unless a later response says more is left (Help Scout's minute reset).
 //
 // It does not retry and does not wait out a 429; retries and the server's
 // Retry-After belong to the retry layer above it.
