@@ -37,15 +37,17 @@ func (p inProcess) RoundTrip(r *http.Request) (*http.Response, error) {
 // outbound chain with its failure log, the mirror every 2 minutes, info
 // level) against the fake Help Scout answering every API request with 429
 // for an hour, in a synctest bubble: an hour of backoffs takes no time.
-// The log must stay at most 2 lines in any minute and 15 in the hour, the
-// rate limit said once; once the storm ends,
+// The log must stay at most 2 lines in any minute and 8 in the hour, the
+// rate limit said once and the failed polls once, at WARN, with no ERROR
+// (nothing failed but the limit); once the storm ends,
 // the next poll must sync everything that changed during it, and nothing
 // is left in /readyz's cause (a 429 is pacing, not a failure).
 func TestHourLong429StormLogsFewLines(t *testing.T) {
 	// A failing poll retries for about 9 minutes (8 retries, waits capped
-	// at 65 s) and then says so: 6-7 polls an hour, each with at most a
-	// line for the directory, and the storm's one warning.
-	const storm, poll, maxPerMinute, maxInTheHour = time.Hour, 2 * time.Minute, 2, 15
+	// at 65 s) and gives up: 6-7 polls an hour, said once for them all,
+	// each with at most a line for the directory, and the storm's one
+	// warning.
+	const storm, poll, maxPerMinute, maxInTheHour = time.Hour, 2 * time.Minute, 2, 8
 	synctest.Test(t, func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		fake := helpscouttest.New(helpscouttest.Options{Seed: 3})
@@ -132,6 +134,16 @@ func TestHourLong429StormLogsFewLines(t *testing.T) {
 		}
 		if n := strings.Count(strings.Join(during, "\n"), "Help Scout's rate limit is reached"); n != 1 {
 			t.Errorf("the rate limit was said %d times during one storm, want once", n)
+		}
+		// A poll that gives up on 429s alone is part of the storm, not a
+		// failure: said once, at WARN, never at ERROR.
+		if n := strings.Count(strings.Join(during, "\n"), "WARN sync failed"); n != 1 {
+			t.Errorf("the polls the storm failed were said %d times, want once", n)
+		}
+		for _, line := range during {
+			if strings.HasPrefix(line, "ERROR ") {
+				t.Errorf("an ERROR in a pure rate-limit storm: %s", line)
+			}
 		}
 		if fake.Stats().StormRejections == 0 {
 			t.Fatal("the storm rejected nothing: the test no longer exercises it")

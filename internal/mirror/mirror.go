@@ -85,6 +85,9 @@ type Mirror struct {
 	// checkpointFailing: the last checkpoint failed and the log has said
 	// so (runCheckpoint).
 	checkpointFailing bool
+	// syncRateLimited: the last sync failed on Help Scout's rate limit
+	// alone and the log has said so (runSync).
+	syncRateLimited bool
 
 	readyMu  sync.Mutex
 	ready    bool
@@ -853,10 +856,24 @@ func (m *Mirror) runCheckpoint(ctx context.Context) {
 func (m *Mirror) runSync(ctx context.Context) {
 	start := time.Now()
 	st, err := m.SyncOnce(ctx)
+	var rl *helpscout.RateLimitError
+	limited := err != nil && errors.As(err, &rl)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return
+	case limited && !m.syncRateLimited:
+		// A storm of 429s is pacing, not a fault: the client says the
+		// limit is reached once per storm, and each poll of it gives up
+		// after its retries. That the mirror falls behind is said once,
+		// at WARN, for the whole run of such polls; ERROR stays for real
+		// failures.
+		m.opts.Logger.Warn("sync failed: every retry met the rate limit; the mirror catches up once a poll gets through",
+			"err", err, "pages", st.Pages, "applied", st.Applied)
+	case err != nil && !limited:
+		m.logFailure(slog.LevelError, "sync failed", err, "pages", st.Pages, "applied", st.Applied)
+	}
+	m.syncRateLimited = limited
 	if err != nil {
-		if ctx.Err() == nil {
-			m.logFailure(slog.LevelError, "sync failed", err, "pages", st.Pages, "applied", st.Applied)
-		}
 		return
 	}
 	if m.db.DamageCleared(ctx) {
