@@ -30,9 +30,11 @@ type Limiter struct {
 	used  int
 	// serverLeft is what the account had left by the server's last word
 	// lower than our own room, less what we spent since; it bounds the
-	// room until serverUntil (see heed).
+	// room until serverUntil (see heed). serverSent is when the request
+	// whose response set it was sent: responses may arrive out of order.
 	serverLeft  int
 	serverUntil time.Time
+	serverSent  time.Time
 }
 
 // New returns a limiter allowing perMinute cost units per window.
@@ -110,28 +112,41 @@ func (l *Limiter) expire(now time.Time) {
 	l.spent = l.spent[cut:]
 }
 
-// heed takes the server's word on what the account has left this minute
-// when it is less than the room left in our window: other integrations
-// spend the same budget, and ours alone would run into their 429s.
+// heed takes the server's word on what the account has left this minute,
+// in the response to a request sent at sent, when it is less than the room
+// left in our window: other integrations spend the same budget, and ours
+// alone would run into their 429s.
 //
 // The room then stays at most remaining, less what we spend, until a
 // window has passed. It is not enough to hold only the shortfall as
 // spends: our older spends would leave the sliding window before Help
 // Scout's fixed minute ends, and the room they free would be room the
-// server does not have. Each later response's figure replaces it: a lower
-// one holds less, and a higher one (Help Scout's minute has reset)
-// releases the hold up to that figure, never above our own window's room;
-// at or above that room, the server's word no longer bounds anything.
-func (l *Limiter) heed(remaining int) {
+// server does not have. Each later figure replaces it: a lower one holds
+// less, and a higher one (Help Scout's minute has reset) releases the hold
+// up to that figure, never above our own window's room; at or above that
+// room, the server's word no longer bounds anything.
+//
+// Later means sent later, not answered later: requests in flight together
+// are answered in any order, and a figure from a request sent before the
+// one behind the hold is older news, counted before that request was. It
+// may still lower the hold (the account had no more than that even then),
+// but never raise or end it.
+func (l *Limiter) heed(remaining int, sent time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
 	l.expire(now)
-	if remaining >= l.perWindow-l.used {
-		l.serverUntil = time.Time{}
+	older := now.Before(l.serverUntil) && sent.Before(l.serverSent)
+	switch {
+	case older && remaining >= l.serverLeft:
 		return
+	case older:
+		l.serverLeft, l.serverUntil = max(remaining, 0), now.Add(Window)
+	case remaining >= l.perWindow-l.used:
+		l.serverUntil = time.Time{}
+	default:
+		l.serverLeft, l.serverUntil, l.serverSent = max(remaining, 0), now.Add(Window), sent
 	}
-	l.serverLeft, l.serverUntil = max(remaining, 0), now.Add(Window)
 }
 
 // serverRemaining reads X-RateLimit-Remaining-Minute. It reports false when
@@ -160,16 +175,18 @@ func Cost(method string) int {
 }
 
 // Transport paces every request through l before handing it to next, and
-// has l heed what each response says the account has left.
+// has l heed what each response says the account has left, in the order
+// the requests were sent.
 func Transport(next http.RoundTripper, l *Limiter) http.RoundTripper {
 	return roundTripperFunc(func(req *http.Request) (*http.Response, error) {
 		if err := l.Wait(req.Context(), Cost(req.Method)); err != nil {
 			return nil, fmt.Errorf("wait for rate budget: %w", err)
 		}
+		sent := l.now()
 		resp, err := next.RoundTrip(req)
 		if err == nil {
 			if remaining, ok := serverRemaining(resp); ok {
-				l.heed(remaining)
+				l.heed(remaining, sent)
 			}
 		}
 		return resp, err

@@ -92,7 +92,7 @@ func TestHeedTakesTheServersLowerWord(t *testing.T) {
 			if wait := l.reserve(1); wait != 0 {
 				t.Fatalf("first reserve waits %v", wait)
 			}
-			l.heed(tc.remaining)
+			l.heed(tc.remaining, clock.Now())
 			if got := room(l); got != tc.want {
 				t.Errorf("room after the server said %d left = %d, want %d", tc.remaining, got, tc.want)
 			}
@@ -108,7 +108,7 @@ func TestHeedHoldsTheRoomForAWholeWindow(t *testing.T) {
 	l.reserve(1) // at start
 	clock.Advance(10 * time.Second)
 	heard := clock.Now()
-	l.heed(4) // room 9 -> 4
+	l.heed(4, clock.Now()) // room 9 -> 4
 	for i := range 4 {
 		if wait := l.reserve(1); wait != 0 {
 			t.Fatalf("reserve %d of the 4 the server has left waits %v", i+1, wait)
@@ -138,7 +138,7 @@ func TestHeedReleasesWhenTheServersFigureRises(t *testing.T) {
 	l.now = clock.Now
 	l.reserve(1)
 	clock.Advance(10 * time.Second)
-	l.heed(3) // other integrations spent the rest of the server's minute
+	l.heed(3, clock.Now()) // other integrations spent the rest of the server's minute
 	if wait := l.reserve(2); wait != 0 {
 		t.Fatalf("reserve within the server's 3 waits %v", wait)
 	}
@@ -147,20 +147,57 @@ func TestHeedReleasesWhenTheServersFigureRises(t *testing.T) {
 	}
 
 	clock.Advance(20 * time.Second) // the server's minute has reset
-	l.heed(5)
+	l.heed(5, clock.Now())
 	if got := room(l); got != 5 {
 		t.Errorf("room after the server said 5 left = %d, want 5", got)
 	}
 	if wait := l.reserve(5); wait != 0 {
 		t.Errorf("reserve of the 5 the server has left waits %v", wait)
 	}
-	l.heed(180)
+	l.heed(180, clock.Now())
 	if got := room(l); got != 2 {
 		t.Errorf("room after the server said 180 left = %d, want 2 (our budget of 10 less our 8 in the window)", got)
 	}
 	// Our own window still paces: the first spend leaves it first.
 	if wait, want := l.reserve(3), 30*time.Second+time.Second; wait != want {
 		t.Errorf("reserve past our own budget waits %v, want %v", wait, want)
+	}
+}
+
+// TestHeedOrdersFiguresBySending: the hold set by a request's figure
+// answers only to figures from requests sent after it; an older one may
+// lower it, never lift it, until the hold has run its window.
+func TestHeedOrdersFiguresBySending(t *testing.T) {
+	tests := []struct {
+		name      string
+		sentAfter time.Duration // when the second figure's request was sent, after the first's
+		remaining int
+		heardIn   time.Duration // when the second figure arrives, after the first
+		want      int
+	}{
+		{"an older higher figure keeps the hold", -time.Second, 8, time.Second, 4},
+		{"an older figure at our room keeps the hold", -time.Second, 9, time.Second, 4},
+		{"an older lower figure lowers it", -time.Second, 2, time.Second, 2},
+		{"a figure sent at the same moment replaces it", 0, 8, time.Second, 8},
+		{"a newer higher figure releases it", time.Second, 8, time.Second, 8},
+		{"an older figure after the hold has run out is taken", -time.Second, 8, Window, 8},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+			clock := testkit.NewClock(start)
+			l := New(10)
+			l.now = clock.Now
+			l.reserve(1)
+			sent := clock.Now()
+			clock.Advance(time.Second)
+			l.heed(4, sent) // room 9 -> 4
+			clock.Advance(tc.heardIn)
+			l.heed(tc.remaining, sent.Add(tc.sentAfter))
+			if got := room(l); got != tc.want {
+				t.Errorf("room after a hold of 4 and then a figure of %d = %d, want %d", tc.remaining, got, tc.want)
+			}
+		})
 	}
 }
 
@@ -203,5 +240,57 @@ func TestTransportHeedsRemainingHeader(t *testing.T) {
 				t.Errorf("room after one GET = %d, want %d", got, tc.wantRoom)
 			}
 		})
+	}
+}
+
+// TestTransportOrdersFiguresBySending: two requests in flight at once may
+// be answered in either order. The figure from the one sent first is the
+// older word, even when it arrives last: it must not lift the hold that
+// the later-sent request's lower figure set.
+func TestTransportOrdersFiguresBySending(t *testing.T) {
+	clock := testkit.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	l := New(10)
+	l.now = clock.Now
+	sent := make(chan string)          // a request has reached the server
+	answer := map[string]chan string{} // the figure each request gets back
+	for _, name := range []string{"first", "second"} {
+		answer[name] = make(chan string)
+	}
+	rt := Transport(roundTripperFunc(func(req *http.Request) (*http.Response, error) {
+		name := req.URL.Path[1:]
+		sent <- name
+		h := http.Header{}
+		h.Set("X-RateLimit-Remaining-Minute", <-answer[name])
+		return &http.Response{StatusCode: http.StatusOK, Header: h, Body: http.NoBody, Request: req}, nil
+	}), l)
+	done := make(chan error)
+	send := func(name string) {
+		go func() {
+			req, err := http.NewRequest(http.MethodGet, "http://helpscout.test/"+name, nil)
+			if err == nil {
+				var resp *http.Response
+				if resp, err = rt.RoundTrip(req); err == nil {
+					resp.Body.Close()
+				}
+			}
+			done <- err
+		}()
+		<-sent
+	}
+	send("first")
+	clock.Advance(time.Second)
+	send("second")
+
+	answer["second"] <- "3" // other integrations spent the rest of the minute
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Second)
+	answer["first"] <- "8" // said before the second request was counted
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := room(l); got != 3 {
+		t.Errorf("room after the later-sent request said 3 and the earlier-sent one then said 8 = %d, want 3", got)
 	}
 }

@@ -10,7 +10,10 @@
 // limiter takes Help Scout's X-RateLimit-Remaining-Minute when it is lower
 // than the room left in the window, because other integrations may have
 // spent the rest (helpscout-api.md section 2), and holds it for a window
-// unless a later response says more is left (Help Scout's minute reset).
+// unless the response to a request sent later says more is left (Help
+// Scout's minute reset). Responses to requests in flight together arrive in
+// any order; a figure from a request sent earlier may lower the hold, never
+// lift it.
 //
 // It does not retry and does not wait out a 429; retries and the server's
 // Retry-After belong to the retry layer above it.
