@@ -2,6 +2,8 @@ package mirror_test
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -9,21 +11,11 @@ import (
 
 	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
 	"github.com/queuewrangler/queuewrangler/internal/mirror"
+	"github.com/queuewrangler/queuewrangler/internal/testkit"
 )
 
 // refuse answers 403 on one path and passes everything else to the fake.
-func refuse(e *env, path string) {
-	next := e.log.next
-	e.log.next = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == path {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusForbidden)
-			w.Write([]byte(`{"message":"Access denied"}`))
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
+func refuse(e *env, path string) { answer(e, path, http.StatusForbidden) }
 
 // TestStatusesRefusedStillSyncs: an app user without the right to read
 // user statuses gets 403 there. Conversations and the rest of the
@@ -168,4 +160,63 @@ func TestFailingDirectoryBacksOff(t *testing.T) {
 	if len(attempts) < 4 || len(attempts) > 5 {
 		t.Errorf("after recovery, %d refreshes in an hour (at %v), want one every %s", len(attempts), attempts, every)
 	}
+}
+
+// TestRateLimitedDirectoryIsSaidWithThePoll: in a storm of 429s the
+// directory refresh met the limit as the poll did, and each failed try
+// logged "directory refresh failed" beside the storm's one line for its
+// polls. A refresh that fails on the limit alone is now left to the poll:
+// said when the poll gets past it, or fails otherwise, and not when the
+// poll meets the limit too.
+func TestRateLimitedDirectoryIsSaidWithThePoll(t *testing.T) {
+	tests := []struct {
+		name       string
+		directory  int // the status /v2/teams answers
+		listing    int // the status /v2/conversations answers; 0 passes it to the fake
+		wantSaid   bool
+		wantSynced bool
+	}{
+		{"the poll gets through", http.StatusTooManyRequests, 0, true, true},
+		{"the poll meets the limit too", http.StatusTooManyRequests, http.StatusTooManyRequests, false, false},
+		{"the poll fails otherwise", http.StatusTooManyRequests, http.StatusForbidden, true, false},
+		{"a refused directory is said as before", http.StatusForbidden, http.StatusTooManyRequests, true, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, helpscouttest.Options{}, helpscouttest.GenerateConfig{Seed: 4, Conversations: 20})
+			var log testkit.LogBuffer
+			m := e.mirror(mirror.Options{DirectoryEvery: 15 * time.Minute, Logger: slog.New(slog.NewTextHandler(&log, nil))})
+			syncOnce(t, m)
+			answer(e, "/v2/teams", tc.directory)
+			if tc.listing != 0 {
+				answer(e, "/v2/conversations", tc.listing)
+			}
+			e.clock.Advance(15 * time.Minute)
+			_, err := m.SyncOnce(context.Background())
+			if synced := err == nil; synced != tc.wantSynced {
+				t.Fatalf("SyncOnce: %v, want synced %v", err, tc.wantSynced)
+			}
+			if said := strings.Contains(log.String(), "directory refresh failed"); said != tc.wantSaid {
+				t.Errorf("directory refresh failure said: %v, want %v; log:\n%s", said, tc.wantSaid, log.String())
+			}
+		})
+	}
+}
+
+// answer answers status on one path and passes everything else to the
+// fake; a 429 says when to retry, as Help Scout's do.
+func answer(e *env, path string, status int) {
+	next := e.log.next
+	e.log.next = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != path {
+			next.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		if status == http.StatusTooManyRequests {
+			w.Header().Set("X-RateLimit-Retry-After", "30")
+		}
+		w.WriteHeader(status)
+		fmt.Fprintf(w, `{"message":%q}`, http.StatusText(status))
+	})
 }

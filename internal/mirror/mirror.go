@@ -242,8 +242,7 @@ func (m *Mirror) SyncOnce(ctx context.Context) (Stats, error) {
 // everSynced reports whether a sync has ever completed in this process.
 func (m *Mirror) everSynced() bool { return m.synced.Load() }
 
-func (m *Mirror) syncOnce(ctx context.Context) (Stats, error) {
-	var st Stats
+func (m *Mirror) syncOnce(ctx context.Context) (st Stats, err error) {
 	if m.opts.Metrics != nil {
 		// Before the first walk adds anything: what the mirror holds now is
 		// history, for backfill (observe.go, liveSeam).
@@ -253,10 +252,10 @@ func (m *Mirror) syncOnce(ctx context.Context) (Stats, error) {
 	}
 	now := m.opts.Now()
 	if !now.Before(m.directoryDue) {
-		switch err := m.syncDirectory(ctx, &st); {
-		case err == nil:
+		switch derr := m.syncDirectory(ctx, &st); {
+		case derr == nil:
 			m.directoryDue, m.directoryFailures = now.Add(m.opts.DirectoryEvery), 0
-		case m.directoryOptional(ctx, err):
+		case m.directoryOptional(ctx, derr):
 			// Help Scout refused part of the directory, but the store holds
 			// one from before: conversations must not stop for it. Each try
 			// costs a listing of every mailbox, user and team, so the next
@@ -264,10 +263,26 @@ func (m *Mirror) syncOnce(ctx context.Context) (Stats, error) {
 			m.directoryFailures++
 			wait := m.directoryRetry()
 			m.directoryDue = now.Add(wait)
-			m.opts.Logger.Warn("directory refresh failed; syncing conversations with the stored directory",
-				"err", err, "failures", m.directoryFailures, "retry_in", wait.String())
+			say := func() {
+				m.opts.Logger.Warn("directory refresh failed; syncing conversations with the stored directory",
+					"err", derr, "failures", m.directoryFailures, "retry_in", wait.String())
+			}
+			if !rateLimited(derr) {
+				say()
+				break
+			}
+			// In a storm of 429s the conversations meet the limit too, and
+			// the poll's failure says the storm once for all its polls
+			// (runSync): a refresh that failed on the limit is part of that
+			// line, and said on its own only when the poll gets past the
+			// limit or fails for another reason.
+			defer func() {
+				if err == nil || !rateLimited(err) && ctx.Err() == nil {
+					say()
+				}
+			}()
 		default:
-			return st, err
+			return st, derr
 		}
 	} else if m.statusesStale {
 		if err := m.syncStatuses(ctx, &st); err != nil {
@@ -856,8 +871,7 @@ func (m *Mirror) runCheckpoint(ctx context.Context) {
 func (m *Mirror) runSync(ctx context.Context) {
 	start := time.Now()
 	st, err := m.SyncOnce(ctx)
-	var rl *helpscout.RateLimitError
-	limited := err != nil && errors.As(err, &rl)
+	limited := rateLimited(err)
 	switch {
 	case err != nil && ctx.Err() != nil:
 		return
@@ -882,6 +896,13 @@ func (m *Mirror) runSync(ctx context.Context) {
 	m.opts.Logger.Info("sync done", "took", time.Since(start).Round(time.Millisecond).String(), "pages", st.Pages,
 		"conversations", st.Conversations, "applied", st.Applied, "thread_fetches", st.ThreadFetches,
 		"removed", st.Removed, "observed", st.Observed)
+}
+
+// rateLimited reports whether err is Help Scout's rate limit: every retry
+// of a call met a 429.
+func rateLimited(err error) bool {
+	var rl *helpscout.RateLimitError
+	return errors.As(err, &rl)
 }
 
 func (m *Mirror) runInbox(ctx context.Context) {
