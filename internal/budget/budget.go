@@ -131,11 +131,16 @@ func (l *Limiter) expire(now time.Time) {
 // one behind the hold is older news, counted before that request was. It
 // may still lower the hold (the account had no more than that even then),
 // but never raise or end it.
+//
+// The figure was counted when the server answered, before the requests we
+// sent after this one had reached it; what those spent is taken off, or
+// each figure would hand their cost out a second time.
 func (l *Limiter) heed(remaining int, sent time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
 	l.expire(now)
+	remaining -= l.spentAfter(sent)
 	older := now.Before(l.serverUntil) && sent.Before(l.serverSent)
 	switch {
 	case older && remaining >= l.serverLeft:
@@ -147,6 +152,16 @@ func (l *Limiter) heed(remaining int, sent time.Time) {
 	default:
 		l.serverLeft, l.serverUntil, l.serverSent = max(remaining, 0), now.Add(Window), sent
 	}
+}
+
+// spentAfter is what was spent after sent, within the window. l.mu must be
+// held.
+func (l *Limiter) spentAfter(sent time.Time) int {
+	n := 0
+	for i := len(l.spent) - 1; i >= 0 && l.spent[i].at.After(sent); i-- {
+		n += l.spent[i].cost
+	}
+	return n
 }
 
 // serverRemaining reads X-RateLimit-Remaining-Minute. It reports false when

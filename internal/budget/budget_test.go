@@ -177,7 +177,9 @@ func TestHeedOrdersFiguresBySending(t *testing.T) {
 	}{
 		{"an older higher figure keeps the hold", -time.Second, 8, time.Second, 4},
 		{"an older figure at our room keeps the hold", -time.Second, 9, time.Second, 4},
-		{"an older lower figure lowers it", -time.Second, 2, time.Second, 2},
+		// Counted before the request of the first figure: that one is
+		// still to be taken off.
+		{"an older lower figure lowers it", -time.Second, 2, time.Second, 1},
 		{"a figure sent at the same moment replaces it", 0, 8, time.Second, 8},
 		{"a newer higher figure releases it", time.Second, 8, time.Second, 8},
 		{"an older figure after the hold has run out is taken", -time.Second, 8, Window, 8},
@@ -198,6 +200,29 @@ func TestHeedOrdersFiguresBySending(t *testing.T) {
 				t.Errorf("room after a hold of 4 and then a figure of %d = %d, want %d", tc.remaining, got, tc.want)
 			}
 		})
+	}
+}
+
+// TestHeedTakesOffWhatIsInFlight: a figure counts the requests the server
+// had seen when it answered, not those sent after its own; their cost must
+// come off, or it is spent twice.
+func TestHeedTakesOffWhatIsInFlight(t *testing.T) {
+	clock := testkit.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	l := New(10)
+	l.now = clock.Now
+	l.reserve(1) // a read
+	first := clock.Now()
+	clock.Advance(time.Second)
+	l.reserve(2) // a write, sent while the read is answered
+	second := clock.Now()
+	clock.Advance(time.Second)
+	l.heed(5, first)
+	if got := room(l); got != 3 {
+		t.Errorf("room after the read's figure of 5 with a write in flight = %d, want 3", got)
+	}
+	l.heed(3, second) // counts both
+	if got := room(l); got != 3 {
+		t.Errorf("room after the write's figure of 3 = %d, want 3", got)
 	}
 }
 
