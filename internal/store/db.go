@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/url"
@@ -308,11 +309,16 @@ func (db *DB) Optimize(ctx context.Context) error {
 // to end and holds new ones back until it is done: in the soak on a
 // loaded machine, waiting for the reads in flight included, 40 ms on
 // average (137 ms at most) on 1,000 conversations and 111 ms (1.2 s at
-// most) over the day on 100,000. The daemon calls it after every poll. A reader
-// of another process (plan, the sqlite3 shell) that keeps the log past
-// busyTimeout fails it with ErrBusy; the log then keeps its frames until
-// the next call.
-func (db *DB) Checkpoint(ctx context.Context) error {
+// most) over the day on 100,000. The daemon calls it after every poll.
+//
+// Only a reader of another process (plan, the sqlite3 shell, a backup
+// tool such as Litestream that keeps a read open) can then keep the log,
+// and no wait of ours ends its read: Checkpoint waits for it only
+// checkpointBusyTimeout, not busyTimeout, and fails with ErrBusy. With
+// the usual 5 s every poll beside such a reader stopped this process's
+// reads and writes (the page, the API, the scrape, the webhook intake)
+// for 5 s. The log keeps its frames until the next call.
+func (db *DB) Checkpoint(ctx context.Context) (err error) {
 	if db.write == nil {
 		return fmt.Errorf("checkpoint store: %w: opened with OpenReadOnly", ErrReadOnly)
 	}
@@ -323,6 +329,18 @@ func (db *DB) Checkpoint(ctx context.Context) error {
 		return fmt.Errorf("checkpoint store: %w", classify(err))
 	}
 	defer conn.Close()
+	if err := setBusyTimeout(ctx, conn, checkpointBusyTimeout); err != nil {
+		return fmt.Errorf("checkpoint store: %w", err)
+	}
+	defer func() {
+		// Even when ctx has ended: the connection is the only writer.
+		if rerr := setBusyTimeout(context.WithoutCancel(ctx), conn, busyTimeout); rerr != nil {
+			// A writer that gives up after 200 ms would fail writes a
+			// second process delays; a fresh connection takes its place.
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+			err = errors.Join(err, fmt.Errorf("checkpoint store: %w", rerr))
+		}
+	}()
 	db.readers.Lock()
 	defer db.readers.Unlock()
 	var busy, logPages, copied int
@@ -330,8 +348,20 @@ func (db *DB) Checkpoint(ctx context.Context) error {
 		return fmt.Errorf("checkpoint store: %w", classify(err))
 	}
 	if busy != 0 {
-		return fmt.Errorf("checkpoint store: %w: a reader kept the log past %v (%d of %d pages copied)",
-			ErrBusy, busyTimeout, copied, logPages)
+		return fmt.Errorf("checkpoint store: %w: another process's reader (plan, the sqlite3 shell, a backup tool) kept the log past %v (%d of %d pages copied)",
+			ErrBusy, checkpointBusyTimeout, copied, logPages)
+	}
+	return nil
+}
+
+// checkpointBusyTimeout is how long Checkpoint waits for another process's
+// reader, holding this process's reads and writes back meanwhile.
+const checkpointBusyTimeout = 200 * time.Millisecond
+
+// setBusyTimeout sets conn's busy timeout.
+func setBusyTimeout(ctx context.Context, conn *sql.Conn, d time.Duration) error {
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", d.Milliseconds())); err != nil {
+		return fmt.Errorf("set busy_timeout: %w", classify(err))
 	}
 	return nil
 }

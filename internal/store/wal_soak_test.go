@@ -2,10 +2,12 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -210,5 +212,71 @@ func TestCheckpoint(t *testing.T) {
 	defer ro.Close()
 	if err := ro.Checkpoint(ctx); !errors.Is(err, ErrReadOnly) {
 		t.Errorf("Checkpoint on a read-only store = %v, want ErrReadOnly", err)
+	}
+}
+
+// TestCheckpointBesideAnotherProcesssRead: a read transaction of another
+// process (plan, the sqlite3 shell, a backup tool that keeps one open)
+// makes the checkpoint fail with ErrBusy, and it does so quickly: it held
+// this process's reads back, and the writer, for the whole busy timeout
+// (5 s), at every poll.
+func TestCheckpointBesideAnotherProcesssRead(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "qw.db")
+	db, _ := openAt(t, path)
+	apply := func(from int) {
+		t.Helper()
+		us := make([]ConversationUpdate, 50)
+		for i := range us {
+			us[i] = queueConversation(from+i, 100)
+		}
+		if _, err := db.ApplyConversations(ctx, us); err != nil {
+			t.Fatal(err)
+		}
+	}
+	apply(0)
+
+	outside, err := sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer outside.Close()
+	tx, err := outside.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback() //nolint:errcheck // read-only
+	var n int
+	if err := tx.QueryRow("SELECT count(*) FROM conversations").Scan(&n); err != nil || n != 50 {
+		t.Fatalf("the outside read sees %d conversations (%v), want 50", n, err)
+	}
+	apply(50) // frames the outside reader's snapshot does not cover
+
+	done := make(chan error, 1)
+	began := time.Now()
+	go func() { done <- db.Checkpoint(ctx) }()
+	// Read while the checkpoint holds reads back, as the page, the API and
+	// the scrape do.
+	for db.readers.TryRLock() {
+		db.readers.RUnlock()
+		if len(done) > 0 {
+			break // the checkpoint ended before the read could meet it
+		}
+		runtime.Gosched()
+	}
+	readCtx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	if _, err := db.Mailboxes(readCtx); err != nil {
+		t.Errorf("a read beside the checkpoint: %v, want it answered within its 1 s deadline", err)
+	}
+	if err := <-done; !errors.Is(err, ErrBusy) {
+		t.Errorf("Checkpoint beside another process's read = %v, want ErrBusy", err)
+	}
+	t.Logf("the checkpoint failed after %v", time.Since(began).Round(time.Millisecond))
+	// The writer connection keeps the usual busy timeout.
+	var ms int64
+	if err := db.write.QueryRow("PRAGMA busy_timeout").Scan(&ms); err != nil || ms != busyTimeout.Milliseconds() {
+		t.Errorf("after the checkpoint the writer's busy_timeout is %d ms (%v), want %d", ms, err, busyTimeout.Milliseconds())
 	}
 }
