@@ -10,7 +10,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -308,4 +310,132 @@ func TestDamagedDatabaseSaidOnceByEveryPass(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Errorf("Run: %v", err)
 	}
+}
+
+// damageFirstLeaf overwrites the first leaf page of the stored
+// conversations table, as a failing disk would, and returns a
+// conversation on that page (damaged) and the readable one farthest from
+// it, the last by id (intact), whose writes touch no page near the damage.
+func (e *env) damageFirstLeaf(t *testing.T, path string) (damaged, intact int64) {
+	t.Helper()
+	edit := openPageEditor(t, path)
+	var pgno int64
+	if err := edit.db.QueryRow("SELECT pageno FROM dbstat WHERE name = 'conversations' AND pagetype = 'leaf' ORDER BY path LIMIT 1").Scan(&pgno); err != nil {
+		t.Fatal(err)
+	}
+	var leaves int
+	if err := edit.db.QueryRow("SELECT count(*) FROM dbstat WHERE name = 'conversations' AND pagetype = 'leaf'").Scan(&leaves); err != nil || leaves < 4 {
+		t.Fatalf("the conversations table has %d leaf pages (%v); the test needs the damage far from the last", leaves, err)
+	}
+	edit.write(pgno, bytes.Repeat([]byte{0xff}, 4096))
+	for _, c := range e.fake.Conversations() {
+		_, _, err := e.db.Conversation(context.Background(), c.ID)
+		switch {
+		case errors.Is(err, store.ErrCorrupt) && (damaged == 0 || c.ID < damaged):
+			damaged = c.ID
+		case err == nil && c.ID > intact:
+			intact = c.ID
+		}
+	}
+	if damaged == 0 || intact == 0 {
+		t.Fatalf("after damaging page %d: damaged conversation %d, intact %d; want one of each", pgno, damaged, intact)
+	}
+	return damaged, intact
+}
+
+// TestDamagedRowStopsNoOtherWork: one damaged row stopped the whole
+// webhook inbox for good. The pass ended at its event, and each pass
+// starts again from the oldest pending one, so the events behind it, for
+// intact conversations, never applied; a damaged conversation waiting to
+// be re-read went back to the front of the queue, so nothing behind it was
+// re-read either. Now both are passed over, without a try, and the rest
+// proceeds; the pass still reports the damage, for the log's once-only
+// ERROR.
+func TestDamagedRowStopsNoOtherWork(t *testing.T) {
+	ctx := context.Background()
+	setup := func(t *testing.T) (h *hookEnv, path string) {
+		sink := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+		t.Cleanup(sink.Close)
+		h = &hookEnv{env: newEnv(t, helpscouttest.Options{Webhook: helpscouttest.WebhookOptions{URL: sink.URL, Secret: webhookSecret}},
+			helpscouttest.GenerateConfig{Seed: 5, Conversations: 150})}
+		path = h.storeAt(t)
+		h.m = h.mirror(mirror.Options{})
+		syncOnce(t, h.m)
+		return h, path
+	}
+	const tag = "after-the-damage"
+	setTag := func(t *testing.T, h *hookEnv, ids ...int64) {
+		t.Helper()
+		for _, id := range ids {
+			if err := h.fake.SetTags(id, []string{tag}, h.clock.Now()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	tagged := func(t *testing.T, h *hookEnv, id int64) bool {
+		t.Helper()
+		c, _ := h.stored(t, id)
+		return slices.Contains(c.Tags, tag)
+	}
+	passes := func(t *testing.T, h *hookEnv) {
+		t.Helper()
+		for pass := range 2 {
+			if _, err := h.m.ProcessInbox(ctx); !errors.Is(err, store.ErrCorrupt) {
+				t.Errorf("pass %d: ProcessInbox = %v, want the damage reported", pass, err)
+			}
+		}
+	}
+
+	t.Run("an event behind a damaged row's", func(t *testing.T) {
+		h, path := setup(t)
+		damaged, intact := h.damageFirstLeaf(t, path)
+		setTag(t, h, damaged, intact)
+		ds := h.deliveriesWant(t, 2, "one per changed conversation")
+		events := []int64{h.store(t, ds[0]), h.store(t, ds[1])}
+		passes(t, h)
+		if !tagged(t, h, intact) {
+			t.Error("the intact conversation's event, behind the damaged one's, was not applied")
+		}
+		first, err := h.db.Webhook(ctx, events[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first.Status != store.WebhookPending || first.Attempts != 0 {
+			t.Errorf("the damaged row's event: %s after %d attempts, want pending after none", first.Status, first.Attempts)
+		}
+		second, err := h.db.Webhook(ctx, events[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if second.Status != store.WebhookDone {
+			t.Errorf("the intact row's event: %s, want done", second.Status)
+		}
+	})
+	t.Run("a re-read behind a damaged conversation's", func(t *testing.T) {
+		h, path := setup(t)
+		var queue []int64
+		var once sync.Once
+		h.log.setBefore(func(*http.Request) {
+			// While the sync holds the mirror, as the balancer's
+			// re-reads before a move meet it.
+			once.Do(func() {
+				for _, id := range queue {
+					if err := h.m.Refresh(ctx, id); err != nil {
+						t.Errorf("Refresh(%d): %v", id, err)
+					}
+				}
+			})
+		})
+		damaged, intact := h.damageFirstLeaf(t, path)
+		queue = []int64{damaged, intact}
+		if _, err := h.m.SyncOnce(ctx); err != nil && !errors.Is(err, store.ErrCorrupt) {
+			t.Fatalf("SyncOnce: %v", err)
+		}
+		h.log.setBefore(nil)
+		setTag(t, h, damaged, intact)
+		passes(t, h)
+		if !tagged(t, h, intact) {
+			t.Error("the intact conversation, queued behind the damaged one, was not re-read")
+		}
+	})
 }

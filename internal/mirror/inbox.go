@@ -1,6 +1,7 @@
 package mirror
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -30,13 +31,24 @@ const inboxBatch = 200
 // re-read (rereadQueue: at most one pending per conversation). The queue is
 // worked through after the inbox, one conversation at a time, and every
 // event that arrived meanwhile is applied before the next re-read.
+//
+// A damaged database file (store.ErrCorrupt) may hold one conversation's
+// rows unreadable and the rest intact: an event or a re-read that meets it
+// is passed over, without a try, the others proceed, and the pass returns
+// the damage at its end, for the log's once-only line. The pass ends at
+// once only when the inbox itself cannot be read or written.
 func (m *Mirror) ProcessInbox(ctx context.Context) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	done, last, err := m.applyInbox(ctx, 0)
+	var damaged error // the first damage met
+	done, last, err := m.applyInbox(ctx, 0, &damaged)
 	if err != nil {
 		return done, err
 	}
+	// Damaged conversations go behind the others, for the next pass: at
+	// the front they would be fetched again before any other.
+	var passedOver []int64
+	defer func() { m.rereads.later(passedOver) }()
 	var st Stats
 	for {
 		id, ok := m.rereads.next()
@@ -44,11 +56,15 @@ func (m *Mirror) ProcessInbox(ctx context.Context) (int, error) {
 			break
 		}
 		if err := m.refresh(ctx, id, &st); err != nil {
+			if errors.Is(err, store.ErrCorrupt) {
+				damaged = cmp.Or(damaged, err)
+				passedOver = append(passedOver, id)
+				continue
+			}
 			// A cancelled pass or a spent budget is no fault of the
 			// conversation's: it keeps its place and its tries.
 			var rl *helpscout.RateLimitError
-			damaged := errors.Is(err, store.ErrCorrupt)
-			failed := ctx.Err() == nil && !errors.As(err, &rl) && !damaged
+			failed := ctx.Err() == nil && !errors.As(err, &rl)
 			if !m.rereads.retry(id, failed) {
 				m.opts.Logger.Warn("re-read failed too often; the poll and the reconcile heal the mirror",
 					"conversation", id, "err", err)
@@ -58,14 +74,11 @@ func (m *Mirror) ProcessInbox(ctx context.Context) (int, error) {
 			if ctx.Err() != nil {
 				return done, ctx.Err()
 			}
-			if damaged {
-				return done, err // said once, by runInbox
-			}
 			break // Help Scout is failing (or the budget is spent): the next pass goes on
 		}
 		m.rereads.done(id)
 		var n int
-		if n, last, err = m.applyInbox(ctx, last); err != nil {
+		if n, last, err = m.applyInbox(ctx, last, &damaged); err != nil {
 			return done + n, err
 		}
 		done += n
@@ -73,13 +86,14 @@ func (m *Mirror) ProcessInbox(ctx context.Context) (int, error) {
 	if _, err := m.observe(ctx); err != nil {
 		return done, err
 	}
-	return done, nil
+	return done, damaged
 }
 
 // applyInbox applies the events after the one with id after, oldest first,
 // and returns how many it completed and the id of the last one it tried.
-// Each event is tried at most once per call.
-func (m *Mirror) applyInbox(ctx context.Context, after int64) (done int, last int64, err error) {
+// Each event is tried at most once per call. An event that meets a damaged
+// file is passed over, and the first such failure is kept in damaged.
+func (m *Mirror) applyInbox(ctx context.Context, after int64, damaged *error) (done int, last int64, err error) {
 	last = after
 	for {
 		events, err := m.db.PendingWebhooksAfter(ctx, last, maxWebhookAttempts, inboxBatch)
@@ -94,9 +108,10 @@ func (m *Mirror) applyInbox(ctx context.Context, after int64) (done int, last in
 				}
 				if errors.Is(err, store.ErrCorrupt) {
 					// No fault of the event's: it keeps its tries for
-					// when the file is repaired, and the pass ends, as
-					// every event would fail the same way.
-					return done, last, fmt.Errorf("apply webhook %d: %w", e.ID, err)
+					// when the file is repaired. The damage may hold
+					// only its conversation's rows, so the rest go on.
+					*damaged = cmp.Or(*damaged, fmt.Errorf("apply webhook %d: %w", e.ID, err))
+					continue
 				}
 				if merr := m.db.MarkWebhookFailed(ctx, e.ID, err.Error()); merr != nil {
 					return done, last, fmt.Errorf("record webhook %d failure: %w", e.ID, merr)

@@ -76,3 +76,12 @@ func (q *rereadQueue) retry(id int64, failed bool) bool {
 	q.order = append([]int64{id}, q.order...)
 	return true
 }
+
+// later puts ids back at the end of the queue, keeping their tries: re-reads
+// passed over in a pass (a damaged row), so that the conversations behind
+// them go first.
+func (q *rereadQueue) later(ids []int64) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.order = append(q.order, ids...)
+}
