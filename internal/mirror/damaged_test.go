@@ -191,10 +191,13 @@ func TestReadyNamesOnlyThePresentCause(t *testing.T) {
 			t.Errorf("with no failed call: ready %v %q, want not ready naming no call", ok, reason)
 		}
 	})
-	t.Run("a damaged database names only itself", func(t *testing.T) {
-		e := newEnv(t, helpscouttest.Options{}, helpscouttest.GenerateConfig{Seed: 5, Conversations: 5})
+	// failOnDamage syncs a mirror, damages the conversations table under
+	// it and has a sync fail on that; restore puts the page back.
+	failOnDamage := func(t *testing.T) (e *env, m *mirror.Mirror, restore func()) {
+		t.Helper()
+		e = newEnv(t, helpscouttest.Options{}, helpscouttest.GenerateConfig{Seed: 5, Conversations: 5})
 		path := e.storeAt(t)
-		m := e.mirror(mirror.Options{})
+		m = e.mirror(mirror.Options{})
 		syncOnce(t, m)
 		edit := openPageEditor(t, path)
 		pgno, good := edit.rootPage("conversations")
@@ -207,13 +210,37 @@ func TestReadyNamesOnlyThePresentCause(t *testing.T) {
 		if _, err := m.SyncOnce(context.Background()); !errors.Is(err, store.ErrCorrupt) {
 			t.Fatalf("SyncOnce on the damaged file: %v, want store.ErrCorrupt", err)
 		}
+		return e, m, func() { edit.write(pgno, good) }
+	}
+	t.Run("a damaged database names only itself", func(t *testing.T) {
+		_, m, restore := failOnDamage(t)
 		if ok, reason := m.ReadyWithCause(lastFailure)(); ok || reason != store.ErrCorruptReason {
 			t.Errorf("ready %v %q, want not ready with only %q", ok, reason, store.ErrCorruptReason)
 		}
-		edit.write(pgno, good)
+		restore()
 		syncOnce(t, m)
 		if ok, reason := m.ReadyWithCause(lastFailure)(); !ok || reason != "" {
 			t.Errorf("after the file is restored: ready %v %q, want ready", ok, reason)
+		}
+	})
+	t.Run("a store fault gives way to a later Help Scout failure", func(t *testing.T) {
+		// It stayed: /readyz said the database was damaged (or could not
+		// take writes) for as long as Help Scout was down, and hid why
+		// the mirror fell behind.
+		e, m, restore := failOnDamage(t)
+		restore()
+		e.fake.SetFaults(helpscouttest.Faults{FailNext: 1000})
+		if _, err := m.SyncOnce(context.Background()); err == nil || errors.Is(err, store.ErrCorrupt) {
+			t.Fatalf("SyncOnce against a failing Help Scout: %v, want its failure", err)
+		}
+		ok, reason := m.ReadyWithCause(lastFailure)()
+		if want := "; the latest Help Scout call failed: " + failure; ok || !strings.HasSuffix(reason, want) || strings.Contains(reason, "database") {
+			t.Errorf("ready %v %q, want not ready ending in %q and not naming the database", ok, reason, want)
+		}
+		e.fake.SetFaults(helpscouttest.Faults{})
+		syncOnce(t, m)
+		if ok, reason := m.ReadyWithCause(lastFailure)(); !ok || reason != "" {
+			t.Errorf("after Help Scout answers again: ready %v %q, want ready", ok, reason)
 		}
 	})
 }

@@ -197,6 +197,13 @@ func (m *Mirror) setStoreFault(reason string) {
 	m.storeFault = true
 }
 
+// storeFaulted reports whether notReady is the database's own failure.
+func (m *Mirror) storeFaulted() bool {
+	m.readyMu.Lock()
+	defer m.readyMu.Unlock()
+	return m.storeFault
+}
+
 // SyncOnce refreshes the directory when due, pulls every conversation
 // modified since the cursor, reconciles the open set when due, and observes
 // new first responses and resolutions.
@@ -225,6 +232,12 @@ func (m *Mirror) SyncOnce(ctx context.Context) (Stats, error) {
 			m.setStoreFault(store.ErrCorruptReason)
 		case !m.everSynced():
 			m.setReady(false, "the first sync has not finished; its last attempt failed, see the log")
+		case ctx.Err() == nil && m.storeFaulted():
+			// The store's fault is past news: this sync failed on
+			// something else (Help Scout down, say) before it could
+			// show whether the store takes writes again, and that
+			// failure is the present cause, which ReadyWithCause names.
+			m.setReady(false, "the latest sync failed, see the log")
 		}
 		return st, err
 	}
