@@ -904,7 +904,7 @@ func (m *Mirror) runSync(ctx context.Context) {
 		return
 	}
 	if m.db.DamageCleared(ctx) {
-		m.opts.Logger.Info("the database file is usable again: it passes SQLite's quick check")
+		m.opts.Logger.Info("the database file is usable again: it passes SQLite's integrity check")
 	}
 	m.opts.Logger.Info("sync done", "took", time.Since(start).Round(time.Millisecond).String(), "pages", st.Pages,
 		"conversations", st.Conversations, "applied", st.Applied, "thread_fetches", st.ThreadFetches,

@@ -59,16 +59,21 @@ func (db *DB) SayFailure(err error, say func(error)) {
 }
 
 // DamageCleared reports whether a file found damaged now passes SQLite's
-// quick check, and then holds it damaged no longer: the caller says once
-// that it is usable again. It reports false when the file was not found
-// damaged or still fails the check. A successful write alone would not do:
-// the damage may sit in a table that write did not touch.
+// integrity check, and then holds it damaged no longer: the caller says
+// once that it is usable again. It reports false when the file was not
+// found damaged or still fails the check. A successful write alone would
+// not do: the damage may sit in a table that write did not touch. Nor
+// would the quick check, which does not compare an index's entries with
+// its table: an index page left from before a change passes it, and the
+// next read through the index meets the damage again. The full check
+// reads every table and index, which is why it runs only while the file
+// is held damaged.
 func (db *DB) DamageCleared(ctx context.Context) bool {
 	if !db.damaged.Load() {
 		return false
 	}
 	var result string
-	if err := db.read.QueryRowContext(ctx, "PRAGMA quick_check(1)").Scan(&result); err != nil || result != "ok" {
+	if err := db.read.QueryRowContext(ctx, "PRAGMA integrity_check(1)").Scan(&result); err != nil || result != "ok" {
 		return false
 	}
 	return db.damaged.CompareAndSwap(true, false)
