@@ -256,6 +256,9 @@ helpscout_resolution_seconds_bucket{mailbox_id="101",le="604800"} 1
 helpscout_resolution_seconds_bucket{mailbox_id="101",le="+Inf"} 1
 helpscout_resolution_seconds_sum{mailbox_id="101"} 7200
 helpscout_resolution_seconds_count{mailbox_id="101"} 1
+# HELP queuewrangler_checkpoint_failures_total Checkpoints of the database's -wal file after a poll that failed; while they fail, the file grows by every poll's writes.
+# TYPE queuewrangler_checkpoint_failures_total counter
+queuewrangler_checkpoint_failures_total 0
 # HELP queuewrangler_helpscout_rate_limit_remaining Requests left in Help Scout's current rate-limit minute, from X-RateLimit-Remaining-Minute; absent until a response has carried that header.
 # TYPE queuewrangler_helpscout_rate_limit_remaining gauge
 queuewrangler_helpscout_rate_limit_remaining 180
@@ -327,6 +330,7 @@ var contract = map[string]struct {
 	"queuewrangler_syncs_total":                              {"counter", nil},
 	"queuewrangler_sync_failures_total":                      {"counter", nil},
 	"queuewrangler_sync_last_success_timestamp_seconds":      {"gauge", nil},
+	"queuewrangler_checkpoint_failures_total":                {"counter", nil},
 	"queuewrangler_collector_scrapes_total":                  {"counter", nil},
 	"queuewrangler_collector_scrape_errors_total":            {"counter", nil},
 	"queuewrangler_collector_scrape_duration_seconds":        {"gauge", nil},

@@ -66,6 +66,11 @@ type Instruments struct {
 	Syncs           prometheus.Counter
 	SyncFailures    prometheus.Counter
 	SyncLastSuccess prometheus.Gauge
+
+	// CheckpointFailures counts the checkpoints after a poll that failed:
+	// the log says only the first of a run, and meanwhile the -wal file
+	// keeps every poll's writes.
+	CheckpointFailures prometheus.Counter
 }
 
 // The values of the kind label of queuewrangler_reassignments_total.
@@ -133,10 +138,14 @@ func NewInstruments(reg prometheus.Registerer) *Instruments {
 			Name: "queuewrangler_sync_last_success_timestamp_seconds",
 			Help: "Unix time of the last successful sync.",
 		}),
+		CheckpointFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "queuewrangler_checkpoint_failures_total",
+			Help: "Checkpoints of the database's -wal file after a poll that failed; while they fail, the file grows by every poll's writes.",
+		}),
 	}
 	reg.MustRegister(m.FirstResponse, m.Resolution, m.Reassignments, m.WebhookEvents, m.Notifications,
 		m.HelpScoutRequests, m.HelpScoutRequestDuration, m.HelpScoutRateRemaining,
-		m.Syncs, m.SyncFailures, m.SyncLastSuccess)
+		m.Syncs, m.SyncFailures, m.SyncLastSuccess, m.CheckpointFailures)
 	return m
 }
 

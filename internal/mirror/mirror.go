@@ -867,12 +867,19 @@ func (m *Mirror) logFailure(level slog.Level, msg string, err error, attrs ...an
 // (store.Checkpoint): SQLite's own checkpoints never do while the page,
 // the API and the scrape keep some read open, and the file then grew by
 // every poll's writes, without end. A failure is said once for a run of
-// them (a damaged file as logFailure says it); the next poll tries again.
+// them (a damaged file as logFailure says it), and every one counted in
+// queuewrangler_checkpoint_failures_total; the next poll tries again.
 func (m *Mirror) runCheckpoint(ctx context.Context) {
 	err := m.db.Checkpoint(ctx)
-	switch {
-	case ctx.Err() != nil:
+	if ctx.Err() != nil {
 		return
+	}
+	if err != nil && m.opts.Metrics != nil {
+		// Every failure, not only the run's first: the -wal file grows
+		// while they last, and an alert needs to see them go on.
+		m.opts.Metrics.CheckpointFailures.Inc()
+	}
+	switch {
 	case err != nil && !m.checkpointFailing:
 		m.logFailure(slog.LevelWarn, "checkpoint the database: the -wal file keeps this poll's writes until the next one", err)
 	case err == nil && m.checkpointFailing:
