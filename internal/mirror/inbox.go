@@ -63,8 +63,7 @@ func (m *Mirror) ProcessInbox(ctx context.Context) (int, error) {
 			}
 			// A cancelled pass or a spent budget is no fault of the
 			// conversation's: it keeps its place and its tries.
-			var rl *helpscout.RateLimitError
-			failed := ctx.Err() == nil && !errors.As(err, &rl)
+			failed := ctx.Err() == nil && !rateLimited(err)
 			if !m.rereads.retry(id, failed) {
 				m.opts.Logger.Warn("re-read failed too often; the poll and the reconcile heal the mirror",
 					"conversation", id, "err", err)
@@ -144,10 +143,9 @@ func (m *Mirror) applyInbox(ctx context.Context, after int64, damaged *error) (d
 // rather than this one request: a spent budget, a 5xx after the client's
 // retries, a refused token, or no answer at all.
 func helpScoutFailing(err error) bool {
-	var rl *helpscout.RateLimitError
 	var auth *helpscout.AuthError
 	var transport *url.Error
-	if errors.As(err, &rl) || errors.As(err, &auth) || errors.As(err, &transport) {
+	if rateLimited(err) || errors.As(err, &auth) || errors.As(err, &transport) {
 		return true
 	}
 	var resp *helpscout.ErrorResponse
