@@ -24,11 +24,10 @@ type Inbox interface {
 	// RejectWebhook records a signed event that could not be parsed, so an
 	// operator can see it; it is never processed.
 	RejectWebhook(ctx context.Context, event string, body []byte, receivedAt time.Time, reason string) (int64, error)
-	// FoundDamaged and AdviseDamaged are store.DB's: a database file found
-	// damaged is logged once, with the remedy, by whichever of the loops
-	// and requests meets it first, not once per delivery.
-	FoundDamaged() bool
-	AdviseDamaged(err error) error
+	// FailureFilter is store.DB's: a database file found damaged is
+	// logged once, with the remedy, by whichever of the loops and
+	// requests meets it first, not once per delivery.
+	FailureFilter
 }
 
 // ReadinessFunc reports whether the daemon is ready to serve, and why not.

@@ -87,13 +87,13 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		// 503 makes Help Scout deliver again; the event was not stored.
 		s.countWebhook(event, resultError)
-		switch {
-		case !errors.Is(err, store.ErrCorrupt):
-			s.opts.Logger.Error("store webhook", "event", eventLabel(event), "err", err)
-		case s.opts.Inbox.FoundDamaged():
-			s.opts.Logger.Error("store webhook: the database file is damaged", "event", eventLabel(event),
-				"err", s.opts.Inbox.AdviseDamaged(err))
-		}
+		s.opts.Inbox.SayFailure(err, func(err error) {
+			msg := "store webhook"
+			if errors.Is(err, store.ErrCorrupt) {
+				msg += ": the database file is damaged"
+			}
+			s.opts.Logger.Error(msg, "event", eventLabel(event), "err", err)
+		})
 		writeError(w, http.StatusServiceUnavailable, "temporarily unable to store the event")
 		return
 	}

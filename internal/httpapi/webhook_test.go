@@ -49,16 +49,19 @@ type memInbox struct {
 	damaged bool
 }
 
-func (m *memInbox) FoundDamaged() bool {
+// SayFailure says a damaged file once, with a remedy, as store.DB does.
+func (m *memInbox) SayFailure(err error, say func(error)) {
+	if !errors.Is(err, store.ErrCorrupt) {
+		say(err)
+		return
+	}
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	news := !m.damaged
 	m.damaged = true
-	return news
-}
-
-func (m *memInbox) AdviseDamaged(err error) error {
-	return fmt.Errorf("database /data/queuewrangler.db: %w; restore it from a backup", err)
+	m.mu.Unlock()
+	if news {
+		say(fmt.Errorf("database /data/queuewrangler.db: %w; restore it from a backup", err))
+	}
 }
 
 func (m *memInbox) AddWebhook(_ context.Context, event string, body []byte, _ time.Time) (int64, bool, error) {

@@ -852,15 +852,14 @@ func (m *Mirror) runUpkeep(ctx context.Context) {
 // logFailure logs what failed at level, except a damaged database file:
 // the first of the loops and requests to meet it says it, at ERROR with
 // the remedy, and the rest stay quiet until it is usable again
-// (store.DB.FoundDamaged), however many passes fail on it meanwhile.
+// (store.DB.SayFailure), however many passes fail on it meanwhile.
 func (m *Mirror) logFailure(level slog.Level, msg string, err error, attrs ...any) {
-	if !errors.Is(err, store.ErrCorrupt) {
+	m.db.SayFailure(err, func(err error) {
+		if errors.Is(err, store.ErrCorrupt) {
+			level, msg = slog.LevelError, msg+": the database file is damaged"
+		}
 		m.opts.Logger.Log(context.Background(), level, msg, append([]any{"err", err}, attrs...)...)
-		return
-	}
-	if m.db.FoundDamaged() {
-		m.opts.Logger.Error(msg+": the database file is damaged", append([]any{"err", m.db.AdviseDamaged(err)}, attrs...)...)
-	}
+	})
 }
 
 // runCheckpoint empties the -wal file after a poll's writes

@@ -30,31 +30,30 @@ func Advise(path string, err error) error {
 // the two.
 const unusableRemedy = "it cannot be used as it is: restore it from a backup, or stop queuewrangler, move the file aside (with any -wal and -shm beside it) and start again to re-sync the mirror from Help Scout (the proposals' history and the steering records, which only this file held, start empty)"
 
-// AdviseDamaged wraps an error of a store found damaged while in use
+// adviseDamaged wraps an error of a store found damaged while in use
 // (ErrCorrupt) with the file and what to do, as Advise does at start.
-func (db *DB) AdviseDamaged(err error) error {
+func (db *DB) adviseDamaged(err error) error {
 	return fmt.Errorf("database %s: %w; %s", db.path, err, unusableRemedy)
 }
 
-// FoundDamaged records that an operation met ErrCorrupt and reports
+// foundDamaged records that an operation met ErrCorrupt and reports
 // whether that is news: true for the first since the file was opened or
-// last passed DamageCleared's check. The one caller that hears true logs
-// the damage with AdviseDamaged's remedy; the loops and requests that meet
-// it after stay quiet, as each would say the same until the operator acts.
-func (db *DB) FoundDamaged() bool { return db.damaged.CompareAndSwap(false, true) }
+// last passed DamageCleared's check (SayFailure).
+func (db *DB) foundDamaged() bool { return db.damaged.CompareAndSwap(false, true) }
 
 // SayFailure hands a failure to say, the caller's way of logging it,
 // unless it is a damaged file someone has already said: any other error
-// as it is, ErrCorrupt only when it is news (FoundDamaged), with the
-// remedy (AdviseDamaged). For callers that fail at every turn while the
-// file is damaged, a scrape or a page view, so that the damage is said
-// once between all of them, not at every turn of each.
+// as it is, ErrCorrupt only when it is news (foundDamaged), with the
+// remedy (adviseDamaged). Every loop and request that may meet a damaged
+// file logs through it (the mirror's loops, the webhook intake, a scrape,
+// a page view), so that the damage is said once between all of them, not
+// at every turn of each: each would say the same until the operator acts.
 func (db *DB) SayFailure(err error, say func(error)) {
 	switch {
 	case !errors.Is(err, ErrCorrupt):
 		say(err)
-	case db.FoundDamaged():
-		say(db.AdviseDamaged(err))
+	case db.foundDamaged():
+		say(db.adviseDamaged(err))
 	}
 }
 

@@ -152,7 +152,7 @@ func TestDatabaseFromADifferentBuild(t *testing.T) {
 	}
 }
 
-// TestDamageIsNewsOnceUntilTheFilePassesACheck: FoundDamaged is news once
+// TestDamageIsNewsOnceUntilTheFilePassesACheck: foundDamaged is news once
 // for a run of failures on a damaged file, and DamageCleared ends the run
 // only when the file passes SQLite's integrity check, wherever the damage sits.
 func TestDamageIsNewsOnceUntilTheFilePassesACheck(t *testing.T) {
@@ -162,10 +162,10 @@ func TestDamageIsNewsOnceUntilTheFilePassesACheck(t *testing.T) {
 	if db.DamageCleared(ctx) {
 		t.Error("a file never found damaged was cleared")
 	}
-	if !db.FoundDamaged() {
+	if !db.foundDamaged() {
 		t.Error("the first damage found is not news")
 	}
-	if db.FoundDamaged() {
+	if db.foundDamaged() {
 		t.Error("damage found again is news")
 	}
 
@@ -175,7 +175,7 @@ func TestDamageIsNewsOnceUntilTheFilePassesACheck(t *testing.T) {
 	if db.DamageCleared(ctx) {
 		t.Error("cleared while the mailboxes table is still damaged")
 	}
-	if db.FoundDamaged() {
+	if db.foundDamaged() {
 		t.Error("damage found again after a failed check is news")
 	}
 	writePage(good)
@@ -185,7 +185,7 @@ func TestDamageIsNewsOnceUntilTheFilePassesACheck(t *testing.T) {
 	if db.DamageCleared(ctx) {
 		t.Error("cleared twice")
 	}
-	if !db.FoundDamaged() {
+	if !db.foundDamaged() {
 		t.Error("damage found after the file was cleared is not news")
 	}
 }
@@ -273,7 +273,7 @@ func TestDamageInAnIndexIsNotCleared(t *testing.T) {
 		t.Fatalf("quick_check = %q (%v): the stale index page is meant to pass it", quick, err)
 	}
 
-	db.FoundDamaged()
+	db.foundDamaged()
 	if db.DamageCleared(ctx) {
 		t.Error("cleared while an index disagrees with its table")
 	}

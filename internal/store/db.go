@@ -40,7 +40,7 @@ type DB struct {
 	lock    *Lock // held from OpenExclusive until Close
 
 	// damaged: an operation met ErrCorrupt and the file has not passed a
-	// check since (FoundDamaged, DamageCleared).
+	// check since (foundDamaged, DamageCleared).
 	damaged atomic.Bool
 }
 

@@ -138,7 +138,6 @@
 // callers treat those, like the three before, as permanent: no wait fixes
 // them (OpenPatiently, Advise). Match them with errors.Is; the driver
 // error stays reachable with errors.As. A file found damaged while in use
-// is remembered (FoundDamaged) until it passes SQLite's integrity check
-// (DamageCleared), so that its users say it once between them
-// (SayFailure, for those that fail at every scrape or view).
+// is remembered until it passes SQLite's integrity check (DamageCleared),
+// so that its users say it once between them (SayFailure).
 package store
