@@ -130,7 +130,10 @@ func (l *Limiter) expire(now time.Time) {
 // are answered in any order, and a figure from a request sent before the
 // one behind the hold is older news, counted before that request was. It
 // may still lower the hold (the account had no more than that even then),
-// but never raise or end it.
+// but never raise, end or extend it: it was counted in the same minute of
+// Help Scout's as the newer figure or an earlier one, so its minute ends
+// no later than the hold already does. A window from its arrival would
+// hold back room the server has again.
 //
 // The figure was counted when the server answered, before the requests we
 // sent after this one had reached it; what those spent is taken off, or
@@ -146,7 +149,7 @@ func (l *Limiter) heed(remaining int, sent time.Time) {
 	case older && remaining >= l.serverLeft:
 		return
 	case older:
-		l.serverLeft, l.serverUntil = max(remaining, 0), now.Add(Window)
+		l.serverLeft = max(remaining, 0)
 	case remaining >= l.perWindow-l.used:
 		l.serverUntil = time.Time{}
 	default:

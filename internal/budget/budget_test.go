@@ -203,6 +203,35 @@ func TestHeedOrdersFiguresBySending(t *testing.T) {
 	}
 }
 
+// TestHeedOlderFigureKeepsTheHoldsEnd: a lower figure from a request sent
+// before the one behind the hold was counted before it, in the same
+// minute of Help Scout's or an earlier one, so that minute ends no later
+// than the hold does. It lowers the room, but the hold still ends a window
+// after the newer figure was heard, not a window after the older one.
+func TestHeedOlderFigureKeepsTheHoldsEnd(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := testkit.NewClock(start)
+	l := New(10)
+	l.now = clock.Now
+	l.reserve(1) // the older request, answered late
+	older := clock.Now()
+	clock.Advance(time.Second)
+	l.reserve(1) // the newer request
+	newer := clock.Now()
+	clock.Advance(time.Second)
+	heard := clock.Now()
+	l.heed(5, newer) // room 8 -> 5
+	clock.Advance(20 * time.Second)
+	l.heed(3, older) // less the newer request's 1: room 2
+	if got := room(l); got != 2 {
+		t.Fatalf("room after the older figure of 3 = %d, want 2", got)
+	}
+	clock.Set(heard.Add(Window))
+	if got := room(l); got != 10 {
+		t.Errorf("room a window after the newer figure was heard = %d, want 10 (the older figure restarted the hold)", got)
+	}
+}
+
 // TestHeedTakesOffWhatIsInFlight: a figure counts the requests the server
 // had seen when it answered, not those sent after its own; their cost must
 // come off, or it is spent twice.

@@ -13,7 +13,7 @@
 // unless the response to a request sent later says more is left (Help
 // Scout's minute reset). Responses to requests in flight together arrive in
 // any order; a figure from a request sent earlier may lower the hold, never
-// lift it. A figure counts what the server had seen when it answered, so
+// lift or lengthen it. A figure counts what the server had seen when it answered, so
 // what was sent after its request comes off it.
 //
 // It does not retry and does not wait out a 429; retries and the server's
