@@ -117,8 +117,10 @@ func (l *Limiter) expire(now time.Time) {
 // left in our window: other integrations spend the same budget, and ours
 // alone would run into their 429s.
 //
-// The room then stays at most remaining, less what we spend, until a
-// window has passed. It is not enough to hold only the shortfall as
+// The room then stays at most remaining, less what we spend, for resetIn:
+// until Help Scout's minute refreshes when the response said so (see
+// serverWord), else a window, the most the minute the figure was counted
+// in can have left. It is not enough to hold only the shortfall as
 // spends: our older spends would leave the sliding window before Help
 // Scout's fixed minute ends, and the room they free would be room the
 // server does not have. Each later figure replaces it: a lower one holds
@@ -138,7 +140,7 @@ func (l *Limiter) expire(now time.Time) {
 // The figure was counted when the server answered, before the requests we
 // sent after this one had reached it; what those spent is taken off, or
 // each figure would hand their cost out a second time.
-func (l *Limiter) heed(remaining int, sent time.Time) {
+func (l *Limiter) heed(remaining int, resetIn time.Duration, sent time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
@@ -153,7 +155,7 @@ func (l *Limiter) heed(remaining int, sent time.Time) {
 	case remaining >= l.perWindow-l.used:
 		l.serverUntil = time.Time{}
 	default:
-		l.serverLeft, l.serverUntil, l.serverSent = max(remaining, 0), now.Add(Window), sent
+		l.serverLeft, l.serverUntil, l.serverSent = max(remaining, 0), now.Add(resetIn), sent
 	}
 }
 
@@ -167,19 +169,44 @@ func (l *Limiter) spentAfter(sent time.Time) int {
 	return n
 }
 
-// serverRemaining reads X-RateLimit-Remaining-Minute. It reports false when
-// the header is missing or unparsable, and on a 429 that says when to retry:
-// the retry layer already waits exactly that long, and holding the budget
-// as well would add up to a window to its wait.
-func serverRemaining(resp *http.Response) (int, bool) {
-	if resp.StatusCode == http.StatusTooManyRequests && resp.Header.Get("X-RateLimit-Retry-After") != "" {
-		return 0, false
-	}
+// serverWord reads what a response says of the account's minute: what is
+// left (X-RateLimit-Remaining-Minute) and how long until the minute
+// refreshes (X-RateLimit-Retry-After). It reports false when nothing is
+// said of what is left, or nothing usable.
+//
+// Help Scout documents Retry-After as "only when limited: seconds to wait
+// until the limit refreshes" (helpscout-api.md section 2, the header
+// table), so on a 429; where else it appears it is taken the same way.
+// Nothing says where the minute of a 200's figure ends ("requests left in
+// the current interval", with no reset header and no word on when the
+// interval starts), so such a figure holds for a window. A 429 that says
+// when to retry but not what is left has nothing left (a 429 is the
+// account's limit exceeded, section 2); held until the refresh, the other
+// requests wait with the retried one instead of meeting 429s of their own,
+// and the retry layer, which waits that long too, waits no longer.
+func serverWord(resp *http.Response) (remaining int, resetIn time.Duration, ok bool) {
+	resetIn, resetSaid := retryAfter(resp.Header)
 	n, err := strconv.Atoi(strings.TrimSpace(resp.Header.Get("X-RateLimit-Remaining-Minute")))
-	if err != nil || n < 0 {
-		return 0, false
+	switch {
+	case err == nil && n >= 0:
+		return n, resetIn, true
+	case resp.StatusCode == http.StatusTooManyRequests && resetSaid:
+		return 0, resetIn, true
+	default:
+		return 0, 0, false
 	}
-	return n, true
+}
+
+// retryAfter reads X-RateLimit-Retry-After in whole seconds, bounded by a
+// window: Help Scout's minute cannot refresh later than that, and a larger
+// figure would only stall us. A missing, unparsable or negative header
+// gives a window and false.
+func retryAfter(h http.Header) (time.Duration, bool) {
+	s, err := strconv.Atoi(strings.TrimSpace(h.Get("X-RateLimit-Retry-After")))
+	if err != nil || s < 0 {
+		return Window, false
+	}
+	return min(time.Duration(s)*time.Second, Window), true
 }
 
 // Cost is what Help Scout charges for a request: writes count 2.
@@ -203,8 +230,8 @@ func Transport(next http.RoundTripper, l *Limiter) http.RoundTripper {
 		sent := l.now()
 		resp, err := next.RoundTrip(req)
 		if err == nil {
-			if remaining, ok := serverRemaining(resp); ok {
-				l.heed(remaining, sent)
+			if remaining, resetIn, ok := serverWord(resp); ok {
+				l.heed(remaining, resetIn, sent)
 			}
 		}
 		return resp, err

@@ -92,7 +92,7 @@ func TestHeedTakesTheServersLowerWord(t *testing.T) {
 			if wait := l.reserve(1); wait != 0 {
 				t.Fatalf("first reserve waits %v", wait)
 			}
-			l.heed(tc.remaining, clock.Now())
+			l.heed(tc.remaining, Window, clock.Now())
 			if got := room(l); got != tc.want {
 				t.Errorf("room after the server said %d left = %d, want %d", tc.remaining, got, tc.want)
 			}
@@ -108,7 +108,7 @@ func TestHeedHoldsTheRoomForAWholeWindow(t *testing.T) {
 	l.reserve(1) // at start
 	clock.Advance(10 * time.Second)
 	heard := clock.Now()
-	l.heed(4, clock.Now()) // room 9 -> 4
+	l.heed(4, Window, clock.Now()) // room 9 -> 4
 	for i := range 4 {
 		if wait := l.reserve(1); wait != 0 {
 			t.Fatalf("reserve %d of the 4 the server has left waits %v", i+1, wait)
@@ -138,7 +138,7 @@ func TestHeedReleasesWhenTheServersFigureRises(t *testing.T) {
 	l.now = clock.Now
 	l.reserve(1)
 	clock.Advance(10 * time.Second)
-	l.heed(3, clock.Now()) // other integrations spent the rest of the server's minute
+	l.heed(3, Window, clock.Now()) // other integrations spent the rest of the server's minute
 	if wait := l.reserve(2); wait != 0 {
 		t.Fatalf("reserve within the server's 3 waits %v", wait)
 	}
@@ -147,14 +147,14 @@ func TestHeedReleasesWhenTheServersFigureRises(t *testing.T) {
 	}
 
 	clock.Advance(20 * time.Second) // the server's minute has reset
-	l.heed(5, clock.Now())
+	l.heed(5, Window, clock.Now())
 	if got := room(l); got != 5 {
 		t.Errorf("room after the server said 5 left = %d, want 5", got)
 	}
 	if wait := l.reserve(5); wait != 0 {
 		t.Errorf("reserve of the 5 the server has left waits %v", wait)
 	}
-	l.heed(180, clock.Now())
+	l.heed(180, Window, clock.Now())
 	if got := room(l); got != 2 {
 		t.Errorf("room after the server said 180 left = %d, want 2 (our budget of 10 less our 8 in the window)", got)
 	}
@@ -193,9 +193,9 @@ func TestHeedOrdersFiguresBySending(t *testing.T) {
 			l.reserve(1)
 			sent := clock.Now()
 			clock.Advance(time.Second)
-			l.heed(4, sent) // room 9 -> 4
+			l.heed(4, Window, sent) // room 9 -> 4
 			clock.Advance(tc.heardIn)
-			l.heed(tc.remaining, sent.Add(tc.sentAfter))
+			l.heed(tc.remaining, Window, sent.Add(tc.sentAfter))
 			if got := room(l); got != tc.want {
 				t.Errorf("room after a hold of 4 and then a figure of %d = %d, want %d", tc.remaining, got, tc.want)
 			}
@@ -220,9 +220,9 @@ func TestHeedOlderFigureKeepsTheHoldsEnd(t *testing.T) {
 	newer := clock.Now()
 	clock.Advance(time.Second)
 	heard := clock.Now()
-	l.heed(5, newer) // room 8 -> 5
+	l.heed(5, Window, newer) // room 8 -> 5
 	clock.Advance(20 * time.Second)
-	l.heed(3, older) // less the newer request's 1: room 2
+	l.heed(3, Window, older) // less the newer request's 1: room 2
 	if got := room(l); got != 2 {
 		t.Fatalf("room after the older figure of 3 = %d, want 2", got)
 	}
@@ -245,11 +245,11 @@ func TestHeedTakesOffWhatIsInFlight(t *testing.T) {
 	l.reserve(2) // a write, sent while the read is answered
 	second := clock.Now()
 	clock.Advance(time.Second)
-	l.heed(5, first)
+	l.heed(5, Window, first)
 	if got := room(l); got != 3 {
 		t.Errorf("room after the read's figure of 5 with a write in flight = %d, want 3", got)
 	}
-	l.heed(3, second) // counts both
+	l.heed(3, Window, second) // counts both
 	if got := room(l); got != 3 {
 		t.Errorf("room after the write's figure of 3 = %d, want 3", got)
 	}
@@ -268,8 +268,10 @@ func TestTransportHeedsRemainingHeader(t *testing.T) {
 		{"negative header changes nothing", http.StatusOK, "-3", "", 9},
 		{"more than our room changes nothing", http.StatusOK, "350", "", 9},
 		{"less than our room is taken", http.StatusOK, " 3 ", "", 3},
-		{"a 429 that says when to retry is left to the retry layer", http.StatusTooManyRequests, "0", "17", 9},
+		{"a 429 that says when to retry is taken", http.StatusTooManyRequests, "0", "17", 0},
 		{"a 429 that does not say when is taken", http.StatusTooManyRequests, "0", "", 0},
+		{"a 429 that says when to retry but not what is left leaves nothing", http.StatusTooManyRequests, "", "17", 0},
+		{"a 429 that says neither changes nothing", http.StatusTooManyRequests, "", "soon", 9},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -292,6 +294,75 @@ func TestTransportHeedsRemainingHeader(t *testing.T) {
 			resp.Body.Close()
 			if got := room(l); got != tc.wantRoom {
 				t.Errorf("room after one GET = %d, want %d", got, tc.wantRoom)
+			}
+		})
+	}
+}
+
+// TestTransportHoldsUntilTheServersMinuteRefreshes: a response that says
+// when Help Scout's minute refreshes (X-RateLimit-Retry-After, documented
+// on a 429) ends the hold there, not a window later; one that does not, or
+// says it unusably, holds a window, and a refresh is never put further off
+// than a window.
+func TestTransportHoldsUntilTheServersMinuteRefreshes(t *testing.T) {
+	tests := []struct {
+		name       string
+		status     int
+		remaining  string // "" leaves the header out
+		retryAfter string // "" leaves the header out
+		wantRoom   int    // while the hold lasts
+		holdFor    time.Duration
+	}{
+		{"a 429 holds until the refresh it names", http.StatusTooManyRequests, "0", "17", 0, 17 * time.Second},
+		{"a 429 without a figure holds nothing left until the refresh", http.StatusTooManyRequests, "", "17", 0, 17 * time.Second},
+		{"a figure that names its refresh holds until then", http.StatusOK, "3", "5", 3, 5 * time.Second},
+		{"a refresh now holds nothing", http.StatusTooManyRequests, "0", "0", 9, 0},
+		{"a refresh beyond a window holds a window", http.StatusTooManyRequests, "0", "600", 0, Window},
+		{"a figure without a refresh holds a window", http.StatusOK, "3", "", 3, Window},
+		{"an unparsable refresh holds a window", http.StatusTooManyRequests, "0", "soon", 0, Window},
+		{"a negative refresh holds a window", http.StatusOK, "3", "-4", 3, Window},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+			clock := testkit.NewClock(start)
+			l := New(10)
+			l.now = clock.Now
+			rt := Transport(roundTripperFunc(func(req *http.Request) (*http.Response, error) {
+				h := http.Header{}
+				if tc.remaining != "" {
+					h.Set("X-RateLimit-Remaining-Minute", tc.remaining)
+				}
+				if tc.retryAfter != "" {
+					h.Set("X-RateLimit-Retry-After", tc.retryAfter)
+				}
+				return &http.Response{StatusCode: tc.status, Header: h, Body: http.NoBody, Request: req}, nil
+			}), l)
+			req, err := http.NewRequest(http.MethodGet, "http://helpscout.test/", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := rt.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if got := room(l); got != tc.wantRoom {
+				t.Errorf("room right after the response = %d, want %d", got, tc.wantRoom)
+			}
+			if tc.holdFor > 0 {
+				clock.Set(start.Add(tc.holdFor - time.Millisecond))
+				if got := room(l); got != tc.wantRoom {
+					t.Errorf("room just before %v = %d, want %d (held)", tc.holdFor, got, tc.wantRoom)
+				}
+			}
+			clock.Set(start.Add(tc.holdFor))
+			want := 9 // our own window: the GET is still in it
+			if tc.holdFor >= Window {
+				want = 10
+			}
+			if got := room(l); got != want {
+				t.Errorf("room at %v = %d, want %d (the hold over)", tc.holdFor, got, want)
 			}
 		})
 	}
