@@ -113,9 +113,9 @@ func (l *Limiter) expire(now time.Time) {
 }
 
 // heed takes the server's word on what the account has left this minute,
-// in the response to a request sent at sent, when it is less than the room
-// left in our window: other integrations spend the same budget, and ours
-// alone would run into their 429s.
+// in the response to a request sent at sent, when it is less than our
+// whole budget: other integrations spend the same budget, and ours alone
+// would run into their 429s.
 //
 // The room then stays at most remaining, less what we spend, for resetIn:
 // until Help Scout's minute refreshes when the response said so (see
@@ -125,8 +125,10 @@ func (l *Limiter) expire(now time.Time) {
 // Scout's fixed minute ends, and the room they free would be room the
 // server does not have. Each later figure replaces it: a lower one holds
 // less, and a higher one (Help Scout's minute has reset) releases the hold
-// up to that figure, never above our own window's room; at or above that
-// room, the server's word no longer bounds anything.
+// up to that figure, never above our own window's room. Only at or above
+// our whole budget does the server's word no longer bound anything: a
+// figure merely at our window's room would be passed as soon as our older
+// spends left the window, before the server's minute need end.
 //
 // Later means sent later, not answered later: requests in flight together
 // are answered in any order, and a figure from a request sent before the
@@ -152,7 +154,7 @@ func (l *Limiter) heed(remaining int, resetIn time.Duration, sent time.Time) {
 		return
 	case older:
 		l.serverLeft = max(remaining, 0)
-	case remaining >= l.perWindow-l.used:
+	case remaining >= l.perWindow:
 		l.serverUntil = time.Time{}
 	default:
 		l.serverLeft, l.serverUntil, l.serverSent = max(remaining, 0), now.Add(resetIn), sent

@@ -129,6 +129,32 @@ func TestHeedHoldsTheRoomForAWholeWindow(t *testing.T) {
 	}
 }
 
+// TestHeedHoldsAFigureOurOldSpendsWouldPass: a figure no lower than our
+// window's room but below our whole budget still bounds us. Our older
+// spends leave the sliding window before Help Scout's minute need end, and
+// the room they free is room the server said it does not have.
+func TestHeedHoldsAFigureOurOldSpendsWouldPass(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := testkit.NewClock(start)
+	l := New(10)
+	l.now = clock.Now
+	l.reserve(8)
+	clock.Advance(30 * time.Second)
+	heard := clock.Now()
+	l.heed(2, Window, heard) // as much as our room: others spent the rest
+	if got := room(l); got != 2 {
+		t.Fatalf("room after the server said 2 left = %d, want 2", got)
+	}
+	clock.Set(start.Add(Window)) // our 8 leave the window
+	if got := room(l); got != 2 {
+		t.Errorf("room once our older spends left the window = %d, want 2 (the server's word holds until %v)", got, heard.Add(Window))
+	}
+	clock.Set(heard.Add(Window))
+	if got := room(l); got != 10 {
+		t.Errorf("room a window after the server spoke = %d, want 10", got)
+	}
+}
+
 // TestHeedReleasesWhenTheServersFigureRises: once Help Scout's minute
 // resets, a later response says more is left than the hold allows; the
 // room rises to it, never above what our own window has left.

@@ -8,15 +8,15 @@
 //
 // The operator's share is a ceiling, not a promise: after each response the
 // limiter takes Help Scout's X-RateLimit-Remaining-Minute when it is lower
-// than the room left in the window, because other integrations may have
-// spent the rest (helpscout-api.md section 2), and holds it until Help
-// Scout's minute refreshes: when the response says when
-// (X-RateLimit-Retry-After, documented on a 429 only), else for a window,
-// or until the response to a request sent later says more is left.
-// Responses to requests in flight together arrive in any order; a figure
-// from a request sent earlier may lower the hold, never lift or lengthen
-// it. A figure counts what the server had seen when it answered, so what
-// was sent after its request comes off it.
+// than the whole budget, because other integrations may have spent the
+// rest (helpscout-api.md section 2). It holds it until Help Scout's minute
+// refreshes: when the response says when (X-RateLimit-Retry-After,
+// documented on a 429 only), else for a window, or until the response to a
+// request sent later says more is left. Responses to requests in flight
+// together arrive in any order; a figure from a request sent earlier may
+// lower the hold, never lift or lengthen it. A figure counts what the
+// server had seen when it answered, so what was sent after its request
+// comes off it.
 //
 // It does not retry; retrying a 429 after the server's Retry-After belongs
 // to the retry layer above it. The budget only keeps the other requests
