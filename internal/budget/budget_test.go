@@ -11,12 +11,17 @@ import (
 	"github.com/queuewrangler/queuewrangler/internal/testkit"
 )
 
-func TestReserveNeverExceedsBudgetInAnyWindow(t *testing.T) {
-	// The clock advances only when told, so the test checks pacing
-	// decisions without sleeping.
+// clocked returns a limiter of perMinute on a clock that advances only
+// when told, so that tests check pacing decisions without sleeping.
+func clocked(perMinute int) (*Limiter, *testkit.Clock) {
 	clock := testkit.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	l := New(10)
+	l := New(perMinute)
 	l.now = clock.Now
+	return l, clock
+}
+
+func TestReserveNeverExceedsBudgetInAnyWindow(t *testing.T) {
+	l, clock := clocked(10)
 	var sent []spend
 	methods := []string{"GET", "PATCH", "GET", "POST", "GET", "GET", "PUT", "GET", "DELETE", "GET"}
 	for i := 0; len(sent) < 60; i++ {
@@ -86,9 +91,7 @@ func TestHeedTakesTheServersLowerWord(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			clock := testkit.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-			l := New(10)
-			l.now = clock.Now
+			l, clock := clocked(10)
 			if wait := l.reserve(1); wait != 0 {
 				t.Fatalf("first reserve waits %v", wait)
 			}
@@ -101,10 +104,8 @@ func TestHeedTakesTheServersLowerWord(t *testing.T) {
 }
 
 func TestHeedHoldsTheRoomForAWholeWindow(t *testing.T) {
-	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	clock := testkit.NewClock(start)
-	l := New(10)
-	l.now = clock.Now
+	l, clock := clocked(10)
+	start := clock.Now()
 	l.reserve(1) // at start
 	clock.Advance(10 * time.Second)
 	heard := clock.Now()
@@ -134,10 +135,8 @@ func TestHeedHoldsTheRoomForAWholeWindow(t *testing.T) {
 // spends leave the sliding window before Help Scout's minute need end, and
 // the room they free is room the server said it does not have.
 func TestHeedHoldsAFigureOurOldSpendsWouldPass(t *testing.T) {
-	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	clock := testkit.NewClock(start)
-	l := New(10)
-	l.now = clock.Now
+	l, clock := clocked(10)
+	start := clock.Now()
 	l.reserve(8)
 	clock.Advance(30 * time.Second)
 	heard := clock.Now()
@@ -159,9 +158,7 @@ func TestHeedHoldsAFigureOurOldSpendsWouldPass(t *testing.T) {
 // resets, a later response says more is left than the hold allows; the
 // room rises to it, never above what our own window has left.
 func TestHeedReleasesWhenTheServersFigureRises(t *testing.T) {
-	clock := testkit.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	l := New(10)
-	l.now = clock.Now
+	l, clock := clocked(10)
 	l.reserve(1)
 	clock.Advance(10 * time.Second)
 	l.heed(3, Window, clock.Now()) // other integrations spent the rest of the server's minute
@@ -212,10 +209,7 @@ func TestHeedOrdersFiguresBySending(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-			clock := testkit.NewClock(start)
-			l := New(10)
-			l.now = clock.Now
+			l, clock := clocked(10)
 			l.reserve(1)
 			sent := clock.Now()
 			clock.Advance(time.Second)
@@ -235,10 +229,7 @@ func TestHeedOrdersFiguresBySending(t *testing.T) {
 // than the hold does. It lowers the room, but the hold still ends a window
 // after the newer figure was heard, not a window after the older one.
 func TestHeedOlderFigureKeepsTheHoldsEnd(t *testing.T) {
-	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	clock := testkit.NewClock(start)
-	l := New(10)
-	l.now = clock.Now
+	l, clock := clocked(10)
 	l.reserve(1) // the older request, answered late
 	older := clock.Now()
 	clock.Advance(time.Second)
@@ -262,9 +253,7 @@ func TestHeedOlderFigureKeepsTheHoldsEnd(t *testing.T) {
 // had seen when it answered, not those sent after its own; their cost must
 // come off, or it is spent twice.
 func TestHeedTakesOffWhatIsInFlight(t *testing.T) {
-	clock := testkit.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	l := New(10)
-	l.now = clock.Now
+	l, clock := clocked(10)
 	l.reserve(1) // a read
 	first := clock.Now()
 	clock.Advance(time.Second)
@@ -350,10 +339,8 @@ func TestTransportHoldsUntilTheServersMinuteRefreshes(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-			clock := testkit.NewClock(start)
-			l := New(10)
-			l.now = clock.Now
+			l, clock := clocked(10)
+			start := clock.Now()
 			rt := Transport(roundTripperFunc(func(req *http.Request) (*http.Response, error) {
 				h := http.Header{}
 				if tc.remaining != "" {
@@ -399,9 +386,7 @@ func TestTransportHoldsUntilTheServersMinuteRefreshes(t *testing.T) {
 // older word, even when it arrives last: it must not lift the hold that
 // the later-sent request's lower figure set.
 func TestTransportOrdersFiguresBySending(t *testing.T) {
-	clock := testkit.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	l := New(10)
-	l.now = clock.Now
+	l, clock := clocked(10)
 	sent := make(chan string)          // a request has reached the server
 	answer := map[string]chan string{} // the figure each request gets back
 	for _, name := range []string{"first", "second"} {
