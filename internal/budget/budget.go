@@ -18,6 +18,7 @@ const Window = time.Minute + time.Second
 type spend struct {
 	at   time.Time
 	cost int
+	seq  uint64 // the order spends were made in, which no clock reading gives
 }
 
 // Limiter is a sliding-window budget. The zero value is not usable; call New.
@@ -28,13 +29,14 @@ type Limiter struct {
 	mu    sync.Mutex
 	spent []spend // oldest first, all within Window of now
 	used  int
+	seq   uint64 // of the latest spend
 	// serverLeft is what the account had left by the server's last word
-	// lower than our own room, less what we spent since; it bounds the
-	// room until serverUntil (see heed). serverSent is when the request
-	// whose response set it was sent: responses may arrive out of order.
+	// lower than our whole budget, less what we spent since; it bounds the
+	// room until serverUntil (see heed). serverSent is the spend of the
+	// request whose response set it: responses may arrive out of order.
 	serverLeft  int
 	serverUntil time.Time
-	serverSent  time.Time
+	serverSent  uint64
 }
 
 // New returns a limiter allowing perMinute cost units per window.
@@ -44,38 +46,47 @@ func New(perMinute int) *Limiter {
 
 // Wait blocks until cost units fit in the budget, then spends them.
 func (l *Limiter) Wait(ctx context.Context, cost int) error {
+	_, err := l.wait(ctx, cost)
+	return err
+}
+
+// wait is Wait that also returns the spend's sequence number, by which the
+// response's figure is placed among the others (see heed).
+func (l *Limiter) wait(ctx context.Context, cost int) (uint64, error) {
 	if cost > l.perWindow {
-		return fmt.Errorf("request cost %d exceeds the whole budget of %d per minute", cost, l.perWindow)
+		return 0, fmt.Errorf("request cost %d exceeds the whole budget of %d per minute", cost, l.perWindow)
 	}
 	for {
-		wait := l.reserve(cost)
+		wait, seq := l.reserve(cost)
 		if wait == 0 {
-			return nil
+			return seq, nil
 		}
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return ctx.Err()
+			return 0, ctx.Err()
 		case <-t.C:
 		}
 	}
 }
 
-// reserve spends cost and returns 0, or returns how long to wait before the
-// oldest spends have left the window and enough budget is free.
-func (l *Limiter) reserve(cost int) time.Duration {
+// reserve spends cost and returns 0 and the spend's sequence number, or
+// returns how long to wait before the oldest spends have left the window
+// and enough budget is free.
+func (l *Limiter) reserve(cost int) (time.Duration, uint64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
 	if cost <= l.room(now) {
-		l.spent = append(l.spent, spend{at: now, cost: cost})
+		l.seq++
+		l.spent = append(l.spent, spend{at: now, cost: cost, seq: l.seq})
 		l.used += cost
 		l.serverLeft -= cost
-		return 0
+		return 0, l.seq
 	}
 	if now.Before(l.serverUntil) && cost > l.serverLeft {
-		return l.serverUntil.Sub(now) // the server's word holds us back
+		return l.serverUntil.Sub(now), 0 // the server's word holds us back
 	}
 	// Find the earliest spend whose expiry frees enough room.
 	free := l.perWindow - l.used
@@ -83,12 +94,12 @@ func (l *Limiter) reserve(cost int) time.Duration {
 		free += s.cost
 		if free >= cost {
 			if d := s.at.Add(Window).Sub(now); d > 0 {
-				return d
+				return d, 0
 			}
-			return time.Millisecond
+			return time.Millisecond, 0
 		}
 	}
-	return Window // unreachable: cost <= perWindow was checked by Wait
+	return Window, 0 // unreachable: cost <= perWindow was checked by Wait
 }
 
 // room is what may be spent at now: our window's room, and no more than
@@ -113,9 +124,9 @@ func (l *Limiter) expire(now time.Time) {
 }
 
 // heed takes the server's word on what the account has left this minute,
-// in the response to a request sent at sent, when it is less than our
-// whole budget: other integrations spend the same budget, and ours alone
-// would run into their 429s.
+// in the response to the request whose spend was sent, when it is less
+// than our whole budget: other integrations spend the same budget, and
+// ours alone would run into their 429s.
 //
 // The room then stays at most remaining, less what we spend, for resetIn:
 // until Help Scout's minute refreshes when the response said so (see
@@ -132,23 +143,26 @@ func (l *Limiter) expire(now time.Time) {
 //
 // Later means sent later, not answered later: requests in flight together
 // are answered in any order, and a figure from a request sent before the
-// one behind the hold is older news, counted before that request was. It
-// may still lower the hold (the account had no more than that even then),
-// but never raise, end or extend it: it was counted in the same minute of
-// Help Scout's as the newer figure or an earlier one, so its minute ends
-// no later than the hold already does. A window from its arrival would
-// hold back room the server has again.
+// one behind the hold is older news, counted before that request was.
+// Sent is the order the spends were made in, the best we know of the order
+// the requests reached the server in: two spends may share one clock
+// reading, and a reading taken after the wait could put them the other way
+// round. An older figure may still lower the hold (the account had no
+// more than that even then), but never raise, end or extend it: it was
+// counted in the same minute of Help Scout's as the newer figure or an
+// earlier one, so its minute ends no later than the hold already does. A
+// window from its arrival would hold back room the server has again.
 //
 // The figure was counted when the server answered, before the requests we
 // sent after this one had reached it; what those spent is taken off, or
 // each figure would hand their cost out a second time.
-func (l *Limiter) heed(remaining int, resetIn time.Duration, sent time.Time) {
+func (l *Limiter) heed(remaining int, resetIn time.Duration, sent uint64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
 	l.expire(now)
 	remaining -= l.spentAfter(sent)
-	older := now.Before(l.serverUntil) && sent.Before(l.serverSent)
+	older := now.Before(l.serverUntil) && sent < l.serverSent
 	switch {
 	case older && remaining >= l.serverLeft:
 		return
@@ -161,11 +175,11 @@ func (l *Limiter) heed(remaining int, resetIn time.Duration, sent time.Time) {
 	}
 }
 
-// spentAfter is what was spent after sent, within the window. l.mu must be
-// held.
-func (l *Limiter) spentAfter(sent time.Time) int {
+// spentAfter is what was spent after the spend sent, within the window.
+// l.mu must be held.
+func (l *Limiter) spentAfter(sent uint64) int {
 	n := 0
-	for i := len(l.spent) - 1; i >= 0 && l.spent[i].at.After(sent); i-- {
+	for i := len(l.spent) - 1; i >= 0 && l.spent[i].seq > sent; i-- {
 		n += l.spent[i].cost
 	}
 	return n
@@ -226,10 +240,10 @@ func Cost(method string) int {
 // the requests were sent.
 func Transport(next http.RoundTripper, l *Limiter) http.RoundTripper {
 	return roundTripperFunc(func(req *http.Request) (*http.Response, error) {
-		if err := l.Wait(req.Context(), Cost(req.Method)); err != nil {
+		sent, err := l.wait(req.Context(), Cost(req.Method))
+		if err != nil {
 			return nil, fmt.Errorf("wait for rate budget: %w", err)
 		}
-		sent := l.now()
 		resp, err := next.RoundTrip(req)
 		if err == nil {
 			if remaining, resetIn, ok := serverWord(resp); ok {

@@ -3,6 +3,7 @@ package budget
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -20,13 +21,29 @@ func clocked(perMinute int) (*Limiter, *testkit.Clock) {
 	return l, clock
 }
 
+// spendNow reserves cost, which must fit at once, and returns its spend.
+func spendNow(t *testing.T, l *Limiter, cost int) uint64 {
+	t.Helper()
+	wait, seq := l.reserve(cost)
+	if wait != 0 {
+		t.Fatalf("reserve of %d waits %v", cost, wait)
+	}
+	return seq
+}
+
+// waitFor is how long a reserve of cost is told to wait.
+func waitFor(l *Limiter, cost int) time.Duration {
+	wait, _ := l.reserve(cost)
+	return wait
+}
+
 func TestReserveNeverExceedsBudgetInAnyWindow(t *testing.T) {
 	l, clock := clocked(10)
 	var sent []spend
 	methods := []string{"GET", "PATCH", "GET", "POST", "GET", "GET", "PUT", "GET", "DELETE", "GET"}
 	for i := 0; len(sent) < 60; i++ {
 		m := methods[i%len(methods)]
-		if wait := l.reserve(Cost(m)); wait > 0 {
+		if wait := waitFor(l, Cost(m)); wait > 0 {
 			clock.Advance(wait)
 			continue
 		}
@@ -91,11 +108,8 @@ func TestHeedTakesTheServersLowerWord(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			l, clock := clocked(10)
-			if wait := l.reserve(1); wait != 0 {
-				t.Fatalf("first reserve waits %v", wait)
-			}
-			l.heed(tc.remaining, Window, clock.Now())
+			l, _ := clocked(10)
+			l.heed(tc.remaining, Window, spendNow(t, l, 1))
 			if got := room(l); got != tc.want {
 				t.Errorf("room after the server said %d left = %d, want %d", tc.remaining, got, tc.want)
 			}
@@ -106,18 +120,16 @@ func TestHeedTakesTheServersLowerWord(t *testing.T) {
 func TestHeedHoldsTheRoomForAWholeWindow(t *testing.T) {
 	l, clock := clocked(10)
 	start := clock.Now()
-	l.reserve(1) // at start
+	sent := spendNow(t, l, 1)
 	clock.Advance(10 * time.Second)
 	heard := clock.Now()
-	l.heed(4, Window, clock.Now()) // room 9 -> 4
-	for i := range 4 {
-		if wait := l.reserve(1); wait != 0 {
-			t.Fatalf("reserve %d of the 4 the server has left waits %v", i+1, wait)
-		}
+	l.heed(4, Window, sent) // room 9 -> 4
+	for range 4 {
+		spendNow(t, l, 1) // the 4 the server has left
 	}
 	// Our first spend would leave the window before the server's minute is
 	// over; the room it frees must not be spent.
-	if wait, want := l.reserve(1), heard.Add(Window).Sub(clock.Now()); wait != want {
+	if wait, want := waitFor(l, 1), heard.Add(Window).Sub(clock.Now()); wait != want {
 		t.Errorf("reserve past the server's word waits %v, want %v (a window after the server spoke)", wait, want)
 	}
 	clock.Set(start.Add(Window))
@@ -137,10 +149,10 @@ func TestHeedHoldsTheRoomForAWholeWindow(t *testing.T) {
 func TestHeedHoldsAFigureOurOldSpendsWouldPass(t *testing.T) {
 	l, clock := clocked(10)
 	start := clock.Now()
-	l.reserve(8)
+	sent := spendNow(t, l, 8)
 	clock.Advance(30 * time.Second)
 	heard := clock.Now()
-	l.heed(2, Window, heard) // as much as our room: others spent the rest
+	l.heed(2, Window, sent) // as much as our room: others spent the rest
 	if got := room(l); got != 2 {
 		t.Fatalf("room after the server said 2 left = %d, want 2", got)
 	}
@@ -159,63 +171,64 @@ func TestHeedHoldsAFigureOurOldSpendsWouldPass(t *testing.T) {
 // room rises to it, never above what our own window has left.
 func TestHeedReleasesWhenTheServersFigureRises(t *testing.T) {
 	l, clock := clocked(10)
-	l.reserve(1)
+	first := spendNow(t, l, 1)
 	clock.Advance(10 * time.Second)
-	l.heed(3, Window, clock.Now()) // other integrations spent the rest of the server's minute
-	if wait := l.reserve(2); wait != 0 {
-		t.Fatalf("reserve within the server's 3 waits %v", wait)
-	}
+	l.heed(3, Window, first)    // other integrations spent the rest of the server's minute
+	second := spendNow(t, l, 2) // within the server's 3
 	if got := room(l); got != 1 {
 		t.Fatalf("room after spending 2 of the server's 3 = %d, want 1", got)
 	}
 
 	clock.Advance(20 * time.Second) // the server's minute has reset
-	l.heed(5, Window, clock.Now())
+	l.heed(5, Window, second)
 	if got := room(l); got != 5 {
 		t.Errorf("room after the server said 5 left = %d, want 5", got)
 	}
-	if wait := l.reserve(5); wait != 0 {
-		t.Errorf("reserve of the 5 the server has left waits %v", wait)
-	}
-	l.heed(180, Window, clock.Now())
+	third := spendNow(t, l, 5) // the 5 the server has left
+	l.heed(180, Window, third)
 	if got := room(l); got != 2 {
 		t.Errorf("room after the server said 180 left = %d, want 2 (our budget of 10 less our 8 in the window)", got)
 	}
 	// Our own window still paces: the first spend leaves it first.
-	if wait, want := l.reserve(3), 30*time.Second+time.Second; wait != want {
+	if wait, want := waitFor(l, 3), 30*time.Second+time.Second; wait != want {
 		t.Errorf("reserve past our own budget waits %v, want %v", wait, want)
 	}
 }
 
 // TestHeedOrdersFiguresBySending: the hold set by a request's figure
 // answers only to figures from requests sent after it; an older one may
-// lower it, never lift it, until the hold has run its window.
+// lower it, never lift it, until the hold has run its window. Three reads
+// are sent a second apart: the middle one's figure sets the hold.
 func TestHeedOrdersFiguresBySending(t *testing.T) {
+	const earlier, held, later = 0, 1, 2 // which read the second figure answers
 	tests := []struct {
 		name      string
-		sentAfter time.Duration // when the second figure's request was sent, after the first's
+		from      int
 		remaining int
 		heardIn   time.Duration // when the second figure arrives, after the first
 		want      int
 	}{
-		{"an older higher figure keeps the hold", -time.Second, 8, time.Second, 4},
-		{"an older figure at our room keeps the hold", -time.Second, 9, time.Second, 4},
-		// Counted before the request of the first figure: that one is
-		// still to be taken off.
-		{"an older lower figure lowers it", -time.Second, 2, time.Second, 1},
-		{"a figure sent at the same moment replaces it", 0, 8, time.Second, 8},
-		{"a newer higher figure releases it", time.Second, 8, time.Second, 8},
-		{"an older figure after the hold has run out is taken", -time.Second, 8, Window, 8},
+		// Counted before the held read and the later one: both are still
+		// to be taken off it.
+		{"an older higher figure keeps the hold", earlier, 8, time.Second, 3},
+		{"an older figure at the hold keeps it", earlier, 5, time.Second, 3},
+		{"an older lower figure lowers it", earlier, 3, time.Second, 1},
+		{"a second figure for the same request replaces it", held, 5, time.Second, 4},
+		{"a newer higher figure releases it", later, 5, time.Second, 5},
+		{"an older figure after the hold has run out is taken", earlier, 8, Window, 8},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			l, clock := clocked(10)
-			l.reserve(1)
-			sent := clock.Now()
+			var sent [3]uint64
+			sent[earlier] = spendNow(t, l, 1)
 			clock.Advance(time.Second)
-			l.heed(4, Window, sent) // room 9 -> 4
+			sent[held] = spendNow(t, l, 1)
+			clock.Advance(time.Second)
+			l.heed(4, Window, sent[held])   // room 8 -> 4
+			sent[later] = spendNow(t, l, 1) // room 3
 			clock.Advance(tc.heardIn)
-			l.heed(tc.remaining, Window, sent.Add(tc.sentAfter))
+			l.heed(tc.remaining, Window, sent[tc.from])
 			if got := room(l); got != tc.want {
 				t.Errorf("room after a hold of 4 and then a figure of %d = %d, want %d", tc.remaining, got, tc.want)
 			}
@@ -230,11 +243,9 @@ func TestHeedOrdersFiguresBySending(t *testing.T) {
 // after the newer figure was heard, not a window after the older one.
 func TestHeedOlderFigureKeepsTheHoldsEnd(t *testing.T) {
 	l, clock := clocked(10)
-	l.reserve(1) // the older request, answered late
-	older := clock.Now()
+	older := spendNow(t, l, 1) // answered late
 	clock.Advance(time.Second)
-	l.reserve(1) // the newer request
-	newer := clock.Now()
+	newer := spendNow(t, l, 1)
 	clock.Advance(time.Second)
 	heard := clock.Now()
 	l.heed(5, Window, newer) // room 8 -> 5
@@ -251,22 +262,25 @@ func TestHeedOlderFigureKeepsTheHoldsEnd(t *testing.T) {
 
 // TestHeedTakesOffWhatIsInFlight: a figure counts the requests the server
 // had seen when it answered, not those sent after its own; their cost must
-// come off, or it is spent twice.
+// come off, or it is spent twice. Sent after means paced after, even when
+// the clock reads the same for both.
 func TestHeedTakesOffWhatIsInFlight(t *testing.T) {
-	l, clock := clocked(10)
-	l.reserve(1) // a read
-	first := clock.Now()
-	clock.Advance(time.Second)
-	l.reserve(2) // a write, sent while the read is answered
-	second := clock.Now()
-	clock.Advance(time.Second)
-	l.heed(5, Window, first)
-	if got := room(l); got != 3 {
-		t.Errorf("room after the read's figure of 5 with a write in flight = %d, want 3", got)
-	}
-	l.heed(3, Window, second) // counts both
-	if got := room(l); got != 3 {
-		t.Errorf("room after the write's figure of 3 = %d, want 3", got)
+	for _, gap := range []time.Duration{time.Second, 0} {
+		t.Run(fmt.Sprintf("sent %v apart", gap), func(t *testing.T) {
+			l, clock := clocked(10)
+			read := spendNow(t, l, 1)
+			clock.Advance(gap)
+			write := spendNow(t, l, 2) // sent while the read is answered
+			clock.Advance(time.Second)
+			l.heed(5, Window, read)
+			if got := room(l); got != 3 {
+				t.Errorf("room after the read's figure of 5 with a write in flight = %d, want 3", got)
+			}
+			l.heed(3, Window, write) // counts both
+			if got := room(l); got != 3 {
+				t.Errorf("room after the write's figure of 3 = %d, want 3", got)
+			}
+		})
 	}
 }
 
@@ -384,8 +398,15 @@ func TestTransportHoldsUntilTheServersMinuteRefreshes(t *testing.T) {
 // TestTransportOrdersFiguresBySending: two requests in flight at once may
 // be answered in either order. The figure from the one sent first is the
 // older word, even when it arrives last: it must not lift the hold that
-// the later-sent request's lower figure set.
+// the later-sent request's lower figure set. First is first even when the
+// clock reads the same for both.
 func TestTransportOrdersFiguresBySending(t *testing.T) {
+	for _, gap := range []time.Duration{time.Second, 0} {
+		t.Run(fmt.Sprintf("sent %v apart", gap), func(t *testing.T) { transportOrdersFigures(t, gap) })
+	}
+}
+
+func transportOrdersFigures(t *testing.T, gap time.Duration) {
 	l, clock := clocked(10)
 	sent := make(chan string)          // a request has reached the server
 	answer := map[string]chan string{} // the figure each request gets back
@@ -414,7 +435,7 @@ func TestTransportOrdersFiguresBySending(t *testing.T) {
 		<-sent
 	}
 	send("first")
-	clock.Advance(time.Second)
+	clock.Advance(gap)
 	send("second")
 
 	answer["second"] <- "3" // other integrations spent the rest of the minute
