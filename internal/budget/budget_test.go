@@ -95,6 +95,16 @@ func room(l *Limiter) int {
 	return l.room(l.now())
 }
 
+// wantRoomAt moves the clock to at and checks the room there; when says
+// what the moment is, for the failure message.
+func wantRoomAt(t *testing.T, l *Limiter, clock *testkit.Clock, at time.Time, want int, when string) {
+	t.Helper()
+	clock.Set(at)
+	if got := room(l); got != want {
+		t.Errorf("room %s = %d, want %d", when, got, want)
+	}
+}
+
 func TestHeedTakesTheServersLowerWord(t *testing.T) {
 	tests := []struct {
 		name      string
@@ -117,52 +127,39 @@ func TestHeedTakesTheServersLowerWord(t *testing.T) {
 	}
 }
 
+// TestHeedHoldsTheRoomForAWholeWindow: the server's word bounds the room
+// until a window after it spoke. Our own spends made before it leave the
+// sliding window sooner, before Help Scout's minute need end, and the room
+// they free is room the server said it does not have. That goes for a
+// figure as high as our window's room too, as long as it is below our
+// whole budget.
 func TestHeedHoldsTheRoomForAWholeWindow(t *testing.T) {
-	l, clock := clocked(10)
-	start := clock.Now()
-	sent := spendNow(t, l, 1)
-	clock.Advance(10 * time.Second)
-	heard := clock.Now()
-	l.heed(4, Window, sent) // room 9 -> 4
-	for range 4 {
-		spendNow(t, l, 1) // the 4 the server has left
+	tests := []struct {
+		name   string
+		before int           // what we spent before the server spoke
+		after  time.Duration // when it spoke
+		figure int           // what it said is left; we spend it all
+	}{
+		{"a figure below our room", 1, 10 * time.Second, 4},
+		{"a figure as high as our room", 8, 30 * time.Second, 2},
 	}
-	// Our first spend would leave the window before the server's minute is
-	// over; the room it frees must not be spent.
-	if wait, want := waitFor(l, 1), heard.Add(Window).Sub(clock.Now()); wait != want {
-		t.Errorf("reserve past the server's word waits %v, want %v (a window after the server spoke)", wait, want)
-	}
-	clock.Set(start.Add(Window))
-	if got := room(l); got != 0 {
-		t.Errorf("room when the spend made before the server spoke leaves the window = %d, want 0", got)
-	}
-	clock.Set(heard.Add(Window))
-	if got := room(l); got != 10 {
-		t.Errorf("room a window after the server spoke = %d, want 10", got)
-	}
-}
-
-// TestHeedHoldsAFigureOurOldSpendsWouldPass: a figure no lower than our
-// window's room but below our whole budget still bounds us. Our older
-// spends leave the sliding window before Help Scout's minute need end, and
-// the room they free is room the server said it does not have.
-func TestHeedHoldsAFigureOurOldSpendsWouldPass(t *testing.T) {
-	l, clock := clocked(10)
-	start := clock.Now()
-	sent := spendNow(t, l, 8)
-	clock.Advance(30 * time.Second)
-	heard := clock.Now()
-	l.heed(2, Window, sent) // as much as our room: others spent the rest
-	if got := room(l); got != 2 {
-		t.Fatalf("room after the server said 2 left = %d, want 2", got)
-	}
-	clock.Set(start.Add(Window)) // our 8 leave the window
-	if got := room(l); got != 2 {
-		t.Errorf("room once our older spends left the window = %d, want 2 (the server's word holds until %v)", got, heard.Add(Window))
-	}
-	clock.Set(heard.Add(Window))
-	if got := room(l); got != 10 {
-		t.Errorf("room a window after the server spoke = %d, want 10", got)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			l, clock := clocked(10)
+			start := clock.Now()
+			sent := spendNow(t, l, tc.before)
+			clock.Advance(tc.after)
+			heard := clock.Now()
+			l.heed(tc.figure, Window, sent)
+			for range tc.figure {
+				spendNow(t, l, 1)
+			}
+			if wait, want := waitFor(l, 1), heard.Add(Window).Sub(clock.Now()); wait != want {
+				t.Errorf("reserve past the server's word waits %v, want %v (a window after the server spoke)", wait, want)
+			}
+			wantRoomAt(t, l, clock, start.Add(Window), 0, "when what we spent before the server spoke leaves the window")
+			wantRoomAt(t, l, clock, heard.Add(Window), 10, "a window after the server spoke")
+		})
 	}
 }
 
@@ -254,10 +251,7 @@ func TestHeedOlderFigureKeepsTheHoldsEnd(t *testing.T) {
 	if got := room(l); got != 2 {
 		t.Fatalf("room after the older figure of 3 = %d, want 2", got)
 	}
-	clock.Set(heard.Add(Window))
-	if got := room(l); got != 10 {
-		t.Errorf("room a window after the newer figure was heard = %d, want 10 (the older figure restarted the hold)", got)
-	}
+	wantRoomAt(t, l, clock, heard.Add(Window), 10, "a window after the newer figure was heard")
 }
 
 // TestHeedTakesOffWhatIsInFlight: a figure counts the requests the server
@@ -378,19 +372,13 @@ func TestTransportHoldsUntilTheServersMinuteRefreshes(t *testing.T) {
 				t.Errorf("room right after the response = %d, want %d", got, tc.wantRoom)
 			}
 			if tc.holdFor > 0 {
-				clock.Set(start.Add(tc.holdFor - time.Millisecond))
-				if got := room(l); got != tc.wantRoom {
-					t.Errorf("room just before %v = %d, want %d (held)", tc.holdFor, got, tc.wantRoom)
-				}
+				wantRoomAt(t, l, clock, start.Add(tc.holdFor-time.Millisecond), tc.wantRoom, fmt.Sprintf("just before %v, held", tc.holdFor))
 			}
-			clock.Set(start.Add(tc.holdFor))
-			want := 9 // our own window: the GET is still in it
+			over := 9 // our own window: the GET is still in it
 			if tc.holdFor >= Window {
-				want = 10
+				over = 10
 			}
-			if got := room(l); got != want {
-				t.Errorf("room at %v = %d, want %d (the hold over)", tc.holdFor, got, want)
-			}
+			wantRoomAt(t, l, clock, start.Add(tc.holdFor), over, fmt.Sprintf("at %v, the hold over", tc.holdFor))
 		})
 	}
 }
