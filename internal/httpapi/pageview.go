@@ -443,7 +443,8 @@ func (p *page) build(d pageData, now time.Time) pageView {
 // approvedWaitWhileOff is why an approved move stays unmade in off mode.
 // The move is not dropped: once the mode is propose or apply, the next
 // run applies it after re-reading the ticket, and it goes stale, as any
-// move does, if the ticket changed meanwhile.
+// move does, if the ticket changed meanwhile (at the first off-mode run
+// after the mirror shows the change, its row here reads stale, with why).
 const approvedWaitWhileOff = "QW_MODE=off: approved moves wait until the mode is propose or apply"
 
 // byCustomerWait orders proposals by how long their customer has waited,

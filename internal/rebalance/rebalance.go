@@ -152,18 +152,22 @@ var _ metrics.StateSource = (*Rebalancer)(nil)
 
 // RunOnce plans from the mirror, stores the new proposals and, in apply
 // mode, applies them. In off mode it only expires the pending proposals
-// past their TTL: nothing is planned, made or sent to Help Scout, but a
-// proposal left from before the switch still ends by its two-hour rule
-// rather than waiting to be approved days later against a queue that has
-// moved on. When ctx ends in the middle of the applies, the moves not yet
-// tried stay approved for the next run, and the error says how many
-// (errCutShort).
+// past their TTL and marks stale the approved moves whose ticket the
+// mirror shows changed (staleWhileOff): nothing is planned, made or sent
+// to Help Scout, but a proposal left from before the switch still ends by
+// its two-hour rule rather than waiting to be approved days later against
+// a queue that has moved on. When ctx ends in the middle of the applies,
+// the moves not yet tried stay approved for the next run, and the error
+// says how many (errCutShort).
 func (r *Rebalancer) RunOnce(ctx context.Context) (Plan, error) {
 	r.runMu.Lock()
 	defer r.runMu.Unlock()
 	now := r.opts.Now().UTC()
-	if err := r.expire(ctx, now); err != nil || r.opts.Mode == ModeOff {
+	if err := r.expire(ctx, now); err != nil {
 		return Plan{}, err
+	}
+	if r.opts.Mode == ModeOff {
+		return Plan{}, r.staleWhileOff(ctx, now)
 	}
 	if err := r.recoverInterrupted(ctx, now); err != nil {
 		return Plan{}, err
@@ -434,15 +438,7 @@ func (r *Rebalancer) apply(ctx context.Context, id int64) (store.Proposal, error
 	case err != nil:
 		return r.fail(sctx, p, fmt.Sprintf("re-read before apply: %v", err))
 	}
-	if fresh.ID != p.ConversationID {
-		return r.stale(sctx, p, fmt.Sprintf("the conversation was merged into %d", fresh.ID))
-	}
-	if len(r.opts.Mailboxes) > 0 && !slices.Contains(r.opts.Mailboxes, fresh.MailboxID) {
-		// Moved to another inbox, or QW_MAILBOXES dropped its inbox since
-		// the proposal: not this daemon's to move any more.
-		return r.stale(sctx, p, fmt.Sprintf("the conversation is in mailbox %d, which QW_MAILBOXES leaves out", fresh.MailboxID))
-	}
-	if why := changedSince(p.Snapshot, *fresh, r.opts.Policy, r.opts.Now(), routed(p)); why != "" {
+	if why := r.staleReason(p, ticketFromHelpScout(*fresh), r.opts.Now()); why != "" {
 		return r.stale(sctx, p, why)
 	}
 	actx, cancelAssign := context.WithTimeout(sctx, assignTimeout)
@@ -554,6 +550,21 @@ func (r *Rebalancer) fail(ctx context.Context, p store.Proposal, why string) (st
 	return out, nil
 }
 
+// staleReason says why p's move is wrong for its ticket as it is now (t),
+// or "": the ticket was merged into another, has left the balanced
+// inboxes, or changedSince finds it changed since the plan.
+func (r *Rebalancer) staleReason(p store.Proposal, t ticketNow, now time.Time) string {
+	if t.id != p.ConversationID {
+		return fmt.Sprintf("the conversation was merged into %d", t.id)
+	}
+	if len(r.opts.Mailboxes) > 0 && !slices.Contains(r.opts.Mailboxes, t.mailboxID) {
+		// Moved to another inbox, or QW_MAILBOXES dropped its inbox since
+		// the proposal: not this daemon's to move any more.
+		return fmt.Sprintf("the conversation is in mailbox %d, which QW_MAILBOXES leaves out", t.mailboxID)
+	}
+	return changedSince(p.Snapshot, t, r.opts.Policy, now, routed(p))
+}
+
 // changedSince says what changed between the plan and now that makes the
 // move wrong, or "". Besides the assignee, the status and the customer
 // writing again, the never-move rules are checked again on the fresh read:
@@ -562,35 +573,22 @@ func (r *Rebalancer) fail(ctx context.Context, p store.Proposal, why string) (st
 // since the plan; the move would then take it from someone working it.
 // A new conversation routed on arrival (handout) still needs an owner when
 // its customer writes again, so that does not count for it.
-func changedSince(s store.ProposalSnapshot, c helpscout.Conversation, p balancer.Policy, now time.Time, handout bool) string {
-	assignee := c.Assignee.ID
-	if c.Assignee.Type == helpscout.PersonTeam {
-		assignee = 0
-	}
+func changedSince(s store.ProposalSnapshot, t ticketNow, p balancer.Policy, now time.Time, handout bool) string {
 	switch {
-	case assignee != s.AssigneeID:
-		return fmt.Sprintf("the assignee changed (now %d)", assignee)
-	case c.Status != s.Status:
-		return fmt.Sprintf("the status changed to %s", c.Status)
+	case t.assigneeID != s.AssigneeID:
+		return fmt.Sprintf("the assignee changed (now %d)", t.assigneeID)
+	case t.status != s.Status:
+		return fmt.Sprintf("the status changed to %s", t.status)
 	}
-	for _, t := range c.Tags {
-		if strings.EqualFold(t.Name, store.PinTag) {
+	for _, tag := range t.tags {
+		if strings.EqualFold(tag, store.PinTag) {
 			return "the ticket was pinned (" + store.PinTag + ")"
 		}
 	}
-	var customer, agent time.Time
-	for _, t := range c.Threads() {
-		if t.Kind() == helpscout.ThreadCustomerMessage {
-			customer = latest(customer, t.CreatedAt.Time)
-		}
-		if t.IsAgentWork() {
-			agent = latest(agent, t.CreatedAt.Time)
-		}
-	}
-	if !handout && !customer.IsZero() && customer.After(s.LastCustomerAt) {
+	if !handout && !t.lastCustomerAt.IsZero() && t.lastCustomerAt.After(s.LastCustomerAt) {
 		return "the customer wrote again"
 	}
-	if !agent.IsZero() && now.Sub(agent) < p.RecentActivity {
+	if agent := t.lastAgentWorkAt; !agent.IsZero() && now.Sub(agent) < p.RecentActivity {
 		return "an agent replied or added a note " + agoText(now.Sub(agent))
 	}
 	return ""
@@ -668,7 +666,7 @@ func (r *Rebalancer) Run(ctx context.Context, every time.Duration, ready func() 
 			continue
 		}
 		if r.opts.Mode == ModeOff {
-			continue // it only expired proposals: nothing to say at every tick
+			continue // it only ended proposals, each said once if at all: nothing to say at every tick
 		}
 		r.opts.Logger.Info("balancer run", "proposals", len(plan.Proposals), "flags", len(plan.Flags),
 			"imbalance_before", plan.Before.Imbalance, "imbalance_after", plan.After.Imbalance)

@@ -164,8 +164,8 @@ func TestNoteWrittenOnceDespite5xx(t *testing.T) {
 // TestApprovedMovesWaitWhileOff: moves a stopped batch left approved are
 // neither made nor dropped while QW_MODE=off (no run calls Help Scout);
 // once the mode is propose again, the first run makes each after its
-// re-read, and one whose ticket changed meanwhile goes stale by the rule
-// every move follows.
+// re-read, and one whose ticket changed meanwhile (unseen by the mirror,
+// which is not synced here) goes stale by the rule every move follows.
 func TestApprovedMovesWaitWhileOff(t *testing.T) {
 	w := newWorld(t, 2)
 	approved := approveTwo(t, w)

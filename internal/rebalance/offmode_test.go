@@ -1,0 +1,102 @@
+package rebalance
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/queuewrangler/queuewrangler/balancer"
+	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
+	"github.com/queuewrangler/queuewrangler/internal/store"
+	"github.com/queuewrangler/queuewrangler/internal/testkit"
+	"github.com/queuewrangler/queuewrangler/metrics"
+)
+
+// TestOffModeMarksAChangedApprovedMoveStale: under QW_MODE=off an approved
+// move whose ticket the mirror shows changed goes stale at the next tick,
+// for the reason the re-read before a move would give, without a request
+// to Help Scout and with one log line however many ticks follow; the other
+// approved move, whose ticket did not change, waits.
+func TestOffModeMarksAChangedApprovedMoveStale(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(t *testing.T, w *world, id int64)
+		want   string
+	}{
+		{"assigned by hand", func(t *testing.T, w *world, id int64) {
+			must(t, w.fake.Assign(id, w.ben, w.ben, w.now))
+		}, "the assignee changed"},
+		{"closed", func(t *testing.T, w *world, id int64) {
+			must(t, w.fake.SetStatus(id, w.ana, "closed", w.now))
+		}, "the status changed to closed"},
+		{"moved to an inbox QW_MAILBOXES leaves out", func(t *testing.T, w *world, id int64) {
+			other, err := w.fake.AddMailbox(helpscouttest.Mailbox{Name: "Billing", Email: "billing@example.com"})
+			must(t, err)
+			must(t, w.fake.Move(id, w.ana, other.ID, w.now))
+		}, "which QW_MAILBOXES leaves out"},
+		{"pinned", func(t *testing.T, w *world, id int64) {
+			must(t, w.fake.SetTags(id, []string{store.PinTag}, w.now))
+		}, "the ticket was pinned"},
+		{"customer wrote again", func(t *testing.T, w *world, id int64) {
+			_, err := w.fake.AddCustomerThread(id, helpscouttest.ThreadInput{Body: "hello?", At: w.now.Add(time.Second)})
+			must(t, err)
+		}, "the customer wrote again"},
+		{"deleted, and removed from the mirror", func(t *testing.T, w *world, id int64) {
+			must(t, w.fake.Delete(id))
+			must(t, w.db.DeleteConversation(context.Background(), id))
+		}, "no longer in the mirror"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, 2)
+			p := balancer.DefaultPolicy()
+			p.Backlog = balancer.BacklogOldest
+			opts := Options{Policy: p, Mailboxes: []int64{w.mailbox}, Now: func() time.Time { return w.now }}
+			propose := opts
+			propose.Mode = ModePropose
+			proposed := proposeN(t, New(w.db, w.hs, propose), 2)
+
+			var log testkit.LogBuffer
+			m := metrics.NewInstruments(prometheus.NewRegistry())
+			off := opts
+			off.Mode, off.Logger, off.Metrics = ModeOff, slog.New(slog.NewTextHandler(&log, nil)), m
+			r := New(w.db, w.hs, off)
+			for _, pr := range proposed {
+				_, err := r.Approve(context.Background(), pr.ID, "sst")
+				must(t, err)
+			}
+			changed, untouched := proposed[0], proposed[1]
+			tt.change(t, w, changed.ConversationID)
+			w.now = w.now.Add(time.Minute)
+			w.sync(t)
+			w.fake.ResetStats()
+
+			for range 3 {
+				_, err := r.RunOnce(context.Background())
+				must(t, err)
+			}
+			got, err := w.db.Proposal(context.Background(), changed.ID)
+			must(t, err)
+			if got.Status != store.ProposalStale || !strings.Contains(got.Error, tt.want) || !strings.HasSuffix(got.Error, offModeSeen) {
+				t.Errorf("changed ticket's move: %s %q, want stale with %q, ending %q", got.Status, got.Error, tt.want, offModeSeen)
+			}
+			if got, err := w.db.Proposal(context.Background(), untouched.ID); err != nil || got.Status != store.ProposalApproved {
+				t.Errorf("untouched ticket's move: %s %q (%v), want still approved", got.Status, got.Error, err)
+			}
+			if reqs := w.fake.Stats().Requests; len(reqs) != 0 {
+				t.Errorf("off mode sent requests to Help Scout: %v", reqs)
+			}
+			if lines := strings.Count(log.String(), "\n"); lines != 1 || !strings.Contains(log.String(), "move skipped: stale") {
+				t.Errorf("%d log lines over 3 ticks, want the one stale line:\n%s", lines, log.String())
+			}
+			if got := testutil.ToFloat64(m.Reassignments.WithLabelValues(changed.Reason, "stale", metrics.MoveKind(changed.Handout()))); got != 1 {
+				t.Errorf("stale outcomes counted %v, want 1", got)
+			}
+		})
+	}
+}
