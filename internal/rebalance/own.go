@@ -81,6 +81,20 @@ type Router struct {
 	// failed counts the routes of each conversation that ended failed (a
 	// 5xx after the retries, the rate budget beyond assignTimeout): the
 	// next pass tries again, up to routeAttempts in all.
+	//
+	// tried and failed live in memory on purpose: a restart cannot make
+	// them count wrong. A conversation with a failed route was planned
+	// from the mirror, so it is stored, and the new Router's horizon lies
+	// after the newest stored conversation (NewRouter; the start time if
+	// the mirror cannot be read then, which a stored conversation precedes
+	// unless Help Scout's clock runs ahead of ours): it is backlog from
+	// then on, never routed again, only handed out by the balancer's
+	// runs. A restart thus ends its route retries early rather than
+	// starting them over, so they stay at most routeAttempts in all. Nor
+	// can a route be made twice across a restart: a route left approved
+	// is applied by the next run's recovery after the same re-read, one
+	// left applying is settled from Help Scout without writing again
+	// (recover.go). Persisting the counts would change nothing.
 	failed map[int64]int
 }
 
