@@ -13,7 +13,9 @@
 // read as Slack documents them: 429 waits for Retry-After, 5xx and network
 // errors are retried a bounded number of times with backoff, and the
 // texts of other 4xx answers (invalid_payload, no_service, ...) are logged
-// once per kind and counted in queuewrangler_notifications_total.
+// once per kind and counted in queuewrangler_notifications_total. A digest
+// that keeps failing is tried again less and less often, at most an hour
+// apart, until any message gets through.
 //
 // The webhook URL is a credential (its path is the secret): it is never
 // logged, never part of an error text, and never shown anywhere.

@@ -120,6 +120,12 @@ type Notifier struct {
 	// one is on its way.
 	nextDigest time.Time
 	digestOut  bool
+	// digestWait is how long a digest that failed for a passing reason
+	// waits before it is tried again (digestSettled), and digestRetryAt
+	// the time it may go; zero while nothing failed since the last
+	// delivered message.
+	digestWait    time.Duration
+	digestRetryAt time.Time
 
 	logMu  sync.Mutex
 	logged map[string]bool // failure kinds logged since the last success
@@ -304,7 +310,7 @@ func (n *Notifier) flush(ctx context.Context, agents Team) {
 		n.lastProposalsAt = now
 	}
 	escalations, moreEscalations := n.escalations.take()
-	digestDue := !n.digestOut && !now.Before(n.nextDigest)
+	digestDue := !n.digestOut && !now.Before(n.nextDigest) && !now.Before(n.digestRetryAt)
 	if digestDue {
 		// A digest left due by failures until a later day's is due gives
 		// way to that one, which reports the later day.
@@ -338,20 +344,36 @@ func (n *Notifier) flush(ctx context.Context, agents Team) {
 	}
 }
 
+// maxDigestWait bounds the wait between two tries of a digest that keeps
+// failing: a Slack back after an outage gets the day's digest within the
+// hour.
+const maxDigestWait = time.Hour
+
 // digestSettled records what became of the digest due at sendAt. Sent, or
 // refused for good (invalid_payload, no_service, another 4xx), the next
 // one is tomorrow's. A transient failure (the mirror's read, a 5xx or
-// network error after the retries, a 429, a full queue) leaves it due, so
-// the next tick reads and sends it again.
+// network error after the retries, a 429, a full queue) leaves it due,
+// to be read and sent again after a wait: one tick after the first
+// failure, doubling with each failure after it up to maxDigestWait, and
+// never past the next day's digest, which then goes instead. Without the
+// wait a Slack answering 5xx all day would get the digest and its retries
+// at every tick (5 posts every 5 s). Any message delivered ends the wait
+// (delivered).
 func (n *Notifier) digestSettled(sendAt time.Time, retry bool) {
 	now := n.opts.Now()
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.digestOut = false
-	if retry {
-		n.nextDigest = sendAt
-	} else {
+	if !retry {
 		n.nextDigest = nextDaily(now, n.opts.Digest)
+		n.digestWait, n.digestRetryAt = 0, time.Time{}
+		return
+	}
+	n.nextDigest = sendAt
+	n.digestWait = min(max(2*n.digestWait, n.opts.Tick), maxDigestWait)
+	n.digestRetryAt = now.Add(n.digestWait)
+	if tomorrow := nextDaily(sendAt, n.opts.Digest); tomorrow.Before(n.digestRetryAt) {
+		n.digestRetryAt = tomorrow
 	}
 }
 
@@ -390,8 +412,12 @@ func (n *Notifier) logOnce(kind, msg string, args ...any) {
 	n.opts.Logger.Log(context.Background(), level, msg, append(args, "kind", kind)...)
 }
 
-// delivered forgets the failures logged: the next one is news again.
+// delivered forgets the failures logged, so that the next one is news
+// again, and ends a failed digest's wait: Slack answers again.
 func (n *Notifier) delivered() {
+	n.mu.Lock()
+	n.digestWait, n.digestRetryAt = 0, time.Time{}
+	n.mu.Unlock()
 	n.logMu.Lock()
 	recovered := len(n.logged) > 0
 	clear(n.logged)

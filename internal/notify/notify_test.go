@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -456,6 +457,76 @@ func TestDigestRefusedForGoodIsNotRetried(t *testing.T) {
 	r.step(t)
 	if got := r.counted(ChannelDigest, ResultSent); got != 1 {
 		t.Errorf("digests sent the next morning = %g, want 1", got)
+	}
+}
+
+// TestDigestBacksOffWhileSlackFails: a digest that Slack keeps answering
+// with 500 is tried again after a wait that doubles from the tick up to an
+// hour, never at every tick; the failure is logged at WARN once and counted
+// at each try. A message that gets through ends the wait.
+func TestDigestBacksOffWhileSlackFails(t *testing.T) {
+	const tick = 5 * time.Second
+	start := time.Date(2026, 3, 3, 9, 0, 0, 0, berlin)
+	clock := testkit.NewClock(start.Add(-time.Minute)) // the digest is due at 09:00, not tomorrow
+	var (
+		failing  atomic.Bool
+		mu       sync.Mutex
+		requests int
+		tries    []time.Duration // since 09:00, of each try's first post
+	)
+	failing.Store(true)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		mu.Lock()
+		requests++
+		// A try's retries come at the same reading: the rig's waits are
+		// recorded, not taken.
+		if at := clock.Now().Sub(start); len(tries) == 0 || tries[len(tries)-1] != at {
+			tries = append(tries, at)
+		}
+		mu.Unlock()
+		if failing.Load() {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		_, _ = io.WriteString(w, "ok")
+	}))
+	t.Cleanup(srv.Close)
+	r := newRig(t, srv.URL+hookPath, func(o *Options) { o.Tick, o.Now = tick, clock.Now })
+	clock.Set(start)
+
+	const ticks = int(3 * time.Hour / tick)
+	for range ticks {
+		r.step(t)
+		clock.Advance(tick)
+	}
+	s := time.Second
+	// Waits of 5, 10, 20, ... 2560 s, then the hour.
+	want := []time.Duration{0, 5 * s, 15 * s, 35 * s, 75 * s, 155 * s, 315 * s, 635 * s, 1275 * s, 2555 * s, 5115 * s, 8715 * s}
+	mu.Lock()
+	if diff := cmp.Diff(want, tries); diff != "" {
+		t.Errorf("the digest's tries over %d ticks (-want +got):\n%s", ticks, diff)
+	}
+	if wantPosts := len(want) * (1 + 4); requests != wantPosts {
+		t.Errorf("Slack got %d posts over %d ticks, want %d: each try and its 4 retries", requests, ticks, wantPosts)
+	}
+	mu.Unlock()
+	if got := r.counted(ChannelDigest, ResultFailed); got != float64(len(want)) {
+		t.Errorf("notifications_total{digest,failed} = %g, want %d: one per try", got, len(want))
+	}
+	if n := strings.Count(r.log.String(), "level=WARN"); n != 1 {
+		t.Errorf("%d warnings, want 1 for the run of failures:\n%s", n, r.log.String())
+	}
+
+	// Slack answers again: a proposals message gets through at this tick,
+	// and the digest goes at the next, not an hour after its last try.
+	failing.Store(false)
+	r.n.ProposalsWaiting([]store.Proposal{proposal(1, 1, 0, 8, "unassigned", "why")})
+	r.step(t)
+	clock.Advance(tick)
+	r.step(t)
+	if got := r.counted(ChannelDigest, ResultSent); got != 1 {
+		t.Errorf("digests sent at the tick after Slack answered = %g, want 1", got)
 	}
 }
 
