@@ -49,7 +49,7 @@ func (r *Rebalancer) staleWhileOff(ctx context.Context, now time.Time) error {
 		case c.State == store.StateDeleted:
 			why = "the conversation no longer exists"
 		default:
-			why = r.staleReason(p, ticketFromMirror(c), now)
+			why = r.staleReason(ctx, p, ticketFromMirror(c), now)
 		}
 		if why == "" {
 			continue

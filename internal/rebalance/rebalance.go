@@ -438,7 +438,7 @@ func (r *Rebalancer) apply(ctx context.Context, id int64) (store.Proposal, error
 	case err != nil:
 		return r.fail(sctx, p, fmt.Sprintf("re-read before apply: %v", err))
 	}
-	if why := r.staleReason(p, ticketFromHelpScout(*fresh), r.opts.Now()); why != "" {
+	if why := r.staleReason(sctx, p, ticketFromHelpScout(*fresh), r.opts.Now()); why != "" {
 		return r.stale(sctx, p, why)
 	}
 	actx, cancelAssign := context.WithTimeout(sctx, assignTimeout)
@@ -553,7 +553,7 @@ func (r *Rebalancer) fail(ctx context.Context, p store.Proposal, why string) (st
 // staleReason says why p's move is wrong for its ticket as it is now (t),
 // or "": the ticket was merged into another, has left the balanced
 // inboxes, or changedSince finds it changed since the plan.
-func (r *Rebalancer) staleReason(p store.Proposal, t ticketNow, now time.Time) string {
+func (r *Rebalancer) staleReason(ctx context.Context, p store.Proposal, t ticketNow, now time.Time) string {
 	if t.id != p.ConversationID {
 		return fmt.Sprintf("the conversation was merged into %d", t.id)
 	}
@@ -562,8 +562,22 @@ func (r *Rebalancer) staleReason(p store.Proposal, t ticketNow, now time.Time) s
 		// the proposal: not this daemon's to move any more.
 		return fmt.Sprintf("the conversation is in mailbox %d, which QW_MAILBOXES leaves out", t.mailboxID)
 	}
-	return changedSince(p.Snapshot, t, r.opts.Policy, now, routed(p))
+	why := changedSince(p.Snapshot, t, r.opts.Policy, now, routed(p))
+	if why == reasonAssigneeChanged {
+		// Named, as the page names everyone: an SST reading "now 1234"
+		// has to look the id up.
+		now := "unassigned"
+		if t.assigneeID != 0 {
+			now = team.Names(ctx, r.dir)(t.assigneeID)
+		}
+		why += " (now " + now + ")"
+	}
+	return why
 }
+
+// reasonAssigneeChanged is changedSince's reason when someone else took
+// the ticket, or it was unassigned; staleReason says who holds it now.
+const reasonAssigneeChanged = "the assignee changed"
 
 // changedSince says what changed between the plan and now that makes the
 // move wrong, or "". Besides the assignee, the status and the customer
@@ -576,7 +590,7 @@ func (r *Rebalancer) staleReason(p store.Proposal, t ticketNow, now time.Time) s
 func changedSince(s store.ProposalSnapshot, t ticketNow, p balancer.Policy, now time.Time, handout bool) string {
 	switch {
 	case t.assigneeID != s.AssigneeID:
-		return fmt.Sprintf("the assignee changed (now %d)", t.assigneeID)
+		return reasonAssigneeChanged
 	case t.status != s.Status:
 		return fmt.Sprintf("the status changed to %s", t.status)
 	}

@@ -192,7 +192,7 @@ func TestChangedConversationBecomesStaleWithoutWrite(t *testing.T) {
 		change func(w *world, id int64)
 		want   string
 	}{
-		{"assigned by a human", func(w *world, id int64) { must(t, w.fake.Assign(id, w.ben, w.ben, w.now)) }, "assignee changed"},
+		{"assigned by a human", func(w *world, id int64) { must(t, w.fake.Assign(id, w.ben, w.ben, w.now)) }, "the assignee changed (now Ben Agent)"},
 		{"closed", func(w *world, id int64) { must(t, w.fake.SetStatus(id, w.ana, "closed", w.now)) }, "status changed"},
 		{"customer wrote again", func(w *world, id int64) {
 			_, err := w.fake.AddCustomerThread(id, helpscouttest.ThreadInput{Body: "hello?", At: w.now.Add(time.Second)})
