@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -31,11 +30,11 @@ type DB struct {
 	path  string
 	write *sql.DB // exactly one connection; transactions BEGIN IMMEDIATE
 	read  *sql.DB // read-only pool
-	// readers is held shared by every read transaction and exclusively
-	// by Checkpoint, which so finds no reader of this process in the
-	// log: reads that overlap without pause would otherwise starve it
-	// as they starve SQLite's own checkpoints.
-	readers sync.RWMutex
+	// readers lets every read transaction in and is held shut by
+	// Checkpoint, which so finds no reader of this process in the log:
+	// reads that overlap without pause would otherwise starve it as they
+	// starve SQLite's own checkpoints.
+	readers readGate
 	conv    *convStmts
 	lock    *Lock // held from OpenExclusive until Close
 
@@ -309,7 +308,8 @@ func (db *DB) Optimize(ctx context.Context) error {
 // to end and holds new ones back until it is done: in the soak on a
 // loaded machine, waiting for the reads in flight included, 40 ms on
 // average (137 ms at most) on 1,000 conversations and 111 ms (1.2 s at
-// most) over the day on 100,000. The daemon calls it after every poll.
+// most) over the day on 100,000. A read held back waits no longer than
+// its context allows (readGate). The daemon calls it after every poll.
 //
 // Only a reader of another process (plan, the sqlite3 shell, a backup
 // tool such as Litestream that keeps a read open) can then keep the log,
@@ -341,8 +341,10 @@ func (db *DB) Checkpoint(ctx context.Context) (err error) {
 			err = errors.Join(err, fmt.Errorf("checkpoint store: %w", rerr))
 		}
 	}()
-	db.readers.Lock()
-	defer db.readers.Unlock()
+	if err := db.readers.close(ctx); err != nil {
+		return fmt.Errorf("checkpoint store: wait for this process's reads: %w", err)
+	}
+	defer db.readers.reopen()
 	var busy, logPages, copied int
 	if err := conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logPages, &copied); err != nil {
 		return fmt.Errorf("checkpoint store: %w", classify(err))
@@ -402,10 +404,15 @@ func (db *DB) writeTx(ctx context.Context, op string, fn func(tx *sql.Tx) error)
 }
 
 // readTx runs fn in one read transaction on the read pool, so a read model
-// made of several queries sees one consistent state.
+// made of several queries sees one consistent state. While a checkpoint
+// holds reads back it waits, but no longer than ctx allows. fn must not
+// call readTx: a checkpoint waiting between the two would wait for the
+// outer read while the inner waits for it.
 func (db *DB) readTx(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
-	db.readers.RLock()
-	defer db.readers.RUnlock()
+	if err := db.readers.enter(ctx); err != nil {
+		return fmt.Errorf("%s: wait for the checkpoint: %w", op, err)
+	}
+	defer db.readers.leave()
 	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return fmt.Errorf("%s: begin: %w", op, classify(err))
