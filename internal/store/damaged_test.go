@@ -157,7 +157,7 @@ func TestDatabaseFromADifferentBuild(t *testing.T) {
 // only when the file passes SQLite's integrity check, wherever the damage sits.
 func TestDamageIsNewsOnceUntilTheFilePassesACheck(t *testing.T) {
 	t.Parallel()
-	db, _ := openAt(t, goodFile(t))
+	db, clock := openAt(t, goodFile(t))
 	ctx := context.Background()
 	if db.DamageCleared(ctx) {
 		t.Error("a file never found damaged was cleared")
@@ -179,6 +179,7 @@ func TestDamageIsNewsOnceUntilTheFilePassesACheck(t *testing.T) {
 		t.Error("damage found again after a failed check is news")
 	}
 	writePage(good)
+	clock.Set(t0.Add(damageCheckEvery))
 	if !db.DamageCleared(ctx) {
 		t.Error("the restored file was not cleared")
 	}
@@ -187,6 +188,38 @@ func TestDamageIsNewsOnceUntilTheFilePassesACheck(t *testing.T) {
 	}
 	if !db.foundDamaged() {
 		t.Error("damage found after the file was cleared is not news")
+	}
+}
+
+// TestDamageCheckedAtMostOncePerInterval: while the file is held damaged,
+// every successful sync asked for SQLite's integrity check, which reads
+// the whole file (1.5 s on 100,000 conversations) at every poll. It now
+// runs at most once per damageCheckEvery, and a file repaired meanwhile is
+// cleared at the first call after that.
+func TestDamageCheckedAtMostOncePerInterval(t *testing.T) {
+	t.Parallel()
+	db, clock := openAt(t, goodFile(t))
+	ctx := context.Background()
+	pgno, good := rootPage(t, db, "mailboxes")
+	overwritePage(t, db, pgno, bytes.Repeat([]byte{0xff}, len(good)))
+	db.foundDamaged()
+	if db.DamageCleared(ctx) {
+		t.Fatal("cleared while the mailboxes table is damaged")
+	}
+	checked := db.damageCheckedAt
+	if checked.IsZero() {
+		t.Fatal("the first call after the damage was found did not check the file")
+	}
+	overwritePage(t, db, pgno, good) // repaired
+	for _, after := range []time.Duration{time.Second, 2 * time.Minute, damageCheckEvery - time.Second} {
+		clock.Set(checked.Add(after))
+		if db.DamageCleared(ctx) {
+			t.Errorf("%v after the last check: the file was checked again, want at most one check per %v", after, damageCheckEvery)
+		}
+	}
+	clock.Set(checked.Add(damageCheckEvery))
+	if !db.DamageCleared(ctx) {
+		t.Errorf("%v after the last check: the repaired file was not cleared", damageCheckEvery)
 	}
 }
 
@@ -255,7 +288,7 @@ func TestSayFailureSaysTheDamageOnce(t *testing.T) {
 func TestDamageInAnIndexIsNotCleared(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, _ := openTest(t)
+	db, clock := openTest(t)
 	us := make([]ConversationUpdate, 20)
 	for i := range us {
 		us[i] = queueConversation(i, len(us))
@@ -280,6 +313,7 @@ func TestDamageInAnIndexIsNotCleared(t *testing.T) {
 	if _, err := db.write.Exec("REINDEX conversations_mailbox_status"); err != nil {
 		t.Fatal(err)
 	}
+	clock.Set(t0.Add(damageCheckEvery))
 	if !db.DamageCleared(ctx) {
 		t.Error("not cleared once the index was rebuilt")
 	}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -41,6 +42,10 @@ type DB struct {
 	// damaged: an operation met ErrCorrupt and the file has not passed a
 	// check since (foundDamaged, DamageCleared).
 	damaged atomic.Bool
+	// damageCheckedAt is when DamageCleared last checked the file; the
+	// mutex also keeps two callers from checking at once.
+	damageCheck     sync.Mutex
+	damageCheckedAt time.Time
 }
 
 // Open opens (creating if needed) the SQLite database at path, checks that

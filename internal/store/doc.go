@@ -138,6 +138,7 @@
 // callers treat those, like the three before, as permanent: no wait fixes
 // them (OpenPatiently, Advise). Match them with errors.Is; the driver
 // error stays reachable with errors.As. A file found damaged while in use
-// is remembered until it passes SQLite's integrity check (DamageCleared),
-// so that its users say it once between them (SayFailure).
+// is remembered until it passes SQLite's integrity check (DamageCleared,
+// at most once per 10 minutes: the check reads the whole file), so that
+// its users say it once between them (SayFailure).
 package store
