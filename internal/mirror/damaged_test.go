@@ -341,13 +341,18 @@ func TestDamagedDatabaseSaidOnceByEveryPass(t *testing.T) {
 
 // damageFirstLeaf overwrites the first leaf page of the stored
 // conversations table, as a failing disk would, and returns a
-// conversation on that page (damaged) and the readable one farthest from
-// it, the last by id (intact), whose writes touch no page near the damage.
-func (e *env) damageFirstLeaf(t *testing.T, path string) (damaged, intact int64) {
+// conversation on that page (damaged), the readable one farthest from
+// it, the last by id (intact), whose writes touch no page near the damage,
+// and a repair that puts the page back.
+func (e *env) damageFirstLeaf(t *testing.T, path string) (damaged, intact int64, repair func()) {
 	t.Helper()
 	edit := openPageEditor(t, path)
 	var pgno int64
 	if err := edit.db.QueryRow("SELECT pageno FROM dbstat WHERE name = 'conversations' AND pagetype = 'leaf' ORDER BY path LIMIT 1").Scan(&pgno); err != nil {
+		t.Fatal(err)
+	}
+	var good []byte
+	if err := edit.db.QueryRow("SELECT data FROM sqlite_dbpage WHERE pgno = ?", pgno).Scan(&good); err != nil {
 		t.Fatal(err)
 	}
 	var leaves int
@@ -367,7 +372,28 @@ func (e *env) damageFirstLeaf(t *testing.T, path string) (damaged, intact int64)
 	if damaged == 0 || intact == 0 {
 		t.Fatalf("after damaging page %d: damaged conversation %d, intact %d; want one of each", pgno, damaged, intact)
 	}
-	return damaged, intact
+	return damaged, intact, func() { edit.write(pgno, good) }
+}
+
+// queueRereads has ids queued for a re-read, in that order, as the
+// balancer's re-reads before a move are when a sync holds the mirror,
+// and returns the sync's error.
+func (h *hookEnv) queueRereads(t *testing.T, ids ...int64) error {
+	t.Helper()
+	ctx := context.Background()
+	var once sync.Once
+	h.log.setBefore(func(*http.Request) {
+		once.Do(func() {
+			for _, id := range ids {
+				if err := h.m.Refresh(ctx, id); err != nil {
+					t.Errorf("Refresh(%d): %v", id, err)
+				}
+			}
+		})
+	})
+	defer h.log.setBefore(nil)
+	_, err := h.m.SyncOnce(ctx)
+	return err
 }
 
 // TestDamagedRowStopsNoOtherWork: one damaged row stopped the whole
@@ -415,7 +441,7 @@ func TestDamagedRowStopsNoOtherWork(t *testing.T) {
 
 	t.Run("an event behind a damaged row's", func(t *testing.T) {
 		h, path := setup(t)
-		damaged, intact := h.damageFirstLeaf(t, path)
+		damaged, intact, _ := h.damageFirstLeaf(t, path)
 		setTag(t, h, damaged, intact)
 		ds := h.deliveriesWant(t, 2, "one per changed conversation")
 		events := []int64{h.store(t, ds[0]), h.store(t, ds[1])}
@@ -440,29 +466,77 @@ func TestDamagedRowStopsNoOtherWork(t *testing.T) {
 	})
 	t.Run("a re-read behind a damaged conversation's", func(t *testing.T) {
 		h, path := setup(t)
-		var queue []int64
-		var once sync.Once
-		h.log.setBefore(func(*http.Request) {
-			// While the sync holds the mirror, as the balancer's
-			// re-reads before a move meet it.
-			once.Do(func() {
-				for _, id := range queue {
-					if err := h.m.Refresh(ctx, id); err != nil {
-						t.Errorf("Refresh(%d): %v", id, err)
-					}
-				}
-			})
-		})
-		damaged, intact := h.damageFirstLeaf(t, path)
-		queue = []int64{damaged, intact}
-		if _, err := h.m.SyncOnce(ctx); err != nil && !errors.Is(err, store.ErrCorrupt) {
+		damaged, intact, _ := h.damageFirstLeaf(t, path)
+		if err := h.queueRereads(t, damaged, intact); err != nil && !errors.Is(err, store.ErrCorrupt) {
 			t.Fatalf("SyncOnce: %v", err)
 		}
-		h.log.setBefore(nil)
 		setTag(t, h, damaged, intact)
 		passes(t, h)
 		if !tagged(t, h, intact) {
 			t.Error("the intact conversation, queued behind the damaged one, was not re-read")
 		}
 	})
+}
+
+// TestDamagedRereadWaitsForTheRepair: a damaged conversation's re-read
+// fetched the conversation from Help Scout at every pass over the inbox,
+// only to fail on the file again, until an operator repaired it. It now
+// waits, parked, while the store holds the file damaged, and is made once
+// the repaired file passes the store's check.
+func TestDamagedRereadWaitsForTheRepair(t *testing.T) {
+	ctx := context.Background()
+	sink := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer sink.Close()
+	h := &hookEnv{env: newEnv(t, helpscouttest.Options{Webhook: helpscouttest.WebhookOptions{URL: sink.URL, Secret: webhookSecret}},
+		helpscouttest.GenerateConfig{Seed: 5, Conversations: 150})}
+	path := h.storeAt(t)
+	h.m = h.mirror(mirror.Options{})
+	syncOnce(t, h.m)
+	damaged, _, repair := h.damageFirstLeaf(t, path)
+	if err := h.queueRereads(t, damaged); err != nil && !errors.Is(err, store.ErrCorrupt) {
+		t.Fatalf("SyncOnce: %v", err)
+	}
+	const tag = "after-the-repair"
+	if err := h.fake.SetTags(damaged, []string{tag}, h.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	// pass is one turn of Run's inbox pass: its failure said as runInbox
+	// says it, which is how the store comes to hold the file damaged.
+	pass := func() error {
+		_, err := h.m.ProcessInbox(ctx)
+		h.db.SayFailure(err, func(error) {})
+		return err
+	}
+
+	before := h.conversationReads(damaged)
+	const passes = 6
+	for i := range passes {
+		if err := pass(); !errors.Is(err, store.ErrCorrupt) && i == 0 {
+			t.Fatalf("the first pass: ProcessInbox = %v, want the damage reported", err)
+		}
+	}
+	if n := h.conversationReads(damaged) - before; n != 1 {
+		t.Errorf("%d passes on the damaged file fetched the damaged conversation %d times, want once", passes, n)
+	}
+
+	repair()
+	before = h.conversationReads(damaged)
+	if err := pass(); err != nil {
+		t.Errorf("a pass on the repaired file before its check: %v", err)
+	}
+	if n := h.conversationReads(damaged) - before; n != 0 {
+		t.Errorf("before the repaired file passed its check, the damaged conversation was fetched %d times, want none", n)
+	}
+	if !h.db.DamageCleared(ctx) {
+		t.Fatal("the repaired file did not pass the store's check")
+	}
+	if err := pass(); err != nil {
+		t.Errorf("a pass after the check: %v", err)
+	}
+	if n := h.conversationReads(damaged) - before; n != 1 {
+		t.Errorf("after the check the damaged conversation was fetched %d times, want once", n)
+	}
+	if c, _ := h.stored(t, damaged); !slices.Contains(c.Tags, tag) {
+		t.Errorf("after the repair the re-read did not apply: tags %q, want %q among them", c.Tags, tag)
+	}
 }

@@ -36,7 +36,11 @@ const inboxBatch = 200
 // rows unreadable and the rest intact: an event or a re-read that meets it
 // is passed over, without a try, the others proceed, and the pass returns
 // the damage at its end, for the log's once-only line. The pass ends at
-// once only when the inbox itself cannot be read or written.
+// once only when the inbox itself cannot be read or written. A re-read
+// that met the damage is parked until the store holds the file damaged no
+// longer (store.DB.HeldDamaged): each try fetched the conversation from
+// Help Scout only to fail on the file again, at every pass until an
+// operator repaired it.
 func (m *Mirror) ProcessInbox(ctx context.Context) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -45,10 +49,11 @@ func (m *Mirror) ProcessInbox(ctx context.Context) (int, error) {
 	if err != nil {
 		return done, err
 	}
-	// Damaged conversations go behind the others, for the next pass: at
-	// the front they would be fetched again before any other.
-	var passedOver []int64
-	defer func() { m.rereads.later(passedOver) }()
+	if !m.db.HeldDamaged() {
+		m.rereads.unpark() // behind the others: they waited meanwhile
+	}
+	var damagedRereads []int64
+	defer func() { m.rereads.park(damagedRereads) }()
 	var st Stats
 	for {
 		id, ok := m.rereads.next()
@@ -58,7 +63,7 @@ func (m *Mirror) ProcessInbox(ctx context.Context) (int, error) {
 		if err := m.refresh(ctx, id, &st); err != nil {
 			if errors.Is(err, store.ErrCorrupt) {
 				damaged = cmp.Or(damaged, err)
-				passedOver = append(passedOver, id)
+				damagedRereads = append(damagedRereads, id)
 				continue
 			}
 			// A cancelled pass or a spent budget is no fault of the

@@ -14,7 +14,10 @@ const maxRereadAttempts = 5
 type rereadQueue struct {
 	mu       sync.Mutex
 	order    []int64
-	attempts map[int64]int // pending ids -> failed attempts so far
+	attempts map[int64]int // pending ids -> failed attempts so far, parked ones included
+	// parked are the re-reads that met a damaged file, out of order
+	// until unpark.
+	parked []int64
 }
 
 // add queues id unless it is already waiting, and reports whether it was
@@ -46,11 +49,12 @@ func (q *rereadQueue) next() (id int64, ok bool) {
 	return id, true
 }
 
-// len is how many conversations wait (not counting one taken by next).
+// len is how many conversations wait (not counting one taken by next),
+// parked ones included.
 func (q *rereadQueue) len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return len(q.order)
+	return len(q.order) + len(q.parked)
 }
 
 // done forgets id after a successful re-read.
@@ -77,11 +81,19 @@ func (q *rereadQueue) retry(id int64, failed bool) bool {
 	return true
 }
 
-// later puts ids back at the end of the queue, keeping their tries: re-reads
-// passed over in a pass (a damaged row), so that the conversations behind
-// them go first.
-func (q *rereadQueue) later(ids []int64) {
+// park sets ids aside, keeping their tries and their place among the
+// waiting (add ignores them): re-reads that met a damaged file, which
+// would only fetch the conversation again to fail on the file again.
+func (q *rereadQueue) park(ids []int64) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.order = append(q.order, ids...)
+	q.parked = append(q.parked, ids...)
+}
+
+// unpark puts the parked ids back at the end of the queue.
+func (q *rereadQueue) unpark() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.order = append(q.order, q.parked...)
+	q.parked = nil
 }

@@ -58,6 +58,11 @@ func (db *DB) SayFailure(err error, say func(error)) {
 	}
 }
 
+// HeldDamaged reports whether the file was found damaged and has not
+// passed DamageCleared's check since: work that would only fail on the
+// file again (a re-read from Help Scout) can wait for it.
+func (db *DB) HeldDamaged() bool { return db.damaged.Load() }
+
 // DamageCleared reports whether a file found damaged now passes SQLite's
 // integrity check, and then holds it damaged no longer: the caller says
 // once that it is usable again. It reports false when the file was not
@@ -96,7 +101,8 @@ func (db *DB) DamageCleared(ctx context.Context) bool {
 // file, and the repairs an operator may make beside it (a REINDEX in the
 // sqlite3 shell) are tied to no sync of ours. A repaired file is said
 // usable again up to 10 minutes later; meanwhile it is only held
-// damaged, and new damage is not said.
+// damaged: new damage is not said, and re-reads that met the damage wait
+// (HeldDamaged).
 const damageCheckEvery = 10 * time.Minute
 
 // ErrCorruptReason is the readiness reason for a database found damaged
