@@ -186,8 +186,7 @@ func run(ctx context.Context, cfg *settings, ln net.Listener, logger *slog.Logge
 	}
 	reb := rebalance.New(db, hs, rebOpts)
 	own = reb.NewRouter(ctx, rebalance.RouterOptions{CheckEvery: cfg.BalanceInterval.Duration, Ready: mir.Ready})
-	collectorFailed := func(err error) { logger.Warn("metrics collector", logKeyErr, err) } // damage: once in all
-	reg.MustRegister(metrics.NewCollector(reb, metrics.CollectorOptions{OnError: func(err error) { db.SayFailure(err, collectorFailed) }}))
+	reg.MustRegister(metrics.NewCollector(reb, metrics.CollectorOptions{OnError: httpapi.ScrapeFailures(db, logger)}))
 	token, stuckAfter := cfg.AdminToken.Reveal(), cfg.StuckAfter.Duration
 	api.EnableAPI(httpapi.APIOptions{Team: reb, Queue: db, Decider: reb, Routing: reb, AdminToken: token,
 		StuckAfter: stuckAfter, Mode: string(mode)})

@@ -200,7 +200,8 @@ func fileSum(t *testing.T, path string) [32]byte {
 // running daemon failed every scrape with a WARN and every view of the
 // page with an ERROR per section. Each still fails as before (the error
 // counter, the page's notes), but the damage is said once, with the
-// remedy, between them and the loops.
+// remedy, at ERROR (the scrape, first to meet it, said it at WARN),
+// between them and the loops.
 func TestDamagedFileIsSaidOnceByScrapesAndViews(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the daemon against the fake Help Scout")
@@ -247,6 +248,12 @@ func TestDamagedFileIsSaidOnceByScrapesAndViews(t *testing.T) {
 	log := logs.String()
 	if n := strings.Count(log, "restore it from a backup"); n != 1 {
 		t.Errorf("the damage is said %d times over %d scrapes and views, want once:\n%s", n, scrapes, log)
+	}
+	for _, l := range strings.Split(log, "\n") {
+		// The scrape meets it first; it said it at WARN.
+		if strings.Contains(l, "restore it from a backup") && !strings.Contains(l, "level=ERROR") {
+			t.Errorf("the damage is said below ERROR: %s", l)
+		}
 	}
 	if n := strings.Count(log, `msg="metrics collector"`) + strings.Count(log, `msg="page: read`); n > 1 {
 		t.Errorf("%d lines from the scrapes and the views, want at most the one that said the damage:\n%s", n, log)

@@ -3,10 +3,10 @@ package httpapi
 import (
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 
 	"github.com/queuewrangler/queuewrangler/helpscout"
-	"github.com/queuewrangler/queuewrangler/internal/store"
 )
 
 // Webhook results, the result label of queuewrangler_webhook_events_total.
@@ -87,13 +87,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		// 503 makes Help Scout deliver again; the event was not stored.
 		s.countWebhook(event, resultError)
-		s.opts.Inbox.SayFailure(err, func(err error) {
-			msg := "store webhook"
-			if errors.Is(err, store.ErrCorrupt) {
-				msg += ": the database file is damaged"
-			}
-			s.opts.Logger.Error(msg, "event", eventLabel(event), "err", err)
-		})
+		sayFailure(s.opts.Inbox, s.opts.Logger, slog.LevelError, "store webhook", err, "event", eventLabel(event))
 		writeError(w, http.StatusServiceUnavailable, "temporarily unable to store the event")
 		return
 	}
