@@ -33,10 +33,13 @@ type Limiter struct {
 	// serverLeft is what the account had left by the server's last word
 	// lower than our whole budget, less what we spent since; it bounds the
 	// room until serverUntil (see heed). serverSent is the spend of the
-	// request whose response set it: responses may arrive out of order.
+	// request whose figure was last taken, heard at serverHeard, whether it
+	// set the hold or released it: responses may arrive out of order, and
+	// for a window a figure from a request sent before it is older news.
 	serverLeft  int
 	serverUntil time.Time
 	serverSent  uint64
+	serverHeard time.Time
 }
 
 // New returns a limiter allowing perMinute cost units per window.
@@ -143,14 +146,18 @@ func (l *Limiter) expire(now time.Time) {
 //
 // Later means sent later, not answered later: requests in flight together
 // are answered in any order, and a figure from a request sent before the
-// one behind the hold is older news, counted before that request was.
-// Sent is the order the spends were made in, the best we know of the order
-// the requests reached the server in: two spends may share one clock
-// reading, and a reading taken after the wait could put them the other way
-// round. An older figure may still lower the hold (the account had no
-// more than that even then), but never raise, end or extend it: it was
-// counted in the same minute of Help Scout's as the newer figure or an
-// earlier one, so its minute ends no later than the hold already does. A
+// one whose figure was last taken is older news, counted before that
+// request was. That holds whether the newer figure set the hold or
+// released it: after a release, an older figure from the minute before
+// the reset, taken as news, would empty the room for a window while the
+// server has a fresh minute. Sent is the order the spends were made in,
+// the best we know of the order the requests reached the server in: two
+// spends may share one clock reading, and a reading taken after the wait
+// could put them the other way round. An older figure may still lower a
+// hold (the account had no more than that even then), but never raise,
+// end, extend or start one: it was counted in the same minute of Help
+// Scout's as the newer figure or an earlier one, so its minute ends no
+// later than the newer figure's does, within a window of that figure. A
 // window from its arrival would hold back room the server has again.
 //
 // The figure was counted when the server answered, before the requests we
@@ -162,17 +169,18 @@ func (l *Limiter) heed(remaining int, resetIn time.Duration, sent uint64) {
 	now := l.now()
 	l.expire(now)
 	remaining -= l.spentAfter(sent)
-	older := now.Before(l.serverUntil) && sent < l.serverSent
-	switch {
-	case older && remaining >= l.serverLeft:
+	if sent < l.serverSent && now.Sub(l.serverHeard) < Window {
+		// Older news: it lowers a hold still running, and does nothing
+		// else (after a release, serverLeft bounds nothing).
+		l.serverLeft = min(l.serverLeft, max(remaining, 0))
 		return
-	case older:
-		l.serverLeft = max(remaining, 0)
-	case remaining >= l.perWindow:
-		l.serverUntil = time.Time{}
-	default:
-		l.serverLeft, l.serverUntil, l.serverSent = max(remaining, 0), now.Add(resetIn), sent
 	}
+	l.serverSent, l.serverHeard = sent, now
+	if remaining >= l.perWindow {
+		l.serverUntil = time.Time{}
+		return
+	}
+	l.serverLeft, l.serverUntil = max(remaining, 0), now.Add(resetIn)
 }
 
 // spentAfter is what was spent after the spend sent, within the window.

@@ -13,8 +13,9 @@
 // refreshes: when the response says when (X-RateLimit-Retry-After,
 // documented on a 429 only), else for a window, or until the response to a
 // request sent later says more is left. Responses to requests in flight
-// together arrive in any order; a figure from a request sent earlier may
-// lower the hold, never lift or lengthen it. A figure counts what the
+// together arrive in any order; for a window after a figure is taken, one
+// from a request sent earlier may lower a hold, never lift, lengthen or
+// start one, even once the hold has ended. A figure counts what the
 // server had seen when it answered, so what was sent after its request
 // comes off it.
 //

@@ -31,3 +31,21 @@ func TestHeedOlderFigureAfterAReleaseStartsNoHold(t *testing.T) {
 		t.Errorf("a read after the older figure waits %v, want 0", wait)
 	}
 }
+
+// TestHeedOlderFigureAfterAShortHoldStartsNoHold: a 429 that says the
+// minute refreshes in 5 s holds the room for 5 s only. A figure from a
+// request sent before it, heard after those 5 s, was counted in the
+// minute that has since refreshed; taken as new, it holds the room at its
+// old figure for a window.
+func TestHeedOlderFigureAfterAShortHoldStartsNoHold(t *testing.T) {
+	l, clock := clocked(10)
+	older := spendNow(t, l, 1) // answered late, counted before the refresh
+	clock.Advance(time.Second)
+	limited := spendNow(t, l, 1)
+	l.heed(0, 5*time.Second, limited)
+	clock.Advance(10 * time.Second)
+	l.heed(0, Window, older)
+	if got := room(l); got != 8 {
+		t.Errorf("room after a figure of 0 from a request sent before the 429's = %d, want 8 (our 10 less our 2)", got)
+	}
+}
