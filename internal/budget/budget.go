@@ -153,12 +153,21 @@ func (l *Limiter) expire(now time.Time) {
 // server has a fresh minute. Sent is the order the spends were made in,
 // the best we know of the order the requests reached the server in: two
 // spends may share one clock reading, and a reading taken after the wait
-// could put them the other way round. An older figure may still lower a
-// hold (the account had no more than that even then), but never raise,
-// end, extend or start one: it was counted in the same minute of Help
-// Scout's as the newer figure or an earlier one, so its minute ends no
-// later than the newer figure's does, within a window of that figure. A
-// window from its arrival would hold back room the server has again.
+// could put them the other way round. An older figure changes nothing,
+// not even lowering the hold. Within one minute of Help Scout's it cannot
+// be lower than the newer one once what was sent after it comes off
+// (the server only counts down), so a lower one says one of two things:
+// the minute reset between the two, and the older figure, often 0, is
+// the old minute's, which would empty the room for as long as the newer
+// figure holds (up to 61 s) while the server has a fresh minute; or the
+// requests reached the server the other way round, the older figure is
+// the truer one, and the hold overstates the room by the cost of the
+// requests that arrived late, a few units that a 429 and its retry put
+// right. Lowering would mend the rare small error
+// by risking the large one. Nor does it start or extend a hold: its
+// minute ends no later than the newer figure's does, within a window of
+// that figure, and a window from its arrival would hold back room the
+// server has again.
 //
 // The figure was counted when the server answered, before the requests we
 // sent after this one had reached it; what those spent is taken off, or
@@ -167,14 +176,11 @@ func (l *Limiter) heed(remaining int, resetIn time.Duration, sent uint64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
+	if sent < l.serverSent && now.Sub(l.serverHeard) < Window {
+		return // older news
+	}
 	l.expire(now)
 	remaining -= l.spentAfter(sent)
-	if sent < l.serverSent && now.Sub(l.serverHeard) < Window {
-		// Older news: it lowers a hold still running, and does nothing
-		// else (after a release, serverLeft bounds nothing).
-		l.serverLeft = min(l.serverLeft, max(remaining, 0))
-		return
-	}
 	l.serverSent, l.serverHeard = sent, now
 	if remaining >= l.perWindow {
 		l.serverUntil = time.Time{}

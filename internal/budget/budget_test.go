@@ -193,8 +193,9 @@ func TestHeedReleasesWhenTheServersFigureRises(t *testing.T) {
 }
 
 // TestHeedOrdersFiguresBySending: the hold set by a request's figure
-// answers only to figures from requests sent after it; an older one may
-// lower it, never lift it, until the hold has run its window. Three reads
+// answers only to figures from requests sent after it; an older one
+// changes nothing, lower or higher, until a window after the hold's
+// figure was heard. Three reads
 // are sent a second apart: the middle one's figure sets the hold.
 func TestHeedOrdersFiguresBySending(t *testing.T) {
 	const earlier, held, later = 0, 1, 2 // which read the second figure answers
@@ -209,7 +210,7 @@ func TestHeedOrdersFiguresBySending(t *testing.T) {
 		// to be taken off it.
 		{"an older higher figure keeps the hold", earlier, 8, time.Second, 3},
 		{"an older figure at the hold keeps it", earlier, 5, time.Second, 3},
-		{"an older lower figure lowers it", earlier, 3, time.Second, 1},
+		{"an older lower figure keeps the hold", earlier, 0, time.Second, 3},
 		{"a second figure for the same request replaces it", held, 5, time.Second, 4},
 		{"a newer higher figure releases it", later, 5, time.Second, 5},
 		{"an older figure after the hold has run out is taken", earlier, 8, Window, 8},
@@ -233,23 +234,24 @@ func TestHeedOrdersFiguresBySending(t *testing.T) {
 	}
 }
 
-// TestHeedOlderFigureKeepsTheHoldsEnd: a lower figure from a request sent
-// before the one behind the hold was counted before it, in the same
-// minute of Help Scout's or an earlier one, so that minute ends no later
-// than the hold does. It lowers the room, but the hold still ends a window
-// after the newer figure was heard, not a window after the older one.
-func TestHeedOlderFigureKeepsTheHoldsEnd(t *testing.T) {
+// TestHeedOlderLowerFigureKeepsTheHold: a figure lower than a newer one,
+// from a request sent before it, was most likely counted in Help Scout's
+// minute before a reset, the newer one in the fresh minute. The hold
+// stays at the newer figure, neither lowered nor lengthened: lowered to
+// the old minute's 0, it would empty the room for a window while the
+// server has most of a fresh minute.
+func TestHeedOlderLowerFigureKeepsTheHold(t *testing.T) {
 	l, clock := clocked(10)
-	older := spendNow(t, l, 1) // answered late
+	older := spendNow(t, l, 1) // answered late, counted before the reset
 	clock.Advance(time.Second)
 	newer := spendNow(t, l, 1)
 	clock.Advance(time.Second)
 	heard := clock.Now()
 	l.heed(5, Window, newer) // room 8 -> 5
 	clock.Advance(20 * time.Second)
-	l.heed(3, Window, older) // less the newer request's 1: room 2
-	if got := room(l); got != 2 {
-		t.Fatalf("room after the older figure of 3 = %d, want 2", got)
+	l.heed(0, Window, older)
+	if got := room(l); got != 5 {
+		t.Fatalf("room after the older figure of 0 = %d, want 5", got)
 	}
 	wantRoomAt(t, l, clock, heard.Add(Window), 10, "a window after the newer figure was heard")
 }

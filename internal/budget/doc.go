@@ -14,8 +14,8 @@
 // documented on a 429 only), else for a window, or until the response to a
 // request sent later says more is left. Responses to requests in flight
 // together arrive in any order; for a window after a figure is taken, one
-// from a request sent earlier may lower a hold, never lift, lengthen or
-// start one, even once the hold has ended. A figure counts what the
+// from a request sent earlier changes nothing: lower, it is most likely
+// from the minute before a reset. A figure counts what the
 // server had seen when it answered, so what was sent after its request
 // comes off it.
 //
