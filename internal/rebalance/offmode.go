@@ -3,7 +3,6 @@ package rebalance
 import (
 	"context"
 	"errors"
-	"time"
 
 	"github.com/queuewrangler/queuewrangler/internal/store"
 )
@@ -14,20 +13,23 @@ import (
 const offModeSeen = " (seen in the mirror while QW_MODE=off)"
 
 // staleWhileOff marks stale the approved moves whose ticket the mirror
-// shows changed since the plan, by the same check (staleReason) as the
+// shows changed since the plan, by the same check (changedReason) as the
 // re-read before a move. Under QW_MODE=off an approval is recorded and its
 // move waits for the mode to change; without this, a move whose ticket
 // was meanwhile reassigned, closed or moved to another inbox would sit
 // approved on the page, and count as the stuck ticket's next step, until
 // then. It reads only the mirror: off mode sends nothing to Help Scout.
 // Where the mirror shows no change, the re-read at the first run after
-// the mode changes still decides.
+// the mode changes still decides. That re-read alone checks an agent's
+// recent reply or note (workedRecently): it is a rule about the moment
+// the move is made, which off mode does not know, and a note minutes old
+// at an off-mode tick would end for good a move still right hours later.
 //
 // A move said stale is logged once, by stale; a move that stays approved
 // is not logged at all, so an off-mode tick says nothing while nothing
 // changes. A conversation the mirror cannot read is passed over, and the
 // first such error is returned after the rest are checked.
-func (r *Rebalancer) staleWhileOff(ctx context.Context, now time.Time) error {
+func (r *Rebalancer) staleWhileOff(ctx context.Context) error {
 	approved, err := r.db.ListProposals(ctx, store.ProposalFilter{Statuses: []store.ProposalStatus{store.ProposalApproved}})
 	if err != nil {
 		return err
@@ -49,7 +51,7 @@ func (r *Rebalancer) staleWhileOff(ctx context.Context, now time.Time) error {
 		case c.State == store.StateDeleted:
 			why = "the conversation no longer exists"
 		default:
-			why = r.staleReason(ctx, p, ticketFromMirror(c), now)
+			why = r.changedReason(ctx, p, ticketFromMirror(c))
 		}
 		if why == "" {
 			continue

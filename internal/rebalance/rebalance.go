@@ -167,7 +167,7 @@ func (r *Rebalancer) RunOnce(ctx context.Context) (Plan, error) {
 		return Plan{}, err
 	}
 	if r.opts.Mode == ModeOff {
-		return Plan{}, r.staleWhileOff(ctx, now)
+		return Plan{}, r.staleWhileOff(ctx)
 	}
 	if err := r.recoverInterrupted(ctx, now); err != nil {
 		return Plan{}, err
@@ -550,10 +550,20 @@ func (r *Rebalancer) fail(ctx context.Context, p store.Proposal, why string) (st
 	return out, nil
 }
 
-// staleReason says why p's move is wrong for its ticket as it is now (t),
-// or "": the ticket was merged into another, has left the balanced
-// inboxes, or changedSince finds it changed since the plan.
+// staleReason says why p's move, made at now, is wrong for its ticket as
+// it is now (t), or "": changedReason's changes since the plan, or an
+// agent working the ticket within the last RecentActivity.
 func (r *Rebalancer) staleReason(ctx context.Context, p store.Proposal, t ticketNow, now time.Time) string {
+	if why := r.changedReason(ctx, p, t); why != "" {
+		return why
+	}
+	return workedRecently(t, r.opts.Policy, now)
+}
+
+// changedReason says what changed since p's plan that makes its move
+// wrong whenever it is made, or "": the ticket was merged into another,
+// has left the balanced inboxes, or changedSince finds it changed.
+func (r *Rebalancer) changedReason(ctx context.Context, p store.Proposal, t ticketNow) string {
 	if t.id != p.ConversationID {
 		return fmt.Sprintf("the conversation was merged into %d", t.id)
 	}
@@ -562,7 +572,7 @@ func (r *Rebalancer) staleReason(ctx context.Context, p store.Proposal, t ticket
 		// the proposal: not this daemon's to move any more.
 		return fmt.Sprintf("the conversation is in mailbox %d, which QW_MAILBOXES leaves out", t.mailboxID)
 	}
-	why := changedSince(p.Snapshot, t, r.opts.Policy, now, routed(p))
+	why := changedSince(p.Snapshot, t, routed(p))
 	if why == reasonAssigneeChanged {
 		// Named, as the page names everyone: an SST reading "now 1234"
 		// has to look the id up.
@@ -581,13 +591,12 @@ const reasonAssigneeChanged = "the assignee changed"
 
 // changedSince says what changed between the plan and now that makes the
 // move wrong, or "". Besides the assignee, the status and the customer
-// writing again, the never-move rules are checked again on the fresh read:
-// a proposal may wait hours for approval, and the mirror may lag behind
-// Help Scout, so the owner may have answered, noted or pinned the ticket
-// since the plan; the move would then take it from someone working it.
-// A new conversation routed on arrival (handout) still needs an owner when
-// its customer writes again, so that does not count for it.
-func changedSince(s store.ProposalSnapshot, t ticketNow, p balancer.Policy, now time.Time, handout bool) string {
+// writing again, the pin is checked again on the fresh read: a proposal
+// may wait hours for approval, and the mirror may lag behind Help Scout,
+// so the owner may have pinned the ticket since the plan. A new
+// conversation routed on arrival (handout) still needs an owner when its
+// customer writes again, so that does not count for it.
+func changedSince(s store.ProposalSnapshot, t ticketNow, handout bool) string {
 	switch {
 	case t.assigneeID != s.AssigneeID:
 		return reasonAssigneeChanged
@@ -602,6 +611,18 @@ func changedSince(s store.ProposalSnapshot, t ticketNow, p balancer.Policy, now 
 	if !handout && !t.lastCustomerAt.IsZero() && t.lastCustomerAt.After(s.LastCustomerAt) {
 		return "the customer wrote again"
 	}
+	return ""
+}
+
+// workedRecently says that an agent replied to the ticket or noted it
+// within p.RecentActivity before now, or "": the balancer's never-move
+// rule, checked again on the fresh read because the owner may have
+// answered or noted the ticket since the plan, and the move would take it
+// from someone working it. It is a rule about the moment of the move, not
+// a change since the plan: a note an hour old stops a move made now but
+// not the same move made two hours later, so it is only checked where the
+// move is about to be made (see staleWhileOff).
+func workedRecently(t ticketNow, p balancer.Policy, now time.Time) string {
 	if agent := t.lastAgentWorkAt; !agent.IsZero() && now.Sub(agent) < p.RecentActivity {
 		return "an agent replied or added a note " + agoText(now.Sub(agent))
 	}
