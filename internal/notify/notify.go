@@ -122,10 +122,13 @@ type Notifier struct {
 	digestOut  bool
 	// digestWait is how long a digest that failed for a passing reason
 	// waits before it is tried again (digestSettled), and digestRetryAt
-	// the time it may go; zero while nothing failed since the last
-	// delivered message.
-	digestWait    time.Duration
-	digestRetryAt time.Time
+	// the time it may go; zero while the day's digest has not failed
+	// since the last delivered message. digestWaitOnSlack says the last
+	// failure was Slack's, so that a message getting through ends the
+	// wait; one that was the mirror's read waits it out.
+	digestWait        time.Duration
+	digestRetryAt     time.Time
+	digestWaitOnSlack bool
 
 	logMu  sync.Mutex
 	logged map[string]bool // failure kinds logged since the last success
@@ -337,7 +340,7 @@ func (n *Notifier) flush(ctx context.Context, agents Team) {
 		if err != nil {
 			n.count(ChannelDigest, ResultFailed)
 			n.logOnce("digest read", "slack digest not sent yet: reading the mirror failed; it is tried again", "err", err)
-			settled(true)
+			n.digestUnread(sendAt)
 			return
 		}
 		n.enqueue(message{channel: ChannelDigest, payload: digestMessage(d, n.opts.PageURL), settled: settled})
@@ -357,7 +360,8 @@ const maxDigestWait = time.Hour
 // failure, doubling with each failure after it up to maxDigestWait, and
 // never past the next day's digest, which then goes instead. Without the
 // wait a Slack answering 5xx all day would get the digest and its retries
-// at every tick (5 posts every 5 s). Any message delivered ends the wait
+// at every tick (5 posts every 5 s).
+// When the failure was Slack's, any message delivered ends the wait
 // (delivered).
 func (n *Notifier) digestSettled(sendAt time.Time, retry bool) {
 	now := n.opts.Now()
@@ -366,12 +370,31 @@ func (n *Notifier) digestSettled(sendAt time.Time, retry bool) {
 	n.digestOut = false
 	if !retry {
 		n.nextDigest = nextDaily(now, n.opts.Digest)
-		n.digestWait, n.digestRetryAt = 0, time.Time{}
+		n.digestWait, n.digestRetryAt, n.digestWaitOnSlack = 0, time.Time{}, false
 		return
 	}
+	n.digestWaitLonger(sendAt, now, true)
+}
+
+// digestUnread leaves the digest due at sendAt due after the mirror's read
+// failed, to be tried again after the same waits as Slack's failures. A
+// message delivered meanwhile says nothing of the mirror, so it does not
+// end this wait.
+func (n *Notifier) digestUnread(sendAt time.Time) {
+	now := n.opts.Now()
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.digestOut = false
+	n.digestWaitLonger(sendAt, now, false)
+}
+
+// digestWaitLonger keeps the digest due at sendAt due and doubles its
+// wait; onSlack says the failure was Slack's. n.mu must be held.
+func (n *Notifier) digestWaitLonger(sendAt, now time.Time, onSlack bool) {
 	n.nextDigest = sendAt
 	n.digestWait = min(max(2*n.digestWait, n.opts.Tick), maxDigestWait)
 	n.digestRetryAt = now.Add(n.digestWait)
+	n.digestWaitOnSlack = onSlack
 	if tomorrow := nextDaily(sendAt, n.opts.Digest); tomorrow.Before(n.digestRetryAt) {
 		n.digestRetryAt = tomorrow
 	}
@@ -413,10 +436,13 @@ func (n *Notifier) logOnce(kind, msg string, args ...any) {
 }
 
 // delivered forgets the failures logged, so that the next one is news
-// again, and ends a failed digest's wait: Slack answers again.
+// again, and ends the wait of a digest that Slack failed: Slack answers
+// again. A digest whose mirror read failed keeps its wait.
 func (n *Notifier) delivered() {
 	n.mu.Lock()
-	n.digestWait, n.digestRetryAt = 0, time.Time{}
+	if n.digestWaitOnSlack {
+		n.digestWait, n.digestRetryAt, n.digestWaitOnSlack = 0, time.Time{}, false
+	}
 	n.mu.Unlock()
 	n.logMu.Lock()
 	recovered := len(n.logged) > 0

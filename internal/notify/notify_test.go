@@ -701,3 +701,36 @@ func TestDigestZoneDefaultsToOfficeHours(t *testing.T) {
 		})
 	}
 }
+
+// TestDigestReadFailureWaitsThroughADelivery: a digest that failed because
+// the mirror could not be read keeps its wait when another message gets
+// through: a delivery says Slack answers, nothing about the mirror.
+func TestDigestReadFailureWaitsThroughADelivery(t *testing.T) {
+	e := newEndpoint(t)
+	r := newRig(t, e.url(), nil)
+	r.store.failReads = 3
+	start := time.Date(2026, 3, 3, 9, 0, 0, 0, berlin)
+	for _, at := range []time.Duration{0, 5 * time.Second, 15 * time.Second} { // waits of 5, 10, then 20 s
+		r.clock.Set(start.Add(at))
+		r.step(t)
+	}
+	if got := r.counted(ChannelDigest, ResultFailed); got != 3 {
+		t.Fatalf("digests failed by 09:00:15 = %g, want 3", got)
+	}
+	r.clock.Set(start.Add(20 * time.Second))
+	r.n.ProposalsWaiting([]store.Proposal{proposal(1, 1, 0, 8, "unassigned", "why")})
+	r.step(t)
+	if got := r.counted(ChannelProposals, ResultSent); got != 1 {
+		t.Fatalf("proposals messages sent = %g, want 1", got)
+	}
+	r.clock.Set(start.Add(25 * time.Second))
+	r.step(t)
+	if got := r.counted(ChannelDigest, ResultSent); got != 0 {
+		t.Errorf("digests sent at 09:00:25 = %g, want 0: the 20 s wait after the read failed at 09:00:15 is not over", got)
+	}
+	r.clock.Set(start.Add(35 * time.Second))
+	r.step(t)
+	if got := r.counted(ChannelDigest, ResultSent); got != 1 {
+		t.Errorf("digests sent at 09:00:35 = %g, want 1", got)
+	}
+}
