@@ -316,9 +316,12 @@ func (n *Notifier) flush(ctx context.Context, agents Team) {
 	digestDue := !n.digestOut && !now.Before(n.nextDigest) && !now.Before(n.digestRetryAt)
 	if digestDue {
 		// A digest left due by failures until a later day's is due gives
-		// way to that one, which reports the later day.
+		// way to that one, which reports the later day. The later day's
+		// starts its waits afresh: its first failure is tried again at
+		// the next tick, not after the wait the last day's grew to.
 		for next := nextDaily(n.nextDigest, n.opts.Digest); !now.Before(next); next = nextDaily(next, n.opts.Digest) {
 			n.nextDigest = next
+			n.digestWait, n.digestWaitOnSlack = 0, false
 		}
 		n.digestOut = true
 	}
@@ -358,9 +361,10 @@ const maxDigestWait = time.Hour
 // network error after the retries, a 429, a full queue) leaves it due,
 // to be read and sent again after a wait: one tick after the first
 // failure, doubling with each failure after it up to maxDigestWait, and
-// never past the next day's digest, which then goes instead. Without the
-// wait a Slack answering 5xx all day would get the digest and its retries
-// at every tick (5 posts every 5 s).
+// never past the next day's digest, which then goes instead with its
+// waits started afresh (flush). Without the wait a Slack answering 5xx
+// all day would get the digest and its retries at every tick (5 posts
+// every 5 s).
 // When the failure was Slack's, any message delivered ends the wait
 // (delivered).
 func (n *Notifier) digestSettled(sendAt time.Time, retry bool) {

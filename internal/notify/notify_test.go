@@ -734,3 +734,38 @@ func TestDigestReadFailureWaitsThroughADelivery(t *testing.T) {
 		t.Errorf("digests sent at 09:00:35 = %g, want 1", got)
 	}
 }
+
+// TestDigestNextDayStartsItsWaitAfresh: after a day of failures has grown
+// the wait to an hour, the next day's digest that fails is tried again at
+// the next tick, as the first failure of a day is, not an hour later.
+func TestDigestNextDayStartsItsWaitAfresh(t *testing.T) {
+	const tick = 5 * time.Second
+	e := newEndpoint(t)
+	r := newRig(t, e.url(), func(o *Options) { o.Tick = tick })
+	r.store.failReads = 1 << 30 // the mirror cannot be read until told
+	reads := func() int { return 1<<30 - r.store.failReads }
+	start := time.Date(2026, 3, 3, 9, 0, 0, 0, berlin)
+	r.clock.Set(start)
+	for range int(3 * time.Hour / tick) {
+		r.step(t)
+		r.clock.Advance(tick)
+	}
+	if got, want := reads(), 12; got != want { // waits of 5 s doubling to the hour, as in TestDigestBacksOffWhileSlackFails
+		t.Fatalf("reads of the digest over 3 hours = %d, want %d", got, want)
+	}
+	tomorrow := start.AddDate(0, 0, 1)
+	r.clock.Set(tomorrow)
+	r.step(t)
+	if got, want := reads(), 13; got != want {
+		t.Fatalf("reads by the next day's 09:00 = %d, want %d: its digest is due", got, want)
+	}
+	r.store.failReads = 0
+	r.clock.Set(tomorrow.Add(tick))
+	r.step(t)
+	if got := r.counted(ChannelDigest, ResultSent); got != 1 {
+		t.Errorf("digests sent a tick after the next day's first failure = %g, want 1", got)
+	}
+	if want := [2]time.Time{start.Add(-9 * time.Hour), tomorrow.Add(-9 * time.Hour)}; r.store.askedDay != want {
+		t.Errorf("the digest read %v, want %v: the next day's reports its yesterday", r.store.askedDay, want)
+	}
+}
