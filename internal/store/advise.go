@@ -73,7 +73,10 @@ func (db *DB) HeldDamaged() bool { return db.damaged.Load() }
 // with its table: an index page left from before a change passes it, and
 // the next read through the index meets the damage again. The full check
 // reads every table and index, which is why it runs only while the file
-// is held damaged, and at most once per damageCheckEvery.
+// is held damaged, and at most once per damageCheckEvery. Only a check
+// that ran counts as the last one, whether it found damage or not: one
+// that ended with its context, or failed before it could read the file,
+// says nothing of it, and the next call checks again.
 func (db *DB) DamageCleared(ctx context.Context) bool {
 	if !db.damaged.Load() {
 		return false
@@ -84,9 +87,13 @@ func (db *DB) DamageCleared(ctx context.Context) bool {
 	if !db.damageCheckedAt.IsZero() && now.Sub(db.damageCheckedAt) < damageCheckEvery {
 		return false
 	}
-	db.damageCheckedAt = now
 	var result string
-	if err := db.read.QueryRowContext(ctx, "PRAGMA integrity_check(1)").Scan(&result); err != nil || result != "ok" {
+	err := db.read.QueryRowContext(ctx, "PRAGMA integrity_check(1)").Scan(&result)
+	if err != nil && !errors.Is(classify(err), ErrCorrupt) {
+		return false
+	}
+	db.damageCheckedAt = now
+	if err != nil || result != "ok" {
 		return false
 	}
 	return db.damaged.CompareAndSwap(true, false)

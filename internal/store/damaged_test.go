@@ -223,6 +223,27 @@ func TestDamageCheckedAtMostOncePerInterval(t *testing.T) {
 	}
 }
 
+// TestDamageCheckThatDidNotRunIsNotTheLast: a check cut short by its
+// context read nothing of the file; counted as the last check, it put off
+// the next one by damageCheckEvery, and a file repaired meanwhile stayed
+// held damaged for those 10 minutes.
+func TestDamageCheckThatDidNotRunIsNotTheLast(t *testing.T) {
+	t.Parallel()
+	db, _ := openAt(t, goodFile(t))
+	db.foundDamaged() // the file is held damaged, and is in fact fine
+	ended, cancel := context.WithCancel(context.Background())
+	cancel()
+	if db.DamageCleared(ended) {
+		t.Fatal("cleared by a check whose context had ended")
+	}
+	if !db.damageCheckedAt.IsZero() {
+		t.Errorf("a check whose context had ended counts as the last, at %v", db.damageCheckedAt)
+	}
+	if !db.DamageCleared(context.Background()) {
+		t.Error("the check after one whose context had ended did not clear the sound file")
+	}
+}
+
 // rootPage returns the page number and content of the root page of the
 // table or index named name.
 func rootPage(t *testing.T, db *DB, name string) (int64, []byte) {
