@@ -29,7 +29,11 @@ type Mode string
 
 // Modes.
 const (
-	ModeOff     Mode = "off"     // nothing is planned or moved; pending proposals still expire
+	// ModeOff: nothing is planned or moved. Pending proposals still
+	// expire, approvals are recorded and wait for another mode, and an
+	// approved move whose ticket the mirror shows changed goes stale
+	// (staleWhileOff).
+	ModeOff     Mode = "off"
 	ModePropose Mode = "propose" // proposals wait for an SST's approval
 	ModeApply   Mode = "apply"   // proposals are applied at once, within the caps
 )
