@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/queuewrangler/queuewrangler/balancer"
 	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
 	"github.com/queuewrangler/queuewrangler/internal/store"
 )
@@ -19,20 +18,10 @@ import (
 func TestOffModeRecentNoteDoesNotEndAMoveMadeHoursLater(t *testing.T) {
 	ctx := context.Background()
 	w := newWorld(t, 2)
-	p := balancer.DefaultPolicy()
-	p.Backlog = balancer.BacklogOldest
-	opts := Options{Policy: p, Mailboxes: []int64{w.mailbox}, Now: func() time.Time { return w.now }}
+	r, proposed, opts := approveWhileOff(t, w, nil)
+	p := opts.Policy
 	propose := opts
 	propose.Mode = ModePropose
-	proposed := proposeN(t, New(w.db, w.hs, propose), 2)
-
-	off := opts
-	off.Mode = ModeOff
-	r := New(w.db, w.hs, off)
-	for _, pr := range proposed {
-		_, err := r.Approve(ctx, pr.ID, "sst")
-		must(t, err)
-	}
 	noted := proposed[0]
 	_, err := w.fake.AddNote(noted.ConversationID, helpscouttest.ThreadInput{UserID: w.ben, Body: "billing knows", At: w.now.Add(time.Second)})
 	must(t, err)

@@ -17,6 +17,31 @@ import (
 	"github.com/queuewrangler/queuewrangler/metrics"
 )
 
+// approveWhileOff proposes two moves on w under propose and approves them
+// under off, with off's options tweaked first (a logger, metrics). It
+// returns the off-mode rebalancer, the proposals, and the options the two
+// modes share.
+func approveWhileOff(t *testing.T, w *world, tweak func(off *Options)) (*Rebalancer, []store.Proposal, Options) {
+	t.Helper()
+	p := balancer.DefaultPolicy()
+	p.Backlog = balancer.BacklogOldest
+	opts := Options{Policy: p, Mailboxes: []int64{w.mailbox}, Now: func() time.Time { return w.now }}
+	propose := opts
+	propose.Mode = ModePropose
+	proposed := proposeN(t, New(w.db, w.hs, propose), 2)
+	off := opts
+	off.Mode = ModeOff
+	if tweak != nil {
+		tweak(&off)
+	}
+	r := New(w.db, w.hs, off)
+	for _, pr := range proposed {
+		_, err := r.Approve(context.Background(), pr.ID, "sst")
+		must(t, err)
+	}
+	return r, proposed, opts
+}
+
 // TestOffModeMarksAChangedApprovedMoveStale: under QW_MODE=off an approved
 // move whose ticket the mirror shows changed goes stale at the next tick,
 // for the reason the re-read before a move would give, without a request
@@ -54,22 +79,11 @@ func TestOffModeMarksAChangedApprovedMoveStale(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			w := newWorld(t, 2)
-			p := balancer.DefaultPolicy()
-			p.Backlog = balancer.BacklogOldest
-			opts := Options{Policy: p, Mailboxes: []int64{w.mailbox}, Now: func() time.Time { return w.now }}
-			propose := opts
-			propose.Mode = ModePropose
-			proposed := proposeN(t, New(w.db, w.hs, propose), 2)
-
 			var log testkit.LogBuffer
 			m := metrics.NewInstruments(prometheus.NewRegistry())
-			off := opts
-			off.Mode, off.Logger, off.Metrics = ModeOff, slog.New(slog.NewTextHandler(&log, nil)), m
-			r := New(w.db, w.hs, off)
-			for _, pr := range proposed {
-				_, err := r.Approve(context.Background(), pr.ID, "sst")
-				must(t, err)
-			}
+			r, proposed, _ := approveWhileOff(t, w, func(off *Options) {
+				off.Logger, off.Metrics = slog.New(slog.NewTextHandler(&log, nil)), m
+			})
 			changed, untouched := proposed[0], proposed[1]
 			tt.change(t, w, changed.ConversationID)
 			w.now = w.now.Add(time.Minute)
