@@ -700,7 +700,7 @@ func (r *Rebalancer) Run(ctx context.Context, every time.Duration, ready func() 
 			continue
 		case err != nil:
 			if ctx.Err() == nil {
-				r.opts.Logger.Error("balancer run failed", "err", err)
+				r.sayRunFailure(err)
 			}
 			continue
 		}
@@ -710,6 +710,21 @@ func (r *Rebalancer) Run(ctx context.Context, every time.Duration, ready func() 
 		r.opts.Logger.Info("balancer run", "proposals", len(plan.Proposals), "flags", len(plan.Flags),
 			"imbalance_before", plan.Before.Imbalance, "imbalance_after", plan.After.Imbalance)
 	}
+}
+
+// sayRunFailure logs a failed run at ERROR, except a damaged database
+// file: every run fails on it until an operator acts (under QW_MODE=off
+// at the read of an approved move's conversation), and the first of the
+// loops and requests to meet it says it, with the remedy, for all of them
+// (store.DB.SayFailure).
+func (r *Rebalancer) sayRunFailure(err error) {
+	r.db.SayFailure(err, func(err error) {
+		msg := "balancer run failed"
+		if errors.Is(err, store.ErrCorrupt) {
+			msg += ": the database file is damaged"
+		}
+		r.opts.Logger.Error(msg, "err", err)
+	})
 }
 
 // errCutShort is what RunOnce and RouteOnce return when their context

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -28,6 +29,7 @@ type world struct {
 	fake     *helpscouttest.Server
 	hs       *helpscout.Client
 	db       *store.DB
+	dbPath   string
 	mir      *mirror.Mirror
 	now      time.Time
 	mailbox  int64
@@ -57,8 +59,9 @@ func newWorld(t *testing.T, unassigned int) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db := testkit.OpenStore(t)
-	w := &world{fake: fake, hs: hs, db: db, now: now, token: token, baseURL: ts.URL}
+	dbPath := filepath.Join(t.TempDir(), "qw.db")
+	db := testkit.OpenStoreAt(t, dbPath)
+	w := &world{fake: fake, hs: hs, db: db, dbPath: dbPath, now: now, token: token, baseURL: ts.URL}
 	mb, err := fake.AddMailbox(helpscouttest.Mailbox{Name: "Support", Email: "support@example.com"})
 	must(t, err)
 	w.mailbox = mb.ID

@@ -1,7 +1,9 @@
 package testkit
 
 import (
+	"bytes"
 	"context"
+	"database/sql"
 	"path/filepath"
 	"testing"
 
@@ -26,4 +28,35 @@ func OpenStoreAt(tb testing.TB, path string) *store.DB {
 	}
 	tb.Cleanup(func() { db.Close() })
 	return db
+}
+
+// DamageTable overwrites the root page of table in the store file at path,
+// as a failing disk would, through SQLite's own page table, so that every
+// connection of a store holding the file open meets the damage at once
+// (store.ErrCorrupt). It returns what puts the page back.
+func DamageTable(tb testing.TB, path, table string) (repair func()) {
+	tb.Helper()
+	// The driver is the one the store registers.
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	tb.Cleanup(func() { db.Close() })
+	var pgno int64
+	var good []byte
+	if err := db.QueryRow("SELECT rootpage FROM sqlite_schema WHERE type = 'table' AND name = ?", table).Scan(&pgno); err != nil {
+		tb.Fatalf("find table %s: %v", table, err)
+	}
+	if err := db.QueryRow("SELECT data FROM sqlite_dbpage WHERE pgno = ?", pgno).Scan(&good); err != nil {
+		tb.Fatalf("read page %d: %v", pgno, err)
+	}
+	write := func(data []byte) {
+		tb.Helper()
+		if _, err := db.Exec("UPDATE sqlite_dbpage SET data = ? WHERE pgno = ?", data, pgno); err != nil {
+			tb.Fatalf("write page %d: %v", pgno, err)
+		}
+	}
+	write(bytes.Repeat([]byte{0xff}, len(good)))
+	return func() { write(good) }
 }
