@@ -390,6 +390,25 @@ func (g *gatedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return g.next.RoundTrip(r)
 }
 
+// routeNewConversation creates a conversation, mirrors it and routes it in
+// the background: the channel gets what RouteOnce returns.
+func (w *world) routeNewConversation(t *testing.T, router *Router) (helpscouttest.Conversation, <-chan []store.Proposal) {
+	t.Helper()
+	c, err := w.fake.CreateConversation(helpscouttest.NewConversation{MailboxID: w.mailbox, CustomerID: w.customer,
+		Subject: "new", At: w.now})
+	must(t, err)
+	w.sync(t)
+	routed := make(chan []store.Proposal, 1)
+	go func() {
+		ps, err := router.RouteOnce(context.Background())
+		if err != nil {
+			t.Error(err)
+		}
+		routed <- ps
+	}()
+	return c, routed
+}
+
 // A route does not queue behind a run's applies: those happen after the
 // run's plan, outside planMu.
 func TestOwnRouteDoesNotWaitForARunsApplies(t *testing.T) {
@@ -407,18 +426,7 @@ func TestOwnRouteDoesNotWaitForARunsApplies(t *testing.T) {
 	}()
 	<-gate.held // the run is applying, its PATCH held
 
-	c, err := w.fake.CreateConversation(helpscouttest.NewConversation{MailboxID: w.mailbox, CustomerID: w.customer,
-		Subject: "new", At: w.now})
-	must(t, err)
-	w.sync(t)
-	routed := make(chan []store.Proposal, 1)
-	go func() {
-		ps, err := router.RouteOnce(context.Background())
-		if err != nil {
-			t.Error(err)
-		}
-		routed <- ps
-	}()
+	c, routed := w.routeNewConversation(t, router)
 	select {
 	case ps := <-routed:
 		if len(ps) != 1 || ps[0].ConversationID != c.ID || ps[0].Status != store.ProposalApplied {

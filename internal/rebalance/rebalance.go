@@ -99,6 +99,11 @@ type Rebalancer struct {
 	// it, so a new conversation's route never waits for them.
 	planMu sync.Mutex
 
+	// applying holds the ids of the proposals this process is applying
+	// now, which recovery never takes for interrupted ones (recover.go),
+	// however long they take on opts.Now's clock.
+	applying sync.Map
+
 	steer  steering   // QW_ROUTING=steer (steer.go)
 	looks  inboxLooks // the inboxes' routing as steer or own last read it (routinglook.go)
 	router *Router    // QW_ROUTING=own (own.go), set by NewRouter
@@ -432,6 +437,8 @@ func (r *Rebalancer) apply(ctx context.Context, id int64) (store.Proposal, error
 	if err != nil {
 		return p, err // the store's error names the operation and the proposal
 	}
+	r.applying.Store(p.ID, true)
+	defer r.applying.Delete(p.ID)
 	log := r.opts.Logger.With("proposal", p.ID, "conversation", p.ConversationID)
 	fresh, _, err := r.hs.Conversations.Get(ctx, p.ConversationID, true)
 	switch {

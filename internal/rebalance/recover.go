@@ -38,8 +38,15 @@ func (r *Rebalancer) recoverInterrupted(ctx context.Context, now time.Time) erro
 		return err
 	}
 	for _, p := range stuck {
+		if _, inFlight := r.applying.Load(p.ID); inFlight {
+			// A route's or an approval's apply in this process: its
+			// re-read or PATCH can outlast interruptedAfter (retries in
+			// a 429 storm; a simulated clock), and it ends the proposal
+			// itself.
+			continue
+		}
 		if now.Sub(p.UpdatedAt) < interruptedAfter {
-			continue // possibly still in flight in an approval request
+			continue // another process's, which may still be finishing it
 		}
 		if err := r.settle(ctx, p); err != nil {
 			return err

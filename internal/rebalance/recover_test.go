@@ -12,6 +12,7 @@ import (
 	"github.com/queuewrangler/queuewrangler/balancer"
 	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
 	"github.com/queuewrangler/queuewrangler/internal/store"
+	"github.com/queuewrangler/queuewrangler/internal/testkit"
 )
 
 // TestRecoversInterruptedApplies leaves a proposal where a killed process
@@ -244,5 +245,43 @@ func TestOffModeKeepsItsHandsOff(t *testing.T) {
 	must(t, err)
 	if st := status(approvedID); st != store.ProposalApplied {
 		t.Errorf("the approved move after the first propose-mode run: %s, want applied", st)
+	}
+}
+
+// A run's recovery leaves alone a proposal this process is still
+// applying, however long the apply takes on the rebalancer's clock. It
+// once settled an own-mode route whose PATCH was on its way as
+// "interrupted before the assignment was written", and the same run handed
+// the conversation out: Help Scout assigned it twice, and the route was
+// recorded failed although its assignment was made. The chaos soak met it
+// in own mode (cmd/queuewrangler, QW_SOAK=1), where 5 simulated minutes
+// pass in 0.4 s of retries; a storm of 429s can take as long for real.
+func TestRecoveryLeavesAnApplyInFlightAlone(t *testing.T) {
+	w := newWorld(t, 0)
+	clock := testkit.NewClock(w.now)
+	gate := &gatedTransport{next: helpscouttest.Bearer{Token: w.token}, held: make(chan struct{}), release: make(chan struct{})}
+	p := balancer.DefaultPolicy()
+	p.Backlog = balancer.BacklogOldest
+	reb := New(w.db, w.clientWith(t, gate), Options{Mode: ModeApply, Routing: balancer.RoutingOwn, Policy: p, Now: clock.Now})
+	router := reb.NewRouter(context.Background(), RouterOptions{})
+	c, routed := w.routeNewConversation(t, router)
+	<-gate.held // the route is applying, its PATCH held
+	clock.Advance(interruptedAfter + time.Minute)
+	if _, err := reb.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	close(gate.release)
+	ps := <-routed
+	if len(ps) != 1 || ps[0].Status != store.ProposalApplied {
+		t.Errorf("routes = %+v, want one applied", ps)
+	}
+	assigned := 0
+	for _, pr := range w.fake.Patches() {
+		if pr.ConversationID == c.ID && pr.Path == "/assignTo" && pr.StatusCode == http.StatusNoContent {
+			assigned++
+		}
+	}
+	if assigned != 1 {
+		t.Errorf("Help Scout assigned the new conversation %d times, want once", assigned)
 	}
 }
