@@ -2,6 +2,7 @@ package rebalance
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"testing"
@@ -112,5 +113,70 @@ func TestOffModeMarksAChangedApprovedMoveStale(t *testing.T) {
 				t.Errorf("stale outcomes counted %v, want 1", got)
 			}
 		})
+	}
+}
+
+// TestOffModeRecentNoteDoesNotEndAMoveMadeHoursLater: "an agent replied
+// or added a note" is a rule about the moment of the move (RecentActivity,
+// two hours by default), not a change since the plan. Under QW_MODE=off
+// the move is made only once the mode changes; judged at an off-mode tick
+// minutes after the note, it went stale for good, although the re-read
+// when the mode changed, hours later, finds nothing against it.
+func TestOffModeRecentNoteDoesNotEndAMoveMadeHoursLater(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, 2)
+	r, proposed, opts := approveWhileOff(t, w, nil)
+	p := opts.Policy
+	propose := opts
+	propose.Mode = ModePropose
+	noted := proposed[0]
+	_, err := w.fake.AddNote(noted.ConversationID, helpscouttest.ThreadInput{UserID: w.ben, Body: "billing knows", At: w.now.Add(time.Second)})
+	must(t, err)
+	w.now = w.now.Add(time.Minute)
+	w.sync(t)
+	_, err = r.RunOnce(ctx) // an off-mode tick
+	must(t, err)
+
+	w.now = w.now.Add(p.RecentActivity + time.Hour) // the mode changes hours later
+	_, err = New(w.db, w.hs, propose).RunOnce(ctx)
+	must(t, err)
+	got, err := w.db.Proposal(ctx, noted.ID)
+	must(t, err)
+	if got.Status != store.ProposalApplied {
+		t.Errorf("move on a ticket noted %v before the mode changed: %s %q, want applied", p.RecentActivity+time.Hour, got.Status, got.Error)
+	}
+}
+
+// TestRunSaysADamagedFileOnce: under QW_MODE=off every tick reads the
+// approved moves' conversations from the mirror, and on a damaged file
+// every tick failed and logged "balancer run failed" at ERROR. The damage
+// is said once between all that meet it (store.DB.SayFailure), with what
+// it is, however many ticks fail on it.
+func TestRunSaysADamagedFileOnce(t *testing.T) {
+	w := newWorld(t, 2)
+	var log testkit.LogBuffer
+	r, _, _ := approveWhileOff(t, w, func(off *Options) { off.Logger = slog.New(slog.NewTextHandler(&log, nil)) })
+	repair := testkit.DamageTable(t, w.dbPath, "conversations")
+	defer repair()
+	if _, err := r.RunOnce(context.Background()); !errors.Is(err, store.ErrCorrupt) {
+		t.Fatalf("an off-mode tick on the damaged file: %v, want store.ErrCorrupt", err)
+	}
+
+	const ticks = 5
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	asked := 0
+	ready := func() (bool, string) { // asked before each tick's run
+		if asked++; asked > ticks {
+			cancel()
+			return false, "stop"
+		}
+		return true, ""
+	}
+	r.Run(ctx, time.Millisecond, ready)
+	said := log.String()
+	if n := strings.Count(said, "level=ERROR"); n != 1 || !strings.Contains(said, `msg="balancer run failed: the database file is damaged"`) ||
+		!strings.Contains(said, "restore it from a backup") {
+		t.Errorf("%d ERROR lines over %d ticks on a damaged file, want 1 saying the file is damaged, with the remedy:\n%s", n, ticks, said)
 	}
 }
