@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -180,7 +181,7 @@ func (o *Router) Run(ctx context.Context) {
 		case errors.Is(err, errCutShort):
 			o.r.opts.Logger.Info("own routing stopped before its last routes", "err", err)
 		case err != nil && ctx.Err() == nil:
-			o.r.opts.Logger.Error("own routing failed; the next webhook or poll tries again", "err", err)
+			o.r.sayFailure(slog.LevelError, "own routing failed", "; the next webhook or poll tries again", err)
 		}
 	}
 }

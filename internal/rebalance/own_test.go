@@ -2,6 +2,7 @@ package rebalance
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -549,4 +550,33 @@ func TestOwnStopMidPassLeavesTheRestForTheNextRun(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestOwnRoutingSaysADamagedFileOnce: a route pass reads the team from the
+// mirror, and on a damaged file every pass (one per webhook or poll that
+// may have stored a conversation) failed and logged "own routing failed"
+// at ERROR. The damage is said once between all that meet it.
+func TestOwnRoutingSaysADamagedFileOnce(t *testing.T) {
+	e := newOwnEnv(t, 2, ModePropose) // the team's read meets the damage at a waiting customer
+	repair := testkit.DamageTable(t, e.dbPath, "conversations")
+	defer repair()
+	if _, err := e.router.RouteOnce(context.Background()); !errors.Is(err, store.ErrCorrupt) {
+		t.Fatalf("a route pass on the damaged file: %v, want store.ErrCorrupt", err)
+	}
+
+	const passes = 5
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	asked := 0
+	e.router.opts.Ready = func() (bool, string) { // asked before each pass
+		if asked++; asked > passes {
+			cancel()
+			return false, "stop"
+		}
+		e.router.Wake() // as the next webhook would
+		return true, ""
+	}
+	e.router.Wake()
+	e.router.Run(ctx)
+	saidOnce(t, e.log, "own routing failed", passes)
 }

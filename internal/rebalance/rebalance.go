@@ -725,13 +725,7 @@ func (r *Rebalancer) Run(ctx context.Context, every time.Duration, ready func() 
 // loops and requests to meet it says it, with the remedy, for all of them
 // (store.DB.SayFailure).
 func (r *Rebalancer) sayRunFailure(err error) {
-	r.db.SayFailure(err, func(err error) {
-		msg := "balancer run failed"
-		if errors.Is(err, store.ErrCorrupt) {
-			msg += ": the database file is damaged"
-		}
-		r.opts.Logger.Error(msg, "err", err)
-	})
+	r.sayFailure(slog.LevelError, "balancer run failed", "", err)
 }
 
 // errCutShort is what RunOnce and RouteOnce return when their context

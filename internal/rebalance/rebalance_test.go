@@ -760,3 +760,14 @@ func TestNoteSaysAssignedForAHandout(t *testing.T) {
 		})
 	}
 }
+
+// saidOnce fails t unless log holds exactly one line, at ERROR, saying msg
+// and the remedy, after turns tries that each met the damaged file.
+func saidOnce(t *testing.T, log *testkit.LogBuffer, msg string, turns int) {
+	t.Helper()
+	said := log.String()
+	if n := strings.Count(said, "\n"); n != 1 || !strings.Contains(said, "level=ERROR") ||
+		!strings.Contains(said, `msg="`+msg+`: the database file is damaged"`) || !strings.Contains(said, "restore it from a backup") {
+		t.Errorf("%d log lines over %d tries on a damaged file, want 1 at ERROR saying %q, the damage and the remedy:\n%s", n, turns, msg, said)
+	}
+}

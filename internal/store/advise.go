@@ -46,8 +46,8 @@ func (db *DB) foundDamaged() bool { return db.damaged.CompareAndSwap(false, true
 // unless it is a damaged file someone has already said: any other error
 // as it is, ErrCorrupt only when it is news (foundDamaged), with the
 // remedy (adviseDamaged). Every loop and request that may meet a damaged
-// file logs through it (the mirror's loops, the webhook intake, a scrape,
-// a page view), so that the damage is said once between all of them, not
+// file logs through it (the mirror's loops, the webhook intake, the
+// balancer's runs, own routing, a scrape, a page view), so that the damage is said once between all of them, not
 // at every turn of each: each would say the same until the operator acts.
 func (db *DB) SayFailure(err error, say func(error)) {
 	switch {
