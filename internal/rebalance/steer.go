@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -83,7 +84,7 @@ func (r *Rebalancer) steerRotations(ctx context.Context, snap balancer.Snapshot,
 	s.latestConversation = max(s.latestConversation, latest)
 	mailboxes, err := r.steeredMailboxes(ctx)
 	if err != nil {
-		r.opts.Logger.Warn("steer: read the inboxes; retrying at the next run", "err", err)
+		r.sayFailure(slog.LevelWarn, "steer: read the inboxes", "; retrying at the next run", err)
 		return
 	}
 	for _, mb := range mailboxes {
@@ -94,7 +95,7 @@ func (r *Rebalancer) steerRotations(ctx context.Context, snap balancer.Snapshot,
 		}
 		if err != nil {
 			if ctx.Err() == nil {
-				r.opts.Logger.Warn("steer: routing not updated; retrying at the next run", "mailbox", mb.Name, "err", err)
+				r.sayFailure(slog.LevelWarn, "steer: routing not updated", "; retrying at the next run", err, "mailbox", mb.Name)
 			}
 			continue
 		}
@@ -126,7 +127,7 @@ func (r *Rebalancer) steerAfterNewConversation(ctx context.Context) {
 	}
 	t, err := r.team.Read(ctx, r.opts.Now().UTC())
 	if err != nil {
-		r.opts.Logger.Warn("steer after a new conversation: read the team", "err", err)
+		r.sayFailure(slog.LevelWarn, "steer after a new conversation: read the team", "", err)
 		return
 	}
 	r.steerRotations(ctx, t.Snapshot, viewNames(t), latest)

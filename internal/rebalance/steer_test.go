@@ -3,6 +3,7 @@ package rebalance
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -415,5 +416,57 @@ func TestSteerReadsWhatTheRunHasNotReadOnce(t *testing.T) {
 	}
 	if cs := changes(t, w.db); len(cs) != 2 || !strings.Contains(cs[1].Why, "Ben Agent: others would answer sooner") {
 		t.Errorf("audit %+v: want a second steer after Ben's new customers, naming him", cs)
+	}
+}
+
+// TestSteerSaysADamagedFileOnce: steering reads the inboxes, its memory of
+// each inbox's rotation and, after a new conversation, the team from the
+// mirror, and logged each failure at WARN at every run or new
+// conversation. On a damaged file each would fail the same until an
+// operator acts: the damage is said once between all that meet it, at
+// ERROR like everywhere else.
+func TestSteerSaysADamagedFileOnce(t *testing.T) {
+	tests := []struct {
+		name, table, msg string
+		steer            func(ctx context.Context, r *Rebalancer)
+	}{
+		{"a run reads the inboxes", "mailboxes", "steer: read the inboxes",
+			func(ctx context.Context, r *Rebalancer) { r.steerRotations(ctx, balancer.Snapshot{}, noNames, 0) }},
+		{"a run reads an inbox's rotation", "steered_rotations", "steer: routing not updated",
+			func(ctx context.Context, r *Rebalancer) { r.steerRotations(ctx, balancer.Snapshot{}, noNames, 0) }},
+		{"a new conversation reads the team", "users", "steer after a new conversation: read the team",
+			func(ctx context.Context, r *Rebalancer) { r.steerAfterNewConversation(ctx) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newSteerWorld(t)
+			w.give(t, w.ana, 1) // a conversation newer than any steer
+			w.refresh(t)
+			r := w.steerer(ModePropose)
+			repair := testkit.DamageTable(t, w.dbPath, tt.table)
+			defer repair()
+			const turns = 5
+			for range turns {
+				tt.steer(context.Background(), r)
+			}
+			saidOnce(t, w.logs, tt.msg, turns)
+		})
+	}
+}
+
+func noNames(int64) string { return "" }
+
+// TestSayFailureKeepsOtherFailuresAsTheyWere: only a damaged file is said
+// once and at ERROR; any other failure is logged at every try, at the
+// caller's level, with what happens next.
+func TestSayFailureKeepsOtherFailuresAsTheyWere(t *testing.T) {
+	w := newSteerWorld(t)
+	r := w.steerer(ModePropose)
+	for range 2 {
+		r.sayFailure(slog.LevelWarn, "steer: read the inboxes", "; retrying at the next run", errors.New("disk full"), "mailbox", "Support")
+	}
+	want := `level=WARN msg="steer: read the inboxes; retrying at the next run" mailbox=Support err="disk full"`
+	if said := w.logs.String(); strings.Count(said, want) != 2 || strings.Count(said, "\n") != 2 {
+		t.Errorf("two failures that are not damage, want each said as %s:\n%s", want, said)
 	}
 }

@@ -47,8 +47,9 @@ func (db *DB) foundDamaged() bool { return db.damaged.CompareAndSwap(false, true
 // as it is, ErrCorrupt only when it is news (foundDamaged), with the
 // remedy (adviseDamaged). Every loop and request that may meet a damaged
 // file logs through it (the mirror's loops, the webhook intake, the
-// balancer's runs, own routing, a scrape, a page view), so that the damage is said once between all of them, not
-// at every turn of each: each would say the same until the operator acts.
+// balancer's runs, own routing, steering, a scrape, a page view), so that
+// the damage is said once between all of them, not at every turn of
+// each: each would say the same until the operator acts.
 func (db *DB) SayFailure(err error, say func(error)) {
 	switch {
 	case !errors.Is(err, ErrCorrupt):
