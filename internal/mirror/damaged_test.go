@@ -1,9 +1,7 @@
 package mirror_test
 
 import (
-	"bytes"
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,49 +18,7 @@ import (
 	"github.com/queuewrangler/queuewrangler/internal/mirror"
 	"github.com/queuewrangler/queuewrangler/internal/store"
 	"github.com/queuewrangler/queuewrangler/internal/testkit"
-
-	_ "modernc.org/sqlite"
 )
-
-// pageEditor rewrites pages of a database file that a store holds open, as
-// a failing disk or a stray program would, through SQLite's own page
-// table, so every connection of the store sees the change at once.
-type pageEditor struct {
-	t  *testing.T
-	db *sql.DB
-}
-
-func openPageEditor(t *testing.T, path string) *pageEditor {
-	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.SetMaxOpenConns(1)
-	t.Cleanup(func() { db.Close() })
-	return &pageEditor{t, db}
-}
-
-// rootPage returns the page number of table's root page and its content.
-func (p *pageEditor) rootPage(table string) (int64, []byte) {
-	p.t.Helper()
-	var pgno int64
-	if err := p.db.QueryRow("SELECT rootpage FROM sqlite_schema WHERE type = 'table' AND name = ?", table).Scan(&pgno); err != nil {
-		p.t.Fatal(err)
-	}
-	var data []byte
-	if err := p.db.QueryRow("SELECT data FROM sqlite_dbpage WHERE pgno = ?", pgno).Scan(&data); err != nil {
-		p.t.Fatal(err)
-	}
-	return pgno, data
-}
-
-func (p *pageEditor) write(pgno int64, data []byte) {
-	p.t.Helper()
-	if _, err := p.db.Exec("UPDATE sqlite_dbpage SET data = ? WHERE pgno = ?", data, pgno); err != nil {
-		p.t.Fatalf("write page %d: %v", pgno, err)
-	}
-}
 
 // storeAt gives e a store in a file the test can damage, and returns its
 // path.
@@ -105,10 +61,9 @@ func TestDamagedDatabaseWhileRunning(t *testing.T) {
 	m, log, syncs := e.watched(ctx)
 	syncOnce(t, m)
 
-	edit := openPageEditor(t, path)
-	pgno, good := edit.rootPage("conversations")
+	var repair func()
 	damage := func() {
-		edit.write(pgno, bytes.Repeat([]byte{0xff}, len(good)))
+		repair = testkit.DamageTable(t, path, "conversations")
 		// A change the next poll must write into the damaged table.
 		c := e.fake.Conversations()[0]
 		if err := e.fake.SetTags(c.ID, []string{"tag-" + e.clock.Now().Format("150405")}, e.clock.Now()); err != nil {
@@ -155,7 +110,7 @@ func TestDamagedDatabaseWhileRunning(t *testing.T) {
 
 	// The file restored: the mirror syncs again, and a new run of damage
 	// is said again.
-	edit.write(pgno, good)
+	repair()
 	waitSync("ready once the file is restored", func() bool { ok, _ := m.Ready(); return ok })
 	damage()
 	waitSync("/readyz naming the file damaged again", notReadyDamaged)
@@ -199,9 +154,7 @@ func TestReadyNamesOnlyThePresentCause(t *testing.T) {
 		path := e.storeAt(t)
 		m = e.mirror(mirror.Options{})
 		syncOnce(t, m)
-		edit := openPageEditor(t, path)
-		pgno, good := edit.rootPage("conversations")
-		edit.write(pgno, bytes.Repeat([]byte{0xff}, len(good)))
+		repair := testkit.DamageTable(t, path, "conversations")
 		c := e.fake.Conversations()[0]
 		if err := e.fake.SetTags(c.ID, []string{"changed"}, e.clock.Now()); err != nil {
 			t.Fatal(err)
@@ -210,7 +163,7 @@ func TestReadyNamesOnlyThePresentCause(t *testing.T) {
 		if _, err := m.SyncOnce(context.Background()); !errors.Is(err, store.ErrCorrupt) {
 			t.Fatalf("SyncOnce on the damaged file: %v, want store.ErrCorrupt", err)
 		}
-		return e, m, func() { edit.write(pgno, good) }
+		return e, m, repair
 	}
 	t.Run("a damaged database names only itself", func(t *testing.T) {
 		_, m, restore := failOnDamage(t)
@@ -264,9 +217,7 @@ func TestDamagedDatabaseSaidOnceByEveryPass(t *testing.T) {
 	syncOnce(t, h.m)
 	h.deliveries(t) // none: seeding emits no webhooks
 
-	edit := openPageEditor(t, path)
-	pgno, good := edit.rootPage("conversations")
-	edit.write(pgno, bytes.Repeat([]byte{0xff}, len(good)))
+	repair := testkit.DamageTable(t, path, "conversations")
 	for i, c := range h.fake.Conversations()[:3] {
 		if err := h.fake.SetTags(c.ID, []string{fmt.Sprintf("tag-%d", i)}, h.clock.Now()); err != nil {
 			t.Fatal(err)
@@ -317,7 +268,7 @@ func TestDamagedDatabaseSaidOnceByEveryPass(t *testing.T) {
 		t.Errorf("%d webhook events pending while the file is damaged, want 3", n)
 	}
 
-	edit.write(pgno, good)
+	repair()
 	for i := 0; usableLines() == 0 || len(pending()) != 0; i++ {
 		if i == 100 {
 			t.Fatalf("after 100 passes on the restored file: %d pending webhooks; log:\n%s", len(pending()), log.String())
@@ -346,20 +297,10 @@ func TestDamagedDatabaseSaidOnceByEveryPass(t *testing.T) {
 // and a repair that puts the page back.
 func (e *env) damageFirstLeaf(t *testing.T, path string) (damaged, intact int64, repair func()) {
 	t.Helper()
-	edit := openPageEditor(t, path)
-	var pgno int64
-	if err := edit.db.QueryRow("SELECT pageno FROM dbstat WHERE name = 'conversations' AND pagetype = 'leaf' ORDER BY path LIMIT 1").Scan(&pgno); err != nil {
-		t.Fatal(err)
-	}
-	var good []byte
-	if err := edit.db.QueryRow("SELECT data FROM sqlite_dbpage WHERE pgno = ?", pgno).Scan(&good); err != nil {
-		t.Fatal(err)
-	}
-	var leaves int
-	if err := edit.db.QueryRow("SELECT count(*) FROM dbstat WHERE name = 'conversations' AND pagetype = 'leaf'").Scan(&leaves); err != nil || leaves < 4 {
-		t.Fatalf("the conversations table has %d leaf pages (%v); the test needs the damage far from the last", leaves, err)
-	}
-	edit.write(pgno, bytes.Repeat([]byte{0xff}, 4096))
+	// The first leaf, and none (the test fails) with fewer than 4: the
+	// test needs the damage far from the last.
+	repair = testkit.DamagePage(t, path, `SELECT pageno FROM dbstat WHERE name = 'conversations' AND pagetype = 'leaf'
+		AND (SELECT count(*) FROM dbstat WHERE name = 'conversations' AND pagetype = 'leaf') >= 4 ORDER BY path LIMIT 1`)
 	for _, c := range e.fake.Conversations() {
 		_, _, err := e.db.Conversation(context.Background(), c.ID)
 		switch {
@@ -370,9 +311,9 @@ func (e *env) damageFirstLeaf(t *testing.T, path string) (damaged, intact int64,
 		}
 	}
 	if damaged == 0 || intact == 0 {
-		t.Fatalf("after damaging page %d: damaged conversation %d, intact %d; want one of each", pgno, damaged, intact)
+		t.Fatalf("after damaging the first leaf: damaged conversation %d, intact %d; want one of each", damaged, intact)
 	}
-	return damaged, intact, func() { edit.write(pgno, good) }
+	return damaged, intact, repair
 }
 
 // queueRereads has ids queued for a re-read, in that order, as the

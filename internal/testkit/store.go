@@ -31,10 +31,19 @@ func OpenStoreAt(tb testing.TB, path string) *store.DB {
 }
 
 // DamageTable overwrites the root page of table in the store file at path,
-// as a failing disk would, through SQLite's own page table, so that every
-// connection of a store holding the file open meets the damage at once
-// (store.ErrCorrupt). It returns what puts the page back.
+// as a failing disk would, so that every statement reading the table meets
+// the damage (store.ErrCorrupt). It returns what puts the page back.
 func DamageTable(tb testing.TB, path, table string) (repair func()) {
+	tb.Helper()
+	return DamagePage(tb, path, "SELECT rootpage FROM sqlite_schema WHERE type = 'table' AND name = ?", table)
+}
+
+// DamagePage overwrites the page of the store file at path whose number
+// pageQuery selects (from sqlite_schema, or dbstat for a page below a
+// table's root), as a failing disk would, through SQLite's own page table,
+// so that every connection of a store holding the file open meets the
+// damage at once (store.ErrCorrupt). It returns what puts the page back.
+func DamagePage(tb testing.TB, path, pageQuery string, args ...any) (repair func()) {
 	tb.Helper()
 	// The driver is the one the store registers.
 	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
@@ -45,8 +54,8 @@ func DamageTable(tb testing.TB, path, table string) (repair func()) {
 	tb.Cleanup(func() { db.Close() })
 	var pgno int64
 	var good []byte
-	if err := db.QueryRow("SELECT rootpage FROM sqlite_schema WHERE type = 'table' AND name = ?", table).Scan(&pgno); err != nil {
-		tb.Fatalf("find table %s: %v", table, err)
+	if err := db.QueryRow(pageQuery, args...).Scan(&pgno); err != nil {
+		tb.Fatalf("find the page to damage (%s %v): %v", pageQuery, args, err)
 	}
 	if err := db.QueryRow("SELECT data FROM sqlite_dbpage WHERE pgno = ?", pgno).Scan(&good); err != nil {
 		tb.Fatalf("read page %d: %v", pgno, err)
