@@ -2,7 +2,6 @@ package team
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/queuewrangler/queuewrangler/balancer"
@@ -37,7 +36,7 @@ func (r *Reader) Read(ctx context.Context, now time.Time) (View, error) {
 	snap, err := r.db.Snapshot(ctx, store.SnapshotWindows{
 		AssignedSince: now.Add(-r.policy.AssignmentWindow), RepliedSince: now.Add(-PaceWindow)})
 	if err != nil {
-		return View{}, fmt.Errorf("read snapshot: %w", err)
+		return View{}, err // the store's error names the read already
 	}
 	return Build(snap, r.roster, now), nil
 }

@@ -364,3 +364,18 @@ func TestAgentsFromMirror(t *testing.T) {
 		t.Errorf("figures %+v, want %+v", figures, want)
 	}
 }
+
+// TestReadNamesTheReadOnce: the store's error already says which read
+// failed; wrapped again, the log read "read snapshot: read snapshot: ...".
+func TestReadNamesTheReadOnce(t *testing.T) {
+	db := testkit.OpenStore(t)
+	r := NewReader(db, nil, balancer.DefaultPolicy(), time.Now)
+	db.Close()
+	_, err := r.Read(context.Background(), time.Now())
+	if err == nil {
+		t.Fatal("Read on a closed store succeeded")
+	}
+	if n := strings.Count(err.Error(), "read snapshot"); n != 1 {
+		t.Errorf("error %q names the read %d times, want once", err, n)
+	}
+}
