@@ -112,7 +112,7 @@ type PageOptions struct {
 	// logged (store.DB.SayFailure): a damaged database file fails every
 	// view, and is said once between the page and the daemon's loops.
 	// Nil logs every failure.
-	Failures FailureFilter
+	Failures store.FailureSayer
 
 	// Location is the team's zone (the office hours'), of absolute times
 	// and of "today"; nil is UTC, and the page says the zone is not set.
@@ -121,12 +121,6 @@ type PageOptions struct {
 	// maxRows caps each ticket list; 0 means pageMaxRows. Only tests
 	// change it, to see the cap with a few tickets.
 	maxRows int
-}
-
-// FailureFilter hands a failure to say unless it is one already said
-// elsewhere (a *store.DB).
-type FailureFilter interface {
-	SayFailure(err error, say func(error))
 }
 
 // everyFailure says every failure.

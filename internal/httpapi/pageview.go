@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"log/slog"
 	"math"
 	"slices"
 	"strconv"
@@ -210,7 +211,7 @@ var decidedStatuses = []store.ProposalStatus{
 func (p *page) collect(ctx context.Context, now time.Time) pageView {
 	var d pageData
 	fail := func(what string, err error) {
-		p.o.Failures.SayFailure(err, func(err error) { p.log.Error("page: read "+what, "err", err) })
+		store.LogFailure(p.o.Failures, p.log, slog.LevelError, "page: read "+what, err)
 		d.errors = append(d.errors, "Could not read "+what+"; the daemon log has the detail.")
 	}
 	var err error

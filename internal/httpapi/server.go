@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/queuewrangler/queuewrangler/internal/store"
 	"github.com/queuewrangler/queuewrangler/metrics"
 )
 
@@ -24,10 +25,10 @@ type Inbox interface {
 	// RejectWebhook records a signed event that could not be parsed, so an
 	// operator can see it; it is never processed.
 	RejectWebhook(ctx context.Context, event string, body []byte, receivedAt time.Time, reason string) (int64, error)
-	// FailureFilter is store.DB's: a database file found damaged is
+	// FailureSayer is store.DB's: a database file found damaged is
 	// logged once, with the remedy, by whichever of the loops and
 	// requests meets it first, not once per delivery.
-	FailureFilter
+	store.FailureSayer
 }
 
 // ReadinessFunc reports whether the daemon is ready to serve, and why not.

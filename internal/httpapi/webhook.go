@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/queuewrangler/queuewrangler/helpscout"
+	"github.com/queuewrangler/queuewrangler/internal/store"
 )
 
 // Webhook results, the result label of queuewrangler_webhook_events_total.
@@ -87,7 +88,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		// 503 makes Help Scout deliver again; the event was not stored.
 		s.countWebhook(event, resultError)
-		sayFailure(s.opts.Inbox, s.opts.Logger, slog.LevelError, "store webhook", err, "event", eventLabel(event))
+		store.LogFailure(s.opts.Inbox, s.opts.Logger, slog.LevelError, "store webhook", err, "event", eventLabel(event))
 		writeError(w, http.StatusServiceUnavailable, "temporarily unable to store the event")
 		return
 	}

@@ -854,12 +854,7 @@ func (m *Mirror) runUpkeep(ctx context.Context) {
 // the remedy, and the rest stay quiet until it is usable again
 // (store.DB.SayFailure), however many passes fail on it meanwhile.
 func (m *Mirror) logFailure(level slog.Level, msg string, err error, attrs ...any) {
-	m.db.SayFailure(err, func(err error) {
-		if errors.Is(err, store.ErrCorrupt) {
-			level, msg = slog.LevelError, msg+": the database file is damaged"
-		}
-		m.opts.Logger.Log(context.Background(), level, msg, append([]any{"err", err}, attrs...)...)
-	})
+	store.LogFailure(m.db, m.opts.Logger, level, msg, err, attrs...)
 }
 
 // runCheckpoint empties the -wal file after a poll's writes

@@ -1,7 +1,6 @@
 package rebalance
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 
@@ -9,17 +8,12 @@ import (
 )
 
 // sayFailure logs a failure of work that is tried again later (a run, a
-// route pass, a steer): msg+then at level, except a damaged database
-// file. That fails every try until an operator acts, so the first of the
-// loops and requests to meet it says it for all of them, once
-// (store.DB.SayFailure): at ERROR, whatever level the other failures
-// take, as msg+": the database file is damaged" with the remedy, and
-// without then, since trying again does not help.
+// route pass, a steer) as store.LogFailure does: msg+then at level, or a
+// damaged database file once, at ERROR, without then, since trying again
+// does not help.
 func (r *Rebalancer) sayFailure(level slog.Level, msg, then string, err error, attrs ...any) {
-	r.db.SayFailure(err, func(err error) {
-		if errors.Is(err, store.ErrCorrupt) {
-			level, msg, then = slog.LevelError, msg+": the database file is damaged", ""
-		}
-		r.opts.Logger.Log(context.Background(), level, msg+then, append(attrs, "err", err)...)
-	})
+	if !errors.Is(err, store.ErrCorrupt) {
+		msg += then
+	}
+	store.LogFailure(r.db, r.opts.Logger, level, msg, err, attrs...)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 )
 
@@ -57,6 +58,28 @@ func (db *DB) SayFailure(err error, say func(error)) {
 	case db.foundDamaged():
 		say(db.adviseDamaged(err))
 	}
+}
+
+// FailureSayer is what LogFailure says a failure through: a *DB, or a
+// stand-in that says every failure.
+type FailureSayer interface {
+	SayFailure(err error, say func(error))
+}
+
+// LogFailure logs a failure of work that is tried again later (a loop's
+// pass, a request, a scrape) through f.SayFailure: any other error as msg
+// at level, and a damaged database file only when it is news, at ERROR
+// whatever level the caller's other failures take, as msg+": the
+// database file is damaged" with the remedy. The mirror's loops, the
+// balancer, own routing, steering and the scrape all log this way, so
+// that the damage reads the same whichever meets it first.
+func LogFailure(f FailureSayer, log *slog.Logger, level slog.Level, msg string, err error, attrs ...any) {
+	f.SayFailure(err, func(err error) {
+		if errors.Is(err, ErrCorrupt) {
+			level, msg = slog.LevelError, msg+": "+ErrCorrupt.Error()
+		}
+		log.Log(context.Background(), level, msg, append(attrs, "err", err)...)
+	})
 }
 
 // HeldDamaged reports whether the file was found damaged and has not
