@@ -39,7 +39,11 @@
 // vanished (deleted, merged, moved away) without a webhook, whatever their
 // status: it compares the open set, then bisects Help Scout's listing by
 // creation time against the store's counts (deletions.go), which costs one
-// list page when nothing vanished.
+// list page when nothing vanished. Every 6 hours of the mirror's clock
+// (Options.Now, checked at each poll, so that the demo's simulated days
+// bring it round too) an upkeep removes the webhook events processed more
+// than 7 days before and refreshes SQLite's statistics, and says in one
+// line what it removed and how long it took.
 //
 // The mirror also turns newly seen first replies and resolutions into
 // histogram observations, once per conversation, recorded in SQLite before

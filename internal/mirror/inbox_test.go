@@ -565,3 +565,85 @@ func TestUpkeepPrunesWebhooksByTheMirrorsClock(t *testing.T) {
 		}
 	}
 }
+
+// TestUpkeepFollowsTheMirrorsClock: the upkeep ran on a real 6-hour
+// ticker, so under a simulated clock (the demo, the soaks) it ran once at
+// start and never again, however many simulated days passed, and a test
+// could not see it run. It now comes due on the mirror's clock and is
+// checked at every poll: once per upkeepEvery of that clock, not at every
+// poll, and each run says what it did in one line, at DEBUG when it
+// removed nothing.
+func TestUpkeepFollowsTheMirrorsClock(t *testing.T) {
+	e := newEnv(t, helpscouttest.Options{WallClock: time.Now}, helpscouttest.GenerateConfig{Seed: 3, Conversations: 2})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	polls := make(chan struct{})
+	var logs testkit.LogBuffer
+	m := e.mirror(mirror.Options{
+		Logger:  slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Updated: func() { polls <- struct{}{} },
+	})
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx, time.Millisecond) }()
+	wait := func(n int) {
+		t.Helper()
+		for range n {
+			select {
+			case <-polls:
+			case err := <-done:
+				t.Fatalf("Run returned early: %v", err)
+			}
+		}
+	}
+	upkeeps := func() []string {
+		var out []string
+		for l := range strings.Lines(logs.String()) {
+			if strings.Contains(l, `msg="upkeep done"`) {
+				out = append(out, strings.TrimSpace(l))
+			}
+		}
+		return out
+	}
+
+	wait(1) // the first sync and the upkeep after it
+	id, _, err := e.db.AddWebhook(context.Background(), "convo.created", []byte(`{"id":1}`), time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.MarkWebhookDone(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	wait(20) // polls within one upkeep period of the mirror's clock
+	if got := upkeeps(); len(got) != 1 || !strings.Contains(got[0], "level=DEBUG") || !strings.Contains(got[0], "pruned_webhooks=0") {
+		t.Errorf("before the mirror's clock moved, the upkeep lines are %q; want the first run's alone, at DEBUG, pruning nothing", got)
+	}
+
+	e.clock.Advance(8 * 24 * time.Hour) // past the upkeep period and the retention
+	wait(2)                             // a whole poll after the clock moved
+	got := upkeeps()
+	if len(got) != 2 {
+		t.Fatalf("after 8 days of the mirror's clock, %d upkeep lines, want 2:\n%s", len(got), logs.String())
+	}
+	if !strings.Contains(got[1], "level=INFO") || !strings.Contains(got[1], "pruned_webhooks=1") || !strings.Contains(got[1], "took=") {
+		t.Errorf("the upkeep that pruned the processed webhook logged %q; want INFO with pruned_webhooks=1 and took", got[1])
+	}
+	if _, err := e.db.Webhook(context.Background(), id); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the processed webhook, 8 days old on the mirror's clock: Webhook = %v, want pruned (not found)", err)
+	}
+	wait(20)
+	if n := len(upkeeps()); n != 2 {
+		t.Errorf("%d upkeep lines after 20 more polls within the period, want still 2", n)
+	}
+	cancel()
+	for {
+		select {
+		case <-polls:
+			continue
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		}
+		break
+	}
+}

@@ -783,12 +783,16 @@ func (m *Mirror) setMailboxAccess(ctx context.Context, users []store.User, mailb
 // Run syncs now and then every interval, and processes the webhook inbox
 // whenever Wake is called, until ctx ends. Errors are logged and retried at
 // the next tick: a sync failure must not stop the daemon.
+//
+// The upkeep comes due on the mirror's clock (Options.Now), checked at
+// every poll, as the directory and the reconcile do: a ticker of its own
+// would run on the wall clock, and under a simulated one (the demo, the
+// soaks) it would never come round while simulated days pass.
 func (m *Mirror) Run(ctx context.Context, every time.Duration) error {
 	tick := time.NewTicker(every)
 	defer tick.Stop()
-	upkeep := time.NewTicker(upkeepEvery)
-	defer upkeep.Stop()
 	m.runSync(ctx)
+	upkeepDue := m.opts.Now().Add(upkeepEvery)
 	if m.everSynced() {
 		m.runUpkeep(ctx) // fresh statistics for a mirror that just grew
 	}
@@ -802,12 +806,14 @@ func (m *Mirror) Run(ctx context.Context, every time.Duration) error {
 			m.runSync(ctx)
 			m.runInbox(ctx)
 			m.runCheckpoint(ctx)
+			if now := m.opts.Now(); !now.Before(upkeepDue) {
+				upkeepDue = now.Add(upkeepEvery)
+				m.runUpkeep(ctx)
+			}
 			m.updated()
 		case <-m.wake:
 			m.runInbox(ctx)
 			m.updated()
-		case <-upkeep.C:
-			m.runUpkeep(ctx)
 		}
 	}
 }
@@ -828,11 +834,15 @@ const (
 
 // runUpkeep keeps the database small and its query plans fresh. A stop
 // skips it, or ends it without a warning: both steps only tidy, and the
-// next start's upkeep does them.
+// next start's upkeep does them. Each run says what it did in one line:
+// at INFO when it removed webhooks, else at DEBUG, since a run that
+// removes nothing is the usual one, and under the demo's clock it comes
+// every few real minutes. A failed step says so at WARN besides.
 func (m *Mirror) runUpkeep(ctx context.Context) {
 	if ctx.Err() != nil {
 		return
 	}
+	start := time.Now()
 	// The store stamps processed_at with its clock, which Now follows (a
 	// demo's simulated one), so the retention is measured on that clock.
 	n, gaveUp, err := m.db.PruneWebhooks(ctx, m.opts.Now().Add(-webhookRetention), maxWebhookAttempts)
@@ -841,12 +851,21 @@ func (m *Mirror) runUpkeep(ctx context.Context) {
 		return
 	case err != nil:
 		m.logFailure(slog.LevelWarn, "prune processed webhooks", err)
-	case n > 0:
-		m.opts.Logger.Info("pruned processed webhooks", "count", n, "gave_up", gaveUp)
 	}
-	if err := m.db.Optimize(ctx); err != nil && ctx.Err() == nil {
+	optimized := true
+	if err := m.db.Optimize(ctx); err != nil {
+		if ctx.Err() != nil {
+			return
+		}
+		optimized = false
 		m.logFailure(slog.LevelWarn, "optimize database", err)
 	}
+	level := slog.LevelDebug
+	if n > 0 {
+		level = slog.LevelInfo
+	}
+	m.opts.Logger.Log(ctx, level, "upkeep done", "took", time.Since(start).Round(time.Millisecond).String(),
+		"pruned_webhooks", n, "gave_up", gaveUp, "optimized", optimized)
 }
 
 // logFailure logs what failed at level, except a damaged database file:
