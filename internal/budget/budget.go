@@ -15,6 +15,15 @@ import (
 // server counts it.
 const Window = time.Minute + time.Second
 
+// serverMinute is the longest Help Scout's minute can have left when it
+// names a figure: the figure was counted in the interval ("requests left
+// in the current interval", helpscout-api.md section 2), which ends within
+// a minute of the count, and the count comes before we hear it. Window's
+// slack is for our spends, stamped before the server counts them; a hold
+// starts after the count, so a second more would only wait out a second
+// of the server's fresh minute.
+const serverMinute = time.Minute
+
 type spend struct {
 	at   time.Time
 	cost int
@@ -133,8 +142,8 @@ func (l *Limiter) expire(now time.Time) {
 //
 // The room then stays at most remaining, less what we spend, for resetIn:
 // until Help Scout's minute refreshes when the response said so (see
-// serverWord), else a window, the most the minute the figure was counted
-// in can have left. It is not enough to hold only the shortfall as
+// serverWord), else a minute (serverMinute), the most the minute the
+// figure was counted in can have left. It is not enough to hold only the shortfall as
 // spends: our older spends would leave the sliding window before Help
 // Scout's fixed minute ends, and the room they free would be room the
 // server does not have. Each later figure replaces it: a lower one holds
@@ -149,7 +158,7 @@ func (l *Limiter) expire(now time.Time) {
 // one whose figure was last taken is older news, counted before that
 // request was. That holds whether the newer figure set the hold or
 // released it: after a release, an older figure from the minute before
-// the reset, taken as news, would empty the room for a window while the
+// the reset, taken as news, would empty the room for a minute while the
 // server has a fresh minute. Sent is the order the spends were made in,
 // the best we know of the order the requests reached the server in: two
 // spends may share one clock reading, and a reading taken after the wait
@@ -159,14 +168,14 @@ func (l *Limiter) expire(now time.Time) {
 // (the server only counts down), so a lower one says one of two things:
 // the minute reset between the two, and the older figure, often 0, is
 // the old minute's, which would empty the room for as long as the newer
-// figure holds (up to 61 s) while the server has a fresh minute; or the
+// figure holds (up to a minute) while the server has a fresh minute; or the
 // requests reached the server the other way round, the older figure is
 // the truer one, and the hold overstates the room by the cost of the
 // requests that arrived late, a few units that a 429 and its retry put
 // right. Lowering would mend the rare small error
 // by risking the large one. Nor does it start or extend a hold: its
-// minute ends no later than the newer figure's does, within a window of
-// that figure, and a window from its arrival would hold back room the
+// minute ends no later than the newer figure's does, within a minute of
+// that figure, and a minute from its arrival would hold back room the
 // server has again.
 //
 // The figure was counted when the server answered, before the requests we
@@ -209,7 +218,7 @@ func (l *Limiter) spentAfter(sent uint64) int {
 // table), so on a 429; where else it appears it is taken the same way.
 // Nothing says where the minute of a 200's figure ends ("requests left in
 // the current interval", with no reset header and no word on when the
-// interval starts), so such a figure holds for a window. A 429 that says
+// interval starts), so such a figure holds for a minute. A 429 that says
 // when to retry but not what is left has nothing left (a 429 is the
 // account's limit exceeded, section 2); held until the refresh, the other
 // requests wait with the retried one instead of meeting 429s of their own,
@@ -228,15 +237,15 @@ func serverWord(resp *http.Response) (remaining int, resetIn time.Duration, ok b
 }
 
 // retryAfter reads X-RateLimit-Retry-After in whole seconds, bounded by a
-// window: Help Scout's minute cannot refresh later than that, and a larger
+// minute: Help Scout's minute cannot refresh later than that, and a larger
 // figure would only stall us. A missing, unparsable or negative header
-// gives a window and false.
+// gives a minute and false.
 func retryAfter(h http.Header) (time.Duration, bool) {
 	s, err := strconv.Atoi(strings.TrimSpace(h.Get("X-RateLimit-Retry-After")))
 	if err != nil || s < 0 {
-		return Window, false
+		return serverMinute, false
 	}
-	return min(time.Duration(s)*time.Second, Window), true
+	return min(time.Duration(s)*time.Second, serverMinute), true
 }
 
 // Cost is what Help Scout charges for a request: writes count 2.

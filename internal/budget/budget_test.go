@@ -326,9 +326,12 @@ func TestTransportHeedsRemainingHeader(t *testing.T) {
 
 // TestTransportHoldsUntilTheServersMinuteRefreshes: a response that says
 // when Help Scout's minute refreshes (X-RateLimit-Retry-After, documented
-// on a 429) ends the hold there, not a window later; one that does not, or
-// says it unusably, holds a window, and a refresh is never put further off
-// than a window.
+// on a 429) ends the hold there, not a minute later; one that does not, or
+// says it unusably, holds a minute, and a refresh is never put further off
+// than a minute. A minute, not our window of 61 s: the figure was counted
+// before it was heard, and the minute it was counted in ends within a
+// minute of that. The hold once lasted a window, a second of the server's
+// fresh minute spent waiting after every low figure.
 func TestTransportHoldsUntilTheServersMinuteRefreshes(t *testing.T) {
 	tests := []struct {
 		name       string
@@ -342,10 +345,11 @@ func TestTransportHoldsUntilTheServersMinuteRefreshes(t *testing.T) {
 		{"a 429 without a figure holds nothing left until the refresh", http.StatusTooManyRequests, "", "17", 0, 17 * time.Second},
 		{"a figure that names its refresh holds until then", http.StatusOK, "3", "5", 3, 5 * time.Second},
 		{"a refresh now holds nothing", http.StatusTooManyRequests, "0", "0", 9, 0},
-		{"a refresh beyond a window holds a window", http.StatusTooManyRequests, "0", "600", 0, Window},
-		{"a figure without a refresh holds a window", http.StatusOK, "3", "", 3, Window},
-		{"an unparsable refresh holds a window", http.StatusTooManyRequests, "0", "soon", 0, Window},
-		{"a negative refresh holds a window", http.StatusOK, "3", "-4", 3, Window},
+		{"a refresh beyond a minute holds a minute", http.StatusTooManyRequests, "0", "600", 0, time.Minute},
+		{"a refresh of a minute holds a minute", http.StatusTooManyRequests, "0", "60", 0, time.Minute},
+		{"a figure without a refresh holds a minute", http.StatusOK, "3", "", 3, time.Minute},
+		{"an unparsable refresh holds a minute", http.StatusTooManyRequests, "0", "soon", 0, time.Minute},
+		{"a negative refresh holds a minute", http.StatusOK, "3", "-4", 3, time.Minute},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -11,7 +11,7 @@
 // than the whole budget, because other integrations may have spent the
 // rest (helpscout-api.md section 2). It holds it until Help Scout's minute
 // refreshes: when the response says when (X-RateLimit-Retry-After,
-// documented on a 429 only), else for a window, or until the response to a
+// documented on a 429 only), else for a minute, or until the response to a
 // request sent later says more is left. Responses to requests in flight
 // together arrive in any order; for a window after a figure is taken, one
 // from a request sent earlier changes nothing: lower, it is most likely
