@@ -315,7 +315,8 @@ func (r *Rebalancer) afterHandout(ctx context.Context, p store.Proposal) {
 	log.Info("hand-out applied (own routing)", moveAttrs(p, team.Names(ctx, r.dir))...)
 	if r.opts.AfterApply != nil {
 		if err := r.opts.AfterApply(ctx, p.ConversationID); err != nil {
-			log.Warn("hand-out applied; the mirror catches up at the next poll", "err", err)
+			r.sayFailure(slog.LevelWarn, "hand-out applied", "; the mirror catches up at the next poll", err,
+				"proposal", p.ID, "conversation", p.ConversationID)
 		}
 	}
 }

@@ -479,7 +479,9 @@ func (r *Rebalancer) apply(ctx context.Context, id int64) (store.Proposal, error
 	log.Info("move applied", moveAttrs(p, team.Names(after, r.dir))...)
 	if r.opts.AfterApply != nil {
 		if err := r.opts.AfterApply(after, p.ConversationID); err != nil {
-			log.Warn("move applied; the mirror catches up at the next poll", "err", err)
+			// A damaged file is said once for every loop (sayFailure).
+			r.sayFailure(slog.LevelWarn, "move applied", "; the mirror catches up at the next poll", err,
+				"proposal", p.ID, "conversation", p.ConversationID)
 		}
 	}
 	return applied, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"path/filepath"
 	"strconv"
@@ -769,5 +770,31 @@ func saidOnce(t *testing.T, log *testkit.LogBuffer, msg string, turns int) {
 	if n := strings.Count(said, "\n"); n != 1 || !strings.Contains(said, "level=ERROR") ||
 		!strings.Contains(said, `msg="`+msg+`: the database file is damaged"`) || !strings.Contains(said, "restore it from a backup") {
 		t.Errorf("%d log lines over %d tries on a damaged file, want 1 at ERROR saying %q, the damage and the remedy:\n%s", n, turns, msg, said)
+	}
+}
+
+// TestAfterApplyDamageSaidOnce: the mirror's refresh after a move meets a
+// damaged database file as every other loop does, and it was logged at
+// WARN after every move, without the remedy and without the store
+// learning that the file is damaged. It is said as the others say it:
+// once, at ERROR, with the remedy.
+func TestAfterApplyDamageSaidOnce(t *testing.T) {
+	w := newWorld(t, 2)
+	r := w.rebalancer(ModeApply, 5)
+	var logs testkit.LogBuffer
+	r.opts.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	refreshes := 0
+	r.opts.AfterApply = func(_ context.Context, id int64) error {
+		refreshes++
+		return fmt.Errorf("refresh conversation %d: store conversation %d: %w", id, id, store.ErrCorrupt)
+	}
+	plan, err := r.RunOnce(context.Background())
+	must(t, err)
+	if len(plan.Proposals) != 2 || refreshes != 2 {
+		t.Fatalf("%d moves, %d refreshes; want 2 of each", len(plan.Proposals), refreshes)
+	}
+	saidOnce(t, &logs, "move applied", refreshes)
+	if !w.db.HeldDamaged() {
+		t.Error("after the refresh met the damage, the store does not hold the file damaged")
 	}
 }
