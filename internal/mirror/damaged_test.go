@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -468,9 +469,18 @@ func TestDamagedRereadWaitsForTheRepair(t *testing.T) {
 	if n := h.conversationReads(damaged) - before; n != 0 {
 		t.Errorf("before the repaired file passed its check, the damaged conversation was fetched %d times, want none", n)
 	}
-	if !h.db.DamageCleared(ctx) {
+	h.rereadAfterTheCheck(t, damaged, tag, pass)
+}
+
+// rereadAfterTheCheck has the repaired file pass the store's check, then
+// runs pass, which must fetch the damaged conversation once and store it
+// with tag, as Help Scout has it now.
+func (h *hookEnv) rereadAfterTheCheck(t *testing.T, damaged int64, tag string, pass func() error) {
+	t.Helper()
+	if !h.db.DamageCleared(context.Background()) {
 		t.Fatal("the repaired file did not pass the store's check")
 	}
+	before := h.conversationReads(damaged)
 	if err := pass(); err != nil {
 		t.Errorf("a pass after the check: %v", err)
 	}
@@ -480,4 +490,136 @@ func TestDamagedRereadWaitsForTheRepair(t *testing.T) {
 	if c, _ := h.stored(t, damaged); !slices.Contains(c.Tags, tag) {
 		t.Errorf("after the repair the re-read did not apply: tags %q, want %q among them", c.Tags, tag)
 	}
+}
+
+// TestDamagedRefreshWaitsForTheRepair: Refresh, the balancer's re-read of
+// a conversation it has just moved, fetched a damaged conversation from
+// Help Scout every time, even one the mirror had set aside until the
+// repair, only to fail on the file again; and the conversation it could
+// not store was not re-read after the repair, until a poll happened to
+// list it. Now the re-read that met the damage is set aside, a Refresh of
+// one set aside waits with it while the store holds the file damaged, and
+// it is made once the repaired file passes the store's check.
+func TestDamagedRefreshWaitsForTheRepair(t *testing.T) {
+	ctx := context.Background()
+	h := &hookEnv{env: newEnv(t, helpscouttest.Options{}, helpscouttest.GenerateConfig{Seed: 5, Conversations: 150})}
+	path := h.storeAt(t)
+	h.m = h.mirror(mirror.Options{})
+	syncOnce(t, h.m)
+	damaged, _, repair := h.damageFirstLeaf(t, path)
+	const tag = "after-the-repair"
+	if err := h.fake.SetTags(damaged, []string{tag}, h.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+
+	before := h.conversationReads(damaged)
+	err := h.m.Refresh(ctx, damaged)
+	if !errors.Is(err, store.ErrCorrupt) {
+		t.Fatalf("Refresh of the damaged conversation = %v, want the damage", err)
+	}
+	h.db.SayFailure(err, func(error) {}) // as the balancer says it: the store holds the file damaged
+	for i := range 3 {
+		if err := h.m.Refresh(ctx, damaged); err != nil {
+			t.Errorf("Refresh %d while the file is held damaged: %v, want nil (it waits for the repair)", i+2, err)
+		}
+		if _, err := h.m.ProcessInbox(ctx); err != nil {
+			t.Errorf("an inbox pass while the file is held damaged: %v", err)
+		}
+	}
+	if n := h.conversationReads(damaged) - before; n != 1 {
+		t.Errorf("a Refresh and then 3 more with inbox passes fetched the damaged conversation %d times, want once", n)
+	}
+
+	repair()
+	h.rereadAfterTheCheck(t, damaged, tag, func() error {
+		_, err := h.m.ProcessInbox(ctx)
+		return err
+	})
+}
+
+// TestSetAsideRereadMadeInThePollThatFindsTheRepair: a re-read set aside
+// on a damaged file waits for the store's check of the repaired file,
+// which runs at most every 10 minutes (store.DB.DamageCleared), and not a
+// poll longer: the poll whose sync finds the file usable again makes it
+// in its inbox pass.
+func TestSetAsideRereadMadeInThePollThatFindsTheRepair(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	h := &hookEnv{env: newEnv(t, helpscouttest.Options{}, helpscouttest.GenerateConfig{Seed: 5, Conversations: 150})}
+	path := h.storeAt(t)
+	// Each moment is placed by the polls Run had finished then (Updated
+	// is called at the end of each), counted on Run's own goroutine.
+	var polls atomic.Int64
+	passes := make(chan struct{})
+	usableAt, rereadAt := atomic.Int64{}, atomic.Int64{}
+	usableAt.Store(-1)
+	rereadAt.Store(-1)
+	var log testkit.LogBuffer
+	h.m = h.mirror(mirror.Options{
+		Logger: slog.New(onMessage{Handler: slog.NewTextHandler(&log, nil), prefix: "the database file is usable again",
+			do: func() { usableAt.CompareAndSwap(-1, polls.Load()) }}),
+		Updated: func() {
+			polls.Add(1)
+			select {
+			case passes <- struct{}{}:
+			case <-ctx.Done():
+			}
+		},
+	})
+	syncOnce(t, h.m)
+	damaged, _, repair := h.damageFirstLeaf(t, path)
+	err := h.m.Refresh(ctx, damaged)
+	if !errors.Is(err, store.ErrCorrupt) {
+		t.Fatalf("Refresh of the damaged conversation = %v, want the damage", err)
+	}
+	h.db.SayFailure(err, func(error) {})
+	if h.db.DamageCleared(ctx) { // the check that finds the damage: the next is 10 minutes off
+		t.Fatal("the damaged file passed the store's check")
+	}
+	repair()
+	h.log.setBefore(func(r *http.Request) {
+		if r.URL.Path == fmt.Sprintf("/v2/conversations/%d", damaged) {
+			rereadAt.CompareAndSwap(-1, polls.Load())
+		}
+	})
+	defer h.log.setBefore(nil)
+
+	done := make(chan error, 1)
+	go func() { done <- h.m.Run(ctx, time.Millisecond) }()
+	for range 5 {
+		<-passes
+	}
+	if n := rereadAt.Load(); n >= 0 {
+		t.Fatalf("the set-aside re-read was made after %d polls, before the repaired file was checked", n)
+	}
+	h.clock.Advance(10 * time.Minute) // the check is due again
+	for i := 0; rereadAt.Load() < 0; i++ {
+		if i == 100 {
+			t.Fatalf("100 polls after the check was due, the set-aside re-read was not made:\n%s", log.String())
+		}
+		<-passes
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+	if usable, reread := usableAt.Load(), rereadAt.Load(); usable < 0 || reread != usable {
+		t.Errorf("the repair was found after %d polls and the set-aside re-read made after %d; want both in one poll:\n%s",
+			usable, reread, log.String())
+	}
+}
+
+// onMessage is a log handler that calls do when a message starting with
+// prefix is logged.
+type onMessage struct {
+	slog.Handler
+	prefix string
+	do     func()
+}
+
+func (o onMessage) Handle(ctx context.Context, r slog.Record) error {
+	if strings.HasPrefix(r.Message, o.prefix) {
+		o.do()
+	}
+	return o.Handler.Handle(ctx, r)
 }

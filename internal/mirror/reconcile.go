@@ -64,7 +64,16 @@ func (m *Mirror) reconcileOpen(ctx context.Context, st *Stats) error {
 // running sync (which can take minutes): the conversation is then queued
 // for Run's next inbox pass, and the sync in progress may well pick the
 // change up itself.
+//
+// A re-read that meets a damaged file is set aside as the inbox's are
+// (ProcessInbox), and while the store holds the file damaged a Refresh of
+// a conversation set aside returns at once: fetched again, it would only
+// fail on the file again. It is made at the first inbox pass after the
+// repaired file passes the store's check.
 func (m *Mirror) Refresh(ctx context.Context, id int64) error {
+	if m.rereads.setAside(id) && m.db.HeldDamaged() {
+		return nil
+	}
 	if !m.mu.TryLock() {
 		m.rereads.add(id)
 		m.Wake()
@@ -72,7 +81,11 @@ func (m *Mirror) Refresh(ctx context.Context, id int64) error {
 	}
 	defer m.mu.Unlock()
 	var st Stats
-	return m.refresh(ctx, id, &st)
+	err := m.refresh(ctx, id, &st)
+	if errors.Is(err, store.ErrCorrupt) {
+		m.rereads.parkNew(id)
+	}
+	return err
 }
 
 // inScope reports whether conversations of the mailbox are mirrored

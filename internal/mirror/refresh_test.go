@@ -72,3 +72,29 @@ func TestRereadQueue(t *testing.T) {
 		t.Error("a dropped conversation cannot be queued again")
 	}
 }
+
+// TestRereadQueueParkNew: a Refresh that met a damaged file parks its
+// conversation unless it already waits, and it comes back, once, with the
+// other parked ones.
+func TestRereadQueueParkNew(t *testing.T) {
+	var q rereadQueue
+	q.add(8)
+	q.parkNew(8) // waits already: stays where it is
+	q.parkNew(7)
+	q.parkNew(7)
+	if !q.setAside(7) || q.setAside(8) {
+		t.Errorf("set aside: 7 %v, 8 %v; want 7 only", q.setAside(7), q.setAside(8))
+	}
+	if q.add(7) {
+		t.Error("a parked conversation was queued again")
+	}
+	q.unpark()
+	var got []int64
+	for id, ok := q.next(); ok; id, ok = q.next() {
+		got = append(got, id)
+		q.done(id)
+	}
+	if len(got) != 2 || got[0] != 8 || got[1] != 7 {
+		t.Errorf("after unpark the queue gives %v, want [8 7]", got)
+	}
+}

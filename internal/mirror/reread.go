@@ -1,6 +1,9 @@
 package mirror
 
-import "sync"
+import (
+	"slices"
+	"sync"
+)
 
 // maxRereadAttempts bounds how often one conversation's re-read is tried
 // again after Help Scout failed it; after that the poll and the reconcile
@@ -88,6 +91,28 @@ func (q *rereadQueue) park(ids []int64) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.parked = append(q.parked, ids...)
+}
+
+// parkNew parks id unless it already waits, parked or not: a Refresh that
+// met a damaged file, for the first inbox pass after the repair.
+func (q *rereadQueue) parkNew(id int64) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if _, ok := q.attempts[id]; ok {
+		return
+	}
+	if q.attempts == nil {
+		q.attempts = map[int64]int{}
+	}
+	q.attempts[id] = 0
+	q.parked = append(q.parked, id)
+}
+
+// setAside reports whether id is parked.
+func (q *rereadQueue) setAside(id int64) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return slices.Contains(q.parked, id)
 }
 
 // unpark puts the parked ids back at the end of the queue.
