@@ -13,6 +13,12 @@ import (
 
 // interruptedAfter is how long a proposal may sit in applying before it is
 // taken for one whose process died mid-apply. An apply takes seconds.
+// It is measured on the run's clock (Options.Now) from the claim's stamp,
+// which the store makes with its own clock: the daemon gives both the
+// same one, simulated in the demo and the soaks. There 5 minutes pass in
+// seconds, which is early for no apply of this process's (recoverInterrupted
+// skips those however old), nor of another's where the system has file
+// locks (serve holds the database's).
 const interruptedAfter = 5 * time.Minute
 
 // The notes queuewrangler leaves start with one of these; recovery looks

@@ -285,3 +285,45 @@ func TestRecoveryLeavesAnApplyInFlightAlone(t *testing.T) {
 		t.Errorf("Help Scout assigned the new conversation %d times, want once", assigned)
 	}
 }
+
+// TestInterruptedApplySettledAfterFiveMinutesOfTheLoopsClock: the
+// 5-minute rule compares the claim's stamp (the store's clock) with the
+// run's clock, and the daemon gives both the same one, simulated in the
+// demo and the soaks. Here that clock runs 30 days ahead of the wall: a
+// rule that read the wall clock on either side would settle the claim at
+// once, or not for 30 days. A claim left by a process that died is left
+// alone for 5 minutes of that clock and settled at the first run after.
+func TestInterruptedApplySettledAfterFiveMinutesOfTheLoopsClock(t *testing.T) {
+	w := newWorld(t, 1)
+	p := proposeOne(t, w.rebalancer(ModePropose, 5))
+	clock := testkit.NewClock(w.now.Add(30 * 24 * time.Hour))
+	w.db.Now = clock.Now
+	ctx := context.Background()
+	_, err := w.db.ApproveProposal(ctx, p.ID, "sst")
+	must(t, err)
+	_, err = w.db.ClaimProposal(ctx, p.ID) // and the process dies before Help Scout hears of it
+	must(t, err)
+
+	restarted := New(w.db, w.hs, Options{Mode: ModePropose, Policy: balancer.DefaultPolicy(), Now: clock.Now})
+	status := func() store.ProposalStatus {
+		t.Helper()
+		got, err := w.db.Proposal(ctx, p.ID)
+		must(t, err)
+		return got.Status
+	}
+	for _, step := range []struct {
+		advance time.Duration
+		want    store.ProposalStatus
+	}{
+		{0, store.ProposalApplying},
+		{interruptedAfter - time.Second, store.ProposalApplying},
+		{time.Second, store.ProposalFailed}, // nothing was written to Help Scout
+	} {
+		clock.Advance(step.advance)
+		_, err := restarted.RunOnce(ctx)
+		must(t, err)
+		if got := status(); got != step.want {
+			t.Fatalf("%v after the claim on the loop's clock: %s, want %s", clock.Now().Sub(w.now.Add(30*24*time.Hour)), got, step.want)
+		}
+	}
+}
