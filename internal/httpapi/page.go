@@ -156,6 +156,10 @@ type page struct {
 	css      []byte
 	sessions *sessions
 	limiter  *loginLimiter
+	// ready is the server's readiness (Options.Ready): while the first
+	// sync runs, the page says that its counts cover only what is
+	// mirrored so far. Nil is always ready.
+	ready ReadinessFunc
 }
 
 // EnablePage adds the queue page: GET /, GET and POST /login, POST /logout,
@@ -169,6 +173,7 @@ func (s *Server) EnablePage(o PageOptions) {
 		panic("httpapi: EnablePage needs Team and Queue, and a Decider when AdminToken is set")
 	}
 	p := newPage(o, s.opts.Now, s.opts.Logger)
+	p.ready = s.opts.Ready
 	s.pageZone = p.o.Location
 	// Cross-origin browser POSTs are refused before the CSRF token is even
 	// looked at; the token covers browsers that send neither Origin nor
@@ -289,6 +294,9 @@ func (p *page) handlePage(w http.ResponseWriter, r *http.Request) {
 	v.RefreshSeconds = int(pageRefreshEvery / time.Second)
 	v.ReadOnly = p.readOnly()
 	v.Mode = cmp.Or(p.o.Mode, "propose")
+	if why, waiting := notReady(p.ready); waiting {
+		v.NotReady = why
+	}
 	if sid, sess, ok := p.currentSession(r); ok {
 		v.LoggedIn = true
 		v.CSRF = sess.csrf
@@ -497,6 +505,11 @@ func decisionFlash(prop store.Proposal, done string) string {
 func (p *page) handlePlan(w http.ResponseWriter, r *http.Request) {
 	sid, sess, ok := p.checkForm(w, r)
 	if !ok {
+		return
+	}
+	if why, waiting := notReady(p.ready); waiting { // as the API's plan: never from a half-read mirror
+		p.sessions.setFlash(sid, flash{Text: "Nothing planned: not ready yet (" + why + "). Plan now works once the first sync has finished.", Error: true})
+		redirectBack(w, r, r.PostForm.Get("refresh") == "on", "proposals")
 		return
 	}
 	props, err := p.o.Decider.PlanNow(r.Context())

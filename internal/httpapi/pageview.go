@@ -31,6 +31,10 @@ type pageView struct {
 	Flash          flash
 	Errors         []string
 	Notices        []string // the setup's mistakes (Notices)
+	// NotReady is /readyz's reason while the daemon is not ready (the
+	// first sync runs, or the database fails); empty once ready. Until
+	// then every count on the page covers only what is mirrored so far.
+	NotReady string
 
 	StuckAfter string
 	Figures    figuresView

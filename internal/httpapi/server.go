@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -218,6 +219,16 @@ func (s *Server) handleReady(w http.ResponseWriter, _ *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// notReady returns why the daemon is not ready, and whether it is not;
+// a nil ready is always ready.
+func notReady(ready ReadinessFunc) (string, bool) {
+	if ready == nil {
+		return "", false
+	}
+	ok, why := ready()
+	return cmp.Or(why, "starting"), !ok
 }
 
 func writeNotReady(w http.ResponseWriter, reason string) {
