@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/queuewrangler/queuewrangler/internal/store"
@@ -83,7 +84,7 @@ func (n *Notifier) digest(ctx context.Context, teamOf Team, sendAt, now time.Tim
 		if err != nil {
 			return d, fmt.Errorf("customer name: %w", err)
 		}
-		w := &waiting{ConversationID: c.ID, Number: c.Number, Customer: cmp.Or(customers[c.ID], "a customer"),
+		w := &waiting{ConversationID: c.ID, Number: c.Number, Customer: customerName(customers[c.ID]),
 			Holder: "unassigned", Waiting: now.Sub(c.CustomerWaitingSince)}
 		if c.AssigneeID != 0 {
 			w.Holder = "with " + team.Names(ctx, n.opts.Store)(c.AssigneeID)
@@ -91,4 +92,15 @@ func (n *Notifier) digest(ctx context.Context, teamOf Team, sendAt, now time.Tim
 		d.Oldest = w
 	}
 	return d, nil
+}
+
+// customerName is the customer as the digest names them. The mirror falls
+// back to the email address when Help Scout has no name, and an address
+// has no place in a Slack channel (it is a customer's personal data, and
+// the ticket link already leads to it for those who may see it).
+func customerName(name string) string {
+	if name == "" || strings.Contains(name, "@") {
+		return "a customer"
+	}
+	return name
 }

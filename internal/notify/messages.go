@@ -9,7 +9,9 @@ import (
 
 	"github.com/queuewrangler/queuewrangler/balancer"
 	"github.com/queuewrangler/queuewrangler/helpscout"
+	"github.com/queuewrangler/queuewrangler/internal/roster"
 	"github.com/queuewrangler/queuewrangler/internal/store"
+	"github.com/queuewrangler/queuewrangler/internal/team"
 )
 
 // The messages are built with slack-go's Block Kit types rather than
@@ -96,8 +98,7 @@ func digestMessage(d digest, page string) slack.WebhookMessage {
 			if i > 0 {
 				b.WriteString("\n")
 			}
-			b.WriteString("• " + escape(a.Name) + ": " + plural(a.Open, "open ticket", "open tickets") +
-				", " + strconv.FormatFloat(a.LoadRatio, 'f', 1, 64) + "× fair share")
+			b.WriteString("• " + escape(a.Name) + ": " + plural(a.Open, "open ticket", "open tickets") + ", " + shareText(a))
 		}
 		loaded = b.String()
 	}
@@ -113,6 +114,26 @@ func digestMessage(d digest, page string) slack.WebhookMessage {
 		blocks = append(blocks, note(link(pageLink(page, ""), "The queue page")))
 	}
 	return webhookMessage(title+": first response "+quantiles(d.Responses, d.FirstResponseP50, d.FirstResponseP90), blocks)
+}
+
+// shareText is an agent's load against their fair share ("1.8× fair
+// share"), or, for someone who has none (off shift, away, the head of
+// support), why: their ratio is 0, and "0.0× fair share" beside open
+// tickets would read as an idle agent rather than customers waiting on
+// someone who is not there.
+func shareText(a team.Agent) string {
+	if a.FairShare > 0 {
+		return strconv.FormatFloat(a.LoadRatio, 'f', 1, 64) + "× fair share"
+	}
+	switch a.Status {
+	case roster.StatusAway:
+		return "away, no fair share"
+	case roster.StatusOffShift:
+		return "off shift, no fair share"
+	case team.StatusRemoved:
+		return "no longer in Help Scout"
+	}
+	return "no fair share"
 }
 
 // quantiles writes p50 and p90, or says there was nothing to measure.

@@ -200,11 +200,11 @@ func sampleStore() *fakeStore {
 
 func sampleTeam() fakeTeam {
 	return fakeTeam{
-		{ID: 7, Name: "Ana Silva", Open: 14, LoadRatio: 1.8},
-		{ID: 8, Name: "Ben Okafor", Open: 3, LoadRatio: 0.6},
-		{ID: 9, Name: "Sam Lee", Open: 9, LoadRatio: 1.25},
-		{ID: 10, Name: "Dee Park", Open: 6, LoadRatio: 0.9},
-		{ID: 11, Name: "Eve Away", Open: 0},
+		{ID: 7, Name: "Ana Silva", Open: 14, FairShare: 7, LoadRatio: 1.8},
+		{ID: 8, Name: "Ben Okafor", Open: 3, FairShare: 4, LoadRatio: 0.6},
+		{ID: 9, Name: "Sam Lee", Open: 9, FairShare: 6, LoadRatio: 1.25},
+		{ID: 10, Name: "Dee Park", Open: 6, FairShare: 6, LoadRatio: 0.9},
+		{ID: 11, Name: "Eve Away", Status: roster.StatusAway, Open: 0},
 	}
 }
 
@@ -387,6 +387,50 @@ func TestDigest(t *testing.T) {
 	r.step(t)
 	if got := len(e.received()); got != 2 {
 		t.Errorf("%d messages on the next morning, want 2", got)
+	}
+}
+
+// TestDigestSaysWhoHasNoFairShare: someone off shift or away holding
+// waiting customers has no fair share, so a load ratio of 0; the digest
+// printed "0.0× fair share" beside their open tickets, which reads as an
+// idle agent. It says why there is no share instead. And the customer
+// waiting longest is named, never by their email address: the mirror falls
+// back to it when Help Scout has no name, and Slack is no place for it.
+func TestDigestSaysWhoHasNoFairShare(t *testing.T) {
+	e := newEndpoint(t)
+	r := newRig(t, e.url(), nil)
+	r.store.customers = map[int64]string{501: "chris.doe@example.com"}
+	r.store.oldest = []store.OpenConversation{{ID: 501, Number: 1501, AssigneeID: 12,
+		CustomerWaitingSince: time.Date(2026, 3, 2, 19, 0, 0, 0, berlin)}}
+	r.clock.Set(time.Date(2026, 3, 3, 9, 0, 0, 0, berlin))
+	ctx := context.Background()
+	r.n.flush(ctx, fakeTeam{
+		{ID: 7, Name: "Ana Silva", Status: roster.StatusActive, Available: true, Open: 4, FairShare: 5, LoadRatio: 0.8},
+		{ID: 12, Name: "Cara Off", Status: roster.StatusOffShift, Open: 5},
+		{ID: 13, Name: "Dan Away", Status: roster.StatusAway, Open: 2},
+	})
+	for len(r.n.queue) > 0 {
+		r.n.deliver(ctx, <-r.n.queue)
+	}
+	bodies := e.received()
+	if len(bodies) != 1 {
+		t.Fatalf("%d messages, want the digest", len(bodies))
+	}
+	body := string(bodies[0])
+	for _, want := range []string{
+		`Ana Silva: 4 open tickets, 0.8× fair share`,
+		`Cara Off: 5 open tickets, off shift, no fair share`,
+		`Dan Away: 2 open tickets, away, no fair share`,
+		`*Oldest waiting customer*\na customer, waiting`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the digest lacks %q:\n%s", want, body)
+		}
+	}
+	for _, never := range []string{"0.0×", "@"} {
+		if strings.Contains(body, never) {
+			t.Errorf("the digest says %q:\n%s", never, body)
+		}
 	}
 }
 
