@@ -55,7 +55,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"demo", "the whole product on a simulated Help Scout account, no credentials needed", runDemo},
-		{"serve", "run the daemon: poll, webhooks, metrics, health (configured by QW_ variables)", runServe},
+		{"serve", "run the daemon: poll and webhooks, the balancer, the queue page and API, metrics, health (configured by QW_ variables)", runServe},
 		{"sync", "one full or incremental sync into the SQLite file, then exit", runSync},
 		{"plan", "compute proposals from the mirror and print them (--json); changes nothing", runPlan},
 		{"backfill", "write the response-time histograms' history as OpenMetrics text for promtool (--since 90d)", runBackfill},
@@ -102,7 +102,7 @@ func exitCode(err error, stderr io.Writer) int {
 }
 
 func printHelp(w io.Writer) {
-	fmt.Fprintln(w, "queuewrangler keeps a Help Scout team's load fair.")
+	fmt.Fprintln(w, "queuewrangler gets a Help Scout team's customers answered sooner, and keeps the team's load fair.") // as README.md opens
 	fmt.Fprintln(w, "\nUsage: queuewrangler <command> [flags]   (queuewrangler <command> -h for its flags)")
 	fmt.Fprintln(w, "\nCommands:")
 	for _, c := range commands() {

@@ -91,3 +91,32 @@ func TestPlanWithoutMirror(t *testing.T) {
 		t.Errorf("plan created %s (stat: %v)", path, err)
 	}
 }
+
+// TestHelpSaysWhatItIsFor: -h and README.md open with the same sentence,
+// and it puts the customers first (design.md: fairness of load is the
+// tie-breaker, never a reason to move a customer); the serve line names the
+// balancer and the page, which serve runs, and QW_MODE says what each
+// mode does rather than only naming them.
+func TestHelpSaysWhatItIsFor(t *testing.T) {
+	_, out, _ := runMain(t, "-h")
+	first, _, _ := strings.Cut(out, "\n")
+	if !strings.Contains(first, "customers answered sooner") {
+		t.Errorf("help opens with %q, which does not say what the moves are for", first)
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, intro, _ := strings.Cut(string(readme), "\n\n")
+	if !strings.HasPrefix(intro, first) {
+		t.Errorf("README.md opens with %q, help with %q", intro[:min(len(intro), len(first))], first)
+	}
+	for _, want := range []string{
+		"serve           run the daemon: poll and webhooks, the balancer, the queue page and API",
+		"off (nothing is planned or moved), propose (each move waits for an SST's approval on the queue page) or apply (moves are made, within the caps)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("help lacks %q", want)
+		}
+	}
+}

@@ -33,7 +33,7 @@ type Config struct {
 	AllowedHosts          HostList `envconfig:"ALLOWED_HOSTS" desc:"comma-separated host names (optional :port) the HTTP surface answers to, others get 421; empty = any (warned at start)"`
 	PollInterval          Duration `envconfig:"POLL_INTERVAL" default:"2m" desc:"incremental poll period"`
 	BalanceInterval       Duration `envconfig:"BALANCE_INTERVAL" default:"5m" desc:"balancer period"`
-	Mode                  string   `envconfig:"MODE" default:"propose" desc:"off, propose or apply"`
+	Mode                  string   `envconfig:"MODE" default:"propose" desc:"off (nothing is planned or moved), propose (each move waits for an SST's approval on the queue page) or apply (moves are made, within the caps)"`
 	RosterFile            string   `envconfig:"ROSTER_FILE" desc:"roster JSON; empty = every user is an ST at level 2"`
 	StuckAfter            Duration `envconfig:"STUCK_AFTER" default:"4h" desc:"customer wait after which an assigned active ticket is stuck"`
 	MaxMovesPerRun        Int      `envconfig:"MAX_MOVES_PER_RUN" default:"5" desc:"cap on moves per balancer run"`
