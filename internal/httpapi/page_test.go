@@ -86,7 +86,7 @@ func TestPageShowsTheQueue(t *testing.T) {
 		}},
 		{"team figures", []string{
 			"<dt>Imbalance</dt><dd>1.40", "<dt>Jain's index</dt><dd>0.81",
-			"p50 20m · p90 2h", "(5 since 00:00 UTC)",
+			"p50 20m · p90 2h", "(5 first replies since 00:00 UTC)",
 			"<dd>2 of 4 <span class=\"muted\">(STs and SSTs)</span></dd>", "<dd>22 / 12</dd>", "<dd>1 / 2</dd>",
 		}},
 		{"a login form with real labels and no token in any URL", []string{

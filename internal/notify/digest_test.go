@@ -92,7 +92,7 @@ func TestDigestFromTheMirror(t *testing.T) {
 	}
 	wantWait := balancer.FormatDuration(sendAt.Sub(w.now.Add(-3 * time.Hour)))
 	for _, want := range []string{
-		"*First response* (2 replies)\np50 20m · p90 2h",
+		"*First response* (2 first replies)\np50 20m · p90 2h",
 		"*Within office hours*\np50 20m · p90 1h",
 		"*Reassignments*\n1", "*Hand-outs*\n1",
 		"• Ana: 3 open tickets", "• Ben: 1 open ticket",

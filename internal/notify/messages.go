@@ -78,10 +78,12 @@ func listMessage(title string, items []string, more int, moreNote func(int) stri
 }
 
 func digestMessage(d digest, page string) slack.WebhookMessage {
-	title := "Yesterday, " + d.Day.Format("Mon 2 Jan")
+	// The day is the digest zone's calendar day: say which zone, as the
+	// page says the zone of its times.
+	title := "Yesterday, " + d.Day.Format("Mon 2 Jan") + " (" + d.Day.Location().String() + ")"
 	blocks := []slack.Block{header(title)}
 	fields := []*slack.TextBlockObject{
-		mrkdwn("*First response* (" + plural(d.Responses, "reply", "replies") + ")\n" + quantiles(d.Responses, d.FirstResponseP50, d.FirstResponseP90)),
+		mrkdwn("*First response* (" + plural(d.Responses, "first reply", "first replies") + ")\n" + quantiles(d.Responses, d.FirstResponseP50, d.FirstResponseP90)),
 	}
 	if d.Office {
 		fields = append(fields, mrkdwn("*Within office hours*\n"+quantiles(d.Responses, d.OfficeP50, d.OfficeP90)))
