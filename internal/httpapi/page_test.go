@@ -1296,3 +1296,43 @@ func TestPageTeamCountsTheFrontLine(t *testing.T) {
 		}
 	}
 }
+
+// TestPageSaysTheModeToEveryone: whether a move waits for approval or is
+// made at once is what an SST opening the page needs first, logged in or
+// not. Only the Plan now button spoke of the mode, after a login; a
+// logged-out visitor of an apply-mode daemon read "Log in to approve or
+// reject. Nothing is waiting for approval." and waited for proposals that
+// never come.
+func TestPageSaysTheModeToEveryone(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, mode, want string }{
+		{"apply", "apply", `<p class="note" id="mode">The balancer makes its moves itself (<code>QW_MODE=apply</code>), within the caps and without approval: they appear under <a href="#moves">Recent moves</a>.`},
+		{"propose", "propose", `<p class="note" id="mode">Each move the balancer finds waits here until someone approves or rejects it (<code>QW_MODE=propose</code>).`},
+		{"empty is propose", "", `<p class="note" id="mode">Each move the balancer finds waits here until someone approves or rejects it (<code>QW_MODE=propose</code>).`},
+		{"off", "off", `<p class="note" id="mode">The balancer is off (<code>QW_MODE=off</code>): nothing is planned or moved.`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			clock := newPageClock()
+			w := newWorld(clock.Now)
+			for _, token := range []string{pageToken, ""} { // logged out, and read-only
+				s := New(Options{Now: clock.Now})
+				s.EnablePage(PageOptions{Team: w, Queue: w, Decider: w, AdminToken: token, StuckAfter: 4 * time.Hour, Mode: tt.mode})
+				if body := pageGet(t, s, "/").Body.String(); !strings.Contains(body, tt.want) {
+					t.Errorf("token %q: the page does not say the mode as %q", token, tt.want)
+				}
+			}
+			// Logged in, off mode offers no Plan now and no login link.
+			if tt.mode == "off" {
+				s := New(Options{Now: clock.Now})
+				s.EnablePage(PageOptions{Team: w, Queue: w, Decider: w, AdminToken: pageToken, StuckAfter: 4 * time.Hour, Mode: tt.mode})
+				cookie, _ := pageLogin(t, s)
+				body := pageGet(t, s, "/", cookie).Body.String()
+				if strings.Contains(body, `action="/plan"`) || strings.Contains(body, `<a href="#login">Log in</a>`) {
+					t.Error("logged in under off mode, the page offers Plan now or a login")
+				}
+			}
+		})
+	}
+}
