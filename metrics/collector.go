@@ -20,7 +20,7 @@ type State struct {
 	Agents    []AgentState
 	// Imbalance is max utilisation ÷ mean utilisation over available agents
 	// (1.0 is perfect); Jain is Jain's fairness index of the same (1.0 is
-	// perfect).
+	// perfect). Neither is exported while no agent has a fair share.
 	Imbalance float64
 	Jain      float64
 }
@@ -146,9 +146,9 @@ func NewCollector(src StateSource, opts CollectorOptions) *Collector {
 		agentInfo: d("helpscout_agent_info",
 			"Agent facts (always 1): join on agent_id to show names.", []string{"agent_id", "name", "role", "level", "status"}, nil),
 		imbalance: d("queuewrangler_load_imbalance_ratio",
-			"Maximum utilisation divided by mean utilisation over available agents (1.0 = perfectly even).", nil, nil),
+			"Maximum utilisation divided by mean utilisation over available agents (1.0 = perfectly even); absent while no agent has a fair share.", nil, nil),
 		jain: d("queuewrangler_fairness_jain",
-			"Jain's fairness index of available agents' utilisation (1.0 = perfectly even).", nil, nil),
+			"Jain's fairness index of available agents' utilisation (1.0 = perfectly even); absent while no agent has a fair share.", nil, nil),
 		scrapes: d("queuewrangler_collector_scrapes_total",
 			"Reads of the current state by the metrics collector.", nil, nil),
 		scrapeErrors: d("queuewrangler_collector_scrape_errors_total",
@@ -236,6 +236,7 @@ func (c *Collector) collectState(ch chan<- prometheus.Metric, st State) {
 		gauge(c.oldestWait, max(m.OldestWaitSeconds, 0), mb)
 	}
 	seenAgent := map[int64]bool{}
+	anyShare := false
 	for _, a := range st.Agents {
 		if seenAgent[a.AgentID] {
 			continue
@@ -245,6 +246,7 @@ func (c *Collector) collectState(ch chan<- prometheus.Metric, st State) {
 		gauge(c.agentOpen, float64(a.Open), id)
 		if a.HasFairShare {
 			gauge(c.agentLoadRatio, a.LoadRatio, id)
+			anyShare = true
 		}
 		level := ""
 		if a.Level > 0 {
@@ -252,8 +254,14 @@ func (c *Collector) collectState(ch chan<- prometheus.Metric, st State) {
 		}
 		gauge(c.agentInfo, 1, id, safeName(a), a.Role, level, a.Status)
 	}
-	gauge(c.imbalance, st.Imbalance)
-	gauge(c.jain, st.Jain)
+	// With nobody in the split (the whole front line off shift or away)
+	// fairness is undefined, and the 1.0 the balancer reports would draw
+	// a perfectly even night while customers wait on people who are not
+	// there: export nothing, as for an agent without a fair share.
+	if anyShare {
+		gauge(c.imbalance, st.Imbalance)
+		gauge(c.jain, st.Jain)
+	}
 }
 
 // safeName keeps email addresses out of labels, whatever the source did.

@@ -91,10 +91,10 @@ helpscout_stuck_conversations{mailbox_id="102"} 0
 # TYPE helpscout_unassigned_conversations gauge
 helpscout_unassigned_conversations{mailbox_id="101"} 3
 helpscout_unassigned_conversations{mailbox_id="102"} 0
-# HELP queuewrangler_fairness_jain Jain's fairness index of available agents' utilisation (1.0 = perfectly even).
+# HELP queuewrangler_fairness_jain Jain's fairness index of available agents' utilisation (1.0 = perfectly even); absent while no agent has a fair share.
 # TYPE queuewrangler_fairness_jain gauge
 queuewrangler_fairness_jain 0.8
-# HELP queuewrangler_load_imbalance_ratio Maximum utilisation divided by mean utilisation over available agents (1.0 = perfectly even).
+# HELP queuewrangler_load_imbalance_ratio Maximum utilisation divided by mean utilisation over available agents (1.0 = perfectly even); absent while no agent has a fair share.
 # TYPE queuewrangler_load_imbalance_ratio gauge
 queuewrangler_load_imbalance_ratio 1.5
 `
@@ -435,5 +435,28 @@ func TestLint(t *testing.T) {
 	}
 	for _, p := range problems {
 		t.Errorf("%s: %s", p.Metric, p.Text)
+	}
+}
+
+// TestCollectorNoFairnessWithNobodyToShare: with the whole front line off
+// shift or away nobody has a fair share and fairness is undefined; the
+// balancer reports 1.0, which drew a perfectly even night on the dashboard
+// while customers waited on people who were not there. Neither gauge is
+// exported then; the rest of the state is.
+func TestCollectorNoFairnessWithNobodyToShare(t *testing.T) {
+	night := sampleState()
+	for i := range night.Agents {
+		night.Agents[i].HasFairShare = false
+		night.Agents[i].Status = "off-shift"
+	}
+	night.Imbalance, night.Jain = 1, 1
+	c := NewCollector(sourceFunc(func(context.Context) (State, error) { return night, nil }), CollectorOptions{})
+	for name, want := range map[string]int{
+		"queuewrangler_load_imbalance_ratio": 0, "queuewrangler_fairness_jain": 0,
+		"helpscout_agent_open_conversations": 3, "helpscout_stuck_conversations": 2,
+	} {
+		if n := testutil.CollectAndCount(c, name); n != want {
+			t.Errorf("%s: %d series, want %d", name, n, want)
+		}
 	}
 }

@@ -1336,3 +1336,28 @@ func TestPageSaysTheModeToEveryone(t *testing.T) {
 		})
 	}
 }
+
+// TestPageNoFairnessWithNobodyToShare: with nobody available in the split
+// (the whole front line off shift), the balancer's imbalance and Jain's
+// index are a placeholder 1.00, which read as an even team while every
+// waiting customer sits with someone who is not there. The page says there
+// is nothing to compare instead.
+func TestPageNoFairnessWithNobodyToShare(t *testing.T) {
+	t.Parallel()
+	clock := newPageClock()
+	w := newWorld(clock.Now)
+	for i := range w.agents {
+		w.agents[i].FairShare, w.agents[i].LoadRatio, w.agents[i].Available = 0, 0, false
+	}
+	w.figures.Imbalance, w.figures.Jain = 1, 1
+	s := newPageServer(t, w, pageToken, clock)
+	body := pageGet(t, s, "/").Body.String()
+	if want := `<dt>Imbalance</dt><dd><span class="muted">none: nobody available has a fair share</span></dd>`; !strings.Contains(body, want) {
+		t.Errorf("page lacks %q", want)
+	}
+	for _, never := range []string{"<dt>Imbalance</dt><dd>1.00", "<dt>Jain's index</dt>"} {
+		if strings.Contains(body, never) {
+			t.Errorf("with nobody to share, the page shows %q", never)
+		}
+	}
+}
