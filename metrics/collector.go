@@ -76,6 +76,13 @@ type CollectorOptions struct {
 	// OnError, if set, hears every failed read (main logs it): the error
 	// counter says that reads fail, this says why. This package never logs.
 	OnError func(error)
+	// Ready, if set, is the daemon's readiness. Until it has first said
+	// ready (the first sync has finished) no state is exported: the
+	// mirror holds only the conversations read so far, and its counts
+	// would fill the dashboard and the alerts with a part of the queue
+	// taken for the whole. Once ready, the state is exported for good: a
+	// later loss of readiness (a full disk) must not end every alert.
+	Ready func() (bool, string)
 }
 
 // statuses are always exported per mailbox, zero or not, so that a status
@@ -111,6 +118,7 @@ type Collector struct {
 	nScrapes  float64
 	nErrors   float64
 	lastTaken float64
+	wasReady  bool // Ready has said ready once
 }
 
 // NewCollector returns a collector reading from src. Register it on the
@@ -171,6 +179,10 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 
 // Collect implements prometheus.Collector: it reads the state now.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	if !c.readyOnce() {
+		c.collectSelf(ch)
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.opts.Timeout)
 	defer cancel()
 	start := c.opts.Now()
@@ -191,20 +203,40 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	} else {
 		c.last, c.lastAt = st, end
 	}
+	c.mu.Unlock()
+
+	c.collectSelf(ch)
+	if ok {
+		c.collectState(ch, serve)
+	}
+}
+
+// readyOnce reports whether Ready has said ready, now or before.
+func (c *Collector) readyOnce() bool {
+	if c.opts.Ready == nil {
+		return true
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.wasReady {
+		c.wasReady, _ = c.opts.Ready()
+	}
+	return c.wasReady
+}
+
+// collectSelf exports the collector's own figures.
+func (c *Collector) collectSelf(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
 	var lastAt float64
 	if !c.lastAt.IsZero() {
 		lastAt = float64(c.lastAt.UnixMilli()) / 1e3
 	}
 	nScrapes, nErrors, taken := c.nScrapes, c.nErrors, c.lastTaken
 	c.mu.Unlock()
-
 	ch <- prometheus.MustNewConstMetric(c.scrapes, prometheus.CounterValue, nScrapes)
 	ch <- prometheus.MustNewConstMetric(c.scrapeErrors, prometheus.CounterValue, nErrors)
 	ch <- prometheus.MustNewConstMetric(c.scrapeDuration, prometheus.GaugeValue, taken)
 	ch <- prometheus.MustNewConstMetric(c.lastSuc, prometheus.GaugeValue, lastAt)
-	if ok {
-		c.collectState(ch, serve)
-	}
 }
 
 func (c *Collector) collectState(ch chan<- prometheus.Metric, st State) {

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
@@ -458,5 +460,45 @@ func TestCollectorNoFairnessWithNobodyToShare(t *testing.T) {
 		if n := testutil.CollectAndCount(c, name); n != want {
 			t.Errorf("%s: %d series, want %d", name, n, want)
 		}
+	}
+}
+
+// TestCollectorWaitsForTheFirstSync: until the daemon has first been ready,
+// the mirror holds only the conversations read so far, and exporting their
+// counts would show a part of the queue as the whole (and could fire the
+// stuck-tickets alert on it). The collector exports only its own figures
+// then, without reading the state; once ready it exports the state for
+// good, so that a later loss of readiness (a full disk) ends no alert.
+func TestCollectorWaitsForTheFirstSync(t *testing.T) {
+	var ready atomic.Bool
+	reads := 0
+	c := NewCollector(sourceFunc(func(context.Context) (State, error) { reads++; return sampleState(), nil }),
+		CollectorOptions{Ready: func() (bool, string) { return ready.Load(), "first sync: 75 of 2,000 conversations" }})
+	count := func() map[string]int {
+		return map[string]int{
+			"helpscout_conversations":               testutil.CollectAndCount(c, "helpscout_conversations"),
+			"helpscout_stuck_conversations":         testutil.CollectAndCount(c, "helpscout_stuck_conversations"),
+			"queuewrangler_load_imbalance_ratio":    testutil.CollectAndCount(c, "queuewrangler_load_imbalance_ratio"),
+			"queuewrangler_collector_scrapes_total": testutil.CollectAndCount(c, "queuewrangler_collector_scrapes_total"),
+		}
+	}
+	none := map[string]int{"helpscout_conversations": 0, "helpscout_stuck_conversations": 0,
+		"queuewrangler_load_imbalance_ratio": 0, "queuewrangler_collector_scrapes_total": 1}
+	state := map[string]int{"helpscout_conversations": 8, "helpscout_stuck_conversations": 2,
+		"queuewrangler_load_imbalance_ratio": 1, "queuewrangler_collector_scrapes_total": 1}
+
+	if diff := cmp.Diff(none, count()); diff != "" {
+		t.Errorf("during the first sync (-want +got):\n%s", diff)
+	}
+	if reads != 0 {
+		t.Errorf("the state was read %d times before the daemon was ready", reads)
+	}
+	ready.Store(true)
+	if diff := cmp.Diff(state, count()); diff != "" {
+		t.Errorf("once ready (-want +got):\n%s", diff)
+	}
+	ready.Store(false)
+	if diff := cmp.Diff(state, count()); diff != "" {
+		t.Errorf("ready once, then not (-want +got):\n%s", diff)
 	}
 }
