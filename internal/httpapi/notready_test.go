@@ -36,11 +36,11 @@ func TestPageSaysTheFirstSyncIsRunning(t *testing.T) {
 	s.EnablePage(PageOptions{Team: w, Queue: w, Decider: w, AdminToken: pageToken, StuckAfter: 4 * time.Hour})
 
 	body := pageGet(t, s, "/").Body.String()
-	want := `<p class="banner notice" role="status" id="not-ready"><strong>Not ready yet:</strong> first sync: 75 of 2,000 conversations.`
+	want := `<p class="banner notice" role="status" id="not-ready"><strong>Not ready:</strong> first sync: 75 of 2,000 conversations.`
 	if !strings.Contains(body, want) {
 		t.Fatalf("page during the first sync lacks %q", want)
 	}
-	if !strings.Contains(body, "the counts below cover only what is mirrored so far") {
+	if !strings.Contains(body, "the counts below cover only what the mirror holds so far") {
 		t.Error("the banner does not say that the counts are partial")
 	}
 	if i, j := strings.Index(body, want), strings.Index(body, `<nav id="summary"`); i > j {
@@ -77,7 +77,7 @@ func TestPlanNowWaitsForTheFirstSync(t *testing.T) {
 		if w.plans != 0 {
 			t.Fatalf("Plan now ran the balancer %d times during the first sync", w.plans)
 		}
-		want := "Nothing planned: not ready yet (first sync: 75 of 2,000 conversations). Plan now works once the first sync has finished."
+		want := "Nothing planned: not ready (first sync: 75 of 2,000 conversations). Plan now works once the daemon is ready."
 		if body := pageGet(t, s, "/", cookie).Body.String(); !strings.Contains(body, want) {
 			t.Errorf("page lacks the flash %q", want)
 		}

@@ -508,7 +508,7 @@ func (p *page) handlePlan(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if why, waiting := notReady(p.ready); waiting { // as the API's plan: never from a half-read mirror
-		p.sessions.setFlash(sid, flash{Text: "Nothing planned: not ready yet (" + why + "). Plan now works once the first sync has finished.", Error: true})
+		p.sessions.setFlash(sid, flash{Text: "Nothing planned: not ready (" + why + "). Plan now works once the daemon is ready.", Error: true})
 		redirectBack(w, r, r.PostForm.Get("refresh") == "on", "proposals")
 		return
 	}
