@@ -193,7 +193,7 @@ func run(ctx context.Context, cfg *settings, ln net.Listener, logger *slog.Logge
 	notices := team.Setup{DB: db, Roster: cfg.roster, Ready: mir.Ready, EscalateStuck: mode != rebalance.ModeOff && stuckAfter > 0}
 	api.EnablePage(httpapi.PageOptions{Team: reb, Queue: db, Decider: reb, Routing: reb, Customers: db, FirstResponses: db,
 		Notices: httpapi.JoinNotices(notices, reb), AdminToken: token, StuckAfter: stuckAfter, Mode: string(mode),
-		Location: office.Location(), Failures: db})
+		Location: office.Location(), Failures: db, Backlog: cfg.policy.Backlog})
 	gate.Open(api)
 
 	loopCtx, stopLoops := context.WithCancel(context.WithoutCancel(ctx)) // they run while HTTP drains

@@ -103,6 +103,13 @@ type PageOptions struct {
 	// reads as propose.
 	Mode string
 
+	// Backlog is QW_BACKLOG as the balancer's policy holds it, for the
+	// unassigned queue's note on when its tickets are handed out: 0 only
+	// to someone with no customer waiting (idle, the default),
+	// math.MaxInt64 at once (oldest), else to someone with whom a new
+	// customer would wait at most that long.
+	Backlog time.Duration
+
 	// AdminToken is what the login form checks; empty makes the page
 	// read-only (no login, no forms).
 	AdminToken string

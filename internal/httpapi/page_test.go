@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"html"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -1359,5 +1360,40 @@ func TestPageNoFairnessWithNobodyToShare(t *testing.T) {
 		if strings.Contains(body, never) {
 			t.Errorf("with nobody to share, the page shows %q", never)
 		}
+	}
+}
+
+// TestPageSaysWhenTheUnassignedAreHandedOut: with the default
+// QW_BACKLOG=idle the unassigned queue is handed out only to people with
+// no customer waiting, so on a busy day its tickets sit there; the page
+// listed them with no word of why or when they move. It now says, by
+// QW_MODE and QW_BACKLOG.
+func TestPageSaysWhenTheUnassignedAreHandedOut(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		mode    string
+		backlog time.Duration
+		want    string
+	}{
+		{"idle, propose", "propose", 0, "queuewrangler hands each, longest wait first, only to someone with no customer waiting (QW_BACKLOG=idle): while everyone on shift has a customer waiting, these wait too. Each hand-out waits under Pending proposals until someone approves it."},
+		{"oldest, apply", "apply", math.MaxInt64, "queuewrangler hands them out at once, longest wait first, to whoever would answer soonest (QW_BACKLOG=oldest).</p>"},
+		{"30m, apply", "apply", 30 * time.Minute, "to someone with whom a new customer would wait at most 30m (QW_BACKLOG).</p>"},
+		{"off", "off", 0, "The balancer is off (QW_MODE=off): queuewrangler hands none of these out."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			clock := newPageClock()
+			w := newWorld(clock.Now)
+			s := New(Options{Now: clock.Now})
+			s.EnablePage(PageOptions{Team: w, Queue: w, StuckAfter: 4 * time.Hour, Mode: tt.mode, Backlog: tt.backlog})
+			body := pageGet(t, s, "/").Body.String()
+			_, note, found := strings.Cut(body, `<p class="note" id="unassigned-note">`)
+			note, _, _ = strings.Cut(note, "\n")
+			if !found || !strings.Contains(note, tt.want) {
+				t.Errorf("the unassigned queue's note is %q, want it to say %q", note, tt.want)
+			}
+		})
 	}
 }

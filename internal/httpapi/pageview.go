@@ -41,9 +41,12 @@ type pageView struct {
 	Agents     []agentRow
 	Stuck      stuckView
 	Unassigned ticketList
-	Pending    pendingList
-	Moves      []proposalRow
-	Routing    *routingView // nil when no Routing source is wired
+	// UnassignedNote says when and to whom the unassigned tickets are
+	// handed out, by QW_MODE and QW_BACKLOG.
+	UnassignedNote string
+	Pending        pendingList
+	Moves          []proposalRow
+	Routing        *routingView // nil when no Routing source is wired
 }
 
 // routingView is the routing mode and, in steer mode, each inbox's
@@ -403,6 +406,7 @@ func (p *page) build(d pageData, now time.Time) pageView {
 		WaitsForOwner: tickets(d.waitsForOwner, waits, "stuck", "None.", true, &d.nexts),
 	}
 	v.Unassigned = tickets(d.unassigned, min(len(d.unassigned), p.o.maxRows), "unassigned", "The unassigned queue is empty.", false, nil)
+	v.UnassignedNote = unassignedNote(p.o.Mode, p.o.Backlog)
 
 	proposals := func(ps []store.Proposal) []proposalRow {
 		out := make([]proposalRow, 0, len(ps))
@@ -659,4 +663,26 @@ func buildRouting(rt *team.Routing, now time.Time, loc *time.Location) *routingV
 			Checked: absTime(in.CheckedAt, now, loc), People: in.People})
 	}
 	return v
+}
+
+// unassignedNote says what becomes of the unassigned queue: with the
+// default QW_BACKLOG=idle its tickets wait while everyone on shift has a
+// customer waiting, which a lead who sees them sit there must be told.
+func unassignedNote(mode string, backlog time.Duration) string {
+	if mode == "off" {
+		return "The balancer is off (QW_MODE=off): queuewrangler hands none of these out."
+	}
+	var note string
+	switch backlog {
+	case 0:
+		note = "queuewrangler hands each, longest wait first, only to someone with no customer waiting (QW_BACKLOG=idle): while everyone on shift has a customer waiting, these wait too."
+	case math.MaxInt64:
+		note = "queuewrangler hands them out at once, longest wait first, to whoever would answer soonest (QW_BACKLOG=oldest)."
+	default:
+		note = "queuewrangler hands each, longest wait first, to someone with whom a new customer would wait at most " + relDuration(backlog) + " (QW_BACKLOG)."
+	}
+	if mode == "" || mode == "propose" {
+		note += " Each hand-out waits under Pending proposals until someone approves it."
+	}
+	return note
 }
