@@ -79,6 +79,21 @@ const (
 	KindReassignment = "reassignment"
 )
 
+// MoveOutcomes are the values of the outcome label of
+// queuewrangler_reassignments_total.
+var MoveOutcomes = []string{"proposed", "applied", "approved", "rejected", "stale", "failed"}
+
+// StartMoves exports queuewrangler_reassignments_total at 0 for reason and
+// kind under every outcome. A counter series born at its first increment
+// reads 1 in its first sample, and increase() and rate() miss that move:
+// the dashboard's moves panel would show nothing for the first stuck
+// ticket moved on a new install while the page lists it.
+func (m *Instruments) StartMoves(reason, kind string) {
+	for _, outcome := range MoveOutcomes {
+		m.Reassignments.WithLabelValues(reason, outcome, kind)
+	}
+}
+
 // MoveKind is the kind label of a move: KindHandout when the ticket had no
 // owner (balancer.Move.Handout), KindReassignment otherwise.
 func MoveKind(handout bool) string {

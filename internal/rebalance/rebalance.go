@@ -131,6 +131,11 @@ func New(db *store.DB, hs *helpscout.Client, opts Options) *Rebalancer {
 		opts.Now = time.Now
 	}
 	opts.Routing = cmp.Or(opts.Routing, balancer.RoutingHelpScout)
+	if opts.Metrics != nil { // every move series from 0, so that increase() sees each first move
+		for _, reason := range balancer.Reasons() {
+			opts.Metrics.StartMoves(string(reason), metrics.MoveKind(reason == balancer.ReasonUnassigned))
+		}
+	}
 	return &Rebalancer{db: db, hs: hs, team: team.NewReader(db, opts.Roster, opts.Policy, opts.Now), dir: db, opts: opts}
 }
 
