@@ -11,23 +11,32 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
+// dashboardPanel is what the tests read of a dashboard panel.
+type dashboardPanel struct {
+	Title   string
+	Targets []struct{ Expr string } `json:"targets"`
+}
+
+// dashboardPanels returns the shipped dashboard's top-level panels.
+func dashboardPanels(t *testing.T) []dashboardPanel {
+	t.Helper()
+	var d struct {
+		Panels []dashboardPanel `json:"panels"`
+	}
+	if err := json.Unmarshal(Dashboard, &d); err != nil {
+		t.Fatalf("dashboard JSON: %v", err)
+	}
+	return d.Panels
+}
+
 // dashboardExprs maps each panel's title to its queries, in target order,
 // with the Grafana variables replaced as Grafana would for the default 24 h
 // range and every mailbox: $__rate_interval is then a couple of minutes.
 func dashboardExprs(t *testing.T) map[string][]string {
 	t.Helper()
-	var d struct {
-		Panels []struct {
-			Title   string
-			Targets []struct{ Expr string } `json:"targets"`
-		} `json:"panels"`
-	}
-	if err := json.Unmarshal(Dashboard, &d); err != nil {
-		t.Fatalf("dashboard JSON: %v", err)
-	}
 	grafana := strings.NewReplacer("${mailbox}", ".*", "$mailbox", ".*", "${__rate_interval}", "2m", "$__rate_interval", "2m")
 	out := map[string][]string{}
-	for _, p := range d.Panels {
+	for _, p := range dashboardPanels(t) {
 		for _, tg := range p.Targets {
 			out[p.Title] = append(out[p.Title], grafana.Replace(tg.Expr))
 		}

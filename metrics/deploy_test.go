@@ -246,19 +246,11 @@ func TestAlertRulesPassPromtool(t *testing.T) {
 // (design.md section 9), while the queue page's Open column adds pending
 // ones, so a panel called "open work" disagreed with the page.
 func TestDashboardTitlesSayWhatIsCounted(t *testing.T) {
-	var d struct {
-		Panels []struct {
-			Title   string
-			Targets []struct{ Expr string } `json:"targets"`
-		} `json:"panels"`
-	}
-	if err := json.Unmarshal(Dashboard, &d); err != nil {
-		t.Fatalf("dashboard JSON: %v", err)
-	}
+	panels := dashboardPanels(t)
 	titleWord := map[string]string{"helpscout_agent_open_conversations": "active"}
 	for metric, word := range titleWord {
 		found := false
-		for _, p := range d.Panels {
+		for _, p := range panels {
 			for _, tg := range p.Targets {
 				if !strings.Contains(tg.Expr, metric) {
 					continue
