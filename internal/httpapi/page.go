@@ -304,6 +304,10 @@ func (p *page) handlePage(w http.ResponseWriter, r *http.Request) {
 	if why, waiting := notReady(p.ready); waiting {
 		v.NotReady = why
 	}
+	if v.Mode == "off" && v.Routing != nil && v.Routing.Running == "own" {
+		// The log says it once at start; the page says it while it lasts.
+		v.Notices = append(v.Notices, "QW_ROUTING=own with QW_MODE=off: nobody assigns new conversations (the inbox's routing is off, and queuewrangler assigns nothing while off), so they wait in the Unassigned folder.")
+	}
 	if sid, sess, ok := p.currentSession(r); ok {
 		v.LoggedIn = true
 		v.CSRF = sess.csrf

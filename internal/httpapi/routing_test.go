@@ -47,6 +47,44 @@ func TestPageShowsTheSteeredRotationAndWhy(t *testing.T) {
 	}
 }
 
+// TestPageRoutingUnderOffMode: with QW_MODE=off queuewrangler neither
+// steers a rotation nor assigns, but the routing section went on saying
+// it did; under QW_ROUTING=own that hid that nobody assigns new
+// conversations at all (the inbox's routing is off for that mode), which
+// only a log line at start said. The section says what holds while off,
+// and own routing's case is a warning at the top.
+func TestPageRoutingUnderOffMode(t *testing.T) {
+	tests := []struct {
+		routing    string
+		want       string
+		wantBanner bool
+	}{
+		{"helpscout", "Help Scout's routing assigns them as the inbox has it; while the balancer is off (<code>QW_MODE=off</code>) queuewrangler hands out nothing and moves nothing.", false},
+		{"steer", "Help Scout's routing assigns them as the inbox has it; while the balancer is off (<code>QW_MODE=off</code>) queuewrangler steers no rotation, hands out nothing and moves nothing.", false},
+		{"own", "<strong>Nobody assigns them</strong>: the inbox's routing is off for this mode, and queuewrangler assigns nothing while the balancer is off (<code>QW_MODE=off</code>), so they wait in the Unassigned folder.", true},
+	}
+	const banner = `<p class="banner notice" role="status">QW_ROUTING=own with QW_MODE=off: nobody assigns new conversations`
+	for _, tt := range tests {
+		t.Run(tt.routing, func(t *testing.T) {
+			clock := newPageClock()
+			s := New(Options{Now: clock.Now})
+			w := newWorld(clock.Now)
+			s.EnablePage(PageOptions{Team: w, Queue: w, Decider: w, Mode: "off", Routing: fakeRouting{Mode: tt.routing, Running: tt.routing}})
+			body := pageGet(t, s, "/").Body.String()
+			if !strings.Contains(body, tt.want) {
+				_, sec, _ := strings.Cut(body, `id="routing"`)
+				t.Errorf("the routing section does not say %q:\n%.600s", tt.want, sec)
+			}
+			if strings.Contains(body, "queuewrangler keeps each inbox") || strings.Contains(body, "queuewrangler assigns each one itself") {
+				t.Error("the routing section says queuewrangler steers or assigns while off")
+			}
+			if got := strings.Contains(body, banner); got != tt.wantBanner {
+				t.Errorf("the warning at the top shown = %v, want %v", got, tt.wantBanner)
+			}
+		})
+	}
+}
+
 func TestPageFlagsTheSteerFallback(t *testing.T) {
 	clock := newPageClock()
 	s := New(Options{Now: clock.Now})
