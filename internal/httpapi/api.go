@@ -134,7 +134,18 @@ func (s *Server) handleAgents(w http.ResponseWriter, r *http.Request) {
 	if s.api.Routing != nil {
 		out["routing"] = s.api.Routing.Routing(r.Context())
 	}
+	s.sayNotReady(out)
 	writeJSON(w, http.StatusOK, out)
+}
+
+// sayNotReady adds "not_ready", /readyz's reason, to an answer read from
+// the mirror while the daemon is not ready: during the first sync the
+// counts and lists cover only the conversations read so far, and a tool
+// must not take them for the queue, as the page's banner tells a person.
+func (s *Server) sayNotReady(out map[string]any) {
+	if why, waiting := notReady(s.opts.Ready); waiting {
+		out["not_ready"] = why
+	}
 }
 
 // conversationJSON is a conversation in /api/v1/conversations.
@@ -217,7 +228,9 @@ func (s *Server) handleConversations(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, cj)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"conversations": out, "truncated": total > len(out), "total": total})
+	answer := map[string]any{"conversations": out, "truncated": total > len(out), "total": total}
+	s.sayNotReady(answer)
+	writeJSON(w, http.StatusOK, answer)
 }
 
 // nextSteps reads what team.NextSteps needs, the team and the open

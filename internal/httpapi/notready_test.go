@@ -124,3 +124,39 @@ func TestPlanNowWaitsForTheFirstSync(t *testing.T) {
 		}
 	})
 }
+
+// TestAPISaysTheFirstSyncIsRunning: the agents and conversations the API
+// lists come from the mirror, which during the first sync holds only the
+// conversations read so far; a tool polling the stuck list read a partial
+// one as the queue. While not ready those answers carry "not_ready" with
+// /readyz's reason, and drop it once ready.
+func TestAPISaysTheFirstSyncIsRunning(t *testing.T) {
+	t.Parallel()
+	var r readiness
+	s := New(Options{Ready: r.ready})
+	s.EnableAPI(APIOptions{Team: fakeTeam{}, Queue: fakeQueue{}, Decider: &fakeDecider{}, StuckAfter: 4 * time.Hour})
+	paths := []string{"/api/v1/agents", "/api/v1/conversations?state=stuck", "/api/v1/conversations?state=open"}
+	read := func(path string) map[string]any {
+		t.Helper()
+		rec := do(s, "GET", path, "")
+		if rec.Code != http.StatusOK {
+			t.Fatalf("%s: status %d; body %s", path, rec.Code, rec.Body)
+		}
+		var body map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		return body
+	}
+	for _, path := range paths {
+		if got, want := read(path)["not_ready"], "first sync: 75 of 2,000 conversations"; got != want {
+			t.Errorf("%s during the first sync: not_ready = %v, want %q", path, got, want)
+		}
+	}
+	r.done.Store(true)
+	for _, path := range paths {
+		if got, ok := read(path)["not_ready"]; ok {
+			t.Errorf("%s once ready: not_ready = %v, want no such key", path, got)
+		}
+	}
+}
