@@ -102,7 +102,10 @@ type Rebalancer struct {
 	// applying holds the ids of the proposals this process is applying
 	// now, which recovery never takes for interrupted ones (recover.go),
 	// however long they take on opts.Now's clock.
-	applying sync.Map
+	applying inFlight
+
+	// afterClaim, when set (tests only), runs right after apply's claim.
+	afterClaim func()
 
 	steer  steering   // QW_ROUTING=steer (steer.go)
 	looks  inboxLooks // the inboxes' routing as steer or own last read it (routinglook.go)
@@ -437,13 +440,20 @@ func (r *Rebalancer) apply(ctx context.Context, id int64) (store.Proposal, error
 	// re-read before it still follows ctx: cut short by ctx, the move was
 	// not tried and goes back to approved (unclaim); a failure of Help
 	// Scout's is recorded.
+	//
+	// The proposal is marked in flight before it is claimed, so that no
+	// recovery ever sees this claim without the mark, however late it
+	// looks on the run's clock; the mark goes on every path out.
 	sctx := context.WithoutCancel(ctx)
+	r.applying.begin(id)
+	defer r.applying.end(id)
 	p, err := r.db.ClaimProposal(sctx, id)
 	if err != nil {
 		return p, err // the store's error names the operation and the proposal
 	}
-	r.applying.Store(p.ID, true)
-	defer r.applying.Delete(p.ID)
+	if r.afterClaim != nil {
+		r.afterClaim()
+	}
 	log := r.opts.Logger.With("proposal", p.ID, "conversation", p.ConversationID)
 	fresh, _, err := r.hs.Conversations.Get(ctx, p.ConversationID, true)
 	switch {

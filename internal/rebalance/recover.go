@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/queuewrangler/queuewrangler/helpscout"
@@ -44,7 +45,7 @@ func (r *Rebalancer) recoverInterrupted(ctx context.Context, now time.Time) erro
 		return err
 	}
 	for _, p := range stuck {
-		if _, inFlight := r.applying.Load(p.ID); inFlight {
+		if r.applying.has(p.ID) {
 			// A route's or an approval's apply in this process: its
 			// re-read or PATCH can outlast interruptedAfter (retries in
 			// a 429 storm; a simulated clock), and it ends the proposal
@@ -152,4 +153,36 @@ func hasNoteSince(threads []helpscout.Thread, since time.Time) bool {
 		}
 	}
 	return false
+}
+
+// inFlight counts the applies of each proposal going on in this process.
+// It counts rather than flags: an SST's approval and a run's recovery may
+// both try one approved proposal, and the one that loses the claim must
+// not clear the mark of the one applying it.
+type inFlight struct {
+	mu sync.Mutex
+	n  map[int64]int
+}
+
+func (f *inFlight) begin(id int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.n == nil {
+		f.n = make(map[int64]int)
+	}
+	f.n[id]++
+}
+
+func (f *inFlight) end(id int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.n[id]--; f.n[id] <= 0 {
+		delete(f.n, id)
+	}
+}
+
+func (f *inFlight) has(id int64) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.n[id] > 0
 }

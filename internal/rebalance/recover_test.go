@@ -2,6 +2,7 @@ package rebalance
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"net/http"
 	"strings"
@@ -60,13 +61,7 @@ func TestRecoversInterruptedApplies(t *testing.T) {
 			if got.Status != tt.wantStatus {
 				t.Errorf("status %s (%s), want %s", got.Status, got.Error, tt.wantStatus)
 			}
-			patches := 0
-			for _, pr := range w.fake.Patches() {
-				if pr.ConversationID == p.ConversationID && pr.Path == "/assignTo" && pr.StatusCode == http.StatusNoContent {
-					patches++
-				}
-			}
-			if patches != tt.wantPatches {
+			if patches := w.assignmentsWritten(p.ConversationID); patches != tt.wantPatches {
 				t.Errorf("assignments written %d, want %d", patches, tt.wantPatches)
 			}
 			if n := len(w.fake.NotesReceived()); n != tt.wantNotes {
@@ -275,13 +270,7 @@ func TestRecoveryLeavesAnApplyInFlightAlone(t *testing.T) {
 	if len(ps) != 1 || ps[0].Status != store.ProposalApplied {
 		t.Errorf("routes = %+v, want one applied", ps)
 	}
-	assigned := 0
-	for _, pr := range w.fake.Patches() {
-		if pr.ConversationID == c.ID && pr.Path == "/assignTo" && pr.StatusCode == http.StatusNoContent {
-			assigned++
-		}
-	}
-	if assigned != 1 {
+	if assigned := w.assignmentsWritten(c.ID); assigned != 1 {
 		t.Errorf("Help Scout assigned the new conversation %d times, want once", assigned)
 	}
 }
@@ -326,4 +315,64 @@ func TestInterruptedApplySettledAfterFiveMinutesOfTheLoopsClock(t *testing.T) {
 			t.Fatalf("%v after the claim on the loop's clock: %s, want %s", clock.Now().Sub(w.now.Add(30*24*time.Hour)), got, step.want)
 		}
 	}
+}
+
+// A claim is this process's apply from the moment it is made: a run's
+// recovery that lists it straight after, however late on the run's clock,
+// leaves it to the apply that made it. The claim was once made before the
+// apply was marked in flight, and a recovery in between settled it as
+// interrupted while the apply went on to move the ticket: a move made and
+// recorded failed. Two applies of one approved proposal may also start
+// together (an SST's approval and a run's recovery of the approved list):
+// the one that loses the claim must not take the winner's mark with it.
+func TestRecoveryLeavesAClaimJustMadeAlone(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		losingApply bool
+	}{
+		{"a recovery right after the claim", false},
+		{"a second apply, which loses the claim, then a recovery", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, 1)
+			p := proposeOne(t, w.rebalancer(ModePropose, 5))
+			clock := testkit.NewClock(w.now)
+			w.db.Now = clock.Now
+			ctx := context.Background()
+			reb := New(w.db, w.hs, Options{Mode: ModePropose, Policy: balancer.DefaultPolicy(), Now: clock.Now})
+			var recovered error
+			reb.afterClaim = func() {
+				reb.afterClaim = nil
+				if tc.losingApply {
+					if _, err := reb.apply(ctx, p.ID); !errors.Is(err, store.ErrConflict) {
+						t.Errorf("the second apply of a claimed proposal: %v, want a conflict", err)
+					}
+				}
+				clock.Advance(interruptedAfter + time.Minute)
+				_, recovered = reb.RunOnce(ctx)
+			}
+			got, err := reb.Approve(ctx, p.ID, "sst")
+			if err != nil {
+				t.Fatalf("approve: %v", err)
+			}
+			must(t, recovered)
+			if got.Status != store.ProposalApplied {
+				t.Errorf("the approved move: %s (%q), want applied", got.Status, got.Error)
+			}
+			if assigned := w.assignmentsWritten(p.ConversationID); assigned != 1 {
+				t.Errorf("Help Scout assigned the conversation %d times, want once", assigned)
+			}
+		})
+	}
+}
+
+// assignmentsWritten counts the assignments of conv that Help Scout made.
+func (w *world) assignmentsWritten(conv int64) int {
+	n := 0
+	for _, pr := range w.fake.Patches() {
+		if pr.ConversationID == conv && pr.Path == "/assignTo" && pr.StatusCode == http.StatusNoContent {
+			n++
+		}
+	}
+	return n
 }
