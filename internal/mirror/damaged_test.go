@@ -248,7 +248,7 @@ func TestDamagedDatabaseSaidOnceByEveryPass(t *testing.T) {
 	usableLines := func() int { return strings.Count(log.String(), `msg="the database file is usable again`) }
 
 	done := make(chan error, 1)
-	go func() { done <- h.m.Run(ctx, time.Millisecond) }() // a sync, the upkeep, then a sync and an inbox pass per tick
+	go func() { done <- h.m.Run(ctx, time.Millisecond) }() // a sync and an inbox pass, the upkeep, then the same per tick
 	const passCount = 8
 	for range passCount {
 		<-passes

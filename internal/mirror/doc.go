@@ -24,7 +24,9 @@
 // another tag set, a mailbox outside the mirror, the sources of a merge)
 // only queues its conversation for a re-read, at most once per
 // conversation, worked through after the inbox so that fresh events never
-// wait behind re-reads. At shutdown, once nothing moves tickets any more,
+// wait behind re-reads. Run makes an inbox pass after every sync, the first
+// one included, so events stored but not applied when the previous process
+// stopped wait for no tick. At shutdown, once nothing moves tickets any more,
 // Drain works through what is still queued (a move the balancer made while
 // a sync held the lock is only queued by Refresh), within a bound.
 // The store records which mailboxes the mirror was built for

@@ -647,3 +647,40 @@ func TestUpkeepFollowsTheMirrorsClock(t *testing.T) {
 		break
 	}
 }
+
+// Events stored but not applied when the previous process stopped are
+// applied at start, right after the first sync, not a whole poll interval
+// later (an hour here): nothing else wakes the inbox until a new webhook
+// comes.
+func TestRunAppliesTheInboxLeftFromBeforeAStart(t *testing.T) {
+	h := newHookEnv(t, 20)
+	active := h.firstWith(t, helpscouttest.StatusActive)
+	h.clock.Advance(time.Minute)
+	if err := h.fake.Assign(active.ID, 0, h.acct.Agents[3], time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range h.deliveriesWant(t, 1, "one assignment") {
+		h.store(t, d) // and the process stops before its inbox pass
+	}
+	passes := make(chan struct{}, 10)
+	restarted := h.mirror(mirror.Options{Updated: func() { passes <- struct{}{} }})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- restarted.Run(ctx, time.Hour) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	select {
+	case <-passes:
+	case err := <-done:
+		t.Fatalf("Run returned early: %v", err)
+	}
+	left, err := h.db.PendingWebhooks(context.Background(), 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left) != 0 {
+		t.Errorf("%d events left in the inbox after the first sync of a start, want none", len(left))
+	}
+}

@@ -781,8 +781,12 @@ func (m *Mirror) setMailboxAccess(ctx context.Context, users []store.User, mailb
 }
 
 // Run syncs now and then every interval, and processes the webhook inbox
-// whenever Wake is called, until ctx ends. Errors are logged and retried at
-// the next tick: a sync failure must not stop the daemon.
+// after each sync and whenever Wake is called, until ctx ends. Errors are
+// logged and retried at the next tick: a sync failure must not stop the
+// daemon. The first inbox pass follows the first sync, so that events
+// stored but not applied when the previous process stopped wait for no
+// tick; it follows the sync for the reason every pass does (a re-read
+// set aside on a damaged file is made in the poll that finds the repair).
 //
 // The upkeep comes due on the mirror's clock (Options.Now), checked at
 // every poll, as the directory and the reconcile do: a ticker of its own
@@ -792,6 +796,7 @@ func (m *Mirror) Run(ctx context.Context, every time.Duration) error {
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	m.runSync(ctx)
+	m.runInbox(ctx)
 	upkeepDue := m.opts.Now().Add(upkeepEvery)
 	if m.everSynced() {
 		m.runUpkeep(ctx) // fresh statistics for a mirror that just grew
