@@ -269,6 +269,9 @@ func TestComposeFile(t *testing.T) {
 				if svc.run() == "serve" || svc.run() == "fake-helpscout" {
 					t.Errorf("the demo profile's %s runs %s, whose clock is not the simulation's", name, svc.run())
 				}
+				if svc.run() == "demo" && slices.Contains(svc.Entrypoint, "--db") {
+					t.Errorf("the demo profile's %s keeps a --db file, which the demo refuses at the container's next start: %q", name, svc.Entrypoint)
+				}
 			}
 		}
 		if !slices.Contains(runs, "demo") {

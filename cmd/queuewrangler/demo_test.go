@@ -5,13 +5,18 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/queuewrangler/queuewrangler/internal/store"
 	"github.com/queuewrangler/queuewrangler/internal/testkit"
 )
 
@@ -141,4 +146,69 @@ func firstResponseCount(t *testing.T, url string) float64 {
 		}
 	}
 	return sum
+}
+
+// TestDemoRefusesAFileAnEarlierRunLeft: every demo starts a new simulated
+// account, on Monday 09:00 of its week with the same customers, so the
+// mirror, cursors, proposals and audit an earlier run left in its --db
+// file belong to another timeline and would read as the future until the
+// new clock caught up. The demo refuses such a file before it starts
+// anything: exit 2, a message naming the file and the remedy, and the
+// file's directory exactly as it was.
+func TestDemoRefusesAFileAnEarlierRunLeft(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "demo.db")
+	db, err := store.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.AddWebhook(context.Background(), "convo.created", []byte(`{"id":1}`), time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	before := dirContents(t, dir)
+
+	// The bound is for a demo that starts anyway, which runs until stopped.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var stdout, stderr strings.Builder
+	code := Main(ctx, []string{"demo", "--addr", "127.0.0.1:0", "--db", path}, &stdout, &stderr)
+	if code != exitUsage {
+		t.Errorf("demo --db on an earlier run's file: exit code %d, want %d", code, exitUsage)
+	}
+	for _, want := range []string{path, "new simulated account", "name a file that does not exist yet, or remove this one"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("the demo's refusal does not say %q:\n%s", want, stderr.String())
+		}
+	}
+	if stdout.Len() != 0 {
+		t.Errorf("the demo printed, though it refused its file:\n%s", stdout.String())
+	}
+	var help strings.Builder
+	if code := Main(ctx, []string{"demo", "-h"}, io.Discard, &help); code != exitOK || !strings.Contains(help.String(), "a file an earlier run left is refused") {
+		t.Errorf("demo -h (exit code %d) does not say that a file an earlier run left is refused:\n%s", code, help.String())
+	}
+	if after := dirContents(t, dir); !maps.Equal(after, before) {
+		t.Errorf("the file's directory after the refusal:\n%v\nbefore:\n%v", slices.Sorted(maps.Keys(after)), slices.Sorted(maps.Keys(before)))
+	}
+}
+
+// dirContents maps each file in dir to its content.
+func dirContents(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make(map[string]string, len(entries))
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[e.Name()] = string(b)
+	}
+	return out
 }

@@ -11,14 +11,15 @@ import (
 	"github.com/queuewrangler/queuewrangler/internal/httpapi"
 	"github.com/queuewrangler/queuewrangler/internal/rebalance"
 	"github.com/queuewrangler/queuewrangler/internal/sim"
+	"github.com/queuewrangler/queuewrangler/internal/store"
 )
 
-// runDemo is `queuewrangler demo` (the command reference (`queuewrangler -h`)): sim runs the
-// simulated account, and the real daemon runs against it in apply mode.
+// runDemo is `queuewrangler demo`: sim runs the simulated account, the real daemon runs against it.
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var o sim.DemoOptions
 	fs := newFlagSet("demo", stderr)
 	o.AddFlags(fs)
+	fs.Lookup("db").Usage = "SQLite file to keep, new or empty: each run's account starts afresh, so a file an earlier run left is refused (default: a temporary file removed at exit)"
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -27,6 +28,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if err := o.Validate(); err != nil {
 		return simError("demo", err)
+	}
+	if err := store.RequireNew(o.DB); err != nil { // before anything starts, so nothing in it changes
+		return usagef("demo: --db: %v; every demo starts a new simulated account at Monday 09:00, so what an earlier run left there belongs to another timeline: name a file that does not exist yet, or remove this one with any -wal and -shm beside it (nothing was changed)", err)
 	}
 	o.Serve = httpapi.Serve
 	return sim.RunDemo(ctx, o, stdout, stderr, func(ctx context.Context, d sim.DemoDaemon) error {
@@ -72,11 +76,10 @@ func runSimulate(_ context.Context, args []string, stdout, stderr io.Writer) err
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	err := c.Prepare()
-	if err == nil {
-		err = c.Run(stdout)
+	if err := c.Prepare(); err != nil {
+		return simError("simulate", err)
 	}
-	return simError("simulate", err)
+	return simError("simulate", c.Run(stdout))
 }
 
 // simError names the command in err and maps sim's usage problems to exit

@@ -265,3 +265,31 @@ func claim(ctx context.Context, db *sql.DB) error {
 	}
 	return nil
 }
+
+// RequireNew returns nil when path holds no database yet: no file there,
+// or an empty one (SQLite takes it for a new database), and no -wal file
+// beside it, whose frames SQLite would replay into the new file. Otherwise
+// its error names what is there. It opens nothing and changes nothing. An
+// empty path names no file. A caller whose data cannot continue what a
+// file holds calls it before Open (the demo: its account is new at every
+// run).
+func RequireNew(path string) error {
+	if path == "" {
+		return nil
+	}
+	for _, p := range []string{path, path + "-wal"} {
+		fi, err := os.Stat(p)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+		case err != nil:
+			return err // the os error names p
+		case !fi.Mode().IsRegular():
+			return fmt.Errorf("%s is not a regular file", p)
+		case fi.Size() > 0 && p == path:
+			return fmt.Errorf("%s is not empty (%d bytes)", path, fi.Size())
+		case fi.Size() > 0:
+			return fmt.Errorf("%s has a write-ahead log beside it that SQLite would replay into it (%s, %d bytes)", path, p, fi.Size())
+		}
+	}
+	return nil
+}

@@ -286,3 +286,51 @@ func TestOpenReadOnly(t *testing.T) {
 		t.Errorf("OpenReadOnly migrated the file to %s", v)
 	}
 }
+
+// RequireNew tells a path that holds no database yet from one that holds
+// something, reading only: the file, or a -wal beside it that SQLite would
+// replay into a new file.
+func TestRequireNew(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, content string) string {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write("orphan.db-wal", "frames")
+	write("emptywal.db-wal", "")
+	used := filepath.Join(dir, "used.db")
+	db, err := Open(context.Background(), used)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, path, wantErr string
+	}{
+		{"no path", "", ""},
+		{"no file", filepath.Join(dir, "none.db"), ""},
+		{"an empty file", write("empty.db", ""), ""},
+		{"an empty -wal beside no file", filepath.Join(dir, "emptywal.db"), ""},
+		{"a queuewrangler database", used, used + " is not empty ("},
+		{"another file", write("notes.txt", "hello"), filepath.Join(dir, "notes.txt") + " is not empty (5 bytes)"},
+		{"a -wal beside no file", filepath.Join(dir, "orphan.db"), "write-ahead log beside it that SQLite would replay into it (" + filepath.Join(dir, "orphan.db-wal") + ", 6 bytes)"},
+		{"a directory", dir, dir + " is not a regular file"},
+	} {
+		err := RequireNew(tc.path)
+		switch {
+		case tc.wantErr == "" && err != nil:
+			t.Errorf("%s: %v, want nil", tc.name, err)
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+			t.Errorf("%s: %v, want an error with %q", tc.name, err, tc.wantErr)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "none.db")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("RequireNew created the file it was asked about: %v", err)
+	}
+}
