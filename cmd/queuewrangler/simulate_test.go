@@ -212,21 +212,28 @@ func TestSimulateDrainsBacklog(t *testing.T) {
 }
 
 // TestSimulatedCommandsReportBadUsage: the demo's, the fake's and
-// simulate's problems, checked in sim, still exit 2 and name the command.
+// simulate's problems, checked in sim, still exit 2 and name the command;
+// several are reported at once, each on its own line.
 func TestSimulatedCommandsReportBadUsage(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
-		want string
+		want []string
 	}{
-		{[]string{"demo", "--speed", "0"}, "demo: --speed must be above 0"},
-		{[]string{"demo", "--mode", "off"}, "demo: --mode must be apply or propose"},
-		{[]string{"fake-helpscout", "--speed", "60", "--scenario", "no-such-scenario"}, "fake-helpscout: read scenario"},
-		{[]string{"fake-helpscout", "--conversations", "-1"}, "fake-helpscout: --conversations must not be negative"},
-		{[]string{"simulate", "--policies", "random"}, "simulate: --policies"},
+		{[]string{"demo", "--speed", "0"}, []string{"demo: --speed must be above 0"}},
+		{[]string{"demo", "--mode", "off"}, []string{"demo: --mode must be apply or propose"}},
+		{[]string{"demo", "--mode", "off", "--speed", "0", "--db", "/"}, []string{"demo:\n", "\n  - --mode must be apply or propose",
+			"\n  - --speed must be above 0", "\n  - --db: / is not a regular file"}},
+		{[]string{"fake-helpscout", "--speed", "60", "--scenario", "no-such-scenario"}, []string{"fake-helpscout: read scenario"}},
+		{[]string{"fake-helpscout", "--conversations", "-1"}, []string{"fake-helpscout: --conversations must not be negative"}},
+		{[]string{"simulate", "--policies", "random"}, []string{"simulate: --policies"}},
+		{[]string{"simulate", "--policies", "random", "--backlog", "soon", "--seeds", "x", "--scenario", "vacation,no-such-scenario"},
+			[]string{"simulate:\n", "\n  - --policies: ", "\n  - --backlog: ", "\n  - --seeds: ", "\n  - scenario \"no-such-scenario\": no such file"}},
 	} {
 		code, _, stderr := runMain(t, tc.args...)
-		if code != exitUsage || !strings.Contains(stderr, tc.want) {
-			t.Errorf("%v: exit %d, stderr %q; want exit %d naming %q", tc.args, code, stderr, exitUsage, tc.want)
+		for _, want := range tc.want {
+			if code != exitUsage || !strings.Contains(stderr, want) {
+				t.Errorf("%v: exit %d, stderr %q; want exit %d naming %q", tc.args, code, stderr, exitUsage, want)
+			}
 		}
 	}
 }

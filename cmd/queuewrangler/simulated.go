@@ -5,13 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/queuewrangler/queuewrangler/internal/config"
 	"github.com/queuewrangler/queuewrangler/internal/httpapi"
-	"github.com/queuewrangler/queuewrangler/internal/rebalance"
 	"github.com/queuewrangler/queuewrangler/internal/sim"
-	"github.com/queuewrangler/queuewrangler/internal/store"
 )
 
 // runDemo is `queuewrangler demo`: sim runs the simulated account, the real daemon runs against it.
@@ -19,18 +18,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var o sim.DemoOptions
 	fs := newFlagSet("demo", stderr)
 	o.AddFlags(fs)
-	fs.Lookup("db").Usage = "SQLite file to keep, new or empty: each run's account starts afresh, so a file an earlier run left is refused (default: a temporary file removed at exit)"
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if mode, err := rebalance.ParseMode(o.Mode); err != nil || mode == rebalance.ModeOff {
-		return usagef("demo: --mode must be apply or propose, got %q", o.Mode)
-	}
-	if err := o.Validate(); err != nil {
+	if err := o.Validate(); err != nil { // before anything starts, so nothing in --db changes
 		return simError("demo", err)
-	}
-	if err := store.RequireNew(o.DB); err != nil { // before anything starts, so nothing in it changes
-		return usagef("demo: --db: %v; every demo starts a new simulated account at Monday 09:00, so what an earlier run left there belongs to another timeline: name a file that does not exist yet, or remove this one with any -wal and -shm beside it (nothing was changed)", err)
 	}
 	o.Serve = httpapi.Serve
 	return sim.RunDemo(ctx, o, stdout, stderr, func(ctx context.Context, d sim.DemoDaemon) error {
@@ -83,9 +75,16 @@ func runSimulate(_ context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 // simError names the command in err and maps sim's usage problems to exit
-// code 2.
+// code 2; several problems are listed as the configuration's are.
 func simError(command string, err error) error {
 	if u := (*sim.UsageError)(nil); errors.As(err, &u) {
+		if j, ok := u.Err.(interface{ Unwrap() []error }); ok && len(j.Unwrap()) > 1 {
+			var b strings.Builder
+			for _, p := range j.Unwrap() { // a problem of several lines keeps them, indented under it
+				b.WriteString("\n  - " + strings.ReplaceAll(p.Error(), "\n", "\n    "))
+			}
+			return usagef("%s:%s", command, b.String())
+		}
 		return usagef("%s: %v", command, u)
 	}
 	if err != nil {

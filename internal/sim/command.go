@@ -58,35 +58,37 @@ func (c *Command) AddFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.list, "list", false, "list the built-in scenarios and exit")
 }
 
-// Prepare checks the parsed flags and loads the scenarios. A problem the
-// user must fix is a *UsageError; a scenario file that exists but cannot
-// be read is not.
+// Prepare checks the parsed flags and loads the scenarios. Every problem
+// the user must fix is reported at once, in one *UsageError; a scenario
+// file that exists but cannot be read is not one, and ends the check.
 func (c *Command) Prepare() error {
 	if c.list {
 		return nil
 	}
+	var problems []error
+	problem := func(format string, args ...any) { problems = append(problems, fmt.Errorf(format, args...)) }
 	var err error
 	if c.policyList, err = ParsePolicies(c.policies); err != nil {
-		return usagef("--policies: %v", err)
+		problem("--policies: %v", err)
 	}
 	ongoing, err := balancer.ParseHandover(c.handover)
 	if err != nil {
-		return usagef("--off-shift-handover: %v", err)
+		problem("--off-shift-handover: %v", err)
 	}
 	order, err := balancer.ParseBacklog(c.backlog)
 	if err != nil {
-		return usagef("--backlog: %v", err)
+		problem("--backlog: %v", err)
 	}
 	c.opts = Options{Mode: balancer.RoutingMode(c.routing), Tweaks: []func(*balancer.Policy){func(p *balancer.Policy) {
 		p.HandOverOngoing, p.Backlog = ongoing, order
 	}}}
 	if err := c.opts.Validate(); err != nil {
-		return usagef("--routing: %v", err)
+		problem("--routing: %v", err)
 	}
 	names := []string{c.scenario}
 	if c.seeds != "" {
 		if c.seedList, err = ParseSeeds(c.seeds); err != nil {
-			return usagef("--%v", err)
+			problem("--%v", err)
 		}
 		names = ScenarioList(c.scenario)
 	}
@@ -97,7 +99,10 @@ func (c *Command) Prepare() error {
 	c.scenarios = c.scenarios[:0]
 	for _, name := range names {
 		sc, err := loadForCommand(name)
-		if err != nil {
+		if u := (*UsageError)(nil); errors.As(err, &u) {
+			problems = append(problems, u.Err)
+			continue
+		} else if err != nil {
 			return err
 		}
 		if given["seed"] {
@@ -107,6 +112,9 @@ func (c *Command) Prepare() error {
 			sc.Routing.DrainsBacklog = c.drainsBacklog
 		}
 		c.scenarios = append(c.scenarios, sc)
+	}
+	if len(problems) > 0 {
+		return &UsageError{errors.Join(problems...)}
 	}
 	return nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/queuewrangler/queuewrangler/balancer"
 	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
 	"github.com/queuewrangler/queuewrangler/internal/roster"
+	"github.com/queuewrangler/queuewrangler/internal/store"
 )
 
 // Serve serves h on ln until ctx ends, then gives requests in flight up to
@@ -266,19 +267,34 @@ func (o *FakeOptions) Prepare() error {
 }
 
 // AddFlags declares the `demo` flags that set the options; Validate
-// names them. The daemon's mode is the caller's to check.
+// names them.
 func (o *DemoOptions) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.Addr, "addr", "127.0.0.1:8080", "listen address of the daemon (page, API, metrics)")
 	fs.Float64Var(&o.Speed, "speed", 60, "simulated seconds per real second")
 	fs.Int64Var(&o.Seed, "seed", 0, "seed of the simulated team's customers (default: the scenario's)")
-	fs.StringVar(&o.DB, "db", "", "SQLite file (default: a temporary file removed at exit)")
+	fs.StringVar(&o.DB, "db", "", "SQLite file to keep, new or empty: each run's account starts afresh, so a file an earlier run left is refused (default: a temporary file removed at exit)")
 	fs.StringVar(&o.Mode, "mode", "apply", "apply (the daemon moves tickets) or propose (it proposes; approve them on the page)")
 }
 
-// Validate reports a speed the demo cannot run at, as a *UsageError.
+// Validate reports every problem with the demo's flags at once, as one
+// *UsageError: a mode the demo does not run (off would show nothing), a
+// speed it cannot run at, and a --db file an earlier run left. The file
+// is checked before anything starts, so that nothing in it changes: every
+// demo's account is new, and what an earlier run left there belongs to
+// another timeline.
 func (o DemoOptions) Validate() error {
+	var problems []error
+	if o.Mode != "apply" && o.Mode != "propose" {
+		problems = append(problems, fmt.Errorf("--mode must be apply or propose, got %q", o.Mode))
+	}
 	if o.Speed <= 0 || o.Speed > MaxSpeed {
-		return usagef("--speed must be above 0 and at most %d, got %g", MaxSpeed, o.Speed)
+		problems = append(problems, fmt.Errorf("--speed must be above 0 and at most %d, got %g", MaxSpeed, o.Speed))
+	}
+	if err := store.RequireNew(o.DB); err != nil {
+		problems = append(problems, fmt.Errorf("--db: %v; every demo starts a new simulated account at Monday 09:00, so what an earlier run left there belongs to another timeline: name a file that does not exist yet, or remove this one with any -wal and -shm beside it (nothing was changed)", err))
+	}
+	if len(problems) > 0 {
+		return &UsageError{errors.Join(problems...)}
 	}
 	return nil
 }
