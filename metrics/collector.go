@@ -76,12 +76,14 @@ type CollectorOptions struct {
 	// OnError, if set, hears every failed read (main logs it): the error
 	// counter says that reads fail, this says why. This package never logs.
 	OnError func(error)
-	// Ready, if set, is the daemon's readiness. Until it has first said
-	// ready (the first sync has finished) no state is exported: the
-	// mirror holds only the conversations read so far, and its counts
-	// would fill the dashboard and the alerts with a part of the queue
-	// taken for the whole. Once ready, the state is exported for good: a
-	// later loss of readiness (a full disk) must not end every alert.
+	// Ready, if set, says whether the mirror holds the whole queue (the
+	// daemon's mirror.HoldsQueue: a first sync has finished, in this
+	// process or, on the same database, an earlier one). Until it first
+	// says so no state is exported: the mirror holds only the
+	// conversations read so far, and its counts would fill the dashboard
+	// and the alerts with a part of the queue taken for the whole. After
+	// that the state is exported for good: a later loss of readiness (a
+	// full disk) must not end every alert.
 	Ready func() (bool, string)
 }
 

@@ -186,7 +186,7 @@ func run(ctx context.Context, cfg *settings, ln net.Listener, logger *slog.Logge
 	}
 	reb := rebalance.New(db, hs, rebOpts)
 	own = reb.NewRouter(ctx, rebalance.RouterOptions{CheckEvery: cfg.BalanceInterval.Duration, Ready: mir.Ready})
-	reg.MustRegister(metrics.NewCollector(reb, metrics.CollectorOptions{OnError: httpapi.ScrapeFailures(db, logger), Ready: mir.Ready}))
+	reg.MustRegister(metrics.NewCollector(reb, metrics.CollectorOptions{OnError: httpapi.ScrapeFailures(db, logger), Ready: mir.HoldsQueue}))
 	token, stuckAfter := cfg.AdminToken.Reveal(), cfg.StuckAfter.Duration
 	api.EnableAPI(httpapi.APIOptions{Team: reb, Queue: db, Decider: reb, Routing: reb, AdminToken: token,
 		StuckAfter: stuckAfter, Mode: string(mode)})

@@ -96,6 +96,9 @@ type Mirror struct {
 	// not what stands in the way (ReadyWithCause).
 	storeFault bool
 	synced     atomic.Bool // a sync has completed in this process
+	// inherited: when Run started, the store already held a conversation
+	// cursor, so an earlier process's syncs had filled it (HoldsQueue).
+	inherited atomic.Bool
 
 	wake chan struct{}
 
@@ -254,6 +257,31 @@ func (m *Mirror) SyncOnce(ctx context.Context) (Stats, error) {
 
 // everSynced reports whether a sync has ever completed in this process.
 func (m *Mirror) everSynced() bool { return m.synced.Load() }
+
+// HoldsQueue reports whether the mirror holds the whole queue, as far as it
+// can tell, in the shape of Ready: a sync has completed in this process, or
+// an earlier process's had left the store its conversation cursor before
+// Run began. Until then the mirror holds only what a first sync has read
+// so far, which counts would show as the whole queue; after a restart on a
+// mirror that synced before, a failing first poll (Help Scout down,
+// changed credentials, a full disk) must not hide the queue it holds. A
+// first sync cut short by a crash also leaves a cursor: the next start
+// then counts the part it read as the queue until its own sync completes.
+func (m *Mirror) HoldsQueue() (bool, string) {
+	if m.synced.Load() || m.inherited.Load() {
+		return true, ""
+	}
+	return false, "the first sync has not finished"
+}
+
+// noteInherited records, before this process's first sync, whether an
+// earlier process's syncs had filled the store (HoldsQueue). A failed
+// read says no: the first completed sync says yes soon enough.
+func (m *Mirror) noteInherited(ctx context.Context) {
+	if _, err := m.db.Cursor(ctx, CursorConversations); err == nil {
+		m.inherited.Store(true)
+	}
+}
 
 func (m *Mirror) syncOnce(ctx context.Context) (st Stats, err error) {
 	if m.opts.Metrics != nil {
@@ -795,6 +823,7 @@ func (m *Mirror) setMailboxAccess(ctx context.Context, users []store.User, mailb
 func (m *Mirror) Run(ctx context.Context, every time.Duration) error {
 	tick := time.NewTicker(every)
 	defer tick.Stop()
+	m.noteInherited(ctx)
 	m.runSync(ctx)
 	m.runInbox(ctx)
 	upkeepDue := m.opts.Now().Add(upkeepEvery)
