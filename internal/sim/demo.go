@@ -290,8 +290,11 @@ func (o DemoOptions) Validate() error {
 	if o.Speed <= 0 || o.Speed > MaxSpeed {
 		problems = append(problems, fmt.Errorf("--speed must be above 0 and at most %d, got %g", MaxSpeed, o.Speed))
 	}
-	if err := store.RequireNew(o.DB); err != nil {
+	switch err := store.RequireNew(o.DB); {
+	case errors.Is(err, store.ErrNotNew):
 		problems = append(problems, fmt.Errorf("--db: %v; every demo starts a new simulated account at Monday 09:00, so what an earlier run left there belongs to another timeline: name a file that does not exist yet, or remove this one with any -wal and -shm beside it (nothing was changed)", err))
+	case err != nil:
+		problems = append(problems, fmt.Errorf("--db: %v", err))
 	}
 	if len(problems) > 0 {
 		return &UsageError{errors.Join(problems...)}

@@ -42,6 +42,9 @@ var (
 	// have): it was made by a different build of queuewrangler, or edited
 	// by hand. No wait repairs it either.
 	ErrSchemaMismatch = errors.New("the database schema does not match this build of queuewrangler")
+	// ErrNotNew is RequireNew's answer for a path that already holds a
+	// database, or a write-ahead log SQLite would replay into one.
+	ErrNotNew = errors.New("holds data already")
 )
 
 // classify maps a driver error onto the sentinels by SQLite result code. The

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 )
@@ -266,16 +267,25 @@ func claim(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
-// RequireNew returns nil when path holds no database yet: no file there,
-// or an empty one (SQLite takes it for a new database), and no -wal file
-// beside it, whose frames SQLite would replay into the new file. Otherwise
-// its error names what is there. It opens nothing and changes nothing. An
-// empty path names no file. A caller whose data cannot continue what a
-// file holds calls it before Open (the demo: its account is new at every
-// run).
+// RequireNew returns nil when path can hold a new database: its
+// directory exists, and there is no file there, or an empty one (SQLite
+// takes it for a new database), and no -wal file beside it, whose frames
+// SQLite would replay into the new file. A file or log that holds data is
+// ErrNotNew, named; any other problem names what is wrong with the path.
+// It opens nothing and changes nothing. An empty path names no file. A
+// caller whose data cannot continue what a file holds calls it before Open
+// (the demo: its account is new at every run).
 func RequireNew(path string) error {
 	if path == "" {
 		return nil
+	}
+	switch fi, err := os.Stat(filepath.Dir(path)); {
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("directory %s does not exist", filepath.Dir(path))
+	case err != nil:
+		return err // the os error names the directory
+	case !fi.IsDir():
+		return fmt.Errorf("%s is not a directory", filepath.Dir(path))
 	}
 	for _, p := range []string{path, path + "-wal"} {
 		fi, err := os.Stat(p)
@@ -286,10 +296,16 @@ func RequireNew(path string) error {
 		case !fi.Mode().IsRegular():
 			return fmt.Errorf("%s is not a regular file", p)
 		case fi.Size() > 0 && p == path:
-			return fmt.Errorf("%s is not empty (%d bytes)", path, fi.Size())
+			return notNew(fmt.Sprintf("%s is not empty (%d bytes)", path, fi.Size()))
 		case fi.Size() > 0:
-			return fmt.Errorf("%s has a write-ahead log beside it that SQLite would replay into it (%s, %d bytes)", path, p, fi.Size())
+			return notNew(fmt.Sprintf("%s has a write-ahead log beside it that SQLite would replay into it (%s, %d bytes)", path, p, fi.Size()))
 		}
 	}
 	return nil
 }
+
+// notNew is RequireNew's ErrNotNew, worded for the path it found.
+type notNew string
+
+func (e notNew) Error() string      { return string(e) }
+func (notNew) Is(target error) bool { return target == ErrNotNew }

@@ -321,6 +321,8 @@ func TestRequireNew(t *testing.T) {
 		{"another file", write("notes.txt", "hello"), filepath.Join(dir, "notes.txt") + " is not empty (5 bytes)"},
 		{"a -wal beside no file", filepath.Join(dir, "orphan.db"), "write-ahead log beside it that SQLite would replay into it (" + filepath.Join(dir, "orphan.db-wal") + ", 6 bytes)"},
 		{"a directory", dir, dir + " is not a regular file"},
+		{"in a directory that does not exist", filepath.Join(dir, "not-yet", "demo.db"), "directory " + filepath.Join(dir, "not-yet") + " does not exist"},
+		{"in a file, not a directory", filepath.Join(dir, "notes.txt", "demo.db"), filepath.Join(dir, "notes.txt") + " is not a directory"},
 	} {
 		err := RequireNew(tc.path)
 		switch {
@@ -328,6 +330,12 @@ func TestRequireNew(t *testing.T) {
 			t.Errorf("%s: %v, want nil", tc.name, err)
 		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
 			t.Errorf("%s: %v, want an error with %q", tc.name, err, tc.wantErr)
+		}
+		// Only data already there is ErrNotNew: the demo's remedy (remove
+		// it, or name a new file) fits that alone.
+		holdsData := strings.Contains(tc.wantErr, "not empty") || strings.Contains(tc.wantErr, "write-ahead log")
+		if errors.Is(err, ErrNotNew) != holdsData {
+			t.Errorf("%s: errors.Is(%v, ErrNotNew) = %v, want %v", tc.name, err, !holdsData, holdsData)
 		}
 	}
 	if _, err := os.Stat(filepath.Join(dir, "none.db")); !errors.Is(err, os.ErrNotExist) {
