@@ -580,3 +580,38 @@ func TestOwnRoutingSaysADamagedFileOnce(t *testing.T) {
 	e.router.Run(ctx)
 	saidOnce(t, e.log, "own routing failed", passes)
 }
+
+// TestHandoutRefreshDamageSaidOnce: after a hand-out the mirror re-reads
+// the conversation (AfterApply), and on a damaged file it logged a WARN
+// line after every hand-out, without the remedy and without the store
+// learning that the file is damaged. As after a move, it is said once,
+// at ERROR, with the remedy.
+func TestHandoutRefreshDamageSaidOnce(t *testing.T) {
+	e := newOwnEnv(t, 0, ModePropose)
+	const handouts = 3
+	for range handouts {
+		e.newConversation(t)
+	}
+	e.sync(t)
+	var logs testkit.LogBuffer
+	e.reb.opts.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	refreshes := 0
+	e.reb.opts.AfterApply = func(_ context.Context, id int64) error {
+		refreshes++
+		return fmt.Errorf("refresh conversation %d: store conversation %d: %w", id, id, store.ErrCorrupt)
+	}
+	got := e.route(t)
+	applied := 0
+	for _, p := range got {
+		if p.Status == store.ProposalApplied && p.Handout() {
+			applied++
+		}
+	}
+	if applied != handouts || refreshes != handouts {
+		t.Fatalf("%d hand-outs applied (of %d routes), %d refreshes; want %d of each", applied, len(got), refreshes, handouts)
+	}
+	saidOnce(t, &logs, "hand-out applied", refreshes)
+	if !e.db.HeldDamaged() {
+		t.Error("after the refresh met the damage, the store does not hold the file damaged")
+	}
+}
