@@ -104,8 +104,9 @@ type Rebalancer struct {
 	// however long they take on opts.Now's clock.
 	applying inFlight
 
-	// afterClaim, when set (tests only), runs right after apply's claim.
-	afterClaim func()
+	// claim is how apply claims a proposal: db.ClaimProposal, which a
+	// test wraps to act the moment the claim is committed.
+	claim func(ctx context.Context, id int64) (store.Proposal, error)
 
 	steer  steering   // QW_ROUTING=steer (steer.go)
 	looks  inboxLooks // the inboxes' routing as steer or own last read it (routinglook.go)
@@ -139,7 +140,8 @@ func New(db *store.DB, hs *helpscout.Client, opts Options) *Rebalancer {
 			opts.Metrics.StartMoves(string(reason), metrics.MoveKind(reason == balancer.ReasonUnassigned))
 		}
 	}
-	return &Rebalancer{db: db, hs: hs, team: team.NewReader(db, opts.Roster, opts.Policy, opts.Now), dir: db, opts: opts}
+	return &Rebalancer{db: db, hs: hs, team: team.NewReader(db, opts.Roster, opts.Policy, opts.Now), dir: db, opts: opts,
+		claim: db.ClaimProposal}
 }
 
 // Plan is the outcome of one run.
@@ -447,12 +449,9 @@ func (r *Rebalancer) apply(ctx context.Context, id int64) (store.Proposal, error
 	sctx := context.WithoutCancel(ctx)
 	r.applying.begin(id)
 	defer r.applying.end(id)
-	p, err := r.db.ClaimProposal(sctx, id)
+	p, err := r.claim(sctx, id)
 	if err != nil {
 		return p, err // the store's error names the operation and the proposal
-	}
-	if r.afterClaim != nil {
-		r.afterClaim()
 	}
 	log := r.opts.Logger.With("proposal", p.ID, "conversation", p.ConversationID)
 	fresh, _, err := r.hs.Conversations.Get(ctx, p.ConversationID, true)

@@ -340,9 +340,18 @@ func TestRecoveryLeavesAClaimJustMadeAlone(t *testing.T) {
 			w.db.Now = clock.Now
 			ctx := context.Background()
 			reb := New(w.db, w.hs, Options{Mode: ModePropose, Policy: balancer.DefaultPolicy(), Now: clock.Now})
+			// The recovery runs the moment the claim is committed, before
+			// apply does anything else: a mark made after the claim, in
+			// whatever order, is too late for it.
 			var recovered error
-			reb.afterClaim = func() {
-				reb.afterClaim = nil
+			claim := reb.claim
+			reb.claim = func(claimCtx context.Context, id int64) (store.Proposal, error) {
+				reb.claim = claim // once: the second apply and the recovery claim for real
+				claimed, err := claim(claimCtx, id)
+				if err != nil {
+					t.Errorf("the approved move's claim: %v", err)
+					return claimed, err
+				}
 				if tc.losingApply {
 					if _, err := reb.apply(ctx, p.ID); !errors.Is(err, store.ErrConflict) {
 						t.Errorf("the second apply of a claimed proposal: %v, want a conflict", err)
@@ -350,6 +359,7 @@ func TestRecoveryLeavesAClaimJustMadeAlone(t *testing.T) {
 				}
 				clock.Advance(interruptedAfter + time.Minute)
 				_, recovered = reb.RunOnce(ctx)
+				return claimed, nil
 			}
 			got, err := reb.Approve(ctx, p.ID, "sst")
 			if err != nil {
