@@ -1,0 +1,93 @@
+package mirror_test
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
+	"github.com/queuewrangler/queuewrangler/internal/mirror"
+	"github.com/queuewrangler/queuewrangler/internal/testkit"
+)
+
+// TestHoldsQueueFalseAfterAFirstSyncCutShort: a restart (a deploy, a
+// SIGTERM) during a large account's first sync leaves the cursor of the
+// pages committed so far. The next process holds a part of the queue, yet
+// HoldsQueue says yes before its own sync has read anything, so the
+// collector exports that part as the whole queue.
+func TestHoldsQueueFalseAfterAFirstSyncCutShort(t *testing.T) {
+	e := newEnv(t, helpscouttest.Options{}, helpscouttest.GenerateConfig{Seed: 3, Conversations: 3 * helpscouttest.ConversationPageSize})
+	ctx, cancel := context.WithCancel(context.Background())
+	var listings atomic.Int32
+	e.log.setBefore(func(r *http.Request) {
+		if r.URL.Path == "/v2/conversations" && listings.Add(1) == 2 {
+			cancel() // the process stops after the first page was committed
+			<-r.Context().Done()
+		}
+	})
+	first := e.mirror(mirror.Options{})
+	_ = first.Run(ctx, time.Hour)
+	cancel()
+	if listings.Load() < 2 {
+		t.Fatalf("the first sync listed %d pages; the test needs it cut short at the second", listings.Load())
+	}
+	if n := len(storeRows(t, e.db)); n == 0 || n >= len(e.acct.Conversations) {
+		t.Fatalf("the cut-short sync stored %d of %d conversations; want a part", n, len(e.acct.Conversations))
+	}
+
+	var atListing, sawListing atomic.Bool
+	var second *mirror.Mirror
+	e.log.setBefore(func(r *http.Request) {
+		if r.URL.Path == "/v2/conversations" && !sawListing.Swap(true) {
+			ok, _ := second.HoldsQueue()
+			atListing.Store(ok)
+		}
+	})
+	second = e.mirror(mirror.Options{})
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	defer cancel2()
+	done := make(chan error, 1)
+	go func() { done <- second.Run(ctx2, time.Hour) }()
+	testkit.WaitFor(t, time.Minute, "the second process's listing", func() (bool, string) { return sawListing.Load(), "not yet" })
+	cancel2()
+	<-done
+	if atListing.Load() {
+		t.Error("after a first sync cut short, HoldsQueue() said yes before this process's sync finished: a part of the queue is exported as the whole")
+	}
+}
+
+// TestHoldsQueueFalseWhileAnAddedMailboxIsWalked: a restart that adds a
+// mailbox to QW_MAILBOXES walks its whole history in the first sync
+// (settleScope). The conversation cursor is the other mailboxes', yet
+// HoldsQueue says yes during that walk, so the added mailbox's counts
+// (zero, then a part) are exported as its queue; and if the first sync
+// fails, for as long as it does.
+func TestHoldsQueueFalseWhileAnAddedMailboxIsWalked(t *testing.T) {
+	e := newEnv(t, helpscouttest.Options{}, helpscouttest.GenerateConfig{Seed: 3, Conversations: 30, Mailboxes: 2})
+	kept, added := e.acct.Mailboxes[0], e.acct.Mailboxes[1]
+	syncOnce(t, e.mirror(mirror.Options{Mailboxes: []int64{kept}}))
+
+	addedID := strconv.FormatInt(added, 10)
+	var atWalk, sawWalk atomic.Bool
+	var m *mirror.Mirror
+	e.log.setBefore(func(r *http.Request) {
+		if r.URL.Path == "/v2/conversations" && r.URL.Query().Get("mailbox") == addedID && !sawWalk.Swap(true) {
+			ok, _ := m.HoldsQueue()
+			atWalk.Store(ok)
+		}
+	})
+	m = e.mirror(mirror.Options{Mailboxes: []int64{kept, added}})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx, time.Hour) }()
+	testkit.WaitFor(t, time.Minute, "the walk of the added mailbox", func() (bool, string) { return sawWalk.Load(), "not yet" })
+	cancel()
+	<-done
+	if atWalk.Load() {
+		t.Errorf("while mailbox %d, added to QW_MAILBOXES, was walked for the first time: HoldsQueue() = true; its partial counts are exported as its queue", added)
+	}
+}
