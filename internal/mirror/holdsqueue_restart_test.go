@@ -62,9 +62,10 @@ func TestHoldsQueueFalseAfterAFirstSyncCutShort(t *testing.T) {
 // TestHoldsQueueFalseWhileAnAddedMailboxIsWalked: a restart that adds a
 // mailbox to QW_MAILBOXES walks its whole history in the first sync
 // (settleScope). The conversation cursor is the other mailboxes', yet
-// HoldsQueue says yes during that walk, so the added mailbox's counts
-// (zero, then a part) are exported as its queue; and if the first sync
-// fails, for as long as it does.
+// HoldsQueue says yes during that walk, so the pages of the added mailbox
+// read so far are exported as its queue (store.MailboxStats lists a
+// mailbox with conversations even before the scope records it); and if
+// that walk fails part-way, for as long as it does.
 func TestHoldsQueueFalseWhileAnAddedMailboxIsWalked(t *testing.T) {
 	e := newEnv(t, helpscouttest.Options{}, helpscouttest.GenerateConfig{Seed: 3, Conversations: 30, Mailboxes: 2})
 	kept, added := e.acct.Mailboxes[0], e.acct.Mailboxes[1]
