@@ -77,8 +77,8 @@ type CollectorOptions struct {
 	// counter says that reads fail, this says why. This package never logs.
 	OnError func(error)
 	// Ready, if set, says whether the mirror holds the whole queue (the
-	// daemon's mirror.HoldsQueue: a first sync has finished, in this
-	// process or, on the same database, an earlier one). Until it first
+	// daemon's mirror.HoldsQueue: a sync has completed, in this process
+	// or, of the same mailboxes, in an earlier one). Until it first
 	// says so no state is exported: the mirror holds only the
 	// conversations read so far, and its counts would fill the dashboard
 	// and the alerts with a part of the queue taken for the whole. After

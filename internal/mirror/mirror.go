@@ -1,12 +1,15 @@
 package mirror
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -96,9 +99,10 @@ type Mirror struct {
 	// not what stands in the way (ReadyWithCause).
 	storeFault bool
 	synced     atomic.Bool // a sync has completed in this process
-	// inherited: when Run started, the store already held a conversation
-	// cursor, so an earlier process's syncs had filled it (HoldsQueue).
+	// inherited: when Run started, the store held the mark of an earlier
+	// process's completed sync of the same mailboxes (HoldsQueue).
 	inherited atomic.Bool
+	marked    bool // markComplete has stored the mark; under mu
 
 	wake chan struct{}
 
@@ -252,6 +256,7 @@ func (m *Mirror) SyncOnce(ctx context.Context) (Stats, error) {
 	}
 	m.setReady(true, "")
 	m.synced.Store(true)
+	m.markComplete(ctx)
 	return st, nil
 }
 
@@ -259,14 +264,15 @@ func (m *Mirror) SyncOnce(ctx context.Context) (Stats, error) {
 func (m *Mirror) everSynced() bool { return m.synced.Load() }
 
 // HoldsQueue reports whether the mirror holds the whole queue, as far as it
-// can tell, in the shape of Ready: a sync has completed in this process, or
-// an earlier process's had left the store its conversation cursor before
-// Run began. Until then the mirror holds only what a first sync has read
-// so far, which counts would show as the whole queue; after a restart on a
-// mirror that synced before, a failing first poll (Help Scout down,
-// changed credentials, a full disk) must not hide the queue it holds. A
-// first sync cut short by a crash also leaves a cursor: the next start
-// then counts the part it read as the queue until its own sync completes.
+// can tell, in the shape of Ready: a sync has completed in this process, or,
+// when Run began, the store held the mark of a completed sync of the same
+// mailboxes (markComplete). Until then the mirror holds only what a first
+// sync has read so far, which counts would show as the whole queue; after a
+// restart on a mirror that synced before, a failing first poll (Help Scout
+// down, changed credentials, a full disk) must not hide the queue it holds.
+// A first sync cut short leaves no mark, and a mailbox added to (or
+// removed from) QW_MAILBOXES makes another scope, whose first sync has not
+// completed either.
 func (m *Mirror) HoldsQueue() (bool, string) {
 	if m.synced.Load() || m.inherited.Load() {
 		return true, ""
@@ -274,12 +280,37 @@ func (m *Mirror) HoldsQueue() (bool, string) {
 	return false, "the first sync has not finished"
 }
 
+// completeCursor names the mark of a completed sync of the mailboxes
+// (every mailbox when none are named): one per scope, so that a changed
+// QW_MAILBOXES does not inherit another scope's.
+func (m *Mirror) completeCursor() string {
+	ids := slices.Sorted(slices.Values(m.opts.Mailboxes))
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = strconv.FormatInt(id, 10)
+	}
+	return "sync-complete@mailboxes:" + cmp.Or(strings.Join(parts, ","), "all")
+}
+
 // noteInherited records, before this process's first sync, whether an
-// earlier process's syncs had filled the store (HoldsQueue). A failed
-// read says no: the first completed sync says yes soon enough.
+// earlier process completed a sync of the same scope (HoldsQueue). A
+// failed read says no: this process's first completed sync says yes.
 func (m *Mirror) noteInherited(ctx context.Context) {
-	if _, err := m.db.Cursor(ctx, CursorConversations); err == nil {
+	if _, err := m.db.Cursor(ctx, m.completeCursor()); err == nil {
 		m.inherited.Store(true)
+	}
+}
+
+// markComplete stores, once per process, that a sync of this scope has
+// completed, for the next process's HoldsQueue. A failed write is tried
+// again after the next completed sync; until one succeeds a restart
+// waits for its own first sync, as a new mirror does.
+func (m *Mirror) markComplete(ctx context.Context) {
+	if m.marked {
+		return
+	}
+	if err := m.db.SetCursor(context.WithoutCancel(ctx), m.completeCursor(), m.opts.Now()); err == nil {
+		m.marked = true
 	}
 }
 
