@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/queuewrangler/queuewrangler/balancer"
@@ -35,10 +36,6 @@ type UsageError struct{ Err error }
 func (e *UsageError) Error() string { return e.Err.Error() }
 func (e *UsageError) Unwrap() error { return e.Err }
 
-func usagef(format string, args ...any) error {
-	return &UsageError{fmt.Errorf(format, args...)}
-}
-
 // AddFlags declares simulate's flags on fs.
 func (c *Command) AddFlags(fs *flag.FlagSet) {
 	c.fs = fs
@@ -59,8 +56,7 @@ func (c *Command) AddFlags(fs *flag.FlagSet) {
 }
 
 // Prepare checks the parsed flags and loads the scenarios. Every problem
-// the user must fix is reported at once, in one *UsageError; a scenario
-// file that exists but cannot be read is not one, and ends the check.
+// is the user's to fix, and all are reported at once, in one *UsageError.
 func (c *Command) Prepare() error {
 	if c.list {
 		return nil
@@ -90,7 +86,12 @@ func (c *Command) Prepare() error {
 		if c.seedList, err = ParseSeeds(c.seeds); err != nil {
 			problem("--%v", err)
 		}
-		names = ScenarioList(c.scenario)
+		if c.policyList != nil && !slices.Contains(c.policyList, PolicyBalanced) {
+			problem("--policies: the suite compares with %s, which the policies must include", PolicyBalanced)
+		}
+		if names = ScenarioList(c.scenario); len(names) == 0 {
+			problem("--scenario: %q names no scenario", c.scenario)
+		}
 	}
 	// Only the flags given override the scenario: an unset --seed keeps
 	// the scenario's own.
@@ -99,11 +100,9 @@ func (c *Command) Prepare() error {
 	c.scenarios = c.scenarios[:0]
 	for _, name := range names {
 		sc, err := loadForCommand(name)
-		if u := (*UsageError)(nil); errors.As(err, &u) {
-			problems = append(problems, u.Err)
+		if err != nil {
+			problems = append(problems, err)
 			continue
-		} else if err != nil {
-			return err
 		}
 		if given["seed"] {
 			sc.Seed = c.seed
@@ -119,21 +118,16 @@ func (c *Command) Prepare() error {
 	return nil
 }
 
-// loadForCommand reads a scenario file or a built-in one; a bad file or an
-// unknown name is the user's to fix.
+// loadForCommand reads a scenario file or a built-in one; a bad file, one
+// that cannot be read (a directory, no permission) or an unknown name is
+// the user's to fix.
 func loadForCommand(name string) (Scenario, error) {
 	sc, err := LoadScenario(name)
-	var se *ScenarioError
-	switch {
-	case err == nil:
-		return sc, nil
-	case errors.As(err, &se):
-		return Scenario{}, &UsageError{err}
-	case errors.Is(err, os.ErrNotExist):
-		return Scenario{}, usagef("scenario %q: no such file and no such built-in scenario (built-in: %s)",
+	if errors.Is(err, os.ErrNotExist) {
+		return Scenario{}, fmt.Errorf("scenario %q: no such file and no such built-in scenario (built-in: %s)",
 			name, strings.Join(BuiltinNames(), ", "))
 	}
-	return Scenario{}, err
+	return sc, err
 }
 
 // Run runs what Prepare resolved and writes the table or JSON: the list of
