@@ -48,9 +48,16 @@ func TestQueueMetricsAfterARestartWhoseFirstSyncFails(t *testing.T) {
 	}
 
 	stop := daemon(ln)
-	testkit.WaitFor(t, 30*time.Second, "the first daemon's first sync", func() (bool, string) {
-		n, ok, why := successfulSyncs(ln.Addr().String())
-		return ok && n >= 1, why
+	// Finished, not only counted: queuewrangler_syncs_total counts a sync
+	// as it starts, and a first sync stopped part-way leaves no queue to
+	// inherit.
+	testkit.WaitFor(t, 30*time.Second, "the first daemon's first sync to finish", func() (bool, string) {
+		text, err := scrape(ln.Addr().String())
+		if err != nil {
+			return false, err.Error()
+		}
+		return !strings.Contains(text, "\nqueuewrangler_sync_last_success_timestamp_seconds 0\n") &&
+			strings.Contains(text, "\nqueuewrangler_sync_last_success_timestamp_seconds "), "no finished sync yet"
 	})
 	stop()
 

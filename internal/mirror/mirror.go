@@ -248,6 +248,9 @@ func (m *Mirror) SyncOnce(ctx context.Context) (Stats, error) {
 		}
 		return st, err
 	}
+	// Stored before the success is told anywhere, so that whoever sees it
+	// (a test, an operator about to restart) finds the mark in the file.
+	m.markComplete(ctx)
 	if m.opts.Metrics != nil {
 		// The wall clock, not opts.Now: the freshness alert and panel
 		// compare this gauge with Prometheus's time(), and in the demo
@@ -256,7 +259,6 @@ func (m *Mirror) SyncOnce(ctx context.Context) (Stats, error) {
 	}
 	m.setReady(true, "")
 	m.synced.Store(true)
-	m.markComplete(ctx)
 	return st, nil
 }
 
