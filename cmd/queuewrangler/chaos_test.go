@@ -241,7 +241,15 @@ func chaosSoak(t *testing.T, mode balancer.RoutingMode) {
 	sc.Team[0].Away = []sim.Absence{{At: 9*time.Hour + 10*time.Minute, Until: 48 * time.Hour}}
 	sc.Team[2].Hours = "Mon-Fri 10:00-18:00"
 	const hookSecret, adminToken, clientSecret = "chaos-hook-secret", "chaos-admin-token", "chaos-client-secret"
-	daemonAddr := freePort(t)
+	// The daemon's listener is opened first and handed to run: a port
+	// picked free and closed again can be taken by the fake or another
+	// test before the daemon binds it.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	daemonAddr := ln.Addr().String()
 	acct, err := newSoakAccount(sc, speed, helpscouttest.Options{
 		ClientID: "chaos", ClientSecret: clientSecret, Seed: 3,
 		Webhook: helpscouttest.WebhookOptions{URL: "http://" + daemonAddr + "/webhooks/helpscout", Secret: hookSecret,
@@ -271,10 +279,6 @@ func chaosSoak(t *testing.T, mode balancer.RoutingMode) {
 		t.Fatal(problems)
 	}
 	logs := &testkit.LogBuffer{}
-	ln, err := net.Listen("tcp", daemonAddr)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, stop := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	var runErr error
