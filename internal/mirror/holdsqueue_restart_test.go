@@ -38,23 +38,8 @@ func TestHoldsQueueFalseAfterAFirstSyncCutShort(t *testing.T) {
 		t.Fatalf("the cut-short sync stored %d of %d conversations; want a part", n, len(e.acct.Conversations))
 	}
 
-	var atListing, sawListing atomic.Bool
-	var second *mirror.Mirror
-	e.log.setBefore(func(r *http.Request) {
-		if r.URL.Path == "/v2/conversations" && !sawListing.Swap(true) {
-			ok, _ := second.HoldsQueue()
-			atListing.Store(ok)
-		}
-	})
-	second = e.mirror(mirror.Options{})
-	ctx2, cancel2 := context.WithCancel(context.Background())
-	defer cancel2()
-	done := make(chan error, 1)
-	go func() { done <- second.Run(ctx2, time.Hour) }()
-	testkit.WaitFor(t, time.Minute, "the second process's listing", func() (bool, string) { return sawListing.Load(), "not yet" })
-	cancel2()
-	<-done
-	if atListing.Load() {
+	atListing := holdsQueueAtListing(t, e, mirror.Options{}, "")
+	if atListing {
 		t.Error("after a first sync cut short, HoldsQueue() said yes before this process's sync finished: a part of the queue is exported as the whole")
 	}
 }
@@ -71,24 +56,35 @@ func TestHoldsQueueFalseWhileAnAddedMailboxIsWalked(t *testing.T) {
 	kept, added := e.acct.Mailboxes[0], e.acct.Mailboxes[1]
 	syncOnce(t, e.mirror(mirror.Options{Mailboxes: []int64{kept}}))
 
-	addedID := strconv.FormatInt(added, 10)
-	var atWalk, sawWalk atomic.Bool
+	atWalk := holdsQueueAtListing(t, e, mirror.Options{Mailboxes: []int64{kept, added}}, strconv.FormatInt(added, 10))
+	if atWalk {
+		t.Errorf("while mailbox %d, added to QW_MAILBOXES, was walked for the first time: HoldsQueue() = true; its partial counts are exported as its queue", added)
+	}
+}
+
+// holdsQueueAtListing runs a new mirror with opts until its first listing
+// of conversations (of mailbox, when not empty) and returns what
+// HoldsQueue said as that listing was asked for: before this mirror's
+// own sync can have finished.
+func holdsQueueAtListing(t *testing.T, e *env, opts mirror.Options, mailbox string) bool {
+	t.Helper()
+	var held, seen atomic.Bool
 	var m *mirror.Mirror
 	e.log.setBefore(func(r *http.Request) {
-		if r.URL.Path == "/v2/conversations" && r.URL.Query().Get("mailbox") == addedID && !sawWalk.Swap(true) {
+		if r.URL.Path == "/v2/conversations" && (mailbox == "" || r.URL.Query().Get("mailbox") == mailbox) && !seen.Swap(true) {
 			ok, _ := m.HoldsQueue()
-			atWalk.Store(ok)
+			held.Store(ok)
 		}
 	})
-	m = e.mirror(mirror.Options{Mailboxes: []int64{kept, added}})
+	m = e.mirror(opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- m.Run(ctx, time.Hour) }()
-	testkit.WaitFor(t, time.Minute, "the walk of the added mailbox", func() (bool, string) { return sawWalk.Load(), "not yet" })
+	testkit.WaitFor(t, time.Minute, "the mirror's listing", func() (bool, string) { return seen.Load(), "not yet" })
 	cancel()
-	<-done
-	if atWalk.Load() {
-		t.Errorf("while mailbox %d, added to QW_MAILBOXES, was walked for the first time: HoldsQueue() = true; its partial counts are exported as its queue", added)
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
 	}
+	return held.Load()
 }

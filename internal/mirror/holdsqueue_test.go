@@ -49,25 +49,8 @@ func TestHoldsQueue(t *testing.T) {
 	// A second mirror on the same database: the first one's sync left its
 	// cursor, so the queue is held as soon as Run has looked, before this
 	// mirror's own sync has read anything.
-	sawListing.Store(false)
-	var second *mirror.Mirror
-	var atListing atomic.Bool
-	e.log.setBefore(func(r *http.Request) {
-		if r.URL.Path == "/v2/conversations" && !sawListing.Swap(true) {
-			ok, _ := second.HoldsQueue()
-			atListing.Store(ok)
-		}
-	})
-	second = e.mirror(mirror.Options{})
-	ctx, cancel = context.WithCancel(context.Background())
-	defer cancel()
-	go func() { done <- second.Run(ctx, time.Hour) }()
-	testkit.WaitFor(t, time.Minute, "the second mirror's listing", func() (bool, string) { return sawListing.Load(), "not yet" })
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	if !atListing.Load() {
+	atListing := holdsQueueAtListing(t, e, mirror.Options{}, "")
+	if !atListing {
 		t.Error("a mirror an earlier run synced: HoldsQueue() was false during its own first sync")
 	}
 }
