@@ -25,15 +25,30 @@ import (
 	"github.com/queuewrangler/queuewrangler/internal/store"
 )
 
-// freePort reserves a loopback port for a daemon that restarts on it.
-func freePort(t *testing.T) string {
+// restartPort finds a free loopback port for a daemon that restarts on it.
+// A port from the kernel's ephemeral range, which a bind to port 0 hands
+// out, can be taken between two of the daemon's lives by any test binding
+// port 0 or any outgoing connection; so it is drawn from below that range,
+// where only an explicit bind takes it.
+func restartPort(t *testing.T, rng *rand.Rand) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	low := 32768 // Linux's default
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil && n > 12000 {
+				low = n
+			}
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	for range 100 {
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(10000+rng.IntN(low-10000)))
+		if ln, err := net.Listen("tcp", addr); err == nil {
+			ln.Close()
+			return addr
+		}
+	}
+	t.Fatalf("no free port between 10000 and %d in 100 tries", low)
+	return ""
 }
 
 // TestSurvivesRepeatedSIGKILL kills the real daemon with SIGKILL at random
@@ -66,7 +81,7 @@ func TestSurvivesRepeatedSIGKILL(t *testing.T) {
 	ts := httptest.NewServer(fake)
 	t.Cleanup(ts.Close)
 
-	addr := freePort(t)
+	addr := restartPort(t, rng)
 	dbPath := filepath.Join(t.TempDir(), "qw.db")
 	env := daemonEnv(
 		"QW_HELPSCOUT_API_URL="+ts.URL, "QW_HELPSCOUT_CLIENT_ID="+id, "QW_HELPSCOUT_CLIENT_SECRET="+secret,

@@ -71,7 +71,13 @@ func TestServeSteersTheRoutingRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	addr := freePort(t)
+	// The listener is opened first and its address handed on, so that no
+	// other test can take the port in between.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
 	cfg := &config.Config{
 		HelpScoutClientID: id, HelpScoutClientSecret: secret, HelpScoutAPIURL: ts.URL,
 		DBPath: filepath.Join(t.TempDir(), "qw.db"), ListenAddr: addr,
@@ -83,10 +89,6 @@ func TestServeSteersTheRoutingRotation(t *testing.T) {
 	settings, problems := parse(cfg, ros)
 	if len(problems) > 0 {
 		t.Fatal(problems)
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
 	}
 	logs := &testkit.LogBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
