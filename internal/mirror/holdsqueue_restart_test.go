@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -87,4 +88,70 @@ func holdsQueueAtListing(t *testing.T, e *env, opts mirror.Options, mailbox stri
 		t.Fatalf("Run: %v", err)
 	}
 	return held.Load()
+}
+
+// TestQueueAsOfAfterARestartWhoseFirstSyncFails: after a restart while
+// Help Scout is down, the page and the API show the queue an earlier
+// process synced, and must say how old it is. That is when the latest
+// completed sync began, not the first one of that process (the mark was
+// written once per process), and it stays put while this process's syncs
+// fail; once one completes, the queue is as of that one.
+func TestQueueAsOfAfterARestartWhoseFirstSyncFails(t *testing.T) {
+	e := newEnv(t, helpscouttest.Options{}, helpscouttest.GenerateConfig{Seed: 3, Conversations: 5})
+	earlier := e.mirror(mirror.Options{})
+	syncOnce(t, earlier)
+	e.clock.Advance(40 * time.Minute)
+	lastStart := e.clock.Now()
+	syncOnce(t, earlier)
+	if at, inherited := earlier.QueueAsOf(); !at.Equal(lastStart) || inherited {
+		t.Errorf("after its second sync: QueueAsOf() = %v, %v; want %v, false", at, inherited, lastStart)
+	}
+
+	e.clock.Advance(30 * time.Minute)
+	e.fake.SetFaults(helpscouttest.Faults{ErrorProbability: 1})
+	m := e.mirror(mirror.Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx, time.Hour) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	testkit.WaitFor(t, time.Minute, "the restarted mirror's first sync to fail", func() (bool, string) {
+		_, why := m.Ready()
+		return strings.Contains(why, "last attempt failed"), why
+	})
+	if ok, _ := m.Ready(); ok {
+		t.Fatal("Ready() = true with every Help Scout call failing")
+	}
+	if at, inherited := m.QueueAsOf(); !at.Equal(lastStart) || !inherited {
+		t.Errorf("restarted, first sync failed: QueueAsOf() = %v, %v; want the earlier process's last sync %v, true", at, inherited, lastStart)
+	}
+	if ok, _ := m.HoldsQueue(); !ok {
+		t.Error("restarted, first sync failed: HoldsQueue() = false; the mirror holds the queue as of its last sync")
+	}
+
+	e.fake.SetFaults(helpscouttest.Faults{})
+	e.clock.Advance(5 * time.Minute)
+	recovered := e.clock.Now()
+	syncOnce(t, m)
+	if at, inherited := m.QueueAsOf(); !at.Equal(recovered) || inherited {
+		t.Errorf("after this process's first completed sync: QueueAsOf() = %v, %v; want %v, false", at, inherited, recovered)
+	}
+}
+
+// TestQueueAsOfZeroOnANewMirrorWhoseFirstSyncFails: a new database holds
+// only what its first sync has read, so no time is the queue's yet.
+func TestQueueAsOfZeroOnANewMirrorWhoseFirstSyncFails(t *testing.T) {
+	e := newEnv(t, helpscouttest.Options{}, helpscouttest.GenerateConfig{Seed: 3, Conversations: 5})
+	e.fake.SetFaults(helpscouttest.Faults{ErrorProbability: 1})
+	m := e.mirror(mirror.Options{})
+	if _, err := m.SyncOnce(context.Background()); err == nil {
+		t.Fatal("SyncOnce succeeded with every Help Scout call failing")
+	}
+	if at, inherited := m.QueueAsOf(); !at.IsZero() || inherited {
+		t.Errorf("a new mirror whose first sync failed: QueueAsOf() = %v, %v; want zero, false", at, inherited)
+	}
 }

@@ -98,11 +98,11 @@ type Mirror struct {
 	// storeFault: notReady is the database's own failure, so Help Scout is
 	// not what stands in the way (ReadyWithCause).
 	storeFault bool
-	synced     atomic.Bool // a sync has completed in this process
-	// inherited: when Run started, the store held the mark of an earlier
-	// process's completed sync of the same mailboxes (HoldsQueue).
-	inherited atomic.Bool
-	marked    bool // markComplete has stored the mark; under mu
+	// asOf is when the latest completed sync of this scope began: this
+	// process's, or until it completes one, the earlier process's whose
+	// mark Run found (QueueAsOf); zero while neither.
+	asOf   time.Time
+	synced atomic.Bool // a sync has completed in this process
 
 	wake chan struct{}
 
@@ -217,6 +217,9 @@ func (m *Mirror) storeFaulted() bool {
 func (m *Mirror) SyncOnce(ctx context.Context) (Stats, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	// What Help Scout held at this instant is in the store once the sync
+	// completes: the queue's "as of" (QueueAsOf).
+	started := m.opts.Now()
 	if m.opts.Metrics != nil {
 		m.opts.Metrics.Syncs.Inc()
 	}
@@ -250,16 +253,25 @@ func (m *Mirror) SyncOnce(ctx context.Context) (Stats, error) {
 	}
 	// Stored before the success is told anywhere, so that whoever sees it
 	// (a test, an operator about to restart) finds the mark in the file.
-	m.markComplete(ctx)
+	m.markComplete(ctx, started)
 	if m.opts.Metrics != nil {
 		// The wall clock, not opts.Now: the freshness alert and panel
 		// compare this gauge with Prometheus's time(), and in the demo
 		// opts.Now is the simulation's clock, months away from it.
 		m.opts.Metrics.SyncLastSuccess.Set(float64(time.Now().Unix()))
 	}
-	m.setReady(true, "")
-	m.synced.Store(true)
+	m.setSynced(started)
 	return st, nil
+}
+
+// setSynced records a completed sync that began at started: the daemon is
+// ready, and the mirror holds the queue as of then.
+func (m *Mirror) setSynced(started time.Time) {
+	m.readyMu.Lock()
+	defer m.readyMu.Unlock()
+	m.ready, m.notReady, m.storeFault = true, "", false
+	m.asOf = started
+	m.synced.Store(true)
 }
 
 // everSynced reports whether a sync has ever completed in this process.
@@ -276,10 +288,23 @@ func (m *Mirror) everSynced() bool { return m.synced.Load() }
 // removed from) QW_MAILBOXES makes another scope, whose first sync has not
 // completed either.
 func (m *Mirror) HoldsQueue() (bool, string) {
-	if m.synced.Load() || m.inherited.Load() {
+	if asOf, _ := m.QueueAsOf(); !asOf.IsZero() {
 		return true, ""
 	}
 	return false, "the first sync has not finished"
+}
+
+// QueueAsOf says as of when the mirror holds the whole queue (HoldsQueue):
+// the instant the latest completed sync of this scope began, all that Help
+// Scout held then being in the store; zero while the mirror holds only
+// what a first sync has read so far. inherited says no sync has completed
+// in this process, so the time is an earlier process's, from the mark Run
+// found. While syncs fail the time stays put, so that the page and the
+// API can say how old the queue they show is.
+func (m *Mirror) QueueAsOf() (asOf time.Time, inherited bool) {
+	m.readyMu.Lock()
+	defer m.readyMu.Unlock()
+	return m.asOf, !m.asOf.IsZero() && !m.synced.Load()
 }
 
 // completeCursor names the mark of a completed sync of the mailboxes
@@ -294,25 +319,32 @@ func (m *Mirror) completeCursor() string {
 	return "sync-complete@mailboxes:" + cmp.Or(strings.Join(parts, ","), "all")
 }
 
-// noteInherited records, before this process's first sync, whether an
-// earlier process completed a sync of the same scope (HoldsQueue). A
-// failed read says no: this process's first completed sync says yes.
+// noteInherited records, before this process's first sync, whether and
+// as of when an earlier process completed a sync of the same scope
+// (QueueAsOf). A failed read says no: this process's first completed sync
+// says yes.
 func (m *Mirror) noteInherited(ctx context.Context) {
-	if _, err := m.db.Cursor(ctx, m.completeCursor()); err == nil {
-		m.inherited.Store(true)
+	mark, err := m.db.Cursor(ctx, m.completeCursor())
+	if err != nil || mark.Value.IsZero() {
+		return
+	}
+	m.readyMu.Lock()
+	defer m.readyMu.Unlock()
+	if m.asOf.IsZero() { // a sync of this process is newer
+		m.asOf = mark.Value
 	}
 }
 
-// markComplete stores, once per process, that a sync of this scope has
-// completed, for the next process's HoldsQueue. A failed write is tried
-// again after the next completed sync; until one succeeds a restart
-// waits for its own first sync, as a new mirror does.
-func (m *Mirror) markComplete(ctx context.Context) {
-	if m.marked {
-		return
-	}
-	if err := m.db.SetCursor(context.WithoutCancel(ctx), m.completeCursor(), m.opts.Now()); err == nil {
-		m.marked = true
+// markComplete stores, after every completed sync of this scope, when it
+// began, for the next process's HoldsQueue and QueueAsOf: a restart while
+// Help Scout is down shows the queue as of the last sync, not the first.
+// It costs one small write per poll. A failed write leaves the previous
+// mark, which makes the queue look older than it is, never newer, or
+// none, after which a restart waits for its own first sync, as a new
+// mirror does; the next completed sync writes it again.
+func (m *Mirror) markComplete(ctx context.Context, started time.Time) {
+	if err := m.db.SetCursor(context.WithoutCancel(ctx), m.completeCursor(), started); err != nil {
+		m.logFailure(slog.LevelWarn, "store the mark of a completed sync: a restart before the next one shows the queue as older than it is", err)
 	}
 }
 
