@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -130,12 +131,35 @@ func (s *Server) handleAgents(w http.ResponseWriter, r *http.Request) {
 	if agents == nil {
 		agents = []team.Agent{}
 	}
-	out := map[string]any{"agents": agents, "team": figures}
+	out := map[string]any{"agents": agents, "team": toFiguresJSON(agents, figures)}
 	if s.api.Routing != nil {
 		out["routing"] = s.api.Routing.Routing(r.Context())
 	}
 	s.sayNotReady(out)
 	writeJSON(w, http.StatusOK, out)
+}
+
+// figuresJSON is /api/v1/agents's "team": the fairness figures, left out
+// while they are undefined (fairnessDefined), as the metrics leave them
+// absent and the page says none.
+type figuresJSON struct {
+	Imbalance *float64 `json:"imbalance_ratio,omitempty"`
+	Jain      *float64 `json:"jain,omitempty"`
+}
+
+func toFiguresJSON(agents []team.Agent, f team.Figures) figuresJSON {
+	if !fairnessDefined(agents) {
+		return figuresJSON{}
+	}
+	return figuresJSON{Imbalance: &f.Imbalance, Jain: &f.Jain}
+}
+
+// fairnessDefined reports whether someone is in the split (has a fair
+// share). With nobody, the whole front line off shift or away, the
+// balancer's 1.0 would read as a perfectly even team while customers wait
+// on people who are not there.
+func fairnessDefined(agents []team.Agent) bool {
+	return slices.ContainsFunc(agents, func(a team.Agent) bool { return a.FairShare > 0 })
 }
 
 // sayNotReady adds "not_ready", /readyz's reason, to an answer read from

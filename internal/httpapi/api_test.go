@@ -186,7 +186,7 @@ func TestReadEndpoints(t *testing.T) {
 		wantStatus int
 		wantIn     []string
 	}{
-		{"/api/v1/agents", 200, []string{`"name":"Ana"`, `"load_ratio":1.2`, `"imbalance_ratio":1.2`, `"back_at":"2026-11-25T08:00:00Z"`,
+		{"/api/v1/agents", 200, []string{`"name":"Ana"`, `"load_ratio":1.2`, `"back_at":"2026-11-25T08:00:00Z"`,
 			`"pace_replies_per_hour":2.25`, `"pace_replies_per_hour":0`}},
 		{"/api/v1/conversations?state=unassigned", 200, []string{`"id":11`, `"url":"https://secure.helpscout.net/conversation/11/8"`}},
 		// Each stuck conversation says what happens next, as the page does.
@@ -388,6 +388,53 @@ func TestConversationsSayWhenCut(t *testing.T) {
 				if c.Status != store.StatusActive {
 					t.Fatalf("the unassigned queue lists %s conversation %d", c.Status, c.ID)
 				}
+			}
+		})
+	}
+}
+
+// teamOf is a Team of fixed agents and figures.
+type teamOf struct {
+	agents  []team.Agent
+	figures team.Figures
+}
+
+func (t teamOf) Agents(context.Context) ([]team.Agent, team.Figures, error) {
+	return t.agents, t.figures, nil
+}
+
+// TestAgentsFairnessFiguresOnlyWithSomeoneInTheSplit: with nobody
+// available the balancer reports an imbalance of 1 and a Jain index of 1,
+// which read as a perfectly fair team while the whole front line is away.
+// The metrics leave both absent then and the page says none; the API
+// leaves them out as it does every absent figure.
+func TestAgentsFairnessFiguresOnlyWithSomeoneInTheSplit(t *testing.T) {
+	t.Parallel()
+	away := team.Agent{ID: 5, Name: "Ana", Role: "st", Level: 2, Status: "away", Open: 3, Load: 3}
+	on := team.Agent{ID: 6, Name: "Ben", Role: "st", Level: 2, Status: "active", Available: true, Open: 1, Load: 1, FairShare: 4, LoadRatio: 0.25}
+	for _, tt := range []struct {
+		name    string
+		agents  []team.Agent
+		figures team.Figures
+		want    string
+	}{
+		// The balancer's figures with nobody in the split.
+		{"nobody available", []team.Agent{away}, team.Figures{Imbalance: 1, Jain: 1}, `{}`},
+		{"someone available", []team.Agent{away, on}, team.Figures{Imbalance: 1.75, Jain: 0.8}, `{"imbalance_ratio":1.75,"jain":0.8}`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := New(Options{})
+			s.EnableAPI(APIOptions{Team: teamOf{tt.agents, tt.figures}, Queue: fakeQueue{}})
+			rec := do(s, "GET", "/api/v1/agents", "")
+			var body struct {
+				Team json.RawMessage `json:"team"`
+			}
+			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || rec.Code != http.StatusOK {
+				t.Fatalf("status %d, %v; body %s", rec.Code, err, rec.Body)
+			}
+			if got := string(body.Team); got != tt.want {
+				t.Errorf("team = %s, want %s", got, tt.want)
 			}
 		})
 	}

@@ -349,9 +349,7 @@ func (p *page) build(d pageData, now time.Time) pageView {
 	}
 
 	v.Agents, v.Figures = p.buildTeam(d.agents, now)
-	// With nobody in the split fairness is undefined: the balancer's 1.00
-	// would read as an even team while the whole front line is away.
-	if slices.ContainsFunc(d.agents, func(a team.Agent) bool { return a.FairShare > 0 }) {
+	if fairnessDefined(d.agents) {
 		v.Figures.Imbalance = fmt.Sprintf("%.2f", d.figures.Imbalance)
 		v.Figures.Jain = fmt.Sprintf("%.2f", d.figures.Jain)
 	}
