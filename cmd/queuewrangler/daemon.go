@@ -172,7 +172,7 @@ func run(ctx context.Context, cfg *settings, ln net.Listener, logger *slog.Logge
 	// New warns at start of disabled webhooks and of answering any Host.
 	api := httpapi.New(httpapi.Options{Logger: logger.With("component", "http"), Metrics: m, Gatherer: reg, Now: now,
 		WebhookSecret: cfg.WebhookSecret.Reveal(), Inbox: db, WebhookReceived: mir.Wake,
-		Ready:        mir.ReadyWithCause(hsFailures.Last),
+		Ready: mir.ReadyWithCause(hsFailures.Last), QueueAsOf: mir.QueueAsOf,
 		AllowedHosts: cfg.AllowedHosts.Hosts, Dashboard: metrics.Dashboard, AlertRules: metrics.AlertRules})
 	digest := cfg.SlackDigestAt
 	slack := notify.New(notify.Options{WebhookURL: cfg.SlackWebhookURL.Reveal(), PageURL: cfg.PublicURL, OfficeHours: office,

@@ -166,9 +166,17 @@ func fairnessDefined(agents []team.Agent) bool {
 // the mirror while the daemon is not ready: during the first sync the
 // counts and lists cover only the conversations read so far, and a tool
 // must not take them for the queue, as the page's banner tells a person.
+// When the mirror holds the whole queue as of an earlier sync (a restart
+// while Help Scout is down), "queue_as_of" says so and when that sync
+// began: every ticket is there, but nothing newer.
 func (s *Server) sayNotReady(out map[string]any) {
-	if why, waiting := notReady(s.opts.Ready); waiting {
-		out["not_ready"] = why
+	u, waiting := s.unready()
+	if !waiting {
+		return
+	}
+	out["not_ready"] = u.why
+	if !u.asOf.IsZero() {
+		out["queue_as_of"] = u.asOf.UTC().Format(time.RFC3339)
 	}
 }
 

@@ -13,7 +13,8 @@
 // until its context ends and then shuts down gracefully.
 //
 // It talks to the rest of the daemon only through the small interfaces it
-// declares (an inbox to store webhook events in, a readiness probe), so it
+// declares (an inbox to store webhook events in, a readiness probe, the
+// time of the queue the mirror holds), so it
 // can be tested without a database or Help Scout. Errors leave as JSON
 // {"error": "..."} with no internal detail; the detail goes to the log.
 //

@@ -160,3 +160,132 @@ func TestAPISaysTheFirstSyncIsRunning(t *testing.T) {
 		}
 	}
 }
+
+// outage is a daemon restarted while Help Scout is down: not ready, with
+// /readyz's reason, while the mirror holds the whole queue as of asOf.
+type outage struct {
+	asOf      time.Time
+	inherited bool
+	readiness
+}
+
+func (o *outage) ready() (bool, string) {
+	if o.done.Load() {
+		return true, ""
+	}
+	return false, "the first sync has not finished; its last attempt failed, see the log; the latest Help Scout call failed: 503 Service Unavailable"
+}
+
+func (o *outage) queueAsOf() (time.Time, bool) { return o.asOf, o.inherited }
+
+// TestPageSaysAStaleQueueIsWhole: after a restart while Help Scout is
+// down, the mirror holds the whole queue as of its last completed sync,
+// yet the page said its counts covered only what was read so far: an SST
+// was told the queue was incomplete and not how old it was. The banner
+// now says the queue is whole, as of when, and that nothing is planned or
+// moved meanwhile; a first sync under way keeps the partial banner
+// (TestPageSaysTheFirstSyncIsRunning).
+func TestPageSaysAStaleQueueIsWhole(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name      string
+		inherited bool
+		say       string
+	}{
+		{"restarted", true, "No sync has completed since the restart, so the queue below is the mirror's as of its last completed sync, "},
+		{"synced in this process", false, "The queue below is the mirror's as of its last completed sync, "},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			clock := newPageClock()
+			w := newWorld(clock.Now)
+			asOf := clock.Now().Add(-47 * time.Minute)
+			o := &outage{asOf: asOf, inherited: tt.inherited}
+			s := New(Options{Now: clock.Now, Ready: o.ready, QueueAsOf: o.queueAsOf})
+			s.EnablePage(PageOptions{Team: w, Queue: w, Decider: w, AdminToken: pageToken, StuckAfter: 4 * time.Hour})
+
+			body := pageGet(t, s, "/").Body.String()
+			_, why := o.ready()
+			abs := asOf.UTC().Format("15:04 MST")
+			want := `<p class="banner notice" role="status" id="not-ready"><strong>Not ready:</strong> ` + why + `. ` + tt.say +
+				`<time datetime="` + asOf.UTC().Format(time.RFC3339) + `" title="` + abs + `">47m ago</time> <span class="abs">(` + abs + `)</span>: ` +
+				`every ticket is in it, but what changed in Help Scout since is not. ` +
+				`Until a sync completes, the balancer plans and moves nothing, and Plan now is refused.</p>`
+			if !strings.Contains(body, want) {
+				t.Errorf("page while Help Scout is down lacks\n%s", want)
+			}
+			if strings.Contains(body, "cover only what the mirror holds so far") {
+				t.Error("the page calls the whole queue partial")
+			}
+			if !tt.inherited && strings.Contains(body, "since the restart") {
+				t.Error("the banner speaks of a restart, though a sync completed in this process")
+			}
+			cookie, csrf := pageLogin(t, s)
+			pagePost(t, s, "/plan", url.Values{"csrf": {csrf}}, cookie)
+			if w.plans != 0 {
+				t.Errorf("Plan now on a stale queue ran the balancer %d times; the banner says it is refused", w.plans)
+			}
+
+			o.done.Store(true)
+			if body := pageGet(t, s, "/").Body.String(); strings.Contains(body, `id="not-ready"`) {
+				t.Error("the banner stays once the daemon is ready")
+			}
+		})
+	}
+}
+
+// TestAPISaysAStaleQueueIsWhole: the API says what the page says, for a
+// tool: "not_ready" keeps /readyz's meaning, and "queue_as_of" says the
+// queue is whole and when the sync it is began; a partial mirror has no
+// such time, and neither key is there once ready. Planning stays refused
+// while not ready: moves made on a stale queue act on tickets as they were.
+func TestAPISaysAStaleQueueIsWhole(t *testing.T) {
+	t.Parallel()
+	asOf := time.Date(2026, 11, 24, 8, 13, 0, 0, time.FixedZone("CET", 3600))
+	for _, tt := range []struct {
+		name string
+		asOf time.Time
+		want any // queue_as_of; nil: no such key
+	}{
+		{"whole but stale", asOf, "2026-11-24T07:13:00Z"},
+		{"partial", time.Time{}, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			o := &outage{asOf: tt.asOf, inherited: true}
+			d := &fakeDecider{}
+			s := New(Options{Ready: o.ready, QueueAsOf: o.queueAsOf})
+			s.EnableAPI(APIOptions{Team: fakeTeam{}, Queue: fakeQueue{}, Decider: d, AdminToken: adminToken, StuckAfter: 4 * time.Hour})
+			read := func(path string) map[string]any {
+				t.Helper()
+				rec := do(s, "GET", path, "")
+				var body map[string]any
+				if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || rec.Code != http.StatusOK {
+					t.Fatalf("%s: status %d, %v; body %s", path, rec.Code, err, rec.Body)
+				}
+				return body
+			}
+			_, why := o.ready()
+			for _, path := range []string{"/api/v1/agents", "/api/v1/conversations?state=stuck"} {
+				body := read(path)
+				if got := body["not_ready"]; got != why {
+					t.Errorf("%s: not_ready = %v, want %q", path, got, why)
+				}
+				if got := body["queue_as_of"]; got != tt.want {
+					t.Errorf("%s: queue_as_of = %v, want %v", path, got, tt.want)
+				}
+			}
+			if rec := do(s, "POST", "/api/v1/plan", "Bearer "+adminToken); rec.Code != http.StatusServiceUnavailable || len(d.calls) != 0 {
+				t.Errorf("plan while not ready: status %d, balancer runs %d; want 503 and none", rec.Code, len(d.calls))
+			}
+
+			o.done.Store(true)
+			body := read("/api/v1/agents")
+			for _, key := range []string{"not_ready", "queue_as_of"} {
+				if got, ok := body[key]; ok {
+					t.Errorf("once ready: %s = %v, want no such key", key, got)
+				}
+			}
+		})
+	}
+}

@@ -163,10 +163,10 @@ type page struct {
 	css      []byte
 	sessions *sessions
 	limiter  *loginLimiter
-	// ready is the server's readiness (Options.Ready): while the first
-	// sync runs, the page says that its counts cover only what is
-	// mirrored so far. Nil is always ready.
-	ready ReadinessFunc
+	// unready is the server's (Server.unready): while the daemon is not
+	// ready, the page says whether its counts cover only what is mirrored
+	// so far or the whole queue as of an earlier sync.
+	unready func() (unready, bool)
 }
 
 // EnablePage adds the queue page: GET /, GET and POST /login, POST /logout,
@@ -180,7 +180,7 @@ func (s *Server) EnablePage(o PageOptions) {
 		panic("httpapi: EnablePage needs Team and Queue, and a Decider when AdminToken is set")
 	}
 	p := newPage(o, s.opts.Now, s.opts.Logger)
-	p.ready = s.opts.Ready
+	p.unready = s.unready
 	s.pageZone = p.o.Location
 	// Cross-origin browser POSTs are refused before the CSRF token is even
 	// looked at; the token covers browsers that send neither Origin nor
@@ -301,8 +301,12 @@ func (p *page) handlePage(w http.ResponseWriter, r *http.Request) {
 	v.RefreshSeconds = int(pageRefreshEvery / time.Second)
 	v.ReadOnly = p.readOnly()
 	v.Mode = cmp.Or(p.o.Mode, "propose")
-	if why, waiting := notReady(p.ready); waiting {
-		v.NotReady = why
+	if u, waiting := p.unready(); waiting {
+		v.NotReady = u.why
+		// Whole but stale: the time of the sync it is, said as every time
+		// on the page is.
+		v.QueueAsOf = absTime(u.asOf, now, p.o.Location)
+		v.NoSyncSinceRestart = u.sinceRestart
 	}
 	if v.Mode == "off" && v.Routing != nil && v.Routing.Running == "own" {
 		// The log says it once at start; the page says it while it lasts.
@@ -518,8 +522,10 @@ func (p *page) handlePlan(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if why, waiting := notReady(p.ready); waiting { // as the API's plan: never from a half-read mirror
-		p.sessions.setFlash(sid, flash{Text: "Nothing planned: not ready (" + why + "). Plan now works once the daemon is ready.", Error: true})
+	// As the API's plan: never from a half-read mirror, nor from a stale
+	// one, whose moves would act on tickets as they were.
+	if u, waiting := p.unready(); waiting {
+		p.sessions.setFlash(sid, flash{Text: "Nothing planned: not ready (" + u.why + "). Plan now works once the daemon is ready.", Error: true})
 		redirectBack(w, r, r.PostForm.Get("refresh") == "on", "proposals")
 		return
 	}

@@ -32,9 +32,15 @@ type pageView struct {
 	Errors         []string
 	Notices        []string // the setup's mistakes (Notices)
 	// NotReady is /readyz's reason while the daemon is not ready (the
-	// first sync runs, or the database fails); empty once ready. Until
-	// then every count on the page covers only what is mirrored so far.
+	// first sync runs, Help Scout cannot be read, or the database fails);
+	// empty once ready.
 	NotReady string
+	// QueueAsOf, set while not ready, says the mirror holds the whole
+	// queue as of that sync, stale; unset, every count on the page covers
+	// only what a first sync has read so far.
+	QueueAsOf timeView
+	// NoSyncSinceRestart: QueueAsOf is an earlier process's sync.
+	NoSyncSinceRestart bool
 
 	StuckAfter string
 	Figures    figuresView

@@ -35,6 +35,12 @@ type Inbox interface {
 // ReadinessFunc reports whether the daemon is ready to serve, and why not.
 type ReadinessFunc func() (ready bool, reason string)
 
+// QueueAsOfFunc reports as of when the mirror holds the whole queue: when
+// its latest completed sync began, zero while it holds only what a first
+// sync has read so far. inherited says no sync has completed since the
+// restart, so the time is an earlier process's.
+type QueueAsOfFunc func() (asOf time.Time, inherited bool)
+
 // Options configures the server. Zero values disable the parts they feed.
 type Options struct {
 	Logger  *slog.Logger
@@ -52,7 +58,11 @@ type Options struct {
 	MaxWebhookBytes int64
 
 	Ready ReadinessFunc
-	Now   func() time.Time
+	// QueueAsOf tells, while the daemon is not ready, a whole but stale
+	// queue (a restart while Help Scout is down) from a partial one (a
+	// first sync under way); nil takes every not-ready mirror for partial.
+	QueueAsOf QueueAsOfFunc
+	Now       func() time.Time
 
 	// AllowedHosts are the Host header values the server answers to, each
 	// a lowercase name or address with an optional port (without one, any
@@ -229,6 +239,31 @@ func notReady(ready ReadinessFunc) (string, bool) {
 	}
 	ok, why := ready()
 	return cmp.Or(why, "starting"), !ok
+}
+
+// unready is what the page and the API say while the daemon is not
+// ready: /readyz's reason, and what the mirror holds meanwhile.
+type unready struct {
+	why string
+	// asOf, when set, is the time of the whole queue the mirror holds,
+	// stale (QueueAsOfFunc); zero: only what a first sync has read so far.
+	asOf time.Time
+	// sinceRestart: no sync has completed since the restart.
+	sinceRestart bool
+}
+
+// unready says why the daemon is not ready and what the mirror holds;
+// false once ready.
+func (s *Server) unready() (unready, bool) {
+	why, waiting := notReady(s.opts.Ready)
+	if !waiting {
+		return unready{}, false
+	}
+	u := unready{why: why}
+	if s.opts.QueueAsOf != nil {
+		u.asOf, u.sinceRestart = s.opts.QueueAsOf()
+	}
+	return u, true
 }
 
 func writeNotReady(w http.ResponseWriter, reason string) {
