@@ -27,21 +27,8 @@ import (
 func TestPageAfterARestartWhoseFirstSyncFails(t *testing.T) {
 	t.Run("restarted", func(t *testing.T) {
 		d := newRefusable(t)
-		stop := d.start(t, d.ln)
-		testkit.WaitFor(t, 30*time.Second, "the first daemon's first sync", func() (bool, string) {
-			return readyz(d.ln.Addr().String())
-		})
-		stop()
-		lastSync := d.clock.Now() // the frozen clock: when that sync began
-
-		d.clock.Advance(47 * time.Minute)
-		d.refuse.Store(true)
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer d.start(t, ln)()
-		addr := ln.Addr().String()
+		lastSync := d.clock.Now() // the frozen clock: when the first daemon's sync began
+		addr := d.restartRefused(t, 47*time.Minute)
 		why := d.waitForFailedSync(t, addr)
 
 		page := get(t, "http://"+addr+"/")
@@ -118,6 +105,34 @@ func (d *refusable) start(t *testing.T, ln net.Listener) (stop func()) {
 	}
 }
 
+// restartRefused runs the daemon until its first sync has completed,
+// stops it, moves the clock on by after, and starts it again on a new
+// listener with Help Scout refusing every call; it returns the address.
+// The daemon stops at the end of the test.
+func (d *refusable) restartRefused(t *testing.T, after time.Duration) (addr string) {
+	t.Helper()
+	stop := d.start(t, d.ln)
+	// Completed, not only started: a first sync stopped part-way leaves
+	// no queue to inherit.
+	testkit.WaitFor(t, 30*time.Second, "the first daemon's first sync to complete", func() (bool, string) {
+		resp, err := http.Get("http://" + d.ln.Addr().String() + "/readyz")
+		if err != nil {
+			return false, err.Error()
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, resp.Status
+	})
+	stop()
+	d.clock.Advance(after)
+	d.refuse.Store(true)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.start(t, ln))
+	return ln.Addr().String()
+}
+
 // waitForFailedSync waits until /readyz says the first sync failed and
 // returns its reason.
 func (d *refusable) waitForFailedSync(t *testing.T, addr string) (why string) {
@@ -136,16 +151,6 @@ func (d *refusable) waitForFailedSync(t *testing.T, addr string) (why string) {
 		return resp.StatusCode == http.StatusServiceUnavailable && strings.Contains(why, "the latest Help Scout call failed"), why
 	})
 	return why
-}
-
-// readyz reports whether /readyz answers 200.
-func readyz(addr string) (bool, string) {
-	resp, err := http.Get("http://" + addr + "/readyz")
-	if err != nil {
-		return false, err.Error()
-	}
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK, resp.Status
 }
 
 func agentsAnswer(t *testing.T, addr string) map[string]any {
