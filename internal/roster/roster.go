@@ -248,16 +248,28 @@ func resolve(where string, e Entry, base Profile, isDefaults bool) (Profile, []s
 		}
 	}
 	if e.MaxOpen != nil {
-		if *e.MaxOpen < 0 {
+		switch {
+		case *e.MaxOpen < 0:
 			bad("max_open", "%d is negative", *e.MaxOpen)
-		} else {
+		case *e.MaxOpen == 0 && base.MaxOpen == 0:
+			// 0 is "no cap", there to lift a cap the defaults set. Where
+			// there is none, whoever wrote it meant "nothing more", and
+			// would see the person given every ticket instead.
+			bad("max_open", "0 means no cap, as it is here already (0 only lifts a max_open the defaults set): leave it out, "+
+				"give a cap of at least 1, or use role exclude to keep someone out of the queue")
+		default:
 			p.MaxOpen = *e.MaxOpen
 		}
 	}
 	if e.Escalations != nil {
 		p.Escalations = *e.Escalations
 	}
-	if e.Timezone != "" {
+	switch {
+	case e.Timezone == "Local":
+		// time.LoadLocation accepts it, but it means whatever zone the
+		// machine runs in: UTC in the container, another on a laptop.
+		bad("timezone", "name the time zone (for example Europe/Berlin or UTC), not Local")
+	case e.Timezone != "":
 		if _, err := time.LoadLocation(e.Timezone); err != nil {
 			bad("timezone", "%q is not an IANA time zone", e.Timezone)
 		} else {
@@ -274,6 +286,11 @@ func resolve(where string, e Entry, base Profile, isDefaults bool) (Profile, []s
 	}
 	if isDefaults && (e.ID != 0 || e.Email != "") {
 		bad("id/email", "defaults apply to everyone and cannot name a user")
+	}
+	if !isDefaults && e.Escalations != nil && p.Role != RoleHoS && validRole(p.Role) {
+		// Only the balancer's head of support reads it: written on anyone
+		// else (an sst "escalations": false, say) it would change nothing.
+		bad("escalations", "only a hos's counts (an sst always takes stuck tickets, an st never does); this entry's role is %s", p.Role)
 	}
 	return p, problems
 }

@@ -104,7 +104,7 @@ func TestNewIsParseWithoutText(t *testing.T) {
 			{Email: "lee@example.com", Role: RoleHoS},
 			{ID: 256, Level: new(1), Capacity: new(0.5), Hours: "Mon-Fri 09:00-17:00", Timezone: "Europe/Berlin"},
 			{Email: "bot@example.com", Role: RoleExclude},
-			{ID: 300, MaxOpen: new(0), Escalations: new(true), Role: RoleHoS},
+			{ID: 300, MaxOpen: new(4), Escalations: new(true), Role: RoleHoS},
 		}, 0},
 		{"defaults with hours and a cap", Entry{Hours: "Mon-Thu 08:00-16:00; Fri 08:00-12:00", MaxOpen: new(9)}, []Entry{
 			{ID: 1, MaxOpen: new(0)}, {ID: 2, Timezone: "America/New_York"},
@@ -296,4 +296,42 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("accepted roster gives an invalid profile %+v", p)
 		}
 	})
+}
+
+// TestParseRefusesValuesThatWouldMeanSomethingElse: a value the daemon
+// would read differently from the person who wrote it is refused, naming
+// the entry and the field, instead of silently doing the opposite.
+func TestParseRefusesValuesThatWouldMeanSomethingElse(t *testing.T) {
+	tests := []struct{ name, doc, want string }{
+		{"max_open 0 with no cap to lift", `{"agents": [{"id": 7, "max_open": 0}]}`,
+			"agents[0] (id 7): max_open: 0 means no cap, as it is here already (0 only lifts a max_open the defaults set): leave it out, give a cap of at least 1, or use role exclude"},
+		{"max_open 0 in the defaults", `{"defaults": {"max_open": 0}, "agents": []}`,
+			"defaults: max_open: 0 means no cap"},
+		{"timezone Local is the machine's", `{"agents": [{"id": 7, "hours": "Mon-Fri 09:00-17:00", "timezone": "Local"}]}`,
+			"agents[0] (id 7): timezone: name the time zone (for example Europe/Berlin or UTC), not Local"},
+		{"escalations on an st", `{"agents": [{"email": "a@x.io", "escalations": true}]}`,
+			"agents[0] (a@x.io): escalations: only a hos's counts (an sst always takes stuck tickets, an st never does); this entry's role is st"},
+		{"escalations false on an sst", `{"agents": [{"email": "a@x.io", "role": "sst", "escalations": false}]}`,
+			"agents[0] (a@x.io): escalations: only a hos's counts"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.doc))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Parse error = %v, want it to mention %q", err, tt.want)
+			}
+		})
+	}
+	// What those values would be taken for stays accepted.
+	for _, doc := range []string{
+		`{"agents": [{"id": 7, "max_open": 1}]}`,
+		`{"defaults": {"max_open": 9}, "agents": [{"id": 7, "max_open": 0}]}`, // lifts the defaults' cap
+		`{"agents": [{"id": 7, "hours": "Mon-Fri 09:00-17:00", "timezone": "UTC"}]}`,
+		`{"defaults": {"escalations": true}, "agents": [{"email": "lee@x.io", "role": "hos"}]}`,
+		`{"agents": [{"email": "lee@x.io", "role": "hos", "escalations": true}]}`,
+	} {
+		if _, err := Parse([]byte(doc)); err != nil {
+			t.Errorf("Parse(%s) = %v, want it accepted", doc, err)
+		}
+	}
 }
