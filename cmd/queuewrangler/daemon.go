@@ -31,7 +31,7 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err := parseFlags(newFlagSet("serve", stderr), args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(config.NeedsHelpScout, true)
+	cfg, err := loadConfig(config.NeedsHelpScout|config.WritesDB, true)
 	if err != nil {
 		return err
 	}
@@ -46,7 +46,7 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parseFlags(newFlagSet("sync", stderr), args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(config.NeedsHelpScout, false)
+	cfg, err := loadConfig(config.NeedsHelpScout|config.WritesDB, false)
 	if err != nil {
 		return err
 	}

@@ -4,12 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net"
 	"net/url"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
@@ -73,6 +70,9 @@ type Requirement int
 const (
 	// NeedsHelpScout demands API credentials (serve, sync).
 	NeedsHelpScout Requirement = 1 << iota
+	// WritesDB demands that this user may write the database and create
+	// the files beside it (serve, sync; plan and backfill only read).
+	WritesDB
 )
 
 // maxWebhookSecret is Help Scout's documented limit for a webhook secret.
@@ -170,7 +170,7 @@ func (c *Config) Validate(need Requirement) error {
 	}
 	if strings.TrimSpace(c.DBPath) == "" {
 		add("DB_PATH", "must not be empty")
-	} else if problem := dbDirProblem(c.DBPath); problem != "" {
+	} else if problem := dbPathProblem(c.DBPath, need&WritesDB != 0); problem != "" {
 		add("DB_PATH", "%s", problem)
 	}
 	if problem := listenAddrProblem(c.ListenAddr); problem != "" {
@@ -297,17 +297,4 @@ func ListenAddr() (string, error) {
 		return "", &ValidationError{Problems: []string{Prefix + "_LISTEN_ADDR: " + problem}}
 	}
 	return c.ListenAddr, nil
-}
-
-// dbDirProblem names a QW_DB_PATH whose directory is missing: SQLite cannot
-// create the file there, and no retry will make the directory.
-func dbDirProblem(path string) string {
-	dir := filepath.Dir(path)
-	switch fi, err := os.Stat(dir); {
-	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Sprintf("the directory %s does not exist (create it, or mount the volume there)", dir)
-	case err == nil && !fi.IsDir():
-		return fmt.Sprintf("%s is not a directory", dir)
-	}
-	return ""
 }

@@ -4,8 +4,10 @@
 // on an observable condition (WaitFor, in place of sleeps), the rule for
 // outside programs such as chromium (RequireTool), a log sink safe for
 // concurrent writers and a local endpoint that records what is posted to
-// it (Recorder, a webhook receiver such as Slack's). The browser harness is in testkit/browser, so that
-// chromedp is built only into the tests that drive a browser.
+// it (Recorder, a webhook receiver such as Slack's), and a permission test
+// run as an unprivileged user even under root (AsUnprivileged). The
+// browser harness is in testkit/browser, so that chromedp is built only
+// into the tests that drive a browser.
 //
 // Only tests import it (archtest refuses any other importer): it calls
 // t.Fatal and t.Cleanup, which have no place in a running daemon. It holds

@@ -1,0 +1,70 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// dbPathProblem names what is wrong with a QW_DB_PATH that no wait will
+// fix, or "": a directory that is missing or is not one, a path that
+// names a directory instead of the file, and, when writes is set, a
+// directory or file this user is not allowed to write. Each of these
+// would otherwise have the daemon retry opening the database for ever. A
+// read-only or full file system is not among them: it may be remounted
+// or freed while the daemon waits, and the daemon says so on /readyz.
+func dbPathProblem(path string, writes bool) string {
+	dir := filepath.Dir(path)
+	switch fi, err := os.Stat(dir); {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Sprintf("the directory %s does not exist (create it, or mount the volume there)", dir)
+	case err == nil && !fi.IsDir():
+		return fmt.Sprintf("%s is not a directory", dir)
+	}
+	fi, err := os.Stat(path)
+	if err == nil && fi.IsDir() {
+		return fmt.Sprintf("%s is a directory: name the database file in it, such as %s", path, filepath.Join(path, "queuewrangler.db"))
+	}
+	if !writes {
+		return ""
+	}
+	// The lock, -wal and -shm files are created beside the database, so
+	// the directory must take new files even when the database exists.
+	// Trying is the only check that agrees with the kernel (ACLs, root
+	// squashing, user namespaces); the probe is removed at once.
+	probe, err := os.CreateTemp(dir, ".queuewrangler-write-check-*")
+	if errors.Is(err, fs.ErrPermission) {
+		return fmt.Sprintf("%s cannot create files in %s (the database, its .lock, -wal and -shm files go there): %s",
+			thisUser(), dir, ownershipRemedy)
+	}
+	if err == nil {
+		probe.Close()
+		os.Remove(probe.Name())
+	}
+	if fi != nil {
+		f, err := os.OpenFile(path, os.O_RDWR, 0)
+		if errors.Is(err, fs.ErrPermission) {
+			return fmt.Sprintf("%s cannot write %s: %s", thisUser(), path, ownershipRemedy)
+		}
+		if err == nil {
+			f.Close()
+		}
+	}
+	return ""
+}
+
+// ownershipRemedy is what to do about a database this user may not write.
+// The image runs as uid 65532, and a directory bind-mounted from the host
+// keeps the host's owner.
+const ownershipRemedy = "give this user the directory and the files in it (the container runs as uid 65532: " +
+	"chown -R 65532:65532 the host directory mounted at /data, or use a named volume)"
+
+// thisUser names the process's user for a permission problem.
+func thisUser() string {
+	if uid := os.Getuid(); uid >= 0 {
+		return fmt.Sprintf("this user (uid %d)", uid)
+	}
+	return "this user"
+}
