@@ -357,3 +357,69 @@ func TestHealthcheckCommand(t *testing.T) {
 		t.Errorf("a bad QW_LISTEN_ADDR: exit %d, stderr %q; want %d and %q", code, stderr, exitUsage, want)
 	}
 }
+
+// TestREADMEDockerRunKeepsItsSecrets: a secret the README's docker run
+// makes up on the command line (-e QW_ADMIN_TOKEN=$(openssl ...)) reaches
+// the container and nowhere the operator can read it back, yet the admin
+// token is the page's login and the webhook secret goes into Help Scout.
+// The secrets come from a file, which also keeps them out of ps.
+func TestREADMEDockerRunKeepsItsSecrets(t *testing.T) {
+	data, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(data)
+	i := strings.Index(readme, "docker run ")
+	if i < 0 {
+		t.Fatal("the README has no docker run")
+	}
+	block := readme[i:]
+	block = block[:strings.Index(block, "```")]
+	secrets := []string{"QW_ADMIN_TOKEN", "QW_HELPSCOUT_WEBHOOK_SECRET", "QW_HELPSCOUT_CLIENT_SECRET"}
+	for _, secret := range secrets {
+		if strings.Contains(block, secret+"=") {
+			t.Errorf("the README's docker run sets %s on its command line:\n%s", secret, block)
+		}
+	}
+	m := regexp.MustCompile(`--env-file (\S+)`).FindStringSubmatch(block)
+	if m == nil {
+		t.Fatalf("the README's docker run reads no --env-file:\n%s", block)
+	}
+	setup := readme[strings.LastIndex(readme[:i], "```sh"):i]
+	for _, secret := range secrets {
+		if !strings.Contains(setup, "\n"+secret+"=") {
+			t.Errorf("the README writes no %s into %s before the docker run:\n%s", secret, m[1], setup)
+		}
+	}
+	if !strings.Contains(setup, "umask 077") || !strings.Contains(setup, "> "+m[1]) {
+		t.Errorf("the README does not write %s readable by its owner alone:\n%s", m[1], setup)
+	}
+}
+
+// TestLocalFilesStayOutOfGitAndTheImage: what the README has an operator
+// make in the checkout (the binary, the database and the files beside it,
+// the env file holding the secrets) is ignored by git and by the image's
+// build context: the env file copied by `COPY . .` would sit in the
+// build cache, and a database holds customers' names.
+func TestLocalFilesStayOutOfGitAndTheImage(t *testing.T) {
+	made := []string{"queuewrangler", "queuewrangler.db", "queuewrangler.db-wal", "queuewrangler.db-shm",
+		"queuewrangler.db.lock", "queuewrangler.env"}
+	for _, ignoreFile := range []string{"../../.gitignore", "../../.dockerignore"} {
+		data, err := os.ReadFile(ignoreFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range made {
+			ignored := false
+			for line := range strings.Lines(string(data)) {
+				pattern := strings.TrimPrefix(strings.TrimSpace(line), "/")
+				if ok, _ := filepath.Match(pattern, name); ok && !strings.HasPrefix(pattern, "#") {
+					ignored = true
+				}
+			}
+			if !ignored {
+				t.Errorf("%s does not ignore %s", filepath.Base(ignoreFile), name)
+			}
+		}
+	}
+}
