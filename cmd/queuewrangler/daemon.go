@@ -18,6 +18,7 @@ import (
 	"github.com/queuewrangler/queuewrangler/internal/rebalance"
 	"github.com/queuewrangler/queuewrangler/internal/store"
 	"github.com/queuewrangler/queuewrangler/internal/team"
+	"github.com/queuewrangler/queuewrangler/internal/version"
 	"github.com/queuewrangler/queuewrangler/metrics"
 )
 
@@ -204,8 +205,8 @@ func run(ctx context.Context, cfg *settings, ln net.Listener, logger *slog.Logge
 	loops.Go(func() { notices.WarnOnce(loopCtx, logger.With("component", "roster")) })
 	loops.Go(func() { slack.Run(loopCtx, reb) }) // slack is nil without QW_SLACK_WEBHOOK_URL: Run returns at once
 
-	logger.Info("queuewrangler serving", logKeyAddr, ln.Addr().String(), "mode", string(mode),
-		"routing", string(cfg.routing), "poll_interval", cfg.PollInterval.Duration.String(), "db", cfg.DBPath)
+	logger.Info("queuewrangler serving", logKeyAddr, ln.Addr().String(), "mode", string(mode), "routing", string(cfg.routing),
+		"poll_interval", cfg.PollInterval.Duration.String(), "db", cfg.DBPath, "version", version.Version(), "commit", version.Commit())
 
 	var runErr error
 	select {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -17,6 +18,7 @@ import (
 	"github.com/queuewrangler/queuewrangler/internal/config"
 	"github.com/queuewrangler/queuewrangler/internal/store"
 	"github.com/queuewrangler/queuewrangler/internal/testkit"
+	"github.com/queuewrangler/queuewrangler/internal/version"
 )
 
 // gate holds conversation list requests until it is opened, so a test can
@@ -193,6 +195,11 @@ func TestServeEndToEnd(t *testing.T) {
 	stop()
 	assertStoreMirrorsFake(t, db, fake)
 	out := logs.String()
+	// The start line says which build runs, for whoever reads the log of
+	// a deployment: the image stamps both in.
+	if want := fmt.Sprintf("version=%s commit=%s", version.Version(), version.Commit()); !strings.Contains(out, want) {
+		t.Errorf("no log line says %q; daemon log:\n%s", want, tail(out, 3000))
+	}
 	for _, s := range []string{secret, hookSecret} {
 		if strings.Contains(out, s) {
 			t.Errorf("daemon log contains a secret (%.4s...)", s)

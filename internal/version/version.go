@@ -20,9 +20,16 @@ var (
 // Write prints the version, the commit ("unknown" when the build has none)
 // and the Go version, one per line.
 func Write(w io.Writer) error {
-	_, err := fmt.Fprintf(w, "queuewrangler %s\ncommit %s\n%s\n", version, cmp.Or(commit, vcsCommit(), "unknown"), runtime.Version())
+	_, err := fmt.Fprintf(w, "queuewrangler %s\ncommit %s\n%s\n", version, Commit(), runtime.Version())
 	return err
 }
+
+// Version is the version stamped at build time, "dev" without one.
+func Version() string { return version }
+
+// Commit is the commit stamped at build time, else the one the go tool
+// stamped from version control, else "unknown".
+func Commit() string { return cmp.Or(commit, vcsCommit(), "unknown") }
 
 // vcsCommit is the commit the go tool stamped into the binary, marked when
 // the tree had changes; "" when it stamped none (go run, -buildvcs=false).
