@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -44,6 +45,30 @@ func TestServeReportsEveryConfigProblemAtOnce(t *testing.T) {
 	)
 	if strings.Contains(stderr, "topsecret-value") {
 		t.Errorf("the client secret leaked into the error: %s", stderr)
+	}
+	// The variables' problems first, then the roster file's, which are
+	// many lines of one file: not a file's lines between two variables.
+	if last, first := strings.LastIndex(stderr, "- QW_OFF_SHIFT_HANDOVER"), strings.Index(stderr, "- QW_ROSTER_FILE"); first < last {
+		t.Errorf("a roster problem comes before a variable's:\n%s", stderr)
+	}
+}
+
+// TestServeNamesTheListenAddressItCannotTake: a port already taken is a
+// failure of the start (exit code 1) that names the variable to change.
+func TestServeNamesTheListenAddressItCannotTake(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	clearEnv(t)
+	t.Setenv("QW_HELPSCOUT_CLIENT_ID", "id")
+	t.Setenv("QW_HELPSCOUT_CLIENT_SECRET", "secret")
+	t.Setenv("QW_DB_PATH", filepath.Join(t.TempDir(), "qw.db"))
+	t.Setenv("QW_LISTEN_ADDR", taken.Addr().String())
+	code, _, stderr := runMain(t, "serve")
+	if want := "QW_LISTEN_ADDR " + taken.Addr().String() + ": listen tcp"; code != exitFailure || !strings.Contains(stderr, want) {
+		t.Errorf("exit code %d, stderr %q; want %d and %q", code, stderr, exitFailure, want)
 	}
 }
 

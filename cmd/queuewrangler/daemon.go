@@ -38,7 +38,7 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	}
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
+		return fmt.Errorf("QW_LISTEN_ADDR %s: %w", cfg.ListenAddr, err)
 	}
 	return run(ctx, cfg, ln, cfg.Logger(stderr), time.Now)
 }

@@ -208,14 +208,14 @@ func loadConfig(need config.Requirement, withRoster bool) (*settings, error) {
 	if errors.As(cfg.Validate(need), &ve) { // Validate returns nothing else
 		problems = ve.Problems
 	}
-	ros := roster.Default()
+	s, more := parse(cfg, roster.Default()) // the variables' problems first, then the file's
+	problems = append(problems, more...)
 	if withRoster && cfg.RosterFile != "" {
 		loaded, rosterProblems := roster.LoadChecked(cfg.RosterFile, "QW_ROSTER_FILE")
 		problems = append(problems, rosterProblems...)
-		ros = cmp.Or(loaded, ros)
+		s.roster = cmp.Or(loaded, s.roster)
 	}
-	s, more := parse(cfg, ros)
-	if problems = append(problems, more...); len(problems) > 0 {
+	if len(problems) > 0 {
 		return nil, &config.ValidationError{Problems: problems}
 	}
 	return s, nil
