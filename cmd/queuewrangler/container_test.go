@@ -306,19 +306,27 @@ func TestComposeFile(t *testing.T) {
 	})
 }
 
-// TestREADMEDockerRunMountsARoster: the README's docker run shows where
-// the roster goes.
-func TestREADMEDockerRunMountsARoster(t *testing.T) {
+// readmeDockerRun returns the README and its docker run command, from
+// "docker run " to the end of its code block, with where it starts.
+func readmeDockerRun(t *testing.T) (readme string, at int, command string) {
+	t.Helper()
 	data, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	i := strings.Index(string(data), "docker run ")
-	if i < 0 {
+	readme = string(data)
+	at = strings.Index(readme, "docker run ")
+	if at < 0 {
 		t.Fatal("the README has no docker run")
 	}
-	block := string(data[i:])
-	block = block[:strings.Index(block, "```")]
+	command = readme[at:]
+	return readme, at, command[:strings.Index(command, "```")]
+}
+
+// TestREADMEDockerRunMountsARoster: the README's docker run shows where
+// the roster goes.
+func TestREADMEDockerRunMountsARoster(t *testing.T) {
+	_, _, block := readmeDockerRun(t)
 	m := regexp.MustCompile(`QW_ROSTER_FILE=(\S+)`).FindStringSubmatch(block)
 	if m == nil {
 		t.Fatalf("the README's docker run sets no QW_ROSTER_FILE:\n%s", block)
@@ -364,17 +372,7 @@ func TestHealthcheckCommand(t *testing.T) {
 // token is the page's login and the webhook secret goes into Help Scout.
 // The secrets come from a file, which also keeps them out of ps.
 func TestREADMEDockerRunKeepsItsSecrets(t *testing.T) {
-	data, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	readme := string(data)
-	i := strings.Index(readme, "docker run ")
-	if i < 0 {
-		t.Fatal("the README has no docker run")
-	}
-	block := readme[i:]
-	block = block[:strings.Index(block, "```")]
+	readme, i, block := readmeDockerRun(t)
 	secrets := []string{"QW_ADMIN_TOKEN", "QW_HELPSCOUT_WEBHOOK_SECRET", "QW_HELPSCOUT_CLIENT_SECRET"}
 	for _, secret := range secrets {
 		if strings.Contains(block, secret+"=") {
@@ -420,6 +418,23 @@ func TestLocalFilesStayOutOfGitAndTheImage(t *testing.T) {
 			if !ignored {
 				t.Errorf("%s does not ignore %s", filepath.Base(ignoreFile), name)
 			}
+		}
+	}
+}
+
+// TestREADMEDockerRunPublishesOnLoopback: the page, the API and /metrics
+// show customers' names and need no login to read, and the README puts a
+// reverse proxy in front that passes only the webhook; its docker run
+// must not publish the port around that proxy on every host address.
+func TestREADMEDockerRunPublishesOnLoopback(t *testing.T) {
+	_, _, block := readmeDockerRun(t)
+	ports := regexp.MustCompile(`(?:-p|--publish) (\S+)`).FindAllStringSubmatch(block, -1)
+	if len(ports) == 0 {
+		t.Fatalf("the README's docker run publishes no port:\n%s", block)
+	}
+	for _, p := range ports {
+		if !strings.HasPrefix(p[1], "127.0.0.1:") {
+			t.Errorf("the README's docker run publishes %s beyond the host's loopback", p[1])
 		}
 	}
 }
