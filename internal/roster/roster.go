@@ -329,7 +329,7 @@ func describeEntryError(err error) string {
 	var typ *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &typ):
-		return fmt.Sprintf("%s: expected %s, got a JSON %s", typ.Field, typ.Type, typ.Value)
+		return strictjson.WrongType(typ)
 	case strings.HasPrefix(err.Error(), "json: unknown field"):
 		return strings.TrimPrefix(err.Error(), "json: ") + " (allowed: " + allowedFields + ")"
 	}

@@ -163,7 +163,13 @@ func TestParseRejectsMalformedDocuments(t *testing.T) {
 		{"unknown field", `{"agents": [{"email": "a@x.io", "levle": 2}]}`, `agents[0] (a@x.io): unknown field "levle"`},
 		{"unknown field in defaults", `{"defaults": {"shoe": 1}, "agents": []}`, `defaults: unknown field "shoe"`},
 		{"unknown top-level field", `{"agent": []}`, `unknown field "agent" (allowed at the top: defaults, agents)`},
-		{"wrong type", `{"agents": [{"email": "a@x.io", "level": "two"}]}`, "agents[0] (a@x.io): level: expected int"},
+		{"wrong type", `{"agents": [{"email": "a@x.io", "level": "two"}]}`, "agents[0] (a@x.io): level: expected a whole number, got a JSON string"},
+		// What a person writes, never a Go type, and no empty field name.
+		{"an entry that is no object", `{"agents": ["sam@x.io"]}`, "agents[0]: expected an object ({...}), got a JSON string"},
+		{"defaults that are no object", `{"defaults": [], "agents": []}`, "defaults: expected an object ({...}), got a JSON array"},
+		{"agents that are no list", `{"agents": {}}`, "line 1, column 12: agents: expected a list ([...]), got a JSON object"},
+		{"a document that is no object", `[{"email": "a@x.io"}]`, "line 1, column 1: expected an object ({...}), got a JSON array"},
+		{"an id in quotes", `{"agents": [{"email": "a@x.io", "id": "5"}]}`, "agents[0] (a@x.io): id: expected a whole number, got a JSON string"},
 		// One entry's unknown field does not hide another entry's problem.
 		{"every entry checked", `{"agents": [{"id": 1, "shoe": 1}, {"id": 2, "level": 9}]}`, "agents[1] (id 2): level: 9"},
 		{"syntax", "{\n\"agents\": [,]}", "line 2, column 12: invalid character ',' looking for beginning of value"},

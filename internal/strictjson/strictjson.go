@@ -164,7 +164,42 @@ func Describe(data []byte, err error, document string) string {
 	case errors.As(err, &syn):
 		return fmt.Sprintf("%s: %s", Position(data, syn.Offset), strings.TrimPrefix(syn.Error(), "json: "))
 	case errors.As(err, &typ):
-		return fmt.Sprintf("%s: %s: expected %s, got a JSON %s", Position(data, typ.Offset), typ.Field, typ.Type, typ.Value)
+		return Position(data, typ.Offset) + ": " + WrongType(typ)
 	}
 	return strings.TrimPrefix(err.Error(), "json: ")
+}
+
+// WrongType says what a value of the wrong type should have been, in the
+// words of the file rather than of Go: "level: expected a whole number,
+// got a JSON string", and for a whole entry that is no object, "expected
+// an object ({...}), got a JSON string".
+func WrongType(err *json.UnmarshalTypeError) string {
+	s := fmt.Sprintf("expected %s, got a JSON %s", expected(err.Type), err.Value)
+	if err.Field == "" {
+		return s
+	}
+	return err.Field + ": " + s
+}
+
+// expected names the JSON a Go type decodes from.
+func expected(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice, reflect.Array:
+		return "a list ([...])"
+	case reflect.Struct, reflect.Map:
+		return "an object ({...})"
+	}
+	return t.String()
 }

@@ -85,7 +85,9 @@ func TestDescribe(t *testing.T) {
 		{"empty", "  \n", "empty file"},
 		{"cut off", "{\n  \"name\": \"a\",", `line 2, column 14: the JSON ends before the thing does (a missing } or ], or a cut-off file)`},
 		{"syntax", "{\n\"name\": ,}", "line 2, column 9: invalid character ',' looking for beginning of value"},
-		{"type", "{\n  \"count\": \"three\"}", "line 2, column 18: count: expected int, got a JSON string"},
+		{"type", "{\n  \"count\": \"three\"}", "line 2, column 18: count: expected a whole number, got a JSON string"},
+		{"not an object", "[1]", "line 1, column 1: expected an object ({...}), got a JSON array"},
+		{"a string for a number", "{\"name\": 3}", "line 1, column 10: name: expected a string, got a JSON number"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			// A Decoder, as the callers use: it reports an empty
