@@ -141,8 +141,11 @@ func (e *Error) Error() string {
 	return "invalid roster:\n  - " + strings.Join(e.Problems, "\n  - ")
 }
 
-// Parse validates a roster document.
+// Parse validates a roster document. A UTF-8 byte order mark before it,
+// which some Windows editors write, is skipped: JSON has none, but the
+// file means the same with it.
 func Parse(data []byte) (*Roster, error) {
+	data = bytes.TrimPrefix(data, []byte("\ufeff"))
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	var f file

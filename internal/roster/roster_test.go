@@ -341,3 +341,15 @@ func TestParseRefusesValuesThatWouldMeanSomethingElse(t *testing.T) {
 		}
 	}
 }
+
+// TestParseSkipsAByteOrderMark: a roster a Windows editor saved with a
+// UTF-8 byte order mark was refused as "invalid character 'ï'".
+func TestParseSkipsAByteOrderMark(t *testing.T) {
+	r, err := Parse([]byte("\ufeff" + `{"agents": [{"email": "lee@x.io", "role": "hos"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Lookup(1, "lee@x.io").Role; got != RoleHoS {
+		t.Errorf("role = %q, want hos", got)
+	}
+}
