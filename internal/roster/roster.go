@@ -103,6 +103,12 @@ func Default() *Roster {
 
 // Load reads and validates a roster file.
 func Load(path string) (*Roster, error) {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		// What docker run -v host-file:path mounts when the host file does
+		// not exist: Docker makes an empty directory of that name.
+		return nil, fmt.Errorf("%s is a directory, not a roster file (docker run -v mounts an empty directory where "+
+			"the host file it names does not exist: write the roster there, or leave out QW_ROSTER_FILE and the mount)", path)
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read roster: %w", err)

@@ -353,3 +353,15 @@ func TestParseSkipsAByteOrderMark(t *testing.T) {
 		t.Errorf("role = %q, want hos", got)
 	}
 }
+
+// TestLoadNamesADirectory: docker run -v roster.json:/etc/.../roster.json
+// with no roster.json on the host mounts an empty directory there, and
+// the start said only "read roster: read ...: is a directory".
+func TestLoadNamesADirectory(t *testing.T) {
+	dir := t.TempDir()
+	_, problems := LoadChecked(dir, "QW_ROSTER_FILE")
+	want := "QW_ROSTER_FILE: " + dir + " is a directory, not a roster file (docker run -v mounts an empty directory where the host file it names does not exist"
+	if len(problems) != 1 || !strings.HasPrefix(problems[0], want) {
+		t.Errorf("LoadChecked(a directory) = %q, want one problem starting %q", problems, want)
+	}
+}
