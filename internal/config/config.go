@@ -152,8 +152,13 @@ func (c *Config) Validate(need Requirement) error {
 			add("HELPSCOUT_CLIENT_SECRET", "required")
 		}
 	}
-	if u, err := url.Parse(c.HelpScoutAPIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	switch u, err := url.Parse(c.HelpScoutAPIURL); {
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
 		add("HELPSCOUT_API_URL", "%q is not an http(s) URL", c.HelpScoutAPIURL)
+	case u.Scheme == "http" && isHelpScoutHost(u.Hostname()):
+		// The token request carries the app's secret: over plain http it
+		// crosses the network readable before Help Scout can redirect.
+		add("HELPSCOUT_API_URL", "%q is plain http: the app's secret and tokens would cross the network unencrypted; use https://%s", c.HelpScoutAPIURL, u.Host)
 	}
 	if n := len(c.WebhookSecret.Reveal()); n > maxWebhookSecret {
 		add("HELPSCOUT_WEBHOOK_SECRET", "is %d characters; Help Scout allows at most %d", n, maxWebhookSecret)
@@ -229,6 +234,13 @@ func (c *Config) Validate(need Requirement) error {
 		return nil
 	}
 	return &ValidationError{Problems: p}
+}
+
+// isHelpScoutHost reports whether host is Help Scout's own (plain http
+// stays allowed for a fake Help Scout elsewhere, whose secret is none).
+func isHelpScoutHost(host string) bool {
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	return host == "helpscout.net" || strings.HasSuffix(host, ".helpscout.net")
 }
 
 // IsValidation reports whether err is a configuration problem (exit code 2).

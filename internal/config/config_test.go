@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -112,6 +113,23 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("problems (-want +got):\n%s\nfull error:\n%v", diff, err)
+	}
+}
+
+// TestHelpScoutOverPlainHTTPIsRefused: a typo of http:// for Help Scout's
+// own API would send the app's secret in the token request unencrypted;
+// a fake Help Scout may still be reached over plain http.
+func TestHelpScoutOverPlainHTTPIsRefused(t *testing.T) {
+	for url, ok := range map[string]bool{
+		"https://api.helpscout.net": true, "http://127.0.0.1:9090": true, "http://fake-helpscout:9090": true,
+		"http://api.helpscout.net": false, "http://API.HelpScout.net/": false, "http://helpscout.net": false,
+	} {
+		c := load(t, map[string]string{"QW_HELPSCOUT_API_URL": url})
+		err := c.Validate(0)
+		refused := err != nil && strings.Contains(err.Error(), "QW_HELPSCOUT_API_URL: "+strconv.Quote(url)+" is plain http: the app's secret and tokens would cross the network unencrypted; use https://")
+		if refused == ok {
+			t.Errorf("QW_HELPSCOUT_API_URL=%s: Validate = %v, want refused %v", url, err, !ok)
+		}
 	}
 }
 
