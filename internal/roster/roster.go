@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 	"time"
@@ -110,6 +111,12 @@ func Load(path string) (*Roster, error) {
 			"the host file it names does not exist: write the roster there, or leave out QW_ROSTER_FILE and the mount)", path)
 	}
 	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrPermission) {
+		// A file mounted into the container keeps its owner and mode on
+		// the host, and the image runs as uid 65532.
+		return nil, fmt.Errorf("read roster: %w (this user, uid %d, may not read it: make it readable by that user, "+
+			"such as chmod 644 on the host file mounted in the container, which runs as uid 65532)", err, os.Getuid())
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read roster: %w", err)
 	}
