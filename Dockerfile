@@ -31,4 +31,7 @@ USER 65532:65532
 # may take minutes, hence the long start period).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10m --start-interval=5s --retries=3 \
   CMD ["/usr/local/bin/queuewrangler", "healthcheck"]
-ENTRYPOINT ["/usr/local/bin/queuewrangler", "serve"]
+# serve by default; any other command when one is named after the image
+# (docker run --rm queuewrangler version).
+ENTRYPOINT ["/usr/local/bin/queuewrangler"]
+CMD ["serve"]

@@ -106,6 +106,17 @@ func TestDockerfile(t *testing.T) {
 			t.Error("the binary has no healthcheck command")
 		}
 	})
+	t.Run("serve unless another command is named", func(t *testing.T) {
+		// With serve in the ENTRYPOINT, docker run IMAGE version ran
+		// `serve version`, refused as unexpected arguments.
+		if args := jsonArgs(t, entry[0].args); len(args) != 1 {
+			t.Errorf("ENTRYPOINT %q names a command: docker run IMAGE version would pass version to it", args)
+		}
+		cmds := find(final, "CMD")
+		if len(cmds) != 1 || !slices.Equal(jsonArgs(t, cmds[0].args), []string{"serve"}) {
+			t.Errorf("CMD %v, want [\"serve\"]", cmds)
+		}
+	})
 	t.Run("a non-root user", func(t *testing.T) {
 		users := find(final, "USER")
 		if len(users) == 0 {
