@@ -168,8 +168,8 @@ func Parse(data []byte) (*Roster, error) {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, &Error{Problems: []string{"unexpected data after the roster object"}}
 	}
-	defaults, agents, problems := decodeEntries(f)
-	return build(defaults, agents, problems)
+	defaults, agents, undecodable := decodeEntries(f)
+	return build(defaults, agents, undecodable)
 }
 
 // New builds a roster from values, as a program that already holds its team
@@ -184,11 +184,16 @@ func New(defaults Entry, agents []Entry) (*Roster, error) {
 	return build(defaults, entries, nil)
 }
 
-// build resolves and checks the entries on top of the problems already
-// found; a nil entry did not decode and is skipped (its problem is among
-// those given).
-func build(defaults Entry, agents []*Entry, problems []string) (*Roster, error) {
+// build resolves and checks the entries. undecodable holds the problem of
+// each entry that did not decode, by its index (-1 for the defaults); such
+// an entry is nil in agents. The problems come in the file's order, so
+// that fixing them top to bottom follows the file.
+func build(defaults Entry, agents []*Entry, undecodable map[int]string) (*Roster, error) {
 	r := Default()
+	var problems []string
+	if p, ok := undecodable[-1]; ok {
+		problems = append(problems, p)
+	}
 	def, p := resolve("defaults", defaults, r.defaults, true)
 	problems = append(problems, p...)
 	r.defaults = def
@@ -196,7 +201,8 @@ func build(defaults Entry, agents []*Entry, problems []string) (*Roster, error) 
 	seenEmail := map[string]string{}
 	for i, e := range agents {
 		if e == nil {
-			continue // undecodable: decodeEntries reported it
+			problems = append(problems, undecodable[i])
+			continue
 		}
 		where := describe(i, *e)
 		if e.ID == 0 && e.Email == "" {
@@ -312,12 +318,14 @@ func resolve(where string, e Entry, base Profile, isDefaults bool) (Profile, []s
 }
 
 // decodeEntries decodes the defaults and each agent strictly. An entry
-// that does not decode (an unknown field, a wrong type) is reported under
-// its own name and left nil; the rest are still checked.
-func decodeEntries(f file) (defaults Entry, agents []*Entry, problems []string) {
+// that does not decode (an unknown field, a wrong type) is left nil, and
+// its problem, under its own name, goes in undecodable at its index (-1
+// for the defaults); the rest are still checked.
+func decodeEntries(f file) (defaults Entry, agents []*Entry, undecodable map[int]string) {
+	undecodable = map[int]string{}
 	if len(f.Defaults) > 0 {
 		if err := strictDecode(f.Defaults, &defaults); err != nil {
-			problems = append(problems, "defaults: "+describeEntryError(err))
+			undecodable[-1] = "defaults: " + describeEntryError(err)
 		}
 	}
 	agents = make([]*Entry, len(f.Agents))
@@ -326,12 +334,12 @@ func decodeEntries(f file) (defaults Entry, agents []*Entry, problems []string) 
 		if err := strictDecode(raw, &e); err != nil {
 			var named Entry
 			_ = json.Unmarshal(raw, &named) // best effort, for the name only
-			problems = append(problems, describe(i, named)+": "+describeEntryError(err))
+			undecodable[i] = describe(i, named) + ": " + describeEntryError(err)
 			continue
 		}
 		agents[i] = &e
 	}
-	return defaults, agents, problems
+	return defaults, agents, undecodable
 }
 
 func strictDecode(raw json.RawMessage, v any) error {

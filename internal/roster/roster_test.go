@@ -365,3 +365,28 @@ func TestLoadNamesADirectory(t *testing.T) {
 		t.Errorf("LoadChecked(a directory) = %q, want one problem starting %q", problems, want)
 	}
 }
+
+// TestProblemsComeInTheFilesOrder: an entry that does not decode (an
+// unknown field) was listed before every other problem, so a file's
+// eleventh entry came first and its first entry after it.
+func TestProblemsComeInTheFilesOrder(t *testing.T) {
+	doc := `{"defaults": {"shoe": 1}, "agents": [
+	  {"email": "a@x.io", "level": 9},
+	  {"email": "b@x.io", "favourite": "tea"},
+	  {"email": "c@x.io", "role": "boss"}
+	]}`
+	_, err := Parse([]byte(doc))
+	var re *Error
+	if !errors.As(err, &re) {
+		t.Fatalf("Parse = %v, want *Error", err)
+	}
+	var got []string
+	for _, p := range re.Problems {
+		where, _, _ := strings.Cut(p, ":")
+		got = append(got, where)
+	}
+	want := []string{"defaults", "agents[0] (a@x.io)", "agents[1] (b@x.io)", "agents[2] (c@x.io)"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("problems' entries (-want +got):\n%s\n%v", diff, err)
+	}
+}
