@@ -144,13 +144,19 @@ func (c *Config) Validate(need Requirement) error {
 	add := func(key, format string, args ...any) {
 		p = append(p, Prefix+"_"+key+": "+fmt.Sprintf(format, args...))
 	}
+	credential := func(key, value string) {
+		switch {
+		case strings.TrimSpace(value) == "":
+			add(key, "required")
+		case strings.TrimSpace(value) != value:
+			// Help Scout compares the exact bytes: a space or newline
+			// pasted with the value would be refused as a wrong credential.
+			add(key, "has whitespace at its start or end; Help Scout's App ID and App Secret have none")
+		}
+	}
 	if need&NeedsHelpScout != 0 {
-		if strings.TrimSpace(c.HelpScoutClientID) == "" {
-			add("HELPSCOUT_CLIENT_ID", "required")
-		}
-		if !c.HelpScoutClientSecret.IsSet() {
-			add("HELPSCOUT_CLIENT_SECRET", "required")
-		}
+		credential("HELPSCOUT_CLIENT_ID", c.HelpScoutClientID)
+		credential("HELPSCOUT_CLIENT_SECRET", c.HelpScoutClientSecret.Reveal())
 	}
 	switch u, err := url.Parse(c.HelpScoutAPIURL); {
 	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":

@@ -116,6 +116,29 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	}
 }
 
+// TestCredentialsWithWhitespaceAreRefused: an App ID or App Secret pasted
+// with a space or a newline around it started the daemon, whose every
+// token request Help Scout then refused as a wrong credential.
+func TestCredentialsWithWhitespaceAreRefused(t *testing.T) {
+	c := load(t, map[string]string{"QW_HELPSCOUT_CLIENT_ID": "app-id ", "QW_HELPSCOUT_CLIENT_SECRET": "\tsecret-value\n"})
+	err := c.Validate(NeedsHelpScout)
+	for _, want := range []string{
+		"QW_HELPSCOUT_CLIENT_ID: has whitespace at its start or end; Help Scout's App ID and App Secret have none",
+		"QW_HELPSCOUT_CLIENT_SECRET: has whitespace at its start or end",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate = %v, want %q", err, want)
+		}
+	}
+	if err != nil && strings.Contains(err.Error(), "secret-value") {
+		t.Errorf("the error repeats the secret: %v", err)
+	}
+	c = load(t, map[string]string{"QW_HELPSCOUT_CLIENT_ID": "app-id", "QW_HELPSCOUT_CLIENT_SECRET": "  "})
+	if err := c.Validate(NeedsHelpScout); err == nil || !strings.Contains(err.Error(), "QW_HELPSCOUT_CLIENT_SECRET: required") {
+		t.Errorf("a blank secret: Validate = %v, want it required", err)
+	}
+}
+
 // TestHelpScoutOverPlainHTTPIsRefused: a typo of http:// for Help Scout's
 // own API would send the app's secret in the token request unencrypted;
 // a fake Help Scout may still be reached over plain http.
