@@ -309,10 +309,13 @@ func resolve(where string, e Entry, base Profile, isDefaults bool) (Profile, []s
 	if isDefaults && (e.ID != 0 || e.Email != "") {
 		bad("id/email", "defaults apply to everyone and cannot name a user")
 	}
-	if !isDefaults && e.Escalations != nil && p.Role != RoleHoS && validRole(p.Role) {
-		// Only the balancer's head of support reads it: written on anyone
-		// else (an sst "escalations": false, say) it would change nothing.
-		bad("escalations", "only a hos's counts (an sst always takes stuck tickets, an st never does); this entry's role is %s", p.Role)
+	if !isDefaults && e.Escalations != nil && validRole(p.Role) && contradictsRole(p.Role, *e.Escalations) {
+		// Only the head of support's is read: an sst always takes stuck
+		// tickets and an st never does. Written the other way it says
+		// its writer expects what will not happen; written their way it
+		// is harmless, and a roster that spells it out for everyone stays
+		// valid.
+		bad("escalations", "%t changes nothing on an %s (an sst always takes stuck tickets, an st never does; only a hos's is read)", *e.Escalations, p.Role)
 	}
 	return p, problems
 }
@@ -455,4 +458,16 @@ func (r *Roster) Lookup(id int64, email string) Profile {
 		return p
 	}
 	return r.defaults
+}
+
+// contradictsRole reports whether an escalations value on someone who is
+// not a head of support says the opposite of what their role does.
+func contradictsRole(role Role, escalations bool) bool {
+	switch role {
+	case RoleSST:
+		return !escalations
+	case RoleST:
+		return escalations
+	}
+	return false
 }

@@ -316,9 +316,9 @@ func TestParseRefusesValuesThatWouldMeanSomethingElse(t *testing.T) {
 		{"timezone Local is the machine's", `{"agents": [{"id": 7, "hours": "Mon-Fri 09:00-17:00", "timezone": "Local"}]}`,
 			"agents[0] (id 7): timezone: name the time zone (for example Europe/Berlin or UTC), not Local"},
 		{"escalations on an st", `{"agents": [{"email": "a@x.io", "escalations": true}]}`,
-			"agents[0] (a@x.io): escalations: only a hos's counts (an sst always takes stuck tickets, an st never does); this entry's role is st"},
+			"agents[0] (a@x.io): escalations: true changes nothing on an st (an sst always takes stuck tickets, an st never does; only a hos's is read)"},
 		{"escalations false on an sst", `{"agents": [{"email": "a@x.io", "role": "sst", "escalations": false}]}`,
-			"agents[0] (a@x.io): escalations: only a hos's counts"},
+			"agents[0] (a@x.io): escalations: false changes nothing on an sst"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -335,6 +335,9 @@ func TestParseRefusesValuesThatWouldMeanSomethingElse(t *testing.T) {
 		`{"agents": [{"id": 7, "hours": "Mon-Fri 09:00-17:00", "timezone": "UTC"}]}`,
 		`{"defaults": {"escalations": true}, "agents": [{"email": "lee@x.io", "role": "hos"}]}`,
 		`{"agents": [{"email": "lee@x.io", "role": "hos", "escalations": true}]}`,
+		// Spelled out the way the role works anyway.
+		`{"agents": [{"email": "a@x.io", "role": "sst", "escalations": true}, {"email": "b@x.io", "escalations": false}]}`,
+		`{"agents": [{"email": "c@x.io", "role": "exclude", "escalations": true}]}`,
 	} {
 		if _, err := Parse([]byte(doc)); err != nil {
 			t.Errorf("Parse(%s) = %v, want it accepted", doc, err)
