@@ -20,8 +20,9 @@ import (
 func WritePlanTable(w io.Writer, res balancer.Result, agents []team.Agent) error {
 	name := agentNamer(agents)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "imbalance %.2f -> %.2f, Jain %.2f -> %.2f, %d moves, %d flags (nothing is changed in Help Scout)\n\n",
-		res.Before.Imbalance, res.After.Imbalance, res.Before.Jain, res.After.Jain, len(res.Moves), len(res.Flags))
+	fmt.Fprintf(tw, "imbalance %.2f -> %.2f, Jain %.2f -> %.2f, %s, %s (nothing is changed in Help Scout)\n\n",
+		res.Before.Imbalance, res.After.Imbalance, res.Before.Jain, res.After.Jain,
+		count(len(res.Moves), "move", "moves"), count(len(res.Flags), "flag", "flags"))
 	if len(res.Moves) > 0 {
 		fmt.Fprintln(tw, "TICKET\tREASON\tFROM\tTO\tWAITING\tWHY")
 		for _, m := range res.Moves {
@@ -96,4 +97,12 @@ func agentNamer(agents []team.Agent) func(id int64) string {
 		}
 		return names[id]
 	}
+}
+
+// count says n of a thing in words: "1 move", "3 moves".
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

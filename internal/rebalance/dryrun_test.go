@@ -32,7 +32,7 @@ func TestWritePlanTable(t *testing.T) {
 	}
 	// The columns line up: tabwriter pads each to its widest cell. Waits
 	// read as the explanations write them ("1h 30m"), "-" for none.
-	want := `imbalance 2.50 -> 1.25, Jain 0.61 -> 0.90, 2 moves, 1 flags (nothing is changed in Help Scout)
+	want := `imbalance 2.50 -> 1.25, Jain 0.61 -> 0.90, 2 moves, 1 flag (nothing is changed in Help Scout)
 
 TICKET  REASON      FROM          TO   WAITING  WHY
 #41     unassigned  (unassigned)  Ana  1h 30m   nobody owns it
