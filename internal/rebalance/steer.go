@@ -446,7 +446,13 @@ func steerSnapshot(current, planned balancer.Snapshot, res balancer.Result, mode
 // conversations (nil outside steer mode, so it never fires), and, for Run
 // to defer, the restoring of the admin's sets when it stops.
 func (r *Rebalancer) steerWatch(ctx context.Context) (<-chan time.Time, func()) {
-	if !r.steers() || r.opts.Mode == ModeOff { // off: hands off the rotations too
+	if !r.steers() {
+		return nil, func() {}
+	}
+	if r.opts.Mode == ModeOff { // off: hands off the rotations too
+		// Said once, as own mode says it: the setting asks for steering
+		// and nothing will steer.
+		r.opts.Logger.Warn("QW_ROUTING=steer with QW_MODE=off: the routing rotation is left as the inbox's admin set it; set QW_MODE=propose or apply to steer it")
 		return nil, func() {}
 	}
 	t := time.NewTicker(steerCheckEvery)

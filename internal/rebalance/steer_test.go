@@ -470,3 +470,16 @@ func TestSayFailureKeepsOtherFailuresAsTheyWere(t *testing.T) {
 		t.Errorf("two failures that are not damage, want each said as %s:\n%s", want, said)
 	}
 }
+
+// TestSteerWithModeOffSaysSo: QW_ROUTING=steer with QW_MODE=off steers
+// nothing, and says so once at start, as own mode does, rather than
+// leaving the operator to wonder why the rotation never changes.
+func TestSteerWithModeOffSaysSo(t *testing.T) {
+	logs := &testkit.LogBuffer{}
+	r := New(nil, nil, Options{Mode: ModeOff, Routing: balancer.RoutingSteer, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	tick, stop := r.steerWatch(context.Background())
+	defer stop()
+	if said := strings.Count(logs.String(), "QW_ROUTING=steer with QW_MODE=off"); tick != nil || said != 1 {
+		t.Errorf("steer with mode off: watching %v, said %d times; want no watch and one warning\n%s", tick != nil, said, logs)
+	}
+}
