@@ -42,7 +42,10 @@ const modeOff = "off"
 // API answer: the team, the open proposals, QW_MODE, and the zone in which
 // to say an off-shift owner's return.
 type NextSteps struct {
-	agents    map[int64]Agent
+	agents map[int64]Agent
+	// seniors: someone in the team is an sst, whom the stuck rule can
+	// escalate an st's ticket to.
+	seniors   bool
 	proposals map[int64]store.Proposal // conversation -> its open proposal
 	mode      string
 	loc       *time.Location
@@ -60,6 +63,9 @@ func NewNextSteps(agents []Agent, open []store.Proposal, mode string, loc *time.
 	}
 	for _, a := range agents {
 		n.agents[a.ID] = a
+		if cmp.Or(a.RulesRole, a.Role) == string(roster.RoleSST) && a.Status != StatusRemoved {
+			n.seniors = true
+		}
 	}
 	for _, p := range open {
 		// The rebalancer proposes nothing for a ticket that has an open
@@ -143,6 +149,10 @@ func (n NextSteps) Of(c store.OpenConversation) NextStep {
 	case role == string(roster.RoleSST):
 		// A flag asks the head of support to decide: nobody else will.
 		return needs("flagged for the head of support once stuck while " + name + " is on shift")
+	case !n.seniors:
+		// The stuck rule escalates an st's ticket to an sst; with none in
+		// the team it can only flag it, as `plan` says.
+		return needs("stays with " + name + ": the team has no senior (sst) to take it, so it is flagged for the head of support once stuck while " + name + " is on shift")
 	}
 	return waits("to a senior once stuck while " + name + " is on shift, if one would answer clearly sooner; else flagged for the head of support")
 }

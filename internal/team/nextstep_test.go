@@ -108,6 +108,15 @@ func TestNextStepsOf(t *testing.T) {
 			}
 		})
 	}
+	// Without an sst, the stuck rule has nobody to escalate an st's ticket
+	// to (Sam is removed here): it flags it, as `plan` says, and the page
+	// lists it with the tickets that need someone.
+	withoutSeniors := []team.Agent{agents[0], agents[2], {ID: 2, Name: "Sam", Role: "sst", Status: "removed"}}
+	got := team.NewNextSteps(withoutSeniors, nil, "apply", nil).Of(ticket(213, 1, false))
+	want := team.NextStep{Say: "stays with Ana: the team has no senior (sst) to take it, so it is flagged for the head of support once stuck while Ana is on shift", NeedsSomeone: true}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("an st's ticket in a team without seniors (-want +got):\n%s", diff)
+	}
 }
 
 // TestNextStepsSpeakTheirCallersWords ties the words NextSteps matches
