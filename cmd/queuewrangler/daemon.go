@@ -191,7 +191,7 @@ func run(ctx context.Context, cfg *settings, ln net.Listener, logger *slog.Logge
 	token, stuckAfter := cfg.AdminToken.Reveal(), cfg.StuckAfter.Duration
 	api.EnableAPI(httpapi.APIOptions{Team: reb, Queue: db, Decider: reb, Routing: reb, AdminToken: token,
 		StuckAfter: stuckAfter, Mode: string(mode)})
-	notices := team.Setup{DB: db, Roster: cfg.roster, Ready: mir.Ready, EscalateStuck: mode != rebalance.ModeOff && stuckAfter > 0}
+	notices := team.Setup{DB: db, Roster: cfg.roster, Ready: mir.Ready, EscalateStuck: mode != rebalance.ModeOff && stuckAfter > 0, Mailboxes: cfg.Mailboxes.IDs}
 	api.EnablePage(httpapi.PageOptions{Team: reb, Queue: db, Decider: reb, Routing: reb, Customers: db, FirstResponses: db,
 		Notices: httpapi.JoinNotices(notices, reb), AdminToken: token, StuckAfter: stuckAfter, Mode: string(mode),
 		Location: office.Location(), Failures: db, Backlog: cfg.policy.Backlog})
