@@ -286,7 +286,8 @@ func (m *Mirror) everSynced() bool { return m.synced.Load() }
 // down, changed credentials, a full disk) must not hide the queue it holds.
 // A first sync cut short leaves no mark, and a mailbox added to (or
 // removed from) QW_MAILBOXES makes another scope, whose first sync has not
-// completed either.
+// completed either; a scope that comes back is trusted only if the store
+// still holds it (holdsWantedScope).
 func (m *Mirror) HoldsQueue() (bool, string) {
 	if asOf, _ := m.QueueAsOf(); !asOf.IsZero() {
 		return true, ""
@@ -321,11 +322,14 @@ func (m *Mirror) completeCursor() string {
 
 // noteInherited records, before this process's first sync, whether and
 // as of when an earlier process completed a sync of the same scope
-// (QueueAsOf). A failed read says no: this process's first completed sync
-// says yes.
+// (QueueAsOf), which the store still holds (holdsWantedScope). A failed
+// read says no: this process's first completed sync says yes.
 func (m *Mirror) noteInherited(ctx context.Context) {
 	mark, err := m.db.Cursor(ctx, m.completeCursor())
 	if err != nil || mark.Value.IsZero() {
+		return
+	}
+	if held, err := m.holdsWantedScope(ctx); err != nil || !held {
 		return
 	}
 	m.readyMu.Lock()

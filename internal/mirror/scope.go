@@ -32,8 +32,7 @@ func (m *Mirror) settleScope(ctx context.Context, st *Stats) error {
 	if err != nil {
 		return fmt.Errorf("read the mirrored scope: %w", err)
 	}
-	all := len(m.opts.Mailboxes) == 0
-	want := slices.Compact(slices.Sorted(slices.Values(m.opts.Mailboxes)))
+	all, want := m.wantedScope()
 	if !rec.Recorded {
 		// A new database, or one from before the scope was recorded: it is
 		// taken as built for the scope it is started with, so that an
@@ -46,7 +45,7 @@ func (m *Mirror) settleScope(ctx context.Context, st *Stats) error {
 		m.scopeSettled = true
 		return nil
 	}
-	if !all && (rec.All || slices.ContainsFunc(rec.Mailboxes, func(id int64) bool { return !slices.Contains(want, id) })) {
+	if mustLeave(rec, all, want) {
 		if rec, err = m.leaveMailboxes(ctx, rec, want); err != nil {
 			return err
 		}
@@ -78,6 +77,39 @@ func (m *Mirror) settleScope(ctx context.Context, st *Stats) error {
 	// the next sync looks again: it may appear once the API user can see it.
 	m.scopeSettled = all || len(added) == len(missing(rec.Mailboxes, want))
 	return nil
+}
+
+// wantedScope is the scope QW_MAILBOXES asks for: every mailbox (all), or
+// want, sorted and without repeats.
+func (m *Mirror) wantedScope() (all bool, want []int64) {
+	return len(m.opts.Mailboxes) == 0, slices.Compact(slices.Sorted(slices.Values(m.opts.Mailboxes)))
+}
+
+// mustLeave reports whether the recorded scope holds a mailbox outside the
+// wanted one, whose conversations leaveMailboxes deletes.
+func mustLeave(rec store.MirrorScope, all bool, want []int64) bool {
+	return !all && (rec.All || slices.ContainsFunc(rec.Mailboxes, func(id int64) bool { return !slices.Contains(want, id) }))
+}
+
+// holdsWantedScope reports whether the store holds the whole history of
+// every mailbox QW_MAILBOXES asks for that the directory knows, and of no
+// other: settleScope would have nothing to delete and nothing to walk.
+// The mark of a completed sync of this scope (markComplete) is trusted
+// only then: marks are kept per scope and never removed, so a scope that
+// comes back after another finds its old mark, while the other scope
+// deleted its conversations (or an added mailbox's walk is unfinished).
+// A scope never recorded holds nothing the store can vouch for.
+func (m *Mirror) holdsWantedScope(ctx context.Context) (bool, error) {
+	rec, err := m.db.MirrorScope(ctx)
+	if err != nil {
+		return false, fmt.Errorf("read the mirrored scope: %w", err)
+	}
+	all, want := m.wantedScope()
+	if !rec.Recorded || mustLeave(rec, all, want) {
+		return false, nil
+	}
+	added, err := m.addedMailboxes(ctx, rec, all, want)
+	return err == nil && len(added) == 0, err
 }
 
 // leaveMailboxes deletes the conversations of the mailboxes outside want
