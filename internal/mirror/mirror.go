@@ -91,6 +91,9 @@ type Mirror struct {
 	// syncRateLimited: the last sync failed on Help Scout's rate limit
 	// alone and the log has said so (runSync).
 	syncRateLimited bool
+	// markFailing: the last write of the mark of a completed sync failed
+	// and the log has said so (markComplete).
+	markFailing bool
 
 	readyMu  sync.Mutex
 	ready    bool
@@ -346,10 +349,22 @@ func (m *Mirror) noteInherited(ctx context.Context) {
 // mark, which makes the queue look older than it is, never newer, or
 // none, after which a restart waits for its own first sync, as a new
 // mirror does; the next completed sync writes it again.
+//
+// A run of failures is said once, and its end, as runCheckpoint says its
+// own: on a full disk an idle poll writes nothing else, so it completes
+// and only the mark fails, at every poll for as long as the disk stays
+// full. Nor is it a fault of /readyz's: what the mirror holds is as
+// current as the poll that just completed, and only a restart would show
+// it older.
 func (m *Mirror) markComplete(ctx context.Context, started time.Time) {
-	if err := m.db.SetCursor(context.WithoutCancel(ctx), m.completeCursor(), started); err != nil {
+	err := m.db.SetCursor(context.WithoutCancel(ctx), m.completeCursor(), started)
+	switch {
+	case err != nil && !m.markFailing:
 		m.logFailure(slog.LevelWarn, "store the mark of a completed sync: a restart before the next one shows the queue as older than it is", err)
+	case err == nil && m.markFailing:
+		m.opts.Logger.Info("store the mark of a completed sync: done again")
 	}
+	m.markFailing = err != nil
 }
 
 func (m *Mirror) syncOnce(ctx context.Context) (st Stats, err error) {
