@@ -101,6 +101,9 @@ type Mirror struct {
 	// storeFault: notReady is the database's own failure, so Help Scout is
 	// not what stands in the way (ReadyWithCause).
 	storeFault bool
+	// damaged: storeFault is a damaged database file (store.ErrCorrupt),
+	// so the page and the API serve only what can still be read.
+	damaged bool
 	// asOf is when the latest completed sync of this scope began: this
 	// process's, or until it completes one, the earlier process's whose
 	// mark Run found (QueueAsOf); zero while neither.
@@ -195,16 +198,17 @@ func (m *Mirror) setReady(ok bool, reason string) {
 	defer m.readyMu.Unlock()
 	m.ready = ok
 	m.notReady = reason
-	m.storeFault = false
+	m.storeFault, m.damaged = false, false
 }
 
-// setStoreFault is setReady(false, reason) for a failure of the database.
-func (m *Mirror) setStoreFault(reason string) {
+// setStoreFault is setReady(false, reason) for a failure of the database;
+// damaged says the file is damaged (store.ErrCorrupt).
+func (m *Mirror) setStoreFault(reason string, damaged bool) {
 	m.readyMu.Lock()
 	defer m.readyMu.Unlock()
 	m.ready = false
 	m.notReady = reason
-	m.storeFault = true
+	m.storeFault, m.damaged = true, damaged
 }
 
 // storeFaulted reports whether notReady is the database's own failure.
@@ -238,11 +242,11 @@ func (m *Mirror) SyncOnce(ctx context.Context) (Stats, error) {
 			// A Help Scout outage is different: the mirror is still a
 			// faithful copy of the last sync, and the freshness alert
 			// covers it.
-			m.setStoreFault(store.ErrCannotWriteReason)
+			m.setStoreFault(store.ErrCannotWriteReason, false)
 		case errors.Is(err, store.ErrCorrupt):
 			// No retry repairs it, but the daemon stays up: the page and
 			// the API serve what can still be read.
-			m.setStoreFault(store.ErrCorruptReason)
+			m.setStoreFault(store.ErrCorruptReason, true)
 		case !m.everSynced():
 			m.setReady(false, "the first sync has not finished; its last attempt failed, see the log")
 		case ctx.Err() == nil && m.storeFaulted():
@@ -272,7 +276,7 @@ func (m *Mirror) SyncOnce(ctx context.Context) (Stats, error) {
 func (m *Mirror) setSynced(started time.Time) {
 	m.readyMu.Lock()
 	defer m.readyMu.Unlock()
-	m.ready, m.notReady, m.storeFault = true, "", false
+	m.ready, m.notReady, m.storeFault, m.damaged = true, "", false, false
 	m.asOf = started
 	m.synced.Store(true)
 }
@@ -291,8 +295,14 @@ func (m *Mirror) everSynced() bool { return m.synced.Load() }
 // removed from) QW_MAILBOXES makes another scope, whose first sync has not
 // completed either; a scope that comes back is trusted only if the store
 // still holds it (holdsWantedScope).
+//
+// A damaged database file does not change its answer: the metrics it
+// gates are exported for good once it says yes (metrics.CollectorOptions),
+// and while reads fail on the damage the scrape says so itself.
 func (m *Mirror) HoldsQueue() (bool, string) {
-	if asOf, _ := m.QueueAsOf(); !asOf.IsZero() {
+	m.readyMu.Lock()
+	defer m.readyMu.Unlock()
+	if !m.asOf.IsZero() {
 		return true, ""
 	}
 	return false, "the first sync has not finished"
@@ -305,9 +315,16 @@ func (m *Mirror) HoldsQueue() (bool, string) {
 // in this process, so the time is an earlier process's, from the mark Run
 // found. While syncs fail the time stays put, so that the page and the
 // API can say how old the queue they show is.
+//
+// It is zero while the database file is damaged, as a sync found it or as
+// any reader met it since (store.DB.HeldDamaged): the page and the API
+// then serve only what can still be read, not the whole queue.
 func (m *Mirror) QueueAsOf() (asOf time.Time, inherited bool) {
 	m.readyMu.Lock()
 	defer m.readyMu.Unlock()
+	if m.damaged || m.db.HeldDamaged() {
+		return time.Time{}, false
+	}
 	return m.asOf, !m.asOf.IsZero() && !m.synced.Load()
 }
 
