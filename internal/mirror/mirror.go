@@ -85,6 +85,10 @@ type Mirror struct {
 	listedAt time.Time
 	// scopeSettled: the mirror holds what QW_MAILBOXES asks for (scope.go).
 	scopeSettled bool
+	// addedUnwalked: the walk of a mailbox added to QW_MAILBOXES is still
+	// unfinished after the latest settleScope, so a completed sync is not
+	// yet one of the whole scope (markComplete).
+	addedUnwalked bool
 	// checkpointFailing: the last checkpoint failed and the log has said
 	// so (runCheckpoint).
 	checkpointFailing bool
@@ -260,7 +264,12 @@ func (m *Mirror) SyncOnce(ctx context.Context) (Stats, error) {
 	}
 	// Stored before the success is told anywhere, so that whoever sees it
 	// (a test, an operator about to restart) finds the mark in the file.
-	m.markComplete(ctx, started)
+	// Not while an added mailbox is still to be walked: the mark would
+	// tell a restart that the whole scope is held. The daemon is ready all
+	// the same, as it was before the mark (settleScope says why).
+	if !m.addedUnwalked {
+		m.markComplete(ctx, started)
+	}
 	if m.opts.Metrics != nil {
 		// The wall clock, not opts.Now: the freshness alert and panel
 		// compare this gauge with Prometheus's time(), and in the demo

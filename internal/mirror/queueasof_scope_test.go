@@ -2,12 +2,17 @@ package mirror_test
 
 import (
 	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
 	"github.com/queuewrangler/queuewrangler/internal/mirror"
+	"github.com/queuewrangler/queuewrangler/internal/store"
 	"github.com/queuewrangler/queuewrangler/internal/testkit"
 )
 
@@ -61,5 +66,85 @@ func TestQueueAsOfNotInheritedAfterTheScopeCameBack(t *testing.T) {
 	}
 	if ok, _ := m.HoldsQueue(); ok {
 		t.Errorf("same: HoldsQueue() = true with %d of mailbox %d's conversations held", held(), support)
+	}
+}
+
+// TestNoMarkWhileAnAddedMailboxIsUnwalked: the walk of a mailbox added
+// to QW_MAILBOXES that keeps shifting past MaxRewalks leaves the scope
+// unsettled and its cursor behind, for the next sync to walk again
+// (settleScope), yet the sync counts as completed and stores the mark
+// of the new scope. A restart while Help Scout is down then says the
+// queue is whole as of that sync, while the added mailbox's walk is
+// still to finish.
+func TestNoMarkWhileAnAddedMailboxIsUnwalked(t *testing.T) {
+	e := newEnv(t, helpscouttest.Options{}, helpscouttest.GenerateConfig{Seed: 3, Conversations: 6 * helpscouttest.ConversationPageSize, Mailboxes: 2})
+	kept, added := e.acct.Mailboxes[0], e.acct.Mailboxes[1]
+	syncOnce(t, e.mirror(mirror.Options{Mailboxes: []int64{kept}}))
+
+	// Every walk of the added mailbox shifts: as its second page is asked
+	// for, the conversation it listed first changes, and moves to the end.
+	e.clock.Advance(time.Minute)
+	touches := 0
+	e.log.setBefore(func(r *http.Request) {
+		q := r.URL.Query()
+		if r.URL.Path != "/v2/conversations" || q.Get("mailbox") != strconv.FormatInt(added, 10) || q.Get("page") != "2" {
+			return
+		}
+		var first helpscouttest.Conversation
+		for _, c := range e.fake.Conversations() {
+			if c.MailboxID == added && (first.ID == 0 || c.ModifiedAt.Before(first.ModifiedAt)) {
+				first = c
+			}
+		}
+		touches++
+		if err := e.fake.SetSubject(first.ID, "changed during the walk "+strconv.Itoa(touches), e.clock.Now()); err != nil {
+			t.Error(err)
+		}
+	})
+	widened := e.mirror(mirror.Options{Mailboxes: []int64{kept, added}, MaxRewalks: 1})
+	syncOnce(t, widened)
+	e.log.setBefore(nil)
+	scope, err := e.db.MirrorScope(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(scope.Mailboxes, added) {
+		t.Fatalf("the walk of mailbox %d finished (scope %v, %d changes during it); the test needs it unfinished", added, scope.Mailboxes, touches)
+	}
+	if mark, err := e.db.Cursor(context.Background(), mirror.CompleteCursor(widened)); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("mailbox %d's first walk unfinished: the mark of a completed sync is stored (%v, %v); want none until it is walked", added, mark.Value, err)
+	}
+	// Ready all the same: it serves what it held before (settleScope).
+	if ok, why := widened.Ready(); !ok {
+		t.Errorf("after a completed sync with mailbox %d's walk unfinished: Ready() = false, %q; want true", added, why)
+	}
+
+	e.clock.Advance(time.Hour)
+	e.fake.SetFaults(helpscouttest.Faults{ErrorProbability: 1})
+	m := e.mirror(mirror.Options{Mailboxes: []int64{kept, added}})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx, time.Hour) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	testkit.WaitFor(t, time.Minute, "the restarted mirror's first sync to fail", func() (bool, string) {
+		_, why := m.Ready()
+		return strings.Contains(why, "last attempt failed"), why
+	})
+	if at, inherited := m.QueueAsOf(); !at.IsZero() {
+		t.Errorf("mailbox %d's first walk unfinished (not in the stored scope %v), Help Scout down: QueueAsOf() = %v, %v; want zero",
+			added, scope.Mailboxes, at, inherited)
+	}
+
+	// Help Scout back and the listing still: the walk finishes, and the
+	// mark is stored.
+	e.fake.SetFaults(helpscouttest.Faults{})
+	syncOnce(t, widened)
+	if _, err := e.db.Cursor(context.Background(), mirror.CompleteCursor(widened)); err != nil {
+		t.Errorf("mailbox %d walked: the mark of a completed sync: %v; want it stored", added, err)
 	}
 }

@@ -24,6 +24,11 @@ import (
 //
 // It runs at every sync until the scope is settled: a failed or shifting
 // walk of an added mailbox resumes from its own cursor at the next one.
+// Meanwhile (addedUnwalked) a completed sync stores no mark of a completed
+// sync of the scope, but the daemon is ready: it serves the mailboxes it
+// held before, as the running daemon it was, and a mailbox whose listing
+// keeps shifting under every walk would otherwise keep the whole queue,
+// page, balancer and alerts off for as long as it is busy.
 func (m *Mirror) settleScope(ctx context.Context, st *Stats) error {
 	if m.scopeSettled {
 		return nil
@@ -65,6 +70,7 @@ func (m *Mirror) settleScope(ctx context.Context, st *Stats) error {
 		}
 		complete = complete && done
 	}
+	m.addedUnwalked = !complete
 	if !complete {
 		return nil
 	}
