@@ -108,21 +108,7 @@ func TestQueueAsOfAfterARestartWhoseFirstSyncFails(t *testing.T) {
 	}
 
 	e.clock.Advance(30 * time.Minute)
-	e.fake.SetFaults(helpscouttest.Faults{ErrorProbability: 1})
-	m := e.mirror(mirror.Options{})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx, time.Hour) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
-	testkit.WaitFor(t, time.Minute, "the restarted mirror's first sync to fail", func() (bool, string) {
-		_, why := m.Ready()
-		return strings.Contains(why, "last attempt failed"), why
-	})
+	m := restartWithHelpScoutDown(t, e, mirror.Options{})
 	if ok, _ := m.Ready(); ok {
 		t.Fatal("Ready() = true with every Help Scout call failing")
 	}
@@ -154,4 +140,27 @@ func TestQueueAsOfZeroOnANewMirrorWhoseFirstSyncFails(t *testing.T) {
 	if at, inherited := m.QueueAsOf(); !at.IsZero() || inherited {
 		t.Errorf("a new mirror whose first sync failed: QueueAsOf() = %v, %v; want zero, false", at, inherited)
 	}
+}
+
+// restartWithHelpScoutDown has every Help Scout call fail, runs a new
+// mirror with opts on e's store until its first sync has failed, and
+// returns it; it runs until the test ends.
+func restartWithHelpScoutDown(t *testing.T, e *env, opts mirror.Options) *mirror.Mirror {
+	t.Helper()
+	e.fake.SetFaults(helpscouttest.Faults{ErrorProbability: 1})
+	m := e.mirror(opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx, time.Hour) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	testkit.WaitFor(t, time.Minute, "the restarted mirror's first sync to fail", func() (bool, string) {
+		_, why := m.Ready()
+		return strings.Contains(why, "last attempt failed"), why
+	})
+	return m
 }

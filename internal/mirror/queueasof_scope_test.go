@@ -6,14 +6,12 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
 	"github.com/queuewrangler/queuewrangler/internal/mirror"
 	"github.com/queuewrangler/queuewrangler/internal/store"
-	"github.com/queuewrangler/queuewrangler/internal/testkit"
 )
 
 // TestQueueAsOfNotInheritedAfterTheScopeCameBack: the mark of a completed
@@ -45,21 +43,7 @@ func TestQueueAsOfNotInheritedAfterTheScopeCameBack(t *testing.T) {
 
 	// Back to support, with Help Scout down.
 	e.clock.Advance(time.Hour)
-	e.fake.SetFaults(helpscouttest.Faults{ErrorProbability: 1})
-	m := e.mirror(mirror.Options{Mailboxes: []int64{support}})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx, time.Hour) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
-	testkit.WaitFor(t, time.Minute, "the restarted mirror's first sync to fail", func() (bool, string) {
-		_, why := m.Ready()
-		return strings.Contains(why, "last attempt failed"), why
-	})
+	m := restartWithHelpScoutDown(t, e, mirror.Options{Mailboxes: []int64{support}})
 	if at, inherited := m.QueueAsOf(); !at.IsZero() {
 		t.Errorf("mailbox %d back in QW_MAILBOXES, its conversations deleted meanwhile (%d held), Help Scout down: QueueAsOf() = %v, %v; want zero: the mirror does not hold that queue",
 			support, held(), at, inherited)
@@ -120,21 +104,7 @@ func TestNoMarkWhileAnAddedMailboxIsUnwalked(t *testing.T) {
 	}
 
 	e.clock.Advance(time.Hour)
-	e.fake.SetFaults(helpscouttest.Faults{ErrorProbability: 1})
-	m := e.mirror(mirror.Options{Mailboxes: []int64{kept, added}})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx, time.Hour) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
-	testkit.WaitFor(t, time.Minute, "the restarted mirror's first sync to fail", func() (bool, string) {
-		_, why := m.Ready()
-		return strings.Contains(why, "last attempt failed"), why
-	})
+	m := restartWithHelpScoutDown(t, e, mirror.Options{Mailboxes: []int64{kept, added}})
 	if at, inherited := m.QueueAsOf(); !at.IsZero() {
 		t.Errorf("mailbox %d's first walk unfinished (not in the stored scope %v), Help Scout down: QueueAsOf() = %v, %v; want zero",
 			added, scope.Mailboxes, at, inherited)
