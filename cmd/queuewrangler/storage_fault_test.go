@@ -2,14 +2,12 @@ package main
 
 import (
 	"database/sql"
-	"errors"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -19,42 +17,6 @@ import (
 	_ "modernc.org/sqlite"
 )
 
-// mountTinyFS mounts a small tmpfs for the test, or skips saying why: it
-// needs root with the right to mount, as on the project's CI machines.
-func mountTinyFS(t *testing.T, size string) string {
-	t.Helper()
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a tmpfs here (needs root allowed to mount): %v %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
-	return dir
-}
-
-// fillDisk writes a file until the file system is full.
-func fillDisk(t *testing.T, dir string) string {
-	t.Helper()
-	path := filepath.Join(dir, "filler")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	chunk := make([]byte, 64<<10)
-	for {
-		if _, err := f.Write(chunk); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatalf("fill: %v", err)
-			}
-			break
-		}
-	}
-	// Smaller writes take the last blocks too.
-	for _, err := f.Write(chunk[:512]); err == nil; _, err = f.Write(chunk[:512]) {
-	}
-	return path
-}
-
 // TestDiskFullTurnsReadyzAndRecovers fills the database's disk while the
 // daemon runs: the next sync fails with a clear error, /readyz turns 503
 // with the reason, the process keeps serving, and when space returns the
@@ -63,7 +25,7 @@ func TestDiskFullTurnsReadyzAndRecovers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("mounts a file system and runs the daemon")
 	}
-	dir := mountTinyFS(t, "4m")
+	dir := testkit.MountTinyFS(t, "4m")
 	fake, ts := helpscouttest.NewTestServer(t, helpscouttest.Options{})
 	if _, err := fake.Seed(helpscouttest.GenerateConfig{Seed: 5, Conversations: 50}); err != nil {
 		t.Fatal(err)
@@ -81,7 +43,7 @@ func TestDiskFullTurnsReadyzAndRecovers(t *testing.T) {
 		return resp.StatusCode == http.StatusOK, string(body)
 	}
 
-	filler := fillDisk(t, dir)
+	filler := testkit.FillDisk(t, dir)
 	// New work that the next poll must write, with threads, so it cannot
 	// fit in what is left.
 	owner := fake.Owner()
@@ -119,7 +81,7 @@ func TestReadOnlyDiskAtStart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("mounts a file system and runs the daemon")
 	}
-	dir := mountTinyFS(t, "16m")
+	dir := testkit.MountTinyFS(t, "16m")
 	if out, err := exec.Command("mount", "-o", "remount,ro", dir).CombinedOutput(); err != nil {
 		t.Skipf("cannot remount read-only here: %v %s", err, out)
 	}

@@ -2,13 +2,10 @@ package mirror_test
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -27,11 +24,7 @@ func TestMarkOfACompletedSyncFailingIsSaidOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("mounts a file system")
 	}
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a tmpfs here (needs root allowed to mount): %v %s", err, out)
-	}
-	t.Cleanup(func() { _ = exec.Command("umount", "-l", dir).Run() })
+	dir := testkit.MountTinyFS(t, "2m")
 
 	e := newEnv(t, helpscouttest.Options{}, helpscouttest.GenerateConfig{Seed: 3, Conversations: 5})
 	e.db = testkit.OpenStoreAt(t, filepath.Join(dir, "qw.db"))
@@ -42,7 +35,7 @@ func TestMarkOfACompletedSyncFailingIsSaidOnce(t *testing.T) {
 	if err := e.db.Checkpoint(context.Background()); err != nil {
 		t.Fatalf("checkpoint: %v", err)
 	}
-	fillDir(t, dir)
+	filler := testkit.FillDisk(t, dir)
 
 	const polls = 4
 	for i := range polls {
@@ -57,7 +50,7 @@ func TestMarkOfACompletedSyncFailingIsSaidOnce(t *testing.T) {
 	}
 
 	// Space again: the next poll stores the mark, and says so once.
-	if err := os.Remove(filepath.Join(dir, "filler")); err != nil {
+	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
 	e.clock.Advance(30 * time.Second)
@@ -65,23 +58,5 @@ func TestMarkOfACompletedSyncFailingIsSaidOnce(t *testing.T) {
 	const again = line + ": done again"
 	if n := strings.Count(log.String(), again); n != 1 {
 		t.Errorf("a poll with space again logged %q %d times; want once:\n%s", again, n, log)
-	}
-}
-
-// fillDir writes a file in dir until its file system is full.
-func fillDir(t *testing.T, dir string) {
-	t.Helper()
-	f, err := os.Create(filepath.Join(dir, "filler"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	chunk := make([]byte, 64<<10)
-	for _, err = f.Write(chunk); err == nil; _, err = f.Write(chunk) {
-	}
-	if !errors.Is(err, syscall.ENOSPC) {
-		t.Fatalf("fill: %v", err)
-	}
-	for _, err = f.Write(chunk[:512]); err == nil; _, err = f.Write(chunk[:512]) {
 	}
 }
