@@ -21,9 +21,6 @@ import (
 // as the disk stays full), where the checkpoint beside it says such a
 // run of failures once.
 func TestMarkOfACompletedSyncFailingIsSaidOnce(t *testing.T) {
-	if testing.Short() {
-		t.Skip("mounts a file system")
-	}
 	dir := testkit.MountTinyFS(t, "2m")
 
 	e := newEnv(t, helpscouttest.Options{}, helpscouttest.GenerateConfig{Seed: 3, Conversations: 5})
