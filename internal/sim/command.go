@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/queuewrangler/queuewrangler/balancer"
 )
@@ -20,6 +21,7 @@ type Command struct {
 	handover, routing, backlog string
 	seed                       int64
 	json, drainsBacklog, list  bool
+	warmup                     time.Duration
 	fs                         *flag.FlagSet
 
 	// Resolved by Prepare.
@@ -52,6 +54,7 @@ func (c *Command) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.backlog, "backlog", balancer.FormatBacklog(balancer.DefaultPolicy().Backlog),
 		"the queuewrangler policies' QW_BACKLOG: idle, oldest, or a duration between (30m)")
 	fs.BoolVar(&c.drainsBacklog, "drains-backlog", false, "override the scenario: Help Scout's routing assigns the Unassigned folder when someone becomes eligible")
+	fs.DurationVar(&c.warmup, "warmup", 0, "run the same world this long before the scored run (history for the daemon, last week's queues); only the scored run counts")
 	fs.BoolVar(&c.list, "list", false, "list the built-in scenarios and exit")
 }
 
@@ -109,6 +112,13 @@ func (c *Command) Prepare() error {
 		}
 		if given["drains-backlog"] {
 			sc.Routing.DrainsBacklog = c.drainsBacklog
+		}
+		if given["warmup"] {
+			sc.Warmup = c.warmup
+			if err := sc.Validate(); err != nil {
+				problem("--warmup: %v", err)
+				continue
+			}
 		}
 		c.scenarios = append(c.scenarios, sc)
 	}

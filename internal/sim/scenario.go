@@ -36,6 +36,10 @@ type Scenario struct {
 	// Routing is the inbox's Help Scout routing, as the scenario's account
 	// has it configured (design.md section 10).
 	Routing Routing
+	// Warmup is how long the same world runs before the scored run begins
+	// (warmup.go): the history a daemon beside a real account has. It is
+	// not in the file format; simulate's --warmup sets it. 0: none.
+	Warmup time.Duration
 }
 
 // Routing is what a scenario says about the inbox's routing: the settings
@@ -410,6 +414,9 @@ func (sc Scenario) problems(skip map[string]bool) []string {
 	}
 	if sc.Duration <= 0 || sc.Duration > maxDuration {
 		bad("duration", "%v is not between 0 and %v", sc.Duration, maxDuration)
+	}
+	if sc.Warmup < 0 || sc.Warmup > maxDuration-max(sc.Duration, 0) {
+		bad("warmup", "%v is not between 0 and %v less the duration", sc.Warmup, maxDuration)
 	}
 	if sc.StuckAfter <= 0 {
 		bad("stuck_after", "%v is not positive", sc.StuckAfter)

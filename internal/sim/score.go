@@ -150,13 +150,18 @@ func (f *fairness) sample(w *world) {
 // still unanswered (or unresolved) at the end counts with its wait so far:
 // a lower bound, which is kinder to whichever policy leaves more customers
 // waiting, never harsher.
-func score(policy string, w *world, f *fairness) Result {
-	r := Result{Policy: policy, Conversations: len(w.tickets)}
+//
+// Only the scored run counts (from on, after any warm-up): conversations
+// created in it, and the moves and churn since before was tallied.
+func score(policy string, w *world, f *fairness, from time.Duration, before tally) Result {
 	end := w.sc.Duration
 	var first, resolve []time.Duration
 	var offShift []bool
 	over := 0
 	for _, t := range w.tickets {
+		if t.created < from {
+			continue
+		}
 		offShift = append(offShift, t.offShift)
 		fr := t.firstReply
 		if fr == never {
@@ -172,6 +177,8 @@ func score(policy string, w *world, f *fairness) Result {
 			over++
 		}
 	}
+	r := Result{Policy: policy, Conversations: len(first)}
+	moves, handouts := w.moves-before.moves, w.handouts-before.handouts
 	r.FirstResponseP50Seconds = seconds(percentile(first, 0.5))
 	r.FirstResponseP90Seconds = seconds(percentile(first, 0.9))
 	r.FirstResponseMeanSeconds = seconds(mean(first))
@@ -183,16 +190,16 @@ func score(policy string, w *world, f *fairness) Result {
 		r.ImbalanceRatioMean = round3(f.sumImb / float64(f.n))
 		r.JainMean = round3(f.sumJain / float64(f.n))
 	}
-	if n := len(w.tickets); n > 0 {
+	if n := len(first); n > 0 {
 		r.WaitingOverStuckShare = round3(float64(over) / float64(n))
-		r.HandoutsPer100 = round3(float64(w.handouts) * 100 / float64(n))
-		r.ReassignmentsPer100 = round3(float64(w.moves-w.handouts) * 100 / float64(n))
+		r.HandoutsPer100 = round3(float64(handouts) * 100 / float64(n))
+		r.ReassignmentsPer100 = round3(float64(moves-handouts) * 100 / float64(n))
 		// The sum of the rounded parts, so that the JSON adds up exactly.
 		r.MovesPer100 = round3(r.HandoutsPer100 + r.ReassignmentsPer100)
 	}
-	r.Churn = Churn{ArrivedUnassigned: w.arrivedUnassigned, Handouts: w.handouts,
-		Reassignments: w.moves - w.handouts, SelfAssigned: w.pulls,
-		RotationWrites: w.inbox.writes, LostReplies: w.abandon}
+	r.Churn = Churn{ArrivedUnassigned: w.arrivedUnassigned - before.arrivedUnassigned, Handouts: handouts,
+		Reassignments: moves - handouts, SelfAssigned: w.pulls - before.pulls,
+		RotationWrites: w.inbox.writes - before.writes, LostReplies: w.abandon - before.abandon}
 	return r
 }
 

@@ -114,12 +114,15 @@ func runPolicy(pl *plan, ros, flat *roster.Roster, policy string, opts Options) 
 		r, wr, reasons = routingOff{}, d, d.reasons
 	}
 	w := newWorld(pl, r, wr, f)
+	before := playWarmup(w, f, reasons, pl.scoredFrom)
 	w.run()
-	res := score(policy, w, f)
+	res := score(policy, w, f, pl.scoredFrom, before)
 	if reasons != nil {
 		res.Churn.ByReason = map[string]int{}
 		for r, n := range reasons {
-			res.Churn.ByReason[string(r)] = n
+			if n -= before.reasons[r]; n > 0 {
+				res.Churn.ByReason[string(r)] = n
+			}
 		}
 	}
 	return run{Result: res, world: w, reasons: reasons}

@@ -207,6 +207,9 @@ type plan struct {
 	sc       *Scenario
 	arrivals []arrival
 	changes  [][]change
+	// scoredFrom is the offset at which the scored run begins, after any
+	// warm-up (warmup.go).
+	scoredFrom time.Duration
 }
 
 type arrival struct {
@@ -215,9 +218,15 @@ type arrival struct {
 	handle, answer []float64
 }
 
-// newPlan draws the arrivals and works out everyone's availability.
+// newPlan draws the arrivals and works out everyone's availability, over
+// the scenario's warm-up (if any) and the scored run.
 func newPlan(sc *Scenario) *plan {
-	return &plan{sc: sc, arrivals: drawArrivals(sc), changes: availability(sc)}
+	var from time.Duration
+	if sc.Warmup > 0 {
+		played, w := sc.played()
+		sc, from = &played, w
+	}
+	return &plan{sc: sc, arrivals: drawArrivals(sc), changes: availability(sc), scoredFrom: from}
 }
 
 // drawArrivals draws a Poisson process whose rate is constant within each
