@@ -48,7 +48,7 @@ func TestLiveWritesTheWorldIntoTheFake(t *testing.T) {
 		t.Fatal("done after the warm-up")
 	}
 	var arrived int
-	for _, a := range drawArrivals(&sc) {
+	for _, a := range drawArrivals(&sc, 0) {
 		if a.at <= 10*time.Hour {
 			arrived++
 		}

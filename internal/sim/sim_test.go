@@ -62,7 +62,7 @@ func TestDifferentSeedGivesDifferentArrivals(t *testing.T) {
 	other.Seed++
 	at := func(sc Scenario) []time.Duration {
 		var out []time.Duration
-		for _, a := range drawArrivals(&sc) {
+		for _, a := range drawArrivals(&sc, 0) {
 			out = append(out, a.at)
 		}
 		return out
@@ -81,7 +81,7 @@ func TestArrivalsFollowTheRates(t *testing.T) {
 	base.Duration = 7 * 24 * time.Hour
 	count := func(sc Scenario, keep func(time.Time) bool) int {
 		n := 0
-		for _, a := range drawArrivals(&sc) {
+		for _, a := range drawArrivals(&sc, 0) {
 			if keep(sc.Start.Add(a.at)) {
 				n++
 			}

@@ -13,14 +13,16 @@ import (
 // empty mirror and empty queues, and the first day's paces rest on a
 // handful of replies.
 //
-// The world plays the warm-up as the front of one longer run (played):
-// the same seeded arrival process and work draws, the same shifts, with
-// the clock's start moved back by the warm-up so that weekdays stay where
-// they were. Surges and absences are the scored run's and keep their
-// place in it. Every policy plays the same warm-up customers and work;
-// only what the policy does with them differs. Scores count only the
-// scored run: conversations created in it, fairness samples taken in it,
-// moves made in it.
+// The world plays the warm-up as the front of one longer run (played),
+// with the clock's start moved back by the warm-up so that weekdays stay
+// where they were, the same shifts and the same arrival process; surges
+// and absences are the scored run's and keep their place in it. The
+// scored run's customers and work are the very ones it has without a
+// warm-up (newPlan), so a run with history and one without can be
+// compared week by week; the warm-up's are drawn from streams of their
+// own. Every policy plays the same warm-up; only what it does with it
+// differs. Scores count only the scored run: conversations created in
+// it, fairness samples taken in it, moves made in it.
 
 // played returns the scenario the world plays, the warm-up and then sc,
 // and the offset at which the scored run begins.

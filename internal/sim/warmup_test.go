@@ -68,6 +68,29 @@ func TestWarmupPlaysTheSameWeekAfterAnOrdinaryOne(t *testing.T) {
 	}
 }
 
+// With or without a warm-up, the scored week has the very same customers
+// and work, so that the two can be compared seed by seed.
+func TestWarmupKeepsTheScoredWeeksCustomers(t *testing.T) {
+	sc := builtin(t, "monday-surge")
+	week := newPlan(&sc).arrivals
+	sc.Warmup = 7 * 24 * time.Hour
+	pl := newPlan(&sc)
+	split := slices.IndexFunc(pl.arrivals, func(a arrival) bool { return a.at >= pl.scoredFrom })
+	if split <= 0 || len(pl.arrivals)-split != len(week) {
+		t.Fatalf("%d arrivals in the warm-up and %d after it; %d in the week without one", split, len(pl.arrivals)-max(split, 0), len(week))
+	}
+	for i, a := range week {
+		b := pl.arrivals[split+i]
+		if b.at-pl.scoredFrom != a.at || b.hard != a.hard || !slices.Equal(b.handle, a.handle) || !slices.Equal(b.answer, a.answer) {
+			t.Fatalf("customer %d: %+v in the scored week, %+v without a warm-up", i, b, a)
+		}
+	}
+	// The warm-up is a week of its own, not the scored week again.
+	if pl.arrivals[0].at == week[0].at && slices.Equal(pl.arrivals[0].handle, week[0].handle) {
+		t.Errorf("the warm-up begins with the scored week's first customer: %+v", week[0])
+	}
+}
+
 func TestWarmupScoresOnlyTheScoredRun(t *testing.T) {
 	sc := builtin(t, "stuck-junior")
 	sc.Warmup = 72 * time.Hour // from Friday: a working day, then the weekend

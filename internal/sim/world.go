@@ -219,22 +219,36 @@ type arrival struct {
 }
 
 // newPlan draws the arrivals and works out everyone's availability, over
-// the scenario's warm-up (if any) and the scored run.
+// the scenario's warm-up (if any) and the scored run. The scored run's
+// customers and work are drawn exactly as without a warm-up, and the
+// warm-up's from streams of their own, so that a run with history and one
+// without face the very same week.
 func newPlan(sc *Scenario) *plan {
-	var from time.Duration
-	if sc.Warmup > 0 {
-		played, w := sc.played()
-		sc, from = &played, w
+	if sc.Warmup <= 0 {
+		return &plan{sc: sc, arrivals: drawArrivals(sc, 0), changes: availability(sc)}
 	}
-	return &plan{sc: sc, arrivals: drawArrivals(sc), changes: availability(sc), scoredFrom: from}
+	played, from := sc.played()
+	warm := played
+	warm.Duration = from // its surges all lie after the warm-up
+	arrivals := drawArrivals(&warm, warmupStreams)
+	for _, a := range drawArrivals(sc, 0) {
+		a.at += from
+		arrivals = append(arrivals, a)
+	}
+	return &plan{sc: &played, arrivals: arrivals, changes: availability(&played), scoredFrom: from}
 }
+
+// warmupStreams sets the warm-up's random streams apart from the scored
+// run's.
+const warmupStreams = 1 << 63
 
 // drawArrivals draws a Poisson process whose rate is constant within each
 // hour (PerHour × the hour's profile × the weekend factor × any surges), and
 // the work of each conversation from its own stream, so that the arrival
-// times do not depend on the work and vice versa.
-func drawArrivals(sc *Scenario) []arrival {
-	rng := rand.New(rand.NewPCG(uint64(sc.Seed), 0x5eed0a11))
+// times do not depend on the work and vice versa. streams (0 for the
+// scored run) picks another family of streams for the same seed.
+func drawArrivals(sc *Scenario, streams uint64) []arrival {
+	rng := rand.New(rand.NewPCG(uint64(sc.Seed), 0x5eed0a11^streams))
 	var out []arrival
 	for h := time.Duration(0); h < sc.Duration; h += time.Hour {
 		// Surges may start or stop inside an hour, so the hour is cut at
@@ -267,7 +281,7 @@ func drawArrivals(sc *Scenario) []arrival {
 	}
 	w := sc.Work
 	for i := range out {
-		r := rand.New(rand.NewPCG(uint64(sc.Seed), 0x7a5c<<32|uint64(i)))
+		r := rand.New(rand.NewPCG(uint64(sc.Seed), (0x7a5c<<32|uint64(i))^streams))
 		a := &out[i]
 		a.hard = r.Float64() < w.HardFraction
 		n := 1 + poisson(r, w.RepliesToResolveMean-1)
