@@ -30,6 +30,9 @@
 //     each customer answer's delay, in units of the means). Every policy
 //     therefore faces the very same customers and the very same work; only
 //     who does it, and when, differs.
+//   - A run starts with empty queues and an empty mirror, as a daemon on
+//     its first day would; --warmup plays the same world for a while first
+//     (warmup.go) and scores only what follows, for a daemon with history.
 //
 // Customers:
 //   - Conversations arrive as a Poisson process whose rate is constant
