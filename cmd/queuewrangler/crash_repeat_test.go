@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -24,32 +23,6 @@ import (
 	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
 	"github.com/queuewrangler/queuewrangler/internal/store"
 )
-
-// restartPort finds a free loopback port for a daemon that restarts on it.
-// A port from the kernel's ephemeral range, which a bind to port 0 hands
-// out, can be taken between two of the daemon's lives by any test binding
-// port 0 or any outgoing connection; so it is drawn from below that range,
-// where only an explicit bind takes it.
-func restartPort(t *testing.T, rng *rand.Rand) string {
-	t.Helper()
-	low := 32768 // Linux's default
-	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
-		if f := strings.Fields(string(b)); len(f) == 2 {
-			if n, err := strconv.Atoi(f[0]); err == nil && n > 12000 {
-				low = n
-			}
-		}
-	}
-	for range 100 {
-		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(10000+rng.IntN(low-10000)))
-		if ln, err := net.Listen("tcp", addr); err == nil {
-			ln.Close()
-			return addr
-		}
-	}
-	t.Fatalf("no free port between 10000 and %d in 100 tries", low)
-	return ""
-}
 
 // TestSurvivesRepeatedSIGKILL kills the real daemon with SIGKILL at random
 // moments, at least 20 times: while its first sync runs, while a burst of
@@ -81,7 +54,7 @@ func TestSurvivesRepeatedSIGKILL(t *testing.T) {
 	ts := httptest.NewServer(fake)
 	t.Cleanup(ts.Close)
 
-	addr := restartPort(t, rng)
+	addr := freePortOutsideEphemeralRange(t) // bound again after every kill
 	dbPath := filepath.Join(t.TempDir(), "qw.db")
 	env := daemonEnv(
 		"QW_HELPSCOUT_API_URL="+ts.URL, "QW_HELPSCOUT_CLIENT_ID="+id, "QW_HELPSCOUT_CLIENT_SECRET="+secret,

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -138,13 +137,10 @@ func TestNamedMistakesAtStart(t *testing.T) {
 	})
 
 	t.Run("the first failed Help Scout call", func(t *testing.T) {
-		// A port nothing listens on: the connection is refused.
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		dead := "http://" + ln.Addr().String()
-		ln.Close()
+		// A port nothing listens on: the connection is refused. From
+		// below the ephemeral range, so that no server another test
+		// starts on port 0 meanwhile answers on it.
+		dead := "http://" + freePortOutsideEphemeralRange(t)
 		var logs testkit.LogBuffer
 		addr := startDaemonNoWait(t, dead, &logs, nil)
 		cause := "Help Scout cannot be reached: " + dead + " refused the connection (check QW_HELPSCOUT_API_URL)"
