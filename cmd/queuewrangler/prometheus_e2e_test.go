@@ -24,17 +24,6 @@ import (
 	"github.com/queuewrangler/queuewrangler/metrics"
 )
 
-func promFreeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
 // promFake is a seeded fake Help Scout whose generated history spans the
 // last 12 hours, so that the daemon's first sync already finds recent
 // replies and closes.
@@ -169,26 +158,54 @@ scrape_configs:
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	addr := promFreeAddr(t)
+	// Prometheus binds its port itself, so the port cannot be held for
+	// it: it comes from outside the ephemeral range, and should another
+	// process bind it first, Prometheus exits and is started again on
+	// another.
+	for try := 1; ; try++ {
+		base, lostPort := promRun(t, bin, confPath, data, logs)
+		if !lostPort {
+			return base
+		}
+		if try == 3 {
+			t.Fatalf("Prometheus found its port taken %d times", try)
+		}
+	}
+}
+
+// promRun starts Prometheus on a free port and waits until it is ready,
+// stopping it at the end of the test. lostPort says it exited because
+// another process had bound the port; any other exit fails the test.
+func promRun(t *testing.T, bin, confPath, data string, logs io.Writer) (base string, lostPort bool) {
+	t.Helper()
+	addr := freePortOutsideEphemeralRange(t)
+	own := &testkit.LogBuffer{}
 	cmd := exec.Command(bin, "--config.file="+confPath, "--storage.tsdb.path="+data,
 		"--web.listen-address="+addr, "--log.level=warn")
-	cmd.Stdout, cmd.Stderr = logs, logs
+	out := io.MultiWriter(logs, own)
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	exited := make(chan struct{})
+	var exitErr error
+	go func() { exitErr = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(os.Interrupt)
-		stopped := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(stopped) }()
 		select {
-		case <-stopped:
+		case <-exited:
 		case <-time.After(20 * time.Second):
 			_ = cmd.Process.Kill()
-			<-stopped
+			<-exited
 		}
 	})
-	base := "http://" + addr
+	base = "http://" + addr
 	testkit.WaitFor(t, time.Minute, "Prometheus to be ready", func() (bool, string) {
+		select {
+		case <-exited:
+			return true, ""
+		default:
+		}
 		resp, err := http.Get(base + "/-/ready")
 		if err != nil {
 			return false, err.Error()
@@ -196,7 +213,15 @@ scrape_configs:
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK, resp.Status
 	})
-	return base
+	select {
+	case <-exited:
+		if strings.Contains(own.String(), "address already in use") {
+			return "", true
+		}
+		t.Fatalf("Prometheus exited before it was ready (%v):\n%s", exitErr, own.String())
+	default:
+	}
+	return base, false
 }
 
 // promResult is the part of an /api/v1/query answer the test reads.
