@@ -1,11 +1,15 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -98,10 +102,21 @@ func TestStartServesUntilStop(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := Start(ln, NewGate("starting"), slog.New(slog.DiscardHandler), time.Second)
-	resp, err := http.Get("http://" + ln.Addr().String() + "/healthz")
+	// After Stop the port is free, and a server another test starts on
+	// port 0 may be given it: a new connection could reach that server,
+	// so after Stop the client may only reuse the connection it kept.
+	var stopped atomic.Bool
+	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if stopped.Load() {
+			return nil, errors.New("no new connection after Stop")
+		}
+		return (&net.Dialer{}).DialContext(ctx, network, addr)
+	}}}
+	resp, err := client.Get("http://" + ln.Addr().String() + "/healthz")
 	if err != nil {
 		t.Fatal(err)
 	}
+	io.Copy(io.Discard, resp.Body) // read to the end, so that the client keeps the connection
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("/healthz = %d while serving, want 200", resp.StatusCode)
@@ -116,8 +131,14 @@ func TestStartServesUntilStop(t *testing.T) {
 	if err := s.Err(); err != nil {
 		t.Errorf("Err after a clean Stop = %v", err)
 	}
-	if _, err := http.Get("http://" + ln.Addr().String() + "/healthz"); err == nil {
-		t.Error("still answering after Stop")
+	stopped.Store(true)
+	if _, err := client.Get("http://" + ln.Addr().String() + "/healthz"); err == nil {
+		t.Error("still answering after Stop on the connection kept alive")
+	}
+	// Closed, Accept says so at once; open, the deadline ends the wait.
+	_ = ln.(*net.TCPListener).SetDeadline(time.Now())
+	if _, err := ln.Accept(); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("the listener is open after Stop: Accept = %v", err)
 	}
 
 	closed, err := net.Listen("tcp", "127.0.0.1:0")
