@@ -187,18 +187,26 @@ func TestBackfillThroughPromtoolAndPrometheus(t *testing.T) {
 		total += len(vs)
 	}
 	live := fmt.Sprintf(`sum(%s_count{job="queuewrangler"})`, metrics.FirstResponseName)
+	// Everything live is read at the instant the scraped count was seen:
+	// a later scrape that times out on a busy machine marks the daemon's
+	// series stale, and a query at a later now would find them gone.
+	var liveCount float64
+	var seen time.Time
 	testkit.WaitFor(t, time.Minute, "Prometheus to scrape the daemon's first response", func() (bool, string) {
-		v, ok := promScalarAt(t, base, live, time.Now())
+		at := time.Now()
+		v, ok := promScalarAt(t, base, live, at)
+		if ok && v > 0 {
+			liveCount, seen = v, at
+		}
 		return ok && v > 0, fmt.Sprint(v)
 	})
-	liveCount, _ := promScalarAt(t, base, live, time.Now())
-	backfilled, _ := promScalarAt(t, base, fmt.Sprintf(`sum(max_over_time(%s_count{job=""}[6d]))`, metrics.FirstResponseName), time.Now())
+	backfilled, _ := promScalarAt(t, base, fmt.Sprintf(`sum(max_over_time(%s_count{job=""}[6d]))`, metrics.FirstResponseName), seen)
 	if liveCount != 1 || backfilled+liveCount != float64(total) {
 		t.Errorf("backfilled %v + live %v first responses; want the fake's %d, of which 1 live", backfilled, liveCount, total)
 	}
 	// The dashboard's team panel reads both ranges with one expression.
 	panel := fmt.Sprintf(`histogram_quantile(0.9, sum by (le) (rate(%s_bucket{mailbox_id=~".*"}[1h])))`, metrics.FirstResponseName)
-	if _, ok := promScalarAt(t, base, panel, time.Now()); !ok {
+	if _, ok := promScalarAt(t, base, panel, seen); !ok {
 		t.Errorf("the dashboard's p90 has no value over the live range")
 	}
 	busiest := today.AddDate(0, 0, -2).Add(15 * time.Hour)
