@@ -226,7 +226,7 @@ func (c *Config) Validate(need Requirement) error {
 		// A write costs 2; a smaller budget could never send one.
 		add("RATE_LIMIT_PER_MINUTE", "must be at least 2, got %d", c.RateLimitPerMinute.N)
 	}
-	switch c.LogFormat {
+	switch strings.ToLower(c.LogFormat) { // as QW_LOG_LEVEL, and as Logger reads it
 	case "json", "text":
 	default:
 		add("LOG_FORMAT", "%q is not json or text", c.LogFormat)

@@ -242,6 +242,19 @@ func TestLogger(t *testing.T) {
 	}
 }
 
+// TestLogSettingsIgnoreCase: QW_LOG_FORMAT=TEXT was refused while
+// QW_LOG_LEVEL=DEBUG was accepted, and Logger read both without case.
+func TestLogSettingsIgnoreCase(t *testing.T) {
+	c := load(t, map[string]string{"QW_LOG_FORMAT": "TEXT", "QW_LOG_LEVEL": "DEBUG"})
+	if err := c.Validate(0); err != nil && strings.Contains(err.Error(), "LOG_") {
+		t.Errorf("Validate = %v, want the log settings accepted in capitals", err)
+	}
+	c = load(t, map[string]string{"QW_LOG_FORMAT": "yaml"})
+	if err := c.Validate(0); err == nil || !strings.Contains(err.Error(), `QW_LOG_FORMAT: "yaml" is not json or text`) {
+		t.Errorf("Validate = %v, want yaml refused", err)
+	}
+}
+
 // Issue 17, rows 1-4: weak or blank secrets stop the daemon at start, all
 // reported together, without repeating the secret.
 func TestValidateRefusesWeakSecrets(t *testing.T) {
