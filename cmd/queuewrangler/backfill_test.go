@@ -11,7 +11,7 @@ import (
 // errors (exit 2), the advice on a missing mirror (exit 1), and a run
 // beside the daemon that holds the file, office-hours twins included.
 func TestBackfillCommand(t *testing.T) {
-	code, _, help := runMain(t, "backfill", "-h")
+	code, help, _ := runMain(t, "backfill", "-h")
 	for _, want := range []string{"-since", "90d", "-step", "QW_DB_PATH", "QW_OFFICE_HOURS"} {
 		if code != exitOK || !strings.Contains(help, want) {
 			t.Errorf("backfill -h (exit %d) lacks %q", code, want)

@@ -15,6 +15,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/queuewrangler/queuewrangler/internal/cli"
 	"github.com/queuewrangler/queuewrangler/internal/config"
 	"github.com/queuewrangler/queuewrangler/internal/httpapi"
 	"github.com/queuewrangler/queuewrangler/internal/roster"
@@ -102,7 +103,7 @@ func TestDockerfile(t *testing.T) {
 		if len(args) < 2 || args[0] != binary || args[1] != "healthcheck" {
 			t.Errorf("HEALTHCHECK runs %q, want %s healthcheck", args, binary)
 		}
-		if !slices.ContainsFunc(commands(), func(c command) bool { return c.name == "healthcheck" && c.run != nil }) {
+		if !slices.ContainsFunc(commands(), func(c cli.Command) bool { return c.Name == "healthcheck" && c.Run != nil }) {
 			t.Error("the binary has no healthcheck command")
 		}
 	})
@@ -219,7 +220,7 @@ func defaultPort(t *testing.T, name string) string {
 		}
 		addr = cfg.ListenAddr
 	} else {
-		_, _, usage := runMain(t, name, "-h")
+		_, usage, _ := runMain(t, name, "-h")
 		m := regexp.MustCompile(`-addr string\n\s+.*\(default "([^"]+)"\)`).FindStringSubmatch(usage)
 		if m == nil {
 			t.Fatalf("%s -h names no default --addr:\n%s", name, usage)

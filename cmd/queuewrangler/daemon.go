@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/queuewrangler/queuewrangler/internal/backfill"
+	"github.com/queuewrangler/queuewrangler/internal/cli"
 	"github.com/queuewrangler/queuewrangler/internal/config"
 	"github.com/queuewrangler/queuewrangler/internal/httpapi"
 	"github.com/queuewrangler/queuewrangler/internal/mirror"
@@ -28,8 +29,8 @@ const (
 	logKeyErr  = "err"
 )
 
-func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
-	if err := parseFlags(newFlagSet("serve", stderr), args); err != nil {
+func runServe(ctx context.Context, fs *cli.Flags, args []string, _, stderr io.Writer) error {
+	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	cfg, err := loadConfig(config.NeedsHelpScout|config.WritesDB, true)
@@ -43,8 +44,8 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	return run(ctx, cfg, ln, cfg.Logger(stderr), time.Now)
 }
 
-func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if err := parseFlags(newFlagSet("sync", stderr), args); err != nil {
+func runSync(ctx context.Context, fs *cli.Flags, args []string, stdout, stderr io.Writer) error {
+	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	cfg, err := loadConfig(config.NeedsHelpScout|config.WritesDB, false)
@@ -77,10 +78,9 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return mir.WriteSyncTable(ctx, stdout, st)
 }
 
-func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("plan", stderr)
+func runPlan(ctx context.Context, fs *cli.Flags, args []string, stdout, _ io.Writer) error {
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
-	if err := parseFlags(fs, args); err != nil {
+	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	cfg, db, err := openMirror(ctx, true)
@@ -111,10 +111,10 @@ func openMirror(ctx context.Context, withRoster bool) (cfg *settings, db *store.
 }
 
 // runBackfill is `queuewrangler backfill` (internal/backfill), read-only beside the daemon.
-func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	opts, fs := backfill.Options{Now: time.Now(), Report: stderr}, newFlagSet("backfill", stderr)
-	opts.AddFlags(fs)
-	if err := parseFlags(fs, args); err != nil {
+func runBackfill(ctx context.Context, fs *cli.Flags, args []string, stdout, stderr io.Writer) error {
+	opts := backfill.Options{Now: time.Now(), Report: stderr}
+	opts.AddFlags(fs.FlagSet)
+	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	cfg, db, err := openMirror(ctx, false)

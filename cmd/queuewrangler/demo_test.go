@@ -187,7 +187,7 @@ func TestDemoRefusesAFileAnEarlierRunLeft(t *testing.T) {
 		t.Errorf("the demo printed, though it refused its file:\n%s", stdout.String())
 	}
 	var help strings.Builder
-	if code := Main(ctx, []string{"demo", "-h"}, io.Discard, &help); code != exitOK || !strings.Contains(help.String(), "a file an earlier run left is refused") {
+	if code := Main(ctx, []string{"demo", "-h"}, &help, io.Discard); code != exitOK || !strings.Contains(help.String(), "a file an earlier run left is refused") {
 		t.Errorf("demo -h (exit code %d) does not say that a file an earlier run left is refused:\n%s", code, help.String())
 	}
 	if after := dirContents(t, dir); !maps.Equal(after, before) {

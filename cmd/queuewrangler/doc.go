@@ -1,7 +1,7 @@
-// Command queuewrangler is the one binary: the daemon (serve), its one-shot
-// tools (sync, plan) in daemon.go; the commands on simulated accounts (demo,
-// fake-helpscout, simulate) in simulated.go; the command table, flags,
-// configuration and shared wiring in main.go.
+// Command queuewrangler is the one binary: the daemon (serve) and its
+// one-shot tools (sync, plan) in daemon.go; the commands on simulated accounts (demo, fake-helpscout,
+// simulate) in simulated.go; the command table, configuration and shared
+// wiring in main.go. internal/cli runs the table: help, flags, exit codes.
 //
 // This is the only package that wires things together. It alone reads the
 // configuration, builds the outbound chain, opens the store and starts the

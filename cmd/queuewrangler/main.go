@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/queuewrangler/queuewrangler/balancer"
 	"github.com/queuewrangler/queuewrangler/helpscout"
+	"github.com/queuewrangler/queuewrangler/internal/cli"
 	"github.com/queuewrangler/queuewrangler/internal/config"
 	"github.com/queuewrangler/queuewrangler/internal/httpapi"
 	"github.com/queuewrangler/queuewrangler/internal/outbound"
@@ -35,126 +35,49 @@ func main() {
 
 // Exit codes, the command reference (`queuewrangler -h`).
 const (
-	exitOK      = 0
-	exitFailure = 1
-	exitUsage   = 2
+	exitOK      = cli.ExitOK
+	exitFailure = cli.ExitFailure
+	exitUsage   = cli.ExitUsage
 )
 
-// usageError is bad usage: wrong flags, unknown command, bad input files.
-type usageError struct{ error }
-
-func usagef(format string, args ...any) error { return &usageError{fmt.Errorf(format, args...)} }
-
-// command is one subcommand. run receives the arguments after its name.
-type command struct {
-	name    string
-	summary string
-	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
-}
-
-func commands() []command {
-	return []command{
-		{"demo", "the whole product on a simulated Help Scout account, no credentials needed", runDemo},
-		{"serve", "run the daemon: poll and webhooks, the balancer, the queue page and API, metrics, health (configured by QW_ variables)", runServe},
-		{"sync", "one full or incremental sync into the SQLite file, then exit", runSync},
-		{"plan", "compute proposals from the mirror and print them (--json); changes nothing", runPlan},
-		{"backfill", "write the response-time histograms' history as OpenMetrics text for promtool (--since 90d)", runBackfill},
-		{"fake-helpscout", "serve a simulated Help Scout account (no credentials needed)", runFakeHelpScout},
-		{"simulate", "offline: compare routing policies on a simulated team (--scenario, --policies, --json)", runSimulate},
-		{"healthcheck", "probe /readyz of the daemon at QW_LISTEN_ADDR: exit 0 when ready (for a container HEALTHCHECK)", runHealthcheck},
-		{"version", "print version, commit and Go version", runVersion},
-		{"help", "show this help", nil},
+// commands is the command table; About, where set, is design.md's fuller account for the command's -h.
+func commands() []cli.Command {
+	return []cli.Command{
+		{Name: "demo", Summary: "the whole product on a simulated Help Scout account, no credentials needed", Run: runDemo,
+			About: "the whole product, no credentials needed: a simulated Help Scout account (the fake API and a simulated team " +
+				"working tickets in accelerated time) on loopback, and the real daemon pointed at it over HTTP with signed webhooks. " +
+				"Prints the URLs of the queue page, /metrics and the API."},
+		{Name: "serve", Summary: "run the daemon: poll and webhooks, the balancer, the queue page and API, metrics, health (configured by QW_ variables)",
+			ReadsEnv: true, Run: runServe},
+		{Name: "sync", Summary: "one full or incremental sync into the SQLite file, then exit", ReadsEnv: true, Run: runSync,
+			About: "one full or incremental sync of Help Scout into the SQLite file (QW_DB_PATH), then exit; prints what it stored. " +
+				"Refused beside a running daemon, whose polling does the same."},
+		{Name: "plan", Summary: "compute proposals from the mirror and print them (--json); changes nothing", ReadsEnv: true, Run: runPlan,
+			About: "compute the proposals a balancer run would make from the mirror (QW_DB_PATH, read-only, beside a running daemon) " +
+				"and print them as a table (--json for JSON); changes nothing in Help Scout."},
+		{Name: "backfill", Summary: "write the response-time histograms' history as OpenMetrics text for promtool (--since 90d)", ReadsEnv: true, Run: runBackfill,
+			About: "write the response-time histograms' history from the mirror (QW_DB_PATH, read-only, beside a running daemon) " +
+				"as OpenMetrics text for promtool, with the office-hours histograms when QW_OFFICE_HOURS is set."},
+		{Name: "fake-helpscout", Summary: "serve a simulated Help Scout account (no credentials needed)", Run: runFakeHelpScout,
+			About: "serve a simulated Help Scout account alone, for trying serve (or any Help Scout client) without a real account; " +
+				"prints its base URL and credentials."},
+		{Name: "simulate", Summary: "offline: compare routing policies on a simulated team (--scenario, --policies, --json)", Run: runSimulate,
+			About: "offline: run a scenario (--scenario, a built-in name or a JSON file) under several policies (--policies) " +
+				"and print the comparison table (--json for JSON)."},
+		{Name: "healthcheck", Summary: "probe /readyz of the daemon at QW_LISTEN_ADDR: exit 0 when ready (for a container HEALTHCHECK)", ReadsEnv: true, Run: runHealthcheck},
+		{Name: "version", Summary: "print version, commit and Go version", Run: runVersion},
+		{Name: "help", Summary: "show this help"},
 	}
 }
 
 // Main runs the command named by args and returns the process exit code.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		printHelp(stderr)
-		return exitUsage
-	}
-	name := args[0]
-	switch name {
-	case "-h", "-help", "--help", "help":
-		printHelp(stdout)
-		return exitOK
-	}
-	for _, c := range commands() {
-		if c.name == name && c.run != nil {
-			return exitCode(c.run(ctx, args[1:], stdout, stderr), stderr)
-		}
-	}
-	fmt.Fprintf(stderr, "queuewrangler: unknown command %q\n\n", name)
-	printHelp(stderr)
-	return exitUsage
+	intro := "queuewrangler gets a Help Scout team's customers answered sooner, and keeps the team's load fair." // as README.md opens
+	return cli.Program{Name: "queuewrangler", Intro: intro, Commands: commands()}.Main(ctx, args, stdout, stderr)
 }
 
-func exitCode(err error, stderr io.Writer) int {
-	if err == nil || errors.Is(err, flag.ErrHelp) {
-		return exitOK
-	}
-	fmt.Fprintf(stderr, "queuewrangler: %v\n", err)
-	var u *usageError
-	if errors.As(err, &u) || config.IsValidation(err) {
-		return exitUsage
-	}
-	return exitFailure
-}
-
-func printHelp(w io.Writer) {
-	fmt.Fprintln(w, "queuewrangler gets a Help Scout team's customers answered sooner, and keeps the team's load fair.") // as README.md opens
-	fmt.Fprintln(w, "\nUsage: queuewrangler <command> [flags]   (queuewrangler <command> -h for its flags)")
-	fmt.Fprintln(w, "\nCommands:")
-	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-15s %s\n", c.name, c.summary)
-	}
-	fmt.Fprintln(w, "\nEnvironment (serve, sync, plan, backfill):")
-	if err := config.PrintUsage(w); err != nil {
-		fmt.Fprintf(w, "  (cannot list variables: %v)\n", err)
-	}
-	fmt.Fprintln(w, "\nExit codes: 0 success, 1 runtime failure, 2 bad usage or invalid configuration.")
-}
-
-// newFlagSet returns a flag set that reports errors instead of exiting, so
-// Main maps them to exit code 2.
-func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		hasFlags := false
-		fs.VisitAll(func(*flag.Flag) { hasFlags = true })
-		if hasFlags {
-			fmt.Fprintf(fs.Output(), "Usage: queuewrangler %s [flags]\n\nFlags:\n", name)
-			fs.PrintDefaults()
-		} else {
-			fmt.Fprintf(fs.Output(), "Usage: queuewrangler %s\n", name)
-		}
-		switch name {
-		case "serve", "sync", "plan", "backfill":
-			fmt.Fprintln(fs.Output(), "\nEnvironment (the variables it reads, with their defaults):")
-			if err := config.PrintUsage(fs.Output()); err != nil {
-				fmt.Fprintf(fs.Output(), "  (cannot list variables: %v)\n", err)
-			}
-		}
-	}
-	return fs
-}
-
-// parseFlags parses args and turns a flag error into a usage error.
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	switch err := fs.Parse(args); {
-	case errors.Is(err, flag.ErrHelp):
-		return err
-	case err != nil:
-		return usagef("%s: %v", fs.Name(), err)
-	case fs.NArg() > 0:
-		return usagef("%s: unexpected arguments %q", fs.Name(), fs.Args())
-	}
-	return nil
-}
-
-func runVersion(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	if err := parseFlags(newFlagSet("version", stderr), args); err != nil {
+func runVersion(_ context.Context, fs *cli.Flags, args []string, stdout, _ io.Writer) error {
+	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	return version.Write(stdout)
@@ -163,11 +86,10 @@ func runVersion(_ context.Context, args []string, stdout, stderr io.Writer) erro
 // runHealthcheck is `queuewrangler healthcheck`, the container's probe (no
 // curl in distroless): /readyz of the daemon at QW_LISTEN_ADDR (":8080" is
 // 127.0.0.1:8080); exit 0 ready, 1 with the reason, 2 for a bad address.
-func runHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("healthcheck", stderr)
+func runHealthcheck(ctx context.Context, fs *cli.Flags, args []string, stdout, _ io.Writer) error {
 	addr := fs.String("addr", "", "the daemon's listen address (default: QW_LISTEN_ADDR)")
 	timeout := fs.Duration("timeout", 3*time.Second, "give up after this long")
-	if err := parseFlags(fs, args); err != nil {
+	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *addr == "" {
@@ -266,7 +188,7 @@ func newHelpScout(cfg *config.Config, m *metrics.Instruments, failures *outbound
 // a mirror not synced yet each get their advice (exit code 1).
 func openError(path string, err error) error {
 	if errors.Is(err, store.ErrForeignDatabase) {
-		return usagef("QW_DB_PATH: %v (point it at queuewrangler's own file, or at one that does not exist yet)", err)
+		return cli.Usagef("QW_DB_PATH: %v (point it at queuewrangler's own file, or at one that does not exist yet)", err)
 	}
 	return store.Advise(path, err)
 }

@@ -8,17 +8,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/queuewrangler/queuewrangler/internal/cli"
 	"github.com/queuewrangler/queuewrangler/internal/config"
 	"github.com/queuewrangler/queuewrangler/internal/httpapi"
 	"github.com/queuewrangler/queuewrangler/internal/sim"
 )
 
 // runDemo is `queuewrangler demo`: sim runs the simulated account, the real daemon runs against it.
-func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runDemo(ctx context.Context, fs *cli.Flags, args []string, stdout, stderr io.Writer) error {
 	var o sim.DemoOptions
-	fs := newFlagSet("demo", stderr)
-	o.AddFlags(fs)
-	if err := parseFlags(fs, args); err != nil {
+	o.AddFlags(fs.FlagSet)
+	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if err := o.Validate(); err != nil { // before anything starts, so nothing in --db changes
@@ -44,11 +44,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 // runFakeHelpScout is `queuewrangler fake-helpscout` (the command reference (`queuewrangler -h`)):
 // a seeded static account, or with --speed a simulated team working live.
-func runFakeHelpScout(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runFakeHelpScout(ctx context.Context, fs *cli.Flags, args []string, stdout, stderr io.Writer) error {
 	var o sim.FakeOptions
-	fs := newFlagSet("fake-helpscout", stderr)
-	o.AddFlags(fs)
-	if err := parseFlags(fs, args); err != nil {
+	o.AddFlags(fs.FlagSet)
+	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if err := o.Prepare(); err != nil {
@@ -61,11 +60,10 @@ func runFakeHelpScout(ctx context.Context, args []string, stdout, stderr io.Writ
 // runSimulate is `queuewrangler simulate`: an offline comparison of routing
 // policies on one scenario, or with --seeds the suite over several
 // scenarios and seeds (the README's Simulation section).
-func runSimulate(_ context.Context, args []string, stdout, stderr io.Writer) error {
+func runSimulate(_ context.Context, fs *cli.Flags, args []string, stdout, _ io.Writer) error {
 	var c sim.Command
-	fs := newFlagSet("simulate", stderr)
-	c.AddFlags(fs)
-	if err := parseFlags(fs, args); err != nil {
+	c.AddFlags(fs.FlagSet)
+	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if err := c.Prepare(); err != nil {
@@ -83,9 +81,9 @@ func simError(command string, err error) error {
 			for _, p := range j.Unwrap() { // a problem of several lines keeps them, indented under it
 				b.WriteString("\n  - " + strings.ReplaceAll(p.Error(), "\n", "\n    "))
 			}
-			return usagef("%s:%s", command, b.String())
+			return cli.Usagef("%s:%s", command, b.String())
 		}
-		return usagef("%s: %v", command, u)
+		return cli.Usagef("%s: %v", command, u)
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", command, err)

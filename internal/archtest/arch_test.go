@@ -41,6 +41,7 @@ var rules = map[string]rule{
 	"internal/backfill":       {internal: []string{"internal/roster", "internal/store", "metrics"}},
 	"internal/sim":            {internal: []string{"balancer", "helpscout/helpscouttest", "internal/roster", "internal/store", "internal/strictjson", "internal/team"}},
 	"internal/archtest":       std,
+	"internal/cli":            {internal: []string{"internal/config"}},
 	"cmd/queuewrangler":       {internal: []string{"*"}},
 
 	// Test support, imported only by _test.go files: check refuses any
@@ -155,6 +156,8 @@ func TestCheck(t *testing.T) {
 		{"nor the command", "cmd/queuewrangler", "github.com/slack-go/slack", false},
 		{"the rebalancer declares the notifier, it does not import it", "internal/rebalance", module + "/internal/notify", false},
 		{"notify sits below the rebalancer", "internal/notify", module + "/internal/rebalance", false},
+		{"the command line lists the variables", "internal/cli", module + "/internal/config", true},
+		{"the command line runs no command itself", "internal/cli", module + "/internal/mirror", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
