@@ -1,11 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"sync"
 	"time"
 
@@ -33,7 +35,7 @@ func runServe(ctx context.Context, fs *cli.Flags, args []string, _, stderr io.Wr
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(config.NeedsHelpScout|config.WritesDB, true)
+	cfg, err := serveConfig()
 	if err != nil {
 		return err
 	}
@@ -42,6 +44,34 @@ func runServe(ctx context.Context, fs *cli.Flags, args []string, _, stderr io.Wr
 		return fmt.Errorf("QW_LISTEN_ADDR %s: %w", cfg.ListenAddr, err)
 	}
 	return run(ctx, cfg, ln, cfg.Logger(stderr), time.Now)
+}
+
+// serveConfig is all serve reads before it starts, and all check reads: one call, so that they cannot disagree.
+func serveConfig() (*settings, error) { return loadConfig(config.NeedsHelpScout|config.WritesDB, true) }
+
+// runCheck is `queuewrangler check`: serve's configuration step alone, then what it read (never a secret).
+func runCheck(_ context.Context, fs *cli.Flags, args []string, stdout, _ io.Writer) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	for _, name := range config.UnknownVariables(os.Environ()) { // serve warns of them at start
+		fmt.Fprintf(stdout, "warning: %s is not a queuewrangler variable: serve ignores it\n", name)
+	}
+	s, err := serveConfig()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "Settings:")
+	if err := s.WriteSettings(stdout); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nRoster (%s):\n", cmp.Or(s.RosterFile, "QW_ROSTER_FILE is empty"))
+	if err := s.roster.WriteSummary(stdout); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(stdout, "\nserve would start with these. It checks at start what only the database and Help Scout tell:"+
+		"\nwhether QW_DB_PATH is queuewrangler's own file, the credentials, and which roster entries match no user.")
+	return err
 }
 
 func runSync(ctx context.Context, fs *cli.Flags, args []string, stdout, stderr io.Writer) error {

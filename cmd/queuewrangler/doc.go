@@ -1,5 +1,6 @@
-// Command queuewrangler is the one binary: the daemon (serve) and its
-// one-shot tools (sync, plan) in daemon.go; the commands on simulated accounts (demo, fake-helpscout,
+// Command queuewrangler is the one binary: the daemon (serve), the check
+// of its configuration (check) and its one-shot tools (sync, plan) in
+// daemon.go; the commands on simulated accounts (demo, fake-helpscout,
 // simulate) in simulated.go; the command table, configuration and shared
 // wiring in main.go. internal/cli runs the table: help, flags, exit codes.
 //

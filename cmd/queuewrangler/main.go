@@ -49,6 +49,11 @@ func commands() []cli.Command {
 				"Prints the URLs of the queue page, /metrics and the API."},
 		{Name: "serve", Summary: "run the daemon: poll and webhooks, the balancer, the queue page and API, metrics, health (configured by QW_ variables)",
 			ReadsEnv: true, Run: runServe},
+		{Name: "check", Summary: "test the configuration and roster before a restart: what serve would run with, or every problem (exit 2)",
+			ReadsEnv: true, Run: runCheck,
+			About: "reads the QW_ variables and the roster file exactly as serve does, without opening the database or calling Help Scout, " +
+				"and prints what serve would run with, or every problem serve would refuse to start over (exit code 2). " +
+				"Run it after editing the roster, before the restart."},
 		{Name: "sync", Summary: "one full or incremental sync into the SQLite file, then exit", ReadsEnv: true, Run: runSync,
 			About: "one full or incremental sync of Help Scout into the SQLite file (QW_DB_PATH), then exit; prints what it stored. " +
 				"Refused beside a running daemon, whose polling does the same."},

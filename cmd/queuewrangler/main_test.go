@@ -67,7 +67,7 @@ func TestVersion(t *testing.T) {
 // 0, as `queuewrangler -h`. serve has no flags of its own: its usage says
 // so rather than printing an empty list.
 func TestEveryCommandSaysWhatItDoes(t *testing.T) {
-	readsEnv := []string{"serve", "sync", "plan", "backfill", "healthcheck"}
+	readsEnv := []string{"serve", "check", "sync", "plan", "backfill", "healthcheck"}
 	flags := map[string][]string{"demo": {"-speed", "-seed", "-addr", "-db"}, "plan": {"-json"}, "backfill": {"-since"},
 		"fake-helpscout": {"-conversations", "-rate-limit", "-webhook-url"}, "simulate": {"-scenario", "-policies", "-json"},
 		"healthcheck": {"-addr", "-timeout"}}
@@ -75,7 +75,7 @@ func TestEveryCommandSaysWhatItDoes(t *testing.T) {
 	does := map[string]string{"serve": "run the daemon: poll and webhooks, the balancer, the queue page and API, metrics",
 		"demo": "a simulated Help Scout account", "sync": "one full or incremental sync", "plan": "changes nothing in Help Scout",
 		"fake-helpscout": "serve a simulated Help Scout account alone", "simulate": "under several policies",
-		"version": "version, commit and Go version"}
+		"version": "version, commit and Go version", "check": "exactly as serve does, without opening the database or calling Help Scout"}
 	for _, c := range commands() {
 		if c.Run == nil {
 			continue // help

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
+	"github.com/queuewrangler/queuewrangler/internal/testkit"
+)
+
+// TestCheckAgreesWithServe runs each configuration through check and
+// through serve itself, started against the fake Help Scout and stopped
+// once it says it is serving: the exit codes agree, and where serve refuses
+// to start, check says the same words.
+func TestCheckAgreesWithServe(t *testing.T) {
+	_, fake := helpscouttest.NewTestServer(t, helpscouttest.Options{})
+	dir := t.TempDir()
+	roster := func(name, doc string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	good := roster("good.json", `{"defaults": {"level": 2}, "agents": [{"email": "sam@example.com", "role": "sst", "hours": "Mon-Fri 09:00-17:00", "timezone": "Europe/Berlin"}]}`)
+	tests := []struct {
+		name string
+		env  map[string]string
+		want int
+	}{
+		{"the defaults", nil, exitOK},
+		{"a valid roster", map[string]string{"QW_ROSTER_FILE": good}, exitOK},
+		{"an unknown variable beside valid ones", map[string]string{"QW_MODEE": "apply"}, exitOK},
+		{"apply, steer, office hours", map[string]string{"QW_MODE": "apply", "QW_ROUTING": "steer", "QW_OFFICE_HOURS": "Mon-Fri 09:00-17:00 UTC"}, exitOK},
+		{"no credentials", map[string]string{"QW_HELPSCOUT_CLIENT_ID": "", "QW_HELPSCOUT_CLIENT_SECRET": ""}, exitUsage},
+		{"a roster level out of range", map[string]string{"QW_ROSTER_FILE": roster("level.json", `{"agents": [{"email": "a@x.io", "level": 9}]}`)}, exitUsage},
+		{"a roster shift that does not parse", map[string]string{"QW_ROSTER_FILE": roster("hours.json", `{"agents": [{"id": 4, "hours": "weekdays"}]}`)}, exitUsage},
+		{"a roster cut off", map[string]string{"QW_ROSTER_FILE": roster("cut.json", `{"agents": [{"id": 4}`)}, exitUsage},
+		{"a roster file missing", map[string]string{"QW_ROSTER_FILE": filepath.Join(dir, "absent.json")}, exitUsage},
+		{"a roster path that is a directory", map[string]string{"QW_ROSTER_FILE": t.TempDir()}, exitUsage},
+		{"a mode, a routing and office hours that do not parse", map[string]string{"QW_MODE": "yolo", "QW_ROUTING": "balanced", "QW_OFFICE_HOURS": "always"}, exitUsage},
+		{"the database's directory missing", map[string]string{"QW_DB_PATH": filepath.Join(dir, "nowhere", "qw.db")}, exitUsage},
+		{"a short admin token and a long webhook secret", map[string]string{"QW_ADMIN_TOKEN": "short", "QW_HELPSCOUT_WEBHOOK_SECRET": strings.Repeat("s", 41)}, exitUsage},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clearEnv(t)
+			setEnv(t, map[string]string{"QW_HELPSCOUT_CLIENT_ID": "id", "QW_HELPSCOUT_CLIENT_SECRET": "secret",
+				"QW_HELPSCOUT_API_URL": fake.URL, "QW_DB_PATH": filepath.Join(t.TempDir(), "qw.db"),
+				"QW_LISTEN_ADDR": "127.0.0.1:0", "QW_LOG_FORMAT": "text"})
+			setEnv(t, tt.env)
+			checkCode, _, checkErr := runMain(t, "check")
+			serveCode, serveErr := serveVerdict(t)
+			if checkCode != serveCode || checkCode != tt.want {
+				t.Fatalf("check exits %d, serve %d; want %d for both\ncheck: %s\nserve: %s", checkCode, serveCode, tt.want, checkErr, serveErr)
+			}
+			// The suggested admin token is fresh each time.
+			token := regexp.MustCompile(`such as [A-Z2-7]{26}\b`)
+			checkErr, serveErr = token.ReplaceAllString(checkErr, "such as TOKEN"), token.ReplaceAllString(serveErr, "such as TOKEN")
+			if checkCode == exitUsage && checkErr != serveErr {
+				t.Errorf("check and serve name different problems:\ncheck: %s\nserve: %s", checkErr, serveErr)
+			}
+		})
+	}
+}
+
+func setEnv(t *testing.T, env map[string]string) {
+	t.Helper()
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+}
+
+// serveVerdict runs serve until it says it is serving, then stops it; it
+// returns serve's exit code and what it wrote to stderr.
+func serveVerdict(t *testing.T) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stderr testkit.LogBuffer
+	done := make(chan int, 1)
+	go func() { done <- Main(ctx, []string{"serve"}, new(strings.Builder), &stderr) }()
+	deadline := time.After(30 * time.Second)
+	for {
+		select {
+		case code := <-done:
+			return code, stderr.String()
+		case <-deadline:
+			t.Fatalf("serve neither started nor stopped within 30s:\n%s", stderr.String())
+		case <-time.After(10 * time.Millisecond):
+			if strings.Contains(stderr.String(), `msg="queuewrangler serving"`) {
+				cancel()
+				return <-done, stderr.String()
+			}
+		}
+	}
+}
+
+// TestCheckTouchesNeitherDatabaseNorHelpScout: check beside a running
+// daemon, or before the first start, creates no database, sends Help Scout
+// nothing, and shows what it read without a secret, and the misspelt
+// variable serve would ignore.
+func TestCheckTouchesNeitherDatabaseNorHelpScout(t *testing.T) {
+	helpScout := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("check called Help Scout: %s %s", r.Method, r.URL)
+	}))
+	defer helpScout.Close()
+	roster := filepath.Join(t.TempDir(), "roster.json")
+	if err := os.WriteFile(roster, []byte(`{"agents": [{"id": 256, "role": "sst", "hours": "Mon-Fri 09:00-17:00", "timezone": "Europe/Berlin"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(t.TempDir(), "qw.db")
+	secrets := []string{"app-secret-value", "webhook-secret-value", "admin-token-value-long-enough", "https://hooks.slack.com/services/T0/B0/xyz"}
+	clearEnv(t)
+	setEnv(t, map[string]string{"QW_HELPSCOUT_CLIENT_ID": "app-id", "QW_HELPSCOUT_CLIENT_SECRET": secrets[0],
+		"QW_HELPSCOUT_WEBHOOK_SECRET": secrets[1], "QW_ADMIN_TOKEN": secrets[2], "QW_SLACK_WEBHOOK_URL": secrets[3],
+		"QW_HELPSCOUT_API_URL": helpScout.URL, "QW_DB_PATH": db, "QW_ROSTER_FILE": roster,
+		"QW_MODE": "apply", "QW_ROUTING": "steer", "QW_MAILBOXES": "12,34", "QW_ROUTNG": "own"})
+	code, out, errOut := runMain(t, "check")
+	if code != exitOK {
+		t.Fatalf("check exits %d, want 0; stderr %s", code, errOut)
+	}
+	if _, err := os.Stat(db); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("check left something at QW_DB_PATH (stat: %v)", err)
+	}
+	for _, s := range secrets {
+		if strings.Contains(out+errOut, s) {
+			t.Errorf("check printed the secret %q:\n%s", s, out)
+		}
+	}
+	for _, want := range []string{"QW_MODE                          apply", "QW_ROUTING                       steer",
+		"QW_MAILBOXES                     12,34", "QW_ADMIN_TOKEN                   set (hidden)",
+		"1 listed: 1 sst", "agents[0] (id 256)  sst, level 2, capacity 1, on shift Mon-Fri 09:00-17:00 (Europe/Berlin)",
+		"serve would start with these", "warning: QW_ROUTNG (did you mean QW_ROUTING?) is not a queuewrangler variable: serve ignores it"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("check's output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestREADMECheckRunsAsTheDaemon: the README's check before a restart
+// gives the new container what step 2's docker run gives the daemon (its
+// variables, its env file, its volume and roster mount), so that it reads
+// what the restarted daemon will read.
+func TestREADMECheckRunsAsTheDaemon(t *testing.T) {
+	readme, _, daemon := readmeDockerRun(t)
+	at := strings.Index(readme, "docker run --rm -v")
+	if at < 0 {
+		t.Fatal("the README has no docker run of check")
+	}
+	check := readme[at:]
+	check = check[:strings.Index(check, "```")]
+	if !strings.HasSuffix(strings.TrimSpace(check), "queuewrangler check") {
+		t.Fatalf("the README's docker run --rm does not run check:\n%s", check)
+	}
+	options := regexp.MustCompile(`(?:-v|-e|--env-file) \S+`)
+	got, want := options.FindAllString(check, -1), options.FindAllString(daemon, -1)
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("check runs with %q, the daemon with %q", got, want)
+	}
+}
