@@ -31,9 +31,13 @@ func TestPageAfterARestartWhoseFirstSyncFails(t *testing.T) {
 		addr := d.restartRefused(t, 47*time.Minute)
 		why := d.waitForFailedSync(t, addr)
 
+		// Not "the first sync has not finished": the queue is whole.
+		if !strings.HasPrefix(why, "no sync has completed since the restart; ") {
+			t.Errorf("/readyz's reason after the restart: %q, want it to begin with %q", why, "no sync has completed since the restart; ")
+		}
 		page := get(t, "http://"+addr+"/")
 		abs := lastSync.UTC().Format("15:04 MST")
-		want := `<strong>Not ready:</strong> ` + html.EscapeString(why) + `. No sync has completed since the restart, so the queue below is the mirror's as of its last completed sync, ` +
+		want := `<strong>Not ready:</strong> ` + html.EscapeString(why) + `. The queue below is the mirror's as of its last completed sync, ` +
 			`<time datetime="` + lastSync.UTC().Format(time.RFC3339) + `" title="` + abs + `">47m ago</time> <span class="abs">(` + abs + `)</span>: ` +
 			`every ticket is in it, but what changed in Help Scout since is not. Until a sync completes, the balancer plans and moves nothing, and Plan now is refused.`
 		if !strings.Contains(page, want) {

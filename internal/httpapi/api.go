@@ -385,8 +385,8 @@ func (s *Server) handlePlan(w http.ResponseWriter, r *http.Request) {
 	// The balancer's own loop never plans from a half-read mirror; a run
 	// asked for by hand must not either, or an agent whose tickets are not
 	// read yet looks idle and, in apply mode, is handed others' customers.
-	if why, waiting := notReady(s.opts.Ready); waiting {
-		writeError(w, http.StatusServiceUnavailable, "not ready, nothing planned: "+why)
+	if u, waiting := s.unready(); waiting {
+		writeError(w, http.StatusServiceUnavailable, "not ready, nothing planned: "+u.why)
 		return
 	}
 	ps, err := s.api.Decider.PlanNow(r.Context())

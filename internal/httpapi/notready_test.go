@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
+	"html"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -178,6 +179,17 @@ func (o *outage) ready() (bool, string) {
 
 func (o *outage) queueAsOf() (time.Time, bool) { return o.asOf, o.inherited }
 
+// readyzReason is /readyz's reason, which the page and the API repeat.
+func readyzReason(t *testing.T, s http.Handler) string {
+	t.Helper()
+	rec := do(s, "GET", "/readyz", "")
+	var body struct{ Reason string }
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || rec.Code != http.StatusServiceUnavailable {
+		t.Fatalf("/readyz: status %d, %v; body %s", rec.Code, err, rec.Body)
+	}
+	return body.Reason
+}
+
 // TestPageSaysAStaleQueueIsWhole: after a restart while Help Scout is
 // down, the mirror holds the whole queue as of its last completed sync,
 // yet the page said its counts covered only what was read so far: an SST
@@ -192,7 +204,10 @@ func TestPageSaysAStaleQueueIsWhole(t *testing.T) {
 		inherited bool
 		say       string
 	}{
-		{"restarted", true, "No sync has completed since the restart, so the queue below is the mirror's as of its last completed sync, "},
+		// The reason says no sync has completed since the restart
+		// (TestReadyzSaysNoSyncSinceTheRestart); the banner does not say
+		// it twice.
+		{"restarted", true, "The queue below is the mirror's as of its last completed sync, "},
 		{"synced in this process", false, "The queue below is the mirror's as of its last completed sync, "},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -205,7 +220,7 @@ func TestPageSaysAStaleQueueIsWhole(t *testing.T) {
 			s.EnablePage(PageOptions{Team: w, Queue: w, Decider: w, AdminToken: pageToken, StuckAfter: 4 * time.Hour})
 
 			body := pageGet(t, s, "/").Body.String()
-			_, why := o.ready()
+			why := readyzReason(t, s)
 			abs := asOf.UTC().Format("15:04 MST")
 			want := `<p class="banner notice" role="status" id="not-ready"><strong>Not ready:</strong> ` + why + `. ` + tt.say +
 				`<time datetime="` + asOf.UTC().Format(time.RFC3339) + `" title="` + abs + `">47m ago</time> <span class="abs">(` + abs + `)</span>: ` +
@@ -265,7 +280,7 @@ func TestAPISaysAStaleQueueIsWhole(t *testing.T) {
 				}
 				return body
 			}
-			_, why := o.ready()
+			why := readyzReason(t, s)
 			for _, path := range []string{"/api/v1/agents", "/api/v1/conversations?state=stuck"} {
 				body := read(path)
 				if got := body["not_ready"]; got != why {
@@ -285,6 +300,61 @@ func TestAPISaysAStaleQueueIsWhole(t *testing.T) {
 				if got, ok := body[key]; ok {
 					t.Errorf("once ready: %s = %v, want no such key", key, got)
 				}
+			}
+		})
+	}
+}
+
+// TestReadyzSaysNoSyncSinceTheRestart: after a restart while Help Scout
+// is down, /readyz said "the first sync has not finished" while the page
+// beside it said the queue was whole, as of the earlier process's last
+// sync: an operator reading the orchestrator's probe took the mirror for
+// half-read. The reason now says what is true, and /readyz, the page and
+// the API say the same one. A mirror whose first sync is still to come
+// (no queue to inherit), or one that synced in this process, keeps its
+// reason.
+func TestReadyzSaysNoSyncSinceTheRestart(t *testing.T) {
+	t.Parallel()
+	const failed = "; its last attempt failed, see the log; the latest Help Scout call failed: 503 Service Unavailable"
+	asOf := time.Date(2026, 11, 24, 7, 13, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		name      string
+		asOf      time.Time
+		inherited bool
+		want      string
+	}{
+		{"restarted on a synced mirror", asOf, true, "no sync has completed since the restart" + failed},
+		{"new mirror", time.Time{}, false, "the first sync has not finished" + failed},
+		{"synced in this process", asOf, false, "the first sync has not finished" + failed},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			clock := newPageClock()
+			w := newWorld(clock.Now)
+			o := &outage{asOf: tt.asOf, inherited: tt.inherited}
+			s := New(Options{Now: clock.Now, Ready: o.ready, QueueAsOf: o.queueAsOf})
+			s.EnableAPI(APIOptions{Team: fakeTeam{}, Queue: fakeQueue{}, Decider: &fakeDecider{}, AdminToken: adminToken, StuckAfter: 4 * time.Hour})
+			s.EnablePage(PageOptions{Team: w, Queue: w, Decider: w, AdminToken: pageToken, StuckAfter: 4 * time.Hour})
+
+			if got := readyzReason(t, s); got != tt.want {
+				t.Errorf("/readyz reason = %q, want %q", got, tt.want)
+			}
+			var agents map[string]any
+			if err := json.Unmarshal(do(s, "GET", "/api/v1/agents", "").Body.Bytes(), &agents); err != nil {
+				t.Fatal(err)
+			}
+			if got := agents["not_ready"]; got != tt.want {
+				t.Errorf("/api/v1/agents not_ready = %v, want /readyz's %q", got, tt.want)
+			}
+			if rec := do(s, "POST", "/api/v1/plan", "Bearer "+adminToken); !strings.Contains(rec.Body.String(), tt.want) {
+				t.Errorf("plan refused with %s, want /readyz's reason", rec.Body)
+			}
+			body := pageGet(t, s, "/").Body.String()
+			if want := `<strong>Not ready:</strong> ` + html.EscapeString(tt.want) + `. `; !strings.Contains(body, want) {
+				t.Errorf("the page's banner lacks /readyz's reason %q", want)
+			}
+			if n := strings.Count(strings.ToLower(body), "no sync has completed since the restart"); tt.inherited && n != 1 {
+				t.Errorf("the page says %d times that no sync has completed since the restart, want once", n)
 			}
 		})
 	}

@@ -306,7 +306,7 @@ func (p *page) handlePage(w http.ResponseWriter, r *http.Request) {
 		// Whole but stale: the time of the sync it is, said as every time
 		// on the page is.
 		v.QueueAsOf = absTime(u.asOf, now, p.o.Location)
-		v.NoSyncSinceRestart = u.sinceRestart
+		v.NoSyncSinceRestart, v.ReasonSaysRestart = u.sinceRestart, u.whySaysRestart
 	}
 	if v.Mode == "off" && v.Routing != nil && v.Routing.Running == "own" {
 		// The log says it once at start; the page says it while it lasts.

@@ -39,8 +39,9 @@ type pageView struct {
 	// queue as of that sync, stale; unset, every count on the page covers
 	// only what a first sync has read so far.
 	QueueAsOf timeView
-	// NoSyncSinceRestart: QueueAsOf is an earlier process's sync.
-	NoSyncSinceRestart bool
+	// NoSyncSinceRestart: QueueAsOf is an earlier process's sync;
+	// ReasonSaysRestart: NotReady says so already.
+	NoSyncSinceRestart, ReasonSaysRestart bool
 
 	StuckAfter string
 	Figures    figuresView

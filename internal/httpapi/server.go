@@ -220,12 +220,8 @@ func handleHealth(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *Server) handleReady(w http.ResponseWriter, _ *http.Request) {
-	if s.opts.Ready == nil {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
-		return
-	}
-	if ok, reason := s.opts.Ready(); !ok {
-		writeNotReady(w, reason)
+	if u, waiting := s.unready(); waiting {
+		writeNotReady(w, u.why)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
@@ -241,8 +237,8 @@ func notReady(ready ReadinessFunc) (string, bool) {
 	return cmp.Or(why, "starting"), !ok
 }
 
-// unready is what the page and the API say while the daemon is not
-// ready: /readyz's reason, and what the mirror holds meanwhile.
+// unready is what /readyz, the page and the API say while the daemon is
+// not ready: the reason, and what the mirror holds meanwhile.
 type unready struct {
 	why string
 	// asOf, when set, is the time of the whole queue the mirror holds,
@@ -250,10 +246,25 @@ type unready struct {
 	asOf time.Time
 	// sinceRestart: no sync has completed since the restart.
 	sinceRestart bool
+	// whySaysRestart: why already says that no sync has completed since
+	// the restart (sinceRestartReason).
+	whySaysRestart bool
 }
 
+// firstSyncPending begins the mirror's reason until a sync of this process
+// completes (mirror.Mirror.Ready), alone or followed by why the last
+// attempt failed. After a restart on a mirror that synced before, it is
+// not what is true: the queue is whole, as of an earlier process's last
+// sync (QueueAsOfFunc's inherited), and what has not happened is a sync
+// since the restart.
+const firstSyncPending = "the first sync has not finished"
+
+// sinceRestartReason replaces firstSyncPending after a restart.
+const sinceRestartReason = "no sync has completed since the restart"
+
 // unready says why the daemon is not ready and what the mirror holds;
-// false once ready.
+// false once ready. The reason is /readyz's, and the page and the API say
+// the same one.
 func (s *Server) unready() (unready, bool) {
 	why, waiting := notReady(s.opts.Ready)
 	if !waiting {
@@ -262,6 +273,11 @@ func (s *Server) unready() (unready, bool) {
 	u := unready{why: why}
 	if s.opts.QueueAsOf != nil {
 		u.asOf, u.sinceRestart = s.opts.QueueAsOf()
+	}
+	if u.sinceRestart && !u.asOf.IsZero() {
+		if rest, ok := strings.CutPrefix(u.why, firstSyncPending); ok {
+			u.why, u.whySaysRestart = sinceRestartReason+rest, true
+		}
 	}
 	return u, true
 }
