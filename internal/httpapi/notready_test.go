@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/queuewrangler/queuewrangler/internal/store"
 )
 
 // readiness is a ReadinessFunc a test can flip, as the first sync ends.
@@ -355,6 +357,55 @@ func TestReadyzSaysNoSyncSinceTheRestart(t *testing.T) {
 			}
 			if n := strings.Count(strings.ToLower(body), "no sync has completed since the restart"); tt.inherited && n != 1 {
 				t.Errorf("the page says %d times that no sync has completed since the restart, want once", n)
+			}
+		})
+	}
+}
+
+// damagedInbox is the daemon's store as the inbox: it holds the file
+// damaged once any reader has met the damage.
+type damagedInbox struct{ memInbox }
+
+func (*damagedInbox) HeldDamaged() bool { return true }
+
+// TestPageSaysTheDatabaseIsDamaged: with the database file damaged the
+// page said, as during a first sync, that its counts covered only "what
+// the mirror holds so far" and that "a ticket not yet read" was missing:
+// an SST waited for a sync that would never complete. The banner now says
+// the file is damaged, that what follows is what can still be read, and
+// that nothing is planned until the file is restored or re-synced; also
+// once a later failure (Help Scout down) has become /readyz's reason.
+func TestPageSaysTheDatabaseIsDamaged(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name  string
+		why   string
+		inbox Inbox
+	}{
+		{"found by a sync", store.ErrCorruptReason, &memInbox{}},
+		{"then Help Scout fails", "the latest sync failed, see the log", &damagedInbox{}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			clock := newPageClock()
+			w := newWorld(clock.Now)
+			ready := func() (bool, string) { return false, tt.why }
+			// A damaged file gives no time of a whole queue (mirror.QueueAsOf).
+			asOf := func() (time.Time, bool) { return time.Time{}, false }
+			s := New(Options{Now: clock.Now, Ready: ready, QueueAsOf: asOf, Inbox: tt.inbox})
+			s.EnablePage(PageOptions{Team: w, Queue: w, Decider: w, AdminToken: pageToken, StuckAfter: 4 * time.Hour})
+
+			body := pageGet(t, s, "/").Body.String()
+			want := `<p class="banner error" role="alert" id="not-ready"><strong>Not ready:</strong> ` + html.EscapeString(tt.why) + `. ` +
+				`What follows is what can still be read from the file: a part that cannot be read says so, and the counts miss any ticket kept in a damaged part. ` +
+				`Until the file is restored or re-synced, the balancer plans and moves nothing, and Plan now is refused.</p>`
+			if !strings.Contains(body, want) {
+				t.Errorf("page with a damaged database lacks\n%s", want)
+			}
+			for _, wrong := range []string{"what the mirror holds so far", "not yet read", "every ticket is in it"} {
+				if strings.Contains(body, wrong) {
+					t.Errorf("page with a damaged database says %q", wrong)
+				}
 			}
 		})
 	}

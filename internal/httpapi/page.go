@@ -307,6 +307,7 @@ func (p *page) handlePage(w http.ResponseWriter, r *http.Request) {
 		// on the page is.
 		v.QueueAsOf = absTime(u.asOf, now, p.o.Location)
 		v.NoSyncSinceRestart, v.ReasonSaysRestart = u.sinceRestart, u.whySaysRestart
+		v.Damaged = u.damaged
 	}
 	if v.Mode == "off" && v.Routing != nil && v.Routing.Running == "own" {
 		// The log says it once at start; the page says it while it lasts.

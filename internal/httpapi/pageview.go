@@ -42,6 +42,9 @@ type pageView struct {
 	// NoSyncSinceRestart: QueueAsOf is an earlier process's sync;
 	// ReasonSaysRestart: NotReady says so already.
 	NoSyncSinceRestart, ReasonSaysRestart bool
+	// Damaged: the database file is damaged, and the page shows what can
+	// still be read from it, neither a whole queue nor a first sync's part.
+	Damaged bool
 
 	StuckAfter string
 	Figures    figuresView

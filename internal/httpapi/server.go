@@ -249,6 +249,9 @@ type unready struct {
 	// whySaysRestart: why already says that no sync has completed since
 	// the restart (sinceRestartReason).
 	whySaysRestart bool
+	// damaged: the database file is damaged, and what is shown is what
+	// can still be read from it (damagedDatabase).
+	damaged bool
 }
 
 // firstSyncPending begins the mirror's reason until a sync of this process
@@ -270,7 +273,7 @@ func (s *Server) unready() (unready, bool) {
 	if !waiting {
 		return unready{}, false
 	}
-	u := unready{why: why}
+	u := unready{why: why, damaged: s.damagedDatabase(why)}
 	if s.opts.QueueAsOf != nil {
 		u.asOf, u.sinceRestart = s.opts.QueueAsOf()
 	}
@@ -280,6 +283,22 @@ func (s *Server) unready() (unready, bool) {
 		}
 	}
 	return u, true
+}
+
+// damageHolder is store.DB's: whether the file was found damaged and has
+// not passed the integrity check since.
+type damageHolder interface{ HeldDamaged() bool }
+
+// damagedDatabase reports whether the daemon is not ready because the
+// database file is damaged: its reason says so, or, once a later failure
+// (Help Scout down) has become the reason, the store still holds the file
+// damaged. The inbox is the store in the daemon.
+func (s *Server) damagedDatabase(why string) bool {
+	if why == store.ErrCorruptReason {
+		return true
+	}
+	d, ok := s.opts.Inbox.(damageHolder)
+	return ok && d.HeldDamaged()
 }
 
 func writeNotReady(w http.ResponseWriter, reason string) {
