@@ -870,6 +870,9 @@ func withDecisions(w *fakeWorld) *fakeWorld {
 	w.proposals = append(w.proposals, store.Proposal{ID: 9, CreatedAt: pageNow.Add(-time.Minute), ConversationID: 994, ConversationNumber: 494,
 		FromAgent: 17, ToAgent: 12, Reason: "overload", Explanation: "Reassigned by queuewrangler from Rita Red to Sam Senior: customer waiting 1d 2h",
 		Status: store.ProposalPending, Snapshot: store.ProposalSnapshot{AssigneeID: 17, Status: store.StatusActive, CustomerWaitingSince: pageNow.Add(-26 * time.Hour)}})
+	// The page reads the customer's wait now from the ticket itself.
+	w.convs = append(w.convs, store.OpenConversation{ID: 994, Number: 494, Status: store.StatusActive, Subject: "Export stuck at 99%", AssigneeID: 17, CustomerID: 9006,
+		CreatedAt: pageNow.Add(-30 * time.Hour), CustomerWaitingSince: pageNow.Add(-26 * time.Hour), LastMessageBy: store.ByCustomer})
 	return w
 }
 
@@ -905,9 +908,9 @@ func TestPagePutsDecisionsFirst(t *testing.T) {
 	}{
 		{"a summary bar with jump links and counts", []string{
 			`<a href="#proposals" class="act">Pending proposals <span class="count">3</span></a>`,
-			// The one stuck ticket has a proposal waiting: nothing for
+			// Both stuck tickets have a proposal waiting: nothing for
 			// the bar to call for.
-			`<a href="#stuck">Stuck <span class="count">1</span></a>`,
+			`<a href="#stuck">Stuck <span class="count">2</span></a>`,
 			`<a href="#unassigned">Unassigned <span class="count">2</span></a>`,
 			`<a href="#team">Team <span class="count">4/6</span>`,
 		}},
@@ -1396,4 +1399,98 @@ func TestPageSaysWhenTheUnassignedAreHandedOut(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPendingProposalSaysTheCustomerWaitNow: a proposal waits hours for
+// approval, and the page said "Customer waiting now" with the wait it was
+// proposed with: a customer answered since, or a ticket closed since, was
+// still shown waiting, for days in the demo, and first in the list. The
+// wait is now the ticket's as the mirror holds it, and a ticket no longer
+// where the move would take it from says so instead.
+func TestPendingProposalSaysTheCustomerWaitNow(t *testing.T) {
+	t.Parallel()
+	const waitingNow = `Customer waiting now <time class="wait"`
+	for _, tt := range []struct {
+		name   string
+		change func(c *store.OpenConversation) (keep bool)
+		want   string
+	}{
+		{"answered since", func(c *store.OpenConversation) bool {
+			c.Status, c.LastMessageBy = store.StatusPending, store.ByUser
+			return true
+		}, `Customer waiting now <span class="wait">no</span>`},
+		{"the customer wrote again", func(c *store.OpenConversation) bool {
+			c.CustomerWaitingSince = pageNow.Add(-20 * time.Minute)
+			return true
+		}, waitingNow + ` datetime="2026-11-24T14:40:00Z" title="since 14:40 UTC">20m</time>`},
+		{"closed since", func(*store.OpenConversation) bool { return false },
+			`Now <span class="gone">no longer open with Ana Front (closed, or moved by someone, since the proposal)</span>`},
+		{"taken by someone", func(c *store.OpenConversation) bool {
+			c.AssigneeID = 12
+			return true
+		}, `Now <span class="gone">no longer open with Ana Front (closed, or moved by someone, since the proposal)</span>`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			clock := newPageClock()
+			w := newWorld(clock.Now)
+			// Proposal 7 moves #501 from Ana, proposed with the customer
+			// waiting 6h 10m.
+			var kept []store.OpenConversation
+			for _, c := range w.convs {
+				if c.ID != 1001 || tt.change(&c) {
+					kept = append(kept, c)
+				}
+			}
+			w.convs = kept
+			body := pageGet(t, newPageServer(t, w, pageToken, clock), "/").Body.String()
+			row := proposalItem(t, body, 7)
+			if !strings.Contains(row, tt.want) {
+				t.Errorf("proposal 7 lacks %q:\n%s", tt.want, row)
+			}
+			if strings.Contains(row, "6h 10m</time>") {
+				t.Errorf("proposal 7 still shows the wait it was proposed with:\n%s", row)
+			}
+		})
+	}
+	t.Run("a hand-out's ticket assigned since", func(t *testing.T) {
+		t.Parallel()
+		clock := newPageClock()
+		w := newWorld(clock.Now)
+		for i := range w.convs {
+			if w.convs[i].ID == 1003 { // proposal 8 hands #503 out
+				w.convs[i].AssigneeID = 11
+			}
+		}
+		body := pageGet(t, newPageServer(t, w, pageToken, clock), "/").Body.String()
+		want := `Now <span class="gone">no longer in the unassigned queue (assigned, set pending or closed since the proposal)</span>`
+		if row := proposalItem(t, body, 8); !strings.Contains(row, want) {
+			t.Errorf("proposal 8 lacks %q:\n%s", want, row)
+		}
+	})
+	t.Run("the longest wait now first", func(t *testing.T) {
+		t.Parallel()
+		clock := newPageClock()
+		w := newWorld(clock.Now)
+		for i := range w.convs {
+			if w.convs[i].ID == 1001 { // proposed with 6h 10m, answered since
+				w.convs[i].Status, w.convs[i].LastMessageBy = store.StatusPending, store.ByUser
+			}
+		}
+		body := pageGet(t, newPageServer(t, w, pageToken, clock), "/").Body.String()
+		if i, j := strings.Index(body, `id="proposal-8"`), strings.Index(body, `id="proposal-7"`); i < 0 || j < 0 || i > j {
+			t.Error("the move of an answered customer comes before that of one waiting 3h")
+		}
+	})
+}
+
+// proposalItem is the page's list item of pending proposal id.
+func proposalItem(t *testing.T, body string, id int) string {
+	t.Helper()
+	start := strings.Index(body, fmt.Sprintf(`<li class="proposal" id="proposal-%d">`, id))
+	if start < 0 {
+		t.Fatalf("no pending proposal %d on the page", id)
+	}
+	end := strings.Index(body[start:], "</li>")
+	return body[start : start+end]
 }

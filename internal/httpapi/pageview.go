@@ -191,9 +191,14 @@ type proposalRow struct {
 	Waits   string
 	Created timeView
 	When    timeView // the last transition
-	// Waiting is the customer's wait when the balancer proposed the move;
-	// unset when the customer was not waiting.
+	// Waiting is the customer's wait: for a pending move, as the mirror
+	// holds the ticket now (pendingNow); unset when the customer is not
+	// waiting.
 	Waiting timeView
+	// Gone, for a pending move, says the ticket is no longer where the
+	// move would take it from (closed, or moved by someone, since the
+	// proposal); Waiting is then unset.
+	Gone string
 }
 
 // pageData is what collect reads; build turns it into a pageView.
@@ -215,6 +220,10 @@ type pageData struct {
 	needsSomeone  []store.OpenConversation
 	waitsForOwner []store.OpenConversation
 	nexts         team.NextSteps
+
+	// pendingNow holds the pending moves' tickets as the mirror holds them
+	// now, by id (page.pendingNow); nil when they could not be read.
+	pendingNow map[int64]store.OpenConversation
 }
 
 // decidedStatuses are the proposals shown as recent moves.
@@ -267,12 +276,19 @@ func (p *page) collect(ctx context.Context, now time.Time) pageView {
 	}
 	// The unassigned queue is active tickets (as in the JSON API), longest
 	// wait first.
-	if d.unassigned, err = p.o.Queue.OpenConversations(ctx, store.OpenFilter{Assignment: store.OnlyUnassigned, ActiveOnly: true}); err != nil {
+	d.unassigned, err = p.o.Queue.OpenConversations(ctx, store.OpenFilter{Assignment: store.OnlyUnassigned, ActiveOnly: true})
+	unassignedErr := err
+	if err != nil {
 		fail("the unassigned queue", err)
 	}
 	slices.SortFunc(d.unassigned, func(a, b store.OpenConversation) int {
 		return cmp.Or(waitStart(a).Compare(waitStart(b)), cmp.Compare(a.ID, b.ID))
 	})
+	if unassignedErr == nil {
+		if d.pendingNow, err = p.pendingNow(ctx, d.pending, d.unassigned); err != nil {
+			fail("the pending proposals' tickets", err)
+		}
+	}
 	if p.o.Customers != nil {
 		needs, waits := stuckShown(len(d.needsSomeone), len(d.waitsForOwner), p.o.maxRows)
 		ids := make([]int64, 0, 2*p.o.maxRows)
@@ -309,6 +325,35 @@ func (p *page) collect(ctx context.Context, now time.Time) pageView {
 		d.routing = &rt
 	}
 	return p.build(d, now)
+}
+
+// pendingNow reads the tickets of the pending moves as the mirror holds
+// them now, by id: the open tickets of each owner a move would take one
+// from, and the unassigned queue for hand-outs. A proposal waits for
+// approval for hours; meanwhile its customer may have been answered or
+// written again, and the ticket closed or taken by someone, so the wait
+// it was proposed with is not the customer's wait now. One read per
+// owner, and pending moves come from few owners.
+func (p *page) pendingNow(ctx context.Context, pending []store.Proposal, unassigned []store.OpenConversation) (map[int64]store.OpenConversation, error) {
+	held := make(map[int64]store.OpenConversation)
+	for _, c := range unassigned {
+		held[c.ID] = c
+	}
+	read := make(map[int64]bool)
+	for _, pr := range pending {
+		if pr.FromAgent == 0 || read[pr.FromAgent] {
+			continue
+		}
+		read[pr.FromAgent] = true
+		cs, err := p.o.Queue.OpenConversations(ctx, store.OpenFilter{AssigneeID: pr.FromAgent})
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cs {
+			held[c.ID] = c
+		}
+	}
+	return held, nil
 }
 
 // stuckShown is how many rows of each stuck group the page shows: the two
@@ -443,9 +488,27 @@ func (p *page) build(d pageData, now time.Time) pageView {
 		return out
 	}
 	pending := slices.Clone(d.pending)
-	slices.SortStableFunc(pending, byCustomerWait)
+	waitNow := func(pr store.Proposal) time.Time { return pr.Snapshot.CustomerWaitingSince }
+	if d.pendingNow != nil {
+		waitNow = func(pr store.Proposal) time.Time {
+			if c, ok := d.pendingNow[pr.ConversationID]; ok && c.AssigneeID == pr.FromAgent {
+				return c.CustomerWaitStart()
+			}
+			return time.Time{}
+		}
+	}
+	slices.SortStableFunc(pending, byCustomerWait(waitNow))
 	shown := pending[:min(len(pending), p.o.maxRows)]
 	v.Pending = pendingList{Rows: proposals(shown), Total: len(pending), More: len(pending) - len(shown)}
+	if d.pendingNow != nil {
+		for i, pr := range shown {
+			row := &v.Pending.Rows[i]
+			row.Waiting = absTime(waitNow(pr), now, loc)
+			if c, ok := d.pendingNow[pr.ConversationID]; !ok || c.AssigneeID != pr.FromAgent {
+				row.Gone = goneSince(pr, row.From)
+			}
+		}
+	}
 	// The store lists by id; a move's row belongs where its last step
 	// happened, newest first.
 	moves := slices.Clone(d.moves)
@@ -468,18 +531,31 @@ func (p *page) build(d pageData, now time.Time) pageView {
 // after the mirror shows the change, its row here reads stale, with why).
 const approvedWaitWhileOff = "QW_MODE=off: approved moves wait until the mode is propose or apply"
 
-// byCustomerWait orders proposals by how long their customer has waited,
-// longest first; moves of tickets whose customer is not waiting come last,
-// and ties go to the older proposal.
-func byCustomerWait(a, b store.Proposal) int {
-	wa, wb := a.Snapshot.CustomerWaitingSince, b.Snapshot.CustomerWaitingSince
-	if wa.IsZero() != wb.IsZero() {
-		if wa.IsZero() {
-			return 1
-		}
-		return -1
+// goneSince says that a pending move's ticket is no longer where the move
+// would take it from: the mirror holds it neither open with from nor, for
+// a hand-out, in the unassigned queue.
+func goneSince(pr store.Proposal, from string) string {
+	if pr.FromAgent == 0 {
+		return "no longer in the unassigned queue (assigned, set pending or closed since the proposal)"
 	}
-	return cmp.Or(wa.Compare(wb), cmp.Compare(a.ID, b.ID))
+	return "no longer open with " + from + " (closed, or moved by someone, since the proposal)"
+}
+
+// byCustomerWait orders proposals by how long their customer has waited
+// (since waitStart, zero when not waiting), longest first; moves of
+// tickets whose customer is not waiting come last, and ties go to the
+// older proposal.
+func byCustomerWait(waitStart func(store.Proposal) time.Time) func(a, b store.Proposal) int {
+	return func(a, b store.Proposal) int {
+		wa, wb := waitStart(a), waitStart(b)
+		if wa.IsZero() != wb.IsZero() {
+			if wa.IsZero() {
+				return 1
+			}
+			return -1
+		}
+		return cmp.Or(wa.Compare(wb), cmp.Compare(a.ID, b.ID))
+	}
 }
 
 func lastTransition(pr store.Proposal) time.Time {
