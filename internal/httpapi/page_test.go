@@ -1494,3 +1494,45 @@ func proposalItem(t *testing.T, body string, id int) string {
 	end := strings.Index(body[start:], "</li>")
 	return body[start : start+end]
 }
+
+// TestPendingProposalSaysItsReceiverIsAbsent: a move proposed to someone
+// on shift may wait for approval past the end of their shift; the page
+// showed it as proposed ("would wait under 5m with Ana"), and approving it
+// hands the customer to someone who is not there (the re-read before the
+// move checks the ticket, not its receiver). The row now says the
+// receiver is away or off shift now, and until when.
+func TestPendingProposalSaysItsReceiverIsAbsent(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name   string
+		status string
+		backAt time.Time
+		want   string // "" = no warning
+	}{
+		{"on shift", "active", time.Time{}, ""},
+		{"off shift", "off-shift", pageNow.Add(18 * time.Hour), "Sam Senior is off shift now, back Wed 09:00 UTC: approving hands the customer to someone who is not there."},
+		{"away", "away", time.Time{}, "Sam Senior is away now: approving hands the customer to someone who is not there."},
+		{"no longer a user", team.StatusRemoved, time.Time{}, "Sam Senior is no longer a Help Scout user: approving hands the customer to someone who is not there."},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			clock := newPageClock()
+			w := newWorld(clock.Now)
+			for i := range w.agents {
+				if w.agents[i].ID == 12 { // both pending moves go to Sam
+					w.agents[i].Status, w.agents[i].Available, w.agents[i].BackAt = tt.status, tt.status == "active", tt.backAt
+				}
+			}
+			body := pageGet(t, newPageServer(t, w, pageToken, clock), "/").Body.String()
+			for _, id := range []int{7, 8} {
+				row := proposalItem(t, body, id)
+				switch {
+				case tt.want == "" && strings.Contains(row, `class="err absent"`):
+					t.Errorf("proposal %d warns of a receiver who is on shift:\n%s", id, row)
+				case tt.want != "" && !strings.Contains(row, `<p class="err absent">`+tt.want+`</p>`):
+					t.Errorf("proposal %d lacks %q:\n%s", id, tt.want, row)
+				}
+			}
+		})
+	}
+}

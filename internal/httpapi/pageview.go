@@ -199,6 +199,11 @@ type proposalRow struct {
 	// move would take it from (closed, or moved by someone, since the
 	// proposal); Waiting is then unset.
 	Gone string
+	// ToAbsent, for a pending move, says its receiver is not available
+	// now (away or off shift, and until when): the move was proposed while
+	// they were, and approving it would hand the customer to someone who
+	// is not there.
+	ToAbsent string
 }
 
 // pageData is what collect reads; build turns it into a pageView.
@@ -500,6 +505,15 @@ func (p *page) build(d pageData, now time.Time) pageView {
 	slices.SortStableFunc(pending, byCustomerWait(waitNow))
 	shown := pending[:min(len(pending), p.o.maxRows)]
 	v.Pending = pendingList{Rows: proposals(shown), Total: len(pending), More: len(pending) - len(shown)}
+	agents := make(map[int64]team.Agent, len(d.agents))
+	for _, a := range d.agents {
+		agents[a.ID] = a
+	}
+	for i, pr := range shown {
+		if a, ok := agents[pr.ToAgent]; ok && !a.Available {
+			v.Pending.Rows[i].ToAbsent = absentNow(a, loc)
+		}
+	}
 	if d.pendingNow != nil {
 		for i, pr := range shown {
 			row := &v.Pending.Rows[i]
@@ -539,6 +553,24 @@ func goneSince(pr store.Proposal, from string) string {
 		return "no longer in the unassigned queue (assigned, set pending or closed since the proposal)"
 	}
 	return "no longer open with " + from + " (closed, or moved by someone, since the proposal)"
+}
+
+// absentNow says that an agent who is not available is away or off shift
+// now, and when they are back if that is known; "" for another status.
+func absentNow(a team.Agent, loc *time.Location) string {
+	var say string
+	switch a.Status {
+	case "away", "off-shift":
+		say = a.Name + " is " + strings.ToLower(statusLabel(a.Status)) + " now"
+	case team.StatusRemoved:
+		say = a.Name + " is no longer a Help Scout user"
+	default:
+		return ""
+	}
+	if !a.BackAt.IsZero() {
+		say += ", back " + a.BackAt.In(loc).Format("Mon 15:04 MST")
+	}
+	return say + ": approving hands the customer to someone who is not there"
 }
 
 // byCustomerWait orders proposals by how long their customer has waited
