@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -185,5 +186,86 @@ func runPromtoolExprTests(t *testing.T, promtool string, groups ...promTestGroup
 	out, err := exec.Command(promtool, "test", "rules", path).CombinedOutput()
 	if err != nil {
 		t.Fatalf("promtool test rules: %v\n%s\nthe test file:\n%s", err, out, data)
+	}
+}
+
+// TestDashboardStatsShowNow: the four figures at the top of the dashboard
+// are what a head of support reads at a glance, and they said neither
+// "now" nor anything with their colour. Their queries ran over the
+// dashboard's range and Grafana showed the last value in it, so a series
+// the daemon stops exporting (imbalance while nobody available has a fair
+// share, every night; every gauge before a restart's first sync) went on
+// showing a value up to a day old, against the imbalance panel's own
+// description. And with no thresholds Grafana's default applies, red from
+// 80: the oldest customer wait, in seconds, was red after 80 s, all day,
+// while 79 stuck tickets or an imbalance of 3 stayed green. Each stat now
+// asks for the current value (an instant query), and its colour turns
+// where the shipped alert rules draw their lines; the unassigned count,
+// which has no such line, is not coloured.
+func TestDashboardStatsShowNow(t *testing.T) {
+	type step struct {
+		Color string
+		Value *float64
+	}
+	var d struct {
+		Panels []struct {
+			Type, Title string
+			Targets     []struct {
+				Instant bool
+				Range   *bool
+			}
+			FieldConfig struct {
+				Defaults struct {
+					Thresholds *struct{ Steps []step }
+				}
+			} `json:"fieldConfig"`
+			Options struct {
+				ColorMode string `json:"colorMode"`
+			}
+		}
+	}
+	if err := json.Unmarshal(Dashboard, &d); err != nil {
+		t.Fatalf("dashboard JSON: %v", err)
+	}
+	at := func(v float64) *float64 { return &v }
+	// Where each stat turns colour: the lines of the alert rules
+	// (alerts.yml) and QW_STUCK_AFTER's default; nil = not coloured.
+	want := map[string][]step{
+		"Unassigned":                nil,
+		"Stuck":                     {{"green", nil}, {"orange", at(1)}},                               // HelpScoutStuckTickets: > 0
+		"Oldest customer wait":      {{"green", nil}, {"orange", at(4 * 3600)}, {"red", at(8 * 3600)}}, // HelpScoutCustomerWaitingTooLong: > 8 h
+		"Load imbalance (max/mean)": {{"green", nil}, {"orange", at(1.5)}},                             // QueuewranglerLoadImbalance: > 1.5
+	}
+	seen := 0
+	for _, p := range d.Panels {
+		if p.Type != "stat" {
+			continue
+		}
+		seen++
+		steps, known := want[p.Title]
+		if !known {
+			t.Errorf("stat %q: no colours decided for it in this test", p.Title)
+			continue
+		}
+		for i, tg := range p.Targets {
+			if !tg.Instant || tg.Range == nil || *tg.Range {
+				t.Errorf("stat %q target %d: not an instant query, so it shows the last value of the range, not now", p.Title, i)
+			}
+		}
+		switch th := p.FieldConfig.Defaults.Thresholds; {
+		case steps == nil:
+			if p.Options.ColorMode != "none" {
+				t.Errorf("stat %q: colour mode %q, want none: Grafana's default thresholds would colour it red from 80", p.Title, p.Options.ColorMode)
+			}
+		case th == nil:
+			t.Errorf("stat %q: no thresholds, so Grafana's default (red from 80) colours it", p.Title)
+		default:
+			if diff := cmp.Diff(steps, th.Steps); diff != "" {
+				t.Errorf("stat %q thresholds (-want +got):\n%s", p.Title, diff)
+			}
+		}
+	}
+	if seen != len(want) {
+		t.Errorf("%d stat panels, want %d", seen, len(want))
 	}
 }
