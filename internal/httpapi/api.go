@@ -128,15 +128,33 @@ func (s *Server) handleAgents(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, "read agents", err)
 		return
 	}
-	if agents == nil {
-		agents = []team.Agent{}
-	}
-	out := map[string]any{"agents": agents, "team": toFiguresJSON(agents, figures)}
+	out := map[string]any{"agents": toAgentsJSON(agents), "team": toFiguresJSON(agents, figures)}
 	if s.api.Routing != nil {
 		out["routing"] = s.api.Routing.Routing(r.Context())
 	}
 	s.sayNotReady(out)
 	writeJSON(w, http.StatusOK, out)
+}
+
+// agentJSON is an agent in /api/v1/agents: team.Agent's keys, but with
+// no load_ratio for someone who has no fair share (off shift, away, the
+// head of support), as the metric is absent for them and the page says
+// "no fair share": the balancer's 0 would read as an idle agent beside
+// their waiting customers.
+type agentJSON struct {
+	team.Agent
+	LoadRatio *float64 `json:"load_ratio,omitempty"` // shadows team.Agent's
+}
+
+func toAgentsJSON(agents []team.Agent) []agentJSON {
+	out := make([]agentJSON, len(agents))
+	for i, a := range agents {
+		out[i].Agent = a
+		if a.FairShare > 0 {
+			out[i].LoadRatio = &agents[i].LoadRatio
+		}
+	}
+	return out
 }
 
 // figuresJSON is /api/v1/agents's "team": the fairness figures, left out

@@ -94,7 +94,7 @@ func (fakeQueue) ListProposals(_ context.Context, f store.ProposalFilter) ([]sto
 type fakeTeam struct{}
 
 func (fakeTeam) Agents(context.Context) ([]team.Agent, team.Figures, error) {
-	return []team.Agent{{ID: 5, Name: "Ana", Role: "st", Level: 2, Open: 3, Pace: 2.25, LoadRatio: 1.2},
+	return []team.Agent{{ID: 5, Name: "Ana", Role: "st", Level: 2, Open: 3, Pace: 2.25, FairShare: 2.5, LoadRatio: 1.2},
 		{ID: 6, Name: "Ben", Role: "st", Level: 2, Status: "off-shift", BackAt: time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)}}, team.Figures{Imbalance: 1.2, Jain: 0.9}, nil
 }
 
@@ -437,5 +437,32 @@ func TestAgentsFairnessFiguresOnlyWithSomeoneInTheSplit(t *testing.T) {
 				t.Errorf("team = %s, want %s", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestAgentsLeaveOutTheLoadRatioOfSomeoneWithoutAFairShare: someone off
+// shift, away or the head of support has no fair share, and the balancer's
+// load ratio for them is 0. The API said "load_ratio": 0 beside their
+// waiting customers, which a tool reads as an idle agent, while the metric
+// is absent for them and the page says "no fair share". The key is left
+// out for them, as the team's fairness figures are while undefined.
+func TestAgentsLeaveOutTheLoadRatioOfSomeoneWithoutAFairShare(t *testing.T) {
+	s, _ := newAPIServer(t, adminToken, &bytes.Buffer{})
+	rec := do(s, "GET", "/api/v1/agents", "")
+	var body struct{ Agents []map[string]any }
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || rec.Code != http.StatusOK {
+		t.Fatalf("status %d, %v; body %s", rec.Code, err, rec.Body)
+	}
+	got := map[string]any{}
+	for _, a := range body.Agents {
+		ratio, ok := a["load_ratio"]
+		if !ok {
+			ratio = "(no key)"
+		}
+		got[a["name"].(string)] = ratio
+	}
+	want := map[string]any{"Ana": 1.2, "Ben": "(no key)"} // Ben is off shift
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("load_ratio by agent (-want +got):\n%s", diff)
 	}
 }
