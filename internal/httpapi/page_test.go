@@ -1536,3 +1536,23 @@ func TestPendingProposalSaysItsReceiverIsAbsent(t *testing.T) {
 		})
 	}
 }
+
+// TestPendingProposalGoneSaysNothingOfItsReceiver: a move whose ticket is
+// no longer with its owner is made by nobody (approving finds it
+// changed), so its row does not also warn that approving hands the
+// customer to an absent receiver.
+func TestPendingProposalGoneSaysNothingOfItsReceiver(t *testing.T) {
+	t.Parallel()
+	clock := newPageClock()
+	w := newWorld(clock.Now)
+	w.convs = slices.DeleteFunc(w.convs, func(c store.OpenConversation) bool { return c.ID == 1001 }) // proposal 7's, closed
+	for i := range w.agents {
+		if w.agents[i].ID == 12 { // proposal 7's receiver
+			w.agents[i].Status, w.agents[i].Available = "away", false
+		}
+	}
+	row := proposalItem(t, pageGet(t, newPageServer(t, w, pageToken, clock), "/").Body.String(), 7)
+	if !strings.Contains(row, `class="gone"`) || strings.Contains(row, `class="err absent"`) {
+		t.Errorf("proposal 7, its ticket closed and its receiver away: want only that the ticket has gone:\n%s", row)
+	}
+}

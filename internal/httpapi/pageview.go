@@ -510,17 +510,18 @@ func (p *page) build(d pageData, now time.Time) pageView {
 		agents[a.ID] = a
 	}
 	for i, pr := range shown {
-		if a, ok := agents[pr.ToAgent]; ok && !a.Available {
-			v.Pending.Rows[i].ToAbsent = absentNow(a, loc)
-		}
-	}
-	if d.pendingNow != nil {
-		for i, pr := range shown {
-			row := &v.Pending.Rows[i]
+		row := &v.Pending.Rows[i]
+		if d.pendingNow != nil {
 			row.Waiting = absTime(waitNow(pr), now, loc)
 			if c, ok := d.pendingNow[pr.ConversationID]; !ok || c.AssigneeID != pr.FromAgent {
+				// Approving finds the ticket changed and moves nothing:
+				// whoever would receive it does not matter.
 				row.Gone = goneSince(pr, row.From)
+				continue
 			}
+		}
+		if a, ok := agents[pr.ToAgent]; ok && !a.Available {
+			row.ToAbsent = absentNow(a, loc)
 		}
 	}
 	// The store lists by id; a move's row belongs where its last step
