@@ -366,6 +366,11 @@ func TestReadyzSaysNoSyncSinceTheRestart(t *testing.T) {
 // damaged once any reader has met the damage.
 type damagedInbox struct{ memInbox }
 
+// The daemon's inbox is its store, which says whether it holds the file
+// damaged: without this the page would not know once /readyz's reason
+// has moved on from the damage.
+var _ damageHolder = (*store.DB)(nil)
+
 func (*damagedInbox) HeldDamaged() bool { return true }
 
 // TestPageSaysTheDatabaseIsDamaged: with the database file damaged the
