@@ -301,6 +301,7 @@ func (p *page) handlePage(w http.ResponseWriter, r *http.Request) {
 	v.RefreshSeconds = int(pageRefreshEvery / time.Second)
 	v.ReadOnly = p.readOnly()
 	v.Mode = cmp.Or(p.o.Mode, "propose")
+	v.NothingToApprove = v.Mode == "apply" && v.Pending.Total == 0
 	if u, waiting := p.unready(); waiting {
 		v.NotReady = u.why
 		// Whole but stale: the time of the sync it is, said as every time

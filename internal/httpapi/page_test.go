@@ -1556,3 +1556,48 @@ func TestPendingProposalGoneSaysNothingOfItsReceiver(t *testing.T) {
 		t.Errorf("proposal 7, its ticket closed and its receiver away: want only that the ticket has gone:\n%s", row)
 	}
 }
+
+// TestApplyModeLoginIsForPlanNow: in apply mode the balancer makes its
+// moves without approval, yet the page offered "Log in to approve moves"
+// and "Log in (top of the page) to approve or reject" above "Nothing is
+// waiting for approval": an SST logged in looking for something to
+// approve. With nothing pending, the login is for Plan now, and says so; a
+// move left pending from propose mode keeps the approval wording.
+func TestApplyModeLoginIsForPlanNow(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name, mode string
+		pending    bool
+		want, not  []string
+	}{
+		{"apply, nothing pending", "apply", false,
+			[]string{"<summary>Log in to plan now</summary>", "(top of the page) to run the balancer now (Plan now)."},
+			[]string{"Log in to approve moves", "to approve or reject"}},
+		{"apply, a move left pending", "apply", true,
+			[]string{"<summary>Log in to approve moves</summary>", "(top of the page) to approve or reject."}, []string{"Log in to plan now"}},
+		{"propose", "propose", false,
+			[]string{"<summary>Log in to approve moves</summary>", "(top of the page) to approve or reject."}, []string{"Log in to plan now"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			clock := newPageClock()
+			w := newWorld(clock.Now)
+			if !tt.pending {
+				w.proposals = slices.DeleteFunc(w.proposals, func(p store.Proposal) bool { return p.Status == store.ProposalPending })
+			}
+			s := New(Options{Now: clock.Now})
+			s.EnablePage(PageOptions{Team: w, Queue: w, Decider: w, AdminToken: pageToken, StuckAfter: 4 * time.Hour, Mode: tt.mode})
+			body := pageGet(t, s, "/").Body.String()
+			for _, want := range tt.want {
+				if !strings.Contains(body, want) {
+					t.Errorf("page lacks %q", want)
+				}
+			}
+			for _, not := range tt.not {
+				if strings.Contains(body, not) {
+					t.Errorf("page says %q", not)
+				}
+			}
+		})
+	}
+}

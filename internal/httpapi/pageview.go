@@ -42,6 +42,10 @@ type pageView struct {
 	// NoSyncSinceRestart: QueueAsOf is an earlier process's sync;
 	// ReasonSaysRestart: NotReady says so already.
 	NoSyncSinceRestart, ReasonSaysRestart bool
+	// NothingToApprove: in apply mode the balancer makes its moves without
+	// approval, so with none left pending (from an earlier propose mode)
+	// logging in is for Plan now, not for approving.
+	NothingToApprove bool
 	// Damaged: the database file is damaged, and the page shows what can
 	// still be read from it, neither a whole queue nor a first sync's part.
 	Damaged bool
