@@ -415,3 +415,49 @@ func TestPageSaysTheDatabaseIsDamaged(t *testing.T) {
 		})
 	}
 }
+
+// TestPageSaysWhenItSyncedWithHelpScout: a Help Scout outage after a
+// completed sync leaves the daemon ready (the mirror is still a faithful
+// copy of that sync; the freshness alert covers it in Grafana), so the
+// page had no banner and said "As of" the time it was rendered: an SST
+// without Grafana read an hour-old queue as the present one. The header
+// now says when the queue was read from Help Scout; the not-ready banner
+// says it while not ready, and a mirror with no whole queue (a damaged
+// file) gives no time.
+func TestPageSaysWhenItSyncedWithHelpScout(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		asOf time.Duration // before now; 0: no time
+		want string        // "" = no such line
+	}{
+		{"synced an hour ago", time.Hour,
+			`<span id="synced">Synced with Help Scout <time datetime="2026-11-24T14:00:00Z" title="14:00 UTC">1h ago</time> <span class="abs">(14:00 UTC)</span></span>`},
+		{"no whole queue", 0, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			clock := newPageClock()
+			w := newWorld(clock.Now)
+			asOf := func() (time.Time, bool) {
+				if tt.asOf == 0 {
+					return time.Time{}, false
+				}
+				return clock.Now().Add(-tt.asOf), false
+			}
+			ready := func() (bool, string) { return true, "" }
+			s := New(Options{Now: clock.Now, Ready: ready, QueueAsOf: asOf})
+			s.EnablePage(PageOptions{Team: w, Queue: w, Decider: w, AdminToken: pageToken, StuckAfter: 4 * time.Hour})
+			body := pageGet(t, s, "/").Body.String()
+			switch {
+			case tt.want == "" && strings.Contains(body, `id="synced"`):
+				t.Error("the page gives a sync time without a whole queue")
+			case tt.want != "" && !strings.Contains(body, tt.want):
+				t.Errorf("the page's header lacks\n%s", tt.want)
+			}
+			if strings.Contains(body, `id="not-ready"`) {
+				t.Error("a ready daemon's page has the not-ready banner")
+			}
+		})
+	}
+}

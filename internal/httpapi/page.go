@@ -167,6 +167,9 @@ type page struct {
 	// ready, the page says whether its counts cover only what is mirrored
 	// so far or the whole queue as of an earlier sync.
 	unready func() (unready, bool)
+	// queueAsOf is the server's QueueAsOf, nil without one: once ready,
+	// the page says when the queue it shows was read.
+	queueAsOf QueueAsOfFunc
 }
 
 // EnablePage adds the queue page: GET /, GET and POST /login, POST /logout,
@@ -180,7 +183,7 @@ func (s *Server) EnablePage(o PageOptions) {
 		panic("httpapi: EnablePage needs Team and Queue, and a Decider when AdminToken is set")
 	}
 	p := newPage(o, s.opts.Now, s.opts.Logger)
-	p.unready = s.unready
+	p.unready, p.queueAsOf = s.unready, s.opts.QueueAsOf
 	s.pageZone = p.o.Location
 	// Cross-origin browser POSTs are refused before the CSRF token is even
 	// looked at; the token covers browsers that send neither Origin nor
@@ -309,6 +312,9 @@ func (p *page) handlePage(w http.ResponseWriter, r *http.Request) {
 		v.QueueAsOf = absTime(u.asOf, now, p.o.Location)
 		v.NoSyncSinceRestart, v.ReasonSaysRestart = u.sinceRestart, u.whySaysRestart
 		v.Damaged = u.damaged
+	} else if p.queueAsOf != nil {
+		asOf, _ := p.queueAsOf()
+		v.SyncedAt = absTime(asOf, now, p.o.Location)
 	}
 	if v.Mode == "off" && v.Routing != nil && v.Routing.Running == "own" {
 		// The log says it once at start; the page says it while it lasts.

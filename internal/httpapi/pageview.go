@@ -42,6 +42,12 @@ type pageView struct {
 	// NoSyncSinceRestart: QueueAsOf is an earlier process's sync;
 	// ReasonSaysRestart: NotReady says so already.
 	NoSyncSinceRestart, ReasonSaysRestart bool
+	// SyncedAt, set while ready, is when the latest completed sync began:
+	// the queue below is Help Scout's as of then. A Help Scout outage
+	// does not make the daemon unready (the mirror is still a faithful
+	// copy of that sync), so without it a page hours old said "As of"
+	// now and nothing else.
+	SyncedAt timeView
 	// NothingToApprove: in apply mode the balancer makes its moves without
 	// approval, so with none left pending (from an earlier propose mode)
 	// logging in is for Plan now, not for approving.
