@@ -16,12 +16,12 @@ import (
 // MaxOpen, mailbox access); the per-run and per-window caps and the
 // backlog setting do not, because they limit rebalancing and a new
 // conversation must get an owner. When nobody stays on shift,
-// ShiftEndMargin gives way: the last people on shift may take it if they
-// would start on the customer before they leave and sooner than anyone
-// coming on shift later would (lastOnShift), as Rotation never empties
-// the rotation while someone is available. A conversation nobody can take
-// gets no move and stays in the Unassigned folder. Under a policy that
-// fails Validate it routes nothing.
+// ShiftEndMargin gives way: the last people on shift take it, unless
+// someone coming on shift later would answer sooner (lastOnShift), as
+// Rotation never empties the rotation while someone is available and as
+// Help Scout's routing gives it to whoever is still Active. A conversation
+// nobody can take gets no move and stays in the Unassigned folder. Under
+// a policy that fails Validate it routes nothing.
 func Route(s Snapshot, p Policy, ids ...int64) []Move {
 	if p.Validate() != nil || len(ids) == 0 {
 		return nil
@@ -50,16 +50,19 @@ func Route(s Snapshot, p Policy, ids ...int64) []Move {
 }
 
 // lastOnShift is Route's last resort, when nobody but people about to
-// leave could take conversation ci: of those, the one who ranks best, if
-// they would still start on the customer before their shift ends and
-// sooner than anyone coming on shift later would (-1 otherwise).
-// ShiftEndMargin keeps new work from someone about to leave while someone
-// else stays; when nobody stays, the conversation would otherwise wait in
-// the Unassigned folder for the next shift, while the last person on
-// shift may answer it now. What they could not start before leaving, or
-// what someone coming on shift soon would answer sooner (a whole team
-// buried until the afternoon shift arrives), stays in the folder. w are
-// the waits the choice rests on, for the move.
+// leave could take conversation ci: of those, the one who ranks best,
+// unless someone coming on shift later would answer the customer sooner
+// (-1 then). ShiftEndMargin keeps new work from someone about to leave
+// while someone else stays. When nobody stays, the last person on shift
+// answers the customer now, or first thing on their next shift when their
+// queue is longer than what is left of this one: in their queue the
+// customer is answered in turn by age, as under Help Scout's routing,
+// while in the Unassigned folder they wait for a moment when someone has
+// nothing else waiting, which a team with more work than time (every
+// queue longer than the afternoon) never has. What someone coming on
+// shift sooner would answer sooner (a whole team buried until the
+// afternoon shift arrives, the night shift taking over) stays in the
+// folder for them. w are the waits the choice rests on, for the move.
 func (pl *planner) lastOnShift(ci int32) (to int32, bonus bool, w waits) {
 	c := &pl.convs[ci]
 	pl.lastShift = true
@@ -68,11 +71,7 @@ func (pl *planner) lastOnShift(ci int32) (to int32, bonus bool, w waits) {
 	if to < 0 {
 		return -1, false, w
 	}
-	a := &pl.agents[to]
 	w = pl.waitsFor(ci, -1, to)
-	if end := a.ag.AvailableUntil; !end.IsZero() && w.target >= end.Sub(pl.now) {
-		return -1, false, w
-	}
 	if w.target >= pl.soonestBack(ci) {
 		return -1, false, w
 	}

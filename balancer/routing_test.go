@@ -29,12 +29,16 @@ func TestRoute(t *testing.T) {
 		{"nobody available: stays", []Agent{{ID: 1, Role: RoleST, Capacity: 1}}, []Conversation{newOne}, []int64{900}, map[int64]int64{}},
 		// Both idle: the utilisation after taking it breaks the tie.
 		{"only the listed conversations", []Agent{junior, sst}, []Conversation{newOne, unassignedTicket(901, time.Hour)}, []int64{900}, map[int64]int64{900: 2}},
-		// Nobody stays on shift: the last one takes what they can still
-		// start before they leave, unless someone back sooner would answer
-		// sooner; the rest stays in the Unassigned folder.
+		// Nobody stays on shift: the last one takes it, now or first thing
+		// on their next shift, unless someone back sooner would answer
+		// sooner; then it stays in the Unassigned folder.
 		{"the last one on shift, about to leave and idle, takes it", []Agent{leaving(junior, 20*time.Minute)},
 			[]Conversation{newOne}, []int64{900}, map[int64]int64{900: 1}},
-		{"the last one on shift could not start it before leaving: stays", []Agent{leaving(junior, 20*time.Minute)},
+		{"the last one on shift will start it on their next shift: takes it", []Agent{leaving(junior, 20*time.Minute)},
+			append(holding(1, 100, 2), newOne), []int64{900}, map[int64]int64{900: 1}},
+		{"the same, someone back later: takes it", []Agent{leaving(junior, 20*time.Minute), offShift(sst, 30*time.Hour)},
+			append(holding(1, 100, 2), newOne), []int64{900}, map[int64]int64{900: 1}},
+		{"the same, someone back before their next shift: stays", []Agent{leaving(junior, 20*time.Minute), offShift(sst, 2*time.Hour)},
 			append(holding(1, 100, 2), newOne), []int64{900}, map[int64]int64{}},
 		{"someone back sooner would answer sooner: stays", []Agent{leaving(junior, 2*time.Hour), offShift(sst, 30*time.Minute)},
 			append(holding(1, 100, 5), newOne), []int64{900}, map[int64]int64{}},
@@ -160,7 +164,20 @@ func checkRoute(t *testing.T, r *rand.Rand, s Snapshot, p Policy, agentN map[int
 			t.Errorf("%s: target wait %v, want %v", where, mv.TargetWait, want)
 		}
 		if u := to.AvailableUntil; !u.IsZero() && mv.TargetWait >= u.Sub(cur.Now) {
-			t.Errorf("%s: the target would not start on the customer before their shift ends (wait %v, %v left)", where, mv.TargetWait, u.Sub(cur.Now))
+			// Only the last people on shift take what they will start on
+			// their next shift, and only when nobody coming on shift
+			// would answer the customer sooner.
+			for _, b := range s.Agents {
+				if b.Available || b.BackAt.IsZero() || !refCounted(s, agentN, b) || b.Role != RoleST && b.Role != RoleSST ||
+					b.Mailboxes != nil && !slices.Contains(b.Mailboxes, c.MailboxID) || b.MaxOpen > 0 && openOf(cur, p, b.ID) >= b.MaxOpen {
+					continue
+				}
+				k, _ := refAhead(cur, b.ID, c)
+				if back := refWaitAt(cur, p, agentN, b, k); back <= mv.TargetWait {
+					t.Errorf("%s: the target starts on the customer after their shift ends (wait %v, %v left), and %d, back at %v, would answer in %v",
+						where, mv.TargetWait, u.Sub(cur.Now), b.ID, b.BackAt, back)
+				}
+			}
 		}
 		cur = Apply(cur, []Move{mv})
 		if to.MaxOpen > 0 {
@@ -279,4 +296,14 @@ func pending(agent, first int64, n int) []Conversation {
 			AssigneeID: agent, AgentReplied: true, CreatedAt: t0.Add(-time.Hour)})
 	}
 	return out
+}
+
+// openOf is how many open tickets agent id holds in s, as Measure counts.
+func openOf(s Snapshot, p Policy, id int64) int {
+	for _, as := range Measure(s, p).Agents {
+		if as.ID == id {
+			return as.Open
+		}
+	}
+	return 0
 }
