@@ -34,7 +34,9 @@
 // mailbox added since from the beginning (its own cursor, so that a failure
 // resumes it), and deletes the conversations of one removed, leaving
 // tombstones that keep their observation marks and block nothing
-// (scope.go). The first sync and the walk of an added mailbox log how far
+// (scope.go). A replaced mailbox (QW_MAILBOXES from b to a) leaves a
+// recorded scope holding no mailbox until a's walk finishes, so a walk
+// cut short is resumed at the next start, never taken as done. The first sync and the walk of an added mailbox log how far
 // they have got every 30 s, counting what an earlier attempt stored, and
 // the first sync's not-ready reason says it at every page (progress.go).
 // A periodic reconcile (Options.ReconcileEvery) removes conversations that

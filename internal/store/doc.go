@@ -57,7 +57,7 @@
 //     events), ConversationIDs, CountCreatedBefore and CreatedBetween
 //     (reconcile), Cursor and SetCursor, MirrorScope, SetMirrorScope,
 //     AddToMirrorScope and NarrowMirrorScope (which mailboxes the mirror
-//     was built for), Mailboxes, Users and the Replace* directory
+//     was built for; a recorded scope may hold none mid-switch), Mailboxes, Users and the Replace* directory
 //     calls, PendingWebhooksAfter, MarkWebhookDone/Failed and
 //     PruneWebhooks, Optimize (after the first sync, then every few
 //     hours), Checkpoint (after every poll: the -wal file's size), and

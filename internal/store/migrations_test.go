@@ -25,6 +25,7 @@ var landedMigrations = map[string]string{
 	"0008_hardening.sql":           "0fe20985f6620623cd7974401664ec7b5dfe5e74ea73639ba89f9578d1a67099",
 	"0009_steered_rotation.sql":    "a7c591444ce6f92842aedaa104a1f622f902ac93668160746a455b73e9d76216",
 	"0010_live_observation.sql":    "02a7258fd90b3b40993f5ebe307d064e41cab2af616fdc61488096d9904be03e",
+	"0011_mirror_scope.sql":        "c560c364d8fc89d983f1d6b25c71fd682f39c99344e54b7ed1614adb29641c02",
 }
 
 func TestLandedMigrationsNeverChange(t *testing.T) {

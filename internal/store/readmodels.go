@@ -385,8 +385,8 @@ func agentReplies(ctx context.Context, tx *sql.Tx, since time.Time) (map[int64]i
 // customer waiting since before stuckBefore; not counted when stuckBefore
 // is zero) and the oldest customer wait. Every mailbox of the mirrored
 // scope (MirrorScope; all of the mailboxes table when every mailbox is
-// mirrored) is listed, with zeros if it is empty, and so is every mailbox
-// id that conversations carry.
+// mirrored, or no scope is recorded yet) is listed, with zeros if it is
+// empty, and so is every mailbox id that conversations carry.
 func (db *DB) MailboxStats(ctx context.Context, stuckBefore time.Time) ([]MailboxStats, error) {
 	stats := map[int64]*MailboxStats{}
 	get := func(id int64) *MailboxStats {
@@ -400,8 +400,11 @@ func (db *DB) MailboxStats(ctx context.Context, stuckBefore time.Time) ([]Mailbo
 	err := db.readTx(ctx, "read mailbox stats", func(tx *sql.Tx) error {
 		// With QW_MAILBOXES, the account's other mailboxes are not
 		// mirrored: zeros for them would read as empty inboxes.
+		// A recorded scope may hold no mailbox (a switch whose walk is
+		// unfinished): then none is listed for it.
 		ids, err := queryColumn[int64](ctx, tx, `SELECT id FROM mailboxes
-			WHERE NOT EXISTS (SELECT 1 FROM mirror_scope WHERE mailbox_id <> 0)
+			WHERE NOT EXISTS (SELECT 1 FROM mirror_scope_recorded)
+			   OR EXISTS (SELECT 1 FROM mirror_scope WHERE mailbox_id = 0)
 			   OR id IN (SELECT mailbox_id FROM mirror_scope)`)
 		if err != nil {
 			return err

@@ -12,9 +12,16 @@ const everyMailbox = 0
 
 // MirrorScope is what the mirror was built for: the mailboxes whose whole
 // history it holds (QW_MAILBOXES as it was when they were walked).
+//
+// Recorded is kept apart from the mailboxes (migration 0012): a switch
+// from one mailbox to another narrows the scope to none before the new
+// one is walked, and if that walk does not finish, the next start must
+// find a recorded scope holding no mailbox, not an unrecorded one it
+// would take as built for what it is started with.
 type MirrorScope struct {
 	// Recorded is false until a scope is first recorded: a new file, or
-	// one from before the scope was kept.
+	// one from before the scope was kept. A recorded scope may hold no
+	// mailbox.
 	Recorded bool
 	// All: every mailbox of the account (QW_MAILBOXES empty).
 	All bool
@@ -26,6 +33,10 @@ type MirrorScope struct {
 func (db *DB) MirrorScope(ctx context.Context) (MirrorScope, error) {
 	var s MirrorScope
 	err := db.readTx(ctx, "read the mirrored scope", func(tx *sql.Tx) error {
+		recorded, err := queryColumn[int64](ctx, tx, "SELECT id FROM mirror_scope_recorded")
+		if err != nil || len(recorded) == 0 {
+			return err
+		}
 		ids, err := queryColumn[int64](ctx, tx, "SELECT mailbox_id FROM mirror_scope ORDER BY mailbox_id")
 		if err != nil {
 			return err
@@ -36,14 +47,19 @@ func (db *DB) MirrorScope(ctx context.Context) (MirrorScope, error) {
 	return s, err
 }
 
+// scopeOf is the recorded scope whose rows are ids.
 func scopeOf(ids []int64) MirrorScope {
-	switch {
-	case len(ids) == 0:
-		return MirrorScope{}
-	case slices.Contains(ids, everyMailbox):
+	if slices.Contains(ids, everyMailbox) {
 		return MirrorScope{Recorded: true, All: true}
 	}
 	return MirrorScope{Recorded: true, Mailboxes: ids}
+}
+
+// markScopeRecorded says, in the transaction of every write of the scope,
+// that it is recorded, whatever mailboxes it holds after.
+func markScopeRecorded(ctx context.Context, tx *sql.Tx) error {
+	_, err := tx.ExecContext(ctx, "INSERT INTO mirror_scope_recorded (id) VALUES (1) ON CONFLICT DO NOTHING")
+	return err
 }
 
 // SetMirrorScope records the scope: every mailbox when all is true, else
@@ -53,6 +69,9 @@ func (db *DB) SetMirrorScope(ctx context.Context, all bool, mailboxes []int64) e
 		return fmt.Errorf("set the mirrored scope: no mailbox (an empty QW_MAILBOXES is every mailbox)")
 	}
 	return db.writeTx(ctx, "set the mirrored scope", func(tx *sql.Tx) error {
+		if err := markScopeRecorded(ctx, tx); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, "DELETE FROM mirror_scope"); err != nil {
 			return err
 		}
@@ -83,6 +102,9 @@ func (db *DB) AddToMirrorScope(ctx context.Context, mailbox int64, cursor string
 		if _, err := tx.ExecContext(ctx, "DELETE FROM sync_cursors WHERE name = ?", cursor); err != nil {
 			return err
 		}
+		if err := markScopeRecorded(ctx, tx); err != nil {
+			return err
+		}
 		return insertScope(ctx, tx, []int64{mailbox})
 	})
 }
@@ -90,6 +112,8 @@ func (db *DB) AddToMirrorScope(ctx context.Context, mailbox int64, cursor string
 // NarrowMirrorScope leaves in the mirror only the conversations of the
 // mailboxes in keep, and narrows the recorded scope to them, in one
 // transaction. It returns how many conversations it removed, by mailbox.
+// The scope stays recorded when none of keep was in it: it then holds no
+// mailbox until an added one's walk finishes (AddToMirrorScope).
 //
 // Each removed conversation leaves a tombstone that keeps its observation
 // marks and blocks no copy (its version is below every real one): if the
@@ -125,6 +149,9 @@ func (db *DB) NarrowMirrorScope(ctx context.Context, keep []int64) (map[int64]in
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, "DELETE FROM conversations WHERE "+outside, args...); err != nil {
+			return err
+		}
+		if err := markScopeRecorded(ctx, tx); err != nil {
 			return err
 		}
 		ids, err := queryColumn[int64](ctx, tx, "SELECT mailbox_id FROM mirror_scope")

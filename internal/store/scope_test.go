@@ -1,0 +1,142 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestMirrorScopeStaysRecordedWithoutMailbox: narrowing to a mailbox the
+// scope did not hold (QW_MAILBOXES from b to a) leaves a recorded scope
+// holding no mailbox, not an unrecorded one, until a's walk finishes.
+func TestMirrorScopeStaysRecordedWithoutMailbox(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, _ := openTest(t)
+	read := func(when string, want MirrorScope) {
+		t.Helper()
+		got, err := db.MirrorScope(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !cmp.Equal(got, want) {
+			t.Errorf("%s: MirrorScope() = %+v, want %+v", when, got, want)
+		}
+	}
+	read("new file", MirrorScope{})
+	if err := db.SetMirrorScope(ctx, false, []int64{20}); err != nil {
+		t.Fatal(err)
+	}
+	read("set to 20", MirrorScope{Recorded: true, Mailboxes: []int64{20}})
+	if _, err := db.NarrowMirrorScope(ctx, []int64{10}); err != nil {
+		t.Fatal(err)
+	}
+	read("narrowed to 10", MirrorScope{Recorded: true})
+	const cursor = "conversations@mailbox:10"
+	if err := db.SetCursor(ctx, cursor, at(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.AddToMirrorScope(ctx, 10, cursor); err != nil {
+		t.Fatal(err)
+	}
+	read("10 walked", MirrorScope{Recorded: true, Mailboxes: []int64{10}})
+	if _, err := db.Cursor(ctx, cursor); !errors.Is(err, ErrNotFound) {
+		t.Errorf("the cursor of the finished walk: %v, want ErrNotFound", err)
+	}
+	if err := db.SetMirrorScope(ctx, true, nil); err != nil {
+		t.Fatal(err)
+	}
+	read("every mailbox", MirrorScope{Recorded: true, All: true})
+}
+
+// TestMailboxStatsWithNoMailboxWhole: while the recorded scope holds no
+// mailbox (a switch whose walk is unfinished), the stats list the
+// mailboxes the conversations carry, not the account's every mailbox with
+// zeros, which would read as empty inboxes.
+func TestMailboxStatsWithNoMailboxWhole(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, _ := seedTeam(t) // mailboxes 10, 20 (both with conversations) and 30
+	if err := db.SetMirrorScope(ctx, false, []int64{20}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.NarrowMirrorScope(ctx, []int64{10}); err != nil {
+		t.Fatal(err)
+	}
+	stats, err := db.MailboxStats(ctx, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for _, s := range stats {
+		ids = append(ids, s.MailboxID)
+	}
+	if diff := cmp.Diff([]int64{10}, ids); diff != "" {
+		t.Errorf("mailboxes in the stats (-want +got):\n%s", diff)
+	}
+}
+
+// TestMigrationRecordsTheScope: a file at schema version 11 opens and is
+// upgraded with its scope read as it was meant, nothing else lost. A
+// scope with a row was recorded; an empty one beside the cursor of an
+// added mailbox's walk is a switch interrupted after its first page
+// (recorded, no mailbox whole); a mailbox recorded while its walk's
+// cursor is still there was recorded without the walk finishing, and is
+// walked again from that cursor.
+func TestMigrationRecordsTheScope(t *testing.T) {
+	t.Parallel()
+	const before = 11 // the last schema without mirror_scope_recorded
+	for _, tc := range []struct {
+		name    string
+		scope   []int64
+		cursors []string
+		want    MirrorScope
+	}{
+		{"recorded scope", []int64{5, 9}, nil, MirrorScope{Recorded: true, Mailboxes: []int64{5, 9}}},
+		{"every mailbox", []int64{0}, nil, MirrorScope{Recorded: true, All: true}},
+		{"nothing recorded", nil, nil, MirrorScope{}},
+		{"switch interrupted in the walk", nil, []string{"conversations@mailbox:7"}, MirrorScope{Recorded: true}},
+		{"mailbox recorded without its walk", []int64{7, 9}, []string{"conversations@mailbox:7"},
+			MirrorScope{Recorded: true, Mailboxes: []int64{9}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			path := filepath.Join(t.TempDir(), "qw.db")
+			raw := rawAtVersion(t, path, before)
+			cursors := append([]string{"conversations"}, tc.cursors...)
+			for _, name := range cursors {
+				if _, err := raw.Exec("INSERT INTO sync_cursors (name, value, updated_at) VALUES (?, 1, 1)", name); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, id := range tc.scope {
+				if _, err := raw.Exec("INSERT INTO mirror_scope (mailbox_id) VALUES (?)", id); err != nil {
+					t.Fatal(err)
+				}
+			}
+			raw.Close()
+
+			db, _ := openAt(t, path)
+			if v, err := db.SchemaVersion(ctx); err != nil || v != LatestSchemaVersion() {
+				t.Fatalf("schema version = %d, %v; want %d", v, err, LatestSchemaVersion())
+			}
+			got, err := db.MirrorScope(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !cmp.Equal(got, tc.want) {
+				t.Errorf("MirrorScope() after the upgrade = %+v, want %+v", got, tc.want)
+			}
+			for _, name := range cursors {
+				if cur, err := db.Cursor(ctx, name); err != nil || cur.Value.UnixMilli() != 1 {
+					t.Errorf("cursor %s kept through the upgrade = %+v, %v", name, cur, err)
+				}
+			}
+		})
+	}
+}
