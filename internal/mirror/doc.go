@@ -36,7 +36,8 @@
 // tombstones that keep their observation marks and block nothing
 // (scope.go). A replaced mailbox (QW_MAILBOXES from b to a) leaves a
 // recorded scope holding no mailbox until a's walk finishes, so a walk
-// cut short is resumed at the next start, never taken as done. The first sync and the walk of an added mailbox log how far
+// cut short is resumed at the next start, never taken as done; a mailbox
+// removed before its walk finished leaves with its walk's cursor. The first sync and the walk of an added mailbox log how far
 // they have got every 30 s, counting what an earlier attempt stored, and
 // the first sync's not-ready reason says it at every page (progress.go).
 // A periodic reconcile (Options.ReconcileEvery) removes conversations that

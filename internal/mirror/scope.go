@@ -50,7 +50,11 @@ func (m *Mirror) settleScope(ctx context.Context, st *Stats) error {
 		m.scopeSettled = true
 		return nil
 	}
-	if mustLeave(rec, all, want) {
+	held, err := m.db.HeldMailboxes(ctx)
+	if err != nil {
+		return fmt.Errorf("read the mailboxes held: %w", err)
+	}
+	if mustLeave(rec, held, all, want) {
 		if rec, err = m.leaveMailboxes(ctx, rec, want); err != nil {
 			return err
 		}
@@ -91,10 +95,14 @@ func (m *Mirror) wantedScope() (all bool, want []int64) {
 	return len(m.opts.Mailboxes) == 0, slices.Compact(slices.Sorted(slices.Values(m.opts.Mailboxes)))
 }
 
-// mustLeave reports whether the recorded scope holds a mailbox outside the
-// wanted one, whose conversations leaveMailboxes deletes.
-func mustLeave(rec store.MirrorScope, all bool, want []int64) bool {
-	return !all && (rec.All || slices.ContainsFunc(rec.Mailboxes, func(id int64) bool { return !slices.Contains(want, id) }))
+// mustLeave reports whether the recorded scope, or the conversations held
+// (held: their mailboxes), reach a mailbox outside the wanted one, whose
+// conversations leaveMailboxes deletes. The conversations count too: the
+// walk of an added mailbox that has not finished is in no recorded scope,
+// yet holds what it has read so far.
+func mustLeave(rec store.MirrorScope, held []int64, all bool, want []int64) bool {
+	outside := func(id int64) bool { return !slices.Contains(want, id) }
+	return !all && (rec.All || slices.ContainsFunc(rec.Mailboxes, outside) || slices.ContainsFunc(held, outside))
 }
 
 // holdsWantedScope reports whether the store holds the whole history of
@@ -110,8 +118,12 @@ func (m *Mirror) holdsWantedScope(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("read the mirrored scope: %w", err)
 	}
+	held, err := m.db.HeldMailboxes(ctx)
+	if err != nil {
+		return false, fmt.Errorf("read the mailboxes held: %w", err)
+	}
 	all, want := m.wantedScope()
-	if !rec.Recorded || mustLeave(rec, all, want) {
+	if !rec.Recorded || mustLeave(rec, held, all, want) {
 		return false, nil
 	}
 	added, err := m.addedMailboxes(ctx, rec, all, want)
@@ -121,7 +133,7 @@ func (m *Mirror) holdsWantedScope(ctx context.Context) (bool, error) {
 // leaveMailboxes deletes the conversations of the mailboxes outside want
 // and returns the narrowed scope.
 func (m *Mirror) leaveMailboxes(ctx context.Context, rec store.MirrorScope, want []int64) (store.MirrorScope, error) {
-	removed, err := m.db.NarrowMirrorScope(ctx, want)
+	removed, err := m.db.NarrowMirrorScope(ctx, want, walkCursorPrefix)
 	if err != nil {
 		return rec, err
 	}
@@ -175,9 +187,13 @@ func missing(have, want []int64) []int64 {
 	return out
 }
 
+// walkCursorPrefix and the mailbox id name the cursor of the walk of one
+// added mailbox (mailboxCursor). Migration 0012 of the store reads it too.
+const walkCursorPrefix = CursorConversations + "@mailbox:"
+
 // mailboxCursor names the cursor of the walk of one added mailbox.
 func mailboxCursor(mailbox int64) string {
-	return CursorConversations + "@mailbox:" + strconv.FormatInt(mailbox, 10)
+	return walkCursorPrefix + strconv.FormatInt(mailbox, 10)
 }
 
 // walkMailbox walks one added mailbox from the beginning (or from where an

@@ -130,6 +130,48 @@ func TestRecordedScopeWaitsForTheWalk(t *testing.T) {
 	}
 }
 
+// TestHalfWalkedMailboxRemovedLeavesTheMirror: a mailbox added to
+// QW_MAILBOXES whose walk failed halfway, then removed before it was
+// resumed, must leave the mirror as one walked to the end does: it is in
+// no recorded scope, yet the mirror holds what its walk read (the open
+// list, the metrics and the balancer would show it), and its walk's
+// cursor, if kept, would skip all that when the mailbox comes back.
+func TestHalfWalkedMailboxRemovedLeavesTheMirror(t *testing.T) {
+	e, _, a, b := scopeEnv(t)
+	ctx := context.Background()
+	syncOnce(t, e.mirror(mirror.Options{Mailboxes: []int64{a}}))
+	e.clock.Advance(10 * time.Minute)
+	bs := strconv.FormatInt(b, 10)
+	var once sync.Once
+	e.log.setBefore(func(r *http.Request) {
+		if q := r.URL.Query(); r.URL.Path == "/v2/conversations" && q.Get("mailbox") == bs && cmp.Or(q.Get("page"), "1") == "3" {
+			once.Do(func() { e.fake.SetFaults(helpscouttest.Faults{FailNext: 1}) })
+		}
+	})
+	if _, err := e.mirror(mirror.Options{Mailboxes: []int64{a, b}}).SyncOnce(ctx); err == nil {
+		t.Fatal("the sync succeeded through the injected failure")
+	}
+	e.log.setBefore(nil)
+	if held, _ := mailboxRows(t, e, b); len(held) == 0 {
+		t.Fatalf("mailbox %d: nothing held after its walk failed at page 3; the test needs part of it", b)
+	}
+	e.clock.Advance(10 * time.Minute)
+	syncOnce(t, e.mirror(mirror.Options{Mailboxes: []int64{a}}))
+	if held, _ := mailboxRows(t, e, b); len(held) != 0 {
+		t.Errorf("mailbox %d removed from QW_MAILBOXES halfway through its walk: %d of its conversations are still held", b, len(held))
+	}
+
+	// Added again, it is walked from the beginning: its old cursor would
+	// skip what the removal deleted.
+	e.clock.Advance(10 * time.Minute)
+	e.log.reset()
+	syncOnce(t, e.mirror(mirror.Options{Mailboxes: []int64{a, b}}))
+	if got := fullWalks(e); !slices.Equal(got, []string{bs}) {
+		t.Errorf("mailbox %d added again: walked %q from the beginning, want %q", b, got, bs)
+	}
+	assertMirrorEqual(t, e.db, e.fake)
+}
+
 // mailboxRows reads the conversations of mailbox the store holds and the
 // ones the fake serves.
 func mailboxRows(t *testing.T, e *env, mailbox int64) (held, served []row) {

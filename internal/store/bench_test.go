@@ -223,6 +223,8 @@ func BenchmarkReadModels(b *testing.B) {
 			return len(s.Conversations), err
 		}},
 		{"UnobservedFirstResponses", func() (int, error) { s, err := db.UnobservedFirstResponses(ctx, 1000); return len(s), err }},
+		// Once per start, before the first poll (mirror.settleScope).
+		{"HeldMailboxes", func() (int, error) { s, err := db.HeldMailboxes(ctx); return len(s), err }},
 		{"FirstResponseTimes", func() (int, error) {
 			// The queue page's figures for the last 24 hours. The bench
 			// mirror spans only 3.5 days, so an hour of it (1.2% of the

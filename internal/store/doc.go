@@ -56,8 +56,9 @@
 //     DeleteConversation, Conversation and ConversationsHolding (webhook
 //     events), ConversationIDs, CountCreatedBefore and CreatedBetween
 //     (reconcile), Cursor and SetCursor, MirrorScope, SetMirrorScope,
-//     AddToMirrorScope and NarrowMirrorScope (which mailboxes the mirror
-//     was built for; a recorded scope may hold none mid-switch), Mailboxes, Users and the Replace* directory
+//     AddToMirrorScope, NarrowMirrorScope and HeldMailboxes (which
+//     mailboxes the mirror was built for; a recorded scope may hold none
+//     mid-switch), Mailboxes, Users and the Replace* directory
 //     calls, PendingWebhooksAfter, MarkWebhookDone/Failed and
 //     PruneWebhooks, Optimize (after the first sync, then every few
 //     hours), Checkpoint (after every poll: the -wal file's size), and

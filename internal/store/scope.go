@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"strconv"
 )
 
 // everyMailbox is mirror_scope's row for "every mailbox of the account".
@@ -109,25 +110,47 @@ func (db *DB) AddToMirrorScope(ctx context.Context, mailbox int64, cursor string
 	})
 }
 
+// HeldMailboxes lists, sorted, the mailboxes the stored conversations are
+// in: beside the recorded scope, those of a walk that has not finished.
+func (db *DB) HeldMailboxes(ctx context.Context) ([]int64, error) {
+	var ids []int64
+	err := db.readTx(ctx, "list the mailboxes held", func(tx *sql.Tx) error {
+		var err error
+		ids, err = queryColumn[int64](ctx, tx, "SELECT DISTINCT mailbox_id FROM conversations ORDER BY mailbox_id")
+		return err
+	})
+	return ids, err
+}
+
 // NarrowMirrorScope leaves in the mirror only the conversations of the
 // mailboxes in keep, and narrows the recorded scope to them, in one
 // transaction. It returns how many conversations it removed, by mailbox.
 // The scope stays recorded when none of keep was in it: it then holds no
 // mailbox until an added one's walk finishes (AddToMirrorScope).
 //
+// The cursors of unfinished walks of the mailboxes left, named
+// walkCursorPrefix and the mailbox id (AddToMirrorScope's), go in the
+// same transaction: resumed from such a cursor, a walk of the mailbox
+// added again would skip what came before it, deleted here.
+//
 // Each removed conversation leaves a tombstone that keeps its observation
 // marks and blocks no copy (its version is below every real one): if the
 // mailbox comes back, its walk restores the conversation with the marks,
 // so no first response or resolution is observed, nor backfilled, twice.
-func (db *DB) NarrowMirrorScope(ctx context.Context, keep []int64) (map[int64]int, error) {
+func (db *DB) NarrowMirrorScope(ctx context.Context, keep []int64, walkCursorPrefix string) (map[int64]int, error) {
 	if len(keep) == 0 {
 		return nil, fmt.Errorf("narrow the mirrored scope: no mailbox to keep")
+	}
+	if walkCursorPrefix == "" { // every cursor would go, the poll's too
+		return nil, fmt.Errorf("narrow the mirrored scope: no name for the cursors of the walks of added mailboxes")
 	}
 	removed := map[int64]int{}
 	outside := "mailbox_id NOT IN (" + placeholders(len(keep)) + ")"
 	args := make([]any, len(keep))
+	keptCursors := make([]any, len(keep))
 	for i, id := range keep {
 		args[i] = id
+		keptCursors[i] = walkCursorPrefix + strconv.FormatInt(id, 10)
 	}
 	err := db.writeTx(ctx, "narrow the mirrored scope", func(tx *sql.Tx) error {
 		counts, err := countsByID(ctx, tx, "SELECT mailbox_id, COUNT(*) FROM conversations WHERE "+outside+" GROUP BY mailbox_id", args...)
@@ -149,6 +172,10 @@ func (db *DB) NarrowMirrorScope(ctx context.Context, keep []int64) (map[int64]in
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, "DELETE FROM conversations WHERE "+outside, args...); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM sync_cursors WHERE substr(name, 1, ?) = ? AND name NOT IN ("+placeholders(len(keep))+")",
+			append([]any{len(walkCursorPrefix), walkCursorPrefix}, keptCursors...)...); err != nil {
 			return err
 		}
 		if err := markScopeRecorded(ctx, tx); err != nil {

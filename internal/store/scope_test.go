@@ -32,7 +32,7 @@ func TestMirrorScopeStaysRecordedWithoutMailbox(t *testing.T) {
 		t.Fatal(err)
 	}
 	read("set to 20", MirrorScope{Recorded: true, Mailboxes: []int64{20}})
-	if _, err := db.NarrowMirrorScope(ctx, []int64{10}); err != nil {
+	if _, err := db.NarrowMirrorScope(ctx, []int64{10}, "conversations@mailbox:"); err != nil {
 		t.Fatal(err)
 	}
 	read("narrowed to 10", MirrorScope{Recorded: true})
@@ -64,7 +64,7 @@ func TestMailboxStatsWithNoMailboxWhole(t *testing.T) {
 	if err := db.SetMirrorScope(ctx, false, []int64{20}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.NarrowMirrorScope(ctx, []int64{10}); err != nil {
+	if _, err := db.NarrowMirrorScope(ctx, []int64{10}, "conversations@mailbox:"); err != nil {
 		t.Fatal(err)
 	}
 	stats, err := db.MailboxStats(ctx, time.Time{})
@@ -138,5 +138,42 @@ func TestMigrationRecordsTheScope(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestNarrowMirrorScopeDropsWalkCursors: the cursors of unfinished walks
+// of the mailboxes left go with their conversations; the poll's, and a
+// kept mailbox's walk, stay.
+func TestNarrowMirrorScopeDropsWalkCursors(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, _ := openTest(t)
+	const prefix = "conversations@mailbox:"
+	names := []string{"conversations", prefix + "10", prefix + "20", prefix + "200"}
+	for _, name := range names {
+		if err := db.SetCursor(ctx, name, at(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.SetMirrorScope(ctx, false, []int64{30}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.NarrowMirrorScope(ctx, []int64{10, 30}, prefix); err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	for _, name := range names {
+		switch _, err := db.Cursor(ctx, name); {
+		case err == nil:
+			kept = append(kept, name)
+		case !errors.Is(err, ErrNotFound):
+			t.Fatal(err)
+		}
+	}
+	if diff := cmp.Diff([]string{"conversations", prefix + "10"}, kept); diff != "" {
+		t.Errorf("cursors kept (-want +got):\n%s", diff)
+	}
+	if _, err := db.NarrowMirrorScope(ctx, []int64{10}, ""); err == nil {
+		t.Error("NarrowMirrorScope without a cursor prefix: no error; it would drop every cursor")
 	}
 }
