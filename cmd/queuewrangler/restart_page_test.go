@@ -138,7 +138,10 @@ func (d *refusable) restartRefused(t *testing.T, after time.Duration) (addr stri
 }
 
 // waitForFailedSync waits until /readyz says the first sync failed and
-// returns its reason.
+// returns its reason. A failed Help Scout call shows in the reason at
+// once, while the sync goes on (past a refused directory, say) until it
+// fails itself ("its last attempt failed"): a reason read in between is
+// not the one the page shows next.
 func (d *refusable) waitForFailedSync(t *testing.T, addr string) (why string) {
 	t.Helper()
 	testkit.WaitFor(t, 30*time.Second, "the daemon's first sync to fail", func() (bool, string) {
@@ -152,7 +155,8 @@ func (d *refusable) waitForFailedSync(t *testing.T, addr string) (why string) {
 			return false, err.Error()
 		}
 		why = body.Reason
-		return resp.StatusCode == http.StatusServiceUnavailable && strings.Contains(why, "the latest Help Scout call failed"), why
+		return resp.StatusCode == http.StatusServiceUnavailable && strings.Contains(why, "its last attempt failed") &&
+			strings.Contains(why, "the latest Help Scout call failed"), why
 	})
 	return why
 }
