@@ -12,30 +12,47 @@ import (
 // a re-read of Help Scout.
 const offModeSeen = " (seen in the mirror while QW_MODE=off)"
 
-// staleWhileOff marks stale the approved moves whose ticket the mirror
-// shows changed since the plan, by the same check (changedReason) as the
-// re-read before a move. Under QW_MODE=off an approval is recorded and its
-// move waits for the mode to change; without this, a move whose ticket
-// was meanwhile reassigned, closed or moved to another inbox would sit
-// approved on the page, and count as the stuck ticket's next step, until
-// then. It reads only the mirror: off mode sends nothing to Help Scout.
-// Where the mirror shows no change, the re-read at the first run after
-// the mode changes still decides. That re-read alone checks an agent's
-// recent reply or note (workedRecently): it is a rule about the moment
-// the move is made, which off mode does not know, and a note minutes old
-// at an off-mode tick would end for good a move still right hours later.
+// pendingSeen ends the reason of a pending move found stale by a run in
+// propose or apply mode: the change was seen in the mirror while the move
+// waited for approval.
+const pendingSeen = " (seen in the mirror while it waited for approval)"
+
+// staleInMirror marks stale the open moves whose ticket the mirror shows
+// changed since the plan, by the same check (changedReason) as the
+// re-read before a move. Every run does it for the pending moves: a move
+// whose ticket was meanwhile closed or taken by someone would otherwise
+// stay listed for approval, on the page and in /api/v1/proposals, until
+// it expired two hours later, and an SST approving it would only see it
+// go stale at the re-read. Under QW_MODE=off it does it for the approved
+// moves too: there an approval is recorded and its move waits for the
+// mode to change, and without this a move whose ticket was reassigned,
+// closed or moved to another inbox would sit approved on the page, and
+// count as the stuck ticket's next step, until then (in the other modes
+// an approved move is made, after the re-read, by the same run's
+// recovery). It reads only the mirror: off mode sends nothing to Help
+// Scout, and a pending move's ticket is re-read when it is approved.
+// Where the mirror shows no change, that re-read decides. It alone checks
+// an agent's recent reply or note (workedRecently) and the receiver
+// (receiverReason): rules about the moment the move is made, which a move
+// waiting for an approval or a mode does not know, and a note minutes old,
+// or a receiver off shift at the time of a tick, would end for good a move
+// still right hours later.
 //
-// A move said stale is logged once, by stale; a move that stays approved
-// is not logged at all, so an off-mode tick says nothing while nothing
-// changes. A conversation the mirror cannot read is passed over, and the
-// first such error is returned after the rest are checked.
-func (r *Rebalancer) staleWhileOff(ctx context.Context) error {
-	approved, err := r.db.ListProposals(ctx, store.ProposalFilter{Statuses: []store.ProposalStatus{store.ProposalApproved}})
+// A move said stale is logged once, by stale; a move that stays open is
+// not logged at all, so a tick says nothing while nothing changes. A
+// conversation the mirror cannot read is passed over, and the first such
+// error is returned after the rest are checked.
+func (r *Rebalancer) staleInMirror(ctx context.Context) error {
+	statuses, seen := []store.ProposalStatus{store.ProposalPending}, pendingSeen
+	if r.opts.Mode == ModeOff {
+		statuses, seen = []store.ProposalStatus{store.ProposalPending, store.ProposalApproved}, offModeSeen
+	}
+	open, err := r.db.ListProposals(ctx, store.ProposalFilter{Statuses: statuses})
 	if err != nil {
 		return err
 	}
 	var unread error
-	for _, p := range approved {
+	for _, p := range open {
 		var why string
 		c, _, err := r.db.Conversation(ctx, p.ConversationID)
 		switch {
@@ -56,8 +73,9 @@ func (r *Rebalancer) staleWhileOff(ctx context.Context) error {
 		if why == "" {
 			continue
 		}
-		// A proposal that moved on meanwhile (ErrConflict) is left as it is.
-		if _, err := r.stale(ctx, p, why+offModeSeen); err != nil && !errors.Is(err, store.ErrConflict) {
+		// A proposal that moved on meanwhile (ErrConflict) is left as it
+		// is: an SST may approve or reject a pending one at any moment.
+		if _, err := r.stale(ctx, p, why+seen); err != nil && !errors.Is(err, store.ErrConflict) {
 			return err
 		}
 	}

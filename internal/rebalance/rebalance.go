@@ -31,8 +31,8 @@ type Mode string
 const (
 	// ModeOff: nothing is planned or moved. Pending proposals still
 	// expire, approvals are recorded and wait for another mode, and an
-	// approved move whose ticket the mirror shows changed goes stale
-	// (staleWhileOff).
+	// approved or pending move whose ticket the mirror shows changed goes
+	// stale (staleInMirror).
 	ModeOff     Mode = "off"
 	ModePropose Mode = "propose" // proposals wait for an SST's approval
 	ModeApply   Mode = "apply"   // proposals are applied at once, within the caps
@@ -170,9 +170,10 @@ func (r *Rebalancer) State(ctx context.Context) (metrics.State, error) {
 var _ metrics.StateSource = (*Rebalancer)(nil)
 
 // RunOnce plans from the mirror, stores the new proposals and, in apply
-// mode, applies them. In off mode it only expires the pending proposals
-// past their TTL and marks stale the approved moves whose ticket the
-// mirror shows changed (staleWhileOff): nothing is planned, made or sent
+// mode, applies them. It first ends the pending proposals past their TTL
+// and those whose ticket the mirror shows changed (staleInMirror). In off
+// mode it does only that, and marks stale the approved moves whose ticket
+// the mirror shows changed: nothing is planned, made or sent
 // to Help Scout, but a proposal left from before the switch still ends by
 // its two-hour rule rather than waiting to be approved days later against
 // a queue that has moved on. When ctx ends in the middle of the applies,
@@ -186,7 +187,12 @@ func (r *Rebalancer) RunOnce(ctx context.Context) (Plan, error) {
 		return Plan{}, err
 	}
 	if r.opts.Mode == ModeOff {
-		return Plan{}, r.staleWhileOff(ctx)
+		return Plan{}, r.staleInMirror(ctx)
+	}
+	// Before the plan: a pending move gone stale stops counting as done
+	// (withOpenProposals), and its ticket may be planned afresh.
+	if err := r.staleInMirror(ctx); err != nil {
+		return Plan{}, err
 	}
 	if err := r.recoverInterrupted(ctx, now); err != nil {
 		return Plan{}, err
@@ -648,7 +654,7 @@ func changedSince(s store.ProposalSnapshot, t ticketNow, handout bool) string {
 // from someone working it. It is a rule about the moment of the move, not
 // a change since the plan: a note an hour old stops a move made now but
 // not the same move made two hours later, so it is only checked where the
-// move is about to be made (see staleWhileOff).
+// move is about to be made (see staleInMirror).
 func workedRecently(t ticketNow, p balancer.Policy, now time.Time) string {
 	if agent := t.lastAgentWorkAt; !agent.IsZero() && now.Sub(agent) < p.RecentActivity {
 		return "an agent replied or added a note " + agoText(now.Sub(agent))

@@ -1,0 +1,93 @@
+package rebalance
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/queuewrangler/queuewrangler/balancer"
+	"github.com/queuewrangler/queuewrangler/internal/store"
+	"github.com/queuewrangler/queuewrangler/internal/testkit"
+	"github.com/queuewrangler/queuewrangler/metrics"
+)
+
+// TestPendingMoveWhoseTicketChangedLeavesThePendingList: a proposal
+// waiting for approval whose ticket the mirror shows closed, or taken by
+// someone, stayed pending in /api/v1/proposals until it expired two hours
+// later, offered for an approval that could only go stale. The next
+// balancer run, in any mode, now records it stale with the reason, logged
+// and counted once, without a request to Help Scout; the other proposal,
+// whose ticket did not change, still waits.
+func TestPendingMoveWhoseTicketChangedLeavesThePendingList(t *testing.T) {
+	changes := []struct {
+		name   string
+		change func(t *testing.T, w *world, id int64)
+		want   string
+	}{
+		{"closed", func(t *testing.T, w *world, id int64) {
+			must(t, w.fake.SetStatus(id, w.ana, "closed", w.now))
+		}, "the status changed to closed"},
+		{"assigned by someone", func(t *testing.T, w *world, id int64) {
+			must(t, w.fake.Assign(id, w.ben, w.ben, w.now))
+		}, "the assignee changed (now Ben Agent)"},
+	}
+	for _, mode := range []Mode{ModePropose, ModeOff} {
+		for _, tt := range changes {
+			t.Run(string(mode)+"/"+tt.name, func(t *testing.T) {
+				ctx := context.Background()
+				w := newWorld(t, 2)
+				p := balancer.DefaultPolicy()
+				p.Backlog = balancer.BacklogOldest
+				opts := Options{Mode: ModePropose, Policy: p, Mailboxes: []int64{w.mailbox}, Now: func() time.Time { return w.now }}
+				proposed := proposeN(t, New(w.db, w.hs, opts), 2)
+				changed, untouched := proposed[0], proposed[1]
+				tt.change(t, w, changed.ConversationID)
+				w.now = w.now.Add(time.Minute)
+				w.sync(t)
+				w.fake.ResetStats()
+
+				var log testkit.LogBuffer
+				m := metrics.NewInstruments(prometheus.NewRegistry())
+				opts.Mode, opts.Logger, opts.Metrics = mode, slog.New(slog.NewTextHandler(&log, nil)), m
+				r := New(w.db, w.hs, opts)
+				for range 2 {
+					_, err := r.RunOnce(ctx)
+					must(t, err)
+				}
+				got, err := w.db.Proposal(ctx, changed.ID)
+				must(t, err)
+				wantEnd := pendingSeen
+				if mode == ModeOff {
+					wantEnd = offModeSeen
+				}
+				if got.Status != store.ProposalStale || !strings.Contains(got.Error, tt.want) || !strings.HasSuffix(got.Error, wantEnd) {
+					t.Errorf("pending move of the changed ticket: %s %q, want stale with %q, ending %q", got.Status, got.Error, tt.want, wantEnd)
+				}
+				if got, err := w.db.Proposal(ctx, untouched.ID); err != nil || got.Status != store.ProposalPending {
+					t.Errorf("untouched ticket's move: %s %q (%v), want still pending", got.Status, got.Error, err)
+				}
+				pending, err := w.db.ListProposals(ctx, store.ProposalFilter{Statuses: []store.ProposalStatus{store.ProposalPending}})
+				must(t, err)
+				for _, pr := range pending {
+					if pr.ID == changed.ID {
+						t.Errorf("the changed ticket's move is still listed pending")
+					}
+				}
+				if n := strings.Count(log.String(), "move skipped: stale"); n != 1 {
+					t.Errorf("%d stale log lines over 2 runs, want 1:\n%s", n, log.String())
+				}
+				if got := testutil.ToFloat64(m.Reassignments.WithLabelValues(changed.Reason, "stale", metrics.MoveKind(changed.Handout()))); got != 1 {
+					t.Errorf("stale outcomes counted %v, want 1", got)
+				}
+				if reqs := w.fake.Stats().Requests; len(reqs) != 0 {
+					t.Errorf("ending the pending move sent requests to Help Scout: %v", reqs)
+				}
+			})
+		}
+	}
+}
