@@ -1497,10 +1497,10 @@ func proposalItem(t *testing.T, body string, id int) string {
 
 // TestPendingProposalSaysItsReceiverIsAbsent: a move proposed to someone
 // on shift may wait for approval past the end of their shift; the page
-// showed it as proposed ("would wait under 5m with Ana"), and approving it
-// hands the customer to someone who is not there (the re-read before the
-// move checks the ticket, not its receiver). The row now says the
-// receiver is away or off shift now, and until when.
+// showed it as proposed ("would wait under 5m with Ana"). Approving it now
+// skips it as stale (the re-read before the move checks the receiver too),
+// and the row says so before the click: the receiver is away or off shift
+// now, and until when.
 func TestPendingProposalSaysItsReceiverIsAbsent(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
@@ -1510,9 +1510,9 @@ func TestPendingProposalSaysItsReceiverIsAbsent(t *testing.T) {
 		want   string // "" = no warning
 	}{
 		{"on shift", "active", time.Time{}, ""},
-		{"off shift", "off-shift", pageNow.Add(18 * time.Hour), "Sam Senior is off shift now, back Wed 09:00 UTC: approving hands the customer to someone who is not there."},
-		{"away", "away", time.Time{}, "Sam Senior is away now: approving hands the customer to someone who is not there."},
-		{"no longer a user", team.StatusRemoved, time.Time{}, "Sam Senior is no longer a Help Scout user: approving hands the customer to someone who is not there."},
+		{"off shift", "off-shift", pageNow.Add(18 * time.Hour), "Sam Senior is off shift now, back Wed 09:00 UTC: approved now, the move is skipped (stale), as queuewrangler hands no customer to someone who is not there."},
+		{"away", "away", time.Time{}, "Sam Senior is away now: approved now, the move is skipped (stale), as queuewrangler hands no customer to someone who is not there."},
+		{"no longer a user", team.StatusRemoved, time.Time{}, "Sam Senior is no longer a Help Scout user: approved now, the move is skipped (stale), as queuewrangler hands no customer to someone who is not there."},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -1539,8 +1539,7 @@ func TestPendingProposalSaysItsReceiverIsAbsent(t *testing.T) {
 
 // TestPendingProposalGoneSaysNothingOfItsReceiver: a move whose ticket is
 // no longer with its owner is made by nobody (approving finds it
-// changed), so its row does not also warn that approving hands the
-// customer to an absent receiver.
+// changed), so its row does not also warn of an absent receiver.
 func TestPendingProposalGoneSaysNothingOfItsReceiver(t *testing.T) {
 	t.Parallel()
 	clock := newPageClock()

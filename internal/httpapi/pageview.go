@@ -211,8 +211,9 @@ type proposalRow struct {
 	Gone string
 	// ToAbsent, for a pending move, says its receiver is not available
 	// now (away or off shift, and until when): the move was proposed while
-	// they were, and approving it would hand the customer to someone who
-	// is not there.
+	// they were, and approved now it is skipped as stale (the re-read
+	// before a move checks the receiver too), so the SST knows before
+	// clicking rather than after.
 	ToAbsent string
 }
 
@@ -567,7 +568,8 @@ func goneSince(pr store.Proposal, from string) string {
 }
 
 // absentNow says that an agent who is not available is away or off shift
-// now, and when they are back if that is known; "" for another status.
+// now, and when they are back if that is known, and what approving a move
+// to them does now; "" for another status.
 func absentNow(a team.Agent, loc *time.Location) string {
 	var say string
 	switch a.Status {
@@ -581,7 +583,7 @@ func absentNow(a team.Agent, loc *time.Location) string {
 	if !a.BackAt.IsZero() {
 		say += ", back " + a.BackAt.In(loc).Format("Mon 15:04 MST")
 	}
-	return say + ": approving hands the customer to someone who is not there"
+	return say + ": approved now, the move is skipped (stale), as queuewrangler hands no customer to someone who is not there"
 }
 
 // byCustomerWait orders proposals by how long their customer has waited

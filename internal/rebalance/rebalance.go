@@ -469,8 +469,18 @@ func (r *Rebalancer) apply(ctx context.Context, id int64) (store.Proposal, error
 	case err != nil:
 		return r.fail(sctx, p, fmt.Sprintf("re-read before apply: %v", err))
 	}
-	if why := r.staleReason(sctx, p, ticketFromHelpScout(*fresh), r.opts.Now()); why != "" {
+	now := r.opts.Now()
+	if why := r.staleReason(sctx, p, ticketFromHelpScout(*fresh), now); why != "" {
 		return r.stale(sctx, p, why)
+	}
+	if p.ToAgent != 0 {
+		why, err := r.receiverReason(sctx, p, fresh.MailboxID, now)
+		if err != nil {
+			return r.fail(sctx, p, fmt.Sprintf("read the receiver before apply: %v", err))
+		}
+		if why != "" {
+			return r.stale(sctx, p, why)
+		}
 	}
 	actx, cancelAssign := context.WithTimeout(sctx, assignTimeout)
 	_, err = r.hs.Conversations.Assign(actx, p.ConversationID, p.ToAgent)

@@ -1,0 +1,148 @@
+package rebalance
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/queuewrangler/queuewrangler/balancer"
+	"github.com/queuewrangler/queuewrangler/internal/roster"
+	"github.com/queuewrangler/queuewrangler/internal/store"
+	"github.com/queuewrangler/queuewrangler/internal/testkit"
+	"github.com/queuewrangler/queuewrangler/metrics"
+)
+
+// TestApprovingAMoveToSomeoneNoLongerThereSkipsIt: the re-read before a
+// move checked the ticket, never the receiver, so a move proposed to Ana
+// during her shift and approved after it handed the customer to someone
+// who was not there. The move is now skipped, stale, with the reason,
+// logged and counted once, and nothing written to Help Scout, when its
+// receiver is off shift, away, no longer a user, can no longer open the
+// ticket's mailbox, or holds their max_open.
+func TestApprovingAMoveToSomeoneNoLongerThereSkipsIt(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name string
+		// change makes the receiver (to) unable to take the ticket, in
+		// w's mirror, before the approval; w.now is then the approval's
+		// time, and other is w's conversation not proposed.
+		change func(t *testing.T, w *world, to, other int64)
+		want   func(w *world, to int64) string // in the stale reason
+	}{
+		{"off shift", func(t *testing.T, w *world, to, other int64) {
+			w.now = w.now.Add(3 * time.Hour) // the shift ended an hour after the plan
+		}, says("is off shift now (back ")},
+		{"away", func(t *testing.T, w *world, to, other int64) {
+			must(t, w.db.ReplaceUserStatuses(ctx, []store.UserStatus{{UserID: to, Status: "away", UpdatedAt: w.now, Source: "ui"}}))
+		}, says("is away now")},
+		{"no longer a user", func(t *testing.T, w *world, to, other int64) {
+			changeUsers(t, w, func(u *store.User) bool { return u.ID != to })
+		}, func(_ *world, to int64) string {
+			return fmt.Sprintf("user %d, who was to take it, is no longer a Help Scout user", to)
+		}},
+		{"lost the mailbox", func(t *testing.T, w *world, to, other int64) {
+			changeUsers(t, w, func(u *store.User) bool {
+				if u.ID == to {
+					u.Mailboxes = []int64{}
+				}
+				return true
+			})
+		}, func(w *world, _ int64) string { return fmt.Sprintf("can no longer open mailbox %d", w.mailbox) }},
+		{"at max_open", func(t *testing.T, w *world, to, other int64) {
+			must(t, w.fake.Assign(other, to, to, w.now))
+			w.sync(t)
+		}, says("holds 1 open tickets, their roster's max_open")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, 2)
+			p := balancer.DefaultPolicy()
+			p.Backlog = balancer.BacklogOldest
+			p.MaxMovesPerRun = 1
+			opts := Options{Mode: ModePropose, Policy: p, Roster: onShiftAroundNow(t, w), Now: func() time.Time { return w.now }}
+			proposed := proposeN(t, New(w.db, w.hs, opts), 1)[0]
+			other := w.convs[0]
+			if other == proposed.ConversationID {
+				other = w.convs[1]
+			}
+			tt.change(t, w, proposed.ToAgent, other)
+			want := tt.want(w, proposed.ToAgent)
+
+			var log testkit.LogBuffer
+			m := metrics.NewInstruments(prometheus.NewRegistry())
+			opts.Logger, opts.Metrics = slog.New(slog.NewTextHandler(&log, nil)), m
+			got, err := New(w.db, w.hs, opts).Approve(ctx, proposed.ID, "sst")
+			must(t, err)
+			if got.Status != store.ProposalStale || !strings.Contains(got.Error, want) {
+				t.Errorf("approved move to a receiver who cannot take it: %s %q, want stale with %q", got.Status, got.Error, want)
+			}
+			if n := len(w.fake.Patches()); n != 0 {
+				t.Errorf("%d assignments written to Help Scout, want none", n)
+			}
+			if n := strings.Count(log.String(), "move skipped: stale"); n != 1 {
+				t.Errorf("%d stale log lines, want 1:\n%s", n, log.String())
+			}
+			if got := testutil.ToFloat64(m.Reassignments.WithLabelValues(proposed.Reason, "stale", metrics.MoveKind(proposed.Handout()))); got != 1 {
+				t.Errorf("stale outcomes counted %v, want 1", got)
+			}
+		})
+	}
+}
+
+// TestApprovingAMoveToSomeoneStillThereMakesIt: the receiver check passes
+// a receiver on shift, below their max_open, who can open the mailbox.
+func TestApprovingAMoveToSomeoneStillThereMakesIt(t *testing.T) {
+	w := newWorld(t, 2)
+	p := balancer.DefaultPolicy()
+	p.Backlog = balancer.BacklogOldest
+	p.MaxMovesPerRun = 1
+	opts := Options{Mode: ModePropose, Policy: p, Roster: onShiftAroundNow(t, w), Now: func() time.Time { return w.now }}
+	proposed := proposeN(t, New(w.db, w.hs, opts), 1)[0]
+	w.now = w.now.Add(30 * time.Minute)
+	got, err := New(w.db, w.hs, opts).Approve(context.Background(), proposed.ID, "sst")
+	must(t, err)
+	if got.Status != store.ProposalApplied {
+		t.Errorf("approved move to a receiver still there: %s %q, want applied", got.Status, got.Error)
+	}
+}
+
+// says is a want of TestApprovingAMoveToSomeoneNoLongerThereSkipsIt that
+// is the same for every receiver.
+func says(text string) func(*world, int64) string { return func(*world, int64) string { return text } }
+
+// onShiftAroundNow is a roster giving w's agents a shift from an hour
+// before w.now to two hours after it, and a max_open of 1.
+func onShiftAroundNow(t *testing.T, w *world) *roster.Roster {
+	t.Helper()
+	from, to := w.now.Add(-time.Hour), w.now.Add(2*time.Hour)
+	hours := from.Format("Mon") + " " + from.Format("15:04") + "-" + to.Format("15:04")
+	maxOpen := 1
+	var agents []roster.Entry
+	for _, id := range []int64{w.ana, w.ben} {
+		agents = append(agents, roster.Entry{ID: id, Hours: hours, Timezone: "UTC", MaxOpen: &maxOpen})
+	}
+	r, err := roster.New(roster.Entry{}, agents)
+	must(t, err)
+	return r
+}
+
+// changeUsers rewrites the mirror's users: keep says whether to keep
+// each, after changing it if it likes.
+func changeUsers(t *testing.T, w *world, keep func(u *store.User) bool) {
+	t.Helper()
+	users, err := w.db.Users(context.Background())
+	must(t, err)
+	var out []store.User
+	for _, u := range users {
+		if keep(&u) {
+			out = append(out, u)
+		}
+	}
+	must(t, w.db.ReplaceUsers(context.Background(), out))
+}
