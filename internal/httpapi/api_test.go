@@ -190,7 +190,7 @@ func TestReadEndpoints(t *testing.T) {
 			`"pace_replies_per_hour":2.25`, `"pace_replies_per_hour":0`}},
 		{"/api/v1/conversations?state=unassigned", 200, []string{`"id":11`, `"url":"https://secure.helpscout.net/conversation/11/8"`}},
 		// Each stuck conversation says what happens next, as the page does.
-		{"/api/v1/conversations?state=stuck", 200, []string{`"id":10`, `"id":13`, `"next":"waits for Ben, back Wed 08:00 UTC"`,
+		{"/api/v1/conversations?state=stuck", 200, []string{`"id":10`, `"id":13`, `"next":"waits for Ben, back Wed 08:00 UTC, unless someone on shift would answer clearly sooner: queuewrangler then hands it on"`,
 			`"next":"waits for Ana, not available now"`}},
 		{"/api/v1/conversations?state=open", 200, []string{`"id":10`, `"id":11`, `"id":12`}},
 		{"/api/v1/conversations?state=bogus", 400, []string{`"error"`}},
@@ -266,7 +266,7 @@ func TestAPIStuckNextIsThePages(t *testing.T) {
 	}
 	want := map[int64]string{
 		1001: "proposal waiting for approval",
-		2001: "waits for Olga Night, back Wed 10:00 CET",
+		2001: "waits for Olga Night, back Wed 10:00 CET, unless someone on shift would answer clearly sooner: queuewrangler then hands it on",
 		2002: "move to Ana Front approved: made by the balancer's next run",
 		2003: "being moved to Ana Front",
 	}

@@ -1134,7 +1134,7 @@ func TestPageSaysWhatHappensToStuckTickets(t *testing.T) {
 	body := pageGet(t, s, "/").Body.String()
 	want := map[int64]stuckRow{
 		1001: {waits, "proposal waiting for approval"},
-		2001: {waits, "waits for Olga Night, back Wed 09:00 UTC"},
+		2001: {waits, "waits for Olga Night, back Wed 09:00 UTC, unless someone on shift would answer clearly sooner: queuewrangler then hands it on"},
 		2002: {waits, "Walt Away is away: handed on once the grace period has passed"},
 		2003: {needs, "flagged for the head of support once stuck while Sam Senior is on shift"},
 		2004: {waits, "to a senior once stuck while Ana Front is on shift, if one would answer clearly sooner; else flagged for the head of support"},

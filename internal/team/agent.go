@@ -36,6 +36,16 @@ type Agent struct {
 	// their waiting customers on (outOfScopeRole). Not in the API: the
 	// stuck tickets' next step (NextSteps) says what it means.
 	RulesRole string `json:"-"`
+
+	// HandOverBefore, for someone off shift with a known return, is when
+	// a customer of theirs must have started waiting to be due to be
+	// handed on by the balancer's away rule (BackAt less StuckAfter,
+	// balancer/measure.go handOver); HandOverOngoing is whether the rule
+	// hands on their ongoing conversations too. View.Measure sets them,
+	// under the policy. Not in the API: the stuck tickets' next step
+	// (NextSteps) says what they mean.
+	HandOverBefore  time.Time `json:"-"`
+	HandOverOngoing bool      `json:"-"`
 }
 
 // StatusRemoved is the Status of an assignee whom Help Scout's user list no

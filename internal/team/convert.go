@@ -169,7 +169,12 @@ func toBalancerConversation(c store.OpenConversation) balancer.Conversation {
 // agents with its figures filled in, and the team's figures.
 func (v View) Measure(p balancer.Policy) ([]Agent, balancer.Stats) {
 	st := balancer.Measure(v.Snapshot, p)
-	return v.withStats(st), st
+	agents := v.withStats(st)
+	cutoffs := dueCutoffs(v.Snapshot.Agents, p)
+	for i := range agents {
+		agents[i].HandOverBefore, agents[i].HandOverOngoing = cutoffs[agents[i].ID], p.HandOverOngoing
+	}
+	return agents, st
 }
 
 // withStats fills the balancer's figures, and each agent's oldest waiting

@@ -139,7 +139,7 @@ func (n NextSteps) Of(c store.OpenConversation) NextStep {
 	case role == string(roster.RoleExclude):
 		return needs(name + " is excluded from balancing: stays with them")
 	case a.Status == roster.StatusOffShift && !a.BackAt.IsZero():
-		return waits("waits for " + name + ", back " + a.BackAt.In(n.loc).Format("Mon 15:04 MST"))
+		return waits(n.untilBack(c, a, name))
 	case a.Status == roster.StatusOffShift:
 		return needs("waits for " + name + ", off shift")
 	case a.Status == roster.StatusAway:
@@ -155,6 +155,29 @@ func (n NextSteps) Of(c store.OpenConversation) NextStep {
 		return needs("stays with " + name + ": the team has no senior (sst) to take it, so it is flagged for the head of support once stuck while " + name + " is on shift")
 	}
 	return waits("to a senior once stuck while " + name + " is on shift, if one would answer clearly sooner; else flagged for the head of support")
+}
+
+// untilBack says what happens to the stuck ticket c of a, who is off shift
+// and back at a.BackAt. The balancer's away rule does not wait for them
+// when the customer would by then have waited longer than StuckAfter
+// (always so for a ticket stuck now, which has waited that long already):
+// it hands the customer to someone on shift who would answer clearly
+// sooner, if anyone would, which only a plan can tell. An ongoing
+// conversation waits for the agent who knows it, unless the policy hands
+// those on too (QW_OFF_SHIFT_HANDOVER=all). "waits for Eli, back Wed
+// 09:00" alone is said only when the rule leaves the ticket to them.
+func (n NextSteps) untilBack(c store.OpenConversation, a Agent, name string) string {
+	back := "waits for " + name + ", back " + a.BackAt.In(n.loc).Format("Mon 15:04 MST")
+	handedOn := back + ", unless someone on shift would answer clearly sooner: queuewrangler then hands it on"
+	switch since := c.CustomerWaitStart(); {
+	case a.HandOverBefore.IsZero():
+		return handedOn // not measured under a policy: say that the rule may act
+	case c.AgentReplied && !a.HandOverOngoing:
+		return back + ": an ongoing conversation stays with the agent who knows it"
+	case !since.IsZero() && !since.Before(a.HandOverBefore):
+		return back
+	}
+	return handedOn
 }
 
 // name is the agent's name, or "user N" for someone the team does not

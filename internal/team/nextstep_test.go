@@ -28,6 +28,9 @@ func TestNextStepsOf(t *testing.T) {
 		{ID: 7, Name: "Walt", Role: "st", Status: "away"},
 		{ID: 8, Name: "Uma", Role: "st", Status: "busy"},
 		{ID: 9, Name: "a removed user", Role: "st", Status: "removed"},
+		// Measured under a policy (View.Measure): the away rule hands on
+		// a customer of Oleg's who waited since before back less 4h.
+		{ID: 10, Name: "Oleg", Role: "st", Status: "off-shift", BackAt: back, HandOverBefore: back.Add(-4 * time.Hour)},
 	}
 	// Each ticket is numbered after its case; its owner and its open
 	// proposal, if any, say which case it is.
@@ -46,6 +49,11 @@ func TestNextStepsOf(t *testing.T) {
 	ticket := func(id, owner int64, pinned bool) store.OpenConversation {
 		return store.OpenConversation{ID: id, AssigneeID: owner, Pinned: pinned, Status: store.StatusActive}
 	}
+	waitingSince := func(c store.OpenConversation, since time.Time, agentReplied bool) store.OpenConversation {
+		c.LastMessageBy, c.CustomerWaitingSince, c.AgentReplied = store.ByCustomer, since, agentReplied
+		return c
+	}
+	const handsOn = ", unless someone on shift would answer clearly sooner: queuewrangler then hands it on"
 	cet := time.FixedZone("CET", 3600)
 	tests := []struct {
 		name string
@@ -84,10 +92,21 @@ func TestNextStepsOf(t *testing.T) {
 			team.NextStep{Say: "with the head of support, who keeps their tickets", NeedsSomeone: true}},
 		{"excluded", "propose", nil, ticket(206, 4, false),
 			team.NextStep{Say: "Xavi is excluded from balancing: stays with them", NeedsSomeone: true}},
+		// Olga is not measured under a policy: the away rule may hand her
+		// customer on, and the words say so.
 		{"off shift, back at a known time (UTC)", "propose", nil, ticket(207, 5, false),
-			team.NextStep{Say: "waits for Olga, back Wed 08:00 UTC"}},
+			team.NextStep{Say: "waits for Olga, back Wed 08:00 UTC" + handsOn}},
 		{"off shift, back at a known time, said in the zone given", "propose", cet, ticket(207, 5, false),
-			team.NextStep{Say: "waits for Olga, back Wed 09:00 CET"}},
+			team.NextStep{Say: "waits for Olga, back Wed 09:00 CET" + handsOn}},
+		{"off shift, back at a known time, a customer due to be handed on", "propose", nil,
+			waitingSince(ticket(214, 10, false), back.Add(-30*time.Hour), false),
+			team.NextStep{Say: "waits for Oleg, back Wed 08:00 UTC" + handsOn}},
+		{"off shift, back at a known time, a customer not due to be handed on", "propose", nil,
+			waitingSince(ticket(215, 10, false), back.Add(-time.Hour), false),
+			team.NextStep{Say: "waits for Oleg, back Wed 08:00 UTC"}},
+		{"off shift, back at a known time, an ongoing conversation", "propose", nil,
+			waitingSince(ticket(216, 10, false), back.Add(-30*time.Hour), true),
+			team.NextStep{Say: "waits for Oleg, back Wed 08:00 UTC: an ongoing conversation stays with the agent who knows it"}},
 		{"off shift, no known return", "propose", nil, ticket(208, 6, false),
 			team.NextStep{Say: "waits for Omar, off shift", NeedsSomeone: true}},
 		{"away", "propose", nil, ticket(209, 7, false),
