@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/queuewrangler/queuewrangler/balancer"
 	"github.com/queuewrangler/queuewrangler/internal/roster"
@@ -62,11 +61,7 @@ func TestApprovingAMoveToSomeoneNoLongerThereSkipsIt(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			w := newWorld(t, 2)
-			p := balancer.DefaultPolicy()
-			p.Backlog = balancer.BacklogOldest
-			p.MaxMovesPerRun = 1
-			opts := Options{Mode: ModePropose, Policy: p, Roster: onShiftAroundNow(t, w), Now: func() time.Time { return w.now }}
-			proposed := proposeN(t, New(w.db, w.hs, opts), 1)[0]
+			opts, proposed := proposeOneOnShift(t, w)
 			other := w.convs[0]
 			if other == proposed.ConversationID {
 				other = w.convs[1]
@@ -85,12 +80,7 @@ func TestApprovingAMoveToSomeoneNoLongerThereSkipsIt(t *testing.T) {
 			if n := len(w.fake.Patches()); n != 0 {
 				t.Errorf("%d assignments written to Help Scout, want none", n)
 			}
-			if n := strings.Count(log.String(), "move skipped: stale"); n != 1 {
-				t.Errorf("%d stale log lines, want 1:\n%s", n, log.String())
-			}
-			if got := testutil.ToFloat64(m.Reassignments.WithLabelValues(proposed.Reason, "stale", metrics.MoveKind(proposed.Handout()))); got != 1 {
-				t.Errorf("stale outcomes counted %v, want 1", got)
-			}
+			saidStaleOnce(t, log.String(), m, proposed)
 		})
 	}
 }
@@ -99,11 +89,7 @@ func TestApprovingAMoveToSomeoneNoLongerThereSkipsIt(t *testing.T) {
 // a receiver on shift, below their max_open, who can open the mailbox.
 func TestApprovingAMoveToSomeoneStillThereMakesIt(t *testing.T) {
 	w := newWorld(t, 2)
-	p := balancer.DefaultPolicy()
-	p.Backlog = balancer.BacklogOldest
-	p.MaxMovesPerRun = 1
-	opts := Options{Mode: ModePropose, Policy: p, Roster: onShiftAroundNow(t, w), Now: func() time.Time { return w.now }}
-	proposed := proposeN(t, New(w.db, w.hs, opts), 1)[0]
+	opts, proposed := proposeOneOnShift(t, w)
 	w.now = w.now.Add(30 * time.Minute)
 	got, err := New(w.db, w.hs, opts).Approve(context.Background(), proposed.ID, "sst")
 	must(t, err)
@@ -115,6 +101,18 @@ func TestApprovingAMoveToSomeoneStillThereMakesIt(t *testing.T) {
 // says is a want of TestApprovingAMoveToSomeoneNoLongerThereSkipsIt that
 // is the same for every receiver.
 func says(text string) func(*world, int64) string { return func(*world, int64) string { return text } }
+
+// proposeOneOnShift proposes, in propose mode, one of w's two tickets to
+// Ana or Ben, both on shift (onShiftAroundNow); it returns the options
+// and the proposal.
+func proposeOneOnShift(t *testing.T, w *world) (Options, store.Proposal) {
+	t.Helper()
+	p := balancer.DefaultPolicy()
+	p.Backlog = balancer.BacklogOldest
+	p.MaxMovesPerRun = 1
+	opts := Options{Mode: ModePropose, Policy: p, Roster: onShiftAroundNow(t, w), Now: func() time.Time { return w.now }}
+	return opts, proposeN(t, New(w.db, w.hs, opts), 1)[0]
+}
 
 // onShiftAroundNow is a roster giving w's agents a shift from an hour
 // before w.now to two hours after it, and a max_open of 1.
