@@ -176,7 +176,13 @@ func (o *outage) ready() (bool, string) {
 	if o.done.Load() {
 		return true, ""
 	}
-	return false, "the first sync has not finished; its last attempt failed, see the log; the latest Help Scout call failed: 503 Service Unavailable"
+	// The mirror's words (mirror.Mirror.Ready): on a queue an earlier
+	// process synced, no sync has completed since the restart.
+	pending := "the first sync has not finished"
+	if o.inherited && !o.asOf.IsZero() {
+		pending = "no sync has completed since the restart"
+	}
+	return false, pending + "; its last attempt failed, see the log; the latest Help Scout call failed: 503 Service Unavailable"
 }
 
 func (o *outage) queueAsOf() (time.Time, bool) { return o.asOf, o.inherited }

@@ -254,15 +254,11 @@ type unready struct {
 	damaged bool
 }
 
-// firstSyncPending begins the mirror's reason until a sync of this process
-// completes (mirror.Mirror.Ready), alone or followed by why the last
-// attempt failed. After a restart on a mirror that synced before, it is
-// not what is true: the queue is whole, as of an earlier process's last
-// sync (QueueAsOfFunc's inherited), and what has not happened is a sync
-// since the restart.
-const firstSyncPending = "the first sync has not finished"
-
-// sinceRestartReason replaces firstSyncPending after a restart.
+// sinceRestartReason begins the mirror's reason after a restart on a
+// mirror that synced before, until a sync of this process completes
+// (mirror.Mirror.Ready): the queue is whole, as of an earlier process's
+// last sync (QueueAsOfFunc's inherited). The page's banner says it only
+// when the reason does not (the database's own failure, say).
 const sinceRestartReason = "no sync has completed since the restart"
 
 // unready says why the daemon is not ready and what the mirror holds;
@@ -277,11 +273,7 @@ func (s *Server) unready() (unready, bool) {
 	if s.opts.QueueAsOf != nil {
 		u.asOf, u.sinceRestart = s.opts.QueueAsOf()
 	}
-	if u.sinceRestart && !u.asOf.IsZero() {
-		if rest, ok := strings.CutPrefix(u.why, firstSyncPending); ok {
-			u.why, u.whySaysRestart = sinceRestartReason+rest, true
-		}
-	}
+	u.whySaysRestart = strings.HasPrefix(u.why, sinceRestartReason)
 	return u, true
 }
 

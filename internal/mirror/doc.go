@@ -40,6 +40,11 @@
 // removed before its walk finished leaves with its walk's cursor. The first sync and the walk of an added mailbox log how far
 // they have got every 30 s, counting what an earlier attempt stored, and
 // the first sync's not-ready reason says it at every page (progress.go).
+// After a restart on a mirror whose store holds the mark of a completed
+// sync of the same mailboxes, the queue is whole as of that sync
+// (QueueAsOf), and until this process completes one the not-ready reason
+// says no sync has completed since the restart, not that the first sync
+// has not finished.
 // A periodic reconcile (Options.ReconcileEvery) removes conversations that
 // vanished (deleted, merged, moved away) without a webhook, whatever their
 // status: it compares the open set, then bisects Help Scout's listing by

@@ -148,8 +148,32 @@ func New(hs *helpscout.Client, db *store.DB, opts Options) *Mirror {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Mirror{hs: hs, db: db, opts: opts, notReady: "the first sync has not finished", wake: make(chan struct{}, 1)}
+	return &Mirror{hs: hs, db: db, opts: opts, notReady: firstSyncPending, wake: make(chan struct{}, 1)}
 }
+
+// What the readiness reason begins with until a sync of this process
+// completes. On a new mirror the first sync is still to finish; after a
+// restart on a mirror that synced before (noteInherited), the queue is
+// whole as of an earlier process's last sync, and saying the first sync
+// has not finished would have an operator take it for half-read.
+const (
+	firstSyncPending   = "the first sync has not finished"
+	noSyncSinceRestart = "no sync has completed since the restart"
+)
+
+// pendingReason is firstSyncPending or noSyncSinceRestart, whichever is
+// true now; readyMu is held.
+func (m *Mirror) pendingReason() string {
+	if m.inheritedLocked() {
+		return noSyncSinceRestart
+	}
+	return firstSyncPending
+}
+
+// inheritedLocked reports, with readyMu held, whether the queue the mirror
+// holds is an earlier process's: no sync has completed in this one, and
+// Run found the mark of one before (QueueAsOf's inherited).
+func (m *Mirror) inheritedLocked() bool { return !m.asOf.IsZero() && !m.synced.Load() }
 
 // Stats says what one sync did.
 type Stats struct {
@@ -169,7 +193,7 @@ type Stats struct {
 	Observed          int // first responses and resolutions observed
 }
 
-// Ready reports whether the first sync has completed, and why not.
+// Ready reports whether a sync has completed in this process, and why not.
 func (m *Mirror) Ready() (bool, string) {
 	m.readyMu.Lock()
 	defer m.readyMu.Unlock()
@@ -202,6 +226,16 @@ func (m *Mirror) setReady(ok bool, reason string) {
 	defer m.readyMu.Unlock()
 	m.ready = ok
 	m.notReady = reason
+	m.storeFault, m.damaged = false, false
+}
+
+// setPending is setReady(false, ...) before a sync of this process has
+// completed: pendingReason followed by detail.
+func (m *Mirror) setPending(detail string) {
+	m.readyMu.Lock()
+	defer m.readyMu.Unlock()
+	m.ready = false
+	m.notReady = m.pendingReason() + detail
 	m.storeFault, m.damaged = false, false
 }
 
@@ -252,7 +286,7 @@ func (m *Mirror) SyncOnce(ctx context.Context) (Stats, error) {
 			// the API serve what can still be read.
 			m.setStoreFault(store.ErrCorruptReason, true)
 		case !m.everSynced():
-			m.setReady(false, "the first sync has not finished; its last attempt failed, see the log")
+			m.setPending("; its last attempt failed, see the log")
 		case ctx.Err() == nil && m.storeFaulted():
 			// The store's fault is past news: this sync failed on
 			// something else (Help Scout down, say) before it could
@@ -314,7 +348,7 @@ func (m *Mirror) HoldsQueue() (bool, string) {
 	if !m.asOf.IsZero() {
 		return true, ""
 	}
-	return false, "the first sync has not finished"
+	return false, firstSyncPending
 }
 
 // QueueAsOf says as of when the mirror holds the whole queue (HoldsQueue):
@@ -334,7 +368,7 @@ func (m *Mirror) QueueAsOf() (asOf time.Time, inherited bool) {
 	if m.damaged || m.db.HeldDamaged() {
 		return time.Time{}, false
 	}
-	return m.asOf, !m.asOf.IsZero() && !m.synced.Load()
+	return m.asOf, m.inheritedLocked()
 }
 
 // completeCursor names the mark of a completed sync of the mailboxes
@@ -351,8 +385,9 @@ func (m *Mirror) completeCursor() string {
 
 // noteInherited records, before this process's first sync, whether and
 // as of when an earlier process completed a sync of the same scope
-// (QueueAsOf), which the store still holds (holdsWantedScope). A failed
-// read says no: this process's first completed sync says yes.
+// (QueueAsOf), which the store still holds (holdsWantedScope), and says
+// so in the readiness reason from then on (pendingReason). A failed read
+// says no: this process's first completed sync says yes.
 func (m *Mirror) noteInherited(ctx context.Context) {
 	mark, err := m.db.Cursor(ctx, m.completeCursor())
 	if err != nil || mark.Value.IsZero() {
@@ -365,6 +400,9 @@ func (m *Mirror) noteInherited(ctx context.Context) {
 	defer m.readyMu.Unlock()
 	if m.asOf.IsZero() { // a sync of this process is newer
 		m.asOf = mark.Value
+		if m.notReady == firstSyncPending { // New's, nothing said since
+			m.notReady = m.pendingReason()
+		}
 	}
 }
 
