@@ -44,7 +44,8 @@
 // sync of the same mailboxes, the queue is whole as of that sync
 // (QueueAsOf), and until this process completes one the not-ready reason
 // says no sync has completed since the restart, not that the first sync
-// has not finished.
+// has not finished; a long first poll then counts what it has read of
+// what changed since.
 // A periodic reconcile (Options.ReconcileEvery) removes conversations that
 // vanished (deleted, merged, moved away) without a webhook, whatever their
 // status: it compares the open set, then bisects Help Scout's listing by

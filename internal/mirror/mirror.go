@@ -175,6 +175,13 @@ func (m *Mirror) pendingReason() string {
 // Run found the mark of one before (QueueAsOf's inherited).
 func (m *Mirror) inheritedLocked() bool { return !m.asOf.IsZero() && !m.synced.Load() }
 
+// inherited is inheritedLocked for a caller without readyMu.
+func (m *Mirror) inherited() bool {
+	m.readyMu.Lock()
+	defer m.readyMu.Unlock()
+	return m.inheritedLocked()
+}
+
 // Stats says what one sync did.
 type Stats struct {
 	Pages         int // conversation list pages read
@@ -533,6 +540,7 @@ func (m *Mirror) syncConversations(ctx context.Context, st *Stats) error {
 	l := listing{mailboxes: m.opts.Mailboxes, cursor: CursorConversations}
 	if !m.everSynced() {
 		l.progress = newProgress(0, m.opts.Now())
+		l.progress.catchUp = m.inherited()
 	}
 	var listedAt time.Time
 	for walk := 0; ; walk++ {

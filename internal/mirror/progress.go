@@ -27,6 +27,12 @@ type progress struct {
 	listed  int // conversations listed by the current walk (or rewalk)
 	total   int // where held is expected to end, when hasSize
 	hasSize bool
+	// catchUp: the first sync after a restart on a mirror that synced
+	// before (Mirror.inherited). The store holds the whole queue already,
+	// and the walk re-lists what changed since the last sync, so held
+	// says nothing of how far it has got; its own listing does (size).
+	catchUp bool
+	size    int // the listing's size, as its latest page said; 0: not given
 }
 
 func newProgress(mailbox int64, now time.Time) *progress {
@@ -52,6 +58,7 @@ func (p *progress) page(n, size, held int) {
 	p.pages++
 	p.listed += n
 	p.held = held
+	p.size = size
 	if size > 0 {
 		// A listing that grows during the walk can be read past its
 		// first size; the end is never shown behind the count.
@@ -70,8 +77,16 @@ func (p *progress) due(now time.Time) bool {
 }
 
 // counts says how far the walk has got: "600 of 1,500 conversations", or
-// "600 conversations, 24 pages" when Help Scout gives no size.
+// "600 conversations, 24 pages" when Help Scout gives no size; after a
+// restart (catchUp), "40 of 160 conversations changed since the last
+// sync".
 func (p *progress) counts() string {
+	if p.catchUp {
+		if p.size > 0 {
+			return grouped(p.listed) + " of " + grouped(p.size) + " conversations changed since the last sync"
+		}
+		return grouped(p.listed) + " conversations changed since the last sync, " + grouped(p.pages) + " pages"
+	}
 	if p.hasSize {
 		return grouped(p.held) + " of " + grouped(p.total) + " conversations"
 	}
@@ -111,8 +126,11 @@ func (m *Mirror) noteProgress(ctx context.Context, l listing, n, size int) {
 	p.page(n, size, held)
 	if !m.everSynced() {
 		reason := "first sync: " + p.counts()
-		if p.mailbox != 0 {
+		switch {
+		case p.mailbox != 0:
 			reason = fmt.Sprintf("first sync: walking added mailbox %d: %s", p.mailbox, p.counts())
+		case p.catchUp:
+			reason = noSyncSinceRestart + "; under way: " + p.counts()
 		}
 		m.setReady(false, reason)
 	}
@@ -125,6 +143,10 @@ func (m *Mirror) noteProgress(ctx context.Context, l listing, n, size int) {
 	}
 	if p.mailbox != 0 {
 		m.opts.Logger.Info("walk of added mailbox under way", append([]any{"mailbox_id", p.mailbox}, attrs...)...)
+		return
+	}
+	if p.catchUp {
+		m.opts.Logger.Info("sync since the restart under way", "progress", p.counts(), "pages", p.pages, "listed", p.listed, "size", p.size)
 		return
 	}
 	m.opts.Logger.Info("first sync under way", attrs...)

@@ -31,6 +31,18 @@ func TestProgressCounts(t *testing.T) {
 	if got, want := resumed.counts(), "650 of 1,500 conversations"; got != want {
 		t.Errorf("resumed, counts = %q, want %q", got, want)
 	}
+	// After a restart the store holds everything already: the walk counts
+	// what it has read of its own listing, not the store's total.
+	catchUp := &progress{catchUp: true}
+	catchUp.beginWalk()
+	catchUp.page(25, 160, 1500)
+	if got, want := catchUp.counts(), "25 of 160 conversations changed since the last sync"; got != want {
+		t.Errorf("after a restart, counts = %q, want %q", got, want)
+	}
+	catchUp.page(25, 0, 1500)
+	if got, want := catchUp.counts(), "50 conversations changed since the last sync, 2 pages"; got != want {
+		t.Errorf("after a restart without page metadata, counts = %q, want %q", got, want)
+	}
 	bare := &progress{}
 	bare.page(25, 0, 25)
 	bare.page(25, 0, 50)

@@ -2,6 +2,8 @@ package mirror_test
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -98,4 +100,61 @@ func waitForReason(t *testing.T, m *mirror.Mirror, part string) {
 		_, why := m.Ready()
 		return strings.Contains(why, part), why
 	})
+}
+
+// TestProgressAfterARestartSaysNoSyncSinceIt: the first poll after a
+// restart on a synced mirror reads what changed while the daemon was
+// down, page by page, and its reason said "first sync: 160 of 295
+// conversations": as though the mirror held only what it had read so far
+// (it holds the whole queue, as of the earlier process's last sync), with
+// an end past the account's size (the store's count plus a listing of
+// conversations it holds already). The reason and the log line now say no
+// sync has completed since the restart, and count what this one has read
+// of what changed.
+func TestProgressAfterARestartSaysNoSyncSinceIt(t *testing.T) {
+	e := newEnv(t, helpscouttest.Options{}, helpscouttest.GenerateConfig{Seed: 5, Conversations: 160})
+	syncOnce(t, e.mirror(mirror.Options{}))
+	for _, c := range e.fake.Conversations() { // changed while the daemon was down
+		if err := e.fake.SetTags(c.ID, []string{"bulk"}, e.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.clock.Advance(time.Minute)
+
+	var log testkit.LogBuffer
+	m := e.mirror(mirror.Options{Logger: slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{ReplaceAttr: dropTime}))})
+	var slow slowListing
+	slow.install(e, m, 10*time.Second, anyListing)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx, time.Hour) }()
+	testkit.WaitFor(t, time.Minute, "the restarted mirror's first sync", func() (bool, string) { return m.Ready() })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+
+	reasons := slow.seen()
+	if len(reasons) < 3 {
+		t.Fatalf("the poll after the restart listed %d pages; the test needs 3", len(reasons))
+	}
+	total := len(e.fake.Conversations())
+	for p, why := range reasons {
+		want := "no sync has completed since the restart"
+		if p > 0 {
+			want = fmt.Sprintf("no sync has completed since the restart; under way: %d of %d conversations changed since the last sync", p*helpscouttest.ConversationPageSize, total)
+		}
+		if why != want {
+			t.Errorf("reason as page %d was asked for: %q, want %q", p+1, why, want)
+		}
+	}
+	// 10 s a page: 30 s have passed after pages 3 and 6.
+	var want []string
+	for _, p := range []int{3, 6} {
+		n := p * helpscouttest.ConversationPageSize
+		want = append(want, fmt.Sprintf(`level=INFO msg="sync since the restart under way" progress="%d of %d conversations changed since the last sync" pages=%d listed=%d size=%d`, n, total, p, n, total))
+	}
+	if got := progressLines(log.String()); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("progress lines:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 }
