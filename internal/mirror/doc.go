@@ -32,8 +32,9 @@
 // The store records which mailboxes the mirror was built for
 // (QW_MAILBOXES): before it walks from the shared cursor, a sync walks a
 // mailbox added since from the beginning (its own cursor, so that a failure
-// resumes it), and deletes the conversations of one removed, leaving
-// tombstones that keep their observation marks and block nothing
+// resumes it), and deletes the conversations of one removed (and any
+// held in a mailbox QW_MAILBOXES does not name, however they came there),
+// leaving tombstones that keep their observation marks and block nothing
 // (scope.go). A replaced mailbox (QW_MAILBOXES from b to a) leaves a
 // recorded scope holding no mailbox until a's walk finishes, so a walk
 // cut short is resumed at the next start, never taken as done; a mailbox

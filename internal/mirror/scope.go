@@ -145,8 +145,11 @@ func (m *Mirror) leaveMailboxes(ctx context.Context, rec store.MirrorScope, want
 		for _, c := range removed {
 			n += c
 		}
-		m.opts.Logger.Info("mailboxes removed from QW_MAILBOXES: their conversations are deleted from the mirror",
-			"mailbox_ids", ids, "conversations", n)
+		// Not "removed from QW_MAILBOXES": a conversation moved in Help
+		// Scout to a mailbox the variable never named is dropped here too,
+		// with the variable unchanged.
+		m.opts.Logger.Info("dropped the conversations held in mailboxes outside QW_MAILBOXES",
+			"conversations", n, "mailbox_ids", ids)
 	}
 	if rec.All {
 		return store.MirrorScope{Recorded: true, Mailboxes: want}, nil
