@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/queuewrangler/queuewrangler/balancer"
 	"github.com/queuewrangler/queuewrangler/internal/roster"
 	"github.com/queuewrangler/queuewrangler/internal/store"
 	"github.com/queuewrangler/queuewrangler/internal/team"
@@ -14,12 +15,15 @@ import (
 
 // receiverReason says why p's receiver cannot take the ticket, in mailbox
 // mailboxID, at now, or "": they are away or off shift, no longer a Help
-// Scout user, can no longer open the ticket's mailbox, or hold their
-// roster's max_open. The plan chose them when none of that was so, but a
+// Scout user, can no longer open the ticket's mailbox, are no longer
+// someone the plan may give it to under the roster (left out, or the head
+// of support, who takes only stuck escalations and only with
+// escalations), or hold their roster's max_open. The plan chose them when none of that was so, but a
 // proposal may wait hours for its approval (or, approved under
 // QW_MODE=off, for the mode): a move proposed to Ana at 14:00 and approved
 // at 18:30, after her shift ended, would hand the customer to someone who
-// is not there. Like workedRecently it is a rule about the moment of the
+// is not there; and a proposal outlives a restart, which may bring a
+// roster edit. Like workedRecently it is a rule about the moment of the
 // move, so it is checked where the move is about to be made, never on a
 // move still waiting (staleInMirror): Ana may be back when it is approved.
 //
@@ -52,6 +56,11 @@ func (r *Rebalancer) receiverReason(ctx context.Context, p store.Proposal, mailb
 		return a.Name + ", who was to take it, is not available now", nil
 	case ag.Mailboxes != nil && mailboxID != 0 && !slices.Contains(ag.Mailboxes, mailboxID):
 		return fmt.Sprintf("%s, who was to take it, can no longer open mailbox %d", a.Name, mailboxID), nil
+	case ag.Role == balancer.RoleExclude:
+		return a.Name + ", who was to take it, is someone the roster leaves out now", nil
+	case ag.Role == balancer.RoleHoS && (!ag.Escalations || p.Reason != string(balancer.ReasonStuck)):
+		return a.Name + ", who was to take it, is the head of support now, who takes only stuck escalations" +
+			" (and only with escalations in the roster)", nil
 	case ag.MaxOpen > 0:
 		open, err := r.openTickets(ctx, p.ToAgent)
 		if err != nil {

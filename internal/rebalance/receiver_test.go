@@ -118,16 +118,7 @@ func proposeOneOnShift(t *testing.T, w *world) (Options, store.Proposal) {
 // before w.now to two hours after it, and a max_open of 1.
 func onShiftAroundNow(t *testing.T, w *world) *roster.Roster {
 	t.Helper()
-	from, to := w.now.Add(-time.Hour), w.now.Add(2*time.Hour)
-	hours := from.Format("Mon") + " " + from.Format("15:04") + "-" + to.Format("15:04")
-	maxOpen := 1
-	var agents []roster.Entry
-	for _, id := range []int64{w.ana, w.ben} {
-		agents = append(agents, roster.Entry{ID: id, Hours: hours, Timezone: "UTC", MaxOpen: &maxOpen})
-	}
-	r, err := roster.New(roster.Entry{}, agents)
-	must(t, err)
-	return r
+	return rosterWith(t, w, 0, roster.Entry{})
 }
 
 // changeUsers rewrites the mirror's users: keep says whether to keep
@@ -143,4 +134,69 @@ func changeUsers(t *testing.T, w *world, keep func(u *store.User) bool) {
 		}
 	}
 	must(t, w.db.ReplaceUsers(context.Background(), out))
+}
+
+// TestApprovingAMoveToSomeoneTheRosterNoLongerFrontsSkipsIt: a proposal
+// outlives a restart, and the restart may bring a roster edit (the
+// README's check-then-restart). The receiver check read the roster's
+// hours and max_open but not its role, so a move proposed to Ana as an ST
+// and approved after the roster excluded her, or made her the head of
+// support, handed a customer to someone the plan would never choose: a
+// person no longer on the team, or the HoS, who takes only stuck
+// escalations and only when the roster says so.
+func TestApprovingAMoveToSomeoneTheRosterNoLongerFrontsSkipsIt(t *testing.T) {
+	yes := true
+	tests := []struct {
+		name string
+		edit roster.Entry // the receiver's entry after the restart, hours kept
+		want string
+	}{
+		{"excluded", roster.Entry{Role: roster.RoleExclude}, "the roster leaves out now"},
+		{"head of support", roster.Entry{Role: roster.RoleHoS}, "the head of support now, who takes only stuck escalations"},
+		{"head of support taking escalations", roster.Entry{Role: roster.RoleHoS, Escalations: &yes},
+			"the head of support now, who takes only stuck escalations"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, 2)
+			opts, proposed := proposeOneOnShift(t, w)
+			if proposed.Reason == string(balancer.ReasonStuck) {
+				t.Fatalf("the proposal is a stuck escalation; the test needs another")
+			}
+			opts.Roster = rosterWith(t, w, proposed.ToAgent, tt.edit)
+
+			var log testkit.LogBuffer
+			m := metrics.NewInstruments(prometheus.NewRegistry())
+			opts.Logger, opts.Metrics = slog.New(slog.NewTextHandler(&log, nil)), m
+			got, err := New(w.db, w.hs, opts).Approve(context.Background(), proposed.ID, "sst")
+			must(t, err)
+			if got.Status != store.ProposalStale || !strings.Contains(got.Error, tt.want) {
+				t.Errorf("approved move to a receiver the roster now has as %s: %s %q, want stale with %q", tt.edit.Role, got.Status, got.Error, tt.want)
+			}
+			if n := len(w.fake.Patches()); n != 0 {
+				t.Errorf("%d assignments written to Help Scout, want none", n)
+			}
+			saidStaleOnce(t, log.String(), m, proposed)
+		})
+	}
+}
+
+// rosterWith is onShiftAroundNow with agent's entry (if any) given edit's
+// role and escalations: the roster after an edit and a restart.
+func rosterWith(t *testing.T, w *world, agent int64, edit roster.Entry) *roster.Roster {
+	t.Helper()
+	from, to := w.now.Add(-time.Hour), w.now.Add(2*time.Hour)
+	hours := from.Format("Mon") + " " + from.Format("15:04") + "-" + to.Format("15:04")
+	maxOpen := 1
+	var agents []roster.Entry
+	for _, id := range []int64{w.ana, w.ben} {
+		e := roster.Entry{ID: id, Hours: hours, Timezone: "UTC", MaxOpen: &maxOpen}
+		if id == agent {
+			e.Role, e.Escalations = edit.Role, edit.Escalations
+		}
+		agents = append(agents, e)
+	}
+	r, err := roster.New(roster.Entry{}, agents)
+	must(t, err)
+	return r
 }
