@@ -49,6 +49,10 @@ func TestCheckAgreesWithServe(t *testing.T) {
 		{"a roster path that is a directory", map[string]string{"QW_ROSTER_FILE": t.TempDir()}, exitUsage},
 		{"a mode, a routing and office hours that do not parse", map[string]string{"QW_MODE": "yolo", "QW_ROUTING": "balanced", "QW_OFFICE_HOURS": "always"}, exitUsage},
 		{"the database's directory missing", map[string]string{"QW_DB_PATH": filepath.Join(dir, "nowhere", "qw.db")}, exitUsage},
+		// serve's Help Scout client refuses them, after opening the
+		// database and with exit code 1, while check passed them.
+		{"an API URL with a password and a query", map[string]string{
+			"QW_HELPSCOUT_API_URL": strings.Replace(fake.URL, "://", "://me:hunter2@", 1) + "/?region=eu"}, exitUsage},
 		{"a short admin token and a long webhook secret", map[string]string{"QW_ADMIN_TOKEN": "short", "QW_HELPSCOUT_WEBHOOK_SECRET": strings.Repeat("s", 41)}, exitUsage},
 	}
 	for _, tt := range tests {
@@ -58,7 +62,7 @@ func TestCheckAgreesWithServe(t *testing.T) {
 				"QW_HELPSCOUT_API_URL": fake.URL, "QW_DB_PATH": filepath.Join(t.TempDir(), "qw.db"),
 				"QW_LISTEN_ADDR": "127.0.0.1:0", "QW_LOG_FORMAT": "text"})
 			setEnv(t, tt.env)
-			checkCode, _, checkErr := runMain(t, "check")
+			checkCode, checkOut, checkErr := runMain(t, "check")
 			serveCode, serveErr := serveVerdict(t)
 			if checkCode != serveCode || checkCode != tt.want {
 				t.Fatalf("check exits %d, serve %d; want %d for both\ncheck: %s\nserve: %s", checkCode, serveCode, tt.want, checkErr, serveErr)
@@ -66,6 +70,9 @@ func TestCheckAgreesWithServe(t *testing.T) {
 			// The suggested admin token is fresh each time.
 			token := regexp.MustCompile(`such as [A-Z2-7]{26}\b`)
 			checkErr, serveErr = token.ReplaceAllString(checkErr, "such as TOKEN"), token.ReplaceAllString(serveErr, "such as TOKEN")
+			if strings.Contains(checkOut+checkErr+serveErr, "hunter2") {
+				t.Errorf("a password in QW_HELPSCOUT_API_URL is shown:\ncheck: %s%s\nserve: %s", checkOut, checkErr, serveErr)
+			}
 			if checkCode == exitUsage && checkErr != serveErr {
 				t.Errorf("check and serve name different problems:\ncheck: %s\nserve: %s", checkErr, serveErr)
 			}

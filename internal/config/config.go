@@ -159,8 +159,16 @@ func (c *Config) Validate(need Requirement) error {
 		credential("HELPSCOUT_CLIENT_SECRET", c.HelpScoutClientSecret.Reveal())
 	}
 	switch u, err := url.Parse(c.HelpScoutAPIURL); {
-	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-		add("HELPSCOUT_API_URL", "%q is not an http(s) URL", c.HelpScoutAPIURL)
+	case err != nil:
+		// Not repeated: what does not parse may hold a password.
+		add("HELPSCOUT_API_URL", "is not an http(s) URL (it does not parse)")
+	case (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		add("HELPSCOUT_API_URL", "%q is not an http(s) URL", u.Redacted())
+	case u.User != nil || u.RawQuery != "" || u.Fragment != "":
+		// The Help Scout client refuses them (helpscout.Client.WithBaseURL):
+		// said here, every problem is reported at once, before anything
+		// starts, and `queuewrangler check` finds it too.
+		add("HELPSCOUT_API_URL", "%q must not carry credentials, a query or a fragment", u.Redacted())
 	case u.Scheme == "http" && isHelpScoutHost(u.Hostname()):
 		// The token request carries the app's secret: over plain http it
 		// crosses the network readable before Help Scout can redirect.

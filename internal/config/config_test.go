@@ -156,6 +156,30 @@ func TestHelpScoutOverPlainHTTPIsRefused(t *testing.T) {
 	}
 }
 
+// TestHelpScoutAPIURLWithCredentialsQueryOrFragmentIsRefused: Validate
+// passed such a URL, which the Help Scout client then refused at serve's
+// start, after the database was opened and with exit code 1, while
+// `queuewrangler check` passed it and printed its password. It is a
+// configuration problem, reported with the others, the password hidden.
+func TestHelpScoutAPIURLWithCredentialsQueryOrFragmentIsRefused(t *testing.T) {
+	for url, shown := range map[string]string{
+		"https://me:hunter2@api.helpscout.net":  `"https://me:xxxxx@api.helpscout.net"`,
+		"https://api.helpscout.net/?region=eu":  `"https://api.helpscout.net/?region=eu"`,
+		"https://api.helpscout.net/#v2":         `"https://api.helpscout.net/#v2"`,
+		"ftp://me:hunter2@api.helpscout.net":    `"ftp://me:xxxxx@api.helpscout.net" is not an http(s) URL`,
+		"https://me:hunter2@api.helpscout.net/": `"https://me:xxxxx@api.helpscout.net/" must not carry credentials, a query or a fragment`,
+	} {
+		c := load(t, map[string]string{"QW_HELPSCOUT_API_URL": url})
+		err := c.Validate(0)
+		if err == nil || !strings.Contains(err.Error(), "QW_HELPSCOUT_API_URL: "+shown) {
+			t.Errorf("QW_HELPSCOUT_API_URL=%s: Validate = %v, want a problem with %s", url, err, shown)
+		}
+		if err != nil && strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("QW_HELPSCOUT_API_URL=%s: the problem shows the password: %v", url, err)
+		}
+	}
+}
+
 func TestListenAddr(t *testing.T) {
 	for addr, ok := range map[string]bool{
 		":8080": true, "127.0.0.1:0": true, "[::1]:9090": true, "localhost:80": true,
