@@ -163,6 +163,19 @@ func checkRoute(t *testing.T, r *rand.Rand, s Snapshot, p Policy, agentN map[int
 		if want := refWaitAt(cur, p, agentN, to, k); mv.TargetWait != want {
 			t.Errorf("%s: target wait %v, want %v", where, mv.TargetWait, want)
 		}
+		if refLeaving(cur, p, agentN, to, c) {
+			// ShiftEndMargin gives way only for the last people on shift:
+			// nobody who stays could have taken the customer.
+			for _, b := range s.Agents {
+				if b.ID == to.ID || !b.Available || !refCounted(s, agentN, b) || b.Role != RoleST && b.Role != RoleSST ||
+					b.Mailboxes != nil && !slices.Contains(b.Mailboxes, c.MailboxID) || b.MaxOpen > 0 && openOf(cur, p, b.ID) >= b.MaxOpen {
+					continue
+				}
+				if !refLeaving(cur, p, agentN, b, c) {
+					t.Errorf("%s: the target is about to leave, while %d, who stays, could take the customer", where, b.ID)
+				}
+			}
+		}
 		if u := to.AvailableUntil; !u.IsZero() && mv.TargetWait >= u.Sub(cur.Now) {
 			// Only the last people on shift take what they will start on
 			// their next shift, and only when nobody coming on shift
@@ -296,6 +309,21 @@ func pending(agent, first int64, n int) []Conversation {
 			AssigneeID: agent, AgentReplied: true, CreatedAt: t0.Add(-time.Hour)})
 	}
 	return out
+}
+
+// refLeaving reports whether a customer joining a's queue in s now could
+// not be started ShiftEndMargin before a's shift ends (the planner's
+// leaving, worked out again).
+func refLeaving(s Snapshot, p Policy, agentN map[int64]int, a Agent, c Conversation) bool {
+	u := a.AvailableUntil
+	if u.IsZero() {
+		return false
+	}
+	var work time.Duration
+	if _, n := refAhead(s, a.ID, c); n > 0 {
+		work = hours(float64(n) / refPace(s, p, agentN, a))
+	}
+	return work+p.ShiftEndMargin > u.Sub(s.Now)
 }
 
 // openOf is how many open tickets agent id holds in s, as Measure counts.
