@@ -73,8 +73,11 @@ func (r *Rebalancer) staleInMirror(ctx context.Context) error {
 		if why == "" {
 			continue
 		}
-		// A proposal that moved on meanwhile (ErrConflict) is left as it
-		// is: an SST may approve or reject a pending one at any moment.
+		// A proposal that moved on since it was listed (ErrConflict) is
+		// left as it is, and nothing is logged or counted: an SST may
+		// approve or reject a pending one at any moment, and an approved
+		// one may be being made, after a re-read of its own. stale marks
+		// it only in the status it was listed in.
 		if _, err := r.stale(ctx, p, why+seen); err != nil && !errors.Is(err, store.ErrConflict) {
 			return err
 		}

@@ -555,8 +555,11 @@ const afterMoveTimeout = 2 * time.Minute
 // stopping daemon waits for it.
 const assignTimeout = 30 * time.Second
 
+// stale records p's move stale, with why, if p is still in the status it
+// was read in (p.Status); otherwise it gives the store's ErrConflict, and
+// logs and counts nothing.
 func (r *Rebalancer) stale(ctx context.Context, p store.Proposal, why string) (store.Proposal, error) {
-	out, err := r.db.MarkProposalStale(ctx, p.ID, why)
+	out, err := r.db.MarkProposalStale(ctx, p.ID, p.Status, why)
 	if err != nil {
 		return out, err
 	}

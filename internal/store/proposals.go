@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -224,11 +225,18 @@ func (db *DB) MarkProposalApplied(ctx context.Context, id int64) (Proposal, erro
 }
 
 // MarkProposalStale records that the conversation changed since the plan
-// (or that a newer plan superseded the proposal), with why. Allowed from
-// pending, approved and applying.
-func (db *DB) MarkProposalStale(ctx context.Context, id int64, why string) (Proposal, error) {
-	return db.transition(ctx, "mark stale", id, ProposalStale,
-		[]ProposalStatus{ProposalPending, ProposalApproved, ProposalApplying}, "error = ?", why)
+// (or that a newer plan superseded the proposal), with why, if the
+// proposal is still seen: the status the caller read it in, one of
+// pending, approved and applying. The check is part of the update, because
+// what the caller judged may have moved on meanwhile: a pending move
+// listed by a balancer run may be approved and claimed, and made in Help
+// Scout, before the run marks it, and must not be recorded stale while it
+// is made. Any other status gives ErrConflict, naming the status it is in.
+func (db *DB) MarkProposalStale(ctx context.Context, id int64, seen ProposalStatus, why string) (Proposal, error) {
+	if !slices.Contains([]ProposalStatus{ProposalPending, ProposalApproved, ProposalApplying}, seen) {
+		return Proposal{}, fmt.Errorf("%w: mark stale proposal %d: a proposal %s cannot go stale", ErrConflict, id, seen)
+	}
+	return db.transition(ctx, "mark stale", id, ProposalStale, []ProposalStatus{seen}, "error = ?", why)
 }
 
 // MarkProposalFailed records that applying failed, with the error. It is

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"maps"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -75,7 +76,7 @@ func TestOneLiveProposalPerConversation(t *testing.T) {
 	if _, err := db.InsertProposals(ctx, []Proposal{proposal(1, 7, 9)}); !errors.Is(err, ErrConflict) {
 		t.Errorf("second live proposal for conversation 1: %v, want ErrConflict", err)
 	}
-	if _, err := db.MarkProposalStale(ctx, p.ID, "superseded"); err != nil {
+	if _, err := db.MarkProposalStale(ctx, p.ID, ProposalPending, "superseded"); err != nil {
 		t.Fatal(err)
 	}
 	insert(t, db, proposal(1, 7, 9)) // allowed once the first is no longer live
@@ -92,7 +93,14 @@ func TestProposalTransitions(t *testing.T) {
 	claim := step{"claim", func(db *DB, id int64) (Proposal, error) { return db.ClaimProposal(context.Background(), id) }}
 	applied := step{"applied", func(db *DB, id int64) (Proposal, error) { return db.MarkProposalApplied(context.Background(), id) }}
 	stale := step{"stale", func(db *DB, id int64) (Proposal, error) {
-		return db.MarkProposalStale(context.Background(), id, "assignee changed")
+		// Marked in the status it is in: the steps test the statuses a
+		// proposal may go stale from (TestStaleMarkOnlyFromTheStatusSeen
+		// tests a status that moved on).
+		p, err := db.Proposal(context.Background(), id)
+		if err != nil {
+			return p, err
+		}
+		return db.MarkProposalStale(context.Background(), id, p.Status, "assignee changed")
 	}}
 	failed := step{"failed", func(db *DB, id int64) (Proposal, error) {
 		return db.MarkProposalFailed(context.Background(), id, "helpscout: 422")
@@ -151,6 +159,70 @@ func TestProposalTransitions(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestStaleMarkOnlyFromTheStatusSeen: a balancer run lists a move pending
+// and finds its ticket changed in the mirror; meanwhile an SST approves it
+// and the approval claims it to make it in Help Scout. The run's stale
+// mark accepted any open status, so the move was made and recorded stale.
+// It now applies only in the status the run listed, and the refusal says
+// which status the proposal is in.
+func TestStaleMarkOnlyFromTheStatusSeen(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name      string
+		meanwhile func(db *DB, id int64) error
+		want      ProposalStatus
+	}{
+		{"approved", func(db *DB, id int64) error {
+			_, err := db.ApproveProposal(ctx, id, "sam")
+			return err
+		}, ProposalApproved},
+		{"approved and being applied", func(db *DB, id int64) error {
+			if _, err := db.ApproveProposal(ctx, id, "sam"); err != nil {
+				return err
+			}
+			_, err := db.ClaimProposal(ctx, id)
+			return err
+		}, ProposalApplying},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			db, _ := openTest(t)
+			insert(t, db, proposal(1, 7, 8))
+			listed, err := db.ListProposals(ctx, ProposalFilter{Statuses: []ProposalStatus{ProposalPending}})
+			if err != nil || len(listed) != 1 {
+				t.Fatalf("listed %d pending (%v), want 1", len(listed), err)
+			}
+			p := listed[0]
+			if err := tt.meanwhile(db, p.ID); err != nil {
+				t.Fatal(err)
+			}
+			_, err = db.MarkProposalStale(ctx, p.ID, p.Status, "the assignee changed")
+			if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "proposal is "+string(tt.want)) {
+				t.Errorf("stale mark of a proposal listed pending, now %s: %v, want ErrConflict naming %s", tt.want, err, tt.want)
+			}
+			got, err := db.Proposal(ctx, p.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Status != tt.want || got.Error != "" {
+				t.Errorf("proposal is %s %q, want %s with no error", got.Status, got.Error, tt.want)
+			}
+		})
+	}
+	t.Run("a status a proposal cannot go stale from", func(t *testing.T) {
+		t.Parallel()
+		db, _ := openTest(t)
+		p := insert(t, db, proposal(1, 7, 8))[0]
+		if _, err := db.MarkProposalStale(ctx, p.ID, ProposalRejected, "superseded"); !errors.Is(err, ErrConflict) {
+			t.Errorf("stale mark from rejected: %v, want ErrConflict", err)
+		}
+		if got, err := db.Proposal(ctx, p.ID); err != nil || got.Status != ProposalPending {
+			t.Errorf("proposal is %s (%v), want still pending", got.Status, err)
+		}
+	})
 }
 
 func TestProposalHappyPathRecordsFacts(t *testing.T) {
