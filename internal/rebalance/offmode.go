@@ -40,8 +40,12 @@ const pendingSeen = " (seen in the mirror while it waited for approval)"
 //
 // A move said stale is logged once, by stale; a move that stays open is
 // not logged at all, so a tick says nothing while nothing changes. A
-// conversation the mirror cannot read is passed over, and the first such
-// error is returned after the rest are checked.
+// conversation the mirror cannot read is passed over. Under QW_MODE=off
+// the first such error is returned after the rest are checked: nothing
+// else follows in the run. In the other modes it is logged instead, once
+// per ticket and error however many runs fail on it, and the run goes on:
+// one unreadable ticket would otherwise stop the plan and the recovery of
+// every run, and its move is re-read in Help Scout before it is made.
 func (r *Rebalancer) staleInMirror(ctx context.Context) error {
 	statuses, seen := []store.ProposalStatus{store.ProposalPending}, pendingSeen
 	if r.opts.Mode == ModeOff {
@@ -52,9 +56,10 @@ func (r *Rebalancer) staleInMirror(ctx context.Context) error {
 		return err
 	}
 	var unread error
+	said := map[int64]string{}
 	for _, p := range open {
 		var why string
-		c, _, err := r.db.Conversation(ctx, p.ConversationID)
+		c, _, err := r.conversation(ctx, p.ConversationID)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			// The mirror removes a conversation Help Scout deleted or
@@ -63,6 +68,11 @@ func (r *Rebalancer) staleInMirror(ctx context.Context) error {
 		case err != nil:
 			if unread == nil {
 				unread = err
+			}
+			said[p.ConversationID] = err.Error()
+			if r.opts.Mode != ModeOff && r.unreadSaid[p.ConversationID] != err.Error() {
+				r.opts.Logger.Warn("pending move's ticket unreadable in the mirror; it is re-read if approved",
+					"proposal", p.ID, "conversation", p.ConversationID, "error", err)
 			}
 			continue
 		case c.State == store.StateDeleted:
@@ -81,6 +91,10 @@ func (r *Rebalancer) staleInMirror(ctx context.Context) error {
 		if _, err := r.stale(ctx, p, why+seen); err != nil && !errors.Is(err, store.ErrConflict) {
 			return err
 		}
+	}
+	if r.opts.Mode != ModeOff {
+		r.unreadSaid = said
+		return nil
 	}
 	return unread
 }

@@ -2,6 +2,7 @@ package rebalance
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/queuewrangler/queuewrangler/balancer"
+	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
 	"github.com/queuewrangler/queuewrangler/internal/store"
 	"github.com/queuewrangler/queuewrangler/internal/testkit"
 	"github.com/queuewrangler/queuewrangler/metrics"
@@ -96,5 +98,62 @@ func saidStaleOnce(t *testing.T, log string, m *metrics.Instruments, p store.Pro
 	}
 	if got := testutil.ToFloat64(m.Reassignments.WithLabelValues(p.Reason, "stale", metrics.MoveKind(p.Handout()))); got != 1 {
 		t.Errorf("stale outcomes counted %v, want 1", got)
+	}
+}
+
+// TestUnreadablePendingTicketDoesNotStopTheRun: one pending move whose
+// ticket the mirror failed to read stopped every run in propose or apply
+// mode before its plan and its recovery. The run now goes on: it plans
+// the new ticket and makes the approved move, and says the failed read
+// once per error however many runs meet it; the pending move waits,
+// untouched, for its re-read at approval.
+func TestUnreadablePendingTicketDoesNotStopTheRun(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, 2)
+	proposed := proposeN(t, w.rebalancer(ModePropose, 5), 2)
+	unreadable, approved := proposed[0], proposed[1]
+	_, err := w.db.ApproveProposal(ctx, approved.ID, "sst")
+	must(t, err)
+	fresh, err := w.fake.CreateConversation(helpscouttest.NewConversation{
+		MailboxID: w.mailbox, CustomerID: w.customer, Subject: "help", Body: "please", At: w.now.Add(-time.Minute),
+	})
+	must(t, err)
+	w.sync(t)
+
+	var log testkit.LogBuffer
+	r := w.rebalancer(ModePropose, 5)
+	r.opts.Logger = slog.New(slog.NewTextHandler(&log, nil))
+	readErr := errors.New("disk I/O error")
+	read := r.conversation
+	r.conversation = func(ctx context.Context, id int64) (store.Conversation, []store.Thread, error) {
+		if id == unreadable.ConversationID {
+			return store.Conversation{}, nil, readErr
+		}
+		return read(ctx, id)
+	}
+	plan, err := r.RunOnce(ctx)
+	if err != nil {
+		t.Fatalf("run with one unreadable pending ticket: %v, want it to go on", err)
+	}
+	if len(plan.Proposals) != 1 || plan.Proposals[0].ConversationID != fresh.ID {
+		t.Errorf("planned %+v, want one move, of the new ticket %d", plan.Proposals, fresh.ID)
+	}
+	if got, err := w.db.Proposal(ctx, approved.ID); err != nil || got.Status != store.ProposalApplied {
+		t.Errorf("approved move: %s %q (%v), want applied by the run's recovery", got.Status, got.Error, err)
+	}
+	_, err = r.RunOnce(ctx)
+	must(t, err)
+	if got, err := w.db.Proposal(ctx, unreadable.ID); err != nil || got.Status != store.ProposalPending {
+		t.Errorf("unreadable ticket's move: %s %q (%v), want still pending", got.Status, got.Error, err)
+	}
+	const said = "pending move's ticket unreadable in the mirror"
+	if n := strings.Count(log.String(), said); n != 1 || !strings.Contains(log.String(), "disk I/O error") {
+		t.Errorf("after two runs, %d lines %q, want 1 with the error:\n%s", n, said, log.String())
+	}
+	readErr = errors.New("database is locked")
+	_, err = r.RunOnce(ctx)
+	must(t, err)
+	if n := strings.Count(log.String(), said); n != 2 || !strings.Contains(log.String(), "database is locked") {
+		t.Errorf("after a new error, %d lines %q, want 2, the second with it:\n%s", n, said, log.String())
 	}
 }

@@ -108,6 +108,14 @@ type Rebalancer struct {
 	// test wraps to act the moment the claim is committed.
 	claim func(ctx context.Context, id int64) (store.Proposal, error)
 
+	// conversation is how staleInMirror reads a listed move's ticket from
+	// the mirror: db.Conversation, which a test wraps to fail one read.
+	conversation func(ctx context.Context, id int64) (store.Conversation, []store.Thread, error)
+	// unreadSaid holds, by conversation, the mirror read error last logged
+	// for a pending move's ticket (staleInMirror), so that a read failing
+	// run after run is logged once per error. Only a run uses it (runMu).
+	unreadSaid map[int64]string
+
 	steer  steering   // QW_ROUTING=steer (steer.go)
 	looks  inboxLooks // the inboxes' routing as steer or own last read it (routinglook.go)
 	router *Router    // QW_ROUTING=own (own.go), set by NewRouter
@@ -141,7 +149,7 @@ func New(db *store.DB, hs *helpscout.Client, opts Options) *Rebalancer {
 		}
 	}
 	return &Rebalancer{db: db, hs: hs, team: team.NewReader(db, opts.Roster, opts.Policy, opts.Now), dir: db, opts: opts,
-		claim: db.ClaimProposal}
+		claim: db.ClaimProposal, conversation: db.Conversation}
 }
 
 // Plan is the outcome of one run.
@@ -190,7 +198,10 @@ func (r *Rebalancer) RunOnce(ctx context.Context) (Plan, error) {
 		return Plan{}, r.staleInMirror(ctx)
 	}
 	// Before the plan: a pending move gone stale stops counting as done
-	// (withOpenProposals), and its ticket may be planned afresh.
+	// (withOpenProposals), and its ticket may be planned afresh. A ticket
+	// the mirror cannot read is logged there and does not stop the run:
+	// the plan and the recovery of approved moves, which own mode's
+	// unfinished routes rely on, go on.
 	if err := r.staleInMirror(ctx); err != nil {
 		return Plan{}, err
 	}
