@@ -20,7 +20,9 @@ import (
 // TestCheckAgreesWithServe runs each configuration through check and
 // through serve itself, started against the fake Help Scout and stopped
 // once it says it is serving: the exit codes agree, and where serve refuses
-// to start, check says the same words.
+// to start, check says the same words. check's warnings of an unknown
+// variable go to stderr beside the problems, where serve's go, and not to
+// stdout, which `check >/dev/null` hides.
 func TestCheckAgreesWithServe(t *testing.T) {
 	_, fake := helpscouttest.NewTestServer(t, helpscouttest.Options{})
 	dir := t.TempDir()
@@ -36,24 +38,28 @@ func TestCheckAgreesWithServe(t *testing.T) {
 		name string
 		env  map[string]string
 		want int
+		warn string // in check's stderr
 	}{
-		{"the defaults", nil, exitOK},
-		{"a valid roster", map[string]string{"QW_ROSTER_FILE": good}, exitOK},
-		{"an unknown variable beside valid ones", map[string]string{"QW_MODEE": "apply"}, exitOK},
-		{"apply, steer, office hours", map[string]string{"QW_MODE": "apply", "QW_ROUTING": "steer", "QW_OFFICE_HOURS": "Mon-Fri 09:00-17:00 UTC"}, exitOK},
-		{"no credentials", map[string]string{"QW_HELPSCOUT_CLIENT_ID": "", "QW_HELPSCOUT_CLIENT_SECRET": ""}, exitUsage},
-		{"a roster level out of range", map[string]string{"QW_ROSTER_FILE": roster("level.json", `{"agents": [{"email": "a@x.io", "level": 9}]}`)}, exitUsage},
-		{"a roster shift that does not parse", map[string]string{"QW_ROSTER_FILE": roster("hours.json", `{"agents": [{"id": 4, "hours": "weekdays"}]}`)}, exitUsage},
-		{"a roster cut off", map[string]string{"QW_ROSTER_FILE": roster("cut.json", `{"agents": [{"id": 4}`)}, exitUsage},
-		{"a roster file missing", map[string]string{"QW_ROSTER_FILE": filepath.Join(dir, "absent.json")}, exitUsage},
-		{"a roster path that is a directory", map[string]string{"QW_ROSTER_FILE": t.TempDir()}, exitUsage},
-		{"a mode, a routing and office hours that do not parse", map[string]string{"QW_MODE": "yolo", "QW_ROUTING": "balanced", "QW_OFFICE_HOURS": "always"}, exitUsage},
-		{"the database's directory missing", map[string]string{"QW_DB_PATH": filepath.Join(dir, "nowhere", "qw.db")}, exitUsage},
+		{"the defaults", nil, exitOK, ""},
+		{"a valid roster", map[string]string{"QW_ROSTER_FILE": good}, exitOK, ""},
+		{"an unknown variable beside valid ones", map[string]string{"QW_MODEE": "apply"}, exitOK,
+			"warning: QW_MODEE (did you mean QW_MODE?) is not a queuewrangler variable: serve ignores it"},
+		{"a misspelt variable that leaves a problem", map[string]string{"QW_HELPSCOUT_CLIENT_ID": "", "QW_HELPSCOUT_CLIENT_IDD": "id"}, exitUsage,
+			"warning: QW_HELPSCOUT_CLIENT_IDD (did you mean QW_HELPSCOUT_CLIENT_ID?) is not a queuewrangler variable: serve ignores it"},
+		{"apply, steer, office hours", map[string]string{"QW_MODE": "apply", "QW_ROUTING": "steer", "QW_OFFICE_HOURS": "Mon-Fri 09:00-17:00 UTC"}, exitOK, ""},
+		{"no credentials", map[string]string{"QW_HELPSCOUT_CLIENT_ID": "", "QW_HELPSCOUT_CLIENT_SECRET": ""}, exitUsage, ""},
+		{"a roster level out of range", map[string]string{"QW_ROSTER_FILE": roster("level.json", `{"agents": [{"email": "a@x.io", "level": 9}]}`)}, exitUsage, ""},
+		{"a roster shift that does not parse", map[string]string{"QW_ROSTER_FILE": roster("hours.json", `{"agents": [{"id": 4, "hours": "weekdays"}]}`)}, exitUsage, ""},
+		{"a roster cut off", map[string]string{"QW_ROSTER_FILE": roster("cut.json", `{"agents": [{"id": 4}`)}, exitUsage, ""},
+		{"a roster file missing", map[string]string{"QW_ROSTER_FILE": filepath.Join(dir, "absent.json")}, exitUsage, ""},
+		{"a roster path that is a directory", map[string]string{"QW_ROSTER_FILE": t.TempDir()}, exitUsage, ""},
+		{"a mode, a routing and office hours that do not parse", map[string]string{"QW_MODE": "yolo", "QW_ROUTING": "balanced", "QW_OFFICE_HOURS": "always"}, exitUsage, ""},
+		{"the database's directory missing", map[string]string{"QW_DB_PATH": filepath.Join(dir, "nowhere", "qw.db")}, exitUsage, ""},
 		// serve's Help Scout client refuses them, after opening the
 		// database and with exit code 1, while check passed them.
 		{"an API URL with a password and a query", map[string]string{
-			"QW_HELPSCOUT_API_URL": strings.Replace(fake.URL, "://", "://me:hunter2@", 1) + "/?region=eu"}, exitUsage},
-		{"a short admin token and a long webhook secret", map[string]string{"QW_ADMIN_TOKEN": "short", "QW_HELPSCOUT_WEBHOOK_SECRET": strings.Repeat("s", 41)}, exitUsage},
+			"QW_HELPSCOUT_API_URL": strings.Replace(fake.URL, "://", "://me:hunter2@", 1) + "/?region=eu"}, exitUsage, ""},
+		{"a short admin token and a long webhook secret", map[string]string{"QW_ADMIN_TOKEN": "short", "QW_HELPSCOUT_WEBHOOK_SECRET": strings.Repeat("s", 41)}, exitUsage, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -73,6 +79,15 @@ func TestCheckAgreesWithServe(t *testing.T) {
 			if strings.Contains(checkOut+checkErr+serveErr, "hunter2") {
 				t.Errorf("a password in QW_HELPSCOUT_API_URL is shown:\ncheck: %s%s\nserve: %s", checkOut, checkErr, serveErr)
 			}
+			if tt.warn != "" && !strings.Contains(checkErr, tt.warn) {
+				t.Errorf("check's stderr lacks %q:\n%s", tt.warn, checkErr)
+			}
+			if strings.Contains(checkOut, "warning:") {
+				t.Errorf("check warns on stdout:\n%s", checkOut)
+			}
+			// serve refusing to start never reaches its warning, and the
+			// environment may hold QW_ names of its own (CI sets QW_E2E).
+			checkErr = regexp.MustCompile(`(?m)^warning: .*\n`).ReplaceAllString(checkErr, "")
 			if checkCode == exitUsage && checkErr != serveErr {
 				t.Errorf("check and serve name different problems:\ncheck: %s\nserve: %s", checkErr, serveErr)
 			}
@@ -114,8 +129,8 @@ func serveVerdict(t *testing.T) (int, string) {
 
 // TestCheckTouchesNeitherDatabaseNorHelpScout: check beside a running
 // daemon, or before the first start, creates no database, sends Help Scout
-// nothing, and shows what it read without a secret, and the misspelt
-// variable serve would ignore.
+// nothing, and shows what it read without a secret on stdout, and the
+// misspelt variable serve would ignore on stderr.
 func TestCheckTouchesNeitherDatabaseNorHelpScout(t *testing.T) {
 	helpScout := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t.Errorf("check called Help Scout: %s %s", r.Method, r.URL)
@@ -147,10 +162,14 @@ func TestCheckTouchesNeitherDatabaseNorHelpScout(t *testing.T) {
 	for _, want := range []string{"QW_MODE                          apply", "QW_ROUTING                       steer",
 		"QW_MAILBOXES                     12,34", "QW_ADMIN_TOKEN                   set (hidden)",
 		"1 listed: 1 sst", "agents[0] (id 256)  sst, level 2, capacity 1, on shift Mon-Fri 09:00-17:00 (Europe/Berlin)",
-		"serve would start with these", "warning: QW_ROUTNG (did you mean QW_ROUTING?) is not a queuewrangler variable: serve ignores it"} {
+		"serve would start with these"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("check's output lacks %q:\n%s", want, out)
 		}
+	}
+	const warn = "warning: QW_ROUTNG (did you mean QW_ROUTING?) is not a queuewrangler variable: serve ignores it"
+	if !strings.Contains(errOut, warn) || strings.Contains(out, "warning:") {
+		t.Errorf("check's warning %q is not on stderr alone\nstdout: %s\nstderr: %s", warn, out, errOut)
 	}
 }
 

@@ -50,12 +50,13 @@ func runServe(ctx context.Context, fs *cli.Flags, args []string, _, stderr io.Wr
 func serveConfig() (*settings, error) { return loadConfig(config.NeedsHelpScout|config.WritesDB, true) }
 
 // runCheck is `queuewrangler check`: serve's configuration step alone, then what it read (never a secret).
-func runCheck(_ context.Context, fs *cli.Flags, args []string, stdout, _ io.Writer) error {
+// Warnings go to stderr, as serve's do, beside the problems: `check >/dev/null` still shows a misspelt name.
+func runCheck(_ context.Context, fs *cli.Flags, args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	for _, name := range config.UnknownVariables(os.Environ()) { // serve warns of them at start
-		fmt.Fprintf(stdout, "warning: %s is not a queuewrangler variable: serve ignores it\n", name)
+		fmt.Fprintf(stderr, "warning: %s is not a queuewrangler variable: serve ignores it\n", name)
 	}
 	s, err := serveConfig()
 	if err != nil {
