@@ -247,19 +247,12 @@ type unready struct {
 	// sinceRestart: no sync has completed since the restart.
 	sinceRestart bool
 	// whySaysRestart: why already says that no sync has completed since
-	// the restart (sinceRestartReason).
+	// the restart (store.NoSyncSinceRestartReason, the mirror's words).
 	whySaysRestart bool
 	// damaged: the database file is damaged, and what is shown is what
 	// can still be read from it (damagedDatabase).
 	damaged bool
 }
-
-// sinceRestartReason begins the mirror's reason after a restart on a
-// mirror that synced before, until a sync of this process completes
-// (mirror.Mirror.Ready): the queue is whole, as of an earlier process's
-// last sync (QueueAsOfFunc's inherited). The page's banner says it only
-// when the reason does not (the database's own failure, say).
-const sinceRestartReason = "no sync has completed since the restart"
 
 // unready says why the daemon is not ready and what the mirror holds;
 // false once ready. The reason is /readyz's, and the page and the API say
@@ -273,7 +266,7 @@ func (s *Server) unready() (unready, bool) {
 	if s.opts.QueueAsOf != nil {
 		u.asOf, u.sinceRestart = s.opts.QueueAsOf()
 	}
-	u.whySaysRestart = strings.HasPrefix(u.why, sinceRestartReason)
+	u.whySaysRestart = strings.HasPrefix(u.why, store.NoSyncSinceRestartReason)
 	return u, true
 }
 

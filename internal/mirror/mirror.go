@@ -158,7 +158,7 @@ func New(hs *helpscout.Client, db *store.DB, opts Options) *Mirror {
 // has not finished would have an operator take it for half-read.
 const (
 	firstSyncPending   = "the first sync has not finished"
-	noSyncSinceRestart = "no sync has completed since the restart"
+	noSyncSinceRestart = store.NoSyncSinceRestartReason
 )
 
 // pendingReason is firstSyncPending or noSyncSinceRestart, whichever is

@@ -141,6 +141,14 @@ const damageCheckEvery = 10 * time.Minute
 // the detail and the remedy at length.
 const ErrCorruptReason = "the database file is damaged: restore a backup or move it aside to re-sync; see the log"
 
+// NoSyncSinceRestartReason begins the readiness reason of a daemon whose
+// database holds a completed sync of an earlier process and that has
+// completed none of its own yet: the queue is whole as of that sync. The
+// mirror says it; the page, which adds the restart to its banner only
+// when the reason does not say it, looks for it. One string for both, so
+// that the words cannot drift apart.
+const NoSyncSinceRestartReason = "no sync has completed since the restart"
+
 // ErrCannotWriteReason is the readiness reason for a database that cannot take
 // writes. /readyz is unauthenticated: the reason names the kind of problem
 // and the log holds the detail.
