@@ -30,9 +30,14 @@
 //     each customer answer's delay, in units of the means). Every policy
 //     therefore faces the very same customers and the very same work; only
 //     who does it, and when, differs.
-//   - A run starts with empty queues and an empty mirror, as a daemon on
-//     its first day would; --warmup plays the same world for a while first
-//     (warmup.go) and scores only what follows, for a daemon with history.
+//   - A run starts at 00:00 UTC on Monday 5 January 2026 (winter time in
+//     the northern time zones), with empty queues and an empty mirror, as a
+//     daemon on its first day would. The scenario's offsets (away at and
+//     until, surges) count from that moment, and a 168h run ends with the
+//     weekend: what arrives then and is not answered by the end counts
+//     with its wait so far (Scores). --warmup plays the same world for a while before that
+//     Monday (warmup.go) and scores only what follows, for a daemon with
+//     history.
 //
 // Customers:
 //   - Conversations arrive as a Poisson process whose rate is constant

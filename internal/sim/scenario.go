@@ -413,7 +413,7 @@ func (sc Scenario) problems(skip map[string]bool) []string {
 		bad("name", "missing")
 	}
 	if sc.Duration <= 0 || sc.Duration > maxDuration {
-		bad("duration", "%v is not between 0 and %v", sc.Duration, maxDuration)
+		bad("duration", "%v is not longer than 0 and at most %v", sc.Duration, maxDuration)
 	}
 	if sc.Warmup < 0 || sc.Warmup > maxDuration-max(sc.Duration, 0) {
 		bad("warmup", "%v is not between 0 and %v less the duration", sc.Warmup, maxDuration)
