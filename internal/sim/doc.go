@@ -35,9 +35,9 @@
 //     daemon on its first day would. The scenario's offsets (away at and
 //     until, surges) count from that moment, and a 168h run ends with the
 //     weekend: what arrives then and is not answered by the end counts
-//     with its wait so far (Scores). --warmup plays the same world for a while before that
-//     Monday (warmup.go) and scores only what follows, for a daemon with
-//     history.
+//     with its wait so far (score.go). --warmup plays the same world for a
+//     while before that Monday (warmup.go) and scores only what follows,
+//     for a daemon with history.
 //
 // Customers:
 //   - Conversations arrive as a Poisson process whose rate is constant
