@@ -30,8 +30,9 @@
 //     each customer answer's delay, in units of the means). Every policy
 //     therefore faces the very same customers and the very same work; only
 //     who does it, and when, differs.
-//   - A run starts at 00:00 UTC on Monday 5 January 2026 (winter time in
-//     the northern time zones), with empty queues and an empty mirror, as a
+//   - A run starts at the scenario's "start" (RFC 3339; by default 00:00
+//     UTC on Monday 5 January 2026, winter time in the northern time
+//     zones), with empty queues and an empty mirror, as a
 //     daemon on its first day would. The scenario's offsets (away at and
 //     until, surges) count from that moment, and a 168h run ends with the
 //     weekend: what arrives then and is not answered by the end counts
@@ -72,7 +73,8 @@
 //     nobody watches the folder every second.
 //     The head of support (hos) and excluded members never receive routed
 //     tickets and never pick from the folder; they only work what they are
-//     given (the balancer may escalate to a HoS who takes escalations).
+//     given (the balancer may escalate to a hos whose scenario entry has
+//     "escalations": true, the roster's field of that name).
 //   - Level is the roster's seniority (the balancer's capacity weight);
 //     it does not change how fast someone works: speed does. Getting stuck
 //     is not scripted: it is what happens when a slow person draws a hard

@@ -45,6 +45,9 @@ func rosterFor(sc *Scenario, withoutHours bool) (*roster.Roster, error) {
 		if !withoutHours {
 			e.Hours, e.Timezone = m.Hours, m.Timezone
 		}
+		if m.Escalations {
+			e.Escalations = new(true)
+		}
 		entries = append(entries, e)
 	}
 	r, err := roster.New(roster.Entry{Role: roster.RoleST, Level: new(roster.DefaultLevel)}, entries)

@@ -68,6 +68,9 @@ type Member struct {
 	Hours    string
 	Timezone string // IANA; empty means UTC
 	Away     []Absence
+	// Escalations: a hos who takes the stuck tickets no available SST can
+	// (the roster's "escalations"); read only for a hos.
+	Escalations bool
 }
 
 // Absence is a stretch of Help Scout "away" status, as offsets from Start.
@@ -145,6 +148,9 @@ type memberFile struct {
 	Hours    string        `json:"hours"`
 	Timezone string        `json:"timezone"`
 	Away     []absenceFile `json:"away"`
+	// Escalations is the roster's field of the same name: a hos who takes
+	// stuck tickets no senior can.
+	Escalations *bool `json:"escalations"`
 }
 
 type absenceFile struct {
@@ -327,6 +333,12 @@ func (f scenarioFile) convert() (Scenario, []string, map[string]bool) {
 		}
 		if m.Level != nil {
 			mem.Level = *m.Level
+		}
+		if m.Escalations != nil {
+			mem.Escalations = *m.Escalations
+			if mem.Role != roster.RoleHoS {
+				bad(where+": escalations", "only a hos's is read (an sst always takes stuck tickets, an st never does)")
+			}
 		}
 		if m.Speed != nil {
 			mem.Speed = *m.Speed

@@ -74,6 +74,7 @@ func TestParseScenarioRejectsNamingTheField(t *testing.T) {
 		{"bad timezone", "team", `[{"name": "Ana", "timezone": "Mars/Olympus"}]`, []string{`team[0] (Ana): timezone: "Mars/Olympus"`}},
 		{"absence ends before it starts", "team", `[{"name": "Ana", "away": [{"at": "48h", "until": "24h"}]}]`, []string{"team[0] (Ana): away[0].until: 24h0m0s is not after at"}},
 		{"absence with a bad duration", "team", `[{"name": "Ana", "away": [{"at": "two days", "until": "96h"}]}]`, []string{`team[0] (Ana): away[0].at: "two days" is not a Go duration`}},
+		{"escalations on an st", "team", `[{"name": "Ana", "escalations": true}]`, []string{"team[0] (Ana): escalations: only a hos's is read"}},
 		{"duplicate names", "team", `[{"name": "Ana"}, {"name": "Ana"}]`, []string{`team[1] (Ana): name: "Ana" is already used by team[0]`}},
 		{"assignment limit of 0", "routing", `{"assignment_limit": 0}`, []string{"routing.assignment_limit: 0 is not between 1 and 100"}},
 		{"assignment limit above Help Scout's", "routing", `{"assignment_limit": 101}`, []string{"routing.assignment_limit: 101 is not between 1 and 100"}},

@@ -491,3 +491,37 @@ func TestFollowTheSun(t *testing.T) {
 		t.Errorf("resolution p50: %ds following the sun, %ds keeping; want faster", s.ResolutionP50Seconds, k.ResolutionP50Seconds)
 	}
 }
+
+// TestStuckEscalatesToAHoSWhoTakesThem: with no SST on the team, a stuck
+// ticket goes to a head of support only when the scenario says they take
+// escalations, as the roster's field of the same name does for the daemon.
+func TestStuckEscalatesToAHoSWhoTakesThem(t *testing.T) {
+	for _, takes := range []bool{false, true} {
+		sc := builtin(t, "stuck-junior")
+		sc.Duration = 72 * time.Hour
+		var team []Member
+		for _, m := range sc.Team {
+			if m.Role == roster.RoleSST {
+				continue // nobody senior on the front line
+			}
+			if m.Role == roster.RoleHoS {
+				m.Escalations = takes
+			}
+			team = append(team, m)
+		}
+		sc.Team = team
+		r := runWith(t, sc, PolicyQueuewrangler, Options{})
+		toHoS := 0
+		for _, m := range r.world.moveLog {
+			if r.world.agents[m.to].m.Role == roster.RoleHoS {
+				toHoS++
+			}
+		}
+		if takes && toHoS == 0 {
+			t.Errorf("escalations true: no ticket went to the head of support (moves by rule %v)", r.reasons)
+		}
+		if !takes && toHoS != 0 {
+			t.Errorf("escalations false: %d tickets went to the head of support", toHoS)
+		}
+	}
+}
