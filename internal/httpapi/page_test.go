@@ -1510,7 +1510,7 @@ func TestPendingProposalSaysItsReceiverIsAbsent(t *testing.T) {
 		want   string // "" = no warning
 	}{
 		{"on shift", "active", time.Time{}, ""},
-		{"off shift", "off-shift", pageNow.Add(18 * time.Hour), "Sam Senior is off shift now, back Wed 09:00 UTC: approved now, the move is skipped (stale), as queuewrangler hands no customer to someone who is not there."},
+		{"off shift", "off-shift", pageNow.Add(18 * time.Hour), "Sam Senior is off shift now (back Wed 09:00 UTC): approved now, the move is skipped (stale), as queuewrangler hands no customer to someone who is not there."},
 		{"away", "away", time.Time{}, "Sam Senior is away now: approved now, the move is skipped (stale), as queuewrangler hands no customer to someone who is not there."},
 		{"no longer a user", team.StatusRemoved, time.Time{}, "Sam Senior is no longer a Help Scout user: approved now, the move is skipped (stale), as queuewrangler hands no customer to someone who is not there."},
 	} {
@@ -1535,6 +1535,96 @@ func TestPendingProposalSaysItsReceiverIsAbsent(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPendingProposalSaysItsReceiverCannotTakeIt: approving a move skips
+// it as stale when its receiver can no longer open the ticket's mailbox,
+// is someone the roster now leaves out or has made the head of support, or
+// holds their roster's max_open (team.Agent.Unfit, the approval's
+// re-check), but the page warned only of a receiver away or off shift, so
+// the SST learnt of it after the click. Proposal 7 is a stuck escalation
+// of a ticket in mailbox 5, proposal 8 a hand-out of one in mailbox 6,
+// both to Sam.
+func TestPendingProposalSaysItsReceiverCannotTakeIt(t *testing.T) {
+	t.Parallel()
+	const tail = ": approved now, the move is skipped (stale), as queuewrangler hands a customer only to someone it could choose now."
+	for _, tt := range []struct {
+		name   string
+		change func(a *team.Agent)
+		want   map[int]string // by proposal; absent = no warning
+	}{
+		{"can open both mailboxes", func(a *team.Agent) { a.Mailboxes = []int64{5, 6} }, nil},
+		{"lost a mailbox", func(a *team.Agent) { a.Mailboxes = []int64{5} },
+			map[int]string{8: "Sam Senior can no longer open mailbox 6" + tail}},
+		{"left out by the roster", func(a *team.Agent) { a.Role = "exclude" }, map[int]string{
+			7: "Sam Senior is someone the roster leaves out now" + tail,
+			8: "Sam Senior is someone the roster leaves out now" + tail}},
+		{"head of support", func(a *team.Agent) { a.Role = "hos" }, map[int]string{
+			7: "Sam Senior is the head of support now, who takes only stuck escalations (and only with escalations in the roster)" + tail,
+			8: "Sam Senior is the head of support now, who takes only stuck escalations (and only with escalations in the roster)" + tail}},
+		{"head of support taking escalations", func(a *team.Agent) { a.Role, a.Escalations = "hos", true }, map[int]string{
+			8: "Sam Senior is the head of support now, who takes only stuck escalations (and only with escalations in the roster)" + tail}},
+		{"at max_open", func(a *team.Agent) { a.MaxOpen = 5 }, map[int]string{
+			7: "Sam Senior holds 5 open tickets, their roster's max_open" + tail,
+			8: "Sam Senior holds 5 open tickets, their roster's max_open" + tail}},
+		{"below max_open", func(a *team.Agent) { a.MaxOpen = 6 }, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			clock := newPageClock()
+			w := newWorld(clock.Now)
+			for i := range w.convs {
+				switch w.convs[i].ID {
+				case 1001:
+					w.convs[i].MailboxID = 5
+				case 1003:
+					w.convs[i].MailboxID = 6
+				}
+			}
+			for i := range w.agents {
+				if w.agents[i].ID == 12 {
+					tt.change(&w.agents[i])
+				}
+			}
+			body := pageGet(t, newPageServer(t, w, pageToken, clock), "/").Body.String()
+			for _, id := range []int{7, 8} {
+				row, want := proposalItem(t, body, id), tt.want[id]
+				switch {
+				case want == "" && strings.Contains(row, `class="err absent"`):
+					t.Errorf("proposal %d warns of a receiver who can take it:\n%s", id, row)
+				case want != "" && !strings.Contains(row, `<p class="err absent">`+html.EscapeString(want)+`</p>`):
+					t.Errorf("proposal %d lacks %q:\n%s", id, want, row)
+				}
+			}
+		})
+	}
+}
+
+// TestPendingProposalSaysItsReceiverLeftHelpScout: a receiver whom the
+// mirror no longer holds at all (removed from Help Scout, holding no
+// ticket) is a skipped move as much as one it still lists as removed.
+func TestPendingProposalSaysItsReceiverLeftHelpScout(t *testing.T) {
+	t.Parallel()
+	clock := newPageClock()
+	w := newWorld(clock.Now)
+	w.agents = slices.DeleteFunc(w.agents, func(a team.Agent) bool { return a.ID == 12 })
+	body := pageGet(t, newPageServer(t, w, pageToken, clock), "/").Body.String()
+	const want = "user 12 is no longer a Help Scout user: approved now, the move is skipped (stale), as queuewrangler hands no customer to someone who is not there."
+	for _, id := range []int{7, 8} {
+		if row := proposalItem(t, body, id); !strings.Contains(row, `<p class="err absent">`+want+`</p>`) {
+			t.Errorf("proposal %d lacks %q:\n%s", id, want, row)
+		}
+	}
+	t.Run("not when the team could not be read", func(t *testing.T) {
+		w := newWorld(clock.Now)
+		w.failReads = true
+		body := pageGet(t, newPageServer(t, w, pageToken, clock), "/").Body.String()
+		for _, id := range []int{7, 8} {
+			if row := proposalItem(t, body, id); strings.Contains(row, `class="err absent"`) {
+				t.Errorf("proposal %d warns of its receiver while the team could not be read:\n%s", id, row)
+			}
+		}
+	})
 }
 
 // TestPendingProposalGoneSaysNothingOfItsReceiver: a move whose ticket is

@@ -209,17 +209,19 @@ type proposalRow struct {
 	// move would take it from (closed, or moved by someone, since the
 	// proposal); Waiting is then unset.
 	Gone string
-	// ToAbsent, for a pending move, says its receiver is not available
-	// now (away or off shift, and until when): the move was proposed while
-	// they were, and approved now it is skipped as stale (the re-read
-	// before a move checks the receiver too), so the SST knows before
-	// clicking rather than after.
-	ToAbsent string
+	// ToUnfit, for a pending move, says its receiver cannot take the
+	// ticket now (team.Agent.Unfit: away or off shift, and until when, or
+	// unable to open its mailbox, or no longer someone the roster lets the
+	// plan choose): the move was proposed when they could, and approved
+	// now it is skipped as stale (the re-check before a move is the same
+	// Unfit), so the SST knows before clicking rather than after.
+	ToUnfit string
 }
 
 // pageData is what collect reads; build turns it into a pageView.
 type pageData struct {
 	agents     []team.Agent
+	teamRead   bool // agents is the team, not what a failed read left
 	figures    team.Figures
 	unassigned []store.OpenConversation
 	customers  map[int64]string
@@ -260,6 +262,7 @@ func (p *page) collect(ctx context.Context, now time.Time) pageView {
 	if d.agents, d.figures, err = p.o.Team.Agents(ctx); err != nil {
 		fail("the team", err)
 	}
+	d.teamRead = err == nil
 	var stuck []store.OpenConversation
 	if p.o.StuckAfter > 0 {
 		if stuck, err = p.o.Queue.OpenConversations(ctx, store.OpenFilter{
@@ -516,23 +519,22 @@ func (p *page) build(d pageData, now time.Time) pageView {
 	slices.SortStableFunc(pending, byCustomerWait(waitNow))
 	shown := pending[:min(len(pending), p.o.maxRows)]
 	v.Pending = pendingList{Rows: proposals(shown), Total: len(pending), More: len(pending) - len(shown)}
-	agents := make(map[int64]team.Agent, len(d.agents))
-	for _, a := range d.agents {
-		agents[a.ID] = a
-	}
 	for i, pr := range shown {
 		row := &v.Pending.Rows[i]
+		var mailbox int64 // unknown without the ticket as the mirror holds it now
 		if d.pendingNow != nil {
 			row.Waiting = absTime(waitNow(pr), now, loc)
-			if c, ok := d.pendingNow[pr.ConversationID]; !ok || c.AssigneeID != pr.FromAgent {
+			c, ok := d.pendingNow[pr.ConversationID]
+			if !ok || c.AssigneeID != pr.FromAgent {
 				// Approving finds the ticket changed and moves nothing:
 				// whoever would receive it does not matter.
 				row.Gone = goneSince(pr, row.From)
 				continue
 			}
+			mailbox = c.MailboxID
 		}
-		if a, ok := agents[pr.ToAgent]; ok && !a.Available {
-			row.ToAbsent = absentNow(a, loc)
+		if pr.ToAgent != 0 && d.teamRead {
+			row.ToUnfit = unfitNow(team.Receiver(d.agents, pr.ToAgent), mailbox, pr.Reason, loc)
 		}
 	}
 	// The store lists by id; a move's row belongs where its last step
@@ -567,23 +569,19 @@ func goneSince(pr store.Proposal, from string) string {
 	return "no longer open with " + from + " (closed, or moved by someone, since the proposal)"
 }
 
-// absentNow says that an agent who is not available is away or off shift
-// now, and when they are back if that is known, and what approving a move
-// to them does now; "" for another status.
-func absentNow(a team.Agent, loc *time.Location) string {
-	var say string
-	switch a.Status {
-	case "away", "off-shift":
-		say = a.Name + " is " + strings.ToLower(statusLabel(a.Status)) + " now"
-	case team.StatusRemoved:
-		say = a.Name + " is no longer a Help Scout user"
-	default:
+// unfitNow says that a move's receiver cannot take its ticket now (why
+// is team.Agent.Unfit's, the approval's own re-check), and what approving
+// the move does now; "" when they can.
+func unfitNow(a team.Agent, mailbox int64, reason string, loc *time.Location) string {
+	why, absent := a.Unfit(mailbox, reason, loc)
+	if why == "" {
 		return ""
 	}
-	if !a.BackAt.IsZero() {
-		say += ", back " + a.BackAt.In(loc).Format("Mon 15:04 MST")
+	because := "hands a customer only to someone it could choose now"
+	if absent {
+		because = "hands no customer to someone who is not there"
 	}
-	return say + ": approved now, the move is skipped (stale), as queuewrangler hands no customer to someone who is not there"
+	return a.Name + " " + why + ": approved now, the move is skipped (stale), as queuewrangler " + because
 }
 
 // byCustomerWait orders proposals by how long their customer has waited

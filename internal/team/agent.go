@@ -46,6 +46,13 @@ type Agent struct {
 	// (NextSteps) says what they mean.
 	HandOverBefore  time.Time `json:"-"`
 	HandOverOngoing bool      `json:"-"`
+
+	// Mailboxes (nil: unknown, so any), Escalations and MaxOpen (0: no
+	// cap) are the balancer's facts of whom it may give a ticket to, kept
+	// for Unfit. Not in the API.
+	Mailboxes   []int64 `json:"-"`
+	Escalations bool    `json:"-"`
+	MaxOpen     int     `json:"-"`
 }
 
 // StatusRemoved is the Status of an assignee whom Help Scout's user list no

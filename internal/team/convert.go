@@ -92,7 +92,7 @@ func Build(s store.Snapshot, r *roster.Roster, now time.Time) View {
 		ag := Agent{
 			ID: u.ID, Name: DisplayName(u), Role: string(prof.Role), Level: prof.Level, Status: avail.Status,
 			Available: avail.Available, Capacity: prof.Capacity, Unavailable: avail.UnavailableSince,
-			BackAt: avail.BackAt,
+			BackAt: avail.BackAt, Mailboxes: u.Mailboxes, Escalations: prof.Escalations, MaxOpen: prof.MaxOpen,
 		}
 		if role != prof.Role {
 			ag.RulesRole = string(role)

@@ -24,6 +24,13 @@
 // change to who or when in balancer/plan.go must change NextSteps.Of and
 // its test with it.
 //
+// Whether a move's receiver can still take its ticket (Agent.Unfit: there,
+// able to open the mailbox, someone the roster lets a plan choose, below
+// max_open) is stated here once too: rebalance checks it at the moment of
+// the move and skips the move as stale, and the queue page warns with it
+// on the pending move, so the two cannot disagree. It restates the
+// balancer's choice of a receiver, so a change there must change Unfit.
+//
 // # What it must not do
 //
 // It decides nothing: the rules live in balancer, the moves in rebalance.

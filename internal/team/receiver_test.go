@@ -1,0 +1,85 @@
+package team
+
+import (
+	"testing"
+	"time"
+
+	"github.com/queuewrangler/queuewrangler/internal/roster"
+	"github.com/queuewrangler/queuewrangler/internal/store"
+)
+
+// TestUnfit covers each reason a plan's receiver may no longer take a
+// ticket, from the roster and the mirror as Build reads them: the apply
+// path's re-check and the page's warning both say Unfit's words, so the
+// facts it needs (mailboxes, escalations, max_open) must come through
+// Build.
+func TestUnfit(t *testing.T) {
+	t.Parallel()
+	r, err := roster.Parse([]byte(`{"agents": [
+	  {"id": 1},
+	  {"id": 2, "hours": "Mon-Fri 09:00-17:00", "timezone": "UTC"},
+	  {"id": 3, "hours": "Mon-Fri 16:00-17:00", "timezone": "UTC"},
+	  {"id": 4},
+	  {"id": 5, "role": "exclude"},
+	  {"id": 6, "role": "hos"},
+	  {"id": 7, "role": "hos", "escalations": true},
+	  {"id": 8, "max_open": 2}
+	]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC) // a Monday
+	v := Build(store.Snapshot{TakenAt: now,
+		Users: []store.User{
+			{ID: 1, First: "Ana", Mailboxes: []int64{5, 6}},
+			{ID: 2, First: "Sam", Mailboxes: []int64{5}},
+			{ID: 3, First: "Olga"},
+			{ID: 4, First: "Walt"},
+			{ID: 5, First: "Xavi"},
+			{ID: 6, First: "Hana"},
+			{ID: 7, First: "Hugo"},
+			{ID: 8, First: "Max"},
+			{ID: 9, First: "Otto", OutOfScope: true},
+		},
+		Statuses: []store.UserStatus{{UserID: 4, Status: "away", UpdatedAt: now.Add(-time.Hour)}},
+	}, r, now)
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name       string
+		to         int64
+		open       int
+		reason     string
+		mailbox    int64
+		want       string
+		wantAbsent bool
+	}{
+		{"can take it", 1, 0, "overload", 6, "", false},
+		{"mailbox unknown", 2, 0, "overload", 0, "", false},
+		{"lost the mailbox", 2, 0, "overload", 6, "can no longer open mailbox 6", false},
+		{"off shift, back in the page's zone", 3, 0, "overload", 5, "is off shift now (back Mon 17:00 CET)", true},
+		{"away", 4, 0, "away", 5, "is away now", true},
+		{"no longer a user", 42, 0, "away", 5, "is no longer a Help Scout user", true},
+		{"left out", 5, 0, "overload", 5, "is someone the roster leaves out now", false},
+		{"another inbox's", 9, 0, "overload", 5, "is someone the roster leaves out now", false},
+		{"head of support", 6, 0, "stuck", 5, "is the head of support now, who takes only stuck escalations (and only with escalations in the roster)", false},
+		{"head of support taking escalations, not stuck", 7, 0, "overload", 5, "is the head of support now, who takes only stuck escalations (and only with escalations in the roster)", false},
+		{"head of support taking escalations, stuck", 7, 0, "stuck", 5, "", false},
+		{"below max_open", 8, 1, "overload", 5, "", false},
+		{"at max_open", 8, 2, "overload", 5, "holds 2 open tickets, their roster's max_open", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a := Receiver(v.Agents, tt.to)
+			a.Open = tt.open
+			got, absent := a.Unfit(tt.mailbox, tt.reason, berlin)
+			if got != tt.want || absent != tt.wantAbsent {
+				t.Errorf("Unfit = %q, %v; want %q, %v", got, absent, tt.want, tt.wantAbsent)
+			}
+		})
+	}
+	if got := Receiver(v.Agents, 42).Name; got != "user 42" {
+		t.Errorf("a receiver the mirror no longer holds is named %q, want user 42", got)
+	}
+}
