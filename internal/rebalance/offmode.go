@@ -40,12 +40,16 @@ const pendingSeen = " (seen in the mirror while it waited for approval)"
 //
 // A move said stale is logged once, by stale; a move that stays open is
 // not logged at all, so a tick says nothing while nothing changes. A
-// conversation the mirror cannot read is passed over. Under QW_MODE=off
-// the first such error is returned after the rest are checked: nothing
-// else follows in the run. In the other modes it is logged instead, once
-// per ticket and error however many runs fail on it, and the run goes on:
-// one unreadable ticket would otherwise stop the plan and the recovery of
-// every run, and its move is re-read in Help Scout before it is made.
+// conversation the mirror cannot read is passed over and logged, once per
+// ticket and error however many runs fail on it, and the run goes on: in
+// propose and apply modes one unreadable ticket would otherwise stop the
+// plan and the recovery of every run, and under QW_MODE=off fail every
+// tick, logged at ERROR each time; its move is re-read in Help Scout
+// before it is made. A damaged database file is not one ticket's failure:
+// under QW_MODE=off, where nothing else in the run reads the file, it is
+// returned after the rest are checked, so that the run's failure says the
+// damage once, with the remedy (sayRunFailure); in the other modes the
+// plan's read of the team meets it.
 func (r *Rebalancer) staleInMirror(ctx context.Context) error {
 	statuses, seen := []store.ProposalStatus{store.ProposalPending}, pendingSeen
 	if r.opts.Mode == ModeOff {
@@ -55,7 +59,7 @@ func (r *Rebalancer) staleInMirror(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var unread error
+	var damaged error
 	said := map[int64]string{}
 	for _, p := range open {
 		var why string
@@ -65,14 +69,15 @@ func (r *Rebalancer) staleInMirror(ctx context.Context) error {
 			// The mirror removes a conversation Help Scout deleted or
 			// merged, or one moved out of the mirrored inboxes.
 			why = "the conversation is no longer in the mirror (deleted, merged, or moved out of the mirrored inboxes)"
-		case err != nil:
-			if unread == nil {
-				unread = err
+		case err != nil && errors.Is(err, store.ErrCorrupt) && r.opts.Mode == ModeOff:
+			if damaged == nil {
+				damaged = err
 			}
+			continue
+		case err != nil:
 			said[p.ConversationID] = err.Error()
-			if r.opts.Mode != ModeOff && r.unreadSaid[p.ConversationID] != err.Error() {
-				r.opts.Logger.Warn("pending move's ticket unreadable in the mirror; it is re-read if approved",
-					"proposal", p.ID, "conversation", p.ConversationID, "error", err)
+			if r.unreadSaid[p.ConversationID] != err.Error() {
+				r.opts.Logger.Warn(unreadableSay(p.Status), "proposal", p.ID, "conversation", p.ConversationID, "error", err)
 			}
 			continue
 		case c.State == store.StateDeleted:
@@ -92,9 +97,15 @@ func (r *Rebalancer) staleInMirror(ctx context.Context) error {
 			return err
 		}
 	}
-	if r.opts.Mode != ModeOff {
-		r.unreadSaid = said
-		return nil
+	r.unreadSaid = said
+	return damaged
+}
+
+// unreadableSay is the log line of an open move, in status s, whose ticket
+// the mirror cannot read: when its ticket is read again.
+func unreadableSay(s store.ProposalStatus) string {
+	if s == store.ProposalApproved { // under QW_MODE=off, waiting for the mode
+		return "approved move's ticket unreadable in the mirror; it is re-read before the move is made"
 	}
-	return unread
+	return "pending move's ticket unreadable in the mirror; it is re-read if approved"
 }

@@ -180,3 +180,62 @@ func TestRunSaysADamagedFileOnce(t *testing.T) {
 		t.Errorf("%d ERROR lines over %d ticks on a damaged file, want 1 saying the file is damaged, with the remedy:\n%s", n, ticks, said)
 	}
 }
+
+// TestOffModeUnreadableTicketIsSaidOnce: under QW_MODE=off an open move
+// whose ticket the mirror failed to read made every tick return the error,
+// so that Run logged "balancer run failed" at every tick for as long as
+// the read kept failing. As in the other modes (its pending moves, see
+// TestUnreadablePendingTicketDoesNotStopTheRun), the failed read is now
+// logged with the proposal and the error once per ticket and error however
+// many ticks meet it, and the tick goes on: the other move, whose ticket
+// changed, goes stale, and the unreadable one stays approved.
+func TestOffModeUnreadableTicketIsSaidOnce(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, 2)
+	var log testkit.LogBuffer
+	r, proposed, _ := approveWhileOff(t, w, func(off *Options) { off.Logger = slog.New(slog.NewTextHandler(&log, nil)) })
+	unreadable, changed := proposed[0], proposed[1]
+	must(t, w.fake.Assign(changed.ConversationID, w.ben, w.ben, w.now))
+	w.now = w.now.Add(time.Minute)
+	w.sync(t)
+
+	readErr := errors.New("disk I/O error")
+	read := r.conversation
+	r.conversation = func(ctx context.Context, id int64) (store.Conversation, []store.Thread, error) {
+		if id == unreadable.ConversationID {
+			return store.Conversation{}, nil, readErr
+		}
+		return read(ctx, id)
+	}
+	const ticks = 3
+	tickCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	asked := 0
+	ready := func() (bool, string) { // asked before each tick's run
+		if asked++; asked > ticks {
+			cancel()
+			return false, "stop"
+		}
+		return true, ""
+	}
+	r.Run(tickCtx, time.Millisecond, ready)
+	const said = "approved move's ticket unreadable in the mirror"
+	if n := strings.Count(log.String(), said); n != 1 || !strings.Contains(log.String(), "disk I/O error") ||
+		strings.Contains(log.String(), "balancer run failed") {
+		t.Errorf("after %d off-mode ticks, %d lines %q, want 1 with the error and no failed run:\n%s", ticks, n, said, log.String())
+	}
+	if got, err := w.db.Proposal(ctx, changed.ID); err != nil || got.Status != store.ProposalStale {
+		t.Errorf("move of the changed ticket: %s %q (%v), want stale", got.Status, got.Error, err)
+	}
+	if got, err := w.db.Proposal(ctx, unreadable.ID); err != nil || got.Status != store.ProposalApproved {
+		t.Errorf("unreadable ticket's move: %s %q (%v), want still approved", got.Status, got.Error, err)
+	}
+
+	readErr = errors.New("database is locked")
+	if _, err := r.RunOnce(ctx); err != nil {
+		t.Fatalf("off-mode tick with an unreadable ticket: %v, want it to go on", err)
+	}
+	if n := strings.Count(log.String(), said); n != 2 || !strings.Contains(log.String(), "database is locked") {
+		t.Errorf("after a new error, %d lines %q, want 2, the second with it:\n%s", n, said, log.String())
+	}
+}

@@ -112,7 +112,7 @@ type Rebalancer struct {
 	// the mirror: db.Conversation, which a test wraps to fail one read.
 	conversation func(ctx context.Context, id int64) (store.Conversation, []store.Thread, error)
 	// unreadSaid holds, by conversation, the mirror read error last logged
-	// for a pending move's ticket (staleInMirror), so that a read failing
+	// for an open move's ticket (staleInMirror), so that a read failing
 	// run after run is logged once per error. Only a run uses it (runMu).
 	unreadSaid map[int64]string
 
