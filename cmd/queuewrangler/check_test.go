@@ -82,11 +82,13 @@ func TestCheckAgreesWithServe(t *testing.T) {
 			if tt.warn != "" && !strings.Contains(checkErr, tt.warn) {
 				t.Errorf("check's stderr lacks %q:\n%s", tt.warn, checkErr)
 			}
+			if tt.warn == "" && strings.Contains(checkErr, "warning:") {
+				t.Errorf("check warns of a variable the test did not set:\n%s", checkErr)
+			}
 			if strings.Contains(checkOut, "warning:") {
 				t.Errorf("check warns on stdout:\n%s", checkOut)
 			}
-			// serve refusing to start never reaches its warning, and the
-			// environment may hold QW_ names of its own (CI sets QW_E2E).
+			// serve refusing to start never reaches its warning.
 			checkErr = regexp.MustCompile(`(?m)^warning: .*\n`).ReplaceAllString(checkErr, "")
 			if checkCode == exitUsage && checkErr != serveErr {
 				t.Errorf("check and serve name different problems:\ncheck: %s\nserve: %s", checkErr, serveErr)

@@ -13,10 +13,21 @@ import (
 	"github.com/queuewrangler/queuewrangler/internal/rebalance"
 )
 
-// clearEnv removes every QW_ variable for the test, whatever the host has.
+// clearEnv removes every QW_ variable for the test, whatever the host has:
+// the settings' (config.Keys) and any other QW_ name, such as the test
+// switches CI exports (QW_E2E, QW_SOAK, QW_SAMPLES_DIR), which serve and
+// check name as unknown variables. A test of what they say then sees the
+// environment it builds, on CI as on a bare machine. t.Setenv puts each
+// back when the test ends.
 func clearEnv(t *testing.T) {
 	t.Helper()
-	for _, k := range config.Keys() {
+	names := config.Keys()
+	for _, kv := range os.Environ() {
+		if name, _, _ := strings.Cut(kv, "="); len(name) > len(config.Prefix) && strings.EqualFold(name[:len(config.Prefix)+1], config.Prefix+"_") {
+			names = append(names, name)
+		}
+	}
+	for _, k := range names {
 		t.Setenv(k, "")
 		os.Unsetenv(k)
 	}
