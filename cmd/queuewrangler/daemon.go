@@ -37,6 +37,11 @@ func runServe(ctx context.Context, fs *cli.Flags, args []string, _, stderr io.Wr
 	}
 	cfg, err := serveConfig()
 	if err != nil {
+		// Refused, serve never reaches its start's warning (run), and a
+		// misspelt name is often the cause of the problem it refuses:
+		// QW_HELPSCOUT_CLIENT_IDD leaves the client id "required". So the
+		// warnings come with the problems, as check's do.
+		warnUnknown(stderr)
 		return err
 	}
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
@@ -55,9 +60,7 @@ func runCheck(_ context.Context, fs *cli.Flags, args []string, stdout, stderr io
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	for _, name := range config.UnknownVariables(os.Environ()) { // serve warns of them at start
-		fmt.Fprintf(stderr, "warning: %s is not a queuewrangler variable: serve ignores it\n", name)
-	}
+	warnUnknown(stderr) // serve warns of them at start, or with the problems when it refuses to start
 	s, err := serveConfig()
 	if err != nil {
 		return err
@@ -73,6 +76,15 @@ func runCheck(_ context.Context, fs *cli.Flags, args []string, stdout, stderr io
 	_, err = fmt.Fprintln(stdout, "\nserve would start with these. It checks at start what only the database and Help Scout tell:"+
 		"\nwhether QW_DB_PATH is queuewrangler's own file, the credentials, and which roster entries match no user.")
 	return err
+}
+
+// warnUnknown writes a warning line to stderr for each unknown QW_
+// variable (config.UnknownVariables), as check and a refused serve say
+// them.
+func warnUnknown(stderr io.Writer) {
+	for _, name := range config.UnknownVariables(os.Environ()) {
+		fmt.Fprintf(stderr, "warning: %s is not a queuewrangler variable: serve ignores it\n", name)
+	}
 }
 
 func runSync(ctx context.Context, fs *cli.Flags, args []string, stdout, stderr io.Writer) error {
