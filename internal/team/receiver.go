@@ -13,12 +13,19 @@ import (
 
 // Receiver is the agent to among agents, to ask Unfit about: a stand-in
 // who is no longer a Help Scout user when agents has nobody of that id
-// (Build lists a removed user only while they hold an open ticket).
+// (Build lists a removed user only while they hold an open ticket). A
+// removed user Build could not name is named by their id, as "a removed
+// user is no longer a Help Scout user" would tell an SST nothing.
 func Receiver(agents []Agent, to int64) Agent {
+	byID := "user " + strconv.FormatInt(to, 10)
 	if i := slices.IndexFunc(agents, func(a Agent) bool { return a.ID == to }); i >= 0 {
-		return agents[i]
+		a := agents[i]
+		if a.Status == StatusRemoved && (a.Name == removedName || a.Name == "") {
+			a.Name = byID
+		}
+		return a
 	}
-	return Agent{ID: to, Name: "user " + strconv.FormatInt(to, 10), Role: string(roster.RoleST), Status: StatusRemoved}
+	return Agent{ID: to, Name: byID, Role: string(roster.RoleST), Status: StatusRemoved}
 }
 
 // Unfit says why a, whom a plan chose to take a ticket of mailbox

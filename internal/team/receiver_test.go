@@ -1,6 +1,7 @@
 package team
 
 import (
+	"strconv"
 	"testing"
 	"time"
 
@@ -81,5 +82,26 @@ func TestUnfit(t *testing.T) {
 	}
 	if got := Receiver(v.Agents, 42).Name; got != "user 42" {
 		t.Errorf("a receiver the mirror no longer holds is named %q, want user 42", got)
+	}
+}
+
+// TestReceiverNamesARemovedUserByID: Build names an assignee Help Scout no
+// longer lists "a removed user", which would make Unfit's sentence "a
+// removed user is no longer a Help Scout user"; Receiver names them by id,
+// whether Build still lists them (holding a ticket) or not.
+func TestReceiverNamesARemovedUserByID(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	v := Build(store.Snapshot{TakenAt: now,
+		Users:         []store.User{{ID: 1, First: "Ana"}},
+		Conversations: []store.OpenConversation{{ID: 100, AssigneeID: 12, Status: "active"}},
+	}, nil, now)
+	for _, to := range []int64{12, 13} { // 12 holds a ticket, 13 nothing
+		a := Receiver(v.Agents, to)
+		why, absent := a.Unfit(0, "overload", nil)
+		want := "user " + strconv.FormatInt(to, 10)
+		if a.Name != want || why != "is no longer a Help Scout user" || !absent {
+			t.Errorf("Receiver(%d) = %q, Unfit %q absent %v; want %q, no longer a user, absent", to, a.Name, why, absent, want)
+		}
 	}
 }
