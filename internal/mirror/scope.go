@@ -151,11 +151,14 @@ func (m *Mirror) leaveMailboxes(ctx context.Context, rec store.MirrorScope, want
 		m.opts.Logger.Info("dropped the conversations held in mailboxes outside QW_MAILBOXES",
 			"conversations", n, "mailbox_ids", ids)
 	}
-	if rec.All {
-		return store.MirrorScope{Recorded: true, Mailboxes: want}, nil
+	// Read back rather than derived: from every mailbox, the store keeps
+	// only the wanted ones the directory lists (the others were never
+	// walked, and addedMailboxes walks them once they are listed).
+	narrowed, err := m.db.MirrorScope(ctx)
+	if err != nil {
+		return rec, fmt.Errorf("read the mirrored scope: %w", err)
 	}
-	kept := slices.DeleteFunc(slices.Clone(rec.Mailboxes), func(id int64) bool { return !slices.Contains(want, id) })
-	return store.MirrorScope{Recorded: true, Mailboxes: kept}, nil
+	return narrowed, nil
 }
 
 // addedMailboxes lists the mailboxes to walk from the beginning: those the

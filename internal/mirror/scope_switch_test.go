@@ -188,3 +188,50 @@ func mailboxRows(t *testing.T, e *env, mailbox int64) (held, served []row) {
 	}
 	return held, served
 }
+
+// TestNarrowedToUnlistedMailboxWalksItOnceListed: narrowing QW_MAILBOXES
+// from every mailbox to a and b, while the account does not list b yet
+// (the API user cannot see it, or it is being set up), must not record b
+// as whole: nothing of it was walked. Once b appears, with conversations
+// older than the poll's cursor, its whole history is walked, as any added
+// mailbox's.
+func TestNarrowedToUnlistedMailboxWalksItOnceListed(t *testing.T) {
+	e := newEnv(t, helpscouttest.Options{}, helpscouttest.GenerateConfig{Seed: 29, Conversations: 30, Mailboxes: 1})
+	ctx := context.Background()
+	a := e.acct.Mailboxes[0]
+	b := a + 1000 // no mailbox of the account yet
+	restart := func(mailboxes ...int64) {
+		t.Helper()
+		e.clock.Advance(10 * time.Minute)
+		e.log.reset()
+		syncOnce(t, e.mirror(mirror.Options{Mailboxes: mailboxes}))
+	}
+	restart()
+	restart(a, b)
+	sc, err := e.db.MirrorScope(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(sc.Mailboxes, b) {
+		t.Errorf("recorded scope %v holds mailbox %d, which the account did not list", sc.Mailboxes, b)
+	}
+
+	// b appears with history the poll's cursor is past.
+	old := e.clock.Now().Add(-7 * 24 * time.Hour)
+	if _, err := e.fake.AddMailbox(helpscouttest.Mailbox{ID: b, CreatedAt: old.Add(-time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if _, err := e.fake.CreateConversation(helpscouttest.NewConversation{
+			MailboxID: b, CustomerID: e.acct.Customers[i%len(e.acct.Customers)],
+			Subject: "from before " + strconv.Itoa(i), At: old.Add(time.Duration(i) * time.Hour),
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	restart(a, b)
+	if got := fullWalks(e); !slices.Equal(got, []string{strconv.FormatInt(b, 10)}) {
+		t.Errorf("once mailbox %d is listed, walked %q from the beginning; want only it", b, got)
+	}
+	assertMirrorEqual(t, e.db, e.fake)
+}

@@ -125,6 +125,8 @@ func (db *DB) HeldMailboxes(ctx context.Context) ([]int64, error) {
 // NarrowMirrorScope leaves in the mirror only the conversations of the
 // mailboxes in keep, and narrows the recorded scope to them, in one
 // transaction. It returns how many conversations it removed, by mailbox.
+// From every mailbox, only the kept ones the directory lists (ReplaceMailboxes)
+// are recorded whole: the others were never walked.
 // The scope stays recorded when none of keep was in it: it then holds no
 // mailbox until an added one's walk finishes (AddToMirrorScope).
 //
@@ -189,11 +191,16 @@ func (db *DB) NarrowMirrorScope(ctx context.Context, keep []int64, walkCursorPre
 			_, err := tx.ExecContext(ctx, "DELETE FROM mirror_scope WHERE "+outside, args...)
 			return err
 		}
-		// Every mailbox was walked, so every one kept is complete.
+		// The walks of every mailbox read those the account listed: a kept
+		// one the directory holds is whole. One it does not list (not
+		// there yet, or hidden from the API user) had nothing read;
+		// recorded, it would never be walked once it appears, since only
+		// mailboxes beyond the recorded scope are.
 		if _, err := tx.ExecContext(ctx, "DELETE FROM mirror_scope"); err != nil {
 			return err
 		}
-		return insertScope(ctx, tx, keep)
+		_, err = tx.ExecContext(ctx, "INSERT INTO mirror_scope (mailbox_id) SELECT id FROM mailboxes WHERE id IN ("+placeholders(len(keep))+")", args...)
+		return err
 	})
 	if err != nil {
 		return nil, err

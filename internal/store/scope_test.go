@@ -177,3 +177,30 @@ func TestNarrowMirrorScopeDropsWalkCursors(t *testing.T) {
 		t.Error("NarrowMirrorScope without a cursor prefix: no error; it would drop every cursor")
 	}
 }
+
+// TestNarrowFromEveryMailboxRecordsOnlyListed: narrowing from every
+// mailbox to a list records as whole only the listed mailboxes the
+// directory holds, those the walks of every mailbox could have read. One
+// the account does not list yet (QW_MAILBOXES naming a mailbox the API
+// user cannot see yet) had nothing walked; recorded, its history would
+// never be walked once it appears (the mirror walks only mailboxes beyond
+// the recorded scope).
+func TestNarrowFromEveryMailboxRecordsOnlyListed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, _ := seedTeam(t) // the directory lists mailboxes 10, 20 and 30
+	if err := db.SetMirrorScope(ctx, true, nil); err != nil {
+		t.Fatal(err)
+	}
+	const unlisted = 40
+	if _, err := db.NarrowMirrorScope(ctx, []int64{10, unlisted}, "conversations@mailbox:"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.MirrorScope(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (MirrorScope{Recorded: true, Mailboxes: []int64{10}}); !cmp.Equal(got, want) {
+		t.Errorf("MirrorScope() after narrowing every mailbox to [10 %d] = %+v, want %+v", unlisted, got, want)
+	}
+}
