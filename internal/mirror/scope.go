@@ -194,7 +194,7 @@ func missing(have, want []int64) []int64 {
 }
 
 // walkCursorPrefix and the mailbox id name the cursor of the walk of one
-// added mailbox (mailboxCursor). Migration 0012 of the store reads it too.
+// added mailbox (mailboxCursor). Migrations 0012 and 0013 of the store read it too.
 const walkCursorPrefix = CursorConversations + "@mailbox:"
 
 // mailboxCursor names the cursor of the walk of one added mailbox.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -86,7 +87,8 @@ func TestMailboxStatsWithNoMailboxWhole(t *testing.T) {
 // added mailbox's walk is a switch interrupted after its first page
 // (recorded, no mailbox whole); a mailbox recorded while its walk's
 // cursor is still there was recorded without the walk finishing, and is
-// walked again from that cursor.
+// walked again from that cursor. An interrupted walk holds what it read
+// (a walk's cursor moves only in the transaction that stores a page).
 func TestMigrationRecordsTheScope(t *testing.T) {
 	t.Parallel()
 	const before = 11 // the last schema without mirror_scope_recorded
@@ -116,6 +118,12 @@ func TestMigrationRecordsTheScope(t *testing.T) {
 			}
 			for _, id := range tc.scope {
 				if _, err := raw.Exec("INSERT INTO mirror_scope (mailbox_id) VALUES (?)", id); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for i, name := range tc.cursors {
+				mailbox := strings.TrimPrefix(name, "conversations@mailbox:")
+				if _, err := raw.Exec("INSERT INTO conversations (id, mailbox_id, synced_at) VALUES (?, ?, 1)", 100+i, mailbox); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -202,5 +210,54 @@ func TestNarrowFromEveryMailboxRecordsOnlyListed(t *testing.T) {
 	}
 	if want := (MirrorScope{Recorded: true, Mailboxes: []int64{10}}); !cmp.Equal(got, want) {
 		t.Errorf("MirrorScope() after narrowing every mailbox to [10 %d] = %+v, want %+v", unlisted, got, want)
+	}
+}
+
+// TestMigrationDropsStaleWalkCursors: a file at schema version 12 may hold
+// the cursor of an unfinished walk of a mailbox whose conversations an
+// older narrowing deleted. Resumed from it when the mailbox is wanted
+// again, the walk would skip everything before it. The upgrade drops such
+// cursors; a walk whose mailbox still holds what it read, and the poll's
+// own cursor, keep theirs.
+func TestMigrationDropsStaleWalkCursors(t *testing.T) {
+	t.Parallel()
+	const before = 12 // the last schema that kept such cursors
+	const prefix = "conversations@mailbox:"
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "qw.db")
+	raw := rawAtVersion(t, path, before)
+	// Mailbox 9 is whole; 7's walk is unfinished and holds a conversation;
+	// 5's walk was cut short, then 5 was narrowed away, conversations only.
+	for _, stmt := range []string{
+		"INSERT INTO mirror_scope_recorded (id) VALUES (1)",
+		"INSERT INTO mirror_scope (mailbox_id) VALUES (9)",
+		"INSERT INTO conversations (id, mailbox_id, synced_at) VALUES (1, 9, 1), (2, 7, 1)",
+		"INSERT INTO sync_cursors (name, value, updated_at) VALUES ('conversations', 1, 1), ('" + prefix + "7', 1, 1), ('" + prefix + "5', 1, 1)",
+	} {
+		if _, err := raw.Exec(stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw.Close()
+
+	db, _ := openAt(t, path)
+	var kept []string
+	for _, name := range []string{"conversations", prefix + "5", prefix + "7"} {
+		switch _, err := db.Cursor(ctx, name); {
+		case err == nil:
+			kept = append(kept, name)
+		case !errors.Is(err, ErrNotFound):
+			t.Fatal(err)
+		}
+	}
+	if diff := cmp.Diff([]string{"conversations", prefix + "7"}, kept); diff != "" {
+		t.Errorf("cursors kept through the upgrade (-want +got):\n%s", diff)
+	}
+	got, err := db.MirrorScope(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (MirrorScope{Recorded: true, Mailboxes: []int64{9}}); !cmp.Equal(got, want) {
+		t.Errorf("MirrorScope() after the upgrade = %+v, want %+v", got, want)
 	}
 }
