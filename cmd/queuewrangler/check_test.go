@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,6 +17,7 @@ import (
 	"time"
 
 	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
+	"github.com/queuewrangler/queuewrangler/internal/store"
 	"github.com/queuewrangler/queuewrangler/internal/testkit"
 )
 
@@ -34,6 +38,30 @@ func TestCheckAgreesWithServe(t *testing.T) {
 		return path
 	}
 	good := roster("good.json", `{"defaults": {"level": 2}, "agents": [{"email": "sam@example.com", "role": "sst", "hours": "Mon-Fri 09:00-17:00", "timezone": "Europe/Berlin"}]}`)
+	// Database files serve refuses; each in a directory of its own, where
+	// serve's lock file goes.
+	database := func(path string, stmts ...string) string {
+		raw, err := sql.Open("sqlite", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer raw.Close()
+		for _, s := range stmts {
+			if _, err := raw.Exec(s); err != nil {
+				t.Fatalf("%s: %v", s, err)
+			}
+		}
+		return path
+	}
+	ours := func(stmts ...string) string {
+		path := filepath.Join(t.TempDir(), "qw.db")
+		testkit.OpenStoreAt(t, path).Close()
+		return database(path, stmts...)
+	}
+	notSQLite := filepath.Join(t.TempDir(), "notes.db")
+	if err := os.WriteFile(notSQLite, []byte("shopping list: milk, eggs\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		env  map[string]string
@@ -60,6 +88,14 @@ func TestCheckAgreesWithServe(t *testing.T) {
 		{"an API URL with a password and a query", map[string]string{
 			"QW_HELPSCOUT_API_URL": strings.Replace(fake.URL, "://", "://me:hunter2@", 1) + "/?region=eu"}, exitUsage, ""},
 		{"a short admin token and a long webhook secret", map[string]string{"QW_ADMIN_TOKEN": "short", "QW_HELPSCOUT_WEBHOOK_SECRET": strings.Repeat("s", 41)}, exitUsage, ""},
+		{"this binary's database", map[string]string{"QW_DB_PATH": ours()}, exitOK, ""},
+		{"another program's database", map[string]string{"QW_DB_PATH": database(filepath.Join(t.TempDir(), "crm.db"),
+			"CREATE TABLE contacts (id INTEGER PRIMARY KEY, name TEXT)", "INSERT INTO contacts (name) VALUES ('Ada')")}, exitUsage, ""},
+		{"a database file that is not SQLite", map[string]string{"QW_DB_PATH": notSQLite}, exitUsage, ""},
+		{"a newer queuewrangler's database", map[string]string{"QW_DB_PATH": ours(fmt.Sprintf("PRAGMA user_version = %d", store.LatestSchemaVersion()+1))}, exitUsage, ""},
+		// Ours, from a build whose migration 5 differs: no start can use
+		// it, and both say so with exit code 1, as for a damaged file.
+		{"a different build's database", map[string]string{"QW_DB_PATH": ours("UPDATE schema_version SET name = '0005_other.sql' WHERE version = 5")}, exitFailure, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -90,8 +126,9 @@ func TestCheckAgreesWithServe(t *testing.T) {
 			}
 			// serve refusing to start says the unknown variables with the
 			// problems, as check does: the misspelt name is often the
-			// problem's cause.
-			if checkCode == exitUsage && checkErr != serveErr {
+			// problem's cause. A database serve cannot use is refused in
+			// the same words by both.
+			if checkCode != exitOK && checkErr != serveErr {
 				t.Errorf("check and serve say different things:\ncheck: %s\nserve: %s", checkErr, serveErr)
 			}
 			if checkCode == exitUsage && tt.warn != "" && !strings.Contains(serveErr, tt.warn) {
@@ -168,7 +205,7 @@ func TestCheckTouchesNeitherDatabaseNorHelpScout(t *testing.T) {
 	for _, want := range []string{"QW_MODE                          apply", "QW_ROUTING                       steer",
 		"QW_MAILBOXES                     12,34", "QW_ADMIN_TOKEN                   set (hidden)",
 		"1 listed: 1 sst", "agents[0] (id 256)  sst, level 2, capacity 1, on shift Mon-Fri 09:00-17:00 (Europe/Berlin)",
-		"serve would start with these"} {
+		"none yet: serve creates it at start", "serve would start with these"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("check's output lacks %q:\n%s", want, out)
 		}
@@ -177,6 +214,41 @@ func TestCheckTouchesNeitherDatabaseNorHelpScout(t *testing.T) {
 	if !strings.Contains(errOut, warn) || strings.Contains(out, "warning:") {
 		t.Errorf("check's warning %q is not on stderr alone\nstdout: %s\nstderr: %s", warn, out, errOut)
 	}
+}
+
+// TestCheckReadsTheDatabaseWithoutChangingIt: check says who wrote an
+// existing QW_DB_PATH and which schema version it holds, and leaves every
+// byte as it was: the file, and no -wal, -shm or lock file left beside it.
+func TestCheckReadsTheDatabaseWithoutChangingIt(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "qw.db")
+	testkit.OpenStoreAt(t, path).Close()
+	before := dirFiles(t, filepath.Dir(path))
+	clearEnv(t)
+	setEnv(t, map[string]string{"QW_HELPSCOUT_CLIENT_ID": "id", "QW_HELPSCOUT_CLIENT_SECRET": "secret", "QW_DB_PATH": path})
+	code, out, errOut := runMain(t, "check")
+	if code != exitOK {
+		t.Fatalf("check exits %d, want 0; stderr %s", code, errOut)
+	}
+	if want := fmt.Sprintf("Database (%s):\n  queuewrangler's, schema version %d (this binary's)", path, store.LatestSchemaVersion()); !strings.Contains(out, want) {
+		t.Errorf("check's output lacks %q:\n%s", want, out)
+	}
+	if after := dirFiles(t, filepath.Dir(path)); !maps.Equal(after, before) {
+		t.Errorf("check changed the database's directory: %v before, %v after", before, after)
+	}
+}
+
+// dirFiles maps each file in dir to the sha256 of its content.
+func dirFiles(t *testing.T, dir string) map[string][32]byte {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][32]byte{}
+	for _, e := range ents {
+		out[e.Name()] = fileSum(t, filepath.Join(dir, e.Name()))
+	}
+	return out
 }
 
 // TestREADMECheckRunsAsTheDaemon: the README's check before a restart

@@ -54,9 +54,10 @@ func runServe(ctx context.Context, fs *cli.Flags, args []string, _, stderr io.Wr
 // serveConfig is all serve reads before it starts, and all check reads: one call, so that they cannot disagree.
 func serveConfig() (*settings, error) { return loadConfig(config.NeedsHelpScout|config.WritesDB, true) }
 
-// runCheck is `queuewrangler check`: serve's configuration step alone, then what it read (never a secret).
+// runCheck is `queuewrangler check`: serve's configuration step alone, and store.Inspect of QW_DB_PATH (who wrote it,
+// read without creating or changing it), then what it read (never a secret).
 // Warnings go to stderr, as serve's do, beside the problems: `check >/dev/null` still shows a misspelt name.
-func runCheck(_ context.Context, fs *cli.Flags, args []string, stdout, stderr io.Writer) error {
+func runCheck(ctx context.Context, fs *cli.Flags, args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -64,6 +65,13 @@ func runCheck(_ context.Context, fs *cli.Flags, args []string, stdout, stderr io
 	s, err := serveConfig()
 	if err != nil {
 		return err
+	}
+	// Who wrote QW_DB_PATH, read without creating the file or changing a
+	// byte: serve refuses another program's file, or a newer
+	// queuewrangler's, at once, and says it as openError does here.
+	db, err := store.Inspect(ctx, s.DBPath)
+	if err != nil {
+		return openError(s.DBPath, err)
 	}
 	fmt.Fprintln(stdout, "Settings:")
 	if err := s.WriteSettings(stdout); err != nil {
@@ -73,8 +81,9 @@ func runCheck(_ context.Context, fs *cli.Flags, args []string, stdout, stderr io
 	if err := s.roster.WriteSummary(stdout); err != nil {
 		return err
 	}
-	_, err = fmt.Fprintln(stdout, "\nserve would start with these. It checks at start what only the database and Help Scout tell:"+
-		"\nwhether QW_DB_PATH is queuewrangler's own file, the credentials, and which roster entries match no user.")
+	fmt.Fprintf(stdout, "\nDatabase (%s):\n  %s\n", s.DBPath, describeDatabase(db))
+	_, err = fmt.Fprintln(stdout, "\nserve would start with these. It checks at start what only opening the database and Help Scout tell:"+
+		"\nwhether another process holds the database, whether it is whole, the credentials, and which roster entries match no user.")
 	return err
 }
 
@@ -85,6 +94,18 @@ func warnUnknown(stderr io.Writer) {
 	for _, name := range config.UnknownVariables(os.Environ()) {
 		fmt.Fprintf(stderr, "warning: %s is not a queuewrangler variable: serve ignores it\n", name)
 	}
+}
+
+// describeDatabase says what serve will do with the database Inspect found.
+func describeDatabase(f store.File) string {
+	latest := store.LatestSchemaVersion()
+	switch {
+	case !f.Exists:
+		return "none yet: serve creates it at start, and its first sync reads Help Scout's whole history"
+	case f.SchemaVersion < latest:
+		return fmt.Sprintf("queuewrangler's, schema version %d: serve upgrades it to %d at start (plan and backfill read it once it has)", f.SchemaVersion, latest)
+	}
+	return fmt.Sprintf("queuewrangler's, schema version %d (this binary's)", f.SchemaVersion)
 }
 
 func runSync(ctx context.Context, fs *cli.Flags, args []string, stdout, stderr io.Writer) error {

@@ -51,8 +51,8 @@ func commands() []cli.Command {
 			ReadsEnv: true, Run: runServe},
 		{Name: "check", Summary: "test the configuration and roster before a restart: what serve would run with, or every problem (exit 2)",
 			ReadsEnv: true, Run: runCheck,
-			About: "reads the QW_ variables and the roster file exactly as serve does, without opening the database or calling Help Scout, " +
-				"and prints what serve would run with, or every problem serve would refuse to start over (exit code 2). " +
+			About: "reads the QW_ variables and the roster file exactly as serve does, and who wrote QW_DB_PATH without creating or changing it, " +
+				"without calling Help Scout, and prints what serve would run with, or every problem serve would refuse to start over (exit code 2). " +
 				"Run it after editing the roster, before the restart."},
 		{Name: "sync", Summary: "one full or incremental sync into the SQLite file, then exit", ReadsEnv: true, Run: runSync,
 			About: "one full or incremental sync of Help Scout into the SQLite file (QW_DB_PATH), then exit; prints what it stored. " +
@@ -188,12 +188,19 @@ func newHelpScout(cfg *config.Config, m *metrics.Instruments, failures *outbound
 }
 
 // openError says what to do about a database that cannot be opened (the
-// file is left as it was): another program's file is a configuration error
-// (exit code 2); one another queuewrangler holds, one of a newer schema and
-// a mirror not synced yet each get their advice (exit code 1).
+// file is left as it was): another program's file, and one of a newer
+// schema, are configuration errors (exit code 2); one another
+// queuewrangler holds, a damaged one and a mirror not synced yet each get
+// their advice (exit code 1).
 func openError(path string, err error) error {
-	if errors.Is(err, store.ErrForeignDatabase) {
+	switch {
+	case errors.Is(err, store.ErrForeignDatabase):
 		return cli.Usagef("QW_DB_PATH: %v (point it at queuewrangler's own file, or at one that does not exist yet)", err)
+	case errors.Is(err, store.ErrSchemaTooNew):
+		// Like another program's file: the image or the path is to
+		// change, and no retry or restart of this binary fixes it; check
+		// finds it before a start (store.Inspect) and says the same.
+		return cli.Usagef("QW_DB_PATH: %v", store.Advise(path, err))
 	}
 	return store.Advise(path, err)
 }

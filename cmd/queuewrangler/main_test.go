@@ -75,7 +75,7 @@ func TestEveryCommandSaysWhatItDoes(t *testing.T) {
 	does := map[string]string{"serve": "run the daemon: poll and webhooks, the balancer, the queue page and API, metrics",
 		"demo": "a simulated Help Scout account", "sync": "one full or incremental sync", "plan": "changes nothing in Help Scout",
 		"fake-helpscout": "serve a simulated Help Scout account alone", "simulate": "under several policies",
-		"version": "version, commit and Go version", "check": "exactly as serve does, without opening the database or calling Help Scout"}
+		"version": "version, commit and Go version", "check": "exactly as serve does, and who wrote QW_DB_PATH without creating or changing it, without calling Help Scout"}
 	for _, c := range commands() {
 		if c.Run == nil {
 			continue // help

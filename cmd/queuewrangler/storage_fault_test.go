@@ -129,7 +129,8 @@ func TestReadOnlyDiskAtStart(t *testing.T) {
 
 // TestNewerSchemaIsRefused opens a database written by a newer
 // queuewrangler: the command refuses it with a message naming both schema
-// versions instead of touching it.
+// versions instead of touching it, with exit code 2, as for another
+// program's file: the image or QW_DB_PATH is to change.
 func TestNewerSchemaIsRefused(t *testing.T) {
 	clearEnv(t)
 	path := filepath.Join(t.TempDir(), "qw.db")
@@ -143,8 +144,8 @@ func TestNewerSchemaIsRefused(t *testing.T) {
 	db.Close()
 	t.Setenv("QW_DB_PATH", path)
 	code, _, stderr := runMain(t, "plan")
-	if code != exitFailure {
-		t.Errorf("exit code %d, want %d", code, exitFailure)
+	if code != exitUsage {
+		t.Errorf("exit code %d, want %d", code, exitUsage)
 	}
 	if !strings.Contains(stderr, "9999") || !strings.Contains(stderr, "newer") {
 		t.Errorf("stderr %q does not explain the newer schema", stderr)

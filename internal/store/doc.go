@@ -37,7 +37,10 @@
 // before any journal mode switch or migration. A file written before the id
 // existed is recognised by its schema_version history of our migrations
 // and stamped. OpenReadOnly opens a file at this binary's schema for
-// reading only, beside a daemon (plan).
+// reading only, beside a daemon (plan). Inspect runs that first read
+// alone, creating and changing nothing, and fails with Open's very error,
+// so that a check before a start (`queuewrangler check`) says what the
+// start would.
 //
 // The processes that write (serve, sync) first take Lock: an flock on
 // <db>.lock, which the kernel releases when the process ends, holding the

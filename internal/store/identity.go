@@ -125,6 +125,42 @@ func inspect(ctx context.Context, path string) (fileIdentity, error) {
 	return id, nil
 }
 
+// File is what Inspect found at a database path.
+type File struct {
+	// Exists: the path holds a database. No file, or an empty one, is a
+	// new database, which Open creates at start.
+	Exists bool
+	// SchemaVersion is the file's schema version (0 for a new database).
+	// Inspect fails on one above LatestSchemaVersion; one below it is
+	// migrated by the next Open.
+	SchemaVersion int
+}
+
+// Inspect tells whether path would open as a queuewrangler database,
+// without opening it as Open does: it never creates the file, takes no
+// lock, and reads it over a query_only connection that sets no journal
+// mode, so every byte stays as it was (the transient -wal and -shm of a
+// WAL file no process holds go again when the connection closes). It
+// reads the 16-byte SQLite header, then application_id, user_version and
+// the schema history (inspect). A check before a start (`queuewrangler
+// check`) calls it, so its error is the one Open gives for the same file,
+// word for word: ErrForeignDatabase for another program's file or one
+// that is not SQLite, ErrSchemaTooNew for a newer queuewrangler's,
+// ErrSchemaMismatch for a different build's. It cannot see what only
+// opening for writing does: a lock another process holds, damage past the
+// schema, a file that cannot be written.
+func Inspect(ctx context.Context, path string) (File, error) {
+	path, err := cleanPath(path)
+	if err != nil {
+		return File{}, err
+	}
+	id, err := inspect(ctx, path)
+	if err != nil {
+		return File{}, fmt.Errorf("open store %s: %w", path, classifyOpen(err))
+	}
+	return File{Exists: id.exists, SchemaVersion: id.userVersion}, nil
+}
+
 // ourMigrations reports whether a file without an application_id has
 // queuewrangler's schema: our tables, and a schema_version history numbered
 // 1 to user_version. If one of those migrations is not this binary's, the

@@ -342,3 +342,88 @@ func TestRequireNew(t *testing.T) {
 		t.Errorf("RequireNew created the file it was asked about: %v", err)
 	}
 }
+
+// TestInspectChangesNothing: Inspect tells a new database, ours at this
+// or an older version, and what Open refuses, without creating the file
+// or changing a byte beside it (no -wal or -shm left, no migration, no
+// stamp), and refuses with Open's very words, so that a check before a
+// start says what the start would.
+func TestInspectChangesNothing(t *testing.T) {
+	t.Parallel()
+	latest := LatestSchemaVersion()
+	tests := []struct {
+		name    string
+		file    func(t *testing.T) string
+		want    File
+		wantErr error
+	}{
+		{"no file", func(t *testing.T) string { return filepath.Join(t.TempDir(), "qw.db") }, File{}, nil},
+		{"an empty file", func(t *testing.T) string {
+			path := filepath.Join(t.TempDir(), "qw.db")
+			if err := os.WriteFile(path, nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return path
+		}, File{}, nil},
+		{"this binary's", goodFile, File{Exists: true, SchemaVersion: latest}, nil},
+		{"an older queuewrangler's", func(t *testing.T) string {
+			path := filepath.Join(t.TempDir(), "qw.db")
+			rawAtVersion(t, path, 7).Close()
+			return path
+		}, File{Exists: true, SchemaVersion: 7}, nil},
+		{"a newer queuewrangler's", func(t *testing.T) string {
+			path := goodFile(t)
+			raw, err := sql.Open("sqlite", path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer raw.Close()
+			if _, err := raw.Exec(fmt.Sprintf("PRAGMA user_version = %d", latest+1)); err != nil {
+				t.Fatal(err)
+			}
+			return path
+		}, File{}, ErrSchemaTooNew},
+		{"another program's", func(t *testing.T) string { return foreignFile(t, 3, 0, "contacts") }, File{}, ErrForeignDatabase},
+		{"not SQLite", func(t *testing.T) string {
+			path := filepath.Join(t.TempDir(), "qw.db")
+			if err := os.WriteFile(path, []byte("shopping list: milk, eggs\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return path
+		}, File{}, ErrForeignDatabase},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			path := tt.file(t)
+			before := dirState(t, path)
+			got, err := Inspect(context.Background(), path)
+			if !errors.Is(err, tt.wantErr) || (err != nil) != (tt.wantErr != nil) {
+				t.Fatalf("Inspect() error = %v, want %v", err, tt.wantErr)
+			}
+			if got != tt.want {
+				t.Errorf("Inspect() = %+v, want %+v", got, tt.want)
+			}
+			after := dirState(t, path)
+			if len(after) != len(before) {
+				t.Errorf("files beside the database: %v before, %v after", keys(before), keys(after))
+			}
+			for name, b := range before {
+				if !bytes.Equal(after[name], b) {
+					t.Errorf("%s changed", name)
+				}
+			}
+			if err == nil {
+				return
+			}
+			db, openErr := Open(context.Background(), path)
+			if openErr == nil {
+				db.Close()
+				t.Fatal("Open succeeded where Inspect failed")
+			}
+			if err.Error() != openErr.Error() {
+				t.Errorf("Inspect and Open say different things:\nInspect: %v\nOpen:    %v", err, openErr)
+			}
+		})
+	}
+}
