@@ -175,3 +175,32 @@ func TestParseAppliesTheBalancingKnobs(t *testing.T) {
 		t.Errorf("defaults not applied: stuck after %v, max moves %d", s.policy.StuckAfter, s.policy.MaxMovesPerRun)
 	}
 }
+
+// TestRefusingCommandsNameUnknownVariables: sync, plan and backfill,
+// refusing their configuration, name the unknown QW_ variables on stderr
+// beside the problems, as serve and check do, each for itself ("sync
+// ignores it"): a misspelt QW_MODE is the cause of the mode problem here,
+// and without the hint the operator sees only "QW_MODE ... is not one of".
+func TestRefusingCommandsNameUnknownVariables(t *testing.T) {
+	for _, command := range []string{"sync", "plan", "backfill"} {
+		t.Run(command, func(t *testing.T) {
+			clearEnv(t)
+			t.Setenv("QW_MODE", "yolo")
+			t.Setenv("QW_ROUTNG", "steer")
+			code, _, stderr := runMain(t, command)
+			if code != exitUsage {
+				t.Fatalf("exit code %d, want %d; stderr %s", code, exitUsage, stderr)
+			}
+			want := "warning: QW_ROUTNG (did you mean QW_ROUTING?) is not a queuewrangler variable: " + command + " ignores it\n"
+			if !strings.Contains(stderr, want) {
+				t.Errorf("stderr lacks %q:\n%s", want, stderr)
+			}
+			if !strings.Contains(stderr, `QW_MODE: "yolo" is not one of off, propose, apply`) {
+				t.Errorf("stderr lacks the problem itself:\n%s", stderr)
+			}
+			if strings.Count(stderr, "QW_ROUTNG") != 1 {
+				t.Errorf("stderr names QW_ROUTNG more than once:\n%s", stderr)
+			}
+		})
+	}
+}

@@ -41,7 +41,7 @@ func runServe(ctx context.Context, fs *cli.Flags, args []string, _, stderr io.Wr
 		// misspelt name is often the cause of the problem it refuses:
 		// QW_HELPSCOUT_CLIENT_IDD leaves the client id "required". So the
 		// warnings come with the problems, as check's do.
-		warnUnknown(stderr)
+		warnUnknown(stderr, "serve")
 		return err
 	}
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
@@ -61,7 +61,7 @@ func runCheck(ctx context.Context, fs *cli.Flags, args []string, stdout, stderr 
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	warnUnknown(stderr) // serve warns of them at start, or with the problems when it refuses to start
+	warnUnknown(stderr, "serve") // serve warns of them at start, or with the problems when it refuses to start
 	s, err := serveConfig()
 	if err != nil {
 		return err
@@ -88,11 +88,12 @@ func runCheck(ctx context.Context, fs *cli.Flags, args []string, stdout, stderr 
 }
 
 // warnUnknown writes a warning line to stderr for each unknown QW_
-// variable (config.UnknownVariables), as check and a refused serve say
-// them.
-func warnUnknown(stderr io.Writer) {
+// variable (config.UnknownVariables), as check and a command refusing its
+// configuration say them. command is the one that ignores the variable:
+// check speaks for serve, the others for themselves.
+func warnUnknown(stderr io.Writer, command string) {
 	for _, name := range config.UnknownVariables(os.Environ()) {
-		fmt.Fprintf(stderr, "warning: %s is not a queuewrangler variable: serve ignores it\n", name)
+		fmt.Fprintf(stderr, "warning: %s is not a queuewrangler variable: %s ignores it\n", name, command)
 	}
 }
 
@@ -114,6 +115,9 @@ func runSync(ctx context.Context, fs *cli.Flags, args []string, stdout, stderr i
 	}
 	cfg, err := loadConfig(config.NeedsHelpScout|config.WritesDB, false)
 	if err != nil {
+		// Refused, sync never reaches its logger's warning, and a misspelt
+		// name is often the problem's cause, as for serve.
+		warnUnknown(stderr, "sync")
 		return err
 	}
 	logger := cfg.Logger(stderr)
@@ -142,12 +146,12 @@ func runSync(ctx context.Context, fs *cli.Flags, args []string, stdout, stderr i
 	return mir.WriteSyncTable(ctx, stdout, st)
 }
 
-func runPlan(ctx context.Context, fs *cli.Flags, args []string, stdout, _ io.Writer) error {
+func runPlan(ctx context.Context, fs *cli.Flags, args []string, stdout, stderr io.Writer) error {
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, db, err := openMirror(ctx, true)
+	cfg, db, err := openMirror(ctx, "plan", true, stderr)
 	if err != nil {
 		return err
 	}
@@ -165,11 +169,15 @@ func runPlan(ctx context.Context, fs *cli.Flags, args []string, stdout, _ io.Wri
 
 // openMirror opens the mirror read-only and without the lock (plan, backfill):
 // beside the daemon, and never creating an empty database that reads as "all well".
-func openMirror(ctx context.Context, withRoster bool) (cfg *settings, db *store.DB, err error) {
-	if cfg, err = loadConfig(0, withRoster); err == nil {
-		if db, err = store.OpenReadOnly(ctx, cfg.DBPath); err != nil {
-			err = openError(cfg.DBPath, err)
-		}
+// Refusing the configuration, it names the unknown QW_ variables on stderr
+// beside the problems, for command, as serve does: a misspelt name is often the cause.
+func openMirror(ctx context.Context, command string, withRoster bool, stderr io.Writer) (cfg *settings, db *store.DB, err error) {
+	if cfg, err = loadConfig(0, withRoster); err != nil {
+		warnUnknown(stderr, command)
+		return nil, nil, err
+	}
+	if db, err = store.OpenReadOnly(ctx, cfg.DBPath); err != nil {
+		err = openError(cfg.DBPath, err)
 	}
 	return cfg, db, err
 }
@@ -181,7 +189,7 @@ func runBackfill(ctx context.Context, fs *cli.Flags, args []string, stdout, stde
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, db, err := openMirror(ctx, false)
+	cfg, db, err := openMirror(ctx, "backfill", false, stderr)
 	if err != nil {
 		return err
 	}
