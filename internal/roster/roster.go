@@ -309,13 +309,10 @@ func resolve(where string, e Entry, base Profile, isDefaults bool) (Profile, []s
 	if isDefaults && (e.ID != 0 || e.Email != "") {
 		bad("id/email", "defaults apply to everyone and cannot name a user")
 	}
-	if !isDefaults && e.Escalations != nil && validRole(p.Role) && contradictsRole(p.Role, *e.Escalations) {
-		// Only the head of support's is read: an sst always takes stuck
-		// tickets and an st never does. Written the other way it says
-		// its writer expects what will not happen; written their way it
-		// is harmless, and a roster that spells it out for everyone stays
-		// valid.
-		bad("escalations", "%t changes nothing on an %s (an sst always takes stuck tickets, an st never does; only a hos's is read)", *e.Escalations, p.Role)
+	if !isDefaults && e.Escalations != nil && validRole(p.Role) {
+		if say := EscalationsProblem(p.Role, *e.Escalations); say != "" {
+			bad("escalations", "%s", say)
+		}
 	}
 	return p, problems
 }
@@ -460,14 +457,17 @@ func (r *Roster) Lookup(id int64, email string) Profile {
 	return r.defaults
 }
 
-// contradictsRole reports whether an escalations value on someone who is
-// not a head of support says the opposite of what their role does.
-func contradictsRole(role Role, escalations bool) bool {
-	switch role {
-	case RoleSST:
-		return !escalations
-	case RoleST:
-		return escalations
+// EscalationsProblem says what is wrong with an escalations value written
+// on someone of role, or "" when nothing is. Only the head of support's is
+// read: an sst always takes stuck tickets and an st never does. Written
+// the other way it says its writer expects what will not happen; written
+// their way it is harmless, and a roster that spells it out for everyone
+// stays valid. The simulator's scenario files say it with these words
+// too, so that a team copied between a roster and a scenario is taken or
+// refused alike.
+func EscalationsProblem(role Role, escalations bool) string {
+	if (role == RoleSST && !escalations) || (role == RoleST && escalations) {
+		return fmt.Sprintf("%t changes nothing on an %s (an sst always takes stuck tickets, an st never does; only a hos's is read)", escalations, role)
 	}
-	return false
+	return ""
 }

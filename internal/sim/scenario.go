@@ -335,9 +335,12 @@ func (f scenarioFile) convert() (Scenario, []string, map[string]bool) {
 			mem.Level = *m.Level
 		}
 		if m.Escalations != nil {
+			// The roster's rule and words: only a value that contradicts
+			// the role is refused, so a roster's entry copied here is
+			// taken as the daemon takes it.
 			mem.Escalations = *m.Escalations
-			if mem.Role != roster.RoleHoS {
-				bad(where+": escalations", "only a hos's is read (an sst always takes stuck tickets, an st never does)")
+			if say := roster.EscalationsProblem(mem.Role, mem.Escalations); say != "" {
+				bad(where+": escalations", "%s", say)
 			}
 		}
 		if m.Speed != nil {

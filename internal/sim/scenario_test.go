@@ -2,6 +2,7 @@ package sim
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/queuewrangler/queuewrangler/internal/roster"
 )
 
 // scenarioWith returns a valid scenario file with one top-level part
@@ -74,7 +77,8 @@ func TestParseScenarioRejectsNamingTheField(t *testing.T) {
 		{"bad timezone", "team", `[{"name": "Ana", "timezone": "Mars/Olympus"}]`, []string{`team[0] (Ana): timezone: "Mars/Olympus"`}},
 		{"absence ends before it starts", "team", `[{"name": "Ana", "away": [{"at": "48h", "until": "24h"}]}]`, []string{"team[0] (Ana): away[0].until: 24h0m0s is not after at"}},
 		{"absence with a bad duration", "team", `[{"name": "Ana", "away": [{"at": "two days", "until": "96h"}]}]`, []string{`team[0] (Ana): away[0].at: "two days" is not a Go duration`}},
-		{"escalations on an st", "team", `[{"name": "Ana", "escalations": true}]`, []string{"team[0] (Ana): escalations: only a hos's is read"}},
+		{"escalations on an st", "team", `[{"name": "Ana", "escalations": true}]`, []string{"team[0] (Ana): escalations: true changes nothing on an st (an sst always takes stuck tickets, an st never does; only a hos's is read)"}},
+		{"no escalations on an sst", "team", `[{"name": "Ana", "role": "sst", "escalations": false}]`, []string{"team[0] (Ana): escalations: false changes nothing on an sst"}},
 		{"duplicate names", "team", `[{"name": "Ana"}, {"name": "Ana"}]`, []string{`team[1] (Ana): name: "Ana" is already used by team[0]`}},
 		{"assignment limit of 0", "routing", `{"assignment_limit": 0}`, []string{"routing.assignment_limit: 0 is not between 1 and 100"}},
 		{"assignment limit above Help Scout's", "routing", `{"assignment_limit": 101}`, []string{"routing.assignment_limit: 101 is not between 1 and 100"}},
@@ -233,4 +237,26 @@ func TestLoadScenario(t *testing.T) {
 			t.Errorf("a missing file is not an invalid scenario: %v", err)
 		}
 	})
+}
+
+// TestScenarioEscalationsAsTheRoster: a scenario member's "escalations" is
+// the roster's field, taken or refused as the roster takes or refuses it
+// for the same role. The roster keeps a value that spells out what the
+// role does anyway (true on an sst, false on an st, anything on someone
+// left out); a scenario refusing those would refuse a team copied from a
+// working roster.
+func TestScenarioEscalationsAsTheRoster(t *testing.T) {
+	for _, role := range []string{"st", "sst", "hos", "exclude"} {
+		for _, v := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s %t", role, v), func(t *testing.T) {
+				_, rosterErr := roster.Parse([]byte(fmt.Sprintf(`{"agents": [{"email": "a@x.io", "role": %q, "escalations": %t}]}`, role, v)))
+				// Bo keeps someone on the front line whatever Ana is.
+				_, simErr := ParseScenario([]byte(scenarioWith(t, "team",
+					fmt.Sprintf(`[{"name": "Ana", "role": %q, "escalations": %t}, {"name": "Bo", "role": "st"}]`, role, v))))
+				if (rosterErr == nil) != (simErr == nil) {
+					t.Errorf("the roster says %v, the scenario says %v", rosterErr, simErr)
+				}
+			})
+		}
+	}
 }
