@@ -58,7 +58,19 @@ func inspect(ctx context.Context, path string) (fileIdentity, error) {
 	}
 	id.exists = true
 
-	u := url.URL{Scheme: "file", Path: path, RawQuery: "mode=rw&_pragma=" + url.QueryEscape("busy_timeout(5000)") +
+	// A -wal beside the file is a daemon's that runs, or one that ended
+	// without closing it (killed, a lost host): read-only then, since the
+	// last connection to close a read-write file checkpoints that WAL
+	// into it and deletes it, writing the file before any Open; query_only
+	// does not stop that. Read-only, the connection reads the WAL as it is
+	// and leaves it. Without one, read-write: read-only on a WAL file
+	// would create a -wal and -shm and leave them behind, where a
+	// read-write connection's go again when it closes.
+	mode := "rw"
+	if _, err := os.Lstat(path + "-wal"); err == nil {
+		mode = "ro"
+	}
+	u := url.URL{Scheme: "file", Path: path, RawQuery: "mode=" + mode + "&_pragma=" + url.QueryEscape("busy_timeout(5000)") +
 		"&_pragma=" + url.QueryEscape("query_only(1)")}
 	conn, err := sql.Open("sqlite", u.String())
 	if err != nil {
@@ -140,7 +152,8 @@ type File struct {
 // without opening it as Open does: it never creates the file, takes no
 // lock, and reads it over a query_only connection that sets no journal
 // mode, so every byte stays as it was (the transient -wal and -shm of a
-// WAL file no process holds go again when the connection closes). It
+// WAL file no process holds go again when the connection closes; the
+// -wal a killed daemon left is read as it is, read-only, and stays). It
 // reads the 16-byte SQLite header, then application_id, user_version and
 // the schema history (inspect). A check before a start (`queuewrangler
 // check`) calls it, so its error is the one Open gives for the same file,

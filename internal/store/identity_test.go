@@ -427,3 +427,57 @@ func TestInspectChangesNothing(t *testing.T) {
 		})
 	}
 }
+
+// TestInspectLeavesAKilledDaemonsWAL: a daemon killed (SIGKILL, OOM, a
+// lost host) leaves its -wal beside the file, holding what it committed
+// since the last checkpoint. Inspect's read-write connection, the last to
+// close, checkpointed that WAL into the file and deleted it: check, said
+// to change nothing, rewrote the database. It now reads it read-only: the
+// file and its -wal stay byte for byte (the -shm is SQLite's index of the
+// WAL, rebuilt by any reader), and the next Open still finds the rows the
+// WAL holds.
+func TestInspectLeavesAKilledDaemonsWAL(t *testing.T) {
+	t.Parallel()
+	live := filepath.Join(t.TempDir(), "qw.db")
+	db, _ := openAt(t, live)
+	for i := range 5 {
+		if _, err := db.write.Exec("INSERT INTO mailboxes (id, name) VALUES (?, ?)", i+1, "x"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The files as a kill leaves them: copied while the daemon holds them.
+	path := filepath.Join(t.TempDir(), "qw.db")
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		b, err := os.ReadFile(live + suffix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path+suffix, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fi, err := os.Stat(path + "-wal"); err != nil || fi.Size() == 0 {
+		t.Fatalf("no WAL to leave: %v", err)
+	}
+	before := dirState(t, path)
+	got, err := Inspect(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (File{Exists: true, SchemaVersion: LatestSchemaVersion()}); got != want {
+		t.Errorf("Inspect() = %+v, want %+v", got, want)
+	}
+	after := dirState(t, path)
+	for _, name := range []string{"qw.db", "qw.db-wal"} {
+		if _, ok := after[name]; !ok {
+			t.Errorf("%s is gone", name)
+		} else if !bytes.Equal(after[name], before[name]) {
+			t.Errorf("%s changed (%d bytes before, %d after)", name, len(before[name]), len(after[name]))
+		}
+	}
+	reopened, _ := openAt(t, path)
+	var n int
+	if err := reopened.write.QueryRow("SELECT count(*) FROM mailboxes").Scan(&n); err != nil || n != 5 {
+		t.Errorf("after Inspect, Open finds %d mailboxes (%v), want the 5 the WAL held", n, err)
+	}
+}
