@@ -237,6 +237,47 @@ func TestCheckReadsTheDatabaseWithoutChangingIt(t *testing.T) {
 	}
 }
 
+// TestCheckSaysWhatItFoundAtQWDBPath: check's Database line names what
+// serve will find there. An SQLite file without a table (created empty by
+// some other tool, or by sqlite3 by hand) was called "queuewrangler's,
+// schema version 0", which it is not: serve takes it as a new database.
+func TestCheckSaysWhatItFoundAtQWDBPath(t *testing.T) {
+	noTables := filepath.Join(t.TempDir(), "empty.db")
+	raw, err := sql.Open("sqlite", noTables)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A table created and dropped leaves a valid SQLite file with none.
+	for _, s := range []string{"CREATE TABLE t (x)", "DROP TABLE t"} {
+		if _, err := raw.Exec(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw.Close()
+	ours := filepath.Join(t.TempDir(), "qw.db")
+	testkit.OpenStoreAt(t, ours).Close()
+	for _, tt := range []struct{ name, path, want string }{
+		{"no file", filepath.Join(t.TempDir(), "qw.db"), "none yet: serve creates it at start"},
+		{"an SQLite file without tables", noTables, "an SQLite file with no tables yet: serve makes it queuewrangler's at start"},
+		{"this binary's", ours, fmt.Sprintf("queuewrangler's, schema version %d (this binary's)", store.LatestSchemaVersion())},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			clearEnv(t)
+			setEnv(t, map[string]string{"QW_HELPSCOUT_CLIENT_ID": "id", "QW_HELPSCOUT_CLIENT_SECRET": "secret", "QW_DB_PATH": tt.path})
+			code, out, errOut := runMain(t, "check")
+			if code != exitOK {
+				t.Fatalf("check exits %d, want 0; stderr %s", code, errOut)
+			}
+			if want := fmt.Sprintf("Database (%s):\n  %s", tt.path, tt.want); !strings.Contains(out, want) {
+				t.Errorf("check's output lacks %q:\n%s", want, out)
+			}
+			if strings.Contains(out, "schema version 0") {
+				t.Errorf("check calls a file without tables queuewrangler's:\n%s", out)
+			}
+		})
+	}
+}
+
 // dirFiles maps each file in dir to the sha256 of its content.
 func dirFiles(t *testing.T, dir string) map[string][32]byte {
 	t.Helper()

@@ -103,6 +103,11 @@ func describeDatabase(f store.File) string {
 	switch {
 	case !f.Exists:
 		return "none yet: serve creates it at start, and its first sync reads Help Scout's whole history"
+	case f.SchemaVersion == 0:
+		// No table and no version: Open takes it as a new database, but
+		// nothing says it is queuewrangler's (an empty file another tool
+		// created), so it is not called so.
+		return "an SQLite file with no tables yet: serve makes it queuewrangler's at start, and its first sync reads Help Scout's whole history"
 	case f.SchemaVersion < latest:
 		return fmt.Sprintf("queuewrangler's, schema version %d: serve upgrades it to %d at start (plan and backfill read it once it has)", f.SchemaVersion, latest)
 	}
