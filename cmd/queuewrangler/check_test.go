@@ -145,6 +145,73 @@ func setEnv(t *testing.T, env map[string]string) {
 	}
 }
 
+// TestRefusedConfigurationNamesTheDatabaseToo: serve, and check before it,
+// refusing the configuration name with its problems what they would refuse
+// QW_DB_PATH over once those are fixed (another program's file, a newer
+// queuewrangler's): one message with every problem, among the variables'
+// and before the roster file's. They named the variable only, and the file
+// at the next try. A different build's file is not a configuration
+// problem (exit code 1 at the start) and is not listed.
+func TestRefusedConfigurationNamesTheDatabaseToo(t *testing.T) {
+	foreign := filepath.Join(t.TempDir(), "crm.db")
+	raw, err := sql.Open("sqlite", foreign)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec("CREATE TABLE contacts (id INTEGER PRIMARY KEY, name TEXT)"); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	ours := func(stmt string) string {
+		path := filepath.Join(t.TempDir(), "qw.db")
+		testkit.OpenStoreAt(t, path).Close()
+		raw, err := sql.Open("sqlite", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer raw.Close()
+		if _, err := raw.Exec(stmt); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	roster := filepath.Join(t.TempDir(), "roster.json")
+	if err := os.WriteFile(roster, []byte(`{"agents": [{"email": "sam@example.com", "level": 9}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ name, path, want string }{
+		{"another program's", foreign, "QW_DB_PATH: open store " + foreign + ": not a queuewrangler database"},
+		{"a newer queuewrangler's", ours(fmt.Sprintf("PRAGMA user_version = %d", store.LatestSchemaVersion()+1)), "run a newer queuewrangler"},
+		{"a different build's", ours("UPDATE schema_version SET name = '0005_other.sql' WHERE version = 5"), ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			clearEnv(t)
+			setEnv(t, map[string]string{"QW_HELPSCOUT_CLIENT_ID": "id", "QW_HELPSCOUT_CLIENT_SECRET": "secret",
+				"QW_LISTEN_ADDR": "127.0.0.1:0", "QW_MODE": "yolo", "QW_ROSTER_FILE": roster, "QW_DB_PATH": tt.path})
+			checkCode, _, checkErr := runMain(t, "check")
+			serveCode, serveErr := serveVerdict(t)
+			if checkCode != exitUsage || serveCode != exitUsage {
+				t.Fatalf("check exits %d, serve %d; want %d\ncheck: %s\nserve: %s", checkCode, serveCode, exitUsage, checkErr, serveErr)
+			}
+			if checkErr != serveErr {
+				t.Errorf("check and serve say different things:\ncheck: %s\nserve: %s", checkErr, serveErr)
+			}
+			mode, db, file := strings.Index(checkErr, "- QW_MODE"), strings.Index(checkErr, "- QW_DB_PATH"), strings.Index(checkErr, "- QW_ROSTER_FILE")
+			if mode < 0 || file < 0 {
+				t.Fatalf("the other problems are missing:\n%s", checkErr)
+			}
+			switch {
+			case tt.want == "" && db >= 0:
+				t.Errorf("a file no configuration change fixes is listed as a configuration problem:\n%s", checkErr)
+			case tt.want != "" && (db < 0 || !strings.Contains(checkErr[db:], tt.want)):
+				t.Errorf("stderr lacks the database's problem %q:\n%s", tt.want, checkErr)
+			case tt.want != "" && (db < mode || db > file):
+				t.Errorf("the database's problem is not among the variables', before the roster file's:\n%s", checkErr)
+			}
+		})
+	}
+}
+
 // serveVerdict runs serve until it says it is serving, then stops it; it
 // returns serve's exit code and what it wrote to stderr.
 func serveVerdict(t *testing.T) (int, string) {

@@ -3,11 +3,14 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,7 +38,7 @@ func runServe(ctx context.Context, fs *cli.Flags, args []string, _, stderr io.Wr
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := serveConfig()
+	cfg, err := serveConfig(ctx)
 	if err != nil {
 		// Refused, serve never reaches its start's warning (run), and a
 		// misspelt name is often the cause of the problem it refuses:
@@ -52,7 +55,34 @@ func runServe(ctx context.Context, fs *cli.Flags, args []string, _, stderr io.Wr
 }
 
 // serveConfig is all serve reads before it starts, and all check reads: one call, so that they cannot disagree.
-func serveConfig() (*settings, error) { return loadConfig(config.NeedsHelpScout|config.WritesDB, true) }
+// Refusing the configuration, it lists with the other problems what it would refuse QW_DB_PATH over once they
+// are fixed (store.Inspect: another program's file, a newer queuewrangler's; exit code 2 too), so that one
+// message names every problem, as design.md says, rather than the file's only at the next try.
+func serveConfig(ctx context.Context) (*settings, error) {
+	s, err := loadConfig(config.NeedsHelpScout|config.WritesDB, true)
+	var ve *config.ValidationError
+	if !errors.As(err, &ve) {
+		return s, err
+	}
+	cfg, loadErr := config.Load()
+	if loadErr != nil || slices.ContainsFunc(ve.Problems, func(p string) bool { return strings.HasPrefix(p, "QW_DB_PATH") }) {
+		return nil, err // the path itself is a problem: nothing to read yet
+	}
+	if _, inspectErr := store.Inspect(ctx, cfg.DBPath); inspectErr != nil {
+		// Only a configuration error: a damaged file or a different
+		// build's (exit code 1) is not one, and is said at the start.
+		var usage *cli.UsageError
+		if dbErr := openError(cfg.DBPath, inspectErr); errors.As(dbErr, &usage) {
+			// Among the variables' problems, before the roster file's.
+			at := slices.IndexFunc(ve.Problems, func(p string) bool { return strings.HasPrefix(p, "QW_ROSTER_FILE") })
+			if at < 0 {
+				at = len(ve.Problems)
+			}
+			ve.Problems = slices.Insert(ve.Problems, at, dbErr.Error())
+		}
+	}
+	return nil, err
+}
 
 // runCheck is `queuewrangler check`: serve's configuration step alone, and store.Inspect of QW_DB_PATH (who wrote it,
 // read without creating or changing it), then what it read (never a secret).
@@ -62,7 +92,7 @@ func runCheck(ctx context.Context, fs *cli.Flags, args []string, stdout, stderr 
 		return err
 	}
 	warnUnknown(stderr, "serve") // serve warns of them at start, or with the problems when it refuses to start
-	s, err := serveConfig()
+	s, err := serveConfig(ctx)
 	if err != nil {
 		return err
 	}
