@@ -1,6 +1,7 @@
 package main
 
 import (
+	"database/sql"
 	"net"
 	"os"
 	"path/filepath"
@@ -200,6 +201,38 @@ func TestRefusingCommandsNameUnknownVariables(t *testing.T) {
 			}
 			if strings.Count(stderr, "QW_ROUTNG") != 1 {
 				t.Errorf("stderr names QW_ROUTNG more than once:\n%s", stderr)
+			}
+		})
+	}
+}
+
+// TestSyncPlanAndBackfillNameTheDatabaseWithTheProblems: as serve and
+// check do, sync, plan and backfill refusing their configuration list with
+// its problems another program's file at QW_DB_PATH, which they would
+// refuse next (exit code 2 both): every problem in one message.
+func TestSyncPlanAndBackfillNameTheDatabaseWithTheProblems(t *testing.T) {
+	foreign := filepath.Join(t.TempDir(), "crm.db")
+	raw, err := sql.Open("sqlite", foreign)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec("CREATE TABLE contacts (id INTEGER PRIMARY KEY, name TEXT)"); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	for _, command := range []string{"sync", "plan", "backfill"} {
+		t.Run(command, func(t *testing.T) {
+			clearEnv(t)
+			t.Setenv("QW_MODE", "yolo")
+			t.Setenv("QW_DB_PATH", foreign)
+			code, _, stderr := runMain(t, command)
+			if code != exitUsage {
+				t.Fatalf("exit code %d, want %d; stderr %s", code, exitUsage, stderr)
+			}
+			for _, want := range []string{`- QW_MODE: "yolo" is not one of`, "- QW_DB_PATH: open store " + foreign + ": not a queuewrangler database"} {
+				if !strings.Contains(stderr, want) {
+					t.Errorf("stderr lacks %q:\n%s", want, stderr)
+				}
 			}
 		})
 	}
