@@ -164,7 +164,7 @@ func TestParseAppliesTheBalancingKnobs(t *testing.T) {
 	t.Setenv("QW_BACKLOG", "oldest")
 	t.Setenv("QW_OFF_SHIFT_HANDOVER", "all")
 	t.Setenv("QW_MODE", "apply")
-	s, err := loadConfig(0, false)
+	s, err := loadConfig(t.Context(), 0, false)
 	if err != nil {
 		t.Fatal(err)
 	}

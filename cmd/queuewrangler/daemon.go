@@ -3,14 +3,11 @@ package main
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"os"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -56,37 +53,7 @@ func runServe(ctx context.Context, fs *cli.Flags, args []string, _, stderr io.Wr
 
 // serveConfig is all serve reads before it starts, and all check reads: one call, so that they cannot disagree.
 func serveConfig(ctx context.Context) (*settings, error) {
-	s, err := loadConfig(config.NeedsHelpScout|config.WritesDB, true)
-	return s, withDatabaseProblem(ctx, err)
-}
-
-// withDatabaseProblem adds to a refused configuration (err, a *config.ValidationError) what the command would
-// refuse QW_DB_PATH over once the other problems are fixed (store.Inspect: another program's file, a newer
-// queuewrangler's; exit code 2 too), so that one message names every problem, as design.md says, rather than
-// the file's only at the next try. Any other err is returned as it is.
-func withDatabaseProblem(ctx context.Context, err error) error {
-	var ve *config.ValidationError
-	if !errors.As(err, &ve) {
-		return err
-	}
-	cfg, loadErr := config.Load()
-	if loadErr != nil || slices.ContainsFunc(ve.Problems, func(p string) bool { return strings.HasPrefix(p, "QW_DB_PATH") }) {
-		return err // the path itself is a problem: nothing to read yet
-	}
-	if _, inspectErr := store.Inspect(ctx, cfg.DBPath); inspectErr != nil {
-		// Only a configuration error: a damaged file or a different
-		// build's (exit code 1) is not one, and is said when opened.
-		var usage *cli.UsageError
-		if dbErr := openError(cfg.DBPath, inspectErr); errors.As(dbErr, &usage) {
-			// Among the variables' problems, before the roster file's.
-			at := slices.IndexFunc(ve.Problems, func(p string) bool { return strings.HasPrefix(p, "QW_ROSTER_FILE") })
-			if at < 0 {
-				at = len(ve.Problems)
-			}
-			ve.Problems = slices.Insert(ve.Problems, at, dbErr.Error())
-		}
-	}
-	return err
+	return loadConfig(ctx, config.NeedsHelpScout|config.WritesDB, true)
 }
 
 // runCheck is `queuewrangler check`: serve's configuration step alone, and store.Inspect of QW_DB_PATH (who wrote it,
@@ -153,12 +120,12 @@ func runSync(ctx context.Context, fs *cli.Flags, args []string, stdout, stderr i
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(config.NeedsHelpScout|config.WritesDB, false)
+	cfg, err := loadConfig(ctx, config.NeedsHelpScout|config.WritesDB, false)
 	if err != nil {
 		// Refused, sync never reaches its logger's warning, and a misspelt
 		// name is often the problem's cause, as for serve.
 		warnUnknown(stderr, "sync")
-		return withDatabaseProblem(ctx, err)
+		return err
 	}
 	logger := cfg.Logger(stderr)
 	config.WarnUnknown(logger)
@@ -212,9 +179,9 @@ func runPlan(ctx context.Context, fs *cli.Flags, args []string, stdout, stderr i
 // Refusing the configuration, it names the unknown QW_ variables on stderr
 // beside the problems, for command, as serve does: a misspelt name is often the cause.
 func openMirror(ctx context.Context, command string, withRoster bool, stderr io.Writer) (cfg *settings, db *store.DB, err error) {
-	if cfg, err = loadConfig(0, withRoster); err != nil {
+	if cfg, err = loadConfig(ctx, 0, withRoster); err != nil {
 		warnUnknown(stderr, command)
-		return nil, nil, withDatabaseProblem(ctx, err)
+		return nil, nil, err
 	}
 	if db, err = store.OpenReadOnly(ctx, cfg.DBPath); err != nil {
 		err = openError(cfg.DBPath, err)

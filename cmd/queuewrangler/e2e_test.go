@@ -81,7 +81,7 @@ func TestServeEndToEnd(t *testing.T) {
 	} {
 		t.Setenv(k, v)
 	}
-	cfg, err := loadConfig(config.NeedsHelpScout, true)
+	cfg, err := loadConfig(t.Context(), config.NeedsHelpScout, true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -123,9 +125,10 @@ type settings struct {
 }
 
 // loadConfig reads the environment and reports every problem in one error
-// (exit code 2): config's own, those of the values parse reads and, for the
-// commands that balance, the roster file's.
-func loadConfig(need config.Requirement, withRoster bool) (*settings, error) {
+// (exit code 2): config's own, those of the values parse reads, the
+// database file's when the configuration is refused anyway
+// (databaseProblem) and, for the commands that balance, the roster file's.
+func loadConfig(ctx context.Context, need config.Requirement, withRoster bool) (*settings, error) {
 	cfg, err := config.Load()
 	if err != nil {
 		return nil, err
@@ -135,17 +138,42 @@ func loadConfig(need config.Requirement, withRoster bool) (*settings, error) {
 	if errors.As(cfg.Validate(need), &ve) { // Validate returns nothing else
 		problems = ve.Problems
 	}
-	s, more := parse(cfg, roster.Default()) // the variables' problems first, then the file's
+	s, more := parse(cfg, roster.Default()) // the variables' problems first, then the files'
 	problems = append(problems, more...)
+	var rosterProblems []string
 	if withRoster && cfg.RosterFile != "" {
-		loaded, rosterProblems := roster.LoadChecked(cfg.RosterFile, "QW_ROSTER_FILE")
-		problems = append(problems, rosterProblems...)
+		var loaded *roster.Roster
+		loaded, rosterProblems = roster.LoadChecked(cfg.RosterFile, "QW_ROSTER_FILE")
 		s.roster = cmp.Or(loaded, s.roster)
 	}
-	if len(problems) > 0 {
-		return nil, &config.ValidationError{Problems: problems}
+	if len(problems)+len(rosterProblems) > 0 {
+		problems = append(problems, databaseProblem(ctx, cfg.DBPath, problems)...)
+		return nil, &config.ValidationError{Problems: append(problems, rosterProblems...)}
 	}
 	return s, nil
+}
+
+// databaseProblem is, for a configuration refused over other problems,
+// what the command would refuse QW_DB_PATH over once they are fixed
+// (store.Inspect: another program's file, a newer queuewrangler's; exit
+// code 2 too), so that one message names every problem, as design.md
+// says, rather than the file's only at the next try. A damaged file or a
+// different build's (exit code 1) is not a configuration problem and is
+// said when opened; nothing is read when the path itself is among the
+// problems.
+func databaseProblem(ctx context.Context, path string, problems []string) []string {
+	if slices.ContainsFunc(problems, func(p string) bool { return strings.HasPrefix(p, "QW_DB_PATH") }) {
+		return nil
+	}
+	_, err := store.Inspect(ctx, path)
+	if err == nil {
+		return nil
+	}
+	var usage *cli.UsageError
+	if err = openError(path, err); !errors.As(err, &usage) {
+		return nil
+	}
+	return []string{err.Error()}
 }
 
 // parse reads the values whose syntax is another package's, and applies

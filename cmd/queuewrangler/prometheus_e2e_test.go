@@ -106,7 +106,7 @@ func startDaemonNoWait(t testing.TB, apiURL string, logs io.Writer, overrides ma
 		t.Setenv(k, v)
 	}
 	// As serve loads it: the roster too, when QW_ROSTER_FILE names one.
-	cfg, err := loadConfig(config.NeedsHelpScout, true)
+	cfg, err := loadConfig(t.Context(), config.NeedsHelpScout, true)
 	if err != nil {
 		t.Fatal(err)
 	}
