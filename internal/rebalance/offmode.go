@@ -69,7 +69,7 @@ func (r *Rebalancer) staleInMirror(ctx context.Context) error {
 			// The mirror removes a conversation Help Scout deleted or
 			// merged, or one moved out of the mirrored inboxes.
 			why = "the conversation is no longer in the mirror (deleted, merged, or moved out of the mirrored inboxes)"
-		case err != nil && errors.Is(err, store.ErrCorrupt) && r.opts.Mode == ModeOff:
+		case errors.Is(err, store.ErrCorrupt) && r.opts.Mode == ModeOff:
 			if damaged == nil {
 				damaged = err
 			}
