@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -57,6 +58,18 @@ func inspect(ctx context.Context, path string) (fileIdentity, error) {
 			ErrForeignDatabase, strings.TrimSuffix(sqliteMagic, "\x00"))
 	}
 	id.exists = true
+
+	// A rollback journal beside the file is another program's transaction
+	// that never finished (queuewrangler's files are WAL), and the first
+	// connection to read the file rolls it back into the file. That is the
+	// other program's recovery to make, so the file is judged by its
+	// header alone and refused before SQLite sees it.
+	if app, pending, err := pendingJournal(path); err != nil {
+		return id, err
+	} else if pending && app != ApplicationID {
+		return id, fmt.Errorf("%w: %s-journal beside it holds an unfinished transaction of another program (application_id %#08x), which opening the file would roll back",
+			ErrForeignDatabase, filepath.Base(path), uint32(app))
+	}
 
 	// A -wal beside the file is a daemon's that runs, or one that ended
 	// without closing it (killed, a lost host): read-only then, since the
@@ -153,7 +166,9 @@ type File struct {
 // lock, and reads it over a query_only connection that sets no journal
 // mode, so every byte stays as it was (the transient -wal and -shm of a
 // WAL file no process holds go again when the connection closes; the
-// -wal a killed daemon left is read as it is, read-only, and stays). It
+// -wal a killed daemon left is read as it is, read-only, and stays; a
+// file beside another program's unfinished -journal is refused from its
+// header, before a connection would roll the journal back). It
 // reads the 16-byte SQLite header, then application_id, user_version and
 // the schema history (inspect). A check before a start (`queuewrangler
 // check`) calls it, so its error is the one Open gives for the same file,
@@ -283,6 +298,29 @@ func readMagic(path string) (string, error) {
 		return "", err
 	}
 	return string(buf), nil
+}
+
+// pendingJournal reports whether a rollback journal with content lies
+// beside the SQLite file at path, and the application_id its header holds
+// (bytes 68-71, big-endian), read without SQLite.
+func pendingJournal(path string) (applicationID int32, pending bool, err error) {
+	fi, err := os.Stat(path + "-journal")
+	if errors.Is(err, os.ErrNotExist) || err == nil && fi.Size() == 0 {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("look for a journal beside the file: %w", err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, false, fmt.Errorf("read the file header: %w", err)
+	}
+	defer f.Close()
+	var field [4]byte
+	if _, err := f.ReadAt(field[:], 68); err != nil {
+		return 0, true, nil // too short to hold an application_id: none
+	}
+	return int32(binary.BigEndian.Uint32(field[:])), true, nil
 }
 
 // claim marks the file as queuewrangler's (PRAGMA application_id) in a

@@ -481,3 +481,102 @@ func TestInspectLeavesAKilledDaemonsWAL(t *testing.T) {
 		t.Errorf("after Inspect, Open finds %d mailboxes (%v), want the 5 the WAL held", n, err)
 	}
 }
+
+// killedMidWrite is another program's rollback-journal file as that
+// program leaves it when killed inside a write transaction big enough to
+// have spilled into the file: the file half-written and its -journal
+// holding the pages to restore.
+func killedMidWrite(t *testing.T, applicationID int32) string {
+	t.Helper()
+	src := foreignFile(t, 3, applicationID, "notes")
+	raw, err := sql.Open("sqlite", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	ctx := context.Background()
+	conn, err := raw.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// A cache of two pages spills the transaction into the file early.
+	for _, s := range []string{"PRAGMA cache_size = 2", "BEGIN IMMEDIATE"} {
+		if _, err := conn.ExecContext(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 500 {
+		if _, err := conn.ExecContext(ctx, "INSERT INTO notes (v) VALUES (?)", strings.Repeat("x", 500)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "other.db")
+	for _, suffix := range []string{"", "-journal"} {
+		b, err := os.ReadFile(src + suffix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path+suffix, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(path + "-journal"); err != nil || fi.Size() == 0 {
+		t.Fatalf("no journal to leave: %v", err)
+	}
+	return path
+}
+
+// TestForeignTransactionIsLeftToItsProgram: QW_DB_PATH pointing at another
+// program's file that it left with an unfinished transaction. Any SQLite
+// connection that reads the file, Inspect's query_only one included,
+// rolls the -journal back into it, so `check`, said to change nothing,
+// rewrote another program's file (258,048 bytes back to 8,192 and the
+// journal emptied, in this test) before refusing it. Now every way in
+// refuses it from the header alone, both files stay byte for byte, and
+// the program that wrote it still finds its own rows when it recovers.
+func TestForeignTransactionIsLeftToItsProgram(t *testing.T) {
+	t.Parallel()
+	for _, app := range []int32{0x47504B47, 0} {
+		t.Run(fmt.Sprintf("application_id %#x", app), func(t *testing.T) {
+			t.Parallel()
+			path := killedMidWrite(t, app)
+			before := dirState(t, path)
+			ctx := context.Background()
+			_, inspectErr := Inspect(ctx, path)
+			errs := map[string]error{"Inspect": inspectErr}
+			for name, open := range map[string]func(context.Context, string) (*DB, error){"Open": Open, "OpenReadOnly": OpenReadOnly} {
+				db, err := open(ctx, path)
+				if err == nil {
+					db.Close()
+				}
+				errs[name] = err
+			}
+			for name, err := range errs {
+				if !errors.Is(err, ErrForeignDatabase) {
+					t.Errorf("%s: %v, want ErrForeignDatabase", name, err)
+				} else if !strings.Contains(err.Error(), "other.db-journal") {
+					t.Errorf("%s error %q does not name the journal", name, err)
+				}
+			}
+			after := dirState(t, path)
+			for name, b := range before {
+				if !bytes.Equal(after[name], b) {
+					t.Errorf("%s changed (%d bytes before, %d after)", name, len(b), len(after[name]))
+				}
+			}
+			raw, err := sql.Open("sqlite", path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer raw.Close()
+			var rows int
+			if err := raw.QueryRow("SELECT count(*) FROM notes").Scan(&rows); err != nil || rows != 1 {
+				t.Errorf("the program's own recovery finds %d rows (%v), want its 1 committed row", rows, err)
+			}
+		})
+	}
+}
