@@ -18,6 +18,7 @@ import (
 
 	"github.com/queuewrangler/queuewrangler/balancer"
 	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
+	"github.com/queuewrangler/queuewrangler/internal/roster"
 	"github.com/queuewrangler/queuewrangler/internal/store"
 	"github.com/queuewrangler/queuewrangler/internal/testkit"
 	"github.com/queuewrangler/queuewrangler/metrics"
@@ -226,6 +227,37 @@ func TestOwnRoutesWhatArrivedWhileStopped(t *testing.T) {
 	must(t, err)
 	if len(got) != 1 || got[0].ConversationID != c.ID {
 		t.Fatalf("routes = %+v, want the conversation created while stopped (%d) only", got, c.ID)
+	}
+}
+
+// TestOwnHandsANewConversationToTheLastOnShift: when everyone on shift
+// leaves within ShiftEndMargin and nobody comes back sooner, own mode's
+// route gives a new conversation to one of the last people on shift
+// (balancer.Route's lastOnShift), by design. The receiver check before
+// the move, which refuses an approved proposal to someone about to leave,
+// must not refuse this route: the customer would wait in the Unassigned
+// folder all night instead.
+func TestOwnHandsANewConversationToTheLastOnShift(t *testing.T) {
+	w := newWorld(t, 0)
+	from, to := w.now.Add(-time.Hour), w.now.Add(10*time.Minute)
+	hours := from.Format("Mon") + " " + from.Format("15:04") + "-" + to.Format("15:04")
+	r, err := roster.New(roster.Entry{}, []roster.Entry{
+		{ID: w.ana, Hours: hours, Timezone: "UTC"}, {ID: w.ben, Hours: hours, Timezone: "UTC"}})
+	must(t, err)
+	reb := New(w.db, w.hs, Options{Mode: ModePropose, Routing: balancer.RoutingOwn, Policy: balancer.DefaultPolicy(),
+		Roster: r, Now: func() time.Time { return w.now }})
+	router := reb.NewRouter(context.Background(), RouterOptions{})
+	c, err := w.fake.CreateConversation(helpscouttest.NewConversation{
+		MailboxID: w.mailbox, CustomerID: w.customer, Subject: "late", Body: "hello", At: w.now})
+	must(t, err)
+	w.sync(t)
+	got, err := router.RouteOnce(context.Background())
+	must(t, err)
+	if len(got) != 1 || got[0].ConversationID != c.ID || got[0].Status != store.ProposalApplied {
+		t.Fatalf("routes = %+v, want conversation %d handed to the last on shift and applied", got, c.ID)
+	}
+	if hs, _ := w.fake.Conversation(c.ID); hs.AssigneeID != got[0].ToAgent || (hs.AssigneeID != w.ana && hs.AssigneeID != w.ben) {
+		t.Errorf("Help Scout has assignee %d, want Ana (%d) or Ben (%d)", hs.AssigneeID, w.ana, w.ben)
 	}
 }
 
