@@ -1537,6 +1537,48 @@ func TestPendingProposalSaysItsReceiverIsAbsent(t *testing.T) {
 	}
 }
 
+// TestPendingProposalSaysItsReceiverIsAboutToLeave: approving a move to
+// someone whose shift ends within the policy's ShiftEndMargin skips it as
+// stale (the approval's re-check, team.Agent.Unfit), as the plan would
+// never choose them then; the row says so before the click, with the time
+// their shift ends. Both pending moves go to Sam; the page's clock reads
+// 15:00 UTC.
+func TestPendingProposalSaysItsReceiverIsAboutToLeave(t *testing.T) {
+	t.Parallel()
+	const margin = 30 * time.Minute // as the team reader sets it, from the policy
+	for _, tt := range []struct {
+		name  string
+		until time.Time // Sam's shift end; zero: none known
+		want  string    // "" = no warning
+	}{
+		{"shift ends in 5 minutes", pageNow.Add(5 * time.Minute),
+			"Sam Senior ends the shift at 15:05 UTC, within 30m, too soon to start a new customer: approved now, the move is skipped (stale), as queuewrangler hands a customer only to someone it could choose now."},
+		{"shift ends in 45 minutes", pageNow.Add(45 * time.Minute), ""},
+		{"no known shift end", time.Time{}, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			clock := newPageClock()
+			w := newWorld(clock.Now)
+			for i := range w.agents {
+				if w.agents[i].ID == 12 {
+					w.agents[i].AvailableUntil, w.agents[i].ShiftEndMargin = tt.until, margin
+				}
+			}
+			body := pageGet(t, newPageServer(t, w, pageToken, clock), "/").Body.String()
+			for _, id := range []int{7, 8} {
+				row := proposalItem(t, body, id)
+				switch {
+				case tt.want == "" && strings.Contains(row, `class="err absent"`):
+					t.Errorf("proposal %d warns of a receiver who can take it:\n%s", id, row)
+				case tt.want != "" && !strings.Contains(row, `<p class="err absent">`+html.EscapeString(tt.want)+`</p>`):
+					t.Errorf("proposal %d lacks %q:\n%s", id, tt.want, row)
+				}
+			}
+		})
+	}
+}
+
 // TestPendingProposalSaysItsReceiverCannotTakeIt: approving a move skips
 // it as stale when its receiver can no longer open the ticket's mailbox,
 // is someone the roster now leaves out or has made the head of support, or

@@ -212,7 +212,8 @@ type proposalRow struct {
 	// ToUnfit, for a pending move, says its receiver cannot take the
 	// ticket now (team.Agent.Unfit: away or off shift, and until when, or
 	// unable to open its mailbox, or no longer someone the roster lets the
-	// plan choose): the move was proposed when they could, and approved
+	// plan choose, or ending their shift within the policy's
+	// ShiftEndMargin): the move was proposed when they could, and approved
 	// now it is skipped as stale (the re-check before a move is the same
 	// Unfit), so the SST knows before clicking rather than after.
 	ToUnfit string
@@ -534,7 +535,7 @@ func (p *page) build(d pageData, now time.Time) pageView {
 			mailbox = c.MailboxID
 		}
 		if pr.ToAgent != 0 && d.teamRead {
-			row.ToUnfit = unfitNow(team.Receiver(d.agents, pr.ToAgent), mailbox, pr.Reason, loc)
+			row.ToUnfit = unfitNow(team.Receiver(d.agents, pr.ToAgent), mailbox, pr.Reason, now, loc)
 		}
 	}
 	// The store lists by id; a move's row belongs where its last step
@@ -570,10 +571,11 @@ func goneSince(pr store.Proposal, from string) string {
 }
 
 // unfitNow says that a move's receiver cannot take its ticket now (why
-// is team.Agent.Unfit's, the approval's own re-check), and what approving
-// the move does now; "" when they can.
-func unfitNow(a team.Agent, mailbox int64, reason string, loc *time.Location) string {
-	why, absent := a.Unfit(mailbox, reason, loc)
+// is team.Agent.Unfit's, the approval's own re-check, which for a pending
+// move, one a person approves, includes the shift-end margin: View.Measure
+// set it), and what approving the move does now; "" when they can.
+func unfitNow(a team.Agent, mailbox int64, reason string, now time.Time, loc *time.Location) string {
+	why, absent := a.Unfit(mailbox, reason, now, loc)
 	if why == "" {
 		return ""
 	}

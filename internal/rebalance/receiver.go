@@ -11,13 +11,16 @@ import (
 // receiverReason says why p's receiver cannot take the ticket, in mailbox
 // mailboxID, at now, or "": team.Agent.Unfit's reasons (away or off
 // shift, no longer a Help Scout user, unable to open the ticket's mailbox,
-// no longer someone the plan may give it to under the roster, or holding
-// their roster's max_open), which the queue page warns with on the pending
-// move. The plan chose them when none of that was so, but a proposal may
-// wait hours for its approval (or, approved under QW_MODE=off, for the
-// mode): a move proposed to Ana at 14:00 and approved at 18:30, after her
-// shift ended, would hand the customer to someone who is not there; and a
-// proposal outlives a restart, which may bring a roster edit. Like
+// no longer someone the plan may give it to under the roster, holding
+// their roster's max_open, or, for a move a person approved, ending their
+// shift within the policy's ShiftEndMargin), which the queue page warns
+// with on the pending move. The plan chose them when none of that was so,
+// but a proposal may wait hours for its approval (or, approved under
+// QW_MODE=off, for the mode): a move proposed to Ana at 14:00 and approved
+// at 18:30, after her shift ended, would hand the customer to someone who
+// is not there, and one approved at 16:55, as she leaves at 17:00, to
+// someone who will not start it before tomorrow; and a proposal outlives
+// a restart, which may bring a roster edit. Like
 // workedRecently it is a rule about the moment of the move, so it is
 // checked where the move is about to be made, never on a move still
 // waiting (staleInMirror): Ana may be back when it is approved.
@@ -41,7 +44,10 @@ func (r *Rebalancer) receiverReason(ctx context.Context, p store.Proposal, mailb
 			return "", err
 		}
 	}
-	if why, _ := a.Unfit(mailboxID, p.Reason, time.UTC); why != "" {
+	if approvedByPerson(p) {
+		a.ShiftEndMargin = r.opts.Policy.ShiftEndMargin
+	}
+	if why, _ := a.Unfit(mailboxID, p.Reason, now, time.UTC); why != "" {
 		return a.Name + ", who was to take it, " + why, nil
 	}
 	return "", nil
@@ -60,4 +66,17 @@ func (r *Rebalancer) openTickets(ctx context.Context, agent int64) (int, error) 
 		}
 	}
 	return 0, nil
+}
+
+// approvedByPerson reports whether p's move was approved by someone (on
+// the page or through the API) rather than by the daemon itself. Only
+// such a move is refused for a receiver about to leave (the shift-end
+// margin): own mode's routes go to the last people on shift within the
+// margin by design (balancer.Route's lastOnShift), and an apply-mode move
+// is made seconds after a plan that already kept new work from anyone
+// about to leave, counting their queue too, so that the plain test of the
+// shift end could only refuse, at the margin's edge, what the plan chose
+// a moment before.
+func approvedByPerson(p store.Proposal) bool {
+	return !routed(p) && p.DecidedBy != decidedBy(ModeApply)
 }

@@ -200,3 +200,96 @@ func rosterWith(t *testing.T, w *world, agent int64, edit roster.Entry) *roster.
 	must(t, err)
 	return r
 }
+
+// TestApprovingAMoveToSomeoneAboutToLeaveSkipsIt: the plan never chooses
+// someone whose shift ends within the policy's ShiftEndMargin, but the
+// receiver check before an approved move did not test it, so a move
+// proposed to Ana at 15:00 and approved at 16:55 gave her a customer she
+// would leave at 17:00 without starting. Approved 5 minutes before her
+// shift ends, the move is now skipped (stale) with the reason, and the
+// ticket stays where it was; approved 45 minutes before, it is made.
+// (w's shift ends two hours after the proposal: onShiftAroundNow.)
+func TestApprovingAMoveToSomeoneAboutToLeaveSkipsIt(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		approved time.Duration // after the proposal
+		want     store.ProposalStatus
+	}{
+		{"5 minutes before the shift ends", time.Hour + 55*time.Minute, store.ProposalStale},
+		{"45 minutes before the shift ends", time.Hour + 15*time.Minute, store.ProposalApplied},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, 2)
+			opts, proposed := proposeOneOnShift(t, w)
+			if proposed.ToAgent == 0 {
+				t.Fatalf("the proposal %+v has no receiver; the test needs one", proposed)
+			}
+			ends := w.now.Add(2 * time.Hour)
+			w.now = w.now.Add(tt.approved)
+
+			var log testkit.LogBuffer
+			m := metrics.NewInstruments(prometheus.NewRegistry())
+			opts.Logger, opts.Metrics = slog.New(slog.NewTextHandler(&log, nil)), m
+			got, err := New(w.db, w.hs, opts).Approve(context.Background(), proposed.ID, "sst")
+			must(t, err)
+			if got.Status != tt.want {
+				t.Fatalf("approved %v after the proposal: %s %q, want %s", tt.approved, got.Status, got.Error, tt.want)
+			}
+			c, ok := w.fake.Conversation(proposed.ConversationID)
+			if !ok {
+				t.Fatalf("the fake has no conversation %d", proposed.ConversationID)
+			}
+			if tt.want == store.ProposalApplied {
+				if c.AssigneeID != proposed.ToAgent {
+					t.Errorf("Help Scout has assignee %d, want the receiver %d", c.AssigneeID, proposed.ToAgent)
+				}
+				return
+			}
+			want := fmt.Sprintf("Agent, who was to take it, ends the shift at %s UTC, within 30m, too soon to start a new customer",
+				ends.UTC().Format("15:04"))
+			if !strings.Contains(got.Error, want) {
+				t.Errorf("stale reason %q, want it to say %q", got.Error, want)
+			}
+			if n := len(w.fake.Patches()); n != 0 {
+				t.Errorf("%d assignments written to Help Scout, want none", n)
+			}
+			if c.AssigneeID != proposed.FromAgent {
+				t.Errorf("Help Scout has assignee %d, want %d, where the ticket was", c.AssigneeID, proposed.FromAgent)
+			}
+			saidStaleOnce(t, log.String(), m, proposed)
+		})
+	}
+}
+
+// TestRecoveredMoveToSomeoneAboutToLeave: an approved move that a later
+// run makes (its recovery) meets the shift-end check when a person
+// approved it (say on the page while QW_MODE=off, for the first run once
+// the mode is back), but not when the daemon decided it itself in apply
+// mode: that plan, made seconds before its move, already kept new work
+// from anyone about to leave, so the check could only refuse, at the
+// margin's edge, what it had just chosen.
+func TestRecoveredMoveToSomeoneAboutToLeave(t *testing.T) {
+	for _, tt := range []struct {
+		name, by string
+		want     store.ProposalStatus
+	}{
+		{"approved by an SST", "sst", store.ProposalStale},
+		{"decided in apply mode", decidedBy(ModeApply), store.ProposalApplied},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			w := newWorld(t, 2)
+			opts, proposed := proposeOneOnShift(t, w)
+			_, err := w.db.ApproveProposal(ctx, proposed.ID, tt.by)
+			must(t, err)
+			w.now = w.now.Add(time.Hour + 55*time.Minute) // 5 minutes before the shift ends
+			_, err = New(w.db, w.hs, opts).RunOnce(ctx)
+			must(t, err)
+			got, err := w.db.Proposal(ctx, proposed.ID)
+			must(t, err)
+			if got.Status != tt.want {
+				t.Errorf("recovered move %s: %s %q, want %s", tt.name, got.Status, got.Error, tt.want)
+			}
+		})
+	}
+}

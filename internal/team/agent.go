@@ -53,6 +53,15 @@ type Agent struct {
 	Mailboxes   []int64 `json:"-"`
 	Escalations bool    `json:"-"`
 	MaxOpen     int     `json:"-"`
+
+	// AvailableUntil, for someone available, is when their shift ends
+	// (the roster's hours; zero when open-ended), and ShiftEndMargin the
+	// policy's margin before it in which the balancer hands them nothing
+	// (View.Measure sets it, under the policy; zero: no margin). Unfit
+	// needs both: a move approved at 16:55 to someone leaving at 17:00
+	// would hand them a customer they cannot start. Not in the API.
+	AvailableUntil time.Time     `json:"-"`
+	ShiftEndMargin time.Duration `json:"-"`
 }
 
 // StatusRemoved is the Status of an assignee whom Help Scout's user list no

@@ -93,6 +93,7 @@ func Build(s store.Snapshot, r *roster.Roster, now time.Time) View {
 			ID: u.ID, Name: DisplayName(u), Role: string(prof.Role), Level: prof.Level, Status: avail.Status,
 			Available: avail.Available, Capacity: prof.Capacity, Unavailable: avail.UnavailableSince,
 			BackAt: avail.BackAt, Mailboxes: u.Mailboxes, Escalations: prof.Escalations, MaxOpen: prof.MaxOpen,
+			AvailableUntil: avail.AvailableUntil,
 		}
 		if role != prof.Role {
 			ag.RulesRole = string(role)
@@ -173,6 +174,7 @@ func (v View) Measure(p balancer.Policy) ([]Agent, balancer.Stats) {
 	cutoffs := dueCutoffs(v.Snapshot.Agents, p)
 	for i := range agents {
 		agents[i].HandOverBefore, agents[i].HandOverOngoing = cutoffs[agents[i].ID], p.HandOverOngoing
+		agents[i].ShiftEndMargin = p.ShiftEndMargin
 	}
 	return agents, st
 }

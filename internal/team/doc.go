@@ -26,7 +26,8 @@
 //
 // Whether a move's receiver can still take its ticket (Agent.Unfit: there,
 // able to open the mailbox, someone the roster lets a plan choose, below
-// max_open) is stated here once too: rebalance checks it at the moment of
+// max_open, not ending their shift within the policy's ShiftEndMargin) is
+// stated here once too: rebalance checks it at the moment of
 // the move and skips the move as stale, and the queue page warns with it
 // on the pending move, so the two cannot disagree. It restates the
 // balancer's choice of a receiver, so a change there must change Unfit.

@@ -5,15 +5,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/queuewrangler/queuewrangler/balancer"
 	"github.com/queuewrangler/queuewrangler/internal/roster"
 	"github.com/queuewrangler/queuewrangler/internal/store"
 )
 
 // TestUnfit covers each reason a plan's receiver may no longer take a
-// ticket, from the roster and the mirror as Build reads them: the apply
-// path's re-check and the page's warning both say Unfit's words, so the
-// facts it needs (mailboxes, escalations, max_open) must come through
-// Build.
+// ticket, from the roster and the mirror as Build reads them and the
+// policy as Measure adds it: the apply path's re-check and the page's
+// warning both say Unfit's words, so the facts it needs (mailboxes,
+// escalations, max_open, the shift's end and the margin before it) must
+// come through Build and Measure.
 func TestUnfit(t *testing.T) {
 	t.Parallel()
 	r, err := roster.Parse([]byte(`{"agents": [
@@ -24,7 +26,9 @@ func TestUnfit(t *testing.T) {
 	  {"id": 5, "role": "exclude"},
 	  {"id": 6, "role": "hos"},
 	  {"id": 7, "role": "hos", "escalations": true},
-	  {"id": 8, "max_open": 2}
+	  {"id": 8, "max_open": 2},
+	  {"id": 10, "hours": "Mon-Fri 09:00-10:05", "timezone": "UTC"},
+	  {"id": 11, "hours": "Mon-Fri 09:00-10:45", "timezone": "UTC"}
 	]}`))
 	if err != nil {
 		t.Fatal(err)
@@ -41,6 +45,8 @@ func TestUnfit(t *testing.T) {
 			{ID: 7, First: "Hugo"},
 			{ID: 8, First: "Max"},
 			{ID: 9, First: "Otto", OutOfScope: true},
+			{ID: 10, First: "Lea"},
+			{ID: 11, First: "Lou"},
 		},
 		Statuses: []store.UserStatus{{UserID: 4, Status: "away", UpdatedAt: now.Add(-time.Hour)}},
 	}, r, now)
@@ -48,6 +54,7 @@ func TestUnfit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	agents, _ := v.Measure(balancer.DefaultPolicy()) // ShiftEndMargin 30m
 	for _, tt := range []struct {
 		name       string
 		to         int64
@@ -70,11 +77,14 @@ func TestUnfit(t *testing.T) {
 		{"head of support taking escalations, stuck", 7, 0, "stuck", 5, "", false},
 		{"below max_open", 8, 1, "overload", 5, "", false},
 		{"at max_open", 8, 2, "overload", 5, "holds 2 open tickets, their roster's max_open", false},
+		{"shift ends in 5 minutes", 10, 0, "overload", 5, "ends the shift at 11:05 CET, within 30m, too soon to start a new customer", false},
+		{"shift ends in 45 minutes", 11, 0, "overload", 5, "", false},
+		{"no known shift end", 1, 0, "overload", 5, "", false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			a := Receiver(v.Agents, tt.to)
+			a := Receiver(agents, tt.to)
 			a.Open = tt.open
-			got, absent := a.Unfit(tt.mailbox, tt.reason, berlin)
+			got, absent := a.Unfit(tt.mailbox, tt.reason, now, berlin)
 			if got != tt.want || absent != tt.wantAbsent {
 				t.Errorf("Unfit = %q, %v; want %q, %v", got, absent, tt.want, tt.wantAbsent)
 			}
@@ -82,6 +92,12 @@ func TestUnfit(t *testing.T) {
 	}
 	if got := Receiver(v.Agents, 42).Name; got != "user 42" {
 		t.Errorf("a receiver the mirror no longer holds is named %q, want user 42", got)
+	}
+	// Without the margin (Build alone, or a caller who leaves it out, as
+	// for own mode's routes to the last on shift), the shift's end is not
+	// asked about.
+	if why, _ := Receiver(v.Agents, 10).Unfit(5, "overload", now, berlin); why != "" {
+		t.Errorf("Unfit without a margin = %q, want \"\"", why)
 	}
 }
 
@@ -98,7 +114,7 @@ func TestReceiverNamesARemovedUserByID(t *testing.T) {
 	}, nil, now)
 	for _, to := range []int64{12, 13} { // 12 holds a ticket, 13 nothing
 		a := Receiver(v.Agents, to)
-		why, absent := a.Unfit(0, "overload", nil)
+		why, absent := a.Unfit(0, "overload", now, nil)
 		want := "user " + strconv.FormatInt(to, 10)
 		if a.Name != want || why != "is no longer a Help Scout user" || !absent {
 			t.Errorf("Receiver(%d) = %q, Unfit %q absent %v; want %q, no longer a user, absent", to, a.Name, why, absent, want)
