@@ -74,6 +74,8 @@ type Member struct {
 }
 
 // Absence is a stretch of Help Scout "away" status, as offsets from Start.
+// At falls within the run (before Duration); Until may lie past its end,
+// for someone away until after the run.
 type Absence struct {
 	At, Until time.Duration
 }
@@ -490,6 +492,14 @@ func (sc Scenario) problems(skip map[string]bool) []string {
 			aw := fmt.Sprintf("%s: away[%d]", where, j)
 			if a.At < 0 {
 				bad(aw+".at", "%v is negative", a.At)
+			}
+			// An absence that begins once the run is over never shows in
+			// it, so it is almost surely a typo (say 200h for 20h). One
+			// that begins within the run may last past its end: away until
+			// after the week. Without a valid duration there is no end to
+			// compare with, and duration's own problem says so.
+			if sc.Duration > 0 && a.At >= sc.Duration {
+				bad(aw+".at", "%v is at or after the run's end (duration %v)", a.At, sc.Duration)
 			}
 			if a.Until <= a.At {
 				bad(aw+".until", "%v is not after at (%v)", a.Until, a.At)

@@ -76,6 +76,13 @@ func TestParseScenarioRejectsNamingTheField(t *testing.T) {
 		{"bad hours", "team", `[{"name": "Ana", "hours": "weekdays"}]`, []string{"team[0] (Ana): hours:"}},
 		{"bad timezone", "team", `[{"name": "Ana", "timezone": "Mars/Olympus"}]`, []string{`team[0] (Ana): timezone: "Mars/Olympus"`}},
 		{"absence ends before it starts", "team", `[{"name": "Ana", "away": [{"at": "48h", "until": "24h"}]}]`, []string{"team[0] (Ana): away[0].until: 24h0m0s is not after at"}},
+		// scenarioWith's run is 24h long: an absence from then on never
+		// happens, which is a typo rather than a plan.
+		{"absence starting after the run", "team", `[{"name": "Ana", "away": [{"at": "200h", "until": "210h"}]}]`, []string{"team[0] (Ana): away[0].at: 200h0m0s is at or after the run's end (duration 24h0m0s)"}},
+		{"absence starting as the run ends", "team", `[{"name": "Ana", "away": [{"at": "24h", "until": "48h"}]}]`, []string{"team[0] (Ana): away[0].at: 24h0m0s is at or after the run's end (duration 24h0m0s)"}},
+		// Listed with the others, not instead of them.
+		{"absence after the run and more", "team", `[{"name": "Ana", "speed": -1, "away": [{"at": "30h", "until": "20h"}]}]`,
+			[]string{"team[0] (Ana): speed: -1 is negative", "team[0] (Ana): away[0].at: 30h0m0s is at or after the run's end", "team[0] (Ana): away[0].until: 20h0m0s is not after at"}},
 		{"absence with a bad duration", "team", `[{"name": "Ana", "away": [{"at": "two days", "until": "96h"}]}]`, []string{`team[0] (Ana): away[0].at: "two days" is not a Go duration`}},
 		{"escalations on an st", "team", `[{"name": "Ana", "escalations": true}]`, []string{"team[0] (Ana): escalations: true changes nothing on an st (an sst always takes stuck tickets, an st never does; only a hos's is read)"}},
 		{"no escalations on an sst", "team", `[{"name": "Ana", "role": "sst", "escalations": false}]`, []string{"team[0] (Ana): escalations: false changes nothing on an sst"}},
@@ -106,6 +113,27 @@ func TestParseScenarioRejectsNamingTheField(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestScenarioAbsenceOverTheEnd: an absence that starts within the run
+// and lasts past its end is someone away until after the week, not a
+// mistake, in a file and in a scenario built in code.
+func TestScenarioAbsenceOverTheEnd(t *testing.T) {
+	sc, err := ParseScenario([]byte(scenarioWith(t, "team", `[{"name": "Ana", "away": [{"at": "20h", "until": "200h"}]}]`)))
+	if err != nil {
+		t.Fatalf("ParseScenario: %v", err)
+	}
+	if got, want := sc.Team[0].Away, []Absence{{At: 20 * time.Hour, Until: 200 * time.Hour}}; !cmp.Equal(got, want) {
+		t.Errorf("Ana's absences = %v, want %v", got, want)
+	}
+	if err := sc.Validate(); err != nil {
+		t.Errorf("Validate: %v", err)
+	}
+	sc.Team[0].Away = []Absence{{At: 30 * time.Hour, Until: 40 * time.Hour}}
+	err = sc.Validate()
+	if want := "team[0] (Ana): away[0].at: 30h0m0s is at or after the run's end (duration 24h0m0s)"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("Validate of an absence after the run = %v, want it to mention %q", err, want)
 	}
 }
 
