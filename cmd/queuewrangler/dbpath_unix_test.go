@@ -68,3 +68,83 @@ func TestDatabaseNoWaitWouldFixIsAConfigError(t *testing.T) {
 		}
 	})
 }
+
+// TestCheckListsDatabaseFilesServeCannotOpen: a -wal or -shm beside
+// QW_DB_PATH this user may not read (a sqlite3 session as root on the
+// host leaves them so), or a .lock it may not write, keeps serve from
+// opening the database: serve starts, not ready, and retries for ever.
+// check said "unable to open database file" with exit code 1, or, for the
+// lock, that all was well; it lists the file with the configuration's
+// problems (exit code 2) and says what serve will do.
+func TestCheckListsDatabaseFilesServeCannotOpen(t *testing.T) {
+	files := []struct {
+		name, suffix string
+		mode         os.FileMode
+		want         string
+	}{
+		{"an unreadable -wal", "-wal", 0, "cannot read"},
+		{"an unreadable -shm", "-shm", 0, "cannot read"},
+		{"a .lock it may not write", ".lock", 0o444, "cannot write"},
+	}
+	dir, run := testkit.AsUnprivileged(t, func(dir string) {
+		for _, f := range files {
+			data := filepath.Join(dir, strings.Trim(f.suffix, "-."))
+			db := filepath.Join(data, "qw.db")
+			if err := os.Mkdir(data, 0o777); err != nil {
+				t.Fatal(err)
+			}
+			testkit.OpenStoreAt(t, db).Close()
+			// The directory and the database this user may write (the
+			// configuration's own check passes): only the file beside it
+			// is refused.
+			for _, err := range []error{os.Chmod(data, 0o777), os.Chmod(db, 0o666),
+				os.WriteFile(db+f.suffix, nil, 0o600), os.Chmod(db+f.suffix, f.mode)} {
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	})
+	if !run {
+		return
+	}
+	env := func(t *testing.T, suffix string) string {
+		t.Helper()
+		clearEnv(t)
+		db := filepath.Join(dir, strings.Trim(suffix, "-."), "qw.db")
+		setEnv(t, map[string]string{"QW_HELPSCOUT_CLIENT_ID": "id", "QW_HELPSCOUT_CLIENT_SECRET": "secret",
+			"QW_HELPSCOUT_API_URL": "http://127.0.0.1:9", "QW_LISTEN_ADDR": "127.0.0.1:0", "QW_LOG_FORMAT": "text", "QW_DB_PATH": db})
+		return db
+	}
+	user := "this user (uid " + strconv.Itoa(os.Getuid()) + ")"
+	const serveWill = "serve would start but not become ready, retrying to open the database until it can"
+	for _, f := range files {
+		t.Run(f.name, func(t *testing.T) {
+			db := env(t, f.suffix)
+			code, _, stderr := runMain(t, "check")
+			if want := "QW_DB_PATH: " + user + " " + f.want + " " + db + f.suffix; code != exitUsage || !strings.Contains(stderr, want) || !strings.Contains(stderr, serveWill) {
+				t.Errorf("check exits %d, stderr:\n%s\nwant %d and %q, %q", code, stderr, exitUsage, want, serveWill)
+			}
+		})
+	}
+	t.Run("with the other problems", func(t *testing.T) {
+		db := env(t, "-wal")
+		t.Setenv("QW_MODE", "yolo")
+		code, _, stderr := runMain(t, "check")
+		if code != exitUsage || !strings.Contains(stderr, "- QW_MODE") || !strings.Contains(stderr, "- QW_DB_PATH: "+user+" cannot read "+db+"-wal") {
+			t.Errorf("check exits %d, stderr:\n%s\nwant %d, QW_MODE's problem and the -wal's", code, stderr, exitUsage)
+		}
+	})
+	// What check says serve does: it starts and retries, rather than
+	// refusing the file.
+	t.Run("serve retries", func(t *testing.T) {
+		env(t, "-wal")
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		var stdout, stderr bytes.Buffer
+		code := Main(ctx, []string{"serve"}, &stdout, &stderr)
+		if code != exitOK || !strings.Contains(stderr.String(), "open database; retrying") {
+			t.Errorf("serve exits %d, stderr:\n%s\nwant it retrying until stopped (exit 0)", code, stderr.String())
+		}
+	})
+}

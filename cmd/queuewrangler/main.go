@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
@@ -129,6 +130,13 @@ type settings struct {
 // database file's when the configuration is refused anyway
 // (databaseProblem) and, for the commands that balance, the roster file's.
 func loadConfig(ctx context.Context, need config.Requirement, withRoster bool) (*settings, error) {
+	return loadConfigWith(ctx, need, withRoster, nil)
+}
+
+// loadConfigWith is loadConfig, with also's problem of QW_DB_PATH (if also
+// is set and says one) among the variables' problems: one the command
+// itself does not refuse, but which check lists for serve.
+func loadConfigWith(ctx context.Context, need config.Requirement, withRoster bool, also func(dbPath string) string) (*settings, error) {
 	cfg, err := config.Load()
 	if err != nil {
 		return nil, err
@@ -146,11 +154,64 @@ func loadConfig(ctx context.Context, need config.Requirement, withRoster bool) (
 		loaded, rosterProblems = roster.LoadChecked(cfg.RosterFile, "QW_ROSTER_FILE")
 		s.roster = cmp.Or(loaded, s.roster)
 	}
-	if len(problems)+len(rosterProblems) > 0 {
+	var files []string
+	if also != nil && !dbPathListed(problems) {
+		if p := also(cfg.DBPath); p != "" {
+			files = []string{"QW_DB_PATH: " + p}
+		}
+	}
+	if len(problems)+len(files)+len(rosterProblems) > 0 {
 		problems = append(problems, databaseProblem(ctx, cfg.DBPath, problems)...)
+		problems = append(problems, files...)
 		return nil, &config.ValidationError{Problems: append(problems, rosterProblems...)}
 	}
 	return s, nil
+}
+
+// dbPathListed reports whether QW_DB_PATH itself is among the problems
+// (a missing directory, a file this user may not write): then nothing is
+// read there, since whatever is found would only repeat it.
+func dbPathListed(problems []string) bool {
+	return slices.ContainsFunc(problems, func(p string) bool { return strings.HasPrefix(p, "QW_DB_PATH") })
+}
+
+// databaseFilesProblem names the files serve opens beside the database at
+// path (its -wal and -shm, SQLite's, and its .lock, the store's) that this
+// user may not open for reading and writing, or "". config refuses the
+// database file itself so, but not these: a sqlite3 session as root on
+// the host leaves a -wal or -shm root's, and then serve starts, answers
+// /readyz 503 and retries opening the database until someone gives them
+// back, while check's read of the header failed with "unable to open
+// database file" (exit code 1), or, for the lock, which it never opens,
+// passed. A file that is not there is no problem: serve creates it.
+func databaseFilesProblem(path string) string {
+	var cannot []string
+	for _, name := range []string{path + "-wal", path + "-shm", path + ".lock"} {
+		f, err := os.OpenFile(name, os.O_RDWR, 0)
+		if err == nil {
+			f.Close()
+			continue
+		}
+		if !errors.Is(err, fs.ErrPermission) {
+			continue // not there, or a failure serve meets and says itself
+		}
+		verb := "write"
+		if f, err := os.Open(name); err == nil {
+			f.Close()
+		} else if errors.Is(err, fs.ErrPermission) {
+			verb = "read"
+		}
+		cannot = append(cannot, "cannot "+verb+" "+name)
+	}
+	if len(cannot) == 0 {
+		return ""
+	}
+	user := "this user"
+	if uid := os.Getuid(); uid >= 0 {
+		user += fmt.Sprintf(" (uid %d)", uid)
+	}
+	return user + " " + strings.Join(cannot, ", ") + ": serve would start but not become ready, retrying to open the database until it can " +
+		"(give this user the files beside the database: the container runs as uid 65532)"
 }
 
 // databaseProblem is, for a configuration refused over other problems,
@@ -162,7 +223,7 @@ func loadConfig(ctx context.Context, need config.Requirement, withRoster bool) (
 // said when opened; nothing is read when the path itself is among the
 // problems.
 func databaseProblem(ctx context.Context, path string, problems []string) []string {
-	if slices.ContainsFunc(problems, func(p string) bool { return strings.HasPrefix(p, "QW_DB_PATH") }) {
+	if dbPathListed(problems) {
 		return nil
 	}
 	_, err := store.Inspect(ctx, path)
