@@ -45,11 +45,14 @@ const pendingSeen = " (seen in the mirror while it waited for approval)"
 // propose and apply modes one unreadable ticket would otherwise stop the
 // plan and the recovery of every run, and under QW_MODE=off fail every
 // tick, logged at ERROR each time; its move is re-read in Help Scout
-// before it is made. A damaged database file is not one ticket's failure:
-// under QW_MODE=off, where nothing else in the run reads the file, it is
-// returned after the rest are checked, so that the run's failure says the
-// damage once, with the remedy (sayRunFailure); in the other modes the
-// plan's read of the team meets it.
+// before it is made. A damaged database file (store.ErrCorrupt) is not one
+// ticket's failure, and is never logged here: the run's failure says the
+// damage once, with the remedy (sayRunFailure). Under QW_MODE=off, where
+// nothing else in the run reads the file, it is returned after the rest
+// are checked; in the other modes it ends the run at the first ticket
+// that meets it, since the plan's read of the team would only meet it
+// again, and saying it per pending ticket first put one warning per
+// ticket before the one line that says what is wrong.
 func (r *Rebalancer) staleInMirror(ctx context.Context) error {
 	statuses, seen := []store.ProposalStatus{store.ProposalPending}, pendingSeen
 	if r.opts.Mode == ModeOff {
@@ -69,7 +72,10 @@ func (r *Rebalancer) staleInMirror(ctx context.Context) error {
 			// The mirror removes a conversation Help Scout deleted or
 			// merged, or one moved out of the mirrored inboxes.
 			why = "the conversation is no longer in the mirror (deleted, merged, or moved out of the mirrored inboxes)"
-		case errors.Is(err, store.ErrCorrupt) && r.opts.Mode == ModeOff:
+		case errors.Is(err, store.ErrCorrupt):
+			if r.opts.Mode != ModeOff {
+				return err // the plan could only meet it again
+			}
 			if damaged == nil {
 				damaged = err
 			}

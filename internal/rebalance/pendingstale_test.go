@@ -157,3 +157,45 @@ func TestUnreadablePendingTicketDoesNotStopTheRun(t *testing.T) {
 		t.Errorf("after a new error, %d lines %q, want 2, the second with it:\n%s", n, said, log.String())
 	}
 }
+
+// TestDamagedFileEndsTheRunWithOneLine: in propose and apply mode, on a
+// damaged database file, each pending move's ticket was logged
+// "pending move's ticket unreadable in the mirror" at WARN before the
+// run's own failure said the file is damaged: one line per ticket for
+// what is one fault of the file. The damage now ends the run at the
+// first ticket that meets it, and the run's failure says it once, with
+// the remedy, however many ticks meet it.
+func TestDamagedFileEndsTheRunWithOneLine(t *testing.T) {
+	for _, mode := range []Mode{ModePropose, ModeApply} {
+		t.Run(string(mode), func(t *testing.T) {
+			w := newWorld(t, 3)
+			proposeN(t, w.rebalancer(ModePropose, 5), 3) // left pending, whatever the mode now
+			var log testkit.LogBuffer
+			r := w.rebalancer(mode, 5)
+			r.opts.Logger = slog.New(slog.NewTextHandler(&log, nil))
+			repair := testkit.DamageTable(t, w.dbPath, "conversations")
+			defer repair()
+			if _, err := r.RunOnce(context.Background()); !errors.Is(err, store.ErrCorrupt) {
+				t.Fatalf("a run on the damaged file: %v, want store.ErrCorrupt", err)
+			}
+
+			const ticks = 3
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			asked := 0
+			ready := func() (bool, string) { // asked before each tick's run
+				if asked++; asked > ticks {
+					cancel()
+					return false, "stop"
+				}
+				return true, ""
+			}
+			r.Run(ctx, time.Millisecond, ready)
+			said := log.String()
+			if n := strings.Count(said, "\n"); n != 1 || !strings.Contains(said, `level=ERROR msg="balancer run failed: the database file is damaged"`) ||
+				!strings.Contains(said, "restore it from a backup") {
+				t.Errorf("%d log lines over %d runs on a damaged file, want 1 saying the file is damaged, with the remedy:\n%s", n, ticks+1, said)
+			}
+		})
+	}
+}

@@ -201,7 +201,8 @@ func (r *Rebalancer) RunOnce(ctx context.Context) (Plan, error) {
 	// (withOpenProposals), and its ticket may be planned afresh. A ticket
 	// the mirror cannot read is logged there and does not stop the run:
 	// the plan and the recovery of approved moves, which own mode's
-	// unfinished routes rely on, go on.
+	// unfinished routes rely on, go on. A damaged file does stop it, with
+	// the one error that says so.
 	if err := r.staleInMirror(ctx); err != nil {
 		return Plan{}, err
 	}
