@@ -55,7 +55,8 @@ func commands() []cli.Command {
 		{Name: "check", Summary: "test the configuration and roster before a restart: what serve would run with, or every problem (exit 2)",
 			ReadsEnv: true, Run: runCheck,
 			About: "reads the QW_ variables and the roster file exactly as serve does, and who wrote QW_DB_PATH without creating or changing it, " +
-				"without calling Help Scout, and prints what serve would run with, or every problem serve would refuse to start over (exit code 2). " +
+				"without calling Help Scout, and prints what serve would run with, or every problem serve would refuse to start over (exit code 2), " +
+				"with a file beside the database serve could not open, over which it would retry for ever. " +
 				"Run it after editing the roster, before the restart."},
 		{Name: "sync", Summary: "one full or incremental sync into the SQLite file, then exit", ReadsEnv: true, Run: runSync,
 			About: "one full or incremental sync of Help Scout into the SQLite file (QW_DB_PATH), then exit; prints what it stored. " +
