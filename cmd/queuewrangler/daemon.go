@@ -56,13 +56,6 @@ func serveConfig(ctx context.Context) (*settings, error) {
 	return loadConfig(ctx, config.NeedsHelpScout|config.WritesDB, true)
 }
 
-// checkConfig is serveConfig, and the files beside QW_DB_PATH that serve
-// would retry opening for ever (databaseFilesProblem) listed with its
-// problems: check is where they can be found before the restart.
-func checkConfig(ctx context.Context) (*settings, error) {
-	return loadConfigWith(ctx, config.NeedsHelpScout|config.WritesDB, true, databaseFilesProblem)
-}
-
 // runCheck is `queuewrangler check`: serve's configuration step alone, and store.Inspect of QW_DB_PATH (who wrote it,
 // read without creating or changing it), then what it read (never a secret).
 // Warnings go to stderr, as serve's do, beside the problems: `check >/dev/null` still shows a misspelt name.
@@ -71,7 +64,7 @@ func runCheck(ctx context.Context, fs *cli.Flags, args []string, stdout, stderr 
 		return err
 	}
 	warnUnknown(stderr, "serve") // serve warns of them at start, or with the problems when it refuses to start
-	s, err := checkConfig(ctx)
+	s, err := serveConfig(ctx)
 	if err != nil {
 		return err
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
@@ -55,8 +54,7 @@ func commands() []cli.Command {
 		{Name: "check", Summary: "test the configuration and roster before a restart: what serve would run with, or every problem (exit 2)",
 			ReadsEnv: true, Run: runCheck,
 			About: "reads the QW_ variables and the roster file exactly as serve does, and who wrote QW_DB_PATH without creating or changing it, " +
-				"without calling Help Scout, and prints what serve would run with, or every problem serve would refuse to start over (exit code 2), " +
-				"with a file beside the database serve could not open, over which it would retry for ever. " +
+				"without calling Help Scout, and prints what serve would run with, or every problem serve would refuse to start over (exit code 2). " +
 				"Run it after editing the roster, before the restart."},
 		{Name: "sync", Summary: "one full or incremental sync into the SQLite file, then exit", ReadsEnv: true, Run: runSync,
 			About: "one full or incremental sync of Help Scout into the SQLite file (QW_DB_PATH), then exit; prints what it stored. " +
@@ -131,13 +129,6 @@ type settings struct {
 // database file's when the configuration is refused anyway
 // (databaseProblem) and, for the commands that balance, the roster file's.
 func loadConfig(ctx context.Context, need config.Requirement, withRoster bool) (*settings, error) {
-	return loadConfigWith(ctx, need, withRoster, nil)
-}
-
-// loadConfigWith is loadConfig, with also's problem of QW_DB_PATH (if also
-// is set and says one) among the variables' problems: one the command
-// itself does not refuse, but which check lists for serve.
-func loadConfigWith(ctx context.Context, need config.Requirement, withRoster bool, also func(dbPath string) string) (*settings, error) {
 	cfg, err := config.Load()
 	if err != nil {
 		return nil, err
@@ -155,64 +146,11 @@ func loadConfigWith(ctx context.Context, need config.Requirement, withRoster boo
 		loaded, rosterProblems = roster.LoadChecked(cfg.RosterFile, "QW_ROSTER_FILE")
 		s.roster = cmp.Or(loaded, s.roster)
 	}
-	var files []string
-	if also != nil && !dbPathListed(problems) {
-		if p := also(cfg.DBPath); p != "" {
-			files = []string{"QW_DB_PATH: " + p}
-		}
-	}
-	if len(problems)+len(files)+len(rosterProblems) > 0 {
+	if len(problems)+len(rosterProblems) > 0 {
 		problems = append(problems, databaseProblem(ctx, cfg.DBPath, problems)...)
-		problems = append(problems, files...)
 		return nil, &config.ValidationError{Problems: append(problems, rosterProblems...)}
 	}
 	return s, nil
-}
-
-// dbPathListed reports whether QW_DB_PATH itself is among the problems
-// (a missing directory, a file this user may not write): then nothing is
-// read there, since whatever is found would only repeat it.
-func dbPathListed(problems []string) bool {
-	return slices.ContainsFunc(problems, func(p string) bool { return strings.HasPrefix(p, "QW_DB_PATH") })
-}
-
-// databaseFilesProblem names the files serve opens beside the database at
-// path (its -wal and -shm, SQLite's, and its .lock, the store's) that this
-// user may not open for reading and writing, or "". config refuses the
-// database file itself so, but not these: a sqlite3 session as root on
-// the host leaves a -wal or -shm root's, and then serve starts, answers
-// /readyz 503 and retries opening the database until someone gives them
-// back, while check's read of the header failed with "unable to open
-// database file" (exit code 1), or, for the lock, which it never opens,
-// passed. A file that is not there is no problem: serve creates it.
-func databaseFilesProblem(path string) string {
-	var cannot []string
-	for _, name := range []string{path + "-wal", path + "-shm", path + ".lock"} {
-		f, err := os.OpenFile(name, os.O_RDWR, 0)
-		if err == nil {
-			f.Close()
-			continue
-		}
-		if !errors.Is(err, fs.ErrPermission) {
-			continue // not there, or a failure serve meets and says itself
-		}
-		verb := "write"
-		if f, err := os.Open(name); err == nil {
-			f.Close()
-		} else if errors.Is(err, fs.ErrPermission) {
-			verb = "read"
-		}
-		cannot = append(cannot, "cannot "+verb+" "+name)
-	}
-	if len(cannot) == 0 {
-		return ""
-	}
-	user := "this user"
-	if uid := os.Getuid(); uid >= 0 {
-		user += fmt.Sprintf(" (uid %d)", uid)
-	}
-	return user + " " + strings.Join(cannot, ", ") + ": serve would start but not become ready, retrying to open the database until it can " +
-		"(give this user the files beside the database: the container runs as uid 65532)"
 }
 
 // databaseProblem is, for a configuration refused over other problems,
@@ -224,7 +162,7 @@ func databaseFilesProblem(path string) string {
 // said when opened; nothing is read when the path itself is among the
 // problems.
 func databaseProblem(ctx context.Context, path string, problems []string) []string {
-	if dbPathListed(problems) {
+	if slices.ContainsFunc(problems, func(p string) bool { return strings.HasPrefix(p, "QW_DB_PATH") }) {
 		return nil
 	}
 	_, err := store.Inspect(ctx, path)

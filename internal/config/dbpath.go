@@ -10,8 +10,9 @@ import (
 
 // dbPathProblem names what is wrong with a QW_DB_PATH that no wait will
 // fix, or "": a directory that is missing or is not one, a path that
-// names a directory instead of the file, and, when writes is set, a
-// directory or file this user is not allowed to write. Each of these
+// names a directory instead of the file, a file beside it (-wal, -shm,
+// .lock) or the file itself this user may not read, and, when writes is
+// set, a directory or any of those files this user may not write. Each of these
 // would otherwise have the daemon retry opening the database for ever. A
 // read-only or full file system is not among them: it may be remounted
 // or freed while the daemon waits, and the daemon says so on /readyz.
@@ -26,6 +27,15 @@ func dbPathProblem(path string, writes bool) string {
 	fi, err := os.Stat(path)
 	if err == nil && fi.IsDir() {
 		return fmt.Sprintf("%s is a directory: name the database file in it, such as %s", path, filepath.Join(path, "queuewrangler.db"))
+	}
+	// The files beside the database are opened with it: SQLite's -wal and
+	// -shm, and the store's .lock. A sqlite3 session as root on the host
+	// leaves a -wal or -shm root's, and then no start opens the database
+	// until the files are given back.
+	for _, beside := range []string{path + "-wal", path + "-shm", path + ".lock"} {
+		if p := openProblem(beside, writes); p != "" {
+			return p
+		}
 	}
 	if !writes {
 		return ""
@@ -44,13 +54,30 @@ func dbPathProblem(path string, writes bool) string {
 		os.Remove(probe.Name())
 	}
 	if fi != nil {
-		f, err := os.OpenFile(path, os.O_RDWR, 0)
-		if errors.Is(err, fs.ErrPermission) {
-			return fmt.Sprintf("%s cannot write %s: %s", thisUser(), path, ownershipRemedy)
-		}
-		if err == nil {
-			f.Close()
-		}
+		return openProblem(path, true)
+	}
+	return ""
+}
+
+// openProblem says what this user may not do with an existing file, "read"
+// or, when writes is set, "write", or "": a file that is not there, or a
+// failure other than permission, is for the open itself to report.
+func openProblem(path string, writes bool) string {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrPermission) {
+		return fmt.Sprintf("%s cannot read %s: %s", thisUser(), path, ownershipRemedy)
+	}
+	if err != nil {
+		return ""
+	}
+	f.Close()
+	if !writes {
+		return ""
+	}
+	if f, err = os.OpenFile(path, os.O_RDWR, 0); errors.Is(err, fs.ErrPermission) {
+		return fmt.Sprintf("%s cannot write %s: %s", thisUser(), path, ownershipRemedy)
+	} else if err == nil {
+		f.Close()
 	}
 	return ""
 }

@@ -22,6 +22,9 @@ func TestDBPathThisUserCannotWrite(t *testing.T) {
 		return
 	}
 	readOnlyDir, lockedFile := filepath.Join(base, "ro"), filepath.Join(base, "rw", "qw.db")
+	// beside is the database of the directory whose file beside it, named
+	// by suffix, this user may not open.
+	beside := func(suffix string) string { return filepath.Join(base, strings.Trim(suffix, "-."), "qw.db") }
 	tests := []struct {
 		name   string
 		path   string
@@ -33,6 +36,12 @@ func TestDBPathThisUserCannotWrite(t *testing.T) {
 		{"a file it cannot write", lockedFile, true, "cannot write " + lockedFile + ": give this user the directory and the files in it (the container runs as uid 65532"},
 		{"a directory it cannot write, to read", filepath.Join(readOnlyDir, "qw.db"), false, ""},
 		{"a file it cannot write, to read", lockedFile, false, ""},
+		{"a file it cannot read", filepath.Join(base, "noread", "qw.db"), true, "cannot read " + filepath.Join(base, "noread", "qw.db") + ": give this user"},
+		{"a -wal it cannot read", beside("-wal"), true, "cannot read " + beside("-wal") + "-wal: give this user"},
+		{"a -wal it cannot read, to read", beside("-wal"), false, "cannot read " + beside("-wal") + "-wal"},
+		{"a -shm it cannot read", beside("-shm"), true, "cannot read " + beside("-shm") + "-shm: give this user"},
+		{"a .lock it cannot write", beside(".lock"), true, "cannot write " + beside(".lock") + ".lock: give this user"},
+		{"a .lock it cannot write, to read", beside(".lock"), false, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -45,7 +54,10 @@ func TestDBPathThisUserCannotWrite(t *testing.T) {
 }
 
 // unwritableDatabases makes a directory nobody but the superuser may write
-// (ro) and a writable one holding a file nobody may write (rw/qw.db).
+// (ro), a writable one holding a file nobody may write (rw/qw.db), one
+// holding a file nobody may read (noread/qw.db), and, beside writable
+// databases, a -wal and a -shm nobody may read and a .lock nobody may
+// write (wal/, shm/, lock/), as a sqlite3 session as root leaves them.
 func unwritableDatabases(t *testing.T) func(dir string) {
 	return func(dir string) {
 		ro, rw := filepath.Join(dir, "ro"), filepath.Join(dir, "rw")
@@ -53,6 +65,24 @@ func unwritableDatabases(t *testing.T) func(dir string) {
 			os.WriteFile(filepath.Join(rw, "qw.db"), nil, 0o444)} {
 			if err != nil {
 				t.Fatal(err)
+			}
+		}
+		for _, f := range []struct {
+			dir, beside string
+			mode        os.FileMode
+		}{{"noread", "", 0}, {"wal", "-wal", 0}, {"shm", "-shm", 0}, {"lock", ".lock", 0o444}} {
+			d := filepath.Join(dir, f.dir)
+			db := filepath.Join(d, "qw.db")
+			errs := []error{os.Mkdir(d, 0o777), os.Chmod(d, 0o777), os.WriteFile(db, nil, 0o666), os.Chmod(db, 0o666)}
+			if f.beside == "" {
+				errs = append(errs, os.Chmod(db, f.mode))
+			} else {
+				errs = append(errs, os.WriteFile(db+f.beside, nil, 0o600), os.Chmod(db+f.beside, f.mode))
+			}
+			for _, err := range errs {
+				if err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
 	}
