@@ -90,7 +90,8 @@ type Arrivals struct {
 }
 
 // Surge multiplies the arrival rate over a stretch of the run: a launch, an
-// outage, a Monday after a holiday.
+// outage, a Monday after a holiday. At falls within the run; Until may lie
+// past its end.
 type Surge struct {
 	At, Until time.Duration
 	Factor    float64
@@ -526,6 +527,9 @@ func (sc Scenario) problems(skip map[string]bool) []string {
 		rate(w+".factor", s.Factor)
 		if s.At < 0 {
 			bad(w+".at", "%v is negative", s.At)
+		}
+		if sc.Duration > 0 && s.At >= sc.Duration {
+			bad(w+".at", "%v is at or after the run's end (duration %v)", s.At, sc.Duration) // as for an absence
 		}
 		if s.Until <= s.At {
 			bad(w+".until", "%v is not after at (%v)", s.Until, s.At)

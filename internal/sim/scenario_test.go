@@ -79,6 +79,7 @@ func TestParseScenarioRejectsNamingTheField(t *testing.T) {
 		// scenarioWith's run is 24h long: an absence from then on never
 		// happens, which is a typo rather than a plan.
 		{"absence starting after the run", "team", `[{"name": "Ana", "away": [{"at": "200h", "until": "210h"}]}]`, []string{"team[0] (Ana): away[0].at: 200h0m0s is at or after the run's end (duration 24h0m0s)"}},
+		{"surge starting after the run", "arrivals", `{"per_hour": 1, "surges": [{"at": "200h", "until": "210h", "factor": 2}]}`, []string{"arrivals.surges[0].at: 200h0m0s is at or after the run's end (duration 24h0m0s)"}},
 		{"absence starting as the run ends", "team", `[{"name": "Ana", "away": [{"at": "24h", "until": "48h"}]}]`, []string{"team[0] (Ana): away[0].at: 24h0m0s is at or after the run's end (duration 24h0m0s)"}},
 		// Listed with the others, not instead of them.
 		{"absence after the run and more", "team", `[{"name": "Ana", "speed": -1, "away": [{"at": "30h", "until": "20h"}]}]`,
