@@ -38,7 +38,14 @@
 // (scope.go). A replaced mailbox (QW_MAILBOXES from b to a) leaves a
 // recorded scope holding no mailbox until a's walk finishes, so a walk
 // cut short is resumed at the next start, never taken as done; a mailbox
-// removed before its walk finished leaves with its walk's cursor. The first sync and the walk of an added mailbox log how far
+// removed before its walk finished leaves with its walk's cursor. The
+// store also records, per mailbox, that a walk from the beginning read it
+// (the poll's first walk, or its own): a mailbox the directory comes to
+// list that none read (with every mailbox mirrored, one the API user is
+// given access to after the first walk) is walked as an added one is,
+// after the directory refresh that lists it, and narrowing from every
+// mailbox records as whole only the mailboxes walked. The first sync and
+// the walk of an added mailbox log how far
 // they have got every 30 s, counting what an earlier attempt stored, and
 // the first sync's not-ready reason says it at every page (progress.go).
 // After a restart on a mirror whose store holds the mark of a completed

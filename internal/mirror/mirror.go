@@ -83,8 +83,12 @@ type Mirror struct {
 	// was listed by that walk, so the next poll need not read it again even
 	// when the newest change, and so the cursor, is older.
 	listedAt time.Time
-	// scopeSettled: the mirror holds what QW_MAILBOXES asks for (scope.go).
+	// scopeSettled: the mirror holds what QW_MAILBOXES asks for (scope.go),
+	// as far as the directory last refreshed lists.
 	scopeSettled bool
+	// pollWalkPending: some mailbox is recorded as read by the poll's walk
+	// from the beginning, not yet as walked (store.DB.FinishPollWalk).
+	pollWalkPending bool
 	// addedUnwalked: the walk of a mailbox added to QW_MAILBOXES is still
 	// unfinished after the latest settleScope, so a completed sync is not
 	// yet one of the whole scope (markComplete).
@@ -451,6 +455,9 @@ func (m *Mirror) syncOnce(ctx context.Context) (st Stats, err error) {
 		switch derr := m.syncDirectory(ctx, &st); {
 		case derr == nil:
 			m.directoryDue, m.directoryFailures = now.Add(m.opts.DirectoryEvery), 0
+			// The directory may list a mailbox it did not (the API user
+			// given access to it): settleScope walks it if no walk has.
+			m.scopeSettled = false
 		case m.directoryOptional(ctx, derr):
 			// Help Scout refused part of the directory, but the store holds
 			// one from before: conversations must not stop for it. Each try
@@ -553,6 +560,15 @@ func (m *Mirror) syncConversations(ctx context.Context, st *Stats) error {
 		}
 		if !again {
 			m.listedAt = listedAt
+			if m.pollWalkPending {
+				// Everything of the mailboxes the first walk reads is
+				// stored up to this walk's start: the pages before its
+				// cursor by the earlier walks, the rest by this one.
+				if err := m.db.FinishPollWalk(ctx); err != nil {
+					return err
+				}
+				m.pollWalkPending = false
+			}
 			return nil
 		}
 		if walk >= m.opts.MaxRewalks {

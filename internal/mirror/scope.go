@@ -14,7 +14,10 @@ import (
 // settleScope makes the mirror hold what QW_MAILBOXES asks for, before the
 // poll walks from the shared cursor, which only reads what changed lately.
 // The store records the mailboxes the mirror was built for
-// (store.MirrorScope). A mailbox added since is walked from the beginning,
+// (store.MirrorScope), and those a walk from the beginning read
+// (store.DB.Walked). A wanted mailbox the directory lists that no walk
+// read (added to QW_MAILBOXES since, or, with every mailbox, one the API
+// user was given access to after the walk) is walked from the beginning,
 // closed conversations included, as a first sync would, without walking
 // the others again; the conversations of one removed are deleted. Deleted
 // rather than hidden: every read model, metric, the page, the balancer and
@@ -22,8 +25,10 @@ import (
 // remember is one that one of them will forget; the tombstones keep their
 // observation marks, so a mailbox that comes back is not observed twice.
 //
-// It runs at every sync until the scope is settled: a failed or shifting
-// walk of an added mailbox resumes from its own cursor at the next one.
+// It runs at every sync until the scope is settled, and again after each
+// refresh of the directory, which is how a mailbox comes into sight: a
+// failed or shifting walk of an added mailbox resumes from its own cursor
+// at the next one.
 // Meanwhile (addedUnwalked) a completed sync stores no mark of a completed
 // sync of the scope, but the daemon is ready: it serves the mailboxes it
 // held before, as the running daemon it was, and a mailbox whose listing
@@ -47,6 +52,19 @@ func (m *Mirror) settleScope(ctx context.Context, st *Stats) error {
 		if err := m.db.SetMirrorScope(ctx, all, want); err != nil {
 			return err
 		}
+		// Likewise the mailboxes the directory lists are those the poll's
+		// walk reads from the beginning (a new file's first walk, which
+		// resumes from the poll's cursor if cut short) or read (an
+		// upgraded file's); a mailbox listed only later is walked on its
+		// own.
+		known, err := m.knownMailboxes(ctx, all, want)
+		if err != nil {
+			return err
+		}
+		if err := m.db.BeginPollWalk(ctx, known); err != nil {
+			return err
+		}
+		m.pollWalkPending = len(known) > 0
 		m.scopeSettled = true
 		return nil
 	}
@@ -59,12 +77,27 @@ func (m *Mirror) settleScope(ctx context.Context, st *Stats) error {
 			return err
 		}
 	}
-	added, err := m.addedMailboxes(ctx, rec, all, want)
+	added, pending, err := m.unwalkedMailboxes(ctx, all, want)
 	if err != nil {
 		return err
 	}
-	if len(added) > 0 {
-		m.opts.Logger.Info("mailboxes added to QW_MAILBOXES: walking their whole history", "mailbox_ids", added)
+	m.pollWalkPending = pending
+	// Outside the recorded scope, QW_MAILBOXES named them since; inside
+	// it, the account lists them since the walk that built the scope
+	// (with every mailbox, the API user given access to them later).
+	var named, listed []int64
+	for _, id := range added {
+		if !rec.All && !slices.Contains(rec.Mailboxes, id) {
+			named = append(named, id)
+		} else {
+			listed = append(listed, id)
+		}
+	}
+	if len(named) > 0 {
+		m.opts.Logger.Info("mailboxes added to QW_MAILBOXES: walking their whole history", "mailbox_ids", named)
+	}
+	if len(listed) > 0 {
+		m.opts.Logger.Info("mailboxes listed that no walk has read (newly visible to the API user): walking their whole history", "mailbox_ids", listed)
 	}
 	complete := true
 	for _, id := range added {
@@ -83,9 +116,11 @@ func (m *Mirror) settleScope(ctx context.Context, st *Stats) error {
 			return err
 		}
 	}
-	// With QW_MAILBOXES naming a mailbox the directory does not list (yet),
-	// the next sync looks again: it may appear once the API user can see it.
-	m.scopeSettled = all || len(added) == len(missing(rec.Mailboxes, want))
+	// A mailbox the directory does not list yet (QW_MAILBOXES naming one
+	// the API user cannot see, or any one to come with every mailbox) is
+	// looked for at the next refresh of the directory, which unsettles the
+	// scope (syncOnce): only it can bring one into sight.
+	m.scopeSettled = true
 	return nil
 }
 
@@ -126,7 +161,7 @@ func (m *Mirror) holdsWantedScope(ctx context.Context) (bool, error) {
 	if !rec.Recorded || mustLeave(rec, held, all, want) {
 		return false, nil
 	}
-	added, err := m.addedMailboxes(ctx, rec, all, want)
+	added, _, err := m.unwalkedMailboxes(ctx, all, want)
 	return err == nil && len(added) == 0, err
 }
 
@@ -152,8 +187,8 @@ func (m *Mirror) leaveMailboxes(ctx context.Context, rec store.MirrorScope, want
 			"conversations", n, "mailbox_ids", ids)
 	}
 	// Read back rather than derived: from every mailbox, the store keeps
-	// only the wanted ones the directory lists (the others were never
-	// walked, and addedMailboxes walks them once they are listed).
+	// only the wanted ones a walk read (the others were never walked, and
+	// unwalkedMailboxes walks them once they are listed).
 	narrowed, err := m.db.MirrorScope(ctx)
 	if err != nil {
 		return rec, fmt.Errorf("read the mirrored scope: %w", err)
@@ -161,14 +196,38 @@ func (m *Mirror) leaveMailboxes(ctx context.Context, rec store.MirrorScope, want
 	return narrowed, nil
 }
 
-// addedMailboxes lists the mailboxes to walk from the beginning: those the
-// scope asks for beyond the recorded one that the directory knows (an id
-// the account does not have has nothing to walk; setMailboxAccess warns of
-// it).
-func (m *Mirror) addedMailboxes(ctx context.Context, rec store.MirrorScope, all bool, want []int64) ([]int64, error) {
-	if rec.All {
-		return nil, nil
+// unwalkedMailboxes lists the mailboxes to walk from the beginning: those
+// the scope asks for that the directory knows and that no walk read from
+// the beginning (an id the account does not have has nothing to walk;
+// setMailboxAccess warns of it). Not the recorded scope's complement:
+// with every mailbox, the scope is one row for all of them, whether the
+// walk of every mailbox read one or it was listed after; and a mailbox
+// QW_MAILBOXES named before the account listed it was recorded with the
+// scope, unread. pollPending says whether the poll's walk from the
+// beginning is still reading some mailbox (store.DB.FinishPollWalk).
+func (m *Mirror) unwalkedMailboxes(ctx context.Context, all bool, want []int64) (ids []int64, pollPending bool, err error) {
+	known, err := m.knownMailboxes(ctx, all, want)
+	if err != nil {
+		return nil, false, err
 	}
+	walked, err := m.db.Walked(ctx)
+	if err != nil {
+		return nil, false, fmt.Errorf("read the walked mailboxes: %w", err)
+	}
+	for _, id := range known {
+		if _, ok := walked[id]; !ok {
+			ids = append(ids, id)
+		}
+	}
+	for _, finished := range walked {
+		pollPending = pollPending || !finished
+	}
+	return ids, pollPending, nil
+}
+
+// knownMailboxes lists, sorted, the mailboxes the scope asks for that the
+// directory knows.
+func (m *Mirror) knownMailboxes(ctx context.Context, all bool, want []int64) ([]int64, error) {
 	mbs, err := m.db.Mailboxes(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read mailboxes: %w", err)
@@ -179,7 +238,8 @@ func (m *Mirror) addedMailboxes(ctx context.Context, rec store.MirrorScope, all 
 			known = append(known, mb.ID)
 		}
 	}
-	return missing(rec.Mailboxes, known), nil
+	slices.Sort(known)
+	return known, nil
 }
 
 // missing returns the ids of want that have does not hold.
@@ -194,7 +254,8 @@ func missing(have, want []int64) []int64 {
 }
 
 // walkCursorPrefix and the mailbox id name the cursor of the walk of one
-// added mailbox (mailboxCursor). Migrations 0012 and 0013 of the store read it too.
+// added mailbox (mailboxCursor). Migrations 0012, 0013 and 0014 of the
+// store read it too.
 const walkCursorPrefix = CursorConversations + "@mailbox:"
 
 // mailboxCursor names the cursor of the walk of one added mailbox.
@@ -203,7 +264,8 @@ func mailboxCursor(mailbox int64) string {
 }
 
 // walkMailbox walks one added mailbox from the beginning (or from where an
-// earlier attempt stopped) and records it in the scope once read. done is
+// earlier attempt stopped) and records it walked, and in the scope, once
+// its last page is stored (store.DB.AddToMirrorScope). done is
 // false when the listing kept shifting: its cursor stays, and the next
 // sync walks again from there, as for the poll's own cursor.
 func (m *Mirror) walkMailbox(ctx context.Context, mailbox int64, st *Stats) (done bool, err error) {

@@ -27,7 +27,16 @@ func (db *DB) ReplaceMailboxes(ctx context.Context, ms []Mailbox) error {
 				return fmt.Errorf("mailbox %d: %w", m.ID, err)
 			}
 		}
-		return deleteMissing(ctx, tx, "mailboxes", "id", ids)
+		if err := deleteMissing(ctx, tx, "mailboxes", "id", ids); err != nil {
+			return err
+		}
+		// A mailbox the account no longer lists (deleted, or hidden from
+		// the API user) is not polled meanwhile: if it comes back, what
+		// changed while it was away was never read, so its walk is
+		// forgotten and it is walked again from the beginning
+		// (walked_mailboxes).
+		_, err := tx.ExecContext(ctx, "DELETE FROM walked_mailboxes WHERE mailbox_id NOT IN (SELECT id FROM mailboxes)")
+		return err
 	})
 }
 

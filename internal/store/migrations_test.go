@@ -27,6 +27,7 @@ var landedMigrations = map[string]string{
 	"0010_live_observation.sql":      "02a7258fd90b3b40993f5ebe307d064e41cab2af616fdc61488096d9904be03e",
 	"0011_mirror_scope.sql":          "c560c364d8fc89d983f1d6b25c71fd682f39c99344e54b7ed1614adb29641c02",
 	"0012_mirror_scope_recorded.sql": "a1c70262014416b604e57a209f8b14ad44cb8209bb71d6e5a07d5f09d774ca5c",
+	"0013_stale_walk_cursors.sql":    "3201691755bc538c261f0fdab86f1ff980ec1ecf127b0b6380eea1dfeb22edaf",
 }
 
 func TestLandedMigrationsNeverChange(t *testing.T) {

@@ -93,8 +93,10 @@ func insertScope(ctx context.Context, tx *sql.Tx, mailboxes []int64) error {
 }
 
 // AddToMirrorScope records that the mirror now holds the whole history of
-// mailbox, and drops the cursor of the walk that read it, in one
-// transaction: a crash before leaves the walk to resume from its cursor.
+// mailbox (walked, and in the scope unless that is every mailbox already),
+// and drops the cursor of the walk that read it, in one transaction: a
+// crash before leaves the walk to resume from its cursor, and the mailbox
+// unwalked.
 func (db *DB) AddToMirrorScope(ctx context.Context, mailbox int64, cursor string) error {
 	if mailbox <= 0 {
 		return fmt.Errorf("add mailbox %d to the mirrored scope: not a mailbox id", mailbox)
@@ -103,10 +105,68 @@ func (db *DB) AddToMirrorScope(ctx context.Context, mailbox int64, cursor string
 		if _, err := tx.ExecContext(ctx, "DELETE FROM sync_cursors WHERE name = ?", cursor); err != nil {
 			return err
 		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO walked_mailboxes (mailbox_id, finished) VALUES (?, 1)
+			ON CONFLICT (mailbox_id) DO UPDATE SET finished = 1`, mailbox); err != nil {
+			return err
+		}
 		if err := markScopeRecorded(ctx, tx); err != nil {
 			return err
 		}
+		ids, err := queryColumn[int64](ctx, tx, "SELECT mailbox_id FROM mirror_scope")
+		if err != nil || scopeOf(ids).All {
+			// Every mailbox's row stands for this one already; beside it,
+			// a mailbox's own row would outlive a narrowing that keeps
+			// the mailbox without its walk (NarrowMirrorScope rebuilds the
+			// scope from the walked mailboxes instead).
+			return err
+		}
 		return insertScope(ctx, tx, []int64{mailbox})
+	})
+}
+
+// Walked says, for each mailbox a walk from the beginning of its history
+// reads or has read, whether that walk has finished (its last page is
+// stored). A mailbox without an entry needs a walk of its own: nothing
+// read it from the beginning (the API user could not see it then, or
+// QW_MAILBOXES did not name it).
+func (db *DB) Walked(ctx context.Context) (map[int64]bool, error) {
+	out := map[int64]bool{}
+	err := db.readTx(ctx, "read the walked mailboxes", func(tx *sql.Tx) error {
+		return eachRow(ctx, tx, func(rows *sql.Rows) error {
+			var id int64
+			var finished bool
+			if err := rows.Scan(&id, &finished); err != nil {
+				return err
+			}
+			out[id] = finished
+			return nil
+		}, "SELECT mailbox_id, finished FROM walked_mailboxes")
+	})
+	return out, err
+}
+
+// BeginPollWalk records mailboxes as read by the poll's walk from the
+// beginning (unfinished), before that walk stores its first page: the
+// poll's cursor resumes that walk, so they need no walk of their own. A
+// mailbox already walked stays so.
+func (db *DB) BeginPollWalk(ctx context.Context, mailboxes []int64) error {
+	return db.writeTx(ctx, "record the mailboxes the first walk reads", func(tx *sql.Tx) error {
+		for _, id := range mailboxes {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO walked_mailboxes (mailbox_id, finished) VALUES (?, 0) ON CONFLICT DO NOTHING", id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// FinishPollWalk records as walked the mailboxes BeginPollWalk recorded:
+// the caller has stored the last page of a walk of the poll's listing
+// that saw no shift, so everything of them up to its start is stored.
+func (db *DB) FinishPollWalk(ctx context.Context) error {
+	return db.writeTx(ctx, "record the first walk finished", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "UPDATE walked_mailboxes SET finished = 1 WHERE finished = 0")
+		return err
 	})
 }
 
@@ -125,8 +185,9 @@ func (db *DB) HeldMailboxes(ctx context.Context) ([]int64, error) {
 // NarrowMirrorScope leaves in the mirror only the conversations of the
 // mailboxes in keep, and narrows the recorded scope to them, in one
 // transaction. It returns how many conversations it removed, by mailbox.
-// From every mailbox, only the kept ones the directory lists (ReplaceMailboxes)
-// are recorded whole: the others were never walked.
+// From every mailbox, only the kept ones a walk reads or has read from the
+// beginning (Walked) are recorded whole: the others were never walked.
+// The walks of the mailboxes left are forgotten with their conversations.
 // The scope stays recorded when none of keep was in it: it then holds no
 // mailbox until an added one's walk finishes (AddToMirrorScope).
 //
@@ -180,6 +241,9 @@ func (db *DB) NarrowMirrorScope(ctx context.Context, keep []int64, walkCursorPre
 			append([]any{len(walkCursorPrefix), walkCursorPrefix}, keptCursors...)...); err != nil {
 			return err
 		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM walked_mailboxes WHERE "+outside, args...); err != nil {
+			return err
+		}
 		if err := markScopeRecorded(ctx, tx); err != nil {
 			return err
 		}
@@ -191,15 +255,19 @@ func (db *DB) NarrowMirrorScope(ctx context.Context, keep []int64, walkCursorPre
 			_, err := tx.ExecContext(ctx, "DELETE FROM mirror_scope WHERE "+outside, args...)
 			return err
 		}
-		// The walks of every mailbox read those the account listed: a kept
-		// one the directory holds is whole. One it does not list (not
-		// there yet, or hidden from the API user) had nothing read;
-		// recorded, it would never be walked once it appears, since only
-		// mailboxes beyond the recorded scope are.
+		// The walks of every mailbox read the mailboxes the account listed
+		// when they began, and each one listed later had its own walk
+		// once finished: those are walked. A kept one the account lists
+		// now is not whole for that alone: if the API user gained access
+		// to it since, only what changed after was polled, and recorded,
+		// it would never be walked, since only mailboxes beyond the
+		// recorded scope are. A kept one read by the poll's unfinished
+		// first walk is recorded: the poll resumes that walk, with the
+		// narrowed listing, from its cursor.
 		if _, err := tx.ExecContext(ctx, "DELETE FROM mirror_scope"); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, "INSERT INTO mirror_scope (mailbox_id) SELECT id FROM mailboxes WHERE id IN ("+placeholders(len(keep))+")", args...)
+		_, err = tx.ExecContext(ctx, "INSERT INTO mirror_scope (mailbox_id) SELECT mailbox_id FROM walked_mailboxes WHERE mailbox_id IN ("+placeholders(len(keep))+")", args...)
 		return err
 	})
 	if err != nil {
