@@ -41,12 +41,13 @@ WHERE EXISTS (SELECT 1 FROM mirror_scope WHERE mailbox_id = 0)
 
 -- A file mirroring a list of mailboxes: each recorded one was recorded
 -- because a walk from the beginning read it or reads it (its own walk,
--- once finished; or the poll's, which reads every mailbox of the list).
--- Which of them finished is not told: the poll's next walk without a
--- shift finishes them all. One the directory does not list was recorded
--- without being walked (QW_MAILBOXES naming a mailbox the API user could
--- not see yet, on the file's first start): it gets no row, and is walked
--- once listed.
+-- once finished; or the poll's, which reads every mailbox of the list),
+-- or, narrowed from every mailbox, because the directory listed it, with
+-- the ambiguity above. Which of them finished is not told: the poll's
+-- next walk without a shift finishes them all. One the directory does
+-- not list was recorded without being walked (QW_MAILBOXES naming a
+-- mailbox the API user could not see yet, on the file's first start): it
+-- gets no row, and is walked once listed.
 INSERT INTO walked_mailboxes (mailbox_id, finished)
 SELECT mailbox_id, 0
 FROM mirror_scope
