@@ -305,7 +305,7 @@ func (p *page) collect(ctx context.Context, now time.Time) pageView {
 		return cmp.Or(waitStart(a).Compare(waitStart(b)), cmp.Compare(a.ID, b.ID))
 	})
 	if unassignedErr == nil {
-		if d.pendingNow, err = p.pendingNow(ctx, d.pending, d.unassigned); err != nil {
+		if d.pendingNow, err = pendingNow(ctx, p.o.Queue, d.pending, d.unassigned); err != nil {
 			fail("the pending proposals' tickets", err)
 		}
 	}
@@ -354,7 +354,10 @@ func (p *page) collect(ctx context.Context, now time.Time) pageView {
 // written again, and the ticket closed or taken by someone, so the wait
 // it was proposed with is not the customer's wait now. One read per
 // owner, and pending moves come from few owners.
-func (p *page) pendingNow(ctx context.Context, pending []store.Proposal, unassigned []store.OpenConversation) (map[int64]store.OpenConversation, error) {
+//
+// The JSON API reads them the same way for its pending proposals
+// (Server.pendingChecks), so both say the same of each.
+func pendingNow(ctx context.Context, q PageQueue, pending []store.Proposal, unassigned []store.OpenConversation) (map[int64]store.OpenConversation, error) {
 	held := make(map[int64]store.OpenConversation)
 	for _, c := range unassigned {
 		held[c.ID] = c
@@ -365,7 +368,7 @@ func (p *page) pendingNow(ctx context.Context, pending []store.Proposal, unassig
 			continue
 		}
 		read[pr.FromAgent] = true
-		cs, err := p.o.Queue.OpenConversations(ctx, store.OpenFilter{AssigneeID: pr.FromAgent})
+		cs, err := q.OpenConversations(ctx, store.OpenFilter{AssigneeID: pr.FromAgent})
 		if err != nil {
 			return nil, err
 		}
@@ -412,16 +415,7 @@ func (p *page) build(d pageData, now time.Time) pageView {
 	if v.Routing != nil && v.Routing.Notice != "" {
 		v.Notices = append(v.Notices, v.Routing.Notice)
 	}
-	names := make(map[int64]string, len(d.agents))
-	for _, a := range d.agents {
-		names[a.ID] = a.Name
-	}
-	owner := func(id int64) string {
-		if n, ok := names[id]; ok && n != "" {
-			return n
-		}
-		return "user " + strconv.FormatInt(id, 10)
-	}
+	owner := agentNamer(d.agents)
 
 	v.Agents, v.Figures = p.buildTeam(d.agents, now)
 	if fairnessDefined(d.agents) {
@@ -520,23 +514,15 @@ func (p *page) build(d pageData, now time.Time) pageView {
 	slices.SortStableFunc(pending, byCustomerWait(waitNow))
 	shown := pending[:min(len(pending), p.o.maxRows)]
 	v.Pending = pendingList{Rows: proposals(shown), Total: len(pending), More: len(pending) - len(shown)}
+	checks := pendingChecks{held: d.pendingNow, agents: d.agents, teamRead: d.teamRead, owner: owner, now: now, loc: loc}
 	for i, pr := range shown {
 		row := &v.Pending.Rows[i]
-		var mailbox int64 // unknown without the ticket as the mirror holds it now
 		if d.pendingNow != nil {
 			row.Waiting = absTime(waitNow(pr), now, loc)
-			c, ok := d.pendingNow[pr.ConversationID]
-			if !ok || c.AssigneeID != pr.FromAgent {
-				// Approving finds the ticket changed and moves nothing:
-				// whoever would receive it does not matter.
-				row.Gone = goneSince(pr, row.From)
-				continue
-			}
-			mailbox = c.MailboxID
 		}
-		if pr.ToAgent != 0 && d.teamRead {
-			row.ToUnfit = unfitNow(team.Receiver(d.agents, pr.ToAgent), mailbox, pr.Reason, now, loc)
-		}
+		var unfit receiverUnfit
+		row.Gone, unfit = checks.of(pr)
+		row.ToUnfit = unfit.sentence()
 	}
 	// The store lists by id; a move's row belongs where its last step
 	// happened, newest first.
@@ -560,9 +546,64 @@ func (p *page) build(d pageData, now time.Time) pageView {
 // after the mirror shows the change, its row here reads stale, with why).
 const approvedWaitWhileOff = "QW_MODE=off: approved moves wait until the mode is propose or apply"
 
+// agentNamer names an agent by id as the page and the API say them: the
+// team's name, else "user 12" (someone the team no longer holds, or a
+// team that could not be read).
+func agentNamer(agents []team.Agent) func(id int64) string {
+	names := make(map[int64]string, len(agents))
+	for _, a := range agents {
+		names[a.ID] = a.Name
+	}
+	return func(id int64) string {
+		if n, ok := names[id]; ok && n != "" {
+			return n
+		}
+		return "user " + strconv.FormatInt(id, 10)
+	}
+}
+
+// pendingChecks tells, of each pending move, whether approving it now
+// would do nothing: the page's warnings on its cards, and the JSON API's
+// ticket_gone and receiver_unfit. One computation for both, so that a
+// tool approving through the API is told what an SST clicking is told.
+type pendingChecks struct {
+	// held is the pending moves' tickets as the mirror holds them now
+	// (pendingNow); nil when they could not be read: no move is then said
+	// gone, and the receiver's check does not know the ticket's mailbox.
+	held map[int64]store.OpenConversation
+	// agents is the team only when teamRead: without it no receiver is
+	// checked, as a failed read would make everyone "no longer a Help
+	// Scout user".
+	agents   []team.Agent
+	teamRead bool
+	owner    func(id int64) string // agentNamer's, for goneSince
+	now      time.Time
+	loc      *time.Location // of the times said: the page's zone
+}
+
+// of says whether pr's ticket is gone (goneSince's words) and, if not,
+// whether its receiver cannot take it now.
+func (pc pendingChecks) of(pr store.Proposal) (gone string, unfit receiverUnfit) {
+	var mailbox int64 // unknown without the ticket as the mirror holds it now
+	if pc.held != nil {
+		c, ok := pc.held[pr.ConversationID]
+		if !ok || c.AssigneeID != pr.FromAgent {
+			// Approving finds the ticket changed and moves nothing:
+			// whoever would receive it does not matter.
+			return goneSince(pr, pc.owner(pr.FromAgent)), receiverUnfit{}
+		}
+		mailbox = c.MailboxID
+	}
+	if pr.ToAgent != 0 && pc.teamRead {
+		unfit = unfitNow(team.Receiver(pc.agents, pr.ToAgent), mailbox, pr.Reason, pc.now, pc.loc)
+	}
+	return "", unfit
+}
+
 // goneSince says that a pending move's ticket is no longer where the move
-// would take it from: the mirror holds it neither open with from nor, for
-// a hand-out, in the unassigned queue.
+// would take it from: the mirror holds it neither open with from (its
+// owner's name; unused for a hand-out) nor, for a hand-out, in the
+// unassigned queue.
 func goneSince(pr store.Proposal, from string) string {
 	if pr.FromAgent == 0 {
 		return "no longer in the unassigned queue (assigned, set pending or closed since the proposal)"
@@ -570,20 +611,40 @@ func goneSince(pr store.Proposal, from string) string {
 	return "no longer open with " + from + " (closed, or moved by someone, since the proposal)"
 }
 
-// unfitNow says that a move's receiver cannot take its ticket now (why
+// receiverUnfit is why a move's receiver cannot take its ticket now.
+// Said is their name and team.Agent.Unfit's why ("Sam Senior is off
+// shift now (back Wed 09:00 CET)"), "" when they can; Absent says they
+// are not there (away, off shift, no longer a user), rather than someone
+// the plan may no longer choose. The API gives the two as they are; the
+// page says them in one sentence.
+type receiverUnfit struct {
+	Said   string
+	Absent bool
+}
+
+// unfitNow says whether a move's receiver can take its ticket now (why
 // is team.Agent.Unfit's, the approval's own re-check, which for a pending
 // move, one a person approves, includes the shift-end margin: View.Measure
-// set it), and what approving the move does now; "" when they can.
-func unfitNow(a team.Agent, mailbox int64, reason string, now time.Time, loc *time.Location) string {
+// set it).
+func unfitNow(a team.Agent, mailbox int64, reason string, now time.Time, loc *time.Location) receiverUnfit {
 	why, absent := a.Unfit(mailbox, reason, now, loc)
 	if why == "" {
+		return receiverUnfit{}
+	}
+	return receiverUnfit{Said: a.Name + " " + why, Absent: absent}
+}
+
+// sentence is the page's warning: who cannot take the ticket and why, and
+// what approving the move does now; "" when they can.
+func (u receiverUnfit) sentence() string {
+	if u.Said == "" {
 		return ""
 	}
 	because := "hands a customer only to someone it could choose now"
-	if absent {
+	if u.Absent {
 		because = "hands no customer to someone who is not there"
 	}
-	return a.Name + " " + why + ": approved now, the move is skipped (stale), as queuewrangler " + because
+	return u.Said + ": approved now, the move is skipped (stale), as queuewrangler " + because
 }
 
 // byCustomerWait orders proposals by how long their customer has waited
