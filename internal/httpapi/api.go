@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strconv"
@@ -320,6 +321,16 @@ type proposalJSON struct {
 	DecidedAt       time.Time `json:"decided_at,omitzero"`
 	AppliedAt       time.Time `json:"applied_at,omitzero"`
 	Error           string    `json:"error,omitempty"`
+	// The three below are set on a pending proposal in a listing only
+	// (Server.pendingChecks), and say what the queue page's card says:
+	// approving it now would move nothing, as its ticket is no longer
+	// where the move takes it from (TicketGone), or would be skipped as
+	// stale, as its receiver cannot take it now (ReceiverUnfit: their name
+	// and why, in the page's zone; ReceiverAbsent: because they are not
+	// there, rather than someone the plan may no longer choose).
+	TicketGone     string `json:"ticket_gone,omitempty"`
+	ReceiverUnfit  string `json:"receiver_unfit,omitempty"`
+	ReceiverAbsent bool   `json:"receiver_absent,omitempty"`
 }
 
 func toProposalJSON(p store.Proposal) proposalJSON {
@@ -356,7 +367,59 @@ func (s *Server) handleProposals(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, "read proposals", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"proposals": toProposalsJSON(ps)})
+	out := toProposalsJSON(ps)
+	var pending []store.Proposal
+	for _, p := range ps {
+		if p.Status == store.ProposalPending {
+			pending = append(pending, p)
+		}
+	}
+	if len(pending) > 0 {
+		checks := s.pendingChecks(r.Context(), pending)
+		for i, p := range ps {
+			if p.Status == store.ProposalPending {
+				var unfit receiverUnfit
+				out[i].TicketGone, unfit = checks.of(p)
+				out[i].ReceiverUnfit, out[i].ReceiverAbsent = unfit.Said, unfit.Absent
+			}
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"proposals": out})
+}
+
+// pendingChecks reads what the page's pendingChecks needs for the pending
+// proposals listed: the team once, and the tickets as pendingNow reads
+// them (the unassigned queue, and each owner a move takes from), not once
+// per proposal. A failed read is logged and leaves out what needed it, as
+// on the page: the proposals are the answer, the warnings an addition.
+func (s *Server) pendingChecks(ctx context.Context, pending []store.Proposal) pendingChecks {
+	var failures store.FailureSayer = everyFailure{}
+	if s.opts.Inbox != nil {
+		// The store, in the daemon: a damaged file is said once between
+		// the API, the page and the loops, not at every request.
+		failures = s.opts.Inbox
+	}
+	fail := func(what string, err error) {
+		store.LogFailure(failures, s.opts.Logger, slog.LevelError, "api: read "+what+" for the pending proposals' warnings", err)
+	}
+	pc := pendingChecks{now: s.opts.Now(), loc: cmp.Or(s.pageZone, time.UTC)}
+	agents, _, err := s.api.Team.Agents(ctx)
+	if err != nil {
+		fail("the team", err)
+	} else {
+		pc.agents, pc.teamRead = agents, true
+	}
+	pc.owner = agentNamer(pc.agents)
+	// A hand-out's ticket is where its move takes it from while in the
+	// unassigned queue, which the page reads as active tickets.
+	unassigned, err := s.api.Queue.OpenConversations(ctx, store.OpenFilter{Assignment: store.OnlyUnassigned, ActiveOnly: true})
+	if err == nil {
+		pc.held, err = pendingNow(ctx, s.api.Queue, pending, unassigned)
+	}
+	if err != nil {
+		fail("the pending proposals' tickets", err)
+	}
+	return pc
 }
 
 func (s *Server) handleDecision(approve bool) http.HandlerFunc {
