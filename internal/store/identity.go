@@ -63,10 +63,18 @@ func inspect(ctx context.Context, path string) (fileIdentity, error) {
 	// that never finished (queuewrangler's files are WAL), and the first
 	// connection to read the file rolls it back into the file. That is the
 	// other program's recovery to make, so the file is judged by its
-	// header alone and refused before SQLite sees it.
-	if app, pending, err := pendingJournal(path); err != nil {
+	// header alone and refused before SQLite sees it. One exception: a
+	// journal begun on an empty file, under a header that names nobody.
+	// Its rollback only empties the file again, so nothing anybody
+	// committed is at stake, and it is what queuewrangler's own first
+	// Open leaves when killed as SQLite switches the new file to WAL (a
+	// rollback-journal transaction, before claim stamps the header):
+	// refused, that start would be refused for ever as another program's.
+	switch app, pending, fromEmpty, err := pendingJournal(path); {
+	case err != nil:
 		return id, err
-	} else if pending && app != ApplicationID {
+	case !pending, app == ApplicationID, app == 0 && fromEmpty:
+	default:
 		return id, fmt.Errorf("%w: %s-journal beside it holds an unfinished transaction of another program (application_id %#08x), which opening the file would roll back",
 			ErrForeignDatabase, filepath.Base(path), uint32(app))
 	}
@@ -301,27 +309,40 @@ func readMagic(path string) (string, error) {
 }
 
 // pendingJournal reports whether a rollback journal with content lies
-// beside the SQLite file at path, and the application_id its header holds
-// (bytes 68-71, big-endian), read without SQLite.
-func pendingJournal(path string) (applicationID int32, pending bool, err error) {
+// beside the SQLite file at path, the application_id the file's header
+// holds (bytes 68-71, big-endian), and whether the journal's header says
+// the file had no pages when its transaction began (fromEmpty: bytes
+// 16-19 of a journal that starts with SQLite's journal magic), read
+// without SQLite.
+func pendingJournal(path string) (applicationID int32, pending, fromEmpty bool, err error) {
 	fi, err := os.Stat(path + "-journal")
 	if errors.Is(err, os.ErrNotExist) || err == nil && fi.Size() == 0 {
-		return 0, false, nil
+		return 0, false, false, nil
 	}
 	if err != nil {
-		return 0, false, fmt.Errorf("look for a journal beside the file: %w", err)
+		return 0, false, false, fmt.Errorf("look for a journal beside the file: %w", err)
+	}
+	if j, err := os.Open(path + "-journal"); err == nil {
+		var hdr [20]byte
+		_, rerr := j.ReadAt(hdr[:], 0)
+		j.Close()
+		fromEmpty = rerr == nil && string(hdr[:8]) == journalMagic && binary.BigEndian.Uint32(hdr[16:]) == 0
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return 0, false, fmt.Errorf("read the file header: %w", err)
+		return 0, false, false, fmt.Errorf("read the file header: %w", err)
 	}
 	defer f.Close()
 	var field [4]byte
 	if _, err := f.ReadAt(field[:], 68); err != nil {
-		return 0, true, nil // too short to hold an application_id: none
+		return 0, true, fromEmpty, nil // too short to hold an application_id: none
 	}
-	return int32(binary.BigEndian.Uint32(field[:])), true, nil
+	return int32(binary.BigEndian.Uint32(field[:])), true, fromEmpty, nil
 }
+
+// journalMagic opens the header of every SQLite rollback journal that
+// holds a transaction to roll back.
+const journalMagic = "\xd9\xd5\x05\xf9\x20\xa1\x63\xd7"
 
 // claim marks the file as queuewrangler's (PRAGMA application_id) in a
 // write transaction of its own, before any migration: a new file, or one

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -579,4 +580,87 @@ func TestForeignTransactionIsLeftToItsProgram(t *testing.T) {
 			}
 		})
 	}
+}
+
+// killedAtFirstOpen is the file queuewrangler's own first Open leaves when
+// it is killed inside the switch of a new, empty file to WAL: SQLite makes
+// that switch as a rollback-journal transaction, so it writes a -journal
+// (only its header: the file had no pages to save), then page 1 into the
+// file (application_id still 0: claim comes after the switch), then
+// deletes the journal. Traced with strace on a new file: header pwrite,
+// fsync, page 1 pwrite, fsync, unlink. A kill between the last two leaves
+// what this returns.
+func killedAtFirstOpen(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "qw.db")
+	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := raw.Ping(); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
+		t.Fatalf("the WAL switch wrote no page 1: %v", err)
+	}
+	// The journal header as SQLite wrote it (journal.c's format): magic,
+	// no page records, a nonce, the file's size before the transaction (0
+	// pages), the sector size and the page size, padded to a sector.
+	hdr := make([]byte, 512)
+	copy(hdr, []byte{0xd9, 0xd5, 0x05, 0xf9, 0x20, 0xa1, 0x63, 0xd7})
+	binary.BigEndian.PutUint32(hdr[12:], 0xc69f8fa2)
+	binary.BigEndian.PutUint32(hdr[20:], 512)
+	binary.BigEndian.PutUint32(hdr[24:], 4096)
+	if err := os.WriteFile(path+"-journal", hdr, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestOwnFirstOpenKilledMidSwitchOpens: a first start killed while SQLite
+// switched the new file to WAL leaves a -journal beside a file whose
+// application_id is still 0. Taken for another program's unfinished
+// transaction, it was refused at every start after ("another program
+// (application_id 0x00000000)"), though the journal's rollback only
+// empties the file again: nothing anybody committed is in it. Open now
+// lets SQLite finish its own recovery and makes the new database, and
+// Inspect (check) says nothing is wrong. A foreign file's journal from an
+// empty start keeps being refused when its header names its program.
+func TestOwnFirstOpenKilledMidSwitchOpens(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := killedAtFirstOpen(t)
+	if _, err := Inspect(ctx, path); err != nil {
+		t.Errorf("Inspect: %v", err)
+	}
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer db.Close()
+	if got := applicationID(t, db.read); got != ApplicationID {
+		t.Errorf("application_id = %#x, want %#x", got, ApplicationID)
+	}
+	if fi, err := os.Stat(path + "-journal"); err == nil && fi.Size() > 0 {
+		t.Errorf("the -journal is still there (%d bytes)", fi.Size())
+	}
+
+	t.Run("another program's", func(t *testing.T) {
+		t.Parallel()
+		path := killedAtFirstOpen(t)
+		// Stamp the header as the other program's first transaction would,
+		// without SQLite seeing the journal: the header's field at 68.
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		binary.BigEndian.PutUint32(b[68:], 0x47504B47)
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Open(ctx, path); !errors.Is(err, ErrForeignDatabase) {
+			t.Errorf("Open: %v, want ErrForeignDatabase", err)
+		}
+	})
 }
