@@ -10,9 +10,10 @@ import (
 
 // dbPathProblem names what is wrong with a QW_DB_PATH that no wait will
 // fix, or "": a directory that is missing or is not one, a path that
-// names a directory instead of the file, a file beside it (-wal, -shm,
-// .lock) or the file itself this user may not read, and, when writes is
-// set, a directory or any of those files this user may not write. Each of these
+// names a directory instead of the file, a -wal or -shm beside it this
+// user may not read, and, when writes is set, the file itself or its
+// .lock this user may not read, or a directory or any of those files
+// this user may not write. Each of these
 // would otherwise have the daemon retry opening the database for ever. A
 // read-only or full file system is not among them: it may be remounted
 // or freed while the daemon waits, and the daemon says so on /readyz.
@@ -29,10 +30,15 @@ func dbPathProblem(path string, writes bool) string {
 		return fmt.Sprintf("%s is a directory: name the database file in it, such as %s", path, filepath.Join(path, "queuewrangler.db"))
 	}
 	// The files beside the database are opened with it: SQLite's -wal and
-	// -shm, and the store's .lock. A sqlite3 session as root on the host
-	// leaves a -wal or -shm root's, and then no start opens the database
-	// until the files are given back.
-	for _, beside := range []string{path + "-wal", path + "-shm", path + ".lock"} {
+	// -shm, and, by the commands that write, the store's .lock (plan and
+	// backfill take no lock, so theirs is no problem of theirs). A sqlite3
+	// session as root on the host leaves a -wal or -shm root's, and then
+	// no start opens the database until the files are given back.
+	beside := []string{path + "-wal", path + "-shm"}
+	if writes {
+		beside = append(beside, path+".lock")
+	}
+	for _, beside := range beside {
 		if p := openProblem(beside, writes); p != "" {
 			return p
 		}

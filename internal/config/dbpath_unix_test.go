@@ -42,6 +42,10 @@ func TestDBPathThisUserCannotWrite(t *testing.T) {
 		{"a -shm it cannot read", beside("-shm"), true, "cannot read " + beside("-shm") + "-shm: give this user"},
 		{"a .lock it cannot write", beside(".lock"), true, "cannot write " + beside(".lock") + ".lock: give this user"},
 		{"a .lock it cannot write, to read", beside(".lock"), false, ""},
+		// plan and backfill never open the .lock (store.OpenReadOnly takes
+		// no lock): one they may not even read is no problem of theirs.
+		{"a .lock it cannot read, to read", filepath.Join(base, "lock0", "qw.db"), false, ""},
+		{"a .lock it cannot read", filepath.Join(base, "lock0", "qw.db"), true, "cannot read " + filepath.Join(base, "lock0", "qw.db") + ".lock: give this user"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -56,8 +60,9 @@ func TestDBPathThisUserCannotWrite(t *testing.T) {
 // unwritableDatabases makes a directory nobody but the superuser may write
 // (ro), a writable one holding a file nobody may write (rw/qw.db), one
 // holding a file nobody may read (noread/qw.db), and, beside writable
-// databases, a -wal and a -shm nobody may read and a .lock nobody may
-// write (wal/, shm/, lock/), as a sqlite3 session as root leaves them.
+// databases, a -wal and a -shm nobody may read, a .lock nobody may write
+// (wal/, shm/, lock/), as a sqlite3 session as root leaves them, and a
+// .lock nobody may read (lock0/: a sync run as root with umask 077).
 func unwritableDatabases(t *testing.T) func(dir string) {
 	return func(dir string) {
 		ro, rw := filepath.Join(dir, "ro"), filepath.Join(dir, "rw")
@@ -70,7 +75,7 @@ func unwritableDatabases(t *testing.T) func(dir string) {
 		for _, f := range []struct {
 			dir, beside string
 			mode        os.FileMode
-		}{{"noread", "", 0}, {"wal", "-wal", 0}, {"shm", "-shm", 0}, {"lock", ".lock", 0o444}} {
+		}{{"noread", "", 0}, {"wal", "-wal", 0}, {"shm", "-shm", 0}, {"lock", ".lock", 0o444}, {"lock0", ".lock", 0}} {
 			d := filepath.Join(dir, f.dir)
 			db := filepath.Join(d, "qw.db")
 			errs := []error{os.Mkdir(d, 0o777), os.Chmod(d, 0o777), os.WriteFile(db, nil, 0o666), os.Chmod(db, 0o666)}
