@@ -10,8 +10,8 @@ import (
 
 // dbPathProblem names what is wrong with a QW_DB_PATH that no wait will
 // fix, or "": a directory that is missing or is not one, a path that
-// names a directory instead of the file, a -wal or -shm beside it this
-// user may not read, and, when writes is set, the file itself or its
+// names a directory instead of the file, the file itself or a -wal or
+// -shm beside it this user may not read, and, when writes is set, its
 // .lock this user may not read, or a directory or any of those files
 // this user may not write. Each of these
 // would otherwise have the daemon retry opening the database for ever. A
@@ -44,6 +44,11 @@ func dbPathProblem(path string, writes bool) string {
 		}
 	}
 	if !writes {
+		if fi != nil {
+			// plan and backfill read it: refused as an unreadable -wal
+			// is, rather than by the open's bare "permission denied".
+			return openProblem(path, false)
+		}
 		return ""
 	}
 	// The lock, -wal and -shm files are created beside the database, so

@@ -37,6 +37,9 @@ func TestDBPathThisUserCannotWrite(t *testing.T) {
 		{"a directory it cannot write, to read", filepath.Join(readOnlyDir, "qw.db"), false, ""},
 		{"a file it cannot write, to read", lockedFile, false, ""},
 		{"a file it cannot read", filepath.Join(base, "noread", "qw.db"), true, "cannot read " + filepath.Join(base, "noread", "qw.db") + ": give this user"},
+		// plan reads the file: unreadable, it is the same problem as an
+		// unreadable -wal, not a bare "permission denied" with exit code 1.
+		{"a file it cannot read, to read", filepath.Join(base, "noread", "qw.db"), false, "cannot read " + filepath.Join(base, "noread", "qw.db") + ": give this user"},
 		{"a -wal it cannot read", beside("-wal"), true, "cannot read " + beside("-wal") + "-wal: give this user"},
 		{"a -wal it cannot read, to read", beside("-wal"), false, "cannot read " + beside("-wal") + "-wal"},
 		{"a -shm it cannot read", beside("-shm"), true, "cannot read " + beside("-shm") + "-shm: give this user"},
