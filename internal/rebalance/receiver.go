@@ -12,8 +12,9 @@ import (
 // mailboxID, at now, or "": team.Agent.Unfit's reasons (away or off
 // shift, no longer a Help Scout user, unable to open the ticket's mailbox,
 // no longer someone the plan may give it to under the roster, holding
-// their roster's max_open, or, for a move a person approved, ending their
-// shift within the policy's ShiftEndMargin), which the queue page warns
+// their roster's max_open, or, for a move a person approved or one of
+// apply mode's made late (shiftEndAsked), ending their shift within the
+// policy's ShiftEndMargin), which the queue page warns
 // with on the pending move. The plan chose them when none of that was so,
 // but a proposal may wait hours for its approval (or, approved under
 // QW_MODE=off, for the mode): a move proposed to Ana at 14:00 and approved
@@ -44,7 +45,7 @@ func (r *Rebalancer) receiverReason(ctx context.Context, p store.Proposal, mailb
 			return "", err
 		}
 	}
-	if approvedByPerson(p) {
+	if shiftEndAsked(p, now) {
 		a.ShiftEndMargin = r.opts.Policy.ShiftEndMargin
 	}
 	if why, _ := a.Unfit(mailboxID, p.Reason, now, time.UTC); why != "" {
@@ -68,15 +69,25 @@ func (r *Rebalancer) openTickets(ctx context.Context, agent int64) (int, error) 
 	return 0, nil
 }
 
-// approvedByPerson reports whether p's move was approved by someone (on
-// the page or through the API) rather than by the daemon itself. Only
-// such a move is refused for a receiver about to leave (the shift-end
-// margin): own mode's routes go to the last people on shift within the
-// margin by design (balancer.Route's lastOnShift), and an apply-mode move
-// is made seconds after a plan that already kept new work from anyone
-// about to leave, counting their queue too, so that the plain test of the
-// shift end could only refuse, at the margin's edge, what the plan chose
-// a moment before.
-func approvedByPerson(p store.Proposal) bool {
-	return !routed(p) && p.DecidedBy != decidedBy(ModeApply)
+// shiftEndAsked reports whether p's move, made at now, is refused for a
+// receiver about to leave (the shift-end margin): a move a person
+// approved (on the page or through the API), and one the daemon decided
+// itself in apply mode but makes later than its own run would (left
+// approved by a daemon stopped mid-batch, and made by the recovery after
+// a restart, maybe hours on). Own mode's routes go to the last people on
+// shift within the margin by design (balancer.Route's lastOnShift); and
+// an apply-mode move made moments after a plan that already kept new work
+// from anyone about to leave, counting their queue too, is spared it, as
+// the plain test of the shift end could only refuse, at the margin's
+// edge, what the plan chose a moment before. "Moments" is
+// interruptedAfter, longer than any apply of a live run takes; the
+// receiver then still has at least the margin less that before the end.
+func shiftEndAsked(p store.Proposal, now time.Time) bool {
+	switch {
+	case routed(p):
+		return false
+	case p.DecidedBy == decidedBy(ModeApply):
+		return now.Sub(p.DecidedAt) >= interruptedAfter
+	}
+	return true
 }

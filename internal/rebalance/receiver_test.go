@@ -264,24 +264,32 @@ func TestApprovingAMoveToSomeoneAboutToLeaveSkipsIt(t *testing.T) {
 // TestRecoveredMoveToSomeoneAboutToLeave: an approved move that a later
 // run makes (its recovery) meets the shift-end check when a person
 // approved it (say on the page while QW_MODE=off, for the first run once
-// the mode is back), but not when the daemon decided it itself in apply
-// mode: that plan, made seconds before its move, already kept new work
-// from anyone about to leave, so the check could only refuse, at the
-// margin's edge, what it had just chosen.
+// the mode is back). A move the daemon decided itself in apply mode is
+// spared it only when made moments after its plan, which already kept new
+// work from anyone about to leave, so the check could only refuse, at the
+// margin's edge, what it had just chosen. One left approved by a daemon
+// stopped mid-batch and made by the recovery after a restart hours later
+// was spared too, and handed the customer to someone leaving in 5
+// minutes: its plan's choice no longer says anything about the shift end.
 func TestRecoveredMoveToSomeoneAboutToLeave(t *testing.T) {
 	for _, tt := range []struct {
 		name, by string
+		decided  time.Duration // after the proposal
 		want     store.ProposalStatus
 	}{
-		{"approved by an SST", "sst", store.ProposalStale},
-		{"decided in apply mode", decidedBy(ModeApply), store.ProposalApplied},
+		{"approved by an SST", "sst", 0, store.ProposalStale},
+		{"decided in apply mode before a restart", decidedBy(ModeApply), 0, store.ProposalStale},
+		{"decided in apply mode moments before", decidedBy(ModeApply), time.Hour + 54*time.Minute + 50*time.Second, store.ProposalApplied},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
 			w := newWorld(t, 2)
 			opts, proposed := proposeOneOnShift(t, w)
+			decided := w.now.Add(tt.decided)
+			w.db.Now = func() time.Time { return decided }
 			_, err := w.db.ApproveProposal(ctx, proposed.ID, tt.by)
 			must(t, err)
+			w.db.Now = func() time.Time { return w.now }
 			w.now = w.now.Add(time.Hour + 55*time.Minute) // 5 minutes before the shift ends
 			_, err = New(w.db, w.hs, opts).RunOnce(ctx)
 			must(t, err)
@@ -289,6 +297,9 @@ func TestRecoveredMoveToSomeoneAboutToLeave(t *testing.T) {
 			must(t, err)
 			if got.Status != tt.want {
 				t.Errorf("recovered move %s: %s %q, want %s", tt.name, got.Status, got.Error, tt.want)
+			}
+			if tt.want == store.ProposalStale && !strings.Contains(got.Error, "within 30m, too soon to start a new customer") {
+				t.Errorf("recovered move %s is stale for %q, want the shift's end", tt.name, got.Error)
 			}
 		})
 	}
