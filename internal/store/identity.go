@@ -73,7 +73,12 @@ func inspect(ctx context.Context, path string) (fileIdentity, error) {
 	switch app, pending, fromEmpty, err := pendingJournal(path); {
 	case err != nil:
 		return id, err
-	case !pending, app == ApplicationID, app == 0 && fromEmpty:
+	case !pending, app == ApplicationID:
+	case app == 0 && fromEmpty:
+		// What the rollback leaves is an empty file: a new database. Said
+		// from the header too, so that Inspect (check) leaves the journal
+		// for the start to roll back, as it leaves every byte.
+		return fileIdentity{}, nil
 	default:
 		return id, fmt.Errorf("%w: %s-journal beside it holds an unfinished transaction of another program (application_id %#08x), which opening the file would roll back",
 			ErrForeignDatabase, filepath.Base(path), uint32(app))

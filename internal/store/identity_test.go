@@ -625,14 +625,21 @@ func killedAtFirstOpen(t *testing.T) string {
 // (application_id 0x00000000)"), though the journal's rollback only
 // empties the file again: nothing anybody committed is in it. Open now
 // lets SQLite finish its own recovery and makes the new database, and
-// Inspect (check) says nothing is wrong. A foreign file's journal from an
+// Inspect (check) says it is a new one, changing nothing. A foreign file's journal from an
 // empty start keeps being refused when its header names its program.
 func TestOwnFirstOpenKilledMidSwitchOpens(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	path := killedAtFirstOpen(t)
-	if _, err := Inspect(ctx, path); err != nil {
-		t.Errorf("Inspect: %v", err)
+	before := dirState(t, path)
+	if f, err := Inspect(ctx, path); err != nil || f.Exists {
+		t.Errorf("Inspect: %+v, %v; want a new database", f, err)
+	}
+	after := dirState(t, path)
+	for name, b := range before {
+		if !bytes.Equal(after[name], b) {
+			t.Errorf("Inspect changed %s (%d bytes before, %d after)", name, len(b), len(after[name]))
+		}
 	}
 	db, err := Open(ctx, path)
 	if err != nil {
