@@ -146,7 +146,10 @@ func OpenExclusive(ctx context.Context, path, command string) (*DB, error) {
 // that it may run beside a daemon that holds the file (`plan`). The file
 // must be at exactly this binary's schema version: an older one is
 // upgraded by `sync` or `serve`, which hold the lock while they migrate.
-// Every write method fails with ErrReadOnly.
+// Every write method fails with ErrReadOnly. It leaves the files beside
+// the database as it found them: no -wal or -shm of its own after Close,
+// and a daemon's -wal, running or killed, untouched (readMode; a user who
+// may only read the file is the exception).
 func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
 	path, err := cleanPath(path)
 	if err != nil {
@@ -164,7 +167,10 @@ func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
 			path, id.userVersion, latest)
 	}
 	db := &DB{Now: time.Now, path: path}
-	r, err := sql.Open("sqlite", dsn(path, true))
+	// Read-write where no daemon holds the file, as inspect: the last of
+	// these connections to close takes away the -wal and -shm they made,
+	// which mode=ro leaves behind (readMode).
+	r, err := sql.Open("sqlite", readerDSN(path, readMode(path)))
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
@@ -197,18 +203,29 @@ func cleanPath(path string) (string, error) {
 	return abs, nil
 }
 
-// dsn builds the connection string. busy_timeout comes first so that the
-// pragmas after it (journal_mode needs a lock) wait rather than fail. The
-// file: URI form is what lets SQLite see mode=ro; unknown parameters such as
-// _pragma are the driver's and SQLite ignores them.
+// dsn builds the connection string of the writer, or with readOnly of a
+// reader of the pool Open keeps beside its own writer (mode=ro,
+// query_only). busy_timeout comes first so that the pragmas after it
+// (journal_mode needs a lock) wait rather than fail. The file: URI form is
+// what lets SQLite see mode=; unknown parameters such as _pragma are the
+// driver's and SQLite ignores them.
 func dsn(path string, readOnly bool) string {
-	params := []string{fmt.Sprintf("_pragma=busy_timeout(%d)", busyTimeout.Milliseconds())}
 	if readOnly {
-		params = append(params, "mode=ro", "_pragma=query_only(1)")
-	} else {
-		params = append(params, "_pragma=journal_mode(WAL)", "_pragma=foreign_keys(ON)",
-			"_pragma=synchronous(NORMAL)", "_pragma=analysis_limit(1000)", "_txlock=immediate")
+		return readerDSN(path, "ro")
 	}
+	return fileURI(path, "_pragma=journal_mode(WAL)", "_pragma=foreign_keys(ON)",
+		"_pragma=synchronous(NORMAL)", "_pragma=analysis_limit(1000)", "_txlock=immediate")
+}
+
+// readerDSN is the connection string of a query_only reader opened with
+// mode ("ro" or "rw"; readMode says which leaves no file behind).
+func readerDSN(path, mode string) string {
+	return fileURI(path, "mode="+mode, "_pragma=query_only(1)")
+}
+
+// fileURI is the file: URI of path with busy_timeout and then params.
+func fileURI(path string, params ...string) string {
+	params = append([]string{fmt.Sprintf("_pragma=busy_timeout(%d)", busyTimeout.Milliseconds())}, params...)
 	for i, p := range params {
 		k, v, _ := strings.Cut(p, "=")
 		params[i] = k + "=" + url.QueryEscape(v)

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -84,21 +83,7 @@ func inspect(ctx context.Context, path string) (fileIdentity, error) {
 			ErrForeignDatabase, filepath.Base(path), uint32(app))
 	}
 
-	// A -wal beside the file is a daemon's that runs, or one that ended
-	// without closing it (killed, a lost host): read-only then, since the
-	// last connection to close a read-write file checkpoints that WAL
-	// into it and deletes it, writing the file before any Open; query_only
-	// does not stop that. Read-only, the connection reads the WAL as it is
-	// and leaves it. Without one, read-write: read-only on a WAL file
-	// would create a -wal and -shm and leave them behind, where a
-	// read-write connection's go again when it closes.
-	mode := "rw"
-	if _, err := os.Lstat(path + "-wal"); err == nil {
-		mode = "ro"
-	}
-	u := url.URL{Scheme: "file", Path: path, RawQuery: "mode=" + mode + "&_pragma=" + url.QueryEscape("busy_timeout(5000)") +
-		"&_pragma=" + url.QueryEscape("query_only(1)")}
-	conn, err := sql.Open("sqlite", u.String())
+	conn, err := sql.Open("sqlite", readerDSN(path, readMode(path)))
 	if err != nil {
 		return id, err
 	}
@@ -161,6 +146,32 @@ func inspect(ctx context.Context, path string) (fileIdentity, error) {
 			ErrSchemaTooNew, id.userVersion, latest)
 	}
 	return id, nil
+}
+
+// readMode is the mode= of a query_only connection that must leave the
+// files beside the database at path as it found them (inspect, and
+// OpenReadOnly for plan and backfill). A -wal beside the file is a
+// daemon's that runs, or one that ended without closing it (killed, a
+// lost host): "ro" then, since the last connection to close a read-write
+// file checkpoints that WAL into it and deletes it, writing the file
+// before the daemon's next Open recovers it; query_only does not stop
+// that. Read-only, the connection reads the WAL as it is and leaves it.
+// Without one, "rw": read-only on a WAL file creates a -wal and a -shm and
+// cannot delete them when it closes, so they stay, this user's (root's,
+// for a `docker exec -u 0`, which the daemon's uid then may not open);
+// a read-write connection's go again when the last one closes. query_only
+// keeps either from writing a row.
+//
+// Where this user may not write the file (it may only read it, as plan
+// and backfill need), SQLite opens a "rw" connection read-only by itself,
+// as "ro" would: it cannot delete a -wal and -shm it creates either, so
+// those are left, this user's, as before. That is the one case in which
+// a reader leaves files behind.
+func readMode(path string) string {
+	if _, err := os.Lstat(path + "-wal"); err == nil {
+		return "ro"
+	}
+	return "rw"
 }
 
 // File is what Inspect found at a database path.

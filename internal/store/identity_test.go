@@ -288,6 +288,149 @@ func TestOpenReadOnly(t *testing.T) {
 	}
 }
 
+// TestOpenReadOnlyLeavesTheFilesAsItFoundThem: plan and backfill open
+// the database with OpenReadOnly. Its mode=ro connections, on a file no
+// daemon held (no -wal), created a -wal and a -shm and, read-only, could
+// not delete them when they closed: run as root (docker exec -u 0), they
+// left a 0-byte -wal and a -shm of root's that serve, as uid 65532, then
+// refused to start with. Now the directory holds after Close exactly what
+// it held before, byte for byte; beside a running daemon the reader still
+// reads what it commits; and a killed daemon's -wal is read as it is and
+// left byte for byte, as Inspect leaves it.
+func TestOpenReadOnlyLeavesTheFilesAsItFoundThem(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	mailboxes := func(t *testing.T, db *DB) int {
+		t.Helper()
+		var n int
+		if err := db.read.QueryRowContext(ctx, "SELECT count(*) FROM mailboxes").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	t.Run("closed cleanly", func(t *testing.T) {
+		t.Parallel()
+		path := goodFile(t)
+		before := dirState(t, path)
+		r, err := OpenReadOnly(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := mailboxes(t, r); n != 400 {
+			t.Errorf("read %d mailboxes, want 400", n)
+		}
+		if err := r.SetCursor(ctx, "conversations", at(time.Hour)); !errors.Is(err, ErrReadOnly) {
+			t.Errorf("write through OpenReadOnly: %v, want ErrReadOnly", err)
+		}
+		if err := r.Close(); err != nil {
+			t.Fatal(err)
+		}
+		after := dirState(t, path)
+		if len(after) != len(before) {
+			t.Errorf("files beside the database: %v before, %v after", keys(before), keys(after))
+		}
+		for name, b := range before {
+			if !bytes.Equal(after[name], b) {
+				t.Errorf("%s changed", name)
+			}
+		}
+	})
+
+	t.Run("beside a running daemon", func(t *testing.T) {
+		t.Parallel()
+		path := filepath.Join(t.TempDir(), "qw.db")
+		w, _ := openAt(t, path)
+		insert := func(id int) {
+			t.Helper()
+			if _, err := w.write.Exec("INSERT INTO mailboxes (id, name) VALUES (?, ?)", id, "x"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		insert(1)
+		r, err := OpenReadOnly(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		insert(2)
+		if n := mailboxes(t, r); n != 2 {
+			t.Errorf("read %d mailboxes beside the daemon, want the 2 it committed", n)
+		}
+		if err := r.SetCursor(ctx, "conversations", at(time.Hour)); !errors.Is(err, ErrReadOnly) {
+			t.Errorf("write through OpenReadOnly: %v, want ErrReadOnly", err)
+		}
+		if err := r.Close(); err != nil {
+			t.Fatal(err)
+		}
+		// The daemon's files are the daemon's: still there, and it writes on.
+		if _, err := os.Stat(path + "-wal"); err != nil {
+			t.Errorf("the daemon's -wal after the reader closed: %v", err)
+		}
+		insert(3)
+		if n := mailboxes(t, w); n != 3 {
+			t.Errorf("the daemon reads %d mailboxes after the reader closed, want 3", n)
+		}
+	})
+
+	t.Run("a daemon starts while it reads", func(t *testing.T) {
+		t.Parallel()
+		path := goodFile(t)
+		before := dirState(t, path)
+		r, err := OpenReadOnly(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.write.Exec("DELETE FROM mailboxes WHERE id > 100"); err != nil {
+			t.Fatal(err)
+		}
+		if n := mailboxes(t, r); n != 100 {
+			t.Errorf("read %d mailboxes after the daemon's delete, want 100", n)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Close(); err != nil {
+			t.Fatal(err)
+		}
+		after := dirState(t, path)
+		if len(after) != len(before) {
+			t.Errorf("files beside the database: %v before, %v after", keys(before), keys(after))
+		}
+		reopened, _ := openAt(t, path)
+		if n := mailboxes(t, reopened); n != 100 {
+			t.Errorf("reopened, %d mailboxes, want the daemon's 100", n)
+		}
+	})
+
+	t.Run("a killed daemon's WAL", func(t *testing.T) {
+		t.Parallel()
+		path := killedDaemonsFiles(t)
+		before := dirState(t, path)
+		r, err := OpenReadOnly(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := mailboxes(t, r); n != 5 {
+			t.Errorf("read %d mailboxes, want the 5 the WAL holds", n)
+		}
+		if err := r.Close(); err != nil {
+			t.Fatal(err)
+		}
+		after := dirState(t, path)
+		for _, name := range []string{"qw.db", "qw.db-wal"} {
+			if _, ok := after[name]; !ok {
+				t.Errorf("%s is gone", name)
+			} else if !bytes.Equal(after[name], before[name]) {
+				t.Errorf("%s changed (%d bytes before, %d after)", name, len(before[name]), len(after[name]))
+			}
+		}
+	})
+}
+
 // RequireNew tells a path that holds no database yet from one that holds
 // something, reading only: the file, or a -wal beside it that SQLite would
 // replay into a new file.
@@ -429,16 +572,11 @@ func TestInspectChangesNothing(t *testing.T) {
 	}
 }
 
-// TestInspectLeavesAKilledDaemonsWAL: a daemon killed (SIGKILL, OOM, a
-// lost host) leaves its -wal beside the file, holding what it committed
-// since the last checkpoint. Inspect's read-write connection, the last to
-// close, checkpointed that WAL into the file and deleted it: check, said
-// to change nothing, rewrote the database. It now reads it read-only: the
-// file and its -wal stay byte for byte (the -shm is SQLite's index of the
-// WAL, rebuilt by any reader), and the next Open still finds the rows the
-// WAL holds.
-func TestInspectLeavesAKilledDaemonsWAL(t *testing.T) {
-	t.Parallel()
+// killedDaemonsFiles is a database as a daemon killed (SIGKILL, OOM, a
+// lost host) leaves it: the file, and its -wal and -shm holding five
+// mailboxes committed since the last checkpoint.
+func killedDaemonsFiles(t *testing.T) string {
+	t.Helper()
 	live := filepath.Join(t.TempDir(), "qw.db")
 	db, _ := openAt(t, live)
 	for i := range 5 {
@@ -460,6 +598,20 @@ func TestInspectLeavesAKilledDaemonsWAL(t *testing.T) {
 	if fi, err := os.Stat(path + "-wal"); err != nil || fi.Size() == 0 {
 		t.Fatalf("no WAL to leave: %v", err)
 	}
+	return path
+}
+
+// TestInspectLeavesAKilledDaemonsWAL: a daemon killed (SIGKILL, OOM, a
+// lost host) leaves its -wal beside the file, holding what it committed
+// since the last checkpoint. Inspect's read-write connection, the last to
+// close, checkpointed that WAL into the file and deleted it: check, said
+// to change nothing, rewrote the database. It now reads it read-only: the
+// file and its -wal stay byte for byte (the -shm is SQLite's index of the
+// WAL, rebuilt by any reader), and the next Open still finds the rows the
+// WAL holds.
+func TestInspectLeavesAKilledDaemonsWAL(t *testing.T) {
+	t.Parallel()
+	path := killedDaemonsFiles(t)
 	before := dirState(t, path)
 	got, err := Inspect(context.Background(), path)
 	if err != nil {
