@@ -70,8 +70,8 @@ func TestDatabaseNoWaitWouldFixIsAConfigError(t *testing.T) {
 }
 
 // TestDatabaseFilesThisUserCannotOpen: a -wal or -shm beside QW_DB_PATH
-// this user may not read (a sqlite3 session as root on the host leaves
-// them so), or a .lock it may not write, kept serve from opening the
+// this user may not read or write (another user's sqlite3 session on the
+// host leaves them so), or a .lock it may not write, kept serve from opening the
 // database: it started, not ready, and retried for ever, while check said
 // "unable to open database file" with exit code 1, or, for the lock, that
 // all was well. Both now refuse it as they refuse a database file this

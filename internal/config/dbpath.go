@@ -32,8 +32,10 @@ func dbPathProblem(path string, writes bool) string {
 	// The files beside the database are opened with it: SQLite's -wal and
 	// -shm, and, by the commands that write, the store's .lock (plan and
 	// backfill take no lock, so theirs is no problem of theirs). A sqlite3
-	// session as root on the host leaves a -wal or -shm root's, and then
-	// no start opens the database until the files are given back.
+	// session on the host by a user who may only read the file leaves its
+	// -wal and -shm behind, that user's (a root session's go to the file's
+	// owner: SQLite does that), and then no start opens the database until
+	// the files are given back.
 	beside := []string{path + "-wal", path + "-shm"}
 	if writes {
 		beside = append(beside, path+".lock")

@@ -64,7 +64,7 @@ func TestDBPathThisUserCannotWrite(t *testing.T) {
 // (ro), a writable one holding a file nobody may write (rw/qw.db), one
 // holding a file nobody may read (noread/qw.db), and, beside writable
 // databases, a -wal and a -shm nobody may read, a .lock nobody may write
-// (wal/, shm/, lock/), as a sqlite3 session as root leaves them, and a
+// (wal/, shm/, lock/), as another user's sqlite3 session leaves them, and a
 // .lock nobody may read (lock0/: a sync run as root with umask 077).
 func unwritableDatabases(t *testing.T) func(dir string) {
 	return func(dir string) {
