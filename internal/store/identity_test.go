@@ -585,16 +585,7 @@ func killedDaemonsFiles(t *testing.T) string {
 		}
 	}
 	// The files as a kill leaves them: copied while the daemon holds them.
-	path := filepath.Join(t.TempDir(), "qw.db")
-	for _, suffix := range []string{"", "-wal", "-shm"} {
-		b, err := os.ReadFile(live + suffix)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path+suffix, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	path := copyAsKilled(t, live, "qw.db", "-wal", "-shm")
 	if fi, err := os.Stat(path + "-wal"); err != nil || fi.Size() == 0 {
 		t.Fatalf("no WAL to leave: %v", err)
 	}
@@ -635,6 +626,24 @@ func TestInspectLeavesAKilledDaemonsWAL(t *testing.T) {
 	}
 }
 
+// copyAsKilled copies the database file at src, and the files beside it
+// with the given suffixes, to a new directory as name there: the files as
+// a kill leaves them, taken while their program still holds them open.
+func copyAsKilled(t *testing.T, src, name string, beside ...string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	for _, suffix := range append([]string{""}, beside...) {
+		b, err := os.ReadFile(src + suffix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path+suffix, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return path
+}
+
 // killedMidWrite is another program's rollback-journal file as that
 // program leaves it when killed inside a write transaction big enough to
 // have spilled into the file: the file half-written and its -journal
@@ -664,16 +673,7 @@ func killedMidWrite(t *testing.T, applicationID int32) string {
 			t.Fatal(err)
 		}
 	}
-	path := filepath.Join(t.TempDir(), "other.db")
-	for _, suffix := range []string{"", "-journal"} {
-		b, err := os.ReadFile(src + suffix)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path+suffix, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	path := copyAsKilled(t, src, "other.db", "-journal")
 	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
 		t.Fatal(err)
 	}
