@@ -11,7 +11,9 @@ import (
 // dbPathProblem names what is wrong with a QW_DB_PATH that no wait will
 // fix, or "": a directory that is missing or is not one, a path that
 // names a directory instead of the file, the file itself or a -wal or
-// -shm beside it this user may not read, and, when writes is set, its
+// -shm beside it this user may not read, a WAL file with no -wal in a
+// directory this user may not create files in (a reader then cannot read
+// it: walReadProblem), and, when writes is set, its
 // .lock this user may not read, or a directory or any of those files
 // this user may not write. Each of these
 // would otherwise have the daemon retry opening the database for ever. A
@@ -46,12 +48,15 @@ func dbPathProblem(path string, writes bool) string {
 		}
 	}
 	if !writes {
-		if fi != nil {
-			// plan and backfill read it: refused as an unreadable -wal
-			// is, rather than by the open's bare "permission denied".
-			return openProblem(path, false)
+		if fi == nil {
+			return ""
 		}
-		return ""
+		// plan and backfill read it: refused as an unreadable -wal is,
+		// rather than by the open's bare "permission denied".
+		if p := openProblem(path, false); p != "" {
+			return p
+		}
+		return walReadProblem(path, dir)
 	}
 	// The lock, -wal and -shm files are created beside the database, so
 	// the directory must take new files even when the database exists.
@@ -70,6 +75,40 @@ func dbPathProblem(path string, writes bool) string {
 		return openProblem(path, true)
 	}
 	return ""
+}
+
+// walReadProblem names the one way a reader is refused a WAL database it
+// may read: with no -wal beside it (the daemon stopped, or closed
+// cleanly), SQLite reads it only through a -wal and -shm it creates in
+// its directory, and a user who may not create files there gets SQLite's
+// "attempt to write a readonly database" instead. "" otherwise; a
+// rollback-journal file needs nothing beside it to be read.
+func walReadProblem(path, dir string) string {
+	var header [20]byte
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	_, err = f.ReadAt(header[:], 0)
+	f.Close()
+	const walFormat = 2 // bytes 18 and 19 of the header: the file format, 2 for WAL
+	if err != nil || header[18] != walFormat {
+		return ""
+	}
+	if _, err := os.Lstat(path + "-wal"); err == nil {
+		return ""
+	}
+	probe, err := os.CreateTemp(dir, ".queuewrangler-read-check-*")
+	if err == nil {
+		probe.Close()
+		os.Remove(probe.Name())
+		return ""
+	}
+	if !errors.Is(err, fs.ErrPermission) {
+		return ""
+	}
+	return fmt.Sprintf("%s cannot create files in %s, where SQLite puts the -wal and -shm it reads a WAL database through while the daemon is stopped: "+
+		"run it as the daemon's user (uid 65532 in the container), or while the daemon runs", thisUser(), dir)
 }
 
 // openProblem says what this user may not do with an existing file, "read"

@@ -36,6 +36,9 @@ func TestDBPathThisUserCannotWrite(t *testing.T) {
 		{"a file it cannot write", lockedFile, true, "cannot write " + lockedFile + ": give this user the directory and the files in it (the container runs as uid 65532"},
 		{"a directory it cannot write, to read", filepath.Join(readOnlyDir, "qw.db"), false, ""},
 		{"a file it cannot write, to read", lockedFile, false, ""},
+		{"a WAL file, no -wal, in a directory it cannot write, to read", filepath.Join(base, "walro", "qw.db"), false,
+			"cannot create files in " + filepath.Join(base, "walro") + ", where SQLite puts the -wal and -shm it reads a WAL database through while the daemon is stopped"},
+		{"a WAL file beside a running daemon's -wal, in a directory it cannot write, to read", filepath.Join(base, "walrun", "qw.db"), false, ""},
 		{"a file it cannot read", filepath.Join(base, "noread", "qw.db"), true, "cannot read " + filepath.Join(base, "noread", "qw.db") + ": give this user"},
 		// plan reads the file: unreadable, it is the same problem as an
 		// unreadable -wal, not a bare "permission denied" with exit code 1.
@@ -88,6 +91,26 @@ func unwritableDatabases(t *testing.T) func(dir string) {
 				errs = append(errs, os.WriteFile(db+f.beside, nil, 0o600), os.Chmod(db+f.beside, f.mode))
 			}
 			for _, err := range errs {
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		// A WAL database this user may read, in a directory it may not
+		// write (walro/), and the same with a running daemon's -wal beside
+		// it (walrun/).
+		header := append([]byte("SQLite format 3\x00\x10\x00\x02\x02"), make([]byte, 80)...)
+		for _, f := range []struct {
+			dir string
+			wal bool
+		}{{"walro", false}, {"walrun", true}} {
+			d := filepath.Join(dir, f.dir)
+			db := filepath.Join(d, "qw.db")
+			errs := []error{os.Mkdir(d, 0o755), os.WriteFile(db, header, 0o644)}
+			if f.wal {
+				errs = append(errs, os.WriteFile(db+"-wal", nil, 0o644), os.WriteFile(db+"-shm", nil, 0o644))
+			}
+			for _, err := range append(errs, os.Chmod(d, 0o555)) {
 				if err != nil {
 					t.Fatal(err)
 				}
