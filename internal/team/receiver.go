@@ -76,6 +76,10 @@ func (a Agent) Unfit(mailboxID int64, reason string, now time.Time, loc *time.Lo
 		return "is the head of support now, who takes only stuck escalations (and only with escalations in the roster)", false
 	case a.MaxOpen > 0 && a.Open >= a.MaxOpen:
 		return fmt.Sprintf("holds %d open tickets, their roster's max_open", a.Open), false
+	case a.ShiftEndMargin > 0 && !a.AvailableUntil.IsZero() && !now.Before(a.AvailableUntil):
+		// The team was read while they were on shift, and the shift has
+		// ended since: they are gone, not about to go.
+		return "ended the shift at " + a.AvailableUntil.In(loc).Format("15:04 MST"), true
 	case a.ShiftEndMargin > 0 && !a.AvailableUntil.IsZero() && a.AvailableUntil.Sub(now) < a.ShiftEndMargin:
 		// The steer page's words for the same rule (RotationLeaving), with
 		// the margin, which an SST may not know.

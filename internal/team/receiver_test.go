@@ -90,6 +90,11 @@ func TestUnfit(t *testing.T) {
 			}
 		})
 	}
+	// The team as read before the shift ended, asked after it (a page
+	// rendered from a team read that is minutes old): gone, not going.
+	if why, absent := Receiver(agents, 10).Unfit(5, "overload", now.Add(10*time.Minute), berlin); why != "ended the shift at 11:05 CET" || !absent {
+		t.Errorf("Unfit after the shift's end = %q, %v; want \"ended the shift at 11:05 CET\", true", why, absent)
+	}
 	if got := Receiver(v.Agents, 42).Name; got != "user 42" {
 		t.Errorf("a receiver the mirror no longer holds is named %q, want user 42", got)
 	}
