@@ -49,19 +49,25 @@ func (m *Mirror) settleScope(ctx context.Context, st *Stats) error {
 		// upgrade walks nothing again. (A QW_MAILBOXES changed in the same
 		// restart as that upgrade goes unnoticed: the log of the upgrade
 		// cannot tell it from the scope the file was built for.)
-		if err := m.db.SetMirrorScope(ctx, all, want); err != nil {
-			return err
-		}
 		// Likewise the mailboxes the directory lists are those the poll's
 		// walk reads from the beginning (a new file's first walk, which
 		// resumes from the poll's cursor if cut short) or read (an
 		// upgraded file's); a mailbox listed only later is walked on its
-		// own.
+		// own. Recorded before the scope: a recorded scope is what says
+		// that a listed mailbox without a row needs a walk of its own, so
+		// with the scope's write first, a failed second write (a full
+		// disk) had the next sync walk every mailbox on its own, then the
+		// poll walk them all from the beginning again. This way round, a
+		// failure leaves the scope unrecorded, and the next sync does
+		// both again (BeginPollWalk keeps what is already there).
 		known, err := m.knownMailboxes(ctx, all, want)
 		if err != nil {
 			return err
 		}
 		if err := m.db.BeginPollWalk(ctx, known); err != nil {
+			return err
+		}
+		if err := m.db.SetMirrorScope(ctx, all, want); err != nil {
 			return err
 		}
 		m.pollWalkPending = len(known) > 0

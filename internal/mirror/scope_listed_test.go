@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -259,5 +260,61 @@ func TestNamedBeforeListedOnANewFileWalksItOnceListed(t *testing.T) {
 	for _, id := range []int64{a, c} {
 		held, served := mailboxRows(t, e, id)
 		diffRows(t, held, served)
+	}
+}
+
+// TestFirstStartScopeAndFirstWalkRecordedTogether: a new file's first
+// start records the scope it is built for and the mailboxes the poll's
+// walk from the beginning is to read. With every mailbox, the scope
+// recorded without those mailboxes (the second write failed: a full
+// disk, say) is a file whose listed mailboxes no walk has read, and the
+// next sync walked each on its own, the poll's own walk from the
+// beginning reading them all again: the account's whole history twice,
+// logged as mailboxes newly visible to the API user. Whichever of the
+// two writes fails, the next sync must start the one walk from the
+// beginning, as a first start does.
+func TestFirstStartScopeAndFirstWalkRecordedTogether(t *testing.T) {
+	for _, table := range []string{"walked_mailboxes", "mirror_scope"} {
+		t.Run(table+" refused", func(t *testing.T) {
+			e, path, _, _ := scopeEnv(t)
+			ctx := context.Background()
+			// Another connection to the file, as testkit.DamagePage opens
+			// one: the trigger is part of the schema, so the store's meets
+			// it too.
+			raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { raw.Close() })
+			if _, err := raw.Exec("CREATE TRIGGER full_disk BEFORE INSERT ON " + table +
+				" BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"); err != nil {
+				t.Fatal(err)
+			}
+			var log bytes.Buffer
+			m := e.mirror(mirror.Options{Logger: slog.New(slog.NewTextHandler(&log, nil))})
+			if _, err := m.SyncOnce(ctx); err == nil {
+				t.Fatalf("first sync with %s refusing writes succeeded; want its failure", table)
+			}
+			if _, err := raw.Exec("DROP TRIGGER full_disk"); err != nil {
+				t.Fatal(err)
+			}
+			e.log.reset()
+			syncOnce(t, m)
+			if got, want := fullWalks(e), []string{""}; !slices.Equal(got, want) {
+				t.Errorf("after a first start that failed to write %s, the next sync walked %q from the beginning; want %q (the poll's walk of every mailbox alone)", table, got, want)
+			}
+			if strings.Contains(log.String(), "newly visible") {
+				t.Errorf("a new file's first walk logged as mailboxes newly visible to the API user:\n%s", log.String())
+			}
+			assertMirrorEqual(t, e.db, e.fake)
+			// And the mailboxes are walked: the next directory refresh
+			// walks none.
+			e.log.reset()
+			e.clock.Advance(20 * time.Minute)
+			syncOnce(t, m)
+			if got := fullWalks(e); len(got) != 0 {
+				t.Errorf("the sync after the first walked %q from the beginning; want nothing", got)
+			}
+		})
 	}
 }
