@@ -318,3 +318,55 @@ func TestFirstStartScopeAndFirstWalkRecordedTogether(t *testing.T) {
 		})
 	}
 }
+
+// TestUpgradedListNamedBeforeListedRecipe: under schema 13 or older, a
+// mailbox QW_MAILBOXES named on a file's first start, before the account
+// listed it, was recorded unread and only polled once listed; migration
+// 0014 cannot tell it from one the first walk read, and counts it walked
+// (a row, unfinished). The README's way to have its history walked with a
+// list: one start with the list without it, then one with it again.
+func TestUpgradedListNamedBeforeListedRecipe(t *testing.T) {
+	e, path, a, _ := scopeEnv(t)
+	c := a + 1000 // no mailbox of the account yet
+	syncOnce(t, e.mirror(mirror.Options{Mailboxes: []int64{a, c}}))
+	e.clock.Advance(10 * time.Minute)
+	old := e.clock.Now().Add(-7 * 24 * time.Hour)
+	if _, err := e.fake.AddMailbox(helpscouttest.Mailbox{ID: c, CreatedAt: old.Add(-time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if _, err := e.fake.CreateConversation(helpscouttest.NewConversation{
+			MailboxID: c, CustomerID: e.acct.Customers[i%len(e.acct.Customers)],
+			Subject: "from before " + strconv.Itoa(i), At: old.Add(time.Duration(i) * time.Hour),
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// What the upgrade leaves of a file the old version ran on since c
+	// was listed: c counted walked by the poll's first walk.
+	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	if _, err := raw.Exec("INSERT INTO walked_mailboxes (mailbox_id, finished) VALUES (?, 0)", c); err != nil {
+		t.Fatal(err)
+	}
+	syncOnce(t, e.mirror(mirror.Options{Mailboxes: []int64{a, c}}))
+	if held, served := mailboxRows(t, e, c); len(held) == len(served) {
+		t.Fatalf("mailbox %d counted walked holds all %d of its conversations; the setup needs it to miss its history", c, len(served))
+	}
+
+	e.clock.Advance(10 * time.Minute)
+	syncOnce(t, e.mirror(mirror.Options{Mailboxes: []int64{a}}))
+	e.clock.Advance(10 * time.Minute)
+	e.log.reset()
+	syncOnce(t, e.mirror(mirror.Options{Mailboxes: []int64{a, c}}))
+	if got, want := fullWalks(e), []string{strconv.FormatInt(c, 10)}; !slices.Equal(got, want) {
+		t.Errorf("started without %d, then with it again: walked %q from the beginning; want %q", c, got, want)
+	}
+	for _, id := range []int64{a, c} {
+		held, served := mailboxRows(t, e, id)
+		diffRows(t, held, served)
+	}
+}

@@ -47,7 +47,11 @@ WHERE EXISTS (SELECT 1 FROM mirror_scope WHERE mailbox_id = 0)
 -- next walk without a shift finishes them all. One the directory does
 -- not list was recorded without being walked (QW_MAILBOXES naming a
 -- mailbox the API user could not see yet, on the file's first start): it
--- gets no row, and is walked once listed.
+-- gets no row, and is walked once listed. Such a mailbox that the
+-- directory came to list under the old version was never walked either,
+-- only polled since, and cannot be told apart from one the first walk
+-- read: it is counted as walked, with the ambiguity above (the README
+-- says how to have it walked).
 INSERT INTO walked_mailboxes (mailbox_id, finished)
 SELECT mailbox_id, 0
 FROM mirror_scope
