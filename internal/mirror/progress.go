@@ -127,6 +127,13 @@ func (m *Mirror) noteProgress(ctx context.Context, l listing, n, size int) {
 	if !m.everSynced() {
 		reason := "first sync: " + p.counts()
 		switch {
+		case p.mailbox != 0 && m.inherited():
+			// A mailbox the restart's directory refresh lists that no walk
+			// read (with every mailbox, one the API user was given access
+			// to meanwhile), walked before the poll on a mirror that holds
+			// the rest of the queue as of the last sync: no first sync,
+			// and, with QW_MAILBOXES empty, nothing added.
+			reason = fmt.Sprintf("%s; under way: walking mailbox %d: %s", noSyncSinceRestart, p.mailbox, p.counts())
 		case p.mailbox != 0:
 			reason = fmt.Sprintf("first sync: walking added mailbox %d: %s", p.mailbox, p.counts())
 		case p.catchUp:

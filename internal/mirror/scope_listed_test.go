@@ -19,6 +19,7 @@ import (
 
 	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
 	"github.com/queuewrangler/queuewrangler/internal/mirror"
+	"github.com/queuewrangler/queuewrangler/internal/testkit"
 )
 
 // listLaterEnv is an account of two mailboxes, A and B, mirrored with
@@ -368,5 +369,53 @@ func TestUpgradedListNamedBeforeListedRecipe(t *testing.T) {
 	for _, id := range []int64{a, c} {
 		held, served := mailboxRows(t, e, id)
 		diffRows(t, held, served)
+	}
+}
+
+// TestListedAtTheRestartSaysNoSyncSinceIt: a mailbox the API user is
+// given access to while the daemon is down is listed by the restart's
+// directory refresh, after Run found the mark of a completed sync of
+// every mailbox: the mirror holds the whole queue as of then (QueueAsOf),
+// the poll has yet to catch up, and the mailbox is walked first. /readyz
+// said "first sync: walking added mailbox 7: 50 of 150 conversations" at
+// every page of that walk: a first sync, where the README says a restart
+// on a synced mirror reads "no sync has completed since the restart", and
+// an added mailbox, with QW_MAILBOXES empty.
+func TestListedAtTheRestartSaysNoSyncSinceIt(t *testing.T) {
+	e, _, _, _ := scopeEnv(t)
+	syncOnce(t, e.mirror(mirror.Options{}))
+	c := addOldMailbox(t, e, 3*helpscouttest.ConversationPageSize)
+	e.clock.Advance(10 * time.Minute)
+
+	m := e.mirror(mirror.Options{})
+	var slow slowListing
+	slow.install(e, m, time.Second, func(r *http.Request) bool {
+		q := r.URL.Query()
+		return q.Get("mailbox") == strconv.FormatInt(c, 10) && q.Get("modifiedSince") == ""
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx, time.Hour) }()
+	testkit.WaitFor(t, time.Minute, "the restarted mirror's first sync", func() (bool, string) { return m.Ready() })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if _, inherited := m.QueueAsOf(); inherited {
+		t.Errorf("QueueAsOf still inherited after this process's sync")
+	}
+	reasons := slow.seen()
+	if len(reasons) < 3 {
+		t.Fatalf("the walk of mailbox %d listed %d pages; the test needs 3", c, len(reasons))
+	}
+	for p, why := range reasons {
+		want := "no sync has completed since the restart"
+		if p > 0 {
+			want = fmt.Sprintf("no sync has completed since the restart; under way: walking mailbox %d: %d of %d conversations",
+				c, p*helpscouttest.ConversationPageSize, 3*helpscouttest.ConversationPageSize)
+		}
+		if why != want {
+			t.Errorf("reason as page %d of mailbox %d's walk was asked for: %q, want %q", p+1, c, why, want)
+		}
 	}
 }
