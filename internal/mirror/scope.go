@@ -148,12 +148,23 @@ func mustLeave(rec store.MirrorScope, held []int64, all bool, want []int64) bool
 
 // holdsWantedScope reports whether the store holds the whole history of
 // every mailbox QW_MAILBOXES asks for that the directory knows, and of no
-// other: settleScope would have nothing to delete and nothing to walk.
+// other: settleScope would have nothing to delete and nothing to walk,
+// but for a mailbox of the recorded scope that no walk has read yet.
 // The mark of a completed sync of this scope (markComplete) is trusted
 // only then: marks are kept per scope and never removed, so a scope that
 // comes back after another finds its old mark, while the other scope
 // deleted its conversations (or an added mailbox's walk is unfinished).
 // A scope never recorded holds nothing the store can vouch for.
+//
+// A mailbox of the recorded scope without a walk is one the directory
+// lists only since (with every mailbox, one the API user was given
+// access to): the last completed sync held all the scope's listed
+// mailboxes then, and no sync has completed since it came into sight
+// (markComplete waits for its walk), so the mark is still true of the
+// queue as of then. The running daemon serves that queue while it walks
+// such a mailbox (settleScope); a restart meanwhile does the same,
+// rather than take the whole queue for a first sync's for as long as
+// that one mailbox's walk lasts.
 func (m *Mirror) holdsWantedScope(ctx context.Context) (bool, error) {
 	rec, err := m.db.MirrorScope(ctx)
 	if err != nil {
@@ -168,7 +179,11 @@ func (m *Mirror) holdsWantedScope(ctx context.Context) (bool, error) {
 		return false, nil
 	}
 	added, _, err := m.unwalkedMailboxes(ctx, all, want)
-	return err == nil && len(added) == 0, err
+	if err != nil {
+		return false, err
+	}
+	addedToScope := func(id int64) bool { return !rec.All && !slices.Contains(rec.Mailboxes, id) }
+	return !slices.ContainsFunc(added, addedToScope), nil
 }
 
 // leaveMailboxes deletes the conversations of the mailboxes outside want

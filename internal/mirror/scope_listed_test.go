@@ -419,3 +419,61 @@ func TestListedAtTheRestartSaysNoSyncSinceIt(t *testing.T) {
 		}
 	}
 }
+
+// TestRestartMidWalkOfAListedMailboxKeepsTheQueue: with every mailbox
+// mirrored, the daemon that lists a mailbox the API user was given access
+// to stays ready while it walks it, serving the queue as of its last
+// completed sync. Restarted before that walk ended (a deploy), it found
+// the mark of that sync but not the store holding the whole scope, and
+// said "the first sync has not finished": the page counting only what a
+// first sync has read, the balancer and POST /api/v1/plan off, until the
+// walk of that one mailbox (an hour at 100,000 conversations) was done.
+// The mailbox was in the scope the mark is of (every mailbox), not one
+// QW_MAILBOXES added: the restart keeps the queue as of that sync, as
+// the process before it did.
+func TestRestartMidWalkOfAListedMailboxKeepsTheQueue(t *testing.T) {
+	e, _, _, _ := scopeEnv(t)
+	ctx := context.Background()
+	m := e.mirror(mirror.Options{})
+	syncOnce(t, m)
+	c := addOldMailbox(t, e, 3*helpscouttest.ConversationPageSize)
+	cs := strconv.FormatInt(c, 10)
+	var once sync.Once
+	e.log.setBefore(func(r *http.Request) {
+		if q := r.URL.Query(); r.URL.Path == "/v2/conversations" && q.Get("mailbox") == cs && cmp.Or(q.Get("page"), "1") == "3" {
+			once.Do(func() { e.fake.SetFaults(helpscouttest.Faults{FailNext: 1}) })
+		}
+	})
+	e.clock.Advance(20 * time.Minute)
+	if _, err := m.SyncOnce(ctx); err == nil {
+		t.Fatal("the sync succeeded through the injected failure")
+	}
+	if ok, why := m.Ready(); !ok {
+		t.Fatalf("the process that lists mailbox %d: not ready while walking it (%q); the test compares a restart with it", c, why)
+	}
+	asOf, _ := m.QueueAsOf()
+
+	e.clock.Advance(time.Minute)
+	m = e.mirror(mirror.Options{})
+	var slow slowListing
+	slow.install(e, m, time.Second, func(r *http.Request) bool { return r.URL.Query().Get("mailbox") == cs })
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- m.Run(runCtx, time.Hour) }()
+	testkit.WaitFor(t, time.Minute, "the restarted mirror's first sync", func() (bool, string) { return m.Ready() })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	reasons := slow.seen()
+	if len(reasons) == 0 {
+		t.Fatalf("the restart did not resume the walk of mailbox %d", c)
+	}
+	for p, why := range reasons {
+		if !strings.HasPrefix(why, "no sync has completed since the restart") {
+			t.Errorf("reason as page %d of mailbox %d's resumed walk was asked for: %q, want it to begin %q (the queue as of %s)",
+				p+1, c, why, "no sync has completed since the restart", asOf)
+		}
+	}
+	assertMirrorEqual(t, e.db, e.fake)
+}
