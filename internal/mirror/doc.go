@@ -44,7 +44,11 @@
 // list that none read (with every mailbox mirrored, one the API user is
 // given access to after the first walk) is walked as an added one is,
 // after the directory refresh that lists it, and narrowing from every
-// mailbox records as whole only the mailboxes walked. The first sync and
+// mailbox records as whole only the mailboxes walked. Once a sync has
+// completed in this process, such a walk reads at most
+// Options.WalkPagesPerSync pages per sync and yields to the poll, resuming
+// from its cursor at the next sync: it holds the lock the poll and the
+// webhooks wait on, and the daemon is serving by then. The first sync and
 // the walk of an added mailbox log how far
 // they have got every 30 s, counting what an earlier attempt stored, and
 // the first sync's not-ready reason says it at every page (progress.go).

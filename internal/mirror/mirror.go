@@ -39,6 +39,20 @@ type Options struct {
 	MaxRewalks int
 	// DrainTimeout bounds Drain at shutdown (default 5 s).
 	DrainTimeout time.Duration
+	// WalkPagesPerSync bounds how many list pages one sync reads of the
+	// walk from the beginning of a mailbox that comes into sight once a
+	// sync has completed in this process (a directory refresh listing one
+	// that no walk has read): the walk holds the mirror's lock, and a walk
+	// of 100,000 conversations would keep every poll and webhook waiting
+	// for over an hour while /readyz says ready. The walk stops after that
+	// many pages and the poll runs; the next sync resumes it from its
+	// cursor. Before the first completed sync, the daemon is not ready
+	// anyway and the walk goes to its end. The default, 100 pages (2,500
+	// conversations), is about a minute of work at the client's default
+	// budget of 200 requests a minute once thread fetches are counted
+	// (half a minute for the pages alone): under the default two-minute
+	// poll interval, the queue is never more than a poll and a minute old.
+	WalkPagesPerSync int
 
 	Logger  *slog.Logger
 	Metrics *metrics.Instruments // nil = no instruments
@@ -93,6 +107,11 @@ type Mirror struct {
 	// unfinished after the latest settleScope, so a completed sync is not
 	// yet one of the whole scope (markComplete).
 	addedUnwalked bool
+	// walks follows, by mailbox, the walk of a mailbox no walk had read,
+	// for as long as it lasts in this process: said once in the log
+	// (settleScope), not at every sync a paced walk spans, and counted
+	// across those syncs (walkMailbox).
+	walks map[int64]*progress
 	// checkpointFailing: the last checkpoint failed and the log has said
 	// so (runCheckpoint).
 	checkpointFailing bool
@@ -146,6 +165,9 @@ func New(hs *helpscout.Client, db *store.DB, opts Options) *Mirror {
 	if opts.DrainTimeout <= 0 {
 		opts.DrainTimeout = defaultDrainTimeout
 	}
+	if opts.WalkPagesPerSync <= 0 {
+		opts.WalkPagesPerSync = defaultWalkPagesPerSync
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -154,6 +176,9 @@ func New(hs *helpscout.Client, db *store.DB, opts Options) *Mirror {
 	}
 	return &Mirror{hs: hs, db: db, opts: opts, notReady: firstSyncPending, wake: make(chan struct{}, 1)}
 }
+
+// defaultWalkPagesPerSync is Options.WalkPagesPerSync's default.
+const defaultWalkPagesPerSync = 100
 
 // What the readiness reason begins with until a sync of this process
 // completes. On a new mirror the first sync is still to finish; after a
@@ -586,7 +611,16 @@ type listing struct {
 	mailboxes []int64
 	cursor    string
 	progress  *progress
+	// budget, when set, is how many more pages this sync may read of
+	// the walk (Options.WalkPagesPerSync); walk stops with errWalkPaused
+	// once it is spent. nil: to the end.
+	budget *int
 }
+
+// errWalkPaused: a walk spent its budget of pages for this sync before its
+// end. Its pages are committed with its cursor, as a walk that fails
+// part-way leaves them, and the next sync resumes from that cursor.
+var errWalkPaused = errors.New("walk paused until the next sync")
 
 // walk reads every page of l from cursor from. When the listing shifted
 // under it, again is true and rewalkFrom is the cursor to walk again from.
@@ -608,6 +642,12 @@ func (m *Mirror) walk(ctx context.Context, l listing, from time.Time, st *Stats)
 	var shifts shiftLedger
 	l.progress.beginWalk()
 	for page := 1; ; page++ {
+		if l.budget != nil && *l.budget <= 0 {
+			// Checked before a page, not after: a walk whose last page
+			// spends the budget ends as a walk, with its hidden-shift
+			// check, rather than pause one page short of its end.
+			return false, time.Time{}, time.Time{}, errWalkPaused
+		}
 		opts.Page = page
 		convs, resp, err := m.hs.Conversations.List(ctx, opts)
 		if err != nil {
@@ -617,6 +657,9 @@ func (m *Mirror) walk(ctx context.Context, l listing, from time.Time, st *Stats)
 			started = serverTime(resp)
 		}
 		st.Pages++
+		if l.budget != nil {
+			*l.budget--
+		}
 		st.Conversations += len(convs)
 		updates := make([]store.ConversationUpdate, 0, len(convs))
 		pageStart := cursor

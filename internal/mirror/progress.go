@@ -33,6 +33,11 @@ type progress struct {
 	// says nothing of how far it has got; its own listing does (size).
 	catchUp bool
 	size    int // the listing's size, as its latest page said; 0: not given
+	// read counts the conversations an added mailbox's walk listed in the
+	// syncs before this one (walkMailbox); announced: the log said the
+	// walk begins (settleScope). Both are of this process.
+	read      int
+	announced bool
 }
 
 func newProgress(mailbox int64, now time.Time) *progress {
@@ -144,10 +149,7 @@ func (m *Mirror) noteProgress(ctx context.Context, l listing, n, size int) {
 	if !p.due(m.opts.Now()) {
 		return
 	}
-	attrs := []any{"progress", p.counts(), "pages", p.pages, "conversations", p.held}
-	if p.hasSize {
-		attrs = append(attrs, "total", p.total)
-	}
+	attrs := p.attrs()
 	if p.mailbox != 0 {
 		m.opts.Logger.Info("walk of added mailbox under way", append([]any{"mailbox_id", p.mailbox}, attrs...)...)
 		return
@@ -157,4 +159,13 @@ func (m *Mirror) noteProgress(ctx context.Context, l listing, n, size int) {
 		return
 	}
 	m.opts.Logger.Info("first sync under way", attrs...)
+}
+
+// attrs are a long walk's progress line's counts.
+func (p *progress) attrs() []any {
+	attrs := []any{"progress", p.counts(), "pages", p.pages, "conversations", p.held}
+	if p.hasSize {
+		attrs = append(attrs, "total", p.total)
+	}
+	return attrs
 }

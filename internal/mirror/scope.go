@@ -99,15 +99,32 @@ func (m *Mirror) settleScope(ctx context.Context, st *Stats) error {
 			listed = append(listed, id)
 		}
 	}
-	if len(named) > 0 {
+	// Said once per walk in this process: a walk paced over many syncs
+	// (or one that keeps failing) comes back here at every sync.
+	if named = m.unannounced(named); len(named) > 0 {
 		m.opts.Logger.Info("mailboxes added to QW_MAILBOXES: walking their whole history", "mailbox_ids", named)
 	}
-	if len(listed) > 0 {
+	if listed = m.unannounced(listed); len(listed) > 0 {
 		m.opts.Logger.Info("mailboxes listed that no walk has read (newly visible to the API user): walking their whole history", "mailbox_ids", listed)
+	}
+	// Once a sync has completed in this process, the daemon is ready and
+	// serving: a mailbox that comes into sight now (at a directory
+	// refresh) is walked a bounded number of pages per sync, so that the
+	// poll and the webhooks, which wait on the same lock, wait a minute at
+	// most rather than for its whole history (Options.WalkPagesPerSync).
+	// Before that, nothing is served yet, and the walk goes to its end.
+	var budget *int
+	if m.everSynced() {
+		budget = new(int)
+		*budget = m.opts.WalkPagesPerSync
 	}
 	complete := true
 	for _, id := range added {
-		done, err := m.walkMailbox(ctx, id, st)
+		if budget != nil && *budget <= 0 {
+			complete = false
+			break
+		}
+		done, err := m.walkMailbox(ctx, id, st, budget)
 		if err != nil {
 			return err
 		}
@@ -287,18 +304,44 @@ func mailboxCursor(mailbox int64) string {
 // walkMailbox walks one added mailbox from the beginning (or from where an
 // earlier attempt stopped) and records it walked, and in the scope, once
 // its last page is stored (store.DB.AddToMirrorScope). done is
-// false when the listing kept shifting: its cursor stays, and the next
-// sync walks again from there, as for the poll's own cursor.
-func (m *Mirror) walkMailbox(ctx context.Context, mailbox int64, st *Stats) (done bool, err error) {
+// false when the listing kept shifting, or when the walk spent budget
+// (nil: none) before its end: its cursor stays, and the next sync walks
+// again from there, as for the poll's own cursor.
+//
+// A walk paused on its budget is resumed as a walk that failed part-way
+// is: from its cursor, less the overlap, in a new listing. What shifted
+// in the listing before the pause is walked again from the cursor it
+// left (a shift seen holds the cursor back to it); what shifts between
+// two syncs is no shift at all to the new listing, which lists everything
+// modified since the cursor in its order of then.
+func (m *Mirror) walkMailbox(ctx context.Context, mailbox int64, st *Stats, budget *int) (done bool, err error) {
 	name := mailboxCursor(mailbox)
 	cur, err := m.db.Cursor(ctx, name)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return false, fmt.Errorf("read the cursor of mailbox %d: %w", mailbox, err)
 	}
+	// One progress for the walk across the syncs of this process that it
+	// spans, so that its counts and its lines every progressEvery go on
+	// from where the last sync paused.
+	p := m.walks[mailbox]
+	if p == nil {
+		p = newProgress(mailbox, m.opts.Now())
+		if m.walks == nil {
+			m.walks = map[int64]*progress{}
+		}
+		m.walks[mailbox] = p
+	}
 	before, from := st.Conversations, cur.Value
-	l := listing{mailboxes: []int64{mailbox}, cursor: name, progress: newProgress(mailbox, m.opts.Now())}
+	defer func() { p.read += st.Conversations - before }()
+	l := listing{mailboxes: []int64{mailbox}, cursor: name, progress: p, budget: budget}
 	for walk := 0; ; walk++ {
 		again, rewalkFrom, _, err := m.walk(ctx, l, from, st)
+		if errors.Is(err, errWalkPaused) {
+			m.opts.Logger.Info("walk of added mailbox paused for the poll; it resumes at the next sync",
+				append([]any{"mailbox_id", mailbox}, p.attrs()...)...)
+			p.logged = m.opts.Now() // this line is the progress line that was due
+			return false, nil
+		}
 		if err != nil {
 			return false, fmt.Errorf("walk added mailbox %d: %w", mailbox, err)
 		}
@@ -314,6 +357,27 @@ func (m *Mirror) walkMailbox(ctx context.Context, mailbox int64, st *Stats) (don
 	if err := m.db.AddToMirrorScope(ctx, mailbox, name); err != nil {
 		return false, err
 	}
-	m.opts.Logger.Info("added mailbox mirrored", "mailbox_id", mailbox, "conversations", st.Conversations-before)
+	delete(m.walks, mailbox)
+	m.opts.Logger.Info("added mailbox mirrored", "mailbox_id", mailbox, "conversations", p.read+st.Conversations-before)
 	return true, nil
+}
+
+// unannounced returns the mailboxes of ids whose walk the log has not
+// announced in this process, and marks them announced.
+func (m *Mirror) unannounced(ids []int64) []int64 {
+	var out []int64
+	for _, id := range ids {
+		if p := m.walks[id]; p != nil && p.announced {
+			continue
+		}
+		if m.walks == nil {
+			m.walks = map[int64]*progress{}
+		}
+		if m.walks[id] == nil {
+			m.walks[id] = newProgress(id, m.opts.Now())
+		}
+		m.walks[id].announced = true
+		out = append(out, id)
+	}
+	return out
 }
