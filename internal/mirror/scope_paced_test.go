@@ -172,3 +172,63 @@ func TestWalkBeforeTheFirstSyncIsNotPaced(t *testing.T) {
 	}
 	assertMirrorEqual(t, e.db, e.fake)
 }
+
+// TestPausedWalkKeepsAShiftBeforeThePause: conversations deleted behind a
+// paced walk, within the slice it reads in one sync, slide the first of
+// the next page onto a page already read. The walk sees the listing
+// shrink, and the pause leaves its cursor at the shift, as a failed walk
+// does, so the next sync reads them; with a cursor past them (and an
+// overlap too short to reach back), they would never be mirrored.
+func TestPausedWalkKeepsAShiftBeforeThePause(t *testing.T) {
+	e, _, _, _ := scopeEnv(t)
+	ctx := context.Background()
+	m := e.mirror(mirror.Options{WalkPagesPerSync: 2, Overlap: time.Second})
+	syncOnce(t, m)
+	c := addOldMailbox(t, e, 5*helpscouttest.ConversationPageSize)
+	var inC []helpscouttest.Conversation
+	for _, cv := range walkOrder(e.fake) {
+		if cv.MailboxID == c {
+			inC = append(inC, cv)
+		}
+	}
+	cs := strconv.FormatInt(c, 10)
+	listed := 0
+	e.log.setBefore(func(r *http.Request) {
+		if r.URL.Path != "/v2/conversations" || r.URL.Query().Get("mailbox") != cs {
+			return
+		}
+		if listed++; listed == 2 {
+			// Before the slice's second page: two of the first page go.
+			for _, i := range []int{3, 10} {
+				if err := e.fake.Delete(inC[i].ID); err != nil {
+					t.Error(err)
+				}
+			}
+		}
+	})
+	e.clock.Advance(16 * time.Minute)
+	for range 6 {
+		syncOnce(t, m)
+		e.clock.Advance(2 * time.Minute)
+	}
+	e.log.setBefore(nil)
+	walked, err := e.db.Walked(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !walked[c] {
+		t.Fatalf("mailbox %d not walked after 6 syncs of 2 pages: Walked() = %v", c, walked)
+	}
+	// Those deleted after the walk read them stay stored: removing them
+	// is the reconcile's part, not the walk's.
+	held, served := mailboxRows(t, e, c)
+	have := map[int64]bool{}
+	for _, r := range held {
+		have[r.ID] = true
+	}
+	for i, r := range served {
+		if !have[r.ID] {
+			t.Errorf("conversation %d of mailbox %d (#%d of its walk) never mirrored", r.ID, c, i)
+		}
+	}
+}
