@@ -323,14 +323,7 @@ func (m *Mirror) walkMailbox(ctx context.Context, mailbox int64, st *Stats, budg
 	// One progress for the walk across the syncs of this process that it
 	// spans, so that its counts and its lines every progressEvery go on
 	// from where the last sync paused.
-	p := m.walks[mailbox]
-	if p == nil {
-		p = newProgress(mailbox, m.opts.Now())
-		if m.walks == nil {
-			m.walks = map[int64]*progress{}
-		}
-		m.walks[mailbox] = p
-	}
+	p := m.walkOf(mailbox)
 	before, from := st.Conversations, cur.Value
 	defer func() { p.read += st.Conversations - before }()
 	l := listing{mailboxes: []int64{mailbox}, cursor: name, progress: p, budget: budget}
@@ -367,17 +360,24 @@ func (m *Mirror) walkMailbox(ctx context.Context, mailbox int64, st *Stats, budg
 func (m *Mirror) unannounced(ids []int64) []int64 {
 	var out []int64
 	for _, id := range ids {
-		if p := m.walks[id]; p != nil && p.announced {
-			continue
+		if p := m.walkOf(id); !p.announced {
+			p.announced = true
+			out = append(out, id)
 		}
+	}
+	return out
+}
+
+// walkOf is the progress of the walk of mailbox in this process (m.walks),
+// begun now if there is none yet.
+func (m *Mirror) walkOf(mailbox int64) *progress {
+	p := m.walks[mailbox]
+	if p == nil {
+		p = newProgress(mailbox, m.opts.Now())
 		if m.walks == nil {
 			m.walks = map[int64]*progress{}
 		}
-		if m.walks[id] == nil {
-			m.walks[id] = newProgress(id, m.opts.Now())
-		}
-		m.walks[id].announced = true
-		out = append(out, id)
+		m.walks[mailbox] = p
 	}
-	return out
+	return p
 }

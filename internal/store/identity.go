@@ -157,9 +157,10 @@ func inspect(ctx context.Context, path string) (fileIdentity, error) {
 // before the daemon's next Open recovers it; query_only does not stop
 // that. Read-only, the connection reads the WAL as it is and leaves it.
 // Without one, "rw": read-only on a WAL file creates a -wal and a -shm and
-// cannot delete them when it closes, so they stay, this user's (root's,
-// for a `docker exec -u 0`, which the daemon's uid then may not open);
-// a read-write connection's go again when the last one closes. query_only
+// cannot delete them when it closes, so they stay (SQLite gives the ones
+// root makes to the file's owner; another user's stay that user's, which
+// the daemon's uid may then not open); a read-write connection's go again
+// when the last one closes. query_only
 // keeps either from writing a row.
 //
 // Where this user may not write the file (it may only read it, as plan
