@@ -27,11 +27,13 @@ type Availability struct {
 	Status           string // StatusActive, StatusAway or StatusOffShift
 	UnavailableSince time.Time
 	// AvailableSince is when someone available became so: the start of
-	// their shift, or when they turned Active in Help Scout if later; zero
-	// when unknown (no hours and no known status change).
+	// their shift (shifts that touch are one, Schedule.Shift), or when they
+	// turned Active in Help Scout if later; zero when unknown (no hours, or
+	// hours that never stop, and no known status change).
 	AvailableSince time.Time
 	// AvailableUntil is when the shift of someone available ends; zero when
-	// open-ended (no hours).
+	// open-ended (no hours, or hours that never stop: Mon-Sun 00:00-24:00).
+	// Zero never means "left long ago": readers take it as "not leaving".
 	AvailableUntil time.Time
 	// NextShiftAt is, for someone available, when their next shift starts
 	// after this one ends; zero when open-ended or none starts in the
@@ -59,8 +61,12 @@ func (p Profile) Available(now time.Time, userTZ string, presence Presence) Avai
 		if on, since := p.Schedule.OnShift(now, loc); !on {
 			return Availability{Status: StatusOffShift, UnavailableSince: since, BackAt: p.Schedule.NextShiftStart(now, loc)}
 		}
-		since, until = p.Schedule.Shift(now, loc)
-		next = p.Schedule.NextShiftStart(until, loc)
+		since, until, _ = p.Schedule.Shift(now, loc)
+		if !until.IsZero() {
+			// Shift joins touching shifts, so none starts at until: this
+			// is the first start after a break.
+			next = p.Schedule.NextShiftStart(until, loc)
+		}
 	}
 	if presence.UpdatedAt.After(since) && !presence.UpdatedAt.After(now) {
 		since = presence.UpdatedAt

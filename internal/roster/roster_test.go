@@ -259,26 +259,62 @@ func TestAvailable(t *testing.T) {
 }
 
 // The next shift is the roster's, not "the same shift tomorrow": on a
-// Friday it is Monday's, and a back-to-back shift starts when this one ends.
+// Friday it is Monday's. Back-to-back shifts are one shift: it ends when
+// the last of them does, and the next starts after the break (not at the
+// seam, which would tell the balancer that work left for "the next shift"
+// waits no time at all).
 func TestAvailableNextShift(t *testing.T) {
 	weekdays, _ := ParseSchedule("Mon-Fri 09:00-17:00")
 	split, _ := ParseSchedule("Mon-Fri 09:00-13:00; Mon-Fri 13:00-17:00")
 	friday := time.Date(2026, 3, 6, 15, 0, 0, 0, time.UTC)
 	monday := time.Date(2026, 3, 9, 9, 0, 0, 0, time.UTC)
 	tests := []struct {
-		name string
-		s    *Schedule
-		now  time.Time
-		want time.Time
+		name        string
+		s           *Schedule
+		now         time.Time
+		until, next time.Time
 	}{
-		{"friday: monday's shift", weekdays, friday, monday},
-		{"back-to-back: the next shift starts as this one ends", split, monday.Add(time.Hour), monday.Add(4 * time.Hour)},
+		{"friday: monday's shift", weekdays, friday, friday.Add(2 * time.Hour), monday},
+		{"back-to-back: one shift, the next tomorrow", split, monday.Add(time.Hour), monday.Add(8 * time.Hour), monday.Add(24 * time.Hour)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := Profile{Schedule: tt.s}.Available(tt.now, "UTC", Presence{})
-			if !got.NextShiftAt.Equal(tt.want) {
-				t.Errorf("NextShiftAt = %v, want %v", got.NextShiftAt, tt.want)
+			if !got.AvailableUntil.Equal(tt.until) || !got.NextShiftAt.Equal(tt.next) {
+				t.Errorf("AvailableUntil, NextShiftAt = %v, %v; want %v, %v", got.AvailableUntil, got.NextShiftAt, tt.until, tt.next)
+			}
+		})
+	}
+}
+
+// TestAvailableRoundTheClock: someone whose hours never stop is available
+// as someone without hours is, with no end (AvailableUntil zero, which the
+// balancer reads as "not leaving") and no start the roster knows
+// (AvailableSince zero, or when they turned Active); someone whose hours
+// stop once a week is available from the start of the run to its end.
+func TestAvailableRoundTheClock(t *testing.T) {
+	allWeek, _ := ParseSchedule("Mon-Sun 00:00-24:00")
+	notSunday, _ := ParseSchedule("Mon-Sat 00:00-24:00")
+	now := time.Date(2026, 3, 4, 23, 45, 0, 0, time.UTC) // a Wednesday, a quarter to midnight
+	active := now.Add(-3 * time.Hour)
+	tests := []struct {
+		name     string
+		p        Profile
+		presence Presence
+		want     Availability
+	}{
+		{"24/7", Profile{Schedule: allWeek}, Presence{}, Availability{Available: true, Status: "active"}},
+		{"24/7, active since a known time", Profile{Schedule: allWeek}, Presence{UpdatedAt: active}, Availability{Available: true, Status: "active", AvailableSince: active}},
+		{"24/7 in a zone with summer time", Profile{Schedule: allWeek, Timezone: "Europe/London"}, Presence{}, Availability{Available: true, Status: "active"}},
+		{"every day but sunday", Profile{Schedule: notSunday}, Presence{}, Availability{Available: true, Status: "active",
+			AvailableSince: time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC), AvailableUntil: time.Date(2026, 3, 8, 0, 0, 0, 0, time.UTC),
+			NextShiftAt: time.Date(2026, 3, 9, 0, 0, 0, 0, time.UTC)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := tt.p.Available(now, "UTC", tt.presence)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})
 	}

@@ -9,7 +9,9 @@ import (
 
 // Schedule is a weekly set of shifts, e.g. "Mon-Fri 09:00-17:00" or
 // "Mon-Thu 08:00-16:00; Fri 08:00-12:00". A shift whose end is before its
-// start runs past midnight ("Sat,Sun 22:00-06:00").
+// start runs past midnight ("Sat,Sun 22:00-06:00"). Shifts that touch or
+// overlap are one continuous shift (Shift): "Mon 22:00-24:00; Tue
+// 00:00-06:00" is one night, "Mon-Sun 00:00-24:00" never ends.
 type Schedule struct {
 	shifts []shift
 	text   string
@@ -146,27 +148,76 @@ func (s *Schedule) OnShift(t time.Time, loc *time.Location) (on bool, offSince t
 }
 
 // Shift returns the start and end, in UTC, of the shift that t falls in,
-// read in loc, or zero times when t is off shift. Of overlapping shifts it
-// returns the earliest start and the latest end: the person has been
-// working since the one and stays until the other. Back-to-back shifts
-// (Mon 09:00-17:00 and Mon 17:00-20:00) are not joined.
-func (s *Schedule) Shift(t time.Time, loc *time.Location) (start, end time.Time) {
+// read in loc; on is false, and both times zero, when t is off shift.
+// A shift is a continuous run of hours: of overlapping shifts it returns
+// the earliest start and the latest end, and shifts that touch (Mon
+// 09:00-17:00 and Mon 17:00-20:00, or Mon 22:00-24:00 and Tue
+// 00:00-06:00) are one, because the person works on without a break: a
+// seam is not the moment they leave, nor the moment they arrived. Hours
+// that never stop (Mon-Sun 00:00-24:00) have neither a start nor an end:
+// both are zero with on true, as for someone without hours.
+func (s *Schedule) Shift(t time.Time, loc *time.Location) (start, end time.Time, on bool) {
 	local := t.In(loc)
-	for _, w := range s.windows(local) {
-		if local.Before(w[0]) || !local.Before(w[1]) {
-			continue
+	y, m, d := local.Date()
+	// A run that is not round the clock is shorter than a week, so the
+	// windows of the eight days either side of t hold all of it. Most runs
+	// are a day's shift, which the windows of two days either side hold:
+	// those are built first, and the wider span only when the run reaches
+	// the edge of what the narrow one can vouch for.
+	for _, days := range [2]int{2, 8} {
+		first := time.Date(y, m, d-days, 0, 0, 0, 0, loc)
+		last := time.Date(y, m, d+days, 0, 0, 0, 0, loc)
+		start, end, on = s.run(local, first, last)
+		if !on {
+			return time.Time{}, time.Time{}, false
 		}
-		if start.IsZero() || w[0].Before(start) {
-			start = w[0]
-		}
-		if w[1].After(end) {
-			end = w[1]
+		// A window of a day before first ends before the day after first
+		// begins (an overnight shift ends by 23:59 the next day), and one
+		// of a day after last starts at the earliest when that day begins:
+		// a run clear of both is whole.
+		if !start.Before(wallClock(first, 1, 0)) && end.Before(wallClock(last, 1, 0)) {
+			return start.UTC(), end.UTC(), true
 		}
 	}
-	if start.IsZero() {
-		return start, end
+	// The run reaches more than a week before or after t, so it covers
+	// every hour of the week: it never ends.
+	return time.Time{}, time.Time{}, true
+}
+
+// run returns the continuous run of hours that local falls in, of the
+// windows of the shifts that start on the days from first to last: windows
+// are joined while the next starts at or before the end reached so far.
+func (s *Schedule) run(local, first, last time.Time) (start, end time.Time, on bool) {
+	var ws [][2]time.Time
+	for day := first; !day.After(last); day = wallClock(day, 1, 0) {
+		for _, sh := range s.shifts {
+			if !sh.days[day.Weekday()] {
+				continue
+			}
+			endDays := 0
+			if sh.end <= sh.start {
+				endDays = 1
+			}
+			ws = append(ws, [2]time.Time{wallClock(day, 0, sh.start), wallClock(day, endDays, sh.end)})
+		}
 	}
-	return start.UTC(), end.UTC()
+	slices.SortFunc(ws, func(a, b [2]time.Time) int { return a[0].Compare(b[0]) })
+	for _, w := range ws {
+		if on && w[0].After(end) {
+			return start, end, true // a break before w, after the run holding local
+		}
+		if !end.IsZero() && !w[0].After(end) {
+			if w[1].After(end) {
+				end = w[1]
+			}
+		} else {
+			start, end = w[0], w[1]
+		}
+		if !local.Before(start) && local.Before(end) {
+			on = true
+		}
+	}
+	return start, end, on
 }
 
 // NextShiftStart returns the start of the first shift that begins at or

@@ -214,13 +214,12 @@ func TestScheduleShift(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			start, end := tt.s.Shift(tt.at, berlin)
+			start, end, on := tt.s.Shift(tt.at, berlin)
 			if !start.Equal(tt.start) || !end.Equal(tt.end) {
 				t.Errorf("Shift(%v) = %v, %v; want %v, %v", tt.at, start, end, tt.start, tt.end)
 			}
-			on, _ := tt.s.OnShift(tt.at, berlin)
-			if on == start.IsZero() {
-				t.Errorf("Shift and OnShift disagree at %v: on %v, start %v", tt.at, on, start)
+			if wantOn, _ := tt.s.OnShift(tt.at, berlin); on != wantOn || on == start.IsZero() {
+				t.Errorf("Shift and OnShift disagree at %v: Shift on %v (start %v), OnShift %v", tt.at, on, start, wantOn)
 			}
 		})
 	}
@@ -232,6 +231,8 @@ func TestScheduleTimeOnShift(t *testing.T) {
 	night := parse("Sat,Sun 22:00-06:00")
 	overlap := parse("Mon 08:00-12:00; Mon 10:00-14:00")
 	allDay := parse("Sun 00:00-24:00")
+	touching := parse("Mon 22:00-24:00; Tue 00:00-06:00")
+	allWeek := parse("Mon-Sun 00:00-24:00")
 	utc := func(mo time.Month, d, h, mi int) time.Time { return time.Date(2026, mo, d, h, mi, 0, 0, time.UTC) }
 	tests := []struct {
 		name     string
@@ -253,6 +254,9 @@ func TestScheduleTimeOnShift(t *testing.T) {
 		// Summer time starts on Sunday 2026-03-29 in Berlin: that day has
 		// 23 hours.
 		{"the day the clocks go forward", allDay, utc(3, 28, 0, 0), utc(3, 30, 0, 0), 23 * time.Hour},
+		// Shifts that touch are one shift (Shift), and count their sum.
+		{"touching shifts", touching, utc(3, 2, 0, 0), utc(3, 4, 0, 0), 8 * time.Hour},
+		{"round the clock, a week", allWeek, utc(3, 2, 0, 0), utc(3, 9, 0, 0), 7 * 24 * time.Hour},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -269,5 +273,187 @@ func TestScheduleTimeOnShift(t *testing.T) {
 	p := Profile{Schedule: weekdays, Timezone: "America/New_York"}
 	if d, ok := p.TimeOnShift(utc(3, 2, 0, 0), utc(3, 2, 18, 0), "Europe/Berlin"); !ok || d != 4*time.Hour {
 		t.Errorf("a profile in New York: %v, %v; want 4h, true", d, ok)
+	}
+}
+
+// TestScheduleShiftJoinsTouchingShifts: hours that continue without a
+// break are one shift, whether the roster writes them as one row or
+// several. A person whose 09:00-17:00 runs straight into 17:00-20:00 stays
+// until 20:00, and someone on every day's 00:00-24:00 never leaves: the
+// balancer would otherwise see them "end the shift" at each seam, and keep
+// new customers from them for the margin before it.
+func TestScheduleShiftJoinsTouchingShifts(t *testing.T) {
+	parse := func(text string) *Schedule { return mustSchedule(t, text) }
+	at := func(month time.Month, day, hour, minute int) time.Time {
+		return time.Date(2026, month, day, hour, minute, 0, 0, time.UTC)
+	}
+	sameDay := parse("Mon 09:00-17:00; Mon 17:00-20:00")
+	midnight := parse("Mon 22:00-24:00; Tue 00:00-06:00")
+	overnightThenDay := parse("Mon 22:00-06:00; Tue 06:00-14:00")
+	allWeek := parse("Mon-Sun 00:00-24:00")
+	roundTheClock := parse("Mon-Sun 06:00-18:00; Mon-Sun 18:00-06:00")
+	notSunday := parse("Mon-Sat 00:00-24:00")
+	weekdays := parse("Mon-Fri 00:00-24:00")
+	chain := parse("Mon 09:00-17:00; Mon 12:00-20:00; Mon 20:00-22:00")
+	gap := parse("Mon 09:00-17:00; Mon 17:01-20:00")
+	open := time.Time{} // an end (or start) that never comes
+	tests := []struct {
+		name       string
+		s          *Schedule
+		at         time.Time
+		start, end time.Time
+	}{
+		// 2026-03-02 is a Monday.
+		{"back-to-back, in the first", sameDay, at(3, 2, 10, 0), at(3, 2, 9, 0), at(3, 2, 20, 0)},
+		{"back-to-back, in the second", sameDay, at(3, 2, 18, 0), at(3, 2, 9, 0), at(3, 2, 20, 0)},
+		{"back-to-back, at the seam", sameDay, at(3, 2, 17, 0), at(3, 2, 9, 0), at(3, 2, 20, 0)},
+		{"across midnight, before it", midnight, at(3, 2, 23, 45), at(3, 2, 22, 0), at(3, 3, 6, 0)},
+		{"across midnight, after it", midnight, at(3, 3, 1, 0), at(3, 2, 22, 0), at(3, 3, 6, 0)},
+		{"a night shift runs into a day shift", overnightThenDay, at(3, 3, 3, 0), at(3, 2, 22, 0), at(3, 3, 14, 0)},
+		{"24/7, just before midnight", allWeek, at(3, 2, 23, 45), open, open},
+		{"24/7, at midnight", allWeek, at(3, 3, 0, 0), open, open},
+		{"24/7 in two rows a day", roundTheClock, at(3, 4, 17, 45), open, open},
+		{"24/7 but Sunday, midweek", notSunday, at(3, 4, 12, 0), at(3, 2, 0, 0), at(3, 8, 0, 0)},
+		{"24/7 but Sunday, saturday night", notSunday, at(3, 7, 23, 45), at(3, 2, 0, 0), at(3, 8, 0, 0)},
+		{"24/7 but Sunday, monday's first minute", notSunday, at(3, 9, 0, 0), at(3, 9, 0, 0), at(3, 15, 0, 0)},
+		{"24/7 but Sunday, sunday: off", notSunday, at(3, 8, 12, 0), open, open},
+		{"weekdays round the clock, friday night", weekdays, at(3, 6, 23, 45), at(3, 2, 0, 0), at(3, 7, 0, 0)},
+		{"overlapping and touching shifts chain", chain, at(3, 2, 10, 0), at(3, 2, 9, 0), at(3, 2, 22, 0)},
+		{"a one-minute gap does not join, before it", gap, at(3, 2, 16, 59), at(3, 2, 9, 0), at(3, 2, 17, 0)},
+		{"a one-minute gap: off in it", gap, at(3, 2, 17, 0), open, open},
+		{"a one-minute gap does not join, after it", gap, at(3, 2, 17, 1), at(3, 2, 17, 1), at(3, 2, 20, 0)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			start, end, on := tt.s.Shift(tt.at, time.UTC)
+			if !start.Equal(tt.start) || !end.Equal(tt.end) {
+				t.Errorf("Shift(%v) = %v, %v; want %v, %v", tt.at, start, end, tt.start, tt.end)
+			}
+			if wantOn, _ := tt.s.OnShift(tt.at, time.UTC); on != wantOn {
+				t.Errorf("Shift(%v) says on %v, OnShift %v", tt.at, on, wantOn)
+			}
+		})
+	}
+}
+
+// TestScheduleShiftJoinsAcrossDST: the windows are built on the wall clock,
+// so a seam at an hour the clock skips (01:00 on the last Sunday of March
+// in London) or passes twice (01:30 on the last Sunday of October) is the
+// same moment on both sides, and the shifts still join.
+func TestScheduleShiftJoinsAcrossDST(t *testing.T) {
+	london, err := time.LoadLocation("Europe/London")
+	if err != nil {
+		t.Skipf("no tzdata: %v", err)
+	}
+	at := func(month time.Month, day, hour, minute int) time.Time {
+		return time.Date(2026, month, day, hour, minute, 0, 0, time.UTC)
+	}
+	spring := mustSchedule(t, "Sat 22:00-01:00; Sun 01:00-09:00")
+	autumn := mustSchedule(t, "Sat 22:00-01:30; Sun 01:30-09:00")
+	midnight := mustSchedule(t, "Sat 20:00-24:00; Sun 00:00-08:00")
+	allWeek := mustSchedule(t, "Mon-Sun 00:00-24:00")
+	tests := []struct {
+		name       string
+		s          *Schedule
+		at         time.Time
+		start, end time.Time
+	}{
+		// 2026-03-29: 01:00 GMT becomes 02:00 BST. Saturday 22:00 is GMT
+		// (22:00 UTC), Sunday 09:00 is BST (08:00 UTC).
+		{"spring, before the change", spring, at(3, 28, 23, 0), at(3, 28, 22, 0), at(3, 29, 8, 0)},
+		{"spring, after the change", spring, at(3, 29, 3, 0), at(3, 28, 22, 0), at(3, 29, 8, 0)},
+		{"spring, seam at midnight", midnight, at(3, 29, 5, 0), at(3, 28, 20, 0), at(3, 29, 7, 0)},
+		// 2026-10-25: 02:00 BST becomes 01:00 GMT. Saturday 22:00 is BST
+		// (21:00 UTC), Sunday 09:00 is GMT (09:00 UTC).
+		{"autumn, before the change", autumn, at(10, 24, 23, 0), at(10, 24, 21, 0), at(10, 25, 9, 0)},
+		{"autumn, in the hour passed twice", autumn, at(10, 25, 1, 0), at(10, 24, 21, 0), at(10, 25, 9, 0)},
+		{"autumn, after the change", autumn, at(10, 25, 5, 0), at(10, 24, 21, 0), at(10, 25, 9, 0)},
+		{"24/7 over the spring change", allWeek, at(3, 28, 23, 45), time.Time{}, time.Time{}},
+		{"24/7 over the autumn change", allWeek, at(10, 24, 22, 45), time.Time{}, time.Time{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			start, end, on := tt.s.Shift(tt.at, london)
+			if !on || !start.Equal(tt.start) || !end.Equal(tt.end) {
+				t.Errorf("Shift(%v) = %v, %v, %v; want %v, %v, true", tt.at, start, end, on, tt.start, tt.end)
+			}
+		})
+	}
+}
+
+// TestNextShiftStartAfterAJoinedEnd: after the end of shifts joined into
+// one, the next shift is the one after the break; none starts at that end,
+// or Shift would have joined it too.
+func TestNextShiftStartAfterAJoinedEnd(t *testing.T) {
+	at := func(month time.Month, day, hour int) time.Time {
+		return time.Date(2026, month, day, hour, 0, 0, 0, time.UTC)
+	}
+	tests := []struct {
+		name, hours string
+		now, next   time.Time
+	}{
+		// 2026-03-02 is a Monday.
+		{"back-to-back: next monday", "Mon 09:00-17:00; Mon 17:00-20:00", at(3, 2, 10), at(3, 9, 9)},
+		{"split day: tomorrow morning", "Mon-Fri 09:00-13:00; Mon-Fri 13:00-17:00", at(3, 2, 10), at(3, 3, 9)},
+		{"night in two rows: tonight", "Mon-Fri 22:00-24:00; Tue-Sat 00:00-06:00", at(3, 3, 1), at(3, 3, 22)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := mustSchedule(t, tt.hours)
+			_, end, on := s.Shift(tt.now, time.UTC)
+			if !on {
+				t.Fatalf("off shift at %v", tt.now)
+			}
+			if next := s.NextShiftStart(end, time.UTC); !next.Equal(tt.next) {
+				t.Errorf("NextShiftStart(%v) = %v, want %v", end, next, tt.next)
+			}
+		})
+	}
+}
+
+// TestShiftAgreesWithOnShift walks a fortnight across London's spring
+// clock change: wherever the agent is on shift, Shift's run holds them on
+// shift from its start to its end, off the moment before the start and at
+// the end, and the roster counts its length as time on shift.
+func TestShiftAgreesWithOnShift(t *testing.T) {
+	london, err := time.LoadLocation("Europe/London")
+	if err != nil {
+		t.Skipf("no tzdata: %v", err)
+	}
+	s := mustSchedule(t, "Mon-Fri 09:00-17:00; Mon-Thu 17:00-21:00; Fri 23:00-24:00; Sat 00:00-01:00; Sat 22:00-01:00; Sun 01:00-06:00")
+	from := time.Date(2026, 3, 23, 0, 0, 0, 0, time.UTC) // a Monday; the clocks change on the 29th
+	var runs int
+	var prevEnd time.Time
+	for m := 0; m < 14*24*60; m += 7 {
+		at := from.Add(time.Duration(m) * time.Minute)
+		start, end, on := s.Shift(at, london)
+		if wantOn, _ := s.OnShift(at, london); on != wantOn {
+			t.Fatalf("at %v: Shift says on %v, OnShift %v", at, on, wantOn)
+		}
+		if !on {
+			continue
+		}
+		if start.IsZero() || end.IsZero() || at.Before(start) || !at.Before(end) {
+			t.Fatalf("at %v: run %v-%v does not hold it", at, start, end)
+		}
+		if end.Equal(prevEnd) {
+			continue // the run checked already
+		}
+		prevEnd = end
+		runs++
+		if on, _ := s.OnShift(start.Add(-time.Nanosecond), london); on {
+			t.Errorf("run %v-%v: on shift just before its start", start, end)
+		}
+		if on, _ := s.OnShift(end, london); on {
+			t.Errorf("run %v-%v: on shift at its end", start, end)
+		}
+		if got := s.TimeOnShift(start, end, london); got != end.Sub(start) {
+			t.Errorf("run %v-%v: TimeOnShift %v, want its length %v", start, end, got, end.Sub(start))
+		}
+	}
+	// Per week: Mon-Thu 09:00-21:00, Fri 09:00-17:00, Fri 23:00-Sat 01:00
+	// and Sat 22:00-Sun 06:00.
+	if runs != 2*7 {
+		t.Errorf("%d runs in a fortnight, want 14", runs)
 	}
 }

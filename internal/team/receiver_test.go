@@ -126,3 +126,62 @@ func TestReceiverNamesARemovedUserByID(t *testing.T) {
 		}
 	}
 }
+
+// TestRoundTheClockIsNotLeaving: hours that run on without a break are one
+// shift, so at a quarter to midnight someone on every day's 00:00-24:00,
+// and someone whose night is written as 22:00-24:00 and 00:00-06:00, is
+// not about to leave: the approval re-check (Unfit), steer's rotation and
+// own's routing all still give them work. Someone whose shift does end at
+// midnight is leaving, to show the margin is in force. Walt has no hours
+// and two customers waiting, so that the two are preferred to him only
+// when they are not counted as leaving.
+func TestRoundTheClockIsNotLeaving(t *testing.T) {
+	t.Parallel()
+	r, err := roster.Parse([]byte(`{"agents": [
+	  {"id": 1, "hours": "Mon-Sun 00:00-24:00", "timezone": "UTC"},
+	  {"id": 2, "hours": "Mon 22:00-24:00; Tue 00:00-06:00", "timezone": "UTC"},
+	  {"id": 3, "hours": "Mon 16:00-24:00", "timezone": "UTC"},
+	  {"id": 4}
+	]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 3, 2, 23, 45, 0, 0, time.UTC) // a Monday, 15 minutes before midnight
+	waiting := func(id, assignee int64) store.OpenConversation {
+		return store.OpenConversation{ID: id, Number: id, MailboxID: 5, Status: store.StatusActive, AssigneeID: assignee,
+			LastMessageBy: store.ByCustomer, CreatedAt: now.Add(-time.Hour), CustomerWaitingSince: now.Add(-time.Hour)}
+	}
+	v := Build(store.Snapshot{TakenAt: now,
+		Users: []store.User{{ID: 1, First: "Ana"}, {ID: 2, First: "Nia"}, {ID: 3, First: "Lou"}, {ID: 4, First: "Walt"}},
+		Conversations: []store.OpenConversation{waiting(100, 4), waiting(101, 4),
+			{ID: 200, Number: 200, MailboxID: 5, Status: store.StatusActive, LastMessageBy: store.ByCustomer, CreatedAt: now, CustomerWaitingSince: now}},
+	}, r, now)
+	p := balancer.DefaultPolicy() // ShiftEndMargin 30m
+	agents, _ := v.Measure(p)
+	for _, tt := range []struct {
+		name string
+		to   int64
+		want string
+	}{
+		{"24/7", 1, ""},
+		{"a night in two rows", 2, ""},
+		{"a shift that ends at midnight", 3, "ends the shift at 00:00 UTC, within 30m, too soon to start a new customer"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got, _ := Receiver(agents, tt.to).Unfit(5, "overload", now, time.UTC); got != tt.want {
+				t.Errorf("Unfit = %q, want %q", got, tt.want)
+			}
+		})
+	}
+	why := map[int64]balancer.RotationWhy{}
+	for _, c := range balancer.RotationChoices(v.Snapshot, p, 5, []int64{1, 2, 3, 4}) {
+		why[c.AgentID] = c.Why
+	}
+	if why[1] != balancer.RotationIn || why[2] != balancer.RotationIn || why[3] != balancer.RotationLeaving {
+		t.Errorf("rotation %v: want 1 and 2 in (not leaving), 3 leaving", why)
+	}
+	moves := balancer.Route(v.Snapshot, p, 200)
+	if len(moves) != 1 || (moves[0].To != 1 && moves[0].To != 2) {
+		t.Errorf("own routing of a new customer: %+v, want it given to 1 or 2, who stay on", moves)
+	}
+}
