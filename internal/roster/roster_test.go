@@ -355,6 +355,8 @@ func TestParseRefusesValuesThatWouldMeanSomethingElse(t *testing.T) {
 			"agents[0] (a@x.io): escalations: true changes nothing on an st (an sst always takes stuck tickets, an st never does; only a hos's is read)"},
 		{"escalations false on an sst", `{"agents": [{"email": "a@x.io", "role": "sst", "escalations": false}]}`,
 			"agents[0] (a@x.io): escalations: false changes nothing on an sst"},
+		{"a whole day as 00:00-00:00", `{"agents": [{"id": 7, "hours": "Mon-Sun 00:00-00:00"}]}`,
+			`agents[0] (id 7): hours: "00:00-00:00" is an empty shift (a whole day is 00:00-24:00)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -369,6 +371,7 @@ func TestParseRefusesValuesThatWouldMeanSomethingElse(t *testing.T) {
 		`{"agents": [{"id": 7, "max_open": 1}]}`,
 		`{"defaults": {"max_open": 9}, "agents": [{"id": 7, "max_open": 0}]}`, // lifts the defaults' cap
 		`{"agents": [{"id": 7, "hours": "Mon-Fri 09:00-17:00", "timezone": "UTC"}]}`,
+		`{"agents": [{"id": 7, "hours": "Mon-Sun 00:00-24:00", "timezone": "UTC"}]}`,
 		`{"defaults": {"escalations": true}, "agents": [{"email": "lee@x.io", "role": "hos"}]}`,
 		`{"agents": [{"email": "lee@x.io", "role": "hos", "escalations": true}]}`,
 		// Spelled out the way the role works anyway.

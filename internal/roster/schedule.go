@@ -90,7 +90,9 @@ func parseSpan(text string) (start, end int, err error) {
 		return 0, 0, err
 	}
 	if start == end {
-		return 0, 0, fmt.Errorf("%q is an empty shift", text)
+		// Whoever writes 00:00-00:00 most likely means the whole day,
+		// which has its own spelling.
+		return 0, 0, fmt.Errorf("%q is an empty shift (a whole day is 00:00-24:00)", text)
 	}
 	return start, end, nil
 }
