@@ -296,7 +296,7 @@ func TestScheduleShiftJoinsTouchingShifts(t *testing.T) {
 	weekdays := parse("Mon-Fri 00:00-24:00")
 	chain := parse("Mon 09:00-17:00; Mon 12:00-20:00; Mon 20:00-22:00")
 	gap := parse("Mon 09:00-17:00; Mon 17:01-20:00")
-	open := time.Time{} // an end (or start) that never comes
+	none := time.Time{} // off shift, or a start and end that never come (OnShift tells which)
 	tests := []struct {
 		name       string
 		s          *Schedule
@@ -310,17 +310,17 @@ func TestScheduleShiftJoinsTouchingShifts(t *testing.T) {
 		{"across midnight, before it", midnight, at(3, 2, 23, 45), at(3, 2, 22, 0), at(3, 3, 6, 0)},
 		{"across midnight, after it", midnight, at(3, 3, 1, 0), at(3, 2, 22, 0), at(3, 3, 6, 0)},
 		{"a night shift runs into a day shift", overnightThenDay, at(3, 3, 3, 0), at(3, 2, 22, 0), at(3, 3, 14, 0)},
-		{"24/7, just before midnight", allWeek, at(3, 2, 23, 45), open, open},
-		{"24/7, at midnight", allWeek, at(3, 3, 0, 0), open, open},
-		{"24/7 in two rows a day", roundTheClock, at(3, 4, 17, 45), open, open},
+		{"24/7, just before midnight", allWeek, at(3, 2, 23, 45), none, none},
+		{"24/7, at midnight", allWeek, at(3, 3, 0, 0), none, none},
+		{"24/7 in two rows a day", roundTheClock, at(3, 4, 17, 45), none, none},
 		{"24/7 but Sunday, midweek", notSunday, at(3, 4, 12, 0), at(3, 2, 0, 0), at(3, 8, 0, 0)},
 		{"24/7 but Sunday, saturday night", notSunday, at(3, 7, 23, 45), at(3, 2, 0, 0), at(3, 8, 0, 0)},
 		{"24/7 but Sunday, monday's first minute", notSunday, at(3, 9, 0, 0), at(3, 9, 0, 0), at(3, 15, 0, 0)},
-		{"24/7 but Sunday, sunday: off", notSunday, at(3, 8, 12, 0), open, open},
+		{"24/7 but Sunday, sunday: off", notSunday, at(3, 8, 12, 0), none, none},
 		{"weekdays round the clock, friday night", weekdays, at(3, 6, 23, 45), at(3, 2, 0, 0), at(3, 7, 0, 0)},
 		{"overlapping and touching shifts chain", chain, at(3, 2, 10, 0), at(3, 2, 9, 0), at(3, 2, 22, 0)},
 		{"a one-minute gap does not join, before it", gap, at(3, 2, 16, 59), at(3, 2, 9, 0), at(3, 2, 17, 0)},
-		{"a one-minute gap: off in it", gap, at(3, 2, 17, 0), open, open},
+		{"a one-minute gap: off in it", gap, at(3, 2, 17, 0), none, none},
 		{"a one-minute gap does not join, after it", gap, at(3, 2, 17, 1), at(3, 2, 17, 1), at(3, 2, 20, 0)},
 	}
 	for _, tt := range tests {
