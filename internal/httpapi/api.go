@@ -185,6 +185,9 @@ func fairnessDefined(agents []team.Agent) bool {
 // the mirror while the daemon is not ready: during the first sync the
 // counts and lists cover only the conversations read so far, and a tool
 // must not take them for the queue, as the page's banner tells a person.
+// Every GET of the API says it through here (agents, conversations, and
+// proposals, whose pending warnings are read from the mirror), so that
+// the key cannot mean one thing on one answer and another on the next.
 // When the mirror holds the whole queue as of an earlier sync (a restart
 // while Help Scout is down), "queue_as_of" says so and when that sync
 // began: every ticket is there, but nothing newer.
@@ -384,7 +387,11 @@ func (s *Server) handleProposals(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"proposals": out})
+	answer := map[string]any{"proposals": out}
+	// The proposals are the store's whole log, but a pending one's
+	// warnings are read from the mirror, partial or stale while not ready.
+	s.sayNotReady(answer)
+	writeJSON(w, http.StatusOK, answer)
 }
 
 // pendingChecks reads what the page's pendingChecks needs for the pending

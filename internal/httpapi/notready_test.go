@@ -131,14 +131,18 @@ func TestPlanNowWaitsForTheFirstSync(t *testing.T) {
 // TestAPISaysTheFirstSyncIsRunning: the agents and conversations the API
 // lists come from the mirror, which during the first sync holds only the
 // conversations read so far; a tool polling the stuck list read a partial
-// one as the queue. While not ready those answers carry "not_ready" with
-// /readyz's reason, and drop it once ready.
+// one as the queue. The proposals are the store's whole audit log, but a
+// pending one's ticket_gone and receiver_unfit are read from that same
+// partial mirror (a ticket not read yet is "no longer" where the move takes
+// it from), and that answer said nothing of it. While not ready all three
+// answers carry "not_ready" with /readyz's reason, and drop it once ready.
 func TestAPISaysTheFirstSyncIsRunning(t *testing.T) {
 	t.Parallel()
 	var r readiness
 	s := New(Options{Ready: r.ready})
 	s.EnableAPI(APIOptions{Team: fakeTeam{}, Queue: fakeQueue{}, Decider: &fakeDecider{}, StuckAfter: 4 * time.Hour})
-	paths := []string{"/api/v1/agents", "/api/v1/conversations?state=stuck", "/api/v1/conversations?state=open"}
+	paths := []string{"/api/v1/agents", "/api/v1/conversations?state=stuck", "/api/v1/conversations?state=open",
+		"/api/v1/proposals", "/api/v1/proposals?status=pending", "/api/v1/proposals?status=applied"}
 	read := func(path string) map[string]any {
 		t.Helper()
 		rec := do(s, "GET", path, "")
@@ -289,7 +293,7 @@ func TestAPISaysAStaleQueueIsWhole(t *testing.T) {
 				return body
 			}
 			why := readyzReason(t, s)
-			for _, path := range []string{"/api/v1/agents", "/api/v1/conversations?state=stuck"} {
+			for _, path := range []string{"/api/v1/agents", "/api/v1/conversations?state=stuck", "/api/v1/proposals"} {
 				body := read(path)
 				if got := body["not_ready"]; got != why {
 					t.Errorf("%s: not_ready = %v, want %q", path, got, why)
@@ -303,10 +307,12 @@ func TestAPISaysAStaleQueueIsWhole(t *testing.T) {
 			}
 
 			o.done.Store(true)
-			body := read("/api/v1/agents")
-			for _, key := range []string{"not_ready", "queue_as_of"} {
-				if got, ok := body[key]; ok {
-					t.Errorf("once ready: %s = %v, want no such key", key, got)
+			for _, path := range []string{"/api/v1/agents", "/api/v1/proposals"} {
+				body := read(path)
+				for _, key := range []string{"not_ready", "queue_as_of"} {
+					if got, ok := body[key]; ok {
+						t.Errorf("%s once ready: %s = %v, want no such key", path, key, got)
+					}
 				}
 			}
 		})
