@@ -15,12 +15,12 @@ import (
 const progressEvery = 30 * time.Second
 
 // progress follows one long walk: the first sync, or the walk of a mailbox
-// added to QW_MAILBOXES. Its counts run across the rewalks of that walk,
+// added to QW_MAILBOXES or newly visible to the API user. Its counts run across the rewalks of that walk,
 // and across the attempts before it: a walk resumed from a saved cursor
 // (after a failed attempt, or a restart part-way) lists only what is left,
 // so its counts start from what the store already holds of its scope.
 type progress struct {
-	mailbox int64 // the added mailbox walked; 0 = the first sync's walk
+	mailbox int64 // the mailbox walked on its own; 0 = the first sync's walk
 	logged  time.Time
 	pages   int
 	held    int // conversations of the walk's scope the store holds
@@ -38,6 +38,19 @@ type progress struct {
 	// walk begins (settleScope). Both are of this process.
 	read      int
 	announced bool
+	// visible: the mailbox walked is one the directory lists only since
+	// the walk that built the scope (newly visible to the API user), not
+	// one added to QW_MAILBOXES; settleScope tells them apart, and the
+	// walk's lines say which, as its announcement does.
+	visible bool
+}
+
+// what names the mailbox a walk of one mailbox reads, in its log lines.
+func (p *progress) what() string {
+	if p.visible {
+		return "newly visible mailbox"
+	}
+	return "added mailbox"
 }
 
 func newProgress(mailbox int64, now time.Time) *progress {
@@ -140,7 +153,7 @@ func (m *Mirror) noteProgress(ctx context.Context, l listing, n, size int) {
 			// and, with QW_MAILBOXES empty, nothing added.
 			reason = fmt.Sprintf("%s; under way: walking mailbox %d: %s", noSyncSinceRestart, p.mailbox, p.counts())
 		case p.mailbox != 0:
-			reason = fmt.Sprintf("first sync: walking added mailbox %d: %s", p.mailbox, p.counts())
+			reason = fmt.Sprintf("first sync: walking %s %d: %s", p.what(), p.mailbox, p.counts())
 		case p.catchUp:
 			reason = noSyncSinceRestart + "; under way: " + p.counts()
 		}
@@ -151,7 +164,7 @@ func (m *Mirror) noteProgress(ctx context.Context, l listing, n, size int) {
 	}
 	attrs := p.attrs()
 	if p.mailbox != 0 {
-		m.opts.Logger.Info("walk of added mailbox under way", append([]any{"mailbox_id", p.mailbox}, attrs...)...)
+		m.opts.Logger.Info("walk of "+p.what()+" under way", append([]any{"mailbox_id", p.mailbox}, attrs...)...)
 		return
 	}
 	if p.catchUp {

@@ -170,6 +170,45 @@ func TestAddedMailboxWalkReportsProgress(t *testing.T) {
 	if len(reasons) < 2 || reasons[1] != wantReason {
 		t.Errorf("/readyz reasons during the walk: %q, want the second to be %q", reasons, wantReason)
 	}
+	if want := fmt.Sprintf(`level=INFO msg="added mailbox mirrored" mailbox_id=%d conversations=%d`, b, inB); !strings.Contains(log.String(), want) {
+		t.Errorf("the end of the walk is not logged as\n%s\nlog:\n%s", want, log.String())
+	}
+}
+
+// TestNewlyVisibleMailboxWalkReportsProgress: with every mailbox
+// mirrored, a mailbox the API user was given access to since the walk is
+// walked as an added one is, but nobody added it: its progress and its
+// end were logged as "walk of added mailbox under way" and "added mailbox
+// mirrored", words of the QW_MAILBOXES case, beside the announcement that
+// says it is newly visible. They now say the same as the announcement
+// (TestAddedMailboxWalkReportsProgress keeps the added case's words).
+func TestNewlyVisibleMailboxWalkReportsProgress(t *testing.T) {
+	e, _, _, _ := scopeEnv(t)
+	syncOnce(t, e.mirror(mirror.Options{}))
+	const n = 4 * helpscouttest.ConversationPageSize
+	c := addOldMailbox(t, e, n)
+
+	e.clock.Advance(10 * time.Minute)
+	var log testkit.LogBuffer
+	m := e.mirror(mirror.Options{Logger: slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{ReplaceAttr: dropTime}))})
+	var slow slowListing
+	slow.install(e, m, 15*time.Second, func(r *http.Request) bool {
+		q := r.URL.Query()
+		return q.Get("mailbox") == fmt.Sprint(c) && q.Get("modifiedSince") == ""
+	})
+	syncOnce(t, m)
+
+	p := 2 * helpscouttest.ConversationPageSize
+	want := fmt.Sprintf(`level=INFO msg="walk of newly visible mailbox under way" mailbox_id=%d progress="%d of %d conversations" pages=2 conversations=%d total=%d`, c, p, n, p, n)
+	if got := progressLines(log.String()); len(got) == 0 || got[0] != want {
+		t.Errorf("progress lines:\n%s\nwant first:\n%s", strings.Join(got, "\n"), want)
+	}
+	if want := fmt.Sprintf(`level=INFO msg="newly visible mailbox mirrored" mailbox_id=%d conversations=%d`, c, n); !strings.Contains(log.String(), want) {
+		t.Errorf("the end of the walk is not logged as\n%s\nlog:\n%s", want, log.String())
+	}
+	if strings.Contains(log.String(), "added mailbox") {
+		t.Errorf("the walk of a newly visible mailbox is logged as an added one's:\n%s", log.String())
+	}
 }
 
 // dropTime leaves the time out of text log lines, so tests compare them whole.

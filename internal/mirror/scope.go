@@ -97,6 +97,7 @@ func (m *Mirror) settleScope(ctx context.Context, st *Stats) error {
 			named = append(named, id)
 		} else {
 			listed = append(listed, id)
+			m.walkOf(id).visible = true // its lines say so, as the announcement below does
 		}
 	}
 	// Said once per walk in this process: a walk paced over many syncs
@@ -330,13 +331,13 @@ func (m *Mirror) walkMailbox(ctx context.Context, mailbox int64, st *Stats, budg
 	for walk := 0; ; walk++ {
 		again, rewalkFrom, _, err := m.walk(ctx, l, from, st)
 		if errors.Is(err, errWalkPaused) {
-			m.opts.Logger.Info("walk of added mailbox paused for the poll; it resumes at the next sync",
+			m.opts.Logger.Info("walk of "+p.what()+" paused for the poll; it resumes at the next sync",
 				append([]any{"mailbox_id", mailbox}, p.attrs()...)...)
 			p.logged = m.opts.Now() // this line is the progress line that was due
 			return false, nil
 		}
 		if err != nil {
-			return false, fmt.Errorf("walk added mailbox %d: %w", mailbox, err)
+			return false, fmt.Errorf("walk %s %d: %w", p.what(), mailbox, err)
 		}
 		if !again {
 			break
@@ -351,7 +352,7 @@ func (m *Mirror) walkMailbox(ctx context.Context, mailbox int64, st *Stats, budg
 		return false, err
 	}
 	delete(m.walks, mailbox)
-	m.opts.Logger.Info("added mailbox mirrored", "mailbox_id", mailbox, "conversations", p.read+st.Conversations-before)
+	m.opts.Logger.Info(p.what()+" mirrored", "mailbox_id", mailbox, "conversations", p.read+st.Conversations-before)
 	return true, nil
 }
 

@@ -144,11 +144,14 @@ func TestMidRunWalkOfAListedMailboxYieldsToThePoll(t *testing.T) {
 	if n := strings.Count(log.String(), "walking their whole history"); n != 1 {
 		t.Errorf("the log announced the walk %d times over its %d syncs; want once:\n%s", n, syncs, log.String())
 	}
-	if !strings.Contains(log.String(), "walk of added mailbox paused for the poll") {
+	if !strings.Contains(log.String(), "walk of newly visible mailbox paused for the poll") {
 		t.Errorf("no progress line while the walk was paced:\n%s", log.String())
 	}
-	if !strings.Contains(log.String(), "added mailbox mirrored") {
+	if !strings.Contains(log.String(), "newly visible mailbox mirrored") {
 		t.Errorf("the end of the walk is not logged:\n%s", log.String())
+	}
+	if strings.Contains(log.String(), "added mailbox") {
+		t.Errorf("the walk of a mailbox newly visible to the API user is logged as one added to QW_MAILBOXES:\n%s", log.String())
 	}
 }
 
