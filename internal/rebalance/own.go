@@ -93,7 +93,8 @@ type Router struct {
 	// runs. A restart thus ends its route retries early rather than
 	// starting them over, so they stay at most routeAttempts in all. Nor
 	// can a route be made twice across a restart: a route left approved
-	// is applied by the next run's recovery after the same re-read, one
+	// is applied by the next run's recovery after the same re-read (or,
+	// found late, goes stale before it is routed afresh: lateRoute), one
 	// left applying is settled from Help Scout without writing again
 	// (recover.go). Persisting the counts would change nothing.
 	failed map[int64]int
@@ -239,16 +240,30 @@ func (o *Router) retryIfFailed(p store.Proposal) {
 // plan picks the new conversations and their owners and stores the moves
 // as approved proposals, under planMu.
 func (o *Router) plan(ctx context.Context, now time.Time) ([]store.Proposal, error) {
-	r := o.r
+	ids, stored, err := o.r.planRoutes(ctx, now, o.newConversations)
+	for _, id := range ids {
+		// Routed, or nobody could take it now: either way the balancer's
+		// rule 1 hands it out later if it is still unassigned.
+		o.tried[id] = true
+	}
+	return stored, err
+}
+
+// planRoutes routes the conversations pick chooses from the open ones and
+// the open proposals, and stores the moves as approved routes, under
+// planMu: the router's new conversations, or the recovery's late route
+// (reroute). ids are those picked; stored is empty when nobody could take
+// them.
+func (r *Rebalancer) planRoutes(ctx context.Context, now time.Time, pick func([]store.OpenConversation, []store.Proposal) []int64) (ids []int64, stored []store.Proposal, err error) {
 	r.planMu.Lock()
 	defer r.planMu.Unlock()
 	t, open, err := r.readTeam(ctx, now)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	ids := o.newConversations(t.Conversations, open)
+	ids = pick(t.Conversations, open)
 	if len(ids) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	moves := balancer.Route(withOpenProposals(t.Snapshot, open), r.opts.Policy, ids...)
 	proposals := r.toProposals(balancer.Result{Moves: moves}, t, open, now)
@@ -256,19 +271,49 @@ func (o *Router) plan(ctx context.Context, now time.Time) ([]store.Proposal, err
 		proposals[i].Status = store.ProposalApproved
 		proposals[i].DecidedBy = decidedByRouting
 	}
-	stored, err := r.db.InsertProposals(ctx, proposals)
-	if err != nil {
-		return nil, err
-	}
-	for _, id := range ids {
-		// Routed, or nobody could take it now: either way the balancer's
-		// rule 1 hands it out later if it is still unassigned.
-		o.tried[id] = true
+	if stored, err = r.db.InsertProposals(ctx, proposals); err != nil {
+		return nil, nil, err
 	}
 	for _, p := range stored {
 		r.count(p, "proposed")
 	}
-	return stored, nil
+	return ids, stored, nil
+}
+
+// lateRoute reports whether p is a route that, made at now, would be
+// made late: left approved by a pass cut short (a stop, usually before a
+// restart) and found by a run's recovery interruptedAfter or more after
+// its plan. Its pick of owner was the best for the team as it was then;
+// the best now may be someone else, and the receiver check spares routes
+// the shift's end (shiftEndAsked), so made as planned it could hand a new
+// customer to someone leaving in minutes.
+func lateRoute(p store.Proposal, now time.Time) bool {
+	return routed(p) && now.Sub(p.DecidedAt) >= interruptedAfter
+}
+
+// reroute routes the conversation of p, a late route (lateRoute), afresh:
+// p goes stale, saying why, and the conversation is routed from the team
+// as it is now and the route made at once, as the router makes its own.
+// If nobody can take it now, it waits for the balancer's hand-outs, as
+// any new conversation nobody could take. Its error is apply's.
+func (r *Rebalancer) reroute(ctx context.Context, p store.Proposal, now time.Time) error {
+	why := "a route left unmade for " + balancer.FormatDuration(now.Sub(p.DecidedAt)) + " (stopped before it was made): routed afresh"
+	if _, err := r.stale(ctx, p, why); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return nil // claimed meanwhile: whoever claimed it ends it
+		}
+		return err
+	}
+	_, stored, err := r.planRoutes(ctx, now, func([]store.OpenConversation, []store.Proposal) []int64 { return []int64{p.ConversationID} })
+	if err != nil {
+		return err
+	}
+	for _, q := range stored {
+		if _, err := r.apply(ctx, q.ID); err != nil && !errors.Is(err, store.ErrConflict) {
+			return err
+		}
+	}
+	return nil
 }
 
 // newConversations returns the ids of the conversations to route: active,

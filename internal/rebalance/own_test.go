@@ -647,3 +647,81 @@ func TestHandoutRefreshDamageSaidOnce(t *testing.T) {
 		t.Error("after the refresh met the damage, the store does not hold the file damaged")
 	}
 }
+
+// TestLateRecoveredRouteIsRoutedAfresh: a route left approved by a daemon
+// stopped before it was made is made by the first run after the restart
+// (recoverInterrupted). It was made as planned however late that was, and,
+// being a route, spared the shift-end check: a new customer routed to
+// Ana, the only one on shift then, was handed to her two hours on, five
+// minutes before she left, while Ben had come on shift for the evening.
+// A route the recovery finds more than interruptedAfter old is now routed
+// afresh from the team as it is then (the old one stale, saying why); one
+// found moments after its plan is made as planned.
+func TestLateRecoveredRouteIsRoutedAfresh(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		after time.Duration // from the stopped route to the next run
+		late  bool
+	}{
+		{"moments later", time.Minute, false},
+		{"after a restart two hours later", time.Hour + 55*time.Minute, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			w := newWorld(t, 0)
+			w.db.Now = func() time.Time { return w.now }
+			// Ana is on shift now and leaves in two hours; Ben comes on in
+			// an hour and stays late.
+			hours := func(from, to time.Duration) string {
+				f, e := w.now.Add(from), w.now.Add(to)
+				return f.Format("Mon") + " " + f.Format("15:04") + "-" + e.Format("15:04")
+			}
+			r, err := roster.New(roster.Entry{}, []roster.Entry{
+				{ID: w.ana, Hours: hours(-time.Hour, 2*time.Hour), Timezone: "UTC"},
+				{ID: w.ben, Hours: hours(time.Hour, 8*time.Hour), Timezone: "UTC"}})
+			must(t, err)
+			opts := Options{Mode: ModePropose, Routing: balancer.RoutingOwn, Policy: balancer.DefaultPolicy(),
+				Roster: r, Now: func() time.Time { return w.now }}
+
+			stopCtx, stop := context.WithCancel(ctx)
+			defer stop()
+			stopping := cancelAt{next: helpscouttest.Bearer{Token: w.token}, match: isReRead, cancel: stop}
+			router := New(w.db, w.clientWith(t, stopping), opts).NewRouter(ctx, RouterOptions{})
+			c, err := w.fake.CreateConversation(helpscouttest.NewConversation{
+				MailboxID: w.mailbox, CustomerID: w.customer, Subject: "new", Body: "hello", At: w.now})
+			must(t, err)
+			w.sync(t)
+			left, err := router.RouteOnce(stopCtx)
+			if err == nil || len(left) != 1 || left[0].Status != store.ProposalApproved || left[0].ToAgent != w.ana {
+				t.Fatalf("stopped route pass = %+v, %v; want conversation %d's route to Ana left approved", left, err, c.ID)
+			}
+
+			w.now = w.now.Add(tt.after)
+			_, err = New(w.db, w.hs, opts).RunOnce(ctx)
+			must(t, err)
+			old, err := w.db.Proposal(ctx, left[0].ID)
+			must(t, err)
+			hs, _ := w.fake.Conversation(c.ID)
+			if !tt.late {
+				if old.Status != store.ProposalApplied || hs.AssigneeID != w.ana {
+					t.Errorf("route recovered %s: %s %q, Help Scout assignee %d; want applied to Ana (%d)", tt.name, old.Status, old.Error, hs.AssigneeID, w.ana)
+				}
+				return
+			}
+			if want := "a route left unmade for 1h 55m (stopped before it was made): routed afresh"; old.Status != store.ProposalStale || old.Error != want {
+				t.Errorf("route to Ana recovered %s: %s %q, want stale %q", tt.name, old.Status, old.Error, want)
+			}
+			if hs.AssigneeID != w.ben {
+				t.Errorf("Help Scout has assignee %d, want Ben (%d), on shift for hours, not Ana (%d), who leaves in 5 minutes", hs.AssigneeID, w.ben, w.ana)
+			}
+			routes, err := w.db.ListProposals(ctx, store.ProposalFilter{})
+			must(t, err)
+			if len(routes) != 2 || routes[0].Status != store.ProposalApplied || !routed(routes[0]) || routes[0].ToAgent != w.ben {
+				t.Errorf("proposals after the recovery: %+v; want the stale route and an applied route to Ben", routes)
+			}
+			if n := len(w.fake.Patches()); n != 1 {
+				t.Errorf("fake saw %d assignments, want 1", n)
+			}
+		})
+	}
+}

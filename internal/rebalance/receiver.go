@@ -75,7 +75,9 @@ func (r *Rebalancer) openTickets(ctx context.Context, agent int64) (int, error) 
 // itself in apply mode but makes later than its own run would (left
 // approved by a daemon stopped mid-batch, and made by the recovery after
 // a restart, maybe hours on). Own mode's routes go to the last people on
-// shift within the margin by design (balancer.Route's lastOnShift); and
+// shift within the margin by design (balancer.Route's lastOnShift), and
+// are made within moments of their plan: one the recovery finds later is
+// routed afresh rather than made (lateRoute); and
 // an apply-mode move made moments after a plan that already kept new work
 // from anyone about to leave, counting their queue too, is spared it, as
 // the plain test of the shift end could only refuse, at the margin's

@@ -34,7 +34,8 @@ const (
 // undone, so that no proposal blocks its conversation for good:
 //
 //   - approved proposals are applied (the re-read marks them stale if the
-//     ticket changed meanwhile);
+//     ticket changed meanwhile), but for own mode's routes found late,
+//     which are routed afresh (lateRoute);
 //   - proposals stuck in applying are settled from Help Scout itself: if the
 //     ticket is already with the target, the move happened and is recorded
 //     as applied (its note is added if it is missing); otherwise nothing was
@@ -67,7 +68,12 @@ func (r *Rebalancer) recoverInterrupted(ctx context.Context, now time.Time) erro
 		if ctx.Err() != nil {
 			return cutShort(ctx, len(approved)-i, len(approved))
 		}
-		_, err := r.apply(ctx, p.ID)
+		var err error
+		if lateRoute(p, now) {
+			err = r.reroute(ctx, p, now)
+		} else {
+			_, err = r.apply(ctx, p.ID)
+		}
 		switch {
 		case errors.Is(err, errNotTried):
 			return cutShort(ctx, len(approved)-i, len(approved))
