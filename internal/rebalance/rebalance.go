@@ -294,18 +294,51 @@ func (r *Rebalancer) planAndStore(ctx context.Context, now time.Time) (runPlan, 
 	return pl, nil
 }
 
-// readTeam reads what a plan starts from: the team and the proposals
-// still open, which the plan counts as done (withOpenProposals).
+// readTeam reads what a plan starts from: the team, its tickets an SST
+// refused a move of lately held where they are (heldByRejections), and the
+// proposals still open, which the plan counts as done (withOpenProposals).
 func (r *Rebalancer) readTeam(ctx context.Context, now time.Time) (team.View, []store.Proposal, error) {
 	t, err := r.team.Read(ctx, now)
 	if err != nil {
 		return team.View{}, nil, err
 	}
+	rejected, err := r.db.ListProposals(ctx, store.ProposalFilter{
+		Statuses: []store.ProposalStatus{store.ProposalRejected}, DecidedSince: now.Add(-r.opts.Policy.Cooldown)})
+	if err != nil {
+		return team.View{}, nil, err
+	}
+	t.Snapshot = heldByRejections(t.Snapshot, rejected)
 	open, err := r.db.ListProposals(ctx, store.ProposalFilter{Statuses: openStatuses})
 	if err != nil {
 		return team.View{}, nil, err
 	}
 	return t, open, nil
+}
+
+// heldByRejections plans as if each ticket an SST refused a move of had
+// been moved when they refused it: the cooldown (Policy.Cooldown) then
+// keeps the balancer from proposing anything for it until the cooldown has
+// run from the refusal. Someone who said no has looked at the ticket and
+// decided where it stays, or will see to it by hand; asking again at every
+// run, for the same move or another, would only nag them. A refused
+// hand-out leaves the ticket in the Unassigned folder for them the same
+// way. The snapshot's conversations are copied, not changed in place.
+func heldByRejections(s balancer.Snapshot, rejected []store.Proposal) balancer.Snapshot {
+	if len(rejected) == 0 {
+		return s
+	}
+	convAt := make(map[int64]int, len(s.Conversations))
+	for i, c := range s.Conversations {
+		convAt[c.ID] = i
+	}
+	s.Conversations = slices.Clone(s.Conversations)
+	for _, p := range rejected {
+		ci, ok := convAt[p.ConversationID]
+		if ok && p.DecidedAt.After(s.Conversations[ci].LastMovedAt) {
+			s.Conversations[ci].LastMovedAt = p.DecidedAt
+		}
+	}
+	return s
 }
 
 // openStatuses are the proposals not yet decided or not yet carried out.

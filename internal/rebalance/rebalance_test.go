@@ -798,3 +798,30 @@ func TestAfterApplyDamageSaidOnce(t *testing.T) {
 		t.Error("after the refresh met the damage, the store does not hold the file damaged")
 	}
 }
+
+// TestRejectedTicketIsLeftAloneForTheCooldown: an SST who refuses a move
+// has decided about the ticket; the next runs propose nothing for it,
+// while other tickets go on being proposed, until the cooldown has run
+// from the refusal.
+func TestRejectedTicketIsLeftAloneForTheCooldown(t *testing.T) {
+	w := newWorld(t, 2)
+	r := w.rebalancer(ModePropose, 1)
+	refused := proposeOne(t, r)
+	if _, err := r.Reject(context.Background(), refused.ID, "sst@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	other := proposeOne(t, r)
+	if other.ConversationID == refused.ConversationID {
+		t.Fatalf("the run after a rejection proposed the refused ticket %d again", refused.ConversationID)
+	}
+	if _, err := r.Reject(context.Background(), other.ID, "sst@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	proposeN(t, r, 0)
+
+	w.now = w.now.Add(balancer.DefaultPolicy().Cooldown + time.Hour)
+	again := proposeOne(t, r)
+	if again.ConversationID != refused.ConversationID && again.ConversationID != other.ConversationID {
+		t.Fatalf("after the cooldown: proposal for %d, want one of the refused tickets", again.ConversationID)
+	}
+}

@@ -116,6 +116,10 @@ func (db *DB) ListProposals(ctx context.Context, f ProposalFilter) ([]Proposal, 
 		where = append(where, "conversation_id = ?")
 		args = append(args, f.ConversationID)
 	}
+	if !f.DecidedSince.IsZero() {
+		where = append(where, "decided_at >= ?")
+		args = append(args, f.DecidedSince.UnixMilli())
+	}
 	q := "SELECT " + proposalColumns + " FROM proposals"
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")

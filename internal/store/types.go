@@ -379,5 +379,6 @@ func (p Proposal) Handout() bool { return p.FromAgent == 0 }
 type ProposalFilter struct {
 	Statuses       []ProposalStatus // empty = all
 	ConversationID int64            // 0 = all
+	DecidedSince   time.Time        // zero = all; else decided at or after it
 	Limit          int              // 0 = no limit
 }
