@@ -1,6 +1,7 @@
 package helpscouttest_test
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -615,5 +616,64 @@ func TestIDsAboveInt32(t *testing.T) {
 	}
 	if maxConv <= 1<<31 || maxThread <= 1<<32 {
 		t.Errorf("max conversation id %d, thread id %d: want above 2^31 and 2^32", maxConv, maxThread)
+	}
+}
+
+// TestRemoveMailbox: a mailbox taken away (deleted, or the API user's
+// access to it gone) leaves GET /v2/mailboxes, answers 404 in Help Scout's
+// error shape for itself and for a conversation listing that names it,
+// alone or beside another, and takes its conversations with it, without a
+// webhook; the other mailbox's listing is unchanged.
+func TestRemoveMailbox(t *testing.T) {
+	f := setup(t, helpscouttest.Options{})
+	kept := f.conv(t, helpscouttest.NewConversation{})
+	gone := f.conv(t, helpscouttest.NewConversation{MailboxID: f.mailbox2})
+	if _, err := f.srv.AddUser(helpscouttest.User{FirstName: "Bea", Mailboxes: []int64{f.mailbox2}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.srv.RemoveMailbox(f.mailbox2); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.srv.RemoveMailbox(f.mailbox2); !errors.Is(err, helpscouttest.ErrNotFound) {
+		t.Errorf("RemoveMailbox of a removed mailbox: %v, want ErrNotFound", err)
+	}
+	page := f.do(t, "GET", "/v2/mailboxes", "").json(t)
+	if got, want := ids(t, embedded(t, page, "mailboxes")), []int64{f.mailbox}; !slices.Equal(got, want) {
+		t.Errorf("GET /v2/mailboxes lists %v, want %v", got, want)
+	}
+	for _, path := range []string{
+		fmt.Sprintf("/v2/mailboxes/%d", f.mailbox2),
+		fmt.Sprintf("/v2/mailboxes/%d/folders", f.mailbox2),
+		fmt.Sprintf("/v2/conversations?status=all&mailbox=%d", f.mailbox2),
+		fmt.Sprintf("/v2/conversations?status=all&mailbox=%d,%d", f.mailbox, f.mailbox2),
+		"/v2/conversations?status=all&mailbox=999999", // never had: the same reading
+		fmt.Sprintf("/v2/conversations/%d", gone.ID),
+		fmt.Sprintf("/v2/conversations/%d/threads", gone.ID),
+	} {
+		r := f.do(t, "GET", path, "")
+		if r.code != http.StatusNotFound {
+			t.Errorf("GET %s = %d, want 404", path, r.code)
+			continue
+		}
+		if m := r.json(t); m["logRef"] == nil || m["message"] == nil {
+			t.Errorf("GET %s: body %s is not Help Scout's error shape", path, r.body)
+		}
+	}
+	for _, q := range []string{"?status=all", fmt.Sprintf("?status=all&mailbox=%d", f.mailbox)} {
+		r := f.do(t, "GET", "/v2/conversations"+q, "")
+		if r.code != http.StatusOK {
+			t.Fatalf("GET /v2/conversations%s = %d: %s", q, r.code, r.body)
+		}
+		if got, want := ids(t, embedded(t, r.json(t), "conversations")), []int64{kept.ID}; !slices.Equal(got, want) {
+			t.Errorf("GET /v2/conversations%s lists %v, want %v", q, got, want)
+		}
+	}
+	if c, _ := f.srv.Conversation(gone.ID); !c.Deleted {
+		t.Errorf("conversation %d of the removed mailbox is not deleted", gone.ID)
+	}
+	for _, u := range f.srv.Users() {
+		if slices.Contains(u.Mailboxes, f.mailbox2) {
+			t.Errorf("user %d can still open the removed mailbox: %v", u.ID, u.Mailboxes)
+		}
 	}
 }

@@ -56,6 +56,11 @@
 //   - Notes: 201 with Resource-ID and Location; 412 once a conversation has
 //     MaxThreads threads. Merged conversations answer GET with 301 to the
 //     survivor and 404 elsewhere; deleted ones 404.
+//   - A mailbox taken away (RemoveMailbox: deleted, or the app's user
+//     losing access to it) leaves GET /v2/mailboxes and answers 404, and so
+//     does a conversation listing naming it or any mailbox the account does
+//     not have (unconfirmed: the reading a client must survive); its
+//     conversations go with it, without webhooks.
 //   - Inbox routing (helpscout-api.md section 15), stored per mailbox. A
 //     new mailbox has routing disabled and never configured: GET serves
 //     "state":"disabled", "userIds":[] and no assignmentLimit or
@@ -101,7 +106,7 @@
 //     body is the v2 conversation object without _embedded threads (whether
 //     the real one embeds them is unconfirmed), {"id":N} for convo.deleted.
 //   - A state API (AddUser, CreateConversation, AddAgentReply, Assign,
-//     SetStatus, Merge, Delete, SetRouting, ...) that the simulation and
+//     SetStatus, Merge, Delete, RemoveMailbox, SetRouting, ...) that the simulation and
 //     tests use to change the account without counting as API traffic,
 //     snapshot getters returning deep copies, request counters and a record
 //     of PATCHes, notes and routing PUTs received; and Seed, a

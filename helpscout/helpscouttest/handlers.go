@@ -133,6 +133,17 @@ func (s *Server) handleListConversations(w http.ResponseWriter, r *http.Request,
 	}
 
 	s.mu.Lock()
+	// A mailbox the account does not have (deleted, RemoveMailbox, or an
+	// id it never had) fails the whole listing, as Help Scout answers an
+	// unknown id elsewhere; whether its listing does the same is
+	// unconfirmed, and this is the reading a client must survive.
+	for id := range mailboxes {
+		if s.mailboxes[id] == nil {
+			s.mu.Unlock()
+			s.writeError(w, http.StatusNotFound, "Resource not found")
+			return
+		}
+	}
 	var sel []*Conversation
 	for _, c := range s.convs {
 		if !c.live() {

@@ -669,6 +669,40 @@ func (s *Server) Delete(convID int64) error {
 	return nil
 }
 
+// RemoveMailbox takes a mailbox away from the API user, as its deletion in
+// Help Scout's UI does, or the app's user losing access to it. What the
+// API answers then is unconfirmed (helpscout-api.md section 11 documents
+// 404 for "not found" and 403 for "access denied"); the fake takes the
+// deletion's reading: GET /v2/mailboxes no longer lists it, GET
+// /v2/mailboxes/{id} (its folders, its routing) answers 404, and so does a
+// conversation listing that names it, with or without other mailboxes
+// beside it, in Help Scout's error shape. Its conversations go with it: no
+// listing serves them, and GET answers 404. No webhook is sent for them:
+// whether Help Scout sends convo.deleted for each is unknown, and a client
+// that waits for one would keep them for ever. The users who could open it
+// can open the rest of what they could.
+func (s *Server) RemoveMailbox(id int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.mailboxes[id] == nil {
+		return fmt.Errorf("remove mailbox %d: %w", id, ErrNotFound)
+	}
+	delete(s.mailboxes, id)
+	now := s.now()
+	for _, c := range s.convs {
+		if c.MailboxID == id && c.live() {
+			c.Deleted = true
+			c.ModifiedAt = later(c.ModifiedAt, now)
+		}
+	}
+	for _, u := range s.users {
+		if u.Mailboxes != nil {
+			u.Mailboxes = slices.DeleteFunc(u.Mailboxes, func(m int64) bool { return m == id })
+		}
+	}
+	return nil
+}
+
 // Merge merges fromID into intoID: the threads move over, intoID gets a
 // lineitem, GET fromID answers 301 to intoID and other endpoints 404.
 // Emits convo.merged with the surviving conversation.

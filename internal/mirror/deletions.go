@@ -63,11 +63,12 @@ type boundary struct {
 // creationListing reads pages of the listing by creation time, each at
 // most once per walk.
 type creationListing struct {
-	m     *Mirror
-	pages map[int][]helpscout.Conversation
-	total int // Help Scout's page count, from the last response
-	size  int // conversations per page, from the last response
-	reads int
+	m         *Mirror
+	mailboxes []int64 // the filter (Mirror.listedScope)
+	pages     map[int][]helpscout.Conversation
+	total     int // Help Scout's page count, from the last response
+	size      int // conversations per page, from the last response
+	reads     int
 }
 
 func (l *creationListing) page(ctx context.Context, p int) ([]helpscout.Conversation, error) {
@@ -78,12 +79,12 @@ func (l *creationListing) page(ctx context.Context, p int) ([]helpscout.Conversa
 		Status:    helpscout.StatusAll,
 		SortField: helpscout.SortCreatedAt,
 		SortOrder: helpscout.SortAsc,
-		Mailbox:   l.m.opts.Mailboxes,
+		Mailbox:   l.mailboxes,
 		Page:      p,
 	}
 	convs, resp, err := l.m.hs.Conversations.List(ctx, opts)
 	if err != nil {
-		return nil, fmt.Errorf("deletion walk: %w", err)
+		return nil, fmt.Errorf("deletion walk: %w", refusedListing(l.mailboxes, err))
 	}
 	l.reads++
 	l.total = resp.Page.TotalPages
@@ -117,7 +118,11 @@ func (m *Mirror) walkDeletions(ctx context.Context, st *Stats) error {
 	if stored == 0 {
 		return nil
 	}
-	l := &creationListing{m: m, pages: map[int][]helpscout.Conversation{}}
+	mailboxes, none, err := m.listedScope(ctx)
+	if err != nil || none {
+		return err
+	}
+	l := &creationListing{m: m, mailboxes: mailboxes, pages: map[int][]helpscout.Conversation{}}
 	defer func() { st.DeletionWalkPages += l.reads }()
 	last := (stored + conversationPageSize - 1) / conversationPageSize
 	if _, err := l.page(ctx, last); err != nil {

@@ -341,17 +341,30 @@ type requestLog struct {
 	// before, when set, runs before a request is served (to change the
 	// account mid-walk).
 	before func(r *http.Request)
+	// answer, when set, may answer a request in the fake's stead (an
+	// answer the fake does not give, such as a 403 for one mailbox's
+	// listing): it reports whether it did.
+	answer func(w http.ResponseWriter, r *http.Request) bool
 }
 
 func (l *requestLog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	l.mu.Lock()
 	l.reqs = append(l.reqs, r.URL)
-	before := l.before
+	before, answer := l.before, l.answer
 	l.mu.Unlock()
 	if before != nil {
 		before(r)
 	}
+	if answer != nil && answer(w, r) {
+		return
+	}
 	l.next.ServeHTTP(w, r)
+}
+
+func (l *requestLog) setAnswer(f func(w http.ResponseWriter, r *http.Request) bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.answer = f
 }
 
 func (l *requestLog) reset() {

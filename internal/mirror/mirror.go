@@ -121,6 +121,11 @@ type Mirror struct {
 	// markFailing: the last write of the mark of a completed sync failed
 	// and the log has said so (markComplete).
 	markFailing bool
+	// listedDespite holds the mailboxes whose conversation listing Help
+	// Scout refused while a directory refreshed at once still listed them
+	// (dropGone): until the directory's next refresh on its own cadence,
+	// another refusal of theirs is an error without a refresh of its own.
+	listedDespite map[int64]bool
 
 	readyMu  sync.Mutex
 	ready    bool
@@ -483,6 +488,7 @@ func (m *Mirror) syncOnce(ctx context.Context) (st Stats, err error) {
 			// The directory may list a mailbox it did not (the API user
 			// given access to it): settleScope walks it if no walk has.
 			m.scopeSettled = false
+			clear(m.listedDespite)
 		case m.directoryOptional(ctx, derr):
 			// Help Scout refused part of the directory, but the store holds
 			// one from before: conversations must not stop for it. Each try
@@ -517,14 +523,14 @@ func (m *Mirror) syncOnce(ctx context.Context) (st Stats, err error) {
 			return st, err
 		}
 	}
-	if err := m.syncConversations(ctx, &st); err != nil {
+	if err := m.retryWithoutGone(ctx, &st, m.syncConversations); err != nil {
 		return st, err
 	}
 	if m.lastReconcile.IsZero() {
 		// The first full walk has just seen everything; start the clock.
 		m.lastReconcile = now
 	} else if now.Sub(m.lastReconcile) >= m.opts.ReconcileEvery {
-		if err := m.reconcile(ctx, &st); err != nil {
+		if err := m.retryWithoutGone(ctx, &st, m.reconcile); err != nil {
 			return st, err
 		}
 		m.lastReconcile = now
@@ -569,7 +575,13 @@ func (m *Mirror) syncConversations(ctx context.Context, st *Stats) error {
 		// Overlap of activity before the newest change, however old.
 		from = m.listedAt
 	}
-	l := listing{mailboxes: m.opts.Mailboxes, cursor: CursorConversations}
+	// Only the mailboxes the directory lists: a listing that names one it
+	// does not is refused whole (gone.go).
+	mailboxes, none, err := m.listedScope(ctx)
+	if err != nil || none {
+		return err
+	}
+	l := listing{mailboxes: mailboxes, cursor: CursorConversations}
 	if !m.everSynced() {
 		l.progress = newProgress(0, m.opts.Now())
 		l.progress.catchUp = m.inherited()
@@ -651,7 +663,7 @@ func (m *Mirror) walk(ctx context.Context, l listing, from time.Time, st *Stats)
 		opts.Page = page
 		convs, resp, err := m.hs.Conversations.List(ctx, opts)
 		if err != nil {
-			return false, time.Time{}, time.Time{}, err // names the listing and page
+			return false, time.Time{}, time.Time{}, refusedListing(l.mailboxes, err) // names the listing and page
 		}
 		if page == 1 {
 			started = serverTime(resp)
@@ -914,7 +926,14 @@ func (m *Mirror) syncDirectory(ctx context.Context, st *Stats) error {
 		}
 		teams = append(teams, toStoreTeam(t, members))
 	}
+	before, err := m.db.Mailboxes(ctx)
+	if err != nil {
+		return err
+	}
 	if err := m.db.ReplaceMailboxes(ctx, mailboxes); err != nil {
+		return err
+	}
+	if err := m.noteGone(ctx, before, mailboxes); err != nil {
 		return err
 	}
 	if err := m.db.ReplaceUsers(ctx, users); err != nil {

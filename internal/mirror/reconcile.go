@@ -29,12 +29,22 @@ func (m *Mirror) reconcileOpen(ctx context.Context, st *Stats) error {
 	if err != nil {
 		return fmt.Errorf("reconcile: %w", err)
 	}
+	mailboxes, none, err := m.listedScope(ctx)
+	if err != nil {
+		return err
+	}
 	remote := map[int64]bool{}
 	for _, status := range []string{helpscout.StatusActive, helpscout.StatusPending} {
-		opts := &helpscout.ConversationListOptions{Status: status, Mailbox: m.opts.Mailboxes}
+		if none {
+			// The directory lists none of QW_MAILBOXES: there is nothing
+			// to list (without a filter the listing is every mailbox's),
+			// and each open conversation held is asked for on its own.
+			break
+		}
+		opts := &helpscout.ConversationListOptions{Status: status, Mailbox: mailboxes}
 		for c, err := range m.hs.Conversations.All(ctx, opts) {
 			if err != nil {
-				return fmt.Errorf("reconcile: list %s conversations: %w", status, err)
+				return fmt.Errorf("reconcile: list %s conversations: %w", status, refusedListing(mailboxes, err))
 			}
 			remote[c.ID] = true
 		}

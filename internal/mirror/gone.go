@@ -1,0 +1,195 @@
+package mirror
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/queuewrangler/queuewrangler/helpscout"
+	"github.com/queuewrangler/queuewrangler/internal/store"
+)
+
+// A mailbox can go while the daemon runs: deleted in Help Scout, or the
+// app's user no longer allowed to open it. Help Scout then refuses any
+// conversation listing that names it (most likely 404, possibly 403;
+// helpscout-api.md section 11), and a sync that walks it (a paced walk of a
+// newly listed mailbox, or the poll of QW_MAILBOXES, one listing of them
+// all) failed at every poll until the directory's next refresh dropped it,
+// up to 15 minutes with no mailbox polled; with QW_MAILBOXES, for good,
+// since the poll named it whatever the directory said. So the poll names
+// only the mailboxes the directory lists (listedScope), and a refused
+// listing has the directory refreshed at once (dropGone): a mailbox it no
+// longer lists leaves the sync, which goes on with the others.
+
+// listedScope is the mailbox filter of the poll's listing and of the
+// reconcile's: nil for every mailbox, else the mailboxes of QW_MAILBOXES
+// the directory lists. none says it lists none of them: nothing is to be
+// listed, and a listing without a filter would read every mailbox.
+// setMailboxAccess warns of each one it does not list, and the page says
+// so (team.Setup); one that comes into sight is walked on its own first
+// (settleScope), so the poll never needed to name it before.
+func (m *Mirror) listedScope(ctx context.Context) (mailboxes []int64, none bool, err error) {
+	all, want := m.wantedScope()
+	if all {
+		return nil, false, nil
+	}
+	known, err := m.knownMailboxes(ctx, all, want)
+	if err != nil {
+		return nil, false, err
+	}
+	return known, len(known) == 0, nil
+}
+
+// mailboxListingError is Help Scout refusing a conversation listing that
+// names mailboxes, with a 404 or a 403: one of them may be gone.
+type mailboxListingError struct {
+	mailboxes []int64
+	err       error
+}
+
+func (e *mailboxListingError) Error() string { return e.err.Error() }
+func (e *mailboxListingError) Unwrap() error { return e.err }
+
+// refusedListing marks err, the failure of a listing filtered by
+// mailboxes, as one dropGone looks into: a 404, or a 403. A 403 is taken
+// too: Help Scout documents it as "access denied", which is how a mailbox
+// the app's user may no longer open can answer, and the directory, not
+// the status, decides whether the mailbox is gone: an account-wide 403
+// (API disabled, payment missing) refuses the directory as well, or lists
+// the mailbox still, and the error stands either way, at the cost of one
+// directory refresh. Any other failure, or a listing of every mailbox, is
+// returned as it is.
+func refusedListing(mailboxes []int64, err error) error {
+	if len(mailboxes) == 0 || !errors.Is(err, helpscout.ErrNotFound) && !errors.Is(err, helpscout.ErrForbidden) {
+		return err
+	}
+	return &mailboxListingError{mailboxes: slices.Clone(mailboxes), err: err}
+}
+
+// retryWithoutGone runs work (the poll, the reconcile) and, when it fails
+// on a listing refused for a mailbox the directory, refreshed at once, no
+// longer lists, once more without it. Once: a second mailbox gone in the
+// same sync is dropGone's at the next one.
+func (m *Mirror) retryWithoutGone(ctx context.Context, st *Stats, work func(context.Context, *Stats) error) error {
+	err := work(ctx, st)
+	if err == nil {
+		return nil
+	}
+	retry, err := m.dropGone(ctx, st, err)
+	if !retry {
+		return err
+	}
+	return work(ctx, st)
+}
+
+// dropGone answers a failed listing: retry is true when err is a refused
+// listing (refusedListing) of a mailbox the directory, refreshed now, no
+// longer lists. The refresh is the directory's whole one (syncDirectory),
+// which drops the mailbox as every refresh drops one the account stops
+// listing (noteGone), and unsettles the scope, so the next walk and poll
+// leave it out. Otherwise it returns the error to fail the sync with: the
+// listing's own, saying so when the directory still lists the mailboxes
+// (Help Scout says they exist, and their queue must not go quietly stale),
+// or the refresh's, when the store failed it.
+//
+// The refresh costs a listing of every mailbox, user and team, so it is
+// not made while failed refreshes back off (directoryRetry), nor again
+// for mailboxes a refresh found still listed after their refusal, until
+// the directory's own next refresh (listedDespite).
+func (m *Mirror) dropGone(ctx context.Context, st *Stats, err error) (retry bool, _ error) {
+	var refused *mailboxListingError
+	if !errors.As(err, &refused) || ctx.Err() != nil {
+		return false, err
+	}
+	stillListed := func() error {
+		return fmt.Errorf("%w (a listing of mailboxes %v, each of which Help Scout's directory still lists)", err, refused.mailboxes)
+	}
+	if !slices.ContainsFunc(refused.mailboxes, func(id int64) bool { return !m.listedDespite[id] }) {
+		return false, stillListed()
+	}
+	now := m.opts.Now()
+	if m.directoryFailures > 0 && now.Before(m.directoryDue) {
+		return false, err
+	}
+	if derr := m.syncDirectory(ctx, st); derr != nil {
+		if !m.directoryOptional(ctx, derr) {
+			return false, derr
+		}
+		m.directoryFailures++
+		wait := m.directoryRetry()
+		m.directoryDue = now.Add(wait)
+		m.opts.Logger.Warn("directory refresh after a refused listing of mailboxes failed; the listing's failure stands",
+			"mailbox_ids", refused.mailboxes, "err", derr, "failures", m.directoryFailures, "retry_in", wait.String())
+		return false, err
+	}
+	m.directoryDue, m.directoryFailures = now.Add(m.opts.DirectoryEvery), 0
+	m.scopeSettled = false
+	listed, lerr := m.db.Mailboxes(ctx)
+	if lerr != nil {
+		return false, lerr
+	}
+	gone := slices.ContainsFunc(refused.mailboxes, func(id int64) bool {
+		return !slices.ContainsFunc(listed, func(mb store.Mailbox) bool { return mb.ID == id })
+	})
+	if !gone {
+		if m.listedDespite == nil {
+			m.listedDespite = map[int64]bool{}
+		}
+		for _, id := range refused.mailboxes {
+			m.listedDespite[id] = true
+		}
+		return false, stillListed()
+	}
+	return true, nil
+}
+
+// noteGone handles the mailboxes of the scope that the directory listed
+// before a refresh (before) and no longer lists (now): deleted, or out of
+// the API user's sight. The store has forgotten their walks
+// (store.DB.ReplaceMailboxes), so each is walked again from the beginning
+// if it is listed again: what changed meanwhile was never polled. So does
+// the cursor of a walk left unfinished (noteGone resets it): resumed from
+// it, a mailbox listed again would never be read before it, where the
+// reconcile may have removed what Help Scout no longer served meanwhile.
+// The conversations held stay: whether they are gone is Help Scout's to
+// say of each, which the reconcile asks, as it does of any conversation no
+// longer listed. One line says it, at INFO with every mailbox mirrored
+// (a mailbox deleted is an admin's ordinary work), at WARN for mailboxes
+// QW_MAILBOXES names, which now mirror nothing.
+func (m *Mirror) noteGone(ctx context.Context, before []store.Mailbox, now []store.Mailbox) error {
+	all, want := m.wantedScope()
+	var gone []int64
+	for _, mb := range before {
+		if (all || slices.Contains(want, mb.ID)) && !slices.ContainsFunc(now, func(n store.Mailbox) bool { return n.ID == mb.ID }) {
+			gone = append(gone, mb.ID)
+		}
+	}
+	if len(gone) == 0 {
+		return nil
+	}
+	slices.Sort(gone)
+	for _, id := range gone {
+		delete(m.walks, id)
+		name := mailboxCursor(id)
+		switch _, err := m.db.Cursor(ctx, name); {
+		case errors.Is(err, store.ErrNotFound):
+			continue
+		case err != nil:
+			return fmt.Errorf("read the cursor of mailbox %d: %w", id, err)
+		}
+		if err := m.db.SetCursor(ctx, name, time.Time{}); err != nil {
+			return fmt.Errorf("reset the cursor of mailbox %d's walk: %w", id, err)
+		}
+	}
+	level, msg := slog.LevelInfo, "mailboxes no longer listed (deleted, or the API user lost access): no longer polled or walked; "+
+		"the conversations held stay until the reconcile finds them gone, and a mailbox listed again is walked again from the beginning"
+	if !all {
+		level, msg = slog.LevelWarn, "QW_MAILBOXES names mailboxes Help Scout no longer lists (deleted, or the API user lost access): nothing more is mirrored from them; "+
+			"the conversations held stay until the reconcile finds them gone, and a mailbox listed again is walked again from the beginning"
+	}
+	m.opts.Logger.Log(ctx, level, msg, "mailbox_ids", gone)
+	return nil
+}

@@ -1,0 +1,345 @@
+package mirror_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/queuewrangler/queuewrangler/helpscout"
+	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
+	"github.com/queuewrangler/queuewrangler/internal/mirror"
+	"github.com/queuewrangler/queuewrangler/internal/roster"
+	"github.com/queuewrangler/queuewrangler/internal/store"
+	"github.com/queuewrangler/queuewrangler/internal/team"
+)
+
+// names reports whether a conversation listing names mailbox in its
+// filter.
+func names(r *http.Request, mailbox int64) bool {
+	return r.URL.Path == "/v2/conversations" &&
+		slices.Contains(strings.Split(r.URL.Query().Get("mailbox"), ","), strconv.FormatInt(mailbox, 10))
+}
+
+// refuseListings answers every conversation listing that names mailbox
+// with status, in Help Scout's error shape, in the fake's stead: what the
+// fake does not model, a 403, or a 404 for a mailbox it still lists.
+func refuseListings(e *env, mailbox int64, status int) {
+	e.log.setAnswer(func(w http.ResponseWriter, r *http.Request) bool {
+		if !names(r, mailbox) {
+			return false
+		}
+		w.Header().Set("Content-Type", "application/vnd.error+json")
+		w.WriteHeader(status)
+		msg := map[int]string{http.StatusForbidden: "Access denied", http.StatusNotFound: "Resource not found"}[status]
+		fmt.Fprintf(w, `{"logRef":"5f0c1c2e-0a92-11e8-ba89-0ed5f89f718b","message":%q,"_links":{"about":{"href":"http://developer.helpscout.net/mailbox-api/overview/errors"}}}`, msg)
+		return true
+	})
+}
+
+// heldIn counts the stored conversations of mailbox.
+func heldIn(t *testing.T, e *env, mailbox int64) int {
+	t.Helper()
+	held, _ := mailboxRows(t, e, mailbox)
+	return len(held)
+}
+
+// goneLine is the start of the log line that says a mailbox left the
+// directory, with every mailbox; namedGoneLine with QW_MAILBOXES naming it.
+const (
+	goneLine      = "mailboxes no longer listed"
+	namedGoneLine = "QW_MAILBOXES names mailboxes Help Scout no longer lists"
+)
+
+// TestMailboxGoneMidWalkLeavesThePollRunning: with every mailbox mirrored,
+// a mailbox deleted (404) or taken from the API user (403, and no longer
+// listed) while its paced walk is under way failed that walk's listing,
+// and with it every sync, until the directory's next refresh up to 15
+// minutes later: no mailbox was polled meanwhile, and each sync counted as
+// failed. The refusal makes the mirror refresh the directory at once; the
+// mailbox it no longer lists is dropped from the sync, said once in the
+// log with its id, and the sync polls the others and succeeds. What was
+// stored of it stays (the reconcile removes what Help Scout says is gone),
+// and listed again, it is walked again from the beginning, not resumed
+// from the cursor of the walk it left: what came before that cursor may
+// be gone from the mirror by then.
+func TestMailboxGoneMidWalkLeavesThePollRunning(t *testing.T) {
+	for _, status := range []int{http.StatusNotFound, http.StatusForbidden} {
+		t.Run(strconv.Itoa(status), func(t *testing.T) {
+			e, _, a, _ := scopeEnv(t)
+			ctx := context.Background()
+			var log bytes.Buffer
+			m := e.mirror(mirror.Options{WalkPagesPerSync: 2, Logger: slog.New(slog.NewTextHandler(&log, nil))})
+			syncOnce(t, m)
+			c := addOldMailbox(t, e, 5*helpscouttest.ConversationPageSize)
+			e.clock.Advance(16 * time.Minute) // the directory is due: it lists c
+			syncOnce(t, m)                    // two pages of c's walk, then the poll
+			held := heldIn(t, e, c)
+			if held == 0 {
+				t.Fatalf("the first sync of mailbox %d's paced walk stored none of it", c)
+			}
+
+			var inA helpscouttest.Conversation
+			for _, cv := range e.fake.Conversations() {
+				if cv.MailboxID == a {
+					inA = cv
+					break
+				}
+			}
+			e.clock.Advance(2 * time.Minute)
+			if err := e.fake.SetSubject(inA.ID, "changed while c goes", time.Time{}); err != nil {
+				t.Fatal(err)
+			}
+			// c goes as the next sync lists it to resume its walk.
+			e.log.setBefore(func(r *http.Request) {
+				if names(r, c) {
+					if err := e.fake.RemoveMailbox(c); err != nil && !errors.Is(err, helpscouttest.ErrNotFound) {
+						t.Error(err)
+					}
+				}
+			})
+			if status == http.StatusForbidden {
+				refuseListings(e, c, status)
+			}
+			log.Reset()
+			if _, err := m.SyncOnce(ctx); err != nil {
+				t.Fatalf("the sync whose walk of mailbox %d met a %d failed: %v", c, status, err)
+			}
+			got, _, err := e.db.Conversation(ctx, inA.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Subject != "changed while c goes" {
+				t.Errorf("conversation %d of mailbox %d: subject %q; the poll did not run after mailbox %d went", inA.ID, a, got.Subject, c)
+			}
+			if ok, why := m.Ready(); !ok {
+				t.Errorf("not ready after mailbox %d went: %s", c, why)
+			}
+			if n := strings.Count(log.String(), goneLine); n != 1 {
+				t.Errorf("the log says %d times that a mailbox went; want once:\n%s", n, log.String())
+			}
+			if want := fmt.Sprintf("mailbox_ids=[%d]", c); !strings.Contains(log.String(), want) {
+				t.Errorf("the log does not name mailbox %d (%s):\n%s", c, want, log.String())
+			}
+			if n := heldIn(t, e, c); n != held {
+				t.Errorf("mailbox %d held %d conversations before it went, %d after; want them kept", c, held, n)
+			}
+			walked, err := e.db.Walked(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := walked[c]; ok {
+				t.Errorf("mailbox %d recorded walked (finished: %v) after it went mid-walk", c, walked[c])
+			}
+
+			e.log.setBefore(nil)
+			e.log.setAnswer(nil)
+			e.log.reset()
+			log.Reset()
+			e.clock.Advance(2 * time.Minute)
+			syncOnce(t, m)
+			if n := pagedListings(e, c); n != 0 {
+				t.Errorf("the sync after mailbox %d went listed it %d times", c, n)
+			}
+			if strings.Contains(log.String(), goneLine) {
+				t.Errorf("the sync after mailbox %d went says so again:\n%s", c, log.String())
+			}
+
+			// Listed again, with a history of its own: it is walked from
+			// the beginning, all of it mirrored.
+			if _, err := e.fake.AddMailbox(helpscouttest.Mailbox{ID: c, Name: "Billing again"}); err != nil {
+				t.Fatal(err)
+			}
+			old := e.clock.Now().Add(-30 * 24 * time.Hour)
+			for i := range 3 {
+				if _, err := e.fake.CreateConversation(helpscouttest.NewConversation{
+					MailboxID: c, CustomerID: e.acct.Customers[0], Status: helpscouttest.StatusClosed,
+					Subject: "from before the walk's cursor " + strconv.Itoa(i), At: old.Add(time.Duration(i) * time.Minute),
+				}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			e.log.reset()
+			e.clock.Advance(16 * time.Minute)
+			syncOnce(t, m)
+			if got := fullWalks(e); !slices.Contains(got, strconv.FormatInt(c, 10)) {
+				t.Errorf("mailbox %d listed again: walks from the beginning %q; want one of it", c, got)
+			}
+			heldNow, served := mailboxRows(t, e, c)
+			have := map[int64]bool{}
+			for _, r := range heldNow {
+				have[r.ID] = true
+			}
+			for _, r := range served {
+				if !have[r.ID] {
+					t.Errorf("conversation %d of mailbox %d, listed again, never mirrored", r.ID, c)
+				}
+			}
+		})
+	}
+}
+
+// TestNamedMailboxGoneKeepsThePollRunning: with QW_MAILBOXES naming two
+// mailboxes, the poll lists both in one listing, and once one is deleted
+// Help Scout answers that listing 404: the poll of the other failed at
+// every sync, for good, since the listing kept naming it after the
+// directory had dropped it. The mirror refreshes the directory at once,
+// polls the mailboxes it still lists, says in the log which named one
+// went, and the page's notice names it; what was stored of it stays.
+func TestNamedMailboxGoneKeepsThePollRunning(t *testing.T) {
+	e, _, a, b := scopeEnv(t)
+	ctx := context.Background()
+	var log bytes.Buffer
+	m := e.mirror(mirror.Options{Mailboxes: []int64{a, b}, ReconcileEvery: 10 * time.Minute, Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	syncOnce(t, m)
+	held := heldIn(t, e, b)
+	if held == 0 {
+		t.Fatalf("mailbox %d holds nothing after the first sync", b)
+	}
+	var inA helpscouttest.Conversation
+	for _, cv := range e.fake.Conversations() {
+		if cv.MailboxID == a {
+			inA = cv
+			break
+		}
+	}
+	e.clock.Advance(2 * time.Minute)
+	if err := e.fake.SetSubject(inA.ID, "changed after b went", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.fake.RemoveMailbox(b); err != nil {
+		t.Fatal(err)
+	}
+	log.Reset()
+	for i := range 2 {
+		if _, err := m.SyncOnce(ctx); err != nil {
+			t.Fatalf("sync %d after mailbox %d (named by QW_MAILBOXES) went: %v", i+1, b, err)
+		}
+		e.clock.Advance(2 * time.Minute)
+	}
+	got, _, err := e.db.Conversation(ctx, inA.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Subject != "changed after b went" {
+		t.Errorf("conversation %d of mailbox %d: subject %q; the poll did not run after mailbox %d went", inA.ID, a, got.Subject, b)
+	}
+	if n := strings.Count(log.String(), namedGoneLine); n != 1 {
+		t.Errorf("the log says %d times that a named mailbox went; want once:\n%s", n, log.String())
+	}
+	if want := fmt.Sprintf("level=WARN msg=\"%s", namedGoneLine); !strings.Contains(log.String(), want) {
+		t.Errorf("the log does not warn %q:\n%s", want, log.String())
+	}
+	if want := fmt.Sprintf("mailbox_ids=[%d]", b); !strings.Contains(log.String(), want) {
+		t.Errorf("the log does not name mailbox %d (%s):\n%s", b, want, log.String())
+	}
+	if n := heldIn(t, e, b); n != held {
+		t.Errorf("mailbox %d held %d conversations before it went, %d after; want them kept", b, held, n)
+	}
+	notes, err := team.Setup{DB: e.db, Roster: &roster.Roster{}, Ready: m.Ready, Mailboxes: []int64{a, b}}.Notices(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(notes, func(n string) bool {
+		return strings.HasPrefix(n, "QW_MAILBOXES names mailboxes this account does not have") && strings.Contains(n, "("+strconv.FormatInt(b, 10)+")")
+	}) {
+		t.Errorf("the page's notices do not name mailbox %d: %q", b, notes)
+	}
+
+	// The reconcile asks Help Scout of each: deleted with their mailbox,
+	// they leave the mirror, and the reconcile's own listings, which name
+	// only the mailboxes the directory lists, succeed.
+	e.clock.Advance(10 * time.Minute)
+	st := syncOnce(t, m)
+	if n := heldIn(t, e, b); n != 0 || st.Removed < held {
+		t.Errorf("after the reconcile, mailbox %d holds %d conversations (removed %d); want its %d removed", b, n, st.Removed, held)
+	}
+	assertMirrorEqual(t, e.db, e.fake)
+}
+
+// TestRefusedListingOfAListedMailboxStaysAnError: a mailbox whose listing
+// is refused (404 or 403) while the directory, refreshed at once, still
+// lists it is not skipped: Help Scout says it exists, and its queue would
+// go quietly stale. The sync fails, naming it; the next sync does not
+// refresh the directory again for it (each refresh lists every mailbox,
+// user and team), until the directory's own cadence.
+func TestRefusedListingOfAListedMailboxStaysAnError(t *testing.T) {
+	for _, status := range []int{http.StatusNotFound, http.StatusForbidden} {
+		t.Run(strconv.Itoa(status), func(t *testing.T) {
+			e, _, a, b := scopeEnv(t)
+			ctx := context.Background()
+			m := e.mirror(mirror.Options{Mailboxes: []int64{a, b}})
+			syncOnce(t, m)
+			refuseListings(e, b, status)
+			want := map[int]error{http.StatusNotFound: helpscout.ErrNotFound, http.StatusForbidden: helpscout.ErrForbidden}[status]
+			for i, refreshes := range []bool{true, false} {
+				e.clock.Advance(2 * time.Minute)
+				e.fake.ResetStats()
+				_, err := m.SyncOnce(ctx)
+				if !errors.Is(err, want) {
+					t.Fatalf("sync %d with mailbox %d listed and its listing refused: %v; want the %d", i+1, b, err, status)
+				}
+				if !strings.Contains(err.Error(), strconv.FormatInt(b, 10)) {
+					t.Errorf("sync %d: the error does not name mailbox %d: %v", i+1, b, err)
+				}
+				n := e.fake.Stats().Requests[helpscouttest.RouteListMailboxes]
+				if refreshes && n != 1 || !refreshes && n != 0 {
+					t.Errorf("sync %d listed the mailboxes %d times; want %d", i+1, n, map[bool]int{true: 1}[refreshes])
+				}
+			}
+			mbs, err := e.db.Mailboxes(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.ContainsFunc(mbs, func(mb store.Mailbox) bool { return mb.ID == b }) {
+				t.Errorf("mailbox %d dropped from the directory while Help Scout lists it", b)
+			}
+		})
+	}
+}
+
+// TestEveryNamedMailboxGoneListsNothing: with every mailbox QW_MAILBOXES
+// names gone, there is nothing to poll, and a listing without a filter
+// would read every mailbox of the account into the mirror: the syncs
+// succeed without any, and the reconcile asks for each open conversation
+// held on its own, removing those Help Scout no longer has.
+func TestEveryNamedMailboxGoneListsNothing(t *testing.T) {
+	e, _, a, b := scopeEnv(t)
+	ctx := context.Background()
+	m := e.mirror(mirror.Options{Mailboxes: []int64{b}, ReconcileEvery: 10 * time.Minute})
+	syncOnce(t, m)
+	if err := e.fake.RemoveMailbox(b); err != nil {
+		t.Fatal(err)
+	}
+	e.log.reset()
+	for i := range 2 {
+		e.clock.Advance(2 * time.Minute)
+		if _, err := m.SyncOnce(ctx); err != nil {
+			t.Fatalf("sync %d after the only mailbox QW_MAILBOXES names went: %v", i+1, err)
+		}
+	}
+	e.clock.Advance(10 * time.Minute)
+	syncOnce(t, m) // the reconcile's
+	for _, u := range e.log.URLs() {
+		if u.Path == "/v2/conversations" && u.Query().Get("mailbox") == "" {
+			t.Errorf("listed conversations without a mailbox filter: %s", u)
+		}
+	}
+	if n := heldIn(t, e, a); n != 0 {
+		t.Errorf("mailbox %d, which QW_MAILBOXES does not name, holds %d conversations", a, n)
+	}
+	open, err := e.db.ConversationIDs(ctx, store.StatusActive, store.StatusPending)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(open) != 0 {
+		t.Errorf("after the reconcile, %d open conversations of the deleted mailbox %d are held: %v", len(open), b, open)
+	}
+}
