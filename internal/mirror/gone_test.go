@@ -69,10 +69,16 @@ const (
 // stored of it stays (the reconcile removes what Help Scout says is gone),
 // and listed again, it is walked again from the beginning, not resumed
 // from the cursor of the walk it left: what came before that cursor may
-// be gone from the mirror by then.
+// be gone from the mirror by then. A mailbox that goes between two syncs
+// of its walk, found gone by the directory's own refresh (status 0), is
+// dropped the same way, without a refused listing.
 func TestMailboxGoneMidWalkLeavesThePollRunning(t *testing.T) {
-	for _, status := range []int{http.StatusNotFound, http.StatusForbidden} {
-		t.Run(strconv.Itoa(status), func(t *testing.T) {
+	for _, status := range []int{http.StatusNotFound, http.StatusForbidden, 0} {
+		name := map[int]string{0: "at the directory's refresh"}[status]
+		if status != 0 {
+			name = strconv.Itoa(status) + " mid-walk"
+		}
+		t.Run(name, func(t *testing.T) {
 			e, _, a, _ := scopeEnv(t)
 			ctx := context.Background()
 			var log bytes.Buffer
@@ -97,14 +103,23 @@ func TestMailboxGoneMidWalkLeavesThePollRunning(t *testing.T) {
 			if err := e.fake.SetSubject(inA.ID, "changed while c goes", time.Time{}); err != nil {
 				t.Fatal(err)
 			}
-			// c goes as the next sync lists it to resume its walk.
-			e.log.setBefore(func(r *http.Request) {
-				if names(r, c) {
-					if err := e.fake.RemoveMailbox(c); err != nil && !errors.Is(err, helpscouttest.ErrNotFound) {
-						t.Error(err)
-					}
+			switch status {
+			case 0:
+				// c goes before a sync that refreshes the directory first.
+				e.clock.Advance(15 * time.Minute)
+				if err := e.fake.RemoveMailbox(c); err != nil {
+					t.Fatal(err)
 				}
-			})
+			default:
+				// c goes as the next sync lists it to resume its walk.
+				e.log.setBefore(func(r *http.Request) {
+					if names(r, c) {
+						if err := e.fake.RemoveMailbox(c); err != nil && !errors.Is(err, helpscouttest.ErrNotFound) {
+							t.Error(err)
+						}
+					}
+				})
+			}
 			if status == http.StatusForbidden {
 				refuseListings(e, c, status)
 			}
