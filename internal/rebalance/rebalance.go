@@ -327,10 +327,7 @@ func heldByRejections(s balancer.Snapshot, rejected []store.Proposal) balancer.S
 	if len(rejected) == 0 {
 		return s
 	}
-	convAt := make(map[int64]int, len(s.Conversations))
-	for i, c := range s.Conversations {
-		convAt[c.ID] = i
-	}
+	convAt := indexByID(s.Conversations, func(c balancer.Conversation) int64 { return c.ID })
 	s.Conversations = slices.Clone(s.Conversations)
 	for _, p := range rejected {
 		ci, ok := convAt[p.ConversationID]
@@ -341,6 +338,15 @@ func heldByRejections(s balancer.Snapshot, rejected []store.Proposal) balancer.S
 	return s
 }
 
+// indexByID maps each element's id to its index in xs.
+func indexByID[T any](xs []T, id func(T) int64) map[int64]int {
+	at := make(map[int64]int, len(xs))
+	for i, x := range xs {
+		at[id(x)] = i
+	}
+	return at
+}
+
 // openStatuses are the proposals not yet decided or not yet carried out.
 var openStatuses = []store.ProposalStatus{store.ProposalPending, store.ProposalApproved, store.ProposalApplying}
 
@@ -349,20 +355,15 @@ var openStatuses = []store.ProposalStatus{store.ProposalPending, store.ProposalA
 // counted in the targets' new assignments. Otherwise each run would see the
 // same overload and propose further tickets to the same people, and an SST
 // approving a morning's proposals would pile the work onto them. A
-// proposal rejected or gone stale stops counting at the next run. The
-// snapshot's conversations are copied, not changed in place.
+// proposal gone stale stops counting at the next run (a rejected one holds
+// its ticket instead: heldByRejections). The snapshot's conversations are
+// copied, not changed in place.
 func withOpenProposals(s balancer.Snapshot, open []store.Proposal) balancer.Snapshot {
 	if len(open) == 0 {
 		return s
 	}
-	convAt := make(map[int64]int, len(s.Conversations))
-	for i, c := range s.Conversations {
-		convAt[c.ID] = i
-	}
-	agentAt := make(map[int64]int, len(s.Agents))
-	for i, a := range s.Agents {
-		agentAt[a.ID] = i
-	}
+	convAt := indexByID(s.Conversations, func(c balancer.Conversation) int64 { return c.ID })
+	agentAt := indexByID(s.Agents, func(a balancer.Agent) int64 { return a.ID })
 	s.Conversations = slices.Clone(s.Conversations)
 	s.Agents = slices.Clone(s.Agents)
 	for _, p := range open {
