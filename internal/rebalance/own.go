@@ -199,6 +199,10 @@ func (o *Router) RouteOnce(ctx context.Context) ([]store.Proposal, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, p := range stored {
+		o.r.routing.begin(p.ID)
+		defer o.r.routing.end(p.ID)
+	}
 	for i, p := range stored {
 		if ctx.Err() != nil {
 			return stored, cutShort(ctx, len(stored)-i, len(stored))
@@ -209,7 +213,7 @@ func (o *Router) RouteOnce(ctx context.Context) ([]store.Proposal, error) {
 			return stored, cutShort(ctx, len(stored)-i, len(stored))
 		}
 		if errors.Is(err, store.ErrConflict) {
-			continue // a run's recovery claimed it first and applies it the same way
+			continue // a run's recovery claimed it first (before the pass began it) and applies it the same way
 		}
 		if err != nil {
 			return stored, err

@@ -103,6 +103,12 @@ type Rebalancer struct {
 	// now, which recovery never takes for interrupted ones (recover.go),
 	// however long they take on opts.Now's clock.
 	applying inFlight
+	// routing holds the ids of the routes a live router pass of this
+	// process stored and has yet to make (Router.RouteOnce): the pass makes
+	// them in turn, which in a 429 storm can outlast interruptedAfter, and
+	// recovery leaves them to it rather than take them for routes a stop
+	// left behind (lateRoute).
+	routing inFlight
 
 	// claim is how apply claims a proposal: db.ClaimProposal, which a
 	// test wraps to act the moment the claim is committed.

@@ -35,7 +35,8 @@ const (
 //
 //   - approved proposals are applied (the re-read marks them stale if the
 //     ticket changed meanwhile), but for own mode's routes found late,
-//     which are routed afresh (lateRoute);
+//     which are routed afresh (lateRoute), and the routes a live router
+//     pass of this process has yet to make, which are left to it;
 //   - proposals stuck in applying are settled from Help Scout itself: if the
 //     ticket is already with the target, the move happened and is recorded
 //     as applied (its note is added if it is missing); otherwise nothing was
@@ -67,6 +68,9 @@ func (r *Rebalancer) recoverInterrupted(ctx context.Context, now time.Time) erro
 	for i, p := range approved {
 		if ctx.Err() != nil {
 			return cutShort(ctx, len(approved)-i, len(approved))
+		}
+		if r.routing.has(p.ID) {
+			continue // a live router pass's, which makes it itself
 		}
 		var err error
 		if lateRoute(p, now) {
