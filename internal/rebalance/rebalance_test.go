@@ -825,3 +825,46 @@ func TestRejectedTicketIsLeftAloneForTheCooldown(t *testing.T) {
 		t.Fatalf("after the cooldown: proposal for %d, want one of the refused tickets", again.ConversationID)
 	}
 }
+
+// TestRejectionHoldsUntilTheOwnerLeaves: a refusal holds its ticket for
+// the cooldown, unless the owner it was left with was there when the SST
+// said no and has gone since: then the rules for an absent owner's
+// customers apply again.
+func TestRejectionHoldsUntilTheOwnerLeaves(t *testing.T) {
+	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	refusedAt := now.Add(-time.Hour)
+	for _, tc := range []struct {
+		name      string
+		assignee  int64
+		available bool
+		reason    balancer.Reason
+		held      bool
+	}{
+		{"unassigned, refused hand-out", 0, false, balancer.ReasonUnassigned, true},
+		{"owner still there, refused overload move", 1, true, balancer.ReasonOverload, true},
+		{"owner gone since a refused overload move", 1, false, balancer.ReasonOverload, false},
+		{"owner gone since a refused stuck move", 1, false, balancer.ReasonStuck, false},
+		{"owner absent when the away move was refused", 1, false, balancer.ReasonAway, true},
+		{"someone else's since, gone", 2, false, balancer.ReasonOverload, false},
+		{"someone else's since, there", 2, true, balancer.ReasonOverload, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := balancer.Snapshot{
+				Now: now,
+				Agents: []balancer.Agent{
+					{ID: 1, Available: tc.available && tc.assignee == 1},
+					{ID: 2, Available: tc.available && tc.assignee == 2},
+				},
+				Conversations: []balancer.Conversation{{ID: 7, AssigneeID: tc.assignee}},
+			}
+			got := heldByRejections(s, []store.Proposal{{ConversationID: 7, FromAgent: 1, ToAgent: 2,
+				Reason: string(tc.reason), Status: store.ProposalRejected, DecidedAt: refusedAt}})
+			if held := got.Conversations[0].LastMovedAt.Equal(refusedAt); held != tc.held {
+				t.Errorf("held = %v, want %v", held, tc.held)
+			}
+			if !s.Conversations[0].LastMovedAt.IsZero() {
+				t.Errorf("the caller's snapshot was changed in place")
+			}
+		})
+	}
+}
