@@ -122,13 +122,7 @@ func (s *Schedule) windows(t time.Time) [][2]time.Time {
 			if !sh.days[day.Weekday()] {
 				continue
 			}
-			start := wallClock(day, 0, sh.start)
-			endDays := 0
-			if sh.end <= sh.start {
-				endDays = 1
-			}
-			end := wallClock(day, endDays, sh.end)
-			out = append(out, [2]time.Time{start, end})
+			out = append(out, sh.on(day))
 		}
 	}
 	return out
@@ -196,11 +190,7 @@ func (s *Schedule) run(local, first, last time.Time) (start, end time.Time, on b
 			if !sh.days[day.Weekday()] {
 				continue
 			}
-			endDays := 0
-			if sh.end <= sh.start {
-				endDays = 1
-			}
-			ws = append(ws, [2]time.Time{wallClock(day, 0, sh.start), wallClock(day, endDays, sh.end)})
+			ws = append(ws, sh.on(day))
 		}
 	}
 	slices.SortFunc(ws, func(a, b [2]time.Time) int { return a[0].Compare(b[0]) })
@@ -271,11 +261,8 @@ func (s *Schedule) TimeOnShift(from, to time.Time, loc *time.Location) time.Dura
 			if !sh.days[day.Weekday()] {
 				continue
 			}
-			endDays := 0
-			if sh.end <= sh.start {
-				endDays = 1
-			}
-			start, end := wallClock(day, 0, sh.start), wallClock(day, endDays, sh.end)
+			w := sh.on(day)
+			start, end := w[0], w[1]
 			if start.Before(from) {
 				start = from
 			}
@@ -300,6 +287,16 @@ func (s *Schedule) TimeOnShift(from, to time.Time, loc *time.Location) time.Dura
 		}
 	}
 	return total
+}
+
+// on is the start and end of the shift sh that starts on day (local
+// midnight): the end on the next day when the shift runs past midnight.
+func (sh shift) on(day time.Time) [2]time.Time {
+	endDays := 0
+	if sh.end <= sh.start {
+		endDays = 1
+	}
+	return [2]time.Time{wallClock(day, 0, sh.start), wallClock(day, endDays, sh.end)}
 }
 
 // wallClock is the moment minutes past midnight on the day days after day,
