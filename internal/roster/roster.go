@@ -8,6 +8,8 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -185,8 +187,9 @@ func New(defaults Entry, agents []Entry) (*Roster, error) {
 }
 
 // build resolves and checks the entries. undecodable holds the problem of
-// each entry that did not decode, by its index (-1 for the defaults); such
-// an entry is nil in agents. The problems come in the file's order, so
+// each entry that did not decode strictly, by its index (-1 for the
+// defaults); such an entry is nil in agents, unless its only fault is
+// unknown fields: then it is checked too. The problems come in the file's order, so
 // that fixing them top to bottom follows the file.
 func build(defaults Entry, agents []*Entry, undecodable map[int]string) (*Roster, error) {
 	r := Default()
@@ -200,8 +203,10 @@ func build(defaults Entry, agents []*Entry, undecodable map[int]string) (*Roster
 	seenID := map[int64]string{}
 	seenEmail := map[string]string{}
 	for i, e := range agents {
+		if msg, ok := undecodable[i]; ok {
+			problems = append(problems, msg)
+		}
 		if e == nil {
-			problems = append(problems, undecodable[i])
 			continue
 		}
 		where := describe(i, *e)
@@ -318,28 +323,82 @@ func resolve(where string, e Entry, base Profile, isDefaults bool) (Profile, []s
 }
 
 // decodeEntries decodes the defaults and each agent strictly. An entry
-// that does not decode (an unknown field, a wrong type) is left nil, and
-// its problem, under its own name, goes in undecodable at its index (-1
-// for the defaults); the rest are still checked.
+// that does not decode goes in undecodable at its index (-1 for the
+// defaults), its problem under its own name. One whose only fault is
+// unknown fields (a misspelt key) is decoded without them and kept, so
+// that the problems of its other fields are reported at the same time,
+// and its message names every unknown field, not only the first; one with
+// a value of the wrong type is left nil, since the field it could not
+// fill would be reported again as missing. The rest are still checked.
 func decodeEntries(f file) (defaults Entry, agents []*Entry, undecodable map[int]string) {
 	undecodable = map[int]string{}
 	if len(f.Defaults) > 0 {
-		if err := strictDecode(f.Defaults, &defaults); err != nil {
-			undecodable[-1] = "defaults: " + describeEntryError(err)
+		if msg, ok := decodeEntry(f.Defaults, &defaults); !ok {
+			undecodable[-1] = "defaults: " + msg
 		}
 	}
 	agents = make([]*Entry, len(f.Agents))
 	for i, raw := range f.Agents {
 		var e Entry
-		if err := strictDecode(raw, &e); err != nil {
-			var named Entry
-			_ = json.Unmarshal(raw, &named) // best effort, for the name only
-			undecodable[i] = describe(i, named) + ": " + describeEntryError(err)
+		msg, ok := decodeEntry(raw, &e)
+		if ok {
+			agents[i] = &e
 			continue
 		}
-		agents[i] = &e
+		var named Entry
+		_ = json.Unmarshal(raw, &named) // best effort, for the name only
+		undecodable[i] = describe(i, named) + ": " + msg
+		if unknownOnly(raw) {
+			agents[i] = &e
+		}
 	}
 	return defaults, agents, undecodable
+}
+
+// decodeEntry decodes raw into e strictly; on failure msg says what is
+// wrong and ok is false. When the only fault is unknown fields, e is
+// filled from the known ones.
+func decodeEntry(raw json.RawMessage, e *Entry) (msg string, ok bool) {
+	err := strictDecode(raw, e)
+	if err == nil {
+		return "", true
+	}
+	if unknownOnly(raw) {
+		*e = Entry{}
+		_ = json.Unmarshal(raw, e) // cannot fail: unknownOnly decoded it
+		unknown := unknownFields(raw)
+		what := "unknown field "
+		if len(unknown) > 1 {
+			what = "unknown fields "
+		}
+		return what + strings.Join(unknown, ", ") + " (allowed: " + allowedFields + ")", false
+	}
+	return describeEntryError(err), false
+}
+
+// unknownOnly reports whether raw is an object that decodes into an Entry
+// once its unknown fields are ignored: its only fault is unknown fields.
+func unknownOnly(raw json.RawMessage) bool {
+	var e Entry
+	return len(unknownFields(raw)) > 0 && json.Unmarshal(raw, &e) == nil
+}
+
+// unknownFields are the keys of the object raw that an Entry does not
+// have, quoted and sorted, for a stable message; none when raw is not an
+// object.
+func unknownFields(raw json.RawMessage) []string {
+	var keys map[string]json.RawMessage
+	if json.Unmarshal(raw, &keys) != nil {
+		return nil
+	}
+	var out []string
+	for k := range keys {
+		if !slices.Contains(strings.Split(allowedFields, ", "), k) {
+			out = append(out, strconv.Quote(k))
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 func strictDecode(raw json.RawMessage, v any) error {

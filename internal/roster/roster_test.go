@@ -432,3 +432,34 @@ func TestProblemsComeInTheFilesOrder(t *testing.T) {
 		t.Errorf("problems' entries (-want +got):\n%s\n%v", diff, err)
 	}
 }
+
+// TestUnknownFieldHidesNothingElseOfItsEntry: a misspelt key used to be the
+// only problem reported for its entry, so the entry's bad level, and its
+// email used twice, came out only at the next try; and of several
+// misspelt keys only the first was named.
+func TestUnknownFieldHidesNothingElseOfItsEntry(t *testing.T) {
+	doc := `{"defaults": {"shoe": 1, "level": 0}, "agents": [
+	  {"email": "a@x.io"},
+	  {"email": "a@x.io", "colour": "red", "favourite": "tea", "level": 9}
+	]}`
+	_, err := Parse([]byte(doc))
+	var re *Error
+	if !errors.As(err, &re) {
+		t.Fatalf("Parse = %v, want *Error", err)
+	}
+	want := []string{
+		`defaults: unknown field "shoe" (allowed: `,
+		`defaults: level: 0`,
+		`agents[1] (a@x.io): unknown fields "colour", "favourite" (allowed: `,
+		`agents[1] (a@x.io): email: a@x.io is already used by agents[0] (a@x.io)`,
+		`agents[1] (a@x.io): level: 9`,
+	}
+	if len(re.Problems) != len(want) {
+		t.Fatalf("got %d problems, want %d:\n%v", len(re.Problems), len(want), err)
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(re.Problems[i], w) {
+			t.Errorf("problem %d = %q, want it to start %q", i, re.Problems[i], w)
+		}
+	}
+}
