@@ -677,3 +677,80 @@ func TestRemoveMailbox(t *testing.T) {
 		}
 	}
 }
+
+// TestRevokeMailbox: a mailbox taken from the API user without being
+// deleted answers 403 "Access denied" for itself, for a listing (of
+// conversations or users) naming it and for each of its conversations,
+// whatever the request; it leaves GET /v2/mailboxes and unfiltered
+// listings, but its conversations stay, and GrantMailbox serves them
+// again. A listing naming it beside a mailbox the account does not have
+// answers 404, the same whatever the order.
+func TestRevokeMailbox(t *testing.T) {
+	f := setup(t, helpscouttest.Options{})
+	kept := f.conv(t, helpscouttest.NewConversation{})
+	hidden := f.conv(t, helpscouttest.NewConversation{MailboxID: f.mailbox2})
+	if err := f.srv.RevokeMailbox(f.mailbox2); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.srv.RevokeMailbox(f.mailbox2); !errors.Is(err, helpscouttest.ErrNotFound) {
+		t.Errorf("RevokeMailbox of a revoked mailbox: %v, want ErrNotFound", err)
+	}
+	page := f.do(t, "GET", "/v2/mailboxes", "").json(t)
+	if got, want := ids(t, embedded(t, page, "mailboxes")), []int64{f.mailbox}; !slices.Equal(got, want) {
+		t.Errorf("GET /v2/mailboxes lists %v, want %v", got, want)
+	}
+	if got := f.srv.Mailboxes(); len(got) != 1 || got[0].ID != f.mailbox {
+		t.Errorf("Mailboxes() = %+v, want only mailbox %d", got, f.mailbox)
+	}
+	for _, req := range []struct{ method, path, body string }{
+		{"GET", fmt.Sprintf("/v2/mailboxes/%d", f.mailbox2), ""},
+		{"GET", fmt.Sprintf("/v2/mailboxes/%d/folders", f.mailbox2), ""},
+		{"GET", fmt.Sprintf("/v2/mailboxes/%d/routing", f.mailbox2), ""},
+		{"GET", fmt.Sprintf("/v2/conversations?status=all&mailbox=%d", f.mailbox2), ""},
+		{"GET", fmt.Sprintf("/v2/conversations?status=all&mailbox=%d,%d", f.mailbox, f.mailbox2), ""},
+		{"GET", fmt.Sprintf("/v2/users?mailbox=%d", f.mailbox2), ""},
+		{"GET", fmt.Sprintf("/v2/conversations/%d", hidden.ID), ""},
+		{"GET", fmt.Sprintf("/v2/conversations/%d/threads", hidden.ID), ""},
+		{"PATCH", fmt.Sprintf("/v2/conversations/%d", hidden.ID), `{"op":"replace","path":"/status","value":"closed"}`},
+		{"POST", fmt.Sprintf("/v2/conversations/%d/notes", hidden.ID), `{"text":"x"}`},
+	} {
+		r := f.do(t, req.method, req.path, req.body)
+		if r.code != http.StatusForbidden {
+			t.Errorf("%s %s = %d, want 403", req.method, req.path, r.code)
+			continue
+		}
+		if m := r.json(t); m["message"] != "Access denied" || m["logRef"] == nil {
+			t.Errorf("%s %s: body %s is not Help Scout's access denied", req.method, req.path, r.body)
+		}
+	}
+	for _, path := range []string{
+		fmt.Sprintf("/v2/conversations?status=all&mailbox=%d,999999", f.mailbox2),
+		fmt.Sprintf("/v2/conversations?status=all&mailbox=999999,%d", f.mailbox2),
+		"/v2/users?mailbox=999999",
+	} {
+		if r := f.do(t, "GET", path, ""); r.code != http.StatusNotFound {
+			t.Errorf("GET %s = %d, want 404", path, r.code)
+		}
+	}
+	r := f.do(t, "GET", "/v2/conversations?status=all", "")
+	if got, want := ids(t, embedded(t, r.json(t), "conversations")), []int64{kept.ID}; !slices.Equal(got, want) {
+		t.Errorf("GET /v2/conversations?status=all lists %v, want %v", got, want)
+	}
+	if c, _ := f.srv.Conversation(hidden.ID); c.Deleted || c.Status != helpscouttest.StatusActive {
+		t.Errorf("conversation %d of the revoked mailbox: deleted %v, status %s; want it kept as it was", hidden.ID, c.Deleted, c.Status)
+	}
+
+	if err := f.srv.GrantMailbox(f.mailbox2); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.srv.GrantMailbox(f.mailbox2); !errors.Is(err, helpscouttest.ErrNotFound) {
+		t.Errorf("GrantMailbox of a mailbox not revoked: %v, want ErrNotFound", err)
+	}
+	if r := f.do(t, "GET", fmt.Sprintf("/v2/conversations/%d", hidden.ID), ""); r.code != http.StatusOK {
+		t.Errorf("GET conversation %d after GrantMailbox = %d, want 200", hidden.ID, r.code)
+	}
+	r = f.do(t, "GET", "/v2/conversations?status=all", "")
+	if got, want := slices.Sorted(slices.Values(ids(t, embedded(t, r.json(t), "conversations")))), []int64{kept.ID, hidden.ID}; !slices.Equal(got, want) {
+		t.Errorf("GET /v2/conversations?status=all after GrantMailbox lists %v, want %v", got, want)
+	}
+}

@@ -58,9 +58,13 @@
 //     survivor and 404 elsewhere; deleted ones 404.
 //   - A mailbox taken away (RemoveMailbox: deleted, or the app's user
 //     losing access to it) leaves GET /v2/mailboxes and answers 404, and so
-//     does a conversation listing naming it or any mailbox the account does
-//     not have (unconfirmed: the reading a client must survive); its
-//     conversations go with it, without webhooks.
+//     does a conversation or user listing naming it or any mailbox the
+//     account does not have (unconfirmed: the reading a client must
+//     survive); its conversations go with it, without webhooks. The other
+//     reading of lost access (RevokeMailbox, GrantMailbox to undo it): the
+//     mailbox leaves GET /v2/mailboxes, and it, a listing naming it and
+//     each of its conversations answer 403; its conversations stay, left
+//     out of unfiltered listings and webhooks.
 //   - Inbox routing (helpscout-api.md section 15), stored per mailbox. A
 //     new mailbox has routing disabled and never configured: GET serves
 //     "state":"disabled", "userIds":[] and no assignmentLimit or
@@ -106,8 +110,9 @@
 //     body is the v2 conversation object without _embedded threads (whether
 //     the real one embeds them is unconfirmed), {"id":N} for convo.deleted.
 //   - A state API (AddUser, CreateConversation, AddAgentReply, Assign,
-//     SetStatus, Merge, Delete, RemoveMailbox, SetRouting, ...) that the simulation and
-//     tests use to change the account without counting as API traffic,
+//     SetStatus, Merge, Delete, RemoveMailbox, RevokeMailbox, SetRouting,
+//     ...) that the simulation and tests use to change the account without
+//     counting as API traffic,
 //     snapshot getters returning deep copies, request counters and a record
 //     of PATCHes, notes and routing PUTs received; and Seed, a
 //     deterministic account generator.

@@ -137,16 +137,16 @@ func (s *Server) handleListConversations(w http.ResponseWriter, r *http.Request,
 	// id it never had) fails the whole listing, as Help Scout answers an
 	// unknown id elsewhere; whether its listing does the same is
 	// unconfirmed, and this is the reading a client must survive.
-	for id := range mailboxes {
-		if s.mailboxes[id] == nil {
-			s.mu.Unlock()
-			s.writeError(w, http.StatusNotFound, "Resource not found")
-			return
-		}
+	// One the API user may no longer open (RevokeMailbox) fails it with
+	// a 403, unless the listing also names one the account does not have.
+	if status, ok := s.mailboxFilterDenied(mailboxes); !ok {
+		s.mu.Unlock()
+		s.writeFailure(w, status)
+		return
 	}
 	var sel []*Conversation
 	for _, c := range s.convs {
-		if !c.live() {
+		if !c.live() || s.revoked[c.MailboxID] {
 			continue
 		}
 		switch status {
@@ -241,6 +241,10 @@ func (s *Server) handleGetConversation(w http.ResponseWriter, r *http.Request, i
 	s.mu.Lock()
 	c := s.convs[id]
 	switch {
+	case c != nil && s.revoked[c.MailboxID]:
+		s.mu.Unlock()
+		s.writeFailure(w, http.StatusForbidden)
+		return
 	case c == nil || c.Deleted:
 		s.mu.Unlock()
 		s.writeError(w, http.StatusNotFound, "Resource not found")
@@ -271,6 +275,11 @@ func (s *Server) handleListThreads(w http.ResponseWriter, r *http.Request, id in
 	if err != nil {
 		s.mu.Unlock()
 		s.writeError(w, http.StatusNotFound, "Resource not found")
+		return
+	}
+	if s.revoked[c.MailboxID] {
+		s.mu.Unlock()
+		s.writeFailure(w, http.StatusForbidden)
 		return
 	}
 	threads := newestFirst(c.Threads)
@@ -360,6 +369,10 @@ func (s *Server) handlePatchConversation(w http.ResponseWriter, r *http.Request,
 		fail(http.StatusNotFound)
 		return
 	}
+	if s.revoked[c.MailboxID] {
+		fail(http.StatusForbidden)
+		return
+	}
 	actor := s.ownerID
 	badValue := func(path, msg, anchor string) {
 		fail(http.StatusBadRequest, newFieldError(path, msg, string(op.Value), "JSON", anchor))
@@ -397,7 +410,7 @@ func (s *Server) handlePatchConversation(w http.ResponseWriter, r *http.Request,
 		c.ModifiedAt = later(c.ModifiedAt, t)
 	case op.Op == "move" && op.Path == "/mailboxId":
 		var mb int64
-		if err := json.Unmarshal(op.Value, &mb); err != nil || s.mailboxes[mb] == nil {
+		if err := json.Unmarshal(op.Value, &mb); err != nil || s.mailboxes[mb] == nil || s.revoked[mb] {
 			badValue("mailboxId", "Invalid mailbox", "InvalidIdentifier")
 			return
 		}
@@ -448,6 +461,10 @@ func (s *Server) handleCreateNote(w http.ResponseWriter, r *http.Request, id int
 	c := s.convs[id]
 	if c == nil || !c.live() {
 		fail(http.StatusNotFound)
+		return
+	}
+	if s.revoked[c.MailboxID] {
+		fail(http.StatusForbidden)
 		return
 	}
 	var errs []fieldError
@@ -506,6 +523,19 @@ func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request, _ int64
 			}
 			mailboxes = append(mailboxes, n)
 		}
+	}
+	named := map[int64]bool{}
+	for _, m := range mailboxes {
+		named[m] = true
+	}
+	// As the conversation listing: a mailbox the account does not have,
+	// or one taken from the API user, fails the listing.
+	s.mu.Lock()
+	status, ok := s.mailboxFilterDenied(named)
+	s.mu.Unlock()
+	if !ok {
+		s.writeFailure(w, status)
+		return
 	}
 	canOpen := func(u *User) bool {
 		if len(mailboxes) == 0 || u.Mailboxes == nil {
@@ -609,6 +639,9 @@ func (s *Server) handleListMailboxes(w http.ResponseWriter, r *http.Request, _ i
 	s.servePage(w, r, "mailboxes", func() ([]any, bool) {
 		var items []any
 		for _, id := range slices.Sorted(maps.Keys(s.mailboxes)) {
+			if s.revoked[id] {
+				continue
+			}
 			items = append(items, s.renderMailbox(s.mailboxes[id], baseURL(r)))
 		}
 		return items, true
@@ -616,6 +649,9 @@ func (s *Server) handleListMailboxes(w http.ResponseWriter, r *http.Request, _ i
 }
 
 func (s *Server) handleGetMailbox(w http.ResponseWriter, r *http.Request, id int64) {
+	if s.mailboxRevoked(w, id) {
+		return
+	}
 	s.serveOne(w, func() (any, bool) {
 		m := s.mailboxes[id]
 		if m == nil {
@@ -626,6 +662,9 @@ func (s *Server) handleGetMailbox(w http.ResponseWriter, r *http.Request, id int
 }
 
 func (s *Server) handleListFolders(w http.ResponseWriter, r *http.Request, id int64) {
+	if s.mailboxRevoked(w, id) {
+		return
+	}
 	s.servePage(w, r, "folders", func() ([]any, bool) {
 		m := s.mailboxes[id]
 		if m == nil {
@@ -669,4 +708,34 @@ func (s *Server) serveOne(w http.ResponseWriter, render func() (body any, found 
 		return
 	}
 	writeHAL(w, body)
+}
+
+// mailboxFilterDenied checks the mailboxes a listing names (under s.mu):
+// ok is false when one is not the account's (status 404: deleted, or an id
+// it never had) or taken from the API user (403, RevokeMailbox); the 404
+// comes first, so that the answer does not hang on the map's order.
+func (s *Server) mailboxFilterDenied(mailboxes map[int64]bool) (status int, ok bool) {
+	for id := range mailboxes {
+		if s.mailboxes[id] == nil {
+			return http.StatusNotFound, false
+		}
+	}
+	for id := range mailboxes {
+		if s.revoked[id] {
+			return http.StatusForbidden, false
+		}
+	}
+	return 0, true
+}
+
+// mailboxRevoked answers 403 for a mailbox RevokeMailbox took, and
+// reports whether it did.
+func (s *Server) mailboxRevoked(w http.ResponseWriter, id int64) bool {
+	s.mu.Lock()
+	revoked := s.revoked[id]
+	s.mu.Unlock()
+	if revoked {
+		s.writeFailure(w, http.StatusForbidden)
+	}
+	return revoked
 }

@@ -452,6 +452,11 @@ func (s *Server) handleGetRouting(w http.ResponseWriter, r *http.Request, id int
 		s.writeError(w, http.StatusNotFound, "Resource not found")
 		return
 	}
+	if s.revoked[id] {
+		s.mu.Unlock()
+		s.writeFailure(w, http.StatusForbidden)
+		return
+	}
 	cfg := mb.routing.cfg.clone()
 	body := wireRouting{
 		State: cfg.State, AssignmentLimit: cfg.AssignmentLimit, AssignmentMethod: cfg.AssignmentMethod,
@@ -504,6 +509,10 @@ func (s *Server) handlePutRouting(w http.ResponseWriter, r *http.Request, id int
 	mb := s.mailboxes[id]
 	if mb == nil {
 		fail(http.StatusNotFound)
+		return
+	}
+	if s.revoked[id] {
+		fail(http.StatusForbidden)
 		return
 	}
 	for _, fe := range s.validateRouting(cfg) {

@@ -88,6 +88,9 @@ type Server struct {
 
 	mu        sync.Mutex // guards the account state below
 	mailboxes map[int64]*mailboxState
+	// revoked are the mailboxes the API user may no longer open
+	// (RevokeMailbox): they stay in mailboxes, which the account still has.
+	revoked   map[int64]bool
 	users     map[int64]*User
 	teams     map[int64]*Team
 	customers map[int64]*Customer
@@ -149,6 +152,7 @@ func New(opts Options) *Server {
 		clock:     opts.Clock,
 		wall:      opts.WallClock,
 		mailboxes: map[int64]*mailboxState{},
+		revoked:   map[int64]bool{},
 		users:     map[int64]*User{},
 		teams:     map[int64]*Team{},
 		customers: map[int64]*Customer{},

@@ -663,9 +663,11 @@ func (s *Server) Delete(convID int64) error {
 	}
 	c.Deleted = true
 	c.ModifiedAt = later(c.ModifiedAt, s.now())
-	s.emitBody(EventConvoDeleted, c.ID, encode(struct {
-		ID int64 `json:"id"`
-	}{c.ID}))
+	if !s.revoked[c.MailboxID] { // as emit: no webhook from a mailbox taken from the app's user
+		s.emitBody(EventConvoDeleted, c.ID, encode(struct {
+			ID int64 `json:"id"`
+		}{c.ID}))
+	}
 	return nil
 }
 
@@ -688,6 +690,7 @@ func (s *Server) RemoveMailbox(id int64) error {
 		return fmt.Errorf("remove mailbox %d: %w", id, ErrNotFound)
 	}
 	delete(s.mailboxes, id)
+	delete(s.revoked, id)
 	now := s.now()
 	for _, c := range s.convs {
 		if c.MailboxID == id && c.live() {
@@ -700,6 +703,42 @@ func (s *Server) RemoveMailbox(id int64) error {
 			u.Mailboxes = slices.DeleteFunc(u.Mailboxes, func(m int64) bool { return m == id })
 		}
 	}
+	return nil
+}
+
+// RevokeMailbox takes a mailbox from the API user without deleting it: an
+// admin removed the app's user from it. Help Scout documents 403 for
+// "access denied" (helpscout-api.md section 11); whether it answers so
+// here, rather than 404 as for a mailbox deleted (RemoveMailbox), is
+// unconfirmed, and the fake takes the 403, the reading RemoveMailbox does
+// not give a client: GET /v2/mailboxes no longer lists it; GET
+// /v2/mailboxes/{id} (its folders, its routing), a conversation listing or
+// a user listing that names it, and any request for one of its
+// conversations (GET, its threads, PATCH, a note) answer 403 "Access
+// denied"; a listing without a mailbox filter leaves its conversations
+// out, and no webhook is sent for them. Unlike a deletion, the mailbox and
+// its conversations stay as they are, the state API still changes them,
+// its users keep it, and GrantMailbox gives it back. A conversation moved
+// out of it is served again, one moved into it no longer is.
+func (s *Server) RevokeMailbox(id int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.mailboxes[id] == nil || s.revoked[id] {
+		return fmt.Errorf("revoke mailbox %d: %w", id, ErrNotFound)
+	}
+	s.revoked[id] = true
+	return nil
+}
+
+// GrantMailbox gives the API user back a mailbox RevokeMailbox took: it
+// and its conversations are served again, as they are now.
+func (s *Server) GrantMailbox(id int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.revoked[id] {
+		return fmt.Errorf("grant mailbox %d: %w: not revoked", id, ErrNotFound)
+	}
+	delete(s.revoked, id)
 	return nil
 }
 
@@ -788,12 +827,16 @@ func (s *Server) Teams() []Team {
 	return out
 }
 
-// Mailboxes returns the mailboxes ordered by id.
+// Mailboxes returns the mailboxes GET /v2/mailboxes lists (not those
+// RevokeMailbox took), ordered by id.
 func (s *Server) Mailboxes() []Mailbox {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]Mailbox, 0, len(s.mailboxes))
 	for _, id := range slices.Sorted(maps.Keys(s.mailboxes)) {
+		if s.revoked[id] {
+			continue
+		}
 		out = append(out, s.mailboxes[id].Mailbox)
 	}
 	return out

@@ -184,7 +184,9 @@ func (s *Server) SendTestEvent() {
 // emit queues a webhook for a conversation change; s.mu is held so that
 // events are queued in the order the changes happened.
 func (s *Server) emit(event string, c *Conversation) {
-	if s.quiet > 0 || !s.hooks.wants(event) {
+	// The app's webhooks cover what its user can open: a mailbox taken
+	// from it (RevokeMailbox) sends none.
+	if s.quiet > 0 || !s.hooks.wants(event) || s.revoked[c.MailboxID] {
 		return
 	}
 	body := encode(s.renderConversation(c, s.opts.BaseURL, false, s.clock()))

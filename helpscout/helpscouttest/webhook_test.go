@@ -320,3 +320,32 @@ func TestWebhookSettings(t *testing.T) {
 		}
 	})
 }
+
+// TestNoWebhookFromRevokedMailbox: the app's webhooks cover what its user
+// can open; a change to a conversation of a mailbox RevokeMailbox took, its
+// deletion too, sends nothing, while the other mailbox's still do.
+func TestNoWebhookFromRevokedMailbox(t *testing.T) {
+	rv := newReceiver(t, 0)
+	f := setup(t, hookOpts(rv.ts.URL))
+	hidden := f.conv(t, helpscouttest.NewConversation{MailboxID: f.mailbox2})
+	shown := f.conv(t, helpscouttest.NewConversation{})
+	waitHooks(t, f.srv)
+	before := len(rv.received())
+	if err := f.srv.RevokeMailbox(f.mailbox2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.srv.AddCustomerThread(hidden.ID, helpscouttest.ThreadInput{Body: "more"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.srv.Delete(hidden.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.srv.AddCustomerThread(shown.ID, helpscouttest.ThreadInput{Body: "more"}); err != nil {
+		t.Fatal(err)
+	}
+	waitHooks(t, f.srv)
+	got := rv.received()[before:]
+	if len(got) != 1 || got[0].ID != shown.ID {
+		t.Errorf("webhooks after the revoke: %+v; want one, of conversation %d", got, shown.ID)
+	}
+}
