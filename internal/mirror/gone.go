@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"time"
 
@@ -144,6 +145,46 @@ func (m *Mirror) dropGone(ctx context.Context, st *Stats, err error) (retry bool
 		return false, stillListed()
 	}
 	return true, nil
+}
+
+// usersRefused reports whether err, the failure of the directory's
+// listing of one mailbox's users, is Help Scout refusing it as it refuses
+// a mailbox's conversation listing once the mailbox is gone (deleted
+// between the mailbox listing and this one, or taken from the API user):
+// a 404, or a 403, taken for refusedListing's reason. dropRefused asks
+// the directory which it is.
+func usersRefused(err error) bool {
+	return errors.Is(err, helpscout.ErrNotFound) || errors.Is(err, helpscout.ErrForbidden)
+}
+
+// dropRefused answers the directory refresh's users listings refused
+// (usersRefused) for the mailboxes of refused, each with its error: it
+// lists the mailboxes again, and returns mailboxes, the refresh's listing,
+// without those that one no longer lists, as if the refresh had never
+// listed them, so that the refresh goes on, drops them as it drops any
+// mailbox the account stops listing (noteGone, its log line) and
+// records the other mailboxes' users, teams and statuses. Before, the
+// whole refresh failed on them and backed off, or at the first one, made
+// before anything is synced, failed the sync. A mailbox the listing still
+// lists is not dropped (Help Scout says it exists, and its users' access
+// would be lost): the refresh fails with its refusal. The second listing
+// costs a page per 50 mailboxes, once per refresh that meets a refusal.
+func (m *Mirror) dropRefused(ctx context.Context, mailboxes []store.Mailbox, refused map[int64]error) ([]store.Mailbox, error) {
+	var listed []int64
+	for mb, err := range m.hs.Mailboxes.All(ctx) {
+		if err != nil {
+			return nil, directoryError{err}
+		}
+		listed = append(listed, mb.ID)
+	}
+	for _, id := range slices.Sorted(maps.Keys(refused)) {
+		if slices.Contains(listed, id) {
+			return nil, directoryError{fmt.Errorf("%w (Help Scout's directory still lists mailbox %d)", refused[id], id)}
+		}
+	}
+	kept := slices.DeleteFunc(slices.Clone(mailboxes), func(mb store.Mailbox) bool { return refused[mb.ID] != nil })
+	m.warnUnlisted(kept, slices.Sorted(maps.Keys(refused)))
+	return kept, nil
 }
 
 // noteGone handles the mailboxes of the scope that the directory listed

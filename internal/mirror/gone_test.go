@@ -358,3 +358,163 @@ func TestEveryNamedMailboxGoneListsNothing(t *testing.T) {
 		t.Errorf("after the reconcile, %d open conversations of the deleted mailbox %d are held: %v", len(open), b, open)
 	}
 }
+
+// usersOf reports whether r is the directory's listing of the users of
+// mailbox.
+func usersOf(r *http.Request, mailbox int64) bool {
+	return r.URL.Path == "/v2/users" && r.URL.Query().Get("mailbox") == strconv.FormatInt(mailbox, 10)
+}
+
+// TestMailboxGoneMidDirectoryRefresh: the directory's refresh lists the
+// mailboxes, then the users of each; a mailbox deleted (404) or taken from
+// the API user (403) between the two made its users request fail, and with
+// it the whole refresh, which then backed off (its users, teams and
+// statuses kept stale, the mailbox still taken for listed), and the first
+// refresh, without which nothing syncs, failed the sync. The mailbox is
+// now dropped from that refresh as if it had not been listed: the refresh
+// succeeds, says the mailbox went with the line any refresh gives for a
+// mailbox no longer listed (none at the first refresh, which had never
+// listed it), and a user who could open only that mailbox counts as
+// outside the mirrored ones.
+func TestMailboxGoneMidDirectoryRefresh(t *testing.T) {
+	type take func(*helpscouttest.Server, int64) error
+	remove := take((*helpscouttest.Server).RemoveMailbox)
+	revoke := take((*helpscouttest.Server).RevokeMailbox)
+	for _, tt := range []struct {
+		name  string
+		take  take
+		named bool // QW_MAILBOXES names a and the mailbox that goes
+		first bool // it goes during the first sync's refresh
+	}{
+		{name: "404", take: remove},
+		{name: "403", take: revoke},
+		{name: "404 named", take: remove, named: true},
+		{name: "404 at the first sync", take: remove, first: true},
+		{name: "403 at the first sync", take: revoke, first: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e, _, a, b := scopeEnv(t)
+			ctx := context.Background()
+			c := addOldMailbox(t, e, 3)
+			only, err := e.fake.AddUser(helpscouttest.User{FirstName: "Cat", Mailboxes: []int64{c}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var log bytes.Buffer
+			opts := mirror.Options{Logger: slog.New(slog.NewTextHandler(&log, nil))}
+			if tt.named {
+				opts.Mailboxes = []int64{a, c}
+			}
+			m := e.mirror(opts)
+			goes := func() {
+				e.log.setBefore(func(r *http.Request) {
+					if usersOf(r, c) {
+						if err := tt.take(e.fake, c); err != nil && !errors.Is(err, helpscouttest.ErrNotFound) {
+							t.Error(err)
+						}
+					}
+				})
+			}
+			if tt.first {
+				goes()
+			} else {
+				syncOnce(t, m)
+				if heldIn(t, e, c) == 0 {
+					t.Fatalf("mailbox %d holds nothing after the first sync", c)
+				}
+				e.clock.Advance(16 * time.Minute) // the directory is due
+				goes()
+			}
+			log.Reset()
+			if _, err := m.SyncOnce(ctx); err != nil {
+				t.Fatalf("the sync whose directory refresh met mailbox %d gone: %v", c, err)
+			}
+			e.log.setBefore(nil)
+			if strings.Contains(log.String(), "directory refresh failed") {
+				t.Errorf("the directory refresh failed on mailbox %d gone:\n%s", c, log.String())
+			}
+			mbs, err := e.db.Mailboxes(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var listed []int64
+			for _, mb := range mbs {
+				listed = append(listed, mb.ID)
+			}
+			if want := []int64{a, b}; !slices.Equal(listed, want) {
+				t.Errorf("the directory lists mailboxes %v, want %v", listed, want)
+			}
+			line := map[bool]string{false: goneLine, true: namedGoneLine}[tt.named]
+			if n, want := strings.Count(log.String(), line), map[bool]int{false: 1}[tt.first]; n != want {
+				t.Errorf("the log says %d times %q; want %d:\n%s", n, line, want, log.String())
+			}
+			if want := fmt.Sprintf("mailbox_ids=[%d]", c); !tt.first && !strings.Contains(log.String(), want) {
+				t.Errorf("the log does not name mailbox %d (%s):\n%s", c, want, log.String())
+			}
+			users, err := e.db.Users(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			i := slices.IndexFunc(users, func(u store.User) bool { return u.ID == only.ID })
+			if i < 0 {
+				t.Fatalf("user %d not stored", only.ID)
+			}
+			if u := users[i]; !u.OutOfScope {
+				t.Errorf("user %d, who could open only mailbox %d, stored with mailboxes %v, not out of scope", u.ID, c, u.Mailboxes)
+			}
+
+			// The refresh succeeded: the next one comes at the directory's
+			// own cadence, not at a failed refresh's retry a minute on.
+			e.fake.ResetStats()
+			e.clock.Advance(2 * time.Minute)
+			syncOnce(t, m)
+			if n := e.fake.Stats().Requests[helpscouttest.RouteListMailboxes]; n != 0 {
+				t.Errorf("the sync 2 minutes after the refresh listed the mailboxes %d times; want none", n)
+			}
+		})
+	}
+}
+
+// TestUsersRefusedForAListedMailboxFailsTheRefresh: a mailbox whose users
+// request is refused while Help Scout's directory, asked again, still
+// lists it is not dropped (it exists, and its users' access would be
+// lost): the refresh fails, naming it, as it does on any other failure of
+// that request, and the stored directory stays.
+func TestUsersRefusedForAListedMailboxFailsTheRefresh(t *testing.T) {
+	for _, status := range []int{http.StatusForbidden, http.StatusNotFound, http.StatusInternalServerError} {
+		t.Run(strconv.Itoa(status), func(t *testing.T) {
+			e, _, a, b := scopeEnv(t)
+			ctx := context.Background()
+			var log bytes.Buffer
+			m := e.mirror(mirror.Options{Logger: slog.New(slog.NewTextHandler(&log, nil))})
+			syncOnce(t, m)
+			e.log.setAnswer(func(w http.ResponseWriter, r *http.Request) bool {
+				if !usersOf(r, b) {
+					return false
+				}
+				w.Header().Set("Content-Type", "application/vnd.error+json")
+				w.WriteHeader(status)
+				fmt.Fprintf(w, `{"logRef":"5f0c1c2e-0a92-11e8-ba89-0ed5f89f718b","message":%q}`, http.StatusText(status))
+				return true
+			})
+			e.clock.Advance(16 * time.Minute)
+			log.Reset()
+			if _, err := m.SyncOnce(ctx); err != nil {
+				t.Fatalf("sync with the stored directory: %v", err)
+			}
+			if !strings.Contains(log.String(), "directory refresh failed") || !strings.Contains(log.String(), "mailbox "+strconv.FormatInt(b, 10)) {
+				t.Errorf("the log does not say the refresh failed on mailbox %d:\n%s", b, log.String())
+			}
+			if strings.Contains(log.String(), goneLine) {
+				t.Errorf("the log says a mailbox went:\n%s", log.String())
+			}
+			mbs, err := e.db.Mailboxes(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(mbs) != 2 || mbs[0].ID != a || mbs[1].ID != b {
+				t.Errorf("the directory lists %+v; want mailboxes %d and %d kept", mbs, a, b)
+			}
+		})
+	}
+}

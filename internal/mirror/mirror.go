@@ -909,7 +909,8 @@ func (m *Mirror) syncDirectory(ctx context.Context, st *Stats) error {
 		}
 		users = append(users, toStoreUser(u))
 	}
-	if err := m.setMailboxAccess(ctx, users, mailboxes); err != nil {
+	mailboxes, err := m.setMailboxAccess(ctx, users, mailboxes)
+	if err != nil {
 		return err
 	}
 	var teams []store.Team
@@ -986,44 +987,56 @@ func (m *Mirror) syncStatuses(ctx context.Context, st *Stats) error {
 // for them, which no real mailbox allows, the filter is taken as
 // unsupported and everyone keeps access to everything: wrongly counting a
 // colleague is a lesser harm than excluding the whole team.
-func (m *Mirror) setMailboxAccess(ctx context.Context, users []store.User, mailboxes []store.Mailbox) error {
-	var scope []int64
-	if len(m.opts.Mailboxes) == 0 {
-		if len(mailboxes) < 2 {
-			return nil
-		}
-		for _, mb := range mailboxes {
-			scope = append(scope, mb.ID)
-		}
-	} else {
-		// A QW_MAILBOXES id the account does not have mirrors nothing;
-		// asking Help Scout for its users could only fail the whole
-		// directory sync, and with it every refresh of users and statuses.
-		for _, id := range m.opts.Mailboxes {
-			if slices.ContainsFunc(mailboxes, func(mb store.Mailbox) bool { return mb.ID == id }) {
-				scope = append(scope, id)
-			} else {
-				m.opts.Logger.Warn("QW_MAILBOXES names a mailbox this account does not have (or the API user cannot see); nothing is mirrored from it", "mailbox_id", id)
-			}
-		}
-		if len(scope) == 0 {
-			return nil
-		}
+//
+// It returns the mailboxes the directory is to list: mailboxes less those
+// gone since they were listed (usersRefused), as if they had not been.
+func (m *Mirror) setMailboxAccess(ctx context.Context, users []store.User, mailboxes []store.Mailbox) ([]store.Mailbox, error) {
+	m.warnUnlisted(mailboxes, m.opts.Mailboxes)
+	scope := m.accessScope(mailboxes)
+	if scope == nil {
+		return mailboxes, nil
 	}
 	access := map[int64][]int64{}
+	refused := map[int64]error{}
 	for _, mb := range scope {
-		for u, err := range m.hs.Users.All(ctx, &helpscout.UserListOptions{Mailbox: mb}) {
-			if err != nil {
-				return directoryError{fmt.Errorf("list users of mailbox %d: %w", mb, err)}
+		var can []int64
+		var err error
+		for u, lerr := range m.hs.Users.All(ctx, &helpscout.UserListOptions{Mailbox: mb}) {
+			if lerr != nil {
+				err = fmt.Errorf("list users of mailbox %d: %w", mb, lerr)
+				break
 			}
-			if !u.IsTeam() && !slices.Contains(access[u.ID], mb) {
-				access[u.ID] = append(access[u.ID], mb)
+			if !u.IsTeam() && !slices.Contains(can, u.ID) {
+				can = append(can, u.ID)
 			}
+		}
+		switch {
+		case err == nil:
+		case usersRefused(err):
+			refused[mb] = err
+			continue
+		default:
+			return nil, directoryError{err}
+		}
+		for _, id := range can {
+			access[id] = append(access[id], mb)
+		}
+	}
+	if len(refused) > 0 {
+		var err error
+		if mailboxes, err = m.dropRefused(ctx, mailboxes, refused); err != nil {
+			return nil, err
+		}
+		// As if never listed: the scope is what it would have been, and
+		// with no mailbox of it left, or a single one of every mailbox,
+		// nobody's access is restricted.
+		if scope = m.accessScope(mailboxes); scope == nil {
+			return mailboxes, nil
 		}
 	}
 	if len(access) == 0 {
 		m.opts.Logger.Warn("Help Scout listed no user for the mirrored mailboxes; every user counts for every mailbox", "mailboxes", scope)
-		return nil
+		return mailboxes, nil
 	}
 	for i := range users {
 		u := &users[i]
@@ -1039,7 +1052,42 @@ func (m *Mirror) setMailboxAccess(ctx context.Context, users []store.User, mailb
 			}
 		}
 	}
-	return nil
+	return mailboxes, nil
+}
+
+// warnUnlisted warns of each mailbox of ids, of QW_MAILBOXES, that
+// mailboxes, the directory, does not list.
+func (m *Mirror) warnUnlisted(mailboxes []store.Mailbox, ids []int64) {
+	for _, id := range ids {
+		if slices.Contains(m.opts.Mailboxes, id) && !slices.ContainsFunc(mailboxes, func(mb store.Mailbox) bool { return mb.ID == id }) {
+			m.opts.Logger.Warn("QW_MAILBOXES names a mailbox this account does not have (or the API user cannot see); nothing is mirrored from it", "mailbox_id", id)
+		}
+	}
+}
+
+// accessScope is the mirrored mailboxes whose users setMailboxAccess asks
+// for, of the mailboxes listed; nil when none is to be asked: with every
+// mailbox mirrored and fewer than two, everyone can open them all.
+func (m *Mirror) accessScope(mailboxes []store.Mailbox) []int64 {
+	var scope []int64
+	if len(m.opts.Mailboxes) == 0 {
+		if len(mailboxes) < 2 {
+			return nil
+		}
+		for _, mb := range mailboxes {
+			scope = append(scope, mb.ID)
+		}
+		return scope
+	}
+	// A QW_MAILBOXES id the account does not have mirrors nothing;
+	// asking Help Scout for its users could only fail the whole
+	// directory sync, and with it every refresh of users and statuses.
+	for _, id := range m.opts.Mailboxes {
+		if slices.ContainsFunc(mailboxes, func(mb store.Mailbox) bool { return mb.ID == id }) {
+			scope = append(scope, id)
+		}
+	}
+	return scope
 }
 
 // Run syncs now and then every interval, and processes the webhook inbox
