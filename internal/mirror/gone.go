@@ -45,7 +45,8 @@ func (m *Mirror) listedScope(ctx context.Context) (mailboxes []int64, none bool,
 }
 
 // mailboxListingError is Help Scout refusing a conversation listing that
-// names mailboxes, with a 404 or a 403: one of them may be gone.
+// names mailboxes, with a 404 or a 403, or one of their conversations with
+// a 403 (refusedConversation): one of them may be gone.
 type mailboxListingError struct {
 	mailboxes []int64
 	err       error
@@ -106,7 +107,7 @@ func (m *Mirror) dropGone(ctx context.Context, st *Stats, err error) (retry bool
 		return false, err
 	}
 	stillListed := func() error {
-		return fmt.Errorf("%w (a listing of mailboxes %v, each of which Help Scout's directory still lists)", err, refused.mailboxes)
+		return fmt.Errorf("%w (refused for mailboxes %v, each of which Help Scout's directory still lists)", err, refused.mailboxes)
 	}
 	if !slices.ContainsFunc(refused.mailboxes, func(id int64) bool { return !m.listedDespite[id] }) {
 		return false, stillListed()
@@ -145,6 +146,51 @@ func (m *Mirror) dropGone(ctx context.Context, st *Stats, err error) (retry bool
 		return false, stillListed()
 	}
 	return true, nil
+}
+
+// refusedConversation answers a 403 (err) on a held conversation re-read
+// (refresh: the reconcile, the deletion walk, a Refresh after a move).
+// A mailbox taken from the API user may answer so for each of its
+// conversations rather than 404 (helpscout-api.md section 11), and the
+// reconcile asks for every conversation held of a mailbox gone (noteGone):
+// the 403 failed it every hour, for good. As for a refused listing, the
+// directory decides: in a mailbox it no longer lists, the conversation is
+// removed as one deleted (404) is. Not kept: Help Scout will not serve it
+// to this app any more, so it could never change in the mirror again; kept,
+// an open one would count for ever in its assignee's load, the queue, the
+// proposals (whose moves Help Scout would refuse) and the metrics, and
+// every reconcile would ask for it again, the deletion walk for each
+// closed one too. A conversation of a mailbox no longer mirrored leaves
+// the mirror for the same reasons when QW_MAILBOXES drops its mailbox.
+// The removal is the deletion's (store.DB.DeleteConversation, the store's
+// only removal of one conversation), whose tombstone blocks the version
+// removed: if the API user is given the mailbox back, the walk of it from
+// the beginning restores what changed meanwhile, and a conversation
+// unchanged since only at its next change. A 404 for a mailbox taken
+// away (the fake's reading) removes them the same way.
+// In a mailbox the stored directory lists, the 403 is returned as a
+// refused listing of that mailbox (refusedListing), which has the
+// directory refreshed at once (dropGone): a mailbox taken since its last
+// refresh is then dropped, and the work retried removes the conversation;
+// one still listed fails the work with the 403, naming the mailbox, and
+// the conversation is kept. One the store does not hold (listed by Help
+// Scout a moment before) is an error as it is.
+func (m *Mirror) refusedConversation(ctx context.Context, id int64, st *Stats, err error) error {
+	held, _, serr := m.db.Conversation(ctx, id)
+	switch {
+	case errors.Is(serr, store.ErrNotFound):
+		return err
+	case serr != nil:
+		return fmt.Errorf("%w (read it from the store: %w)", err, serr)
+	}
+	listed, lerr := m.db.Mailboxes(ctx)
+	if lerr != nil {
+		return fmt.Errorf("%w (read the directory: %w)", err, lerr)
+	}
+	if slices.ContainsFunc(listed, func(mb store.Mailbox) bool { return mb.ID == held.MailboxID }) {
+		return refusedListing([]int64{held.MailboxID}, err)
+	}
+	return m.removeVanished(ctx, id, st)
 }
 
 // usersRefused reports whether err, the failure of the directory's

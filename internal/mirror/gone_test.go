@@ -518,3 +518,136 @@ func TestUsersRefusedForAListedMailboxFailsTheRefresh(t *testing.T) {
 		})
 	}
 }
+
+// assertMirrorEqualBut is assertMirrorEqual without the conversations of
+// mailbox, which the fake keeps but no longer serves.
+func assertMirrorEqualBut(t *testing.T, e *env, mailbox int64) {
+	t.Helper()
+	var want []row
+	for _, c := range e.fake.Conversations() {
+		if c.MailboxID != mailbox {
+			want = append(want, fakeRow(c))
+		}
+	}
+	diffRows(t, storeRows(t, e.db), want)
+}
+
+// TestRevokedMailboxLeavesTheReconcile: a mailbox taken from the API user
+// may answer 403 rather than 404 (helpscout-api.md section 11), for its
+// listing and for each of its conversations. Once the directory dropped
+// it, the hourly reconcile asked Help Scout of each conversation it held
+// and, on the first 403, failed, every hour, for good; the deletion walk
+// did the same with its closed ones. A 403 on a conversation of a mailbox
+// the directory no longer lists now removes it, as a 404 does: Help Scout
+// will not serve it to this app any more, so it could never change in the
+// mirror again, and kept it would count for ever in its assignee's load,
+// the queue and the metrics. The directory may not have dropped the
+// mailbox yet (its refresh comes every 15 minutes, the 403 any time):
+// the 403 then has it refreshed at once, as a refused listing does. With
+// every mailbox mirrored, the poll's listing, which names no mailbox,
+// never meets the 403 at all.
+func TestRevokedMailboxLeavesTheReconcile(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		named bool // QW_MAILBOXES names both mailboxes
+		stale bool // the reconcile runs before the directory's refresh
+	}{
+		{name: "every mailbox"},
+		{name: "every mailbox, directory not refreshed", stale: true},
+		{name: "named", named: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e, _, a, b := scopeEnv(t)
+			ctx := context.Background()
+			var log bytes.Buffer
+			opts := mirror.Options{ReconcileEvery: 20 * time.Minute, Logger: slog.New(slog.NewTextHandler(&log, nil))}
+			if tt.named {
+				opts.Mailboxes = []int64{a, b}
+			}
+			m := e.mirror(opts)
+			syncOnce(t, m)
+			held := heldIn(t, e, b)
+			if held == 0 {
+				t.Fatalf("mailbox %d holds nothing after the first sync", b)
+			}
+			if err := e.fake.RevokeMailbox(b); err != nil {
+				t.Fatal(err)
+			}
+			if !tt.stale {
+				e.clock.Advance(16 * time.Minute) // the directory drops b
+				syncOnce(t, m)
+				if heldIn(t, e, b) != held {
+					t.Fatalf("mailbox %d lost conversations before the reconcile", b)
+				}
+			}
+			e.clock.Advance(map[bool]time.Duration{false: 5 * time.Minute, true: 21 * time.Minute}[tt.stale])
+			log.Reset()
+			st, err := m.SyncOnce(ctx) // the reconcile's
+			if err != nil {
+				t.Fatalf("the reconcile after mailbox %d was revoked: %v", b, err)
+			}
+			if n := heldIn(t, e, b); n != 0 || st.Removed < held {
+				t.Errorf("after the reconcile, mailbox %d holds %d conversations (removed %d); want its %d removed", b, n, st.Removed, held)
+			}
+			if n, want := strings.Count(log.String(), goneLine), map[bool]int{true: 1}[tt.stale]; n != want {
+				t.Errorf("the reconcile's log says %d times %q; want %d:\n%s", n, goneLine, want, log.String())
+			}
+			assertMirrorEqualBut(t, e, b)
+			if ok, why := m.Ready(); !ok {
+				t.Errorf("not ready after the reconcile: %s", why)
+			}
+		})
+	}
+}
+
+// TestConversationRefusedInAListedMailboxStaysAnError: a 403 on a
+// conversation whose mailbox the directory, refreshed at once, still
+// lists is not taken for the mailbox gone: Help Scout says the mailbox is
+// there, and the conversation is kept; the reconcile fails, naming the
+// mailbox. So does a Refresh (the rebalancer's re-read after a move).
+func TestConversationRefusedInAListedMailboxStaysAnError(t *testing.T) {
+	e, _, a, _ := scopeEnv(t)
+	ctx := context.Background()
+	m := e.mirror(mirror.Options{ReconcileEvery: 10 * time.Minute})
+	syncOnce(t, m)
+	var open helpscouttest.Conversation
+	for _, c := range e.fake.Conversations() {
+		if c.MailboxID == a && c.Status == helpscouttest.StatusActive {
+			open = c
+			break
+		}
+	}
+	if open.ID == 0 {
+		t.Fatalf("no active conversation in mailbox %d", a)
+	}
+	// Gone from the listings, so that the reconcile asks for it, and
+	// refused when asked for.
+	if err := e.fake.Delete(open.ID); err != nil {
+		t.Fatal(err)
+	}
+	path := "/v2/conversations/" + strconv.FormatInt(open.ID, 10)
+	e.log.setAnswer(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Path != path {
+			return false
+		}
+		w.Header().Set("Content-Type", "application/vnd.error+json")
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprint(w, `{"logRef":"5f0c1c2e-0a92-11e8-ba89-0ed5f89f718b","message":"Access denied"}`)
+		return true
+	})
+	if err := m.Refresh(ctx, open.ID); !errors.Is(err, helpscout.ErrForbidden) {
+		t.Errorf("Refresh of conversation %d refused: %v; want the 403", open.ID, err)
+	}
+	e.clock.Advance(11 * time.Minute)
+	e.fake.ResetStats()
+	_, err := m.SyncOnce(ctx)
+	if !errors.Is(err, helpscout.ErrForbidden) || !strings.Contains(err.Error(), strconv.FormatInt(a, 10)) {
+		t.Errorf("the reconcile meeting a 403 on conversation %d of listed mailbox %d: %v; want the 403, naming the mailbox", open.ID, a, err)
+	}
+	if n := e.fake.Stats().Requests[helpscouttest.RouteListMailboxes]; n != 1 {
+		t.Errorf("the reconcile listed the mailboxes %d times; want once, to see whether mailbox %d is gone", n, a)
+	}
+	if _, _, err := e.db.Conversation(ctx, open.ID); err != nil {
+		t.Errorf("conversation %d, refused in a listed mailbox, no longer stored: %v", open.ID, err)
+	}
+}

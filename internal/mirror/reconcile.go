@@ -116,16 +116,15 @@ func (m *Mirror) forget(ctx context.Context, id int64, why string) error {
 
 // refresh re-reads one conversation and stores what Help Scout says now:
 // gone (404) removes it, merged (301) replaces it with the survivor, moved
-// out of the mirrored mailboxes removes it.
+// out of the mirrored mailboxes removes it, refused (403) in a mailbox the
+// directory no longer lists removes it (refusedConversation).
 func (m *Mirror) refresh(ctx context.Context, id int64, st *Stats) error {
 	c, _, err := m.hs.Conversations.Get(ctx, id, true)
 	switch {
 	case errors.Is(err, helpscout.ErrNotFound):
-		if err := m.db.DeleteConversation(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("remove vanished conversation %d: %w", id, err)
-		}
-		st.Removed++
-		return nil
+		return m.removeVanished(ctx, id, st)
+	case errors.Is(err, helpscout.ErrForbidden):
+		return m.refusedConversation(ctx, id, st, fmt.Errorf("refresh conversation %d: %w", id, err))
 	case err != nil:
 		return fmt.Errorf("refresh conversation %d: %w", id, err)
 	}
@@ -146,5 +145,14 @@ func (m *Mirror) refresh(ctx context.Context, id int64, st *Stats) error {
 	if _, err := m.db.ApplyConversation(ctx, u); err != nil {
 		return fmt.Errorf("store conversation %d: %w", c.ID, err)
 	}
+	return nil
+}
+
+// removeVanished removes a stored conversation Help Scout no longer serves.
+func (m *Mirror) removeVanished(ctx context.Context, id int64, st *Stats) error {
+	if err := m.db.DeleteConversation(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("remove vanished conversation %d: %w", id, err)
+	}
+	st.Removed++
 	return nil
 }
