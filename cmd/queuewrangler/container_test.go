@@ -273,6 +273,18 @@ func TestComposeFile(t *testing.T) {
 			}
 		}
 	})
+	// The page, the API and /metrics need no login to read, and Grafana
+	// starts as admin/admin: the stack is for one's own machine, so
+	// nothing it publishes may reach beyond the host's loopback.
+	t.Run("every port is published on loopback only", func(t *testing.T) {
+		for name, svc := range compose.Services {
+			for _, p := range svc.Ports {
+				if !strings.HasPrefix(p, "127.0.0.1:") {
+					t.Errorf("%s publishes %s beyond the host's loopback", name, p)
+				}
+			}
+		}
+	})
 	t.Run("the demo profile runs demo", func(t *testing.T) {
 		var runs []string
 		for name, svc := range compose.Services {
