@@ -28,6 +28,12 @@ func dbPathProblem(path string, writes bool) string {
 		return fmt.Sprintf("%s is not a directory", dir)
 	}
 	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrPermission) {
+		// The directory's own permissions keep this user out (a host
+		// directory left 700 by root): every file in it would be named
+		// unreadable below, even ones that do not exist.
+		return fmt.Sprintf("%s cannot enter %s, so cannot open the database or any file beside it: %s", thisUser(), dir, ownershipRemedy)
+	}
 	if err == nil && fi.IsDir() {
 		return fmt.Sprintf("%s is a directory: name the database file in it, such as %s", path, filepath.Join(path, "queuewrangler.db"))
 	}

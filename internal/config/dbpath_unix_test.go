@@ -52,6 +52,12 @@ func TestDBPathThisUserCannotWrite(t *testing.T) {
 		// no lock): one they may not even read is no problem of theirs.
 		{"a .lock it cannot read, to read", filepath.Join(base, "lock0", "qw.db"), false, ""},
 		{"a .lock it cannot read", filepath.Join(base, "lock0", "qw.db"), true, "cannot read " + filepath.Join(base, "lock0", "qw.db") + ".lock: give this user"},
+		// A directory it may not enter was named by its first missing
+		// file: "cannot read .../qw.db-wal", a file that is not there.
+		{"a directory it cannot enter", filepath.Join(base, "closed", "qw.db"), true,
+			"cannot enter " + filepath.Join(base, "closed") + ", so cannot open the database or any file beside it: give this user"},
+		{"a directory it cannot enter, to read", filepath.Join(base, "closed", "qw.db"), false,
+			"cannot enter " + filepath.Join(base, "closed") + ", so cannot open the database or any file beside it: give this user"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -64,16 +70,16 @@ func TestDBPathThisUserCannotWrite(t *testing.T) {
 }
 
 // unwritableDatabases makes a directory nobody but the superuser may write
-// (ro), a writable one holding a file nobody may write (rw/qw.db), one
+// (ro), one nobody else may even enter (closed), a writable one holding a file nobody may write (rw/qw.db), one
 // holding a file nobody may read (noread/qw.db), and, beside writable
 // databases, a -wal and a -shm nobody may read, a .lock nobody may write
 // (wal/, shm/, lock/), as another user's sqlite3 session leaves them, and a
 // .lock nobody may read (lock0/: a sync run as root with umask 077).
 func unwritableDatabases(t *testing.T) func(dir string) {
 	return func(dir string) {
-		ro, rw := filepath.Join(dir, "ro"), filepath.Join(dir, "rw")
+		ro, rw, closed := filepath.Join(dir, "ro"), filepath.Join(dir, "rw"), filepath.Join(dir, "closed")
 		for _, err := range []error{os.Mkdir(ro, 0o755), os.Mkdir(rw, 0o755), os.Chmod(ro, 0o555), os.Chmod(rw, 0o777),
-			os.WriteFile(filepath.Join(rw, "qw.db"), nil, 0o444)} {
+			os.WriteFile(filepath.Join(rw, "qw.db"), nil, 0o444), os.Mkdir(closed, 0o700), os.Chmod(closed, 0o700)} {
 			if err != nil {
 				t.Fatal(err)
 			}
