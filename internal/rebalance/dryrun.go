@@ -20,9 +20,14 @@ import (
 func WritePlanTable(w io.Writer, res balancer.Result, agents []team.Agent) error {
 	name := agentNamer(agents)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "imbalance %.2f -> %.2f, Jain %.2f -> %.2f, %s, %s (nothing is changed in Help Scout)\n\n",
-		res.Before.Imbalance, res.After.Imbalance, res.Before.Jain, res.After.Jain,
-		count(len(res.Moves), "move", "moves"), count(len(res.Flags), "flag", "flags"))
+	counts := count(len(res.Moves), "move", "moves") + ", " + count(len(res.Flags), "flag", "flags")
+	// Counted apart from the flags, as they are listed apart: a header of
+	// "0 flags" above a list of stuck tickets reads as a contradiction.
+	if len(res.NoSenior) > 0 {
+		counts += ", " + count(len(res.NoSenior), "stuck with no senior to take it", "stuck with no senior to take them")
+	}
+	fmt.Fprintf(tw, "imbalance %.2f -> %.2f, Jain %.2f -> %.2f, %s (nothing is changed in Help Scout)\n\n",
+		res.Before.Imbalance, res.After.Imbalance, res.Before.Jain, res.After.Jain, counts)
 	if len(res.Moves) > 0 {
 		fmt.Fprintln(tw, "TICKET\tREASON\tFROM\tTO\tWAITING\tWHY")
 		for _, m := range res.Moves {
@@ -52,8 +57,10 @@ func WritePlanTable(w io.Writer, res balancer.Result, agents []team.Agent) error
 
 // WritePlanJSON prints a dry run's plan as `queuewrangler plan --json`
 // does: the moves with the agents' names, the flags and the stuck tickets
-// no senior can take (no_senior) as the balancer gives them, and the
-// figures before and after.
+// no senior can take (no_senior) with the name of the agent holding each,
+// and the figures before and after. Every list is in the same style
+// (snake_case keys, waits in whole seconds, [] when empty), so that a
+// script reads them alike.
 func WritePlanJSON(w io.Writer, res balancer.Result, agents []team.Agent) error {
 	name := agentNamer(agents)
 	type move struct {
@@ -67,15 +74,32 @@ func WritePlanJSON(w io.Writer, res balancer.Result, agents []team.Agent) error 
 		WaitingSeconds int64  `json:"waiting_seconds"`
 		Explanation    string `json:"explanation"`
 	}
+	type flag struct {
+		ConversationID int64  `json:"conversation_id"`
+		Number         int64  `json:"number"`
+		AgentID        int64  `json:"agent_id"`
+		AgentName      string `json:"agent_name"`
+		Reason         string `json:"reason"`
+		WaitingSeconds int64  `json:"waiting_seconds"`
+		Explanation    string `json:"explanation"`
+	}
+	flags := func(fs []balancer.Flag) []flag {
+		out := make([]flag, 0, len(fs))
+		for _, f := range fs {
+			out = append(out, flag{f.ConversationID, f.Number, f.AgentID, name(f.AgentID), string(f.Reason),
+				int64(f.WaitingFor.Seconds()), f.Explanation})
+		}
+		return out
+	}
 	out := struct {
 		Moves           []move  `json:"moves"`
-		Flags           any     `json:"flags"`
-		NoSenior        any     `json:"no_senior"`
+		Flags           []flag  `json:"flags"`
+		NoSenior        []flag  `json:"no_senior"`
 		ImbalanceBefore float64 `json:"imbalance_before"`
 		ImbalanceAfter  float64 `json:"imbalance_after"`
 		JainBefore      float64 `json:"jain_before"`
 		JainAfter       float64 `json:"jain_after"`
-	}{Moves: []move{}, Flags: res.Flags, NoSenior: res.NoSenior, ImbalanceBefore: res.Before.Imbalance, ImbalanceAfter: res.After.Imbalance,
+	}{Moves: []move{}, Flags: flags(res.Flags), NoSenior: flags(res.NoSenior), ImbalanceBefore: res.Before.Imbalance, ImbalanceAfter: res.After.Imbalance,
 		JainBefore: res.Before.Jain, JainAfter: res.After.Jain}
 	for _, m := range res.Moves {
 		out.Moves = append(out.Moves, move{m.ConversationID, m.Number, m.From, m.To, name(m.From), name(m.To),

@@ -32,7 +32,7 @@ func TestWritePlanTable(t *testing.T) {
 	}
 	// The columns line up: tabwriter pads each to its widest cell. Waits
 	// read as the explanations write them ("1h 30m"), "-" for none.
-	want := `imbalance 2.50 -> 1.25, Jain 0.61 -> 0.90, 2 moves, 1 flag (nothing is changed in Help Scout)
+	want := `imbalance 2.50 -> 1.25, Jain 0.61 -> 0.90, 2 moves, 1 flag, 1 stuck with no senior to take it (nothing is changed in Help Scout)
 
 TICKET  REASON      FROM          TO   WAITING  WHY
 #41     unassigned  (unassigned)  Ana  1h 30m   nobody owns it
@@ -88,17 +88,22 @@ func TestWritePlanJSON(t *testing.T) {
 			map[string]any{"conversation_id": 502.0, "number": 42.0, "from": 8.0, "to": 7.0, "from_name": "Bo", "to_name": "Ana",
 				"reason": "overload", "waiting_seconds": 0.0, "explanation": "Bo holds 14"},
 		},
-		"flags": []any{map[string]any{"ConversationID": 503.0, "Number": 43.0, "AgentID": 9.0, "Reason": "stuck",
-			"WaitingFor": float64(5 * time.Hour), "Explanation": " stuck with an SST \n"}},
-		"no_senior": []any{map[string]any{"ConversationID": 504.0, "Number": 44.0, "AgentID": 8.0, "Reason": "stuck",
-			"WaitingFor": float64(6 * time.Hour), "Explanation": "no senior can take it"}},
+		"flags": []any{map[string]any{"conversation_id": 503.0, "number": 43.0, "agent_id": 9.0, "agent_name": "Cy", "reason": "stuck",
+			"waiting_seconds": 18000.0, "explanation": " stuck with an SST \n"}},
+		"no_senior": []any{map[string]any{"conversation_id": 504.0, "number": 44.0, "agent_id": 8.0, "agent_name": "Bo", "reason": "stuck",
+			"waiting_seconds": 21600.0, "explanation": "no senior can take it"}},
 		"imbalance_before": 2.5, "imbalance_after": 1.25, "jain_before": 0.61, "jain_after": 0.9,
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("JSON (-want +got):\n%s", d)
 	}
 	b.Reset()
-	if err := WritePlanJSON(&b, balancer.Result{}, nil); err != nil || !strings.Contains(b.String(), `"moves": []`) {
-		t.Errorf("an empty plan: %v\n%s; want \"moves\": [] rather than null", err, b.String())
+	if err := WritePlanJSON(&b, balancer.Result{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"moves", "flags", "no_senior"} {
+		if !strings.Contains(b.String(), `"`+key+`": []`) {
+			t.Errorf("an empty plan:\n%s\nwant %q: [] rather than null", b.String(), key)
+		}
 	}
 }
