@@ -164,13 +164,14 @@ func toAgentsJSON(agents []team.Agent) []agentJSON {
 type figuresJSON struct {
 	Imbalance *float64 `json:"imbalance_ratio,omitempty"`
 	Jain      *float64 `json:"jain,omitempty"`
+	CV        *float64 `json:"cv,omitempty"`
 }
 
 func toFiguresJSON(agents []team.Agent, f team.Figures) figuresJSON {
 	if !fairnessDefined(agents) {
 		return figuresJSON{}
 	}
-	return figuresJSON{Imbalance: &f.Imbalance, Jain: &f.Jain}
+	return figuresJSON{Imbalance: &f.Imbalance, Jain: &f.Jain, CV: &f.CV}
 }
 
 // fairnessDefined reports whether someone is in the split (has a fair

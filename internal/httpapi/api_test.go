@@ -419,8 +419,10 @@ func TestAgentsFairnessFiguresOnlyWithSomeoneInTheSplit(t *testing.T) {
 		want    string
 	}{
 		// The balancer's figures with nobody in the split.
-		{"nobody available", []team.Agent{away}, team.Figures{Imbalance: 1, Jain: 1}, `{}`},
-		{"someone available", []team.Agent{away, on}, team.Figures{Imbalance: 1.75, Jain: 0.8}, `{"imbalance_ratio":1.75,"jain":0.8}`},
+		{"nobody available", []team.Agent{away}, team.Figures{Imbalance: 1, Jain: 1, CV: 0}, `{}`},
+		{"someone available", []team.Agent{away, on}, team.Figures{Imbalance: 1.75, Jain: 0.8, CV: 0.5}, `{"imbalance_ratio":1.75,"jain":0.8,"cv":0.5}`},
+		// A perfectly even team's CV is 0, a figure rather than an absent one.
+		{"an even team", []team.Agent{on}, team.Figures{Imbalance: 1, Jain: 1, CV: 0}, `{"imbalance_ratio":1,"jain":1,"cv":0}`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

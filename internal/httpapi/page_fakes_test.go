@@ -193,7 +193,7 @@ func newWorld(now func() time.Time) *fakeWorld {
 			{ID: 13, Name: "Walt Away", Role: "st", Level: 3, Status: "away", Open: 3, Waiting: 2, Load: 2.5, Capacity: 1, OldestWait: t0.Add(-90 * time.Minute)},
 			{ID: 14, Name: "Olga Night", Role: "st", Level: 1, Status: "off-shift", Open: 0, Capacity: 0.8, BackAt: t0.Add(18 * time.Hour)},
 		},
-		figures: team.Figures{Imbalance: 1.4, Jain: 0.81},
+		figures: team.Figures{Imbalance: 1.4, Jain: 0.81, CV: 0.37},
 		convs: []store.OpenConversation{
 			{ID: 1001, Number: 501, Status: store.StatusActive, Subject: "Refund for order 77", AssigneeID: 11, CustomerID: 9001,
 				CreatedAt: t0.Add(-30 * time.Hour), CustomerWaitingSince: t0.Add(-6*time.Hour - 10*time.Minute), LastMessageBy: store.ByCustomer},

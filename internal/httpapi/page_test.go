@@ -86,7 +86,7 @@ func TestPageShowsTheQueue(t *testing.T) {
 			"the assignee changed", "by page: Sam",
 		}},
 		{"team figures", []string{
-			"<dt>Imbalance</dt><dd>1.40", "<dt>Jain's index</dt><dd>0.81",
+			"<dt>Imbalance</dt><dd>1.40", "<dt>Jain's index</dt><dd>0.81", "<dt>Coefficient of variation</dt><dd>0.37",
 			"p50 20m · p90 2h", "(5 first replies since 00:00 UTC)",
 			"<dd>2 of 4 <span class=\"muted\">(STs and SSTs)</span></dd>", "<dd>22 / 12</dd>", "<dd>1 / 2</dd>",
 		}},
@@ -1353,13 +1353,13 @@ func TestPageNoFairnessWithNobodyToShare(t *testing.T) {
 	for i := range w.agents {
 		w.agents[i].FairShare, w.agents[i].LoadRatio, w.agents[i].Available = 0, 0, false
 	}
-	w.figures.Imbalance, w.figures.Jain = 1, 1
+	w.figures.Imbalance, w.figures.Jain, w.figures.CV = 1, 1, 0
 	s := newPageServer(t, w, pageToken, clock)
 	body := pageGet(t, s, "/").Body.String()
 	if want := `<dt>Imbalance</dt><dd><span class="muted">none: nobody available has a fair share</span></dd>`; !strings.Contains(body, want) {
 		t.Errorf("page lacks %q", want)
 	}
-	for _, never := range []string{"<dt>Imbalance</dt><dd>1.00", "<dt>Jain's index</dt>"} {
+	for _, never := range []string{"<dt>Imbalance</dt><dd>1.00", "<dt>Jain's index</dt>", "<dt>Coefficient of variation</dt>"} {
 		if strings.Contains(body, never) {
 			t.Errorf("with nobody to share, the page shows %q", never)
 		}

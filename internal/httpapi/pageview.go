@@ -103,6 +103,7 @@ type timeView struct {
 
 type figuresView struct {
 	Imbalance, Jain string
+	CV              string
 	Available       int
 	Agents          int
 	Open, Waiting   int
@@ -421,6 +422,7 @@ func (p *page) build(d pageData, now time.Time) pageView {
 	if fairnessDefined(d.agents) {
 		v.Figures.Imbalance = fmt.Sprintf("%.2f", d.figures.Imbalance)
 		v.Figures.Jain = fmt.Sprintf("%.2f", d.figures.Jain)
+		v.Figures.CV = fmt.Sprintf("%.2f", d.figures.CV)
 	}
 	v.Figures.Stuck = len(d.needsSomeone) + len(d.waitsForOwner)
 	v.Figures.Unassigned = len(d.unassigned)

@@ -99,8 +99,10 @@ func WritePlanJSON(w io.Writer, res balancer.Result, agents []team.Agent) error 
 		ImbalanceAfter  float64 `json:"imbalance_after"`
 		JainBefore      float64 `json:"jain_before"`
 		JainAfter       float64 `json:"jain_after"`
+		CVBefore        float64 `json:"cv_before"`
+		CVAfter         float64 `json:"cv_after"`
 	}{Moves: []move{}, Flags: flags(res.Flags), NoSenior: flags(res.NoSenior), ImbalanceBefore: res.Before.Imbalance, ImbalanceAfter: res.After.Imbalance,
-		JainBefore: res.Before.Jain, JainAfter: res.After.Jain}
+		JainBefore: res.Before.Jain, JainAfter: res.After.Jain, CVBefore: res.Before.CV, CVAfter: res.After.CV}
 	for _, m := range res.Moves {
 		out.Moves = append(out.Moves, move{m.ConversationID, m.Number, m.From, m.To, name(m.From), name(m.To),
 			string(m.Reason), int64(m.WaitingFor.Seconds()), m.Explanation})

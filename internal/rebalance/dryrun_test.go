@@ -19,8 +19,8 @@ var dryRunResult = balancer.Result{
 	},
 	Flags:    []balancer.Flag{{ConversationID: 503, Number: 43, AgentID: 9, Reason: balancer.ReasonStuck, WaitingFor: 5 * time.Hour, Explanation: " stuck with an SST \n"}},
 	NoSenior: []balancer.Flag{{ConversationID: 504, Number: 44, AgentID: 8, Reason: balancer.ReasonStuck, WaitingFor: 6 * time.Hour, Explanation: "no senior can take it"}},
-	Before:   balancer.Stats{Imbalance: 2.5, Jain: 0.61},
-	After:    balancer.Stats{Imbalance: 1.25, Jain: 0.9},
+	Before:   balancer.Stats{Imbalance: 2.5, Jain: 0.61, CV: 0.8},
+	After:    balancer.Stats{Imbalance: 1.25, Jain: 0.9, CV: 0.33},
 }
 
 var dryRunTeam = []team.Agent{{ID: 7, Name: "Ana", Role: "st"}, {ID: 8, Name: "Bo", Role: "st"}, {ID: 9, Name: "Cy", Role: "sst"}, {ID: 10, Name: "Di", Role: "hos"}}
@@ -92,7 +92,7 @@ func TestWritePlanJSON(t *testing.T) {
 			"waiting_seconds": 18000.0, "explanation": " stuck with an SST \n"}},
 		"no_senior": []any{map[string]any{"conversation_id": 504.0, "number": 44.0, "agent_id": 8.0, "agent_name": "Bo", "reason": "stuck",
 			"waiting_seconds": 21600.0, "explanation": "no senior can take it"}},
-		"imbalance_before": 2.5, "imbalance_after": 1.25, "jain_before": 0.61, "jain_after": 0.9,
+		"imbalance_before": 2.5, "imbalance_after": 1.25, "jain_before": 0.61, "jain_after": 0.9, "cv_before": 0.8, "cv_after": 0.33,
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("JSON (-want +got):\n%s", d)

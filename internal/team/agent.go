@@ -73,4 +73,5 @@ const StatusRemoved = "removed"
 type Figures struct {
 	Imbalance float64 `json:"imbalance_ratio"`
 	Jain      float64 `json:"jain"`
+	CV        float64 `json:"cv"` // coefficient of variation of the utilisations: 0 is even
 }

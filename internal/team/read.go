@@ -49,5 +49,5 @@ func (r *Reader) Agents(ctx context.Context) ([]Agent, Figures, error) {
 		return nil, Figures{}, err
 	}
 	agents, st := v.Measure(r.policy)
-	return agents, Figures{Imbalance: st.Imbalance, Jain: st.Jain}, nil
+	return agents, Figures{Imbalance: st.Imbalance, Jain: st.Jain, CV: st.CV}, nil
 }

@@ -363,7 +363,8 @@ func TestAgentsFromMirror(t *testing.T) {
 	if diff := cmp.Diff(want, agents, cmpopts.EquateApprox(0, 1e-12)); diff != "" {
 		t.Errorf("Agents (-want +got):\n%s", diff)
 	}
-	if want := (Figures{Imbalance: 1.25 / 0.75, Jain: 9.0 / 13}); cmp.Diff(want, figures, cmpopts.EquateApprox(0, 1e-12)) != "" {
+	// Utilisations 1.25 and 0.25: mean 0.75, standard deviation 0.5.
+	if want := (Figures{Imbalance: 1.25 / 0.75, Jain: 9.0 / 13, CV: 0.5 / 0.75}); cmp.Diff(want, figures, cmpopts.EquateApprox(0, 1e-12)) != "" {
 		t.Errorf("figures %+v, want %+v", figures, want)
 	}
 }
