@@ -382,3 +382,31 @@ func TestREADMECheckRunsAsTheDaemon(t *testing.T) {
 		t.Errorf("check runs with %q, the daemon with %q", got, want)
 	}
 }
+
+// TestCheckRefusesTheReadmePlaceholders: `check` passed the README's env
+// file copied unedited (QW_HELPSCOUT_CLIENT_ID=<App ID from step 1>) with
+// exit 0, and serve then met Help Scout's 401. It now refuses both values
+// as placeholders, beside the other problems, exit 2, and never echoes
+// the secret's value.
+func TestCheckRefusesTheReadmePlaceholders(t *testing.T) {
+	clearEnv(t)
+	const secret = "<App Secret from step 1>"
+	setEnv(t, map[string]string{"QW_HELPSCOUT_CLIENT_ID": "<App ID from step 1>", "QW_HELPSCOUT_CLIENT_SECRET": secret,
+		"QW_MODE": "yolo", "QW_DB_PATH": filepath.Join(t.TempDir(), "qw.db")})
+	code, out, stderr := runMain(t, "check")
+	if code != exitUsage {
+		t.Fatalf("check exits %d, want %d; stdout %s; stderr %s", code, exitUsage, out, stderr)
+	}
+	for _, want := range []string{
+		`QW_HELPSCOUT_CLIENT_ID: "<App ID from step 1>" is a placeholder copied from the README`,
+		"QW_HELPSCOUT_CLIENT_SECRET: is a placeholder copied from the README",
+		`QW_MODE: "yolo" is not one of off, propose, apply`,
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if strings.Contains(out+stderr, secret) || strings.Contains(out+stderr, "App Secret from step 1") {
+		t.Errorf("check printed the secret:\n%s\n%s", out, stderr)
+	}
+}

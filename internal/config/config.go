@@ -132,6 +132,13 @@ func (e *ValidationError) Error() string {
 	return "invalid configuration:\n  - " + strings.Join(e.Problems, "\n  - ")
 }
 
+// isPlaceholder reports whether a credential is a placeholder such as the
+// README's <App ID from step 1>: wrapped whole in angle brackets. A value
+// with a '<' or a '>' anywhere else is left to Help Scout to judge.
+func isPlaceholder(v string) bool {
+	return len(v) >= 2 && strings.HasPrefix(v, "<") && strings.HasSuffix(v, ">")
+}
+
 // Validate checks every value and returns a *ValidationError naming each
 // problem, or nil. QW_MODE, QW_ROUTING, QW_OFF_SHIFT_HANDOVER, QW_BACKLOG
 // and QW_OFFICE_HOURS are the exceptions: their syntax belongs to the
@@ -144,7 +151,9 @@ func (c *Config) Validate(need Requirement) error {
 	add := func(key, format string, args ...any) {
 		p = append(p, Prefix+"_"+key+": "+fmt.Sprintf(format, args...))
 	}
-	credential := func(key, value string) {
+	// credential checks an App ID or App Secret; what names it in the
+	// messages. A secret's value is never repeated in them.
+	credential := func(key, what, value string, secret bool) {
 		switch {
 		case strings.TrimSpace(value) == "":
 			add(key, "required")
@@ -152,11 +161,21 @@ func (c *Config) Validate(need Requirement) error {
 			// Help Scout compares the exact bytes: a space or newline
 			// pasted with the value would be refused as a wrong credential.
 			add(key, "has whitespace at its start or end; Help Scout's App ID and App Secret have none")
+		case isPlaceholder(value):
+			// The README's env file reads <App ID from step 1>: copied
+			// unedited it would start the daemon, whose every token
+			// request Help Scout then refuses with a 401.
+			fix := fmt.Sprintf("set the %s of your Help Scout app (Your Profile > My Apps)", what)
+			if secret {
+				add(key, "is a placeholder copied from the README (it starts with '<' and ends with '>'), not an %s: %s", what, fix)
+			} else {
+				add(key, "%q is a placeholder copied from the README, not an %s: %s", value, what, fix)
+			}
 		}
 	}
 	if need&NeedsHelpScout != 0 {
-		credential("HELPSCOUT_CLIENT_ID", c.HelpScoutClientID)
-		credential("HELPSCOUT_CLIENT_SECRET", c.HelpScoutClientSecret.Reveal())
+		credential("HELPSCOUT_CLIENT_ID", "App ID", c.HelpScoutClientID, false)
+		credential("HELPSCOUT_CLIENT_SECRET", "App Secret", c.HelpScoutClientSecret.Reveal(), true)
 	}
 	switch u, err := url.Parse(c.HelpScoutAPIURL); {
 	case err != nil:

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -136,6 +137,50 @@ func TestCredentialsWithWhitespaceAreRefused(t *testing.T) {
 	c = load(t, map[string]string{"QW_HELPSCOUT_CLIENT_ID": "app-id", "QW_HELPSCOUT_CLIENT_SECRET": "  "})
 	if err := c.Validate(NeedsHelpScout); err == nil || !strings.Contains(err.Error(), "QW_HELPSCOUT_CLIENT_SECRET: required") {
 		t.Errorf("a blank secret: Validate = %v, want it required", err)
+	}
+}
+
+// TestPlaceholderCredentialsAreRefused: the README's env file reads
+// QW_HELPSCOUT_CLIENT_ID=<App ID from step 1>; copied unedited, it passed
+// Validate and serve then met Help Scout's 401 on every token request.
+// A value in angle brackets is refused as the placeholder it is, beside
+// every other problem, and the secret's value is never repeated.
+func TestPlaceholderCredentialsAreRefused(t *testing.T) {
+	for _, k := range Keys() {
+		t.Setenv(k, "") // registers the restore
+		unsetenv(t, k)  // the defaults, valid but for what the test sets
+	}
+	t.Setenv("QW_HELPSCOUT_CLIENT_ID", "<App ID from step 1>")
+	t.Setenv("QW_HELPSCOUT_CLIENT_SECRET", "<App Secret from step 1>")
+	t.Setenv("QW_POLL_INTERVAL", "0s")
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Validate(NeedsHelpScout)
+	if !IsValidation(err) {
+		t.Fatalf("Validate = %v, want a *ValidationError", err)
+	}
+	problems := err.(*ValidationError).Problems
+	for _, want := range []string{
+		`QW_HELPSCOUT_CLIENT_ID: "<App ID from step 1>" is a placeholder copied from the README, not an App ID: `,
+		"QW_HELPSCOUT_CLIENT_SECRET: is a placeholder copied from the README (it starts with '<' and ends with '>'), not an App Secret: ",
+		"QW_POLL_INTERVAL: must be positive",
+	} {
+		if !slices.ContainsFunc(problems, func(p string) bool { return strings.HasPrefix(p, want) }) {
+			t.Errorf("problems lack one starting %q:\n%s", want, strings.Join(problems, "\n"))
+		}
+	}
+	if strings.Contains(err.Error(), "App Secret from step 1") {
+		t.Errorf("the error repeats the secret: %v", err)
+	}
+	// Only a value wrapped whole in angle brackets reads as a placeholder:
+	// a real secret may hold either character.
+	for _, v := range []string{"<abc", "abc>", "a<b>c", "<", ">"} {
+		c := load(t, map[string]string{"QW_HELPSCOUT_CLIENT_ID": v, "QW_HELPSCOUT_CLIENT_SECRET": v})
+		if err := c.Validate(NeedsHelpScout); err != nil && strings.Contains(err.Error(), "placeholder") {
+			t.Errorf("%q: Validate = %v, want it taken as a value", v, err)
+		}
 	}
 }
 
