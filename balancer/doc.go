@@ -109,6 +109,10 @@
 // out at once, oldest first, to the front of the shortest queue: the
 // tail shrinks and the customers who wrote in later wait longer. Durations
 // in between bound how deep a queue the backlog may join.
+// The away and stuck rules apply the same check to their targets, so
+// under idle an absent agent's customers and an ST's stuck ones stay put
+// while everyone who could take them has customers waiting;
+// BacklogKeeps lists those tickets, for the queue page to say so.
 //
 // # The rules, in priority order
 //
