@@ -47,6 +47,15 @@ type Agent struct {
 	HandOverBefore  time.Time `json:"-"`
 	HandOverOngoing bool      `json:"-"`
 
+	// Kept are the agent's waiting tickets (by conversation id; nil for
+	// none) that the backlog setting keeps from everyone who could take
+	// them, so the away or stuck rule leaves them with the agent
+	// (balancer.BacklogKeeps), and Backlog is that setting (QW_BACKLOG).
+	// View.Measure sets both, under the policy. Not in the API: the stuck
+	// tickets' next step (NextSteps) says what they mean.
+	Kept    map[int64]bool `json:"-"`
+	Backlog time.Duration  `json:"-"`
+
 	// Mailboxes (nil: unknown, so any), Escalations and MaxOpen (0: no
 	// cap) are the balancer's facts of whom it may give a ticket to, kept
 	// for Unfit. Not in the API.

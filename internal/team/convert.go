@@ -172,9 +172,22 @@ func (v View) Measure(p balancer.Policy) ([]Agent, balancer.Stats) {
 	st := balancer.Measure(v.Snapshot, p)
 	agents := v.withStats(st)
 	cutoffs := dueCutoffs(v.Snapshot.Agents, p)
+	kept := map[int64]map[int64]bool{} // owner -> their kept tickets
+	owner := make(map[int64]int64, len(v.Snapshot.Conversations))
+	for _, c := range v.Snapshot.Conversations {
+		owner[c.ID] = c.AssigneeID
+	}
+	for id := range balancer.BacklogKeeps(v.Snapshot, p) {
+		o := owner[id]
+		if kept[o] == nil {
+			kept[o] = map[int64]bool{}
+		}
+		kept[o][id] = true
+	}
 	for i := range agents {
 		agents[i].HandOverBefore, agents[i].HandOverOngoing = cutoffs[agents[i].ID], p.HandOverOngoing
 		agents[i].ShiftEndMargin = p.ShiftEndMargin
+		agents[i].Kept, agents[i].Backlog = kept[agents[i].ID], p.Backlog
 	}
 	return agents, st
 }

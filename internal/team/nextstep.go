@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/queuewrangler/queuewrangler/balancer"
 	"github.com/queuewrangler/queuewrangler/internal/roster"
 	"github.com/queuewrangler/queuewrangler/internal/store"
 )
@@ -45,7 +46,11 @@ type NextSteps struct {
 	agents map[int64]Agent
 	// seniors: someone in the team is an sst, whom the stuck rule can
 	// escalate an st's ticket to.
-	seniors   bool
+	seniors bool
+	// hos: the team has a head of support, for whom the balancer flags
+	// the stuck tickets it does not move. Without one (no roster, or none
+	// named hos) nobody is asked to decide them.
+	hos       bool
 	proposals map[int64]store.Proposal // conversation -> its open proposal
 	mode      string
 	loc       *time.Location
@@ -65,6 +70,9 @@ func NewNextSteps(agents []Agent, open []store.Proposal, mode string, loc *time.
 		n.agents[a.ID] = a
 		if cmp.Or(a.RulesRole, a.Role) == string(roster.RoleSST) && a.Status != StatusRemoved {
 			n.seniors = true
+		}
+		if a.Role == string(roster.RoleHoS) {
+			n.hos = true
 		}
 	}
 	for _, p := range open {
@@ -99,9 +107,13 @@ func progress(s store.ProposalStatus) int {
 // owner was on shift and had it, and some owners it never moves from. The
 // rules are the balancer's (balancer/plan.go: the HoS and the excluded
 // keep their tickets, pinned ones stay, the away rule decides for someone
-// away or off shift, the stuck rule escalates an ST's and flags an SST's);
-// an open proposal comes first, since it decides before any rule runs
-// again.
+// away or off shift, the stuck rule escalates an ST's and flags an SST's,
+// both hand on only within the backlog setting, QW_BACKLOG, which under
+// the default idle keeps a ticket from everyone while all who could take
+// it have customers waiting: Agent.Kept, from balancer.BacklogKeeps, the
+// very check the plan makes); an open proposal comes first, since it
+// decides before any rule runs again. A flag asks the head of support:
+// in a team without one (no roster, or none named hos) nobody is asked.
 //
 // Each answer also says whether the ticket needs someone: the cases where
 // the ticket stays put with no known end are the ones an SST must look at.
@@ -140,21 +152,51 @@ func (n NextSteps) Of(c store.OpenConversation) NextStep {
 		return needs(name + " is excluded from balancing: stays with them")
 	case a.Status == roster.StatusOffShift && !a.BackAt.IsZero():
 		return waits(n.untilBack(c, a, name))
+	case a.Status == roster.StatusOffShift && a.Kept[c.ID]:
+		return needs("waits for " + name + ", off shift: " + nobodyFree(a))
 	case a.Status == roster.StatusOffShift:
 		return needs("waits for " + name + ", off shift")
+	case a.Status == roster.StatusAway && a.Kept[c.ID]:
+		// The away rule hands on only within the backlog setting: past
+		// the grace period as before it, the ticket stays with nobody to
+		// answer it until someone's queue empties or a person steps in.
+		return needs(name + " is away: " + nobodyFree(a))
 	case a.Status == roster.StatusAway:
 		return waits(name + " is away: handed on once the grace period has passed")
 	case !a.Available:
 		return needs("waits for " + name + ", not available now")
+	case role == string(roster.RoleSST) && !n.hos:
+		// The balancer flags it for a head of support the team does not
+		// have (`plan` says as much): nobody is asked to decide.
+		return needs("stays with " + name + ": flagged once stuck while " + name + " is on shift, but the team has no head of support to decide, so it waits until someone takes it up")
 	case role == string(roster.RoleSST):
 		// A flag asks the head of support to decide: nobody else will.
 		return needs("flagged for the head of support once stuck while " + name + " is on shift")
+	case a.Kept[c.ID]:
+		// The stuck rule hands on within the backlog setting too: it
+		// leaves the ticket, and reports nothing, while nobody is free.
+		return needs("stays with " + name + ": " + nobodyFree(a))
+	case !n.seniors && !n.hos:
+		return needs("stays with " + name + ": the team has no senior (sst) to take it, nor a head of support, so it waits until someone takes it up")
 	case !n.seniors:
 		// The stuck rule escalates an st's ticket to an sst; with none in
 		// the team it can only flag it, as `plan` says.
 		return needs("stays with " + name + ": the team has no senior (sst) to take it, so it is flagged for the head of support once stuck while " + name + " is on shift")
+	case !n.hos:
+		return waits("to a senior once stuck while " + name + " is on shift, if one would answer clearly sooner; else it stays with " + name)
 	}
 	return waits("to a senior once stuck while " + name + " is on shift, if one would answer clearly sooner; else flagged for the head of support")
+}
+
+// nobodyFree says why the balancer leaves a's ticket where it is when the
+// backlog setting keeps it from everyone who could take it (Agent.Kept).
+func nobodyFree(a Agent) string {
+	setting := " (QW_BACKLOG=" + balancer.FormatBacklog(a.Backlog) + ")"
+	if a.Backlog == balancer.BacklogIdle {
+		return "nobody is free to take it: everyone on shift who could has customers waiting" + setting
+	}
+	return "nobody is free to take it: everyone on shift who could has more than " +
+		balancer.FormatDuration(a.Backlog) + " of customers waiting" + setting
 }
 
 // untilBack says what happens to the stuck ticket c of a, who is off shift
@@ -165,10 +207,16 @@ func (n NextSteps) Of(c store.OpenConversation) NextStep {
 // sooner, if anyone would, which only a plan can tell. An ongoing
 // conversation waits for the agent who knows it, unless the policy hands
 // those on too (QW_OFF_SHIFT_HANDOVER=all). "waits for Eli, back Wed
-// 09:00" alone is said only when the rule leaves the ticket to them.
+// 09:00" alone is said only when the rule leaves the ticket to them, and
+// why, when the backlog setting is what leaves it (Agent.Kept).
 func (n NextSteps) untilBack(c store.OpenConversation, a Agent, name string) string {
 	back := "waits for " + name + ", back " + a.BackAt.In(n.loc).Format("Mon 15:04 MST")
 	handedOn := back + ", unless someone on shift would answer clearly sooner: queuewrangler then hands it on"
+	if a.Kept[c.ID] {
+		// The rule would hand it on, but the backlog setting keeps it
+		// from everyone on shift: it waits for the return alone.
+		handedOn = back + "; " + nobodyFree(a)
+	}
 	switch since := c.CustomerWaitStart(); {
 	case a.HandOverBefore.IsZero():
 		return handedOn // not measured under a policy: say that the rule may act

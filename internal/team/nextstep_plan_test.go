@@ -76,3 +76,99 @@ func TestOffShiftNextStepSaysWhatThePlanDoes(t *testing.T) {
 		})
 	}
 }
+
+// TestStuckNextStepUnderTheBacklogSetting is the day-one repro's shape:
+// the default QW_BACKLOG=idle, a head of support who takes escalations,
+// the SSTs off shift, Ivan Away since yesterday with stuck tickets, and
+// Dev on shift with a customer who has waited 20 days, everyone on shift
+// with customers waiting. `plan` moved nothing, yet the page said Ivan's
+// tickets were "handed on once the grace period has passed" and Dev's
+// went "to a senior once stuck", under "Waits for its owner". Now every
+// ticket the plan leaves for want of anyone free needs someone and says
+// why; under QW_BACKLOG=oldest, which moves them, the words are as before.
+func TestStuckNextStepUnderTheBacklogSetting(t *testing.T) {
+	now := time.Date(2026, 3, 3, 14, 0, 0, 0, time.UTC) // a Tuesday afternoon
+	r, err := roster.Parse([]byte(`{"agents": [
+		{"id": 1, "role": "hos", "escalations": true},
+		{"id": 2, "role": "sst", "hours": "Mon-Fri 00:00-06:00", "timezone": "UTC"},
+		{"id": 3, "role": "sst", "hours": "Mon-Fri 00:00-06:00", "timezone": "UTC"},
+		{"id": 4, "role": "st"},
+		{"id": 5, "role": "st"},
+		{"id": 6, "role": "st"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var convs []store.OpenConversation
+	waiting := func(id, owner int64, since time.Duration, replied bool) store.OpenConversation {
+		c := store.OpenConversation{ID: id, Number: id, MailboxID: 1, Status: store.StatusActive, AssigneeID: owner,
+			LastMessageBy: store.ByCustomer, AgentReplied: replied,
+			CreatedAt: now.Add(-since - time.Hour), CustomerWaitingSince: now.Add(-since)}
+		convs = append(convs, c)
+		return c
+	}
+	ivan1 := waiting(41, 4, 4*24*time.Hour, false) // Ivan's customers, stuck
+	ivan2 := waiting(42, 4, 30*time.Hour, true)
+	dev := waiting(51, 5, 20*24*time.Hour, true) // Dev's, on shift
+	waiting(61, 6, 20*time.Minute, false)        // Eve, on shift, busy too
+	waiting(11, 1, 10*time.Minute, false)        // the head of support, busy
+	snap := store.Snapshot{TakenAt: now,
+		Users: []store.User{
+			{ID: 1, First: "Hana", Last: "Head", Timezone: "UTC"},
+			{ID: 2, First: "Sara", Last: "Senior", Timezone: "UTC"},
+			{ID: 3, First: "Sven", Last: "Senior", Timezone: "UTC"},
+			{ID: 4, First: "Ivan", Last: "Away", Timezone: "UTC"},
+			{ID: 5, First: "Dev", Last: "On", Timezone: "UTC"},
+			{ID: 6, First: "Eve", Last: "On", Timezone: "UTC"},
+		},
+		Statuses:      []store.UserStatus{{UserID: 4, Status: "away", UpdatedAt: now.Add(-26 * time.Hour)}},
+		Conversations: convs,
+	}
+	stuck := []store.OpenConversation{ivan1, ivan2, dev}
+
+	idle := balancer.DefaultPolicy()
+	v := Build(snap, r, now)
+	if moves := balancer.Plan(v.Snapshot, idle).Moves; len(moves) != 0 {
+		t.Fatalf("under QW_BACKLOG=idle the plan made %d moves, want none (the repro): %+v", len(moves), moves)
+	}
+	agents, _ := v.Measure(idle)
+	steps := NewNextSteps(agents, nil, "propose", nil)
+	const why = "nobody is free to take it: everyone on shift who could has customers waiting (QW_BACKLOG=idle)"
+	for c, want := range map[store.OpenConversation]string{
+		ivan1: "Ivan Away is away: " + why,
+		ivan2: "Ivan Away is away: " + why,
+		dev:   "stays with Dev On: " + why,
+	} {
+		got := steps.Of(c)
+		if got.Say != want || !got.NeedsSomeone {
+			t.Errorf("ticket %d: next step %q (needs someone %v), want %q needing someone", c.ID, got.Say, got.NeedsSomeone, want)
+		}
+	}
+
+	// A duration says how deep a queue the backlog may join.
+	two := idle
+	two.Backlog = 2 * time.Minute
+	agents, _ = v.Measure(two)
+	if got, want := NewNextSteps(agents, nil, "propose", nil).Of(dev).Say,
+		"stays with Dev On: nobody is free to take it: everyone on shift who could has more than 2m of customers waiting (QW_BACKLOG=2m0s)"; got != want {
+		t.Errorf("under QW_BACKLOG=2m: %q, want %q", got, want)
+	}
+
+	// Under oldest the plan hands them on, and the page says it will.
+	oldest := idle
+	oldest.Backlog = balancer.BacklogOldest
+	moved := map[int64]bool{}
+	for _, m := range balancer.Plan(v.Snapshot, oldest).Moves {
+		moved[m.ConversationID] = true
+	}
+	agents, _ = v.Measure(oldest)
+	steps = NewNextSteps(agents, nil, "propose", nil)
+	for _, c := range stuck {
+		got := steps.Of(c)
+		if got.NeedsSomeone || strings.Contains(got.Say, "nobody is free") {
+			t.Errorf("under oldest, ticket %d: %q (needs someone %v), want a hand-over", c.ID, got.Say, got.NeedsSomeone)
+		}
+	}
+	if !moved[ivan1.ID] || !moved[dev.ID] {
+		t.Errorf("under oldest the plan moved %v, want Ivan's oldest and Dev's among them", moved)
+	}
+}

@@ -1,6 +1,7 @@
 package team_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -135,6 +136,82 @@ func TestNextStepsOf(t *testing.T) {
 	want := team.NextStep{Say: "stays with Ana: the team has no senior (sst) to take it, so it is flagged for the head of support once stuck while Ana is on shift", NeedsSomeone: true}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("an st's ticket in a team without seniors (-want +got):\n%s", diff)
+	}
+}
+
+// TestNextStepsWithoutAHeadOfSupport: with no roster everyone is an ST
+// (or a roster names no hos), yet the rows said "flagged for the head of
+// support". The balancer still flags, but nobody is asked to decide: the
+// words say the ticket stays until someone takes it up, and those that
+// only a flag would have decided need someone.
+func TestNextStepsWithoutAHeadOfSupport(t *testing.T) {
+	t.Parallel()
+	ana := team.Agent{ID: 1, Name: "Ana", Role: "st", Status: "active", Available: true}
+	sam := team.Agent{ID: 2, Name: "Sam", Role: "sst", Status: "active", Available: true}
+	hana := team.Agent{ID: 3, Name: "Hana", Role: "hos", Status: "active", Available: true}
+	of := func(agents []team.Agent, owner int64) team.NextStep {
+		return team.NewNextSteps(agents, nil, "propose", nil).Of(store.OpenConversation{ID: 1, AssigneeID: owner, Status: store.StatusActive})
+	}
+	for _, tt := range []struct {
+		name   string
+		agents []team.Agent
+		owner  int64
+		want   team.NextStep
+	}{
+		{"an SST's ticket", []team.Agent{ana, sam}, 2, team.NextStep{NeedsSomeone: true,
+			Say: "stays with Sam: flagged once stuck while Sam is on shift, but the team has no head of support to decide, so it waits until someone takes it up"}},
+		{"an ST's ticket with seniors", []team.Agent{ana, sam}, 1, team.NextStep{
+			Say: "to a senior once stuck while Ana is on shift, if one would answer clearly sooner; else it stays with Ana"}},
+		{"an ST's ticket, no roster: everyone an ST", []team.Agent{ana, {ID: 4, Name: "Bo", Role: "st", Status: "active", Available: true}}, 1,
+			team.NextStep{NeedsSomeone: true, Say: "stays with Ana: the team has no senior (sst) to take it, nor a head of support, so it waits until someone takes it up"}},
+		// With a head of support the words stay as they were.
+		{"an SST's ticket, with a head of support", []team.Agent{ana, sam, hana}, 2, team.NextStep{NeedsSomeone: true,
+			Say: "flagged for the head of support once stuck while Sam is on shift"}},
+	} {
+		if diff := cmp.Diff(tt.want, of(tt.agents, tt.owner)); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tt.name, diff)
+		}
+		if got := of(tt.agents, tt.owner).Say; tt.agents[len(tt.agents)-1].Role != "hos" && strings.Contains(got, "head of support once") {
+			t.Errorf("%s: %q flags for a head of support the team does not have", tt.name, got)
+		}
+	}
+}
+
+// TestNextStepsSayWhatTheBacklogKeeps: a ticket the backlog setting keeps
+// from everyone (Agent.Kept, from balancer.BacklogKeeps) says so for each
+// owner the away and stuck rules hand on from; someone off shift with a
+// known return is still waited for, the rest need someone.
+func TestNextStepsSayWhatTheBacklogKeeps(t *testing.T) {
+	t.Parallel()
+	back := time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)
+	kept := map[int64]bool{1: true}
+	agents := []team.Agent{
+		{ID: 1, Name: "Ana", Role: "st", Status: "active", Available: true, Kept: kept},
+		{ID: 2, Name: "Sam", Role: "sst", Status: "active", Available: true},
+		{ID: 3, Name: "Hana", Role: "hos", Status: "active", Available: true},
+		{ID: 5, Name: "Olga", Role: "st", Status: "off-shift", BackAt: back, HandOverBefore: back.Add(-4 * time.Hour), Kept: kept},
+		{ID: 6, Name: "Omar", Role: "st", Status: "off-shift", Kept: kept},
+		{ID: 7, Name: "Walt", Role: "st", Status: "away", Kept: kept},
+	}
+	const why = "nobody is free to take it: everyone on shift who could has customers waiting (QW_BACKLOG=idle)"
+	stuck := store.OpenConversation{ID: 1, Status: store.StatusActive, LastMessageBy: store.ByCustomer,
+		CustomerWaitingSince: back.Add(-48 * time.Hour)}
+	for owner, want := range map[int64]team.NextStep{
+		1: {NeedsSomeone: true, Say: "stays with Ana: " + why},
+		5: {Say: "waits for Olga, back Wed 08:00 UTC; " + why},
+		6: {NeedsSomeone: true, Say: "waits for Omar, off shift: " + why},
+		7: {NeedsSomeone: true, Say: "Walt is away: " + why},
+	} {
+		c := stuck
+		c.AssigneeID = owner
+		if diff := cmp.Diff(want, team.NewNextSteps(agents, nil, "propose", nil).Of(c)); diff != "" {
+			t.Errorf("owner %d (-want +got):\n%s", owner, diff)
+		}
+		// Another ticket of theirs, not kept, keeps the words it had.
+		c.ID = 2
+		if got := team.NewNextSteps(agents, nil, "propose", nil).Of(c).Say; strings.Contains(got, "nobody is free") {
+			t.Errorf("owner %d, a ticket not kept: %q", owner, got)
+		}
 	}
 }
 
