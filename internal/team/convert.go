@@ -209,6 +209,37 @@ func (v View) withStats(st balancer.Stats) []Agent {
 			oldest[c.AssigneeID] = since
 		}
 	}
+	// The balancer measures only whom it balances: someone excluded by
+	// the roster (or another inbox's user) is not in st.Agents, yet holds
+	// tickets an SST must see, as the open-conversations metric shows.
+	// Their counts are taken here, as the balancer counts (open: active or
+	// pending; waiting: active with the customer waiting on us); load, fair
+	// share and ratio stay zero, as they are outside the split and the
+	// imbalance.
+	unmeasured := map[int64]*balancer.AgentStats{}
+	for _, a := range v.Agents {
+		if _, ok := byID[a.ID]; !ok {
+			unmeasured[a.ID] = &balancer.AgentStats{ID: a.ID}
+		}
+	}
+	for _, c := range v.Snapshot.Conversations {
+		u := unmeasured[c.AssigneeID]
+		if u == nil {
+			continue
+		}
+		switch c.Status {
+		case balancer.StatusActive:
+			u.Open++
+			if c.WaitingOnUs {
+				u.Waiting++
+			}
+		case balancer.StatusPending:
+			u.Open++
+		}
+	}
+	for id, u := range unmeasured {
+		byID[id] = *u
+	}
 	out := make([]Agent, len(v.Agents))
 	for i, a := range v.Agents {
 		s := byID[a.ID]

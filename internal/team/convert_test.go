@@ -252,3 +252,62 @@ func oldestFirst() balancer.Policy {
 	p.Backlog = balancer.BacklogOldest
 	return p
 }
+
+// TestExcludedAgentsShowWhatTheyHold: someone the roster excludes showed
+// "open 0, waiting 0" on the page and in /api/v1/agents, with an oldest
+// wait set, while helpscout_agent_open_conversations said 4: the balancer
+// measures only whom it balances. Their counts are now their tickets', and
+// they stay out of the fair split and the imbalance.
+func TestExcludedAgentsShowWhatTheyHold(t *testing.T) {
+	now := time.Date(2026, 3, 3, 14, 0, 0, 0, time.UTC)
+	r, err := roster.Parse([]byte(`{"agents": [{"id": 7, "role": "exclude"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv := func(id, owner int64, status string, customerLast bool) store.OpenConversation {
+		c := store.OpenConversation{ID: id, Number: id, MailboxID: 1, Status: status, AssigneeID: owner,
+			CreatedAt: now.Add(-time.Duration(id) * time.Hour)}
+		if customerLast {
+			c.LastMessageBy, c.CustomerWaitingSince = store.ByCustomer, now.Add(-time.Duration(id)*time.Hour)
+		} else {
+			c.LastMessageBy = store.ByUser
+		}
+		return c
+	}
+	p := balancer.DefaultPolicy()
+	base := []store.OpenConversation{conv(1, 1, store.StatusActive, true), conv(2, 2, store.StatusActive, true), conv(3, 2, store.StatusActive, true)}
+	users := []store.User{{ID: 1, First: "Ana"}, {ID: 2, First: "Ben"}, {ID: 7, First: "Xavi"}}
+	_, without := Build(store.Snapshot{TakenAt: now, Users: users, Conversations: base}, r, now).Measure(p)
+	xavi := []store.OpenConversation{
+		conv(71, 7, store.StatusActive, true), conv(72, 7, store.StatusActive, true),
+		conv(73, 7, store.StatusActive, false), conv(74, 7, store.StatusPending, false),
+	}
+	agents, with := Build(store.Snapshot{TakenAt: now, Users: users, Conversations: append(slices.Clone(base), xavi...)}, r, now).Measure(p)
+	var x Agent
+	for _, a := range agents {
+		if a.ID == 7 {
+			x = a
+		}
+	}
+	if x.Role != string(roster.RoleExclude) {
+		t.Fatalf("Xavi's role is %q, want exclude", x.Role)
+	}
+	if x.Open != 4 || x.Waiting != 2 {
+		t.Errorf("Xavi shows open %d, waiting %d; he holds 4 open tickets, 2 with the customer waiting", x.Open, x.Waiting)
+	}
+	if want := now.Add(-72 * time.Hour); !x.OldestWait.Equal(want) {
+		t.Errorf("Xavi's oldest wait %v, want %v", x.OldestWait, want)
+	}
+	if x.Load != 0 || x.FairShare != 0 || x.LoadRatio != 0 {
+		t.Errorf("Xavi, excluded, has load %v, fair share %v, ratio %v: want none, he is not balanced", x.Load, x.FairShare, x.LoadRatio)
+	}
+	if with.Imbalance != without.Imbalance || with.Jain != without.Jain || with.TotalWork != without.TotalWork {
+		t.Errorf("Xavi's tickets moved the team's figures: imbalance %v→%v, jain %v→%v, work %v→%v",
+			without.Imbalance, with.Imbalance, without.Jain, with.Jain, without.TotalWork, with.TotalWork)
+	}
+	for _, a := range agents {
+		if a.ID == 1 && (a.Open != 1 || a.Waiting != 1) {
+			t.Errorf("Ana shows open %d, waiting %d, want 1 and 1", a.Open, a.Waiting)
+		}
+	}
+}
