@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -466,5 +467,73 @@ func TestAgentsLeaveOutTheLoadRatioOfSomeoneWithoutAFairShare(t *testing.T) {
 	want := map[string]any{"Ana": 1.2, "Ben": "(no key)"} // Ben is off shift
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("load_ratio by agent (-want +got):\n%s", diff)
+	}
+}
+
+// TestStuckRowsSayWhatTheBacklogKeeps: the day-one repro on the page and
+// the API. Under QW_BACKLOG=idle, with everyone on shift busy, the team
+// (team.Reader, through balancer.BacklogKeeps) marks Walt's and Ana's
+// stuck tickets as kept; the page listed them under "Waits for its owner"
+// as handed on or escalated, which `plan` never did. They now say why they
+// stay and come first, under "Needs someone", and the API says the same.
+// The team has no head of support (newWorld's), so Sam's ticket is not
+// "flagged for the head of support" either.
+func TestStuckRowsSayWhatTheBacklogKeeps(t *testing.T) {
+	t.Parallel()
+	clock := newPageClock()
+	t0 := clock.Now()
+	w := newWorld(clock.Now)
+	for i := range w.agents {
+		switch w.agents[i].ID {
+		case 11:
+			w.agents[i].Kept = map[int64]bool{2004: true}
+		case 13:
+			w.agents[i].Kept = map[int64]bool{2002: true}
+		}
+	}
+	stuck := func(id, owner int64, waited time.Duration) store.OpenConversation {
+		return store.OpenConversation{ID: id, Number: id - 500, Status: store.StatusActive, Subject: "stuck", AssigneeID: owner,
+			CreatedAt: t0.Add(-waited - time.Hour), CustomerWaitingSince: t0.Add(-waited), LastMessageBy: store.ByCustomer}
+	}
+	w.convs = append(w.convs, stuck(2002, 13, 30*time.Hour), stuck(2003, 12, 5*time.Hour), stuck(2004, 11, 20*24*time.Hour))
+	s := New(Options{Now: clock.Now})
+	s.EnableAPI(APIOptions{Team: w, Queue: w, StuckAfter: 4 * time.Hour})
+	s.EnablePage(PageOptions{Team: w, Queue: w, StuckAfter: 4 * time.Hour})
+
+	const why = "nobody is free to take it: everyone on shift who could has customers waiting (QW_BACKLOG=idle)"
+	want := map[int64]string{
+		1001: "proposal waiting for approval",
+		2002: "Walt Away is away: " + why,
+		2003: "stays with Sam Senior: flagged once stuck while Sam Senior is on shift, but the team has no head of support to decide, so it waits until someone takes it up",
+		2004: "stays with Ana Front: " + why,
+	}
+	rec := do(s, "GET", "/api/v1/conversations?state=stuck", "")
+	var body struct {
+		Conversations []struct {
+			ID   int64  `json:"id"`
+			Next string `json:"next"`
+		} `json:"conversations"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+		t.Fatalf("answer is not JSON: %v: %s", err, rec.Body)
+	}
+	got := map[int64]string{}
+	for _, c := range body.Conversations {
+		got[c.ID] = c.Next
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("next of the stuck conversations (-want +got):\n%s", diff)
+	}
+	page := pageGet(t, s, "/").Body.String()
+	for id, say := range want {
+		if !strings.Contains(page, html.EscapeString(say)) {
+			t.Errorf("the API says %q of %d, which the page does not", say, id)
+		}
+	}
+	// The kept tickets need someone: listed first, longest wait first.
+	sec := page[strings.Index(page, `<section id="stuck"`):strings.Index(page, `<section id="unassigned"`)]
+	order := strings.Join(regexp.MustCompile(`id="stuck-(?:needs|waits)"|conversation/\d+`).FindAllString(sec, -1), " ")
+	if want := `id="stuck-needs" conversation/2004 conversation/2002 conversation/2003 id="stuck-waits" conversation/1001`; order != want {
+		t.Errorf("stuck section in the order\n%s\nwant\n%s", order, want)
 	}
 }
