@@ -53,3 +53,20 @@ func BenchmarkMeasure(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkBacklogKeeps is what the queue page's next steps add to the
+// figures (team's View.Measure runs both).
+func BenchmarkBacklogKeeps(b *testing.B) {
+	for _, size := range benchSizes {
+		b.Run(size.name(), func(b *testing.B) {
+			s, p := size.snapshot(), DefaultPolicy()
+			b.ReportAllocs()
+			var kept map[int64]bool
+			for b.Loop() {
+				kept = BacklogKeeps(s, p)
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/op")
+			b.ReportMetric(float64(len(kept)), "kept/op")
+		})
+	}
+}
