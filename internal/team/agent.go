@@ -55,6 +55,10 @@ type Agent struct {
 	// tickets' next step (NextSteps) says what they mean.
 	Kept    map[int64]bool `json:"-"`
 	Backlog time.Duration  `json:"-"`
+	// PastGrace, for someone unavailable, is whether they had been so for
+	// the policy's AwayGrace or longer when View.Measure measured them: the
+	// away rule hands on their customers from then. Not in the API.
+	PastGrace bool `json:"-"`
 
 	// Mailboxes (nil: unknown, so any), Escalations and MaxOpen (0: no
 	// cap) are the balancer's facts of whom it may give a ticket to, kept

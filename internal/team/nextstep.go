@@ -161,6 +161,10 @@ func (n NextSteps) Of(c store.OpenConversation) NextStep {
 		// the grace period as before it, the ticket stays with nobody to
 		// answer it until someone's queue empties or a person steps in.
 		return needs(name + " is away: " + nobodyFree(a))
+	case a.Status == roster.StatusAway && a.PastGrace:
+		// Away since yesterday is long past the grace period: say what
+		// the next runs do, not that the period has yet to pass.
+		return waits(name + " is away: the balancer hands it on to someone on shift, a few tickets per run")
 	case a.Status == roster.StatusAway:
 		return waits(name + " is away: handed on once the grace period has passed")
 	case !a.Available:

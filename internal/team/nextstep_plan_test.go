@@ -168,6 +168,11 @@ func TestStuckNextStepUnderTheBacklogSetting(t *testing.T) {
 			t.Errorf("under oldest, ticket %d: %q (needs someone %v), want a hand-over", c.ID, got.Say, got.NeedsSomeone)
 		}
 	}
+	// Ivan has been away for 26 hours: not "once the grace period has
+	// passed", which it did long ago.
+	if got, want := steps.Of(ivan2).Say, "Ivan Away is away: the balancer hands it on to someone on shift, a few tickets per run"; got != want {
+		t.Errorf("under oldest, Ivan's ticket says %q, want %q", got, want)
+	}
 	if !moved[ivan1.ID] || !moved[dev.ID] {
 		t.Errorf("under oldest the plan moved %v, want Ivan's oldest and Dev's among them", moved)
 	}

@@ -348,7 +348,9 @@ func TestAgentsFromMirror(t *testing.T) {
 	rate := 3 / (3 * hours)
 	pace := func(replies float64) float64 { return (replies + rate*16) / (hours + 16) }
 	// Everyone carries the policy's shift-end margin, for Unfit; nobody
-	// has roster hours, so nobody has a shift end.
+	// has roster hours, so nobody has a shift end. Cy, away since 09:00,
+	// and the removed user (unavailable for ever) are past the grace
+	// period: the away rule hands their customers on.
 	margin := balancer.DefaultPolicy().ShiftEndMargin
 	want := []Agent{
 		{ID: 1, Name: "Ana Lima", Role: "st", Level: 2, Status: "active", Available: true, Open: 2, Waiting: 1,
@@ -356,9 +358,9 @@ func TestAgentsFromMirror(t *testing.T) {
 		{ID: 2, Name: "bob@example.com", Role: "st", Level: 2, Status: "active", Available: true, Open: 1,
 			Load: 0.25, Capacity: 1, Pace: pace(2), FairShare: fair, LoadRatio: 0.25 / fair, ShiftEndMargin: margin},
 		{ID: 3, Name: "Cy Ng", Role: "st", Level: 2, Status: "away", Open: 1, Waiting: 1, Load: 1, Capacity: 1,
-			Pace: pace(0), OldestWait: h(10, 0), Unavailable: h(9, 0), ShiftEndMargin: margin},
+			Pace: pace(0), OldestWait: h(10, 0), Unavailable: h(9, 0), ShiftEndMargin: margin, PastGrace: true},
 		{ID: 99, Name: "a removed user", Role: "st", Status: "removed", Open: 1, Waiting: 1, Load: 1, Capacity: 1,
-			OldestWait: h(11, 30), ShiftEndMargin: margin},
+			OldestWait: h(11, 30), ShiftEndMargin: margin, PastGrace: true},
 	}
 	if diff := cmp.Diff(want, agents, cmpopts.EquateApprox(0, 1e-12)); diff != "" {
 		t.Errorf("Agents (-want +got):\n%s", diff)
