@@ -328,11 +328,12 @@ func (r *Rebalancer) readTeam(ctx context.Context, now time.Time) (team.View, []
 // decided where it stays, or will see to it by hand; asking again at every
 // run, for the same move or another, would only nag them. A refused
 // hand-out leaves the ticket in the Unassigned folder for them the same
-// way. The hold lifts when the owner it was left with has since become
-// unavailable (away or off shift) and the refusal did not already know
-// them absent (a refused overload or stuck move, not a refused away one):
-// "leave it with Ana" said while Ana was there is no answer for when she
-// has gone, and the rules for an absent owner's customers apply again.
+// way. The hold lifts when the owner it is with has become unavailable
+// (away or off shift) since the refusal: "leave it with Ana" said while
+// Ana was there is no answer for when she has gone, and the rules for an
+// absent owner's customers apply again. A refusal made while she was
+// already gone, or with no known time for her going (UnavailableSince
+// zero), keeps its hold.
 // The snapshot's conversations are copied, not changed in place.
 func heldByRejections(s balancer.Snapshot, rejected []store.Proposal) balancer.Snapshot {
 	if len(rejected) == 0 {
@@ -346,7 +347,7 @@ func heldByRejections(s balancer.Snapshot, rejected []store.Proposal) balancer.S
 		if !ok || !p.DecidedAt.After(s.Conversations[ci].LastMovedAt) {
 			continue
 		}
-		if ai, owned := agentAt[s.Conversations[ci].AssigneeID]; owned && !s.Agents[ai].Available && p.Reason != string(balancer.ReasonAway) {
+		if ai, owned := agentAt[s.Conversations[ci].AssigneeID]; owned && !s.Agents[ai].Available && s.Agents[ai].UnavailableSince.After(p.DecidedAt) {
 			continue // left with someone who was there, and has gone since
 		}
 		s.Conversations[ci].LastMovedAt = p.DecidedAt

@@ -827,9 +827,9 @@ func TestRejectedTicketIsLeftAloneForTheCooldown(t *testing.T) {
 }
 
 // TestRejectionHoldsUntilTheOwnerLeaves: a refusal holds its ticket for
-// the cooldown, unless the owner it was left with was there when the SST
-// said no and has gone since: then the rules for an absent owner's
-// customers apply again.
+// the cooldown, unless the owner it is with has gone (away or off shift)
+// since the SST said no: then the rules for an absent owner's customers
+// apply again. One already gone when the SST said no keeps the hold.
 func TestRejectionHoldsUntilTheOwnerLeaves(t *testing.T) {
 	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
 	refusedAt := now.Add(-time.Hour)
@@ -837,16 +837,19 @@ func TestRejectionHoldsUntilTheOwnerLeaves(t *testing.T) {
 		name      string
 		assignee  int64
 		available bool
+		goneAt    time.Time // UnavailableSince of the assignee
 		reason    balancer.Reason
 		held      bool
 	}{
-		{"unassigned, refused hand-out", 0, false, balancer.ReasonUnassigned, true},
-		{"owner still there, refused overload move", 1, true, balancer.ReasonOverload, true},
-		{"owner gone since a refused overload move", 1, false, balancer.ReasonOverload, false},
-		{"owner gone since a refused stuck move", 1, false, balancer.ReasonStuck, false},
-		{"owner absent when the away move was refused", 1, false, balancer.ReasonAway, true},
-		{"someone else's since, gone", 2, false, balancer.ReasonOverload, false},
-		{"someone else's since, there", 2, true, balancer.ReasonOverload, true},
+		{"unassigned, refused hand-out", 0, false, time.Time{}, balancer.ReasonUnassigned, true},
+		{"owner still there", 1, true, time.Time{}, balancer.ReasonOverload, true},
+		{"owner gone since the refusal", 1, false, refusedAt.Add(30 * time.Minute), balancer.ReasonOverload, false},
+		{"owner gone since a refused stuck move", 1, false, refusedAt.Add(time.Minute), balancer.ReasonStuck, false},
+		{"owner already gone when the SST said no", 1, false, refusedAt.Add(-10 * time.Minute), balancer.ReasonStuck, true},
+		{"owner back and gone again since a refused away move", 1, false, refusedAt.Add(20 * time.Minute), balancer.ReasonAway, false},
+		{"owner gone at a time nobody knows", 1, false, time.Time{}, balancer.ReasonOverload, true},
+		{"someone else's since, gone since", 2, false, refusedAt.Add(time.Minute), balancer.ReasonOverload, false},
+		{"someone else's since, there", 2, true, time.Time{}, balancer.ReasonOverload, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := balancer.Snapshot{
@@ -856,6 +859,9 @@ func TestRejectionHoldsUntilTheOwnerLeaves(t *testing.T) {
 					{ID: 2, Available: tc.available && tc.assignee == 2},
 				},
 				Conversations: []balancer.Conversation{{ID: 7, AssigneeID: tc.assignee}},
+			}
+			if tc.assignee != 0 {
+				s.Agents[tc.assignee-1].UnavailableSince = tc.goneAt
 			}
 			got := heldByRejections(s, []store.Proposal{{ConversationID: 7, FromAgent: 1, ToAgent: 2,
 				Reason: string(tc.reason), Status: store.ProposalRejected, DecidedAt: refusedAt}})
