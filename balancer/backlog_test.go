@@ -105,3 +105,35 @@ func TestBacklogKeepsWhatPlanLeaves(t *testing.T) {
 		t.Errorf("BacklogKeeps = %v lists Ivan's tickets, which nobody can open", ids(k))
 	}
 }
+
+// TestBacklogKeepsAgreesWithPlanOverEverySetting: for every backlog
+// allowance, a ticket of someone away that BacklogKeeps does not list is
+// one Plan hands on. The previous-agent bonus once broke this: it picked
+// Ivan's customer's previous agent, whose queue was too long for the
+// allowance, and the away rule then gave up on the ticket where the
+// unassigned rule falls back to the best-ranked agent, so the page
+// promised a hand-over Plan never made.
+func TestBacklogKeepsAgreesWithPlanOverEverySetting(t *testing.T) {
+	t.Parallel()
+	ivan := st(4)
+	ivan.Available, ivan.UnavailableSince = false, t0.Add(-24*time.Hour)
+	customer := holding(4, 400, 1)[0]
+	customer.PreviousAssigneeID = 1
+	customer.CustomerWaitingSince = t0.Add(-48 * time.Hour)
+	convs := append([]Conversation{customer}, holding(1, 100, 5)...) // the previous agent: 5 waiting
+	convs = append(convs, holding(2, 200, 4)...)                     // 4 waiting
+	convs = append(convs, holding(3, 300, 20)...)                    // 20 waiting
+	s := Snapshot{Now: t0, Agents: []Agent{st(1), st(2), st(3), ivan}, Conversations: convs}
+	for allowance := time.Minute; allowance <= 24*time.Hour; allowance += time.Minute {
+		p := DefaultPolicy()
+		p.Backlog = allowance
+		kept := BacklogKeeps(s, p)[400]
+		moved := false
+		for _, m := range Plan(s, p).Moves {
+			moved = moved || m.ConversationID == 400
+		}
+		if kept == moved {
+			t.Errorf("QW_BACKLOG=%v: BacklogKeeps lists Ivan's customer %v, Plan moves them %v", allowance, kept, moved)
+		}
+	}
+}

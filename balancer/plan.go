@@ -454,18 +454,23 @@ func (pl *planner) away() {
 		if noTaker.has(pl.mailboxKey(c)) {
 			continue
 		}
-		to, bonus, _ := pl.pickGeneral(c, 1)
+		to, bonus, best := pl.pickGeneral(c, 1)
 		if to < 0 {
 			if !pl.noTakerFor(&noTaker, c) {
 				return
 			}
 			continue
 		}
+		if !pl.backlogAllows(&pl.agents[to]) {
+			// As in unassigned: the previous agent's queue is too long for
+			// the backlog setting, the best-ranked one's may not be.
+			if to == best || !pl.backlogAllows(&pl.agents[best]) {
+				continue
+			}
+			to, bonus = best, false
+		}
 		w := pl.waitsFor(ci, from, to)
 		if !pl.movePays(from, to, w) {
-			continue
-		}
-		if !pl.backlogAllows(&pl.agents[to]) {
 			continue
 		}
 		pl.move(ci, from, to, ReasonAway, w, pl.explainHandout(c, from, to, bonus, w))
