@@ -8,7 +8,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -384,20 +383,13 @@ func unknownOnly(raw json.RawMessage) bool {
 }
 
 // unknownFields are the keys of the object raw that an Entry does not
-// have, quoted and sorted, for a stable message; none when raw is not an
-// object.
+// have, quoted and sorted; none when raw is not an object. Keys match as
+// encoding/json matches them, whatever their case.
 func unknownFields(raw json.RawMessage) []string {
-	var keys map[string]json.RawMessage
-	if json.Unmarshal(raw, &keys) != nil {
-		return nil
-	}
 	var out []string
-	for k := range keys {
-		if !slices.Contains(strings.Split(allowedFields, ", "), k) {
-			out = append(out, strconv.Quote(k))
-		}
+	for _, u := range strictjson.UnknownFields(raw, &Entry{}) {
+		out = append(out, strconv.Quote(u.Key))
 	}
-	slices.Sort(out)
 	return out
 }
 

@@ -463,3 +463,23 @@ func TestUnknownFieldHidesNothingElseOfItsEntry(t *testing.T) {
 		}
 	}
 }
+
+// TestKeysInAnyCaseAreKnown: encoding/json matches keys whatever their
+// case, so "Email" and "Level" are the entry's own fields, not unknown
+// ones; only the misspelt key is named.
+func TestKeysInAnyCaseAreKnown(t *testing.T) {
+	_, err := Parse([]byte(`{"agents": [{"Email": "a@x.io", "Level": 9, "colour": "red"}]}`))
+	var re *Error
+	if !errors.As(err, &re) {
+		t.Fatalf("Parse = %v, want *Error", err)
+	}
+	want := []string{`agents[0] (a@x.io): unknown field "colour" (allowed: `, `agents[0] (a@x.io): level: 9`}
+	if len(re.Problems) != len(want) {
+		t.Fatalf("got %d problems, want %d:\n%v", len(re.Problems), len(want), err)
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(re.Problems[i], w) {
+			t.Errorf("problem %d = %q, want it to start %q", i, re.Problems[i], w)
+		}
+	}
+}
