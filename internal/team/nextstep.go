@@ -71,7 +71,7 @@ func NewNextSteps(agents []Agent, open []store.Proposal, mode string, loc *time.
 		if cmp.Or(a.RulesRole, a.Role) == string(roster.RoleSST) && a.Status != StatusRemoved {
 			n.seniors = true
 		}
-		if a.Role == string(roster.RoleHoS) {
+		if a.Role == string(roster.RoleHoS) && a.Status != StatusRemoved {
 			n.hos = true
 		}
 	}

@@ -167,11 +167,15 @@ func TestNextStepsWithoutAHeadOfSupport(t *testing.T) {
 		// With a head of support the words stay as they were.
 		{"an SST's ticket, with a head of support", []team.Agent{ana, sam, hana}, 2, team.NextStep{NeedsSomeone: true,
 			Say: "flagged for the head of support once stuck while Sam is on shift"}},
+		// A head of support who is no longer a Help Scout user decides nothing.
+		{"an SST's ticket, the head of support removed", []team.Agent{ana, sam, {ID: 3, Name: "Hana", Role: "hos", Status: team.StatusRemoved}}, 2,
+			team.NextStep{NeedsSomeone: true,
+				Say: "stays with Sam: flagged once stuck while Sam is on shift, but the team has no head of support to decide, so it waits until someone takes it up"}},
 	} {
 		if diff := cmp.Diff(tt.want, of(tt.agents, tt.owner)); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", tt.name, diff)
 		}
-		if got := of(tt.agents, tt.owner).Say; tt.agents[len(tt.agents)-1].Role != "hos" && strings.Contains(got, "head of support once") {
+		if got := of(tt.agents, tt.owner).Say; (tt.agents[len(tt.agents)-1].Status != "active" || tt.agents[len(tt.agents)-1].Role != "hos") && strings.Contains(got, "head of support once") {
 			t.Errorf("%s: %q flags for a head of support the team does not have", tt.name, got)
 		}
 	}
