@@ -22,6 +22,10 @@ import (
 func dbPathProblem(path string, writes bool) string {
 	dir := filepath.Dir(path)
 	switch fi, err := os.Stat(dir); {
+	case errors.Is(err, fs.ErrPermission):
+		// A directory above it keeps this user out: which one, the
+		// remedy's chown of the mounted directory finds.
+		return fmt.Sprintf("%s cannot reach %s (a directory on the way keeps this user out): %s", thisUser(), dir, ownershipRemedy)
 	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Sprintf("the directory %s does not exist (create it, or mount the volume there)", dir)
 	case err == nil && !fi.IsDir():

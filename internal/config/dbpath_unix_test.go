@@ -58,6 +58,9 @@ func TestDBPathThisUserCannotWrite(t *testing.T) {
 			"cannot enter " + filepath.Join(base, "closed") + ", so cannot open the database or any file beside it: give this user"},
 		{"a directory it cannot enter, to read", filepath.Join(base, "closed", "qw.db"), false,
 			"cannot enter " + filepath.Join(base, "closed") + ", so cannot open the database or any file beside it: give this user"},
+		// ... and one below it was named as the one it could not enter.
+		{"a directory below one it cannot enter", filepath.Join(base, "closed", "sub", "qw.db"), true,
+			"cannot reach " + filepath.Join(base, "closed", "sub") + " (a directory on the way keeps this user out): give this user"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -79,7 +82,7 @@ func unwritableDatabases(t *testing.T) func(dir string) {
 	return func(dir string) {
 		ro, rw, closed := filepath.Join(dir, "ro"), filepath.Join(dir, "rw"), filepath.Join(dir, "closed")
 		for _, err := range []error{os.Mkdir(ro, 0o755), os.Mkdir(rw, 0o755), os.Chmod(ro, 0o555), os.Chmod(rw, 0o777),
-			os.WriteFile(filepath.Join(rw, "qw.db"), nil, 0o444), os.Mkdir(closed, 0o700), os.Chmod(closed, 0o700)} {
+			os.WriteFile(filepath.Join(rw, "qw.db"), nil, 0o444), os.Mkdir(closed, 0o700), os.Mkdir(filepath.Join(closed, "sub"), 0o777), os.Chmod(closed, 0o700)} {
 			if err != nil {
 				t.Fatal(err)
 			}
