@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
-	"time"
 
 	"github.com/queuewrangler/queuewrangler/helpscout"
 	"github.com/queuewrangler/queuewrangler/internal/store"
@@ -151,30 +150,26 @@ func (m *Mirror) dropGone(ctx context.Context, st *Stats, err error) (retry bool
 // refusedConversation answers a 403 (err) on a held conversation re-read
 // (refresh: the reconcile, the deletion walk, a Refresh after a move).
 // A mailbox taken from the API user may answer so for each of its
-// conversations rather than 404 (helpscout-api.md section 11), and the
-// reconcile asks for every conversation held of a mailbox gone (noteGone):
-// the 403 failed it every hour, for good. As for a refused listing, the
-// directory decides: in a mailbox it no longer lists, the conversation is
-// removed as one deleted (404) is. Not kept: Help Scout will not serve it
-// to this app any more, so it could never change in the mirror again; kept,
-// an open one would count for ever in its assignee's load, the queue, the
-// proposals (whose moves Help Scout would refuse) and the metrics, and
-// every reconcile would ask for it again, the deletion walk for each
-// closed one too. A conversation of a mailbox no longer mirrored leaves
-// the mirror for the same reasons when QW_MAILBOXES drops its mailbox.
-// The removal is the deletion's (store.DB.DeleteConversation, the store's
-// only removal of one conversation), whose tombstone blocks the version
-// removed: if the API user is given the mailbox back, the walk of it from
-// the beginning restores what changed meanwhile, and a conversation
-// unchanged since only at its next change. A 404 for a mailbox taken
-// away (the fake's reading) removes them the same way.
+// conversations rather than 404 (helpscout-api.md section 11). As for a
+// refused listing, the directory decides: in a mailbox it no longer
+// lists, the conversation leaves the mirror, as the directory's refresh
+// that dropped the mailbox made all of its conversations leave (noteGone):
+// Help Scout will not serve it to this app any more, so it could never
+// change in the mirror again; kept, an open one would count for ever in
+// its assignee's load, the queue, the proposals (whose moves Help Scout
+// would refuse) and the metrics, and every reconcile would ask for it
+// again. Forgotten (store.DB.ForgetConversation), not deleted: Help Scout
+// did not say it was, and a deletion's tombstone blocks the version
+// removed, so that a mailbox given back, walked again from the
+// beginning, would restore only the conversations changed meanwhile.
 // In a mailbox the stored directory lists, the 403 is returned as a
 // refused listing of that mailbox (refusedListing), which has the
 // directory refreshed at once (dropGone): a mailbox taken since its last
-// refresh is then dropped, and the work retried removes the conversation;
-// one still listed fails the work with the 403, naming the mailbox, and
-// the conversation is kept. One the store does not hold (listed by Help
-// Scout a moment before) is an error as it is.
+// refresh is then dropped with its conversations, and the work retried
+// no longer holds this one; one still listed fails the work with the
+// 403, naming the mailbox, and the conversation is kept. One the store
+// does not hold (listed by Help Scout a moment before) is an error as it
+// is.
 func (m *Mirror) refusedConversation(ctx context.Context, id int64, st *Stats, err error) error {
 	held, _, serr := m.db.Conversation(ctx, id)
 	switch {
@@ -190,7 +185,11 @@ func (m *Mirror) refusedConversation(ctx context.Context, id int64, st *Stats, e
 	if slices.ContainsFunc(listed, func(mb store.Mailbox) bool { return mb.ID == held.MailboxID }) {
 		return refusedListing([]int64{held.MailboxID}, err)
 	}
-	return m.removeVanished(ctx, id, st)
+	if err := m.db.ForgetConversation(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("remove conversation %d of a mailbox no longer listed: %w", id, err)
+	}
+	st.Removed++
+	return nil
 }
 
 // usersRefused reports whether err, the failure of the directory's
@@ -235,18 +234,20 @@ func (m *Mirror) dropRefused(ctx context.Context, mailboxes []store.Mailbox, ref
 
 // noteGone handles the mailboxes of the scope that the directory listed
 // before a refresh (before) and no longer lists (now): deleted, or out of
-// the API user's sight. The store has forgotten their walks
-// (store.DB.ReplaceMailboxes), so each is walked again from the beginning
-// if it is listed again: what changed meanwhile was never polled. So does
-// the cursor of a walk left unfinished (noteGone resets it): resumed from
-// it, a mailbox listed again would never be read before it, where the
-// reconcile may have removed what Help Scout no longer served meanwhile.
-// The conversations held stay: whether they are gone is Help Scout's to
-// say of each, which the reconcile asks, as it does of any conversation no
-// longer listed. One line says it, at INFO with every mailbox mirrored
-// (a mailbox deleted is an admin's ordinary work), at WARN for mailboxes
+// the API user's sight. The store has forgotten them in the transaction
+// that dropped them (store.DB.ReplaceMailboxesLeaving; left counts the
+// conversations it removed, by mailbox): their conversations, which Help
+// Scout no longer serves to this app, leave the mirror, its queue, the
+// balancer and the metrics, and their walks, so each is walked again from
+// the beginning if it is listed again, every conversation of it coming
+// back then (their tombstones block no copy). Kept, the hourly deletion
+// walk would find every one of them missing from the listing and read
+// each on its own, a request per conversation while holding the sync,
+// or, with no mailbox of QW_MAILBOXES left to list, never look at them.
+// One line says it, at INFO with every mailbox mirrored (a mailbox
+// deleted is an admin's ordinary work), at WARN for mailboxes
 // QW_MAILBOXES names, which now mirror nothing.
-func (m *Mirror) noteGone(ctx context.Context, before []store.Mailbox, now []store.Mailbox) error {
+func (m *Mirror) noteGone(ctx context.Context, before []store.Mailbox, now []store.Mailbox, left map[int64]int) {
 	all, want := m.wantedScope()
 	var gone []int64
 	for _, mb := range before {
@@ -255,28 +256,19 @@ func (m *Mirror) noteGone(ctx context.Context, before []store.Mailbox, now []sto
 		}
 	}
 	if len(gone) == 0 {
-		return nil
+		return
 	}
 	slices.Sort(gone)
+	n := 0
 	for _, id := range gone {
 		delete(m.walks, id)
-		name := mailboxCursor(id)
-		switch _, err := m.db.Cursor(ctx, name); {
-		case errors.Is(err, store.ErrNotFound):
-			continue
-		case err != nil:
-			return fmt.Errorf("read the cursor of mailbox %d: %w", id, err)
-		}
-		if err := m.db.SetCursor(ctx, name, time.Time{}); err != nil {
-			return fmt.Errorf("reset the cursor of mailbox %d's walk: %w", id, err)
-		}
+		n += left[id]
 	}
 	level, msg := slog.LevelInfo, "mailboxes no longer listed (deleted, or the API user lost access): no longer polled or walked; "+
-		"the conversations held stay until the reconcile finds them gone, and a mailbox listed again is walked again from the beginning"
+		"their conversations leave the mirror, and a mailbox listed again is walked again from the beginning"
 	if !all {
 		level, msg = slog.LevelWarn, "QW_MAILBOXES names mailboxes Help Scout no longer lists (deleted, or the API user lost access): nothing more is mirrored from them; "+
-			"the conversations held stay until the reconcile finds them gone, and a mailbox listed again is walked again from the beginning"
+			"their conversations leave the mirror, and a mailbox listed again is walked again from the beginning"
 	}
-	m.opts.Logger.Log(ctx, level, msg, "mailbox_ids", gone)
-	return nil
+	m.opts.Logger.Log(ctx, level, msg, "mailbox_ids", gone, "conversations", n)
 }

@@ -66,8 +66,8 @@ const (
 // failed. The refusal makes the mirror refresh the directory at once; the
 // mailbox it no longer lists is dropped from the sync, said once in the
 // log with its id, and the sync polls the others and succeeds. What was
-// stored of it stays (the reconcile removes what Help Scout says is gone),
-// and listed again, it is walked again from the beginning, not resumed
+// stored of it leaves the mirror with it (noteGone), and listed again,
+// it is walked again from the beginning, not resumed
 // from the cursor of the walk it left: what came before that cursor may
 // be gone from the mirror by then. A mailbox that goes between two syncs
 // of its walk, found gone by the directory's own refresh (status 0), is
@@ -143,8 +143,8 @@ func TestMailboxGoneMidWalkLeavesThePollRunning(t *testing.T) {
 			if want := fmt.Sprintf("mailbox_ids=[%d]", c); !strings.Contains(log.String(), want) {
 				t.Errorf("the log does not name mailbox %d (%s):\n%s", c, want, log.String())
 			}
-			if n := heldIn(t, e, c); n != held {
-				t.Errorf("mailbox %d held %d conversations before it went, %d after; want them kept", c, held, n)
+			if n := heldIn(t, e, c); n != 0 {
+				t.Errorf("mailbox %d held %d conversations before it went, %d after; want them gone with it", c, held, n)
 			}
 			walked, err := e.db.Walked(ctx)
 			if err != nil {
@@ -207,7 +207,8 @@ func TestMailboxGoneMidWalkLeavesThePollRunning(t *testing.T) {
 // every sync, for good, since the listing kept naming it after the
 // directory had dropped it. The mirror refreshes the directory at once,
 // polls the mailboxes it still lists, says in the log which named one
-// went, and the page's notice names it; what was stored of it stays.
+// went, and the page's notice names it; what was stored of it leaves the
+// mirror with it.
 func TestNamedMailboxGoneKeepsThePollRunning(t *testing.T) {
 	e, _, a, b := scopeEnv(t)
 	ctx := context.Background()
@@ -255,8 +256,8 @@ func TestNamedMailboxGoneKeepsThePollRunning(t *testing.T) {
 	if want := fmt.Sprintf("mailbox_ids=[%d]", b); !strings.Contains(log.String(), want) {
 		t.Errorf("the log does not name mailbox %d (%s):\n%s", b, want, log.String())
 	}
-	if n := heldIn(t, e, b); n != held {
-		t.Errorf("mailbox %d held %d conversations before it went, %d after; want them kept", b, held, n)
+	if n := heldIn(t, e, b); n != 0 {
+		t.Errorf("mailbox %d held %d conversations before it went, %d after; want them gone with it", b, held, n)
 	}
 	notes, err := team.Setup{DB: e.db, Roster: &roster.Roster{}, Ready: m.Ready, Mailboxes: []int64{a, b}}.Notices(ctx)
 	if err != nil {
@@ -268,13 +269,13 @@ func TestNamedMailboxGoneKeepsThePollRunning(t *testing.T) {
 		t.Errorf("the page's notices do not name mailbox %d: %q", b, notes)
 	}
 
-	// The reconcile asks Help Scout of each: deleted with their mailbox,
-	// they leave the mirror, and the reconcile's own listings, which name
-	// only the mailboxes the directory lists, succeed.
+	// The reconcile's own listings, which name only the mailboxes the
+	// directory lists, succeed, and it has nothing of b to ask for.
 	e.clock.Advance(10 * time.Minute)
-	st := syncOnce(t, m)
-	if n := heldIn(t, e, b); n != 0 || st.Removed < held {
-		t.Errorf("after the reconcile, mailbox %d holds %d conversations (removed %d); want its %d removed", b, n, st.Removed, held)
+	e.fake.ResetStats()
+	syncOnce(t, m)
+	if n := e.fake.Stats().Requests[helpscouttest.RouteGetConversation]; n != 0 {
+		t.Errorf("the reconcile after mailbox %d went read %d conversations on their own; want none", b, n)
 	}
 	assertMirrorEqual(t, e.db, e.fake)
 }
@@ -323,8 +324,10 @@ func TestRefusedListingOfAListedMailboxStaysAnError(t *testing.T) {
 // TestEveryNamedMailboxGoneListsNothing: with every mailbox QW_MAILBOXES
 // names gone, there is nothing to poll, and a listing without a filter
 // would read every mailbox of the account into the mirror: the syncs
-// succeed without any, and the reconcile asks for each open conversation
-// held on its own, removing those Help Scout no longer has.
+// succeed without any. The mailbox's conversations leave the mirror with
+// it, closed ones too: the deletion walk, with no mailbox to list, never
+// looked at them, and they stayed for good (90 held, 46 after five
+// reconciles).
 func TestEveryNamedMailboxGoneListsNothing(t *testing.T) {
 	e, _, a, b := scopeEnv(t)
 	ctx := context.Background()
@@ -356,6 +359,13 @@ func TestEveryNamedMailboxGoneListsNothing(t *testing.T) {
 	}
 	if len(open) != 0 {
 		t.Errorf("after the reconcile, %d open conversations of the deleted mailbox %d are held: %v", len(open), b, open)
+	}
+	for range 4 {
+		e.clock.Advance(10 * time.Minute)
+		syncOnce(t, m)
+	}
+	if n := heldIn(t, e, b); n != 0 {
+		t.Errorf("after five reconciles, the deleted mailbox %d holds %d conversations; want none", b, n)
 	}
 }
 
@@ -537,15 +547,14 @@ func assertMirrorEqualBut(t *testing.T, e *env, mailbox int64) {
 // listing and for each of its conversations. Once the directory dropped
 // it, the hourly reconcile asked Help Scout of each conversation it held
 // and, on the first 403, failed, every hour, for good; the deletion walk
-// did the same with its closed ones. A 403 on a conversation of a mailbox
-// the directory no longer lists now removes it, as a 404 does: Help Scout
-// will not serve it to this app any more, so it could never change in the
-// mirror again, and kept it would count for ever in its assignee's load,
-// the queue and the metrics. The directory may not have dropped the
-// mailbox yet (its refresh comes every 15 minutes, the 403 any time):
-// the 403 then has it refreshed at once, as a refused listing does. With
-// every mailbox mirrored, the poll's listing, which names no mailbox,
-// never meets the 403 at all.
+// did the same with its closed ones. The directory's refresh that drops
+// the mailbox now takes its conversations out of the mirror, so the
+// reconcile asks for none of them. The directory may not have dropped the
+// mailbox yet (its refresh comes every 15 minutes, the 403 any time): the
+// first 403 then has it refreshed at once, as a refused listing does, and
+// the reconcile retried holds none of them either. With every mailbox
+// mirrored, the poll's listing, which names no mailbox, never meets the
+// 403 at all.
 func TestRevokedMailboxLeavesTheReconcile(t *testing.T) {
 	for _, tt := range []struct {
 		name  string
@@ -566,8 +575,7 @@ func TestRevokedMailboxLeavesTheReconcile(t *testing.T) {
 			}
 			m := e.mirror(opts)
 			syncOnce(t, m)
-			held := heldIn(t, e, b)
-			if held == 0 {
+			if heldIn(t, e, b) == 0 {
 				t.Fatalf("mailbox %d holds nothing after the first sync", b)
 			}
 			if err := e.fake.RevokeMailbox(b); err != nil {
@@ -576,18 +584,21 @@ func TestRevokedMailboxLeavesTheReconcile(t *testing.T) {
 			if !tt.stale {
 				e.clock.Advance(16 * time.Minute) // the directory drops b
 				syncOnce(t, m)
-				if heldIn(t, e, b) != held {
-					t.Fatalf("mailbox %d lost conversations before the reconcile", b)
+				if n := heldIn(t, e, b); n != 0 {
+					t.Fatalf("mailbox %d holds %d conversations after the directory dropped it; want none", b, n)
 				}
 			}
 			e.clock.Advance(map[bool]time.Duration{false: 5 * time.Minute, true: 21 * time.Minute}[tt.stale])
 			log.Reset()
-			st, err := m.SyncOnce(ctx) // the reconcile's
-			if err != nil {
+			e.fake.ResetStats()
+			if _, err := m.SyncOnce(ctx); err != nil { // the reconcile's
 				t.Fatalf("the reconcile after mailbox %d was revoked: %v", b, err)
 			}
-			if n := heldIn(t, e, b); n != 0 || st.Removed < held {
-				t.Errorf("after the reconcile, mailbox %d holds %d conversations (removed %d); want its %d removed", b, n, st.Removed, held)
+			if n := heldIn(t, e, b); n != 0 {
+				t.Errorf("after the reconcile, mailbox %d holds %d conversations; want none", b, n)
+			}
+			if n := e.fake.Stats().Requests[helpscouttest.RouteGetConversation]; n != 0 {
+				t.Errorf("the reconcile read %d conversations on their own; want none", n)
 			}
 			if n, want := strings.Count(log.String(), goneLine), map[bool]int{true: 1}[tt.stale]; n != want {
 				t.Errorf("the reconcile's log says %d times %q; want %d:\n%s", n, goneLine, want, log.String())
@@ -598,6 +609,127 @@ func TestRevokedMailboxLeavesTheReconcile(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestGoneMailboxCostsNoReadPerConversation: the conversations of a
+// mailbox the directory dropped stayed in the store, and the hourly
+// reconcile found each missing from its listings and read it on its own:
+// a 400-conversation mailbox cost 400 requests in one reconcile, and
+// 100,000 would hold the sync for 8 hours at 200 requests a minute. They
+// now leave the mirror with the mailbox, and the reconcile reads none of
+// them. Their tombstones block nothing: a mailbox given back to the API
+// user (the 403 case) is walked again from the beginning and every one of
+// its conversations comes back (a deletion's tombstones brought back 0 of
+// 90).
+func TestGoneMailboxCostsNoReadPerConversation(t *testing.T) {
+	type take func(*helpscouttest.Server, int64) error
+	for _, tt := range []struct {
+		name  string
+		take  take
+		named bool // QW_MAILBOXES names a and the mailbox that goes
+		back  bool // the mailbox is given back to the API user
+	}{
+		{name: "404", take: (*helpscouttest.Server).RemoveMailbox},
+		{name: "403", take: (*helpscouttest.Server).RevokeMailbox, back: true},
+		{name: "403 named", take: (*helpscouttest.Server).RevokeMailbox, named: true, back: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e, _, a, b := scopeEnv(t)
+			c := addOldMailbox(t, e, 400)
+			opts := mirror.Options{ReconcileEvery: 20 * time.Minute}
+			if tt.named {
+				opts.Mailboxes = []int64{a, b, c}
+			}
+			m := e.mirror(opts)
+			syncOnce(t, m)
+			if n := heldIn(t, e, c); n != 400 {
+				t.Fatalf("mailbox %d holds %d conversations after the first sync; want 400", c, n)
+			}
+			if err := tt.take(e.fake, c); err != nil {
+				t.Fatal(err)
+			}
+			e.clock.Advance(16 * time.Minute) // the directory drops c
+			syncOnce(t, m)
+			e.clock.Advance(5 * time.Minute)
+			e.fake.ResetStats()
+			syncOnce(t, m) // the reconcile's
+			if n := e.fake.Stats().Requests[helpscouttest.RouteGetConversation]; n != 0 {
+				t.Errorf("the reconcile after mailbox %d went read %d conversations on their own; want none", c, n)
+			}
+			if n := heldIn(t, e, c); n != 0 {
+				t.Errorf("mailbox %d gone still holds %d conversations", c, n)
+			}
+			assertMirrorEqualBut(t, e, c)
+			if !tt.back {
+				return // deleted: nothing to give back
+			}
+			if err := e.fake.GrantMailbox(c); err != nil {
+				t.Fatal(err)
+			}
+			e.clock.Advance(16 * time.Minute) // the directory lists c again
+			for range 3 {                     // its walk is paced: 100 pages a sync
+				syncOnce(t, m)
+				e.clock.Advance(time.Minute)
+			}
+			held, served := mailboxRows(t, e, c)
+			if len(held) != len(served) || len(held) != 400 {
+				t.Errorf("mailbox %d given back holds %d of its %d conversations; want all 400", c, len(held), len(served))
+			}
+			assertMirrorEqual(t, e.db, e.fake)
+		})
+	}
+}
+
+// TestConversationRefusedOutsideTheDirectoryComesBack: a conversation
+// the poll stored from a mailbox the directory had not listed yet (the
+// API user given it since the last refresh), refused (403) at the
+// reconcile once the mailbox is taken away again, leaves the mirror; the
+// mailbox given back, its walk from the beginning brings the conversation
+// back, unchanged as it is. The removal was a deletion, whose tombstone
+// blocked the version removed: the conversation stayed out of the mirror
+// until it next changed.
+func TestConversationRefusedOutsideTheDirectoryComesBack(t *testing.T) {
+	e, _, _, _ := scopeEnv(t)
+	ctx := context.Background()
+	m := e.mirror(mirror.Options{ReconcileEvery: 10 * time.Minute})
+	syncOnce(t, m)
+	x, err := e.fake.AddMailbox(helpscouttest.Mailbox{Name: "New"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(time.Minute)
+	cv, err := e.fake.CreateConversation(helpscouttest.NewConversation{MailboxID: x.ID, CustomerID: e.acct.Customers[0], Subject: "in a mailbox not listed yet"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(time.Minute)
+	syncOnce(t, m) // the poll, which names no mailbox, stores it
+	if _, _, err := e.db.Conversation(ctx, cv.ID); err != nil {
+		t.Fatalf("conversation %d of mailbox %d not polled: %v", cv.ID, x.ID, err)
+	}
+	if err := e.fake.RevokeMailbox(x.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(9 * time.Minute) // the reconcile is due, the directory not yet
+	e.fake.ResetStats()
+	if _, err := m.SyncOnce(ctx); err != nil {
+		t.Fatalf("the reconcile meeting a 403 on conversation %d of mailbox %d, not listed: %v", cv.ID, x.ID, err)
+	}
+	if n := e.fake.Stats().Requests[helpscouttest.RouteGetConversation]; n != 1 {
+		t.Fatalf("the reconcile read %d conversations on their own; want 1, the refused one", n)
+	}
+	if _, _, err := e.db.Conversation(ctx, cv.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("conversation %d, refused in mailbox %d not listed: %v; want it removed", cv.ID, x.ID, err)
+	}
+	if err := e.fake.GrantMailbox(x.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(6 * time.Minute) // the directory lists x: its walk
+	syncOnce(t, m)
+	if _, _, err := e.db.Conversation(ctx, cv.ID); err != nil {
+		t.Errorf("conversation %d, unchanged, after mailbox %d was given back: %v; want it back", cv.ID, x.ID, err)
+	}
+	assertMirrorEqual(t, e.db, e.fake)
 }
 
 // TestConversationRefusedInAListedMailboxStaysAnError: a 403 on a

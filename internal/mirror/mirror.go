@@ -931,12 +931,11 @@ func (m *Mirror) syncDirectory(ctx context.Context, st *Stats) error {
 	if err != nil {
 		return err
 	}
-	if err := m.db.ReplaceMailboxes(ctx, mailboxes); err != nil {
+	left, err := m.db.ReplaceMailboxesLeaving(ctx, mailboxes, walkCursorPrefix)
+	if err != nil {
 		return err
 	}
-	if err := m.noteGone(ctx, before, mailboxes); err != nil {
-		return err
-	}
+	m.noteGone(ctx, before, mailboxes, left)
 	if err := m.db.ReplaceUsers(ctx, users); err != nil {
 		return err
 	}

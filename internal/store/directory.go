@@ -15,12 +15,51 @@ import (
 // rows in it are upserted, rows missing from it are deleted, in one
 // transaction.
 
-// ReplaceMailboxes makes the stored mailboxes exactly ms.
+// ReplaceMailboxes makes the stored mailboxes exactly ms, and forgets
+// what the store held of each mailbox it listed and ms does not
+// (ReplaceMailboxesLeaving), the cursors of their walks excepted: callers
+// without walks of their own.
 func (db *DB) ReplaceMailboxes(ctx context.Context, ms []Mailbox) error {
-	return db.writeTx(ctx, "replace mailboxes", func(tx *sql.Tx) error {
+	_, err := db.ReplaceMailboxesLeaving(ctx, ms, "")
+	return err
+}
+
+// ReplaceMailboxesLeaving makes the stored mailboxes exactly ms and, in
+// the same transaction, forgets each mailbox the store listed and ms does
+// not (deleted, or hidden from the API user): its conversations leave the
+// mirror as NarrowMirrorScope's do, with tombstones that block no later
+// copy, its walk from the beginning is forgotten (walked_mailboxes), and
+// so is the cursor of a walk of it left unfinished, named
+// walkCursorPrefix and the mailbox id ("" names none). It returns how
+// many conversations it removed, by mailbox.
+//
+// Forgotten rather than kept for Help Scout to say of each that it is
+// gone: the reconcile's deletion walk would find every one of them
+// missing from the listing and read each on its own, a request per
+// conversation (hours for a large mailbox, holding the sync), or, with no
+// mailbox left to list, never look at them at all. And a mailbox that is
+// not polled meanwhile must be read again from the beginning if it comes
+// back: what changed while it was away was never read. One transaction,
+// so that a failure (a full disk) leaves the mailbox listed with all of
+// it, and a refresh that drops it drops all of it: resumed from a stale
+// cursor, the walk of a mailbox listed again would never read what came
+// before it, removed here.
+func (db *DB) ReplaceMailboxesLeaving(ctx context.Context, ms []Mailbox, walkCursorPrefix string) (map[int64]int, error) {
+	var removed map[int64]int
+	err := db.writeTx(ctx, "replace mailboxes", func(tx *sql.Tx) error {
 		ids := make([]int64, len(ms))
 		for i, m := range ms {
 			ids[i] = m.ID
+		}
+		listed, err := json.Marshal(ids) // never nil: "[]" for none
+		if err != nil {
+			return err
+		}
+		gone, err := queryColumn[int64](ctx, tx, "SELECT id FROM mailboxes WHERE id NOT IN (SELECT value FROM json_each(?)) ORDER BY id", string(listed))
+		if err != nil {
+			return err
+		}
+		for _, m := range ms {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO mailboxes (id, name, email, slug) VALUES (?, ?, ?, ?)
 				ON CONFLICT (id) DO UPDATE SET name = excluded.name, email = excluded.email, slug = excluded.slug`,
 				m.ID, m.Name, m.Email, m.Slug); err != nil {
@@ -30,14 +69,35 @@ func (db *DB) ReplaceMailboxes(ctx context.Context, ms []Mailbox) error {
 		if err := deleteMissing(ctx, tx, "mailboxes", "id", ids); err != nil {
 			return err
 		}
-		// A mailbox the account no longer lists (deleted, or hidden from
-		// the API user) is not polled meanwhile: if it comes back, what
-		// changed while it was away was never read, so its walk is
-		// forgotten and it is walked again from the beginning
-		// (walked_mailboxes).
-		_, err := tx.ExecContext(ctx, "DELETE FROM walked_mailboxes WHERE mailbox_id NOT IN (SELECT id FROM mailboxes)")
+		if len(gone) > 0 {
+			if removed, err = db.forgetConversations(ctx, tx, "mailbox_id IN ("+placeholders(len(gone))+")", anys(gone)...); err != nil {
+				return err
+			}
+		}
+		for _, id := range gone {
+			if walkCursorPrefix == "" {
+				break
+			}
+			if _, err := tx.ExecContext(ctx, "DELETE FROM sync_cursors WHERE name = ?", walkCursorPrefix+strconv.FormatInt(id, 10)); err != nil {
+				return err
+			}
+		}
+		_, err = tx.ExecContext(ctx, "DELETE FROM walked_mailboxes WHERE mailbox_id NOT IN (SELECT id FROM mailboxes)")
 		return err
 	})
+	if err != nil {
+		return nil, err
+	}
+	return removed, nil
+}
+
+// anys converts ids for a statement's arguments.
+func anys(ids []int64) []any {
+	out := make([]any, len(ids))
+	for i, id := range ids {
+		out[i] = id
+	}
+	return out
 }
 
 // ReplaceUsers makes the stored users (and teams listed among them) exactly

@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"errors"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -62,5 +64,123 @@ func TestReplaceDirectoryUpsertsAndDeletesMissing(t *testing.T) {
 	must(db.ReplaceMailboxes(ctx, nil))
 	if mbs, _ := db.Mailboxes(ctx); len(mbs) != 0 {
 		t.Errorf("mailboxes after an empty replace = %v", mbs)
+	}
+}
+
+// TestReplaceMailboxesLeavingForgetsTheMailboxesGone: a mailbox the
+// directory no longer lists leaves the store whole, in the transaction
+// that drops it: its conversations, with tombstones that block no later
+// copy (a mailbox given back and walked again brings each one back,
+// unchanged since or not), its walk, and the cursor of its unfinished
+// walk, which a returning mailbox would otherwise resume from, skipping
+// what came before it. Before, the conversations stayed for the
+// reconcile to read one by one, and the mirror reset the cursor in a
+// transaction of its own, after this one: a failure between the two (a
+// full disk) left the stale cursor for good.
+func TestReplaceMailboxesLeavingForgetsTheMailboxesGone(t *testing.T) {
+	t.Parallel()
+	db, _ := openTest(t)
+	ctx := context.Background()
+	const prefix = "conversations@mailbox:"
+	if err := db.ReplaceMailboxes(ctx, []Mailbox{{ID: 10}, {ID: 20}, {ID: 30}}); err != nil {
+		t.Fatal(err)
+	}
+	var updates []ConversationUpdate
+	for id, mailbox := range map[int64]int64{1: 10, 2: 20, 3: 20, 4: 30} {
+		c := conv(id, at(time.Hour))
+		c.MailboxID = mailbox
+		updates = append(updates, ConversationUpdate{Conversation: c, Threads: threads(id, 3), ThreadsComplete: true})
+	}
+	if _, err := db.ApplyConversations(ctx, updates); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.MarkFirstResponseObserved(ctx, 2, at(2*time.Hour), true); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.BeginPollWalk(ctx, []int64{10, 20, 30}); err != nil {
+		t.Fatal(err)
+	}
+	cursors := []string{"conversations", prefix + "10", prefix + "20", prefix + "30"}
+	for _, name := range cursors {
+		if err := db.SetCursor(ctx, name, at(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	removed, err := db.ReplaceMailboxesLeaving(ctx, []Mailbox{{ID: 10}, {ID: 30}, {ID: 40}}, prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[int64]int{20: 2}, removed); diff != "" {
+		t.Errorf("conversations removed by mailbox (-want +got):\n%s", diff)
+	}
+	held, err := db.HeldMailboxes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]int64{10, 30}, held); diff != "" {
+		t.Errorf("mailboxes held (-want +got):\n%s", diff)
+	}
+	var kept []string
+	for _, name := range cursors {
+		switch _, err := db.Cursor(ctx, name); {
+		case err == nil:
+			kept = append(kept, name)
+		case !errors.Is(err, ErrNotFound):
+			t.Fatal(err)
+		}
+	}
+	if diff := cmp.Diff([]string{"conversations", prefix + "10", prefix + "30"}, kept); diff != "" {
+		t.Errorf("cursors kept (-want +got):\n%s", diff)
+	}
+	walked, err := db.Walked(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[int64]bool{10: false, 30: false}, walked); diff != "" {
+		t.Errorf("walked mailboxes (-want +got):\n%s", diff)
+	}
+
+	// Listed again and walked: the same versions come back, with the mark.
+	if _, err := db.ReplaceMailboxesLeaving(ctx, []Mailbox{{ID: 10}, {ID: 20}, {ID: 30}}, prefix); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range updates {
+		if u.Conversation.MailboxID != 20 {
+			continue
+		}
+		if applied, err := db.ApplyConversation(ctx, u); err != nil || !applied {
+			t.Errorf("conversation %d walked again at the version forgotten: applied %v, %v; want it back", u.Conversation.ID, applied, err)
+		}
+	}
+	if first, err := db.MarkFirstResponseObserved(ctx, 2, at(3*time.Hour), true); err != nil || first {
+		t.Errorf("conversation 2's first response, observed before its mailbox went, observed again once back: %v, %v", first, err)
+	}
+}
+
+// TestForgetConversationBlocksNoCopy: the removal of one conversation of
+// a mailbox refused to the app (a 403) is ReplaceMailboxesLeaving's, not
+// a deletion's: the same version, served again once the mailbox is given
+// back, is stored again. A deletion's tombstone blocked it, and a mailbox
+// given back brought back 0 of its 90 conversations.
+func TestForgetConversationBlocksNoCopy(t *testing.T) {
+	t.Parallel()
+	db, _ := openTest(t)
+	ctx := context.Background()
+	u := ConversationUpdate{Conversation: conv(1, at(time.Hour)), Threads: threads(1, 3), ThreadsComplete: true}
+	if _, err := db.ApplyConversation(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.ForgetConversation(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.Conversation(ctx, 1); !errors.Is(err, ErrNotFound) {
+		t.Errorf("conversation 1 forgotten: %v; want ErrNotFound", err)
+	}
+	if applied, err := db.ApplyConversation(ctx, u); err != nil || !applied {
+		t.Errorf("conversation 1 served again at the version forgotten: applied %v, %v; want it back", applied, err)
+	}
+	if err := db.ForgetConversation(ctx, 2); !errors.Is(err, ErrNotFound) {
+		t.Errorf("ForgetConversation of a conversation not stored: %v; want ErrNotFound", err)
 	}
 }

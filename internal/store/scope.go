@@ -207,7 +207,7 @@ func (db *DB) NarrowMirrorScope(ctx context.Context, keep []int64, walkCursorPre
 	if walkCursorPrefix == "" { // every cursor would go, the poll's too
 		return nil, fmt.Errorf("narrow the mirrored scope: no name for the cursors of the walks of added mailboxes")
 	}
-	removed := map[int64]int{}
+	var removed map[int64]int
 	outside := "mailbox_id NOT IN (" + placeholders(len(keep)) + ")"
 	args := make([]any, len(keep))
 	keptCursors := make([]any, len(keep))
@@ -216,25 +216,8 @@ func (db *DB) NarrowMirrorScope(ctx context.Context, keep []int64, walkCursorPre
 		keptCursors[i] = walkCursorPrefix + strconv.FormatInt(id, 10)
 	}
 	err := db.writeTx(ctx, "narrow the mirrored scope", func(tx *sql.Tx) error {
-		counts, err := countsByID(ctx, tx, "SELECT mailbox_id, COUNT(*) FROM conversations WHERE "+outside+" GROUP BY mailbox_id", args...)
-		if err != nil {
-			return err
-		}
-		removed = counts
-		if _, err := tx.ExecContext(ctx, `INSERT INTO deleted_conversations
-			(id, user_updated_at, latest_thread_at, thread_count, first_response_observed_at, resolution_observed_at,
-			 first_response_live, resolution_live, deleted_at)
-			SELECT id, -1, -1, 0, first_response_observed_at, resolution_observed_at, first_response_live, resolution_live, ?
-			FROM conversations WHERE `+outside+`
-			ON CONFLICT (id) DO UPDATE SET
-			  user_updated_at = -1, latest_thread_at = -1, thread_count = 0,
-			  first_response_observed_at = excluded.first_response_observed_at,
-			  resolution_observed_at = excluded.resolution_observed_at, first_response_live = excluded.first_response_live,
-			  resolution_live = excluded.resolution_live, deleted_at = excluded.deleted_at`,
-			append([]any{db.now().UnixMilli()}, args...)...); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM conversations WHERE "+outside, args...); err != nil {
+		var err error
+		if removed, err = db.forgetConversations(ctx, tx, outside, args...); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, "DELETE FROM sync_cursors WHERE substr(name, 1, ?) = ? AND name NOT IN ("+placeholders(len(keep))+")",
@@ -274,4 +257,55 @@ func (db *DB) NarrowMirrorScope(ctx context.Context, keep []int64, walkCursorPre
 		return nil, err
 	}
 	return removed, nil
+}
+
+// forgetConversations removes the conversations matching where (a
+// condition on the conversations table, with args) from the mirror, and
+// returns how many it removed, by mailbox. Each leaves a tombstone that
+// keeps its observation marks and blocks no copy (its version, -1, is
+// below every real one), unlike a deletion's (DeleteConversation), which
+// blocks the version removed: the mirror stops following these, Help
+// Scout did not delete them, and a walk of their mailbox from the
+// beginning, if it comes back, restores every one, unchanged since or
+// not, with the marks, so that no first response or resolution is
+// observed, nor backfilled, twice.
+func (db *DB) forgetConversations(ctx context.Context, tx *sql.Tx, where string, args ...any) (map[int64]int, error) {
+	removed, err := countsByID(ctx, tx, "SELECT mailbox_id, COUNT(*) FROM conversations WHERE "+where+" GROUP BY mailbox_id", args...)
+	if err != nil || len(removed) == 0 {
+		return removed, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO deleted_conversations
+		(id, user_updated_at, latest_thread_at, thread_count, first_response_observed_at, resolution_observed_at,
+		 first_response_live, resolution_live, deleted_at)
+		SELECT id, -1, -1, 0, first_response_observed_at, resolution_observed_at, first_response_live, resolution_live, ?
+		FROM conversations WHERE `+where+`
+		ON CONFLICT (id) DO UPDATE SET
+		  user_updated_at = -1, latest_thread_at = -1, thread_count = 0,
+		  first_response_observed_at = excluded.first_response_observed_at,
+		  resolution_observed_at = excluded.resolution_observed_at, first_response_live = excluded.first_response_live,
+		  resolution_live = excluded.resolution_live, deleted_at = excluded.deleted_at`,
+		append([]any{db.now().UnixMilli()}, args...)...); err != nil {
+		return nil, err
+	}
+	_, err = tx.ExecContext(ctx, "DELETE FROM conversations WHERE "+where, args...)
+	return removed, err
+}
+
+// ForgetConversation removes one conversation the mirror can no longer
+// follow although Help Scout did not say it was deleted (its mailbox
+// refused to this app), with forgetConversations' tombstone, which blocks
+// no later copy: if the mailbox is given back, its walk from the
+// beginning restores it. A conversation that is not stored gives
+// ErrNotFound.
+func (db *DB) ForgetConversation(ctx context.Context, id int64) error {
+	return db.writeTx(ctx, fmt.Sprintf("forget conversation %d", id), func(tx *sql.Tx) error {
+		removed, err := db.forgetConversations(ctx, tx, "id = ?", id)
+		if err != nil {
+			return err
+		}
+		if len(removed) == 0 {
+			return ErrNotFound
+		}
+		return nil
+	})
 }
