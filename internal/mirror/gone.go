@@ -99,14 +99,20 @@ func (m *Mirror) retryWithoutGone(ctx context.Context, st *Stats, work func(cont
 // The refresh costs a listing of every mailbox, user and team, so it is
 // not made while failed refreshes back off (directoryRetry), nor again
 // for mailboxes a refresh found still listed after their refusal, until
-// the directory's own next refresh (listedDespite).
+// the directory's next refresh, its own or one made here (listedDespite).
 func (m *Mirror) dropGone(ctx context.Context, st *Stats, err error) (retry bool, _ error) {
 	var refused *mailboxListingError
 	if !errors.As(err, &refused) || ctx.Err() != nil {
 		return false, err
 	}
+	// A listing of one mailbox (its walk, or a conversation's re-read) says
+	// which one Help Scout refused; one of several (the poll's, the
+	// reconcile's) does not, and all are named.
 	stillListed := func() error {
-		return fmt.Errorf("%w (refused for mailboxes %v, each of which Help Scout's directory still lists)", err, refused.mailboxes)
+		if len(refused.mailboxes) == 1 {
+			return fmt.Errorf("%w (refused for mailbox %d, which Help Scout's directory still lists)", err, refused.mailboxes[0])
+		}
+		return fmt.Errorf("%w (refused for a listing of mailboxes %v, each of which Help Scout's directory still lists)", err, refused.mailboxes)
 	}
 	if !slices.ContainsFunc(refused.mailboxes, func(id int64) bool { return !m.listedDespite[id] }) {
 		return false, stillListed()
@@ -126,8 +132,13 @@ func (m *Mirror) dropGone(ctx context.Context, st *Stats, err error) (retry bool
 			"mailbox_ids", refused.mailboxes, "err", derr, "failures", m.directoryFailures, "retry_in", wait.String())
 		return false, err
 	}
+	// This refresh is the directory's own (its next is DirectoryEvery from
+	// now), so what an earlier one found still listed is forgotten, as
+	// syncOnce's refresh forgets it: kept, its suppression outlived the
+	// refresh it was meant to last until.
 	m.directoryDue, m.directoryFailures = now.Add(m.opts.DirectoryEvery), 0
 	m.scopeSettled = false
+	clear(m.listedDespite)
 	listed, lerr := m.db.Mailboxes(ctx)
 	if lerr != nil {
 		return false, lerr

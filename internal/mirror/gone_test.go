@@ -783,3 +783,136 @@ func TestConversationRefusedInAListedMailboxStaysAnError(t *testing.T) {
 		t.Errorf("conversation %d, refused in a listed mailbox, no longer stored: %v", open.ID, err)
 	}
 }
+
+// refuseConversation answers every request for conversation id with a
+// 403, in the fake's stead (nil: none).
+func refuseConversation(e *env, id int64) {
+	path := "/v2/conversations/" + strconv.FormatInt(id, 10)
+	e.log.setAnswer(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Path != path {
+			return false
+		}
+		w.Header().Set("Content-Type", "application/vnd.error+json")
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprint(w, `{"logRef":"5f0c1c2e-0a92-11e8-ba89-0ed5f89f718b","message":"Access denied"}`)
+		return true
+	})
+}
+
+// TestStillListedLastsUntilTheNextRefresh: a mailbox whose refusal a
+// refresh found still listed is not refreshed for again until the
+// directory's next refresh (README, section 1). A refresh made at once
+// for another mailbox, gone, is that next refresh (the directory's own
+// comes 15 minutes after it), yet it kept the suppression: the mailbox
+// refused again soon after had no refresh of its own until the
+// directory's cadence, up to twice as long. The error names the mailbox
+// refused.
+func TestStillListedLastsUntilTheNextRefresh(t *testing.T) {
+	e, _, a, b := scopeEnv(t)
+	ctx := context.Background()
+	m := e.mirror(mirror.Options{ReconcileEvery: 10 * time.Minute})
+	syncOnce(t, m) // T0; the directory's next refresh is due at T15
+	var inA []int64
+	for _, c := range e.fake.Conversations() {
+		if c.MailboxID == a && c.Status == helpscouttest.StatusActive {
+			inA = append(inA, c.ID)
+		}
+	}
+	if len(inA) < 2 {
+		t.Fatalf("mailbox %d has %d active conversations; the test needs 2", a, len(inA))
+	}
+	refused := func(id int64) {
+		t.Helper()
+		// Gone from the listings, so that the reconcile asks for it, and
+		// refused when asked for.
+		if err := e.fake.Delete(id); err != nil {
+			t.Fatal(err)
+		}
+		refuseConversation(e, id)
+	}
+	mailboxListings := func() int { return e.fake.Stats().Requests[helpscouttest.RouteListMailboxes] }
+
+	// T11: refused in a, which a refresh at once finds still listed.
+	refused(inA[0])
+	e.clock.Advance(11 * time.Minute)
+	e.fake.ResetStats()
+	if _, err := m.SyncOnce(ctx); !errors.Is(err, helpscout.ErrForbidden) {
+		t.Fatalf("the reconcile meeting a 403 in listed mailbox %d: %v; want the 403", a, err)
+	}
+	if n := mailboxListings(); n != 1 {
+		t.Fatalf("the reconcile listed the mailboxes %d times; want once", n)
+	}
+	e.log.setAnswer(nil) // a 404 from now on: deleted
+
+	// T13: b is taken away; the reconcile's 403 for it has the directory
+	// refreshed, which drops b: the directory's next refresh is due at T28.
+	if err := e.fake.RevokeMailbox(b); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(2 * time.Minute)
+	e.fake.ResetStats()
+	if _, err := m.SyncOnce(ctx); err != nil {
+		t.Fatalf("the reconcile after mailbox %d was revoked: %v", b, err)
+	}
+	if n := mailboxListings(); n != 1 {
+		t.Fatalf("the reconcile meeting mailbox %d gone listed the mailboxes %d times; want once", b, n)
+	}
+
+	// T24: a refused again, after that refresh: one refresh for it.
+	refused(inA[1])
+	e.clock.Advance(11 * time.Minute)
+	e.fake.ResetStats()
+	_, err := m.SyncOnce(ctx)
+	if !errors.Is(err, helpscout.ErrForbidden) {
+		t.Fatalf("the reconcile meeting a 403 in listed mailbox %d again: %v; want the 403", a, err)
+	}
+	if want := fmt.Sprintf("refused for mailbox %d,", a); !strings.Contains(err.Error(), want) {
+		t.Errorf("the error does not say %q: %v", want, err)
+	}
+	if n := mailboxListings(); n != 1 {
+		t.Errorf("mailbox %d refused again after a refresh made since its last refusal: the mailboxes listed %d times; want once", a, n)
+	}
+}
+
+// TestRetryAfterAMailboxGoneKeepsTheWalkBudget: a sync whose poll met a
+// mailbox gone runs again without it (retryWithoutGone), and with it the
+// paced walk of a newly listed mailbox, which got a fresh budget of pages
+// for it: that sync read twice Options.WalkPagesPerSync of the walk, and
+// the poll and webhooks waited as long again. The budget is the sync's.
+func TestRetryAfterAMailboxGoneKeepsTheWalkBudget(t *testing.T) {
+	e, _, a, b := scopeEnv(t)
+	const budget = 2
+	c := addOldMailbox(t, e, 8*helpscouttest.ConversationPageSize)
+	if err := e.fake.RevokeMailbox(c); err != nil { // not listed at the first sync
+		t.Fatal(err)
+	}
+	m := e.mirror(mirror.Options{Mailboxes: []int64{a, b, c}, WalkPagesPerSync: budget})
+	syncOnce(t, m)
+	if err := e.fake.GrantMailbox(c); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(16 * time.Minute) // the directory lists c: its walk begins
+	e.log.reset()
+	syncOnce(t, m)
+	if n := pagedListings(e, c); n != budget {
+		t.Fatalf("the first sync of mailbox %d's walk read %d pages; want %d", c, n, budget)
+	}
+
+	// b goes as the next sync's poll, after another slice of c's walk,
+	// lists it.
+	e.log.setBefore(func(r *http.Request) {
+		if names(r, b) {
+			if err := e.fake.RemoveMailbox(b); err != nil && !errors.Is(err, helpscouttest.ErrNotFound) {
+				t.Error(err)
+			}
+		}
+	})
+	e.clock.Advance(2 * time.Minute)
+	e.log.reset()
+	if _, err := m.SyncOnce(context.Background()); err != nil {
+		t.Fatalf("the sync whose poll met mailbox %d gone: %v", b, err)
+	}
+	if n := pagedListings(e, c); n != budget {
+		t.Errorf("the sync retried without mailbox %d read %d pages of mailbox %d's walk; want %d, its budget", b, n, c, budget)
+	}
+}

@@ -123,9 +123,16 @@ type Mirror struct {
 	markFailing bool
 	// listedDespite holds the mailboxes whose conversation listing Help
 	// Scout refused while a directory refreshed at once still listed them
-	// (dropGone): until the directory's next refresh on its own cadence,
-	// another refusal of theirs is an error without a refresh of its own.
+	// (dropGone): until the directory's next refresh (on its cadence, or
+	// one dropGone makes for another mailbox), another refusal of theirs
+	// is an error without a refresh of its own.
 	listedDespite map[int64]bool
+	// walkBudget is what is left of this sync's Options.WalkPagesPerSync
+	// (nil until settleScope first spends it in the sync): one budget per
+	// sync, so that settleScope run again by retryWithoutGone, after a
+	// refused listing of a mailbox gone, spends what is left of it rather
+	// than a fresh one, which read twice the budget in that sync.
+	walkBudget *int
 
 	readyMu  sync.Mutex
 	ready    bool
@@ -480,6 +487,7 @@ func (m *Mirror) syncOnce(ctx context.Context) (st Stats, err error) {
 			return st, err
 		}
 	}
+	m.walkBudget = nil
 	now := m.opts.Now()
 	if !now.Before(m.directoryDue) {
 		switch derr := m.syncDirectory(ctx, &st); {

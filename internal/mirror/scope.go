@@ -114,10 +114,15 @@ func (m *Mirror) settleScope(ctx context.Context, st *Stats) error {
 	// poll and the webhooks, which wait on the same lock, wait a minute at
 	// most rather than for its whole history (Options.WalkPagesPerSync).
 	// Before that, nothing is served yet, and the walk goes to its end.
+	// One budget for the whole sync (walkBudget), however many times a
+	// retry runs this.
 	var budget *int
 	if m.everSynced() {
-		budget = new(int)
-		*budget = m.opts.WalkPagesPerSync
+		if m.walkBudget == nil {
+			m.walkBudget = new(int)
+			*m.walkBudget = m.opts.WalkPagesPerSync
+		}
+		budget = m.walkBudget
 	}
 	complete := true
 	for _, id := range added {
