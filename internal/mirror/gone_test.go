@@ -659,6 +659,26 @@ func TestGoneMailboxCostsNoReadPerConversation(t *testing.T) {
 			if n := heldIn(t, e, c); n != 0 {
 				t.Errorf("mailbox %d gone still holds %d conversations", c, n)
 			}
+			// The queue and the gauges (helpscout_conversations) read the
+			// store: nothing of c is left in them.
+			open, err := e.db.OpenConversations(context.Background(), store.OpenFilter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, o := range open {
+				if o.MailboxID == c {
+					t.Errorf("conversation %d of mailbox %d, gone, is in the open list", o.ID, c)
+				}
+			}
+			stats, err := e.db.MailboxStats(context.Background(), time.Time{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, st := range stats {
+				if st.MailboxID == c {
+					t.Errorf("the mailbox stats hold mailbox %d, gone: %+v", c, st)
+				}
+			}
 			assertMirrorEqualBut(t, e, c)
 			if !tt.back {
 				return // deleted: nothing to give back
@@ -914,5 +934,50 @@ func TestRetryAfterAMailboxGoneKeepsTheWalkBudget(t *testing.T) {
 	}
 	if n := pagedListings(e, c); n != budget {
 		t.Errorf("the sync retried without mailbox %d read %d pages of mailbox %d's walk; want %d, its budget", b, n, c, budget)
+	}
+}
+
+// TestRefusedWalkOfAListedMailboxLeavesThePollRunning: with every mailbox
+// mirrored, a mailbox newly listed is walked on its own before the poll
+// (settleScope). While Help Scout refused its listing and the directory
+// still listed it, that walk failed every sync before the poll, and no
+// other mailbox was polled for as long as that lasted. The others are
+// polled now; the sync still fails, naming the mailbox, at each try.
+func TestRefusedWalkOfAListedMailboxLeavesThePollRunning(t *testing.T) {
+	for _, status := range []int{http.StatusForbidden, http.StatusNotFound} {
+		t.Run(strconv.Itoa(status), func(t *testing.T) {
+			e, _, a, _ := scopeEnv(t)
+			ctx := context.Background()
+			m := e.mirror(mirror.Options{})
+			syncOnce(t, m)
+			c := addOldMailbox(t, e, 3)
+			refuseListings(e, c, status)
+			var inA helpscouttest.Conversation
+			for _, cv := range e.fake.Conversations() {
+				if cv.MailboxID == a {
+					inA = cv
+					break
+				}
+			}
+			e.clock.Advance(16 * time.Minute) // the directory lists c: its walk is due
+			for i := range 3 {
+				subject := "changed while mailbox c is refused " + strconv.Itoa(i)
+				if err := e.fake.SetSubject(inA.ID, subject, time.Time{}); err != nil {
+					t.Fatal(err)
+				}
+				e.clock.Advance(2 * time.Minute)
+				_, err := m.SyncOnce(ctx)
+				if err == nil || !strings.Contains(err.Error(), strconv.FormatInt(c, 10)) {
+					t.Errorf("sync %d with the walk of listed mailbox %d refused: %v; want an error naming it", i+1, c, err)
+				}
+				got, _, err := e.db.Conversation(ctx, inA.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got.Subject != subject {
+					t.Errorf("sync %d: conversation %d of mailbox %d has subject %q; want %q: not polled while mailbox %d is refused", i+1, inA.ID, a, got.Subject, subject, c)
+				}
+			}
+		})
 	}
 }

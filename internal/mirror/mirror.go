@@ -569,10 +569,34 @@ func (m *Mirror) directoryRetry() time.Duration {
 // slip between two pages unseen. Seeing a conversation twice in one walk is
 // the sign of such a shift, and the walk is repeated from the page where the
 // moved conversation first appeared.
+//
+// The walks settleScope makes of mailboxes newly in the scope come first.
+// One whose listing Help Scout refuses (refusedListing) fails the sync
+// still, so that dropGone asks the directory whether its mailbox is gone,
+// but only after the poll of the others: with every mailbox mirrored, the
+// poll does not name it, and a refusal that lasts while the directory
+// lists the mailbox (the sync then fails on it at every poll) stopped the
+// poll of every other mailbox for as long. Any other failure of settleScope
+// (the store, a cancelled context) is returned at once.
 func (m *Mirror) syncConversations(ctx context.Context, st *Stats) error {
-	if err := m.settleScope(ctx, st); err != nil {
+	walkErr := m.settleScope(ctx, st)
+	var refused *mailboxListingError
+	if walkErr != nil && (!errors.As(walkErr, &refused) || ctx.Err() != nil) {
+		return walkErr
+	}
+	if err := m.poll(ctx, st); err != nil {
+		if walkErr != nil {
+			// The walk's first: dropGone looks into the first refusal.
+			return errors.Join(walkErr, err)
+		}
 		return err
 	}
+	return walkErr
+}
+
+// poll walks the listing of the mailboxes the directory lists from the
+// shared cursor (syncConversations).
+func (m *Mirror) poll(ctx context.Context, st *Stats) error {
 	cur, err := m.db.Cursor(ctx, CursorConversations)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("read sync cursor: %w", err)

@@ -56,13 +56,15 @@
 // # Who calls what
 //
 //   - mirror: CommitPage (a page and its cursor), ApplyConversation,
-//     DeleteConversation, Conversation and ConversationsHolding (webhook
+//     DeleteConversation, ForgetConversation (a 403 in a mailbox no
+//     longer listed), Conversation and ConversationsHolding (webhook
 //     events), ConversationIDs, CountCreatedBefore and CreatedBetween
 //     (reconcile), Cursor and SetCursor, MirrorScope, SetMirrorScope,
 //     AddToMirrorScope, NarrowMirrorScope and HeldMailboxes (which
 //     mailboxes the mirror was built for; a recorded scope may hold none
 //     mid-switch), Mailboxes, Users and the Replace* directory
-//     calls, PendingWebhooksAfter, MarkWebhookDone/Failed and
+//     calls (ReplaceMailboxesLeaving, which forgets the mailboxes no
+//     longer listed with their conversations), PendingWebhooksAfter, MarkWebhookDone/Failed and
 //     PruneWebhooks, Optimize (after the first sync, then every few
 //     hours), Checkpoint (after every poll: the -wal file's size), and
 //     the once-only histogram bookkeeping
