@@ -981,3 +981,39 @@ func TestRefusedWalkOfAListedMailboxLeavesThePollRunning(t *testing.T) {
 		})
 	}
 }
+
+// TestEmptyDirectoryKeepsTheMirror: a directory that suddenly lists no
+// mailbox at all would have every conversation forgotten with its
+// mailbox, and the whole account walked again at the next listing that
+// names them; the refresh is refused instead (logged and retried, as a
+// refresh Help Scout fails), and the mirror kept.
+func TestEmptyDirectoryKeepsTheMirror(t *testing.T) {
+	e, _, a, b := scopeEnv(t)
+	var log bytes.Buffer
+	m := e.mirror(mirror.Options{Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	syncOnce(t, m)
+	heldA, heldB := heldIn(t, e, a), heldIn(t, e, b)
+	if heldA == 0 || heldB == 0 {
+		t.Fatalf("the first sync holds %d and %d conversations; want some of each", heldA, heldB)
+	}
+	for _, mb := range []int64{a, b} {
+		if err := e.fake.RemoveMailbox(mb); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.clock.Advance(16 * time.Minute) // the directory's refresh is due
+	syncOnce(t, m)
+	if !strings.Contains(log.String(), "no mailbox listed by Help Scout, where it listed 2 before") {
+		t.Errorf("the refresh of an empty directory was not refused; log:\n%s", log.String())
+	}
+	if n, o := heldIn(t, e, a), heldIn(t, e, b); n != heldA || o != heldB {
+		t.Errorf("after an empty directory the mirror holds %d and %d conversations; want %d and %d kept", n, o, heldA, heldB)
+	}
+	ms, err := e.db.Mailboxes(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != 2 {
+		t.Errorf("the stored directory holds %d mailboxes after an empty answer; want the 2 it had", len(ms))
+	}
+}

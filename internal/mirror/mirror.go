@@ -963,6 +963,15 @@ func (m *Mirror) syncDirectory(ctx context.Context, st *Stats) error {
 	if err != nil {
 		return err
 	}
+	if len(mailboxes) == 0 && len(before) > 0 {
+		// Dropping every mailbox forgets every conversation, and the next
+		// listing that names them walks the whole account again: an empty
+		// answer is more likely a fault than an account emptied at once, so
+		// the directory stays as it was and the refresh is retried. An
+		// account that really took every mailbox from the API user refuses
+		// their listings too, and those errors say so.
+		return directoryError{fmt.Errorf("no mailbox listed by Help Scout, where it listed %d before: the directory is kept as it was", len(before))}
+	}
 	left, err := m.db.ReplaceMailboxesLeaving(ctx, mailboxes, walkCursorPrefix)
 	if err != nil {
 		return err
