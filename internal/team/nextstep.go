@@ -2,6 +2,8 @@ package team
 
 import (
 	"cmp"
+	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -150,6 +152,14 @@ func (n NextSteps) Of(c store.OpenConversation) NextStep {
 		return needs("with the head of support, who keeps their tickets")
 	case role == string(roster.RoleExclude):
 		return needs(name + " is excluded from balancing: stays with them")
+	case (a.Status == roster.StatusAway || a.Status == roster.StatusOffShift) && !n.othersOpen(c):
+		// Nobody the away rule could hand it to may open its mailbox, on
+		// shift or not: no run will move it, whatever the wait.
+		gone := "away"
+		if a.Status == roster.StatusOffShift {
+			gone = "off shift"
+		}
+		return needs(fmt.Sprintf("%s is %s, and nobody else in the team can open mailbox %d: nobody will take it", name, gone, c.MailboxID))
 	case a.Status == roster.StatusOffShift && !a.BackAt.IsZero():
 		return waits(n.untilBack(c, a, name))
 	case a.Status == roster.StatusOffShift && a.Kept[c.ID]:
@@ -190,6 +200,22 @@ func (n NextSteps) Of(c store.OpenConversation) NextStep {
 		return waits("to a senior once stuck while " + name + " is on shift, if one would answer clearly sooner; else it stays with " + name)
 	}
 	return waits("to a senior once stuck while " + name + " is on shift, if one would answer clearly sooner; else flagged for the head of support")
+}
+
+// othersOpen reports whether a front-line agent (st or sst) other than
+// c's owner, still a Help Scout user, may open c's mailbox: someone the
+// away rule could hand c to once on shift and free.
+func (n NextSteps) othersOpen(c store.OpenConversation) bool {
+	for _, o := range n.agents {
+		role := cmp.Or(o.RulesRole, o.Role)
+		if o.ID == c.AssigneeID || o.Status == StatusRemoved || role != string(roster.RoleST) && role != string(roster.RoleSST) {
+			continue
+		}
+		if o.Mailboxes == nil || slices.Contains(o.Mailboxes, c.MailboxID) {
+			return true
+		}
+	}
+	return false
 }
 
 // nobodyFree says why the balancer leaves a's ticket where it is when the

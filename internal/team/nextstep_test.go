@@ -256,3 +256,24 @@ func TestNextStepsSpeakTheirCallersWords(t *testing.T) {
 		}
 	}
 }
+
+// TestNextStepWhenNobodyElseCanOpenTheMailbox: the away rule hands an
+// absent owner's customer only to someone who may open its mailbox; when
+// nobody else may, no run will move it, and the row said "the balancer
+// hands it on" all the same, under Waits for its owner.
+func TestNextStepWhenNobodyElseCanOpenTheMailbox(t *testing.T) {
+	t.Parallel()
+	olga := team.Agent{ID: 1, Name: "Olga", Role: "st", Status: "away", PastGrace: true, Mailboxes: []int64{1, 2}}
+	ben := team.Agent{ID: 2, Name: "Ben", Role: "st", Status: "active", Available: true, Mailboxes: []int64{1}}
+	hana := team.Agent{ID: 3, Name: "Hana", Role: "hos", Status: "active", Available: true} // keeps her own; takes no hand-overs
+	steps := team.NewNextSteps([]team.Agent{olga, ben, hana}, nil, "propose", nil)
+	got := steps.Of(store.OpenConversation{ID: 9, AssigneeID: 1, MailboxID: 2, Status: store.StatusActive})
+	want := team.NextStep{NeedsSomeone: true, Say: "Olga is away, and nobody else in the team can open mailbox 2: nobody will take it"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("mailbox 2 (-want +got):\n%s", diff)
+	}
+	// Ben may open mailbox 1: the away rule hands that one on.
+	if got := steps.Of(store.OpenConversation{ID: 8, AssigneeID: 1, MailboxID: 1, Status: store.StatusActive}); got.NeedsSomeone {
+		t.Errorf("mailbox 1, which Ben can open: %+v, want it handed on", got)
+	}
+}
