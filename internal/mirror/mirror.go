@@ -972,6 +972,9 @@ func (m *Mirror) syncDirectory(ctx context.Context, st *Stats) error {
 		// their listings too, and those errors say so.
 		return directoryError{fmt.Errorf("no mailbox listed by Help Scout, where it listed %d before: the directory is kept as it was", len(before))}
 	}
+	if err := m.confirmGone(ctx, before, mailboxes); err != nil {
+		return err
+	}
 	left, err := m.db.ReplaceMailboxesLeaving(ctx, mailboxes, walkCursorPrefix)
 	if err != nil {
 		return err
@@ -985,6 +988,36 @@ func (m *Mirror) syncDirectory(ctx context.Context, st *Stats) error {
 	}
 	st.Mailboxes, st.Users, st.Teams = len(mailboxes), len(users), len(teams)
 	return m.syncStatuses(ctx, st)
+}
+
+// confirmGone asks Help Scout for each mailbox of before (the stored
+// directory) that mailboxes (the listing just read) leaves out, since
+// dropping one forgets its conversations: the listing comes in pages read
+// by number, so a mailbox deleted while it is read shifts the next page's
+// first one onto a page already read, and a page answered empty ends it
+// early. A mailbox Help Scout then refuses (404, or 403: taken from the
+// API user) is gone; one it still serves means the listing was incomplete,
+// and the refresh fails, the directory kept as it was, to be tried again.
+func (m *Mirror) confirmGone(ctx context.Context, before, mailboxes []store.Mailbox) error {
+	listed := make(map[int64]bool, len(mailboxes))
+	for _, mb := range mailboxes {
+		listed[mb.ID] = true
+	}
+	for _, mb := range before {
+		if listed[mb.ID] {
+			continue
+		}
+		_, _, err := m.hs.Mailboxes.Get(ctx, mb.ID)
+		switch {
+		case errors.Is(err, helpscout.ErrNotFound), errors.Is(err, helpscout.ErrForbidden):
+			continue
+		case err != nil:
+			return directoryError{err}
+		}
+		return directoryError{fmt.Errorf("mailbox %d is missing from the listing of mailboxes, but Help Scout still serves it: "+
+			"the listing was incomplete, and the directory is kept as it was", mb.ID)}
+	}
+	return nil
 }
 
 // syncStatuses refreshes the users' Away/Active statuses. A listing Help
