@@ -75,3 +75,29 @@ func TestDirectoryCutShortForgetsNothing(t *testing.T) {
 		t.Errorf("mailbox %d, never gone, holds %d of its %d conversations after a refresh whose page 2 came back empty", victim, n, before)
 	}
 }
+
+// TestRefusedWalkLetsTheNextWalksRun: a newly listed mailbox whose walk
+// Help Scout refuses while still listing it kept every newly listed
+// mailbox after it from its walk, so their history never came; the poll
+// reads only what changes.
+func TestRefusedWalkLetsTheNextWalksRun(t *testing.T) {
+	e, _, _, _ := scopeEnv(t)
+	m := e.mirror(mirror.Options{})
+	syncOnce(t, m)
+	c := addOldMailbox(t, e, 3)
+	d := addOldMailbox(t, e, 3)
+	if d < c {
+		t.Fatalf("mailbox %d added after %d has a lower id: the walks' order is not the one the test needs", d, c)
+	}
+	refuseListings(e, c, http.StatusForbidden)
+	e.clock.Advance(16 * time.Minute)
+	for range 3 {
+		if _, err := m.SyncOnce(t.Context()); err == nil {
+			t.Errorf("a sync with mailbox %d's walk refused succeeded; want it to say so", c)
+		}
+		e.clock.Advance(2 * time.Minute)
+	}
+	if n := heldIn(t, e, d); n != 3 {
+		t.Errorf("mailbox %d, listed with %d and served, holds %d of its 3 conversations after 3 syncs", d, c, n)
+	}
+}

@@ -125,18 +125,34 @@ func (m *Mirror) settleScope(ctx context.Context, st *Stats) error {
 		budget = m.walkBudget
 	}
 	complete := true
+	// A walk Help Scout refuses (the mailbox gone, or refused while still
+	// listed) keeps only its own mailbox unwalked: the ones after it are
+	// walked all the same, and the first refusal is returned at the end,
+	// for dropGone.
+	var refused error
 	for _, id := range added {
 		if budget != nil && *budget <= 0 {
 			complete = false
 			break
 		}
 		done, err := m.walkMailbox(ctx, id, st, budget)
+		var listing *mailboxListingError
+		if errors.As(err, &listing) && ctx.Err() == nil {
+			if refused == nil {
+				refused = err
+			}
+			complete = false
+			continue
+		}
 		if err != nil {
 			return err
 		}
 		complete = complete && done
 	}
 	m.addedUnwalked = !complete
+	if refused != nil {
+		return refused
+	}
 	if !complete {
 		return nil
 	}
