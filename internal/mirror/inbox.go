@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/queuewrangler/queuewrangler/helpscout"
@@ -157,6 +158,25 @@ func helpScoutFailing(err error) bool {
 	return errors.As(err, &resp) && resp.StatusCode >= 500
 }
 
+// ofMailboxGone reports whether err, completing an event's conversation
+// c, is Help Scout refusing c (404, or 403) because its mailbox is gone:
+// deleted, or taken from the API user, which the stored directory no
+// longer lists. Webhooks are the account's, so events of such a mailbox go
+// on arriving; retried, each would meet the same refusal until its
+// attempts ran out, a warning at every pass. The mailbox left the mirror
+// with its conversations, and is walked again if it comes back, so there
+// is nothing to apply. A refusal in a mailbox still listed stays an error.
+func (m *Mirror) ofMailboxGone(ctx context.Context, c helpscout.Conversation, err error) bool {
+	if !errors.Is(err, helpscout.ErrNotFound) && !errors.Is(err, helpscout.ErrForbidden) {
+		return false
+	}
+	listed, lerr := m.db.Mailboxes(ctx)
+	if lerr != nil || len(listed) == 0 {
+		return false // no directory to judge by: the error stands
+	}
+	return !slices.ContainsFunc(listed, func(mb store.Mailbox) bool { return mb.ID == c.MailboxID })
+}
+
 func threadIDs(ts []store.Thread) []int64 {
 	ids := make([]int64, len(ts))
 	for i, t := range ts {
@@ -194,6 +214,9 @@ func (m *Mirror) applyConversationEvent(ctx context.Context, event string, c hel
 	}
 	u, err := m.completeFrom(ctx, c, stored, threads, known, &st)
 	if err != nil {
+		if m.ofMailboxGone(ctx, c, err) {
+			return nil
+		}
 		return err
 	}
 	var mergedFrom []int64

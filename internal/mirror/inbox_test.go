@@ -684,3 +684,61 @@ func TestRunAppliesTheInboxLeftFromBeforeAStart(t *testing.T) {
 		t.Errorf("%d events left in the inbox after the first sync of a start, want none", len(left))
 	}
 }
+
+// TestEventOfAMailboxGoneIsDone: webhooks are the account's, so events of
+// a mailbox taken from the API user go on arriving; Help Scout refuses
+// their conversations (403), and each event was retried, a warning at
+// every pass, until its attempts ran out. With the mailbox gone from the
+// directory there is nothing to apply: the event is done at once.
+func TestEventOfAMailboxGoneIsDone(t *testing.T) {
+	h := newHookEnv(t, 40)
+	gone := h.acct.Mailboxes[1]
+	h.clock.Advance(time.Minute)
+	nc, err := h.fake.CreateConversation(helpscouttest.NewConversation{
+		MailboxID: gone, CustomerID: h.acct.Customers[1], Subject: "written as the mailbox goes",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds := h.deliveriesWant(t, 1, "one convo.created")
+	if err := h.fake.RevokeMailbox(gone); err != nil {
+		t.Fatal(err)
+	}
+	h.clock.Advance(16 * time.Minute) // the directory's refresh drops the mailbox
+	syncOnce(t, h.m)
+	id := h.store(t, ds[0])
+	if n := h.process(t); n != 1 {
+		t.Errorf("the pass completed %d events, want the one of the mailbox gone", n)
+	}
+	ev, err := h.db.Webhook(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Status != store.WebhookDone || ev.LastError != "" {
+		t.Errorf("event of a mailbox gone: status %q, attempts %d, error %q; want done, no error", ev.Status, ev.Attempts, ev.LastError)
+	}
+	if _, _, err := h.db.Conversation(context.Background(), nc.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("conversation %d of the mailbox gone was stored: %v", nc.ID, err)
+	}
+
+	// A refusal in a mailbox the directory still lists stays an error.
+	h.clock.Advance(time.Minute)
+	kept := h.acct.Mailboxes[0]
+	nk, err := h.fake.CreateConversation(helpscouttest.NewConversation{
+		MailboxID: kept, CustomerID: h.acct.Customers[1], Subject: "refused while listed",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds = h.deliveriesWant(t, 1, "one convo.created")
+	h.fake.SetFaults(helpscouttest.Faults{FailNext: 1, FailStatus: http.StatusForbidden})
+	id = h.store(t, ds[0])
+	h.process(t)
+	ev, err = h.db.Webhook(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Status != store.WebhookFailed || !strings.Contains(ev.LastError, "403") {
+		t.Errorf("event refused in a listed mailbox (conversation %d): status %q, error %q; want failed, naming the 403", nk.ID, ev.Status, ev.LastError)
+	}
+}
