@@ -43,6 +43,11 @@ func (m *Mirror) listedScope(ctx context.Context) (mailboxes []int64, none bool,
 	return known, len(known) == 0, nil
 }
 
+// lists reports whether the directory mbs lists mailbox id.
+func lists(mbs []store.Mailbox, id int64) bool {
+	return slices.ContainsFunc(mbs, func(mb store.Mailbox) bool { return mb.ID == id })
+}
+
 // mailboxListingError is Help Scout refusing a conversation listing that
 // names mailboxes, with a 404 or a 403, or one of their conversations with
 // a 403 (refusedConversation): one of them may be gone.
@@ -144,7 +149,7 @@ func (m *Mirror) dropGone(ctx context.Context, st *Stats, err error) (retry bool
 		return false, lerr
 	}
 	gone := slices.ContainsFunc(refused.mailboxes, func(id int64) bool {
-		return !slices.ContainsFunc(listed, func(mb store.Mailbox) bool { return mb.ID == id })
+		return !lists(listed, id)
 	})
 	if !gone {
 		if m.listedDespite == nil {
@@ -193,7 +198,7 @@ func (m *Mirror) refusedConversation(ctx context.Context, id int64, st *Stats, e
 	if lerr != nil {
 		return fmt.Errorf("%w (read the directory: %w)", err, lerr)
 	}
-	if slices.ContainsFunc(listed, func(mb store.Mailbox) bool { return mb.ID == held.MailboxID }) {
+	if lists(listed, held.MailboxID) {
 		return refusedListing([]int64{held.MailboxID}, err)
 	}
 	if err := m.db.ForgetConversation(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {

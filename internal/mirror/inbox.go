@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"maps"
 	"net/url"
-	"slices"
 	"strings"
 
 	"github.com/queuewrangler/queuewrangler/helpscout"
@@ -174,7 +173,7 @@ func (m *Mirror) ofMailboxGone(ctx context.Context, c helpscout.Conversation, er
 	if lerr != nil || len(listed) == 0 {
 		return false // no directory to judge by: the error stands
 	}
-	return !slices.ContainsFunc(listed, func(mb store.Mailbox) bool { return mb.ID == c.MailboxID })
+	return !lists(listed, c.MailboxID)
 }
 
 func threadIDs(ts []store.Thread) []int64 {

@@ -999,12 +999,8 @@ func (m *Mirror) syncDirectory(ctx context.Context, st *Stats) error {
 // API user) is gone; one it still serves means the listing was incomplete,
 // and the refresh fails, the directory kept as it was, to be tried again.
 func (m *Mirror) confirmGone(ctx context.Context, before, mailboxes []store.Mailbox) error {
-	listed := make(map[int64]bool, len(mailboxes))
-	for _, mb := range mailboxes {
-		listed[mb.ID] = true
-	}
 	for _, mb := range before {
-		if listed[mb.ID] {
+		if lists(mailboxes, mb.ID) {
 			continue
 		}
 		_, _, err := m.hs.Mailboxes.Get(ctx, mb.ID)
@@ -1132,7 +1128,7 @@ func (m *Mirror) setMailboxAccess(ctx context.Context, users []store.User, mailb
 // mailboxes, the directory, does not list.
 func (m *Mirror) warnUnlisted(mailboxes []store.Mailbox, ids []int64) {
 	for _, id := range ids {
-		if slices.Contains(m.opts.Mailboxes, id) && !slices.ContainsFunc(mailboxes, func(mb store.Mailbox) bool { return mb.ID == id }) {
+		if slices.Contains(m.opts.Mailboxes, id) && !lists(mailboxes, id) {
 			m.opts.Logger.Warn("QW_MAILBOXES names a mailbox this account does not have (or the API user cannot see); nothing is mirrored from it", "mailbox_id", id)
 		}
 	}
@@ -1156,7 +1152,7 @@ func (m *Mirror) accessScope(mailboxes []store.Mailbox) []int64 {
 	// asking Help Scout for its users could only fail the whole
 	// directory sync, and with it every refresh of users and statuses.
 	for _, id := range m.opts.Mailboxes {
-		if slices.ContainsFunc(mailboxes, func(mb store.Mailbox) bool { return mb.ID == id }) {
+		if lists(mailboxes, id) {
 			scope = append(scope, id)
 		}
 	}
