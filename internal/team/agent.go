@@ -55,6 +55,15 @@ type Agent struct {
 	// tickets' next step (NextSteps) says what they mean.
 	Kept    map[int64]bool `json:"-"`
 	Backlog time.Duration  `json:"-"`
+	// Cooldown and RecentActivity are the policy's never-move windows
+	// (balancer.Policy): the balancer moves no ticket moved, or refused a
+	// move (rebalance's heldByRejections), within Cooldown, nor one an
+	// agent replied to or noted within RecentActivity. View.Measure sets
+	// them, under the policy, on every agent: what the page and the API
+	// read is the agents, not the policy. Not in the API: the stuck
+	// tickets' next step (NextSteps) says when such a hold ends.
+	Cooldown       time.Duration `json:"-"`
+	RecentActivity time.Duration `json:"-"`
 	// PastGrace, for someone unavailable, is whether they had been so for
 	// the policy's AwayGrace or longer when View.Measure measured them: the
 	// away rule hands on their customers from then. Not in the API.

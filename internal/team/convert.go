@@ -188,6 +188,7 @@ func (v View) Measure(p balancer.Policy) ([]Agent, balancer.Stats) {
 		agents[i].HandOverBefore, agents[i].HandOverOngoing = cutoffs[agents[i].ID], p.HandOverOngoing
 		agents[i].ShiftEndMargin = p.ShiftEndMargin
 		agents[i].Kept, agents[i].Backlog = kept[agents[i].ID], p.Backlog
+		agents[i].Cooldown, agents[i].RecentActivity = p.Cooldown, p.RecentActivity
 		// As the balancer decides it (newModel's away); a zero time is
 		// "longer than anyone remembers".
 		agents[i].PastGrace = !agents[i].Available && v.Snapshot.Now.Sub(agents[i].Unavailable) >= p.AwayGrace

@@ -352,15 +352,17 @@ func TestAgentsFromMirror(t *testing.T) {
 	// and the removed user (unavailable for ever) are past the grace
 	// period: the away rule hands their customers on.
 	margin := balancer.DefaultPolicy().ShiftEndMargin
+	// And the never-move windows, for the stuck tickets' holds.
+	cool, recent := balancer.DefaultPolicy().Cooldown, balancer.DefaultPolicy().RecentActivity
 	want := []Agent{
 		{ID: 1, Name: "Ana Lima", Role: "st", Level: 2, Status: "active", Available: true, Open: 2, Waiting: 1,
-			Load: 1.25, Capacity: 1, Pace: pace(1), FairShare: fair, LoadRatio: 1.25 / fair, OldestWait: h(6, 0), ShiftEndMargin: margin},
+			Load: 1.25, Capacity: 1, Pace: pace(1), FairShare: fair, LoadRatio: 1.25 / fair, OldestWait: h(6, 0), ShiftEndMargin: margin, Cooldown: cool, RecentActivity: recent},
 		{ID: 2, Name: "bob@example.com", Role: "st", Level: 2, Status: "active", Available: true, Open: 1,
-			Load: 0.25, Capacity: 1, Pace: pace(2), FairShare: fair, LoadRatio: 0.25 / fair, ShiftEndMargin: margin},
+			Load: 0.25, Capacity: 1, Pace: pace(2), FairShare: fair, LoadRatio: 0.25 / fair, ShiftEndMargin: margin, Cooldown: cool, RecentActivity: recent},
 		{ID: 3, Name: "Cy Ng", Role: "st", Level: 2, Status: "away", Open: 1, Waiting: 1, Load: 1, Capacity: 1,
-			Pace: pace(0), OldestWait: h(10, 0), Unavailable: h(9, 0), ShiftEndMargin: margin, PastGrace: true},
+			Pace: pace(0), OldestWait: h(10, 0), Unavailable: h(9, 0), ShiftEndMargin: margin, Cooldown: cool, RecentActivity: recent, PastGrace: true},
 		{ID: 99, Name: "a removed user", Role: "st", Status: "removed", Open: 1, Waiting: 1, Load: 1, Capacity: 1,
-			OldestWait: h(11, 30), ShiftEndMargin: margin, PastGrace: true},
+			OldestWait: h(11, 30), ShiftEndMargin: margin, Cooldown: cool, RecentActivity: recent, PastGrace: true},
 	}
 	if diff := cmp.Diff(want, agents, cmpopts.EquateApprox(0, 1e-12)); diff != "" {
 		t.Errorf("Agents (-want +got):\n%s", diff)
