@@ -288,8 +288,9 @@ func (s *Server) handleConversations(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, answer)
 }
 
-// nextSteps reads what team.NextSteps needs, the team and the open
-// proposals, and says the times in the page's zone, so that the API and
+// nextSteps reads what team.NextSteps needs, the team, the open
+// proposals and the refusals that may still hold a ticket, at the
+// server's clock, and says the times in the page's zone, so that the API and
 // the page say the same. The API gives the sentence only: the page's
 // grouping is its own, and the sentence already tells a tool which case
 // it is.
@@ -302,7 +303,12 @@ func (s *Server) nextSteps(ctx context.Context) (team.NextSteps, error) {
 	if err != nil {
 		return team.NextSteps{}, err
 	}
-	return team.NewNextSteps(agents, open, cmp.Or(s.api.Mode, "propose"), s.pageZone), nil
+	now := s.opts.Now()
+	refused, err := s.api.Queue.ListProposals(ctx, team.RefusalsFilter(agents, now))
+	if err != nil {
+		return team.NextSteps{}, err
+	}
+	return team.NewNextSteps(agents, append(open, refused...), cmp.Or(s.api.Mode, "propose"), s.pageZone, now), nil
 }
 
 // proposalJSON is a proposal in the API.

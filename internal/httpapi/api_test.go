@@ -537,3 +537,76 @@ func TestStuckRowsSayWhatTheBacklogKeeps(t *testing.T) {
 		t.Errorf("stuck section in the order\n%s\nwant\n%s", order, want)
 	}
 }
+
+// TestStuckRowsSayTheHolds: the balancer never moves a ticket moved within
+// the cooldown, one an agent replied to or noted lately, nor one whose move
+// an SST rejected within the cooldown, yet the page and the API promised
+// those tickets to a senior or to the away rule. They now say which hold
+// keeps the ticket and until when, at the server's clock and in the page's
+// zone, from the rejected proposals the page and the API read; a refusal
+// older than the cooldown holds nothing. The agents carry the windows of
+// the policy they were measured under, as team.Reader's do.
+func TestStuckRowsSayTheHolds(t *testing.T) {
+	t.Parallel()
+	clock := newPageClock()
+	t0 := clock.Now() // Tuesday 15:00 UTC
+	w := newWorld(clock.Now)
+	for i := range w.agents {
+		w.agents[i].Cooldown, w.agents[i].RecentActivity = 24*time.Hour, 2*time.Hour
+	}
+	stuck := func(id, owner int64, waited time.Duration) store.OpenConversation {
+		return store.OpenConversation{ID: id, Number: id - 500, Status: store.StatusActive, Subject: "stuck", AssigneeID: owner,
+			CreatedAt: t0.Add(-waited - time.Hour), CustomerWaitingSince: t0.Add(-waited), LastMessageBy: store.ByCustomer}
+	}
+	moved := stuck(2101, 11, 5*time.Hour)
+	moved.LastMovedAt = t0.Add(-time.Hour)
+	noted := stuck(2104, 13, 9*time.Hour)
+	noted.LastAgentActivityAt = t0.Add(-30 * time.Minute)
+	w.convs = append(w.convs, moved, stuck(2102, 11, 7*time.Hour), stuck(2103, 11, 8*time.Hour), noted)
+	refusal := func(id, conv int64, at time.Time) store.Proposal {
+		return store.Proposal{ID: id, CreatedAt: at.Add(-time.Hour), UpdatedAt: at, ConversationID: conv, ConversationNumber: conv - 500,
+			FromAgent: 11, ToAgent: 12, Reason: "stuck", Explanation: "refused", Status: store.ProposalRejected, DecidedBy: "page: Sam", DecidedAt: at}
+	}
+	w.proposals = append(w.proposals, refusal(30, 2102, t0.Add(-2*time.Hour)), refusal(31, 2103, t0.Add(-25*time.Hour)))
+	s := New(Options{Now: clock.Now})
+	s.EnableAPI(APIOptions{Team: w, Queue: w, StuckAfter: 4 * time.Hour})
+	s.EnablePage(PageOptions{Team: w, Queue: w, StuckAfter: 4 * time.Hour})
+
+	want := map[int64]string{
+		1001: "proposal waiting for approval",
+		2101: "last moved at Tue 14:00 UTC: not moved again before Wed 14:00 UTC (cooldown)",
+		2102: "a move was rejected at Tue 13:00 UTC: left with Ana Front until Wed 13:00 UTC, or until Ana Front is away or off shift",
+		2103: "to a senior once stuck while Ana Front is on shift, if one would answer clearly sooner; else it stays with Ana Front",
+		2104: "an agent replied or added a note at Tue 14:30 UTC: not moved before Tue 16:30 UTC; Walt Away is away",
+	}
+	rec := do(s, "GET", "/api/v1/conversations?state=stuck", "")
+	var body struct {
+		Conversations []struct {
+			ID   int64  `json:"id"`
+			Next string `json:"next"`
+		} `json:"conversations"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+		t.Fatalf("answer is not JSON: %v: %s", err, rec.Body)
+	}
+	got := map[int64]string{}
+	for _, c := range body.Conversations {
+		got[c.ID] = c.Next
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("next of the stuck conversations (-want +got):\n%s", diff)
+	}
+	page := pageGet(t, s, "/").Body.String()
+	for id, say := range want {
+		if !strings.Contains(page, html.EscapeString(say)) {
+			t.Errorf("the API says %q of %d, which the page does not", say, id)
+		}
+	}
+	// A hold with a known end waits, unless the owner cannot answer:
+	// Walt's customer needs someone.
+	sec := page[strings.Index(page, `<section id="stuck"`):strings.Index(page, `<section id="unassigned"`)]
+	order := strings.Join(regexp.MustCompile(`id="stuck-(?:needs|waits)"|conversation/\d+`).FindAllString(sec, -1), " ")
+	if want := `id="stuck-needs" conversation/2104 id="stuck-waits" conversation/2103 conversation/2102 conversation/1001 conversation/2101`; order != want {
+		t.Errorf("stuck section in the order\n%s\nwant\n%s", order, want)
+	}
+}

@@ -101,6 +101,9 @@ func (f *fakeWorld) ListProposals(_ context.Context, flt store.ProposalFilter) (
 		if len(flt.Statuses) > 0 && !slices.Contains(flt.Statuses, p.Status) {
 			continue
 		}
+		if !flt.DecidedSince.IsZero() && p.DecidedAt.Before(flt.DecidedSince) {
+			continue // as the store: decided at or after it
+		}
 		out = append(out, p)
 	}
 	// As the store: newest first.

@@ -287,7 +287,14 @@ func (p *page) collect(ctx context.Context, now time.Time) pageView {
 			d.pending = append(d.pending, pr)
 		}
 	}
-	d.nexts = team.NewNextSteps(d.agents, open, p.o.Mode, p.o.Location)
+	// The refusals that may still hold a stuck ticket where it is, as a
+	// balancer run reads them: without them a row would promise a move
+	// the refusal forbids.
+	refused, err := p.o.Queue.ListProposals(ctx, team.RefusalsFilter(d.agents, now))
+	if err != nil {
+		fail("the rejected proposals", err)
+	}
+	d.nexts = team.NewNextSteps(d.agents, append(open, refused...), p.o.Mode, p.o.Location, now)
 	for _, c := range stuck {
 		if d.nexts.Of(c).NeedsSomeone {
 			d.needsSomeone = append(d.needsSomeone, c)

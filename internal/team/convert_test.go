@@ -182,7 +182,7 @@ func TestOutOfScopeAwayHandsOn(t *testing.T) {
 			}
 			// What the page and the API say of the ticket is what the plan
 			// does with it: handed on, or left with an excluded owner.
-			next := NewNextSteps(agents, nil, "propose", nil).Of(s.Conversations[0])
+			next := NewNextSteps(agents, nil, "propose", nil, now).Of(s.Conversations[0])
 			if handedOn := next.Say == "Sales is away: handed on once the grace period has passed"; handedOn != tc.want {
 				t.Errorf("next step %q, while the plan moves it: %v", next.Say, tc.want)
 			}

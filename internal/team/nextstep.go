@@ -22,8 +22,10 @@ type NextStep struct {
 	// proposal waits for a decision or is being made, the balancer will
 	// not act on it (or only flags it for the head of support to decide),
 	// and no return of an absent owner is known, so the customer waits
-	// until a person steps in. The page lists those first, apart from the
-	// tickets that wait for a known return, a proposal or the balancer.
+	// until a person steps in; or a never-move rule holds the ticket, until
+	// it ends, with an owner who cannot answer and whose return is not
+	// known. The page lists those first, apart from the tickets that wait
+	// for a known return, a proposal, the balancer or a hold's end.
 	NeedsSomeone bool
 	// Proposal is the ticket's pending proposal, 0 for none: the page
 	// links the row to its card, which only pending proposals have.
@@ -42,8 +44,9 @@ func OpenProposalStatuses() []store.ProposalStatus {
 const modeOff = "off"
 
 // NextSteps knows what Of needs for every stuck ticket of one page view or
-// API answer: the team, the open proposals, QW_MODE, and the zone in which
-// to say an off-shift owner's return.
+// API answer: the team, the open proposals and the refusals that may still
+// hold a ticket, QW_MODE, the time the answer is for, and the zone in which
+// to say the times.
 type NextSteps struct {
 	agents map[int64]Agent
 	// seniors: someone in the team is an sst, whom the stuck rule can
@@ -54,19 +57,27 @@ type NextSteps struct {
 	// named hos) nobody is asked to decide them.
 	hos       bool
 	proposals map[int64]store.Proposal // conversation -> its open proposal
-	mode      string
-	loc       *time.Location
+	// refusals are when an SST rejected a move of each conversation (by
+	// id), for the hold a refusal puts on its ticket (holdOf).
+	refusals map[int64][]time.Time
+	mode     string
+	loc      *time.Location
+	now      time.Time // of the holds: whether one is still on
 }
 
-// NewNextSteps reads the team (Reader.Agents), the open proposals (those
-// of OpenProposalStatuses; others are ignored), QW_MODE as configured, and
-// the zone of the times it says (nil is UTC).
-func NewNextSteps(agents []Agent, open []store.Proposal, mode string, loc *time.Location) NextSteps {
+// NewNextSteps reads the team (Reader.Agents), the proposals (those of
+// OpenProposalStatuses, and the rejected ones RefusalsFilter selects;
+// others are ignored), QW_MODE as configured, the zone of the times it
+// says (nil is UTC), and now, the time the page or the API answer is for,
+// at which a never-move hold is on or over.
+func NewNextSteps(agents []Agent, proposals []store.Proposal, mode string, loc *time.Location, now time.Time) NextSteps {
 	n := NextSteps{
 		agents:    make(map[int64]Agent, len(agents)),
-		proposals: make(map[int64]store.Proposal, len(open)),
+		proposals: make(map[int64]store.Proposal, len(proposals)),
+		refusals:  map[int64][]time.Time{},
 		mode:      mode,
 		loc:       cmp.Or(loc, time.UTC),
+		now:       now,
 	}
 	for _, a := range agents {
 		n.agents[a.ID] = a
@@ -77,7 +88,11 @@ func NewNextSteps(agents []Agent, open []store.Proposal, mode string, loc *time.
 			n.hos = true
 		}
 	}
-	for _, p := range open {
+	for _, p := range proposals {
+		if p.Status == store.ProposalRejected {
+			n.refusals[p.ConversationID] = append(n.refusals[p.ConversationID], p.DecidedAt)
+			continue
+		}
 		// The rebalancer proposes nothing for a ticket that has an open
 		// proposal, so there is one at most; should there be more, the
 		// one furthest along says what happens first.
@@ -86,6 +101,19 @@ func NewNextSteps(agents []Agent, open []store.Proposal, mode string, loc *time.
 		}
 	}
 	return n
+}
+
+// RefusalsFilter selects the rejected proposals NewNextSteps needs for the
+// holds that refusals put on their tickets: those decided within the
+// cooldown of the policy the agents were measured under (Agent.Cooldown),
+// as a balancer run reads them (rebalance's readTeam). An earlier refusal
+// can no longer hold anything.
+func RefusalsFilter(agents []Agent, now time.Time) store.ProposalFilter {
+	var cooldown time.Duration
+	for _, a := range agents {
+		cooldown = max(cooldown, a.Cooldown) // the same on every measured agent
+	}
+	return store.ProposalFilter{Statuses: []store.ProposalStatus{store.ProposalRejected}, DecidedSince: now.Add(-cooldown)}
 }
 
 // progress orders the open statuses by how far the move has got; 0 for
@@ -108,7 +136,9 @@ func progress(s store.ProposalStatus) int {
 // balancer acts only once the customer has waited that long while the
 // owner was on shift and had it, and some owners it never moves from. The
 // rules are the balancer's (balancer/plan.go: the HoS and the excluded
-// keep their tickets, pinned ones stay, the away rule decides for someone
+// keep their tickets, pinned ones stay, and so, until a hold ends, does a
+// ticket moved or refused a move within the cooldown or worked on by an
+// agent lately (holdOf), the away rule decides for someone
 // away or off shift, the stuck rule escalates an ST's and flags an SST's,
 // both hand on only within the backlog setting, QW_BACKLOG, which under
 // the default idle keeps a ticket from everyone while all who could take
@@ -119,6 +149,8 @@ func progress(s store.ProposalStatus) int {
 //
 // Each answer also says whether the ticket needs someone: the cases where
 // the ticket stays put with no known end are the ones an SST must look at.
+// A hold has a known end, so a held ticket waits, unless its owner is the
+// one who cannot answer it, with no known return.
 func (n NextSteps) Of(c store.OpenConversation) NextStep {
 	a, known := n.agents[c.AssigneeID]
 	name := n.name(c.AssigneeID)
@@ -130,6 +162,7 @@ func (n NextSteps) Of(c store.OpenConversation) NextStep {
 	}
 	needs := func(say string) NextStep { return NextStep{Say: say, NeedsSomeone: true, Proposal: pending} }
 	waits := func(say string) NextStep { return NextStep{Say: say, Proposal: pending} }
+	h := n.holdOf(c, a)
 	switch {
 	case p.Status == store.ProposalApplying:
 		return waits("being moved to " + n.name(p.ToAgent))
@@ -160,6 +193,11 @@ func (n NextSteps) Of(c store.OpenConversation) NextStep {
 			gone = "off shift"
 		}
 		return needs(fmt.Sprintf("%s is %s, and nobody else in the team can open mailbox %d: nobody will take it", name, gone, c.MailboxID))
+	case h.on && n.holdDecides(c, a, role):
+		// After the cases in which no rule moves the ticket whatever the
+		// hold (the one above included), before those of the rules the
+		// hold stops: the balancer skips a held ticket in both.
+		return n.held(h, a, name)
 	case a.Status == roster.StatusOffShift && !a.BackAt.IsZero():
 		return waits(n.untilBack(c, a, name))
 	case a.Status == roster.StatusOffShift && a.Kept[c.ID]:
@@ -202,6 +240,122 @@ func (n NextSteps) Of(c store.OpenConversation) NextStep {
 	return waits("to a senior once stuck while " + name + " is on shift, if one would answer clearly sooner; else flagged for the head of support")
 }
 
+// holdWhy is which never-move rule holds a ticket.
+type holdWhy int
+
+const (
+	holdMoved    holdWhy = iota + 1 // moved within the cooldown
+	holdRefused                     // an SST rejected a move of it within the cooldown
+	holdActivity                    // an agent replied or noted within RecentActivity
+)
+
+// hold is a never-move rule that keeps a ticket where it is until it ends.
+type hold struct {
+	on    bool
+	why   holdWhy
+	since time.Time // the move, the refusal or the agent's reply or note
+	until time.Time // since plus the rule's window: the balancer may move it from then
+}
+
+// holdOf says which never-move rule, if any, holds c, whose owner is a, at
+// n.now: balancer/plan.go's protected (pinned aside, which Of says
+// first), on the snapshot a balancer run plans from, in which a refusal
+// counts as a move made when the SST refused it (rebalance's
+// heldByRejections: DecisionHolds). A time in the future holds, as in the
+// balancer. When both windows hold the ticket, the one that ends last is
+// said: the ticket may move only then.
+func (n NextSteps) holdOf(c store.OpenConversation, a Agent) hold {
+	moved := hold{why: holdMoved, since: c.LastMovedAt}
+	for _, at := range n.refusals[c.ID] {
+		if DecisionHolds(at, moved.since, a.Available, a.Unavailable) {
+			moved = hold{why: holdRefused, since: at}
+		}
+	}
+	var h hold
+	if !moved.since.IsZero() && n.now.Sub(moved.since) < a.Cooldown {
+		h = moved
+		h.on, h.until = true, moved.since.Add(a.Cooldown)
+	}
+	if t := c.LastAgentActivityAt; !t.IsZero() && n.now.Sub(t) < a.RecentActivity && !(h.on && h.until.After(t.Add(a.RecentActivity))) {
+		h = hold{on: true, why: holdActivity, since: t, until: t.Add(a.RecentActivity)}
+	}
+	return h
+}
+
+// DecisionHolds reports whether a person's decision about a ticket, made
+// at decided, such as an SST's refusal of its move, holds the ticket
+// where it is as if it had been moved then, for the cooldown: when it is
+// later than the ticket's last move (lastMoved, or the later decision
+// already counted), unless the owner it is with is unavailable now
+// (ownerAvailable false) and has been so since after the decision
+// (ownerGoneSince): "leave it with Ana" said while Ana was there is no
+// answer for when she has gone. A decision made while she was gone
+// already, or with no known time for her going (ownerGoneSince zero),
+// holds. A ticket with no owner, or one the team does not know, counts
+// as available: its decision holds. It is rebalance's heldByRejections
+// rule, here in team, which rebalance imports, so that the balancer's
+// input and the stuck rows' words can share one rule.
+func DecisionHolds(decided, lastMoved time.Time, ownerAvailable bool, ownerGoneSince time.Time) bool {
+	return decided.After(lastMoved) && (ownerAvailable || !ownerGoneSince.After(decided))
+}
+
+// holdDecides reports whether a hold on c is what keeps the balancer from
+// the rule it would otherwise apply, a being its owner and role the role
+// it is treated by. Not so for a ticket stuck with an SST on shift: the
+// stuck rule gathers the stuck tickets before it checks the holds, and
+// flags an SST's for the head of support without checking them, so Of's
+// words for the flag stay true. Nor for an ST on shift in a team with no
+// senior: the ticket stays with them and is reported to a person as stuck
+// with nobody to take it, held or not, as Of says after. Nor for a
+// customer of someone off shift that the away rule leaves to them until
+// they are back (untilBack), whatever holds it.
+func (n NextSteps) holdDecides(c store.OpenConversation, a Agent, role string) bool {
+	if a.Available {
+		return role == string(roster.RoleST) && n.seniors
+	}
+	return a.Status != roster.StatusOffShift || a.BackAt.IsZero() || !leftToOwner(c, a)
+}
+
+// held says what the hold h means for c, with a, named name, its owner:
+// when it ends, and, for an owner who cannot answer now, why nobody does
+// meanwhile. It waits when the owner is there or back at a known time,
+// and needs someone otherwise: the customer waits, until the hold ends,
+// for someone who cannot answer with no known return.
+func (n NextSteps) held(h hold, a Agent, name string) NextStep {
+	var say string
+	switch h.why {
+	case holdMoved:
+		// LastMovedAt is the last move the mirror knows of, not
+		// necessarily to its owner now nor necessarily queuewrangler's:
+		// the words claim neither.
+		say = "last moved at " + n.at(h.since) + ": not moved again before " + n.at(h.until) + " (cooldown)"
+	case holdRefused:
+		say = "a move was rejected at " + n.at(h.since) + ": left with " + name + " until " + n.at(h.until)
+		if a.Available {
+			say += ", or until " + name + " is away or off shift"
+		}
+	case holdActivity:
+		say = "an agent replied or added a note at " + n.at(h.since) + ": not moved before " + n.at(h.until)
+	}
+	switch {
+	case a.Available:
+	case a.Status == roster.StatusAway:
+		say += "; " + name + " is away"
+	case a.Status == roster.StatusOffShift && !a.BackAt.IsZero():
+		say += "; " + name + " is off shift, back " + n.at(a.BackAt)
+	case a.Status == roster.StatusOffShift:
+		say += "; " + name + " is off shift"
+	default:
+		say += "; " + name + " is not available now"
+	}
+	return NextStep{Say: say, NeedsSomeone: !a.Available && a.BackAt.IsZero()}
+}
+
+// at says t in the page's zone, as every time of the stuck list.
+func (n NextSteps) at(t time.Time) string {
+	return t.In(n.loc).Format("Mon 15:04 MST")
+}
+
 // othersOpen reports whether a front-line agent (st or sst) other than
 // c's owner, still a Help Scout user, may open c's mailbox: someone the
 // away rule could hand c to once on shift and free.
@@ -240,22 +394,33 @@ func nobodyFree(a Agent) string {
 // 09:00" alone is said only when the rule leaves the ticket to them, and
 // why, when the backlog setting is what leaves it (Agent.Kept).
 func (n NextSteps) untilBack(c store.OpenConversation, a Agent, name string) string {
-	back := "waits for " + name + ", back " + a.BackAt.In(n.loc).Format("Mon 15:04 MST")
-	handedOn := back + ", unless someone on shift would answer clearly sooner: queuewrangler then hands it on"
-	if a.Kept[c.ID] {
+	back := "waits for " + name + ", back " + n.at(a.BackAt)
+	switch {
+	case leftToOwner(c, a) && c.AgentReplied && !a.HandOverOngoing:
+		return back + ": an ongoing conversation stays with the agent who knows it"
+	case leftToOwner(c, a):
+		return back
+	case a.Kept[c.ID]:
 		// The rule would hand it on, but the backlog setting keeps it
 		// from everyone on shift: it waits for the return alone.
-		handedOn = back + "; " + nobodyFree(a)
+		return back + "; " + nobodyFree(a)
 	}
-	switch since := c.CustomerWaitStart(); {
-	case a.HandOverBefore.IsZero():
-		return handedOn // not measured under a policy: say that the rule may act
-	case c.AgentReplied && !a.HandOverOngoing:
-		return back + ": an ongoing conversation stays with the agent who knows it"
-	case !since.IsZero() && !since.Before(a.HandOverBefore):
-		return back
+	return back + ", unless someone on shift would answer clearly sooner: queuewrangler then hands it on"
+}
+
+// leftToOwner reports whether the away rule leaves c to a, off shift and
+// back at a.BackAt, until they are back (untilBack says why). Not for an
+// agent not measured under a policy (HandOverBefore zero): the rule may
+// act.
+func leftToOwner(c store.OpenConversation, a Agent) bool {
+	if a.HandOverBefore.IsZero() {
+		return false
 	}
-	return handedOn
+	if c.AgentReplied && !a.HandOverOngoing {
+		return true
+	}
+	since := c.CustomerWaitStart()
+	return !since.IsZero() && !since.Before(a.HandOverBefore)
 }
 
 // name is the agent's name, or "user N" for someone the team does not

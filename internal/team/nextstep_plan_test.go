@@ -66,7 +66,7 @@ func TestOffShiftNextStepSaysWhatThePlanDoes(t *testing.T) {
 				t.Fatalf("the plan moved the ticket: %v, want %v", moved, tc.wantMoved)
 			}
 			agents, _ := v.Measure(p)
-			got := NewNextSteps(agents, nil, "propose", nil).Of(stuck)
+			got := NewNextSteps(agents, nil, "propose", nil, now).Of(stuck)
 			if got.Say != tc.wantSay || got.NeedsSomeone {
 				t.Errorf("next step %q (needs someone %v), want %q", got.Say, got.NeedsSomeone, tc.wantSay)
 			}
@@ -131,7 +131,7 @@ func TestStuckNextStepUnderTheBacklogSetting(t *testing.T) {
 		t.Fatalf("under QW_BACKLOG=idle the plan made %d moves, want none (the repro): %+v", len(moves), moves)
 	}
 	agents, _ := v.Measure(idle)
-	steps := NewNextSteps(agents, nil, "propose", nil)
+	steps := NewNextSteps(agents, nil, "propose", nil, now)
 	const why = "nobody is free to take it: everyone on shift who could has customers waiting (QW_BACKLOG=idle)"
 	for c, want := range map[store.OpenConversation]string{
 		ivan1: "Ivan Away is away: " + why,
@@ -148,7 +148,7 @@ func TestStuckNextStepUnderTheBacklogSetting(t *testing.T) {
 	two := idle
 	two.Backlog = 2 * time.Minute
 	agents, _ = v.Measure(two)
-	if got, want := NewNextSteps(agents, nil, "propose", nil).Of(dev).Say,
+	if got, want := NewNextSteps(agents, nil, "propose", nil, now).Of(dev).Say,
 		"stays with Dev On: nobody is free to take it: everyone on shift who could has more than 2m of customers waiting (QW_BACKLOG=2m0s)"; got != want {
 		t.Errorf("under QW_BACKLOG=2m: %q, want %q", got, want)
 	}
@@ -161,7 +161,7 @@ func TestStuckNextStepUnderTheBacklogSetting(t *testing.T) {
 		moved[m.ConversationID] = true
 	}
 	agents, _ = v.Measure(oldest)
-	steps = NewNextSteps(agents, nil, "propose", nil)
+	steps = NewNextSteps(agents, nil, "propose", nil, now)
 	for _, c := range stuck {
 		got := steps.Of(c)
 		if got.NeedsSomeone || strings.Contains(got.Say, "nobody is free") {

@@ -13,6 +13,10 @@ import (
 	"github.com/queuewrangler/queuewrangler/internal/team"
 )
 
+// now is when the tests' next steps are asked for. No ticket of theirs
+// has a move or an agent's activity, so no hold is on, whatever it is.
+var now = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+
 // TestNextStepsOf covers every case of what happens next to a stuck
 // ticket, in the order Of decides them. The agents' words are written
 // out, not taken from the constants, because they are what the API shows.
@@ -122,7 +126,7 @@ func TestNextStepsOf(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got := team.NewNextSteps(agents, open, tt.mode, tt.loc).Of(tt.c)
+			got := team.NewNextSteps(agents, open, tt.mode, tt.loc, now).Of(tt.c)
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("Of(%d) (-want +got):\n%s", tt.c.ID, diff)
 			}
@@ -132,7 +136,7 @@ func TestNextStepsOf(t *testing.T) {
 	// to (Sam is removed here): it flags it, as `plan` says, and the page
 	// lists it with the tickets that need someone.
 	withoutSeniors := []team.Agent{agents[0], agents[2], {ID: 2, Name: "Sam", Role: "sst", Status: "removed"}}
-	got := team.NewNextSteps(withoutSeniors, nil, "apply", nil).Of(ticket(213, 1, false))
+	got := team.NewNextSteps(withoutSeniors, nil, "apply", nil, now).Of(ticket(213, 1, false))
 	want := team.NextStep{Say: "stays with Ana: the team has no senior (sst) to take it, so it is flagged for the head of support once stuck while Ana is on shift", NeedsSomeone: true}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("an st's ticket in a team without seniors (-want +got):\n%s", diff)
@@ -150,7 +154,7 @@ func TestNextStepsWithoutAHeadOfSupport(t *testing.T) {
 	sam := team.Agent{ID: 2, Name: "Sam", Role: "sst", Status: "active", Available: true}
 	hana := team.Agent{ID: 3, Name: "Hana", Role: "hos", Status: "active", Available: true}
 	of := func(agents []team.Agent, owner int64) team.NextStep {
-		return team.NewNextSteps(agents, nil, "propose", nil).Of(store.OpenConversation{ID: 1, AssigneeID: owner, Status: store.StatusActive})
+		return team.NewNextSteps(agents, nil, "propose", nil, now).Of(store.OpenConversation{ID: 1, AssigneeID: owner, Status: store.StatusActive})
 	}
 	for _, tt := range []struct {
 		name   string
@@ -208,12 +212,12 @@ func TestNextStepsSayWhatTheBacklogKeeps(t *testing.T) {
 	} {
 		c := stuck
 		c.AssigneeID = owner
-		if diff := cmp.Diff(want, team.NewNextSteps(agents, nil, "propose", nil).Of(c)); diff != "" {
+		if diff := cmp.Diff(want, team.NewNextSteps(agents, nil, "propose", nil, now).Of(c)); diff != "" {
 			t.Errorf("owner %d (-want +got):\n%s", owner, diff)
 		}
 		// Another ticket of theirs, not kept, keeps the words it had.
 		c.ID = 2
-		if got := team.NewNextSteps(agents, nil, "propose", nil).Of(c).Say; strings.Contains(got, "nobody is free") {
+		if got := team.NewNextSteps(agents, nil, "propose", nil, now).Of(c).Say; strings.Contains(got, "nobody is free") {
 			t.Errorf("owner %d, a ticket not kept: %q", owner, got)
 		}
 	}
@@ -235,7 +239,7 @@ func TestNextStepsSpeakTheirCallersWords(t *testing.T) {
 		{ID: 9, Name: "Rita", Role: string(roster.RoleST), Status: team.StatusRemoved},
 	}
 	say := func(mode string, owner int64) string {
-		return team.NewNextSteps(agents, nil, mode, nil).Of(store.OpenConversation{ID: 1, AssigneeID: owner}).Say
+		return team.NewNextSteps(agents, nil, mode, nil, now).Of(store.OpenConversation{ID: 1, AssigneeID: owner}).Say
 	}
 	for _, tt := range []struct {
 		name string
@@ -266,7 +270,7 @@ func TestNextStepWhenNobodyElseCanOpenTheMailbox(t *testing.T) {
 	olga := team.Agent{ID: 1, Name: "Olga", Role: "st", Status: "away", PastGrace: true, Mailboxes: []int64{1, 2}}
 	ben := team.Agent{ID: 2, Name: "Ben", Role: "st", Status: "active", Available: true, Mailboxes: []int64{1}}
 	hana := team.Agent{ID: 3, Name: "Hana", Role: "hos", Status: "active", Available: true} // keeps her own; takes no hand-overs
-	steps := team.NewNextSteps([]team.Agent{olga, ben, hana}, nil, "propose", nil)
+	steps := team.NewNextSteps([]team.Agent{olga, ben, hana}, nil, "propose", nil, now)
 	got := steps.Of(store.OpenConversation{ID: 9, AssigneeID: 1, MailboxID: 2, Status: store.StatusActive})
 	want := team.NextStep{NeedsSomeone: true, Say: "Olga is away, and nobody else in the team can open mailbox 2: nobody will take it"}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -275,5 +279,170 @@ func TestNextStepWhenNobodyElseCanOpenTheMailbox(t *testing.T) {
 	// Ben may open mailbox 1: the away rule hands that one on.
 	if got := steps.Of(store.OpenConversation{ID: 8, AssigneeID: 1, MailboxID: 1, Status: store.StatusActive}); got.NeedsSomeone {
 		t.Errorf("mailbox 1, which Ben can open: %+v, want it handed on", got)
+	}
+}
+
+// TestNextStepsSayTheHolds: a ticket held by a never-move rule (moved or
+// refused a move within the cooldown, an agent's reply or note within
+// RecentActivity) said what the rules would do without it. Each case is
+// asked at now, Tuesday 12:00 UTC, of agents measured under the default
+// policy's windows (24 h, 2 h).
+func TestNextStepsSayTheHolds(t *testing.T) {
+	t.Parallel()
+	back := time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC) // Wednesday
+	windows := func(a team.Agent) team.Agent {
+		a.Cooldown, a.RecentActivity = 24*time.Hour, 2*time.Hour
+		return a
+	}
+	agents := []team.Agent{
+		windows(team.Agent{ID: 1, Name: "Ana", Role: "st", Status: "active", Available: true}),
+		windows(team.Agent{ID: 2, Name: "Sam", Role: "sst", Status: "active", Available: true}),
+		windows(team.Agent{ID: 3, Name: "Hana", Role: "hos", Status: "active", Available: true}),
+		windows(team.Agent{ID: 7, Name: "Walt", Role: "st", Status: "away", Unavailable: now.Add(-5 * time.Hour), PastGrace: true}),
+		windows(team.Agent{ID: 5, Name: "Olga", Role: "st", Status: "off-shift", BackAt: back}),
+		windows(team.Agent{ID: 6, Name: "Omar", Role: "st", Status: "off-shift"}),
+		windows(team.Agent{ID: 8, Name: "Uma", Role: "st", Status: "busy"}),
+		// Measured: her customer who has had an answer waits for her.
+		windows(team.Agent{ID: 10, Name: "Oleg", Role: "st", Status: "off-shift", BackAt: back, HandOverBefore: back.Add(-4 * time.Hour)}),
+		{ID: 11, Name: "Una", Role: "st", Status: "active", Available: true}, // not measured: no windows
+	}
+	const (
+		escalated = "to a senior once stuck while Ana is on shift, if one would answer clearly sooner; else flagged for the head of support"
+		rejected  = "a move was rejected at Tue 10:00 UTC: left with Ana until Wed 10:00 UTC, or until Ana is away or off shift"
+	)
+	ago := func(d time.Duration) time.Time { return now.Add(-d) }
+	cet := time.FixedZone("CET", 3600)
+	tests := []struct {
+		name    string
+		c       store.OpenConversation
+		refused []time.Time // when an SST rejected a move of c
+		pending bool        // c has a proposal waiting for approval
+		loc     *time.Location
+		want    team.NextStep
+	}{
+		{"moved within the cooldown", store.OpenConversation{AssigneeID: 1, LastMovedAt: ago(22 * time.Hour)}, nil, false, nil,
+			team.NextStep{Say: "last moved at Mon 14:00 UTC: not moved again before Tue 14:00 UTC (cooldown)"}},
+		{"moved within the cooldown, said in the zone given", store.OpenConversation{AssigneeID: 1, LastMovedAt: ago(22 * time.Hour)}, nil, false, cet,
+			team.NextStep{Say: "last moved at Mon 15:00 CET: not moved again before Tue 15:00 CET (cooldown)"}},
+		{"moved before the cooldown", store.OpenConversation{AssigneeID: 1, LastMovedAt: ago(25 * time.Hour)}, nil, false, nil,
+			team.NextStep{Say: escalated}},
+		{"an agent's note within RecentActivity", store.OpenConversation{AssigneeID: 1, LastAgentActivityAt: ago(20 * time.Minute)}, nil, false, nil,
+			team.NextStep{Say: "an agent replied or added a note at Tue 11:40 UTC: not moved before Tue 13:40 UTC"}},
+		{"an agent's reply RecentActivity ago", store.OpenConversation{AssigneeID: 1, LastAgentActivityAt: ago(2 * time.Hour)}, nil, false, nil,
+			team.NextStep{Say: escalated}},
+		{"an agent's note in the future (clock skew) holds, as in the balancer", store.OpenConversation{AssigneeID: 1, LastAgentActivityAt: now.Add(time.Hour)}, nil, false, nil,
+			team.NextStep{Say: "an agent replied or added a note at Tue 13:00 UTC: not moved before Tue 15:00 UTC"}},
+		{"both, the note's hold ends last", store.OpenConversation{AssigneeID: 1, LastMovedAt: ago(23*time.Hour + 30*time.Minute), LastAgentActivityAt: ago(10 * time.Minute)}, nil, false, nil,
+			team.NextStep{Say: "an agent replied or added a note at Tue 11:50 UTC: not moved before Tue 13:50 UTC"}},
+		{"both, the cooldown ends last", store.OpenConversation{AssigneeID: 1, LastMovedAt: ago(time.Hour), LastAgentActivityAt: ago(10 * time.Minute)}, nil, false, nil,
+			team.NextStep{Say: "last moved at Tue 11:00 UTC: not moved again before Wed 11:00 UTC (cooldown)"}},
+		{"a move rejected within the cooldown", store.OpenConversation{AssigneeID: 1}, []time.Time{ago(2 * time.Hour)}, false, nil,
+			team.NextStep{Say: rejected}},
+		{"the latest of two refusals", store.OpenConversation{AssigneeID: 1}, []time.Time{ago(5 * time.Hour), ago(2 * time.Hour)}, false, nil,
+			team.NextStep{Say: rejected}},
+		{"a refusal before the last move: the move's cooldown", store.OpenConversation{AssigneeID: 1, LastMovedAt: ago(time.Hour)}, []time.Time{ago(3 * time.Hour)}, false, nil,
+			team.NextStep{Say: "last moved at Tue 11:00 UTC: not moved again before Wed 11:00 UTC (cooldown)"}},
+		{"a refusal after the last move", store.OpenConversation{AssigneeID: 1, LastMovedAt: ago(3 * time.Hour)}, []time.Time{ago(2 * time.Hour)}, false, nil,
+			team.NextStep{Say: rejected}},
+		{"a refusal before the cooldown", store.OpenConversation{AssigneeID: 1}, []time.Time{ago(25 * time.Hour)}, false, nil,
+			team.NextStep{Say: escalated}},
+		{"a refusal, the owner gone since", store.OpenConversation{AssigneeID: 7}, []time.Time{ago(6 * time.Hour)}, false, nil,
+			team.NextStep{Say: "Walt is away: the balancer hands it on to someone on shift, a few tickets per run"}},
+		{"a refusal while the owner was gone already", store.OpenConversation{AssigneeID: 7}, []time.Time{ago(time.Hour)}, false, nil,
+			team.NextStep{Say: "a move was rejected at Tue 11:00 UTC: left with Walt until Wed 11:00 UTC; Walt is away", NeedsSomeone: true}},
+		{"held, the owner away", store.OpenConversation{AssigneeID: 7, LastMovedAt: ago(time.Hour)}, nil, false, nil,
+			team.NextStep{Say: "last moved at Tue 11:00 UTC: not moved again before Wed 11:00 UTC (cooldown); Walt is away", NeedsSomeone: true}},
+		{"held, the owner off shift and back at a known time", store.OpenConversation{AssigneeID: 5, LastAgentActivityAt: ago(20 * time.Minute)}, nil, false, nil,
+			team.NextStep{Say: "an agent replied or added a note at Tue 11:40 UTC: not moved before Tue 13:40 UTC; Olga is off shift, back Wed 08:00 UTC"}},
+		{"held, the owner off shift with no known return", store.OpenConversation{AssigneeID: 6, LastAgentActivityAt: ago(20 * time.Minute)}, nil, false, nil,
+			team.NextStep{Say: "an agent replied or added a note at Tue 11:40 UTC: not moved before Tue 13:40 UTC; Omar is off shift", NeedsSomeone: true}},
+		{"held, the owner not available otherwise", store.OpenConversation{AssigneeID: 8, LastMovedAt: ago(time.Hour)}, nil, false, nil,
+			team.NextStep{Say: "last moved at Tue 11:00 UTC: not moved again before Wed 11:00 UTC (cooldown); Uma is not available now", NeedsSomeone: true}},
+		// The away rule leaves an ongoing conversation to Oleg until he
+		// is back, held or not.
+		{"held, an ongoing conversation of someone off shift", store.OpenConversation{AssigneeID: 10, AgentReplied: true, LastAgentActivityAt: ago(20 * time.Minute)}, nil, false, nil,
+			team.NextStep{Say: "waits for Oleg, back Wed 08:00 UTC: an ongoing conversation stays with the agent who knows it"}},
+		// The stuck rule flags an SST's stuck ticket before it looks at
+		// the holds: the flag is still what happens.
+		{"held, an SST on shift", store.OpenConversation{AssigneeID: 2, LastMovedAt: ago(time.Hour)}, nil, false, nil,
+			team.NextStep{Say: "flagged for the head of support once stuck while Sam is on shift", NeedsSomeone: true}},
+		{"held, the head of support", store.OpenConversation{AssigneeID: 3, LastMovedAt: ago(time.Hour)}, nil, false, nil,
+			team.NextStep{Say: "with the head of support, who keeps their tickets", NeedsSomeone: true}},
+		{"held and pinned", store.OpenConversation{AssigneeID: 1, Pinned: true, LastMovedAt: ago(time.Hour)}, nil, false, nil,
+			team.NextStep{Say: "pinned (qw-pin): stays with Ana", NeedsSomeone: true}},
+		{"held, with a proposal waiting", store.OpenConversation{AssigneeID: 1, LastMovedAt: ago(time.Hour)}, nil, true, nil,
+			team.NextStep{Say: "proposal waiting for approval", Proposal: 70}},
+		{"an agent not measured under a policy has no windows", store.OpenConversation{AssigneeID: 11, LastMovedAt: ago(time.Hour)}, []time.Time{ago(time.Hour)}, false, nil,
+			team.NextStep{Say: "to a senior once stuck while Una is on shift, if one would answer clearly sooner; else flagged for the head of support"}},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := tt.c
+			c.ID, c.Status = int64(300+i), store.StatusActive
+			var ps []store.Proposal
+			for _, at := range tt.refused {
+				ps = append(ps, store.Proposal{ConversationID: c.ID, FromAgent: c.AssigneeID, ToAgent: 2, Status: store.ProposalRejected, DecidedAt: at})
+				// Another ticket's refusal holds nothing of this one.
+				ps = append(ps, store.Proposal{ConversationID: c.ID + 1000, Status: store.ProposalRejected, DecidedAt: now})
+			}
+			if tt.pending {
+				ps = append(ps, store.Proposal{ID: 70, ConversationID: c.ID, FromAgent: c.AssigneeID, ToAgent: 2, Status: store.ProposalPending})
+			}
+			got := team.NewNextSteps(agents, ps, "propose", tt.loc, now).Of(c)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("Of (-want +got):\n%s", diff)
+			}
+		})
+	}
+	// In a team with no senior an ST's stuck ticket stays with them and
+	// is reported to a person, held or not, as the stuck rule does.
+	noSenior := []team.Agent{agents[0], agents[2]}
+	got := team.NewNextSteps(noSenior, nil, "propose", nil, now).Of(store.OpenConversation{ID: 1, AssigneeID: 1, LastMovedAt: ago(time.Hour)})
+	want := team.NextStep{Say: "stays with Ana: the team has no senior (sst) to take it, so it is flagged for the head of support once stuck while Ana is on shift", NeedsSomeone: true}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("held, in a team with no senior (-want +got):\n%s", diff)
+	}
+}
+
+// TestRefusalsFilter reads the refusals a balancer run reads: rejected,
+// within the cooldown the agents were measured under.
+func TestRefusalsFilter(t *testing.T) {
+	t.Parallel()
+	agents := []team.Agent{{ID: 1, Cooldown: 24 * time.Hour}, {ID: 2, Cooldown: 24 * time.Hour}}
+	want := store.ProposalFilter{Statuses: []store.ProposalStatus{store.ProposalRejected}, DecidedSince: now.Add(-24 * time.Hour)}
+	if diff := cmp.Diff(want, team.RefusalsFilter(agents, now)); diff != "" {
+		t.Errorf("RefusalsFilter (-want +got):\n%s", diff)
+	}
+}
+
+// TestDecisionHolds is rebalance's TestRejectionHoldsUntilTheOwnerLeaves
+// for the rule the stuck rows share with it: a refusal holds its ticket,
+// unless the owner it is with has gone since; one already gone, or gone
+// at a time nobody knows, keeps the hold; a refusal no later than the
+// last move adds nothing.
+func TestDecisionHolds(t *testing.T) {
+	t.Parallel()
+	refusedAt := now.Add(-time.Hour)
+	for _, tc := range []struct {
+		name      string
+		lastMoved time.Time
+		available bool
+		goneAt    time.Time
+		want      bool
+	}{
+		{"owner still there", time.Time{}, true, time.Time{}, true},
+		{"owner gone since the refusal", time.Time{}, false, refusedAt.Add(30 * time.Minute), false},
+		{"owner gone a minute after it", time.Time{}, false, refusedAt.Add(time.Minute), false},
+		{"owner already gone when the SST said no", time.Time{}, false, refusedAt.Add(-10 * time.Minute), true},
+		{"owner gone at the very time of the refusal", time.Time{}, false, refusedAt, true},
+		{"owner gone at a time nobody knows", time.Time{}, false, time.Time{}, true},
+		{"moved after the refusal", refusedAt.Add(time.Minute), true, time.Time{}, false},
+		{"moved at the very time of the refusal", refusedAt, true, time.Time{}, false},
+		{"moved before the refusal", refusedAt.Add(-time.Minute), true, time.Time{}, true},
+	} {
+		if got := team.DecisionHolds(refusedAt, tc.lastMoved, tc.available, tc.goneAt); got != tc.want {
+			t.Errorf("%s: holds = %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }
