@@ -325,10 +325,10 @@ func (n NextSteps) held(h hold, a Agent, name string) NextStep {
 	var say string
 	switch h.why {
 	case holdMoved:
-		// LastMovedAt is the last move the mirror knows of, not
-		// necessarily to its owner now nor necessarily queuewrangler's:
-		// the words claim neither.
-		say = "last moved at " + n.at(h.since) + ": not moved again before " + n.at(h.until) + " (cooldown)"
+		// LastMovedAt is queuewrangler's last applied move (the store's
+		// contract; a hand move is dated apart), not necessarily to the
+		// owner it is with now: the words do not name them.
+		say = "moved by queuewrangler at " + n.at(h.since) + ": not moved again before " + n.at(h.until) + " (cooldown)"
 	case holdRefused:
 		say = "a move was rejected at " + n.at(h.since) + ": left with " + name + " until " + n.at(h.until)
 		if a.Available {

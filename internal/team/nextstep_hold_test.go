@@ -131,7 +131,7 @@ func TestStuckRowsSayTheHoldsTheRunKeeps(t *testing.T) {
 	check("Ana on shift", map[int64]bool{201: true, 205: true}, map[int64]team.NextStep{
 		201: {Say: "to a senior once stuck while Ana is on shift, if one would answer clearly sooner; else flagged for the head of support"},
 		202: {Say: "an agent replied or added a note at Tue 11:30 UTC: not moved before Tue 13:30 UTC"},
-		203: {Say: "last moved at Tue 07:00 UTC: not moved again before Wed 07:00 UTC (cooldown)"},
+		203: {Say: "moved by queuewrangler at Tue 07:00 UTC: not moved again before Wed 07:00 UTC (cooldown)"},
 		204: {Say: "a move was rejected at Tue 11:00 UTC: left with Ana until Wed 11:00 UTC, or until Ana is away or off shift"},
 		205: {Say: "to a senior once stuck while Ana is on shift, if one would answer clearly sooner; else flagged for the head of support"},
 	})
@@ -148,7 +148,7 @@ func TestStuckRowsSayTheHoldsTheRunKeeps(t *testing.T) {
 	check("Ana away", map[int64]bool{201: true, 204: true}, map[int64]team.NextStep{
 		201: {Say: handedOn},
 		202: {Say: "an agent replied or added a note at Tue 11:30 UTC: not moved before Tue 13:30 UTC; Ana is away", NeedsSomeone: true},
-		203: {Say: "last moved at Tue 07:00 UTC: not moved again before Wed 07:00 UTC (cooldown); Ana is away", NeedsSomeone: true},
+		203: {Say: "moved by queuewrangler at Tue 07:00 UTC: not moved again before Wed 07:00 UTC (cooldown); Ana is away", NeedsSomeone: true},
 		204: {Say: handedOn},
 		205: {Say: "a move was rejected at Tue 12:30 UTC: left with Ana until Wed 12:30 UTC; Ana is away", NeedsSomeone: true},
 	})
