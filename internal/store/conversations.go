@@ -177,6 +177,7 @@ type storedConv struct {
 	closedAt        int64
 	latestReplyFrom string
 	assignedAt      int64
+	reassignedAt    int64
 }
 
 // convStmts are the statements that write conversations. They are prepared
@@ -199,7 +200,8 @@ const convColumns = `id, number, mailbox_id, status, state, type, subject, assig
 	created_by_type, created_by_id, customer_id, customer_first, customer_last, customer_email,
 	created_at, closed_at, closed_by, customer_waiting_since, user_updated_at, thread_count, latest_reply_from,
 	latest_thread_at, last_message_by, last_customer_at, last_agent_activity_at, first_reply_at, first_reply_by,
-	resolved_at, previous_assignee_id, synced_at, first_response_observed_at, resolution_observed_at, first_answer_at, assigned_at`
+	resolved_at, previous_assignee_id, synced_at, first_response_observed_at, resolution_observed_at, first_answer_at, assigned_at,
+	reassigned_at`
 
 const threadColumns = `id, conversation_id, type, state, status, created_by_type, created_by_id, assigned_to_id, created_at`
 
@@ -213,7 +215,7 @@ func (s *convStmts) queries() []struct {
 	}{
 		{&s.getStored, `SELECT COALESCE(user_updated_at, 0), COALESCE(latest_thread_at, 0), thread_count,
 			COALESCE(assignee_id, 0), COALESCE(previous_assignee_id, 0), status, COALESCE(closed_at, 0), latest_reply_from,
-			COALESCE(assigned_at, 0)
+			COALESCE(assigned_at, 0), COALESCE(reassigned_at, 0)
 			FROM conversations WHERE id = ?`},
 		{&s.getTomb, `SELECT user_updated_at, latest_thread_at, thread_count, first_response_observed_at, resolution_observed_at,
 			first_response_live, resolution_live
@@ -221,7 +223,7 @@ func (s *convStmts) queries() []struct {
 		{&s.restoreLive, `UPDATE conversations SET first_response_live = ?, resolution_live = ? WHERE id = ?`},
 		{&s.delTomb, `DELETE FROM deleted_conversations WHERE id = ?`},
 		{&s.upsertConv, `INSERT INTO conversations (` + convColumns + `)
-			VALUES (?,?,?,?,?,?,?,?, ?,?,?,?,?,?, ?,?,?,?,?,?,?, ?,?,?,?,?,?, ?,?,?,?,?,?,?)
+			VALUES (?,?,?,?,?,?,?,?, ?,?,?,?,?,?, ?,?,?,?,?,?,?, ?,?,?,?,?,?, ?,?,?,?,?,?,?, ?)
 			ON CONFLICT (id) DO UPDATE SET
 			  number = excluded.number, mailbox_id = excluded.mailbox_id, status = excluded.status,
 			  state = excluded.state, type = excluded.type, subject = excluded.subject,
@@ -237,10 +239,10 @@ func (s *convStmts) queries() []struct {
 			  first_reply_at = excluded.first_reply_at, first_reply_by = excluded.first_reply_by,
 			  resolved_at = excluded.resolved_at, previous_assignee_id = excluded.previous_assignee_id,
 			  synced_at = excluded.synced_at, first_answer_at = excluded.first_answer_at,
-			  assigned_at = excluded.assigned_at`},
+			  assigned_at = excluded.assigned_at, reassigned_at = excluded.reassigned_at`},
 		{&s.updDerived, `UPDATE conversations SET latest_thread_at = ?, last_message_by = ?, last_customer_at = ?,
 			last_agent_activity_at = ?, first_reply_at = ?, first_reply_by = ?, resolved_at = ?,
-			previous_assignee_id = ?, first_answer_at = ?, assigned_at = ?, synced_at = ? WHERE id = ?`},
+			previous_assignee_id = ?, first_answer_at = ?, assigned_at = ?, reassigned_at = ?, synced_at = ? WHERE id = ?`},
 		{&s.getTags, `SELECT tag FROM conversation_tags WHERE conversation_id = ?`},
 		{&s.delTags, `DELETE FROM conversation_tags WHERE conversation_id = ?`},
 		{&s.insTag, `INSERT INTO conversation_tags (conversation_id, tag) VALUES (?, ?) ON CONFLICT DO NOTHING`},
@@ -312,7 +314,7 @@ func (w *convWriter) apply(ctx context.Context, u ConversationUpdate) (bool, err
 
 	var st storedConv
 	err := w.getStored.QueryRowContext(ctx, c.ID).Scan(&st.userUpdated, &st.latestThread, &st.threads,
-		&st.assigneeID, &st.previousID, &st.status, &st.closedAt, &st.latestReplyFrom, &st.assignedAt)
+		&st.assigneeID, &st.previousID, &st.status, &st.closedAt, &st.latestReplyFrom, &st.assignedAt, &st.reassignedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return w.insertNew(ctx, c, threads, in)
 	}
@@ -341,7 +343,7 @@ func (w *convWriter) apply(ctx context.Context, u ConversationUpdate) (bool, err
 	}
 	fi := factsInput{assigneeID: c.AssigneeID, status: c.Status, closedAt: msInt(c.ClosedAt),
 		latestReplyFrom: c.LatestReplyFrom, storedPrevious: st.previousID, storedAssignedAt: st.assignedAt,
-		assigneeChanged: st.assigneeID != c.AssigneeID, now: w.now}
+		storedReassignedAt: st.reassignedAt, assigneeChanged: st.assigneeID != c.AssigneeID, now: w.now}
 	if st.assigneeID != 0 && st.assigneeID != c.AssigneeID {
 		fi.changedFrom = st.assigneeID
 	}
@@ -429,10 +431,11 @@ func (w *convWriter) applyEqual(ctx context.Context, c Conversation, threads []T
 		return false, err
 	}
 	f := deriveFacts(factsInput{assigneeID: st.assigneeID, status: st.status, closedAt: st.closedAt,
-		latestReplyFrom: st.latestReplyFrom, storedPrevious: st.previousID, storedAssignedAt: st.assignedAt}, all)
+		latestReplyFrom: st.latestReplyFrom, storedPrevious: st.previousID, storedAssignedAt: st.assignedAt,
+		storedReassignedAt: st.reassignedAt}, all)
 	_, err = w.updDerived.ExecContext(ctx, msOrNil(f.latestThreadAt), f.lastMessageBy, msOrNil(f.lastCustomerAt),
 		msOrNil(f.lastAgentActivityAt), msOrNil(f.firstReplyAt), id(f.firstReplyBy), msOrNil(f.resolvedAt),
-		id(f.previousAssigneeID), msOrNil(f.firstAnswerAt), msOrNil(f.assignedAt), w.now, c.ID)
+		id(f.previousAssigneeID), msOrNil(f.firstAnswerAt), msOrNil(f.assignedAt), msOrNil(f.reassignedAt), w.now, c.ID)
 	return true, err
 }
 
@@ -450,7 +453,8 @@ func (w *convWriter) writeRow(ctx context.Context, c Conversation, f facts, frOb
 		ms(c.CreatedAt), ms(c.ClosedAt), id(c.ClosedBy), ms(c.CustomerWaitingSince), ms(c.UserUpdatedAt), c.ThreadCount, c.LatestReplyFrom,
 		msOrNil(f.latestThreadAt), f.lastMessageBy, msOrNil(f.lastCustomerAt), msOrNil(f.lastAgentActivityAt),
 		msOrNil(f.firstReplyAt), id(f.firstReplyBy),
-		msOrNil(f.resolvedAt), id(f.previousAssigneeID), w.now, frObserved, resObserved, msOrNil(f.firstAnswerAt), msOrNil(f.assignedAt))
+		msOrNil(f.resolvedAt), id(f.previousAssigneeID), w.now, frObserved, resObserved, msOrNil(f.firstAnswerAt), msOrNil(f.assignedAt),
+		msOrNil(f.reassignedAt))
 	return err
 }
 

@@ -123,7 +123,10 @@
 // activity (reply or note), the first published agent reply by email (and
 // who sent it; what the metrics count), the first published answer on any
 // channel (what the balancer counts), the resolution (first close at or
-// after the email reply) and the previous assignee. Read models therefore never aggregate threads, and stay index
+// after the email reply), the previous assignee, when the current assignee
+// got the ticket, and when they got it from another person (a reassignment,
+// which the read of open conversations tells apart as queuewrangler's own
+// applied move or a person's by hand). Read models therefore never aggregate threads, and stay index
 // backed at 100,000 conversations. The file records which revision of these
 // rules its rows follow; when a binary with newer rules opens it, every row
 // is derived again, 500 at a time (rederiveFacts), so a corrected rule

@@ -19,6 +19,9 @@ type factsInput struct {
 	// storedAssignedAt is the assignment time already on the row (ms), for
 	// an assignee no thread shows yet.
 	storedAssignedAt int64
+	// storedReassignedAt is the reassignment time already on the row (ms),
+	// for a reassignment the threads cannot tell (reassignedAt).
+	storedReassignedAt int64
 	// assigneeChanged is true when this write changes the stored assignee
 	// (from anyone, including nobody); now is the write's time (ms).
 	assigneeChanged bool
@@ -36,6 +39,7 @@ type facts struct {
 	firstReplyBy        int64
 	firstAnswerAt       int64
 	assignedAt          int64
+	reassignedAt        int64
 	resolvedAt          int64
 	previousAssigneeID  int64
 }
@@ -118,6 +122,64 @@ func assignedAt(in factsInput, ts []Thread) int64 {
 	return in.storedAssignedAt
 }
 
+// reassignedAt is when the current assignee got the ticket from another
+// person (ms): a reassignment, which someone decided, unlike a first
+// assignment out of the Unassigned folder (routing, a hand-out, someone
+// taking it). 0 when unassigned, or when the current assignee took it from
+// nobody, or when nothing says.
+//
+// The threads tell it first: each records the assignee after it
+// (assignedTo), so a thread assigned to someone other than the last one
+// the threads showed is where the ticket changed hands. A thread without
+// assignedTo is no evidence (Help Scout leaves it off threads such as a
+// customer's message, and a missing field is not an unassignment), except
+// on a line item: a line item records the state after its event, so one
+// without an assignee says the ticket was unassigned, and the next owner
+// took it from the folder. Only the change into the current assignee's
+// run of threads counts, and only when the last assignee the threads show
+// is the current one: threads still behind a newer assignment would date
+// an older owner's. When the threads cannot tell (they lag, or nothing
+// before the current run names an owner), a change from one person to
+// another that this very write observes is the evidence, dated as
+// assignedAt dates it (the line item when listed, else the write); a first
+// assignment this write observes is none; otherwise the row keeps what it
+// had, which was derived for the same assignee: every change of assignee
+// rewrites it. ts is sorted.
+func reassignedAt(in factsInput, ts []Thread, assigned int64) int64 {
+	if in.assigneeID == 0 {
+		return 0
+	}
+	const (
+		unknown = iota // no thread has named an owner, or none since the last one's run
+		nobody         // a line item showed the ticket unassigned
+		someone        // holder has it
+	)
+	state, holder := unknown, int64(0)
+	told, at := false, int64(0) // whether the current run's start is known, and the reassignment it was
+	for _, t := range ts {
+		switch {
+		case t.AssignedToID != 0 && (state != someone || t.AssignedToID != holder):
+			told, at = state != unknown, 0
+			if state == someone {
+				at = msInt(t.CreatedAt)
+			}
+			state, holder = someone, t.AssignedToID
+		case t.AssignedToID == 0 && t.Type == ThreadLineItem:
+			state, holder = nobody, 0
+		}
+	}
+	if state == someone && holder == in.assigneeID && told {
+		return at
+	}
+	switch {
+	case in.changedFrom != 0 && in.changedFrom != in.assigneeID:
+		return assigned
+	case in.assigneeChanged:
+		return 0
+	}
+	return in.storedReassignedAt
+}
+
 // deriveFacts computes the derived columns from all stored threads of a
 // conversation. It is pure so that the rules are table-tested apart from
 // SQL.
@@ -176,6 +238,7 @@ func deriveFacts(in factsInput, threads []Thread) facts {
 	}
 
 	f.assignedAt = assignedAt(in, ts)
+	f.reassignedAt = reassignedAt(in, ts, f.assignedAt)
 
 	// Previous assignee: a reassignment seen in this very write is the best
 	// evidence; then the newest thread assigned to someone else; then what

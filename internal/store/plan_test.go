@@ -62,7 +62,11 @@ func TestReadModelQueriesUseIndexes(t *testing.T) {
 		checks = append(checks, check{f.name, q, args, f.idx},
 			// Each listed ticket's last move is one search of the audit
 			// log, which is never pruned; never a read of all of it.
-			check{f.name + ": last move", q, args, "proposals_moves (status=? AND conversation_id=?)"})
+			check{f.name + ": last move", q, args, "proposals_moves (status=? AND conversation_id=?)"},
+			// Whether a reassignment was ours: one search of the moves
+			// around it, never a read of the audit log.
+			check{f.name + ": own reassignment", q, args,
+				"proposals_moves (status=? AND conversation_id=? AND applied_at>? AND applied_at<?)"})
 	}
 	// The API's total for a cut list (truncated, total): a count over an
 	// index of open tickets, never over the table.

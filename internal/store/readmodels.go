@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -66,6 +67,32 @@ const (
 		ORDER BY id`
 )
 
+// OwnMoveMargin is how far apart a reassignment's time in the mirror and
+// an applied move's applied_at may be for the move to be taken as the
+// reassignment's cause. Help Scout dates its line item when the PATCH
+// lands, before applied_at by the PATCH's latency (at most its 30-second
+// timeout, rebalance.assignTimeout); a reassignment the mirror saw before
+// listing its line item is dated by the write that saw it, after
+// applied_at by the refresh that follows the move, or by the next poll
+// (QW_POLL_INTERVAL, 2 minutes by default) when that refresh failed. Ten
+// minutes covers these with room for a late poll and clock skew. A
+// margin too wide could only take a person's move for ours when it gave
+// the ticket to the very agent our move had given it to minutes before.
+const OwnMoveMargin = 10 * time.Minute
+
+// ownReassignmentQuery says whether an applied move of the listed
+// conversation gave it to its current assignee within OwnMoveMargin of its
+// reassignment: then queuewrangler made it, not a person by hand.
+// proposals_moves answers it with one index search per reassigned row; a
+// row never reassigned does not search.
+var ownReassignmentQuery = `CASE WHEN reassigned_at IS NULL THEN 0 ELSE EXISTS (SELECT 1 FROM proposals
+		WHERE status = 'applied' AND conversation_id = conversations.id
+		  AND applied_at BETWEEN conversations.reassigned_at - ` + ownMoveMarginMS + `
+		                     AND conversations.reassigned_at + ` + ownMoveMarginMS + `
+		  AND to_agent = conversations.assignee_id) END`
+
+var ownMoveMarginMS = strconv.FormatInt(OwnMoveMargin.Milliseconds(), 10)
+
 // Conversation returns a stored conversation with its tags and its threads
 // (oldest first), or ErrNotFound.
 func (db *DB) Conversation(ctx context.Context, id int64) (Conversation, []Thread, error) {
@@ -79,7 +106,8 @@ func (db *DB) Conversation(ctx context.Context, id int64) (Conversation, []Threa
 			timeCol{&c.UserUpdatedAt}, &c.ThreadCount, &c.LatestReplyFrom,
 			timeCol{&c.LatestThreadAt}, &c.LastMessageBy, timeCol{&c.LastCustomerAt}, timeCol{&c.LastAgentActivityAt},
 			timeCol{&c.FirstReplyAt}, idCol{&c.FirstReplyBy}, timeCol{&c.ResolvedAt}, idCol{&c.PreviousAssigneeID},
-			timeCol{&c.SyncedAt}, timeCol{&c.FirstResponseObservedAt}, timeCol{&c.ResolutionObservedAt}, timeCol{&c.FirstAnswerAt}, timeCol{&c.AssignedAt})
+			timeCol{&c.SyncedAt}, timeCol{&c.FirstResponseObservedAt}, timeCol{&c.ResolutionObservedAt}, timeCol{&c.FirstAnswerAt}, timeCol{&c.AssignedAt},
+			timeCol{&c.ReassignedAt})
 		if err != nil {
 			return err
 		}
@@ -246,7 +274,7 @@ func openQuery(f OpenFilter) (string, []any) {
 	q := `SELECT id, number, mailbox_id, status, subject, assignee_id, previous_assignee_id, customer_id,
 		created_by_type, created_at, customer_waiting_since, last_message_by, last_customer_at,
 		first_answer_at IS NOT NULL, last_agent_activity_at, thread_count, assigned_at,
-		(` + lastMoveQuery + `)
+		(` + lastMoveQuery + `), reassigned_at, ` + ownReassignmentQuery + `
 		FROM conversations WHERE ` + where + " ORDER BY " + order
 	if f.Limit > 0 {
 		q += " LIMIT ?"
@@ -305,7 +333,8 @@ func openConversations(ctx context.Context, tx *sql.Tx, f OpenFilter) ([]OpenCon
 		if err := rows.Scan(&c.ID, &c.Number, &c.MailboxID, &c.Status, &c.Subject, idCol{&c.AssigneeID},
 			idCol{&c.PreviousAssigneeID}, idCol{&c.CustomerID}, &c.CreatedByType, timeCol{&c.CreatedAt},
 			timeCol{&c.CustomerWaitingSince}, &c.LastMessageBy, timeCol{&c.LastCustomerAt}, &c.AgentReplied,
-			timeCol{&c.LastAgentActivityAt}, &c.ThreadCount, timeCol{&c.AssignedAt}, timeCol{&c.LastMovedAt}); err != nil {
+			timeCol{&c.LastAgentActivityAt}, &c.ThreadCount, timeCol{&c.AssignedAt}, timeCol{&c.LastMovedAt},
+			timeCol{&c.ReassignedAt}, &c.ReassignedByUs); err != nil {
 			return nil, err
 		}
 		c.Pinned = pinned[c.ID]

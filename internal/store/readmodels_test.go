@@ -497,3 +497,84 @@ func TestCountInMailboxes(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenConversationsTellHandMovesFromOurs: a ticket that went from one
+// person to another is queuewrangler's own move when an applied move gave
+// it to the current assignee within OwnMoveMargin of the reassignment (Help
+// Scout dates its line item before our applied_at; a poll that saw the
+// change first dates it after), and a person's move by hand otherwise. A
+// first assignment is no reassignment at all.
+func TestOpenConversationsTellHandMovesFromOurs(t *testing.T) {
+	t.Parallel()
+	db, clk := openTest(t)
+	ctx := context.Background()
+	movedAt := at(time.Hour) // the line item: 7 -> 8
+	// handed is a conversation routed to first, then given to 8 at movedAt.
+	handed := func(id, first int64) ConversationUpdate {
+		c := conv(id, at(2*time.Hour))
+		c.AssigneeID = 8
+		return ConversationUpdate{Conversation: c, ThreadsComplete: true, Threads: []Thread{
+			{ID: id*100 + 1, Type: ThreadCustomer, State: StatePublished, CreatedByType: ByCustomer, AssignedToID: first, CreatedAt: at(10 * time.Minute)},
+			{ID: id*100 + 2, Type: ThreadLineItem, State: StatePublished, CreatedByType: ByUser, CreatedByID: 1, AssignedToID: 8, CreatedAt: movedAt},
+		}}
+	}
+	tests := []struct {
+		name    string
+		id      int64
+		first   int64         // the assignee before 8; 0 = nobody
+		to      int64         // an applied move's target; 0 = no move
+		applied time.Duration // the move's applied_at, after movedAt
+		byUs    bool
+	}{
+		{"moved by hand, no move of ours", 1, 7, 0, 0, false},
+		{"our move, applied as its line item was dated", 2, 7, 8, 20 * time.Second, true},
+		{"our move, the reassignment seen by a later poll", 3, 7, 8, -OwnMoveMargin + time.Second, true},
+		{"our move to 8 long before, moved back to 8 by hand", 4, 7, 8, -2 * time.Hour, false},
+		{"our move at that moment to someone else", 5, 7, 9, 20 * time.Second, false},
+		{"our move too long after it to be its cause", 6, 7, 8, OwnMoveMargin + time.Second, false},
+		{"a first assignment", 7, 0, 0, 0, false},
+	}
+	for _, tc := range tests {
+		if _, err := db.ApplyConversation(ctx, handed(tc.id, tc.first)); err != nil {
+			t.Fatal(err)
+		}
+		if tc.to == 0 {
+			continue
+		}
+		p := insert(t, db, proposal(tc.id, 7, tc.to))[0]
+		if _, err := db.ApproveProposal(ctx, p.ID, "sst"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ClaimProposal(ctx, p.ID); err != nil {
+			t.Fatal(err)
+		}
+		clk.Set(movedAt.Add(tc.applied))
+		if _, err := db.MarkProposalApplied(ctx, p.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := db.OpenConversations(ctx, OpenFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[int64]OpenConversation{}
+	for _, c := range all {
+		byID[c.ID] = c
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := byID[tc.id]
+			wantAt, wantHand := movedAt, movedAt
+			if tc.first == 0 {
+				wantAt, wantHand = time.Time{}, time.Time{}
+			}
+			if tc.byUs {
+				wantHand = time.Time{}
+			}
+			if !c.ReassignedAt.Equal(wantAt) || c.ReassignedByUs != tc.byUs || !c.HandMovedAt().Equal(wantHand) {
+				t.Errorf("ReassignedAt %v, ReassignedByUs %v, HandMovedAt %v; want %v, %v, %v",
+					c.ReassignedAt, c.ReassignedByUs, c.HandMovedAt(), wantAt, tc.byUs, wantHand)
+			}
+		})
+	}
+}

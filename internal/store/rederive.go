@@ -18,8 +18,11 @@ import (
 //     answers counted as the metrics' first reply);
 //  2. first_answer_at, any channel's answer, for the balancer (agentAnswer),
 //     and the first reply is the email reply again (agentReply);
-//     assigned_at, when the current assignee got the ticket.
-const factsRevision = 2
+//     assigned_at, when the current assignee got the ticket;
+//  3. reassigned_at, when the current assignee got the ticket from another
+//     person (a reassignment, by hand or by an applied move), which the
+//     balancer holds a hand move by.
+const factsRevision = 3
 
 // rederiveBatch is how many conversations one re-derive transaction reads.
 // Each batch commits on its own so that the write lock is held for
@@ -114,7 +117,7 @@ func rederiveRows(ctx context.Context, tx *sql.Tx, after int64) ([]rederiveRow, 
 			COALESCE(latest_thread_at, 0), last_message_by, COALESCE(last_customer_at, 0),
 			COALESCE(last_agent_activity_at, 0), COALESCE(first_reply_at, 0), COALESCE(first_reply_by, 0),
 			COALESCE(resolved_at, 0), COALESCE(previous_assignee_id, 0), COALESCE(first_answer_at, 0),
-			COALESCE(assigned_at, 0)
+			COALESCE(assigned_at, 0), COALESCE(reassigned_at, 0)
 		FROM conversations WHERE id > ? ORDER BY id LIMIT ?`, after, rederiveBatch)
 	if err != nil {
 		return nil, err
@@ -127,11 +130,12 @@ func rederiveRows(ctx context.Context, tx *sql.Tx, after int64) ([]rederiveRow, 
 		s := &r.stored
 		if err := rows.Scan(&r.id, &in.assigneeID, &in.status, &in.closedAt, &in.latestReplyFrom,
 			&s.latestThreadAt, &s.lastMessageBy, &s.lastCustomerAt, &s.lastAgentActivityAt,
-			&s.firstReplyAt, &s.firstReplyBy, &s.resolvedAt, &s.previousAssigneeID, &s.firstAnswerAt, &s.assignedAt); err != nil {
+			&s.firstReplyAt, &s.firstReplyBy, &s.resolvedAt, &s.previousAssigneeID, &s.firstAnswerAt, &s.assignedAt,
+			&s.reassignedAt); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		in.storedPrevious, in.storedAssignedAt = s.previousAssigneeID, s.assignedAt
+		in.storedPrevious, in.storedAssignedAt, in.storedReassignedAt = s.previousAssigneeID, s.assignedAt, s.reassignedAt
 		batch, inputs = append(batch, r), append(inputs, in)
 	}
 	rows.Close()
@@ -167,9 +171,9 @@ func (r rederiveRow) write(ctx context.Context, tx *sql.Tx) error {
 	f := r.derived
 	_, err := tx.ExecContext(ctx, `UPDATE conversations SET last_message_by = ?, last_customer_at = ?,
 			last_agent_activity_at = ?, first_reply_at = ?, first_reply_by = ?, resolved_at = ?, first_answer_at = ?,
-			assigned_at = ? WHERE id = ?`,
+			assigned_at = ?, reassigned_at = ? WHERE id = ?`,
 		f.lastMessageBy, msOrNil(f.lastCustomerAt), msOrNil(f.lastAgentActivityAt),
 		msOrNil(f.firstReplyAt), id(f.firstReplyBy), msOrNil(f.resolvedAt), msOrNil(f.firstAnswerAt),
-		msOrNil(f.assignedAt), r.id)
+		msOrNil(f.assignedAt), msOrNil(f.reassignedAt), r.id)
 	return err
 }

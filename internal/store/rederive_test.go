@@ -164,3 +164,68 @@ func TestRederiveCountsOnlyChangedRows(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenRederivesReassignments: revision 3 adds reassigned_at. A file of
+// revision 2 has none, and its tickets that went from one person to
+// another long ago, and never changed since, would never get one: reopened
+// by this binary, they are dated from their threads. A reassignment the
+// threads cannot tell (the mirror saw it between two syncs) keeps what the
+// row knew, and a first assignment stays none.
+func TestOpenRederivesReassignments(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "qw.db")
+	db, clk := openAt(t, path)
+	lineItem := func(id, to int64, d time.Duration) Thread {
+		return Thread{ID: id, Type: ThreadLineItem, State: StatePublished, CreatedByType: ByUser, CreatedByID: 1,
+			AssignedToID: to, CreatedAt: at(d)}
+	}
+	// 1: routed to 7, moved by hand to 8 at t0+40m.
+	c1 := conv(1, at(time.Hour))
+	c1.AssigneeID = 8
+	apply(t, db, ConversationUpdate{Conversation: c1, ThreadsComplete: true,
+		Threads: append(threads(1, 2), lineItem(110, 7, 5*time.Minute), lineItem(111, 8, 40*time.Minute))})
+	// 2: 7 -> 9 seen by a sync at t0+2h, before any thread showed it.
+	c2 := conv(2, at(time.Hour))
+	c2.AssigneeID = 7
+	apply(t, db, ConversationUpdate{Conversation: c2, Threads: threads(2, 1), ThreadsComplete: true})
+	clk.Set(at(2 * time.Hour))
+	c2.AssigneeID, c2.UserUpdatedAt = 9, at(2*time.Hour)
+	apply(t, db, ConversationUpdate{Conversation: c2, Threads: threads(2, 1), ThreadsComplete: true})
+	// 3: taken from the folder by 8 at t0+20m.
+	c3 := conv(3, at(time.Hour))
+	c3.AssigneeID = 8
+	apply(t, db, ConversationUpdate{Conversation: c3, ThreadsComplete: true,
+		Threads: append(threads(3, 1), lineItem(310, 8, 20*time.Minute))})
+	want := map[int64]time.Time{1: at(40 * time.Minute), 2: at(2 * time.Hour), 3: {}}
+	for id, w := range want {
+		if got, _ := read(t, db, id); !got.ReassignedAt.Equal(w) {
+			t.Fatalf("the current rules: conversation %d reassigned at %v, want %v", id, got.ReassignedAt, w)
+		}
+	}
+
+	// What revision 2 stored: no reassigned_at (the column was added empty),
+	// but for 2 the reassignment the current binary saw. Revision 2 files
+	// have none of those; one is kept here to show the re-derive keeps it.
+	for _, q := range []string{
+		"UPDATE conversations SET reassigned_at = NULL WHERE id <> 2",
+		"UPDATE facts_revision SET revision = 2",
+	} {
+		if _, err := db.write.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, _ := read(t, db, 1); !got.ReassignedAt.IsZero() {
+		t.Fatalf("revision 2's row still says reassigned at %v", got.ReassignedAt)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db2, _ := openAt(t, path)
+	for id, w := range want {
+		if got, _ := read(t, db2, id); !got.ReassignedAt.Equal(w) {
+			t.Errorf("after reopen: conversation %d reassigned at %v, want %v", id, got.ReassignedAt, w)
+		}
+	}
+}

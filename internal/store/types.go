@@ -124,6 +124,7 @@ type Conversation struct {
 	FirstReplyBy            int64     // the user who sent it
 	FirstAnswerAt           time.Time // first published agent answer on any channel (email, chat, phone)
 	AssignedAt              time.Time // when the current assignee got it; zero if unknown or unassigned
+	ReassignedAt            time.Time // when the current assignee got it from another person; zero if not (facts.go)
 	ResolvedAt              time.Time // first close at or after FirstReplyAt
 	PreviousAssigneeID      int64     // the assignee before the current one, 0 if unknown
 	SyncedAt                time.Time // last time an update changed the row
@@ -183,6 +184,23 @@ type OpenConversation struct {
 	AssignedAt           time.Time // when the current assignee got it; zero if unknown
 	Pinned               bool      // tagged qw-pin
 	ThreadCount          int
+	// ReassignedAt is when the current assignee got the ticket from another
+	// person, zero if they did not (a first assignment) or it is unknown.
+	ReassignedAt time.Time
+	// ReassignedByUs says that an applied move of queuewrangler's made that
+	// reassignment (OwnMoveMargin); otherwise a person did, by hand.
+	ReassignedByUs bool
+}
+
+// HandMovedAt is when a person moved the ticket to its current assignee
+// by hand in Help Scout, zero if nobody did: a reassignment queuewrangler
+// did not make. Like an SST's refusal of a move, it is a person's decision
+// about where the ticket stays, which the balancer holds for its cooldown.
+func (c OpenConversation) HandMovedAt() time.Time {
+	if c.ReassignedByUs {
+		return time.Time{}
+	}
+	return c.ReassignedAt
 }
 
 // CustomerWaiting reports whether the customer is waiting on us: the ticket
