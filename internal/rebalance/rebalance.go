@@ -300,20 +300,23 @@ func (r *Rebalancer) planAndStore(ctx context.Context, now time.Time) (runPlan, 
 	return pl, nil
 }
 
-// readTeam reads what a plan starts from: the team, its tickets an SST
-// refused a move of lately held where they are (heldByRejections), and the
-// proposals still open, which the plan counts as done (withOpenProposals).
+// readTeam reads what a plan starts from: the team, its tickets a person
+// decided about lately held where they are (heldByDecisions: an SST
+// refused a move of them, or someone moved them by hand in Help Scout),
+// and the proposals still open, which the plan counts as done
+// (withOpenProposals).
 func (r *Rebalancer) readTeam(ctx context.Context, now time.Time) (team.View, []store.Proposal, error) {
 	t, err := r.team.Read(ctx, now)
 	if err != nil {
 		return team.View{}, nil, err
 	}
+	since := now.Add(-r.opts.Policy.Cooldown)
 	rejected, err := r.db.ListProposals(ctx, store.ProposalFilter{
-		Statuses: []store.ProposalStatus{store.ProposalRejected}, DecidedSince: now.Add(-r.opts.Policy.Cooldown)})
+		Statuses: []store.ProposalStatus{store.ProposalRejected}, DecidedSince: since})
 	if err != nil {
 		return team.View{}, nil, err
 	}
-	t.Snapshot = heldByRejections(t.Snapshot, rejected)
+	t.Snapshot = heldByDecisions(t.Snapshot, append(refusals(rejected), handMoves(t.Conversations, since)...))
 	open, err := r.db.ListProposals(ctx, store.ProposalFilter{Statuses: openStatuses})
 	if err != nil {
 		return team.View{}, nil, err
@@ -321,36 +324,76 @@ func (r *Rebalancer) readTeam(ctx context.Context, now time.Time) (team.View, []
 	return t, open, nil
 }
 
-// heldByRejections plans as if each ticket an SST refused a move of had
-// been moved when they refused it: the cooldown (Policy.Cooldown) then
-// keeps the balancer from proposing anything for it until the cooldown has
-// run from the refusal. Someone who said no has looked at the ticket and
+// decision is a person's decision about where a ticket stays, made at a
+// known time: an SST refusing a move of it, or someone moving it by hand.
+type decision struct {
+	conversationID int64
+	at             time.Time
+}
+
+// refusals are the decisions of the SSTs who rejected these proposals.
+func refusals(rejected []store.Proposal) []decision {
+	out := make([]decision, len(rejected))
+	for i, p := range rejected {
+		out[i] = decision{conversationID: p.ConversationID, at: p.DecidedAt}
+	}
+	return out
+}
+
+// handMoves are the decisions of the people who moved a ticket to its
+// current owner by hand in Help Scout, at or after since (the cooldown's
+// start, as for refusals). A reassignment queuewrangler made is not one
+// (store.OpenConversation.HandMovedAt), nor is a first assignment out of
+// the Unassigned folder: routing, a hand-out and someone taking a ticket
+// are no decision against a move.
+func handMoves(convs []store.OpenConversation, since time.Time) []decision {
+	var out []decision
+	for _, c := range convs {
+		if at := c.HandMovedAt(); !at.IsZero() && !at.Before(since) {
+			out = append(out, decision{conversationID: c.ID, at: at})
+		}
+	}
+	return out
+}
+
+// heldByRejections is heldByDecisions for the tickets an SST refused a
+// move of.
+func heldByRejections(s balancer.Snapshot, rejected []store.Proposal) balancer.Snapshot {
+	return heldByDecisions(s, refusals(rejected))
+}
+
+// heldByDecisions plans as if each ticket a person decided about had been
+// moved when they decided: the cooldown (Policy.Cooldown) then keeps the
+// balancer from proposing anything for it until the cooldown has run from
+// the decision. Someone who refused a move has looked at the ticket and
 // decided where it stays, or will see to it by hand; asking again at every
 // run, for the same move or another, would only nag them. A refused
 // hand-out leaves the ticket in the Unassigned folder for them the same
-// way. The hold lifts when the owner it is with has become unavailable
-// (away or off shift) since the refusal: "leave it with Ana" said while
-// Ana was there is no answer for when she has gone, and the rules for an
-// absent owner's customers apply again. A refusal made while she was
-// already gone, or with no known time for her going (UnavailableSince
-// zero), keeps its hold.
-// The snapshot's conversations are copied, not changed in place.
-func heldByRejections(s balancer.Snapshot, rejected []store.Proposal) balancer.Snapshot {
-	if len(rejected) == 0 {
+// way. Someone who moved the ticket from one person to another by hand has
+// decided the same, and a run that moved it straight on (the stuck rule,
+// the away rule, a move that pays) would undo their decision. The hold
+// lifts when the owner it is with has become unavailable (away or off
+// shift) since the decision: "leave it with Ana" said while Ana was there
+// is no answer for when she has gone, and the rules for an absent owner's
+// customers apply again. A decision made while she was already gone, or
+// with no known time for her going (UnavailableSince zero), keeps its
+// hold. The snapshot's conversations are copied, not changed in place.
+func heldByDecisions(s balancer.Snapshot, decided []decision) balancer.Snapshot {
+	if len(decided) == 0 {
 		return s
 	}
 	convAt := indexByID(s.Conversations, func(c balancer.Conversation) int64 { return c.ID })
 	agentAt := indexByID(s.Agents, func(a balancer.Agent) int64 { return a.ID })
 	s.Conversations = slices.Clone(s.Conversations)
-	for _, p := range rejected {
-		ci, ok := convAt[p.ConversationID]
-		if !ok || !p.DecidedAt.After(s.Conversations[ci].LastMovedAt) {
+	for _, d := range decided {
+		ci, ok := convAt[d.conversationID]
+		if !ok || !d.at.After(s.Conversations[ci].LastMovedAt) {
 			continue
 		}
-		if ai, owned := agentAt[s.Conversations[ci].AssigneeID]; owned && !s.Agents[ai].Available && s.Agents[ai].UnavailableSince.After(p.DecidedAt) {
+		if ai, owned := agentAt[s.Conversations[ci].AssigneeID]; owned && !s.Agents[ai].Available && s.Agents[ai].UnavailableSince.After(d.at) {
 			continue // left with someone who was there, and has gone since
 		}
-		s.Conversations[ci].LastMovedAt = p.DecidedAt
+		s.Conversations[ci].LastMovedAt = d.at
 	}
 	return s
 }

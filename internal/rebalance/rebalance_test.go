@@ -874,3 +874,120 @@ func TestRejectionHoldsUntilTheOwnerLeaves(t *testing.T) {
 		})
 	}
 }
+
+// TestHandMovedTicketIsLeftWhereAPersonPutIt: a customer has waited six
+// hours; an hour ago the ticket went to Dee. Moved there by hand from Cy,
+// it is a person's decision, held like a refusal: the next run leaves it
+// with Dee although it is stuck with her. Given to Dee out of the folder
+// (no decision against a move), the same wait is stuck and handed on. Once
+// Dee has gone away since the hand move, the hold lifts and the away rule
+// hands her waiting customer on.
+func TestHandMovedTicketIsLeftWhereAPersonPutIt(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		byHand  bool // from Cy by hand; else out of the folder
+		deeAway bool
+		reason  balancer.Reason // the move planned for the ticket; "" = none
+	}{
+		{"moved by hand from Cy to Dee", true, false, ""},
+		{"given to Dee out of the folder", false, false, balancer.ReasonStuck},
+		{"moved by hand, and Dee went away since", true, true, balancer.ReasonAway},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, 0)
+			cy, dee := allDayAgent(t, w, "Cy"), allDayAgent(t, w, "Dee")
+			nc := helpscouttest.NewConversation{MailboxID: w.mailbox, CustomerID: w.customer, Subject: "help",
+				Body: "please", At: w.now.Add(-6 * time.Hour)}
+			actor := dee // Dee takes it from the folder
+			if tc.byHand {
+				nc.AssigneeID, actor = cy, cy // routed to Cy on arrival; she hands it to Dee
+			}
+			c, err := w.fake.CreateConversation(nc)
+			must(t, err)
+			must(t, w.fake.Assign(c.ID, actor, dee, w.now.Add(-time.Hour)))
+			if tc.deeAway {
+				// Away from the fake's now, which the run is an hour past.
+				must(t, w.fake.SetUserStatus(dee, "away"))
+			}
+			freshSync(t, w)
+			if tc.deeAway {
+				w.now = w.now.Add(time.Hour)
+			}
+			plan, err := stuckAfterHalfAnHour(w, ModePropose).RunOnce(context.Background())
+			must(t, err)
+			var got balancer.Reason
+			for _, p := range plan.Proposals {
+				if p.ConversationID == c.ID {
+					got = balancer.Reason(p.Reason)
+				}
+			}
+			if got != tc.reason {
+				t.Errorf("move planned for the ticket: %q, want %q (proposals %+v)", got, tc.reason, plan.Proposals)
+			}
+		})
+	}
+}
+
+// allDayAgent adds an ST who has been Active all day, so that a wait
+// counts with them from its start.
+func allDayAgent(t *testing.T, w *world, name string) int64 {
+	t.Helper()
+	u, err := w.fake.AddUser(helpscouttest.User{FirstName: name, Email: strings.ToLower(name) + ".allday@example.com",
+		Status: "active", StatusUpdatedAt: w.now.Add(-24 * time.Hour)})
+	must(t, err)
+	return u.ID
+}
+
+// freshSync syncs w's store with a fresh mirror, whose first sync reads
+// the directory and the statuses again.
+func freshSync(t *testing.T, w *world) {
+	t.Helper()
+	if _, err := mirror.New(w.hs, w.db, mirror.Options{}).SyncOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// stuckAfterHalfAnHour is a rebalancer for w whose stuck rule takes a
+// ticket from an owner who has had it an hour.
+func stuckAfterHalfAnHour(w *world, mode Mode) *Rebalancer {
+	p := balancer.DefaultPolicy()
+	p.StuckAfter = 30 * time.Minute
+	return New(w.db, w.hs, Options{Mode: mode, Policy: p, Now: func() time.Time { return w.now }})
+}
+
+// TestOwnMoveIsNoHandMove: the reassignment queuewrangler's applied move
+// makes comes back through the mirror (Help Scout's line item) as a
+// reassignment like a person's; it is told apart by the move, so it is
+// never held as a person's decision (its own cooldown holds it).
+func TestOwnMoveIsNoHandMove(t *testing.T) {
+	w := newWorld(t, 0)
+	cy := allDayAgent(t, w, "Cy")
+	c, err := w.fake.CreateConversation(helpscouttest.NewConversation{MailboxID: w.mailbox, CustomerID: w.customer,
+		Subject: "help", Body: "please", At: w.now.Add(-6 * time.Hour), AssigneeID: cy})
+	must(t, err)
+	freshSync(t, w)
+	r := stuckAfterHalfAnHour(w, ModeApply)
+	plan, err := r.RunOnce(context.Background())
+	must(t, err)
+	if len(plan.Proposals) != 1 || plan.Proposals[0].ConversationID != c.ID || plan.Proposals[0].Status != store.ProposalApplied {
+		t.Fatalf("want Cy's stuck ticket moved, got %+v", plan.Proposals)
+	}
+	to := plan.Proposals[0].ToAgent
+	freshSync(t, w)
+
+	view, _, err := r.readTeam(context.Background(), w.now)
+	must(t, err)
+	for _, oc := range view.Conversations {
+		if oc.ID != c.ID {
+			continue
+		}
+		if oc.AssigneeID != to || oc.ReassignedAt.IsZero() {
+			t.Fatalf("the mirror after the move: assignee %d, reassigned at %v; want %d, and a reassignment", oc.AssigneeID, oc.ReassignedAt, to)
+		}
+		if !oc.ReassignedByUs || len(handMoves(view.Conversations, w.now.Add(-r.opts.Policy.Cooldown))) != 0 {
+			t.Errorf("queuewrangler's own move taken for a hand move (ReassignedByUs %v, HandMovedAt %v)", oc.ReassignedByUs, oc.HandMovedAt())
+		}
+		return
+	}
+	t.Fatalf("conversation %d not open in the mirror", c.ID)
+}
