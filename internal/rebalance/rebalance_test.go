@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -990,4 +991,23 @@ func TestOwnMoveIsNoHandMove(t *testing.T) {
 		return
 	}
 	t.Fatalf("conversation %d not open in the mirror", c.ID)
+}
+
+// TestHandMovesWithinTheCooldown: only a person's reassignment made within
+// the cooldown is a decision that holds; queuewrangler's own, one older
+// than the cooldown, and a ticket never reassigned are none.
+func TestHandMovesWithinTheCooldown(t *testing.T) {
+	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	since := now.Add(-24 * time.Hour)
+	got := handMoves([]store.OpenConversation{
+		{ID: 1, AssigneeID: 8, ReassignedAt: now.Add(-time.Hour)},
+		{ID: 2, AssigneeID: 8, ReassignedAt: now.Add(-time.Hour), ReassignedByUs: true},
+		{ID: 3, AssigneeID: 8, ReassignedAt: since.Add(-time.Minute)},
+		{ID: 4, AssigneeID: 8},
+		{ID: 5, AssigneeID: 8, ReassignedAt: since},
+	}, since)
+	want := []decision{{conversationID: 1, at: now.Add(-time.Hour)}, {conversationID: 5, at: since}}
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(decision{})); diff != "" {
+		t.Errorf("hand moves (-want +got):\n%s", diff)
+	}
 }

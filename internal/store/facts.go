@@ -150,7 +150,7 @@ func reassignedAt(in factsInput, ts []Thread, assigned int64) int64 {
 		return 0
 	}
 	const (
-		unknown = iota // no thread has named an owner, or none since the last one's run
+		unknown = iota // no thread has named an owner yet
 		nobody         // a line item showed the ticket unassigned
 		someone        // holder has it
 	)
