@@ -387,13 +387,17 @@ func heldByDecisions(s balancer.Snapshot, decided []decision) balancer.Snapshot 
 	s.Conversations = slices.Clone(s.Conversations)
 	for _, d := range decided {
 		ci, ok := convAt[d.conversationID]
-		if !ok || !d.at.After(s.Conversations[ci].LastMovedAt) {
+		if !ok {
 			continue
 		}
-		if ai, owned := agentAt[s.Conversations[ci].AssigneeID]; owned && !s.Agents[ai].Available && s.Agents[ai].UnavailableSince.After(d.at) {
-			continue // left with someone who was there, and has gone since
+		// The page's stuck rows say the same hold with the same rule.
+		available, goneSince := true, time.Time{}
+		if ai, owned := agentAt[s.Conversations[ci].AssigneeID]; owned {
+			available, goneSince = s.Agents[ai].Available, s.Agents[ai].UnavailableSince
 		}
-		s.Conversations[ci].LastMovedAt = d.at
+		if team.DecisionHolds(d.at, s.Conversations[ci].LastMovedAt, available, goneSince) {
+			s.Conversations[ci].LastMovedAt = d.at
+		}
 	}
 	return s
 }
