@@ -1141,7 +1141,7 @@ func TestPageSaysWhatHappensToStuckTickets(t *testing.T) {
 		2005: {needs, "with the head of support, who keeps their tickets"},
 		2006: {needs, "Xavi Other is excluded from balancing: stays with them"},
 		2007: {needs, "pinned (qw-pin): stays with Ana Front"},
-		2008: {needs, "user 99 is not in the team: queuewrangler leaves it alone"},
+		2008: {needs, "user 99 was not in the team when it was read: what queuewrangler does with it is not known"},
 		2009: {needs, "waits for Omar Late, off shift"},
 		2010: {needs, "waits for Uma Busy, not available now"},
 	}

@@ -138,9 +138,10 @@ func progress(s store.ProposalStatus) int {
 // rules are the balancer's (balancer/plan.go: the HoS and the excluded
 // keep their tickets, pinned ones stay, and so, until a hold ends, does a
 // ticket moved or refused a move within the cooldown or worked on by an
-// agent lately (holdOf), the away rule decides for someone
-// away or off shift, the stuck rule escalates an ST's and flags an SST's,
-// both hand on only within the backlog setting, QW_BACKLOG, which under
+// agent lately (holdOf), the away rule decides for someone away or off
+// shift, and for an assignee Help Scout no longer lists, whom Build makes
+// an ST away for ever; the stuck rule escalates an ST's and flags an
+// SST's, both hand on only within the backlog setting, QW_BACKLOG, which under
 // the default idle keeps a ticket from everyone while all who could take
 // it have customers waiting: Agent.Kept, from balancer.BacklogKeeps, the
 // very check the plan makes); an open proposal comes first, since it
@@ -179,18 +180,25 @@ func (n NextSteps) Of(c store.OpenConversation) NextStep {
 		return needs("pinned (qw-pin): stays with " + name)
 	case n.mode == modeOff:
 		return needs("the balancer is off (QW_MODE=off): stays with " + name)
-	case !known || a.Status == StatusRemoved:
-		return needs(name + " is not in the team: queuewrangler leaves it alone")
+	case !known:
+		// Build lists every assignee of the mirror's open tickets, one Help
+		// Scout no longer lists too: an owner missing from the team was
+		// assigned the ticket after the team was read, or the team could not
+		// be read, so nothing is known of what a run will do with it.
+		return needs(name + " was not in the team when it was read: what queuewrangler does with it is not known")
 	case role == string(roster.RoleHoS):
 		return needs("with the head of support, who keeps their tickets")
 	case role == string(roster.RoleExclude):
 		return needs(name + " is excluded from balancing: stays with them")
-	case (a.Status == roster.StatusAway || a.Status == roster.StatusOffShift) && !n.othersOpen(c):
+	case (a.Status == roster.StatusAway || a.Status == roster.StatusOffShift || a.Status == StatusRemoved) && !n.othersOpen(c):
 		// Nobody the away rule could hand it to may open its mailbox, on
 		// shift or not: no run will move it, whatever the wait.
 		gone := "away"
-		if a.Status == roster.StatusOffShift {
+		switch a.Status {
+		case roster.StatusOffShift:
 			gone = "off shift"
+		case StatusRemoved:
+			gone = removedSay
 		}
 		return needs(fmt.Sprintf("%s is %s, and nobody else in the team can open mailbox %d: nobody will take it", name, gone, c.MailboxID))
 	case h.on && n.holdDecides(c, a, role):
@@ -198,6 +206,13 @@ func (n NextSteps) Of(c store.OpenConversation) NextStep {
 		// hold (the one above included), before those of the rules the
 		// hold stops: the balancer skips a held ticket in both.
 		return n.held(h, a, name)
+	case a.Status == StatusRemoved && a.Kept[c.ID]:
+		return needs(name + " is " + removedSay + ": " + nobodyFree(a))
+	case a.Status == StatusRemoved:
+		// Build makes an assignee Help Scout no longer lists a front-line
+		// agent away since before anyone remembers: past the grace period,
+		// with no return, so the away rule hands on every waiting customer.
+		return waits(name + " is " + removedSay + ": the balancer hands it on to someone on shift, a few tickets per run")
 	case a.Status == roster.StatusOffShift && !a.BackAt.IsZero():
 		return waits(n.untilBack(c, a, name))
 	case a.Status == roster.StatusOffShift && a.Kept[c.ID]:
@@ -341,6 +356,8 @@ func (n NextSteps) held(h hold, a Agent, name string) NextStep {
 	case a.Available:
 	case a.Status == roster.StatusAway:
 		say += "; " + name + " is away"
+	case a.Status == StatusRemoved:
+		say += "; " + name + " is " + removedSay
 	case a.Status == roster.StatusOffShift && !a.BackAt.IsZero():
 		say += "; " + name + " is off shift, back " + n.at(a.BackAt)
 	case a.Status == roster.StatusOffShift:
@@ -423,8 +440,18 @@ func leftToOwner(c store.OpenConversation, a Agent) bool {
 	return !since.IsZero() && !since.Before(a.HandOverBefore)
 }
 
+// removedSay is what an assignee Help Scout no longer lists is, in the
+// words Unfit uses for a receiver.
+const removedSay = "no longer a Help Scout user"
+
 // name is the agent's name, or "user N" for someone the team does not
-// know.
+// know, and, as Receiver names them, for one Help Scout no longer lists
+// whom Build could not name: "a removed user is no longer a Help Scout
+// user" would tell an SST nothing.
 func (n NextSteps) name(id int64) string {
-	return cmp.Or(n.agents[id].Name, "user "+strconv.FormatInt(id, 10))
+	a := n.agents[id]
+	if a.Status == StatusRemoved && a.Name == removedName {
+		a.Name = ""
+	}
+	return cmp.Or(a.Name, "user "+strconv.FormatInt(id, 10))
 }

@@ -177,3 +177,68 @@ func TestStuckNextStepUnderTheBacklogSetting(t *testing.T) {
 		t.Errorf("under oldest the plan moved %v, want Ivan's oldest and Dev's among them", moved)
 	}
 }
+
+// TestRemovedOwnerNextStepSaysWhatThePlanDoes: a stuck ticket of an
+// assignee Help Scout no longer lists read "a removed user is not in the
+// team: queuewrangler leaves it alone", under Needs someone, while Build
+// makes that assignee a front-line agent away for ever and the away rule
+// handed the customer to Ben at the next run. The row now says what the
+// plan does, in each case the away rule has for someone away: handed on;
+// nobody else may open the mailbox; the backlog setting keeps it from
+// everyone; a never-move rule holds it. The assignee is named by id, as
+// the proposals' receivers are (Receiver): "a removed user is no longer a
+// Help Scout user" would tell an SST nothing.
+func TestRemovedOwnerNextStepSaysWhatThePlanDoes(t *testing.T) {
+	now := time.Date(2026, 3, 3, 14, 0, 0, 0, time.UTC) // a Tuesday afternoon
+	p := balancer.DefaultPolicy()
+	const gone = "user 99 is no longer a Help Scout user"
+	stuck := store.OpenConversation{ID: 10, Number: 10, MailboxID: 1, Status: store.StatusActive, AssigneeID: 99,
+		LastMessageBy: store.ByCustomer, CreatedAt: now.Add(-30 * time.Hour), CustomerWaitingSince: now.Add(-p.StuckAfter - time.Hour)}
+	ben := store.User{ID: 6, First: "Ben", Last: "On", Timezone: "UTC"} // no roster hours: always on shift
+	for _, tc := range []struct {
+		name      string
+		ben       func(*store.User)
+		stuck     func(*store.OpenConversation)
+		others    []store.OpenConversation // Ben's customers
+		wantMoved bool
+		want      NextStep
+	}{
+		{name: "handed on", wantMoved: true,
+			want: NextStep{Say: gone + ": the balancer hands it on to someone on shift, a few tickets per run"}},
+		{name: "nobody else may open its mailbox", ben: func(u *store.User) { u.Mailboxes = []int64{2} },
+			want: NextStep{Say: gone + ", and nobody else in the team can open mailbox 1: nobody will take it", NeedsSomeone: true}},
+		{name: "the backlog setting keeps it from everyone",
+			others: []store.OpenConversation{{ID: 20, Number: 20, MailboxID: 1, Status: store.StatusActive, AssigneeID: 6,
+				LastMessageBy: store.ByCustomer, CreatedAt: now.Add(-time.Hour), CustomerWaitingSince: now.Add(-10 * time.Minute)}},
+			want: NextStep{Say: gone + ": nobody is free to take it: everyone on shift who could has customers waiting (QW_BACKLOG=idle)", NeedsSomeone: true}},
+		{name: "held by an agent's note", stuck: func(c *store.OpenConversation) { c.LastAgentActivityAt = now.Add(-30 * time.Minute) },
+			want: NextStep{Say: "an agent replied or added a note at Tue 13:30 UTC: not moved before Tue 15:30 UTC; " + gone, NeedsSomeone: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, b := stuck, ben
+			if tc.stuck != nil {
+				tc.stuck(&c)
+			}
+			if tc.ben != nil {
+				tc.ben(&b)
+			}
+			v := Build(store.Snapshot{TakenAt: now, Users: []store.User{b}, Conversations: append([]store.OpenConversation{c}, tc.others...)}, nil, now)
+			moved := false
+			for _, m := range balancer.Plan(v.Snapshot, p).Moves {
+				if m.ConversationID == c.ID {
+					moved = true
+					if m.Reason != balancer.ReasonAway || m.To != 6 {
+						t.Errorf("move %+v, want the removed user's customer to Ben as away", m)
+					}
+				}
+			}
+			if moved != tc.wantMoved {
+				t.Fatalf("the plan moved the ticket: %v, want %v", moved, tc.wantMoved)
+			}
+			agents, _ := v.Measure(p)
+			if got := NewNextSteps(agents, nil, "propose", nil, now).Of(c); got != tc.want {
+				t.Errorf("next step %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}

@@ -89,10 +89,13 @@ func TestNextStepsOf(t *testing.T) {
 			team.NextStep{Say: "pinned (qw-pin): stays with Ana", NeedsSomeone: true}},
 		{"balancer off", "off", nil, ticket(202, 1, false),
 			team.NextStep{Say: "the balancer is off (QW_MODE=off): stays with Ana", NeedsSomeone: true}},
+		// Build lists every assignee of an open ticket: one the team
+		// misses was assigned it after the team was read.
 		{"owner unknown", "propose", nil, ticket(203, 42, false),
-			team.NextStep{Say: "user 42 is not in the team: queuewrangler leaves it alone", NeedsSomeone: true}},
+			team.NextStep{Say: "user 42 was not in the team when it was read: what queuewrangler does with it is not known", NeedsSomeone: true}},
+		// Build makes them an ST away for ever: the away rule hands on.
 		{"owner removed", "propose", nil, ticket(204, 9, false),
-			team.NextStep{Say: "a removed user is not in the team: queuewrangler leaves it alone", NeedsSomeone: true}},
+			team.NextStep{Say: "user 9 is no longer a Help Scout user: the balancer hands it on to someone on shift, a few tickets per run"}},
 		{"head of support", "propose", nil, ticket(205, 3, false),
 			team.NextStep{Say: "with the head of support, who keeps their tickets", NeedsSomeone: true}},
 		{"excluded", "propose", nil, ticket(206, 4, false),
@@ -253,7 +256,7 @@ func TestNextStepsSpeakTheirCallersWords(t *testing.T) {
 		{"RoleExclude", say("propose", 4), "Xavi is excluded from balancing: stays with them"},
 		{"StatusOffShift", say("propose", 5), "waits for Olga, off shift"},
 		{"StatusAway", say("propose", 7), "Walt is away: handed on once the grace period has passed"},
-		{"StatusRemoved", say("propose", 9), "Rita is not in the team: queuewrangler leaves it alone"},
+		{"StatusRemoved", say("propose", 9), "Rita is no longer a Help Scout user: the balancer hands it on to someone on shift, a few tickets per run"},
 	} {
 		if tt.got != tt.want {
 			t.Errorf("%s: says %q, want %q", tt.name, tt.got, tt.want)
