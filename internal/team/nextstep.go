@@ -55,8 +55,11 @@ type NextSteps struct {
 	// hos: the team has a head of support, for whom the balancer flags
 	// the stuck tickets it does not move. Without one (no roster, or none
 	// named hos) nobody is asked to decide them.
-	hos       bool
-	proposals map[int64]store.Proposal // conversation -> its open proposal
+	hos bool
+	// escalations are the heads of support who take escalations: the
+	// stuck rule's second tier for an st's ticket, after the seniors.
+	escalations []Agent
+	proposals   map[int64]store.Proposal // conversation -> its open proposal
 	// refusals are when an SST rejected a move of each conversation (by
 	// id), for the hold a refusal puts on its ticket (holdOf).
 	refusals map[int64][]time.Time
@@ -86,6 +89,9 @@ func NewNextSteps(agents []Agent, proposals []store.Proposal, mode string, loc *
 		}
 		if a.Role == string(roster.RoleHoS) && a.Status != StatusRemoved {
 			n.hos = true
+			if a.Escalations {
+				n.escalations = append(n.escalations, a)
+			}
 		}
 	}
 	for _, p := range proposals {
@@ -140,11 +146,14 @@ func progress(s store.ProposalStatus) int {
 // ticket moved or refused a move within the cooldown or worked on by an
 // agent lately (holdOf), the away rule decides for someone away or off
 // shift, and for an assignee Help Scout no longer lists, whom Build makes
-// an ST away for ever; the stuck rule escalates an ST's and flags an
-// SST's, both hand on only within the backlog setting, QW_BACKLOG, which under
-// the default idle keeps a ticket from everyone while all who could take
-// it have customers waiting: Agent.Kept, from balancer.BacklogKeeps, the
-// very check the plan makes); an open proposal comes first, since it
+// an ST away for ever; the stuck rule hands an ST's to a senior, else to
+// a head of support who takes escalations, else to another front-line
+// agent (noSenior says it for a team with no senior), and flags an
+// SST's; both hand on only within the backlog setting, QW_BACKLOG,
+// which under the default idle keeps a ticket from everyone while all who
+// could take it have customers waiting: Agent.Kept, from
+// balancer.BacklogKeeps, the very check the plan makes); an open proposal
+// comes first, since it
 // decides before any rule runs again. A flag asks the head of support:
 // in a team without one (no roster, or none named hos) nobody is asked.
 //
@@ -243,16 +252,62 @@ func (n NextSteps) Of(c store.OpenConversation) NextStep {
 		// The stuck rule hands on within the backlog setting too: it
 		// leaves the ticket, and reports nothing, while nobody is free.
 		return needs("stays with " + name + ": " + nobodyFree(a))
-	case !n.seniors && !n.hos:
-		return needs("stays with " + name + ": the team has no senior (sst) to take it, nor a head of support, so it waits until someone takes it up")
 	case !n.seniors:
-		// The stuck rule escalates an st's ticket to an sst; with none in
-		// the team it can only flag it, as `plan` says.
-		return needs("stays with " + name + ": the team has no senior (sst) to take it, so it is flagged for the head of support once stuck while " + name + " is on shift")
+		return n.noSenior(c, name)
 	case !n.hos:
 		return waits("to a senior once stuck while " + name + " is on shift, if one would answer clearly sooner; else it stays with " + name)
 	}
 	return waits("to a senior once stuck while " + name + " is on shift, if one would answer clearly sooner; else flagged for the head of support")
+}
+
+// noSenior says what the stuck rule does with c, stuck with name, an st
+// on shift, in a team with no sst. Its tiers (balancer/plan.go's stuck)
+// are a senior, then a head of support who takes escalations, then any
+// other front-line agent: the first who would answer clearly sooner, and
+// whom the backlog setting lets take it, gets it. When none does, it
+// stays, and the plan reports it as stuck with no senior to take it
+// (Result.NoSenior, for the head of support: `plan`, Slack) unless a head
+// of support who takes escalations could have taken it. Only when nobody
+// but its owner may open its mailbox does no run move it: it needs
+// someone.
+func (n NextSteps) noSenior(c store.OpenConversation, name string) NextStep {
+	hos, others := n.escalationOpens(c), n.othersOpen(c)
+	if !hos && !others {
+		say := "stays with " + name + ": the team has no senior (sst) to take it, and nobody else in the team can open mailbox " +
+			strconv.FormatInt(c.MailboxID, 10)
+		if n.hos {
+			return NextStep{Say: say + ": flagged for the head of support", NeedsSomeone: true}
+		}
+		return NextStep{Say: say + ", nor a head of support to decide, so it waits until someone takes it up", NeedsSomeone: true}
+	}
+	to := "another agent"
+	switch {
+	case hos && others:
+		to = "the head of support, who takes escalations, or another agent"
+	case hos:
+		to = "the head of support, who takes escalations,"
+	}
+	say := "to " + to + " once stuck while " + name + " is on shift, if one would answer clearly sooner; else "
+	switch {
+	case hos:
+		// The plan reports it only when no head of support who takes
+		// escalations could take it (on shift, below max_open, not about
+		// to leave): otherwise the rule tries again at the next run.
+		say += "it stays with " + name + ", flagged for the head of support when they cannot take it"
+	case n.hos:
+		say += "flagged for the head of support: the team has no senior (sst) to take it"
+	default:
+		say += "it stays with " + name + " until someone takes it up: the team has no senior (sst) to take it, nor a head of support to decide"
+	}
+	return NextStep{Say: say}
+}
+
+// escalationOpens reports whether a head of support who takes escalations
+// may open c's mailbox: the stuck rule's second tier for an st's ticket.
+func (n NextSteps) escalationOpens(c store.OpenConversation) bool {
+	return slices.ContainsFunc(n.escalations, func(h Agent) bool {
+		return h.ID != c.AssigneeID && (h.Mailboxes == nil || slices.Contains(h.Mailboxes, c.MailboxID))
+	})
 }
 
 // holdWhy is which never-move rule holds a ticket.
@@ -320,13 +375,13 @@ func DecisionHolds(decided, lastMoved time.Time, ownerAvailable bool, ownerGoneS
 // stuck rule gathers the stuck tickets before it checks the holds, and
 // flags an SST's for the head of support without checking them, so Of's
 // words for the flag stay true. Nor for an ST on shift in a team with no
-// senior: the ticket stays with them and is reported to a person as stuck
-// with nobody to take it, held or not, as Of says after. Nor for a
-// customer of someone off shift that the away rule leaves to them until
-// they are back (untilBack), whatever holds it.
+// senior whose mailbox nobody else may open: no tier can take the ticket,
+// held or not, and it is reported to a person as stuck with nobody to take
+// it (noSenior). Nor for a customer of someone off shift that the away
+// rule leaves to them until they are back (untilBack), whatever holds it.
 func (n NextSteps) holdDecides(c store.OpenConversation, a Agent, role string) bool {
 	if a.Available {
-		return role == string(roster.RoleST) && n.seniors
+		return role == string(roster.RoleST) && (n.seniors || n.othersOpen(c) || n.escalationOpens(c))
 	}
 	return a.Status != roster.StatusOffShift || a.BackAt.IsZero() || !leftToOwner(c, a)
 }

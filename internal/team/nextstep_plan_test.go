@@ -1,6 +1,7 @@
 package team
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -238,6 +239,114 @@ func TestRemovedOwnerNextStepSaysWhatThePlanDoes(t *testing.T) {
 			agents, _ := v.Measure(p)
 			if got := NewNextSteps(agents, nil, "propose", nil, now).Of(c); got != tc.want {
 				t.Errorf("next step %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestNoSeniorNextStepSaysWhatThePlanDoes: in a team with no SST (without
+// a roster everyone is an ST) an ST's stuck ticket read "stays with Ana:
+// the team has no senior (sst) to take it ...", under Needs someone, while
+// the stuck rule's tiers are a senior, then a head of support who takes
+// escalations, then any other front-line agent: the plan handed the
+// customer to Ben, who was free. The row now names the tiers the team
+// has, and what happens when none would answer clearly sooner (the plan
+// reports the ticket as stuck with no senior to take it, for the head of
+// support if there is one); only when nobody but the owner may open the
+// mailbox does it say the ticket stays, needing someone. Each case runs
+// the plan beside the row.
+func TestNoSeniorNextStepSaysWhatThePlanDoes(t *testing.T) {
+	now := time.Date(2026, 3, 3, 14, 0, 0, 0, time.UTC) // a Tuesday afternoon
+	const (
+		hos       = `{"agents": [{"id": 3, "role": "hos"}]}`
+		escalates = `{"agents": [{"id": 3, "role": "hos", "escalations": true}]}`
+		toOther   = "to another agent once stuck while Ana Front is on shift, if one would answer clearly sooner; else "
+		flagged   = toOther + "flagged for the head of support: the team has no senior (sst) to take it"
+		nobody    = toOther + "it stays with Ana Front until someone takes it up: the team has no senior (sst) to take it, nor a head of support to decide"
+	)
+	p := balancer.DefaultPolicy()
+	stuck := store.OpenConversation{ID: 10, Number: 10, MailboxID: 1, Status: store.StatusActive, AssigneeID: 1,
+		LastMessageBy: store.ByCustomer, CreatedAt: now.Add(-30 * time.Hour), CustomerWaitingSince: now.Add(-p.StuckAfter - time.Hour)}
+	// buried gives Ben thirty customers who have waited longer than Ana's:
+	// a customer joining his queue would wait far longer than with her.
+	var buried []store.OpenConversation
+	for i := range int64(30) {
+		buried = append(buried, store.OpenConversation{ID: 100 + i, Number: 100 + i, MailboxID: 1, Status: store.StatusActive, AssigneeID: 2,
+			LastMessageBy: store.ByCustomer, CreatedAt: now.Add(-30 * time.Hour), CustomerWaitingSince: now.Add(-7 * time.Hour)})
+	}
+	for _, tc := range []struct {
+		name   string
+		roster string // "": none, everyone an ST
+		ben    []int64
+		stuck  func(*store.OpenConversation)
+		others []store.OpenConversation
+		oldest bool // QW_BACKLOG=oldest
+		// wantTo is whom the plan hands the ticket to, 0 for nobody;
+		// wantReported whether it lists it in Result.NoSenior.
+		wantTo       int64
+		wantReported bool
+		want         NextStep
+	}{
+		{name: "no roster: to Ben", wantTo: 2, want: NextStep{Say: nobody}},
+		{name: "a head of support: to Ben", roster: hos, wantTo: 2, want: NextStep{Say: flagged}},
+		{name: "a head of support who takes escalations: to her first", roster: escalates, wantTo: 3,
+			want: NextStep{Say: "to the head of support, who takes escalations, or another agent once stuck while Ana Front is on shift, if one would answer clearly sooner; " +
+				"else it stays with Ana Front, flagged for the head of support when they cannot take it"}},
+		{name: "nobody would answer sooner: reported", roster: hos, others: buried, oldest: true, wantReported: true, want: NextStep{Say: flagged}},
+		{name: "nobody would answer sooner, no roster: reported", others: buried, oldest: true, wantReported: true, want: NextStep{Say: nobody}},
+		{name: "held: reported, not moved", roster: hos, stuck: func(c *store.OpenConversation) { c.LastAgentActivityAt = now.Add(-30 * time.Minute) },
+			wantReported: true, want: NextStep{Say: "an agent replied or added a note at Tue 13:30 UTC: not moved before Tue 15:30 UTC"}},
+		{name: "nobody else may open the mailbox", roster: hos, ben: []int64{2}, wantReported: true,
+			want: NextStep{Say: "stays with Ana Front: the team has no senior (sst) to take it, and nobody else in the team can open mailbox 1: flagged for the head of support", NeedsSomeone: true}},
+		{name: "nobody else may open the mailbox, no roster", ben: []int64{2}, wantReported: true,
+			want: NextStep{Say: "stays with Ana Front: the team has no senior (sst) to take it, and nobody else in the team can open mailbox 1, nor a head of support to decide, so it waits until someone takes it up", NeedsSomeone: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var r *roster.Roster
+			if tc.roster != "" {
+				var err error
+				if r, err = roster.Parse([]byte(tc.roster)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			c := stuck
+			if tc.stuck != nil {
+				tc.stuck(&c)
+			}
+			users := []store.User{
+				{ID: 1, First: "Ana", Last: "Front", Timezone: "UTC"},
+				{ID: 2, First: "Ben", Last: "On", Timezone: "UTC", Mailboxes: tc.ben},
+			}
+			if r != nil { // without a roster she would be one more ST
+				users = append(users, store.User{ID: 3, First: "Hana", Last: "Head", Timezone: "UTC", Mailboxes: tc.ben})
+			}
+			var statuses []store.UserStatus
+			for _, u := range users {
+				statuses = append(statuses, store.UserStatus{UserID: u.ID, Status: "active", UpdatedAt: now.Add(-48 * time.Hour)})
+			}
+			v := Build(store.Snapshot{TakenAt: now, Users: users, Statuses: statuses,
+				Conversations: append([]store.OpenConversation{c}, tc.others...)}, r, now)
+			pol := p
+			if tc.oldest {
+				pol.Backlog = balancer.BacklogOldest
+			}
+			res := balancer.Plan(v.Snapshot, pol)
+			var to int64
+			for _, m := range res.Moves {
+				if m.ConversationID == c.ID {
+					to = m.To
+					if m.Reason != balancer.ReasonStuck {
+						t.Errorf("move %+v, want Ana's stuck customer moved as stuck", m)
+					}
+				}
+			}
+			reported := slices.ContainsFunc(res.NoSenior, func(f balancer.Flag) bool { return f.ConversationID == c.ID })
+			if to != tc.wantTo || reported != tc.wantReported {
+				t.Fatalf("the plan moved the ticket to %d and reported it %v, want %d and %v", to, reported, tc.wantTo, tc.wantReported)
+			}
+			agents, _ := v.Measure(pol)
+			if got := NewNextSteps(agents, nil, "propose", nil, now).Of(c); got != tc.want {
+				t.Errorf("next step\n%+v, want\n%+v", got, tc.want)
 			}
 		})
 	}

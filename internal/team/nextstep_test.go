@@ -135,14 +135,31 @@ func TestNextStepsOf(t *testing.T) {
 			}
 		})
 	}
-	// Without an sst, the stuck rule has nobody to escalate an st's ticket
-	// to (Sam is removed here): it flags it, as `plan` says, and the page
-	// lists it with the tickets that need someone.
+	// Without an sst (Sam is removed here) the stuck rule hands an st's
+	// ticket to any other front-line agent who would answer clearly
+	// sooner, and reports it for the head of support when nobody would,
+	// as `plan` says. With nobody else in the team to take it, it stays,
+	// reported, and the page lists it with the tickets that need someone.
 	withoutSeniors := []team.Agent{agents[0], agents[2], {ID: 2, Name: "Sam", Role: "sst", Status: "removed"}}
-	got := team.NewNextSteps(withoutSeniors, nil, "apply", nil, now).Of(ticket(213, 1, false))
-	want := team.NextStep{Say: "stays with Ana: the team has no senior (sst) to take it, so it is flagged for the head of support once stuck while Ana is on shift", NeedsSomeone: true}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("an st's ticket in a team without seniors (-want +got):\n%s", diff)
+	bo := team.Agent{ID: 12, Name: "Bo", Role: "st", Status: "active", Available: true, Mailboxes: []int64{1}}
+	for _, tt := range []struct {
+		name   string
+		agents []team.Agent
+		c      store.OpenConversation
+		want   team.NextStep
+	}{
+		{"Bo may take it", append(withoutSeniors, bo), store.OpenConversation{ID: 213, AssigneeID: 1, MailboxID: 1, Status: store.StatusActive},
+			team.NextStep{Say: "to another agent once stuck while Ana is on shift, if one would answer clearly sooner; else flagged for the head of support: the team has no senior (sst) to take it"}},
+		{"nobody else may open its mailbox", append(withoutSeniors, bo), store.OpenConversation{ID: 213, AssigneeID: 1, MailboxID: 2, Status: store.StatusActive},
+			team.NextStep{Say: "stays with Ana: the team has no senior (sst) to take it, and nobody else in the team can open mailbox 2: flagged for the head of support", NeedsSomeone: true}},
+		// A head of support who takes escalations may: the rule's second tier.
+		{"the head of support takes escalations", append(withoutSeniors, bo, team.Agent{ID: 14, Name: "Hal", Role: "hos", Status: "active", Available: true, Escalations: true}),
+			store.OpenConversation{ID: 213, AssigneeID: 1, MailboxID: 2, Status: store.StatusActive},
+			team.NextStep{Say: "to the head of support, who takes escalations, once stuck while Ana is on shift, if one would answer clearly sooner; else it stays with Ana, flagged for the head of support when they cannot take it"}},
+	} {
+		if diff := cmp.Diff(tt.want, team.NewNextSteps(tt.agents, nil, "apply", nil, now).Of(tt.c)); diff != "" {
+			t.Errorf("an st's ticket in a team without seniors, %s (-want +got):\n%s", tt.name, diff)
+		}
 	}
 }
 
@@ -169,8 +186,9 @@ func TestNextStepsWithoutAHeadOfSupport(t *testing.T) {
 			Say: "stays with Sam: flagged once stuck while Sam is on shift, but the team has no head of support to decide, so it waits until someone takes it up"}},
 		{"an ST's ticket with seniors", []team.Agent{ana, sam}, 1, team.NextStep{
 			Say: "to a senior once stuck while Ana is on shift, if one would answer clearly sooner; else it stays with Ana"}},
+		// The stuck rule hands it to Bo if he would answer clearly sooner.
 		{"an ST's ticket, no roster: everyone an ST", []team.Agent{ana, {ID: 4, Name: "Bo", Role: "st", Status: "active", Available: true}}, 1,
-			team.NextStep{NeedsSomeone: true, Say: "stays with Ana: the team has no senior (sst) to take it, nor a head of support, so it waits until someone takes it up"}},
+			team.NextStep{Say: "to another agent once stuck while Ana is on shift, if one would answer clearly sooner; else it stays with Ana until someone takes it up: the team has no senior (sst) to take it, nor a head of support to decide"}},
 		// With a head of support the words stay as they were.
 		{"an SST's ticket, with a head of support", []team.Agent{ana, sam, hana}, 2, team.NextStep{NeedsSomeone: true,
 			Say: "flagged for the head of support once stuck while Sam is on shift"}},
@@ -398,11 +416,19 @@ func TestNextStepsSayTheHolds(t *testing.T) {
 			}
 		})
 	}
-	// In a team with no senior an ST's stuck ticket stays with them and
-	// is reported to a person, held or not, as the stuck rule does.
+	// In a team with no senior the stuck rule hands an ST's stuck ticket
+	// to another front-line agent, which a hold stops as it stops a
+	// senior; with nobody else to take it, it stays with them and is
+	// reported to a person, held or not.
+	held := store.OpenConversation{ID: 1, AssigneeID: 1, LastMovedAt: ago(time.Hour)}
 	noSenior := []team.Agent{agents[0], agents[2]}
-	got := team.NewNextSteps(noSenior, nil, "propose", nil, now).Of(store.OpenConversation{ID: 1, AssigneeID: 1, LastMovedAt: ago(time.Hour)})
-	want := team.NextStep{Say: "stays with Ana: the team has no senior (sst) to take it, so it is flagged for the head of support once stuck while Ana is on shift", NeedsSomeone: true}
+	got := team.NewNextSteps(noSenior, nil, "propose", nil, now).Of(held)
+	want := team.NextStep{Say: "stays with Ana: the team has no senior (sst) to take it, and nobody else in the team can open mailbox 0: flagged for the head of support", NeedsSomeone: true}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("held, in a team with no senior nor anyone else (-want +got):\n%s", diff)
+	}
+	got = team.NewNextSteps(append(noSenior, agents[3], agents[8]), nil, "propose", nil, now).Of(held)
+	want = team.NextStep{Say: "moved by queuewrangler at Tue 11:00 UTC: not moved again before Wed 11:00 UTC (cooldown)"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("held, in a team with no senior (-want +got):\n%s", diff)
 	}
