@@ -576,7 +576,7 @@ func TestStuckRowsSayTheHolds(t *testing.T) {
 		1001: "proposal waiting for approval",
 		2101: "moved by queuewrangler at Tue 14:00 UTC: not moved again before Wed 14:00 UTC (cooldown)",
 		2102: "a move was rejected at Tue 13:00 UTC: left with Ana Front until Wed 13:00 UTC, or until Ana Front is away or off shift",
-		2103: "to a senior once stuck while Ana Front is on shift, if one would answer clearly sooner; else it stays with Ana Front",
+		2103: "to a senior, else another agent, once stuck while Ana Front is on shift, if one would answer clearly sooner; else it stays with Ana Front",
 		2104: "an agent replied or added a note at Tue 14:30 UTC: not moved before Tue 16:30 UTC; Walt Away is away",
 	}
 	rec := do(s, "GET", "/api/v1/conversations?state=stuck", "")

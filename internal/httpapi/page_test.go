@@ -1137,7 +1137,7 @@ func TestPageSaysWhatHappensToStuckTickets(t *testing.T) {
 		2001: {waits, "waits for Olga Night, back Wed 09:00 UTC, unless someone on shift would answer clearly sooner: queuewrangler then hands it on"},
 		2002: {waits, "Walt Away is away: handed on once the grace period has passed"},
 		2003: {needs, "flagged for the head of support once stuck while Sam Senior is on shift"},
-		2004: {waits, "to a senior once stuck while Ana Front is on shift, if one would answer clearly sooner; else flagged for the head of support"},
+		2004: {waits, "to a senior, else another agent, once stuck while Ana Front is on shift, if one would answer clearly sooner; else it stays with Ana Front, flagged for the head of support when no senior can take it"},
 		2005: {needs, "with the head of support, who keeps their tickets"},
 		2006: {needs, "Xavi Other is excluded from balancing: stays with them"},
 		2007: {needs, "pinned (qw-pin): stays with Ana Front"},

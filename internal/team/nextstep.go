@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/queuewrangler/queuewrangler/balancer"
@@ -148,12 +149,11 @@ func progress(s store.ProposalStatus) int {
 // shift, and for an assignee Help Scout no longer lists, whom Build makes
 // an ST away for ever; the stuck rule hands an ST's to a senior, else to
 // a head of support who takes escalations, else to another front-line
-// agent (noSenior says it for a team with no senior), and flags an
-// SST's; both hand on only within the backlog setting, QW_BACKLOG,
-// which under the default idle keeps a ticket from everyone while all who
-// could take it have customers waiting: Agent.Kept, from
-// balancer.BacklogKeeps, the very check the plan makes); an open proposal
-// comes first, since it
+// agent (stuckST), and flags an SST's; both hand on only within the
+// backlog setting, QW_BACKLOG, which under the default idle keeps a
+// ticket from everyone while all who could take it have customers
+// waiting: Agent.Kept, from balancer.BacklogKeeps, the very check the
+// plan makes); an open proposal comes first, since it
 // decides before any rule runs again. A flag asks the head of support:
 // in a team without one (no roster, or none named hos) nobody is asked.
 //
@@ -252,27 +252,38 @@ func (n NextSteps) Of(c store.OpenConversation) NextStep {
 		// The stuck rule hands on within the backlog setting too: it
 		// leaves the ticket, and reports nothing, while nobody is free.
 		return needs("stays with " + name + ": " + nobodyFree(a))
-	case !n.seniors:
-		return n.noSenior(c, name)
-	case !n.hos:
-		return waits("to a senior once stuck while " + name + " is on shift, if one would answer clearly sooner; else it stays with " + name)
 	}
-	return waits("to a senior once stuck while " + name + " is on shift, if one would answer clearly sooner; else flagged for the head of support")
+	return n.stuckST(c, name)
 }
 
-// noSenior says what the stuck rule does with c, stuck with name, an st
-// on shift, in a team with no sst. Its tiers (balancer/plan.go's stuck)
-// are a senior, then a head of support who takes escalations, then any
-// other front-line agent: the first who would answer clearly sooner, and
-// whom the backlog setting lets take it, gets it. When none does, it
-// stays, and the plan reports it as stuck with no senior to take it
-// (Result.NoSenior, for the head of support: `plan`, Slack) unless a head
-// of support who takes escalations could have taken it. Only when nobody
-// but its owner may open its mailbox does no run move it: it needs
+// stuckST says what the stuck rule does with c, stuck with name, an st on
+// shift. Its tiers (balancer/plan.go's stuck) are a senior, then a head of
+// support who takes escalations, then any other front-line agent: the
+// first who would answer clearly sooner, and whom the backlog setting lets
+// take it, gets it. The tiers said are those the team has: a senior when
+// it has one (whichever mailboxes they open, as before), a head of
+// support who takes escalations and may open c's mailbox, and "another
+// agent" when an st other than the owner may open it (an sst there was
+// asked first, as a senior). When no tier moves it, it stays, and the
+// plan reports it as stuck with no senior to take it (Result.NoSenior,
+// for the head of support: `plan`, Slack) only when nobody it could be
+// escalated to (an sst, or a head of support who takes escalations) can
+// take it now: otherwise the rule tries again at the next run. Only when
+// nobody but its owner may open its mailbox does no run move it: it needs
 // someone.
-func (n NextSteps) noSenior(c store.OpenConversation, name string) NextStep {
-	hos, others := n.escalationOpens(c), n.othersOpen(c)
-	if !hos && !others {
+func (n NextSteps) stuckST(c store.OpenConversation, name string) NextStep {
+	hos, others := n.escalationOpens(c), n.othersOpen(c, roster.RoleST)
+	var tiers []string
+	if n.seniors {
+		tiers = append(tiers, "a senior")
+	}
+	if hos {
+		tiers = append(tiers, "the head of support (who takes escalations)")
+	}
+	if others {
+		tiers = append(tiers, "another agent")
+	}
+	if len(tiers) == 0 {
 		say := "stays with " + name + ": the team has no senior (sst) to take it, and nobody else in the team can open mailbox " +
 			strconv.FormatInt(c.MailboxID, 10)
 		if n.hos {
@@ -280,20 +291,22 @@ func (n NextSteps) noSenior(c store.OpenConversation, name string) NextStep {
 		}
 		return NextStep{Say: say + ", nor a head of support to decide, so it waits until someone takes it up", NeedsSomeone: true}
 	}
-	to := "another agent"
-	switch {
-	case hos && others:
-		to = "the head of support, who takes escalations, or another agent"
-	case hos:
-		to = "the head of support, who takes escalations,"
+	to := strings.Join(tiers, ", else ")
+	if len(tiers) > 1 {
+		to += ","
 	}
 	say := "to " + to + " once stuck while " + name + " is on shift, if one would answer clearly sooner; else "
 	switch {
+	case n.seniors && hos:
+		say += "it stays with " + name + ", flagged for the head of support when neither a senior nor the head of support can take it"
+	case n.seniors && n.hos:
+		say += "it stays with " + name + ", flagged for the head of support when no senior can take it"
+	case n.seniors:
+		// Reported when no senior can take it, as `plan` says, to nobody
+		// who decides.
+		say += "it stays with " + name
 	case hos:
-		// The plan reports it only when no head of support who takes
-		// escalations could take it (on shift, below max_open, not about
-		// to leave): otherwise the rule tries again at the next run.
-		say += "it stays with " + name + ", flagged for the head of support when they cannot take it"
+		say += "it stays with " + name + ", flagged for the head of support when they cannot take it themselves"
 	case n.hos:
 		say += "flagged for the head of support: the team has no senior (sst) to take it"
 	default:
@@ -377,7 +390,7 @@ func DecisionHolds(decided, lastMoved time.Time, ownerAvailable bool, ownerGoneS
 // words for the flag stay true. Nor for an ST on shift in a team with no
 // senior whose mailbox nobody else may open: no tier can take the ticket,
 // held or not, and it is reported to a person as stuck with nobody to take
-// it (noSenior). Nor for a customer of someone off shift that the away
+// it (stuckST). Nor for a customer of someone off shift that the away
 // rule leaves to them until they are back (untilBack), whatever holds it.
 func (n NextSteps) holdDecides(c store.OpenConversation, a Agent, role string) bool {
 	if a.Available {
@@ -428,13 +441,17 @@ func (n NextSteps) at(t time.Time) string {
 	return t.In(n.loc).Format("Mon 15:04 MST")
 }
 
-// othersOpen reports whether a front-line agent (st or sst) other than
-// c's owner, still a Help Scout user, may open c's mailbox: someone the
-// away rule could hand c to once on shift and free.
-func (n NextSteps) othersOpen(c store.OpenConversation) bool {
+// othersOpen reports whether an agent of one of roles (the front-line
+// ones, st and sst, when none is given) other than c's owner, still a
+// Help Scout user, may open c's mailbox: someone the away rule could hand
+// c to once on shift and free.
+func (n NextSteps) othersOpen(c store.OpenConversation, roles ...roster.Role) bool {
+	if len(roles) == 0 {
+		roles = []roster.Role{roster.RoleST, roster.RoleSST}
+	}
 	for _, o := range n.agents {
-		role := cmp.Or(o.RulesRole, o.Role)
-		if o.ID == c.AssigneeID || o.Status == StatusRemoved || role != string(roster.RoleST) && role != string(roster.RoleSST) {
+		role := roster.Role(cmp.Or(o.RulesRole, o.Role))
+		if o.ID == c.AssigneeID || o.Status == StatusRemoved || !slices.Contains(roles, role) {
 			continue
 		}
 		if o.Mailboxes == nil || slices.Contains(o.Mailboxes, c.MailboxID) {

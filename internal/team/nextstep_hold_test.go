@@ -129,11 +129,11 @@ func TestStuckRowsSayTheHoldsTheRunKeeps(t *testing.T) {
 
 	clock = now
 	check("Ana on shift", map[int64]bool{201: true, 205: true}, map[int64]team.NextStep{
-		201: {Say: "to a senior once stuck while Ana is on shift, if one would answer clearly sooner; else flagged for the head of support"},
+		201: {Say: "to a senior once stuck while Ana is on shift, if one would answer clearly sooner; else it stays with Ana, flagged for the head of support when no senior can take it"},
 		202: {Say: "an agent replied or added a note at Tue 11:30 UTC: not moved before Tue 13:30 UTC"},
 		203: {Say: "moved by queuewrangler at Tue 07:00 UTC: not moved again before Wed 07:00 UTC (cooldown)"},
 		204: {Say: "a move was rejected at Tue 11:00 UTC: left with Ana until Wed 11:00 UTC, or until Ana is away or off shift"},
-		205: {Say: "to a senior once stuck while Ana is on shift, if one would answer clearly sooner; else flagged for the head of support"},
+		205: {Say: "to a senior once stuck while Ana is on shift, if one would answer clearly sooner; else it stays with Ana, flagged for the head of support when no senior can take it"},
 	})
 
 	// Ana goes away at 12:10, and a move of 205 is refused at 12:30, while

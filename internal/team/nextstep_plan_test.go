@@ -290,8 +290,8 @@ func TestNoSeniorNextStepSaysWhatThePlanDoes(t *testing.T) {
 		{name: "no roster: to Ben", wantTo: 2, want: NextStep{Say: nobody}},
 		{name: "a head of support: to Ben", roster: hos, wantTo: 2, want: NextStep{Say: flagged}},
 		{name: "a head of support who takes escalations: to her first", roster: escalates, wantTo: 3,
-			want: NextStep{Say: "to the head of support, who takes escalations, or another agent once stuck while Ana Front is on shift, if one would answer clearly sooner; " +
-				"else it stays with Ana Front, flagged for the head of support when they cannot take it"}},
+			want: NextStep{Say: "to the head of support (who takes escalations), else another agent, once stuck while Ana Front is on shift, if one would answer clearly sooner; " +
+				"else it stays with Ana Front, flagged for the head of support when they cannot take it themselves"}},
 		{name: "nobody would answer sooner: reported", roster: hos, others: buried, oldest: true, wantReported: true, want: NextStep{Say: flagged}},
 		{name: "nobody would answer sooner, no roster: reported", others: buried, oldest: true, wantReported: true, want: NextStep{Say: nobody}},
 		{name: "held: reported, not moved", roster: hos, stuck: func(c *store.OpenConversation) { c.LastAgentActivityAt = now.Add(-30 * time.Minute) },
@@ -347,6 +347,90 @@ func TestNoSeniorNextStepSaysWhatThePlanDoes(t *testing.T) {
 			agents, _ := v.Measure(pol)
 			if got := NewNextSteps(agents, nil, "propose", nil, now).Of(c); got != tc.want {
 				t.Errorf("next step\n%+v, want\n%+v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestSeniorNextStepSaysWhatThePlanDoes: with an SST in the team, an ST's
+// stuck ticket read "to a senior once stuck ..., if one would answer
+// clearly sooner; else flagged for the head of support", while the stuck
+// rule's last tier hands it to any other front-line agent who would
+// answer clearly sooner (the plan gave it to Ben with Sam buried), and
+// the plan flags nothing for a person while a senior could take it, even
+// when no move pays. The row now names every tier, and says when it is
+// flagged. Each case runs the plan beside the row.
+func TestSeniorNextStepSaysWhatThePlanDoes(t *testing.T) {
+	now := time.Date(2026, 3, 3, 14, 0, 0, 0, time.UTC) // a Tuesday afternoon
+	p := balancer.DefaultPolicy()
+	stuck := store.OpenConversation{ID: 10, Number: 10, MailboxID: 1, Status: store.StatusActive, AssigneeID: 1,
+		LastMessageBy: store.ByCustomer, CreatedAt: now.Add(-30 * time.Hour), CustomerWaitingSince: now.Add(-p.StuckAfter - time.Hour)}
+	// buried gives an agent thirty customers who have waited longer than
+	// Ana's: one joining their queue would wait far longer than with her.
+	buried := func(owner int64) []store.OpenConversation {
+		var cs []store.OpenConversation
+		for i := range int64(30) {
+			id := owner*100 + i
+			cs = append(cs, store.OpenConversation{ID: id, Number: id, MailboxID: 1, Status: store.StatusActive, AssigneeID: owner,
+				LastMessageBy: store.ByCustomer, CreatedAt: now.Add(-30 * time.Hour), CustomerWaitingSince: now.Add(-7 * time.Hour)})
+		}
+		return cs
+	}
+	const (
+		onShift = `{"agents": [{"id": 2, "role": "sst"}, {"id": 3, "role": "hos"}]}`
+		// Sam's shift is over at 14:00.
+		offShift = `{"agents": [{"id": 2, "role": "sst", "hours": "Mon-Fri 06:00-12:00", "timezone": "UTC"}, {"id": 3, "role": "hos"}]}`
+		say      = "to a senior, else another agent, once stuck while Ana Front is on shift, if one would answer clearly sooner; " +
+			"else it stays with Ana Front, flagged for the head of support when no senior can take it"
+	)
+	for _, tc := range []struct {
+		name         string
+		roster       string
+		others       []store.OpenConversation
+		oldest       bool // QW_BACKLOG=oldest
+		wantTo       int64
+		wantReported bool
+	}{
+		{name: "to Sam", roster: onShift, wantTo: 2},
+		{name: "Sam buried: to Ben", roster: onShift, others: buried(2), oldest: true, wantTo: 4},
+		{name: "both buried: nothing pays, nothing flagged", roster: onShift, others: append(buried(2), buried(4)...), oldest: true},
+		{name: "Sam off shift, Ben buried: flagged", roster: offShift, others: buried(4), oldest: true, wantReported: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := roster.Parse([]byte(tc.roster))
+			if err != nil {
+				t.Fatal(err)
+			}
+			users := []store.User{
+				{ID: 1, First: "Ana", Last: "Front", Timezone: "UTC"},
+				{ID: 2, First: "Sam", Last: "Senior", Timezone: "UTC"},
+				{ID: 3, First: "Hana", Last: "Head", Timezone: "UTC"},
+				{ID: 4, First: "Ben", Last: "On", Timezone: "UTC"},
+			}
+			var statuses []store.UserStatus
+			for _, u := range users {
+				statuses = append(statuses, store.UserStatus{UserID: u.ID, Status: "active", UpdatedAt: now.Add(-48 * time.Hour)})
+			}
+			v := Build(store.Snapshot{TakenAt: now, Users: users, Statuses: statuses,
+				Conversations: append([]store.OpenConversation{stuck}, tc.others...)}, r, now)
+			pol := p
+			if tc.oldest {
+				pol.Backlog = balancer.BacklogOldest
+			}
+			res := balancer.Plan(v.Snapshot, pol)
+			var to int64
+			for _, m := range res.Moves {
+				if m.ConversationID == stuck.ID {
+					to = m.To
+				}
+			}
+			reported := slices.ContainsFunc(res.NoSenior, func(f balancer.Flag) bool { return f.ConversationID == stuck.ID })
+			if to != tc.wantTo || reported != tc.wantReported {
+				t.Fatalf("the plan moved the ticket to %d and reported it %v, want %d and %v", to, reported, tc.wantTo, tc.wantReported)
+			}
+			agents, _ := v.Measure(pol)
+			if got, want := NewNextSteps(agents, nil, "propose", nil, now).Of(stuck), (NextStep{Say: say}); got != want {
+				t.Errorf("next step\n%+v, want\n%+v", got, want)
 			}
 		})
 	}

@@ -84,7 +84,7 @@ func TestNextStepsOf(t *testing.T) {
 		{"pending while the balancer is off", "off", nil, ticket(101, 1, false),
 			team.NextStep{Say: "proposal waiting for approval", Proposal: 71}},
 		{"a rejected proposal is ignored", "propose", nil, ticket(106, 1, false),
-			team.NextStep{Say: "to a senior once stuck while Ana is on shift, if one would answer clearly sooner; else flagged for the head of support"}},
+			team.NextStep{Say: "to a senior, else another agent, once stuck while Ana is on shift, if one would answer clearly sooner; else it stays with Ana, flagged for the head of support when no senior can take it"}},
 		{"pinned", "propose", nil, ticket(201, 1, true),
 			team.NextStep{Say: "pinned (qw-pin): stays with Ana", NeedsSomeone: true}},
 		{"balancer off", "off", nil, ticket(202, 1, false),
@@ -124,7 +124,7 @@ func TestNextStepsOf(t *testing.T) {
 		{"with an SST: flagged", "propose", nil, ticket(211, 2, false),
 			team.NextStep{Say: "flagged for the head of support once stuck while Sam is on shift", NeedsSomeone: true}},
 		{"with an ST: escalated", "apply", nil, ticket(212, 1, false),
-			team.NextStep{Say: "to a senior once stuck while Ana is on shift, if one would answer clearly sooner; else flagged for the head of support"}},
+			team.NextStep{Say: "to a senior, else another agent, once stuck while Ana is on shift, if one would answer clearly sooner; else it stays with Ana, flagged for the head of support when no senior can take it"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -155,7 +155,7 @@ func TestNextStepsOf(t *testing.T) {
 		// A head of support who takes escalations may: the rule's second tier.
 		{"the head of support takes escalations", append(withoutSeniors, bo, team.Agent{ID: 14, Name: "Hal", Role: "hos", Status: "active", Available: true, Escalations: true}),
 			store.OpenConversation{ID: 213, AssigneeID: 1, MailboxID: 2, Status: store.StatusActive},
-			team.NextStep{Say: "to the head of support, who takes escalations, once stuck while Ana is on shift, if one would answer clearly sooner; else it stays with Ana, flagged for the head of support when they cannot take it"}},
+			team.NextStep{Say: "to the head of support (who takes escalations) once stuck while Ana is on shift, if one would answer clearly sooner; else it stays with Ana, flagged for the head of support when they cannot take it themselves"}},
 	} {
 		if diff := cmp.Diff(tt.want, team.NewNextSteps(tt.agents, nil, "apply", nil, now).Of(tt.c)); diff != "" {
 			t.Errorf("an st's ticket in a team without seniors, %s (-want +got):\n%s", tt.name, diff)
@@ -268,7 +268,7 @@ func TestNextStepsSpeakTheirCallersWords(t *testing.T) {
 		want string
 	}{
 		{"ModeOff", say(string(rebalance.ModeOff), 1), "the balancer is off (QW_MODE=off): stays with Ana"},
-		{"ModePropose", say(string(rebalance.ModePropose), 1), "to a senior once stuck while Ana is on shift, if one would answer clearly sooner; else flagged for the head of support"},
+		{"ModePropose", say(string(rebalance.ModePropose), 1), "to a senior, else another agent, once stuck while Ana is on shift, if one would answer clearly sooner; else it stays with Ana, flagged for the head of support when no senior can take it"},
 		{"RoleSST", say("propose", 2), "flagged for the head of support once stuck while Sam is on shift"},
 		{"RoleHoS", say("propose", 3), "with the head of support, who keeps their tickets"},
 		{"RoleExclude", say("propose", 4), "Xavi is excluded from balancing: stays with them"},
@@ -328,7 +328,7 @@ func TestNextStepsSayTheHolds(t *testing.T) {
 		{ID: 11, Name: "Una", Role: "st", Status: "active", Available: true}, // not measured: no windows
 	}
 	const (
-		escalated = "to a senior once stuck while Ana is on shift, if one would answer clearly sooner; else flagged for the head of support"
+		escalated = "to a senior, else another agent, once stuck while Ana is on shift, if one would answer clearly sooner; else it stays with Ana, flagged for the head of support when no senior can take it"
 		rejected  = "a move was rejected at Tue 10:00 UTC: left with Ana until Wed 10:00 UTC, or until Ana is away or off shift"
 	)
 	ago := func(d time.Duration) time.Time { return now.Add(-d) }
@@ -394,7 +394,7 @@ func TestNextStepsSayTheHolds(t *testing.T) {
 		{"held, with a proposal waiting", store.OpenConversation{AssigneeID: 1, LastMovedAt: ago(time.Hour)}, nil, true, nil,
 			team.NextStep{Say: "proposal waiting for approval", Proposal: 70}},
 		{"an agent not measured under a policy has no windows", store.OpenConversation{AssigneeID: 11, LastMovedAt: ago(time.Hour)}, []time.Time{ago(time.Hour)}, false, nil,
-			team.NextStep{Say: "to a senior once stuck while Una is on shift, if one would answer clearly sooner; else flagged for the head of support"}},
+			team.NextStep{Say: "to a senior, else another agent, once stuck while Una is on shift, if one would answer clearly sooner; else it stays with Una, flagged for the head of support when no senior can take it"}},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -472,6 +472,47 @@ func TestDecisionHolds(t *testing.T) {
 	} {
 		if got := team.DecisionHolds(refusedAt, tc.lastMoved, tc.available, tc.goneAt); got != tc.want {
 			t.Errorf("%s: holds = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestStuckSTNextStepNamesTheTiers: the stuck rule hands an ST's stuck
+// ticket to a senior, else to a head of support who takes escalations,
+// else to another front-line agent, and flags it for the head of support
+// only when nobody it could be escalated to can take it. The row names
+// the tiers the team has for the ticket's mailbox, and when it is
+// flagged; TestSeniorNextStepSaysWhatThePlanDoes and
+// TestNoSeniorNextStepSaysWhatThePlanDoes run the plan beside some.
+func TestStuckSTNextStepNamesTheTiers(t *testing.T) {
+	t.Parallel()
+	ana := team.Agent{ID: 1, Name: "Ana", Role: "st", Status: "active", Available: true}
+	sam := team.Agent{ID: 2, Name: "Sam", Role: "sst", Status: "active", Available: true}
+	hana := team.Agent{ID: 3, Name: "Hana", Role: "hos", Status: "active", Available: true}
+	hal := team.Agent{ID: 4, Name: "Hal", Role: "hos", Status: "active", Available: true, Escalations: true}
+	bo := team.Agent{ID: 5, Name: "Bo", Role: "st", Status: "off-shift"} // off shift now: a tier all the same
+	only1 := func(a team.Agent) team.Agent { a.Mailboxes = []int64{1}; return a }
+	const once = " once stuck while Ana is on shift, if one would answer clearly sooner; else "
+	for _, tt := range []struct {
+		name   string
+		agents []team.Agent
+		want   string
+	}{
+		{"every tier", []team.Agent{ana, sam, hal, bo},
+			"to a senior, else the head of support (who takes escalations), else another agent," + once +
+				"it stays with Ana, flagged for the head of support when neither a senior nor the head of support can take it"},
+		{"a senior and another agent", []team.Agent{ana, sam, hana, bo},
+			"to a senior, else another agent," + once + "it stays with Ana, flagged for the head of support when no senior can take it"},
+		{"a senior alone", []team.Agent{ana, sam, hana},
+			"to a senior" + once + "it stays with Ana, flagged for the head of support when no senior can take it"},
+		{"a senior, no head of support", []team.Agent{ana, sam, bo},
+			"to a senior, else another agent," + once + "it stays with Ana"},
+		// Neither Bo nor Hal may open mailbox 2.
+		{"a senior, nobody else may open the mailbox", []team.Agent{ana, sam, only1(hal), only1(bo)},
+			"to a senior" + once + "it stays with Ana, flagged for the head of support when no senior can take it"},
+	} {
+		got := team.NewNextSteps(tt.agents, nil, "propose", nil, now).Of(store.OpenConversation{ID: 9, AssigneeID: 1, MailboxID: 2, Status: store.StatusActive})
+		if diff := cmp.Diff(team.NextStep{Say: tt.want}, got); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tt.name, diff)
 		}
 	}
 }
