@@ -327,9 +327,10 @@ func (n NextSteps) escalationOpens(c store.OpenConversation) bool {
 type holdWhy int
 
 const (
-	holdMoved    holdWhy = iota + 1 // moved within the cooldown
-	holdRefused                     // an SST rejected a move of it within the cooldown
-	holdActivity                    // an agent replied or noted within RecentActivity
+	holdMoved     holdWhy = iota + 1 // moved within the cooldown
+	holdRefused                      // an SST rejected a move of it within the cooldown
+	holdActivity                     // an agent replied or noted within RecentActivity
+	holdHandMoved                    // a person moved it to its owner by hand within the cooldown
 )
 
 // hold is a never-move rule that keeps a ticket where it is until it ends.
@@ -354,6 +355,12 @@ func (n NextSteps) holdOf(c store.OpenConversation, a Agent) hold {
 			moved = hold{why: holdRefused, since: at}
 		}
 	}
+	// A move by hand in Help Scout is a decision as a refusal is
+	// (rebalance's handMoves), counted after the refusals as the run
+	// counts it: the later of the two holds.
+	if at := c.HandMovedAt(); !at.IsZero() && DecisionHolds(at, moved.since, a.Available, a.Unavailable) {
+		moved = hold{why: holdHandMoved, since: at}
+	}
 	var h hold
 	if !moved.since.IsZero() && n.now.Sub(moved.since) < a.Cooldown {
 		h = moved
@@ -375,9 +382,9 @@ func (n NextSteps) holdOf(c store.OpenConversation, a Agent) hold {
 // answer for when she has gone. A decision made while she was gone
 // already, or with no known time for her going (ownerGoneSince zero),
 // holds. A ticket with no owner, or one the team does not know, counts
-// as available: its decision holds. It is rebalance's heldByRejections
-// rule, here in team, which rebalance imports, so that the balancer's
-// input and the stuck rows' words can share one rule.
+// as available: its decision holds. rebalance's heldByDecisions asks it
+// too (team is imported by rebalance), so that the balancer's input and
+// the stuck rows' words share one rule.
 func DecisionHolds(decided, lastMoved time.Time, ownerAvailable bool, ownerGoneSince time.Time) bool {
 	return decided.After(lastMoved) && (ownerAvailable || !ownerGoneSince.After(decided))
 }
@@ -414,6 +421,11 @@ func (n NextSteps) held(h hold, a Agent, name string) NextStep {
 		say = "moved by queuewrangler at " + n.at(h.since) + ": not moved again before " + n.at(h.until) + " (cooldown)"
 	case holdRefused:
 		say = "a move was rejected at " + n.at(h.since) + ": left with " + name + " until " + n.at(h.until)
+		if a.Available {
+			say += ", or until " + name + " is away or off shift"
+		}
+	case holdHandMoved:
+		say = "moved to " + name + " by hand at " + n.at(h.since) + ": left with " + name + " until " + n.at(h.until)
 		if a.Available {
 			say += ", or until " + name + " is away or off shift"
 		}
