@@ -27,7 +27,7 @@ type Config struct {
 	Mailboxes             IDList   `envconfig:"MAILBOXES" desc:"comma-separated mailbox ids to mirror and balance; empty = all; users who can open none of them are left out"`
 	DBPath                string   `envconfig:"DB_PATH" default:"queuewrangler.db" desc:"SQLite file; this user must be able to write it and its directory, where the .lock, -wal and -shm files go"`
 	ListenAddr            string   `envconfig:"LISTEN_ADDR" default:":8080" desc:"listen address for webhooks, /metrics, health, page and API"`
-	AllowedHosts          HostList `envconfig:"ALLOWED_HOSTS" desc:"comma-separated host names (optional :port) the HTTP surface answers to, others get 421; empty = any (warned at start)"`
+	AllowedHosts          HostList `envconfig:"ALLOWED_HOSTS" desc:"comma-separated host names (optional :port) the HTTP surface answers to, others get 421; no wildcards; empty = any (warned at start)"`
 	PollInterval          Duration `envconfig:"POLL_INTERVAL" default:"2m" desc:"incremental poll period"`
 	BalanceInterval       Duration `envconfig:"BALANCE_INTERVAL" default:"5m" desc:"balancer period"`
 	Mode                  string   `envconfig:"MODE" default:"propose" desc:"off (nothing is planned or moved), propose (each move waits for an SST's approval on the queue page) or apply (moves are made, within the caps)"`

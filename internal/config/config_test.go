@@ -532,3 +532,17 @@ func TestPublicURL(t *testing.T) {
 		}
 	}
 }
+
+// TestAllowedHostsRefusesWildcards: QW_ALLOWED_HOSTS='*' was taken as a
+// literal host name, and then every request got 421. A wildcard is
+// refused with what to write instead.
+func TestAllowedHostsRefusesWildcards(t *testing.T) {
+	for _, value := range []string{"*", "*.example.com", "queue.example.com,*", "queue.*.com:8443", "queue?.example.com"} {
+		c := load(t, map[string]string{"QW_ALLOWED_HOSTS": value})
+		err := c.Validate(0)
+		const want = "empty means any host; wildcards are not supported"
+		if err == nil || !strings.Contains(err.Error(), "QW_ALLOWED_HOSTS: ") || !strings.Contains(err.Error(), want) {
+			t.Errorf("QW_ALLOWED_HOSTS=%q: Validate = %v, want a QW_ALLOWED_HOSTS problem saying %q", value, err, want)
+		}
+	}
+}

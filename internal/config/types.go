@@ -152,6 +152,11 @@ func (l *HostList) Decode(value string) error {
 // an optional port; IPv6 addresses in brackets.
 func checkHost(h string) error {
 	bad := func(why string) error { return fmt.Errorf("%q is not a host name with an optional port: %s", h, why) }
+	if strings.ContainsAny(h, "*?") {
+		// Taken literally, '*' matched no Host header: every request got
+		// 421, however the operator meant it.
+		return bad("empty means any host; wildcards are not supported")
+	}
 	if strings.ContainsAny(h, "/@?# \t") {
 		return bad("no scheme, path or spaces")
 	}
