@@ -31,7 +31,7 @@ func TestDiskFullTurnsReadyzAndRecovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := "http://" + startDaemon(t, ts.URL, io.Discard, map[string]string{
-		"QW_DB_PATH": filepath.Join(dir, "qw.db"), "QW_POLL_INTERVAL": "500ms", "QW_BALANCE_INTERVAL": "1h", "QW_MODE": "off",
+		"QW_DB_PATH": filepath.Join(dir, "qw.db"), "QW_POLL_INTERVAL": "1s", "QW_BALANCE_INTERVAL": "1h", "QW_MODE": "off",
 	})
 	readyz := func() (bool, string) {
 		resp, err := http.Get(base + "/readyz")

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/kelseyhightower/envconfig"
 )
@@ -28,8 +29,8 @@ type Config struct {
 	DBPath                string   `envconfig:"DB_PATH" default:"queuewrangler.db" desc:"SQLite file; this user must be able to write it and its directory, where the .lock, -wal and -shm files go"`
 	ListenAddr            string   `envconfig:"LISTEN_ADDR" default:":8080" desc:"listen address for webhooks, /metrics, health, page and API"`
 	AllowedHosts          HostList `envconfig:"ALLOWED_HOSTS" desc:"comma-separated host names (optional :port) the HTTP surface answers to, others get 421; no wildcards; empty = any (warned at start)"`
-	PollInterval          Duration `envconfig:"POLL_INTERVAL" default:"2m" desc:"incremental poll period"`
-	BalanceInterval       Duration `envconfig:"BALANCE_INTERVAL" default:"5m" desc:"balancer period"`
+	PollInterval          Duration `envconfig:"POLL_INTERVAL" default:"2m" desc:"incremental poll period, at least 1s"`
+	BalanceInterval       Duration `envconfig:"BALANCE_INTERVAL" default:"5m" desc:"balancer period, at least 1s"`
 	Mode                  string   `envconfig:"MODE" default:"propose" desc:"off (nothing is planned or moved), propose (each move waits for an SST's approval on the queue page) or apply (moves are made, within the caps)"`
 	RosterFile            string   `envconfig:"ROSTER_FILE" desc:"roster JSON; empty = every user is an ST at level 2"`
 	StuckAfter            Duration `envconfig:"STUCK_AFTER" default:"4h" desc:"customer wait after which an assigned active ticket is stuck"`
@@ -74,6 +75,9 @@ const (
 	// the files beside it (serve, sync; plan and backfill only read).
 	WritesDB
 )
+
+// minPeriod is the shortest QW_POLL_INTERVAL and QW_BALANCE_INTERVAL.
+const minPeriod = time.Second
 
 // maxWebhookSecret is Help Scout's documented limit for a webhook secret.
 const maxWebhookSecret = 40
@@ -225,8 +229,18 @@ func (c *Config) Validate(need Requirement) error {
 			add(key, "must be positive, got %s", d.raw)
 		}
 	}
-	positive("POLL_INTERVAL", c.PollInterval)
-	positive("BALANCE_INTERVAL", c.BalanceInterval)
+	// The loops' periods: a millisecond passed and then spun a core
+	// polling and planning. No team needs under a second (the defaults
+	// are minutes); the floor is that low because end-to-end tests run
+	// the real binary with 1s periods.
+	period := func(key string, d Duration) {
+		positive(key, d)
+		if d.err == nil && d.Duration > 0 && d.Duration < minPeriod {
+			add(key, "must be at least %s (a shorter period only spends CPU and the API budget), got %s", minPeriod, d.raw)
+		}
+	}
+	period("POLL_INTERVAL", c.PollInterval)
+	period("BALANCE_INTERVAL", c.BalanceInterval)
 	positive("STUCK_AFTER", c.StuckAfter)
 	positive("OFFICE_FIRST_RESPONSE_TARGET", c.OfficeResponseTarget)
 	if problem := slackWebhookProblem(c.SlackWebhookURL.Reveal()); problem != "" {

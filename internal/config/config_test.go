@@ -546,3 +546,30 @@ func TestAllowedHostsRefusesWildcards(t *testing.T) {
 		}
 	}
 }
+
+// TestIntervalsHaveAFloor: QW_POLL_INTERVAL=1ms and QW_BALANCE_INTERVAL=1ns
+// passed check, and serve then spun a core polling and planning. A period
+// under a second is refused; a second and above, as tests run the daemon,
+// passes.
+func TestIntervalsHaveAFloor(t *testing.T) {
+	for _, key := range []string{"QW_POLL_INTERVAL", "QW_BALANCE_INTERVAL"} {
+		for value, want := range map[string]string{
+			"1ns":   key + ": must be at least 1s (a shorter period only spends CPU and the API budget), got 1ns",
+			"1ms":   key + ": must be at least 1s (a shorter period only spends CPU and the API budget), got 1ms",
+			"999ms": key + ": must be at least 1s",
+			"0s":    key + ": must be positive, got 0s",
+			"1s":    "",
+			"2m":    "",
+		} {
+			c := load(t, map[string]string{"QW_POLL_INTERVAL": "2m", "QW_BALANCE_INTERVAL": "5m", key: value})
+			err := c.Validate(0)
+			got := err != nil && strings.Contains(err.Error(), key+": ")
+			if want == "" && got {
+				t.Errorf("%s=%s: %v, want no problem with it", key, value, err)
+			}
+			if want != "" && (err == nil || !strings.Contains(err.Error(), want)) {
+				t.Errorf("%s=%s: %v, want %q", key, value, err, want)
+			}
+		}
+	}
+}
