@@ -42,7 +42,7 @@ type Config struct {
 	OfficeResponseTarget  Duration `envconfig:"OFFICE_FIRST_RESPONSE_TARGET" default:"4h" desc:"office-hours first response p90 target, exported for the shipped alert (with QW_OFFICE_HOURS)"`
 	SlackWebhookURL       Secret   `envconfig:"SLACK_WEBHOOK_URL" desc:"Slack incoming webhook (a secret): proposals waiting for approval, stuck-ticket escalations and a daily digest; https (http only to localhost); empty = no Slack"`
 	SlackDigestAt         DailyAt  `envconfig:"SLACK_DIGEST_AT" default:"09:00" desc:"local time of the daily Slack digest, with an optional IANA zone (09:00 Europe/Berlin); default zone: QW_OFFICE_HOURS' zone, else UTC"`
-	PublicURL             string   `envconfig:"PUBLIC_URL" desc:"the queue page's public address (https://queue.example.com), linked from Slack messages; empty = no links"`
+	PublicURL             string   `envconfig:"PUBLIC_URL" desc:"the queue page's public address (https://queue.example.com), linked from Slack messages, without user info, query or fragment; empty = no links"`
 	AdminToken            Secret   `envconfig:"ADMIN_TOKEN" desc:"bearer token for approve/reject/plan, at least 16 characters; empty = read-only"`
 	RateLimitPerMinute    Int      `envconfig:"RATE_LIMIT_PER_MINUTE" default:"200" desc:"client-side Help Scout request budget per minute (writes count 2)"`
 	LogFormat             string   `envconfig:"LOG_FORMAT" default:"json" desc:"json or text"`
@@ -250,8 +250,17 @@ func (c *Config) Validate(need Requirement) error {
 		add("SLACK_DIGEST_AT", "%v", c.SlackDigestAt.err)
 	}
 	if c.PublicURL != "" {
-		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			add("PUBLIC_URL", "%q is not an http(s) URL (example: https://queue.example.com)", c.PublicURL)
+		switch u, err := url.Parse(c.PublicURL); {
+		case err != nil:
+			// Not repeated: what does not parse may hold a password.
+			add("PUBLIC_URL", "is not an http(s) URL (it does not parse; example: https://queue.example.com)")
+		case (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+			add("PUBLIC_URL", "%q is not an http(s) URL (example: https://queue.example.com)", u.Redacted())
+		case u.User != nil || u.RawQuery != "" || u.Fragment != "":
+			// It goes into every Slack message: a password or a token in
+			// it would be posted to the channel, and a query or fragment
+			// would break the links built on it.
+			add("PUBLIC_URL", "%q must not carry credentials, a query or a fragment (example: https://queue.example.com)", u.Redacted())
 		}
 	}
 	switch {

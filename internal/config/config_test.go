@@ -573,3 +573,27 @@ func TestIntervalsHaveAFloor(t *testing.T) {
 		}
 	}
 }
+
+// TestPublicURLWithCredentialsQueryOrFragmentIsRefused: QW_PUBLIC_URL took
+// https://u:pw@host/?token=x, check printed it whole, and it went into every
+// Slack link. It is refused as QW_HELPSCOUT_API_URL's are, the password
+// never shown.
+func TestPublicURLWithCredentialsQueryOrFragmentIsRefused(t *testing.T) {
+	for value, shown := range map[string]string{
+		"https://u:hunter2@queue.example.com/?token=x": `"https://u:xxxxx@queue.example.com/?token=x" must not carry credentials, a query or a fragment`,
+		"https://u:hunter2@queue.example.com":          `"https://u:xxxxx@queue.example.com" must not carry credentials, a query or a fragment`,
+		"https://queue.example.com/?token=x":           `"https://queue.example.com/?token=x" must not carry credentials, a query or a fragment`,
+		"https://queue.example.com/#top":               `"https://queue.example.com/#top" must not carry credentials, a query or a fragment`,
+		"ftp://u:hunter2@queue.example.com":            `"ftp://u:xxxxx@queue.example.com" is not an http(s) URL`,
+		"https://u:hunter2@queue.example.com/%zz":      `is not an http(s) URL (it does not parse;`,
+	} {
+		c := load(t, map[string]string{"QW_PUBLIC_URL": value})
+		err := c.Validate(0)
+		if err == nil || !strings.Contains(err.Error(), "QW_PUBLIC_URL: "+shown) {
+			t.Errorf("QW_PUBLIC_URL=%s: Validate = %v, want a problem with %s", value, err, shown)
+		}
+		if err != nil && strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("QW_PUBLIC_URL=%s: the problem shows the password: %v", value, err)
+		}
+	}
+}
