@@ -292,11 +292,13 @@ func failureCause(req *http.Request, resp *http.Response, err error) string {
 	}
 	code := resp.StatusCode
 	isToken := strings.HasSuffix(req.URL.Path, tokenPath)
+	// The path asked, not tokenPath: a base URL with a path of its own
+	// (.../v2/) asked /v2/v2/oauth2/token, which only the path shows.
 	switch {
 	case isToken && (code == http.StatusUnauthorized || code == http.StatusBadRequest || code == http.StatusForbidden):
-		return fmt.Sprintf("Help Scout refused the app's credentials (HTTP %d from %s): check QW_HELPSCOUT_CLIENT_ID and QW_HELPSCOUT_CLIENT_SECRET", code, tokenPath)
+		return fmt.Sprintf("Help Scout refused the app's credentials (HTTP %d from %s): check QW_HELPSCOUT_CLIENT_ID and QW_HELPSCOUT_CLIENT_SECRET", code, req.URL.Path)
 	case isToken && code/100 == 4 && code != http.StatusTooManyRequests:
-		return fmt.Sprintf("%s answered HTTP %d for %s: is QW_HELPSCOUT_API_URL Help Scout's API?", host, code, tokenPath)
+		return fmt.Sprintf("%s answered HTTP %d for %s: is QW_HELPSCOUT_API_URL Help Scout's API?", host, code, req.URL.Path)
 	case code/100 == 5:
 		return fmt.Sprintf("Help Scout answered HTTP %d to %s %s", code, req.Method, req.URL.Path)
 	}

@@ -57,6 +57,12 @@ func TestFailureCause(t *testing.T) {
 			"Help Scout refused the app's credentials (HTTP 401 from /v2/oauth2/token): check QW_HELPSCOUT_CLIENT_ID and QW_HELPSCOUT_CLIENT_SECRET"},
 		{"not Help Scout", post("/v2/oauth2/token"), status(404), nil,
 			"https://api.helpscout.net answered HTTP 404 for /v2/oauth2/token: is QW_HELPSCOUT_API_URL Help Scout's API?"},
+		// A base URL ending in /v2/ asked /v2/v2/oauth2/token: the
+		// message named the constant path, hiding the doubled /v2.
+		{"wrong credentials at another path", post("/v2/v2/oauth2/token"), status(401), nil,
+			"Help Scout refused the app's credentials (HTTP 401 from /v2/v2/oauth2/token): check QW_HELPSCOUT_CLIENT_ID and QW_HELPSCOUT_CLIENT_SECRET"},
+		{"not Help Scout at another path", post("/api/v2/oauth2/token"), status(404), nil,
+			"https://api.helpscout.net answered HTTP 404 for /api/v2/oauth2/token: is QW_HELPSCOUT_API_URL Help Scout's API?"},
 		{"server error", get("/v2/conversations"), status(503), nil, "Help Scout answered HTTP 503 to GET /v2/conversations"},
 		{"expired token is routine", get("/v2/conversations"), status(401), nil, ""},
 		{"deleted conversation is routine", get("/v2/conversations/7"), status(404), nil, ""},
