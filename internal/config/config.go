@@ -23,7 +23,7 @@ const Prefix = "QW"
 type Config struct {
 	HelpScoutClientID     string   `envconfig:"HELPSCOUT_CLIENT_ID" desc:"OAuth2 client-credentials app id (required for serve, sync)"`
 	HelpScoutClientSecret Secret   `envconfig:"HELPSCOUT_CLIENT_SECRET" desc:"OAuth2 app secret (required for serve, sync)"`
-	HelpScoutAPIURL       string   `envconfig:"HELPSCOUT_API_URL" default:"https://api.helpscout.net" desc:"Help Scout API base URL"`
+	HelpScoutAPIURL       string   `envconfig:"HELPSCOUT_API_URL" default:"https://api.helpscout.net" desc:"Help Scout API base URL: scheme and host, no path (not .../v2/)"`
 	WebhookSecret         Secret   `envconfig:"HELPSCOUT_WEBHOOK_SECRET" desc:"webhook secret, at most 40 characters; empty disables webhooks"`
 	Mailboxes             IDList   `envconfig:"MAILBOXES" desc:"comma-separated mailbox ids to mirror and balance; empty = all; users who can open none of them are left out"`
 	DBPath                string   `envconfig:"DB_PATH" default:"queuewrangler.db" desc:"SQLite file; this user must be able to write it and its directory, where the .lock, -wal and -shm files go"`
@@ -192,6 +192,10 @@ func (c *Config) Validate(need Requirement) error {
 		// said here, every problem is reported at once, before anything
 		// starts, and `queuewrangler check` finds it too.
 		add("HELPSCOUT_API_URL", "%q must not carry credentials, a query or a fragment", u.Redacted())
+	case u.Path != "" && u.Path != "/":
+		// The client adds /v2/... itself: .../v2/ sent every request to
+		// /v2/v2/..., whose 401 or 404 then read as wrong credentials.
+		add("HELPSCOUT_API_URL", "%q has a path (%s): give the base URL without /v2/, such as %s://%s", u.Redacted(), u.EscapedPath(), u.Scheme, u.Host)
 	case u.Scheme == "http" && isHelpScoutHost(u.Hostname()):
 		// The token request carries the app's secret: over plain http it
 		// crosses the network readable before Help Scout can redirect.
