@@ -21,7 +21,7 @@ func runDemo(ctx context.Context, fs *cli.Flags, args []string, stdout, stderr i
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if err := o.Validate(); err != nil { // before anything starts, so nothing in --db changes
+	if err := withAddr(o.Addr, o.Validate()); err != nil { // before anything starts, so nothing in --db changes
 		return simError("demo", err)
 	}
 	o.Serve = httpapi.Serve
@@ -50,6 +50,9 @@ func runFakeHelpScout(ctx context.Context, fs *cli.Flags, args []string, stdout,
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if err := withAddr(o.Addr, o.Validate()); err != nil {
+		return simError("fake-helpscout", err)
+	}
 	if err := o.Prepare(); err != nil {
 		return simError("fake-helpscout", err)
 	}
@@ -70,6 +73,27 @@ func runSimulate(_ context.Context, fs *cli.Flags, args []string, stdout, _ io.W
 		return simError("simulate", err)
 	}
 	return simError("simulate", c.Run(stdout))
+}
+
+// withAddr adds a bad --addr to the problems the other flags have (err,
+// from the options' Validate): refused before anything starts, with exit
+// code 2, as any other bad flag, instead of by the listen (exit code 1).
+func withAddr(addr string, err error) error {
+	problem := config.AddrProblem(addr)
+	if problem == "" {
+		return err
+	}
+	problems := []error{fmt.Errorf("--addr: %s", problem)}
+	var u *sim.UsageError
+	if errors.As(err, &u) {
+		err = u.Err
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		problems = append(problems, j.Unwrap()...) // listed one by one beside this one, as simError lists them
+	} else if err != nil {
+		problems = append(problems, err)
+	}
+	return &sim.UsageError{Err: errors.Join(problems...)}
 }
 
 // simError names the command in err and maps sim's usage problems to exit

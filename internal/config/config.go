@@ -357,6 +357,12 @@ func listenAddrProblem(addr string) string {
 	return ""
 }
 
+// AddrProblem says what is wrong with a listen address, or "": the check
+// of QW_LISTEN_ADDR, for the commands that take one as a flag (demo and
+// fake-helpscout's --addr), so that a bad one is a usage error there too
+// rather than a failed listen.
+func AddrProblem(addr string) string { return listenAddrProblem(addr) }
+
 // ListenAddr reads QW_LISTEN_ADDR alone, for healthcheck, which needs no
 // other variable: a bad one is a *ValidationError (exit code 2), as in
 // serve, not a failed probe.
