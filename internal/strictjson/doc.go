@@ -7,5 +7,6 @@
 // problem. Configuration and scenario files are checked with
 // UnknownFields first, so that every unknown key is reported at once with
 // its path ("team[2].shoe"), and then decoded leniently to find the
-// remaining problems.
+// remaining problems. DuplicateKeys finds the keys an object repeats,
+// which encoding/json resolves silently to the last.
 package strictjson

@@ -203,3 +203,92 @@ func expected(t reflect.Type) string {
 	}
 	return t.String()
 }
+
+// Duplicate is one key an object repeats.
+type Duplicate struct {
+	Path  string // where the key's object is, as Unknown.Path
+	Key   string // the key itself
+	Place string // the repeat's line and column (Position)
+}
+
+func (d Duplicate) String() string {
+	s := fmt.Sprintf("%s: duplicate key %q (JSON keeps only the last)", d.Place, d.Key)
+	if d.Path == "" {
+		return s
+	}
+	return d.Path + ": " + s
+}
+
+// DuplicateKeys lists, in the file's order, every key an object of data
+// repeats after its first. encoding/json keeps the last value without a
+// word, so {"level": 9, "level": 1} would read as level 1 however the
+// person meant it. Keys are compared exactly; a document that is not valid
+// JSON yields those found before the fault: the decoder reports it.
+func DuplicateKeys(data []byte) []Duplicate {
+	// container is an object or list being read: the keys an object has
+	// shown, and the index of a list's next element.
+	type container struct {
+		path    string
+		object  bool
+		wantKey bool // an object's next token is a key (or its end)
+		keys    map[string]bool
+		index   int
+		key     string // an object's key whose value is being read
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var stack []*container
+	var out []Duplicate
+	// done moves the enclosing container past the value just read.
+	done := func() {
+		if len(stack) == 0 {
+			return
+		}
+		if top := stack[len(stack)-1]; top.object {
+			top.wantKey = true
+		} else {
+			top.index++
+		}
+	}
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return out
+		}
+		var top *container
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if top != nil && top.object && top.wantKey {
+			key, ok := tok.(string)
+			if !ok { // the object's closing brace
+				stack = stack[:len(stack)-1]
+				done()
+				continue
+			}
+			if top.keys[key] {
+				out = append(out, Duplicate{Path: top.path, Key: key, Place: Position(data, dec.InputOffset())})
+			}
+			top.keys[key], top.key, top.wantKey = true, key, false
+			continue
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			path := ""
+			switch {
+			case top == nil:
+			case top.object:
+				path = join(top.path, top.key)
+			default:
+				path = fmt.Sprintf("%s[%d]", top.path, top.index)
+			}
+			object := tok == json.Delim('{')
+			stack = append(stack, &container{path: path, object: object, wantKey: object, keys: map[string]bool{}})
+		case json.Delim(']'):
+			stack = stack[:len(stack)-1]
+			done()
+		default:
+			done()
+		}
+	}
+}

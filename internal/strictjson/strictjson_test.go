@@ -100,3 +100,33 @@ func TestDescribe(t *testing.T) {
 		})
 	}
 }
+
+// TestDuplicateKeys: encoding/json keeps the last of a repeated key, so
+// {"level": 9, "level": 1} passed a roster check as level 1. Every repeat
+// is found, with its object's path and its place in the file (the
+// column of the repeated key's closing quote).
+func TestDuplicateKeys(t *testing.T) {
+	data := []byte(`{"name": "x",
+ "team": [{"name": "a"}, {"name": "b", "rate": 1, "rate": 2, "away": [{"at": "1", "at": "2"}]}],
+ "by_name": {"k": {"factor": 1}, "k": {"factor": 2}},
+ "name": "y", "name": "z", "Name": "case differs: another key"}`)
+	var got []string
+	for _, d := range DuplicateKeys(data) {
+		got = append(got, d.String())
+	}
+	want := []string{
+		`team[1]: line 2, column 56: duplicate key "rate" (JSON keeps only the last)`,
+		`team[1].away[0]: line 2, column 86: duplicate key "at" (JSON keeps only the last)`,
+		`by_name: line 3, column 36: duplicate key "k" (JSON keeps only the last)`,
+		`line 4, column 7: duplicate key "name" (JSON keeps only the last)`,
+		`line 4, column 20: duplicate key "name" (JSON keeps only the last)`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("duplicate keys (-want +got):\n%s", diff)
+	}
+	for _, doc := range []string{`{"a": 1, "b": {"a": 2}, "c": [{"a": 3}, {"a": 4}]}`, `[1, 2, 1]`, `null`, `{"a": `, ``} {
+		if got := DuplicateKeys([]byte(doc)); len(got) != 0 {
+			t.Errorf("DuplicateKeys(%s) = %v, want none", doc, got)
+		}
+	}
+}
