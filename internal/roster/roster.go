@@ -160,6 +160,11 @@ func (e *Error) Error() string {
 // file means the same with it.
 func Parse(data []byte) (*Roster, error) {
 	data = bytes.TrimPrefix(data, []byte("\ufeff"))
+	if string(bytes.TrimSpace(data)) == "null" {
+		// It decodes as an empty roster without an error, where an empty
+		// file is refused: both are a file that lost its roster.
+		return nil, &Error{Problems: []string{`null: a roster is an object ({"defaults": {...}, "agents": [...]})`}}
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	var f file
@@ -169,8 +174,22 @@ func Parse(data []byte) (*Roster, error) {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, &Error{Problems: []string{"unexpected data after the roster object"}}
 	}
+	// A repeated key decodes as its last value without a word: the
+	// person meant one of the two, and only they know which.
+	var problems []string
+	for _, d := range strictjson.DuplicateKeys(data) {
+		problems = append(problems, d.String())
+	}
 	defaults, agents, undecodable := decodeEntries(f)
-	return build(defaults, agents, undecodable)
+	r, err := build(defaults, agents, undecodable)
+	if len(problems) == 0 {
+		return r, err
+	}
+	var re *Error
+	if errors.As(err, &re) {
+		problems = append(problems, re.Problems...)
+	}
+	return nil, &Error{Problems: problems}
 }
 
 // New builds a roster from values, as a program that already holds its team

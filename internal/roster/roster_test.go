@@ -175,6 +175,13 @@ func TestParseRejectsMalformedDocuments(t *testing.T) {
 		{"syntax", "{\n\"agents\": [,]}", "line 2, column 12: invalid character ',' looking for beginning of value"},
 		{"cut off", "{\n  \"agents\": [\n    {\"email\": \"a@x.io\"}", "line 3, column 23: the JSON ends before the roster does (a missing } or ], or a cut-off file)"},
 		{"trailing data", `{"agents": []} {}`, "after the roster"},
+		// encoding/json keeps the last of a repeated key: this passed as level 1.
+		{"a repeated key", `{"agents": [{"email":"a@b.c","level":9,"level":1}]}`,
+			`agents[0]: line 1, column 46: duplicate key "level" (JSON keeps only the last)`},
+		{"a repeated key at the top", `{"agents": [{"id": 1}], "agents": []}`, `line 1, column 32: duplicate key "agents"`},
+		// An empty file was refused while null passed as an empty roster.
+		{"null", "null\n", "null: a roster is an object"},
+		{"empty", "", "empty file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
