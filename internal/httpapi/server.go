@@ -85,7 +85,10 @@ type Server struct {
 	opts       Options
 	api        APIOptions
 	apiLimiter *loginLimiter // wrong admin tokens on the API, per address
-	mux        *http.ServeMux
+	// badSignatures and tooLarge thin the log lines of webhooks refused
+	// before their signature holds, which anyone may send.
+	badSignatures, tooLarge quietLog
+	mux                     *http.ServeMux
 	// pageZone is the zone the page says times in (nil without a page:
 	// UTC), which the API's stuck "next" uses too.
 	pageZone *time.Location

@@ -38,6 +38,15 @@ func eventLabel(event string) string {
 	return "other"
 }
 
+// repeats are the attributes of a thinned refusal's line (quietLog): on
+// the first, that more are summarised; after it, how many it stands for.
+func repeats(refused int) []any {
+	if refused <= 1 {
+		return []any{"repeats", "logged at most once a minute with a count; queuewrangler_webhook_events_total counts each"}
+	}
+	return []any{"refused_since_last_line", refused}
+}
+
 func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	event := r.Header.Get(helpscout.HeaderEvent)
 	if s.opts.WebhookSecret == "" || s.opts.Inbox == nil {
@@ -52,8 +61,10 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 			s.countWebhook(event, resultTooLarge)
 			// Said aloud: Help Scout may switch off a webhook its deliveries
 			// keep failing, and the change is then seen only at the poll.
-			s.opts.Logger.Warn("webhook body over the size limit; refused (the poll still picks up the change)",
-				"event", eventLabel(event), "limit_bytes", tooBig.Limit)
+			if write, refused := s.tooLarge.note(s.opts.Now()); write {
+				s.opts.Logger.Warn("webhook body over the size limit; refused (the poll still picks up the change)",
+					append([]any{"event", eventLabel(event), "limit_bytes", tooBig.Limit}, repeats(refused)...)...)
+			}
 			writeError(w, http.StatusRequestEntityTooLarge, "body too large")
 			return
 		}
@@ -64,7 +75,10 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	// The signature covers the raw bytes; nothing is parsed before it holds.
 	if !helpscout.ValidateSignature(s.opts.WebhookSecret, body, r.Header.Get(helpscout.HeaderSignature)) {
 		s.countWebhook(event, resultUnauthorized)
-		s.opts.Logger.Warn("webhook signature rejected", "event", eventLabel(event), "bytes", len(body))
+		if write, refused := s.badSignatures.note(s.opts.Now()); write {
+			s.opts.Logger.Warn("webhook signature rejected",
+				append([]any{"event", eventLabel(event), "bytes", len(body)}, repeats(refused)...)...)
+		}
 		writeError(w, http.StatusUnauthorized, "invalid signature")
 		return
 	}
