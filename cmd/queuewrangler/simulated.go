@@ -76,18 +76,22 @@ func runSimulate(_ context.Context, fs *cli.Flags, args []string, stdout, _ io.W
 }
 
 // withAddr adds a bad --addr to the problems the other flags have (err,
-// from the options' Validate): refused before anything starts, with exit
-// code 2, as any other bad flag, instead of by the listen (exit code 1).
+// from the options' Validate, every one a usage problem): refused before
+// anything starts, with exit code 2, as any other bad flag, instead of by
+// the listen (exit code 1).
 func withAddr(addr string, err error) error {
-	problem := config.AddrProblem(addr)
-	if problem == "" {
-		return err
-	}
-	problems := []error{fmt.Errorf("--addr: %s", problem)}
 	var u *sim.UsageError
 	if errors.As(err, &u) {
 		err = u.Err
 	}
+	problem := config.AddrProblem(addr)
+	if problem == "" {
+		if err == nil {
+			return nil
+		}
+		return &sim.UsageError{Err: err}
+	}
+	problems := []error{fmt.Errorf("--addr: %s", problem)}
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
 		problems = append(problems, j.Unwrap()...) // listed one by one beside this one, as simError lists them
 	} else if err != nil {
