@@ -35,7 +35,7 @@ func runServe(ctx context.Context, fs *cli.Flags, args []string, _, stderr io.Wr
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := serveConfig(ctx)
+	cfg, err := serveConfig(ctx, false)
 	if err != nil {
 		// Refused, serve never reaches its start's warning (run), and a
 		// misspelt name is often the cause of the problem it refuses:
@@ -52,8 +52,14 @@ func runServe(ctx context.Context, fs *cli.Flags, args []string, _, stderr io.Wr
 }
 
 // serveConfig is all serve reads before it starts, and all check reads: one call, so that they cannot disagree.
-func serveConfig(ctx context.Context) (*settings, error) {
-	return loadConfig(ctx, config.NeedsHelpScout|config.WritesDB, true)
+// check adds config.WritableNow (forCheck): a read-only mount under QW_DB_PATH, which serve waits out (it may be
+// remounted), is what a check before a start is for.
+func serveConfig(ctx context.Context, forCheck bool) (*settings, error) {
+	need := config.NeedsHelpScout | config.WritesDB
+	if forCheck {
+		need |= config.WritableNow
+	}
+	return loadConfig(ctx, need, true)
 }
 
 // runCheck is `queuewrangler check`: serve's configuration step alone, and store.Inspect of QW_DB_PATH (who wrote it,
@@ -64,7 +70,7 @@ func runCheck(ctx context.Context, fs *cli.Flags, args []string, stdout, stderr 
 		return err
 	}
 	warnUnknown(stderr, "serve") // serve warns of them at start, or with the problems when it refuses to start
-	s, err := serveConfig(ctx)
+	s, err := serveConfig(ctx, true)
 	if err != nil {
 		return err
 	}

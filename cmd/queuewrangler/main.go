@@ -55,7 +55,8 @@ func commands() []cli.Command {
 			ReadsEnv: true, Run: runCheck,
 			About: "reads the QW_ variables and the roster file exactly as serve does, and who wrote QW_DB_PATH without creating or changing it, " +
 				"without calling Help Scout, and prints what serve would run with, or every problem serve would refuse to start over (exit code 2). " +
-				"Run it after editing the roster, before the restart."},
+				"Run it after editing the roster, before the restart. It also refuses a QW_DB_PATH on a file system mounted read-only, " +
+				"which serve waits on (it may be remounted) rather than refuses."},
 		{Name: "sync", Summary: "one full or incremental sync into the SQLite file, then exit", ReadsEnv: true, Run: runSync,
 			About: "one full or incremental sync of Help Scout into the SQLite file (QW_DB_PATH), then exit; prints what it stored. " +
 				"Refused beside a running daemon, whose polling does the same."},

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
@@ -74,6 +75,10 @@ const (
 	// WritesDB demands that this user may write the database and create
 	// the files beside it (serve, sync; plan and backfill only read).
 	WritesDB
+	// WritableNow demands, for check, that the database's file system is
+	// mounted read-write now. serve itself waits for a remount instead
+	// (dbPathProblem says why), so only a check before a start says it.
+	WritableNow
 )
 
 // minPeriod is the shortest QW_POLL_INTERVAL and QW_BALANCE_INTERVAL.
@@ -218,6 +223,9 @@ func (c *Config) Validate(need Requirement) error {
 		add("DB_PATH", "must not be empty")
 	} else if problem := dbPathProblem(c.DBPath, need&WritesDB != 0); problem != "" {
 		add("DB_PATH", "%s", problem)
+	} else if dir := filepath.Dir(c.DBPath); need&WritableNow != 0 && readOnlyFS(dir) {
+		add("DB_PATH", "the directory %s is on a file system mounted read-only: serve would wait for it to be remounted read-write, "+
+			"ready never; mount it read-write (a volume mounted :ro, or no volume at that path on a read-only root)", dir)
 	}
 	if problem := listenAddrProblem(c.ListenAddr); problem != "" {
 		add("LISTEN_ADDR", "%s", problem)

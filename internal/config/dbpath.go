@@ -18,7 +18,8 @@ import (
 // this user may not write. Each of these
 // would otherwise have the daemon retry opening the database for ever. A
 // read-only or full file system is not among them: it may be remounted
-// or freed while the daemon waits, and the daemon says so on /readyz.
+// or freed while the daemon waits, and the daemon says so on /readyz
+// (check names a read-only one all the same: Validate's WritableNow).
 func dbPathProblem(path string, writes bool) string {
 	dir := filepath.Dir(path)
 	switch fi, err := os.Stat(dir); {
