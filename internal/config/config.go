@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"path"
 	"path/filepath"
 	"reflect"
 	"strconv"
@@ -197,10 +198,11 @@ func (c *Config) Validate(need Requirement) error {
 		// said here, every problem is reported at once, before anything
 		// starts, and `queuewrangler check` finds it too.
 		add("HELPSCOUT_API_URL", "%q must not carry credentials, a query or a fragment", u.Redacted())
-	case u.Path != "" && u.Path != "/":
+	case strings.EqualFold(path.Base(u.Path), "v2"):
 		// The client adds /v2/... itself: .../v2/ sent every request to
 		// /v2/v2/..., whose 401 or 404 then read as wrong credentials.
-		add("HELPSCOUT_API_URL", "%q has a path (%s): give the base URL without /v2/, such as %s://%s", u.Redacted(), u.EscapedPath(), u.Scheme, u.Host)
+		// Another path is kept: a proxy may serve the API under a prefix.
+		add("HELPSCOUT_API_URL", "%q ends in /v2: give the base URL without it, such as %s://%s%s", u.Redacted(), u.Scheme, u.Host, strings.TrimSuffix(strings.TrimSuffix(u.EscapedPath(), "/"), path.Base(u.Path)))
 	case u.Scheme == "http" && isHelpScoutHost(u.Hostname()):
 		// The token request carries the app's secret: over plain http it
 		// crosses the network readable before Help Scout can redirect.

@@ -598,19 +598,19 @@ func TestPublicURLWithCredentialsQueryOrFragmentIsRefused(t *testing.T) {
 	}
 }
 
-// TestHelpScoutAPIURLWithAPathIsRefused: https://api.helpscout.net/v2/ was
-// accepted, every request then went to /v2/v2/..., and /readyz blamed the
-// credentials. The base URL is the scheme and host alone.
-func TestHelpScoutAPIURLWithAPathIsRefused(t *testing.T) {
+// TestHelpScoutAPIURLEndingInV2IsRefused: https://api.helpscout.net/v2/
+// was accepted, every request then went to /v2/v2/..., and /readyz blamed
+// the credentials. A path without /v2 at its end is a proxy's prefix.
+func TestHelpScoutAPIURLEndingInV2IsRefused(t *testing.T) {
 	for url, want := range map[string]string{
-		"https://api.helpscout.net":         "",
-		"https://api.helpscout.net/":        "",
-		"http://127.0.0.1:9090/":            "",
-		"https://api.helpscout.net/v2/":     `QW_HELPSCOUT_API_URL: "https://api.helpscout.net/v2/" has a path (/v2/): give the base URL without /v2/, such as https://api.helpscout.net`,
-		"https://api.helpscout.net/v2":      `QW_HELPSCOUT_API_URL: "https://api.helpscout.net/v2" has a path (/v2): give the base URL without /v2/, such as https://api.helpscout.net`,
-		"http://127.0.0.1:9090/helpscout/":  `QW_HELPSCOUT_API_URL: "http://127.0.0.1:9090/helpscout/" has a path (/helpscout/): give the base URL without /v2/, such as http://127.0.0.1:9090`,
-		"https://api.helpscout.net//":       `has a path (//)`,
-		"https://api.helpscout.net/v2/%zz/": "does not parse",
+		"https://api.helpscout.net":               "",
+		"https://api.helpscout.net/":              "",
+		"http://127.0.0.1:9090/":                  "",
+		"http://127.0.0.1:9090/helpscout/":        "",
+		"https://api.helpscout.net/v2/":           `QW_HELPSCOUT_API_URL: "https://api.helpscout.net/v2/" ends in /v2: give the base URL without it, such as https://api.helpscout.net/`,
+		"https://api.helpscout.net/v2":            `QW_HELPSCOUT_API_URL: "https://api.helpscout.net/v2" ends in /v2: give the base URL without it, such as https://api.helpscout.net/`,
+		"https://proxy.example.com/helpscout/V2/": `such as https://proxy.example.com/helpscout/`,
+		"https://api.helpscout.net/v2/%zz/":       "does not parse",
 	} {
 		c := load(t, map[string]string{"QW_HELPSCOUT_API_URL": url})
 		err := c.Validate(0)
