@@ -199,8 +199,8 @@ func (e *ScenarioError) Error() string {
 	return head + ":\n  - " + strings.Join(e.Problems, "\n  - ")
 }
 
-// ParseScenario reads a scenario file strictly: an unknown field, a value
-// of the wrong type, a negative rate, an unknown role or a bad duration is
+// ParseScenario reads a scenario file strictly: an unknown field, a key
+// given twice (JSON would keep the last silently), a value of the wrong type, a negative rate, an unknown role or a bad duration is
 // an error (a *ScenarioError) naming the field.
 func ParseScenario(data []byte) (Scenario, error) {
 	var f scenarioFile
@@ -209,6 +209,9 @@ func ParseScenario(data []byte) (Scenario, error) {
 	var problems []string
 	for _, u := range strictjson.UnknownFields(data, &f) {
 		problems = append(problems, u.String())
+	}
+	for _, d := range strictjson.DuplicateKeys(data) {
+		problems = append(problems, d.String())
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&f); err != nil {
