@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/queuewrangler/queuewrangler/helpscout"
 	"github.com/queuewrangler/queuewrangler/internal/store"
@@ -46,6 +47,53 @@ func (m *Mirror) listedScope(ctx context.Context) (mailboxes []int64, none bool,
 // lists reports whether the directory mbs lists mailbox id.
 func lists(mbs []store.Mailbox, id int64) bool {
 	return slices.ContainsFunc(mbs, func(mb store.Mailbox) bool { return mb.ID == id })
+}
+
+// pollScope leaves out of mailboxes, the poll's (listedScope), those
+// whose listing Help Scout refuses while the directory lists them
+// (listedDespite): one listing names them all, and Help Scout refused it
+// whole, so that until the directory's next refresh no mailbox of
+// QW_MAILBOXES was polled, where with every mailbox mirrored the others
+// are. left joins their errors, for the poll to fail the sync with once
+// the others are polled, so that the sync still says which mailbox is
+// refused (/readyz, the page). from, the poll's cursor, is held back to
+// where the poll read from when it first left out a mailbox it names
+// again (leftOut): what changed in that mailbox meanwhile is behind the
+// shared cursor, which the poll of the others moved on.
+func (m *Mirror) pollScope(mailboxes []int64, from time.Time) (kept []int64, _ time.Time, left error) {
+	var errs []error
+	for _, id := range mailboxes {
+		if err := m.listedDespite[id]; err != nil {
+			errs = append(errs, err)
+			if _, ok := m.leftOut[id]; !ok {
+				if m.leftOut == nil {
+					m.leftOut = map[int64]time.Time{}
+				}
+				m.leftOut[id] = from
+			}
+			continue
+		}
+		kept = append(kept, id)
+		if at, ok := m.leftOut[id]; ok && at.Before(from) {
+			from = at
+		}
+	}
+	return kept, from, errors.Join(errs...)
+}
+
+// refusedWhileListed returns the errors of the mailboxes of mailboxes
+// that Help Scout refuses while the directory lists them (listedDespite),
+// joined, or nil. The reconcile fails with it before listing: without
+// them, its listing would find their open conversations unlisted and
+// re-read each on its own, to be refused one by one.
+func (m *Mirror) refusedWhileListed(mailboxes []int64) error {
+	var errs []error
+	for _, id := range mailboxes {
+		if err := m.listedDespite[id]; err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // mailboxListingError is Help Scout refusing a conversation listing that
@@ -119,7 +167,7 @@ func (m *Mirror) dropGone(ctx context.Context, st *Stats, err error) (retry bool
 		}
 		return fmt.Errorf("%w (refused for a listing of mailboxes %v, each of which Help Scout's directory still lists)", err, refused.mailboxes)
 	}
-	if !slices.ContainsFunc(refused.mailboxes, func(id int64) bool { return !m.listedDespite[id] }) {
+	if !slices.ContainsFunc(refused.mailboxes, func(id int64) bool { return m.listedDespite[id] == nil }) {
 		return false, stillListed()
 	}
 	now := m.opts.Now()
@@ -152,12 +200,49 @@ func (m *Mirror) dropGone(ctx context.Context, st *Stats, err error) (retry bool
 		return !lists(listed, id)
 	})
 	if !gone {
-		if m.listedDespite == nil {
-			m.listedDespite = map[int64]bool{}
+		return m.refusedOf(ctx, refused.mailboxes, stillListed)
+	}
+	return true, nil
+}
+
+// refusedOf records in listedDespite which of mailboxes, each still
+// listed by the directory, Help Scout refuses, after their listing
+// (refused, whose error stillListed returns) was. A listing of one
+// mailbox says which; one of several (the poll's, the reconcile's) does
+// not, and each is listed on its own, one page modified from now on
+// (empty, or nearly): recorded all, the poll, which leaves them out
+// (pollScope), would have polled none of them. retry is true when some
+// are refused and not all: the poll, run again, polls the others.
+// Nothing is recorded when none is refused on its own (a refusal that
+// passed): the sync fails with the listing's error, and the next tries
+// them all again. Each such look costs a request per mailbox, once per
+// refresh of the directory that finds them listed.
+func (m *Mirror) refusedOf(ctx context.Context, mailboxes []int64, stillListed func() error) (retry bool, _ error) {
+	found := map[int64]error{}
+	if len(mailboxes) == 1 {
+		found[mailboxes[0]] = stillListed()
+	} else {
+		since := m.opts.Now()
+		for _, id := range mailboxes {
+			opts := &helpscout.ConversationListOptions{Status: helpscout.StatusAll, Mailbox: []int64{id}, ModifiedSince: since}
+			_, _, err := m.hs.Conversations.List(ctx, opts)
+			switch {
+			case err == nil:
+			case errors.Is(err, helpscout.ErrNotFound) || errors.Is(err, helpscout.ErrForbidden):
+				found[id] = fmt.Errorf("%w (refused for mailbox %d, which Help Scout's directory still lists; not polled until the directory's next refresh)", err, id)
+			default:
+				return false, fmt.Errorf("%w (and the listing of mailbox %d alone, to find which one Help Scout refuses: %w)", stillListed(), id, err)
+			}
 		}
-		for _, id := range refused.mailboxes {
-			m.listedDespite[id] = true
-		}
+	}
+	if len(found) == 0 {
+		return false, stillListed()
+	}
+	if m.listedDespite == nil {
+		m.listedDespite = map[int64]error{}
+	}
+	maps.Copy(m.listedDespite, found)
+	if len(found) == len(mailboxes) {
 		return false, stillListed()
 	}
 	return true, nil

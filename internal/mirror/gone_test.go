@@ -321,6 +321,76 @@ func TestRefusedListingOfAListedMailboxStaysAnError(t *testing.T) {
 	}
 }
 
+// TestRefusedNamedMailboxLeavesThePollOfTheOthers: with QW_MAILBOXES
+// naming a and b, the poll is one listing naming both, and while Help
+// Scout refused b (404 or 403) and the directory still listed it, that
+// listing was refused whole at every sync: a change in a was never
+// stored until the refusal ended. The poll leaves b out now and polls a;
+// each sync still fails naming b, without a refresh of the directory of
+// its own after the first. Once b is served again (at the directory's
+// next refresh), what changed in it meanwhile, behind the cursor the poll
+// of a moved on, is read too.
+func TestRefusedNamedMailboxLeavesThePollOfTheOthers(t *testing.T) {
+	for _, status := range []int{http.StatusNotFound, http.StatusForbidden} {
+		t.Run(strconv.Itoa(status), func(t *testing.T) {
+			e, _, a, b := scopeEnv(t)
+			ctx := context.Background()
+			m := e.mirror(mirror.Options{Mailboxes: []int64{a, b}})
+			syncOnce(t, m)
+			var inA, inB helpscouttest.Conversation
+			for _, cv := range e.fake.Conversations() {
+				switch {
+				case cv.MailboxID == a && inA.ID == 0:
+					inA = cv
+				case cv.MailboxID == b && inB.ID == 0:
+					inB = cv
+				}
+			}
+			refuseListings(e, b, status)
+			want := map[int]error{http.StatusNotFound: helpscout.ErrNotFound, http.StatusForbidden: helpscout.ErrForbidden}[status]
+			e.clock.Advance(time.Minute)
+			if err := e.fake.SetSubject(inB.ID, "changed while b is refused", time.Time{}); err != nil {
+				t.Fatal(err)
+			}
+			// Four polls, 8 minutes: the cursor moves on with a's changes,
+			// past b's by more than the poll's overlap (5 minutes).
+			for i := range 4 {
+				subject := "changed while b is refused " + strconv.Itoa(i)
+				if err := e.fake.SetSubject(inA.ID, subject, time.Time{}); err != nil {
+					t.Fatal(err)
+				}
+				e.clock.Advance(2 * time.Minute)
+				e.fake.ResetStats()
+				_, err := m.SyncOnce(ctx)
+				if !errors.Is(err, want) || !strings.Contains(err.Error(), strconv.FormatInt(b, 10)) {
+					t.Errorf("sync %d with mailbox %d listed and its listing refused: %v; want the %d naming it", i+1, b, err, status)
+				}
+				if n := e.fake.Stats().Requests[helpscouttest.RouteListMailboxes]; i > 0 && n != 0 {
+					t.Errorf("sync %d listed the mailboxes %d times; want none after the first", i+1, n)
+				}
+				got, _, err := e.db.Conversation(ctx, inA.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got.Subject != subject {
+					t.Errorf("sync %d: conversation %d of mailbox %d has subject %q; want %q: a not polled while %d is refused", i+1, inA.ID, a, got.Subject, subject, b)
+				}
+			}
+			e.log.setAnswer(nil) // b is served again
+			e.clock.Advance(16 * time.Minute)
+			syncOnce(t, m) // the directory's refresh: b is polled again
+			got, _, err := e.db.Conversation(ctx, inB.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Subject != "changed while b is refused" {
+				t.Errorf("conversation %d of mailbox %d, changed while it was refused: subject %q once it is served again", inB.ID, b, got.Subject)
+			}
+			assertMirrorEqual(t, e.db, e.fake)
+		})
+	}
+}
+
 // TestEveryNamedMailboxGoneListsNothing: with every mailbox QW_MAILBOXES
 // names gone, there is nothing to poll, and a listing without a filter
 // would read every mailbox of the account into the mirror: the syncs

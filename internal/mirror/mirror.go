@@ -125,8 +125,16 @@ type Mirror struct {
 	// Scout refused while a directory refreshed at once still listed them
 	// (dropGone): until the directory's next refresh (on its cadence, or
 	// one dropGone makes for another mailbox), another refusal of theirs
-	// is an error without a refresh of its own.
-	listedDespite map[int64]bool
+	// is an error without a refresh of its own. Each holds the error that
+	// says so, which the poll, leaving the mailbox out (pollScope), and
+	// the reconcile return for it.
+	listedDespite map[int64]error
+	// leftOut holds, for each mailbox of QW_MAILBOXES the poll has left
+	// out (pollScope), the cursor the poll read from when it first did:
+	// the poll that names it again reads from there, or the changes it
+	// missed meanwhile, behind the shared cursor, would never be read.
+	// In memory only: a restart meanwhile forgets it.
+	leftOut map[int64]time.Time
 	// walkBudget is what is left of this sync's Options.WalkPagesPerSync
 	// (nil until settleScope first spends it in the sync): one budget per
 	// sync, so that settleScope run again by retryWithoutGone, after a
@@ -608,11 +616,30 @@ func (m *Mirror) poll(ctx context.Context, st *Stats) error {
 		from = m.listedAt
 	}
 	// Only the mailboxes the directory lists: a listing that names one it
-	// does not is refused whole (gone.go).
+	// does not is refused whole (gone.go); and not those Help Scout
+	// refuses while the directory lists them (pollScope), whose error is
+	// the poll's once the others are polled.
 	mailboxes, none, err := m.listedScope(ctx)
 	if err != nil || none {
 		return err
 	}
+	mailboxes, from, leftErr := m.pollScope(mailboxes, from)
+	if len(mailboxes) == 0 && leftErr != nil {
+		return leftErr // without a filter, the listing would read every mailbox
+	}
+	if err := m.pollListed(ctx, mailboxes, from, leftErr != nil, st); err != nil {
+		return errors.Join(err, leftErr)
+	}
+	for _, id := range mailboxes {
+		delete(m.leftOut, id)
+	}
+	return leftErr
+}
+
+// pollListed walks the poll's listing of mailboxes from from. partial
+// says the poll left a mailbox out: the first walk of the poll, if still
+// pending, is not finished by it, since it did not read that mailbox.
+func (m *Mirror) pollListed(ctx context.Context, mailboxes []int64, from time.Time, partial bool, st *Stats) error {
 	l := listing{mailboxes: mailboxes, cursor: CursorConversations}
 	if !m.everSynced() {
 		l.progress = newProgress(0, m.opts.Now())
@@ -629,7 +656,7 @@ func (m *Mirror) poll(ctx context.Context, st *Stats) error {
 		}
 		if !again {
 			m.listedAt = listedAt
-			if m.pollWalkPending {
+			if m.pollWalkPending && !partial {
 				// Everything of the mailboxes the first walk reads is
 				// stored up to this walk's start: the pages before its
 				// cursor by the earlier walks, the rest by this one.

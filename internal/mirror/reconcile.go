@@ -33,6 +33,9 @@ func (m *Mirror) reconcileOpen(ctx context.Context, st *Stats) error {
 	if err != nil {
 		return err
 	}
+	if err := m.refusedWhileListed(mailboxes); err != nil {
+		return fmt.Errorf("reconcile: %w", err)
+	}
 	remote := map[int64]bool{}
 	for _, status := range []string{helpscout.StatusActive, helpscout.StatusPending} {
 		if none {
