@@ -603,3 +603,37 @@ func (db *DB) Cursor(ctx context.Context, name string) (SyncCursor, error) {
 	})
 	return c, err
 }
+
+// Cursors returns the stored sync cursors whose names begin with prefix,
+// by name: for cursors kept one per mailbox under a common prefix, which
+// the reader finds without knowing the mailboxes beforehand (those of a
+// scope since narrowed, say, whose cursors it is to remove).
+func (db *DB) Cursors(ctx context.Context, prefix string) ([]SyncCursor, error) {
+	if prefix == "" {
+		return nil, errors.New("read cursors: empty prefix")
+	}
+	var out []SyncCursor
+	err := db.readTx(ctx, "read cursors "+prefix, func(tx *sql.Tx) error {
+		return eachRow(ctx, tx, func(rows *sql.Rows) error {
+			var c SyncCursor
+			if err := rows.Scan(&c.Name, timeCol{&c.Value}, timeCol{&c.UpdatedAt}); err != nil {
+				return err
+			}
+			out = append(out, c)
+			return nil
+		}, "SELECT name, value, updated_at FROM sync_cursors WHERE substr(name, 1, ?) = ? ORDER BY name", len(prefix), prefix)
+	})
+	return out, err
+}
+
+// DeleteCursor removes a stored sync cursor; one that is not stored is no
+// error, so that a removal retried after a failure is harmless.
+func (db *DB) DeleteCursor(ctx context.Context, name string) error {
+	if name == "" {
+		return errors.New("delete cursor: empty name")
+	}
+	return db.writeTx(ctx, "delete cursor "+name, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "DELETE FROM sync_cursors WHERE name = ?", name)
+		return err
+	})
+}

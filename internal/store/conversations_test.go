@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // conv is an active, unassigned, customer-started conversation in mailbox 10.
@@ -608,5 +609,47 @@ func TestDeriveFacts(t *testing.T) {
 				t.Errorf("deriveFacts (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestCursorsByPrefix: Cursors finds the cursors under a prefix and no
+// other (the poll's, a name that only shares its first letters), values
+// included, the zero time as zero; DeleteCursor removes one, and removing
+// it again is no error.
+func TestCursorsByPrefix(t *testing.T) {
+	t.Parallel()
+	db, _ := openTest(t)
+	ctx := context.Background()
+	for name, value := range map[string]time.Time{
+		"conversations":            at(time.Hour),
+		"conversations@left-out:1": at(2 * time.Hour),
+		"conversations@left-out:2": {},
+		"conversations@left-ou":    at(3 * time.Hour),
+	} {
+		if err := db.SetCursor(ctx, name, value); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := db.Cursors(ctx, "conversations@left-out:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []SyncCursor{{Name: "conversations@left-out:1", Value: at(2 * time.Hour)}, {Name: "conversations@left-out:2"}}
+	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(SyncCursor{}, "UpdatedAt")); diff != "" {
+		t.Errorf("Cursors (-want +got):\n%s", diff)
+	}
+	for range 2 {
+		if err := db.DeleteCursor(ctx, "conversations@left-out:1"); err != nil {
+			t.Fatalf("DeleteCursor: %v", err)
+		}
+	}
+	if _, err := db.Cursor(ctx, "conversations@left-out:1"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("cursor after DeleteCursor: %v; want ErrNotFound", err)
+	}
+	if cur, err := db.Cursor(ctx, "conversations"); err != nil || !cur.Value.Equal(at(time.Hour)) {
+		t.Errorf("the poll's cursor after DeleteCursor of another: %v, %v", cur.Value, err)
+	}
+	if _, err := db.Cursors(ctx, ""); err == nil {
+		t.Error("Cursors with an empty prefix succeeded; it would read every cursor")
 	}
 }
