@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/queuewrangler/queuewrangler/helpscout"
@@ -49,36 +51,119 @@ func lists(mbs []store.Mailbox, id int64) bool {
 	return slices.ContainsFunc(mbs, func(mb store.Mailbox) bool { return mb.ID == id })
 }
 
-// pollScope leaves out of mailboxes, the poll's (listedScope), those
-// whose listing Help Scout refuses while the directory lists them
-// (listedDespite): one listing names them all, and Help Scout refused it
-// whole, so that until the directory's next refresh no mailbox of
-// QW_MAILBOXES was polled, where with every mailbox mirrored the others
-// are. left joins their errors, for the poll to fail the sync with once
-// the others are polled, so that the sync still says which mailbox is
-// refused (/readyz, the page). from, the poll's cursor, is held back to
-// where the poll read from when it first left out a mailbox it names
-// again (leftOut): what changed in that mailbox meanwhile is behind the
-// shared cursor, which the poll of the others moved on.
-func (m *Mirror) pollScope(mailboxes []int64, from time.Time) (kept []int64, _ time.Time, left error) {
+// leftOutPrefix and a mailbox id name the cursor the poll is held back to
+// for that mailbox once it names it again (leftOutCursor): where the poll
+// read from when it first left it out.
+const leftOutPrefix = CursorConversations + "@left-out:"
+
+// leftOutCursor names the cursor held back for mailbox (leftOutPrefix).
+func leftOutCursor(mailbox int64) string {
+	return leftOutPrefix + strconv.FormatInt(mailbox, 10)
+}
+
+// refusedIn splits mailboxes, the filter of a poll or a reconcile
+// (listedScope), into those to list and those to leave out (refused:
+// listedDespite), and joins the errors of the latter (nil when none).
+// Every mailbox (nil) leaves none out: that listing names no mailbox,
+// and Help Scout does not refuse it for one.
+func (m *Mirror) refusedIn(mailboxes []int64) (kept, refused []int64, left error) {
 	var errs []error
 	for _, id := range mailboxes {
 		if err := m.listedDespite[id]; err != nil {
+			refused = append(refused, id)
 			errs = append(errs, err)
-			if _, ok := m.leftOut[id]; !ok {
-				if m.leftOut == nil {
-					m.leftOut = map[int64]time.Time{}
-				}
-				m.leftOut[id] = from
-			}
 			continue
 		}
 		kept = append(kept, id)
-		if at, ok := m.leftOut[id]; ok && at.Before(from) {
+	}
+	return kept, refused, errors.Join(errs...)
+}
+
+// pollScope leaves out of mailboxes, the poll's (listedScope), those
+// Help Scout refuses while the directory lists them (refusedIn), and
+// holds from, the poll's cursor, back for the mailboxes it names again
+// (heldBack): what changed in one while it was left out is behind the
+// shared cursor, which the poll of the others moved on. Where the poll
+// read from when it first left a mailbox out is stored (leftOutCursor),
+// not only held in memory, so that the poll after a restart reads it
+// too; the poll forgets it once it has read the mailbox again
+// (forgetLeftOut).
+func (m *Mirror) pollScope(ctx context.Context, mailboxes []int64, from time.Time) (kept, heldBack []int64, _ time.Time, left, err error) {
+	if err := m.loadLeftOut(ctx, mailboxes); err != nil {
+		return nil, nil, from, nil, err
+	}
+	kept, refused, left := m.refusedIn(mailboxes)
+	for _, id := range refused {
+		if _, ok := m.leftOut[id]; ok {
+			continue // left out since an earlier poll: from there
+		}
+		if err := m.db.SetCursor(ctx, leftOutCursor(id), from); err != nil {
+			return nil, nil, from, nil, fmt.Errorf("store where the poll leaves mailbox %d out: %w", id, err)
+		}
+		if m.leftOut == nil {
+			m.leftOut = map[int64]time.Time{}
+		}
+		m.leftOut[id] = from
+	}
+	for _, id := range slices.Sorted(maps.Keys(m.leftOut)) {
+		if m.listedDespite[id] != nil || mailboxes != nil && !slices.Contains(kept, id) {
+			continue
+		}
+		heldBack = append(heldBack, id)
+		if at := m.leftOut[id]; at.Before(from) {
 			from = at
 		}
 	}
-	return kept, from, errors.Join(errs...)
+	return kept, heldBack, from, left, nil
+}
+
+// loadLeftOut reads, at the first poll of the process, the cursors held
+// back for mailboxes an earlier process left out (leftOutCursor). One is
+// kept only for a mailbox of mailboxes, the poll's (nil: every mailbox),
+// that a walk has read (store.DB.Walked); any other is removed: its
+// mailbox was dropped from the directory or from QW_MAILBOXES since, and
+// is walked from the beginning if it comes back, so that holding the
+// poll back for it would only read again what is held.
+func (m *Mirror) loadLeftOut(ctx context.Context, mailboxes []int64) error {
+	if m.leftOutLoaded {
+		return nil
+	}
+	held, err := m.db.Cursors(ctx, leftOutPrefix)
+	if err != nil {
+		return err
+	}
+	walked, err := m.db.Walked(ctx)
+	if err != nil {
+		return fmt.Errorf("read the walked mailboxes: %w", err)
+	}
+	for _, c := range held {
+		id, perr := strconv.ParseInt(strings.TrimPrefix(c.Name, leftOutPrefix), 10, 64)
+		_, read := walked[id]
+		if perr == nil && read && (mailboxes == nil || slices.Contains(mailboxes, id)) {
+			if m.leftOut == nil {
+				m.leftOut = map[int64]time.Time{}
+			}
+			m.leftOut[id] = c.Value
+			continue
+		}
+		if err := m.db.DeleteCursor(ctx, c.Name); err != nil {
+			return err
+		}
+	}
+	m.leftOutLoaded = true
+	return nil
+}
+
+// forgetLeftOut removes what the poll held back for each of ids, now
+// read again (pollScope's heldBack).
+func (m *Mirror) forgetLeftOut(ctx context.Context, ids []int64) error {
+	for _, id := range ids {
+		if err := m.db.DeleteCursor(ctx, leftOutCursor(id)); err != nil {
+			return fmt.Errorf("forget where the poll left mailbox %d out, read again: %w", id, err)
+		}
+		delete(m.leftOut, id)
+	}
+	return nil
 }
 
 // refusedWhileListed returns the errors of the mailboxes of mailboxes
@@ -364,6 +449,11 @@ func (m *Mirror) noteGone(ctx context.Context, before []store.Mailbox, now []sto
 	for _, id := range gone {
 		delete(m.walks, id)
 		n += left[id]
+		// Walked again from the beginning if listed again: what the poll
+		// held back for it would only have it read again what is held.
+		if err := m.forgetLeftOut(ctx, []int64{id}); err != nil {
+			m.logFailure(slog.LevelWarn, "a mailbox gone: the cursor held back for it stays until the next start removes it", err, "mailbox_id", id)
+		}
 	}
 	level, msg := slog.LevelInfo, "mailboxes no longer listed (deleted, or the API user lost access): no longer polled or walked; "+
 		"their conversations leave the mirror, and a mailbox listed again is walked again from the beginning"

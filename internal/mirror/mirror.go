@@ -129,12 +129,13 @@ type Mirror struct {
 	// says so, which the poll, leaving the mailbox out (pollScope), and
 	// the reconcile return for it.
 	listedDespite map[int64]error
-	// leftOut holds, for each mailbox of QW_MAILBOXES the poll has left
-	// out (pollScope), the cursor the poll read from when it first did:
-	// the poll that names it again reads from there, or the changes it
-	// missed meanwhile, behind the shared cursor, would never be read.
-	// In memory only: a restart meanwhile forgets it.
-	leftOut map[int64]time.Time
+	// leftOut holds, for each mailbox the poll has left out (pollScope),
+	// the cursor the poll read from when it first did: the poll that
+	// names it again reads from there, or the changes it missed
+	// meanwhile, behind the shared cursor, would never be read. Stored
+	// too (leftOutCursor), and read at the first poll (leftOutLoaded).
+	leftOut       map[int64]time.Time
+	leftOutLoaded bool
 	// walkBudget is what is left of this sync's Options.WalkPagesPerSync
 	// (nil until settleScope first spends it in the sync): one budget per
 	// sync, so that settleScope run again by retryWithoutGone, after a
@@ -623,17 +624,22 @@ func (m *Mirror) poll(ctx context.Context, st *Stats) error {
 	if err != nil || none {
 		return err
 	}
-	mailboxes, from, leftErr := m.pollScope(mailboxes, from)
-	if len(mailboxes) == 0 && leftErr != nil {
-		return leftErr // without a filter, the listing would read every mailbox
+	mailboxes, heldBack, from, left, err := m.pollScope(ctx, mailboxes, from)
+	if err != nil {
+		return err
 	}
-	if err := m.pollListed(ctx, mailboxes, from, leftErr != nil, st); err != nil {
-		return errors.Join(err, leftErr)
+	if len(mailboxes) == 0 && left != nil {
+		// Every mailbox left out: without a filter, the listing would
+		// read every mailbox of the account.
+		return left
 	}
-	for _, id := range mailboxes {
-		delete(m.leftOut, id)
+	if err := m.pollListed(ctx, mailboxes, from, left != nil, st); err != nil {
+		return errors.Join(err, left)
 	}
-	return leftErr
+	if err := m.forgetLeftOut(ctx, heldBack); err != nil {
+		return errors.Join(err, left)
+	}
+	return left
 }
 
 // pollListed walks the poll's listing of mailboxes from from. partial
