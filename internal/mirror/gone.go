@@ -51,6 +51,16 @@ func lists(mbs []store.Mailbox, id int64) bool {
 	return slices.ContainsFunc(mbs, func(mb store.Mailbox) bool { return mb.ID == id })
 }
 
+// With QW_MAILBOXES set, the poll is one listing naming every mailbox of
+// it, and Help Scout refuses it whole while one of them is refused (404,
+// 403) and still listed: until the directory's next refresh no mailbox
+// of QW_MAILBOXES was polled, where with every mailbox mirrored the
+// others are. So the mailboxes Help Scout refuses on their own while the
+// directory lists them (listedDespite, recorded by refusedOf) are left
+// out of the poll and of the reconcile (refusedIn), which do the others'
+// work and then fail the sync with their errors (leftOutError): the sync
+// still says which mailbox is refused (/readyz, the page, the log).
+
 // leftOutPrefix and a mailbox id name the cursor the poll is held back to
 // for that mailbox once it names it again (leftOutCursor): where the poll
 // read from when it first left it out.
@@ -59,6 +69,23 @@ const leftOutPrefix = CursorConversations + "@left-out:"
 // leftOutCursor names the cursor held back for mailbox (leftOutPrefix).
 func leftOutCursor(mailbox int64) string {
 	return leftOutPrefix + strconv.FormatInt(mailbox, 10)
+}
+
+// leftOutError is the error of a poll or a reconcile that did the work
+// of every mailbox but those it left out (refusedIn), whose errors it
+// joins: the sync goes on past it (the reconcile, the observations) and
+// fails with it at the end. dropGone leaves it as it is: each of those
+// mailboxes was refused on its own while the directory listed it.
+type leftOutError struct{ err error }
+
+func (e *leftOutError) Error() string { return e.err.Error() }
+func (e *leftOutError) Unwrap() error { return e.err }
+
+// onlyLeftOut reports whether err is a leftOutError and nothing else:
+// joined with another failure, that failure stops the sync.
+func onlyLeftOut(err error) bool {
+	_, ok := err.(*leftOutError)
+	return ok
 }
 
 // refusedIn splits mailboxes, the filter of a poll or a reconcile
@@ -166,21 +193,6 @@ func (m *Mirror) forgetLeftOut(ctx context.Context, ids []int64) error {
 	return nil
 }
 
-// refusedWhileListed returns the errors of the mailboxes of mailboxes
-// that Help Scout refuses while the directory lists them (listedDespite),
-// joined, or nil. The reconcile fails with it before listing: without
-// them, its listing would find their open conversations unlisted and
-// re-read each on its own, to be refused one by one.
-func (m *Mirror) refusedWhileListed(mailboxes []int64) error {
-	var errs []error
-	for _, id := range mailboxes {
-		if err := m.listedDespite[id]; err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
 // mailboxListingError is Help Scout refusing a conversation listing that
 // names mailboxes, with a 404 or a 403, or one of their conversations with
 // a 403 (refusedConversation): one of them may be gone.
@@ -240,7 +252,7 @@ func (m *Mirror) retryWithoutGone(ctx context.Context, st *Stats, work func(cont
 // the directory's next refresh, its own or one made here (listedDespite).
 func (m *Mirror) dropGone(ctx context.Context, st *Stats, err error) (retry bool, _ error) {
 	var refused *mailboxListingError
-	if !errors.As(err, &refused) || ctx.Err() != nil {
+	if onlyLeftOut(err) || !errors.As(err, &refused) || ctx.Err() != nil {
 		return false, err
 	}
 	// A listing of one mailbox (its walk, or a conversation's re-read) says

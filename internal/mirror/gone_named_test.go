@@ -100,3 +100,77 @@ func TestLeftOutMailboxOutlivesARestart(t *testing.T) {
 		})
 	}
 }
+
+// TestReconcileGoesOnWithoutARefusedNamedMailbox: while Help Scout refused
+// named mailbox b (404 or 403) and the directory listed it, the hourly
+// reconcile never ran: the sync stopped at the poll's error, and the
+// reconcile failed whole on b besides. A conversation of a deleted
+// without a webhook stayed in the open queue for as long. The reconcile
+// of a runs now, asks for none of b's conversations on its own, and the
+// sync still fails naming b; the next sync does not reconcile again.
+func TestReconcileGoesOnWithoutARefusedNamedMailbox(t *testing.T) {
+	for _, status := range []int{http.StatusNotFound, http.StatusForbidden} {
+		t.Run(strconv.Itoa(status), func(t *testing.T) {
+			e, _, a, b := scopeEnv(t)
+			ctx := context.Background()
+			m := e.mirror(mirror.Options{Mailboxes: []int64{a, b}, ReconcileEvery: 10 * time.Minute})
+			syncOnce(t, m)
+			open := func(cv helpscouttest.Conversation) bool { return cv.Status == "active" || cv.Status == "pending" }
+			gone := firstIn(t, e, a, open)
+			inA := firstIn(t, e, a, func(cv helpscouttest.Conversation) bool { return cv.ID != gone.ID })
+			if err := e.fake.Delete(gone.ID); err != nil {
+				t.Fatal(err)
+			}
+			heldB := heldIn(t, e, b)
+			refuseListings(e, b, status)
+			want := map[int]error{http.StatusNotFound: helpscout.ErrNotFound, http.StatusForbidden: helpscout.ErrForbidden}[status]
+			refusedSyncs(t, e, m, 4, inA.ID, b, want) // 8 minutes
+			e.clock.Advance(2 * time.Minute)          // the reconcile is due, the directory not yet
+			e.fake.ResetStats()
+			_, err := m.SyncOnce(ctx)
+			if !errors.Is(err, want) || !strings.Contains(err.Error(), strconv.FormatInt(b, 10)) {
+				t.Errorf("the reconcile's sync with mailbox %d refused: %v; want %v naming it", b, err, want)
+			}
+			if _, _, err := e.db.Conversation(ctx, gone.ID); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("conversation %d of mailbox %d, deleted in Help Scout, is still held after the reconcile (%v): the reconcile did not run while %d is refused", gone.ID, a, err, b)
+			}
+			if n := e.fake.Stats().Requests[helpscouttest.RouteGetConversation]; n != 1 {
+				t.Errorf("the reconcile read %d conversations on their own; want 1, the one deleted", n)
+			}
+			if n := heldIn(t, e, b); n != heldB {
+				t.Errorf("mailbox %d held %d conversations before its refusal, %d after the reconcile", b, heldB, n)
+			}
+			e.clock.Advance(2 * time.Minute)
+			e.log.reset()
+			if _, err := m.SyncOnce(ctx); !errors.Is(err, want) {
+				t.Errorf("the sync after the reconcile: %v; want %v", err, want)
+			}
+			if got := countRequests(e); got.listings != 1 {
+				t.Errorf("the sync after the reconcile made %d conversation listings; want 1, the poll's", got.listings)
+			}
+		})
+	}
+}
+
+// requestCounts counts the requests the mirror made since the request log
+// was reset, those the test answered in the fake's stead (a refusal)
+// included.
+type requestCounts struct {
+	listings  int // conversation listings, each page one
+	mailboxes int // listings of the mailboxes: one per directory refresh
+	all       int
+}
+
+func countRequests(e *env) requestCounts {
+	var c requestCounts
+	for _, u := range e.log.URLs() {
+		c.all++
+		switch u.Path {
+		case "/v2/conversations":
+			c.listings++
+		case "/v2/mailboxes":
+			c.mailboxes++
+		}
+	}
+	return c
+}

@@ -540,21 +540,29 @@ func (m *Mirror) syncOnce(ctx context.Context) (st Stats, err error) {
 			return st, err
 		}
 	}
-	if err := m.retryWithoutGone(ctx, &st, m.syncConversations); err != nil {
-		return st, err
+	// A mailbox left out (refusedIn) fails the sync, but only once the
+	// others are reconciled and observed: it can last for hours, and the
+	// others' hourly reconcile must not wait for it.
+	left := m.retryWithoutGone(ctx, &st, m.syncConversations)
+	if left != nil && !onlyLeftOut(left) {
+		return st, left
 	}
 	if m.lastReconcile.IsZero() {
 		// The first full walk has just seen everything; start the clock.
 		m.lastReconcile = now
 	} else if now.Sub(m.lastReconcile) >= m.opts.ReconcileEvery {
-		if err := m.retryWithoutGone(ctx, &st, m.reconcile); err != nil {
-			return st, err
+		err := m.retryWithoutGone(ctx, &st, m.reconcile)
+		if err != nil && !onlyLeftOut(err) {
+			return st, errors.Join(left, err)
+		}
+		if left == nil {
+			left = err // the poll's names the same mailboxes
 		}
 		m.lastReconcile = now
 	}
 	n, err := m.observe(ctx)
 	st.Observed += n
-	return st, err
+	return st, errors.Join(left, err)
 }
 
 // directoryRetryFirst is the wait before the first retry of a failed
@@ -631,7 +639,7 @@ func (m *Mirror) poll(ctx context.Context, st *Stats) error {
 	if len(mailboxes) == 0 && left != nil {
 		// Every mailbox left out: without a filter, the listing would
 		// read every mailbox of the account.
-		return left
+		return &leftOutError{fmt.Errorf("poll: no mailbox polled; left out until the directory's next refresh: %w", left)}
 	}
 	if err := m.pollListed(ctx, mailboxes, from, left != nil, st); err != nil {
 		return errors.Join(err, left)
@@ -639,7 +647,10 @@ func (m *Mirror) poll(ctx context.Context, st *Stats) error {
 	if err := m.forgetLeftOut(ctx, heldBack); err != nil {
 		return errors.Join(err, left)
 	}
-	return left
+	if left != nil {
+		return &leftOutError{fmt.Errorf("poll: the other mailboxes polled; left out until the directory's next refresh: %w", left)}
+	}
+	return nil
 }
 
 // pollListed walks the poll's listing of mailboxes from from. partial

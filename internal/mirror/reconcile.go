@@ -18,30 +18,48 @@ import (
 // per status, without threads; the deletion walk one or two pages when
 // nothing vanished.
 func (m *Mirror) reconcile(ctx context.Context, st *Stats) error {
-	if err := m.reconcileOpen(ctx, st); err != nil {
-		return err
-	}
-	return m.walkDeletions(ctx, st)
-}
-
-func (m *Mirror) reconcileOpen(ctx context.Context, st *Stats) error {
-	local, err := m.db.ConversationIDs(ctx, store.StatusActive, store.StatusPending)
-	if err != nil {
-		return fmt.Errorf("reconcile: %w", err)
-	}
 	mailboxes, none, err := m.listedScope(ctx)
 	if err != nil {
 		return err
 	}
-	if err := m.refusedWhileListed(mailboxes); err != nil {
+	kept, refused, left := m.refusedIn(mailboxes)
+	if left == nil {
+		if err := m.reconcileOpen(ctx, st, mailboxes, none, nil); err != nil {
+			return err
+		}
+		return m.walkDeletions(ctx, st)
+	}
+	// Named mailboxes Help Scout refuses while the directory lists them
+	// are left out, as the poll leaves them out, and the others are
+	// reconciled: failed whole, their reconcile waited for as long as
+	// the refusal lasted (hours, for a mailbox taken from the API user
+	// and not yet from the directory). Without a filter the listing
+	// would read every mailbox: with none kept, nothing is listed. The
+	// deletion walk waits: it compares the listing with every
+	// conversation the store holds, and would take each of a left-out
+	// mailbox for one deleted, to be asked for on its own and refused.
+	if err := m.reconcileOpen(ctx, st, kept, none || len(kept) == 0, refused); err != nil {
+		return err
+	}
+	return &leftOutError{fmt.Errorf("reconcile: the other mailboxes' open conversations reconciled, the deletion walk waiting; left out: %w", left)}
+}
+
+// reconcileOpen compares the open set of the mailboxes (listedScope's;
+// none: no listing) with the store's, but for the conversations held in
+// the mailboxes of leftOut, which it neither lists nor asks for.
+func (m *Mirror) reconcileOpen(ctx context.Context, st *Stats, mailboxes []int64, none bool, leftOut []int64) error {
+	local, err := m.db.ConversationIDs(ctx, store.StatusActive, store.StatusPending)
+	if err != nil {
 		return fmt.Errorf("reconcile: %w", err)
 	}
 	remote := map[int64]bool{}
 	for _, status := range []string{helpscout.StatusActive, helpscout.StatusPending} {
 		if none {
-			// The directory lists none of QW_MAILBOXES: there is nothing
-			// to list (without a filter the listing is every mailbox's),
-			// and each open conversation held is asked for on its own.
+			// The directory lists none of QW_MAILBOXES, or the reconcile
+			// leaves out each it lists: there is nothing to list (without
+			// a filter the listing is every mailbox's), and each open
+			// conversation held (but those left out) is asked for on its
+			// own.
 			break
 		}
 		opts := &helpscout.ConversationListOptions{Status: status, Mailbox: mailboxes}
@@ -55,10 +73,20 @@ func (m *Mirror) reconcileOpen(ctx context.Context, st *Stats) error {
 	localSet := make(map[int64]bool, len(local))
 	for _, id := range local {
 		localSet[id] = true
-		if !remote[id] {
-			if err := m.refresh(ctx, id, st); err != nil {
-				return err
+		if remote[id] {
+			continue
+		}
+		if len(leftOut) > 0 {
+			held, _, err := m.db.Conversation(ctx, id)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("reconcile: %w", err)
 			}
+			if err == nil && slices.Contains(leftOut, held.MailboxID) {
+				continue
+			}
+		}
+		if err := m.refresh(ctx, id, st); err != nil {
+			return err
 		}
 	}
 	for id := range remote {
