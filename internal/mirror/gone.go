@@ -267,9 +267,17 @@ func (m *Mirror) dropGone(ctx context.Context, st *Stats, err error) (retry bool
 	if !slices.ContainsFunc(refused.mailboxes, func(id int64) bool { return m.listedDespite[id] == nil }) {
 		return false, stillListed()
 	}
+	// Without a refresh (failed refreshes back off, or this one fails),
+	// whether a mailbox is gone waits for the directory's next: meanwhile
+	// the one Help Scout refuses is left out as one still listed is, so
+	// that the poll of QW_MAILBOXES does not stop for as long as the
+	// directory keeps failing, and the error names it.
+	unknown := func() error {
+		return fmt.Errorf("%w (refused for a listing of mailboxes %v; whether one is gone waits for the directory's next refresh, the last having failed)", err, refused.mailboxes)
+	}
 	now := m.opts.Now()
 	if m.directoryFailures > 0 && now.Before(m.directoryDue) {
-		return false, err
+		return m.refusedOf(ctx, refused, unknown, false)
 	}
 	if derr := m.syncDirectory(ctx, st); derr != nil {
 		if !m.directoryOptional(ctx, derr) {
@@ -280,15 +288,20 @@ func (m *Mirror) dropGone(ctx context.Context, st *Stats, err error) (retry bool
 		m.directoryDue = now.Add(wait)
 		m.opts.Logger.Warn("directory refresh after a refused listing of mailboxes failed; the listing's failure stands",
 			"mailbox_ids", refused.mailboxes, "err", derr, "failures", m.directoryFailures, "retry_in", wait.String())
-		return false, err
+		return m.refusedOf(ctx, refused, unknown, false)
 	}
 	// This refresh is the directory's own (its next is DirectoryEvery from
-	// now), so what an earlier one found still listed is forgotten, as
-	// syncOnce's refresh forgets it: kept, its suppression outlived the
-	// refresh it was meant to last until.
+	// now), so what an earlier one found still listed is looked at again,
+	// as syncOnce's refresh does (recheckRefused): kept as it was, its
+	// suppression outlived the refresh it was meant to last until; and
+	// forgotten, the work retried would name it again, to be refused
+	// whole, so that with two mailboxes refused one after the other, each
+	// refresh put back the one the last had taken out, and no poll ran.
 	m.directoryDue, m.directoryFailures = now.Add(m.opts.DirectoryEvery), 0
 	m.scopeSettled = false
-	clear(m.listedDespite)
+	if err := m.recheckRefused(ctx, refused.mailboxes); err != nil {
+		return false, err
+	}
 	listed, lerr := m.db.Mailboxes(ctx)
 	if lerr != nil {
 		return false, lerr
@@ -297,38 +310,35 @@ func (m *Mirror) dropGone(ctx context.Context, st *Stats, err error) (retry bool
 		return !lists(listed, id)
 	})
 	if !gone {
-		return m.refusedOf(ctx, refused.mailboxes, stillListed)
+		return m.refusedOf(ctx, refused, stillListed, true)
 	}
 	return true, nil
 }
 
-// refusedOf records in listedDespite which of mailboxes, each still
-// listed by the directory, Help Scout refuses, after their listing
-// (refused, whose error stillListed returns) was. A listing of one
-// mailbox says which; one of several (the poll's, the reconcile's) does
-// not, and each is listed on its own, one page modified from now on
-// (empty, or nearly): recorded all, the poll, which leaves them out
-// (pollScope), would have polled none of them. retry is true when some
-// are refused and not all: the poll, run again, polls the others.
-// Nothing is recorded when none is refused on its own (a refusal that
-// passed): the sync fails with the listing's error, and the next tries
-// them all again. Each such look costs a request per mailbox, once per
-// refresh of the directory that finds them listed.
-func (m *Mirror) refusedOf(ctx context.Context, mailboxes []int64, stillListed func() error) (retry bool, _ error) {
+// refusedOf records in listedDespite which mailboxes of refused, a
+// listing Help Scout refused (whose error stillListed returns), each
+// listed by the directory (refreshed just now, fresh, or else the one
+// stored, its refresh failing), it refuses. A listing of one mailbox
+// says which; one of several (the poll's, the reconcile's) does not, and
+// each is listed on its own (refusedAlone): recorded all, the poll,
+// which leaves them out (pollScope), would have polled none of them.
+// retry is true when some are refused and not all: the work, run again,
+// does the others'. Nothing is recorded when none is refused on its own
+// (a refusal that passed): the sync fails with the listing's error, and
+// the next tries them all again. Each such look costs a request per
+// mailbox, once per refresh of the directory that finds them listed.
+func (m *Mirror) refusedOf(ctx context.Context, refused *mailboxListingError, stillListed func() error, fresh bool) (retry bool, _ error) {
 	found := map[int64]error{}
-	if len(mailboxes) == 1 {
-		found[mailboxes[0]] = stillListed()
+	if len(refused.mailboxes) == 1 {
+		found[refused.mailboxes[0]] = aloneError(refused.err, refused.mailboxes[0], fresh)
 	} else {
-		since := m.opts.Now()
-		for _, id := range mailboxes {
-			opts := &helpscout.ConversationListOptions{Status: helpscout.StatusAll, Mailbox: []int64{id}, ModifiedSince: since}
-			_, _, err := m.hs.Conversations.List(ctx, opts)
-			switch {
-			case err == nil:
-			case errors.Is(err, helpscout.ErrNotFound) || errors.Is(err, helpscout.ErrForbidden):
-				found[id] = fmt.Errorf("%w (refused for mailbox %d, which Help Scout's directory still lists; not polled until the directory's next refresh)", err, id)
-			default:
+		for _, id := range refused.mailboxes {
+			refusal, err := m.refusedAlone(ctx, id, fresh)
+			if err != nil {
 				return false, fmt.Errorf("%w (and the listing of mailbox %d alone, to find which one Help Scout refuses: %w)", stillListed(), id, err)
+			}
+			if refusal != nil {
+				found[id] = refusal
 			}
 		}
 	}
@@ -339,10 +349,87 @@ func (m *Mirror) refusedOf(ctx context.Context, mailboxes []int64, stillListed f
 		m.listedDespite = map[int64]error{}
 	}
 	maps.Copy(m.listedDespite, found)
-	if len(found) == len(mailboxes) {
+	if len(found) == len(refused.mailboxes) {
 		return false, stillListed()
 	}
 	return true, nil
+}
+
+// refusedAlone lists mailbox on its own, one page of what changed from
+// now on (empty, or nearly): refusal is Help Scout refusing it (404,
+// 403), saying so and naming the mailbox (aloneError); err is any other
+// failure.
+func (m *Mirror) refusedAlone(ctx context.Context, mailbox int64, fresh bool) (refusal, err error) {
+	opts := &helpscout.ConversationListOptions{Status: helpscout.StatusAll, Mailbox: []int64{mailbox}, ModifiedSince: m.opts.Now()}
+	_, _, err = m.hs.Conversations.List(ctx, opts)
+	switch {
+	case err == nil:
+		return nil, nil
+	case errors.Is(err, helpscout.ErrNotFound) || errors.Is(err, helpscout.ErrForbidden):
+		return aloneError(err, mailbox, fresh), nil
+	}
+	return nil, err
+}
+
+// aloneError is the error listedDespite holds for mailbox: err, Help
+// Scout's refusal of a listing of it alone, saying so, and whether the
+// directory that lists it was refreshed just now (fresh) or its refresh
+// failed. Not the mailboxListingError of that listing, which dropGone
+// would take for a new refusal when the poll or the reconcile returns it
+// again.
+func aloneError(err error, mailbox int64, fresh bool) error {
+	var listing *mailboxListingError
+	if errors.As(err, &listing) {
+		err = listing.err
+	}
+	if !fresh {
+		return fmt.Errorf("%w (refused for mailbox %d; whether it is gone waits for the directory's next refresh, the last having failed)", err, mailbox)
+	}
+	return fmt.Errorf("%w (refused for mailbox %d, which Help Scout's directory still lists)", err, mailbox)
+}
+
+// recheckRefused looks again, after a refresh of the directory, at each
+// mailbox an earlier refusal recorded in listedDespite that the
+// directory still lists, but those of skip (dropGone's, which looks at
+// them itself): each is listed on its own (refusedAlone), and stays
+// recorded, with its new error, only if Help Scout still refuses it. The
+// poll and the reconcile then leave out only those still refused, and
+// name again one served again. Forgotten instead, each would be named
+// again, the listing refused whole, and dropGone would refresh the
+// directory a second time, besides the one just made, to find it again.
+// A look that fails otherwise (a 500, the rate limit) keeps the mailbox
+// recorded, as it was, until the next refresh. One request per such
+// mailbox per refresh.
+func (m *Mirror) recheckRefused(ctx context.Context, skip []int64) error {
+	before := m.listedDespite
+	m.listedDespite = nil
+	if len(before) == 0 {
+		return nil
+	}
+	listed, err := m.db.Mailboxes(ctx)
+	if err != nil {
+		return err
+	}
+	for _, id := range slices.Sorted(maps.Keys(before)) {
+		if slices.Contains(skip, id) || !lists(listed, id) {
+			continue // skip's are dropGone's; one not listed is dropped with its conversations
+		}
+		refusal, err := m.refusedAlone(ctx, id, true)
+		switch {
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case err != nil:
+			refusal = before[id]
+		}
+		if refusal == nil {
+			continue
+		}
+		if m.listedDespite == nil {
+			m.listedDespite = map[int64]error{}
+		}
+		m.listedDespite[id] = refusal
+	}
+	return nil
 }
 
 // refusedConversation answers a 403 (err) on a held conversation re-read

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -173,4 +174,164 @@ func countRequests(e *env) requestCounts {
 		}
 	}
 	return c
+}
+
+// refuseListingsOf answers every conversation listing that names one of
+// mailboxes with status, as refuseListings does for one.
+func refuseListingsOf(e *env, status int, mailboxes ...int64) {
+	e.log.setAnswer(func(w http.ResponseWriter, r *http.Request) bool {
+		for _, mb := range mailboxes {
+			if names(r, mb) {
+				w.Header().Set("Content-Type", "application/vnd.error+json")
+				w.WriteHeader(status)
+				_, _ = w.Write([]byte(`{"message":"Resource not found"}`))
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// threeNamed is an account of three mailboxes, all named by QW_MAILBOXES,
+// synced once.
+func threeNamed(t *testing.T) (e *env, m *mirror.Mirror, mbs []int64) {
+	t.Helper()
+	e = newEnv(t, helpscouttest.Options{}, helpscouttest.GenerateConfig{Seed: 29, Conversations: 120, Mailboxes: 3})
+	mbs = e.acct.Mailboxes
+	m = e.mirror(mirror.Options{Mailboxes: mbs})
+	syncOnce(t, m)
+	return e, m, mbs
+}
+
+// TestRefusedNamedMailboxRequests measures what a refusal of one of three
+// named mailboxes costs: the first sync lists the three once (refused
+// whole), refreshes the directory once, lists each mailbox on its own
+// once to find the refused one, and polls the other two; each later sync
+// is the poll's one listing; the directory's own refresh, 15 minutes on (the ninth sync),
+// looks at the refused mailbox again on its own (one listing), and is
+// not followed by a second refresh for the poll that named it again and
+// was refused whole, as it was when the refresh forgot the refusal.
+func TestRefusedNamedMailboxRequests(t *testing.T) {
+	e, m, mbs := threeNamed(t)
+	ctx := context.Background()
+	a, b := mbs[0], mbs[1]
+	inA := firstIn(t, e, a, nil)
+	refuseListingsOf(e, http.StatusNotFound, b)
+	type want struct{ listings, mailboxes int }
+	for i, w := range []want{
+		{listings: 1 + 3 + 1, mailboxes: 1}, // refused whole, each alone, the poll of the others
+		{listings: 1},
+		{listings: 1},
+		{listings: 1},
+		{listings: 1},
+		{listings: 1},
+		{listings: 1},
+		{listings: 1},
+		{listings: 1 + 1, mailboxes: 1}, // 15 minutes after the first: the directory's refresh, b alone, the poll
+		{listings: 1},
+	} {
+		if err := e.fake.SetSubject(inA.ID, "sync "+strconv.Itoa(i), time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Advance(2 * time.Minute)
+		e.log.reset()
+		_, err := m.SyncOnce(ctx)
+		if !errors.Is(err, helpscout.ErrNotFound) || !strings.Contains(err.Error(), strconv.FormatInt(b, 10)) {
+			t.Errorf("sync %d: %v; want the 404 naming mailbox %d", i+1, err, b)
+		}
+		if i == 0 {
+			t.Logf("sync 1's error: %v", err)
+		}
+		got := countRequests(e)
+		t.Logf("sync %d with 1 of 3 named mailboxes refused: %d conversation listings, %d directory refreshes, %d requests in all", i+1, got.listings, got.mailboxes, got.all)
+		if got.listings != w.listings || got.mailboxes != w.mailboxes {
+			t.Errorf("sync %d: %d conversation listings and %d directory refreshes; want %d and %d", i+1, got.listings, got.mailboxes, w.listings, w.mailboxes)
+		}
+		if got := subjectOf(t, e, inA.ID); got != "sync "+strconv.Itoa(i) {
+			t.Errorf("sync %d: conversation %d of mailbox %d has subject %q: not polled", i+1, inA.ID, a, got)
+		}
+	}
+}
+
+// TestSecondRefusedNamedMailboxKeepsTheFirstOut: with b of three named
+// mailboxes left out, c refused too had the directory refreshed, which
+// forgot b's refusal: the poll retried named b again and was refused
+// whole, and the next sync's refresh forgot c's in turn, so that a was
+// never polled again while both lasted. Each refresh now looks at b again
+// on its own, and a is polled at every sync, each failing naming b and c.
+func TestSecondRefusedNamedMailboxKeepsTheFirstOut(t *testing.T) {
+	e, m, mbs := threeNamed(t)
+	ctx := context.Background()
+	a, b, c := mbs[0], mbs[1], mbs[2]
+	inA := firstIn(t, e, a, nil)
+	refuseListingsOf(e, http.StatusNotFound, b)
+	for i := range 4 {
+		if i == 1 {
+			refuseListingsOf(e, http.StatusNotFound, b, c)
+		}
+		if err := e.fake.SetSubject(inA.ID, "sync "+strconv.Itoa(i), time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Advance(2 * time.Minute)
+		_, err := m.SyncOnce(ctx)
+		refused := []int64{b}
+		if i > 0 {
+			refused = append(refused, c)
+		}
+		for _, id := range refused {
+			if !errors.Is(err, helpscout.ErrNotFound) || !strings.Contains(err.Error(), strconv.FormatInt(id, 10)) {
+				t.Errorf("sync %d: %v; want the 404 naming mailbox %d", i+1, err, id)
+			}
+		}
+		if got := subjectOf(t, e, inA.ID); got != "sync "+strconv.Itoa(i) {
+			t.Errorf("sync %d: conversation %d of mailbox %d has subject %q: not polled while %v are refused", i+1, inA.ID, a, got, refused)
+		}
+	}
+}
+
+// TestRefusedNamedMailboxWhileTheDirectoryFails: while the directory's
+// refresh failed (a 500 on the listing of mailboxes), a named mailbox
+// refused (404) stopped the poll of the others at every sync: the refusal
+// stood as it was, the refreshes backing off, and its error, Help Scout's
+// of a listing of them all, named no mailbox. The refused one is found on
+// its own and left out meanwhile, the others polled, and the error names
+// it; once the directory is served again, its refresh finds the mailbox
+// still listed and refused, and it stays out.
+func TestRefusedNamedMailboxWhileTheDirectoryFails(t *testing.T) {
+	e, m, mbs := threeNamed(t)
+	ctx := context.Background()
+	a, b := mbs[0], mbs[1]
+	inA := firstIn(t, e, a, nil)
+	var directoryFails atomic.Bool
+	directoryFails.Store(true)
+	e.log.setAnswer(func(w http.ResponseWriter, r *http.Request) bool {
+		switch {
+		case names(r, b):
+			w.Header().Set("Content-Type", "application/vnd.error+json")
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = w.Write([]byte(`{"message":"Resource not found"}`))
+			return true
+		case directoryFails.Load() && r.URL.Path == "/v2/mailboxes":
+			w.WriteHeader(http.StatusInternalServerError)
+			return true
+		}
+		return false
+	})
+	for i := range 4 {
+		if i == 3 {
+			directoryFails.Store(false)
+			e.clock.Advance(15 * time.Minute)
+		}
+		if err := e.fake.SetSubject(inA.ID, "sync "+strconv.Itoa(i), time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Advance(2 * time.Minute)
+		_, err := m.SyncOnce(ctx)
+		if !errors.Is(err, helpscout.ErrNotFound) || !strings.Contains(err.Error(), strconv.FormatInt(b, 10)) {
+			t.Errorf("sync %d: %v; want the 404 naming mailbox %d", i+1, err, b)
+		}
+		if got := subjectOf(t, e, inA.ID); got != "sync "+strconv.Itoa(i) {
+			t.Errorf("sync %d: conversation %d of mailbox %d has subject %q: not polled while %d is refused and the directory fails", i+1, inA.ID, a, got, b)
+		}
+	}
 }

@@ -122,12 +122,14 @@ type Mirror struct {
 	// and the log has said so (markComplete).
 	markFailing bool
 	// listedDespite holds the mailboxes whose conversation listing Help
-	// Scout refused while a directory refreshed at once still listed them
-	// (dropGone): until the directory's next refresh (on its cadence, or
-	// one dropGone makes for another mailbox), another refusal of theirs
-	// is an error without a refresh of its own. Each holds the error that
-	// says so, which the poll, leaving the mailbox out (pollScope), and
-	// the reconcile return for it.
+	// Scout refused, each on its own, while a directory refreshed at once
+	// still listed them (dropGone; or the stored one, while its refresh
+	// fails): until the directory's next refresh (on its cadence, or one
+	// dropGone makes for another mailbox), another refusal of theirs is
+	// an error without a refresh of its own, and each refresh looks at
+	// them again (recheckRefused). Each holds the error that says so,
+	// which the poll and the reconcile, leaving the mailbox out
+	// (refusedIn), return for it.
 	listedDespite map[int64]error
 	// leftOut holds, for each mailbox the poll has left out (pollScope),
 	// the cursor the poll read from when it first did: the poll that
@@ -505,7 +507,9 @@ func (m *Mirror) syncOnce(ctx context.Context) (st Stats, err error) {
 			// The directory may list a mailbox it did not (the API user
 			// given access to it): settleScope walks it if no walk has.
 			m.scopeSettled = false
-			clear(m.listedDespite)
+			if err := m.recheckRefused(ctx, nil); err != nil {
+				return st, err
+			}
 		case m.directoryOptional(ctx, derr):
 			// Help Scout refused part of the directory, but the store holds
 			// one from before: conversations must not stop for it. Each try
