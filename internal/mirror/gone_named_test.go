@@ -335,3 +335,43 @@ func TestRefusedNamedMailboxWhileTheDirectoryFails(t *testing.T) {
 		}
 	}
 }
+
+// TestMailboxRefusedAtTheReconcileIsNamed: with b of three named
+// mailboxes left out, c refused from the reconcile's listing on (after
+// the poll of the same sync) is found by the reconcile and left out as
+// well; the sync's error named only b, the poll's, and so said nothing of
+// c until the next sync. It names both now.
+func TestMailboxRefusedAtTheReconcileIsNamed(t *testing.T) {
+	e := newEnv(t, helpscouttest.Options{}, helpscouttest.GenerateConfig{Seed: 29, Conversations: 120, Mailboxes: 3})
+	mbs := e.acct.Mailboxes
+	b, c := mbs[1], mbs[2]
+	m := e.mirror(mirror.Options{Mailboxes: mbs, ReconcileEvery: 10 * time.Minute})
+	syncOnce(t, m)
+	var reconciling atomic.Bool // c is refused from the reconcile's first listing on
+	e.log.setAnswer(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Query().Get("status") == "active" {
+			reconciling.Store(true)
+		}
+		if names(r, b) || reconciling.Load() && names(r, c) {
+			w.Header().Set("Content-Type", "application/vnd.error+json")
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = w.Write([]byte(`{"message":"Resource not found"}`))
+			return true
+		}
+		return false
+	})
+	e.clock.Advance(2 * time.Minute)
+	if _, err := m.SyncOnce(context.Background()); !errors.Is(err, helpscout.ErrNotFound) {
+		t.Fatalf("the sync that leaves b out: %v", err)
+	}
+	e.clock.Advance(9 * time.Minute) // the reconcile is due
+	_, err := m.SyncOnce(context.Background())
+	if !reconciling.Load() {
+		t.Fatal("no reconcile in the second sync")
+	}
+	for _, id := range []int64{b, c} {
+		if err == nil || !strings.Contains(err.Error(), strconv.FormatInt(id, 10)) {
+			t.Errorf("the reconcile's sync: %v; want the 404 naming mailbox %d", err, id)
+		}
+	}
+}

@@ -559,9 +559,9 @@ func (m *Mirror) syncOnce(ctx context.Context) (st Stats, err error) {
 		if err != nil && !onlyLeftOut(err) {
 			return st, errors.Join(left, err)
 		}
-		if left == nil {
-			left = err // the poll's names the same mailboxes
-		}
+		// Both, when both left mailboxes out: the reconcile's may name
+		// one refused since the poll (found by its own listing).
+		left = errors.Join(left, err)
 		m.lastReconcile = now
 	}
 	n, err := m.observe(ctx)
