@@ -82,7 +82,8 @@
 //     AgentLoads, OpenConversations, Users, UserStatuses, WaitingBefore.
 //   - rebalance: InsertProposals, ListProposals, ApproveProposal,
 //     RejectProposal, ClaimProposal, UnclaimProposal,
-//     MarkProposalApplied/Stale/Failed,
+//     MarkProposalApplied/Stale/Failed, MarkProposalAppliedWithoutNote,
+//     NotesDue, MarkNote, NoteFailed (the moves' notes),
 //     ExpirePendingProposals, Users (names in notes).
 //   - main: OpenPatiently (serve: the lock, then retries while the disk
 //     refuses), OpenExclusive (sync), OpenReadOnly (plan,

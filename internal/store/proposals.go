@@ -14,19 +14,21 @@ import (
 const proposalColumns = `id, created_at, updated_at, conversation_id, conversation_number, mailbox_id,
 	from_agent, to_agent, reason, explanation, imbalance_before, imbalance_after, jain_before, jain_after,
 	figures, status, decided_by, decided_at, applied_at, error,
-	snap_assignee_id, snap_status, snap_customer_waiting_since, snap_last_customer_at`
+	snap_assignee_id, snap_status, snap_customer_waiting_since, snap_last_customer_at,
+	note, note_at, note_tries`
 
 func scanProposal(row interface{ Scan(...any) error }) (Proposal, error) {
 	var p Proposal
-	var figures, status string
+	var figures, status, note string
 	err := row.Scan(&p.ID, timeCol{&p.CreatedAt}, timeCol{&p.UpdatedAt}, &p.ConversationID, &p.ConversationNumber,
 		&p.MailboxID, idCol{&p.FromAgent}, idCol{&p.ToAgent}, &p.Reason, &p.Explanation,
 		&p.ImbalanceBefore, &p.ImbalanceAfter, &p.JainBefore, &p.JainAfter,
 		&figures, &status, &p.DecidedBy, timeCol{&p.DecidedAt}, timeCol{&p.AppliedAt}, &p.Error,
 		idCol{&p.Snapshot.AssigneeID}, &p.Snapshot.Status, timeCol{&p.Snapshot.CustomerWaitingSince},
-		timeCol{&p.Snapshot.LastCustomerAt})
+		timeCol{&p.Snapshot.LastCustomerAt}, &note, timeCol{&p.NoteAt}, &p.NoteTries)
 	p.Figures = json.RawMessage(figures)
 	p.Status = ProposalStatus(status)
+	p.Note = NoteState(note)
 	return p, err
 }
 
@@ -222,10 +224,81 @@ func (db *DB) UnclaimProposal(ctx context.Context, id int64, why string) (Propos
 }
 
 // MarkProposalApplied records that a claimed proposal was written to Help
-// Scout. Anything but applying gives ErrConflict.
+// Scout, with its private note due (NotesDue lists it until MarkNote
+// settles it). Anything but applying gives ErrConflict.
 func (db *DB) MarkProposalApplied(ctx context.Context, id int64) (Proposal, error) {
+	return db.markApplied(ctx, id, NoteDue)
+}
+
+// MarkProposalAppliedWithoutNote is MarkProposalApplied for a move that
+// carries no note by design: own mode's first assignment of a new
+// conversation (Help Scout's own line item records who assigned it).
+func (db *DB) MarkProposalAppliedWithoutNote(ctx context.Context, id int64) (Proposal, error) {
+	return db.markApplied(ctx, id, NoteNone)
+}
+
+// markApplied sets the note's state in the same write as applied, so that
+// no crash leaves a move applied without saying whether its note is due.
+func (db *DB) markApplied(ctx context.Context, id int64, note NoteState) (Proposal, error) {
 	return db.transition(ctx, "mark applied", id, ProposalApplied, []ProposalStatus{ProposalApplying},
-		"applied_at = ?, error = ''", db.now().UnixMilli())
+		"applied_at = ?, error = '', note = ?, note_at = NULL, note_tries = 0", db.now().UnixMilli(), string(note))
+}
+
+// NotesDue lists the applied moves whose note is still due and that were
+// applied before appliedBefore, oldest first: the ones whose note the
+// process that made them did not write (it stopped, or the POST failed).
+// Newer ones may still be being written by the process that made them.
+func (db *DB) NotesDue(ctx context.Context, appliedBefore time.Time) ([]Proposal, error) {
+	var out []Proposal
+	err := db.readTx(ctx, "list notes due", func(tx *sql.Tx) error {
+		return eachRow(ctx, tx, func(rows *sql.Rows) error {
+			p, err := scanProposal(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, p)
+			return nil
+		}, "SELECT "+proposalColumns+" FROM proposals WHERE note = 'due' AND status = 'applied' AND applied_at < ? ORDER BY applied_at, id",
+			appliedBefore.UnixMilli())
+	})
+	return out, err
+}
+
+// MarkNote settles a due note: NoteWritten once it is on the ticket (or
+// found there), NoteGivenUp when it is not to be tried again. A note not
+// due any more (settled meanwhile by another caller) gives ErrConflict.
+func (db *DB) MarkNote(ctx context.Context, id int64, to NoteState) (Proposal, error) {
+	if to != NoteWritten && to != NoteGivenUp {
+		return Proposal{}, fmt.Errorf("mark note of proposal %d: cannot set it %q", id, to)
+	}
+	return db.noteUpdate(ctx, fmt.Sprintf("mark note %s", to), id, "note = ?, note_at = ?", string(to), db.now().UnixMilli())
+}
+
+// NoteFailed counts a failed try at a due note and returns the proposal
+// with NoteTries counted. A note not due any more gives ErrConflict.
+func (db *DB) NoteFailed(ctx context.Context, id int64) (Proposal, error) {
+	return db.noteUpdate(ctx, "count a failed note", id, "note_tries = note_tries + 1")
+}
+
+func (db *DB) noteUpdate(ctx context.Context, op string, id int64, set string, args ...any) (Proposal, error) {
+	var p Proposal
+	err := db.writeTx(ctx, fmt.Sprintf("%s of proposal %d", op, id), func(tx *sql.Tx) error {
+		var err error
+		p, err = scanProposal(tx.QueryRowContext(ctx, "UPDATE proposals SET "+set+" WHERE id = ? AND note = 'due' RETURNING "+proposalColumns,
+			append(args, id)...))
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		var cur string
+		switch err := tx.QueryRowContext(ctx, "SELECT note FROM proposals WHERE id = ?", id).Scan(&cur); {
+		case errors.Is(err, sql.ErrNoRows):
+			return ErrNotFound
+		case err != nil:
+			return err
+		}
+		return fmt.Errorf("%w: its note is %q, not due", ErrConflict, cur)
+	})
+	return p, err
 }
 
 // MarkProposalStale records that the conversation changed since the plan

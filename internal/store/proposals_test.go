@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"maps"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -266,6 +268,7 @@ func TestProposalHappyPathRecordsFacts(t *testing.T) {
 	}
 	want.Status, want.Error = ProposalApplied, "" // applied clears why it once came back
 	want.AppliedAt, want.UpdatedAt = at(3*time.Minute), at(3*time.Minute)
+	want.Note = NoteDue // written after the record, so recovery writes it if this process does not
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("applied proposal (-want +got):\n%s", diff)
 	}
@@ -432,5 +435,128 @@ func TestMovesBetween(t *testing.T) {
 	}
 	if got, err := db.MovesBetween(ctx, at(6*time.Hour), at(7*time.Hour)); err != nil || got != (MoveCounts{}) {
 		t.Errorf("an empty range = %+v, %v; want zeros", got, err)
+	}
+}
+
+// applyProposal takes an inserted proposal through approve and claim to
+// applied, its note due or needing none.
+func applyProposal(t *testing.T, db *DB, p Proposal, withNote bool) Proposal {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := db.ApproveProposal(ctx, p.ID, "sst"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ClaimProposal(ctx, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	mark := db.MarkProposalApplied
+	if !withNote {
+		mark = db.MarkProposalAppliedWithoutNote
+	}
+	out, err := mark(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestNotesDue: an applied move's note is due until settled, listed once
+// older than the cutoff; one needing none, or settled, is never listed,
+// and a settled note cannot be settled again or counted.
+func TestNotesDue(t *testing.T) {
+	t.Parallel()
+	db, clk := openTest(t)
+	ctx := context.Background()
+	ps := insert(t, db, proposal(1, 7, 8), proposal(2, 0, 9), proposal(3, 7, 9), proposal(4, 7, 8))
+	withNote := applyProposal(t, db, ps[0], true)
+	if withNote.Note != NoteDue || !withNote.NoteAt.IsZero() || withNote.NoteTries != 0 {
+		t.Errorf("applied with its note = %q at %v, %d tries; want due, no time, 0", withNote.Note, withNote.NoteAt, withNote.NoteTries)
+	}
+	if none := applyProposal(t, db, ps[1], false); none.Note != NoteNone {
+		t.Errorf("applied without a note: note %q, want none", none.Note)
+	}
+	clk.Set(at(time.Minute))
+	applyProposal(t, db, ps[2], true)
+	if got, _ := db.Proposal(ctx, ps[3].ID); got.Note != NoteUnset {
+		t.Errorf("a pending proposal's note = %q, want unset", got.Note)
+	}
+
+	ids := func(before time.Time) []int64 {
+		t.Helper()
+		due, err := db.NotesDue(ctx, before)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []int64
+		for _, p := range due {
+			out = append(out, p.ID)
+		}
+		return out
+	}
+	if got := ids(at(30 * time.Second)); !slices.Equal(got, []int64{ps[0].ID}) {
+		t.Errorf("due before 0:30 = %v, want only the first move %d", got, ps[0].ID)
+	}
+	if got := ids(at(time.Hour)); !slices.Equal(got, []int64{ps[0].ID, ps[2].ID}) {
+		t.Errorf("due before 1:00 = %v, want %d, %d (oldest first)", got, ps[0].ID, ps[2].ID)
+	}
+
+	failed, err := db.NoteFailed(ctx, ps[0].ID)
+	if err != nil || failed.NoteTries != 1 || failed.Note != NoteDue {
+		t.Errorf("NoteFailed = %q, %d tries, %v; want due, 1", failed.Note, failed.NoteTries, err)
+	}
+	clk.Set(at(2 * time.Minute))
+	written, err := db.MarkNote(ctx, ps[0].ID, NoteWritten)
+	if err != nil || written.Note != NoteWritten || !written.NoteAt.Equal(at(2*time.Minute)) {
+		t.Errorf("MarkNote written = %q at %v, %v", written.Note, written.NoteAt, err)
+	}
+	if _, err := db.MarkNote(ctx, ps[2].ID, NoteGivenUp); err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(at(time.Hour)); len(got) != 0 {
+		t.Errorf("due after both were settled = %v, want none", got)
+	}
+	for name, f := range map[string]func() (Proposal, error){
+		"written again":     func() (Proposal, error) { return db.MarkNote(ctx, ps[0].ID, NoteWritten) },
+		"given up after":    func() (Proposal, error) { return db.MarkNote(ctx, ps[0].ID, NoteGivenUp) },
+		"counted after":     func() (Proposal, error) { return db.NoteFailed(ctx, ps[2].ID) },
+		"one needing none":  func() (Proposal, error) { return db.MarkNote(ctx, ps[1].ID, NoteWritten) },
+		"one never applied": func() (Proposal, error) { return db.NoteFailed(ctx, ps[3].ID) },
+	} {
+		if _, err := f(); !errors.Is(err, ErrConflict) {
+			t.Errorf("%s: %v, want ErrConflict", name, err)
+		}
+	}
+	if _, err := db.MarkNote(ctx, ps[0].ID, NoteDue); err == nil {
+		t.Error("MarkNote to due succeeded")
+	}
+}
+
+// TestMigrationTakesOldMovesAsNoted: moves applied before 0016 are taken
+// as noted, so that an upgrade posts no notes on old moves; the others
+// have no note state.
+func TestMigrationTakesOldMovesAsNoted(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "qw.db")
+	raw := rawAtVersion(t, path, 15)
+	for _, row := range []struct {
+		id     int
+		status string
+	}{{1, "applied"}, {2, "pending"}, {3, "failed"}} {
+		if _, err := raw.Exec(`INSERT INTO proposals (id, created_at, updated_at, conversation_id, reason, status, applied_at)
+			VALUES (?, 1, 1, ?, 'stuck', ?, 1)`, row.id, 100+row.id, row.status); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw.Close()
+	db, _ := openAt(t, path)
+	for id, want := range map[int64]NoteState{1: NoteWritten, 2: NoteUnset, 3: NoteUnset} {
+		p, err := db.Proposal(ctx, id)
+		if err != nil || p.Note != want {
+			t.Errorf("proposal %d after the upgrade: note %q, %v; want %q", id, p.Note, err, want)
+		}
+	}
+	if due, err := db.NotesDue(ctx, at(time.Hour)); err != nil || len(due) != 0 {
+		t.Errorf("notes due after the upgrade = %d, %v; want none", len(due), err)
 	}
 }

@@ -386,7 +386,26 @@ type Proposal struct {
 	AppliedAt time.Time
 	Error     string // why it failed or went stale
 	Snapshot  ProposalSnapshot
+	// Note is where an applied move's private note is; NoteAt when it was
+	// written or given up (zero while due, and for moves applied before
+	// the store kept it); NoteTries recovery's failed tries at it.
+	Note      NoteState
+	NoteAt    time.Time
+	NoteTries int
 }
+
+// NoteState is where an applied move's private note is. The note is
+// written after the move is recorded applied, so a crash or a failed POST
+// in between leaves it due, for recovery to write.
+type NoteState string
+
+const (
+	NoteUnset   NoteState = ""         // the proposal was never applied
+	NoteDue     NoteState = "due"      // applied, its note not written yet
+	NoteWritten NoteState = "written"  // applied, its note is on the ticket
+	NoteNone    NoteState = "none"     // applied, needing none (own mode's first assignment)
+	NoteGivenUp NoteState = "given_up" // applied, its note failed too often to try again
+)
 
 // Handout reports whether the proposal gives a ticket nobody owned to
 // someone (balancer.Move.Handout) rather than taking it from one person
