@@ -47,6 +47,7 @@ func TestMoveLogLinesNameThePeople(t *testing.T) {
 	if _, err := r.Approve(context.Background(), pr.ID, "sst"); err != nil {
 		t.Fatal(err)
 	}
+	r.Wait() // the line is the note's, which may come after the answer
 	if want := `msg="move applied" proposal=` + fmt.Sprint(pr.ID) + fmt.Sprintf(" conversation=%d ", pr.ConversationID) + attrs; !strings.Contains(logs.String(), want) {
 		t.Errorf("log lacks %s:\n%s", want, logs.String())
 	}

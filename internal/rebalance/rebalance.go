@@ -109,6 +109,19 @@ type Rebalancer struct {
 	// recovery leaves them to it rather than take them for routes a stop
 	// left behind (lateRoute).
 	routing inFlight
+	// noting holds the ids of the applied moves whose note this process is
+	// writing now, which recovery's pass over the notes still due leaves
+	// alone (recoverNotes): two writers could both find it missing.
+	noting inFlight
+	// afterMoves tracks the notes and mirror refreshes that an approval
+	// left running after its answer (Approve); Wait waits for them.
+	afterMoves tasks
+	// noteRetryStep spaces writeNote's tries: the nth waits n steps.
+	// Tests shorten it.
+	noteRetryStep time.Duration
+	// answerWait, when set, stands for answerWithin's timer in Approve: a
+	// test fires it to say the bound is reached.
+	answerWait <-chan time.Time
 
 	// claim is how apply claims a proposal: db.ClaimProposal, which a
 	// test wraps to act the moment the claim is committed.
@@ -155,7 +168,7 @@ func New(db *store.DB, hs *helpscout.Client, opts Options) *Rebalancer {
 		}
 	}
 	return &Rebalancer{db: db, hs: hs, team: team.NewReader(db, opts.Roster, opts.Policy, opts.Now), dir: db, opts: opts,
-		claim: db.ClaimProposal, conversation: db.Conversation}
+		claim: db.ClaimProposal, conversation: db.Conversation, noteRetryStep: 500 * time.Millisecond}
 }
 
 // Plan is the outcome of one run.
@@ -528,8 +541,61 @@ func (r *Rebalancer) Approve(ctx context.Context, id int64, by string) (store.Pr
 	case r.opts.Mode == ModeOff:
 		return p, nil
 	}
-	return r.apply(ctx, id)
+	applied, made, err := r.move(ctx, id)
+	if !made {
+		return applied, err
+	}
+	// The move is made and recorded: the answer need not wait for the note
+	// and the mirror refresh, which may take up to afterMoveTimeout when
+	// Help Scout is slow, longer than the HTTP server lets a request write
+	// its answer (httpapi: WriteTimeout, 60 s). The client got nothing,
+	// and a retry a 409, for a move that was made. So they go on in the
+	// background, which Wait (and so Run, at shutdown) waits for, and the
+	// answer waits for them only up to answerWithin, so that in the usual
+	// case the page it leads to shows the mirror refreshed. A note the
+	// background loses (a crash) stays due in the store, and a later run
+	// writes it (recoverNotes).
+	done := r.startAfterMove(context.WithoutCancel(ctx), applied)
+	wait := r.answerWait
+	if wait == nil {
+		t := time.NewTimer(answerWithin)
+		defer t.Stop()
+		wait = t.C
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+	case <-wait:
+		r.opts.Logger.Info("move applied; its note and the mirror refresh finish after the answer",
+			"proposal", applied.ID, "conversation", applied.ConversationID, "waited", answerWithin.String())
+	}
+	return applied, nil
 }
+
+// answerWithin bounds how long an approval's answer waits for the note and
+// the mirror refresh after its move (Approve): well under the HTTP
+// server's WriteTimeout (60 s), which must also hold the re-read and the
+// assignment itself (assignTimeout).
+const answerWithin = 5 * time.Second
+
+// startAfterMove runs afterMove for p in the background, tracked by Wait,
+// and returns a channel closed when it ends. p is marked as being noted
+// before it returns, so that no recovery takes its note for a lost one.
+func (r *Rebalancer) startAfterMove(ctx context.Context, p store.Proposal) <-chan struct{} {
+	done := make(chan struct{})
+	r.noting.begin(p.ID)
+	r.afterMoves.Go(func() {
+		defer close(done)
+		defer r.noting.end(p.ID)
+		r.afterMove(ctx, p)
+	})
+	return done
+}
+
+// Wait waits for the notes and mirror refreshes that approvals left
+// running after their answers (Approve), each bounded by afterMoveTimeout.
+// Run calls it as it returns, so that a stopping daemon lets them end.
+func (r *Rebalancer) Wait() { r.afterMoves.Wait() }
 
 // Reject records an SST's rejection.
 func (r *Rebalancer) Reject(ctx context.Context, id int64, by string) (store.Proposal, error) {
@@ -541,10 +607,23 @@ func (r *Rebalancer) Reject(ctx context.Context, id int64, by string) (store.Pro
 	return p, nil
 }
 
-// apply carries out an approved proposal. Its error is for failures of
-// the store, and errNotTried when ctx ended before anything was written
-// to Help Scout: a Help Scout failure is recorded on the proposal.
+// apply carries out an approved proposal, its note and the mirror refresh
+// included. Its error is for failures of the store, and errNotTried when
+// ctx ended before anything was written to Help Scout: a Help Scout
+// failure is recorded on the proposal.
 func (r *Rebalancer) apply(ctx context.Context, id int64) (store.Proposal, error) {
+	p, made, err := r.move(ctx, id)
+	if made {
+		r.noting.begin(p.ID)
+		defer r.noting.end(p.ID)
+		r.afterMove(context.WithoutCancel(ctx), p)
+	}
+	return p, err
+}
+
+// move is apply up to the move recorded applied, which it reports with
+// made; the note and the mirror refresh are then afterMove's.
+func (r *Rebalancer) move(ctx context.Context, id int64) (_ store.Proposal, made bool, _ error) {
 	// A claimed proposal must end applied, stale or failed: one left
 	// applying blocks its conversation until recovery settles it
 	// (toProposals skips it) and, after a move, hides the move from the
@@ -567,54 +646,73 @@ func (r *Rebalancer) apply(ctx context.Context, id int64) (store.Proposal, error
 	defer r.applying.end(id)
 	p, err := r.claim(sctx, id)
 	if err != nil {
-		return p, err // the store's error names the operation and the proposal
+		return p, false, err // the store's error names the operation and the proposal
 	}
-	log := r.opts.Logger.With("proposal", p.ID, "conversation", p.ConversationID)
+	// notMade is the outcome of a path on which nothing was moved.
+	notMade := func(p store.Proposal, err error) (store.Proposal, bool, error) { return p, false, err }
 	fresh, _, err := r.hs.Conversations.Get(ctx, p.ConversationID, true)
 	switch {
 	case errors.Is(err, helpscout.ErrNotFound):
-		return r.stale(sctx, p, "the conversation no longer exists")
+		return notMade(r.stale(sctx, p, "the conversation no longer exists"))
 	case err != nil && ctx.Err() != nil:
-		return r.unclaim(sctx, p, context.Cause(ctx))
+		return notMade(r.unclaim(sctx, p, context.Cause(ctx)))
 	case err != nil:
-		return r.fail(sctx, p, fmt.Sprintf("re-read before apply: %v", err))
+		return notMade(r.fail(sctx, p, fmt.Sprintf("re-read before apply: %v", err)))
 	}
 	now := r.opts.Now()
 	if why := r.staleReason(sctx, p, ticketFromHelpScout(*fresh), now); why != "" {
-		return r.stale(sctx, p, why)
+		return notMade(r.stale(sctx, p, why))
 	}
 	if p.ToAgent != 0 {
 		why, err := r.receiverReason(sctx, p, fresh.MailboxID, now)
 		if err != nil {
-			return r.fail(sctx, p, fmt.Sprintf("read the receiver before apply: %v", err))
+			return notMade(r.fail(sctx, p, fmt.Sprintf("read the receiver before apply: %v", err)))
 		}
 		if why != "" {
-			return r.stale(sctx, p, why)
+			return notMade(r.stale(sctx, p, why))
 		}
 	}
 	actx, cancelAssign := context.WithTimeout(sctx, assignTimeout)
 	_, err = r.hs.Conversations.Assign(actx, p.ConversationID, p.ToAgent)
 	cancelAssign()
 	if err != nil {
-		return r.fail(sctx, p, fmt.Sprintf("assign: %v", err))
+		return notMade(r.fail(sctx, p, fmt.Sprintf("assign: %v", err)))
 	}
-	applied, err := r.db.MarkProposalApplied(sctx, p.ID)
+	applied, err := r.markApplied(sctx, p)
 	if err != nil {
-		return applied, err
+		return applied, false, err
 	}
 	r.count(p, "applied")
+	return applied, true, nil
+}
+
+// markApplied records p's move applied, with its note due unless it is own
+// mode's first assignment, which carries none (own.go).
+func (r *Rebalancer) markApplied(ctx context.Context, p store.Proposal) (store.Proposal, error) {
 	if routed(p) {
-		r.afterHandout(sctx, p) // no note: own.go
-		return applied, nil
+		return r.db.MarkProposalAppliedWithoutNote(ctx, p.ID)
 	}
-	// The move is made: its note and the mirror refresh finish even if the
-	// caller has gone, within a bound of their own.
-	after, cancel := context.WithTimeout(sctx, afterMoveTimeout)
+	return r.db.MarkProposalApplied(ctx, p.ID)
+}
+
+// afterMove finishes a move made and recorded applied: its note, the log
+// line and the mirror refresh. ctx is not the caller's: they finish even
+// if the caller has gone, within a bound of their own.
+func (r *Rebalancer) afterMove(ctx context.Context, p store.Proposal) {
+	if routed(p) {
+		r.afterHandout(ctx, p) // no note: own.go
+		return
+	}
+	log := r.opts.Logger.With("proposal", p.ID, "conversation", p.ConversationID)
+	after, cancel := context.WithTimeout(ctx, afterMoveTimeout)
 	defer cancel()
 	// The note comes after the record: the move has happened either way,
-	// and a note that fails must not make the move look undone.
+	// and a note that fails must not make the move look undone. It stays
+	// due in the store, and a later run writes it (recoverNotes).
 	if err := r.writeNote(after, p); err != nil {
-		log.Warn("move applied but its note failed", "err", err)
+		log.Warn("move applied but its note failed; a later run tries it again", "err", err)
+	} else {
+		r.noteWritten(ctx, p)
 	}
 	log.Info("move applied", moveAttrs(p, team.Names(after, r.dir))...)
 	if r.opts.AfterApply != nil {
@@ -624,7 +722,6 @@ func (r *Rebalancer) apply(ctx context.Context, id int64) (store.Proposal, error
 				"proposal", p.ID, "conversation", p.ConversationID)
 		}
 	}
-	return applied, nil
 }
 
 // viewNames names the people of a team as read, as team.Names does from
@@ -825,8 +922,11 @@ func (r *Rebalancer) noteText(ctx context.Context, p store.Proposal) string {
 const staleFiguresAfter = 5 * time.Minute
 
 // Run plans every interval until ctx ends. Errors are logged; the next
-// tick tries again.
+// tick tries again. It returns once the notes and mirror refreshes that
+// approvals left running have ended (Wait): a stopping daemon waits for
+// them rather than leave them to recovery.
 func (r *Rebalancer) Run(ctx context.Context, every time.Duration, ready func() (bool, string)) {
+	defer r.Wait()
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	newConversations, stopSteering := r.steerWatch(ctx)

@@ -158,6 +158,7 @@ func TestProposeThenApproveWritesAssignmentAndNote(t *testing.T) {
 
 	applied, err := r.Approve(context.Background(), p.ID, "sst@example.com")
 	must(t, err)
+	r.Wait() // the note may finish after the answer
 	if applied.Status != store.ProposalApplied {
 		t.Fatalf("after approve: status %s (%s)", applied.Status, applied.Error)
 	}
@@ -368,6 +369,7 @@ func TestApplyRecordsTheOutcomeWhenTheCallerGoes(t *testing.T) {
 			r := New(w.db, hs, Options{Mode: ModePropose, Policy: p, Now: func() time.Time { return w.now }})
 
 			_, err = r.Approve(ctx, plan.Proposals[0].ID, "sst")
+			r.Wait() // the answer came once the caller went; the note goes on
 			switch untried := tt.want == store.ProposalApproved; {
 			case untried && (!errors.Is(err, errNotTried) || !errors.Is(err, context.Canceled)):
 				t.Fatalf("approve = %v, want it to say the move was not tried", err)
@@ -704,6 +706,7 @@ func TestLateApprovalNoteDatesItsFigures(t *testing.T) {
 	if _, err := r.Approve(context.Background(), plan.Proposals[0].ID, "sst"); err != nil {
 		t.Fatal(err)
 	}
+	r.Wait() // the note may finish after the answer
 	notes := w.fake.NotesReceived()
 	if len(notes) != 1 || !strings.Contains(notes[0].Text, "(figures from the proposal, ") {
 		t.Errorf("notes %+v, want one dating its figures", notes)

@@ -8,8 +8,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/queuewrangler/queuewrangler/balancer"
 	"github.com/queuewrangler/queuewrangler/helpscout"
 	"github.com/queuewrangler/queuewrangler/internal/store"
+	"github.com/queuewrangler/queuewrangler/internal/team"
 )
 
 // interruptedAfter is how long a proposal may sit in applying before it is
@@ -40,7 +42,9 @@ const (
 //   - proposals stuck in applying are settled from Help Scout itself: if the
 //     ticket is already with the target, the move happened and is recorded
 //     as applied (its note is added if it is missing); otherwise nothing was
-//     written and it is recorded as failed. Never is a move written twice.
+//     written and it is recorded as failed. Never is a move written twice;
+//   - applied moves whose note is still due, 5 minutes or more after the
+//     move, get it (recoverNotes).
 func (r *Rebalancer) recoverInterrupted(ctx context.Context, now time.Time) error {
 	stuck, err := r.db.ListProposals(ctx, store.ProposalFilter{Statuses: []store.ProposalStatus{store.ProposalApplying}})
 	if err != nil {
@@ -85,7 +89,117 @@ func (r *Rebalancer) recoverInterrupted(ctx context.Context, now time.Time) erro
 			return err
 		}
 	}
+	return r.recoverNotes(ctx, now)
+}
+
+// A note recovery cannot write is given up after noteTries failed tries,
+// one per run, or once its move is a day old: the cooldown, after which
+// the ticket may be moved again (hasNoteSince's window relies on it) and a
+// note would tell of a move long past. Each try is writeNote's, which
+// itself tries noteAttempts times.
+const (
+	noteTries       = 10
+	noteGiveUpAfter = 24 * time.Hour
+)
+
+// recoverNotes writes the notes of applied moves that are still due
+// (store.NotesDue): the process that made the move stopped before the
+// note, or its POST failed or went unanswered. A move younger than
+// interruptedAfter is left to the process that made it, as is one whose
+// note this process is writing now. The note is written only if the
+// conversation does not have it already, so never twice.
+func (r *Rebalancer) recoverNotes(ctx context.Context, now time.Time) error {
+	due, err := r.db.NotesDue(ctx, now.Add(-interruptedAfter))
+	if err != nil {
+		return err
+	}
+	for _, p := range due {
+		if ctx.Err() != nil {
+			return nil // the next run goes on with them
+		}
+		if r.noting.has(p.ID) {
+			continue
+		}
+		if err := r.recoverNote(ctx, p, now); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// recoverNote tries once to settle p's due note. Its error is the store's.
+func (r *Rebalancer) recoverNote(ctx context.Context, p store.Proposal, now time.Time) error {
+	log := r.opts.Logger.With("proposal", p.ID, "conversation", p.ConversationID)
+	if age := now.Sub(p.AppliedAt); age >= noteGiveUpAfter {
+		return r.giveUpNote(ctx, p, fmt.Sprintf("the move is %s old", balancer.FormatDuration(age)), nil)
+	}
+	r.noting.begin(p.ID)
+	defer r.noting.end(p.ID)
+	c, _, err := r.hs.Conversations.Get(ctx, p.ConversationID, true)
+	switch {
+	case errors.Is(err, helpscout.ErrNotFound):
+		return r.giveUpNote(ctx, p, "the conversation no longer exists", nil)
+	case err == nil && hasNoteSince(c.Threads(), p.CreatedAt):
+		// Written by the process that made the move, which stopped
+		// before it could record so.
+		return r.markNote(ctx, p, store.NoteWritten)
+	case err == nil:
+		nctx, cancel := context.WithTimeout(ctx, afterMoveTimeout) // a POST left unanswered must not hold the run
+		err = r.writeNote(nctx, p)
+		cancel()
+		if err == nil {
+			log.Info("move's missing note written", moveAttrs(p, team.Names(ctx, r.dir))...)
+			return r.markNote(ctx, p, store.NoteWritten)
+		}
+	}
+	if ctx.Err() != nil {
+		return nil // stopped, not failed: no try is counted
+	}
+	counted, serr := r.db.NoteFailed(context.WithoutCancel(ctx), p.ID)
+	switch {
+	case errors.Is(serr, store.ErrConflict):
+		return nil // settled meanwhile by another process
+	case serr != nil:
+		return serr
+	case counted.NoteTries >= noteTries:
+		return r.giveUpNote(ctx, p, fmt.Sprintf("%d runs failed to write it", counted.NoteTries), err)
+	}
+	log.Info("move's missing note failed again; the next run tries again", "tries", counted.NoteTries, "err", err)
+	return nil
+}
+
+// giveUpNote records that p's note is not to be tried again and says so,
+// once: the move stands, without its note, as the page's link shows.
+func (r *Rebalancer) giveUpNote(ctx context.Context, p store.Proposal, why string, err error) error {
+	if serr := r.markNote(ctx, p, store.NoteGivenUp); serr != nil {
+		return serr
+	}
+	attrs := []any{"proposal", p.ID, "conversation", p.ConversationID, "ticket", p.ConversationNumber, "why", why}
+	if err != nil {
+		attrs = append(attrs, "err", err)
+	}
+	r.opts.Logger.Warn("move's note given up: the move stands without it", attrs...)
+	return nil
+}
+
+// markNote settles p's note in the store, whatever ctx has become: what
+// Help Scout was told is true either way. A note settled meanwhile by
+// another process is no error.
+func (r *Rebalancer) markNote(ctx context.Context, p store.Proposal, to store.NoteState) error {
+	if _, err := r.db.MarkNote(context.WithoutCancel(ctx), p.ID, to); err != nil && !errors.Is(err, store.ErrConflict) {
+		return err
+	}
+	return nil
+}
+
+// noteWritten records p's note written once the apply that made the move
+// wrote it. A failed record is said but not returned: the move and its
+// note are done, and recovery, finding the note there, records it later.
+func (r *Rebalancer) noteWritten(ctx context.Context, p store.Proposal) {
+	if err := r.markNote(ctx, p, store.NoteWritten); err != nil {
+		r.opts.Logger.Warn("move's note written, not recorded; a later run finds it there", "proposal", p.ID,
+			"conversation", p.ConversationID, "err", err)
+	}
 }
 
 // settle decides an interrupted apply from the conversation as it is now.
@@ -102,15 +216,23 @@ func (r *Rebalancer) settle(ctx context.Context, p store.Proposal) error {
 		_, err := r.fail(ctx, p, "interrupted before the assignment was written; the next plan decides afresh")
 		return err
 	}
-	if _, err := r.db.MarkProposalApplied(ctx, p.ID); err != nil {
+	if _, err := r.markApplied(ctx, p); err != nil {
 		return err
 	}
 	r.count(p, "applied")
-	if !routed(p) && !hasNoteSince(c.Threads(), p.CreatedAt) {
+	if routed(p) {
+		return nil
+	}
+	if !hasNoteSince(c.Threads(), p.CreatedAt) {
+		r.noting.begin(p.ID)
+		defer r.noting.end(p.ID)
 		if err := r.writeNote(ctx, p); err != nil {
-			r.opts.Logger.Warn("interrupted move recorded; its note failed", "proposal", p.ID, "err", err)
+			// Still due: recoverNotes tries again at a later run.
+			r.opts.Logger.Warn("interrupted move recorded; its note failed, a later run tries it again", "proposal", p.ID, "err", err)
+			return nil
 		}
 	}
+	r.noteWritten(ctx, p)
 	return nil
 }
 
@@ -129,7 +251,7 @@ func (r *Rebalancer) writeNote(ctx context.Context, p store.Proposal) error {
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
-			case <-time.After(time.Duration(attempt) * 500 * time.Millisecond):
+			case <-time.After(time.Duration(attempt) * r.noteRetryStep):
 			}
 			c, _, gerr := r.hs.Conversations.Get(ctx, p.ConversationID, true)
 			if gerr != nil {
@@ -195,4 +317,44 @@ func (f *inFlight) has(id int64) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.n[id] > 0
+}
+
+// tasks tracks goroutines so that Wait can wait for them. Unlike a
+// sync.WaitGroup it may start one while another goroutine waits, as an
+// approval may while a stopping Run waits.
+type tasks struct {
+	mu   sync.Mutex
+	n    int
+	idle *sync.Cond // made by the first Wait
+}
+
+// Go runs f in a goroutine that Wait waits for.
+func (t *tasks) Go(f func()) {
+	t.mu.Lock()
+	t.n++
+	t.mu.Unlock()
+	go func() {
+		defer t.done()
+		f()
+	}()
+}
+
+func (t *tasks) done() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.n--; t.n == 0 && t.idle != nil {
+		t.idle.Broadcast()
+	}
+}
+
+// Wait returns once no goroutine started by Go is running.
+func (t *tasks) Wait() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.idle == nil {
+		t.idle = sync.NewCond(&t.mu)
+	}
+	for t.n > 0 {
+		t.idle.Wait()
+	}
 }

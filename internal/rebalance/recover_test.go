@@ -136,8 +136,10 @@ func TestNoteWrittenOnceDespite5xx(t *testing.T) {
 			must(t, err)
 			failing := &failFirst{match: isNote, times: 1, forward: forward}
 			w.hs = w.clientWith(t, helpscouttest.Bearer{Token: w.token, Next: failing})
-			got, err := w.rebalancer(ModePropose, 5).Approve(context.Background(), plan.Proposals[0].ID, "sst")
+			r := w.rebalancer(ModePropose, 5)
+			got, err := r.Approve(context.Background(), plan.Proposals[0].ID, "sst")
 			must(t, err)
+			r.Wait() // the note may finish after the answer
 			if got.Status != store.ProposalApplied {
 				t.Fatalf("status %s (%s)", got.Status, got.Error)
 			}

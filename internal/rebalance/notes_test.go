@@ -1,0 +1,317 @@
+package rebalance
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/queuewrangler/queuewrangler/balancer"
+	"github.com/queuewrangler/queuewrangler/helpscout"
+	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
+	"github.com/queuewrangler/queuewrangler/internal/store"
+	"github.com/queuewrangler/queuewrangler/internal/testkit"
+)
+
+// notesPosted counts the notes the fake holds (created, not refused).
+func (w *world) notesPosted() int {
+	n := 0
+	for _, rec := range w.fake.NotesReceived() {
+		if rec.StatusCode == http.StatusCreated {
+			n++
+		}
+	}
+	return n
+}
+
+// notesOn counts the notes on conv as Help Scout gives them.
+func (w *world) notesOn(t *testing.T, conv int64) int {
+	t.Helper()
+	c, _, err := w.hs.Conversations.Get(context.Background(), conv, true)
+	must(t, err)
+	n := 0
+	for _, th := range c.Threads() {
+		if th.Kind() == helpscout.ThreadNote {
+			n++
+		}
+	}
+	return n
+}
+
+// appliedWithoutNote leaves p where a process killed between the
+// assignment and the note leaves it: assigned in Help Scout, recorded
+// applied with its note due, and no note.
+func appliedWithoutNote(t *testing.T, w *world, p store.Proposal) {
+	t.Helper()
+	ctx := context.Background()
+	_, err := w.db.ApproveProposal(ctx, p.ID, "sst")
+	must(t, err)
+	_, err = w.db.ClaimProposal(ctx, p.ID)
+	must(t, err)
+	must(t, w.fake.Assign(p.ConversationID, w.ana, p.ToAgent, w.now))
+	_, err = w.db.MarkProposalApplied(ctx, p.ID)
+	must(t, err)
+}
+
+// laterRebalancer is a rebalancer whose clock is past interruptedAfter
+// from now, as the first run after a restart is.
+func laterRebalancer(w *world) *Rebalancer {
+	r := New(w.db, w.hs, Options{Mode: ModePropose, Policy: balancer.DefaultPolicy(),
+		Now: func() time.Time { return time.Now().Add(interruptedAfter + time.Minute) }})
+	r.noteRetryStep = time.Millisecond
+	return r
+}
+
+// F2: a move applied without its note (a crash between the assignment and
+// the note; the note written but not recorded) gets exactly one note from
+// the next run, and later runs add none.
+func TestNextRunWritesTheNoteACrashLeftOut(t *testing.T) {
+	for _, noteThere := range []bool{false, true} {
+		name := "note missing"
+		if noteThere {
+			name = "note written, not recorded"
+		}
+		t.Run(name, func(t *testing.T) {
+			w := newWorld(t, 1)
+			p := proposeOne(t, w.rebalancer(ModePropose, 5))
+			appliedWithoutNote(t, w, p)
+			if noteThere {
+				_, err := w.fake.AddNote(p.ConversationID, helpscouttest.ThreadInput{Body: notePrefix + " from Ana to Ben: test"})
+				must(t, err)
+			}
+
+			// A run within interruptedAfter of the move leaves the note to
+			// the process that made it.
+			_, err := w.rebalancer(ModePropose, 5).RunOnce(context.Background())
+			must(t, err)
+			if n := len(w.fake.NotesReceived()); n != 0 {
+				t.Fatalf("a run right after the move wrote %d notes, want none yet", n)
+			}
+
+			later := laterRebalancer(w)
+			for run := range 2 {
+				_, err := later.RunOnce(context.Background())
+				must(t, err)
+				got, err := w.db.Proposal(context.Background(), p.ID)
+				must(t, err)
+				if got.Status != store.ProposalApplied || got.Note != store.NoteWritten {
+					t.Errorf("run %d: proposal %s, note %q; want applied, written", run, got.Status, got.Note)
+				}
+				want := 1
+				if noteThere {
+					want = 0
+				}
+				if n := w.notesPosted(); n != want {
+					t.Errorf("run %d: %d notes posted, want %d", run, n, want)
+				}
+				if n := w.notesOn(t, p.ConversationID); n != 1 {
+					t.Errorf("run %d: the conversation holds %d notes, want 1", run, n)
+				}
+			}
+		})
+	}
+}
+
+// F2: a note whose POST fails on every try of the apply is still due, and
+// the next run writes it, once.
+func TestNextRunWritesTheNoteWhoseApplyFailed(t *testing.T) {
+	w := newWorld(t, 1)
+	plan, err := w.rebalancer(ModePropose, 5).RunOnce(context.Background())
+	must(t, err)
+	failing := &failFirst{match: isNote, times: noteAttempts}
+	w.hs = w.clientWith(t, helpscouttest.Bearer{Token: w.token, Next: failing})
+	r := w.rebalancer(ModePropose, 5)
+	r.noteRetryStep = time.Millisecond
+	got, err := r.Approve(context.Background(), plan.Proposals[0].ID, "sst")
+	must(t, err)
+	r.Wait()
+	if got.Status != store.ProposalApplied {
+		t.Fatalf("status %s (%s)", got.Status, got.Error)
+	}
+	if got, _ := w.db.Proposal(context.Background(), got.ID); got.Note != store.NoteDue || w.notesPosted() != 0 {
+		t.Fatalf("after the failed note: note %q, %d notes posted; want due, none", got.Note, w.notesPosted())
+	}
+
+	later := laterRebalancer(w)
+	for range 2 {
+		_, err = later.RunOnce(context.Background())
+		must(t, err)
+	}
+	if got, _ := w.db.Proposal(context.Background(), got.ID); got.Note != store.NoteWritten || w.notesPosted() != 1 {
+		t.Errorf("after two later runs: note %q, %d notes posted; want written, 1", got.Note, w.notesPosted())
+	}
+}
+
+// countNotes passes every request on and counts the note POSTs, failing
+// them with a 503 while fail is set.
+type countNotes struct {
+	mu    sync.Mutex
+	fail  bool
+	posts int
+}
+
+func (c *countNotes) RoundTrip(r *http.Request) (*http.Response, error) {
+	if !isNote(r) {
+		return http.DefaultTransport.RoundTrip(r)
+	}
+	c.mu.Lock()
+	c.posts++
+	fail := c.fail
+	c.mu.Unlock()
+	if !fail {
+		return http.DefaultTransport.RoundTrip(r)
+	}
+	return &http.Response{StatusCode: http.StatusServiceUnavailable, Header: http.Header{}, Body: http.NoBody, Request: r}, nil
+}
+
+func (c *countNotes) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.posts
+}
+
+// F2: a note that keeps failing is tried at noteTries runs, then given up,
+// said once, and never tried again.
+func TestNoteThatKeepsFailingIsGivenUp(t *testing.T) {
+	w := newWorld(t, 1)
+	p := proposeOne(t, w.rebalancer(ModePropose, 5))
+	appliedWithoutNote(t, w, p)
+	notes := &countNotes{fail: true}
+	w.hs = w.clientWith(t, helpscouttest.Bearer{Token: w.token, Next: notes})
+	logs := &testkit.LogBuffer{}
+	later := laterRebalancer(w)
+	later.opts.Logger = slog.New(slog.NewTextHandler(logs, nil))
+
+	for run := 1; run <= noteTries; run++ {
+		_, err := later.RunOnce(context.Background())
+		must(t, err)
+		got, err := w.db.Proposal(context.Background(), p.ID)
+		must(t, err)
+		if got.NoteTries != run {
+			t.Fatalf("run %d: %d tries counted, want %d", run, got.NoteTries, run)
+		}
+		if want := store.NoteDue; run == noteTries {
+			want = store.NoteGivenUp
+			if got.Note != want {
+				t.Errorf("after run %d: note %q, want %q", run, got.Note, want)
+			}
+		} else if got.Note != want {
+			t.Errorf("after run %d: note %q, want %q", run, got.Note, want)
+		}
+	}
+	if want := noteTries * noteAttempts; notes.count() != want {
+		t.Errorf("%d note POSTs over %d runs, want %d", notes.count(), noteTries, want)
+	}
+	tried := notes.count()
+	notes.mu.Lock()
+	notes.fail = false // Help Scout is back: the note is given up all the same
+	notes.mu.Unlock()
+	for range 2 {
+		_, err := later.RunOnce(context.Background())
+		must(t, err)
+	}
+	if notes.count() != tried {
+		t.Errorf("%d note POSTs after it was given up, want none", notes.count()-tried)
+	}
+	if said := logs.String(); strings.Count(said, "note given up") != 1 || !strings.Contains(said, "level=WARN") {
+		t.Errorf("the give-up said %d times, want once at WARN:\n%s", strings.Count(said, "note given up"), said)
+	}
+}
+
+// F2: a note still due a day after its move (Help Scout down all along)
+// is given up without a try: the ticket may have moved again since.
+func TestNoteADayLateIsGivenUp(t *testing.T) {
+	w := newWorld(t, 1)
+	p := proposeOne(t, w.rebalancer(ModePropose, 5))
+	appliedWithoutNote(t, w, p)
+	r := New(w.db, w.hs, Options{Mode: ModePropose, Policy: balancer.DefaultPolicy(),
+		Now: func() time.Time { return time.Now().Add(noteGiveUpAfter + time.Minute) }})
+	_, err := r.RunOnce(context.Background())
+	must(t, err)
+	got, err := w.db.Proposal(context.Background(), p.ID)
+	must(t, err)
+	if got.Note != store.NoteGivenUp || len(w.fake.NotesReceived()) != 0 {
+		t.Errorf("note %q, %d POSTs; want given up without a POST", got.Note, len(w.fake.NotesReceived()))
+	}
+}
+
+// holdNotes holds every note POST until release is closed, saying on
+// arrived that one is held.
+type holdNotes struct {
+	arrived chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func (h *holdNotes) RoundTrip(r *http.Request) (*http.Response, error) {
+	if isNote(r) {
+		h.once.Do(func() { close(h.arrived) })
+		<-h.release
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// F3: an approval is answered once its move is made and recorded, while
+// Help Scout holds the note's POST: the answer no longer waits up to
+// afterMoveTimeout, past the HTTP server's WriteTimeout. The note lands
+// once released, and Run, returning at shutdown, waits for it.
+func TestApproveAnswersWhileTheNoteIsHeld(t *testing.T) {
+	w := newWorld(t, 1)
+	plan, err := w.rebalancer(ModePropose, 5).RunOnce(context.Background())
+	must(t, err)
+	hold := &holdNotes{arrived: make(chan struct{}), release: make(chan struct{})}
+	w.hs = w.clientWith(t, helpscouttest.Bearer{Token: w.token, Next: hold})
+	r := w.rebalancer(ModePropose, 5)
+	bound := make(chan time.Time, 1) // sent to even if Approve is not listening
+	r.answerWait = bound
+
+	type answer struct {
+		p   store.Proposal
+		err error
+	}
+	answered := make(chan answer, 1)
+	go func() {
+		p, err := r.Approve(context.Background(), plan.Proposals[0].ID, "sst")
+		answered <- answer{p, err}
+	}()
+	<-hold.arrived
+	bound <- time.Now() // answerWithin has passed, the note still held
+
+	// Generous: an answer that waits for the held note never comes.
+	var got answer
+	select {
+	case got = <-answered:
+	case <-time.After(time.Minute):
+		close(hold.release)
+		t.Fatal("Approve did not answer while the note was held")
+	}
+	if got.err != nil || got.p.Status != store.ProposalApplied {
+		t.Fatalf("approve = %s (%q), %v; want applied", got.p.Status, got.p.Error, got.err)
+	}
+	if n := w.notesPosted(); n != 0 {
+		t.Fatalf("%d notes before the release, want none", n)
+	}
+	if c, _ := w.fake.Conversation(got.p.ConversationID); c.AssigneeID != got.p.ToAgent {
+		t.Errorf("Help Scout assignee %d, want %d: the answer came before the move", c.AssigneeID, got.p.ToAgent)
+	}
+
+	// Shutdown: Run returns only once the held note has ended.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	ran := make(chan struct{})
+	go func() {
+		r.Run(ctx, time.Hour, func() (bool, string) { return true, "" })
+		close(ran)
+	}()
+	close(hold.release)
+	<-ran
+	if n := w.notesPosted(); n != 1 {
+		t.Errorf("%d notes once Run returned, want 1", n)
+	}
+	if p, _ := w.db.Proposal(context.Background(), got.p.ID); p.Note != store.NoteWritten {
+		t.Errorf("note %q once released, want written", p.Note)
+	}
+}
