@@ -548,13 +548,13 @@ func (r *Rebalancer) Approve(ctx context.Context, id int64, by string) (store.Pr
 	// The move is made and recorded: the answer need not wait for the note
 	// and the mirror refresh, which may take up to afterMoveTimeout when
 	// Help Scout is slow, longer than the HTTP server lets a request write
-	// its answer (httpapi: WriteTimeout, 60 s). The client got nothing,
-	// and a retry a 409, for a move that was made. So they go on in the
-	// background, which Wait (and so Run, at shutdown) waits for, and the
-	// answer waits for them only up to answerWithin, so that in the usual
-	// case the page it leads to shows the mirror refreshed. A note the
-	// background loses (a crash) stays due in the store, and a later run
-	// writes it (recoverNotes).
+	// its answer (httpapi: WriteTimeout, 60 s): the client would get no
+	// answer, and its retry a 409, for a move that was made. So they go
+	// on in the background, which Wait (and so Run, at shutdown) waits
+	// for, and the answer waits for them only up to answerWithin, so that
+	// in the usual case the page it leads to shows the mirror refreshed.
+	// A note the background loses (a crash) stays due in the store, and a
+	// later run writes it (recoverNotes).
 	done := r.startAfterMove(context.WithoutCancel(ctx), applied)
 	wait := r.answerWait
 	if wait == nil {
