@@ -303,6 +303,10 @@ func run(ctx context.Context, cfg *settings, ln net.Listener, logger *slog.Logge
 	}
 	stopLoops()
 	loops.Wait()
+	// An approval answered before the HTTP server stopped may still be
+	// writing its note: Run waits for that work too, but only a Run that
+	// was running when the approval came in.
+	reb.Wait()
 	mir.Drain(ctx) // once nothing moves tickets any more (mirror.Drain)
 	logger.Info("stopped")
 	return runErr
