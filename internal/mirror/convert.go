@@ -61,7 +61,7 @@ func toStoreThread(t helpscout.Thread) store.Thread {
 		Status:        t.Status,
 		CreatedByType: t.CreatedBy.Type,
 		CreatedByID:   t.CreatedBy.ID,
-		AssignedToID:  t.AssignedTo.ID,
+		AssignedToID:  assigneeID(t.AssignedTo), // a team's is nobody's, as the conversation's: taking it is a hand-out
 		CreatedAt:     t.CreatedAt.Time,
 	}
 }

@@ -1,6 +1,7 @@
 package mirror
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -8,6 +9,7 @@ import (
 
 	"github.com/queuewrangler/queuewrangler/helpscout"
 	"github.com/queuewrangler/queuewrangler/internal/store"
+	"github.com/queuewrangler/queuewrangler/internal/testkit"
 )
 
 func hsTime(s string) helpscout.Time {
@@ -194,4 +196,43 @@ func TestToStoreDirectory(t *testing.T) {
 			t.Errorf("toStoreStatus mismatch (-want +got):\n%s", diff)
 		}
 	})
+}
+
+// TestTeamAssignedThreadIsNoHandMove: Help Scout's threads record a team
+// assignee too (assignedTo type "team", as its list-threads sample shows).
+// Stored as the team's id, a person taking the ticket from the team read
+// as a reassignment from another person: a hand move, held from the
+// balancer for the cooldown and said so on the page, where a team's
+// ticket waits for a person like one in the Unassigned folder (a
+// conversation's team assignee is stored as nobody) and taking it is a
+// hand-out.
+func TestTeamAssignedThreadIsNoHandMove(t *testing.T) {
+	db := testkit.OpenStore(t)
+	ctx := context.Background()
+	team := helpscout.Person{ID: 1234, Type: helpscout.PersonTeam}
+	ana := helpscout.Person{ID: 8, Type: helpscout.PersonUser}
+	customer := helpscout.Person{ID: 9001, Type: helpscout.PersonCustomer}
+	c := helpscout.Conversation{ID: 1, Number: 1, MailboxID: 1, Status: helpscout.StatusActive, State: "published",
+		Type: "email", CreatedAt: hsTime("2026-03-02T09:00:00Z"), Assignee: ana, CreatedBy: customer,
+		UserUpdatedAt: hsTime("2026-03-02T09:10:00Z"), ThreadCount: 2}
+	threads := []helpscout.Thread{
+		{ID: 1, Type: "customer", State: "published", Status: "active", CreatedBy: customer, AssignedTo: team,
+			CreatedAt: hsTime("2026-03-02T09:00:00Z")},
+		{ID: 2, Type: "lineitem", State: "published", Status: "nochange", CreatedBy: ana, AssignedTo: ana,
+			CreatedAt: hsTime("2026-03-02T09:10:00Z")},
+	}
+	if _, err := db.ApplyConversation(ctx, toUpdate(c, threads, true)); err != nil {
+		t.Fatal(err)
+	}
+	open, err := db.OpenConversations(ctx, store.OpenFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(open) != 1 {
+		t.Fatalf("%d open conversations; want 1", len(open))
+	}
+	if got := open[0]; !got.HandMovedAt().IsZero() || got.PreviousAssigneeID != 0 {
+		t.Errorf("taken from team %d: hand move at %v, previous assignee %d; want none (a hand-out)",
+			team.ID, got.HandMovedAt(), got.PreviousAssigneeID)
+	}
 }
