@@ -25,7 +25,7 @@ const Prefix = "QW"
 type Config struct {
 	HelpScoutClientID     string   `envconfig:"HELPSCOUT_CLIENT_ID" desc:"OAuth2 client-credentials app id (required for serve, sync)"`
 	HelpScoutClientSecret Secret   `envconfig:"HELPSCOUT_CLIENT_SECRET" desc:"OAuth2 app secret (required for serve, sync)"`
-	HelpScoutAPIURL       string   `envconfig:"HELPSCOUT_API_URL" default:"https://api.helpscout.net" desc:"Help Scout API base URL: scheme and host, no path (not .../v2/)"`
+	HelpScoutAPIURL       string   `envconfig:"HELPSCOUT_API_URL" default:"https://api.helpscout.net" desc:"Help Scout API base URL: scheme and host, and a proxy's path prefix if any, not ending in /v2"`
 	WebhookSecret         Secret   `envconfig:"HELPSCOUT_WEBHOOK_SECRET" desc:"webhook secret, at most 40 characters; empty disables webhooks"`
 	Mailboxes             IDList   `envconfig:"MAILBOXES" desc:"comma-separated mailbox ids to mirror and balance; empty = all; users who can open none of them are left out"`
 	DBPath                string   `envconfig:"DB_PATH" default:"queuewrangler.db" desc:"SQLite file; this user must be able to write it and its directory, where the .lock, -wal and -shm files go"`

@@ -369,12 +369,6 @@ func handMoves(convs []store.OpenConversation, since time.Time) []decision {
 	return out
 }
 
-// heldByRejections is heldByDecisions for the tickets an SST refused a
-// move of.
-func heldByRejections(s balancer.Snapshot, rejected []store.Proposal) balancer.Snapshot {
-	return heldByDecisions(s, refusals(rejected))
-}
-
 // heldByDecisions plans as if each ticket a person decided about had been
 // moved when they decided: the cooldown (Policy.Cooldown) then keeps the
 // balancer from proposing anything for it until the cooldown has run from
@@ -433,7 +427,7 @@ var openStatuses = []store.ProposalStatus{store.ProposalPending, store.ProposalA
 // same overload and propose further tickets to the same people, and an SST
 // approving a morning's proposals would pile the work onto them. A
 // proposal gone stale stops counting at the next run (a rejected one holds
-// its ticket instead: heldByRejections). The snapshot's conversations are
+// its ticket instead: heldByDecisions). The snapshot's conversations are
 // copied, not changed in place.
 func withOpenProposals(s balancer.Snapshot, open []store.Proposal) balancer.Snapshot {
 	if len(open) == 0 {

@@ -867,8 +867,8 @@ func TestRejectionHoldsUntilTheOwnerLeaves(t *testing.T) {
 			if tc.assignee != 0 {
 				s.Agents[tc.assignee-1].UnavailableSince = tc.goneAt
 			}
-			got := heldByRejections(s, []store.Proposal{{ConversationID: 7, FromAgent: 1, ToAgent: 2,
-				Reason: string(tc.reason), Status: store.ProposalRejected, DecidedAt: refusedAt}})
+			got := heldByDecisions(s, refusals([]store.Proposal{{ConversationID: 7, FromAgent: 1, ToAgent: 2,
+				Reason: string(tc.reason), Status: store.ProposalRejected, DecidedAt: refusedAt}}))
 			if held := got.Conversations[0].LastMovedAt.Equal(refusedAt); held != tc.held {
 				t.Errorf("held = %v, want %v", held, tc.held)
 			}

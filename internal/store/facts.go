@@ -98,8 +98,8 @@ func agentAnswer(t Thread) bool {
 }
 
 // assignedAt is when the current assignee got the ticket (ms), 0 when
-// unknown or unassigned. Every Help Scout thread records the assignee after
-// it (assignedTo), so the assignment is the first thread of the last run of
+// unknown or unassigned. A Help Scout thread that carries assignedTo
+// records the assignee after it, so the assignment is the first thread of the last run of
 // threads assigned to the current assignee: the assignment's line item, or
 // the customer's first message when routing assigned it on arrival. When
 // no thread shows the current assignee yet (the line item is still to be

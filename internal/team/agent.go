@@ -57,7 +57,8 @@ type Agent struct {
 	Backlog time.Duration  `json:"-"`
 	// Cooldown and RecentActivity are the policy's never-move windows
 	// (balancer.Policy): the balancer moves no ticket moved, or refused a
-	// move (rebalance's heldByRejections), within Cooldown, nor one an
+	// move, or moved by hand in Help Scout (rebalance's heldByDecisions),
+	// within Cooldown, nor one an
 	// agent replied to or noted within RecentActivity. View.Measure sets
 	// them, under the policy, on every agent: what the page and the API
 	// read is the agents, not the policy. Not in the API: the stuck

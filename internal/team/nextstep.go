@@ -344,8 +344,8 @@ type hold struct {
 // holdOf says which never-move rule, if any, holds c, whose owner is a, at
 // n.now: balancer/plan.go's protected (pinned aside, which Of says
 // first), on the snapshot a balancer run plans from, in which a refusal
-// counts as a move made when the SST refused it (rebalance's
-// heldByRejections: DecisionHolds). A time in the future holds, as in the
+// or a hand move counts as a move made when the SST refused it or the
+// person moved it (rebalance's heldByDecisions: DecisionHolds). A time in the future holds, as in the
 // balancer. When both windows hold the ticket, the one that ends last is
 // said: the ticket may move only then.
 func (n NextSteps) holdOf(c store.OpenConversation, a Agent) hold {
