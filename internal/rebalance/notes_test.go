@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -313,5 +314,42 @@ func TestApproveAnswersWhileTheNoteIsHeld(t *testing.T) {
 	}
 	if p, _ := w.db.Proposal(context.Background(), got.p.ID); p.Note != store.NoteWritten {
 		t.Errorf("note %q once released, want written", p.Note)
+	}
+}
+
+// F2: a run's recovery leaves alone a note this process is still writing
+// (noting), however late its clock says the move is: both would find the
+// note missing, and the ticket would get two.
+func TestRecoveryLeavesANoteBeingWrittenAlone(t *testing.T) {
+	w := newWorld(t, 1)
+	plan, err := w.rebalancer(ModePropose, 5).RunOnce(context.Background())
+	must(t, err)
+	hold := &holdNotes{arrived: make(chan struct{}), release: make(chan struct{})}
+	w.hs = w.clientWith(t, helpscouttest.Bearer{Token: w.token, Next: hold})
+	var ahead atomic.Int64 // how far the rebalancer's clock is ahead of the store's
+	r := New(w.db, w.hs, Options{Mode: ModePropose, Policy: balancer.DefaultPolicy(),
+		Now: func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }})
+	bound := make(chan time.Time, 1)
+	bound <- time.Now() // answer at once, the note still held
+	r.answerWait = bound
+	go func() { _, _ = r.Approve(context.Background(), plan.Proposals[0].ID, "sst") }()
+	<-hold.arrived
+
+	ahead.Store(int64(interruptedAfter + time.Minute)) // the move now looks left without its note
+	ran := make(chan error, 1)
+	go func() {
+		_, err := r.RunOnce(context.Background())
+		ran <- err
+	}()
+	select {
+	case err := <-ran:
+		must(t, err)
+	case <-time.After(10 * time.Second):
+		t.Error("the run waited on a note POST: it tried the note being written")
+	}
+	close(hold.release)
+	r.Wait()
+	if n := w.notesPosted(); n != 1 {
+		t.Errorf("%d notes posted, want 1", n)
 	}
 }

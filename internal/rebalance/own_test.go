@@ -130,6 +130,11 @@ func TestOwnRoutesANewConversationOnItsWebhookWithOneWriteAndNoNote(t *testing.T
 			if n := len(e.fake.NotesReceived()); n != 0 {
 				t.Errorf("a first assignment wrote %d notes, want none", n)
 			}
+			// Recorded as needing none: a note left due would be written by
+			// the first run 5 minutes later (recoverNotes).
+			if stored, err := e.db.Proposal(context.Background(), p.ID); err != nil || stored.Note != store.NoteNone {
+				t.Errorf("the route's note is %q (%v), want %q", stored.Note, err, store.NoteNone)
+			}
 			if n := writes(e.fake); n != 1 {
 				t.Errorf("the route cost %d writes (%v), want 1", n, e.fake.Stats().Requests)
 			}
