@@ -305,7 +305,9 @@ func run(ctx context.Context, cfg *settings, ln net.Listener, logger *slog.Logge
 	loops.Wait()
 	// An approval answered before the HTTP server stopped may still be
 	// writing its note: Run waits for that work too, but only a Run that
-	// was running when the approval came in.
+	// was running when the approval came in. An approval still in its
+	// re-read or assignment when the server's grace ran out is not waited
+	// for: the proposal stays applying and the next start settles it.
 	reb.Wait()
 	mir.Drain(ctx) // once nothing moves tickets any more (mirror.Drain)
 	logger.Info("stopped")
