@@ -178,6 +178,7 @@ type storedConv struct {
 	latestReplyFrom string
 	assignedAt      int64
 	reassignedAt    int64
+	fromWebhook     bool // the row's version is a webhook body's (Conversation.FromWebhook)
 }
 
 // convStmts are the statements that write conversations. They are prepared
@@ -201,7 +202,7 @@ const convColumns = `id, number, mailbox_id, status, state, type, subject, assig
 	created_at, closed_at, closed_by, customer_waiting_since, user_updated_at, thread_count, latest_reply_from,
 	latest_thread_at, last_message_by, last_customer_at, last_agent_activity_at, first_reply_at, first_reply_by,
 	resolved_at, previous_assignee_id, synced_at, first_response_observed_at, resolution_observed_at, first_answer_at, assigned_at,
-	reassigned_at`
+	reassigned_at, from_webhook`
 
 const threadColumns = `id, conversation_id, type, state, status, created_by_type, created_by_id, assigned_to_id, created_at`
 
@@ -215,7 +216,7 @@ func (s *convStmts) queries() []struct {
 	}{
 		{&s.getStored, `SELECT COALESCE(user_updated_at, 0), COALESCE(latest_thread_at, 0), thread_count,
 			COALESCE(assignee_id, 0), COALESCE(previous_assignee_id, 0), status, COALESCE(closed_at, 0), latest_reply_from,
-			COALESCE(assigned_at, 0), COALESCE(reassigned_at, 0)
+			COALESCE(assigned_at, 0), COALESCE(reassigned_at, 0), from_webhook
 			FROM conversations WHERE id = ?`},
 		{&s.getTomb, `SELECT user_updated_at, latest_thread_at, thread_count, first_response_observed_at, resolution_observed_at,
 			first_response_live, resolution_live
@@ -223,7 +224,7 @@ func (s *convStmts) queries() []struct {
 		{&s.restoreLive, `UPDATE conversations SET first_response_live = ?, resolution_live = ? WHERE id = ?`},
 		{&s.delTomb, `DELETE FROM deleted_conversations WHERE id = ?`},
 		{&s.upsertConv, `INSERT INTO conversations (` + convColumns + `)
-			VALUES (?,?,?,?,?,?,?,?, ?,?,?,?,?,?, ?,?,?,?,?,?,?, ?,?,?,?,?,?, ?,?,?,?,?,?,?, ?)
+			VALUES (?,?,?,?,?,?,?,?, ?,?,?,?,?,?, ?,?,?,?,?,?,?, ?,?,?,?,?,?, ?,?,?,?,?,?,?, ?,?)
 			ON CONFLICT (id) DO UPDATE SET
 			  number = excluded.number, mailbox_id = excluded.mailbox_id, status = excluded.status,
 			  state = excluded.state, type = excluded.type, subject = excluded.subject,
@@ -239,7 +240,8 @@ func (s *convStmts) queries() []struct {
 			  first_reply_at = excluded.first_reply_at, first_reply_by = excluded.first_reply_by,
 			  resolved_at = excluded.resolved_at, previous_assignee_id = excluded.previous_assignee_id,
 			  synced_at = excluded.synced_at, first_answer_at = excluded.first_answer_at,
-			  assigned_at = excluded.assigned_at, reassigned_at = excluded.reassigned_at`},
+			  assigned_at = excluded.assigned_at, reassigned_at = excluded.reassigned_at,
+			  from_webhook = excluded.from_webhook`},
 		{&s.updDerived, `UPDATE conversations SET latest_thread_at = ?, last_message_by = ?, last_customer_at = ?,
 			last_agent_activity_at = ?, first_reply_at = ?, first_reply_by = ?, resolved_at = ?,
 			previous_assignee_id = ?, first_answer_at = ?, assigned_at = ?, reassigned_at = ?, synced_at = ? WHERE id = ?`},
@@ -314,7 +316,7 @@ func (w *convWriter) apply(ctx context.Context, u ConversationUpdate) (bool, err
 
 	var st storedConv
 	err := w.getStored.QueryRowContext(ctx, c.ID).Scan(&st.userUpdated, &st.latestThread, &st.threads,
-		&st.assigneeID, &st.previousID, &st.status, &st.closedAt, &st.latestReplyFrom, &st.assignedAt, &st.reassignedAt)
+		&st.assigneeID, &st.previousID, &st.status, &st.closedAt, &st.latestReplyFrom, &st.assignedAt, &st.reassignedAt, &st.fromWebhook)
 	if errors.Is(err, sql.ErrNoRows) {
 		return w.insertNew(ctx, c, threads, in)
 	}
@@ -322,7 +324,16 @@ func (w *convWriter) apply(ctx context.Context, u ConversationUpdate) (bool, err
 		return false, err
 	}
 
-	switch in.compare(st.version) {
+	order := in.compare(st.version)
+	if st.fromWebhook && !c.FromWebhook {
+		// Help Scout's own answer over a row a webhook wrote: the webhook
+		// was a hint, and its version (a quirk, or a forged body dated
+		// ahead) must not outrank what Help Scout serves, or every later
+		// poll and re-read would lose to it until the conversation
+		// changed again in Help Scout.
+		order = 1
+	}
+	switch order {
 	case -1:
 		return false, nil
 	case 0:
@@ -454,7 +465,7 @@ func (w *convWriter) writeRow(ctx context.Context, c Conversation, f facts, frOb
 		msOrNil(f.latestThreadAt), f.lastMessageBy, msOrNil(f.lastCustomerAt), msOrNil(f.lastAgentActivityAt),
 		msOrNil(f.firstReplyAt), id(f.firstReplyBy),
 		msOrNil(f.resolvedAt), id(f.previousAssigneeID), w.now, frObserved, resObserved, msOrNil(f.firstAnswerAt), msOrNil(f.assignedAt),
-		msOrNil(f.reassignedAt))
+		msOrNil(f.reassignedAt), c.FromWebhook)
 	return err
 }
 

@@ -653,3 +653,56 @@ func TestCursorsByPrefix(t *testing.T) {
 		t.Error("Cursors with an empty prefix succeeded; it would read every cursor")
 	}
 }
+
+// TestHelpScoutReplacesWhatAWebhookWrote is the never-regress rule's one
+// exception: a row written from a webhook body (a hint) is replaced by
+// Help Scout's own answer even when the answer's version is older, so that
+// a webhook dated ahead of Help Scout (a quirk, or a forged body) cannot
+// hold the row against every later poll and re-read. Between hints, and
+// between Help Scout's answers, the version order holds as before.
+func TestHelpScoutReplacesWhatAWebhookWrote(t *testing.T) {
+	t.Parallel()
+	db, _ := openTest(t)
+	fromHS := ConversationUpdate{Conversation: conv(1, at(time.Hour)), Threads: threads(1, 3), ThreadsComplete: true}
+	apply(t, db, fromHS)
+
+	// A hint dated far ahead, naming another mailbox and fewer threads.
+	hint := conv(1, time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC))
+	hint.MailboxID, hint.Status, hint.ThreadCount, hint.FromWebhook = 0, StatusClosed, 1, true
+	if !apply(t, db, ConversationUpdate{Conversation: hint}) {
+		t.Fatal("a newer hint over Help Scout's row was not applied")
+	}
+	if got, _ := read(t, db, 1); !got.FromWebhook || got.MailboxID != 0 {
+		t.Fatalf("after the hint: from webhook %v, mailbox %d; want true, 0", got.FromWebhook, got.MailboxID)
+	}
+
+	// An older hint still loses to the hint's row.
+	older := hint
+	older.UserUpdatedAt, older.MailboxID = at(2*time.Hour), 20
+	if apply(t, db, ConversationUpdate{Conversation: older}) {
+		t.Error("an older hint replaced a newer hint's row")
+	}
+
+	// Help Scout's answer, at a version far below the hint's, replaces it.
+	answer := fromHS
+	answer.Conversation.UserUpdatedAt = at(90 * time.Minute)
+	answer.Conversation.Status = StatusPending
+	if !apply(t, db, answer) {
+		t.Fatal("Help Scout's answer did not replace the row a webhook wrote")
+	}
+	got, ts := read(t, db, 1)
+	if got.FromWebhook || got.MailboxID != 10 || got.Status != StatusPending || !got.UserUpdatedAt.Equal(at(90*time.Minute)) ||
+		got.ThreadCount != 3 || len(ts) != 3 {
+		t.Errorf("after Help Scout's answer: from webhook %v, mailbox %d, status %s, user updated %v, %d threads (count %d); "+
+			"want false, 10, pending, %v, 3 (3)", got.FromWebhook, got.MailboxID, got.Status, got.UserUpdatedAt, len(ts), got.ThreadCount,
+			at(90*time.Minute))
+	}
+
+	// Once Help Scout's, the row follows the version order again: an older
+	// answer (a late listing page) does not replace it.
+	stale := fromHS
+	stale.Conversation.Status = StatusClosed
+	if apply(t, db, stale) {
+		t.Error("an older answer from Help Scout replaced a newer one")
+	}
+}

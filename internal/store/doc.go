@@ -116,6 +116,13 @@
 // back. This makes applying the same update twice, or updates out of order,
 // safe.
 //
+// One exception: a row written from a webhook body (Conversation.FromWebhook)
+// is replaced by Help Scout's own answer (a listing, a read by id) whatever
+// the two versions. A webhook is a hint, signed but not Help Scout's word:
+// a quirk or a forged body dated ahead would otherwise outrank every later
+// poll until the conversation changed again in Help Scout. Between two
+// hints, and between two answers, the version order holds.
+//
 // # Derived facts
 //
 // When a conversation is written, facts the balancer and the metrics need are

@@ -107,7 +107,7 @@ func (db *DB) Conversation(ctx context.Context, id int64) (Conversation, []Threa
 			timeCol{&c.LatestThreadAt}, &c.LastMessageBy, timeCol{&c.LastCustomerAt}, timeCol{&c.LastAgentActivityAt},
 			timeCol{&c.FirstReplyAt}, idCol{&c.FirstReplyBy}, timeCol{&c.ResolvedAt}, idCol{&c.PreviousAssigneeID},
 			timeCol{&c.SyncedAt}, timeCol{&c.FirstResponseObservedAt}, timeCol{&c.ResolutionObservedAt}, timeCol{&c.FirstAnswerAt}, timeCol{&c.AssignedAt},
-			timeCol{&c.ReassignedAt})
+			timeCol{&c.ReassignedAt}, &c.FromWebhook)
 		if err != nil {
 			return err
 		}

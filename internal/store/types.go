@@ -114,6 +114,11 @@ type Conversation struct {
 	// user) when Help Scout sends it. It is only used for LastMessageBy
 	// while no threads are stored.
 	LatestReplyFrom string
+	// FromWebhook says the conversation came from a webhook body, a hint,
+	// rather than from Help Scout's own answer. The store keeps it on the
+	// row: Help Scout's answer replaces a row written from a webhook even
+	// when the webhook's version is newer (doc.go, "Never regress").
+	FromWebhook bool
 
 	// Set by the store.
 	LatestThreadAt          time.Time // newest stored thread
