@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"maps"
 	"net/url"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/queuewrangler/queuewrangler/helpscout"
 	"github.com/queuewrangler/queuewrangler/internal/store"
@@ -211,6 +213,24 @@ func (m *Mirror) applyConversationEvent(ctx context.Context, event string, c hel
 		}
 		return nil
 	}
+	if why, odd, err := m.doubtedBody(ctx, c); err != nil {
+		return err
+	} else if why != "" {
+		// The body is signed but not Help Scout's word: stored as sent it
+		// would hold the row (mailbox 0, a date years ahead) until Help
+		// Scout's own answer replaced it. That answer is asked for now,
+		// for a conversation the store holds; one it does not hold comes
+		// with the poll, if Help Scout lists it (a re-read refused in a
+		// mailbox gone would only fail, pass after pass).
+		if odd {
+			m.opts.Logger.Warn("webhook body not applied; Help Scout's answer is taken instead",
+				"conversation", c.ID, "event", event, "reason", why, "stored", known)
+		}
+		if known {
+			m.rereads.add(c.ID)
+		}
+		return nil
+	}
 	u, err := m.completeFrom(ctx, c, stored, threads, known, &st)
 	if err != nil {
 		if m.ofMailboxGone(ctx, c, err) {
@@ -218,6 +238,9 @@ func (m *Mirror) applyConversationEvent(ctx context.Context, event string, c hel
 		}
 		return err
 	}
+	// A hint, whatever its version: Help Scout's next answer replaces it
+	// (store, "Never regress").
+	u.Conversation.FromWebhook = true
 	var mergedFrom []int64
 	if event == helpscout.EventConvoMerged {
 		// The event names the survivor. The conversations merged into it
@@ -242,6 +265,41 @@ func (m *Mirror) applyConversationEvent(ctx context.Context, event string, c hel
 		m.rereads.add(id) // gone: the re-read removes it
 	}
 	return nil
+}
+
+// webhookClockSkew is how far ahead of the mirror's clock a webhook's
+// dates may be: Help Scout's clock and ours disagree by seconds, not by
+// minutes.
+const webhookClockSkew = 5 * time.Minute
+
+// doubtedBody says why a conversation event's body cannot be stored as
+// sent, or "" when it can: it names no mailbox (a payload quirk: stored, the
+// conversation would sit in mailbox 0), it is dated ahead of the mirror's
+// clock (no change Help Scout made can be, and its version would outrank
+// every answer until replaced), or, with every mailbox mirrored, it names
+// a mailbox the directory does not list (a mailbox outside QW_MAILBOXES is
+// inScope's). The directory is only judged by once it lists some mailbox.
+// odd says the body is malformed or forged rather than early: a mailbox
+// just created, or just gone, is not yet or no longer listed, and its
+// events are no news for the log.
+func (m *Mirror) doubtedBody(ctx context.Context, c helpscout.Conversation) (why string, odd bool, err error) {
+	if c.MailboxID <= 0 {
+		return "no mailbox", true, nil
+	}
+	if at := modifiedAt(c); at.After(m.opts.Now().Add(webhookClockSkew)) {
+		return "dated ahead of the clock", true, nil
+	}
+	if len(m.opts.Mailboxes) > 0 {
+		return "", false, nil
+	}
+	listed, err := m.db.Mailboxes(ctx)
+	if err != nil {
+		return "", false, fmt.Errorf("read mailboxes: %w", err)
+	}
+	if len(listed) > 0 && !slices.ContainsFunc(listed, func(mb store.Mailbox) bool { return mb.ID == c.MailboxID }) {
+		return "a mailbox the directory does not list", false, nil
+	}
+	return "", false, nil
 }
 
 // olderThanStored reports whether a conversation event describes a state
