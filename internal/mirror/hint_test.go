@@ -169,6 +169,34 @@ func TestHelpScoutReplacesAWebhooksRow(t *testing.T) {
 	h.wantAsHelpScoutServes(t, c.ID, "after the poll")
 }
 
+// TestDeletedEventIsConfirmed: a signed {"id": X} convo.deleted removed a
+// conversation Help Scout still serves, and nothing brought it back until
+// it changed in Help Scout. The event is now a hint too: the conversation
+// is read by id, kept (and refreshed) while Help Scout serves it, removed
+// on Help Scout's 404 (TestProcessInboxDeletion), and one the store does
+// not hold costs no request.
+func TestDeletedEventIsConfirmed(t *testing.T) {
+	h := newHookEnv(t, 40)
+	c, _ := h.assignedEvent(t) // the change is not fed: the re-read brings it
+	h.log.reset()
+	h.store(t, helpscouttest.WebhookDelivery{Event: helpscouttest.EventConvoDeleted, Body: fmt.Appendf(nil, `{"id": %d}`, c.ID)})
+	h.process(t)
+	if _, _, err := h.db.Conversation(context.Background(), c.ID); err != nil {
+		t.Fatalf("conversation %d, still served by Help Scout, after a convo.deleted: %v", c.ID, err)
+	}
+	h.wantAsHelpScoutServes(t, c.ID, "after a convo.deleted Help Scout does not confirm")
+	if n := h.conversationReads(c.ID); n != 1 {
+		t.Errorf("confirming the deletion cost %d reads of the conversation, want 1", n)
+	}
+
+	h.log.reset()
+	h.store(t, helpscouttest.WebhookDelivery{Event: helpscouttest.EventConvoDeleted, Body: []byte(`{"id": 99999999}`)})
+	h.process(t)
+	if n := h.conversationReads(99999999); n != 0 {
+		t.Errorf("a convo.deleted of a conversation not stored cost %d reads, want 0", n)
+	}
+}
+
 // TestWebhookWithinTheSkewIsApplied keeps the clock check from refusing
 // Help Scout's own events: one dated up to a few minutes ahead of the
 // mirror's clock (the two clocks disagree) is applied from its body,

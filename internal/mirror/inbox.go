@@ -346,9 +346,19 @@ func (m *Mirror) applyEvent(ctx context.Context, e store.WebhookEvent) error {
 	}
 	switch ev.Kind {
 	case helpscout.WebhookConversationDeleted:
-		if err := m.db.DeleteConversation(ctx, ev.DeletedID); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("delete conversation %d: %w", ev.DeletedID, err)
+		// Only Help Scout's 404 deletes: a body of just an id, signed,
+		// could otherwise remove a conversation Help Scout still serves,
+		// and nothing would bring it back until it changed there. The
+		// re-read removes it (404), or keeps and refreshes it. One not
+		// stored has nothing to remove, and costs no request.
+		_, _, err := m.db.Conversation(ctx, ev.DeletedID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return nil
+		case err != nil:
+			return fmt.Errorf("read conversation %d: %w", ev.DeletedID, err)
 		}
+		m.rereads.add(ev.DeletedID)
 		return nil
 	case helpscout.WebhookConversation:
 		return m.applyConversationEvent(ctx, e.Event, *ev.Conversation)
