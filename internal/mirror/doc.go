@@ -21,10 +21,15 @@
 // signs without a timestamp, so any old body can be replayed: an event
 // older than the stored conversation is dropped without asking Help Scout,
 // and one that cannot be trusted on its own (the stored version with
-// another tag set, a mailbox outside the mirror, the sources of a merge)
-// only queues its conversation for a re-read, at most once per
+// another tag set, a mailbox outside the mirror, the sources of a merge,
+// a body without a mailbox, dated more than a few minutes ahead of the
+// mirror's clock or, with every mailbox mirrored, naming one the directory
+// does not list, and every convo.deleted, which only Help Scout's 404
+// confirms) only queues its conversation for a re-read, at most once per
 // conversation, worked through after the inbox so that fresh events never
-// wait behind re-reads. Run makes an inbox pass after every sync, the first
+// wait behind re-reads. A row written from a webhook body is marked as a
+// hint, and Help Scout's own answer (the poll, a re-read, the reconcile)
+// replaces it whatever the two versions (store, "Never regress"). Run makes an inbox pass after every sync, the first
 // one included, so events stored but not applied when the previous process
 // stopped wait for no tick. At shutdown, once nothing moves tickets any more,
 // Drain works through what is still queued (a move the balancer made while
