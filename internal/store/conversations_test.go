@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -704,5 +705,37 @@ func TestHelpScoutReplacesWhatAWebhookWrote(t *testing.T) {
 	stale.Conversation.Status = StatusClosed
 	if apply(t, db, stale) {
 		t.Error("an older answer from Help Scout replaced a newer one")
+	}
+}
+
+// TestMigrationMarksWhatOnlyAWebhookWrote: a file from before from_webhook
+// may hold rows a webhook body wrote that no answer of Help Scout's could
+// (mailbox 0, a date in 2099). The upgrade marks them, so that the next
+// poll or re-read replaces them; every other row stays Help Scout's.
+func TestMigrationMarksWhatOnlyAWebhookWrote(t *testing.T) {
+	t.Parallel()
+	const before = 15 // the last schema without from_webhook
+	path := filepath.Join(t.TempDir(), "qw.db")
+	raw := rawAtVersion(t, path, before)
+	future := time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+	for _, stmt := range []string{
+		fmt.Sprintf("INSERT INTO conversations (id, mailbox_id, user_updated_at, synced_at) VALUES (1, 10, %d, 1)", t0.UnixMilli()),
+		fmt.Sprintf("INSERT INTO conversations (id, mailbox_id, user_updated_at, synced_at) VALUES (2, 0, %d, 1)", t0.UnixMilli()),
+		fmt.Sprintf("INSERT INTO conversations (id, mailbox_id, user_updated_at, synced_at) VALUES (3, 10, %d, 1)", future),
+	} {
+		if _, err := raw.Exec(stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	raw.Close()
+	db, _ := openAt(t, path)
+	for id, want := range map[int64]bool{1: false, 2: true, 3: true} {
+		if got, _ := read(t, db, id); got.FromWebhook != want {
+			t.Errorf("conversation %d after the upgrade: from webhook %v, want %v", id, got.FromWebhook, want)
+		}
+	}
+	// And Help Scout's answer then replaces the 2099 row.
+	if !apply(t, db, ConversationUpdate{Conversation: conv(3, at(time.Hour)), Threads: threads(3, 3), ThreadsComplete: true}) {
+		t.Error("Help Scout's answer did not replace a row dated 2099 from before the upgrade")
 	}
 }
