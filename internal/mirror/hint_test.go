@@ -218,3 +218,31 @@ func TestWebhookWithinTheSkewIsApplied(t *testing.T) {
 		}
 	}
 }
+
+// TestReconcileRereadsWhatOnlyAWebhookSaid: a body within the clock skew,
+// about a conversation that has not changed since the last poll, is
+// applied as a hint, and the poll, which lists only what changed, never
+// replaces it: here it names another assignee, which the open set's
+// comparison (ids only) cannot see. The hourly reconcile reads each row
+// still held from a webhook from Help Scout.
+func TestReconcileRereadsWhatOnlyAWebhookSaid(t *testing.T) {
+	h := newHookEnv(t, 40)
+	c, d := h.assignedEvent(t)
+	syncOnce(t, h.m) // the poll brings the assignment in
+	h.clock.Advance(30 * time.Minute)
+	syncOnce(t, h.m) // and its overlap now starts after it
+	other := h.acct.Agents[6]
+	h.insertRaw(t, edited(t, d, func(b map[string]any) {
+		b["userUpdatedAt"] = h.clock.Now().Add(time.Minute).UTC().Format(time.RFC3339)
+		b["assignee"] = map[string]any{"id": other, "type": "user"}
+	}))
+	h.process(t)
+	syncOnce(t, h.m)
+	if got, _ := h.stored(t, c.ID); got.AssigneeID != other || !got.FromWebhook {
+		t.Fatalf("after the hint and a poll: assignee %d, from webhook %v; want %d, true (the poll does not list it)",
+			got.AssigneeID, got.FromWebhook, other)
+	}
+	h.clock.Advance(time.Hour) // the reconcile comes due
+	syncOnce(t, h.m)
+	h.wantAsHelpScoutServes(t, c.ID, "after the reconcile")
+}

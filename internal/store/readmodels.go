@@ -148,6 +148,20 @@ func (db *DB) ConversationIDs(ctx context.Context, statuses ...string) ([]int64,
 	return ids, err
 }
 
+// ConversationIDsFromWebhook lists, ascending, the ids of the stored
+// conversations last written from a webhook body (Conversation.FromWebhook):
+// those no answer of Help Scout's has replaced since. The mirror's reconcile
+// asks Help Scout for each.
+func (db *DB) ConversationIDsFromWebhook(ctx context.Context) ([]int64, error) {
+	var ids []int64
+	err := db.readTx(ctx, "list conversation ids written from webhooks", func(tx *sql.Tx) error {
+		var err error
+		ids, err = queryColumn[int64](ctx, tx, "SELECT id FROM conversations WHERE from_webhook = 1 ORDER BY id")
+		return err
+	})
+	return ids, err
+}
+
 const countCreatedBeforeQuery = "SELECT COUNT(*) FROM conversations WHERE created_at < ?"
 
 // CountCreatedBefore counts the stored conversations created before t (all
