@@ -714,7 +714,7 @@ func TestHelpScoutReplacesWhatAWebhookWrote(t *testing.T) {
 // poll or re-read replaces them; every other row stays Help Scout's.
 func TestMigrationMarksWhatOnlyAWebhookWrote(t *testing.T) {
 	t.Parallel()
-	const before = 15 // the last schema without from_webhook
+	const before = 16 // the last schema without from_webhook
 	path := filepath.Join(t.TempDir(), "qw.db")
 	raw := rawAtVersion(t, path, before)
 	future := time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
