@@ -9,8 +9,8 @@ ALTER TABLE conversations ADD COLUMN from_webhook INTEGER NOT NULL DEFAULT 0;
 -- Except what no answer of Help Scout's holds: a row in no mailbox, or
 -- dated more than 5 minutes ahead of now, was written from a webhook body
 -- before this column existed (a payload quirk or a forged body). Marked,
--- the next poll or re-read replaces it; otherwise its version would keep
--- it. Marking a row Help Scout did write costs nothing: its next answer
+-- the mirror's next reconcile reads it again and Help Scout's answer
+-- replaces it; otherwise its version would keep it. Marking a row Help Scout did write costs nothing: its next answer
 -- replaces it with the same.
 UPDATE conversations SET from_webhook = 1
 WHERE COALESCE(mailbox_id, 0) <= 0
