@@ -260,9 +260,9 @@ func (m *Mirror) dropGone(ctx context.Context, st *Stats, err error) (retry bool
 	// reconcile's) does not, and all are named.
 	stillListed := func() error {
 		if len(refused.mailboxes) == 1 {
-			return fmt.Errorf("%w (refused for mailbox %d, which Help Scout's directory still lists)", err, refused.mailboxes[0])
+			return noteOn(err, refused, fmt.Sprintf("(refused for mailbox %d, which Help Scout's directory still lists)", refused.mailboxes[0]))
 		}
-		return fmt.Errorf("%w (refused for a listing of mailboxes %v, each of which Help Scout's directory still lists)", err, refused.mailboxes)
+		return noteOn(err, refused, fmt.Sprintf("(refused for a listing of mailboxes %v, each of which Help Scout's directory still lists)", refused.mailboxes))
 	}
 	if !slices.ContainsFunc(refused.mailboxes, func(id int64) bool { return m.listedDespite[id] == nil }) {
 		return false, stillListed()
@@ -313,6 +313,25 @@ func (m *Mirror) dropGone(ctx context.Context, st *Stats, err error) (retry bool
 		return m.refusedOf(ctx, refused, stillListed, true)
 	}
 	return true, nil
+}
+
+// noteOn adds note to err where it speaks of refused: err may join the
+// refused listing to other failures (a walk's and the poll's, or a walk's
+// and those of walks left out), and the note put after all of them read
+// as said of the last one, a mailbox left out whose own error already
+// says it is listed.
+func noteOn(err error, refused *mailboxListingError, note string) error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		parts := slices.Clone(j.Unwrap())
+		for i, p := range parts {
+			var l *mailboxListingError
+			if errors.As(p, &l) && l == refused {
+				parts[i] = noteOn(p, refused, note)
+				return errors.Join(parts...)
+			}
+		}
+	}
+	return fmt.Errorf("%w %s", err, note)
 }
 
 // refusedOf records in listedDespite which mailboxes of refused, a

@@ -3,6 +3,7 @@ package mirror_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -373,5 +374,101 @@ func TestMailboxRefusedAtTheReconcileIsNamed(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), strconv.FormatInt(id, 10)) {
 			t.Errorf("the reconcile's sync: %v; want the 404 naming mailbox %d", err, id)
 		}
+	}
+}
+
+// TestPendingWalkOfRefusedNamedMailboxWaits is review finding 2: b is
+// added to QW_MAILBOXES (its own walk pending) while Help Scout refuses it
+// and the directory lists it. settleScope walked b at every sync, to be
+// refused, and that refusal joined to the poll's leftOutError stopped the
+// sync before the reconcile: a conversation of a deleted in Help Scout was
+// still held after 16 minutes with ReconcileEvery 10m, and each error
+// said "(refused for mailbox b, ...)" twice. b's walk now waits, as its
+// poll does, for the refresh of the directory that finds it served again.
+func TestPendingWalkOfRefusedNamedMailboxWaits(t *testing.T) {
+	e, _, a, b := scopeEnv(t)
+	ctx := context.Background()
+	m := e.mirror(mirror.Options{Mailboxes: []int64{a}, ReconcileEvery: 10 * time.Minute})
+	syncOnce(t, m)
+	open := func(cv helpscouttest.Conversation) bool { return cv.Status == "active" || cv.Status == "pending" }
+	gone := firstIn(t, e, a, open)
+	if err := e.fake.Delete(gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	refuseListings(e, b, http.StatusNotFound)
+	m = e.mirror(mirror.Options{Mailboxes: []int64{a, b}, ReconcileEvery: 10 * time.Minute}) // restart naming b
+	note := fmt.Sprintf("refused for mailbox %d", b)
+	for i := range 8 {
+		e.clock.Advance(2 * time.Minute)
+		_, err := m.SyncOnce(ctx)
+		if err == nil || !errors.Is(err, helpscout.ErrNotFound) {
+			t.Fatalf("sync %d with b refused: %v, want its 404", i+1, err)
+		}
+		// Once per work that left b out (the poll's line, and the
+		// reconcile's when it runs), not twice on one line.
+		lines := strings.Split(err.Error(), "\n")
+		for _, line := range lines {
+			if n := strings.Count(line, note); n > 1 {
+				t.Errorf("sync %d: a line of the error says %q %d times, want once: %s", i+1, note, n, line)
+			}
+		}
+		// The first sync's walk of b, refused, then its poll: the note
+		// goes with the walk's refusal it is about, not after the poll's.
+		if i == 0 && (!strings.HasPrefix(lines[0], "walk") || !strings.Contains(lines[0], note)) {
+			t.Errorf("sync 1: the walk's line %q does not say %q", lines[0], note)
+		}
+	}
+	if _, _, err := e.db.Conversation(ctx, gone.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("conversation %d of a, deleted in Help Scout, still held after 16 minutes of syncs with ReconcileEvery 10m while b (walk pending) is refused: %v", gone.ID, err)
+	}
+	if n := heldIn(t, e, b); n != 0 {
+		t.Fatalf("b, refused, holds %d conversations", n)
+	}
+
+	// Served again: the directory's next refresh (15 minutes) finds it
+	// so, and its walk, waiting until then, reads it whole.
+	e.log.setAnswer(nil)
+	e.clock.Advance(15 * time.Minute)
+	syncOnce(t, m)
+	want := 0
+	for _, cv := range e.fake.Conversations() {
+		if cv.MailboxID == b {
+			want++
+		}
+	}
+	if n := heldIn(t, e, b); n != want || n == 0 {
+		t.Errorf("b served again holds %d conversations after the directory's refresh, want its %d", n, want)
+	}
+}
+
+// TestPendingWalkOfRefusedListedMailboxWaits is review finding 2 with
+// every mailbox mirrored: c, newly listed, is refused while the directory
+// lists it. Its walk, refused at every sync, failed the sync before the
+// reconcile (the poll names no mailbox, so nothing was left out), and a
+// conversation of a deleted in Help Scout stayed held. Its walk waits now
+// for the directory's next refresh, and the sync still fails naming c.
+func TestPendingWalkOfRefusedListedMailboxWaits(t *testing.T) {
+	e, _, a, _ := scopeEnv(t)
+	ctx := context.Background()
+	m := e.mirror(mirror.Options{ReconcileEvery: 10 * time.Minute})
+	syncOnce(t, m)
+	open := func(cv helpscouttest.Conversation) bool { return cv.Status == "active" || cv.Status == "pending" }
+	gone := firstIn(t, e, a, open)
+	if err := e.fake.Delete(gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	c := addOldMailbox(t, e, 3)
+	refuseListings(e, c, http.StatusNotFound)
+	e.clock.Advance(16 * time.Minute) // the directory lists c: its walk is due
+	note := fmt.Sprintf("refused for mailbox %d", c)
+	for i := range 8 {
+		e.clock.Advance(2 * time.Minute)
+		_, err := m.SyncOnce(ctx)
+		if err == nil || !strings.Contains(err.Error(), note) {
+			t.Fatalf("sync %d with c's walk refused: %v, want an error saying it is %s", i+1, err, note)
+		}
+	}
+	if _, _, err := e.db.Conversation(ctx, gone.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("conversation %d of a, deleted in Help Scout, still held after 16 minutes of syncs with ReconcileEvery 10m while c's walk is refused: %v", gone.ID, err)
 	}
 }

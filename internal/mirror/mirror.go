@@ -597,22 +597,30 @@ func (m *Mirror) directoryRetry() time.Duration {
 // but only after the poll of the others: with every mailbox mirrored, the
 // poll does not name it, and a refusal that lasts while the directory
 // lists the mailbox (the sync then fails on it at every poll) stopped the
-// poll of every other mailbox for as long. Any other failure of settleScope
-// (the store, a cancelled context) is returned at once.
+// poll of every other mailbox for as long. A walk that waits because its
+// mailbox is left out (listedDespite) is a leftOutError, as the poll's
+// is, and the two make one: the sync goes on to the reconcile. Any other
+// failure of settleScope (the store, a cancelled context) is returned at
+// once.
 func (m *Mirror) syncConversations(ctx context.Context, st *Stats) error {
 	walkErr := m.settleScope(ctx, st)
 	var refused *mailboxListingError
-	if walkErr != nil && (!errors.As(walkErr, &refused) || ctx.Err() != nil) {
+	if walkErr != nil && !onlyLeftOut(walkErr) && (!errors.As(walkErr, &refused) || ctx.Err() != nil) {
 		return walkErr
 	}
-	if err := m.poll(ctx, st); err != nil {
-		if walkErr != nil {
-			// The walk's first: dropGone looks into the first refusal.
-			return errors.Join(walkErr, err)
-		}
+	err := m.poll(ctx, st)
+	switch {
+	case err == nil:
+		return walkErr
+	case walkErr == nil:
 		return err
+	case onlyLeftOut(walkErr) && onlyLeftOut(err):
+		// Still only left out, so that the sync goes on to the
+		// reconcile and the observations.
+		return &leftOutError{errors.Join(walkErr.(*leftOutError).err, err.(*leftOutError).err)}
 	}
-	return walkErr
+	// The walk's first: dropGone looks into the first refusal.
+	return errors.Join(walkErr, err)
 }
 
 // poll walks the listing of the mailboxes the directory lists from the
