@@ -108,16 +108,16 @@ func (m *Mirror) refusedIn(mailboxes []int64) (kept, refused []int64, left error
 
 // pollScope leaves out of mailboxes, the poll's (listedScope), those
 // Help Scout refuses while the directory lists them (refusedIn), and
-// holds from, the poll's cursor, back for the mailboxes it names again
-// (heldBack): what changed in one while it was left out is behind the
-// shared cursor, which the poll of the others moved on. Where the poll
-// read from when it first left a mailbox out is stored (leftOutCursor),
-// not only held in memory, so that the poll after a restart reads it
-// too; the poll forgets it once it has read the mailbox again
-// (forgetLeftOut).
-func (m *Mirror) pollScope(ctx context.Context, mailboxes []int64, from time.Time) (kept, heldBack []int64, _ time.Time, left, err error) {
+// returns the mailboxes it names again (heldBack), each to be read on
+// its own from where the poll read from when it first left it out
+// (catchUp): what changed in one while it was left out is behind the
+// shared cursor, which the poll of the others moved on. That point is
+// stored (leftOutCursor), not only held in memory, so that the poll
+// after a restart reads it too; it is forgotten once the mailbox is
+// read again (forgetLeftOut).
+func (m *Mirror) pollScope(ctx context.Context, mailboxes []int64, from time.Time) (kept, heldBack []int64, left, err error) {
 	if err := m.loadLeftOut(ctx, mailboxes); err != nil {
-		return nil, nil, from, nil, err
+		return nil, nil, nil, err
 	}
 	kept, refused, left := m.refusedIn(mailboxes)
 	for _, id := range refused {
@@ -125,7 +125,7 @@ func (m *Mirror) pollScope(ctx context.Context, mailboxes []int64, from time.Tim
 			continue // left out since an earlier poll: from there
 		}
 		if err := m.db.SetCursor(ctx, leftOutCursor(id), from); err != nil {
-			return nil, nil, from, nil, fmt.Errorf("store where the poll leaves mailbox %d out: %w", id, err)
+			return nil, nil, nil, fmt.Errorf("store where the poll leaves mailbox %d out: %w", id, err)
 		}
 		if m.leftOut == nil {
 			m.leftOut = map[int64]time.Time{}
@@ -137,11 +137,68 @@ func (m *Mirror) pollScope(ctx context.Context, mailboxes []int64, from time.Tim
 			continue
 		}
 		heldBack = append(heldBack, id)
-		if at := m.leftOut[id]; at.Before(from) {
-			from = at
+	}
+	return kept, heldBack, left, nil
+}
+
+// catchUp reads each mailbox of heldBack (pollScope's), named again by
+// the poll, on its own from where the poll first left it out, and then
+// forgets that point. The poll's listing of every named mailbox read
+// from there instead, so that after a refusal of days every other
+// mailbox's changes of those days were read again in one poll. The
+// listing commits its pages with the mailbox's own cursor
+// (leftOutCursor), so that one cut short, or still shifting after
+// Options.MaxRewalks, is read again from where it got to by the next
+// poll. With every mailbox mirrored, one the directory no longer lists
+// is only forgotten: its conversations leave with it (noteGone), and a
+// listing of it would be refused.
+func (m *Mirror) catchUp(ctx context.Context, heldBack []int64, st *Stats) error {
+	if len(heldBack) == 0 {
+		return nil
+	}
+	listed, err := m.db.Mailboxes(ctx)
+	if err != nil {
+		return fmt.Errorf("read mailboxes: %w", err)
+	}
+	for _, id := range heldBack {
+		if !lists(listed, id) {
+			if err := m.forgetLeftOut(ctx, []int64{id}); err != nil {
+				return err
+			}
+			continue
+		}
+		name := leftOutCursor(id)
+		from := m.leftOut[id]
+		// Where an earlier catch-up of it got to, if one was cut short.
+		if cur, err := m.db.Cursor(ctx, name); err == nil {
+			from = cur.Value
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("read where the poll left mailbox %d out: %w", id, err)
+		}
+		l := listing{mailboxes: []int64{id}, cursor: name}
+		done := false
+		for walk := 0; ; walk++ {
+			again, rewalkFrom, _, err := m.walk(ctx, l, from, st)
+			if err != nil {
+				return fmt.Errorf("read mailbox %d from where the poll left it out: %w", id, err)
+			}
+			if !again {
+				done = true
+				break
+			}
+			if walk >= m.opts.MaxRewalks {
+				break // still shifting: read again from its cursor by the next poll
+			}
+			st.Rewalks++
+			from = rewalkFrom
+		}
+		if done {
+			if err := m.forgetLeftOut(ctx, []int64{id}); err != nil {
+				return err
+			}
 		}
 	}
-	return kept, heldBack, from, left, nil
+	return nil
 }
 
 // loadLeftOut reads, at the first poll of the process, the cursors held
@@ -181,8 +238,8 @@ func (m *Mirror) loadLeftOut(ctx context.Context, mailboxes []int64) error {
 	return nil
 }
 
-// forgetLeftOut removes what the poll held back for each of ids, now
-// read again (pollScope's heldBack).
+// forgetLeftOut removes where the poll left each of ids out, now read
+// again (catchUp).
 func (m *Mirror) forgetLeftOut(ctx context.Context, ids []int64) error {
 	for _, id := range ids {
 		if err := m.db.DeleteCursor(ctx, leftOutCursor(id)); err != nil {

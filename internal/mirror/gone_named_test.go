@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -471,4 +472,144 @@ func TestPendingWalkOfRefusedListedMailboxWaits(t *testing.T) {
 	if _, _, err := e.db.Conversation(ctx, gone.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("conversation %d of a, deleted in Help Scout, still held after 16 minutes of syncs with ReconcileEvery 10m while c's walk is refused: %v", gone.ID, err)
 	}
+}
+
+// TestReturningNamedMailboxIsReadOnItsOwn is review finding 3: once a
+// mailbox left out (refused while listed) was served again, the poll's
+// one listing of every named mailbox read from where it first left that
+// one out, so everything the others changed meanwhile (days, for a
+// refusal of days) was read again in that poll. The returning mailbox
+// is now read on its own from there, and the others from the shared
+// cursor: the poll that names b again lists b's changes, not a's and c's.
+func TestReturningNamedMailboxIsReadOnItsOwn(t *testing.T) {
+	e, m, mbs := threeNamed(t)
+	ctx := context.Background()
+	a, b, c := mbs[0], mbs[1], mbs[2]
+	refuseListingsOf(e, http.StatusNotFound, b)
+	e.clock.Advance(2 * time.Minute)
+	if _, err := m.SyncOnce(ctx); !errors.Is(err, helpscout.ErrNotFound) {
+		t.Fatalf("the sync with b refused: %v, want its 404", err)
+	}
+	// While b is left out, every conversation of a and c changes, a few a
+	// minute, polled every 10 minutes: the shared cursor moves past them.
+	others := 0
+	for i, cv := range e.fake.Conversations() {
+		if cv.MailboxID != a && cv.MailboxID != c {
+			continue
+		}
+		others++
+		if err := e.fake.SetSubject(cv.ID, "changed while b is left out "+strconv.Itoa(i), time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Advance(time.Minute)
+		if others%10 == 0 {
+			if _, err := m.SyncOnce(ctx); !errors.Is(err, helpscout.ErrNotFound) {
+				t.Fatalf("a sync with b left out: %v, want its 404", err)
+			}
+		}
+	}
+	inB := firstIn(t, e, b, nil)
+	if err := e.fake.SetSubject(inB.ID, "changed while b is left out", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.SyncOnce(ctx); !errors.Is(err, helpscout.ErrNotFound) {
+		t.Fatalf("the last sync with b left out: %v, want its 404", err)
+	}
+
+	e.log.setAnswer(nil)
+	e.clock.Advance(16 * time.Minute) // the directory's refresh finds b served
+	e.log.reset()
+	st := syncOnce(t, m)
+	t.Logf("the poll naming b again, after %d changes to a and c: %d pages, %d conversations listed", others, st.Pages, st.Conversations)
+	if got := subjectOf(t, e, inB.ID); got != "changed while b is left out" {
+		t.Errorf("conversation %d of b, changed while it was left out, has subject %q once it is polled again", inB.ID, got)
+	}
+	// b's one change, and what the shared poll's overlap (5 minutes, a
+	// change a minute) reads again of a and c: not all their changes
+	// while b was left out. Measured: 11 conversations in 2 pages; 83 in
+	// 4 when the one listing read from where b was left out.
+	if st.Conversations >= others/4 || st.Pages > 2 {
+		t.Errorf("the poll naming b again listed %d conversations in %d pages; want b's 1 change and the overlap's, not the %d a and c made while it was left out", st.Conversations, st.Pages, others)
+	}
+	if _, err := e.db.Cursor(ctx, mirror.LeftOutCursor(b)); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the point b was left out at is still stored once it is read again: %v", err)
+	}
+	assertMirrorEqual(t, e.db, e.fake)
+}
+
+// TestReturningNamedMailboxCutShortResumes: the listing that reads a
+// mailbox on its own from where the poll left it out commits its pages
+// with that mailbox's own cursor, so that one cut short (a 500 on its
+// second page) is read again by the next poll from where it got to, not
+// from where the mailbox was first left out, and the point is forgotten
+// only once it is read to its end.
+func TestReturningNamedMailboxCutShortResumes(t *testing.T) {
+	e, m, mbs := threeNamed(t)
+	ctx := context.Background()
+	b := mbs[1]
+	refuseListingsOf(e, http.StatusNotFound, b)
+	e.clock.Advance(2 * time.Minute)
+	if _, err := m.SyncOnce(ctx); !errors.Is(err, helpscout.ErrNotFound) {
+		t.Fatalf("the sync with b refused: %v, want its 404", err)
+	}
+	changed := 0
+	for _, cv := range e.fake.Conversations() {
+		if cv.MailboxID != b {
+			continue
+		}
+		changed++
+		if err := e.fake.SetSubject(cv.ID, "changed while b is left out "+strconv.Itoa(changed), time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Advance(time.Minute)
+	}
+	if changed <= helpscouttest.ConversationPageSize {
+		t.Fatalf("b has %d conversations: the catch-up needs a second page", changed)
+	}
+	if _, err := m.SyncOnce(ctx); !errors.Is(err, helpscout.ErrNotFound) {
+		t.Fatalf("a sync with b left out: %v, want its 404", err)
+	}
+
+	// b served again, but for the second page of its catch-up, once.
+	catchUp := func(u *url.URL) bool {
+		q := u.Query()
+		return u.Path == "/v2/conversations" && q.Get("mailbox") == strconv.FormatInt(b, 10) && q.Get("sortField") == "modifiedAt" && q.Get("modifiedSince") != ""
+	}
+	var failed atomic.Bool
+	e.log.setAnswer(func(w http.ResponseWriter, r *http.Request) bool {
+		if catchUp(r.URL) && r.URL.Query().Get("page") == "2" && failed.CompareAndSwap(false, true) {
+			w.WriteHeader(http.StatusInternalServerError)
+			return true
+		}
+		return false
+	})
+	e.clock.Advance(16 * time.Minute) // the directory's refresh finds b served
+	e.log.reset()
+	if _, err := m.SyncOnce(ctx); err == nil || !failed.Load() {
+		t.Fatalf("the sync whose catch-up of b failed on its second page: %v (failed: %v)", err, failed.Load())
+	}
+	since := func() (first time.Time) {
+		for _, u := range e.log.URLs() {
+			if catchUp(u) {
+				at, err := time.Parse(time.RFC3339, u.Query().Get("modifiedSince"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return at
+			}
+		}
+		t.Fatal("no listing of b alone from where it was left out")
+		return time.Time{}
+	}
+	before := since()
+	e.clock.Advance(2 * time.Minute)
+	e.log.reset()
+	syncOnce(t, m)
+	if after := since(); !after.After(before) {
+		t.Errorf("the catch-up of b after one cut short read from %v, where the first did from %v: want from where that one got to", after, before)
+	}
+	if _, err := e.db.Cursor(ctx, mirror.LeftOutCursor(b)); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the point b was left out at is still stored once it is read to its end: %v", err)
+	}
+	assertMirrorEqual(t, e.db, e.fake)
 }

@@ -133,9 +133,10 @@ type Mirror struct {
 	listedDespite map[int64]error
 	// leftOut holds, for each mailbox the poll has left out (pollScope),
 	// the cursor the poll read from when it first did: the poll that
-	// names it again reads from there, or the changes it missed
-	// meanwhile, behind the shared cursor, would never be read. Stored
-	// too (leftOutCursor), and read at the first poll (leftOutLoaded).
+	// names it again reads it on its own from there (catchUp), or the
+	// changes it missed meanwhile, behind the shared cursor, would never
+	// be read. Stored too (leftOutCursor), and read at the first poll
+	// (leftOutLoaded).
 	leftOut       map[int64]time.Time
 	leftOutLoaded bool
 	// walkBudget is what is left of this sync's Options.WalkPagesPerSync
@@ -644,7 +645,7 @@ func (m *Mirror) poll(ctx context.Context, st *Stats) error {
 	if err != nil || none {
 		return err
 	}
-	mailboxes, heldBack, from, left, err := m.pollScope(ctx, mailboxes, from)
+	mailboxes, heldBack, left, err := m.pollScope(ctx, mailboxes, from)
 	if err != nil {
 		return err
 	}
@@ -656,7 +657,9 @@ func (m *Mirror) poll(ctx context.Context, st *Stats) error {
 	if err := m.pollListed(ctx, mailboxes, from, left != nil, st); err != nil {
 		return errors.Join(err, left)
 	}
-	if err := m.forgetLeftOut(ctx, heldBack); err != nil {
+	// After the others' poll, so that a failure of one mailbox's catch-up
+	// does not keep theirs waiting.
+	if err := m.catchUp(ctx, heldBack, st); err != nil {
 		return errors.Join(err, left)
 	}
 	if left != nil {
