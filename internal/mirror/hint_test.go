@@ -164,9 +164,17 @@ func TestHelpScoutReplacesAWebhooksRow(t *testing.T) {
 	if err := h.fake.SetStatus(c.ID, 0, helpscouttest.StatusClosed, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	h.deliveries(t) // its convo.status is not fed: the poll alone must do
+	h.deliveries(t) // its convo.status is not fed: the poll and the reconcile must do
 	syncOnce(t, h.m)
-	h.wantAsHelpScoutServes(t, c.ID, "after the poll")
+	// A listing page older than the hint does not overrule it (it may
+	// have been served before the change the webhook told of); the row
+	// stays marked, and the hourly reconcile reads it by id.
+	if got, _ := h.stored(t, c.ID); got.Status != "pending" || !got.FromWebhook {
+		t.Errorf("after the poll: status %s, from webhook %v; want the hint's row, pending, still marked", got.Status, got.FromWebhook)
+	}
+	h.clock.Advance(time.Hour + time.Minute)
+	syncOnce(t, h.m)
+	h.wantAsHelpScoutServes(t, c.ID, "after the hourly reconcile")
 }
 
 // TestDeletedEventIsConfirmed: a signed {"id": X} convo.deleted removed a
@@ -245,4 +253,23 @@ func TestReconcileRereadsWhatOnlyAWebhookSaid(t *testing.T) {
 	h.clock.Advance(time.Hour) // the reconcile comes due
 	syncOnce(t, h.m)
 	h.wantAsHelpScoutServes(t, c.ID, "after the reconcile")
+}
+
+// TestPollClearsTheHintsItConfirms: a webhook Help Scout sent as it is
+// marks its row; the poll's listing of the same version confirms it and
+// clears the mark. Without that, the hourly reconcile would re-read by id
+// every conversation a webhook touched (hundreds in a busy account).
+func TestPollClearsTheHintsItConfirms(t *testing.T) {
+	h := newHookEnv(t, 40)
+	c, d := h.assignedEvent(t)
+	h.store(t, d)
+	h.process(t)
+	if got, _ := h.stored(t, c.ID); !got.FromWebhook {
+		t.Fatal("the webhook's row is not marked as a hint")
+	}
+	syncOnce(t, h.m)
+	if got, _ := h.stored(t, c.ID); got.FromWebhook {
+		t.Error("the poll listed the conversation at the webhook's version and left it marked: the reconcile would re-read it every hour")
+	}
+	h.wantAsHelpScoutServes(t, c.ID, "after the poll")
 }

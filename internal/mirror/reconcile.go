@@ -186,6 +186,7 @@ func (m *Mirror) refresh(ctx context.Context, id int64, st *Stats) error {
 	if err != nil {
 		return err
 	}
+	u.ReadByID = true // Help Scout's word on this very conversation, over any webhook's
 	if _, err := m.db.ApplyConversation(ctx, u); err != nil {
 		return fmt.Errorf("store conversation %d: %w", c.ID, err)
 	}

@@ -325,12 +325,18 @@ func (w *convWriter) apply(ctx context.Context, u ConversationUpdate) (bool, err
 	}
 
 	order := in.compare(st.version)
-	if st.fromWebhook && !c.FromWebhook {
-		// Help Scout's own answer over a row a webhook wrote: the webhook
-		// was a hint, and its version (a quirk, or a forged body dated
-		// ahead) must not outrank what Help Scout serves, or every later
-		// poll and re-read would lose to it until the conversation
-		// changed again in Help Scout.
+	// overHint: Help Scout's own answer, at the version of the row a
+	// webhook wrote or below it, overrules the webhook. The webhook was a
+	// hint, and its version (a quirk, or a forged body dated ahead) must
+	// not outrank what Help Scout serves, or every later re-read would
+	// lose to it until the conversation changed again in Help Scout. An
+	// answer asked for by id overrules it at any version; a listing page
+	// only at the same version (it confirms or corrects the hint, and
+	// clears the mark, so that the hourly reconcile need not re-read
+	// it): an older page may predate the change the webhook told of. An
+	// answer newer than the hint replaces it as any newer version does.
+	overHint := st.fromWebhook && !c.FromWebhook && (order == 0 || order < 0 && u.ReadByID)
+	if overHint {
 		order = 1
 	}
 	switch order {
@@ -357,6 +363,12 @@ func (w *convWriter) apply(ctx context.Context, u ConversationUpdate) (bool, err
 		storedReassignedAt: st.reassignedAt, assigneeChanged: st.assigneeID != c.AssigneeID, now: w.now}
 	if st.assigneeID != 0 && st.assigneeID != c.AssigneeID {
 		fi.changedFrom = st.assigneeID
+	}
+	if overHint && st.assigneeID != c.AssigneeID {
+		// The webhook named an owner Help Scout does not: nobody moved
+		// the ticket from them, nor, by the webhook's word, to them. What
+		// the threads show still counts.
+		fi.changedFrom, fi.storedReassignedAt, fi.assigneeChanged = 0, 0, false
 	}
 	if err := w.writeRow(ctx, c, deriveFacts(fi, all), nil, nil); err != nil {
 		return false, err

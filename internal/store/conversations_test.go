@@ -684,8 +684,18 @@ func TestHelpScoutReplacesWhatAWebhookWrote(t *testing.T) {
 		t.Error("an older hint replaced a newer hint's row")
 	}
 
-	// Help Scout's answer, at a version far below the hint's, replaces it.
+	// A listing page below the hint's version does not: it may have been
+	// served before the change the webhook told of.
+	page := fromHS
+	page.Conversation.UserUpdatedAt = at(90 * time.Minute)
+	if apply(t, db, page) {
+		t.Error("a listing page older than the hint replaced the row a webhook wrote")
+	}
+
+	// Help Scout's answer read by id, at a version far below the hint's,
+	// replaces it.
 	answer := fromHS
+	answer.ReadByID = true
 	answer.Conversation.UserUpdatedAt = at(90 * time.Minute)
 	answer.Conversation.Status = StatusPending
 	if !apply(t, db, answer) {
@@ -734,8 +744,60 @@ func TestMigrationMarksWhatOnlyAWebhookWrote(t *testing.T) {
 			t.Errorf("conversation %d after the upgrade: from webhook %v, want %v", id, got.FromWebhook, want)
 		}
 	}
-	// And Help Scout's answer then replaces the 2099 row.
-	if !apply(t, db, ConversationUpdate{Conversation: conv(3, at(time.Hour)), Threads: threads(3, 3), ThreadsComplete: true}) {
+	// And Help Scout's answer, read by id (the hourly reconcile re-reads
+	// every marked row), then replaces the 2099 row.
+	if !apply(t, db, ConversationUpdate{Conversation: conv(3, at(time.Hour)), Threads: threads(3, 3), ThreadsComplete: true, ReadByID: true}) {
 		t.Error("Help Scout's answer did not replace a row dated 2099 from before the upgrade")
+	}
+}
+
+// TestContradictedHintLeavesNoHandMove: a webhook naming an owner Help
+// Scout does not (Ben for Ana's ticket) was observed as Ana -> Ben, and
+// Help Scout's answer putting Ana back as Ben -> Ana: a hand move nobody
+// made, which would hold the ticket for the cooldown and give Ben the
+// previous-agent bonus. The hint's word is no evidence once Help Scout
+// contradicts it; a hint Help Scout confirms keeps its reassignment.
+func TestContradictedHintLeavesNoHandMove(t *testing.T) {
+	t.Parallel()
+	db, _ := openTest(t)
+	ctx := context.Background()
+	const ana, ben = 7, 8
+	for _, tc := range []struct {
+		name     string
+		answered int64 // the owner Help Scout's answer names
+		moved    bool  // a hand move is on the row after it
+	}{
+		{"Help Scout names Ana: the webhook was wrong", ana, false},
+		{"Help Scout names Ben: the webhook was right", ben, true},
+	} {
+		id := int64(40 + tc.answered)
+		c := conv(id, at(time.Hour))
+		c.AssigneeID = ana
+		apply(t, db, ConversationUpdate{Conversation: c})
+
+		hint := conv(id, at(2*time.Hour))
+		hint.AssigneeID, hint.FromWebhook = ben, true
+		apply(t, db, ConversationUpdate{Conversation: hint})
+
+		answer := conv(id, at(2*time.Hour))
+		answer.AssigneeID = tc.answered
+		if !apply(t, db, ConversationUpdate{Conversation: answer, ReadByID: true}) {
+			t.Fatalf("%s: Help Scout's answer was not applied", tc.name)
+		}
+		open, err := db.OpenConversations(ctx, OpenFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range open {
+			if o.ID != id {
+				continue
+			}
+			if moved := !o.HandMovedAt().IsZero(); moved != tc.moved {
+				t.Errorf("%s: hand move at %v (previous assignee %d); want a hand move: %v", tc.name, o.HandMovedAt(), o.PreviousAssigneeID, tc.moved)
+			}
+			if !tc.moved && o.PreviousAssigneeID == ben {
+				t.Errorf("%s: previous assignee is Ben, who never had the ticket", tc.name)
+			}
+		}
 	}
 }

@@ -116,8 +116,9 @@ type Conversation struct {
 	LatestReplyFrom string
 	// FromWebhook says the conversation came from a webhook body, a hint,
 	// rather than from Help Scout's own answer. The store keeps it on the
-	// row: Help Scout's answer replaces a row written from a webhook even
-	// when the webhook's version is newer (doc.go, "Never regress").
+	// row: Help Scout's answer read by id (ConversationUpdate.ReadByID)
+	// replaces a row written from a webhook even when the webhook's
+	// version is newer (doc.go, "Never regress").
 	FromWebhook bool
 
 	// Set by the store.
@@ -158,6 +159,14 @@ type ConversationUpdate struct {
 	Conversation    Conversation
 	Threads         []Thread
 	ThreadsComplete bool
+	// ReadByID says the conversation is Help Scout's answer when asked
+	// for it by id (a re-read), not a page of a listing: it replaces a row
+	// a webhook wrote whatever the webhook's version. A listing page may
+	// have been served before the change the webhook told of (how far
+	// Help Scout's listings lag is not documented), so it keeps the
+	// version order; a row a webhook wrote that no listing settles is
+	// re-read by id at the hourly reconcile.
+	ReadByID bool
 }
 
 // SyncCursor is a named position of an incremental sync.
