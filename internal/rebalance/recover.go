@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -92,11 +93,14 @@ func (r *Rebalancer) recoverInterrupted(ctx context.Context, now time.Time) erro
 	return r.recoverNotes(ctx, now)
 }
 
-// A note recovery cannot write is given up after noteTries failed tries,
-// one per run, or once its move is a day old: the cooldown, after which
-// the ticket may be moved again (hasNoteSince's window relies on it) and a
+// A note recovery cannot write is given up after noteTries refusals, one
+// per run, or once its move is a day old: the cooldown, after which the
+// ticket may be moved again (hasNoteSince's window relies on it) and a
 // note would tell of a move long past. Each try is writeNote's, which
-// itself tries noteAttempts times.
+// itself tries noteAttempts times. Only a refusal is counted (refused):
+// the mirror stays ready through a Help Scout outage, so runs go on
+// every interval, and counting their 5xx and timeouts would give every
+// due note up within the hour. Those are left to the day's limit.
 const (
 	noteTries       = 10
 	noteGiveUpAfter = 24 * time.Hour
@@ -107,7 +111,9 @@ const (
 // note, or its POST failed or went unanswered. A move younger than
 // interruptedAfter is left to the process that made it, as is one whose
 // note this process is writing now. The note is written only if the
-// conversation does not have it already, so never twice.
+// conversation does not have it already, so never twice. The pass ends at
+// the first note Help Scout failed to answer: the rest would fail too, each
+// after its retries and up to afterMoveTimeout, holding the run.
 func (r *Rebalancer) recoverNotes(ctx context.Context, now time.Time) error {
 	due, err := r.db.NotesDue(ctx, now.Add(-interruptedAfter))
 	if err != nil {
@@ -120,58 +126,93 @@ func (r *Rebalancer) recoverNotes(ctx context.Context, now time.Time) error {
 		if r.noting.has(p.ID) {
 			continue
 		}
-		if err := r.recoverNote(ctx, p, now); err != nil {
+		halt, err := r.recoverNote(ctx, p, now)
+		if err != nil {
 			return err
+		}
+		if halt {
+			return nil // the next run goes on with them
 		}
 	}
 	return nil
 }
 
-// recoverNote tries once to settle p's due note. Its error is the store's.
-func (r *Rebalancer) recoverNote(ctx context.Context, p store.Proposal, now time.Time) error {
+// recoverNote tries once to settle p's due note. halt says that Help Scout
+// did not answer (or ctx ended), so that the other due notes are better
+// left to the next run. Its error is the store's.
+func (r *Rebalancer) recoverNote(ctx context.Context, p store.Proposal, now time.Time) (halt bool, _ error) {
 	log := r.opts.Logger.With("proposal", p.ID, "conversation", p.ConversationID)
-	if age := now.Sub(p.AppliedAt); age >= noteGiveUpAfter {
-		return r.giveUpNote(ctx, p, fmt.Sprintf("the move is %s old", balancer.FormatDuration(age)), nil)
-	}
 	r.noting.begin(p.ID)
 	defer r.noting.end(p.ID)
-	c, _, err := r.hs.Conversations.Get(ctx, p.ConversationID, true)
+	// The read as well as the POST is bounded: a read left unanswered must
+	// not hold the run either.
+	nctx, cancel := context.WithTimeout(ctx, afterMoveTimeout)
+	defer cancel()
+	age := now.Sub(p.AppliedAt)
+	c, _, err := r.hs.Conversations.Get(nctx, p.ConversationID, true)
 	switch {
 	case errors.Is(err, helpscout.ErrNotFound):
-		return r.giveUpNote(ctx, p, "the conversation no longer exists", nil)
+		return false, r.giveUpNote(ctx, p, "the conversation no longer exists", nil)
 	case err == nil && hasNoteSince(c.Threads(), p.CreatedAt):
 		// Written by the process that made the move, which stopped
-		// before it could record so.
-		return r.markNote(ctx, p, store.NoteWritten)
+		// before it could record so. Read even for a day-old move: such
+		// a note is not missing, and giving it up would say it is.
+		_, err := r.markNote(ctx, p, store.NoteWritten)
+		return false, err
+	case err == nil && age >= noteGiveUpAfter:
+		// Missing, and too late to write: the ticket may have moved again.
+		return false, r.giveUpNote(ctx, p, fmt.Sprintf("the move is %s old", balancer.FormatDuration(age)), nil)
 	case err == nil:
-		nctx, cancel := context.WithTimeout(ctx, afterMoveTimeout) // a POST left unanswered must not hold the run
-		err = r.writeNote(nctx, p)
-		cancel()
-		if err == nil {
+		if err = r.writeNote(nctx, p); err == nil {
 			log.Info("move's missing note written", moveAttrs(p, team.Names(ctx, r.dir))...)
-			return r.markNote(ctx, p, store.NoteWritten)
+			_, err := r.markNote(ctx, p, store.NoteWritten)
+			return false, err
 		}
 	}
-	if ctx.Err() != nil {
-		return nil // stopped, not failed: no try is counted
+	switch {
+	case ctx.Err() != nil:
+		return true, nil // stopped, not failed: no try is counted
+	case refused(err) && age >= noteGiveUpAfter:
+		// The read refused: a day-old note is not retried.
+		return false, r.giveUpNote(ctx, p, fmt.Sprintf("the move is %s old", balancer.FormatDuration(age)), err)
+	case !refused(err):
+		// Help Scout down, slow or out of budget: not this note's fault,
+		// so no try is counted, and the other notes wait with it. A
+		// day-old note stays due too, until a read tells whether the
+		// ticket has it.
+		log.Info("move's missing note not written: Help Scout did not answer; the next run tries again", "err", err)
+		return !errors.Is(err, helpscout.ErrNotFound), nil
 	}
 	counted, serr := r.db.NoteFailed(context.WithoutCancel(ctx), p.ID)
 	switch {
 	case errors.Is(serr, store.ErrConflict):
-		return nil // settled meanwhile by another process
+		return false, nil // settled meanwhile by another process
 	case serr != nil:
-		return serr
+		return false, serr
 	case counted.NoteTries >= noteTries:
-		return r.giveUpNote(ctx, p, fmt.Sprintf("%d runs failed to write it", counted.NoteTries), err)
+		return false, r.giveUpNote(ctx, p, fmt.Sprintf("Help Scout refused it at %d runs", counted.NoteTries), err)
 	}
-	log.Info("move's missing note failed again; the next run tries again", "tries", counted.NoteTries, "err", err)
-	return nil
+	log.Info("move's missing note refused again; the next run tries again", "tries", counted.NoteTries, "err", err)
+	return false, nil
+}
+
+// refused reports whether Help Scout answered with a refusal of the
+// request itself, a 4xx, which trying again at every run would not change.
+// A 404 is not one: the conversation gone is handled apart, and a POST's
+// 404 after a read that found it (a merge meanwhile) is left to the day's
+// limit. A 429 and a 401 are not *ErrorResponse: they refuse every
+// request alike (budget, token), not this note.
+func refused(err error) bool {
+	var e *helpscout.ErrorResponse
+	return errors.As(err, &e) && e.StatusCode >= 400 && e.StatusCode < 500 && e.StatusCode != http.StatusNotFound
 }
 
 // giveUpNote records that p's note is not to be tried again and says so,
-// once: the move stands, without its note, as the page's link shows.
+// once: the move stands, without its note, as the page's link shows. A note
+// settled meanwhile (another process wrote it) is not said to be given up.
 func (r *Rebalancer) giveUpNote(ctx context.Context, p store.Proposal, why string, err error) error {
-	if serr := r.markNote(ctx, p, store.NoteGivenUp); serr != nil {
+	changed, serr := r.markNote(ctx, p, store.NoteGivenUp)
+	if serr != nil || !changed {
 		return serr
 	}
 	attrs := []any{"proposal", p.ID, "conversation", p.ConversationID, "ticket", p.ConversationNumber, "why", why}
@@ -183,20 +224,25 @@ func (r *Rebalancer) giveUpNote(ctx context.Context, p store.Proposal, why strin
 }
 
 // markNote settles p's note in the store, whatever ctx has become: what
-// Help Scout was told is true either way. A note settled meanwhile by
-// another process is no error.
-func (r *Rebalancer) markNote(ctx context.Context, p store.Proposal, to store.NoteState) error {
-	if _, err := r.db.MarkNote(context.WithoutCancel(ctx), p.ID, to); err != nil && !errors.Is(err, store.ErrConflict) {
-		return err
+// Help Scout was told is true either way. changed says the row was still
+// due and is now settled; a note settled meanwhile by another process is
+// no error, and not changed.
+func (r *Rebalancer) markNote(ctx context.Context, p store.Proposal, to store.NoteState) (changed bool, _ error) {
+	_, err := r.db.MarkNote(context.WithoutCancel(ctx), p.ID, to)
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		return false, nil
+	case err != nil:
+		return false, err
 	}
-	return nil
+	return true, nil
 }
 
 // noteWritten records p's note written once the apply that made the move
 // wrote it. A failed record is said but not returned: the move and its
 // note are done, and recovery, finding the note there, records it later.
 func (r *Rebalancer) noteWritten(ctx context.Context, p store.Proposal) {
-	if err := r.markNote(ctx, p, store.NoteWritten); err != nil {
+	if _, err := r.markNote(ctx, p, store.NoteWritten); err != nil {
 		r.opts.Logger.Warn("move's note written, not recorded; a later run finds it there", "proposal", p.ID,
 			"conversation", p.ConversationID, "err", err)
 	}
