@@ -2,6 +2,7 @@ package rebalance
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -316,6 +317,47 @@ func TestRecoveryReadsTheConversationWithinABound(t *testing.T) {
 	}
 	if got, _ := w.db.Proposal(context.Background(), p.ID); got.Note != store.NoteWritten {
 		t.Errorf("note %q, want written", got.Note)
+	}
+}
+
+// Review finding 2: a note a later run writes for a move made hours before
+// says when the move was made, and that its figures are from then, as a
+// late approval's note does: the plan's waits and loads are not today's.
+func TestLateNoteSaysWhenTheMoveWasMade(t *testing.T) {
+	w := newWorld(t, 1)
+	p := proposeOne(t, w.rebalancer(ModePropose, 5))
+	appliedWithoutNote(t, w, p)
+	r := New(w.db, w.hs, Options{Mode: ModePropose, Policy: balancer.DefaultPolicy(),
+		Now: func() time.Time { return time.Now().Add(20 * time.Hour) }})
+	r.noteRetryStep = time.Millisecond
+	_, err := r.RunOnce(context.Background())
+	must(t, err)
+	applied, err := w.db.Proposal(context.Background(), p.ID)
+	must(t, err)
+	want := fmt.Sprintf("(figures from the proposal, %s UTC; moved %s UTC)",
+		applied.CreatedAt.UTC().Format("Mon 15:04"), applied.AppliedAt.UTC().Format("Mon 15:04"))
+	c, _, err := w.hs.Conversations.Get(context.Background(), p.ConversationID, true)
+	must(t, err)
+	for _, th := range c.Threads() {
+		if th.Kind() == helpscout.ThreadNote {
+			if !strings.Contains(th.Body, want) {
+				t.Errorf("note written 20h after the move lacks %q:\n%s", want, th.Body)
+			}
+			return
+		}
+	}
+	t.Fatal("no note written")
+}
+
+// A note written at its move says nothing of when it was made: its figures
+// are current.
+func TestNoteOnTimeSaysNoTimes(t *testing.T) {
+	w := newWorld(t, 0)
+	r := w.rebalancer(ModePropose, 5)
+	p := store.Proposal{FromAgent: w.ben, ToAgent: w.ana, Reason: "away", Explanation: "Ben is away",
+		CreatedAt: w.now, DecidedAt: w.now, AppliedAt: w.now}
+	if got := r.noteText(context.Background(), p, w.now.Add(time.Minute)); strings.Contains(got, "UTC") {
+		t.Errorf("note written a minute after the move gives times: %q", got)
 	}
 }
 

@@ -703,7 +703,7 @@ func (r *Rebalancer) afterMove(ctx context.Context, p store.Proposal) {
 	// The note comes after the record: the move has happened either way,
 	// and a note that fails must not make the move look undone. It stays
 	// due in the store, and a later run writes it (recoverNotes).
-	if err := r.writeNote(after, p); err != nil {
+	if err := r.writeNote(after, p, r.opts.Now()); err != nil {
 		log.Warn("move applied but its note failed; a later run tries it again", "err", err)
 	} else {
 		r.noteWritten(ctx, p)
@@ -894,19 +894,29 @@ func agoText(d time.Duration) string {
 	return fmt.Sprintf("%d h ago", int(d.Hours()))
 }
 
-// noteText is the private note left on a moved ticket, in plain words.
-func (r *Rebalancer) noteText(ctx context.Context, p store.Proposal) string {
+// noteText is the private note left on a moved ticket, in plain words,
+// written at now.
+func (r *Rebalancer) noteText(ctx context.Context, p store.Proposal, now time.Time) string {
 	names := team.Names(ctx, r.dir)
 	prefix, from := handoutNotePrefix, "the unassigned queue"
 	if !p.Handout() {
 		prefix, from = notePrefix, names(p.FromAgent)
 	}
 	text := fmt.Sprintf("%s from %s to %s (%s): %s", prefix, from, names(p.ToAgent), p.Reason, p.Explanation)
-	if !p.DecidedAt.IsZero() && p.DecidedAt.Sub(p.CreatedAt) >= staleFiguresAfter {
-		// The explanation's waits and loads are the plan's; an approval
-		// hours later must not present them as today's.
-		text += fmt.Sprintf(" (figures from the proposal, %s UTC; approved %s UTC)",
-			p.CreatedAt.UTC().Format("Mon 15:04"), p.DecidedAt.UTC().Format("Mon 15:04"))
+	// The explanation's waits and loads are the plan's: an approval hours
+	// later, or a note a later run writes for a move made hours before
+	// (recoverNotes), must not present them as today's.
+	lateApproval := !p.DecidedAt.IsZero() && p.DecidedAt.Sub(p.CreatedAt) >= staleFiguresAfter
+	lateNote := !p.AppliedAt.IsZero() && now.Sub(p.AppliedAt) >= staleFiguresAfter
+	if lateApproval || lateNote {
+		text += fmt.Sprintf(" (figures from the proposal, %s UTC", p.CreatedAt.UTC().Format("Mon 15:04"))
+		if lateApproval {
+			text += fmt.Sprintf("; approved %s UTC", p.DecidedAt.UTC().Format("Mon 15:04"))
+		}
+		if lateNote {
+			text += fmt.Sprintf("; moved %s UTC", p.AppliedAt.UTC().Format("Mon 15:04"))
+		}
+		text += ")"
 	}
 	return text
 }

@@ -759,7 +759,7 @@ func TestNoteSaysAssignedForAHandout(t *testing.T) {
 			"Reassigned by queuewrangler from Ben Agent to Ana Agent (away): Ben is away"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := r.noteText(context.Background(), tc.p); got != tc.want {
+			if got := r.noteText(context.Background(), tc.p, time.Now()); got != tc.want {
 				t.Errorf("note %q, want %q", got, tc.want)
 			}
 		})

@@ -62,7 +62,7 @@ func (r *Rebalancer) recoverInterrupted(ctx context.Context, now time.Time) erro
 		if now.Sub(p.UpdatedAt) < interruptedAfter {
 			continue // another process's, which may still be finishing it
 		}
-		if err := r.settle(ctx, p); err != nil {
+		if err := r.settle(ctx, p, now); err != nil {
 			return err
 		}
 	}
@@ -163,7 +163,7 @@ func (r *Rebalancer) recoverNote(ctx context.Context, p store.Proposal, now time
 		// Missing, and too late to write: the ticket may have moved again.
 		return false, r.giveUpNote(ctx, p, fmt.Sprintf("the move is %s old", balancer.FormatDuration(age)), nil)
 	case err == nil:
-		if err = r.writeNote(nctx, p); err == nil {
+		if err = r.writeNote(nctx, p, now); err == nil {
 			log.Info("move's missing note written", moveAttrs(p, team.Names(ctx, r.dir))...)
 			_, err := r.markNote(ctx, p, store.NoteWritten)
 			return false, err
@@ -249,7 +249,7 @@ func (r *Rebalancer) noteWritten(ctx context.Context, p store.Proposal) {
 }
 
 // settle decides an interrupted apply from the conversation as it is now.
-func (r *Rebalancer) settle(ctx context.Context, p store.Proposal) error {
+func (r *Rebalancer) settle(ctx context.Context, p store.Proposal, now time.Time) error {
 	c, _, err := r.hs.Conversations.Get(ctx, p.ConversationID, true)
 	switch {
 	case errors.Is(err, helpscout.ErrNotFound):
@@ -272,7 +272,7 @@ func (r *Rebalancer) settle(ctx context.Context, p store.Proposal) error {
 	if !hasNoteSince(c.Threads(), p.CreatedAt) {
 		r.noting.begin(p.ID)
 		defer r.noting.end(p.ID)
-		if err := r.writeNote(ctx, p); err != nil {
+		if err := r.writeNote(ctx, p, now); err != nil {
 			// Still due: recoverNotes tries again at a later run.
 			r.opts.Logger.Warn("interrupted move recorded; its note failed, a later run tries it again", "proposal", p.ID, "err", err)
 			return nil
@@ -289,8 +289,8 @@ const noteAttempts = 4
 // which the transport retries only after a 429: after a 5xx or a lost
 // connection the note may or may not exist. So on failure the conversation
 // is re-read, and the note is written again only if it is not there.
-func (r *Rebalancer) writeNote(ctx context.Context, p store.Proposal) error {
-	text := r.noteText(ctx, p)
+func (r *Rebalancer) writeNote(ctx context.Context, p store.Proposal, now time.Time) error {
+	text := r.noteText(ctx, p, now)
 	var err error
 	for attempt := range noteAttempts {
 		if attempt > 0 {
