@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -535,5 +537,16 @@ func TestRecoveryLeavesANoteBeingWrittenAlone(t *testing.T) {
 	r.Wait()
 	if n := w.notesPosted(); n != 1 {
 		t.Errorf("%d notes posted, want 1", n)
+	}
+}
+
+// Migration 0016 tells own mode's old first assignments by decidedByRouting,
+// spelled out in its SQL (the store cannot import it): a change here must
+// change there too, or an upgrade records them as noted.
+func TestMigrationNamesTheRouteDecider(t *testing.T) {
+	sql, err := os.ReadFile(filepath.Join("..", "store", "migrations", "0016_move_notes.sql"))
+	must(t, err)
+	if !strings.Contains(string(sql), "'"+decidedByRouting+"'") {
+		t.Errorf("0016_move_notes.sql does not name decidedByRouting %q", decidedByRouting)
 	}
 }

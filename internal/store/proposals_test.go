@@ -532,25 +532,28 @@ func TestNotesDue(t *testing.T) {
 }
 
 // TestMigrationTakesOldMovesAsNoted: moves applied before 0016 are taken
-// as noted, so that an upgrade posts no notes on old moves; the others
-// have no note state.
+// as noted, so that an upgrade posts no notes on old moves, but for own
+// mode's first assignments, which need none (review finding 7: they were
+// recorded written, a note they never had); the others have no note state.
 func TestMigrationTakesOldMovesAsNoted(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "qw.db")
 	raw := rawAtVersion(t, path, 15)
 	for _, row := range []struct {
-		id     int
-		status string
-	}{{1, "applied"}, {2, "pending"}, {3, "failed"}} {
-		if _, err := raw.Exec(`INSERT INTO proposals (id, created_at, updated_at, conversation_id, reason, status, applied_at)
-			VALUES (?, 1, 1, ?, 'stuck', ?, 1)`, row.id, 100+row.id, row.status); err != nil {
+		id              int
+		status, decider string
+	}{{1, "applied", "sam@example.com"}, {2, "pending", ""}, {3, "failed", ""},
+		// rebalance's decidedByRouting: store cannot import it.
+		{4, "applied", "queuewrangler (QW_ROUTING=own)"}, {5, "applied", "policy"}} {
+		if _, err := raw.Exec(`INSERT INTO proposals (id, created_at, updated_at, conversation_id, reason, status, decided_by, applied_at)
+			VALUES (?, 1, 1, ?, 'stuck', ?, ?, 1)`, row.id, 100+row.id, row.status, row.decider); err != nil {
 			t.Fatal(err)
 		}
 	}
 	raw.Close()
 	db, _ := openAt(t, path)
-	for id, want := range map[int64]NoteState{1: NoteWritten, 2: NoteUnset, 3: NoteUnset} {
+	for id, want := range map[int64]NoteState{1: NoteWritten, 2: NoteUnset, 3: NoteUnset, 4: NoteNone, 5: NoteWritten} {
 		p, err := db.Proposal(ctx, id)
 		if err != nil || p.Note != want {
 			t.Errorf("proposal %d after the upgrade: note %q, %v; want %q", id, p.Note, err, want)

@@ -16,6 +16,9 @@ ALTER TABLE proposals ADD COLUMN note_at INTEGER;
 ALTER TABLE proposals ADD COLUMN note_tries INTEGER NOT NULL DEFAULT 0;
 -- Moves applied before this migration are taken as settled: their notes
 -- were tried when they were made, and an upgrade must not post notes on
--- last month's moves.
-UPDATE proposals SET note = 'written' WHERE status = 'applied';
+-- last month's moves. Own mode's first assignments carry none: they are
+-- 'none', as new ones are. decided_by is how rebalance tells them
+-- (routed, own.go: decidedByRouting), the same since own mode began.
+UPDATE proposals SET note = CASE WHEN decided_by = 'queuewrangler (QW_ROUTING=own)' THEN 'none' ELSE 'written' END
+    WHERE status = 'applied';
 CREATE INDEX proposals_note_due ON proposals (applied_at) WHERE note = 'due';
