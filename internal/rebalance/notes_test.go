@@ -550,3 +550,24 @@ func TestMigrationNamesTheRouteDecider(t *testing.T) {
 		t.Errorf("0016_move_notes.sql does not name decidedByRouting %q", decidedByRouting)
 	}
 }
+
+// README, section 6: with QW_MODE=off no run writes a due note (RunOnce
+// returns before recovery); the first run once the mode is back does.
+func TestOffModeLeavesDueNotesForLater(t *testing.T) {
+	w := newWorld(t, 1)
+	p := proposeOne(t, w.rebalancer(ModePropose, 5))
+	appliedWithoutNote(t, w, p)
+	later := laterRebalancer(w)
+	later.opts.Mode = ModeOff
+	_, err := later.RunOnce(context.Background())
+	must(t, err)
+	if got, _ := w.db.Proposal(context.Background(), p.ID); got.Note != store.NoteDue || w.notesPosted() != 0 {
+		t.Fatalf("after an off run: note %q, %d notes posted; want due, none", got.Note, w.notesPosted())
+	}
+	later.opts.Mode = ModePropose
+	_, err = later.RunOnce(context.Background())
+	must(t, err)
+	if got, _ := w.db.Proposal(context.Background(), p.ID); got.Note != store.NoteWritten || w.notesPosted() != 1 {
+		t.Errorf("after a propose run: note %q, %d notes posted; want written, 1", got.Note, w.notesPosted())
+	}
+}
