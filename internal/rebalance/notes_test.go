@@ -485,14 +485,28 @@ func TestApproveAnswersWhileTheNoteIsHeld(t *testing.T) {
 		t.Errorf("Help Scout assignee %d, want %d: the answer came before the move", c.AssigneeID, got.p.ToAgent)
 	}
 
-	// Shutdown: Run returns only once the held note has ended.
+	// Shutdown: Run returns only once the held note has ended. Run must
+	// not return before the release: either it returns (failing the test)
+	// or its Wait finds the note running and blocks on it, which cannot
+	// end before the release.
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
+	waiting := make(chan struct{})
+	var once sync.Once
+	r.afterMoves.mu.Lock()
+	r.afterMoves.blocked = func() { once.Do(func() { close(waiting) }) }
+	r.afterMoves.mu.Unlock()
 	ran := make(chan struct{})
 	go func() {
 		r.Run(ctx, time.Hour, func() (bool, string) { return true, "" })
 		close(ran)
 	}()
+	select {
+	case <-ran:
+		close(hold.release)
+		t.Fatal("Run returned while the note was held")
+	case <-waiting:
+	}
 	close(hold.release)
 	<-ran
 	if n := w.notesPosted(); n != 1 {

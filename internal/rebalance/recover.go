@@ -372,6 +372,10 @@ type tasks struct {
 	mu   sync.Mutex
 	n    int
 	idle *sync.Cond // made by the first Wait
+	// blocked, when set (by tests, before any Wait), is called each time
+	// Wait finds a goroutine running and is about to wait for it: then
+	// Wait cannot return before that goroutine ends.
+	blocked func()
 }
 
 // Go runs f in a goroutine that Wait waits for.
@@ -401,6 +405,9 @@ func (t *tasks) Wait() {
 		t.idle = sync.NewCond(&t.mu)
 	}
 	for t.n > 0 {
+		if t.blocked != nil {
+			t.blocked()
+		}
 		t.idle.Wait()
 	}
 }
