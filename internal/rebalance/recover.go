@@ -179,8 +179,9 @@ func (r *Rebalancer) recoverNote(ctx context.Context, p store.Proposal, now time
 		// Help Scout down, slow or out of budget: not this note's fault,
 		// so no try is counted, and the other notes wait with it. A
 		// day-old note stays due too, until a read tells whether the
-		// ticket has it.
-		log.Info("move's missing note not written: Help Scout did not answer; the next run tries again", "err", err)
+		// ticket has it. A POST's 404 (a merge since the read) is this
+		// note's alone: the others go on.
+		log.Info("move's missing note not written, no try counted; the next run tries again", "err", err)
 		return !errors.Is(err, helpscout.ErrNotFound), nil
 	}
 	counted, serr := r.db.NoteFailed(context.WithoutCancel(ctx), p.ID)
