@@ -131,18 +131,7 @@ func (db *DB) ListProposals(ctx context.Context, f ProposalFilter) ([]Proposal, 
 		q += " LIMIT ?"
 		args = append(args, f.Limit)
 	}
-	var out []Proposal
-	err := db.readTx(ctx, "list proposals", func(tx *sql.Tx) error {
-		return eachRow(ctx, tx, func(rows *sql.Rows) error {
-			p, err := scanProposal(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, p)
-			return nil
-		}, q, args...)
-	})
-	return out, err
+	return db.readProposals(ctx, "list proposals", q, args...)
 }
 
 // transition moves proposal id to status `to` if, and only if, it is in
@@ -249,8 +238,16 @@ func (db *DB) markApplied(ctx context.Context, id int64, note NoteState) (Propos
 // process that made them did not write (it stopped, or the POST failed).
 // Newer ones may still be being written by the process that made them.
 func (db *DB) NotesDue(ctx context.Context, appliedBefore time.Time) ([]Proposal, error) {
+	return db.readProposals(ctx, "list notes due",
+		"SELECT "+proposalColumns+" FROM proposals WHERE note = 'due' AND status = 'applied' AND applied_at < ? ORDER BY applied_at, id",
+		appliedBefore.UnixMilli())
+}
+
+// readProposals runs query q, one of proposalColumns' SELECTs, in a read
+// transaction named op, and returns its rows.
+func (db *DB) readProposals(ctx context.Context, op, q string, args ...any) ([]Proposal, error) {
 	var out []Proposal
-	err := db.readTx(ctx, "list notes due", func(tx *sql.Tx) error {
+	err := db.readTx(ctx, op, func(tx *sql.Tx) error {
 		return eachRow(ctx, tx, func(rows *sql.Rows) error {
 			p, err := scanProposal(rows)
 			if err != nil {
@@ -258,8 +255,7 @@ func (db *DB) NotesDue(ctx context.Context, appliedBefore time.Time) ([]Proposal
 			}
 			out = append(out, p)
 			return nil
-		}, "SELECT "+proposalColumns+" FROM proposals WHERE note = 'due' AND status = 'applied' AND applied_at < ? ORDER BY applied_at, id",
-			appliedBefore.UnixMilli())
+		}, q, args...)
 	})
 	return out, err
 }
