@@ -53,7 +53,8 @@ func (m *Mirror) reconcileOpen(ctx context.Context, st *Stats, mailboxes []int64
 		return fmt.Errorf("reconcile: %w", err)
 	}
 	// A row still written from a webhook body after the poll was not
-	// listed by it: nothing Help Scout said has replaced the hint (store,
+	// listed by it, or listed only at an older version: nothing Help
+	// Scout said has replaced the hint (store,
 	// "Never regress"), and one the open set agrees with may still be
 	// wrong in its assignee or tags. Each is asked for on its own.
 	hinted, err := m.db.ConversationIDsFromWebhook(ctx)

@@ -111,14 +111,18 @@ const (
 // note, or its POST failed or went unanswered. A move younger than
 // interruptedAfter is left to the process that made it, as is one whose
 // note this process is writing now. The note is written only if the
-// conversation does not have it already, so never twice. The pass ends at
-// the first note Help Scout failed to answer: the rest would fail too, each
-// after its retries and up to afterMoveTimeout, holding the run.
+// conversation does not have it already, so never twice. The pass ends
+// after notes of two conversations in a row Help Scout failed to answer:
+// in an outage the rest would fail too, each after its retries and up to
+// afterMoveTimeout, holding the run. One failure alone does not end it,
+// or a single conversation Help Scout cannot serve, the oldest due, would
+// keep every note behind it from ever being tried.
 func (r *Rebalancer) recoverNotes(ctx context.Context, now time.Time) error {
 	due, err := r.db.NotesDue(ctx, now.Add(-interruptedAfter))
 	if err != nil {
 		return err
 	}
+	unanswered := 0 // in a row
 	for _, p := range due {
 		if ctx.Err() != nil {
 			return nil // the next run goes on with them
@@ -130,7 +134,11 @@ func (r *Rebalancer) recoverNotes(ctx context.Context, now time.Time) error {
 		if err != nil {
 			return err
 		}
-		if halt {
+		if !halt {
+			unanswered = 0
+			continue
+		}
+		if unanswered++; unanswered >= 2 || ctx.Err() != nil {
 			return nil // the next run goes on with them
 		}
 	}
@@ -175,6 +183,11 @@ func (r *Rebalancer) recoverNote(ctx context.Context, p store.Proposal, now time
 	case refused(err) && age >= noteGiveUpAfter:
 		// The read refused: a day-old note is not retried.
 		return false, r.giveUpNote(ctx, p, fmt.Sprintf("the move is %s old", balancer.FormatDuration(age)), err)
+	case age >= 2*noteGiveUpAfter:
+		// Two days without an answer for this conversation while the
+		// others were answered (an outage that long would leave no note
+		// due behind it either): not retried for ever.
+		return false, r.giveUpNote(ctx, p, fmt.Sprintf("the move is %s old and Help Scout has not answered for it", balancer.FormatDuration(age)), err)
 	case !refused(err):
 		// Help Scout down, slow or out of budget: not this note's fault,
 		// so no try is counted, and the other notes wait with it. A
@@ -201,11 +214,19 @@ func (r *Rebalancer) recoverNote(ctx context.Context, p store.Proposal, now time
 // request itself, a 4xx, which trying again at every run would not change.
 // A 404 is not one: the conversation gone is handled apart, and a POST's
 // 404 after a read that found it (a merge meanwhile) is left to the day's
-// limit. A 429 and a 401 are not *ErrorResponse: they refuse every
-// request alike (budget, token), not this note.
+// limit. Nor are a 408, 409 or 423, which pass. A 429 and a 401 are not
+// *ErrorResponse: they refuse every request alike (budget, token), not
+// this note.
 func refused(err error) bool {
 	var e *helpscout.ErrorResponse
-	return errors.As(err, &e) && e.StatusCode >= 400 && e.StatusCode < 500 && e.StatusCode != http.StatusNotFound
+	if !errors.As(err, &e) || e.StatusCode < 400 || e.StatusCode >= 500 {
+		return false
+	}
+	switch e.StatusCode {
+	case http.StatusNotFound, http.StatusRequestTimeout, http.StatusConflict, http.StatusLocked:
+		return false // gone (above), or passing: not this note's refusal
+	}
+	return true
 }
 
 // giveUpNote records that p's note is not to be tried again and says so,

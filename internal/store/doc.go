@@ -117,8 +117,11 @@
 // safe.
 //
 // One exception: a row written from a webhook body (Conversation.FromWebhook)
-// is replaced by Help Scout's own answer (a listing, a read by id) whatever
-// the two versions. A webhook is a hint, signed but not Help Scout's word:
+// is replaced by Help Scout's own answer read by id
+// (ConversationUpdate.ReadByID) whatever the two versions, and by a
+// listing page at the same version (which clears the mark); an older page
+// keeps the version order, since it may predate the change the webhook
+// told of. A webhook is a hint, signed but not Help Scout's word:
 // a quirk or a forged body dated ahead would otherwise outrank every later
 // poll until the conversation changed again in Help Scout. Between two
 // hints, and between two answers, the version order holds.
