@@ -366,9 +366,15 @@ func (w *convWriter) apply(ctx context.Context, u ConversationUpdate) (bool, err
 	}
 	if overHint && st.assigneeID != c.AssigneeID {
 		// The webhook named an owner Help Scout does not: nobody moved
-		// the ticket from them, nor, by the webhook's word, to them. What
-		// the threads show still counts.
+		// the ticket from them, nor, by the webhook's word, to them. The
+		// change Help Scout's answer shows is from the owner before the
+		// hint (the previous assignee the hint's write recorded), if it
+		// names someone else: a person moved it from them. What the
+		// threads show still counts.
 		fi.changedFrom, fi.storedReassignedAt, fi.assigneeChanged = 0, 0, false
+		if st.previousID != c.AssigneeID {
+			fi.changedFrom = st.previousID
+		}
 	}
 	if err := w.writeRow(ctx, c, deriveFacts(fi, all), nil, nil); err != nil {
 		return false, err

@@ -801,3 +801,40 @@ func TestContradictedHintLeavesNoHandMove(t *testing.T) {
 		}
 	}
 }
+
+// TestHintContradictedByAThirdOwnerKeepsTheHandMove: the webhook named Ben for Ana's ticket, and Help Scout's answer
+// at the hint's version names Cal. Ana no longer has it: someone moved it
+// from Ana (to Ben, then Cal, or straight to Cal), a hand move either way.
+func TestHintContradictedByAThirdOwnerKeepsTheHandMove(t *testing.T) {
+	db, _ := openTest(t)
+	ctx := context.Background()
+	const ana, ben, cal = 7, 8, 9
+	for _, readByID := range []bool{false, true} {
+		id := int64(60)
+		if readByID {
+			id = 61
+		}
+		c := conv(id, at(time.Hour))
+		c.AssigneeID = ana
+		apply(t, db, ConversationUpdate{Conversation: c})
+		hint := conv(id, at(2*time.Hour))
+		hint.AssigneeID, hint.FromWebhook = ben, true
+		apply(t, db, ConversationUpdate{Conversation: hint})
+		answer := conv(id, at(2*time.Hour))
+		answer.AssigneeID = cal
+		if !apply(t, db, ConversationUpdate{Conversation: answer, ReadByID: readByID}) {
+			t.Fatal("answer not applied")
+		}
+		open, err := db.OpenConversations(ctx, OpenFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range open {
+			if o.ID == id {
+				if o.HandMovedAt().IsZero() {
+					t.Errorf("readByID=%v: Ana -> Cal lost: no hand move on the row", readByID)
+				}
+			}
+		}
+	}
+}
