@@ -28,9 +28,11 @@
 // confirms) only queues its conversation for a re-read, at most once per
 // conversation, worked through after the inbox so that fresh events never
 // wait behind re-reads. A row written from a webhook body is marked as a
-// hint, and Help Scout's own answer (the poll, a re-read, the reconcile)
-// replaces it whatever the two versions (store, "Never regress"); the
-// reconcile asks for each row still marked, which the poll did not list. Run makes an inbox pass after every sync, the first
+// hint: Help Scout's own answer read by id (a re-read, the reconcile)
+// replaces it whatever the two versions, and a poll's listing at its
+// version or a later one (store, "Never regress"); the reconcile asks for
+// each row still marked, which the poll did not list or listed only at an
+// older version. Run makes an inbox pass after every sync, the first
 // one included, so events stored but not applied when the previous process
 // stopped wait for no tick. At shutdown, once nothing moves tickets any more,
 // Drain works through what is still queued (a move the balancer made while

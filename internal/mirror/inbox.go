@@ -238,8 +238,9 @@ func (m *Mirror) applyConversationEvent(ctx context.Context, event string, c hel
 		}
 		return err
 	}
-	// A hint, whatever its version: Help Scout's next answer replaces it
-	// (store, "Never regress").
+	// A hint: Help Scout's answer read by id replaces it whatever its
+	// version, a listing at its version or a later one (store, "Never
+	// regress").
 	u.Conversation.FromWebhook = true
 	var mergedFrom []int64
 	if event == helpscout.EventConvoMerged {
