@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"maps"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
@@ -297,7 +296,7 @@ func (m *Mirror) doubtedBody(ctx context.Context, c helpscout.Conversation) (why
 	if err != nil {
 		return "", false, fmt.Errorf("read mailboxes: %w", err)
 	}
-	if len(listed) > 0 && !slices.ContainsFunc(listed, func(mb store.Mailbox) bool { return mb.ID == c.MailboxID }) {
+	if len(listed) > 0 && !lists(listed, c.MailboxID) {
 		return "a mailbox the directory does not list", false, nil
 	}
 	return "", false, nil

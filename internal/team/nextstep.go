@@ -419,13 +419,14 @@ func (n NextSteps) held(h hold, a Agent, name string) NextStep {
 		// contract; a hand move is dated apart), not necessarily to the
 		// owner it is with now: the words do not name them.
 		say = "moved by queuewrangler at " + n.at(h.since) + ": not moved again before " + n.at(h.until) + " (cooldown)"
-	case holdRefused:
-		say = "a move was rejected at " + n.at(h.since) + ": left with " + name + " until " + n.at(h.until)
-		if a.Available {
-			say += ", or until " + name + " is away or off shift"
+	case holdRefused, holdHandMoved:
+		// A person's decision: it holds until the cooldown ends, or the
+		// owner leaves (DecisionHolds).
+		say = "a move was rejected at "
+		if h.why == holdHandMoved {
+			say = "moved to " + name + " by hand at "
 		}
-	case holdHandMoved:
-		say = "moved to " + name + " by hand at " + n.at(h.since) + ": left with " + name + " until " + n.at(h.until)
+		say += n.at(h.since) + ": left with " + name + " until " + n.at(h.until)
 		if a.Available {
 			say += ", or until " + name + " is away or off shift"
 		}
