@@ -175,9 +175,15 @@ func Parse(data []byte) (*Roster, error) {
 		return nil, &Error{Problems: []string{"unexpected data after the roster object"}}
 	}
 	// A repeated key decodes as its last value without a word: the
-	// person meant one of the two, and only they know which.
+	// person meant one of the two, and only they know which. The entries
+	// are read as Entry (decodeEntries), so "level" and "Level" in one
+	// entry are the same field given twice.
 	var problems []string
-	for _, d := range strictjson.DuplicateKeys(data) {
+	var shape struct {
+		Defaults Entry   `json:"defaults"`
+		Agents   []Entry `json:"agents"`
+	}
+	for _, d := range strictjson.DuplicateKeys(data, &shape) {
 		problems = append(problems, d.String())
 	}
 	defaults, agents, undecodable := decodeEntries(f)

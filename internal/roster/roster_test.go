@@ -179,6 +179,9 @@ func TestParseRejectsMalformedDocuments(t *testing.T) {
 		{"a repeated key", `{"agents": [{"email":"a@b.c","level":9,"level":1}]}`,
 			`agents[0]: line 1, column 46: duplicate key "level" (JSON keeps only the last)`},
 		{"a repeated key at the top", `{"agents": [{"id": 1}], "agents": []}`, `line 1, column 32: duplicate key "agents"`},
+		// encoding/json matches keys to fields case-insensitively: this too passed as level 1.
+		{"a repeated key in another case", `{"Defaults": {"level": 3}, "agents": [{"email":"a@b.c","level":9,"Level":1}]}`,
+			`agents[0]: line 1, column 72: duplicate key "Level" (the same field as "level": JSON keeps only the last)`},
 		// An empty file was refused while null passed as an empty roster.
 		{"null", "null\n", "null: a roster is an object"},
 		{"empty", "", "empty file"},

@@ -210,7 +210,7 @@ func ParseScenario(data []byte) (Scenario, error) {
 	for _, u := range strictjson.UnknownFields(data, &f) {
 		problems = append(problems, u.String())
 	}
-	for _, d := range strictjson.DuplicateKeys(data) {
+	for _, d := range strictjson.DuplicateKeys(data, &f) {
 		problems = append(problems, d.String())
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))

@@ -65,6 +65,7 @@ func TestParseScenarioRejectsNamingTheField(t *testing.T) {
 			[]string{`team[0]: unknown field "sped"`, `team[1] (Ben): role: "boss"`}},
 		// JSON keeps the last of a repeated key without a word.
 		{"repeated key", "team", `[{"name": "Ana", "speed": 2, "speed": 0.5}]`, []string{`team[0]: `, `duplicate key "speed"`}},
+		{"repeated key in another case", "team", `[{"name": "Ana", "speed": 2, "Speed": 0.5}]`, []string{`team[0]: `, `duplicate key "Speed" (the same field as "speed"`}},
 		{"negative per_hour", "arrivals", `{"per_hour": -3}`, []string{"arrivals.per_hour: -3 is negative"}},
 		{"negative profile value", "arrivals", `{"per_hour": 1, "hourly_profile": [1,1,1,-1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1]}`, []string{"arrivals.hourly_profile[3]: -1 is negative"}},
 		{"short profile", "arrivals", `{"per_hour": 1, "hourly_profile": [1,2]}`, []string{"arrivals.hourly_profile: has 2 values, want 24"}},

@@ -209,10 +209,14 @@ type Duplicate struct {
 	Path  string // where the key's object is, as Unknown.Path
 	Key   string // the key itself
 	Place string // the repeat's line and column (Position)
+	First string // the key as first given, when it differs in case ("level" for "Level"); "" for the same spelling
 }
 
 func (d Duplicate) String() string {
 	s := fmt.Sprintf("%s: duplicate key %q (JSON keeps only the last)", d.Place, d.Key)
+	if d.First != "" {
+		s = fmt.Sprintf("%s: duplicate key %q (the same field as %q: JSON keeps only the last)", d.Place, d.Key, d.First)
+	}
 	if d.Path == "" {
 		return s
 	}
@@ -222,16 +226,22 @@ func (d Duplicate) String() string {
 // DuplicateKeys lists, in the file's order, every key an object of data
 // repeats after its first. encoding/json keeps the last value without a
 // word, so {"level": 9, "level": 1} would read as level 1 however the
-// person meant it. Keys are compared exactly; a document that is not valid
-// JSON yields those found before the fault: the decoder reports it.
-func DuplicateKeys(data []byte) []Duplicate {
+// person meant it. v is what data decodes into, as for UnknownFields: the
+// keys of an object that decodes into a struct are compared as
+// encoding/json matches them to fields, case-insensitively, so {"level":
+// 9, "Level": 1} is a repeat too; the keys of a map, and of any value v's
+// type does not describe (a json.RawMessage, an interface), are compared
+// exactly, since a map keeps both. A document that is not valid JSON
+// yields those found before the fault: the decoder reports it.
+func DuplicateKeys(data []byte, v any) []Duplicate {
 	// container is an object or list being read: the keys an object has
 	// shown, and the index of a list's next element.
 	type container struct {
 		path    string
+		typ     reflect.Type // what the container decodes into; nil when not known
 		object  bool
-		wantKey bool // an object's next token is a key (or its end)
-		keys    map[string]bool
+		wantKey bool              // an object's next token is a key (or its end)
+		keys    map[string]string // the key's identity (a struct's field name, or the key) -> the key as first given
 		index   int
 		key     string // an object's key whose value is being read
 	}
@@ -266,24 +276,36 @@ func DuplicateKeys(data []byte) []Duplicate {
 				done()
 				continue
 			}
-			if top.keys[key] {
-				out = append(out, Duplicate{Path: top.path, Key: key, Place: Position(data, dec.InputOffset())})
+			identity := key
+			if top.typ != nil && top.typ.Kind() == reflect.Struct {
+				if f, ok := lookup(jsonFields(top.typ), key); ok {
+					identity = f.name
+				}
 			}
-			top.keys[key], top.key, top.wantKey = true, key, false
+			if first, seen := top.keys[identity]; seen {
+				d := Duplicate{Path: top.path, Key: key, Place: Position(data, dec.InputOffset())}
+				if first != key {
+					d.First = first
+				}
+				out = append(out, d)
+			} else {
+				top.keys[identity] = key
+			}
+			top.key, top.wantKey = key, false
 			continue
 		}
 		switch tok {
 		case json.Delim('{'), json.Delim('['):
-			path := ""
+			path, typ := "", indirect(reflect.TypeOf(v))
 			switch {
 			case top == nil:
 			case top.object:
-				path = join(top.path, top.key)
+				path, typ = join(top.path, top.key), memberType(top.typ, top.key)
 			default:
-				path = fmt.Sprintf("%s[%d]", top.path, top.index)
+				path, typ = fmt.Sprintf("%s[%d]", top.path, top.index), memberType(top.typ, "")
 			}
 			object := tok == json.Delim('{')
-			stack = append(stack, &container{path: path, object: object, wantKey: object, keys: map[string]bool{}})
+			stack = append(stack, &container{path: path, typ: typ, object: object, wantKey: object, keys: map[string]string{}})
 		case json.Delim(']'):
 			stack = stack[:len(stack)-1]
 			done()
@@ -291,4 +313,33 @@ func DuplicateKeys(data []byte) []Duplicate {
 			done()
 		}
 	}
+}
+
+// memberType is the type of the value under key in a value of type t (a
+// struct's field, a map's element), or of an element of a list: nil when
+// t does not say, and for json.RawMessage, which holds JSON undecoded.
+func memberType(t reflect.Type, key string) reflect.Type {
+	if t == nil || t == reflect.TypeFor[json.RawMessage]() {
+		return nil
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		if f, ok := lookup(jsonFields(t), key); ok {
+			return indirect(f.typ)
+		}
+	case reflect.Map, reflect.Slice, reflect.Array:
+		return indirect(t.Elem())
+	}
+	return nil
+}
+
+// indirect is t without its pointers; nil stays nil.
+func indirect(t reflect.Type) reflect.Type {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == reflect.TypeFor[json.RawMessage]() {
+		return nil
+	}
+	return t
 }

@@ -104,28 +104,55 @@ func TestDescribe(t *testing.T) {
 // TestDuplicateKeys: encoding/json keeps the last of a repeated key, so
 // {"level": 9, "level": 1} passed a roster check as level 1. Every repeat
 // is found, with its object's path and its place in the file (the
-// column of the repeated key's closing quote).
+// column of the repeated key's closing quote). A struct's fields match
+// keys case-insensitively, so "Name" after "name" is the same field given
+// twice; a map keeps "K" and "k" apart, and so does a value the type
+// leaves undecoded.
 func TestDuplicateKeys(t *testing.T) {
+	type dupAway struct {
+		At string `json:"at"`
+	}
+	type dupMember struct {
+		Name string    `json:"name"`
+		Rate int       `json:"rate"`
+		Away []dupAway `json:"away"`
+	}
+	type dupDoc struct {
+		Name   string                    `json:"name"`
+		Team   []*dupMember              `json:"team"`
+		ByName map[string]map[string]int `json:"by_name"`
+		Raw    json.RawMessage           `json:"raw"`
+	}
 	data := []byte(`{"name": "x",
- "team": [{"name": "a"}, {"name": "b", "rate": 1, "rate": 2, "away": [{"at": "1", "at": "2"}]}],
- "by_name": {"k": {"factor": 1}, "k": {"factor": 2}},
- "name": "y", "name": "z", "Name": "case differs: another key"}`)
+ "team": [{"name": "a"}, {"name": "b", "rate": 1, "RATE": 2, "away": [{"at": "1", "at": "2"}]}],
+ "by_name": {"k": {"factor": 1}, "k": {"factor": 2}, "K": {"factor": 3, "Factor": 4}},
+ "raw": {"a": 1, "A": 2},
+ "name": "y", "name": "z", "Name": "the same field"}`)
 	var got []string
-	for _, d := range DuplicateKeys(data) {
+	for _, d := range DuplicateKeys(data, &dupDoc{}) {
 		got = append(got, d.String())
 	}
 	want := []string{
-		`team[1]: line 2, column 56: duplicate key "rate" (JSON keeps only the last)`,
+		`team[1]: line 2, column 56: duplicate key "RATE" (the same field as "rate": JSON keeps only the last)`,
 		`team[1].away[0]: line 2, column 86: duplicate key "at" (JSON keeps only the last)`,
 		`by_name: line 3, column 36: duplicate key "k" (JSON keeps only the last)`,
-		`line 4, column 7: duplicate key "name" (JSON keeps only the last)`,
-		`line 4, column 20: duplicate key "name" (JSON keeps only the last)`,
+		`line 5, column 7: duplicate key "name" (JSON keeps only the last)`,
+		`line 5, column 20: duplicate key "name" (JSON keeps only the last)`,
+		`line 5, column 33: duplicate key "Name" (the same field as "name": JSON keeps only the last)`,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("duplicate keys (-want +got):\n%s", diff)
 	}
+	// Without a type, keys are compared exactly.
+	got = got[:0]
+	for _, d := range DuplicateKeys(data, nil) {
+		got = append(got, d.String())
+	}
+	if len(got) != 4 {
+		t.Errorf("untyped: %d duplicates, want 4 (rate/RATE, Name/name and K/k are different keys):\n%s", len(got), strings.Join(got, "\n"))
+	}
 	for _, doc := range []string{`{"a": 1, "b": {"a": 2}, "c": [{"a": 3}, {"a": 4}]}`, `[1, 2, 1]`, `null`, `{"a": `, ``} {
-		if got := DuplicateKeys([]byte(doc)); len(got) != 0 {
+		if got := DuplicateKeys([]byte(doc), nil); len(got) != 0 {
 			t.Errorf("DuplicateKeys(%s) = %v, want none", doc, got)
 		}
 	}
