@@ -1,6 +1,7 @@
 package rebalance
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -14,16 +15,18 @@ import (
 )
 
 // failOneConv answers every GET of one conversation with a 500, as Help
-// Scout does for a conversation it cannot render; the rest pass.
+// Scout does for a conversation it cannot render, or with status when set;
+// the rest pass.
 type failOneConv struct {
-	path string
-	hits atomic.Int64
+	path   string
+	status int
+	hits   atomic.Int64
 }
 
 func (f *failOneConv) RoundTrip(r *http.Request) (*http.Response, error) {
 	if r.Method == http.MethodGet && r.URL.Path == f.path {
 		f.hits.Add(1)
-		return &http.Response{StatusCode: http.StatusInternalServerError, Header: http.Header{}, Body: http.NoBody, Request: r}, nil
+		return &http.Response{StatusCode: cmp.Or(f.status, http.StatusInternalServerError), Header: http.Header{}, Body: http.NoBody, Request: r}, nil
 	}
 	return http.DefaultTransport.RoundTrip(r)
 }

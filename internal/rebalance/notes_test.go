@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -235,49 +236,92 @@ func TestNoteThatKeepsBeingRefusedIsGivenUp(t *testing.T) {
 // after the notes of two conversations in a row failed, rather than fail
 // the others too (one alone does not stop it:
 // TestOneFailingConversationStarvesNoNote), and the notes are written once
-// Help Scout is back.
+// Help Scout is back. A 403 is waited out the same way: a permission taken
+// from the app's user, which the mirror waits out for hours, was counted
+// as a refusal of the note and gave it up after 10 runs although the
+// permission came back.
 func TestNotesWaitOutAHelpScoutOutage(t *testing.T) {
-	w := newWorld(t, 3)
-	ps := proposeN(t, w.rebalancer(ModePropose, 5), 3)
-	for _, p := range ps {
-		appliedWithoutNote(t, w, p)
-	}
-	notes := &countNotes{fail: true}
-	w.hs = w.clientWith(t, helpscouttest.Bearer{Token: w.token, Next: notes})
-	logs := &testkit.LogBuffer{}
-	later := laterRebalancer(w)
-	later.opts.Logger = slog.New(slog.NewTextHandler(logs, nil))
-
-	for run := 1; run <= noteTries+2; run++ {
-		_, err := later.RunOnce(context.Background())
-		must(t, err)
-		if want := run * 2 * noteAttempts; notes.count() != want {
-			t.Fatalf("run %d: %d note POSTs in all, want %d: two notes' tries per run of the three", run, notes.count(), want)
-		}
-		for _, p := range ps {
-			got, err := w.db.Proposal(context.Background(), p.ID)
-			must(t, err)
-			if got.Note != store.NoteDue || got.NoteTries != 0 {
-				t.Fatalf("run %d: proposal %d note %q with %d tries; want due, none counted", run, p.ID, got.Note, got.NoteTries)
+	for _, status := range []int{http.StatusServiceUnavailable, http.StatusForbidden} {
+		t.Run(strconv.Itoa(status), func(t *testing.T) {
+			w := newWorld(t, 3)
+			ps := proposeN(t, w.rebalancer(ModePropose, 5), 3)
+			for _, p := range ps {
+				appliedWithoutNote(t, w, p)
 			}
-		}
-	}
-	if strings.Contains(logs.String(), "level=WARN") {
-		t.Errorf("an outage said at WARN:\n%s", logs.String())
-	}
+			notes := &countNotes{fail: true, status: status}
+			w.hs = w.clientWith(t, helpscouttest.Bearer{Token: w.token, Next: notes})
+			logs := &testkit.LogBuffer{}
+			later := laterRebalancer(w)
+			later.opts.Logger = slog.New(slog.NewTextHandler(logs, nil))
 
-	notes.mu.Lock()
-	notes.fail = false
-	notes.mu.Unlock()
-	_, err := later.RunOnce(context.Background())
-	must(t, err)
-	for _, p := range ps {
-		if got, _ := w.db.Proposal(context.Background(), p.ID); got.Note != store.NoteWritten {
-			t.Errorf("proposal %d once Help Scout is back: note %q, want written", p.ID, got.Note)
+			for run := 1; run <= noteTries+2; run++ {
+				_, err := later.RunOnce(context.Background())
+				must(t, err)
+				if want := run * 2 * noteAttempts; notes.count() != want {
+					t.Fatalf("run %d: %d note POSTs in all, want %d: two notes' tries per run of the three", run, notes.count(), want)
+				}
+				for _, p := range ps {
+					got, err := w.db.Proposal(context.Background(), p.ID)
+					must(t, err)
+					if got.Note != store.NoteDue || got.NoteTries != 0 {
+						t.Fatalf("run %d: proposal %d note %q with %d tries; want due, none counted", run, p.ID, got.Note, got.NoteTries)
+					}
+				}
+			}
+			if strings.Contains(logs.String(), "level=WARN") {
+				t.Errorf("an outage said at WARN:\n%s", logs.String())
+			}
+
+			notes.mu.Lock()
+			notes.fail = false
+			notes.mu.Unlock()
+			_, err := later.RunOnce(context.Background())
+			must(t, err)
+			for _, p := range ps {
+				if got, _ := w.db.Proposal(context.Background(), p.ID); got.Note != store.NoteWritten {
+					t.Errorf("proposal %d once Help Scout is back: note %q, want written", p.ID, got.Note)
+				}
+				if n := w.notesOn(t, p.ConversationID); n != 1 {
+					t.Errorf("conversation %d holds %d notes, want 1", p.ConversationID, n)
+				}
+			}
+		})
+	}
+}
+
+// A 403 is not counted as a refusal, but it is not waited out for ever
+// either: a note whose conversation Help Scout still refuses (its read as
+// well as its POST) two days after the move is given up, said once.
+func TestNoteForbiddenForTwoDaysIsGivenUp(t *testing.T) {
+	w := newWorld(t, 1)
+	p := proposeOne(t, w.rebalancer(ModePropose, 5))
+	appliedWithoutNote(t, w, p)
+	forbidden := &failOneConv{path: fmt.Sprintf("/v2/conversations/%d", p.ConversationID), status: http.StatusForbidden}
+	w.hs = w.clientWith(t, helpscouttest.Bearer{Token: w.token, Next: forbidden})
+	logs := &testkit.LogBuffer{}
+	for _, step := range []struct {
+		after time.Duration
+		want  store.NoteState
+	}{
+		{interruptedAfter + time.Minute, store.NoteDue},
+		{noteGiveUpAfter + time.Minute, store.NoteDue},
+		{2*noteGiveUpAfter + time.Minute, store.NoteGivenUp},
+	} {
+		r := New(w.db, w.hs, Options{Mode: ModePropose, Policy: balancer.DefaultPolicy(), Logger: slog.New(slog.NewTextHandler(logs, nil)),
+			Now: func() time.Time { return time.Now().Add(step.after) }})
+		r.noteRetryStep = time.Millisecond
+		for range noteTries + 1 {
+			_, err := r.RunOnce(context.Background())
+			must(t, err)
 		}
-		if n := w.notesOn(t, p.ConversationID); n != 1 {
-			t.Errorf("conversation %d holds %d notes, want 1", p.ConversationID, n)
+		got, err := w.db.Proposal(context.Background(), p.ID)
+		must(t, err)
+		if got.Note != step.want || got.NoteTries != 0 {
+			t.Errorf("+%v after %d runs: note %q with %d tries counted, want %q, none", step.after, noteTries+1, got.Note, got.NoteTries, step.want)
 		}
+	}
+	if said := logs.String(); strings.Count(said, "note given up") != 1 || !strings.Contains(said, "has not answered") {
+		t.Errorf("the give-up said %d times, want once, for Help Scout not answering:\n%s", strings.Count(said, "note given up"), said)
 	}
 }
 

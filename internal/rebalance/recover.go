@@ -214,9 +214,18 @@ func (r *Rebalancer) recoverNote(ctx context.Context, p store.Proposal, now time
 // request itself, a 4xx, which trying again at every run would not change.
 // A 404 is not one: the conversation gone is handled apart, and a POST's
 // 404 after a read that found it (a merge meanwhile) is left to the day's
-// limit. Nor are a 408, 409 or 423, which pass. A 429 and a 401 are not
-// *ErrorResponse: they refuse every request alike (budget, token), not
-// this note.
+// limit. Nor are a 408, 409 or 423, which pass. Nor is a 403: it says
+// what the app's user may do (a mailbox or a permission taken from it),
+// not what is wrong with this note, and it lasts as long as an
+// administrator takes to give the permission back, which the mirror
+// waits out for hours (it keeps a refused mailbox's conversations while
+// the directory lists it). Counted, it gave every due note up after 10
+// runs, under an hour at the default interval, for a permission restored
+// the next morning; as Help Scout failing, no try is counted, the pass
+// ends after two conversations in a row, and a note still refused two
+// days after its move is given up all the same (recoverNote). A 429 and
+// a 401 are not *ErrorResponse: they refuse every request alike (budget,
+// token), not this note.
 func refused(err error) bool {
 	var e *helpscout.ErrorResponse
 	if !errors.As(err, &e) || e.StatusCode < 400 || e.StatusCode >= 500 {
@@ -225,6 +234,8 @@ func refused(err error) bool {
 	switch e.StatusCode {
 	case http.StatusNotFound, http.StatusRequestTimeout, http.StatusConflict, http.StatusLocked:
 		return false // gone (above), or passing: not this note's refusal
+	case http.StatusForbidden:
+		return false // a permission, which may come back: see above
 	}
 	return true
 }
