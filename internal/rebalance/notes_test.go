@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -326,19 +327,23 @@ func TestNoteForbiddenForTwoDaysIsGivenUp(t *testing.T) {
 }
 
 // deadlines passes every request on, noting whether each read of a
-// conversation carried a deadline.
+// conversation, and each note's POST, carried a deadline.
 type deadlines struct {
 	mu    sync.Mutex
 	reads []bool
+	notes []bool
 }
 
 func (d *deadlines) RoundTrip(r *http.Request) (*http.Response, error) {
-	if isReRead(r) {
-		_, ok := r.Context().Deadline()
-		d.mu.Lock()
+	_, ok := r.Context().Deadline()
+	d.mu.Lock()
+	switch {
+	case isReRead(r):
 		d.reads = append(d.reads, ok)
-		d.mu.Unlock()
+	case isNote(r):
+		d.notes = append(d.notes, ok)
 	}
+	d.mu.Unlock()
 	return http.DefaultTransport.RoundTrip(r)
 }
 
@@ -395,6 +400,54 @@ func TestLateNoteSaysWhenTheMoveWasMade(t *testing.T) {
 		}
 	}
 	t.Fatal("no note written")
+}
+
+// The note of a move a stopped process left applying, written by the
+// recovery that settles it (settle) hours later, says when the move was
+// made and that its figures are from the proposal, as any late note does;
+// its read and its POST are bounded as recoverNote's are. settle wrote it
+// under the run's context, without a deadline, and as if made now.
+func TestSettledMoveNoteSaysWhenItWasMade(t *testing.T) {
+	w := newWorld(t, 1)
+	p := proposeOne(t, w.rebalancer(ModePropose, 5))
+	ctx := context.Background()
+	_, err := w.db.ApproveProposal(ctx, p.ID, "sst")
+	must(t, err)
+	claimed, err := w.db.ClaimProposal(ctx, p.ID)
+	must(t, err)
+	must(t, w.fake.Assign(p.ConversationID, w.ana, p.ToAgent, w.now)) // and the process stops before it records it
+	seen := &deadlines{}
+	w.hs = w.clientWith(t, helpscouttest.Bearer{Token: w.token, Next: seen})
+	r := New(w.db, w.hs, Options{Mode: ModePropose, Policy: balancer.DefaultPolicy(),
+		Now: func() time.Time { return time.Now().Add(20 * time.Hour) }})
+	r.noteRetryStep = time.Millisecond
+	_, err = r.RunOnce(ctx)
+	must(t, err)
+
+	got, err := w.db.Proposal(ctx, p.ID)
+	must(t, err)
+	if got.Status != store.ProposalApplied || got.Note != store.NoteWritten {
+		t.Fatalf("settled: %s, note %q; want applied, written", got.Status, got.Note)
+	}
+	want := fmt.Sprintf("(figures from the proposal, %s UTC; moved %s UTC)",
+		p.CreatedAt.UTC().Format("Mon 15:04"), claimed.UpdatedAt.UTC().Format("Mon 15:04"))
+	notes := w.fake.NotesReceived()
+	if len(notes) != 1 {
+		t.Fatalf("%d notes written, want 1", len(notes))
+	}
+	if !strings.Contains(notes[0].Text, want) {
+		t.Errorf("the settled move's note, written 20h after it, lacks %q:\n%s", want, notes[0].Text)
+	}
+	seen.mu.Lock()
+	defer seen.mu.Unlock()
+	if len(seen.reads) == 0 || len(seen.notes) == 0 {
+		t.Fatalf("settle made %d reads and %d note POSTs, want both", len(seen.reads), len(seen.notes))
+	}
+	for i, ok := range append(slices.Clone(seen.reads), seen.notes...) {
+		if !ok {
+			t.Errorf("request %d of the settle (reads, then notes) has no deadline", i+1)
+		}
+	}
 }
 
 // A note written at its move says nothing of when it was made: its figures

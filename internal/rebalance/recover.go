@@ -282,8 +282,13 @@ func (r *Rebalancer) noteWritten(ctx context.Context, p store.Proposal) {
 }
 
 // settle decides an interrupted apply from the conversation as it is now.
+// Its read and its note are bounded as recoverNote's are (afterMoveTimeout):
+// under the run's context alone, which has no deadline, Help Scout leaving
+// either unanswered held the run, and every run after it.
 func (r *Rebalancer) settle(ctx context.Context, p store.Proposal, now time.Time) error {
-	c, _, err := r.hs.Conversations.Get(ctx, p.ConversationID, true)
+	nctx, cancel := context.WithTimeout(ctx, afterMoveTimeout)
+	defer cancel()
+	c, _, err := r.hs.Conversations.Get(nctx, p.ConversationID, true)
 	switch {
 	case errors.Is(err, helpscout.ErrNotFound):
 		_, err = r.fail(ctx, p, "interrupted, and the conversation no longer exists")
@@ -305,7 +310,14 @@ func (r *Rebalancer) settle(ctx context.Context, p store.Proposal, now time.Time
 	if !hasNoteSince(c.Threads(), p.CreatedAt) {
 		r.noting.begin(p.ID)
 		defer r.noting.end(p.ID)
-		if err := r.writeNote(ctx, p, now); err != nil {
+		// The move was made minutes or more ago, after the claim (p is
+		// still the applying row, with no applied_at): the note says so, as
+		// a late note does (noteText), rather than present the plan's
+		// figures as today's. The claim is the nearest time known: the
+		// assignment went out within seconds of it.
+		moved := p
+		moved.AppliedAt = p.UpdatedAt
+		if err := r.writeNote(nctx, moved, now); err != nil {
 			// Still due: recoverNotes tries again at a later run.
 			r.opts.Logger.Warn("interrupted move recorded; its note failed, a later run tries it again", "proposal", p.ID, "err", err)
 			return nil
