@@ -89,6 +89,7 @@ type Serving struct {
 	done   chan struct{}
 	err    error // Serve's result, set before done closes
 	logger *slog.Logger
+	grace  time.Duration
 	once   sync.Once
 }
 
@@ -97,7 +98,7 @@ type Serving struct {
 // when its own context has already ended, and then the work behind it.
 func Start(ln net.Listener, h http.Handler, logger *slog.Logger, grace time.Duration) *Serving {
 	ctx, stop := context.WithCancel(context.Background())
-	s := &Serving{stop: stop, done: make(chan struct{}), logger: logger}
+	s := &Serving{stop: stop, done: make(chan struct{}), logger: logger, grace: grace}
 	go func() {
 		defer close(s.done)
 		s.err = Serve(ctx, ln, h, logger, grace)
@@ -118,7 +119,13 @@ func (s *Serving) Stop() {
 	s.stop()
 	<-s.done
 	s.once.Do(func() {
-		if s.err != nil {
+		switch {
+		case errors.Is(s.err, context.DeadlineExceeded):
+			// Nothing failed: the grace is the daemon's share of its stop
+			// for them, and it bounds the work behind them (a move, a note)
+			// itself. Their handlers go on, unwaited, until the exit.
+			s.logger.Info("shutdown: requests still running at the end of the HTTP grace are not waited for", "grace", s.grace.String())
+		case s.err != nil:
 			s.logger.Warn("http shutdown", "err", s.err)
 		}
 	})

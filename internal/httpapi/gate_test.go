@@ -9,11 +9,14 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/queuewrangler/queuewrangler/internal/testkit"
 )
 
 // answer is one request's status and JSON body.
@@ -150,5 +153,34 @@ func TestStartServesUntilStop(t *testing.T) {
 	<-failed.Done()
 	if failed.Err() == nil {
 		t.Error("a server on a closed listener stopped with no error")
+	}
+}
+
+// A stop whose grace runs out with a request still running is the daemon's
+// budget at work, not a failure: said at INFO, once, not as a WARN of
+// "context deadline exceeded".
+func TestStopSaysTheRequestsItDoesNotWaitFor(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	running, release := make(chan struct{}), make(chan struct{})
+	defer close(release)
+	held := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(running)
+		<-release
+	})
+	var logs testkit.LogBuffer
+	s := Start(ln, held, slog.New(slog.NewTextHandler(&logs, nil)), 50*time.Millisecond)
+	go func() {
+		if resp, err := http.Get("http://" + ln.Addr().String() + "/"); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	<-running
+	s.Stop()
+	said := logs.String()
+	if !strings.Contains(said, "level=INFO") || !strings.Contains(said, "not waited for") || strings.Contains(said, "level=WARN") {
+		t.Errorf("the grace running out with a request in flight was said as:\n%s", said)
 	}
 }
