@@ -362,8 +362,12 @@ func (r *Rebalancer) afterHandout(ctx context.Context, p store.Proposal) {
 	defer cancel()
 	log := r.opts.Logger.With("proposal", p.ID, "conversation", p.ConversationID)
 	log.Info("hand-out applied (own routing)", moveAttrs(p, team.Names(ctx, r.dir))...)
+	// The refresh is cut as a note is when a stop's budget is spent
+	// (Halt): the next start's sync reads the ticket.
+	hctx, cancelHalt := r.unlessHalted(ctx)
+	defer cancelHalt()
 	if r.opts.AfterApply != nil {
-		if err := r.opts.AfterApply(ctx, p.ConversationID); err != nil {
+		if err := r.opts.AfterApply(hctx, p.ConversationID); err != nil && !isHalted(hctx) {
 			r.sayFailure(slog.LevelWarn, "hand-out applied", "; the mirror catches up at the next poll", err,
 				"proposal", p.ID, "conversation", p.ConversationID)
 		}

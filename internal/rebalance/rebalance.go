@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/queuewrangler/queuewrangler/balancer"
@@ -116,6 +117,17 @@ type Rebalancer struct {
 	// afterMoves tracks the notes and mirror refreshes that an approval
 	// left running after its answer (Approve); Wait waits for them.
 	afterMoves tasks
+	// moving tracks the applies (apply, their note included) and the
+	// approvals' moves (Approve) under way, which Halt waits for, with
+	// afterMoves, before it cuts them.
+	moving tasks
+	// halted is closed by Halt when a stopping daemon's budget is spent:
+	// the Help Scout requests of the moves and notes still under way, and
+	// of any begun after, are cut (unlessHalted).
+	halted   chan struct{}
+	haltOnce sync.Once
+	// cut counts what the cut left for the next start (Halt's Cut).
+	cut struct{ notes, applying, approved atomic.Int64 }
 	// noteRetryStep spaces writeNote's tries: the nth waits n steps.
 	// Tests shorten it.
 	noteRetryStep time.Duration
@@ -168,7 +180,8 @@ func New(db *store.DB, hs *helpscout.Client, opts Options) *Rebalancer {
 		}
 	}
 	return &Rebalancer{db: db, hs: hs, team: team.NewReader(db, opts.Roster, opts.Policy, opts.Now), dir: db, opts: opts,
-		claim: db.ClaimProposal, conversation: db.Conversation, noteRetryStep: 500 * time.Millisecond}
+		claim: db.ClaimProposal, conversation: db.Conversation, noteRetryStep: 500 * time.Millisecond,
+		halted: make(chan struct{})}
 }
 
 // Plan is the outcome of one run.
@@ -535,6 +548,10 @@ func (r *Rebalancer) Approve(ctx context.Context, id int64, by string) (store.Pr
 	case r.opts.Mode == ModeOff:
 		return p, nil
 	}
+	// Ended once the note below is tracked by afterMoves: Halt never finds
+	// both idle between the move and its note.
+	r.moving.begin()
+	defer r.moving.done()
 	applied, made, err := r.move(ctx, id)
 	if !made {
 		return applied, err
@@ -588,8 +605,84 @@ func (r *Rebalancer) startAfterMove(ctx context.Context, p store.Proposal) <-cha
 
 // Wait waits for the notes and mirror refreshes that approvals left
 // running after their answers (Approve), each bounded by afterMoveTimeout.
-// Run calls it as it returns, so that a stopping daemon lets them end.
+// Run calls it as it returns, so that a stopping daemon lets them end;
+// the daemon bounds that with Halt.
 func (r *Rebalancer) Wait() { r.afterMoves.Wait() }
+
+// Cut is what Halt cut and left for the next start, where a crash would
+// have left it, and where the next start finishes it.
+type Cut struct {
+	// Notes of moves made, still due: the first run 5 minutes or more
+	// after the move writes them (recoverNotes), unless the ticket has
+	// them already.
+	Notes int
+	// Applying moves, whose assignment was on its way to Help Scout: the
+	// first run 5 minutes or more after the claim settles them from the
+	// ticket (settle).
+	Applying int
+	// Approved moves, cut in their re-read before anything was written:
+	// the next run makes them.
+	Approved int
+	// Running counts the moves and notes still under way when the grace
+	// after the cut ran out (the store slow to record them).
+	Running int
+}
+
+// Halt is a stopping daemon's bound on the moves, notes and mirror
+// refreshes under way: it lets them end until ctx ends, then cuts their
+// Help Scout requests (errHalted), waits up to grace for them to return,
+// and says what was cut. After it, any move or note begun is cut at once.
+// Unbounded, Wait could hold a stop for afterMoveTimeout (2 minutes), and
+// an assignment for assignTimeout, well past a container's stop timeout,
+// whose SIGKILL would cut them anyway at a point nobody chose.
+func (r *Rebalancer) Halt(ctx context.Context, grace time.Duration) Cut {
+	r.whenIdle(ctx)
+	r.haltOnce.Do(func() { close(r.halted) })
+	gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
+	defer cancel()
+	running := 0
+	if !r.whenIdle(gctx) {
+		running = r.moving.running() + r.afterMoves.running()
+	}
+	return Cut{Notes: int(r.cut.notes.Load()), Applying: int(r.cut.applying.Load()),
+		Approved: int(r.cut.approved.Load()), Running: running}
+}
+
+// whenIdle waits until no move, note or refresh is under way, or ctx ends,
+// and reports whether none is. An approval's move ends once its note is
+// tracked (Approve), so the two are never both idle in between.
+func (r *Rebalancer) whenIdle(ctx context.Context) bool {
+	for {
+		if !r.moving.waitUntil(ctx) || !r.afterMoves.waitUntil(ctx) {
+			return false
+		}
+		if r.moving.running() == 0 {
+			return true
+		}
+	}
+}
+
+// errHalted is the cause of the work Halt cuts. It is a
+// context.Canceled: to the HTTP API an approval it cuts is one whose
+// request went away, whose move the next start finishes.
+var errHalted = fmt.Errorf("cut: the daemon is stopping and its budget is spent: %w", context.Canceled)
+
+// unlessHalted returns ctx, cut with errHalted once Halt cuts the work
+// under way, and its cancel, to call once done.
+func (r *Rebalancer) unlessHalted(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	go func() {
+		select {
+		case <-r.halted:
+			cancel(errHalted)
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() { cancel(nil) }
+}
+
+// isHalted reports whether ctx was cut by Halt.
+func isHalted(ctx context.Context) bool { return errors.Is(context.Cause(ctx), errHalted) }
 
 // Reject records an SST's rejection.
 func (r *Rebalancer) Reject(ctx context.Context, id int64, by string) (store.Proposal, error) {
@@ -606,6 +699,8 @@ func (r *Rebalancer) Reject(ctx context.Context, id int64, by string) (store.Pro
 // ctx ended before anything was written to Help Scout: a Help Scout
 // failure is recorded on the proposal.
 func (r *Rebalancer) apply(ctx context.Context, id int64) (store.Proposal, error) {
+	r.moving.begin()
+	defer r.moving.done()
 	p, made, err := r.move(ctx, id)
 	if made {
 		r.noting.begin(p.ID)
@@ -644,12 +739,17 @@ func (r *Rebalancer) move(ctx context.Context, id int64) (_ store.Proposal, made
 	}
 	// notMade is the outcome of a path on which nothing was moved.
 	notMade := func(p store.Proposal, err error) (store.Proposal, bool, error) { return p, false, err }
-	fresh, _, err := r.hs.Conversations.Get(ctx, p.ConversationID, true)
+	rctx, cancelRead := r.unlessHalted(ctx)
+	defer cancelRead()
+	fresh, _, err := r.hs.Conversations.Get(rctx, p.ConversationID, true)
 	switch {
 	case errors.Is(err, helpscout.ErrNotFound):
 		return notMade(r.stale(sctx, p, "the conversation no longer exists"))
-	case err != nil && ctx.Err() != nil:
-		return notMade(r.unclaim(sctx, p, context.Cause(ctx)))
+	case err != nil && rctx.Err() != nil:
+		if isHalted(rctx) {
+			r.cut.approved.Add(1)
+		}
+		return notMade(r.unclaim(sctx, p, context.Cause(rctx)))
 	case err != nil:
 		return notMade(r.fail(sctx, p, fmt.Sprintf("re-read before apply: %v", err)))
 	}
@@ -666,10 +766,18 @@ func (r *Rebalancer) move(ctx context.Context, id int64) (_ store.Proposal, made
 			return notMade(r.stale(sctx, p, why))
 		}
 	}
-	actx, cancelAssign := context.WithTimeout(sctx, assignTimeout)
-	_, err = r.hs.Conversations.Assign(actx, p.ConversationID, p.ToAgent)
-	cancelAssign()
-	if err != nil {
+	switch halted, err := r.assign(sctx, p); {
+	case halted:
+		// Cut by a stop whose budget is spent: the PATCH may have reached
+		// Help Scout or not. Recorded failed, a move made would stand
+		// without its note, as a failure; left applying, the first run 5
+		// minutes or more after the next start settles it from the ticket
+		// itself (settle), note included, and never writes it twice.
+		r.cut.applying.Add(1)
+		r.opts.Logger.Info("move cut by the stop: left applying, for the next start to settle from Help Scout",
+			"proposal", p.ID, "conversation", p.ConversationID)
+		return notMade(p, fmt.Errorf("proposal %d left applying: %w", p.ID, errHalted))
+	case err != nil:
 		return notMade(r.fail(sctx, p, fmt.Sprintf("assign: %v", err)))
 	}
 	applied, err := r.markApplied(sctx, p)
@@ -678,6 +786,17 @@ func (r *Rebalancer) move(ctx context.Context, id int64) (_ store.Proposal, made
 	}
 	r.count(p, "applied")
 	return applied, true, nil
+}
+
+// assign writes p's assignment to Help Scout within assignTimeout, unless
+// Halt cuts it, which halted says.
+func (r *Rebalancer) assign(ctx context.Context, p store.Proposal) (halted bool, _ error) {
+	hctx, cancelHalt := r.unlessHalted(ctx)
+	defer cancelHalt()
+	actx, cancel := context.WithTimeout(hctx, assignTimeout)
+	defer cancel()
+	_, err := r.hs.Conversations.Assign(actx, p.ConversationID, p.ToAgent)
+	return err != nil && isHalted(actx), err
 }
 
 // markApplied records p's move applied, with its note due unless it is own
@@ -698,19 +817,30 @@ func (r *Rebalancer) afterMove(ctx context.Context, p store.Proposal) {
 		return
 	}
 	log := r.opts.Logger.With("proposal", p.ID, "conversation", p.ConversationID)
-	after, cancel := context.WithTimeout(ctx, afterMoveTimeout)
+	bounded, cancel := context.WithTimeout(ctx, afterMoveTimeout)
 	defer cancel()
+	// Help Scout's part is cut when a stop's budget is spent (Halt); the
+	// store's is not, so that what happened is recorded and said.
+	after, cancelHalt := r.unlessHalted(bounded)
+	defer cancelHalt()
 	// The note comes after the record: the move has happened either way,
 	// and a note that fails must not make the move look undone. It stays
 	// due in the store, and a later run writes it (recoverNotes).
-	if err := r.writeNote(after, p, r.opts.Now()); err != nil {
+	switch err := r.writeNote(after, p, r.opts.Now()); {
+	case err != nil && isHalted(after):
+		r.cut.notes.Add(1)
+		log.Info("move applied; its note is left for the next start, the stop's budget spent")
+	case err != nil:
 		log.Warn("move applied but its note failed; a later run tries it again", "err", err)
-	} else {
+	default:
 		r.noteWritten(ctx, p)
 	}
-	log.Info("move applied", moveAttrs(p, team.Names(after, r.dir))...)
+	log.Info("move applied", moveAttrs(p, team.Names(bounded, r.dir))...)
+	if isHalted(after) {
+		return // the next start's sync reads the ticket: Refresh would only fail now
+	}
 	if r.opts.AfterApply != nil {
-		if err := r.opts.AfterApply(after, p.ConversationID); err != nil {
+		if err := r.opts.AfterApply(after, p.ConversationID); err != nil && !isHalted(after) {
 			// A damaged file is said once for every loop (sayFailure).
 			r.sayFailure(slog.LevelWarn, "move applied", "; the mirror catches up at the next poll", err,
 				"proposal", p.ID, "conversation", p.ConversationID)

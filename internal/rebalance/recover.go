@@ -425,13 +425,25 @@ type tasks struct {
 
 // Go runs f in a goroutine that Wait waits for.
 func (t *tasks) Go(f func()) {
-	t.mu.Lock()
-	t.n++
-	t.mu.Unlock()
+	t.begin()
 	go func() {
 		defer t.done()
 		f()
 	}()
+}
+
+// begin counts work that the caller ends with done, as Go does for f.
+func (t *tasks) begin() {
+	t.mu.Lock()
+	t.n++
+	t.mu.Unlock()
+}
+
+// running is how many are under way.
+func (t *tasks) running() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.n
 }
 
 func (t *tasks) done() {
@@ -443,16 +455,27 @@ func (t *tasks) done() {
 }
 
 // Wait returns once no goroutine started by Go is running.
-func (t *tasks) Wait() {
+func (t *tasks) Wait() { t.waitUntil(context.Background()) }
+
+// waitUntil is Wait until ctx ends, and reports whether none is running.
+func (t *tasks) waitUntil(ctx context.Context) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.idle == nil {
 		t.idle = sync.NewCond(&t.mu)
 	}
-	for t.n > 0 {
+	// The Cond cannot select on ctx: its end wakes it like a done.
+	stop := context.AfterFunc(ctx, func() {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		t.idle.Broadcast()
+	})
+	defer stop()
+	for t.n > 0 && ctx.Err() == nil {
 		if t.blocked != nil {
 			t.blocked()
 		}
 		t.idle.Wait()
 	}
+	return t.n == 0
 }
