@@ -118,6 +118,15 @@ func TestDockerfile(t *testing.T) {
 			t.Errorf("CMD %v, want [\"serve\"]", cmds)
 		}
 	})
+	t.Run("docker stop sends the signal serve stops on", func(t *testing.T) {
+		// serve stops within its budget on SIGTERM (run); another stop
+		// signal would leave it running until docker stop's SIGKILL.
+		for _, in := range find(final, "STOPSIGNAL") {
+			if in.args != "SIGTERM" && in.args != "15" {
+				t.Errorf("STOPSIGNAL %s, want SIGTERM", in.args)
+			}
+		}
+	})
 	t.Run("a non-root user", func(t *testing.T) {
 		users := find(final, "USER")
 		if len(users) == 0 {

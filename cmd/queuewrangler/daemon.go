@@ -226,7 +226,9 @@ func run(ctx context.Context, cfg *settings, ln net.Listener, logger *slog.Logge
 	// Serve at once: while the database cannot be opened (a read-only or full disk), /healthz answers 200
 	// and /readyz 503 with the reason, and the daemon keeps retrying instead of exiting into a crash loop.
 	gate := httpapi.NewGate("the database is not open yet")
-	intake := httpapi.Start(ln, gate, logger, 10*time.Second) // stopped first, in order
+	// Stopped first, in order; its grace is the stop's share for the work
+	// under way, counted from the signal, when Stop is called.
+	intake := httpapi.Start(ln, gate, logger, workShare)
 
 	if !store.LocksSupported {
 		logger.Warn("this system has no file lock: nothing stops a second daemon on the same database", "db", cfg.DBPath)
@@ -253,7 +255,7 @@ func run(ctx context.Context, cfg *settings, ln net.Listener, logger *slog.Logge
 	}
 	var own *rebalance.Router // QW_ROUTING=own's first assignments; nil in the other modes
 	mir := mirror.New(hs, db, mirror.Options{Mailboxes: cfg.Mailboxes.IDs, Logger: logger.With("component", "mirror"),
-		Metrics: m, OfficeHours: office, Updated: func() { own.Wake() }, Now: now})
+		Metrics: m, OfficeHours: office, Updated: func() { own.Wake() }, Now: now, DrainTimeout: drainShare})
 
 	// New warns at start of disabled webhooks and of answering any Host.
 	api := httpapi.New(httpapi.Options{Logger: logger.With("component", "http"), Metrics: m, Gatherer: reg, Now: now,
@@ -296,20 +298,82 @@ func run(ctx context.Context, cfg *settings, ln net.Listener, logger *slog.Logge
 	var runErr error
 	select {
 	case <-ctx.Done():
-		logger.Info("shutting down")
-		intake.Stop()
+		logger.Info("shutting down", "budget", stopBudget.String())
 	case <-intake.Done(): // only a failure ends it before shutdown
 		runErr = fmt.Errorf("http server: %w", intake.Err())
 	}
+	stopped := time.Now()
+	stopBy := stopped.Add(stopBudget)
+	work, cancelWork := context.WithDeadline(context.Background(), stopBy.Add(-cutShare-drainShare))
+	defer cancelWork()
+	intake.Stop() // within workShare; the loops go on meanwhile
 	stopLoops()
-	loops.Wait()
-	// An approval answered before the HTTP server stopped may still be
-	// writing its note: Run waits for that work too, but only a Run that
-	// was running when the approval came in. An approval still in its
-	// re-read or assignment when the server's grace ran out is not waited
-	// for: the proposal stays applying and the next start settles it.
-	reb.Wait()
-	mir.Drain(ctx) // once nothing moves tickets any more (mirror.Drain)
-	logger.Info("stopped")
+	// The moves and notes under way, the approvals' among them (an approval
+	// still in its re-read or assignment when the HTTP grace ran out too),
+	// end within the work's share, or are cut where the next start finishes
+	// them (rebalance.Halt).
+	cut := reb.Halt(work, cutShare)
+	loopsDone := make(chan struct{})
+	go func() { loops.Wait(); close(loopsDone) }()
+	drainAt := time.NewTimer(time.Until(stopBy.Add(-drainShare)))
+	defer drainAt.Stop()
+	select {
+	case <-loopsDone:
+		sayCut(logger, cut)
+		mir.Drain(ctx) // once nothing moves tickets any more (mirror.Drain)
+	case <-drainAt.C:
+		// Drain must not run beside a loop that may still queue re-reads;
+		// the next start's sync reads what it would have.
+		sayCut(logger, cut)
+		logger.Warn("shutdown: a loop had not stopped at the end of its share; stopping without it and without re-reading the last moves")
+	}
+	logger.Info("stopped", "took", time.Since(stopped).Round(time.Millisecond).String())
 	return runErr
+}
+
+// A stop has one budget from SIGTERM to exit, shared by the HTTP server's
+// grace, the loops, the moves and notes under way and the mirror's drain:
+// `docker stop` sends SIGKILL 10 s after SIGTERM by default, which would
+// cut the stop wherever it had got to. Whatever the budget cuts is left
+// where a crash leaves it, and the next start finishes it: a note still
+// due is written by the first run 5 minutes or more after its move, a
+// move left applying is settled from Help Scout, an approved move is made,
+// and the sync reads what the drain did not. So a longer stop timeout
+// loses nothing, and neither does a shorter one.
+const (
+	stopBudget = 8 * time.Second
+	// drainShare is mirror.Drain's, last.
+	drainShare = 1500 * time.Millisecond
+	// cutShare is for the work cut at the end of workShare to return,
+	// having recorded where it stopped (rebalance.Halt's grace).
+	cutShare = 500 * time.Millisecond
+	// workShare is the HTTP server's grace, and the loops', moves' and
+	// notes' time to end, all counted from SIGTERM.
+	workShare = stopBudget - drainShare - cutShare
+)
+
+// sayCut logs at INFO what the stop's budget left for the next start.
+func sayCut(logger *slog.Logger, cut rebalance.Cut) {
+	for _, left := range []struct {
+		n              int
+		one, many, why string
+	}{
+		{cut.Notes, "note", "notes", "the first run 5 minutes or more after its move writes it, unless the ticket has it"},
+		{cut.Applying, "move being assigned", "moves being assigned", "left applying; the first run 5 minutes or more after its claim settles it from Help Scout"},
+		{cut.Approved, "approved move", "approved moves", "nothing was written to Help Scout; the next run makes it"},
+	} {
+		if left.n > 0 {
+			logger.Info(fmt.Sprintf("shutdown: %d %s left for the next start", left.n, plural(left.n, left.one, left.many)), "why", left.why)
+		}
+	}
+	if cut.Running > 0 {
+		logger.Warn(fmt.Sprintf("shutdown: %d %s still running at the end of the budget", cut.Running, plural(cut.Running, "move or note", "moves or notes")))
+	}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
