@@ -467,10 +467,13 @@ func (s *Server) decisionError(w http.ResponseWriter, err error) {
 	case errors.Is(err, store.ErrConflict):
 		writeError(w, http.StatusConflict, "the proposal is no longer pending")
 	case errors.Is(err, context.Canceled):
-		// The caller went away (a closed tab, a client timeout): nothing
-		// failed, and an approved move is made at the balancer's next run.
-		s.opts.Logger.Info("decision cut short: the request went away; an approved move waits for the next run", "err", err)
-		writeError(w, http.StatusServiceUnavailable, "the request was cancelled; an approved move is made at the balancer's next run")
+		// The caller went away (a closed tab, a client timeout), or a
+		// stopping daemon cut the move (rebalance.Halt): nothing failed.
+		// An approved move is made at the balancer's next run; one cut
+		// while Help Scout was assigning it is settled from Help Scout's
+		// answer then.
+		s.opts.Logger.Info("decision cut short; the balancer's next run finishes it", "err", err)
+		writeError(w, http.StatusServiceUnavailable, "the request was cut short; the balancer's next run finishes the move (makes it if approved, or settles it from Help Scout if it was being made)")
 	default:
 		s.internalError(w, "decide proposal", err)
 	}

@@ -494,9 +494,10 @@ func (p *page) handleDecide(approve bool) http.HandlerFunc {
 		case errors.Is(err, store.ErrConflict):
 			f = flash{Text: fmt.Sprintf("Proposal %d is no longer pending: someone or something decided it first.", id), Error: true}
 		case errors.Is(err, context.Canceled):
-			// The browser went away: nothing failed (see decisionError).
+			// The browser went away, or the daemon is stopping: nothing
+			// failed (see decisionError).
 			p.log.Info("page "+verb+" cut short: the request went away", "proposal", id, "err", err)
-			f = flash{Text: fmt.Sprintf("Proposal %d: the request was cut short; if it was approved, the balancer's next run makes the move.", id), Error: true}
+			f = flash{Text: fmt.Sprintf("Proposal %d: the request was cut short; the balancer's next run finishes the move if it was approved.", id), Error: true}
 		case err != nil:
 			p.log.Error("page "+verb+" proposal", "proposal", id, "err", err)
 			f = flash{Text: fmt.Sprintf("Could not %s proposal %d (internal error; the daemon log has the detail).", verb, id), Error: true}
