@@ -66,7 +66,11 @@ func TestReadModelQueriesUseIndexes(t *testing.T) {
 			// Whether a reassignment was ours: one search of the moves
 			// around it, never a read of the audit log.
 			check{f.name + ": own reassignment", q, args,
-				"proposals_moves (status=? AND conversation_id=? AND applied_at>? AND applied_at<?)"})
+				"proposals_moves (status=? AND conversation_id=? AND applied_at>? AND applied_at<?)"},
+			// And whether a move recorded failed made it: one search of
+			// the conversation's failed moves (ownFailedMoveQuery).
+			check{f.name + ": own failed move", q, args,
+				"CORRELATED SCALAR SUBQUERY 3\nSEARCH proposals USING INDEX proposals_moves (status=? AND conversation_id=?)"})
 	}
 	// The API's total for a cut list (truncated, total): a count over an
 	// index of open tickets, never over the table.

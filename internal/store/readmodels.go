@@ -91,6 +91,27 @@ var ownReassignmentQuery = `CASE WHEN reassigned_at IS NULL THEN 0 ELSE EXISTS (
 		                     AND conversations.reassigned_at + ` + ownMoveMarginMS + `
 		  AND to_agent = conversations.assignee_id) END`
 
+// ownFailedMoveQuery is when a move of the listed conversation recorded
+// failed gave it to its current assignee within OwnMoveMargin of its
+// reassignment, NULL if none did: a PATCH that timed out, or was answered
+// with an error, after Help Scout had made the assignment. Such a move is
+// ours as an applied one is, and not a person's hand move. A failed
+// proposal has no applied_at, and its decided_at is the approval, which
+// may be hours older (recovery applies approvals left over); its
+// updated_at is when the failure was recorded, final since (failed is
+// never left), and stands where applied_at would: just after the PATCH
+// returned (rebalance.assignTimeout), so the same margin holds. A move that
+// failed before its PATCH (the re-read before it) never reached Help
+// Scout, but a person who then gave the ticket to the very agent it
+// proposed, within minutes, decided nothing against it either.
+// proposals_moves answers it with one index search of the conversation's
+// failed moves per reassigned row.
+var ownFailedMoveQuery = `CASE WHEN reassigned_at IS NULL THEN NULL ELSE (SELECT MAX(updated_at) FROM proposals
+		WHERE status = 'failed' AND conversation_id = conversations.id
+		  AND updated_at BETWEEN conversations.reassigned_at - ` + ownMoveMarginMS + `
+		                     AND conversations.reassigned_at + ` + ownMoveMarginMS + `
+		  AND to_agent = conversations.assignee_id) END`
+
 var ownMoveMarginMS = strconv.FormatInt(OwnMoveMargin.Milliseconds(), 10)
 
 // Conversation returns a stored conversation with its tags and its threads
@@ -288,7 +309,7 @@ func openQuery(f OpenFilter) (string, []any) {
 	q := `SELECT id, number, mailbox_id, status, subject, assignee_id, previous_assignee_id, customer_id,
 		created_by_type, created_at, customer_waiting_since, last_message_by, last_customer_at,
 		first_answer_at IS NOT NULL, last_agent_activity_at, thread_count, assigned_at,
-		(` + lastMoveQuery + `), reassigned_at, ` + ownReassignmentQuery + `
+		(` + lastMoveQuery + `), reassigned_at, ` + ownReassignmentQuery + `, ` + ownFailedMoveQuery + `
 		FROM conversations WHERE ` + where + " ORDER BY " + order
 	if f.Limit > 0 {
 		q += " LIMIT ?"
@@ -344,12 +365,22 @@ func openConversations(ctx context.Context, tx *sql.Tx, f OpenFilter) ([]OpenCon
 	var out []OpenConversation
 	for rows.Next() {
 		var c OpenConversation
+		var failedMove time.Time
 		if err := rows.Scan(&c.ID, &c.Number, &c.MailboxID, &c.Status, &c.Subject, idCol{&c.AssigneeID},
 			idCol{&c.PreviousAssigneeID}, idCol{&c.CustomerID}, &c.CreatedByType, timeCol{&c.CreatedAt},
 			timeCol{&c.CustomerWaitingSince}, &c.LastMessageBy, timeCol{&c.LastCustomerAt}, &c.AgentReplied,
 			timeCol{&c.LastAgentActivityAt}, &c.ThreadCount, timeCol{&c.AssignedAt}, timeCol{&c.LastMovedAt},
-			timeCol{&c.ReassignedAt}, &c.ReassignedByUs); err != nil {
+			timeCol{&c.ReassignedAt}, &c.ReassignedByUs, timeCol{&failedMove}); err != nil {
 			return nil, err
+		}
+		// A failed move Help Scout made anyway (ownFailedMoveQuery) is a
+		// move of ours: no hand move, and the cooldown counts from it as
+		// from an applied one, or nothing would hold the ticket.
+		if !failedMove.IsZero() {
+			c.ReassignedByUs = true
+			if failedMove.After(c.LastMovedAt) {
+				c.LastMovedAt = failedMove
+			}
 		}
 		c.Pinned = pinned[c.ID]
 		out = append(out, c)

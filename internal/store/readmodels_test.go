@@ -578,3 +578,80 @@ func TestOpenConversationsTellHandMovesFromOurs(t *testing.T) {
 		})
 	}
 }
+
+// TestFailedMoveHelpScoutMadeIsOurs: a move whose PATCH timed out or was
+// answered with an error is recorded failed, yet Help Scout may have made
+// it. The reassignment it made is queuewrangler's, as an applied move's
+// is: within OwnMoveMargin of the time the failure was recorded (the
+// proposal's updated_at, just after the PATCH, as applied_at is; a failed
+// proposal has no applied_at, and its decided_at may be far older), to
+// the move's target. It was taken for a hand move, and held as a person's
+// decision. Being ours, the cooldown holds it from our attempt instead,
+// as it holds an applied move: otherwise nothing would hold it, and the
+// next run could move the ticket straight on.
+func TestFailedMoveHelpScoutMadeIsOurs(t *testing.T) {
+	t.Parallel()
+	db, clk := openTest(t)
+	ctx := context.Background()
+	movedAt := at(time.Hour) // the line item: 7 -> 8
+	for id := int64(1); id <= 4; id++ {
+		c := conv(id, at(2*time.Hour))
+		c.AssigneeID = 8
+		if _, err := db.ApplyConversation(ctx, ConversationUpdate{Conversation: c, ThreadsComplete: true, Threads: []Thread{
+			{ID: id*100 + 1, Type: ThreadCustomer, State: StatePublished, CreatedByType: ByCustomer, AssignedToID: 7, CreatedAt: at(10 * time.Minute)},
+			{ID: id*100 + 2, Type: ThreadLineItem, State: StatePublished, CreatedByType: ByUser, CreatedByID: 1, AssignedToID: 8, CreatedAt: movedAt},
+		}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name   string
+		id     int64
+		to     int64
+		failed time.Duration // when the failure was recorded, after movedAt
+		byUs   bool
+	}{
+		{"our move failed on a timeout, made by Help Scout", 1, 8, 25 * time.Second, true},
+		{"our failed move to someone else at that moment", 2, 9, 25 * time.Second, false},
+		{"our failed move to 8 hours before, moved to 8 by hand", 3, 8, -3 * time.Hour, false},
+		{"no move of ours", 4, 0, 0, false},
+	}
+	for _, tc := range tests {
+		if tc.to == 0 {
+			continue
+		}
+		clk.Set(movedAt.Add(-5 * time.Hour)) // approved long before: decided_at is no guide
+		p := insert(t, db, proposal(tc.id, 7, tc.to))[0]
+		if _, err := db.ApproveProposal(ctx, p.ID, "sst"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ClaimProposal(ctx, p.ID); err != nil {
+			t.Fatal(err)
+		}
+		clk.Set(movedAt.Add(tc.failed))
+		if _, err := db.MarkProposalFailed(ctx, p.ID, "assign: context deadline exceeded"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := db.OpenConversations(ctx, OpenFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[int64]OpenConversation{}
+	for _, c := range all {
+		byID[c.ID] = c
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := byID[tc.id]
+			wantHand, wantMoved := movedAt, time.Time{}
+			if tc.byUs {
+				wantHand, wantMoved = time.Time{}, movedAt.Add(tc.failed)
+			}
+			if c.ReassignedByUs != tc.byUs || !c.HandMovedAt().Equal(wantHand) || !c.LastMovedAt.Equal(wantMoved) {
+				t.Errorf("ReassignedByUs %v, HandMovedAt %v, LastMovedAt %v; want %v, %v, %v",
+					c.ReassignedByUs, c.HandMovedAt(), c.LastMovedAt, tc.byUs, wantHand, wantMoved)
+			}
+		})
+	}
+}

@@ -194,15 +194,16 @@ type OpenConversation struct {
 	LastCustomerAt       time.Time
 	AgentReplied         bool // an agent has answered on some channel (FirstAnswerAt)
 	LastAgentActivityAt  time.Time
-	LastMovedAt          time.Time // last applied queuewrangler move, zero if never
+	LastMovedAt          time.Time // last queuewrangler move (applied, or failed but made: ownFailedMoveQuery), zero if never
 	AssignedAt           time.Time // when the current assignee got it; zero if unknown
 	Pinned               bool      // tagged qw-pin
 	ThreadCount          int
 	// ReassignedAt is when the current assignee got the ticket from another
 	// person, zero if they did not (a first assignment) or it is unknown.
 	ReassignedAt time.Time
-	// ReassignedByUs says that an applied move of queuewrangler's made that
-	// reassignment (OwnMoveMargin); otherwise a person did, by hand.
+	// ReassignedByUs says that a move of queuewrangler's made that
+	// reassignment (OwnMoveMargin): an applied one, or one recorded failed
+	// that Help Scout made all the same; otherwise a person did, by hand.
 	ReassignedByUs bool
 }
 
