@@ -70,8 +70,11 @@ type Action struct {
 }
 
 // EntityIDs is Action.associatedEntities. It keeps the values that are ids
-// (numbers, or strings holding numbers) and drops the rest, because the
-// field is undocumented and must not make a whole page undecodable.
+// (numbers, or strings holding numbers); any other value but null is kept
+// as 0, so that the entity is still known to be named (a workflow's
+// line item is told by its workflow entity, whatever its id looks like),
+// and nothing in it fails to decode: the field is undocumented and must
+// not make a whole page undecodable. A null names nothing and is dropped.
 type EntityIDs map[string]int64
 
 // UnmarshalJSON implements json.Unmarshaler.
@@ -85,10 +88,14 @@ func (e *EntityIDs) UnmarshalJSON(data []byte) error {
 	}
 	out := make(EntityIDs, len(raw))
 	for k, v := range raw {
-		s := looseString(v)
-		if id, err := strconv.ParseInt(s, 10, 64); err == nil {
-			out[k] = id
+		if string(v) == "null" {
+			continue
 		}
+		id, err := strconv.ParseInt(looseString(v), 10, 64)
+		if err != nil {
+			id = 0
+		}
+		out[k] = id
 	}
 	*e = out
 	return nil

@@ -118,7 +118,8 @@ func TestEntityIDs(t *testing.T) {
 	if err := json.Unmarshal([]byte(in), &a); err != nil {
 		t.Fatal(err)
 	}
-	want := EntityIDs{"user": 4, "originalConversation": 2201934001, "neg": -2}
+	// "odd" is named, with no id; "workflow" is null, which names nothing.
+	want := EntityIDs{"user": 4, "originalConversation": 2201934001, "odd": 0, "neg": -2}
 	if len(a.AssociatedEntities) != len(want) {
 		t.Fatalf("AssociatedEntities = %v, want %v", a.AssociatedEntities, want)
 	}

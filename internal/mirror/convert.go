@@ -2,6 +2,7 @@ package mirror
 
 import (
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/queuewrangler/queuewrangler/helpscout"
@@ -63,7 +64,34 @@ func toStoreThread(t helpscout.Thread) store.Thread {
 		CreatedByID:   t.CreatedBy.ID,
 		AssignedToID:  assigneeID(t.AssignedTo), // a team's is nobody's, as the conversation's: taking it is a hand-out
 		CreatedAt:     t.CreatedAt.Time,
+		Workflow:      threadWorkflow(t.Action),
 	}
+}
+
+// threadWorkflow says whether a Help Scout workflow made a thread, from
+// its action: store.WorkflowManual when a person ran it by hand,
+// store.WorkflowAutomatic when it ran on its own, "" when no workflow
+// did. Help Scout does not enumerate action.type for v2
+// (helpscout-api.md section 6): "manual-workflow" is seen ("You ran the
+// Assign to Spam workflow"), and the workflows' own listing says each is
+// "manual" or "automatic". So any type that mentions a workflow, in any
+// case, or an associatedEntities that names a workflow (with a non-null
+// value, whatever its id looks like), is a workflow's; and it is a
+// person's run only when the type says manual. An absent or null action
+// names none. The store decides what each means (facts.go).
+func threadWorkflow(a helpscout.Action) string {
+	typ := strings.ToLower(a.Type)
+	named := strings.Contains(typ, "workflow")
+	for k := range a.AssociatedEntities {
+		named = named || strings.Contains(strings.ToLower(k), "workflow")
+	}
+	switch {
+	case !named:
+		return ""
+	case strings.Contains(typ, "manual"):
+		return store.WorkflowManual
+	}
+	return store.WorkflowAutomatic
 }
 
 func toStoreThreads(ts []helpscout.Thread) []store.Thread {

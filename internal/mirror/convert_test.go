@@ -2,6 +2,7 @@ package mirror
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -234,5 +235,76 @@ func TestTeamAssignedThreadIsNoHandMove(t *testing.T) {
 	if got := open[0]; !got.HandMovedAt().IsZero() || got.PreviousAssigneeID != 0 {
 		t.Errorf("taken from team %d: hand move at %v, previous assignee %d; want none (a hand-out)",
 			team.ID, got.HandMovedAt(), got.PreviousAssigneeID)
+	}
+}
+
+// TestWorkflowReassignmentIsNoHandMove: a Help Scout workflow that
+// reassigns a ticket from one agent to another records it on its line
+// item, whose action names the workflow (helpscout-api.md section 6:
+// action.type "manual-workflow" is seen, other values are not
+// enumerated; associatedEntities may hold the workflow's id). One that ran
+// on its own is a rule's move, as routing's first assignment is: nobody
+// decided where the ticket stays, and the balancer may move it. One a
+// person ran by hand ("manual-workflow") is that person's decision, as a
+// reassignment by hand is, and holds the ticket. A line item naming no
+// workflow, or whose action is absent or null, is a person's move.
+func TestWorkflowReassignmentIsNoHandMove(t *testing.T) {
+	ana := helpscout.Person{ID: 8, Type: helpscout.PersonUser}
+	ben := helpscout.Person{ID: 7, Type: helpscout.PersonUser}
+	customer := helpscout.Person{ID: 9001, Type: helpscout.PersonCustomer}
+	tests := []struct {
+		name   string
+		action string // the line item's action, as Help Scout sends it; "" = none
+		hand   bool
+	}{
+		{"an automatic workflow, told by its action type", `{"type":"automatic-workflow","text":"Workflow Billing ran"}`, false},
+		{"a workflow told by its associated entity alone", `{"type":"default","associatedEntities":{"workflow":4411}}`, false},
+		{"a workflow whose id is no number", `{"type":"assigned","associatedEntities":{"workflow":"wf-4411"}}`, false},
+		{"the action type in another case", `{"type":"Workflow"}`, false},
+		{"a workflow a person ran by hand", `{"type":"manual-workflow","text":"Cal ran the Escalate workflow","associatedEntities":{"workflow":4412}}`, true},
+		{"a person's reassignment", `{"type":"assigned","text":"Cal assigned to Ana","associatedEntities":{"user":3}}`, true},
+		{"a null workflow entity names none", `{"type":"assigned","associatedEntities":{"workflow":null}}`, true},
+		{"no action", ``, true},
+		{"a null action", `null`, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			db := testkit.OpenStore(t)
+			ctx := context.Background()
+			item := `{"id":2,"type":"lineitem","state":"published","status":"nochange","createdBy":{"id":3,"type":"user"},` +
+				`"assignedTo":{"id":8,"type":"user"},"createdAt":"2026-03-02T09:10:00Z"`
+			if tc.action != "" {
+				item += `,"action":` + tc.action
+			}
+			var line helpscout.Thread
+			if err := json.Unmarshal([]byte(item+"}"), &line); err != nil {
+				t.Fatal(err)
+			}
+			c := helpscout.Conversation{ID: 1, Number: 1, MailboxID: 1, Status: helpscout.StatusActive, State: "published",
+				Type: "email", CreatedAt: hsTime("2026-03-02T09:00:00Z"), Assignee: ana, CreatedBy: customer,
+				UserUpdatedAt: hsTime("2026-03-02T09:10:00Z"), ThreadCount: 2}
+			threads := []helpscout.Thread{
+				{ID: 1, Type: "customer", State: "published", Status: "active", CreatedBy: customer, AssignedTo: ben,
+					CreatedAt: hsTime("2026-03-02T09:00:00Z")},
+				line,
+			}
+			if _, err := db.ApplyConversation(ctx, toUpdate(c, threads, true)); err != nil {
+				t.Fatal(err)
+			}
+			open, err := db.OpenConversations(ctx, store.OpenFilter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(open) != 1 {
+				t.Fatalf("%d open conversations; want 1", len(open))
+			}
+			got := open[0]
+			if hand := !got.HandMovedAt().IsZero(); hand != tc.hand {
+				t.Errorf("hand move at %v; want a hand move: %v", got.HandMovedAt(), tc.hand)
+			}
+			if got.PreviousAssigneeID != ben.ID {
+				t.Errorf("previous assignee %d; want %d, whoever moved it", got.PreviousAssigneeID, ben.ID)
+			}
+		})
 	}
 }

@@ -204,7 +204,8 @@ const convColumns = `id, number, mailbox_id, status, state, type, subject, assig
 	resolved_at, previous_assignee_id, synced_at, first_response_observed_at, resolution_observed_at, first_answer_at, assigned_at,
 	reassigned_at, from_webhook`
 
-const threadColumns = `id, conversation_id, type, state, status, created_by_type, created_by_id, assigned_to_id, created_at`
+const threadColumns = `id, conversation_id, type, state, status, created_by_type, created_by_id, assigned_to_id, created_at,
+	workflow`
 
 func (s *convStmts) queries() []struct {
 	dst   **sql.Stmt
@@ -252,12 +253,12 @@ func (s *convStmts) queries() []struct {
 		{&s.delThreads, `DELETE FROM threads WHERE conversation_id = ?`},
 		// A thread id seen under another conversation moves here: that is
 		// what a merge looks like from the API.
-		{&s.upsertThread, `INSERT INTO threads (` + threadColumns + `) VALUES (?,?,?,?,?,?,?,?,?)
+		{&s.upsertThread, `INSERT INTO threads (` + threadColumns + `) VALUES (?,?,?,?,?,?,?,?,?,?)
 			ON CONFLICT (id) DO UPDATE SET conversation_id = excluded.conversation_id, type = excluded.type,
 			  state = excluded.state, status = excluded.status, created_by_type = excluded.created_by_type,
 			  created_by_id = excluded.created_by_id, assigned_to_id = excluded.assigned_to_id,
-			  created_at = excluded.created_at`},
-		{&s.insThreadIfNew, `INSERT INTO threads (` + threadColumns + `) VALUES (?,?,?,?,?,?,?,?,?)
+			  created_at = excluded.created_at, workflow = excluded.workflow`},
+		{&s.insThreadIfNew, `INSERT INTO threads (` + threadColumns + `) VALUES (?,?,?,?,?,?,?,?,?,?)
 			ON CONFLICT (id) DO NOTHING`},
 	}
 }
@@ -301,6 +302,13 @@ func validateUpdate(u ConversationUpdate) error {
 	for _, t := range u.Threads {
 		if t.ID <= 0 {
 			return fmt.Errorf("invalid thread id %d", t.ID)
+		}
+		switch t.Workflow {
+		case "", WorkflowAutomatic, WorkflowManual:
+		default:
+			// The column's CHECK would refuse it too, as a constraint
+			// failure that names nothing.
+			return fmt.Errorf("thread %d: invalid workflow %q", t.ID, t.Workflow)
 		}
 	}
 	return nil
@@ -546,7 +554,8 @@ func tagKeys(tags []string) []string {
 }
 
 func threadArgs(convID int64, t Thread) []any {
-	return []any{t.ID, convID, t.Type, t.State, t.Status, t.CreatedByType, id(t.CreatedByID), id(t.AssignedToID), ms(t.CreatedAt)}
+	return []any{t.ID, convID, t.Type, t.State, t.Status, t.CreatedByType, id(t.CreatedByID), id(t.AssignedToID), ms(t.CreatedAt),
+		t.Workflow}
 }
 
 func (w *convWriter) writeThreads(ctx context.Context, convID int64, threads []Thread) error {
@@ -572,7 +581,7 @@ func scanThreads(rows *sql.Rows) ([]Thread, error) {
 	for rows.Next() {
 		var t Thread
 		if err := rows.Scan(&t.ID, &t.ConversationID, &t.Type, &t.State, &t.Status, &t.CreatedByType,
-			idCol{&t.CreatedByID}, idCol{&t.AssignedToID}, timeCol{&t.CreatedAt}); err != nil {
+			idCol{&t.CreatedByID}, idCol{&t.AssignedToID}, timeCol{&t.CreatedAt}, &t.Workflow); err != nil {
 			return nil, err
 		}
 		ts = append(ts, t)

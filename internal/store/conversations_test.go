@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -581,6 +582,39 @@ func TestDeriveFacts(t *testing.T) {
 				{ID: 2, Type: ThreadLineItem, CreatedByType: ByUser, CreatedAt: min(10), AssignedToID: 8}},
 			want: facts{latestThreadAt: ms(10), lastMessageBy: ByCustomer, lastCustomerAt: ms(0), assignedAt: ms(40),
 				reassignedAt: ms(40), previousAssigneeID: 8}},
+		{name: "an automatic workflow's reassignment is none, even one this write observes",
+			// A rule moved it, as routing gives a ticket out: nobody
+			// decided where it stays.
+			in: factsInput{assigneeID: 8, changedFrom: 7, assigneeChanged: true, storedReassignedAt: ms(1), now: ms(40)},
+			threads: []Thread{with(cust(1, 0), func(t *Thread) { t.AssignedToID = 7 }),
+				{ID: 2, Type: ThreadLineItem, CreatedByType: ByUser, CreatedAt: min(10), AssignedToID: 8, Workflow: WorkflowAutomatic}},
+			want: facts{latestThreadAt: ms(10), lastMessageBy: ByCustomer, lastCustomerAt: ms(0), assignedAt: ms(10),
+				previousAssigneeID: 7}},
+		{name: "an automatic workflow's move before the threads named anyone is none",
+			in: factsInput{assigneeID: 8},
+			threads: []Thread{cust(1, 0),
+				{ID: 2, Type: ThreadLineItem, CreatedByType: ByUser, CreatedAt: min(10), AssignedToID: 8, Workflow: WorkflowAutomatic}},
+			want: facts{latestThreadAt: ms(10), lastMessageBy: ByCustomer, lastCustomerAt: ms(0), assignedAt: ms(10)}},
+		{name: "a workflow a person ran by hand reassigns as a person does",
+			in: factsInput{assigneeID: 8},
+			threads: []Thread{with(cust(1, 0), func(t *Thread) { t.AssignedToID = 7 }),
+				{ID: 2, Type: ThreadLineItem, CreatedByType: ByUser, CreatedAt: min(10), AssignedToID: 8, Workflow: WorkflowManual}},
+			want: facts{latestThreadAt: ms(10), lastMessageBy: ByCustomer, lastCustomerAt: ms(0), assignedAt: ms(10),
+				reassignedAt: ms(10), previousAssigneeID: 7}},
+		{name: "a person's move after an automatic workflow's is a reassignment",
+			in: factsInput{assigneeID: 9},
+			threads: []Thread{with(cust(1, 0), func(t *Thread) { t.AssignedToID = 7 }),
+				{ID: 2, Type: ThreadLineItem, CreatedByType: ByUser, CreatedAt: min(10), AssignedToID: 8, Workflow: WorkflowAutomatic},
+				{ID: 3, Type: ThreadLineItem, CreatedByType: ByUser, CreatedAt: min(20), AssignedToID: 9}},
+			want: facts{latestThreadAt: ms(20), lastMessageBy: ByCustomer, lastCustomerAt: ms(0), assignedAt: ms(20),
+				reassignedAt: ms(20), previousAssigneeID: 8}},
+		{name: "an automatic workflow's thread that keeps the owner changes nothing",
+			in: factsInput{assigneeID: 8},
+			threads: []Thread{with(cust(1, 0), func(t *Thread) { t.AssignedToID = 7 }),
+				{ID: 2, Type: ThreadLineItem, CreatedByType: ByUser, CreatedAt: min(10), AssignedToID: 8},
+				{ID: 3, Type: ThreadLineItem, CreatedByType: ByUser, CreatedAt: min(20), AssignedToID: 8, Workflow: WorkflowAutomatic}},
+			want: facts{latestThreadAt: ms(20), lastMessageBy: ByCustomer, lastCustomerAt: ms(0), assignedAt: ms(10),
+				reassignedAt: ms(10), previousAssigneeID: 7}},
 		{name: "a thread without assignedTo is no unassignment",
 			in:      factsInput{assigneeID: 8},
 			threads: []Thread{reply(1, 0, 7), cust(2, 5), reply(3, 10, 8)},
@@ -836,5 +870,48 @@ func TestHintContradictedByAThirdOwnerKeepsTheHandMove(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestThreadWorkflowIsStored: a thread's workflow mark is stored and read
+// back, a later copy of the thread replaces it as it replaces the other
+// columns, and a value the schema does not know is refused by name
+// before it reaches the column's CHECK.
+func TestThreadWorkflowIsStored(t *testing.T) {
+	t.Parallel()
+	db, _ := openTest(t)
+	ctx := context.Background()
+	c := conv(1, at(time.Hour))
+	c.AssigneeID = 8
+	ts := threads(1, 1)
+	ts[0].AssignedToID = 7
+	item := Thread{ID: 150, Type: ThreadLineItem, State: StatePublished, CreatedByType: ByUser, CreatedByID: 1,
+		AssignedToID: 8, CreatedAt: at(30 * time.Minute), Workflow: WorkflowAutomatic}
+	apply(t, db, ConversationUpdate{Conversation: c, Threads: append(ts, item), ThreadsComplete: true})
+	got, stored := read(t, db, 1)
+	if len(stored) != 2 || stored[1].Workflow != WorkflowAutomatic {
+		t.Fatalf("stored threads %+v; want the line item's workflow %q", stored, WorkflowAutomatic)
+	}
+	if !got.ReassignedAt.IsZero() || got.PreviousAssigneeID != 7 {
+		t.Errorf("an automatic workflow's 7 -> 8: reassigned at %v, previous %d; want none, 7", got.ReassignedAt, got.PreviousAssigneeID)
+	}
+
+	// Help Scout's later copy says a person ran it: the row follows.
+	item.Workflow = WorkflowManual
+	c.UserUpdatedAt = at(2 * time.Hour)
+	apply(t, db, ConversationUpdate{Conversation: c, Threads: []Thread{item}})
+	got, stored = read(t, db, 1)
+	if len(stored) != 2 || stored[1].Workflow != WorkflowManual {
+		t.Fatalf("stored threads %+v; want the line item's workflow %q", stored, WorkflowManual)
+	}
+	if !got.ReassignedAt.Equal(at(30 * time.Minute)) {
+		t.Errorf("a manual workflow's 7 -> 8: reassigned at %v; want its line item's t0+30m", got.ReassignedAt)
+	}
+
+	item.Workflow = "sometimes"
+	c.UserUpdatedAt = at(3 * time.Hour)
+	_, err := db.ApplyConversation(ctx, ConversationUpdate{Conversation: c, Threads: []Thread{item}})
+	if err == nil || !strings.Contains(err.Error(), `invalid workflow "sometimes"`) {
+		t.Errorf("a thread with workflow %q: %v; want it refused by name", item.Workflow, err)
 	}
 }

@@ -144,7 +144,16 @@ func assignedAt(in factsInput, ts []Thread) int64 {
 // assignedAt dates it (the line item when listed, else the write); a first
 // assignment this write observes is none; otherwise the row keeps what it
 // had, which was derived for the same assignee: every change of assignee
-// rewrites it. ts is sorted.
+// rewrites it.
+//
+// A change an automatic workflow made (its thread's Workflow) is no
+// reassignment either, whoever had the ticket before: a rule of the
+// team's moved it, as routing gives a ticket out, and nobody decided
+// where it stays, so the balancer holds nothing. A workflow a person ran
+// by hand is that person's choice of the ticket's owner, made knowing
+// what the workflow does, as a reassignment by hand is: it counts as one,
+// and the balancer holds it for the cooldown rather than undo it. ts is
+// sorted.
 func reassignedAt(in factsInput, ts []Thread, assigned int64) int64 {
 	if in.assigneeID == 0 {
 		return 0
@@ -160,7 +169,10 @@ func reassignedAt(in factsInput, ts []Thread, assigned int64) int64 {
 		switch {
 		case t.AssignedToID != 0 && (state != someone || t.AssignedToID != holder):
 			told, at = state != unknown, 0
-			if state == someone {
+			switch {
+			case t.Workflow == WorkflowAutomatic:
+				told = true // a rule's move: what came before does not matter
+			case state == someone:
 				at = msInt(t.CreatedAt)
 			}
 			state, holder = someone, t.AssignedToID

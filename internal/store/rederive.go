@@ -21,8 +21,12 @@ import (
 //     assigned_at, when the current assignee got the ticket;
 //  3. reassigned_at, when the current assignee got the ticket from another
 //     person (a reassignment, by hand or by an applied move), which the
-//     balancer holds a hand move by.
-const factsRevision = 3
+//     balancer holds a hand move by;
+//  4. a change of owner an automatic Help Scout workflow made is no
+//     reassignment (threads.workflow, migration 0018). Threads stored
+//     before 0018 have no workflow mark, so the rule changes nothing on
+//     them until the mirror reads their conversation again.
+const factsRevision = 4
 
 // rederiveBatch is how many conversations one re-derive transaction reads.
 // Each batch commits on its own so that the write lock is held for

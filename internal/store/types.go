@@ -34,6 +34,12 @@ const (
 	StateDraft     = "draft"
 	StateDeleted   = "deleted"
 
+	// What made a thread, when a Help Scout workflow did (Thread.Workflow):
+	// one that ran on its own, on the conditions it was given, or one a
+	// person ran by hand on the ticket.
+	WorkflowAutomatic = "automatic"
+	WorkflowManual    = "manual"
+
 	// PinTag keeps the balancer's hands off a conversation.
 	PinTag = "qw-pin"
 )
@@ -149,6 +155,9 @@ type Thread struct {
 	CreatedByID    int64
 	AssignedToID   int64 // assignee after this thread, 0 if none
 	CreatedAt      time.Time
+	// Workflow says a Help Scout workflow made the thread (its action
+	// names one): WorkflowAutomatic or WorkflowManual; "" when none did.
+	Workflow string
 }
 
 // ConversationUpdate is one conversation as Help Scout returned it, with the
