@@ -229,3 +229,84 @@ func TestOpenRederivesReassignments(t *testing.T) {
 		}
 	}
 }
+
+// TestUpgradeForgetsTeamsAsAssignees: builds before the mirror stored a
+// thread assigned to a team as assigned to nobody (mirror, convert.go)
+// stored the team's id, and read a person taking a team's ticket as a
+// reassignment from another person: a hand move, held from the balancer
+// for the cooldown, with the team as the previous assignee. The store
+// knows its teams (the teams table, and teams Help Scout lists among
+// users), so the upgrade rewrites those threads as the mirror writes them
+// now, and the re-derive dates the ticket as taken from the folder. A
+// reassignment from a person is kept, and so is an id that names a person
+// too.
+func TestUpgradeForgetsTeamsAsAssignees(t *testing.T) {
+	t.Parallel()
+	const before = 17 // the last schema before 0018
+	path := filepath.Join(t.TempDir(), "qw.db")
+	raw := rawAtVersion(t, path, before)
+	const team, teamUser, both = 1234, 1300, 1400
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := raw.Exec(q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	exec("INSERT INTO teams (id, name) VALUES (?, 'Tier 2'), (?, 'Both')", team, both)
+	exec("INSERT INTO users (id, type) VALUES (7, 'user'), (8, 'user'), (?, 'team'), (?, 'user')", teamUser, both)
+	// conv stores conversation id, with Ana (8) its owner since t0+10m, as
+	// the old build derived it from its threads: each thread's owner
+	// after it, 0 for none (a line item at t0+5m when owners has three).
+	conv := func(id int64, reassigned time.Duration, previous int64, owners ...int64) {
+		t.Helper()
+		var re any
+		if reassigned != 0 {
+			re = at(reassigned).UnixMilli()
+		}
+		exec(`INSERT INTO conversations (id, number, mailbox_id, status, state, assignee_id, created_by_type, created_at,
+			user_updated_at, latest_thread_at, synced_at, assigned_at, reassigned_at, previous_assignee_id)
+			VALUES (?, ?, 10, 'active', 'published', 8, 'customer', ?, ?, ?, 1, ?, ?, ?)`,
+			id, id, t0.UnixMilli(), at(time.Hour).UnixMilli(), at(10*time.Minute).UnixMilli(),
+			at(10*time.Minute).UnixMilli(), re, previous)
+		exec(`INSERT INTO threads (id, conversation_id, type, state, status, created_by_type, assigned_to_id, created_at)
+			VALUES (?, ?, 'customer', 'published', 'active', 'customer', ?, ?)`, id*100+1, id, owners[0], t0.UnixMilli())
+		if len(owners) == 3 {
+			exec(`INSERT INTO threads (id, conversation_id, type, state, status, created_by_type, assigned_to_id, created_at)
+				VALUES (?, ?, 'lineitem', 'published', 'nochange', 'user', ?, ?)`, id*100+2, id, owners[1], at(5*time.Minute).UnixMilli())
+		}
+		exec(`INSERT INTO threads (id, conversation_id, type, state, status, created_by_type, assigned_to_id, created_at)
+			VALUES (?, ?, 'lineitem', 'published', 'nochange', 'user', 8, ?)`, id*100+3, id, at(10*time.Minute).UnixMilli())
+	}
+	ten := 10 * time.Minute
+	conv(1, ten, team, team, 8)         // routed to a team, taken by Ana
+	conv(2, ten, teamUser, teamUser, 8) // the same, the team listed among users
+	conv(3, ten, 7, 7, 8)               // moved from Ben to Ana by hand
+	conv(4, ten, team, 7, team, 8)      // Ben gave it to the team, Ana took it
+	conv(5, ten, both, both, 8)         // an id of a team and of a person: a person's, as stored
+	exec("UPDATE facts_revision SET revision = 3")
+	raw.Close()
+
+	db, _ := openAt(t, path)
+	tests := []struct {
+		id         int64
+		reassigned time.Time
+		previous   int64
+		firstOwner int64 // the customer's thread's owner after the upgrade
+	}{
+		{1, time.Time{}, 0, 0},
+		{2, time.Time{}, 0, 0},
+		{3, at(ten), 7, 7},
+		{4, time.Time{}, 0, 7},
+		{5, at(ten), both, both},
+	}
+	for _, tc := range tests {
+		got, ts := read(t, db, tc.id)
+		if !got.ReassignedAt.Equal(tc.reassigned) || got.PreviousAssigneeID != tc.previous {
+			t.Errorf("conversation %d after the upgrade: reassigned at %v, previous %d; want %v, %d",
+				tc.id, got.ReassignedAt, got.PreviousAssigneeID, tc.reassigned, tc.previous)
+		}
+		if len(ts) == 0 || ts[0].AssignedToID != tc.firstOwner || ts[0].Workflow != "" {
+			t.Errorf("conversation %d's threads after the upgrade: %+v; want the first owned by %d, no workflow", tc.id, ts, tc.firstOwner)
+		}
+	}
+}
