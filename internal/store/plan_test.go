@@ -48,6 +48,11 @@ func TestReadModelQueriesUseIndexes(t *testing.T) {
 		{"agent replies", agentRepliesQuery, []any{t0.Add(-time.Hour).UnixMilli()}, "COVERING INDEX threads_agent_replies"},
 		{"first agent reply", firstAgentReplyQuery, nil, "COVERING INDEX threads_agent_replies"},
 	}
+	// The cooldown's refusals: a search of the day's rejections, never a
+	// read of every rejection in the audit log (BenchmarkRefusals).
+	refusals, refusalArgs := proposalsQuery(ProposalFilter{Statuses: []ProposalStatus{ProposalRejected},
+		DecidedSince: t0.Add(-24 * time.Hour)})
+	checks = append(checks, check{"refusals", refusals, refusalArgs, "proposals_decided (status=? AND decided_at>?)"})
 	for _, f := range []struct {
 		name string
 		f    OpenFilter

@@ -106,6 +106,12 @@ func (db *DB) Proposal(ctx context.Context, id int64) (Proposal, error) {
 
 // ListProposals lists proposals matching f, newest first.
 func (db *DB) ListProposals(ctx context.Context, f ProposalFilter) ([]Proposal, error) {
+	q, args := proposalsQuery(f)
+	return db.readProposals(ctx, "list proposals", q, args...)
+}
+
+// proposalsQuery builds the SELECT behind ListProposals.
+func proposalsQuery(f ProposalFilter) (string, []any) {
 	var where []string
 	var args []any
 	if len(f.Statuses) > 0 {
@@ -131,7 +137,7 @@ func (db *DB) ListProposals(ctx context.Context, f ProposalFilter) ([]Proposal, 
 		q += " LIMIT ?"
 		args = append(args, f.Limit)
 	}
-	return db.readProposals(ctx, "list proposals", q, args...)
+	return q, args
 }
 
 // transition moves proposal id to status `to` if, and only if, it is in

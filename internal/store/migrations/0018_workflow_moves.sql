@@ -33,3 +33,9 @@ WHERE reassigned_at IS NOT NULL
 UPDATE conversations SET previous_assignee_id = NULL WHERE previous_assignee_id IN (SELECT id FROM team_ids);
 UPDATE threads SET assigned_to_id = NULL WHERE assigned_to_id IN (SELECT id FROM team_ids);
 DROP TABLE team_ids;
+
+-- The refusals of the cooldown (rejected proposals decided since a day
+-- ago: rebalance's refusals, team's next steps, at every run and page
+-- view) read every rejection ever made through proposals_status, and the
+-- audit log is never pruned. This index reads only the day's.
+CREATE INDEX proposals_decided ON proposals (status, decided_at);
