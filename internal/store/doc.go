@@ -137,7 +137,8 @@
 // after the email reply), the previous assignee, when the current assignee
 // got the ticket, and when they got it from another person (a reassignment,
 // which the read of open conversations tells apart as queuewrangler's own
-// applied move or a person's by hand). Read models therefore never aggregate threads, and stay index
+// move, applied or failed but made, or a person's by hand; an automatic
+// Help Scout workflow's move is none). Read models therefore never aggregate threads, and stay index
 // backed at 100,000 conversations. The file records which revision of these
 // rules its rows follow; when a binary with newer rules opens it, every row
 // is derived again, 500 at a time (rederiveFacts), so a corrected rule
