@@ -70,11 +70,12 @@ type Action struct {
 }
 
 // EntityIDs is Action.associatedEntities. It keeps the values that are ids
-// (numbers, or strings holding numbers); any other value but null is kept
-// as 0, so that the entity is still known to be named (a workflow's
-// line item is told by its workflow entity, whatever its id looks like),
-// and nothing in it fails to decode: the field is undocumented and must
-// not make a whole page undecodable. A null names nothing and is dropped.
+// (numbers, or strings holding numbers); any other value is kept as 0, so
+// that the entity is still known to be named (a workflow's line item is
+// told by its workflow entity, whatever its id looks like), and nothing in
+// it fails to decode: the field is undocumented and must not make a whole
+// page undecodable. A null or an empty string names nothing and is
+// dropped.
 type EntityIDs map[string]int64
 
 // UnmarshalJSON implements json.Unmarshaler.
@@ -88,10 +89,11 @@ func (e *EntityIDs) UnmarshalJSON(data []byte) error {
 	}
 	out := make(EntityIDs, len(raw))
 	for k, v := range raw {
-		if string(v) == "null" {
+		s := looseString(v) // "" for null
+		if s == "" {
 			continue
 		}
-		id, err := strconv.ParseInt(looseString(v), 10, 64)
+		id, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
 			id = 0
 		}

@@ -114,11 +114,12 @@ func TestThreadKindString(t *testing.T) {
 func TestEntityIDs(t *testing.T) {
 	t.Parallel()
 	var a Action
-	in := `{"type":"merged","associatedEntities":{"user":4,"originalConversation":"2201934001","workflow":null,"odd":{"x":1},"neg":-2}}`
+	in := `{"type":"merged","associatedEntities":{"user":4,"originalConversation":"2201934001","workflow":null,"odd":{"x":1},"neg":-2,"empty":""}}`
 	if err := json.Unmarshal([]byte(in), &a); err != nil {
 		t.Fatal(err)
 	}
-	// "odd" is named, with no id; "workflow" is null, which names nothing.
+	// "odd" is named, with no id; "workflow" is null and "empty" is "",
+	// which name nothing.
 	want := EntityIDs{"user": 4, "originalConversation": 2201934001, "odd": 0, "neg": -2}
 	if len(a.AssociatedEntities) != len(want) {
 		t.Fatalf("AssociatedEntities = %v, want %v", a.AssociatedEntities, want)

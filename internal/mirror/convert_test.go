@@ -264,6 +264,7 @@ func TestWorkflowReassignmentIsNoHandMove(t *testing.T) {
 		{"a workflow a person ran by hand", `{"type":"manual-workflow","text":"Cal ran the Escalate workflow","associatedEntities":{"workflow":4412}}`, true},
 		{"a person's reassignment", `{"type":"assigned","text":"Cal assigned to Ana","associatedEntities":{"user":3}}`, true},
 		{"a null workflow entity names none", `{"type":"assigned","associatedEntities":{"workflow":null}}`, true},
+		{"an empty workflow entity names none", `{"type":"assigned","associatedEntities":{"workflow":""}}`, true},
 		{"no action", ``, true},
 		{"a null action", `null`, true},
 	}
