@@ -300,7 +300,14 @@ func (r *Rebalancer) settle(ctx context.Context, p store.Proposal, now time.Time
 		_, err := r.fail(ctx, p, "interrupted before the assignment was written; the next plan decides afresh")
 		return err
 	}
-	if _, err := r.markApplied(ctx, p); err != nil {
+	// Dated at the claim, which the assignment followed within seconds,
+	// not now: dated at the settle, the move would read as a person's
+	// (store.SettleProposalApplied).
+	note := store.NoteDue
+	if routed(p) {
+		note = store.NoteNone
+	}
+	if _, err := r.db.SettleProposalApplied(ctx, p.ID, p.UpdatedAt, note); err != nil {
 		return err
 	}
 	r.count(p, "applied")

@@ -77,6 +77,37 @@ func TestRecoversInterruptedApplies(t *testing.T) {
 	}
 }
 
+// A move a stopped process left applying, settled as made by the next
+// start, is dated at its claim, which the assignment followed within
+// seconds, not at the settle: dated 20 hours later, it fell outside
+// OwnMoveMargin of Help Scout's line item, so the mirror took it for a
+// person's hand move and held the ticket.
+func TestSettledMoveIsDatedAtItsClaim(t *testing.T) {
+	w := newWorld(t, 1)
+	p := proposeOne(t, w.rebalancer(ModePropose, 5))
+	ctx := context.Background()
+	_, err := w.db.ApproveProposal(ctx, p.ID, "sst")
+	must(t, err)
+	claimed, err := w.db.ClaimProposal(ctx, p.ID)
+	must(t, err)
+	must(t, w.fake.Assign(p.ConversationID, w.ana, p.ToAgent, w.now)) // and the process stops before it records it
+
+	later := func() time.Time { return time.Now().Add(20 * time.Hour) }
+	w.db.Now = later // the next start's store stamps its own writes at its clock
+	r := New(w.db, w.hs, Options{Mode: ModePropose, Policy: balancer.DefaultPolicy(), Now: later})
+	_, err = r.RunOnce(ctx)
+	must(t, err)
+
+	got, err := w.db.Proposal(ctx, p.ID)
+	must(t, err)
+	if got.Status != store.ProposalApplied {
+		t.Fatalf("settled: %s (%s), want applied", got.Status, got.Error)
+	}
+	if !got.AppliedAt.Equal(claimed.UpdatedAt) {
+		t.Errorf("settled move applied at %s, want its claim %s", got.AppliedAt, claimed.UpdatedAt)
+	}
+}
+
 // failFirst answers the first times requests that match with a 503,
 // either after passing them on (Help Scout acted, the answer was lost) or
 // without.

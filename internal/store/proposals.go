@@ -232,11 +232,27 @@ func (db *DB) MarkProposalAppliedWithoutNote(ctx context.Context, id int64) (Pro
 	return db.markApplied(ctx, id, NoteNone)
 }
 
+// SettleProposalApplied records that a move a stopped process left
+// applying was made: Help Scout shows the ticket with its receiver. It is
+// dated claimedAt, when the proposal was claimed (its updated_at while
+// applying), not now: the assignment went out within seconds of the claim,
+// and Help Scout's line item is dated then. Dated at the settle, 5 minutes
+// or more later, the move would fall outside OwnMoveMargin of that line
+// item and read as a person's hand move, held for the cooldown. note is
+// NoteDue, or NoteNone for own mode's first assignment.
+func (db *DB) SettleProposalApplied(ctx context.Context, id int64, claimedAt time.Time, note NoteState) (Proposal, error) {
+	return db.markAppliedAt(ctx, id, note, claimedAt)
+}
+
 // markApplied sets the note's state in the same write as applied, so that
 // no crash leaves a move applied without saying whether its note is due.
 func (db *DB) markApplied(ctx context.Context, id int64, note NoteState) (Proposal, error) {
+	return db.markAppliedAt(ctx, id, note, db.now())
+}
+
+func (db *DB) markAppliedAt(ctx context.Context, id int64, note NoteState, at time.Time) (Proposal, error) {
 	return db.transition(ctx, "mark applied", id, ProposalApplied, []ProposalStatus{ProposalApplying},
-		"applied_at = ?, error = '', note = ?, note_at = NULL, note_tries = 0", db.now().UnixMilli(), string(note))
+		"applied_at = ?, error = '', note = ?, note_at = NULL, note_tries = 0", at.UnixMilli(), string(note))
 }
 
 // NotesDue lists the applied moves whose note is still due and that were

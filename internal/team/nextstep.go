@@ -415,8 +415,9 @@ func (n NextSteps) held(h hold, a Agent, name string) NextStep {
 	var say string
 	switch h.why {
 	case holdMoved:
-		// LastMovedAt is queuewrangler's last applied move (the store's
-		// contract; a hand move is dated apart), not necessarily to the
+		// LastMovedAt is queuewrangler's last move (applied, or recorded
+		// failed but made in Help Scout: the store's contract; a hand move
+		// is dated apart), not necessarily to the
 		// owner it is with now: the words do not name them.
 		say = "moved by queuewrangler at " + n.at(h.since) + ": not moved again before " + n.at(h.until) + " (cooldown)"
 	case holdRefused, holdHandMoved:
