@@ -110,7 +110,9 @@ func (l *creationListing) boundaryOn(ctx context.Context, p int) (boundary, bool
 
 // walkDeletions runs the deletion walk; st counts its list pages
 // (DeletionWalkPages) and what it removed (Removed).
-func (m *Mirror) walkDeletions(ctx context.Context, st *Stats) error {
+// A candidate Help Scout will not serve for reasons of its own is passed
+// over into unread, as the open set's are (reconcileRefresh).
+func (m *Mirror) walkDeletions(ctx context.Context, st *Stats, unread *unreadConversations) error {
 	stored, err := m.db.CountCreatedBefore(ctx, time.Time{})
 	if err != nil {
 		return fmt.Errorf("deletion walk: %w", err)
@@ -180,7 +182,7 @@ func (m *Mirror) walkDeletions(ctx context.Context, st *Stats) error {
 		candidates = append(candidates, found...)
 	}
 	for _, id := range candidates {
-		if err := m.refresh(ctx, id, st); err != nil {
+		if err := m.reconcileRefresh(ctx, id, st, unread); err != nil {
 			return fmt.Errorf("deletion walk: %w", err)
 		}
 	}

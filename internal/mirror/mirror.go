@@ -556,7 +556,11 @@ func (m *Mirror) syncOnce(ctx context.Context) (st Stats, err error) {
 		// The first full walk has just seen everything; start the clock.
 		m.lastReconcile = now
 	} else if now.Sub(m.lastReconcile) >= m.opts.ReconcileEvery {
-		err := m.retryWithoutGone(ctx, &st, m.reconcile)
+		var unread unreadConversations
+		err := m.retryWithoutGone(ctx, &st, func(ctx context.Context, st *Stats) error {
+			return m.reconcile(ctx, st, &unread)
+		})
+		unread.say(ctx, m.opts.Logger)
 		if err != nil && !onlyLeftOut(err) {
 			return st, errors.Join(left, err)
 		}
@@ -952,7 +956,7 @@ func (m *Mirror) threads(ctx context.Context, id int64) ([]helpscout.Thread, err
 	var all []helpscout.Thread
 	for t, err := range m.hs.Threads.All(ctx, id) {
 		if err != nil {
-			return nil, fmt.Errorf("list threads of conversation %d: %w", id, err)
+			return nil, &readError{fmt.Errorf("list threads of conversation %d: %w", id, err)}
 		}
 		all = append(all, t)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"maps"
 	"slices"
 
 	"github.com/queuewrangler/queuewrangler/helpscout"
@@ -17,17 +19,23 @@ import (
 // found here. The open set costs one list page per 25 open conversations
 // per status, without threads; the deletion walk one or two pages when
 // nothing vanished.
-func (m *Mirror) reconcile(ctx context.Context, st *Stats) error {
+//
+// A conversation Help Scout will not serve for reasons of its own
+// (conversationFault) is passed over into unread, and the reconcile goes
+// on: it ended there, and every conversation after it (rows still held
+// from a webhook among them) waited another hour, for ever if that one
+// never answered.
+func (m *Mirror) reconcile(ctx context.Context, st *Stats, unread *unreadConversations) error {
 	mailboxes, none, err := m.listedScope(ctx)
 	if err != nil {
 		return err
 	}
 	kept, refused, left := m.refusedIn(mailboxes)
 	if left == nil {
-		if err := m.reconcileOpen(ctx, st, mailboxes, none, nil); err != nil {
+		if err := m.reconcileOpen(ctx, st, mailboxes, none, nil, unread); err != nil {
 			return err
 		}
-		return m.walkDeletions(ctx, st)
+		return m.walkDeletions(ctx, st, unread)
 	}
 	// Named mailboxes Help Scout refuses while the directory lists them
 	// are left out, as the poll leaves them out, and the others are
@@ -38,7 +46,7 @@ func (m *Mirror) reconcile(ctx context.Context, st *Stats) error {
 	// deletion walk waits: it compares the listing with every
 	// conversation the store holds, and would take each of a left-out
 	// mailbox for one deleted, to be asked for on its own and refused.
-	if err := m.reconcileOpen(ctx, st, kept, none || len(kept) == 0, refused); err != nil {
+	if err := m.reconcileOpen(ctx, st, kept, none || len(kept) == 0, refused, unread); err != nil {
 		return err
 	}
 	return &leftOutError{fmt.Errorf("reconcile: the other mailboxes' open conversations reconciled, the deletion walk waiting; left out: %w", left)}
@@ -47,7 +55,14 @@ func (m *Mirror) reconcile(ctx context.Context, st *Stats) error {
 // reconcileOpen compares the open set of the mailboxes (listedScope's;
 // none: no listing) with the store's, but for the conversations held in
 // the mailboxes of leftOut, which it neither lists nor asks for.
-func (m *Mirror) reconcileOpen(ctx context.Context, st *Stats, mailboxes []int64, none bool, leftOut []int64) error {
+//
+// A held conversation refused (403) in a mailbox the directory lists
+// (refusedConversation's mailboxListingError) has the rest of that
+// mailbox's passed over without a request, since a mailbox gone refuses
+// each of them alike, and the others' reconciled; the refusal is then
+// returned, for dropGone to ask the directory whether the mailbox is
+// gone (and the reconcile run again without it if it is).
+func (m *Mirror) reconcileOpen(ctx context.Context, st *Stats, mailboxes []int64, none bool, leftOut []int64, unread *unreadConversations) error {
 	local, err := m.db.ConversationIDs(ctx, store.StatusActive, store.StatusPending)
 	if err != nil {
 		return fmt.Errorf("reconcile: %w", err)
@@ -85,32 +100,119 @@ func (m *Mirror) reconcileOpen(ctx context.Context, st *Stats, mailboxes []int64
 		}
 	}
 	localSet := make(map[int64]bool, len(local))
+	var refusals []error
+	var refusedMailboxes []int64
 	for _, id := range local {
 		localSet[id] = true
 		if remote[id] && !doubted[id] {
 			continue
 		}
-		if len(leftOut) > 0 {
+		if len(leftOut) > 0 || len(refusedMailboxes) > 0 {
 			held, _, err := m.db.Conversation(ctx, id)
 			if err != nil && !errors.Is(err, store.ErrNotFound) {
 				return fmt.Errorf("reconcile: %w", err)
 			}
-			if err == nil && slices.Contains(leftOut, held.MailboxID) {
+			if err == nil && (slices.Contains(leftOut, held.MailboxID) || slices.Contains(refusedMailboxes, held.MailboxID)) {
 				continue
 			}
 		}
-		if err := m.refresh(ctx, id, st); err != nil {
-			return err
+		err := m.reconcileRefresh(ctx, id, st, unread)
+		var refused *mailboxListingError
+		if err != nil && ctx.Err() == nil && errors.As(err, &refused) && len(refused.mailboxes) == 1 {
+			refusals = append(refusals, err)
+			refusedMailboxes = append(refusedMailboxes, refused.mailboxes[0])
+			continue
+		}
+		if err != nil {
+			return errors.Join(append(refusals, err)...)
 		}
 	}
-	for id := range remote {
+	for _, id := range slices.Sorted(maps.Keys(remote)) {
 		if !localSet[id] {
-			if err := m.refresh(ctx, id, st); err != nil {
-				return err
+			if err := m.reconcileRefresh(ctx, id, st, unread); err != nil {
+				return errors.Join(append(refusals, err)...)
 			}
 		}
 	}
-	return nil
+	return errors.Join(refusals...)
+}
+
+// reconcileRefresh is refresh for the reconcile: a failure of the
+// conversation alone (conversationFault) is set aside in unread, and nil
+// returned, so that the reconcile goes on.
+func (m *Mirror) reconcileRefresh(ctx context.Context, id int64, st *Stats, unread *unreadConversations) error {
+	err := m.refresh(ctx, id, st)
+	if err != nil && ctx.Err() == nil && conversationFault(err) {
+		unread.add(id, err)
+		return nil
+	}
+	return err
+}
+
+// readError is Help Scout's answer for one conversation (its read by id,
+// its thread list) failing, as opposed to the store failing to keep it.
+type readError struct{ err error }
+
+func (e *readError) Error() string { return e.err.Error() }
+func (e *readError) Unwrap() error { return e.err }
+
+// conversationFault reports whether err, a refresh's, is a failure of
+// that conversation alone: Help Scout answered for it with a 4xx other
+// than the rate limit (a 404 is no failure: it removes the
+// conversation), or with a body that does not decode. Not when Help
+// Scout itself is failing (helpScoutFailing: a spent budget, a 5xx, a
+// refused token, no answer), where every later read would fail too, nor
+// a 403 in a mailbox the directory lists (mailboxListingError), which
+// may be the mailbox gone, nor the store's failure.
+func conversationFault(err error) bool {
+	var read *readError
+	var refused *mailboxListingError
+	return errors.As(err, &read) && !errors.As(err, &refused) && !helpScoutFailing(err) &&
+		!errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
+}
+
+// maxUnreadNamed bounds how many conversations passed over the reconcile's
+// line names; it counts them all.
+const maxUnreadNamed = 10
+
+// unreadConversations are the conversations one reconcile passed over
+// (conversationFault), said in one line at its end (say) rather than one
+// each: a conversation Help Scout never serves is met again at every
+// reconcile.
+type unreadConversations struct {
+	ids   []int64 // the first maxUnreadNamed
+	n     int
+	first error
+	seen  map[int64]bool
+}
+
+// add sets id aside, failed with err; an id met twice (the open set, then
+// the deletion walk, or a reconcile run again by retryWithoutGone) counts
+// once.
+func (u *unreadConversations) add(id int64, err error) {
+	if u.seen[id] {
+		return
+	}
+	if u.seen == nil {
+		u.seen = map[int64]bool{}
+	}
+	u.seen[id] = true
+	u.n++
+	if len(u.ids) < maxUnreadNamed {
+		u.ids = append(u.ids, id)
+	}
+	if u.first == nil {
+		u.first = err
+	}
+}
+
+// say logs the conversations passed over, if any, in one line.
+func (u *unreadConversations) say(ctx context.Context, logger *slog.Logger) {
+	if u.n == 0 {
+		return
+	}
+	logger.WarnContext(ctx, "reconcile: conversations Help Scout would not serve were passed over; the next reconcile asks again",
+		"count", u.n, "conversations", u.ids, "first_err", u.first)
 }
 
 // Refresh re-reads one conversation from Help Scout and stores it, without
@@ -169,9 +271,9 @@ func (m *Mirror) refresh(ctx context.Context, id int64, st *Stats) error {
 	case errors.Is(err, helpscout.ErrNotFound):
 		return m.removeVanished(ctx, id, st)
 	case errors.Is(err, helpscout.ErrForbidden):
-		return m.refusedConversation(ctx, id, st, fmt.Errorf("refresh conversation %d: %w", id, err))
+		return m.refusedConversation(ctx, id, st, &readError{fmt.Errorf("refresh conversation %d: %w", id, err)})
 	case err != nil:
-		return fmt.Errorf("refresh conversation %d: %w", id, err)
+		return &readError{fmt.Errorf("refresh conversation %d: %w", id, err)}
 	}
 	if c.ID != id {
 		if err := m.db.DeleteConversation(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
