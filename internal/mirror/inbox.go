@@ -61,7 +61,19 @@ func (m *Mirror) ProcessInbox(ctx context.Context) (int, error) {
 		if !ok {
 			break
 		}
-		if err := m.refresh(ctx, id, &st); err != nil {
+		err := m.refresh(ctx, id, &st)
+		if err != nil && ctx.Err() == nil && conversationFault(err) && !m.holds(ctx, id) {
+			// Asked for by a doubted body of a conversation the store
+			// does not hold, and refused (a 403 in a mailbox gone, a 4xx,
+			// a body that does not decode; a 404 is no failure): there is
+			// nothing held to fix, and retried it would only fail again,
+			// a warning at every pass, and hold up the re-reads behind
+			// it. The poll brings the conversation in if Help Scout lists
+			// it.
+			m.opts.Logger.Debug("re-read of a conversation not held refused; dropped", "conversation", id, "err", err)
+			err = nil
+		}
+		if err != nil {
 			if errors.Is(err, store.ErrCorrupt) {
 				damaged = cmp.Or(damaged, err)
 				damagedRereads = append(damagedRereads, id)
@@ -145,6 +157,13 @@ func (m *Mirror) applyInbox(ctx context.Context, after int64, damaged *error) (d
 	}
 }
 
+// holds reports whether the store holds conversation id; a failed read
+// says it does, so that its re-read is kept rather than dropped.
+func (m *Mirror) holds(ctx context.Context, id int64) bool {
+	_, _, err := m.db.Conversation(ctx, id)
+	return !errors.Is(err, store.ErrNotFound)
+}
+
 // helpScoutFailing reports whether err says Help Scout itself is failing
 // rather than this one request: a spent budget, a 5xx after the client's
 // retries, a refused token, or no answer at all.
@@ -202,8 +221,10 @@ func (m *Mirror) applyConversationEvent(ctx context.Context, event string, c hel
 		// old signed body spend the request budget.
 		return nil
 	}
-	if !m.inScope(c.MailboxID) {
-		// In a mailbox this daemon does not mirror. The event may be
+	if c.MailboxID > 0 && !m.inScope(c.MailboxID) {
+		// In a mailbox this daemon does not mirror (a body naming none
+		// is doubtedBody's: the conversation may well be in one it
+		// does). The event may be
 		// older than the stored copy (held back, then delivered after the
 		// conversation moved in), so it is not enough to forget it: the
 		// re-read decides, and removes it only if it is really out.
@@ -218,16 +239,26 @@ func (m *Mirror) applyConversationEvent(ctx context.Context, event string, c hel
 		// The body is signed but not Help Scout's word: stored as sent it
 		// would hold the row (mailbox 0, a date years ahead) until Help
 		// Scout's own answer replaced it. That answer is asked for now,
-		// for a conversation the store holds; one it does not hold comes
-		// with the poll, if Help Scout lists it (a re-read refused in a
-		// mailbox gone would only fail, pass after pass).
+		// for a conversation the store does not hold too: a new one
+		// would otherwise wait for the poll, and own mode route it that
+		// much later. Those re-reads are bounded (unheldBudget), and one
+		// Help Scout refuses (404, or 403 in a mailbox gone) is dropped,
+		// not retried (ProcessInbox).
+		if !known && !m.rereads.waiting(c.ID) {
+			ok, first := m.unheld.take(m.opts.Now())
+			if first {
+				m.opts.Logger.Warn("webhook bodies of conversations not held: the re-read budget is spent for this hour; the poll brings them in",
+					"limit", maxUnheldRereads, "window", unheldWindow.String(), "conversation", c.ID, "event", event, "reason", why)
+			}
+			if !ok {
+				return nil // said once above, not at every body of a flood
+			}
+		}
 		if odd {
 			m.opts.Logger.Warn("webhook body not applied; Help Scout's answer is taken instead",
 				"conversation", c.ID, "event", event, "reason", why, "stored", known)
 		}
-		if known {
-			m.rereads.add(c.ID)
-		}
+		m.rereads.add(c.ID)
 		return nil
 	}
 	u, err := m.completeFrom(ctx, c, stored, threads, known, &st)

@@ -170,6 +170,9 @@ type Mirror struct {
 	// whose webhook could not be trusted on its own, and those Refresh
 	// could not take at once. ProcessInbox works through them.
 	rereads rereadQueue
+	// unheld bounds the re-reads of conversations the store does not
+	// hold (applyConversationEvent); mu guards it.
+	unheld unheldBudget
 }
 
 // New returns a mirror writing to db from hs.

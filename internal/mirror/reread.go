@@ -3,6 +3,7 @@ package mirror
 import (
 	"slices"
 	"sync"
+	"time"
 )
 
 // maxRereadAttempts bounds how often one conversation's re-read is tried
@@ -37,6 +38,14 @@ func (q *rereadQueue) add(id int64) bool {
 	q.attempts[id] = 0
 	q.order = append(q.order, id)
 	return true
+}
+
+// waiting reports whether id waits, parked or not, or is being read.
+func (q *rereadQueue) waiting(id int64) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	_, ok := q.attempts[id]
+	return ok
 }
 
 // next takes the oldest waiting id. It stays counted as waiting (add
@@ -121,4 +130,41 @@ func (q *rereadQueue) unpark() {
 	defer q.mu.Unlock()
 	q.order = append(q.order, q.parked...)
 	q.parked = nil
+}
+
+// maxUnheldRereads bounds, per unheldWindow of the mirror's clock, the
+// re-reads asked for conversations the store does not hold (a webhook
+// body doubted as sent, inbox.go). Those of held conversations are
+// bounded by the store itself, one pending per conversation; these are
+// not: anyone holding the webhook secret can sign bodies of any id, and
+// the events of a mailbox taken from the API user go on arriving, each a
+// read Help Scout refuses. 60 an hour is a few percent of the client's
+// budget, and a conversation past it waits for the poll (two minutes),
+// as every one did before.
+const (
+	maxUnheldRereads = 60
+	unheldWindow     = time.Hour
+)
+
+// unheldBudget counts the re-reads of conversations not held in the
+// current window.
+type unheldBudget struct {
+	start time.Time
+	spent int
+	said  bool // the window's budget is spent and the log has said so
+}
+
+// take spends one re-read at now, and reports whether there was one left;
+// first says this is the window's first refusal, for its one log line.
+func (b *unheldBudget) take(now time.Time) (ok, first bool) {
+	if b.start.IsZero() || now.Sub(b.start) >= unheldWindow || now.Before(b.start) {
+		*b = unheldBudget{start: now}
+	}
+	if b.spent < maxUnheldRereads {
+		b.spent++
+		return true, false
+	}
+	first = !b.said
+	b.said = true
+	return false, first
 }

@@ -1,0 +1,162 @@
+package mirror_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
+	"github.com/queuewrangler/queuewrangler/internal/store"
+	"github.com/queuewrangler/queuewrangler/internal/testkit"
+)
+
+// created makes a conversation in the fake a minute on and returns it
+// with its convo.created delivery.
+func (h *hookEnv) created(t *testing.T, subject string) (helpscouttest.Conversation, helpscouttest.WebhookDelivery) {
+	t.Helper()
+	h.clock.Advance(time.Minute)
+	c, err := h.fake.CreateConversation(helpscouttest.NewConversation{
+		MailboxID: h.acct.Mailboxes[0], CustomerID: h.acct.Customers[0], Subject: subject,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, h.deliveriesWant(t, 1, "one convo.created")[0]
+}
+
+// doubts are the edits that make doubtedBody refuse a convo.* body as
+// sent.
+var doubts = []struct {
+	name string
+	edit func(now time.Time) func(map[string]any)
+}{
+	{"no mailbox", func(time.Time) func(map[string]any) {
+		return func(b map[string]any) { delete(b, "mailboxId") }
+	}},
+	{"dated ahead", func(now time.Time) func(map[string]any) {
+		return func(b map[string]any) { b["userUpdatedAt"] = now.Add(time.Hour).UTC().Format(time.RFC3339) }
+	}},
+	{"a mailbox the directory does not list", func(time.Time) func(map[string]any) {
+		return func(b map[string]any) { b["mailboxId"] = 987654 }
+	}},
+}
+
+// TestDoubtedBodyOfAConversationNotHeldIsRead: a convo.created whose body
+// could not be stored as sent (no mailbox, dated ahead, a mailbox the
+// directory does not list) was neither applied nor re-read when the store
+// did not hold the conversation: it waited for the next poll, up to two
+// minutes, and QW_ROUTING=own routed it that much later. It is read from
+// Help Scout at once, in the same inbox pass, and stored as Help Scout
+// serves it.
+func TestDoubtedBodyOfAConversationNotHeldIsRead(t *testing.T) {
+	for _, doubt := range doubts {
+		t.Run(doubt.name, func(t *testing.T) {
+			h := newHookEnv(t, 40)
+			c, d := h.created(t, "doubted as it arrives")
+			h.log.reset()
+			h.store(t, edited(t, d, doubt.edit(h.clock.Now())))
+			h.process(t)
+			if _, _, err := h.db.Conversation(context.Background(), c.ID); err != nil {
+				t.Fatalf("conversation %d, created in Help Scout, is not stored after its doubted convo.created: %v", c.ID, err)
+			}
+			h.wantAsHelpScoutServes(t, c.ID, "after a doubted convo.created")
+			if n := h.conversationReads(c.ID); n != 1 {
+				t.Errorf("the doubted convo.created cost %d reads of conversation %d, want 1", n, c.ID)
+			}
+		})
+	}
+}
+
+// TestRefusedRereadOfAConversationNotHeldIsDropped: a re-read of a
+// conversation the store does not hold that Help Scout refuses (404: no
+// such conversation; 403: a mailbox gone) has nothing to fix: it is
+// dropped at once, without a retry, a warning, or holding up the
+// re-reads behind it (one that fails stopped the pass's re-reads).
+func TestRefusedRereadOfAConversationNotHeldIsDropped(t *testing.T) {
+	for _, status := range []int{404, 403} {
+		t.Run(fmt.Sprint(status), func(t *testing.T) {
+			var log testkit.LogBuffer
+			h := newLoggedHookEnv(t, 40, &log)
+			ctx := context.Background()
+			c, d := h.created(t, "after a refused one")
+			const refused = 99999999
+			if status == 403 {
+				refuseConversation(h.env, refused)
+			}
+			noMailbox := func(b map[string]any) { delete(b, "mailboxId") }
+			h.store(t, edited(t, d, func(b map[string]any) {
+				noMailbox(b)
+				b["id"], b["number"] = refused, refused
+			}))
+			h.store(t, edited(t, d, noMailbox))
+			h.log.reset()
+			h.process(t)
+			if _, _, err := h.db.Conversation(ctx, c.ID); err != nil {
+				t.Errorf("conversation %d, queued behind a refused re-read, is not stored: %v", c.ID, err)
+			}
+			if _, _, err := h.db.Conversation(ctx, refused); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("conversation %d, refused, is stored: %v", refused, err)
+			}
+			if n := h.conversationReads(refused); n != 1 {
+				t.Errorf("conversation %d cost %d reads, want 1", refused, n)
+			}
+			h.log.reset()
+			h.process(t)
+			if n := h.conversationReads(refused); n != 0 {
+				t.Errorf("the next pass read conversation %d again (%d reads); want it dropped", refused, n)
+			}
+			if strings.Contains(log.String(), "re-read failed") {
+				t.Errorf("a refused re-read of a conversation not held was logged as a failure:\n%s", log.String())
+			}
+		})
+	}
+}
+
+// TestRereadsOfConversationsNotHeldAreBounded: anyone holding the
+// webhook secret can sign bodies of random ids; each doubted one of a
+// conversation not held costs a read now, so they are bounded per hour
+// of the mirror's clock, said once in the log; beyond that the poll
+// brings in whatever Help Scout lists. The next hour has a fresh budget.
+func TestRereadsOfConversationsNotHeldAreBounded(t *testing.T) {
+	var log testkit.LogBuffer
+	h := newLoggedHookEnv(t, 40, &log)
+	_, d := h.created(t, "template")
+	forged := func(id int64) helpscouttest.WebhookDelivery {
+		return edited(t, d, func(b map[string]any) {
+			delete(b, "mailboxId")
+			b["id"], b["number"] = id, id
+		})
+	}
+	h.log.reset()
+	for i := range 500 {
+		h.insertRaw(t, forged(int64(90000000+i)))
+	}
+	h.process(t)
+	reads := 0
+	for _, u := range h.log.URLs() {
+		if isConversationGet(u.Path) {
+			reads++
+		}
+	}
+	if reads == 0 || reads > 60 {
+		t.Errorf("500 forged bodies of conversations not held cost %d reads; want some, and at most 60", reads)
+	}
+	if n := strings.Count(log.String(), "re-read budget"); n != 1 {
+		t.Errorf("the spent budget was said %d times, want once", n)
+	}
+	if n := strings.Count(log.String(), "webhook body not applied"); n > 60 {
+		t.Errorf("the forged bodies made %d warnings; want at most one per read", n)
+	}
+
+	h.clock.Advance(time.Hour)
+	c, d2 := h.created(t, "an hour later")
+	h.log.reset()
+	h.store(t, edited(t, d2, func(b map[string]any) { delete(b, "mailboxId") }))
+	h.process(t)
+	if _, _, err := h.db.Conversation(context.Background(), c.ID); err != nil {
+		t.Errorf("an hour later, conversation %d of a doubted convo.created is not read: %v", c.ID, err)
+	}
+}
