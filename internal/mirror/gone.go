@@ -334,7 +334,7 @@ func (m *Mirror) dropGone(ctx context.Context, st *Stats, err error) (retry bool
 	}
 	now := m.opts.Now()
 	if m.directoryFailures > 0 && now.Before(m.directoryDue) {
-		return m.refusedOf(ctx, refused, unknown, false)
+		return m.refusedOf(ctx, err, refused, unknown, false)
 	}
 	if derr := m.syncDirectory(ctx, st); derr != nil {
 		if !m.directoryOptional(ctx, derr) {
@@ -345,7 +345,7 @@ func (m *Mirror) dropGone(ctx context.Context, st *Stats, err error) (retry bool
 		m.directoryDue = now.Add(wait)
 		m.opts.Logger.Warn("directory refresh after a refused listing of mailboxes failed; the listing's failure stands",
 			"mailbox_ids", refused.mailboxes, "err", derr, "failures", m.directoryFailures, "retry_in", wait.String())
-		return m.refusedOf(ctx, refused, unknown, false)
+		return m.refusedOf(ctx, err, refused, unknown, false)
 	}
 	// This refresh is the directory's own (its next is DirectoryEvery from
 	// now), so what an earlier one found still listed is looked at again,
@@ -367,7 +367,7 @@ func (m *Mirror) dropGone(ctx context.Context, st *Stats, err error) (retry bool
 		return !lists(listed, id)
 	})
 	if !gone {
-		return m.refusedOf(ctx, refused, stillListed, true)
+		return m.refusedOf(ctx, err, refused, stillListed, true)
 	}
 	return true, nil
 }
@@ -399,11 +399,19 @@ func noteOn(err error, refused *mailboxListingError, note string) error {
 // each is listed on its own (refusedAlone): recorded all, the poll,
 // which leaves them out (pollScope), would have polled none of them.
 // retry is true when some are refused and not all: the work, run again,
-// does the others'. Nothing is recorded when none is refused on its own
+// does the others'. It is true too when all are, but the work's error
+// (all) holds another refused listing naming a mailbox not recorded:
+// after a restart naming a mailbox whose walk is pending, the walk of it
+// is refused first, and then the poll, one listing of every named
+// mailbox, refused whole; recorded, the walk's mailbox is left out of the
+// work run again, which polls the others, goes on to the reconcile and
+// the observations, and fails only left out, as the later syncs do.
+// Before, that first sync failed before all of it. Nothing is recorded
+// when none is refused on its own
 // (a refusal that passed): the sync fails with the listing's error, and
 // the next tries them all again. Each such look costs a request per
 // mailbox, once per refresh of the directory that finds them listed.
-func (m *Mirror) refusedOf(ctx context.Context, refused *mailboxListingError, stillListed func() error, fresh bool) (retry bool, _ error) {
+func (m *Mirror) refusedOf(ctx context.Context, all error, refused *mailboxListingError, stillListed func() error, fresh bool) (retry bool, _ error) {
 	found := map[int64]error{}
 	if len(refused.mailboxes) == 1 {
 		found[refused.mailboxes[0]] = aloneError(refused.err, refused.mailboxes[0], fresh)
@@ -426,9 +434,31 @@ func (m *Mirror) refusedOf(ctx context.Context, refused *mailboxListingError, st
 	}
 	maps.Copy(m.listedDespite, found)
 	if len(found) == len(refused.mailboxes) {
-		return false, stillListed()
+		return m.othersRefusedWith(all), stillListed()
 	}
 	return true, nil
+}
+
+// othersRefusedWith reports whether err holds a refused listing
+// (mailboxListingError) naming a mailbox listedDespite does not hold:
+// work not done for it that a run leaving the recorded ones out would do.
+func (m *Mirror) othersRefusedWith(err error) bool {
+	var walk func(error) bool
+	walk = func(err error) bool {
+		if l, ok := err.(*mailboxListingError); ok {
+			return slices.ContainsFunc(l.mailboxes, func(id int64) bool { return m.listedDespite[id] == nil })
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() []error }:
+			return slices.ContainsFunc(u.Unwrap(), walk)
+		case interface{ Unwrap() error }:
+			if inner := u.Unwrap(); inner != nil {
+				return walk(inner)
+			}
+		}
+		return false
+	}
+	return walk(err)
 }
 
 // refusedAlone lists mailbox on its own, one page of what changed from
