@@ -289,9 +289,23 @@ func (m *Mirror) refresh(ctx context.Context, id int64, st *Stats) error {
 	if err != nil {
 		return err
 	}
+	// Help Scout moves every thread of a conversation merged into another:
+	// a stored conversation still holding one of these threads was merged
+	// into this one, and the mirror missed it (a convo.merged doubted, so
+	// that its survivor is read here instead of applied, or none came).
+	// Found before this one takes the threads, as applyConversationEvent
+	// finds them; each is read again (its 404 or 301 removes it) rather
+	// than left open until the hourly reconcile.
+	mergedFrom, err := m.db.ConversationsHolding(ctx, threadIDs(u.Threads), c.ID)
+	if err != nil {
+		return fmt.Errorf("find conversations merged into %d: %w", c.ID, err)
+	}
 	u.ReadByID = true // Help Scout's word on this very conversation, over any webhook's
 	if _, err := m.db.ApplyConversation(ctx, u); err != nil {
 		return fmt.Errorf("store conversation %d: %w", c.ID, err)
+	}
+	for _, from := range mergedFrom {
+		m.rereads.add(from)
 	}
 	return nil
 }

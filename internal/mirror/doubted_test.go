@@ -160,3 +160,40 @@ func TestRereadsOfConversationsNotHeldAreBounded(t *testing.T) {
 		t.Errorf("an hour later, conversation %d of a doubted convo.created is not read: %v", c.ID, err)
 	}
 }
+
+// TestDoubtedMergeRemovesTheMergedAway: a convo.merged names the
+// survivor, and applied from its body the conversations merged into it
+// are found by the threads they still hold (TestMergeWebhookRemovesSource).
+// A body that cannot be stored as sent has the survivor re-read instead,
+// and the merged-away conversation stayed open in the mirror until the
+// hourly reconcile. The re-read finds it the same way, by the survivor's
+// threads as Help Scout serves them, and has it read again: gone, it is
+// removed in the same pass.
+func TestDoubtedMergeRemovesTheMergedAway(t *testing.T) {
+	for _, doubt := range doubts {
+		t.Run(doubt.name, func(t *testing.T) {
+			h := newHookEnv(t, 60)
+			var active []helpscouttest.Conversation
+			for _, c := range h.fake.Conversations() {
+				if c.Status == helpscouttest.StatusActive {
+					active = append(active, c)
+				}
+			}
+			from, into := active[0], active[1]
+			h.clock.Advance(time.Minute)
+			if err := h.fake.Merge(from.ID, into.ID, 0, time.Time{}); err != nil {
+				t.Fatal(err)
+			}
+			d := h.deliveriesWant(t, 1, "one convo.merged")[0]
+			if d.Event != helpscouttest.EventConvoMerged {
+				t.Fatalf("the merge's delivery is %s, want convo.merged", d.Event)
+			}
+			h.store(t, edited(t, d, doubt.edit(h.clock.Now())))
+			h.process(t)
+			if c, _, err := h.db.Conversation(context.Background(), from.ID); err == nil {
+				t.Errorf("merged-away conversation %d still stored (%s, assignee %d) after a doubted convo.merged", from.ID, c.Status, c.AssigneeID)
+			}
+			h.wantAsHelpScoutServes(t, into.ID, "the survivor of a doubted convo.merged")
+		})
+	}
+}
