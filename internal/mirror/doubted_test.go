@@ -70,6 +70,39 @@ func TestDoubtedBodyOfAConversationNotHeldIsRead(t *testing.T) {
 	}
 }
 
+// TestBodyWithoutAMailboxIsReadWithNamedMailboxes: with QW_MAILBOXES set,
+// a body naming no mailbox was taken for one of a mailbox not mirrored
+// (mailbox 0 is not named), and of a conversation the store does not hold
+// it was dropped. Its conversation may well be in a named mailbox: it is
+// read, stored when it is, and not when it is in another.
+func TestBodyWithoutAMailboxIsReadWithNamedMailboxes(t *testing.T) {
+	h, scope, other := scopedHookEnv(t)
+	ctx := context.Background()
+	for _, mb := range []int64{scope, other} {
+		h.clock.Advance(time.Minute)
+		c, err := h.fake.CreateConversation(helpscouttest.NewConversation{
+			MailboxID: mb, CustomerID: h.acct.Customers[0], Subject: "no mailbox in its body",
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := h.deliveriesWant(t, 1, "one convo.created")[0]
+		h.log.reset()
+		h.store(t, edited(t, d, func(b map[string]any) { delete(b, "mailboxId") }))
+		h.process(t)
+		if n := h.conversationReads(c.ID); n != 1 {
+			t.Errorf("conversation %d of mailbox %d: the body without a mailbox cost %d reads, want 1", c.ID, mb, n)
+		}
+		_, _, err = h.db.Conversation(ctx, c.ID)
+		if mb == scope && err != nil {
+			t.Errorf("conversation %d of named mailbox %d is not stored after a body without a mailbox: %v", c.ID, mb, err)
+		}
+		if mb == other && !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("conversation %d of mailbox %d, not named, is stored after a body without a mailbox: %v", c.ID, mb, err)
+		}
+	}
+}
+
 // TestRefusedRereadOfAConversationNotHeldIsDropped: a re-read of a
 // conversation the store does not hold that Help Scout refuses (404: no
 // such conversation; 403: a mailbox gone) has nothing to fix: it is

@@ -224,10 +224,10 @@ func (m *Mirror) applyConversationEvent(ctx context.Context, event string, c hel
 	if c.MailboxID > 0 && !m.inScope(c.MailboxID) {
 		// In a mailbox this daemon does not mirror (a body naming none
 		// is doubtedBody's: the conversation may well be in one it
-		// does). The event may be
-		// older than the stored copy (held back, then delivered after the
-		// conversation moved in), so it is not enough to forget it: the
-		// re-read decides, and removes it only if it is really out.
+		// does). The event may be older than the stored copy (held
+		// back, then delivered after the conversation moved in), so it
+		// is not enough to forget it: the re-read decides, and removes
+		// it only if it is really out.
 		if known {
 			m.rereads.add(c.ID)
 		}
