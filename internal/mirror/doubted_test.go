@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
+	"github.com/queuewrangler/queuewrangler/internal/mirror"
 	"github.com/queuewrangler/queuewrangler/internal/store"
 	"github.com/queuewrangler/queuewrangler/internal/testkit"
 )
@@ -228,5 +229,40 @@ func TestDoubtedMergeRemovesTheMergedAway(t *testing.T) {
 			}
 			h.wantAsHelpScoutServes(t, into.ID, "the survivor of a doubted convo.merged")
 		})
+	}
+}
+
+// TestOwnModeHearsOfADoubtedNewConversation: own mode's routing reads the
+// store when Run calls Updated after an inbox pass. A new conversation
+// whose convo.created was doubted is stored by the pass the webhook wakes,
+// before that call, not by the poll up to two minutes later.
+func TestOwnModeHearsOfADoubtedNewConversation(t *testing.T) {
+	h := newHookEnv(t, 20)
+	passes := make(chan struct{}, 10)
+	m := h.mirror(mirror.Options{Updated: func() { passes <- struct{}{} }})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx, time.Hour) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	wait := func(what string) {
+		t.Helper()
+		select {
+		case <-passes:
+		case err := <-done:
+			t.Fatalf("Run returned %s: %v", what, err)
+		case <-time.After(time.Minute):
+			t.Fatalf("Updated was not called %s", what)
+		}
+	}
+	wait("after the first sync")
+	c, d := h.created(t, "routed by own mode")
+	h.store(t, edited(t, d, func(b map[string]any) { delete(b, "mailboxId") }))
+	m.Wake()
+	wait("after the webhook's inbox pass")
+	if _, _, err := h.db.Conversation(context.Background(), c.ID); err != nil {
+		t.Errorf("conversation %d of a doubted convo.created is not stored when Updated is called after the pass: %v", c.ID, err)
 	}
 }
