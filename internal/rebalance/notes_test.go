@@ -240,7 +240,8 @@ func TestNoteThatKeepsBeingRefusedIsGivenUp(t *testing.T) {
 // Help Scout is back. A 403 is waited out the same way: a permission taken
 // from the app's user, which the mirror waits out for hours, was counted
 // as a refusal of the note and gave it up after 10 runs although the
-// permission came back.
+// permission came back; a 403 is a quick answer, so the run goes on to
+// every note (TestForbiddenMailboxHoldsNoOtherNotes).
 func TestNotesWaitOutAHelpScoutOutage(t *testing.T) {
 	for _, status := range []int{http.StatusServiceUnavailable, http.StatusForbidden} {
 		t.Run(strconv.Itoa(status), func(t *testing.T) {
@@ -258,8 +259,12 @@ func TestNotesWaitOutAHelpScoutOutage(t *testing.T) {
 			for run := 1; run <= noteTries+2; run++ {
 				_, err := later.RunOnce(context.Background())
 				must(t, err)
-				if want := run * 2 * noteAttempts; notes.count() != want {
-					t.Fatalf("run %d: %d note POSTs in all, want %d: two notes' tries per run of the three", run, notes.count(), want)
+				tried := 2 // an outage ends the run after two conversations in a row
+				if status == http.StatusForbidden {
+					tried = 3
+				}
+				if want := run * tried * noteAttempts; notes.count() != want {
+					t.Fatalf("run %d: %d note POSTs in all, want %d: %d notes' tries per run of the three", run, notes.count(), want, tried)
 				}
 				for _, p := range ps {
 					got, err := w.db.Proposal(context.Background(), p.ID)
@@ -682,5 +687,106 @@ func TestOffModeLeavesDueNotesForLater(t *testing.T) {
 	must(t, err)
 	if got, _ := w.db.Proposal(context.Background(), p.ID); got.Note != store.NoteWritten || w.notesPosted() != 1 {
 		t.Errorf("after a propose run: note %q, %d notes posted; want written, 1", got.Note, w.notesPosted())
+	}
+}
+
+// forbidConvs answers every request about the conversations at paths
+// with a 403, as Help Scout does once the app's user may no longer open
+// their inbox; the rest pass.
+type forbidConvs struct{ paths map[string]bool }
+
+func (f forbidConvs) RoundTrip(r *http.Request) (*http.Response, error) {
+	for p := range f.paths {
+		if r.URL.Path == p || r.URL.Path == p+"/notes" {
+			return &http.Response{StatusCode: http.StatusForbidden, Header: http.Header{}, Body: http.NoBody, Request: r}, nil
+		}
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// A 403 on a due note is a quick answer about its conversation's mailbox
+// (taken from the app's user), not Help Scout failing: notes of other
+// mailboxes behind two such notes are written at the same run. When a 403
+// ended the pass, as Help Scout not answering does, they were never tried
+// while the forbidden ones were due (two days), and were given up
+// unwritten.
+func TestForbiddenMailboxHoldsNoOtherNotes(t *testing.T) {
+	w := newWorld(t, 3)
+	ps := proposeN(t, w.rebalancer(ModePropose, 5), 3)
+	for _, p := range ps {
+		appliedWithoutNote(t, w, p)
+		time.Sleep(5 * time.Millisecond) // applied_at orders the pass
+	}
+	due, err := w.db.NotesDue(context.Background(), time.Now().Add(time.Hour))
+	must(t, err)
+	if len(due) != 3 {
+		t.Fatalf("%d due, want 3", len(due))
+	}
+	// The two oldest due are forbidden, the last one is fine.
+	forbid := forbidConvs{paths: map[string]bool{}}
+	for _, p := range due[:2] {
+		forbid.paths[fmt.Sprintf("/v2/conversations/%d", p.ConversationID)] = true
+	}
+	last := due[2]
+	w.hs = w.clientWith(t, helpscouttest.Bearer{Token: w.token, Next: forbid})
+	for _, after := range []time.Duration{interruptedAfter + time.Minute, time.Hour, noteGiveUpAfter + time.Minute, 2*noteGiveUpAfter + time.Minute} {
+		r := New(w.db, w.hs, Options{Mode: ModePropose, Policy: balancer.DefaultPolicy(),
+			Now: func() time.Time { return time.Now().Add(after) }})
+		r.noteRetryStep = time.Millisecond
+		_, err := r.RunOnce(context.Background())
+		must(t, err)
+		got, err := w.db.Proposal(context.Background(), last.ID)
+		must(t, err)
+		t.Logf("+%v: the allowed inbox's note is %q", after, got.Note)
+		if got.Note != store.NoteWritten {
+			t.Errorf("+%v: the note of conversation %d (not forbidden) is %q, want written at the first run", after, last.ConversationID, got.Note)
+		}
+	}
+}
+
+// A settled move whose own note failed gets it from a later run, which
+// says when the move was made: at its claim, not at the settle hours later
+// (the store records the settle at the claim, SettleProposalApplied).
+func TestSettledMoveNoteWrittenLaterSaysWhenItWasMade(t *testing.T) {
+	w := newWorld(t, 1)
+	p := proposeOne(t, w.rebalancer(ModePropose, 5))
+	ctx := context.Background()
+	_, err := w.db.ApproveProposal(ctx, p.ID, "sst")
+	must(t, err)
+	claimed, err := w.db.ClaimProposal(ctx, p.ID)
+	must(t, err)
+	must(t, w.fake.Assign(p.ConversationID, w.ana, p.ToAgent, w.now)) // the process stops before it records it
+	notes := &countNotes{fail: true}
+	w.hs = w.clientWith(t, helpscouttest.Bearer{Token: w.token, Next: notes})
+	later := func(d time.Duration) *Rebalancer {
+		now := func() time.Time { return time.Now().Add(d) }
+		w.db.Now = now // the daemon's store and loops share one clock
+		r := New(w.db, w.hs, Options{Mode: ModePropose, Policy: balancer.DefaultPolicy(), Now: now})
+		r.noteRetryStep = time.Millisecond
+		return r
+	}
+	_, err = later(20 * time.Hour).RunOnce(ctx) // settles it; its note fails
+	must(t, err)
+	got, err := w.db.Proposal(ctx, p.ID)
+	must(t, err)
+	if got.Status != store.ProposalApplied || got.Note != store.NoteDue {
+		t.Fatalf("after the settle: %s, note %q; want applied, due", got.Status, got.Note)
+	}
+	notes.mu.Lock()
+	notes.fail = false
+	notes.mu.Unlock()
+	_, err = later(21 * time.Hour).RunOnce(ctx) // writes the due note
+	must(t, err)
+	recs := w.fake.NotesReceived()
+	var text string
+	for _, rec := range recs {
+		if rec.StatusCode == http.StatusCreated {
+			text = rec.Text
+		}
+	}
+	want := "moved " + claimed.UpdatedAt.UTC().Format("Mon 15:04") + " UTC"
+	t.Logf("applied_at recorded %s; claim %s; note: %s", got.AppliedAt.UTC().Format("Mon 15:04"), claimed.UpdatedAt.UTC().Format("Mon 15:04"), text)
+	if !strings.Contains(text, want) {
+		t.Errorf("the note written after the settle's failed lacks %q:\n%s", want, text)
 	}
 }

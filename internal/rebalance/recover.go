@@ -193,9 +193,12 @@ func (r *Rebalancer) recoverNote(ctx context.Context, p store.Proposal, now time
 		// so no try is counted, and the other notes wait with it. A
 		// day-old note stays due too, until a read tells whether the
 		// ticket has it. A POST's 404 (a merge since the read) is this
-		// note's alone: the others go on.
+		// note's alone: the others go on. So is a 403: it is a quick
+		// answer about this conversation's mailbox, and ending the pass
+		// on two of them in a row would leave every other mailbox's notes
+		// behind them unwritten until they were given up.
 		log.Info("move's missing note not written, no try counted; the next run tries again", "err", err)
-		return !errors.Is(err, helpscout.ErrNotFound), nil
+		return !errors.Is(err, helpscout.ErrNotFound) && !errors.Is(err, helpscout.ErrForbidden), nil
 	}
 	counted, serr := r.db.NoteFailed(context.WithoutCancel(ctx), p.ID)
 	switch {
@@ -221,9 +224,9 @@ func (r *Rebalancer) recoverNote(ctx context.Context, p store.Proposal, now time
 // waits out for hours (it keeps a refused mailbox's conversations while
 // the directory lists it). Counted, it gave every due note up after 10
 // runs, under an hour at the default interval, for a permission restored
-// the next morning; as Help Scout failing, no try is counted, the pass
-// ends after two conversations in a row, and a note still refused two
-// days after its move is given up all the same (recoverNote). A 429 and
+// the next morning; now no try is counted, the pass goes on to the other
+// notes (a forbidden mailbox must not hold another's), and a note still
+// refused two days after its move is given up all the same (recoverNote). A 429 and
 // a 401 are not *ErrorResponse: they refuse every request alike (budget,
 // token), not this note.
 func refused(err error) bool {
