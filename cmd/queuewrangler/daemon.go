@@ -306,6 +306,14 @@ func run(ctx context.Context, cfg *settings, ln net.Listener, logger *slog.Logge
 	stopBy := stopped.Add(stopBudget)
 	work, cancelWork := context.WithDeadline(context.Background(), stopBy.Add(-cutShare-drainShare))
 	defer cancelWork()
+	// No new balancer run or route begins from here, though the pass under
+	// way goes on while HTTP drains: one slow request may hold the drain
+	// for all of workShare, moves begun meanwhile would only be cut, and
+	// steer's restoring of the admin's sets, as the balancer's loop
+	// returns, must not wait for the drain. It is bounded by the work's
+	// share, like the moves, so that the loop has cutShare to return.
+	workBy, _ := work.Deadline()
+	reb.StopStarting(workBy)
 	intake.Stop() // within workShare; the loops go on meanwhile
 	stopLoops()
 	// The moves and notes under way, the approvals' among them (an approval

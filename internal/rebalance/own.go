@@ -155,7 +155,8 @@ func (o *Router) Wake() {
 }
 
 // Run routes whenever woken, and checks the inboxes' routing once the
-// mirror is ready and then every CheckEvery, until ctx ends.
+// mirror is ready and then every CheckEvery, until ctx ends or the
+// Rebalancer's StopStarting is called.
 func (o *Router) Run(ctx context.Context) {
 	if o == nil {
 		return
@@ -167,9 +168,14 @@ func (o *Router) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-o.r.stopping:
+			return
 		case <-o.wake:
 		case <-tick.C:
 			checked = false
+		}
+		if o.r.stopStarted() {
+			return
 		}
 		if ok, _ := o.opts.Ready(); !ok {
 			continue // never route from a half-built mirror

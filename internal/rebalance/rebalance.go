@@ -126,6 +126,14 @@ type Rebalancer struct {
 	// of any begun after, are cut (unlessHalted).
 	halted   chan struct{}
 	haltOnce sync.Once
+	// stopping is closed by StopStarting when the daemon is told to stop:
+	// Run and the Router's Run begin no new pass after it, while the pass
+	// under way ends on its own context. restoreBy, under stopMu, is the
+	// bound StopStarting gave steer's restoring of the admin's sets.
+	stopping  chan struct{}
+	stopOnce  sync.Once
+	stopMu    sync.Mutex
+	restoreBy time.Time
 	// cut counts what the cut left for the next start (Halt's Cut).
 	cut struct{ notes, applying, approved atomic.Int64 }
 	// noteRetryStep spaces writeNote's tries: the nth waits n steps.
@@ -181,7 +189,7 @@ func New(db *store.DB, hs *helpscout.Client, opts Options) *Rebalancer {
 	}
 	return &Rebalancer{db: db, hs: hs, team: team.NewReader(db, opts.Roster, opts.Policy, opts.Now), dir: db, opts: opts,
 		claim: db.ClaimProposal, conversation: db.Conversation, noteRetryStep: 500 * time.Millisecond,
-		halted: make(chan struct{})}
+		halted: make(chan struct{}), stopping: make(chan struct{})}
 }
 
 // Plan is the outcome of one run.
@@ -681,6 +689,40 @@ func (r *Rebalancer) unlessHalted(ctx context.Context) (context.Context, context
 	return ctx, func() { cancel(nil) }
 }
 
+// StopStarting tells Run and the Router's Run, at a stopping daemon's
+// signal, to begin no new pass: each returns once the pass under way
+// ends, which its own context still bounds. The daemon's loops keep
+// running while its HTTP server drains, which one slow request can hold
+// for the whole grace; without this the balancer would go on planning
+// and making moves all that time, and steer's restoring of the admin's
+// sets, done as Run returns, would get only what is left of the budget.
+// That restoring is bounded by restoreBy.
+func (r *Rebalancer) StopStarting(restoreBy time.Time) {
+	r.stopMu.Lock()
+	r.restoreBy = restoreBy
+	r.stopMu.Unlock()
+	r.stopOnce.Do(func() { close(r.stopping) })
+}
+
+// stopStarted reports whether StopStarting was called. The loops check it
+// after their select too, which picks among ready cases at random: a tick
+// ready with the stop must not begin a pass.
+func (r *Rebalancer) stopStarted() bool {
+	select {
+	case <-r.stopping:
+		return true
+	default:
+		return false
+	}
+}
+
+// restoreDeadline is StopStarting's restoreBy, if it was called.
+func (r *Rebalancer) restoreDeadline() (time.Time, bool) {
+	r.stopMu.Lock()
+	defer r.stopMu.Unlock()
+	return r.restoreBy, !r.restoreBy.IsZero()
+}
+
 // isHalted reports whether ctx was cut by Halt.
 func isHalted(ctx context.Context) bool { return errors.Is(context.Cause(ctx), errHalted) }
 
@@ -1055,7 +1097,7 @@ func (r *Rebalancer) noteText(ctx context.Context, p store.Proposal, now time.Ti
 // its figures were taken.
 const staleFiguresAfter = 5 * time.Minute
 
-// Run plans every interval until ctx ends. Errors are logged; the next
+// Run plans every interval until ctx ends or StopStarting is called. Errors are logged; the next
 // tick tries again. It returns once the notes and mirror refreshes that
 // approvals left running have ended (Wait): a stopping daemon waits for
 // them rather than leave them to recovery.
@@ -1066,15 +1108,24 @@ func (r *Rebalancer) Run(ctx context.Context, every time.Duration, ready func() 
 	newConversations, stopSteering := r.steerWatch(ctx)
 	defer stopSteering()
 	for {
+		fresh := false
 		select {
 		case <-ctx.Done():
 			return
+		case <-r.stopping:
+			return
 		case <-newConversations:
+			fresh = true
+		case <-tick.C:
+		}
+		if r.stopStarted() {
+			return
+		}
+		if fresh {
 			if ok, _ := ready(); ok {
 				r.steerAfterNewConversation(ctx)
 			}
 			continue
-		case <-tick.C:
 		}
 		if ok, _ := ready(); !ok {
 			continue // never plan from a half-built mirror

@@ -372,6 +372,11 @@ func (r *Rebalancer) Routing(context.Context) team.Routing {
 func (r *Rebalancer) restoreRotations(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), restoreTimeout)
 	defer cancel()
+	if by, ok := r.restoreDeadline(); ok { // a stopping daemon's budget (StopStarting)
+		var cancelBy context.CancelFunc
+		ctx, cancelBy = context.WithDeadlineCause(ctx, by, errRestoreCut)
+		defer cancelBy()
+	}
 	s := &r.steer
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -380,15 +385,27 @@ func (r *Rebalancer) restoreRotations(ctx context.Context) {
 	}
 	mailboxes, err := r.steeredMailboxes(ctx)
 	if err != nil {
-		r.opts.Logger.Warn("steer: the admin's rotations were not restored at shutdown", "err", err)
+		r.opts.Logger.Warn("steer: the admin's rotations were not restored at shutdown", "err", restoreErr(ctx, err))
 		return
 	}
 	names := team.Names(ctx, r.dir)
 	for _, mb := range mailboxes {
 		if err := r.restoreInbox(ctx, mb, names); err != nil {
-			r.opts.Logger.Warn("steer: the admin's rotation was not restored at shutdown", "mailbox", mb.Name, "err", err)
+			r.opts.Logger.Warn("steer: the admin's rotation was not restored at shutdown", "mailbox", mb.Name, "err", restoreErr(ctx, err))
 		}
 	}
+}
+
+// errRestoreCut is the cause of a restore the stop's budget cut.
+var errRestoreCut = errors.New("the stop's budget ran out first; the inbox keeps the narrowed set")
+
+// restoreErr is err, naming the stop's budget when that is what cut it:
+// a bare "context deadline exceeded" would not say why.
+func restoreErr(ctx context.Context, err error) error {
+	if errors.Is(context.Cause(ctx), errRestoreCut) {
+		return fmt.Errorf("%w: %w", errRestoreCut, err)
+	}
+	return err
 }
 
 func (r *Rebalancer) restoreInbox(ctx context.Context, mb store.Mailbox, names func(int64) string) error {

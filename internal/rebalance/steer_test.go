@@ -483,3 +483,51 @@ func TestSteerWithModeOffSaysSo(t *testing.T) {
 		t.Errorf("steer with mode off: watching %v, said %d times; want no watch and one warning\n%s", tick != nil, said, logs)
 	}
 }
+
+// At a stopping daemon's signal (StopStarting), Run returns without
+// waiting for its context, which the daemon ends only once HTTP has
+// drained, and gives the admin's set back at once.
+func TestSteerRunRestoresTheRotationAtStopStarting(t *testing.T) {
+	w := newSteerWorld(t)
+	w.give(t, w.ben, 3)
+	w.refresh(t)
+	r := w.steerer(ModeApply)
+	run(t, r)
+	if got := w.rotation(t); !slices.Equal(got, []int64{w.ana, w.cy}) {
+		t.Fatalf("rotation %v, want Ana and Cy while Ben is busy", got)
+	}
+	returned := make(chan struct{})
+	go func() {
+		defer close(returned)
+		r.Run(context.Background(), time.Hour, func() (bool, string) { return true, "" })
+	}()
+	r.StopStarting(time.Now().Add(time.Minute))
+	select {
+	case <-returned:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not return at StopStarting")
+	}
+	if got := w.rotation(t); !slices.Equal(got, []int64{w.ana, w.ben, w.cy}) {
+		t.Errorf("rotation after the stop %v, want the admin's set", got)
+	}
+}
+
+// A restore the stop's budget cuts leaves the narrowed set and says why
+// at WARN, rather than a bare "context deadline exceeded".
+func TestSteerRestoreCutByTheStopsBudgetSaysSo(t *testing.T) {
+	w := newSteerWorld(t)
+	w.give(t, w.ben, 3)
+	w.refresh(t)
+	r := w.steerer(ModeApply)
+	run(t, r)
+	narrowed := w.rotation(t)
+	r.StopStarting(time.Now().Add(-time.Millisecond)) // spent already
+	r.restoreRotations(context.Background())
+	if got := w.rotation(t); !slices.Equal(got, narrowed) {
+		t.Errorf("rotation %v, want the narrowed %v: no time was left to restore it", got, narrowed)
+	}
+	if logs := w.logs.String(); !strings.Contains(logs, "level=WARN") || !strings.Contains(logs, "not restored at shutdown") ||
+		!strings.Contains(logs, "budget ran out") {
+		t.Errorf("the cut restore is not said at WARN with its cause; log:\n%s", logs)
+	}
+}
