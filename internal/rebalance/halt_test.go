@@ -1,9 +1,14 @@
 package rebalance
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"io"
 	"net/http"
+	"net/http/httptrace"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,7 +18,9 @@ import (
 
 // holdUntilCut holds the requests match picks until released or until
 // their context ends, as Help Scout leaving them unanswered does, saying
-// on held that one is held.
+// on held that one is held. A held request has been sent, as one Help
+// Scout leaves unanswered has: its trace hears that its headers were
+// written (the assignment then may have been made).
 type holdUntilCut struct {
 	match   func(*http.Request) bool
 	held    chan struct{}
@@ -27,6 +34,9 @@ func newHoldUntilCut(match func(*http.Request) bool) *holdUntilCut {
 
 func (h *holdUntilCut) RoundTrip(r *http.Request) (*http.Response, error) {
 	if h.match(r) {
+		if trace := httptrace.ContextClientTrace(r.Context()); trace != nil && trace.WroteHeaders != nil {
+			trace.WroteHeaders()
+		}
 		h.once.Do(func() { close(h.held) })
 		select {
 		case <-h.release:
@@ -129,4 +139,92 @@ func TestHaltWaitsForANoteThatEndsWithinTheBudget(t *testing.T) {
 	if got.Status != store.ProposalApplied || got.Note != store.NoteWritten || w.notesPosted() != 1 {
 		t.Errorf("after Halt: %s, note %q, %d notes posted; want applied, written, 1", got.Status, got.Note, w.notesPosted())
 	}
+}
+
+// haltAfterReRead answers the re-read before a move in full, then has
+// Halt cut the work (its budget spent) before the answer is returned:
+// the stop lands between the re-read and the assignment.
+type haltAfterReRead struct {
+	r   *Rebalancer
+	cut chan Cut
+}
+
+func (h *haltAfterReRead) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil || !isReRead(req) {
+		return resp, err
+	}
+	// Read in full, so that no cut of the request's context can fail the
+	// re-read once it is answered.
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	spent, cancel := context.WithCancel(context.Background())
+	cancel()
+	go func() { h.cut <- h.r.Halt(spent, time.Minute) }()
+	<-h.r.halted
+	return resp, nil
+}
+
+// A move whose stop lands after its re-read and before its assignment is
+// sent leaves nothing written to Help Scout, and goes back to approved,
+// counted so: the next run makes it. Its assignment was cut from a
+// goroutine, sometimes after the PATCH had gone out (applied while the
+// stop said otherwise), sometimes before, and then the move was left
+// applying, which the next start settles failed from the ticket: the
+// SST's approval lost though nothing reached Help Scout.
+func TestHaltBetweenReReadAndAssignmentLeavesTheMoveApproved(t *testing.T) {
+	w := newWorld(t, 1)
+	p := proposeOne(t, w.rebalancer(ModePropose, 5))
+	h := &haltAfterReRead{cut: make(chan Cut, 1)}
+	w.hs = w.clientWith(t, helpscouttest.Bearer{Token: w.token, Next: h})
+	r := w.rebalancer(ModePropose, 5)
+	h.r = r
+	got, err := r.Approve(context.Background(), p.ID, "sst")
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("Approve: %v, want the cut (a context.Canceled)", err)
+	}
+	if got.Status != store.ProposalApproved {
+		t.Errorf("after the cut: %s (%q), want approved", got.Status, got.Error)
+	}
+	if n := len(w.fake.Patches()); n != 0 {
+		t.Errorf("%d assignments reached Help Scout, want none", n)
+	}
+	if cut := <-h.cut; cut != (Cut{Approved: 1}) {
+		t.Errorf("Halt cut %+v, want one approved move", cut)
+	}
+}
+
+// A move begun after Halt is cut before any request of it goes out: its
+// re-read is never sent, and it stays approved.
+func TestAMoveBegunAfterHaltSendsNothing(t *testing.T) {
+	w := newWorld(t, 1)
+	p := proposeOne(t, w.rebalancer(ModePropose, 5))
+	var sent atomic.Int64
+	w.hs = w.clientWith(t, helpscouttest.Bearer{Token: w.token, Next: countRequests{n: &sent}})
+	r := w.rebalancer(ModePropose, 5)
+	spent, cancel := context.WithCancel(context.Background())
+	cancel()
+	r.Halt(spent, 0)
+	got, err := r.Approve(context.Background(), p.ID, "sst")
+	if !errors.Is(err, context.Canceled) || got.Status != store.ProposalApproved {
+		t.Errorf("approval after Halt: %s, %v; want approved, cut", got.Status, err)
+	}
+	if n := sent.Load(); n != 0 {
+		t.Errorf("%d requests sent to Help Scout after Halt, want none", n)
+	}
+}
+
+// countRequests counts the requests that go out: those whose context
+// has not ended by the time they reach the transport.
+type countRequests struct{ n *atomic.Int64 }
+
+func (c countRequests) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Context().Err() == nil { // else the transport sends nothing
+		c.n.Add(1)
+	}
+	return http.DefaultTransport.RoundTrip(r)
 }

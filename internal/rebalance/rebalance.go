@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http/httptrace"
 	"slices"
 	"strconv"
 	"strings"
@@ -679,6 +680,16 @@ var errHalted = fmt.Errorf("cut: the daemon is stopping and its budget is spent:
 // under way, and its cancel, to call once done.
 func (r *Rebalancer) unlessHalted(ctx context.Context) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancelCause(ctx)
+	// Cut before it is returned once Halt has been: from the goroutine
+	// alone, the cut of work begun after Halt could land after a request
+	// had gone out, and a move's re-read get through only for its
+	// assignment to be cut.
+	select {
+	case <-r.halted:
+		cancel(errHalted)
+		return ctx, func() { cancel(nil) }
+	default:
+	}
 	go func() {
 		select {
 		case <-r.halted:
@@ -791,7 +802,7 @@ func (r *Rebalancer) move(ctx context.Context, id int64) (_ store.Proposal, made
 		if isHalted(rctx) {
 			r.cut.approved.Add(1)
 		}
-		return notMade(r.unclaim(sctx, p, context.Cause(rctx)))
+		return notMade(r.unclaim(sctx, p, "re-read before apply cut short", context.Cause(rctx)))
 	case err != nil:
 		return notMade(r.fail(sctx, p, fmt.Sprintf("re-read before apply: %v", err)))
 	}
@@ -808,7 +819,14 @@ func (r *Rebalancer) move(ctx context.Context, id int64) (_ store.Proposal, made
 			return notMade(r.stale(sctx, p, why))
 		}
 	}
-	switch halted, err := r.assign(sctx, p); {
+	switch halted, sent, err := r.assign(sctx, p); {
+	case halted && !sent:
+		// Cut before any of its PATCH was written: nothing reached Help
+		// Scout, so it goes back to approved for the next run, as one cut
+		// in its re-read does. Left applying, the next start would settle
+		// it failed from the ticket, and the SST's approval would be lost.
+		r.cut.approved.Add(1)
+		return notMade(r.unclaim(sctx, p, "assignment cut before it was sent", errHalted))
 	case halted:
 		// Cut by a stop whose budget is spent: the PATCH may have reached
 		// Help Scout or not. Recorded failed, a move made would stand
@@ -831,14 +849,19 @@ func (r *Rebalancer) move(ctx context.Context, id int64) (_ store.Proposal, made
 }
 
 // assign writes p's assignment to Help Scout within assignTimeout, unless
-// Halt cuts it, which halted says.
-func (r *Rebalancer) assign(ctx context.Context, p store.Proposal) (halted bool, _ error) {
+// Halt cuts it, which halted says; sent says whether any request of it
+// was written to Help Scout (its headers at least), so that one cut
+// before is known to have changed nothing. The client's own requests, a
+// token's say, count too: sent errs on the side of a move maybe made.
+func (r *Rebalancer) assign(ctx context.Context, p store.Proposal) (halted, sent bool, _ error) {
 	hctx, cancelHalt := r.unlessHalted(ctx)
 	defer cancelHalt()
 	actx, cancel := context.WithTimeout(hctx, assignTimeout)
 	defer cancel()
+	var wrote atomic.Bool
+	actx = httptrace.WithClientTrace(actx, &httptrace.ClientTrace{WroteHeaders: func() { wrote.Store(true) }})
 	_, err := r.hs.Conversations.Assign(actx, p.ConversationID, p.ToAgent)
-	return err != nil && isHalted(actx), err
+	return err != nil && isHalted(actx), wrote.Load(), err
 }
 
 // markApplied records p's move applied, with its note due unless it is own
@@ -945,12 +968,13 @@ func (r *Rebalancer) stale(ctx context.Context, p store.Proposal, why string) (s
 // before any write to Help Scout: the proposal is approved again.
 var errNotTried = errors.New("not tried")
 
-// unclaim returns a claimed proposal whose re-read was cut short by its
-// caller's context (cause) to approved, for the next run's recovery. The
-// write to Help Scout never began, so failed, which is final, would
-// record a move that was never tried.
-func (r *Rebalancer) unclaim(ctx context.Context, p store.Proposal, cause error) (store.Proposal, error) {
-	why := fmt.Sprintf("re-read before apply cut short (%v); left approved for the next run", cause)
+// unclaim returns a claimed proposal whose re-read (or assignment, before
+// it was sent: stage says which) was cut short by its caller's context
+// (cause) to approved, for the next run's recovery. The write to Help
+// Scout never began, so failed, which is final, would record a move that
+// was never tried.
+func (r *Rebalancer) unclaim(ctx context.Context, p store.Proposal, stage string, cause error) (store.Proposal, error) {
+	why := fmt.Sprintf("%s (%v); left approved for the next run", stage, cause)
 	out, err := r.db.UnclaimProposal(ctx, p.ID, why)
 	if err != nil {
 		return out, err
