@@ -629,8 +629,8 @@ type Cut struct {
 	// first run 5 minutes or more after the claim settles them from the
 	// ticket (settle).
 	Applying int
-	// Approved moves, cut in their re-read before anything was written:
-	// the next run makes them.
+	// Approved moves, cut in their re-read or before their assignment
+	// was sent, nothing written: the next run makes them.
 	Approved int
 	// Running counts the moves and notes still under way when the grace
 	// after the cut ran out (the store slow to record them).
