@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptrace"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -74,6 +75,8 @@ func TestHaltCutsAnApprovalWhereHelpScoutHoldsIt(t *testing.T) {
 			w.hs = w.clientWith(t, helpscouttest.Bearer{Token: w.token, Next: hold})
 			r := w.rebalancer(ModePropose, 5)
 			r.noteRetryStep = time.Millisecond
+			var refreshes atomic.Int64
+			r.opts.AfterApply = func(context.Context, int64) error { refreshes.Add(1); return nil }
 			bound := make(chan time.Time, 1)
 			r.answerWait = bound
 			approved := make(chan error, 1)
@@ -103,6 +106,11 @@ func TestHaltCutsAnApprovalWhereHelpScoutHoldsIt(t *testing.T) {
 			}
 			if n := w.notesPosted(); n != 0 {
 				t.Errorf("%d notes posted, want none", n)
+			}
+			// A cut note's mirror refresh is the next start's sync: begun
+			// now it would only fail, cut.
+			if n := refreshes.Load(); n != 0 {
+				t.Errorf("%d mirror refreshes after the cut, want none", n)
 			}
 		})
 	}
@@ -227,4 +235,33 @@ func (c countRequests) RoundTrip(r *http.Request) (*http.Response, error) {
 		c.n.Add(1)
 	}
 	return http.DefaultTransport.RoundTrip(r)
+}
+
+// Own mode's hand-out has no note, but its mirror refresh is cut by Halt
+// as a note is: the stop does not wait for it (afterMoveTimeout).
+func TestHaltCutsAHandOutsMirrorRefresh(t *testing.T) {
+	e := newOwnEnv(t, 0, ModeApply)
+	e.receiveWebhooks(t)
+	e.newConversation(t)
+	e.deliver(t)
+	refreshing := make(chan struct{})
+	e.reb.opts.AfterApply = func(ctx context.Context, _ int64) error {
+		close(refreshing)
+		<-ctx.Done() // a refresh Help Scout holds
+		return ctx.Err()
+	}
+	routed := make(chan []store.Proposal, 1)
+	go func() { routed <- e.route(t) }()
+	<-refreshing
+	spent, cancel := context.WithCancel(context.Background())
+	cancel()
+	if cut := e.reb.Halt(spent, 3*time.Second); cut.Running != 0 {
+		t.Errorf("Halt: %+v; the hand-out's refresh was not cut", cut)
+	}
+	if ps := <-routed; len(ps) != 1 || ps[0].Status != store.ProposalApplied {
+		t.Errorf("routed %+v, want one hand-out applied", ps)
+	}
+	if logs := e.log.String(); strings.Contains(logs, "level=WARN") {
+		t.Errorf("the cut refresh is said as a failure:\n%s", logs)
+	}
 }
