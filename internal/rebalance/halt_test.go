@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptrace"
@@ -263,5 +264,64 @@ func TestHaltCutsAHandOutsMirrorRefresh(t *testing.T) {
 	}
 	if logs := e.log.String(); strings.Contains(logs, "level=WARN") {
 		t.Errorf("the cut refresh is said as a failure:\n%s", logs)
+	}
+}
+
+// holdEither holds the requests of note, and those of read, each by its own
+// hold.
+type holdEither struct{ note, read *holdUntilCut }
+
+func (h holdEither) RoundTrip(r *http.Request) (*http.Response, error) {
+	if h.note.match(r) {
+		return h.note.RoundTrip(r)
+	}
+	return h.read.RoundTrip(r)
+}
+
+// Halt lets a move begun while it waits for a note end too, within the
+// budget: it waits until the moves and the notes are idle at once. Idle
+// only in turn, the second approval's move was cut though there was time.
+func TestHaltWaitsForAMoveBegunWhileItWaitedForANote(t *testing.T) {
+	w := newWorld(t, 2)
+	ps := proposeN(t, w.rebalancer(ModePropose, 5), 2)
+	second := fmt.Sprintf("/v2/conversations/%d", ps[1].ConversationID)
+	h := holdEither{note: newHoldUntilCut(isNote),
+		read: newHoldUntilCut(func(r *http.Request) bool { return isReRead(r) && r.URL.Path == second })}
+	w.hs = w.clientWith(t, helpscouttest.Bearer{Token: w.token, Next: h})
+	r := w.rebalancer(ModePropose, 5)
+	r.noteRetryStep = time.Millisecond
+	bound := make(chan time.Time, 1)
+	r.answerWait = bound
+	bound <- time.Now() // the first answer does not wait for its held note
+	_, err := r.Approve(context.Background(), ps[0].ID, "sst")
+	must(t, err)
+	<-h.note.held
+
+	approved := make(chan error, 1)
+	var onNote, onMove sync.Once
+	r.afterMoves.mu.Lock()
+	r.afterMoves.blocked = func() { // Halt waits for the first note: a second approval begins
+		onNote.Do(func() {
+			go func() {
+				_, err := r.Approve(context.Background(), ps[1].ID, "sst")
+				approved <- err
+			}()
+			<-h.read.held
+			close(h.note.release)
+		})
+	}
+	r.afterMoves.mu.Unlock()
+	r.moving.mu.Lock()
+	r.moving.blocked = func() { onMove.Do(func() { close(h.read.release) }) } // Halt waits for the move
+	r.moving.mu.Unlock()
+
+	if cut := r.Halt(context.Background(), time.Minute); cut != (Cut{}) {
+		t.Errorf("Halt cut %+v, want nothing: its budget had not run out", cut)
+	}
+	must(t, <-approved)
+	got, err := w.db.Proposal(context.Background(), ps[1].ID)
+	must(t, err)
+	if got.Status != store.ProposalApplied || got.Note != store.NoteWritten {
+		t.Errorf("the second approval: %s (%q), note %q; want applied, its note written", got.Status, got.Error, got.Note)
 	}
 }
