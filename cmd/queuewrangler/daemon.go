@@ -244,7 +244,16 @@ func run(ctx context.Context, cfg *settings, ln net.Listener, logger *slog.Logge
 		}
 		return openError(cfg.DBPath, err) // only what no retry fixes
 	}
-	defer db.Close()
+	// A stop whose budget was spent closes without PRAGMA optimize, which
+	// could take seconds more past it (store.CloseWithoutOptimize).
+	overBudget := false
+	defer func() {
+		if overBudget {
+			_ = db.CloseWithoutOptimize()
+			return
+		}
+		_ = db.Close()
+	}()
 	db.Now = now
 
 	hsFailures := outbound.NewFailures(logger.With("component", "helpscout"))
@@ -328,11 +337,21 @@ func run(ctx context.Context, cfg *settings, ln net.Listener, logger *slog.Logge
 	select {
 	case <-loopsDone:
 		sayCut(logger, cut)
+		if cut.Running > 0 {
+			// The store too slow to record the moves would be as slow
+			// for the drain's writes, and a move still running may hold
+			// the mirror Drain waits for: as below, the next start's
+			// sync reads what it would have.
+			overBudget = true
+			logger.Warn("shutdown: stopping without re-reading the last moves, a move or note still running")
+			break
+		}
 		mir.Drain(ctx) // once nothing moves tickets any more (mirror.Drain)
 	case <-drainAt.C:
 		// Drain must not run beside a loop that may still queue re-reads;
 		// the next start's sync reads what it would have.
 		sayCut(logger, cut)
+		overBudget = true
 		logger.Warn("shutdown: a loop had not stopped at the end of its share; stopping without it and without re-reading the last moves")
 	}
 	logger.Info("stopped", "took", time.Since(stopped).Round(time.Millisecond).String())

@@ -281,6 +281,13 @@ func (db *DB) Close() error {
 	return db.close(true)
 }
 
+// CloseWithoutOptimize is Close without its PRAGMA optimize, which on a
+// large file may take seconds: for a stopping daemon whose budget is
+// already spent, where the next start's scheduled Optimize does it.
+func (db *DB) CloseWithoutOptimize() error {
+	return db.close(false)
+}
+
 func (db *DB) close(optimize bool) error {
 	var errs []error
 	if db.read != nil {

@@ -147,3 +147,25 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(m.Run())
 }
+
+// A stopping daemon's quick close (no PRAGMA optimize) still lets the next
+// holder open the file: its connections are closed and its lock released.
+func TestCloseWithoutOptimizeReleasesTheFile(t *testing.T) {
+	skipWithoutFlock(t)
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "qw.db")
+	db, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CloseWithoutOptimize(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatalf("open after CloseWithoutOptimize: %v", err)
+	}
+	if err := again.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
