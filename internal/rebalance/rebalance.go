@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/http/httptrace"
 	"slices"
 	"strconv"
@@ -837,6 +838,8 @@ func (r *Rebalancer) move(ctx context.Context, id int64) (_ store.Proposal, made
 		r.opts.Logger.Info("move cut by the stop: left applying, for the next start to settle from Help Scout",
 			"proposal", p.ID, "conversation", p.ConversationID)
 		return notMade(p, fmt.Errorf("proposal %d left applying: %w", p.ID, errHalted))
+	case err != nil && mayHaveAssigned(err):
+		return notMade(r.failMaybeMade(sctx, p, fmt.Sprintf("assign: %v", err)))
 	case err != nil:
 		return notMade(r.fail(sctx, p, fmt.Sprintf("assign: %v", err)))
 	}
@@ -983,8 +986,45 @@ func (r *Rebalancer) unclaim(ctx context.Context, p store.Proposal, stage string
 	return out, fmt.Errorf("proposal %d %w: %w", p.ID, errNotTried, cause)
 }
 
+// fail records p failed, its move not made: nothing was written to Help
+// Scout, Help Scout refused the write, or the ticket shows it not made.
 func (r *Rebalancer) fail(ctx context.Context, p store.Proposal, why string) (store.Proposal, error) {
-	out, err := r.db.MarkProposalFailed(ctx, p.ID, why)
+	return r.recordFailed(ctx, p, why, r.db.MarkProposalFailed)
+}
+
+// failMaybeMade records p failed when its assignment was sent and Help
+// Scout may have made it (mayHaveAssigned): the mirror then takes the
+// reassignment it sees for ours, not a person's (store,
+// MarkProposalFailedMaybeMade).
+func (r *Rebalancer) failMaybeMade(ctx context.Context, p store.Proposal, why string) (store.Proposal, error) {
+	return r.recordFailed(ctx, p, why, r.db.MarkProposalFailedMaybeMade)
+}
+
+// mayHaveAssigned reports whether an assignment that failed with err may
+// have been made all the same: no answer came (a timeout, a transport
+// error), or one that says nothing of the write: a 5xx, or a 408, 409 or
+// 429, which the retry layer answers by sending the PATCH again, so that
+// an earlier try may have landed. Any other 4xx, the 401 included, is
+// Help Scout refusing the request: not made.
+func mayHaveAssigned(err error) bool {
+	var auth *helpscout.AuthError
+	if errors.As(err, &auth) {
+		return false
+	}
+	var e *helpscout.ErrorResponse
+	if !errors.As(err, &e) || e.StatusCode < 400 || e.StatusCode >= 500 {
+		return true
+	}
+	switch e.StatusCode {
+	case http.StatusRequestTimeout, http.StatusConflict, http.StatusTooManyRequests:
+		return true
+	}
+	return false
+}
+
+func (r *Rebalancer) recordFailed(ctx context.Context, p store.Proposal, why string,
+	mark func(context.Context, int64, string) (store.Proposal, error)) (store.Proposal, error) {
+	out, err := mark(ctx, p.ID, why)
 	if err != nil {
 		return out, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"path/filepath"
@@ -281,8 +282,9 @@ func TestHelpScoutFailureIsRecordedNotRetried(t *testing.T) {
 	w.fake.SetFaults(helpscouttest.Faults{ErrorProbability: 1, ErrorStatuses: []int{http.StatusInternalServerError}})
 	got, err := r.Approve(context.Background(), plan.Proposals[0].ID, "sst")
 	must(t, err)
-	if got.Status != store.ProposalFailed || !strings.HasPrefix(got.Error, "re-read before apply: ") {
-		t.Fatalf("status %s error %q, want failed by the re-read", got.Status, got.Error)
+	if got.Status != store.ProposalFailed || !strings.HasPrefix(got.Error, "re-read before apply: ") || got.MaybeMade {
+		t.Fatalf("status %s error %q, may have been made %v; want failed by the re-read, not made",
+			got.Status, got.Error, got.MaybeMade)
 	}
 	w.fake.SetFaults(helpscouttest.Faults{})
 	if _, err := r.Approve(context.Background(), plan.Proposals[0].ID, "sst"); !errors.Is(err, store.ErrConflict) {
@@ -290,6 +292,72 @@ func TestHelpScoutFailureIsRecordedNotRetried(t *testing.T) {
 	}
 	if n := len(w.fake.Patches()); n != 0 {
 		t.Errorf("fake saw %d patches", n)
+	}
+}
+
+// patchAnswer answers every PATCH with status, after passing it on to
+// Help Scout when made (Help Scout made the assignment, its answer was
+// lost or is an error), or with a transport error when status is 0.
+type patchAnswer struct {
+	next   http.RoundTripper
+	status int
+	made   bool
+}
+
+func (a patchAnswer) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method != http.MethodPatch {
+		return a.next.RoundTrip(r)
+	}
+	if a.made {
+		resp, err := a.next.RoundTrip(r)
+		if err != nil {
+			return nil, err
+		}
+		resp.Body.Close()
+	}
+	if a.status == 0 {
+		return nil, errors.New("read: connection reset by peer")
+	}
+	return &http.Response{StatusCode: a.status, Header: http.Header{"Content-Type": {"application/json"}},
+		Body: io.NopCloser(strings.NewReader(`{"message":"no"}`)), Request: r}, nil
+}
+
+// TestFailedAssignmentSaysWhetherItMayBeMade: a move whose PATCH failed is
+// recorded as one Help Scout may have made when no answer says it was
+// not (a 5xx, no answer, a 408, 409 or 429 the retries left), and as not
+// made when Help Scout refused it (a 4xx, the 401 included). Only the
+// first is taken for the cause of the reassignment the mirror sees next:
+// all were, and a person making a refused move by hand was excused.
+func TestFailedAssignmentSaysWhetherItMayBeMade(t *testing.T) {
+	tests := []struct {
+		name   string
+		status int
+		made   bool
+		want   bool
+	}{
+		{"503 after Help Scout made it", http.StatusServiceUnavailable, true, true},
+		{"no answer after Help Scout made it", 0, true, true},
+		{"no answer, not made", 0, false, true},
+		{"429 after the retries", http.StatusTooManyRequests, false, true},
+		{"409 after the retries", http.StatusConflict, false, true},
+		{"408 after the retries", http.StatusRequestTimeout, false, true},
+		{"422: refused", http.StatusUnprocessableEntity, false, false},
+		{"403: refused", http.StatusForbidden, false, false},
+		{"401: refused", http.StatusUnauthorized, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, 1)
+			proposed := proposeOne(t, w.rebalancer(ModePropose, 5))
+			hs := w.clientWith(t, patchAnswer{next: helpscouttest.Bearer{Token: w.token}, status: tt.status, made: tt.made})
+			r := New(w.db, hs, Options{Mode: ModePropose, Policy: balancer.DefaultPolicy(), Now: func() time.Time { return w.now }})
+			got, err := r.Approve(context.Background(), proposed.ID, "sst")
+			must(t, err)
+			if got.Status != store.ProposalFailed || !strings.HasPrefix(got.Error, "assign: ") || got.MaybeMade != tt.want {
+				t.Errorf("status %s, error %q, may have been made %v; want failed by the assignment, %v",
+					got.Status, got.Error, got.MaybeMade, tt.want)
+			}
+		})
 	}
 }
 

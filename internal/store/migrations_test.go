@@ -32,6 +32,7 @@ var landedMigrations = map[string]string{
 	"0015_reassigned_at.sql":         "a01f18a391759fc48c2b4783b7ba268bfc4b9a5caf412e7bd1d7aaed983ce77a",
 	"0016_move_notes.sql":            "6c10e102d85fd9948f1f2a3925a189403f7f93721e93ef403b76dc50e5efb20b",
 	"0017_from_webhook.sql":          "1fa8cb40a0eac7e769db38845b61b957d8c78be968162df49e7344e91b705afc",
+	"0018_workflow_moves.sql":        "2b8a97357663878ee795680e2bb7661bd30190a8f379e707307edc52082dff53",
 }
 
 func TestLandedMigrationsNeverChange(t *testing.T) {

@@ -15,7 +15,7 @@ const proposalColumns = `id, created_at, updated_at, conversation_id, conversati
 	from_agent, to_agent, reason, explanation, imbalance_before, imbalance_after, jain_before, jain_after,
 	figures, status, decided_by, decided_at, applied_at, error,
 	snap_assignee_id, snap_status, snap_customer_waiting_since, snap_last_customer_at,
-	note, note_at, note_tries`
+	note, note_at, note_tries, maybe_made`
 
 func scanProposal(row interface{ Scan(...any) error }) (Proposal, error) {
 	var p Proposal
@@ -25,7 +25,7 @@ func scanProposal(row interface{ Scan(...any) error }) (Proposal, error) {
 		&p.ImbalanceBefore, &p.ImbalanceAfter, &p.JainBefore, &p.JainAfter,
 		&figures, &status, &p.DecidedBy, timeCol{&p.DecidedAt}, timeCol{&p.AppliedAt}, &p.Error,
 		idCol{&p.Snapshot.AssigneeID}, &p.Snapshot.Status, timeCol{&p.Snapshot.CustomerWaitingSince},
-		timeCol{&p.Snapshot.LastCustomerAt}, &note, timeCol{&p.NoteAt}, &p.NoteTries)
+		timeCol{&p.Snapshot.LastCustomerAt}, &note, timeCol{&p.NoteAt}, &p.NoteTries, &p.MaybeMade)
 	p.Figures = json.RawMessage(figures)
 	p.Status = ProposalStatus(status)
 	p.Note = NoteState(note)
@@ -334,12 +334,27 @@ func (db *DB) MarkProposalStale(ctx context.Context, id int64, seen ProposalStat
 	return db.transition(ctx, "mark stale", id, ProposalStale, []ProposalStatus{seen}, "error = ?", why)
 }
 
-// MarkProposalFailed records that applying failed, with the error. It is
-// final: a failed proposal is never retried blindly. Allowed from approved
-// and applying.
+// MarkProposalFailed records that applying failed, with the error, and
+// that the move was not made: it failed before its write to Help Scout
+// (the re-read before it), Help Scout refused the write, or recovery found
+// the ticket without it. It is final: a failed proposal is never retried
+// blindly. Allowed from approved and applying.
 func (db *DB) MarkProposalFailed(ctx context.Context, id int64, msg string) (Proposal, error) {
+	return db.markFailed(ctx, id, msg, false)
+}
+
+// MarkProposalFailedMaybeMade is MarkProposalFailed for a move whose
+// write reached Help Scout, or may have, with no answer that says it was
+// not made (a timeout, a 5xx, a transport error): Help Scout may show it
+// made. Only such a failure is taken for the cause of the reassignment
+// the mirror sees next (ownFailedMoveQuery).
+func (db *DB) MarkProposalFailedMaybeMade(ctx context.Context, id int64, msg string) (Proposal, error) {
+	return db.markFailed(ctx, id, msg, true)
+}
+
+func (db *DB) markFailed(ctx context.Context, id int64, msg string, maybeMade bool) (Proposal, error) {
 	return db.transition(ctx, "mark failed", id, ProposalFailed,
-		[]ProposalStatus{ProposalApproved, ProposalApplying}, "error = ?", msg)
+		[]ProposalStatus{ProposalApproved, ProposalApplying}, "error = ?, maybe_made = ?", msg, maybeMade)
 }
 
 // MoveClass is what the outcome counter tells moves apart by: the reason,

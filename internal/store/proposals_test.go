@@ -563,3 +563,44 @@ func TestMigrationTakesOldMovesAsNoted(t *testing.T) {
 		t.Errorf("notes due after the upgrade = %d, %v; want none", len(due), err)
 	}
 }
+
+// TestMigrationTellsFailuresThatMayHaveBeenMade: 0019 marks the failures
+// recorded before it whose PATCH may have been made (rebalance's
+// "assign: " errors but Help Scout's refusals) so that they go on
+// excusing the reassignment they made; a failure before the PATCH, a
+// refusal, and recovery's "not made" do not.
+func TestMigrationTellsFailuresThatMayHaveBeenMade(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "qw.db")
+	raw := rawAtVersion(t, path, 18)
+	rows := []struct {
+		status, err string
+		want        bool
+	}{
+		{"failed", "assign: assign conversation 101 to 8: context deadline exceeded", true},
+		{"failed", "assign: assign conversation 102 to 8: PATCH /v2/conversations/102: 503 Service Unavailable", true},
+		{"failed", "assign: assign conversation 103 to 8: PATCH /v2/conversations/103: 429 rate limited, retry after 10s", true},
+		{"failed", "assign: assign conversation 104 to 8: PATCH /v2/conversations/104: 409 Conflict", true},
+		{"failed", "assign: assign conversation 105 to 8: PATCH /v2/conversations/105: 422 Unprocessable Entity: bad (assignTo: no)", false},
+		{"failed", "assign: assign conversation 106 to 8: PATCH /v2/conversations/106: 401 Unauthorized: invalid_token", false},
+		{"failed", "re-read before apply: GET /v2/conversations/107: 503 Service Unavailable", false},
+		{"failed", "read the receiver before apply: database is locked", false},
+		{"failed", "interrupted before the assignment was written; the next plan decides afresh", false},
+		{"stale", "assign: not one of ours", false},
+	}
+	for i, r := range rows {
+		if _, err := raw.Exec(`INSERT INTO proposals (id, created_at, updated_at, conversation_id, to_agent, reason, status, error)
+			VALUES (?, 1, 1, ?, 8, 'stuck', ?, ?)`, i+1, 101+i, r.status, r.err); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw.Close()
+	db, _ := openAt(t, path)
+	for i, r := range rows {
+		p, err := db.Proposal(ctx, int64(i+1))
+		if err != nil || p.MaybeMade != r.want {
+			t.Errorf("%s %q after the upgrade: MaybeMade %v, %v; want %v", r.status, r.err, p.MaybeMade, err, r.want)
+		}
+	}
+}

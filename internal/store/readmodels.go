@@ -92,22 +92,24 @@ var ownReassignmentQuery = `CASE WHEN reassigned_at IS NULL THEN 0 ELSE EXISTS (
 		  AND to_agent = conversations.assignee_id) END`
 
 // ownFailedMoveQuery is when a move of the listed conversation recorded
-// failed gave it to its current assignee within OwnMoveMargin of its
-// reassignment, NULL if none did: a PATCH that timed out, or was answered
-// with an error, after Help Scout had made the assignment. Such a move is
-// ours as an applied one is, and not a person's hand move. A failed
-// proposal has no applied_at, and its decided_at is the approval, which
-// may be hours older (recovery applies approvals left over); its
-// updated_at is when the failure was recorded, final since (failed is
-// never left), and stands where applied_at would: just after the PATCH
-// returned (rebalance.assignTimeout), so the same margin holds. A move that
-// failed before its PATCH (the re-read before it) never reached Help
-// Scout, but a person who then gave the ticket to the very agent it
-// proposed, within minutes, decided nothing against it either.
+// failed, though Help Scout may have made it, gave it to its current
+// assignee within OwnMoveMargin of its reassignment, NULL if none did: a
+// PATCH that timed out, or was answered with a 5xx, after Help Scout had
+// made the assignment. Such a move is ours as an applied one is, and not
+// a person's hand move. A failed proposal has no applied_at, and its
+// decided_at is the approval, which may be hours older (recovery applies
+// approvals left over); its updated_at is when the failure was recorded,
+// final since (failed is never left), and stands where applied_at would:
+// just after the PATCH returned (rebalance.assignTimeout), so the same
+// margin holds. Only a failure whose PATCH may have been made counts
+// (maybe_made, MarkProposalFailedMaybeMade): one that failed before it
+// (the re-read), one Help Scout refused, and one recovery found not made
+// never reached Help Scout, and a person who then gave the ticket to the
+// agent it proposed, minutes later, made a hand move of their own.
 // proposals_moves answers it with one index search of the conversation's
 // failed moves per reassigned row.
 var ownFailedMoveQuery = `CASE WHEN reassigned_at IS NULL THEN NULL ELSE (SELECT MAX(updated_at) FROM proposals
-		WHERE status = 'failed' AND conversation_id = conversations.id
+		WHERE status = 'failed' AND conversation_id = conversations.id AND maybe_made = 1
 		  AND updated_at BETWEEN conversations.reassigned_at - ` + ownMoveMarginMS + `
 		                     AND conversations.reassigned_at + ` + ownMoveMarginMS + `
 		  AND to_agent = conversations.assignee_id) END`

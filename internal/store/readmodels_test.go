@@ -589,12 +589,20 @@ func TestOpenConversationsTellHandMovesFromOurs(t *testing.T) {
 // decision. Being ours, the cooldown holds it from our attempt instead,
 // as it holds an applied move: otherwise nothing would hold it, and the
 // next run could move the ticket straight on.
+//
+// Only a failure whose PATCH may have been made counts
+// (MarkProposalFailedMaybeMade). One that failed before it (the re-read
+// answered 503), one Help Scout refused, and one recovery found not made
+// never reached Help Scout: an SST who then makes the same move by hand,
+// minutes later, made a hand move, held as a person's decision (which
+// lifts when the owner goes away), not by our cooldown (which the away
+// rule honours too). They were all taken for ours.
 func TestFailedMoveHelpScoutMadeIsOurs(t *testing.T) {
 	t.Parallel()
 	db, clk := openTest(t)
 	ctx := context.Background()
 	movedAt := at(time.Hour) // the line item: 7 -> 8
-	for id := int64(1); id <= 4; id++ {
+	for id := int64(1); id <= 7; id++ {
 		c := conv(id, at(2*time.Hour))
 		c.AssigneeID = 8
 		if _, err := db.ApplyConversation(ctx, ConversationUpdate{Conversation: c, ThreadsComplete: true, Threads: []Thread{
@@ -604,17 +612,26 @@ func TestFailedMoveHelpScoutMadeIsOurs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	const timeout = "assign: context deadline exceeded"
 	tests := []struct {
-		name   string
-		id     int64
-		to     int64
-		failed time.Duration // when the failure was recorded, after movedAt
-		byUs   bool
+		name      string
+		id        int64
+		to        int64
+		failed    time.Duration // when the failure was recorded, after movedAt
+		why       string
+		maybeMade bool
+		byUs      bool
 	}{
-		{"our move failed on a timeout, made by Help Scout", 1, 8, 25 * time.Second, true},
-		{"our failed move to someone else at that moment", 2, 9, 25 * time.Second, false},
-		{"our failed move to 8 hours before, moved to 8 by hand", 3, 8, -3 * time.Hour, false},
-		{"no move of ours", 4, 0, 0, false},
+		{"our move failed on a timeout, made by Help Scout", 1, 8, 25 * time.Second, timeout, true, true},
+		{"our failed move to someone else at that moment", 2, 9, 25 * time.Second, timeout, true, false},
+		{"our failed move to 8 hours before, moved to 8 by hand", 3, 8, -3 * time.Hour, timeout, true, false},
+		{"no move of ours", 4, 0, 0, "", false, false},
+		{"our move failed at its re-read, made by hand 4 minutes later", 5, 8, -4 * time.Minute,
+			"re-read before apply: 503 Service Unavailable", false, false},
+		{"recovery found our move not made, made by hand 4 minutes later", 6, 8, -4 * time.Minute,
+			"interrupted before the assignment was written; the next plan decides afresh", false, false},
+		{"Help Scout refused our move, made by hand 4 minutes later", 7, 8, -4 * time.Minute,
+			"assign: PATCH /v2/conversations/7: 422 Unprocessable Entity", false, false},
 	}
 	for _, tc := range tests {
 		if tc.to == 0 {
@@ -629,8 +646,12 @@ func TestFailedMoveHelpScoutMadeIsOurs(t *testing.T) {
 			t.Fatal(err)
 		}
 		clk.Set(movedAt.Add(tc.failed))
-		if _, err := db.MarkProposalFailed(ctx, p.ID, "assign: context deadline exceeded"); err != nil {
-			t.Fatal(err)
+		mark := db.MarkProposalFailed
+		if tc.maybeMade {
+			mark = db.MarkProposalFailedMaybeMade
+		}
+		if f, err := mark(ctx, p.ID, tc.why); err != nil || f.MaybeMade != tc.maybeMade {
+			t.Fatalf("mark failed: MaybeMade %v, %v; want %v", f.MaybeMade, err, tc.maybeMade)
 		}
 	}
 	all, err := db.OpenConversations(ctx, OpenFilter{})

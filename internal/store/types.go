@@ -416,6 +416,10 @@ type Proposal struct {
 	Note      NoteState
 	NoteAt    time.Time
 	NoteTries int
+	// MaybeMade says of a failed move that its write reached Help Scout,
+	// or may have, with no answer saying it was not made
+	// (MarkProposalFailedMaybeMade); false for every other proposal.
+	MaybeMade bool
 }
 
 // NoteState is where an applied move's private note is. The note is
