@@ -69,13 +69,13 @@ type Action struct {
 	AssociatedEntities EntityIDs `json:"associatedEntities,omitempty"`
 }
 
-// EntityIDs is Action.associatedEntities. It keeps the values that are ids
-// (numbers, or strings holding numbers); any other value is kept as 0, so
-// that the entity is still known to be named (a workflow's line item is
-// told by its workflow entity, whatever its id looks like), and nothing in
-// it fails to decode: the field is undocumented and must not make a whole
-// page undecodable. A null or an empty string names nothing and is
-// dropped.
+// EntityIDs is Action.associatedEntities: the values that are ids
+// (numbers, or strings holding numbers). Any other value (null, "",
+// false, 0.5, an object, a list) names no id and is dropped, so that a
+// caller reads only ids, and nothing in it fails to decode: the field is
+// undocumented and must not make a whole page undecodable. A number is
+// kept as written, 0 and negatives included: what an id must look like is
+// the caller's to judge.
 type EntityIDs map[string]int64
 
 // UnmarshalJSON implements json.Unmarshaler.
@@ -89,15 +89,9 @@ func (e *EntityIDs) UnmarshalJSON(data []byte) error {
 	}
 	out := make(EntityIDs, len(raw))
 	for k, v := range raw {
-		s := looseString(v) // "" for null
-		if s == "" {
-			continue
+		if id, err := strconv.ParseInt(looseString(v), 10, 64); err == nil {
+			out[k] = id
 		}
-		id, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			id = 0
-		}
-		out[k] = id
 	}
 	*e = out
 	return nil

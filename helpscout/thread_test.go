@@ -114,13 +114,15 @@ func TestThreadKindString(t *testing.T) {
 func TestEntityIDs(t *testing.T) {
 	t.Parallel()
 	var a Action
-	in := `{"type":"merged","associatedEntities":{"user":4,"originalConversation":"2201934001","workflow":null,"odd":{"x":1},"neg":-2,"empty":""}}`
+	in := `{"type":"merged","associatedEntities":{"user":4,"originalConversation":"2201934001","workflow":null,"odd":{"x":1},` +
+		`"neg":-2,"zero":0,"empty":"","no":false,"list":[],"half":0.5,"word":"wf-1"}}`
 	if err := json.Unmarshal([]byte(in), &a); err != nil {
 		t.Fatal(err)
 	}
-	// "odd" is named, with no id; "workflow" is null and "empty" is "",
-	// which name nothing.
-	want := EntityIDs{"user": 4, "originalConversation": 2201934001, "odd": 0, "neg": -2}
+	// Numbers, and strings holding them, are kept as written; every other
+	// value names no id and is dropped: kept as 0 ("named"), a workflow
+	// entity of false or {} read as a workflow's.
+	want := EntityIDs{"user": 4, "originalConversation": 2201934001, "neg": -2, "zero": 0}
 	if len(a.AssociatedEntities) != len(want) {
 		t.Fatalf("AssociatedEntities = %v, want %v", a.AssociatedEntities, want)
 	}

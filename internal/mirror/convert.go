@@ -74,24 +74,30 @@ func toStoreThread(t helpscout.Thread) store.Thread {
 // did. Help Scout does not enumerate action.type for v2
 // (helpscout-api.md section 6): "manual-workflow" is seen ("You ran the
 // Assign to Spam workflow"), and the workflows' own listing says each is
-// "manual" or "automatic". So any type that mentions a workflow, in any
-// case, or an associatedEntities that names a workflow (with a non-null
-// value, whatever its id looks like), is a workflow's; and it is a
-// person's run only when the type says manual. An absent or null action
-// names none. The store decides what each means (facts.go).
+// "manual" or "automatic". So a type that mentions a workflow, in any
+// case, is a workflow's, and a person's run when it says manual; else an
+// associatedEntities whose workflow entity holds an id (a positive
+// number, or a string of one) names a workflow that ran on its own.
+// Anything else names none: 0, -1, "0", false, {} or [] under a workflow
+// key is no id, and the two ways to misread differ. Taken for no
+// workflow, a workflow's move reads as a hand move, which only holds the
+// ticket from the balancer a while; taken for an automatic workflow, a
+// person's move is excused, and a run may undo it. An absent or null
+// action names none. The store decides what each means (facts.go).
 func threadWorkflow(a helpscout.Action) string {
 	typ := strings.ToLower(a.Type)
-	named := strings.Contains(typ, "workflow")
-	for k := range a.AssociatedEntities {
-		named = named || strings.Contains(strings.ToLower(k), "workflow")
+	if strings.Contains(typ, "workflow") {
+		if strings.Contains(typ, "manual") {
+			return store.WorkflowManual
+		}
+		return store.WorkflowAutomatic
 	}
-	switch {
-	case !named:
-		return ""
-	case strings.Contains(typ, "manual"):
-		return store.WorkflowManual
+	for k, id := range a.AssociatedEntities {
+		if id > 0 && strings.Contains(strings.ToLower(k), "workflow") {
+			return store.WorkflowAutomatic
+		}
 	}
-	return store.WorkflowAutomatic
+	return ""
 }
 
 func toStoreThreads(ts []helpscout.Thread) []store.Thread {

@@ -259,7 +259,8 @@ func TestWorkflowReassignmentIsNoHandMove(t *testing.T) {
 	}{
 		{"an automatic workflow, told by its action type", `{"type":"automatic-workflow","text":"Workflow Billing ran"}`, false},
 		{"a workflow told by its associated entity alone", `{"type":"default","associatedEntities":{"workflow":4411}}`, false},
-		{"a workflow whose id is no number", `{"type":"assigned","associatedEntities":{"workflow":"wf-4411"}}`, false},
+		{"a workflow id as a string", `{"type":"assigned","associatedEntities":{"workflow":"4411"}}`, false},
+		{"a workflow entity that is no id names none", `{"type":"assigned","associatedEntities":{"workflow":"wf-4411"}}`, true},
 		{"the action type in another case", `{"type":"Workflow"}`, false},
 		{"a workflow a person ran by hand", `{"type":"manual-workflow","text":"Cal ran the Escalate workflow","associatedEntities":{"workflow":4412}}`, true},
 		{"a person's reassignment", `{"type":"assigned","text":"Cal assigned to Ana","associatedEntities":{"user":3}}`, true},
@@ -307,5 +308,40 @@ func TestWorkflowReassignmentIsNoHandMove(t *testing.T) {
 				t.Errorf("previous assignee %d; want %d, whoever moved it", got.PreviousAssigneeID, ben.ID)
 			}
 		})
+	}
+}
+
+// TestThreadWorkflowNeedsAnID: a person's "assigned" line item whose
+// associatedEntities carries the workflow key with a value that is no
+// workflow's id (0, "0", false, {}, [], -1) names no workflow. Each was
+// taken for an automatic workflow's, which excused the person's move as
+// no hand move, so that a balancer run could undo it. A type that says
+// workflow, or a positive id, still names one.
+func TestThreadWorkflowNeedsAnID(t *testing.T) {
+	for _, v := range []string{`0`, `"0"`, `false`, `{}`, `[]`, `-1`} {
+		var a helpscout.Action
+		in := `{"type":"assigned","text":"Cal assigned to Ana","associatedEntities":{"user":3,"workflow":` + v + `}}`
+		if err := json.Unmarshal([]byte(in), &a); err != nil {
+			t.Fatal(err)
+		}
+		if got := threadWorkflow(a); got != "" {
+			t.Errorf("workflow entity %s on a person's line item: threadWorkflow = %q, want none", v, got)
+		}
+	}
+	for in, want := range map[string]string{
+		`{"type":"assigned","associatedEntities":{"workflow":4411}}`:        store.WorkflowAutomatic,
+		`{"type":"assigned","associatedEntities":{"Workflow":"4411"}}`:      store.WorkflowAutomatic,
+		`{"type":"automatic-workflow","associatedEntities":{"workflow":0}}`: store.WorkflowAutomatic,
+		`{"type":"manual-workflow","associatedEntities":{"workflow":4412}}`: store.WorkflowManual,
+		`{"type":"Manual-Workflow"}`:                                        store.WorkflowManual,
+		`{"type":"assigned","associatedEntities":{"user":3,"mailbox":4}}`:   "",
+	} {
+		var a helpscout.Action
+		if err := json.Unmarshal([]byte(in), &a); err != nil {
+			t.Fatal(err)
+		}
+		if got := threadWorkflow(a); got != want {
+			t.Errorf("%s: threadWorkflow = %q, want %q", in, got, want)
+		}
 	}
 }
