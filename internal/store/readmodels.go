@@ -106,12 +106,18 @@ var ownReassignmentQuery = `CASE WHEN reassigned_at IS NULL THEN 0 ELSE EXISTS (
 // (the re-read), one Help Scout refused, and one recovery found not made
 // never reached Help Scout, and a person who then gave the ticket to the
 // agent it proposed, minutes later, made a hand move of their own.
-// proposals_moves answers it with one index search of the conversation's
-// failed moves per reassigned row.
-var ownFailedMoveQuery = `CASE WHEN reassigned_at IS NULL THEN NULL ELSE (SELECT MAX(updated_at) FROM proposals
+//
+// A hand-out (the ticket given out of the Unassigned folder: no
+// reassigned_at) that failed so is matched the same way against when the
+// current assignee got the ticket (assigned_at): an applied hand-out
+// holds the ticket for the cooldown (lastMoveQuery), and one Help Scout
+// made although its PATCH failed must too, or nothing holds it from the
+// next run. proposals_moves answers it with one index search of the
+// conversation's failed moves per assigned row.
+var ownFailedMoveQuery = `CASE WHEN COALESCE(reassigned_at, assigned_at) IS NULL THEN NULL ELSE (SELECT MAX(updated_at) FROM proposals
 		WHERE status = 'failed' AND conversation_id = conversations.id AND maybe_made = 1
-		  AND updated_at BETWEEN conversations.reassigned_at - ` + ownMoveMarginMS + `
-		                     AND conversations.reassigned_at + ` + ownMoveMarginMS + `
+		  AND updated_at BETWEEN COALESCE(conversations.reassigned_at, conversations.assigned_at) - ` + ownMoveMarginMS + `
+		                     AND COALESCE(conversations.reassigned_at, conversations.assigned_at) + ` + ownMoveMarginMS + `
 		  AND to_agent = conversations.assignee_id) END`
 
 var ownMoveMarginMS = strconv.FormatInt(OwnMoveMargin.Milliseconds(), 10)
@@ -377,7 +383,8 @@ func openConversations(ctx context.Context, tx *sql.Tx, f OpenFilter) ([]OpenCon
 		}
 		// A failed move Help Scout made anyway (ownFailedMoveQuery) is a
 		// move of ours: no hand move, and the cooldown counts from it as
-		// from an applied one, or nothing would hold the ticket.
+		// from an applied one, or nothing would hold the ticket. (For a
+		// hand-out, ReassignedAt is zero: ReassignedByUs changes nothing.)
 		if !failedMove.IsZero() {
 			c.ReassignedByUs = true
 			if failedMove.After(c.LastMovedAt) {

@@ -676,3 +676,60 @@ func TestFailedMoveHelpScoutMadeIsOurs(t *testing.T) {
 		})
 	}
 }
+
+// TestFailedHandOutMadeHoldsTheCooldown: a hand-out (out of the
+// Unassigned folder) whose PATCH timed out after Help Scout made it holds
+// the ticket for the cooldown, as an applied one does: ownFailedMoveQuery
+// matched only reassignments, so nothing held it from the next run. One
+// that failed before its PATCH is no move of ours, and holds nothing.
+func TestFailedHandOutMadeHoldsTheCooldown(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		outcome string
+		want    bool
+	}{{"applied", true}, {"failed, may have been made", true}, {"failed, not made", false}} {
+		t.Run(tc.outcome, func(t *testing.T) {
+			db, clk := openTest(t)
+			ctx := context.Background()
+			clk.Set(at(time.Hour))
+			c := conv(1, at(2*time.Hour))
+			c.AssigneeID = 8
+			if _, err := db.ApplyConversation(ctx, ConversationUpdate{Conversation: c, ThreadsComplete: true, Threads: []Thread{
+				{ID: 101, Type: ThreadCustomer, State: StatePublished, CreatedByType: ByCustomer, CreatedAt: at(10 * time.Minute)},
+				{ID: 102, Type: ThreadLineItem, State: StatePublished, CreatedByType: ByUser, AssignedToID: 8, CreatedAt: at(time.Hour)},
+			}}); err != nil {
+				t.Fatal(err)
+			}
+			p := proposal(1, 0, 8)
+			p.Reason = "unassigned"
+			p = insert(t, db, p)[0]
+			if _, err := db.ApproveProposal(ctx, p.ID, "sst"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.ClaimProposal(ctx, p.ID); err != nil {
+				t.Fatal(err)
+			}
+			clk.Set(at(time.Hour + 25*time.Second))
+			var err error
+			switch tc.outcome {
+			case "applied":
+				_, err = db.MarkProposalApplied(ctx, p.ID)
+			case "failed, may have been made":
+				_, err = db.MarkProposalFailedMaybeMade(ctx, p.ID, "assign: context deadline exceeded")
+			default:
+				_, err = db.MarkProposalFailed(ctx, p.ID, "re-read before apply: 503 Service Unavailable")
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			all, err := db.OpenConversations(ctx, OpenFilter{})
+			if err != nil || len(all) != 1 {
+				t.Fatalf("open conversations: %d, %v", len(all), err)
+			}
+			got := all[0]
+			if !got.LastMovedAt.IsZero() != tc.want || !got.HandMovedAt().IsZero() {
+				t.Errorf("LastMovedAt %v, HandMovedAt %v; want a move of ours %v, no hand move", got.LastMovedAt, got.HandMovedAt(), tc.want)
+			}
+		})
+	}
+}
