@@ -258,8 +258,14 @@ func (s *convStmts) queries() []struct {
 			  state = excluded.state, status = excluded.status, created_by_type = excluded.created_by_type,
 			  created_by_id = excluded.created_by_id, assigned_to_id = excluded.assigned_to_id,
 			  created_at = excluded.created_at, workflow = excluded.workflow`},
+		// At the stored version a stored thread stays as it is, but for
+		// the workflow mark threads stored before 0018 lack: a read that
+		// brings it takes it (applyEqual). A thread of another
+		// conversation (a merge) is left alone.
 		{&s.insThreadIfNew, `INSERT INTO threads (` + threadColumns + `) VALUES (?,?,?,?,?,?,?,?,?,?)
-			ON CONFLICT (id) DO NOTHING`},
+			ON CONFLICT (id) DO UPDATE SET workflow = excluded.workflow
+			  WHERE threads.workflow = '' AND excluded.workflow <> ''
+			    AND threads.conversation_id = excluded.conversation_id`},
 	}
 }
 
@@ -439,9 +445,14 @@ func nullMS(v sql.NullInt64) any {
 
 // applyEqual handles an update at the stored version: the row stays, but
 // threads the store did not have yet are added and a changed tag set is
-// taken (doc.go explains why).
+// taken (doc.go explains why). So is a workflow mark a stored thread lacks
+// (stored before migration 0018, which read none): Help Scout's line item
+// has not changed, only what the store kept of it, and the facts are
+// derived again with it. Otherwise a workflow's move stored before stayed
+// a hand move until the conversation changed in Help Scout, though any
+// read would show it was none.
 func (w *convWriter) applyEqual(ctx context.Context, c Conversation, threads []Thread, st storedConv) (bool, error) {
-	added := false
+	added := false // or marked
 	for _, t := range threads {
 		res, err := w.insThreadIfNew.ExecContext(ctx, threadArgs(c.ID, t)...)
 		if err != nil {

@@ -873,6 +873,46 @@ func TestHintContradictedByAThirdOwnerKeepsTheHandMove(t *testing.T) {
 	}
 }
 
+// TestApplyEqualVersionTakesTheWorkflowMark: a workflow's move stored
+// before migration 0018 has no mark, and reads as a hand move. A read of
+// its conversation at the stored version (the hourly reconcile, a listing
+// page) went through applyEqual, whose INSERT ... DO NOTHING left the
+// stored thread unmarked: the move stayed a hand move until the
+// conversation changed in Help Scout. The mark is taken and the facts are
+// derived again; a mark already stored is not taken back by a read that
+// brings none.
+func TestApplyEqualVersionTakesTheWorkflowMark(t *testing.T) {
+	t.Parallel()
+	db, _ := openTest(t)
+	c := conv(1, at(time.Hour))
+	c.AssigneeID = 8
+	ts := []Thread{
+		{ID: 101, Type: ThreadCustomer, State: StatePublished, CreatedByType: ByCustomer, AssignedToID: 7, CreatedAt: at(10 * time.Minute)},
+		{ID: 102, Type: ThreadLineItem, State: StatePublished, CreatedByType: ByUser, AssignedToID: 8, CreatedAt: at(20 * time.Minute)},
+	}
+	apply(t, db, ConversationUpdate{Conversation: c, ThreadsComplete: true, Threads: ts}) // as stored before 0018
+	if got, _ := read(t, db, 1); !got.ReassignedAt.Equal(at(20 * time.Minute)) {
+		t.Fatalf("unmarked 7 -> 8: reassigned at %v; want its line item's t0+20m", got.ReassignedAt)
+	}
+	ts[1].Workflow = WorkflowAutomatic
+	if !apply(t, db, ConversationUpdate{Conversation: c, ThreadsComplete: true, Threads: ts}) {
+		t.Error("a workflow mark taken at the same version reported no change")
+	}
+	got, stored := read(t, db, 1)
+	if stored[1].Workflow != WorkflowAutomatic || !got.ReassignedAt.IsZero() {
+		t.Errorf("after a same-version re-read: stored workflow %q, reassigned at %v; want %q, none",
+			stored[1].Workflow, got.ReassignedAt, WorkflowAutomatic)
+	}
+	ts[1].Workflow = ""
+	if apply(t, db, ConversationUpdate{Conversation: c, ThreadsComplete: true, Threads: ts}) {
+		t.Error("a read without the mark at the same version reported a change")
+	}
+	if _, stored = read(t, db, 1); stored[1].Workflow != WorkflowAutomatic {
+		t.Errorf("a read without the mark took it back: stored workflow %q", stored[1].Workflow)
+	}
+
+}
+
 // TestThreadWorkflowIsStored: a thread's workflow mark is stored and read
 // back, a later copy of the thread replaces it as it replaces the other
 // columns, and a value the schema does not know is refused by name

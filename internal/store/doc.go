@@ -109,9 +109,10 @@
 // A conversation's version is (UserUpdatedAt, latest thread time, ThreadCount),
 // compared in that order. An update older than the stored version leaves the
 // row untouched; an equal one changes nothing except to add threads the store
-// did not have yet and to take a different tag set (tag edits do not create
-// threads, and a lost qw-pin would let the balancer move a pinned ticket);
-// only a newer one replaces the row. A deleted conversation leaves a
+// did not have yet, to take a different tag set (tag edits do not create
+// threads, and a lost qw-pin would let the balancer move a pinned ticket),
+// and to take a workflow mark a stored thread lacks (stored before
+// migration 0018 read it); only a newer one replaces the row. A deleted conversation leaves a
 // tombstone with its last version, so a late, older update cannot bring it
 // back. This makes applying the same update twice, or updates out of order,
 // safe.

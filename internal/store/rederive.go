@@ -25,7 +25,8 @@ import (
 //  4. a change of owner an automatic Help Scout workflow made is no
 //     reassignment (threads.workflow, migration 0018). Threads stored
 //     before 0018 have no workflow mark, so the rule changes nothing on
-//     them until the mirror reads their conversation again.
+//     them until the mirror reads their conversation again (at any
+//     version: applyEqual takes a mark a stored thread lacks).
 const factsRevision = 4
 
 // rederiveBatch is how many conversations one re-derive transaction reads.
