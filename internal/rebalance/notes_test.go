@@ -529,6 +529,45 @@ func TestNoteADayLateIsGivenUp(t *testing.T) {
 	}
 }
 
+// A move a stopped process left applying, settled after a day-long
+// outage, is dated at its claim (store.SettleProposalApplied), a day ago.
+// Its note is tried by the settle; when that POST fails, the note is
+// still due, and was given up by recoverNotes in the same pass, untried,
+// as if it had been due for a day: its age is counted from when the move
+// was recorded applied (its updated_at), so that later runs try it.
+func TestSettledMoveNoteIsNotGivenUpInItsPass(t *testing.T) {
+	w := newWorld(t, 1)
+	p := proposeOne(t, w.rebalancer(ModePropose, 5))
+	ctx := context.Background()
+	_, err := w.db.ApproveProposal(ctx, p.ID, "sst")
+	must(t, err)
+	_, err = w.db.ClaimProposal(ctx, p.ID)
+	must(t, err)
+	must(t, w.fake.Assign(p.ConversationID, w.ana, p.ToAgent, w.now)) // and the process stops before it records it
+
+	later := func() time.Time { return time.Now().Add(noteGiveUpAfter + time.Hour) }
+	w.db.Now = later // the next start's store stamps its own writes at its clock
+	failing := &failFirst{match: isNote, times: 1000}
+	r := New(w.db, w.clientWith(t, helpscouttest.Bearer{Token: w.token, Next: failing}),
+		Options{Mode: ModePropose, Policy: balancer.DefaultPolicy(), Now: later})
+	r.noteRetryStep = time.Millisecond
+	_, err = r.RunOnce(ctx)
+	must(t, err)
+	got, err := w.db.Proposal(ctx, p.ID)
+	must(t, err)
+	if got.Status != store.ProposalApplied || got.Note != store.NoteDue {
+		t.Fatalf("settled with its note failing: %s, note %q; want applied, due", got.Status, got.Note)
+	}
+
+	// Help Scout takes notes again: the next run writes it.
+	r = New(w.db, w.hs, Options{Mode: ModePropose, Policy: balancer.DefaultPolicy(), Now: later})
+	_, err = r.RunOnce(ctx)
+	must(t, err)
+	if got, err = w.db.Proposal(ctx, p.ID); err != nil || got.Note != store.NoteWritten || len(w.fake.NotesReceived()) != 1 {
+		t.Errorf("the next run: note %q, %d notes, %v; want written, once", got.Note, len(w.fake.NotesReceived()), err)
+	}
+}
+
 // holdNotes holds every note POST until release is closed, saying on
 // arrived that one is held.
 type holdNotes struct {

@@ -94,7 +94,8 @@ func (r *Rebalancer) recoverInterrupted(ctx context.Context, now time.Time) erro
 }
 
 // A note recovery cannot write is given up after noteTries refusals, one
-// per run, or once its move is a day old: the cooldown, after which the
+// per run, or once its move is a day old (from when it was recorded
+// applied: recoverNote): the cooldown, after which the
 // ticket may be moved again (hasNoteSince's window relies on it) and a
 // note would tell of a move long past. Each try is writeNote's, which
 // itself tries noteAttempts times. Only a refusal is counted (refused):
@@ -156,7 +157,12 @@ func (r *Rebalancer) recoverNote(ctx context.Context, p store.Proposal, now time
 	// not hold the run either.
 	nctx, cancel := context.WithTimeout(ctx, afterMoveTimeout)
 	defer cancel()
-	age := now.Sub(p.AppliedAt)
+	// Aged from when the move was recorded applied (updated_at: applied
+	// is never left), not applied_at: a move a stopped process left
+	// applying is dated at its claim when settled, a day ago after a day's
+	// outage, and its note, tried once by the settle, was given up in the
+	// same pass untried. For any other move the two are the same write.
+	age := now.Sub(p.UpdatedAt)
 	c, _, err := r.hs.Conversations.Get(nctx, p.ConversationID, true)
 	switch {
 	case errors.Is(err, helpscout.ErrNotFound):
