@@ -595,6 +595,16 @@ func TestDeriveFacts(t *testing.T) {
 			threads: []Thread{cust(1, 0),
 				{ID: 2, Type: ThreadLineItem, CreatedByType: ByUser, CreatedAt: min(10), AssignedToID: 8, Workflow: WorkflowAutomatic}},
 			want: facts{latestThreadAt: ms(10), lastMessageBy: ByCustomer, lastCustomerAt: ms(0), assignedAt: ms(10)}},
+		{name: "an automatic workflow's move from an owner no thread names, which this write observes, is none",
+			// The threads name no owner before the workflow's line item,
+			// so only the write says 7 -> 8: without the workflow's
+			// `told = true` in reassignedAt the write's evidence made it a
+			// hand move (review-hand: no test failed without that line).
+			in: factsInput{assigneeID: 8, changedFrom: 7, assigneeChanged: true, now: ms(11)},
+			threads: []Thread{cust(1, 0),
+				{ID: 2, Type: ThreadLineItem, CreatedByType: ByUser, CreatedAt: min(10), AssignedToID: 8, Workflow: WorkflowAutomatic}},
+			want: facts{latestThreadAt: ms(10), lastMessageBy: ByCustomer, lastCustomerAt: ms(0), assignedAt: ms(10),
+				previousAssigneeID: 7}},
 		{name: "a workflow a person ran by hand reassigns as a person does",
 			in: factsInput{assigneeID: 8},
 			threads: []Thread{with(cust(1, 0), func(t *Thread) { t.AssignedToID = 7 }),
