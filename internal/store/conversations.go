@@ -376,7 +376,7 @@ func (w *convWriter) apply(ctx context.Context, u ConversationUpdate) (bool, err
 		latestReplyFrom: c.LatestReplyFrom, storedPrevious: st.previousID, storedAssignedAt: st.assignedAt,
 		storedReassignedAt: st.reassignedAt, assigneeChanged: st.assigneeID != c.AssigneeID, now: w.now}
 	if st.assigneeID != 0 && st.assigneeID != c.AssigneeID {
-		fi.changedFrom = st.assigneeID
+		fi.changedFrom, fi.changedFromSince = st.assigneeID, st.assignedAt
 	}
 	if overHint && st.assigneeID != c.AssigneeID {
 		// The webhook named an owner Help Scout does not: nobody moved
@@ -385,7 +385,7 @@ func (w *convWriter) apply(ctx context.Context, u ConversationUpdate) (bool, err
 		// hint (the previous assignee the hint's write recorded), if it
 		// names someone else: a person moved it from them. What the
 		// threads show still counts.
-		fi.changedFrom, fi.storedReassignedAt, fi.assigneeChanged = 0, 0, false
+		fi.changedFrom, fi.changedFromSince, fi.storedReassignedAt, fi.assigneeChanged = 0, 0, 0, false
 		if st.previousID != c.AssigneeID {
 			fi.changedFrom = st.previousID
 		}

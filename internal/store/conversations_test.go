@@ -923,6 +923,55 @@ func TestApplyEqualVersionTakesTheWorkflowMark(t *testing.T) {
 
 }
 
+// TestLaggingThreadsDoNotExcuseAHandMoveBack: an automatic workflow moved
+// the ticket 7 -> 8; a person moved it back to 7, then to 8 again, and
+// the mirror saw both changes before their line items were listed (a
+// poll, a webhook). At the last write the threads still end with the
+// workflow's line item naming 8, the current owner: reassignedAt took it
+// for the current run's start and said no reassignment, though this very
+// write observed one from 7 by a person, so that a balancer run could
+// move the ticket straight on. Without the workflow mark the same threads
+// dated the hand move by the old line item, hours too early, and
+// assignedAt by it too. The write dates both.
+func TestLaggingThreadsDoNotExcuseAHandMoveBack(t *testing.T) {
+	t.Parallel()
+	for _, wf := range []string{"", WorkflowAutomatic} {
+		t.Run("workflow="+wf, func(t *testing.T) {
+			db, clk := openTest(t)
+			c := conv(1, at(time.Hour))
+			c.AssigneeID = 8
+			clk.Set(at(time.Hour))
+			apply(t, db, ConversationUpdate{Conversation: c, ThreadsComplete: true, Threads: []Thread{
+				{ID: 101, Type: ThreadCustomer, State: StatePublished, CreatedByType: ByCustomer, AssignedToID: 7, CreatedAt: at(10 * time.Minute)},
+				{ID: 102, Type: ThreadLineItem, State: StatePublished, CreatedByType: ByUser, AssignedToID: 8, CreatedAt: at(20 * time.Minute), Workflow: wf},
+			}})
+			// A person gives it back to 7: seen before its line item.
+			c.AssigneeID, c.UserUpdatedAt = 7, at(2*time.Hour)
+			clk.Set(at(2 * time.Hour))
+			apply(t, db, ConversationUpdate{Conversation: c})
+			// And to 8 again, by hand: seen before its line item too.
+			c.AssigneeID, c.UserUpdatedAt = 8, at(3*time.Hour)
+			clk.Set(at(3 * time.Hour))
+			apply(t, db, ConversationUpdate{Conversation: c})
+			got, _ := read(t, db, 1)
+			if want := at(3 * time.Hour); !got.ReassignedAt.Equal(want) || !got.AssignedAt.Equal(want) || got.PreviousAssigneeID != 7 {
+				t.Errorf("7 -> 8 by a person, observed at t0+3h: reassigned at %v, assigned at %v, previous %d; want %v, %v, 7",
+					got.ReassignedAt, got.AssignedAt, got.PreviousAssigneeID, want, want)
+			}
+			// The line items land: they date it.
+			c.UserUpdatedAt = at(3*time.Hour + time.Minute)
+			clk.Set(at(3*time.Hour + 2*time.Minute))
+			apply(t, db, ConversationUpdate{Conversation: c, Threads: []Thread{
+				{ID: 103, Type: ThreadLineItem, State: StatePublished, CreatedByType: ByUser, AssignedToID: 7, CreatedAt: at(2 * time.Hour)},
+				{ID: 104, Type: ThreadLineItem, State: StatePublished, CreatedByType: ByUser, AssignedToID: 8, CreatedAt: at(3 * time.Hour)},
+			}})
+			if got, _ = read(t, db, 1); !got.ReassignedAt.Equal(at(3*time.Hour)) || got.PreviousAssigneeID != 7 {
+				t.Errorf("with the line items: reassigned at %v, previous %d; want t0+3h, 7", got.ReassignedAt, got.PreviousAssigneeID)
+			}
+		})
+	}
+}
+
 // TestThreadWorkflowIsStored: a thread's workflow mark is stored and read
 // back, a later copy of the thread replaces it as it replaces the other
 // columns, and a value the schema does not know is refused by name

@@ -14,6 +14,11 @@ type factsInput struct {
 	// changedFrom is the assignee this write replaces (0 if unchanged or
 	// unassigned before): a directly observed reassignment.
 	changedFrom int64
+	// changedFromSince is when changedFrom got the ticket, as the row
+	// says (ms; 0 when unknown): threads whose run of the current
+	// assignee began no later are older than that owner's turn
+	// (threadsLag).
+	changedFromSince int64
 	// storedPrevious is the previous assignee already on the row.
 	storedPrevious int64
 	// storedAssignedAt is the assignment time already on the row (ms), for
@@ -114,7 +119,9 @@ func assignedAt(in factsInput, ts []Thread) int64 {
 		for i > 0 && ts[i-1].AssignedToID == in.assigneeID {
 			i--
 		}
-		return msInt(ts[i].CreatedAt)
+		if start := msInt(ts[i].CreatedAt); !threadsLag(in, start) {
+			return start
+		}
 	}
 	if in.assigneeChanged {
 		return in.now
@@ -165,10 +172,11 @@ func reassignedAt(in factsInput, ts []Thread, assigned int64) int64 {
 	)
 	state, holder := unknown, int64(0)
 	told, at := false, int64(0) // whether the current run's start is known, and the reassignment it was
+	start := int64(0)           // when the current run began
 	for _, t := range ts {
 		switch {
 		case t.AssignedToID != 0 && (state != someone || t.AssignedToID != holder):
-			told, at = state != unknown, 0
+			told, at, start = state != unknown, 0, msInt(t.CreatedAt)
 			switch {
 			case t.Workflow == WorkflowAutomatic:
 				told = true // a rule's move: what came before does not matter
@@ -180,7 +188,7 @@ func reassignedAt(in factsInput, ts []Thread, assigned int64) int64 {
 			state, holder = nobody, 0
 		}
 	}
-	if state == someone && holder == in.assigneeID && told {
+	if state == someone && holder == in.assigneeID && told && !threadsLag(in, start) {
 		return at
 	}
 	switch {
@@ -190,6 +198,20 @@ func reassignedAt(in factsInput, ts []Thread, assigned int64) int64 {
 		return 0
 	}
 	return in.storedReassignedAt
+}
+
+// threadsLag reports whether the threads' run of the current assignee,
+// begun at start (ms), is an older turn of theirs than the one this write
+// observes: the write replaces an owner (changedFrom) who got the ticket
+// at or after start, so the ticket went A -> B -> A and the threads do
+// not list B's turn, or A's return, yet (a poll or a webhook saw the
+// changes before their line items). The threads then tell nothing of
+// this change: read as they are, an automatic workflow's old line item
+// excused the person's move back, and without one an old line item dated
+// it hours too early. The write's evidence dates it instead
+// (assignedAt, reassignedAt).
+func threadsLag(in factsInput, start int64) bool {
+	return in.changedFrom != 0 && in.changedFromSince != 0 && start <= in.changedFromSince
 }
 
 // deriveFacts computes the derived columns from all stored threads of a
