@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -166,7 +167,11 @@ func (m *Mirror) holds(ctx context.Context, id int64) bool {
 
 // helpScoutFailing reports whether err says Help Scout itself is failing
 // rather than this one request: a spent budget, a 5xx after the client's
-// retries, a refused token, or no answer at all.
+// retries, a refused token, or no answer at all. Or that Help Scout
+// refuses the form of our request (400, 405, 406, 415: a parameter or
+// header it no longer takes), which every later read repeats alike: no
+// conversation's own fault, to be passed over hour after hour while the
+// sync reports success.
 func helpScoutFailing(err error) bool {
 	var auth *helpscout.AuthError
 	var transport *url.Error
@@ -174,7 +179,14 @@ func helpScoutFailing(err error) bool {
 		return true
 	}
 	var resp *helpscout.ErrorResponse
-	return errors.As(err, &resp) && resp.StatusCode >= 500
+	if !errors.As(err, &resp) {
+		return false
+	}
+	switch resp.StatusCode {
+	case http.StatusBadRequest, http.StatusMethodNotAllowed, http.StatusNotAcceptable, http.StatusUnsupportedMediaType:
+		return true
+	}
+	return resp.StatusCode >= 500
 }
 
 // ofMailboxGone reports whether err, completing an event's conversation

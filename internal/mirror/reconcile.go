@@ -140,14 +140,33 @@ func (m *Mirror) reconcileOpen(ctx context.Context, st *Stats, mailboxes []int64
 // reconcileRefresh is refresh for the reconcile: a failure of the
 // conversation alone (conversationFault) is set aside in unread, and nil
 // returned, so that the reconcile goes on.
+//
+// A fault that every read meets alike is no conversation's own: a
+// proxy's error page served as 200, say, which no body decodes. After
+// maxFaultsInARow faults with no read served between, the reconcile ends
+// with the last, as it ends when Help Scout is failing: passed over one
+// by one, every conversation asked for was passed over every hour
+// (deleted ones kept open) while the sync reported success.
 func (m *Mirror) reconcileRefresh(ctx context.Context, id int64, st *Stats, unread *unreadConversations) error {
 	err := m.refresh(ctx, id, st)
-	if err != nil && ctx.Err() == nil && conversationFault(err) {
+	if err == nil {
+		unread.inARow = 0
+		return nil
+	}
+	if ctx.Err() == nil && conversationFault(err) {
 		unread.add(id, err)
+		if unread.inARow++; unread.inARow >= maxFaultsInARow {
+			return fmt.Errorf("reconcile: %d conversations in a row Help Scout would not serve, none served between: taken for a fault of every read; the last: %w", unread.inARow, err)
+		}
 		return nil
 	}
 	return err
 }
+
+// maxFaultsInARow is how many conversation faults in a row, with no read
+// served between, end the reconcile (reconcileRefresh). A conversation
+// Help Scout alone fails on is rare; five in a row are every read failing.
+const maxFaultsInARow = 5
 
 // readError is Help Scout's answer for one conversation (its read by id,
 // its thread list) failing, as opposed to the store failing to keep it.
@@ -160,8 +179,9 @@ func (e *readError) Unwrap() error { return e.err }
 // that conversation alone: Help Scout answered for it with a 4xx other
 // than the rate limit (a 404 is no failure: it removes the
 // conversation), or with a body that does not decode. Not when Help
-// Scout itself is failing (helpScoutFailing: a spent budget, a 5xx, a
-// refused token, no answer), where every later read would fail too, nor
+// Scout itself is failing or refuses our request as malformed
+// (helpScoutFailing: a spent budget, a 5xx, a refused token, no answer,
+// a 400, 405, 406 or 415), where every later read would fail too, nor
 // a 403 in a mailbox the directory lists (mailboxListingError), which
 // may be the mailbox gone, nor the store's failure.
 func conversationFault(err error) bool {
@@ -184,6 +204,9 @@ type unreadConversations struct {
 	n     int
 	first error
 	seen  map[int64]bool
+	// inARow counts the faults since the last read served
+	// (reconcileRefresh's breaker).
+	inARow int
 }
 
 // add sets id aside, failed with err; an id met twice (the open set, then

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -243,5 +244,76 @@ func TestReconcileGoesOnPastAMailboxRefused(t *testing.T) {
 	}
 	if _, _, err := e.db.Conversation(ctx, refused); err != nil {
 		t.Errorf("conversation %d, refused in a listed mailbox, no longer stored: %v", refused, err)
+	}
+}
+
+// conversationByID matches a read of one conversation by id.
+var conversationByID = regexp.MustCompile(`^/v2/conversations/[0-9]+$`)
+
+// TestReconcileEndsWhenEveryReadFails: a failure every read meets alike is
+// no conversation's own. A 400 is Help Scout refusing our request as
+// malformed (a parameter it no longer takes), and a proxy's page served as
+// 200 decodes for none; conversationFault took both for the conversation's
+// fault, so that each conversation the reconcile asked for was passed
+// over, hour after hour, conversations deleted without a webhook stayed
+// open, and the sync reported success. The 400 ends the reconcile at once
+// (helpScoutFailing), the undecodable body after maxFaultsInARow
+// conversations in a row (5), with no read served between.
+func TestReconcileEndsWhenEveryReadFails(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		status   int
+		ctype    string
+		body     string
+		maxReads int
+	}{
+		{"a 400", http.StatusBadRequest, "application/vnd.error+json",
+			`{"logRef":"ab12","message":"Bad Request","_embedded":{"errors":[{"path":"embed","message":"is not a valid value"}]}}`, 1},
+		{"a page no body decodes", http.StatusOK, "text/html", `<html><body>Proxy sign-in</body></html>`, 5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var log testkit.LogBuffer
+			h := newLoggedHookEnv(t, 40, &log)
+			ctx := context.Background()
+			var gone []int64
+			for _, c := range h.fake.Conversations() {
+				if c.Status == helpscouttest.StatusActive && len(gone) < 7 {
+					gone = append(gone, c.ID)
+				}
+			}
+			if len(gone) < 7 {
+				t.Fatalf("%d active conversations; the test needs 7", len(gone))
+			}
+			for _, id := range gone {
+				if err := h.fake.Delete(id); err != nil {
+					t.Fatal(err)
+				}
+			}
+			h.deliveries(t) // no webhook reaches the mirror: only the reconcile can find them
+			h.log.setAnswer(func(w http.ResponseWriter, r *http.Request) bool {
+				if !conversationByID.MatchString(r.URL.Path) {
+					return false
+				}
+				w.Header().Set("Content-Type", tc.ctype)
+				w.WriteHeader(tc.status)
+				fmt.Fprint(w, tc.body)
+				return true
+			})
+			for hour := 1; hour <= 2; hour++ {
+				h.clock.Advance(time.Hour)
+				h.log.reset()
+				_, err := h.m.SyncOnce(ctx)
+				reads := 0
+				for _, id := range gone {
+					reads += h.conversationReads(id)
+				}
+				if err == nil {
+					t.Fatalf("hour %d: every read failed alike, and the sync reports success", hour)
+				}
+				if reads > tc.maxReads {
+					t.Errorf("hour %d: %d reads of the deleted conversations; want the reconcile ended after %d", hour, reads, tc.maxReads)
+				}
+			}
+		})
 	}
 }
