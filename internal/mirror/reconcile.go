@@ -148,6 +148,12 @@ func (m *Mirror) reconcileOpen(ctx context.Context, st *Stats, mailboxes []int64
 // by one, every conversation asked for was passed over every hour
 // (deleted ones kept open) while the sync reported success.
 func (m *Mirror) reconcileRefresh(ctx context.Context, id int64, st *Stats, unread *unreadConversations) error {
+	if unread.seen[id] {
+		// Passed over already in this reconcile (the open set's, met
+		// again by the deletion walk or a rerun without a gone mailbox):
+		// asked again, it would only fail again, at a request's cost.
+		return nil
+	}
 	err := m.refresh(ctx, id, st)
 	if err == nil {
 		unread.inARow = 0

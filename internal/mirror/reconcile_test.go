@@ -317,3 +317,35 @@ func TestReconcileEndsWhenEveryReadFails(t *testing.T) {
 		})
 	}
 }
+
+// TestReconcileAsksOnceForAConversationPassedOver: a conversation passed
+// over by the open set (deleted from the listings, its read answered 422)
+// was met again by the deletion walk and read a second time in the same
+// reconcile, only to fail again.
+func TestReconcileAsksOnceForAConversationPassedOver(t *testing.T) {
+	var log testkit.LogBuffer
+	h := newLoggedHookEnv(t, 40, &log)
+	var broken int64
+	for _, c := range h.fake.Conversations() {
+		if c.Status == helpscouttest.StatusActive {
+			broken = c.ID
+			break
+		}
+	}
+	if err := h.fake.Delete(broken); err != nil { // gone from the listings: the reconcile asks for it
+		t.Fatal(err)
+	}
+	h.deliveries(t)
+	answerConversation(h.env, broken, http.StatusUnprocessableEntity, `{"logRef":"x","message":"Unprocessable"}`)
+	h.clock.Advance(time.Hour)
+	h.log.reset()
+	if _, err := h.m.SyncOnce(context.Background()); err != nil {
+		t.Fatalf("sync: %v", err)
+	}
+	if n := h.conversationReads(broken); n != 1 {
+		t.Errorf("conversation %d, passed over, read %d times in one reconcile; want 1", broken, n)
+	}
+	if !strings.Contains(log.String(), "passed over") {
+		t.Errorf("no WARN names the conversation passed over; log:\n%s", log.String())
+	}
+}
