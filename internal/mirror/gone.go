@@ -440,13 +440,19 @@ func (m *Mirror) refusedOf(ctx context.Context, all error, refused *mailboxListi
 }
 
 // othersRefusedWith reports whether err holds a refused listing
-// (mailboxListingError) naming a mailbox listedDespite does not hold:
-// work not done for it that a run leaving the recorded ones out would do.
+// (mailboxListingError) of several mailboxes (the poll's) naming one
+// listedDespite does not hold: work not done for the others that a run
+// leaving the recorded ones out would do. Not a refusal of one mailbox
+// (its walk's, one of its conversations'): the work run again meets it
+// again, refused alike, and does nothing more. The reconcile, going on
+// past a held conversation refused, joins one such refusal per mailbox;
+// counted, two mailboxes refused ran the whole reconcile twice, its
+// listings and reads again, to end in the same error.
 func (m *Mirror) othersRefusedWith(err error) bool {
 	var walk func(error) bool
 	walk = func(err error) bool {
 		if l, ok := err.(*mailboxListingError); ok {
-			return slices.ContainsFunc(l.mailboxes, func(id int64) bool { return m.listedDespite[id] == nil })
+			return len(l.mailboxes) > 1 && slices.ContainsFunc(l.mailboxes, func(id int64) bool { return m.listedDespite[id] == nil })
 		}
 		switch u := err.(type) {
 		case interface{ Unwrap() []error }:

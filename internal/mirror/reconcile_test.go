@@ -349,3 +349,62 @@ func TestReconcileAsksOnceForAConversationPassedOver(t *testing.T) {
 		t.Errorf("no WARN names the conversation passed over; log:\n%s", log.String())
 	}
 }
+
+// TestReconcileRunsOnceWithTwoMailboxesRefused: the reconcile goes on
+// past a held conversation refused (403) in a listed mailbox and joins
+// the refusals, one per mailbox. dropGone records the first; refusedOf
+// asked for a rerun when the error named another refused mailbox not
+// recorded (othersRefusedWith, meant for the poll's listing of several),
+// so that with two mailboxes refused the whole reconcile ran again, its
+// listings and the second mailbox's read again, to end in the same
+// error. A refusal of one mailbox asks for no rerun.
+func TestReconcileRunsOnceWithTwoMailboxesRefused(t *testing.T) {
+	for _, both := range []bool{false, true} {
+		t.Run(fmt.Sprintf("both=%v", both), func(t *testing.T) {
+			e, _, a, b := scopeEnv(t)
+			ctx := context.Background()
+			m := e.mirror(mirror.Options{ReconcileEvery: 10 * time.Minute})
+			syncOnce(t, m)
+			first := map[int64]int64{}
+			for _, c := range e.fake.Conversations() {
+				if c.Status == helpscouttest.StatusActive && first[c.MailboxID] == 0 {
+					first[c.MailboxID] = c.ID
+				}
+			}
+			refused := []int64{first[a]}
+			if both {
+				refused = append(refused, first[b])
+			}
+			paths := map[string]bool{}
+			for _, id := range refused {
+				if err := e.fake.Delete(id); err != nil { // gone from the listing: the reconcile asks for it
+					t.Fatal(err)
+				}
+				paths["/v2/conversations/"+strconv.FormatInt(id, 10)] = true
+			}
+			e.log.setAnswer(func(w http.ResponseWriter, r *http.Request) bool {
+				if !paths[r.URL.Path] {
+					return false
+				}
+				w.Header().Set("Content-Type", "application/vnd.error+json")
+				w.WriteHeader(http.StatusForbidden)
+				fmt.Fprint(w, `{"logRef":"x","message":"Access denied"}`)
+				return true
+			})
+			e.clock.Advance(11 * time.Minute)
+			e.log.reset()
+			_, err := m.SyncOnce(ctx)
+			if err == nil {
+				t.Fatal("the sync succeeded with held conversations refused in listed mailboxes")
+			}
+			for _, id := range refused {
+				if !strings.Contains(err.Error(), strconv.FormatInt(id, 10)) {
+					t.Errorf("the sync's error does not name refused conversation %d: %v", id, err)
+				}
+				if n := e.conversationReads(id); n != 1 {
+					t.Errorf("conversation %d read %d times in one reconcile; want 1 (the reconcile ran again)", id, n)
+				}
+			}
+		})
+	}
+}
