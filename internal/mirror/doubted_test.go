@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -264,5 +265,69 @@ func TestOwnModeHearsOfADoubtedNewConversation(t *testing.T) {
 	wait("after the webhook's inbox pass")
 	if _, _, err := h.db.Conversation(context.Background(), c.ID); err != nil {
 		t.Errorf("conversation %d of a doubted convo.created is not stored when Updated is called after the pass: %v", c.ID, err)
+	}
+}
+
+// TestAGoneMailboxSpendsNoImmediateReads: Help Scout goes on sending the
+// webhooks of a mailbox taken from the API user (they are the account's).
+// With QW_MAILBOXES empty each convo.* body of it names a mailbox the
+// directory no longer lists, is doubted, and its conversation, not held,
+// was read at once and refused: ordinary traffic of one busy mailbox spent
+// the 60 an hour, and a real doubted convo.created of a mirrored mailbox
+// waited for the poll. A mailbox the directory stopped listing is read
+// for no more, and given back it is again.
+func TestAGoneMailboxSpendsNoImmediateReads(t *testing.T) {
+	var log testkit.LogBuffer
+	h := newLoggedHookEnv(t, 40, &log)
+	ctx := context.Background()
+	gone := h.acct.Mailboxes[1]
+	if err := h.fake.RevokeMailbox(gone); err != nil {
+		t.Fatal(err)
+	}
+	h.clock.Advance(16 * time.Minute) // the directory's refresh drops it
+	syncOnce(t, h.m)
+	if listed, err := h.db.Mailboxes(ctx); err != nil || slices.ContainsFunc(listed, func(mb store.Mailbox) bool { return mb.ID == gone }) {
+		t.Fatalf("mailbox %d still listed by the directory after its refresh (err %v)", gone, err)
+	}
+	c, d := h.created(t, "a real new conversation")
+	h.log.reset()
+	for i := range 60 {
+		h.insertRaw(t, edited(t, d, func(b map[string]any) {
+			b["mailboxId"] = gone
+			b["id"], b["number"] = 80000000+i, 80000000+i
+		}))
+	}
+	h.insertRaw(t, edited(t, d, func(b map[string]any) { delete(b, "mailboxId") }))
+	h.process(t)
+	wasted := 0
+	for i := range 60 {
+		wasted += h.conversationReads(int64(80000000 + i))
+	}
+	if wasted > 0 {
+		t.Errorf("%d reads of conversations of mailbox %d, which the directory no longer lists", wasted, gone)
+	}
+	if h.conversationReads(c.ID) == 0 {
+		t.Errorf("the doubted convo.created of %d was not read: the gone mailbox's events spent the budget", c.ID)
+	}
+	if strings.Contains(log.String(), "budget is spent") {
+		t.Errorf("the budget was said spent: %s", log.String())
+	}
+
+	// Given back, a doubted body (dated ahead) of a conversation of it
+	// not held is read at once again.
+	if err := h.fake.GrantMailbox(gone); err != nil {
+		t.Fatal(err)
+	}
+	h.clock.Advance(16 * time.Minute)
+	syncOnce(t, h.m)
+	h.log.reset()
+	h.insertRaw(t, edited(t, d, func(b map[string]any) {
+		b["mailboxId"] = gone
+		b["id"], b["number"] = 80000100, 80000100
+		b["userUpdatedAt"] = h.clock.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	}))
+	h.process(t)
+	if n := h.conversationReads(80000100); n == 0 {
+		t.Errorf("a doubted body of mailbox %d, listed again, was not read at once", gone)
 	}
 }

@@ -652,6 +652,7 @@ func (m *Mirror) noteGone(ctx context.Context, before []store.Mailbox, now []sto
 			gone = append(gone, mb.ID)
 		}
 	}
+	m.unheld.mailboxesGone(gone, now)
 	if len(gone) == 0 {
 		return
 	}

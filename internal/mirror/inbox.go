@@ -257,9 +257,15 @@ func (m *Mirror) applyConversationEvent(ctx context.Context, event string, c hel
 		// Help Scout refuses (404, or 403 in a mailbox gone) is dropped,
 		// not retried (ProcessInbox).
 		if !known && !m.rereads.waiting(c.ID) {
+			if m.unheld.skip(c.MailboxID) {
+				// Of a mailbox the directory stopped listing: Help Scout
+				// refuses the read, and the budget is kept for the
+				// mailboxes mirrored.
+				return nil
+			}
 			ok, first := m.unheld.take(m.opts.Now())
 			if first {
-				m.opts.Logger.Warn("webhook bodies of conversations not held: the re-read budget is spent for this hour; the poll brings them in",
+				m.opts.Logger.Warn("webhook bodies of conversations not held: the re-read budget is spent for this hour; the poll brings in those it lists",
 					"limit", maxUnheldRereads, "window", unheldWindow.String(), "conversation", c.ID, "event", event, "reason", why)
 			}
 			if !ok {

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/queuewrangler/queuewrangler/internal/store"
 )
 
 // maxRereadAttempts bounds how often one conversation's re-read is tried
@@ -152,13 +154,39 @@ type unheldBudget struct {
 	start time.Time
 	spent int
 	said  bool // the window's budget is spent and the log has said so
+	// gone holds the mailboxes the directory stopped listing (noteGone)
+	// while the daemon runs: Help Scout goes on sending their events (the
+	// webhooks are the account's), and each read it refuses. Ordinary
+	// traffic of one busy mailbox taken from the API user spent the 60 an
+	// hour, and a real new conversation of a mirrored one waited for the
+	// poll. Their events are read by no one (skip); the poll brings in
+	// what Help Scout lists. A mailbox listed again leaves it.
+	gone map[int64]bool
 }
+
+// mailboxesGone records the mailboxes of gone as gone, and those of
+// listed as not.
+func (b *unheldBudget) mailboxesGone(gone []int64, listed []store.Mailbox) {
+	for _, mb := range listed {
+		delete(b.gone, mb.ID)
+	}
+	for _, id := range gone {
+		if b.gone == nil {
+			b.gone = map[int64]bool{}
+		}
+		b.gone[id] = true
+	}
+}
+
+// skip reports whether a conversation of mailbox is not to be read at
+// once, its mailbox gone.
+func (b *unheldBudget) skip(mailbox int64) bool { return b.gone[mailbox] }
 
 // take spends one re-read at now, and reports whether there was one left;
 // first says this is the window's first refusal, for its one log line.
 func (b *unheldBudget) take(now time.Time) (ok, first bool) {
 	if b.start.IsZero() || now.Sub(b.start) >= unheldWindow || now.Before(b.start) {
-		*b = unheldBudget{start: now}
+		b.start, b.spent, b.said = now, 0, false
 	}
 	if b.spent < maxUnheldRereads {
 		b.spent++
