@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -329,5 +330,61 @@ func TestAGoneMailboxSpendsNoImmediateReads(t *testing.T) {
 	h.process(t)
 	if n := h.conversationReads(80000100); n == 0 {
 		t.Errorf("a doubted body of mailbox %d, listed again, was not read at once", gone)
+	}
+}
+
+// TestARefusedRereadOfAHeldConversationIsKept pins ProcessInbox's guard
+// on dropping a refused re-read (conversationFault): only a conversation
+// the store does not hold (holds) is dropped. Without it a held
+// conversation's re-read meeting a 422 was dropped at DEBUG, and its
+// row, doubted, waited for the reconcile.
+func TestARefusedRereadOfAHeldConversationIsKept(t *testing.T) {
+	var log testkit.LogBuffer
+	h := newLoggedHookEnv(t, 40, &log)
+	c, d := h.created(t, "held, then doubted")
+	syncOnce(t, h.m) // the poll brings it in: held
+	if _, _, err := h.db.Conversation(context.Background(), c.ID); err != nil {
+		t.Fatalf("conversation %d not held after the poll: %v", c.ID, err)
+	}
+	h.insertRaw(t, edited(t, d, func(b map[string]any) {
+		b["userUpdatedAt"] = h.clock.Now().Add(time.Hour).UTC().Format(time.RFC3339) // dated ahead
+	}))
+	answerConversation(h.env, c.ID, http.StatusUnprocessableEntity, `{"logRef":"x","message":"Unprocessable"}`)
+	h.log.reset()
+	h.process(t)
+	h.process(t)
+	if n := h.conversationReads(c.ID); n < 2 {
+		t.Errorf("the refused re-read of held conversation %d was tried %d times over two passes; want it kept and tried again", c.ID, n)
+	}
+}
+
+// TestABodyOfAConversationAwaitingItsReadSpendsNoBudget: a doubted body of
+// a conversation not held whose re-read is already queued (rereads.waiting)
+// adds no read, and so takes nothing of the 60 an hour: each conversation
+// of a burst sent twice (a convo.created and a convo.assigned, say) would
+// otherwise count twice, and a real new conversation wait for the poll.
+func TestABodyOfAConversationAwaitingItsReadSpendsNoBudget(t *testing.T) {
+	var log testkit.LogBuffer
+	h := newLoggedHookEnv(t, 40, &log)
+	c, d := h.created(t, "a real new conversation")
+	h.log.reset()
+	for i := range 60 {
+		id := 80000000 + i/2 // 30 conversations, two bodies each
+		h.insertRaw(t, edited(t, d, func(b map[string]any) {
+			b["mailboxId"] = 987654 // never listed: doubted, read at once
+			b["id"], b["number"] = id, id
+		}))
+	}
+	h.insertRaw(t, edited(t, d, func(b map[string]any) { delete(b, "mailboxId") }))
+	h.process(t)
+	reads := 0
+	for i := range 30 {
+		reads += h.conversationReads(int64(80000000 + i))
+	}
+	if reads != 30 {
+		t.Errorf("%d reads of the 30 conversations sent twice; want one each", reads)
+	}
+	if h.conversationReads(c.ID) == 0 {
+		t.Errorf("the doubted convo.created of %d was not read: bodies of conversations already queued spent the budget", c.ID)
 	}
 }
