@@ -2,10 +2,13 @@ package mirror_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -386,5 +389,58 @@ func TestABodyOfAConversationAwaitingItsReadSpendsNoBudget(t *testing.T) {
 	}
 	if h.conversationReads(c.ID) == 0 {
 		t.Errorf("the doubted convo.created of %d was not read: bodies of conversations already queued spent the budget", c.ID)
+	}
+}
+
+// TestAThreadListRefusedIsTheConversationsFault: the thread list of a
+// conversation failing with a 4xx is Help Scout's answer for that
+// conversation (threads wraps it in a readError), as its read by id is:
+// the re-read of a conversation not held, asked for by a doubted body, is
+// dropped rather than retried at every pass with a WARN each, holding up
+// the re-reads behind it. Help Scout embeds threads in the read by id;
+// the answer here leaves them out, so that they are listed on their own.
+func TestAThreadListRefusedIsTheConversationsFault(t *testing.T) {
+	var log testkit.LogBuffer
+	h := newLoggedHookEnv(t, 40, &log)
+	c, d := h.created(t, "its threads refused")
+	path := "/v2/conversations/" + strconv.FormatInt(c.ID, 10)
+	h.log.setAnswer(func(w http.ResponseWriter, r *http.Request) bool {
+		switch r.URL.Path {
+		case path:
+			rec := httptest.NewRecorder()
+			h.fake.ServeHTTP(rec, r)
+			var body map[string]any
+			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+				t.Errorf("the fake's answer for %s: %v", path, err)
+				return false
+			}
+			delete(body, "_embedded")
+			w.Header().Set("Content-Type", "application/hal+json")
+			w.WriteHeader(rec.Code)
+			_ = json.NewEncoder(w).Encode(body)
+			return true
+		case path + "/threads":
+			w.Header().Set("Content-Type", "application/vnd.error+json")
+			w.WriteHeader(http.StatusUnprocessableEntity)
+			fmt.Fprint(w, `{"logRef":"x","message":"Unprocessable"}`)
+			return true
+		}
+		return false
+	})
+	h.log.reset()
+	h.insertRaw(t, edited(t, d, func(b map[string]any) { delete(b, "mailboxId") }))
+	h.process(t)
+	h.process(t)
+	threads := 0
+	for _, u := range h.log.URLs() {
+		if u.Path == path+"/threads" {
+			threads++
+		}
+	}
+	if threads != 1 {
+		t.Errorf("the thread list of %d, refused, asked for %d times over two passes; want once, the re-read dropped", c.ID, threads)
+	}
+	if strings.Contains(log.String(), "re-read failed") {
+		t.Errorf("the refused re-read was retried with a WARN: %s", log.String())
 	}
 }
