@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -79,6 +80,9 @@ func TestSimulateCommand(t *testing.T) {
 		{"seeds of every built-in", []string{"--scenario", "all", "--seeds", "1", "--policies", "balanced,queuewrangler-own", "--json"}, exitOK,
 			[]string{`"runs"`, `"summary"`, `"scenario": "heavy-load"`, `"scenario": "all"`, `"first_response_p90_ratio"`}, nil},
 		{"bad seeds", []string{"--scenario", good, "--seeds", "5-1"}, exitUsage, nil, []string{`--seeds: "5-1" is not a range like 1-5`}},
+		{"an empty seed", []string{"--scenario", good, "--seeds", "1,,2"}, exitUsage, nil, []string{`--seeds: "1,,2" has an empty entry`}},
+		{"too many runs", []string{"--scenario", "all", "--seeds", "1-200"}, exitUsage,
+			nil, []string{"--seeds: 6 scenarios × 200 seeds is 1200 runs, more than 1000"}},
 		{"seeds without balanced", []string{"--scenario", good, "--seeds", "1", "--policies", "queuewrangler"}, exitUsage,
 			nil, []string{"compares with balanced"}},
 		{"backlog", []string{"--scenario", good, "--backlog", "oldest", "--json"}, exitOK, []string{`"policy": "queuewrangler"`}, nil},
@@ -234,6 +238,28 @@ func TestSimulatedCommandsReportBadUsage(t *testing.T) {
 			if code != exitUsage || !strings.Contains(stderr, want) {
 				t.Errorf("%v: exit %d, stderr %q; want exit %d naming %q", tc.args, code, stderr, exitUsage, want)
 			}
+		}
+	}
+}
+
+// TestSimulateInterrupted: a signal (main's context ends) stops simulate
+// with exit code 1 and "interrupted", as it stops sync, and no table or
+// JSON on stdout, where a part of the runs would read as the result. It
+// used to run every seed to the end (hours for --scenario all --seeds
+// 1-1000) and exit 0.
+func TestSimulateInterrupted(t *testing.T) {
+	good := writeScenario(t, "good.json", shortScenario)
+	for _, args := range [][]string{
+		{"--scenario", good, "--seeds", "1-40", "--policies", "balanced,queuewrangler"},
+		{"--scenario", good, "--seeds", "1-40", "--json"},
+		{"--scenario", good},
+	} {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel() // the signal came before the first run
+		var out, errOut strings.Builder
+		code := Main(ctx, append([]string{"simulate"}, args...), &out, &errOut)
+		if code != exitFailure || !strings.Contains(errOut.String(), "simulate: interrupted") || out.Len() != 0 {
+			t.Errorf("%v: exit code %d, stderr %q, stdout %d bytes; want 1, interrupted, none", args, code, errOut.String(), out.Len())
 		}
 	}
 }

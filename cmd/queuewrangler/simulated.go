@@ -63,7 +63,7 @@ func runFakeHelpScout(ctx context.Context, fs *cli.Flags, args []string, stdout,
 // runSimulate is `queuewrangler simulate`: an offline comparison of routing
 // policies on one scenario, or with --seeds the suite over several
 // scenarios and seeds (the README's Simulation section).
-func runSimulate(_ context.Context, fs *cli.Flags, args []string, stdout, _ io.Writer) error {
+func runSimulate(ctx context.Context, fs *cli.Flags, args []string, stdout, stderr io.Writer) error {
 	var c sim.Command
 	c.AddFlags(fs.FlagSet)
 	if err := fs.Parse(args); err != nil {
@@ -72,7 +72,7 @@ func runSimulate(_ context.Context, fs *cli.Flags, args []string, stdout, _ io.W
 	if err := c.Prepare(); err != nil {
 		return simError("simulate", err)
 	}
-	return simError("simulate", c.Run(stdout))
+	return simError("simulate", c.Run(ctx, stdout, stderr))
 }
 
 // withAddr adds a bad --addr to the problems the other flags have (err,

@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"cmp"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -23,6 +25,9 @@ type Command struct {
 	json, drainsBacklog, list  bool
 	warmup                     time.Duration
 	fs                         *flag.FlagSet
+	// progressEvery is how often a suite says on stderr how far it is;
+	// zero is ProgressEvery (tests set it shorter).
+	progressEvery time.Duration
 
 	// Resolved by Prepare.
 	policyList []string
@@ -30,6 +35,16 @@ type Command struct {
 	seedList   []int64
 	scenarios  []Scenario
 }
+
+// MaxRuns bounds a suite's runs, scenarios × seeds: each is about a
+// second of CPU per policy, so 1000 runs of four policies is over an hour
+// on two cores. --seeds alone allows 1000, which --scenario all (six
+// scenarios) would multiply past a working day.
+const MaxRuns = 1000
+
+// ProgressEvery is how often a suite prints its progress line on stderr,
+// so that a long one is seen to move; a suite done sooner prints none.
+const ProgressEvery = 10 * time.Second
 
 // UsageError is a problem with the command line or a scenario file: the
 // user's to fix (the command exits 2), never a failure of the run.
@@ -95,6 +110,10 @@ func (c *Command) Prepare() error {
 		if names = ScenarioList(c.scenario); len(names) == 0 {
 			problem("--scenario: %q names no scenario", c.scenario)
 		}
+		if runs := len(names) * len(c.seedList); runs > MaxRuns {
+			problem("--seeds: %d scenarios × %d seeds is %d runs, more than %d; give fewer seeds or scenarios",
+				len(names), len(c.seedList), runs, MaxRuns)
+		}
 	}
 	// Only the flags given override the scenario: an unset --seed keeps
 	// the scenario's own.
@@ -140,14 +159,31 @@ func loadForCommand(name string) (Scenario, error) {
 	return sc, err
 }
 
-// Run runs what Prepare resolved and writes the table or JSON: the list of
-// built-ins, the suite over seeds, or one comparison.
-func (c *Command) Run(w io.Writer) error {
+// ErrInterrupted is Run's error when its context ends first (a signal):
+// the command exits 1, as sync does, and prints no partial table, which
+// would read as a result.
+var ErrInterrupted = errors.New("interrupted")
+
+// Run runs what Prepare resolved and writes the table or JSON to w: the
+// list of built-ins, the suite over seeds, or one comparison. It stops
+// when ctx is done, with ErrInterrupted and nothing written to w; a suite
+// says how far it is on progress (stderr) every ProgressEvery.
+func (c *Command) Run(ctx context.Context, w, progress io.Writer) error {
 	switch {
 	case c.list:
 		return WriteBuiltinList(w)
 	case c.seeds != "":
-		suite, err := RunSuite(c.scenarios, c.seedList, c.policyList, c.opts)
+		every := cmp.Or(c.progressEvery, ProgressEvery)
+		last := time.Now()
+		suite, err := RunSuiteContext(ctx, c.scenarios, c.seedList, c.policyList, c.opts, func(done, total int) {
+			if now := time.Now(); now.Sub(last) >= every && done < total {
+				last = now
+				fmt.Fprintf(progress, "simulate: %d of %d runs\n", done, total)
+			}
+		})
+		if ctx.Err() != nil {
+			return interrupted(ctx)
+		}
 		if err != nil {
 			return &UsageError{err}
 		}
@@ -156,7 +192,10 @@ func (c *Command) Run(w io.Writer) error {
 		}
 		return suite.WriteTable(w, c.seeds)
 	}
-	rep, err := CompareWith(c.scenarios[0], c.policyList, c.opts)
+	rep, err := CompareContext(ctx, c.scenarios[0], c.policyList, c.opts)
+	if ctx.Err() != nil {
+		return interrupted(ctx)
+	}
 	if err != nil {
 		return &UsageError{err}
 	}
@@ -164,4 +203,13 @@ func (c *Command) Run(w io.Writer) error {
 		return rep.WriteJSON(w)
 	}
 	return rep.WriteTable(w, c.scenarios[0])
+}
+
+// interrupted is ErrInterrupted, with ctx's cause when it is not the bare
+// cancel of a signal.
+func interrupted(ctx context.Context) error {
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		return fmt.Errorf("%w: %v (no result printed)", ErrInterrupted, cause)
+	}
+	return fmt.Errorf("%w (no result printed)", ErrInterrupted)
 }

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/queuewrangler/queuewrangler/balancer"
@@ -45,6 +46,13 @@ func Compare(sc Scenario, policies []string, tweaks ...func(*balancer.Policy)) (
 
 // CompareWith is Compare with every option.
 func CompareWith(sc Scenario, policies []string, opts Options) (Report, error) {
+	return CompareContext(context.Background(), sc, policies, opts)
+}
+
+// CompareContext is CompareWith that stops when ctx is done, before each
+// policy's run (a run of a built-in week is about a second of CPU, so a
+// signal is heard within one), with ctx's error.
+func CompareContext(ctx context.Context, sc Scenario, policies []string, opts Options) (Report, error) {
 	if err := sc.Validate(); err != nil {
 		return Report{}, err
 	}
@@ -67,6 +75,9 @@ func CompareWith(sc Scenario, policies []string, opts Options) (Report, error) {
 	pl := newPlan(&sc)
 	rep := Report{Scenario: sc.Name, Seed: sc.Seed, Results: make([]Result, 0, len(policies))}
 	for _, p := range policies {
+		if err := ctx.Err(); err != nil {
+			return Report{}, err
+		}
 		rep.Results = append(rep.Results, runPolicy(pl, ros, flat, p, opts).Result)
 	}
 	return rep, nil

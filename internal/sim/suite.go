@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -69,13 +70,18 @@ func ScenarioList(text string) []string {
 }
 
 // ParseSeeds reads a seed list: numbers and ranges, comma-separated
-// ("1-5", "1,3,8-10"). Repeats are refused, so that no run counts twice.
+// ("1-5", "1,3,8-10"). Repeats are refused, so that no run counts twice,
+// and so is an empty entry ("1,,2"), which is more likely a seed lost in
+// editing than nothing meant.
 func ParseSeeds(text string) ([]int64, error) {
+	if strings.TrimSpace(text) == "" {
+		return nil, errors.New("seeds: none given (for example 1-5)")
+	}
 	var out []int64
 	for _, part := range strings.Split(text, ",") {
 		part = strings.TrimSpace(part)
 		if part == "" {
-			continue
+			return nil, fmt.Errorf("seeds: %q has an empty entry between commas", text)
 		}
 		lo, hi, isRange := strings.Cut(part, "-")
 		a, err := strconv.ParseInt(strings.TrimSpace(lo), 10, 64)
@@ -98,9 +104,6 @@ func ParseSeeds(text string) ([]int64, error) {
 			out = append(out, s)
 		}
 	}
-	if len(out) == 0 {
-		return nil, errors.New("seeds: none given (for example 1-5)")
-	}
 	return out, nil
 }
 
@@ -109,6 +112,16 @@ func ParseSeeds(text string) ([]int64, error) {
 // policies must therefore include. Runs go in parallel; the result does
 // not depend on it.
 func RunSuite(scenarios []Scenario, seeds []int64, policies []string, opts Options) (Suite, error) {
+	return RunSuiteContext(context.Background(), scenarios, seeds, policies, opts, nil)
+}
+
+// RunSuiteContext is RunSuite that stops when ctx is done, between runs
+// and inside one between its policies, and returns ctx's error and no
+// suite: a part of the runs is no result. progress, if not nil, is called
+// after each run (one scenario and seed) with the runs done and the total,
+// one call at a time.
+func RunSuiteContext(ctx context.Context, scenarios []Scenario, seeds []int64, policies []string, opts Options,
+	progress func(done, total int)) (Suite, error) {
 	if !slices.Contains(policies, PolicyBalanced) {
 		return Suite{}, fmt.Errorf("the suite compares with %s, which the policies must include", PolicyBalanced)
 	}
@@ -123,25 +136,43 @@ func RunSuite(scenarios []Scenario, seeds []int64, policies []string, opts Optio
 	reports := make([]Report, len(scenarios)*len(seeds))
 	errs := make([]error, len(reports))
 	jobs := make(chan job)
-	var wg sync.WaitGroup
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex // serialises progress
+		done int
+	)
 	for range runtime.GOMAXPROCS(0) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for j := range jobs {
-				*j.out, *j.err = CompareWith(j.sc, policies, opts)
+				*j.out, *j.err = CompareContext(ctx, j.sc, policies, opts)
+				if progress != nil && *j.err == nil {
+					mu.Lock()
+					done++
+					progress(done, len(reports))
+					mu.Unlock()
+				}
 			}
 		}()
 	}
+feed:
 	for i, sc := range scenarios {
 		for k, seed := range seeds {
 			sc.Seed = seed
 			n := i*len(seeds) + k
-			jobs <- job{sc, &reports[n], &errs[n]}
+			select {
+			case jobs <- job{sc, &reports[n], &errs[n]}:
+			case <-ctx.Done():
+				break feed // the runs under way stop at their next policy
+			}
 		}
 	}
 	close(jobs)
 	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return Suite{}, err
+	}
 	if err := errors.Join(errs...); err != nil {
 		return Suite{}, err
 	}

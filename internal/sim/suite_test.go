@@ -1,7 +1,13 @@
 package sim
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +28,9 @@ func TestParseSeeds(t *testing.T) {
 		{"1-3,2", nil, "2 is listed twice"},
 		{"", nil, "none given"},
 		{"1-5000", nil, "more than 1000"},
+		{"1,,2", nil, "empty entry"},
+		{"1-3,", nil, "empty entry"},
+		{" ", nil, "none given"},
 	} {
 		got, err := ParseSeeds(tt.text)
 		if tt.bad != "" {
@@ -101,5 +110,77 @@ func TestSuiteWriteTail(t *testing.T) {
 	want := "\nThe slowest tenth of customers by first response, share who arrived while no st or sst was available (every run): balanced 90%, queuewrangler 98%.\n"
 	if b.String() != want {
 		t.Errorf("got %q, want %q", b.String(), want)
+	}
+}
+
+// suiteCommand is the command as Prepare leaves it for --seeds 1-n over a
+// one-day small-team-week, so that a run is short even under -race.
+func suiteCommand(t *testing.T, n int, json bool) *Command {
+	t.Helper()
+	sc := builtin(t, "small-team-week")
+	sc.Duration = 24 * time.Hour
+	c := &Command{seeds: fmt.Sprintf("1-%d", n), json: json, policyList: []string{PolicyBalanced, PolicyQueuewrangler},
+		scenarios: []Scenario{sc}, progressEvery: time.Nanosecond}
+	for s := range n {
+		c.seedList = append(c.seedList, int64(s+1))
+	}
+	return c
+}
+
+// writerFunc is an io.Writer that calls f with every write.
+type writerFunc func(p []byte)
+
+func (f writerFunc) Write(p []byte) (int, error) { f(p); return len(p), nil }
+
+// TestCommandInterruptedMidSuite: a suite whose context ends while it runs
+// stops within the runs under way, returns ErrInterrupted and writes
+// nothing to stdout; before, simulate had no context and ran every seed.
+func TestCommandInterruptedMidSuite(t *testing.T) {
+	c := suiteCommand(t, 40, false)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out strings.Builder
+	var mu sync.Mutex
+	var lines []string
+	progress := writerFunc(func(p []byte) {
+		mu.Lock()
+		defer mu.Unlock()
+		lines = append(lines, string(p))
+		cancel() // the signal comes after the first run
+	})
+	err := c.Run(ctx, &out, progress)
+	if !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("Run = %v, want ErrInterrupted", err)
+	}
+	if out.Len() != 0 {
+		t.Errorf("an interrupted suite wrote a result:\n%s", out.String())
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(lines) == 0 || lines[0] != "simulate: 1 of 40 runs\n" {
+		t.Errorf("progress lines %q, want the first to be \"simulate: 1 of 40 runs\"", lines)
+	}
+	// The runs under way when the signal came may finish one policy each;
+	// none starts after it.
+	if most := 1 + runtime.GOMAXPROCS(0); len(lines) > most {
+		t.Errorf("%d runs finished after the signal, want at most %d: %q", len(lines), most, lines)
+	}
+}
+
+// TestCommandProgressOnStderr: a suite's progress goes to the progress
+// writer (stderr), never into --json's stdout, which stays one document.
+func TestCommandProgressOnStderr(t *testing.T) {
+	c := suiteCommand(t, 3, true)
+	var out, progress strings.Builder
+	if err := c.Run(context.Background(), &out, &progress); err != nil {
+		t.Fatal(err)
+	}
+	var s Suite
+	if err := json.Unmarshal([]byte(out.String()), &s); err != nil || len(s.Runs) != 3 {
+		t.Fatalf("stdout is not the suite's JSON (%v, %d runs):\n%s", err, len(s.Runs), out.String())
+	}
+	// One line per run but the last, whose table follows at once.
+	if want := "simulate: 1 of 3 runs\nsimulate: 2 of 3 runs\n"; progress.String() != want {
+		t.Errorf("progress %q, want %q", progress.String(), want)
 	}
 }
