@@ -445,7 +445,7 @@ func (s *Server) handleDecision(approve bool) http.HandlerFunc {
 		}
 		p, err := s.decide(r.Context(), id, approve, "api")
 		if err != nil {
-			s.decisionError(w, err)
+			s.decisionError(w, p, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"proposal": toProposalJSON(p)})
@@ -460,12 +460,13 @@ func (s *Server) decide(ctx context.Context, id int64, approve bool, by string) 
 }
 
 // decisionError is the one place that maps decision errors to statuses.
-func (s *Server) decisionError(w http.ResponseWriter, err error) {
+// p is the proposal as the decider found it, if it says so.
+func (s *Server) decisionError(w http.ResponseWriter, p store.Proposal, err error) {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		writeError(w, http.StatusNotFound, "no such proposal")
 	case errors.Is(err, store.ErrConflict):
-		writeError(w, http.StatusConflict, "the proposal is no longer pending")
+		writeError(w, http.StatusConflict, "the proposal is no longer pending"+whyNotPending(p))
 	case errors.Is(err, context.Canceled):
 		// The caller went away (a closed tab, a client timeout), or a
 		// stopping daemon cut the move (rebalance.Halt): nothing failed.
@@ -499,4 +500,14 @@ func (s *Server) handlePlan(w http.ResponseWriter, r *http.Request) {
 func (s *Server) internalError(w http.ResponseWriter, op string, err error) {
 	s.opts.Logger.Error(op, "err", err)
 	writeError(w, http.StatusInternalServerError, "internal error")
+}
+
+// whyNotPending is ": " and why a proposal that went stale did (expired:
+// nobody approved it in time, or what changed), for the answer to a
+// decision it refused; otherwise nothing, as someone decided it first.
+func whyNotPending(p store.Proposal) string {
+	if p.Status == store.ProposalStale && p.Error != "" {
+		return ": " + p.Error
+	}
+	return ""
 }

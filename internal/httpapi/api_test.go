@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"html"
 	"log/slog"
 	"net/http"
@@ -43,6 +44,9 @@ func (d *fakeDecider) decide(id int64, to store.ProposalStatus) (store.Proposal,
 		return store.Proposal{}, store.ErrConflict
 	case 3: // the caller went away before the move was tried
 		return store.Proposal{}, context.Canceled
+	case 4: // past its TTL: the rebalancer expired it as the approval came
+		return store.Proposal{ID: 4, Status: store.ProposalStale, Error: "expired: nobody approved it in time"},
+			fmt.Errorf("%w: proposal 4 expired: nobody approved it in time", store.ErrConflict)
 	}
 	return store.Proposal{}, store.ErrNotFound
 }
@@ -177,6 +181,21 @@ func TestAdminEndpointsAuth(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestApproveExpiredSaysSo: an approval the rebalancer refuses because the
+// proposal expired gets a 409 that says so, not only "no longer pending",
+// which reads as if someone else had decided it.
+func TestApproveExpiredSaysSo(t *testing.T) {
+	s, _ := newAPIServer(t, adminToken, &bytes.Buffer{})
+	w := do(s, "POST", "/api/v1/proposals/4/approve", "Bearer "+adminToken)
+	if w.Code != http.StatusConflict || !strings.Contains(w.Body.String(), "no longer pending: expired: nobody approved it in time") {
+		t.Errorf("status %d, body %s; want 409 saying it expired", w.Code, w.Body)
+	}
+	// A proposal decided by someone else keeps the plain answer.
+	if w := do(s, "POST", "/api/v1/proposals/2/approve", "Bearer "+adminToken); !strings.Contains(w.Body.String(), `"the proposal is no longer pending"`) {
+		t.Errorf("decided proposal: body %s", w.Body)
 	}
 }
 

@@ -491,6 +491,8 @@ func (p *page) handleDecide(approve bool) http.HandlerFunc {
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			f = flash{Text: fmt.Sprintf("Proposal %d does not exist.", id), Error: true}
+		case errors.Is(err, store.ErrConflict) && whyNotPending(prop) != "":
+			f = flash{Text: fmt.Sprintf("Proposal %d is no longer pending%s.", id, whyNotPending(prop)), Error: true}
 		case errors.Is(err, store.ErrConflict):
 			f = flash{Text: fmt.Sprintf("Proposal %d is no longer pending: someone or something decided it first.", id), Error: true}
 		case errors.Is(err, context.Canceled):

@@ -145,7 +145,8 @@ func (f *fakeWorld) decide(id int64, approve bool, by string) (store.Proposal, e
 			continue
 		}
 		if p.Status != store.ProposalPending {
-			return store.Proposal{}, fmt.Errorf("decide proposal %d: %w", id, store.ErrConflict)
+			// As the rebalancer answers: the proposal as it is, and the conflict.
+			return *p, fmt.Errorf("decide proposal %d: %w", id, store.ErrConflict)
 		}
 		now := f.now()
 		p.DecidedBy, p.DecidedAt, p.UpdatedAt = by, now, now

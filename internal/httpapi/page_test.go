@@ -356,7 +356,10 @@ func TestPageDecisions(t *testing.T) {
 		{"reject", "/proposals/8/reject", []pageDecision{{ID: 8, Approve: false, By: "page: Sam"}}, 0, "/#moves",
 			"Proposal 8 (ticket #503) rejected.", `<span class="outcome rejected">rejected</span> <span class="muted">by page: Sam</span>`},
 		{"no longer pending", "/proposals/1/approve", []pageDecision{{ID: 1, Approve: true, By: "page: Sam"}}, 0, "/#moves",
-			"Proposal 1 is no longer pending", ""},
+			"Proposal 1 is no longer pending: someone or something decided it first.", ""},
+		// A stale one says why (the rebalancer's "expired: nobody approved it in time" too).
+		{"stale", "/proposals/2/approve", []pageDecision{{ID: 2, Approve: true, By: "page: Sam"}}, 0, "/#moves",
+			"Proposal 2 is no longer pending: the assignee changed.", ""},
 		{"no such proposal", "/proposals/999/reject", []pageDecision{{ID: 999, Approve: false, By: "page: Sam"}}, 0, "/#moves",
 			"Proposal 999 does not exist.", ""},
 		{"plan now", "/plan", nil, 1, "/#proposals", "Planned: nothing to move right now.", ""},

@@ -293,10 +293,13 @@ func (r *Rebalancer) RunOnce(ctx context.Context) (Plan, error) {
 	return plan, nil
 }
 
+// expiredWhy is an expired proposal's Error, as the page shows it.
+const expiredWhy = "expired: nobody approved it in time"
+
 // expire marks the pending proposals older than the TTL stale and counts
 // them.
 func (r *Rebalancer) expire(ctx context.Context, now time.Time) error {
-	expired, err := r.db.ExpirePendingProposals(ctx, now.Add(-r.opts.ProposalTTL), "expired: nobody approved it in time")
+	expired, err := r.db.ExpirePendingProposals(ctx, now.Add(-r.opts.ProposalTTL), expiredWhy)
 	if err != nil {
 		return err
 	}
@@ -547,7 +550,25 @@ func (r *Rebalancer) count(p store.Proposal, outcome string) {
 // refused, for the first run once the mode is propose or apply again
 // (which re-reads the ticket first, as for every move).
 func (r *Rebalancer) Approve(ctx context.Context, id int64, by string) (store.Proposal, error) {
+	// Expiry runs in every balancer run, but the first run after a start
+	// comes one interval later (5 minutes by default): until then a
+	// proposal past its TTL, planned before the stop against a queue long
+	// gone, could be approved and made. Expiring here first refuses it as
+	// the run would have, ErrConflict (409) with the reason.
+	if err := r.expire(ctx, r.opts.Now().UTC()); err != nil {
+		return store.Proposal{}, err
+	}
 	p, err := r.db.ApproveProposal(ctx, id, by)
+	if errors.Is(err, store.ErrConflict) {
+		// The proposal as it is now, so that the caller can say why it is
+		// not pending (its Error: expired, or what made it stale).
+		if cur, rerr := r.db.Proposal(ctx, id); rerr == nil {
+			if cur.Status == store.ProposalStale && cur.Error == expiredWhy {
+				err = fmt.Errorf("%w: proposal %d %s (proposals expire %s after their plan)", store.ErrConflict, id, expiredWhy, r.opts.ProposalTTL)
+			}
+			return cur, err
+		}
+	}
 	if err != nil {
 		return p, err
 	}

@@ -1082,3 +1082,25 @@ func TestHandMovesWithinTheCooldown(t *testing.T) {
 		t.Errorf("hand moves (-want +got):\n%s", diff)
 	}
 }
+
+// TestApproveRefusesAnExpiredProposal: a proposal past ProposalTTL is
+// refused at approval (409, saying it expired) and nothing is written to
+// Help Scout. Expiry ran only in the balancer's runs, the first of them
+// an interval after a start, so a proposal planned before a long stop
+// could be approved and made against a queue long gone.
+func TestApproveRefusesAnExpiredProposal(t *testing.T) {
+	w := newWorld(t, 1)
+	r := w.rebalancer(ModePropose, 5)
+	p := proposeOne(t, r)
+	w.now = w.now.Add(3 * time.Hour) // past the default TTL, two hours; no run since
+	got, err := r.Approve(context.Background(), p.ID, "sst")
+	if !errors.Is(err, store.ErrConflict) || !strings.Contains(err.Error(), "expired: nobody approved it in time") {
+		t.Fatalf("Approve = %v, want ErrConflict saying it expired", err)
+	}
+	if got.Status != store.ProposalStale || got.Error != "expired: nobody approved it in time" {
+		t.Errorf("proposal after the refused approval: %s %q, want stale, expired", got.Status, got.Error)
+	}
+	if n := len(w.fake.Patches()); n != 0 {
+		t.Errorf("an expired proposal wrote %d patches", n)
+	}
+}

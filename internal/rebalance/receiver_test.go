@@ -72,6 +72,9 @@ func TestApprovingAMoveToSomeoneNoLongerThereSkipsIt(t *testing.T) {
 			var log testkit.LogBuffer
 			m := metrics.NewInstruments(prometheus.NewRegistry())
 			opts.Logger, opts.Metrics = slog.New(slog.NewTextHandler(&log, nil)), m
+			// The receiver check is under test, not the expiry, which an
+			// approval 3 hours after the plan (off shift) would meet first.
+			opts.ProposalTTL = 24 * time.Hour
 			got, err := New(w.db, w.hs, opts).Approve(ctx, proposed.ID, "sst")
 			must(t, err)
 			if got.Status != store.ProposalStale || !strings.Contains(got.Error, want) {
