@@ -181,7 +181,11 @@ func TestRefusedConfigurationNamesTheDatabaseToo(t *testing.T) {
 	}
 	for _, tt := range []struct{ name, path, want string }{
 		{"another program's", foreign, "QW_DB_PATH: open store " + foreign + ": not a queuewrangler database"},
-		{"a newer queuewrangler's", ours(fmt.Sprintf("PRAGMA user_version = %d", store.LatestSchemaVersion()+1)), "run a newer queuewrangler"},
+		{"a newer queuewrangler's", ours(fmt.Sprintf("PRAGMA user_version = %d", store.LatestSchemaVersion()+1)),
+			// Once each (it said "run a newer queuewrangler" twice, and "open" twice).
+			fmt.Sprintf("QW_DB_PATH: open store %%s: database schema is newer than this binary: the file is at schema version %d, this binary knows up to %d: "+
+				"run a queuewrangler at least as new as the one that migrated it, or restore the copy of the file taken before that upgrade "+
+				"(moving the file aside instead starts afresh", store.LatestSchemaVersion()+1, store.LatestSchemaVersion())},
 		{"a different build's", ours("UPDATE schema_version SET name = '0005_other.sql' WHERE version = 5"), ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -203,7 +207,7 @@ func TestRefusedConfigurationNamesTheDatabaseToo(t *testing.T) {
 			switch {
 			case tt.want == "" && db >= 0:
 				t.Errorf("a file no configuration change fixes is listed as a configuration problem:\n%s", checkErr)
-			case tt.want != "" && (db < 0 || !strings.Contains(checkErr[db:], tt.want)):
+			case tt.want != "" && (db < 0 || !strings.Contains(checkErr[db:], strings.ReplaceAll(tt.want, "%s", tt.path))):
 				t.Errorf("stderr lacks the database's problem %q:\n%s", tt.want, checkErr)
 			case tt.want != "" && (db < mode || db > file):
 				t.Errorf("the database's problem is not among the variables', before the roster file's:\n%s", checkErr)

@@ -142,6 +142,7 @@ func runSync(ctx context.Context, fs *cli.Flags, args []string, stdout, stderr i
 		return openError(cfg.DBPath, err)
 	}
 	defer db.Close()
+	logMigration(logger, db, cfg.DBPath)
 	hs, err := newHelpScout(cfg.Config, nil, outbound.NewFailures(logger.With("component", "helpscout")), logger)
 	if err != nil {
 		return err
@@ -255,6 +256,7 @@ func run(ctx context.Context, cfg *settings, ln net.Listener, logger *slog.Logge
 		_ = db.Close()
 	}()
 	db.Now = now
+	logMigration(logger, db, cfg.DBPath)
 
 	hsFailures := outbound.NewFailures(logger.With("component", "helpscout"))
 	hs, err := newHelpScout(cfg.Config, m, hsFailures, logger)
@@ -403,4 +405,14 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// logMigration says at INFO when opening migrated the database: the only
+// trace an upgrade leaves, and the point after which an older binary
+// refuses the file, so that rolling back needs a copy taken before.
+func logMigration(logger *slog.Logger, db *store.DB, path string) {
+	if from, to, ok := db.Migrated(); ok {
+		logger.Info(fmt.Sprintf("database migrated from schema %d to %d", from, to), "db", path,
+			"note", "a queuewrangler older than this one refuses the file now; to roll back, restore a copy taken before the upgrade")
+	}
 }

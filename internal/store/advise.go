@@ -20,7 +20,11 @@ func Advise(path string, err error) error {
 	case errors.Is(err, ErrLocked):
 		return fmt.Errorf("%w (one queuewrangler writes to a database at a time: stop that one first; `plan` may run beside it)", err)
 	case errors.Is(err, ErrSchemaTooNew):
-		return fmt.Errorf("open database %s: %w (run the newer queuewrangler, or move the file aside to start afresh)", path, err)
+		// err names the file already ("open store PATH: ..."). Moving the
+		// file aside is said with what it loses, as for an unusable file.
+		return fmt.Errorf("%w: run a queuewrangler at least as new as the one that migrated it, or restore the copy "+
+			"of the file taken before that upgrade (moving the file aside instead starts afresh: the mirror re-syncs, "+
+			"but the proposals' history and the steering records, which only this file held, start empty)", err)
 	case errors.Is(err, ErrCorrupt), errors.Is(err, ErrSchemaMismatch):
 		return fmt.Errorf("open database %s: %w; %s", path, err, unusableRemedy)
 	}

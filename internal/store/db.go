@@ -46,6 +46,18 @@ type DB struct {
 	// mutex also keeps two callers from checking at once.
 	damageCheck     sync.Mutex
 	damageCheckedAt time.Time
+
+	// migratedFrom and migratedTo are the schema versions Open found and
+	// left when it migrated an existing file (Migrated).
+	migratedFrom, migratedTo int
+}
+
+// Migrated says whether Open migrated an existing file, and from which
+// schema version to which, for the caller to log: after it, an older
+// binary refuses the file, so a rollback needs a copy from before. A file
+// Open created is not counted.
+func (db *DB) Migrated() (from, to int, ok bool) {
+	return db.migratedFrom, db.migratedTo, db.migratedFrom > 0 && db.migratedTo > db.migratedFrom
 }
 
 // Open opens (creating if needed) the SQLite database at path, checks that
@@ -92,7 +104,13 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err := claim(ctx, w); err != nil {
 		return fail(err)
 	}
+	if db.migratedFrom, err = userVersion(ctx, w); err != nil {
+		return fail(err)
+	}
 	if err := migrate(ctx, w, migrationFS, db.now); err != nil {
+		return fail(err)
+	}
+	if db.migratedTo, err = userVersion(ctx, w); err != nil {
 		return fail(err)
 	}
 	if _, err := rederiveFacts(ctx, w); err != nil {

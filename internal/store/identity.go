@@ -142,7 +142,7 @@ func inspect(ctx context.Context, path string) (fileIdentity, error) {
 		id.legacy = true
 	}
 	if id.userVersion > latest {
-		return id, fmt.Errorf("%w: the file is at schema version %d, this binary knows up to %d; run a newer queuewrangler",
+		return id, fmt.Errorf("%w: the file is at schema version %d, this binary knows up to %d",
 			ErrSchemaTooNew, id.userVersion, latest)
 	}
 	return id, nil

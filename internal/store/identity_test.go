@@ -823,3 +823,42 @@ func TestOwnFirstOpenKilledMidSwitchOpens(t *testing.T) {
 		}
 	})
 }
+
+// TestOpenSaysWhenItMigrated: Open of an older queuewrangler's file says
+// which versions it migrated between, for the daemon's log line (an
+// upgrade left no trace, and after it an older binary refuses the file);
+// a file it creates, or one already current, is no migration.
+func TestOpenSaysWhenItMigrated(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "qw.db")
+	if err := rawAtVersion(t, path, 14).Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if from, to, ok := db.Migrated(); !ok || from != 14 || to != LatestSchemaVersion() {
+		t.Errorf("Migrated() = %d, %d, %t; want 14, %d, true", from, to, ok, LatestSchemaVersion())
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err = Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if from, to, ok := db.Migrated(); ok {
+		t.Errorf("reopened at the latest version: Migrated() = %d, %d, true", from, to)
+	}
+	fresh, err := Open(ctx, filepath.Join(t.TempDir(), "new.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	if from, to, ok := fresh.Migrated(); ok {
+		t.Errorf("a new file: Migrated() = %d, %d, true", from, to)
+	}
+}

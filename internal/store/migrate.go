@@ -82,7 +82,7 @@ func migrate(ctx context.Context, db *sql.DB, fsys fs.FS, now func() time.Time) 
 		return fmt.Errorf("migrate: %w", err)
 	}
 	if cur > latest {
-		return fmt.Errorf("migrate: %w: the file is at schema version %d, this binary knows up to %d; run a newer queuewrangler",
+		return fmt.Errorf("migrate: %w: the file is at schema version %d, this binary knows up to %d",
 			ErrSchemaTooNew, cur, latest)
 	}
 	for _, m := range ms[cur:] {
