@@ -320,6 +320,11 @@ func (r *Rebalancer) settle(ctx context.Context, p store.Proposal, now time.Time
 		return err
 	}
 	r.count(p, "applied")
+	// A move made live logs "move applied", and a failed settle logs "move
+	// failed" (fail): without this line the log's account of the moves
+	// would lack the ones a stop or crash cut in their apply.
+	r.opts.Logger.Info("interrupted move settled: applied", append([]any{"proposal", p.ID, "conversation", p.ConversationID,
+		"claimed", p.UpdatedAt.UTC().Format(time.RFC3339)}, moveAttrs(p, team.Names(ctx, r.dir))...)...)
 	if routed(p) {
 		return nil
 	}

@@ -3,6 +3,7 @@ package rebalance
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"maps"
 	"net/http"
 	"strings"
@@ -26,24 +27,25 @@ func TestRecoversInterruptedApplies(t *testing.T) {
 		wantStatus  store.ProposalStatus
 		wantPatches int
 		wantNotes   int
+		wantLog     string // the run's log line for the move
 	}{
 		{"approved, never claimed", func(w *world, p store.Proposal) {
 			_, err := w.db.ApproveProposal(context.Background(), p.ID, "sst")
 			must(t, err)
-		}, store.ProposalApplied, 1, 1},
+		}, store.ProposalApplied, 1, 1, `msg="move applied" proposal=`},
 		{"claimed, assignment written, note missing", func(w *world, p store.Proposal) {
 			_, err := w.db.ApproveProposal(context.Background(), p.ID, "sst")
 			must(t, err)
 			_, err = w.db.ClaimProposal(context.Background(), p.ID)
 			must(t, err)
 			must(t, w.fake.Assign(p.ConversationID, w.ana, p.ToAgent, w.now))
-		}, store.ProposalApplied, 0, 1},
+		}, store.ProposalApplied, 0, 1, `level=INFO msg="interrupted move settled: applied" proposal=`},
 		{"claimed, nothing written", func(w *world, p store.Proposal) {
 			_, err := w.db.ApproveProposal(context.Background(), p.ID, "sst")
 			must(t, err)
 			_, err = w.db.ClaimProposal(context.Background(), p.ID)
 			must(t, err)
-		}, store.ProposalFailed, 0, 0},
+		}, store.ProposalFailed, 0, 0, `level=WARN msg="move failed"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -52,8 +54,10 @@ func TestRecoversInterruptedApplies(t *testing.T) {
 			tt.interrupt(w, p)
 
 			// The next run, well after the interruption.
+			var logs testkit.LogBuffer // the applies' notes log from the background too
 			later := New(w.db, w.hs, Options{Mode: ModePropose, Policy: balancer.DefaultPolicy(),
-				Now: func() time.Time { return time.Now().Add(interruptedAfter + time.Minute) }})
+				Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+				Now:    func() time.Time { return time.Now().Add(interruptedAfter + time.Minute) }})
 			_, err := later.RunOnce(context.Background())
 			must(t, err)
 			got, err := w.db.Proposal(context.Background(), p.ID)
@@ -66,6 +70,9 @@ func TestRecoversInterruptedApplies(t *testing.T) {
 			}
 			if n := len(w.fake.NotesReceived()); n != tt.wantNotes {
 				t.Errorf("notes written %d, want %d", n, tt.wantNotes)
+			}
+			if !strings.Contains(logs.String(), tt.wantLog) {
+				t.Errorf("the log lacks %q:\n%s", tt.wantLog, logs.String())
 			}
 			// A second recovery changes nothing.
 			_, err = later.RunOnce(context.Background())
