@@ -17,7 +17,8 @@ func TestBackfillCommand(t *testing.T) {
 			t.Errorf("backfill -h (exit %d) lacks %q", code, want)
 		}
 	}
-	for _, args := range [][]string{{"--since", "ninety days"}, {"--step", "1500ms"}, {"--since", "0d"}, {"extra"}} {
+	for _, args := range [][]string{{"--since", "ninety days"}, {"--step", "1500ms"}, {"--since", "0d"}, {"extra"},
+		{"--since", "2d", "--step", "7d"}} { // a step past the period started the text before it
 		if code, out, errOut := runMain(t, append([]string{"backfill"}, args...)...); code != exitUsage || out != "" {
 			t.Errorf("backfill %q: exit %d, stdout %q, stderr %q; want exit 2 and nothing written", args, code, out, errOut)
 		}

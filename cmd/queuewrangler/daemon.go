@@ -203,6 +203,9 @@ func runBackfill(ctx context.Context, fs *cli.Flags, args []string, stdout, stde
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if err := opts.Validate(); err != nil { // what each flag alone allows, but not together (--step past --since)
+		return cli.Usagef("backfill: %v", err)
+	}
 	cfg, db, err := openMirror(ctx, "backfill", false, stderr)
 	if err != nil {
 		return err

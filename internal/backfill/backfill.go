@@ -80,6 +80,11 @@ func (o *Options) Validate() error {
 	if o.Step < time.Second || o.Step%time.Second != 0 {
 		problems = append(problems, fmt.Errorf("the step must be a whole number of seconds, not %v", o.Step))
 	}
+	if o.Since > 0 && o.Step > o.Since {
+		// The first sample is a step before a series' first event: a
+		// longer step than the period starts the text before the period.
+		problems = append(problems, fmt.Errorf("the step (%v) must not be longer than the period (%v)", o.Step, o.Since))
+	}
 	return errors.Join(problems...)
 }
 
@@ -118,6 +123,15 @@ func Write(ctx context.Context, w io.Writer, h store.History, opts Options) (Sum
 	sum := Summary{Seam: h.Seam, End: h.End, FirstResponses: len(h.FirstResponses), Resolutions: len(h.Resolutions)}
 	step := opts.Step.Milliseconds()
 	last := ceilStep(h.End.UnixMilli(), step)
+	if !h.Seam.Since.IsZero() {
+		// Never past the seam: the daemon's scrapes cover what follows it,
+		// and a sample up to a step later overlapped them (with the
+		// seam's count, so no rate doubled, but the ranges met wrongly).
+		// The last sample is the seam, to the second, off the grid when
+		// the seam is; an event in its last fraction of a second
+		// (History's events are before End) is counted there (write).
+		last = h.End.UnixMilli() / 1000 * 1000
+	}
 	if now := ceilStep(opts.Now.UnixMilli(), 1000); last > now {
 		// Never a sample in the future: Prometheus refuses scraped samples
 		// older than the newest imported block's end, so the daemon's
@@ -234,7 +248,10 @@ func (s *series) write(w io.Writer, first, last, step int64) (int64, error) {
 	var buf, ts []byte
 	var lines int64
 	for t := first; ; t = min(t+step, last) {
-		for next < len(s.events) && s.events[next].at <= t {
+		// The last sample counts every event left: with a seam it is the
+		// seam rounded down to the second, and an event in that second
+		// before the seam belongs to the history too.
+		for next < len(s.events) && (s.events[next].at <= t || t >= last) {
 			v := s.events[next].value
 			for i, b := range bounds {
 				if v <= b {

@@ -307,3 +307,45 @@ func TestFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestSeamOffTheGrid: a seam between two steps (09:04:30, steps of a
+// minute or an hour) ends the text at the seam, not at the next step
+// after it, which the daemon's scrapes already cover; the summary names
+// the seam's own time. The last sample was at 09:05 (or 10:00 with --step
+// 1h) and the message called that time the seam.
+func TestSeamOffTheGrid(t *testing.T) {
+	m := newMirror(t)
+	m.add(1, 10, 7, at(0), at(90*time.Second), time.Time{})
+	// Answered in the seam's own second, just before it: history still.
+	m.add(2, 10, 7, at(0), at(4*time.Minute+30*time.Second+200*time.Millisecond), time.Time{})
+	seam := at(4*time.Minute + 30*time.Second + 500*time.Millisecond)
+	if _, err := m.db.BeginLiveObservation(context.Background(), seam); err != nil {
+		t.Fatal(err)
+	}
+	m.mark(1, seam, false)
+	m.mark(2, seam, false)
+	for _, step := range []time.Duration{time.Minute, time.Hour} {
+		got, sum := m.backfill(backfill.Options{Since: 24 * time.Hour, Step: step, Now: at(10 * time.Minute)})
+		wantLast := at(4*time.Minute + 30*time.Second)
+		if !sum.To.Equal(wantLast) {
+			t.Errorf("step %v: last sample at %v, want the seam's second, %v", step, sum.To, wantLast)
+		}
+		final := fmt.Sprintf(`helpscout_first_response_seconds_count{mailbox_id="10",agent_id="7"} 2 %d`+"\n", wantLast.Unix())
+		if !strings.Contains(got, final) || strings.Contains(got, fmt.Sprint(" ", wantLast.Unix()+1)) {
+			t.Errorf("step %v: want the final sample %q and none after it in\n%s", step, final, got)
+		}
+		if want := "to 2026-03-02T09:04:30Z (the seam, 2026-03-02T09:04:30Z, where"; !strings.Contains(sum.String(), want) {
+			t.Errorf("step %v: summary %q lacks %q", step, sum.String(), want)
+		}
+		checkCumulative(t, got)
+	}
+}
+
+// TestStepLongerThanThePeriod: a step past the period would start the
+// text a step before the first event, before the period: refused.
+func TestStepLongerThanThePeriod(t *testing.T) {
+	o := backfill.Options{Since: 2 * 24 * time.Hour, Step: 7 * 24 * time.Hour, Now: t0}
+	if err := o.Validate(); err == nil || !strings.Contains(err.Error(), "must not be longer than the period") {
+		t.Errorf("Validate = %v, want the step refused", err)
+	}
+}

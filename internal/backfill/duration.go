@@ -56,7 +56,7 @@ func (p period) String() string {
 func (s Summary) String() string {
 	end := "the newest mirrored answer; the daemon has not run yet and will not observe these"
 	if !s.Seam.Since.IsZero() {
-		end = "the seam, where the daemon began observing live"
+		end = "the seam, " + s.Seam.Since.UTC().Format(time.RFC3339) + ", where the daemon began observing live"
 	}
 	if s.Series == 0 {
 		return fmt.Sprintf("backfill: nothing to write before %s", end)
