@@ -1229,9 +1229,20 @@ func (r *Rebalancer) Run(ctx context.Context, every time.Duration, ready func() 
 		if r.opts.Mode == ModeOff {
 			continue // it only ended proposals, each said once if at all: nothing to say at every tick
 		}
-		r.opts.Logger.Info("balancer run", "proposals", len(plan.Proposals), "flags", len(plan.Flags),
-			"imbalance_before", plan.Before.Imbalance, "imbalance_after", plan.After.Imbalance)
+		r.opts.Logger.Info("balancer run", runAttrs(plan)...)
 	}
+}
+
+// runAttrs are the "balancer run" line's counts, and its imbalance only
+// where it is defined: with nobody in the split (the whole front line off
+// shift, away or excluded) the balancer's 1.0 would read as a perfectly
+// fair team, which /metrics and the page do not show either.
+func runAttrs(plan Plan) []any {
+	attrs := []any{"proposals", len(plan.Proposals), "flags", len(plan.Flags)}
+	if slices.ContainsFunc(plan.Before.Agents, func(a balancer.AgentStats) bool { return a.FairShare > 0 }) {
+		attrs = append(attrs, "imbalance_before", plan.Before.Imbalance, "imbalance_after", plan.After.Imbalance)
+	}
+	return attrs
 }
 
 // sayRunFailure logs a failed run at ERROR, except a damaged database

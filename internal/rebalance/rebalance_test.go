@@ -22,6 +22,7 @@ import (
 	"github.com/queuewrangler/queuewrangler/helpscout"
 	"github.com/queuewrangler/queuewrangler/helpscout/helpscouttest"
 	"github.com/queuewrangler/queuewrangler/internal/mirror"
+	"github.com/queuewrangler/queuewrangler/internal/roster"
 	"github.com/queuewrangler/queuewrangler/internal/store"
 	"github.com/queuewrangler/queuewrangler/internal/testkit"
 	"github.com/queuewrangler/queuewrangler/metrics"
@@ -1102,5 +1103,33 @@ func TestApproveRefusesAnExpiredProposal(t *testing.T) {
 	}
 	if n := len(w.fake.Patches()); n != 0 {
 		t.Errorf("an expired proposal wrote %d patches", n)
+	}
+}
+
+// TestRunLineLeavesOutAnUndefinedImbalance: with everyone excluded nobody
+// has a fair share, and the "balancer run" line said imbalance_before=1
+// imbalance_after=1, a perfectly fair team, where /metrics and the page
+// say there is no figure. A team with a split keeps the figures.
+func TestRunLineLeavesOutAnUndefinedImbalance(t *testing.T) {
+	w := newWorld(t, 1)
+	excluded, err := roster.New(roster.Entry{}, []roster.Entry{
+		{ID: w.ana, Role: roster.RoleExclude}, {ID: w.ben, Role: roster.RoleExclude}})
+	must(t, err)
+	for _, tt := range []struct {
+		name   string
+		roster *roster.Roster
+		want   bool
+	}{
+		{"everyone excluded", excluded, false},
+		{"no roster", nil, true},
+	} {
+		r := New(w.db, w.hs, Options{Mode: ModePropose, Policy: balancer.DefaultPolicy(), Roster: tt.roster,
+			Now: func() time.Time { return w.now }})
+		plan, err := r.RunOnce(context.Background())
+		must(t, err)
+		got := fmt.Sprint(runAttrs(plan))
+		if has := strings.Contains(got, "imbalance_before"); has != tt.want {
+			t.Errorf("%s: the run line's attributes %s; imbalance in them %t, want %t", tt.name, got, has, tt.want)
+		}
 	}
 }

@@ -10,13 +10,14 @@ import (
 // Notices names the mistakes of a setup that only Help Scout's user list
 // reveals, one sentence each, for the log and the page: roster entries that
 // match no user (so that person silently gets the defaults), two entries
-// that match one user (so one of them silently does nothing), and a team
-// with no SST while stuck tickets are to be escalated to one. users is the
+// that match one user (so one of them silently does nothing), a roster
+// that excludes everyone (so nobody is handed a ticket), and a team with
+// no SST while stuck tickets are to be escalated to one. users is the
 // mirror's directory after a sync; with none there is nothing to judge.
 func Notices(users []store.User, r *roster.Roster, escalateStuck bool) []string {
 	var ids []int64
 	var emails []string
-	hasSST, people := false, 0
+	hasSST, people, included := false, 0, 0
 	for _, u := range users {
 		if u.Type == store.UserTypeTeam {
 			continue
@@ -26,9 +27,13 @@ func Notices(users []store.User, r *roster.Roster, escalateStuck bool) []string 
 			continue
 		}
 		people++
-		if r.Lookup(u.ID, u.Email).Role == roster.RoleSST {
+		switch r.Lookup(u.ID, u.Email).Role {
+		case roster.RoleExclude:
+			continue
+		case roster.RoleSST:
 			hasSST = true
 		}
+		included++
 	}
 	if people == 0 {
 		return nil
@@ -40,7 +45,12 @@ func Notices(users []store.User, r *roster.Roster, escalateStuck bool) []string 
 	for _, o := range r.Overlaps(ids, emails) {
 		out = append(out, fmt.Sprintf("The roster's %s and %s both match Help Scout user %d: %s applies to them (an id match wins), not %s. Keep one of them (QW_ROSTER_FILE).", o.Used, o.Ignored, o.UserID, o.Used, o.Ignored))
 	}
-	if escalateStuck && !hasSST {
+	switch {
+	case included == 0:
+		// Said instead of the missing SST, which is the least of it: the
+		// balancer has nobody to split the work between.
+		out = append(out, `The roster excludes every Help Scout user ("role": "exclude"), so queuewrangler will hand nobody a ticket: it moves and escalates nothing. Give the team its roles (QW_ROSTER_FILE).`)
+	case escalateStuck && !hasSST:
 		if r.Listed() == 0 {
 			out = append(out, "No roster is configured (QW_ROSTER_FILE), so everyone is an ST and stuck tickets have no SST to be escalated to.")
 		} else {

@@ -46,6 +46,10 @@ func TestNotices(t *testing.T) {
 		}},
 		{"no roster, no escalation", users, roster.Default(), false, nil},
 		{"an SST out of scope does not count", users, parse(`{"agents": [{"id": 3, "role": "sst"}]}`), true, []string{noSST}},
+		// It said only that nobody is an SST, as if tickets still went to someone.
+		{"everyone excluded", users, parse(`{"agents": [{"id": 1, "role": "exclude"}, {"id": 2, "role": "exclude"}]}`), true, []string{
+			`The roster excludes every Help Scout user ("role": "exclude"), so queuewrangler will hand nobody a ticket: it moves and escalates nothing. Give the team its roles (QW_ROSTER_FILE).`,
+		}},
 		{"nothing synced yet", nil, parse(`{"agents": [{"id": 42}]}`), true, nil},
 	}
 	for _, tt := range tests {
