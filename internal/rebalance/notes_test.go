@@ -414,19 +414,14 @@ func TestLateNoteSaysWhenTheMoveWasMade(t *testing.T) {
 // under the run's context, without a deadline, and as if made now.
 func TestSettledMoveNoteSaysWhenItWasMade(t *testing.T) {
 	w := newWorld(t, 1)
-	p := proposeOne(t, w.rebalancer(ModePropose, 5))
+	p, claimed := assignedThenStopped(t, w)
 	ctx := context.Background()
-	_, err := w.db.ApproveProposal(ctx, p.ID, "sst")
-	must(t, err)
-	claimed, err := w.db.ClaimProposal(ctx, p.ID)
-	must(t, err)
-	must(t, w.fake.Assign(p.ConversationID, w.ana, p.ToAgent, w.now)) // and the process stops before it records it
 	seen := &deadlines{}
 	w.hs = w.clientWith(t, helpscouttest.Bearer{Token: w.token, Next: seen})
 	r := New(w.db, w.hs, Options{Mode: ModePropose, Policy: balancer.DefaultPolicy(),
 		Now: func() time.Time { return time.Now().Add(20 * time.Hour) }})
 	r.noteRetryStep = time.Millisecond
-	_, err = r.RunOnce(ctx)
+	_, err := r.RunOnce(ctx)
 	must(t, err)
 
 	got, err := w.db.Proposal(ctx, p.ID)
@@ -788,13 +783,8 @@ func TestForbiddenMailboxHoldsNoOtherNotes(t *testing.T) {
 // (the store records the settle at the claim, SettleProposalApplied).
 func TestSettledMoveNoteWrittenLaterSaysWhenItWasMade(t *testing.T) {
 	w := newWorld(t, 1)
-	p := proposeOne(t, w.rebalancer(ModePropose, 5))
+	p, claimed := assignedThenStopped(t, w)
 	ctx := context.Background()
-	_, err := w.db.ApproveProposal(ctx, p.ID, "sst")
-	must(t, err)
-	claimed, err := w.db.ClaimProposal(ctx, p.ID)
-	must(t, err)
-	must(t, w.fake.Assign(p.ConversationID, w.ana, p.ToAgent, w.now)) // the process stops before it records it
 	notes := &countNotes{fail: true}
 	w.hs = w.clientWith(t, helpscouttest.Bearer{Token: w.token, Next: notes})
 	later := func(d time.Duration) *Rebalancer {
@@ -804,7 +794,7 @@ func TestSettledMoveNoteWrittenLaterSaysWhenItWasMade(t *testing.T) {
 		r.noteRetryStep = time.Millisecond
 		return r
 	}
-	_, err = later(20 * time.Hour).RunOnce(ctx) // settles it; its note fails
+	_, err := later(20 * time.Hour).RunOnce(ctx) // settles it; its note fails
 	must(t, err)
 	got, err := w.db.Proposal(ctx, p.ID)
 	must(t, err)

@@ -84,6 +84,21 @@ func TestRecoversInterruptedApplies(t *testing.T) {
 	}
 }
 
+// assignedThenStopped is one proposal of w's approved, claimed and made in
+// Help Scout by a process that stopped before recording it: left applying,
+// for the next start to settle. claimed is the proposal as claimed.
+func assignedThenStopped(t *testing.T, w *world) (p, claimed store.Proposal) {
+	t.Helper()
+	p = proposeOne(t, w.rebalancer(ModePropose, 5))
+	ctx := context.Background()
+	_, err := w.db.ApproveProposal(ctx, p.ID, "sst")
+	must(t, err)
+	claimed, err = w.db.ClaimProposal(ctx, p.ID)
+	must(t, err)
+	must(t, w.fake.Assign(p.ConversationID, w.ana, p.ToAgent, w.now))
+	return p, claimed
+}
+
 // A move a stopped process left applying, settled as made by the next
 // start, is dated at its claim, which the assignment followed within
 // seconds, not at the settle: dated 20 hours later, it fell outside
@@ -91,18 +106,13 @@ func TestRecoversInterruptedApplies(t *testing.T) {
 // person's hand move and held the ticket.
 func TestSettledMoveIsDatedAtItsClaim(t *testing.T) {
 	w := newWorld(t, 1)
-	p := proposeOne(t, w.rebalancer(ModePropose, 5))
+	p, claimed := assignedThenStopped(t, w)
 	ctx := context.Background()
-	_, err := w.db.ApproveProposal(ctx, p.ID, "sst")
-	must(t, err)
-	claimed, err := w.db.ClaimProposal(ctx, p.ID)
-	must(t, err)
-	must(t, w.fake.Assign(p.ConversationID, w.ana, p.ToAgent, w.now)) // and the process stops before it records it
 
 	later := func() time.Time { return time.Now().Add(20 * time.Hour) }
 	w.db.Now = later // the next start's store stamps its own writes at its clock
 	r := New(w.db, w.hs, Options{Mode: ModePropose, Policy: balancer.DefaultPolicy(), Now: later})
-	_, err = r.RunOnce(ctx)
+	_, err := r.RunOnce(ctx)
 	must(t, err)
 
 	got, err := w.db.Proposal(ctx, p.ID)
